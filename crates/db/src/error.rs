@@ -1,0 +1,25 @@
+//! The error of a database-backed operation: a domain rule said no, or the database failed.
+
+use kernel::DomainError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl Error {
+    /// Whether the database refused a duplicate key (two concurrent creates of one code).
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            Error::Database(sqlx::Error::Database(e)) => {
+                e.is_unique_violation() || e.message().contains("UNIQUE constraint failed")
+            }
+            _ => false,
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;

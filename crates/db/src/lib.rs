@@ -1,0 +1,35 @@
+//! The database layer: one pool over SQLite or PostgreSQL, the migration runner, the
+//! transaction helper every service uses, and the platform tables every module writes
+//! through it: the audit chain, the event outbox and gapless sequences.
+//!
+//! Both databases are reached through sqlx's `Any` driver with portable SQL: `$1`
+//! placeholders (SQLite accepts them too), `INTEGER`/`TEXT` values only, and `{{id}}` in
+//! migrations for the one piece of DDL that differs. Where a query must differ by dialect,
+//! the branch sits next to the query and names [`Dialect`].
+
+pub mod audit;
+pub mod backup;
+mod error;
+pub mod events;
+pub mod migrate;
+mod pool;
+pub mod query;
+mod tx;
+
+pub use error::{Error, Result};
+pub use pool::{Db, DbConfig, Dialect};
+pub use query::SqlBuilder;
+pub use sqlx;
+pub use sqlx::any::AnyRow as Row;
+pub use sqlx::Row as RowExt;
+pub use tx::{Actor, Tx};
+
+/// The platform's own migrations: companies, accounts, audit, sequences, outbox, webhooks.
+pub fn platform_migrations() -> Vec<migrate::Migration> {
+    vec![migrate::Migration {
+        module: "platform",
+        version: 1,
+        name: "platform",
+        sql: include_str!("../migrations/0001_platform.sql"),
+    }]
+}

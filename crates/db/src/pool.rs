@@ -1,0 +1,167 @@
+//! Connecting to SQLite or PostgreSQL.
+
+use crate::tx::{Actor, Tx};
+use crate::Result;
+use kernel::Clock;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+use std::str::FromStr;
+use std::sync::Once;
+use std::time::Duration;
+
+/// Which database a URL points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    pub fn from_url(url: &str) -> Option<Dialect> {
+        if url.starts_with("sqlite:") {
+            Some(Dialect::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Dialect::Postgres)
+        } else {
+            None
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Postgres => "postgres",
+        }
+    }
+}
+
+/// How to connect.
+#[derive(Debug, Clone)]
+pub struct DbConfig {
+    pub url: String,
+    /// Connections for reads (SQLite) or for everything (PostgreSQL).
+    pub max_connections: u32,
+}
+
+impl DbConfig {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            max_connections: 16,
+        }
+    }
+}
+
+/// The database handle every service receives. Cheap to clone.
+///
+/// SQLite allows one writer at a time, and a transaction that starts reading and then
+/// writes fails at once ("database is locked") if another writer got in first. So on
+/// SQLite writes go through a pool of exactly one connection, and a writer waits its turn
+/// in the pool queue instead of failing; reads use their own pool and see a consistent
+/// snapshot thanks to WAL. On PostgreSQL both pools are the same pool.
+#[derive(Clone, Debug)]
+pub struct Db {
+    read: AnyPool,
+    write: AnyPool,
+    dialect: Dialect,
+    clock: Clock,
+}
+
+static DRIVERS: Once = Once::new();
+
+impl Db {
+    pub async fn connect(config: &DbConfig, clock: Clock) -> Result<Db> {
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+        let dialect = Dialect::from_url(&config.url).ok_or_else(|| {
+            kernel::DomainError::Invalid(vec![kernel::error::FieldError::new(
+                "database_url",
+                "error.database_url.scheme",
+                config.url.clone(),
+            )])
+        })?;
+        let options = AnyConnectOptions::from_str(&config.url)?;
+        let pool = |max: u32| {
+            AnyPoolOptions::new()
+                .max_connections(max)
+                .min_connections(0)
+                .acquire_timeout(Duration::from_secs(30))
+                .after_connect(move |conn, _meta| {
+                    Box::pin(async move {
+                        if dialect == Dialect::Sqlite {
+                            conn.execute("PRAGMA journal_mode = WAL").await?;
+                            conn.execute("PRAGMA synchronous = NORMAL").await?;
+                            conn.execute("PRAGMA busy_timeout = 10000").await?;
+                            conn.execute("PRAGMA foreign_keys = ON").await?;
+                        }
+                        Ok(())
+                    })
+                })
+        };
+        let (read, write) = match dialect {
+            Dialect::Sqlite => {
+                let write = pool(1).connect_with(options.clone()).await?;
+                let read = pool(config.max_connections).connect_with(options).await?;
+                (read, write)
+            }
+            Dialect::Postgres => {
+                let both = pool(config.max_connections).connect_with(options).await?;
+                (both.clone(), both)
+            }
+        };
+        Ok(Db {
+            read,
+            write,
+            dialect,
+            clock,
+        })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The pool for reads outside a transaction (lists, reports, lookups).
+    pub fn reader(&self) -> &AnyPool {
+        &self.read
+    }
+
+    /// Begins a write transaction on behalf of `actor`. Every business operation is one of
+    /// these: its rows, its audit rows, its events and its sequence numbers commit together
+    /// or not at all.
+    pub async fn begin(&self, actor: Actor) -> Result<Tx> {
+        let inner = self.write.begin().await?;
+        Ok(Tx::new(inner, actor, self.clock.now_text(), self.dialect))
+    }
+
+    /// Connections in use and idle, for `/metrics`.
+    pub fn pool_stats(&self) -> (u32, usize) {
+        let size = self.read.size()
+            + if self.dialect == Dialect::Sqlite {
+                self.write.size()
+            } else {
+                0
+            };
+        let idle = self.read.num_idle()
+            + if self.dialect == Dialect::Sqlite {
+                self.write.num_idle()
+            } else {
+                0
+            };
+        (size, idle)
+    }
+
+    /// Checks the database answers, for `/healthz`.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+}

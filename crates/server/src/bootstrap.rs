@@ -1,0 +1,193 @@
+//! What a fresh database needs before anyone can sign in: the first company, the built-in
+//! roles and the administrator.
+
+use db::{Actor, Db, Result, RowExt};
+use kernel::{Grant, Scope};
+use serde_json::json;
+use web::accounts::{self, RoleForm, UserForm};
+
+/// A built-in role: code, name, description and grants.
+pub struct BuiltinRole {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub description: &'static str,
+    pub grants: &'static [(&'static str, Scope)],
+}
+
+/// The roles every site starts with; administrators can change their grants or add more.
+pub const BUILTIN_ROLES: &[BuiltinRole] = &[
+    BuiltinRole {
+        code: "sales_rep",
+        name: "销售代表 Sales representative",
+        description: "Own customers only",
+        grants: &[
+            ("party.party.read", Scope::Own),
+            ("party.party.create", Scope::Own),
+            ("party.party.update", Scope::Own),
+            ("party.party.export", Scope::Own),
+        ],
+    },
+    BuiltinRole {
+        code: "sales_manager",
+        name: "销售经理 Sales manager",
+        description: "The whole team's customers",
+        grants: &[
+            ("party.party.read", Scope::Team),
+            ("party.party.create", Scope::Team),
+            ("party.party.update", Scope::Team),
+            ("party.party.export", Scope::Team),
+        ],
+    },
+    BuiltinRole {
+        code: "accountant",
+        name: "会计 Accountant",
+        description: "Reads every party of the company",
+        grants: &[
+            ("party.party.read", Scope::Company),
+            ("party.party.export", Scope::Company),
+        ],
+    },
+    BuiltinRole {
+        code: "hr_officer",
+        name: "人事专员 HR officer",
+        description: "Maintains persons, may read resident ID numbers",
+        grants: &[
+            ("party.party.read", Scope::Company),
+            ("party.party.create", Scope::Company),
+            ("party.party.update", Scope::Company),
+            ("party.party.read_sensitive", Scope::Company),
+        ],
+    },
+    BuiltinRole {
+        code: "auditor",
+        name: "审计 Auditor",
+        description: "Reads the audit log and every party",
+        grants: &[
+            ("web.audit.read", Scope::Company),
+            ("party.party.read", Scope::Company),
+        ],
+    },
+    BuiltinRole {
+        code: "user_admin",
+        name: "用户管理员 User administrator",
+        description: "Manages users, roles, tokens and webhooks",
+        grants: &[
+            ("web.user.manage", Scope::Company),
+            ("web.role.manage", Scope::Company),
+            ("web.token.manage", Scope::Company),
+            ("web.webhook.manage", Scope::Company),
+            ("web.audit.read", Scope::Company),
+        ],
+    },
+];
+
+/// The first company's details.
+pub struct CompanySeed {
+    pub legal_name: &'static str,
+    pub short_name: &'static str,
+    pub credit_code: Option<&'static str>,
+}
+
+pub const DEMO_COMPANY: CompanySeed = CompanySeed {
+    legal_name: "中枢示范科技有限公司",
+    short_name: "中枢示范",
+    credit_code: Some("91350100M000100Y43"),
+};
+
+pub const DEFAULT_COMPANY: CompanySeed = CompanySeed {
+    legal_name: "我的公司 My Company",
+    short_name: "我的公司",
+    credit_code: None,
+};
+
+/// The result of preparing a database.
+pub struct Prepared {
+    pub company_id: i64,
+    /// The administrator's password if it was just generated (print it once).
+    pub generated_admin_password: Option<String>,
+    pub created_admin: bool,
+}
+
+/// Creates the first company, the built-in roles and the administrator, if missing.
+pub async fn prepare(
+    db: &Db,
+    known_permissions: &[&str],
+    company: &CompanySeed,
+    admin_password: Option<String>,
+) -> Result<Prepared> {
+    let existing = sqlx::query("SELECT id FROM companies ORDER BY id LIMIT 1")
+        .fetch_optional(db.reader())
+        .await?;
+    let company_id = match existing {
+        Some(row) => row.try_get("id")?,
+        None => {
+            let mut tx = db.begin(Actor::system()).await?;
+            let now = tx.now().to_string();
+            let id: i64 = sqlx::query("INSERT INTO companies (legal_name, short_name, credit_code, base_currency, time_zone, created_at) VALUES ($1, $2, $3, 'CNY', 'Asia/Shanghai', $4) RETURNING id")
+                .bind(company.legal_name)
+                .bind(company.short_name)
+                .bind(company.credit_code)
+                .bind(now)
+                .fetch_one(tx.conn())
+                .await?
+                .try_get("id")?;
+            tx.audit("create", "web.company", Some(&id.to_string()), &json!({"legal_name": [null, company.legal_name], "credit_code": [null, company.credit_code]})).await?;
+            tx.commit().await?;
+            id
+        }
+    };
+    for role in BUILTIN_ROLES {
+        let exists = sqlx::query("SELECT 1 FROM roles WHERE code = $1")
+            .bind(role.code)
+            .fetch_optional(db.reader())
+            .await?;
+        if exists.is_none() {
+            let mut tx = db.begin(Actor::system()).await?;
+            let form = RoleForm {
+                code: role.code.into(),
+                name: role.name.into(),
+                description: role.description.into(),
+                grants: role
+                    .grants
+                    .iter()
+                    .map(|(p, s)| Grant {
+                        permission: p.to_string(),
+                        scope: *s,
+                    })
+                    .collect(),
+            };
+            accounts::create_role(&mut tx, known_permissions, &form).await?;
+            tx.commit().await?;
+        }
+    }
+    let admin = sqlx::query("SELECT id FROM users WHERE login = 'admin'")
+        .fetch_optional(db.reader())
+        .await?;
+    let mut generated = None;
+    let created_admin = admin.is_none();
+    if admin.is_none() {
+        let password = match admin_password {
+            Some(p) => p,
+            None => {
+                let p = accounts::random_hex(8);
+                generated = Some(p.clone());
+                p
+            }
+        };
+        let mut tx = db.begin(Actor::system()).await?;
+        let form = UserForm {
+            login: "admin".into(),
+            display_name: "系统管理员 Administrator".into(),
+            password,
+            is_admin: true,
+            ..Default::default()
+        };
+        accounts::create_user(&mut tx, company_id, &form).await?;
+        tx.commit().await?;
+    }
+    Ok(Prepared {
+        company_id,
+        generated_admin_password: generated,
+        created_admin,
+    })
+}

@@ -1,0 +1,363 @@
+//! Demo data: a company with users in several roles and a realistic address book of
+//! Chinese companies and persons (names in Chinese and English, valid credit codes and
+//! resident IDs, mobiles, addresses), generated deterministically so every demo looks the
+//! same. `--scale N` makes N × 300 parties (scale 334 gives the 100k of the benchmarks).
+
+use db::{Actor, Db, Result, RowExt};
+use kernel::identifiers::{credit_code_check_char, resident_id_check_char};
+use party::domain::{self, Address, Contact, PartyForm};
+use serde_json::json;
+use web::accounts::{self, UserForm};
+
+/// The password of every demo user (the administrator's too, unless set in the environment).
+pub const DEMO_PASSWORD: &str = "zhongshu-demo";
+
+/// Demo users: login, name, role, team, department.
+pub const DEMO_USERS: &[(&str, &str, &str, &str, &str)] = &[
+    ("wang.fang", "王芳 Wang Fang", "sales_rep", "east", "sales"),
+    ("li.qiang", "李强 Li Qiang", "sales_rep", "west", "sales"),
+    (
+        "zhao.min",
+        "赵敏 Zhao Min",
+        "sales_manager",
+        "east",
+        "sales",
+    ),
+    ("chen.jing", "陈静 Chen Jing", "accountant", "", "finance"),
+    ("liu.yang", "刘洋 Liu Yang", "hr_officer", "", "hr"),
+    ("sun.li", "孙丽 Sun Li", "auditor", "", "audit"),
+    ("zhou.tao", "周涛 Zhou Tao", "user_admin", "", "it"),
+];
+
+const SURNAMES: &[(&str, &str)] = &[
+    ("王", "Wang"),
+    ("李", "Li"),
+    ("张", "Zhang"),
+    ("刘", "Liu"),
+    ("陈", "Chen"),
+    ("杨", "Yang"),
+    ("黄", "Huang"),
+    ("赵", "Zhao"),
+    ("吴", "Wu"),
+    ("周", "Zhou"),
+    ("徐", "Xu"),
+    ("孙", "Sun"),
+    ("马", "Ma"),
+    ("朱", "Zhu"),
+    ("胡", "Hu"),
+    ("郭", "Guo"),
+];
+const GIVEN: &[(&str, &str)] = &[
+    ("伟", "Wei"),
+    ("芳", "Fang"),
+    ("娜", "Na"),
+    ("敏", "Min"),
+    ("静", "Jing"),
+    ("磊", "Lei"),
+    ("洋", "Yang"),
+    ("艳", "Yan"),
+    ("勇", "Yong"),
+    ("军", "Jun"),
+    ("杰", "Jie"),
+    ("娟", "Juan"),
+    ("涛", "Tao"),
+    ("明", "Ming"),
+    ("超", "Chao"),
+    ("秀英", "Xiuying"),
+    ("建华", "Jianhua"),
+    ("志强", "Zhiqiang"),
+];
+const CITIES: &[(&str, &str, &str, &str, &str)] = &[
+    ("北京", "Beijing", "北京市", "朝阳区", "110105"),
+    ("上海", "Shanghai", "上海市", "浦东新区", "310115"),
+    ("广州", "Guangzhou", "广东省", "天河区", "440106"),
+    ("深圳", "Shenzhen", "广东省", "南山区", "440305"),
+    ("杭州", "Hangzhou", "浙江省", "西湖区", "330106"),
+    ("成都", "Chengdu", "四川省", "武侯区", "510107"),
+    ("武汉", "Wuhan", "湖北省", "洪山区", "420111"),
+    ("西安", "Xi'an", "陕西省", "雁塔区", "610113"),
+    ("南京", "Nanjing", "江苏省", "鼓楼区", "320106"),
+    ("福州", "Fuzhou", "福建省", "鼓楼区", "350102"),
+];
+const WORDS: &[(&str, &str)] = &[
+    ("华信", "Huaxin"),
+    ("宏远", "Hongyuan"),
+    ("恒通", "Hengtong"),
+    ("瑞丰", "Ruifeng"),
+    ("金桥", "Jinqiao"),
+    ("新元", "Xinyuan"),
+    ("天成", "Tiancheng"),
+    ("博达", "Boda"),
+    ("安泰", "Antai"),
+    ("鼎盛", "Dingsheng"),
+    ("云海", "Yunhai"),
+    ("启明", "Qiming"),
+];
+const TRADES: &[(&str, &str)] = &[
+    ("科技", "Technology"),
+    ("贸易", "Trading"),
+    ("医疗器械", "Medical Devices"),
+    ("物流", "Logistics"),
+    ("食品", "Foods"),
+    ("机械", "Machinery"),
+    ("电子", "Electronics"),
+    ("化工", "Chemicals"),
+    ("建材", "Building Materials"),
+    ("软件", "Software"),
+];
+const STREETS: &[&str] = &[
+    "建国路",
+    "人民路",
+    "中山路",
+    "解放大道",
+    "科技园南路",
+    "滨江大道",
+    "长安街",
+    "文三路",
+];
+const TAGS: &[&str] = &[
+    "重点客户",
+    "VIP",
+    "新客户",
+    "战略供应商",
+    "华东",
+    "华南",
+    "待跟进",
+];
+
+/// A small deterministic generator, so the demo is the same on every machine.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[(self.next() as usize) % items.len()]
+    }
+}
+
+fn credit_code(rng: &mut Lcg, region: &str) -> String {
+    let body: String = (0..9)
+        .map(|_| char::from(b'0' + (rng.next() % 10) as u8))
+        .collect();
+    let first17 = format!("91{region}{body}");
+    let check = credit_code_check_char(&first17).unwrap_or('0');
+    format!("{first17}{check}")
+}
+
+fn resident_id(rng: &mut Lcg, region: &str) -> String {
+    let year = 1960 + rng.next() % 40;
+    let month = 1 + rng.next() % 12;
+    let day = 1 + rng.next() % 28;
+    let seq = rng.next() % 1000;
+    let first17 = format!("{region}{year}{month:02}{day:02}{seq:03}");
+    let check = resident_id_check_char(&first17).unwrap_or('0');
+    format!("{first17}{check}")
+}
+
+/// A demo party form for index `i`.
+fn party_form(rng: &mut Lcg, i: u64) -> PartyForm {
+    let (city, city_en, province, district, region) = *rng.pick(CITIES);
+    let street = format!("{}{}号", rng.pick(STREETS), 1 + rng.next() % 300);
+    let mobile = format!(
+        "1{}{:09}",
+        [3, 5, 7, 8, 9][(rng.next() % 5) as usize],
+        rng.next() % 1_000_000_000
+    );
+    let mut tags = Vec::new();
+    if rng.next().is_multiple_of(3) {
+        tags.push(rng.pick(TAGS).to_string());
+    }
+    let address = Address {
+        kind: "office".into(),
+        country: "CN".into(),
+        province: province.into(),
+        city: city.into(),
+        district: district.into(),
+        street,
+        postcode: format!("{}00", &region[..4]),
+    };
+    if i.is_multiple_of(3) {
+        let (surname, surname_en) = *rng.pick(SURNAMES);
+        let (given, given_en) = *rng.pick(GIVEN);
+        let roles = match rng.next() % 4 {
+            0 => vec!["patient".to_string()],
+            1 => vec!["employee".to_string()],
+            2 => vec!["candidate".to_string()],
+            _ => vec!["customer".to_string()],
+        };
+        let id_number = if roles[0] == "patient" || roles[0] == "employee" {
+            Some(resident_id(rng, region))
+        } else {
+            None
+        };
+        PartyForm {
+            kind: "person".into(),
+            name: format!("{surname}{given}"),
+            name_en: Some(format!("{given_en} {surname_en}")),
+            id_number,
+            roles,
+            tags,
+            contacts: vec![
+                Contact {
+                    kind: "mobile".into(),
+                    value: mobile,
+                    label: String::new(),
+                },
+                Contact {
+                    kind: "email".into(),
+                    value: format!(
+                        "{}.{}{}@example.cn",
+                        given_en.to_lowercase(),
+                        surname_en.to_lowercase(),
+                        i
+                    ),
+                    label: String::new(),
+                },
+            ],
+            addresses: vec![Address {
+                kind: "home".into(),
+                ..address
+            }],
+            ..Default::default()
+        }
+    } else {
+        let (word, word_en) = *rng.pick(WORDS);
+        let (trade, trade_en) = *rng.pick(TRADES);
+        let roles = match rng.next() % 5 {
+            0 => vec!["supplier".to_string()],
+            1 => vec!["customer".to_string(), "supplier".to_string()],
+            _ => vec!["customer".to_string()],
+        };
+        PartyForm {
+            kind: "organization".into(),
+            name: format!("{city}{word}{trade}有限公司（{i}）"),
+            name_en: Some(format!("{city_en} {word_en} {trade_en} Co., Ltd. ({i})")),
+            credit_code: Some(credit_code(rng, region)),
+            roles,
+            tags,
+            contacts: vec![
+                Contact {
+                    kind: "mobile".into(),
+                    value: mobile,
+                    label: "联系人".into(),
+                },
+                Contact {
+                    kind: "phone".into(),
+                    value: format!(
+                        "0{}-{}",
+                        10 + rng.next() % 80,
+                        60000000 + rng.next() % 39999999
+                    ),
+                    label: "总机".into(),
+                },
+            ],
+            addresses: vec![address],
+            notes: String::new(),
+            ..Default::default()
+        }
+    }
+}
+
+/// Creates the demo users (if missing) and `300 × scale` parties owned by the sales reps and
+/// the manager, in transactions of 500 parties, each party with its audit row and event.
+pub async fn seed(db: &Db, company_id: i64, scale: u64) -> Result<u64> {
+    let mut owners = Vec::new();
+    for (login, name, role, team, department) in DEMO_USERS {
+        let existing = sqlx::query("SELECT id FROM users WHERE login = $1")
+            .bind(*login)
+            .fetch_optional(db.reader())
+            .await?;
+        let id: i64 = match existing {
+            Some(row) => row.try_get("id")?,
+            None => {
+                let mut tx = db.begin(Actor::system()).await?;
+                let form = UserForm {
+                    login: login.to_string(),
+                    display_name: name.to_string(),
+                    email: Some(format!("{login}@zhongshu.example.cn")),
+                    password: DEMO_PASSWORD.into(),
+                    team: Some(team.to_string()),
+                    department: Some(department.to_string()),
+                    roles: vec![role.to_string()],
+                    lang: Some(if login.len() % 2 == 0 { "en" } else { "zh-CN" }.into()),
+                    ..Default::default()
+                };
+                let id = accounts::create_user(&mut tx, company_id, &form).await?;
+                tx.commit().await?;
+                id
+            }
+        };
+        if role.starts_with("sales") {
+            owners.push((id, login.to_string()));
+        }
+    }
+    let existing: i64 = sqlx::query("SELECT COUNT(*) AS n FROM parties WHERE company_id = $1")
+        .bind(company_id)
+        .fetch_one(db.reader())
+        .await?
+        .try_get("n")?;
+    let target = 300 * scale;
+    let mut rng = Lcg(20261126 + existing as u64);
+    let mut made = 0u64;
+    let year = chrono::Datelike::year(&(db.clock().now() + chrono::Duration::hours(8)));
+    while (existing as u64) + made < target {
+        let batch = (target - existing as u64 - made).min(500);
+        let (owner_id, owner_login) = owners[(made / 500) as usize % owners.len()].clone();
+        let mut tx = db
+            .begin(Actor::user(owner_id, owner_login, company_id))
+            .await?;
+        let now = tx.now().to_string();
+        for _ in 0..batch {
+            let i = existing as u64 + made;
+            let input = domain::validate(&party_form(&mut rng, i))?;
+            let number = tx
+                .next_number(company_id, "party", year, "PTY/{year}/{seq:06}")
+                .await?;
+            let id = party::store::insert(
+                tx.conn(),
+                company_id,
+                &number,
+                &input,
+                Some(owner_id),
+                Some(owner_id),
+                &now,
+            )
+            .await?;
+            tx.audit("create", "party.party", Some(&id.to_string()), &json!({"number": [null, number], "name": [null, input.name], "source": [null, "demo"]})).await?;
+            tx.emit(
+                "party",
+                &id.to_string(),
+                "party.PartyCreated",
+                &json!({"id": id, "number": number, "name": input.name, "roles": input.roles}),
+            )
+            .await?;
+            made += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(made)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_generated_party_is_valid() {
+        let mut rng = Lcg(1);
+        for i in 0..3000 {
+            let form = party_form(&mut rng, i);
+            assert!(
+                domain::validate(&form).is_ok(),
+                "party {i} is invalid: {form:?}"
+            );
+        }
+    }
+}

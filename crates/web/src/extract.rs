@@ -1,0 +1,82 @@
+//! Body extractors whose rejections are our errors: malformed JSON or form data and
+//! oversized bodies become a translated message or problem document, never axum's plain text.
+
+use crate::error::AppError;
+use axum::extract::rejection::{FormRejection, JsonRejection};
+use axum::extract::{FromRequest, Request};
+use serde::de::DeserializeOwned;
+
+/// A JSON body.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(JsonRejection::BytesRejection(_)) => Err(AppError::TooLarge),
+            Err(e) => Err(AppError::Malformed {
+                json: true,
+                detail: e.body_text(),
+            }),
+        }
+    }
+}
+
+/// A form body (`application/x-www-form-urlencoded`). The CSRF field was already checked.
+pub struct HtmlForm<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for HtmlForm<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Form::<T>::from_request(req, state).await {
+            Ok(axum::Form(value)) => Ok(HtmlForm(value)),
+            Err(FormRejection::BytesRejection(_)) => Err(AppError::TooLarge),
+            Err(e) => Err(AppError::Malformed {
+                json: false,
+                detail: e.body_text(),
+            }),
+        }
+    }
+}
+
+/// Form fields as ordered pairs, for forms with repeated fields (roles, grants, tags).
+pub struct FormPairs(pub Vec<(String, String)>);
+
+impl FormPairs {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self, key: &str) -> String {
+        self.get(key).unwrap_or_default().to_string()
+    }
+
+    pub fn all(&self, key: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for FormPairs {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|_| AppError::TooLarge)?;
+        Ok(FormPairs(
+            form_urlencoded::parse(&bytes)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        ))
+    }
+}

@@ -1,0 +1,35 @@
+//! What a business module hands the shell: its migrations, permissions, menu entries,
+//! routes, API documentation, event subscribers and translations. The server passes an
+//! explicit list of these to [`crate::app`]; nothing registers itself.
+
+use crate::i18n::MessageTable;
+use crate::openapi::ApiRoute;
+use crate::state::AppState;
+use axum::Router;
+use db::events::Subscriber;
+use db::migrate::Migration;
+
+/// An entry of the left menu, shown to users who hold `permission`.
+#[derive(Debug, Clone)]
+pub struct MenuItem {
+    pub label_key: &'static str,
+    pub href: &'static str,
+    pub permission: &'static str,
+}
+
+/// A module of the suite.
+pub struct Module {
+    pub name: &'static str,
+    /// Key of the menu section title.
+    pub title_key: &'static str,
+    pub migrations: Vec<Migration>,
+    /// Permissions the module checks; each needs a `perm.<name>` message.
+    pub permissions: &'static [&'static str],
+    pub menu: Vec<MenuItem>,
+    /// Its pages and API routes, mounted at the root.
+    pub routes: fn() -> Router<AppState>,
+    /// Its API routes, for the OpenAPI document (a test checks none is missing).
+    pub api: Vec<ApiRoute>,
+    pub subscribers: Vec<Subscriber>,
+    pub messages: MessageTable,
+}

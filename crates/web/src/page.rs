@@ -1,0 +1,352 @@
+//! Shared page components: the layout context every page template receives, form fields
+//! with their messages, the change-history timeline and the flash message. Modules build
+//! their pages from these, so every page has the same menu, switches and behaviour.
+
+use crate::auth::Ctx;
+use crate::error::{AppError, AppResult};
+use crate::i18n::Messages;
+use askama::Template;
+use axum::response::{Html, IntoResponse, Response};
+use kernel::error::FieldError;
+use kernel::Lang;
+use serde_json::Value;
+use std::sync::Arc;
+
+/// A menu entry as shown.
+#[derive(Debug, Clone)]
+pub struct MenuEntry {
+    pub label: String,
+    pub href: &'static str,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct MenuSectionView {
+    pub title: String,
+    pub entries: Vec<MenuEntry>,
+}
+
+/// What the layout needs: language, title, the user's companies, the menu the user may
+/// see, the CSRF token for forms, a flash message.
+#[derive(Clone)]
+pub struct PageCtx {
+    pub lang: Lang,
+    pub title: String,
+    pub user_name: String,
+    pub company_id: i64,
+    pub companies: Vec<(i64, String)>,
+    pub menu: Vec<MenuSectionView>,
+    pub csrf: String,
+    pub flash: Option<String>,
+    pub path: String,
+    messages: Arc<Messages>,
+}
+
+impl PageCtx {
+    pub async fn new(ctx: &Ctx, title_key: &str, path: &str) -> AppResult<PageCtx> {
+        let companies = crate::accounts::companies_of(ctx.db(), ctx.principal.user_id.0).await?;
+        let menu = ctx
+            .state
+            .menu
+            .iter()
+            .map(|section| MenuSectionView {
+                title: ctx.t(section.title_key),
+                entries: section
+                    .items
+                    .iter()
+                    .filter(|item| ctx.principal.may(item.permission))
+                    .map(|item| MenuEntry {
+                        label: ctx.t(item.label_key),
+                        href: item.href,
+                        active: path == item.href || path.starts_with(&format!("{}/", item.href)),
+                    })
+                    .collect(),
+            })
+            .filter(|s| !s.entries.is_empty())
+            .collect();
+        Ok(PageCtx {
+            lang: ctx.lang,
+            title: ctx.t(title_key),
+            user_name: ctx
+                .session
+                .as_ref()
+                .map(|s| s.display_name.clone())
+                .unwrap_or_else(|| ctx.principal.login.clone()),
+            company_id: ctx.company_id(),
+            companies,
+            menu,
+            csrf: ctx.csrf.clone(),
+            flash: ctx.flash.as_ref().map(|k| ctx.t(k)),
+            path: path.to_string(),
+            messages: ctx.state.messages.clone(),
+        })
+    }
+
+    /// A page outside the signed-in area (login, errors).
+    pub fn public(messages: Arc<Messages>, lang: Lang, title_key: &str, csrf: String) -> PageCtx {
+        PageCtx {
+            lang,
+            title: messages.get(lang, title_key),
+            user_name: String::new(),
+            company_id: 0,
+            companies: Vec::new(),
+            menu: Vec::new(),
+            csrf,
+            flash: None,
+            path: String::new(),
+            messages,
+        }
+    }
+
+    pub fn t(&self, key: &str) -> String {
+        self.messages.get(self.lang, key)
+    }
+
+    /// A message with its `{0}` filled.
+    pub fn tf(&self, key: &str, detail: &str) -> String {
+        self.messages.format(self.lang, key, detail)
+    }
+
+    pub fn lang_tag(&self) -> &'static str {
+        self.lang.tag()
+    }
+
+    /// Replaces the title (for a record's own name).
+    pub fn titled(mut self, title: impl Into<String>) -> Self {
+        self.title = title.into();
+        self
+    }
+}
+
+/// Renders a template as a page.
+pub fn render(template: &impl Template) -> AppResult<Response> {
+    Ok(Html(template.render().map_err(AppError::from)?).into_response())
+}
+
+/// Renders a template as a page with a status (a form shown again with its errors is 422).
+pub fn render_status(
+    status: axum::http::StatusCode,
+    template: &impl Template,
+) -> AppResult<Response> {
+    Ok((status, Html(template.render().map_err(AppError::from)?)).into_response())
+}
+
+/// An option of a select or checkbox list: (value, label, selected).
+pub type Choice = (String, String, bool);
+
+/// One form field as shown: its label, current value, choices and message.
+#[derive(Debug, Clone)]
+pub struct FieldView {
+    pub name: String,
+    pub label: String,
+    pub value: String,
+    /// `text`, `password`, `email`, `date`, `textarea`, `select`, `checkboxes`, `checkbox`.
+    pub kind: &'static str,
+    /// (value, label, selected) for selects and checkbox lists.
+    pub options: Vec<Choice>,
+    pub required: bool,
+    pub error: Option<String>,
+    pub hint: Option<String>,
+    pub max_length: usize,
+}
+
+/// Builds the fields of a form in the request's language, with the errors of a failed save.
+pub struct FormBuilder<'a> {
+    messages: &'a Messages,
+    lang: Lang,
+    errors: &'a [FieldError],
+    pub fields: Vec<FieldView>,
+}
+
+impl<'a> FormBuilder<'a> {
+    pub fn new(ctx: &'a Ctx, errors: &'a [FieldError]) -> Self {
+        Self {
+            messages: &ctx.state.messages,
+            lang: ctx.lang,
+            errors,
+            fields: Vec::new(),
+        }
+    }
+
+    fn error_for(&self, name: &str) -> Option<String> {
+        let messages: Vec<String> = self
+            .errors
+            .iter()
+            .filter(|e| e.field == name)
+            .map(|e| self.messages.format(self.lang, e.key, &e.detail))
+            .collect();
+        if messages.is_empty() {
+            None
+        } else {
+            Some(messages.join("; "))
+        }
+    }
+
+    /// Adds a field.
+    pub fn field(
+        &mut self,
+        kind: &'static str,
+        name: &str,
+        label_key: &str,
+        value: &str,
+        required: bool,
+    ) -> &mut Self {
+        self.fields.push(FieldView {
+            name: name.to_string(),
+            label: self.messages.get(self.lang, label_key),
+            value: value.to_string(),
+            kind,
+            options: Vec::new(),
+            required,
+            error: self.error_for(name),
+            hint: None,
+            max_length: 200,
+        });
+        self
+    }
+
+    /// Adds a select or a checkbox list: options are (value, label key or text, selected).
+    pub fn choice(
+        &mut self,
+        kind: &'static str,
+        name: &str,
+        label_key: &str,
+        options: Vec<(String, String, bool)>,
+    ) -> &mut Self {
+        let options = options
+            .into_iter()
+            .map(|(v, l, s)| {
+                let label = if self.messages.contains(&l) {
+                    self.messages.get(self.lang, &l)
+                } else {
+                    l
+                };
+                (v, label, s)
+            })
+            .collect();
+        self.fields.push(FieldView {
+            name: name.to_string(),
+            label: self.messages.get(self.lang, label_key),
+            value: String::new(),
+            kind,
+            options,
+            required: false,
+            error: self.error_for(name),
+            hint: None,
+            max_length: 200,
+        });
+        self
+    }
+
+    /// Sets a hint under the last field.
+    pub fn hint(&mut self, key: &str) -> &mut Self {
+        let text = self.messages.get(self.lang, key);
+        if let Some(f) = self.fields.last_mut() {
+            f.hint = Some(text);
+        }
+        self
+    }
+
+    /// Errors that belong to no field shown (a stale version, a rule across fields).
+    pub fn general_errors(&self) -> Vec<String> {
+        let names: Vec<&str> = self.fields.iter().map(|f| f.name.as_str()).collect();
+        self.errors
+            .iter()
+            .filter(|e| !names.contains(&e.field.as_str()))
+            .map(|e| self.messages.format(self.lang, e.key, &e.detail))
+            .collect()
+    }
+
+    pub fn finish(self) -> Vec<FieldView> {
+        self.fields
+    }
+}
+
+/// One change of a record, as the history timeline shows it.
+#[derive(Debug, Clone)]
+pub struct HistoryEntry {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    /// (field, before, after)
+    pub changes: Vec<(String, String, String)>,
+}
+
+fn show(value: &Value) -> String {
+    match value {
+        Value::Null => "—".into(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The change history of a record, newest first, from the audit chain.
+pub async fn history(ctx: &Ctx, resource: &str, resource_id: &str) -> AppResult<Vec<HistoryEntry>> {
+    let rows = db::audit::list(
+        ctx.db(),
+        &db::audit::AuditFilter {
+            company_id: Some(ctx.company_id()),
+            resource: Some(resource.to_string()),
+            resource_id: Some(resource_id.to_string()),
+            limit: 200,
+            ..Default::default()
+        },
+    )
+    .await?;
+    // Reads of sensitive fields are in the audit log; the timeline shows changes.
+    Ok(rows
+        .into_iter()
+        .filter(|row| row.record.action != "read")
+        .map(|row| history_entry(ctx, &row.record))
+        .collect())
+}
+
+/// One audit record as a timeline entry.
+pub fn history_entry(ctx: &Ctx, record: &kernel::audit::AuditRecord) -> HistoryEntry {
+    let changes: Value = serde_json::from_str(&record.changes).unwrap_or(Value::Null);
+    let changes = changes
+        .as_object()
+        .map(|map| {
+            map.iter()
+                .map(|(field, pair)| match pair.as_array() {
+                    Some(p) if p.len() == 2 => (field.clone(), show(&p[0]), show(&p[1])),
+                    _ => (field.clone(), String::new(), show(pair)),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    HistoryEntry {
+        at: local_time(&record.at),
+        actor: record.actor.clone(),
+        action: ctx.t(&format!("action.{}", record.action)),
+        changes,
+    }
+}
+
+/// An instant shown in China Standard Time (the company time zone is Asia/Shanghai by
+/// default; other zones come with the company settings page).
+pub fn local_time(instant: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(instant)
+        .map(|t| {
+            (t + chrono::Duration::hours(8))
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_else(|_| instant.to_string())
+}
+
+/// A redirect after a successful post, with a message (a message key) for the next page.
+pub fn flash_redirect(ctx: &Ctx, to: &str, key: &str) -> Response {
+    let mut response = axum::response::Redirect::to(to).into_response();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&crate::auth::set_cookie(
+        &ctx.state,
+        crate::auth::FLASH_COOKIE,
+        key,
+        Some(60),
+    )) {
+        response
+            .headers_mut()
+            .append(axum::http::header::SET_COOKIE, v);
+    }
+    response
+}
