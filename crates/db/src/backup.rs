@@ -195,12 +195,17 @@ pub async fn restore(
         ));
     }
     if db.dialect() == Dialect::Postgres {
-        for (name, _) in &counts {
-            // Identity columns continue after the restored ids.
+        // Identity columns continue after the restored ids.
+        let identity_tables = sqlx::query(
+            "SELECT CAST(table_name AS TEXT) AS name FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND column_name = 'id' AND is_identity = 'YES'",
+        )
+        .fetch_all(tx.conn())
+        .await?;
+        for row in identity_tables {
+            let name: String = row.try_get("name")?;
             sqlx::query(&format!(
-                "SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT COALESCE(MAX(id), 0) + 1 FROM {name}), false) \
-                 FROM information_schema.columns WHERE table_name = '{name}' AND column_name = 'id' \
-                 AND is_identity = 'YES' AND table_schema = current_schema()"
+                "SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT COALESCE(MAX(id), 0) + 1 FROM {name}), false)"
             ))
             .execute(tx.conn())
             .await?;
@@ -208,6 +213,32 @@ pub async fn restore(
     }
     tx.commit().await?;
     Ok(counts)
+}
+
+/// Names of the integer columns of a table in the target database. A NULL must be bound with
+/// its column's type: PostgreSQL refuses a text NULL for a BIGINT column.
+async fn integer_columns(tx: &mut crate::Tx, table: &str) -> Result<Vec<String>> {
+    let rows = match tx.dialect() {
+        Dialect::Postgres => {
+            sqlx::query(
+                "SELECT CAST(column_name AS TEXT) AS name FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name = $1 AND data_type IN ('bigint', 'integer', 'smallint')",
+            )
+            .bind(table)
+            .fetch_all(tx.conn())
+            .await?
+        }
+        Dialect::Sqlite => {
+            sqlx::query("SELECT name FROM pragma_table_info($1) WHERE upper(type) LIKE '%INT%'")
+                .bind(table)
+                .fetch_all(tx.conn())
+                .await?
+        }
+    };
+    Ok(rows
+        .iter()
+        .map(|r| r.try_get("name"))
+        .collect::<std::result::Result<_, _>>()?)
 }
 
 async fn insert_rows(
@@ -219,6 +250,7 @@ async fn insert_rows(
     if rows.is_empty() {
         return Ok(());
     }
+    let integers = integer_columns(tx, table).await?;
     let mut q = crate::SqlBuilder::new(format!(
         "INSERT INTO {table} ({}) VALUES ",
         columns.join(", ")
@@ -237,6 +269,7 @@ async fn insert_rows(
                 q.push(", ");
             }
             match cell {
+                Value::Null if integers.contains(&columns[j]) => q.bind(None::<i64>),
                 Value::Null => q.bind(None::<String>),
                 Value::Number(n) => q.bind(
                     n.as_i64()

@@ -89,6 +89,16 @@ pub async fn fresh_database() -> (String, Option<PathBuf>) {
     }
 }
 
+/// A fresh SQLite file whatever the suite runs on (for moving data between the two kinds).
+pub fn fresh_sqlite() -> (String, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("zhongshu-test-{}", random_suffix()));
+    std::fs::create_dir_all(&dir).expect("create a temporary directory");
+    (
+        format!("sqlite://{}?mode=rwc", dir.join("test.db").display()),
+        dir,
+    )
+}
+
 /// The instant test clocks start at: 15 March 2026, 10:00 in Shanghai.
 pub fn test_start() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc

@@ -828,9 +828,18 @@ pub async fn create_token(tx: &mut Tx, user_id: i64, name: &str) -> Result<(i64,
     Ok((id, secret))
 }
 
-pub async fn revoke_token(tx: &mut Tx, id: i64, only_user: Option<i64>) -> Result<()> {
-    let row = sqlx::query("SELECT user_id, revoked_at FROM api_tokens WHERE id = $1")
-        .bind(id)
+/// Revokes a token of one of the company's users.
+pub async fn revoke_token(
+    tx: &mut Tx,
+    company_id: i64,
+    id: i64,
+    only_user: Option<i64>,
+) -> Result<()> {
+    let row = sqlx::query(
+        "SELECT user_id, revoked_at FROM api_tokens WHERE id = $1 AND user_id IN (SELECT user_id FROM user_companies WHERE company_id = $2)",
+    )
+    .bind(id)
+    .bind(company_id)
         .fetch_optional(tx.conn())
         .await?
         .ok_or(DomainError::NotFound("token"))?;
@@ -854,12 +863,19 @@ pub async fn revoke_token(tx: &mut Tx, id: i64, only_user: Option<i64>) -> Resul
     Ok(())
 }
 
-pub async fn list_tokens(db: &Db, only_user: Option<i64>) -> Result<Vec<ApiToken>> {
+/// Tokens of the company's users (or of one user), newest first.
+pub async fn list_tokens(
+    db: &Db,
+    company_id: i64,
+    only_user: Option<i64>,
+) -> Result<Vec<ApiToken>> {
     let mut q = db::SqlBuilder::new(
-        "SELECT t.id, t.user_id, u.login, t.name, t.prefix, t.created_at, t.last_used_at, t.revoked_at FROM api_tokens t JOIN users u ON u.id = t.user_id",
+        "SELECT t.id, t.user_id, u.login, t.name, t.prefix, t.created_at, t.last_used_at, t.revoked_at FROM api_tokens t JOIN users u ON u.id = t.user_id \
+         WHERE t.user_id IN (SELECT user_id FROM user_companies WHERE company_id = ",
     );
+    q.bind(company_id).push(")");
     if let Some(user) = only_user {
-        q.push(" WHERE t.user_id = ").bind(user);
+        q.push(" AND t.user_id = ").bind(user);
     }
     q.push(" ORDER BY t.id DESC");
     let rows = q.build().fetch_all(db.reader()).await?;

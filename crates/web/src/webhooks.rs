@@ -201,3 +201,156 @@ mod tests {
         assert_eq!(backoff(30), Duration::hours(6));
     }
 }
+
+/// A webhook as listed (its secret is shown only when created).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Webhook {
+    pub id: i64,
+    pub url: String,
+    pub event_types: String,
+    pub active: bool,
+    pub created_at: String,
+}
+
+/// One delivery attempt record.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Delivery {
+    pub id: i64,
+    pub event_id: i64,
+    pub event_type: String,
+    pub status: String,
+    pub attempts: i64,
+    pub last_status_code: Option<i64>,
+    pub last_error: Option<String>,
+    pub next_attempt_at: String,
+    pub delivered_at: Option<String>,
+}
+
+/// Input for a webhook.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct WebhookForm {
+    pub url: String,
+    /// Comma-separated event types, or `*`.
+    #[serde(default)]
+    pub event_types: String,
+}
+
+/// Registers a webhook for the actor's company; returns (id, signing secret).
+pub async fn create_webhook(tx: &mut db::Tx, form: &WebhookForm) -> db::Result<(i64, String)> {
+    let url = form.url.trim();
+    let mut problems = kernel::error::Problems::default();
+    if !(url.starts_with("http://") || url.starts_with("https://"))
+        || url.len() > 500
+        || url.contains(char::is_whitespace)
+    {
+        problems.add("url", "error.url.format", url);
+    }
+    let types: Vec<String> = form
+        .event_types
+        .split(',')
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let event_types = if types.is_empty() {
+        "*".to_string()
+    } else {
+        types.join(",")
+    };
+    if event_types.len() > 1000 {
+        problems.add("event_types", "error.too_long", "1000");
+    }
+    problems.finish()?;
+    let company = tx
+        .actor()
+        .company_id
+        .ok_or_else(|| kernel::DomainError::Forbidden("web.webhook.manage".into()))?;
+    let secret = crate::accounts::random_hex(24);
+    let now = tx.now().to_string();
+    let id: i64 = sqlx::query(
+        "INSERT INTO webhooks (company_id, url, secret, event_types, active, created_at) VALUES ($1, $2, $3, $4, 1, $5) RETURNING id",
+    )
+    .bind(company)
+    .bind(url)
+    .bind(&secret)
+    .bind(&event_types)
+    .bind(now)
+    .fetch_one(tx.conn())
+    .await?
+    .try_get("id")?;
+    tx.audit(
+        "create",
+        "web.webhook",
+        Some(&id.to_string()),
+        &json!({"url": [null, url], "event_types": [null, event_types]}),
+    )
+    .await?;
+    Ok((id, secret))
+}
+
+/// Turns a webhook on or off.
+pub async fn set_active(tx: &mut db::Tx, company_id: i64, id: i64, active: bool) -> db::Result<()> {
+    let changed = sqlx::query("UPDATE webhooks SET active = $1 WHERE id = $2 AND company_id = $3")
+        .bind(i64::from(active))
+        .bind(id)
+        .bind(company_id)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+    if changed == 0 {
+        return Err(kernel::DomainError::NotFound("webhook").into());
+    }
+    tx.audit(
+        "state",
+        "web.webhook",
+        Some(&id.to_string()),
+        &json!({"active": [!active, active]}),
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn list_webhooks(db: &Db, company_id: i64) -> db::Result<Vec<Webhook>> {
+    let rows = sqlx::query("SELECT id, url, event_types, active, created_at FROM webhooks WHERE company_id = $1 ORDER BY id")
+        .bind(company_id)
+        .fetch_all(db.reader())
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Webhook {
+                id: r.try_get("id")?,
+                url: r.try_get("url")?,
+                event_types: r.try_get("event_types")?,
+                active: r.try_get::<i64, _>("active")? == 1,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
+
+/// The newest deliveries of one webhook of the company.
+pub async fn deliveries(db: &Db, company_id: i64, webhook_id: i64) -> db::Result<Vec<Delivery>> {
+    let rows = sqlx::query(
+        "SELECT d.id, d.event_id, o.event_type, d.status, d.attempts, d.last_status_code, d.last_error, d.next_attempt_at, d.delivered_at \
+         FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id JOIN outbox o ON o.id = d.event_id \
+         WHERE w.company_id = $1 AND w.id = $2 ORDER BY d.id DESC LIMIT 200",
+    )
+    .bind(company_id)
+    .bind(webhook_id)
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Delivery {
+                id: r.try_get("id")?,
+                event_id: r.try_get("event_id")?,
+                event_type: r.try_get("event_type")?,
+                status: r.try_get("status")?,
+                attempts: r.try_get("attempts")?,
+                last_status_code: r.try_get("last_status_code")?,
+                last_error: r.try_get("last_error")?,
+                next_attempt_at: r.try_get("next_attempt_at")?,
+                delivered_at: r.try_get("delivered_at")?,
+            })
+        })
+        .collect()
+}

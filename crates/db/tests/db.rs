@@ -1,0 +1,493 @@
+//! The platform tables under stress and attack: the audit chain against tampering, gapless
+//! numbers under concurrency, event delivery that is ordered and idempotent, and backups
+//! that move between SQLite and PostgreSQL.
+
+use db::events::{Event, HandlerFuture, Subscriber};
+use db::{Actor, Db, DbConfig, RowExt, Tx};
+use kernel::Clock;
+use serde_json::json;
+use std::collections::BTreeSet;
+use testkit::{on_postgres, spawn_app};
+
+async fn write_audit_rows(db: &Db, n: usize) {
+    for i in 0..n {
+        let mut tx = db.begin(Actor::user(1, "admin", 1)).await.expect("begin");
+        tx.audit(
+            "update",
+            "party.party",
+            Some(&i.to_string()),
+            &json!({"name": ["旧", format!("新{i}")]}),
+        )
+        .await
+        .expect("audit");
+        tx.commit().await.expect("commit");
+    }
+}
+
+async fn verdict(db: &Db) -> db::audit::Verdict {
+    db::audit::verify(db).await.expect("verify")
+}
+
+#[tokio::test]
+async fn an_edited_row_is_named_by_its_sequence_number() {
+    let app = spawn_app().await;
+    write_audit_rows(&app.db, 5).await;
+    let db::audit::Verdict::Intact { rows, .. } = verdict(&app.db).await else {
+        panic!("intact at first")
+    };
+    let target = rows - 2;
+    let mut tx = app.db.begin(Actor::system()).await.expect("begin");
+    sqlx::query("UPDATE audit_log SET changes = '{\"name\":[\"旧\",\"篡改\"]}' WHERE seq = $1")
+        .bind(target)
+        .execute(tx.conn())
+        .await
+        .expect("tamper");
+    tx.commit().await.expect("commit");
+    match verdict(&app.db).await {
+        db::audit::Verdict::Broken { seq, reason } => {
+            assert_eq!(seq, target);
+            assert!(reason.contains("edited"), "{reason}");
+        }
+        intact => panic!("tampering went unnoticed: {intact:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_deleted_row_and_a_forged_row_are_both_found() {
+    let app = spawn_app().await;
+    write_audit_rows(&app.db, 4).await;
+    let db::audit::Verdict::Intact { rows, .. } = verdict(&app.db).await else {
+        panic!("intact at first")
+    };
+    let mut tx = app.db.begin(Actor::system()).await.expect("begin");
+    sqlx::query("DELETE FROM audit_log WHERE seq = 2")
+        .execute(tx.conn())
+        .await
+        .expect("delete");
+    tx.commit().await.expect("commit");
+    assert!(matches!(
+        verdict(&app.db).await,
+        db::audit::Verdict::Broken { seq: 2, .. }
+    ));
+
+    let other = spawn_app().await;
+    write_audit_rows(&other.db, 2).await;
+    // A forger appends a well-formed row but cannot move the head in the same breath unnoticed.
+    let last = sqlx::query("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+        .fetch_one(other.db.reader())
+        .await
+        .expect("last");
+    let prev: String = last.try_get("hash").expect("hash");
+    let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM audit_log")
+        .fetch_one(other.db.reader())
+        .await
+        .expect("n")
+        .try_get("n")
+        .expect("n");
+    let record = kernel::audit::AuditRecord {
+        seq: count + 1,
+        at: "2026-03-15T02:00:00.000000Z".into(),
+        company_id: Some(1),
+        actor_id: Some(1),
+        actor: "admin".into(),
+        action: "delete".into(),
+        resource: "party.party".into(),
+        resource_id: Some("1".into()),
+        changes: "{}".into(),
+        prev_hash: prev,
+    };
+    let hash = kernel::audit::chain_hash(&record);
+    let mut tx = other.db.begin(Actor::system()).await.expect("begin");
+    sqlx::query("INSERT INTO audit_log (seq, at, company_id, actor_id, actor, action, resource, resource_id, changes, prev_hash, hash) VALUES ($1, $2, 1, 1, 'admin', 'delete', 'party.party', '1', '{}', $3, $4)")
+        .bind(record.seq)
+        .bind(&record.at)
+        .bind(&record.prev_hash)
+        .bind(&hash)
+        .execute(tx.conn())
+        .await
+        .expect("forge");
+    tx.commit().await.expect("commit");
+    assert!(
+        matches!(verdict(&other.db).await, db::audit::Verdict::Broken { .. }),
+        "a row added behind the head's back is found"
+    );
+    let _ = rows;
+}
+
+#[tokio::test]
+async fn a_transaction_cut_off_midway_leaves_no_trace_and_the_chain_intact() {
+    let app = spawn_app().await;
+    write_audit_rows(&app.db, 2).await;
+    let before: i64 = sqlx::query("SELECT COUNT(*) AS n FROM audit_log")
+        .fetch_one(app.db.reader())
+        .await
+        .expect("n")
+        .try_get("n")
+        .expect("n");
+    {
+        let mut tx = app
+            .db
+            .begin(Actor::user(1, "admin", 1))
+            .await
+            .expect("begin");
+        tx.audit(
+            "create",
+            "party.party",
+            Some("9"),
+            &json!({"name": [null, "半途"]}),
+        )
+        .await
+        .expect("audit");
+        tx.emit("party", "9", "party.PartyCreated", &json!({}))
+            .await
+            .expect("emit");
+        tx.next_number(1, "party", 2026, "PTY/{year}/{seq:06}")
+            .await
+            .expect("number");
+        // The process dies here: the transaction is dropped without commit.
+    }
+    let after: i64 = sqlx::query("SELECT COUNT(*) AS n FROM audit_log")
+        .fetch_one(app.db.reader())
+        .await
+        .expect("n")
+        .try_get("n")
+        .expect("n");
+    assert_eq!(after, before);
+    assert_eq!(app.count("outbox").await, 0);
+    assert!(matches!(
+        verdict(&app.db).await,
+        db::audit::Verdict::Intact { .. }
+    ));
+    let mut tx = app.db.begin(Actor::system()).await.expect("begin");
+    assert_eq!(
+        tx.next_number(1, "party", 2026, "PTY/{year}/{seq:06}")
+            .await
+            .expect("number"),
+        "PTY/2026/000001",
+        "the number was not used up"
+    );
+}
+
+#[tokio::test]
+async fn fifty_concurrent_postings_take_gapless_distinct_numbers() {
+    let app = spawn_app().await;
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let db = app.db.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tx = db.begin(Actor::system()).await.expect("begin");
+            let number = tx
+                .next_number(1, "voucher", 2026, "记-{year}-{seq:04}")
+                .await
+                .expect("number");
+            tx.audit("create", "test.voucher", Some(&number), &json!({}))
+                .await
+                .expect("audit");
+            tokio::task::yield_now().await;
+            if i % 5 == 4 {
+                // Every fifth posting fails after taking its number.
+                drop(tx);
+                None
+            } else {
+                tx.commit().await.expect("commit");
+                Some(number)
+            }
+        }));
+    }
+    let mut taken = BTreeSet::new();
+    for task in tasks {
+        if let Some(number) = task.await.expect("task") {
+            assert!(taken.insert(number.clone()), "{number} was taken twice");
+        }
+    }
+    let expected: BTreeSet<String> = (1..=40).map(|n| format!("记-2026-{n:04}")).collect();
+    assert_eq!(taken, expected, "forty commits, numbers 1 to 40, no gap");
+    assert!(matches!(
+        verdict(&app.db).await,
+        db::audit::Verdict::Intact { rows: _, .. }
+    ));
+}
+
+fn record<'a>(tx: &'a mut Tx, event: &'a Event) -> HandlerFuture<'a> {
+    Box::pin(async move {
+        tx.audit(
+            "read",
+            "test.seen",
+            Some(&event.aggregate_id),
+            &json!({"event": event.id}),
+        )
+        .await
+    })
+}
+
+const RECORDER: Subscriber = Subscriber {
+    name: "test.recorder",
+    event_types: &["party.PartyCreated", "party.PartyUpdated"],
+    handle: record,
+};
+
+async fn seen(db: &Db) -> Vec<(String, i64)> {
+    sqlx::query(
+        "SELECT resource_id, changes FROM audit_log WHERE resource = 'test.seen' ORDER BY seq",
+    )
+    .fetch_all(db.reader())
+    .await
+    .expect("rows")
+    .iter()
+    .map(|r| {
+        let changes: String = r.try_get("changes").expect("changes");
+        let value: serde_json::Value = serde_json::from_str(&changes).expect("json");
+        (
+            r.try_get("resource_id").expect("id"),
+            value["event"].as_i64().expect("event"),
+        )
+    })
+    .collect()
+}
+
+#[tokio::test]
+async fn events_reach_subscribers_once_in_order_per_aggregate_even_with_two_dispatchers() {
+    let app = spawn_app().await;
+    for round in 0..3 {
+        for aggregate in ["1", "2", "3"] {
+            let mut tx = app
+                .db
+                .begin(Actor::user(1, "admin", 1))
+                .await
+                .expect("begin");
+            let kind = if round == 0 {
+                "party.PartyCreated"
+            } else {
+                "party.PartyUpdated"
+            };
+            tx.emit("party", aggregate, kind, &json!({"round": round}))
+                .await
+                .expect("emit");
+            tx.commit().await.expect("commit");
+        }
+    }
+    let subscribers = [RECORDER];
+    let mut total = 0;
+    for _ in 0..10 {
+        let (a, b) = tokio::join!(
+            db::events::dispatch_batch(&app.db, &subscribers, "dispatcher-a"),
+            db::events::dispatch_batch(&app.db, &subscribers, "dispatcher-b")
+        );
+        total += a.expect("a") + b.expect("b");
+    }
+    assert_eq!(total, 9, "every event dispatched exactly once");
+    let deliveries = seen(&app.db).await;
+    assert_eq!(deliveries.len(), 9);
+    for aggregate in ["1", "2", "3"] {
+        let ids: Vec<i64> = deliveries
+            .iter()
+            .filter(|(a, _)| a == aggregate)
+            .map(|(_, e)| *e)
+            .collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(
+            ids, sorted,
+            "events of aggregate {aggregate} arrive in order"
+        );
+    }
+    // A redelivery (a dispatcher died after the subscriber ran) changes nothing.
+    let mut tx = app.db.begin(Actor::system()).await.expect("begin");
+    sqlx::query("UPDATE outbox SET dispatched_at = NULL, claimed_until = NULL")
+        .execute(tx.conn())
+        .await
+        .expect("reset");
+    tx.commit().await.expect("commit");
+    for _ in 0..4 {
+        db::events::dispatch_batch(&app.db, &subscribers, "dispatcher-a")
+            .await
+            .expect("redeliver");
+    }
+    assert_eq!(seen(&app.db).await.len(), 9, "idempotent by event id");
+}
+
+async fn seed_some_work(app: &testkit::TestApp) {
+    let api = app.api("admin").await;
+    for (name, mobile) in [
+        ("北京华信科技有限公司", "13800138000"),
+        ("上海瑞丰贸易有限公司", "13900139000"),
+        ("张伟", "13700137000"),
+    ] {
+        let kind = if name.ends_with("公司") {
+            "organization"
+        } else {
+            "person"
+        };
+        let response = api.post("/api/v1/parties", &json!({"kind": kind, "name": name, "roles": ["customer"], "tags": ["华东"], "contacts": [{"kind": "mobile", "value": mobile}]})).await;
+        assert_eq!(response.status.as_u16(), 201, "{}", response.body);
+    }
+}
+
+async fn table_counts(db: &Db) -> Vec<(String, i64)> {
+    let modules = server::modules();
+    let mut counts = Vec::new();
+    for table in db::backup::tables(&web::migrations(&modules)) {
+        let n: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+            .fetch_one(db.reader())
+            .await
+            .expect("count")
+            .try_get("n")
+            .expect("n");
+        counts.push((table, n));
+    }
+    counts
+}
+
+async fn round_trip(source: &Db, target_url: &str) {
+    let modules = server::modules();
+    let migrations = web::migrations(&modules);
+    let mut file = Vec::new();
+    db::backup::backup(source, &migrations, &mut file)
+        .await
+        .expect("backup");
+    let target = Db::connect(&DbConfig::new(target_url), Clock::system())
+        .await
+        .expect("connect target");
+    db::backup::restore(&target, &migrations, std::io::Cursor::new(&file))
+        .await
+        .expect("restore");
+    assert_eq!(
+        table_counts(&target).await,
+        table_counts(source).await,
+        "same rows in every table"
+    );
+    match db::audit::verify(&target).await.expect("verify") {
+        db::audit::Verdict::Intact { rows, last_hash } => {
+            let db::audit::Verdict::Intact {
+                rows: source_rows,
+                last_hash: source_hash,
+            } = db::audit::verify(source).await.expect("verify")
+            else {
+                panic!("source broken")
+            };
+            assert_eq!(
+                (rows, last_hash),
+                (source_rows, source_hash),
+                "the restored chain is the same chain"
+            );
+        }
+        broken => panic!("{broken:?}"),
+    }
+    // The restored site keeps working: the next party continues the numbering and ids.
+    let restored = sqlx::query("SELECT name FROM parties ORDER BY id")
+        .fetch_all(target.reader())
+        .await
+        .expect("names");
+    assert_eq!(restored.len(), 3);
+    let mut tx = target
+        .begin(Actor::user(1, "admin", 1))
+        .await
+        .expect("begin");
+    let year = 2026;
+    assert_eq!(
+        tx.next_number(1, "party", year, "PTY/{year}/{seq:06}")
+            .await
+            .expect("number"),
+        "PTY/2026/000004"
+    );
+    let id: i64 = sqlx::query("INSERT INTO outbox (company_id, aggregate, aggregate_id, event_type, payload, created_at) VALUES (1, 'x', '1', 'x', '{}', 'now') RETURNING id")
+        .fetch_one(tx.conn())
+        .await
+        .expect("insert after restore")
+        .try_get("id")
+        .expect("id");
+    assert!(id > 3, "identity columns continue after the restored ids");
+    drop(tx);
+    // A second restore into the now non-empty database is refused.
+    let refused = db::backup::restore(&target, &migrations, std::io::Cursor::new(&file)).await;
+    assert!(
+        matches!(
+            refused,
+            Err(db::Error::Domain(kernel::DomainError::Conflict(_)))
+        ),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_backup_restores_into_a_fresh_database_of_either_kind_with_the_chain_intact() {
+    let app = spawn_app().await;
+    seed_some_work(&app).await;
+    let (sqlite_url, dir) = testkit::fresh_sqlite();
+    round_trip(&app.db, &sqlite_url).await;
+    let _ = std::fs::remove_dir_all(dir);
+    if on_postgres() {
+        // From SQLite to PostgreSQL, the way a site moves up.
+        let (pg_url, _) = testkit::fresh_database().await;
+        let sqlite_source = Db::connect(
+            &DbConfig::new(&sqlite_url_with_data(&app).await),
+            Clock::system(),
+        )
+        .await
+        .expect("sqlite source");
+        round_trip(&sqlite_source, &pg_url).await;
+    }
+}
+
+/// A copy of the app's data on SQLite (when the suite runs on PostgreSQL).
+async fn sqlite_url_with_data(app: &testkit::TestApp) -> String {
+    let (url, _dir) = testkit::fresh_sqlite();
+    let modules = server::modules();
+    let migrations = web::migrations(&modules);
+    let mut file = Vec::new();
+    db::backup::backup(&app.db, &migrations, &mut file)
+        .await
+        .expect("backup");
+    let target = Db::connect(&DbConfig::new(&url), Clock::system())
+        .await
+        .expect("connect");
+    db::backup::restore(&target, &migrations, std::io::Cursor::new(&file))
+        .await
+        .expect("restore");
+    target.close().await;
+    url
+}
+
+#[tokio::test]
+async fn a_truncated_or_foreign_backup_is_refused_and_restores_nothing() {
+    let app = spawn_app().await;
+    seed_some_work(&app).await;
+    let modules = server::modules();
+    let migrations = web::migrations(&modules);
+    let mut file = Vec::new();
+    db::backup::backup(&app.db, &migrations, &mut file)
+        .await
+        .expect("backup");
+    let text = String::from_utf8(file).expect("utf-8");
+    let truncated: String = text
+        .lines()
+        .take(text.lines().count() - 5)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let (url, dir) = testkit::fresh_sqlite();
+    let target = Db::connect(&DbConfig::new(&url), Clock::system())
+        .await
+        .expect("connect");
+    assert!(db::backup::restore(
+        &target,
+        &migrations,
+        std::io::Cursor::new(truncated.as_bytes())
+    )
+    .await
+    .is_err());
+    let users: i64 = sqlx::query("SELECT COUNT(*) AS n FROM users")
+        .fetch_one(target.reader())
+        .await
+        .expect("n")
+        .try_get("n")
+        .expect("n");
+    assert_eq!(users, 0, "nothing was half-restored");
+    assert!(db::backup::restore(
+        &target,
+        &migrations,
+        std::io::Cursor::new(b"{\"format\":\"other\"}\n".as_slice())
+    )
+    .await
+    .is_err());
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -1,0 +1,492 @@
+//! The shell as users meet it: signing in, forms that must come from our pages, languages,
+//! tokens, and the administration of users, roles, tokens, the audit log and webhooks.
+
+use axum::http::{Method, StatusCode};
+use chrono::Duration;
+use serde_json::json;
+use testkit::{spawn_app, PASSWORD};
+
+#[tokio::test]
+async fn a_wrong_password_is_refused_and_five_failures_lock_the_login_for_fifteen_minutes() {
+    let app = spawn_app().await;
+    app.user("wang.fang", &["sales_rep"], "east", "sales").await;
+    let browser = app.browser();
+    let wrong = browser.login("wang.fang", "guess-guess-guess").await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        wrong.body.contains("用户名或密码错误") || wrong.body.contains("Wrong login or password")
+    );
+    assert!(!browser.has_cookie("zs_session"));
+    for _ in 0..4 {
+        browser.login("wang.fang", "guess-guess-guess").await;
+    }
+    let locked = browser.login("wang.fang", PASSWORD).await;
+    assert_eq!(
+        locked.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right password waits"
+    );
+    app.clock.advance(Duration::minutes(16));
+    assert_eq!(
+        browser.login("wang.fang", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert!(browser.has_cookie("zs_session"));
+}
+
+#[tokio::test]
+async fn session_cookies_are_http_only_and_lax_and_expire() {
+    let app = spawn_app().await;
+    let browser = app.browser();
+    let response = browser.login("admin", PASSWORD).await;
+    let cookie = response
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("zs_session="))
+        .expect("session cookie")
+        .to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert_eq!(browser.get("/").await.status, StatusCode::OK);
+    app.clock.advance(Duration::hours(13));
+    let expired = browser.get("/parties").await;
+    assert_eq!(expired.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        expired.header("location").as_deref(),
+        Some("/login?next=%2Fparties")
+    );
+}
+
+#[tokio::test]
+async fn a_form_post_without_the_csrf_token_is_refused_and_changes_nothing() {
+    let app = spawn_app().await;
+    let browser = app.signed_in("admin").await;
+    let forged = browser
+        .post_raw("/parties", &[("kind", "person"), ("name", "伪造")])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(forged.body.contains("表单已过期或来源不明"));
+    let wrong = browser
+        .post_raw(
+            "/parties",
+            &[("_csrf", "0000"), ("kind", "person"), ("name", "伪造")],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.count("parties").await, 0);
+    // The login form itself carries a token too.
+    let anonymous = app.browser();
+    assert_eq!(
+        anonymous
+            .post_raw("/login", &[("login", "admin"), ("password", PASSWORD)])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn the_language_follows_the_profile_then_the_browser_and_switches_both_ways() {
+    let app = spawn_app().await;
+    let anonymous = app.browser();
+    assert!(anonymous.get("/login").await.body.contains("登录"));
+    let browser = app.signed_in("admin").await;
+    assert!(browser.get("/").await.body.contains("工作台"));
+    browser
+        .post_form("/", "/lang", &[("lang", "en"), ("next", "/")])
+        .await;
+    assert!(browser.get("/").await.body.contains("Dashboard"));
+    // The choice is stored in the profile: a new session opens in English.
+    let again = app.signed_in("admin").await;
+    assert!(again.get("/").await.body.contains("Dashboard"));
+    again
+        .post_form("/", "/lang", &[("lang", "zh-CN"), ("next", "/")])
+        .await;
+    assert!(again.get("/").await.body.contains("工作台"));
+}
+
+#[tokio::test]
+async fn api_tokens_authenticate_until_revoked_and_bad_tokens_get_a_problem() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    let me = api.get("/api/v1/me").await;
+    assert_eq!(me.status, StatusCode::OK);
+    assert_eq!(me.json()["login"], "admin");
+    let nobody = app.anonymous_api();
+    let refused = nobody.get("/api/v1/parties").await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        refused.header("content-type").as_deref(),
+        Some("application/problem+json")
+    );
+    let mut forged = api.clone();
+    forged.token = Some("zs_not-a-real-token".into());
+    assert_eq!(
+        forged.get("/api/v1/me").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    let tokens = api.get("/api/v1/tokens").await.json();
+    let id = tokens["items"][0]["id"].as_i64().expect("token id");
+    assert!(
+        tokens["items"][0].get("token_hash").is_none(),
+        "secrets are never listed"
+    );
+    assert_eq!(
+        api.call(Method::DELETE, &format!("/api/v1/tokens/{id}"), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        api.get("/api/v1/me").await.status,
+        StatusCode::UNAUTHORIZED,
+        "a revoked token stops working at once"
+    );
+}
+
+#[tokio::test]
+async fn an_administrator_creates_a_user_gives_roles_disables_and_resets_the_password() {
+    let app = spawn_app().await;
+    let admin = app.signed_in("admin").await;
+    let bad = admin
+        .post_form(
+            "/admin/users/new",
+            "/admin/users",
+            &[
+                ("login", "x"),
+                ("display_name", ""),
+                ("password", "short"),
+                ("email", "not-mail"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad.body.contains("密码至少 10 位") && bad.body.contains("邮箱格式不正确"),
+        "{}",
+        bad.body
+    );
+    let users_before = app.count("users").await;
+
+    let created = admin
+        .post_form(
+            "/admin/users/new",
+            "/admin/users",
+            &[
+                ("login", "zhang.wei"),
+                ("display_name", "张伟"),
+                ("email", "zhang.wei@example.cn"),
+                ("password", "a-long-password"),
+                ("team", "east"),
+                ("roles", "sales_rep"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    assert_eq!(app.count("users").await, users_before + 1);
+    let user_page = created.header("location").expect("location");
+    let zhang = app.browser();
+    assert_eq!(
+        zhang.login("zhang.wei", "a-long-password").await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(zhang.get("/parties").await.status, StatusCode::OK);
+
+    // Disable: the session ends at once and signing in is refused.
+    let page = admin.get(&user_page).await;
+    let version = page
+        .body
+        .split("name=\"version\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("version")
+        .to_string();
+    let disabled = admin
+        .post_form(
+            &user_page,
+            &user_page,
+            &[
+                ("version", &version),
+                ("display_name", "张伟"),
+                ("roles", "sales_rep"),
+                ("disabled", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(disabled.status, StatusCode::SEE_OTHER, "{}", disabled.body);
+    assert_eq!(
+        zhang.get("/parties").await.status,
+        StatusCode::SEE_OTHER,
+        "signed out"
+    );
+    assert_eq!(
+        app.browser()
+            .login("zhang.wei", "a-long-password")
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Reset the password; the history shows each change.
+    let reset = admin
+        .post_form(
+            &user_page,
+            &format!("{user_page}/password"),
+            &[("password", "another-long-one")],
+        )
+        .await;
+    assert_eq!(reset.status, StatusCode::SEE_OTHER);
+    let history = admin.get(&user_page).await.body;
+    assert!(history.contains("disabled") && history.contains("password"));
+}
+
+#[tokio::test]
+async fn user_administration_is_only_for_those_granted_it() {
+    let app = spawn_app().await;
+    app.user("zhou.tao", &["user_admin"], "", "it").await;
+    app.user("wang.fang", &["sales_rep"], "east", "sales").await;
+    let rep = app.signed_in("wang.fang").await;
+    for path in [
+        "/admin/users",
+        "/admin/roles",
+        "/admin/tokens",
+        "/admin/audit",
+        "/admin/webhooks",
+    ] {
+        assert_eq!(rep.get(path).await.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    let rep_api = app.api("wang.fang").await;
+    assert_eq!(
+        rep_api.get("/api/v1/users").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        rep_api
+            .post("/api/v1/roles", &json!({"code": "x", "name": "x"}))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        rep_api.get("/api/v1/audit").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let user_admin = app.signed_in("zhou.tao").await;
+    for path in [
+        "/admin/users",
+        "/admin/roles",
+        "/admin/tokens",
+        "/admin/audit",
+        "/admin/webhooks",
+    ] {
+        assert_eq!(user_admin.get(path).await.status, StatusCode::OK, "{path}");
+    }
+    // A user administrator cannot make administrators.
+    let api = app.api("zhou.tao").await;
+    let refused = api.post("/api/v1/users", &json!({"login": "evil", "display_name": "x", "password": "a-long-password", "is_admin": true})).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_role_gets_grants_from_the_matrix_and_they_take_effect() {
+    let app = spawn_app().await;
+    let admin = app.signed_in("admin").await;
+    let created = admin
+        .post_form(
+            "/admin/roles/new",
+            "/admin/roles",
+            &[
+                ("code", "front_desk"),
+                ("name", "前台"),
+                ("description", ""),
+                ("grant:party.party.read", "company"),
+                ("grant:party.party.create", ""),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    app.user("qian.li", &["front_desk"], "", "").await;
+    let api = app.api("qian.li").await;
+    assert_eq!(api.get("/api/v1/parties").await.status, StatusCode::OK);
+    assert_eq!(
+        api.post(
+            "/api/v1/parties",
+            &json!({"kind": "person", "name": "访客"})
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    let role_page = created.header("location").expect("location");
+    let saved = admin
+        .post_form(
+            &role_page,
+            &role_page,
+            &[
+                ("grant:party.party.read", "company"),
+                ("grant:party.party.create", "own"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        api.post(
+            "/api/v1/parties",
+            &json!({"kind": "person", "name": "访客"})
+        )
+        .await
+        .status,
+        StatusCode::CREATED
+    );
+    let bad = admin
+        .post_form(
+            &role_page,
+            &role_page,
+            &[("grant:party.party.fly", "company")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn the_audit_log_is_filtered_by_user_resource_and_date() {
+    let app = spawn_app().await;
+    app.user("wang.fang", &["sales_rep"], "east", "sales").await;
+    let wang = app.api("wang.fang").await;
+    wang.post(
+        "/api/v1/parties",
+        &json!({"kind": "person", "name": "三月客户"}),
+    )
+    .await;
+    app.clock.advance(Duration::days(20));
+    wang.post(
+        "/api/v1/parties",
+        &json!({"kind": "person", "name": "四月客户"}),
+    )
+    .await;
+    let api = app.api("admin").await;
+    let wang_id = api.get("/api/v1/users").await.json()["items"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .find(|u| u["login"] == "wang.fang")
+        .and_then(|u| u["id"].as_i64())
+        .expect("id");
+    let march = api
+        .get(&format!(
+            "/api/v1/audit?user_id={wang_id}&resource=party.party&from=2026-03-01&until=2026-03-31"
+        ))
+        .await
+        .json();
+    let items = march["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["changes"]["name"], json!([null, "三月客户"]));
+    assert_eq!(
+        api.get("/api/v1/audit?from=yesterday").await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let page = app
+        .signed_in("admin")
+        .await
+        .get(&format!(
+            "/admin/audit?user_id={wang_id}&resource=party.party&from=2026-04-01"
+        ))
+        .await;
+    assert!(page.body.contains("四月客户") && !page.body.contains("三月客户"));
+}
+
+#[tokio::test]
+async fn pages_that_do_not_exist_get_a_translated_404_and_problems_under_the_api() {
+    let app = spawn_app().await;
+    let browser = app.signed_in("admin").await;
+    let missing = browser.get("/no/such/page").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.body.contains("找不到该页面或记录"));
+    assert_eq!(
+        browser.get("/parties/999999").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let api = app.api("admin").await;
+    let problem = api.get("/api/v1/nothing").await;
+    assert_eq!(problem.status, StatusCode::NOT_FOUND);
+    assert_eq!(problem.json()["type"], "/problems/not-found");
+}
+
+#[tokio::test]
+async fn health_and_metrics_report_the_database_requests_and_the_outbox() {
+    let app = spawn_app().await;
+    let browser = app.browser();
+    let health = browser.get("/healthz").await;
+    assert_eq!(health.status, StatusCode::OK);
+    assert_eq!(health.json()["status"], "ok");
+    app.api("admin")
+        .await
+        .post(
+            "/api/v1/parties",
+            &json!({"kind": "person", "name": "李娜"}),
+        )
+        .await;
+    let metrics = browser.get("/metrics").await.body;
+    assert!(
+        metrics.contains(
+            "http_requests_total{method=\"POST\",route=\"/api/v1/parties\",status=\"201\"} 1"
+        ),
+        "{metrics}"
+    );
+    assert!(metrics.contains("http_request_duration_seconds_bucket"));
+    assert!(metrics.contains("outbox_pending_events 1"));
+    assert!(metrics.contains("db_pool_connections"));
+}
+
+#[tokio::test]
+async fn webhooks_are_registered_and_their_deliveries_are_logged() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    let bad = api
+        .post("/api/v1/webhooks", &json!({"url": "ftp://example"}))
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Nothing listens on this port: the delivery fails and is scheduled again.
+    let created = api
+        .post(
+            "/api/v1/webhooks",
+            &json!({"url": "http://127.0.0.1:9/hook", "event_types": "party.PartyCreated"}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let id = created.json()["id"].as_i64().expect("id");
+    api.post(
+        "/api/v1/parties",
+        &json!({"kind": "person", "name": "周杰"}),
+    )
+    .await;
+    let dispatched = db::events::dispatch_batch(&app.db, &[], "test")
+        .await
+        .expect("dispatch");
+    assert_eq!(dispatched, 1);
+    let sent = web::webhooks::send_due(&app.db).await.expect("send");
+    assert_eq!(sent, 1);
+    let log = api
+        .get(&format!("/api/v1/webhooks/{id}/deliveries"))
+        .await
+        .json();
+    assert_eq!(log["items"][0]["status"], "pending");
+    assert_eq!(log["items"][0]["attempts"], 1);
+    assert!(log["items"][0]["last_error"].as_str().is_some());
+    assert_eq!(
+        web::webhooks::send_due(&app.db).await.expect("send"),
+        0,
+        "not due again before its backoff"
+    );
+    let page = app
+        .signed_in("admin")
+        .await
+        .get(&format!("/admin/webhooks/{id}"))
+        .await;
+    assert!(page.body.contains("party.PartyCreated"));
+}
