@@ -33,6 +33,8 @@ pub struct RequestInfo {
     pub csrf: String,
     pub via_token: bool,
     pub flash: Option<String>,
+    /// The path and query of this request, for links back to it (the language switch).
+    pub target: String,
 }
 
 /// Reads one cookie from the headers.
@@ -130,6 +132,11 @@ async fn identify_inner(
         csrf: cookie(&headers, PRE_SESSION_CSRF_COOKIE).unwrap_or_default(),
         via_token: false,
         flash: cookie(&headers, FLASH_COOKIE).filter(|k| state.messages.contains(k)),
+        target: request
+            .uri()
+            .path_and_query()
+            .map(|p| p.to_string())
+            .unwrap_or_default(),
     };
     let fail = |e: AppError, info: &RequestInfo| (e, info.clone());
 
@@ -229,6 +236,7 @@ pub struct Ctx {
     pub csrf: String,
     pub session: Option<SessionInfo>,
     pub flash: Option<String>,
+    pub target: String,
     pub state: AppState,
 }
 
@@ -279,6 +287,7 @@ impl FromRequestParts<AppState> for Ctx {
             csrf: info.csrf,
             session: info.session,
             flash: info.flash,
+            target: info.target,
             state: state.clone(),
         })
     }

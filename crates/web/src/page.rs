@@ -39,6 +39,8 @@ pub struct PageCtx {
     pub csrf: String,
     pub flash: Option<String>,
     pub path: String,
+    /// This page's own address (path and query), where the language switch returns to.
+    pub here: String,
     messages: Arc<Messages>,
 }
 
@@ -78,6 +80,7 @@ impl PageCtx {
             csrf: ctx.csrf.clone(),
             flash: ctx.flash.as_ref().map(|k| ctx.t(k)),
             path: path.to_string(),
+            here: ctx.target.clone(),
             messages: ctx.state.messages.clone(),
         })
     }
@@ -94,6 +97,7 @@ impl PageCtx {
             csrf,
             flash: None,
             path: String::new(),
+            here: String::from("/"),
             messages,
         }
     }
@@ -308,9 +312,19 @@ pub fn history_entry(ctx: &Ctx, record: &kernel::audit::AuditRecord) -> HistoryE
         .as_object()
         .map(|map| {
             map.iter()
-                .map(|(field, pair)| match pair.as_array() {
-                    Some(p) if p.len() == 2 => (field.clone(), show(&p[0]), show(&p[1])),
-                    _ => (field.clone(), String::new(), show(pair)),
+                .map(|(field, pair)| {
+                    // `party.party` changes name fields of the party module: `party.name`, …
+                    let module = record.resource.split('.').next().unwrap_or_default();
+                    let key = format!("{module}.{field}");
+                    let label = if ctx.state.messages.contains(&key) {
+                        ctx.t(&key)
+                    } else {
+                        field.clone()
+                    };
+                    match pair.as_array() {
+                        Some(p) if p.len() == 2 => (label, show(&p[0]), show(&p[1])),
+                        _ => (label, String::new(), show(pair)),
+                    }
                 })
                 .collect()
         })

@@ -1,0 +1,96 @@
+// The main flows in a real browser: sign in, switch language, search parties, create a
+// party with a bad and then a good credit code, edit it and read its history.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const base = process.env.BASE_URL ?? 'http://127.0.0.1:8080';
+const shots = process.env.SCREENSHOTS ?? 'test-output/e2e';
+let browser;
+let page;
+
+async function shot(name) {
+  await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+}
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = await (await browser.newContext({ locale: 'zh-CN' })).newPage();
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+test('an administrator signs in', async () => {
+  await page.goto(`${base}/parties`);
+  assert.match(page.url(), /\/login\?next=/);
+  await shot('01-login');
+  await page.fill('#login', 'admin');
+  await page.fill('#password', 'wrong-password-1');
+  await page.click('button[type=submit].primary');
+  assert.match(await page.textContent('.error'), /用户名或密码错误/);
+  await page.fill('#password', 'zhongshu-demo');
+  await page.click('button[type=submit].primary');
+  await page.waitForURL(`${base}/parties`);
+  assert.equal(await page.textContent('h1'), '往来单位');
+  await shot('02-parties-zh');
+});
+
+test('the interface switches to English and back', async () => {
+  await page.click('button[value=en]');
+  await page.waitForSelector('html[lang=en]');
+  assert.equal(await page.textContent('h1'), 'Parties');
+  await shot('03-parties-en');
+});
+
+test('a search by name, then by role, narrows the list', async () => {
+  await page.fill('#q', '北京');
+  await page.click('form[role=search] button[type=submit]');
+  const rows = await page.locator('table.list tbody tr').count();
+  assert.ok(rows > 0, 'some Beijing parties in the demo data');
+  for (const name of await page.locator('table.list tbody tr td:nth-child(2) a').allTextContents()) {
+    assert.match(name, /北京/);
+  }
+  await page.selectOption('#role', 'supplier');
+  await page.click('form[role=search] button[type=submit]');
+  assert.match(page.url(), /role=supplier/);
+  await shot('04-search');
+});
+
+test('a party with a bad credit code is refused next to the field, then saved with a good one', async () => {
+  await page.goto(`${base}/parties/new`);
+  await page.fill('#f-name', '深圳博达电子有限公司');
+  await page.fill('#f-name_en', 'Shenzhen Boda Electronics Co., Ltd.');
+  await page.fill('#f-credit_code', '911100001000006290');
+  await page.fill('input[name=contact_value] >> nth=0', '13612345678');
+  await page.click('button[type=submit].primary');
+  const error = await page.textContent('.has-error .error');
+  assert.match(error, /check character is wrong; it should be R/);
+  await shot('05-bad-credit-code');
+  await page.fill('#f-credit_code', '91110000100000629R');
+  await page.click('button[type=submit].primary');
+  await page.waitForURL(/\/parties\/\d+$/);
+  assert.match(await page.textContent('.flash'), /Created/);
+  assert.match(await page.textContent('dl.facts'), /91110000100000629R/);
+  await shot('06-created');
+});
+
+test('an edit shows in the change history', async () => {
+  await page.click('a.button.primary');
+  await page.fill('#f-name', '深圳博达电子股份有限公司');
+  await page.click('button[type=submit].primary');
+  await page.waitForURL(/\/parties\/\d+$/);
+  const history = await page.textContent('.history');
+  assert.match(history, /深圳博达电子有限公司/);
+  assert.match(history, /深圳博达电子股份有限公司/);
+  await shot('07-history');
+  await page.click('button[value="zh-CN"]');
+  await page.waitForSelector('html[lang=zh-CN]');
+  assert.match(await page.textContent('.history h2'), /变更历史/);
+  await shot('08-history-zh');
+});
