@@ -41,8 +41,7 @@ pub(crate) fn from_row(row: &AnyRow) -> std::result::Result<StoredAudit, sqlx::E
     })
 }
 
-const COLUMNS: &str =
-    "seq, at, company_id, actor_id, actor, action, resource, resource_id, changes, prev_hash, hash";
+const COLUMNS: &str = "seq, at, company_id, actor_id, actor, action, resource, resource_id, changes, prev_hash, hash";
 
 /// Recomputes the whole chain in batches. An edited row fails its own hash; a deleted row
 /// leaves a gap in `seq`; an inserted row breaks the link of the row after it; a deleted
@@ -51,12 +50,10 @@ pub async fn verify(db: &Db) -> Result<Verdict> {
     let mut expected_seq = 1i64;
     let mut prev_hash = GENESIS_HASH.to_string();
     loop {
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT 5000"
-        ))
-        .bind(expected_seq)
-        .fetch_all(db.reader())
-        .await?;
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT 5000"))
+            .bind(expected_seq)
+            .fetch_all(db.reader())
+            .await?;
         if rows.is_empty() {
             break;
         }
@@ -70,10 +67,7 @@ pub async fn verify(db: &Db) -> Result<Verdict> {
                 });
             }
             if stored.record.prev_hash != prev_hash {
-                return Ok(Verdict::Broken {
-                    seq,
-                    reason: "does not link to the row before it".into(),
-                });
+                return Ok(Verdict::Broken { seq, reason: "does not link to the row before it".into() });
             }
             if chain_hash(&stored.record) != stored.hash {
                 return Ok(Verdict::Broken {
@@ -85,22 +79,20 @@ pub async fn verify(db: &Db) -> Result<Verdict> {
             expected_seq += 1;
         }
     }
-    let head = sqlx::query("SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1")
-        .fetch_one(db.reader())
-        .await?;
+    let head =
+        sqlx::query("SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1").fetch_one(db.reader()).await?;
     let head_seq: i64 = head.try_get("last_seq")?;
     let head_hash: String = head.try_get("last_hash")?;
     let rows = expected_seq - 1;
     if head_seq != rows || head_hash != prev_hash {
         return Ok(Verdict::Broken {
             seq: rows + 1,
-            reason: format!("the chain ends at row {rows} but the head records row {head_seq} (rows were removed from the end)"),
+            reason: format!(
+                "the chain ends at row {rows} but the head records row {head_seq} (rows were removed from the end)"
+            ),
         });
     }
-    Ok(Verdict::Intact {
-        rows,
-        last_hash: prev_hash,
-    })
+    Ok(Verdict::Intact { rows, last_hash: prev_hash })
 }
 
 /// Filters for reading the audit log.
@@ -123,9 +115,7 @@ pub struct AuditFilter {
 pub async fn list(db: &Db, filter: &AuditFilter) -> Result<Vec<StoredAudit>> {
     let mut q = SqlBuilder::new(format!("SELECT {COLUMNS} FROM audit_log WHERE 1 = 1"));
     if let Some(company) = filter.company_id {
-        q.push(" AND (company_id = ")
-            .bind(company)
-            .push(" OR company_id IS NULL)");
+        q.push(" AND (company_id = ").bind(company).push(" OR company_id IS NULL)");
     }
     if let Some(actor) = filter.actor_id {
         q.push(" AND actor_id = ").bind(actor);
@@ -145,12 +135,7 @@ pub async fn list(db: &Db, filter: &AuditFilter) -> Result<Vec<StoredAudit>> {
     if let Some(seq) = filter.before_seq {
         q.push(" AND seq < ").bind(seq);
     }
-    q.push(&format!(
-        " ORDER BY seq DESC LIMIT {}",
-        filter.limit.clamp(1, 1000)
-    ));
+    q.push(&format!(" ORDER BY seq DESC LIMIT {}", filter.limit.clamp(1, 1000)));
     let rows = q.build().fetch_all(db.reader()).await?;
-    rows.iter()
-        .map(|r| from_row(r).map_err(Into::into))
-        .collect()
+    rows.iter().map(|r| from_row(r).map_err(Into::into)).collect()
 }

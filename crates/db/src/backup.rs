@@ -27,16 +27,10 @@ pub fn tables(migrations: &[Migration]) -> Vec<String> {
 pub type TableCounts = Vec<(String, u64)>;
 
 /// Writes a consistent snapshot of every table.
-pub async fn backup(
-    db: &Db,
-    migrations: &[Migration],
-    out: &mut impl Write,
-) -> Result<TableCounts> {
+pub async fn backup(db: &Db, migrations: &[Migration], out: &mut impl Write) -> Result<TableCounts> {
     let mut tx = db.reader().begin().await?;
     if db.dialect() == Dialect::Postgres {
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut *tx).await?;
     }
     let header = json!({
         "format": FORMAT,
@@ -85,56 +79,38 @@ fn cell(row: &sqlx::any::AnyRow, i: usize) -> Value {
 }
 
 fn write_line(out: &mut impl Write, value: &Value) -> Result<()> {
-    writeln!(out, "{value}")
-        .map_err(|e| DomainError::Internal(format!("writing the backup: {e}")))?;
+    writeln!(out, "{value}").map_err(|e| DomainError::Internal(format!("writing the backup: {e}")))?;
     Ok(())
 }
 
 fn bad_file(why: impl Into<String>) -> crate::Error {
-    DomainError::Invalid(vec![kernel::error::FieldError::new(
-        "file",
-        "error.backup.invalid",
-        why.into(),
-    )])
-    .into()
+    DomainError::Invalid(vec![kernel::error::FieldError::new("file", "error.backup.invalid", why.into())]).into()
 }
 
 /// Restores a backup into a database that has no users yet (a fresh one). Migrations are
 /// applied first; the whole restore is one transaction, so a bad file changes nothing.
-pub async fn restore(
-    db: &Db,
-    migrations: &[Migration],
-    input: impl BufRead,
-) -> Result<TableCounts> {
+pub async fn restore(db: &Db, migrations: &[Migration], input: impl BufRead) -> Result<TableCounts> {
     crate::migrate::run(db, migrations).await?;
-    let users: i64 = sqlx::query("SELECT COUNT(*) AS n FROM users")
-        .fetch_one(db.reader())
-        .await?
-        .try_get("n")?;
+    let users: i64 = sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(db.reader()).await?.try_get("n")?;
     if users > 0 {
-        return Err(DomainError::Conflict(
-            "the target database is not empty; restore needs a fresh database".into(),
-        )
-        .into());
+        return Err(
+            DomainError::Conflict("the target database is not empty; restore needs a fresh database".into()).into()
+        );
     }
     let known = tables(migrations);
     let mut lines = input.lines();
     let header: Value = match lines.next() {
-        Some(line) => serde_json::from_str(&line.map_err(|e| bad_file(e.to_string()))?)
-            .map_err(|e| bad_file(e.to_string()))?,
+        Some(line) => {
+            serde_json::from_str(&line.map_err(|e| bad_file(e.to_string()))?).map_err(|e| bad_file(e.to_string()))?
+        }
         None => return Err(bad_file("the file is empty")),
     };
     if header["format"] != FORMAT {
         return Err(bad_file("not a Zhongshu backup"));
     }
-    let expected: Vec<Value> = migrations
-        .iter()
-        .map(|m| json!([m.module, m.version]))
-        .collect();
+    let expected: Vec<Value> = migrations.iter().map(|m| json!([m.module, m.version])).collect();
     if header["migrations"].as_array() != Some(&expected) {
-        return Err(bad_file(
-            "the backup was written by a different version of the schema",
-        ));
+        return Err(bad_file("the backup was written by a different version of the schema"));
     }
 
     let mut tx = db.begin(crate::Actor::system()).await?;
@@ -165,16 +141,10 @@ pub async fn restore(
                 }
                 let columns = map["columns"]
                     .as_array()
-                    .map(|c| {
-                        c.iter()
-                            .filter_map(|v| v.as_str().map(str::to_string))
-                            .collect()
-                    })
+                    .map(|c| c.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
                     .unwrap_or_default();
                 // Rows that migrations seeded (the chain head) are replaced by the backup's.
-                sqlx::query(&format!("DELETE FROM {name}"))
-                    .execute(tx.conn())
-                    .await?;
+                sqlx::query(&format!("DELETE FROM {name}")).execute(tx.conn()).await?;
                 table = Some((name, columns));
             }
             Value::Object(map) if map.contains_key("end") => {
@@ -190,9 +160,7 @@ pub async fn restore(
         }
     }
     if !complete {
-        return Err(bad_file(
-            "the file ends before its last line: the backup is incomplete",
-        ));
+        return Err(bad_file("the file ends before its last line: the backup is incomplete"));
     }
     if db.dialect() == Dialect::Postgres {
         // Identity columns continue after the restored ids.
@@ -235,33 +203,18 @@ async fn integer_columns(tx: &mut crate::Tx, table: &str) -> Result<Vec<String>>
                 .await?
         }
     };
-    Ok(rows
-        .iter()
-        .map(|r| r.try_get("name"))
-        .collect::<std::result::Result<_, _>>()?)
+    Ok(rows.iter().map(|r| r.try_get("name")).collect::<std::result::Result<_, _>>()?)
 }
 
-async fn insert_rows(
-    tx: &mut crate::Tx,
-    table: &str,
-    columns: &[String],
-    rows: &[Vec<Value>],
-) -> Result<()> {
+async fn insert_rows(tx: &mut crate::Tx, table: &str, columns: &[String], rows: &[Vec<Value>]) -> Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
     let integers = integer_columns(tx, table).await?;
-    let mut q = crate::SqlBuilder::new(format!(
-        "INSERT INTO {table} ({}) VALUES ",
-        columns.join(", ")
-    ));
+    let mut q = crate::SqlBuilder::new(format!("INSERT INTO {table} ({}) VALUES ", columns.join(", ")));
     for (i, row) in rows.iter().enumerate() {
         if row.len() != columns.len() {
-            return Err(bad_file(format!(
-                "a row of {table} has {} values for {} columns",
-                row.len(),
-                columns.len()
-            )));
+            return Err(bad_file(format!("a row of {table} has {} values for {} columns", row.len(), columns.len())));
         }
         q.push(if i == 0 { "(" } else { ", (" });
         for (j, cell) in row.iter().enumerate() {
@@ -271,10 +224,7 @@ async fn insert_rows(
             match cell {
                 Value::Null if integers.contains(&columns[j]) => q.bind(None::<i64>),
                 Value::Null => q.bind(None::<String>),
-                Value::Number(n) => q.bind(
-                    n.as_i64()
-                        .ok_or_else(|| bad_file("a number that is not an integer"))?,
-                ),
+                Value::Number(n) => q.bind(n.as_i64().ok_or_else(|| bad_file("a number that is not an integer"))?),
                 Value::String(s) => q.bind(s.clone()),
                 _ => return Err(bad_file("a value that is neither integer, text nor null")),
             };

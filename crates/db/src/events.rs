@@ -46,9 +46,7 @@ pub struct Subscriber {
 
 impl std::fmt::Debug for Subscriber {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Subscriber")
-            .field("name", &self.name)
-            .finish()
+        f.debug_struct("Subscriber").field("name", &self.name).finish()
     }
 }
 
@@ -72,12 +70,7 @@ pub async fn dispatch_batch(db: &Db, subscribers: &[Subscriber], worker: &str) -
            AND dispatched_at IS NULL AND (claimed_until IS NULL OR claimed_until < $3) \
          RETURNING id, company_id, aggregate, aggregate_id, event_type, payload, created_at";
     let mut tx = db.begin(Actor::system()).await?;
-    let rows = sqlx::query(claim)
-        .bind(worker)
-        .bind(&until)
-        .bind(&now_text)
-        .fetch_all(tx.conn())
-        .await?;
+    let rows = sqlx::query(claim).bind(worker).bind(&until).bind(&now_text).fetch_all(tx.conn()).await?;
     tx.commit().await?;
     let mut events = rows
         .iter()
@@ -111,10 +104,7 @@ pub async fn dispatch_batch(db: &Db, subscribers: &[Subscriber], worker: &str) -
 }
 
 async fn deliver(db: &Db, subscribers: &[Subscriber], event: &Event) -> Result<()> {
-    for subscriber in subscribers
-        .iter()
-        .filter(|s| s.event_types.contains(&event.event_type.as_str()))
-    {
+    for subscriber in subscribers.iter().filter(|s| s.event_types.contains(&event.event_type.as_str())) {
         let mut tx = db.begin(Actor::system()).await?;
         let now = tx.now().to_string();
         let fresh = sqlx::query(
@@ -161,18 +151,15 @@ async fn deliver(db: &Db, subscribers: &[Subscriber], event: &Event) -> Result<(
 
 /// Pending events and the age in seconds of the oldest, for `/metrics`.
 pub async fn outbox_lag(db: &Db) -> Result<(i64, i64)> {
-    let row = sqlx::query("SELECT COUNT(*) AS pending, MIN(created_at) AS oldest FROM outbox WHERE dispatched_at IS NULL")
-        .fetch_one(db.reader())
-        .await?;
+    let row =
+        sqlx::query("SELECT COUNT(*) AS pending, MIN(created_at) AS oldest FROM outbox WHERE dispatched_at IS NULL")
+            .fetch_one(db.reader())
+            .await?;
     let pending: i64 = row.try_get("pending")?;
     let oldest: Option<String> = row.try_get("oldest")?;
     let age = oldest
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
-        .map(|t| {
-            (db.clock().now() - t.with_timezone(&chrono::Utc))
-                .num_seconds()
-                .max(0)
-        })
+        .map(|t| (db.clock().now() - t.with_timezone(&chrono::Utc)).num_seconds().max(0))
         .unwrap_or(0);
     Ok((pending, age))
 }

@@ -45,10 +45,7 @@ pub struct DbConfig {
 
 impl DbConfig {
     pub fn new(url: impl Into<String>) -> Self {
-        Self {
-            url: url.into(),
-            max_connections: 16,
-        }
+        Self { url: url.into(), max_connections: 16 }
     }
 }
 
@@ -108,12 +105,7 @@ impl Db {
                 (both.clone(), both)
             }
         };
-        Ok(Db {
-            read,
-            write,
-            dialect,
-            clock,
-        })
+        Ok(Db { read, write, dialect, clock })
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -133,24 +125,20 @@ impl Db {
     /// these: its rows, its audit rows, its events and its sequence numbers commit together
     /// or not at all.
     pub async fn begin(&self, actor: Actor) -> Result<Tx> {
-        let inner = self.write.begin().await?;
+        // On SQLite the write lock is taken at once (BEGIN IMMEDIATE): a deferred transaction
+        // that reads and then writes fails outright when another process wrote in between,
+        // while an immediate one waits for the lock within the busy timeout.
+        let inner = match self.dialect {
+            Dialect::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => self.write.begin().await?,
+        };
         Ok(Tx::new(inner, actor, self.clock.now_text(), self.dialect))
     }
 
     /// Connections in use and idle, for `/metrics`.
     pub fn pool_stats(&self) -> (u32, usize) {
-        let size = self.read.size()
-            + if self.dialect == Dialect::Sqlite {
-                self.write.size()
-            } else {
-                0
-            };
-        let idle = self.read.num_idle()
-            + if self.dialect == Dialect::Sqlite {
-                self.write.num_idle()
-            } else {
-                0
-            };
+        let size = self.read.size() + if self.dialect == Dialect::Sqlite { self.write.size() } else { 0 };
+        let idle = self.read.num_idle() + if self.dialect == Dialect::Sqlite { self.write.num_idle() } else { 0 };
         (size, idle)
     }
 

@@ -48,10 +48,7 @@ pub struct SqlBuilder {
 
 impl SqlBuilder {
     pub fn new(sql: impl Into<String>) -> Self {
-        Self {
-            sql: sql.into(),
-            values: Vec::new(),
-        }
+        Self { sql: sql.into(), values: Vec::new() }
     }
 
     /// Appends literal SQL (never user input).
@@ -92,10 +89,7 @@ mod tests {
     fn placeholders_are_numbered_in_push_order() {
         let mut q = SqlBuilder::new("SELECT id FROM parties WHERE company_id = ");
         q.bind(1i64).push(" AND name LIKE ").bind("%华%");
-        assert_eq!(
-            q.sql(),
-            "SELECT id FROM parties WHERE company_id = $1 AND name LIKE $2"
-        );
+        assert_eq!(q.sql(), "SELECT id FROM parties WHERE company_id = $1 AND name LIKE $2");
         assert_eq!(q.values.len(), 2);
     }
 }

@@ -21,19 +21,11 @@ pub struct Actor {
 
 impl Actor {
     pub fn system() -> Self {
-        Self {
-            user_id: None,
-            login: "system".into(),
-            company_id: None,
-        }
+        Self { user_id: None, login: "system".into(), company_id: None }
     }
 
     pub fn user(user_id: i64, login: impl Into<String>, company_id: i64) -> Self {
-        Self {
-            user_id: Some(user_id),
-            login: login.into(),
-            company_id: Some(company_id),
-        }
+        Self { user_id: Some(user_id), login: login.into(), company_id: Some(company_id) }
     }
 }
 
@@ -46,18 +38,8 @@ pub struct Tx {
 }
 
 impl Tx {
-    pub(crate) fn new(
-        inner: Transaction<'static, Any>,
-        actor: Actor,
-        now: String,
-        dialect: Dialect,
-    ) -> Self {
-        Self {
-            inner,
-            actor,
-            now,
-            dialect,
-        }
+    pub(crate) fn new(inner: Transaction<'static, Any>, actor: Actor, now: String, dialect: Dialect) -> Self {
+        Self { inner, actor, now, dialect }
     }
 
     /// The connection, for the operation's own queries.
@@ -98,9 +80,11 @@ impl Tx {
         resource_id: Option<&str>,
         changes: &Value,
     ) -> Result<()> {
-        let head = sqlx::query("UPDATE audit_chain_head SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq, last_hash")
-            .fetch_one(&mut *self.inner)
-            .await?;
+        let head = sqlx::query(
+            "UPDATE audit_chain_head SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq, last_hash",
+        )
+        .fetch_one(&mut *self.inner)
+        .await?;
         let record = AuditRecord {
             seq: head.try_get("last_seq")?,
             at: self.now.clone(),
@@ -165,13 +149,7 @@ impl Tx {
     /// pattern such as `PTY/{year}/{seq:06}`. The number is taken inside this transaction:
     /// if the transaction fails, the number is not used up, and a concurrent transaction
     /// waits on the sequence row rather than taking the same number.
-    pub async fn next_number(
-        &mut self,
-        company_id: i64,
-        code: &str,
-        year: i32,
-        pattern: &str,
-    ) -> Result<String> {
+    pub async fn next_number(&mut self, company_id: i64, code: &str, year: i32, pattern: &str) -> Result<String> {
         sqlx::query(
             "INSERT INTO sequences (company_id, code, year, next_value) VALUES ($1, $2, $3, 1) \
              ON CONFLICT (company_id, code, year) DO NOTHING",
@@ -196,11 +174,7 @@ impl Tx {
 }
 
 /// Fills `{year}` and `{seq}` / `{seq:0N}` in a sequence pattern.
-pub fn format_sequence(
-    pattern: &str,
-    year: i32,
-    seq: i64,
-) -> std::result::Result<String, DomainError> {
+pub fn format_sequence(pattern: &str, year: i32, seq: i64) -> std::result::Result<String, DomainError> {
     let mut out = pattern.replace("{year}", &year.to_string());
     if let Some(start) = out.find("{seq") {
         let end = out[start..]
@@ -209,26 +183,14 @@ pub fn format_sequence(
             .ok_or_else(|| DomainError::invalid("pattern", "error.sequence.pattern", pattern))?;
         let spec = &out[start + 4..end];
         let width: usize = match spec.strip_prefix(":0") {
-            Some(w) => w
-                .parse()
-                .map_err(|_| DomainError::invalid("pattern", "error.sequence.pattern", pattern))?,
+            Some(w) => w.parse().map_err(|_| DomainError::invalid("pattern", "error.sequence.pattern", pattern))?,
             None if spec.is_empty() => 0,
-            None => {
-                return Err(DomainError::invalid(
-                    "pattern",
-                    "error.sequence.pattern",
-                    pattern,
-                ))
-            }
+            None => return Err(DomainError::invalid("pattern", "error.sequence.pattern", pattern)),
         };
         out.replace_range(start..=end, &format!("{seq:0width$}"));
         Ok(out)
     } else {
-        Err(DomainError::invalid(
-            "pattern",
-            "error.sequence.pattern",
-            pattern,
-        ))
+        Err(DomainError::invalid("pattern", "error.sequence.pattern", pattern))
     }
 }
 
@@ -238,10 +200,7 @@ mod tests {
 
     #[test]
     fn patterns_fill_year_and_padded_number() {
-        assert_eq!(
-            format_sequence("PTY/{year}/{seq:06}", 2026, 42).unwrap(),
-            "PTY/2026/000042"
-        );
+        assert_eq!(format_sequence("PTY/{year}/{seq:06}", 2026, 42).unwrap(), "PTY/2026/000042");
         assert_eq!(format_sequence("记-{seq}", 2026, 7).unwrap(), "记-7");
         assert!(format_sequence("PTY/{year}", 2026, 1).is_err());
     }

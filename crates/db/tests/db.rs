@@ -12,14 +12,9 @@ use testkit::{on_postgres, spawn_app};
 async fn write_audit_rows(db: &Db, n: usize) {
     for i in 0..n {
         let mut tx = db.begin(Actor::user(1, "admin", 1)).await.expect("begin");
-        tx.audit(
-            "update",
-            "party.party",
-            Some(&i.to_string()),
-            &json!({"name": ["旧", format!("新{i}")]}),
-        )
-        .await
-        .expect("audit");
+        tx.audit("update", "party.party", Some(&i.to_string()), &json!({"name": ["旧", format!("新{i}")]}))
+            .await
+            .expect("audit");
         tx.commit().await.expect("commit");
     }
 }
@@ -32,9 +27,7 @@ async fn verdict(db: &Db) -> db::audit::Verdict {
 async fn an_edited_row_is_named_by_its_sequence_number() {
     let app = spawn_app().await;
     write_audit_rows(&app.db, 5).await;
-    let db::audit::Verdict::Intact { rows, .. } = verdict(&app.db).await else {
-        panic!("intact at first")
-    };
+    let db::audit::Verdict::Intact { rows, .. } = verdict(&app.db).await else { panic!("intact at first") };
     let target = rows - 2;
     let mut tx = app.db.begin(Actor::system()).await.expect("begin");
     sqlx::query("UPDATE audit_log SET changes = '{\"name\":[\"旧\",\"篡改\"]}' WHERE seq = $1")
@@ -56,19 +49,11 @@ async fn an_edited_row_is_named_by_its_sequence_number() {
 async fn a_deleted_row_and_a_forged_row_are_both_found() {
     let app = spawn_app().await;
     write_audit_rows(&app.db, 4).await;
-    let db::audit::Verdict::Intact { rows, .. } = verdict(&app.db).await else {
-        panic!("intact at first")
-    };
+    let db::audit::Verdict::Intact { rows, .. } = verdict(&app.db).await else { panic!("intact at first") };
     let mut tx = app.db.begin(Actor::system()).await.expect("begin");
-    sqlx::query("DELETE FROM audit_log WHERE seq = 2")
-        .execute(tx.conn())
-        .await
-        .expect("delete");
+    sqlx::query("DELETE FROM audit_log WHERE seq = 2").execute(tx.conn()).await.expect("delete");
     tx.commit().await.expect("commit");
-    assert!(matches!(
-        verdict(&app.db).await,
-        db::audit::Verdict::Broken { seq: 2, .. }
-    ));
+    assert!(matches!(verdict(&app.db).await, db::audit::Verdict::Broken { seq: 2, .. }));
 
     let other = spawn_app().await;
     write_audit_rows(&other.db, 2).await;
@@ -125,25 +110,10 @@ async fn a_transaction_cut_off_midway_leaves_no_trace_and_the_chain_intact() {
         .try_get("n")
         .expect("n");
     {
-        let mut tx = app
-            .db
-            .begin(Actor::user(1, "admin", 1))
-            .await
-            .expect("begin");
-        tx.audit(
-            "create",
-            "party.party",
-            Some("9"),
-            &json!({"name": [null, "半途"]}),
-        )
-        .await
-        .expect("audit");
-        tx.emit("party", "9", "party.PartyCreated", &json!({}))
-            .await
-            .expect("emit");
-        tx.next_number(1, "party", 2026, "PTY/{year}/{seq:06}")
-            .await
-            .expect("number");
+        let mut tx = app.db.begin(Actor::user(1, "admin", 1)).await.expect("begin");
+        tx.audit("create", "party.party", Some("9"), &json!({"name": [null, "半途"]})).await.expect("audit");
+        tx.emit("party", "9", "party.PartyCreated", &json!({})).await.expect("emit");
+        tx.next_number(1, "party", 2026, "PTY/{year}/{seq:06}").await.expect("number");
         // The process dies here: the transaction is dropped without commit.
     }
     let after: i64 = sqlx::query("SELECT COUNT(*) AS n FROM audit_log")
@@ -154,15 +124,10 @@ async fn a_transaction_cut_off_midway_leaves_no_trace_and_the_chain_intact() {
         .expect("n");
     assert_eq!(after, before);
     assert_eq!(app.count("outbox").await, 0);
-    assert!(matches!(
-        verdict(&app.db).await,
-        db::audit::Verdict::Intact { .. }
-    ));
+    assert!(matches!(verdict(&app.db).await, db::audit::Verdict::Intact { .. }));
     let mut tx = app.db.begin(Actor::system()).await.expect("begin");
     assert_eq!(
-        tx.next_number(1, "party", 2026, "PTY/{year}/{seq:06}")
-            .await
-            .expect("number"),
+        tx.next_number(1, "party", 2026, "PTY/{year}/{seq:06}").await.expect("number"),
         "PTY/2026/000001",
         "the number was not used up"
     );
@@ -176,13 +141,8 @@ async fn fifty_concurrent_postings_take_gapless_distinct_numbers() {
         let db = app.db.clone();
         tasks.push(tokio::spawn(async move {
             let mut tx = db.begin(Actor::system()).await.expect("begin");
-            let number = tx
-                .next_number(1, "voucher", 2026, "记-{year}-{seq:04}")
-                .await
-                .expect("number");
-            tx.audit("create", "test.voucher", Some(&number), &json!({}))
-                .await
-                .expect("audit");
+            let number = tx.next_number(1, "voucher", 2026, "记-{year}-{seq:04}").await.expect("number");
+            tx.audit("create", "test.voucher", Some(&number), &json!({})).await.expect("audit");
             tokio::task::yield_now().await;
             if i % 5 == 4 {
                 // Every fifth posting fails after taking its number.
@@ -202,47 +162,28 @@ async fn fifty_concurrent_postings_take_gapless_distinct_numbers() {
     }
     let expected: BTreeSet<String> = (1..=40).map(|n| format!("记-2026-{n:04}")).collect();
     assert_eq!(taken, expected, "forty commits, numbers 1 to 40, no gap");
-    assert!(matches!(
-        verdict(&app.db).await,
-        db::audit::Verdict::Intact { rows: _, .. }
-    ));
+    assert!(matches!(verdict(&app.db).await, db::audit::Verdict::Intact { rows: _, .. }));
 }
 
 fn record<'a>(tx: &'a mut Tx, event: &'a Event) -> HandlerFuture<'a> {
-    Box::pin(async move {
-        tx.audit(
-            "read",
-            "test.seen",
-            Some(&event.aggregate_id),
-            &json!({"event": event.id}),
-        )
-        .await
-    })
+    Box::pin(async move { tx.audit("read", "test.seen", Some(&event.aggregate_id), &json!({"event": event.id})).await })
 }
 
-const RECORDER: Subscriber = Subscriber {
-    name: "test.recorder",
-    event_types: &["party.PartyCreated", "party.PartyUpdated"],
-    handle: record,
-};
+const RECORDER: Subscriber =
+    Subscriber { name: "test.recorder", event_types: &["party.PartyCreated", "party.PartyUpdated"], handle: record };
 
 async fn seen(db: &Db) -> Vec<(String, i64)> {
-    sqlx::query(
-        "SELECT resource_id, changes FROM audit_log WHERE resource = 'test.seen' ORDER BY seq",
-    )
-    .fetch_all(db.reader())
-    .await
-    .expect("rows")
-    .iter()
-    .map(|r| {
-        let changes: String = r.try_get("changes").expect("changes");
-        let value: serde_json::Value = serde_json::from_str(&changes).expect("json");
-        (
-            r.try_get("resource_id").expect("id"),
-            value["event"].as_i64().expect("event"),
-        )
-    })
-    .collect()
+    sqlx::query("SELECT resource_id, changes FROM audit_log WHERE resource = 'test.seen' ORDER BY seq")
+        .fetch_all(db.reader())
+        .await
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            let changes: String = r.try_get("changes").expect("changes");
+            let value: serde_json::Value = serde_json::from_str(&changes).expect("json");
+            (r.try_get("resource_id").expect("id"), value["event"].as_i64().expect("event"))
+        })
+        .collect()
 }
 
 #[tokio::test]
@@ -250,19 +191,9 @@ async fn events_reach_subscribers_once_in_order_per_aggregate_even_with_two_disp
     let app = spawn_app().await;
     for round in 0..3 {
         for aggregate in ["1", "2", "3"] {
-            let mut tx = app
-                .db
-                .begin(Actor::user(1, "admin", 1))
-                .await
-                .expect("begin");
-            let kind = if round == 0 {
-                "party.PartyCreated"
-            } else {
-                "party.PartyUpdated"
-            };
-            tx.emit("party", aggregate, kind, &json!({"round": round}))
-                .await
-                .expect("emit");
+            let mut tx = app.db.begin(Actor::user(1, "admin", 1)).await.expect("begin");
+            let kind = if round == 0 { "party.PartyCreated" } else { "party.PartyUpdated" };
+            tx.emit("party", aggregate, kind, &json!({"round": round})).await.expect("emit");
             tx.commit().await.expect("commit");
         }
     }
@@ -279,17 +210,10 @@ async fn events_reach_subscribers_once_in_order_per_aggregate_even_with_two_disp
     let deliveries = seen(&app.db).await;
     assert_eq!(deliveries.len(), 9);
     for aggregate in ["1", "2", "3"] {
-        let ids: Vec<i64> = deliveries
-            .iter()
-            .filter(|(a, _)| a == aggregate)
-            .map(|(_, e)| *e)
-            .collect();
+        let ids: Vec<i64> = deliveries.iter().filter(|(a, _)| a == aggregate).map(|(_, e)| *e).collect();
         let mut sorted = ids.clone();
         sorted.sort();
-        assert_eq!(
-            ids, sorted,
-            "events of aggregate {aggregate} arrive in order"
-        );
+        assert_eq!(ids, sorted, "events of aggregate {aggregate} arrive in order");
     }
     // A redelivery (a dispatcher died after the subscriber ran) changes nothing.
     let mut tx = app.db.begin(Actor::system()).await.expect("begin");
@@ -299,25 +223,17 @@ async fn events_reach_subscribers_once_in_order_per_aggregate_even_with_two_disp
         .expect("reset");
     tx.commit().await.expect("commit");
     for _ in 0..4 {
-        db::events::dispatch_batch(&app.db, &subscribers, "dispatcher-a")
-            .await
-            .expect("redeliver");
+        db::events::dispatch_batch(&app.db, &subscribers, "dispatcher-a").await.expect("redeliver");
     }
     assert_eq!(seen(&app.db).await.len(), 9, "idempotent by event id");
 }
 
 async fn seed_some_work(app: &testkit::TestApp) {
     let api = app.api("admin").await;
-    for (name, mobile) in [
-        ("北京华信科技有限公司", "13800138000"),
-        ("上海瑞丰贸易有限公司", "13900139000"),
-        ("张伟", "13700137000"),
-    ] {
-        let kind = if name.ends_with("公司") {
-            "organization"
-        } else {
-            "person"
-        };
+    for (name, mobile) in
+        [("北京华信科技有限公司", "13800138000"), ("上海瑞丰贸易有限公司", "13900139000"), ("张伟", "13700137000")]
+    {
+        let kind = if name.ends_with("公司") { "organization" } else { "person" };
         let response = api.post("/api/v1/parties", &json!({"kind": kind, "name": name, "roles": ["customer"], "tags": ["华东"], "contacts": [{"kind": "mobile", "value": mobile}]})).await;
         assert_eq!(response.status.as_u16(), 201, "{}", response.body);
     }
@@ -342,54 +258,27 @@ async fn round_trip(source: &Db, target_url: &str) {
     let modules = server::modules();
     let migrations = web::migrations(&modules);
     let mut file = Vec::new();
-    db::backup::backup(source, &migrations, &mut file)
-        .await
-        .expect("backup");
-    let target = Db::connect(&DbConfig::new(target_url), Clock::system())
-        .await
-        .expect("connect target");
-    db::backup::restore(&target, &migrations, std::io::Cursor::new(&file))
-        .await
-        .expect("restore");
-    assert_eq!(
-        table_counts(&target).await,
-        table_counts(source).await,
-        "same rows in every table"
-    );
+    db::backup::backup(source, &migrations, &mut file).await.expect("backup");
+    let target = Db::connect(&DbConfig::new(target_url), Clock::system()).await.expect("connect target");
+    db::backup::restore(&target, &migrations, std::io::Cursor::new(&file)).await.expect("restore");
+    assert_eq!(table_counts(&target).await, table_counts(source).await, "same rows in every table");
     match db::audit::verify(&target).await.expect("verify") {
         db::audit::Verdict::Intact { rows, last_hash } => {
-            let db::audit::Verdict::Intact {
-                rows: source_rows,
-                last_hash: source_hash,
-            } = db::audit::verify(source).await.expect("verify")
+            let db::audit::Verdict::Intact { rows: source_rows, last_hash: source_hash } =
+                db::audit::verify(source).await.expect("verify")
             else {
                 panic!("source broken")
             };
-            assert_eq!(
-                (rows, last_hash),
-                (source_rows, source_hash),
-                "the restored chain is the same chain"
-            );
+            assert_eq!((rows, last_hash), (source_rows, source_hash), "the restored chain is the same chain");
         }
         broken => panic!("{broken:?}"),
     }
     // The restored site keeps working: the next party continues the numbering and ids.
-    let restored = sqlx::query("SELECT name FROM parties ORDER BY id")
-        .fetch_all(target.reader())
-        .await
-        .expect("names");
+    let restored = sqlx::query("SELECT name FROM parties ORDER BY id").fetch_all(target.reader()).await.expect("names");
     assert_eq!(restored.len(), 3);
-    let mut tx = target
-        .begin(Actor::user(1, "admin", 1))
-        .await
-        .expect("begin");
+    let mut tx = target.begin(Actor::user(1, "admin", 1)).await.expect("begin");
     let year = 2026;
-    assert_eq!(
-        tx.next_number(1, "party", year, "PTY/{year}/{seq:06}")
-            .await
-            .expect("number"),
-        "PTY/2026/000004"
-    );
+    assert_eq!(tx.next_number(1, "party", year, "PTY/{year}/{seq:06}").await.expect("number"), "PTY/2026/000004");
     let id: i64 = sqlx::query("INSERT INTO outbox (company_id, aggregate, aggregate_id, event_type, payload, created_at) VALUES (1, 'x', '1', 'x', '{}', 'now') RETURNING id")
         .fetch_one(tx.conn())
         .await
@@ -400,13 +289,7 @@ async fn round_trip(source: &Db, target_url: &str) {
     drop(tx);
     // A second restore into the now non-empty database is refused.
     let refused = db::backup::restore(&target, &migrations, std::io::Cursor::new(&file)).await;
-    assert!(
-        matches!(
-            refused,
-            Err(db::Error::Domain(kernel::DomainError::Conflict(_)))
-        ),
-        "{refused:?}"
-    );
+    assert!(matches!(refused, Err(db::Error::Domain(kernel::DomainError::Conflict(_)))), "{refused:?}");
 }
 
 #[tokio::test]
@@ -419,12 +302,9 @@ async fn a_backup_restores_into_a_fresh_database_of_either_kind_with_the_chain_i
     if on_postgres() {
         // From SQLite to PostgreSQL, the way a site moves up.
         let (pg_url, _) = testkit::fresh_database().await;
-        let sqlite_source = Db::connect(
-            &DbConfig::new(&sqlite_url_with_data(&app).await),
-            Clock::system(),
-        )
-        .await
-        .expect("sqlite source");
+        let sqlite_source = Db::connect(&DbConfig::new(&sqlite_url_with_data(&app).await), Clock::system())
+            .await
+            .expect("sqlite source");
         round_trip(&sqlite_source, &pg_url).await;
     }
 }
@@ -435,15 +315,9 @@ async fn sqlite_url_with_data(app: &testkit::TestApp) -> String {
     let modules = server::modules();
     let migrations = web::migrations(&modules);
     let mut file = Vec::new();
-    db::backup::backup(&app.db, &migrations, &mut file)
-        .await
-        .expect("backup");
-    let target = Db::connect(&DbConfig::new(&url), Clock::system())
-        .await
-        .expect("connect");
-    db::backup::restore(&target, &migrations, std::io::Cursor::new(&file))
-        .await
-        .expect("restore");
+    db::backup::backup(&app.db, &migrations, &mut file).await.expect("backup");
+    let target = Db::connect(&DbConfig::new(&url), Clock::system()).await.expect("connect");
+    db::backup::restore(&target, &migrations, std::io::Cursor::new(&file)).await.expect("restore");
     target.close().await;
     url
 }
@@ -455,26 +329,12 @@ async fn a_truncated_or_foreign_backup_is_refused_and_restores_nothing() {
     let modules = server::modules();
     let migrations = web::migrations(&modules);
     let mut file = Vec::new();
-    db::backup::backup(&app.db, &migrations, &mut file)
-        .await
-        .expect("backup");
+    db::backup::backup(&app.db, &migrations, &mut file).await.expect("backup");
     let text = String::from_utf8(file).expect("utf-8");
-    let truncated: String = text
-        .lines()
-        .take(text.lines().count() - 5)
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let truncated: String = text.lines().take(text.lines().count() - 5).map(|l| format!("{l}\n")).collect();
     let (url, dir) = testkit::fresh_sqlite();
-    let target = Db::connect(&DbConfig::new(&url), Clock::system())
-        .await
-        .expect("connect");
-    assert!(db::backup::restore(
-        &target,
-        &migrations,
-        std::io::Cursor::new(truncated.as_bytes())
-    )
-    .await
-    .is_err());
+    let target = Db::connect(&DbConfig::new(&url), Clock::system()).await.expect("connect");
+    assert!(db::backup::restore(&target, &migrations, std::io::Cursor::new(truncated.as_bytes())).await.is_err());
     let users: i64 = sqlx::query("SELECT COUNT(*) AS n FROM users")
         .fetch_one(target.reader())
         .await
@@ -482,12 +342,8 @@ async fn a_truncated_or_foreign_backup_is_refused_and_restores_nothing() {
         .try_get("n")
         .expect("n");
     assert_eq!(users, 0, "nothing was half-restored");
-    assert!(db::backup::restore(
-        &target,
-        &migrations,
-        std::io::Cursor::new(b"{\"format\":\"other\"}\n".as_slice())
-    )
-    .await
-    .is_err());
+    assert!(db::backup::restore(&target, &migrations, std::io::Cursor::new(b"{\"format\":\"other\"}\n".as_slice()))
+        .await
+        .is_err());
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -108,14 +108,8 @@ mod tests {
 
     #[test]
     fn diff_lists_only_changed_fields() {
-        let d = diff(
-            &json!({"name": "甲", "phone": "13800138000"}),
-            &json!({"name": "乙", "phone": "13800138000"}),
-        );
+        let d = diff(&json!({"name": "甲", "phone": "13800138000"}), &json!({"name": "乙", "phone": "13800138000"}));
         assert_eq!(d, json!({"name": ["甲", "乙"]}));
-        assert_eq!(
-            diff(&Value::Null, &json!({"name": "甲"})),
-            json!({"name": [null, "甲"]})
-        );
+        assert_eq!(diff(&Value::Null, &json!({"name": "甲"})), json!({"name": [null, "甲"]}));
     }
 }

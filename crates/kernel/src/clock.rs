@@ -18,9 +18,7 @@ impl Clock {
 
     /// A clock stopped at `at` until a test moves it with [`Clock::advance`] or [`Clock::set`].
     pub fn fixed(at: DateTime<Utc>) -> Self {
-        Self {
-            fixed: Some(Arc::new(Mutex::new(at))),
-        }
+        Self { fixed: Some(Arc::new(Mutex::new(at))) }
     }
 
     /// The current instant in UTC.

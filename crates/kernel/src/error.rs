@@ -14,14 +14,8 @@ pub enum DomainError {
     #[error("{0} not found")]
     NotFound(&'static str),
     /// The record changed since the user read it: optimistic concurrency refused the update.
-    #[error(
-        "{resource} was changed by someone else (version {expected} expected, {actual} stored)"
-    )]
-    StaleVersion {
-        resource: &'static str,
-        expected: i64,
-        actual: i64,
-    },
+    #[error("{resource} was changed by someone else (version {expected} expected, {actual} stored)")]
+    StaleVersion { resource: &'static str, expected: i64, actual: i64 },
     /// A state rule refuses the operation; the key names the rule for translation.
     #[error("conflict: {0}")]
     Conflict(String),
@@ -52,11 +46,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, key: &'static str, detail: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            key,
-            detail: detail.into(),
-        }
+        Self { field: field.into(), key, detail: detail.into() }
     }
 }
 

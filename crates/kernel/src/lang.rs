@@ -32,24 +32,15 @@ impl Lang {
 
     /// Picks the first supported language from an `Accept-Language` header.
     pub fn from_accept_language(header: &str) -> Option<Self> {
-        header
-            .split(',')
-            .map(|part| {
-                part.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase()
-            })
-            .find_map(|tag| {
-                if tag.starts_with("zh") {
-                    Some(Lang::ZhCn)
-                } else if tag.starts_with("en") {
-                    Some(Lang::En)
-                } else {
-                    None
-                }
-            })
+        header.split(',').map(|part| part.split(';').next().unwrap_or("").trim().to_ascii_lowercase()).find_map(|tag| {
+            if tag.starts_with("zh") {
+                Some(Lang::ZhCn)
+            } else if tag.starts_with("en") {
+                Some(Lang::En)
+            } else {
+                None
+            }
+        })
     }
 }
 
@@ -59,14 +50,8 @@ mod tests {
 
     #[test]
     fn accept_language_picks_the_first_supported_tag() {
-        assert_eq!(
-            Lang::from_accept_language("fr-FR, en-GB;q=0.8, zh;q=0.5"),
-            Some(Lang::En)
-        );
-        assert_eq!(
-            Lang::from_accept_language("zh-CN,zh;q=0.9"),
-            Some(Lang::ZhCn)
-        );
+        assert_eq!(Lang::from_accept_language("fr-FR, en-GB;q=0.8, zh;q=0.5"), Some(Lang::En));
+        assert_eq!(Lang::from_accept_language("zh-CN,zh;q=0.9"), Some(Lang::ZhCn));
         assert_eq!(Lang::from_accept_language("de"), None);
     }
 }

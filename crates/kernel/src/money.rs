@@ -84,37 +84,23 @@ impl Money {
     }
 
     /// Rounds a decimal amount to the currency's minor unit.
-    pub fn from_decimal(
-        amount: Decimal,
-        currency: Currency,
-        rounding: Rounding,
-    ) -> Result<Self, DomainError> {
+    pub fn from_decimal(amount: Decimal, currency: Currency, rounding: Rounding) -> Result<Self, DomainError> {
         let scaled = amount.round_dp_with_strategy(currency.minor_digits, rounding.strategy())
             * Decimal::from(10i64.pow(currency.minor_digits));
         scaled
             .to_i64()
             .map(|minor| Self { minor, currency })
-            .ok_or_else(|| {
-                DomainError::invalid("amount", "error.amount.too_large", amount.to_string())
-            })
+            .ok_or_else(|| DomainError::invalid("amount", "error.amount.too_large", amount.to_string()))
     }
 
     /// Parses user input such as `1234.56` or `1,234.56`; more decimals than the currency
     /// has are refused rather than silently rounded.
     pub fn parse(text: &str, currency: Currency) -> Result<Self, FieldError> {
-        let cleaned: String = text
-            .trim()
-            .chars()
-            .filter(|c| *c != ',' && *c != ' ')
-            .collect();
-        let amount = Decimal::from_str(&cleaned)
-            .map_err(|_| FieldError::new("amount", "error.amount.not_a_number", text))?;
+        let cleaned: String = text.trim().chars().filter(|c| *c != ',' && *c != ' ').collect();
+        let amount =
+            Decimal::from_str(&cleaned).map_err(|_| FieldError::new("amount", "error.amount.not_a_number", text))?;
         if amount.scale() > currency.minor_digits {
-            return Err(FieldError::new(
-                "amount",
-                "error.amount.too_many_decimals",
-                currency.minor_digits.to_string(),
-            ));
+            return Err(FieldError::new("amount", "error.amount.too_many_decimals", currency.minor_digits.to_string()));
         }
         Money::from_decimal(amount, currency, Rounding::HalfUp)
             .map_err(|_| FieldError::new("amount", "error.amount.too_large", text))
@@ -151,10 +137,7 @@ impl Money {
     }
 
     pub fn negate(self) -> Money {
-        Money {
-            minor: -self.minor,
-            ..self
-        }
+        Money { minor: -self.minor, ..self }
     }
 
     /// This amount times a rate (a quantity, a tax rate, an exchange rate), rounded once.
@@ -200,9 +183,7 @@ impl fmt::Display for Money {
 
 /// An exact quantity at six decimal places (enough for grams of a kilogram-priced drug and
 /// for unit-of-measure conversions), stored as an `i64` count of millionths.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
 pub struct Qty(i64);
 
 impl Qty {
@@ -226,15 +207,12 @@ impl Qty {
     pub fn from_decimal(value: Decimal) -> Result<Self, FieldError> {
         let scaled = value * Decimal::from(Self::ONE);
         if scaled.fract() != Decimal::ZERO {
-            return Err(FieldError::new(
-                "quantity",
-                "error.quantity.too_precise",
-                value.to_string(),
-            ));
+            return Err(FieldError::new("quantity", "error.quantity.too_precise", value.to_string()));
         }
-        scaled.to_i64().map(Qty).ok_or_else(|| {
-            FieldError::new("quantity", "error.quantity.too_large", value.to_string())
-        })
+        scaled
+            .to_i64()
+            .map(Qty)
+            .ok_or_else(|| FieldError::new("quantity", "error.quantity.too_large", value.to_string()))
     }
 
     pub fn parse(text: &str) -> Result<Self, FieldError> {
@@ -278,38 +256,18 @@ mod tests {
     fn vat_on_a_line_rounds_half_up_to_the_fen() {
         // 13% VAT on 99.50: 12.935 becomes 12.94.
         let net = Money::parse("99.50", Currency::CNY).unwrap();
-        let vat = net
-            .mul_decimal(Decimal::new(13, 2), Rounding::HalfUp)
-            .unwrap();
+        let vat = net.mul_decimal(Decimal::new(13, 2), Rounding::HalfUp).unwrap();
         assert_eq!(vat.to_string(), "12.94");
-        assert_eq!(
-            net.mul_decimal(Decimal::new(13, 2), Rounding::HalfEven)
-                .unwrap()
-                .to_string(),
-            "12.94"
-        );
-        assert_eq!(
-            net.mul_decimal(Decimal::new(13, 2), Rounding::Down)
-                .unwrap()
-                .to_string(),
-            "12.93"
-        );
+        assert_eq!(net.mul_decimal(Decimal::new(13, 2), Rounding::HalfEven).unwrap().to_string(), "12.94");
+        assert_eq!(net.mul_decimal(Decimal::new(13, 2), Rounding::Down).unwrap().to_string(), "12.93");
     }
 
     #[test]
     fn money_refuses_what_it_cannot_hold_exactly() {
-        assert_eq!(
-            Money::parse("1.005", Currency::CNY).unwrap_err().key,
-            "error.amount.too_many_decimals"
-        );
-        assert_eq!(
-            Money::parse("abc", Currency::CNY).unwrap_err().key,
-            "error.amount.not_a_number"
-        );
+        assert_eq!(Money::parse("1.005", Currency::CNY).unwrap_err().key, "error.amount.too_many_decimals");
+        assert_eq!(Money::parse("abc", Currency::CNY).unwrap_err().key, "error.amount.not_a_number");
         let cny = Money::from_minor(100, Currency::CNY);
-        assert!(cny
-            .checked_add(Money::from_minor(100, Currency::USD))
-            .is_err());
+        assert!(cny.checked_add(Money::from_minor(100, Currency::USD)).is_err());
         assert_eq!(Money::from_minor(-5, Currency::CNY).to_string(), "-0.05");
         assert_eq!(Money::from_minor(1200, Currency::JPY).to_string(), "1,200");
     }

@@ -23,19 +23,13 @@ impl Permission {
     pub fn parse(name: &str) -> Result<Self, DomainError> {
         let parts: Vec<&str> = name.split('.').collect();
         let well_formed = parts.len() == 3
-            && parts.iter().all(|p| {
-                !p.is_empty()
-                    && p.chars()
-                        .all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit())
-            });
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()));
         if well_formed {
             Ok(Self(name.to_string()))
         } else {
-            Err(DomainError::invalid(
-                "permission",
-                "error.permission.malformed",
-                name,
-            ))
+            Err(DomainError::invalid("permission", "error.permission.malformed", name))
         }
     }
 
@@ -137,15 +131,7 @@ impl Principal {
                 *entry = grant.scope;
             }
         }
-        Self {
-            user_id,
-            login,
-            company_id,
-            team,
-            department,
-            is_admin,
-            grants: merged,
-        }
+        Self { user_id, login, company_id, team, department, is_admin, grants: merged }
     }
 
     /// The policy function: the scope with which this principal holds `permission`, or
@@ -154,10 +140,7 @@ impl Principal {
         if self.is_admin {
             return Ok(Scope::Company);
         }
-        self.grants
-            .get(permission)
-            .copied()
-            .ok_or_else(|| DomainError::Forbidden(permission.to_string()))
+        self.grants.get(permission).copied().ok_or_else(|| DomainError::Forbidden(permission.to_string()))
     }
 
     /// Whether the permission is held at any scope (for showing a button or an unmasked field).
@@ -187,12 +170,8 @@ impl Principal {
     pub fn reaches(&self, permission: &str, owner: &RecordOwner) -> Result<(), DomainError> {
         let allowed = match self.row_filter(permission)? {
             RowFilter::Company(c) => owner.company_id == c,
-            RowFilter::Department(c, d) => {
-                owner.company_id == c && owner.department.as_deref() == Some(d.as_str())
-            }
-            RowFilter::Team(c, t) => {
-                owner.company_id == c && owner.team.as_deref() == Some(t.as_str())
-            }
+            RowFilter::Department(c, d) => owner.company_id == c && owner.department.as_deref() == Some(d.as_str()),
+            RowFilter::Team(c, t) => owner.company_id == c && owner.team.as_deref() == Some(t.as_str()),
             RowFilter::Own(c, u) => owner.company_id == c && owner.user_id == Some(u),
         };
         if allowed {
@@ -204,14 +183,8 @@ impl Principal {
 
     /// The merged grants, sorted, for display.
     pub fn grants(&self) -> Vec<Grant> {
-        let mut grants: Vec<Grant> = self
-            .grants
-            .iter()
-            .map(|(p, s)| Grant {
-                permission: p.clone(),
-                scope: *s,
-            })
-            .collect();
+        let mut grants: Vec<Grant> =
+            self.grants.iter().map(|(p, s)| Grant { permission: p.clone(), scope: *s }).collect();
         grants.sort_by(|a, b| a.permission.cmp(&b.permission));
         grants
     }
@@ -246,46 +219,25 @@ mod tests {
     #[test]
     fn the_widest_scope_of_all_roles_wins() {
         let p = sales_rep(vec![
-            Grant {
-                permission: "party.party.read".into(),
-                scope: Scope::Own,
-            },
-            Grant {
-                permission: "party.party.read".into(),
-                scope: Scope::Team,
-            },
+            Grant { permission: "party.party.read".into(), scope: Scope::Own },
+            Grant { permission: "party.party.read".into(), scope: Scope::Team },
         ]);
         assert_eq!(p.authorize("party.party.read"), Ok(Scope::Team));
-        assert_eq!(
-            p.row_filter("party.party.read"),
-            Ok(RowFilter::Team(CompanyId(1), "east".into()))
-        );
-        assert!(matches!(
-            p.authorize("party.party.delete"),
-            Err(DomainError::Forbidden(_))
-        ));
+        assert_eq!(p.row_filter("party.party.read"), Ok(RowFilter::Team(CompanyId(1), "east".into())));
+        assert!(matches!(p.authorize("party.party.delete"), Err(DomainError::Forbidden(_))));
     }
 
     #[test]
     fn a_team_grant_reaches_team_records_and_no_others() {
-        let p = sales_rep(vec![Grant {
-            permission: "party.party.update".into(),
-            scope: Scope::Team,
-        }]);
+        let p = sales_rep(vec![Grant { permission: "party.party.update".into(), scope: Scope::Team }]);
         let teammates = RecordOwner {
             company_id: CompanyId(1),
             user_id: Some(UserId(9)),
             team: Some("east".into()),
             department: Some("sales".into()),
         };
-        let other_team = RecordOwner {
-            team: Some("west".into()),
-            ..teammates.clone()
-        };
-        let other_company = RecordOwner {
-            company_id: CompanyId(2),
-            ..teammates.clone()
-        };
+        let other_team = RecordOwner { team: Some("west".into()), ..teammates.clone() };
+        let other_company = RecordOwner { company_id: CompanyId(2), ..teammates.clone() };
         assert!(p.reaches("party.party.update", &teammates).is_ok());
         assert!(p.reaches("party.party.update", &other_team).is_err());
         assert!(p.reaches("party.party.update", &other_company).is_err());

@@ -94,9 +94,7 @@ pub struct PartyInput {
 }
 
 fn blank_to_none(v: &Option<String>) -> Option<String> {
-    v.as_ref()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
+    v.as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
 fn check_length(problems: &mut Problems, field: &str, value: &str, max: usize) {
@@ -123,11 +121,7 @@ pub fn validate(form: &PartyForm) -> DomainResult<PartyInput> {
     }
     let credit_code = match blank_to_none(&form.credit_code) {
         Some(code) if code.chars().count() > 40 => {
-            problems.add(
-                "credit_code",
-                "error.credit_code.length",
-                code.chars().count().to_string(),
-            );
+            problems.add("credit_code", "error.credit_code.length", code.chars().count().to_string());
             None
         }
         Some(code) => problems.check(identifiers::credit_code("credit_code", &code)),
@@ -139,22 +133,13 @@ pub fn validate(form: &PartyForm) -> DomainResult<PartyInput> {
             None
         }
         Some(id) if id.chars().count() > 40 => {
-            problems.add(
-                "id_number",
-                "error.resident_id.length",
-                id.chars().count().to_string(),
-            );
+            problems.add("id_number", "error.resident_id.length", id.chars().count().to_string());
             None
         }
         Some(id) => problems.check(identifiers::resident_id("id_number", &id)),
         None => None,
     };
-    let mut roles: Vec<String> = form
-        .roles
-        .iter()
-        .map(|r| r.trim().to_string())
-        .filter(|r| !r.is_empty())
-        .collect();
+    let mut roles: Vec<String> = form.roles.iter().map(|r| r.trim().to_string()).filter(|r| !r.is_empty()).collect();
     roles.sort();
     roles.dedup();
     for role in &roles {
@@ -162,12 +147,7 @@ pub fn validate(form: &PartyForm) -> DomainResult<PartyInput> {
             problems.add("roles", "error.party.role", role);
         }
     }
-    let mut tags: Vec<String> = form
-        .tags
-        .iter()
-        .map(|t| t.trim().to_string())
-        .filter(|t| !t.is_empty())
-        .collect();
+    let mut tags: Vec<String> = form.tags.iter().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect();
     tags.sort();
     tags.dedup();
     if tags.len() > MAX_TAGS {
@@ -195,9 +175,7 @@ pub fn validate(form: &PartyForm) -> DomainResult<PartyInput> {
             "email" => problems.check(identifiers::email(&field, raw)),
             "phone" => {
                 let ok = raw.len() >= 5
-                    && raw
-                        .chars()
-                        .all(|c| c.is_ascii_digit() || matches!(c, '-' | ' ' | '+' | '(' | ')'));
+                    && raw.chars().all(|c| c.is_ascii_digit() || matches!(c, '-' | ' ' | '+' | '(' | ')'));
                 if !ok {
                     problems.add(&field, "error.party.phone", raw);
                 }
@@ -206,9 +184,7 @@ pub fn validate(form: &PartyForm) -> DomainResult<PartyInput> {
             "wechat" => {
                 let ok = (6..=20).contains(&raw.len())
                     && raw.starts_with(|c: char| c.is_ascii_alphabetic())
-                    && raw
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                    && raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
                 if !ok {
                     problems.add(&field, "error.party.wechat", raw);
                 }
@@ -221,19 +197,11 @@ pub fn validate(form: &PartyForm) -> DomainResult<PartyInput> {
         };
         check_length(&mut problems, &field, &contact.label, 50);
         if let Some(value) = value {
-            contacts.push(Contact {
-                kind: contact.kind.clone(),
-                value,
-                label: contact.label.trim().to_string(),
-            });
+            contacts.push(Contact { kind: contact.kind.clone(), value, label: contact.label.trim().to_string() });
         }
     }
     if form.addresses.len() > MAX_ADDRESSES {
-        problems.add(
-            "addresses",
-            "error.party.too_many",
-            MAX_ADDRESSES.to_string(),
-        );
+        problems.add("addresses", "error.party.too_many", MAX_ADDRESSES.to_string());
     }
     let mut addresses = Vec::new();
     for (i, address) in form.addresses.iter().enumerate() {
@@ -250,24 +218,14 @@ pub fn validate(form: &PartyForm) -> DomainResult<PartyInput> {
         if !ADDRESS_KINDS.contains(&address.kind.as_str()) {
             problems.add(&field, "error.party.address_kind", &address.kind);
         }
-        for part in [
-            &address.province,
-            &address.city,
-            &address.district,
-            &address.postcode,
-            &address.country,
-        ] {
+        for part in [&address.province, &address.city, &address.district, &address.postcode, &address.country] {
             check_length(&mut problems, &field, part, 100);
         }
         check_length(&mut problems, &field, &address.street, 200);
         let country = address.country.trim().to_uppercase();
         addresses.push(Address {
             kind: address.kind.clone(),
-            country: if country.is_empty() {
-                "CN".into()
-            } else {
-                country
-            },
+            country: if country.is_empty() { "CN".into() } else { country },
             province: address.province.trim().to_string(),
             city: address.city.trim().to_string(),
             district: address.district.trim().to_string(),
@@ -295,13 +253,7 @@ pub fn validate(form: &PartyForm) -> DomainResult<PartyInput> {
 
 /// The lower-cased text that substring search looks in.
 pub fn search_text(number: &str, input: &PartyInput) -> String {
-    format!(
-        "{} {} {}",
-        input.name,
-        input.name_en.as_deref().unwrap_or(""),
-        number
-    )
-    .to_lowercase()
+    format!("{} {} {}", input.name, input.name_en.as_deref().unwrap_or(""), number).to_lowercase()
 }
 
 #[cfg(test)]
@@ -316,9 +268,7 @@ mod tests {
             roles: vec!["customer".into(), "supplier".into(), "customer".into()],
             tags: vec!["重点".into(), " ".into()],
             contacts: vec![Contact {
-                kind: "mobile".into(),
-                value: "+86 138 0013 8000".into(),
-                label: "采购".into(),
+                kind: "mobile".into(), value: "+86 138 0013 8000".into(), label: "采购".into()
             }],
             ..Default::default()
         }
@@ -341,9 +291,7 @@ mod tests {
         form.credit_code = Some("911100001000006290".into());
         form.roles.push("wizard".into());
         form.id_number = Some("11010519491231002X".into());
-        let Err(kernel::DomainError::Invalid(errors)) = validate(&form) else {
-            panic!("expected invalid")
-        };
+        let Err(kernel::DomainError::Invalid(errors)) = validate(&form) else { panic!("expected invalid") };
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["name", "credit_code", "id_number", "roles"]);
         assert_eq!(errors[1].detail, "R");

@@ -34,11 +34,7 @@ pub enum CreateOutcome {
 }
 
 fn actor(principal: &Principal) -> db::Actor {
-    db::Actor::user(
-        principal.user_id.0,
-        principal.login.clone(),
-        principal.company_id.0,
-    )
+    db::Actor::user(principal.user_id.0, principal.login.clone(), principal.company_id.0)
 }
 
 fn snapshot(input: &PartyInput, owner_id: Option<i64>) -> serde_json::Value {
@@ -60,9 +56,7 @@ async fn check_owner(tx: &mut db::Tx, company_id: i64, owner_id: Option<i64>) ->
             .fetch_optional(tx.conn())
             .await?;
         if ok.is_none() {
-            return Err(
-                DomainError::invalid("owner_id", "error.party.owner", owner.to_string()).into(),
-            );
+            return Err(DomainError::invalid("owner_id", "error.party.owner", owner.to_string()).into());
         }
     }
     Ok(())
@@ -81,42 +75,18 @@ pub async fn create(db: &Db, principal: &Principal, form: &PartyForm) -> Result<
         let found = store::duplicates(tx.conn(), company_id, &input, None).await?;
         if !found.is_empty() {
             return Ok(CreateOutcome::PossibleDuplicates(
-                found
-                    .into_iter()
-                    .map(|(id, number, name, matched)| Duplicate {
-                        id,
-                        number,
-                        name,
-                        matched,
-                    })
-                    .collect(),
+                found.into_iter().map(|(id, number, name, matched)| Duplicate { id, number, name, matched }).collect(),
             ));
         }
     }
     let year = chrono::Datelike::year(&(db.clock().now() + chrono::Duration::hours(8)));
-    let number = tx
-        .next_number(company_id, "party", year, "PTY/{year}/{seq:06}")
-        .await?;
+    let number = tx.next_number(company_id, "party", year, "PTY/{year}/{seq:06}").await?;
     let now = tx.now().to_string();
-    let id = store::insert(
-        tx.conn(),
-        company_id,
-        &number,
-        &input,
-        owner_id,
-        Some(principal.user_id.0),
-        &now,
-    )
-    .await?;
+    let id = store::insert(tx.conn(), company_id, &number, &input, owner_id, Some(principal.user_id.0), &now).await?;
     let mut after = snapshot(&input, owner_id);
     after["number"] = json!(number);
-    tx.audit(
-        "create",
-        "party.party",
-        Some(&id.to_string()),
-        &kernel::audit::diff(&serde_json::Value::Null, &after),
-    )
-    .await?;
+    tx.audit("create", "party.party", Some(&id.to_string()), &kernel::audit::diff(&serde_json::Value::Null, &after))
+        .await?;
     tx.emit(
         "party",
         &id.to_string(),
@@ -135,13 +105,7 @@ pub async fn get(db: &Db, principal: &Principal, id: i64) -> Result<Party> {
     if party.id_number.is_some() {
         if principal.may(READ_SENSITIVE) {
             let mut tx = db.begin(actor(principal)).await?;
-            tx.audit(
-                "read",
-                "party.party",
-                Some(&id.to_string()),
-                &json!({"fields": ["id_number"]}),
-            )
-            .await?;
+            tx.audit("read", "party.party", Some(&id.to_string()), &json!({"fields": ["id_number"]})).await?;
             tx.commit().await?;
         } else {
             party.id_number = party.id_number.as_deref().map(mask_resident_id);
@@ -154,9 +118,7 @@ pub async fn get(db: &Db, principal: &Principal, id: i64) -> Result<Party> {
 pub async fn load(db: &Db, principal: &Principal, id: i64) -> Result<Party> {
     principal.authorize(READ)?;
     let mut conn = db.reader().acquire().await?;
-    let party = store::get(&mut conn, principal.company_id.0, id)
-        .await?
-        .ok_or(DomainError::NotFound("party"))?;
+    let party = store::get(&mut conn, principal.company_id.0, id).await?.ok_or(DomainError::NotFound("party"))?;
     reach(principal, READ, &party)?;
     Ok(party)
 }
@@ -170,34 +132,19 @@ fn reach(principal: &Principal, permission: &str, party: &Party) -> Result<()> {
         team: party.owner_team.clone(),
         department: party.owner_department.clone(),
     };
-    principal
-        .reaches(permission, &owner)
-        .map_err(|_| DomainError::NotFound("party").into())
+    principal.reaches(permission, &owner).map_err(|_| DomainError::NotFound("party").into())
 }
 
 /// Updates a party if `version` is still current. Fields absent from the patch keep their
 /// values.
-pub async fn update(
-    db: &Db,
-    principal: &Principal,
-    id: i64,
-    version: i64,
-    form: &PartyForm,
-) -> Result<()> {
+pub async fn update(db: &Db, principal: &Principal, id: i64, version: i64, form: &PartyForm) -> Result<()> {
     principal.authorize(UPDATE)?;
     let company_id = principal.company_id.0;
     let mut tx = db.begin(actor(principal)).await?;
-    let before = store::get(tx.conn(), company_id, id)
-        .await?
-        .ok_or(DomainError::NotFound("party"))?;
+    let before = store::get(tx.conn(), company_id, id).await?.ok_or(DomainError::NotFound("party"))?;
     reach(principal, UPDATE, &before)?;
     if before.version != version {
-        return Err(DomainError::StaleVersion {
-            resource: "party",
-            expected: version,
-            actual: before.version,
-        }
-        .into());
+        return Err(DomainError::StaleVersion { resource: "party", expected: version, actual: before.version }.into());
     }
     // Without the permission to read ID numbers, a form shows the masked number; sending
     // it back unchanged keeps the stored one.
@@ -209,35 +156,13 @@ pub async fn update(
     let owner_id = input.owner_id.or(before.owner_id);
     check_owner(&mut tx, company_id, owner_id).await?;
     let now = tx.now().to_string();
-    if !store::update(
-        tx.conn(),
-        id,
-        version,
-        &before.number,
-        &input,
-        owner_id,
-        &now,
-    )
-    .await?
-    {
-        return Err(DomainError::StaleVersion {
-            resource: "party",
-            expected: version,
-            actual: version + 1,
-        }
-        .into());
+    if !store::update(tx.conn(), id, version, &before.number, &input, owner_id, &now).await? {
+        return Err(DomainError::StaleVersion { resource: "party", expected: version, actual: version + 1 }.into());
     }
     let before_input = domain::validate(&form_of(&before))?;
-    let changes = kernel::audit::diff(
-        &snapshot(&before_input, before.owner_id),
-        &snapshot(&input, owner_id),
-    );
-    tx.audit("update", "party.party", Some(&id.to_string()), &changes)
-        .await?;
-    let changed: Vec<String> = changes
-        .as_object()
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default();
+    let changes = kernel::audit::diff(&snapshot(&before_input, before.owner_id), &snapshot(&input, owner_id));
+    tx.audit("update", "party.party", Some(&id.to_string()), &changes).await?;
+    let changed: Vec<String> = changes.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
     tx.emit(
         "party",
         &id.to_string(),
@@ -310,11 +235,8 @@ pub async fn export_csv(
     loop {
         let page = store::list(&mut conn, &filter, &page_params).await?;
         for item in &page.items {
-            let roles: Vec<String> = item
-                .roles
-                .iter()
-                .map(|r| messages.get(lang, &format!("party.role.{r}")))
-                .collect();
+            let roles: Vec<String> =
+                item.roles.iter().map(|r| messages.get(lang, &format!("party.role.{r}"))).collect();
             out.write_record([
                 item.number.as_str(),
                 &messages.get(lang, &format!("party.kind.{}", item.kind)),
@@ -345,9 +267,6 @@ pub async fn export_csv(
     .await?;
     tx.commit().await?;
     let mut bytes = vec![0xEF, 0xBB, 0xBF]; // A byte-order mark, so Excel opens the Chinese text as UTF-8.
-    bytes.extend(
-        out.into_inner()
-            .map_err(|e| db::Error::from(DomainError::Internal(e.to_string())))?,
-    );
+    bytes.extend(out.into_inner().map_err(|e| db::Error::from(DomainError::Internal(e.to_string())))?);
     Ok(bytes)
 }

@@ -69,15 +69,11 @@ pub fn push_row_filter(q: &mut SqlBuilder, filter: &RowFilter) {
         }
         RowFilter::Department(c, d) => {
             q.push(" AND p.company_id = ").bind(c.0);
-            q.push(" AND p.owner_id IN (SELECT id FROM users WHERE department = ")
-                .bind(d.clone())
-                .push(")");
+            q.push(" AND p.owner_id IN (SELECT id FROM users WHERE department = ").bind(d.clone()).push(")");
         }
         RowFilter::Team(c, t) => {
             q.push(" AND p.company_id = ").bind(c.0);
-            q.push(" AND p.owner_id IN (SELECT id FROM users WHERE team = ")
-                .bind(t.clone())
-                .push(")");
+            q.push(" AND p.owner_id IN (SELECT id FROM users WHERE team = ").bind(t.clone()).push(")");
         }
         RowFilter::Own(c, u) => {
             q.push(" AND p.company_id = ").bind(c.0);
@@ -87,20 +83,12 @@ pub fn push_row_filter(q: &mut SqlBuilder, filter: &RowFilter) {
 }
 
 fn like_pattern(q: &str) -> String {
-    let escaped = q
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
+    let escaped = q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{escaped}%")
 }
 
 /// One page of parties the filter reaches, in keyset order.
-pub async fn list(
-    conn: &mut AnyConnection,
-    filter: &RowFilter,
-    params: &ListParams,
-) -> Result<PartyPage> {
+pub async fn list(conn: &mut AnyConnection, filter: &RowFilter, params: &ListParams) -> Result<PartyPage> {
     let mut q = SqlBuilder::new(
         "SELECT p.id, p.number, p.kind, p.name, p.name_en, p.credit_code, p.created_at, p.version, \
          (SELECT c.value FROM party_contacts c WHERE c.party_id = p.id AND c.kind = 'mobile' ORDER BY c.position LIMIT 1) AS mobile \
@@ -109,26 +97,16 @@ pub async fn list(
     push_row_filter(&mut q, filter);
     if let Some(text) = &params.q {
         // Name and number by substring; mobile, e-mail and credit code exactly (normalised).
-        let exact_contact =
-            kernel::identifiers::mobile("q", text).unwrap_or_else(|_| text.trim().to_string());
-        q.push(" AND (p.search_text LIKE ")
-            .bind(like_pattern(text))
-            .push(" ESCAPE '\\'");
-        q.push(" OR p.credit_code = ")
-            .bind(text.trim().to_uppercase());
-        q.push(" OR p.id IN (SELECT party_id FROM party_contacts WHERE value = ")
-            .bind(exact_contact)
-            .push("))");
+        let exact_contact = kernel::identifiers::mobile("q", text).unwrap_or_else(|_| text.trim().to_string());
+        q.push(" AND (p.search_text LIKE ").bind(like_pattern(text)).push(" ESCAPE '\\'");
+        q.push(" OR p.credit_code = ").bind(text.trim().to_uppercase());
+        q.push(" OR p.id IN (SELECT party_id FROM party_contacts WHERE value = ").bind(exact_contact).push("))");
     }
     if let Some(role) = params.filter("role") {
-        q.push(" AND EXISTS (SELECT 1 FROM party_roles r WHERE r.party_id = p.id AND r.role = ")
-            .bind(role)
-            .push(")");
+        q.push(" AND EXISTS (SELECT 1 FROM party_roles r WHERE r.party_id = p.id AND r.role = ").bind(role).push(")");
     }
     if let Some(tag) = params.filter("tag") {
-        q.push(" AND EXISTS (SELECT 1 FROM party_tags t WHERE t.party_id = p.id AND t.tag = ")
-            .bind(tag)
-            .push(")");
+        q.push(" AND EXISTS (SELECT 1 FROM party_tags t WHERE t.party_id = p.id AND t.tag = ").bind(tag).push(")");
     }
     if let Some(kind) = params.filter("kind") {
         q.push(" AND p.kind = ").bind(kind);
@@ -138,24 +116,13 @@ pub async fn list(
         "created_at" => "p.created_at",
         _ => "p.name",
     };
-    let (cmp, dir) = if params.descending {
-        ("<", "DESC")
-    } else {
-        (">", "ASC")
-    };
+    let (cmp, dir) = if params.descending { ("<", "DESC") } else { (">", "ASC") };
     if let Some(Cursor { key, id }) = &params.cursor {
         let key = key.as_str().unwrap_or_default().to_string();
         q.push(&format!(" AND ({column} {cmp} ")).bind(key.clone());
-        q.push(&format!(" OR ({column} = "))
-            .bind(key)
-            .push(&format!(" AND p.id {cmp} "))
-            .bind(*id)
-            .push("))");
+        q.push(&format!(" OR ({column} = ")).bind(key).push(&format!(" AND p.id {cmp} ")).bind(*id).push("))");
     }
-    q.push(&format!(
-        " ORDER BY {column} {dir}, p.id {dir} LIMIT {}",
-        params.limit + 1
-    ));
+    q.push(&format!(" ORDER BY {column} {dir}, p.id {dir} LIMIT {}", params.limit + 1));
     let rows = q.build().fetch_all(&mut *conn).await?;
     let mut items = Vec::with_capacity(rows.len());
     for row in rows.iter().take(params.limit as usize) {
@@ -176,16 +143,14 @@ pub async fn list(
     if !items.is_empty() {
         let ids: Vec<String> = items.iter().map(|i| i.id.to_string()).collect();
         let in_list = ids.join(",");
-        let roles = sqlx::query(&format!(
-            "SELECT party_id, role FROM party_roles WHERE party_id IN ({in_list}) ORDER BY role"
-        ))
-        .fetch_all(&mut *conn)
-        .await?;
-        let tags = sqlx::query(&format!(
-            "SELECT party_id, tag FROM party_tags WHERE party_id IN ({in_list}) ORDER BY tag"
-        ))
-        .fetch_all(&mut *conn)
-        .await?;
+        let roles =
+            sqlx::query(&format!("SELECT party_id, role FROM party_roles WHERE party_id IN ({in_list}) ORDER BY role"))
+                .fetch_all(&mut *conn)
+                .await?;
+        let tags =
+            sqlx::query(&format!("SELECT party_id, tag FROM party_tags WHERE party_id IN ({in_list}) ORDER BY tag"))
+                .fetch_all(&mut *conn)
+                .await?;
         for item in &mut items {
             item.roles = roles
                 .iter()
@@ -206,11 +171,7 @@ pub async fn list(
                 "created_at" => last.created_at.clone(),
                 _ => last.name.clone(),
             };
-            Cursor {
-                key: serde_json::Value::String(key),
-                id: last.id,
-            }
-            .encode()
+            Cursor { key: serde_json::Value::String(key), id: last.id }.encode()
         })
     } else {
         None
@@ -238,12 +199,10 @@ pub async fn get(conn: &mut AnyConnection, company_id: i64, id: i64) -> Result<O
         .bind(id)
         .fetch_all(&mut *conn)
         .await?;
-    let contacts = sqlx::query(
-        "SELECT kind, value, label FROM party_contacts WHERE party_id = $1 ORDER BY position",
-    )
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let contacts = sqlx::query("SELECT kind, value, label FROM party_contacts WHERE party_id = $1 ORDER BY position")
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?;
     let addresses = sqlx::query(
         "SELECT kind, country, province, city, district, street, postcode FROM party_addresses WHERE party_id = $1 ORDER BY position",
     )
@@ -258,23 +217,11 @@ pub async fn get(conn: &mut AnyConnection, company_id: i64, id: i64) -> Result<O
         name_en: row.try_get("name_en")?,
         credit_code: row.try_get("credit_code")?,
         id_number: row.try_get("id_number")?,
-        roles: roles
-            .iter()
-            .map(|r| r.try_get("role"))
-            .collect::<std::result::Result<_, _>>()?,
-        tags: tags
-            .iter()
-            .map(|r| r.try_get("tag"))
-            .collect::<std::result::Result<_, _>>()?,
+        roles: roles.iter().map(|r| r.try_get("role")).collect::<std::result::Result<_, _>>()?,
+        tags: tags.iter().map(|r| r.try_get("tag")).collect::<std::result::Result<_, _>>()?,
         contacts: contacts
             .iter()
-            .map(|r| {
-                Ok(Contact {
-                    kind: r.try_get("kind")?,
-                    value: r.try_get("value")?,
-                    label: r.try_get("label")?,
-                })
-            })
+            .map(|r| Ok(Contact { kind: r.try_get("kind")?, value: r.try_get("value")?, label: r.try_get("label")? }))
             .collect::<std::result::Result<_, sqlx::Error>>()?,
         addresses: addresses
             .iter()
@@ -310,25 +257,18 @@ pub async fn duplicates(
 ) -> Result<Vec<(i64, String, String, String)>> {
     let mut found = Vec::new();
     if let Some(code) = &input.credit_code {
-        let rows = sqlx::query("SELECT id, number, name FROM parties WHERE company_id = $1 AND credit_code = $2 AND archived_at IS NULL")
-            .bind(company_id)
-            .bind(code)
-            .fetch_all(&mut *conn)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT id, number, name FROM parties WHERE company_id = $1 AND credit_code = $2 AND archived_at IS NULL",
+        )
+        .bind(company_id)
+        .bind(code)
+        .fetch_all(&mut *conn)
+        .await?;
         for r in rows {
-            found.push((
-                r.try_get("id")?,
-                r.try_get("number")?,
-                r.try_get("name")?,
-                code.clone(),
-            ));
+            found.push((r.try_get("id")?, r.try_get("number")?, r.try_get("name")?, code.clone()));
         }
     }
-    for contact in input
-        .contacts
-        .iter()
-        .filter(|c| c.kind == "mobile" || c.kind == "email")
-    {
+    for contact in input.contacts.iter().filter(|c| c.kind == "mobile" || c.kind == "email") {
         let rows = sqlx::query(
             "SELECT DISTINCT p.id, p.number, p.name FROM party_contacts c JOIN parties p ON p.id = c.party_id \
              WHERE c.value = $1 AND p.company_id = $2 AND p.archived_at IS NULL",
@@ -338,12 +278,7 @@ pub async fn duplicates(
         .fetch_all(&mut *conn)
         .await?;
         for r in rows {
-            found.push((
-                r.try_get("id")?,
-                r.try_get("number")?,
-                r.try_get("name")?,
-                contact.value.clone(),
-            ));
+            found.push((r.try_get("id")?, r.try_get("number")?, r.try_get("name")?, contact.value.clone()));
         }
     }
     found.retain(|(id, ..)| Some(*id) != except);
@@ -417,16 +352,8 @@ pub async fn update(
     if changed == 0 {
         return Ok(false);
     }
-    for table in [
-        "party_roles",
-        "party_tags",
-        "party_contacts",
-        "party_addresses",
-    ] {
-        sqlx::query(&format!("DELETE FROM {table} WHERE party_id = $1"))
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
+    for table in ["party_roles", "party_tags", "party_contacts", "party_addresses"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE party_id = $1")).bind(id).execute(&mut *conn).await?;
     }
     write_parts(conn, id, input).await?;
     Ok(true)
@@ -485,8 +412,5 @@ pub async fn tags_in_use(conn: &mut AnyConnection, company_id: i64) -> Result<Ve
     .bind(company_id)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(rows
-        .iter()
-        .map(|r| r.try_get("tag"))
-        .collect::<std::result::Result<_, _>>()?)
+    Ok(rows.iter().map(|r| r.try_get("tag")).collect::<std::result::Result<_, _>>()?)
 }

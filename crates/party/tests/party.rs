@@ -27,27 +27,13 @@ async fn an_accountant_records_a_customer_through_the_api_and_finds_it_by_phone_
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     let party = created.json();
     assert_eq!(party["number"], "PTY/2026/000001");
-    assert_eq!(
-        party["contacts"][0]["value"], "13800138000",
-        "the mobile is stored normalised"
-    );
+    assert_eq!(party["contacts"][0]["value"], "13800138000", "the mobile is stored normalised");
     assert_eq!(party["version"], 1);
 
-    for q in [
-        "华信",
-        "huaxin",
-        "13800138000",
-        "+86 138 0013 8000",
-        "91110000600037341l",
-        "buyer@huaxin.example.cn",
-    ] {
+    for q in ["华信", "huaxin", "13800138000", "+86 138 0013 8000", "91110000600037341l", "buyer@huaxin.example.cn"] {
         let path = format!("/api/v1/parties?q={}", urlencode(q));
         let found = api.get(&path).await.json();
-        assert_eq!(
-            found["items"].as_array().map(Vec::len),
-            Some(1),
-            "search for {q}"
-        );
+        assert_eq!(found["items"].as_array().map(Vec::len), Some(1), "search for {q}");
     }
     let none = api.get("/api/v1/parties?q=%E5%B9%BF%E5%B7%9E").await.json();
     assert_eq!(none["items"].as_array().map(Vec::len), Some(0));
@@ -66,23 +52,13 @@ async fn a_bad_credit_code_is_refused_with_the_expected_check_character_and_noth
     body["contacts"][0]["value"] = json!("12345");
     let response = api.post("/api/v1/parties", &body).await;
     assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(
-        response.header("content-type").as_deref(),
-        Some("application/problem+json")
-    );
+    assert_eq!(response.header("content-type").as_deref(), Some("application/problem+json"));
     let problem = response.json();
     assert_eq!(problem["type"], "/problems/validation");
     let errors = problem["errors"].as_array().expect("field errors");
     assert_eq!(errors[0]["field"], "credit_code");
     assert_eq!(errors[0]["code"], "error.credit_code.check_digit");
-    assert!(
-        errors[0]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains('R'),
-        "{}",
-        errors[0]
-    );
+    assert!(errors[0]["message"].as_str().unwrap_or_default().contains('R'), "{}", errors[0]);
     assert_eq!(errors[1]["field"], "contacts[0]");
     assert_eq!(app.count("parties").await, 0);
     assert_eq!(app.count("sequences").await, 0, "no number was used up");
@@ -92,10 +68,7 @@ async fn a_bad_credit_code_is_refused_with_the_expected_check_character_and_noth
 async fn a_duplicate_mobile_or_credit_code_is_flagged_until_confirmed() {
     let app = spawn_app().await;
     let api = app.api("admin").await;
-    assert_eq!(
-        api.post("/api/v1/parties", &huaxin()).await.status,
-        StatusCode::CREATED
-    );
+    assert_eq!(api.post("/api/v1/parties", &huaxin()).await.status, StatusCode::CREATED);
     let mut again = huaxin();
     again["name"] = json!("华信科技（北京）");
     let warned = api.post("/api/v1/parties", &again).await;
@@ -114,36 +87,25 @@ async fn a_duplicate_mobile_or_credit_code_is_flagged_until_confirmed() {
 async fn an_update_with_a_stale_version_is_refused_and_the_history_shows_each_change() {
     let app = spawn_app().await;
     let api = app.api("admin").await;
-    let id = api.post("/api/v1/parties", &huaxin()).await.json()["id"]
-        .as_i64()
-        .expect("id");
+    let id = api.post("/api/v1/parties", &huaxin()).await.json()["id"].as_i64().expect("id");
     let path = format!("/api/v1/parties/{id}");
-    let renamed = api.patch(&path, &json!({"version": 1, "name": "北京华信科技股份有限公司", "tags": ["重点客户", "上市公司"]})).await;
+    let renamed = api
+        .patch(&path, &json!({"version": 1, "name": "北京华信科技股份有限公司", "tags": ["重点客户", "上市公司"]}))
+        .await;
     assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
     assert_eq!(renamed.json()["version"], 2);
     // A second user still holding version 1 tries to save.
-    let stale = api
-        .patch(&path, &json!({"version": 1, "name": "华信"}))
-        .await;
+    let stale = api.patch(&path, &json!({"version": 1, "name": "华信"})).await;
     assert_eq!(stale.status, StatusCode::CONFLICT);
     assert_eq!(stale.json()["type"], "/problems/stale-version");
-    assert_eq!(
-        api.get(&path).await.json()["name"],
-        "北京华信科技股份有限公司"
-    );
+    assert_eq!(api.get(&path).await.json()["name"], "北京华信科技股份有限公司");
 
     let history = api.get(&format!("{path}/history")).await.json();
     let items = history["items"].as_array().expect("items");
     assert_eq!(items.len(), 2);
     assert_eq!(items[0]["action"], "update");
-    assert_eq!(
-        items[0]["changes"]["name"],
-        json!(["北京华信科技有限公司", "北京华信科技股份有限公司"])
-    );
-    assert_eq!(
-        items[0]["changes"]["tags"],
-        json!([["重点客户"], ["上市公司", "重点客户"]])
-    );
+    assert_eq!(items[0]["changes"]["name"], json!(["北京华信科技有限公司", "北京华信科技股份有限公司"]));
+    assert_eq!(items[0]["changes"]["tags"], json!([["重点客户"], ["上市公司", "重点客户"]]));
     assert_eq!(items[1]["action"], "create");
 }
 
@@ -151,67 +113,29 @@ async fn an_update_with_a_stale_version_is_refused_and_the_history_shows_each_ch
 async fn malformed_oversized_and_unknown_input_gets_a_problem_not_a_500() {
     let app = spawn_app().await;
     let api = app.api("admin").await;
-    let malformed = api
-        .raw(
-            Method::POST,
-            "/api/v1/parties",
-            "application/json",
-            b"{\"kind\": \"organization\", ".to_vec(),
-        )
-        .await;
+    let malformed =
+        api.raw(Method::POST, "/api/v1/parties", "application/json", b"{\"kind\": \"organization\", ".to_vec()).await;
     assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
     assert_eq!(malformed.json()["type"], "/problems/malformed-body");
 
-    let unknown_field = api
-        .post(
-            "/api/v1/parties",
-            &json!({"kind": "person", "name": "张伟", "salary": 1}),
-        )
-        .await;
+    let unknown_field = api.post("/api/v1/parties", &json!({"kind": "person", "name": "张伟", "salary": 1})).await;
     assert_eq!(unknown_field.status, StatusCode::BAD_REQUEST);
 
-    let huge = format!(
-        "{{\"kind\":\"person\",\"name\":\"{}\"}}",
-        "长".repeat(10 * 1024 * 1024 / 3)
-    );
-    let too_large = api
-        .raw(
-            Method::POST,
-            "/api/v1/parties",
-            "application/json",
-            huge.into_bytes(),
-        )
-        .await;
+    let huge = format!("{{\"kind\":\"person\",\"name\":\"{}\"}}", "长".repeat(10 * 1024 * 1024 / 3));
+    let too_large = api.raw(Method::POST, "/api/v1/parties", "application/json", huge.into_bytes()).await;
     assert_eq!(too_large.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(too_large.json()["type"], "/problems/too-large");
 
-    let long_name = api
-        .post(
-            "/api/v1/parties",
-            &json!({"kind": "person", "name": "长".repeat(201)}),
-        )
-        .await;
+    let long_name = api.post("/api/v1/parties", &json!({"kind": "person", "name": "长".repeat(201)})).await;
     assert_eq!(long_name.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(long_name.json()["errors"][0]["code"], "error.too_long");
 
     let unknown_filter = api.get("/api/v1/parties?colour=red").await;
     assert_eq!(unknown_filter.status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        unknown_filter.json()["type"],
-        "/problems/bad-list-parameter"
-    );
-    assert_eq!(
-        api.get("/api/v1/parties?sort=password").await.status,
-        StatusCode::BAD_REQUEST
-    );
-    assert_eq!(
-        api.get("/api/v1/parties?cursor=not-a-cursor").await.status,
-        StatusCode::BAD_REQUEST
-    );
-    assert_eq!(
-        api.get("/api/v1/parties/abc").await.status,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(unknown_filter.json()["type"], "/problems/bad-list-parameter");
+    assert_eq!(api.get("/api/v1/parties?sort=password").await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(api.get("/api/v1/parties?cursor=not-a-cursor").await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(api.get("/api/v1/parties/abc").await.status, StatusCode::NOT_FOUND);
     assert_eq!(app.count("parties").await, 0);
 }
 
@@ -221,21 +145,14 @@ async fn keyset_pages_walk_every_party_once_in_order() {
     let api = app.api("admin").await;
     for i in 0..23 {
         let body = json!({"kind": "person", "name": format!("客户{:02}", 22 - i), "roles": ["customer"], "tags": if i % 2 == 0 { json!(["华东"]) } else { json!([]) }});
-        assert_eq!(
-            api.post("/api/v1/parties", &body).await.status,
-            StatusCode::CREATED
-        );
+        assert_eq!(api.post("/api/v1/parties", &body).await.status, StatusCode::CREATED);
     }
     let mut seen = Vec::new();
     let mut path = "/api/v1/parties?limit=5&sort=name".to_string();
     loop {
         let page = api.get(&path).await.json();
         seen.extend(
-            page["items"]
-                .as_array()
-                .expect("items")
-                .iter()
-                .map(|p| p["name"].as_str().unwrap_or_default().to_string()),
+            page["items"].as_array().expect("items").iter().map(|p| p["name"].as_str().unwrap_or_default().to_string()),
         );
         match page["next_cursor"].as_str() {
             Some(cursor) => path = format!("/api/v1/parties?limit=5&sort=name&cursor={cursor}"),
@@ -244,15 +161,9 @@ async fn keyset_pages_walk_every_party_once_in_order() {
     }
     let expected: Vec<String> = (0..23).map(|i| format!("客户{i:02}")).collect();
     assert_eq!(seen, expected);
-    let newest_first = api
-        .get("/api/v1/parties?limit=3&sort=-created_at")
-        .await
-        .json();
+    let newest_first = api.get("/api/v1/parties?limit=3&sort=-created_at").await.json();
     assert_eq!(newest_first["items"].as_array().map(Vec::len), Some(3));
-    let tagged = api
-        .get("/api/v1/parties?tag=%E5%8D%8E%E4%B8%9C&limit=100")
-        .await
-        .json();
+    let tagged = api.get("/api/v1/parties?tag=%E5%8D%8E%E4%B8%9C&limit=100").await.json();
     assert_eq!(tagged["items"].as_array().map(Vec::len), Some(12));
     let suppliers = api.get("/api/v1/parties?role=supplier").await.json();
     assert_eq!(suppliers["items"].as_array().map(Vec::len), Some(0));
@@ -263,29 +174,21 @@ async fn salespeople_see_their_own_customers_and_managers_their_teams() {
     let app = spawn_app().await;
     app.user("wang.fang", &["sales_rep"], "east", "sales").await;
     app.user("li.qiang", &["sales_rep"], "west", "sales").await;
-    app.user("zhao.min", &["sales_manager"], "east", "sales")
-        .await;
+    app.user("zhao.min", &["sales_manager"], "east", "sales").await;
     app.user("chen.jing", &["accountant"], "", "finance").await;
     let wang = app.api("wang.fang").await;
     let li = app.api("li.qiang").await;
     let wang_customer = wang
-        .post(
-            "/api/v1/parties",
-            &json!({"kind": "person", "name": "王的客户", "roles": ["customer"]}),
-        )
+        .post("/api/v1/parties", &json!({"kind": "person", "name": "王的客户", "roles": ["customer"]}))
         .await
         .json()["id"]
         .as_i64()
         .expect("id");
-    let li_customer = li
-        .post(
-            "/api/v1/parties",
-            &json!({"kind": "person", "name": "李的客户", "roles": ["customer"]}),
-        )
-        .await
-        .json()["id"]
-        .as_i64()
-        .expect("id");
+    let li_customer =
+        li.post("/api/v1/parties", &json!({"kind": "person", "name": "李的客户", "roles": ["customer"]})).await.json()
+            ["id"]
+            .as_i64()
+            .expect("id");
 
     let names = |v: serde_json::Value| -> Vec<String> {
         v["items"]
@@ -295,23 +198,13 @@ async fn salespeople_see_their_own_customers_and_managers_their_teams() {
             .map(|p| p["name"].as_str().unwrap_or_default().to_string())
             .collect()
     };
+    assert_eq!(names(wang.get("/api/v1/parties").await.json()), vec!["王的客户"]);
     assert_eq!(
-        names(wang.get("/api/v1/parties").await.json()),
-        vec!["王的客户"]
-    );
-    assert_eq!(
-        wang.get(&format!("/api/v1/parties/{li_customer}"))
-            .await
-            .status,
+        wang.get(&format!("/api/v1/parties/{li_customer}")).await.status,
         StatusCode::NOT_FOUND,
         "another rep's customer does not exist for wang"
     );
-    let denied = wang
-        .patch(
-            &format!("/api/v1/parties/{li_customer}"),
-            &json!({"version": 1, "name": "改名"}),
-        )
-        .await;
+    let denied = wang.patch(&format!("/api/v1/parties/{li_customer}"), &json!({"version": 1, "name": "改名"})).await;
     assert_eq!(denied.status, StatusCode::NOT_FOUND);
 
     let zhao = app.api("zhao.min").await;
@@ -321,50 +214,27 @@ async fn salespeople_see_their_own_customers_and_managers_their_teams() {
         "the east team's manager sees the east team only"
     );
     assert_eq!(
-        zhao.patch(
-            &format!("/api/v1/parties/{wang_customer}"),
-            &json!({"version": 1, "notes": "经理已回访"})
-        )
-        .await
-        .status,
+        zhao.patch(&format!("/api/v1/parties/{wang_customer}"), &json!({"version": 1, "notes": "经理已回访"}))
+            .await
+            .status,
         StatusCode::OK
     );
 
     let chen = app.api("chen.jing").await;
-    assert_eq!(
-        names(chen.get("/api/v1/parties").await.json()).len(),
-        2,
-        "the accountant reads the whole company"
-    );
-    let refused = chen
-        .post(
-            "/api/v1/parties",
-            &json!({"kind": "person", "name": "无权创建"}),
-        )
-        .await;
+    assert_eq!(names(chen.get("/api/v1/parties").await.json()).len(), 2, "the accountant reads the whole company");
+    let refused = chen.post("/api/v1/parties", &json!({"kind": "person", "name": "无权创建"})).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert_eq!(refused.json()["type"], "/problems/forbidden");
     assert_eq!(
-        chen.patch(
-            &format!("/api/v1/parties/{wang_customer}"),
-            &json!({"version": 2, "notes": "x"})
-        )
-        .await
-        .status,
+        chen.patch(&format!("/api/v1/parties/{wang_customer}"), &json!({"version": 2, "notes": "x"})).await.status,
         StatusCode::FORBIDDEN
     );
     assert_eq!(chen.get("/parties/export.csv").await.status, StatusCode::OK);
     assert_eq!(wang.get("/parties/export.csv").await.status, StatusCode::OK);
     app.user("zhou.tao", &["user_admin"], "", "it").await;
     let zhou = app.api("zhou.tao").await;
-    assert_eq!(
-        zhou.get("/api/v1/parties").await.status,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        zhou.get("/parties/export.csv").await.status,
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(zhou.get("/api/v1/parties").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(zhou.get("/parties/export.csv").await.status, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
@@ -373,7 +243,12 @@ async fn resident_ids_are_masked_without_permission_and_every_full_read_is_audit
     app.user("liu.yang", &["hr_officer"], "", "hr").await;
     app.user("chen.jing", &["accountant"], "", "finance").await;
     let hr = app.api("liu.yang").await;
-    let created = hr.post("/api/v1/parties", &json!({"kind": "person", "name": "张伟", "id_number": "11010519491231002x", "roles": ["employee"]})).await;
+    let created = hr
+        .post(
+            "/api/v1/parties",
+            &json!({"kind": "person", "name": "张伟", "id_number": "11010519491231002x", "roles": ["employee"]}),
+        )
+        .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     let id = created.json()["id"].as_i64().expect("id");
     let path = format!("/api/v1/parties/{id}");
@@ -382,31 +257,17 @@ async fn resident_ids_are_masked_without_permission_and_every_full_read_is_audit
         .await
         .map(|r| db::RowExt::try_get::<i64, _>(&r, "n").unwrap_or(0))
         .unwrap_or(0);
-    assert_eq!(
-        hr.get(&path).await.json()["id_number"],
-        "11010519491231002X"
-    );
+    assert_eq!(hr.get(&path).await.json()["id_number"], "11010519491231002X");
     let reads_after = sqlx::query("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'read'")
         .fetch_one(app.db.reader())
         .await
         .map(|r| db::RowExt::try_get::<i64, _>(&r, "n").unwrap_or(0))
         .unwrap_or(0);
-    assert_eq!(
-        reads_after,
-        reads_before + 1,
-        "the full read is in the audit chain"
-    );
+    assert_eq!(reads_after, reads_before + 1, "the full read is in the audit chain");
 
     let chen = app.api("chen.jing").await;
-    assert_eq!(
-        chen.get(&path).await.json()["id_number"],
-        "110105********002X"
-    );
-    let page = app
-        .signed_in("chen.jing")
-        .await
-        .get(&format!("/parties/{id}"))
-        .await;
+    assert_eq!(chen.get(&path).await.json()["id_number"], "110105********002X");
+    let page = app.signed_in("chen.jing").await.get(&format!("/parties/{id}")).await;
     assert!(page.body.contains("110105********002X") && !page.body.contains("11010519491231002X"));
     // The audit trail itself never holds the number in full.
     let changes: Vec<String> = sqlx::query("SELECT changes FROM audit_log")
@@ -419,17 +280,9 @@ async fn resident_ids_are_masked_without_permission_and_every_full_read_is_audit
     assert!(changes.iter().all(|c| !c.contains("11010519491231002X")));
 
     // Saving the masked number back through the form keeps the stored one.
-    let patched = hr
-        .patch(
-            &path,
-            &json!({"version": 1, "id_number": "110105********002X", "notes": "入职"}),
-        )
-        .await;
+    let patched = hr.patch(&path, &json!({"version": 1, "id_number": "110105********002X", "notes": "入职"})).await;
     assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
-    assert_eq!(
-        hr.get(&path).await.json()["id_number"],
-        "11010519491231002X"
-    );
+    assert_eq!(hr.get(&path).await.json()["id_number"], "11010519491231002X");
 }
 
 #[tokio::test]
@@ -438,15 +291,9 @@ async fn in_the_browser_a_bad_credit_code_is_shown_next_to_the_field_then_a_good
     let browser = app.signed_in("admin").await;
     // The administrator works in Chinese; switch to English for this scenario.
     assert!(browser.get("/").await.body.contains("lang=\"zh-CN\""));
-    let switched = browser
-        .post_form("/", "/lang", &[("lang", "en"), ("next", "/parties")])
-        .await;
+    let switched = browser.post_form("/", "/lang", &[("lang", "en"), ("next", "/parties")]).await;
     assert_eq!(switched.header("location").as_deref(), Some("/parties"));
-    assert!(browser
-        .get("/parties")
-        .await
-        .body
-        .contains("<html lang=\"en\">"));
+    assert!(browser.get("/parties").await.body.contains("<html lang=\"en\">"));
     let form = [
         ("kind", "organization"),
         ("name", "上海瑞丰贸易有限公司"),
@@ -468,17 +315,12 @@ async fn in_the_browser_a_bad_credit_code_is_shown_next_to_the_field_then_a_good
     let refused = browser.post_form("/parties/new", "/parties", &form).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        refused
-            .body
-            .contains("The credit code&#39;s check character is wrong; it should be R")
+        refused.body.contains("The credit code&#39;s check character is wrong; it should be R")
             || refused.body.contains("it should be R"),
         "{}",
         refused.body
     );
-    assert!(
-        refused.body.contains("value=\"上海瑞丰贸易有限公司\""),
-        "what was typed is kept"
-    );
+    assert!(refused.body.contains("value=\"上海瑞丰贸易有限公司\""), "what was typed is kept");
     assert_eq!(app.count("parties").await, 0);
 
     let mut good = form.to_vec();
@@ -492,15 +334,8 @@ async fn in_the_browser_a_bad_credit_code_is_shown_next_to_the_field_then_a_good
             && detail.body.contains("13912345678")
             && detail.body.contains("世纪大道100号")
     );
-    assert!(
-        detail.body.contains("Created"),
-        "the flash message is shown once"
-    );
-    assert!(!browser
-        .get(&location)
-        .await
-        .body
-        .contains("class=\"flash\""));
+    assert!(detail.body.contains("Created"), "the flash message is shown once");
+    assert!(!browser.get(&location).await.body.contains("class=\"flash\""));
 
     // Edit: change the name, keep the rest; the history lists the change.
     let edit_path = format!("{location}/edit");
@@ -513,10 +348,7 @@ async fn in_the_browser_a_bad_credit_code_is_shown_next_to_the_field_then_a_good
     assert_eq!(updated.status, StatusCode::SEE_OTHER, "{}", updated.body);
     let detail = browser.get(&location).await;
     assert!(detail.body.contains("上海瑞丰国际贸易有限公司"));
-    assert!(
-        detail.body.contains("<del>上海瑞丰贸易有限公司</del>"),
-        "history shows before and after"
-    );
+    assert!(detail.body.contains("<del>上海瑞丰贸易有限公司</del>"), "history shows before and after");
 
     // Saving the old version again is refused with a message, not lost silently.
     let stale = browser.post_form(&edit_path, &location, &edited).await;
@@ -529,11 +361,7 @@ async fn the_list_page_searches_filters_pages_and_exports_the_current_filter() {
     let app = spawn_app().await;
     let api = app.api("admin").await;
     for i in 0..60 {
-        let roles = if i % 3 == 0 {
-            json!(["supplier"])
-        } else {
-            json!(["customer"])
-        };
+        let roles = if i % 3 == 0 { json!(["supplier"]) } else { json!(["customer"]) };
         api.post(
             "/api/v1/parties",
             &json!({"kind": "organization", "name": format!("测试{i:03}有限公司"), "roles": roles}),
@@ -545,21 +373,11 @@ async fn the_list_page_searches_filters_pages_and_exports_the_current_filter() {
     assert_eq!(first.status, StatusCode::OK);
     assert_eq!(first.body.matches(">PTY/2026/").count(), 20);
     let page = browser.get("/parties").await;
-    assert_eq!(
-        page.body.matches(">PTY/2026/").count(),
-        50,
-        "fifty rows a page"
-    );
+    assert_eq!(page.body.matches(">PTY/2026/").count(), 50, "fifty rows a page");
     assert!(page.body.contains("rel=\"next\""));
-    let csv = browser
-        .get("/parties/export.csv?role=supplier&q=%E6%B5%8B%E8%AF%95")
-        .await;
+    let csv = browser.get("/parties/export.csv?role=supplier&q=%E6%B5%8B%E8%AF%95").await;
     assert_eq!(csv.status, StatusCode::OK);
-    assert_eq!(
-        csv.body.lines().count(),
-        21,
-        "a header and every supplier, not just one page"
-    );
+    assert_eq!(csv.body.lines().count(), 21, "a header and every supplier, not just one page");
     assert!(csv.body.contains("测试000有限公司"));
     let bad = browser.get("/parties?colour=red").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
@@ -570,8 +388,7 @@ async fn the_list_page_searches_filters_pages_and_exports_the_current_filter() {
 async fn a_role_without_grants_cannot_reach_the_pages_and_the_menu_hides_them() {
     let app = spawn_app().await;
     app.role("nothing", &[]).await;
-    app.role("reader", &[("party.party.read", Scope::Company)])
-        .await;
+    app.role("reader", &[("party.party.read", Scope::Company)]).await;
     app.user("zhang.san", &["nothing"], "", "").await;
     app.user("li.si", &["reader"], "", "").await;
     let nobody = app.signed_in("zhang.san").await;
@@ -580,12 +397,6 @@ async fn a_role_without_grants_cannot_reach_the_pages_and_the_menu_hides_them() 
     let reader = app.signed_in("li.si").await;
     let list = reader.get("/parties").await;
     assert_eq!(list.status, StatusCode::OK);
-    assert!(
-        !list.body.contains("/parties/new"),
-        "no create button without the grant"
-    );
-    assert_eq!(
-        reader.get("/parties/new").await.status,
-        StatusCode::FORBIDDEN
-    );
+    assert!(!list.body.contains("/parties/new"), "no create button without the grant");
+    assert_eq!(reader.get("/parties/new").await.status, StatusCode::FORBIDDEN);
 }

@@ -42,10 +42,7 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
         code: "accountant",
         name: "会计 Accountant",
         description: "Reads every party of the company",
-        grants: &[
-            ("party.party.read", Scope::Company),
-            ("party.party.export", Scope::Company),
-        ],
+        grants: &[("party.party.read", Scope::Company), ("party.party.export", Scope::Company)],
     },
     BuiltinRole {
         code: "hr_officer",
@@ -62,10 +59,7 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
         code: "auditor",
         name: "审计 Auditor",
         description: "Reads the audit log and every party",
-        grants: &[
-            ("web.audit.read", Scope::Company),
-            ("party.party.read", Scope::Company),
-        ],
+        grants: &[("web.audit.read", Scope::Company), ("party.party.read", Scope::Company)],
     },
     BuiltinRole {
         code: "user_admin",
@@ -88,17 +82,13 @@ pub struct CompanySeed {
     pub credit_code: Option<&'static str>,
 }
 
-pub const DEMO_COMPANY: CompanySeed = CompanySeed {
-    legal_name: "中枢示范科技有限公司",
-    short_name: "中枢示范",
-    credit_code: Some("91350100M000100Y43"),
-};
+pub const DEMO_COMPANY: CompanySeed =
+    CompanySeed {
+        legal_name: "中枢示范科技有限公司", short_name: "中枢示范", credit_code: Some("91350100M000100Y43")
+    };
 
-pub const DEFAULT_COMPANY: CompanySeed = CompanySeed {
-    legal_name: "我的公司 My Company",
-    short_name: "我的公司",
-    credit_code: None,
-};
+pub const DEFAULT_COMPANY: CompanySeed =
+    CompanySeed { legal_name: "我的公司 My Company", short_name: "我的公司", credit_code: None };
 
 /// The result of preparing a database.
 pub struct Prepared {
@@ -115,9 +105,7 @@ pub async fn prepare(
     company: &CompanySeed,
     admin_password: Option<String>,
 ) -> Result<Prepared> {
-    let existing = sqlx::query("SELECT id FROM companies ORDER BY id LIMIT 1")
-        .fetch_optional(db.reader())
-        .await?;
+    let existing = sqlx::query("SELECT id FROM companies ORDER BY id LIMIT 1").fetch_optional(db.reader()).await?;
     let company_id = match existing {
         Some(row) => row.try_get("id")?,
         None => {
@@ -131,38 +119,33 @@ pub async fn prepare(
                 .fetch_one(tx.conn())
                 .await?
                 .try_get("id")?;
-            tx.audit("create", "web.company", Some(&id.to_string()), &json!({"legal_name": [null, company.legal_name], "credit_code": [null, company.credit_code]})).await?;
+            tx.audit(
+                "create",
+                "web.company",
+                Some(&id.to_string()),
+                &json!({"legal_name": [null, company.legal_name], "credit_code": [null, company.credit_code]}),
+            )
+            .await?;
             tx.commit().await?;
             id
         }
     };
     for role in BUILTIN_ROLES {
-        let exists = sqlx::query("SELECT 1 FROM roles WHERE code = $1")
-            .bind(role.code)
-            .fetch_optional(db.reader())
-            .await?;
+        let exists =
+            sqlx::query("SELECT 1 FROM roles WHERE code = $1").bind(role.code).fetch_optional(db.reader()).await?;
         if exists.is_none() {
             let mut tx = db.begin(Actor::system()).await?;
             let form = RoleForm {
                 code: role.code.into(),
                 name: role.name.into(),
                 description: role.description.into(),
-                grants: role
-                    .grants
-                    .iter()
-                    .map(|(p, s)| Grant {
-                        permission: p.to_string(),
-                        scope: *s,
-                    })
-                    .collect(),
+                grants: role.grants.iter().map(|(p, s)| Grant { permission: p.to_string(), scope: *s }).collect(),
             };
             accounts::create_role(&mut tx, known_permissions, &form).await?;
             tx.commit().await?;
         }
     }
-    let admin = sqlx::query("SELECT id FROM users WHERE login = 'admin'")
-        .fetch_optional(db.reader())
-        .await?;
+    let admin = sqlx::query("SELECT id FROM users WHERE login = 'admin'").fetch_optional(db.reader()).await?;
     let mut generated = None;
     let created_admin = admin.is_none();
     if admin.is_none() {
@@ -185,9 +168,5 @@ pub async fn prepare(
         accounts::create_user(&mut tx, company_id, &form).await?;
         tx.commit().await?;
     }
-    Ok(Prepared {
-        company_id,
-        generated_admin_password: generated,
-        created_admin,
-    })
+    Ok(Prepared { company_id, generated_admin_password: generated, created_admin })
 }

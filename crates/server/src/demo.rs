@@ -16,13 +16,7 @@ pub const DEMO_PASSWORD: &str = "zhongshu-demo";
 pub const DEMO_USERS: &[(&str, &str, &str, &str, &str)] = &[
     ("wang.fang", "王芳 Wang Fang", "sales_rep", "east", "sales"),
     ("li.qiang", "李强 Li Qiang", "sales_rep", "west", "sales"),
-    (
-        "zhao.min",
-        "赵敏 Zhao Min",
-        "sales_manager",
-        "east",
-        "sales",
-    ),
+    ("zhao.min", "赵敏 Zhao Min", "sales_manager", "east", "sales"),
     ("chen.jing", "陈静 Chen Jing", "accountant", "", "finance"),
     ("liu.yang", "刘洋 Liu Yang", "hr_officer", "", "hr"),
     ("sun.li", "孙丽 Sun Li", "auditor", "", "audit"),
@@ -105,35 +99,15 @@ const TRADES: &[(&str, &str)] = &[
     ("建材", "Building Materials"),
     ("软件", "Software"),
 ];
-const STREETS: &[&str] = &[
-    "建国路",
-    "人民路",
-    "中山路",
-    "解放大道",
-    "科技园南路",
-    "滨江大道",
-    "长安街",
-    "文三路",
-];
-const TAGS: &[&str] = &[
-    "重点客户",
-    "VIP",
-    "新客户",
-    "战略供应商",
-    "华东",
-    "华南",
-    "待跟进",
-];
+const STREETS: &[&str] = &["建国路", "人民路", "中山路", "解放大道", "科技园南路", "滨江大道", "长安街", "文三路"];
+const TAGS: &[&str] = &["重点客户", "VIP", "新客户", "战略供应商", "华东", "华南", "待跟进"];
 
 /// A small deterministic generator, so the demo is the same on every machine.
 struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         self.0 >> 33
     }
 
@@ -143,9 +117,7 @@ impl Lcg {
 }
 
 fn credit_code(rng: &mut Lcg, region: &str) -> String {
-    let body: String = (0..9)
-        .map(|_| char::from(b'0' + (rng.next() % 10) as u8))
-        .collect();
+    let body: String = (0..9).map(|_| char::from(b'0' + (rng.next() % 10) as u8)).collect();
     let first17 = format!("91{region}{body}");
     let check = credit_code_check_char(&first17).unwrap_or('0');
     format!("{first17}{check}")
@@ -165,11 +137,7 @@ fn resident_id(rng: &mut Lcg, region: &str) -> String {
 fn party_form(rng: &mut Lcg, i: u64) -> PartyForm {
     let (city, city_en, province, district, region) = *rng.pick(CITIES);
     let street = format!("{}{}号", rng.pick(STREETS), 1 + rng.next() % 300);
-    let mobile = format!(
-        "1{}{:09}",
-        [3, 5, 7, 8, 9][(rng.next() % 5) as usize],
-        rng.next() % 1_000_000_000
-    );
+    let mobile = format!("1{}{:09}", [3, 5, 7, 8, 9][(rng.next() % 5) as usize], rng.next() % 1_000_000_000);
     let mut tags = Vec::new();
     if rng.next().is_multiple_of(3) {
         tags.push(rng.pick(TAGS).to_string());
@@ -192,11 +160,8 @@ fn party_form(rng: &mut Lcg, i: u64) -> PartyForm {
             2 => vec!["candidate".to_string()],
             _ => vec!["customer".to_string()],
         };
-        let id_number = if roles[0] == "patient" || roles[0] == "employee" {
-            Some(resident_id(rng, region))
-        } else {
-            None
-        };
+        let id_number =
+            if roles[0] == "patient" || roles[0] == "employee" { Some(resident_id(rng, region)) } else { None };
         PartyForm {
             kind: "person".into(),
             name: format!("{surname}{given}"),
@@ -205,26 +170,14 @@ fn party_form(rng: &mut Lcg, i: u64) -> PartyForm {
             roles,
             tags,
             contacts: vec![
-                Contact {
-                    kind: "mobile".into(),
-                    value: mobile,
-                    label: String::new(),
-                },
+                Contact { kind: "mobile".into(), value: mobile, label: String::new() },
                 Contact {
                     kind: "email".into(),
-                    value: format!(
-                        "{}.{}{}@example.cn",
-                        given_en.to_lowercase(),
-                        surname_en.to_lowercase(),
-                        i
-                    ),
+                    value: format!("{}.{}{}@example.cn", given_en.to_lowercase(), surname_en.to_lowercase(), i),
                     label: String::new(),
                 },
             ],
-            addresses: vec![Address {
-                kind: "home".into(),
-                ..address
-            }],
+            addresses: vec![Address { kind: "home".into(), ..address }],
             ..Default::default()
         }
     } else {
@@ -243,18 +196,10 @@ fn party_form(rng: &mut Lcg, i: u64) -> PartyForm {
             roles,
             tags,
             contacts: vec![
-                Contact {
-                    kind: "mobile".into(),
-                    value: mobile,
-                    label: "联系人".into(),
-                },
+                Contact { kind: "mobile".into(), value: mobile, label: "联系人".into() },
                 Contact {
                     kind: "phone".into(),
-                    value: format!(
-                        "0{}-{}",
-                        10 + rng.next() % 80,
-                        60000000 + rng.next() % 39999999
-                    ),
+                    value: format!("0{}-{}", 10 + rng.next() % 80, 60000000 + rng.next() % 39999999),
                     label: "总机".into(),
                 },
             ],
@@ -270,10 +215,8 @@ fn party_form(rng: &mut Lcg, i: u64) -> PartyForm {
 pub async fn seed(db: &Db, company_id: i64, scale: u64) -> Result<u64> {
     let mut owners = Vec::new();
     for (login, name, role, team, department) in DEMO_USERS {
-        let existing = sqlx::query("SELECT id FROM users WHERE login = $1")
-            .bind(*login)
-            .fetch_optional(db.reader())
-            .await?;
+        let existing =
+            sqlx::query("SELECT id FROM users WHERE login = $1").bind(*login).fetch_optional(db.reader()).await?;
         let id: i64 = match existing {
             Some(row) => row.try_get("id")?,
             None => {
@@ -310,27 +253,21 @@ pub async fn seed(db: &Db, company_id: i64, scale: u64) -> Result<u64> {
     while (existing as u64) + made < target {
         let batch = (target - existing as u64 - made).min(500);
         let (owner_id, owner_login) = owners[(made / 500) as usize % owners.len()].clone();
-        let mut tx = db
-            .begin(Actor::user(owner_id, owner_login, company_id))
-            .await?;
+        let mut tx = db.begin(Actor::user(owner_id, owner_login, company_id)).await?;
         let now = tx.now().to_string();
         for _ in 0..batch {
             let i = existing as u64 + made;
             let input = domain::validate(&party_form(&mut rng, i))?;
-            let number = tx
-                .next_number(company_id, "party", year, "PTY/{year}/{seq:06}")
+            let number = tx.next_number(company_id, "party", year, "PTY/{year}/{seq:06}").await?;
+            let id = party::store::insert(tx.conn(), company_id, &number, &input, Some(owner_id), Some(owner_id), &now)
                 .await?;
-            let id = party::store::insert(
-                tx.conn(),
-                company_id,
-                &number,
-                &input,
-                Some(owner_id),
-                Some(owner_id),
-                &now,
+            tx.audit(
+                "create",
+                "party.party",
+                Some(&id.to_string()),
+                &json!({"number": [null, number], "name": [null, input.name], "source": [null, "demo"]}),
             )
             .await?;
-            tx.audit("create", "party.party", Some(&id.to_string()), &json!({"number": [null, number], "name": [null, input.name], "source": [null, "demo"]})).await?;
             tx.emit(
                 "party",
                 &id.to_string(),
@@ -354,10 +291,7 @@ mod tests {
         let mut rng = Lcg(1);
         for i in 0..3000 {
             let form = party_form(&mut rng, i);
-            assert!(
-                domain::validate(&form).is_ok(),
-                "party {i} is invalid: {form:?}"
-            );
+            assert!(domain::validate(&form).is_ok(), "party {i} is invalid: {form:?}");
         }
     }
 }

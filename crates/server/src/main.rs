@@ -6,22 +6,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(
-    name = "zhongshu",
-    version,
-    about = "中枢 Zhongshu: one system to run a company or a hospital"
-)]
+#[command(name = "zhongshu", version, about = "中枢 Zhongshu: one system to run a company or a hospital")]
 struct Cli {
     /// Database URL: `postgres://…` or `sqlite://…`; default an SQLite file in the data directory.
     #[arg(long, global = true, env = "ZHONGSHU_DATABASE_URL")]
     database_url: Option<String>,
     /// Where the embedded database lives.
-    #[arg(
-        long,
-        global = true,
-        env = "ZHONGSHU_DATA_DIR",
-        default_value = "./data"
-    )]
+    #[arg(long, global = true, env = "ZHONGSHU_DATA_DIR", default_value = "./data")]
     data_dir: PathBuf,
     #[command(subcommand)]
     command: Command,
@@ -115,11 +106,8 @@ enum TokenCommand {
 }
 
 fn init_logs() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "info,sqlx=warn".into());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if std::env::var("ZHONGSHU_LOG_FORMAT").as_deref() == Ok("json") {
         builder.json().init();
     } else {
@@ -134,11 +122,7 @@ async fn main() -> anyhow::Result<()> {
     let url = server::run::database_url(cli.database_url.as_deref(), &cli.data_dir)?;
     use server::run;
     match cli.command {
-        Command::Serve {
-            addr,
-            demo,
-            secure_cookies,
-        } => {
+        Command::Serve { addr, demo, secure_cookies } => {
             let db = run::open(&url).await?;
             run::prepare(&db, demo, 1).await?;
             run::serve(db, addr, secure_cookies).await?;
@@ -156,9 +140,7 @@ async fn main() -> anyhow::Result<()> {
             run::backup(&db, &file).await?;
         }
         Command::Restore { file } => run::restore(&url, &file).await?,
-        Command::Audit {
-            command: AuditCommand::Verify,
-        } => {
+        Command::Audit { command: AuditCommand::Verify } => {
             let db = run::open(&url).await?;
             if !run::audit_verify(&db).await? {
                 std::process::exit(1);
@@ -167,14 +149,7 @@ async fn main() -> anyhow::Result<()> {
         Command::User { command } => {
             let db = run::open(&url).await?;
             match command {
-                UserCommand::Add {
-                    login,
-                    name,
-                    password,
-                    email,
-                    roles,
-                    admin,
-                } => {
+                UserCommand::Add { login, name, password, email, roles, admin } => {
                     let form = web::accounts::UserForm {
                         login,
                         display_name: name,
@@ -186,15 +161,11 @@ async fn main() -> anyhow::Result<()> {
                     };
                     run::user_add(&db, form).await?;
                 }
-                UserCommand::Passwd { login, password } => {
-                    run::user_passwd(&db, &login, &password).await?
-                }
+                UserCommand::Passwd { login, password } => run::user_passwd(&db, &login, &password).await?,
                 UserCommand::Role { login, roles } => run::user_role(&db, &login, roles).await?,
             }
         }
-        Command::Token {
-            command: TokenCommand::Create { user, name },
-        } => {
+        Command::Token { command: TokenCommand::Create { user, name } } => {
             let db = run::open(&url).await?;
             run::token_create(&db, &user, &name).await?;
         }

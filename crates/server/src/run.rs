@@ -15,10 +15,7 @@ pub fn database_url(explicit: Option<&str>, data_dir: &Path) -> anyhow::Result<S
         return Ok(url.to_string());
     }
     std::fs::create_dir_all(data_dir)?;
-    Ok(format!(
-        "sqlite://{}?mode=rwc",
-        data_dir.join("zhongshu.db").display()
-    ))
+    Ok(format!("sqlite://{}?mode=rwc", data_dir.join("zhongshu.db").display()))
 }
 
 /// Connects and brings the schema up to date.
@@ -30,19 +27,12 @@ pub async fn open(url: &str) -> anyhow::Result<Db> {
 }
 
 fn known_permissions() -> Vec<&'static str> {
-    crate::modules()
-        .iter()
-        .flat_map(|m| m.permissions.iter().copied())
-        .collect()
+    crate::modules().iter().flat_map(|m| m.permissions.iter().copied()).collect()
 }
 
 /// Prepares the first company and administrator; with `demo`, seeds the demo data.
 pub async fn prepare(db: &Db, demo: bool, scale: u64) -> anyhow::Result<()> {
-    let company: &CompanySeed = if demo {
-        &DEMO_COMPANY
-    } else {
-        &DEFAULT_COMPANY
-    };
+    let company: &CompanySeed = if demo { &DEMO_COMPANY } else { &DEFAULT_COMPANY };
     let admin_password = std::env::var("ZHONGSHU_ADMIN_PASSWORD")
         .ok()
         .filter(|p| !p.is_empty())
@@ -51,18 +41,12 @@ pub async fn prepare(db: &Db, demo: bool, scale: u64) -> anyhow::Result<()> {
     if let Some(password) = prepared.generated_admin_password {
         println!("Created the administrator: login `admin`, password `{password}` (shown this once; change it after signing in).");
     } else if prepared.created_admin && demo {
-        println!(
-            "Created the administrator: login `admin`, password `{}`.",
-            crate::demo::DEMO_PASSWORD
-        );
+        println!("Created the administrator: login `admin`, password `{}`.", crate::demo::DEMO_PASSWORD);
     }
     if demo {
         let made = crate::demo::seed(db, prepared.company_id, scale).await?;
         if made > 0 {
-            println!(
-                "Seeded {made} demo parties; demo users sign in with password `{}`.",
-                crate::demo::DEMO_PASSWORD
-            );
+            println!("Seeded {made} demo parties; demo users sign in with password `{}`.", crate::demo::DEMO_PASSWORD);
         }
     }
     Ok(())
@@ -76,19 +60,12 @@ pub async fn serve(db: Db, addr: SocketAddr, secure_cookies: bool) -> anyhow::Re
     let subscribers = web::subscribers(&modules);
     let worker = format!("{}-{}", std::process::id(), accounts::random_hex(4));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let dispatcher = tokio::spawn(dispatch_loop(
-        db.clone(),
-        subscribers,
-        worker,
-        stop_rx.clone(),
-    ));
+    let dispatcher = tokio::spawn(dispatch_loop(db.clone(), subscribers, worker, stop_rx.clone()));
     let sender = tokio::spawn(web::webhooks::send_loop(db.clone(), stop_rx));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, database = db.dialect().name(), "listening");
     println!("Zhongshu is serving on http://{addr}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     let _ = stop_tx.send(true);
     let _ = dispatcher.await;
     let _ = sender.await;
@@ -127,9 +104,7 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let terminate = async {
-        if let Ok(mut signal) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             signal.recv().await;
         }
     };
@@ -149,11 +124,7 @@ pub async fn backup(db: &Db, file: &PathBuf) -> anyhow::Result<()> {
     // Only a complete backup gets the requested name.
     std::fs::rename(&tmp, file)?;
     let rows: u64 = counts.iter().map(|(_, n)| n).sum();
-    println!(
-        "Backed up {rows} rows of {} tables to {}",
-        counts.len(),
-        file.display()
-    );
+    println!("Backed up {rows} rows of {} tables to {}", counts.len(), file.display());
     Ok(())
 }
 
@@ -164,11 +135,7 @@ pub async fn restore(url: &str, file: &PathBuf) -> anyhow::Result<()> {
     let input = std::io::BufReader::new(std::fs::File::open(file)?);
     let counts = db::backup::restore(&db, &web::migrations(&modules), input).await?;
     let rows: u64 = counts.iter().map(|(_, n)| n).sum();
-    println!(
-        "Restored {rows} rows of {} tables from {}",
-        counts.len(),
-        file.display()
-    );
+    println!("Restored {rows} rows of {} tables from {}", counts.len(), file.display());
     match db::audit::verify(&db).await? {
         db::audit::Verdict::Intact { rows, .. } => println!("Audit chain intact: {rows} rows."),
         db::audit::Verdict::Broken { seq, reason } => {
@@ -197,9 +164,7 @@ async fn first_company(db: &Db) -> anyhow::Result<i64> {
     let row = sqlx::query("SELECT id FROM companies ORDER BY id LIMIT 1")
         .fetch_optional(db.reader())
         .await?
-        .ok_or_else(|| {
-            anyhow::anyhow!("no company yet: run `zhongshu serve` or `zhongshu seed` once first")
-        })?;
+        .ok_or_else(|| anyhow::anyhow!("no company yet: run `zhongshu serve` or `zhongshu seed` once first"))?;
     Ok(row.try_get("id")?)
 }
 
@@ -207,9 +172,7 @@ async fn first_company(db: &Db) -> anyhow::Result<i64> {
 pub async fn user_add(db: &Db, form: accounts::UserForm) -> anyhow::Result<()> {
     let company = first_company(db).await?;
     let mut tx = db.begin(Actor::system()).await?;
-    let id = accounts::create_user(&mut tx, company, &form)
-        .await
-        .map_err(explain)?;
+    let id = accounts::create_user(&mut tx, company, &form).await.map_err(explain)?;
     tx.commit().await?;
     println!("Created user {} (id {id}).", form.login);
     Ok(())
@@ -219,9 +182,7 @@ pub async fn user_add(db: &Db, form: accounts::UserForm) -> anyhow::Result<()> {
 pub async fn user_passwd(db: &Db, login: &str, password: &str) -> anyhow::Result<()> {
     let id = accounts::find_user_id(db, login).await.map_err(explain)?;
     let mut tx = db.begin(Actor::system()).await?;
-    accounts::set_password(&mut tx, id, password)
-        .await
-        .map_err(explain)?;
+    accounts::set_password(&mut tx, id, password).await.map_err(explain)?;
     tx.commit().await?;
     println!("Password of {login} changed; their sessions were ended.");
     Ok(())
@@ -232,14 +193,8 @@ pub async fn user_role(db: &Db, login: &str, roles: Vec<String>) -> anyhow::Resu
     let id = accounts::find_user_id(db, login).await.map_err(explain)?;
     let user = accounts::get_user(db, id).await?;
     let mut tx = db.begin(Actor::system()).await?;
-    let update = accounts::UserUpdate {
-        version: user.version,
-        roles: Some(roles.clone()),
-        ..Default::default()
-    };
-    accounts::update_user(&mut tx, id, &update)
-        .await
-        .map_err(explain)?;
+    let update = accounts::UserUpdate { version: user.version, roles: Some(roles.clone()), ..Default::default() };
+    accounts::update_user(&mut tx, id, &update).await.map_err(explain)?;
     tx.commit().await?;
     println!("Roles of {login}: {}", roles.join(", "));
     Ok(())
@@ -249,9 +204,7 @@ pub async fn user_role(db: &Db, login: &str, roles: Vec<String>) -> anyhow::Resu
 pub async fn token_create(db: &Db, login: &str, name: &str) -> anyhow::Result<()> {
     let id = accounts::find_user_id(db, login).await.map_err(explain)?;
     let mut tx = db.begin(Actor::system()).await?;
-    let (_, secret) = accounts::create_token(&mut tx, id, name)
-        .await
-        .map_err(explain)?;
+    let (_, secret) = accounts::create_token(&mut tx, id, name).await.map_err(explain)?;
     tx.commit().await?;
     println!("{secret}");
     eprintln!("This token is shown once. Use it as `Authorization: Bearer <token>`.");
@@ -265,13 +218,7 @@ fn explain(error: db::Error) -> anyhow::Error {
             let messages = web::i18n::Messages::new(&[web::i18n::PLATFORM]);
             let lines: Vec<String> = fields
                 .iter()
-                .map(|f| {
-                    format!(
-                        "{}: {}",
-                        f.field,
-                        messages.format(kernel::Lang::En, f.key, &f.detail)
-                    )
-                })
+                .map(|f| format!("{}: {}", f.field, messages.format(kernel::Lang::En, f.key, &f.detail)))
                 .collect();
             anyhow::anyhow!(lines.join("\n"))
         }

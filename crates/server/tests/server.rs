@@ -19,8 +19,7 @@ fn workspace_dependencies() -> BTreeMap<String, Vec<String>> {
         .collect();
     let mut graph = BTreeMap::new();
     for name in &names {
-        let manifest =
-            std::fs::read_to_string(crates_dir.join(name).join("Cargo.toml")).expect("manifest");
+        let manifest = std::fs::read_to_string(crates_dir.join(name).join("Cargo.toml")).expect("manifest");
         let mut in_dependencies = false;
         let mut deps = Vec::new();
         for line in manifest.lines() {
@@ -32,11 +31,7 @@ fn workspace_dependencies() -> BTreeMap<String, Vec<String>> {
             if !in_dependencies || line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let dep = line
-                .split(['.', ' ', '='])
-                .next()
-                .unwrap_or_default()
-                .to_string();
+            let dep = line.split(['.', ' ', '=']).next().unwrap_or_default().to_string();
             if names.contains(&dep) {
                 deps.push(dep);
             }
@@ -71,56 +66,41 @@ fn every_crate_depends_only_on_lower_layers() {
     let graph = workspace_dependencies();
     assert!(graph.len() >= 6, "found crates: {:?}", graph.keys());
     for (name, deps) in &graph {
-        let layer = layer_of(name).unwrap_or_else(|| {
-            panic!("crate {name} has no layer; add it to ARCHITECTURE.md and to LAYERS")
-        });
+        let layer = layer_of(name)
+            .unwrap_or_else(|| panic!("crate {name} has no layer; add it to ARCHITECTURE.md and to LAYERS"));
         for dep in deps {
             let dep_layer = layer_of(dep).unwrap_or(usize::MAX);
-            assert!(dep_layer < layer, "{name} must not depend on {dep}: a lower module never names a higher one (ARCHITECTURE.md)");
+            assert!(
+                dep_layer < layer,
+                "{name} must not depend on {dep}: a lower module never names a higher one (ARCHITECTURE.md)"
+            );
         }
     }
-    assert!(
-        graph["kernel"].is_empty(),
-        "kernel depends on no workspace crate"
-    );
+    assert!(graph["kernel"].is_empty(), "kernel depends on no workspace crate");
     assert_eq!(graph["db"], vec!["kernel"], "db depends only on kernel");
 }
 
 #[test]
 fn domain_code_imports_neither_the_web_framework_nor_the_database() {
     let crates_dir = workspace().join("crates");
-    for entry in std::fs::read_dir(&crates_dir)
-        .expect("crates/")
-        .filter_map(|e| e.ok())
-    {
+    for entry in std::fs::read_dir(&crates_dir).expect("crates/").filter_map(|e| e.ok()) {
         let src = entry.path().join("src");
         let mut files = Vec::new();
         for candidate in [src.join("domain.rs"), src.join("domain")] {
             if candidate.is_file() {
                 files.push(candidate);
             } else if candidate.is_dir() {
-                files.extend(
-                    std::fs::read_dir(&candidate)
-                        .expect("domain/")
-                        .filter_map(|e| e.ok())
-                        .map(|e| e.path()),
-                );
+                files.extend(std::fs::read_dir(&candidate).expect("domain/").filter_map(|e| e.ok()).map(|e| e.path()));
             }
         }
         if entry.file_name() == "kernel" {
-            files.extend(
-                std::fs::read_dir(&src)
-                    .expect("kernel/src")
-                    .filter_map(|e| e.ok())
-                    .map(|e| e.path()),
-            );
+            files.extend(std::fs::read_dir(&src).expect("kernel/src").filter_map(|e| e.ok()).map(|e| e.path()));
         }
         for file in files {
             let text = std::fs::read_to_string(&file).expect("source");
             for forbidden in ["axum", "sqlx", "askama"] {
                 assert!(
-                    !text.contains(&format!("{forbidden}::"))
-                        && !text.contains(&format!("use {forbidden}")),
+                    !text.contains(&format!("{forbidden}::")) && !text.contains(&format!("use {forbidden}")),
                     "{} uses {forbidden}",
                     file.display()
                 );
@@ -131,21 +111,10 @@ fn domain_code_imports_neither_the_web_framework_nor_the_database() {
 
 #[test]
 fn architecture_md_names_every_crate_and_its_invariants() {
-    let text =
-        std::fs::read_to_string(workspace().join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+    let text = std::fs::read_to_string(workspace().join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
     for name in workspace_dependencies().keys() {
-        assert!(
-            text.contains(&format!("crates/{name}/")),
-            "ARCHITECTURE.md's code map lacks crates/{name}/"
-        );
-        assert!(
-            workspace()
-                .join("crates")
-                .join(name)
-                .join("README.md")
-                .exists(),
-            "crates/{name}/README.md is missing"
-        );
+        assert!(text.contains(&format!("crates/{name}/")), "ARCHITECTURE.md's code map lacks crates/{name}/");
+        assert!(workspace().join("crates").join(name).join("README.md").exists(), "crates/{name}/README.md is missing");
     }
     assert!(text.contains("## Architecture invariants"));
 }
@@ -153,18 +122,8 @@ fn architecture_md_names_every_crate_and_its_invariants() {
 #[test]
 fn the_readme_opens_with_the_two_commands() {
     let text = std::fs::read_to_string(workspace().join("README.md")).expect("README.md");
-    let first_commands: Vec<&str> = text
-        .lines()
-        .filter(|l| l.starts_with("cargo "))
-        .take(2)
-        .collect();
-    assert_eq!(
-        first_commands,
-        vec![
-            "cargo run --release -- serve --demo",
-            "cargo test --workspace"
-        ]
-    );
+    let first_commands: Vec<&str> = text.lines().filter(|l| l.starts_with("cargo ")).take(2).collect();
+    assert_eq!(first_commands, vec!["cargo run --release -- serve --demo", "cargo test --workspace"]);
     let ci = std::fs::read_to_string(workspace().join(".ci/run")).expect(".ci/run");
     assert!(
         ci.contains("cargo test --workspace") && ci.contains("ZHONGSHU_TEST_PG_URL"),
@@ -179,21 +138,11 @@ fn every_permission_and_menu_entry_has_both_translations() {
     let messages = web::i18n::Messages::new(&tables);
     for module in &modules {
         for permission in module.permissions {
-            assert!(
-                kernel::Permission::parse(permission).is_ok(),
-                "{permission} is module.resource.action"
-            );
-            assert!(
-                messages.contains(&format!("perm.{permission}")),
-                "perm.{permission} has no message"
-            );
+            assert!(kernel::Permission::parse(permission).is_ok(), "{permission} is module.resource.action");
+            assert!(messages.contains(&format!("perm.{permission}")), "perm.{permission} has no message");
         }
         for item in &module.menu {
-            assert!(
-                messages.contains(item.label_key),
-                "{} has no message",
-                item.label_key
-            );
+            assert!(messages.contains(item.label_key), "{} has no message", item.label_key);
             assert!(
                 module.permissions.contains(&item.permission),
                 "menu entry {} names an unknown permission",
@@ -202,10 +151,7 @@ fn every_permission_and_menu_entry_has_both_translations() {
         }
         assert!(messages.contains(module.title_key));
         for (key, zh, en) in module.messages.iter() {
-            assert!(
-                !zh.is_empty() && !en.is_empty(),
-                "{key} lacks a translation"
-            );
+            assert!(!zh.is_empty() && !en.is_empty(), "{key} lacks a translation");
         }
     }
 }
@@ -232,10 +178,7 @@ fn message_keys_used_in_code_and_templates_exist() {
                 }
                 continue;
             }
-            let ext = path
-                .extension()
-                .and_then(|e| e.to_str())
-                .unwrap_or_default();
+            let ext = path.extension().and_then(|e| e.to_str()).unwrap_or_default();
             if ext != "rs" && ext != "html" {
                 continue;
             }
@@ -245,8 +188,8 @@ fn message_keys_used_in_code_and_templates_exist() {
                 let Some(end) = rest.find('"') else { continue };
                 let candidate = &rest[..end];
                 let prefixes = [
-                    "error.", "common.", "nav.", "login.", "party.", "user.", "role.", "token.",
-                    "audit.", "webhook.", "home.",
+                    "error.", "common.", "nav.", "login.", "party.", "user.", "role.", "token.", "audit.", "webhook.",
+                    "home.",
                 ];
                 let looks_like_key = prefixes.iter().any(|p| candidate.starts_with(p))
                     && candidate
@@ -270,11 +213,7 @@ fn message_keys_used_in_code_and_templates_exist() {
     }
     missing.sort();
     missing.dedup();
-    assert!(
-        missing.is_empty(),
-        "message keys without translations:\n{}",
-        missing.join("\n")
-    );
+    assert!(missing.is_empty(), "message keys without translations:\n{}", missing.join("\n"));
 }
 
 #[tokio::test]
@@ -284,22 +223,15 @@ async fn the_openapi_document_lists_every_api_route() {
     let document = api.get("/api/v1/openapi.json").await.json();
     assert_eq!(document["openapi"], "3.1.0");
     let paths = document["paths"].as_object().expect("paths");
-    for path in [
-        "/api/v1/parties",
-        "/api/v1/parties/{id}",
-        "/api/v1/parties/{id}/history",
-        "/api/v1/me",
-    ] {
+    for path in ["/api/v1/parties", "/api/v1/parties/{id}", "/api/v1/parties/{id}/history", "/api/v1/me"] {
         assert!(paths.contains_key(path), "{path} is not documented");
     }
     // Every documented operation answers (anything but 404/405) with a token.
     for (path, operations) in paths {
         let concrete = path.replace("{id}", "1");
         for method in operations.as_object().expect("operations").keys() {
-            let method =
-                axum::http::Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
-            let body = if method == axum::http::Method::GET || method == axum::http::Method::DELETE
-            {
+            let method = axum::http::Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+            let body = if method == axum::http::Method::GET || method == axum::http::Method::DELETE {
                 None
             } else {
                 Some(serde_json::json!({}))
@@ -323,24 +255,11 @@ async fn the_openapi_document_lists_every_api_route() {
 #[tokio::test]
 async fn the_demo_company_has_users_in_several_roles_and_valid_parties() {
     let app = testkit::spawn_app().await;
-    let made = server::demo::seed(&app.db, app.company_id, 1)
-        .await
-        .expect("seed");
+    let made = server::demo::seed(&app.db, app.company_id, 1).await.expect("seed");
     assert_eq!(made, 300);
-    assert_eq!(
-        server::demo::seed(&app.db, app.company_id, 1)
-            .await
-            .expect("seed again"),
-        0,
-        "seeding is idempotent"
-    );
-    let wang = app
-        .signed_in_with("wang.fang", server::demo::DEMO_PASSWORD)
-        .await;
-    assert_eq!(
-        wang.get("/parties").await.status,
-        axum::http::StatusCode::OK
-    );
+    assert_eq!(server::demo::seed(&app.db, app.company_id, 1).await.expect("seed again"), 0, "seeding is idempotent");
+    let wang = app.signed_in_with("wang.fang", server::demo::DEMO_PASSWORD).await;
+    assert_eq!(wang.get("/parties").await.status, axum::http::StatusCode::OK);
     match db::audit::verify(&app.db).await.expect("verify") {
         db::audit::Verdict::Intact { rows, .. } => assert!(rows > 300),
         broken => panic!("{broken:?}"),

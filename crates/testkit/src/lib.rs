@@ -42,49 +42,31 @@ impl Drop for TestApp {
 fn random_suffix() -> String {
     use rand::Rng;
     let mut rng = rand::thread_rng();
-    (0..12)
-        .map(|_| char::from(b'a' + rng.gen_range(0..26)))
-        .collect()
+    (0..12).map(|_| char::from(b'a' + rng.gen_range(0..26))).collect()
 }
 
 /// The database kind the suite runs on.
 pub fn on_postgres() -> bool {
-    std::env::var("ZHONGSHU_TEST_PG_URL")
-        .map(|u| !u.is_empty())
-        .unwrap_or(false)
+    std::env::var("ZHONGSHU_TEST_PG_URL").map(|u| !u.is_empty()).unwrap_or(false)
 }
 
 /// A fresh, empty database URL: a temporary SQLite file or a new PostgreSQL schema.
 pub async fn fresh_database() -> (String, Option<PathBuf>) {
-    match std::env::var("ZHONGSHU_TEST_PG_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    {
+    match std::env::var("ZHONGSHU_TEST_PG_URL").ok().filter(|u| !u.is_empty()) {
         Some(base) => {
             let schema = format!("t_{}", random_suffix());
             sqlx::any::install_default_drivers();
             let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&base)
                 .await
-                .unwrap_or_else(|e| {
-                    panic!("ZHONGSHU_TEST_PG_URL={base} is set but PostgreSQL does not answer: {e}")
-                });
-            sqlx::query(&format!("CREATE SCHEMA {schema}"))
-                .execute(&mut conn)
-                .await
-                .expect("create the test schema");
+                .unwrap_or_else(|e| panic!("ZHONGSHU_TEST_PG_URL={base} is set but PostgreSQL does not answer: {e}"));
+            sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut conn).await.expect("create the test schema");
             let separator = if base.contains('?') { '&' } else { '?' };
-            (
-                format!("{base}{separator}options=-c%20search_path%3D{schema}"),
-                None,
-            )
+            (format!("{base}{separator}options=-c%20search_path%3D{schema}"), None)
         }
         None => {
             let dir = std::env::temp_dir().join(format!("zhongshu-test-{}", random_suffix()));
             std::fs::create_dir_all(&dir).expect("create a temporary directory");
-            (
-                format!("sqlite://{}?mode=rwc", dir.join("test.db").display()),
-                Some(dir),
-            )
+            (format!("sqlite://{}?mode=rwc", dir.join("test.db").display()), Some(dir))
         }
     }
 }
@@ -93,18 +75,12 @@ pub async fn fresh_database() -> (String, Option<PathBuf>) {
 pub fn fresh_sqlite() -> (String, PathBuf) {
     let dir = std::env::temp_dir().join(format!("zhongshu-test-{}", random_suffix()));
     std::fs::create_dir_all(&dir).expect("create a temporary directory");
-    (
-        format!("sqlite://{}?mode=rwc", dir.join("test.db").display()),
-        dir,
-    )
+    (format!("sqlite://{}?mode=rwc", dir.join("test.db").display()), dir)
 }
 
 /// The instant test clocks start at: 15 March 2026, 10:00 in Shanghai.
 pub fn test_start() -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc
-        .with_ymd_and_hms(2026, 3, 15, 2, 0, 0)
-        .single()
-        .expect("a valid instant")
+    chrono::Utc.with_ymd_and_hms(2026, 3, 15, 2, 0, 0).single().expect("a valid instant")
 }
 
 /// The whole app on a fresh database, with the built-in roles and the administrator
@@ -112,41 +88,22 @@ pub fn test_start() -> chrono::DateTime<chrono::Utc> {
 pub async fn spawn_app() -> TestApp {
     let (url, temp_dir) = fresh_database().await;
     let clock = Clock::fixed(test_start());
-    let db = Db::connect(
-        &DbConfig {
-            url: url.clone(),
-            max_connections: 8,
-        },
-        clock.clone(),
-    )
-    .await
-    .expect("connect to the test database");
-    let modules = server::modules();
-    db::migrate::run(&db, &web::migrations(&modules))
+    let db = Db::connect(&DbConfig { url: url.clone(), max_connections: 8 }, clock.clone())
         .await
-        .expect("migrations");
-    let permissions: Vec<&str> = modules
-        .iter()
-        .flat_map(|m| m.permissions.iter().copied())
-        .collect();
+        .expect("connect to the test database");
+    let modules = server::modules();
+    db::migrate::run(&db, &web::migrations(&modules)).await.expect("migrations");
+    let permissions: Vec<&str> = modules.iter().flat_map(|m| m.permissions.iter().copied()).collect();
     let company = server::bootstrap::CompanySeed {
         legal_name: "华东测试贸易有限公司",
         short_name: "华东测试",
         credit_code: Some("91110000600037341L"),
     };
-    let prepared = server::bootstrap::prepare(&db, &permissions, &company, Some(PASSWORD.into()))
-        .await
-        .expect("bootstrap");
+    let prepared =
+        server::bootstrap::prepare(&db, &permissions, &company, Some(PASSWORD.into())).await.expect("bootstrap");
     let state = web::state(db.clone(), &modules, web::WebConfig::default());
     let router = web::app(state, &modules);
-    TestApp {
-        db,
-        router,
-        clock,
-        company_id: prepared.company_id,
-        url,
-        temp_dir,
-    }
+    TestApp { db, router, clock, company_id: prepared.company_id, url, temp_dir }
 }
 
 impl TestApp {
@@ -163,9 +120,7 @@ impl TestApp {
             lang: Some("en".into()),
             ..Default::default()
         };
-        let id = accounts::create_user(&mut tx, self.company_id, &form)
-            .await
-            .expect("create user");
+        let id = accounts::create_user(&mut tx, self.company_id, &form).await.expect("create user");
         tx.commit().await.expect("commit");
         id
     }
@@ -173,59 +128,36 @@ impl TestApp {
     /// Creates a role with exactly these grants.
     pub async fn role(&self, code: &str, grants: &[(&str, Scope)]) {
         let mut tx = self.db.begin(Actor::system()).await.expect("begin");
-        let permissions: Vec<&str> = server::modules()
-            .iter()
-            .flat_map(|m| m.permissions.iter().copied())
-            .collect();
+        let permissions: Vec<&str> = server::modules().iter().flat_map(|m| m.permissions.iter().copied()).collect();
         let form = RoleForm {
             code: code.into(),
             name: code.into(),
             description: String::new(),
-            grants: grants
-                .iter()
-                .map(|(p, s)| Grant {
-                    permission: p.to_string(),
-                    scope: *s,
-                })
-                .collect(),
+            grants: grants.iter().map(|(p, s)| Grant { permission: p.to_string(), scope: *s }).collect(),
         };
-        accounts::create_role(&mut tx, &permissions, &form)
-            .await
-            .expect("create role");
+        accounts::create_role(&mut tx, &permissions, &form).await.expect("create role");
         tx.commit().await.expect("commit");
     }
 
     /// An API token for a user.
     pub async fn token(&self, login: &str) -> String {
-        let id = accounts::find_user_id(&self.db, login)
-            .await
-            .expect("user exists");
+        let id = accounts::find_user_id(&self.db, login).await.expect("user exists");
         let mut tx = self.db.begin(Actor::system()).await.expect("begin");
-        let (_, secret) = accounts::create_token(&mut tx, id, "test")
-            .await
-            .expect("token");
+        let (_, secret) = accounts::create_token(&mut tx, id, "test").await.expect("token");
         tx.commit().await.expect("commit");
         secret
     }
 
     /// A browser with no session yet.
     pub fn browser(&self) -> Browser {
-        Browser {
-            router: self.router.clone(),
-            cookies: Arc::new(Mutex::new(HashMap::new())),
-        }
+        Browser { router: self.router.clone(), cookies: Arc::new(Mutex::new(HashMap::new())) }
     }
 
     /// A browser signed in as `login`.
     pub async fn signed_in(&self, login: &str) -> Browser {
         let browser = self.browser();
         let response = browser.login(login, PASSWORD).await;
-        assert_eq!(
-            response.status,
-            StatusCode::SEE_OTHER,
-            "login of {login} failed: {}",
-            response.body
-        );
+        assert_eq!(response.status, StatusCode::SEE_OTHER, "login of {login} failed: {}", response.body);
         browser
     }
 
@@ -233,29 +165,28 @@ impl TestApp {
     pub async fn signed_in_with(&self, login: &str, password: &str) -> Browser {
         let browser = self.browser();
         let response = browser.login(login, password).await;
-        assert_eq!(
-            response.status,
-            StatusCode::SEE_OTHER,
-            "login of {login} failed: {}",
-            response.body
-        );
+        assert_eq!(response.status, StatusCode::SEE_OTHER, "login of {login} failed: {}", response.body);
         browser
     }
 
     /// An API caller with a bearer token for `login`.
     pub async fn api(&self, login: &str) -> ApiClient {
-        ApiClient {
-            router: self.router.clone(),
-            token: Some(self.token(login).await),
-        }
+        ApiClient { router: self.router.clone(), token: Some(self.token(login).await) }
     }
 
     /// An API caller without credentials.
     pub fn anonymous_api(&self) -> ApiClient {
-        ApiClient {
-            router: self.router.clone(),
-            token: None,
-        }
+        ApiClient { router: self.router.clone(), token: None }
+    }
+
+    /// A second server process on the same database: its own pool, its own router, nothing
+    /// shared in memory with the first (as two `zhongshu serve` behind a load balancer).
+    pub async fn second_process(&self) -> Router {
+        let db = Db::connect(&DbConfig { url: self.url.clone(), max_connections: 8 }, self.clock.clone())
+            .await
+            .expect("connect the second process");
+        let modules = server::modules();
+        web::app(web::state(db, &modules, web::WebConfig::default()), &modules)
     }
 
     /// Counts rows of a table (to show nothing was stored).
@@ -283,10 +214,7 @@ impl TestResponse {
     }
 
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
     }
 
     /// The value of the first `name="_csrf"` field on the page.
@@ -299,24 +227,11 @@ impl TestResponse {
 }
 
 async fn send(router: &Router, request: Request<Body>) -> TestResponse {
-    let response = router
-        .clone()
-        .oneshot(request)
-        .await
-        .expect("the router never fails");
+    let response = router.clone().oneshot(request).await.expect("the router never fails");
     let status = response.status();
     let headers = response.headers().clone();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("read the body")
-        .to_bytes();
-    TestResponse {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    }
+    let bytes = response.into_body().collect().await.expect("read the body").to_bytes();
+    TestResponse { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
 }
 
 /// A client that keeps cookies and sends forms with the page's CSRF token, like a browser.
@@ -329,11 +244,7 @@ pub struct Browser {
 impl Browser {
     fn cookie_header(&self) -> String {
         let cookies = self.cookies.lock().unwrap_or_else(|p| p.into_inner());
-        cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
+        cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
     }
 
     fn keep_cookies(&self, response: &TestResponse) {
@@ -354,18 +265,18 @@ impl Browser {
         }
     }
 
+    /// The same browser (same cookies) talking to another server process.
+    pub fn via(&self, router: &Router) -> Browser {
+        Browser { router: router.clone(), cookies: self.cookies.clone() }
+    }
+
     pub fn has_cookie(&self, name: &str) -> bool {
-        self.cookies
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains_key(name)
+        self.cookies.lock().unwrap_or_else(|p| p.into_inner()).contains_key(name)
     }
 
     pub async fn get(&self, path: &str) -> TestResponse {
-        let request = Request::get(path)
-            .header(header::COOKIE, self.cookie_header())
-            .body(Body::empty())
-            .expect("request");
+        let request =
+            Request::get(path).header(header::COOKIE, self.cookie_header()).body(Body::empty()).expect("request");
         let response = send(&self.router, request).await;
         self.keep_cookies(&response);
         response
@@ -373,9 +284,7 @@ impl Browser {
 
     /// Posts a form exactly as given (no CSRF token added).
     pub async fn post_raw(&self, path: &str, pairs: &[(&str, &str)]) -> TestResponse {
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(pairs)
-            .finish();
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
         let request = Request::post(path)
             .header(header::COOKIE, self.cookie_header())
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -390,21 +299,14 @@ impl Browser {
     /// it shows).
     pub async fn post_form(&self, from: &str, path: &str, pairs: &[(&str, &str)]) -> TestResponse {
         let page = self.get(from).await;
-        let csrf = page
-            .csrf()
-            .unwrap_or_else(|| panic!("no form on {from}: {} {}", page.status, page.body));
+        let csrf = page.csrf().unwrap_or_else(|| panic!("no form on {from}: {} {}", page.status, page.body));
         let mut all = vec![("_csrf", csrf.as_str())];
         all.extend_from_slice(pairs);
         self.post_raw(path, &all).await
     }
 
     pub async fn login(&self, login: &str, password: &str) -> TestResponse {
-        self.post_form(
-            "/login",
-            "/login",
-            &[("login", login), ("password", password), ("next", "/")],
-        )
-        .await
+        self.post_form("/login", "/login", &[("login", login), ("password", password), ("next", "/")]).await
     }
 }
 
@@ -432,25 +334,12 @@ impl ApiClient {
     }
 
     /// Sends a raw body with a content type (for malformed and oversized input).
-    pub async fn raw(
-        &self,
-        method: Method,
-        path: &str,
-        content_type: &str,
-        body: Vec<u8>,
-    ) -> TestResponse {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(header::CONTENT_TYPE, content_type);
+    pub async fn raw(&self, method: Method, path: &str, content_type: &str, body: Vec<u8>) -> TestResponse {
+        let mut request = Request::builder().method(method).uri(path).header(header::CONTENT_TYPE, content_type);
         if let Some(token) = &self.token {
             request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
         }
-        send(
-            &self.router,
-            request.body(Body::from(body)).expect("request"),
-        )
-        .await
+        send(&self.router, request.body(Body::from(body)).expect("request")).await
     }
 
     pub async fn get(&self, path: &str) -> TestResponse {

@@ -2,9 +2,7 @@
 //! command line, the admin pages and the API all call these functions, so each rule lives
 //! once. Every change is one transaction with its audit row.
 
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use chrono::Duration;
 use db::{Actor, Db, Result, RowExt, Tx};
@@ -36,11 +34,7 @@ pub fn hash_password(password: &str) -> Result<String> {
 
 fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
+        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
         .unwrap_or(false)
 }
 
@@ -96,16 +90,12 @@ pub struct UserForm {
 }
 
 fn empty_to_none(v: &Option<String>) -> Option<String> {
-    v.as_ref()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
+    v.as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
 fn check_login(problems: &mut Problems, login: &str) {
     let ok = (2..=64).contains(&login.len())
-        && login
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        && login.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
     if !ok {
         problems.add("login", "error.login.format", login);
     }
@@ -132,10 +122,7 @@ pub async fn create_user(tx: &mut Tx, company_id: i64, form: &UserForm) -> Resul
         Some(e) => problems.check(kernel::identifiers::email("email", &e)),
         None => None,
     };
-    let exists = sqlx::query("SELECT 1 FROM users WHERE login = $1")
-        .bind(&login)
-        .fetch_optional(tx.conn())
-        .await?;
+    let exists = sqlx::query("SELECT 1 FROM users WHERE login = $1").bind(&login).fetch_optional(tx.conn()).await?;
     if exists.is_some() {
         problems.add("login", "error.login.taken", &login);
     }
@@ -179,19 +166,14 @@ pub async fn create_user(tx: &mut Tx, company_id: i64, form: &UserForm) -> Resul
         "team": [null, empty_to_none(&form.team)], "department": [null, empty_to_none(&form.department)],
         "is_admin": [null, form.is_admin], "roles": [null, form.roles],
     });
-    tx.audit("create", "web.user", Some(&id.to_string()), &changes)
-        .await?;
+    tx.audit("create", "web.user", Some(&id.to_string()), &changes).await?;
     Ok(id)
 }
 
 async fn role_ids(tx: &mut Tx, codes: &[String], problems: &mut Problems) -> Result<Vec<i64>> {
     let mut ids = Vec::new();
     for code in codes.iter().map(|c| c.trim()).filter(|c| !c.is_empty()) {
-        match sqlx::query("SELECT id FROM roles WHERE code = $1")
-            .bind(code)
-            .fetch_optional(tx.conn())
-            .await?
-        {
+        match sqlx::query("SELECT id FROM roles WHERE code = $1").bind(code).fetch_optional(tx.conn()).await? {
             Some(row) => ids.push(row.try_get::<i64, _>("id")?),
             None => problems.add("roles", "error.role.unknown", code),
         }
@@ -216,19 +198,12 @@ pub struct UserUpdate {
 pub async fn update_user(tx: &mut Tx, id: i64, update: &UserUpdate) -> Result<()> {
     let before = get_user_tx(tx, id).await?;
     if before.version != update.version {
-        return Err(DomainError::StaleVersion {
-            resource: "user",
-            expected: update.version,
-            actual: before.version,
-        }
-        .into());
+        return Err(
+            DomainError::StaleVersion { resource: "user", expected: update.version, actual: before.version }.into()
+        );
     }
     let mut problems = Problems::default();
-    let display_name = update
-        .display_name
-        .clone()
-        .map(|s| s.trim().to_string())
-        .unwrap_or(before.display_name.clone());
+    let display_name = update.display_name.clone().map(|s| s.trim().to_string()).unwrap_or(before.display_name.clone());
     if display_name.is_empty() {
         problems.add("display_name", "error.required", "");
     }
@@ -242,23 +217,12 @@ pub async fn update_user(tx: &mut Tx, id: i64, update: &UserUpdate) -> Result<()
         None => None,
     };
     problems.finish()?;
-    let team = update
-        .team
-        .as_ref()
-        .map(|t| empty_to_none(&Some(t.clone())))
-        .unwrap_or(before.team.clone());
-    let department = update
-        .department
-        .as_ref()
-        .map(|d| empty_to_none(&Some(d.clone())))
-        .unwrap_or(before.department.clone());
+    let team = update.team.as_ref().map(|t| empty_to_none(&Some(t.clone()))).unwrap_or(before.team.clone());
+    let department =
+        update.department.as_ref().map(|d| empty_to_none(&Some(d.clone()))).unwrap_or(before.department.clone());
     let disabled = update.disabled.unwrap_or(before.disabled);
     let is_admin = update.is_admin.unwrap_or(before.is_admin);
-    let disabled_at = if disabled {
-        Some(tx.now().to_string())
-    } else {
-        None
-    };
+    let disabled_at = if disabled { Some(tx.now().to_string()) } else { None };
     sqlx::query(
         "UPDATE users SET display_name = $1, email = $2, team = $3, department = $4, is_admin = $5, \
          disabled_at = CASE WHEN $6 = 1 THEN COALESCE(disabled_at, $7) ELSE NULL END, version = version + 1 WHERE id = $8",
@@ -274,10 +238,7 @@ pub async fn update_user(tx: &mut Tx, id: i64, update: &UserUpdate) -> Result<()
     .execute(tx.conn())
     .await?;
     if let Some(role_ids) = role_ids {
-        sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
-            .bind(id)
-            .execute(tx.conn())
-            .await?;
+        sqlx::query("DELETE FROM user_roles WHERE user_id = $1").bind(id).execute(tx.conn()).await?;
         for role_id in role_ids {
             sqlx::query("INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2)")
                 .bind(id)
@@ -288,18 +249,14 @@ pub async fn update_user(tx: &mut Tx, id: i64, update: &UserUpdate) -> Result<()
     }
     if disabled {
         // A disabled user is signed out everywhere at once.
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(id)
-            .execute(tx.conn())
-            .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(tx.conn()).await?;
     }
     let after = get_user_tx(tx, id).await?;
     let diff = kernel::audit::diff(
         &serde_json::to_value(&before).unwrap_or_default(),
         &serde_json::to_value(&after).unwrap_or_default(),
     );
-    tx.audit("update", "web.user", Some(&id.to_string()), &diff)
-        .await?;
+    tx.audit("update", "web.user", Some(&id.to_string()), &diff).await?;
     Ok(())
 }
 
@@ -315,17 +272,8 @@ pub async fn set_password(tx: &mut Tx, id: i64, password: &str) -> Result<()> {
         .bind(id)
         .execute(tx.conn())
         .await?;
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
-    tx.audit(
-        "update",
-        "web.user",
-        Some(&id.to_string()),
-        &json!({"password": ["***", "***"]}),
-    )
-    .await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(tx.conn()).await?;
+    tx.audit("update", "web.user", Some(&id.to_string()), &json!({"password": ["***", "***"]})).await?;
     Ok(())
 }
 
@@ -350,14 +298,13 @@ fn user_from_row(row: &db::Row, roles: Vec<String>) -> std::result::Result<User,
 }
 
 async fn roles_of(conn: &mut sqlx::AnyConnection, id: i64) -> Result<Vec<String>> {
-    let rows = sqlx::query("SELECT r.code FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = $1 ORDER BY r.code")
-        .bind(id)
-        .fetch_all(conn)
-        .await?;
-    Ok(rows
-        .iter()
-        .map(|r| r.try_get("code"))
-        .collect::<std::result::Result<_, _>>()?)
+    let rows = sqlx::query(
+        "SELECT r.code FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = $1 ORDER BY r.code",
+    )
+    .bind(id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.iter().map(|r| r.try_get("code")).collect::<std::result::Result<_, _>>()?)
 }
 
 async fn get_user_tx(tx: &mut Tx, id: i64) -> Result<User> {
@@ -390,9 +337,10 @@ pub async fn list_users(db: &Db, company_id: i64) -> Result<Vec<User>> {
     .bind(company_id)
     .fetch_all(db.reader())
     .await?;
-    let role_rows = sqlx::query("SELECT ur.user_id, r.code FROM user_roles ur JOIN roles r ON r.id = ur.role_id ORDER BY r.code")
-        .fetch_all(db.reader())
-        .await?;
+    let role_rows =
+        sqlx::query("SELECT ur.user_id, r.code FROM user_roles ur JOIN roles r ON r.id = ur.role_id ORDER BY r.code")
+            .fetch_all(db.reader())
+            .await?;
     let mut users = Vec::with_capacity(rows.len());
     for row in &rows {
         let id: i64 = row.try_get("id")?;
@@ -438,9 +386,7 @@ pub struct RoleForm {
 
 fn check_grants(problems: &mut Problems, known: &[&str], grants: &[Grant]) {
     for grant in grants {
-        if kernel::Permission::parse(&grant.permission).is_err()
-            || !known.contains(&grant.permission.as_str())
-        {
+        if kernel::Permission::parse(&grant.permission).is_err() || !known.contains(&grant.permission.as_str()) {
             problems.add("grants", "error.permission.malformed", &grant.permission);
         }
     }
@@ -450,47 +396,40 @@ fn check_grants(problems: &mut Problems, known: &[&str], grants: &[Grant]) {
 pub async fn create_role(tx: &mut Tx, known: &[&str], form: &RoleForm) -> Result<i64> {
     let mut problems = Problems::default();
     let code = form.code.trim();
-    if code.is_empty()
-        || code.len() > 64
-        || !code
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
+    if code.is_empty() || code.len() > 64 || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
         problems.add("code", "error.login.format", code);
     }
     if form.name.trim().is_empty() {
         problems.add("name", "error.required", "");
     }
     check_grants(&mut problems, known, &form.grants);
-    if sqlx::query("SELECT 1 FROM roles WHERE code = $1")
-        .bind(code)
-        .fetch_optional(tx.conn())
-        .await?
-        .is_some()
-    {
+    if sqlx::query("SELECT 1 FROM roles WHERE code = $1").bind(code).fetch_optional(tx.conn()).await?.is_some() {
         problems.add("code", "error.role.taken", code);
     }
     problems.finish()?;
     let now = tx.now().to_string();
-    let id: i64 = sqlx::query("INSERT INTO roles (code, name, description, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
-        .bind(code)
-        .bind(form.name.trim())
-        .bind(form.description.trim())
-        .bind(now)
-        .fetch_one(tx.conn())
-        .await?
-        .try_get("id")?;
+    let id: i64 =
+        sqlx::query("INSERT INTO roles (code, name, description, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+            .bind(code)
+            .bind(form.name.trim())
+            .bind(form.description.trim())
+            .bind(now)
+            .fetch_one(tx.conn())
+            .await?
+            .try_get("id")?;
     write_grants(tx, id, &form.grants).await?;
-    tx.audit("create", "web.role", Some(&id.to_string()), &json!({"code": [null, code], "name": [null, form.name.trim()], "grants": [null, form.grants]}))
-        .await?;
+    tx.audit(
+        "create",
+        "web.role",
+        Some(&id.to_string()),
+        &json!({"code": [null, code], "name": [null, form.name.trim()], "grants": [null, form.grants]}),
+    )
+    .await?;
     Ok(id)
 }
 
 async fn write_grants(tx: &mut Tx, role_id: i64, grants: &[Grant]) -> Result<()> {
-    sqlx::query("DELETE FROM role_grants WHERE role_id = $1")
-        .bind(role_id)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query("DELETE FROM role_grants WHERE role_id = $1").bind(role_id).execute(tx.conn()).await?;
     for grant in grants {
         sqlx::query("INSERT INTO role_grants (role_id, permission, scope) VALUES ($1, $2, $3) ON CONFLICT (role_id, permission) DO UPDATE SET scope = excluded.scope")
             .bind(role_id)
@@ -508,48 +447,30 @@ pub async fn set_grants(tx: &mut Tx, known: &[&str], role_id: i64, grants: &[Gra
     check_grants(&mut problems, known, grants);
     problems.finish()?;
     let before = role_grants(tx.conn(), role_id).await?;
-    if sqlx::query("SELECT 1 FROM roles WHERE id = $1")
-        .bind(role_id)
-        .fetch_optional(tx.conn())
-        .await?
-        .is_none()
-    {
+    if sqlx::query("SELECT 1 FROM roles WHERE id = $1").bind(role_id).fetch_optional(tx.conn()).await?.is_none() {
         return Err(DomainError::NotFound("role").into());
     }
     write_grants(tx, role_id, grants).await?;
-    tx.audit(
-        "update",
-        "web.role",
-        Some(&role_id.to_string()),
-        &json!({"grants": [before, grants]}),
-    )
-    .await?;
+    tx.audit("update", "web.role", Some(&role_id.to_string()), &json!({"grants": [before, grants]})).await?;
     Ok(())
 }
 
 async fn role_grants(conn: &mut sqlx::AnyConnection, role_id: i64) -> Result<Vec<Grant>> {
-    let rows = sqlx::query(
-        "SELECT permission, scope FROM role_grants WHERE role_id = $1 ORDER BY permission",
-    )
-    .bind(role_id)
-    .fetch_all(conn)
-    .await?;
+    let rows = sqlx::query("SELECT permission, scope FROM role_grants WHERE role_id = $1 ORDER BY permission")
+        .bind(role_id)
+        .fetch_all(conn)
+        .await?;
     rows.iter()
         .map(|r| {
             let scope: String = r.try_get("scope")?;
-            Ok(Grant {
-                permission: r.try_get("permission")?,
-                scope: Scope::parse(&scope).unwrap_or(Scope::Own),
-            })
+            Ok(Grant { permission: r.try_get("permission")?, scope: Scope::parse(&scope).unwrap_or(Scope::Own) })
         })
         .collect()
 }
 
 pub async fn list_roles(db: &Db) -> Result<Vec<Role>> {
     let mut conn = db.reader().acquire().await?;
-    let rows = sqlx::query("SELECT id, code, name, description FROM roles ORDER BY code")
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows = sqlx::query("SELECT id, code, name, description FROM roles ORDER BY code").fetch_all(&mut *conn).await?;
     let mut roles = Vec::new();
     for row in rows {
         let id: i64 = row.try_get("id")?;
@@ -566,22 +487,19 @@ pub async fn list_roles(db: &Db) -> Result<Vec<Role>> {
 
 /// Loads who a user is in a company, with the grants of all their roles.
 pub async fn load_principal(db: &Db, user_id: i64, company_id: i64) -> Result<Principal> {
-    let row = sqlx::query(
-        "SELECT login, team, department, is_admin, disabled_at FROM users WHERE id = $1",
-    )
-    .bind(user_id)
-    .fetch_optional(db.reader())
-    .await?
-    .ok_or(DomainError::Unauthenticated)?;
+    let row = sqlx::query("SELECT login, team, department, is_admin, disabled_at FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(db.reader())
+        .await?
+        .ok_or(DomainError::Unauthenticated)?;
     if row.try_get::<Option<String>, _>("disabled_at")?.is_some() {
         return Err(DomainError::Unauthenticated.into());
     }
-    let allowed =
-        sqlx::query("SELECT 1 FROM user_companies WHERE user_id = $1 AND company_id = $2")
-            .bind(user_id)
-            .bind(company_id)
-            .fetch_optional(db.reader())
-            .await?;
+    let allowed = sqlx::query("SELECT 1 FROM user_companies WHERE user_id = $1 AND company_id = $2")
+        .bind(user_id)
+        .bind(company_id)
+        .fetch_optional(db.reader())
+        .await?;
     if allowed.is_none() {
         return Err(DomainError::Forbidden("company".into()).into());
     }
@@ -620,28 +538,24 @@ pub async fn login(db: &Db, login: &str, password: &str) -> Result<NewSession> {
     let login = login.trim();
     let now = db.clock().now();
     let window_start = format_instant(now - Duration::minutes(THROTTLE_WINDOW_MINUTES));
-    let failures: i64 = sqlx::query(
-        "SELECT COUNT(*) AS n FROM login_attempts WHERE login = $1 AND at >= $2 AND succeeded = 0",
-    )
-    .bind(login)
-    .bind(&window_start)
-    .fetch_one(db.reader())
-    .await?
-    .try_get("n")?;
+    let failures: i64 =
+        sqlx::query("SELECT COUNT(*) AS n FROM login_attempts WHERE login = $1 AND at >= $2 AND succeeded = 0")
+            .bind(login)
+            .bind(&window_start)
+            .fetch_one(db.reader())
+            .await?
+            .try_get("n")?;
     if failures >= THROTTLE_FAILURES {
         return Err(DomainError::Throttled.into());
     }
-    let user = sqlx::query(
-        "SELECT id, password_hash, disabled_at, default_company_id FROM users WHERE login = $1",
-    )
-    .bind(login)
-    .fetch_optional(db.reader())
-    .await?;
+    let user = sqlx::query("SELECT id, password_hash, disabled_at, default_company_id FROM users WHERE login = $1")
+        .bind(login)
+        .fetch_optional(db.reader())
+        .await?;
     let verified = match &user {
         Some(row) => {
             let hash: String = row.try_get("password_hash")?;
-            verify_password(password, &hash)
-                && row.try_get::<Option<String>, _>("disabled_at")?.is_none()
+            verify_password(password, &hash) && row.try_get::<Option<String>, _>("disabled_at")?.is_none()
         }
         None => {
             // Spend the same time as a real check, so timing does not reveal which logins exist.
@@ -676,19 +590,9 @@ pub async fn login(db: &Db, login: &str, password: &str) -> Result<NewSession> {
         .execute(tx.conn())
         .await?;
     let mut tx = retag(tx, Actor::user(user_id, login, company_id));
-    tx.audit(
-        "login",
-        "web.session",
-        Some(&user_id.to_string()),
-        &json!({}),
-    )
-    .await?;
+    tx.audit("login", "web.session", Some(&user_id.to_string()), &json!({})).await?;
     tx.commit().await?;
-    Ok(NewSession {
-        token,
-        csrf,
-        user_id,
-    })
+    Ok(NewSession { token, csrf, user_id })
 }
 
 /// The actor of a transaction is fixed when it begins; a login learns who acts midway.
@@ -732,27 +636,21 @@ pub async fn find_session(db: &Db, token: &str) -> Result<Option<SessionInfo>> {
 
 pub async fn end_session(db: &Db, token_hash: &str) -> Result<()> {
     let mut tx = db.begin(Actor::system()).await?;
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-        .bind(token_hash)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(tx.conn()).await?;
     tx.commit().await
 }
 
 /// Switches the session to another of the user's companies.
 pub async fn switch_company(db: &Db, session: &SessionInfo, company_id: i64) -> Result<()> {
-    let allowed =
-        sqlx::query("SELECT 1 FROM user_companies WHERE user_id = $1 AND company_id = $2")
-            .bind(session.user_id)
-            .bind(company_id)
-            .fetch_optional(db.reader())
-            .await?;
+    let allowed = sqlx::query("SELECT 1 FROM user_companies WHERE user_id = $1 AND company_id = $2")
+        .bind(session.user_id)
+        .bind(company_id)
+        .fetch_optional(db.reader())
+        .await?;
     if allowed.is_none() {
         return Err(DomainError::invalid("company_id", "error.company.not_allowed", "").into());
     }
-    let mut tx = db
-        .begin(Actor::user(session.user_id, "", company_id))
-        .await?;
+    let mut tx = db.begin(Actor::user(session.user_id, "", company_id)).await?;
     sqlx::query("UPDATE sessions SET company_id = $1 WHERE token_hash = $2")
         .bind(company_id)
         .bind(&session.token_hash)
@@ -764,11 +662,7 @@ pub async fn switch_company(db: &Db, session: &SessionInfo, company_id: i64) -> 
 /// Stores a user's interface language.
 pub async fn set_language(db: &Db, user_id: i64, lang: kernel::Lang) -> Result<()> {
     let mut tx = db.begin(Actor::system()).await?;
-    sqlx::query("UPDATE users SET lang = $1 WHERE id = $2")
-        .bind(lang.tag())
-        .bind(user_id)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query("UPDATE users SET lang = $1 WHERE id = $2").bind(lang.tag()).bind(user_id).execute(tx.conn()).await?;
     tx.commit().await
 }
 
@@ -778,9 +672,7 @@ pub async fn companies_of(db: &Db, user_id: i64) -> Result<Vec<(i64, String)>> {
         .bind(user_id)
         .fetch_all(db.reader())
         .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("id")?, r.try_get("short_name")?)))
-        .collect()
+    rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("short_name")?))).collect()
 }
 
 /// An API token as listed (never with its secret).
@@ -829,12 +721,7 @@ pub async fn create_token(tx: &mut Tx, user_id: i64, name: &str) -> Result<(i64,
 }
 
 /// Revokes a token of one of the company's users.
-pub async fn revoke_token(
-    tx: &mut Tx,
-    company_id: i64,
-    id: i64,
-    only_user: Option<i64>,
-) -> Result<()> {
+pub async fn revoke_token(tx: &mut Tx, company_id: i64, id: i64, only_user: Option<i64>) -> Result<()> {
     let row = sqlx::query(
         "SELECT user_id, revoked_at FROM api_tokens WHERE id = $1 AND user_id IN (SELECT user_id FROM user_companies WHERE company_id = $2)",
     )
@@ -853,22 +740,12 @@ pub async fn revoke_token(
         .bind(id)
         .execute(tx.conn())
         .await?;
-    tx.audit(
-        "state",
-        "web.token",
-        Some(&id.to_string()),
-        &json!({"revoked_at": [null, now]}),
-    )
-    .await?;
+    tx.audit("state", "web.token", Some(&id.to_string()), &json!({"revoked_at": [null, now]})).await?;
     Ok(())
 }
 
 /// Tokens of the company's users (or of one user), newest first.
-pub async fn list_tokens(
-    db: &Db,
-    company_id: i64,
-    only_user: Option<i64>,
-) -> Result<Vec<ApiToken>> {
+pub async fn list_tokens(db: &Db, company_id: i64, only_user: Option<i64>) -> Result<Vec<ApiToken>> {
     let mut q = db::SqlBuilder::new(
         "SELECT t.id, t.user_id, u.login, t.name, t.prefix, t.created_at, t.last_used_at, t.revoked_at FROM api_tokens t JOIN users u ON u.id = t.user_id \
          WHERE t.user_id IN (SELECT user_id FROM user_companies WHERE company_id = ",
@@ -919,8 +796,179 @@ pub async fn user_of_token(db: &Db, secret: &str) -> Result<Option<(i64, i64)>> 
             .await?;
         tx.commit().await?;
     }
-    Ok(Some((
-        row.try_get("user_id")?,
-        row.try_get("default_company_id")?,
-    )))
+    Ok(Some((row.try_get("user_id")?, row.try_get("default_company_id")?)))
+}
+
+/// Time zones a company may choose. Dates are shown at UTC+8, which all of these observe all
+/// year; zones with other offsets come with per-company display.
+pub const TIME_ZONES: [&str; 5] = ["Asia/Shanghai", "Asia/Hong_Kong", "Asia/Macau", "Asia/Taipei", "Asia/Singapore"];
+
+/// A company as administrators see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Company {
+    pub id: i64,
+    pub legal_name: String,
+    pub short_name: String,
+    pub credit_code: Option<String>,
+    pub base_currency: String,
+    pub time_zone: String,
+    pub created_at: String,
+}
+
+/// Input for a new company.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CompanyForm {
+    pub legal_name: String,
+    pub short_name: String,
+    #[serde(default)]
+    pub credit_code: Option<String>,
+    #[serde(default)]
+    pub base_currency: Option<String>,
+    #[serde(default)]
+    pub time_zone: Option<String>,
+}
+
+/// Creates a company and gives the acting user access to it.
+pub async fn create_company(tx: &mut Tx, form: &CompanyForm) -> Result<i64> {
+    let mut problems = Problems::default();
+    let legal_name = form.legal_name.trim();
+    let short_name = form.short_name.trim();
+    if legal_name.is_empty() {
+        problems.add("legal_name", "error.required", "");
+    } else if legal_name.chars().count() > 200 {
+        problems.add("legal_name", "error.too_long", "200");
+    }
+    if short_name.is_empty() {
+        problems.add("short_name", "error.required", "");
+    } else if short_name.chars().count() > 50 {
+        problems.add("short_name", "error.too_long", "50");
+    }
+    let credit_code = match empty_to_none(&form.credit_code) {
+        Some(code) => problems.check(kernel::identifiers::credit_code("credit_code", &code)),
+        None => None,
+    };
+    let currency = form.base_currency.clone().unwrap_or_else(|| "CNY".into());
+    if kernel::Currency::from_code(&currency).is_none() {
+        problems.add("base_currency", "error.company.currency", &currency);
+    }
+    let time_zone = form.time_zone.clone().filter(|z| !z.is_empty()).unwrap_or_else(|| "Asia/Shanghai".into());
+    if !TIME_ZONES.contains(&time_zone.as_str()) {
+        problems.add("time_zone", "error.company.time_zone", &time_zone);
+    }
+    problems.finish()?;
+    let now = tx.now().to_string();
+    let id: i64 = sqlx::query(
+        "INSERT INTO companies (legal_name, short_name, credit_code, base_currency, time_zone, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(legal_name)
+    .bind(short_name)
+    .bind(&credit_code)
+    .bind(currency.to_uppercase())
+    .bind(&time_zone)
+    .bind(now)
+    .fetch_one(tx.conn())
+    .await?
+    .try_get("id")?;
+    if let Some(user) = tx.actor().user_id {
+        sqlx::query("INSERT INTO user_companies (user_id, company_id) VALUES ($1, $2)")
+            .bind(user)
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
+    }
+    tx.audit(
+        "create",
+        "web.company",
+        Some(&id.to_string()),
+        &json!({"legal_name": [null, legal_name], "short_name": [null, short_name], "credit_code": [null, credit_code], "base_currency": [null, currency], "time_zone": [null, time_zone]}),
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Sets which companies a user may work in. `visible` are the companies of the administrator
+/// doing it: access to other companies is left as it is.
+pub async fn set_user_companies(tx: &mut Tx, user_id: i64, visible: &[i64], chosen: &[i64]) -> Result<()> {
+    if chosen.is_empty() {
+        return Err(DomainError::invalid("companies", "error.company.none", "").into());
+    }
+    if let Some(bad) = chosen.iter().find(|c| !visible.contains(c)) {
+        return Err(DomainError::invalid("companies", "error.company.not_allowed", bad.to_string()).into());
+    }
+    let before: Vec<i64> = sqlx::query("SELECT company_id FROM user_companies WHERE user_id = $1 ORDER BY company_id")
+        .bind(user_id)
+        .fetch_all(tx.conn())
+        .await?
+        .iter()
+        .map(|r| r.try_get("company_id"))
+        .collect::<std::result::Result<_, _>>()?;
+    for company in visible {
+        let has = before.contains(company);
+        let wants = chosen.contains(company);
+        if has && !wants {
+            sqlx::query("DELETE FROM user_companies WHERE user_id = $1 AND company_id = $2")
+                .bind(user_id)
+                .bind(company)
+                .execute(tx.conn())
+                .await?;
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND company_id = $2")
+                .bind(user_id)
+                .bind(company)
+                .execute(tx.conn())
+                .await?;
+        } else if wants && !has {
+            sqlx::query("INSERT INTO user_companies (user_id, company_id) VALUES ($1, $2)")
+                .bind(user_id)
+                .bind(company)
+                .execute(tx.conn())
+                .await?;
+        }
+    }
+    let after: Vec<i64> = sqlx::query("SELECT company_id FROM user_companies WHERE user_id = $1 ORDER BY company_id")
+        .bind(user_id)
+        .fetch_all(tx.conn())
+        .await?
+        .iter()
+        .map(|r| r.try_get("company_id"))
+        .collect::<std::result::Result<_, _>>()?;
+    // The default company must stay one the user may enter.
+    if let Some(first) = after.first() {
+        sqlx::query("UPDATE users SET default_company_id = $1 WHERE id = $2 AND default_company_id NOT IN (SELECT company_id FROM user_companies WHERE user_id = $2)")
+            .bind(first)
+            .bind(user_id)
+            .execute(tx.conn())
+            .await?;
+    }
+    tx.audit("update", "web.user", Some(&user_id.to_string()), &json!({"companies": [before, after]})).await?;
+    Ok(())
+}
+
+const COMPANY_COLUMNS: &str = "id, legal_name, short_name, credit_code, base_currency, time_zone, created_at";
+
+fn company_from_row(r: &db::Row) -> std::result::Result<Company, sqlx::Error> {
+    Ok(Company {
+        id: r.try_get("id")?,
+        legal_name: r.try_get("legal_name")?,
+        short_name: r.try_get("short_name")?,
+        credit_code: r.try_get("credit_code")?,
+        base_currency: r.try_get("base_currency")?,
+        time_zone: r.try_get("time_zone")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+/// The companies a user may enter, with their details.
+pub async fn list_companies(db: &Db, user_id: i64) -> Result<Vec<Company>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COMPANY_COLUMNS} FROM companies WHERE id IN (SELECT company_id FROM user_companies WHERE user_id = $1) ORDER BY id"
+    ))
+    .bind(user_id)
+    .fetch_all(db.reader())
+    .await?;
+    Ok(rows.iter().map(company_from_row).collect::<std::result::Result<_, _>>()?)
+}
+
+/// The ids of the companies a user may enter.
+pub async fn company_ids_of(db: &Db, user_id: i64) -> Result<Vec<i64>> {
+    Ok(companies_of(db, user_id).await?.into_iter().map(|(id, _)| id).collect())
 }

@@ -2,13 +2,13 @@
 //! Each page calls the same `accounts` and `webhooks` functions as the API.
 
 use crate::accounts::{self, RoleForm, User, UserForm, UserUpdate};
-use crate::admin_api::{AUDIT, ROLES, TOKENS, USERS, WEBHOOKS};
+use crate::admin_api::{AUDIT, COMPANIES, ROLES, TOKENS, USERS, WEBHOOKS};
 use crate::auth::Ctx;
 use crate::error::{AppError, AppResult};
 use crate::extract::FormPairs;
 use crate::page::{
-    flash_redirect, history, history_entry, local_time, render, render_status, FieldView,
-    FormBuilder, HistoryEntry, PageCtx,
+    flash_redirect, history, history_entry, local_time, render, render_status, FieldView, FormBuilder, HistoryEntry,
+    PageCtx,
 };
 use crate::state::AppState;
 use crate::webhooks::{self, Delivery, Webhook, WebhookForm};
@@ -25,6 +25,7 @@ use kernel::{DomainError, Grant, Scope};
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
+        .route("/admin/companies", get(companies).post(create_company))
         .route("/admin/users", get(users).post(create_user))
         .route("/admin/users/new", get(new_user))
         .route("/admin/users/{id}", get(user).post(save_user))
@@ -41,8 +42,7 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 fn parse_id(id: &str, what: &'static str) -> Result<i64, AppError> {
-    id.parse()
-        .map_err(|_| AppError::Domain(DomainError::NotFound(what)))
+    id.parse().map_err(|_| AppError::Domain(DomainError::NotFound(what)))
 }
 
 /// A user outside the administrator's company does not exist for them.
@@ -52,9 +52,7 @@ pub(crate) async fn ensure_user_in_company(ctx: &Ctx, user_id: i64) -> AppResult
         .bind(ctx.company_id())
         .fetch_optional(ctx.db().reader())
         .await?;
-    found
-        .map(|_| ())
-        .ok_or(AppError::Domain(DomainError::NotFound("user")))
+    found.map(|_| ()).ok_or(AppError::Domain(DomainError::NotFound("user")))
 }
 
 #[derive(Template)]
@@ -67,10 +65,7 @@ struct UsersPage {
 async fn users(ctx: Ctx) -> AppResult<Response> {
     ctx.require(USERS)?;
     let users = accounts::list_users(ctx.db(), ctx.company_id()).await?;
-    render(&UsersPage {
-        page: PageCtx::new(&ctx, "nav.users", "/admin/users").await?,
-        users,
-    })
+    render(&UsersPage { page: PageCtx::new(&ctx, "nav.users", "/admin/users").await?, users })
 }
 
 #[derive(Template)]
@@ -107,44 +102,14 @@ async fn user_form_page(ctx: &Ctx, form: &UserForm, errors: &[FieldError]) -> Ap
     let roles = role_choices(ctx, &form.roles).await?;
     let mut b = FormBuilder::new(ctx, errors);
     b.field("text", "login", "user.login", &form.login, true);
-    b.field(
-        "text",
-        "display_name",
-        "user.display_name",
-        &form.display_name,
-        true,
-    );
-    b.field(
-        "email",
-        "email",
-        "user.email",
-        form.email.as_deref().unwrap_or(""),
-        false,
-    );
+    b.field("text", "display_name", "user.display_name", &form.display_name, true);
+    b.field("email", "email", "user.email", form.email.as_deref().unwrap_or(""), false);
     b.field("password", "password", "user.password", "", true);
-    b.field(
-        "text",
-        "team",
-        "user.team",
-        form.team.as_deref().unwrap_or(""),
-        false,
-    );
-    b.field(
-        "text",
-        "department",
-        "user.department",
-        form.department.as_deref().unwrap_or(""),
-        false,
-    );
+    b.field("text", "team", "user.team", form.team.as_deref().unwrap_or(""), false);
+    b.field("text", "department", "user.department", form.department.as_deref().unwrap_or(""), false);
     b.choice("checkboxes", "roles", "user.roles", roles);
     if ctx.principal.is_admin {
-        b.field(
-            "checkbox",
-            "is_admin",
-            "user.is_admin",
-            if form.is_admin { "true" } else { "" },
-            false,
-        );
+        b.field("checkbox", "is_admin", "user.is_admin", if form.is_admin { "true" } else { "" }, false);
     }
     let general_errors = b.general_errors();
     Ok(FormPage {
@@ -184,16 +149,11 @@ async fn create_user(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
     match accounts::create_user(&mut tx, ctx.company_id(), &form).await {
         Ok(id) => {
             tx.commit().await?;
-            Ok(flash_redirect(
-                &ctx,
-                &format!("/admin/users/{id}"),
-                "common.created",
-            ))
+            Ok(flash_redirect(&ctx, &format!("/admin/users/{id}"), "common.created"))
         }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => render_status(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &user_form_page(&ctx, &form, &errors).await?,
-        ),
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &user_form_page(&ctx, &form, &errors).await?)
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -201,50 +161,14 @@ async fn create_user(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
 async fn user_edit_page(ctx: &Ctx, user: &User, errors: &[FieldError]) -> AppResult<FormPage> {
     let roles = role_choices(ctx, &user.roles).await?;
     let mut b = FormBuilder::new(ctx, errors);
-    b.field(
-        "text",
-        "display_name",
-        "user.display_name",
-        &user.display_name,
-        true,
-    );
-    b.field(
-        "email",
-        "email",
-        "user.email",
-        user.email.as_deref().unwrap_or(""),
-        false,
-    );
-    b.field(
-        "text",
-        "team",
-        "user.team",
-        user.team.as_deref().unwrap_or(""),
-        false,
-    );
-    b.field(
-        "text",
-        "department",
-        "user.department",
-        user.department.as_deref().unwrap_or(""),
-        false,
-    );
+    b.field("text", "display_name", "user.display_name", &user.display_name, true);
+    b.field("email", "email", "user.email", user.email.as_deref().unwrap_or(""), false);
+    b.field("text", "team", "user.team", user.team.as_deref().unwrap_or(""), false);
+    b.field("text", "department", "user.department", user.department.as_deref().unwrap_or(""), false);
     b.choice("checkboxes", "roles", "user.roles", roles);
-    b.field(
-        "checkbox",
-        "disabled",
-        "user.disable",
-        if user.disabled { "true" } else { "" },
-        false,
-    );
+    b.field("checkbox", "disabled", "user.disable", if user.disabled { "true" } else { "" }, false);
     if ctx.principal.is_admin {
-        b.field(
-            "checkbox",
-            "is_admin",
-            "user.is_admin",
-            if user.is_admin { "true" } else { "" },
-            false,
-        );
+        b.field("checkbox", "is_admin", "user.is_admin", if user.is_admin { "true" } else { "" }, false);
     }
     let general_errors = b.general_errors();
     let mut password = FormBuilder::new(ctx, errors);
@@ -279,48 +203,39 @@ async fn save_user(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) -> AppRes
     let id = parse_id(&id, "user")?;
     ensure_user_in_company(&ctx, id).await?;
     let update = UserUpdate {
-        version: pairs
-            .get("version")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0),
+        version: pairs.get("version").and_then(|v| v.parse().ok()).unwrap_or(0),
         display_name: Some(pairs.text("display_name")),
         email: Some(pairs.text("email")),
         team: Some(pairs.text("team")),
         department: Some(pairs.text("department")),
         roles: Some(pairs.all("roles")),
         disabled: Some(pairs.get("disabled") == Some("true")),
-        is_admin: ctx
-            .principal
-            .is_admin
-            .then(|| pairs.get("is_admin") == Some("true")),
+        is_admin: ctx.principal.is_admin.then(|| pairs.get("is_admin") == Some("true")),
     };
     if id == ctx.principal.user_id.0 && update.disabled == Some(true) {
         // Disabling oneself would lock the last administrator out.
         return Err(DomainError::Conflict(ctx.t("user.disable")).into());
     }
+    let chosen: Vec<i64> = pairs.all("companies").iter().filter_map(|c| c.parse().ok()).collect();
+    let visible = accounts::company_ids_of(ctx.db(), ctx.principal.user_id.0).await?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    match accounts::update_user(&mut tx, id, &update).await {
+    let saved = match accounts::update_user(&mut tx, id, &update).await {
+        Ok(()) => accounts::set_user_companies(&mut tx, id, &visible, &chosen).await,
+        Err(e) => Err(e),
+    };
+    match saved {
         Ok(()) => {
             tx.commit().await?;
-            Ok(flash_redirect(
-                &ctx,
-                &format!("/admin/users/{id}"),
-                "common.saved",
-            ))
+            Ok(flash_redirect(&ctx, &format!("/admin/users/{id}"), "common.saved"))
         }
-        Err(db::Error::Domain(
-            e @ (DomainError::Invalid(_) | DomainError::StaleVersion { .. }),
-        )) => {
+        Err(db::Error::Domain(e @ (DomainError::Invalid(_) | DomainError::StaleVersion { .. }))) => {
             drop(tx);
             let errors = match e {
                 DomainError::Invalid(errors) => errors,
                 _ => vec![FieldError::new("version", "error.stale_version", "")],
             };
             let user = accounts::get_user(ctx.db(), id).await?;
-            render_status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &user_edit_page(&ctx, &user, &errors).await?,
-            )
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &user_edit_page(&ctx, &user, &errors).await?)
         }
         Err(e) => Err(e.into()),
     }
@@ -334,19 +249,12 @@ async fn reset_password(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) -> A
     match accounts::set_password(&mut tx, id, &pairs.text("password")).await {
         Ok(()) => {
             tx.commit().await?;
-            Ok(flash_redirect(
-                &ctx,
-                &format!("/admin/users/{id}"),
-                "common.saved",
-            ))
+            Ok(flash_redirect(&ctx, &format!("/admin/users/{id}"), "common.saved"))
         }
         Err(db::Error::Domain(DomainError::Invalid(errors))) => {
             drop(tx);
             let user = accounts::get_user(ctx.db(), id).await?;
-            render_status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &user_edit_page(&ctx, &user, &errors).await?,
-            )
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &user_edit_page(&ctx, &user, &errors).await?)
         }
         Err(e) => Err(e.into()),
     }
@@ -370,10 +278,7 @@ struct RolesPage {
 async fn roles(ctx: Ctx) -> AppResult<Response> {
     ctx.require(ROLES)?;
     let roles = accounts::list_roles(ctx.db()).await?;
-    render(&RolesPage {
-        page: PageCtx::new(&ctx, "nav.roles", "/admin/roles").await?,
-        roles,
-    })
+    render(&RolesPage { page: PageCtx::new(&ctx, "nav.roles", "/admin/roles").await?, roles })
 }
 
 #[derive(Template)]
@@ -394,18 +299,12 @@ fn grant_rows(ctx: &Ctx, grants: &[Grant]) -> Vec<GrantRow> {
         .map(|p| {
             let current = grants.iter().find(|g| g.permission == *p).map(|g| g.scope);
             let mut scopes = vec![(String::new(), ctx.t("scope.none"), current.is_none())];
-            scopes.extend(Scope::ALL.iter().map(|s| {
-                (
-                    s.as_str().to_string(),
-                    ctx.t(&format!("scope.{}", s.as_str())),
-                    current == Some(*s),
-                )
-            }));
-            GrantRow {
-                permission: p.to_string(),
-                label: ctx.t(&format!("perm.{p}")),
-                scopes,
-            }
+            scopes.extend(
+                Scope::ALL
+                    .iter()
+                    .map(|s| (s.as_str().to_string(), ctx.t(&format!("scope.{}", s.as_str())), current == Some(*s))),
+            );
+            GrantRow { permission: p.to_string(), label: ctx.t(&format!("perm.{p}")), scopes }
         })
         .collect()
 }
@@ -418,13 +317,9 @@ fn grants_from(pairs: &FormPairs) -> Result<Vec<Grant>, AppError> {
             if value.is_empty() {
                 continue;
             }
-            let scope = Scope::parse(value).ok_or_else(|| {
-                AppError::Domain(DomainError::invalid("grants", "error.scope", value.clone()))
-            })?;
-            grants.push(Grant {
-                permission: permission.to_string(),
-                scope,
-            });
+            let scope = Scope::parse(value)
+                .ok_or_else(|| AppError::Domain(DomainError::invalid("grants", "error.scope", value.clone())))?;
+            grants.push(Grant { permission: permission.to_string(), scope });
         }
     }
     Ok(grants)
@@ -441,26 +336,16 @@ async fn role_page(
         b.field("text", "code", "common.code", &form.code, true);
     }
     b.field("text", "name", "common.name", &form.name, true);
-    b.field(
-        "text",
-        "description",
-        "common.description",
-        &form.description,
-        false,
-    );
+    b.field("text", "description", "common.description", &form.description, false);
     let general_errors = b.general_errors();
     let (title, action, history) = match role {
-        Some(r) => (
-            r.name.clone(),
-            format!("/admin/roles/{}", r.id),
-            history(ctx, "web.role", &r.id.to_string()).await?,
-        ),
+        Some(r) => {
+            (r.name.clone(), format!("/admin/roles/{}", r.id), history(ctx, "web.role", &r.id.to_string()).await?)
+        }
         None => (ctx.t("role.new"), "/admin/roles".to_string(), Vec::new()),
     };
     Ok(RolePage {
-        page: PageCtx::new(ctx, "nav.roles", "/admin/roles")
-            .await?
-            .titled(title),
+        page: PageCtx::new(ctx, "nav.roles", "/admin/roles").await?.titled(title),
         action,
         fields: b.finish(),
         rows: grant_rows(ctx, &form.grants),
@@ -486,18 +371,11 @@ async fn create_role(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
     match accounts::create_role(&mut tx, &ctx.state.permissions, &form).await {
         Ok(id) => {
             tx.commit().await?;
-            Ok(flash_redirect(
-                &ctx,
-                &format!("/admin/roles/{id}"),
-                "common.created",
-            ))
+            Ok(flash_redirect(&ctx, &format!("/admin/roles/{id}"), "common.created"))
         }
         Err(db::Error::Domain(DomainError::Invalid(errors))) => {
             drop(tx);
-            render_status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &role_page(&ctx, None, &form, &errors).await?,
-            )
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &role_page(&ctx, None, &form, &errors).await?)
         }
         Err(e) => Err(e.into()),
     }
@@ -531,11 +409,7 @@ async fn save_role(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) -> AppRes
     match accounts::set_grants(&mut tx, &ctx.state.permissions, role.id, &grants).await {
         Ok(()) => {
             tx.commit().await?;
-            Ok(flash_redirect(
-                &ctx,
-                &format!("/admin/roles/{}", role.id),
-                "common.saved",
-            ))
+            Ok(flash_redirect(&ctx, &format!("/admin/roles/{}", role.id), "common.saved"))
         }
         Err(db::Error::Domain(DomainError::Invalid(errors))) => {
             drop(tx);
@@ -545,10 +419,7 @@ async fn save_role(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) -> AppRes
                 description: role.description.clone(),
                 grants,
             };
-            render_status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &role_page(&ctx, Some(&role), &form, &errors).await?,
-            )
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &role_page(&ctx, Some(&role), &form, &errors).await?)
         }
         Err(e) => Err(e.into()),
     }
@@ -564,16 +435,8 @@ struct TokensPage {
     error: Option<String>,
 }
 
-async fn tokens_page(
-    ctx: &Ctx,
-    new_secret: Option<String>,
-    error: Option<String>,
-) -> AppResult<TokensPage> {
-    let users = accounts::list_users(ctx.db(), ctx.company_id())
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.login))
-        .collect();
+async fn tokens_page(ctx: &Ctx, new_secret: Option<String>, error: Option<String>) -> AppResult<TokensPage> {
+    let users = accounts::list_users(ctx.db(), ctx.company_id()).await?.into_iter().map(|u| (u.id, u.login)).collect();
     Ok(TokensPage {
         page: PageCtx::new(ctx, "nav.tokens", "/admin/tokens").await?,
         tokens: accounts::list_tokens(ctx.db(), ctx.company_id(), None).await?,
@@ -590,10 +453,7 @@ async fn tokens(ctx: Ctx) -> AppResult<Response> {
 
 async fn create_token(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
     ctx.require(TOKENS)?;
-    let user_id: i64 = pairs
-        .get("user_id")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let user_id: i64 = pairs.get("user_id").and_then(|v| v.parse().ok()).unwrap_or(0);
     ensure_user_in_company(&ctx, user_id).await?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     match accounts::create_token(&mut tx, user_id, &pairs.text("name")).await {
@@ -604,13 +464,8 @@ async fn create_token(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         }
         Err(db::Error::Domain(DomainError::Invalid(errors))) => {
             drop(tx);
-            let message = errors
-                .first()
-                .map(|e| ctx.state.messages.format(ctx.lang, e.key, &e.detail));
-            render_status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &tokens_page(&ctx, None, message).await?,
-            )
+            let message = errors.first().map(|e| ctx.state.messages.format(ctx.lang, e.key, &e.detail));
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &tokens_page(&ctx, None, message).await?)
         }
         Err(e) => Err(e.into()),
     }
@@ -639,19 +494,13 @@ pub(crate) struct AuditQuery {
 
 impl AuditQuery {
     pub(crate) fn parse(pairs: &[(String, String)]) -> Result<AuditQuery, AppError> {
-        let mut q = AuditQuery {
-            limit: 100,
-            ..Default::default()
-        };
+        let mut q = AuditQuery { limit: 100, ..Default::default() };
         let date = |v: &str| {
             NaiveDate::parse_from_str(v, "%Y-%m-%d")
                 .map_err(|_| AppError::Domain(DomainError::invalid("date", "error.date.format", v)))
         };
         let number = |v: &str| {
-            v.parse::<i64>().map_err(|_| AppError::BadListParam {
-                key: "error.bad_limit",
-                detail: v.to_string(),
-            })
+            v.parse::<i64>().map_err(|_| AppError::BadListParam { key: "error.bad_limit", detail: v.to_string() })
         };
         for (key, value) in pairs {
             let value = value.trim();
@@ -666,12 +515,7 @@ impl AuditQuery {
                 "until" => q.until = Some(date(value)?),
                 "before" => q.before = Some(number(value)?),
                 "limit" => q.limit = number(value)?.clamp(1, 1000),
-                other => {
-                    return Err(AppError::BadListParam {
-                        key: "error.unknown_filter",
-                        detail: other.to_string(),
-                    })
-                }
+                other => return Err(AppError::BadListParam { key: "error.unknown_filter", detail: other.to_string() }),
             }
         }
         Ok(q)
@@ -681,8 +525,7 @@ impl AuditQuery {
 /// Local dates (Asia/Shanghai) become UTC bounds; `until` includes its whole day.
 pub(crate) fn audit_filter(ctx: &Ctx, q: &AuditQuery) -> Result<db::audit::AuditFilter, AppError> {
     let start_of = |d: NaiveDate| {
-        d.and_hms_opt(0, 0, 0)
-            .map(|t| kernel::clock::format_instant((t - Duration::hours(8)).and_utc()))
+        d.and_hms_opt(0, 0, 0).map(|t| kernel::clock::format_instant((t - Duration::hours(8)).and_utc()))
     };
     Ok(db::audit::AuditFilter {
         company_id: Some(ctx.company_id()),
@@ -722,11 +565,7 @@ async fn audit(ctx: Ctx, Query(pairs): Query<Vec<(String, String)>>) -> AppResul
     let filter = audit_filter(&ctx, &q)?;
     let records = db::audit::list(ctx.db(), &filter).await?;
     let next_link = (records.len() as i64 == filter.limit).then(|| {
-        let kept: Vec<(String, String)> = pairs
-            .iter()
-            .filter(|(k, _)| k != "before")
-            .cloned()
-            .collect();
+        let kept: Vec<(String, String)> = pairs.iter().filter(|(k, _)| k != "before").cloned().collect();
         let mut query = form_urlencoded::Serializer::new(String::new());
         query.extend_pairs(kept);
         if let Some(last) = records.last() {
@@ -748,9 +587,8 @@ async fn audit(ctx: Ctx, Query(pairs): Query<Vec<(String, String)>>) -> AppResul
         .into_iter()
         .map(|u| (u.id, u.login, q.user_id == Some(u.id)))
         .collect();
-    let resource_rows = sqlx::query("SELECT DISTINCT resource FROM audit_log ORDER BY resource")
-        .fetch_all(ctx.db().reader())
-        .await?;
+    let resource_rows =
+        sqlx::query("SELECT DISTINCT resource FROM audit_log ORDER BY resource").fetch_all(ctx.db().reader()).await?;
     let resources = resource_rows
         .iter()
         .filter_map(|r| r.try_get::<String, _>("resource").ok())
@@ -787,13 +625,7 @@ async fn webhooks_page(
 ) -> AppResult<WebhooksPage> {
     let mut b = FormBuilder::new(ctx, errors);
     b.field("text", "url", "webhook.url", &form.url, true);
-    b.field(
-        "text",
-        "event_types",
-        "webhook.event_types",
-        &form.event_types,
-        false,
-    );
+    b.field("text", "event_types", "webhook.event_types", &form.event_types, false);
     Ok(WebhooksPage {
         page: PageCtx::new(ctx, "nav.webhooks", "/admin/webhooks").await?,
         webhooks: webhooks::list_webhooks(ctx.db(), ctx.company_id()).await?,
@@ -809,10 +641,7 @@ async fn webhook_list(ctx: Ctx) -> AppResult<Response> {
 
 async fn create_webhook(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
     ctx.require(WEBHOOKS)?;
-    let form = WebhookForm {
-        url: pairs.text("url"),
-        event_types: pairs.text("event_types"),
-    };
+    let form = WebhookForm { url: pairs.text("url"), event_types: pairs.text("event_types") };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     match webhooks::create_webhook(&mut tx, &form).await {
         Ok((_, secret)) => {
@@ -821,10 +650,7 @@ async fn create_webhook(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         }
         Err(db::Error::Domain(DomainError::Invalid(errors))) => {
             drop(tx);
-            render_status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &webhooks_page(&ctx, &form, &errors, None).await?,
-            )
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &webhooks_page(&ctx, &form, &errors, None).await?)
         }
         Err(e) => Err(e.into()),
     }
@@ -852,9 +678,7 @@ async fn webhook_detail(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response>
         d.delivered_at = d.delivered_at.as_deref().map(local_time);
     }
     render(&WebhookPage {
-        page: PageCtx::new(&ctx, "nav.webhooks", "/admin/webhooks")
-            .await?
-            .titled(webhook.url.clone()),
+        page: PageCtx::new(&ctx, "nav.webhooks", "/admin/webhooks").await?.titled(webhook.url.clone()),
         webhook,
         deliveries,
     })
@@ -864,17 +688,69 @@ async fn toggle_webhook(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) -> A
     ctx.require(WEBHOOKS)?;
     let id = parse_id(&id, "webhook")?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    webhooks::set_active(
-        &mut tx,
-        ctx.company_id(),
-        id,
-        pairs.get("active") == Some("true"),
-    )
-    .await?;
+    webhooks::set_active(&mut tx, ctx.company_id(), id, pairs.get("active") == Some("true")).await?;
     tx.commit().await?;
-    Ok(flash_redirect(
-        &ctx,
-        &format!("/admin/webhooks/{id}"),
-        "common.saved",
-    ))
+    Ok(flash_redirect(&ctx, &format!("/admin/webhooks/{id}"), "common.saved"))
+}
+
+#[derive(Template)]
+#[template(path = "admin/companies.html")]
+struct CompaniesPage {
+    page: PageCtx,
+    companies: Vec<accounts::Company>,
+    fields: Vec<FieldView>,
+}
+
+async fn companies_page(ctx: &Ctx, form: &accounts::CompanyForm, errors: &[FieldError]) -> AppResult<CompaniesPage> {
+    let mut b = FormBuilder::new(ctx, errors);
+    b.field("text", "legal_name", "company.legal_name", &form.legal_name, true);
+    b.field("text", "short_name", "company.short_name", &form.short_name, true);
+    b.field("text", "credit_code", "company.credit_code", form.credit_code.as_deref().unwrap_or(""), false);
+    let currency = form.base_currency.clone().unwrap_or_else(|| "CNY".into());
+    b.choice(
+        "select",
+        "base_currency",
+        "company.base_currency",
+        ["CNY", "HKD", "USD", "EUR", "JPY"].iter().map(|c| (c.to_string(), c.to_string(), currency == *c)).collect(),
+    );
+    let zone = form.time_zone.clone().unwrap_or_else(|| "Asia/Shanghai".into());
+    b.choice(
+        "select",
+        "time_zone",
+        "company.time_zone",
+        accounts::TIME_ZONES.iter().map(|z| (z.to_string(), z.to_string(), zone == *z)).collect(),
+    );
+    Ok(CompaniesPage {
+        page: PageCtx::new(ctx, "nav.companies", "/admin/companies").await?,
+        companies: accounts::list_companies(ctx.db(), ctx.principal.user_id.0).await?,
+        fields: b.finish(),
+    })
+}
+
+async fn companies(ctx: Ctx) -> AppResult<Response> {
+    ctx.require(COMPANIES)?;
+    render(&companies_page(&ctx, &accounts::CompanyForm::default(), &[]).await?)
+}
+
+async fn create_company(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    ctx.require(COMPANIES)?;
+    let form = accounts::CompanyForm {
+        legal_name: pairs.text("legal_name"),
+        short_name: pairs.text("short_name"),
+        credit_code: blank_none(pairs.text("credit_code")),
+        base_currency: blank_none(pairs.text("base_currency")),
+        time_zone: blank_none(pairs.text("time_zone")),
+    };
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    match accounts::create_company(&mut tx, &form).await {
+        Ok(_) => {
+            tx.commit().await?;
+            Ok(flash_redirect(&ctx, "/admin/companies", "common.created"))
+        }
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            drop(tx);
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &companies_page(&ctx, &form, &errors).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
 }

@@ -22,9 +22,12 @@ pub const ROLES: &str = "web.role.manage";
 pub const TOKENS: &str = "web.token.manage";
 pub const AUDIT: &str = "web.audit.read";
 pub const WEBHOOKS: &str = "web.webhook.manage";
+pub const COMPANIES: &str = "web.company.manage";
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
+        .route("/api/v1/companies", get(list_companies).post(create_company))
+        .route("/api/v1/users/{id}/companies", put(set_user_companies))
         .route("/api/v1/users", get(list_users).post(create_user))
         .route("/api/v1/users/{id}", get(get_user).patch(update_user))
         .route("/api/v1/users/{id}/password", post(reset_password))
@@ -71,6 +74,16 @@ fn webhook_schema() -> Value {
     json!({"type": "object", "required": ["url"], "properties": {"url": {"type": "string"}, "event_types": {"type": "string", "description": "comma separated, or *"}}})
 }
 
+fn company_schema() -> Value {
+    json!({"type": "object", "required": ["legal_name", "short_name"], "properties": {
+        "legal_name": {"type": "string"}, "short_name": {"type": "string"}, "credit_code": {"type": ["string", "null"]},
+        "base_currency": {"type": "string", "default": "CNY"}, "time_zone": {"enum": accounts::TIME_ZONES}}})
+}
+
+fn company_ids_schema() -> Value {
+    json!({"type": "array", "items": {"type": "integer"}})
+}
+
 fn password_schema() -> Value {
     json!({"type": "object", "required": ["password"], "properties": {"password": {"type": "string"}}})
 }
@@ -86,40 +99,34 @@ pub(crate) fn docs() -> Vec<ApiRoute> {
         request,
         response: object,
     };
-    let mut audit = route(
-        "GET",
-        "/api/v1/audit",
-        "Read the audit log, newest first",
-        AUDIT,
-        None,
-    );
+    let mut audit = route("GET", "/api/v1/audit", "Read the audit log, newest first", AUDIT, None);
     audit.query = &[
         ("user_id", "Only this user's actions"),
         ("resource", "e.g. party.party"),
         ("resource_id", "One record"),
         ("from", "First day, YYYY-MM-DD"),
         ("until", "Last day, YYYY-MM-DD"),
-        (
-            "before",
-            "Sequence number to page from (next_before of the previous page)",
-        ),
+        ("before", "Sequence number to page from (next_before of the previous page)"),
         ("limit", "1–1000, default 100"),
     ];
     vec![
-        route(
-            "GET",
-            "/api/v1/users",
-            "List the company's users",
-            USERS,
-            None,
-        ),
+        route("GET", "/api/v1/companies", "The companies the caller may enter", COMPANIES, None),
         route(
             "POST",
-            "/api/v1/users",
-            "Create a user",
-            USERS,
-            Some(user_schema),
+            "/api/v1/companies",
+            "Create a company (the caller gets access to it)",
+            COMPANIES,
+            Some(company_schema),
         ),
+        route(
+            "PUT",
+            "/api/v1/users/{id}/companies",
+            "Set which of the caller's companies a user may enter",
+            USERS,
+            Some(company_ids_schema),
+        ),
+        route("GET", "/api/v1/users", "List the company's users", USERS, None),
+        route("POST", "/api/v1/users", "Create a user", USERS, Some(user_schema)),
         route("GET", "/api/v1/users/{id}", "Read a user", USERS, None),
         route(
             "PATCH",
@@ -135,41 +142,11 @@ pub(crate) fn docs() -> Vec<ApiRoute> {
             USERS,
             Some(password_schema),
         ),
-        route(
-            "GET",
-            "/api/v1/roles",
-            "List roles with their grants",
-            ROLES,
-            None,
-        ),
-        route(
-            "POST",
-            "/api/v1/roles",
-            "Create a role",
-            ROLES,
-            Some(role_schema),
-        ),
-        route(
-            "PUT",
-            "/api/v1/roles/{id}/grants",
-            "Replace a role's grants",
-            ROLES,
-            Some(grants_schema),
-        ),
-        route(
-            "GET",
-            "/api/v1/permissions",
-            "Every permission the running modules check",
-            ROLES,
-            None,
-        ),
-        route(
-            "GET",
-            "/api/v1/tokens",
-            "List API tokens (never their secrets)",
-            TOKENS,
-            None,
-        ),
+        route("GET", "/api/v1/roles", "List roles with their grants", ROLES, None),
+        route("POST", "/api/v1/roles", "Create a role", ROLES, Some(role_schema)),
+        route("PUT", "/api/v1/roles/{id}/grants", "Replace a role's grants", ROLES, Some(grants_schema)),
+        route("GET", "/api/v1/permissions", "Every permission the running modules check", ROLES, None),
+        route("GET", "/api/v1/tokens", "List API tokens (never their secrets)", TOKENS, None),
         route(
             "POST",
             "/api/v1/tokens",
@@ -177,13 +154,7 @@ pub(crate) fn docs() -> Vec<ApiRoute> {
             TOKENS,
             Some(token_schema),
         ),
-        route(
-            "DELETE",
-            "/api/v1/tokens/{id}",
-            "Revoke an API token",
-            TOKENS,
-            None,
-        ),
+        route("DELETE", "/api/v1/tokens/{id}", "Revoke an API token", TOKENS, None),
         audit,
         route("GET", "/api/v1/webhooks", "List webhooks", WEBHOOKS, None),
         route(
@@ -193,26 +164,17 @@ pub(crate) fn docs() -> Vec<ApiRoute> {
             WEBHOOKS,
             Some(webhook_schema),
         ),
-        route(
-            "GET",
-            "/api/v1/webhooks/{id}/deliveries",
-            "Delivery log of a webhook",
-            WEBHOOKS,
-            None,
-        ),
+        route("GET", "/api/v1/webhooks/{id}/deliveries", "Delivery log of a webhook", WEBHOOKS, None),
     ]
 }
 
 fn parse_id(id: &str, what: &'static str) -> Result<i64, AppError> {
-    id.parse()
-        .map_err(|_| AppError::Domain(DomainError::NotFound(what)))
+    id.parse().map_err(|_| AppError::Domain(DomainError::NotFound(what)))
 }
 
 async fn list_users(ctx: Ctx) -> AppResult<Json<Value>> {
     ctx.require(USERS)?;
-    Ok(Json(
-        json!({"items": accounts::list_users(ctx.db(), ctx.company_id()).await?}),
-    ))
+    Ok(Json(json!({"items": accounts::list_users(ctx.db(), ctx.company_id()).await?})))
 }
 
 async fn create_user(ctx: Ctx, ApiJson(form): ApiJson<UserForm>) -> AppResult<Response> {
@@ -235,11 +197,7 @@ async fn get_user(ctx: Ctx, Path(id): Path<String>) -> AppResult<Json<Value>> {
     Ok(Json(json!(accounts::get_user(ctx.db(), id).await?)))
 }
 
-async fn update_user(
-    ctx: Ctx,
-    Path(id): Path<String>,
-    ApiJson(update): ApiJson<UserUpdate>,
-) -> AppResult<Json<Value>> {
+async fn update_user(ctx: Ctx, Path(id): Path<String>, ApiJson(update): ApiJson<UserUpdate>) -> AppResult<Json<Value>> {
     ctx.require(USERS)?;
     let id = parse_id(&id, "user")?;
     ensure_user_in_company(&ctx, id).await?;
@@ -273,9 +231,7 @@ async fn reset_password(
 
 async fn list_roles(ctx: Ctx) -> AppResult<Json<Value>> {
     ctx.require(ROLES)?;
-    Ok(Json(
-        json!({"items": accounts::list_roles(ctx.db()).await?}),
-    ))
+    Ok(Json(json!({"items": accounts::list_roles(ctx.db()).await?})))
 }
 
 async fn create_role(ctx: Ctx, ApiJson(form): ApiJson<RoleForm>) -> AppResult<Response> {
@@ -286,11 +242,7 @@ async fn create_role(ctx: Ctx, ApiJson(form): ApiJson<RoleForm>) -> AppResult<Re
     Ok((StatusCode::CREATED, Json(json!({"id": id}))).into_response())
 }
 
-async fn set_grants(
-    ctx: Ctx,
-    Path(id): Path<String>,
-    ApiJson(grants): ApiJson<Vec<Grant>>,
-) -> AppResult<Json<Value>> {
+async fn set_grants(ctx: Ctx, Path(id): Path<String>, ApiJson(grants): ApiJson<Vec<Grant>>) -> AppResult<Json<Value>> {
     ctx.require(ROLES)?;
     let id = parse_id(&id, "role")?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
@@ -301,20 +253,14 @@ async fn set_grants(
 
 async fn list_permissions(ctx: Ctx) -> AppResult<Json<Value>> {
     ctx.require(ROLES)?;
-    let items: Vec<Value> = ctx
-        .state
-        .permissions
-        .iter()
-        .map(|p| json!({"permission": p, "label": ctx.t(&format!("perm.{p}"))}))
-        .collect();
+    let items: Vec<Value> =
+        ctx.state.permissions.iter().map(|p| json!({"permission": p, "label": ctx.t(&format!("perm.{p}"))})).collect();
     Ok(Json(json!({"items": items})))
 }
 
 async fn list_tokens(ctx: Ctx) -> AppResult<Json<Value>> {
     ctx.require(TOKENS)?;
-    Ok(Json(
-        json!({"items": accounts::list_tokens(ctx.db(), ctx.company_id(), None).await?}),
-    ))
+    Ok(Json(json!({"items": accounts::list_tokens(ctx.db(), ctx.company_id(), None).await?})))
 }
 
 #[derive(Deserialize)]
@@ -329,11 +275,7 @@ async fn create_token(ctx: Ctx, ApiJson(body): ApiJson<TokenBody>) -> AppResult<
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let (id, secret) = accounts::create_token(&mut tx, body.user_id, &body.name).await?;
     tx.commit().await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"id": id, "token": secret})),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, Json(json!({"id": id, "token": secret}))).into_response())
 }
 
 async fn revoke_token(ctx: Ctx, Path(id): Path<String>) -> AppResult<Json<Value>> {
@@ -350,11 +292,7 @@ async fn audit_log(ctx: Ctx, Query(query): Query<Vec<(String, String)>>) -> AppR
     let query = AuditQuery::parse(&query)?;
     let filter = audit_filter(&ctx, &query)?;
     let rows = db::audit::list(ctx.db(), &filter).await?;
-    let next_before = if rows.len() as i64 == filter.limit {
-        rows.last().map(|r| r.record.seq)
-    } else {
-        None
-    };
+    let next_before = if rows.len() as i64 == filter.limit { rows.last().map(|r| r.record.seq) } else { None };
     let items: Vec<Value> = rows
         .iter()
         .map(|r| {
@@ -370,9 +308,7 @@ async fn audit_log(ctx: Ctx, Query(query): Query<Vec<(String, String)>>) -> AppR
 
 async fn list_webhooks(ctx: Ctx) -> AppResult<Json<Value>> {
     ctx.require(WEBHOOKS)?;
-    Ok(Json(
-        json!({"items": webhooks::list_webhooks(ctx.db(), ctx.company_id()).await?}),
-    ))
+    Ok(Json(json!({"items": webhooks::list_webhooks(ctx.db(), ctx.company_id()).await?})))
 }
 
 async fn create_webhook(ctx: Ctx, ApiJson(form): ApiJson<WebhookForm>) -> AppResult<Response> {
@@ -380,17 +316,39 @@ async fn create_webhook(ctx: Ctx, ApiJson(form): ApiJson<WebhookForm>) -> AppRes
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let (id, secret) = webhooks::create_webhook(&mut tx, &form).await?;
     tx.commit().await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"id": id, "secret": secret})),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, Json(json!({"id": id, "secret": secret}))).into_response())
 }
 
 async fn webhook_deliveries(ctx: Ctx, Path(id): Path<String>) -> AppResult<Json<Value>> {
     ctx.require(WEBHOOKS)?;
     let id = parse_id(&id, "webhook")?;
-    Ok(Json(
-        json!({"items": webhooks::deliveries(ctx.db(), ctx.company_id(), id).await?}),
-    ))
+    Ok(Json(json!({"items": webhooks::deliveries(ctx.db(), ctx.company_id(), id).await?})))
+}
+
+async fn list_companies(ctx: Ctx) -> AppResult<Json<Value>> {
+    ctx.require(COMPANIES)?;
+    Ok(Json(json!({"items": accounts::list_companies(ctx.db(), ctx.principal.user_id.0).await?})))
+}
+
+async fn create_company(ctx: Ctx, ApiJson(form): ApiJson<accounts::CompanyForm>) -> AppResult<Response> {
+    ctx.require(COMPANIES)?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let id = accounts::create_company(&mut tx, &form).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": id}))).into_response())
+}
+
+async fn set_user_companies(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    ApiJson(chosen): ApiJson<Vec<i64>>,
+) -> AppResult<Json<Value>> {
+    ctx.require(USERS)?;
+    let id = parse_id(&id, "user")?;
+    ensure_user_in_company(&ctx, id).await?;
+    let visible = accounts::company_ids_of(ctx.db(), ctx.principal.user_id.0).await?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    accounts::set_user_companies(&mut tx, id, &visible, &chosen).await?;
+    tx.commit().await?;
+    Ok(Json(json!({"companies": accounts::company_ids_of(ctx.db(), id).await?})))
 }

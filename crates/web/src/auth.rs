@@ -50,12 +50,7 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// A `Set-Cookie` value with the flags every cookie of ours carries.
-pub fn set_cookie(
-    state: &AppState,
-    name: &str,
-    value: &str,
-    max_age_seconds: Option<i64>,
-) -> String {
+pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age_seconds: Option<i64>) -> String {
     let mut cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
     if let Some(age) = max_age_seconds {
         cookie += &format!("; Max-Age={age}");
@@ -83,11 +78,7 @@ pub async fn identify(State(state): State<AppState>, request: Request, next: Nex
         .map(str::to_string)
         .unwrap_or_else(|| accounts::random_hex(8));
     let method = request.method().clone();
-    let target = request
-        .uri()
-        .path_and_query()
-        .map(|p| p.to_string())
-        .unwrap_or_default();
+    let target = request.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default();
     let path = request.uri().path().to_string();
     let (response, info) = match identify_inner(&state, request).await {
         Ok((mut request, info)) => {
@@ -112,19 +103,13 @@ pub async fn identify(State(state): State<AppState>, request: Request, next: Nex
     response
 }
 
-async fn identify_inner(
-    state: &AppState,
-    request: Request,
-) -> Result<(Request, RequestInfo), (AppError, RequestInfo)> {
+async fn identify_inner(state: &AppState, request: Request) -> Result<(Request, RequestInfo), (AppError, RequestInfo)> {
     let headers = request.headers().clone();
     let mut info = RequestInfo {
         lang: cookie(&headers, LANG_COOKIE)
             .map(|t| Lang::from_tag(&t))
             .or_else(|| {
-                headers
-                    .get(header::ACCEPT_LANGUAGE)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(Lang::from_accept_language)
+                headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Lang::from_accept_language)
             })
             .unwrap_or_default(),
         principal: None,
@@ -132,11 +117,7 @@ async fn identify_inner(
         csrf: cookie(&headers, PRE_SESSION_CSRF_COOKIE).unwrap_or_default(),
         via_token: false,
         flash: cookie(&headers, FLASH_COOKIE).filter(|k| state.messages.contains(k)),
-        target: request
-            .uri()
-            .path_and_query()
-            .map(|p| p.to_string())
-            .unwrap_or_default(),
+        target: request.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default(),
     };
     let fail = |e: AppError, info: &RequestInfo| (e, info.clone());
 
@@ -146,9 +127,7 @@ async fn identify_inner(
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(|s| s.trim().to_string());
     if let Some(secret) = bearer {
-        let found = accounts::user_of_token(&state.db, &secret)
-            .await
-            .map_err(|e| fail(e.into(), &info))?;
+        let found = accounts::user_of_token(&state.db, &secret).await.map_err(|e| fail(e.into(), &info))?;
         let Some((user_id, default_company)) = found else {
             return Err(fail(DomainError::Unauthenticated.into(), &info));
         };
@@ -157,19 +136,15 @@ async fn identify_inner(
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok())
             .unwrap_or(default_company);
-        let principal = accounts::load_principal(&state.db, user_id, company)
-            .await
-            .map_err(|e| fail(e.into(), &info))?;
+        let principal =
+            accounts::load_principal(&state.db, user_id, company).await.map_err(|e| fail(e.into(), &info))?;
         info.principal = Some(Arc::new(principal));
         info.via_token = true;
         return Ok((request, info));
     }
 
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
-        if let Some(session) = accounts::find_session(&state.db, &token)
-            .await
-            .map_err(|e| fail(e.into(), &info))?
-        {
+        if let Some(session) = accounts::find_session(&state.db, &token).await.map_err(|e| fail(e.into(), &info))? {
             match accounts::load_principal(&state.db, session.user_id, session.company_id).await {
                 Ok(principal) => {
                     info.lang = Lang::from_tag(&session.lang);
@@ -183,19 +158,13 @@ async fn identify_inner(
         }
     }
 
-    let unsafe_method = !matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    );
+    let unsafe_method = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !unsafe_method {
         return Ok((request, info));
     }
     // Every state-changing request without a bearer token must prove it comes from our own
     // page: a header for scripts, or the `_csrf` field for forms.
-    let header_token = headers
-        .get("x-csrf-token")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let header_token = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_string);
     let is_form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -204,12 +173,8 @@ async fn identify_inner(
     let (provided, body) = if let Some(token) = header_token {
         (Some(token), body)
     } else if is_form {
-        let bytes = to_bytes(body, FORM_LIMIT)
-            .await
-            .map_err(|_| fail(AppError::TooLarge, &info))?;
-        let token = form_urlencoded::parse(&bytes)
-            .find(|(k, _)| k == "_csrf")
-            .map(|(_, v)| v.into_owned());
+        let bytes = to_bytes(body, FORM_LIMIT).await.map_err(|_| fail(AppError::TooLarge, &info))?;
+        let token = form_urlencoded::parse(&bytes).find(|(k, _)| k == "_csrf").map(|(_, v)| v.into_owned());
         (token, Body::from(bytes))
     } else {
         (None, body)
@@ -248,11 +213,7 @@ impl Ctx {
 
     /// The transaction actor for this request.
     pub fn actor(&self) -> db::Actor {
-        db::Actor::user(
-            self.principal.user_id.0,
-            self.principal.login.clone(),
-            self.principal.company_id.0,
-        )
+        db::Actor::user(self.principal.user_id.0, self.principal.login.clone(), self.principal.company_id.0)
     }
 
     pub fn company_id(&self) -> i64 {
@@ -271,15 +232,8 @@ impl Ctx {
 impl FromRequestParts<AppState> for Ctx {
     type Rejection = AppError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let info = parts
-            .extensions
-            .get::<RequestInfo>()
-            .cloned()
-            .ok_or(DomainError::Unauthenticated)?;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let info = parts.extensions.get::<RequestInfo>().cloned().ok_or(DomainError::Unauthenticated)?;
         let principal = info.principal.clone().ok_or(DomainError::Unauthenticated)?;
         Ok(Ctx {
             principal,
@@ -296,14 +250,7 @@ impl FromRequestParts<AppState> for Ctx {
 impl FromRequestParts<AppState> for RequestInfo {
     type Rejection = AppError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        _state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<RequestInfo>()
-            .cloned()
-            .ok_or(AppError::NotFound)
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<RequestInfo>().cloned().ok_or(AppError::NotFound)
     }
 }

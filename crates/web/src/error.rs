@@ -112,10 +112,7 @@ impl AppError {
                 DomainError::Internal(_) => ("error.internal", String::new()),
             },
             AppError::Malformed { json: true, detail } => ("error.malformed_json", detail.clone()),
-            AppError::Malformed {
-                json: false,
-                detail,
-            } => ("error.malformed_form", detail.clone()),
+            AppError::Malformed { json: false, detail } => ("error.malformed_form", detail.clone()),
             AppError::TooLarge => ("error.too_large", String::new()),
             AppError::BadListParam { key, detail } => (key, detail.clone()),
             AppError::Csrf => ("error.csrf", String::new()),
@@ -139,9 +136,7 @@ pub(crate) struct PendingError(pub Arc<AppError>);
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let mut response = self.status().into_response();
-        response
-            .extensions_mut()
-            .insert(PendingError(Arc::new(self)));
+        response.extensions_mut().insert(PendingError(Arc::new(self)));
         response
     }
 }

@@ -16,10 +16,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
             Err(JsonRejection::BytesRejection(_)) => Err(AppError::TooLarge),
-            Err(e) => Err(AppError::Malformed {
-                json: true,
-                detail: e.body_text(),
-            }),
+            Err(e) => Err(AppError::Malformed { json: true, detail: e.body_text() }),
         }
     }
 }
@@ -34,10 +31,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for HtmlForm<T> {
         match axum::Form::<T>::from_request(req, state).await {
             Ok(axum::Form(value)) => Ok(HtmlForm(value)),
             Err(FormRejection::BytesRejection(_)) => Err(AppError::TooLarge),
-            Err(e) => Err(AppError::Malformed {
-                json: false,
-                detail: e.body_text(),
-            }),
+            Err(e) => Err(AppError::Malformed { json: false, detail: e.body_text() }),
         }
     }
 }
@@ -47,10 +41,7 @@ pub struct FormPairs(pub Vec<(String, String)>);
 
 impl FormPairs {
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     pub fn text(&self, key: &str) -> String {
@@ -58,11 +49,7 @@ impl FormPairs {
     }
 
     pub fn all(&self, key: &str) -> Vec<String> {
-        self.0
-            .iter()
-            .filter(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-            .collect()
+        self.0.iter().filter(|(k, _)| k == key).map(|(_, v)| v.clone()).collect()
     }
 }
 
@@ -70,13 +57,7 @@ impl<S: Send + Sync> FromRequest<S> for FormPairs {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|_| AppError::TooLarge)?;
-        Ok(FormPairs(
-            form_urlencoded::parse(&bytes)
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        ))
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|_| AppError::TooLarge)?;
+        Ok(FormPairs(form_urlencoded::parse(&bytes).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()))
     }
 }

@@ -47,33 +47,15 @@ pub fn platform_module() -> Module {
             "web.token.manage",
             "web.audit.read",
             "web.webhook.manage",
+            "web.company.manage",
         ],
         menu: vec![
-            MenuItem {
-                label_key: "nav.users",
-                href: "/admin/users",
-                permission: "web.user.manage",
-            },
-            MenuItem {
-                label_key: "nav.roles",
-                href: "/admin/roles",
-                permission: "web.role.manage",
-            },
-            MenuItem {
-                label_key: "nav.tokens",
-                href: "/admin/tokens",
-                permission: "web.token.manage",
-            },
-            MenuItem {
-                label_key: "nav.audit",
-                href: "/admin/audit",
-                permission: "web.audit.read",
-            },
-            MenuItem {
-                label_key: "nav.webhooks",
-                href: "/admin/webhooks",
-                permission: "web.webhook.manage",
-            },
+            MenuItem { label_key: "nav.companies", href: "/admin/companies", permission: "web.company.manage" },
+            MenuItem { label_key: "nav.users", href: "/admin/users", permission: "web.user.manage" },
+            MenuItem { label_key: "nav.roles", href: "/admin/roles", permission: "web.role.manage" },
+            MenuItem { label_key: "nav.tokens", href: "/admin/tokens", permission: "web.token.manage" },
+            MenuItem { label_key: "nav.audit", href: "/admin/audit", permission: "web.audit.read" },
+            MenuItem { label_key: "nav.webhooks", href: "/admin/webhooks", permission: "web.webhook.manage" },
         ],
         routes: || admin::routes().merge(admin_api::routes()),
         api: admin_api::docs(),
@@ -84,18 +66,12 @@ pub fn platform_module() -> Module {
 
 /// The modules' migrations in order, platform first.
 pub fn migrations(modules: &[Module]) -> Vec<Migration> {
-    modules
-        .iter()
-        .flat_map(|m| m.migrations.iter().copied())
-        .collect()
+    modules.iter().flat_map(|m| m.migrations.iter().copied()).collect()
 }
 
 /// Every event subscriber of the modules.
 pub fn subscribers(modules: &[Module]) -> Vec<Subscriber> {
-    modules
-        .iter()
-        .flat_map(|m| m.subscribers.iter().copied())
-        .collect()
+    modules.iter().flat_map(|m| m.subscribers.iter().copied()).collect()
 }
 
 /// Builds the shared state for a list of modules.
@@ -105,27 +81,10 @@ pub fn state(db: db::Db, modules: &[Module], config: WebConfig) -> AppState {
         db,
         messages: Arc::new(i18n::Messages::new(&tables)),
         menu: Arc::new(
-            modules
-                .iter()
-                .map(|m| state::MenuSection {
-                    title_key: m.title_key,
-                    items: m.menu.clone(),
-                })
-                .collect(),
+            modules.iter().map(|m| state::MenuSection { title_key: m.title_key, items: m.menu.clone() }).collect(),
         ),
-        api: Arc::new(
-            modules
-                .iter()
-                .flat_map(|m| m.api.iter().cloned())
-                .chain(shell::docs())
-                .collect(),
-        ),
-        permissions: Arc::new(
-            modules
-                .iter()
-                .flat_map(|m| m.permissions.iter().copied())
-                .collect(),
-        ),
+        api: Arc::new(modules.iter().flat_map(|m| m.api.iter().cloned()).chain(shell::docs()).collect()),
+        permissions: Arc::new(modules.iter().flat_map(|m| m.permissions.iter().copied()).collect()),
         metrics: Arc::new(metrics::Metrics::default()),
         config: Arc::new(config),
     }
@@ -139,15 +98,9 @@ pub fn app(state: AppState, modules: &[Module]) -> Router {
         router = router.merge((module.routes)());
     }
     router
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            metrics::track,
-        ))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .fallback(|| async { AppError::NotFound })
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::identify,
-        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::identify))
         .layer(DefaultBodyLimit::max(auth::FORM_LIMIT))
         .with_state(state)
 }

@@ -36,10 +36,7 @@ impl Cursor {
         if parts.len() != 2 || !(parts[0].is_string() || parts[0].is_i64() || parts[0].is_null()) {
             return None;
         }
-        Some(Cursor {
-            key: parts[0].clone(),
-            id: parts[1].as_i64()?,
-        })
+        Some(Cursor { key: parts[0].clone(), id: parts[1].as_i64()? })
     }
 }
 
@@ -78,25 +75,15 @@ impl ListParams {
                         Some(f) => (true, f),
                         None => (false, value),
                     };
-                    params.sort = spec
-                        .sorts
-                        .iter()
-                        .find(|s| **s == field)
-                        .copied()
-                        .ok_or_else(|| AppError::BadListParam {
-                            key: "error.unknown_sort",
-                            detail: field.to_string(),
-                        })?;
+                    params.sort = spec.sorts.iter().find(|s| **s == field).copied().ok_or_else(|| {
+                        AppError::BadListParam { key: "error.unknown_sort", detail: field.to_string() }
+                    })?;
                     params.descending = descending;
                 }
                 "limit" if !value.is_empty() => {
-                    params.limit = value
-                        .parse()
-                        .ok()
-                        .filter(|n| (1..=MAX_LIMIT).contains(n))
-                        .ok_or_else(|| AppError::BadListParam {
-                            key: "error.bad_limit",
-                            detail: value.to_string(),
+                    params.limit =
+                        value.parse().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
+                            AppError::BadListParam { key: "error.bad_limit", detail: value.to_string() }
                         })?;
                 }
                 "cursor" if !value.is_empty() => {
@@ -112,12 +99,7 @@ impl ListParams {
                         params.filters.insert(other.to_string(), value.to_string());
                     }
                 }
-                other => {
-                    return Err(AppError::BadListParam {
-                        key: "error.unknown_filter",
-                        detail: other.to_string(),
-                    })
-                }
+                other => return Err(AppError::BadListParam { key: "error.unknown_filter", detail: other.to_string() }),
             }
         }
         Ok(params)
@@ -137,19 +119,14 @@ impl ListParams {
         for (k, v) in &self.filters {
             pairs.push((k.clone(), v.clone()));
         }
-        pairs.push((
-            "sort".into(),
-            format!("{}{}", if self.descending { "-" } else { "" }, self.sort),
-        ));
+        pairs.push(("sort".into(), format!("{}{}", if self.descending { "-" } else { "" }, self.sort)));
         for (k, v) in overrides {
             pairs.retain(|(key, _)| key != k);
             if !v.is_empty() {
                 pairs.push((k.to_string(), v.to_string()));
             }
         }
-        form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(pairs)
-            .finish()
+        form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
     }
 }
 
@@ -157,78 +134,44 @@ impl ListParams {
 mod tests {
     use super::*;
 
-    const SPEC: ListSpec = ListSpec {
-        filters: &["role", "tag"],
-        sorts: &["name", "created_at"],
-        default_sort: "name",
-    };
+    const SPEC: ListSpec = ListSpec { filters: &["role", "tag"], sorts: &["name", "created_at"], default_sort: "name" };
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
     fn a_list_request_is_parsed_or_refused_with_the_reason() {
         let p = ListParams::parse(
-            &pairs(&[
-                ("q", "华为"),
-                ("role", "customer"),
-                ("tag", ""),
-                ("sort", "-created_at"),
-                ("limit", "20"),
-            ]),
+            &pairs(&[("q", "华为"), ("role", "customer"), ("tag", ""), ("sort", "-created_at"), ("limit", "20")]),
             &SPEC,
         )
         .unwrap();
         assert_eq!(
-            (
-                p.q.as_deref(),
-                p.filter("role"),
-                p.filter("tag"),
-                p.sort,
-                p.descending,
-                p.limit
-            ),
+            (p.q.as_deref(), p.filter("role"), p.filter("tag"), p.sort, p.descending, p.limit),
             (Some("华为"), Some("customer"), None, "created_at", true, 20)
         );
         assert!(matches!(
             ListParams::parse(&pairs(&[("colour", "red")]), &SPEC),
-            Err(AppError::BadListParam {
-                key: "error.unknown_filter",
-                ..
-            })
+            Err(AppError::BadListParam { key: "error.unknown_filter", .. })
         ));
         assert!(matches!(
             ListParams::parse(&pairs(&[("sort", "password")]), &SPEC),
-            Err(AppError::BadListParam {
-                key: "error.unknown_sort",
-                ..
-            })
+            Err(AppError::BadListParam { key: "error.unknown_sort", .. })
         ));
         assert!(matches!(
             ListParams::parse(&pairs(&[("limit", "100000")]), &SPEC),
-            Err(AppError::BadListParam {
-                key: "error.bad_limit",
-                ..
-            })
+            Err(AppError::BadListParam { key: "error.bad_limit", .. })
         ));
         assert!(matches!(
             ListParams::parse(&pairs(&[("cursor", "!!")]), &SPEC),
-            Err(AppError::BadListParam {
-                key: "error.bad_cursor",
-                ..
-            })
+            Err(AppError::BadListParam { key: "error.bad_cursor", .. })
         ));
     }
 
     #[test]
     fn cursors_round_trip() {
-        let c = Cursor {
-            key: Value::String("北京华信".into()),
-            id: 42,
-        };
+        let c = Cursor { key: Value::String("北京华信".into()), id: 42 };
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
     }
 }

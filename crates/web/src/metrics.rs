@@ -28,9 +28,7 @@ pub struct Metrics {
 impl Metrics {
     fn record(&self, method: &str, route: &str, status: u16, seconds: f64) {
         let mut routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
-        let stats = routes
-            .entry((method.to_string(), route.to_string(), status))
-            .or_default();
+        let stats = routes.entry((method.to_string(), route.to_string(), status)).or_default();
         stats.count += 1;
         stats.sum_seconds += seconds;
         for (i, bound) in BUCKETS.iter().enumerate() {
@@ -47,29 +45,21 @@ impl Metrics {
             "# HELP http_requests_total Requests by method, route and status.\n# TYPE http_requests_total counter\n",
         );
         for ((method, route, status), stats) in routes.iter() {
-            out += &format!("http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {}\n", stats.count);
+            out += &format!(
+                "http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {}\n",
+                stats.count
+            );
         }
         out += "# HELP http_request_duration_seconds Request latency by method and route.\n# TYPE http_request_duration_seconds histogram\n";
         for ((method, route, status), stats) in routes.iter() {
             let labels = format!("method=\"{method}\",route=\"{route}\",status=\"{status}\"");
             for (i, bound) in BUCKETS.iter().enumerate() {
-                out += &format!(
-                    "http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {}\n",
-                    stats.buckets[i]
-                );
+                out +=
+                    &format!("http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {}\n", stats.buckets[i]);
             }
-            out += &format!(
-                "http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}\n",
-                stats.count
-            );
-            out += &format!(
-                "http_request_duration_seconds_sum{{{labels}}} {:.6}\n",
-                stats.sum_seconds
-            );
-            out += &format!(
-                "http_request_duration_seconds_count{{{labels}}} {}\n",
-                stats.count
-            );
+            out += &format!("http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}\n", stats.count);
+            out += &format!("http_request_duration_seconds_sum{{{labels}}} {:.6}\n", stats.sum_seconds);
+            out += &format!("http_request_duration_seconds_count{{{labels}}} {}\n", stats.count);
         }
         out
     }
@@ -79,17 +69,9 @@ impl Metrics {
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().to_string();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".into());
+    let route =
+        request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
     let response = next.run(request).await;
-    state.metrics.record(
-        &method,
-        &route,
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64(),
-    );
+    state.metrics.record(&method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
     response
 }

@@ -59,9 +59,7 @@ pub fn document(routes: &[ApiRoute]) -> Value {
             operation["requestBody"] =
                 json!({"required": true, "content": {"application/json": {"schema": request()}}});
         }
-        let entry = paths
-            .entry(route.path.to_string())
-            .or_insert_with(|| json!({}));
+        let entry = paths.entry(route.path.to_string()).or_insert_with(|| json!({}));
         entry[route.method.to_ascii_lowercase()] = operation;
     }
     json!({

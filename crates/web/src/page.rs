@@ -128,10 +128,7 @@ pub fn render(template: &impl Template) -> AppResult<Response> {
 }
 
 /// Renders a template as a page with a status (a form shown again with its errors is 422).
-pub fn render_status(
-    status: axum::http::StatusCode,
-    template: &impl Template,
-) -> AppResult<Response> {
+pub fn render_status(status: axum::http::StatusCode, template: &impl Template) -> AppResult<Response> {
     Ok((status, Html(template.render().map_err(AppError::from)?)).into_response())
 }
 
@@ -164,12 +161,7 @@ pub struct FormBuilder<'a> {
 
 impl<'a> FormBuilder<'a> {
     pub fn new(ctx: &'a Ctx, errors: &'a [FieldError]) -> Self {
-        Self {
-            messages: &ctx.state.messages,
-            lang: ctx.lang,
-            errors,
-            fields: Vec::new(),
-        }
+        Self { messages: &ctx.state.messages, lang: ctx.lang, errors, fields: Vec::new() }
     }
 
     fn error_for(&self, name: &str) -> Option<String> {
@@ -187,14 +179,7 @@ impl<'a> FormBuilder<'a> {
     }
 
     /// Adds a field.
-    pub fn field(
-        &mut self,
-        kind: &'static str,
-        name: &str,
-        label_key: &str,
-        value: &str,
-        required: bool,
-    ) -> &mut Self {
+    pub fn field(&mut self, kind: &'static str, name: &str, label_key: &str, value: &str, required: bool) -> &mut Self {
         self.fields.push(FieldView {
             name: name.to_string(),
             label: self.messages.get(self.lang, label_key),
@@ -220,11 +205,7 @@ impl<'a> FormBuilder<'a> {
         let options = options
             .into_iter()
             .map(|(v, l, s)| {
-                let label = if self.messages.contains(&l) {
-                    self.messages.get(self.lang, &l)
-                } else {
-                    l
-                };
+                let label = if self.messages.contains(&l) { self.messages.get(self.lang, &l) } else { l };
                 (v, label, s)
             })
             .collect();
@@ -298,11 +279,7 @@ pub async fn history(ctx: &Ctx, resource: &str, resource_id: &str) -> AppResult<
     )
     .await?;
     // Reads of sensitive fields are in the audit log; the timeline shows changes.
-    Ok(rows
-        .into_iter()
-        .filter(|row| row.record.action != "read")
-        .map(|row| history_entry(ctx, &row.record))
-        .collect())
+    Ok(rows.into_iter().filter(|row| row.record.action != "read").map(|row| history_entry(ctx, &row.record)).collect())
 }
 
 /// One audit record as a timeline entry.
@@ -316,11 +293,7 @@ pub fn history_entry(ctx: &Ctx, record: &kernel::audit::AuditRecord) -> HistoryE
                     // `party.party` changes name fields of the party module: `party.name`, …
                     let module = record.resource.split('.').next().unwrap_or_default();
                     let key = format!("{module}.{field}");
-                    let label = if ctx.state.messages.contains(&key) {
-                        ctx.t(&key)
-                    } else {
-                        field.clone()
-                    };
+                    let label = if ctx.state.messages.contains(&key) { ctx.t(&key) } else { field.clone() };
                     match pair.as_array() {
                         Some(p) if p.len() == 2 => (label, show(&p[0]), show(&p[1])),
                         _ => (label, String::new(), show(pair)),
@@ -341,11 +314,7 @@ pub fn history_entry(ctx: &Ctx, record: &kernel::audit::AuditRecord) -> HistoryE
 /// default; other zones come with the company settings page).
 pub fn local_time(instant: &str) -> String {
     chrono::DateTime::parse_from_rfc3339(instant)
-        .map(|t| {
-            (t + chrono::Duration::hours(8))
-                .format("%Y-%m-%d %H:%M")
-                .to_string()
-        })
+        .map(|t| (t + chrono::Duration::hours(8)).format("%Y-%m-%d %H:%M").to_string())
         .unwrap_or_else(|_| instant.to_string())
 }
 
@@ -358,9 +327,7 @@ pub fn flash_redirect(ctx: &Ctx, to: &str, key: &str) -> Response {
         key,
         Some(60),
     )) {
-        response
-            .headers_mut()
-            .append(axum::http::header::SET_COOKIE, v);
+        response.headers_mut().append(axum::http::header::SET_COOKIE, v);
     }
     response
 }

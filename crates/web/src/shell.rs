@@ -3,9 +3,7 @@
 //! errors in the request's language.
 
 use crate::accounts;
-use crate::auth::{
-    self, Ctx, RequestInfo, FLASH_COOKIE, LANG_COOKIE, PRE_SESSION_CSRF_COOKIE, SESSION_COOKIE,
-};
+use crate::auth::{self, Ctx, RequestInfo, FLASH_COOKIE, LANG_COOKIE, PRE_SESSION_CSRF_COOKIE, SESSION_COOKIE};
 use crate::error::{AppError, AppResult, PendingError};
 use crate::extract::HtmlForm;
 use crate::openapi::{self, ApiRoute};
@@ -72,22 +70,14 @@ pub(crate) fn finish(
         return render_error(state, info, path, target, &error);
     }
     if info.flash.is_some() && response.status() == StatusCode::OK {
-        if let Ok(v) =
-            header::HeaderValue::from_str(&auth::set_cookie(state, FLASH_COOKIE, "", Some(0)))
-        {
+        if let Ok(v) = header::HeaderValue::from_str(&auth::set_cookie(state, FLASH_COOKIE, "", Some(0))) {
             response.headers_mut().append(header::SET_COOKIE, v);
         }
     }
     response
 }
 
-fn render_error(
-    state: &AppState,
-    info: &RequestInfo,
-    path: &str,
-    target: &str,
-    error: &AppError,
-) -> Response {
+fn render_error(state: &AppState, info: &RequestInfo, path: &str, target: &str, error: &AppError) -> Response {
     let status = error.status();
     let (key, detail) = error.message();
     let message = state.messages.format(info.lang, key, &detail);
@@ -107,35 +97,18 @@ fn render_error(
         if !errors.is_empty() {
             body["errors"] = json!(errors);
         }
-        if let AppError::Domain(DomainError::StaleVersion {
-            expected, actual, ..
-        }) = error
-        {
+        if let AppError::Domain(DomainError::StaleVersion { expected, actual, .. }) = error {
             body["expected_version"] = json!(expected);
             body["current_version"] = json!(actual);
         }
-        return (
-            status,
-            [(header::CONTENT_TYPE, "application/problem+json")],
-            body.to_string(),
-        )
-            .into_response();
+        return (status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response();
     }
     if matches!(error, AppError::Domain(DomainError::Unauthenticated)) {
         let next = form_urlencoded::byte_serialize(target.as_bytes()).collect::<String>();
         return Redirect::to(&format!("/login?next={next}")).into_response();
     }
-    let page = PageCtx::public(
-        state.messages.clone(),
-        info.lang,
-        "error.title",
-        info.csrf.clone(),
-    );
-    let template = ErrorPage {
-        page,
-        status: status.as_u16(),
-        message,
-    };
+    let page = PageCtx::public(state.messages.clone(), info.lang, "error.title", info.csrf.clone());
+    let template = ErrorPage { page, status: status.as_u16(), message };
     match template.render() {
         Ok(html) => (status, axum::response::Html(html)).into_response(),
         Err(_) => (status, message_text(state, info.lang)).into_response(),
@@ -161,9 +134,7 @@ struct HomePage {
 }
 
 async fn home(ctx: Ctx) -> AppResult<Response> {
-    render(&HomePage {
-        page: PageCtx::new(&ctx, "home.title", "/").await?,
-    })
+    render(&HomePage { page: PageCtx::new(&ctx, "home.title", "/").await? })
 }
 
 #[derive(Template)]
@@ -196,29 +167,15 @@ async fn login_page(
     if info.principal.is_some() {
         return Ok(Redirect::to("/").into_response());
     }
-    let csrf = if info.csrf.is_empty() {
-        accounts::random_hex(16)
-    } else {
-        info.csrf.clone()
-    };
-    let page = PageCtx::public(
-        state.messages.clone(),
-        info.lang,
-        "login.title",
-        csrf.clone(),
-    );
-    let mut response = render(&LoginPage {
-        page,
-        next: safe_next(query.next.as_deref()),
-        login: String::new(),
-        error: None,
-    })?;
+    let csrf = if info.csrf.is_empty() { accounts::random_hex(16) } else { info.csrf.clone() };
+    let page = PageCtx::public(state.messages.clone(), info.lang, "login.title", csrf.clone());
+    let mut response =
+        render(&LoginPage { page, next: safe_next(query.next.as_deref()), login: String::new(), error: None })?;
     if info.csrf.is_empty() {
         let cookie = auth::set_cookie(&state, PRE_SESSION_CSRF_COOKIE, &csrf, Some(3600));
-        response.headers_mut().append(
-            header::SET_COOKIE,
-            header::HeaderValue::from_str(&cookie).map_err(|_| AppError::NotFound)?,
-        );
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, header::HeaderValue::from_str(&cookie).map_err(|_| AppError::NotFound)?);
     }
     Ok(response)
 }
@@ -241,19 +198,13 @@ async fn login_submit(
         Ok(session) => {
             let mut response = Redirect::to(&safe_next(form.next.as_deref())).into_response();
             let cookies = [
-                auth::set_cookie(
-                    &state,
-                    SESSION_COOKIE,
-                    &session.token,
-                    Some(accounts::SESSION_HOURS * 3600),
-                ),
+                auth::set_cookie(&state, SESSION_COOKIE, &session.token, Some(accounts::SESSION_HOURS * 3600)),
                 auth::set_cookie(&state, PRE_SESSION_CSRF_COOKIE, "", Some(0)),
             ];
             for c in cookies {
-                response.headers_mut().append(
-                    header::SET_COOKIE,
-                    header::HeaderValue::from_str(&c).map_err(|_| AppError::NotFound)?,
-                );
+                response
+                    .headers_mut()
+                    .append(header::SET_COOKIE, header::HeaderValue::from_str(&c).map_err(|_| AppError::NotFound)?);
             }
             Ok(response)
         }
@@ -262,12 +213,7 @@ async fn login_submit(
                 DomainError::Throttled => (StatusCode::TOO_MANY_REQUESTS, "login.throttled"),
                 _ => (StatusCode::UNAUTHORIZED, "login.failed"),
             };
-            let page = PageCtx::public(
-                state.messages.clone(),
-                info.lang,
-                "login.title",
-                info.csrf.clone(),
-            );
+            let page = PageCtx::public(state.messages.clone(), info.lang, "login.title", info.csrf.clone());
             let error = Some(page.t(key));
             render_status(
                 status,
@@ -289,10 +235,9 @@ async fn logout(State(state): State<AppState>, info: RequestInfo) -> AppResult<R
     }
     let mut response = Redirect::to("/login").into_response();
     let cookie = auth::set_cookie(&state, SESSION_COOKIE, "", Some(0));
-    response.headers_mut().append(
-        header::SET_COOKIE,
-        header::HeaderValue::from_str(&cookie).map_err(|_| AppError::NotFound)?,
-    );
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, header::HeaderValue::from_str(&cookie).map_err(|_| AppError::NotFound)?);
     Ok(response)
 }
 
@@ -313,10 +258,9 @@ async fn switch_language(
     }
     let mut response = Redirect::to(&safe_next(form.next.as_deref())).into_response();
     let cookie = auth::set_cookie(&state, LANG_COOKIE, lang.tag(), Some(365 * 24 * 3600));
-    response.headers_mut().append(
-        header::SET_COOKIE,
-        header::HeaderValue::from_str(&cookie).map_err(|_| AppError::NotFound)?,
-    );
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, header::HeaderValue::from_str(&cookie).map_err(|_| AppError::NotFound)?);
     Ok(response)
 }
 
@@ -333,18 +277,12 @@ async fn switch_company(ctx: Ctx, HtmlForm(form): HtmlForm<CompanyForm>) -> AppR
 
 async fn healthz(State(state): State<AppState>) -> Response {
     match state.db.ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            Json(json!({"status": "ok", "database": state.db.dialect().name()})),
-        )
-            .into_response(),
+        Ok(()) => {
+            (StatusCode::OK, Json(json!({"status": "ok", "database": state.db.dialect().name()}))).into_response()
+        }
         Err(e) => {
             tracing::error!(error = %e, "health check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "unavailable"})),
-            )
-                .into_response()
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable"}))).into_response()
         }
     }
 }
@@ -381,10 +319,7 @@ async fn me(ctx: Ctx) -> Json<serde_json::Value> {
 
 async fn stylesheet() -> Response {
     (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
         include_str!("../static/app.css"),
     )
         .into_response()

@@ -25,10 +25,7 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
         .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
     mac.update(format!("{timestamp}.{body}").as_bytes());
-    format!(
-        "t={timestamp},v1={}",
-        hex::encode(mac.finalize().into_bytes())
-    )
+    format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
 }
 
 /// Backoff after `attempts` failures: 30 s, 1 min, 2 min, … capped at 6 h.
@@ -65,10 +62,7 @@ pub async fn send_due(db: &Db) -> db::Result<usize> {
     .fetch_all(tx.conn())
     .await?;
     tx.commit().await?;
-    let ids: Vec<i64> = rows
-        .iter()
-        .map(|r| r.try_get("id"))
-        .collect::<Result<_, _>>()?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?;
     if ids.is_empty() {
         return Ok(0);
     }
@@ -120,11 +114,7 @@ pub async fn send_due(db: &Db) -> db::Result<usize> {
                     Ok(code) => (Some(i64::from(code)), format!("HTTP {code}")),
                     Err(e) => (None, e),
                 };
-                let status = if attempts >= MAX_ATTEMPTS {
-                    "failed"
-                } else {
-                    "pending"
-                };
+                let status = if attempts >= MAX_ATTEMPTS { "failed" } else { "pending" };
                 let next = format_instant(db.clock().now() + backoff(attempts - 1));
                 sqlx::query("UPDATE webhook_deliveries SET status = $1, attempts = $2, last_status_code = $3, last_error = $4, next_attempt_at = $5 WHERE id = $6")
                     .bind(status)
@@ -156,10 +146,7 @@ async fn send_one(
         .header("user-agent", "zhongshu-webhooks")
         .header("x-zhongshu-event", &d.event_type)
         .header("x-zhongshu-delivery", d.id.to_string())
-        .header(
-            "x-zhongshu-signature",
-            signature(&d.secret, timestamp, body),
-        )
+        .header("x-zhongshu-signature", signature(&d.secret, timestamp, body))
         .body(Full::new(Bytes::from(body.to_string())))
         .map_err(|e| e.to_string())?;
     match tokio::time::timeout(std::time::Duration::from_secs(10), client.request(request)).await {
@@ -245,25 +232,14 @@ pub async fn create_webhook(tx: &mut db::Tx, form: &WebhookForm) -> db::Result<(
     {
         problems.add("url", "error.url.format", url);
     }
-    let types: Vec<String> = form
-        .event_types
-        .split(',')
-        .map(|t| t.trim().to_string())
-        .filter(|t| !t.is_empty())
-        .collect();
-    let event_types = if types.is_empty() {
-        "*".to_string()
-    } else {
-        types.join(",")
-    };
+    let types: Vec<String> =
+        form.event_types.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect();
+    let event_types = if types.is_empty() { "*".to_string() } else { types.join(",") };
     if event_types.len() > 1000 {
         problems.add("event_types", "error.too_long", "1000");
     }
     problems.finish()?;
-    let company = tx
-        .actor()
-        .company_id
-        .ok_or_else(|| kernel::DomainError::Forbidden("web.webhook.manage".into()))?;
+    let company = tx.actor().company_id.ok_or_else(|| kernel::DomainError::Forbidden("web.webhook.manage".into()))?;
     let secret = crate::accounts::random_hex(24);
     let now = tx.now().to_string();
     let id: i64 = sqlx::query(
@@ -299,21 +275,16 @@ pub async fn set_active(tx: &mut db::Tx, company_id: i64, id: i64, active: bool)
     if changed == 0 {
         return Err(kernel::DomainError::NotFound("webhook").into());
     }
-    tx.audit(
-        "state",
-        "web.webhook",
-        Some(&id.to_string()),
-        &json!({"active": [!active, active]}),
-    )
-    .await?;
+    tx.audit("state", "web.webhook", Some(&id.to_string()), &json!({"active": [!active, active]})).await?;
     Ok(())
 }
 
 pub async fn list_webhooks(db: &Db, company_id: i64) -> db::Result<Vec<Webhook>> {
-    let rows = sqlx::query("SELECT id, url, event_types, active, created_at FROM webhooks WHERE company_id = $1 ORDER BY id")
-        .bind(company_id)
-        .fetch_all(db.reader())
-        .await?;
+    let rows =
+        sqlx::query("SELECT id, url, event_types, active, created_at FROM webhooks WHERE company_id = $1 ORDER BY id")
+            .bind(company_id)
+            .fetch_all(db.reader())
+            .await?;
     rows.iter()
         .map(|r| {
             Ok(Webhook {

@@ -54,17 +54,11 @@ pub fn docs() -> Vec<ApiRoute> {
             tag: "party",
             permission: Some(service::READ),
             query: &[
-                (
-                    "q",
-                    "Substring of name or number; exact mobile, e-mail or credit code",
-                ),
+                ("q", "Substring of name or number; exact mobile, e-mail or credit code"),
                 ("role", "customer, supplier, employee, patient or candidate"),
                 ("tag", "A tag"),
                 ("kind", "person or organization"),
-                (
-                    "sort",
-                    "name, number or created_at; prefix - for descending",
-                ),
+                ("sort", "name, number or created_at; prefix - for descending"),
                 ("limit", "1–500, default 50"),
                 ("cursor", "next_cursor of the previous page"),
             ],
@@ -124,11 +118,7 @@ pub async fn create(ctx: Ctx, ApiJson(form): ApiJson<PartyForm>) -> AppResult<Re
     match service::create(ctx.db(), &ctx.principal, &form).await? {
         CreateOutcome::Created(id) => {
             let party = service::get(ctx.db(), &ctx.principal, id).await?;
-            Ok((
-                StatusCode::CREATED,
-                [(header::LOCATION, format!("/api/v1/parties/{id}"))],
-                Json(json!(party)),
-            )
+            Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/v1/parties/{id}"))], Json(json!(party)))
                 .into_response())
         }
         CreateOutcome::PossibleDuplicates(found) => {
@@ -140,19 +130,14 @@ pub async fn create(ctx: Ctx, ApiJson(form): ApiJson<PartyForm>) -> AppResult<Re
                 "instance": "/api/v1/parties",
                 "duplicates": found,
             });
-            Ok((
-                StatusCode::CONFLICT,
-                [(header::CONTENT_TYPE, "application/problem+json")],
-                body.to_string(),
-            )
+            Ok((StatusCode::CONFLICT, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string())
                 .into_response())
         }
     }
 }
 
 fn parse_id(id: &str) -> Result<i64, AppError> {
-    id.parse()
-        .map_err(|_| AppError::Domain(DomainError::NotFound("party")))
+    id.parse().map_err(|_| AppError::Domain(DomainError::NotFound("party")))
 }
 
 pub async fn get(ctx: Ctx, Path(id): Path<String>) -> AppResult<Json<Value>> {
@@ -161,17 +146,10 @@ pub async fn get(ctx: Ctx, Path(id): Path<String>) -> AppResult<Json<Value>> {
 }
 
 /// Merges the given fields into the stored party and saves it, refusing a stale version.
-pub async fn patch(
-    ctx: Ctx,
-    Path(id): Path<String>,
-    ApiJson(body): ApiJson<Value>,
-) -> AppResult<Json<Value>> {
+pub async fn patch(ctx: Ctx, Path(id): Path<String>, ApiJson(body): ApiJson<Value>) -> AppResult<Json<Value>> {
     let id = parse_id(&id)?;
     let Value::Object(mut changes) = body else {
-        return Err(AppError::Malformed {
-            json: true,
-            detail: "expected a JSON object".into(),
-        });
+        return Err(AppError::Malformed { json: true, detail: "expected a JSON object".into() });
     };
     let version = changes
         .remove("version")
@@ -183,10 +161,8 @@ pub async fn patch(
     for (key, value) in changes {
         merged[key] = value;
     }
-    let form: PartyForm = serde_json::from_value(merged).map_err(|e| AppError::Malformed {
-        json: true,
-        detail: e.to_string(),
-    })?;
+    let form: PartyForm =
+        serde_json::from_value(merged).map_err(|e| AppError::Malformed { json: true, detail: e.to_string() })?;
     service::update(ctx.db(), &ctx.principal, id, version, &form).await?;
     let party = service::get(ctx.db(), &ctx.principal, id).await?;
     Ok(Json(json!(party)))

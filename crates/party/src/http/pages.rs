@@ -41,33 +41,21 @@ pub async fn list(ctx: Ctx, Query(pairs): Query<Vec<(String, String)>>) -> AppRe
     let tags = crate::store::tags_in_use(&mut conn, ctx.company_id()).await?;
     drop(conn);
     let page = PageCtx::new(&ctx, "party.list", "/parties").await?;
-    let sort_value = format!(
-        "{}{}",
-        if params.descending { "-" } else { "" },
-        params.sort
-    );
+    let sort_value = format!("{}{}", if params.descending { "-" } else { "" }, params.sort);
     render(&ListPage {
         items: page_data.items,
         q: params.q.clone().unwrap_or_default(),
         role: params.filter("role").unwrap_or_default().to_string(),
         tag: params.filter("tag").unwrap_or_default().to_string(),
-        roles: ROLES
-            .iter()
-            .map(|r| (r.to_string(), page.t(&format!("party.role.{r}"))))
-            .collect(),
+        roles: ROLES.iter().map(|r| (r.to_string(), page.t(&format!("party.role.{r}")))).collect(),
         sorts: ["name", "number", "created_at", "-created_at"]
             .iter()
             .map(|s| (s.to_string(), page.t(&format!("party.sort.{s}"))))
             .collect(),
         sort: sort_value,
         tags,
-        next_link: page_data
-            .next_cursor
-            .map(|c| format!("/parties?{}", params.query_string(&[("cursor", &c)]))),
-        first_link: params
-            .cursor
-            .as_ref()
-            .map(|_| format!("/parties?{}", params.query_string(&[]))),
+        next_link: page_data.next_cursor.map(|c| format!("/parties?{}", params.query_string(&[("cursor", &c)]))),
+        first_link: params.cursor.as_ref().map(|_| format!("/parties?{}", params.query_string(&[]))),
         export_link: format!("/parties/export.csv?{}", params.query_string(&[])),
         can_create: ctx.principal.may(service::CREATE),
         can_export: ctx.principal.may(service::EXPORT),
@@ -77,21 +65,11 @@ pub async fn list(ctx: Ctx, Query(pairs): Query<Vec<(String, String)>>) -> AppRe
 
 pub async fn export(ctx: Ctx, Query(pairs): Query<Vec<(String, String)>>) -> AppResult<Response> {
     let params = ListParams::parse(&pairs, &LIST_SPEC)?;
-    let bytes = service::export_csv(
-        ctx.db(),
-        &ctx.principal,
-        &params,
-        ctx.lang,
-        &ctx.state.messages,
-    )
-    .await?;
+    let bytes = service::export_csv(ctx.db(), &ctx.principal, &params, ctx.lang, &ctx.state.messages).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"parties.csv\"",
-            ),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"parties.csv\""),
         ],
         bytes,
     )
@@ -112,34 +90,21 @@ struct DetailPage {
 }
 
 fn parse_id(id: &str) -> Result<i64, AppError> {
-    id.parse()
-        .map_err(|_| AppError::Domain(DomainError::NotFound("party")))
+    id.parse().map_err(|_| AppError::Domain(DomainError::NotFound("party")))
 }
 
 pub async fn detail(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
     let id = parse_id(&id)?;
     let party = service::get(ctx.db(), &ctx.principal, id).await?;
     let history = web::page::history(&ctx, "party.party", &id.to_string()).await?;
-    let page = PageCtx::new(&ctx, "party.list", "/parties")
-        .await?
-        .titled(party.name.clone());
+    let page = PageCtx::new(&ctx, "party.list", "/parties").await?.titled(party.name.clone());
     render(&DetailPage {
         kind: page.t(&format!("party.kind.{}", party.kind)),
-        roles: party
-            .roles
-            .iter()
-            .map(|r| page.t(&format!("party.role.{r}")))
-            .collect(),
+        roles: party.roles.iter().map(|r| page.t(&format!("party.role.{r}"))).collect(),
         contacts: party
             .contacts
             .iter()
-            .map(|c| {
-                (
-                    page.t(&format!("party.contact.{}", c.kind)),
-                    c.value.clone(),
-                    c.label.clone(),
-                )
-            })
+            .map(|c| (page.t(&format!("party.contact.{}", c.kind)), c.value.clone(), c.label.clone()))
             .collect(),
         addresses: party
             .addresses
@@ -147,12 +112,7 @@ pub async fn detail(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
             .map(|a| {
                 (
                     page.t(&format!("party.address.{}", a.kind)),
-                    format!(
-                        "{}{}{} {} {}",
-                        a.province, a.city, a.district, a.street, a.postcode
-                    )
-                    .trim()
-                    .to_string(),
+                    format!("{}{}{} {} {}", a.province, a.city, a.district, a.street, a.postcode).trim().to_string(),
                 )
             })
             .collect(),
@@ -241,12 +201,7 @@ fn form_from_pairs(pairs: &FormPairs) -> PartyForm {
         credit_code: pairs.get("credit_code").map(str::to_string),
         id_number: pairs.get("id_number").map(str::to_string),
         roles: pairs.all("roles"),
-        tags: pairs
-            .text("tags")
-            .split([',', '，'])
-            .map(|t| t.trim().to_string())
-            .filter(|t| !t.is_empty())
-            .collect(),
+        tags: pairs.text("tags").split([',', '，']).map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect(),
         contacts,
         addresses,
         notes: pairs.text("notes"),
@@ -276,44 +231,16 @@ async fn form_page(
             .collect(),
     );
     b.field("text", "name", "party.name", &form.name, true);
-    b.field(
-        "text",
-        "name_en",
-        "party.name_en",
-        form.name_en.as_deref().unwrap_or(""),
-        false,
-    );
-    b.field(
-        "text",
-        "credit_code",
-        "party.credit_code",
-        form.credit_code.as_deref().unwrap_or(""),
-        false,
-    );
-    b.field(
-        "text",
-        "id_number",
-        "party.id_number",
-        form.id_number.as_deref().unwrap_or(""),
-        false,
-    );
+    b.field("text", "name_en", "party.name_en", form.name_en.as_deref().unwrap_or(""), false);
+    b.field("text", "credit_code", "party.credit_code", form.credit_code.as_deref().unwrap_or(""), false);
+    b.field("text", "id_number", "party.id_number", form.id_number.as_deref().unwrap_or(""), false);
     b.choice(
         "checkboxes",
         "roles",
         "party.roles",
-        ROLES
-            .iter()
-            .map(|r| {
-                (
-                    r.to_string(),
-                    format!("party.role.{r}"),
-                    form.roles.iter().any(|x| x == r),
-                )
-            })
-            .collect(),
+        ROLES.iter().map(|r| (r.to_string(), format!("party.role.{r}"), form.roles.iter().any(|x| x == r))).collect(),
     );
-    b.field("text", "tags", "party.tags", &form.tags.join(", "), false)
-        .hint("party.tags_hint");
+    b.field("text", "tags", "party.tags", &form.tags.join(", "), false).hint("party.tags_hint");
     b.field("textarea", "notes", "party.notes", &form.notes, false);
     let general_errors = b.general_errors();
     let fields = b.finish();
@@ -330,26 +257,11 @@ async fn form_page(
         }
     };
     let kind_options = |selected: &str, kinds: &[&str], prefix: &str| -> Vec<Choice> {
-        kinds
-            .iter()
-            .map(|k| {
-                (
-                    k.to_string(),
-                    ctx.t(&format!("{prefix}.{k}")),
-                    *k == selected,
-                )
-            })
-            .collect()
+        kinds.iter().map(|k| (k.to_string(), ctx.t(&format!("{prefix}.{k}")), *k == selected)).collect()
     };
     let mut contacts = form.contacts.clone();
-    contacts.push(Contact {
-        kind: "mobile".into(),
-        ..Default::default()
-    });
-    contacts.push(Contact {
-        kind: "email".into(),
-        ..Default::default()
-    });
+    contacts.push(Contact { kind: "mobile".into(), ..Default::default() });
+    contacts.push(Contact { kind: "email".into(), ..Default::default() });
     let contact_rows = contacts
         .iter()
         .enumerate()
@@ -361,11 +273,7 @@ async fn form_page(
         })
         .collect();
     let mut addresses = form.addresses.clone();
-    addresses.push(Address {
-        kind: "office".into(),
-        country: "CN".into(),
-        ..Default::default()
-    });
+    addresses.push(Address { kind: "office".into(), country: "CN".into(), ..Default::default() });
     let address_rows = addresses
         .iter()
         .enumerate()
@@ -385,63 +293,27 @@ async fn form_page(
             })
         })
         .collect();
-    Ok(FormPage {
-        page,
-        action,
-        version,
-        fields,
-        contact_rows,
-        address_rows,
-        general_errors,
-        duplicates,
-    })
+    Ok(FormPage { page, action, version, fields, contact_rows, address_rows, general_errors, duplicates })
 }
 
 pub async fn new(ctx: Ctx) -> AppResult<Response> {
     ctx.require(service::CREATE)?;
-    let form = PartyForm {
-        kind: "organization".into(),
-        roles: vec!["customer".into()],
-        ..Default::default()
-    };
-    render(
-        &form_page(
-            &ctx,
-            "/parties".into(),
-            0,
-            &form,
-            &[],
-            Vec::new(),
-            "party.new",
-        )
-        .await?,
-    )
+    let form = PartyForm { kind: "organization".into(), roles: vec!["customer".into()], ..Default::default() };
+    render(&form_page(&ctx, "/parties".into(), 0, &form, &[], Vec::new(), "party.new").await?)
 }
 
 pub async fn create(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
     let form = form_from_pairs(&pairs);
     match service::create(ctx.db(), &ctx.principal, &form).await {
-        Ok(CreateOutcome::Created(id)) => Ok(web::page::flash_redirect(
-            &ctx,
-            &format!("/parties/{id}"),
-            "common.created",
-        )),
+        Ok(CreateOutcome::Created(id)) => {
+            Ok(web::page::flash_redirect(&ctx, &format!("/parties/{id}"), "common.created"))
+        }
         Ok(CreateOutcome::PossibleDuplicates(found)) => {
-            let page =
-                form_page(&ctx, "/parties".into(), 0, &form, &[], found, "party.new").await?;
+            let page = form_page(&ctx, "/parties".into(), 0, &form, &[], found, "party.new").await?;
             render_status(StatusCode::CONFLICT, &page)
         }
         Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            let page = form_page(
-                &ctx,
-                "/parties".into(),
-                0,
-                &form,
-                &errors,
-                Vec::new(),
-                "party.new",
-            )
-            .await?;
+            let page = form_page(&ctx, "/parties".into(), 0, &form, &errors, Vec::new(), "party.new").await?;
             render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
         Err(e) => Err(e.into()),
@@ -453,58 +325,24 @@ pub async fn edit(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
     ctx.require(service::UPDATE)?;
     let party = service::get(ctx.db(), &ctx.principal, id).await?;
     let form = service::form_of(&party);
-    render(
-        &form_page(
-            &ctx,
-            format!("/parties/{id}"),
-            party.version,
-            &form,
-            &[],
-            Vec::new(),
-            "party.edit",
-        )
-        .await?,
-    )
+    render(&form_page(&ctx, format!("/parties/{id}"), party.version, &form, &[], Vec::new(), "party.edit").await?)
 }
 
 pub async fn save(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) -> AppResult<Response> {
     let id = parse_id(&id)?;
     let form = form_from_pairs(&pairs);
-    let version: i64 = pairs
-        .get("version")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let version: i64 = pairs.get("version").and_then(|v| v.parse().ok()).unwrap_or(0);
     match service::update(ctx.db(), &ctx.principal, id, version, &form).await {
-        Ok(()) => Ok(web::page::flash_redirect(
-            &ctx,
-            &format!("/parties/{id}"),
-            "common.saved",
-        )),
+        Ok(()) => Ok(web::page::flash_redirect(&ctx, &format!("/parties/{id}"), "common.saved")),
         Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            let page = form_page(
-                &ctx,
-                format!("/parties/{id}"),
-                version,
-                &form,
-                &errors,
-                Vec::new(),
-                "party.edit",
-            )
-            .await?;
+            let page =
+                form_page(&ctx, format!("/parties/{id}"), version, &form, &errors, Vec::new(), "party.edit").await?;
             render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
         Err(db::Error::Domain(DomainError::StaleVersion { .. })) => {
             let errors = vec![FieldError::new("version", "error.stale_version", "")];
-            let page = form_page(
-                &ctx,
-                format!("/parties/{id}"),
-                version,
-                &form,
-                &errors,
-                Vec::new(),
-                "party.edit",
-            )
-            .await?;
+            let page =
+                form_page(&ctx, format!("/parties/{id}"), version, &form, &errors, Vec::new(), "party.edit").await?;
             render_status(StatusCode::CONFLICT, &page)
         }
         Err(e) => Err(e.into()),
