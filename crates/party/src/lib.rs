@@ -20,12 +20,20 @@ pub fn module() -> Module {
     Module {
         name: "party",
         title_key: "party.menu",
-        migrations: vec![db::migrate::Migration {
-            module: "party",
-            version: 1,
-            name: "parties",
-            sql: include_str!("../migrations/0001_party.sql"),
-        }],
+        migrations: vec![
+            db::migrate::Migration {
+                module: "party",
+                version: 1,
+                name: "parties",
+                sql: include_str!("../migrations/0001_party.sql"),
+            },
+            db::migrate::Migration {
+                module: "party",
+                version: 2,
+                name: "tag names",
+                sql: include_str!("../migrations/0002_party_tag_names.sql"),
+            },
+        ],
         permissions: &[service::READ, service::CREATE, service::UPDATE, service::EXPORT, service::READ_SENSITIVE],
         menu: vec![MenuItem { label_key: "party.list", href: "/parties", permission: service::READ }],
         routes: http::routes,

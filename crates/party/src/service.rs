@@ -79,11 +79,25 @@ pub async fn create(db: &Db, principal: &Principal, form: &PartyForm) -> Result<
             ));
         }
     }
-    let year = chrono::Datelike::year(&(db.clock().now() + chrono::Duration::hours(8)));
+    let id = record_new(&mut tx, company_id, &input, owner_id).await?;
+    tx.commit().await?;
+    Ok(CreateOutcome::Created(id))
+}
+
+/// Writes a checked new party inside a transaction whose actor is its creator: takes the
+/// next number `PTY/{year}/{seq:06}` (year in China Standard Time), inserts it with its parts,
+/// appends the audit row and emits `party.PartyCreated`. `create` calls it after its checks;
+/// demo data and imports call it directly, so every party is recorded the same way.
+pub async fn record_new(tx: &mut db::Tx, company_id: i64, input: &PartyInput, owner_id: Option<i64>) -> Result<i64> {
+    let local_now = chrono::DateTime::parse_from_rfc3339(tx.now())
+        .map(|t| t.with_timezone(&chrono::Utc) + chrono::Duration::hours(8))
+        .map_err(|e| DomainError::Internal(e.to_string()))?;
+    let year = chrono::Datelike::year(&local_now);
     let number = tx.next_number(company_id, "party", year, "PTY/{year}/{seq:06}").await?;
     let now = tx.now().to_string();
-    let id = store::insert(tx.conn(), company_id, &number, &input, owner_id, Some(principal.user_id.0), &now).await?;
-    let mut after = snapshot(&input, owner_id);
+    let creator = tx.actor().user_id;
+    let id = store::insert(tx.conn(), company_id, &number, input, owner_id, creator, &now).await?;
+    let mut after = snapshot(input, owner_id);
     after["number"] = json!(number);
     tx.audit("create", "party.party", Some(&id.to_string()), &kernel::audit::diff(&serde_json::Value::Null, &after))
         .await?;
@@ -94,8 +108,7 @@ pub async fn create(db: &Db, principal: &Principal, form: &PartyForm) -> Result<
         &json!({"id": id, "number": number, "name": input.name, "roles": input.roles}),
     )
     .await?;
-    tx.commit().await?;
-    Ok(CreateOutcome::Created(id))
+    Ok(id)
 }
 
 /// Reads one party the principal may see. The resident ID is masked unless the principal

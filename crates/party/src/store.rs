@@ -373,6 +373,14 @@ async fn write_parts(conn: &mut AnyConnection, id: i64, input: &PartyInput) -> R
             .bind(tag)
             .execute(&mut *conn)
             .await?;
+        sqlx::query(
+            "INSERT INTO party_tag_names (company_id, tag) SELECT company_id, $2 FROM parties WHERE id = $1 \
+             ON CONFLICT (company_id, tag) DO NOTHING",
+        )
+        .bind(id)
+        .bind(tag)
+        .execute(&mut *conn)
+        .await?;
     }
     for (position, c) in input.contacts.iter().enumerate() {
         sqlx::query("INSERT INTO party_contacts (party_id, kind, value, label, position) VALUES ($1, $2, $3, $4, $5)")
@@ -406,11 +414,9 @@ async fn write_parts(conn: &mut AnyConnection, id: i64, input: &PartyInput) -> R
 
 /// Tags in use in a company, for the filter.
 pub async fn tags_in_use(conn: &mut AnyConnection, company_id: i64) -> Result<Vec<String>> {
-    let rows = sqlx::query(
-        "SELECT DISTINCT t.tag FROM party_tags t JOIN parties p ON p.id = t.party_id WHERE p.company_id = $1 ORDER BY t.tag LIMIT 200",
-    )
-    .bind(company_id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows = sqlx::query("SELECT tag FROM party_tag_names WHERE company_id = $1 ORDER BY tag LIMIT 200")
+        .bind(company_id)
+        .fetch_all(&mut *conn)
+        .await?;
     Ok(rows.iter().map(|r| r.try_get("tag")).collect::<std::result::Result<_, _>>()?)
 }

@@ -400,3 +400,25 @@ async fn a_role_without_grants_cannot_reach_the_pages_and_the_menu_hides_them() 
     assert!(!list.body.contains("/parties/new"), "no create button without the grant");
     assert_eq!(reader.get("/parties/new").await.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_department_grant_reaches_the_whole_department_across_teams() {
+    let app = spawn_app().await;
+    app.role("dept_reader", &[("party.party.read", Scope::Department), ("party.party.create", Scope::Own)]).await;
+    app.user("wang.fang", &["dept_reader"], "east", "sales").await;
+    app.user("li.qiang", &["dept_reader"], "west", "sales").await;
+    app.user("chen.jing", &["dept_reader"], "", "finance").await;
+    for login in ["wang.fang", "li.qiang", "chen.jing"] {
+        let api = app.api(login).await;
+        let created = api.post("/api/v1/parties", &json!({"kind": "person", "name": format!("{login}的客户")})).await;
+        assert_eq!(created.status, StatusCode::CREATED);
+    }
+    let wang = app.api("wang.fang").await;
+    let names: Vec<String> = wang.get("/api/v1/parties").await.json()["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|p| p["name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(names, vec!["li.qiang的客户", "wang.fang的客户"], "the sales department, not finance");
+}

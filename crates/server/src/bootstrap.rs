@@ -42,7 +42,16 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
         code: "accountant",
         name: "会计 Accountant",
         description: "Reads every party of the company",
-        grants: &[("party.party.read", Scope::Company), ("party.party.export", Scope::Company)],
+        grants: &[
+            ("party.party.read", Scope::Company),
+            ("party.party.export", Scope::Company),
+            ("finance.account.manage", Scope::Company),
+            ("finance.entry.read", Scope::Company),
+            ("finance.entry.create", Scope::Company),
+            ("finance.entry.post", Scope::Company),
+            ("finance.report.read", Scope::Company),
+            ("finance.period.close", Scope::Company),
+        ],
     },
     BuiltinRole {
         code: "hr_officer",
@@ -59,7 +68,12 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
         code: "auditor",
         name: "审计 Auditor",
         description: "Reads the audit log and every party",
-        grants: &[("web.audit.read", Scope::Company), ("party.party.read", Scope::Company)],
+        grants: &[
+            ("web.audit.read", Scope::Company),
+            ("party.party.read", Scope::Company),
+            ("finance.entry.read", Scope::Company),
+            ("finance.report.read", Scope::Company),
+        ],
     },
     BuiltinRole {
         code: "user_admin",

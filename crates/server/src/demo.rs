@@ -6,7 +6,7 @@
 use db::{Actor, Db, Result, RowExt};
 use kernel::identifiers::{credit_code_check_char, resident_id_check_char};
 use party::domain::{self, Address, Contact, PartyForm};
-use serde_json::json;
+
 use web::accounts::{self, UserForm};
 
 /// The password of every demo user (the administrator's too, unless set in the environment).
@@ -249,32 +249,14 @@ pub async fn seed(db: &Db, company_id: i64, scale: u64) -> Result<u64> {
     let target = 300 * scale;
     let mut rng = Lcg(20261126 + existing as u64);
     let mut made = 0u64;
-    let year = chrono::Datelike::year(&(db.clock().now() + chrono::Duration::hours(8)));
     while (existing as u64) + made < target {
         let batch = (target - existing as u64 - made).min(500);
         let (owner_id, owner_login) = owners[(made / 500) as usize % owners.len()].clone();
         let mut tx = db.begin(Actor::user(owner_id, owner_login, company_id)).await?;
-        let now = tx.now().to_string();
         for _ in 0..batch {
             let i = existing as u64 + made;
             let input = domain::validate(&party_form(&mut rng, i))?;
-            let number = tx.next_number(company_id, "party", year, "PTY/{year}/{seq:06}").await?;
-            let id = party::store::insert(tx.conn(), company_id, &number, &input, Some(owner_id), Some(owner_id), &now)
-                .await?;
-            tx.audit(
-                "create",
-                "party.party",
-                Some(&id.to_string()),
-                &json!({"number": [null, number], "name": [null, input.name], "source": [null, "demo"]}),
-            )
-            .await?;
-            tx.emit(
-                "party",
-                &id.to_string(),
-                "party.PartyCreated",
-                &json!({"id": id, "number": number, "name": input.name, "roles": input.roles}),
-            )
-            .await?;
+            party::service::record_new(&mut tx, company_id, &input, Some(owner_id)).await?;
             made += 1;
         }
         tx.commit().await?;

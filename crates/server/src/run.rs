@@ -46,6 +46,7 @@ pub async fn prepare(db: &Db, demo: bool, scale: u64) -> anyhow::Result<()> {
     if demo {
         let made = crate::demo::seed(db, prepared.company_id, scale).await?;
         if made > 0 {
+            db.analyze().await?;
             println!("Seeded {made} demo parties; demo users sign in with password `{}`.", crate::demo::DEMO_PASSWORD);
         }
     }
@@ -134,6 +135,7 @@ pub async fn restore(url: &str, file: &PathBuf) -> anyhow::Result<()> {
     let modules = crate::modules();
     let input = std::io::BufReader::new(std::fs::File::open(file)?);
     let counts = db::backup::restore(&db, &web::migrations(&modules), input).await?;
+    db.analyze().await?;
     let rows: u64 = counts.iter().map(|(_, n)| n).sum();
     println!("Restored {rows} rows of {} tables from {}", counts.len(), file.display());
     match db::audit::verify(&db).await? {

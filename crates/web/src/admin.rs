@@ -2,7 +2,6 @@
 //! Each page calls the same `accounts` and `webhooks` functions as the API.
 
 use crate::accounts::{self, RoleForm, User, UserForm, UserUpdate};
-use crate::admin_api::{AUDIT, COMPANIES, ROLES, TOKENS, USERS, WEBHOOKS};
 use crate::auth::Ctx;
 use crate::error::{AppError, AppResult};
 use crate::extract::FormPairs;
@@ -22,6 +21,14 @@ use chrono::{Duration, NaiveDate};
 use db::RowExt;
 use kernel::error::FieldError;
 use kernel::{DomainError, Grant, Scope};
+
+/// The permissions of administration, checked by these pages and by the administration API.
+pub const USERS: &str = "web.user.manage";
+pub const ROLES: &str = "web.role.manage";
+pub const TOKENS: &str = "web.token.manage";
+pub const AUDIT: &str = "web.audit.read";
+pub const WEBHOOKS: &str = "web.webhook.manage";
+pub const COMPANIES: &str = "web.company.manage";
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()

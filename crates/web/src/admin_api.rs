@@ -1,7 +1,9 @@
 //! Administration API: the same operations as the administration pages, as JSON.
 
 use crate::accounts::{self, RoleForm, UserForm, UserUpdate};
-use crate::admin::{audit_filter, ensure_user_in_company, AuditQuery};
+use crate::admin::{
+    audit_filter, ensure_user_in_company, AuditQuery, AUDIT, COMPANIES, ROLES, TOKENS, USERS, WEBHOOKS,
+};
 use crate::auth::Ctx;
 use crate::error::{AppError, AppResult};
 use crate::extract::ApiJson;
@@ -16,13 +18,6 @@ use axum::{Json, Router};
 use kernel::{DomainError, Grant};
 use serde::Deserialize;
 use serde_json::{json, Value};
-
-pub const USERS: &str = "web.user.manage";
-pub const ROLES: &str = "web.role.manage";
-pub const TOKENS: &str = "web.token.manage";
-pub const AUDIT: &str = "web.audit.read";
-pub const WEBHOOKS: &str = "web.webhook.manage";
-pub const COMPANIES: &str = "web.company.manage";
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()

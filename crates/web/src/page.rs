@@ -115,6 +115,16 @@ impl PageCtx {
         self.lang.tag()
     }
 
+    /// An amount in fen as pages show money: `1,234.50`, and blank for zero so a ledger
+    /// column reads cleanly.
+    pub fn money(&self, fen: &i64) -> String {
+        if *fen == 0 {
+            String::new()
+        } else {
+            kernel::Money::from_minor(*fen, kernel::Currency::CNY).to_string()
+        }
+    }
+
     /// Replaces the title (for a record's own name).
     pub fn titled(mut self, title: impl Into<String>) -> Self {
         self.title = title.into();

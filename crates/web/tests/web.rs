@@ -443,3 +443,64 @@ async fn an_oversized_form_is_refused_with_a_page_not_a_crash() {
     assert!(response.body.contains("请求体过大"));
     assert_eq!(app.count("parties").await, 0);
 }
+
+#[tokio::test]
+async fn a_webhook_receiver_gets_the_event_with_a_signature_it_can_check() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let receiver = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.expect("accept");
+        let mut request = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = socket.read(&mut buf).await.expect("read");
+            request.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&request).to_string();
+            if let Some(head_end) = text.find("\r\n\r\n") {
+                let length: usize = text
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0))
+                    })
+                    .unwrap_or(0);
+                if request.len() >= head_end + 4 + length {
+                    break;
+                }
+            }
+            if n == 0 {
+                break;
+            }
+        }
+        socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").await.expect("write");
+        String::from_utf8_lossy(&request).to_string()
+    });
+    let api = app.api("admin").await;
+    let created = api
+        .post("/api/v1/webhooks", &json!({"url": format!("http://127.0.0.1:{port}/hook"), "event_types": "*"}))
+        .await;
+    let secret = created.json()["secret"].as_str().expect("secret").to_string();
+    let id = created.json()["id"].as_i64().expect("id");
+    api.post("/api/v1/parties", &json!({"kind": "organization", "name": "杭州启明软件有限公司"})).await;
+    db::events::dispatch_batch(&app.db, &[], "test").await.expect("dispatch");
+    assert_eq!(web::webhooks::send_due(&app.db).await.expect("send"), 1);
+    let request = receiver.await.expect("receiver");
+    let (head, body) = request.split_once("\r\n\r\n").expect("a request");
+    assert!(head.to_ascii_lowercase().contains("x-zhongshu-event: party.partycreated"));
+    let signature = head
+        .lines()
+        .find_map(|l| l.strip_prefix("x-zhongshu-signature: ").or_else(|| l.strip_prefix("X-Zhongshu-Signature: ")))
+        .expect("signature header");
+    let timestamp: i64 =
+        signature.split(',').next().and_then(|t| t.strip_prefix("t=")).and_then(|t| t.parse().ok()).expect("t");
+    assert_eq!(
+        signature,
+        web::webhooks::signature(&secret, timestamp, body),
+        "the receiver can recompute the signature"
+    );
+    assert!(body.contains("杭州启明软件有限公司"));
+    let log = api.get(&format!("/api/v1/webhooks/{id}/deliveries")).await.json();
+    assert_eq!(log["items"][0]["status"], "delivered");
+    assert_eq!(log["items"][0]["last_status_code"], 200);
+}

@@ -1,0 +1,487 @@
+//! Ledger rules without I/O: voucher words, periods, balanced entries, the chart templates
+//! and the CAS statement lines.
+
+use kernel::error::Problems;
+use kernel::{Currency, DomainResult, Money};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Voucher words (凭证字): 记 general, 收 receipt, 付 payment, 转 transfer.
+pub const WORDS: [&str; 4] = ["记", "收", "付", "转"];
+
+/// A period `YYYY-MM`, checked.
+pub fn parse_period(field: &str, text: &str) -> Result<String, kernel::error::FieldError> {
+    let text = text.trim();
+    let ok = text.len() == 7
+        && text.as_bytes()[4] == b'-'
+        && text[..4].chars().all(|c| c.is_ascii_digit())
+        && text[5..].parse::<u32>().is_ok_and(|m| (1..=12).contains(&m));
+    if ok {
+        Ok(text.to_string())
+    } else {
+        Err(kernel::error::FieldError::new(field, "error.finance.period", text))
+    }
+}
+
+/// The period a business date (`YYYY-MM-DD`) falls in.
+pub fn period_of(date: &str) -> String {
+    date.chars().take(7).collect()
+}
+
+/// One line of a voucher as entered: an account code and one amount, debit or credit, as
+/// decimal text ("1234.50").
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LineForm {
+    pub account: String,
+    #[serde(default)]
+    pub debit: String,
+    #[serde(default)]
+    pub credit: String,
+    #[serde(default)]
+    pub cost_center: String,
+    #[serde(default)]
+    pub memo: String,
+}
+
+/// A voucher as entered.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct EntryForm {
+    /// Business date `YYYY-MM-DD`; the period is its month.
+    pub date: String,
+    #[serde(default = "default_word")]
+    pub word: String,
+    #[serde(default)]
+    pub memo: String,
+    pub lines: Vec<LineForm>,
+}
+
+fn default_word() -> String {
+    "记".into()
+}
+
+/// A checked line: amounts in fen; exactly one side is non-zero.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Line {
+    pub account: String,
+    pub debit: i64,
+    pub credit: i64,
+    pub cost_center: String,
+    pub memo: String,
+}
+
+/// A checked voucher.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Entry {
+    pub date: String,
+    pub period: String,
+    pub word: String,
+    pub memo: String,
+    pub lines: Vec<Line>,
+}
+
+fn amount(problems: &mut Problems, field: &str, text: &str) -> i64 {
+    if text.trim().is_empty() {
+        return 0;
+    }
+    match Money::parse(text, Currency::CNY) {
+        Ok(m) => m.minor(),
+        Err(mut e) => {
+            e.field = field.to_string();
+            problems.0.push(e);
+            0
+        }
+    }
+}
+
+/// Formats fen as the API's decimal string ("1234.50").
+pub fn yuan(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}", fen.unsigned_abs() / 100, fen.unsigned_abs() % 100)
+}
+
+/// Checks a voucher: a real date, a known word, at least two lines, each with one side, and
+/// debits equal to credits (the difference is named when they are not). Negative amounts are
+/// refused here: only reversals (红字) carry them, and those are built by the ledger itself.
+pub fn validate(form: &EntryForm) -> DomainResult<Entry> {
+    let mut problems = Problems::default();
+    let date = form.date.trim().to_string();
+    if chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").is_err() {
+        problems.add("date", "error.date.format", &date);
+    }
+    if !WORDS.contains(&form.word.as_str()) {
+        problems.add("word", "error.finance.word", &form.word);
+    }
+    if form.memo.chars().count() > 200 {
+        problems.add("memo", "error.too_long", "200");
+    }
+    let mut lines = Vec::new();
+    for (i, line) in form.lines.iter().enumerate() {
+        if line.account.trim().is_empty() && line.debit.trim().is_empty() && line.credit.trim().is_empty() {
+            continue;
+        }
+        let field = format!("lines[{i}]");
+        let debit = amount(&mut problems, &field, &line.debit);
+        let credit = amount(&mut problems, &field, &line.credit);
+        if line.account.trim().is_empty() {
+            problems.add(&field, "error.finance.account_required", "");
+        }
+        if debit < 0 || credit < 0 {
+            problems.add(&field, "error.finance.negative", "");
+        } else if (debit == 0) == (credit == 0) {
+            problems.add(&field, "error.finance.one_side", "");
+        }
+        if line.cost_center.chars().count() > 50 || line.memo.chars().count() > 200 {
+            problems.add(&field, "error.too_long", "200");
+        }
+        lines.push(Line {
+            account: line.account.trim().to_string(),
+            debit,
+            credit,
+            cost_center: line.cost_center.trim().to_string(),
+            memo: line.memo.trim().to_string(),
+        });
+    }
+    if lines.len() < 2 {
+        problems.add("lines", "error.finance.two_lines", "");
+    }
+    let debits: i64 = lines.iter().map(|l| l.debit).sum();
+    let credits: i64 = lines.iter().map(|l| l.credit).sum();
+    if debits != credits {
+        problems.add(
+            "lines",
+            "error.finance.unbalanced",
+            format!("{} / {} (Δ {})", yuan(debits), yuan(credits), yuan(debits - credits)),
+        );
+    }
+    problems.finish()?;
+    Ok(Entry { period: period_of(&date), date, word: form.word.clone(), memo: form.memo.trim().to_string(), lines })
+}
+
+/// An account of a chart template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateAccount {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub class: String,
+    pub normal_side: String,
+    pub parent: Option<String>,
+}
+
+/// The CAS chart (企业会计准则): the first-level accounts of the standard, with the VAT
+/// sub-accounts every Chinese company needs.
+pub fn cas_chart() -> Vec<TemplateAccount> {
+    let mut accounts: Vec<TemplateAccount> = include_str!("../data/cas-chart-of-accounts.csv")
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let parts: Vec<&str> = line.split(',').collect();
+            (parts.len() == 5).then(|| TemplateAccount {
+                code: parts[0].into(),
+                name_zh: parts[1].into(),
+                name_en: parts[2].into(),
+                class: parts[3].into(),
+                normal_side: parts[4].into(),
+                parent: None,
+            })
+        })
+        .collect();
+    let vat = [
+        ("222101", "应交增值税", "VAT payable", "2221"),
+        ("22210101", "进项税额", "Input VAT", "222101"),
+        ("22210102", "销项税额", "Output VAT", "222101"),
+        ("22210103", "已交税金", "VAT paid", "222101"),
+        ("22210104", "转出未交增值税", "Unpaid VAT transferred out", "222101"),
+        ("222102", "未交增值税", "Unpaid VAT", "2221"),
+    ];
+    for (code, zh, en, parent) in vat {
+        accounts.push(TemplateAccount {
+            code: code.into(),
+            name_zh: zh.into(),
+            name_en: en.into(),
+            class: "liability".into(),
+            normal_side: "credit".into(),
+            parent: Some(parent.into()),
+        });
+    }
+    accounts
+}
+
+/// A line of a statement: its label, and either account codes with signs or the lines it sums.
+#[derive(Debug, Clone)]
+pub struct StatementLine {
+    pub key: &'static str,
+    pub label_zh: &'static str,
+    pub label_en: &'static str,
+    /// (first-level code, +1 or -1): debit-minus-credit of the account times the sign.
+    pub accounts: &'static [(&'static str, i64)],
+    /// Keys of lines whose values this line adds (a subtotal), with signs.
+    pub sums: &'static [(&'static str, i64)],
+    pub total: bool,
+}
+
+const fn acc(
+    key: &'static str,
+    zh: &'static str,
+    en: &'static str,
+    accounts: &'static [(&'static str, i64)],
+) -> StatementLine {
+    StatementLine { key, label_zh: zh, label_en: en, accounts, sums: &[], total: false }
+}
+
+const fn sum(
+    key: &'static str,
+    zh: &'static str,
+    en: &'static str,
+    sums: &'static [(&'static str, i64)],
+) -> StatementLine {
+    StatementLine { key, label_zh: zh, label_en: en, accounts: &[], sums, total: true }
+}
+
+/// 资产负债表. Asset lines are debit balances; liability and equity lines credit balances
+/// (sign −1 on debit-minus-credit). Before the year-end close the income and expense
+/// accounts are part of retained earnings, so 未分配利润 includes them and the statement
+/// balances in every period.
+pub const BALANCE_SHEET: &[StatementLine] = &[
+    acc("cash", "货币资金", "Cash and cash equivalents", &[("1001", 1), ("1002", 1), ("1012", 1)]),
+    acc("trading_assets", "交易性金融资产", "Trading financial assets", &[("1101", 1)]),
+    acc("notes_receivable", "应收票据", "Notes receivable", &[("1121", 1)]),
+    acc("receivables", "应收账款", "Accounts receivable", &[("1122", 1), ("1231", 1)]),
+    acc("prepayments", "预付款项", "Prepayments", &[("1123", 1)]),
+    acc("other_receivables", "其他应收款", "Other receivables", &[("1221", 1), ("1131", 1), ("1132", 1)]),
+    acc(
+        "inventories",
+        "存货",
+        "Inventories",
+        &[
+            ("1401", 1),
+            ("1402", 1),
+            ("1403", 1),
+            ("1404", 1),
+            ("1405", 1),
+            ("1406", 1),
+            ("1408", 1),
+            ("1411", 1),
+            ("5001", 1),
+            ("1471", 1),
+        ],
+    ),
+    acc("other_current_assets", "其他流动资产", "Other current assets", &[("1901", 1)]),
+    sum(
+        "current_assets",
+        "流动资产合计",
+        "Total current assets",
+        &[
+            ("cash", 1),
+            ("trading_assets", 1),
+            ("notes_receivable", 1),
+            ("receivables", 1),
+            ("prepayments", 1),
+            ("other_receivables", 1),
+            ("inventories", 1),
+            ("other_current_assets", 1),
+        ],
+    ),
+    acc("lt_investments", "长期股权投资", "Long-term equity investments", &[("1511", 1)]),
+    acc("fixed_assets", "固定资产", "Fixed assets", &[("1601", 1), ("1602", 1), ("1603", 1), ("1606", 1)]),
+    acc("construction", "在建工程", "Construction in progress", &[("1604", 1)]),
+    acc("intangibles", "无形资产", "Intangible assets", &[("1701", 1), ("1702", 1)]),
+    acc("lt_prepaid", "长期待摊费用", "Long-term prepaid expenses", &[("1801", 1)]),
+    acc("deferred_tax_assets", "递延所得税资产", "Deferred tax assets", &[("1811", 1)]),
+    sum(
+        "non_current_assets",
+        "非流动资产合计",
+        "Total non-current assets",
+        &[
+            ("lt_investments", 1),
+            ("fixed_assets", 1),
+            ("construction", 1),
+            ("intangibles", 1),
+            ("lt_prepaid", 1),
+            ("deferred_tax_assets", 1),
+        ],
+    ),
+    sum("total_assets", "资产总计", "Total assets", &[("current_assets", 1), ("non_current_assets", 1)]),
+    acc("short_loans", "短期借款", "Short-term borrowings", &[("2001", -1)]),
+    acc("notes_payable", "应付票据", "Notes payable", &[("2201", -1)]),
+    acc("payables", "应付账款", "Accounts payable", &[("2202", -1)]),
+    acc("advances", "预收款项", "Advances from customers", &[("2203", -1)]),
+    acc("payroll", "应付职工薪酬", "Employee benefits payable", &[("2211", -1)]),
+    acc("taxes", "应交税费", "Taxes payable", &[("2221", -1)]),
+    acc("other_payables", "其他应付款", "Other payables", &[("2241", -1), ("2231", -1), ("2232", -1)]),
+    sum(
+        "current_liabilities",
+        "流动负债合计",
+        "Total current liabilities",
+        &[
+            ("short_loans", 1),
+            ("notes_payable", 1),
+            ("payables", 1),
+            ("advances", 1),
+            ("payroll", 1),
+            ("taxes", 1),
+            ("other_payables", 1),
+        ],
+    ),
+    acc("lt_loans", "长期借款", "Long-term borrowings", &[("2501", -1)]),
+    acc("lt_payables", "长期应付款", "Long-term payables", &[("2701", -1)]),
+    acc("provisions", "预计负债", "Provisions", &[("2801", -1)]),
+    acc("deferred_tax_liabilities", "递延所得税负债", "Deferred tax liabilities", &[("2901", -1)]),
+    sum(
+        "non_current_liabilities",
+        "非流动负债合计",
+        "Total non-current liabilities",
+        &[("lt_loans", 1), ("lt_payables", 1), ("provisions", 1), ("deferred_tax_liabilities", 1)],
+    ),
+    sum(
+        "total_liabilities",
+        "负债合计",
+        "Total liabilities",
+        &[("current_liabilities", 1), ("non_current_liabilities", 1)],
+    ),
+    acc("paid_in_capital", "实收资本（或股本）", "Paid-in capital", &[("4001", -1)]),
+    acc("capital_reserve", "资本公积", "Capital reserve", &[("4002", -1)]),
+    acc("surplus_reserve", "盈余公积", "Surplus reserve", &[("4101", -1)]),
+    acc(
+        "retained_earnings",
+        "未分配利润",
+        "Retained earnings",
+        &[
+            ("4103", -1),
+            ("4104", -1),
+            ("5101", -1),
+            ("5201", -1),
+            ("5301", -1),
+            ("6001", -1),
+            ("6051", -1),
+            ("6101", -1),
+            ("6111", -1),
+            ("6301", -1),
+            ("6401", -1),
+            ("6402", -1),
+            ("6403", -1),
+            ("6601", -1),
+            ("6602", -1),
+            ("6603", -1),
+            ("6701", -1),
+            ("6711", -1),
+            ("6801", -1),
+            ("6901", -1),
+        ],
+    ),
+    sum(
+        "total_equity",
+        "所有者权益合计",
+        "Total owners' equity",
+        &[("paid_in_capital", 1), ("capital_reserve", 1), ("surplus_reserve", 1), ("retained_earnings", 1)],
+    ),
+    sum(
+        "total_liabilities_and_equity",
+        "负债和所有者权益总计",
+        "Total liabilities and owners' equity",
+        &[("total_liabilities", 1), ("total_equity", 1)],
+    ),
+];
+
+/// 利润表, from movements in the period. Revenue lines are credit movements (sign −1 on
+/// debit-minus-credit); cost and expense lines debit movements.
+pub const INCOME_STATEMENT: &[StatementLine] = &[
+    acc("revenue", "一、营业收入", "Operating revenue", &[("6001", -1), ("6051", -1)]),
+    acc("cost_of_sales", "减：营业成本", "Less: cost of sales", &[("6401", 1), ("6402", 1)]),
+    acc("taxes_surcharges", "税金及附加", "Taxes and surcharges", &[("6403", 1)]),
+    acc("selling", "销售费用", "Selling expenses", &[("6601", 1)]),
+    acc("administrative", "管理费用", "Administrative expenses", &[("6602", 1)]),
+    acc("financial", "财务费用", "Financial expenses", &[("6603", 1)]),
+    acc("investment_income", "加：投资收益", "Add: investment income", &[("6111", -1)]),
+    acc("fair_value", "公允价值变动收益", "Gains from fair-value changes", &[("6101", -1)]),
+    acc("impairment", "资产减值损失", "Asset impairment losses", &[("6701", 1)]),
+    sum(
+        "operating_profit",
+        "二、营业利润",
+        "Operating profit",
+        &[
+            ("revenue", 1),
+            ("cost_of_sales", -1),
+            ("taxes_surcharges", -1),
+            ("selling", -1),
+            ("administrative", -1),
+            ("financial", -1),
+            ("investment_income", 1),
+            ("fair_value", 1),
+            ("impairment", -1),
+        ],
+    ),
+    acc("non_operating_income", "加：营业外收入", "Add: non-operating income", &[("6301", -1)]),
+    acc("non_operating_expense", "减：营业外支出", "Less: non-operating expenses", &[("6711", 1)]),
+    sum(
+        "profit_before_tax",
+        "三、利润总额",
+        "Profit before tax",
+        &[("operating_profit", 1), ("non_operating_income", 1), ("non_operating_expense", -1)],
+    ),
+    acc("income_tax", "减：所得税费用", "Less: income tax expense", &[("6801", 1)]),
+    sum("net_profit", "四、净利润", "Net profit", &[("profit_before_tax", 1), ("income_tax", -1)]),
+];
+
+/// Computes a statement from debit-minus-credit per first-level account code.
+pub fn compute(lines: &[StatementLine], net_by_code: &BTreeMap<String, i64>) -> Vec<(&'static str, i64)> {
+    let mut values: Vec<(&'static str, i64)> = Vec::with_capacity(lines.len());
+    for line in lines {
+        let value = if line.total {
+            line.sums
+                .iter()
+                .map(|(key, sign)| values.iter().find(|(k, _)| k == key).map(|(_, v)| v * sign).unwrap_or(0))
+                .sum()
+        } else {
+            line.accounts.iter().map(|(code, sign)| net_by_code.get(*code).copied().unwrap_or(0) * sign).sum()
+        };
+        values.push((line.key, value));
+    }
+    values
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(account: &str, debit: &str, credit: &str) -> LineForm {
+        LineForm { account: account.into(), debit: debit.into(), credit: credit.into(), ..Default::default() }
+    }
+
+    #[test]
+    fn an_unbalanced_voucher_is_refused_with_the_difference() {
+        let form = EntryForm {
+            date: "2026-03-05".into(),
+            word: "记".into(),
+            memo: "收到投资款".into(),
+            lines: vec![line("1002", "500000.00", ""), line("4001", "", "499999.50")],
+        };
+        let Err(kernel::DomainError::Invalid(errors)) = validate(&form) else { panic!("refused") };
+        assert_eq!(errors[0].key, "error.finance.unbalanced");
+        assert!(errors[0].detail.contains("Δ 0.50"), "{}", errors[0].detail);
+    }
+
+    #[test]
+    fn each_line_has_exactly_one_side() {
+        let form = EntryForm {
+            date: "2026-03-05".into(),
+            word: "转".into(),
+            memo: String::new(),
+            lines: vec![line("1002", "1", "1"), line("4001", "", "")],
+        };
+        let Err(kernel::DomainError::Invalid(errors)) = validate(&form) else { panic!("refused") };
+        assert!(errors.iter().all(|e| e.key == "error.finance.one_side"));
+    }
+
+    #[test]
+    fn the_cas_chart_has_the_standard_accounts_and_the_vat_sub_accounts() {
+        let chart = cas_chart();
+        assert!(chart.iter().any(|a| a.code == "1122" && a.name_zh == "应收账款"));
+        assert!(chart
+            .iter()
+            .any(|a| a.code == "22210102" && a.name_zh == "销项税额" && a.parent.as_deref() == Some("222101")));
+        assert_eq!(parse_period("p", "2026-13").unwrap_err().key, "error.finance.period");
+        assert_eq!(yuan(-5), "-0.05");
+    }
+}

@@ -1,0 +1,286 @@
+//! `/api/v1/finance/…`: amounts in JSON are decimal strings ("1234.50"), never floats.
+
+use crate::domain::{self, yuan, EntryForm};
+use crate::service::{self, StatementRow, StoredEntry};
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use kernel::DomainError;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use web::openapi::{object, ApiRoute};
+use web::{ApiJson, AppError, AppResult, Ctx};
+
+pub fn docs() -> Vec<ApiRoute> {
+    let route = |method, path, summary, permission: &'static str, request: Option<fn() -> Value>| ApiRoute {
+        method,
+        path,
+        summary,
+        tag: "finance",
+        permission: Some(permission),
+        query: &[],
+        request,
+        response: object,
+    };
+    let mut trial = route("GET", "/api/v1/finance/reports/trial-balance", "Trial balance", service::REPORTS, None);
+    trial.query = &[("from", "First period, YYYY-MM"), ("to", "Last period, YYYY-MM")];
+    let mut sheet = route(
+        "GET",
+        "/api/v1/finance/reports/balance-sheet",
+        "资产负债表 at the end of a period",
+        service::REPORTS,
+        None,
+    );
+    sheet.query = &[("period", "YYYY-MM")];
+    let mut income = route(
+        "GET",
+        "/api/v1/finance/reports/income-statement",
+        "利润表 for a range of periods",
+        service::REPORTS,
+        None,
+    );
+    income.query = &[("from", "YYYY-MM"), ("to", "YYYY-MM")];
+    let mut entries = route("GET", "/api/v1/finance/entries", "Vouchers of a period", service::READ, None);
+    entries.query = &[("period", "YYYY-MM")];
+    vec![
+        route(
+            "POST",
+            "/api/v1/finance/setup",
+            "Install the CAS chart and open a year's periods",
+            service::ACCOUNTS,
+            Some(setup_schema),
+        ),
+        route("GET", "/api/v1/finance/accounts", "The chart of accounts", service::READ, None),
+        route("POST", "/api/v1/finance/accounts", "Add a sub-account", service::ACCOUNTS, Some(object)),
+        entries,
+        route("POST", "/api/v1/finance/entries", "Save a draft voucher", service::CREATE, Some(entry_schema)),
+        route("GET", "/api/v1/finance/entries/{id}", "A voucher with its lines", service::READ, None),
+        route(
+            "POST",
+            "/api/v1/finance/entries/{id}/post",
+            "Post a draft: number it and update balances",
+            service::POST,
+            None,
+        ),
+        route(
+            "POST",
+            "/api/v1/finance/entries/{id}/reverse",
+            "Reverse a posted voucher (红字冲销) on a date",
+            service::POST,
+            Some(reverse_schema),
+        ),
+        trial,
+        sheet,
+        income,
+        route("GET", "/api/v1/finance/periods", "Periods and their status", service::READ, None),
+        route("POST", "/api/v1/finance/periods/{period}/close", "Close a month (结账)", service::CLOSE, None),
+        route(
+            "POST",
+            "/api/v1/finance/periods/{period}/reopen",
+            "Reopen the latest closed month (反结账)",
+            service::REOPEN,
+            None,
+        ),
+    ]
+}
+
+fn setup_schema() -> Value {
+    json!({"type": "object", "required": ["year"], "properties": {"year": {"type": "integer"}, "first_month": {"type": "integer", "minimum": 1, "maximum": 12}}})
+}
+
+fn entry_schema() -> Value {
+    json!({"type": "object", "required": ["date", "lines"], "properties": {
+        "date": {"type": "string", "format": "date"}, "word": {"enum": domain::WORDS}, "memo": {"type": "string"},
+        "lines": {"type": "array", "minItems": 2, "items": {"type": "object", "required": ["account"], "properties": {
+            "account": {"type": "string"}, "debit": {"type": "string", "pattern": "^[0-9]+(\\.[0-9]{1,2})?$"},
+            "credit": {"type": "string"}, "cost_center": {"type": "string"}, "memo": {"type": "string"}}}}}})
+}
+
+fn reverse_schema() -> Value {
+    json!({"type": "object", "required": ["date"], "properties": {"date": {"type": "string", "format": "date"}}})
+}
+
+fn parse_id(id: &str) -> Result<i64, AppError> {
+    id.parse().map_err(|_| AppError::Domain(DomainError::NotFound("entry")))
+}
+
+fn entry_json(entry: &StoredEntry) -> Value {
+    json!({
+        "id": entry.id, "period": entry.period, "date": entry.date, "word": entry.word, "number": entry.number,
+        "status": entry.status, "kind": entry.kind, "memo": entry.memo, "reversal_of": entry.reversal_of,
+        "reversed_by": entry.reversed_by, "total": yuan(entry.total),
+        "lines": entry.lines.iter().map(|l| json!({"account": l.account, "debit": yuan(l.debit), "credit": yuan(l.credit), "cost_center": l.cost_center, "memo": l.memo})).collect::<Vec<_>>(),
+    })
+}
+
+async fn conn(ctx: &Ctx) -> AppResult<sqlx::pool::PoolConnection<sqlx::Any>> {
+    Ok(ctx.db().reader().acquire().await.map_err(db::Error::from)?)
+}
+
+#[derive(Deserialize)]
+pub struct SetupBody {
+    year: i32,
+    /// The first month the books cover (default January).
+    #[serde(default = "january")]
+    first_month: u32,
+}
+
+fn january() -> u32 {
+    1
+}
+
+pub async fn setup(ctx: Ctx, ApiJson(body): ApiJson<SetupBody>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let accounts = service::set_up_books(&mut tx, &ctx.principal, body.year, body.first_month).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(json!({"accounts": accounts, "year": body.year}))).into_response())
+}
+
+pub async fn accounts(ctx: Ctx) -> AppResult<Json<Value>> {
+    ctx.require(service::READ)?;
+    let mut conn = conn(&ctx).await?;
+    Ok(Json(json!({"items": service::accounts(&mut conn, ctx.company_id()).await?})))
+}
+
+pub async fn add_account(ctx: Ctx, ApiJson(form): ApiJson<service::AccountForm>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let id = service::add_sub_account(&mut tx, &ctx.principal, &form).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": id}))).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct PeriodQuery {
+    period: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+fn period(field: &str, value: Option<&str>) -> Result<String, AppError> {
+    domain::parse_period(field, value.unwrap_or_default()).map_err(|e| AppError::Domain(DomainError::Invalid(vec![e])))
+}
+
+pub async fn entries(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Json<Value>> {
+    ctx.require(service::READ)?;
+    let period = period("period", q.period.as_deref())?;
+    let mut conn = conn(&ctx).await?;
+    let items: Vec<Value> = service::entries(&mut conn, ctx.company_id(), &period)
+        .await?
+        .iter()
+        .map(|e| json!({"id": e.id, "date": e.date, "number": e.number, "status": e.status, "kind": e.kind, "memo": e.memo, "total": yuan(e.total)}))
+        .collect();
+    Ok(Json(json!({"items": items})))
+}
+
+pub async fn create_entry(ctx: Ctx, ApiJson(form): ApiJson<EntryForm>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let id = service::create_draft(&mut tx, &ctx.principal, &form).await?;
+    tx.commit().await?;
+    let mut conn = conn(&ctx).await?;
+    let entry = service::load_entry(&mut conn, ctx.company_id(), id).await?.ok_or(DomainError::NotFound("entry"))?;
+    Ok((StatusCode::CREATED, Json(entry_json(&entry))).into_response())
+}
+
+pub async fn entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<Json<Value>> {
+    ctx.require(service::READ)?;
+    let mut conn = conn(&ctx).await?;
+    let entry = service::load_entry(&mut conn, ctx.company_id(), parse_id(&id)?)
+        .await?
+        .ok_or(DomainError::NotFound("entry"))?;
+    Ok(Json(entry_json(&entry)))
+}
+
+pub async fn post_entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<Json<Value>> {
+    let id = parse_id(&id)?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::post_entry(&mut tx, &ctx.principal, id).await?;
+    tx.commit().await?;
+    let mut conn = conn(&ctx).await?;
+    let entry = service::load_entry(&mut conn, ctx.company_id(), id).await?.ok_or(DomainError::NotFound("entry"))?;
+    Ok(Json(entry_json(&entry)))
+}
+
+#[derive(Deserialize)]
+pub struct ReverseBody {
+    date: String,
+}
+
+pub async fn reverse_entry(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ReverseBody>,
+) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let (reversal, _) = service::reverse_entry(&mut tx, &ctx.principal, id, &body.date).await?;
+    tx.commit().await?;
+    let mut conn = conn(&ctx).await?;
+    let entry =
+        service::load_entry(&mut conn, ctx.company_id(), reversal).await?.ok_or(DomainError::NotFound("entry"))?;
+    Ok((StatusCode::CREATED, Json(entry_json(&entry))).into_response())
+}
+
+fn statement_json(rows: &[StatementRow]) -> Value {
+    json!(rows
+        .iter()
+        .map(|r| json!({"key": r.key, "label_zh": r.label_zh, "label_en": r.label_en, "amount": yuan(r.amount), "comparison": yuan(r.comparison), "total": r.total}))
+        .collect::<Vec<_>>())
+}
+
+pub async fn trial_balance(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Json<Value>> {
+    ctx.require(service::REPORTS)?;
+    let (from, to) = (period("from", q.from.as_deref())?, period("to", q.to.as_deref())?);
+    let mut conn = conn(&ctx).await?;
+    let rows = service::trial_balance(&mut conn, ctx.company_id(), &from, &to).await?;
+    let totals =
+        rows.iter().fold((0, 0, 0, 0), |t, r| (t.0 + r.opening, t.1 + r.debit, t.2 + r.credit, t.3 + r.closing));
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|r| json!({"code": r.code, "name_zh": r.name_zh, "name_en": r.name_en, "opening": yuan(r.opening), "debit": yuan(r.debit), "credit": yuan(r.credit), "closing": yuan(r.closing)}))
+        .collect();
+    Ok(Json(
+        json!({"from": from, "to": to, "items": items, "totals": {"opening": yuan(totals.0), "debit": yuan(totals.1), "credit": yuan(totals.2), "closing": yuan(totals.3)}}),
+    ))
+}
+
+pub async fn balance_sheet(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Json<Value>> {
+    ctx.require(service::REPORTS)?;
+    let period = period("period", q.period.as_deref())?;
+    let mut conn = conn(&ctx).await?;
+    let rows = service::balance_sheet(&mut conn, ctx.company_id(), &period).await?;
+    Ok(Json(json!({"period": period, "lines": statement_json(&rows)})))
+}
+
+pub async fn income_statement(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Json<Value>> {
+    ctx.require(service::REPORTS)?;
+    let (from, to) = (period("from", q.from.as_deref())?, period("to", q.to.as_deref())?);
+    let mut conn = conn(&ctx).await?;
+    let rows = service::income_statement(&mut conn, ctx.company_id(), &from, &to).await?;
+    Ok(Json(json!({"from": from, "to": to, "lines": statement_json(&rows)})))
+}
+
+pub async fn periods(ctx: Ctx) -> AppResult<Json<Value>> {
+    ctx.require(service::READ)?;
+    let mut conn = conn(&ctx).await?;
+    let items: Vec<Value> = service::periods(&mut conn, ctx.company_id())
+        .await?
+        .iter()
+        .map(|(p, s)| json!({"period": p, "status": s}))
+        .collect();
+    Ok(Json(json!({"items": items})))
+}
+
+pub async fn close(ctx: Ctx, Path(period): Path<String>) -> AppResult<Json<Value>> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let number = service::close_period(&mut tx, &ctx.principal, &period).await?;
+    tx.commit().await?;
+    Ok(Json(json!({"period": period, "status": "closed", "closing_entry": number})))
+}
+
+pub async fn reopen(ctx: Ctx, Path(period): Path<String>) -> AppResult<Json<Value>> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::reopen_period(&mut tx, &ctx.principal, &period).await?;
+    tx.commit().await?;
+    Ok(Json(json!({"period": period, "status": "open"})))
+}

@@ -1,0 +1,38 @@
+//! The finance module's HTTP side. (Named `http` rather than `web` so it cannot be confused
+//! with the `web` crate it builds on.)
+
+pub mod api;
+mod pages;
+
+use axum::routing::{get, post};
+use axum::Router;
+use web::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/finance/accounts", get(pages::accounts).post(pages::add_account))
+        .route("/finance/setup", post(pages::setup))
+        .route("/finance/entries", get(pages::entries).post(pages::create_entry))
+        .route("/finance/entries/new", get(pages::new_entry))
+        .route("/finance/entries/{id}", get(pages::entry))
+        .route("/finance/entries/{id}/post", post(pages::post_entry))
+        .route("/finance/entries/{id}/reverse", post(pages::reverse_entry))
+        .route("/finance/reports/trial-balance", get(pages::trial_balance))
+        .route("/finance/reports/balance-sheet", get(pages::balance_sheet))
+        .route("/finance/reports/income-statement", get(pages::income_statement))
+        .route("/finance/periods", get(pages::periods))
+        .route("/finance/periods/{period}/close", post(pages::close))
+        .route("/finance/periods/{period}/reopen", post(pages::reopen))
+        .route("/api/v1/finance/setup", post(api::setup))
+        .route("/api/v1/finance/accounts", get(api::accounts).post(api::add_account))
+        .route("/api/v1/finance/entries", get(api::entries).post(api::create_entry))
+        .route("/api/v1/finance/entries/{id}", get(api::entry))
+        .route("/api/v1/finance/entries/{id}/post", post(api::post_entry))
+        .route("/api/v1/finance/entries/{id}/reverse", post(api::reverse_entry))
+        .route("/api/v1/finance/reports/trial-balance", get(api::trial_balance))
+        .route("/api/v1/finance/reports/balance-sheet", get(api::balance_sheet))
+        .route("/api/v1/finance/reports/income-statement", get(api::income_statement))
+        .route("/api/v1/finance/periods", get(api::periods))
+        .route("/api/v1/finance/periods/{period}/close", post(api::close))
+        .route("/api/v1/finance/periods/{period}/reopen", post(api::reopen))
+}

@@ -1,0 +1,353 @@
+//! Finance pages: chart of accounts, vouchers (list, entry form without JavaScript, detail
+//! with post and reverse), trial balance, balance sheet, income statement, periods.
+
+use crate::domain::{self, EntryForm, LineForm, WORDS};
+use crate::service::{self, Account, EntrySummary, StatementRow, StoredEntry, TrialBalanceRow};
+use askama::Template;
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use axum::response::Response;
+use kernel::error::FieldError;
+use kernel::DomainError;
+use serde::Deserialize;
+use web::page::{flash_redirect, render, render_status};
+use web::{AppError, AppResult, Ctx, FormPairs, PageCtx};
+
+/// Lines shown on a new voucher form; a longer voucher is entered through the API or in parts.
+const FORM_LINES: usize = 8;
+
+async fn conn(ctx: &Ctx) -> AppResult<sqlx::pool::PoolConnection<sqlx::Any>> {
+    Ok(ctx.db().reader().acquire().await.map_err(db::Error::from)?)
+}
+
+/// This month in China Standard Time, the default period of the pages.
+fn this_period(ctx: &Ctx) -> String {
+    (ctx.db().clock().now() + chrono::Duration::hours(8)).format("%Y-%m").to_string()
+}
+
+fn today(ctx: &Ctx) -> String {
+    (ctx.db().clock().now() + chrono::Duration::hours(8)).format("%Y-%m-%d").to_string()
+}
+
+fn errors_text(ctx: &Ctx, errors: &[FieldError]) -> Vec<String> {
+    errors.iter().map(|e| format!("{} {}", e.field, ctx.state.messages.format(ctx.lang, e.key, &e.detail))).collect()
+}
+
+#[derive(Template)]
+#[template(path = "finance/accounts.html")]
+struct AccountsPage {
+    page: PageCtx,
+    accounts: Vec<Account>,
+    errors: Vec<String>,
+    year: String,
+    can_manage: bool,
+}
+
+async fn accounts_page(ctx: &Ctx, errors: Vec<String>) -> AppResult<AccountsPage> {
+    let mut conn = conn(ctx).await?;
+    Ok(AccountsPage {
+        page: PageCtx::new(ctx, "finance.accounts", "/finance/accounts").await?,
+        accounts: service::accounts(&mut conn, ctx.company_id()).await?,
+        errors,
+        year: this_period(ctx)[..4].to_string(),
+        can_manage: ctx.principal.may(service::ACCOUNTS),
+    })
+}
+
+pub async fn accounts(ctx: Ctx) -> AppResult<Response> {
+    ctx.require(service::READ)?;
+    render(&accounts_page(&ctx, Vec::new()).await?)
+}
+
+pub async fn setup(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let year: i32 = pairs.get("year").and_then(|y| y.parse().ok()).unwrap_or(0);
+    if !(2000..=2100).contains(&year) {
+        return Err(DomainError::invalid("year", "error.finance.period", pairs.text("year")).into());
+    }
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let first_month: u32 = pairs.get("first_month").and_then(|m| m.parse().ok()).unwrap_or(1);
+    service::set_up_books(&mut tx, &ctx.principal, year, first_month).await?;
+    tx.commit().await?;
+    Ok(flash_redirect(&ctx, "/finance/accounts", "common.created"))
+}
+
+pub async fn add_account(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let form = service::AccountForm {
+        parent: pairs.text("parent"),
+        code: pairs.text("code"),
+        name_zh: pairs.text("name_zh"),
+        name_en: pairs.text("name_en"),
+    };
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    match service::add_sub_account(&mut tx, &ctx.principal, &form).await {
+        Ok(_) => {
+            tx.commit().await?;
+            Ok(flash_redirect(&ctx, "/finance/accounts", "common.created"))
+        }
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            drop(tx);
+            let text = errors_text(&ctx, &errors);
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &accounts_page(&ctx, text).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PeriodQuery {
+    period: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+fn chosen_period(ctx: &Ctx, field: &str, value: Option<&str>) -> Result<String, AppError> {
+    match value.filter(|v| !v.is_empty()) {
+        Some(v) => domain::parse_period(field, v).map_err(|e| AppError::Domain(DomainError::Invalid(vec![e]))),
+        None => Ok(this_period(ctx)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "finance/entries.html")]
+struct EntriesPage {
+    page: PageCtx,
+    period: String,
+    entries: Vec<EntrySummary>,
+}
+
+pub async fn entries(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Response> {
+    ctx.require(service::READ)?;
+    let period = chosen_period(&ctx, "period", q.period.as_deref())?;
+    let mut conn = conn(&ctx).await?;
+    let entries = service::entries(&mut conn, ctx.company_id(), &period).await?;
+    render(&EntriesPage { page: PageCtx::new(&ctx, "finance.entries", "/finance/entries").await?, period, entries })
+}
+
+#[derive(Template)]
+#[template(path = "finance/entry_form.html")]
+struct EntryFormPage {
+    page: PageCtx,
+    form: EntryForm,
+    words: Vec<&'static str>,
+    errors: Vec<String>,
+    accounts: Vec<Account>,
+}
+
+async fn entry_form_page(ctx: &Ctx, mut form: EntryForm, errors: Vec<String>) -> AppResult<EntryFormPage> {
+    while form.lines.len() < FORM_LINES {
+        form.lines.push(LineForm::default());
+    }
+    let mut conn = conn(ctx).await?;
+    let accounts = service::accounts(&mut conn, ctx.company_id()).await?.into_iter().filter(|a| !a.archived).collect();
+    Ok(EntryFormPage {
+        page: PageCtx::new(ctx, "finance.entry_new", "/finance/entries").await?,
+        form,
+        words: WORDS.to_vec(),
+        errors,
+        accounts,
+    })
+}
+
+pub async fn new_entry(ctx: Ctx) -> AppResult<Response> {
+    ctx.require(service::CREATE)?;
+    let form = EntryForm { date: today(&ctx), word: "记".into(), memo: String::new(), lines: Vec::new() };
+    render(&entry_form_page(&ctx, form, Vec::new()).await?)
+}
+
+pub async fn create_entry(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let accounts = pairs.all("account");
+    let debits = pairs.all("debit");
+    let credits = pairs.all("credit");
+    let centers = pairs.all("cost_center");
+    let memos = pairs.all("line_memo");
+    let lines = (0..accounts.len())
+        .map(|i| LineForm {
+            account: accounts[i].clone(),
+            debit: debits.get(i).cloned().unwrap_or_default(),
+            credit: credits.get(i).cloned().unwrap_or_default(),
+            cost_center: centers.get(i).cloned().unwrap_or_default(),
+            memo: memos.get(i).cloned().unwrap_or_default(),
+        })
+        .collect();
+    let form = EntryForm { date: pairs.text("date"), word: pairs.text("word"), memo: pairs.text("memo"), lines };
+    let post_now = pairs.get("post") == Some("true");
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let result = match service::create_draft(&mut tx, &ctx.principal, &form).await {
+        Ok(id) if post_now => service::post_entry(&mut tx, &ctx.principal, id).await.map(|_| id),
+        other => other,
+    };
+    match result {
+        Ok(id) => {
+            tx.commit().await?;
+            Ok(flash_redirect(
+                &ctx,
+                &format!("/finance/entries/{id}"),
+                if post_now { "finance.posted_ok" } else { "common.created" },
+            ))
+        }
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            drop(tx);
+            let text = errors_text(&ctx, &errors);
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &entry_form_page(&ctx, form, text).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "finance/entry.html")]
+struct EntryPage {
+    page: PageCtx,
+    entry: StoredEntry,
+    today: String,
+    can_post: bool,
+}
+
+fn parse_id(id: &str) -> Result<i64, AppError> {
+    id.parse().map_err(|_| AppError::Domain(DomainError::NotFound("entry")))
+}
+
+pub async fn entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
+    ctx.require(service::READ)?;
+    let mut conn = conn(&ctx).await?;
+    let entry = service::load_entry(&mut conn, ctx.company_id(), parse_id(&id)?)
+        .await?
+        .ok_or(DomainError::NotFound("entry"))?;
+    let title =
+        format!("{} {}", ctx.t("finance.entry"), entry.number.clone().unwrap_or_else(|| ctx.t("finance.status.draft")));
+    render(&EntryPage {
+        page: PageCtx::new(&ctx, "finance.entries", "/finance/entries").await?.titled(title),
+        entry,
+        today: today(&ctx),
+        can_post: ctx.principal.may(service::POST),
+    })
+}
+
+pub async fn post_entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::post_entry(&mut tx, &ctx.principal, id).await?;
+    tx.commit().await?;
+    Ok(flash_redirect(&ctx, &format!("/finance/entries/{id}"), "finance.posted_ok"))
+}
+
+pub async fn reverse_entry(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let (reversal, _) = service::reverse_entry(&mut tx, &ctx.principal, id, &pairs.text("date")).await?;
+    tx.commit().await?;
+    Ok(flash_redirect(&ctx, &format!("/finance/entries/{reversal}"), "finance.posted_ok"))
+}
+
+#[derive(Template)]
+#[template(path = "finance/trial_balance.html")]
+struct TrialBalancePage {
+    page: PageCtx,
+    from: String,
+    to: String,
+    rows: Vec<TrialBalanceRow>,
+    totals: (i64, i64, i64, i64),
+}
+
+pub async fn trial_balance(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Response> {
+    ctx.require(service::REPORTS)?;
+    let to = chosen_period(&ctx, "to", q.to.as_deref())?;
+    let from = match q.from.as_deref().filter(|v| !v.is_empty()) {
+        Some(_) => chosen_period(&ctx, "from", q.from.as_deref())?,
+        None => format!("{}-01", &to[..4]),
+    };
+    let mut conn = conn(&ctx).await?;
+    let rows = service::trial_balance(&mut conn, ctx.company_id(), &from, &to).await?;
+    let totals =
+        rows.iter().fold((0, 0, 0, 0), |t, r| (t.0 + r.opening, t.1 + r.debit, t.2 + r.credit, t.3 + r.closing));
+    render(&TrialBalancePage {
+        page: PageCtx::new(&ctx, "finance.trial_balance", "/finance/reports/trial-balance").await?,
+        from,
+        to,
+        rows,
+        totals,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "finance/statement.html")]
+struct StatementPage {
+    page: PageCtx,
+    action: &'static str,
+    from: Option<String>,
+    to: String,
+    rows: Vec<StatementRow>,
+    current_label: String,
+    comparison_label: String,
+}
+
+pub async fn balance_sheet(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Response> {
+    ctx.require(service::REPORTS)?;
+    let period = chosen_period(&ctx, "period", q.period.as_deref().or(q.to.as_deref()))?;
+    let mut conn = conn(&ctx).await?;
+    let rows = service::balance_sheet(&mut conn, ctx.company_id(), &period).await?;
+    render(&StatementPage {
+        page: PageCtx::new(&ctx, "finance.balance_sheet", "/finance/reports/balance-sheet").await?,
+        action: "/finance/reports/balance-sheet",
+        from: None,
+        to: period,
+        rows,
+        current_label: ctx.t("finance.balance_end"),
+        comparison_label: ctx.t("finance.balance_last_year"),
+    })
+}
+
+pub async fn income_statement(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Response> {
+    ctx.require(service::REPORTS)?;
+    let to = chosen_period(&ctx, "to", q.to.as_deref())?;
+    let from = match q.from.as_deref().filter(|v| !v.is_empty()) {
+        Some(_) => chosen_period(&ctx, "from", q.from.as_deref())?,
+        None => to.clone(),
+    };
+    let mut conn = conn(&ctx).await?;
+    let rows = service::income_statement(&mut conn, ctx.company_id(), &from, &to).await?;
+    render(&StatementPage {
+        page: PageCtx::new(&ctx, "finance.income_statement", "/finance/reports/income-statement").await?,
+        action: "/finance/reports/income-statement",
+        from: Some(from),
+        to,
+        rows,
+        current_label: ctx.t("finance.current"),
+        comparison_label: ctx.t("finance.comparison"),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "finance/periods.html")]
+struct PeriodsPage {
+    page: PageCtx,
+    periods: Vec<(String, String)>,
+    can_close: bool,
+    can_reopen: bool,
+}
+
+pub async fn periods(ctx: Ctx) -> AppResult<Response> {
+    ctx.require(service::READ)?;
+    let mut conn = conn(&ctx).await?;
+    let periods = service::periods(&mut conn, ctx.company_id()).await?;
+    render(&PeriodsPage {
+        page: PageCtx::new(&ctx, "finance.periods", "/finance/periods").await?,
+        periods,
+        can_close: ctx.principal.may(service::CLOSE),
+        can_reopen: ctx.principal.may(service::REOPEN),
+    })
+}
+
+pub async fn close(ctx: Ctx, Path(period): Path<String>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::close_period(&mut tx, &ctx.principal, &period).await?;
+    tx.commit().await?;
+    Ok(flash_redirect(&ctx, "/finance/periods", "finance.closed_ok"))
+}
+
+pub async fn reopen(ctx: Ctx, Path(period): Path<String>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::reopen_period(&mut tx, &ctx.principal, &period).await?;
+    tx.commit().await?;
+    Ok(flash_redirect(&ctx, "/finance/periods", "common.saved"))
+}

@@ -1,0 +1,61 @@
+//! Finance: the general ledger every other module posts to.
+//!
+//! The crate owns the chart of accounts (CAS template with the VAT sub-accounts), monthly
+//! periods, vouchers (凭证) with gapless numbers per word and period, posting that keeps
+//! balance rows per (company, account, period, cost centre) in the same transaction,
+//! red-ink reversal, the trial balance, the CAS balance sheet and income statement, and the
+//! month and year close. `service::post(tx, principal, entry)` is the posting API for the
+//! modules above; it emits `finance.EntryPosted` and `finance.PeriodClosed`.
+
+pub mod domain;
+mod http;
+mod i18n;
+pub mod service;
+
+use web::{MenuItem, Module};
+
+pub fn module() -> Module {
+    Module {
+        name: "finance",
+        title_key: "finance.menu",
+        migrations: vec![db::migrate::Migration {
+            module: "finance",
+            version: 1,
+            name: "ledger",
+            sql: include_str!("../migrations/0001_ledger.sql"),
+        }],
+        permissions: &[
+            service::ACCOUNTS,
+            service::READ,
+            service::CREATE,
+            service::POST,
+            service::REPORTS,
+            service::CLOSE,
+            service::REOPEN,
+        ],
+        menu: vec![
+            MenuItem { label_key: "finance.entries", href: "/finance/entries", permission: service::READ },
+            MenuItem { label_key: "finance.accounts", href: "/finance/accounts", permission: service::READ },
+            MenuItem {
+                label_key: "finance.trial_balance",
+                href: "/finance/reports/trial-balance",
+                permission: service::REPORTS,
+            },
+            MenuItem {
+                label_key: "finance.balance_sheet",
+                href: "/finance/reports/balance-sheet",
+                permission: service::REPORTS,
+            },
+            MenuItem {
+                label_key: "finance.income_statement",
+                href: "/finance/reports/income-statement",
+                permission: service::REPORTS,
+            },
+            MenuItem { label_key: "finance.periods", href: "/finance/periods", permission: service::READ },
+        ],
+        routes: http::routes,
+        api: http::api::docs(),
+        subscribers: Vec::new(),
+        messages: i18n::MESSAGES,
+    }
+}

@@ -1,0 +1,908 @@
+//! Ledger operations. Each public operation runs in the caller's transaction, so a sales
+//! invoice, a stock move or a payroll run can post in the same transaction as its own rows;
+//! the HTTP layer opens one transaction per request.
+
+use crate::domain::{self, Entry, EntryForm, TemplateAccount};
+use db::{Result, RowExt, Tx};
+use kernel::permission::Principal;
+use kernel::DomainError;
+use serde::Serialize;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+pub const ACCOUNTS: &str = "finance.account.manage";
+pub const READ: &str = "finance.entry.read";
+pub const CREATE: &str = "finance.entry.create";
+pub const POST: &str = "finance.entry.post";
+pub const REPORTS: &str = "finance.report.read";
+pub const CLOSE: &str = "finance.period.close";
+pub const REOPEN: &str = "finance.period.reopen";
+
+/// An account of a company's chart.
+#[derive(Debug, Clone, Serialize)]
+pub struct Account {
+    pub id: i64,
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub class: String,
+    pub normal_side: String,
+    pub parent_code: Option<String>,
+    pub archived: bool,
+    pub has_postings: bool,
+}
+
+/// Installs the CAS chart and opens the months of `year` from `first_month` (a company that
+/// starts its books in March opens March to December). Refused when the company already
+/// has a chart.
+pub async fn set_up_books(tx: &mut Tx, principal: &Principal, year: i32, first_month: u32) -> Result<usize> {
+    principal.authorize(ACCOUNTS)?;
+    let company = principal.company_id.0;
+    let existing: i64 = sqlx::query("SELECT COUNT(*) AS n FROM fin_accounts WHERE company_id = $1")
+        .bind(company)
+        .fetch_one(tx.conn())
+        .await?
+        .try_get("n")?;
+    if existing > 0 {
+        return Err(DomainError::Conflict("the company already has a chart of accounts".into()).into());
+    }
+    let chart = domain::cas_chart();
+    for account in &chart {
+        insert_account(tx, company, account).await?;
+    }
+    if !(1..=12).contains(&first_month) {
+        return Err(DomainError::invalid("first_month", "error.finance.period", first_month.to_string()).into());
+    }
+    open_year(tx, company, year, first_month).await?;
+    tx.audit(
+        "create",
+        "finance.books",
+        Some(&company.to_string()),
+        &json!({"template": [null, "cas"], "year": [null, year], "accounts": [null, chart.len()]}),
+    )
+    .await?;
+    Ok(chart.len())
+}
+
+async fn insert_account(tx: &mut Tx, company: i64, account: &TemplateAccount) -> Result<i64> {
+    let parent_id: Option<i64> = match &account.parent {
+        Some(code) => Some(account_id(tx, company, code).await?),
+        None => None,
+    };
+    let now = tx.now().to_string();
+    let id: i64 = sqlx::query(
+        "INSERT INTO fin_accounts (company_id, code, name_zh, name_en, class, normal_side, parent_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(company)
+    .bind(&account.code)
+    .bind(&account.name_zh)
+    .bind(&account.name_en)
+    .bind(&account.class)
+    .bind(&account.normal_side)
+    .bind(parent_id)
+    .bind(now)
+    .fetch_one(tx.conn())
+    .await?
+    .try_get("id")?;
+    Ok(id)
+}
+
+/// Opens the monthly periods of a fiscal year from `first_month` to December.
+pub async fn open_year(tx: &mut Tx, company: i64, year: i32, first_month: u32) -> Result<()> {
+    for month in first_month..=12 {
+        sqlx::query("INSERT INTO fin_periods (company_id, period, status) VALUES ($1, $2, 'open') ON CONFLICT (company_id, period) DO NOTHING")
+            .bind(company)
+            .bind(format!("{year}-{month:02}"))
+            .execute(tx.conn())
+            .await?;
+    }
+    Ok(())
+}
+
+async fn account_id(tx: &mut Tx, company: i64, code: &str) -> Result<i64> {
+    let row = sqlx::query("SELECT id FROM fin_accounts WHERE company_id = $1 AND code = $2")
+        .bind(company)
+        .bind(code)
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or_else(|| DomainError::invalid("account", "error.finance.unknown_account", code))?;
+    Ok(row.try_get("id")?)
+}
+
+/// Input for a sub-account.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct AccountForm {
+    pub parent: String,
+    pub code: String,
+    pub name_zh: String,
+    #[serde(default)]
+    pub name_en: String,
+}
+
+/// Adds a sub-account under an existing account; its code extends the parent's.
+pub async fn add_sub_account(tx: &mut Tx, principal: &Principal, form: &AccountForm) -> Result<i64> {
+    principal.authorize(ACCOUNTS)?;
+    let company = principal.company_id.0;
+    let mut problems = kernel::error::Problems::default();
+    let code = form.code.trim();
+    let parent = sqlx::query("SELECT code, class, normal_side FROM fin_accounts WHERE company_id = $1 AND code = $2")
+        .bind(company)
+        .bind(form.parent.trim())
+        .fetch_optional(tx.conn())
+        .await?;
+    let Some(parent) = parent else {
+        return Err(DomainError::invalid("parent", "error.finance.unknown_account", form.parent.trim()).into());
+    };
+    let parent_code: String = parent.try_get("code")?;
+    if !(code.starts_with(&parent_code)
+        && code.len() == parent_code.len() + 2
+        && code.chars().all(|c| c.is_ascii_digit()))
+    {
+        problems.add("code", "error.finance.sub_code", &parent_code);
+    }
+    if form.name_zh.trim().is_empty() {
+        problems.add("name_zh", "error.required", "");
+    }
+    let taken = sqlx::query("SELECT 1 FROM fin_accounts WHERE company_id = $1 AND code = $2")
+        .bind(company)
+        .bind(code)
+        .fetch_optional(tx.conn())
+        .await?;
+    if taken.is_some() {
+        problems.add("code", "error.finance.code_taken", code);
+    }
+    problems.finish()?;
+    let account = TemplateAccount {
+        code: code.into(),
+        name_zh: form.name_zh.trim().into(),
+        name_en: if form.name_en.trim().is_empty() { form.name_zh.trim().into() } else { form.name_en.trim().into() },
+        class: parent.try_get("class")?,
+        normal_side: parent.try_get("normal_side")?,
+        parent: Some(parent_code),
+    };
+    let id = insert_account(tx, company, &account).await?;
+    tx.audit(
+        "create",
+        "finance.account",
+        Some(&id.to_string()),
+        &json!({"code": [null, code], "name_zh": [null, account.name_zh]}),
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Archives an account: it takes no new postings but keeps its history. (An account with
+/// postings is never deleted.)
+pub async fn archive_account(tx: &mut Tx, principal: &Principal, code: &str) -> Result<()> {
+    principal.authorize(ACCOUNTS)?;
+    let now = tx.now().to_string();
+    let changed = sqlx::query(
+        "UPDATE fin_accounts SET archived_at = $1 WHERE company_id = $2 AND code = $3 AND archived_at IS NULL",
+    )
+    .bind(&now)
+    .bind(principal.company_id.0)
+    .bind(code)
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return Err(DomainError::NotFound("account").into());
+    }
+    tx.audit("state", "finance.account", Some(code), &json!({"archived_at": [null, now]})).await?;
+    Ok(())
+}
+
+/// The company's chart.
+pub async fn accounts(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Vec<Account>> {
+    let rows = sqlx::query(
+        "SELECT a.id, a.code, a.name_zh, a.name_en, a.class, a.normal_side, p.code AS parent_code, a.archived_at, \
+         EXISTS (SELECT 1 FROM fin_balances b WHERE b.account_id = a.id) AS has_postings \
+         FROM fin_accounts a LEFT JOIN fin_accounts p ON p.id = a.parent_id WHERE a.company_id = $1 ORDER BY a.code",
+    )
+    .bind(company)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Account {
+                id: r.try_get("id")?,
+                code: r.try_get("code")?,
+                name_zh: r.try_get("name_zh")?,
+                name_en: r.try_get("name_en")?,
+                class: r.try_get("class")?,
+                normal_side: r.try_get("normal_side")?,
+                parent_code: r.try_get("parent_code")?,
+                archived: r.try_get::<Option<String>, _>("archived_at")?.is_some(),
+                has_postings: r
+                    .try_get::<bool, _>("has_postings")
+                    .or_else(|_| r.try_get::<i64, _>("has_postings").map(|v| v != 0))?,
+            })
+        })
+        .collect()
+}
+
+async fn period_status(tx: &mut Tx, company: i64, period: &str) -> Result<Option<String>> {
+    let row = sqlx::query("SELECT status FROM fin_periods WHERE company_id = $1 AND period = $2")
+        .bind(company)
+        .bind(period)
+        .fetch_optional(tx.conn())
+        .await?;
+    Ok(match row {
+        Some(r) => Some(r.try_get("status")?),
+        None => None,
+    })
+}
+
+async fn require_open(tx: &mut Tx, company: i64, period: &str) -> Result<()> {
+    match period_status(tx, company, period).await?.as_deref() {
+        Some("open") => Ok(()),
+        Some(_) => Err(DomainError::invalid("date", "error.finance.period_closed", period).into()),
+        None => Err(DomainError::invalid("date", "error.finance.period_missing", period).into()),
+    }
+}
+
+/// Resolves account codes to ids, refusing unknown, archived and non-leaf accounts.
+async fn resolve_lines(tx: &mut Tx, company: i64, entry: &Entry) -> Result<Vec<i64>> {
+    let mut problems = kernel::error::Problems::default();
+    let mut ids = Vec::new();
+    for (i, line) in entry.lines.iter().enumerate() {
+        let field = format!("lines[{i}]");
+        let row = sqlx::query(
+            "SELECT a.id, a.archived_at, EXISTS (SELECT 1 FROM fin_accounts c WHERE c.parent_id = a.id) AS has_children \
+             FROM fin_accounts a WHERE a.company_id = $1 AND a.code = $2",
+        )
+        .bind(company)
+        .bind(&line.account)
+        .fetch_optional(tx.conn())
+        .await?;
+        match row {
+            None => problems.add(&field, "error.finance.unknown_account", &line.account),
+            Some(r) => {
+                let has_children = r
+                    .try_get::<bool, _>("has_children")
+                    .or_else(|_| r.try_get::<i64, _>("has_children").map(|v| v != 0))?;
+                if r.try_get::<Option<String>, _>("archived_at")?.is_some() {
+                    problems.add(&field, "error.finance.archived_account", &line.account);
+                } else if has_children {
+                    problems.add(&field, "error.finance.parent_account", &line.account);
+                }
+                ids.push(r.try_get("id")?);
+            }
+        }
+    }
+    problems.finish()?;
+    Ok(ids)
+}
+
+/// Saves a draft voucher. Drafts can be changed or posted; they do not touch balances.
+pub async fn create_draft(tx: &mut Tx, principal: &Principal, form: &EntryForm) -> Result<i64> {
+    principal.authorize(CREATE)?;
+    let entry = domain::validate(form)?;
+    let company = principal.company_id.0;
+    require_open(tx, company, &entry.period).await?;
+    let account_ids = resolve_lines(tx, company, &entry).await?;
+    let id = insert_entry(tx, company, &entry, &account_ids, "manual", None).await?;
+    tx.audit(
+        "create",
+        "finance.entry",
+        Some(&id.to_string()),
+        &json!({"status": [null, "draft"], "entry": [null, entry]}),
+    )
+    .await?;
+    Ok(id)
+}
+
+async fn insert_entry(
+    tx: &mut Tx,
+    company: i64,
+    entry: &Entry,
+    account_ids: &[i64],
+    kind: &str,
+    reversal_of: Option<i64>,
+) -> Result<i64> {
+    let now = tx.now().to_string();
+    let user = tx.actor().user_id;
+    let id: i64 = sqlx::query(
+        "INSERT INTO fin_entries (company_id, period, entry_date, word, status, kind, memo, reversal_of, created_at, created_by) \
+         VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8, $9) RETURNING id",
+    )
+    .bind(company)
+    .bind(&entry.period)
+    .bind(&entry.date)
+    .bind(&entry.word)
+    .bind(kind)
+    .bind(&entry.memo)
+    .bind(reversal_of)
+    .bind(&now)
+    .bind(user)
+    .fetch_one(tx.conn())
+    .await?
+    .try_get("id")?;
+    for (i, (line, account)) in entry.lines.iter().zip(account_ids).enumerate() {
+        sqlx::query(
+            "INSERT INTO fin_entry_lines (entry_id, line_no, account_id, debit, credit, cost_center, memo) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id)
+        .bind(i as i64 + 1)
+        .bind(account)
+        .bind(line.debit)
+        .bind(line.credit)
+        .bind(&line.cost_center)
+        .bind(&line.memo)
+        .execute(tx.conn())
+        .await?;
+    }
+    Ok(id)
+}
+
+/// Posts a draft: checks the period is open and the accounts usable, gives it the next
+/// gapless number of its word and period (记-0001 …), adds its lines to the balance rows,
+/// and emits `finance.EntryPosted`. A posted entry never changes again.
+pub async fn post_entry(tx: &mut Tx, principal: &Principal, id: i64) -> Result<String> {
+    principal.authorize(POST)?;
+    post_unchecked(tx, principal.company_id.0, id).await
+}
+
+async fn post_unchecked(tx: &mut Tx, company: i64, id: i64) -> Result<String> {
+    let row = sqlx::query("SELECT period, word, status FROM fin_entries WHERE company_id = $1 AND id = $2")
+        .bind(company)
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or(DomainError::NotFound("entry"))?;
+    let status: String = row.try_get("status")?;
+    if status != "draft" {
+        return Err(DomainError::Conflict("the entry is already posted".into()).into());
+    }
+    let period: String = row.try_get("period")?;
+    let word: String = row.try_get("word")?;
+    require_open(tx, company, &period).await?;
+    let lines = sqlx::query(
+        "SELECT l.account_id, l.debit, l.credit, l.cost_center, a.archived_at FROM fin_entry_lines l \
+         JOIN fin_accounts a ON a.id = l.account_id WHERE l.entry_id = $1 ORDER BY l.line_no",
+    )
+    .bind(id)
+    .fetch_all(tx.conn())
+    .await?;
+    let (mut debits, mut credits) = (0i64, 0i64);
+    for line in &lines {
+        if line.try_get::<Option<String>, _>("archived_at")?.is_some() {
+            return Err(DomainError::invalid("lines", "error.finance.archived_account", "").into());
+        }
+        debits += line.try_get::<i64, _>("debit")?;
+        credits += line.try_get::<i64, _>("credit")?;
+    }
+    // Checked again inside the posting transaction: the invariant, not a convention.
+    if debits != credits {
+        return Err(DomainError::invalid("lines", "error.finance.unbalanced", domain::yuan(debits - credits)).into());
+    }
+    let year: i32 = period[..4].parse().map_err(|_| DomainError::Internal(format!("bad period {period}")))?;
+    let number =
+        tx.next_number(company, &format!("voucher.{word}.{period}"), year, &format!("{word}-{{seq:04}}")).await?;
+    for line in &lines {
+        sqlx::query(
+            "INSERT INTO fin_balances (company_id, account_id, period, cost_center, debit, credit) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (company_id, account_id, period, cost_center) \
+             DO UPDATE SET debit = fin_balances.debit + excluded.debit, credit = fin_balances.credit + excluded.credit",
+        )
+        .bind(company)
+        .bind(line.try_get::<i64, _>("account_id")?)
+        .bind(&period)
+        .bind(line.try_get::<String, _>("cost_center")?)
+        .bind(line.try_get::<i64, _>("debit")?)
+        .bind(line.try_get::<i64, _>("credit")?)
+        .execute(tx.conn())
+        .await?;
+    }
+    let now = tx.now().to_string();
+    let user = tx.actor().user_id;
+    sqlx::query("UPDATE fin_entries SET status = 'posted', number = $1, posted_at = $2, posted_by = $3, version = version + 1 WHERE id = $4")
+        .bind(&number)
+        .bind(&now)
+        .bind(user)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    tx.audit(
+        "state",
+        "finance.entry",
+        Some(&id.to_string()),
+        &json!({"status": ["draft", "posted"], "number": [null, number]}),
+    )
+    .await?;
+    tx.emit(
+        "finance.entry",
+        &id.to_string(),
+        "finance.EntryPosted",
+        &json!({"id": id, "number": number, "period": period, "amount": domain::yuan(debits)}),
+    )
+    .await?;
+    Ok(number)
+}
+
+/// Creates and posts an entry in one step, in the caller's transaction: the posting API for
+/// other modules (invoices, stock valuation, payroll).
+pub async fn post(tx: &mut Tx, principal: &Principal, form: &EntryForm) -> Result<(i64, String)> {
+    let id = create_draft(tx, principal, form).await?;
+    let number = post_entry(tx, principal, id).await?;
+    Ok((id, number))
+}
+
+/// Reverses a posted entry with a red-ink entry (红字冲销): the same lines with negated
+/// amounts, posted on `date` in an open period. The original stays as it was.
+pub async fn reverse_entry(tx: &mut Tx, principal: &Principal, id: i64, date: &str) -> Result<(i64, String)> {
+    principal.authorize(POST)?;
+    let company = principal.company_id.0;
+    let original = load_entry(tx.conn(), company, id).await?.ok_or(DomainError::NotFound("entry"))?;
+    if original.status != "posted" {
+        return Err(DomainError::Conflict("only a posted entry can be reversed".into()).into());
+    }
+    if original.reversed_by.is_some() {
+        return Err(DomainError::Conflict("the entry is already reversed".into()).into());
+    }
+    if original.reversal_of.is_some() {
+        return Err(DomainError::Conflict("a reversal is not reversed; post a new entry".into()).into());
+    }
+    if chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_err() {
+        return Err(DomainError::invalid("date", "error.date.format", date).into());
+    }
+    let entry = Entry {
+        date: date.to_string(),
+        period: domain::period_of(date),
+        word: original.word.clone(),
+        memo: format!("冲销 {} {}", original.number.clone().unwrap_or_default(), original.memo),
+        lines: original
+            .lines
+            .iter()
+            .map(|l| domain::Line {
+                account: l.account.clone(),
+                debit: -l.debit,
+                credit: -l.credit,
+                cost_center: l.cost_center.clone(),
+                memo: l.memo.clone(),
+            })
+            .collect(),
+    };
+    require_open(tx, company, &entry.period).await?;
+    let account_ids = resolve_lines(tx, company, &entry).await?;
+    let reversal = insert_entry(tx, company, &entry, &account_ids, "reversal", Some(id)).await?;
+    tx.audit("create", "finance.entry", Some(&reversal.to_string()), &json!({"reversal_of": [null, id]})).await?;
+    let number = post_unchecked(tx, company, reversal).await?;
+    Ok((reversal, number))
+}
+
+/// A voucher with its lines.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredEntry {
+    pub id: i64,
+    pub period: String,
+    pub date: String,
+    pub word: String,
+    pub number: Option<String>,
+    pub status: String,
+    pub kind: String,
+    pub memo: String,
+    pub reversal_of: Option<i64>,
+    pub reversed_by: Option<i64>,
+    pub lines: Vec<domain::Line>,
+    pub total: i64,
+}
+
+pub async fn load_entry(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -> Result<Option<StoredEntry>> {
+    let row = sqlx::query(
+        "SELECT e.id, e.period, e.entry_date, e.word, e.number, e.status, e.kind, e.memo, e.reversal_of, \
+         (SELECT r.id FROM fin_entries r WHERE r.reversal_of = e.id) AS reversed_by \
+         FROM fin_entries e WHERE e.company_id = $1 AND e.id = $2",
+    )
+    .bind(company)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let lines = sqlx::query(
+        "SELECT a.code, l.debit, l.credit, l.cost_center, l.memo FROM fin_entry_lines l JOIN fin_accounts a ON a.id = l.account_id \
+         WHERE l.entry_id = $1 ORDER BY l.line_no",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|l| {
+        Ok(domain::Line {
+            account: l.try_get("code")?,
+            debit: l.try_get("debit")?,
+            credit: l.try_get("credit")?,
+            cost_center: l.try_get("cost_center")?,
+            memo: l.try_get("memo")?,
+        })
+    })
+    .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
+    Ok(Some(StoredEntry {
+        id,
+        period: row.try_get("period")?,
+        date: row.try_get("entry_date")?,
+        word: row.try_get("word")?,
+        number: row.try_get("number")?,
+        status: row.try_get("status")?,
+        kind: row.try_get("kind")?,
+        memo: row.try_get("memo")?,
+        reversal_of: row.try_get("reversal_of")?,
+        reversed_by: row.try_get("reversed_by")?,
+        total: lines.iter().map(|l| l.debit).sum(),
+        lines,
+    }))
+}
+
+/// One row of the trial balance, debit-minus-credit figures in fen.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TrialBalanceRow {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub opening: i64,
+    pub debit: i64,
+    pub credit: i64,
+    pub closing: i64,
+}
+
+/// The trial balance from balance rows: opening (before `from`), movements in `from..=to`,
+/// closing. O(accounts × periods), never O(entry lines).
+pub async fn trial_balance(
+    conn: &mut sqlx::AnyConnection,
+    company: i64,
+    from: &str,
+    to: &str,
+) -> Result<Vec<TrialBalanceRow>> {
+    let rows = sqlx::query(
+        "SELECT a.code, a.name_zh, a.name_en, \
+           CAST(COALESCE(SUM(CASE WHEN b.period < $2 THEN b.debit - b.credit ELSE 0 END), 0) AS BIGINT) AS opening, \
+           CAST(COALESCE(SUM(CASE WHEN b.period >= $2 THEN b.debit ELSE 0 END), 0) AS BIGINT) AS debit, \
+           CAST(COALESCE(SUM(CASE WHEN b.period >= $2 THEN b.credit ELSE 0 END), 0) AS BIGINT) AS credit \
+         FROM fin_balances b JOIN fin_accounts a ON a.id = b.account_id \
+         WHERE b.company_id = $1 AND b.period <= $3 \
+         GROUP BY a.code, a.name_zh, a.name_en ORDER BY a.code",
+    )
+    .bind(company)
+    .bind(from)
+    .bind(to)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let opening: i64 = r.try_get("opening")?;
+            let debit: i64 = r.try_get("debit")?;
+            let credit: i64 = r.try_get("credit")?;
+            Ok(TrialBalanceRow {
+                code: r.try_get("code")?,
+                name_zh: r.try_get("name_zh")?,
+                name_en: r.try_get("name_en")?,
+                opening,
+                debit,
+                credit,
+                closing: opening + debit - credit,
+            })
+        })
+        .filter(|row: &Result<TrialBalanceRow>| {
+            row.as_ref().map(|r| r.opening != 0 || r.debit != 0 || r.credit != 0).unwrap_or(true)
+        })
+        .collect()
+}
+
+/// Debit-minus-credit per first-level account code, over the periods `from..=to`
+/// (`from` = None: from the beginning).
+pub async fn net_by_first_level(
+    conn: &mut sqlx::AnyConnection,
+    company: i64,
+    from: Option<&str>,
+    to: &str,
+) -> Result<BTreeMap<String, i64>> {
+    let rows = sqlx::query(
+        "SELECT a.code, CAST(COALESCE(SUM(b.debit - b.credit), 0) AS BIGINT) AS net FROM fin_balances b JOIN fin_accounts a ON a.id = b.account_id \
+         WHERE b.company_id = $1 AND b.period >= $2 AND b.period <= $3 GROUP BY a.code",
+    )
+    .bind(company)
+    .bind(from.unwrap_or("0000-00"))
+    .bind(to)
+    .fetch_all(conn)
+    .await?;
+    let mut map = BTreeMap::new();
+    for r in rows {
+        let code: String = r.try_get("code")?;
+        let net: i64 = r.try_get("net")?;
+        *map.entry(code.chars().take(4).collect()).or_insert(0) += net;
+    }
+    Ok(map)
+}
+
+/// A statement: (line key, label, value in fen, is a total) for this period and the comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatementRow {
+    pub key: &'static str,
+    pub label_zh: &'static str,
+    pub label_en: &'static str,
+    pub amount: i64,
+    pub comparison: i64,
+    pub total: bool,
+}
+
+fn rows(
+    lines: &'static [domain::StatementLine],
+    current: &BTreeMap<String, i64>,
+    comparison: &BTreeMap<String, i64>,
+) -> Vec<StatementRow> {
+    let now = domain::compute(lines, current);
+    let before = domain::compute(lines, comparison);
+    lines
+        .iter()
+        .zip(now.iter().zip(before.iter()))
+        .map(|(line, ((_, amount), (_, comparison)))| StatementRow {
+            key: line.key,
+            label_zh: line.label_zh,
+            label_en: line.label_en,
+            amount: *amount,
+            comparison: *comparison,
+            total: line.total,
+        })
+        .collect()
+}
+
+/// 资产负债表 at the end of `period`, compared with the end of the previous year.
+pub async fn balance_sheet(conn: &mut sqlx::AnyConnection, company: i64, period: &str) -> Result<Vec<StatementRow>> {
+    let current = net_by_first_level(conn, company, None, period).await?;
+    let year: i32 = period[..4].parse().unwrap_or(0);
+    let last_year_end = net_by_first_level(conn, company, None, &format!("{}-12", year - 1)).await?;
+    Ok(rows(domain::BALANCE_SHEET, &current, &last_year_end))
+}
+
+/// 利润表 for `from..=to`, compared with the same months a year earlier. Closing vouchers
+/// (which carry income and expense to 4103) are left out, so a closed month still shows its
+/// revenue and costs.
+pub async fn income_statement(
+    conn: &mut sqlx::AnyConnection,
+    company: i64,
+    from: &str,
+    to: &str,
+) -> Result<Vec<StatementRow>> {
+    let current = movements_without_closing(conn, company, from, to).await?;
+    let shift = |p: &str| format!("{}-{}", p[..4].parse::<i32>().unwrap_or(0) - 1, &p[5..]);
+    let previous = movements_without_closing(conn, company, &shift(from), &shift(to)).await?;
+    Ok(rows(domain::INCOME_STATEMENT, &current, &previous))
+}
+
+async fn movements_without_closing(
+    conn: &mut sqlx::AnyConnection,
+    company: i64,
+    from: &str,
+    to: &str,
+) -> Result<BTreeMap<String, i64>> {
+    let mut map = net_by_first_level(conn, company, Some(from), to).await?;
+    let closing = sqlx::query(
+        "SELECT a.code, CAST(COALESCE(SUM(l.debit - l.credit), 0) AS BIGINT) AS net FROM fin_entry_lines l \
+         JOIN fin_entries e ON e.id = l.entry_id JOIN fin_accounts a ON a.id = l.account_id \
+         WHERE e.company_id = $1 AND e.kind = 'closing' AND e.status = 'posted' AND e.period >= $2 AND e.period <= $3 GROUP BY a.code",
+    )
+    .bind(company)
+    .bind(from)
+    .bind(to)
+    .fetch_all(conn)
+    .await?;
+    for r in closing {
+        let code: String = r.try_get("code")?;
+        let net: i64 = r.try_get("net")?;
+        *map.entry(code.chars().take(4).collect()).or_insert(0) -= net;
+    }
+    Ok(map)
+}
+
+/// Closes a month (结账): refused while drafts exist or an earlier month is open; carries
+/// every income and expense balance of the month to 4103 本年利润 with a closing voucher
+/// (转); locks the period; emits `finance.PeriodClosed`. In December, 4103 is then carried
+/// to 4104 利润分配.
+pub async fn close_period(tx: &mut Tx, principal: &Principal, period: &str) -> Result<Option<String>> {
+    principal.authorize(CLOSE)?;
+    let company = principal.company_id.0;
+    let period = domain::parse_period("period", period).map_err(|e| DomainError::Invalid(vec![e]))?;
+    require_open(tx, company, &period).await?;
+    let earlier_open = sqlx::query("SELECT period FROM fin_periods WHERE company_id = $1 AND period < $2 AND status = 'open' ORDER BY period LIMIT 1")
+        .bind(company)
+        .bind(&period)
+        .fetch_optional(tx.conn())
+        .await?;
+    if let Some(row) = earlier_open {
+        let earlier: String = row.try_get("period")?;
+        return Err(DomainError::invalid("period", "error.finance.earlier_open", earlier).into());
+    }
+    let drafts: i64 =
+        sqlx::query("SELECT COUNT(*) AS n FROM fin_entries WHERE company_id = $1 AND period = $2 AND status = 'draft'")
+            .bind(company)
+            .bind(&period)
+            .fetch_one(tx.conn())
+            .await?
+            .try_get("n")?;
+    if drafts > 0 {
+        return Err(DomainError::invalid("period", "error.finance.drafts_open", drafts.to_string()).into());
+    }
+    let date = last_day(&period);
+    let profit_and_loss = sqlx::query(
+        "SELECT a.code, CAST(SUM(b.debit - b.credit) AS BIGINT) AS net FROM fin_balances b JOIN fin_accounts a ON a.id = b.account_id \
+         WHERE b.company_id = $1 AND b.period = $2 AND a.class IN ('income', 'expense') GROUP BY a.code HAVING SUM(b.debit - b.credit) <> 0 ORDER BY a.code",
+    )
+    .bind(company)
+    .bind(&period)
+    .fetch_all(tx.conn())
+    .await?;
+    let mut number = None;
+    let mut lines = Vec::new();
+    let mut to_profit = 0i64;
+    for r in &profit_and_loss {
+        let code: String = r.try_get("code")?;
+        let net: i64 = r.try_get("net")?;
+        // Bring each account to zero: a debit balance is credited, a credit balance debited.
+        lines.push(domain::Line {
+            account: code,
+            debit: (-net).max(0),
+            credit: net.max(0),
+            cost_center: String::new(),
+            memo: String::new(),
+        });
+        to_profit += net;
+    }
+    if !lines.is_empty() {
+        lines.push(domain::Line {
+            account: "4103".into(),
+            debit: to_profit.max(0),
+            credit: (-to_profit).max(0),
+            cost_center: String::new(),
+            memo: String::new(),
+        });
+        number = Some(post_system_entry(tx, company, &period, &date, "期末结转损益", lines).await?);
+    }
+    if period.ends_with("-12") {
+        let row = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(b.debit - b.credit), 0) AS BIGINT) AS net FROM fin_balances b JOIN fin_accounts a ON a.id = b.account_id \
+             WHERE b.company_id = $1 AND b.period <= $2 AND a.code = '4103'",
+        )
+        .bind(company)
+        .bind(&period)
+        .fetch_one(tx.conn())
+        .await?;
+        let net: i64 = row.try_get("net")?;
+        if net != 0 {
+            let lines = vec![
+                domain::Line {
+                    account: "4103".into(),
+                    debit: (-net).max(0),
+                    credit: net.max(0),
+                    cost_center: String::new(),
+                    memo: String::new(),
+                },
+                domain::Line {
+                    account: "4104".into(),
+                    debit: net.max(0),
+                    credit: (-net).max(0),
+                    cost_center: String::new(),
+                    memo: String::new(),
+                },
+            ];
+            post_system_entry(tx, company, &period, &date, "年末结转本年利润", lines).await?;
+        }
+    }
+    let now = tx.now().to_string();
+    sqlx::query("UPDATE fin_periods SET status = 'closed', closed_at = $1 WHERE company_id = $2 AND period = $3")
+        .bind(&now)
+        .bind(company)
+        .bind(&period)
+        .execute(tx.conn())
+        .await?;
+    tx.audit(
+        "state",
+        "finance.period",
+        Some(&period),
+        &json!({"status": ["open", "closed"], "closing_entry": [null, number]}),
+    )
+    .await?;
+    tx.emit("finance.period", &period, "finance.PeriodClosed", &json!({"company_id": company, "period": period}))
+        .await?;
+    Ok(number)
+}
+
+async fn post_system_entry(
+    tx: &mut Tx,
+    company: i64,
+    period: &str,
+    date: &str,
+    memo: &str,
+    lines: Vec<domain::Line>,
+) -> Result<String> {
+    let entry =
+        Entry { date: date.to_string(), period: period.to_string(), word: "转".into(), memo: memo.into(), lines };
+    let account_ids = resolve_lines(tx, company, &entry).await?;
+    let id = insert_entry(tx, company, &entry, &account_ids, "closing", None).await?;
+    post_unchecked(tx, company, id).await
+}
+
+fn last_day(period: &str) -> String {
+    let year: i32 = period[..4].parse().unwrap_or(1970);
+    let month: u32 = period[5..].parse().unwrap_or(1);
+    let first_next = if month == 12 {
+        chrono::NaiveDate::from_ymd_opt(year + 1, 1, 1)
+    } else {
+        chrono::NaiveDate::from_ymd_opt(year, month + 1, 1)
+    };
+    first_next.and_then(|d| d.pred_opt()).map(|d| d.to_string()).unwrap_or_else(|| format!("{period}-28"))
+}
+
+/// Reopens the latest closed period (反结账), with its own permission. Its closing vouchers
+/// stay posted; closing it again carries only what was posted since.
+pub async fn reopen_period(tx: &mut Tx, principal: &Principal, period: &str) -> Result<()> {
+    principal.authorize(REOPEN)?;
+    let company = principal.company_id.0;
+    let latest = sqlx::query(
+        "SELECT period FROM fin_periods WHERE company_id = $1 AND status = 'closed' ORDER BY period DESC LIMIT 1",
+    )
+    .bind(company)
+    .fetch_optional(tx.conn())
+    .await?;
+    let latest: Option<String> = match latest {
+        Some(r) => Some(r.try_get("period")?),
+        None => None,
+    };
+    if latest.as_deref() != Some(period) {
+        return Err(DomainError::invalid("period", "error.finance.reopen_latest", latest.unwrap_or_default()).into());
+    }
+    sqlx::query("UPDATE fin_periods SET status = 'open', closed_at = NULL WHERE company_id = $1 AND period = $2")
+        .bind(company)
+        .bind(period)
+        .execute(tx.conn())
+        .await?;
+    tx.audit("state", "finance.period", Some(period), &json!({"status": ["closed", "open"]})).await?;
+    Ok(())
+}
+
+/// Periods of the company with their status.
+pub async fn periods(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Vec<(String, String)>> {
+    let rows = sqlx::query("SELECT period, status FROM fin_periods WHERE company_id = $1 ORDER BY period")
+        .bind(company)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(|r| Ok((r.try_get("period")?, r.try_get("status")?))).collect()
+}
+
+/// A voucher as listed: its header and total.
+#[derive(Debug, Clone, Serialize)]
+pub struct EntrySummary {
+    pub id: i64,
+    pub date: String,
+    pub number: Option<String>,
+    pub status: String,
+    pub kind: String,
+    pub memo: String,
+    pub total: i64,
+}
+
+/// Entries of a period, newest first, in one query.
+pub async fn entries(conn: &mut sqlx::AnyConnection, company: i64, period: &str) -> Result<Vec<EntrySummary>> {
+    let rows = sqlx::query(
+        "SELECT e.id, e.entry_date, e.number, e.status, e.kind, e.memo, CAST(COALESCE(SUM(l.debit), 0) AS BIGINT) AS total \
+         FROM fin_entries e LEFT JOIN fin_entry_lines l ON l.entry_id = e.id WHERE e.company_id = $1 AND e.period = $2 \
+         GROUP BY e.id, e.entry_date, e.number, e.status, e.kind, e.memo ORDER BY e.id DESC LIMIT 500",
+    )
+    .bind(company)
+    .bind(period)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(EntrySummary {
+                id: r.try_get("id")?,
+                date: r.try_get("entry_date")?,
+                number: r.try_get("number")?,
+                status: r.try_get("status")?,
+                kind: r.try_get("kind")?,
+                memo: r.try_get("memo")?,
+                total: r.try_get("total")?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,496 @@
+//! The ledger as an accountant uses it: a month of a small trading company, closed and
+//! reported; the rules that refuse bad vouchers; numbers under concurrency; and property
+//! tests that no sequence of postings and reversals can unbalance the books.
+
+use axum::http::StatusCode;
+use db::{Actor, RowExt};
+use finance::domain::{EntryForm, LineForm};
+use finance::service;
+use kernel::ids::{CompanyId, UserId};
+use kernel::permission::Principal;
+use kernel::Scope;
+use proptest::prelude::*;
+use serde_json::{json, Value};
+use testkit::{spawn_app, ApiClient};
+
+fn voucher(date: &str, memo: &str, lines: &[(&str, &str, &str)]) -> Value {
+    json!({
+        "date": date,
+        "word": "记",
+        "memo": memo,
+        "lines": lines.iter().map(|(account, debit, credit)| json!({"account": account, "debit": debit, "credit": credit})).collect::<Vec<_>>(),
+    })
+}
+
+async fn post(api: &ApiClient, body: Value) -> Value {
+    let draft = api.post("/api/v1/finance/entries", &body).await;
+    assert_eq!(draft.status, StatusCode::CREATED, "{}", draft.body);
+    let id = draft.json()["id"].as_i64().expect("id");
+    let posted = api.post(&format!("/api/v1/finance/entries/{id}/post"), &json!({})).await;
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
+    posted.json()
+}
+
+fn line<'a>(statement: &'a Value, key: &str) -> &'a str {
+    statement["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .find(|l| l["key"] == key)
+        .and_then(|l| l["amount"].as_str())
+        .unwrap_or("missing")
+}
+
+#[tokio::test]
+async fn a_month_of_a_small_trading_company_closes_and_its_statements_tie_out() {
+    let app = spawn_app().await;
+    app.user("chen.jing", &["accountant"], "", "finance").await;
+    let api = app.api("chen.jing").await;
+    // The company starts its books in March.
+    assert_eq!(
+        api.post("/api/v1/finance/setup", &json!({"year": 2026, "first_month": 3})).await.status,
+        StatusCode::CREATED
+    );
+
+    let first =
+        post(&api, voucher("2026-03-01", "股东投入资本", &[("1002", "500000.00", ""), ("4001", "", "500000.00")]))
+            .await;
+    assert_eq!(first["number"], "记-0001");
+    post(
+        &api,
+        voucher(
+            "2026-03-05",
+            "采购商品，取得专用发票",
+            &[("1405", "100000.00", ""), ("22210101", "13000.00", ""), ("2202", "", "113000.00")],
+        ),
+    )
+    .await;
+    post(
+        &api,
+        voucher(
+            "2026-03-12",
+            "销售商品，开具专用发票",
+            &[("1122", "169500.00", ""), ("6001", "", "150000.00"), ("22210102", "", "19500.00")],
+        ),
+    )
+    .await;
+    post(&api, voucher("2026-03-12", "结转销售成本", &[("6401", "90000.00", ""), ("1405", "", "90000.00")])).await;
+    post(&api, voucher("2026-03-20", "收到部分货款", &[("1002", "100000.00", ""), ("1122", "", "100000.00")])).await;
+    post(
+        &api,
+        voucher(
+            "2026-03-31",
+            "计提本月工资",
+            &[("6602", "30000.00", ""), ("6601", "12000.00", ""), ("2211", "", "42000.00")],
+        ),
+    )
+    .await;
+    let fee = post(&api, voucher("2026-03-31", "银行手续费", &[("6603", "50.00", ""), ("1002", "", "50.00")])).await;
+    assert_eq!(fee["number"], "记-0007", "gapless per word and period");
+
+    let tb = api.get("/api/v1/finance/reports/trial-balance?from=2026-03&to=2026-03").await.json();
+    assert_eq!(tb["totals"]["debit"], "1014550.00");
+    assert_eq!(tb["totals"]["credit"], "1014550.00");
+    assert_eq!(tb["totals"]["closing"], "0.00");
+
+    let before_close = api.get("/api/v1/finance/reports/balance-sheet?period=2026-03").await.json();
+    assert_eq!(
+        line(&before_close, "retained_earnings"),
+        "17950.00",
+        "profit of the open month is in retained earnings"
+    );
+    assert_eq!(line(&before_close, "total_assets"), line(&before_close, "total_liabilities_and_equity"));
+
+    let closed = api.post("/api/v1/finance/periods/2026-03/close", &json!({})).await;
+    assert_eq!(closed.status, StatusCode::OK, "{}", closed.body);
+    assert_eq!(closed.json()["closing_entry"], "转-0001");
+
+    let sheet = api.get("/api/v1/finance/reports/balance-sheet?period=2026-03").await.json();
+    for (key, amount) in [
+        ("cash", "599950.00"),
+        ("receivables", "69500.00"),
+        ("inventories", "10000.00"),
+        ("current_assets", "679450.00"),
+        ("total_assets", "679450.00"),
+        ("payables", "113000.00"),
+        ("payroll", "42000.00"),
+        ("taxes", "6500.00"),
+        ("total_liabilities", "161500.00"),
+        ("paid_in_capital", "500000.00"),
+        ("retained_earnings", "17950.00"),
+        ("total_equity", "517950.00"),
+        ("total_liabilities_and_equity", "679450.00"),
+    ] {
+        assert_eq!(line(&sheet, key), amount, "balance sheet line {key}");
+    }
+    let income = api.get("/api/v1/finance/reports/income-statement?from=2026-03&to=2026-03").await.json();
+    for (key, amount) in [
+        ("revenue", "150000.00"),
+        ("cost_of_sales", "90000.00"),
+        ("selling", "12000.00"),
+        ("administrative", "30000.00"),
+        ("financial", "50.00"),
+        ("operating_profit", "17950.00"),
+        ("profit_before_tax", "17950.00"),
+        ("net_profit", "17950.00"),
+    ] {
+        assert_eq!(line(&income, key), amount, "income statement line {key}");
+    }
+
+    // The closed month takes no more postings, and only the accountant with the grant reopens it.
+    let late = api
+        .post(
+            "/api/v1/finance/entries",
+            &voucher("2026-03-31", "补记", &[("6603", "10.00", ""), ("1002", "", "10.00")]),
+        )
+        .await;
+    assert_eq!(late.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(late.json()["errors"][0]["code"], "error.finance.period_closed");
+    assert_eq!(api.post("/api/v1/finance/periods/2026-03/reopen", &json!({})).await.status, StatusCode::FORBIDDEN);
+    let admin = app.api("admin").await;
+    assert_eq!(admin.post("/api/v1/finance/periods/2026-03/reopen", &json!({})).await.status, StatusCode::OK);
+    let audit = admin.get("/api/v1/audit?resource=finance.period").await.json();
+    assert_eq!(audit["items"][0]["changes"]["status"], json!(["closed", "open"]));
+}
+
+#[tokio::test]
+async fn bad_vouchers_are_refused_with_the_reason_and_change_nothing() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let unbalanced = api
+        .post(
+            "/api/v1/finance/entries",
+            &voucher("2026-03-02", "试算", &[("1002", "100.00", ""), ("4001", "", "99.50")]),
+        )
+        .await;
+    assert_eq!(unbalanced.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let problem = unbalanced.json();
+    assert_eq!(problem["errors"][0]["code"], "error.finance.unbalanced");
+    assert!(problem["errors"][0]["message"].as_str().unwrap_or_default().contains("Δ 0.50"));
+    let float = api
+        .post("/api/v1/finance/entries", &voucher("2026-03-02", "x", &[("1002", "0.001", ""), ("4001", "", "0.001")]))
+        .await;
+    assert_eq!(float.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let unknown = api
+        .post("/api/v1/finance/entries", &voucher("2026-03-02", "x", &[("9999", "1.00", ""), ("4001", "", "1.00")]))
+        .await;
+    assert_eq!(unknown.json()["errors"][0]["code"], "error.finance.unknown_account");
+    let parent = api
+        .post("/api/v1/finance/entries", &voucher("2026-03-02", "x", &[("2221", "1.00", ""), ("1002", "", "1.00")]))
+        .await;
+    assert_eq!(
+        parent.json()["errors"][0]["code"],
+        "error.finance.parent_account",
+        "post to 222101's leaves, not to 2221"
+    );
+    let no_period = api
+        .post("/api/v1/finance/entries", &voucher("2031-01-02", "x", &[("1002", "1.00", ""), ("4001", "", "1.00")]))
+        .await;
+    assert_eq!(no_period.json()["errors"][0]["code"], "error.finance.period_missing");
+    assert_eq!(app.count("fin_entries").await, 0);
+    assert_eq!(app.count("fin_balances").await, 0);
+
+    // A sub-account, then archiving it: it keeps its history and takes no new postings.
+    let sub = api
+        .post(
+            "/api/v1/finance/accounts",
+            &json!({"parent": "1002", "code": "100201", "name_zh": "工商银行基本户", "name_en": "ICBC basic account"}),
+        )
+        .await;
+    assert_eq!(sub.status, StatusCode::CREATED, "{}", sub.body);
+    let bad_sub =
+        api.post("/api/v1/finance/accounts", &json!({"parent": "1002", "code": "2002", "name_zh": "x"})).await;
+    assert_eq!(bad_sub.json()["errors"][0]["code"], "error.finance.sub_code");
+    let parent_now = api
+        .post("/api/v1/finance/entries", &voucher("2026-03-02", "x", &[("1002", "1.00", ""), ("4001", "", "1.00")]))
+        .await;
+    assert_eq!(parent_now.json()["errors"][0]["code"], "error.finance.parent_account");
+    let mut tx = app.db.begin(Actor::user(1, "admin", app.company_id)).await.expect("begin");
+    let principal = admin_principal(app.company_id);
+    service::archive_account(&mut tx, &principal, "100201").await.expect("archive");
+    tx.commit().await.expect("commit");
+    let archived = api
+        .post("/api/v1/finance/entries", &voucher("2026-03-02", "x", &[("100201", "1.00", ""), ("4001", "", "1.00")]))
+        .await;
+    assert_eq!(archived.json()["errors"][0]["code"], "error.finance.archived_account");
+}
+
+fn admin_principal(company: i64) -> Principal {
+    Principal::new(UserId(1), "admin".into(), CompanyId(company), None, None, true, Vec::new())
+}
+
+#[tokio::test]
+async fn a_reversal_restores_every_balance_and_cannot_be_repeated() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let posted =
+        post(&api, voucher("2026-03-10", "预付货款", &[("1123", "8000.00", ""), ("1002", "", "8000.00")])).await;
+    let id = posted["id"].as_i64().expect("id");
+    let reversed = api.post(&format!("/api/v1/finance/entries/{id}/reverse"), &json!({"date": "2026-04-02"})).await;
+    assert_eq!(reversed.status, StatusCode::CREATED, "{}", reversed.body);
+    let reversal = reversed.json();
+    assert_eq!(reversal["lines"][0]["debit"], "-8000.00", "red ink: the same side, negated");
+    assert_eq!(reversal["number"], "记-0001", "numbered in April");
+    let tb = api.get("/api/v1/finance/reports/trial-balance?from=2026-01&to=2026-04").await.json();
+    assert!(tb["items"].as_array().expect("items").iter().all(|r| r["closing"] == "0.00"), "{tb}");
+    assert_eq!(
+        api.post(&format!("/api/v1/finance/entries/{id}/reverse"), &json!({"date": "2026-04-03"})).await.status,
+        StatusCode::CONFLICT
+    );
+    let original = api.get(&format!("/api/v1/finance/entries/{id}")).await.json();
+    assert_eq!(original["reversed_by"], reversal["id"]);
+    assert_eq!(original["lines"], posted["lines"], "the posted entry itself never changed");
+}
+
+#[tokio::test]
+async fn the_ledger_permissions_allow_and_deny() {
+    let app = spawn_app().await;
+    app.user("chen.jing", &["accountant"], "", "finance").await;
+    app.user("sun.li", &["auditor"], "", "audit").await;
+    app.user("wang.fang", &["sales_rep"], "east", "sales").await;
+    let accountant = app.api("chen.jing").await;
+    accountant.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    post(&accountant, voucher("2026-03-01", "投资", &[("1002", "1000.00", ""), ("4001", "", "1000.00")])).await;
+    let auditor = app.api("sun.li").await;
+    assert_eq!(
+        auditor.get("/api/v1/finance/reports/trial-balance?from=2026-03&to=2026-03").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        auditor
+            .post("/api/v1/finance/entries", &voucher("2026-03-01", "x", &[("1002", "1.00", ""), ("4001", "", "1.00")]))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(auditor.post("/api/v1/finance/periods/2026-03/close", &json!({})).await.status, StatusCode::FORBIDDEN);
+    let rep = app.api("wang.fang").await;
+    assert_eq!(rep.get("/api/v1/finance/accounts").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(rep.get("/api/v1/finance/reports/balance-sheet?period=2026-03").await.status, StatusCode::FORBIDDEN);
+    let browser = app.signed_in("wang.fang").await;
+    assert_eq!(browser.get("/finance/entries").await.status, StatusCode::FORBIDDEN);
+    assert!(!browser.get("/").await.body.contains("/finance/"), "no finance menu for a sales rep");
+    let accountant_pages = app.signed_in("chen.jing").await;
+    for path in [
+        "/finance/entries?period=2026-03",
+        "/finance/accounts",
+        "/finance/reports/trial-balance?from=2026-03&to=2026-03",
+        "/finance/reports/balance-sheet?period=2026-03",
+        "/finance/reports/income-statement?from=2026-03&to=2026-03",
+        "/finance/periods",
+        "/finance/entries/new",
+    ] {
+        let page = accountant_pages.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+    }
+    let sheet = accountant_pages.get("/finance/reports/balance-sheet?period=2026-03").await;
+    assert!(sheet.body.contains("资产总计") || sheet.body.contains("Total assets"));
+    assert!(sheet.body.contains("1,000.00"));
+}
+
+#[tokio::test]
+async fn a_voucher_entered_in_the_browser_is_posted_and_shown() {
+    let app = spawn_app().await;
+    app.user("chen.jing", &["accountant"], "", "finance").await;
+    let browser = app.signed_in("chen.jing").await;
+    let setup = browser.post_form("/finance/accounts", "/finance/setup", &[("year", "2026")]).await;
+    assert_eq!(setup.status, StatusCode::SEE_OTHER, "{}", setup.body);
+    let fields = [
+        ("date", "2026-03-15"),
+        ("word", "付"),
+        ("memo", "支付房租"),
+        ("account", "6602"),
+        ("debit", "6000.00"),
+        ("credit", ""),
+        ("cost_center", "行政部"),
+        ("line_memo", "三月房租"),
+        ("account", "1002"),
+        ("debit", ""),
+        ("credit", "6000.00"),
+        ("cost_center", ""),
+        ("line_memo", ""),
+        ("post", "true"),
+    ];
+    let unbalanced: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| if *v == "6000.00" && *k == "credit" { (*k, "5000.00") } else { (*k, *v) })
+        .collect();
+    let refused = browser.post_form("/finance/entries/new", "/finance/entries", &unbalanced).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("Δ 1,000.00") || refused.body.contains("Δ 1000.00"), "{}", refused.body);
+    let saved = browser.post_form("/finance/entries/new", "/finance/entries", &fields).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let page = browser.get(&saved.header("location").expect("location")).await;
+    assert!(page.body.contains("付-0001") && page.body.contains("6,000.00") && page.body.contains("行政部"));
+    let balance: i64 =
+        sqlx::query("SELECT CAST(SUM(debit) AS BIGINT) AS d FROM fin_balances WHERE cost_center = '行政部'")
+            .fetch_one(app.db.reader())
+            .await
+            .expect("row")
+            .try_get("d")
+            .expect("d");
+    assert_eq!(balance, 600_000, "the cost centre carries the amount in fen");
+}
+
+#[tokio::test]
+async fn concurrent_postings_get_gapless_distinct_voucher_numbers() {
+    let app = spawn_app().await;
+    let principal = admin_principal(app.company_id);
+    let mut tx = app.db.begin(Actor::user(1, "admin", app.company_id)).await.expect("begin");
+    service::set_up_books(&mut tx, &principal, 2026, 1).await.expect("books");
+    tx.commit().await.expect("commit");
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let db = app.db.clone();
+        let principal = principal.clone();
+        tasks.push(tokio::spawn(async move {
+            let form = EntryForm {
+                date: "2026-03-09".into(),
+                word: "收".into(),
+                memo: format!("收款 {i}"),
+                lines: vec![
+                    LineForm { account: "1002".into(), debit: format!("{}.00", 100 + i), ..Default::default() },
+                    LineForm { account: "1122".into(), credit: format!("{}.00", 100 + i), ..Default::default() },
+                ],
+            };
+            let mut tx = db.begin(Actor::user(1, "admin", principal.company_id.0)).await.expect("begin");
+            let (_, number) = service::post(&mut tx, &principal, &form).await.expect("post");
+            tx.commit().await.expect("commit");
+            number
+        }));
+    }
+    let mut numbers = Vec::new();
+    for task in tasks {
+        numbers.push(task.await.expect("task"));
+    }
+    numbers.sort();
+    let expected: Vec<String> = (1..=20).map(|n| format!("收-{n:04}")).collect();
+    assert_eq!(numbers, expected);
+}
+
+/// One step of random bookkeeping: post an entry moving `amount` fen from one account to another
+/// in a month, or reverse an earlier entry.
+#[derive(Debug, Clone)]
+enum Step {
+    Post { debit: usize, credit: usize, amount: i64, month: u32 },
+    Reverse { which: usize },
+}
+
+const ACCOUNTS: [&str; 8] = ["1002", "1122", "1405", "2202", "4001", "6001", "6401", "6602"];
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        4 => (0..ACCOUNTS.len(), 0..ACCOUNTS.len(), 1i64..10_000_000, 1u32..4).prop_filter("two accounts", |(d, c, _, _)| d != c).prop_map(|(debit, credit, amount, month)| Step::Post { debit, credit, amount, month }),
+        1 => (0usize..50).prop_map(|which| Step::Reverse { which }),
+    ]
+}
+
+async fn apply(db: &db::Db, principal: &Principal, steps: &[Step]) -> Vec<i64> {
+    let mut posted = Vec::new();
+    for step in steps {
+        let mut tx = db.begin(Actor::user(1, "admin", principal.company_id.0)).await.expect("begin");
+        match step {
+            Step::Post { debit, credit, amount, month } => {
+                let form = EntryForm {
+                    date: format!("2026-{month:02}-10"),
+                    word: "记".into(),
+                    memo: String::new(),
+                    lines: vec![
+                        LineForm {
+                            account: ACCOUNTS[*debit].into(),
+                            debit: finance::domain::yuan(*amount),
+                            ..Default::default()
+                        },
+                        LineForm {
+                            account: ACCOUNTS[*credit].into(),
+                            credit: finance::domain::yuan(*amount),
+                            ..Default::default()
+                        },
+                    ],
+                };
+                let (id, _) = service::post(&mut tx, principal, &form).await.expect("post");
+                posted.push(id);
+            }
+            Step::Reverse { which } => {
+                if let Some(id) = posted.get(which % posted.len().max(1)) {
+                    // A second reversal of the same entry is refused; that is part of the rule.
+                    let _ = service::reverse_entry(&mut tx, principal, *id, "2026-04-01").await;
+                }
+            }
+        }
+        tx.commit().await.expect("commit");
+    }
+    posted
+}
+
+async fn new_company(app: &testkit::TestApp, name: &str) -> Principal {
+    let mut tx = app.db.begin(Actor::user(1, "admin", app.company_id)).await.expect("begin");
+    let id = web::accounts::create_company(
+        &mut tx,
+        &web::accounts::CompanyForm { legal_name: name.into(), short_name: name.into(), ..Default::default() },
+    )
+    .await
+    .expect("company");
+    let principal = admin_principal(id);
+    service::set_up_books(&mut tx, &principal, 2026, 1).await.expect("books");
+    tx.commit().await.expect("commit");
+    principal
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+
+    #[test]
+    fn no_sequence_of_postings_and_reversals_unbalances_the_books(steps in proptest::collection::vec(step(), 1..25)) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        runtime.block_on(async {
+            let app = spawn_app().await;
+            let books = new_company(&app, "甲").await;
+            apply(&app.db, &books, &steps).await;
+            let mut conn = app.db.reader().acquire().await.expect("conn");
+            let company = books.company_id.0;
+
+            // The trial balance balances.
+            let tb = service::trial_balance(&mut conn, company, "2026-01", "2026-12").await.expect("tb");
+            assert_eq!(tb.iter().map(|r| r.debit).sum::<i64>(), tb.iter().map(|r| r.credit).sum::<i64>());
+            assert_eq!(tb.iter().map(|r| r.closing).sum::<i64>(), 0);
+
+            // The balance sheet balances in every month.
+            for month in 1..=4 {
+                let sheet = service::balance_sheet(&mut conn, company, &format!("2026-{month:02}")).await.expect("sheet");
+                let value = |key: &str| sheet.iter().find(|r| r.key == key).map(|r| r.amount).unwrap_or(0);
+                assert_eq!(value("total_assets"), value("total_liabilities_and_equity"), "month {month}");
+            }
+
+            // Balance rows equal a full recomputation from the posted entry lines.
+            let kept = sqlx::query("SELECT account_id, period, CAST(SUM(debit) AS BIGINT) AS d, CAST(SUM(credit) AS BIGINT) AS c FROM fin_balances WHERE company_id = $1 GROUP BY account_id, period ORDER BY account_id, period")
+                .bind(company).fetch_all(&mut *conn).await.expect("kept");
+            let recomputed = sqlx::query("SELECT l.account_id, e.period, CAST(SUM(l.debit) AS BIGINT) AS d, CAST(SUM(l.credit) AS BIGINT) AS c FROM fin_entry_lines l JOIN fin_entries e ON e.id = l.entry_id WHERE e.company_id = $1 AND e.status = 'posted' GROUP BY l.account_id, e.period ORDER BY l.account_id, e.period")
+                .bind(company).fetch_all(&mut *conn).await.expect("recomputed");
+            let rows = |rows: &[db::Row]| rows.iter().map(|r| (r.try_get::<i64, _>("account_id").unwrap_or(0), r.try_get::<String, _>("period").unwrap_or_default(), r.try_get::<i64, _>("d").unwrap_or(0), r.try_get::<i64, _>("c").unwrap_or(0))).collect::<Vec<_>>();
+            assert_eq!(rows(&kept), rows(&recomputed));
+            drop(conn);
+
+            // The order of postings does not change the statements.
+            let shuffled_books = new_company(&app, "乙").await;
+            let posts: Vec<Step> = steps.iter().filter(|s| matches!(s, Step::Post { .. })).cloned().rev().collect();
+            let plain_books = new_company(&app, "丙").await;
+            let forward: Vec<Step> = posts.iter().cloned().rev().collect();
+            apply(&app.db, &shuffled_books, &posts).await;
+            apply(&app.db, &plain_books, &forward).await;
+            let mut conn = app.db.reader().acquire().await.expect("conn");
+            let a = service::balance_sheet(&mut conn, shuffled_books.company_id.0, "2026-04").await.expect("a");
+            let b = service::balance_sheet(&mut conn, plain_books.company_id.0, "2026-04").await.expect("b");
+            assert_eq!(a.iter().map(|r| r.amount).collect::<Vec<_>>(), b.iter().map(|r| r.amount).collect::<Vec<_>>());
+        });
+    }
+}
+
+#[test]
+fn the_scope_of_ledger_grants_is_company_wide() {
+    // Ledger permissions are granted at company scope in the built-in roles: a voucher has no owner.
+    let accountant = server::bootstrap::BUILTIN_ROLES.iter().find(|r| r.code == "accountant").expect("accountant");
+    assert!(accountant.grants.iter().filter(|(p, _)| p.starts_with("finance.")).all(|(_, s)| *s == Scope::Company));
+}
