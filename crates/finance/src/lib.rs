@@ -10,7 +10,9 @@
 pub mod domain;
 mod http;
 mod i18n;
+pub mod invoicing;
 pub mod service;
+pub mod vat;
 
 use web::{MenuItem, Module};
 
@@ -18,12 +20,20 @@ pub fn module() -> Module {
     Module {
         name: "finance",
         title_key: "finance.menu",
-        migrations: vec![db::migrate::Migration {
-            module: "finance",
-            version: 1,
-            name: "ledger",
-            sql: include_str!("../migrations/0001_ledger.sql"),
-        }],
+        migrations: vec![
+            db::migrate::Migration {
+                module: "finance",
+                version: 1,
+                name: "ledger",
+                sql: include_str!("../migrations/0001_ledger.sql"),
+            },
+            db::migrate::Migration {
+                module: "finance",
+                version: 2,
+                name: "invoices and payments",
+                sql: include_str!("../migrations/0002_invoices.sql"),
+            },
+        ],
         permissions: &[
             service::ACCOUNTS,
             service::READ,
@@ -32,8 +42,14 @@ pub fn module() -> Module {
             service::REPORTS,
             service::CLOSE,
             service::REOPEN,
+            invoicing::READ,
+            invoicing::MANAGE,
+            invoicing::PAYMENTS,
         ],
         menu: vec![
+            MenuItem { label_key: "finance.invoices", href: "/finance/invoices", permission: invoicing::READ },
+            MenuItem { label_key: "finance.bills", href: "/finance/bills", permission: invoicing::READ },
+            MenuItem { label_key: "finance.ageing", href: "/finance/reports/ageing", permission: invoicing::READ },
             MenuItem { label_key: "finance.entries", href: "/finance/entries", permission: service::READ },
             MenuItem { label_key: "finance.accounts", href: "/finance/accounts", permission: service::READ },
             MenuItem {
@@ -54,7 +70,7 @@ pub fn module() -> Module {
             MenuItem { label_key: "finance.periods", href: "/finance/periods", permission: service::READ },
         ],
         routes: http::routes,
-        api: http::api::docs(),
+        api: http::api::docs().into_iter().chain(http::api::invoice_docs()).collect(),
         subscribers: Vec::new(),
         messages: i18n::MESSAGES,
     }

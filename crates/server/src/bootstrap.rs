@@ -51,6 +51,9 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             ("finance.entry.post", Scope::Company),
             ("finance.report.read", Scope::Company),
             ("finance.period.close", Scope::Company),
+            ("finance.invoice.read", Scope::Company),
+            ("finance.invoice.manage", Scope::Company),
+            ("finance.payment.manage", Scope::Company),
         ],
     },
     BuiltinRole {

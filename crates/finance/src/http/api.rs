@@ -284,3 +284,191 @@ pub async fn reopen(ctx: Ctx, Path(period): Path<String>) -> AppResult<Json<Valu
     tx.commit().await?;
     Ok(Json(json!({"period": period, "status": "open"})))
 }
+
+fn invoice_json(invoice: &crate::invoicing::Invoice) -> Value {
+    json!({
+        "id": invoice.id, "kind": invoice.kind, "party_id": invoice.party_id, "party_name": invoice.party_name,
+        "number": invoice.number, "status": invoice.status, "credit_of": invoice.credit_of, "date": invoice.date,
+        "due_date": invoice.due_date, "tax_inclusive": invoice.tax_inclusive, "net": yuan(invoice.net), "tax": yuan(invoice.tax),
+        "total": yuan(invoice.total), "settled": yuan(invoice.settled), "open": yuan(invoice.open_amount()),
+        "entry_id": invoice.entry_id, "memo": invoice.memo,
+        "lines": invoice.lines.iter().map(|l| json!({
+            "description": l.description, "quantity": kernel::Qty::from_scaled(l.quantity).to_string(), "unit_price": yuan(l.unit_price),
+            "discount": format!("{}", rust_decimal::Decimal::new(l.discount_bp, 2).normalize()), "vat_rate": format!("{}", rust_decimal::Decimal::new(l.vat_rate_bp, 2).normalize()),
+            "account": l.account, "net": yuan(l.net), "tax": yuan(l.tax), "total": yuan(l.total),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+pub fn invoice_docs() -> Vec<ApiRoute> {
+    use crate::invoicing::{MANAGE, PAYMENTS, READ};
+    let route = |method, path, summary, permission: &'static str, request: Option<fn() -> Value>| ApiRoute {
+        method,
+        path,
+        summary,
+        tag: "finance",
+        permission: Some(permission),
+        query: &[],
+        request,
+        response: object,
+    };
+    let mut list =
+        route("GET", "/api/v1/finance/invoices", "Invoices (kind=customer) or bills (kind=supplier)", READ, None);
+    list.query = &[("kind", "customer or supplier"), ("status", "draft, open, partial, paid or credited")];
+    let mut ageing = route(
+        "GET",
+        "/api/v1/finance/reports/ageing",
+        "Open amounts by party in 0–30/31–60/61–90/>90 days past due",
+        READ,
+        None,
+    );
+    ageing.query = &[("kind", "receivable or payable"), ("date", "YYYY-MM-DD")];
+    vec![
+        list,
+        route(
+            "POST",
+            "/api/v1/finance/invoices",
+            "Save a draft invoice or bill; VAT is computed per line",
+            MANAGE,
+            Some(invoice_schema),
+        ),
+        route("GET", "/api/v1/finance/invoices/{id}", "An invoice with its lines", READ, None),
+        route("POST", "/api/v1/finance/invoices/{id}/post", "Post: number it and post its voucher", MANAGE, None),
+        route(
+            "POST",
+            "/api/v1/finance/invoices/{id}/credit-note",
+            "Credit an unpaid invoice in full (红字发票)",
+            MANAGE,
+            Some(reverse_schema),
+        ),
+        route(
+            "POST",
+            "/api/v1/finance/payments",
+            "Record a receipt or payment and allocate it",
+            PAYMENTS,
+            Some(payment_schema),
+        ),
+        ageing,
+    ]
+}
+
+fn invoice_schema() -> Value {
+    json!({"type": "object", "required": ["kind", "party_id", "date", "lines"], "properties": {
+        "kind": {"enum": ["customer", "supplier"]}, "party_id": {"type": "integer"}, "date": {"type": "string", "format": "date"},
+        "due_date": {"type": "string", "format": "date"}, "tax_inclusive": {"type": "boolean"}, "vat_rounding": {"enum": ["line", "document"]},
+        "memo": {"type": "string"},
+        "lines": {"type": "array", "items": {"type": "object", "required": ["description", "quantity", "unit_price", "vat_rate"], "properties": {
+            "description": {"type": "string"}, "quantity": {"type": "string"}, "unit_price": {"type": "string"},
+            "discount": {"type": "string"}, "vat_rate": {"enum": ["13", "9", "6", "3", "1", "0"]}, "account": {"type": "string"}}}}}})
+}
+
+fn payment_schema() -> Value {
+    json!({"type": "object", "required": ["kind", "party_id", "date", "amount"], "properties": {
+        "kind": {"enum": ["receipt", "payment"]}, "party_id": {"type": "integer"}, "date": {"type": "string", "format": "date"},
+        "amount": {"type": "string"}, "bank_account": {"type": "string"}, "memo": {"type": "string"},
+        "allocations": {"type": "array", "items": {"type": "object", "properties": {"invoice_id": {"type": "integer"}, "amount": {"type": "string"}}}}}})
+}
+
+#[derive(Deserialize)]
+pub struct InvoiceQuery {
+    kind: Option<String>,
+    status: Option<String>,
+}
+
+pub async fn invoices(ctx: Ctx, Query(q): Query<InvoiceQuery>) -> AppResult<Json<Value>> {
+    ctx.require(crate::invoicing::READ)?;
+    let kind = q.kind.unwrap_or_else(|| "customer".into());
+    let mut conn = conn(&ctx).await?;
+    let items: Vec<Value> = crate::invoicing::list(&mut conn, ctx.company_id(), &kind, q.status.as_deref().filter(|s| !s.is_empty()))
+        .await?
+        .iter()
+        .map(|i| json!({"id": i.id, "number": i.number, "party_name": i.party_name, "date": i.date, "due_date": i.due_date, "status": i.status, "total": yuan(i.total), "settled": yuan(i.settled)}))
+        .collect();
+    Ok(Json(json!({"items": items})))
+}
+
+pub async fn create_invoice(ctx: Ctx, ApiJson(form): ApiJson<crate::invoicing::InvoiceForm>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let id = crate::invoicing::create_invoice(&mut tx, &ctx.principal, &form).await?;
+    tx.commit().await?;
+    let mut conn = conn(&ctx).await?;
+    let invoice =
+        crate::invoicing::load(&mut conn, ctx.company_id(), id).await?.ok_or(DomainError::NotFound("invoice"))?;
+    Ok((StatusCode::CREATED, Json(invoice_json(&invoice))).into_response())
+}
+
+pub async fn invoice(ctx: Ctx, Path(id): Path<String>) -> AppResult<Json<Value>> {
+    ctx.require(crate::invoicing::READ)?;
+    let mut conn = conn(&ctx).await?;
+    let invoice = crate::invoicing::load(&mut conn, ctx.company_id(), parse_id(&id)?)
+        .await?
+        .ok_or(DomainError::NotFound("invoice"))?;
+    Ok(Json(invoice_json(&invoice)))
+}
+
+pub async fn post_invoice(ctx: Ctx, Path(id): Path<String>) -> AppResult<Json<Value>> {
+    let id = parse_id(&id)?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    crate::invoicing::post_invoice(&mut tx, &ctx.principal, id).await?;
+    tx.commit().await?;
+    let mut conn = conn(&ctx).await?;
+    let invoice =
+        crate::invoicing::load(&mut conn, ctx.company_id(), id).await?.ok_or(DomainError::NotFound("invoice"))?;
+    Ok(Json(invoice_json(&invoice)))
+}
+
+pub async fn credit_note(ctx: Ctx, Path(id): Path<String>, ApiJson(body): ApiJson<ReverseBody>) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let note = crate::invoicing::credit_note(&mut tx, &ctx.principal, id, &body.date).await?;
+    tx.commit().await?;
+    let mut conn = conn(&ctx).await?;
+    let invoice =
+        crate::invoicing::load(&mut conn, ctx.company_id(), note).await?.ok_or(DomainError::NotFound("invoice"))?;
+    Ok((StatusCode::CREATED, Json(invoice_json(&invoice))).into_response())
+}
+
+pub async fn record_payment(ctx: Ctx, ApiJson(form): ApiJson<crate::invoicing::PaymentForm>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let id = crate::invoicing::record_payment(&mut tx, &ctx.principal, &form).await?;
+    tx.commit().await?;
+    let row = sqlx::query("SELECT number, amount, unallocated, entry_id FROM fin_payments WHERE id = $1")
+        .bind(id)
+        .fetch_one(ctx.db().reader())
+        .await?;
+    use db::RowExt;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "id": id,
+            "number": row.try_get::<String, _>("number")?,
+            "amount": yuan(row.try_get("amount")?),
+            "unallocated": yuan(row.try_get("unallocated")?),
+            "entry_id": row.try_get::<i64, _>("entry_id")?,
+        })),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct AgeingQuery {
+    kind: Option<String>,
+    date: Option<String>,
+}
+
+pub async fn ageing(ctx: Ctx, Query(q): Query<AgeingQuery>) -> AppResult<Json<Value>> {
+    ctx.require(crate::invoicing::READ)?;
+    let kind = q.kind.unwrap_or_else(|| "receivable".into());
+    if kind != "receivable" && kind != "payable" {
+        return Err(AppError::BadListParam { key: "error.unknown_filter", detail: kind });
+    }
+    let date = q.date.unwrap_or_default();
+    let mut conn = conn(&ctx).await?;
+    let rows = crate::invoicing::ageing(&mut conn, ctx.company_id(), &kind, &date).await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|r| json!({"party_id": r.party_id, "party_name": r.party_name, "0_30": yuan(r.buckets[0]), "31_60": yuan(r.buckets[1]), "61_90": yuan(r.buckets[2]), "over_90": yuan(r.buckets[3]), "total": yuan(r.total)}))
+        .collect();
+    let total: i64 = rows.iter().map(|r| r.total).sum();
+    Ok(Json(json!({"kind": kind, "date": date, "items": items, "total": yuan(total)})))
+}

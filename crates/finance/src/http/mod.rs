@@ -2,6 +2,7 @@
 //! with the `web` crate it builds on.)
 
 pub mod api;
+mod invoices;
 mod pages;
 
 use axum::routing::{get, post};
@@ -23,6 +24,13 @@ pub fn routes() -> Router<AppState> {
         .route("/finance/periods", get(pages::periods))
         .route("/finance/periods/{period}/close", post(pages::close))
         .route("/finance/periods/{period}/reopen", post(pages::reopen))
+        .route("/finance/reports/ageing", get(invoices::ageing))
+        .route("/finance/{which}", get(invoices::list).post(invoices::create))
+        .route("/finance/{which}/new", get(invoices::new))
+        .route("/finance/{which}/{id}", get(invoices::detail))
+        .route("/finance/{which}/{id}/post", post(invoices::post))
+        .route("/finance/{which}/{id}/credit-note", post(invoices::credit))
+        .route("/finance/{which}/{id}/pay", post(invoices::pay))
         .route("/api/v1/finance/setup", post(api::setup))
         .route("/api/v1/finance/accounts", get(api::accounts).post(api::add_account))
         .route("/api/v1/finance/entries", get(api::entries).post(api::create_entry))
@@ -32,6 +40,12 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/finance/reports/trial-balance", get(api::trial_balance))
         .route("/api/v1/finance/reports/balance-sheet", get(api::balance_sheet))
         .route("/api/v1/finance/reports/income-statement", get(api::income_statement))
+        .route("/api/v1/finance/invoices", get(api::invoices).post(api::create_invoice))
+        .route("/api/v1/finance/invoices/{id}", get(api::invoice))
+        .route("/api/v1/finance/invoices/{id}/post", post(api::post_invoice))
+        .route("/api/v1/finance/invoices/{id}/credit-note", post(api::credit_note))
+        .route("/api/v1/finance/payments", post(api::record_payment))
+        .route("/api/v1/finance/reports/ageing", get(api::ageing))
         .route("/api/v1/finance/periods", get(api::periods))
         .route("/api/v1/finance/periods/{period}/close", post(api::close))
         .route("/api/v1/finance/periods/{period}/reopen", post(api::reopen))

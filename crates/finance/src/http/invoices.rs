@@ -1,0 +1,279 @@
+//! Invoice pages: lists of invoices and bills, the entry form (five lines, no JavaScript),
+//! the invoice with its voucher, post, credit note and receipt forms (also a print view), and
+//! the ageing report.
+
+use crate::invoicing::{self, AgeingRow, Invoice, InvoiceForm, InvoiceSummary, PaymentForm};
+use crate::vat::{InvoiceLineForm, VatRounding};
+use askama::Template;
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use axum::response::Response;
+use db::RowExt;
+use kernel::error::FieldError;
+use kernel::DomainError;
+use serde::Deserialize;
+use web::page::{flash_redirect, render, render_status};
+use web::{AppError, AppResult, Ctx, FormPairs, PageCtx};
+
+const FORM_LINES: usize = 5;
+
+/// (invoice kind, list path, title key) for `/finance/invoices` and `/finance/bills`.
+fn kind_of(path_kind: &str) -> Result<(&'static str, &'static str, &'static str), AppError> {
+    match path_kind {
+        "invoices" => Ok(("customer", "/finance/invoices", "finance.invoices")),
+        "bills" => Ok(("supplier", "/finance/bills", "finance.bills")),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+fn today(ctx: &Ctx) -> String {
+    (ctx.db().clock().now() + chrono::Duration::hours(8)).format("%Y-%m-%d").to_string()
+}
+
+#[derive(Template)]
+#[template(path = "finance/invoices.html")]
+struct ListPage {
+    page: PageCtx,
+    base: &'static str,
+    items: Vec<InvoiceSummary>,
+    status: String,
+    can_manage: bool,
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    status: Option<String>,
+}
+
+pub async fn list(ctx: Ctx, Path(which): Path<String>, Query(q): Query<ListQuery>) -> AppResult<Response> {
+    ctx.require(invoicing::READ)?;
+    let (kind, base, title) = kind_of(&which)?;
+    let status = q.status.unwrap_or_default();
+    let mut conn = ctx.db().reader().acquire().await.map_err(db::Error::from)?;
+    let items =
+        invoicing::list(&mut conn, ctx.company_id(), kind, Some(status.as_str()).filter(|s| !s.is_empty())).await?;
+    render(&ListPage {
+        page: PageCtx::new(&ctx, title, base).await?,
+        base,
+        items,
+        status,
+        can_manage: ctx.principal.may(invoicing::MANAGE),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "finance/invoice_form.html")]
+struct FormPage {
+    page: PageCtx,
+    base: &'static str,
+    form: InvoiceForm,
+    parties: Vec<(i64, String)>,
+    errors: Vec<String>,
+}
+
+async fn parties(ctx: &Ctx, kind: &str) -> AppResult<Vec<(i64, String)>> {
+    let role = if kind == "supplier" { "supplier" } else { "customer" };
+    let rows = sqlx::query(
+        "SELECT p.id, p.name FROM parties p JOIN party_roles r ON r.party_id = p.id AND r.role = $2 \
+         WHERE p.company_id = $1 AND p.archived_at IS NULL ORDER BY p.name LIMIT 1000",
+    )
+    .bind(ctx.company_id())
+    .bind(role)
+    .fetch_all(ctx.db().reader())
+    .await?;
+    Ok(rows.iter().filter_map(|r| Some((r.try_get("id").ok()?, r.try_get("name").ok()?))).collect())
+}
+
+async fn form_page(ctx: &Ctx, base: &'static str, mut form: InvoiceForm, errors: &[FieldError]) -> AppResult<FormPage> {
+    while form.lines.len() < FORM_LINES {
+        form.lines.push(InvoiceLineForm { vat_rate: "13".into(), ..Default::default() });
+    }
+    let title = if form.kind == "supplier" { "finance.bill_new" } else { "finance.invoice_new" };
+    let errors = errors
+        .iter()
+        .map(|e| format!("{} {}", e.field, ctx.state.messages.format(ctx.lang, e.key, &e.detail)))
+        .collect();
+    Ok(FormPage {
+        page: PageCtx::new(ctx, title, base).await?,
+        base,
+        parties: parties(ctx, &form.kind).await?,
+        form,
+        errors,
+    })
+}
+
+pub async fn new(ctx: Ctx, Path(which): Path<String>) -> AppResult<Response> {
+    ctx.require(invoicing::MANAGE)?;
+    let (kind, base, _) = kind_of(&which)?;
+    let form = InvoiceForm { kind: kind.into(), date: today(&ctx), ..Default::default() };
+    render(&form_page(&ctx, base, form, &[]).await?)
+}
+
+pub async fn create(ctx: Ctx, Path(which): Path<String>, pairs: FormPairs) -> AppResult<Response> {
+    let (kind, base, _) = kind_of(&which)?;
+    let column = |name: &str| pairs.all(name);
+    let (descriptions, quantities, prices, discounts, rates) =
+        (column("description"), column("quantity"), column("unit_price"), column("discount"), column("vat_rate"));
+    let lines = (0..descriptions.len())
+        .map(|i| InvoiceLineForm {
+            description: descriptions[i].clone(),
+            quantity: quantities.get(i).cloned().unwrap_or_default(),
+            unit_price: prices.get(i).cloned().unwrap_or_default(),
+            discount: discounts.get(i).cloned().unwrap_or_default(),
+            vat_rate: rates.get(i).cloned().unwrap_or_default(),
+            account: String::new(),
+        })
+        .collect();
+    let form = InvoiceForm {
+        kind: kind.into(),
+        party_id: pairs.get("party_id").and_then(|p| p.parse().ok()).unwrap_or(0),
+        date: pairs.text("date"),
+        due_date: Some(pairs.text("due_date")),
+        tax_inclusive: pairs.get("tax_inclusive") == Some("true"),
+        vat_rounding: if pairs.get("vat_rounding") == Some("document") {
+            VatRounding::Document
+        } else {
+            VatRounding::Line
+        },
+        memo: pairs.text("memo"),
+        lines,
+    };
+    let post_now = pairs.get("post") == Some("true");
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let result = match invoicing::create_invoice(&mut tx, &ctx.principal, &form).await {
+        Ok(id) if post_now => invoicing::post_invoice(&mut tx, &ctx.principal, id).await.map(|_| id),
+        other => other,
+    };
+    match result {
+        Ok(id) => {
+            tx.commit().await?;
+            Ok(flash_redirect(
+                &ctx,
+                &format!("{base}/{id}"),
+                if post_now { "finance.posted_ok" } else { "common.created" },
+            ))
+        }
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            drop(tx);
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &form_page(&ctx, base, form, &errors).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "finance/invoice.html")]
+struct DetailPage {
+    page: PageCtx,
+    base: &'static str,
+    invoice: Invoice,
+    today: String,
+    can_manage: bool,
+    can_pay: bool,
+    company: String,
+}
+
+fn parse_id(id: &str) -> Result<i64, AppError> {
+    id.parse().map_err(|_| AppError::Domain(DomainError::NotFound("invoice")))
+}
+
+pub async fn detail(ctx: Ctx, Path((which, id)): Path<(String, String)>) -> AppResult<Response> {
+    ctx.require(invoicing::READ)?;
+    let (kind, base, title) = kind_of(&which)?;
+    let mut conn = ctx.db().reader().acquire().await.map_err(db::Error::from)?;
+    let invoice = invoicing::load(&mut conn, ctx.company_id(), parse_id(&id)?)
+        .await?
+        .filter(|i| i.kind == kind)
+        .ok_or(DomainError::NotFound("invoice"))?;
+    let company: String = sqlx::query("SELECT legal_name FROM companies WHERE id = $1")
+        .bind(ctx.company_id())
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("legal_name")?;
+    drop(conn);
+    let heading = invoice.number.clone().unwrap_or_else(|| ctx.t("finance.status.draft"));
+    render(&DetailPage {
+        page: PageCtx::new(&ctx, title, base).await?.titled(format!("{} {heading}", ctx.t("finance.invoice"))),
+        base,
+        invoice,
+        today: today(&ctx),
+        can_manage: ctx.principal.may(invoicing::MANAGE),
+        can_pay: ctx.principal.may(invoicing::PAYMENTS),
+        company,
+    })
+}
+
+pub async fn post(ctx: Ctx, Path((which, id)): Path<(String, String)>) -> AppResult<Response> {
+    let (_, base, _) = kind_of(&which)?;
+    let id = parse_id(&id)?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    invoicing::post_invoice(&mut tx, &ctx.principal, id).await?;
+    tx.commit().await?;
+    Ok(flash_redirect(&ctx, &format!("{base}/{id}"), "finance.posted_ok"))
+}
+
+pub async fn credit(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: FormPairs) -> AppResult<Response> {
+    let (_, base, _) = kind_of(&which)?;
+    let id = parse_id(&id)?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let note = invoicing::credit_note(&mut tx, &ctx.principal, id, &pairs.text("date")).await?;
+    tx.commit().await?;
+    Ok(flash_redirect(&ctx, &format!("{base}/{note}"), "finance.posted_ok"))
+}
+
+/// Records a receipt (or payment) against this invoice from its page.
+pub async fn pay(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: FormPairs) -> AppResult<Response> {
+    let (kind, base, _) = kind_of(&which)?;
+    let id = parse_id(&id)?;
+    let form = PaymentForm {
+        kind: if kind == "customer" { "receipt" } else { "payment" }.into(),
+        party_id: pairs.get("party_id").and_then(|p| p.parse().ok()).unwrap_or(0),
+        date: pairs.text("date"),
+        amount: pairs.text("amount"),
+        bank_account: pairs.text("bank_account"),
+        allocations: Some(vec![invoicing::AllocationForm { invoice_id: id, amount: pairs.text("amount") }]),
+        memo: String::new(),
+    };
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    invoicing::record_payment(&mut tx, &ctx.principal, &form).await?;
+    tx.commit().await?;
+    Ok(flash_redirect(&ctx, &format!("{base}/{id}"), "common.saved"))
+}
+
+#[derive(Template)]
+#[template(path = "finance/ageing.html")]
+struct AgeingPage {
+    page: PageCtx,
+    kind: String,
+    date: String,
+    rows: Vec<AgeingRow>,
+    totals: [i64; 5],
+}
+
+#[derive(Deserialize)]
+pub struct AgeingQuery {
+    kind: Option<String>,
+    date: Option<String>,
+}
+
+pub async fn ageing(ctx: Ctx, Query(q): Query<AgeingQuery>) -> AppResult<Response> {
+    ctx.require(invoicing::READ)?;
+    let kind = if q.kind.as_deref() == Some("payable") { "payable" } else { "receivable" }.to_string();
+    let date = q.date.filter(|d| !d.is_empty()).unwrap_or_else(|| today(&ctx));
+    let mut conn = ctx.db().reader().acquire().await.map_err(db::Error::from)?;
+    let rows = invoicing::ageing(&mut conn, ctx.company_id(), &kind, &date).await?;
+    let mut totals = [0i64; 5];
+    for r in &rows {
+        for (i, b) in r.buckets.iter().enumerate() {
+            totals[i] += b;
+        }
+        totals[4] += r.total;
+    }
+    render(&AgeingPage {
+        page: PageCtx::new(&ctx, "finance.ageing", "/finance/reports/ageing").await?,
+        kind,
+        date,
+        rows,
+        totals,
+    })
+}

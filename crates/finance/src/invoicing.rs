@@ -1,0 +1,694 @@
+//! Customer invoices and supplier bills, credit notes, receipts and payments. Each posts its
+//! voucher through the ledger in the same transaction:
+//! - invoice: Dr 1122 total / Cr revenue (6001 …) net / Cr 22210102 销项税额 tax;
+//! - bill: Dr stock or expense (1405 …) net / Dr 22210101 进项税额 tax / Cr 2202 total;
+//! - credit note: the invoice's voucher in red ink (negated), settling the invoice;
+//! - receipt: Dr bank / Cr 1122 for what is allocated / Cr 2203 预收账款 for the rest;
+//! - payment: Dr 2202 allocated / Dr 1123 预付账款 the rest / Cr bank.
+//!
+//! An invoice goes open → partial → paid as receipts are allocated to it.
+
+use crate::domain::{self, Entry, Line};
+use crate::service;
+use crate::vat::{self, InvoiceLine, InvoiceLineForm, VatRounding};
+use db::{Result, RowExt, Tx};
+use kernel::error::Problems;
+use kernel::permission::Principal;
+use kernel::{Currency, DomainError, Money};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+pub const READ: &str = "finance.invoice.read";
+pub const MANAGE: &str = "finance.invoice.manage";
+pub const PAYMENTS: &str = "finance.payment.manage";
+
+/// An invoice or bill as entered.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceForm {
+    /// `customer` (sales invoice) or `supplier` (purchase bill).
+    pub kind: String,
+    pub party_id: i64,
+    pub date: String,
+    /// Default: 30 days after the date.
+    #[serde(default)]
+    pub due_date: Option<String>,
+    #[serde(default)]
+    pub tax_inclusive: bool,
+    #[serde(default)]
+    pub vat_rounding: VatRounding,
+    #[serde(default)]
+    pub memo: String,
+    pub lines: Vec<InvoiceLineForm>,
+}
+
+/// A stored invoice with its lines.
+#[derive(Debug, Clone, Serialize)]
+pub struct Invoice {
+    pub id: i64,
+    pub kind: String,
+    pub party_id: i64,
+    pub party_name: String,
+    pub number: Option<String>,
+    pub status: String,
+    pub credit_of: Option<i64>,
+    pub date: String,
+    pub due_date: String,
+    pub tax_inclusive: bool,
+    pub net: i64,
+    pub tax: i64,
+    pub total: i64,
+    pub settled: i64,
+    pub entry_id: Option<i64>,
+    pub memo: String,
+    pub lines: Vec<InvoiceLine>,
+}
+
+impl Invoice {
+    pub fn open_amount(&self) -> i64 {
+        self.total - self.settled
+    }
+}
+
+fn default_account(kind: &str) -> &'static str {
+    if kind == "customer" {
+        "6001"
+    } else {
+        "1405"
+    }
+}
+
+async fn check_party(
+    tx: &mut Tx,
+    company: i64,
+    party_id: i64,
+    kind: &str,
+    problems: &mut Problems,
+) -> Result<Option<String>> {
+    let role = if kind == "supplier" { "supplier" } else { "customer" };
+    let row = sqlx::query(
+        "SELECT p.name, EXISTS (SELECT 1 FROM party_roles r WHERE r.party_id = p.id AND r.role = $3) AS has_role \
+         FROM parties p WHERE p.company_id = $1 AND p.id = $2 AND p.archived_at IS NULL",
+    )
+    .bind(company)
+    .bind(party_id)
+    .bind(role)
+    .fetch_optional(tx.conn())
+    .await?;
+    match row {
+        None => {
+            problems.add("party_id", "error.finance.party", party_id.to_string());
+            Ok(None)
+        }
+        Some(r) => {
+            let has_role =
+                r.try_get::<bool, _>("has_role").or_else(|_| r.try_get::<i64, _>("has_role").map(|v| v != 0))?;
+            if !has_role {
+                problems.add(
+                    "party_id",
+                    if role == "supplier" { "error.finance.not_supplier" } else { "error.finance.not_customer" },
+                    party_id.to_string(),
+                );
+            }
+            Ok(Some(r.try_get("name")?))
+        }
+    }
+}
+
+/// Saves a draft invoice or bill with its computed lines.
+pub async fn create_invoice(tx: &mut Tx, principal: &Principal, form: &InvoiceForm) -> Result<i64> {
+    principal.authorize(MANAGE)?;
+    let company = principal.company_id.0;
+    let mut problems = Problems::default();
+    if form.kind != "customer" && form.kind != "supplier" {
+        problems.add("kind", "error.finance.invoice_kind", &form.kind);
+    }
+    let date = chrono::NaiveDate::parse_from_str(form.date.trim(), "%Y-%m-%d").ok();
+    if date.is_none() {
+        problems.add("date", "error.date.format", &form.date);
+    }
+    let due = match form.due_date.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+        Some(d) => match chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d") {
+            Ok(due) if date.is_none_or(|date| due >= date) => Some(due),
+            Ok(_) => {
+                problems.add("due_date", "error.finance.due_before_date", d);
+                None
+            }
+            Err(_) => {
+                problems.add("due_date", "error.date.format", d);
+                None
+            }
+        },
+        None => date.map(|d| d + chrono::Duration::days(30)),
+    };
+    if form.memo.chars().count() > 200 {
+        problems.add("memo", "error.too_long", "200");
+    }
+    check_party(tx, company, form.party_id, &form.kind, &mut problems).await?;
+    let computed = match vat::compute(&form.lines, form.tax_inclusive, form.vat_rounding, default_account(&form.kind)) {
+        Ok(c) => Some(c),
+        Err(DomainError::Invalid(errors)) => {
+            problems.0.extend(errors);
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
+    problems.finish()?;
+    let (Some(date), Some(due), Some((lines, totals))) = (date, due, computed) else {
+        return Err(DomainError::Internal("validated input is incomplete".into()).into());
+    };
+    let now = tx.now().to_string();
+    let user = tx.actor().user_id;
+    let rounding = if form.vat_rounding == VatRounding::Document { "document" } else { "line" };
+    let id: i64 = sqlx::query(
+        "INSERT INTO fin_invoices (company_id, kind, party_id, status, invoice_date, due_date, tax_inclusive, vat_rounding, net, tax, total, memo, created_at, created_by) \
+         VALUES ($1, $2, $3, 'draft', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+    )
+    .bind(company)
+    .bind(&form.kind)
+    .bind(form.party_id)
+    .bind(date.to_string())
+    .bind(due.to_string())
+    .bind(i64::from(form.tax_inclusive))
+    .bind(rounding)
+    .bind(totals.net)
+    .bind(totals.tax)
+    .bind(totals.total)
+    .bind(form.memo.trim())
+    .bind(&now)
+    .bind(user)
+    .fetch_one(tx.conn())
+    .await?
+    .try_get("id")?;
+    insert_lines(tx, id, &lines).await?;
+    tx.audit("create", "finance.invoice", Some(&id.to_string()), &json!({"kind": [null, form.kind], "party_id": [null, form.party_id], "total": [null, domain::yuan(totals.total)]}))
+        .await?;
+    Ok(id)
+}
+
+async fn insert_lines(tx: &mut Tx, invoice: i64, lines: &[InvoiceLine]) -> Result<()> {
+    for (i, l) in lines.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO fin_invoice_lines (invoice_id, line_no, description, quantity, unit_price, discount_bp, vat_rate_bp, account, net, tax, total) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(invoice)
+        .bind(i as i64 + 1)
+        .bind(&l.description)
+        .bind(l.quantity)
+        .bind(l.unit_price)
+        .bind(l.discount_bp)
+        .bind(l.vat_rate_bp)
+        .bind(&l.account)
+        .bind(l.net)
+        .bind(l.tax)
+        .bind(l.total)
+        .execute(tx.conn())
+        .await?;
+    }
+    Ok(())
+}
+
+/// The voucher lines of an invoice: net per account, tax, and the receivable or payable.
+fn invoice_voucher_lines(invoice: &Invoice) -> Vec<Line> {
+    let customer = invoice.kind == "customer";
+    let mut by_account: Vec<(String, i64)> = Vec::new();
+    for l in &invoice.lines {
+        match by_account.iter_mut().find(|(a, _)| *a == l.account) {
+            Some((_, net)) => *net += l.net,
+            None => by_account.push((l.account.clone(), l.net)),
+        }
+    }
+    let side = |amount: i64, debit: bool| if debit { (amount, 0) } else { (0, amount) };
+    let mut lines = Vec::new();
+    let (d, c) = side(invoice.total, customer);
+    lines.push(Line {
+        account: if customer { "1122" } else { "2202" }.into(),
+        debit: d,
+        credit: c,
+        cost_center: String::new(),
+        memo: invoice.party_name.clone(),
+    });
+    for (account, net) in by_account {
+        let (d, c) = side(net, !customer);
+        lines.push(Line { account, debit: d, credit: c, cost_center: String::new(), memo: String::new() });
+    }
+    if invoice.tax != 0 {
+        let (d, c) = side(invoice.tax, !customer);
+        lines.push(Line {
+            account: if customer { "22210102" } else { "22210101" }.into(),
+            debit: d,
+            credit: c,
+            cost_center: String::new(),
+            memo: String::new(),
+        });
+    }
+    lines
+}
+
+/// Posts a draft: numbers it (INV/2026/00001 for invoices, BILL/… for bills), posts its voucher
+/// and emits `finance.InvoicePosted`.
+pub async fn post_invoice(tx: &mut Tx, principal: &Principal, id: i64) -> Result<String> {
+    principal.authorize(MANAGE)?;
+    let company = principal.company_id.0;
+    let invoice = load(tx.conn(), company, id).await?.ok_or(DomainError::NotFound("invoice"))?;
+    if invoice.status != "draft" {
+        return Err(DomainError::Conflict("the invoice is already posted".into()).into());
+    }
+    let year: i32 = invoice.date[..4].parse().unwrap_or(0);
+    let (code, prefix) =
+        if invoice.kind == "customer" { ("invoice.customer", "INV") } else { ("invoice.supplier", "BILL") };
+    let number = tx.next_number(company, code, year, &format!("{prefix}/{{year}}/{{seq:05}}")).await?;
+    let entry = Entry {
+        date: invoice.date.clone(),
+        period: domain::period_of(&invoice.date),
+        word: "转".into(),
+        memo: format!("{number} {}", invoice.party_name),
+        lines: invoice_voucher_lines(&invoice),
+    };
+    let (entry_id, _) = service::post_document_entry(tx, company, &entry, "invoice").await?;
+    let now = tx.now().to_string();
+    sqlx::query("UPDATE fin_invoices SET status = 'open', number = $1, entry_id = $2, posted_at = $3, version = version + 1 WHERE id = $4")
+        .bind(&number)
+        .bind(entry_id)
+        .bind(&now)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    tx.audit(
+        "state",
+        "finance.invoice",
+        Some(&id.to_string()),
+        &json!({"status": ["draft", "open"], "number": [null, number]}),
+    )
+    .await?;
+    tx.emit(
+        "finance.invoice",
+        &id.to_string(),
+        "finance.InvoicePosted",
+        &json!({"id": id, "number": number, "kind": invoice.kind, "party_id": invoice.party_id, "total": domain::yuan(invoice.total)}),
+    )
+    .await?;
+    Ok(number)
+}
+
+/// Issues a credit note for the whole of an unpaid invoice: a new document with the lines
+/// negated, posted in red ink on `date`, settling the invoice.
+pub async fn credit_note(tx: &mut Tx, principal: &Principal, id: i64, date: &str) -> Result<i64> {
+    principal.authorize(MANAGE)?;
+    let company = principal.company_id.0;
+    let invoice = load(tx.conn(), company, id).await?.ok_or(DomainError::NotFound("invoice"))?;
+    if invoice.status != "open" || invoice.settled != 0 || invoice.credit_of.is_some() {
+        return Err(
+            DomainError::Conflict("only a posted invoice without receipts can be credited in full".into()).into()
+        );
+    }
+    if chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_err() {
+        return Err(DomainError::invalid("date", "error.date.format", date).into());
+    }
+    let negated: Vec<InvoiceLine> = invoice
+        .lines
+        .iter()
+        .map(|l| InvoiceLine { net: -l.net, tax: -l.tax, total: -l.total, quantity: -l.quantity, ..l.clone() })
+        .collect();
+    let now = tx.now().to_string();
+    let user = tx.actor().user_id;
+    let note: i64 = sqlx::query(
+        "INSERT INTO fin_invoices (company_id, kind, party_id, status, credit_of, invoice_date, due_date, tax_inclusive, vat_rounding, net, tax, total, settled, memo, created_at, created_by) \
+         VALUES ($1, $2, $3, 'draft', $4, $5, $5, $6, 'line', $7, $8, $9, $9, $10, $11, $12) RETURNING id",
+    )
+    .bind(company)
+    .bind(&invoice.kind)
+    .bind(invoice.party_id)
+    .bind(id)
+    .bind(date)
+    .bind(i64::from(invoice.tax_inclusive))
+    .bind(-invoice.net)
+    .bind(-invoice.tax)
+    .bind(-invoice.total)
+    .bind(format!("红字 {}", invoice.number.clone().unwrap_or_default()))
+    .bind(&now)
+    .bind(user)
+    .fetch_one(tx.conn())
+    .await?
+    .try_get("id")?;
+    insert_lines(tx, note, &negated).await?;
+    tx.audit("create", "finance.invoice", Some(&note.to_string()), &json!({"credit_of": [null, id]})).await?;
+    post_invoice(tx, principal, note).await?;
+    sqlx::query("UPDATE fin_invoices SET status = 'paid' WHERE id = $1").bind(note).execute(tx.conn()).await?;
+    sqlx::query("UPDATE fin_invoices SET settled = total, status = 'credited', version = version + 1 WHERE id = $1")
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    tx.audit(
+        "state",
+        "finance.invoice",
+        Some(&id.to_string()),
+        &json!({"status": ["open", "credited"], "credit_note": [null, note]}),
+    )
+    .await?;
+    Ok(note)
+}
+
+/// An allocation of a payment to an invoice, as entered.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AllocationForm {
+    pub invoice_id: i64,
+    pub amount: String,
+}
+
+/// A receipt from a customer or a payment to a supplier, as entered.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentForm {
+    /// `receipt` (from a customer) or `payment` (to a supplier).
+    pub kind: String,
+    pub party_id: i64,
+    pub date: String,
+    pub amount: String,
+    /// The bank or cash account; default 1002.
+    #[serde(default)]
+    pub bank_account: String,
+    /// Which invoices it settles; absent: the oldest open invoices first.
+    #[serde(default)]
+    pub allocations: Option<Vec<AllocationForm>>,
+    #[serde(default)]
+    pub memo: String,
+}
+
+/// Records a receipt or payment, allocates it, posts its voucher and emits
+/// `finance.PaymentReceived` or `finance.PaymentMade`. What is not allocated becomes an advance.
+pub async fn record_payment(tx: &mut Tx, principal: &Principal, form: &PaymentForm) -> Result<i64> {
+    principal.authorize(PAYMENTS)?;
+    let company = principal.company_id.0;
+    let mut problems = Problems::default();
+    let receipt = form.kind == "receipt";
+    if !receipt && form.kind != "payment" {
+        problems.add("kind", "error.finance.payment_kind", &form.kind);
+    }
+    let invoice_kind = if receipt { "customer" } else { "supplier" };
+    if chrono::NaiveDate::parse_from_str(form.date.trim(), "%Y-%m-%d").is_err() {
+        problems.add("date", "error.date.format", &form.date);
+    }
+    let amount = problems.check(Money::parse(&form.amount, Currency::CNY).map_err(|mut e| {
+        e.field = "amount".into();
+        e
+    }));
+    if amount.is_some_and(|a| a.minor() <= 0) {
+        problems.add("amount", "error.finance.amount_positive", &form.amount);
+    }
+    let party_name = check_party(tx, company, form.party_id, invoice_kind, &mut problems).await?;
+    let bank =
+        if form.bank_account.trim().is_empty() { "1002".to_string() } else { form.bank_account.trim().to_string() };
+    if !(bank.starts_with("1001") || bank.starts_with("1002") || bank.starts_with("1012")) {
+        problems.add("bank_account", "error.finance.bank_account", &bank);
+    }
+    problems.finish()?;
+    let amount = amount.map(|a| a.minor()).unwrap_or(0);
+
+    let open: Vec<(i64, i64)> = sqlx::query(
+        "SELECT id, total - settled AS open_amount FROM fin_invoices WHERE company_id = $1 AND party_id = $2 AND kind = $3 \
+         AND status IN ('open', 'partial') AND credit_of IS NULL ORDER BY due_date, id",
+    )
+    .bind(company)
+    .bind(form.party_id)
+    .bind(invoice_kind)
+    .fetch_all(tx.conn())
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("id")?, r.try_get("open_amount")?)))
+    .collect::<std::result::Result<_, sqlx::Error>>()?;
+    let mut allocations: Vec<(i64, i64)> = Vec::new();
+    match &form.allocations {
+        Some(given) => {
+            let mut problems = Problems::default();
+            for (i, a) in given.iter().enumerate() {
+                let field = format!("allocations[{i}]");
+                let Some(value) = problems.check(Money::parse(&a.amount, Currency::CNY).map_err(|mut e| {
+                    e.field = field.clone();
+                    e
+                })) else {
+                    continue;
+                };
+                match open.iter().find(|(id, _)| *id == a.invoice_id) {
+                    None => problems.add(&field, "error.finance.invoice_not_open", a.invoice_id.to_string()),
+                    Some((_, open_amount)) if value.minor() > *open_amount || value.minor() <= 0 => {
+                        problems.add(&field, "error.finance.allocation_too_large", domain::yuan(*open_amount))
+                    }
+                    Some(_) => allocations.push((a.invoice_id, value.minor())),
+                }
+            }
+            if allocations.iter().map(|(_, a)| a).sum::<i64>() > amount {
+                problems.add("allocations", "error.finance.allocations_exceed", domain::yuan(amount));
+            }
+            problems.finish()?;
+        }
+        None => {
+            let mut left = amount;
+            for (id, open_amount) in &open {
+                if left == 0 {
+                    break;
+                }
+                let take = left.min(*open_amount);
+                allocations.push((*id, take));
+                left -= take;
+            }
+        }
+    }
+    let allocated: i64 = allocations.iter().map(|(_, a)| a).sum();
+    let unallocated = amount - allocated;
+    let year: i32 = form.date[..4].parse().unwrap_or(0);
+    let (code, prefix) = if receipt { ("payment.receipt", "REC") } else { ("payment.payment", "PAY") };
+    let number = tx.next_number(company, code, year, &format!("{prefix}/{{year}}/{{seq:05}}")).await?;
+    let party_name = party_name.unwrap_or_default();
+    let line = |account: &str, debit: i64, credit: i64| Line {
+        account: account.into(),
+        debit,
+        credit,
+        cost_center: String::new(),
+        memo: party_name.clone(),
+    };
+    let mut lines = Vec::new();
+    if receipt {
+        lines.push(line(&bank, amount, 0));
+        if allocated > 0 {
+            lines.push(line("1122", 0, allocated));
+        }
+        if unallocated > 0 {
+            lines.push(line("2203", 0, unallocated));
+        }
+    } else {
+        if allocated > 0 {
+            lines.push(line("2202", allocated, 0));
+        }
+        if unallocated > 0 {
+            lines.push(line("1123", unallocated, 0));
+        }
+        lines.push(line(&bank, 0, amount));
+    }
+    let entry = Entry {
+        date: form.date.trim().to_string(),
+        period: domain::period_of(form.date.trim()),
+        word: if receipt { "收" } else { "付" }.into(),
+        memo: format!("{number} {party_name} {}", form.memo.trim()).trim().to_string(),
+        lines,
+    };
+    let (entry_id, _) = service::post_document_entry(tx, company, &entry, "payment").await?;
+    let now = tx.now().to_string();
+    let user = tx.actor().user_id;
+    let id: i64 = sqlx::query(
+        "INSERT INTO fin_payments (company_id, kind, party_id, number, payment_date, amount, bank_account, unallocated, entry_id, memo, created_at, created_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+    )
+    .bind(company)
+    .bind(&form.kind)
+    .bind(form.party_id)
+    .bind(&number)
+    .bind(form.date.trim())
+    .bind(amount)
+    .bind(&bank)
+    .bind(unallocated)
+    .bind(entry_id)
+    .bind(form.memo.trim())
+    .bind(&now)
+    .bind(user)
+    .fetch_one(tx.conn())
+    .await?
+    .try_get("id")?;
+    for (invoice, value) in &allocations {
+        sqlx::query("INSERT INTO fin_allocations (payment_id, invoice_id, amount) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(invoice)
+            .bind(value)
+            .execute(tx.conn())
+            .await?;
+        sqlx::query(
+            "UPDATE fin_invoices SET settled = settled + $1, status = CASE WHEN settled + $1 >= total THEN 'paid' ELSE 'partial' END, version = version + 1 WHERE id = $2",
+        )
+        .bind(value)
+        .bind(invoice)
+        .execute(tx.conn())
+        .await?;
+    }
+    tx.audit(
+        "create",
+        "finance.payment",
+        Some(&id.to_string()),
+        &json!({"kind": [null, form.kind], "number": [null, number], "amount": [null, domain::yuan(amount)], "allocations": [null, allocations], "unallocated": [null, domain::yuan(unallocated)]}),
+    )
+    .await?;
+    let event = if receipt { "finance.PaymentReceived" } else { "finance.PaymentMade" };
+    tx.emit(
+        "finance.payment",
+        &id.to_string(),
+        event,
+        &json!({"id": id, "number": number, "party_id": form.party_id, "amount": domain::yuan(amount)}),
+    )
+    .await?;
+    Ok(id)
+}
+
+/// One invoice with its lines.
+pub async fn load(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -> Result<Option<Invoice>> {
+    let row = sqlx::query(
+        "SELECT i.id, i.kind, i.party_id, p.name AS party_name, i.number, i.status, i.credit_of, i.invoice_date, i.due_date, i.tax_inclusive, \
+         i.net, i.tax, i.total, i.settled, i.entry_id, i.memo FROM fin_invoices i JOIN parties p ON p.id = i.party_id WHERE i.company_id = $1 AND i.id = $2",
+    )
+    .bind(company)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let lines = sqlx::query(
+        "SELECT description, quantity, unit_price, discount_bp, vat_rate_bp, account, net, tax, total FROM fin_invoice_lines WHERE invoice_id = $1 ORDER BY line_no",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|l| {
+        Ok(InvoiceLine {
+            description: l.try_get("description")?,
+            quantity: l.try_get("quantity")?,
+            unit_price: l.try_get("unit_price")?,
+            discount_bp: l.try_get("discount_bp")?,
+            vat_rate_bp: l.try_get("vat_rate_bp")?,
+            account: l.try_get("account")?,
+            net: l.try_get("net")?,
+            tax: l.try_get("tax")?,
+            total: l.try_get("total")?,
+        })
+    })
+    .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
+    Ok(Some(Invoice {
+        id,
+        kind: r.try_get("kind")?,
+        party_id: r.try_get("party_id")?,
+        party_name: r.try_get("party_name")?,
+        number: r.try_get("number")?,
+        status: r.try_get("status")?,
+        credit_of: r.try_get("credit_of")?,
+        date: r.try_get("invoice_date")?,
+        due_date: r.try_get("due_date")?,
+        tax_inclusive: r.try_get::<i64, _>("tax_inclusive")? == 1,
+        net: r.try_get("net")?,
+        tax: r.try_get("tax")?,
+        total: r.try_get("total")?,
+        settled: r.try_get("settled")?,
+        entry_id: r.try_get("entry_id")?,
+        memo: r.try_get("memo")?,
+        lines,
+    }))
+}
+
+/// An invoice as listed.
+#[derive(Debug, Clone, Serialize)]
+pub struct InvoiceSummary {
+    pub id: i64,
+    pub number: Option<String>,
+    pub party_name: String,
+    pub date: String,
+    pub due_date: String,
+    pub status: String,
+    pub total: i64,
+    pub settled: i64,
+}
+
+/// Invoices of a kind, newest first (at most 500; filter by status).
+pub async fn list(
+    conn: &mut sqlx::AnyConnection,
+    company: i64,
+    kind: &str,
+    status: Option<&str>,
+) -> Result<Vec<InvoiceSummary>> {
+    let mut q = db::SqlBuilder::new(
+        "SELECT i.id, i.number, p.name AS party_name, i.invoice_date, i.due_date, i.status, i.total, i.settled FROM fin_invoices i \
+         JOIN parties p ON p.id = i.party_id WHERE i.company_id = ",
+    );
+    q.bind(company).push(" AND i.kind = ").bind(kind);
+    if let Some(status) = status {
+        q.push(" AND i.status = ").bind(status);
+    }
+    q.push(" ORDER BY i.id DESC LIMIT 500");
+    let rows = q.build().fetch_all(conn).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(InvoiceSummary {
+                id: r.try_get("id")?,
+                number: r.try_get("number")?,
+                party_name: r.try_get("party_name")?,
+                date: r.try_get("invoice_date")?,
+                due_date: r.try_get("due_date")?,
+                status: r.try_get("status")?,
+                total: r.try_get("total")?,
+                settled: r.try_get("settled")?,
+            })
+        })
+        .collect()
+}
+
+/// Open amounts per customer or supplier in the ageing buckets 0–30, 31–60, 61–90 and over 90
+/// days past due on `date` (amounts not yet due count in the first bucket).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AgeingRow {
+    pub party_id: i64,
+    pub party_name: String,
+    pub buckets: [i64; 4],
+    pub total: i64,
+}
+
+pub async fn ageing(conn: &mut sqlx::AnyConnection, company: i64, kind: &str, date: &str) -> Result<Vec<AgeingRow>> {
+    let invoice_kind = if kind == "payable" { "supplier" } else { "customer" };
+    let on = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+        .map_err(|_| DomainError::invalid("date", "error.date.format", date))?;
+    let rows = sqlx::query(
+        "SELECT i.party_id, p.name, i.due_date, i.total - i.settled AS open_amount FROM fin_invoices i JOIN parties p ON p.id = i.party_id \
+         WHERE i.company_id = $1 AND i.kind = $2 AND i.status IN ('open', 'partial') AND i.invoice_date <= $3 ORDER BY p.name, i.party_id",
+    )
+    .bind(company)
+    .bind(invoice_kind)
+    .bind(date)
+    .fetch_all(conn)
+    .await?;
+    let mut out: Vec<AgeingRow> = Vec::new();
+    for r in rows {
+        let party_id: i64 = r.try_get("party_id")?;
+        let due: String = r.try_get("due_date")?;
+        let open_amount: i64 = r.try_get("open_amount")?;
+        let days = chrono::NaiveDate::parse_from_str(&due, "%Y-%m-%d").map(|d| (on - d).num_days()).unwrap_or(0);
+        let bucket = match days {
+            ..=30 => 0,
+            31..=60 => 1,
+            61..=90 => 2,
+            _ => 3,
+        };
+        if out.last().map(|row| row.party_id) != Some(party_id) {
+            out.push(AgeingRow { party_id, party_name: r.try_get("name")?, buckets: [0; 4], total: 0 });
+        }
+        if let Some(row) = out.last_mut() {
+            row.buckets[bucket] += open_amount;
+            row.total += open_amount;
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,231 @@
+//! VAT on invoice lines, as `shared/domain/china-tax-payroll.md` states it: tax on a line is
+//! round(net × rate, 2); from a tax-inclusive price, net = round(gross / (1 + rate), 2) and
+//! tax = gross − net. Rounding per line by default, per document (per rate) as an option.
+//! Pure arithmetic in `Decimal`; results in fen.
+
+use kernel::error::{FieldError, Problems};
+use kernel::{Currency, DomainResult, Money, Qty, Rounding};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// VAT rates in basis points: general taxpayers 13 %, 9 %, 6 %, 0 % (exports); small-scale 3 % and 1 %.
+pub const RATES_BP: [i64; 6] = [1300, 900, 600, 300, 100, 0];
+
+/// An invoice line as entered.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct InvoiceLineForm {
+    pub description: String,
+    /// Decimal text, up to six places.
+    pub quantity: String,
+    /// Decimal text in yuan, up to two places.
+    pub unit_price: String,
+    /// Percent as decimal text ("5" for 5 %); empty for none.
+    #[serde(default)]
+    pub discount: String,
+    /// Percent: 13, 9, 6, 3, 1 or 0.
+    pub vat_rate: String,
+    /// Revenue or expense account; default 6001 for sales, 1405 for purchases.
+    #[serde(default)]
+    pub account: String,
+}
+
+/// A computed line, amounts in fen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InvoiceLine {
+    pub description: String,
+    pub quantity: i64,
+    pub unit_price: i64,
+    pub discount_bp: i64,
+    pub vat_rate_bp: i64,
+    pub account: String,
+    pub net: i64,
+    pub tax: i64,
+    pub total: i64,
+}
+
+/// Totals of an invoice, in fen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+pub struct Totals {
+    pub net: i64,
+    pub tax: i64,
+    pub total: i64,
+}
+
+/// Whether tax is rounded on each line or once per rate on the whole document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum VatRounding {
+    #[default]
+    Line,
+    Document,
+}
+
+fn fen(value: Decimal) -> i64 {
+    Money::from_decimal(value, Currency::CNY, Rounding::HalfUp).map(|m| m.minor()).unwrap_or(i64::MAX)
+}
+
+fn percent_bp(field: &str, text: &str, key: &'static str) -> Result<i64, FieldError> {
+    if text.trim().is_empty() {
+        return Ok(0);
+    }
+    let value: Decimal = text.trim().trim_end_matches('%').parse().map_err(|_| FieldError::new(field, key, text))?;
+    let bp = value * Decimal::from(100);
+    if bp.fract() != Decimal::ZERO || bp < Decimal::ZERO || bp > Decimal::from(10_000) {
+        return Err(FieldError::new(field, key, text));
+    }
+    Ok(bp.trunc().try_into().unwrap_or(0))
+}
+
+/// Computes every line and the totals. `default_account` fills lines without an account.
+pub fn compute(
+    lines: &[InvoiceLineForm],
+    tax_inclusive: bool,
+    rounding: VatRounding,
+    default_account: &str,
+) -> DomainResult<(Vec<InvoiceLine>, Totals)> {
+    let mut problems = Problems::default();
+    let mut computed = Vec::new();
+    // Unrounded tax per rate, for per-document rounding.
+    let mut exact_tax_by_rate: Vec<(i64, Decimal)> = Vec::new();
+    for (i, form) in lines.iter().enumerate() {
+        if form.description.trim().is_empty() && form.quantity.trim().is_empty() && form.unit_price.trim().is_empty() {
+            continue;
+        }
+        let field = format!("lines[{i}]");
+        if form.description.trim().is_empty() {
+            problems.add(&field, "error.required", "");
+        }
+        if form.description.chars().count() > 200 {
+            problems.add(&field, "error.too_long", "200");
+        }
+        let quantity = problems.check(Qty::parse(&form.quantity).map_err(|mut e| {
+            e.field = field.clone();
+            e
+        }));
+        let price = problems.check(Money::parse(&form.unit_price, Currency::CNY).map_err(|mut e| {
+            e.field = field.clone();
+            e
+        }));
+        let discount = problems.check(percent_bp(&field, &form.discount, "error.finance.discount"));
+        let rate = problems.check(percent_bp(&field, &form.vat_rate, "error.finance.vat_rate"));
+        if let Some(rate) = rate {
+            if !RATES_BP.contains(&rate) {
+                problems.add(&field, "error.finance.vat_rate", &form.vat_rate);
+            }
+        }
+        if quantity.is_some_and(|q| q.scaled() <= 0) {
+            problems.add(&field, "error.finance.quantity_positive", &form.quantity);
+        }
+        if price.is_some_and(|p| p.minor() < 0) {
+            problems.add(&field, "error.finance.negative", "");
+        }
+        let (Some(quantity), Some(price), Some(discount), Some(rate)) = (quantity, price, discount, rate) else {
+            continue;
+        };
+        let rate_dec = Decimal::new(rate, 4);
+        let gross = quantity.to_decimal() * price.to_decimal() * (Decimal::ONE - Decimal::new(discount, 4));
+        let (net, tax, exact_tax) = if tax_inclusive {
+            let total = fen(gross);
+            let net = fen(Decimal::new(total, 2) / (Decimal::ONE + rate_dec));
+            (net, total - net, Decimal::new(total - net, 2))
+        } else {
+            let net = fen(gross);
+            let exact = Decimal::new(net, 2) * rate_dec;
+            (net, fen(exact), exact)
+        };
+        match exact_tax_by_rate.iter_mut().find(|(r, _)| *r == rate) {
+            Some((_, sum)) => *sum += exact_tax,
+            None => exact_tax_by_rate.push((rate, exact_tax)),
+        }
+        let account =
+            if form.account.trim().is_empty() { default_account.to_string() } else { form.account.trim().to_string() };
+        computed.push(InvoiceLine {
+            description: form.description.trim().to_string(),
+            quantity: quantity.scaled(),
+            unit_price: price.minor(),
+            discount_bp: discount,
+            vat_rate_bp: rate,
+            account,
+            net,
+            tax,
+            total: net + tax,
+        });
+    }
+    if computed.is_empty() && problems.0.is_empty() {
+        problems.add("lines", "error.finance.no_lines", "");
+    }
+    problems.finish()?;
+    if rounding == VatRounding::Document && !tax_inclusive {
+        // Round once per rate and put the difference on the largest line of that rate, so
+        // the lines still add up to the document.
+        for (rate, exact) in &exact_tax_by_rate {
+            let document_tax = fen(*exact);
+            let line_tax: i64 = computed.iter().filter(|l| l.vat_rate_bp == *rate).map(|l| l.tax).sum();
+            let difference = document_tax - line_tax;
+            if difference != 0 {
+                if let Some(line) = computed.iter_mut().filter(|l| l.vat_rate_bp == *rate).max_by_key(|l| l.net) {
+                    line.tax += difference;
+                    line.total += difference;
+                }
+            }
+        }
+    }
+    let totals = computed.iter().fold(Totals::default(), |t, l| Totals {
+        net: t.net + l.net,
+        tax: t.tax + l.tax,
+        total: t.total + l.total,
+    });
+    Ok((computed, totals))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(qty: &str, price: &str, rate: &str) -> InvoiceLineForm {
+        InvoiceLineForm {
+            description: "办公椅".into(),
+            quantity: qty.into(),
+            unit_price: price.into(),
+            vat_rate: rate.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn tax_exclusive_lines_round_tax_per_line() {
+        // 3 × 33.33 = 99.99 net; 13 % = 12.9987 → 13.00.
+        let (lines, totals) = compute(&[line("3", "33.33", "13")], false, VatRounding::Line, "6001").unwrap();
+        assert_eq!((lines[0].net, lines[0].tax, totals.total), (9_999, 1_300, 11_299));
+    }
+
+    #[test]
+    fn tax_inclusive_prices_split_gross_into_net_and_tax() {
+        // 113.00 including 13 % is 100.00 + 13.00.
+        let (_, totals) = compute(&[line("1", "113.00", "13")], true, VatRounding::Line, "6001").unwrap();
+        assert_eq!(totals, Totals { net: 10_000, tax: 1_300, total: 11_300 });
+    }
+
+    #[test]
+    fn document_rounding_differs_from_line_rounding_by_the_accumulated_fractions() {
+        // Three lines of 0.10 at 6 %: per line 0.006 → 0.01 each (0.03); per document 0.018 → 0.02.
+        let lines = vec![line("1", "0.10", "6"), line("1", "0.10", "6"), line("1", "0.10", "6")];
+        let (_, per_line) = compute(&lines, false, VatRounding::Line, "6001").unwrap();
+        let (_, per_document) = compute(&lines, false, VatRounding::Document, "6001").unwrap();
+        assert_eq!((per_line.tax, per_document.tax), (3, 2));
+    }
+
+    #[test]
+    fn discounts_and_bad_rates() {
+        let mut discounted = line("10", "50.00", "9");
+        discounted.discount = "5".into();
+        let (lines, _) = compute(&[discounted], false, VatRounding::Line, "6001").unwrap();
+        assert_eq!((lines[0].net, lines[0].tax), (47_500, 4_275));
+        assert!(
+            compute(&[line("1", "10", "17")], false, VatRounding::Line, "6001").is_err(),
+            "17 % is no longer a rate"
+        );
+        assert!(compute(&[line("0", "10", "13")], false, VatRounding::Line, "6001").is_err());
+        assert!(compute(&[line("1.0000001", "10", "13")], false, VatRounding::Line, "6001").is_err());
+    }
+}

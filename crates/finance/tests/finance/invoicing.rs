@@ -1,0 +1,278 @@
+//! Invoicing as the accountant of a trading company does it: a customer invoice with lines
+//! at three VAT rates, receipts that pay it in part and then over several invoices with an
+//! advance left over, a credit note, a supplier bill and its payment, and the ageing report.
+
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+use testkit::{spawn_app, ApiClient};
+
+async fn party(api: &ApiClient, name: &str, role: &str) -> i64 {
+    let created = api
+        .post(
+            "/api/v1/parties",
+            &json!({"kind": "organization", "name": name, "roles": [role], "confirm_duplicates": true}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    created.json()["id"].as_i64().expect("id")
+}
+
+async fn posted_invoice(api: &ApiClient, body: Value) -> Value {
+    let draft = api.post("/api/v1/finance/invoices", &body).await;
+    assert_eq!(draft.status, StatusCode::CREATED, "{}", draft.body);
+    let id = draft.json()["id"].as_i64().expect("id");
+    let posted = api.post(&format!("/api/v1/finance/invoices/{id}/post"), &json!({})).await;
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
+    posted.json()
+}
+
+async fn account_closing(api: &ApiClient, code: &str) -> String {
+    let tb = api.get("/api/v1/finance/reports/trial-balance?from=2026-01&to=2026-12").await.json();
+    tb["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|r| r["code"] == code)
+        .map(|r| r["closing"].as_str().unwrap_or_default().to_string())
+        .unwrap_or_else(|| "0.00".into())
+}
+
+#[tokio::test]
+async fn an_invoice_is_posted_paid_in_part_then_in_full_with_an_advance_left_over() {
+    let app = spawn_app().await;
+    app.user("chen.jing", &["accountant"], "", "finance").await;
+    let api = app.api("chen.jing").await;
+    let admin = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let huaxin = party(&admin, "北京华信科技有限公司", "customer").await;
+
+    let invoice = posted_invoice(
+        &api,
+        json!({
+            "kind": "customer", "party_id": huaxin, "date": "2026-03-10", "due_date": "2026-04-09",
+            "lines": [
+                {"description": "服务器 R750", "quantity": "2", "unit_price": "30000.00", "vat_rate": "13"},
+                {"description": "运输服务", "quantity": "1", "unit_price": "800.00", "vat_rate": "9"},
+                {"description": "安装调试", "quantity": "10", "unit_price": "150.00", "discount": "10", "vat_rate": "6"}
+            ]
+        }),
+    )
+    .await;
+    assert_eq!(invoice["number"], "INV/2026/00001");
+    assert_eq!(invoice["status"], "open");
+    // Net 60,000 + 800 + 1,350 = 62,150; VAT 7,800 + 72 + 81 = 7,953; total 70,103.
+    assert_eq!(
+        (invoice["net"].as_str(), invoice["tax"].as_str(), invoice["total"].as_str()),
+        (Some("62150.00"), Some("7953.00"), Some("70103.00"))
+    );
+    let entry = api.get(&format!("/api/v1/finance/entries/{}", invoice["entry_id"])).await.json();
+    let lines: Vec<(String, String, String)> = entry["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .map(|l| {
+            (
+                l["account"].as_str().unwrap_or("").into(),
+                l["debit"].as_str().unwrap_or("").into(),
+                l["credit"].as_str().unwrap_or("").into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            ("1122".to_string(), "70103.00".to_string(), "0.00".to_string()),
+            ("6001".to_string(), "0.00".to_string(), "62150.00".to_string()),
+            ("22210102".to_string(), "0.00".to_string(), "7953.00".to_string()),
+        ]
+    );
+
+    let id = invoice["id"].as_i64().expect("id");
+    let partial = api
+        .post("/api/v1/finance/payments", &json!({"kind": "receipt", "party_id": huaxin, "date": "2026-03-20", "amount": "30000.00", "allocations": [{"invoice_id": id, "amount": "30000.00"}]}))
+        .await;
+    assert_eq!(partial.status, StatusCode::CREATED, "{}", partial.body);
+    assert_eq!(partial.json()["number"], "REC/2026/00001");
+    let after_partial = api.get(&format!("/api/v1/finance/invoices/{id}")).await.json();
+    assert_eq!((after_partial["status"].as_str(), after_partial["open"].as_str()), (Some("partial"), Some("40103.00")));
+
+    let second = posted_invoice(&api, json!({"kind": "customer", "party_id": huaxin, "date": "2026-03-25", "tax_inclusive": true, "lines": [{"description": "维保服务", "quantity": "1", "unit_price": "10600.00", "vat_rate": "6"}]})).await;
+    assert_eq!(
+        (second["net"].as_str(), second["tax"].as_str()),
+        (Some("10000.00"), Some("600.00")),
+        "10,600 including 6 % is 10,000 + 600"
+    );
+
+    // One receipt over both invoices, oldest first, with 5,000 more than is owed.
+    let receipt = api
+        .post(
+            "/api/v1/finance/payments",
+            &json!({"kind": "receipt", "party_id": huaxin, "date": "2026-04-01", "amount": "55703.00"}),
+        )
+        .await;
+    assert_eq!(receipt.status, StatusCode::CREATED, "{}", receipt.body);
+    assert_eq!(receipt.json()["unallocated"], "5000.00");
+    for invoice_id in [id, second["id"].as_i64().expect("id")] {
+        assert_eq!(api.get(&format!("/api/v1/finance/invoices/{invoice_id}")).await.json()["status"], "paid");
+    }
+    assert_eq!(account_closing(&api, "1122").await, "0.00");
+    assert_eq!(account_closing(&api, "2203").await, "-5000.00", "the advance is a credit on 预收账款");
+    assert_eq!(account_closing(&api, "1002").await, "85703.00");
+
+    let over = api
+        .post("/api/v1/finance/payments", &json!({"kind": "receipt", "party_id": huaxin, "date": "2026-04-02", "amount": "10.00", "allocations": [{"invoice_id": id, "amount": "10.00"}]}))
+        .await;
+    assert_eq!(over.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(over.json()["errors"][0]["code"], "error.finance.invoice_not_open");
+}
+
+#[tokio::test]
+async fn a_credit_note_reverses_an_unpaid_invoice_in_red_ink() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let customer = party(&api, "上海瑞丰贸易有限公司", "customer").await;
+    let invoice = posted_invoice(&api, json!({"kind": "customer", "party_id": customer, "date": "2026-03-10", "lines": [{"description": "打印纸", "quantity": "100", "unit_price": "25.00", "vat_rate": "13"}]})).await;
+    let id = invoice["id"].as_i64().expect("id");
+    let note = api.post(&format!("/api/v1/finance/invoices/{id}/credit-note"), &json!({"date": "2026-03-15"})).await;
+    assert_eq!(note.status, StatusCode::CREATED, "{}", note.body);
+    let note = note.json();
+    assert_eq!(
+        (note["number"].as_str(), note["total"].as_str(), note["credit_of"].as_i64()),
+        (Some("INV/2026/00002"), Some("-2825.00"), Some(id))
+    );
+    assert_eq!(api.get(&format!("/api/v1/finance/invoices/{id}")).await.json()["status"], "credited");
+    for code in ["1122", "6001", "22210102"] {
+        assert_eq!(account_closing(&api, code).await, "0.00", "{code} back to zero");
+    }
+    let again = api.post(&format!("/api/v1/finance/invoices/{id}/credit-note"), &json!({"date": "2026-03-16"})).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn a_supplier_bill_books_input_vat_and_its_payment_clears_the_payable() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let supplier = party(&api, "杭州新元电子有限公司", "supplier").await;
+    let bill = posted_invoice(&api, json!({"kind": "supplier", "party_id": supplier, "date": "2026-03-05", "lines": [{"description": "主板", "quantity": "50", "unit_price": "2000.00", "vat_rate": "13"}]})).await;
+    assert_eq!(bill["number"], "BILL/2026/00001");
+    assert_eq!(account_closing(&api, "1405").await, "100000.00");
+    assert_eq!(account_closing(&api, "22210101").await, "13000.00");
+    assert_eq!(account_closing(&api, "2202").await, "-113000.00");
+    let paid = api
+        .post(
+            "/api/v1/finance/payments",
+            &json!({"kind": "payment", "party_id": supplier, "date": "2026-03-28", "amount": "113000.00"}),
+        )
+        .await;
+    assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.body);
+    assert_eq!(paid.json()["number"], "PAY/2026/00001");
+    assert_eq!(account_closing(&api, "2202").await, "0.00");
+    assert_eq!(api.get(&format!("/api/v1/finance/invoices/{}", bill["id"])).await.json()["status"], "paid");
+}
+
+#[tokio::test]
+async fn ageing_sorts_open_amounts_into_buckets_by_days_past_due() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let a = party(&api, "甲公司", "customer").await;
+    let b = party(&api, "乙公司", "customer").await;
+    for (party_id, date, due, price) in [
+        (a, "2026-01-05", "2026-01-05", "100.00"),
+        (a, "2026-03-01", "2026-03-31", "200.00"),
+        (b, "2026-02-01", "2026-02-10", "300.00"),
+        (b, "2026-04-20", "2026-05-20", "400.00"),
+    ] {
+        posted_invoice(&api, json!({"kind": "customer", "party_id": party_id, "date": date, "due_date": due, "lines": [{"description": "货物", "quantity": "1", "unit_price": price, "vat_rate": "0"}]})).await;
+    }
+    let report = api.get("/api/v1/finance/reports/ageing?kind=receivable&date=2026-04-30").await.json();
+    let rows = report["items"].as_array().expect("items");
+    let row = |name: &str| rows.iter().find(|r| r["party_name"] == name).cloned().expect("row");
+    // 甲: due 5 Jan is 115 days past (>90); due 31 Mar is 30 days past (0–30).
+    assert_eq!((row("甲公司")["0_30"].as_str(), row("甲公司")["over_90"].as_str()), (Some("200.00"), Some("100.00")));
+    // 乙: due 10 Feb is 79 days past (61–90); the 20 April invoice is not yet due (0–30).
+    assert_eq!((row("乙公司")["61_90"].as_str(), row("乙公司")["0_30"].as_str()), (Some("300.00"), Some("400.00")));
+    assert_eq!(report["total"], "1000.00");
+    assert_eq!(
+        api.get("/api/v1/finance/reports/ageing?kind=sideways&date=2026-04-30").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let page = app.signed_in("admin").await.get("/finance/reports/ageing?kind=receivable&date=2026-04-30").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("甲公司") && page.body.contains("1,000.00"));
+}
+
+#[tokio::test]
+async fn bad_invoices_are_refused_and_store_nothing() {
+    let app = spawn_app().await;
+    app.user("wang.fang", &["sales_rep"], "east", "sales").await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let supplier = party(&api, "供应商甲", "supplier").await;
+    let refused = api
+        .post("/api/v1/finance/invoices", &json!({"kind": "customer", "party_id": supplier, "date": "2026-03-10", "lines": [{"description": "货物", "quantity": "1", "unit_price": "10.00", "vat_rate": "17"}]}))
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let problem = refused.json();
+    let codes: Vec<&str> =
+        problem["errors"].as_array().expect("errors").iter().filter_map(|e| e["code"].as_str()).collect();
+    assert!(codes.contains(&"error.finance.not_customer") && codes.contains(&"error.finance.vat_rate"), "{codes:?}");
+    let float = api.raw(axum::http::Method::POST, "/api/v1/finance/invoices", "application/json", br#"{"kind":"customer","party_id":1,"date":"2026-03-10","lines":[{"description":"x","quantity":1,"unit_price":10.5,"vat_rate":"13"}]}"#.to_vec()).await;
+    assert_eq!(
+        float.status,
+        StatusCode::BAD_REQUEST,
+        "numbers as JSON floats are refused: amounts are decimal strings"
+    );
+    assert_eq!(app.count("fin_invoices").await, 0);
+    let rep = app.api("wang.fang").await;
+    assert_eq!(rep.get("/api/v1/finance/invoices").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        rep.post(
+            "/api/v1/finance/payments",
+            &json!({"kind": "receipt", "party_id": supplier, "date": "2026-03-10", "amount": "1.00"})
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn an_invoice_is_entered_posted_and_paid_in_the_browser() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let customer = party(&api, "深圳博达电子有限公司", "customer").await;
+    let browser = app.signed_in("admin").await;
+    let customer_text = customer.to_string();
+    let fields = [
+        ("party_id", customer_text.as_str()),
+        ("date", "2026-03-15"),
+        ("due_date", ""),
+        ("vat_rounding", "line"),
+        ("memo", "三月订单"),
+        ("description", "显示器"),
+        ("quantity", "4"),
+        ("unit_price", "1500.00"),
+        ("discount", ""),
+        ("vat_rate", "13"),
+        ("post", "true"),
+    ];
+    let saved = browser.post_form("/finance/invoices/new", "/finance/invoices", &fields).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let location = saved.header("location").expect("location");
+    let page = browser.get(&location).await;
+    assert!(page.body.contains("INV/2026/00001") && page.body.contains("6,780.00"), "{}", page.body);
+    let paid = browser
+        .post_form(
+            &location,
+            &format!("{location}/pay"),
+            &[("party_id", &customer_text), ("date", "2026-03-20"), ("amount", "6,780.00"), ("bank_account", "1002")],
+        )
+        .await;
+    assert_eq!(paid.status, StatusCode::SEE_OTHER, "{}", paid.body);
+    assert!(browser.get(&location).await.body.contains("已结清"));
+    assert_eq!(browser.get("/finance/nonsense").await.status, StatusCode::NOT_FOUND);
+}

@@ -1,0 +1,4 @@
+//! The finance module's scenario tests, one test binary (link time matters on two cores).
+
+mod invoicing;
+mod ledger;
