@@ -67,10 +67,15 @@ pub fn module() -> Module {
                 href: "/finance/reports/income-statement",
                 permission: service::REPORTS,
             },
+            MenuItem {
+                label_key: "finance.cost_centers",
+                href: "/finance/reports/cost-centers",
+                permission: service::REPORTS,
+            },
             MenuItem { label_key: "finance.periods", href: "/finance/periods", permission: service::READ },
         ],
         routes: http::routes,
-        api: http::api::docs().into_iter().chain(http::api::invoice_docs()).collect(),
+        api: http::api::docs().into_iter().chain(http::api::invoice_docs()).chain(http::api::report_docs()).collect(),
         subscribers: Vec::new(),
         messages: i18n::MESSAGES,
     }

@@ -725,8 +725,9 @@ pub async fn close_period(tx: &mut Tx, principal: &Principal, period: &str) -> R
     }
     let date = last_day(&period);
     let profit_and_loss = sqlx::query(
-        "SELECT a.code, CAST(SUM(b.debit - b.credit) AS BIGINT) AS net FROM fin_balances b JOIN fin_accounts a ON a.id = b.account_id \
-         WHERE b.company_id = $1 AND b.period = $2 AND a.class IN ('income', 'expense') GROUP BY a.code HAVING SUM(b.debit - b.credit) <> 0 ORDER BY a.code",
+        "SELECT a.code, b.cost_center, CAST(SUM(b.debit - b.credit) AS BIGINT) AS net FROM fin_balances b JOIN fin_accounts a ON a.id = b.account_id \
+         WHERE b.company_id = $1 AND b.period = $2 AND a.class IN ('income', 'expense') GROUP BY a.code, b.cost_center \
+         HAVING SUM(b.debit - b.credit) <> 0 ORDER BY a.code, b.cost_center",
     )
     .bind(company)
     .bind(&period)
@@ -738,12 +739,14 @@ pub async fn close_period(tx: &mut Tx, principal: &Principal, period: &str) -> R
     for r in &profit_and_loss {
         let code: String = r.try_get("code")?;
         let net: i64 = r.try_get("net")?;
-        // Bring each account to zero: a debit balance is credited, a credit balance debited.
+        // Bring each account to zero: a debit balance is credited, a credit balance debited,
+        // per cost centre so each centre's balance is zero too.
+        let cost_center: String = r.try_get("cost_center")?;
         lines.push(domain::Line {
             account: code,
             debit: (-net).max(0),
             credit: net.max(0),
-            cost_center: String::new(),
+            cost_center,
             memo: String::new(),
         });
         to_profit += net;
@@ -914,4 +917,133 @@ pub async fn entries(conn: &mut sqlx::AnyConnection, company: i64, period: &str)
             })
         })
         .collect()
+}
+
+/// A posted line of an account's ledger, with the running balance (debit minus credit).
+#[derive(Debug, Clone, Serialize)]
+pub struct LedgerLine {
+    pub entry_id: i64,
+    pub date: String,
+    pub number: Option<String>,
+    pub account: String,
+    pub memo: String,
+    pub debit: i64,
+    pub credit: i64,
+    pub balance: i64,
+}
+
+/// The entries behind a figure: the opening balance and every posted line of an account and
+/// its sub-accounts in `from..=to`, with a running balance. (At most 5,000 lines; a wider
+/// range is narrowed by the caller.)
+pub async fn account_ledger(
+    conn: &mut sqlx::AnyConnection,
+    company: i64,
+    code: &str,
+    from: &str,
+    to: &str,
+) -> Result<(i64, Vec<LedgerLine>)> {
+    let pattern = format!("{}%", code.replace(['%', '_'], ""));
+    let opening: i64 = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(b.debit - b.credit), 0) AS BIGINT) AS net FROM fin_balances b JOIN fin_accounts a ON a.id = b.account_id \
+         WHERE b.company_id = $1 AND a.code LIKE $2 AND b.period < $3",
+    )
+    .bind(company)
+    .bind(&pattern)
+    .bind(from)
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("net")?;
+    let rows = sqlx::query(
+        "SELECT e.id, e.entry_date, e.number, a.code, e.memo, l.debit, l.credit FROM fin_entry_lines l \
+         JOIN fin_entries e ON e.id = l.entry_id JOIN fin_accounts a ON a.id = l.account_id \
+         WHERE e.company_id = $1 AND e.status = 'posted' AND a.code LIKE $2 AND e.period >= $3 AND e.period <= $4 \
+         ORDER BY e.entry_date, e.id, l.line_no LIMIT 5000",
+    )
+    .bind(company)
+    .bind(&pattern)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut balance = opening;
+    let mut lines = Vec::with_capacity(rows.len());
+    for r in rows {
+        let debit: i64 = r.try_get("debit")?;
+        let credit: i64 = r.try_get("credit")?;
+        balance += debit - credit;
+        lines.push(LedgerLine {
+            entry_id: r.try_get("id")?,
+            date: r.try_get("entry_date")?,
+            number: r.try_get("number")?,
+            account: r.try_get("code")?,
+            memo: r.try_get("memo")?,
+            debit,
+            credit,
+            balance,
+        });
+    }
+    Ok((opening, lines))
+}
+
+/// Costs and expenses per cost centre and account for `from..=to` (closing vouchers left out).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CostRow {
+    pub cost_center: String,
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub amount: i64,
+}
+
+pub async fn costs_by_center(
+    conn: &mut sqlx::AnyConnection,
+    company: i64,
+    from: &str,
+    to: &str,
+) -> Result<Vec<CostRow>> {
+    let rows = sqlx::query(
+        "SELECT b.cost_center, a.code, a.name_zh, a.name_en, CAST(SUM(b.debit - b.credit) AS BIGINT) AS amount \
+         FROM fin_balances b JOIN fin_accounts a ON a.id = b.account_id \
+         WHERE b.company_id = $1 AND b.period >= $2 AND b.period <= $3 AND a.class IN ('expense', 'cost') \
+         GROUP BY b.cost_center, a.code, a.name_zh, a.name_en ORDER BY b.cost_center, a.code",
+    )
+    .bind(company)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&mut *conn)
+    .await?;
+    let closing = sqlx::query(
+        "SELECT l.cost_center, a.code, CAST(SUM(l.debit - l.credit) AS BIGINT) AS amount FROM fin_entry_lines l \
+         JOIN fin_entries e ON e.id = l.entry_id JOIN fin_accounts a ON a.id = l.account_id \
+         WHERE e.company_id = $1 AND e.kind = 'closing' AND e.status = 'posted' AND e.period >= $2 AND e.period <= $3 GROUP BY l.cost_center, a.code",
+    )
+    .bind(company)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let cost_center: String = r.try_get("cost_center")?;
+        let code: String = r.try_get("code")?;
+        let closed: i64 = closing
+            .iter()
+            .filter(|c| {
+                c.try_get::<String, _>("cost_center").ok().as_deref() == Some(cost_center.as_str())
+                    && c.try_get::<String, _>("code").ok().as_deref() == Some(code.as_str())
+            })
+            .map(|c| c.try_get::<i64, _>("amount").unwrap_or(0))
+            .sum();
+        let amount = r.try_get::<i64, _>("amount")? - closed;
+        if amount != 0 {
+            out.push(CostRow {
+                cost_center,
+                code,
+                name_zh: r.try_get("name_zh")?,
+                name_en: r.try_get("name_en")?,
+                amount,
+            });
+        }
+    }
+    Ok(out)
 }

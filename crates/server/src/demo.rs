@@ -264,6 +264,230 @@ pub async fn seed(db: &Db, company_id: i64, scale: u64) -> Result<u64> {
     Ok(made)
 }
 
+/// Vouchers per month of the demo year, by kind: (sales invoices, supplier bills).
+pub const DEMO_MONTHLY: (usize, usize) = (150, 60);
+
+/// A year of bookkeeping for the demo company, from January to the current month, entered by the
+/// demo accountant: capital paid in, sales invoices at several VAT rates, supplier bills,
+/// receipts and payments (some late, so the ageing report has something in every bucket),
+/// salaries, rent and bank fees; every month before the current one is closed. About
+/// 3,500 vouchers with the default sizes. Returns the number of vouchers posted.
+pub async fn seed_finance(db: &Db, company_id: i64, monthly: (usize, usize)) -> Result<usize> {
+    use finance::domain::{EntryForm, LineForm};
+    use finance::invoicing::{self, InvoiceForm, PaymentForm};
+    use finance::vat::InvoiceLineForm;
+    let has_books = sqlx::query("SELECT 1 FROM fin_accounts WHERE company_id = $1 LIMIT 1")
+        .bind(company_id)
+        .fetch_optional(db.reader())
+        .await?;
+    if has_books.is_some() {
+        return Ok(0);
+    }
+    let accountant = web::accounts::find_user_id(db, "chen.jing").await?;
+    let principal = web::accounts::load_principal(db, accountant, company_id).await?;
+    let actor = || Actor::user(accountant, "chen.jing", company_id);
+    let now = db.clock().now() + chrono::Duration::hours(8);
+    let year = chrono::Datelike::year(&now);
+    let current_month = chrono::Datelike::month(&now);
+    let mut tx = db.begin(actor()).await?;
+    finance::service::set_up_books(&mut tx, &principal, year, 1).await?;
+    tx.commit().await?;
+
+    let party_ids = |role: &'static str| async move {
+        let rows = sqlx::query("SELECT p.id FROM parties p JOIN party_roles r ON r.party_id = p.id AND r.role = $2 WHERE p.company_id = $1 ORDER BY p.id LIMIT 200")
+            .bind(company_id)
+            .bind(role)
+            .fetch_all(db.reader())
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get::<i64, _>("id"))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(db::Error::from)
+    };
+    let customers = party_ids("customer").await?;
+    let suppliers = party_ids("supplier").await?;
+    if customers.is_empty() || suppliers.is_empty() {
+        return Ok(0);
+    }
+    let mut rng = Lcg(year as u64 * 7919);
+    let mut vouchers = 0usize;
+    let post = |date: String, memo: &str, lines: Vec<(&str, i64, i64)>| EntryForm {
+        date,
+        word: "记".into(),
+        memo: memo.into(),
+        lines: lines
+            .into_iter()
+            .map(|(account, debit, credit)| LineForm {
+                account: account.into(),
+                debit: if debit > 0 { finance::domain::yuan(debit) } else { String::new() },
+                credit: if credit > 0 { finance::domain::yuan(credit) } else { String::new() },
+                cost_center: if account.starts_with("66") { "行政部".into() } else { String::new() },
+                memo: String::new(),
+            })
+            .collect(),
+    };
+    let products: [(&str, i64, &str); 6] = [
+        ("服务器", 2_800_000, "13"),
+        ("交换机", 450_000, "13"),
+        ("笔记本电脑", 650_000, "13"),
+        ("运输服务", 80_000, "9"),
+        ("技术服务", 120_000, "6"),
+        ("软件许可", 300_000, "13"),
+    ];
+    let mut open_invoices: Vec<(i64, i64)> = Vec::new();
+    let mut open_bills: Vec<(i64, i64)> = Vec::new();
+    for month in 1..=current_month {
+        let day = |d: u64| format!("{year}-{month:02}-{:02}", d.clamp(1, 28));
+        let mut tx = db.begin(actor()).await?;
+        if month == 1 {
+            finance::service::post(
+                &mut tx,
+                &principal,
+                &post(day(2), "股东投入资本", vec![("1002", 500_000_000, 0), ("4001", 0, 500_000_000)]),
+            )
+            .await?;
+            vouchers += 1;
+        }
+        for i in 0..monthly.1 {
+            let supplier = suppliers[(rng.next() as usize) % suppliers.len()];
+            let (name, price, _) = products[(rng.next() as usize) % 3];
+            let quantity = 1 + rng.next() % 20;
+            let form = InvoiceForm {
+                kind: "supplier".into(),
+                party_id: supplier,
+                date: day(1 + (i as u64 * 28 / monthly.1.max(1) as u64)),
+                lines: vec![InvoiceLineForm {
+                    description: name.into(),
+                    quantity: quantity.to_string(),
+                    unit_price: finance::domain::yuan(price * 7 / 10),
+                    vat_rate: "13".into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            };
+            let id = invoicing::create_invoice(&mut tx, &principal, &form).await?;
+            invoicing::post_invoice(&mut tx, &principal, id).await?;
+            open_bills.push((id, supplier));
+            vouchers += 1;
+        }
+        for i in 0..monthly.0 {
+            let customer = customers[(rng.next() as usize) % customers.len()];
+            let lines = (0..1 + rng.next() % 3)
+                .map(|_| {
+                    let (name, price, rate) = products[(rng.next() as usize) % products.len()];
+                    InvoiceLineForm {
+                        description: name.into(),
+                        quantity: (1 + rng.next() % 10).to_string(),
+                        unit_price: finance::domain::yuan(price),
+                        vat_rate: rate.into(),
+                        ..Default::default()
+                    }
+                })
+                .collect();
+            let form = InvoiceForm {
+                kind: "customer".into(),
+                party_id: customer,
+                date: day(1 + (i as u64 * 28 / monthly.0.max(1) as u64)),
+                lines,
+                ..Default::default()
+            };
+            let id = invoicing::create_invoice(&mut tx, &principal, &form).await?;
+            invoicing::post_invoice(&mut tx, &principal, id).await?;
+            open_invoices.push((id, customer));
+            vouchers += 1;
+            // The cost of what was sold, at about 70 % of the price.
+            let cost: i64 = sqlx::query("SELECT net FROM fin_invoices WHERE id = $1")
+                .bind(id)
+                .fetch_one(tx.conn())
+                .await?
+                .try_get::<i64, _>("net")?
+                * 7
+                / 10;
+            finance::service::post(
+                &mut tx,
+                &principal,
+                &post(form.date.clone(), "结转销售成本", vec![("6401", cost, 0), ("1405", 0, cost)]),
+            )
+            .await?;
+            vouchers += 1;
+        }
+        // Customers pay most invoices of earlier months; some stay open for the ageing report.
+        let mut still_open = Vec::new();
+        for (id, customer) in open_invoices.drain(..) {
+            let paid_now = rng.next() % 10 < 7;
+            let open: i64 = sqlx::query("SELECT total - settled AS open FROM fin_invoices WHERE id = $1")
+                .bind(id)
+                .fetch_one(tx.conn())
+                .await?
+                .try_get("open")?;
+            if open <= 0 {
+                // An earlier receipt of the same customer, allocated oldest first, paid it already.
+                continue;
+            }
+            if paid_now && month > 1 {
+                let form = PaymentForm {
+                    kind: "receipt".into(),
+                    party_id: customer,
+                    date: day(5 + rng.next() % 20),
+                    amount: finance::domain::yuan(open),
+                    allocations: Some(vec![invoicing::AllocationForm {
+                        invoice_id: id,
+                        amount: finance::domain::yuan(open),
+                    }]),
+                    ..Default::default()
+                };
+                invoicing::record_payment(&mut tx, &principal, &form).await?;
+                vouchers += 1;
+            } else {
+                still_open.push((id, customer));
+            }
+        }
+        open_invoices = still_open;
+        for (id, supplier) in std::mem::take(&mut open_bills) {
+            let open: i64 = sqlx::query("SELECT total - settled AS open FROM fin_invoices WHERE id = $1")
+                .bind(id)
+                .fetch_one(tx.conn())
+                .await?
+                .try_get("open")?;
+            if open > 0 {
+                let form = PaymentForm {
+                    kind: "payment".into(),
+                    party_id: supplier,
+                    date: day(25),
+                    amount: finance::domain::yuan(open),
+                    allocations: None,
+                    ..Default::default()
+                };
+                invoicing::record_payment(&mut tx, &principal, &form).await?;
+                vouchers += 1;
+            }
+        }
+        for (memo, lines) in [
+            ("计提本月工资", vec![("6602", 18_000_000, 0), ("6601", 9_600_000, 0), ("2211", 0, 27_600_000)]),
+            ("发放上月工资", vec![("2211", 27_600_000, 0), ("1002", 0, 27_600_000)]),
+            ("支付办公室租金", vec![("6602", 4_500_000, 0), ("1002", 0, 4_500_000)]),
+            ("银行手续费", vec![("6603", 12_000 + (rng.next() % 5_000) as i64, 0), ("1002", 0, 0)]),
+        ] {
+            let mut lines = lines;
+            if memo == "银行手续费" {
+                lines[1].2 = lines[0].1;
+            }
+            if memo == "发放上月工资" && month == 1 {
+                continue;
+            }
+            finance::service::post(&mut tx, &principal, &post(day(28), memo, lines)).await?;
+            vouchers += 1;
+        }
+        tx.commit().await?;
+        if month < current_month {
+            let mut tx = db.begin(actor()).await?;
+            finance::service::close_period(&mut tx, &principal, &format!("{year}-{month:02}")).await?;
+            tx.commit().await?;
+        }
+    }
+    Ok(vouchers)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -258,6 +258,22 @@ async fn the_demo_company_has_users_in_several_roles_and_valid_parties() {
     let made = server::demo::seed(&app.db, app.company_id, 1).await.expect("seed");
     assert_eq!(made, 300);
     assert_eq!(server::demo::seed(&app.db, app.company_id, 1).await.expect("seed again"), 0, "seeding is idempotent");
+    let vouchers = server::demo::seed_finance(&app.db, app.company_id, (4, 2)).await.expect("finance demo");
+    assert!(vouchers > 20, "{vouchers} vouchers");
+    let chen = app.api("chen.jing").await;
+    let sheet = chen.get("/api/v1/finance/reports/balance-sheet?period=2026-03").await.json();
+    let line = |key: &str| {
+        sheet["lines"]
+            .as_array()
+            .and_then(|l| l.iter().find(|x| x["key"] == key))
+            .and_then(|x| x["amount"].as_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(line("total_assets"), line("total_liabilities_and_equity"));
+    assert_ne!(line("total_assets"), "0.00");
+    let periods = chen.get("/api/v1/finance/periods").await.json();
+    assert_eq!(periods["items"][0]["status"], "closed", "January is closed by the demo");
     let wang = app.signed_in_with("wang.fang", server::demo::DEMO_PASSWORD).await;
     assert_eq!(wang.get("/parties").await.status, axum::http::StatusCode::OK);
     match db::audit::verify(&app.db).await.expect("verify") {

@@ -341,3 +341,24 @@ pub fn flash_redirect(ctx: &Ctx, to: &str, key: &str) -> Response {
     }
     response
 }
+
+/// A CSV download of a report: a header row and data rows, UTF-8 with a byte-order mark so
+/// spreadsheet programs open Chinese text correctly.
+pub fn csv_download(filename: &str, header: &[String], rows: &[Vec<String>]) -> AppResult<Response> {
+    let mut out = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
+    let fail = |e: csv::Error| AppError::Domain(kernel::DomainError::Internal(e.to_string()));
+    out.write_record(header).map_err(fail)?;
+    for row in rows {
+        out.write_record(row).map_err(fail)?;
+    }
+    let bytes = out.into_inner().map_err(|e| AppError::Domain(kernel::DomainError::Internal(e.to_string())))?;
+    let disposition = format!("attachment; filename=\"{filename}\"");
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
+}

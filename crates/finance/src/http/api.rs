@@ -155,6 +155,7 @@ pub struct PeriodQuery {
     period: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    code: Option<String>,
 }
 
 fn period(field: &str, value: Option<&str>) -> Result<String, AppError> {
@@ -471,4 +472,47 @@ pub async fn ageing(ctx: Ctx, Query(q): Query<AgeingQuery>) -> AppResult<Json<Va
         .collect();
     let total: i64 = rows.iter().map(|r| r.total).sum();
     Ok(Json(json!({"kind": kind, "date": date, "items": items, "total": yuan(total)})))
+}
+
+pub fn report_docs() -> Vec<ApiRoute> {
+    let ledger = ApiRoute {
+        method: "GET",
+        path: "/api/v1/finance/reports/account-ledger",
+        summary: "The posted lines behind an account's figure, with a running balance",
+        tag: "finance",
+        permission: Some(service::REPORTS),
+        query: &[("code", "Account code (sub-accounts included)"), ("from", "YYYY-MM"), ("to", "YYYY-MM")],
+        request: None,
+        response: object,
+    };
+    let centres = ApiRoute {
+        path: "/api/v1/finance/reports/cost-centers",
+        summary: "Costs and expenses per cost centre and account",
+        query: &[("from", "YYYY-MM"), ("to", "YYYY-MM")],
+        ..ledger.clone()
+    };
+    vec![ledger, centres]
+}
+
+pub async fn account_ledger(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Json<Value>> {
+    ctx.require(service::REPORTS)?;
+    let (from, to) = (period("from", q.from.as_deref())?, period("to", q.to.as_deref())?);
+    let code = q.code.clone().unwrap_or_default();
+    let mut conn = conn(&ctx).await?;
+    let (opening, lines) = service::account_ledger(&mut conn, ctx.company_id(), &code, &from, &to).await?;
+    let items: Vec<Value> = lines
+        .iter()
+        .map(|l| json!({"entry_id": l.entry_id, "date": l.date, "number": l.number, "account": l.account, "memo": l.memo, "debit": yuan(l.debit), "credit": yuan(l.credit), "balance": yuan(l.balance)}))
+        .collect();
+    Ok(Json(json!({"code": code, "from": from, "to": to, "opening": yuan(opening), "items": items})))
+}
+
+pub async fn cost_centers(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Json<Value>> {
+    ctx.require(service::REPORTS)?;
+    let (from, to) = (period("from", q.from.as_deref())?, period("to", q.to.as_deref())?);
+    let mut conn = conn(&ctx).await?;
+    let rows = service::costs_by_center(&mut conn, ctx.company_id(), &from, &to).await?;
+    let items: Vec<Value> =
+        rows.iter().map(|r| json!({"cost_center": r.cost_center, "code": r.code, "name_zh": r.name_zh, "name_en": r.name_en, "amount": yuan(r.amount)})).collect();
+    Ok(Json(json!({"from": from, "to": to, "items": items})))
 }

@@ -1,7 +1,7 @@
 //! Finance pages: chart of accounts, vouchers (list, entry form without JavaScript, detail
 //! with post and reverse), trial balance, balance sheet, income statement, periods.
 
-use crate::domain::{self, EntryForm, LineForm, WORDS};
+use crate::domain::{self, yuan, EntryForm, LineForm, WORDS};
 use crate::service::{self, Account, EntrySummary, StatementRow, StoredEntry, TrialBalanceRow};
 use askama::Template;
 use axum::extract::{Path, Query};
@@ -10,7 +10,7 @@ use axum::response::Response;
 use kernel::error::FieldError;
 use kernel::DomainError;
 use serde::Deserialize;
-use web::page::{flash_redirect, render, render_status};
+use web::page::{csv_download, flash_redirect, render, render_status};
 use web::{AppError, AppResult, Ctx, FormPairs, PageCtx};
 
 /// Lines shown on a new voucher form; a longer voucher is entered through the API or in parts.
@@ -98,6 +98,14 @@ pub struct PeriodQuery {
     period: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    /// `csv` downloads the report instead of showing it.
+    format: Option<String>,
+    /// An account code, for the account ledger.
+    code: Option<String>,
+}
+
+fn wants_csv(q: &PeriodQuery) -> bool {
+    q.format.as_deref() == Some("csv")
 }
 
 fn chosen_period(ctx: &Ctx, field: &str, value: Option<&str>) -> Result<String, AppError> {
@@ -260,6 +268,26 @@ pub async fn trial_balance(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<
     let rows = service::trial_balance(&mut conn, ctx.company_id(), &from, &to).await?;
     let totals =
         rows.iter().fold((0, 0, 0, 0), |t, r| (t.0 + r.opening, t.1 + r.debit, t.2 + r.credit, t.3 + r.closing));
+    if wants_csv(&q) {
+        let header: Vec<String> = [
+            "finance.code",
+            "finance.name",
+            "finance.opening",
+            "finance.movement_debit",
+            "finance.movement_credit",
+            "finance.closing",
+        ]
+        .iter()
+        .map(|k| ctx.t(k))
+        .collect();
+        let data: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                vec![r.code.clone(), r.name_zh.clone(), yuan(r.opening), yuan(r.debit), yuan(r.credit), yuan(r.closing)]
+            })
+            .collect();
+        return csv_download(&format!("trial-balance-{from}-{to}.csv"), &header, &data);
+    }
     render(&TrialBalancePage {
         page: PageCtx::new(&ctx, "finance.trial_balance", "/finance/reports/trial-balance").await?,
         from,
@@ -281,11 +309,35 @@ struct StatementPage {
     comparison_label: String,
 }
 
+fn statement_csv(ctx: &Ctx, name: &str, rows: &[StatementRow], current: &str, comparison: &str) -> AppResult<Response> {
+    let header = vec![ctx.t("finance.line"), current.to_string(), comparison.to_string()];
+    let data: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                if ctx.lang == kernel::Lang::En { r.label_en } else { r.label_zh }.to_string(),
+                yuan(r.amount),
+                yuan(r.comparison),
+            ]
+        })
+        .collect();
+    csv_download(name, &header, &data)
+}
+
 pub async fn balance_sheet(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Response> {
     ctx.require(service::REPORTS)?;
     let period = chosen_period(&ctx, "period", q.period.as_deref().or(q.to.as_deref()))?;
     let mut conn = conn(&ctx).await?;
     let rows = service::balance_sheet(&mut conn, ctx.company_id(), &period).await?;
+    if wants_csv(&q) {
+        return statement_csv(
+            &ctx,
+            &format!("balance-sheet-{period}.csv"),
+            &rows,
+            &ctx.t("finance.balance_end"),
+            &ctx.t("finance.balance_last_year"),
+        );
+    }
     render(&StatementPage {
         page: PageCtx::new(&ctx, "finance.balance_sheet", "/finance/reports/balance-sheet").await?,
         action: "/finance/reports/balance-sheet",
@@ -306,6 +358,15 @@ pub async fn income_statement(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResu
     };
     let mut conn = conn(&ctx).await?;
     let rows = service::income_statement(&mut conn, ctx.company_id(), &from, &to).await?;
+    if wants_csv(&q) {
+        return statement_csv(
+            &ctx,
+            &format!("income-statement-{from}-{to}.csv"),
+            &rows,
+            &ctx.t("finance.current"),
+            &ctx.t("finance.comparison"),
+        );
+    }
     render(&StatementPage {
         page: PageCtx::new(&ctx, "finance.income_statement", "/finance/reports/income-statement").await?,
         action: "/finance/reports/income-statement",
@@ -350,4 +411,100 @@ pub async fn reopen(ctx: Ctx, Path(period): Path<String>) -> AppResult<Response>
     service::reopen_period(&mut tx, &ctx.principal, &period).await?;
     tx.commit().await?;
     Ok(flash_redirect(&ctx, "/finance/periods", "common.saved"))
+}
+
+#[derive(Template)]
+#[template(path = "finance/account_ledger.html")]
+struct LedgerPage {
+    page: PageCtx,
+    code: String,
+    from: String,
+    to: String,
+    opening: i64,
+    lines: Vec<service::LedgerLine>,
+}
+
+/// The range of a report: `to` defaults to this month, `from` to January of that year.
+fn range(ctx: &Ctx, q: &PeriodQuery) -> Result<(String, String), AppError> {
+    let to = chosen_period(ctx, "to", q.to.as_deref())?;
+    let from = match q.from.as_deref().filter(|v| !v.is_empty()) {
+        Some(_) => chosen_period(ctx, "from", q.from.as_deref())?,
+        None => format!("{}-01", &to[..4]),
+    };
+    Ok((from, to))
+}
+
+/// The entries behind a trial-balance figure.
+pub async fn account_ledger(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Response> {
+    ctx.require(service::REPORTS)?;
+    let (from, to) = range(&ctx, &q)?;
+    let code = q.code.clone().unwrap_or_default();
+    let mut conn = conn(&ctx).await?;
+    let (opening, lines) = service::account_ledger(&mut conn, ctx.company_id(), &code, &from, &to).await?;
+    if wants_csv(&q) {
+        let header: Vec<String> = [
+            "finance.date",
+            "finance.number",
+            "finance.account",
+            "finance.memo",
+            "finance.debit",
+            "finance.credit",
+            "finance.balance",
+        ]
+        .iter()
+        .map(|k| ctx.t(k))
+        .collect();
+        let data: Vec<Vec<String>> = lines
+            .iter()
+            .map(|l| {
+                vec![
+                    l.date.clone(),
+                    l.number.clone().unwrap_or_default(),
+                    l.account.clone(),
+                    l.memo.clone(),
+                    yuan(l.debit),
+                    yuan(l.credit),
+                    yuan(l.balance),
+                ]
+            })
+            .collect();
+        return csv_download(&format!("account-{code}-{from}-{to}.csv"), &header, &data);
+    }
+    let title = format!("{} {code}", ctx.t("finance.account_ledger"));
+    let page = PageCtx::new(&ctx, "finance.trial_balance", "/finance/reports/trial-balance").await?.titled(title);
+    render(&LedgerPage { page, code, from, to, opening, lines })
+}
+
+#[derive(Template)]
+#[template(path = "finance/cost_centers.html")]
+struct CostPage {
+    page: PageCtx,
+    from: String,
+    to: String,
+    rows: Vec<service::CostRow>,
+}
+
+/// Costs and expenses by cost centre.
+pub async fn cost_centers(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Response> {
+    ctx.require(service::REPORTS)?;
+    let (from, to) = range(&ctx, &q)?;
+    let mut conn = conn(&ctx).await?;
+    let rows = service::costs_by_center(&mut conn, ctx.company_id(), &from, &to).await?;
+    if wants_csv(&q) {
+        let header: Vec<String> = ["finance.cost_center", "finance.code", "finance.name", "finance.amount"]
+            .iter()
+            .map(|k| ctx.t(k))
+            .collect();
+        let data: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| vec![r.cost_center.clone(), r.code.clone(), r.name_zh.clone(), yuan(r.amount)])
+            .collect();
+        return csv_download(&format!("cost-centres-{from}-{to}.csv"), &header, &data);
+    }
+    render(&CostPage {
+        page: PageCtx::new(&ctx, "finance.cost_centers", "/finance/reports/cost-centers").await?,
+        from,
+        to,
+        rows,
+    })
 }

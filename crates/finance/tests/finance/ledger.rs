@@ -494,3 +494,72 @@ fn the_scope_of_ledger_grants_is_company_wide() {
     let accountant = server::bootstrap::BUILTIN_ROLES.iter().find(|r| r.code == "accountant").expect("accountant");
     assert!(accountant.grants.iter().filter(|(p, _)| p.starts_with("finance.")).all(|(_, s)| *s == Scope::Company));
 }
+
+#[tokio::test]
+async fn a_figure_drills_down_to_its_entries_costs_show_by_centre_and_reports_download_as_csv() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let with_centre = |date: &str, account: &str, amount: &str, centre: &str| {
+        json!({"date": date, "word": "付", "memo": "费用", "lines": [
+            {"account": account, "debit": amount, "cost_center": centre},
+            {"account": "1002", "credit": amount}
+        ]})
+    };
+    post(&api, voucher("2026-01-02", "投资", &[("1002", "100000.00", ""), ("4001", "", "100000.00")])).await;
+    post(&api, with_centre("2026-01-10", "6602", "3000.00", "行政部")).await;
+    post(&api, with_centre("2026-01-20", "6601", "2000.00", "销售一部")).await;
+    post(&api, with_centre("2026-02-05", "6602", "1200.00", "行政部")).await;
+    assert_eq!(api.post("/api/v1/finance/periods/2026-01/close", &json!({})).await.status, StatusCode::OK);
+
+    let ledger = api.get("/api/v1/finance/reports/account-ledger?code=1002&from=2026-02&to=2026-02").await.json();
+    assert_eq!(ledger["opening"], "95000.00");
+    assert_eq!(ledger["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(ledger["items"][0]["balance"], "93800.00");
+
+    let costs = api.get("/api/v1/finance/reports/cost-centers?from=2026-01&to=2026-02").await.json();
+    let amount = |centre: &str, code: &str| {
+        costs["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .find(|r| r["cost_center"] == centre && r["code"] == code)
+            .map(|r| r["amount"].as_str().unwrap_or("").to_string())
+    };
+    assert_eq!(amount("行政部", "6602").as_deref(), Some("4200.00"), "closing January does not hide its costs");
+    assert_eq!(amount("销售一部", "6601").as_deref(), Some("2000.00"));
+
+    let browser = app.signed_in("admin").await;
+    let csv = browser.get("/finance/reports/trial-balance?from=2026-01&to=2026-02&format=csv").await;
+    assert_eq!(csv.header("content-type").as_deref(), Some("text/csv; charset=utf-8"));
+    assert!(csv.body.contains("1002") && csv.body.contains("93800.00"), "{}", csv.body);
+    let sheet = browser.get("/finance/reports/balance-sheet?period=2026-02&format=csv").await;
+    assert!(sheet.body.contains("资产总计") && sheet.body.contains("93800.00"));
+    let page = browser.get("/finance/reports/trial-balance?from=2026-01&to=2026-02").await;
+    assert!(page.body.contains("/finance/reports/account?code=1002"), "each figure links to its entries");
+    assert_eq!(browser.get("/finance/reports/account?code=1002&from=2026-01&to=2026-02").await.status, StatusCode::OK);
+    assert_eq!(browser.get("/finance/reports/cost-centers?from=2026-01&to=2026-02").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_year_end_close_carries_profit_to_retained_earnings() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2025, "first_month": 12})).await;
+    post(&api, voucher("2025-12-05", "销售", &[("1002", "10000.00", ""), ("6001", "", "10000.00")])).await;
+    post(&api, voucher("2025-12-06", "费用", &[("6602", "4000.00", ""), ("1002", "", "4000.00")])).await;
+    let closed = api.post("/api/v1/finance/periods/2025-12/close", &json!({})).await;
+    assert_eq!(closed.status, StatusCode::OK, "{}", closed.body);
+    let tb = api.get("/api/v1/finance/reports/trial-balance?from=2025-12&to=2025-12").await.json();
+    let closing = |code: &str| {
+        tb["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .find(|r| r["code"] == code)
+            .map(|r| r["closing"].as_str().unwrap_or("").to_string())
+    };
+    assert_eq!(closing("4103").as_deref(), Some("0.00"), "本年利润 is emptied at year end");
+    assert_eq!(closing("4104").as_deref(), Some("-6000.00"), "and carried to 利润分配");
+    assert_eq!(closing("6001").as_deref(), Some("0.00"));
+}
