@@ -7,6 +7,7 @@
 //! month and year close. `service::post(tx, principal, entry)` is the posting API for the
 //! modules above; it emits `finance.EntryPosted` and `finance.PeriodClosed`.
 
+pub mod bank;
 pub mod domain;
 mod http;
 mod i18n;
@@ -33,6 +34,12 @@ pub fn module() -> Module {
                 name: "invoices and payments",
                 sql: include_str!("../migrations/0002_invoices.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 3,
+                name: "bank statements",
+                sql: include_str!("../migrations/0003_bank.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,
@@ -50,6 +57,7 @@ pub fn module() -> Module {
             MenuItem { label_key: "finance.invoices", href: "/finance/invoices", permission: invoicing::READ },
             MenuItem { label_key: "finance.bills", href: "/finance/bills", permission: invoicing::READ },
             MenuItem { label_key: "finance.ageing", href: "/finance/reports/ageing", permission: invoicing::READ },
+            MenuItem { label_key: "finance.bank", href: "/finance/bank", permission: invoicing::PAYMENTS },
             MenuItem { label_key: "finance.entries", href: "/finance/entries", permission: service::READ },
             MenuItem { label_key: "finance.accounts", href: "/finance/accounts", permission: service::READ },
             MenuItem {
@@ -75,7 +83,12 @@ pub fn module() -> Module {
             MenuItem { label_key: "finance.periods", href: "/finance/periods", permission: service::READ },
         ],
         routes: http::routes,
-        api: http::api::docs().into_iter().chain(http::api::invoice_docs()).chain(http::api::report_docs()).collect(),
+        api: http::api::docs()
+            .into_iter()
+            .chain(http::api::invoice_docs())
+            .chain(http::api::report_docs())
+            .chain(http::api::bank_docs())
+            .collect(),
         subscribers: Vec::new(),
         messages: i18n::MESSAGES,
     }

@@ -516,3 +516,87 @@ pub async fn cost_centers(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<J
         rows.iter().map(|r| json!({"cost_center": r.cost_center, "code": r.code, "name_zh": r.name_zh, "name_en": r.name_en, "amount": yuan(r.amount)})).collect();
     Ok(Json(json!({"from": from, "to": to, "items": items})))
 }
+
+pub fn bank_docs() -> Vec<ApiRoute> {
+    let base = ApiRoute {
+        method: "POST",
+        path: "/api/v1/finance/bank-statements",
+        summary: "Import a bank statement (CSV text with a column mapping)",
+        tag: "finance",
+        permission: Some(crate::invoicing::PAYMENTS),
+        query: &[],
+        request: Some(object),
+        response: object,
+    };
+    vec![
+        base.clone(),
+        ApiRoute {
+            method: "GET",
+            path: "/api/v1/finance/bank-lines",
+            summary: "Statement lines (unmatched=true for the open ones)",
+            query: &[("unmatched", "true or false")],
+            request: None,
+            ..base.clone()
+        },
+        ApiRoute {
+            method: "GET",
+            path: "/api/v1/finance/bank-lines/{id}/suggestions",
+            summary: "Receipts or payments that may match a line",
+            request: None,
+            ..base.clone()
+        },
+        ApiRoute {
+            method: "POST",
+            path: "/api/v1/finance/bank-lines/{id}/match",
+            summary: "Reconcile a line with a receipt or payment",
+            ..base
+        },
+    ]
+}
+
+pub async fn import_statement(ctx: Ctx, ApiJson(form): ApiJson<crate::bank::StatementForm>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let count = crate::bank::import(&mut tx, &ctx.principal, &form).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(json!({"lines": count}))).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct BankQuery {
+    unmatched: Option<bool>,
+}
+
+pub async fn bank_lines(ctx: Ctx, Query(q): Query<BankQuery>) -> AppResult<Json<Value>> {
+    ctx.require(crate::invoicing::PAYMENTS)?;
+    let mut conn = conn(&ctx).await?;
+    let lines = crate::bank::lines(&mut conn, ctx.company_id(), q.unmatched.unwrap_or(false)).await?;
+    let items: Vec<Value> = lines
+        .iter()
+        .map(|l| json!({"id": l.id, "bank_account": l.bank_account, "date": l.date, "amount": yuan(l.amount), "counterparty": l.counterparty, "reference": l.reference, "memo": l.memo, "payment_id": l.payment_id, "payment_number": l.payment_number}))
+        .collect();
+    Ok(Json(json!({"items": items})))
+}
+
+pub async fn bank_suggestions(ctx: Ctx, Path(id): Path<String>) -> AppResult<Json<Value>> {
+    ctx.require(crate::invoicing::PAYMENTS)?;
+    let mut conn = conn(&ctx).await?;
+    let found = crate::bank::suggestions(&mut conn, ctx.company_id(), parse_id(&id)?).await?;
+    let items: Vec<Value> = found
+        .iter()
+        .map(|s| json!({"payment_id": s.payment_id, "number": s.number, "party_name": s.party_name, "date": s.date, "amount": yuan(s.amount), "days_apart": s.days_apart, "name_matches": s.name_matches}))
+        .collect();
+    Ok(Json(json!({"items": items})))
+}
+
+#[derive(Deserialize)]
+pub struct MatchBody {
+    payment_id: i64,
+}
+
+pub async fn bank_match(ctx: Ctx, Path(id): Path<String>, ApiJson(body): ApiJson<MatchBody>) -> AppResult<Json<Value>> {
+    let id = parse_id(&id)?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    crate::bank::reconcile(&mut tx, &ctx.principal, id, body.payment_id).await?;
+    tx.commit().await?;
+    Ok(Json(json!({"id": id, "payment_id": body.payment_id})))
+}

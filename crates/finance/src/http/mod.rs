@@ -2,6 +2,7 @@
 //! with the `web` crate it builds on.)
 
 pub mod api;
+mod bank;
 mod invoices;
 mod pages;
 
@@ -24,6 +25,12 @@ pub fn routes() -> Router<AppState> {
         .route("/finance/periods", get(pages::periods))
         .route("/finance/periods/{period}/close", post(pages::close))
         .route("/finance/periods/{period}/reopen", post(pages::reopen))
+        .route("/finance/bank", get(bank::page).post(bank::import))
+        .route("/finance/bank/{id}/match", post(bank::reconcile))
+        .route("/api/v1/finance/bank-statements", post(api::import_statement))
+        .route("/api/v1/finance/bank-lines", get(api::bank_lines))
+        .route("/api/v1/finance/bank-lines/{id}/suggestions", get(api::bank_suggestions))
+        .route("/api/v1/finance/bank-lines/{id}/match", post(api::bank_match))
         .route("/finance/reports/ageing", get(invoices::ageing))
         .route("/finance/reports/account", get(pages::account_ledger))
         .route("/finance/reports/cost-centers", get(pages::cost_centers))

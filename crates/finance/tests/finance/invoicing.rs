@@ -276,3 +276,84 @@ async fn an_invoice_is_entered_posted_and_paid_in_the_browser() {
     assert!(browser.get(&location).await.body.contains("已结清"));
     assert_eq!(browser.get("/finance/nonsense").await.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_bank_statement_is_imported_and_reconciled_with_suggested_receipts_and_payments() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let customer = party(&api, "北京华信科技有限公司", "customer").await;
+    let supplier = party(&api, "杭州新元电子有限公司", "supplier").await;
+    posted_invoice(&api, json!({"kind": "customer", "party_id": customer, "date": "2026-03-10", "lines": [{"description": "服务器", "quantity": "1", "unit_price": "30000.00", "vat_rate": "0"}]})).await;
+    posted_invoice(&api, json!({"kind": "supplier", "party_id": supplier, "date": "2026-03-05", "lines": [{"description": "主板", "quantity": "1", "unit_price": "113000.00", "vat_rate": "0"}]})).await;
+    let receipt = api
+        .post(
+            "/api/v1/finance/payments",
+            &json!({"kind": "receipt", "party_id": customer, "date": "2026-03-19", "amount": "30000.00"}),
+        )
+        .await
+        .json();
+    let payment = api
+        .post(
+            "/api/v1/finance/payments",
+            &json!({"kind": "payment", "party_id": supplier, "date": "2026-03-28", "amount": "113000.00"}),
+        )
+        .await
+        .json();
+
+    let bad = api
+        .post("/api/v1/finance/bank-statements", &json!({"bank_account": "1002", "csv": "交易日期,金额\n2026-03-20,abc\n", "mapping": {"date": "交易日期", "amount": "金额"}}))
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.json()["errors"][0]["field"], "row 2");
+    assert_eq!(app.count("fin_bank_lines").await, 0, "a bad file imports nothing");
+
+    let csv = "交易日期,收入金额,支出金额,对方户名,摘要\n2026/03/20,\"30,000.00\",,北京华信科技有限公司,货款\n20260328,,113000.00,杭州新元电子有限公司,采购款\n2026-03-31,,12.50,,手续费\n";
+    let imported = api
+        .post(
+            "/api/v1/finance/bank-statements",
+            &json!({"bank_account": "1002", "csv": csv, "mapping": {"date": "交易日期", "money_in": "收入金额", "money_out": "支出金额", "counterparty": "对方户名", "memo": "摘要"}}),
+        )
+        .await;
+    assert_eq!(imported.status, StatusCode::CREATED, "{}", imported.body);
+    assert_eq!(imported.json()["lines"], 3);
+    let lines = api.get("/api/v1/finance/bank-lines?unmatched=true").await.json();
+    let line_of = |amount: &str| {
+        lines["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .find(|l| l["amount"] == amount)
+            .and_then(|l| l["id"].as_i64())
+            .expect("line")
+    };
+    let incoming = line_of("30000.00");
+    let suggestions = api.get(&format!("/api/v1/finance/bank-lines/{incoming}/suggestions")).await.json();
+    assert_eq!(suggestions["items"][0]["payment_id"], receipt["id"]);
+    assert_eq!(suggestions["items"][0]["name_matches"], true);
+    let wrong =
+        api.post(&format!("/api/v1/finance/bank-lines/{incoming}/match"), &json!({"payment_id": payment["id"]})).await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY, "a payment out cannot match money in");
+    assert_eq!(
+        api.post(&format!("/api/v1/finance/bank-lines/{incoming}/match"), &json!({"payment_id": receipt["id"]}))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let outgoing = line_of("-113000.00");
+    assert_eq!(
+        api.post(&format!("/api/v1/finance/bank-lines/{outgoing}/match"), &json!({"payment_id": payment["id"]}))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let again = api
+        .post(&format!("/api/v1/finance/bank-lines/{}/match", line_of("-12.50")), &json!({"payment_id": payment["id"]}))
+        .await;
+    assert_ne!(again.status, StatusCode::OK, "a payment is reconciled once");
+    let open = api.get("/api/v1/finance/bank-lines?unmatched=true").await.json();
+    assert_eq!(open["items"].as_array().map(Vec::len), Some(1), "only the bank fee is left to book");
+    let page = app.signed_in("admin").await.get("/finance/bank").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("REC/2026/00001") && page.body.contains("手续费"));
+}

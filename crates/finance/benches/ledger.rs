@@ -1,0 +1,162 @@
+//! Ledger benchmarks: customer invoices of three lines with VAT created and posted one per
+//! transaction, through the service layer and through the HTTP API, in runs of 1,000 and
+//! 10,000; and the trial balance, balance sheet and ageing report on the books that result.
+//!
+//!     cargo bench -p finance --bench ledger                       # SQLite
+//!     ZHONGSHU_TEST_PG_URL=postgres://… cargo bench -p finance --bench ledger
+//!
+//! Criterion reports invoices/s for the posting groups (throughput = invoices per batch).
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use db::Actor;
+use finance::invoicing::{self, InvoiceForm};
+use finance::vat::InvoiceLineForm;
+use kernel::ids::{CompanyId, UserId};
+use kernel::permission::Principal;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+fn invoice_form(party_id: i64, i: u64) -> InvoiceForm {
+    let line = |description: &str, quantity: u64, price: &str, rate: &str| InvoiceLineForm {
+        description: description.into(),
+        quantity: quantity.to_string(),
+        unit_price: price.into(),
+        vat_rate: rate.into(),
+        ..Default::default()
+    };
+    InvoiceForm {
+        kind: "customer".into(),
+        party_id,
+        date: format!("2026-{:02}-{:02}", 1 + i % 12, 1 + i % 28),
+        lines: vec![
+            line("服务器", 1 + i % 5, "28000.00", "13"),
+            line("运输服务", 1, "800.00", "9"),
+            line("技术服务", 2 + i % 3, "1200.00", "6"),
+        ],
+        ..Default::default()
+    }
+}
+
+struct Books {
+    app: testkit::TestApp,
+    principal: Principal,
+    customer: i64,
+}
+
+async fn books() -> Books {
+    let app = testkit::spawn_app().await;
+    let principal = Principal::new(UserId(1), "admin".into(), CompanyId(app.company_id), None, None, true, Vec::new());
+    let mut tx = app.db.begin(Actor::user(1, "admin", app.company_id)).await.expect("begin");
+    finance::service::set_up_books(&mut tx, &principal, 2026, 1).await.expect("books");
+    tx.commit().await.expect("commit");
+    let api = app.api("admin").await;
+    let customer = api
+        .post(
+            "/api/v1/parties",
+            &json!({"kind": "organization", "name": "北京华信科技有限公司", "roles": ["customer"]}),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .expect("customer");
+    Books { app, principal, customer }
+}
+
+async fn post_via_service(books: &Books, n: u64, offset: u64) -> Duration {
+    let started = Instant::now();
+    for i in 0..n {
+        let mut tx = books.app.db.begin(Actor::user(1, "admin", books.app.company_id)).await.expect("begin");
+        let id = invoicing::create_invoice(&mut tx, &books.principal, &invoice_form(books.customer, offset + i))
+            .await
+            .expect("invoice");
+        invoicing::post_invoice(&mut tx, &books.principal, id).await.expect("post");
+        tx.commit().await.expect("commit");
+    }
+    started.elapsed()
+}
+
+async fn post_via_http(books: &Books, api: &testkit::ApiClient, n: u64, offset: u64) -> Duration {
+    let started = Instant::now();
+    for i in 0..n {
+        let draft = api
+            .post(
+                "/api/v1/finance/invoices",
+                &serde_json::to_value(invoice_form(books.customer, offset + i)).expect("json"),
+            )
+            .await;
+        let id = draft.json()["id"].as_i64().expect("id");
+        api.post(&format!("/api/v1/finance/invoices/{id}/post"), &json!({})).await;
+    }
+    started.elapsed()
+}
+
+fn posting(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let mut group = c.benchmark_group("post_invoice");
+    // Each sample posts a whole run of N invoices into fresh books; ten samples per run size.
+    group.sample_size(10).sampling_mode(criterion::SamplingMode::Flat).measurement_time(Duration::from_secs(5));
+    for n in [1_000u64, 10_000] {
+        group.throughput(Throughput::Elements(n));
+        group.bench_with_input(BenchmarkId::new("service", n), &n, |b, &n| {
+            b.to_async(&runtime).iter_custom(|iters| async move {
+                let books = books().await;
+                let mut total = Duration::ZERO;
+                for round in 0..iters {
+                    total += post_via_service(&books, n, round * n).await;
+                }
+                total
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("http", n), &n, |b, &n| {
+            b.to_async(&runtime).iter_custom(|iters| async move {
+                let books = books().await;
+                let api = books.app.api("admin").await;
+                let mut total = Duration::ZERO;
+                for round in 0..iters {
+                    total += post_via_http(&books, &api, n, round * n).await;
+                }
+                total
+            })
+        });
+    }
+    group.finish();
+}
+
+fn reports(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let books = runtime.block_on(async {
+        let books = books().await;
+        post_via_service(&books, 5_000, 0).await;
+        books
+    });
+    let company = books.app.company_id;
+    let mut group = c.benchmark_group("reports_after_5000_invoices");
+    group.bench_function("trial_balance_year", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let mut conn = books.app.db.reader().acquire().await.expect("conn");
+            finance::service::trial_balance(&mut conn, company, "2026-01", "2026-12").await.expect("tb")
+        })
+    });
+    group.bench_function("balance_sheet", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let mut conn = books.app.db.reader().acquire().await.expect("conn");
+            finance::service::balance_sheet(&mut conn, company, "2026-12").await.expect("sheet")
+        })
+    });
+    group.bench_function("income_statement_year", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let mut conn = books.app.db.reader().acquire().await.expect("conn");
+            finance::service::income_statement(&mut conn, company, "2026-01", "2026-12").await.expect("income")
+        })
+    });
+    group.bench_function("ageing", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let mut conn = books.app.db.reader().acquire().await.expect("conn");
+            finance::invoicing::ageing(&mut conn, company, "receivable", "2026-12-31").await.expect("ageing")
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, posting, reports);
+criterion_main!(benches);

@@ -1,0 +1,380 @@
+//! Bank statements: import a CSV export of the bank with a column mapping, then reconcile each
+//! line with the receipt or payment it records, helped by suggested matches.
+//!
+//! The CSV format (documented in the README): one row per transaction, a header row (optional),
+//! and columns the user names by their header or 1-based position: a date (YYYY-MM-DD,
+//! YYYY/MM/DD or YYYYMMDD), either one signed amount column or separate money-in and money-out
+//! columns, and optionally counterparty, reference and memo. Amounts are decimal text; a
+//! thousands separator is allowed. A file with a bad row is refused whole, with the row named.
+
+use db::{Result, RowExt, Tx};
+use kernel::error::Problems;
+use kernel::permission::Principal;
+use kernel::{Currency, DomainError, Money};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// How the columns of a bank's CSV map to statement fields. Each value is a header name or a
+/// 1-based column number.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Mapping {
+    pub date: String,
+    /// A signed amount (in positive, out negative) …
+    #[serde(default)]
+    pub amount: String,
+    /// … or money in and money out in two columns.
+    #[serde(default)]
+    pub money_in: String,
+    #[serde(default)]
+    pub money_out: String,
+    #[serde(default)]
+    pub counterparty: String,
+    #[serde(default)]
+    pub reference: String,
+    #[serde(default)]
+    pub memo: String,
+    /// Whether the first row is a header.
+    #[serde(default = "yes")]
+    pub has_header: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A statement to import.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatementForm {
+    /// The bank account code in the ledger (1002 or a sub-account).
+    pub bank_account: String,
+    pub csv: String,
+    pub mapping: Mapping,
+}
+
+/// A parsed statement line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ParsedLine {
+    pub date: String,
+    pub amount: i64,
+    pub counterparty: String,
+    pub reference: String,
+    pub memo: String,
+}
+
+fn column(headers: &[String], wanted: &str) -> Option<usize> {
+    let wanted = wanted.trim();
+    if wanted.is_empty() {
+        return None;
+    }
+    if let Ok(n) = wanted.parse::<usize>() {
+        return n.checked_sub(1);
+    }
+    headers.iter().position(|h| h.trim().trim_start_matches('\u{feff}') == wanted)
+}
+
+fn parse_date(text: &str) -> Option<String> {
+    let t = text.trim();
+    ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d"]
+        .iter()
+        .find_map(|f| chrono::NaiveDate::parse_from_str(t, f).ok())
+        .map(|d| d.to_string())
+}
+
+fn parse_amount(text: &str) -> std::result::Result<i64, ()> {
+    let t = text.trim().replace(['¥', '￥'], "");
+    if t.is_empty() {
+        return Ok(0);
+    }
+    Money::parse(&t, Currency::CNY).map(|m| m.minor()).map_err(|_| ())
+}
+
+/// Parses a statement (pure: no I/O). Every bad row is reported with its row number.
+pub fn parse(csv_text: &str, mapping: &Mapping) -> std::result::Result<Vec<ParsedLine>, DomainError> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(csv_text.as_bytes());
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| DomainError::invalid("csv", "error.bank.csv", e.to_string()))?;
+        rows.push(record.iter().map(str::to_string).collect());
+    }
+    let headers = if mapping.has_header && !rows.is_empty() { rows.remove(0) } else { Vec::new() };
+    let mut problems = Problems::default();
+    let date_col = column(&headers, &mapping.date);
+    let amount_col = column(&headers, &mapping.amount);
+    let in_col = column(&headers, &mapping.money_in);
+    let out_col = column(&headers, &mapping.money_out);
+    if date_col.is_none() {
+        problems.add("mapping.date", "error.bank.column", &mapping.date);
+    }
+    if amount_col.is_none() && (in_col.is_none() || out_col.is_none()) {
+        problems.add("mapping.amount", "error.bank.column", &mapping.amount);
+    }
+    problems.finish()?;
+    let get = |row: &[String], col: Option<usize>| {
+        col.and_then(|c| row.get(c)).map(|s| s.trim().to_string()).unwrap_or_default()
+    };
+    let mut problems = Problems::default();
+    let mut lines = Vec::new();
+    let first_row = if mapping.has_header { 2 } else { 1 };
+    for (i, row) in rows.iter().enumerate() {
+        if row.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        let field = format!("row {}", i + first_row);
+        let Some(date) = parse_date(&get(row, date_col)) else {
+            problems.add(&field, "error.bank.date", get(row, date_col));
+            continue;
+        };
+        let amount = match amount_col {
+            Some(_) => parse_amount(&get(row, amount_col)),
+            None => parse_amount(&get(row, in_col)).and_then(|a| parse_amount(&get(row, out_col)).map(|b| a - b.abs())),
+        };
+        match amount {
+            Ok(0) => problems.add(&field, "error.bank.amount", "0"),
+            Ok(amount) => lines.push(ParsedLine {
+                date,
+                amount,
+                counterparty: get(row, column(&headers, &mapping.counterparty)).chars().take(200).collect(),
+                reference: get(row, column(&headers, &mapping.reference)).chars().take(100).collect(),
+                memo: get(row, column(&headers, &mapping.memo)).chars().take(200).collect(),
+            }),
+            Err(()) => problems.add(&field, "error.bank.amount", get(row, amount_col.or(in_col))),
+        }
+    }
+    if lines.is_empty() && problems.0.is_empty() {
+        problems.add("csv", "error.bank.empty", "");
+    }
+    if lines.len() > 10_000 {
+        problems.add("csv", "error.bank.too_many", "10000");
+    }
+    problems.finish()?;
+    Ok(lines)
+}
+
+/// Imports a statement in one transaction. Returns the number of lines.
+pub async fn import(tx: &mut Tx, principal: &Principal, form: &StatementForm) -> Result<usize> {
+    principal.authorize(crate::invoicing::PAYMENTS)?;
+    let company = principal.company_id.0;
+    let bank = form.bank_account.trim();
+    if !(bank.starts_with("1001") || bank.starts_with("1002") || bank.starts_with("1012")) {
+        return Err(DomainError::invalid("bank_account", "error.finance.bank_account", bank).into());
+    }
+    let lines = parse(&form.csv, &form.mapping)?;
+    let now = tx.now().to_string();
+    let batch = format!("{}-{}", &now[..19], lines.len());
+    for line in &lines {
+        sqlx::query(
+            "INSERT INTO fin_bank_lines (company_id, bank_account, line_date, amount, counterparty, reference, memo, batch, imported_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(company)
+        .bind(bank)
+        .bind(&line.date)
+        .bind(line.amount)
+        .bind(&line.counterparty)
+        .bind(&line.reference)
+        .bind(&line.memo)
+        .bind(&batch)
+        .bind(&now)
+        .execute(tx.conn())
+        .await?;
+    }
+    tx.audit(
+        "create",
+        "finance.bank_statement",
+        Some(&batch),
+        &json!({"bank_account": [null, bank], "lines": [null, lines.len()]}),
+    )
+    .await?;
+    Ok(lines.len())
+}
+
+/// A statement line with its match.
+#[derive(Debug, Clone, Serialize)]
+pub struct BankLine {
+    pub id: i64,
+    pub bank_account: String,
+    pub date: String,
+    pub amount: i64,
+    pub counterparty: String,
+    pub reference: String,
+    pub memo: String,
+    pub payment_id: Option<i64>,
+    pub payment_number: Option<String>,
+}
+
+/// Statement lines, unmatched first, newest first.
+pub async fn lines(conn: &mut sqlx::AnyConnection, company: i64, only_unmatched: bool) -> Result<Vec<BankLine>> {
+    let rows = sqlx::query(&format!(
+        "SELECT b.id, b.bank_account, b.line_date, b.amount, b.counterparty, b.reference, b.memo, b.payment_id, p.number \
+         FROM fin_bank_lines b LEFT JOIN fin_payments p ON p.id = b.payment_id WHERE b.company_id = $1 {} \
+         ORDER BY CASE WHEN b.payment_id IS NULL THEN 0 ELSE 1 END, b.line_date DESC, b.id DESC LIMIT 500",
+        if only_unmatched { "AND b.payment_id IS NULL" } else { "" }
+    ))
+    .bind(company)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(BankLine {
+                id: r.try_get("id")?,
+                bank_account: r.try_get("bank_account")?,
+                date: r.try_get("line_date")?,
+                amount: r.try_get("amount")?,
+                counterparty: r.try_get("counterparty")?,
+                reference: r.try_get("reference")?,
+                memo: r.try_get("memo")?,
+                payment_id: r.try_get("payment_id")?,
+                payment_number: r.try_get("number")?,
+            })
+        })
+        .collect()
+}
+
+/// A receipt or payment that may be what a statement line records.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Suggestion {
+    pub payment_id: i64,
+    pub number: String,
+    pub party_name: String,
+    pub date: String,
+    pub amount: i64,
+    /// Days between the payment and the statement line.
+    pub days_apart: i64,
+    /// Whether the counterparty text names the party.
+    pub name_matches: bool,
+}
+
+/// Unmatched receipts (for money in) or payments (for money out) of the same amount and bank
+/// account within ten days, the counterparty's name first, then the closest date.
+pub async fn suggestions(conn: &mut sqlx::AnyConnection, company: i64, line_id: i64) -> Result<Vec<Suggestion>> {
+    let line = sqlx::query(
+        "SELECT bank_account, line_date, amount, counterparty FROM fin_bank_lines WHERE company_id = $1 AND id = $2",
+    )
+    .bind(company)
+    .bind(line_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(DomainError::NotFound("bank line"))?;
+    let amount: i64 = line.try_get("amount")?;
+    let date: String = line.try_get("line_date")?;
+    let counterparty: String = line.try_get("counterparty")?;
+    let kind = if amount > 0 { "receipt" } else { "payment" };
+    let day = chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").map_err(|_| DomainError::Internal(date.clone()))?;
+    let (from, to) = ((day - chrono::Duration::days(10)).to_string(), (day + chrono::Duration::days(10)).to_string());
+    let rows = sqlx::query(
+        "SELECT p.id, p.number, pa.name, p.payment_date, p.amount FROM fin_payments p JOIN parties pa ON pa.id = p.party_id \
+         WHERE p.company_id = $1 AND p.kind = $2 AND p.amount = $3 AND p.bank_account = $4 AND p.payment_date >= $5 AND p.payment_date <= $6 \
+         AND NOT EXISTS (SELECT 1 FROM fin_bank_lines b WHERE b.payment_id = p.id)",
+    )
+    .bind(company)
+    .bind(kind)
+    .bind(amount.abs())
+    .bind(line.try_get::<String, _>("bank_account")?)
+    .bind(&from)
+    .bind(&to)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out: Vec<Suggestion> = rows
+        .iter()
+        .map(|r| {
+            let party_name: String = r.try_get("name")?;
+            let paid: String = r.try_get("payment_date")?;
+            let days_apart =
+                chrono::NaiveDate::parse_from_str(&paid, "%Y-%m-%d").map(|d| (d - day).num_days().abs()).unwrap_or(99);
+            Ok(Suggestion {
+                payment_id: r.try_get("id")?,
+                number: r.try_get("number")?,
+                name_matches: !counterparty.is_empty()
+                    && (counterparty.contains(&party_name) || party_name.contains(&counterparty)),
+                party_name,
+                date: paid,
+                amount: r.try_get("amount")?,
+                days_apart,
+            })
+        })
+        .collect::<std::result::Result<_, sqlx::Error>>()?;
+    out.sort_by_key(|s| (!s.name_matches, s.days_apart, s.payment_id));
+    Ok(out)
+}
+
+/// Reconciles a statement line with a receipt or payment of the same amount, direction and
+/// bank account. Each is matched at most once.
+pub async fn reconcile(tx: &mut Tx, principal: &Principal, line_id: i64, payment_id: i64) -> Result<()> {
+    principal.authorize(crate::invoicing::PAYMENTS)?;
+    let company = principal.company_id.0;
+    let line =
+        sqlx::query("SELECT bank_account, amount, payment_id FROM fin_bank_lines WHERE company_id = $1 AND id = $2")
+            .bind(company)
+            .bind(line_id)
+            .fetch_optional(tx.conn())
+            .await?
+            .ok_or(DomainError::NotFound("bank line"))?;
+    if line.try_get::<Option<i64>, _>("payment_id")?.is_some() {
+        return Err(DomainError::Conflict("the statement line is already reconciled".into()).into());
+    }
+    let payment = sqlx::query("SELECT kind, amount, bank_account FROM fin_payments WHERE company_id = $1 AND id = $2")
+        .bind(company)
+        .bind(payment_id)
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or(DomainError::NotFound("payment"))?;
+    let signed = if payment.try_get::<String, _>("kind")? == "receipt" { 1 } else { -1 }
+        * payment.try_get::<i64, _>("amount")?;
+    let amount: i64 = line.try_get("amount")?;
+    if signed != amount || payment.try_get::<String, _>("bank_account")? != line.try_get::<String, _>("bank_account")? {
+        return Err(DomainError::invalid("payment_id", "error.bank.mismatch", crate::domain::yuan(amount)).into());
+    }
+    let taken = sqlx::query("SELECT 1 FROM fin_bank_lines WHERE payment_id = $1")
+        .bind(payment_id)
+        .fetch_optional(tx.conn())
+        .await?;
+    if taken.is_some() {
+        return Err(
+            DomainError::Conflict("the payment is already reconciled with another statement line".into()).into()
+        );
+    }
+    let now = tx.now().to_string();
+    // The unique index on payment_id is the last word if two clerks match at the same moment.
+    sqlx::query("UPDATE fin_bank_lines SET payment_id = $1, matched_at = $2 WHERE id = $3 AND payment_id IS NULL")
+        .bind(payment_id)
+        .bind(&now)
+        .bind(line_id)
+        .execute(tx.conn())
+        .await?;
+    tx.audit("state", "finance.bank_line", Some(&line_id.to_string()), &json!({"payment_id": [null, payment_id]}))
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_statement_with_in_and_out_columns_is_parsed_by_header_names() {
+        let csv = "交易日期,收入金额,支出金额,对方户名,摘要\n2026/03/20,\"30,000.00\",,北京华信科技有限公司,货款\n20260328,,113000.00,杭州新元电子有限公司,采购款\n";
+        let mapping = Mapping {
+            date: "交易日期".into(),
+            money_in: "收入金额".into(),
+            money_out: "支出金额".into(),
+            counterparty: "对方户名".into(),
+            memo: "摘要".into(),
+            has_header: true,
+            ..Default::default()
+        };
+        let lines = parse(csv, &mapping).unwrap();
+        assert_eq!(lines.len(), 2);
+        assert_eq!((lines[0].date.as_str(), lines[0].amount), ("2026-03-20", 3_000_000));
+        assert_eq!((lines[1].date.as_str(), lines[1].amount), ("2026-03-28", -11_300_000));
+    }
+
+    #[test]
+    fn a_bad_row_is_named_and_the_file_refused() {
+        let csv = "2026-03-01,100.00\n2026-02-30,5.00\n2026-03-02,abc\n";
+        let mapping = Mapping { date: "1".into(), amount: "2".into(), has_header: false, ..Default::default() };
+        let Err(DomainError::Invalid(errors)) = parse(csv, &mapping) else { panic!("refused") };
+        assert_eq!((errors[0].field.as_str(), errors[0].key), ("row 2", "error.bank.date"));
+        assert_eq!((errors[1].field.as_str(), errors[1].key), ("row 3", "error.bank.amount"));
+    }
+}
