@@ -3,7 +3,7 @@
 //! row, an event in the outbox, and the next gapless number of a sequence.
 
 use crate::dialect::Dialect;
-use crate::Result;
+use crate::{Result, SqlBuilder};
 use kernel::audit::{chain_hash, AuditRecord};
 use kernel::DomainError;
 use serde_json::Value;
@@ -29,17 +29,43 @@ impl Actor {
     }
 }
 
-/// A write transaction with its actor. Dropped without [`Tx::commit`], it rolls back.
+/// An audit row waiting for its place in the chain (taken when the transaction commits).
+struct PendingAudit {
+    company_id: Option<i64>,
+    actor_id: Option<i64>,
+    actor: String,
+    action: String,
+    resource: String,
+    resource_id: Option<String>,
+    changes: String,
+}
+
+/// An event waiting to be written to the outbox.
+struct PendingEvent {
+    company_id: Option<i64>,
+    aggregate: String,
+    aggregate_id: String,
+    event_type: String,
+    payload: String,
+}
+
+/// Rows per multi-row insert: well under SQLite's limit of bound values per statement.
+const CHUNK: usize = 200;
+
+/// A write transaction with its actor. Dropped without [`Tx::commit`], it rolls back, and its
+/// audit rows and events go with it.
 pub struct Tx {
     inner: Transaction<'static, Any>,
     actor: Actor,
     now: String,
     dialect: Dialect,
+    audit: Vec<PendingAudit>,
+    events: Vec<PendingEvent>,
 }
 
 impl Tx {
     pub(crate) fn new(inner: Transaction<'static, Any>, actor: Actor, now: String, dialect: Dialect) -> Self {
-        Self { inner, actor, now, dialect }
+        Self { inner, actor, now, dialect, audit: Vec::new(), events: Vec::new() }
     }
 
     /// The connection, for the operation's own queries.
@@ -66,13 +92,19 @@ impl Tx {
         self.dialect
     }
 
-    pub async fn commit(self) -> Result<()> {
+    /// Writes the audit rows and events of the operation, then commits. The audit rows take
+    /// their places in the chain here, at the very end: the chain head is locked for the few
+    /// statements of the append rather than for the whole operation, which keeps concurrent
+    /// writers on PostgreSQL from queueing behind each other's business logic.
+    pub async fn commit(mut self) -> Result<()> {
+        self.flush_events().await?;
+        self.flush_audit().await?;
         self.inner.commit().await?;
         Ok(())
     }
 
-    /// Appends an audit row to the chain. The chain head row is locked by the update, so
-    /// concurrent transactions append one after the other and the chain stays linear.
+    /// Records an audit row of this operation; it joins the hash chain when the transaction
+    /// commits, in the order recorded.
     pub async fn audit(
         &mut self,
         action: &str,
@@ -80,14 +112,7 @@ impl Tx {
         resource_id: Option<&str>,
         changes: &Value,
     ) -> Result<()> {
-        let head = sqlx::query(
-            "UPDATE audit_chain_head SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq, last_hash",
-        )
-        .fetch_one(&mut *self.inner)
-        .await?;
-        let record = AuditRecord {
-            seq: head.try_get("last_seq")?,
-            at: self.now.clone(),
+        self.audit.push(PendingAudit {
             company_id: self.actor.company_id,
             actor_id: self.actor.user_id,
             actor: self.actor.login.clone(),
@@ -95,72 +120,117 @@ impl Tx {
             resource: resource.to_string(),
             resource_id: resource_id.map(str::to_string),
             changes: changes.to_string(),
-            prev_hash: head.try_get("last_hash")?,
-        };
-        let hash = chain_hash(&record);
-        sqlx::query(
-            "INSERT INTO audit_log (seq, at, company_id, actor_id, actor, action, resource, resource_id, changes, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        });
+        Ok(())
+    }
+
+    async fn flush_audit(&mut self) -> Result<()> {
+        if self.audit.is_empty() {
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut self.audit);
+        // Reserving the sequence numbers locks the head row until commit, so appends are linear.
+        let head = sqlx::query(
+            "UPDATE audit_chain_head SET last_seq = last_seq + $1 WHERE id = 1 RETURNING last_seq, last_hash",
         )
-        .bind(record.seq)
-        .bind(&record.at)
-        .bind(record.company_id)
-        .bind(record.actor_id)
-        .bind(&record.actor)
-        .bind(&record.action)
-        .bind(&record.resource)
-        .bind(&record.resource_id)
-        .bind(&record.changes)
-        .bind(&record.prev_hash)
-        .bind(&hash)
-        .execute(&mut *self.inner)
+        .bind(pending.len() as i64)
+        .fetch_one(&mut *self.inner)
         .await?;
+        let last_seq: i64 = head.try_get("last_seq")?;
+        let mut prev_hash: String = head.try_get("last_hash")?;
+        let first_seq = last_seq - pending.len() as i64 + 1;
+        let mut rows = Vec::with_capacity(pending.len());
+        for (i, p) in pending.into_iter().enumerate() {
+            let record = AuditRecord {
+                seq: first_seq + i as i64,
+                at: self.now.clone(),
+                company_id: p.company_id,
+                actor_id: p.actor_id,
+                actor: p.actor,
+                action: p.action,
+                resource: p.resource,
+                resource_id: p.resource_id,
+                changes: p.changes,
+                prev_hash: prev_hash.clone(),
+            };
+            let hash = chain_hash(&record);
+            prev_hash = hash.clone();
+            rows.push((record, hash));
+        }
+        for chunk in rows.chunks(CHUNK) {
+            let mut q = SqlBuilder::new(
+                "INSERT INTO audit_log (seq, at, company_id, actor_id, actor, action, resource, resource_id, changes, prev_hash, hash) VALUES ",
+            );
+            for (i, (r, hash)) in chunk.iter().enumerate() {
+                q.push(if i == 0 { "(" } else { ", (" });
+                q.bind(r.seq).push(", ").bind(r.at.clone()).push(", ").bind(r.company_id).push(", ").bind(r.actor_id);
+                q.push(", ")
+                    .bind(r.actor.clone())
+                    .push(", ")
+                    .bind(r.action.clone())
+                    .push(", ")
+                    .bind(r.resource.clone());
+                q.push(", ")
+                    .bind(r.resource_id.clone())
+                    .push(", ")
+                    .bind(r.changes.clone())
+                    .push(", ")
+                    .bind(r.prev_hash.clone());
+                q.push(", ").bind(hash.clone()).push(")");
+            }
+            q.build().execute(&mut *self.inner).await?;
+        }
         sqlx::query("UPDATE audit_chain_head SET last_hash = $1 WHERE id = 1")
-            .bind(&hash)
+            .bind(&prev_hash)
             .execute(&mut *self.inner)
             .await?;
         Ok(())
     }
 
-    /// Writes an event to the outbox; the dispatcher delivers it after this transaction commits.
-    pub async fn emit(
-        &mut self,
-        aggregate: &str,
-        aggregate_id: &str,
-        event_type: &str,
-        payload: &Value,
-    ) -> Result<i64> {
-        let row = sqlx::query(
-            "INSERT INTO outbox (company_id, aggregate, aggregate_id, event_type, payload, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        )
-        .bind(self.actor.company_id)
-        .bind(aggregate)
-        .bind(aggregate_id)
-        .bind(event_type)
-        .bind(payload.to_string())
-        .bind(&self.now)
-        .fetch_one(&mut *self.inner)
-        .await?;
-        Ok(row.try_get("id")?)
+    /// Records an event of this operation; it is written to the outbox when the transaction
+    /// commits, and the dispatcher delivers it after that.
+    pub async fn emit(&mut self, aggregate: &str, aggregate_id: &str, event_type: &str, payload: &Value) -> Result<()> {
+        self.events.push(PendingEvent {
+            company_id: self.actor.company_id,
+            aggregate: aggregate.to_string(),
+            aggregate_id: aggregate_id.to_string(),
+            event_type: event_type.to_string(),
+            payload: payload.to_string(),
+        });
+        Ok(())
+    }
+
+    async fn flush_events(&mut self) -> Result<()> {
+        let pending = std::mem::take(&mut self.events);
+        for chunk in pending.chunks(CHUNK) {
+            let mut q = SqlBuilder::new(
+                "INSERT INTO outbox (company_id, aggregate, aggregate_id, event_type, payload, created_at) VALUES ",
+            );
+            for (i, e) in chunk.iter().enumerate() {
+                q.push(if i == 0 { "(" } else { ", (" });
+                q.bind(e.company_id).push(", ").bind(e.aggregate.clone()).push(", ").bind(e.aggregate_id.clone());
+                q.push(", ")
+                    .bind(e.event_type.clone())
+                    .push(", ")
+                    .bind(e.payload.clone())
+                    .push(", ")
+                    .bind(self.now.clone())
+                    .push(")");
+            }
+            q.build().execute(&mut *self.inner).await?;
+        }
+        Ok(())
     }
 
     /// The next number of a gapless sequence per (company, code, year), formatted with a
     /// pattern such as `PTY/{year}/{seq:06}`. The number is taken inside this transaction:
     /// if the transaction fails, the number is not used up, and a concurrent transaction
-    /// waits on the sequence row rather than taking the same number.
+    /// waits on the sequence row rather than taking the same number. One statement: the
+    /// first number creates the row, later ones increment it.
     pub async fn next_number(&mut self, company_id: i64, code: &str, year: i32, pattern: &str) -> Result<String> {
-        sqlx::query(
-            "INSERT INTO sequences (company_id, code, year, next_value) VALUES ($1, $2, $3, 1) \
-             ON CONFLICT (company_id, code, year) DO NOTHING",
-        )
-        .bind(company_id)
-        .bind(code)
-        .bind(i64::from(year))
-        .execute(&mut *self.inner)
-        .await?;
         let row = sqlx::query(
-            "UPDATE sequences SET next_value = next_value + 1 WHERE company_id = $1 AND code = $2 AND year = $3 \
+            "INSERT INTO sequences (company_id, code, year, next_value) VALUES ($1, $2, $3, 2) \
+             ON CONFLICT (company_id, code, year) DO UPDATE SET next_value = sequences.next_value + 1 \
              RETURNING next_value - 1 AS taken",
         )
         .bind(company_id)

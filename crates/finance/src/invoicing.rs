@@ -187,25 +187,29 @@ pub async fn create_invoice(tx: &mut Tx, principal: &Principal, form: &InvoiceFo
 }
 
 async fn insert_lines(tx: &mut Tx, invoice: i64, lines: &[InvoiceLine]) -> Result<()> {
+    let mut q = db::SqlBuilder::new(
+        "INSERT INTO fin_invoice_lines (invoice_id, line_no, description, quantity, unit_price, discount_bp, vat_rate_bp, account, net, tax, total) VALUES ",
+    );
     for (i, l) in lines.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO fin_invoice_lines (invoice_id, line_no, description, quantity, unit_price, discount_bp, vat_rate_bp, account, net, tax, total) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(invoice)
-        .bind(i as i64 + 1)
-        .bind(&l.description)
-        .bind(l.quantity)
-        .bind(l.unit_price)
-        .bind(l.discount_bp)
-        .bind(l.vat_rate_bp)
-        .bind(&l.account)
-        .bind(l.net)
-        .bind(l.tax)
-        .bind(l.total)
-        .execute(tx.conn())
-        .await?;
+        q.push(if i == 0 { "(" } else { ", (" });
+        q.bind(invoice)
+            .push(", ")
+            .bind(i as i64 + 1)
+            .push(", ")
+            .bind(l.description.clone())
+            .push(", ")
+            .bind(l.quantity);
+        q.push(", ")
+            .bind(l.unit_price)
+            .push(", ")
+            .bind(l.discount_bp)
+            .push(", ")
+            .bind(l.vat_rate_bp)
+            .push(", ")
+            .bind(l.account.clone());
+        q.push(", ").bind(l.net).push(", ").bind(l.tax).push(", ").bind(l.total).push(")");
     }
+    q.build().execute(tx.conn()).await?;
     Ok(())
 }
 

@@ -244,30 +244,43 @@ async fn require_open(tx: &mut Tx, company: i64, period: &str) -> Result<()> {
 
 /// Resolves account codes to ids, refusing unknown, archived and non-leaf accounts.
 async fn resolve_lines(tx: &mut Tx, company: i64, entry: &Entry) -> Result<Vec<i64>> {
+    // One query for every account of the entry.
+    let mut codes: Vec<&str> = entry.lines.iter().map(|l| l.account.as_str()).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let mut q = db::SqlBuilder::new(
+        "SELECT a.code, a.id, a.archived_at, EXISTS (SELECT 1 FROM fin_accounts c WHERE c.parent_id = a.id) AS has_children \
+         FROM fin_accounts a WHERE a.company_id = ",
+    );
+    q.bind(company).push(" AND a.code IN (");
+    for (i, code) in codes.iter().enumerate() {
+        if i > 0 {
+            q.push(", ");
+        }
+        q.bind(*code);
+    }
+    q.push(")");
+    let rows = q.build().fetch_all(tx.conn()).await?;
+    let mut found: BTreeMap<String, (i64, bool, bool)> = BTreeMap::new();
+    for r in &rows {
+        let has_children =
+            r.try_get::<bool, _>("has_children").or_else(|_| r.try_get::<i64, _>("has_children").map(|v| v != 0))?;
+        let archived = r.try_get::<Option<String>, _>("archived_at")?.is_some();
+        found.insert(r.try_get("code")?, (r.try_get("id")?, archived, has_children));
+    }
     let mut problems = kernel::error::Problems::default();
-    let mut ids = Vec::new();
+    let mut ids = Vec::with_capacity(entry.lines.len());
     for (i, line) in entry.lines.iter().enumerate() {
         let field = format!("lines[{i}]");
-        let row = sqlx::query(
-            "SELECT a.id, a.archived_at, EXISTS (SELECT 1 FROM fin_accounts c WHERE c.parent_id = a.id) AS has_children \
-             FROM fin_accounts a WHERE a.company_id = $1 AND a.code = $2",
-        )
-        .bind(company)
-        .bind(&line.account)
-        .fetch_optional(tx.conn())
-        .await?;
-        match row {
+        match found.get(&line.account) {
             None => problems.add(&field, "error.finance.unknown_account", &line.account),
-            Some(r) => {
-                let has_children = r
-                    .try_get::<bool, _>("has_children")
-                    .or_else(|_| r.try_get::<i64, _>("has_children").map(|v| v != 0))?;
-                if r.try_get::<Option<String>, _>("archived_at")?.is_some() {
+            Some((id, archived, has_children)) => {
+                if *archived {
                     problems.add(&field, "error.finance.archived_account", &line.account);
-                } else if has_children {
+                } else if *has_children {
                     problems.add(&field, "error.finance.parent_account", &line.account);
                 }
-                ids.push(r.try_get("id")?);
+                ids.push(*id);
             }
         }
     }
@@ -319,20 +332,23 @@ async fn insert_entry(
     .fetch_one(tx.conn())
     .await?
     .try_get("id")?;
+    let mut q = db::SqlBuilder::new(
+        "INSERT INTO fin_entry_lines (entry_id, line_no, account_id, debit, credit, cost_center, memo) VALUES ",
+    );
     for (i, (line, account)) in entry.lines.iter().zip(account_ids).enumerate() {
-        sqlx::query(
-            "INSERT INTO fin_entry_lines (entry_id, line_no, account_id, debit, credit, cost_center, memo) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(id)
-        .bind(i as i64 + 1)
-        .bind(account)
-        .bind(line.debit)
-        .bind(line.credit)
-        .bind(&line.cost_center)
-        .bind(&line.memo)
-        .execute(tx.conn())
-        .await?;
+        q.push(if i == 0 { "(" } else { ", (" });
+        q.bind(id)
+            .push(", ")
+            .bind(i as i64 + 1)
+            .push(", ")
+            .bind(*account)
+            .push(", ")
+            .bind(line.debit)
+            .push(", ")
+            .bind(line.credit);
+        q.push(", ").bind(line.cost_center.clone()).push(", ").bind(line.memo.clone()).push(")");
     }
+    q.build().execute(tx.conn()).await?;
     Ok(id)
 }
 
@@ -380,21 +396,28 @@ async fn post_unchecked(tx: &mut Tx, company: i64, id: i64) -> Result<String> {
     let year: i32 = period[..4].parse().map_err(|_| DomainError::Internal(format!("bad period {period}")))?;
     let number =
         tx.next_number(company, &format!("voucher.{word}.{period}"), year, &format!("{word}-{{seq:04}}")).await?;
+    // Lines on the same account and cost centre are added up first: one upsert may not touch a
+    // row twice (PostgreSQL refuses), and one statement for the whole entry is cheaper.
+    let mut movements: BTreeMap<(i64, String), (i64, i64)> = BTreeMap::new();
     for line in &lines {
-        sqlx::query(
-            "INSERT INTO fin_balances (company_id, account_id, period, cost_center, debit, credit) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (company_id, account_id, period, cost_center) \
-             DO UPDATE SET debit = fin_balances.debit + excluded.debit, credit = fin_balances.credit + excluded.credit",
-        )
-        .bind(company)
-        .bind(line.try_get::<i64, _>("account_id")?)
-        .bind(&period)
-        .bind(line.try_get::<String, _>("cost_center")?)
-        .bind(line.try_get::<i64, _>("debit")?)
-        .bind(line.try_get::<i64, _>("credit")?)
-        .execute(tx.conn())
-        .await?;
+        let key = (line.try_get::<i64, _>("account_id")?, line.try_get::<String, _>("cost_center")?);
+        let entry = movements.entry(key).or_insert((0, 0));
+        entry.0 += line.try_get::<i64, _>("debit")?;
+        entry.1 += line.try_get::<i64, _>("credit")?;
     }
+    let mut q = db::SqlBuilder::new(
+        "INSERT INTO fin_balances (company_id, account_id, period, cost_center, debit, credit) VALUES ",
+    );
+    for (i, ((account, cost_center), (debit, credit))) in movements.iter().enumerate() {
+        q.push(if i == 0 { "(" } else { ", (" });
+        q.bind(company).push(", ").bind(*account).push(", ").bind(period.clone()).push(", ").bind(cost_center.clone());
+        q.push(", ").bind(*debit).push(", ").bind(*credit).push(")");
+    }
+    q.push(
+        " ON CONFLICT (company_id, account_id, period, cost_center) \
+         DO UPDATE SET debit = fin_balances.debit + excluded.debit, credit = fin_balances.credit + excluded.credit",
+    );
+    q.build().execute(tx.conn()).await?;
     let now = tx.now().to_string();
     let user = tx.actor().user_id;
     sqlx::query("UPDATE fin_entries SET status = 'posted', number = $1, posted_at = $2, posted_by = $3, version = version + 1 WHERE id = $4")
