@@ -94,3 +94,18 @@ test('an edit shows in the change history', async () => {
   assert.match(await page.textContent('.history h2'), /变更历史/);
   await shot('08-history-zh');
 });
+
+test('the demo books show a balanced balance sheet and an invoice', async () => {
+  await page.goto(`${base}/finance/reports/balance-sheet`);
+  const rows = await page.locator('table.report tr.total').allTextContents();
+  const assets = rows.find((r) => r.includes('资产总计'));
+  const both = rows.find((r) => r.includes('负债和所有者权益总计'));
+  assert.ok(assets && both, 'both totals are shown');
+  const figure = (text) => text.replace(/\s+/g, ' ').trim().split(' ')[1];
+  assert.equal(figure(assets), figure(both), 'the balance sheet balances');
+  await shot('09-balance-sheet');
+  await page.goto(`${base}/finance/invoices`);
+  await page.click('table.list tbody tr:first-child td:first-child a');
+  assert.match(await page.textContent('.invoice'), /INV\/\d{4}\/\d{5}/);
+  await shot('10-invoice');
+});

@@ -34,3 +34,9 @@ pub fn platform_migrations() -> Vec<migrate::Migration> {
         sql: include_str!("../migrations/0001_platform.sql"),
     }]
 }
+
+/// Reads a yes/no column computed by SQL (`EXISTS (…)`, a comparison): PostgreSQL returns a
+/// boolean, SQLite an integer 0/1. Stored flags are 0/1 integers on both and read as `i64`.
+pub fn flag(row: &Row, column: &str) -> std::result::Result<bool, sqlx::Error> {
+    row.try_get::<bool, _>(column).or_else(|_| row.try_get::<i64, _>(column).map(|v| v != 0))
+}

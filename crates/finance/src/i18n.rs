@@ -94,6 +94,7 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ),
     ("error.finance.code_taken", "科目编码 {0} 已存在", "The code {0} is taken"),
     ("finance.invoices", "销售发票", "Customer invoices"),
+    ("finance.invoice_number", "发票号码", "Invoice number"),
     ("finance.bank", "银行对账", "Bank reconciliation"),
     ("finance.bank_import", "导入银行流水", "Import a bank statement"),
     ("finance.bank_csv", "CSV 内容（从网银导出后粘贴）", "CSV content (paste the bank's export)"),

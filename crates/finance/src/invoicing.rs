@@ -101,8 +101,7 @@ async fn check_party(
             Ok(None)
         }
         Some(r) => {
-            let has_role =
-                r.try_get::<bool, _>("has_role").or_else(|_| r.try_get::<i64, _>("has_role").map(|v| v != 0))?;
+            let has_role = db::flag(&r, "has_role")?;
             if !has_role {
                 problems.add(
                     "party_id",

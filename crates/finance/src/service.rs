@@ -214,9 +214,7 @@ pub async fn accounts(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Ve
                 normal_side: r.try_get("normal_side")?,
                 parent_code: r.try_get("parent_code")?,
                 archived: r.try_get::<Option<String>, _>("archived_at")?.is_some(),
-                has_postings: r
-                    .try_get::<bool, _>("has_postings")
-                    .or_else(|_| r.try_get::<i64, _>("has_postings").map(|v| v != 0))?,
+                has_postings: db::flag(r, "has_postings")?,
             })
         })
         .collect()
@@ -263,8 +261,7 @@ async fn resolve_lines(tx: &mut Tx, company: i64, entry: &Entry) -> Result<Vec<i
     let rows = q.build().fetch_all(tx.conn()).await?;
     let mut found: BTreeMap<String, (i64, bool, bool)> = BTreeMap::new();
     for r in &rows {
-        let has_children =
-            r.try_get::<bool, _>("has_children").or_else(|_| r.try_get::<i64, _>("has_children").map(|v| v != 0))?;
+        let has_children = db::flag(r, "has_children")?;
         let archived = r.try_get::<Option<String>, _>("archived_at")?.is_some();
         found.insert(r.try_get("code")?, (r.try_get("id")?, archived, has_children));
     }

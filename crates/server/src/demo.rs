@@ -337,7 +337,9 @@ pub async fn seed_finance(db: &Db, company_id: i64, monthly: (usize, usize)) -> 
     let mut open_invoices: Vec<(i64, i64)> = Vec::new();
     let mut open_bills: Vec<(i64, i64)> = Vec::new();
     for month in 1..=current_month {
-        let day = |d: u64| format!("{year}-{month:02}-{:02}", d.clamp(1, 28));
+        // Nothing is dated after today in the current month.
+        let last_day = if month == current_month { u64::from(chrono::Datelike::day(&now)).min(28) } else { 28 };
+        let day = |d: u64| format!("{year}-{month:02}-{:02}", d.clamp(1, last_day));
         let mut tx = db.begin(actor()).await?;
         if month == 1 {
             finance::service::post(
@@ -351,7 +353,8 @@ pub async fn seed_finance(db: &Db, company_id: i64, monthly: (usize, usize)) -> 
         for i in 0..monthly.1 {
             let supplier = suppliers[(rng.next() as usize) % suppliers.len()];
             let (name, price, _) = products[(rng.next() as usize) % 3];
-            let quantity = 1 + rng.next() % 20;
+            // Enough stock is bought to cover what is sold, so inventory stays positive.
+            let quantity = 5 + rng.next() % 30;
             let form = InvoiceForm {
                 kind: "supplier".into(),
                 party_id: supplier,
