@@ -41,6 +41,15 @@ pub struct LineForm {
     pub cost_center: String,
     #[serde(default)]
     pub memo: String,
+    /// For a line in a foreign currency: its code (USD, EUR, HKD, JPY) …
+    #[serde(default)]
+    pub currency: String,
+    /// … the amount in that currency …
+    #[serde(default)]
+    pub foreign_amount: String,
+    /// … and the rate to CNY; the debit or credit must equal amount × rate, rounded to the fen.
+    #[serde(default)]
+    pub rate: String,
 }
 
 /// A voucher as entered.
@@ -68,6 +77,68 @@ pub struct Line {
     pub credit: i64,
     pub cost_center: String,
     pub memo: String,
+    /// The line's foreign currency, if any: (code, amount in its minor units, rate as text).
+    pub foreign: Option<(String, i64, String)>,
+}
+
+impl Line {
+    /// The foreign amount as shown: `USD 1,000.00 @ 7.1234`, empty for a CNY line.
+    pub fn foreign_text(&self) -> String {
+        match &self.foreign {
+            Some((code, amount, rate)) => {
+                let currency = Currency::from_code(code).unwrap_or(Currency::CNY);
+                format!("{code} {} @ {rate}", Money::from_minor(*amount, currency))
+            }
+            None => String::new(),
+        }
+    }
+
+    /// A line in the company currency.
+    pub fn cny(account: &str, debit: i64, credit: i64) -> Line {
+        Line { account: account.into(), debit, credit, cost_center: String::new(), memo: String::new(), foreign: None }
+    }
+}
+
+/// Checks a foreign-currency line: a known currency, an exact amount, a positive rate, and the
+/// company-currency amount equal to amount × rate rounded half up to the fen.
+fn foreign(problems: &mut Problems, field: &str, line: &LineForm, cny: i64) -> Option<(String, i64, String)> {
+    let code = line.currency.trim().to_uppercase();
+    if code.is_empty() || code == "CNY" {
+        return None;
+    }
+    let Some(currency) = Currency::from_code(&code) else {
+        problems.add(field, "error.finance.currency", &code);
+        return None;
+    };
+    let amount = match Money::parse(&line.foreign_amount, currency) {
+        Ok(m) if m.minor() > 0 => m,
+        _ => {
+            problems.add(field, "error.finance.foreign_amount", &line.foreign_amount);
+            return None;
+        }
+    };
+    let rate = match line.rate.trim().parse::<rust_decimal::Decimal>() {
+        Ok(r) if r > rust_decimal::Decimal::ZERO && r.scale() <= 6 => r,
+        _ => {
+            problems.add(field, "error.finance.rate", &line.rate);
+            return None;
+        }
+    };
+    let expected = amount
+        .mul_decimal(rate, kernel::Rounding::HalfUp)
+        .ok()
+        .and_then(|m| Money::from_decimal(m.to_decimal(), Currency::CNY, kernel::Rounding::HalfUp).ok());
+    match expected {
+        Some(e) if e.minor() == cny => Some((code, amount.minor(), rate.normalize().to_string())),
+        Some(e) => {
+            problems.add(field, "error.finance.fx_mismatch", yuan(e.minor()));
+            None
+        }
+        None => {
+            problems.add(field, "error.finance.foreign_amount", &line.foreign_amount);
+            None
+        }
+    }
 }
 
 /// A checked voucher.
@@ -134,12 +205,14 @@ pub fn validate(form: &EntryForm) -> DomainResult<Entry> {
         if line.cost_center.chars().count() > 50 || line.memo.chars().count() > 200 {
             problems.add(&field, "error.too_long", "200");
         }
+        let foreign = foreign(&mut problems, &field, line, debit + credit);
         lines.push(Line {
             account: line.account.trim().to_string(),
             debit,
             credit,
             cost_center: line.cost_center.trim().to_string(),
             memo: line.memo.trim().to_string(),
+            foreign,
         });
     }
     if lines.len() < 2 {
@@ -460,6 +533,26 @@ mod tests {
         let Err(kernel::DomainError::Invalid(errors)) = validate(&form) else { panic!("refused") };
         assert_eq!(errors[0].key, "error.finance.unbalanced");
         assert!(errors[0].detail.contains("Δ 0.50"), "{}", errors[0].detail);
+    }
+
+    #[test]
+    fn a_dollar_line_must_match_its_rate_to_the_fen() {
+        let mut usd = line("1002", "7123.40", "");
+        usd.currency = "usd".into();
+        usd.foreign_amount = "1000.00".into();
+        usd.rate = "7.1234".into();
+        let form = EntryForm {
+            date: "2026-03-05".into(),
+            word: "收".into(),
+            memo: String::new(),
+            lines: vec![usd.clone(), line("1122", "", "7123.40")],
+        };
+        let entry = validate(&form).unwrap();
+        assert_eq!(entry.lines[0].foreign, Some(("USD".into(), 100_000, "7.1234".into())));
+        usd.debit = "7123.00".into();
+        let form = EntryForm { lines: vec![usd, line("1122", "", "7123.00")], ..form };
+        let Err(kernel::DomainError::Invalid(errors)) = validate(&form) else { panic!("refused") };
+        assert_eq!((errors[0].key, errors[0].detail.as_str()), ("error.finance.fx_mismatch", "7123.40"));
     }
 
     #[test]

@@ -231,10 +231,18 @@ fn invoice_voucher_lines(invoice: &Invoice) -> Vec<Line> {
         credit: c,
         cost_center: String::new(),
         memo: invoice.party_name.clone(),
+        foreign: None,
     });
     for (account, net) in by_account {
         let (d, c) = side(net, !customer);
-        lines.push(Line { account, debit: d, credit: c, cost_center: String::new(), memo: String::new() });
+        lines.push(Line {
+            account,
+            debit: d,
+            credit: c,
+            cost_center: String::new(),
+            memo: String::new(),
+            foreign: None,
+        });
     }
     if invoice.tax != 0 {
         let (d, c) = side(invoice.tax, !customer);
@@ -244,6 +252,7 @@ fn invoice_voucher_lines(invoice: &Invoice) -> Vec<Line> {
             credit: c,
             cost_center: String::new(),
             memo: String::new(),
+            foreign: None,
         });
     }
     lines
@@ -470,6 +479,7 @@ pub async fn record_payment(tx: &mut Tx, principal: &Principal, form: &PaymentFo
         credit,
         cost_center: String::new(),
         memo: party_name.clone(),
+        foreign: None,
     };
     let mut lines = Vec::new();
     if receipt {
@@ -694,4 +704,74 @@ pub async fn ageing(conn: &mut sqlx::AnyConnection, company: i64, kind: &str, da
         }
     }
     Ok(out)
+}
+
+/// A line of a customer's (or supplier's) statement of account.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct StatementLine {
+    pub date: String,
+    /// `invoice`, `credit_note`, `receipt` or `payment`.
+    pub kind: &'static str,
+    pub number: String,
+    /// What the party owes more (invoices) …
+    pub charge: i64,
+    /// … or less (receipts, credit notes).
+    pub credit: i64,
+    pub balance: i64,
+}
+
+/// A statement of account (对账单) for one party between two dates: the balance owed at the
+/// start, every invoice, credit note and receipt (or bill and payment) in between, and the
+/// balance at the end. Advances show as a negative balance.
+pub async fn party_statement(
+    conn: &mut sqlx::AnyConnection,
+    company: i64,
+    party_id: i64,
+    from: &str,
+    to: &str,
+) -> Result<(i64, Vec<StatementLine>)> {
+    for date in [from, to] {
+        chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+            .map_err(|_| DomainError::invalid("date", "error.date.format", date))?;
+    }
+    let rows = sqlx::query(
+        "SELECT invoice_date AS day, CASE WHEN credit_of IS NULL THEN 'invoice' ELSE 'credit_note' END AS kind, number, total AS amount, id \
+         FROM fin_invoices WHERE company_id = $1 AND party_id = $2 AND status <> 'draft' AND invoice_date <= $3 \
+         UNION ALL \
+         SELECT payment_date AS day, kind, number, -amount AS amount, id FROM fin_payments WHERE company_id = $1 AND party_id = $2 AND payment_date <= $3 \
+         ORDER BY day, kind, id",
+    )
+    .bind(company)
+    .bind(party_id)
+    .bind(to)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut opening = 0i64;
+    let mut lines = Vec::new();
+    let mut balance = 0i64;
+    for r in rows {
+        let day: String = r.try_get("day")?;
+        let amount: i64 = r.try_get("amount")?;
+        if day.as_str() < from {
+            opening += amount;
+            balance = opening;
+            continue;
+        }
+        balance += amount;
+        let kind: String = r.try_get("kind")?;
+        lines.push(StatementLine {
+            date: day,
+            kind: match kind.as_str() {
+                "invoice" => "invoice",
+                "credit_note" => "credit_note",
+                "receipt" => "receipt",
+                _ => "payment",
+            },
+            number: r.try_get::<Option<String>, _>("number")?.unwrap_or_default(),
+            charge: amount.max(0),
+            credit: (-amount).max(0),
+            balance,
+        });
+    }
+    Ok((opening, lines))
 }

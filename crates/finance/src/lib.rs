@@ -40,6 +40,12 @@ pub fn module() -> Module {
                 name: "bank statements",
                 sql: include_str!("../migrations/0003_bank.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 4,
+                name: "foreign currency lines",
+                sql: include_str!("../migrations/0004_foreign_currency.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,
@@ -88,6 +94,7 @@ pub fn module() -> Module {
             .chain(http::api::invoice_docs())
             .chain(http::api::report_docs())
             .chain(http::api::bank_docs())
+            .chain(http::api::statement_docs())
             .collect(),
         subscribers: Vec::new(),
         messages: i18n::MESSAGES,

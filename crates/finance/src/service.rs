@@ -330,7 +330,7 @@ async fn insert_entry(
     .await?
     .try_get("id")?;
     let mut q = db::SqlBuilder::new(
-        "INSERT INTO fin_entry_lines (entry_id, line_no, account_id, debit, credit, cost_center, memo) VALUES ",
+        "INSERT INTO fin_entry_lines (entry_id, line_no, account_id, debit, credit, cost_center, memo, currency, foreign_amount, rate) VALUES ",
     );
     for (i, (line, account)) in entry.lines.iter().zip(account_ids).enumerate() {
         q.push(if i == 0 { "(" } else { ", (" });
@@ -343,7 +343,9 @@ async fn insert_entry(
             .bind(line.debit)
             .push(", ")
             .bind(line.credit);
-        q.push(", ").bind(line.cost_center.clone()).push(", ").bind(line.memo.clone()).push(")");
+        q.push(", ").bind(line.cost_center.clone()).push(", ").bind(line.memo.clone());
+        let (currency, amount, rate) = line.foreign.clone().unwrap_or_else(|| ("CNY".into(), 0, String::new()));
+        q.push(", ").bind(currency).push(", ").bind(amount).push(", ").bind(rate).push(")");
     }
     q.build().execute(tx.conn()).await?;
     Ok(id)
@@ -481,6 +483,7 @@ pub async fn reverse_entry(tx: &mut Tx, principal: &Principal, id: i64, date: &s
                 credit: -l.credit,
                 cost_center: l.cost_center.clone(),
                 memo: l.memo.clone(),
+                foreign: l.foreign.clone().map(|(code, amount, rate)| (code, -amount, rate)),
             })
             .collect(),
     };
@@ -521,7 +524,7 @@ pub async fn load_entry(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -
     .await?;
     let Some(row) = row else { return Ok(None) };
     let lines = sqlx::query(
-        "SELECT a.code, l.debit, l.credit, l.cost_center, l.memo FROM fin_entry_lines l JOIN fin_accounts a ON a.id = l.account_id \
+        "SELECT a.code, l.debit, l.credit, l.cost_center, l.memo, l.currency, l.foreign_amount, l.rate FROM fin_entry_lines l JOIN fin_accounts a ON a.id = l.account_id \
          WHERE l.entry_id = $1 ORDER BY l.line_no",
     )
     .bind(id)
@@ -535,6 +538,14 @@ pub async fn load_entry(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -
             credit: l.try_get("credit")?,
             cost_center: l.try_get("cost_center")?,
             memo: l.try_get("memo")?,
+            foreign: {
+                let currency: String = l.try_get("currency")?;
+                if currency == "CNY" {
+                    None
+                } else {
+                    Some((currency, l.try_get("foreign_amount")?, l.try_get("rate")?))
+                }
+            },
         })
     })
     .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
@@ -768,6 +779,7 @@ pub async fn close_period(tx: &mut Tx, principal: &Principal, period: &str) -> R
             credit: net.max(0),
             cost_center,
             memo: String::new(),
+            foreign: None,
         });
         to_profit += net;
     }
@@ -778,6 +790,7 @@ pub async fn close_period(tx: &mut Tx, principal: &Principal, period: &str) -> R
             credit: (-to_profit).max(0),
             cost_center: String::new(),
             memo: String::new(),
+            foreign: None,
         });
         number = Some(post_system_entry(tx, company, &period, &date, "期末结转损益", lines).await?);
     }
@@ -799,6 +812,7 @@ pub async fn close_period(tx: &mut Tx, principal: &Principal, period: &str) -> R
                     credit: net.max(0),
                     cost_center: String::new(),
                     memo: String::new(),
+                    foreign: None,
                 },
                 domain::Line {
                     account: "4104".into(),
@@ -806,6 +820,7 @@ pub async fn close_period(tx: &mut Tx, principal: &Principal, period: &str) -> R
                     credit: (-net).max(0),
                     cost_center: String::new(),
                     memo: String::new(),
+                    foreign: None,
                 },
             ];
             post_system_entry(tx, company, &period, &date, "年末结转本年利润", lines).await?;

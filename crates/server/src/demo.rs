@@ -322,7 +322,7 @@ pub async fn seed_finance(db: &Db, company_id: i64, monthly: (usize, usize)) -> 
                 debit: if debit > 0 { finance::domain::yuan(debit) } else { String::new() },
                 credit: if credit > 0 { finance::domain::yuan(credit) } else { String::new() },
                 cost_center: if account.starts_with("66") { "行政部".into() } else { String::new() },
-                memo: String::new(),
+                ..Default::default()
             })
             .collect(),
     };

@@ -105,12 +105,23 @@ fn parse_id(id: &str) -> Result<i64, AppError> {
     id.parse().map_err(|_| AppError::Domain(DomainError::NotFound("entry")))
 }
 
+fn line_json(l: &crate::domain::Line) -> Value {
+    let mut line = json!({"account": l.account, "debit": yuan(l.debit), "credit": yuan(l.credit), "cost_center": l.cost_center, "memo": l.memo});
+    if let Some((code, amount, rate)) = &l.foreign {
+        let currency = kernel::Currency::from_code(code).unwrap_or(kernel::Currency::CNY);
+        line["currency"] = json!(code);
+        line["foreign_amount"] = json!(kernel::Money::from_minor(*amount, currency).to_decimal().to_string());
+        line["rate"] = json!(rate);
+    }
+    line
+}
+
 fn entry_json(entry: &StoredEntry) -> Value {
     json!({
         "id": entry.id, "period": entry.period, "date": entry.date, "word": entry.word, "number": entry.number,
         "status": entry.status, "kind": entry.kind, "memo": entry.memo, "reversal_of": entry.reversal_of,
         "reversed_by": entry.reversed_by, "total": yuan(entry.total),
-        "lines": entry.lines.iter().map(|l| json!({"account": l.account, "debit": yuan(l.debit), "credit": yuan(l.credit), "cost_center": l.cost_center, "memo": l.memo})).collect::<Vec<_>>(),
+        "lines": entry.lines.iter().map(line_json).collect::<Vec<_>>(),
     })
 }
 
@@ -599,4 +610,40 @@ pub async fn bank_match(ctx: Ctx, Path(id): Path<String>, ApiJson(body): ApiJson
     crate::bank::reconcile(&mut tx, &ctx.principal, id, body.payment_id).await?;
     tx.commit().await?;
     Ok(Json(json!({"id": id, "payment_id": body.payment_id})))
+}
+
+pub fn statement_docs() -> Vec<ApiRoute> {
+    vec![ApiRoute {
+        method: "GET",
+        path: "/api/v1/finance/reports/party-statement",
+        summary: "Statement of account (对账单) of a customer or supplier between two dates",
+        tag: "finance",
+        permission: Some(crate::invoicing::READ),
+        query: &[("party_id", "The party"), ("from", "YYYY-MM-DD"), ("to", "YYYY-MM-DD")],
+        request: None,
+        response: object,
+    }]
+}
+
+#[derive(Deserialize)]
+pub struct StatementQuery {
+    party_id: Option<i64>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+pub async fn party_statement(ctx: Ctx, Query(q): Query<StatementQuery>) -> AppResult<Json<Value>> {
+    ctx.require(crate::invoicing::READ)?;
+    let party = q.party_id.ok_or_else(|| AppError::Domain(DomainError::invalid("party_id", "error.required", "")))?;
+    let (from, to) = (q.from.unwrap_or_default(), q.to.unwrap_or_default());
+    let mut conn = conn(&ctx).await?;
+    let (opening, lines) = crate::invoicing::party_statement(&mut conn, ctx.company_id(), party, &from, &to).await?;
+    let closing = lines.last().map(|l| l.balance).unwrap_or(opening);
+    let items: Vec<Value> = lines
+        .iter()
+        .map(|l| json!({"date": l.date, "kind": l.kind, "number": l.number, "charge": yuan(l.charge), "credit": yuan(l.credit), "balance": yuan(l.balance)}))
+        .collect();
+    Ok(Json(
+        json!({"party_id": party, "from": from, "to": to, "opening": yuan(opening), "items": items, "closing": yuan(closing)}),
+    ))
 }

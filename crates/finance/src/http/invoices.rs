@@ -277,3 +277,45 @@ pub async fn ageing(ctx: Ctx, Query(q): Query<AgeingQuery>) -> AppResult<Respons
         totals,
     })
 }
+
+#[derive(Template)]
+#[template(path = "finance/party_statement.html")]
+struct StatementPage {
+    page: PageCtx,
+    party_id: i64,
+    party_name: String,
+    from: String,
+    to: String,
+    opening: i64,
+    lines: Vec<invoicing::StatementLine>,
+    closing: i64,
+}
+
+#[derive(Deserialize)]
+pub struct StatementQuery {
+    party_id: Option<i64>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// The statement of account of one customer or supplier, printable.
+pub async fn party_statement(ctx: Ctx, Query(q): Query<StatementQuery>) -> AppResult<Response> {
+    ctx.require(invoicing::READ)?;
+    let party_id = q.party_id.ok_or(AppError::NotFound)?;
+    let to = q.to.filter(|d| !d.is_empty()).unwrap_or_else(|| today(&ctx));
+    let from = q.from.filter(|d| !d.is_empty()).unwrap_or_else(|| format!("{}-01-01", &to[..4.min(to.len())]));
+    let party_name: String = sqlx::query("SELECT name FROM parties WHERE company_id = $1 AND id = $2")
+        .bind(ctx.company_id())
+        .bind(party_id)
+        .fetch_optional(ctx.db().reader())
+        .await?
+        .ok_or(AppError::NotFound)?
+        .try_get("name")?;
+    let mut conn = ctx.db().reader().acquire().await.map_err(db::Error::from)?;
+    let (opening, lines) = invoicing::party_statement(&mut conn, ctx.company_id(), party_id, &from, &to).await?;
+    let closing = lines.last().map(|l| l.balance).unwrap_or(opening);
+    let page = PageCtx::new(&ctx, "finance.party_statement", "/finance/reports/ageing")
+        .await?
+        .titled(format!("{} · {party_name}", ctx.t("finance.party_statement")));
+    render(&StatementPage { page, party_id, party_name, from, to, opening, lines, closing })
+}

@@ -32,6 +32,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/finance/bank-lines/{id}/suggestions", get(api::bank_suggestions))
         .route("/api/v1/finance/bank-lines/{id}/match", post(api::bank_match))
         .route("/finance/reports/ageing", get(invoices::ageing))
+        .route("/finance/reports/party-statement", get(invoices::party_statement))
+        .route("/api/v1/finance/reports/party-statement", get(api::party_statement))
         .route("/finance/reports/account", get(pages::account_ledger))
         .route("/finance/reports/cost-centers", get(pages::cost_centers))
         .route("/api/v1/finance/reports/account-ledger", get(api::account_ledger))

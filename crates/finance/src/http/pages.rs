@@ -168,6 +168,7 @@ pub async fn create_entry(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
     let credits = pairs.all("credit");
     let centers = pairs.all("cost_center");
     let memos = pairs.all("line_memo");
+    let (currencies, foreign_amounts, rates) = (pairs.all("currency"), pairs.all("foreign_amount"), pairs.all("rate"));
     let lines = (0..accounts.len())
         .map(|i| LineForm {
             account: accounts[i].clone(),
@@ -175,6 +176,9 @@ pub async fn create_entry(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
             credit: credits.get(i).cloned().unwrap_or_default(),
             cost_center: centers.get(i).cloned().unwrap_or_default(),
             memo: memos.get(i).cloned().unwrap_or_default(),
+            currency: currencies.get(i).cloned().unwrap_or_default(),
+            foreign_amount: foreign_amounts.get(i).cloned().unwrap_or_default(),
+            rate: rates.get(i).cloned().unwrap_or_default(),
         })
         .collect();
     let form = EntryForm { date: pairs.text("date"), word: pairs.text("word"), memo: pairs.text("memo"), lines };

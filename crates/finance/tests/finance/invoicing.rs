@@ -357,3 +357,54 @@ async fn a_bank_statement_is_imported_and_reconciled_with_suggested_receipts_and
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("REC/2026/00001") && page.body.contains("手续费"));
 }
+
+#[tokio::test]
+async fn a_statement_of_account_runs_from_the_opening_balance_through_invoices_and_receipts() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let customer = party(&api, "南京鼎盛物流有限公司", "customer").await;
+    let line =
+        |price: &str| json!([{"description": "运输服务", "quantity": "1", "unit_price": price, "vat_rate": "0"}]);
+    posted_invoice(
+        &api,
+        json!({"kind": "customer", "party_id": customer, "date": "2026-02-10", "lines": line("1000.00")}),
+    )
+    .await;
+    posted_invoice(
+        &api,
+        json!({"kind": "customer", "party_id": customer, "date": "2026-03-05", "lines": line("2500.00")}),
+    )
+    .await;
+    api.post(
+        "/api/v1/finance/payments",
+        &json!({"kind": "receipt", "party_id": customer, "date": "2026-03-12", "amount": "1800.00"}),
+    )
+    .await;
+    let statement = api
+        .get(&format!("/api/v1/finance/reports/party-statement?party_id={customer}&from=2026-03-01&to=2026-03-31"))
+        .await
+        .json();
+    assert_eq!(statement["opening"], "1000.00", "February's invoice is the opening balance");
+    let items = statement["items"].as_array().expect("items");
+    assert_eq!(items.len(), 2);
+    assert_eq!((items[0]["kind"].as_str(), items[0]["balance"].as_str()), (Some("invoice"), Some("3500.00")));
+    assert_eq!(
+        (items[1]["kind"].as_str(), items[1]["credit"].as_str(), items[1]["balance"].as_str()),
+        (Some("receipt"), Some("1800.00"), Some("1700.00"))
+    );
+    assert_eq!(statement["closing"], "1700.00");
+    let page = app
+        .signed_in("admin")
+        .await
+        .get(&format!("/finance/reports/party-statement?party_id={customer}&from=2026-03-01&to=2026-03-31"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("1,700.00") && page.body.contains("南京鼎盛物流有限公司"));
+    assert_eq!(
+        api.get(&format!("/api/v1/finance/reports/party-statement?party_id={customer}&from=March&to=2026-03-31"))
+            .await
+            .status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+}

@@ -563,3 +563,31 @@ async fn the_year_end_close_carries_profit_to_retained_earnings() {
     assert_eq!(closing("4104").as_deref(), Some("-6000.00"), "and carried to 利润分配");
     assert_eq!(closing("6001").as_deref(), Some("0.00"));
 }
+
+#[tokio::test]
+async fn a_dollar_receipt_keeps_its_foreign_amount_and_rate_while_the_ledger_stays_in_yuan() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let body = json!({"date": "2026-03-18", "word": "收", "memo": "收到美元货款", "lines": [
+        {"account": "1002", "debit": "71234.00", "currency": "USD", "foreign_amount": "10000.00", "rate": "7.1234"},
+        {"account": "1122", "credit": "71234.00", "currency": "USD", "foreign_amount": "10000.00", "rate": "7.1234"}
+    ]});
+    let posted = post(&api, body.clone()).await;
+    assert_eq!(posted["lines"][0]["currency"], "USD");
+    assert_eq!(posted["lines"][0]["foreign_amount"], "10000.00");
+    assert_eq!(posted["lines"][0]["rate"], "7.1234");
+    let mut wrong = body;
+    wrong["lines"][0]["debit"] = json!("71230.00");
+    wrong["lines"][1]["credit"] = json!("71230.00");
+    let refused = api.post("/api/v1/finance/entries", &wrong).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused.json()["errors"][0]["code"], "error.finance.fx_mismatch");
+    let reversal = api
+        .post(&format!("/api/v1/finance/entries/{}/reverse", posted["id"]), &json!({"date": "2026-03-19"}))
+        .await
+        .json();
+    assert_eq!(reversal["lines"][0]["foreign_amount"], "-10000.00", "the reversal negates the foreign amount too");
+    let page = app.signed_in("admin").await.get(&format!("/finance/entries/{}", posted["id"])).await;
+    assert!(page.body.contains("USD 10,000.00 @ 7.1234"));
+}
