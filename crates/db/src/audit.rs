@@ -47,12 +47,21 @@ const COLUMNS: &str = "seq, at, company_id, actor_id, actor, action, resource, r
 /// leaves a gap in `seq`; an inserted row breaks the link of the row after it; a deleted
 /// tail no longer matches the chain head.
 pub async fn verify(db: &Db) -> Result<Verdict> {
+    // One snapshot for the whole check: the head first, then the rows up to it, so rows a
+    // running server appends meanwhile are neither seen nor mistaken for tampering.
+    let mut tx = db.reader().begin().await?;
+    if db.dialect() == crate::Dialect::Postgres {
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut *tx).await?;
+    }
+    let head = sqlx::query("SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1").fetch_one(&mut *tx).await?;
+    let head_seq: i64 = head.try_get("last_seq")?;
+    let head_hash: String = head.try_get("last_hash")?;
     let mut expected_seq = 1i64;
     let mut prev_hash = GENESIS_HASH.to_string();
     loop {
         let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT 5000"))
             .bind(expected_seq)
-            .fetch_all(db.reader())
+            .fetch_all(&mut *tx)
             .await?;
         if rows.is_empty() {
             break;
@@ -79,17 +88,12 @@ pub async fn verify(db: &Db) -> Result<Verdict> {
             expected_seq += 1;
         }
     }
-    let head =
-        sqlx::query("SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1").fetch_one(db.reader()).await?;
-    let head_seq: i64 = head.try_get("last_seq")?;
-    let head_hash: String = head.try_get("last_hash")?;
+    tx.commit().await?;
     let rows = expected_seq - 1;
     if head_seq != rows || head_hash != prev_hash {
         return Ok(Verdict::Broken {
-            seq: rows + 1,
-            reason: format!(
-                "the chain ends at row {rows} but the head records row {head_seq} (rows were removed from the end)"
-            ),
+            seq: rows.min(head_seq) + 1,
+            reason: format!("the chain ends at row {rows} but its head records row {head_seq} (rows were removed or added at the end)"),
         });
     }
     Ok(Verdict::Intact { rows, last_hash: prev_hash })
@@ -99,6 +103,8 @@ pub async fn verify(db: &Db) -> Result<Verdict> {
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
     pub company_id: Option<i64>,
+    /// Also rows with no company (command-line and system actions), for administrators.
+    pub include_system: bool,
     pub actor_id: Option<i64>,
     pub resource: Option<String>,
     pub resource_id: Option<String>,
@@ -115,7 +121,8 @@ pub struct AuditFilter {
 pub async fn list(db: &Db, filter: &AuditFilter) -> Result<Vec<StoredAudit>> {
     let mut q = SqlBuilder::new(format!("SELECT {COLUMNS} FROM audit_log WHERE 1 = 1"));
     if let Some(company) = filter.company_id {
-        q.push(" AND (company_id = ").bind(company).push(" OR company_id IS NULL)");
+        q.push(" AND (company_id = ").bind(company);
+        q.push(if filter.include_system { " OR company_id IS NULL)" } else { ")" });
     }
     if let Some(actor) = filter.actor_id {
         q.push(" AND actor_id = ").bind(actor);

@@ -52,7 +52,7 @@ pub async fn backup(db: &Db, migrations: &[Migration], out: &mut impl Write) -> 
                 write_line(out, &json!({"table": table, "columns": columns}))?;
                 announced = true;
             }
-            let values: Vec<Value> = (0..row.columns().len()).map(|i| cell(&row, i)).collect();
+            let values: Vec<Value> = (0..row.columns().len()).map(|i| cell(&row, i)).collect::<Result<_>>()?;
             write_line(out, &Value::Array(values))?;
             count += 1;
         }
@@ -68,13 +68,15 @@ pub async fn backup(db: &Db, migrations: &[Migration], out: &mut impl Write) -> 
     Ok(counts)
 }
 
-fn cell(row: &sqlx::any::AnyRow, i: usize) -> Value {
+/// A value as JSON: the schema holds integers and text only; anything else stops the backup
+/// rather than being written as a silent null.
+fn cell(row: &sqlx::any::AnyRow, i: usize) -> Result<Value> {
     if let Ok(v) = row.try_get::<Option<i64>, _>(i) {
-        return v.map(Value::from).unwrap_or(Value::Null);
+        return Ok(v.map(Value::from).unwrap_or(Value::Null));
     }
     match row.try_get::<Option<String>, _>(i) {
-        Ok(v) => v.map(Value::from).unwrap_or(Value::Null),
-        Err(_) => Value::Null,
+        Ok(v) => Ok(v.map(Value::from).unwrap_or(Value::Null)),
+        Err(e) => Err(DomainError::Internal(format!("column {i} is neither integer nor text: {e}")).into()),
     }
 }
 
@@ -91,12 +93,6 @@ fn bad_file(why: impl Into<String>) -> crate::Error {
 /// applied first; the whole restore is one transaction, so a bad file changes nothing.
 pub async fn restore(db: &Db, migrations: &[Migration], input: impl BufRead) -> Result<TableCounts> {
     crate::migrate::run(db, migrations).await?;
-    let users: i64 = sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(db.reader()).await?.try_get("n")?;
-    if users > 0 {
-        return Err(
-            DomainError::Conflict("the target database is not empty; restore needs a fresh database".into()).into()
-        );
-    }
     let known = tables(migrations);
     let mut lines = input.lines();
     let header: Value = match lines.next() {
@@ -114,6 +110,17 @@ pub async fn restore(db: &Db, migrations: &[Migration], input: impl BufRead) -> 
     }
 
     let mut tx = db.begin(crate::Actor::system()).await?;
+    // Checked inside the restore's own transaction: every table must be empty (the chain head
+    // that migrations seed aside), so a restore can never wipe a database in use.
+    for name in known.iter().filter(|t| t.as_str() != "audit_chain_head") {
+        if sqlx::query(&format!("SELECT 1 FROM {name} LIMIT 1")).fetch_optional(tx.conn()).await?.is_some() {
+            return Err(DomainError::Conflict(format!(
+                "the target database is not empty ({name} has rows); restore needs a fresh database"
+            ))
+            .into());
+        }
+    }
+    let mut inserted = 0u64;
     let mut counts = Vec::new();
     let mut table: Option<(String, Vec<String>)> = None;
     let mut batch: Vec<Vec<Value>> = Vec::new();
@@ -131,6 +138,7 @@ pub async fn restore(db: &Db, migrations: &[Migration], input: impl BufRead) -> 
                     if let Some((name, columns)) = &table {
                         insert_rows(&mut tx, name, columns, &batch).await?;
                     }
+                    inserted += batch.len() as u64;
                     batch.clear();
                 }
             }
@@ -139,28 +147,48 @@ pub async fn restore(db: &Db, migrations: &[Migration], input: impl BufRead) -> 
                 if !known.contains(&name) {
                     return Err(bad_file(format!("unknown table {name}")));
                 }
-                let columns = map["columns"]
+                if table.is_some() || counts.iter().any(|(t, _)| *t == name) {
+                    return Err(bad_file(format!("table {name} starts before the last one ended, or twice")));
+                }
+                let columns: Vec<String> = map["columns"]
                     .as_array()
                     .map(|c| c.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
                     .unwrap_or_default();
+                // Column names go into SQL: only the target table's own columns are accepted.
+                let target = table_columns(&mut tx, &name).await?;
+                if let Some(unknown) = columns.iter().find(|c| !target.contains(c)) {
+                    return Err(bad_file(format!("{name} has no column {unknown}")));
+                }
+                inserted = 0;
                 // Rows that migrations seeded (the chain head) are replaced by the backup's.
                 sqlx::query(&format!("DELETE FROM {name}")).execute(tx.conn()).await?;
                 table = Some((name, columns));
             }
             Value::Object(map) if map.contains_key("end") => {
-                if let Some((name, columns)) = table.take() {
-                    insert_rows(&mut tx, &name, &columns, &batch).await?;
-                    batch.clear();
-                    let rows = map["rows"].as_u64().unwrap_or(0);
-                    counts.push((name, rows));
+                let Some((name, columns)) = table.take() else {
+                    return Err(bad_file("a table ends that never started"));
+                };
+                if map["end"].as_str() != Some(name.as_str()) {
+                    return Err(bad_file(format!("table {name} ends under another name")));
                 }
+                insert_rows(&mut tx, &name, &columns, &batch).await?;
+                inserted += batch.len() as u64;
+                batch.clear();
+                let rows = map["rows"].as_u64().unwrap_or(u64::MAX);
+                if rows != inserted {
+                    return Err(bad_file(format!("{name} should have {rows} rows but has {inserted}")));
+                }
+                counts.push((name, rows));
             }
             Value::Object(map) if map.contains_key("complete") => complete = true,
             _ => return Err(bad_file("unexpected line")),
         }
     }
-    if !complete {
+    if !complete || table.is_some() {
         return Err(bad_file("the file ends before its last line: the backup is incomplete"));
+    }
+    if let Some(missing) = known.iter().find(|t| !counts.iter().any(|(c, _)| c == *t)) {
+        return Err(bad_file(format!("the backup has no section for {missing}")));
     }
     if db.dialect() == Dialect::Postgres {
         // Identity columns continue after the restored ids.
@@ -181,6 +209,25 @@ pub async fn restore(db: &Db, migrations: &[Migration], input: impl BufRead) -> 
     }
     tx.commit().await?;
     Ok(counts)
+}
+
+/// Names of every column of a table in the target database.
+async fn table_columns(tx: &mut crate::Tx, table: &str) -> Result<Vec<String>> {
+    let rows = match tx.dialect() {
+        Dialect::Postgres => {
+            sqlx::query(
+                "SELECT CAST(column_name AS TEXT) AS name FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name = $1",
+            )
+            .bind(table)
+            .fetch_all(tx.conn())
+            .await?
+        }
+        Dialect::Sqlite => {
+            sqlx::query("SELECT name FROM pragma_table_info($1)").bind(table).fetch_all(tx.conn()).await?
+        }
+    };
+    Ok(rows.iter().map(|r| r.try_get("name")).collect::<std::result::Result<_, _>>()?)
 }
 
 /// Names of the integer columns of a table in the target database. A NULL must be bound with

@@ -105,7 +105,9 @@ impl Db {
         // while an immediate one waits for the lock within the busy timeout.
         let inner = match self.dialect {
             Dialect::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
-            Dialect::Postgres => self.write.begin().await?,
+            // Stated, not assumed: the chain head and sequence rows rely on READ COMMITTED
+            // (a waiting writer re-reads the locked row instead of failing to serialise).
+            Dialect::Postgres => self.write.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED").await?,
         };
         Ok(Tx::new(inner, actor, self.clock.now_text(), self.dialect))
     }

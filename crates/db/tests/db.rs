@@ -347,3 +347,32 @@ async fn a_truncated_or_foreign_backup_is_refused_and_restores_nothing() {
         .is_err());
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn a_backup_naming_columns_the_table_does_not_have_is_refused() {
+    let app = spawn_app().await;
+    seed_some_work(&app).await;
+    let modules = server::modules();
+    let migrations = web::migrations(&modules);
+    let mut file = Vec::new();
+    db::backup::backup(&app.db, &migrations, &mut file).await.expect("backup");
+    let text = String::from_utf8(file).expect("utf-8");
+    let forged = text.replacen(
+        "\"columns\":[\"id\",\"legal_name\"",
+        "\"columns\":[\"id\",\"legal_name) VALUES (1,'x'); DROP TABLE users; --\"",
+        1,
+    );
+    assert_ne!(forged, text, "the forgery applies");
+    let (url, dir) = testkit::fresh_sqlite();
+    let target = Db::connect(&DbConfig::new(&url), Clock::system()).await.expect("connect");
+    let refused = db::backup::restore(&target, &migrations, std::io::Cursor::new(forged.as_bytes())).await;
+    assert!(refused.is_err());
+    let users: i64 = sqlx::query("SELECT COUNT(*) AS n FROM users")
+        .fetch_one(target.reader())
+        .await
+        .expect("users table still there")
+        .try_get("n")
+        .expect("n");
+    assert_eq!(users, 0);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -165,6 +165,10 @@ fn amount(problems: &mut Problems, field: &str, text: &str) -> i64 {
     }
 }
 
+/// The largest amount of one line: a thousand billion yuan, far beyond any real voucher and far
+/// from where sums of lines could overflow.
+pub const MAX_LINE: i64 = 100_000_000_000_000;
+
 /// Formats fen as the API's decimal string ("1234.50").
 pub fn yuan(fen: i64) -> String {
     let sign = if fen < 0 { "-" } else { "" };
@@ -197,7 +201,9 @@ pub fn validate(form: &EntryForm) -> DomainResult<Entry> {
         if line.account.trim().is_empty() {
             problems.add(&field, "error.finance.account_required", "");
         }
-        if debit < 0 || credit < 0 {
+        if debit > MAX_LINE || credit > MAX_LINE {
+            problems.add(&field, "error.amount.too_large", "");
+        } else if debit < 0 || credit < 0 {
             problems.add(&field, "error.finance.negative", "");
         } else if (debit == 0) == (credit == 0) {
             problems.add(&field, "error.finance.one_side", "");

@@ -196,6 +196,12 @@ pub const MESSAGES: web::i18n::MessageTable = &[
         "本位币金额应为原币金额 × 汇率 = {0}",
         "The amount in CNY should be the foreign amount × rate = {0}",
     ),
+    (
+        "error.finance.parent_used",
+        "科目 {0} 已有凭证，不能再增加明细科目",
+        "{0} already has entries; it cannot get sub-accounts",
+    ),
+    ("error.finance.allocation_twice", "同一张发票只能核销一次：{0}", "An invoice is allocated once per payment: {0}"),
     ("error.bank.csv", "CSV 格式错误：{0}", "The CSV cannot be read: {0}"),
     ("error.bank.column", "找不到列：{0}", "No such column: {0}"),
     ("error.bank.date", "日期无法识别：{0}", "Not a date: {0}"),

@@ -267,7 +267,16 @@ pub async fn post_invoice(tx: &mut Tx, principal: &Principal, id: i64) -> Result
     if invoice.status != "draft" {
         return Err(DomainError::Conflict("the invoice is already posted".into()).into());
     }
-    let year: i32 = invoice.date[..4].parse().unwrap_or(0);
+    // Claim the draft first, so two concurrent posts of one invoice cannot both post a voucher.
+    let claimed = sqlx::query("UPDATE fin_invoices SET status = 'open' WHERE id = $1 AND status = 'draft'")
+        .bind(id)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+    if claimed != 1 {
+        return Err(DomainError::Conflict("the invoice is already posted".into()).into());
+    }
+    let year: i32 = invoice.date.get(..4).and_then(|y| y.parse().ok()).unwrap_or(0);
     let (code, prefix) =
         if invoice.kind == "customer" { ("invoice.customer", "INV") } else { ("invoice.supplier", "BILL") };
     let number = tx.next_number(company, code, year, &format!("{prefix}/{{year}}/{{seq:05}}")).await?;
@@ -348,10 +357,16 @@ pub async fn credit_note(tx: &mut Tx, principal: &Principal, id: i64, date: &str
     tx.audit("create", "finance.invoice", Some(&note.to_string()), &json!({"credit_of": [null, id]})).await?;
     post_invoice(tx, principal, note).await?;
     sqlx::query("UPDATE fin_invoices SET status = 'paid' WHERE id = $1").bind(note).execute(tx.conn()).await?;
-    sqlx::query("UPDATE fin_invoices SET settled = total, status = 'credited', version = version + 1 WHERE id = $1")
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
+    let credited = sqlx::query(
+        "UPDATE fin_invoices SET settled = total, status = 'credited', version = version + 1 WHERE id = $1 AND status = 'open' AND settled = 0",
+    )
+    .bind(id)
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    if credited != 1 {
+        return Err(DomainError::Conflict("the invoice was settled meanwhile".into()).into());
+    }
     tx.audit(
         "state",
         "finance.invoice",
@@ -447,6 +462,9 @@ pub async fn record_payment(tx: &mut Tx, principal: &Principal, form: &PaymentFo
                     Some((_, open_amount)) if value.minor() > *open_amount || value.minor() <= 0 => {
                         problems.add(&field, "error.finance.allocation_too_large", domain::yuan(*open_amount))
                     }
+                    Some(_) if allocations.iter().any(|(id, _)| *id == a.invoice_id) => {
+                        problems.add(&field, "error.finance.allocation_twice", a.invoice_id.to_string())
+                    }
                     Some(_) => allocations.push((a.invoice_id, value.minor())),
                 }
             }
@@ -469,7 +487,9 @@ pub async fn record_payment(tx: &mut Tx, principal: &Principal, form: &PaymentFo
     }
     let allocated: i64 = allocations.iter().map(|(_, a)| a).sum();
     let unallocated = amount - allocated;
-    let year: i32 = form.date[..4].parse().unwrap_or(0);
+    let year: i32 = chrono::NaiveDate::parse_from_str(form.date.trim(), "%Y-%m-%d")
+        .map(|d| chrono::Datelike::year(&d))
+        .unwrap_or(0);
     let (code, prefix) = if receipt { ("payment.receipt", "REC") } else { ("payment.payment", "PAY") };
     let number = tx.next_number(company, code, year, &format!("{prefix}/{{year}}/{{seq:05}}")).await?;
     let party_name = party_name.unwrap_or_default();
@@ -535,13 +555,22 @@ pub async fn record_payment(tx: &mut Tx, principal: &Principal, form: &PaymentFo
             .bind(value)
             .execute(tx.conn())
             .await?;
-        sqlx::query(
-            "UPDATE fin_invoices SET settled = settled + $1, status = CASE WHEN settled + $1 >= total THEN 'paid' ELSE 'partial' END, version = version + 1 WHERE id = $2",
+        // Guarded: a receipt recorded at the same moment cannot push an invoice past its total.
+        let settled = sqlx::query(
+            "UPDATE fin_invoices SET settled = settled + $1, status = CASE WHEN settled + $1 >= total THEN 'paid' ELSE 'partial' END, \
+             version = version + 1 WHERE id = $2 AND status IN ('open', 'partial') AND settled + $1 <= total",
         )
         .bind(value)
         .bind(invoice)
         .execute(tx.conn())
-        .await?;
+        .await?
+        .rows_affected();
+        if settled != 1 {
+            return Err(DomainError::Conflict(format!(
+                "invoice {invoice} was settled meanwhile; record the payment again"
+            ))
+            .into());
+        }
     }
     tx.audit(
         "create",

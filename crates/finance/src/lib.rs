@@ -46,6 +46,12 @@ pub fn module() -> Module {
                 name: "foreign currency lines",
                 sql: include_str!("../migrations/0004_foreign_currency.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 5,
+                name: "one credit note per invoice",
+                sql: include_str!("../migrations/0005_one_credit_note.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,

@@ -135,6 +135,17 @@ pub async fn add_sub_account(tx: &mut Tx, principal: &Principal, form: &AccountF
         return Err(DomainError::invalid("parent", "error.finance.unknown_account", form.parent.trim()).into());
     };
     let parent_code: String = parent.try_get("code")?;
+    // Amounts already on the parent would be stranded above its sub-accounts.
+    let used = sqlx::query(
+        "SELECT 1 FROM fin_entry_lines l JOIN fin_accounts a ON a.id = l.account_id WHERE a.company_id = $1 AND a.code = $2 LIMIT 1",
+    )
+    .bind(company)
+    .bind(&parent_code)
+    .fetch_optional(tx.conn())
+    .await?;
+    if used.is_some() {
+        return Err(DomainError::invalid("parent", "error.finance.parent_used", &parent_code).into());
+    }
     if !(code.starts_with(&parent_code)
         && code.len() == parent_code.len() + 2
         && code.chars().all(|c| c.is_ascii_digit()))
@@ -232,9 +243,21 @@ async fn period_status(tx: &mut Tx, company: i64, period: &str) -> Result<Option
     })
 }
 
+/// Checks that a period is open, and locks its row until the transaction ends (a no-op update),
+/// so a close running at the same moment on PostgreSQL waits for this posting or this posting
+/// waits for it and then finds the period closed: nothing lands in a closed month.
 async fn require_open(tx: &mut Tx, company: i64, period: &str) -> Result<()> {
+    let locked =
+        sqlx::query("UPDATE fin_periods SET status = status WHERE company_id = $1 AND period = $2 AND status = 'open'")
+            .bind(company)
+            .bind(period)
+            .execute(tx.conn())
+            .await?
+            .rows_affected();
+    if locked == 1 {
+        return Ok(());
+    }
     match period_status(tx, company, period).await?.as_deref() {
-        Some("open") => Ok(()),
         Some(_) => Err(DomainError::invalid("date", "error.finance.period_closed", period).into()),
         None => Err(DomainError::invalid("date", "error.finance.period_missing", period).into()),
     }
@@ -370,27 +393,47 @@ async fn post_unchecked(tx: &mut Tx, company: i64, id: i64) -> Result<String> {
     if status != "draft" {
         return Err(DomainError::Conflict("the entry is already posted".into()).into());
     }
+    // Claim the draft first: of two concurrent posts of one draft, only one changes the row;
+    // the other finds it no longer a draft and stops before touching balances or numbers.
+    let claimed = sqlx::query("UPDATE fin_entries SET status = 'posted' WHERE id = $1 AND status = 'draft'")
+        .bind(id)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+    if claimed != 1 {
+        return Err(DomainError::Conflict("the entry is already posted".into()).into());
+    }
     let period: String = row.try_get("period")?;
     let word: String = row.try_get("word")?;
     require_open(tx, company, &period).await?;
     let lines = sqlx::query(
-        "SELECT l.account_id, l.debit, l.credit, l.cost_center, a.archived_at FROM fin_entry_lines l \
+        "SELECT l.account_id, l.debit, l.credit, l.cost_center, a.archived_at, \
+         EXISTS (SELECT 1 FROM fin_accounts c WHERE c.parent_id = a.id) AS has_children FROM fin_entry_lines l \
          JOIN fin_accounts a ON a.id = l.account_id WHERE l.entry_id = $1 ORDER BY l.line_no",
     )
     .bind(id)
     .fetch_all(tx.conn())
     .await?;
-    let (mut debits, mut credits) = (0i64, 0i64);
+    // Added up in i128: no sum of i64 amounts can wrap around and look balanced.
+    let (mut debits, mut credits) = (0i128, 0i128);
     for line in &lines {
         if line.try_get::<Option<String>, _>("archived_at")?.is_some() {
             return Err(DomainError::invalid("lines", "error.finance.archived_account", "").into());
         }
-        debits += line.try_get::<i64, _>("debit")?;
-        credits += line.try_get::<i64, _>("credit")?;
+        if db::flag(line, "has_children")? {
+            return Err(DomainError::invalid("lines", "error.finance.parent_account", "").into());
+        }
+        debits += i128::from(line.try_get::<i64, _>("debit")?);
+        credits += i128::from(line.try_get::<i64, _>("credit")?);
     }
     // Checked again inside the posting transaction: the invariant, not a convention.
     if debits != credits {
-        return Err(DomainError::invalid("lines", "error.finance.unbalanced", domain::yuan(debits - credits)).into());
+        return Err(DomainError::invalid(
+            "lines",
+            "error.finance.unbalanced",
+            domain::yuan(i64::try_from(debits - credits).unwrap_or(i64::MAX)),
+        )
+        .into());
     }
     let year: i32 = period[..4].parse().map_err(|_| DomainError::Internal(format!("bad period {period}")))?;
     let number =
@@ -437,7 +480,7 @@ async fn post_unchecked(tx: &mut Tx, company: i64, id: i64) -> Result<String> {
         "finance.entry",
         &id.to_string(),
         "finance.EntryPosted",
-        &json!({"id": id, "number": number, "period": period, "amount": domain::yuan(debits)}),
+        &json!({"id": id, "number": number, "period": period, "amount": domain::yuan(i64::try_from(debits).unwrap_or(i64::MAX))}),
     )
     .await?;
     Ok(number)
@@ -466,6 +509,11 @@ pub async fn reverse_entry(tx: &mut Tx, principal: &Principal, id: i64, date: &s
     if original.reversal_of.is_some() {
         return Err(DomainError::Conflict("a reversal is not reversed; post a new entry".into()).into());
     }
+    if original.kind != "manual" {
+        // An invoice's or payment's voucher is undone through its document (a credit note),
+        // a closing voucher by reopening the period; reversing it here would split the two.
+        return Err(DomainError::Conflict(format!("a {} voucher is undone through its document", original.kind)).into());
+    }
     if chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_err() {
         return Err(DomainError::invalid("date", "error.date.format", date).into());
     }
@@ -489,7 +537,12 @@ pub async fn reverse_entry(tx: &mut Tx, principal: &Principal, id: i64, date: &s
     };
     require_open(tx, company, &entry.period).await?;
     let account_ids = resolve_lines(tx, company, &entry).await?;
-    let reversal = insert_entry(tx, company, &entry, &account_ids, "reversal", Some(id)).await?;
+    let reversal = match insert_entry(tx, company, &entry, &account_ids, "reversal", Some(id)).await {
+        Err(e) if e.is_unique_violation() => {
+            return Err(DomainError::Conflict("the entry is already reversed".into()).into())
+        }
+        other => other?,
+    };
     tx.audit("create", "finance.entry", Some(&reversal.to_string()), &json!({"reversal_of": [null, id]})).await?;
     let number = post_unchecked(tx, company, reversal).await?;
     Ok((reversal, number))

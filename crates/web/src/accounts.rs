@@ -273,7 +273,20 @@ pub async fn set_password(tx: &mut Tx, id: i64, password: &str) -> Result<()> {
         .execute(tx.conn())
         .await?;
     sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(tx.conn()).await?;
-    tx.audit("update", "web.user", Some(&id.to_string()), &json!({"password": ["***", "***"]})).await?;
+    // A reset after a compromise must shut out the intruder's API tokens too.
+    let now = tx.now().to_string();
+    sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    tx.audit(
+        "update",
+        "web.user",
+        Some(&id.to_string()),
+        &json!({"password": ["***", "***"], "api_tokens": "revoked"}),
+    )
+    .await?;
     Ok(())
 }
 

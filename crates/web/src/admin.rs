@@ -52,14 +52,52 @@ fn parse_id(id: &str, what: &'static str) -> Result<i64, AppError> {
     id.parse().map_err(|_| AppError::Domain(DomainError::NotFound(what)))
 }
 
-/// A user outside the administrator's company does not exist for them.
+/// Whether the caller may manage this user: the user must belong to the caller's company (a
+/// user outside it does not exist for them), may not reach into companies the caller cannot
+/// enter (or resetting their password would open those), and only an administrator manages
+/// an administrator.
 pub(crate) async fn ensure_user_in_company(ctx: &Ctx, user_id: i64) -> AppResult<()> {
-    let found = sqlx::query("SELECT 1 FROM user_companies WHERE user_id = $1 AND company_id = $2")
-        .bind(user_id)
-        .bind(ctx.company_id())
-        .fetch_optional(ctx.db().reader())
-        .await?;
-    found.map(|_| ()).ok_or(AppError::Domain(DomainError::NotFound("user")))
+    let theirs = accounts::company_ids_of(ctx.db(), user_id).await?;
+    if !theirs.contains(&ctx.company_id()) {
+        return Err(AppError::Domain(DomainError::NotFound("user")));
+    }
+    if ctx.principal.is_admin {
+        return Ok(());
+    }
+    let mine = accounts::company_ids_of(ctx.db(), ctx.principal.user_id.0).await?;
+    let target = accounts::get_user(ctx.db(), user_id).await?;
+    if target.is_admin || theirs.iter().any(|c| !mine.contains(c)) {
+        return Err(AppError::Domain(DomainError::Forbidden("admin".into())));
+    }
+    Ok(())
+}
+
+/// Roles a non-administrator hands out may grant only what the caller holds, at no wider scope.
+pub(crate) async fn ensure_roles_within_reach(ctx: &Ctx, codes: &[String]) -> AppResult<()> {
+    if ctx.principal.is_admin {
+        return Ok(());
+    }
+    let roles = accounts::list_roles(ctx.db()).await?;
+    for code in codes {
+        if let Some(role) = roles.iter().find(|r| &r.code == code) {
+            ensure_grants_within_reach(ctx, &role.grants)?;
+        }
+    }
+    Ok(())
+}
+
+/// Grants a non-administrator writes into a role must be ones the caller holds, at no wider scope.
+pub(crate) fn ensure_grants_within_reach(ctx: &Ctx, grants: &[Grant]) -> AppResult<()> {
+    if ctx.principal.is_admin {
+        return Ok(());
+    }
+    for grant in grants {
+        match ctx.principal.authorize(&grant.permission) {
+            Ok(scope) if scope >= grant.scope => {}
+            _ => return Err(AppError::Domain(DomainError::Forbidden(grant.permission.clone()))),
+        }
+    }
+    Ok(())
 }
 
 #[derive(Template)]
@@ -152,6 +190,7 @@ async fn create_user(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         is_admin: ctx.principal.is_admin && pairs.get("is_admin") == Some("true"),
         lang: None,
     };
+    ensure_roles_within_reach(&ctx, &form.roles).await?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     match accounts::create_user(&mut tx, ctx.company_id(), &form).await {
         Ok(id) => {
@@ -173,6 +212,13 @@ async fn user_edit_page(ctx: &Ctx, user: &User, errors: &[FieldError]) -> AppRes
     b.field("text", "team", "user.team", user.team.as_deref().unwrap_or(""), false);
     b.field("text", "department", "user.department", user.department.as_deref().unwrap_or(""), false);
     b.choice("checkboxes", "roles", "user.roles", roles);
+    let theirs = accounts::company_ids_of(ctx.db(), user.id).await?;
+    let companies = accounts::companies_of(ctx.db(), ctx.principal.user_id.0)
+        .await?
+        .into_iter()
+        .map(|(id, name)| (id.to_string(), name, theirs.contains(&id)))
+        .collect();
+    b.choice("checkboxes", "companies", "user.companies", companies);
     b.field("checkbox", "disabled", "user.disable", if user.disabled { "true" } else { "" }, false);
     if ctx.principal.is_admin {
         b.field("checkbox", "is_admin", "user.is_admin", if user.is_admin { "true" } else { "" }, false);
@@ -223,6 +269,7 @@ async fn save_user(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) -> AppRes
         // Disabling oneself would lock the last administrator out.
         return Err(DomainError::Conflict(ctx.t("user.disable")).into());
     }
+    ensure_roles_within_reach(&ctx, update.roles.as_deref().unwrap_or_default()).await?;
     let chosen: Vec<i64> = pairs.all("companies").iter().filter_map(|c| c.parse().ok()).collect();
     let visible = accounts::company_ids_of(ctx.db(), ctx.principal.user_id.0).await?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
@@ -374,6 +421,7 @@ async fn create_role(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         description: pairs.text("description"),
         grants: grants_from(&pairs)?,
     };
+    ensure_grants_within_reach(&ctx, &form.grants)?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     match accounts::create_role(&mut tx, &ctx.state.permissions, &form).await {
         Ok(id) => {
@@ -412,6 +460,7 @@ async fn save_role(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) -> AppRes
     ctx.require(ROLES)?;
     let role = find_role(&ctx, parse_id(&id, "role")?).await?;
     let grants = grants_from(&pairs)?;
+    ensure_grants_within_reach(&ctx, &grants)?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     match accounts::set_grants(&mut tx, &ctx.state.permissions, role.id, &grants).await {
         Ok(()) => {
@@ -536,6 +585,7 @@ pub(crate) fn audit_filter(ctx: &Ctx, q: &AuditQuery) -> Result<db::audit::Audit
     };
     Ok(db::audit::AuditFilter {
         company_id: Some(ctx.company_id()),
+        include_system: ctx.principal.is_admin,
         actor_id: q.user_id,
         resource: q.resource.clone(),
         resource_id: q.resource_id.clone(),
@@ -594,8 +644,10 @@ async fn audit(ctx: Ctx, Query(pairs): Query<Vec<(String, String)>>) -> AppResul
         .into_iter()
         .map(|u| (u.id, u.login, q.user_id == Some(u.id)))
         .collect();
-    let resource_rows =
-        sqlx::query("SELECT DISTINCT resource FROM audit_log ORDER BY resource").fetch_all(ctx.db().reader()).await?;
+    let resource_rows = sqlx::query("SELECT DISTINCT resource FROM audit_log WHERE company_id = $1 ORDER BY resource")
+        .bind(ctx.company_id())
+        .fetch_all(ctx.db().reader())
+        .await?;
     let resources = resource_rows
         .iter()
         .filter_map(|r| r.try_get::<String, _>("resource").ok())

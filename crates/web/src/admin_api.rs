@@ -2,7 +2,8 @@
 
 use crate::accounts::{self, RoleForm, UserForm, UserUpdate};
 use crate::admin::{
-    audit_filter, ensure_user_in_company, AuditQuery, AUDIT, COMPANIES, ROLES, TOKENS, USERS, WEBHOOKS,
+    audit_filter, ensure_grants_within_reach, ensure_roles_within_reach, ensure_user_in_company, AuditQuery, AUDIT,
+    COMPANIES, ROLES, TOKENS, USERS, WEBHOOKS,
 };
 use crate::auth::Ctx;
 use crate::error::{AppError, AppResult};
@@ -178,6 +179,7 @@ async fn create_user(ctx: Ctx, ApiJson(form): ApiJson<UserForm>) -> AppResult<Re
     if form.is_admin && !ctx.principal.is_admin {
         return Err(DomainError::Forbidden("admin".into()).into());
     }
+    ensure_roles_within_reach(&ctx, &form.roles).await?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let id = accounts::create_user(&mut tx, ctx.company_id(), &form).await?;
     tx.commit().await?;
@@ -199,6 +201,11 @@ async fn update_user(ctx: Ctx, Path(id): Path<String>, ApiJson(update): ApiJson<
     if update.is_admin.is_some() && !ctx.principal.is_admin {
         return Err(DomainError::Forbidden("admin".into()).into());
     }
+    if id == ctx.principal.user_id.0 && update.disabled == Some(true) {
+        // Disabling oneself could lock the last administrator out.
+        return Err(DomainError::Conflict("a user cannot disable themself".into()).into());
+    }
+    ensure_roles_within_reach(&ctx, update.roles.as_deref().unwrap_or_default()).await?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     accounts::update_user(&mut tx, id, &update).await?;
     tx.commit().await?;
@@ -231,6 +238,7 @@ async fn list_roles(ctx: Ctx) -> AppResult<Json<Value>> {
 
 async fn create_role(ctx: Ctx, ApiJson(form): ApiJson<RoleForm>) -> AppResult<Response> {
     ctx.require(ROLES)?;
+    ensure_grants_within_reach(&ctx, &form.grants)?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let id = accounts::create_role(&mut tx, &ctx.state.permissions, &form).await?;
     tx.commit().await?;
@@ -240,6 +248,7 @@ async fn create_role(ctx: Ctx, ApiJson(form): ApiJson<RoleForm>) -> AppResult<Re
 async fn set_grants(ctx: Ctx, Path(id): Path<String>, ApiJson(grants): ApiJson<Vec<Grant>>) -> AppResult<Json<Value>> {
     ctx.require(ROLES)?;
     let id = parse_id(&id, "role")?;
+    ensure_grants_within_reach(&ctx, &grants)?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     accounts::set_grants(&mut tx, &ctx.state.permissions, id, &grants).await?;
     tx.commit().await?;

@@ -504,3 +504,83 @@ async fn a_webhook_receiver_gets_the_event_with_a_signature_it_can_check() {
     assert_eq!(log["items"][0]["status"], "delivered");
     assert_eq!(log["items"][0]["last_status_code"], 200);
 }
+
+#[tokio::test]
+async fn a_user_administrator_cannot_take_over_an_administrator_or_hand_out_more_than_they_hold() {
+    let app = spawn_app().await;
+    app.user("zhou.tao", &["user_admin"], "", "it").await;
+    app.user("wang.fang", &["sales_rep"], "east", "sales").await;
+    let api = app.api("zhou.tao").await;
+    let users = api.get("/api/v1/users").await.json();
+    let id_of = |login: &str| {
+        users["items"]
+            .as_array()
+            .expect("users")
+            .iter()
+            .find(|u| u["login"] == login)
+            .and_then(|u| u["id"].as_i64())
+            .expect("id")
+    };
+    let (admin, wang) = (id_of("admin"), id_of("wang.fang"));
+    let reset = api.post(&format!("/api/v1/users/{admin}/password"), &json!({"password": "taken-over-now"})).await;
+    assert_eq!(reset.status, StatusCode::FORBIDDEN, "no password reset of an administrator");
+    let token = api.post("/api/v1/tokens", &json!({"user_id": admin, "name": "mine now"})).await;
+    assert_eq!(token.status, StatusCode::FORBIDDEN, "no token for an administrator");
+    let version = api.get(&format!("/api/v1/users/{wang}")).await.json()["version"].as_i64().expect("version");
+    let promote =
+        api.patch(&format!("/api/v1/users/{wang}"), &json!({"version": version, "roles": ["accountant"]})).await;
+    assert_eq!(
+        promote.status,
+        StatusCode::FORBIDDEN,
+        "the accountant role grants finance permissions the user administrator lacks"
+    );
+    let role = api.post("/api/v1/roles", &json!({"code": "superuser", "name": "x", "grants": [{"permission": "party.party.read_sensitive", "scope": "company"}]})).await;
+    assert_eq!(role.status, StatusCode::FORBIDDEN);
+    // What they hold they may pass on.
+    let ok = api.post("/api/v1/roles", &json!({"code": "auditor_lite", "name": "审计助理", "grants": [{"permission": "web.audit.read", "scope": "company"}]})).await;
+    assert_eq!(ok.status, StatusCode::CREATED);
+    let self_disable = app.api("admin").await;
+    let admin_version =
+        self_disable.get(&format!("/api/v1/users/{admin}")).await.json()["version"].as_i64().expect("version");
+    assert_eq!(
+        self_disable
+            .patch(&format!("/api/v1/users/{admin}"), &json!({"version": admin_version, "disabled": true}))
+            .await
+            .status,
+        StatusCode::CONFLICT
+    );
+}
+
+#[tokio::test]
+async fn a_password_reset_revokes_the_users_api_tokens() {
+    let app = spawn_app().await;
+    app.user("wang.fang", &["sales_rep"], "east", "sales").await;
+    let wang = app.api("wang.fang").await;
+    assert_eq!(wang.get("/api/v1/me").await.status, StatusCode::OK);
+    let admin = app.api("admin").await;
+    let users = admin.get("/api/v1/users").await.json();
+    let id = users["items"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .find(|u| u["login"] == "wang.fang")
+        .and_then(|u| u["id"].as_i64())
+        .expect("id");
+    assert_eq!(
+        admin.post(&format!("/api/v1/users/{id}/password"), &json!({"password": "a-fresh-password"})).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(wang.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn after_login_only_local_paths_are_followed() {
+    let app = spawn_app().await;
+    for next in ["//evil.example/", "/\t/evil.example", "https://evil.example/", "/\\evil.example"] {
+        let browser = app.browser();
+        let response = browser
+            .post_form("/login", "/login", &[("login", "admin"), ("password", testkit::PASSWORD), ("next", next)])
+            .await;
+        assert_eq!(response.header("location").as_deref(), Some("/"), "{next:?}");
+    }
+}

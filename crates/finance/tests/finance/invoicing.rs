@@ -408,3 +408,31 @@ async fn a_statement_of_account_runs_from_the_opening_balance_through_invoices_a
         StatusCode::UNPROCESSABLE_ENTITY
     );
 }
+
+#[tokio::test]
+async fn document_vouchers_are_undone_through_their_documents_and_allocations_are_checked() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let customer = party(&api, "西安安泰建材有限公司", "customer").await;
+    let invoice = posted_invoice(&api, json!({"kind": "customer", "party_id": customer, "date": "2026-03-10", "lines": [{"description": "水泥", "quantity": "10", "unit_price": "500.00", "vat_rate": "13"}]})).await;
+    let reversal = api
+        .post(&format!("/api/v1/finance/entries/{}/reverse", invoice["entry_id"]), &json!({"date": "2026-03-11"}))
+        .await;
+    assert_eq!(reversal.status, StatusCode::CONFLICT, "an invoice voucher is undone by a credit note");
+    let id = invoice["id"].as_i64().expect("id");
+    let twice = api
+        .post("/api/v1/finance/payments", &json!({"kind": "receipt", "party_id": customer, "date": "2026-03-20", "amount": "200.00", "allocations": [{"invoice_id": id, "amount": "100.00"}, {"invoice_id": id, "amount": "100.00"}]}))
+        .await;
+    assert_eq!(twice.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(twice.json()["errors"][0]["code"], "error.finance.allocation_twice");
+    assert_eq!(
+        api.post(&format!("/api/v1/finance/invoices/{id}/post"), &json!({})).await.status,
+        StatusCode::CONFLICT,
+        "posted once"
+    );
+    let sub =
+        api.post("/api/v1/finance/accounts", &json!({"parent": "6001", "code": "600101", "name_zh": "建材销售"})).await;
+    assert_eq!(sub.status, StatusCode::UNPROCESSABLE_ENTITY, "6001 already carries revenue");
+    assert_eq!(sub.json()["errors"][0]["code"], "error.finance.parent_used");
+}
