@@ -66,7 +66,9 @@ pub async fn serve(db: Db, addr: SocketAddr, secure_cookies: bool) -> anyhow::Re
     let worker = format!("{}-{}", std::process::id(), accounts::random_hex(4));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let dispatcher = tokio::spawn(dispatch_loop(db.clone(), subscribers, worker, stop_rx.clone()));
-    let sender = tokio::spawn(web::webhooks::send_loop(db.clone(), stop_rx));
+    let reach =
+        web::webhooks::Reach { allow_private: std::env::var("ZHONGSHU_WEBHOOKS_PRIVATE").is_ok_and(|v| v == "1") };
+    let sender = tokio::spawn(web::webhooks::send_loop(db.clone(), reach, stop_rx));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, database = db.dialect().name(), "listening");
     println!("Zhongshu is serving on http://{addr}");

@@ -551,14 +551,26 @@ pub async fn login(db: &Db, login: &str, password: &str) -> Result<NewSession> {
     let login = login.trim();
     let now = db.clock().now();
     let window_start = format_instant(now - Duration::minutes(THROTTLE_WINDOW_MINUTES));
+    // The attempt is recorded as a failure before the password is checked, and counted in the
+    // same write: parallel guesses each see the ones before them, so a burst cannot slip past
+    // the limit. A success then marks its own record.
+    let mut tx = db.begin(Actor::system()).await?;
+    let at = tx.now().to_string();
+    let attempt: i64 = sqlx::query("INSERT INTO login_attempts (login, at, succeeded) VALUES ($1, $2, 0) RETURNING id")
+        .bind(login)
+        .bind(&at)
+        .fetch_one(tx.conn())
+        .await?
+        .try_get("id")?;
     let failures: i64 =
         sqlx::query("SELECT COUNT(*) AS n FROM login_attempts WHERE login = $1 AND at >= $2 AND succeeded = 0")
             .bind(login)
             .bind(&window_start)
-            .fetch_one(db.reader())
+            .fetch_one(tx.conn())
             .await?
             .try_get("n")?;
-    if failures >= THROTTLE_FAILURES {
+    tx.commit().await?;
+    if failures > THROTTLE_FAILURES {
         return Err(DomainError::Throttled.into());
     }
     let user = sqlx::query("SELECT id, password_hash, disabled_at, default_company_id FROM users WHERE login = $1")
@@ -577,13 +589,9 @@ pub async fn login(db: &Db, login: &str, password: &str) -> Result<NewSession> {
         }
     };
     let mut tx = db.begin(Actor::system()).await?;
-    let at = tx.now().to_string();
-    sqlx::query("INSERT INTO login_attempts (login, at, succeeded) VALUES ($1, $2, $3)")
-        .bind(login)
-        .bind(&at)
-        .bind(i64::from(verified))
-        .execute(tx.conn())
-        .await?;
+    if verified {
+        sqlx::query("UPDATE login_attempts SET succeeded = 1 WHERE id = $1").bind(attempt).execute(tx.conn()).await?;
+    }
     let Some(row) = user.filter(|_| verified) else {
         tx.commit().await?;
         return Err(DomainError::Unauthenticated.into());

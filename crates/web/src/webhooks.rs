@@ -45,7 +45,52 @@ struct Due {
 }
 
 /// Sends every delivery that is due. Returns how many were attempted.
-pub async fn send_due(db: &Db) -> db::Result<usize> {
+/// Where webhooks may be sent. Public addresses only by default, so a webhook cannot be aimed at
+/// the server's own network (its database, a cloud metadata service); a site whose receivers
+/// live inside its network turns on `allow_private` (`ZHONGSHU_WEBHOOKS_PRIVATE=1`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Reach {
+    pub allow_private: bool,
+}
+
+fn is_private(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.octets()[0] == 100 && (64..128).contains(&v4.octets()[1])
+        }
+        std::net::IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00
+                || (v6.segments()[0] & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// Refuses a URL whose host resolves to a private, loopback or link-local address.
+async fn check_reach(url: &str, reach: Reach) -> Result<(), String> {
+    if reach.allow_private {
+        return Ok(());
+    }
+    let uri: hyper::Uri = url.parse().map_err(|e| format!("{e}"))?;
+    let host = uri.host().ok_or("no host")?.trim_start_matches('[').trim_end_matches(']').to_string();
+    let port = uri.port_u16().unwrap_or(80);
+    let addresses =
+        tokio::net::lookup_host((host.as_str(), port)).await.map_err(|e| format!("cannot resolve {host}: {e}"))?;
+    for address in addresses {
+        if is_private(address.ip()) {
+            return Err(format!("refused: {host} is a private address ({})", address.ip()));
+        }
+    }
+    Ok(())
+}
+
+pub async fn send_due(db: &Db, reach: Reach) -> db::Result<usize> {
     let now = db.clock().now();
     let now_text = format_instant(now);
     // Claim by pushing next_attempt_at forward, so another process does not send the same
@@ -95,7 +140,10 @@ pub async fn send_due(db: &Db) -> db::Result<usize> {
             "data": serde_json::from_str::<serde_json::Value>(&d.payload).unwrap_or_default(),
         })
         .to_string();
-        let result = send_one(&client, d, &body, now.timestamp()).await;
+        let result = match check_reach(&d.url, reach).await {
+            Ok(()) => send_one(&client, d, &body, now.timestamp()).await,
+            Err(refused) => Err(refused),
+        };
         let mut tx = db.begin(Actor::system()).await?;
         let at = tx.now().to_string();
         let attempts = d.attempts + 1;
@@ -157,9 +205,9 @@ async fn send_one(
 }
 
 /// Runs [`send_due`] until told to stop.
-pub async fn send_loop(db: Db, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn send_loop(db: Db, reach: Reach, mut stop: tokio::sync::watch::Receiver<bool>) {
     loop {
-        let sent = send_due(&db).await.unwrap_or_else(|error| {
+        let sent = send_due(&db, reach).await.unwrap_or_else(|error| {
             tracing::warn!(%error, "webhook sender");
             0
         });
@@ -186,6 +234,10 @@ mod tests {
         assert_ne!(a, signature("other", 1_764_000_000, r#"{"id":1}"#));
         assert_eq!(backoff(0), Duration::seconds(30));
         assert_eq!(backoff(30), Duration::hours(6));
+        for private in ["127.0.0.1", "10.1.2.3", "192.168.0.9", "169.254.169.254", "100.64.0.1", "::1", "fd00::1"] {
+            assert!(is_private(private.parse().unwrap()), "{private}");
+        }
+        assert!(!is_private("114.114.114.114".parse().unwrap()));
     }
 }
 

@@ -321,13 +321,22 @@ async fn webhooks_are_registered_and_their_deliveries_are_logged() {
     api.post("/api/v1/parties", &json!({"kind": "person", "name": "周杰"})).await;
     let dispatched = db::events::dispatch_batch(&app.db, &[], "test").await.expect("dispatch");
     assert_eq!(dispatched, 1);
-    let sent = web::webhooks::send_due(&app.db).await.expect("send");
+    let sent = web::webhooks::send_due(&app.db, web::webhooks::Reach { allow_private: true }).await.expect("send");
     assert_eq!(sent, 1);
     let log = api.get(&format!("/api/v1/webhooks/{id}/deliveries")).await.json();
     assert_eq!(log["items"][0]["status"], "pending");
     assert_eq!(log["items"][0]["attempts"], 1);
     assert!(log["items"][0]["last_error"].as_str().is_some());
-    assert_eq!(web::webhooks::send_due(&app.db).await.expect("send"), 0, "not due again before its backoff");
+    assert_eq!(
+        web::webhooks::send_due(&app.db, web::webhooks::Reach { allow_private: true }).await.expect("send"),
+        0,
+        "not due again before its backoff"
+    );
+    // By default a webhook may not reach into the server's own network.
+    app.clock.advance(chrono::Duration::minutes(5));
+    web::webhooks::send_due(&app.db, web::webhooks::Reach::default()).await.expect("send");
+    let refused = api.get(&format!("/api/v1/webhooks/{id}/deliveries")).await.json();
+    assert!(refused["items"][0]["last_error"].as_str().unwrap_or_default().contains("private address"), "{refused}");
     let page = app.signed_in("admin").await.get(&format!("/admin/webhooks/{id}")).await;
     assert!(page.body.contains("party.PartyCreated"));
 }
@@ -484,7 +493,7 @@ async fn a_webhook_receiver_gets_the_event_with_a_signature_it_can_check() {
     let id = created.json()["id"].as_i64().expect("id");
     api.post("/api/v1/parties", &json!({"kind": "organization", "name": "杭州启明软件有限公司"})).await;
     db::events::dispatch_batch(&app.db, &[], "test").await.expect("dispatch");
-    assert_eq!(web::webhooks::send_due(&app.db).await.expect("send"), 1);
+    assert_eq!(web::webhooks::send_due(&app.db, web::webhooks::Reach { allow_private: true }).await.expect("send"), 1);
     let request = receiver.await.expect("receiver");
     let (head, body) = request.split_once("\r\n\r\n").expect("a request");
     assert!(head.to_ascii_lowercase().contains("x-zhongshu-event: party.partycreated"));
