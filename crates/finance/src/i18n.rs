@@ -128,6 +128,7 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("finance.cost_centers", "成本中心费用", "Costs by cost centre"),
     ("finance.balance", "余额", "Balance"),
     ("finance.download_csv", "下载 CSV", "Download CSV"),
+    ("finance.download_xlsx", "下载 Excel", "Download Excel"),
     ("finance.bills", "采购发票", "Supplier bills"),
     ("finance.invoice", "发票", "Invoice"),
     ("finance.invoice_new", "新建发票", "New invoice"),

@@ -21,6 +21,7 @@ pub mod page;
 mod shell;
 pub mod state;
 pub mod webhooks;
+pub mod xlsx;
 
 pub use auth::Ctx;
 pub use error::{AppError, AppResult};

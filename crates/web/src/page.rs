@@ -362,3 +362,23 @@ pub fn csv_download(filename: &str, header: &[String], rows: &[Vec<String>]) -> 
     )
         .into_response())
 }
+
+/// A report download in the format asked for: `xlsx` for a workbook, anything else CSV.
+pub fn download(format: &str, name: &str, header: &[String], rows: &[Vec<String>]) -> AppResult<Response> {
+    if format != "xlsx" {
+        return csv_download(&format!("{name}.csv"), header, rows);
+    }
+    let bytes = crate::xlsx::workbook(name, header, rows);
+    let disposition = format!("attachment; filename=\"{name}.xlsx\"");
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
+}

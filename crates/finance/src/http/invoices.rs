@@ -254,6 +254,8 @@ struct AgeingPage {
 pub struct AgeingQuery {
     kind: Option<String>,
     date: Option<String>,
+    /// `csv` or `xlsx` downloads the report.
+    format: Option<String>,
 }
 
 pub async fn ageing(ctx: Ctx, Query(q): Query<AgeingQuery>) -> AppResult<Response> {
@@ -268,6 +270,34 @@ pub async fn ageing(ctx: Ctx, Query(q): Query<AgeingQuery>) -> AppResult<Respons
             totals[i] += b;
         }
         totals[4] += r.total;
+    }
+    if let Some(format) = q.format.as_deref().filter(|f| *f == "csv" || *f == "xlsx") {
+        let header: Vec<String> = [
+            "finance.party",
+            "finance.bucket.0",
+            "finance.bucket.1",
+            "finance.bucket.2",
+            "finance.bucket.3",
+            "finance.total",
+        ]
+        .iter()
+        .map(|k| ctx.t(k))
+        .collect();
+        let yuan = crate::domain::yuan;
+        let data: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.party_name.clone(),
+                    yuan(r.buckets[0]),
+                    yuan(r.buckets[1]),
+                    yuan(r.buckets[2]),
+                    yuan(r.buckets[3]),
+                    yuan(r.total),
+                ]
+            })
+            .collect();
+        return web::page::download(format, &format!("ageing-{kind}-{date}"), &header, &data);
     }
     render(&AgeingPage {
         page: PageCtx::new(&ctx, "finance.ageing", "/finance/reports/ageing").await?,

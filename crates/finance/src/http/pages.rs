@@ -10,7 +10,7 @@ use axum::response::Response;
 use kernel::error::FieldError;
 use kernel::DomainError;
 use serde::Deserialize;
-use web::page::{csv_download, flash_redirect, render, render_status};
+use web::page::{download, flash_redirect, render, render_status};
 use web::{AppError, AppResult, Ctx, FormPairs, PageCtx};
 
 /// Lines shown on a new voucher form; a longer voucher is entered through the API or in parts.
@@ -104,8 +104,9 @@ pub struct PeriodQuery {
     code: Option<String>,
 }
 
-fn wants_csv(q: &PeriodQuery) -> bool {
-    q.format.as_deref() == Some("csv")
+/// The download format asked for (`csv` or `xlsx`), if any.
+fn export(q: &PeriodQuery) -> Option<&str> {
+    q.format.as_deref().filter(|f| *f == "csv" || *f == "xlsx")
 }
 
 fn chosen_period(ctx: &Ctx, field: &str, value: Option<&str>) -> Result<String, AppError> {
@@ -272,7 +273,7 @@ pub async fn trial_balance(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<
     let rows = service::trial_balance(&mut conn, ctx.company_id(), &from, &to).await?;
     let totals =
         rows.iter().fold((0, 0, 0, 0), |t, r| (t.0 + r.opening, t.1 + r.debit, t.2 + r.credit, t.3 + r.closing));
-    if wants_csv(&q) {
+    if let Some(format) = export(&q) {
         let header: Vec<String> = [
             "finance.code",
             "finance.name",
@@ -290,7 +291,7 @@ pub async fn trial_balance(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<
                 vec![r.code.clone(), r.name_zh.clone(), yuan(r.opening), yuan(r.debit), yuan(r.credit), yuan(r.closing)]
             })
             .collect();
-        return csv_download(&format!("trial-balance-{from}-{to}.csv"), &header, &data);
+        return download(format, &format!("trial-balance-{from}-{to}"), &header, &data);
     }
     render(&TrialBalancePage {
         page: PageCtx::new(&ctx, "finance.trial_balance", "/finance/reports/trial-balance").await?,
@@ -313,7 +314,14 @@ struct StatementPage {
     comparison_label: String,
 }
 
-fn statement_csv(ctx: &Ctx, name: &str, rows: &[StatementRow], current: &str, comparison: &str) -> AppResult<Response> {
+fn statement_download(
+    ctx: &Ctx,
+    format: &str,
+    name: &str,
+    rows: &[StatementRow],
+    current: &str,
+    comparison: &str,
+) -> AppResult<Response> {
     let header = vec![ctx.t("finance.line"), current.to_string(), comparison.to_string()];
     let data: Vec<Vec<String>> = rows
         .iter()
@@ -325,7 +333,7 @@ fn statement_csv(ctx: &Ctx, name: &str, rows: &[StatementRow], current: &str, co
             ]
         })
         .collect();
-    csv_download(name, &header, &data)
+    download(format, name, &header, &data)
 }
 
 pub async fn balance_sheet(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Response> {
@@ -333,10 +341,11 @@ pub async fn balance_sheet(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<
     let period = chosen_period(&ctx, "period", q.period.as_deref().or(q.to.as_deref()))?;
     let mut conn = conn(&ctx).await?;
     let rows = service::balance_sheet(&mut conn, ctx.company_id(), &period).await?;
-    if wants_csv(&q) {
-        return statement_csv(
+    if let Some(format) = export(&q) {
+        return statement_download(
             &ctx,
-            &format!("balance-sheet-{period}.csv"),
+            format,
+            &format!("balance-sheet-{period}"),
             &rows,
             &ctx.t("finance.balance_end"),
             &ctx.t("finance.balance_last_year"),
@@ -362,10 +371,11 @@ pub async fn income_statement(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResu
     };
     let mut conn = conn(&ctx).await?;
     let rows = service::income_statement(&mut conn, ctx.company_id(), &from, &to).await?;
-    if wants_csv(&q) {
-        return statement_csv(
+    if let Some(format) = export(&q) {
+        return statement_download(
             &ctx,
-            &format!("income-statement-{from}-{to}.csv"),
+            format,
+            &format!("income-statement-{from}-{to}"),
             &rows,
             &ctx.t("finance.current"),
             &ctx.t("finance.comparison"),
@@ -445,7 +455,7 @@ pub async fn account_ledger(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult
     let code = q.code.clone().unwrap_or_default();
     let mut conn = conn(&ctx).await?;
     let (opening, lines) = service::account_ledger(&mut conn, ctx.company_id(), &code, &from, &to).await?;
-    if wants_csv(&q) {
+    if let Some(format) = export(&q) {
         let header: Vec<String> = [
             "finance.date",
             "finance.number",
@@ -472,7 +482,7 @@ pub async fn account_ledger(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult
                 ]
             })
             .collect();
-        return csv_download(&format!("account-{code}-{from}-{to}.csv"), &header, &data);
+        return download(format, &format!("account-{code}-{from}-{to}"), &header, &data);
     }
     let title = format!("{} {code}", ctx.t("finance.account_ledger"));
     let page = PageCtx::new(&ctx, "finance.trial_balance", "/finance/reports/trial-balance").await?.titled(title);
@@ -494,7 +504,7 @@ pub async fn cost_centers(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<R
     let (from, to) = range(&ctx, &q)?;
     let mut conn = conn(&ctx).await?;
     let rows = service::costs_by_center(&mut conn, ctx.company_id(), &from, &to).await?;
-    if wants_csv(&q) {
+    if let Some(format) = export(&q) {
         let header: Vec<String> = ["finance.cost_center", "finance.code", "finance.name", "finance.amount"]
             .iter()
             .map(|k| ctx.t(k))
@@ -503,7 +513,7 @@ pub async fn cost_centers(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<R
             .iter()
             .map(|r| vec![r.cost_center.clone(), r.code.clone(), r.name_zh.clone(), yuan(r.amount)])
             .collect();
-        return csv_download(&format!("cost-centres-{from}-{to}.csv"), &header, &data);
+        return download(format, &format!("cost-centres-{from}-{to}"), &header, &data);
     }
     render(&CostPage {
         page: PageCtx::new(&ctx, "finance.cost_centers", "/finance/reports/cost-centers").await?,

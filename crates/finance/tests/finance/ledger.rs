@@ -535,6 +535,15 @@ async fn a_figure_drills_down_to_its_entries_costs_show_by_centre_and_reports_do
     assert!(csv.body.contains("1002") && csv.body.contains("93800.00"), "{}", csv.body);
     let sheet = browser.get("/finance/reports/balance-sheet?period=2026-02&format=csv").await;
     assert!(sheet.body.contains("资产总计") && sheet.body.contains("93800.00"));
+    let xlsx = browser.get("/finance/reports/balance-sheet?period=2026-02&format=xlsx").await;
+    assert_eq!(
+        xlsx.header("content-type").as_deref(),
+        Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    );
+    assert!(
+        xlsx.body.starts_with("PK") && xlsx.body.contains("资产总计") && xlsx.body.contains("<v>93800.00</v>"),
+        "a workbook with numbers as numbers"
+    );
     let page = browser.get("/finance/reports/trial-balance?from=2026-01&to=2026-02").await;
     assert!(page.body.contains("/finance/reports/account?code=1002"), "each figure links to its entries");
     assert_eq!(browser.get("/finance/reports/account?code=1002&from=2026-01&to=2026-02").await.status, StatusCode::OK);
