@@ -25,6 +25,7 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             ("party.party.create", Scope::Own),
             ("party.party.update", Scope::Own),
             ("party.party.export", Scope::Own),
+            ("catalog.product.read", Scope::Company),
         ],
     },
     BuiltinRole {
@@ -36,6 +37,7 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             ("party.party.create", Scope::Team),
             ("party.party.update", Scope::Team),
             ("party.party.export", Scope::Team),
+            ("catalog.product.read", Scope::Company),
         ],
     },
     BuiltinRole {
@@ -54,6 +56,7 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             ("finance.invoice.read", Scope::Company),
             ("finance.invoice.manage", Scope::Company),
             ("finance.payment.manage", Scope::Company),
+            ("catalog.product.read", Scope::Company),
         ],
     },
     BuiltinRole {

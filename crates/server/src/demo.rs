@@ -264,6 +264,66 @@ pub async fn seed(db: &Db, company_id: i64, scale: u64) -> Result<u64> {
     Ok(made)
 }
 
+/// The demo catalog: a few products the demo company trades in, with a preferred supplier each.
+pub async fn seed_catalog(db: &Db, company_id: i64) -> Result<usize> {
+    let any = sqlx::query("SELECT 1 FROM cat_products WHERE company_id = $1 LIMIT 1")
+        .bind(company_id)
+        .fetch_optional(db.reader())
+        .await?;
+    if any.is_some() {
+        return Ok(0);
+    }
+    let admin = web::accounts::find_user_id(db, "admin").await?;
+    let principal = web::accounts::load_principal(db, admin, company_id).await?;
+    let supplier: Option<i64> = sqlx::query(
+        "SELECT p.id FROM parties p JOIN party_roles r ON r.party_id = p.id AND r.role = 'supplier' WHERE p.company_id = $1 ORDER BY p.id LIMIT 1",
+    )
+    .bind(company_id)
+    .fetch_optional(db.reader())
+    .await?
+    .map(|r| r.try_get("id"))
+    .transpose()?;
+    let products = [
+        ("SRV-R750", "服务器 R750", "Server R750", "服务器", "28000.00", "19600.00", "pc", "13"),
+        ("SW-24G", "24 口千兆交换机", "24-port gigabit switch", "网络设备", "4500.00", "3150.00", "pc", "13"),
+        ("NB-14", "14 英寸笔记本电脑", "14-inch notebook", "终端", "6500.00", "4550.00", "pc", "13"),
+        ("CBL-C", "USB-C 数据线", "USB-C cable", "配件", "39.00", "300.00", "box12", "13"),
+        ("SVC-INSTALL", "安装调试服务", "Installation service", "服务", "1200.00", "", "h", "6"),
+        ("LIC-OFFICE", "办公软件许可", "Office software licence", "软件", "3000.00", "2100.00", "pc", "13"),
+    ];
+    let mut tx = db.begin(Actor::user(admin, "admin", company_id)).await?;
+    for (code, name, name_en, category, price, cost, purchase_uom, vat) in products {
+        let kind = if code.starts_with("SVC") { "service" } else { "goods" };
+        let form = catalog::domain::ProductForm {
+            code: code.into(),
+            name: name.into(),
+            name_en: name_en.into(),
+            category: category.into(),
+            kind: kind.into(),
+            uom: if kind == "service" { "h".into() } else { "pc".into() },
+            purchase_uom: purchase_uom.into(),
+            sales_uom: if kind == "service" { "h".into() } else { "pc".into() },
+            vat_rate: vat.into(),
+            costing: "moving_average".into(),
+            sale_price: price.into(),
+            ..Default::default()
+        };
+        let id = catalog::service::create_product(&mut tx, &principal, &form).await?;
+        if let (Some(party_id), false) = (supplier, cost.is_empty()) {
+            let supplier_form = catalog::service::SupplierForm {
+                party_id,
+                price: cost.into(),
+                lead_days: 7,
+                preferred: true,
+                ..Default::default()
+            };
+            catalog::service::set_supplier(&mut tx, &principal, id, &supplier_form).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(products.len())
+}
+
 /// Vouchers per month of the demo year, by kind: (sales invoices, supplier bills).
 pub const DEMO_MONTHLY: (usize, usize) = (150, 60);
 

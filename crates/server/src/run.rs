@@ -45,6 +45,7 @@ pub async fn prepare(db: &Db, demo: bool, scale: u64) -> anyhow::Result<()> {
     }
     if demo {
         let made = crate::demo::seed(db, prepared.company_id, scale).await?;
+        crate::demo::seed_catalog(db, prepared.company_id).await?;
         let vouchers = crate::demo::seed_finance(db, prepared.company_id, crate::demo::DEMO_MONTHLY).await?;
         if vouchers > 0 {
             println!("Seeded a year of bookkeeping: {vouchers} vouchers.");

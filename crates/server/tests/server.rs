@@ -258,6 +258,7 @@ async fn the_demo_company_has_users_in_several_roles_and_valid_parties() {
     let made = server::demo::seed(&app.db, app.company_id, 1).await.expect("seed");
     assert_eq!(made, 300);
     assert_eq!(server::demo::seed(&app.db, app.company_id, 1).await.expect("seed again"), 0, "seeding is idempotent");
+    assert_eq!(server::demo::seed_catalog(&app.db, app.company_id).await.expect("catalog demo"), 6);
     let vouchers = server::demo::seed_finance(&app.db, app.company_id, (4, 2)).await.expect("finance demo");
     assert!(vouchers > 20, "{vouchers} vouchers");
     let chen = app.api("chen.jing").await;

@@ -1,0 +1,234 @@
+//! Catalog rules without I/O: exact unit conversions and what a valid product is.
+
+use kernel::error::{FieldError, Problems};
+use kernel::{Currency, DomainResult, Money, Qty};
+use serde::{Deserialize, Serialize};
+
+pub const KINDS: [&str; 3] = ["goods", "service", "consumable"];
+pub const COSTING: [&str; 2] = ["moving_average", "fifo"];
+pub const UOM_CATEGORIES: [&str; 5] = ["unit", "weight", "length", "volume", "time"];
+
+/// A unit: its category and its size as the exact fraction num/den of the category's reference unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Uom {
+    pub code: String,
+    pub category: String,
+    pub ratio_num: i64,
+    pub ratio_den: i64,
+}
+
+/// The units every company starts with (code, 中文, English, category, num, den).
+pub const DEFAULT_UOMS: [(&str, &str, &str, &str, i64, i64); 13] = [
+    ("pc", "个", "piece", "unit", 1, 1),
+    ("dozen", "打", "dozen", "unit", 12, 1),
+    ("box12", "箱（12 个）", "box of 12", "unit", 12, 1),
+    ("kg", "千克", "kilogram", "weight", 1, 1),
+    ("g", "克", "gram", "weight", 1, 1000),
+    ("t", "吨", "tonne", "weight", 1000, 1),
+    ("m", "米", "metre", "length", 1, 1),
+    ("cm", "厘米", "centimetre", "length", 1, 100),
+    ("l", "升", "litre", "volume", 1, 1),
+    ("ml", "毫升", "millilitre", "volume", 1, 1000),
+    ("h", "小时", "hour", "time", 1, 1),
+    ("day", "天", "day", "time", 24, 1),
+    ("min", "分钟", "minute", "time", 1, 60),
+];
+
+/// Converts a quantity between two units of one category, exactly: the result must be a whole
+/// number of millionths, or the conversion is refused rather than rounded.
+pub fn convert(quantity: Qty, from: &Uom, to: &Uom) -> Result<Qty, FieldError> {
+    if from.category != to.category {
+        return Err(FieldError::new("uom", "error.catalog.uom_category", format!("{} → {}", from.code, to.code)));
+    }
+    // q × (from.num / from.den) / (to.num / to.den)
+    let numerator = i128::from(quantity.scaled()) * i128::from(from.ratio_num) * i128::from(to.ratio_den);
+    let denominator = i128::from(from.ratio_den) * i128::from(to.ratio_num);
+    if denominator == 0 || numerator % denominator != 0 {
+        return Err(FieldError::new(
+            "quantity",
+            "error.catalog.inexact",
+            format!("{} {} → {}", quantity, from.code, to.code),
+        ));
+    }
+    i64::try_from(numerator / denominator)
+        .map(Qty::from_scaled)
+        .map_err(|_| FieldError::new("quantity", "error.quantity.too_large", quantity.to_string()))
+}
+
+/// A product as entered.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ProductForm {
+    pub code: String,
+    #[serde(default)]
+    pub barcode: String,
+    pub name: String,
+    #[serde(default)]
+    pub name_en: String,
+    #[serde(default)]
+    pub category: String,
+    pub kind: String,
+    /// Unit codes; purchase and sales units default to the stock unit.
+    pub uom: String,
+    #[serde(default)]
+    pub purchase_uom: String,
+    #[serde(default)]
+    pub sales_uom: String,
+    /// VAT percent: 13, 9, 6, 3, 1 or 0.
+    pub vat_rate: String,
+    #[serde(default = "moving_average")]
+    pub costing: String,
+    #[serde(default)]
+    pub track_lot: bool,
+    #[serde(default)]
+    pub track_serial: bool,
+    #[serde(default)]
+    pub track_expiry: bool,
+    /// Sales price in yuan per sales unit.
+    #[serde(default)]
+    pub sale_price: String,
+}
+
+fn moving_average() -> String {
+    "moving_average".into()
+}
+
+/// A checked product (units still as codes; the store resolves them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProductInput {
+    pub code: String,
+    pub barcode: Option<String>,
+    pub name: String,
+    pub name_en: String,
+    pub category: String,
+    pub kind: String,
+    pub uom: String,
+    pub purchase_uom: String,
+    pub sales_uom: String,
+    pub vat_rate_bp: i64,
+    pub costing: String,
+    pub track_lot: bool,
+    pub track_serial: bool,
+    pub track_expiry: bool,
+    pub sale_price: i64,
+}
+
+/// Checks an EAN-13 / EAN-8 barcode's check digit; other lengths (internal codes) pass as text.
+pub fn barcode(text: &str) -> Result<String, FieldError> {
+    let code = text.trim().to_string();
+    if code.len() > 64 || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(FieldError::new("barcode", "error.catalog.barcode", code));
+    }
+    if (code.len() == 13 || code.len() == 8) && code.chars().all(|c| c.is_ascii_digit()) {
+        let digits: Vec<u32> = code.chars().filter_map(|c| c.to_digit(10)).collect();
+        let body = &digits[..digits.len() - 1];
+        let sum: u32 = body.iter().rev().enumerate().map(|(i, d)| if i % 2 == 0 { d * 3 } else { *d }).sum();
+        let check = (10 - sum % 10) % 10;
+        if check != digits[digits.len() - 1] {
+            return Err(FieldError::new("barcode", "error.catalog.barcode_check", check.to_string()));
+        }
+    }
+    Ok(code)
+}
+
+pub fn validate(form: &ProductForm) -> DomainResult<ProductInput> {
+    let mut p = Problems::default();
+    let code = form.code.trim().to_uppercase();
+    if code.is_empty()
+        || code.len() > 40
+        || !code.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        p.add("code", "error.catalog.code", &code);
+    }
+    let name = form.name.trim().to_string();
+    if name.is_empty() {
+        p.add("name", "error.required", "");
+    } else if name.chars().count() > 200 {
+        p.add("name", "error.too_long", "200");
+    }
+    if !KINDS.contains(&form.kind.as_str()) {
+        p.add("kind", "error.catalog.kind", &form.kind);
+    }
+    if !COSTING.contains(&form.costing.as_str()) {
+        p.add("costing", "error.catalog.costing", &form.costing);
+    }
+    let vat_rate_bp = match form.vat_rate.trim() {
+        "13" => 1300,
+        "9" => 900,
+        "6" => 600,
+        "3" => 300,
+        "1" => 100,
+        "0" => 0,
+        other => {
+            p.add("vat_rate", "error.finance.vat_rate", other);
+            0
+        }
+    };
+    let barcode_value = if form.barcode.trim().is_empty() { None } else { p.check(barcode(&form.barcode)) };
+    let sale_price = if form.sale_price.trim().is_empty() {
+        0
+    } else {
+        p.check(Money::parse(&form.sale_price, Currency::CNY).map_err(|mut e| {
+            e.field = "sale_price".into();
+            e
+        }))
+        .map(|m| m.minor())
+        .unwrap_or(0)
+    };
+    if sale_price < 0 {
+        p.add("sale_price", "error.finance.negative", "");
+    }
+    if form.kind == "service" && (form.track_lot || form.track_serial || form.track_expiry) {
+        p.add("track_lot", "error.catalog.service_tracking", "");
+    }
+    if form.uom.trim().is_empty() {
+        p.add("uom", "error.required", "");
+    }
+    p.finish()?;
+    let or_stock = |u: &str| if u.trim().is_empty() { form.uom.trim().to_string() } else { u.trim().to_string() };
+    Ok(ProductInput {
+        code,
+        barcode: barcode_value,
+        name,
+        name_en: form.name_en.trim().to_string(),
+        category: form.category.trim().to_string(),
+        kind: form.kind.clone(),
+        uom: form.uom.trim().to_string(),
+        purchase_uom: or_stock(&form.purchase_uom),
+        sales_uom: or_stock(&form.sales_uom),
+        vat_rate_bp,
+        costing: form.costing.clone(),
+        track_lot: form.track_lot,
+        track_serial: form.track_serial,
+        track_expiry: form.track_expiry,
+        sale_price,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uom(code: &str, category: &str, num: i64, den: i64) -> Uom {
+        Uom { code: code.into(), category: category.into(), ratio_num: num, ratio_den: den }
+    }
+
+    #[test]
+    fn boxes_and_grams_convert_exactly_or_not_at_all() {
+        let (pc, box12) = (uom("pc", "unit", 1, 1), uom("box12", "unit", 12, 1));
+        assert_eq!(convert(Qty::from_units(3), &box12, &pc).unwrap(), Qty::from_units(36));
+        assert_eq!(convert(Qty::from_units(6), &pc, &box12).unwrap(), Qty::parse("0.5").unwrap());
+        // One piece is a twelfth of a box: 0.083333… is not exact and is refused.
+        assert_eq!(convert(Qty::from_units(1), &pc, &box12).unwrap_err().key, "error.catalog.inexact");
+        let (kg, g) = (uom("kg", "weight", 1, 1), uom("g", "weight", 1, 1000));
+        assert_eq!(convert(Qty::parse("1.25").unwrap(), &kg, &g).unwrap(), Qty::from_units(1250));
+        assert_eq!(convert(Qty::from_units(1), &kg, &pc).unwrap_err().key, "error.catalog.uom_category");
+    }
+
+    #[test]
+    fn ean_check_digits() {
+        assert!(barcode("6901234567892").is_ok());
+        assert_eq!(barcode("6901234567891").unwrap_err().key, "error.catalog.barcode_check");
+        assert!(barcode("INT-0001").is_ok());
+    }
+}

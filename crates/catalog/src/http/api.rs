@@ -1,0 +1,130 @@
+//! `/api/v1/catalog/…`.
+
+use crate::domain::ProductForm;
+use crate::service::{self, SupplierForm, UomForm};
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use kernel::DomainError;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use web::openapi::{object, ApiRoute};
+use web::{ApiJson, AppError, AppResult, Ctx};
+
+pub fn docs() -> Vec<ApiRoute> {
+    let route = |method, path, summary, permission: &'static str, request: Option<fn() -> Value>| ApiRoute {
+        method,
+        path,
+        summary,
+        tag: "catalog",
+        permission: Some(permission),
+        query: &[],
+        request,
+        response: object,
+    };
+    let mut list = route("GET", "/api/v1/catalog/products", "Products (q: code, barcode or name)", service::READ, None);
+    list.query = &[("q", "Search text")];
+    let mut convert = route(
+        "GET",
+        "/api/v1/catalog/convert",
+        "Convert a quantity between units, exactly or not at all",
+        service::READ,
+        None,
+    );
+    convert.query = &[("quantity", "Decimal, up to six places"), ("from", "Unit code"), ("to", "Unit code")];
+    vec![
+        list,
+        route("POST", "/api/v1/catalog/products", "Create a product", service::MANAGE, Some(object)),
+        route("GET", "/api/v1/catalog/products/{id}", "A product with its suppliers", service::READ, None),
+        route(
+            "PUT",
+            "/api/v1/catalog/products/{id}/suppliers",
+            "Add or replace a supplier of a product",
+            service::MANAGE,
+            Some(object),
+        ),
+        route("GET", "/api/v1/catalog/uoms", "Units of measure", service::READ, None),
+        route("POST", "/api/v1/catalog/uoms", "Create a unit of measure", service::MANAGE, Some(object)),
+        convert,
+    ]
+}
+
+async fn conn(ctx: &Ctx) -> AppResult<sqlx::pool::PoolConnection<sqlx::Any>> {
+    Ok(ctx.db().reader().acquire().await.map_err(db::Error::from)?)
+}
+
+fn parse_id(id: &str) -> Result<i64, AppError> {
+    id.parse().map_err(|_| AppError::Domain(DomainError::NotFound("product")))
+}
+
+#[derive(Deserialize)]
+pub struct Search {
+    q: Option<String>,
+}
+
+pub async fn products(ctx: Ctx, Query(s): Query<Search>) -> AppResult<Json<Value>> {
+    ctx.require(service::READ)?;
+    let mut conn = conn(&ctx).await?;
+    Ok(Json(json!({"items": service::products(&mut conn, ctx.company_id(), s.q.as_deref()).await?})))
+}
+
+pub async fn create(ctx: Ctx, ApiJson(form): ApiJson<ProductForm>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let id = service::create_product(&mut tx, &ctx.principal, &form).await?;
+    tx.commit().await?;
+    let mut conn = conn(&ctx).await?;
+    Ok((StatusCode::CREATED, Json(json!(service::product(&mut conn, ctx.company_id(), id).await?))).into_response())
+}
+
+pub async fn product(ctx: Ctx, Path(id): Path<String>) -> AppResult<Json<Value>> {
+    ctx.require(service::READ)?;
+    let mut conn = conn(&ctx).await?;
+    Ok(Json(json!(service::product(&mut conn, ctx.company_id(), parse_id(&id)?).await?)))
+}
+
+pub async fn set_supplier(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    ApiJson(form): ApiJson<SupplierForm>,
+) -> AppResult<Json<Value>> {
+    let id = parse_id(&id)?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::set_supplier(&mut tx, &ctx.principal, id, &form).await?;
+    tx.commit().await?;
+    let mut conn = conn(&ctx).await?;
+    Ok(Json(json!(service::product(&mut conn, ctx.company_id(), id).await?)))
+}
+
+pub async fn uoms(ctx: Ctx) -> AppResult<Json<Value>> {
+    ctx.require(service::READ)?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::ensure_default_uoms(&mut tx, ctx.company_id()).await?;
+    tx.commit().await?;
+    let mut conn = conn(&ctx).await?;
+    Ok(Json(json!({"items": service::uoms(&mut conn, ctx.company_id()).await?})))
+}
+
+pub async fn create_uom(ctx: Ctx, ApiJson(form): ApiJson<UomForm>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let id = service::create_uom(&mut tx, &ctx.principal, &form).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": id}))).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ConvertQuery {
+    quantity: String,
+    from: String,
+    to: String,
+}
+
+pub async fn convert(ctx: Ctx, Query(q): Query<ConvertQuery>) -> AppResult<Json<Value>> {
+    ctx.require(service::READ)?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::ensure_default_uoms(&mut tx, ctx.company_id()).await?;
+    tx.commit().await?;
+    let mut conn = conn(&ctx).await?;
+    let result = service::convert(&mut conn, ctx.company_id(), &q.quantity, &q.from, &q.to).await?;
+    Ok(Json(json!({"quantity": q.quantity, "from": q.from, "to": q.to, "result": result.to_string()})))
+}

@@ -1,0 +1,24 @@
+//! The catalog's pages and API. (Named `http` so it cannot be confused with the `web` crate.)
+
+mod api;
+mod pages;
+
+pub use api::docs;
+
+use axum::routing::{get, post, put};
+use axum::Router;
+use web::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/catalog/products", get(pages::products).post(pages::create))
+        .route("/catalog/products/new", get(pages::new))
+        .route("/catalog/products/{id}", get(pages::product))
+        .route("/catalog/products/{id}/suppliers", post(pages::add_supplier))
+        .route("/catalog/uoms", get(pages::uoms).post(pages::create_uom))
+        .route("/api/v1/catalog/products", get(api::products).post(api::create))
+        .route("/api/v1/catalog/products/{id}", get(api::product))
+        .route("/api/v1/catalog/products/{id}/suppliers", put(api::set_supplier))
+        .route("/api/v1/catalog/uoms", get(api::uoms).post(api::create_uom))
+        .route("/api/v1/catalog/convert", get(api::convert))
+}

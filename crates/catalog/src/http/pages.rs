@@ -1,0 +1,278 @@
+//! Catalog pages: the product list with search, the product form, a product with its
+//! suppliers, and the units of measure with a converter. All work without JavaScript.
+
+use crate::domain::{ProductForm, COSTING, KINDS, UOM_CATEGORIES};
+use crate::service::{self, Product, SupplierForm, UomForm, UomRow};
+use askama::Template;
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use axum::response::Response;
+use db::RowExt;
+use kernel::error::FieldError;
+use kernel::DomainError;
+use serde::Deserialize;
+use web::page::{flash_redirect, render, render_status};
+use web::{AppError, AppResult, Ctx, FieldView, FormBuilder, FormPairs, PageCtx};
+
+async fn conn(ctx: &Ctx) -> AppResult<sqlx::pool::PoolConnection<sqlx::Any>> {
+    Ok(ctx.db().reader().acquire().await.map_err(db::Error::from)?)
+}
+
+async fn units(ctx: &Ctx) -> AppResult<Vec<UomRow>> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::ensure_default_uoms(&mut tx, ctx.company_id()).await?;
+    tx.commit().await?;
+    let mut conn = conn(ctx).await?;
+    Ok(service::uoms(&mut conn, ctx.company_id()).await?)
+}
+
+#[derive(Template)]
+#[template(path = "catalog/products.html")]
+struct ListPage {
+    page: PageCtx,
+    q: String,
+    items: Vec<Product>,
+    can_manage: bool,
+}
+
+#[derive(Deserialize)]
+pub struct Search {
+    q: Option<String>,
+}
+
+pub async fn products(ctx: Ctx, Query(s): Query<Search>) -> AppResult<Response> {
+    ctx.require(service::READ)?;
+    let mut conn = conn(&ctx).await?;
+    let items = service::products(&mut conn, ctx.company_id(), s.q.as_deref()).await?;
+    render(&ListPage {
+        page: PageCtx::new(&ctx, "catalog.products", "/catalog/products").await?,
+        q: s.q.unwrap_or_default(),
+        items,
+        can_manage: ctx.principal.may(service::MANAGE),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "catalog/product_form.html")]
+struct FormPage {
+    page: PageCtx,
+    fields: Vec<FieldView>,
+}
+
+async fn form_page(ctx: &Ctx, form: &ProductForm, errors: &[FieldError]) -> AppResult<FormPage> {
+    let units = units(ctx).await?;
+    let unit_choices = |selected: &str| -> Vec<(String, String, bool)> {
+        units.iter().map(|u| (u.code.clone(), format!("{} ({})", u.name_zh, u.code), u.code == selected)).collect()
+    };
+    let mut b = FormBuilder::new(ctx, errors);
+    b.field("text", "code", "catalog.code", &form.code, true);
+    b.field("text", "name", "catalog.name", &form.name, true);
+    b.field("text", "name_en", "catalog.name_en", &form.name_en, false);
+    b.field("text", "barcode", "catalog.barcode", &form.barcode, false);
+    b.field("text", "category", "catalog.category", &form.category, false);
+    b.choice(
+        "select",
+        "kind",
+        "catalog.kind",
+        KINDS.iter().map(|k| (k.to_string(), format!("catalog.kind.{k}"), form.kind == *k)).collect(),
+    );
+    b.choice("select", "uom", "catalog.uom", unit_choices(if form.uom.is_empty() { "pc" } else { &form.uom }));
+    b.choice(
+        "select",
+        "purchase_uom",
+        "catalog.purchase_uom",
+        unit_choices(if form.purchase_uom.is_empty() { "pc" } else { &form.purchase_uom }),
+    );
+    b.choice(
+        "select",
+        "sales_uom",
+        "catalog.sales_uom",
+        unit_choices(if form.sales_uom.is_empty() { "pc" } else { &form.sales_uom }),
+    );
+    b.choice(
+        "select",
+        "vat_rate",
+        "catalog.vat_rate",
+        ["13", "9", "6", "3", "1", "0"].iter().map(|r| (r.to_string(), format!("{r}%"), form.vat_rate == *r)).collect(),
+    );
+    b.choice(
+        "select",
+        "costing",
+        "catalog.costing",
+        COSTING.iter().map(|c| (c.to_string(), format!("catalog.costing.{c}"), form.costing == *c)).collect(),
+    );
+    b.field("text", "sale_price", "catalog.sale_price", &form.sale_price, false);
+    b.field("checkbox", "track_lot", "catalog.track_lot", if form.track_lot { "true" } else { "" }, false);
+    b.field("checkbox", "track_serial", "catalog.track_serial", if form.track_serial { "true" } else { "" }, false);
+    b.field("checkbox", "track_expiry", "catalog.track_expiry", if form.track_expiry { "true" } else { "" }, false);
+    Ok(FormPage { page: PageCtx::new(ctx, "catalog.product_new", "/catalog/products").await?, fields: b.finish() })
+}
+
+pub async fn new(ctx: Ctx) -> AppResult<Response> {
+    ctx.require(service::MANAGE)?;
+    let form = ProductForm {
+        kind: "goods".into(),
+        vat_rate: "13".into(),
+        costing: "moving_average".into(),
+        ..Default::default()
+    };
+    render(&form_page(&ctx, &form, &[]).await?)
+}
+
+pub async fn create(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let form = ProductForm {
+        code: pairs.text("code"),
+        barcode: pairs.text("barcode"),
+        name: pairs.text("name"),
+        name_en: pairs.text("name_en"),
+        category: pairs.text("category"),
+        kind: pairs.text("kind"),
+        uom: pairs.text("uom"),
+        purchase_uom: pairs.text("purchase_uom"),
+        sales_uom: pairs.text("sales_uom"),
+        vat_rate: pairs.text("vat_rate"),
+        costing: pairs.text("costing"),
+        track_lot: pairs.get("track_lot") == Some("true"),
+        track_serial: pairs.get("track_serial") == Some("true"),
+        track_expiry: pairs.get("track_expiry") == Some("true"),
+        sale_price: pairs.text("sale_price"),
+    };
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    match service::create_product(&mut tx, &ctx.principal, &form).await {
+        Ok(id) => {
+            tx.commit().await?;
+            Ok(flash_redirect(&ctx, &format!("/catalog/products/{id}"), "common.created"))
+        }
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            drop(tx);
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &form_page(&ctx, &form, &errors).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "catalog/product.html")]
+struct DetailPage {
+    page: PageCtx,
+    product: Product,
+    suppliers: Vec<(i64, String)>,
+    can_manage: bool,
+}
+
+fn parse_id(id: &str) -> Result<i64, AppError> {
+    id.parse().map_err(|_| AppError::Domain(DomainError::NotFound("product")))
+}
+
+pub async fn product(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
+    ctx.require(service::READ)?;
+    let mut conn = conn(&ctx).await?;
+    let product = service::product(&mut conn, ctx.company_id(), parse_id(&id)?).await?;
+    let rows = sqlx::query("SELECT p.id, p.name FROM parties p JOIN party_roles r ON r.party_id = p.id AND r.role = 'supplier' WHERE p.company_id = $1 ORDER BY p.name LIMIT 500")
+        .bind(ctx.company_id())
+        .fetch_all(&mut *conn)
+        .await?;
+    let suppliers = rows.iter().filter_map(|r| Some((r.try_get("id").ok()?, r.try_get("name").ok()?))).collect();
+    let title = format!("{} {}", product.code, product.name);
+    render(&DetailPage {
+        page: PageCtx::new(&ctx, "catalog.products", "/catalog/products").await?.titled(title),
+        product,
+        suppliers,
+        can_manage: ctx.principal.may(service::MANAGE),
+    })
+}
+
+pub async fn add_supplier(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    let form = SupplierForm {
+        party_id: pairs.get("party_id").and_then(|p| p.parse().ok()).unwrap_or(0),
+        price: pairs.text("price"),
+        lead_days: pairs.get("lead_days").and_then(|d| d.trim().parse().ok()).unwrap_or(-1),
+        min_qty: pairs.text("min_qty"),
+        preferred: pairs.get("preferred") == Some("true"),
+    };
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::set_supplier(&mut tx, &ctx.principal, id, &form).await?;
+    tx.commit().await?;
+    Ok(flash_redirect(&ctx, &format!("/catalog/products/{id}"), "common.saved"))
+}
+
+#[derive(Template)]
+#[template(path = "catalog/uoms.html")]
+struct UomsPage {
+    page: PageCtx,
+    units: Vec<UomRow>,
+    categories: Vec<&'static str>,
+    errors: Vec<String>,
+    conversion: Option<String>,
+    can_manage: bool,
+}
+
+#[derive(Deserialize)]
+pub struct ConvertQuery {
+    quantity: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+pub async fn uoms(ctx: Ctx, Query(q): Query<ConvertQuery>) -> AppResult<Response> {
+    ctx.require(service::READ)?;
+    let units = units(&ctx).await?;
+    let mut errors = Vec::new();
+    let mut conversion = None;
+    if let (Some(quantity), Some(from), Some(to)) = (q.quantity.filter(|v| !v.is_empty()), q.from, q.to) {
+        let mut conn = conn(&ctx).await?;
+        match service::convert(&mut conn, ctx.company_id(), &quantity, &from, &to).await {
+            Ok(result) => conversion = Some(format!("{quantity} {from} = {result} {to}")),
+            Err(db::Error::Domain(DomainError::Invalid(e))) => {
+                errors = e.iter().map(|e| ctx.state.messages.format(ctx.lang, e.key, &e.detail)).collect()
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let can_manage = ctx.principal.may(service::MANAGE);
+    render(&UomsPage {
+        page: PageCtx::new(&ctx, "catalog.uoms", "/catalog/uoms").await?,
+        units,
+        categories: UOM_CATEGORIES.to_vec(),
+        errors,
+        conversion,
+        can_manage,
+    })
+}
+
+pub async fn create_uom(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let form = UomForm {
+        code: pairs.text("code"),
+        name_zh: pairs.text("name_zh"),
+        name_en: pairs.text("name_en"),
+        category: pairs.text("category"),
+        ratio_num: pairs.get("ratio_num").and_then(|v| v.trim().parse().ok()).unwrap_or(0),
+        ratio_den: pairs.get("ratio_den").and_then(|v| v.trim().parse().ok()).unwrap_or(1),
+    };
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    match service::create_uom(&mut tx, &ctx.principal, &form).await {
+        Ok(_) => {
+            tx.commit().await?;
+            Ok(flash_redirect(&ctx, "/catalog/uoms", "common.created"))
+        }
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            drop(tx);
+            let units = units(&ctx).await?;
+            let errors = errors
+                .iter()
+                .map(|e| format!("{} {}", e.field, ctx.state.messages.format(ctx.lang, e.key, &e.detail)))
+                .collect();
+            let page = UomsPage {
+                page: PageCtx::new(&ctx, "catalog.uoms", "/catalog/uoms").await?,
+                units,
+                categories: UOM_CATEGORIES.to_vec(),
+                errors,
+                conversion: None,
+                can_manage: true,
+            };
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,34 @@
+//! Catalog: products (goods, services, consumables) with codes, barcodes, categories, VAT
+//! rates, costing method and lot/serial/expiry flags; units of measure whose sizes are exact
+//! fractions of a reference unit, so conversions (箱 = 12 个, kg ↔ g) are exact or refused; and
+//! each product's suppliers with price, lead time and minimum quantity. It emits
+//! `catalog.ProductCreated`. Stock, purchasing and sales build on it.
+
+pub mod domain;
+mod http;
+mod i18n;
+pub mod service;
+
+use web::{MenuItem, Module};
+
+pub fn module() -> Module {
+    Module {
+        name: "catalog",
+        title_key: "catalog.menu",
+        migrations: vec![db::migrate::Migration {
+            module: "catalog",
+            version: 1,
+            name: "products and units",
+            sql: include_str!("../migrations/0001_catalog.sql"),
+        }],
+        permissions: &[service::READ, service::MANAGE],
+        menu: vec![
+            MenuItem { label_key: "catalog.products", href: "/catalog/products", permission: service::READ },
+            MenuItem { label_key: "catalog.uoms", href: "/catalog/uoms", permission: service::READ },
+        ],
+        routes: http::routes,
+        api: http::docs(),
+        subscribers: Vec::new(),
+        messages: i18n::MESSAGES,
+    }
+}

@@ -1,0 +1,153 @@
+//! The catalog as a trading company sets it up: units with exact conversions, a product with a
+//! barcode and a preferred supplier, and the refusals that keep it clean.
+
+use axum::http::StatusCode;
+use serde_json::json;
+use testkit::spawn_app;
+
+#[tokio::test]
+async fn boxes_convert_to_pieces_exactly_and_inexact_conversions_are_refused() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    let units = api.get("/api/v1/catalog/uoms").await.json();
+    assert!(units["items"].as_array().expect("units").iter().any(|u| u["code"] == "box12"));
+    let three_boxes = api.get("/api/v1/catalog/convert?quantity=3&from=box12&to=pc").await.json();
+    assert_eq!(three_boxes["result"], "36");
+    assert_eq!(api.get("/api/v1/catalog/convert?quantity=1.25&from=kg&to=g").await.json()["result"], "1250");
+    let inexact = api.get("/api/v1/catalog/convert?quantity=1&from=pc&to=box12").await;
+    assert_eq!(inexact.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(inexact.json()["errors"][0]["code"], "error.catalog.inexact");
+    assert_eq!(
+        api.get("/api/v1/catalog/convert?quantity=1&from=kg&to=pc").await.json()["errors"][0]["code"],
+        "error.catalog.uom_category"
+    );
+    let case = api
+        .post(
+            "/api/v1/catalog/uoms",
+            &json!({"code": "case24", "name_zh": "箱（24 瓶）", "category": "unit", "ratio_num": 24}),
+        )
+        .await;
+    assert_eq!(case.status, StatusCode::CREATED, "{}", case.body);
+    assert_eq!(api.get("/api/v1/catalog/convert?quantity=2&from=case24&to=box12").await.json()["result"], "4");
+    let bad = api
+        .post("/api/v1/catalog/uoms", &json!({"code": "zero", "name_zh": "零", "category": "unit", "ratio_num": 0}))
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn a_product_is_created_with_its_units_and_a_preferred_supplier() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    let supplier = api
+        .post(
+            "/api/v1/parties",
+            &json!({"kind": "organization", "name": "福州金桥电子有限公司", "roles": ["supplier"]}),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .expect("id");
+    let customer = api
+        .post("/api/v1/parties", &json!({"kind": "organization", "name": "客户甲", "roles": ["customer"]}))
+        .await
+        .json()["id"]
+        .as_i64()
+        .expect("id");
+    let form = json!({"code": "usb-c-01", "barcode": "6901234567892", "name": "USB-C 数据线", "name_en": "USB-C cable", "category": "配件",
+        "kind": "goods", "uom": "pc", "purchase_uom": "box12", "sales_uom": "pc", "vat_rate": "13", "track_lot": true, "sale_price": "39.00"});
+    let created = api.post("/api/v1/catalog/products", &form).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let product = created.json();
+    assert_eq!((product["code"].as_str(), product["purchase_uom"].as_str()), (Some("USB-C-01"), Some("box12")));
+    let id = product["id"].as_i64().expect("id");
+    let again = api.post("/api/v1/catalog/products", &form).await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let problem = again.json();
+    assert!(
+        problem["errors"].as_array().expect("errors").iter().any(|e| e["code"] == "error.catalog.code_taken"),
+        "{problem}"
+    );
+    let mut wrong = form.clone();
+    wrong["code"] = json!("X2");
+    wrong["barcode"] = json!("6901234567891");
+    wrong["purchase_uom"] = json!("kg");
+    let refused = api.post("/api/v1/catalog/products", &wrong).await.json();
+    let errors: Vec<String> = refused["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["code"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(errors.contains(&"error.catalog.barcode_check".to_string()), "{errors:?}");
+    let mut service = form.clone();
+    service["code"] = json!("SVC-1");
+    service["barcode"] = json!("");
+    service["kind"] = json!("service");
+    assert_eq!(
+        api.post("/api/v1/catalog/products", &service).await.json()["errors"][0]["code"],
+        "error.catalog.service_tracking"
+    );
+
+    let set = api
+        .call(
+            axum::http::Method::PUT,
+            &format!("/api/v1/catalog/products/{id}/suppliers"),
+            Some(&json!({"party_id": supplier, "price": "180.00", "lead_days": 5, "preferred": true})),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+    assert_eq!(set.json()["suppliers"][0]["party_name"], "福州金桥电子有限公司");
+    let not_supplier = api
+        .call(
+            axum::http::Method::PUT,
+            &format!("/api/v1/catalog/products/{id}/suppliers"),
+            Some(&json!({"party_id": customer, "price": "1.00", "lead_days": 5})),
+        )
+        .await;
+    assert_eq!(not_supplier.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        api.get("/api/v1/catalog/products?q=6901234567892").await.json()["items"].as_array().map(Vec::len),
+        Some(1)
+    );
+
+    let browser = app.signed_in("admin").await;
+    let page = browser.get(&format!("/catalog/products/{id}")).await;
+    assert!(
+        page.body.contains("USB-C 数据线")
+            && page.body.contains("福州金桥电子有限公司")
+            && page.body.contains("180.00")
+    );
+    let made = browser
+        .post_form(
+            "/catalog/products/new",
+            "/catalog/products",
+            &[
+                ("code", "HDMI-2"),
+                ("name", "HDMI 线"),
+                ("kind", "goods"),
+                ("uom", "pc"),
+                ("purchase_uom", "pc"),
+                ("sales_uom", "pc"),
+                ("vat_rate", "13"),
+                ("costing", "fifo"),
+                ("sale_price", "25.00"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let converted = browser.get("/catalog/uoms?quantity=2&from=dozen&to=pc").await;
+    assert!(converted.body.contains("2 dozen = 24 pc"));
+    app.user("wang.fang", &["sales_rep"], "east", "sales").await;
+    let rep = app.api("wang.fang").await;
+    assert_eq!(rep.get("/api/v1/catalog/products").await.status, StatusCode::OK);
+    assert_eq!(
+        rep.post(
+            "/api/v1/catalog/products",
+            &json!({"code": "X", "name": "x", "kind": "goods", "uom": "pc", "vat_rate": "13"})
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+}
