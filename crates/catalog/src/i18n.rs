@@ -5,6 +5,7 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("catalog.products", "商品", "Products"),
     ("catalog.product", "商品", "Product"),
     ("catalog.product_new", "新建商品", "New product"),
+    ("catalog.product_edit", "编辑商品", "Edit product"),
     ("catalog.uoms", "计量单位", "Units of measure"),
     ("catalog.code", "编码", "Code"),
     ("catalog.barcode", "条码", "Barcode"),

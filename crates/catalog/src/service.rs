@@ -287,6 +287,101 @@ pub async fn create_product(tx: &mut Tx, principal: &Principal, form: &ProductFo
     Ok(id)
 }
 
+/// Changes a product if `version` is still current. The code stays: other documents name it.
+pub async fn update_product(
+    tx: &mut Tx,
+    principal: &Principal,
+    id: i64,
+    version: i64,
+    form: &ProductForm,
+) -> Result<()> {
+    principal.authorize(MANAGE)?;
+    let company = principal.company_id.0;
+    let before = product(tx.conn(), company, id).await?;
+    if before.version != version {
+        return Err(DomainError::StaleVersion { resource: "product", expected: version, actual: before.version }.into());
+    }
+    let mut form = form.clone();
+    form.code = before.code.clone();
+    let input = domain::validate(&form)?;
+    if let Some(barcode) = &input.barcode {
+        let taken = sqlx::query("SELECT 1 FROM cat_products WHERE company_id = $1 AND barcode = $2 AND id <> $3")
+            .bind(company)
+            .bind(barcode)
+            .bind(id)
+            .fetch_optional(tx.conn())
+            .await?;
+        if taken.is_some() {
+            return Err(DomainError::invalid("barcode", "error.catalog.barcode_taken", barcode).into());
+        }
+    }
+    let (uom, purchase, sales) = uom_ids(tx, company, &input).await?;
+    let changed = sqlx::query(
+        "UPDATE cat_products SET barcode = $1, name = $2, name_en = $3, category = $4, kind = $5, uom_id = $6, purchase_uom_id = $7, sales_uom_id = $8, \
+         vat_rate_bp = $9, costing = $10, track_lot = $11, track_serial = $12, track_expiry = $13, sale_price = $14, version = version + 1 \
+         WHERE id = $15 AND version = $16",
+    )
+    .bind(&input.barcode)
+    .bind(&input.name)
+    .bind(&input.name_en)
+    .bind(&input.category)
+    .bind(&input.kind)
+    .bind(uom)
+    .bind(purchase)
+    .bind(sales)
+    .bind(input.vat_rate_bp)
+    .bind(&input.costing)
+    .bind(i64::from(input.track_lot))
+    .bind(i64::from(input.track_serial))
+    .bind(i64::from(input.track_expiry))
+    .bind(input.sale_price)
+    .bind(id)
+    .bind(version)
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    if changed != 1 {
+        return Err(DomainError::StaleVersion { resource: "product", expected: version, actual: version + 1 }.into());
+    }
+    let after = product(tx.conn(), company, id).await?;
+    let strip = |p: &Product| {
+        let mut v = json!(p);
+        v.as_object_mut().map(|o| {
+            o.remove("version");
+            o.remove("suppliers")
+        });
+        v
+    };
+    tx.audit("update", "catalog.product", Some(&id.to_string()), &kernel::audit::diff(&strip(&before), &strip(&after)))
+        .await?;
+    Ok(())
+}
+
+/// The form that reproduces a stored product (for editing).
+pub fn form_of(p: &Product) -> ProductForm {
+    ProductForm {
+        code: p.code.clone(),
+        barcode: p.barcode.clone().unwrap_or_default(),
+        name: p.name.clone(),
+        name_en: p.name_en.clone(),
+        category: p.category.clone(),
+        kind: p.kind.clone(),
+        uom: p.uom.clone(),
+        purchase_uom: p.purchase_uom.clone(),
+        sales_uom: p.sales_uom.clone(),
+        vat_rate: (p.vat_rate_bp / 100).to_string(),
+        costing: p.costing.clone(),
+        track_lot: p.track_lot,
+        track_serial: p.track_serial,
+        track_expiry: p.track_expiry,
+        sale_price: if p.sale_price == 0 {
+            String::new()
+        } else {
+            Money::from_minor(p.sale_price, Currency::CNY).to_decimal().to_string()
+        },
+    }
+}
+
 /// Adds or replaces a supplier of a product: price per purchase unit, lead time, minimum order.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct SupplierForm {

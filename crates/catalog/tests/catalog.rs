@@ -151,3 +151,28 @@ async fn a_product_is_created_with_its_units_and_a_preferred_supplier() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn a_product_is_edited_with_its_version_and_the_history_shows_the_change() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    let created = api.post("/api/v1/catalog/products", &json!({"code": "NB-14", "name": "笔记本电脑", "kind": "goods", "uom": "pc", "vat_rate": "13", "sale_price": "6500.00"})).await.json();
+    let id = created["id"].as_i64().expect("id");
+    let path = format!("/api/v1/catalog/products/{id}");
+    let changed = api
+        .patch(&path, &json!({"version": 1, "name": "14 英寸笔记本电脑", "sale_price": "6299.00", "code": "IGNORED"}))
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    let product = changed.json();
+    assert_eq!(
+        (product["name"].as_str(), product["sale_price"].as_i64(), product["code"].as_str()),
+        (Some("14 英寸笔记本电脑"), Some(629_900), Some("NB-14"))
+    );
+    let stale = api.patch(&path, &json!({"version": 1, "name": "旧版本"})).await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+    let browser = app.signed_in("admin").await;
+    let edit = browser.get(&format!("/catalog/products/{id}/edit")).await;
+    assert!(edit.body.contains("name=\"version\" value=\"2\""));
+    let page = browser.get(&format!("/catalog/products/{id}")).await;
+    assert!(page.body.contains("<del>笔记本电脑</del>"), "the history shows before and after");
+}

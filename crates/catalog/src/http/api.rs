@@ -38,6 +38,13 @@ pub fn docs() -> Vec<ApiRoute> {
         route("POST", "/api/v1/catalog/products", "Create a product", service::MANAGE, Some(object)),
         route("GET", "/api/v1/catalog/products/{id}", "A product with its suppliers", service::READ, None),
         route(
+            "PATCH",
+            "/api/v1/catalog/products/{id}",
+            "Change a product; `version` must be current (the code stays)",
+            service::MANAGE,
+            Some(object),
+        ),
+        route(
             "PUT",
             "/api/v1/catalog/products/{id}/suppliers",
             "Add or replace a supplier of a product",
@@ -127,4 +134,32 @@ pub async fn convert(ctx: Ctx, Query(q): Query<ConvertQuery>) -> AppResult<Json<
     let mut conn = conn(&ctx).await?;
     let result = service::convert(&mut conn, ctx.company_id(), &q.quantity, &q.from, &q.to).await?;
     Ok(Json(json!({"quantity": q.quantity, "from": q.from, "to": q.to, "result": result.to_string()})))
+}
+
+/// Merges the given fields into the stored product and saves it, refusing a stale version.
+pub async fn patch(ctx: Ctx, Path(id): Path<String>, ApiJson(body): ApiJson<Value>) -> AppResult<Json<Value>> {
+    let id = parse_id(&id)?;
+    let Value::Object(mut changes) = body else {
+        return Err(AppError::Malformed { json: true, detail: "expected a JSON object".into() });
+    };
+    let version = changes
+        .remove("version")
+        .and_then(|v| v.as_i64())
+        .ok_or_else(|| AppError::Domain(DomainError::invalid("version", "error.required", "")))?;
+    ctx.require(service::MANAGE)?;
+    let mut reader = conn(&ctx).await?;
+    let current = service::product(&mut reader, ctx.company_id(), id).await?;
+    drop(reader);
+    let mut merged = serde_json::to_value(service::form_of(&current))
+        .map_err(|e| AppError::Domain(DomainError::Internal(e.to_string())))?;
+    for (key, value) in changes {
+        merged[key] = value;
+    }
+    let form: ProductForm =
+        serde_json::from_value(merged).map_err(|e| AppError::Malformed { json: true, detail: e.to_string() })?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::update_product(&mut tx, &ctx.principal, id, version, &form).await?;
+    tx.commit().await?;
+    let mut conn = conn(&ctx).await?;
+    Ok(Json(json!(service::product(&mut conn, ctx.company_id(), id).await?)))
 }

@@ -56,16 +56,32 @@ pub async fn products(ctx: Ctx, Query(s): Query<Search>) -> AppResult<Response> 
 #[template(path = "catalog/product_form.html")]
 struct FormPage {
     page: PageCtx,
+    action: String,
+    version: i64,
     fields: Vec<FieldView>,
+    general_errors: Vec<String>,
 }
 
 async fn form_page(ctx: &Ctx, form: &ProductForm, errors: &[FieldError]) -> AppResult<FormPage> {
+    edit_page(ctx, "/catalog/products".into(), 0, form, errors).await
+}
+
+/// The product form, for a new product (version 0, code editable) or an existing one.
+async fn edit_page(
+    ctx: &Ctx,
+    action: String,
+    version: i64,
+    form: &ProductForm,
+    errors: &[FieldError],
+) -> AppResult<FormPage> {
     let units = units(ctx).await?;
     let unit_choices = |selected: &str| -> Vec<(String, String, bool)> {
         units.iter().map(|u| (u.code.clone(), format!("{} ({})", u.name_zh, u.code), u.code == selected)).collect()
     };
     let mut b = FormBuilder::new(ctx, errors);
-    b.field("text", "code", "catalog.code", &form.code, true);
+    if version == 0 {
+        b.field("text", "code", "catalog.code", &form.code, true);
+    }
     b.field("text", "name", "catalog.name", &form.name, true);
     b.field("text", "name_en", "catalog.name_en", &form.name_en, false);
     b.field("text", "barcode", "catalog.barcode", &form.barcode, false);
@@ -105,7 +121,15 @@ async fn form_page(ctx: &Ctx, form: &ProductForm, errors: &[FieldError]) -> AppR
     b.field("checkbox", "track_lot", "catalog.track_lot", if form.track_lot { "true" } else { "" }, false);
     b.field("checkbox", "track_serial", "catalog.track_serial", if form.track_serial { "true" } else { "" }, false);
     b.field("checkbox", "track_expiry", "catalog.track_expiry", if form.track_expiry { "true" } else { "" }, false);
-    Ok(FormPage { page: PageCtx::new(ctx, "catalog.product_new", "/catalog/products").await?, fields: b.finish() })
+    let general_errors = b.general_errors();
+    let title = if version == 0 { "catalog.product_new" } else { "catalog.product_edit" };
+    Ok(FormPage {
+        page: PageCtx::new(ctx, title, "/catalog/products").await?,
+        action,
+        version,
+        fields: b.finish(),
+        general_errors,
+    })
 }
 
 pub async fn new(ctx: Ctx) -> AppResult<Response> {
@@ -119,8 +143,8 @@ pub async fn new(ctx: Ctx) -> AppResult<Response> {
     render(&form_page(&ctx, &form, &[]).await?)
 }
 
-pub async fn create(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
-    let form = ProductForm {
+fn form_from(pairs: &FormPairs) -> ProductForm {
+    ProductForm {
         code: pairs.text("code"),
         barcode: pairs.text("barcode"),
         name: pairs.text("name"),
@@ -136,7 +160,11 @@ pub async fn create(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         track_serial: pairs.get("track_serial") == Some("true"),
         track_expiry: pairs.get("track_expiry") == Some("true"),
         sale_price: pairs.text("sale_price"),
-    };
+    }
+}
+
+pub async fn create(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let form = form_from(&pairs);
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     match service::create_product(&mut tx, &ctx.principal, &form).await {
         Ok(id) => {
@@ -155,6 +183,7 @@ pub async fn create(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
 #[template(path = "catalog/product.html")]
 struct DetailPage {
     page: PageCtx,
+    history: Vec<web::page::HistoryEntry>,
     product: Product,
     suppliers: Vec<(i64, String)>,
     can_manage: bool,
@@ -174,8 +203,11 @@ pub async fn product(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
         .await?;
     let suppliers = rows.iter().filter_map(|r| Some((r.try_get("id").ok()?, r.try_get("name").ok()?))).collect();
     let title = format!("{} {}", product.code, product.name);
+    drop(conn);
+    let history = web::page::history(&ctx, "catalog.product", &product.id.to_string()).await?;
     render(&DetailPage {
         page: PageCtx::new(&ctx, "catalog.products", "/catalog/products").await?.titled(title),
+        history,
         product,
         suppliers,
         can_manage: ctx.principal.may(service::MANAGE),
@@ -272,6 +304,42 @@ pub async fn create_uom(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
                 can_manage: true,
             };
             render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn edit(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
+    ctx.require(service::MANAGE)?;
+    let id = parse_id(&id)?;
+    let mut conn = conn(&ctx).await?;
+    let product = service::product(&mut conn, ctx.company_id(), id).await?;
+    drop(conn);
+    render(
+        &edit_page(&ctx, format!("/catalog/products/{id}"), product.version, &service::form_of(&product), &[]).await?,
+    )
+}
+
+pub async fn save(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    let form = form_from(&pairs);
+    let version: i64 = pairs.get("version").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    match service::update_product(&mut tx, &ctx.principal, id, version, &form).await {
+        Ok(()) => {
+            tx.commit().await?;
+            Ok(flash_redirect(&ctx, &format!("/catalog/products/{id}"), "common.saved"))
+        }
+        Err(db::Error::Domain(e @ (DomainError::Invalid(_) | DomainError::StaleVersion { .. }))) => {
+            drop(tx);
+            let errors = match e {
+                DomainError::Invalid(errors) => errors,
+                _ => vec![FieldError::new("version", "error.stale_version", "")],
+            };
+            render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &edit_page(&ctx, format!("/catalog/products/{id}"), version, &form, &errors).await?,
+            )
         }
         Err(e) => Err(e.into()),
     }
