@@ -7,6 +7,7 @@
 pub mod domain;
 mod http;
 mod i18n;
+pub mod pricing;
 pub mod service;
 
 use web::{MenuItem, Module};
@@ -15,15 +16,24 @@ pub fn module() -> Module {
     Module {
         name: "catalog",
         title_key: "catalog.menu",
-        migrations: vec![db::migrate::Migration {
-            module: "catalog",
-            version: 1,
-            name: "products and units",
-            sql: include_str!("../migrations/0001_catalog.sql"),
-        }],
+        migrations: vec![
+            db::migrate::Migration {
+                module: "catalog",
+                version: 1,
+                name: "products and units",
+                sql: include_str!("../migrations/0001_catalog.sql"),
+            },
+            db::migrate::Migration {
+                module: "catalog",
+                version: 2,
+                name: "price lists",
+                sql: include_str!("../migrations/0002_price_lists.sql"),
+            },
+        ],
         permissions: &[service::READ, service::MANAGE],
         menu: vec![
             MenuItem { label_key: "catalog.products", href: "/catalog/products", permission: service::READ },
+            MenuItem { label_key: "catalog.price_lists", href: "/catalog/price-lists", permission: service::READ },
             MenuItem { label_key: "catalog.uoms", href: "/catalog/uoms", permission: service::READ },
         ],
         routes: http::routes,

@@ -176,3 +176,95 @@ async fn a_product_is_edited_with_its_version_and_the_history_shows_the_change()
     let page = browser.get(&format!("/catalog/products/{id}")).await;
     assert!(page.body.contains("<del>笔记本电脑</del>"), "the history shows before and after");
 }
+
+#[tokio::test]
+async fn the_most_specific_valid_price_list_and_the_highest_reached_quantity_break_set_the_price() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    let vip = api
+        .post(
+            "/api/v1/parties",
+            &json!({"kind": "organization", "name": "大客户甲", "roles": ["customer"], "tags": ["VIP"]}),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .expect("id");
+    let walk_in =
+        api.post("/api/v1/parties", &json!({"kind": "person", "name": "散客乙", "roles": ["customer"]})).await.json()
+            ["id"]
+            .as_i64()
+            .expect("id");
+    let special = api
+        .post(
+            "/api/v1/parties",
+            &json!({"kind": "organization", "name": "合同客户丙", "roles": ["customer"], "tags": ["VIP"]}),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .expect("id");
+    let product = api.post("/api/v1/catalog/products", &json!({"code": "CBL-C", "name": "USB-C 数据线", "kind": "goods", "uom": "pc", "vat_rate": "13", "sale_price": "39.00"})).await.json()["id"].as_i64().expect("id");
+    let list = |body: serde_json::Value| {
+        let api = api.clone();
+        async move { api.post("/api/v1/catalog/price-lists", &body).await.json()["id"].as_i64().expect("list") }
+    };
+    let everyone = list(json!({"name": "2026 标准价"})).await;
+    let group =
+        list(json!({"name": "VIP 三月促销", "tag": "VIP", "valid_from": "2026-03-01", "valid_to": "2026-03-31"})).await;
+    let contract = list(json!({"name": "丙公司合同价", "party_id": special})).await;
+    let item = |list: i64, min_qty: &str, price: &str| {
+        let api = api.clone();
+        let body = json!({"product_id": product, "min_qty": min_qty, "price": price});
+        async move {
+            assert_eq!(
+                api.call(axum::http::Method::PUT, &format!("/api/v1/catalog/price-lists/{list}/items"), Some(&body))
+                    .await
+                    .status,
+                StatusCode::OK
+            )
+        }
+    };
+    item(everyone, "", "36.00").await;
+    item(everyone, "100", "33.00").await;
+    item(group, "", "32.00").await;
+    item(contract, "", "30.00").await;
+    let price = |party: i64, quantity: &str, date: &str| {
+        let api = api.clone();
+        let path =
+            format!("/api/v1/catalog/price?product_id={product}&party_id={party}&quantity={quantity}&date={date}");
+        async move {
+            let quote = api.get(&path).await.json();
+            (quote["price"].as_str().unwrap_or("").to_string(), quote["source"].as_str().unwrap_or("own").to_string())
+        }
+    };
+    assert_eq!(price(walk_in, "10", "2026-03-15").await, ("36.00".into(), "2026 标准价".into()));
+    assert_eq!(
+        price(walk_in, "150", "2026-03-15").await,
+        ("33.00".into(), "2026 标准价".into()),
+        "the 100-piece break"
+    );
+    assert_eq!(
+        price(vip, "10", "2026-03-15").await,
+        ("32.00".into(), "VIP 三月促销".into()),
+        "the group list wins over everyone's"
+    );
+    assert_eq!(
+        price(vip, "10", "2026-04-02").await,
+        ("36.00".into(), "2026 标准价".into()),
+        "the promotion ended in March"
+    );
+    assert_eq!(
+        price(special, "500", "2026-03-15").await,
+        ("30.00".into(), "丙公司合同价".into()),
+        "the customer's own list wins"
+    );
+    let both = api.post("/api/v1/catalog/price-lists", &json!({"name": "x", "party_id": vip, "tag": "VIP"})).await;
+    assert_eq!(both.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let page = app
+        .signed_in("admin")
+        .await
+        .get(&format!("/catalog/price-lists?product_id={product}&party_id={vip}&quantity=10&date=2026-03-15"))
+        .await;
+    assert!(page.body.contains("VIP 三月促销") && page.body.contains("32.00"), "{}", page.body);
+}

@@ -54,6 +54,36 @@ pub fn docs() -> Vec<ApiRoute> {
         route("GET", "/api/v1/catalog/uoms", "Units of measure", service::READ, None),
         route("POST", "/api/v1/catalog/uoms", "Create a unit of measure", service::MANAGE, Some(object)),
         convert,
+        route("GET", "/api/v1/catalog/price-lists", "Price lists with their items", service::READ, None),
+        route(
+            "POST",
+            "/api/v1/catalog/price-lists",
+            "Create a price list (one customer, a tag, or everyone; validity dates)",
+            service::MANAGE,
+            Some(object),
+        ),
+        route(
+            "PUT",
+            "/api/v1/catalog/price-lists/{id}/items",
+            "Set a product's price from a minimum quantity",
+            service::MANAGE,
+            Some(object),
+        ),
+        ApiRoute {
+            query: &[
+                ("product_id", "Product"),
+                ("party_id", "Customer (optional)"),
+                ("quantity", "Quantity in the sales unit"),
+                ("date", "YYYY-MM-DD"),
+            ],
+            ..route(
+                "GET",
+                "/api/v1/catalog/price",
+                "The price a customer pays for a quantity on a date, and the list it comes from",
+                service::READ,
+                None,
+            )
+        },
     ]
 }
 
@@ -162,4 +192,50 @@ pub async fn patch(ctx: Ctx, Path(id): Path<String>, ApiJson(body): ApiJson<Valu
     tx.commit().await?;
     let mut conn = conn(&ctx).await?;
     Ok(Json(json!(service::product(&mut conn, ctx.company_id(), id).await?)))
+}
+
+pub async fn price_lists(ctx: Ctx) -> AppResult<Json<Value>> {
+    ctx.require(service::READ)?;
+    let mut conn = conn(&ctx).await?;
+    Ok(Json(json!({"items": crate::pricing::lists(&mut conn, ctx.company_id()).await?})))
+}
+
+pub async fn create_price_list(ctx: Ctx, ApiJson(form): ApiJson<crate::pricing::PriceListForm>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let id = crate::pricing::create_list(&mut tx, &ctx.principal, &form).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": id}))).into_response())
+}
+
+pub async fn set_price_item(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    ApiJson(form): ApiJson<crate::pricing::ItemForm>,
+) -> AppResult<Json<Value>> {
+    let id: i64 = id.parse().map_err(|_| AppError::Domain(DomainError::NotFound("price list")))?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    crate::pricing::set_item(&mut tx, &ctx.principal, id, &form).await?;
+    tx.commit().await?;
+    Ok(Json(json!({"ok": true})))
+}
+
+#[derive(Deserialize)]
+pub struct PriceQuery {
+    product_id: i64,
+    party_id: Option<i64>,
+    quantity: Option<String>,
+    date: String,
+}
+
+pub async fn price(ctx: Ctx, Query(q): Query<PriceQuery>) -> AppResult<Json<Value>> {
+    ctx.require(service::READ)?;
+    let quantity = kernel::Qty::parse(q.quantity.as_deref().unwrap_or("1"))
+        .map_err(|e| AppError::Domain(DomainError::Invalid(vec![e])))?;
+    let mut conn = conn(&ctx).await?;
+    let quote =
+        crate::pricing::price_for(&mut conn, ctx.company_id(), q.product_id, q.party_id, quantity, &q.date).await?;
+    let price = kernel::Money::from_minor(quote.price, kernel::Currency::CNY).to_decimal().to_string();
+    Ok(Json(
+        json!({"product_id": q.product_id, "party_id": q.party_id, "quantity": quantity.to_string(), "date": q.date, "price": price, "source": quote.source}),
+    ))
 }

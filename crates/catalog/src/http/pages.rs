@@ -344,3 +344,97 @@ pub async fn save(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) -> AppResu
         Err(e) => Err(e.into()),
     }
 }
+
+#[derive(Template)]
+#[template(path = "catalog/price_lists.html")]
+struct PriceListsPage {
+    page: PageCtx,
+    lists: Vec<crate::pricing::PriceList>,
+    products: Vec<Product>,
+    customers: Vec<(i64, String)>,
+    quote: Option<String>,
+    errors: Vec<String>,
+    can_manage: bool,
+}
+
+#[derive(Deserialize)]
+pub struct PriceQuery {
+    product_id: Option<i64>,
+    party_id: Option<i64>,
+    quantity: Option<String>,
+    date: Option<String>,
+}
+
+pub async fn price_lists(ctx: Ctx, Query(q): Query<PriceQuery>) -> AppResult<Response> {
+    ctx.require(service::READ)?;
+    let mut conn = conn(&ctx).await?;
+    let mut errors = Vec::new();
+    let mut quote = None;
+    if let (Some(product), Some(date)) = (q.product_id, q.date.filter(|d| !d.is_empty())) {
+        let quantity = q.quantity.unwrap_or_else(|| "1".into());
+        match kernel::Qty::parse(&quantity) {
+            Ok(qty) => {
+                match crate::pricing::price_for(&mut conn, ctx.company_id(), product, q.party_id, qty, &date).await {
+                    Ok(found) => {
+                        let source = found.source.unwrap_or_else(|| ctx.t("catalog.own_price"));
+                        quote = Some(format!(
+                            "{} × {quantity} → {} ({source})",
+                            ctx.t("catalog.list_price"),
+                            kernel::Money::from_minor(found.price, kernel::Currency::CNY)
+                        ));
+                    }
+                    Err(db::Error::Domain(DomainError::Invalid(e))) => {
+                        errors = e.iter().map(|e| ctx.state.messages.format(ctx.lang, e.key, &e.detail)).collect()
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Err(e) => errors.push(ctx.state.messages.format(ctx.lang, e.key, &e.detail)),
+        }
+    }
+    let lists = crate::pricing::lists(&mut conn, ctx.company_id()).await?;
+    let products = service::products(&mut conn, ctx.company_id(), None).await?;
+    let rows = sqlx::query("SELECT p.id, p.name FROM parties p JOIN party_roles r ON r.party_id = p.id AND r.role = 'customer' WHERE p.company_id = $1 ORDER BY p.name LIMIT 500")
+        .bind(ctx.company_id())
+        .fetch_all(&mut *conn)
+        .await?;
+    let customers = rows.iter().filter_map(|r| Some((r.try_get("id").ok()?, r.try_get("name").ok()?))).collect();
+    drop(conn);
+    let can_manage = ctx.principal.may(service::MANAGE);
+    render(&PriceListsPage {
+        page: PageCtx::new(&ctx, "catalog.price_lists", "/catalog/price-lists").await?,
+        lists,
+        products,
+        customers,
+        quote,
+        errors,
+        can_manage,
+    })
+}
+
+pub async fn create_price_list(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let form = crate::pricing::PriceListForm {
+        name: pairs.text("name"),
+        party_id: pairs.get("party_id").and_then(|p| p.parse().ok()),
+        tag: Some(pairs.text("tag")),
+        valid_from: Some(pairs.text("valid_from")),
+        valid_to: Some(pairs.text("valid_to")),
+    };
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    crate::pricing::create_list(&mut tx, &ctx.principal, &form).await?;
+    tx.commit().await?;
+    Ok(flash_redirect(&ctx, "/catalog/price-lists", "common.created"))
+}
+
+pub async fn add_price_item(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) -> AppResult<Response> {
+    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
+    let form = crate::pricing::ItemForm {
+        product_id: pairs.get("product_id").and_then(|p| p.parse().ok()).unwrap_or(0),
+        min_qty: pairs.text("min_qty"),
+        price: pairs.text("price"),
+    };
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    crate::pricing::set_item(&mut tx, &ctx.principal, id, &form).await?;
+    tx.commit().await?;
+    Ok(flash_redirect(&ctx, "/catalog/price-lists", "common.saved"))
+}
