@@ -176,6 +176,7 @@ pub struct Product {
     pub track_serial: bool,
     pub track_expiry: bool,
     pub sale_price: i64,
+    pub archived: bool,
     pub version: i64,
     pub suppliers: Vec<Supplier>,
 }
@@ -357,6 +358,28 @@ pub async fn update_product(
     Ok(())
 }
 
+/// Archives a product: it leaves lists and new documents but keeps its history and the records
+/// that name it. Restoring it is `archive_product(…, false)`.
+pub async fn archive_product(tx: &mut Tx, principal: &Principal, id: i64, archived: bool) -> Result<()> {
+    principal.authorize(MANAGE)?;
+    let now = tx.now().to_string();
+    let changed = sqlx::query(
+        "UPDATE cat_products SET archived_at = CASE WHEN $1 = 1 THEN $2 ELSE NULL END, version = version + 1 WHERE company_id = $3 AND id = $4",
+    )
+    .bind(i64::from(archived))
+    .bind(&now)
+    .bind(principal.company_id.0)
+    .bind(id)
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    if changed != 1 {
+        return Err(DomainError::NotFound("product").into());
+    }
+    tx.audit("state", "catalog.product", Some(&id.to_string()), &json!({"archived": [!archived, archived]})).await?;
+    Ok(())
+}
+
 /// The form that reproduces a stored product (for editing).
 pub fn form_of(p: &Product) -> ProductForm {
     ProductForm {
@@ -448,7 +471,7 @@ pub async fn set_supplier(tx: &mut Tx, principal: &Principal, product: i64, form
 }
 
 const PRODUCT_COLUMNS: &str = "p.id, p.code, p.barcode, p.name, p.name_en, p.category, p.kind, u.code AS uom, pu.code AS purchase_uom, su.code AS sales_uom, \
-     p.vat_rate_bp, p.costing, p.track_lot, p.track_serial, p.track_expiry, p.sale_price, p.version";
+     p.vat_rate_bp, p.costing, p.track_lot, p.track_serial, p.track_expiry, p.sale_price, p.archived_at, p.version";
 const PRODUCT_FROM: &str = "FROM cat_products p JOIN cat_uoms u ON u.id = p.uom_id JOIN cat_uoms pu ON pu.id = p.purchase_uom_id JOIN cat_uoms su ON su.id = p.sales_uom_id";
 
 fn product_from_row(r: &db::Row) -> std::result::Result<Product, sqlx::Error> {
@@ -469,6 +492,7 @@ fn product_from_row(r: &db::Row) -> std::result::Result<Product, sqlx::Error> {
         track_serial: r.try_get::<i64, _>("track_serial")? == 1,
         track_expiry: r.try_get::<i64, _>("track_expiry")? == 1,
         sale_price: r.try_get("sale_price")?,
+        archived: r.try_get::<Option<String>, _>("archived_at")?.is_some(),
         version: r.try_get("version")?,
         suppliers: Vec::new(),
     })

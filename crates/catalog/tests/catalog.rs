@@ -175,6 +175,22 @@ async fn a_product_is_edited_with_its_version_and_the_history_shows_the_change()
     assert!(edit.body.contains("name=\"version\" value=\"2\""));
     let page = browser.get(&format!("/catalog/products/{id}")).await;
     assert!(page.body.contains("<del>笔记本电脑</del>"), "the history shows before and after");
+    let archived = api.post(&format!("{path}/archive"), &json!({"archived": true})).await;
+    assert_eq!(archived.json()["archived"], true);
+    assert_eq!(
+        api.get("/api/v1/catalog/products").await.json()["items"].as_array().map(Vec::len),
+        Some(0),
+        "archived products leave the list"
+    );
+    let restored = browser
+        .post_form(
+            &format!("/catalog/products/{id}"),
+            &format!("/catalog/products/{id}/archive"),
+            &[("archived", "false")],
+        )
+        .await;
+    assert_eq!(restored.status, StatusCode::SEE_OTHER);
+    assert_eq!(api.get("/api/v1/catalog/products").await.json()["items"].as_array().map(Vec::len), Some(1));
 }
 
 #[tokio::test]

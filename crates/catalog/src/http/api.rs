@@ -239,3 +239,17 @@ pub async fn price(ctx: Ctx, Query(q): Query<PriceQuery>) -> AppResult<Json<Valu
         json!({"product_id": q.product_id, "party_id": q.party_id, "quantity": quantity.to_string(), "date": q.date, "price": price, "source": quote.source}),
     ))
 }
+
+#[derive(Deserialize)]
+pub struct ArchiveBody {
+    archived: bool,
+}
+
+pub async fn archive(ctx: Ctx, Path(id): Path<String>, ApiJson(body): ApiJson<ArchiveBody>) -> AppResult<Json<Value>> {
+    let id = parse_id(&id)?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::archive_product(&mut tx, &ctx.principal, id, body.archived).await?;
+    tx.commit().await?;
+    let mut reader = conn(&ctx).await?;
+    Ok(Json(json!(service::product(&mut reader, ctx.company_id(), id).await?)))
+}

@@ -25,6 +25,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/catalog/products", get(api::products).post(api::create))
         .route("/api/v1/catalog/products/{id}", get(api::product).patch(api::patch))
         .route("/api/v1/catalog/products/{id}/suppliers", put(api::set_supplier))
+        .route("/api/v1/catalog/products/{id}/archive", post(api::archive))
+        .route("/catalog/products/{id}/archive", post(pages::archive))
         .route("/api/v1/catalog/uoms", get(api::uoms).post(api::create_uom))
         .route("/api/v1/catalog/convert", get(api::convert))
 }

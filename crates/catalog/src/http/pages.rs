@@ -438,3 +438,11 @@ pub async fn add_price_item(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) 
     tx.commit().await?;
     Ok(flash_redirect(&ctx, "/catalog/price-lists", "common.saved"))
 }
+
+pub async fn archive(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::archive_product(&mut tx, &ctx.principal, id, pairs.get("archived") == Some("true")).await?;
+    tx.commit().await?;
+    Ok(flash_redirect(&ctx, &format!("/catalog/products/{id}"), "common.saved"))
+}
