@@ -38,6 +38,7 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             ("party.party.update", Scope::Team),
             ("party.party.export", Scope::Team),
             ("catalog.product.read", Scope::Company),
+            ("stock.move.read", Scope::Company),
         ],
     },
     BuiltinRole {
@@ -57,6 +58,7 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             ("finance.invoice.manage", Scope::Company),
             ("finance.payment.manage", Scope::Company),
             ("catalog.product.read", Scope::Company),
+            ("stock.move.read", Scope::Company),
         ],
     },
     BuiltinRole {

@@ -264,7 +264,8 @@ pub async fn seed(db: &Db, company_id: i64, scale: u64) -> Result<u64> {
     Ok(made)
 }
 
-/// The demo catalog: a few products the demo company trades in, with a preferred supplier each.
+/// The demo catalog: a few products the demo company trades in, with a preferred supplier each,
+/// and a warehouse holding opening stock of the goods.
 pub async fn seed_catalog(db: &Db, company_id: i64) -> Result<usize> {
     let any = sqlx::query("SELECT 1 FROM cat_products WHERE company_id = $1 LIMIT 1")
         .bind(company_id)
@@ -292,6 +293,7 @@ pub async fn seed_catalog(db: &Db, company_id: i64) -> Result<usize> {
         ("LIC-OFFICE", "办公软件许可", "Office software licence", "软件", "3000.00", "2100.00", "pc", "13"),
     ];
     let mut tx = db.begin(Actor::user(admin, "admin", company_id)).await?;
+    let mut goods = Vec::new();
     for (code, name, name_en, category, price, cost, purchase_uom, vat) in products {
         let kind = if code.starts_with("SVC") { "service" } else { "goods" };
         let form = catalog::domain::ProductForm {
@@ -319,6 +321,25 @@ pub async fn seed_catalog(db: &Db, company_id: i64) -> Result<usize> {
             };
             catalog::service::set_supplier(&mut tx, &principal, id, &supplier_form).await?;
         }
+        if kind == "goods" {
+            goods.push((id, code));
+        }
+    }
+    // One warehouse with opening stock, so the stock pages have something to show.
+    stock::service::create_warehouse(&mut tx, &principal, "WH", "上海总仓").await?;
+    let opening_date = format!("{}-01-02", chrono::Utc::now().date_naive().format("%Y"));
+    for (product_id, code) in goods {
+        let quantity = if code == "CBL-C" { "600" } else { "20" };
+        let receipt = stock::service::MoveForm {
+            product_id,
+            quantity: quantity.into(),
+            from: "SUPPLIER".into(),
+            to: "WH/STOCK".into(),
+            reference: "期初库存 opening stock".into(),
+            date: opening_date.clone(),
+            ..Default::default()
+        };
+        stock::service::move_stock(&mut tx, &principal, &receipt).await?;
     }
     tx.commit().await?;
     Ok(products.len())

@@ -11,5 +11,5 @@ use web::Module;
 /// Every module of the suite, in dependency order. This list is the only place modules
 /// are registered.
 pub fn modules() -> Vec<Module> {
-    vec![web::platform_module(), party::module(), catalog::module(), finance::module()]
+    vec![web::platform_module(), party::module(), catalog::module(), finance::module(), stock::module()]
 }

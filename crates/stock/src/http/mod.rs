@@ -1,0 +1,347 @@
+//! Stock pages and API. (Named `http` so it cannot be confused with the `web` crate.)
+
+use crate::service::{self, LedgerLine, MoveForm, OnHand};
+use askama::Template;
+use axum::extract::Query;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use db::RowExt;
+use kernel::DomainError;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use web::openapi::{object, ApiRoute};
+use web::page::{flash_redirect, render, render_status};
+use web::{ApiJson, AppResult, AppState, Ctx, FormPairs, PageCtx};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/stock/on-hand", get(on_hand_page))
+        .route("/stock/moves", get(moves_page).post(create_move))
+        .route("/stock/count", post(count_page))
+        .route("/stock/warehouses", get(warehouses_page).post(create_warehouse))
+        .route("/api/v1/stock/on-hand", get(on_hand_api))
+        .route("/api/v1/stock/moves", post(move_api))
+        .route("/api/v1/stock/ledger", get(ledger_api))
+        .route("/api/v1/stock/counts", post(count_api))
+        .route("/api/v1/stock/warehouses", get(warehouses_api).post(warehouse_api))
+}
+
+pub fn docs() -> Vec<ApiRoute> {
+    let route = |method, path, summary, permission: &'static str, request: Option<fn() -> Value>| ApiRoute {
+        method,
+        path,
+        summary,
+        tag: "stock",
+        permission: Some(permission),
+        query: &[],
+        request,
+        response: object,
+    };
+    vec![
+        ApiRoute {
+            query: &[("product_id", "One product (optional)")],
+            ..route(
+                "GET",
+                "/api/v1/stock/on-hand",
+                "Quantities on hand per product, location and lot",
+                service::READ,
+                None,
+            )
+        },
+        route("POST", "/api/v1/stock/moves", "Record a done move between two locations", service::MOVE, Some(object)),
+        ApiRoute {
+            query: &[("product_id", "The product")],
+            ..route("GET", "/api/v1/stock/ledger", "A product's moves with the running quantity", service::READ, None)
+        },
+        route(
+            "POST",
+            "/api/v1/stock/counts",
+            "Record a stock count; the difference moves to or from inventory loss",
+            service::MOVE,
+            Some(object),
+        ),
+        route("GET", "/api/v1/stock/warehouses", "Warehouses and their stock locations", service::READ, None),
+        route("POST", "/api/v1/stock/warehouses", "Create a warehouse", service::MANAGE, Some(object)),
+    ]
+}
+
+async fn conn(ctx: &Ctx) -> AppResult<sqlx::pool::PoolConnection<sqlx::Any>> {
+    Ok(ctx.db().reader().acquire().await.map_err(db::Error::from)?)
+}
+
+fn today(ctx: &Ctx) -> String {
+    (ctx.db().clock().now() + chrono::Duration::hours(8)).format("%Y-%m-%d").to_string()
+}
+
+#[derive(Deserialize)]
+pub struct ProductQuery {
+    product_id: Option<i64>,
+}
+
+#[derive(Template)]
+#[template(path = "stock/on_hand.html")]
+struct OnHandPage {
+    page: PageCtx,
+    rows: Vec<OnHand>,
+    ledger: Vec<LedgerLine>,
+    products: Vec<(i64, String)>,
+    locations: Vec<String>,
+    today: String,
+    can_move: bool,
+}
+
+async fn products_and_locations(ctx: &Ctx) -> AppResult<(Vec<(i64, String)>, Vec<String>)> {
+    let mut conn = conn(ctx).await?;
+    let products = sqlx::query("SELECT id, code, name FROM cat_products WHERE company_id = $1 AND archived_at IS NULL AND kind <> 'service' ORDER BY code LIMIT 1000")
+        .bind(ctx.company_id())
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .filter_map(|r| Some((r.try_get("id").ok()?, format!("{} {}", r.try_get::<String, _>("code").ok()?, r.try_get::<String, _>("name").ok()?))))
+        .collect();
+    let locations =
+        sqlx::query("SELECT code FROM stk_locations WHERE company_id = $1 ORDER BY kind <> 'internal', code")
+            .bind(ctx.company_id())
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .filter_map(|r| r.try_get("code").ok())
+            .collect();
+    Ok((products, locations))
+}
+
+async fn on_hand_page(ctx: Ctx, Query(q): Query<ProductQuery>) -> AppResult<Response> {
+    ctx.require(service::READ)?;
+    let mut conn = conn(&ctx).await?;
+    let rows = service::on_hand(&mut conn, ctx.company_id(), q.product_id).await?;
+    let ledger = match q.product_id {
+        Some(p) => service::ledger(&mut conn, ctx.company_id(), p).await?,
+        None => Vec::new(),
+    };
+    drop(conn);
+    let (products, locations) = products_and_locations(&ctx).await?;
+    render(&OnHandPage {
+        page: PageCtx::new(&ctx, "stock.on_hand", "/stock/on-hand").await?,
+        rows,
+        ledger,
+        products,
+        locations,
+        today: today(&ctx),
+        can_move: ctx.principal.may(service::MOVE),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "stock/moves.html")]
+struct MovesPage {
+    page: PageCtx,
+    moves: Vec<(String, String, String, String, String, String, String)>,
+    products: Vec<(i64, String)>,
+    locations: Vec<String>,
+    today: String,
+    /// What was entered, shown again after a refusal.
+    form: MoveForm,
+    /// (field, message) of a refused move, shown next to its field.
+    errors: Vec<(String, String)>,
+    can_move: bool,
+}
+
+impl MovesPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+    }
+}
+
+async fn moves_view(ctx: &Ctx, form: MoveForm, errors: Vec<(String, String)>) -> AppResult<MovesPage> {
+    let mut conn = conn(ctx).await?;
+    let rows = sqlx::query(
+        "SELECT m.number, m.move_date, p.code, m.quantity, f.code AS f, t.code AS t, m.lot FROM stk_moves m JOIN cat_products p ON p.id = m.product_id \
+         JOIN stk_locations f ON f.id = m.from_location_id JOIN stk_locations t ON t.id = m.to_location_id WHERE m.company_id = $1 ORDER BY m.id DESC LIMIT 200",
+    )
+    .bind(ctx.company_id())
+    .fetch_all(&mut *conn)
+    .await?;
+    let moves = rows
+        .iter()
+        .filter_map(|r| {
+            Some((
+                r.try_get("number").ok()?,
+                r.try_get("move_date").ok()?,
+                r.try_get("code").ok()?,
+                kernel::Qty::from_scaled(r.try_get("quantity").ok()?).to_string(),
+                r.try_get("f").ok()?,
+                r.try_get("t").ok()?,
+                r.try_get("lot").ok()?,
+            ))
+        })
+        .collect();
+    drop(conn);
+    let (products, locations) = products_and_locations(ctx).await?;
+    Ok(MovesPage {
+        page: PageCtx::new(ctx, "stock.moves", "/stock/moves").await?,
+        moves,
+        products,
+        locations,
+        today: today(ctx),
+        form,
+        errors,
+        can_move: ctx.principal.may(service::MOVE),
+    })
+}
+
+async fn moves_page(ctx: Ctx) -> AppResult<Response> {
+    ctx.require(service::READ)?;
+    render(&moves_view(&ctx, MoveForm::default(), Vec::new()).await?)
+}
+
+fn move_form(pairs: &FormPairs) -> MoveForm {
+    MoveForm {
+        product_id: pairs.get("product_id").and_then(|p| p.parse().ok()).unwrap_or(0),
+        quantity: pairs.text("quantity"),
+        from: pairs.text("from"),
+        to: pairs.text("to"),
+        lot: pairs.text("lot"),
+        reference: pairs.text("reference"),
+        date: pairs.text("date"),
+    }
+}
+
+async fn create_move(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let form = move_form(&pairs);
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    match service::move_stock(&mut tx, &ctx.principal, &form).await {
+        Ok(_) => {
+            tx.commit().await?;
+            Ok(flash_redirect(&ctx, "/stock/moves", "common.created"))
+        }
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            drop(tx);
+            let text = errors
+                .iter()
+                .map(|e| (e.field.to_string(), ctx.state.messages.format(ctx.lang, e.key, &e.detail)))
+                .collect();
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &moves_view(&ctx, form, text).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn count_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let product: i64 = pairs.get("product_id").and_then(|p| p.parse().ok()).unwrap_or(0);
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let made = service::count(
+        &mut tx,
+        &ctx.principal,
+        product,
+        &pairs.text("location"),
+        &pairs.text("lot"),
+        &pairs.text("counted"),
+        &pairs.text("date"),
+    )
+    .await?;
+    tx.commit().await?;
+    let key = if made.is_some() { "common.saved" } else { "stock.nothing_to_adjust" };
+    Ok(flash_redirect(&ctx, &format!("/stock/on-hand?product_id={product}"), key))
+}
+
+#[derive(Template)]
+#[template(path = "stock/warehouses.html")]
+struct WarehousesPage {
+    page: PageCtx,
+    warehouses: Vec<(String, String, String)>,
+    can_manage: bool,
+}
+
+async fn warehouses_page(ctx: Ctx) -> AppResult<Response> {
+    ctx.require(service::READ)?;
+    let mut conn = conn(&ctx).await?;
+    let warehouses = service::warehouses(&mut conn, ctx.company_id()).await?;
+    drop(conn);
+    render(&WarehousesPage {
+        page: PageCtx::new(&ctx, "stock.warehouses", "/stock/warehouses").await?,
+        warehouses,
+        can_manage: ctx.principal.may(service::MANAGE),
+    })
+}
+
+async fn create_warehouse(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::create_warehouse(&mut tx, &ctx.principal, &pairs.text("code"), &pairs.text("name")).await?;
+    tx.commit().await?;
+    Ok(flash_redirect(&ctx, "/stock/warehouses", "common.created"))
+}
+
+async fn on_hand_api(ctx: Ctx, Query(q): Query<ProductQuery>) -> AppResult<Json<Value>> {
+    ctx.require(service::READ)?;
+    let mut conn = conn(&ctx).await?;
+    let rows = service::on_hand(&mut conn, ctx.company_id(), q.product_id).await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|r| json!({"product_id": r.product_id, "product_code": r.product_code, "location": r.location, "lot": r.lot, "quantity": kernel::Qty::from_scaled(r.quantity).to_string()}))
+        .collect();
+    Ok(Json(json!({"items": items})))
+}
+
+async fn move_api(ctx: Ctx, ApiJson(form): ApiJson<MoveForm>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let (id, number) = service::move_stock(&mut tx, &ctx.principal, &form).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": id, "number": number}))).into_response())
+}
+
+async fn ledger_api(ctx: Ctx, Query(q): Query<ProductQuery>) -> AppResult<Json<Value>> {
+    ctx.require(service::READ)?;
+    let product = q.product_id.ok_or_else(|| DomainError::invalid("product_id", "error.required", ""))?;
+    let mut conn = conn(&ctx).await?;
+    let lines = service::ledger(&mut conn, ctx.company_id(), product).await?;
+    let items: Vec<Value> = lines
+        .iter()
+        .map(|l| json!({"number": l.number, "date": l.date, "from": l.from, "to": l.to, "lot": l.lot, "change": kernel::Qty::from_scaled(l.change).to_string(), "balance": kernel::Qty::from_scaled(l.balance).to_string()}))
+        .collect();
+    Ok(Json(json!({"product_id": product, "items": items})))
+}
+
+#[derive(Deserialize)]
+pub struct CountBody {
+    product_id: i64,
+    location: String,
+    #[serde(default)]
+    lot: String,
+    counted: String,
+    date: String,
+}
+
+async fn count_api(ctx: Ctx, ApiJson(body): ApiJson<CountBody>) -> AppResult<Json<Value>> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let made =
+        service::count(&mut tx, &ctx.principal, body.product_id, &body.location, &body.lot, &body.counted, &body.date)
+            .await?;
+    tx.commit().await?;
+    Ok(Json(json!({"adjustment": made})))
+}
+
+async fn warehouses_api(ctx: Ctx) -> AppResult<Json<Value>> {
+    ctx.require(service::READ)?;
+    let mut conn = conn(&ctx).await?;
+    let items: Vec<Value> = service::warehouses(&mut conn, ctx.company_id())
+        .await?
+        .iter()
+        .map(|(c, n, l)| json!({"code": c, "name": n, "location": l}))
+        .collect();
+    Ok(Json(json!({"items": items})))
+}
+
+#[derive(Deserialize)]
+pub struct WarehouseBody {
+    code: String,
+    name: String,
+}
+
+async fn warehouse_api(ctx: Ctx, ApiJson(body): ApiJson<WarehouseBody>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let id = service::create_warehouse(&mut tx, &ctx.principal, &body.code, &body.name).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": id}))).into_response())
+}

@@ -1,0 +1,35 @@
+//! Stock: warehouses and locations, and quantities kept like a ledger. Every change is a done
+//! move from one location to another (a receipt comes from the supplier location, a delivery
+//! goes to the customer location, a count difference to or from inventory loss), numbered
+//! gaplessly; quantities per (product, location, lot) are kept in the move's transaction and
+//! always equal the sum of the moves. An internal location never goes below zero. It emits
+//! `stock.MoveDone`. Valuation, reservations and reorder rules come next (issue 4).
+
+mod http;
+mod i18n;
+pub mod service;
+
+use web::{MenuItem, Module};
+
+pub fn module() -> Module {
+    Module {
+        name: "stock",
+        title_key: "stock.menu",
+        migrations: vec![db::migrate::Migration {
+            module: "stock",
+            version: 1,
+            name: "locations, moves and quants",
+            sql: include_str!("../migrations/0001_stock.sql"),
+        }],
+        permissions: &[service::READ, service::MOVE, service::MANAGE],
+        menu: vec![
+            MenuItem { label_key: "stock.on_hand", href: "/stock/on-hand", permission: service::READ },
+            MenuItem { label_key: "stock.moves", href: "/stock/moves", permission: service::READ },
+            MenuItem { label_key: "stock.warehouses", href: "/stock/warehouses", permission: service::READ },
+        ],
+        routes: http::routes,
+        api: http::docs(),
+        subscribers: Vec::new(),
+        messages: i18n::MESSAGES,
+    }
+}

@@ -1,0 +1,383 @@
+//! Stock operations. A move is done when it is recorded: it takes a gapless number, changes
+//! the two quants in the same transaction, refuses to take an internal location below zero
+//! (the check and the change are one conditional update, so concurrent deliveries cannot both
+//! take the last piece), writes its audit row and emits `stock.MoveDone`.
+
+use db::{Result, RowExt, Tx};
+use kernel::permission::Principal;
+use kernel::{DomainError, Qty};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+pub const READ: &str = "stock.move.read";
+pub const MOVE: &str = "stock.move.create";
+pub const MANAGE: &str = "stock.warehouse.manage";
+
+/// Virtual locations every company has: (code, name, kind).
+pub const VIRTUAL: [(&str, &str, &str); 5] = [
+    ("SUPPLIER", "供应商 Suppliers", "supplier"),
+    ("CUSTOMER", "客户 Customers", "customer"),
+    ("LOSS", "盘亏盘盈 Inventory loss", "inventory_loss"),
+    ("PRODUCTION", "生产 Production", "production"),
+    ("SCRAP", "报废 Scrap", "scrap"),
+];
+
+async fn ensure_virtual_locations(tx: &mut Tx, company: i64) -> Result<()> {
+    for (code, name, kind) in VIRTUAL {
+        sqlx::query("INSERT INTO stk_locations (company_id, code, name, kind) VALUES ($1, $2, $3, $4) ON CONFLICT (company_id, code) DO NOTHING")
+            .bind(company)
+            .bind(code)
+            .bind(name)
+            .bind(kind)
+            .execute(tx.conn())
+            .await?;
+    }
+    Ok(())
+}
+
+/// Creates a warehouse with its stock location `<CODE>/STOCK`.
+pub async fn create_warehouse(tx: &mut Tx, principal: &Principal, code: &str, name: &str) -> Result<i64> {
+    principal.authorize(MANAGE)?;
+    let company = principal.company_id.0;
+    let code = code.trim().to_uppercase();
+    let mut p = kernel::error::Problems::default();
+    if code.is_empty() || code.len() > 10 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
+        p.add("code", "error.catalog.code", &code);
+    }
+    if name.trim().is_empty() {
+        p.add("name", "error.required", "");
+    }
+    if sqlx::query("SELECT 1 FROM stk_warehouses WHERE company_id = $1 AND code = $2")
+        .bind(company)
+        .bind(&code)
+        .fetch_optional(tx.conn())
+        .await?
+        .is_some()
+    {
+        p.add("code", "error.catalog.code_taken", &code);
+    }
+    p.finish()?;
+    ensure_virtual_locations(tx, company).await?;
+    let now = tx.now().to_string();
+    let id: i64 = sqlx::query(
+        "INSERT INTO stk_warehouses (company_id, code, name, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(company)
+    .bind(&code)
+    .bind(name.trim())
+    .bind(now)
+    .fetch_one(tx.conn())
+    .await?
+    .try_get("id")?;
+    sqlx::query(
+        "INSERT INTO stk_locations (company_id, warehouse_id, code, name, kind) VALUES ($1, $2, $3, $4, 'internal')",
+    )
+    .bind(company)
+    .bind(id)
+    .bind(format!("{code}/STOCK"))
+    .bind(format!("{} 库存", name.trim()))
+    .execute(tx.conn())
+    .await?;
+    tx.audit(
+        "create",
+        "stock.warehouse",
+        Some(&id.to_string()),
+        &json!({"code": [null, code], "name": [null, name.trim()]}),
+    )
+    .await?;
+    Ok(id)
+}
+
+/// A move as entered. Locations by code; the quantity in the product's stock unit.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MoveForm {
+    pub product_id: i64,
+    pub quantity: String,
+    pub from: String,
+    pub to: String,
+    #[serde(default)]
+    pub lot: String,
+    #[serde(default)]
+    pub reference: String,
+    pub date: String,
+}
+
+struct Location {
+    id: i64,
+    internal: bool,
+}
+
+async fn location(tx: &mut Tx, company: i64, code: &str, field: &str) -> Result<Location> {
+    let row = sqlx::query("SELECT id, kind FROM stk_locations WHERE company_id = $1 AND code = $2")
+        .bind(company)
+        .bind(code.trim())
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or_else(|| DomainError::invalid(field, "error.stock.location", code))?;
+    Ok(Location { id: row.try_get("id")?, internal: row.try_get::<String, _>("kind")? == "internal" })
+}
+
+/// Records a done move. Returns its id and number.
+pub async fn move_stock(tx: &mut Tx, principal: &Principal, form: &MoveForm) -> Result<(i64, String)> {
+    principal.authorize(MOVE)?;
+    let company = principal.company_id.0;
+    ensure_virtual_locations(tx, company).await?;
+    let mut p = kernel::error::Problems::default();
+    let quantity = p.check(Qty::parse(&form.quantity));
+    if quantity.is_some_and(|q| q.scaled() <= 0) {
+        p.add("quantity", "error.catalog.quantity_positive", &form.quantity);
+    }
+    let date = chrono::NaiveDate::parse_from_str(form.date.trim(), "%Y-%m-%d").ok();
+    if date.is_none() {
+        p.add("date", "error.date.format", &form.date);
+    }
+    let product = sqlx::query(
+        "SELECT kind, track_lot FROM cat_products WHERE company_id = $1 AND id = $2 AND archived_at IS NULL",
+    )
+    .bind(company)
+    .bind(form.product_id)
+    .fetch_optional(tx.conn())
+    .await?;
+    let lot = form.lot.trim().to_string();
+    match &product {
+        None => p.add("product_id", "error.catalog.unknown_product", form.product_id.to_string()),
+        Some(row) => {
+            if row.try_get::<String, _>("kind")? == "service" {
+                p.add("product_id", "error.stock.service", form.product_id.to_string());
+            }
+            if row.try_get::<i64, _>("track_lot")? == 1 && lot.is_empty() {
+                p.add("lot", "error.stock.lot_required", "");
+            }
+        }
+    }
+    if lot.chars().count() > 50 || form.reference.chars().count() > 100 {
+        p.add("lot", "error.too_long", "50");
+    }
+    if form.from.trim() == form.to.trim() {
+        p.add("to", "error.stock.same_location", &form.to);
+    }
+    p.finish()?;
+    let from = location(tx, company, &form.from, "from").await?;
+    let to = location(tx, company, &form.to, "to").await?;
+    let quantity = quantity.map(|q| q.scaled()).unwrap_or(0);
+    let date = date.map(|d| d.to_string()).unwrap_or_default();
+    // Take from the source first. From an internal location only if enough is there: the check
+    // and the change are one statement, so two deliveries cannot both take the last piece.
+    if from.internal {
+        let taken = sqlx::query(
+            "UPDATE stk_quants SET quantity = quantity - $1 WHERE company_id = $2 AND product_id = $3 AND location_id = $4 AND lot = $5 AND quantity >= $1",
+        )
+        .bind(quantity)
+        .bind(company)
+        .bind(form.product_id)
+        .bind(from.id)
+        .bind(&lot)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+        if taken == 0 {
+            return Err(DomainError::invalid(
+                "quantity",
+                "error.stock.not_enough",
+                Qty::from_scaled(quantity).to_string(),
+            )
+            .into());
+        }
+    } else {
+        add_to_quant(tx, company, form.product_id, from.id, &lot, -quantity).await?;
+    }
+    add_to_quant(tx, company, form.product_id, to.id, &lot, quantity).await?;
+    let year: i32 = date.get(..4).and_then(|y| y.parse().ok()).unwrap_or(0);
+    let number = tx.next_number(company, "stock.move", year, "MV/{year}/{seq:06}").await?;
+    let now = tx.now().to_string();
+    let user = tx.actor().user_id;
+    let id: i64 = sqlx::query(
+        "INSERT INTO stk_moves (company_id, number, product_id, quantity, from_location_id, to_location_id, lot, reference, move_date, created_at, created_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+    )
+    .bind(company)
+    .bind(&number)
+    .bind(form.product_id)
+    .bind(quantity)
+    .bind(from.id)
+    .bind(to.id)
+    .bind(&lot)
+    .bind(form.reference.trim())
+    .bind(&date)
+    .bind(now)
+    .bind(user)
+    .fetch_one(tx.conn())
+    .await?
+    .try_get("id")?;
+    let summary = json!({"number": number, "product_id": form.product_id, "quantity": Qty::from_scaled(quantity).to_string(), "from": form.from, "to": form.to, "lot": lot});
+    tx.audit("create", "stock.move", Some(&id.to_string()), &json!({"move": [null, summary]})).await?;
+    tx.emit("stock.product", &form.product_id.to_string(), "stock.MoveDone", &summary).await?;
+    Ok((id, number))
+}
+
+async fn add_to_quant(tx: &mut Tx, company: i64, product: i64, location: i64, lot: &str, quantity: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO stk_quants (company_id, product_id, location_id, lot, quantity) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (company_id, product_id, location_id, lot) DO UPDATE SET quantity = stk_quants.quantity + excluded.quantity",
+    )
+    .bind(company)
+    .bind(product)
+    .bind(location)
+    .bind(lot)
+    .bind(quantity)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// A stock count (盘点): sets what is on hand at a location to what was counted, by a move from
+/// or to the inventory-loss location for the difference. Returns the move, if there was one.
+pub async fn count(
+    tx: &mut Tx,
+    principal: &Principal,
+    product: i64,
+    location_code: &str,
+    lot: &str,
+    counted: &str,
+    date: &str,
+) -> Result<Option<String>> {
+    principal.authorize(MOVE)?;
+    let company = principal.company_id.0;
+    let counted = Qty::parse(counted).map_err(|e| DomainError::Invalid(vec![e]))?;
+    if counted.scaled() < 0 {
+        return Err(DomainError::invalid("quantity", "error.finance.negative", "").into());
+    }
+    let loc = location(tx, company, location_code, "location").await?;
+    if !loc.internal {
+        return Err(DomainError::invalid("location", "error.stock.location", location_code).into());
+    }
+    let on_hand: i64 = sqlx::query(
+        "SELECT quantity FROM stk_quants WHERE company_id = $1 AND product_id = $2 AND location_id = $3 AND lot = $4",
+    )
+    .bind(company)
+    .bind(product)
+    .bind(loc.id)
+    .bind(lot.trim())
+    .fetch_optional(tx.conn())
+    .await?
+    .map(|r| r.try_get("quantity"))
+    .transpose()?
+    .unwrap_or(0);
+    let difference = counted.scaled() - on_hand;
+    if difference == 0 {
+        return Ok(None);
+    }
+    let (from, to) = if difference > 0 {
+        ("LOSS".to_string(), location_code.to_string())
+    } else {
+        (location_code.to_string(), "LOSS".to_string())
+    };
+    let form = MoveForm {
+        product_id: product,
+        quantity: Qty::from_scaled(difference.abs()).to_string(),
+        from,
+        to,
+        lot: lot.to_string(),
+        reference: "盘点 stock count".into(),
+        date: date.to_string(),
+    };
+    let (_, number) = move_stock(tx, principal, &form).await?;
+    Ok(Some(number))
+}
+
+/// Quantity on hand per product, internal location and lot.
+#[derive(Debug, Clone, Serialize)]
+pub struct OnHand {
+    pub product_id: i64,
+    pub product_code: String,
+    pub product_name: String,
+    pub location: String,
+    pub lot: String,
+    pub quantity: i64,
+}
+
+pub async fn on_hand(conn: &mut sqlx::AnyConnection, company: i64, product: Option<i64>) -> Result<Vec<OnHand>> {
+    let mut q = db::SqlBuilder::new(
+        "SELECT q.product_id, p.code, p.name, l.code AS location, q.lot, q.quantity FROM stk_quants q JOIN cat_products p ON p.id = q.product_id \
+         JOIN stk_locations l ON l.id = q.location_id WHERE l.kind = 'internal' AND q.quantity <> 0 AND q.company_id = ",
+    );
+    q.bind(company);
+    if let Some(product) = product {
+        q.push(" AND q.product_id = ").bind(product);
+    }
+    q.push(" ORDER BY p.code, l.code, q.lot LIMIT 2000");
+    let rows = q.build().fetch_all(conn).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(OnHand {
+                product_id: r.try_get("product_id")?,
+                product_code: r.try_get("code")?,
+                product_name: r.try_get("name")?,
+                location: r.try_get("location")?,
+                lot: r.try_get("lot")?,
+                quantity: r.try_get("quantity")?,
+            })
+        })
+        .collect()
+}
+
+/// A line of a product's stock ledger: the move and the running quantity in the warehouses.
+#[derive(Debug, Clone, Serialize)]
+pub struct LedgerLine {
+    pub number: String,
+    pub date: String,
+    pub from: String,
+    pub to: String,
+    pub lot: String,
+    pub change: i64,
+    pub balance: i64,
+    pub reference: String,
+}
+
+pub async fn ledger(conn: &mut sqlx::AnyConnection, company: i64, product: i64) -> Result<Vec<LedgerLine>> {
+    let rows = sqlx::query(
+        "SELECT m.number, m.move_date, f.code AS from_code, f.kind AS from_kind, t.code AS to_code, t.kind AS to_kind, m.lot, m.quantity, m.reference \
+         FROM stk_moves m JOIN stk_locations f ON f.id = m.from_location_id JOIN stk_locations t ON t.id = m.to_location_id \
+         WHERE m.company_id = $1 AND m.product_id = $2 ORDER BY m.move_date, m.id LIMIT 5000",
+    )
+    .bind(company)
+    .bind(product)
+    .fetch_all(conn)
+    .await?;
+    let mut balance = 0i64;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let quantity: i64 = r.try_get("quantity")?;
+        let inward = r.try_get::<String, _>("to_kind")? == "internal";
+        let outward = r.try_get::<String, _>("from_kind")? == "internal";
+        let change = match (inward, outward) {
+            (true, false) => quantity,
+            (false, true) => -quantity,
+            _ => 0,
+        };
+        balance += change;
+        out.push(LedgerLine {
+            number: r.try_get("number")?,
+            date: r.try_get("move_date")?,
+            from: r.try_get("from_code")?,
+            to: r.try_get("to_code")?,
+            lot: r.try_get("lot")?,
+            change,
+            balance,
+            reference: r.try_get("reference")?,
+        });
+    }
+    Ok(out)
+}
+
+/// Warehouses and their stock locations: (code, name, location code).
+pub async fn warehouses(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Vec<(String, String, String)>> {
+    let rows = sqlx::query(
+        "SELECT w.code, w.name, l.code AS location FROM stk_warehouses w JOIN stk_locations l ON l.warehouse_id = w.id WHERE w.company_id = $1 ORDER BY w.code",
+    )
+    .bind(company)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(|r| Ok((r.try_get("code")?, r.try_get("name")?, r.try_get("location")?))).collect()
+}
