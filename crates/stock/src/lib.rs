@@ -3,7 +3,9 @@
 //! goes to the customer location, a count difference to or from inventory loss), numbered
 //! gaplessly; quantities per (product, location, lot) are kept in the move's transaction and
 //! always equal the sum of the moves. An internal location never goes below zero. It emits
-//! `stock.MoveDone`. Valuation, reservations and reorder rules come next (issue 4).
+//! `stock.MoveDone`. Reorder rules keep a product between a minimum and a maximum per warehouse:
+//! a move that takes it below the minimum emits `stock.StockBelowMinimum`, and the replenishment
+//! list says what to buy from whom. Valuation and reservations come next (issue 4).
 
 mod http;
 mod i18n;
@@ -15,16 +17,25 @@ pub fn module() -> Module {
     Module {
         name: "stock",
         title_key: "stock.menu",
-        migrations: vec![db::migrate::Migration {
-            module: "stock",
-            version: 1,
-            name: "locations, moves and quants",
-            sql: include_str!("../migrations/0001_stock.sql"),
-        }],
+        migrations: vec![
+            db::migrate::Migration {
+                module: "stock",
+                version: 1,
+                name: "locations, moves and quants",
+                sql: include_str!("../migrations/0001_stock.sql"),
+            },
+            db::migrate::Migration {
+                module: "stock",
+                version: 2,
+                name: "reorder rules",
+                sql: include_str!("../migrations/0002_reorder_rules.sql"),
+            },
+        ],
         permissions: &[service::READ, service::MOVE, service::MANAGE],
         menu: vec![
             MenuItem { label_key: "stock.on_hand", href: "/stock/on-hand", permission: service::READ },
             MenuItem { label_key: "stock.moves", href: "/stock/moves", permission: service::READ },
+            MenuItem { label_key: "stock.replenishment", href: "/stock/replenishment", permission: service::READ },
             MenuItem { label_key: "stock.warehouses", href: "/stock/warehouses", permission: service::READ },
         ],
         routes: http::routes,

@@ -106,16 +106,21 @@ pub struct MoveForm {
 struct Location {
     id: i64,
     internal: bool,
+    warehouse: Option<i64>,
 }
 
 async fn location(tx: &mut Tx, company: i64, code: &str, field: &str) -> Result<Location> {
-    let row = sqlx::query("SELECT id, kind FROM stk_locations WHERE company_id = $1 AND code = $2")
+    let row = sqlx::query("SELECT id, kind, warehouse_id FROM stk_locations WHERE company_id = $1 AND code = $2")
         .bind(company)
         .bind(code.trim())
         .fetch_optional(tx.conn())
         .await?
         .ok_or_else(|| DomainError::invalid(field, "error.stock.location", code))?;
-    Ok(Location { id: row.try_get("id")?, internal: row.try_get::<String, _>("kind")? == "internal" })
+    Ok(Location {
+        id: row.try_get("id")?,
+        internal: row.try_get::<String, _>("kind")? == "internal",
+        warehouse: row.try_get("warehouse_id")?,
+    })
 }
 
 /// Records a done move. Returns its id and number.
@@ -213,6 +218,10 @@ pub async fn move_stock(tx: &mut Tx, principal: &Principal, form: &MoveForm) -> 
     let summary = json!({"number": number, "product_id": form.product_id, "quantity": Qty::from_scaled(quantity).to_string(), "from": form.from, "to": form.to, "lot": lot});
     tx.audit("create", "stock.move", Some(&id.to_string()), &json!({"move": [null, summary]})).await?;
     tx.emit("stock.product", &form.product_id.to_string(), "stock.MoveDone", &summary).await?;
+    // Only stock leaving a warehouse can take it below its minimum.
+    if let Some(warehouse) = from.warehouse.filter(|w| to.warehouse != Some(*w)) {
+        check_minimum(tx, company, form.product_id, warehouse, quantity, &number).await?;
+    }
     Ok((id, number))
 }
 
@@ -380,4 +389,199 @@ pub async fn warehouses(conn: &mut sqlx::AnyConnection, company: i64) -> Result<
     .fetch_all(conn)
     .await?;
     rows.iter().map(|r| Ok((r.try_get("code")?, r.try_get("name")?, r.try_get("location")?))).collect()
+}
+
+/// Emits `stock.StockBelowMinimum` when this move took the warehouse from at or above its
+/// reorder minimum to below it. Only the crossing fires, so ten deliveries below the minimum
+/// raise one alert, not ten; a receipt that lifts the stock re-arms it.
+async fn check_minimum(
+    tx: &mut Tx,
+    company: i64,
+    product: i64,
+    warehouse: i64,
+    taken: i64,
+    number: &str,
+) -> Result<()> {
+    let Some(rule) = sqlx::query("SELECT min_qty, max_qty FROM stk_reorder_rules WHERE company_id = $1 AND product_id = $2 AND warehouse_id = $3")
+        .bind(company)
+        .bind(product)
+        .bind(warehouse)
+        .fetch_optional(tx.conn())
+        .await?
+    else {
+        return Ok(());
+    };
+    let (min, max): (i64, i64) = (rule.try_get("min_qty")?, rule.try_get("max_qty")?);
+    let after = warehouse_on_hand(tx.conn(), company, product, warehouse).await?;
+    if after < min && after + taken >= min {
+        let payload = json!({
+            "product_id": product,
+            "warehouse_id": warehouse,
+            "on_hand": Qty::from_scaled(after).to_string(),
+            "min": Qty::from_scaled(min).to_string(),
+            "max": Qty::from_scaled(max).to_string(),
+            "to_order": Qty::from_scaled(max - after).to_string(),
+            "move": number,
+        });
+        tx.emit("stock.product", &product.to_string(), "stock.StockBelowMinimum", &payload).await?;
+    }
+    Ok(())
+}
+
+async fn warehouse_on_hand(conn: &mut sqlx::AnyConnection, company: i64, product: i64, warehouse: i64) -> Result<i64> {
+    let row = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(q.quantity), 0) AS BIGINT) AS n FROM stk_quants q JOIN stk_locations l ON l.id = q.location_id \
+         WHERE q.company_id = $1 AND q.product_id = $2 AND l.warehouse_id = $3 AND l.kind = 'internal'",
+    )
+    .bind(company)
+    .bind(product)
+    .bind(warehouse)
+    .fetch_one(conn)
+    .await?;
+    Ok(row.try_get("n")?)
+}
+
+/// A reorder rule as entered: quantities in the product's stock unit.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReorderForm {
+    pub product_id: i64,
+    pub warehouse: String,
+    pub min: String,
+    pub max: String,
+}
+
+/// Sets (or replaces) the reorder rule of a product in a warehouse.
+pub async fn set_reorder_rule(tx: &mut Tx, principal: &Principal, form: &ReorderForm) -> Result<()> {
+    principal.authorize(MANAGE)?;
+    let company = principal.company_id.0;
+    let mut p = kernel::error::Problems::default();
+    let min = p.check(Qty::parse(&form.min).map_err(|mut e| {
+        e.field = "min".into();
+        e
+    }));
+    let max = p.check(Qty::parse(&form.max).map_err(|mut e| {
+        e.field = "max".into();
+        e
+    }));
+    if min.is_some_and(|m| m.scaled() < 0) {
+        p.add("min", "error.finance.negative", &form.min);
+    }
+    if let (Some(min), Some(max)) = (min, max) {
+        if max.scaled() <= 0 || max.scaled() < min.scaled() {
+            p.add("max", "error.stock.max_below_min", &form.max);
+        }
+    }
+    let kind: Option<String> =
+        sqlx::query("SELECT kind FROM cat_products WHERE company_id = $1 AND id = $2 AND archived_at IS NULL")
+            .bind(company)
+            .bind(form.product_id)
+            .fetch_optional(tx.conn())
+            .await?
+            .map(|r| r.try_get("kind"))
+            .transpose()?;
+    match kind.as_deref() {
+        None => p.add("product_id", "error.catalog.unknown_product", form.product_id.to_string()),
+        Some("service") => p.add("product_id", "error.stock.service", form.product_id.to_string()),
+        Some(_) => {}
+    }
+    let warehouse: Option<i64> = sqlx::query("SELECT id FROM stk_warehouses WHERE company_id = $1 AND code = $2")
+        .bind(company)
+        .bind(form.warehouse.trim().to_uppercase())
+        .fetch_optional(tx.conn())
+        .await?
+        .map(|r| r.try_get("id"))
+        .transpose()?;
+    if warehouse.is_none() {
+        p.add("warehouse", "error.stock.location", &form.warehouse);
+    }
+    p.finish()?;
+    let (min, max, warehouse) =
+        (min.map(|m| m.scaled()).unwrap_or(0), max.map(|m| m.scaled()).unwrap_or(0), warehouse.unwrap_or(0));
+    let previous = sqlx::query("SELECT min_qty, max_qty FROM stk_reorder_rules WHERE company_id = $1 AND product_id = $2 AND warehouse_id = $3")
+        .bind(company)
+        .bind(form.product_id)
+        .bind(warehouse)
+        .fetch_optional(tx.conn())
+        .await?
+        .map(|r| -> Result<(i64, i64)> { Ok((r.try_get("min_qty")?, r.try_get("max_qty")?)) })
+        .transpose()?;
+    sqlx::query(
+        "INSERT INTO stk_reorder_rules (company_id, product_id, warehouse_id, min_qty, max_qty, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (company_id, product_id, warehouse_id) DO UPDATE SET min_qty = excluded.min_qty, max_qty = excluded.max_qty, updated_at = excluded.updated_at",
+    )
+    .bind(company)
+    .bind(form.product_id)
+    .bind(warehouse)
+    .bind(min)
+    .bind(max)
+    .bind(tx.now().to_string())
+    .execute(tx.conn())
+    .await?;
+    let shown = |q: i64| Qty::from_scaled(q).to_string();
+    let changes = json!({
+        "min": [previous.map(|p| shown(p.0)), shown(min)],
+        "max": [previous.map(|p| shown(p.1)), shown(max)],
+    });
+    let key = format!("{}/{}", form.product_id, warehouse);
+    tx.audit(if previous.is_some() { "update" } else { "create" }, "stock.reorder_rule", Some(&key), &changes).await?;
+    Ok(())
+}
+
+/// A line of the replenishment list: a rule whose warehouse is below its minimum.
+#[derive(Debug, Clone, Serialize)]
+pub struct Replenishment {
+    pub product_id: i64,
+    pub product_code: String,
+    pub product_name: String,
+    pub warehouse: String,
+    pub on_hand: i64,
+    pub min: i64,
+    pub max: i64,
+    /// Up to the maximum.
+    pub to_order: i64,
+    /// The preferred supplier, if the product has one.
+    pub supplier: Option<String>,
+    pub lead_days: Option<i64>,
+}
+
+/// Every reorder rule with what is on hand; `below_only` keeps those under their minimum.
+pub async fn reorder_rules(
+    conn: &mut sqlx::AnyConnection,
+    company: i64,
+    below_only: bool,
+) -> Result<Vec<Replenishment>> {
+    let rows = sqlx::query(
+        "SELECT r.product_id, p.code, p.name, w.code AS warehouse, r.min_qty, r.max_qty, \
+           CAST(COALESCE((SELECT SUM(q.quantity) FROM stk_quants q JOIN stk_locations l ON l.id = q.location_id \
+             WHERE q.product_id = r.product_id AND l.warehouse_id = r.warehouse_id AND l.kind = 'internal'), 0) AS BIGINT) AS on_hand, \
+           (SELECT pa.name FROM cat_product_suppliers s JOIN parties pa ON pa.id = s.party_id WHERE s.product_id = r.product_id AND s.preferred = 1) AS supplier, \
+           (SELECT s.lead_days FROM cat_product_suppliers s WHERE s.product_id = r.product_id AND s.preferred = 1) AS lead_days \
+         FROM stk_reorder_rules r JOIN cat_products p ON p.id = r.product_id JOIN stk_warehouses w ON w.id = r.warehouse_id \
+         WHERE r.company_id = $1 ORDER BY p.code, w.code LIMIT 2000",
+    )
+    .bind(company)
+    .fetch_all(conn)
+    .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let (on_hand, min, max): (i64, i64, i64) =
+            (r.try_get("on_hand")?, r.try_get("min_qty")?, r.try_get("max_qty")?);
+        if below_only && on_hand >= min {
+            continue;
+        }
+        out.push(Replenishment {
+            product_id: r.try_get("product_id")?,
+            product_code: r.try_get("code")?,
+            product_name: r.try_get("name")?,
+            warehouse: r.try_get("warehouse")?,
+            on_hand,
+            min,
+            max,
+            to_order: (max - on_hand).max(0),
+            supplier: r.try_get("supplier")?,
+            lead_days: r.try_get("lead_days")?,
+        });
+    }
+    Ok(out)
 }

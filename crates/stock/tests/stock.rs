@@ -304,3 +304,108 @@ async fn a_storekeeper_records_a_receipt_on_the_page_and_sees_refusals_next_to_t
     assert_eq!(on_hand_page.status, StatusCode::OK);
     assert!(on_hand_page.body.contains("SH/STOCK") && on_hand_page.body.contains("120"));
 }
+
+#[tokio::test]
+async fn falling_below_the_minimum_raises_one_alert_and_puts_the_cable_on_the_replenishment_list() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    warehouse(&api, "SH", "上海总仓").await;
+    let cable = product(&api, "CBL-C", false).await;
+    let supplier = api
+        .post(
+            "/api/v1/parties",
+            &json!({"kind": "organization", "name": "福州金桥电子有限公司", "roles": ["supplier"]}),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .expect("id");
+    let linked = api
+        .call(
+            axum::http::Method::PUT,
+            &format!("/api/v1/catalog/products/{cable}/suppliers"),
+            Some(&json!({"party_id": supplier, "price": "25.00", "lead_days": 5, "preferred": true})),
+        )
+        .await;
+    assert!(linked.status.is_success(), "{}", linked.body);
+
+    let backwards = api
+        .post(
+            "/api/v1/stock/reorder-rules",
+            &json!({"product_id": cable, "warehouse": "SH", "min": "200", "max": "50"}),
+        )
+        .await;
+    assert_eq!(backwards.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(backwards.json()["errors"][0]["field"], "max");
+    let rule = api
+        .post(
+            "/api/v1/stock/reorder-rules",
+            &json!({"product_id": cable, "warehouse": "sh", "min": "50", "max": "200"}),
+        )
+        .await;
+    assert_eq!(rule.status, StatusCode::OK, "{}", rule.body);
+
+    let alerts = || app.count("outbox WHERE event_type = 'stock.StockBelowMinimum'");
+    api.post("/api/v1/stock/moves", &moved(cable, "120", "SUPPLIER", "SH/STOCK", "")).await;
+    api.post("/api/v1/stock/moves", &moved(cable, "60", "SH/STOCK", "CUSTOMER", "")).await;
+    assert_eq!(alerts().await, 0, "60 left is still above the minimum of 50");
+    assert!(api.get("/api/v1/stock/replenishment").await.json()["items"].as_array().expect("items").is_empty());
+
+    api.post("/api/v1/stock/moves", &moved(cable, "20", "SH/STOCK", "CUSTOMER", "")).await;
+    assert_eq!(alerts().await, 1);
+    api.post("/api/v1/stock/moves", &moved(cable, "5", "SH/STOCK", "CUSTOMER", "")).await;
+    assert_eq!(alerts().await, 1, "already below: no second alert");
+
+    let due = api.get("/api/v1/stock/replenishment").await.json();
+    let line = &due["items"][0];
+    assert_eq!(line["on_hand"], "35");
+    assert_eq!(line["to_order"], "165", "up to the maximum of 200");
+    assert_eq!(line["supplier"], "福州金桥电子有限公司");
+    assert_eq!(line["lead_days"], 5);
+
+    // A receipt lifts it above the minimum, which re-arms the alert.
+    api.post("/api/v1/stock/moves", &moved(cable, "165", "SUPPLIER", "SH/STOCK", "")).await;
+    assert!(api.get("/api/v1/stock/replenishment").await.json()["items"].as_array().expect("items").is_empty());
+    api.post("/api/v1/stock/moves", &moved(cable, "151", "SH/STOCK", "CUSTOMER", "")).await;
+    assert_eq!(alerts().await, 2);
+
+    let page = app.signed_in("admin").await.get("/stock/replenishment").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("49 on hand, below the minimum of 50; order up to 200")
+            || page.body.contains("现有 49，低于最低 50；补至最高 200"),
+        "{}",
+        page.body
+    );
+    assert_eq!(app.count("audit_log WHERE resource = 'stock.reorder_rule'").await, 1);
+}
+
+#[tokio::test]
+async fn a_reorder_rule_entered_on_the_page_is_refused_next_to_the_bad_field() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    warehouse(&api, "SH", "上海总仓").await;
+    let cable = product(&api, "CBL-C", false).await;
+    let browser = app.signed_in("admin").await;
+    let id = cable.to_string();
+    let refused = browser
+        .post_form(
+            "/stock/replenishment",
+            "/stock/replenishment",
+            &[("product_id", &id), ("warehouse", "SH"), ("min", "ten"), ("max", "200")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let min_field = refused.body.split("id=\"r-min\"").nth(1).expect("min field").split("</div>").next().expect("end");
+    assert!(min_field.contains("value=\"ten\"") && min_field.contains("class=\"error\""), "{min_field}");
+    let saved = browser
+        .post_form(
+            "/stock/replenishment",
+            "/stock/replenishment",
+            &[("product_id", &id), ("warehouse", "SH"), ("min", "10"), ("max", "200")],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let rules = api.get("/api/v1/stock/reorder-rules").await.json();
+    assert_eq!((rules["items"][0]["min"].as_str(), rules["items"][0]["max"].as_str()), (Some("10"), Some("200")));
+}

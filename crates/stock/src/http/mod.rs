@@ -1,6 +1,6 @@
 //! Stock pages and API. (Named `http` so it cannot be confused with the `web` crate.)
 
-use crate::service::{self, LedgerLine, MoveForm, OnHand};
+use crate::service::{self, LedgerLine, MoveForm, OnHand, ReorderForm, Replenishment};
 use askama::Template;
 use axum::extract::Query;
 use axum::http::StatusCode;
@@ -20,6 +20,9 @@ pub fn routes() -> Router<AppState> {
         .route("/stock/on-hand", get(on_hand_page))
         .route("/stock/moves", get(moves_page).post(create_move))
         .route("/stock/count", post(count_page))
+        .route("/stock/replenishment", get(replenishment_page).post(set_rule_page))
+        .route("/api/v1/stock/reorder-rules", get(rules_api).post(set_rule_api))
+        .route("/api/v1/stock/replenishment", get(replenishment_api))
         .route("/stock/warehouses", get(warehouses_page).post(create_warehouse))
         .route("/api/v1/stock/on-hand", get(on_hand_api))
         .route("/api/v1/stock/moves", post(move_api))
@@ -64,6 +67,21 @@ pub fn docs() -> Vec<ApiRoute> {
         ),
         route("GET", "/api/v1/stock/warehouses", "Warehouses and their stock locations", service::READ, None),
         route("POST", "/api/v1/stock/warehouses", "Create a warehouse", service::MANAGE, Some(object)),
+        route("GET", "/api/v1/stock/reorder-rules", "Reorder rules with the quantity on hand", service::READ, None),
+        route(
+            "POST",
+            "/api/v1/stock/reorder-rules",
+            "Set a product's minimum and maximum in a warehouse",
+            service::MANAGE,
+            Some(object),
+        ),
+        route(
+            "GET",
+            "/api/v1/stock/replenishment",
+            "What is below its minimum, how much to order and from whom",
+            service::READ,
+            None,
+        ),
     ]
 }
 
@@ -344,4 +362,120 @@ async fn warehouse_api(ctx: Ctx, ApiJson(body): ApiJson<WarehouseBody>) -> AppRe
     let id = service::create_warehouse(&mut tx, &ctx.principal, &body.code, &body.name).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(json!({"id": id}))).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "stock/replenishment.html")]
+struct ReplenishmentPage {
+    page: PageCtx,
+    rules: Vec<Replenishment>,
+    products: Vec<(i64, String)>,
+    warehouses: Vec<String>,
+    form: ReorderForm,
+    /// (field, message) of a refused rule, shown next to its field.
+    errors: Vec<(String, String)>,
+    can_manage: bool,
+}
+
+impl ReplenishmentPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+    }
+
+    fn qty(&self, scaled: &i64) -> String {
+        kernel::Qty::from_scaled(*scaled).to_string()
+    }
+
+    /// Why a line is on the list, in the reader's language.
+    fn reason(&self, r: &Replenishment) -> String {
+        let args = [self.qty(&r.on_hand), self.qty(&r.min), self.qty(&r.max)];
+        let mut text = self.page.t("stock.reason_below");
+        for (i, a) in args.iter().enumerate() {
+            text = text.replace(&format!("{{{i}}}"), a);
+        }
+        text
+    }
+
+    fn due(&self) -> Vec<&Replenishment> {
+        self.rules.iter().filter(|r| r.on_hand < r.min).collect()
+    }
+}
+
+async fn replenishment_view(
+    ctx: &Ctx,
+    form: ReorderForm,
+    errors: Vec<(String, String)>,
+) -> AppResult<ReplenishmentPage> {
+    let mut conn = conn(ctx).await?;
+    let rules = service::reorder_rules(&mut conn, ctx.company_id(), false).await?;
+    let warehouses =
+        service::warehouses(&mut conn, ctx.company_id()).await?.into_iter().map(|(code, _, _)| code).collect();
+    drop(conn);
+    let (products, _) = products_and_locations(ctx).await?;
+    Ok(ReplenishmentPage {
+        page: PageCtx::new(ctx, "stock.replenishment", "/stock/replenishment").await?,
+        rules,
+        products,
+        warehouses,
+        form,
+        errors,
+        can_manage: ctx.principal.may(service::MANAGE),
+    })
+}
+
+async fn replenishment_page(ctx: Ctx) -> AppResult<Response> {
+    ctx.require(service::READ)?;
+    render(&replenishment_view(&ctx, ReorderForm::default(), Vec::new()).await?)
+}
+
+async fn set_rule_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let form = ReorderForm {
+        product_id: pairs.get("product_id").and_then(|p| p.parse().ok()).unwrap_or(0),
+        warehouse: pairs.text("warehouse"),
+        min: pairs.text("min"),
+        max: pairs.text("max"),
+    };
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    match service::set_reorder_rule(&mut tx, &ctx.principal, &form).await {
+        Ok(()) => {
+            tx.commit().await?;
+            Ok(flash_redirect(&ctx, "/stock/replenishment", "common.saved"))
+        }
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            drop(tx);
+            let text = errors
+                .iter()
+                .map(|e| (e.field.to_string(), ctx.state.messages.format(ctx.lang, e.key, &e.detail)))
+                .collect();
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &replenishment_view(&ctx, form, text).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn rule_json(r: &Replenishment) -> Value {
+    let q = |v: i64| kernel::Qty::from_scaled(v).to_string();
+    json!({"product_id": r.product_id, "product_code": r.product_code, "product_name": r.product_name, "warehouse": r.warehouse,
+        "on_hand": q(r.on_hand), "min": q(r.min), "max": q(r.max), "to_order": q(r.to_order), "supplier": r.supplier, "lead_days": r.lead_days})
+}
+
+async fn rules_api(ctx: Ctx) -> AppResult<Json<Value>> {
+    ctx.require(service::READ)?;
+    let mut conn = conn(&ctx).await?;
+    let rules = service::reorder_rules(&mut conn, ctx.company_id(), false).await?;
+    Ok(Json(json!({"items": rules.iter().map(rule_json).collect::<Vec<_>>()})))
+}
+
+async fn replenishment_api(ctx: Ctx) -> AppResult<Json<Value>> {
+    ctx.require(service::READ)?;
+    let mut conn = conn(&ctx).await?;
+    let due = service::reorder_rules(&mut conn, ctx.company_id(), true).await?;
+    Ok(Json(json!({"items": due.iter().map(rule_json).collect::<Vec<_>>()})))
+}
+
+async fn set_rule_api(ctx: Ctx, ApiJson(form): ApiJson<ReorderForm>) -> AppResult<Json<Value>> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::set_reorder_rule(&mut tx, &ctx.principal, &form).await?;
+    tx.commit().await?;
+    Ok(Json(json!({"product_id": form.product_id, "warehouse": form.warehouse.trim().to_uppercase()})))
 }
