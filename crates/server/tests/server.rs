@@ -259,6 +259,13 @@ async fn the_demo_company_has_users_in_several_roles_and_valid_parties() {
     assert_eq!(made, 300);
     assert_eq!(server::demo::seed(&app.db, app.company_id, 1).await.expect("seed again"), 0, "seeding is idempotent");
     assert_eq!(server::demo::seed_catalog(&app.db, app.company_id).await.expect("catalog demo"), 6);
+    // Opening stock in the demo warehouse; the notebooks start below their minimum.
+    let admin = app.api("admin").await;
+    let due = admin.get("/api/v1/stock/replenishment").await.json();
+    let codes: Vec<&str> =
+        due["items"].as_array().expect("items").iter().filter_map(|r| r["product_code"].as_str()).collect();
+    assert_eq!(codes, vec!["NB-14"]);
+    assert_eq!(due["items"][0]["to_order"], "40");
     let vouchers = server::demo::seed_finance(&app.db, app.company_id, (4, 2)).await.expect("finance demo");
     assert!(vouchers > 20, "{vouchers} vouchers");
     let chen = app.api("chen.jing").await;

@@ -253,9 +253,12 @@ pub async fn count(
 ) -> Result<Option<String>> {
     principal.authorize(MOVE)?;
     let company = principal.company_id.0;
-    let counted = Qty::parse(counted).map_err(|e| DomainError::Invalid(vec![e]))?;
+    let counted = Qty::parse(counted).map_err(|mut e| {
+        e.field = "counted".into();
+        DomainError::Invalid(vec![e])
+    })?;
     if counted.scaled() < 0 {
-        return Err(DomainError::invalid("quantity", "error.finance.negative", "").into());
+        return Err(DomainError::invalid("counted", "error.finance.negative", "").into());
     }
     let loc = location(tx, company, location_code, "location").await?;
     if !loc.internal {

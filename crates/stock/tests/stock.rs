@@ -19,6 +19,22 @@ async fn warehouse(api: &ApiClient, code: &str, name: &str) {
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
 }
 
+/// A company with the Shanghai warehouse (`SH/STOCK`) and one product, seen through the
+/// administrator's API.
+async fn shop(code: &str, track_lot: bool) -> (TestApp, ApiClient, i64) {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    warehouse(&api, "SH", "上海总仓").await;
+    let product = product(&api, code, track_lot).await;
+    (app, api, product)
+}
+
+/// The HTML of a form field, from its input's id to the end of its `div`: where its error sits.
+fn field<'a>(body: &'a str, id: &str) -> &'a str {
+    let start = body.split(&format!("id=\"{id}\"")).nth(1).expect("the field is on the page");
+    start.split("</div>").next().expect("the field ends")
+}
+
 fn moved(product: i64, quantity: &str, from: &str, to: &str, lot: &str) -> Value {
     json!({"product_id": product, "quantity": quantity, "from": from, "to": to, "lot": lot, "date": "2026-03-05"})
 }
@@ -74,10 +90,7 @@ async fn cables_are_received_delivered_and_transferred_and_the_ledger_shows_ever
 
 #[tokio::test]
 async fn stock_never_goes_below_zero_and_bad_moves_are_refused_field_by_field() {
-    let app = spawn_app().await;
-    let api = app.api("admin").await;
-    warehouse(&api, "SH", "上海总仓").await;
-    let switch = product(&api, "SW-24G", false).await;
+    let (app, api, switch) = shop("SW-24G", false).await;
     api.post("/api/v1/stock/moves", &moved(switch, "5", "SUPPLIER", "SH/STOCK", "")).await;
 
     let too_many = api.post("/api/v1/stock/moves", &moved(switch, "6", "SH/STOCK", "CUSTOMER", "")).await;
@@ -110,10 +123,7 @@ async fn stock_never_goes_below_zero_and_bad_moves_are_refused_field_by_field() 
 
 #[tokio::test]
 async fn lots_are_required_for_tracked_products_and_kept_apart() {
-    let app = spawn_app().await;
-    let api = app.api("admin").await;
-    warehouse(&api, "SH", "上海总仓").await;
-    let vaccine = product(&api, "VAC-01", true).await;
+    let (_app, api, vaccine) = shop("VAC-01", true).await;
     let missing = api.post("/api/v1/stock/moves", &moved(vaccine, "10", "SUPPLIER", "SH/STOCK", "")).await;
     assert_eq!(missing.json()["errors"][0]["code"], "error.stock.lot_required");
     api.post("/api/v1/stock/moves", &moved(vaccine, "10", "SUPPLIER", "SH/STOCK", "L2603A")).await;
@@ -133,10 +143,7 @@ async fn lots_are_required_for_tracked_products_and_kept_apart() {
 
 #[tokio::test]
 async fn a_count_books_the_difference_to_inventory_loss() {
-    let app = spawn_app().await;
-    let api = app.api("admin").await;
-    warehouse(&api, "SH", "上海总仓").await;
-    let notebook = product(&api, "NB-14", false).await;
+    let (_app, api, notebook) = shop("NB-14", false).await;
     api.post("/api/v1/stock/moves", &moved(notebook, "20", "SUPPLIER", "SH/STOCK", "")).await;
 
     let short = api
@@ -174,10 +181,7 @@ async fn a_count_books_the_difference_to_inventory_loss() {
 
 #[tokio::test]
 async fn concurrent_deliveries_of_the_last_pieces_never_oversell() {
-    let app = spawn_app().await;
-    let api = app.api("admin").await;
-    warehouse(&api, "SH", "上海总仓").await;
-    let server = product(&api, "SRV-R750", false).await;
+    let (_app, api, server) = shop("SRV-R750", false).await;
     api.post("/api/v1/stock/moves", &moved(server, "10", "SUPPLIER", "SH/STOCK", "")).await;
     let order = moved(server, "3", "SH/STOCK", "CUSTOMER", "");
     let (a, b, c, d) = tokio::join!(
@@ -193,10 +197,7 @@ async fn concurrent_deliveries_of_the_last_pieces_never_oversell() {
 
 #[tokio::test]
 async fn a_clerk_without_the_stock_permission_cannot_move_goods() {
-    let app = spawn_app().await;
-    let admin = app.api("admin").await;
-    warehouse(&admin, "SH", "上海总仓").await;
-    let cable = product(&admin, "CBL-C", false).await;
+    let (app, _admin, cable) = shop("CBL-C", false).await;
     app.user("li.na", &["sales_rep"], "", "").await;
     let clerk = app.api("li.na").await;
     let refused = clerk.post("/api/v1/stock/moves", &moved(cable, "1", "SUPPLIER", "SH/STOCK", "")).await;
@@ -260,10 +261,7 @@ async fn sum_of(app: &TestApp, from: &str) -> i64 {
 
 #[tokio::test]
 async fn a_storekeeper_records_a_receipt_on_the_page_and_sees_refusals_next_to_the_field() {
-    let app = spawn_app().await;
-    let api = app.api("admin").await;
-    warehouse(&api, "SH", "上海总仓").await;
-    let cable = product(&api, "CBL-C", false).await;
+    let (app, _api, cable) = shop("CBL-C", false).await;
     let browser = app.signed_in("admin").await;
     let id = cable.to_string();
     let received = browser
@@ -297,8 +295,7 @@ async fn a_storekeeper_records_a_receipt_on_the_page_and_sees_refusals_next_to_t
         .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     // The message sits right after the quantity input, which keeps what was typed.
-    let quantity_field = refused.body.split("id=\"m-qty\"").nth(1).expect("quantity field");
-    let message = quantity_field.split("</div>").next().expect("field end");
+    let message = field(&refused.body, "m-qty");
     assert!(message.contains("value=\"500\"") && message.contains("class=\"error\""), "{message}");
     let on_hand_page = browser.get(&format!("/stock/on-hand?product_id={cable}")).await;
     assert_eq!(on_hand_page.status, StatusCode::OK);
@@ -307,10 +304,7 @@ async fn a_storekeeper_records_a_receipt_on_the_page_and_sees_refusals_next_to_t
 
 #[tokio::test]
 async fn falling_below_the_minimum_raises_one_alert_and_puts_the_cable_on_the_replenishment_list() {
-    let app = spawn_app().await;
-    let api = app.api("admin").await;
-    warehouse(&api, "SH", "上海总仓").await;
-    let cable = product(&api, "CBL-C", false).await;
+    let (app, api, cable) = shop("CBL-C", false).await;
     let supplier = api
         .post(
             "/api/v1/parties",
@@ -382,10 +376,7 @@ async fn falling_below_the_minimum_raises_one_alert_and_puts_the_cable_on_the_re
 
 #[tokio::test]
 async fn a_reorder_rule_entered_on_the_page_is_refused_next_to_the_bad_field() {
-    let app = spawn_app().await;
-    let api = app.api("admin").await;
-    warehouse(&api, "SH", "上海总仓").await;
-    let cable = product(&api, "CBL-C", false).await;
+    let (app, api, cable) = shop("CBL-C", false).await;
     let browser = app.signed_in("admin").await;
     let id = cable.to_string();
     let refused = browser
@@ -396,7 +387,7 @@ async fn a_reorder_rule_entered_on_the_page_is_refused_next_to_the_bad_field() {
         )
         .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let min_field = refused.body.split("id=\"r-min\"").nth(1).expect("min field").split("</div>").next().expect("end");
+    let min_field = field(&refused.body, "r-min");
     assert!(min_field.contains("value=\"ten\"") && min_field.contains("class=\"error\""), "{min_field}");
     let saved = browser
         .post_form(
@@ -408,4 +399,28 @@ async fn a_reorder_rule_entered_on_the_page_is_refused_next_to_the_bad_field() {
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
     let rules = api.get("/api/v1/stock/reorder-rules").await.json();
     assert_eq!((rules["items"][0]["min"].as_str(), rules["items"][0]["max"].as_str()), (Some("10"), Some("200")));
+}
+
+#[tokio::test]
+async fn a_count_typed_wrong_on_the_page_is_refused_next_to_the_counted_quantity() {
+    let (app, api, notebook) = shop("NB-14", false).await;
+    api.post("/api/v1/stock/moves", &moved(notebook, "20", "SUPPLIER", "SH/STOCK", "")).await;
+    let browser = app.signed_in("admin").await;
+    let id = notebook.to_string();
+    let count = |counted: &'static str| {
+        let id = id.clone();
+        let browser = &browser;
+        async move {
+            let pairs =
+                [("product_id", id.as_str()), ("location", "SH/STOCK"), ("counted", counted), ("date", "2026-03-31")];
+            browser.post_form("/stock/on-hand", "/stock/count", &pairs).await
+        }
+    };
+    let refused = count("十八").await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let counted = field(&refused.body, "c-counted");
+    assert!(counted.contains("value=\"十八\"") && counted.contains("class=\"error\""), "{counted}");
+    assert_eq!(on_hand(&api, notebook, "SH/STOCK").await, "20", "nothing changed");
+    assert_eq!(count("18").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(on_hand(&api, notebook, "SH/STOCK").await, "18");
 }

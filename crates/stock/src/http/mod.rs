@@ -108,6 +108,16 @@ struct OnHandPage {
     locations: Vec<String>,
     today: String,
     can_move: bool,
+    /// What was entered in the count form, shown again after a refusal.
+    count: CountBody,
+    /// (field, message) of a refused count, shown next to its field.
+    errors: Vec<(String, String)>,
+}
+
+impl OnHandPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+    }
 }
 
 async fn products_and_locations(ctx: &Ctx) -> AppResult<(Vec<(i64, String)>, Vec<String>)> {
@@ -132,22 +142,33 @@ async fn products_and_locations(ctx: &Ctx) -> AppResult<(Vec<(i64, String)>, Vec
 
 async fn on_hand_page(ctx: Ctx, Query(q): Query<ProductQuery>) -> AppResult<Response> {
     ctx.require(service::READ)?;
-    let mut conn = conn(&ctx).await?;
+    render(&on_hand_view(&ctx, q, CountBody::default(), Vec::new()).await?)
+}
+
+async fn on_hand_view(
+    ctx: &Ctx,
+    q: ProductQuery,
+    count: CountBody,
+    errors: Vec<(String, String)>,
+) -> AppResult<OnHandPage> {
+    let mut conn = conn(ctx).await?;
     let rows = service::on_hand(&mut conn, ctx.company_id(), q.product_id).await?;
     let ledger = match q.product_id {
         Some(p) => service::ledger(&mut conn, ctx.company_id(), p).await?,
         None => Vec::new(),
     };
     drop(conn);
-    let (products, locations) = products_and_locations(&ctx).await?;
-    render(&OnHandPage {
-        page: PageCtx::new(&ctx, "stock.on_hand", "/stock/on-hand").await?,
+    let (products, locations) = products_and_locations(ctx).await?;
+    Ok(OnHandPage {
+        page: PageCtx::new(ctx, "stock.on_hand", "/stock/on-hand").await?,
         rows,
         ledger,
         products,
         locations,
-        today: today(&ctx),
+        today: today(ctx),
         can_move: ctx.principal.may(service::MOVE),
+        count,
+        errors,
     })
 }
 
@@ -247,21 +268,33 @@ async fn create_move(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
 }
 
 async fn count_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
-    let product: i64 = pairs.get("product_id").and_then(|p| p.parse().ok()).unwrap_or(0);
+    let body = CountBody {
+        product_id: pairs.get("product_id").and_then(|p| p.parse().ok()).unwrap_or(0),
+        location: pairs.text("location"),
+        lot: pairs.text("lot"),
+        counted: pairs.text("counted"),
+        date: pairs.text("date"),
+    };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    let made = service::count(
-        &mut tx,
-        &ctx.principal,
-        product,
-        &pairs.text("location"),
-        &pairs.text("lot"),
-        &pairs.text("counted"),
-        &pairs.text("date"),
-    )
-    .await?;
-    tx.commit().await?;
-    let key = if made.is_some() { "common.saved" } else { "stock.nothing_to_adjust" };
-    Ok(flash_redirect(&ctx, &format!("/stock/on-hand?product_id={product}"), key))
+    match service::count(&mut tx, &ctx.principal, body.product_id, &body.location, &body.lot, &body.counted, &body.date)
+        .await
+    {
+        Ok(made) => {
+            tx.commit().await?;
+            let key = if made.is_some() { "common.saved" } else { "stock.nothing_to_adjust" };
+            Ok(flash_redirect(&ctx, &format!("/stock/on-hand?product_id={}", body.product_id), key))
+        }
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            drop(tx);
+            let text = errors
+                .iter()
+                .map(|e| (e.field.to_string(), ctx.state.messages.format(ctx.lang, e.key, &e.detail)))
+                .collect();
+            let query = ProductQuery { product_id: Some(body.product_id) };
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &on_hand_view(&ctx, query, body, text).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Template)]
@@ -321,7 +354,7 @@ async fn ledger_api(ctx: Ctx, Query(q): Query<ProductQuery>) -> AppResult<Json<V
     Ok(Json(json!({"product_id": product, "items": items})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct CountBody {
     product_id: i64,
     location: String,
