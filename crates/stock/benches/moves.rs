@@ -1,0 +1,107 @@
+//! Stock benchmarks: done moves recorded one per transaction through the service layer (a
+//! receipt, then a delivery that must pass the never-below-zero check), and the on-hand report
+//! and a product's stock ledger after 20,000 moves over 200 products.
+//!
+//!     cargo bench -p stock --bench moves                       # SQLite
+//!     ZHONGSHU_TEST_PG_URL=postgres://… cargo bench -p stock --bench moves
+//!
+//! Criterion reports moves/s for the `move` group (throughput = moves per batch).
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use db::Actor;
+use kernel::ids::{CompanyId, UserId};
+use kernel::permission::Principal;
+use serde_json::json;
+use std::time::{Duration, Instant};
+use stock::service::{self, MoveForm};
+
+struct Store {
+    app: testkit::TestApp,
+    principal: Principal,
+    products: Vec<i64>,
+}
+
+async fn store(products: usize) -> Store {
+    let app = testkit::spawn_app().await;
+    let principal = Principal::new(UserId(1), "admin".into(), CompanyId(app.company_id), None, None, true, Vec::new());
+    let mut tx = app.db.begin(Actor::user(1, "admin", app.company_id)).await.expect("begin");
+    service::create_warehouse(&mut tx, &principal, "SH", "上海总仓").await.expect("warehouse");
+    tx.commit().await.expect("commit");
+    let api = app.api("admin").await;
+    let mut ids = Vec::with_capacity(products);
+    for i in 0..products {
+        let form = json!({"code": format!("P{i:05}"), "name": format!("商品 {i}"), "kind": "goods", "uom": "pc",
+            "purchase_uom": "pc", "sales_uom": "pc", "vat_rate": "13", "sale_price": "10.00"});
+        ids.push(api.post("/api/v1/catalog/products", &form).await.json()["id"].as_i64().expect("product"));
+    }
+    Store { app, principal, products: ids }
+}
+
+/// Records n moves: even ones receive 10 pieces, odd ones deliver 7 of them.
+async fn record(store: &Store, n: u64, offset: u64) -> Duration {
+    let started = Instant::now();
+    for i in offset..offset + n {
+        let product_id = store.products[(i / 2) as usize % store.products.len()];
+        let (quantity, from, to) =
+            if i % 2 == 0 { ("10", "SUPPLIER", "SH/STOCK") } else { ("7", "SH/STOCK", "CUSTOMER") };
+        let form = MoveForm {
+            product_id,
+            quantity: quantity.into(),
+            from: from.into(),
+            to: to.into(),
+            date: format!("2026-{:02}-{:02}", 1 + i % 12, 1 + i % 28),
+            ..Default::default()
+        };
+        let mut tx = store.app.db.begin(Actor::user(1, "admin", store.app.company_id)).await.expect("begin");
+        service::move_stock(&mut tx, &store.principal, &form).await.expect("move");
+        tx.commit().await.expect("commit");
+    }
+    started.elapsed()
+}
+
+fn moves(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let mut group = c.benchmark_group("move");
+    group.sample_size(10).sampling_mode(criterion::SamplingMode::Flat).measurement_time(Duration::from_secs(5));
+    let n = 1_000u64;
+    group.throughput(Throughput::Elements(n));
+    group.bench_with_input(BenchmarkId::new("service", n), &n, |b, &n| {
+        b.to_async(&runtime).iter_custom(|iters| async move {
+            let store = store(20).await;
+            let mut total = Duration::ZERO;
+            for round in 0..iters {
+                total += record(&store, n, round * n).await;
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
+fn reports(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let store = runtime.block_on(async {
+        let store = store(200).await;
+        record(&store, 20_000, 0).await;
+        store
+    });
+    let company = store.app.company_id;
+    let product = store.products[0];
+    let mut group = c.benchmark_group("reports_after_20000_moves");
+    group.bench_function("on_hand_all_products", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let mut conn = store.app.db.reader().acquire().await.expect("conn");
+            service::on_hand(&mut conn, company, None).await.expect("on hand")
+        })
+    });
+    group.bench_function("ledger_of_one_product", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let mut conn = store.app.db.reader().acquire().await.expect("conn");
+            service::ledger(&mut conn, company, product).await.expect("ledger")
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, moves, reports);
+criterion_main!(benches);
