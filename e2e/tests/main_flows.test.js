@@ -1,5 +1,6 @@
 // The main flows in a real browser: sign in, switch language, search parties, create a
-// party with a bad and then a good credit code, edit it and read its history.
+// party with a bad and then a good credit code, edit it and read its history; read the demo
+// books; replenish stock that fell below its minimum.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
@@ -108,4 +109,33 @@ test('the demo books show a balanced balance sheet and an invoice', async () => 
   await page.click('table.list tbody tr:first-child td:first-child a');
   assert.match(await page.textContent('.invoice'), /INV\/\d{4}\/\d{5}/);
   await shot('10-invoice');
+});
+
+test('the notebooks below their minimum are replenished from the moves page', async () => {
+  await page.goto(`${base}/stock/replenishment`);
+  const due = await page.locator('#replenishment tbody tr').allTextContents();
+  const notebooks = due.find((r) => r.includes('NB-14'));
+  assert.ok(notebooks, 'the demo notebooks start below their minimum');
+  assert.match(notebooks, /40/);
+  assert.match(notebooks, /现有 20，低于最低 25；补至最高 60/);
+  await shot('11-replenishment');
+  await page.goto(`${base}/stock/moves`);
+  const product = await page.locator('#m-product option', { hasText: 'NB-14' }).getAttribute('value');
+  await page.selectOption('#m-product', product);
+  await page.fill('#m-qty', '100');
+  await page.selectOption('#m-from', 'WH/STOCK');
+  await page.selectOption('#m-to', 'CUSTOMER');
+  await page.click('form[action="/stock/moves"] button[type=submit]');
+  assert.match(await page.textContent('#m-qty + .error'), /库存不足/);
+  assert.equal(await page.inputValue('#m-qty'), '100', 'what was typed stays');
+  await shot('12-move-refused');
+  await page.fill('#m-qty', '40');
+  await page.selectOption('#m-from', 'SUPPLIER');
+  await page.selectOption('#m-to', 'WH/STOCK');
+  await page.click('form[action="/stock/moves"] button[type=submit]');
+  await page.waitForURL(`${base}/stock/moves`);
+  assert.match(await page.textContent('table.list tbody tr:first-child'), /NB-14/);
+  await page.goto(`${base}/stock/replenishment`);
+  assert.equal(await page.locator('#replenishment').count(), 0, 'nothing is below its minimum now');
+  await shot('13-replenished');
 });
