@@ -77,9 +77,7 @@ pub async fn create_list(tx: &mut Tx, principal: &Principal, form: &PriceListFor
     let (from, to) = (blank(&form.valid_from), blank(&form.valid_to));
     for (field, date) in [("valid_from", &from), ("valid_to", &to)] {
         if let Some(d) = date {
-            if chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err() {
-                p.add(field, "error.date.format", d);
-            }
+            p.check(kernel::dates::parse(field, d));
         }
     }
     if let (Some(f), Some(t)) = (&from, &to) {

@@ -181,9 +181,7 @@ pub fn yuan(fen: i64) -> String {
 pub fn validate(form: &EntryForm) -> DomainResult<Entry> {
     let mut problems = Problems::default();
     let date = form.date.trim().to_string();
-    if chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").is_err() {
-        problems.add("date", "error.date.format", &date);
-    }
+    problems.check(kernel::dates::parse("date", &date));
     if !WORDS.contains(&form.word.as_str()) {
         problems.add("word", "error.finance.word", &form.word);
     }

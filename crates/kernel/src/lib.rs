@@ -2,12 +2,13 @@
 //!
 //! Nothing here performs I/O. The kernel owns typed ids, the exact `Money` and `Qty` types,
 //! typed domain errors, the clock that tests can set, the permission model, the language
-//! enum, identifier validation (credit codes, resident IDs, mobile numbers, e-mail) and the
+//! enum, business dates, identifier validation (credit codes, resident IDs, mobile numbers, e-mail) and the
 //! rule that links audit rows into a hash chain. Every other crate builds on these, so a rule
 //! that must hold the same everywhere lives here once.
 
 pub mod audit;
 pub mod clock;
+pub mod dates;
 pub mod error;
 pub mod identifiers;
 pub mod ids;

@@ -49,6 +49,11 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("stock.no_supplier", "未设首选供应商", "No preferred supplier"),
     ("stock.nothing_due", "所有商品均不低于最低库存", "Nothing is below its minimum"),
     (
+        "error.stock.too_large",
+        "数量过大（单次最多 10 亿）：{0}",
+        "The quantity is too large (at most a billion at once): {0}",
+    ),
+    (
         "error.stock.max_below_min",
         "最高库存须大于零且不低于最低库存：{0}",
         "The maximum must be above zero and not below the minimum: {0}",

@@ -13,6 +13,10 @@ pub const READ: &str = "stock.move.read";
 pub const MOVE: &str = "stock.move.create";
 pub const MANAGE: &str = "stock.warehouse.manage";
 
+/// The largest quantity one move or count may carry (a billion units, in millionths), so that
+/// sums of quants stay far from the 64-bit limit.
+pub const MAX_QUANTITY: i64 = 1_000_000_000 * 1_000_000;
+
 /// Virtual locations every company has: (code, name, kind).
 pub const VIRTUAL: [(&str, &str, &str); 5] = [
     ("SUPPLIER", "供应商 Suppliers", "supplier"),
@@ -59,7 +63,7 @@ pub async fn create_warehouse(tx: &mut Tx, principal: &Principal, code: &str, na
     p.finish()?;
     ensure_virtual_locations(tx, company).await?;
     let now = tx.now().to_string();
-    let id: i64 = sqlx::query(
+    let inserted = sqlx::query(
         "INSERT INTO stk_warehouses (company_id, code, name, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(company)
@@ -67,8 +71,15 @@ pub async fn create_warehouse(tx: &mut Tx, principal: &Principal, code: &str, na
     .bind(name.trim())
     .bind(now)
     .fetch_one(tx.conn())
-    .await?
-    .try_get("id")?;
+    .await
+    .map_err(db::Error::from);
+    // Two people creating the same code at once: the second meets the unique key, not a 500.
+    let id: i64 = match inserted {
+        Err(e) if e.is_unique_violation() => {
+            return Err(DomainError::invalid("code", "error.catalog.code_taken", &code).into())
+        }
+        other => other?.try_get("id")?,
+    };
     sqlx::query(
         "INSERT INTO stk_locations (company_id, warehouse_id, code, name, kind) VALUES ($1, $2, $3, $4, 'internal')",
     )
@@ -133,10 +144,10 @@ pub async fn move_stock(tx: &mut Tx, principal: &Principal, form: &MoveForm) -> 
     if quantity.is_some_and(|q| q.scaled() <= 0) {
         p.add("quantity", "error.catalog.quantity_positive", &form.quantity);
     }
-    let date = chrono::NaiveDate::parse_from_str(form.date.trim(), "%Y-%m-%d").ok();
-    if date.is_none() {
-        p.add("date", "error.date.format", &form.date);
+    if quantity.is_some_and(|q| q.scaled() > MAX_QUANTITY) {
+        p.add("quantity", "error.stock.too_large", &form.quantity);
     }
+    let date = p.check(kernel::dates::parse("date", &form.date));
     let product = sqlx::query(
         "SELECT kind, track_lot FROM cat_products WHERE company_id = $1 AND id = $2 AND archived_at IS NULL",
     )
@@ -156,8 +167,11 @@ pub async fn move_stock(tx: &mut Tx, principal: &Principal, form: &MoveForm) -> 
             }
         }
     }
-    if lot.chars().count() > 50 || form.reference.chars().count() > 100 {
+    if lot.chars().count() > 50 {
         p.add("lot", "error.too_long", "50");
+    }
+    if form.reference.chars().count() > 100 {
+        p.add("reference", "error.too_long", "100");
     }
     if form.from.trim() == form.to.trim() {
         p.add("to", "error.stock.same_location", &form.to);
@@ -167,6 +181,7 @@ pub async fn move_stock(tx: &mut Tx, principal: &Principal, form: &MoveForm) -> 
     let to = location(tx, company, &form.to, "to").await?;
     let quantity = quantity.map(|q| q.scaled()).unwrap_or(0);
     let date = date.map(|d| d.to_string()).unwrap_or_default();
+    lock_quants(tx, company, form.product_id, &lot, &[from.id, to.id]).await?;
     // Take from the source first. From an internal location only if enough is there: the check
     // and the change are one statement, so two deliveries cannot both take the last piece.
     if from.internal {
@@ -225,6 +240,21 @@ pub async fn move_stock(tx: &mut Tx, principal: &Principal, form: &MoveForm) -> 
     Ok((id, number))
 }
 
+/// Takes the row locks on a product's quants at these locations, creating empty ones as needed,
+/// always in ascending location order. On PostgreSQL two moves in opposite directions (a
+/// transfer and its return) would otherwise lock the same two rows in opposite orders and
+/// deadlock; and a count reads the quantity only after holding the lock, so two identical
+/// counts cannot both book the same difference. (SQLite serialises writers anyway.)
+async fn lock_quants(tx: &mut Tx, company: i64, product: i64, lot: &str, locations: &[i64]) -> Result<()> {
+    let mut ids = locations.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    for location in ids {
+        add_to_quant(tx, company, product, location, lot, 0).await?;
+    }
+    Ok(())
+}
+
 async fn add_to_quant(tx: &mut Tx, company: i64, product: i64, location: i64, lot: &str, quantity: i64) -> Result<()> {
     sqlx::query(
         "INSERT INTO stk_quants (company_id, product_id, location_id, lot, quantity) VALUES ($1, $2, $3, $4, $5) \
@@ -260,10 +290,16 @@ pub async fn count(
     if counted.scaled() < 0 {
         return Err(DomainError::invalid("counted", "error.finance.negative", "").into());
     }
+    if counted.scaled() > MAX_QUANTITY {
+        return Err(DomainError::invalid("counted", "error.stock.too_large", counted.to_string()).into());
+    }
     let loc = location(tx, company, location_code, "location").await?;
     if !loc.internal {
         return Err(DomainError::invalid("location", "error.stock.location", location_code).into());
     }
+    ensure_virtual_locations(tx, company).await?;
+    let loss = location(tx, company, "LOSS", "location").await?;
+    lock_quants(tx, company, product, lot.trim(), &[loc.id, loss.id]).await?;
     let on_hand: i64 = sqlx::query(
         "SELECT quantity FROM stk_quants WHERE company_id = $1 AND product_id = $2 AND location_id = $3 AND lot = $4",
     )
@@ -405,7 +441,11 @@ async fn check_minimum(
     taken: i64,
     number: &str,
 ) -> Result<()> {
-    let Some(rule) = sqlx::query("SELECT min_qty, max_qty FROM stk_reorder_rules WHERE company_id = $1 AND product_id = $2 AND warehouse_id = $3")
+    // The no-op update locks the rule, so two deliveries of different lots that cross the
+    // minimum together see each other's quantities and exactly one of them raises the alert.
+    let Some(rule) = sqlx::query(
+        "UPDATE stk_reorder_rules SET min_qty = min_qty WHERE company_id = $1 AND product_id = $2 AND warehouse_id = $3 RETURNING min_qty, max_qty",
+    )
         .bind(company)
         .bind(product)
         .bind(warehouse)
@@ -558,8 +598,8 @@ pub async fn reorder_rules(
         "SELECT r.product_id, p.code, p.name, w.code AS warehouse, r.min_qty, r.max_qty, \
            CAST(COALESCE((SELECT SUM(q.quantity) FROM stk_quants q JOIN stk_locations l ON l.id = q.location_id \
              WHERE q.product_id = r.product_id AND l.warehouse_id = r.warehouse_id AND l.kind = 'internal'), 0) AS BIGINT) AS on_hand, \
-           (SELECT pa.name FROM cat_product_suppliers s JOIN parties pa ON pa.id = s.party_id WHERE s.product_id = r.product_id AND s.preferred = 1) AS supplier, \
-           (SELECT s.lead_days FROM cat_product_suppliers s WHERE s.product_id = r.product_id AND s.preferred = 1) AS lead_days \
+           (SELECT pa.name FROM cat_product_suppliers s JOIN parties pa ON pa.id = s.party_id WHERE s.product_id = r.product_id AND s.preferred = 1 ORDER BY s.party_id LIMIT 1) AS supplier, \
+           (SELECT s.lead_days FROM cat_product_suppliers s WHERE s.product_id = r.product_id AND s.preferred = 1 ORDER BY s.party_id LIMIT 1) AS lead_days \
          FROM stk_reorder_rules r JOIN cat_products p ON p.id = r.product_id JOIN stk_warehouses w ON w.id = r.warehouse_id \
          WHERE r.company_id = $1 ORDER BY p.code, w.code LIMIT 2000",
     )

@@ -424,3 +424,44 @@ async fn a_count_typed_wrong_on_the_page_is_refused_next_to_the_counted_quantity
     assert_eq!(count("18").await.status, StatusCode::SEE_OTHER);
     assert_eq!(on_hand(&api, notebook, "SH/STOCK").await, "18");
 }
+
+#[tokio::test]
+async fn transfers_both_ways_at_once_and_a_double_submitted_count_stay_consistent() {
+    let (app, api, cable) = shop("CBL-C", false).await;
+    warehouse(&api, "SZ", "深圳仓").await;
+    api.post("/api/v1/stock/moves", &moved(cable, "100", "SUPPLIER", "SH/STOCK", "")).await;
+    api.post("/api/v1/stock/moves", &moved(cable, "100", "SUPPLIER", "SZ/STOCK", "")).await;
+    let (there, back) = (moved(cable, "7", "SH/STOCK", "SZ/STOCK", ""), moved(cable, "7", "SZ/STOCK", "SH/STOCK", ""));
+    for _ in 0..5 {
+        let (there, back) =
+            tokio::join!(api.post("/api/v1/stock/moves", &there), api.post("/api/v1/stock/moves", &back));
+        assert_eq!(
+            (there.status, back.status),
+            (StatusCode::CREATED, StatusCode::CREATED),
+            "{} {}",
+            there.body,
+            back.body
+        );
+    }
+    assert_eq!(on_hand(&api, cable, "SH/STOCK").await, "100");
+    let count = json!({"product_id": cable, "location": "SH/STOCK", "counted": "98", "date": "2026-03-31"});
+    let (first, second) =
+        tokio::join!(api.post("/api/v1/stock/counts", &count), api.post("/api/v1/stock/counts", &count));
+    assert_eq!((first.status, second.status), (StatusCode::OK, StatusCode::OK));
+    assert_eq!(on_hand(&api, cable, "SH/STOCK").await, "98", "the difference of 2 is booked once");
+    assert_eq!(app.count("stk_moves m JOIN stk_locations l ON l.id = m.to_location_id WHERE l.code = 'LOSS'").await, 1);
+}
+
+#[tokio::test]
+async fn absurd_quantities_and_dates_are_refused_and_an_empty_filter_lists_everything() {
+    let (app, api, cable) = shop("CBL-C", false).await;
+    let huge = api.post("/api/v1/stock/moves", &moved(cable, "5000000000000", "SUPPLIER", "SH/STOCK", "")).await;
+    assert_eq!(huge.json()["errors"][0]["code"], "error.stock.too_large");
+    let mut two_digit_year = moved(cable, "1", "SUPPLIER", "SH/STOCK", "");
+    two_digit_year["date"] = json!("26-03-05");
+    assert_eq!(api.post("/api/v1/stock/moves", &two_digit_year).await.json()["errors"][0]["field"], "date");
+    assert_eq!(app.count("stk_moves").await, 0);
+    let browser = app.signed_in("admin").await;
+    assert_eq!(browser.get("/stock/on-hand?product_id=").await.status, StatusCode::OK);
+    assert_eq!(api.get("/api/v1/stock/on-hand?product_id=abc").await.status, StatusCode::UNPROCESSABLE_ENTITY);
+}

@@ -93,9 +93,22 @@ fn today(ctx: &Ctx) -> String {
     (ctx.db().clock().now() + chrono::Duration::hours(8)).format("%Y-%m-%d").to_string()
 }
 
-#[derive(Deserialize)]
+/// `?product_id=`: one product, or (empty, as the filter's "—" sends it) all of them.
+#[derive(Deserialize, Default)]
 pub struct ProductQuery {
-    product_id: Option<i64>,
+    #[serde(default)]
+    product_id: Option<String>,
+}
+
+impl ProductQuery {
+    fn product(&self) -> AppResult<Option<i64>> {
+        match self.product_id.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+            None => Ok(None),
+            Some(p) => {
+                Ok(Some(p.parse().map_err(|_| DomainError::invalid("product_id", "error.catalog.unknown_product", p))?))
+            }
+        }
+    }
 }
 
 #[derive(Template)]
@@ -152,8 +165,8 @@ async fn on_hand_view(
     errors: Vec<(String, String)>,
 ) -> AppResult<OnHandPage> {
     let mut conn = conn(ctx).await?;
-    let rows = service::on_hand(&mut conn, ctx.company_id(), q.product_id).await?;
-    let ledger = match q.product_id {
+    let rows = service::on_hand(&mut conn, ctx.company_id(), q.product()?).await?;
+    let ledger = match q.product()? {
         Some(p) => service::ledger(&mut conn, ctx.company_id(), p).await?,
         None => Vec::new(),
     };
@@ -261,6 +274,8 @@ async fn create_move(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
                 .iter()
                 .map(|e| (e.field.to_string(), ctx.state.messages.format(ctx.lang, e.key, &e.detail)))
                 .collect();
+            // The refusal is shown on the page with the list of moves, which needs reading rights.
+            ctx.require(service::READ)?;
             render_status(StatusCode::UNPROCESSABLE_ENTITY, &moves_view(&ctx, form, text).await?)
         }
         Err(e) => Err(e.into()),
@@ -290,7 +305,8 @@ async fn count_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
                 .iter()
                 .map(|e| (e.field.to_string(), ctx.state.messages.format(ctx.lang, e.key, &e.detail)))
                 .collect();
-            let query = ProductQuery { product_id: Some(body.product_id) };
+            ctx.require(service::READ)?;
+            let query = ProductQuery { product_id: Some(body.product_id.to_string()) };
             render_status(StatusCode::UNPROCESSABLE_ENTITY, &on_hand_view(&ctx, query, body, text).await?)
         }
         Err(e) => Err(e.into()),
@@ -327,7 +343,7 @@ async fn create_warehouse(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
 async fn on_hand_api(ctx: Ctx, Query(q): Query<ProductQuery>) -> AppResult<Json<Value>> {
     ctx.require(service::READ)?;
     let mut conn = conn(&ctx).await?;
-    let rows = service::on_hand(&mut conn, ctx.company_id(), q.product_id).await?;
+    let rows = service::on_hand(&mut conn, ctx.company_id(), q.product()?).await?;
     let items: Vec<Value> = rows
         .iter()
         .map(|r| json!({"product_id": r.product_id, "product_code": r.product_code, "location": r.location, "lot": r.lot, "quantity": kernel::Qty::from_scaled(r.quantity).to_string()}))
@@ -344,7 +360,7 @@ async fn move_api(ctx: Ctx, ApiJson(form): ApiJson<MoveForm>) -> AppResult<Respo
 
 async fn ledger_api(ctx: Ctx, Query(q): Query<ProductQuery>) -> AppResult<Json<Value>> {
     ctx.require(service::READ)?;
-    let product = q.product_id.ok_or_else(|| DomainError::invalid("product_id", "error.required", ""))?;
+    let product = q.product()?.ok_or_else(|| DomainError::invalid("product_id", "error.required", ""))?;
     let mut conn = conn(&ctx).await?;
     let lines = service::ledger(&mut conn, ctx.company_id(), product).await?;
     let items: Vec<Value> = lines
@@ -480,6 +496,7 @@ async fn set_rule_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
                 .iter()
                 .map(|e| (e.field.to_string(), ctx.state.messages.format(ctx.lang, e.key, &e.detail)))
                 .collect();
+            ctx.require(service::READ)?;
             render_status(StatusCode::UNPROCESSABLE_ENTITY, &replenishment_view(&ctx, form, text).await?)
         }
         Err(e) => Err(e.into()),
