@@ -223,9 +223,7 @@ pub async fn price_for(
     quantity: Qty,
     date: &str,
 ) -> Result<Quote> {
-    if chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_err() {
-        return Err(DomainError::invalid("date", "error.date.format", date).into());
-    }
+    kernel::dates::parse("date", date).map_err(|e| DomainError::Invalid(vec![e]))?;
     // Rank: 0 the customer's own list, 1 a list for one of its tags, 2 a list for everyone.
     let best = sqlx::query(
         "SELECT l.name, i.price, CASE WHEN l.party_id IS NOT NULL THEN 0 WHEN l.tag IS NOT NULL THEN 1 ELSE 2 END AS rank \

@@ -122,12 +122,9 @@ pub async fn create_invoice(tx: &mut Tx, principal: &Principal, form: &InvoiceFo
     if form.kind != "customer" && form.kind != "supplier" {
         problems.add("kind", "error.finance.invoice_kind", &form.kind);
     }
-    let date = chrono::NaiveDate::parse_from_str(form.date.trim(), "%Y-%m-%d").ok();
-    if date.is_none() {
-        problems.add("date", "error.date.format", &form.date);
-    }
+    let date = problems.check(kernel::dates::parse("date", &form.date));
     let due = match form.due_date.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
-        Some(d) => match chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d") {
+        Some(d) => match kernel::dates::parse("due_date", d) {
             Ok(due) if date.is_none_or(|date| due >= date) => Some(due),
             Ok(_) => {
                 problems.add("due_date", "error.finance.due_before_date", d);
@@ -324,9 +321,7 @@ pub async fn credit_note(tx: &mut Tx, principal: &Principal, id: i64, date: &str
             DomainError::Conflict("only a posted invoice without receipts can be credited in full".into()).into()
         );
     }
-    if chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_err() {
-        return Err(DomainError::invalid("date", "error.date.format", date).into());
-    }
+    kernel::dates::parse("date", date).map_err(|e| DomainError::Invalid(vec![e]))?;
     let negated: Vec<InvoiceLine> = invoice
         .lines
         .iter()
@@ -414,9 +409,7 @@ pub async fn record_payment(tx: &mut Tx, principal: &Principal, form: &PaymentFo
         problems.add("kind", "error.finance.payment_kind", &form.kind);
     }
     let invoice_kind = if receipt { "customer" } else { "supplier" };
-    if chrono::NaiveDate::parse_from_str(form.date.trim(), "%Y-%m-%d").is_err() {
-        problems.add("date", "error.date.format", &form.date);
-    }
+    problems.check(kernel::dates::parse("date", &form.date));
     let amount = problems.check(Money::parse(&form.amount, Currency::CNY).map_err(|mut e| {
         e.field = "amount".into();
         e
