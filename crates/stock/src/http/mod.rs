@@ -118,7 +118,7 @@ struct OnHandPage {
     rows: Vec<OnHand>,
     ledger: Vec<LedgerLine>,
     products: Vec<(i64, String)>,
-    locations: Vec<String>,
+    locations: Vec<LocationChoice>,
     today: String,
     can_move: bool,
     /// What was entered in the count form, shown again after a refusal.
@@ -133,7 +133,14 @@ impl OnHandPage {
     }
 }
 
-async fn products_and_locations(ctx: &Ctx) -> AppResult<(Vec<(i64, String)>, Vec<String>)> {
+/// A location as a form offers it: code (the value), label (code and name), whether it holds stock.
+pub struct LocationChoice {
+    code: String,
+    label: String,
+    internal: bool,
+}
+
+async fn products_and_locations(ctx: &Ctx) -> AppResult<(Vec<(i64, String)>, Vec<LocationChoice>)> {
     let mut conn = conn(ctx).await?;
     let products = sqlx::query("SELECT id, code, name FROM cat_products WHERE company_id = $1 AND archived_at IS NULL AND kind <> 'service' ORDER BY code LIMIT 1000")
         .bind(ctx.company_id())
@@ -142,14 +149,19 @@ async fn products_and_locations(ctx: &Ctx) -> AppResult<(Vec<(i64, String)>, Vec
         .iter()
         .filter_map(|r| Some((r.try_get("id").ok()?, format!("{} {}", r.try_get::<String, _>("code").ok()?, r.try_get::<String, _>("name").ok()?))))
         .collect();
-    let locations =
-        sqlx::query("SELECT code FROM stk_locations WHERE company_id = $1 ORDER BY kind <> 'internal', code")
-            .bind(ctx.company_id())
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .filter_map(|r| r.try_get("code").ok())
-            .collect();
+    let locations = sqlx::query(
+        "SELECT code, name, kind FROM stk_locations WHERE company_id = $1 ORDER BY kind <> 'internal', code",
+    )
+    .bind(ctx.company_id())
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .filter_map(|r| {
+        let (code, name, kind): (String, String, String) =
+            (r.try_get("code").ok()?, r.try_get("name").ok()?, r.try_get("kind").ok()?);
+        Some(LocationChoice { label: format!("{code} {name}"), code, internal: kind == "internal" })
+    })
+    .collect();
     Ok((products, locations))
 }
 
@@ -191,7 +203,7 @@ struct MovesPage {
     page: PageCtx,
     moves: Vec<(String, String, String, String, String, String, String)>,
     products: Vec<(i64, String)>,
-    locations: Vec<String>,
+    locations: Vec<LocationChoice>,
     today: String,
     /// What was entered, shown again after a refusal.
     form: MoveForm,
