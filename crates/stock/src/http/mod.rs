@@ -89,6 +89,16 @@ async fn conn(ctx: &Ctx) -> AppResult<sqlx::pool::PoolConnection<sqlx::Any>> {
     Ok(ctx.db().reader().acquire().await.map_err(db::Error::from)?)
 }
 
+/// The refusals of a form as (field, message) in the reader's language, for the page to show
+/// each next to its field.
+fn messages(ctx: &Ctx, errors: &[kernel::error::FieldError]) -> Vec<(String, String)> {
+    errors.iter().map(|e| (e.field.to_string(), ctx.state.messages.format(ctx.lang, e.key, &e.detail))).collect()
+}
+
+fn message_for<'a>(messages: &'a [(String, String)], field: &str) -> Option<&'a str> {
+    messages.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+}
+
 fn today(ctx: &Ctx) -> String {
     (ctx.db().clock().now() + chrono::Duration::hours(8)).format("%Y-%m-%d").to_string()
 }
@@ -129,7 +139,7 @@ struct OnHandPage {
 
 impl OnHandPage {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+        message_for(&self.errors, field)
     }
 }
 
@@ -214,7 +224,7 @@ struct MovesPage {
 
 impl MovesPage {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+        message_for(&self.errors, field)
     }
 }
 
@@ -282,10 +292,7 @@ async fn create_move(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         }
         Err(db::Error::Domain(DomainError::Invalid(errors))) => {
             drop(tx);
-            let text = errors
-                .iter()
-                .map(|e| (e.field.to_string(), ctx.state.messages.format(ctx.lang, e.key, &e.detail)))
-                .collect();
+            let text = messages(&ctx, &errors);
             // The refusal is shown on the page with the list of moves, which needs reading rights.
             ctx.require(service::READ)?;
             render_status(StatusCode::UNPROCESSABLE_ENTITY, &moves_view(&ctx, form, text).await?)
@@ -313,10 +320,7 @@ async fn count_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         }
         Err(db::Error::Domain(DomainError::Invalid(errors))) => {
             drop(tx);
-            let text = errors
-                .iter()
-                .map(|e| (e.field.to_string(), ctx.state.messages.format(ctx.lang, e.key, &e.detail)))
-                .collect();
+            let text = messages(&ctx, &errors);
             ctx.require(service::READ)?;
             let query = ProductQuery { product_id: Some(body.product_id.to_string()) };
             render_status(StatusCode::UNPROCESSABLE_ENTITY, &on_hand_view(&ctx, query, body, text).await?)
@@ -440,7 +444,7 @@ struct ReplenishmentPage {
 
 impl ReplenishmentPage {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+        message_for(&self.errors, field)
     }
 
     fn qty(&self, scaled: &i64) -> String {
@@ -504,10 +508,7 @@ async fn set_rule_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         }
         Err(db::Error::Domain(DomainError::Invalid(errors))) => {
             drop(tx);
-            let text = errors
-                .iter()
-                .map(|e| (e.field.to_string(), ctx.state.messages.format(ctx.lang, e.key, &e.detail)))
-                .collect();
+            let text = messages(&ctx, &errors);
             ctx.require(service::READ)?;
             render_status(StatusCode::UNPROCESSABLE_ENTITY, &replenishment_view(&ctx, form, text).await?)
         }
