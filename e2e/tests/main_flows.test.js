@@ -132,6 +132,7 @@ test('the notebooks below their minimum are replenished from the moves page', as
   await page.fill('#m-qty', '40');
   await page.selectOption('#m-from', 'SUPPLIER');
   await page.selectOption('#m-to', 'WH/STOCK');
+  await page.fill('#m-cost', '4550');
   await page.click('form[action="/stock/moves"] button[type=submit]');
   await page.waitForURL(`${base}/stock/moves`);
   assert.match(await page.textContent('table.list tbody tr:first-child'), /NB-14/);

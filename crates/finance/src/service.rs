@@ -911,10 +911,11 @@ async fn post_system_entry(
     post_document_entry(tx, company, &entry, "closing").await.map(|(_, number)| number)
 }
 
-/// Posts an entry that a document of this module produced (an invoice, a payment, a close):
-/// the document's own permission was checked; the ledger's rules still hold here (open
-/// period, usable accounts, debits = credits). Returns the entry id and number.
-pub(crate) async fn post_document_entry(tx: &mut Tx, company: i64, entry: &Entry, kind: &str) -> Result<(i64, String)> {
+/// Posts an entry that a document produced: an invoice, a payment or a close of this module,
+/// or a stock move's value from the stock module above. The document's own permission was
+/// checked; the ledger's rules still hold here (open period, usable accounts, debits =
+/// credits). Returns the entry id and number.
+pub async fn post_document_entry(tx: &mut Tx, company: i64, entry: &Entry, kind: &str) -> Result<(i64, String)> {
     require_open(tx, company, &entry.period).await?;
     let account_ids = resolve_lines(tx, company, entry).await?;
     let id = insert_entry(tx, company, entry, &account_ids, kind, None).await?;

@@ -322,13 +322,15 @@ pub async fn seed_catalog(db: &Db, company_id: i64) -> Result<usize> {
             catalog::service::set_supplier(&mut tx, &principal, id, &supplier_form).await?;
         }
         if kind == "goods" {
-            goods.push((id, code));
+            // The supplier's price is per purchase unit; stock is valued per stock unit.
+            let per_unit = if purchase_uom == "box12" { "25.00" } else { cost };
+            goods.push((id, code, per_unit));
         }
     }
     // One warehouse with opening stock, so the stock pages have something to show.
     stock::service::create_warehouse(&mut tx, &principal, "WH", "上海总仓").await?;
     let opening_date = format!("{}-01-02", chrono::Utc::now().date_naive().format("%Y"));
-    for (product_id, code) in goods {
+    for (product_id, code, unit_cost) in goods {
         let quantity = if code == "CBL-C" { "600" } else { "20" };
         let receipt = stock::service::MoveForm {
             product_id,
@@ -337,6 +339,7 @@ pub async fn seed_catalog(db: &Db, company_id: i64) -> Result<usize> {
             to: "WH/STOCK".into(),
             reference: "期初库存 opening stock".into(),
             date: opening_date.clone(),
+            unit_cost: unit_cost.into(),
             ..Default::default()
         };
         stock::service::move_stock(&mut tx, &principal, &receipt).await?;

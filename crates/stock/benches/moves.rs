@@ -1,6 +1,7 @@
 //! Stock benchmarks: done moves recorded one per transaction through the service layer (a
-//! receipt, then a delivery that must pass the never-below-zero check), and the on-hand report
-//! and a product's stock ledger after 20,000 moves over 200 products.
+//! receipt, then a delivery that must pass the never-below-zero check), valued, and, in the
+//! `with_ledger` case, posted to the books as a voucher each; and the on-hand report, the
+//! valuation report and a product's stock ledger after 20,000 moves over 200 products.
 //!
 //!     cargo bench -p stock --bench moves                       # SQLite
 //!     ZHONGSHU_TEST_PG_URL=postgres://… cargo bench -p stock --bench moves
@@ -21,11 +22,14 @@ struct Store {
     products: Vec<i64>,
 }
 
-async fn store(products: usize) -> Store {
+async fn store(products: usize, books: bool) -> Store {
     let app = testkit::spawn_app().await;
     let principal = Principal::new(UserId(1), "admin".into(), CompanyId(app.company_id), None, None, true, Vec::new());
     let mut tx = app.db.begin(Actor::user(1, "admin", app.company_id)).await.expect("begin");
     service::create_warehouse(&mut tx, &principal, "SH", "上海总仓").await.expect("warehouse");
+    if books {
+        finance::service::set_up_books(&mut tx, &principal, 2026, 1).await.expect("books");
+    }
     tx.commit().await.expect("commit");
     let api = app.api("admin").await;
     let mut ids = Vec::with_capacity(products);
@@ -50,6 +54,7 @@ async fn record(store: &Store, n: u64, offset: u64) -> Duration {
             from: from.into(),
             to: to.into(),
             date: format!("2026-{:02}-{:02}", 1 + i % 12, 1 + i % 28),
+            unit_cost: "12.50".into(),
             ..Default::default()
         };
         let mut tx = store.app.db.begin(Actor::user(1, "admin", store.app.company_id)).await.expect("begin");
@@ -65,23 +70,25 @@ fn moves(c: &mut Criterion) {
     group.sample_size(10).sampling_mode(criterion::SamplingMode::Flat).measurement_time(Duration::from_secs(5));
     let n = 1_000u64;
     group.throughput(Throughput::Elements(n));
-    group.bench_with_input(BenchmarkId::new("service", n), &n, |b, &n| {
-        b.to_async(&runtime).iter_custom(|iters| async move {
-            let store = store(20).await;
-            let mut total = Duration::ZERO;
-            for round in 0..iters {
-                total += record(&store, n, round * n).await;
-            }
-            total
-        })
-    });
+    for (name, books) in [("service", false), ("with_ledger", true)] {
+        group.bench_with_input(BenchmarkId::new(name, n), &n, |b, &n| {
+            b.to_async(&runtime).iter_custom(|iters| async move {
+                let store = store(20, books).await;
+                let mut total = Duration::ZERO;
+                for round in 0..iters {
+                    total += record(&store, n, round * n).await;
+                }
+                total
+            })
+        });
+    }
     group.finish();
 }
 
 fn reports(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let store = runtime.block_on(async {
-        let store = store(200).await;
+        let store = store(200, true).await;
         record(&store, 20_000, 0).await;
         store
     });
@@ -91,7 +98,15 @@ fn reports(c: &mut Criterion) {
     group.bench_function("on_hand_all_products", |b| {
         b.to_async(&runtime).iter(|| async {
             let mut conn = store.app.db.reader().acquire().await.expect("conn");
-            service::on_hand(&mut conn, company, None).await.expect("on hand")
+            service::on_hand(&mut conn, company, None, None).await.expect("on hand")
+        })
+    });
+    group.bench_function("valuation_all_products", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let mut conn = store.app.db.reader().acquire().await.expect("conn");
+            let rows = service::valuation(&mut conn, company).await.expect("valuation");
+            let ledger = service::stock_account_balance(&mut conn, company).await.expect("ledger");
+            (rows, ledger)
         })
     });
     group.bench_function("ledger_of_one_product", |b| {

@@ -5,8 +5,13 @@
 //! always equal the sum of the moves. An internal location never goes below zero. It emits
 //! `stock.MoveDone`. Reorder rules keep a product between a minimum and a maximum per warehouse:
 //! a move that takes it below the minimum emits `stock.StockBelowMinimum`, and the replenishment
-//! list says what to buy from whom. Valuation and reservations come next (issue 4).
+//! list says what to buy from whom. Each move that crosses the warehouses' boundary values itself
+//! (moving average or FIFO, per product), keeps the product's quantity and value, and, when the
+//! company keeps its books, posts its value to the ledger in the same transaction (receipt Dr
+//! 1405 / Cr 1402, delivery Dr 6401 / Cr 1405), so the valuation report equals the stock
+//! account. A done move is undone by a reversal, never edited. Reservations come next.
 
+pub mod domain;
 mod http;
 mod i18n;
 pub mod service;
@@ -30,12 +35,19 @@ pub fn module() -> Module {
                 name: "reorder rules",
                 sql: include_str!("../migrations/0002_reorder_rules.sql"),
             },
+            db::migrate::Migration {
+                module: "stock",
+                version: 3,
+                name: "valuation",
+                sql: include_str!("../migrations/0003_valuation.sql"),
+            },
         ],
         permissions: &[service::READ, service::MOVE, service::MANAGE],
         menu: vec![
             MenuItem { label_key: "stock.on_hand", href: "/stock/on-hand", permission: service::READ },
             MenuItem { label_key: "stock.moves", href: "/stock/moves", permission: service::READ },
             MenuItem { label_key: "stock.replenishment", href: "/stock/replenishment", permission: service::READ },
+            MenuItem { label_key: "stock.valuation", href: "/stock/valuation", permission: service::READ },
             MenuItem { label_key: "stock.warehouses", href: "/stock/warehouses", permission: service::READ },
         ],
         routes: http::routes,

@@ -3,7 +3,9 @@
 //! (the check and the change are one conditional update, so concurrent deliveries cannot both
 //! take the last piece), writes its audit row and emits `stock.MoveDone`.
 
+use crate::domain::{self, Layer};
 use db::{Result, RowExt, Tx};
+use finance::domain::{yuan, Entry, Line};
 use kernel::permission::Principal;
 use kernel::{DomainError, Qty};
 use serde::{Deserialize, Serialize};
@@ -112,12 +114,22 @@ pub struct MoveForm {
     #[serde(default)]
     pub reference: String,
     pub date: String,
+    /// The cost of one unit in yuan (up to six decimals), for goods coming into the warehouses.
+    /// Required from the supplier location; elsewhere the current average cost is the default.
+    #[serde(default)]
+    pub unit_cost: String,
 }
 
 struct Location {
     id: i64,
-    internal: bool,
+    kind: String,
     warehouse: Option<i64>,
+}
+
+impl Location {
+    fn internal(&self) -> bool {
+        self.kind == "internal"
+    }
 }
 
 async fn location(tx: &mut Tx, company: i64, code: &str, field: &str) -> Result<Location> {
@@ -127,15 +139,28 @@ async fn location(tx: &mut Tx, company: i64, code: &str, field: &str) -> Result<
         .fetch_optional(tx.conn())
         .await?
         .ok_or_else(|| DomainError::invalid(field, "error.stock.location", code))?;
-    Ok(Location {
-        id: row.try_get("id")?,
-        internal: row.try_get::<String, _>("kind")? == "internal",
-        warehouse: row.try_get("warehouse_id")?,
-    })
+    Ok(Location { id: row.try_get("id")?, kind: row.try_get("kind")?, warehouse: row.try_get("warehouse_id")? })
 }
 
-/// Records a done move. Returns its id and number.
+/// Records a done move, values it and, when the company keeps its books, posts its value to the
+/// ledger. Returns its id and number.
 pub async fn move_stock(tx: &mut Tx, principal: &Principal, form: &MoveForm) -> Result<(i64, String)> {
+    record_move(tx, principal, form, None).await
+}
+
+/// A move that undoes another: the other way round, with the same quantity and lot.
+struct Reversal {
+    of: i64,
+    /// The value the original took out, brought back exactly when the reversal brings goods in.
+    value: i64,
+}
+
+async fn record_move(
+    tx: &mut Tx,
+    principal: &Principal,
+    form: &MoveForm,
+    reversal: Option<Reversal>,
+) -> Result<(i64, String)> {
     principal.authorize(MOVE)?;
     let company = principal.company_id.0;
     ensure_virtual_locations(tx, company).await?;
@@ -149,7 +174,7 @@ pub async fn move_stock(tx: &mut Tx, principal: &Principal, form: &MoveForm) -> 
     }
     let date = p.check(kernel::dates::parse("date", &form.date));
     let product = sqlx::query(
-        "SELECT kind, track_lot FROM cat_products WHERE company_id = $1 AND id = $2 AND archived_at IS NULL",
+        "SELECT code, kind, track_lot, costing FROM cat_products WHERE company_id = $1 AND id = $2 AND archived_at IS NULL",
     )
     .bind(company)
     .bind(form.product_id)
@@ -176,15 +201,31 @@ pub async fn move_stock(tx: &mut Tx, principal: &Principal, form: &MoveForm) -> 
     if form.from.trim() == form.to.trim() {
         p.add("to", "error.stock.same_location", &form.to);
     }
+    let unit_cost = match form.unit_cost.trim() {
+        "" => None,
+        text => p.check(domain::parse_unit_cost("unit_cost", text)),
+    };
     p.finish()?;
     let from = location(tx, company, &form.from, "from").await?;
     let to = location(tx, company, &form.to, "to").await?;
+    if from.kind == "supplier" && to.internal() && unit_cost.is_none() && reversal.is_none() {
+        return Err(DomainError::invalid("unit_cost", "error.stock.unit_cost_required", "").into());
+    }
+    // Only goods coming in carry a cost; one typed on a delivery would be silently ignored.
+    let inbound = to.internal() && !from.internal();
+    if unit_cost.is_some() && !inbound {
+        return Err(DomainError::invalid("unit_cost", "error.stock.unit_cost_inbound", &form.unit_cost).into());
+    }
+    let (product_code, costing) = match &product {
+        Some(row) => (row.try_get::<String, _>("code")?, row.try_get::<String, _>("costing")?),
+        None => (String::new(), String::new()),
+    };
     let quantity = quantity.map(|q| q.scaled()).unwrap_or(0);
     let date = date.map(|d| d.to_string()).unwrap_or_default();
     lock_quants(tx, company, form.product_id, &lot, &[from.id, to.id]).await?;
     // Take from the source first. From an internal location only if enough is there: the check
     // and the change are one statement, so two deliveries cannot both take the last piece.
-    if from.internal {
+    if from.internal() {
         let taken = sqlx::query(
             "UPDATE stk_quants SET quantity = quantity - $1 WHERE company_id = $2 AND product_id = $3 AND location_id = $4 AND lot = $5 AND quantity >= $1",
         )
@@ -212,9 +253,9 @@ pub async fn move_stock(tx: &mut Tx, principal: &Principal, form: &MoveForm) -> 
     let number = tx.next_number(company, "stock.move", year, "MV/{year}/{seq:06}").await?;
     let now = tx.now().to_string();
     let user = tx.actor().user_id;
-    let id: i64 = sqlx::query(
-        "INSERT INTO stk_moves (company_id, number, product_id, quantity, from_location_id, to_location_id, lot, reference, move_date, created_at, created_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+    let inserted = sqlx::query(
+        "INSERT INTO stk_moves (company_id, number, product_id, quantity, from_location_id, to_location_id, lot, reference, move_date, created_at, created_by, reversal_of) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
     )
     .bind(company)
     .bind(&number)
@@ -227,10 +268,28 @@ pub async fn move_stock(tx: &mut Tx, principal: &Principal, form: &MoveForm) -> 
     .bind(&date)
     .bind(now)
     .bind(user)
+    .bind(reversal.as_ref().map(|r| r.of))
     .fetch_one(tx.conn())
-    .await?
-    .try_get("id")?;
-    let summary = json!({"number": number, "product_id": form.product_id, "quantity": Qty::from_scaled(quantity).to_string(), "from": form.from, "to": form.to, "lot": lot});
+    .await
+    .map_err(db::Error::from);
+    // Two people reversing one move at once: the second meets the unique key.
+    let id: i64 = match inserted {
+        Err(e) if e.is_unique_violation() => {
+            return Err(DomainError::Conflict("the move is already reversed".into()).into())
+        }
+        other => other?.try_get("id")?,
+    };
+    let valued = Valued {
+        id,
+        number: &number,
+        date: &date,
+        product: form.product_id,
+        product_code: &product_code,
+        costing: &costing,
+        quantity,
+    };
+    let value = value_move(tx, company, &valued, &from, &to, unit_cost, reversal.as_ref().map(|r| r.value)).await?;
+    let summary = json!({"number": number, "product_id": form.product_id, "quantity": Qty::from_scaled(quantity).to_string(), "from": form.from, "to": form.to, "lot": lot, "value": yuan(value), "reversal_of": reversal.as_ref().map(|r| r.of)});
     tx.audit("create", "stock.move", Some(&id.to_string()), &json!({"move": [null, summary]})).await?;
     tx.emit("stock.product", &form.product_id.to_string(), "stock.MoveDone", &summary).await?;
     // Only stock leaving a warehouse can take it below its minimum.
@@ -238,6 +297,253 @@ pub async fn move_stock(tx: &mut Tx, principal: &Principal, form: &MoveForm) -> 
         check_minimum(tx, company, form.product_id, warehouse, quantity, &number).await?;
     }
     Ok((id, number))
+}
+
+/// The move being valued.
+struct Valued<'a> {
+    id: i64,
+    number: &'a str,
+    date: &'a str,
+    product: i64,
+    product_code: &'a str,
+    costing: &'a str,
+    quantity: i64,
+}
+
+/// The stock account, and the account on the other side of a move to or from each kind of
+/// location outside the warehouses: a receipt waits in 在途物资 for its supplier bill, a
+/// delivery is the cost of the sale, count differences and scrap wait in 待处理财产损溢 for
+/// approval, goods for production become production cost.
+pub const STOCK_ACCOUNT: &str = "1405";
+
+pub fn counterpart_account(kind: &str) -> &'static str {
+    match kind {
+        "supplier" => "1402",
+        "customer" => "6401",
+        "production" => "5001",
+        _ => "1901",
+    }
+}
+
+/// Values a move that crosses the warehouses' boundary, keeps the product's quantity and value
+/// (and FIFO layers), and posts the value to the ledger when the company keeps its books.
+/// Transfers between warehouses change neither. Returns the move's value in fen.
+async fn value_move(
+    tx: &mut Tx,
+    company: i64,
+    mv: &Valued<'_>,
+    from: &Location,
+    to: &Location,
+    unit_cost: Option<i64>,
+    fixed_value: Option<i64>,
+) -> Result<i64> {
+    let inbound = !from.internal() && to.internal();
+    let outbound = from.internal() && !to.internal();
+    if !inbound && !outbound {
+        return Ok(0);
+    }
+    // Locks the product's valuation row (creating it on first use) after the quants, the same
+    // order for every move, so concurrent moves of one product queue instead of deadlocking.
+    let row = sqlx::query(
+        "INSERT INTO stk_valuations (company_id, product_id, quantity, value) VALUES ($1, $2, 0, 0) \
+         ON CONFLICT (company_id, product_id) DO UPDATE SET quantity = stk_valuations.quantity RETURNING quantity, value",
+    )
+    .bind(company)
+    .bind(mv.product)
+    .fetch_one(tx.conn())
+    .await?;
+    let (on_hand, held): (i64, i64) = (row.try_get("quantity")?, row.try_get("value")?);
+    let fifo = mv.costing == "fifo";
+    let value = if inbound {
+        let value = match (fixed_value, unit_cost) {
+            (Some(value), _) => value,
+            (None, Some(cost)) => domain::value_at(mv.quantity, cost),
+            (None, None) => domain::value_at(mv.quantity, domain::average_cost(on_hand, held)),
+        };
+        if fifo {
+            sqlx::query(
+                "INSERT INTO stk_layers (company_id, product_id, move_id, quantity, value) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(company)
+            .bind(mv.product)
+            .bind(mv.id)
+            .bind(mv.quantity)
+            .bind(value)
+            .execute(tx.conn())
+            .await?;
+        }
+        value
+    } else if fifo {
+        take_fifo(tx, company, mv, on_hand, held).await?
+    } else {
+        domain::share_of(held, mv.quantity, on_hand)
+    };
+    let (quantity_change, value_change) = if inbound { (mv.quantity, value) } else { (-mv.quantity, -value) };
+    sqlx::query(
+        "UPDATE stk_valuations SET quantity = quantity + $1, value = value + $2 WHERE company_id = $3 AND product_id = $4",
+    )
+    .bind(quantity_change)
+    .bind(value_change)
+    .bind(company)
+    .bind(mv.product)
+    .execute(tx.conn())
+    .await?;
+    let counterpart = counterpart_account(if inbound { &from.kind } else { &to.kind });
+    let entry_id = if value != 0 && keeps_books(tx, company).await? {
+        let (debit, credit) = if inbound { (STOCK_ACCOUNT, counterpart) } else { (counterpart, STOCK_ACCOUNT) };
+        let memo = format!("{} {}", mv.number, mv.product_code);
+        let mut lines = vec![Line::cny(debit, value, 0), Line::cny(credit, 0, value)];
+        for line in &mut lines {
+            line.memo = memo.clone();
+        }
+        let entry = Entry {
+            date: mv.date.to_string(),
+            period: finance::domain::period_of(mv.date),
+            word: "转".into(),
+            memo,
+            lines,
+        };
+        Some(finance::service::post_document_entry(tx, company, &entry, "stock").await?.0)
+    } else {
+        None
+    };
+    sqlx::query("UPDATE stk_moves SET value = $1, entry_id = $2 WHERE id = $3")
+        .bind(value)
+        .bind(entry_id)
+        .bind(mv.id)
+        .execute(tx.conn())
+        .await?;
+    Ok(value)
+}
+
+/// Takes a FIFO product's oldest layers. Stock that came in before the product was FIFO has no
+/// layers; it goes last, at its average value.
+async fn take_fifo(tx: &mut Tx, company: i64, mv: &Valued<'_>, on_hand: i64, held: i64) -> Result<i64> {
+    let rows = sqlx::query(
+        "SELECT id, quantity, value FROM stk_layers WHERE company_id = $1 AND product_id = $2 AND quantity > 0 ORDER BY id",
+    )
+    .bind(company)
+    .bind(mv.product)
+    .fetch_all(tx.conn())
+    .await?;
+    let layers: Vec<Layer> = rows
+        .iter()
+        .map(|r| Ok(Layer { id: r.try_get("id")?, quantity: r.try_get("quantity")?, value: r.try_get("value")? }))
+        .collect::<Result<_>>()?;
+    let (taken, mut value) = domain::consume_fifo(&layers, mv.quantity);
+    for layer in &taken {
+        sqlx::query("UPDATE stk_layers SET quantity = quantity - $1, value = value - $2 WHERE id = $3")
+            .bind(layer.quantity)
+            .bind(layer.value)
+            .bind(layer.id)
+            .execute(tx.conn())
+            .await?;
+    }
+    let from_layers: i64 = taken.iter().map(|l| l.quantity).sum();
+    if from_layers < mv.quantity {
+        let (layer_qty, layer_value) = layers.iter().fold((0, 0), |(q, v), l| (q + l.quantity, v + l.value));
+        value += domain::share_of(held - layer_value, mv.quantity - from_layers, on_hand - layer_qty);
+    }
+    Ok(value)
+}
+
+/// A company keeps its books here once its chart of accounts is set up; its stock moves then
+/// post their value to the ledger (perpetual inventory).
+async fn keeps_books(tx: &mut Tx, company: i64) -> Result<bool> {
+    Ok(sqlx::query("SELECT 1 FROM fin_accounts WHERE company_id = $1 AND code = $2")
+        .bind(company)
+        .bind(STOCK_ACCOUNT)
+        .fetch_optional(tx.conn())
+        .await?
+        .is_some())
+}
+
+/// Reverses a done move (冲销): a new move the other way round with the same quantity and lot,
+/// dated `date`. Goods brought back come back at exactly the value they left with; goods taken
+/// out leave by the costing method, like any delivery. A move is reversed once.
+pub async fn reverse_move(tx: &mut Tx, principal: &Principal, id: i64, date: &str) -> Result<(i64, String)> {
+    principal.authorize(MOVE)?;
+    let company = principal.company_id.0;
+    let row = sqlx::query(
+        "SELECT m.number, m.product_id, m.quantity, m.lot, m.value, f.code AS from_code, t.code AS to_code, \
+           EXISTS (SELECT 1 FROM stk_moves r WHERE r.reversal_of = m.id) AS reversed \
+         FROM stk_moves m JOIN stk_locations f ON f.id = m.from_location_id JOIN stk_locations t ON t.id = m.to_location_id \
+         WHERE m.company_id = $1 AND m.id = $2",
+    )
+    .bind(company)
+    .bind(id)
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or(DomainError::NotFound("move"))?;
+    if db::flag(&row, "reversed")? {
+        return Err(DomainError::Conflict("the move is already reversed".into()).into());
+    }
+    let number: String = row.try_get("number")?;
+    let form = MoveForm {
+        product_id: row.try_get("product_id")?,
+        quantity: Qty::from_scaled(row.try_get("quantity")?).to_string(),
+        from: row.try_get("to_code")?,
+        to: row.try_get("from_code")?,
+        lot: row.try_get("lot")?,
+        reference: format!("冲销 {number}"),
+        date: date.to_string(),
+        unit_cost: String::new(),
+    };
+    record_move(tx, principal, &form, Some(Reversal { of: id, value: row.try_get("value")? })).await
+}
+
+/// The value of one product's stock.
+#[derive(Debug, Clone, Serialize)]
+pub struct Valuation {
+    pub product_id: i64,
+    pub product_code: String,
+    pub product_name: String,
+    pub costing: String,
+    pub quantity: i64,
+    /// In fen.
+    pub value: i64,
+    /// Millionths of a yuan.
+    pub average_cost: i64,
+}
+
+/// The stock valuation report: quantity and value per product, read from the kept rows.
+pub async fn valuation(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Vec<Valuation>> {
+    let rows = sqlx::query(
+        "SELECT v.product_id, p.code, p.name, p.costing, v.quantity, v.value FROM stk_valuations v \
+         JOIN cat_products p ON p.id = v.product_id WHERE v.company_id = $1 AND (v.quantity <> 0 OR v.value <> 0) ORDER BY p.code",
+    )
+    .bind(company)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let (quantity, value): (i64, i64) = (r.try_get("quantity")?, r.try_get("value")?);
+            Ok(Valuation {
+                product_id: r.try_get("product_id")?,
+                product_code: r.try_get("code")?,
+                product_name: r.try_get("name")?,
+                costing: r.try_get("costing")?,
+                quantity,
+                value,
+                average_cost: domain::average_cost(quantity, value),
+            })
+        })
+        .collect()
+}
+
+/// The ledger balance of the stock account (debit minus credit, all periods), when the company
+/// keeps its books: the valuation report's total must equal it.
+pub async fn stock_account_balance(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Option<i64>> {
+    let row = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(b.debit - b.credit), 0) AS BIGINT) AS net, COUNT(a.id) AS accounts FROM fin_accounts a \
+         LEFT JOIN fin_balances b ON b.account_id = a.id WHERE a.company_id = $1 AND a.code = $2",
+    )
+    .bind(company)
+    .bind(STOCK_ACCOUNT)
+    .fetch_one(conn)
+    .await?;
+    let accounts: i64 = row.try_get("accounts")?;
+    Ok(if accounts > 0 { Some(row.try_get("net")?) } else { None })
 }
 
 /// Takes the row locks on a product's quants at these locations, creating empty ones as needed,
@@ -294,7 +600,7 @@ pub async fn count(
         return Err(DomainError::invalid("counted", "error.stock.too_large", counted.to_string()).into());
     }
     let loc = location(tx, company, location_code, "location").await?;
-    if !loc.internal {
+    if !loc.internal() {
         return Err(DomainError::invalid("location", "error.stock.location", location_code).into());
     }
     ensure_virtual_locations(tx, company).await?;
@@ -329,6 +635,7 @@ pub async fn count(
         lot: lot.to_string(),
         reference: "盘点 stock count".into(),
         date: date.to_string(),
+        unit_cost: String::new(),
     };
     let (_, number) = move_stock(tx, principal, &form).await?;
     Ok(Some(number))
@@ -345,7 +652,12 @@ pub struct OnHand {
     pub quantity: i64,
 }
 
-pub async fn on_hand(conn: &mut sqlx::AnyConnection, company: i64, product: Option<i64>) -> Result<Vec<OnHand>> {
+pub async fn on_hand(
+    conn: &mut sqlx::AnyConnection,
+    company: i64,
+    product: Option<i64>,
+    location: Option<&str>,
+) -> Result<Vec<OnHand>> {
     let mut q = db::SqlBuilder::new(
         "SELECT q.product_id, p.code, p.name, l.code AS location, q.lot, q.quantity FROM stk_quants q JOIN cat_products p ON p.id = q.product_id \
          JOIN stk_locations l ON l.id = q.location_id WHERE l.kind = 'internal' AND q.quantity <> 0 AND q.company_id = ",
@@ -353,6 +665,9 @@ pub async fn on_hand(conn: &mut sqlx::AnyConnection, company: i64, product: Opti
     q.bind(company);
     if let Some(product) = product {
         q.push(" AND q.product_id = ").bind(product);
+    }
+    if let Some(location) = location {
+        q.push(" AND l.code = ").bind(location.trim().to_uppercase());
     }
     q.push(" ORDER BY p.code, l.code, q.lot LIMIT 2000");
     let rows = q.build().fetch_all(conn).await?;
@@ -370,7 +685,8 @@ pub async fn on_hand(conn: &mut sqlx::AnyConnection, company: i64, product: Opti
         .collect()
 }
 
-/// A line of a product's stock ledger: the move and the running quantity in the warehouses.
+/// A line of a product's stock ledger: the move, and the running quantity and value in the
+/// warehouses (values in fen).
 #[derive(Debug, Clone, Serialize)]
 pub struct LedgerLine {
     pub number: String,
@@ -380,12 +696,14 @@ pub struct LedgerLine {
     pub lot: String,
     pub change: i64,
     pub balance: i64,
+    pub value_change: i64,
+    pub value_balance: i64,
     pub reference: String,
 }
 
 pub async fn ledger(conn: &mut sqlx::AnyConnection, company: i64, product: i64) -> Result<Vec<LedgerLine>> {
     let rows = sqlx::query(
-        "SELECT m.number, m.move_date, f.code AS from_code, f.kind AS from_kind, t.code AS to_code, t.kind AS to_kind, m.lot, m.quantity, m.reference \
+        "SELECT m.number, m.move_date, f.code AS from_code, f.kind AS from_kind, t.code AS to_code, t.kind AS to_kind, m.lot, m.quantity, m.value, m.reference \
          FROM stk_moves m JOIN stk_locations f ON f.id = m.from_location_id JOIN stk_locations t ON t.id = m.to_location_id \
          WHERE m.company_id = $1 AND m.product_id = $2 ORDER BY m.move_date, m.id LIMIT 5000",
     )
@@ -393,18 +711,20 @@ pub async fn ledger(conn: &mut sqlx::AnyConnection, company: i64, product: i64) 
     .bind(product)
     .fetch_all(conn)
     .await?;
-    let mut balance = 0i64;
+    let (mut balance, mut value_balance) = (0i64, 0i64);
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let quantity: i64 = r.try_get("quantity")?;
+        let value: i64 = r.try_get("value")?;
         let inward = r.try_get::<String, _>("to_kind")? == "internal";
         let outward = r.try_get::<String, _>("from_kind")? == "internal";
-        let change = match (inward, outward) {
-            (true, false) => quantity,
-            (false, true) => -quantity,
-            _ => 0,
+        let (change, value_change) = match (inward, outward) {
+            (true, false) => (quantity, value),
+            (false, true) => (-quantity, -value),
+            _ => (0, 0),
         };
         balance += change;
+        value_balance += value_change;
         out.push(LedgerLine {
             number: r.try_get("number")?,
             date: r.try_get("move_date")?,
@@ -413,6 +733,8 @@ pub async fn ledger(conn: &mut sqlx::AnyConnection, company: i64, product: i64) 
             lot: r.try_get("lot")?,
             change,
             balance,
+            value_change,
+            value_balance,
             reference: r.try_get("reference")?,
         });
     }

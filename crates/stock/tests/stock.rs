@@ -35,13 +35,19 @@ fn field<'a>(body: &'a str, id: &str) -> &'a str {
     start.split("</div>").next().expect("the field ends")
 }
 
+/// A move on 5 March; goods from the supplier into a warehouse cost 12.50 a piece.
 fn moved(product: i64, quantity: &str, from: &str, to: &str, lot: &str) -> Value {
-    json!({"product_id": product, "quantity": quantity, "from": from, "to": to, "lot": lot, "date": "2026-03-05"})
+    let mut form =
+        json!({"product_id": product, "quantity": quantity, "from": from, "to": to, "lot": lot, "date": "2026-03-05"});
+    if from == "SUPPLIER" && to.ends_with("/STOCK") {
+        form["unit_cost"] = json!("12.50");
+    }
+    form
 }
 
 /// Quantity on hand of a product at a location (all lots), as the API reports it.
 async fn on_hand(api: &ApiClient, product: i64, location: &str) -> String {
-    let report = api.get(&format!("/api/v1/stock/on-hand?product_id={product}")).await.json();
+    let report = api.get(&format!("/api/v1/stock/quantities?product_id={product}")).await.json();
     report["items"]
         .as_array()
         .expect("items")
@@ -131,7 +137,7 @@ async fn lots_are_required_for_tracked_products_and_kept_apart() {
     // Lot B holds only 4: it cannot give 5 even though the location holds 14 in all.
     let wrong_lot = api.post("/api/v1/stock/moves", &moved(vaccine, "5", "SH/STOCK", "CUSTOMER", "L2603B")).await;
     assert_eq!(wrong_lot.json()["errors"][0]["code"], "error.stock.not_enough");
-    let report = api.get(&format!("/api/v1/stock/on-hand?product_id={vaccine}")).await.json();
+    let report = api.get(&format!("/api/v1/stock/quantities?product_id={vaccine}")).await.json();
     let lots: Vec<(&str, &str)> = report["items"]
         .as_array()
         .expect("items")
@@ -220,7 +226,7 @@ async fn replay(app: &TestApp, steps: &[(usize, usize, u32)]) -> (i64, Vec<Value
     for (from, to, quantity) in steps {
         api.post("/api/v1/stock/moves", &moved(cable, &quantity.to_string(), PLACES[*from], PLACES[*to], "")).await;
     }
-    let report = api.get(&format!("/api/v1/stock/on-hand?product_id={cable}")).await.json();
+    let report = api.get(&format!("/api/v1/stock/quantities?product_id={cable}")).await.json();
     (cable, report["items"].as_array().expect("items").clone())
 }
 
@@ -273,6 +279,7 @@ async fn a_storekeeper_records_a_receipt_on_the_page_and_sees_refusals_next_to_t
                 ("quantity", "120"),
                 ("from", "SUPPLIER"),
                 ("to", "SH/STOCK"),
+                ("unit_cost", "12.50"),
                 ("date", "2026-03-02"),
             ],
         )
@@ -463,5 +470,5 @@ async fn absurd_quantities_and_dates_are_refused_and_an_empty_filter_lists_every
     assert_eq!(app.count("stk_moves").await, 0);
     let browser = app.signed_in("admin").await;
     assert_eq!(browser.get("/stock/on-hand?product_id=").await.status, StatusCode::OK);
-    assert_eq!(api.get("/api/v1/stock/on-hand?product_id=abc").await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(api.get("/api/v1/stock/quantities?product_id=abc").await.status, StatusCode::UNPROCESSABLE_ENTITY);
 }

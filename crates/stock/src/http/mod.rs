@@ -1,13 +1,14 @@
 //! Stock pages and API. (Named `http` so it cannot be confused with the `web` crate.)
 
-use crate::service::{self, LedgerLine, MoveForm, OnHand, ReorderForm, Replenishment};
+use crate::service::{self, LedgerLine, MoveForm, OnHand, ReorderForm, Replenishment, Valuation};
 use askama::Template;
-use axum::extract::Query;
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use db::RowExt;
+use finance::domain::yuan;
 use kernel::DomainError;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -24,8 +25,12 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/stock/reorder-rules", get(rules_api).post(set_rule_api))
         .route("/api/v1/stock/replenishment", get(replenishment_api))
         .route("/stock/warehouses", get(warehouses_page).post(create_warehouse))
-        .route("/api/v1/stock/on-hand", get(on_hand_api))
+        .route("/stock/moves/{id}/reverse", post(reverse_page))
+        .route("/stock/valuation", get(valuation_page))
+        .route("/api/v1/stock/quantities", get(quantities_api))
+        .route("/api/v1/stock/valuation", get(valuation_api))
         .route("/api/v1/stock/moves", post(move_api))
+        .route("/api/v1/stock/moves/{id}/reverse", post(reverse_api))
         .route("/api/v1/stock/ledger", get(ledger_api))
         .route("/api/v1/stock/counts", post(count_api))
         .route("/api/v1/stock/warehouses", get(warehouses_api).post(warehouse_api))
@@ -44,16 +49,30 @@ pub fn docs() -> Vec<ApiRoute> {
     };
     vec![
         ApiRoute {
-            query: &[("product_id", "One product (optional)")],
+            query: &[("product_id", "One product (optional)"), ("location", "One location code (optional)")],
             ..route(
                 "GET",
-                "/api/v1/stock/on-hand",
+                "/api/v1/stock/quantities",
                 "Quantities on hand per product, location and lot",
                 service::READ,
                 None,
             )
         },
+        route(
+            "GET",
+            "/api/v1/stock/valuation",
+            "Quantity, value and average cost per product, with the stock account's ledger balance",
+            service::READ,
+            None,
+        ),
         route("POST", "/api/v1/stock/moves", "Record a done move between two locations", service::MOVE, Some(object)),
+        route(
+            "POST",
+            "/api/v1/stock/moves/{id}/reverse",
+            "Reverse a done move with a move the other way round",
+            service::MOVE,
+            Some(object),
+        ),
         ApiRoute {
             query: &[("product_id", "The product")],
             ..route("GET", "/api/v1/stock/ledger", "A product's moves with the running quantity", service::READ, None)
@@ -103,11 +122,14 @@ fn today(ctx: &Ctx) -> String {
     (ctx.db().clock().now() + chrono::Duration::hours(8)).format("%Y-%m-%d").to_string()
 }
 
-/// `?product_id=`: one product, or (empty, as the filter's "—" sends it) all of them.
+/// `?product_id=`: one product, or (empty, as the filter's "—" sends it) all of them;
+/// `?location=`: one location.
 #[derive(Deserialize, Default)]
 pub struct ProductQuery {
     #[serde(default)]
     product_id: Option<String>,
+    #[serde(default)]
+    location: Option<String>,
 }
 
 impl ProductQuery {
@@ -187,7 +209,7 @@ async fn on_hand_view(
     errors: Vec<(String, String)>,
 ) -> AppResult<OnHandPage> {
     let mut conn = conn(ctx).await?;
-    let rows = service::on_hand(&mut conn, ctx.company_id(), q.product()?).await?;
+    let rows = service::on_hand(&mut conn, ctx.company_id(), q.product()?, None).await?;
     let ledger = match q.product()? {
         Some(p) => service::ledger(&mut conn, ctx.company_id(), p).await?,
         None => Vec::new(),
@@ -211,7 +233,7 @@ async fn on_hand_view(
 #[template(path = "stock/moves.html")]
 struct MovesPage {
     page: PageCtx,
-    moves: Vec<(String, String, String, String, String, String, String)>,
+    moves: Vec<MoveRow>,
     products: Vec<(i64, String)>,
     locations: Vec<LocationChoice>,
     today: String,
@@ -228,10 +250,27 @@ impl MovesPage {
     }
 }
 
+/// A line of the list of moves.
+pub struct MoveRow {
+    id: i64,
+    number: String,
+    date: String,
+    product: String,
+    quantity: String,
+    from: String,
+    to: String,
+    lot: String,
+    value: String,
+    reference: String,
+    /// A reversal, or a move already reversed: neither can be reversed (again).
+    reversible: bool,
+}
+
 async fn moves_view(ctx: &Ctx, form: MoveForm, errors: Vec<(String, String)>) -> AppResult<MovesPage> {
     let mut conn = conn(ctx).await?;
     let rows = sqlx::query(
-        "SELECT m.number, m.move_date, p.code, m.quantity, f.code AS f, t.code AS t, m.lot FROM stk_moves m JOIN cat_products p ON p.id = m.product_id \
+        "SELECT m.id, m.number, m.move_date, p.code, m.quantity, f.code AS f, t.code AS t, m.lot, m.value, m.reference, m.reversal_of, \
+           EXISTS (SELECT 1 FROM stk_moves r WHERE r.reversal_of = m.id) AS reversed FROM stk_moves m JOIN cat_products p ON p.id = m.product_id \
          JOIN stk_locations f ON f.id = m.from_location_id JOIN stk_locations t ON t.id = m.to_location_id WHERE m.company_id = $1 ORDER BY m.id DESC LIMIT 200",
     )
     .bind(ctx.company_id())
@@ -239,18 +278,22 @@ async fn moves_view(ctx: &Ctx, form: MoveForm, errors: Vec<(String, String)>) ->
     .await?;
     let moves = rows
         .iter()
-        .filter_map(|r| {
-            Some((
-                r.try_get("number").ok()?,
-                r.try_get("move_date").ok()?,
-                r.try_get("code").ok()?,
-                kernel::Qty::from_scaled(r.try_get("quantity").ok()?).to_string(),
-                r.try_get("f").ok()?,
-                r.try_get("t").ok()?,
-                r.try_get("lot").ok()?,
-            ))
+        .map(|r| {
+            Ok(MoveRow {
+                id: r.try_get("id")?,
+                number: r.try_get("number")?,
+                date: r.try_get("move_date")?,
+                product: r.try_get("code")?,
+                quantity: kernel::Qty::from_scaled(r.try_get("quantity")?).to_string(),
+                from: r.try_get("f")?,
+                to: r.try_get("t")?,
+                lot: r.try_get("lot")?,
+                value: yuan(r.try_get("value")?),
+                reference: r.try_get("reference")?,
+                reversible: r.try_get::<Option<i64>, _>("reversal_of")?.is_none() && !db::flag(r, "reversed")?,
+            })
         })
-        .collect();
+        .collect::<db::Result<Vec<_>>>()?;
     drop(conn);
     let (products, locations) = products_and_locations(ctx).await?;
     Ok(MovesPage {
@@ -279,6 +322,7 @@ fn move_form(pairs: &FormPairs) -> MoveForm {
         lot: pairs.text("lot"),
         reference: pairs.text("reference"),
         date: pairs.text("date"),
+        unit_cost: pairs.text("unit_cost"),
     }
 }
 
@@ -322,7 +366,7 @@ async fn count_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
             drop(tx);
             let text = messages(&ctx, &errors);
             ctx.require(service::READ)?;
-            let query = ProductQuery { product_id: Some(body.product_id.to_string()) };
+            let query = ProductQuery { product_id: Some(body.product_id.to_string()), location: None };
             render_status(StatusCode::UNPROCESSABLE_ENTITY, &on_hand_view(&ctx, query, body, text).await?)
         }
         Err(e) => Err(e.into()),
@@ -356,10 +400,11 @@ async fn create_warehouse(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
     Ok(flash_redirect(&ctx, "/stock/warehouses", "common.created"))
 }
 
-async fn on_hand_api(ctx: Ctx, Query(q): Query<ProductQuery>) -> AppResult<Json<Value>> {
+async fn quantities_api(ctx: Ctx, Query(q): Query<ProductQuery>) -> AppResult<Json<Value>> {
     ctx.require(service::READ)?;
     let mut conn = conn(&ctx).await?;
-    let rows = service::on_hand(&mut conn, ctx.company_id(), q.product()?).await?;
+    let location = q.location.as_deref().map(str::trim).filter(|l| !l.is_empty());
+    let rows = service::on_hand(&mut conn, ctx.company_id(), q.product()?, location).await?;
     let items: Vec<Value> = rows
         .iter()
         .map(|r| json!({"product_id": r.product_id, "product_code": r.product_code, "location": r.location, "lot": r.lot, "quantity": kernel::Qty::from_scaled(r.quantity).to_string()}))
@@ -381,9 +426,102 @@ async fn ledger_api(ctx: Ctx, Query(q): Query<ProductQuery>) -> AppResult<Json<V
     let lines = service::ledger(&mut conn, ctx.company_id(), product).await?;
     let items: Vec<Value> = lines
         .iter()
-        .map(|l| json!({"number": l.number, "date": l.date, "from": l.from, "to": l.to, "lot": l.lot, "change": kernel::Qty::from_scaled(l.change).to_string(), "balance": kernel::Qty::from_scaled(l.balance).to_string()}))
+        .map(|l| json!({"number": l.number, "date": l.date, "from": l.from, "to": l.to, "lot": l.lot, "change": kernel::Qty::from_scaled(l.change).to_string(), "balance": kernel::Qty::from_scaled(l.balance).to_string(), "value_change": yuan(l.value_change), "value_balance": yuan(l.value_balance)}))
         .collect();
     Ok(Json(json!({"product_id": product, "items": items})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReverseBody {
+    date: String,
+}
+
+async fn reverse_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(body): ApiJson<ReverseBody>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let (id, number) = service::reverse_move(&mut tx, &ctx.principal, id, &body.date).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": id, "number": number}))).into_response())
+}
+
+async fn reverse_page(ctx: Ctx, Path(id): Path<i64>, pairs: FormPairs) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    match service::reverse_move(&mut tx, &ctx.principal, id, &pairs.text("date")).await {
+        Ok(_) => {
+            tx.commit().await?;
+            Ok(flash_redirect(&ctx, "/stock/moves", "stock.reversed"))
+        }
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            drop(tx);
+            let text = messages(&ctx, &errors);
+            ctx.require(service::READ)?;
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &moves_view(&ctx, MoveForm::default(), text).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The valuation report with its total and the stock account's balance beside it.
+struct ValuationReport {
+    rows: Vec<Valuation>,
+    total: i64,
+    ledger: Option<i64>,
+}
+
+async fn valuation_report(ctx: &Ctx) -> AppResult<ValuationReport> {
+    ctx.require(service::READ)?;
+    let mut conn = conn(ctx).await?;
+    let rows = service::valuation(&mut conn, ctx.company_id()).await?;
+    let ledger = service::stock_account_balance(&mut conn, ctx.company_id()).await?;
+    let total = rows.iter().map(|r| r.value).sum();
+    Ok(ValuationReport { rows, total, ledger })
+}
+
+async fn valuation_api(ctx: Ctx) -> AppResult<Json<Value>> {
+    let report = valuation_report(&ctx).await?;
+    let items: Vec<Value> = report
+        .rows
+        .iter()
+        .map(|r| json!({"product_id": r.product_id, "product_code": r.product_code, "product_name": r.product_name, "costing": r.costing, "quantity": kernel::Qty::from_scaled(r.quantity).to_string(), "value": yuan(r.value), "average_cost": kernel::Qty::from_scaled(r.average_cost).to_string()}))
+        .collect();
+    Ok(Json(json!({
+        "items": items,
+        "total": yuan(report.total),
+        "account": service::STOCK_ACCOUNT,
+        "ledger_balance": report.ledger.map(yuan),
+    })))
+}
+
+#[derive(Template)]
+#[template(path = "stock/valuation.html")]
+struct ValuationPage {
+    page: PageCtx,
+    report: ValuationReport,
+    account: &'static str,
+}
+
+impl ValuationPage {
+    fn money(&self, fen: &i64) -> String {
+        yuan(*fen)
+    }
+
+    fn qty(&self, scaled: &i64) -> String {
+        kernel::Qty::from_scaled(*scaled).to_string()
+    }
+
+    /// The ledger balance less the valuation: zero while the two agree.
+    fn difference(&self, ledger: &i64) -> String {
+        yuan(*ledger - self.report.total)
+    }
+}
+
+async fn valuation_page(ctx: Ctx) -> AppResult<Response> {
+    let report = valuation_report(&ctx).await?;
+    render(&ValuationPage {
+        page: PageCtx::new(&ctx, "stock.valuation", "/stock/valuation").await?,
+        report,
+        account: service::STOCK_ACCOUNT,
+    })
 }
 
 #[derive(Deserialize, Default)]
