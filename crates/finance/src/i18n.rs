@@ -224,4 +224,5 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("perm.finance.report.read", "查看财务报表", "Read financial reports"),
     ("perm.finance.period.close", "结账", "Close periods"),
     ("perm.finance.period.reopen", "反结账", "Reopen periods"),
+    ("error.finance.invoice_on_hold", "发票被暂挂，审批后才能过账：{0}", "The bill is on hold until approved: {0}"),
 ];

@@ -78,7 +78,7 @@ fn default_account(kind: &str) -> &'static str {
     }
 }
 
-async fn check_party(
+pub async fn check_party(
     tx: &mut Tx,
     company: i64,
     party_id: i64,
@@ -264,6 +264,14 @@ pub async fn post_invoice(tx: &mut Tx, principal: &Principal, id: i64) -> Result
     if invoice.status != "draft" {
         return Err(DomainError::Conflict("the invoice is already posted".into()).into());
     }
+    let hold: Option<String> = sqlx::query("SELECT hold_reason FROM fin_invoices WHERE id = $1")
+        .bind(id)
+        .fetch_one(tx.conn())
+        .await?
+        .try_get("hold_reason")?;
+    if let Some(reason) = hold {
+        return Err(DomainError::invalid("status", "error.finance.invoice_on_hold", reason).into());
+    }
     // Claim the draft first, so two concurrent posts of one invoice cannot both post a voucher.
     let claimed = sqlx::query("UPDATE fin_invoices SET status = 'open' WHERE id = $1 AND status = 'draft'")
         .bind(id)
@@ -308,6 +316,38 @@ pub async fn post_invoice(tx: &mut Tx, principal: &Principal, id: i64) -> Result
     )
     .await?;
     Ok(number)
+}
+
+/// Holds a draft back from posting, saying why (a purchase bill that does not match its order
+/// and receipt). The module that holds it checked its own permission.
+pub async fn hold(tx: &mut Tx, company: i64, id: i64, reason: &str) -> Result<()> {
+    let held =
+        sqlx::query("UPDATE fin_invoices SET hold_reason = $1 WHERE company_id = $2 AND id = $3 AND status = 'draft'")
+            .bind(reason)
+            .bind(company)
+            .bind(id)
+            .execute(tx.conn())
+            .await?
+            .rows_affected();
+    if held != 1 {
+        return Err(DomainError::Conflict("only a draft can be held".into()).into());
+    }
+    tx.audit("state", "finance.invoice", Some(&id.to_string()), &json!({"hold_reason": [null, reason]})).await?;
+    Ok(())
+}
+
+/// Releases a hold, so the draft can be posted. The caller checked who may approve it.
+pub async fn release(tx: &mut Tx, company: i64, id: i64) -> Result<()> {
+    let reason: Option<String> = sqlx::query("SELECT hold_reason FROM fin_invoices WHERE company_id = $1 AND id = $2")
+        .bind(company)
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or(DomainError::NotFound("invoice"))?
+        .try_get("hold_reason")?;
+    sqlx::query("UPDATE fin_invoices SET hold_reason = NULL WHERE id = $1").bind(id).execute(tx.conn()).await?;
+    tx.audit("state", "finance.invoice", Some(&id.to_string()), &json!({"hold_reason": [reason, null]})).await?;
+    Ok(())
 }
 
 /// Issues a credit note for the whole of an unpaid invoice: a new document with the lines

@@ -52,6 +52,12 @@ pub fn module() -> Module {
                 name: "one credit note per invoice",
                 sql: include_str!("../migrations/0005_one_credit_note.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 6,
+                name: "bills on hold",
+                sql: include_str!("../migrations/0006_invoice_hold.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,

@@ -62,6 +62,33 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
         ],
     },
     BuiltinRole {
+        code: "buyer",
+        name: "采购员 Buyer",
+        description: "Orders from suppliers, receives goods, records supplier bills",
+        grants: &[
+            ("party.party.read", Scope::Company),
+            ("catalog.product.read", Scope::Company),
+            ("stock.move.read", Scope::Company),
+            ("stock.move.create", Scope::Company),
+            ("purchase.order.read", Scope::Company),
+            ("purchase.order.manage", Scope::Company),
+            ("finance.invoice.read", Scope::Company),
+            ("finance.invoice.manage", Scope::Company),
+        ],
+    },
+    BuiltinRole {
+        code: "purchase_manager",
+        name: "采购经理 Purchasing manager",
+        description: "Approves orders above the threshold and bills that do not match",
+        grants: &[
+            ("party.party.read", Scope::Company),
+            ("catalog.product.read", Scope::Company),
+            ("stock.move.read", Scope::Company),
+            ("purchase.order.read", Scope::Company),
+            ("purchase.order.approve", Scope::Company),
+        ],
+    },
+    BuiltinRole {
         code: "hr_officer",
         name: "人事专员 HR officer",
         description: "Maintains persons, may read resident ID numbers",

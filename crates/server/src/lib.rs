@@ -11,5 +11,12 @@ use web::Module;
 /// Every module of the suite, in dependency order. This list is the only place modules
 /// are registered.
 pub fn modules() -> Vec<Module> {
-    vec![web::platform_module(), party::module(), catalog::module(), finance::module(), stock::module()]
+    vec![
+        web::platform_module(),
+        party::module(),
+        catalog::module(),
+        finance::module(),
+        stock::module(),
+        purchase::module(),
+    ]
 }

@@ -54,7 +54,7 @@ async fn record(store: &Store, n: u64, offset: u64) -> Duration {
             from: from.into(),
             to: to.into(),
             date: format!("2026-{:02}-{:02}", 1 + i % 12, 1 + i % 28),
-            unit_cost: "12.50".into(),
+            unit_cost: if from == "SUPPLIER" { "12.50".into() } else { String::new() },
             ..Default::default()
         };
         let mut tx = store.app.db.begin(Actor::user(1, "admin", store.app.company_id)).await.expect("begin");

@@ -189,6 +189,21 @@ impl TestApp {
         web::app(web::state(db, &modules, web::WebConfig::default()), &modules)
     }
 
+    /// Delivers every pending event to the modules' subscribers, as the server's background
+    /// dispatcher would, until none is left. Returns how many were delivered.
+    pub async fn dispatch_events(&self) -> usize {
+        let subscribers: Vec<db::events::Subscriber> =
+            server::modules().iter().flat_map(|m| m.subscribers.iter().copied()).collect();
+        let mut delivered = 0;
+        loop {
+            let done = db::events::dispatch_batch(&self.db, &subscribers, "test").await.expect("dispatch");
+            if done == 0 {
+                return delivered;
+            }
+            delivered += done;
+        }
+    }
+
     /// Counts rows of a table (to show nothing was stored).
     pub async fn count(&self, table: &str) -> i64 {
         sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))

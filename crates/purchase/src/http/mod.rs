@@ -1,0 +1,699 @@
+//! Purchasing pages and API. (Named `http` so it cannot be confused with the `web` crate.)
+
+use crate::service::{self, BillForm, Order, OrderForm, OrderLineForm, OrderSummary, ReceiptForm, Request};
+use askama::Template;
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use db::RowExt;
+use finance::domain::yuan;
+use kernel::error::FieldError;
+use kernel::{DomainError, Qty};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use web::openapi::{object, ApiRoute};
+use web::page::{flash_redirect, render, render_status};
+use web::{ApiJson, AppResult, AppState, Ctx, FormPairs, PageCtx};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/purchase/orders", get(orders_page).post(create_order_page))
+        .route("/purchase/orders/{id}", get(order_page))
+        .route("/purchase/orders/{id}/{action}", post(order_action_page))
+        .route("/purchase/bills/{id}/approve", post(approve_bill_page))
+        .route("/purchase/requests", get(requests_page))
+        .route("/purchase/requests/{id}/order", post(order_request_page))
+        .route("/purchase/settings", get(settings_page).post(save_settings_page))
+        .route("/api/v1/purchase/orders", get(orders_api).post(create_order_api))
+        .route("/api/v1/purchase/orders/{id}", get(order_api))
+        .route("/api/v1/purchase/orders/{id}/confirm", post(confirm_api))
+        .route("/api/v1/purchase/orders/{id}/approve", post(approve_api))
+        .route("/api/v1/purchase/orders/{id}/cancel", post(cancel_api))
+        .route("/api/v1/purchase/orders/{id}/receive", post(receive_api))
+        .route("/api/v1/purchase/orders/{id}/return", post(return_api))
+        .route("/api/v1/purchase/orders/{id}/bill", post(bill_api))
+        .route("/api/v1/purchase/bills/{id}/approve", post(approve_bill_api))
+        .route("/api/v1/purchase/requests", get(requests_api))
+        .route("/api/v1/purchase/requests/{id}/order", post(order_request_api))
+        .route("/api/v1/purchase/settings", get(settings_api).put(save_settings_api))
+}
+
+pub fn docs() -> Vec<ApiRoute> {
+    let route = |method, path, summary, permission: &'static str, request: Option<fn() -> Value>| ApiRoute {
+        method,
+        path,
+        summary,
+        tag: "purchase",
+        permission: Some(permission),
+        query: &[],
+        request,
+        response: object,
+    };
+    use service::{APPROVE, MANAGE, READ};
+    vec![
+        ApiRoute {
+            query: &[("status", "draft, to_approve, confirmed, received, closed or cancelled (optional)")],
+            ..route("GET", "/api/v1/purchase/orders", "The latest purchase orders", READ, None)
+        },
+        route("POST", "/api/v1/purchase/orders", "Create a draft purchase order", MANAGE, Some(object)),
+        route("GET", "/api/v1/purchase/orders/{id}", "A purchase order with its lines and bills", READ, None),
+        route(
+            "POST",
+            "/api/v1/purchase/orders/{id}/confirm",
+            "Confirm a draft (above the threshold it waits for approval)",
+            MANAGE,
+            None,
+        ),
+        route("POST", "/api/v1/purchase/orders/{id}/approve", "Approve an order above the threshold", APPROVE, None),
+        route("POST", "/api/v1/purchase/orders/{id}/cancel", "Cancel an order, or close its backorder", MANAGE, None),
+        route(
+            "POST",
+            "/api/v1/purchase/orders/{id}/receive",
+            "Receive goods (all that is still to come, or the lines given)",
+            MANAGE,
+            Some(object),
+        ),
+        route(
+            "POST",
+            "/api/v1/purchase/orders/{id}/return",
+            "Return received goods to the supplier",
+            MANAGE,
+            Some(object),
+        ),
+        route(
+            "POST",
+            "/api/v1/purchase/orders/{id}/bill",
+            "Record the supplier's bill, matched against order and receipts",
+            MANAGE,
+            Some(object),
+        ),
+        route(
+            "POST",
+            "/api/v1/purchase/bills/{id}/approve",
+            "Approve a bill held by the three-way match",
+            APPROVE,
+            None,
+        ),
+        route("GET", "/api/v1/purchase/requests", "Purchase requests drafted by the reorder rules", READ, None),
+        route(
+            "POST",
+            "/api/v1/purchase/requests/{id}/order",
+            "Turn a request into a draft purchase order",
+            MANAGE,
+            Some(object),
+        ),
+        route("GET", "/api/v1/purchase/settings", "Approval threshold and match tolerances", READ, None),
+        route(
+            "PUT",
+            "/api/v1/purchase/settings",
+            "Change the approval threshold and tolerances",
+            APPROVE,
+            Some(object),
+        ),
+    ]
+}
+
+async fn conn(ctx: &Ctx) -> AppResult<sqlx::pool::PoolConnection<sqlx::Any>> {
+    Ok(ctx.db().reader().acquire().await.map_err(db::Error::from)?)
+}
+
+fn today(ctx: &Ctx) -> String {
+    (ctx.db().clock().now() + chrono::Duration::hours(8)).format("%Y-%m-%d").to_string()
+}
+
+fn qty(scaled: i64) -> String {
+    Qty::from_scaled(scaled).to_string()
+}
+
+fn order_json(o: &Order) -> Value {
+    json!({
+        "id": o.id, "number": o.number, "supplier_id": o.supplier_id, "supplier_name": o.supplier_name,
+        "warehouse": o.warehouse, "status": o.status, "date": o.date, "memo": o.memo,
+        "net": yuan(o.net), "tax": yuan(o.tax), "total": yuan(o.total),
+        "lines": o.lines.iter().map(|l| json!({
+            "id": l.id, "line_no": l.line_no, "product_id": l.product_id, "product_code": l.product_code,
+            "quantity": qty(l.quantity), "unit_price": yuan(l.unit_price), "vat_rate": (l.vat_rate_bp / 100).to_string(),
+            "net": yuan(l.net), "tax": yuan(l.tax), "received": qty(l.received), "billed": qty(l.billed),
+            "to_receive": qty(l.to_receive()), "to_bill": qty(l.to_bill()),
+        })).collect::<Vec<_>>(),
+        "bills": o.bills.iter().map(|b| json!({
+            "id": b.id, "invoice_id": b.invoice_id, "invoice_number": b.invoice_number, "supplier_reference": b.supplier_reference,
+            "status": b.status, "mismatch": b.mismatch, "total": yuan(b.total),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn summary_json(o: &OrderSummary) -> Value {
+    json!({"id": o.id, "number": o.number, "supplier_name": o.supplier_name, "date": o.date, "status": o.status, "total": yuan(o.total)})
+}
+
+fn request_json(r: &Request) -> Value {
+    json!({
+        "id": r.id, "number": r.number, "status": r.status, "supplier_id": r.supplier_id, "supplier_name": r.supplier_name,
+        "warehouse": r.warehouse, "order_id": r.order_id,
+        "lines": r.lines.iter().map(|l| json!({"product_id": l.product_id, "product_code": l.product_code,
+            "quantity": qty(l.quantity), "reason": l.reason})).collect::<Vec<_>>(),
+    })
+}
+
+async fn load(ctx: &Ctx, id: i64) -> AppResult<Order> {
+    let mut conn = conn(ctx).await?;
+    Ok(service::load_order(&mut conn, ctx.company_id(), id).await?.ok_or(DomainError::NotFound("purchase order"))?)
+}
+
+#[derive(Deserialize, Default)]
+pub struct StatusQuery {
+    #[serde(default)]
+    status: Option<String>,
+}
+
+async fn orders_api(ctx: Ctx, Query(q): Query<StatusQuery>) -> AppResult<Json<Value>> {
+    ctx.require(service::READ)?;
+    let mut conn = conn(&ctx).await?;
+    let status = q.status.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let items: Vec<Value> =
+        service::orders(&mut conn, ctx.company_id(), status).await?.iter().map(summary_json).collect();
+    Ok(Json(json!({"items": items})))
+}
+
+async fn create_order_api(ctx: Ctx, ApiJson(form): ApiJson<OrderForm>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let id = service::create_order(&mut tx, &ctx.principal, &form).await?;
+    tx.commit().await?;
+    let order = load(&ctx, id).await?;
+    Ok((StatusCode::CREATED, Json(order_json(&order))).into_response())
+}
+
+async fn order_api(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Json<Value>> {
+    ctx.require(service::READ)?;
+    Ok(Json(order_json(&load(&ctx, id).await?)))
+}
+
+async fn confirm_api(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Json<Value>> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let status = service::confirm_order(&mut tx, &ctx.principal, id).await?;
+    tx.commit().await?;
+    Ok(Json(json!({"id": id, "status": status})))
+}
+
+async fn approve_api(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Json<Value>> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::approve_order(&mut tx, &ctx.principal, id).await?;
+    tx.commit().await?;
+    Ok(Json(json!({"id": id, "status": "confirmed"})))
+}
+
+async fn cancel_api(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Json<Value>> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let status = service::cancel_order(&mut tx, &ctx.principal, id).await?;
+    tx.commit().await?;
+    Ok(Json(json!({"id": id, "status": status})))
+}
+
+async fn receive_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(form): ApiJson<ReceiptForm>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let moves = service::receive(&mut tx, &ctx.principal, id, &form).await?;
+    tx.commit().await?;
+    let order = load(&ctx, id).await?;
+    Ok((StatusCode::CREATED, Json(json!({"moves": moves, "order": order_json(&order)}))).into_response())
+}
+
+async fn return_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(form): ApiJson<ReceiptForm>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let moves = service::return_goods(&mut tx, &ctx.principal, id, &form).await?;
+    tx.commit().await?;
+    let order = load(&ctx, id).await?;
+    Ok((StatusCode::CREATED, Json(json!({"moves": moves, "order": order_json(&order)}))).into_response())
+}
+
+async fn bill_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(form): ApiJson<BillForm>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let outcome = service::bill(&mut tx, &ctx.principal, id, &form).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(json!(outcome))).into_response())
+}
+
+async fn approve_bill_api(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Json<Value>> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let status = service::approve_bill(&mut tx, &ctx.principal, id).await?;
+    tx.commit().await?;
+    Ok(Json(json!({"id": id, "status": status})))
+}
+
+async fn requests_api(ctx: Ctx) -> AppResult<Json<Value>> {
+    ctx.require(service::READ)?;
+    let mut conn = conn(&ctx).await?;
+    let items: Vec<Value> = service::requests(&mut conn, ctx.company_id()).await?.iter().map(request_json).collect();
+    Ok(Json(json!({"items": items})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DateBody {
+    date: String,
+}
+
+async fn order_request_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(body): ApiJson<DateBody>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let order = service::order_from_request(&mut tx, &ctx.principal, id, &body.date).await?;
+    tx.commit().await?;
+    let order = load(&ctx, order).await?;
+    Ok((StatusCode::CREATED, Json(order_json(&order))).into_response())
+}
+
+fn settings_json(s: &crate::domain::Settings) -> Value {
+    json!({
+        "approval_threshold": yuan(s.approval_threshold),
+        "price_tolerance": yuan(s.price_tolerance_bp),
+        "quantity_tolerance": yuan(s.quantity_tolerance_bp),
+    })
+}
+
+async fn settings_api(ctx: Ctx) -> AppResult<Json<Value>> {
+    ctx.require(service::READ)?;
+    let mut conn = conn(&ctx).await?;
+    Ok(Json(settings_json(&service::settings(&mut conn, ctx.company_id()).await?)))
+}
+
+async fn save_settings_api(ctx: Ctx, ApiJson(form): ApiJson<service::SettingsForm>) -> AppResult<Json<Value>> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::set_settings(&mut tx, &ctx.principal, &form).await?;
+    tx.commit().await?;
+    let mut conn = conn(&ctx).await?;
+    Ok(Json(settings_json(&service::settings(&mut conn, ctx.company_id()).await?)))
+}
+
+// ---- Pages ----
+
+/// The refusals of a form as (field, message) in the reader's language.
+fn messages(ctx: &Ctx, errors: &[FieldError]) -> Vec<(String, String)> {
+    errors.iter().map(|e| (e.field.to_string(), ctx.state.messages.format(ctx.lang, e.key, &e.detail))).collect()
+}
+
+/// How many line rows the new-order form offers.
+const FORM_LINES: usize = 5;
+
+#[derive(Template)]
+#[template(path = "purchase/orders.html")]
+struct OrdersPage {
+    page: PageCtx,
+    orders: Vec<OrderSummary>,
+    suppliers: Vec<(i64, String)>,
+    warehouses: Vec<String>,
+    products: Vec<(i64, String)>,
+    form: OrderForm,
+    errors: Vec<(String, String)>,
+    today: String,
+    can_manage: bool,
+}
+
+impl OrdersPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+    }
+
+    fn line_error(&self, index: &usize, name: &str) -> Option<&str> {
+        self.error(&format!("lines[{index}].{name}"))
+    }
+
+    /// The form's line rows: what was entered, padded with empty rows.
+    fn rows(&self) -> Vec<(usize, OrderLineForm)> {
+        let mut rows: Vec<OrderLineForm> = self.form.lines.clone();
+        rows.resize(FORM_LINES.max(rows.len()), OrderLineForm::default());
+        rows.into_iter().enumerate().collect()
+    }
+}
+
+async fn choices(ctx: &Ctx) -> AppResult<(Vec<(i64, String)>, Vec<String>, Vec<(i64, String)>)> {
+    let mut conn = conn(ctx).await?;
+    let pair =
+        |r: &db::Row, label: &str| -> Option<(i64, String)> { Some((r.try_get("id").ok()?, r.try_get(label).ok()?)) };
+    let suppliers = sqlx::query(
+        "SELECT p.id, p.name FROM parties p JOIN party_roles r ON r.party_id = p.id AND r.role = 'supplier' \
+         WHERE p.company_id = $1 AND p.archived_at IS NULL ORDER BY p.name LIMIT 500",
+    )
+    .bind(ctx.company_id())
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .filter_map(|r| pair(r, "name"))
+    .collect();
+    let warehouses = service_warehouses(&mut conn, ctx.company_id()).await?;
+    let products = sqlx::query(
+        "SELECT id, code || ' ' || name AS label FROM cat_products WHERE company_id = $1 AND archived_at IS NULL AND kind <> 'service' ORDER BY code LIMIT 1000",
+    )
+    .bind(ctx.company_id())
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .filter_map(|r| pair(r, "label"))
+    .collect();
+    Ok((suppliers, warehouses, products))
+}
+
+async fn service_warehouses(conn: &mut sqlx::AnyConnection, company: i64) -> AppResult<Vec<String>> {
+    Ok(stock::service::warehouses(conn, company).await?.into_iter().map(|(code, _, _)| code).collect())
+}
+
+async fn orders_view(ctx: &Ctx, form: OrderForm, errors: Vec<(String, String)>) -> AppResult<OrdersPage> {
+    ctx.require(service::READ)?;
+    let mut conn = conn(ctx).await?;
+    let orders = service::orders(&mut conn, ctx.company_id(), None).await?;
+    drop(conn);
+    let (suppliers, warehouses, products) = choices(ctx).await?;
+    Ok(OrdersPage {
+        page: PageCtx::new(ctx, "purchase.orders", "/purchase/orders").await?,
+        orders,
+        suppliers,
+        warehouses,
+        products,
+        form,
+        errors,
+        today: today(ctx),
+        can_manage: ctx.principal.may(service::MANAGE),
+    })
+}
+
+async fn orders_page(ctx: Ctx) -> AppResult<Response> {
+    render(&orders_view(&ctx, OrderForm::default(), Vec::new()).await?)
+}
+
+async fn create_order_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let products = pairs.all("product_id");
+    let quantities = pairs.all("quantity");
+    let prices = pairs.all("unit_price");
+    // Rows left empty are not lines.
+    let lines = products
+        .iter()
+        .zip(&quantities)
+        .zip(&prices)
+        .filter(|((p, q), u)| !(p.trim().is_empty() && q.trim().is_empty() && u.trim().is_empty()))
+        .map(|((p, q), u)| OrderLineForm {
+            product_id: p.parse().unwrap_or(0),
+            quantity: q.clone(),
+            unit_price: u.clone(),
+        })
+        .collect();
+    let form = OrderForm {
+        supplier_id: pairs.get("supplier_id").and_then(|s| s.parse().ok()).unwrap_or(0),
+        warehouse: pairs.text("warehouse"),
+        date: pairs.text("date"),
+        memo: pairs.text("memo"),
+        lines,
+    };
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    match service::create_order(&mut tx, &ctx.principal, &form).await {
+        Ok(id) => {
+            tx.commit().await?;
+            Ok(flash_redirect(&ctx, &format!("/purchase/orders/{id}"), "common.created"))
+        }
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            drop(tx);
+            let text = messages(&ctx, &errors);
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &orders_view(&ctx, form, text).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "purchase/order.html")]
+struct OrderPage {
+    page: PageCtx,
+    order: Order,
+    today: String,
+    /// (form:line id or form:field, message) of a refused action, shown in its form.
+    errors: Vec<(String, String)>,
+    can_manage: bool,
+    can_approve: bool,
+}
+
+impl OrderPage {
+    fn error(&self, key: &str) -> Option<&str> {
+        self.errors.iter().find(|(f, _)| f == key).map(|(_, m)| m.as_str())
+    }
+
+    fn line_error(&self, form: &str, line: &i64) -> Option<&str> {
+        let prefix = format!("{form}:{line}");
+        self.errors.iter().find(|(f, _)| f.starts_with(&prefix)).map(|(_, m)| m.as_str())
+    }
+
+    fn qty(&self, scaled: impl std::borrow::Borrow<i64>) -> String {
+        qty(*scaled.borrow())
+    }
+
+    fn cancellable(&self) -> bool {
+        ["draft", "to_approve", "confirmed"].contains(&self.order.status.as_str())
+    }
+
+    fn open_to_receive(&self) -> bool {
+        self.order.status == "confirmed" && self.order.lines.iter().any(|l| l.to_receive() > 0)
+    }
+
+    fn open_to_bill(&self) -> bool {
+        ["confirmed", "received", "closed"].contains(&self.order.status.as_str())
+            && self.order.lines.iter().any(|l| l.to_bill() > 0)
+    }
+
+    /// A refused return reopens its folded form, so its messages are seen.
+    fn return_refused(&self) -> bool {
+        self.errors.iter().any(|(f, _)| f.starts_with("return:"))
+    }
+
+    fn returnable(&self) -> bool {
+        ["confirmed", "received", "closed"].contains(&self.order.status.as_str())
+            && self.order.lines.iter().any(|l| l.received > 0)
+    }
+}
+
+async fn order_view(ctx: &Ctx, id: i64, errors: Vec<(String, String)>) -> AppResult<OrderPage> {
+    ctx.require(service::READ)?;
+    let order = load(ctx, id).await?;
+    Ok(OrderPage {
+        page: PageCtx::new(ctx, "purchase.order", "/purchase/orders").await?.titled(order.number.clone()),
+        order,
+        today: today(ctx),
+        errors,
+        can_manage: ctx.principal.may(service::MANAGE),
+        can_approve: ctx.principal.may(service::APPROVE),
+    })
+}
+
+async fn order_page(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
+    render(&order_view(&ctx, id, Vec::new()).await?)
+}
+
+/// The lines of a receive, return or bill form: per order line a quantity input
+/// `<form>_qty_<line id>` and a second one `<form>_<second>_<line id>` (the lot of a receipt,
+/// the billed price of a bill); lines left empty are skipped. Returns (line id, quantity,
+/// second value) in the order submitted, to put refusals back in their rows.
+fn posted_lines(pairs: &FormPairs, order: &Order, form: &str, second: &str) -> Vec<(i64, String, String)> {
+    order
+        .lines
+        .iter()
+        .filter_map(|l| {
+            let quantity = pairs.text(&format!("{form}_qty_{}", l.id));
+            let extra = pairs.text(&format!("{form}_{second}_{}", l.id));
+            (!quantity.trim().is_empty()).then_some((l.id, quantity, extra))
+        })
+        .collect()
+}
+
+async fn order_action_page(ctx: Ctx, Path((id, action)): Path<(i64, String)>, pairs: FormPairs) -> AppResult<Response> {
+    let order = load(&ctx, id).await?;
+    let mut submitted: Vec<i64> = Vec::new();
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let outcome: db::Result<&str> = match action.as_str() {
+        "confirm" => service::confirm_order(&mut tx, &ctx.principal, id).await.map(|_| "common.saved"),
+        "approve" => service::approve_order(&mut tx, &ctx.principal, id).await.map(|_| "purchase.approved"),
+        "cancel" => service::cancel_order(&mut tx, &ctx.principal, id).await.map(|_| "common.saved"),
+        "receive" | "return" => {
+            let lines = posted_lines(&pairs, &order, &action, "lot");
+            submitted = lines.iter().map(|l| l.0).collect();
+            let form = ReceiptForm {
+                date: pairs.text("date"),
+                lines: lines
+                    .into_iter()
+                    .map(|(line_id, quantity, lot)| service::ReceiptLineForm { line_id, quantity, lot })
+                    .collect(),
+            };
+            if action == "receive" {
+                if form.lines.is_empty() {
+                    Err(DomainError::invalid("lines", "error.purchase.nothing_to_receive", &order.number).into())
+                } else {
+                    service::receive(&mut tx, &ctx.principal, id, &form).await.map(|_| "purchase.received_flash")
+                }
+            } else {
+                service::return_goods(&mut tx, &ctx.principal, id, &form).await.map(|_| "purchase.returned")
+            }
+        }
+        "bill" => {
+            let lines = posted_lines(&pairs, &order, "bill", "price");
+            submitted = lines.iter().map(|l| l.0).collect();
+            let form = BillForm {
+                date: pairs.text("date"),
+                supplier_reference: pairs.text("supplier_reference"),
+                lines: lines
+                    .into_iter()
+                    .map(|(line_id, quantity, unit_price)| service::BillLineForm { line_id, quantity, unit_price })
+                    .collect(),
+            };
+            if form.lines.is_empty() {
+                Err(DomainError::invalid("lines", "error.purchase.nothing_to_bill", &order.number).into())
+            } else {
+                service::bill(&mut tx, &ctx.principal, id, &form).await.map(|b| {
+                    if b.status == "posted" {
+                        "purchase.bill_posted"
+                    } else {
+                        "purchase.bill_held"
+                    }
+                })
+            }
+        }
+        _ => return Err(DomainError::NotFound("action").into()),
+    };
+    match outcome {
+        Ok(key) => {
+            tx.commit().await?;
+            Ok(flash_redirect(&ctx, &format!("/purchase/orders/{id}"), key))
+        }
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            drop(tx);
+            // `lines[2].quantity` of the submitted lines becomes `receive:<line id>`, shown in
+            // that line's row; other fields stay with the form (`receive:date`).
+            let located: Vec<FieldError> = errors
+                .into_iter()
+                .map(|mut e| {
+                    let line = e
+                        .field
+                        .strip_prefix("lines[")
+                        .and_then(|rest| rest.split(']').next())
+                        .and_then(|i| i.parse::<usize>().ok())
+                        .and_then(|i| submitted.get(i));
+                    e.field = match line {
+                        Some(line) => format!("{action}:{line}"),
+                        None => format!("{action}:{}", e.field),
+                    };
+                    e
+                })
+                .collect();
+            let text = messages(&ctx, &located);
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &order_view(&ctx, id, text).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn approve_bill_page(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let order: i64 = sqlx::query("SELECT order_id FROM pur_bills WHERE company_id = $1 AND id = $2")
+        .bind(ctx.company_id())
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or(DomainError::NotFound("bill"))?
+        .try_get("order_id")?;
+    service::approve_bill(&mut tx, &ctx.principal, id).await?;
+    tx.commit().await?;
+    Ok(flash_redirect(&ctx, &format!("/purchase/orders/{order}"), "purchase.approved"))
+}
+
+#[derive(Template)]
+#[template(path = "purchase/requests.html")]
+struct RequestsPage {
+    page: PageCtx,
+    requests: Vec<Request>,
+    today: String,
+    can_manage: bool,
+}
+
+impl RequestsPage {
+    fn qty(&self, scaled: &i64) -> String {
+        qty(*scaled)
+    }
+
+    /// Why a line was requested, in the reader's language.
+    fn reason(&self, reason: &Value) -> String {
+        let text = |key: &str| reason[key].as_str().unwrap_or("").to_string();
+        let mut out = self.page.t("purchase.reason_below");
+        for (i, value) in [text("on_hand"), text("min"), text("max"), text("move")].iter().enumerate() {
+            out = out.replace(&format!("{{{i}}}"), value);
+        }
+        out
+    }
+}
+
+async fn requests_page(ctx: Ctx) -> AppResult<Response> {
+    ctx.require(service::READ)?;
+    let mut conn = conn(&ctx).await?;
+    let requests = service::requests(&mut conn, ctx.company_id()).await?;
+    drop(conn);
+    render(&RequestsPage {
+        page: PageCtx::new(&ctx, "purchase.requests", "/purchase/requests").await?,
+        requests,
+        today: today(&ctx),
+        can_manage: ctx.principal.may(service::MANAGE),
+    })
+}
+
+async fn order_request_page(ctx: Ctx, Path(id): Path<i64>, pairs: FormPairs) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let order = service::order_from_request(&mut tx, &ctx.principal, id, &pairs.text("date")).await?;
+    tx.commit().await?;
+    Ok(flash_redirect(&ctx, &format!("/purchase/orders/{order}"), "common.created"))
+}
+
+#[derive(Template)]
+#[template(path = "purchase/settings.html")]
+struct SettingsPage {
+    page: PageCtx,
+    form: service::SettingsForm,
+    errors: Vec<(String, String)>,
+}
+
+impl SettingsPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+    }
+}
+
+async fn settings_page(ctx: Ctx) -> AppResult<Response> {
+    ctx.require(service::APPROVE)?;
+    let mut conn = conn(&ctx).await?;
+    let s = service::settings(&mut conn, ctx.company_id()).await?;
+    drop(conn);
+    let form = service::SettingsForm {
+        approval_threshold: yuan(s.approval_threshold),
+        price_tolerance: yuan(s.price_tolerance_bp),
+        quantity_tolerance: yuan(s.quantity_tolerance_bp),
+    };
+    render(&SettingsPage {
+        page: PageCtx::new(&ctx, "purchase.settings", "/purchase/settings").await?,
+        form,
+        errors: Vec::new(),
+    })
+}
+
+async fn save_settings_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let form = service::SettingsForm {
+        approval_threshold: pairs.text("approval_threshold"),
+        price_tolerance: pairs.text("price_tolerance"),
+        quantity_tolerance: pairs.text("quantity_tolerance"),
+    };
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    match service::set_settings(&mut tx, &ctx.principal, &form).await {
+        Ok(()) => {
+            tx.commit().await?;
+            Ok(flash_redirect(&ctx, "/purchase/settings", "common.saved"))
+        }
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            drop(tx);
+            let errors = messages(&ctx, &errors);
+            let page = PageCtx::new(&ctx, "purchase.settings", "/purchase/settings").await?;
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &SettingsPage { page, form, errors })
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,1115 @@
+//! Purchasing operations, one transaction each. An order is numbered when it is created
+//! (PO/2026/00001), confirmed (or sent for approval above the company's threshold), received
+//! in parts through stock moves that value the goods at the order price and post Dr 1405 /
+//! Cr 1402, and billed through finance: the bill's lines go to 1402, so a bill at the order
+//! price clears what the receipt put there. A bill that does not match the order and the
+//! receipts is held in finance until a manager approves it.
+
+use crate::domain::{self, BillLine, Mismatch, Settings};
+use db::{Result, RowExt, Tx};
+use finance::domain::yuan;
+use finance::vat::{InvoiceLineForm, VatRounding};
+use kernel::error::{FieldError, Problems};
+use kernel::permission::Principal;
+use kernel::{Currency, DomainError, Money, Qty};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+pub const READ: &str = "purchase.order.read";
+pub const MANAGE: &str = "purchase.order.manage";
+pub const APPROVE: &str = "purchase.order.approve";
+
+/// Where a purchased line is billed: 在途物资, which the receipt credited.
+pub const GOODS_IN_TRANSIT: &str = "1402";
+
+/// A company's settings, or the defaults until someone saves them.
+pub async fn settings(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Settings> {
+    let row = sqlx::query(
+        "SELECT approval_threshold, price_tolerance_bp, quantity_tolerance_bp FROM pur_settings WHERE company_id = $1",
+    )
+    .bind(company)
+    .fetch_optional(conn)
+    .await?;
+    Ok(match row {
+        Some(r) => Settings {
+            approval_threshold: r.try_get("approval_threshold")?,
+            price_tolerance_bp: r.try_get("price_tolerance_bp")?,
+            quantity_tolerance_bp: r.try_get("quantity_tolerance_bp")?,
+        },
+        None => Settings::default(),
+    })
+}
+
+/// Settings as entered: the threshold in yuan, tolerances in percent.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsForm {
+    pub approval_threshold: String,
+    pub price_tolerance: String,
+    pub quantity_tolerance: String,
+}
+
+/// A percentage with up to two decimals, 0–100, as basis points.
+fn percent(p: &mut Problems, field: &str, text: &str) -> i64 {
+    match Money::parse(text, Currency::CNY) {
+        Ok(m) if (0..=10_000).contains(&m.minor()) => m.minor(),
+        _ => {
+            p.add(field, "error.purchase.percent", text);
+            0
+        }
+    }
+}
+
+fn amount(p: &mut Problems, field: &str, text: &str) -> i64 {
+    match Money::parse(text, Currency::CNY) {
+        Ok(m) if m.minor() >= 0 => m.minor(),
+        Ok(_) => {
+            p.add(field, "error.finance.negative", text);
+            0
+        }
+        Err(mut e) => {
+            e.field = field.into();
+            p.0.push(e);
+            0
+        }
+    }
+}
+
+fn quantity(p: &mut Problems, field: &str, text: &str) -> i64 {
+    match Qty::parse(text) {
+        Ok(q) if q.scaled() > 0 && q.scaled() <= stock::service::MAX_QUANTITY => q.scaled(),
+        Ok(_) => {
+            p.add(field, "error.catalog.quantity_positive", text);
+            0
+        }
+        Err(mut e) => {
+            e.field = field.into();
+            p.0.push(e);
+            0
+        }
+    }
+}
+
+pub async fn set_settings(tx: &mut Tx, principal: &Principal, form: &SettingsForm) -> Result<()> {
+    principal.authorize(APPROVE)?;
+    let company = principal.company_id.0;
+    let mut p = Problems::default();
+    let threshold = amount(&mut p, "approval_threshold", &form.approval_threshold);
+    let price = percent(&mut p, "price_tolerance", &form.price_tolerance);
+    let quantity = percent(&mut p, "quantity_tolerance", &form.quantity_tolerance);
+    p.finish()?;
+    let before = settings(tx.conn(), company).await?;
+    sqlx::query(
+        "INSERT INTO pur_settings (company_id, approval_threshold, price_tolerance_bp, quantity_tolerance_bp, updated_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (company_id) DO UPDATE SET approval_threshold = excluded.approval_threshold, price_tolerance_bp = excluded.price_tolerance_bp, \
+         quantity_tolerance_bp = excluded.quantity_tolerance_bp, updated_at = excluded.updated_at",
+    )
+    .bind(company)
+    .bind(threshold)
+    .bind(price)
+    .bind(quantity)
+    .bind(tx.now().to_string())
+    .execute(tx.conn())
+    .await?;
+    let after = Settings { approval_threshold: threshold, price_tolerance_bp: price, quantity_tolerance_bp: quantity };
+    tx.audit("update", "purchase.settings", Some(&company.to_string()), &json!({"settings": [before, after]})).await?;
+    Ok(())
+}
+
+/// An order as entered. Quantities in the product's stock unit; a unit price in yuan, or
+/// empty for the supplier's price from the catalog.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderForm {
+    pub supplier_id: i64,
+    pub warehouse: String,
+    pub date: String,
+    #[serde(default)]
+    pub memo: String,
+    pub lines: Vec<OrderLineForm>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderLineForm {
+    pub product_id: i64,
+    pub quantity: String,
+    #[serde(default)]
+    pub unit_price: String,
+}
+
+/// Renames the fields of errors raised by a lower module for one line: `quantity` → `lines[2].quantity`.
+fn for_line(e: db::Error, index: usize) -> db::Error {
+    match e {
+        db::Error::Domain(DomainError::Invalid(errors)) => db::Error::Domain(DomainError::Invalid(
+            errors
+                .into_iter()
+                .map(|mut f: FieldError| {
+                    f.field = format!("lines[{index}].{}", f.field);
+                    f
+                })
+                .collect(),
+        )),
+        other => other,
+    }
+}
+
+pub async fn create_order(tx: &mut Tx, principal: &Principal, form: &OrderForm) -> Result<i64> {
+    principal.authorize(MANAGE)?;
+    let company = principal.company_id.0;
+    let mut p = Problems::default();
+    let date = p.check(kernel::dates::parse("date", &form.date));
+    finance::invoicing::check_party(tx, company, form.supplier_id, "supplier", &mut p).await?;
+    for e in &mut p.0 {
+        if e.field == "party_id" {
+            e.field = "supplier_id".into();
+        }
+    }
+    let warehouse: Option<i64> = sqlx::query("SELECT id FROM stk_warehouses WHERE company_id = $1 AND code = $2")
+        .bind(company)
+        .bind(form.warehouse.trim().to_uppercase())
+        .fetch_optional(tx.conn())
+        .await?
+        .map(|r| r.try_get("id"))
+        .transpose()?;
+    if warehouse.is_none() {
+        p.add("warehouse", "error.stock.location", &form.warehouse);
+    }
+    if form.memo.chars().count() > 200 {
+        p.add("memo", "error.too_long", "200");
+    }
+    if form.lines.is_empty() {
+        p.add("lines", "error.purchase.no_lines", "");
+    }
+    let mut invoice_lines = Vec::with_capacity(form.lines.len());
+    let mut products = Vec::with_capacity(form.lines.len());
+    for (i, line) in form.lines.iter().enumerate() {
+        let field = |name: &str| format!("lines[{i}].{name}");
+        let product = sqlx::query(
+            "SELECT p.code, p.name, p.kind, p.vat_rate_bp, p.uom_id, p.purchase_uom_id, s.price AS supplier_price FROM cat_products p \
+             LEFT JOIN cat_product_suppliers s ON s.product_id = p.id AND s.party_id = $3 \
+             WHERE p.company_id = $1 AND p.id = $2 AND p.archived_at IS NULL",
+        )
+        .bind(company)
+        .bind(line.product_id)
+        .bind(form.supplier_id)
+        .fetch_optional(tx.conn())
+        .await?;
+        let Some(product) = product else {
+            p.add(&field("product_id"), "error.catalog.unknown_product", line.product_id.to_string());
+            continue;
+        };
+        if product.try_get::<String, _>("kind")? == "service" {
+            p.add(&field("product_id"), "error.stock.service", line.product_id.to_string());
+        }
+        let qty = quantity(&mut p, &field("quantity"), &line.quantity);
+        // The catalog's supplier price is per purchase unit: it is the price of a stock unit
+        // only when the two are the same unit.
+        let catalog_price: Option<i64> = product.try_get("supplier_price")?;
+        let same_unit = product.try_get::<i64, _>("uom_id")? == product.try_get::<i64, _>("purchase_uom_id")?;
+        let price = match (line.unit_price.trim(), catalog_price) {
+            ("", Some(price)) if same_unit => price,
+            ("", _) => {
+                p.add(&field("unit_price"), "error.purchase.price_required", "");
+                0
+            }
+            (text, _) => amount(&mut p, &field("unit_price"), text),
+        };
+        let vat: i64 = product.try_get("vat_rate_bp")?;
+        invoice_lines.push(InvoiceLineForm {
+            description: format!("{} {}", product.try_get::<String, _>("code")?, product.try_get::<String, _>("name")?),
+            quantity: Qty::from_scaled(qty).to_string(),
+            unit_price: yuan(price),
+            discount: String::new(),
+            vat_rate: (vat / 100).to_string(),
+            account: GOODS_IN_TRANSIT.into(),
+        });
+        products.push((line.product_id, qty, price, vat));
+    }
+    p.finish()?;
+    let (computed, totals) = finance::vat::compute(&invoice_lines, false, VatRounding::Line, GOODS_IN_TRANSIT)?;
+    let date = date.map(|d| d.to_string()).unwrap_or_default();
+    let year: i32 = date[..4].parse().unwrap_or(0);
+    let number = tx.next_number(company, "purchase.order", year, "PO/{year}/{seq:05}").await?;
+    let now = tx.now().to_string();
+    let user = tx.actor().user_id;
+    let id: i64 = sqlx::query(
+        "INSERT INTO pur_orders (company_id, number, supplier_id, warehouse_id, status, order_date, memo, net, tax, total, created_at, created_by) \
+         VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+    )
+    .bind(company)
+    .bind(&number)
+    .bind(form.supplier_id)
+    .bind(warehouse.unwrap_or(0))
+    .bind(&date)
+    .bind(form.memo.trim())
+    .bind(totals.net)
+    .bind(totals.tax)
+    .bind(totals.total)
+    .bind(now)
+    .bind(user)
+    .fetch_one(tx.conn())
+    .await?
+    .try_get("id")?;
+    for (i, ((product, qty, price, vat), line)) in products.iter().zip(&computed).enumerate() {
+        sqlx::query(
+            "INSERT INTO pur_order_lines (order_id, line_no, product_id, quantity, unit_price, vat_rate_bp, net, tax) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(id)
+        .bind(i as i64 + 1)
+        .bind(*product)
+        .bind(*qty)
+        .bind(*price)
+        .bind(*vat)
+        .bind(line.net)
+        .bind(line.tax)
+        .execute(tx.conn())
+        .await?;
+    }
+    tx.audit(
+        "create",
+        "purchase.order",
+        Some(&id.to_string()),
+        &json!({"number": [null, number], "supplier_id": [null, form.supplier_id], "total": [null, yuan(totals.total)]}),
+    )
+    .await?;
+    Ok(id)
+}
+
+/// An order with its lines and bills.
+#[derive(Debug, Clone, Serialize)]
+pub struct Order {
+    pub id: i64,
+    pub number: String,
+    pub supplier_id: i64,
+    pub supplier_name: String,
+    pub warehouse: String,
+    pub status: String,
+    pub date: String,
+    pub memo: String,
+    pub net: i64,
+    pub tax: i64,
+    pub total: i64,
+    pub created_by: Option<i64>,
+    pub lines: Vec<OrderLine>,
+    pub bills: Vec<Bill>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderLine {
+    pub id: i64,
+    pub line_no: i64,
+    pub product_id: i64,
+    pub product_code: String,
+    pub product_name: String,
+    pub quantity: i64,
+    pub unit_price: i64,
+    pub vat_rate_bp: i64,
+    pub net: i64,
+    pub tax: i64,
+    pub received: i64,
+    pub billed: i64,
+}
+
+impl OrderLine {
+    /// Still to come (the backorder).
+    pub fn to_receive(&self) -> i64 {
+        (self.quantity - self.received).max(0)
+    }
+
+    /// Received and not billed yet.
+    pub fn to_bill(&self) -> i64 {
+        (self.received - self.billed).max(0)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Bill {
+    pub id: i64,
+    pub invoice_id: i64,
+    pub invoice_number: Option<String>,
+    pub supplier_reference: String,
+    pub status: String,
+    pub mismatch: String,
+    pub total: i64,
+}
+
+pub async fn load_order(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -> Result<Option<Order>> {
+    let Some(r) = sqlx::query(
+        "SELECT o.*, p.name AS supplier_name, w.code AS warehouse FROM pur_orders o JOIN parties p ON p.id = o.supplier_id \
+         JOIN stk_warehouses w ON w.id = o.warehouse_id WHERE o.company_id = $1 AND o.id = $2",
+    )
+    .bind(company)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let lines = sqlx::query(
+        "SELECT l.*, p.code, p.name FROM pur_order_lines l JOIN cat_products p ON p.id = l.product_id WHERE l.order_id = $1 ORDER BY l.line_no",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|l| {
+        Ok(OrderLine {
+            id: l.try_get("id")?,
+            line_no: l.try_get("line_no")?,
+            product_id: l.try_get("product_id")?,
+            product_code: l.try_get("code")?,
+            product_name: l.try_get("name")?,
+            quantity: l.try_get("quantity")?,
+            unit_price: l.try_get("unit_price")?,
+            vat_rate_bp: l.try_get("vat_rate_bp")?,
+            net: l.try_get("net")?,
+            tax: l.try_get("tax")?,
+            received: l.try_get("received")?,
+            billed: l.try_get("billed")?,
+        })
+    })
+    .collect::<Result<Vec<_>>>()?;
+    let bills = sqlx::query(
+        "SELECT b.id, b.invoice_id, b.supplier_reference, b.status, b.mismatch, i.number, i.total FROM pur_bills b \
+         JOIN fin_invoices i ON i.id = b.invoice_id WHERE b.order_id = $1 ORDER BY b.id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|b| {
+        Ok(Bill {
+            id: b.try_get("id")?,
+            invoice_id: b.try_get("invoice_id")?,
+            invoice_number: b.try_get("number")?,
+            supplier_reference: b.try_get("supplier_reference")?,
+            status: b.try_get("status")?,
+            mismatch: b.try_get("mismatch")?,
+            total: b.try_get("total")?,
+        })
+    })
+    .collect::<Result<Vec<_>>>()?;
+    Ok(Some(Order {
+        id,
+        number: r.try_get("number")?,
+        supplier_id: r.try_get("supplier_id")?,
+        supplier_name: r.try_get("supplier_name")?,
+        warehouse: r.try_get("warehouse")?,
+        status: r.try_get("status")?,
+        date: r.try_get("order_date")?,
+        memo: r.try_get("memo")?,
+        net: r.try_get("net")?,
+        tax: r.try_get("tax")?,
+        total: r.try_get("total")?,
+        created_by: r.try_get("created_by")?,
+        lines,
+        bills,
+    }))
+}
+
+/// A line of the order list.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderSummary {
+    pub id: i64,
+    pub number: String,
+    pub supplier_name: String,
+    pub date: String,
+    pub status: String,
+    pub total: i64,
+}
+
+/// The latest 500 orders, or those in one status.
+pub async fn orders(conn: &mut sqlx::AnyConnection, company: i64, status: Option<&str>) -> Result<Vec<OrderSummary>> {
+    let mut q = db::SqlBuilder::new(
+        "SELECT o.id, o.number, p.name, o.order_date, o.status, o.total FROM pur_orders o JOIN parties p ON p.id = o.supplier_id WHERE o.company_id = ",
+    );
+    q.bind(company);
+    if let Some(status) = status {
+        q.push(" AND o.status = ").bind(status.to_string());
+    }
+    q.push(" ORDER BY o.id DESC LIMIT 500");
+    q.build()
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(OrderSummary {
+                id: r.try_get("id")?,
+                number: r.try_get("number")?,
+                supplier_name: r.try_get("name")?,
+                date: r.try_get("order_date")?,
+                status: r.try_get("status")?,
+                total: r.try_get("total")?,
+            })
+        })
+        .collect()
+}
+
+/// Locks the order row for the rest of the transaction (a no-op update), so two receipts or
+/// two bills of one order run one after the other, and loads it.
+async fn lock_order(tx: &mut Tx, company: i64, id: i64) -> Result<Order> {
+    let locked = sqlx::query("UPDATE pur_orders SET version = version WHERE company_id = $1 AND id = $2")
+        .bind(company)
+        .bind(id)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+    if locked != 1 {
+        return Err(DomainError::NotFound("purchase order").into());
+    }
+    load_order(tx.conn(), company, id).await?.ok_or_else(|| DomainError::NotFound("purchase order").into())
+}
+
+fn wrong_status(status: &str) -> db::Error {
+    DomainError::invalid("status", "error.purchase.status", status).into()
+}
+
+async fn set_status(tx: &mut Tx, order: &Order, status: &str) -> Result<()> {
+    if order.status == status {
+        return Ok(());
+    }
+    sqlx::query("UPDATE pur_orders SET status = $1, version = version + 1 WHERE id = $2")
+        .bind(status)
+        .bind(order.id)
+        .execute(tx.conn())
+        .await?;
+    tx.audit("state", "purchase.order", Some(&order.id.to_string()), &json!({"status": [order.status, status]}))
+        .await?;
+    Ok(())
+}
+
+async fn announce_confirmed(tx: &mut Tx, order: &Order) -> Result<()> {
+    tx.emit(
+        "purchase.order",
+        &order.id.to_string(),
+        "purchase.OrderConfirmed",
+        &json!({"id": order.id, "number": order.number, "supplier_id": order.supplier_id, "total": yuan(order.total)}),
+    )
+    .await
+}
+
+/// Confirms a draft: above the approval threshold it waits for a manager (`to_approve`),
+/// otherwise it is confirmed at once. Returns the new status.
+pub async fn confirm_order(tx: &mut Tx, principal: &Principal, id: i64) -> Result<String> {
+    principal.authorize(MANAGE)?;
+    let company = principal.company_id.0;
+    let order = lock_order(tx, company, id).await?;
+    if order.status != "draft" {
+        return Err(wrong_status(&order.status));
+    }
+    let rules = settings(tx.conn(), company).await?;
+    let status = if rules.needs_approval(order.total) { "to_approve" } else { "confirmed" };
+    set_status(tx, &order, status).await?;
+    if status == "confirmed" {
+        announce_confirmed(tx, &order).await?;
+    }
+    Ok(status.into())
+}
+
+/// A manager approves an order above the threshold. Whoever created an order cannot approve it.
+pub async fn approve_order(tx: &mut Tx, principal: &Principal, id: i64) -> Result<()> {
+    principal.authorize(APPROVE)?;
+    let company = principal.company_id.0;
+    let order = lock_order(tx, company, id).await?;
+    if order.status != "to_approve" {
+        return Err(wrong_status(&order.status));
+    }
+    if order.created_by == Some(principal.user_id.0) {
+        return Err(DomainError::invalid("status", "error.purchase.own_order", &order.number).into());
+    }
+    sqlx::query("UPDATE pur_orders SET approved_by = $1, approved_at = $2 WHERE id = $3")
+        .bind(principal.user_id.0)
+        .bind(tx.now().to_string())
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    set_status(tx, &order, "confirmed").await?;
+    announce_confirmed(tx, &order).await
+}
+
+/// Cancels an order. One with goods already received is closed instead: the backorder is
+/// cancelled, what arrived stays.
+pub async fn cancel_order(tx: &mut Tx, principal: &Principal, id: i64) -> Result<String> {
+    principal.authorize(MANAGE)?;
+    let order = lock_order(tx, principal.company_id.0, id).await?;
+    if !["draft", "to_approve", "confirmed"].contains(&order.status.as_str()) {
+        return Err(wrong_status(&order.status));
+    }
+    let status = if order.lines.iter().any(|l| l.received > 0) { "closed" } else { "cancelled" };
+    set_status(tx, &order, status).await?;
+    Ok(status.into())
+}
+
+/// Goods arriving (or going back): quantities per order line, in the stock unit.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiptForm {
+    pub date: String,
+    /// Empty: everything still to come (for a receipt) or nothing (a return needs lines).
+    #[serde(default)]
+    pub lines: Vec<ReceiptLineForm>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiptLineForm {
+    pub line_id: i64,
+    pub quantity: String,
+    #[serde(default)]
+    pub lot: String,
+}
+
+/// Checks the lines of a receipt or return against the order: each names a line of this
+/// order, with a positive quantity no larger than `limit(line)`. Returns (line, quantity, lot).
+fn receipt_lines<'a>(
+    order: &'a Order,
+    form: &ReceiptForm,
+    limit: impl Fn(&OrderLine) -> i64,
+    too_much: &'static str,
+) -> Result<Vec<(&'a OrderLine, i64, String)>> {
+    let mut p = Problems::default();
+    let mut out = Vec::new();
+    for (i, line) in form.lines.iter().enumerate() {
+        let Some(ordered) = order.lines.iter().find(|l| l.id == line.line_id) else {
+            p.add(&format!("lines[{i}].line_id"), "error.purchase.line", line.line_id.to_string());
+            continue;
+        };
+        let qty = quantity(&mut p, &format!("lines[{i}].quantity"), &line.quantity);
+        if qty > limit(ordered) {
+            p.add(&format!("lines[{i}].quantity"), too_much, Qty::from_scaled(limit(ordered)).to_string());
+        }
+        out.push((ordered, qty, line.lot.trim().to_string()));
+    }
+    p.finish()?;
+    Ok(out)
+}
+
+/// Receives goods against a confirmed order: one stock move per line from the supplier into
+/// the order's warehouse, valued at the order price (which posts Dr 1405 / Cr 1402 when the
+/// books are kept). What is still to come stays open as the backorder; when nothing is, the
+/// order is `received`. Returns the move numbers.
+pub async fn receive(tx: &mut Tx, principal: &Principal, id: i64, form: &ReceiptForm) -> Result<Vec<String>> {
+    principal.authorize(MANAGE)?;
+    let company = principal.company_id.0;
+    let order = lock_order(tx, company, id).await?;
+    if order.status != "confirmed" {
+        return Err(wrong_status(&order.status));
+    }
+    let mut form = form.clone();
+    if form.lines.is_empty() {
+        form.lines = order
+            .lines
+            .iter()
+            .filter(|l| l.to_receive() > 0)
+            .map(|l| ReceiptLineForm {
+                line_id: l.id,
+                quantity: Qty::from_scaled(l.to_receive()).to_string(),
+                lot: String::new(),
+            })
+            .collect();
+    }
+    if form.lines.is_empty() {
+        return Err(DomainError::invalid("lines", "error.purchase.nothing_to_receive", &order.number).into());
+    }
+    let lines = receipt_lines(&order, &form, OrderLine::to_receive, "error.purchase.over_receipt")?;
+    let mut numbers = Vec::new();
+    for (i, (line, qty, lot)) in lines.iter().enumerate() {
+        let mv = stock::service::MoveForm {
+            product_id: line.product_id,
+            quantity: Qty::from_scaled(*qty).to_string(),
+            from: "SUPPLIER".into(),
+            to: format!("{}/STOCK", order.warehouse),
+            lot: lot.clone(),
+            reference: order.number.clone(),
+            date: form.date.clone(),
+            unit_cost: yuan(line.unit_price),
+        };
+        let (_, number) = stock::service::move_stock(tx, principal, &mv).await.map_err(|e| for_line(e, i))?;
+        sqlx::query("UPDATE pur_order_lines SET received = received + $1 WHERE id = $2")
+            .bind(*qty)
+            .bind(line.id)
+            .execute(tx.conn())
+            .await?;
+        numbers.push(number);
+    }
+    let done = order.lines.iter().all(|l| {
+        let now = lines.iter().filter(|(r, _, _)| r.id == l.id).map(|(_, q, _)| q).sum::<i64>();
+        l.received + now >= l.quantity
+    });
+    if done {
+        set_status(tx, &order, "received").await?;
+    }
+    let received: Vec<_> = lines
+        .iter()
+        .map(|(l, q, _)| json!({"product_id": l.product_id, "quantity": Qty::from_scaled(*q).to_string()}))
+        .collect();
+    tx.audit(
+        "receive",
+        "purchase.order",
+        Some(&id.to_string()),
+        &json!({"moves": [null, numbers], "lines": [null, received]}),
+    )
+    .await?;
+    tx.emit(
+        "purchase.order",
+        &id.to_string(),
+        "purchase.GoodsReceived",
+        &json!({"id": id, "number": order.number, "lines": received, "complete": done}),
+    )
+    .await?;
+    Ok(numbers)
+}
+
+/// Sends received goods back to the supplier: moves from the warehouse to the supplier, at
+/// the current cost. The returned quantity is open again, so a replacement can be received;
+/// cancel the order to close it instead.
+pub async fn return_goods(tx: &mut Tx, principal: &Principal, id: i64, form: &ReceiptForm) -> Result<Vec<String>> {
+    principal.authorize(MANAGE)?;
+    let company = principal.company_id.0;
+    let order = lock_order(tx, company, id).await?;
+    if !["confirmed", "received", "closed"].contains(&order.status.as_str()) {
+        return Err(wrong_status(&order.status));
+    }
+    if form.lines.is_empty() {
+        return Err(DomainError::invalid("lines", "error.purchase.no_lines", "").into());
+    }
+    let lines = receipt_lines(&order, form, |l| l.received, "error.purchase.over_return")?;
+    let mut numbers = Vec::new();
+    for (i, (line, qty, lot)) in lines.iter().enumerate() {
+        let mv = stock::service::MoveForm {
+            product_id: line.product_id,
+            quantity: Qty::from_scaled(*qty).to_string(),
+            from: format!("{}/STOCK", order.warehouse),
+            to: "SUPPLIER".into(),
+            lot: lot.clone(),
+            reference: format!("退货 {}", order.number),
+            date: form.date.clone(),
+            unit_cost: String::new(),
+        };
+        let (_, number) = stock::service::move_stock(tx, principal, &mv).await.map_err(|e| for_line(e, i))?;
+        sqlx::query("UPDATE pur_order_lines SET received = received - $1 WHERE id = $2")
+            .bind(*qty)
+            .bind(line.id)
+            .execute(tx.conn())
+            .await?;
+        numbers.push(number);
+    }
+    if order.status == "received" {
+        set_status(tx, &order, "confirmed").await?;
+    }
+    tx.audit("return", "purchase.order", Some(&id.to_string()), &json!({"moves": [null, numbers]})).await?;
+    Ok(numbers)
+}
+
+/// A supplier's bill for an order: per order line the quantity and unit price billed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BillForm {
+    pub date: String,
+    /// The supplier's invoice number (发票号码).
+    #[serde(default)]
+    pub supplier_reference: String,
+    /// Empty: everything received and not yet billed, at the order price.
+    #[serde(default)]
+    pub lines: Vec<BillLineForm>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BillLineForm {
+    pub line_id: i64,
+    pub quantity: String,
+    /// Empty: the order price.
+    #[serde(default)]
+    pub unit_price: String,
+}
+
+/// A recorded bill: its id, its status (`posted` or `on_hold`) and why it does not match.
+#[derive(Debug, Clone, Serialize)]
+pub struct BillOutcome {
+    pub id: i64,
+    pub invoice_id: i64,
+    pub status: String,
+    pub mismatches: Vec<Mismatch>,
+}
+
+fn describe(mismatches: &[Mismatch]) -> String {
+    mismatches
+        .iter()
+        .map(|m| match m {
+            Mismatch::Quantity { line_no, billed, open } => {
+                format!("#{line_no} qty {} > {}", Qty::from_scaled(*billed), Qty::from_scaled(*open))
+            }
+            Mismatch::Price { line_no, billed, ordered } => {
+                format!("#{line_no} price {} ≠ {}", yuan(*billed), yuan(*ordered))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Records a supplier bill against an order (three-way match: order price, received quantity,
+/// billed). It becomes a supplier invoice in finance with its lines on 1402; when every line
+/// matches within the company's tolerances it posts at once (Dr 1402 and 进项税额, Cr 2202),
+/// otherwise it is held until a manager approves it.
+pub async fn bill(tx: &mut Tx, principal: &Principal, id: i64, form: &BillForm) -> Result<BillOutcome> {
+    principal.authorize(MANAGE)?;
+    let company = principal.company_id.0;
+    let order = lock_order(tx, company, id).await?;
+    if !["confirmed", "received", "closed"].contains(&order.status.as_str()) {
+        return Err(wrong_status(&order.status));
+    }
+    let mut p = Problems::default();
+    let mut wanted: Vec<(&OrderLine, i64, i64)> = Vec::new();
+    if form.lines.is_empty() {
+        wanted = order.lines.iter().filter(|l| l.to_bill() > 0).map(|l| (l, l.to_bill(), l.unit_price)).collect();
+        if wanted.is_empty() {
+            p.add("lines", "error.purchase.nothing_to_bill", &order.number);
+        }
+    }
+    for (i, line) in form.lines.iter().enumerate() {
+        let Some(ordered) = order.lines.iter().find(|l| l.id == line.line_id) else {
+            p.add(&format!("lines[{i}].line_id"), "error.purchase.line", line.line_id.to_string());
+            continue;
+        };
+        let qty = quantity(&mut p, &format!("lines[{i}].quantity"), &line.quantity);
+        let price = if line.unit_price.trim().is_empty() {
+            ordered.unit_price
+        } else {
+            amount(&mut p, &format!("lines[{i}].unit_price"), &line.unit_price)
+        };
+        wanted.push((ordered, qty, price));
+    }
+    if form.supplier_reference.chars().count() > 50 {
+        p.add("supplier_reference", "error.too_long", "50");
+    }
+    p.finish()?;
+    let rules = settings(tx.conn(), company).await?;
+    let to_match: Vec<BillLine> = wanted
+        .iter()
+        .map(|(l, qty, price)| BillLine {
+            line_no: l.line_no,
+            ordered_price: l.unit_price,
+            open_quantity: l.to_bill(),
+            billed_quantity: *qty,
+            billed_price: *price,
+        })
+        .collect();
+    let mismatches = domain::three_way_match(&to_match, &rules);
+    let invoice = finance::invoicing::InvoiceForm {
+        kind: "supplier".into(),
+        party_id: order.supplier_id,
+        date: form.date.clone(),
+        memo: format!("{} {}", order.number, form.supplier_reference.trim()).trim().to_string(),
+        lines: wanted
+            .iter()
+            .map(|(l, qty, price)| InvoiceLineForm {
+                description: format!("{} {}", l.product_code, l.product_name),
+                quantity: Qty::from_scaled(*qty).to_string(),
+                unit_price: yuan(*price),
+                discount: String::new(),
+                vat_rate: (l.vat_rate_bp / 100).to_string(),
+                account: GOODS_IN_TRANSIT.into(),
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let invoice_id = finance::invoicing::create_invoice(tx, principal, &invoice).await?;
+    let status = if mismatches.is_empty() { "posted" } else { "on_hold" };
+    let reason = describe(&mismatches);
+    let now = tx.now().to_string();
+    let user = tx.actor().user_id;
+    let bill_id: i64 = sqlx::query(
+        "INSERT INTO pur_bills (company_id, order_id, invoice_id, supplier_reference, status, mismatch, created_at, created_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(company)
+    .bind(id)
+    .bind(invoice_id)
+    .bind(form.supplier_reference.trim())
+    .bind(status)
+    .bind(&reason)
+    .bind(now)
+    .bind(user)
+    .fetch_one(tx.conn())
+    .await?
+    .try_get("id")?;
+    // Lines billed twice on one bill are added up: the key is (bill, order line).
+    let mut per_line: Vec<(i64, i64, i64)> = Vec::new();
+    for (l, qty, price) in &wanted {
+        match per_line.iter_mut().find(|(line, _, _)| *line == l.id) {
+            Some(entry) => entry.1 += qty,
+            None => per_line.push((l.id, *qty, *price)),
+        }
+    }
+    for (line, qty, price) in per_line {
+        sqlx::query(
+            "INSERT INTO pur_bill_lines (bill_id, order_line_id, quantity, unit_price) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(bill_id)
+        .bind(line)
+        .bind(qty)
+        .bind(price)
+        .execute(tx.conn())
+        .await?;
+        sqlx::query("UPDATE pur_order_lines SET billed = billed + $1 WHERE id = $2")
+            .bind(qty)
+            .bind(line)
+            .execute(tx.conn())
+            .await?;
+    }
+    if mismatches.is_empty() {
+        finance::invoicing::post_invoice(tx, principal, invoice_id).await?;
+    } else {
+        finance::invoicing::hold(tx, company, invoice_id, &reason).await?;
+    }
+    tx.audit(
+        "create",
+        "purchase.bill",
+        Some(&bill_id.to_string()),
+        &json!({"order": [null, order.number], "status": [null, status], "mismatch": [null, reason]}),
+    )
+    .await?;
+    tx.emit(
+        "purchase.order",
+        &id.to_string(),
+        "purchase.BillRecorded",
+        &json!({"id": bill_id, "order": order.number, "invoice_id": invoice_id, "status": status}),
+    )
+    .await?;
+    Ok(BillOutcome { id: bill_id, invoice_id, status: status.into(), mismatches })
+}
+
+/// A manager approves a held bill: the hold is released and, if the manager may also post
+/// invoices, the bill is posted; otherwise accounts payable posts it. Returns the new status.
+pub async fn approve_bill(tx: &mut Tx, principal: &Principal, bill_id: i64) -> Result<String> {
+    principal.authorize(APPROVE)?;
+    let company = principal.company_id.0;
+    let row = sqlx::query("SELECT invoice_id FROM pur_bills WHERE company_id = $1 AND id = $2")
+        .bind(company)
+        .bind(bill_id)
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or(DomainError::NotFound("bill"))?;
+    let invoice_id: i64 = row.try_get("invoice_id")?;
+    let claimed = sqlx::query(
+        "UPDATE pur_bills SET status = 'approved', approved_by = $1, approved_at = $2 WHERE id = $3 AND status = 'on_hold'",
+    )
+    .bind(principal.user_id.0)
+    .bind(tx.now().to_string())
+    .bind(bill_id)
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    if claimed != 1 {
+        return Err(DomainError::Conflict("the bill is not on hold".into()).into());
+    }
+    finance::invoicing::release(tx, company, invoice_id).await?;
+    let status = if principal.may(finance::invoicing::MANAGE) {
+        finance::invoicing::post_invoice(tx, principal, invoice_id).await?;
+        sqlx::query("UPDATE pur_bills SET status = 'posted' WHERE id = $1").bind(bill_id).execute(tx.conn()).await?;
+        "posted"
+    } else {
+        "approved"
+    };
+    tx.audit("state", "purchase.bill", Some(&bill_id.to_string()), &json!({"status": ["on_hold", status]})).await?;
+    Ok(status.into())
+}
+
+/// An open purchase request: what the reorder rules asked for, per supplier and warehouse.
+#[derive(Debug, Clone, Serialize)]
+pub struct Request {
+    pub id: i64,
+    pub number: String,
+    pub status: String,
+    pub supplier_id: Option<i64>,
+    pub supplier_name: Option<String>,
+    pub warehouse: String,
+    pub order_id: Option<i64>,
+    pub lines: Vec<RequestLine>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestLine {
+    pub product_id: i64,
+    pub product_code: String,
+    pub product_name: String,
+    pub quantity: i64,
+    /// Why: `{"on_hand", "min", "max", "move"}` from the stock alert.
+    pub reason: serde_json::Value,
+}
+
+pub async fn requests(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Vec<Request>> {
+    let rows = sqlx::query(
+        "SELECT r.id, r.number, r.status, r.supplier_id, p.name, w.code, r.order_id FROM pur_requests r \
+         LEFT JOIN parties p ON p.id = r.supplier_id JOIN stk_warehouses w ON w.id = r.warehouse_id \
+         WHERE r.company_id = $1 ORDER BY r.status <> 'open', r.id DESC LIMIT 200",
+    )
+    .bind(company)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let id: i64 = r.try_get("id")?;
+        let lines = sqlx::query(
+            "SELECT l.product_id, p.code, p.name, l.quantity, l.reason FROM pur_request_lines l JOIN cat_products p ON p.id = l.product_id \
+             WHERE l.request_id = $1 ORDER BY p.code",
+        )
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|l| {
+            let reason: String = l.try_get("reason")?;
+            Ok(RequestLine {
+                product_id: l.try_get("product_id")?,
+                product_code: l.try_get("code")?,
+                product_name: l.try_get("name")?,
+                quantity: l.try_get("quantity")?,
+                reason: serde_json::from_str(&reason).unwrap_or(serde_json::Value::Null),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+        out.push(Request {
+            id,
+            number: r.try_get("number")?,
+            status: r.try_get("status")?,
+            supplier_id: r.try_get("supplier_id")?,
+            supplier_name: r.try_get("name")?,
+            warehouse: r.try_get("code")?,
+            order_id: r.try_get("order_id")?,
+            lines,
+        });
+    }
+    Ok(out)
+}
+
+/// Drafts a purchase request from a `stock.StockBelowMinimum` alert: for the product's
+/// preferred supplier and the warehouse, adding to the open request if there is one (a product
+/// already on it keeps the larger quantity), so a week of alerts becomes one order.
+pub async fn request_replenishment(tx: &mut Tx, company: i64, alert: &serde_json::Value) -> Result<()> {
+    let product = alert["product_id"].as_i64().ok_or_else(|| DomainError::Internal("alert without product".into()))?;
+    let warehouse =
+        alert["warehouse_id"].as_i64().ok_or_else(|| DomainError::Internal("alert without warehouse".into()))?;
+    let to_order =
+        Qty::parse(alert["to_order"].as_str().unwrap_or("0")).map_err(|e| DomainError::Invalid(vec![e]))?.scaled();
+    if to_order <= 0 {
+        return Ok(());
+    }
+    let supplier: Option<i64> = sqlx::query(
+        "SELECT party_id FROM cat_product_suppliers WHERE product_id = $1 AND preferred = 1 ORDER BY party_id LIMIT 1",
+    )
+    .bind(product)
+    .fetch_optional(tx.conn())
+    .await?
+    .map(|r| r.try_get("party_id"))
+    .transpose()?;
+    let open = match supplier {
+        Some(s) => sqlx::query("SELECT id FROM pur_requests WHERE company_id = $1 AND warehouse_id = $2 AND status = 'open' AND supplier_id = $3")
+            .bind(company)
+            .bind(warehouse)
+            .bind(s)
+            .fetch_optional(tx.conn())
+            .await?,
+        None => sqlx::query("SELECT id FROM pur_requests WHERE company_id = $1 AND warehouse_id = $2 AND status = 'open' AND supplier_id IS NULL")
+            .bind(company)
+            .bind(warehouse)
+            .fetch_optional(tx.conn())
+            .await?,
+    };
+    let request = match open {
+        Some(r) => r.try_get("id")?,
+        None => {
+            let now = tx.now().to_string();
+            let year: i32 = now.get(..4).and_then(|y| y.parse().ok()).unwrap_or(0);
+            let number = tx.next_number(company, "purchase.request", year, "PR/{year}/{seq:05}").await?;
+            let id: i64 = sqlx::query(
+                "INSERT INTO pur_requests (company_id, number, status, supplier_id, warehouse_id, created_at) VALUES ($1, $2, 'open', $3, $4, $5) RETURNING id",
+            )
+            .bind(company)
+            .bind(&number)
+            .bind(supplier)
+            .bind(warehouse)
+            .bind(&now)
+            .fetch_one(tx.conn())
+            .await?
+            .try_get("id")?;
+            tx.audit("create", "purchase.request", Some(&id.to_string()), &json!({"number": [null, number]})).await?;
+            id
+        }
+    };
+    let reason = json!({"on_hand": alert["on_hand"], "min": alert["min"], "max": alert["max"], "move": alert["move"]})
+        .to_string();
+    sqlx::query(
+        "INSERT INTO pur_request_lines (request_id, product_id, quantity, reason) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (request_id, product_id) DO UPDATE SET quantity = CASE WHEN excluded.quantity > pur_request_lines.quantity \
+         THEN excluded.quantity ELSE pur_request_lines.quantity END, reason = excluded.reason",
+    )
+    .bind(request)
+    .bind(product)
+    .bind(to_order)
+    .bind(&reason)
+    .execute(tx.conn())
+    .await?;
+    tx.audit(
+        "update",
+        "purchase.request",
+        Some(&request.to_string()),
+        &json!({"line": [null, {"product_id": product, "quantity": Qty::from_scaled(to_order).to_string()}]}),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Turns an open request into a draft order for its supplier at the catalog prices.
+pub async fn order_from_request(tx: &mut Tx, principal: &Principal, id: i64, date: &str) -> Result<i64> {
+    principal.authorize(MANAGE)?;
+    let company = principal.company_id.0;
+    let request = requests(tx.conn(), company)
+        .await?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or(DomainError::NotFound("purchase request"))?;
+    if request.status != "open" {
+        return Err(wrong_status(&request.status));
+    }
+    let Some(supplier_id) = request.supplier_id else {
+        return Err(DomainError::invalid("supplier_id", "error.purchase.no_supplier", &request.number).into());
+    };
+    let form = OrderForm {
+        supplier_id,
+        warehouse: request.warehouse.clone(),
+        date: date.to_string(),
+        memo: request.number.clone(),
+        lines: request
+            .lines
+            .iter()
+            .map(|l| OrderLineForm {
+                product_id: l.product_id,
+                quantity: Qty::from_scaled(l.quantity).to_string(),
+                unit_price: String::new(),
+            })
+            .collect(),
+    };
+    let order = create_order(tx, principal, &form).await?;
+    let claimed =
+        sqlx::query("UPDATE pur_requests SET status = 'ordered', order_id = $1 WHERE id = $2 AND status = 'open'")
+            .bind(order)
+            .bind(id)
+            .execute(tx.conn())
+            .await?
+            .rows_affected();
+    if claimed != 1 {
+        return Err(DomainError::Conflict("the request was ordered meanwhile".into()).into());
+    }
+    sqlx::query("UPDATE pur_orders SET request_id = $1 WHERE id = $2").bind(id).bind(order).execute(tx.conn()).await?;
+    tx.audit(
+        "state",
+        "purchase.request",
+        Some(&id.to_string()),
+        &json!({"status": ["open", "ordered"], "order_id": [null, order]}),
+    )
+    .await?;
+    Ok(order)
+}

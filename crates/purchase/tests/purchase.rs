@@ -1,0 +1,363 @@
+//! Procure-to-pay at a trading company: notebooks ordered from 福州金桥电子, received in two
+//! lots, billed and paid, with the stock value and the ledger checked at each step; an order
+//! above the approval threshold; a bill that does not match being held; a reorder rule
+//! raising a purchase request that becomes an order.
+
+use axum::http::{Method, StatusCode};
+use kernel::Scope;
+use serde_json::{json, Value};
+use sqlx::Row;
+use testkit::{spawn_app, ApiClient, TestApp};
+
+struct Shop {
+    app: TestApp,
+    api: ApiClient,
+    supplier: i64,
+    notebook: i64,
+}
+
+/// A company with books for 2026, the Shanghai warehouse, a supplier and a notebook it sells
+/// at 10.00 a piece.
+async fn shop() -> Shop {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    assert_eq!(api.post("/api/v1/finance/setup", &json!({"year": 2026})).await.status, StatusCode::CREATED);
+    let made = api.post("/api/v1/stock/warehouses", &json!({"code": "SH", "name": "上海总仓"})).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    let supplier = api
+        .post(
+            "/api/v1/parties",
+            &json!({"kind": "organization", "name": "福州金桥电子有限公司", "roles": ["supplier"], "confirm_duplicates": true}),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .expect("supplier");
+    let product = json!({"code": "NB-14", "name": "14 英寸笔记本电脑", "kind": "goods", "uom": "pc", "purchase_uom": "pc",
+        "sales_uom": "pc", "vat_rate": "13", "costing": "moving_average", "sale_price": "20.00"});
+    let notebook = api.post("/api/v1/catalog/products", &product).await.json()["id"].as_i64().expect("product");
+    let price = json!({"party_id": supplier, "price": "10.00", "lead_days": 5, "preferred": true});
+    let set = api.call(Method::PUT, &format!("/api/v1/catalog/products/{notebook}/suppliers"), Some(&price)).await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+    Shop { app, api, supplier, notebook }
+}
+
+/// Debit minus credit of an account over every period, in fen.
+async fn balance(app: &TestApp, code: &str) -> i64 {
+    sqlx::query(
+        "SELECT CAST(COALESCE(SUM(b.debit - b.credit), 0) AS BIGINT) AS net FROM fin_balances b \
+         JOIN fin_accounts a ON a.id = b.account_id WHERE a.code = $1",
+    )
+    .bind(code)
+    .fetch_one(app.db.reader())
+    .await
+    .expect("balance")
+    .try_get("net")
+    .expect("net")
+}
+
+async fn order(api: &ApiClient, supplier: i64, lines: Value) -> Value {
+    let form = json!({"supplier_id": supplier, "warehouse": "SH", "date": "2026-03-02", "lines": lines});
+    let made = api.post("/api/v1/purchase/orders", &form).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    made.json()
+}
+
+async fn confirmed(api: &ApiClient, supplier: i64, lines: Value) -> Value {
+    let order = order(api, supplier, lines).await;
+    let id = order["id"].as_i64().expect("id");
+    let confirmed = api.post(&format!("/api/v1/purchase/orders/{id}/confirm"), &json!({})).await;
+    assert_eq!(confirmed.json()["status"], "confirmed", "{}", confirmed.body);
+    order
+}
+
+#[tokio::test]
+async fn notebooks_are_ordered_received_in_two_lots_billed_and_paid() {
+    let Shop { app, api, supplier, notebook } = shop().await;
+
+    // 100 notebooks at the supplier's 10.00: 1,000.00 + 13 % VAT = 1,130.00.
+    let po = confirmed(&api, supplier, json!([{"product_id": notebook, "quantity": "100"}])).await;
+    assert_eq!((po["number"].as_str(), po["total"].as_str()), (Some("PO/2026/00001"), Some("1130.00")));
+    let id = po["id"].as_i64().expect("id");
+    let line = po["lines"][0]["id"].as_i64().expect("line");
+
+    // 60 arrive first: stock 600.00 in 1405, waiting for the bill in 1402; 40 on backorder.
+    let first = json!({"date": "2026-03-05", "lines": [{"line_id": line, "quantity": "60"}]});
+    let received = api.post(&format!("/api/v1/purchase/orders/{id}/receive"), &first).await;
+    assert_eq!(received.status, StatusCode::CREATED, "{}", received.body);
+    let after = received.json()["order"].clone();
+    assert_eq!((after["status"].as_str(), after["lines"][0]["to_receive"].as_str()), (Some("confirmed"), Some("40")));
+    assert_eq!((balance(&app, "1405").await, balance(&app, "1402").await), (60_000, -60_000));
+
+    // More than the 40 still to come is refused, on the line.
+    let too_many = json!({"date": "2026-03-06", "lines": [{"line_id": line, "quantity": "41"}]});
+    let refused = api.post(&format!("/api/v1/purchase/orders/{id}/receive"), &too_many).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused.json()["errors"][0]["field"], "lines[0].quantity");
+
+    // The other 40: the order is received in full.
+    let rest = api.post(&format!("/api/v1/purchase/orders/{id}/receive"), &json!({"date": "2026-03-09"})).await;
+    assert_eq!(rest.json()["order"]["status"], "received", "{}", rest.body);
+    assert_eq!(balance(&app, "1405").await, 100_000);
+
+    // The bill at the order price matches and posts: 1402 is cleared, 130.00 input VAT, 1,130.00 owed.
+    let billed = api
+        .post(
+            &format!("/api/v1/purchase/orders/{id}/bill"),
+            &json!({"date": "2026-03-10", "supplier_reference": "No.04471234"}),
+        )
+        .await;
+    assert_eq!(billed.status, StatusCode::CREATED, "{}", billed.body);
+    assert_eq!(billed.json()["status"], "posted");
+    assert_eq!(
+        (balance(&app, "1402").await, balance(&app, "22210101").await, balance(&app, "2202").await),
+        (0, 13_000, -113_000)
+    );
+    let invoice = billed.json()["invoice_id"].as_i64().expect("invoice");
+
+    // 50 more at 13.00: the moving average becomes 11.00.
+    let second =
+        confirmed(&api, supplier, json!([{"product_id": notebook, "quantity": "50", "unit_price": "13.00"}])).await;
+    let second_id = second["id"].as_i64().expect("id");
+    api.post(&format!("/api/v1/purchase/orders/{second_id}/receive"), &json!({"date": "2026-03-12"})).await;
+    let valuation = api.get("/api/v1/stock/valuation").await.json();
+    assert_eq!(
+        (valuation["items"][0]["average_cost"].as_str(), valuation["total"].as_str()),
+        (Some("11"), Some("1650.00"))
+    );
+    assert_eq!(valuation["ledger_balance"], valuation["total"]);
+
+    // The first bill is paid in full.
+    let paid = api
+        .post(
+            "/api/v1/finance/payments",
+            &json!({"kind": "payment", "party_id": supplier, "date": "2026-03-20", "amount": "1130.00", "allocations": [{"invoice_id": invoice, "amount": "1130.00"}]}),
+        )
+        .await;
+    assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.body);
+    assert_eq!(api.get(&format!("/api/v1/finance/invoices/{invoice}")).await.json()["status"], "paid");
+    assert_eq!(balance(&app, "2202").await, 0);
+
+    // Ten notebooks of the second order go back: the backorder reopens, stock leaves at 11.00.
+    let second_line = second["lines"][0]["id"].as_i64().expect("line");
+    let back = json!({"date": "2026-03-13", "lines": [{"line_id": second_line, "quantity": "10"}]});
+    let returned = api.post(&format!("/api/v1/purchase/orders/{second_id}/return"), &back).await;
+    assert_eq!(returned.status, StatusCode::CREATED, "{}", returned.body);
+    let order = returned.json()["order"].clone();
+    assert_eq!((order["status"].as_str(), order["lines"][0]["to_receive"].as_str()), (Some("confirmed"), Some("10")));
+    assert_eq!(balance(&app, "1405").await, 165_000 - 11_000);
+
+    // Every step is in the audit trail, and the order's confirmation was announced.
+    assert!(app.count("audit_log WHERE resource = 'purchase.order'").await >= 6);
+    assert_eq!(app.count("outbox WHERE event_type = 'purchase.OrderConfirmed'").await, 2);
+}
+
+#[tokio::test]
+async fn an_order_above_the_threshold_waits_for_a_manager_who_did_not_write_it() {
+    let Shop { app, api, supplier, notebook } = shop().await;
+    let threshold = json!({"approval_threshold": "1000.00", "price_tolerance": "2", "quantity_tolerance": "0"});
+    assert_eq!(api.call(Method::PUT, "/api/v1/purchase/settings", Some(&threshold)).await.status, StatusCode::OK);
+    app.user("qian.cai", &["buyer"], "采购", "采购部").await;
+    app.user("zhou.jing", &["purchase_manager"], "采购", "采购部").await;
+    let buyer = app.api("qian.cai").await;
+    let manager = app.api("zhou.jing").await;
+
+    let po = order(&buyer, supplier, json!([{"product_id": notebook, "quantity": "100"}])).await;
+    let id = po["id"].as_i64().expect("id");
+    let confirm = buyer.post(&format!("/api/v1/purchase/orders/{id}/confirm"), &json!({})).await;
+    assert_eq!(confirm.json()["status"], "to_approve", "1,130.00 is above 1,000.00");
+    // Nothing can be received before approval, and the buyer cannot approve.
+    let early = buyer.post(&format!("/api/v1/purchase/orders/{id}/receive"), &json!({"date": "2026-03-05"})).await;
+    assert_eq!(early.json()["errors"][0]["code"], "error.purchase.status");
+    assert_eq!(
+        buyer.post(&format!("/api/v1/purchase/orders/{id}/approve"), &json!({})).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(app.count("outbox WHERE event_type = 'purchase.OrderConfirmed'").await, 0);
+
+    let approved = manager.post(&format!("/api/v1/purchase/orders/{id}/approve"), &json!({})).await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
+    assert_eq!(app.count("outbox WHERE event_type = 'purchase.OrderConfirmed'").await, 1);
+    let received = buyer.post(&format!("/api/v1/purchase/orders/{id}/receive"), &json!({"date": "2026-03-05"})).await;
+    assert_eq!(received.status, StatusCode::CREATED, "{}", received.body);
+
+    // A manager who writes an order cannot approve it himself.
+    let settings = json!({"approval_threshold": "1.00", "price_tolerance": "2", "quantity_tolerance": "0"});
+    manager.call(Method::PUT, "/api/v1/purchase/settings", Some(&settings)).await;
+    app.role(
+        "buyer_and_manager",
+        &[
+            ("purchase.order.manage", Scope::Company),
+            ("purchase.order.approve", Scope::Company),
+            ("purchase.order.read", Scope::Company),
+        ],
+    )
+    .await;
+    app.user("sun.quan", &["buyer_and_manager"], "采购", "采购部").await;
+    let both = app.api("sun.quan").await;
+    let own = order(&both, supplier, json!([{"product_id": notebook, "quantity": "1"}])).await;
+    let own_id = own["id"].as_i64().expect("id");
+    both.post(&format!("/api/v1/purchase/orders/{own_id}/confirm"), &json!({})).await;
+    let refused = both.post(&format!("/api/v1/purchase/orders/{own_id}/approve"), &json!({})).await;
+    assert_eq!(refused.json()["errors"][0]["code"], "error.purchase.own_order");
+}
+
+#[tokio::test]
+async fn a_bill_for_more_than_arrived_at_a_higher_price_is_held_until_approved() {
+    let Shop { app, api, supplier, notebook } = shop().await;
+    let po = confirmed(&api, supplier, json!([{"product_id": notebook, "quantity": "100"}])).await;
+    let id = po["id"].as_i64().expect("id");
+    let line = po["lines"][0]["id"].as_i64().expect("line");
+    api.post(
+        &format!("/api/v1/purchase/orders/{id}/receive"),
+        &json!({"date": "2026-03-05", "lines": [{"line_id": line, "quantity": "80"}]}),
+    )
+    .await;
+
+    // Billed for 100 at 10.50: 20 more than arrived, and 5 % over the agreed price.
+    let bill = json!({"date": "2026-03-10", "lines": [{"line_id": line, "quantity": "100", "unit_price": "10.50"}]});
+    let held = api.post(&format!("/api/v1/purchase/orders/{id}/bill"), &bill).await;
+    assert_eq!(held.status, StatusCode::CREATED, "{}", held.body);
+    let held = held.json();
+    assert_eq!(held["status"], "on_hold");
+    let kinds: Vec<&str> =
+        held["mismatches"].as_array().expect("mismatches").iter().map(|m| m["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["quantity", "price"]);
+
+    // Accounts payable cannot post it: nothing reaches the ledger.
+    let invoice = held["invoice_id"].as_i64().expect("invoice");
+    let post = api.post(&format!("/api/v1/finance/invoices/{invoice}/post"), &json!({})).await;
+    assert_eq!(post.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", post.body);
+    assert_eq!(post.json()["errors"][0]["code"], "error.finance.invoice_on_hold");
+    assert_eq!((balance(&app, "1402").await, balance(&app, "2202").await), (-80_000, 0));
+
+    // The purchasing manager approves; without ledger rights she leaves the posting to AP.
+    app.user("zhou.jing", &["purchase_manager"], "采购", "采购部").await;
+    let manager = app.api("zhou.jing").await;
+    let approved = manager.post(&format!("/api/v1/purchase/bills/{}/approve", held["id"]), &json!({})).await;
+    assert_eq!(approved.json()["status"], "approved", "{}", approved.body);
+    let posted = api.post(&format!("/api/v1/finance/invoices/{invoice}/post"), &json!({})).await;
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
+    // 1,050.00 billed against 800.00 received: 250.00 stays in 1402 for the 20 still to come.
+    assert_eq!((balance(&app, "1402").await, balance(&app, "2202").await), (25_000, -118_650));
+}
+
+#[tokio::test]
+async fn falling_below_the_minimum_drafts_a_purchase_request_that_becomes_an_order() {
+    let Shop { app, api, supplier, notebook } = shop().await;
+    let rule = json!({"product_id": notebook, "warehouse": "SH", "min": "20", "max": "50"});
+    assert_eq!(api.post("/api/v1/stock/reorder-rules", &rule).await.status, StatusCode::OK);
+    let receipt = json!({"product_id": notebook, "quantity": "30", "from": "SUPPLIER", "to": "SH/STOCK", "unit_cost": "10", "date": "2026-03-02"});
+    api.post("/api/v1/stock/moves", &receipt).await;
+    let delivery = |quantity: &str| json!({"product_id": notebook, "quantity": quantity, "from": "SH/STOCK", "to": "CUSTOMER", "date": "2026-03-03"});
+    api.post("/api/v1/stock/moves", &delivery("15")).await;
+    app.dispatch_events().await;
+
+    // 15 left, below 20: a request for the preferred supplier, up to 50.
+    let requests = api.get("/api/v1/purchase/requests").await.json();
+    let request = requests["items"][0].clone();
+    assert_eq!((request["number"].as_str(), request["supplier_id"].as_i64()), (Some("PR/2026/00001"), Some(supplier)));
+    assert_eq!(
+        (request["lines"][0]["quantity"].as_str(), request["lines"][0]["reason"]["on_hand"].as_str()),
+        (Some("35"), Some("15"))
+    );
+
+    // Back above the minimum and below it again: the same open request, the larger quantity.
+    api.post("/api/v1/stock/moves", &json!({"product_id": notebook, "quantity": "10", "from": "SUPPLIER", "to": "SH/STOCK", "unit_cost": "10", "date": "2026-03-04"})).await;
+    api.post("/api/v1/stock/moves", &delivery("15")).await;
+    app.dispatch_events().await;
+    let requests = api.get("/api/v1/purchase/requests").await.json();
+    assert_eq!(requests["items"].as_array().expect("items").len(), 1);
+    assert_eq!(requests["items"][0]["lines"][0]["quantity"], "40");
+
+    // The page shows why; the request becomes a draft order at the supplier's price.
+    let browser = app.signed_in("admin").await;
+    let page = browser.get("/purchase/requests").await;
+    assert!(page.body.contains("低于最低 20") || page.body.contains("below the minimum of 20"), "{}", page.body);
+    let id = request["id"].as_i64().expect("id");
+    let ordered = api.post(&format!("/api/v1/purchase/requests/{id}/order"), &json!({"date": "2026-03-04"})).await;
+    assert_eq!(ordered.status, StatusCode::CREATED, "{}", ordered.body);
+    let order = ordered.json();
+    assert_eq!(
+        (order["status"].as_str(), order["lines"][0]["quantity"].as_str(), order["lines"][0]["unit_price"].as_str()),
+        (Some("draft"), Some("40"), Some("10.00"))
+    );
+    let again = api.post(&format!("/api/v1/purchase/requests/{id}/order"), &json!({"date": "2026-03-04"})).await;
+    assert_eq!(again.json()["errors"][0]["code"], "error.purchase.status");
+}
+
+#[tokio::test]
+async fn a_buyer_enters_an_order_on_the_page_and_receives_it_line_by_line() {
+    let Shop { app, api: _api, supplier, notebook } = shop().await;
+    let browser = app.signed_in("admin").await;
+    let (supplier, notebook) = (supplier.to_string(), notebook.to_string());
+    // A quantity typed wrong is refused next to its line, and what was typed stays.
+    let refused = browser
+        .post_form(
+            "/purchase/orders",
+            "/purchase/orders",
+            &[
+                ("supplier_id", &supplier),
+                ("warehouse", "SH"),
+                ("date", "2026-03-02"),
+                ("product_id", &notebook),
+                ("quantity", "十"),
+                ("unit_price", ""),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let row = refused.body.split("id=\"o-qty-0\"").nth(1).expect("the line").split("</td>").next().unwrap();
+    assert!(row.contains("value=\"十\"") && row.contains("class=\"error\""), "{row}");
+
+    let made = browser
+        .post_form(
+            "/purchase/orders",
+            "/purchase/orders",
+            &[
+                ("supplier_id", &supplier),
+                ("warehouse", "SH"),
+                ("date", "2026-03-02"),
+                ("product_id", &notebook),
+                ("quantity", "12"),
+                ("unit_price", ""),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let location = made.header("location").expect("location");
+    let confirm = browser.post_form(&location, &format!("{location}/confirm"), &[]).await;
+    assert_eq!(confirm.status, StatusCode::SEE_OTHER);
+    let page = browser.get(&location).await;
+    let line =
+        page.body.split("name=\"receive_qty_").nth(1).expect("receive form").split('"').next().unwrap().to_string();
+    let too_many = browser
+        .post_form(
+            &location,
+            &format!("{location}/receive"),
+            &[(&format!("receive_qty_{line}"), "13"), ("date", "2026-03-05")],
+        )
+        .await;
+    assert_eq!(too_many.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let row = too_many
+        .body
+        .split(&format!("id=\"receive-qty-{line}\""))
+        .nth(1)
+        .expect("the row")
+        .split("</td>")
+        .next()
+        .unwrap();
+    assert!(row.contains("class=\"error\""), "{row}");
+    let received = browser
+        .post_form(
+            &location,
+            &format!("{location}/receive"),
+            &[(&format!("receive_qty_{line}"), "12"), ("date", "2026-03-05")],
+        )
+        .await;
+    assert_eq!(received.status, StatusCode::SEE_OTHER, "{}", received.body);
+    assert!(
+        browser.get(&location).await.body.contains("id=\"order-status\">已收齐")
+            || browser.get(&location).await.body.contains("id=\"order-status\">Received")
+    );
+}
