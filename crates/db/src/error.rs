@@ -11,6 +11,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// A domain refusal about line `index` of a document (see `DomainError::within_line`).
+    pub fn within_line(self, index: usize) -> Self {
+        match self {
+            Error::Domain(e) => Error::Domain(e.within_line(index)),
+            other => other,
+        }
+    }
+
     /// Whether the database refused a duplicate key (two concurrent creates of one code).
     pub fn is_unique_violation(&self) -> bool {
         match self {

@@ -55,6 +55,26 @@ impl DomainError {
     pub fn invalid(field: &str, key: &'static str, detail: impl Into<String>) -> Self {
         DomainError::Invalid(vec![FieldError::new(field, key, detail)])
     }
+
+    /// The same refusal about line `index` of a document: `quantity` becomes `lines[2].quantity`,
+    /// for an operation that checked one line through another module.
+    pub fn within_line(self, index: usize) -> Self {
+        match self {
+            DomainError::Invalid(errors) => DomainError::Invalid(
+                errors
+                    .into_iter()
+                    .map(|mut e| {
+                        // The date is the document's, not the line's: it stays where the form has it.
+                        if e.field != "date" {
+                            e.field = format!("lines[{index}].{}", e.field);
+                        }
+                        e
+                    })
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
 }
 
 pub type DomainResult<T> = Result<T, DomainError>;
@@ -75,6 +95,38 @@ impl Problems {
             Err(error) => {
                 self.0.push(error);
                 None
+            }
+        }
+    }
+
+    /// A positive quantity of at most `max` (millionths), as text; zero when refused.
+    pub fn quantity(&mut self, field: &str, text: &str, max: i64) -> i64 {
+        match crate::Qty::parse(text) {
+            Ok(q) if q.scaled() > 0 && q.scaled() <= max => q.scaled(),
+            Ok(_) => {
+                self.add(field, "error.catalog.quantity_positive", text);
+                0
+            }
+            Err(mut e) => {
+                e.field = field.into();
+                self.0.push(e);
+                0
+            }
+        }
+    }
+
+    /// An amount in yuan that is not negative, as text, in fen; zero when refused.
+    pub fn amount(&mut self, field: &str, text: &str) -> i64 {
+        match crate::Money::parse(text, crate::Currency::CNY) {
+            Ok(m) if m.minor() >= 0 => m.minor(),
+            Ok(_) => {
+                self.add(field, "error.finance.negative", text);
+                0
+            }
+            Err(mut e) => {
+                e.field = field.into();
+                self.0.push(e);
+                0
             }
         }
     }

@@ -29,12 +29,20 @@ pub fn module() -> Module {
     Module {
         name: "purchase",
         title_key: "purchase.menu",
-        migrations: vec![db::migrate::Migration {
-            module: "purchase",
-            version: 1,
-            name: "requests, orders and bills",
-            sql: include_str!("../migrations/0001_purchase.sql"),
-        }],
+        migrations: vec![
+            db::migrate::Migration {
+                module: "purchase",
+                version: 1,
+                name: "requests, orders and bills",
+                sql: include_str!("../migrations/0001_purchase.sql"),
+            },
+            db::migrate::Migration {
+                module: "purchase",
+                version: 2,
+                name: "one open request per warehouse and supplier",
+                sql: include_str!("../migrations/0002_one_open_request.sql"),
+            },
+        ],
         permissions: &[service::READ, service::MANAGE, service::APPROVE],
         menu: vec![
             MenuItem { label_key: "purchase.orders", href: "/purchase/orders", permission: service::READ },

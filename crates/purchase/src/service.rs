@@ -9,7 +9,7 @@ use crate::domain::{self, BillLine, Mismatch, Settings};
 use db::{Result, RowExt, Tx};
 use finance::domain::yuan;
 use finance::vat::{InvoiceLineForm, VatRounding};
-use kernel::error::{FieldError, Problems};
+use kernel::error::Problems;
 use kernel::permission::Principal;
 use kernel::{Currency, DomainError, Money, Qty};
 use serde::{Deserialize, Serialize};
@@ -60,41 +60,11 @@ fn percent(p: &mut Problems, field: &str, text: &str) -> i64 {
     }
 }
 
-fn amount(p: &mut Problems, field: &str, text: &str) -> i64 {
-    match Money::parse(text, Currency::CNY) {
-        Ok(m) if m.minor() >= 0 => m.minor(),
-        Ok(_) => {
-            p.add(field, "error.finance.negative", text);
-            0
-        }
-        Err(mut e) => {
-            e.field = field.into();
-            p.0.push(e);
-            0
-        }
-    }
-}
-
-fn quantity(p: &mut Problems, field: &str, text: &str) -> i64 {
-    match Qty::parse(text) {
-        Ok(q) if q.scaled() > 0 && q.scaled() <= stock::service::MAX_QUANTITY => q.scaled(),
-        Ok(_) => {
-            p.add(field, "error.catalog.quantity_positive", text);
-            0
-        }
-        Err(mut e) => {
-            e.field = field.into();
-            p.0.push(e);
-            0
-        }
-    }
-}
-
 pub async fn set_settings(tx: &mut Tx, principal: &Principal, form: &SettingsForm) -> Result<()> {
     principal.authorize(APPROVE)?;
     let company = principal.company_id.0;
     let mut p = Problems::default();
-    let threshold = amount(&mut p, "approval_threshold", &form.approval_threshold);
+    let threshold = p.amount("approval_threshold", &form.approval_threshold);
     let price = percent(&mut p, "price_tolerance", &form.price_tolerance);
     let quantity = percent(&mut p, "quantity_tolerance", &form.quantity_tolerance);
     p.finish()?;
@@ -138,22 +108,6 @@ pub struct OrderLineForm {
     pub unit_price: String,
 }
 
-/// Renames the fields of errors raised by a lower module for one line: `quantity` → `lines[2].quantity`.
-fn for_line(e: db::Error, index: usize) -> db::Error {
-    match e {
-        db::Error::Domain(DomainError::Invalid(errors)) => db::Error::Domain(DomainError::Invalid(
-            errors
-                .into_iter()
-                .map(|mut f: FieldError| {
-                    f.field = format!("lines[{index}].{}", f.field);
-                    f
-                })
-                .collect(),
-        )),
-        other => other,
-    }
-}
-
 pub async fn create_order(tx: &mut Tx, principal: &Principal, form: &OrderForm) -> Result<i64> {
     principal.authorize(MANAGE)?;
     let company = principal.company_id.0;
@@ -179,7 +133,7 @@ pub async fn create_order(tx: &mut Tx, principal: &Principal, form: &OrderForm) 
         p.add("memo", "error.too_long", "200");
     }
     if form.lines.is_empty() {
-        p.add("lines", "error.purchase.no_lines", "");
+        p.add("lines", "error.document.no_lines", "");
     }
     let mut invoice_lines = Vec::with_capacity(form.lines.len());
     let mut products = Vec::with_capacity(form.lines.len());
@@ -202,7 +156,7 @@ pub async fn create_order(tx: &mut Tx, principal: &Principal, form: &OrderForm) 
         if product.try_get::<String, _>("kind")? == "service" {
             p.add(&field("product_id"), "error.stock.service", line.product_id.to_string());
         }
-        let qty = quantity(&mut p, &field("quantity"), &line.quantity);
+        let qty = p.quantity(&field("quantity"), &line.quantity, stock::service::MAX_QUANTITY);
         // The catalog's supplier price is per purchase unit: it is the price of a stock unit
         // only when the two are the same unit.
         let catalog_price: Option<i64> = product.try_get("supplier_price")?;
@@ -213,7 +167,7 @@ pub async fn create_order(tx: &mut Tx, principal: &Principal, form: &OrderForm) 
                 p.add(&field("unit_price"), "error.purchase.price_required", "");
                 0
             }
-            (text, _) => amount(&mut p, &field("unit_price"), text),
+            (text, _) => p.amount(&field("unit_price"), text),
         };
         let vat: i64 = product.try_get("vat_rate_bp")?;
         invoice_lines.push(InvoiceLineForm {
@@ -462,7 +416,7 @@ async fn lock_order(tx: &mut Tx, company: i64, id: i64) -> Result<Order> {
 }
 
 fn wrong_status(status: &str) -> db::Error {
-    DomainError::invalid("status", "error.purchase.status", status).into()
+    DomainError::invalid("status", "error.document.status", status).into()
 }
 
 async fn set_status(tx: &mut Tx, order: &Order, status: &str) -> Result<()> {
@@ -536,7 +490,7 @@ pub async fn cancel_order(tx: &mut Tx, principal: &Principal, id: i64) -> Result
     if !["draft", "to_approve", "confirmed"].contains(&order.status.as_str()) {
         return Err(wrong_status(&order.status));
     }
-    let status = if order.lines.iter().any(|l| l.received > 0) { "closed" } else { "cancelled" };
+    let status = if order.lines.iter().any(|l| l.received > 0 || l.billed > 0) { "closed" } else { "cancelled" };
     set_status(tx, &order, status).await?;
     Ok(status.into())
 }
@@ -572,14 +526,21 @@ fn receipt_lines<'a>(
     let mut out = Vec::new();
     for (i, line) in form.lines.iter().enumerate() {
         let Some(ordered) = order.lines.iter().find(|l| l.id == line.line_id) else {
-            p.add(&format!("lines[{i}].line_id"), "error.purchase.line", line.line_id.to_string());
+            p.add(&format!("lines[{i}].line_id"), "error.document.line", line.line_id.to_string());
             continue;
         };
-        let qty = quantity(&mut p, &format!("lines[{i}].quantity"), &line.quantity);
+        let qty = p.quantity(&format!("lines[{i}].quantity"), &line.quantity, stock::service::MAX_QUANTITY);
         if qty > limit(ordered) {
             p.add(&format!("lines[{i}].quantity"), too_much, Qty::from_scaled(limit(ordered)).to_string());
         }
         out.push((ordered, qty, line.lot.trim().to_string()));
+    }
+    // The same order line twice adds up: the limit holds for the total.
+    for (i, (line, _, _)) in out.iter().enumerate() {
+        let total: i64 = out.iter().filter(|(l, _, _)| l.id == line.id).map(|(_, q, _)| q).sum();
+        if total > limit(line) && !out[..i].iter().any(|(l, _, _)| l.id == line.id) {
+            p.add(&format!("lines[{i}].quantity"), too_much, Qty::from_scaled(limit(line)).to_string());
+        }
     }
     p.finish()?;
     Ok(out)
@@ -625,7 +586,7 @@ pub async fn receive(tx: &mut Tx, principal: &Principal, id: i64, form: &Receipt
             date: form.date.clone(),
             unit_cost: yuan(line.unit_price),
         };
-        let (_, number) = stock::service::move_stock(tx, principal, &mv).await.map_err(|e| for_line(e, i))?;
+        let (_, number) = stock::service::move_stock(tx, principal, &mv).await.map_err(|e| e.within_line(i))?;
         sqlx::query("UPDATE pur_order_lines SET received = received + $1 WHERE id = $2")
             .bind(*qty)
             .bind(line.id)
@@ -672,7 +633,7 @@ pub async fn return_goods(tx: &mut Tx, principal: &Principal, id: i64, form: &Re
         return Err(wrong_status(&order.status));
     }
     if form.lines.is_empty() {
-        return Err(DomainError::invalid("lines", "error.purchase.no_lines", "").into());
+        return Err(DomainError::invalid("lines", "error.document.no_lines", "").into());
     }
     let lines = receipt_lines(&order, form, |l| l.received, "error.purchase.over_return")?;
     let mut numbers = Vec::new();
@@ -687,7 +648,7 @@ pub async fn return_goods(tx: &mut Tx, principal: &Principal, id: i64, form: &Re
             date: form.date.clone(),
             unit_cost: String::new(),
         };
-        let (_, number) = stock::service::move_stock(tx, principal, &mv).await.map_err(|e| for_line(e, i))?;
+        let (_, number) = stock::service::move_stock(tx, principal, &mv).await.map_err(|e| e.within_line(i))?;
         sqlx::query("UPDATE pur_order_lines SET received = received - $1 WHERE id = $2")
             .bind(*qty)
             .bind(line.id)
@@ -770,14 +731,14 @@ pub async fn bill(tx: &mut Tx, principal: &Principal, id: i64, form: &BillForm) 
     }
     for (i, line) in form.lines.iter().enumerate() {
         let Some(ordered) = order.lines.iter().find(|l| l.id == line.line_id) else {
-            p.add(&format!("lines[{i}].line_id"), "error.purchase.line", line.line_id.to_string());
+            p.add(&format!("lines[{i}].line_id"), "error.document.line", line.line_id.to_string());
             continue;
         };
-        let qty = quantity(&mut p, &format!("lines[{i}].quantity"), &line.quantity);
+        let qty = p.quantity(&format!("lines[{i}].quantity"), &line.quantity, stock::service::MAX_QUANTITY);
         let price = if line.unit_price.trim().is_empty() {
             ordered.unit_price
         } else {
-            amount(&mut p, &format!("lines[{i}].unit_price"), &line.unit_price)
+            p.amount(&format!("lines[{i}].unit_price"), &line.unit_price)
         };
         wanted.push((ordered, qty, price));
     }
@@ -786,13 +747,19 @@ pub async fn bill(tx: &mut Tx, principal: &Principal, id: i64, form: &BillForm) 
     }
     p.finish()?;
     let rules = settings(tx.conn(), company).await?;
+    // One order line billed on several bill lines is matched on its total quantity.
     let to_match: Vec<BillLine> = wanted
         .iter()
-        .map(|(l, qty, price)| BillLine {
+        .enumerate()
+        .map(|(i, (l, _, price))| BillLine {
             line_no: l.line_no,
             ordered_price: l.unit_price,
             open_quantity: l.to_bill(),
-            billed_quantity: *qty,
+            billed_quantity: if wanted[..i].iter().any(|(e, _, _)| e.id == l.id) {
+                0
+            } else {
+                wanted.iter().filter(|(e, _, _)| e.id == l.id).map(|(_, q, _)| q).sum()
+            },
             billed_price: *price,
         })
         .collect();
@@ -886,13 +853,16 @@ pub async fn bill(tx: &mut Tx, principal: &Principal, id: i64, form: &BillForm) 
 pub async fn approve_bill(tx: &mut Tx, principal: &Principal, bill_id: i64) -> Result<String> {
     principal.authorize(APPROVE)?;
     let company = principal.company_id.0;
-    let row = sqlx::query("SELECT invoice_id FROM pur_bills WHERE company_id = $1 AND id = $2")
+    let row = sqlx::query("SELECT invoice_id, created_by FROM pur_bills WHERE company_id = $1 AND id = $2")
         .bind(company)
         .bind(bill_id)
         .fetch_optional(tx.conn())
         .await?
         .ok_or(DomainError::NotFound("bill"))?;
     let invoice_id: i64 = row.try_get("invoice_id")?;
+    if row.try_get::<Option<i64>, _>("created_by")? == Some(principal.user_id.0) {
+        return Err(DomainError::invalid("status", "error.purchase.own_bill", bill_id.to_string()).into());
+    }
     let claimed = sqlx::query(
         "UPDATE pur_bills SET status = 'approved', approved_by = $1, approved_at = $2 WHERE id = $3 AND status = 'on_hold'",
     )

@@ -168,7 +168,7 @@ async fn an_order_above_the_threshold_waits_for_a_manager_who_did_not_write_it()
     assert_eq!(confirm.json()["status"], "to_approve", "1,130.00 is above 1,000.00");
     // Nothing can be received before approval, and the buyer cannot approve.
     let early = buyer.post(&format!("/api/v1/purchase/orders/{id}/receive"), &json!({"date": "2026-03-05"})).await;
-    assert_eq!(early.json()["errors"][0]["code"], "error.purchase.status");
+    assert_eq!(early.json()["errors"][0]["code"], "error.document.status");
     assert_eq!(
         buyer.post(&format!("/api/v1/purchase/orders/{id}/approve"), &json!({})).await.status,
         StatusCode::FORBIDDEN
@@ -231,6 +231,10 @@ async fn a_bill_for_more_than_arrived_at_a_higher_price_is_held_until_approved()
     assert_eq!(post.json()["errors"][0]["code"], "error.finance.invoice_on_hold");
     assert_eq!((balance(&app, "1402").await, balance(&app, "2202").await), (-80_000, 0));
 
+    // Whoever recorded a bill cannot approve it.
+    let own = api.post(&format!("/api/v1/purchase/bills/{}/approve", held["id"]), &json!({})).await;
+    assert_eq!(own.json()["errors"][0]["code"], "error.purchase.own_bill");
+
     // The purchasing manager approves; without ledger rights she leaves the posting to AP.
     app.user("zhou.jing", &["purchase_manager"], "采购", "采购部").await;
     let manager = app.api("zhou.jing").await;
@@ -283,7 +287,7 @@ async fn falling_below_the_minimum_drafts_a_purchase_request_that_becomes_an_ord
         (Some("draft"), Some("40"), Some("10.00"))
     );
     let again = api.post(&format!("/api/v1/purchase/requests/{id}/order"), &json!({"date": "2026-03-04"})).await;
-    assert_eq!(again.json()["errors"][0]["code"], "error.purchase.status");
+    assert_eq!(again.json()["errors"][0]["code"], "error.document.status");
 }
 
 #[tokio::test]
@@ -360,4 +364,25 @@ async fn a_buyer_enters_an_order_on_the_page_and_receives_it_line_by_line() {
         browser.get(&location).await.body.contains("id=\"order-status\">已收齐")
             || browser.get(&location).await.body.contains("id=\"order-status\">Received")
     );
+}
+
+#[tokio::test]
+async fn one_line_split_over_two_bill_lines_is_matched_on_its_total() {
+    let Shop { app: _app, api, supplier, notebook } = shop().await;
+    let po = confirmed(&api, supplier, json!([{"product_id": notebook, "quantity": "100"}])).await;
+    let id = po["id"].as_i64().expect("id");
+    let line = po["lines"][0]["id"].as_i64().expect("line");
+    api.post(
+        &format!("/api/v1/purchase/orders/{id}/receive"),
+        &json!({"date": "2026-03-05", "lines": [{"line_id": line, "quantity": "80"}]}),
+    )
+    .await;
+    // 50 and 40 are each within the 80 received, but 90 is not.
+    let split = json!({"date": "2026-03-10", "lines": [{"line_id": line, "quantity": "50"}, {"line_id": line, "quantity": "40"}]});
+    let bill = api.post(&format!("/api/v1/purchase/orders/{id}/bill"), &split).await;
+    assert_eq!(bill.json()["status"], "on_hold", "{}", bill.body);
+    // Receiving 15 and 10 of the 20 still to come is refused the same way.
+    let twice = json!({"date": "2026-03-11", "lines": [{"line_id": line, "quantity": "15"}, {"line_id": line, "quantity": "10"}]});
+    let refused = api.post(&format!("/api/v1/purchase/orders/{id}/receive"), &twice).await;
+    assert_eq!(refused.json()["errors"][0]["code"], "error.purchase.over_receipt", "{}", refused.body);
 }

@@ -18,5 +18,6 @@ pub fn modules() -> Vec<Module> {
         finance::module(),
         stock::module(),
         purchase::module(),
+        sales::module(),
     ]
 }

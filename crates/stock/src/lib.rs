@@ -9,7 +9,8 @@
 //! (moving average or FIFO, per product), keeps the product's quantity and value, and, when the
 //! company keeps its books, posts its value to the ledger in the same transaction (receipt Dr
 //! 1405 / Cr 1402, delivery Dr 6401 / Cr 1405), so the valuation report equals the stock
-//! account. A done move is undone by a reversal, never edited. Reservations come next.
+//! account. A done move is undone by a reversal, never edited. Confirmed sales orders reserve
+//! stock per product and warehouse; what is available is what is on hand less what is reserved.
 
 pub mod domain;
 mod http;
@@ -40,6 +41,18 @@ pub fn module() -> Module {
                 version: 3,
                 name: "valuation",
                 sql: include_str!("../migrations/0003_valuation.sql"),
+            },
+            db::migrate::Migration {
+                module: "stock",
+                version: 4,
+                name: "reservations",
+                sql: include_str!("../migrations/0004_reservations.sql"),
+            },
+            db::migrate::Migration {
+                module: "stock",
+                version: 5,
+                name: "stock on hand before valuation",
+                sql: include_str!("../migrations/0005_opening_valuation.sql"),
             },
         ],
         permissions: &[service::READ, service::MOVE, service::MANAGE],

@@ -222,6 +222,11 @@ async fn record_move(
     };
     let quantity = quantity.map(|q| q.scaled()).unwrap_or(0);
     let date = date.map(|d| d.to_string()).unwrap_or_default();
+    // The number first: its sequence row is the first lock every move takes, so moves that go
+    // on to lock several products' quants (a receipt of many lines) cannot deadlock with
+    // single moves on PostgreSQL; the order is sequence → quants → valuation → period.
+    let year: i32 = date.get(..4).and_then(|y| y.parse().ok()).unwrap_or(0);
+    let number = tx.next_number(company, "stock.move", year, "MV/{year}/{seq:06}").await?;
     lock_quants(tx, company, form.product_id, &lot, &[from.id, to.id]).await?;
     // Take from the source first. From an internal location only if enough is there: the check
     // and the change are one statement, so two deliveries cannot both take the last piece.
@@ -249,8 +254,6 @@ async fn record_move(
         add_to_quant(tx, company, form.product_id, from.id, &lot, -quantity).await?;
     }
     add_to_quant(tx, company, form.product_id, to.id, &lot, quantity).await?;
-    let year: i32 = date.get(..4).and_then(|y| y.parse().ok()).unwrap_or(0);
-    let number = tx.next_number(company, "stock.move", year, "MV/{year}/{seq:06}").await?;
     let now = tx.now().to_string();
     let user = tx.actor().user_id;
     let inserted = sqlx::query(
@@ -465,7 +468,7 @@ pub async fn reverse_move(tx: &mut Tx, principal: &Principal, id: i64, date: &st
     principal.authorize(MOVE)?;
     let company = principal.company_id.0;
     let row = sqlx::query(
-        "SELECT m.number, m.product_id, m.quantity, m.lot, m.value, f.code AS from_code, t.code AS to_code, \
+        "SELECT m.number, m.product_id, m.quantity, m.lot, m.value, m.reversal_of, f.code AS from_code, t.code AS to_code, \
            EXISTS (SELECT 1 FROM stk_moves r WHERE r.reversal_of = m.id) AS reversed \
          FROM stk_moves m JOIN stk_locations f ON f.id = m.from_location_id JOIN stk_locations t ON t.id = m.to_location_id \
          WHERE m.company_id = $1 AND m.id = $2",
@@ -477,6 +480,10 @@ pub async fn reverse_move(tx: &mut Tx, principal: &Principal, id: i64, date: &st
     .ok_or(DomainError::NotFound("move"))?;
     if db::flag(&row, "reversed")? {
         return Err(DomainError::Conflict("the move is already reversed".into()).into());
+    }
+    // A reversal is undone by recording the move again, not by reversing the reversal.
+    if row.try_get::<Option<i64>, _>("reversal_of")?.is_some() {
+        return Err(DomainError::Conflict("a reversal cannot be reversed".into()).into());
     }
     let number: String = row.try_get("number")?;
     let form = MoveForm {
@@ -949,4 +956,104 @@ pub async fn reorder_rules(
         });
     }
     Ok(out)
+}
+
+/// What a warehouse holds of a product: on hand, reserved by confirmed orders, available.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Availability {
+    pub on_hand: i64,
+    pub reserved: i64,
+}
+
+impl Availability {
+    pub fn available(&self) -> i64 {
+        self.on_hand - self.reserved
+    }
+}
+
+async fn warehouse_id(tx: &mut Tx, company: i64, code: &str) -> Result<i64> {
+    Ok(sqlx::query("SELECT id FROM stk_warehouses WHERE company_id = $1 AND code = $2")
+        .bind(company)
+        .bind(code.trim().to_uppercase())
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or_else(|| DomainError::invalid("warehouse", "error.stock.location", code))?
+        .try_get("id")?)
+}
+
+/// Reserves `quantity` of a product in a warehouse for an order, refusing (on the field
+/// `quantity`, naming what is available) when on hand less what is already reserved is not
+/// enough. The reservation row is locked first, so concurrent reservations of the last pieces
+/// run one after the other and never promise more than is there. The caller checked its own
+/// permission (confirming a sales order).
+pub async fn reserve(tx: &mut Tx, company: i64, product: i64, warehouse: &str, quantity: i64) -> Result<()> {
+    let warehouse = warehouse_id(tx, company, warehouse).await?;
+    let reserved: i64 = sqlx::query(
+        "INSERT INTO stk_reservations (company_id, product_id, warehouse_id, reserved) VALUES ($1, $2, $3, 0) \
+         ON CONFLICT (company_id, product_id, warehouse_id) DO UPDATE SET reserved = stk_reservations.reserved RETURNING reserved",
+    )
+    .bind(company)
+    .bind(product)
+    .bind(warehouse)
+    .fetch_one(tx.conn())
+    .await?
+    .try_get("reserved")?;
+    let on_hand = warehouse_on_hand(tx.conn(), company, product, warehouse).await?;
+    let available = on_hand - reserved;
+    if quantity > available {
+        return Err(DomainError::invalid(
+            "quantity",
+            "error.stock.not_available",
+            Qty::from_scaled(available.max(0)).to_string(),
+        )
+        .into());
+    }
+    sqlx::query("UPDATE stk_reservations SET reserved = reserved + $1 WHERE company_id = $2 AND product_id = $3 AND warehouse_id = $4")
+        .bind(quantity)
+        .bind(company)
+        .bind(product)
+        .bind(warehouse)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+/// Gives back a reservation (the goods were delivered, or the order cancelled).
+pub async fn release(tx: &mut Tx, company: i64, product: i64, warehouse: &str, quantity: i64) -> Result<()> {
+    let warehouse = warehouse_id(tx, company, warehouse).await?;
+    sqlx::query(
+        "UPDATE stk_reservations SET reserved = CASE WHEN reserved > $1 THEN reserved - $1 ELSE 0 END \
+         WHERE company_id = $2 AND product_id = $3 AND warehouse_id = $4",
+    )
+    .bind(quantity)
+    .bind(company)
+    .bind(product)
+    .bind(warehouse)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// On hand, reserved and available per warehouse of one product: (warehouse code, figures).
+pub async fn availability(
+    conn: &mut sqlx::AnyConnection,
+    company: i64,
+    product: i64,
+) -> Result<Vec<(String, Availability)>> {
+    let rows = sqlx::query(
+        "SELECT w.code, \
+           CAST(COALESCE((SELECT SUM(q.quantity) FROM stk_quants q JOIN stk_locations l ON l.id = q.location_id \
+             WHERE q.company_id = w.company_id AND q.product_id = $2 AND l.warehouse_id = w.id AND l.kind = 'internal'), 0) AS BIGINT) AS on_hand, \
+           CAST(COALESCE((SELECT r.reserved FROM stk_reservations r WHERE r.company_id = w.company_id AND r.product_id = $2 AND r.warehouse_id = w.id), 0) AS BIGINT) AS reserved \
+         FROM stk_warehouses w WHERE w.company_id = $1 ORDER BY w.code",
+    )
+    .bind(company)
+    .bind(product)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((r.try_get("code")?, Availability { on_hand: r.try_get("on_hand")?, reserved: r.try_get("reserved")? }))
+        })
+        .collect()
 }

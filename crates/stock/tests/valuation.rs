@@ -110,6 +110,9 @@ async fn notebooks_bought_at_ten_and_thirteen_cost_eleven_on_average_and_their_s
     assert_eq!((balance(&app, "6401").await, balance(&app, "1405").await), (0, 162_800));
     let again = api.post(&format!("/api/v1/stock/moves/{sale_id}/reverse"), &json!({"date": "2026-03-31"})).await;
     assert_eq!(again.status, StatusCode::CONFLICT, "a move is reversed once");
+    let reversal = reversed.json()["id"].as_i64().expect("id");
+    let undo = api.post(&format!("/api/v1/stock/moves/{reversal}/reverse"), &json!({"date": "2026-03-31"})).await;
+    assert_eq!(undo.status, StatusCode::CONFLICT, "a reversal is not reversed");
 
     let report = api.get("/api/v1/stock/valuation").await.json();
     assert_eq!((report["total"].as_str(), report["ledger_balance"].as_str()), (Some("1628.00"), Some("1628.00")));

@@ -140,6 +140,9 @@ pub const PLATFORM: MessageTable = &[
     ("error.bad_cursor", "分页游标无效", "The page cursor is invalid"),
     ("error.required", "必填", "Required"),
     ("error.too_long", "不能超过 {0} 个字符", "At most {0} characters"),
+    ("error.document.no_lines", "单据至少需要一行", "A document needs at least one line"),
+    ("error.document.status", "单据当前状态不允许此操作：{0}", "Not possible in the document's current status: {0}"),
+    ("error.document.line", "不是本单据的行：{0}", "Not a line of this document: {0}"),
     (
         "error.credit_code.length",
         "统一社会信用代码应为 18 位（当前 {0} 位）",

@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/stock/valuation", get(valuation_page))
         .route("/api/v1/stock/quantities", get(quantities_api))
         .route("/api/v1/stock/valuation", get(valuation_api))
+        .route("/api/v1/stock/availability", get(availability_api))
         .route("/api/v1/stock/moves", post(move_api))
         .route("/api/v1/stock/moves/{id}/reverse", post(reverse_api))
         .route("/api/v1/stock/ledger", get(ledger_api))
@@ -65,6 +66,16 @@ pub fn docs() -> Vec<ApiRoute> {
             service::READ,
             None,
         ),
+        ApiRoute {
+            query: &[("product_id", "The product")],
+            ..route(
+                "GET",
+                "/api/v1/stock/availability",
+                "A product's on-hand, reserved and available quantity per warehouse",
+                service::READ,
+                None,
+            )
+        },
         route("POST", "/api/v1/stock/moves", "Record a done move between two locations", service::MOVE, Some(object)),
         route(
             "POST",
@@ -149,6 +160,8 @@ struct OnHandPage {
     page: PageCtx,
     rows: Vec<OnHand>,
     ledger: Vec<LedgerLine>,
+    /// The selected product's on hand, reserved and available per warehouse.
+    availability: Vec<(String, service::Availability)>,
     products: Vec<(i64, String)>,
     locations: Vec<LocationChoice>,
     today: String,
@@ -210,9 +223,12 @@ async fn on_hand_view(
 ) -> AppResult<OnHandPage> {
     let mut conn = conn(ctx).await?;
     let rows = service::on_hand(&mut conn, ctx.company_id(), q.product()?, None).await?;
-    let ledger = match q.product()? {
-        Some(p) => service::ledger(&mut conn, ctx.company_id(), p).await?,
-        None => Vec::new(),
+    let (ledger, availability) = match q.product()? {
+        Some(p) => (
+            service::ledger(&mut conn, ctx.company_id(), p).await?,
+            service::availability(&mut conn, ctx.company_id(), p).await?,
+        ),
+        None => (Vec::new(), Vec::new()),
     };
     drop(conn);
     let (products, locations) = products_and_locations(ctx).await?;
@@ -220,6 +236,7 @@ async fn on_hand_view(
         page: PageCtx::new(ctx, "stock.on_hand", "/stock/on-hand").await?,
         rows,
         ledger,
+        availability,
         products,
         locations,
         today: today(ctx),
@@ -412,6 +429,21 @@ async fn quantities_api(ctx: Ctx, Query(q): Query<ProductQuery>) -> AppResult<Js
     Ok(Json(json!({"items": items})))
 }
 
+async fn availability_api(ctx: Ctx, Query(q): Query<ProductQuery>) -> AppResult<Json<Value>> {
+    ctx.require(service::READ)?;
+    let product = q.product()?.ok_or_else(|| DomainError::invalid("product_id", "error.required", ""))?;
+    let mut conn = conn(&ctx).await?;
+    let items: Vec<Value> = service::availability(&mut conn, ctx.company_id(), product)
+        .await?
+        .iter()
+        .map(|(warehouse, a)| {
+            json!({"warehouse": warehouse, "on_hand": kernel::Qty::from_scaled(a.on_hand).to_string(),
+                "reserved": kernel::Qty::from_scaled(a.reserved).to_string(), "available": kernel::Qty::from_scaled(a.available()).to_string()})
+        })
+        .collect();
+    Ok(Json(json!({"product_id": product, "items": items})))
+}
+
 async fn move_api(ctx: Ctx, ApiJson(form): ApiJson<MoveForm>) -> AppResult<Response> {
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let (id, number) = service::move_stock(&mut tx, &ctx.principal, &form).await?;
@@ -472,7 +504,12 @@ async fn valuation_report(ctx: &Ctx) -> AppResult<ValuationReport> {
     ctx.require(service::READ)?;
     let mut conn = conn(ctx).await?;
     let rows = service::valuation(&mut conn, ctx.company_id()).await?;
-    let ledger = service::stock_account_balance(&mut conn, ctx.company_id()).await?;
+    // The ledger's figure is for those who may read the ledger's reports.
+    let ledger = if ctx.principal.may(finance::service::REPORTS) {
+        service::stock_account_balance(&mut conn, ctx.company_id()).await?
+    } else {
+        None
+    };
     let total = rows.iter().map(|r| r.value).sum();
     Ok(ValuationReport { rows, total, ledger })
 }

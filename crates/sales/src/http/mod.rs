@@ -1,0 +1,537 @@
+//! Sales pages and API. (Named `http` so it cannot be confused with the `web` crate.)
+
+use crate::service::{self, DeliveryForm, DeliveryLineForm, Order, OrderForm, OrderLineForm, OrderSummary};
+use askama::Template;
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use db::RowExt;
+use finance::domain::yuan;
+use kernel::error::FieldError;
+use kernel::{DomainError, Qty};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use web::openapi::{object, ApiRoute};
+use web::page::{flash_redirect, render, render_status};
+use web::{ApiJson, AppResult, AppState, Ctx, FormPairs, PageCtx};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/sales/orders", get(orders_page).post(create_page))
+        .route("/sales/orders/{id}", get(order_page))
+        .route("/sales/orders/{id}/{action}", post(action_page))
+        .route("/sales/credit-limits", get(limits_page).post(save_limit_page))
+        .route("/api/v1/sales/orders", get(orders_api).post(create_api))
+        .route("/api/v1/sales/orders/{id}", get(order_api))
+        .route("/api/v1/sales/orders/{id}/confirm", post(confirm_api))
+        .route("/api/v1/sales/orders/{id}/cancel", post(cancel_api))
+        .route("/api/v1/sales/orders/{id}/deliver", post(deliver_api))
+        .route("/api/v1/sales/orders/{id}/invoice", post(invoice_api))
+        .route("/api/v1/sales/credit-limits", get(limits_api).put(save_limit_api))
+}
+
+pub fn docs() -> Vec<ApiRoute> {
+    let route = |method, path, summary, permission: &'static str, request: Option<fn() -> Value>| ApiRoute {
+        method,
+        path,
+        summary,
+        tag: "sales",
+        permission: Some(permission),
+        query: &[],
+        request,
+        response: object,
+    };
+    use service::{CREDIT, MANAGE, READ};
+    vec![
+        ApiRoute {
+            query: &[("status", "quotation, confirmed, done or cancelled (optional)")],
+            ..route("GET", "/api/v1/sales/orders", "The latest quotations and sales orders", READ, None)
+        },
+        route(
+            "POST",
+            "/api/v1/sales/orders",
+            "Write a quotation (prices from the customer's price list)",
+            MANAGE,
+            Some(object),
+        ),
+        route("GET", "/api/v1/sales/orders/{id}", "A quotation or order with its lines and invoices", READ, None),
+        route(
+            "POST",
+            "/api/v1/sales/orders/{id}/confirm",
+            "Confirm: check the credit limit and reserve the goods",
+            MANAGE,
+            None,
+        ),
+        route("POST", "/api/v1/sales/orders/{id}/cancel", "Cancel a quotation or an untouched order", MANAGE, None),
+        route(
+            "POST",
+            "/api/v1/sales/orders/{id}/deliver",
+            "Deliver goods (everything still to deliver, or the lines given)",
+            MANAGE,
+            Some(object),
+        ),
+        route(
+            "POST",
+            "/api/v1/sales/orders/{id}/invoice",
+            "Invoice what was delivered or ordered",
+            MANAGE,
+            Some(object),
+        ),
+        route("GET", "/api/v1/sales/credit-limits", "Customers' credit limits with their exposure", CREDIT, None),
+        route("PUT", "/api/v1/sales/credit-limits", "Set or remove a customer's credit limit", CREDIT, Some(object)),
+    ]
+}
+
+async fn conn(ctx: &Ctx) -> AppResult<sqlx::pool::PoolConnection<sqlx::Any>> {
+    Ok(ctx.db().reader().acquire().await.map_err(db::Error::from)?)
+}
+
+fn today(ctx: &Ctx) -> String {
+    (ctx.db().clock().now() + chrono::Duration::hours(8)).format("%Y-%m-%d").to_string()
+}
+
+fn qty(scaled: i64) -> String {
+    Qty::from_scaled(scaled).to_string()
+}
+
+fn order_json(o: &Order) -> Value {
+    json!({
+        "id": o.id, "number": o.number, "customer_id": o.customer_id, "customer_name": o.customer_name,
+        "warehouse": o.warehouse, "status": o.status, "date": o.date, "tax_inclusive": o.tax_inclusive, "memo": o.memo,
+        "net": yuan(o.net), "tax": yuan(o.tax), "total": yuan(o.total),
+        "lines": o.lines.iter().map(|l| json!({
+            "id": l.id, "line_no": l.line_no, "product_id": l.product_id, "product_code": l.product_code,
+            "quantity": qty(l.quantity), "unit_price": yuan(l.unit_price), "price_source": l.price_source,
+            "vat_rate": (l.vat_rate_bp / 100).to_string(), "net": yuan(l.net), "tax": yuan(l.tax),
+            "delivered": qty(l.delivered), "invoiced": qty(l.invoiced),
+            "to_deliver": qty(l.to_deliver()), "to_invoice": qty(l.to_invoice()),
+        })).collect::<Vec<_>>(),
+        "invoices": o.invoices.iter().map(|(id, number)| json!({"id": id, "number": number})).collect::<Vec<_>>(),
+    })
+}
+
+async fn load(ctx: &Ctx, id: i64) -> AppResult<Order> {
+    let mut conn = conn(ctx).await?;
+    Ok(service::load_order(&mut conn, ctx.company_id(), id).await?.ok_or(DomainError::NotFound("sales order"))?)
+}
+
+#[derive(Deserialize, Default)]
+pub struct StatusQuery {
+    #[serde(default)]
+    status: Option<String>,
+}
+
+async fn orders_api(ctx: Ctx, Query(q): Query<StatusQuery>) -> AppResult<Json<Value>> {
+    ctx.require(service::READ)?;
+    let mut conn = conn(&ctx).await?;
+    let status = q.status.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let items: Vec<Value> = service::orders(&mut conn, ctx.company_id(), status)
+        .await?
+        .iter()
+        .map(|o| json!({"id": o.id, "number": o.number, "customer_name": o.customer_name, "date": o.date, "status": o.status, "total": yuan(o.total)}))
+        .collect();
+    Ok(Json(json!({"items": items})))
+}
+
+async fn create_api(ctx: Ctx, ApiJson(form): ApiJson<OrderForm>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let id = service::create_quotation(&mut tx, &ctx.principal, &form).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(order_json(&load(&ctx, id).await?))).into_response())
+}
+
+async fn order_api(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Json<Value>> {
+    ctx.require(service::READ)?;
+    Ok(Json(order_json(&load(&ctx, id).await?)))
+}
+
+async fn confirm_api(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Json<Value>> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::confirm_order(&mut tx, &ctx.principal, id).await?;
+    tx.commit().await?;
+    Ok(Json(order_json(&load(&ctx, id).await?)))
+}
+
+async fn cancel_api(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Json<Value>> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::cancel_order(&mut tx, &ctx.principal, id).await?;
+    tx.commit().await?;
+    Ok(Json(order_json(&load(&ctx, id).await?)))
+}
+
+async fn deliver_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(form): ApiJson<DeliveryForm>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let moves = service::deliver(&mut tx, &ctx.principal, id, &form).await?;
+    tx.commit().await?;
+    let order = load(&ctx, id).await?;
+    Ok((StatusCode::CREATED, Json(json!({"moves": moves, "order": order_json(&order)}))).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DateBody {
+    date: String,
+}
+
+async fn invoice_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(body): ApiJson<DateBody>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let invoice = service::invoice(&mut tx, &ctx.principal, id, &body.date).await?;
+    tx.commit().await?;
+    let order = load(&ctx, id).await?;
+    Ok((StatusCode::CREATED, Json(json!({"invoice_id": invoice, "order": order_json(&order)}))).into_response())
+}
+
+/// Customers with a credit limit: (id, name, limit, exposure without a new order).
+async fn limits(ctx: &Ctx) -> AppResult<Vec<(i64, String, i64, i64)>> {
+    let mut conn = conn(ctx).await?;
+    let rows = sqlx::query(
+        "SELECT c.party_id, p.name, c.credit_limit FROM sal_credit_limits c JOIN parties p ON p.id = c.party_id \
+         WHERE c.company_id = $1 ORDER BY p.name LIMIT 1000",
+    )
+    .bind(ctx.company_id())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let party: i64 = r.try_get("party_id")?;
+        let exposure = service::exposure(&mut conn, ctx.company_id(), party, 0).await?;
+        out.push((party, r.try_get("name")?, r.try_get("credit_limit")?, exposure.total()));
+    }
+    Ok(out)
+}
+
+async fn limits_api(ctx: Ctx) -> AppResult<Json<Value>> {
+    ctx.require(service::CREDIT)?;
+    let items: Vec<Value> = limits(&ctx)
+        .await?
+        .iter()
+        .map(|(id, name, limit, exposure)| json!({"customer_id": id, "name": name, "credit_limit": yuan(*limit), "exposure": yuan(*exposure)}))
+        .collect();
+    Ok(Json(json!({"items": items})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitBody {
+    customer_id: i64,
+    /// Yuan; empty removes the limit.
+    #[serde(default)]
+    credit_limit: String,
+}
+
+async fn save_limit_api(ctx: Ctx, ApiJson(body): ApiJson<LimitBody>) -> AppResult<Json<Value>> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::set_credit_limit(&mut tx, &ctx.principal, body.customer_id, &body.credit_limit).await?;
+    tx.commit().await?;
+    Ok(Json(json!({"customer_id": body.customer_id, "credit_limit": body.credit_limit})))
+}
+
+// ---- Pages ----
+
+fn messages(ctx: &Ctx, errors: &[FieldError]) -> Vec<(String, String)> {
+    errors.iter().map(|e| (e.field.to_string(), ctx.state.messages.format(ctx.lang, e.key, &e.detail))).collect()
+}
+
+fn find<'a>(errors: &'a [(String, String)], field: &str) -> Option<&'a str> {
+    errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+}
+
+/// How many line rows the new-quotation form offers.
+const FORM_LINES: usize = 5;
+
+#[derive(Template)]
+#[template(path = "sales/orders.html")]
+struct OrdersPage {
+    page: PageCtx,
+    orders: Vec<OrderSummary>,
+    customers: Vec<(i64, String)>,
+    warehouses: Vec<String>,
+    products: Vec<(i64, String)>,
+    form: OrderForm,
+    errors: Vec<(String, String)>,
+    today: String,
+    can_manage: bool,
+}
+
+impl OrdersPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        find(&self.errors, field)
+    }
+
+    fn line_error(&self, index: &usize, name: &str) -> Option<&str> {
+        find(&self.errors, &format!("lines[{index}].{name}"))
+    }
+
+    fn rows(&self) -> Vec<(usize, OrderLineForm)> {
+        let mut rows = self.form.lines.clone();
+        rows.resize(FORM_LINES.max(rows.len()), OrderLineForm::default());
+        rows.into_iter().enumerate().collect()
+    }
+}
+
+async fn orders_view(ctx: &Ctx, form: OrderForm, errors: Vec<(String, String)>) -> AppResult<OrdersPage> {
+    ctx.require(service::READ)?;
+    let mut conn = conn(ctx).await?;
+    let orders = service::orders(&mut conn, ctx.company_id(), None).await?;
+    let pair =
+        |r: &db::Row, label: &str| -> Option<(i64, String)> { Some((r.try_get("id").ok()?, r.try_get(label).ok()?)) };
+    let customers = sqlx::query(
+        "SELECT p.id, p.name FROM parties p JOIN party_roles r ON r.party_id = p.id AND r.role = 'customer' \
+         WHERE p.company_id = $1 AND p.archived_at IS NULL ORDER BY p.name LIMIT 1000",
+    )
+    .bind(ctx.company_id())
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .filter_map(|r| pair(r, "name"))
+    .collect();
+    let products = sqlx::query(
+        "SELECT id, code || ' ' || name AS label FROM cat_products WHERE company_id = $1 AND archived_at IS NULL ORDER BY code LIMIT 1000",
+    )
+    .bind(ctx.company_id())
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .filter_map(|r| pair(r, "label"))
+    .collect();
+    let warehouses =
+        stock::service::warehouses(&mut conn, ctx.company_id()).await?.into_iter().map(|(c, _, _)| c).collect();
+    drop(conn);
+    Ok(OrdersPage {
+        page: PageCtx::new(ctx, "sales.orders", "/sales/orders").await?,
+        orders,
+        customers,
+        warehouses,
+        products,
+        form,
+        errors,
+        today: today(ctx),
+        can_manage: ctx.principal.may(service::MANAGE),
+    })
+}
+
+async fn orders_page(ctx: Ctx) -> AppResult<Response> {
+    render(&orders_view(&ctx, OrderForm::default(), Vec::new()).await?)
+}
+
+async fn create_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let (products, quantities, prices) = (pairs.all("product_id"), pairs.all("quantity"), pairs.all("unit_price"));
+    let lines = products
+        .iter()
+        .zip(&quantities)
+        .zip(&prices)
+        .filter(|((p, q), u)| !(p.trim().is_empty() && q.trim().is_empty() && u.trim().is_empty()))
+        .map(|((p, q), u)| OrderLineForm {
+            product_id: p.parse().unwrap_or(0),
+            quantity: q.clone(),
+            unit_price: u.clone(),
+        })
+        .collect();
+    let form = OrderForm {
+        customer_id: pairs.get("customer_id").and_then(|s| s.parse().ok()).unwrap_or(0),
+        warehouse: pairs.text("warehouse"),
+        date: pairs.text("date"),
+        tax_inclusive: pairs.get("tax_inclusive").is_some(),
+        memo: pairs.text("memo"),
+        lines,
+    };
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    match service::create_quotation(&mut tx, &ctx.principal, &form).await {
+        Ok(id) => {
+            tx.commit().await?;
+            Ok(flash_redirect(&ctx, &format!("/sales/orders/{id}"), "common.created"))
+        }
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            drop(tx);
+            let text = messages(&ctx, &errors);
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &orders_view(&ctx, form, text).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "sales/order.html")]
+struct OrderPage {
+    page: PageCtx,
+    order: Order,
+    today: String,
+    /// `action:line id` or `action:field` → message, shown where the action's form is.
+    errors: Vec<(String, String)>,
+    can_manage: bool,
+}
+
+impl OrderPage {
+    fn error(&self, key: &str) -> Option<&str> {
+        find(&self.errors, key)
+    }
+
+    fn line_error(&self, action: &str, line: &i64) -> Option<&str> {
+        find(&self.errors, &format!("{action}:{line}"))
+    }
+
+    fn qty(&self, scaled: impl std::borrow::Borrow<i64>) -> String {
+        qty(*scaled.borrow())
+    }
+
+    fn deliverable(&self) -> bool {
+        self.order.status == "confirmed" && self.order.lines.iter().any(|l| l.to_deliver() > 0)
+    }
+
+    fn invoiceable(&self) -> bool {
+        (self.order.status == "confirmed" || self.order.status == "done")
+            && self.order.lines.iter().any(|l| l.to_invoice() > 0)
+    }
+}
+
+async fn order_view(ctx: &Ctx, id: i64, errors: Vec<(String, String)>) -> AppResult<OrderPage> {
+    ctx.require(service::READ)?;
+    let order = load(ctx, id).await?;
+    Ok(OrderPage {
+        page: PageCtx::new(ctx, "sales.order", "/sales/orders").await?.titled(order.number.clone()),
+        order,
+        today: today(ctx),
+        errors,
+        can_manage: ctx.principal.may(service::MANAGE),
+    })
+}
+
+async fn order_page(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
+    render(&order_view(&ctx, id, Vec::new()).await?)
+}
+
+async fn action_page(ctx: Ctx, Path((id, action)): Path<(i64, String)>, pairs: FormPairs) -> AppResult<Response> {
+    let order = load(&ctx, id).await?;
+    // Delivery lines in the order the form lists them, to put refusals back in their rows.
+    let submitted: Vec<(i64, String, String)> = order
+        .lines
+        .iter()
+        .filter_map(|l| {
+            let quantity = pairs.text(&format!("deliver_qty_{}", l.id));
+            (!quantity.trim().is_empty()).then(|| (l.id, quantity, pairs.text(&format!("deliver_lot_{}", l.id))))
+        })
+        .collect();
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let outcome: db::Result<&str> = match action.as_str() {
+        "confirm" => service::confirm_order(&mut tx, &ctx.principal, id).await.map(|_| "sales.confirmed"),
+        "cancel" => service::cancel_order(&mut tx, &ctx.principal, id).await.map(|_| "common.saved"),
+        "invoice" => {
+            service::invoice(&mut tx, &ctx.principal, id, &pairs.text("date")).await.map(|_| "sales.invoiced_flash")
+        }
+        "deliver" if submitted.is_empty() => {
+            Err(DomainError::invalid("lines", "error.sales.nothing_to_deliver", &order.number).into())
+        }
+        "deliver" => {
+            let form = DeliveryForm {
+                date: pairs.text("date"),
+                lines: submitted
+                    .iter()
+                    .map(|(line_id, quantity, lot)| DeliveryLineForm {
+                        line_id: *line_id,
+                        quantity: quantity.clone(),
+                        lot: lot.clone(),
+                    })
+                    .collect(),
+            };
+            service::deliver(&mut tx, &ctx.principal, id, &form).await.map(|_| "sales.delivered_flash")
+        }
+        _ => return Err(DomainError::NotFound("action").into()),
+    };
+    match outcome {
+        Ok(key) => {
+            tx.commit().await?;
+            Ok(flash_redirect(&ctx, &format!("/sales/orders/{id}"), key))
+        }
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            drop(tx);
+            // `lines[i].x` is about the i-th line submitted (a delivery) or the i-th line of the
+            // order (a confirmation's reservations); either way it is shown in that line's row.
+            let located: Vec<FieldError> = errors
+                .into_iter()
+                .map(|mut e| {
+                    let index = e
+                        .field
+                        .strip_prefix("lines[")
+                        .and_then(|rest| rest.split(']').next())
+                        .and_then(|i| i.parse::<usize>().ok());
+                    let line = index.and_then(|i| {
+                        if action == "deliver" {
+                            submitted.get(i).map(|s| s.0)
+                        } else {
+                            order.lines.get(i).map(|l| l.id)
+                        }
+                    });
+                    e.field = match line {
+                        Some(line) => format!("{action}:{line}"),
+                        None => format!("{action}:{}", e.field),
+                    };
+                    e
+                })
+                .collect();
+            let text = messages(&ctx, &located);
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &order_view(&ctx, id, text).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "sales/credit_limits.html")]
+struct LimitsPage {
+    page: PageCtx,
+    limits: Vec<(i64, String, i64, i64)>,
+    customers: Vec<(i64, String)>,
+    errors: Vec<(String, String)>,
+}
+
+impl LimitsPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        find(&self.errors, field)
+    }
+}
+
+async fn limits_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<LimitsPage> {
+    ctx.require(service::CREDIT)?;
+    let limits = limits(ctx).await?;
+    let mut conn = conn(ctx).await?;
+    let customers = sqlx::query(
+        "SELECT p.id, p.name FROM parties p JOIN party_roles r ON r.party_id = p.id AND r.role = 'customer' \
+         WHERE p.company_id = $1 AND p.archived_at IS NULL ORDER BY p.name LIMIT 1000",
+    )
+    .bind(ctx.company_id())
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .filter_map(|r| Some((r.try_get("id").ok()?, r.try_get("name").ok()?)))
+    .collect();
+    drop(conn);
+    Ok(LimitsPage {
+        page: PageCtx::new(ctx, "sales.credit_limits", "/sales/credit-limits").await?,
+        limits,
+        customers,
+        errors,
+    })
+}
+
+async fn limits_page(ctx: Ctx) -> AppResult<Response> {
+    render(&limits_view(&ctx, Vec::new()).await?)
+}
+
+async fn save_limit_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let customer = pairs.get("customer_id").and_then(|c| c.parse().ok()).unwrap_or(0);
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    match service::set_credit_limit(&mut tx, &ctx.principal, customer, &pairs.text("credit_limit")).await {
+        Ok(()) => {
+            tx.commit().await?;
+            Ok(flash_redirect(&ctx, "/sales/credit-limits", "common.saved"))
+        }
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            drop(tx);
+            let text = messages(&ctx, &errors);
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &limits_view(&ctx, text).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,693 @@
+//! Sales operations, one transaction each. A quotation is numbered when it is written
+//! (SO/2026/00001) with prices from the customer's price list; confirming it checks the
+//! customer's credit limit and reserves the goods in the warehouse (refused when not enough is
+//! available); delivering moves the goods to the customer through stock, which values them and
+//! posts the cost of sales; invoicing makes a customer invoice in finance for what was
+//! delivered (goods) or ordered (services) and posts it.
+
+use crate::domain::{self, Exposure};
+use db::{Result, RowExt, Tx};
+use finance::domain::yuan;
+use finance::vat::{InvoiceLineForm, VatRounding};
+use kernel::error::Problems;
+use kernel::permission::Principal;
+use kernel::{DomainError, Qty};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+pub const READ: &str = "sales.order.read";
+pub const MANAGE: &str = "sales.order.manage";
+pub const CREDIT: &str = "sales.credit.manage";
+
+/// Where sales are credited: 主营业务收入.
+pub const REVENUE: &str = "6001";
+
+/// A quotation as entered. Quantities in the product's stock unit; a unit price in yuan, or
+/// empty for the customer's price-list price (or the product's own price).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderForm {
+    pub customer_id: i64,
+    pub warehouse: String,
+    pub date: String,
+    /// Prices include VAT (the usual way prices are quoted to consumers in China).
+    #[serde(default)]
+    pub tax_inclusive: bool,
+    #[serde(default)]
+    pub memo: String,
+    pub lines: Vec<OrderLineForm>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderLineForm {
+    pub product_id: i64,
+    pub quantity: String,
+    #[serde(default)]
+    pub unit_price: String,
+}
+
+/// Writes a quotation.
+pub async fn create_quotation(tx: &mut Tx, principal: &Principal, form: &OrderForm) -> Result<i64> {
+    principal.authorize(MANAGE)?;
+    let company = principal.company_id.0;
+    let mut p = Problems::default();
+    let date = p.check(kernel::dates::parse("date", &form.date));
+    finance::invoicing::check_party(tx, company, form.customer_id, "customer", &mut p).await?;
+    for e in &mut p.0 {
+        if e.field == "party_id" {
+            e.field = "customer_id".into();
+        }
+    }
+    let warehouse: Option<i64> = sqlx::query("SELECT id FROM stk_warehouses WHERE company_id = $1 AND code = $2")
+        .bind(company)
+        .bind(form.warehouse.trim().to_uppercase())
+        .fetch_optional(tx.conn())
+        .await?
+        .map(|r| r.try_get("id"))
+        .transpose()?;
+    if warehouse.is_none() {
+        p.add("warehouse", "error.stock.location", &form.warehouse);
+    }
+    if form.memo.chars().count() > 200 {
+        p.add("memo", "error.too_long", "200");
+    }
+    if form.lines.is_empty() {
+        p.add("lines", "error.document.no_lines", "");
+    }
+    let date_text = date.map(|d| d.to_string()).unwrap_or_else(|| "2000-01-01".into());
+    let mut invoice_lines = Vec::with_capacity(form.lines.len());
+    let mut lines = Vec::with_capacity(form.lines.len());
+    for (i, line) in form.lines.iter().enumerate() {
+        let field = |name: &str| format!("lines[{i}].{name}");
+        let product =
+            sqlx::query("SELECT code, name, kind, vat_rate_bp FROM cat_products WHERE company_id = $1 AND id = $2 AND archived_at IS NULL")
+                .bind(company)
+                .bind(line.product_id)
+                .fetch_optional(tx.conn())
+                .await?;
+        let Some(product) = product else {
+            p.add(&field("product_id"), "error.catalog.unknown_product", line.product_id.to_string());
+            continue;
+        };
+        let qty = p.quantity(&field("quantity"), &line.quantity, stock::service::MAX_QUANTITY);
+        let (price, source) = if line.unit_price.trim().is_empty() {
+            let quote = catalog::pricing::price_for(
+                tx.conn(),
+                company,
+                line.product_id,
+                Some(form.customer_id),
+                Qty::from_scaled(qty),
+                &date_text,
+            )
+            .await?;
+            (quote.price, quote.source.unwrap_or_default())
+        } else {
+            (p.amount(&field("unit_price"), &line.unit_price), String::new())
+        };
+        let vat: i64 = product.try_get("vat_rate_bp")?;
+        let stocked = product.try_get::<String, _>("kind")? != "service";
+        invoice_lines.push(InvoiceLineForm {
+            description: format!("{} {}", product.try_get::<String, _>("code")?, product.try_get::<String, _>("name")?),
+            quantity: Qty::from_scaled(qty).to_string(),
+            unit_price: yuan(price),
+            discount: String::new(),
+            vat_rate: (vat / 100).to_string(),
+            account: REVENUE.into(),
+        });
+        lines.push((line.product_id, stocked, qty, price, source, vat));
+    }
+    p.finish()?;
+    let (computed, totals) = finance::vat::compute(&invoice_lines, form.tax_inclusive, VatRounding::Line, REVENUE)?;
+    let year: i32 = date_text[..4].parse().unwrap_or(0);
+    let number = tx.next_number(company, "sales.order", year, "SO/{year}/{seq:05}").await?;
+    let now = tx.now().to_string();
+    let user = tx.actor().user_id;
+    let id: i64 = sqlx::query(
+        "INSERT INTO sal_orders (company_id, number, customer_id, warehouse_id, status, order_date, tax_inclusive, memo, net, tax, total, created_at, created_by) \
+         VALUES ($1, $2, $3, $4, 'quotation', $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+    )
+    .bind(company)
+    .bind(&number)
+    .bind(form.customer_id)
+    .bind(warehouse.unwrap_or(0))
+    .bind(&date_text)
+    .bind(i64::from(form.tax_inclusive))
+    .bind(form.memo.trim())
+    .bind(totals.net)
+    .bind(totals.tax)
+    .bind(totals.total)
+    .bind(now)
+    .bind(user)
+    .fetch_one(tx.conn())
+    .await?
+    .try_get("id")?;
+    for (i, ((product, stocked, qty, price, source, vat), line)) in lines.iter().zip(&computed).enumerate() {
+        sqlx::query(
+            "INSERT INTO sal_order_lines (order_id, line_no, product_id, stocked, quantity, unit_price, price_source, vat_rate_bp, net, tax) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(id)
+        .bind(i as i64 + 1)
+        .bind(*product)
+        .bind(i64::from(*stocked))
+        .bind(*qty)
+        .bind(*price)
+        .bind(source)
+        .bind(*vat)
+        .bind(line.net)
+        .bind(line.tax)
+        .execute(tx.conn())
+        .await?;
+    }
+    tx.audit(
+        "create",
+        "sales.order",
+        Some(&id.to_string()),
+        &json!({"number": [null, number], "customer_id": [null, form.customer_id], "total": [null, yuan(totals.total)]}),
+    )
+    .await?;
+    Ok(id)
+}
+
+/// An order with its lines.
+#[derive(Debug, Clone, Serialize)]
+pub struct Order {
+    pub id: i64,
+    pub number: String,
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub warehouse: String,
+    pub status: String,
+    pub date: String,
+    pub tax_inclusive: bool,
+    pub memo: String,
+    pub net: i64,
+    pub tax: i64,
+    pub total: i64,
+    pub lines: Vec<OrderLine>,
+    /// Invoices made from the order: (id, number).
+    pub invoices: Vec<(i64, Option<String>)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderLine {
+    pub id: i64,
+    pub line_no: i64,
+    pub product_id: i64,
+    pub product_code: String,
+    pub product_name: String,
+    pub stocked: bool,
+    pub quantity: i64,
+    pub unit_price: i64,
+    pub price_source: String,
+    pub vat_rate_bp: i64,
+    pub net: i64,
+    pub tax: i64,
+    pub delivered: i64,
+    pub invoiced: i64,
+}
+
+impl OrderLine {
+    /// Still to deliver (the backorder); nothing for what is not stocked.
+    pub fn to_deliver(&self) -> i64 {
+        if self.stocked {
+            (self.quantity - self.delivered).max(0)
+        } else {
+            0
+        }
+    }
+
+    pub fn to_invoice(&self) -> i64 {
+        domain::invoiceable(self.stocked, self.quantity, self.delivered, self.invoiced)
+    }
+}
+
+pub async fn load_order(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -> Result<Option<Order>> {
+    let Some(r) = sqlx::query(
+        "SELECT o.*, p.name AS customer_name, w.code AS warehouse FROM sal_orders o JOIN parties p ON p.id = o.customer_id \
+         JOIN stk_warehouses w ON w.id = o.warehouse_id WHERE o.company_id = $1 AND o.id = $2",
+    )
+    .bind(company)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let lines = sqlx::query(
+        "SELECT l.*, p.code, p.name FROM sal_order_lines l JOIN cat_products p ON p.id = l.product_id WHERE l.order_id = $1 ORDER BY l.line_no",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|l| {
+        Ok(OrderLine {
+            id: l.try_get("id")?,
+            line_no: l.try_get("line_no")?,
+            product_id: l.try_get("product_id")?,
+            product_code: l.try_get("code")?,
+            product_name: l.try_get("name")?,
+            stocked: db::flag(l, "stocked")?,
+            quantity: l.try_get("quantity")?,
+            unit_price: l.try_get("unit_price")?,
+            price_source: l.try_get("price_source")?,
+            vat_rate_bp: l.try_get("vat_rate_bp")?,
+            net: l.try_get("net")?,
+            tax: l.try_get("tax")?,
+            delivered: l.try_get("delivered")?,
+            invoiced: l.try_get("invoiced")?,
+        })
+    })
+    .collect::<Result<Vec<_>>>()?;
+    let invoices = sqlx::query(
+        "SELECT i.id, i.number FROM sal_order_invoices s JOIN fin_invoices i ON i.id = s.invoice_id WHERE s.order_id = $1 ORDER BY i.id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("id")?, r.try_get("number")?)))
+    .collect::<Result<Vec<_>>>()?;
+    Ok(Some(Order {
+        id,
+        number: r.try_get("number")?,
+        customer_id: r.try_get("customer_id")?,
+        customer_name: r.try_get("customer_name")?,
+        warehouse: r.try_get("warehouse")?,
+        status: r.try_get("status")?,
+        date: r.try_get("order_date")?,
+        tax_inclusive: db::flag(&r, "tax_inclusive")?,
+        memo: r.try_get("memo")?,
+        net: r.try_get("net")?,
+        tax: r.try_get("tax")?,
+        total: r.try_get("total")?,
+        lines,
+        invoices,
+    }))
+}
+
+/// A line of the order list.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderSummary {
+    pub id: i64,
+    pub number: String,
+    pub customer_name: String,
+    pub date: String,
+    pub status: String,
+    pub total: i64,
+}
+
+/// The latest 500 orders, or those in one status.
+pub async fn orders(conn: &mut sqlx::AnyConnection, company: i64, status: Option<&str>) -> Result<Vec<OrderSummary>> {
+    let mut q = db::SqlBuilder::new(
+        "SELECT o.id, o.number, p.name, o.order_date, o.status, o.total FROM sal_orders o JOIN parties p ON p.id = o.customer_id WHERE o.company_id = ",
+    );
+    q.bind(company);
+    if let Some(status) = status {
+        q.push(" AND o.status = ").bind(status.to_string());
+    }
+    q.push(" ORDER BY o.id DESC LIMIT 500");
+    q.build()
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(OrderSummary {
+                id: r.try_get("id")?,
+                number: r.try_get("number")?,
+                customer_name: r.try_get("name")?,
+                date: r.try_get("order_date")?,
+                status: r.try_get("status")?,
+                total: r.try_get("total")?,
+            })
+        })
+        .collect()
+}
+
+/// Locks the order row for the rest of the transaction and loads it.
+async fn lock_order(tx: &mut Tx, company: i64, id: i64) -> Result<Order> {
+    let locked = sqlx::query("UPDATE sal_orders SET version = version WHERE company_id = $1 AND id = $2")
+        .bind(company)
+        .bind(id)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+    if locked != 1 {
+        return Err(DomainError::NotFound("sales order").into());
+    }
+    load_order(tx.conn(), company, id).await?.ok_or_else(|| DomainError::NotFound("sales order").into())
+}
+
+fn wrong_status(status: &str) -> db::Error {
+    DomainError::invalid("status", "error.document.status", status).into()
+}
+
+async fn set_status(tx: &mut Tx, order: &Order, status: &str) -> Result<()> {
+    if order.status == status {
+        return Ok(());
+    }
+    sqlx::query("UPDATE sal_orders SET status = $1, version = version + 1 WHERE id = $2")
+        .bind(status)
+        .bind(order.id)
+        .execute(tx.conn())
+        .await?;
+    tx.audit("state", "sales.order", Some(&order.id.to_string()), &json!({"status": [order.status, status]})).await?;
+    Ok(())
+}
+
+/// The customer's credit limit, if one is set.
+pub async fn credit_limit(conn: &mut sqlx::AnyConnection, company: i64, customer: i64) -> Result<Option<i64>> {
+    Ok(sqlx::query("SELECT credit_limit FROM sal_credit_limits WHERE company_id = $1 AND party_id = $2")
+        .bind(company)
+        .bind(customer)
+        .fetch_optional(conn)
+        .await?
+        .map(|r| r.try_get("credit_limit"))
+        .transpose()?)
+}
+
+/// Sets a customer's credit limit in yuan; empty removes it.
+pub async fn set_credit_limit(tx: &mut Tx, principal: &Principal, customer: i64, limit: &str) -> Result<()> {
+    principal.authorize(CREDIT)?;
+    let company = principal.company_id.0;
+    let mut p = Problems::default();
+    finance::invoicing::check_party(tx, company, customer, "customer", &mut p).await?;
+    let limit = if limit.trim().is_empty() { None } else { Some(p.amount("credit_limit", limit)) };
+    p.finish()?;
+    let before = credit_limit(tx.conn(), company, customer).await?;
+    match limit {
+        Some(limit) => {
+            sqlx::query(
+                "INSERT INTO sal_credit_limits (company_id, party_id, credit_limit, updated_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (company_id, party_id) DO UPDATE SET credit_limit = excluded.credit_limit, updated_at = excluded.updated_at",
+            )
+            .bind(company)
+            .bind(customer)
+            .bind(limit)
+            .bind(tx.now().to_string())
+            .execute(tx.conn())
+            .await?;
+        }
+        None => {
+            sqlx::query("DELETE FROM sal_credit_limits WHERE company_id = $1 AND party_id = $2")
+                .bind(company)
+                .bind(customer)
+                .execute(tx.conn())
+                .await?;
+        }
+    }
+    tx.audit(
+        "update",
+        "sales.credit_limit",
+        Some(&customer.to_string()),
+        &json!({"credit_limit": [before.map(yuan), limit.map(yuan)]}),
+    )
+    .await?;
+    Ok(())
+}
+
+/// What the customer owes and will owe: open posted invoices (less credit notes and receipts)
+/// and what confirmed orders have not invoiced yet, in fen.
+pub async fn exposure(
+    conn: &mut sqlx::AnyConnection,
+    company: i64,
+    customer: i64,
+    this_order: i64,
+) -> Result<Exposure> {
+    let receivables: i64 = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(total - settled), 0) AS BIGINT) AS open FROM fin_invoices \
+         WHERE company_id = $1 AND party_id = $2 AND kind = 'customer' AND status IN ('open', 'partial')",
+    )
+    .bind(company)
+    .bind(customer)
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("open")?;
+    // The part of each confirmed order's lines not yet invoiced, pro rata, added up in i128 so
+    // that no product of amount and quantity can overflow.
+    let rows = sqlx::query(
+        "SELECT l.net + l.tax AS amount, l.quantity, l.invoiced FROM sal_order_lines l JOIN sal_orders o ON o.id = l.order_id \
+         WHERE o.company_id = $1 AND o.customer_id = $2 AND o.status = 'confirmed' AND l.quantity > l.invoiced",
+    )
+    .bind(company)
+    .bind(customer)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut orders: i128 = 0;
+    for r in rows {
+        let (amount, quantity, invoiced): (i64, i64, i64) =
+            (r.try_get("amount")?, r.try_get("quantity")?, r.try_get("invoiced")?);
+        orders += i128::from(amount) * i128::from(quantity - invoiced) / i128::from(quantity.max(1));
+    }
+    let orders = i64::try_from(orders).unwrap_or(i64::MAX);
+    Ok(Exposure { open_receivables: receivables, open_orders: orders, this_order })
+}
+
+/// Confirms a quotation: the customer's exposure with this order must stay within the credit
+/// limit, and every stocked line is reserved in the warehouse (all or nothing). Emits
+/// `sales.OrderConfirmed`.
+pub async fn confirm_order(tx: &mut Tx, principal: &Principal, id: i64) -> Result<()> {
+    principal.authorize(MANAGE)?;
+    let company = principal.company_id.0;
+    let order = lock_order(tx, company, id).await?;
+    if order.status != "quotation" {
+        return Err(wrong_status(&order.status));
+    }
+    let limit = credit_limit(tx.conn(), company, order.customer_id).await?;
+    let exposure = exposure(tx.conn(), company, order.customer_id, order.total).await?;
+    if !exposure.within(limit) {
+        return Err(DomainError::invalid(
+            "customer_id",
+            "error.sales.credit_limit",
+            format!("{} > {}", yuan(exposure.total()), yuan(limit.unwrap_or(0))),
+        )
+        .into());
+    }
+    let mut p = Problems::default();
+    for (i, line) in order.lines.iter().enumerate().filter(|(_, l)| l.stocked) {
+        match stock::service::reserve(tx, company, line.product_id, &order.warehouse, line.quantity).await {
+            Ok(()) => {}
+            Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+                for mut e in errors {
+                    e.field = format!("lines[{i}].{}", e.field);
+                    p.0.push(e);
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    // Any line short: the whole transaction rolls back, so no line stays reserved.
+    p.finish()?;
+    sqlx::query("UPDATE sal_orders SET confirmed_at = $1 WHERE id = $2")
+        .bind(tx.now().to_string())
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    set_status(tx, &order, "confirmed").await?;
+    tx.emit(
+        "sales.order",
+        &id.to_string(),
+        "sales.OrderConfirmed",
+        &json!({"id": id, "number": order.number, "customer_id": order.customer_id, "total": yuan(order.total)}),
+    )
+    .await
+}
+
+/// Cancels a quotation, or a confirmed order nothing of which was delivered or invoiced; its
+/// reservations are given back.
+pub async fn cancel_order(tx: &mut Tx, principal: &Principal, id: i64) -> Result<()> {
+    principal.authorize(MANAGE)?;
+    let company = principal.company_id.0;
+    let order = lock_order(tx, company, id).await?;
+    let untouched = order.lines.iter().all(|l| l.delivered == 0 && l.invoiced == 0);
+    if !(order.status == "quotation" || (order.status == "confirmed" && untouched)) {
+        return Err(wrong_status(&order.status));
+    }
+    if order.status == "confirmed" {
+        for line in order.lines.iter().filter(|l| l.stocked) {
+            stock::service::release(tx, company, line.product_id, &order.warehouse, line.quantity).await?;
+        }
+    }
+    set_status(tx, &order, "cancelled").await
+}
+
+/// A delivery: quantities per order line, in the stock unit.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryForm {
+    pub date: String,
+    /// Empty: everything still to deliver.
+    #[serde(default)]
+    pub lines: Vec<DeliveryLineForm>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryLineForm {
+    pub line_id: i64,
+    pub quantity: String,
+    #[serde(default)]
+    pub lot: String,
+}
+
+/// Delivers goods of a confirmed order: per line, its reservation is given back and a stock
+/// move takes the goods from the warehouse to the customer (valued, posting Dr 6401 / Cr
+/// 1405). What is not delivered stays reserved as the backorder. Emits `sales.OrderDelivered`.
+pub async fn deliver(tx: &mut Tx, principal: &Principal, id: i64, form: &DeliveryForm) -> Result<Vec<String>> {
+    principal.authorize(MANAGE)?;
+    let company = principal.company_id.0;
+    let order = lock_order(tx, company, id).await?;
+    if order.status != "confirmed" {
+        return Err(wrong_status(&order.status));
+    }
+    let mut form = form.clone();
+    if form.lines.is_empty() {
+        form.lines = order
+            .lines
+            .iter()
+            .filter(|l| l.to_deliver() > 0)
+            .map(|l| DeliveryLineForm {
+                line_id: l.id,
+                quantity: Qty::from_scaled(l.to_deliver()).to_string(),
+                lot: String::new(),
+            })
+            .collect();
+        if form.lines.is_empty() {
+            return Err(DomainError::invalid("lines", "error.sales.nothing_to_deliver", &order.number).into());
+        }
+    }
+    let mut p = Problems::default();
+    let mut wanted = Vec::new();
+    for (i, line) in form.lines.iter().enumerate() {
+        let Some(ordered) = order.lines.iter().find(|l| l.id == line.line_id && l.stocked) else {
+            p.add(&format!("lines[{i}].line_id"), "error.document.line", line.line_id.to_string());
+            continue;
+        };
+        let qty = p.quantity(&format!("lines[{i}].quantity"), &line.quantity, stock::service::MAX_QUANTITY);
+        if qty > ordered.to_deliver() {
+            p.add(
+                &format!("lines[{i}].quantity"),
+                "error.sales.over_delivery",
+                Qty::from_scaled(ordered.to_deliver()).to_string(),
+            );
+        }
+        wanted.push((ordered, qty, line.lot.trim().to_string()));
+    }
+    p.finish()?;
+    let mut numbers = Vec::new();
+    for (i, (line, qty, lot)) in wanted.iter().enumerate() {
+        stock::service::release(tx, company, line.product_id, &order.warehouse, *qty).await?;
+        let mv = stock::service::MoveForm {
+            product_id: line.product_id,
+            quantity: Qty::from_scaled(*qty).to_string(),
+            from: format!("{}/STOCK", order.warehouse),
+            to: "CUSTOMER".into(),
+            lot: lot.clone(),
+            reference: order.number.clone(),
+            date: form.date.clone(),
+            unit_cost: String::new(),
+        };
+        let (_, number) = stock::service::move_stock(tx, principal, &mv).await.map_err(|e| e.within_line(i))?;
+        sqlx::query("UPDATE sal_order_lines SET delivered = delivered + $1 WHERE id = $2")
+            .bind(*qty)
+            .bind(line.id)
+            .execute(tx.conn())
+            .await?;
+        numbers.push(number);
+    }
+    let complete = order.lines.iter().filter(|l| l.stocked).all(|l| {
+        let now: i64 = wanted.iter().filter(|(w, _, _)| w.id == l.id).map(|(_, q, _)| q).sum();
+        l.delivered + now >= l.quantity
+    });
+    let delivered: Vec<_> = wanted
+        .iter()
+        .map(|(l, q, _)| json!({"product_id": l.product_id, "quantity": Qty::from_scaled(*q).to_string()}))
+        .collect();
+    tx.audit(
+        "deliver",
+        "sales.order",
+        Some(&id.to_string()),
+        &json!({"moves": [null, numbers], "lines": [null, delivered]}),
+    )
+    .await?;
+    tx.emit(
+        "sales.order",
+        &id.to_string(),
+        "sales.OrderDelivered",
+        &json!({"id": id, "number": order.number, "customer_id": order.customer_id, "lines": delivered, "complete": complete}),
+    )
+    .await?;
+    finish_if_done(tx, company, id).await?;
+    Ok(numbers)
+}
+
+/// An order whose goods are all delivered and everything invoiced is done.
+async fn finish_if_done(tx: &mut Tx, company: i64, id: i64) -> Result<()> {
+    let order = load_order(tx.conn(), company, id).await?.ok_or(DomainError::NotFound("sales order"))?;
+    let done = order.lines.iter().all(|l| l.to_deliver() == 0 && l.invoiced >= l.quantity);
+    if done && order.status == "confirmed" {
+        set_status(tx, &order, "done").await?;
+    }
+    Ok(())
+}
+
+/// Invoices what may be invoiced now (goods delivered, services ordered, less what was
+/// invoiced before): a customer invoice in finance at the order's prices, posted at once
+/// (Dr 1122, Cr 6001, Cr 22210102). Emits `sales.OrderInvoiced`. Returns the invoice id.
+pub async fn invoice(tx: &mut Tx, principal: &Principal, id: i64, date: &str) -> Result<i64> {
+    principal.authorize(MANAGE)?;
+    let company = principal.company_id.0;
+    let order = lock_order(tx, company, id).await?;
+    if order.status != "confirmed" && order.status != "done" {
+        return Err(wrong_status(&order.status));
+    }
+    let lines: Vec<&OrderLine> = order.lines.iter().filter(|l| l.to_invoice() > 0).collect();
+    if lines.is_empty() {
+        return Err(DomainError::invalid("lines", "error.sales.nothing_to_invoice", &order.number).into());
+    }
+    let form = finance::invoicing::InvoiceForm {
+        kind: "customer".into(),
+        party_id: order.customer_id,
+        date: date.to_string(),
+        tax_inclusive: order.tax_inclusive,
+        memo: order.number.clone(),
+        lines: lines
+            .iter()
+            .map(|l| InvoiceLineForm {
+                description: format!("{} {}", l.product_code, l.product_name),
+                quantity: Qty::from_scaled(l.to_invoice()).to_string(),
+                unit_price: yuan(l.unit_price),
+                discount: String::new(),
+                vat_rate: (l.vat_rate_bp / 100).to_string(),
+                account: REVENUE.into(),
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let invoice_id = finance::invoicing::create_invoice(tx, principal, &form).await?;
+    let number = finance::invoicing::post_invoice(tx, principal, invoice_id).await?;
+    for line in &lines {
+        sqlx::query("UPDATE sal_order_lines SET invoiced = invoiced + $1 WHERE id = $2")
+            .bind(line.to_invoice())
+            .bind(line.id)
+            .execute(tx.conn())
+            .await?;
+    }
+    sqlx::query("INSERT INTO sal_order_invoices (order_id, invoice_id) VALUES ($1, $2)")
+        .bind(id)
+        .bind(invoice_id)
+        .execute(tx.conn())
+        .await?;
+    tx.audit("invoice", "sales.order", Some(&id.to_string()), &json!({"invoice": [null, number]})).await?;
+    tx.emit(
+        "sales.order",
+        &id.to_string(),
+        "sales.OrderInvoiced",
+        &json!({"id": id, "number": order.number, "customer_id": order.customer_id, "invoice_id": invoice_id, "invoice": number}),
+    )
+    .await?;
+    finish_if_done(tx, company, id).await?;
+    Ok(invoice_id)
+}

@@ -1,0 +1,235 @@
+//! Order-to-cash at a trading company: notebooks bought at 10.00 and 13.00 (moving average
+//! 11.00) and sold, 120 at 20.00 including 13 % VAT, delivered and invoiced in two parts and
+//! paid, with stock, cost of sales, VAT and the ledger checked at each step; a credit limit
+//! stopping an order; scarce stock never promised twice, even to fifty orders at once.
+
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+use sqlx::Row;
+use testkit::{spawn_app, ApiClient, TestApp};
+
+struct Shop {
+    app: TestApp,
+    api: ApiClient,
+    customer: i64,
+    notebook: i64,
+}
+
+async fn party(api: &ApiClient, name: &str, role: &str) -> i64 {
+    let made = api
+        .post(
+            "/api/v1/parties",
+            &json!({"kind": "organization", "name": name, "roles": [role], "confirm_duplicates": true}),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    made.json()["id"].as_i64().expect("id")
+}
+
+/// Books for 2026, the Shanghai warehouse, a customer, and `stock` notebooks bought in two
+/// lots: at 10.00, and the rest at 13.00.
+async fn shop(first_lot: &str, second_lot: &str) -> Shop {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    assert_eq!(api.post("/api/v1/finance/setup", &json!({"year": 2026})).await.status, StatusCode::CREATED);
+    api.post("/api/v1/stock/warehouses", &json!({"code": "SH", "name": "上海总仓"})).await;
+    let customer = party(&api, "厦门华信科技有限公司", "customer").await;
+    let product = json!({"code": "NB-14", "name": "14 英寸笔记本电脑", "kind": "goods", "uom": "pc", "purchase_uom": "pc",
+        "sales_uom": "pc", "vat_rate": "13", "costing": "moving_average", "sale_price": "25.00"});
+    let notebook = api.post("/api/v1/catalog/products", &product).await.json()["id"].as_i64().expect("product");
+    for (quantity, cost, date) in [(first_lot, "10.00", "2026-03-02"), (second_lot, "13.00", "2026-03-09")] {
+        if quantity != "0" {
+            let receipt = json!({"product_id": notebook, "quantity": quantity, "from": "SUPPLIER", "to": "SH/STOCK", "unit_cost": cost, "date": date});
+            assert_eq!(api.post("/api/v1/stock/moves", &receipt).await.status, StatusCode::CREATED);
+        }
+    }
+    Shop { app, api, customer, notebook }
+}
+
+async fn balance(app: &TestApp, code: &str) -> i64 {
+    sqlx::query(
+        "SELECT CAST(COALESCE(SUM(b.debit - b.credit), 0) AS BIGINT) AS net FROM fin_balances b \
+         JOIN fin_accounts a ON a.id = b.account_id WHERE a.code = $1",
+    )
+    .bind(code)
+    .fetch_one(app.db.reader())
+    .await
+    .expect("balance")
+    .try_get("net")
+    .expect("net")
+}
+
+async fn quotation(api: &ApiClient, customer: i64, lines: Value) -> Value {
+    let form = json!({"customer_id": customer, "warehouse": "SH", "date": "2026-03-16", "tax_inclusive": true, "lines": lines});
+    let made = api.post("/api/v1/sales/orders", &form).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    made.json()
+}
+
+async fn availability(api: &ApiClient, product: i64) -> (String, String) {
+    let report = api.get(&format!("/api/v1/stock/availability?product_id={product}")).await.json();
+    let sh = &report["items"][0];
+    (sh["reserved"].as_str().unwrap().to_string(), sh["available"].as_str().unwrap().to_string())
+}
+
+#[tokio::test]
+async fn notebooks_are_quoted_confirmed_delivered_and_invoiced_in_two_parts_and_paid() {
+    let Shop { app, api, customer, notebook } = shop("100", "50").await;
+
+    // 120 at 20.00 including VAT: 2,400.00 of which 276.11 is VAT.
+    let so =
+        quotation(&api, customer, json!([{"product_id": notebook, "quantity": "120", "unit_price": "20.00"}])).await;
+    assert_eq!((so["number"].as_str(), so["status"].as_str()), (Some("SO/2026/00001"), Some("quotation")));
+    assert_eq!(
+        (so["net"].as_str(), so["tax"].as_str(), so["total"].as_str()),
+        (Some("2123.89"), Some("276.11"), Some("2400.00"))
+    );
+    let id = so["id"].as_i64().expect("id");
+    let line = so["lines"][0]["id"].as_i64().expect("line");
+
+    // Confirmed: 120 of the 150 are reserved for it.
+    let confirmed = api.post(&format!("/api/v1/sales/orders/{id}/confirm"), &json!({})).await;
+    assert_eq!(confirmed.json()["status"], "confirmed", "{}", confirmed.body);
+    assert_eq!(availability(&api, notebook).await, ("120".into(), "30".into()));
+
+    // 80 leave first at the moving average of 11.00: 880.00 cost of sales.
+    let first = json!({"date": "2026-03-17", "lines": [{"line_id": line, "quantity": "80"}]});
+    let delivered = api.post(&format!("/api/v1/sales/orders/{id}/deliver"), &first).await;
+    assert_eq!(delivered.status, StatusCode::CREATED, "{}", delivered.body);
+    assert_eq!((balance(&app, "6401").await, balance(&app, "1405").await), (88_000, 165_000 - 88_000));
+    assert_eq!(availability(&api, notebook).await, ("40".into(), "30".into()));
+
+    // The 80 delivered are invoiced: 1,600.00 = 1,415.93 + 184.07 VAT.
+    let invoiced = api.post(&format!("/api/v1/sales/orders/{id}/invoice"), &json!({"date": "2026-03-17"})).await;
+    assert_eq!(invoiced.status, StatusCode::CREATED, "{}", invoiced.body);
+    assert_eq!(
+        (balance(&app, "1122").await, balance(&app, "6001").await, balance(&app, "22210102").await),
+        (160_000, -141_593, -18_407)
+    );
+    let nothing = api.post(&format!("/api/v1/sales/orders/{id}/invoice"), &json!({"date": "2026-03-17"})).await;
+    assert_eq!(nothing.json()["errors"][0]["code"], "error.sales.nothing_to_invoice", "nothing more was delivered");
+
+    // The backorder of 40, then its invoice: the order is done.
+    api.post(&format!("/api/v1/sales/orders/{id}/deliver"), &json!({"date": "2026-03-18"})).await;
+    let last = api.post(&format!("/api/v1/sales/orders/{id}/invoice"), &json!({"date": "2026-03-18"})).await;
+    assert_eq!(last.json()["order"]["status"], "done", "{}", last.body);
+    assert_eq!((balance(&app, "6001").await, balance(&app, "22210102").await), (-212_389, -27_611));
+    assert_eq!((balance(&app, "6401").await, balance(&app, "1405").await), (132_000, 33_000));
+    let valuation = api.get("/api/v1/stock/valuation").await.json();
+    assert_eq!((valuation["total"].as_str(), valuation["ledger_balance"].as_str()), (Some("330.00"), Some("330.00")));
+
+    // The customer pays both invoices.
+    let invoices: Vec<i64> =
+        last.json()["order"]["invoices"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect();
+    let paid = api
+        .post(
+            "/api/v1/finance/payments",
+            &json!({"kind": "receipt", "party_id": customer, "date": "2026-03-25", "amount": "2400.00",
+                "allocations": [{"invoice_id": invoices[0], "amount": "1600.00"}, {"invoice_id": invoices[1], "amount": "800.00"}]}),
+        )
+        .await;
+    assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.body);
+    assert_eq!(balance(&app, "1122").await, 0);
+    for event in ["sales.OrderConfirmed", "sales.OrderDelivered", "sales.OrderInvoiced"] {
+        assert!(app.count(&format!("outbox WHERE event_type = '{event}'")).await >= 1, "{event}");
+    }
+}
+
+#[tokio::test]
+async fn an_order_beyond_the_credit_limit_or_the_stock_is_refused_and_reserves_nothing() {
+    let Shop { app: _app, api, customer, notebook } = shop("100", "50").await;
+    let limit = |amount: &str| json!({"customer_id": customer, "credit_limit": amount});
+    let set = api.call(axum::http::Method::PUT, "/api/v1/sales/credit-limits", Some(&limit("2000.00"))).await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+
+    let so =
+        quotation(&api, customer, json!([{"product_id": notebook, "quantity": "120", "unit_price": "20.00"}])).await;
+    let id = so["id"].as_i64().expect("id");
+    let refused = api.post(&format!("/api/v1/sales/orders/{id}/confirm"), &json!({})).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused.json()["errors"][0]["code"], "error.sales.credit_limit");
+    assert_eq!(availability(&api, notebook).await, ("0".into(), "150".into()));
+
+    api.call(axum::http::Method::PUT, "/api/v1/sales/credit-limits", Some(&limit("3000.00"))).await;
+    assert_eq!(api.post(&format!("/api/v1/sales/orders/{id}/confirm"), &json!({})).await.status, StatusCode::OK);
+    // 2,400.00 already on order: another 1,000.00 would make 3,400.00.
+    let more =
+        quotation(&api, customer, json!([{"product_id": notebook, "quantity": "20", "unit_price": "50.00"}])).await;
+    let more_id = more["id"].as_i64().expect("id");
+    let refused = api.post(&format!("/api/v1/sales/orders/{more_id}/confirm"), &json!({})).await;
+    let message = refused.json()["errors"][0]["message"].as_str().unwrap_or_default().to_string();
+    assert!(message.contains("3400.00 > 3000.00"), "{message}");
+
+    // Without a limit, 40 more than the 30 available are refused on the line, and nothing is held.
+    api.call(axum::http::Method::PUT, "/api/v1/sales/credit-limits", Some(&limit(""))).await;
+    let big = quotation(&api, customer, json!([{"product_id": notebook, "quantity": "40"}])).await;
+    assert_eq!(big["lines"][0]["unit_price"], "25.00", "the product's own price when no list applies");
+    let refused = api.post(&format!("/api/v1/sales/orders/{}/confirm", big["id"]), &json!({})).await;
+    let error = &refused.json()["errors"][0];
+    assert_eq!(
+        (error["field"].as_str(), error["code"].as_str()),
+        (Some("lines[0].quantity"), Some("error.stock.not_available"))
+    );
+    assert!(error["message"].as_str().unwrap_or_default().contains("30"), "{error}");
+    assert_eq!(availability(&api, notebook).await, ("120".into(), "30".into()));
+
+    // Cancelling the confirmed order gives its 120 back.
+    assert_eq!(api.post(&format!("/api/v1/sales/orders/{id}/cancel"), &json!({})).await.status, StatusCode::OK);
+    assert_eq!(availability(&api, notebook).await, ("0".into(), "150".into()));
+}
+
+#[tokio::test]
+async fn fifty_orders_at_once_for_ten_notebooks_reserve_exactly_ten() {
+    let Shop { app: _app, api, customer, notebook } = shop("10", "0").await;
+    let mut ids = Vec::new();
+    for _ in 0..50 {
+        ids.push(
+            quotation(&api, customer, json!([{"product_id": notebook, "quantity": "1", "unit_price": "20.00"}])).await
+                ["id"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    let confirmations = ids.iter().map(|id| {
+        let api = &api;
+        async move { api.post(&format!("/api/v1/sales/orders/{id}/confirm"), &json!({})).await.status }
+    });
+    let statuses = futures_util::future::join_all(confirmations).await;
+    let confirmed = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    let refused = statuses.iter().filter(|s| **s == StatusCode::UNPROCESSABLE_ENTITY).count();
+    assert_eq!((confirmed, refused), (10, 40), "{statuses:?}");
+    assert_eq!(availability(&api, notebook).await, ("10".into(), "0".into()));
+}
+
+#[tokio::test]
+async fn a_salesperson_quotes_on_the_page_and_sees_a_shortage_on_the_line() {
+    let Shop { app, api: _api, customer, notebook } = shop("5", "0").await;
+    let browser = app.signed_in("admin").await;
+    let (customer, notebook) = (customer.to_string(), notebook.to_string());
+    let made = browser
+        .post_form(
+            "/sales/orders",
+            "/sales/orders",
+            &[
+                ("customer_id", &customer),
+                ("warehouse", "SH"),
+                ("date", "2026-03-16"),
+                ("tax_inclusive", "1"),
+                ("product_id", &notebook),
+                ("quantity", "8"),
+                ("unit_price", ""),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let location = made.header("location").expect("location");
+    let page = browser.get(&location).await;
+    assert!(page.body.contains("25.00"), "the product's price");
+    let refused = browser.post_form(&location, &format!("{location}/confirm"), &[]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("可用库存不足，仅剩 5") || refused.body.contains("only 5 left"), "{}", refused.body);
+    assert!(
+        browser.get(&location).await.body.contains("id=\"order-status\">报价")
+            || browser.get(&location).await.body.contains("id=\"order-status\">Quotation")
+    );
+}
