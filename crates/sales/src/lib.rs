@@ -3,13 +3,16 @@
 //! deliveries move the goods to the customer through stock (valued, posting the cost of
 //! sales), in parts, the rest staying reserved as the backorder; invoices are made in finance
 //! for what was delivered (goods) or ordered (services) and posted at once; payment is
-//! finance's receipt. Emits `sales.OrderConfirmed`, `sales.OrderDelivered` and
-//! `sales.OrderInvoiced` for the CRM and production modules above.
+//! finance's receipt. Each delivery is a document with a carrier, a tracking number and a
+//! timeline updated by hand, by CSV or by the carrier's signed callback. Emits
+//! `sales.OrderConfirmed`, `sales.OrderDelivered`, `sales.OrderInvoiced` and
+//! `sales.ShipmentUpdated` for the CRM and production modules above.
 
 pub mod domain;
 mod http;
 mod i18n;
 pub mod service;
+pub mod shipping;
 
 use web::{MenuItem, Module};
 
@@ -17,15 +20,24 @@ pub fn module() -> Module {
     Module {
         name: "sales",
         title_key: "sales.menu",
-        migrations: vec![db::migrate::Migration {
-            module: "sales",
-            version: 1,
-            name: "orders and credit limits",
-            sql: include_str!("../migrations/0001_sales.sql"),
-        }],
+        migrations: vec![
+            db::migrate::Migration {
+                module: "sales",
+                version: 1,
+                name: "orders and credit limits",
+                sql: include_str!("../migrations/0001_sales.sql"),
+            },
+            db::migrate::Migration {
+                module: "sales",
+                version: 2,
+                name: "deliveries, carriers and tracking",
+                sql: include_str!("../migrations/0002_shipping.sql"),
+            },
+        ],
         permissions: &[service::READ, service::MANAGE, service::CREDIT],
         menu: vec![
             MenuItem { label_key: "sales.orders", href: "/sales/orders", permission: service::READ },
+            MenuItem { label_key: "sales.carriers", href: "/sales/carriers", permission: service::MANAGE },
             MenuItem { label_key: "sales.credit_limits", href: "/sales/credit-limits", permission: service::CREDIT },
         ],
         routes: http::routes,

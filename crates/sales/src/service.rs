@@ -521,6 +521,11 @@ pub struct DeliveryForm {
     /// Empty: everything still to deliver.
     #[serde(default)]
     pub lines: Vec<DeliveryLineForm>,
+    /// The carrier's code (see `shipping::carriers`), if known now.
+    #[serde(default)]
+    pub carrier: String,
+    #[serde(default)]
+    pub tracking_number: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -534,8 +539,10 @@ pub struct DeliveryLineForm {
 
 /// Delivers goods of a confirmed order: per line, its reservation is given back and a stock
 /// move takes the goods from the warehouse to the customer (valued, posting Dr 6401 / Cr
-/// 1405). What is not delivered stays reserved as the backorder. Emits `sales.OrderDelivered`.
-pub async fn deliver(tx: &mut Tx, principal: &Principal, id: i64, form: &DeliveryForm) -> Result<Vec<String>> {
+/// 1405). What is not delivered stays reserved as the backorder. The delivery becomes a
+/// document (DO/2026/00001) with its carrier, tracking number and timeline. Emits
+/// `sales.OrderDelivered`. Returns the delivery's number.
+pub async fn deliver(tx: &mut Tx, principal: &Principal, id: i64, form: &DeliveryForm) -> Result<String> {
     principal.authorize(MANAGE)?;
     let company = principal.company_id.0;
     let order = lock_order(tx, company, id).await?;
@@ -597,6 +604,11 @@ pub async fn deliver(tx: &mut Tx, principal: &Principal, id: i64, form: &Deliver
             .await?;
         numbers.push(number);
     }
+    let moved: Vec<(i64, i64, String)> =
+        wanted.iter().zip(&numbers).map(|((line, qty, _), number)| (line.id, *qty, number.clone())).collect();
+    let (_, delivery) =
+        crate::shipping::create_delivery(tx, company, id, &form.date, &form.carrier, &form.tracking_number, &moved)
+            .await?;
     let complete = order.lines.iter().filter(|l| l.stocked).all(|l| {
         let now: i64 = wanted.iter().filter(|(w, _, _)| w.id == l.id).map(|(_, q, _)| q).sum();
         l.delivered + now >= l.quantity
@@ -609,18 +621,18 @@ pub async fn deliver(tx: &mut Tx, principal: &Principal, id: i64, form: &Deliver
         "deliver",
         "sales.order",
         Some(&id.to_string()),
-        &json!({"moves": [null, numbers], "lines": [null, delivered]}),
+        &json!({"delivery": [null, delivery], "moves": [null, numbers], "lines": [null, delivered]}),
     )
     .await?;
     tx.emit(
         "sales.order",
         &id.to_string(),
         "sales.OrderDelivered",
-        &json!({"id": id, "number": order.number, "customer_id": order.customer_id, "lines": delivered, "complete": complete}),
+        &json!({"id": id, "number": order.number, "customer_id": order.customer_id, "delivery": delivery, "lines": delivered, "complete": complete}),
     )
     .await?;
     finish_if_done(tx, company, id).await?;
-    Ok(numbers)
+    Ok(delivery)
 }
 
 /// An order whose goods are all delivered and everything invoiced is done.

@@ -233,3 +233,93 @@ async fn a_salesperson_quotes_on_the_page_and_sees_a_shortage_on_the_line() {
             || browser.get(&location).await.body.contains("id=\"order-status\">Quotation")
     );
 }
+
+#[tokio::test]
+async fn a_delivery_is_tracked_by_hand_by_the_carriers_csv_and_by_its_signed_callback() {
+    let Shop { app, api, customer, notebook } = shop("20", "0").await;
+    let carrier = api.post("/api/v1/sales/carriers", &json!({"code": "SF", "name": "顺丰速运"})).await;
+    assert_eq!(carrier.status, StatusCode::CREATED, "{}", carrier.body);
+    let secret = carrier.json()["webhook_secret"].as_str().expect("secret").to_string();
+    let so =
+        quotation(&api, customer, json!([{"product_id": notebook, "quantity": "12", "unit_price": "20.00"}])).await;
+    let id = so["id"].as_i64().expect("id");
+    api.post(&format!("/api/v1/sales/orders/{id}/confirm"), &json!({})).await;
+    let shipped = api
+        .post(
+            &format!("/api/v1/sales/orders/{id}/deliver"),
+            &json!({"date": "2026-03-17", "carrier": "SF", "tracking_number": "SF1400012345"}),
+        )
+        .await;
+    assert_eq!(shipped.json()["delivery"], "DO/2026/00001", "{}", shipped.body);
+    let order = api.get(&format!("/api/v1/sales/orders/{id}")).await.json();
+    let delivery = order["deliveries"][0]["id"].as_i64().expect("delivery");
+    assert_eq!(order["deliveries"][0]["status"], "shipped");
+
+    // By hand: in transit at the Xiamen hub.
+    let event = json!({"status": "in_transit", "time": "2026-03-17 18:40", "location": "厦门转运中心"});
+    let recorded = api.post(&format!("/api/v1/sales/deliveries/{delivery}/events"), &event).await;
+    assert_eq!(recorded.json()["status"], "in_transit", "{}", recorded.body);
+    let bad = api
+        .post(&format!("/api/v1/sales/deliveries/{delivery}/events"), &json!({"status": "lost", "time": "yesterday"}))
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let errors = bad.json()["errors"].clone();
+    let fields: Vec<&str> = errors.as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["status", "time"]);
+
+    // The carrier's CSV: one unknown tracking number refuses the whole file, naming its row.
+    let csv = "tracking_number,status,time,location,note\nSF1400012345,in_transit,2026-03-18 07:10,福州分拨中心,\nSF9999999999,delivered,2026-03-18 09:00,,\n";
+    let refused = api.post("/api/v1/sales/tracking-imports", &json!({"carrier": "SF", "csv": csv})).await;
+    assert_eq!(refused.json()["errors"][0]["field"], "rows[1].tracking_number", "{}", refused.body);
+    assert_eq!(app.count("sal_tracking_events").await, 2, "nothing of the refused file was kept");
+    let good = "tracking_number,status,time,location,note\nSF1400012345,in_transit,2026-03-18 07:10,福州分拨中心,\n";
+    assert_eq!(
+        api.post("/api/v1/sales/tracking-imports", &json!({"carrier": "SF", "csv": good})).await.json()["recorded"],
+        1
+    );
+
+    // The carrier's signed callback: delivered. No session, only the signature.
+    let outsider = app.anonymous_api();
+    let path = format!("/public/carriers/{}/SF/events", app.company_id);
+    let body = json!({"tracking_number": "SF1400012345", "status": "delivered", "time": "2026-03-18 15:02", "location": "福州", "note": "本人签收"}).to_string();
+    let now = app.clock.now().timestamp();
+    let signed = |t: i64, key: &str| vec![("x-zhongshu-signature", web::webhooks::signature(key, t, &body))];
+    let forged = outsider.raw_with(&path, "application/json", &body, &signed(now, "not-the-secret")).await;
+    assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
+    let replayed = outsider.raw_with(&path, "application/json", &body, &signed(now - 3600, &secret)).await;
+    assert_eq!(replayed.status, StatusCode::UNAUTHORIZED, "an hour-old call is a replay");
+    let unknown_carrier = outsider
+        .raw_with(
+            &format!("/public/carriers/{}/JD/events", app.company_id),
+            "application/json",
+            &body,
+            &signed(now, &secret),
+        )
+        .await;
+    assert_eq!(unknown_carrier.status, StatusCode::NOT_FOUND);
+    let called = outsider.raw_with(&path, "application/json", &body, &signed(now, &secret)).await;
+    assert_eq!(called.status, StatusCode::OK, "{}", called.body);
+    assert_eq!(called.json()["status"], "delivered");
+
+    // A late scan from before does not turn the status back.
+    let late = json!({"status": "in_transit", "time": "2026-03-18 12:00", "location": "福州"});
+    assert_eq!(
+        api.post(&format!("/api/v1/sales/deliveries/{delivery}/events"), &late).await.json()["status"],
+        "delivered"
+    );
+
+    // The customer's order shows the whole timeline.
+    let browser = app.signed_in("admin").await;
+    let page = browser.get(&format!("/sales/orders/{id}")).await;
+    assert!(
+        page.body.contains("SF1400012345") && page.body.contains("厦门转运中心") && page.body.contains("本人签收"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains(&format!("id=\"delivery-status-{delivery}\">已签收"))
+            || page.body.contains(&format!("id=\"delivery-status-{delivery}\">Delivered"))
+    );
+    assert_eq!(app.count("outbox WHERE event_type = 'sales.ShipmentUpdated'").await, 4);
+    assert!(app.count("audit_log WHERE resource = 'sales.delivery'").await >= 4);
+}

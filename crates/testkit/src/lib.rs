@@ -348,6 +348,21 @@ impl ApiClient {
         send(&self.router, request.body(body).expect("request")).await
     }
 
+    /// Sends a raw body with extra headers (a carrier's signed callback).
+    pub async fn raw_with(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: &str,
+        headers: &[(&str, String)],
+    ) -> TestResponse {
+        let mut request = Request::builder().method(Method::POST).uri(path).header(header::CONTENT_TYPE, content_type);
+        for (name, value) in headers {
+            request = request.header(*name, value.as_str());
+        }
+        send(&self.router, request.body(Body::from(body.to_string())).expect("request")).await
+    }
+
     /// Sends a raw body with a content type (for malformed and oversized input).
     pub async fn raw(&self, method: Method, path: &str, content_type: &str, body: Vec<u8>) -> TestResponse {
         let mut request = Request::builder().method(method).uri(path).header(header::CONTENT_TYPE, content_type);

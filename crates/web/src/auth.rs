@@ -19,6 +19,9 @@ pub const SESSION_COOKIE: &str = "zs_session";
 pub const LANG_COOKIE: &str = "zs_lang";
 /// Double-submit CSRF cookie for forms posted before there is a session (the login form).
 pub const PRE_SESSION_CSRF_COOKIE: &str = "zs_csrf";
+
+/// Paths under this prefix are called from outside without a session; see `identify_inner`.
+pub const PUBLIC_PREFIX: &str = "/public/";
 pub const FLASH_COOKIE: &str = "zs_flash";
 /// Largest form body accepted (attachments go through their own routes).
 pub const FORM_LIMIT: usize = 1024 * 1024;
@@ -61,8 +64,10 @@ pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age_seconds: Op
     cookie
 }
 
-fn is_api(path: &str) -> bool {
-    path.starts_with("/api/")
+/// Paths answered in JSON (problem+json on errors), never with pages or redirects: the API, and
+/// the public endpoints machines call.
+pub(crate) fn is_api(path: &str) -> bool {
+    path.starts_with("/api/") || path.starts_with(PUBLIC_PREFIX)
 }
 
 /// The request layer. Order of work: a request id, the language, identity (bearer token or
@@ -160,6 +165,12 @@ async fn identify_inner(state: &AppState, request: Request) -> Result<(Request, 
 
     let unsafe_method = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !unsafe_method {
+        return Ok((request, info));
+    }
+    // Calls from outside (a carrier's status callback, later public forms) carry no session to
+    // forge: their handlers authenticate them by what they bring (a signature, a one-time
+    // token) and act as no user.
+    if request.uri().path().starts_with(PUBLIC_PREFIX) {
         return Ok((request, info));
     }
     // Every state-changing request without a bearer token must prove it comes from our own

@@ -81,7 +81,7 @@ fn render_error(state: &AppState, info: &RequestInfo, path: &str, target: &str, 
     let status = error.status();
     let (key, detail) = error.message();
     let message = state.messages.format(info.lang, key, &detail);
-    if path.starts_with("/api/") {
+    if auth::is_api(path) {
         let errors: Vec<_> = error
             .field_errors()
             .iter()

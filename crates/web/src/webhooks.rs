@@ -28,6 +28,31 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
     format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// Checks a signature header made the same way by a sender (a carrier calling us back): the
+/// HMAC must match in constant time and the timestamp be within `tolerance_seconds` of `now`,
+/// so a captured call cannot be replayed later.
+pub fn verify(secret: &str, header: &str, body: &str, now: i64, tolerance_seconds: i64) -> bool {
+    let mut timestamp = None;
+    let mut given = None;
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", t)) => timestamp = t.parse::<i64>().ok(),
+            Some(("v1", v)) => given = hex::decode(v).ok(),
+            _ => {}
+        }
+    }
+    let (Some(timestamp), Some(given)) = (timestamp, given) else {
+        return false;
+    };
+    if (now - timestamp).abs() > tolerance_seconds {
+        return false;
+    }
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(format!("{timestamp}.{body}").as_bytes());
+    mac.verify_slice(&given).is_ok()
+}
+
 /// Backoff after `attempts` failures: 30 s, 1 min, 2 min, … capped at 6 h.
 pub fn backoff(attempts: i64) -> Duration {
     Duration::seconds((30i64 << attempts.clamp(0, 20)).min(6 * 3600))

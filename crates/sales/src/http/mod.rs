@@ -1,8 +1,12 @@
 //! Sales pages and API. (Named `http` so it cannot be confused with the `web` crate.)
 
 use crate::service::{self, DeliveryForm, DeliveryLineForm, Order, OrderForm, OrderLineForm, OrderSummary};
+use crate::shipping::{self, Carrier, CarrierCall, Delivery, TrackingForm};
 use askama::Template;
+use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::{Path, Query};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -23,6 +27,14 @@ pub fn routes() -> Router<AppState> {
         .route("/sales/orders/{id}", get(order_page))
         .route("/sales/orders/{id}/{action}", post(action_page))
         .route("/sales/credit-limits", get(limits_page).post(save_limit_page))
+        .route("/sales/carriers", get(carriers_page).post(create_carrier_page))
+        .route("/sales/tracking-import", post(import_page))
+        .route("/sales/deliveries/{id}/{action}", post(delivery_action_page))
+        .route("/api/v1/sales/carriers", get(carriers_api).post(create_carrier_api))
+        .route("/api/v1/sales/tracking-imports", post(import_api))
+        .route("/api/v1/sales/deliveries/{id}/tracking", post(tracking_api))
+        .route("/api/v1/sales/deliveries/{id}/events", post(event_api))
+        .route("/public/carriers/{company}/{carrier}/events", post(carrier_callback))
         .route("/api/v1/sales/orders", get(orders_api).post(create_api))
         .route("/api/v1/sales/orders/{id}", get(order_api))
         .route("/api/v1/sales/orders/{id}/confirm", post(confirm_api))
@@ -79,6 +91,33 @@ pub fn docs() -> Vec<ApiRoute> {
             MANAGE,
             Some(object),
         ),
+        route("GET", "/api/v1/sales/carriers", "Carriers with their callback secrets", MANAGE, None),
+        route("POST", "/api/v1/sales/carriers", "Add a carrier", MANAGE, Some(object)),
+        route(
+            "POST",
+            "/api/v1/sales/deliveries/{id}/tracking",
+            "Set a delivery's carrier and tracking number",
+            MANAGE,
+            Some(object),
+        ),
+        route("POST", "/api/v1/sales/deliveries/{id}/events", "Record a tracking event by hand", MANAGE, Some(object)),
+        route(
+            "POST",
+            "/api/v1/sales/tracking-imports",
+            "Import a carrier's CSV of tracking events (all or nothing)",
+            MANAGE,
+            Some(object),
+        ),
+        ApiRoute {
+            permission: None,
+            ..route(
+                "POST",
+                "/public/carriers/{company}/{carrier}/events",
+                "A carrier's signed status callback (X-Zhongshu-Signature: t=<unix>,v1=<HMAC-SHA256 of \"t.body\">)",
+                MANAGE,
+                Some(object),
+            )
+        },
         route("GET", "/api/v1/sales/credit-limits", "Customers' credit limits with their exposure", CREDIT, None),
         route("PUT", "/api/v1/sales/credit-limits", "Set or remove a customer's credit limit", CREDIT, Some(object)),
     ]
@@ -144,7 +183,10 @@ async fn create_api(ctx: Ctx, ApiJson(form): ApiJson<OrderForm>) -> AppResult<Re
 
 async fn order_api(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Json<Value>> {
     ctx.require(service::READ)?;
-    Ok(Json(order_json(&load(&ctx, id).await?)))
+    let mut body = order_json(&load(&ctx, id).await?);
+    let mut conn = conn(&ctx).await?;
+    body["deliveries"] = json!(shipping::deliveries(&mut conn, ctx.company_id(), id).await?);
+    Ok(Json(body))
 }
 
 async fn confirm_api(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Json<Value>> {
@@ -163,10 +205,10 @@ async fn cancel_api(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Json<Value>> {
 
 async fn deliver_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(form): ApiJson<DeliveryForm>) -> AppResult<Response> {
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    let moves = service::deliver(&mut tx, &ctx.principal, id, &form).await?;
+    let delivery = service::deliver(&mut tx, &ctx.principal, id, &form).await?;
     tx.commit().await?;
     let order = load(&ctx, id).await?;
-    Ok((StatusCode::CREATED, Json(json!({"moves": moves, "order": order_json(&order)}))).into_response())
+    Ok((StatusCode::CREATED, Json(json!({"delivery": delivery, "order": order_json(&order)}))).into_response())
 }
 
 #[derive(Deserialize)]
@@ -357,6 +399,9 @@ async fn create_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
 struct OrderPage {
     page: PageCtx,
     order: Order,
+    deliveries: Vec<Delivery>,
+    carriers: Vec<Carrier>,
+    statuses: [&'static str; 4],
     today: String,
     /// `action:line id` or `action:field` → message, shown where the action's form is.
     errors: Vec<(String, String)>,
@@ -370,6 +415,10 @@ impl OrderPage {
 
     fn line_error(&self, action: &str, line: &i64) -> Option<&str> {
         find(&self.errors, &format!("{action}:{line}"))
+    }
+
+    fn delivery_error(&self, delivery: &i64, field: &str) -> Option<&str> {
+        find(&self.errors, &format!("delivery{delivery}:{field}"))
     }
 
     fn qty(&self, scaled: impl std::borrow::Borrow<i64>) -> String {
@@ -389,9 +438,16 @@ impl OrderPage {
 async fn order_view(ctx: &Ctx, id: i64, errors: Vec<(String, String)>) -> AppResult<OrderPage> {
     ctx.require(service::READ)?;
     let order = load(ctx, id).await?;
+    let mut conn = conn(ctx).await?;
+    let deliveries = shipping::deliveries(&mut conn, ctx.company_id(), id).await?;
+    let carriers = shipping::carriers(&mut conn, ctx.company_id()).await?;
+    drop(conn);
     Ok(OrderPage {
         page: PageCtx::new(ctx, "sales.order", "/sales/orders").await?.titled(order.number.clone()),
         order,
+        deliveries,
+        carriers,
+        statuses: shipping::STATUSES,
         today: today(ctx),
         errors,
         can_manage: ctx.principal.may(service::MANAGE),
@@ -426,6 +482,8 @@ async fn action_page(ctx: Ctx, Path((id, action)): Path<(i64, String)>, pairs: F
         "deliver" => {
             let form = DeliveryForm {
                 date: pairs.text("date"),
+                carrier: pairs.text("carrier"),
+                tracking_number: pairs.text("tracking_number"),
                 lines: submitted
                     .iter()
                     .map(|(line_id, quantity, lot)| DeliveryLineForm {
@@ -531,6 +589,224 @@ async fn save_limit_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
             drop(tx);
             let text = messages(&ctx, &errors);
             render_status(StatusCode::UNPROCESSABLE_ENTITY, &limits_view(&ctx, text).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---- Shipping ----
+
+async fn carriers_api(ctx: Ctx) -> AppResult<Json<Value>> {
+    ctx.require(service::MANAGE)?;
+    let mut conn = conn(&ctx).await?;
+    Ok(Json(json!({"items": shipping::carriers(&mut conn, ctx.company_id()).await?})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CarrierBody {
+    code: String,
+    name: String,
+}
+
+async fn create_carrier_api(ctx: Ctx, ApiJson(body): ApiJson<CarrierBody>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let id = shipping::create_carrier(&mut tx, &ctx.principal, &body.code, &body.name).await?;
+    tx.commit().await?;
+    let mut conn = conn(&ctx).await?;
+    let carrier = shipping::carriers(&mut conn, ctx.company_id()).await?.into_iter().find(|c| c.id == id);
+    Ok((StatusCode::CREATED, Json(json!(carrier))).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackingBody {
+    carrier: String,
+    tracking_number: String,
+}
+
+async fn tracking_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(body): ApiJson<TrackingBody>) -> AppResult<Json<Value>> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    shipping::set_tracking(&mut tx, &ctx.principal, id, &body.carrier, &body.tracking_number).await?;
+    tx.commit().await?;
+    Ok(Json(json!({"id": id, "carrier": body.carrier, "tracking_number": body.tracking_number})))
+}
+
+async fn event_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(form): ApiJson<TrackingForm>) -> AppResult<Json<Value>> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let status = shipping::add_event(&mut tx, &ctx.principal, id, &form).await?;
+    tx.commit().await?;
+    Ok(Json(json!({"id": id, "status": status})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportBody {
+    carrier: String,
+    csv: String,
+}
+
+async fn import_api(ctx: Ctx, ApiJson(body): ApiJson<ImportBody>) -> AppResult<Json<Value>> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let recorded = shipping::import_events(&mut tx, &ctx.principal, &body.carrier, &body.csv).await?;
+    tx.commit().await?;
+    Ok(Json(json!({"recorded": recorded})))
+}
+
+/// A carrier's status callback. No session: the call proves itself with the carrier's
+/// signature over the body, made within the last five minutes; the change is recorded as done
+/// by the carrier.
+async fn carrier_callback(
+    State(state): State<AppState>,
+    Path((company, carrier)): Path<(i64, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<Json<Value>> {
+    let mut conn = state.db.reader().acquire().await.map_err(db::Error::from)?;
+    let secret =
+        shipping::carrier_secret(&mut conn, company, &carrier).await?.ok_or(DomainError::NotFound("carrier"))?;
+    drop(conn);
+    let text = std::str::from_utf8(&body).map_err(|_| DomainError::invalid("body", "error.sales.callback_body", ""))?;
+    let signature = headers.get("x-zhongshu-signature").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let now = state.db.clock().now().timestamp();
+    if !web::webhooks::verify(&secret, signature, text, now, shipping::CALLBACK_TOLERANCE_SECONDS) {
+        return Err(DomainError::Unauthenticated.into());
+    }
+    let call: CarrierCall = serde_json::from_str(text)
+        .map_err(|e| DomainError::invalid("body", "error.sales.callback_body", e.to_string()))?;
+    let actor =
+        db::Actor { user_id: None, login: format!("carrier:{}", carrier.to_uppercase()), company_id: Some(company) };
+    let mut tx = state.db.begin(actor).await?;
+    let status = shipping::carrier_event(&mut tx, company, &carrier, &call).await?;
+    tx.commit().await?;
+    Ok(Json(json!({"tracking_number": call.tracking_number, "status": status})))
+}
+
+#[derive(Template)]
+#[template(path = "sales/carriers.html")]
+struct CarriersPage {
+    page: PageCtx,
+    carriers: Vec<Carrier>,
+    company: i64,
+    errors: Vec<(String, String)>,
+}
+
+impl CarriersPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        find(&self.errors, field)
+    }
+
+    /// Import refusals with the CSV line they are about: `rows[3].status` is line 5, after the header.
+    fn import_errors(&self) -> Vec<String> {
+        self.errors
+            .iter()
+            .filter_map(|(field, message)| {
+                if field == "csv" {
+                    return Some(message.clone());
+                }
+                let row: usize = field.strip_prefix("rows[")?.split(']').next()?.parse().ok()?;
+                Some(format!("#{} {message}", row + 2))
+            })
+            .collect()
+    }
+}
+
+async fn carriers_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<CarriersPage> {
+    ctx.require(service::MANAGE)?;
+    let mut conn = conn(ctx).await?;
+    let carriers = shipping::carriers(&mut conn, ctx.company_id()).await?;
+    drop(conn);
+    Ok(CarriersPage {
+        page: PageCtx::new(ctx, "sales.carriers", "/sales/carriers").await?,
+        carriers,
+        company: ctx.company_id(),
+        errors,
+    })
+}
+
+async fn carriers_page(ctx: Ctx) -> AppResult<Response> {
+    render(&carriers_view(&ctx, Vec::new()).await?)
+}
+
+async fn refused_or(ctx: &Ctx, outcome: db::Result<()>, tx: db::Tx, to: &str, key: &str) -> AppResult<Response> {
+    match outcome {
+        Ok(()) => {
+            tx.commit().await?;
+            Ok(flash_redirect(ctx, to, key))
+        }
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            drop(tx);
+            let text = messages(ctx, &errors);
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &carriers_view(ctx, text).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn create_carrier_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let outcome =
+        shipping::create_carrier(&mut tx, &ctx.principal, &pairs.text("code"), &pairs.text("name")).await.map(|_| ());
+    refused_or(&ctx, outcome, tx, "/sales/carriers", "common.created").await
+}
+
+async fn import_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let outcome =
+        shipping::import_events(&mut tx, &ctx.principal, &pairs.text("carrier"), &pairs.text("csv")).await.map(|_| ());
+    refused_or(&ctx, outcome, tx, "/sales/carriers", "sales.imported").await
+}
+
+/// Tracking on the order page: `tracking` sets carrier and number, `event` records an event.
+async fn delivery_action_page(
+    ctx: Ctx,
+    Path((id, action)): Path<(i64, String)>,
+    pairs: FormPairs,
+) -> AppResult<Response> {
+    let order: i64 = {
+        let mut conn = conn(&ctx).await?;
+        sqlx::query("SELECT order_id FROM sal_deliveries WHERE company_id = $1 AND id = $2")
+            .bind(ctx.company_id())
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(DomainError::NotFound("delivery"))?
+            .try_get("order_id")?
+    };
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let outcome = match action.as_str() {
+        "tracking" => {
+            shipping::set_tracking(&mut tx, &ctx.principal, id, &pairs.text("carrier"), &pairs.text("tracking_number"))
+                .await
+        }
+        "event" => {
+            let form = TrackingForm {
+                status: pairs.text("status"),
+                time: pairs.text("time").replace('T', " "),
+                location: pairs.text("location"),
+                note: pairs.text("note"),
+            };
+            shipping::add_event(&mut tx, &ctx.principal, id, &form).await.map(|_| ())
+        }
+        _ => return Err(DomainError::NotFound("action").into()),
+    };
+    match outcome {
+        Ok(()) => {
+            tx.commit().await?;
+            Ok(flash_redirect(&ctx, &format!("/sales/orders/{order}"), "common.saved"))
+        }
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            drop(tx);
+            // Shown in that delivery's block: `delivery<id>:<field>`.
+            let located: Vec<FieldError> = errors
+                .into_iter()
+                .map(|mut e| {
+                    e.field = format!("delivery{id}:{}", e.field);
+                    e
+                })
+                .collect();
+            let text = messages(&ctx, &located);
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &order_view(&ctx, order, text).await?)
         }
         Err(e) => Err(e.into()),
     }
