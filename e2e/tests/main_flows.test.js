@@ -1,6 +1,6 @@
 // The main flows in a real browser: sign in, switch language, search parties, create a
 // party with a bad and then a good credit code, edit it and read its history; read the demo
-// books; replenish stock that fell below its minimum.
+// books; replenish stock that fell below its minimum; buy and sell notebooks through orders.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
@@ -139,4 +139,45 @@ test('the notebooks below their minimum are replenished from the moves page', as
   await page.goto(`${base}/stock/replenishment`);
   assert.equal(await page.locator('#replenishment').count(), 0, 'nothing is below its minimum now');
   await shot('13-replenished');
+});
+
+test('a purchase order is confirmed, received and billed; a sales order is confirmed, delivered and invoiced', async () => {
+  await page.goto(`${base}/purchase/orders`);
+  const supplier = await page.locator('#o-supplier option').nth(1).getAttribute('value');
+  await page.selectOption('#o-supplier', supplier);
+  const notebook = await page.locator('#o-product-0 option', { hasText: 'NB-14' }).getAttribute('value');
+  await page.selectOption('#o-product-0', notebook);
+  await page.fill('#o-qty-0', '五');
+  await page.fill('#o-price-0', '4550');
+  await page.click('form[action="/purchase/orders"] button[type=submit]');
+  assert.match(await page.textContent('#o-qty-0 + .error'), /数量|数字/);
+  assert.equal(await page.inputValue('#o-qty-0'), '五', 'what was typed stays');
+  await page.fill('#o-qty-0', '5');
+  await page.click('form[action="/purchase/orders"] button[type=submit]');
+  await page.waitForURL(/\/purchase\/orders\/\d+$/);
+  await page.click('form[action$="/confirm"] button');
+  assert.match(await page.textContent('#order-status'), /已确认/);
+  await page.click('#receive button[type=submit]');
+  assert.match(await page.textContent('#order-status'), /已收齐/);
+  await page.click('#bill button[type=submit]');
+  assert.match(await page.textContent('.flash'), /已过账/);
+  await shot('14-purchase-order');
+
+  await page.goto(`${base}/sales/orders`);
+  const customer = await page.locator('#q-customer option').nth(1).getAttribute('value');
+  await page.selectOption('#q-customer', customer);
+  await page.selectOption('#q-product-0', notebook);
+  await page.fill('#q-qty-0', '2');
+  await page.click('form[action="/sales/orders"] button[type=submit]');
+  await page.waitForURL(/\/sales\/orders\/\d+$/);
+  await page.click('form[action$="/confirm"] button');
+  assert.match(await page.textContent('.flash'), /预留/);
+  await page.click('#deliver button[type=submit]');
+  assert.match(await page.textContent('.delivery h2'), /DO\/\d{4}\/\d{5}/);
+  await page.click('form[action$="/invoice"] button');
+  assert.match(await page.textContent('#order-status'), /已完成/);
+  await shot('15-sales-order');
+  await page.goto(`${base}/sales/analysis`);
+  assert.equal(await page.locator('svg.chart').count(), 1, 'the analysis draws its chart');
+  await shot('16-sales-analysis');
 });

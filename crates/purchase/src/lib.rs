@@ -7,6 +7,7 @@
 //! invoice in finance on 1402, posted at once when it matches and held for approval when it
 //! does not. Emits `purchase.OrderConfirmed`, `purchase.GoodsReceived`, `purchase.BillRecorded`.
 
+pub mod analysis;
 pub mod domain;
 mod http;
 mod i18n;
@@ -47,6 +48,7 @@ pub fn module() -> Module {
         menu: vec![
             MenuItem { label_key: "purchase.orders", href: "/purchase/orders", permission: service::READ },
             MenuItem { label_key: "purchase.requests", href: "/purchase/requests", permission: service::READ },
+            MenuItem { label_key: "purchase.analysis", href: "/purchase/analysis", permission: service::READ },
             MenuItem { label_key: "purchase.settings", href: "/purchase/settings", permission: service::APPROVE },
         ],
         routes: http::routes,

@@ -386,3 +386,29 @@ async fn one_line_split_over_two_bill_lines_is_matched_on_its_total() {
     let refused = api.post(&format!("/api/v1/purchase/orders/{id}/receive"), &twice).await;
     assert_eq!(refused.json()["errors"][0]["code"], "error.purchase.over_receipt", "{}", refused.body);
 }
+
+#[tokio::test]
+async fn the_purchase_analysis_and_open_orders_agree_with_the_orders_behind_them() {
+    let Shop { app, api, supplier, notebook } = shop().await;
+    let first = confirmed(&api, supplier, json!([{"product_id": notebook, "quantity": "100"}])).await;
+    let second =
+        confirmed(&api, supplier, json!([{"product_id": notebook, "quantity": "20", "unit_price": "12.00"}])).await;
+    let (first_id, second_id) = (first["id"].as_i64().unwrap(), second["id"].as_i64().unwrap());
+    api.post(&format!("/api/v1/purchase/orders/{first_id}/receive"), &json!({"date": "2026-03-05"})).await;
+    api.post(&format!("/api/v1/purchase/orders/{first_id}/bill"), &json!({"date": "2026-03-06"})).await;
+    order(&api, supplier, json!([{"product_id": notebook, "quantity": "7"}])).await; // a draft: not a purchase
+
+    let report = api.get("/api/v1/purchase/reports/analysis?from=2026-03-01&to=2026-03-31&by=product").await.json();
+    let group = &report["items"][0];
+    assert_eq!(
+        (group["orders"].as_i64(), group["quantity"].as_str(), group["received"].as_str(), group["net"].as_str()),
+        (Some(2), Some("120"), Some("100"), Some("1240.00"))
+    );
+    // The first order is received and billed; the second still waits for all its goods.
+    let open = api.get("/api/v1/purchase/reports/open-orders").await.json();
+    let items = open["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!((items[0]["id"].as_i64(), items[0]["lines_to_receive"].as_i64()), (Some(second_id), Some(1)));
+    let browser = app.signed_in("admin").await;
+    assert!(browser.get("/purchase/analysis?by=supplier").await.body.contains("福州金桥电子有限公司"));
+}

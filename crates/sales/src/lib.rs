@@ -8,6 +8,7 @@
 //! `sales.OrderConfirmed`, `sales.OrderDelivered`, `sales.OrderInvoiced` and
 //! `sales.ShipmentUpdated` for the CRM and production modules above.
 
+pub mod analysis;
 pub mod domain;
 mod http;
 mod i18n;
@@ -37,6 +38,7 @@ pub fn module() -> Module {
         permissions: &[service::READ, service::MANAGE, service::CREDIT],
         menu: vec![
             MenuItem { label_key: "sales.orders", href: "/sales/orders", permission: service::READ },
+            MenuItem { label_key: "sales.analysis", href: "/sales/analysis", permission: service::READ },
             MenuItem { label_key: "sales.carriers", href: "/sales/carriers", permission: service::MANAGE },
             MenuItem { label_key: "sales.credit_limits", href: "/sales/credit-limits", permission: service::CREDIT },
         ],

@@ -323,3 +323,70 @@ async fn a_delivery_is_tracked_by_hand_by_the_carriers_csv_and_by_its_signed_cal
     assert_eq!(app.count("outbox WHERE event_type = 'sales.ShipmentUpdated'").await, 4);
     assert!(app.count("audit_log WHERE resource = 'sales.delivery'").await >= 4);
 }
+
+#[tokio::test]
+async fn the_sales_analysis_and_open_orders_agree_with_the_orders_behind_them() {
+    let Shop { app, api, customer, notebook } = shop("100", "0").await;
+    let other = party(&api, "福州鑫源贸易有限公司", "customer").await;
+    let order_on = |customer: i64, date: &str, quantity: &str, price: &str| json!({"customer_id": customer, "warehouse": "SH", "date": date, "lines": [{"product_id": notebook, "quantity": quantity, "unit_price": price}]});
+    let mut ids = Vec::new();
+    for (who, date, quantity, price) in [
+        (customer, "2026-02-03", "10", "20.00"),
+        (other, "2026-02-20", "5", "30.00"),
+        (customer, "2026-03-02", "4", "25.00"),
+    ] {
+        let id = api.post("/api/v1/sales/orders", &order_on(who, date, quantity, price)).await.json()["id"]
+            .as_i64()
+            .unwrap();
+        assert_eq!(api.post(&format!("/api/v1/sales/orders/{id}/confirm"), &json!({})).await.status, StatusCode::OK);
+        ids.push(id);
+    }
+    // A quotation left unconfirmed is not a sale.
+    api.post("/api/v1/sales/orders", &order_on(other, "2026-03-03", "50", "20.00")).await;
+    api.post(&format!("/api/v1/sales/orders/{}/deliver", ids[0]), &json!({"date": "2026-03-05"})).await;
+    api.post(&format!("/api/v1/sales/orders/{}/invoice", ids[0]), &json!({"date": "2026-03-05"})).await;
+
+    let by_month = api.get("/api/v1/sales/reports/analysis?from=2026-01-01&to=2026-03-31&by=month").await.json();
+    let months: Vec<(String, i64, String)> = by_month["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["key"].as_str().unwrap().to_string(),
+                g["orders"].as_i64().unwrap(),
+                g["net"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        months,
+        [("2026-02".to_string(), 2, "350.00".to_string()), ("2026-03".to_string(), 1, "100.00".to_string())]
+    );
+    let direct: i64 = sqlx::query("SELECT CAST(SUM(l.net) AS BIGINT) AS n FROM sal_order_lines l JOIN sal_orders o ON o.id = l.order_id WHERE o.status IN ('confirmed', 'done')")
+        .fetch_one(app.db.reader())
+        .await
+        .unwrap()
+        .get("n");
+    assert_eq!(direct, 45_000);
+    let by_customer = api.get("/api/v1/sales/reports/analysis?from=2026-01-01&to=2026-03-31&by=customer").await.json();
+    assert_eq!(by_customer["items"][0]["key"], "厦门华信科技有限公司");
+    assert_eq!(by_customer["items"][0]["net"], "300.00");
+    assert_eq!(
+        api.get("/api/v1/sales/reports/analysis?by=region").await.json()["errors"][0]["code"],
+        "error.sales.grouping"
+    );
+
+    // The first order is done; the other two are open with everything to deliver and invoice.
+    let open = api.get("/api/v1/sales/reports/open-orders").await.json();
+    let numbers: Vec<&str> = open["items"].as_array().unwrap().iter().map(|o| o["number"].as_str().unwrap()).collect();
+    assert_eq!(numbers, ["SO/2026/00002", "SO/2026/00003"]);
+    assert_eq!(
+        (open["items"][0]["lines_to_deliver"].as_i64(), open["items"][0]["not_invoiced"].as_str()),
+        (Some(1), Some("169.50"))
+    );
+
+    let browser = app.signed_in("admin").await;
+    let page = browser.get("/sales/analysis?from=2026-01-01&to=2026-03-31&by=month").await;
+    assert!(page.body.contains("<svg class=\"chart\"") && page.body.contains("SO/2026/00002"), "{}", page.body);
+}

@@ -264,8 +264,21 @@ pub async fn seed(db: &Db, company_id: i64, scale: u64) -> Result<u64> {
     Ok(made)
 }
 
-/// The demo catalog: a few products the demo company trades in, with a preferred supplier each,
-/// and a warehouse holding opening stock of the goods.
+/// The demo's reorder rule of a named product, (minimum, maximum). Notebooks sell fast: the
+/// year ends with them below their minimum, so the replenishment list has a line to show.
+fn reorder_rule(code: &str) -> (&'static str, &'static str) {
+    match code {
+        "NB-14" => ("25", "60"),
+        "CBL-C" => ("120", "600"),
+        _ => ("5", "30"),
+    }
+}
+
+/// How many generated accessories the demo catalog adds to its named products.
+pub const ACCESSORIES: u64 = 200;
+
+/// The demo catalog: the products the demo company trades in and a few hundred accessories, each
+/// with a preferred supplier, and a warehouse with reorder rules.
 pub async fn seed_catalog(db: &Db, company_id: i64) -> Result<usize> {
     let any = sqlx::query("SELECT 1 FROM cat_products WHERE company_id = $1 LIMIT 1")
         .bind(company_id)
@@ -327,50 +340,65 @@ pub async fn seed_catalog(db: &Db, company_id: i64) -> Result<usize> {
             goods.push((id, code, per_unit));
         }
     }
-    // One warehouse with opening stock, so the stock pages have something to show.
-    stock::service::create_warehouse(&mut tx, &principal, "WH", "上海总仓").await?;
-    let opening_date = format!("{}-01-02", chrono::Utc::now().date_naive().format("%Y"));
-    for (product_id, code, unit_cost) in goods {
-        let quantity = if code == "CBL-C" { "600" } else { "20" };
-        let receipt = stock::service::MoveForm {
-            product_id,
-            quantity: quantity.into(),
-            from: "SUPPLIER".into(),
-            to: "WH/STOCK".into(),
-            reference: "期初库存 opening stock".into(),
-            date: opening_date.clone(),
-            unit_cost: unit_cost.into(),
+    // A few hundred accessories from the same supplier, so lists and reports have volume.
+    let mut rng = Lcg(4_550);
+    for i in 1..=ACCESSORIES {
+        let cost = 500 + (rng.next() % 40_000) as i64;
+        let form = catalog::domain::ProductForm {
+            code: format!("ACC-{i:03}"),
+            name: format!(
+                "{}{i:03}",
+                rng.pick(&["电源适配器 ", "扩展坞 ", "鼠标 ", "键盘 ", "网线 ", "硬盘 ", "内存条 ", "显示器支架 "])
+            ),
+            name_en: format!("Accessory {i:03}"),
+            category: "配件".into(),
+            kind: "goods".into(),
+            uom: "pc".into(),
+            purchase_uom: "pc".into(),
+            sales_uom: "pc".into(),
+            vat_rate: "13".into(),
+            costing: if i.is_multiple_of(5) { "fifo".into() } else { "moving_average".into() },
+            sale_price: finance::domain::yuan(cost * 3 / 2),
             ..Default::default()
         };
-        stock::service::move_stock(&mut tx, &principal, &receipt).await?;
-        // Notebooks sell fast: their minimum is above the opening stock, so the replenishment
-        // list has a line to show.
-        let (min, max) = if code == "NB-14" {
-            ("25", "60")
-        } else if code == "CBL-C" {
-            ("120", "600")
-        } else {
-            ("5", "30")
-        };
+        let id = catalog::service::create_product(&mut tx, &principal, &form).await?;
+        if let Some(party_id) = supplier {
+            let supplier_form = catalog::service::SupplierForm {
+                party_id,
+                price: finance::domain::yuan(cost),
+                lead_days: 5,
+                preferred: true,
+                ..Default::default()
+            };
+            catalog::service::set_supplier(&mut tx, &principal, id, &supplier_form).await?;
+        }
+    }
+    // One warehouse with reorder rules; its stock comes from the year of purchases (`seed_year`),
+    // which needs the books first, so every receipt is valued and posted.
+    stock::service::create_warehouse(&mut tx, &principal, "WH", "上海总仓").await?;
+    for (product_id, code, _) in goods {
+        let (min, max) = reorder_rule(code);
         let rule = stock::service::ReorderForm { product_id, warehouse: "WH".into(), min: min.into(), max: max.into() };
         stock::service::set_reorder_rule(&mut tx, &principal, &rule).await?;
     }
     tx.commit().await?;
-    Ok(products.len())
+    Ok(products.len() + ACCESSORIES as usize)
 }
 
-/// Vouchers per month of the demo year, by kind: (sales invoices, supplier bills).
+/// Orders per month of the demo year: (sales orders, purchase orders).
 pub const DEMO_MONTHLY: (usize, usize) = (150, 60);
 
-/// A year of bookkeeping for the demo company, from January to the current month, entered by the
-/// demo accountant: capital paid in, sales invoices at several VAT rates, supplier bills,
-/// receipts and payments (some late, so the ageing report has something in every bucket),
-/// salaries, rent and bank fees; every month before the current one is closed. About
-/// 3,500 vouchers with the default sizes. Returns the number of vouchers posted.
-pub async fn seed_finance(db: &Db, company_id: i64, monthly: (usize, usize)) -> Result<usize> {
+/// A year of trade and bookkeeping for the demo company, from January to the current month:
+/// capital paid in; purchase orders received into the warehouse and billed (stock valued and
+/// posted as it moves); sales orders priced from the catalog, delivered and invoiced, with
+/// their cost of sales; receipts and payments (some late, so the ageing report has something
+/// in every bucket); salaries, rent and bank fees; every month before the current one closed.
+/// The current month keeps open orders, backorders and quotations, and ends with notebooks
+/// below their minimum. Stock and ledger agree throughout: every quantity and value went
+/// through the modules' own operations. Returns the number of vouchers posted.
+pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Result<usize> {
     use finance::domain::{EntryForm, LineForm};
-    use finance::invoicing::{self, InvoiceForm, PaymentForm};
-    use finance::vat::InvoiceLineForm;
+    use finance::invoicing::{self, PaymentForm};
     let has_books = sqlx::query("SELECT 1 FROM fin_accounts WHERE company_id = $1 LIMIT 1")
         .bind(company_id)
         .fetch_optional(db.reader())
@@ -421,14 +449,45 @@ pub async fn seed_finance(db: &Db, company_id: i64, monthly: (usize, usize)) -> 
             })
             .collect(),
     };
-    let products: [(&str, i64, &str); 6] = [
-        ("服务器", 2_800_000, "13"),
-        ("交换机", 450_000, "13"),
-        ("笔记本电脑", 650_000, "13"),
-        ("运输服务", 80_000, "9"),
-        ("技术服务", 120_000, "6"),
-        ("软件许可", 300_000, "13"),
-    ];
+    // What the company trades: every stocked product with its supplier price per stock unit
+    // (a box of twelve cables costs 300.00, so 25.00 a cable), and what it has available.
+    let admin = web::accounts::find_user_id(db, "admin").await?;
+    let trader = web::accounts::load_principal(db, admin, company_id).await?;
+    let trade = || Actor::user(admin, "admin", company_id);
+    let catalog_rows = sqlx::query(
+        "SELECT p.id, p.code, p.kind, s.party_id, s.price FROM cat_products p LEFT JOIN cat_product_suppliers s ON s.product_id = p.id AND s.preferred = 1 \
+         WHERE p.company_id = $1 AND p.archived_at IS NULL ORDER BY p.code",
+    )
+    .bind(company_id)
+    .fetch_all(db.reader())
+    .await?;
+    let mut goods: Vec<(i64, String, i64, i64)> = Vec::new();
+    let mut services: Vec<i64> = Vec::new();
+    for r in &catalog_rows {
+        let (id, code, kind): (i64, String, String) = (r.try_get("id")?, r.try_get("code")?, r.try_get("kind")?);
+        match (kind.as_str(), r.try_get::<Option<i64>, _>("party_id")?, r.try_get::<Option<i64>, _>("price")?) {
+            ("service", _, _) => services.push(id),
+            (_, Some(supplier), Some(price)) => {
+                let per_unit = if code == "CBL-C" { price / 12 } else { price };
+                goods.push((id, code, supplier, per_unit));
+            }
+            _ => {}
+        }
+    }
+    if goods.is_empty() {
+        return Ok(0);
+    }
+    // Orders below a million yuan need no approval in the demo (its administrator writes them).
+    let mut tx = db.begin(trade()).await?;
+    let settings = purchase::service::SettingsForm {
+        approval_threshold: "1000000.00".into(),
+        price_tolerance: "2".into(),
+        quantity_tolerance: "0".into(),
+    };
+    purchase::service::set_settings(&mut tx, &trader, &settings).await?;
+    tx.commit().await?;
+    let mut available: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
+    let unit = 1_000_000i64;
     let mut open_invoices: Vec<(i64, i64)> = Vec::new();
     let mut open_bills: Vec<(i64, i64)> = Vec::new();
     for month in 1..=current_month {
@@ -445,70 +504,134 @@ pub async fn seed_finance(db: &Db, company_id: i64, monthly: (usize, usize)) -> 
             .await?;
             vouchers += 1;
         }
-        for i in 0..monthly.1 {
-            let supplier = suppliers[(rng.next() as usize) % suppliers.len()];
-            let (name, price, _) = products[(rng.next() as usize) % 3];
-            // Enough stock is bought to cover what is sold, so inventory stays positive.
-            let quantity = 5 + rng.next() % 30;
-            let form = InvoiceForm {
-                kind: "supplier".into(),
-                party_id: supplier,
-                date: day(1 + (i as u64 * 28 / monthly.1.max(1) as u64)),
-                lines: vec![InvoiceLineForm {
-                    description: name.into(),
-                    quantity: quantity.to_string(),
-                    unit_price: finance::domain::yuan(price * 7 / 10),
-                    vat_rate: "13".into(),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            };
-            let id = invoicing::create_invoice(&mut tx, &principal, &form).await?;
-            invoicing::post_invoice(&mut tx, &principal, id).await?;
-            open_bills.push((id, supplier));
-            vouchers += 1;
+        tx.commit().await?;
+        // Purchases: orders confirmed, received (the current month's last ones only in part,
+        // so there are backorders) and billed at the order price. January opens the year with
+        // every named product in stock.
+        let mut buys: Vec<(usize, i64)> =
+            (0..monthly.1).map(|_| ((rng.next() as usize) % goods.len(), (10 + rng.next() % 30) as i64)).collect();
+        if month == 1 {
+            buys.extend(
+                goods
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, g)| !g.1.starts_with("ACC-"))
+                    .map(|(i, g)| (i, if g.1 == "CBL-C" { 600 } else { 40 })),
+            );
         }
-        for i in 0..monthly.0 {
-            let customer = customers[(rng.next() as usize) % customers.len()];
-            let lines = (0..1 + rng.next() % 3)
-                .map(|_| {
-                    let (name, price, rate) = products[(rng.next() as usize) % products.len()];
-                    InvoiceLineForm {
-                        description: name.into(),
-                        quantity: (1 + rng.next() % 10).to_string(),
-                        unit_price: finance::domain::yuan(price),
-                        vat_rate: rate.into(),
-                        ..Default::default()
-                    }
-                })
-                .collect();
-            let form = InvoiceForm {
-                kind: "customer".into(),
-                party_id: customer,
-                date: day(1 + (i as u64 * 28 / monthly.0.max(1) as u64)),
-                lines,
-                ..Default::default()
+        for (i, (which, quantity)) in buys.iter().enumerate() {
+            let (product, code, supplier, price) = &goods[*which];
+            let date = day(1 + (i as u64 * 27 / buys.len().max(1) as u64));
+            let mut tx = db.begin(trade()).await?;
+            let form = purchase::service::OrderForm {
+                supplier_id: *supplier,
+                warehouse: "WH".into(),
+                date: date.clone(),
+                memo: String::new(),
+                lines: vec![purchase::service::OrderLineForm {
+                    product_id: *product,
+                    quantity: quantity.to_string(),
+                    unit_price: if code == "CBL-C" { finance::domain::yuan(*price) } else { String::new() },
+                }],
             };
-            let id = invoicing::create_invoice(&mut tx, &principal, &form).await?;
-            invoicing::post_invoice(&mut tx, &principal, id).await?;
-            open_invoices.push((id, customer));
-            vouchers += 1;
-            // The cost of what was sold, at about 70 % of the price.
-            let cost: i64 = sqlx::query("SELECT net FROM fin_invoices WHERE id = $1")
-                .bind(id)
-                .fetch_one(tx.conn())
-                .await?
-                .try_get::<i64, _>("net")?
-                * 7
-                / 10;
-            finance::service::post(
+            let order = purchase::service::create_order(&mut tx, &trader, &form).await?;
+            if purchase::service::confirm_order(&mut tx, &trader, order).await? != "confirmed" {
+                // Above the approval threshold: it waits for a manager, as it would.
+                tx.commit().await?;
+                continue;
+            }
+            let partial = month == current_month && i + 3 >= buys.len();
+            let received = if partial { quantity / 2 } else { *quantity };
+            let receipt = purchase::service::ReceiptForm { date: date.clone(), lines: Vec::new() };
+            let receipt = if partial {
+                let line: i64 = sqlx::query("SELECT id FROM pur_order_lines WHERE order_id = $1")
+                    .bind(order)
+                    .fetch_one(tx.conn())
+                    .await?
+                    .try_get("id")?;
+                purchase::service::ReceiptForm {
+                    date: date.clone(),
+                    lines: vec![purchase::service::ReceiptLineForm {
+                        line_id: line,
+                        quantity: received.to_string(),
+                        lot: String::new(),
+                    }],
+                }
+            } else {
+                receipt
+            };
+            purchase::service::receive(&mut tx, &trader, order, &receipt).await?;
+            *available.entry(*product).or_insert(0) += received * unit;
+            let bill = purchase::service::bill(
                 &mut tx,
-                &principal,
-                &post(form.date.clone(), "结转销售成本", vec![("6401", cost, 0), ("1405", 0, cost)]),
+                &trader,
+                order,
+                &purchase::service::BillForm { date, ..Default::default() },
             )
             .await?;
-            vouchers += 1;
+            open_bills.push((bill.invoice_id, *supplier));
+            vouchers += 3;
+            tx.commit().await?;
         }
+        // Sales: quotations from the price lists, confirmed, delivered and invoiced; in the
+        // current month the last ones stay confirmed or quoted, so there are open orders.
+        for i in 0..monthly.0 {
+            let customer = customers[(rng.next() as usize) % customers.len()];
+            let mut lines = Vec::new();
+            for _ in 0..1 + rng.next() % 3 {
+                let (product, _, _, _) = &goods[(rng.next() as usize) % goods.len()];
+                let quantity = (1 + rng.next() % 5) as i64;
+                let have = available.get(product).copied().unwrap_or(0);
+                if have >= quantity * unit
+                    && !lines.iter().any(|l: &sales::service::OrderLineForm| l.product_id == *product)
+                {
+                    available.insert(*product, have - quantity * unit);
+                    lines.push(sales::service::OrderLineForm {
+                        product_id: *product,
+                        quantity: quantity.to_string(),
+                        unit_price: String::new(),
+                    });
+                }
+            }
+            let has_goods = !lines.is_empty();
+            if rng.next().is_multiple_of(4) && !services.is_empty() {
+                let service = services[(rng.next() as usize) % services.len()];
+                lines.push(sales::service::OrderLineForm {
+                    product_id: service,
+                    quantity: (1 + rng.next() % 4).to_string(),
+                    unit_price: String::new(),
+                });
+            }
+            if lines.is_empty() {
+                continue;
+            }
+            let date = day(1 + (i as u64 * 27 / monthly.0.max(1) as u64));
+            let mut tx = db.begin(trade()).await?;
+            let form = sales::service::OrderForm {
+                customer_id: customer,
+                warehouse: "WH".into(),
+                date: date.clone(),
+                tax_inclusive: true,
+                memo: String::new(),
+                lines,
+            };
+            let order = sales::service::create_quotation(&mut tx, &trader, &form).await?;
+            let stage = if month == current_month { monthly.0 - i } else { usize::MAX };
+            if stage > 1 {
+                sales::service::confirm_order(&mut tx, &trader, order).await?;
+            }
+            if stage > 3 {
+                if has_goods {
+                    let delivery = sales::service::DeliveryForm { date: date.clone(), ..Default::default() };
+                    sales::service::deliver(&mut tx, &trader, order, &delivery).await?;
+                }
+                let invoice = sales::service::invoice(&mut tx, &trader, order, &date).await?;
+                open_invoices.push((invoice, customer));
+                vouchers += 2;
+            }
+            tx.commit().await?;
+        }
+        let mut tx = db.begin(actor()).await?;
         // Customers pay most invoices of earlier months; some stay open for the ageing report.
         let mut still_open = Vec::new();
         for (id, customer) in open_invoices.drain(..) {
@@ -581,6 +704,78 @@ pub async fn seed_finance(db: &Db, company_id: i64, monthly: (usize, usize)) -> 
             let mut tx = db.begin(actor()).await?;
             finance::service::close_period(&mut tx, &principal, &format!("{year}-{month:02}")).await?;
             tx.commit().await?;
+        }
+    }
+    // The other named products end the year at or above their minimum (a last purchase up to
+    // the maximum where needed), and notebooks below theirs: one last sale takes them to 20.
+    let today = format!("{year}-{current_month:02}-{:02}", chrono::Datelike::day(&now));
+    for (product, code, supplier, price) in goods.iter().filter(|g| !g.1.starts_with("ACC-") && g.1 != "NB-14") {
+        let (min, max) = reorder_rule(code);
+        let (min, max): (i64, i64) = (min.parse().unwrap_or(0), max.parse().unwrap_or(0));
+        let have = available.get(product).copied().unwrap_or(0) / unit;
+        if have >= min {
+            continue;
+        }
+        let mut tx = db.begin(trade()).await?;
+        let form = purchase::service::OrderForm {
+            supplier_id: *supplier,
+            warehouse: "WH".into(),
+            date: today.clone(),
+            memo: String::new(),
+            lines: vec![purchase::service::OrderLineForm {
+                product_id: *product,
+                quantity: (max - have).to_string(),
+                unit_price: finance::domain::yuan(*price),
+            }],
+        };
+        let order = purchase::service::create_order(&mut tx, &trader, &form).await?;
+        purchase::service::confirm_order(&mut tx, &trader, order).await?;
+        purchase::service::receive(
+            &mut tx,
+            &trader,
+            order,
+            &purchase::service::ReceiptForm { date: today.clone(), lines: Vec::new() },
+        )
+        .await?;
+        purchase::service::bill(
+            &mut tx,
+            &trader,
+            order,
+            &purchase::service::BillForm { date: today.clone(), ..Default::default() },
+        )
+        .await?;
+        tx.commit().await?;
+        vouchers += 2;
+    }
+    if let Some((notebook, ..)) = goods.iter().find(|g| g.1 == "NB-14") {
+        let have = available.get(notebook).copied().unwrap_or(0) / unit;
+        if have > 20 {
+            let date = today.clone();
+            let mut tx = db.begin(trade()).await?;
+            let form = sales::service::OrderForm {
+                customer_id: customers[0],
+                warehouse: "WH".into(),
+                date: date.clone(),
+                tax_inclusive: true,
+                memo: String::new(),
+                lines: vec![sales::service::OrderLineForm {
+                    product_id: *notebook,
+                    quantity: (have - 20).to_string(),
+                    unit_price: String::new(),
+                }],
+            };
+            let order = sales::service::create_quotation(&mut tx, &trader, &form).await?;
+            sales::service::confirm_order(&mut tx, &trader, order).await?;
+            sales::service::deliver(
+                &mut tx,
+                &trader,
+                order,
+                &sales::service::DeliveryForm { date: date.clone(), ..Default::default() },
+            )
+            .await?;
+            sales::service::invoice(&mut tx, &trader, order, &date).await?;
+            tx.commit().await?;
+            vouchers += 2;
         }
     }
     Ok(vouchers)

@@ -46,9 +46,9 @@ pub async fn prepare(db: &Db, demo: bool, scale: u64) -> anyhow::Result<()> {
     if demo {
         let made = crate::demo::seed(db, prepared.company_id, scale).await?;
         crate::demo::seed_catalog(db, prepared.company_id).await?;
-        let vouchers = crate::demo::seed_finance(db, prepared.company_id, crate::demo::DEMO_MONTHLY).await?;
+        let vouchers = crate::demo::seed_year(db, prepared.company_id, crate::demo::DEMO_MONTHLY).await?;
         if vouchers > 0 {
-            println!("Seeded a year of bookkeeping: {vouchers} vouchers.");
+            println!("Seeded a year of trade and bookkeeping: {vouchers} vouchers.");
         }
         if made > 0 {
             db.analyze().await?;

@@ -258,16 +258,27 @@ async fn the_demo_company_has_users_in_several_roles_and_valid_parties() {
     let made = server::demo::seed(&app.db, app.company_id, 1).await.expect("seed");
     assert_eq!(made, 300);
     assert_eq!(server::demo::seed(&app.db, app.company_id, 1).await.expect("seed again"), 0, "seeding is idempotent");
-    assert_eq!(server::demo::seed_catalog(&app.db, app.company_id).await.expect("catalog demo"), 6);
-    // Opening stock in the demo warehouse; the notebooks start below their minimum.
+    assert_eq!(server::demo::seed_catalog(&app.db, app.company_id).await.expect("catalog demo"), 206);
+    let vouchers = server::demo::seed_year(&app.db, app.company_id, (4, 2)).await.expect("a year of trade");
+    assert!(vouchers > 20, "{vouchers} vouchers");
+    // The year ends with notebooks below their minimum: 20 on hand, 40 to order.
     let admin = app.api("admin").await;
     let due = admin.get("/api/v1/stock/replenishment").await.json();
-    let codes: Vec<&str> =
-        due["items"].as_array().expect("items").iter().filter_map(|r| r["product_code"].as_str()).collect();
-    assert_eq!(codes, vec!["NB-14"]);
-    assert_eq!(due["items"][0]["to_order"], "40");
-    let vouchers = server::demo::seed_finance(&app.db, app.company_id, (4, 2)).await.expect("finance demo");
-    assert!(vouchers > 20, "{vouchers} vouchers");
+    let notebooks = due["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|r| r["product_code"] == "NB-14")
+        .expect("notebooks are due")
+        .clone();
+    assert_eq!((notebooks["on_hand"].as_str(), notebooks["to_order"].as_str()), (Some("20"), Some("40")));
+    // Every quantity and value went through the modules: the stock valuation is the ledger's 1405.
+    let valuation = admin.get("/api/v1/stock/valuation").await.json();
+    assert_eq!(valuation["total"], valuation["ledger_balance"], "{valuation}");
+    assert_ne!(valuation["total"], "0.00");
+    assert!(app.count("sal_orders WHERE status = 'done'").await > 4);
+    assert!(app.count("pur_orders WHERE status = 'received'").await > 2);
+    assert!(app.count("sal_orders WHERE status = 'quotation'").await >= 1, "the current month keeps a quotation");
     let chen = app.api("chen.jing").await;
     let sheet = chen.get("/api/v1/finance/reports/balance-sheet?period=2026-03").await.json();
     let line = |key: &str| {

@@ -1,7 +1,9 @@
 //! Stock benchmarks: done moves recorded one per transaction through the service layer (a
 //! receipt, then a delivery that must pass the never-below-zero check), valued, and, in the
-//! `with_ledger` case, posted to the books as a voucher each; and the on-hand report, the
-//! valuation report and a product's stock ledger after 20,000 moves over 200 products.
+//! `with_ledger` case, posted to the books as a voucher each; the on-hand report, the
+//! valuation report and a product's stock ledger after 20,000 moves over 200 products; and
+//! availability, valuation and on hand again after a million moves (the 20,000 plus 980,000
+//! receipts and deliveries written straight in SQL, which leave on hand unchanged).
 //!
 //!     cargo bench -p stock --bench moves                       # SQLite
 //!     ZHONGSHU_TEST_PG_URL=postgres://… cargo bench -p stock --bench moves
@@ -118,5 +120,57 @@ fn reports(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, moves, reports);
+/// Adds `pairs` receipts and as many deliveries of the same quantity, straight in SQL, so the
+/// company has a long history while what is on hand (and its value) stays as it was.
+async fn pad_history(store: &Store, pairs: i64) {
+    let company = store.app.company_id;
+    for (from, to) in [("SUPPLIER", "SH/STOCK"), ("SH/STOCK", "CUSTOMER")] {
+        let sql = format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {pairs}) \
+             INSERT INTO stk_moves (company_id, number, product_id, quantity, from_location_id, to_location_id, lot, reference, move_date, created_at, value) \
+             SELECT {company}, 'H-{from}-' || CAST(i AS TEXT), (SELECT MIN(id) FROM cat_products WHERE company_id = {company}) + (i % 200), 5000000, \
+               (SELECT id FROM stk_locations WHERE company_id = {company} AND code = '{from}'), \
+               (SELECT id FROM stk_locations WHERE company_id = {company} AND code = '{to}'), '', 'history', '2025-06-01', '2025-06-01T00:00:00Z', 0 FROM n"
+        );
+        let mut tx = store.app.db.begin(Actor::system()).await.expect("begin");
+        sqlx::query(&sql).execute(tx.conn()).await.expect("history");
+        tx.commit().await.expect("commit");
+    }
+}
+
+fn at_a_million_moves(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let store = runtime.block_on(async {
+        let store = store(200, true).await;
+        record(&store, 20_000, 0).await;
+        pad_history(&store, 490_000).await;
+        store
+    });
+    let company = store.app.company_id;
+    let product = store.products[0];
+    let mut group = c.benchmark_group("reports_after_1000000_moves");
+    group.bench_function("availability_of_one_product", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let mut conn = store.app.db.reader().acquire().await.expect("conn");
+            service::availability(&mut conn, company, product).await.expect("availability")
+        })
+    });
+    group.bench_function("valuation_all_products", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let mut conn = store.app.db.reader().acquire().await.expect("conn");
+            let rows = service::valuation(&mut conn, company).await.expect("valuation");
+            let ledger = service::stock_account_balance(&mut conn, company).await.expect("ledger");
+            (rows, ledger)
+        })
+    });
+    group.bench_function("on_hand_all_products", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let mut conn = store.app.db.reader().acquire().await.expect("conn");
+            service::on_hand(&mut conn, company, None, None).await.expect("on hand")
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, moves, reports, at_a_million_moves);
 criterion_main!(benches);

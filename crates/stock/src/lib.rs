@@ -15,6 +15,7 @@
 pub mod domain;
 mod http;
 mod i18n;
+pub mod reports;
 pub mod service;
 
 use web::{MenuItem, Module};
@@ -54,6 +55,12 @@ pub fn module() -> Module {
                 name: "stock on hand before valuation",
                 sql: include_str!("../migrations/0005_opening_valuation.sql"),
             },
+            db::migrate::Migration {
+                module: "stock",
+                version: 6,
+                name: "reports",
+                sql: include_str!("../migrations/0006_reports.sql"),
+            },
         ],
         permissions: &[service::READ, service::MOVE, service::MANAGE],
         menu: vec![
@@ -61,6 +68,7 @@ pub fn module() -> Module {
             MenuItem { label_key: "stock.moves", href: "/stock/moves", permission: service::READ },
             MenuItem { label_key: "stock.replenishment", href: "/stock/replenishment", permission: service::READ },
             MenuItem { label_key: "stock.valuation", href: "/stock/valuation", permission: service::READ },
+            MenuItem { label_key: "stock.analysis", href: "/stock/analysis", permission: service::READ },
             MenuItem { label_key: "stock.warehouses", href: "/stock/warehouses", permission: service::READ },
         ],
         routes: http::routes,

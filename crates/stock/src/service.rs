@@ -391,6 +391,18 @@ async fn value_move(
     .bind(mv.product)
     .execute(tx.conn())
     .await?;
+    if to.kind == "customer" {
+        // Kept for the slow-mover list: the latest delivery, whatever order moves are entered in.
+        sqlx::query(
+            "UPDATE stk_valuations SET last_delivery = $1 WHERE company_id = $2 AND product_id = $3 \
+             AND (last_delivery IS NULL OR last_delivery < $1)",
+        )
+        .bind(mv.date)
+        .bind(company)
+        .bind(mv.product)
+        .execute(tx.conn())
+        .await?;
+    }
     let counterpart = counterpart_account(if inbound { &from.kind } else { &to.kind });
     let entry_id = if value != 0 && keeps_books(tx, company).await? {
         let (debit, credit) = if inbound { (STOCK_ACCOUNT, counterpart) } else { (counterpart, STOCK_ACCOUNT) };

@@ -279,3 +279,52 @@ async fn the_valuation_page_sets_the_stock_value_beside_the_ledger_and_a_move_is
     let page = browser.get("/stock/valuation").await;
     assert!(page.body.contains("id=\"ledger-balance\">0.00"), "{}", page.body);
 }
+
+#[tokio::test]
+async fn februarys_turnover_days_of_cover_and_slow_movers_follow_the_moves() {
+    let (_app, api, notebook) = books_and_warehouse("moving_average").await;
+    let cable = product(&api, "CBL-C", "moving_average").await;
+    receive(&api, notebook, "100", "10.00", "2026-01-05").await;
+    receive(&api, cable, "500", "2.00", "2026-01-06").await;
+    deliver(&api, notebook, "60", "2026-02-10").await;
+    receive(&api, notebook, "50", "13.00", "2026-03-02").await;
+    deliver(&api, notebook, "30", "2026-03-10").await;
+
+    // February: 1,000.00 held at its start, 400.00 at its end, 600.00 cost of sales: 0.85 times
+    // (600 over the average of 700); 40 left at 60 a month of 28 days lasts 18 days.
+    let report = api.get("/api/v1/stock/reports/turnover?from=2026-02-01&to=2026-02-28").await.json();
+    let nb =
+        report["items"].as_array().unwrap().iter().find(|r| r["product_id"] == notebook).expect("notebook").clone();
+    assert_eq!(
+        (nb["opening_value"].as_str(), nb["closing_value"].as_str(), nb["cost_of_sales"].as_str()),
+        (Some("1000.00"), Some("400.00"), Some("600.00"))
+    );
+    assert_eq!(
+        (nb["turnover"].as_str(), nb["days_of_cover"].as_i64(), nb["closing_quantity"].as_str()),
+        (Some("0.85"), Some(18), Some("40"))
+    );
+    let cables = report["items"].as_array().unwrap().iter().find(|r| r["product_id"] == cable).expect("cable").clone();
+    assert_eq!((cables["cost_of_sales"].as_str(), cables["days_of_cover"].as_i64()), (Some("0.00"), None));
+
+    // Cables never left; notebooks last left on 10 March (today is 15 March).
+    let slow = api.get("/api/v1/stock/reports/slow-movers").await.json();
+    let codes: Vec<i64> = slow["items"].as_array().unwrap().iter().map(|r| r["product_id"].as_i64().unwrap()).collect();
+    assert_eq!(codes, [cable]);
+    let slow = api.get("/api/v1/stock/reports/slow-movers?days=3").await.json();
+    assert_eq!(slow["items"].as_array().unwrap().len(), 2, "{slow}");
+    assert_eq!(api.get("/api/v1/stock/reports/slow-movers?days=0").await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        api.get("/api/v1/stock/reports/turnover?from=2026-03-01&to=2026-02-01").await.json()["errors"][0]["field"],
+        "to"
+    );
+
+    // The page draws the charts and lists both tables.
+    let browser = _app.signed_in("admin").await;
+    let page = browser.get("/stock/analysis?from=2026-02-01&to=2026-02-28").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("<svg class=\"chart\"")
+            && page.body.contains("id=\"turnover\"")
+            && page.body.contains("id=\"slow-movers\"")
+    );
+}

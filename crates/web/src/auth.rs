@@ -227,6 +227,30 @@ impl Ctx {
         db::Actor::user(self.principal.user_id.0, self.principal.login.clone(), self.principal.company_id.0)
     }
 
+    /// Today's business date where the company is (China Standard Time, UTC+8).
+    pub fn today(&self) -> chrono::NaiveDate {
+        (self.db().clock().now() + chrono::Duration::hours(8)).date_naive()
+    }
+
+    /// A report's period from `?from=&to=`: strict dates, by default this year up to today;
+    /// a period that ends before it starts is refused on `to`.
+    pub fn period(&self, from: Option<&str>, to: Option<&str>) -> AppResult<(String, String)> {
+        let today = self.today();
+        let pick = |text: Option<&str>, field: &str, default: chrono::NaiveDate| -> AppResult<chrono::NaiveDate> {
+            match text.map(str::trim).filter(|t| !t.is_empty()) {
+                None => Ok(default),
+                Some(t) => Ok(kernel::dates::parse(field, t).map_err(|e| DomainError::Invalid(vec![e]))?),
+            }
+        };
+        let first_of_year = chrono::NaiveDate::from_ymd_opt(chrono::Datelike::year(&today), 1, 1).unwrap_or(today);
+        let from = pick(from, "from", first_of_year)?;
+        let to = pick(to, "to", today)?;
+        if to < from {
+            return Err(DomainError::invalid("to", "error.period_order", to.to_string()).into());
+        }
+        Ok((from.to_string(), to.to_string()))
+    }
+
     pub fn company_id(&self) -> i64 {
         self.principal.company_id.0
     }

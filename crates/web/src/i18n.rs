@@ -140,6 +140,7 @@ pub const PLATFORM: MessageTable = &[
     ("error.bad_cursor", "分页游标无效", "The page cursor is invalid"),
     ("error.required", "必填", "Required"),
     ("error.too_long", "不能超过 {0} 个字符", "At most {0} characters"),
+    ("error.period_order", "结束日期早于开始日期：{0}", "The period ends before it starts: {0}"),
     ("error.document.no_lines", "单据至少需要一行", "A document needs at least one line"),
     ("error.document.status", "单据当前状态不允许此操作：{0}", "Not possible in the document's current status: {0}"),
     ("error.document.line", "不是本单据的行：{0}", "Not a line of this document: {0}"),

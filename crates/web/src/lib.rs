@@ -10,6 +10,7 @@ pub mod accounts;
 mod admin;
 mod admin_api;
 pub mod auth;
+pub mod chart;
 pub mod error;
 pub mod extract;
 pub mod i18n;

@@ -26,10 +26,6 @@ fn kind_of(path_kind: &str) -> Result<(&'static str, &'static str, &'static str)
     }
 }
 
-fn today(ctx: &Ctx) -> String {
-    (ctx.db().clock().now() + chrono::Duration::hours(8)).format("%Y-%m-%d").to_string()
-}
-
 #[derive(Template)]
 #[template(path = "finance/invoices.html")]
 struct ListPage {
@@ -105,7 +101,7 @@ async fn form_page(ctx: &Ctx, base: &'static str, mut form: InvoiceForm, errors:
 pub async fn new(ctx: Ctx, Path(which): Path<String>) -> AppResult<Response> {
     ctx.require(invoicing::MANAGE)?;
     let (kind, base, _) = kind_of(&which)?;
-    let form = InvoiceForm { kind: kind.into(), date: today(&ctx), ..Default::default() };
+    let form = InvoiceForm { kind: kind.into(), date: ctx.today().to_string(), ..Default::default() };
     render(&form_page(&ctx, base, form, &[]).await?)
 }
 
@@ -196,7 +192,7 @@ pub async fn detail(ctx: Ctx, Path((which, id)): Path<(String, String)>) -> AppR
         page: PageCtx::new(&ctx, title, base).await?.titled(format!("{} {heading}", ctx.t("finance.invoice"))),
         base,
         invoice,
-        today: today(&ctx),
+        today: ctx.today().to_string(),
         can_manage: ctx.principal.may(invoicing::MANAGE),
         can_pay: ctx.principal.may(invoicing::PAYMENTS),
         company,
@@ -261,7 +257,7 @@ pub struct AgeingQuery {
 pub async fn ageing(ctx: Ctx, Query(q): Query<AgeingQuery>) -> AppResult<Response> {
     ctx.require(invoicing::READ)?;
     let kind = if q.kind.as_deref() == Some("payable") { "payable" } else { "receivable" }.to_string();
-    let date = q.date.filter(|d| !d.is_empty()).unwrap_or_else(|| today(&ctx));
+    let date = q.date.filter(|d| !d.is_empty()).unwrap_or_else(|| ctx.today().to_string());
     let mut conn = ctx.db().reader().acquire().await.map_err(db::Error::from)?;
     let rows = invoicing::ageing(&mut conn, ctx.company_id(), &kind, &date).await?;
     let mut totals = [0i64; 5];
@@ -332,7 +328,7 @@ pub struct StatementQuery {
 pub async fn party_statement(ctx: Ctx, Query(q): Query<StatementQuery>) -> AppResult<Response> {
     ctx.require(invoicing::READ)?;
     let party_id = q.party_id.ok_or(AppError::NotFound)?;
-    let to = q.to.filter(|d| !d.is_empty()).unwrap_or_else(|| today(&ctx));
+    let to = q.to.filter(|d| !d.is_empty()).unwrap_or_else(|| ctx.today().to_string());
     let from = q.from.filter(|d| !d.is_empty()).unwrap_or_else(|| format!("{}-01-01", &to[..4.min(to.len())]));
     let party_name: String = sqlx::query("SELECT name FROM parties WHERE company_id = $1 AND id = $2")
         .bind(ctx.company_id())

@@ -25,10 +25,6 @@ fn this_period(ctx: &Ctx) -> String {
     (ctx.db().clock().now() + chrono::Duration::hours(8)).format("%Y-%m").to_string()
 }
 
-fn today(ctx: &Ctx) -> String {
-    (ctx.db().clock().now() + chrono::Duration::hours(8)).format("%Y-%m-%d").to_string()
-}
-
 fn errors_text(ctx: &Ctx, errors: &[FieldError]) -> Vec<String> {
     errors.iter().map(|e| format!("{} {}", e.field, ctx.state.messages.format(ctx.lang, e.key, &e.detail))).collect()
 }
@@ -159,7 +155,7 @@ async fn entry_form_page(ctx: &Ctx, mut form: EntryForm, errors: Vec<String>) ->
 
 pub async fn new_entry(ctx: Ctx) -> AppResult<Response> {
     ctx.require(service::CREATE)?;
-    let form = EntryForm { date: today(&ctx), word: "记".into(), memo: String::new(), lines: Vec::new() };
+    let form = EntryForm { date: ctx.today().to_string(), word: "记".into(), memo: String::new(), lines: Vec::new() };
     render(&entry_form_page(&ctx, form, Vec::new()).await?)
 }
 
@@ -231,7 +227,7 @@ pub async fn entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
     render(&EntryPage {
         page: PageCtx::new(&ctx, "finance.entries", "/finance/entries").await?.titled(title),
         entry,
-        today: today(&ctx),
+        today: ctx.today().to_string(),
         can_post: ctx.principal.may(service::POST),
     })
 }

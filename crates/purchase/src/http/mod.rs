@@ -13,6 +13,7 @@ use kernel::error::FieldError;
 use kernel::{DomainError, Qty};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use web::chart::ReportQuery;
 use web::openapi::{object, ApiRoute};
 use web::page::{flash_redirect, render, render_status};
 use web::{ApiJson, AppResult, AppState, Ctx, FormPairs, PageCtx};
@@ -26,6 +27,9 @@ pub fn routes() -> Router<AppState> {
         .route("/purchase/requests", get(requests_page))
         .route("/purchase/requests/{id}/order", post(order_request_page))
         .route("/purchase/settings", get(settings_page).post(save_settings_page))
+        .route("/purchase/analysis", get(analysis_page))
+        .route("/api/v1/purchase/reports/analysis", get(analysis_api))
+        .route("/api/v1/purchase/reports/open-orders", get(open_orders_api))
         .route("/api/v1/purchase/orders", get(orders_api).post(create_order_api))
         .route("/api/v1/purchase/orders/{id}", get(order_api))
         .route("/api/v1/purchase/orders/{id}/confirm", post(confirm_api))
@@ -104,6 +108,27 @@ pub fn docs() -> Vec<ApiRoute> {
             MANAGE,
             Some(object),
         ),
+        ApiRoute {
+            query: &[
+                ("from", "First order date (default: 1 January)"),
+                ("to", "Last order date (default: today)"),
+                ("by", "supplier, product or month"),
+            ],
+            ..route(
+                "GET",
+                "/api/v1/purchase/reports/analysis",
+                "Confirmed orders of a period grouped by supplier, product or month",
+                READ,
+                None,
+            )
+        },
+        route(
+            "GET",
+            "/api/v1/purchase/reports/open-orders",
+            "Orders with goods to come or receipts to bill",
+            READ,
+            None,
+        ),
         route("GET", "/api/v1/purchase/settings", "Approval threshold and match tolerances", READ, None),
         route(
             "PUT",
@@ -117,10 +142,6 @@ pub fn docs() -> Vec<ApiRoute> {
 
 async fn conn(ctx: &Ctx) -> AppResult<sqlx::pool::PoolConnection<sqlx::Any>> {
     Ok(ctx.db().reader().acquire().await.map_err(db::Error::from)?)
-}
-
-fn today(ctx: &Ctx) -> String {
-    (ctx.db().clock().now() + chrono::Duration::hours(8)).format("%Y-%m-%d").to_string()
 }
 
 fn qty(scaled: i64) -> String {
@@ -371,7 +392,7 @@ async fn orders_view(ctx: &Ctx, form: OrderForm, errors: Vec<(String, String)>) 
         products,
         form,
         errors,
-        today: today(ctx),
+        today: ctx.today().to_string(),
         can_manage: ctx.principal.may(service::MANAGE),
     })
 }
@@ -474,7 +495,7 @@ async fn order_view(ctx: &Ctx, id: i64, errors: Vec<(String, String)>) -> AppRes
     Ok(OrderPage {
         page: PageCtx::new(ctx, "purchase.order", "/purchase/orders").await?.titled(order.number.clone()),
         order,
-        today: today(ctx),
+        today: ctx.today().to_string(),
         errors,
         can_manage: ctx.principal.may(service::MANAGE),
         can_approve: ctx.principal.may(service::APPROVE),
@@ -633,7 +654,7 @@ async fn requests_page(ctx: Ctx) -> AppResult<Response> {
     render(&RequestsPage {
         page: PageCtx::new(&ctx, "purchase.requests", "/purchase/requests").await?,
         requests,
-        today: today(&ctx),
+        today: ctx.today().to_string(),
         can_manage: ctx.principal.may(service::MANAGE),
     })
 }
@@ -696,4 +717,64 @@ async fn save_settings_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+// ---- Analysis ----
+
+async fn analysis_api(ctx: Ctx, Query(q): Query<ReportQuery>) -> AppResult<Json<Value>> {
+    ctx.require(service::READ)?;
+    let (from, to) = q.period(&ctx)?;
+    let by = q.grouping("month");
+    let mut conn = conn(&ctx).await?;
+    let groups = crate::analysis::by(&mut conn, ctx.company_id(), &from, &to, &by).await?;
+    let items: Vec<Value> = groups
+        .iter()
+        .map(|g| json!({"key": g.key, "orders": g.orders, "quantity": qty(g.quantity), "received": qty(g.received), "net": yuan(g.net)}))
+        .collect();
+    Ok(Json(json!({"from": from, "to": to, "by": by, "items": items})))
+}
+
+async fn open_orders_api(ctx: Ctx) -> AppResult<Json<Value>> {
+    ctx.require(service::READ)?;
+    let mut conn = conn(&ctx).await?;
+    let items: Vec<Value> = crate::analysis::open_orders(&mut conn, ctx.company_id())
+        .await?
+        .iter()
+        .map(|o| json!({"id": o.id, "number": o.number, "supplier_name": o.supplier_name, "date": o.date, "total": yuan(o.total), "lines_to_receive": o.lines_to_receive, "lines_to_bill": o.lines_to_bill}))
+        .collect();
+    Ok(Json(json!({"items": items})))
+}
+
+#[derive(Template)]
+#[template(path = "purchase/analysis.html")]
+struct AnalysisPage {
+    page: PageCtx,
+    from: String,
+    to: String,
+    by: String,
+    groupings: [&'static str; 3],
+    groups: Vec<crate::analysis::Group>,
+    open: Vec<crate::analysis::OpenOrder>,
+    chart: String,
+}
+
+impl AnalysisPage {
+    fn qty(&self, scaled: &i64) -> String {
+        qty(*scaled)
+    }
+}
+
+async fn analysis_page(ctx: Ctx, Query(q): Query<ReportQuery>) -> AppResult<Response> {
+    ctx.require(service::READ)?;
+    let (from, to) = q.period(&ctx)?;
+    let by = q.grouping("month");
+    let mut conn = conn(&ctx).await?;
+    let groups = crate::analysis::by(&mut conn, ctx.company_id(), &from, &to, &by).await?;
+    let open = crate::analysis::open_orders(&mut conn, ctx.company_id()).await?;
+    drop(conn);
+    let page = PageCtx::new(&ctx, "purchase.analysis", "/purchase/analysis").await?;
+    let bars: Vec<web::chart::Bar> =
+        groups.iter().take(24).map(|g| web::chart::Bar { label: g.key.clone(), value: g.net }).collect();
+    let chart = web::chart::bars(&page.t(&format!("purchase.by.{by}")), &bars, yuan);
+    render(&AnalysisPage { page, from, to, by, groupings: crate::analysis::GROUPINGS, groups, open, chart })
 }

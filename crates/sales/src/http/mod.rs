@@ -17,6 +17,7 @@ use kernel::error::FieldError;
 use kernel::{DomainError, Qty};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use web::chart::ReportQuery;
 use web::openapi::{object, ApiRoute};
 use web::page::{flash_redirect, render, render_status};
 use web::{ApiJson, AppResult, AppState, Ctx, FormPairs, PageCtx};
@@ -27,6 +28,9 @@ pub fn routes() -> Router<AppState> {
         .route("/sales/orders/{id}", get(order_page))
         .route("/sales/orders/{id}/{action}", post(action_page))
         .route("/sales/credit-limits", get(limits_page).post(save_limit_page))
+        .route("/sales/analysis", get(analysis_page))
+        .route("/api/v1/sales/reports/analysis", get(analysis_api))
+        .route("/api/v1/sales/reports/open-orders", get(open_orders_api))
         .route("/sales/carriers", get(carriers_page).post(create_carrier_page))
         .route("/sales/tracking-import", post(import_page))
         .route("/sales/deliveries/{id}/{action}", post(delivery_action_page))
@@ -91,6 +95,27 @@ pub fn docs() -> Vec<ApiRoute> {
             MANAGE,
             Some(object),
         ),
+        ApiRoute {
+            query: &[
+                ("from", "First order date (default: 1 January)"),
+                ("to", "Last order date (default: today)"),
+                ("by", "customer, product or month"),
+            ],
+            ..route(
+                "GET",
+                "/api/v1/sales/reports/analysis",
+                "Confirmed orders of a period grouped by customer, product or month",
+                READ,
+                None,
+            )
+        },
+        route(
+            "GET",
+            "/api/v1/sales/reports/open-orders",
+            "Confirmed orders with goods to deliver or amounts to invoice",
+            READ,
+            None,
+        ),
         route("GET", "/api/v1/sales/carriers", "Carriers with their callback secrets", MANAGE, None),
         route("POST", "/api/v1/sales/carriers", "Add a carrier", MANAGE, Some(object)),
         route(
@@ -125,10 +150,6 @@ pub fn docs() -> Vec<ApiRoute> {
 
 async fn conn(ctx: &Ctx) -> AppResult<sqlx::pool::PoolConnection<sqlx::Any>> {
     Ok(ctx.db().reader().acquire().await.map_err(db::Error::from)?)
-}
-
-fn today(ctx: &Ctx) -> String {
-    (ctx.db().clock().now() + chrono::Duration::hours(8)).format("%Y-%m-%d").to_string()
 }
 
 fn qty(scaled: i64) -> String {
@@ -349,7 +370,7 @@ async fn orders_view(ctx: &Ctx, form: OrderForm, errors: Vec<(String, String)>) 
         products,
         form,
         errors,
-        today: today(ctx),
+        today: ctx.today().to_string(),
         can_manage: ctx.principal.may(service::MANAGE),
     })
 }
@@ -448,7 +469,7 @@ async fn order_view(ctx: &Ctx, id: i64, errors: Vec<(String, String)>) -> AppRes
         deliveries,
         carriers,
         statuses: shipping::STATUSES,
-        today: today(ctx),
+        today: ctx.today().to_string(),
         errors,
         can_manage: ctx.principal.may(service::MANAGE),
     })
@@ -810,4 +831,64 @@ async fn delivery_action_page(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+// ---- Analysis ----
+
+async fn analysis_api(ctx: Ctx, Query(q): Query<ReportQuery>) -> AppResult<Json<Value>> {
+    ctx.require(service::READ)?;
+    let (from, to) = q.period(&ctx)?;
+    let by = q.grouping("month");
+    let mut conn = conn(&ctx).await?;
+    let groups = crate::analysis::by(&mut conn, ctx.company_id(), &from, &to, &by).await?;
+    let items: Vec<Value> = groups
+        .iter()
+        .map(|g| json!({"key": g.key, "orders": g.orders, "quantity": qty(g.quantity), "net": yuan(g.net)}))
+        .collect();
+    Ok(Json(json!({"from": from, "to": to, "by": by, "items": items})))
+}
+
+async fn open_orders_api(ctx: Ctx) -> AppResult<Json<Value>> {
+    ctx.require(service::READ)?;
+    let mut conn = conn(&ctx).await?;
+    let items: Vec<Value> = crate::analysis::open_orders(&mut conn, ctx.company_id())
+        .await?
+        .iter()
+        .map(|o| json!({"id": o.id, "number": o.number, "customer_name": o.customer_name, "date": o.date, "total": yuan(o.total), "lines_to_deliver": o.lines_to_deliver, "not_invoiced": yuan(o.not_invoiced)}))
+        .collect();
+    Ok(Json(json!({"items": items})))
+}
+
+#[derive(Template)]
+#[template(path = "sales/analysis.html")]
+struct AnalysisPage {
+    page: PageCtx,
+    from: String,
+    to: String,
+    by: String,
+    groupings: [&'static str; 3],
+    groups: Vec<crate::analysis::Group>,
+    open: Vec<crate::analysis::OpenOrder>,
+    chart: String,
+}
+
+impl AnalysisPage {
+    fn qty(&self, scaled: &i64) -> String {
+        qty(*scaled)
+    }
+}
+
+async fn analysis_page(ctx: Ctx, Query(q): Query<ReportQuery>) -> AppResult<Response> {
+    ctx.require(service::READ)?;
+    let (from, to) = q.period(&ctx)?;
+    let by = q.grouping("month");
+    let mut conn = conn(&ctx).await?;
+    let groups = crate::analysis::by(&mut conn, ctx.company_id(), &from, &to, &by).await?;
+    let open = crate::analysis::open_orders(&mut conn, ctx.company_id()).await?;
+    drop(conn);
+    let page = PageCtx::new(&ctx, "sales.analysis", "/sales/analysis").await?;
+    let bars: Vec<web::chart::Bar> =
+        groups.iter().take(24).map(|g| web::chart::Bar { label: g.key.clone(), value: g.net }).collect();
+    let chart = web::chart::bars(&page.t(&format!("sales.by.{by}")), &bars, yuan);
+    render(&AnalysisPage { page, from, to, by, groupings: crate::analysis::GROUPINGS, groups, open, chart })
 }

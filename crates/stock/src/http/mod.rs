@@ -12,6 +12,7 @@ use finance::domain::yuan;
 use kernel::DomainError;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use web::chart::ReportQuery;
 use web::openapi::{object, ApiRoute};
 use web::page::{flash_redirect, render, render_status};
 use web::{ApiJson, AppResult, AppState, Ctx, FormPairs, PageCtx};
@@ -30,6 +31,9 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/stock/quantities", get(quantities_api))
         .route("/api/v1/stock/valuation", get(valuation_api))
         .route("/api/v1/stock/availability", get(availability_api))
+        .route("/stock/analysis", get(analysis_page))
+        .route("/api/v1/stock/reports/turnover", get(turnover_api))
+        .route("/api/v1/stock/reports/slow-movers", get(slow_movers_api))
         .route("/api/v1/stock/moves", post(move_api))
         .route("/api/v1/stock/moves/{id}/reverse", post(reverse_api))
         .route("/api/v1/stock/ledger", get(ledger_api))
@@ -72,6 +76,26 @@ pub fn docs() -> Vec<ApiRoute> {
                 "GET",
                 "/api/v1/stock/availability",
                 "A product's on-hand, reserved and available quantity per warehouse",
+                service::READ,
+                None,
+            )
+        },
+        ApiRoute {
+            query: &[("from", "First day, YYYY-MM-DD (default: 1 January)"), ("to", "Last day (default: today)")],
+            ..route(
+                "GET",
+                "/api/v1/stock/reports/turnover",
+                "Per product: opening and closing value, cost of sales, turnover and days of cover",
+                service::READ,
+                None,
+            )
+        },
+        ApiRoute {
+            query: &[("days", "No delivery for this many days (default 90)")],
+            ..route(
+                "GET",
+                "/api/v1/stock/reports/slow-movers",
+                "Products held but not delivered lately",
                 service::READ,
                 None,
             )
@@ -127,10 +151,6 @@ fn messages(ctx: &Ctx, errors: &[kernel::error::FieldError]) -> Vec<(String, Str
 
 fn message_for<'a>(messages: &'a [(String, String)], field: &str) -> Option<&'a str> {
     messages.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
-}
-
-fn today(ctx: &Ctx) -> String {
-    (ctx.db().clock().now() + chrono::Duration::hours(8)).format("%Y-%m-%d").to_string()
 }
 
 /// `?product_id=`: one product, or (empty, as the filter's "—" sends it) all of them;
@@ -239,7 +259,7 @@ async fn on_hand_view(
         availability,
         products,
         locations,
-        today: today(ctx),
+        today: ctx.today().to_string(),
         can_move: ctx.principal.may(service::MOVE),
         count,
         errors,
@@ -318,7 +338,7 @@ async fn moves_view(ctx: &Ctx, form: MoveForm, errors: Vec<(String, String)>) ->
         moves,
         products,
         locations,
-        today: today(ctx),
+        today: ctx.today().to_string(),
         form,
         errors,
         can_move: ctx.principal.may(service::MOVE),
@@ -716,4 +736,110 @@ async fn set_rule_api(ctx: Ctx, ApiJson(form): ApiJson<ReorderForm>) -> AppResul
     service::set_reorder_rule(&mut tx, &ctx.principal, &form).await?;
     tx.commit().await?;
     Ok(Json(json!({"product_id": form.product_id, "warehouse": form.warehouse.trim().to_uppercase()})))
+}
+
+// ---- Analysis ----
+
+/// The first day that still counts as recent for slow movers: `?days=` (90 by default) before today.
+fn since(q: &ReportQuery, ctx: &Ctx) -> AppResult<(i64, String)> {
+    let days = match q.days.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+        None => 90,
+        Some(d) => d
+            .parse::<i64>()
+            .ok()
+            .filter(|d| (1..=3650).contains(d))
+            .ok_or_else(|| DomainError::invalid("days", "error.stock.days", d))?,
+    };
+    Ok((days, (ctx.today() - chrono::Duration::days(days)).to_string()))
+}
+
+fn turnover_json(t: &crate::reports::Turnover) -> Value {
+    json!({
+        "product_id": t.product_id, "product_code": t.product_code, "product_name": t.product_name,
+        "opening_value": yuan(t.opening_value), "closing_value": yuan(t.closing_value), "cost_of_sales": yuan(t.cost_of_sales),
+        "delivered": kernel::Qty::from_scaled(t.delivered).to_string(), "closing_quantity": kernel::Qty::from_scaled(t.closing_quantity).to_string(),
+        "turnover": t.turnover_x100.map(yuan), "days_of_cover": t.days_of_cover,
+    })
+}
+
+async fn turnover_api(ctx: Ctx, Query(q): Query<ReportQuery>) -> AppResult<Json<Value>> {
+    ctx.require(service::READ)?;
+    let (from, to) = q.period(&ctx)?;
+    let mut conn = conn(&ctx).await?;
+    let rows = crate::reports::turnover(&mut conn, ctx.company_id(), &from, &to).await?;
+    Ok(Json(json!({"from": from, "to": to, "items": rows.iter().map(turnover_json).collect::<Vec<_>>()})))
+}
+
+async fn slow_movers_api(ctx: Ctx, Query(q): Query<ReportQuery>) -> AppResult<Json<Value>> {
+    ctx.require(service::READ)?;
+    let (days, since) = since(&q, &ctx)?;
+    let mut conn = conn(&ctx).await?;
+    let rows = crate::reports::slow_movers(&mut conn, ctx.company_id(), &since).await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|m| json!({"product_id": m.product_id, "product_code": m.product_code, "quantity": kernel::Qty::from_scaled(m.quantity).to_string(), "value": yuan(m.value), "last_delivery": m.last_delivery}))
+        .collect();
+    Ok(Json(json!({"days": days, "since": since, "items": items})))
+}
+
+#[derive(Template)]
+#[template(path = "stock/analysis.html")]
+struct AnalysisPage {
+    page: PageCtx,
+    from: String,
+    to: String,
+    days: i64,
+    turnover: Vec<crate::reports::Turnover>,
+    slow: Vec<crate::reports::SlowMover>,
+    /// The ten most valuable products held, as an SVG bar chart.
+    value_chart: String,
+    /// The ten products with the largest cost of sales in the period.
+    sales_chart: String,
+}
+
+impl AnalysisPage {
+    fn money(&self, fen: &i64) -> String {
+        yuan(*fen)
+    }
+
+    fn qty(&self, scaled: &i64) -> String {
+        kernel::Qty::from_scaled(*scaled).to_string()
+    }
+
+    fn ratio(&self, x100: &Option<i64>) -> String {
+        x100.map(yuan).unwrap_or_else(|| "—".into())
+    }
+
+    fn days_text(&self, days: &Option<i64>) -> String {
+        days.map(|d| d.to_string()).unwrap_or_else(|| "—".into())
+    }
+}
+
+/// The ten largest of `rows` by `value`, as bars.
+fn top_ten<T>(rows: &[T], label: impl Fn(&T) -> String, value: impl Fn(&T) -> i64) -> Vec<web::chart::Bar> {
+    let mut bars: Vec<web::chart::Bar> =
+        rows.iter().map(|r| web::chart::Bar { label: label(r), value: value(r) }).filter(|b| b.value > 0).collect();
+    bars.sort_by_key(|b| std::cmp::Reverse(b.value));
+    bars.truncate(10);
+    bars
+}
+
+async fn analysis_page(ctx: Ctx, Query(q): Query<ReportQuery>) -> AppResult<Response> {
+    ctx.require(service::READ)?;
+    let (from, to) = q.period(&ctx)?;
+    let (days, since) = since(&q, &ctx)?;
+    let mut conn = conn(&ctx).await?;
+    let turnover = crate::reports::turnover(&mut conn, ctx.company_id(), &from, &to).await?;
+    let slow = crate::reports::slow_movers(&mut conn, ctx.company_id(), &since).await?;
+    let held = service::valuation(&mut conn, ctx.company_id()).await?;
+    drop(conn);
+    let page = PageCtx::new(&ctx, "stock.analysis", "/stock/analysis").await?;
+    let value_chart =
+        web::chart::bars(&page.t("stock.chart_value"), &top_ten(&held, |v| v.product_code.clone(), |v| v.value), yuan);
+    let sales_chart = web::chart::bars(
+        &page.t("stock.chart_cost_of_sales"),
+        &top_ten(&turnover, |t| t.product_code.clone(), |t| t.cost_of_sales),
+        yuan,
+    );
+    render(&AnalysisPage { page, from, to, days, turnover, slow, value_chart, sales_chart })
 }
