@@ -485,6 +485,8 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
         quantity_tolerance: "0".into(),
     };
     purchase::service::set_settings(&mut tx, &trader, &settings).await?;
+    sales::shipping::create_carrier(&mut tx, &trader, "SF", "顺丰速运").await?;
+    sales::shipping::create_carrier(&mut tx, &trader, "JD", "京东物流").await?;
     tx.commit().await?;
     let mut available: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
     let unit = 1_000_000i64;
@@ -622,8 +624,35 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
             }
             if stage > 3 {
                 if has_goods {
-                    let delivery = sales::service::DeliveryForm { date: date.clone(), ..Default::default() };
+                    // Shipped by one of two carriers, tracked until signed for (the current
+                    // month's last deliveries are still on their way).
+                    let carrier = if order % 3 == 0 { "JD" } else { "SF" };
+                    let tracking = format!("{carrier}{:010}", 1_400_000_000 + order);
+                    let delivery = sales::service::DeliveryForm {
+                        date: date.clone(),
+                        carrier: carrier.into(),
+                        tracking_number: tracking.clone(),
+                        ..Default::default()
+                    };
                     sales::service::deliver(&mut tx, &trader, order, &delivery).await?;
+                    let delivery_id: i64 = sqlx::query("SELECT id FROM sal_deliveries WHERE order_id = $1")
+                        .bind(order)
+                        .fetch_one(tx.conn())
+                        .await?
+                        .try_get("id")?;
+                    let mut events = vec![("in_transit", format!("{date} 18:00"), "上海转运中心")];
+                    if stage > 6 {
+                        events.push(("delivered", format!("{date} 21:30"), "客户签收"));
+                    }
+                    for (status, time, location) in events {
+                        let form = sales::shipping::TrackingForm {
+                            status: status.into(),
+                            time,
+                            location: location.into(),
+                            note: String::new(),
+                        };
+                        sales::shipping::add_event(&mut tx, &trader, delivery_id, &form).await?;
+                    }
                 }
                 let invoice = sales::service::invoice(&mut tx, &trader, order, &date).await?;
                 open_invoices.push((invoice, customer));
