@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod backup;
 mod dialect;
+pub mod document;
 mod error;
 pub mod events;
 pub mod migrate;

@@ -400,37 +400,19 @@ pub async fn orders(conn: &mut sqlx::AnyConnection, company: i64, status: Option
         .collect()
 }
 
-/// Locks the order row for the rest of the transaction (a no-op update), so two receipts or
-/// two bills of one order run one after the other, and loads it.
+/// The orders table as a document table: locks and status changes.
+const ORDERS: db::document::Documents =
+    db::document::Documents { table: "pur_orders", resource: "purchase.order", noun: "purchase order" };
+
+/// Locks the order row for the rest of the transaction, then loads it: two operations on one
+/// order run one after the other.
 async fn lock_order(tx: &mut Tx, company: i64, id: i64) -> Result<Order> {
-    let locked = sqlx::query("UPDATE pur_orders SET version = version WHERE company_id = $1 AND id = $2")
-        .bind(company)
-        .bind(id)
-        .execute(tx.conn())
-        .await?
-        .rows_affected();
-    if locked != 1 {
-        return Err(DomainError::NotFound("purchase order").into());
-    }
+    ORDERS.lock(tx, company, id).await?;
     load_order(tx.conn(), company, id).await?.ok_or_else(|| DomainError::NotFound("purchase order").into())
 }
 
-fn wrong_status(status: &str) -> db::Error {
-    DomainError::invalid("status", "error.document.status", status).into()
-}
-
 async fn set_status(tx: &mut Tx, order: &Order, status: &str) -> Result<()> {
-    if order.status == status {
-        return Ok(());
-    }
-    sqlx::query("UPDATE pur_orders SET status = $1, version = version + 1 WHERE id = $2")
-        .bind(status)
-        .bind(order.id)
-        .execute(tx.conn())
-        .await?;
-    tx.audit("state", "purchase.order", Some(&order.id.to_string()), &json!({"status": [order.status, status]}))
-        .await?;
-    Ok(())
+    ORDERS.set_status(tx, order.id, &order.status, status).await
 }
 
 async fn announce_confirmed(tx: &mut Tx, order: &Order) -> Result<()> {
@@ -450,7 +432,7 @@ pub async fn confirm_order(tx: &mut Tx, principal: &Principal, id: i64) -> Resul
     let company = principal.company_id.0;
     let order = lock_order(tx, company, id).await?;
     if order.status != "draft" {
-        return Err(wrong_status(&order.status));
+        return Err(db::document::wrong_status(&order.status));
     }
     let rules = settings(tx.conn(), company).await?;
     let status = if rules.needs_approval(order.total) { "to_approve" } else { "confirmed" };
@@ -467,7 +449,7 @@ pub async fn approve_order(tx: &mut Tx, principal: &Principal, id: i64) -> Resul
     let company = principal.company_id.0;
     let order = lock_order(tx, company, id).await?;
     if order.status != "to_approve" {
-        return Err(wrong_status(&order.status));
+        return Err(db::document::wrong_status(&order.status));
     }
     if order.created_by == Some(principal.user_id.0) {
         return Err(DomainError::invalid("status", "error.purchase.own_order", &order.number).into());
@@ -488,7 +470,7 @@ pub async fn cancel_order(tx: &mut Tx, principal: &Principal, id: i64) -> Result
     principal.authorize(MANAGE)?;
     let order = lock_order(tx, principal.company_id.0, id).await?;
     if !["draft", "to_approve", "confirmed"].contains(&order.status.as_str()) {
-        return Err(wrong_status(&order.status));
+        return Err(db::document::wrong_status(&order.status));
     }
     let status = if order.lines.iter().any(|l| l.received > 0 || l.billed > 0) { "closed" } else { "cancelled" };
     set_status(tx, &order, status).await?;
@@ -555,7 +537,7 @@ pub async fn receive(tx: &mut Tx, principal: &Principal, id: i64, form: &Receipt
     let company = principal.company_id.0;
     let order = lock_order(tx, company, id).await?;
     if order.status != "confirmed" {
-        return Err(wrong_status(&order.status));
+        return Err(db::document::wrong_status(&order.status));
     }
     let mut form = form.clone();
     if form.lines.is_empty() {
@@ -630,7 +612,7 @@ pub async fn return_goods(tx: &mut Tx, principal: &Principal, id: i64, form: &Re
     let company = principal.company_id.0;
     let order = lock_order(tx, company, id).await?;
     if !["confirmed", "received", "closed"].contains(&order.status.as_str()) {
-        return Err(wrong_status(&order.status));
+        return Err(db::document::wrong_status(&order.status));
     }
     if form.lines.is_empty() {
         return Err(DomainError::invalid("lines", "error.document.no_lines", "").into());
@@ -719,7 +701,7 @@ pub async fn bill(tx: &mut Tx, principal: &Principal, id: i64, form: &BillForm) 
     let company = principal.company_id.0;
     let order = lock_order(tx, company, id).await?;
     if !["confirmed", "received", "closed"].contains(&order.status.as_str()) {
-        return Err(wrong_status(&order.status));
+        return Err(db::document::wrong_status(&order.status));
     }
     let mut p = Problems::default();
     let mut wanted: Vec<(&OrderLine, i64, i64)> = Vec::new();
@@ -1042,7 +1024,7 @@ pub async fn order_from_request(tx: &mut Tx, principal: &Principal, id: i64, dat
         .find(|r| r.id == id)
         .ok_or(DomainError::NotFound("purchase request"))?;
     if request.status != "open" {
-        return Err(wrong_status(&request.status));
+        return Err(db::document::wrong_status(&request.status));
     }
     let Some(supplier_id) = request.supplier_id else {
         return Err(DomainError::invalid("supplier_id", "error.purchase.no_supplier", &request.number).into());

@@ -12,8 +12,9 @@ pub struct Exposure {
 }
 
 impl Exposure {
+    /// Added up without wrapping: an absurd exposure is still over any limit.
     pub fn total(&self) -> i64 {
-        self.open_receivables + self.open_orders + self.this_order
+        self.open_receivables.saturating_add(self.open_orders).saturating_add(self.this_order)
     }
 
     /// Within the limit, or the customer has none (`None`).

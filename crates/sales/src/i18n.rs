@@ -29,6 +29,7 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("sales.status.confirmed", "已确认", "Confirmed"),
     ("sales.status.done", "已完成", "Done"),
     ("sales.status.cancelled", "已取消", "Cancelled"),
+    ("sales.status.closed", "已关闭（余量取消）", "Closed (backorder dropped)"),
     ("error.sales.credit_limit", "超出客户信用额度：{0}", "Over the customer's credit limit: {0}"),
     ("error.sales.over_delivery", "发货数量超过待发数量 {0}", "More than the {0} still to deliver"),
     ("error.sales.nothing_to_deliver", "订单没有待发货的数量：{0}", "Nothing is left to deliver on {0}"),

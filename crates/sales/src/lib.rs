@@ -34,6 +34,12 @@ pub fn module() -> Module {
                 name: "deliveries, carriers and tracking",
                 sql: include_str!("../migrations/0002_shipping.sql"),
             },
+            db::migrate::Migration {
+                module: "sales",
+                version: 3,
+                name: "carrier calls received",
+                sql: include_str!("../migrations/0003_carrier_calls.sql"),
+            },
         ],
         permissions: &[service::READ, service::MANAGE, service::CREDIT],
         menu: vec![

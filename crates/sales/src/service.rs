@@ -326,35 +326,19 @@ pub async fn orders(conn: &mut sqlx::AnyConnection, company: i64, status: Option
         .collect()
 }
 
-/// Locks the order row for the rest of the transaction and loads it.
+/// The orders table as a document table: locks and status changes.
+const ORDERS: db::document::Documents =
+    db::document::Documents { table: "sal_orders", resource: "sales.order", noun: "sales order" };
+
+/// Locks the order row for the rest of the transaction, then loads it: two operations on one
+/// order run one after the other.
 async fn lock_order(tx: &mut Tx, company: i64, id: i64) -> Result<Order> {
-    let locked = sqlx::query("UPDATE sal_orders SET version = version WHERE company_id = $1 AND id = $2")
-        .bind(company)
-        .bind(id)
-        .execute(tx.conn())
-        .await?
-        .rows_affected();
-    if locked != 1 {
-        return Err(DomainError::NotFound("sales order").into());
-    }
+    ORDERS.lock(tx, company, id).await?;
     load_order(tx.conn(), company, id).await?.ok_or_else(|| DomainError::NotFound("sales order").into())
 }
 
-fn wrong_status(status: &str) -> db::Error {
-    DomainError::invalid("status", "error.document.status", status).into()
-}
-
 async fn set_status(tx: &mut Tx, order: &Order, status: &str) -> Result<()> {
-    if order.status == status {
-        return Ok(());
-    }
-    sqlx::query("UPDATE sal_orders SET status = $1, version = version + 1 WHERE id = $2")
-        .bind(status)
-        .bind(order.id)
-        .execute(tx.conn())
-        .await?;
-    tx.audit("state", "sales.order", Some(&order.id.to_string()), &json!({"status": [order.status, status]})).await?;
-    Ok(())
+    ORDERS.set_status(tx, order.id, &order.status, status).await
 }
 
 /// The customer's credit limit, if one is set.
@@ -453,8 +437,15 @@ pub async fn confirm_order(tx: &mut Tx, principal: &Principal, id: i64) -> Resul
     let company = principal.company_id.0;
     let order = lock_order(tx, company, id).await?;
     if order.status != "quotation" {
-        return Err(wrong_status(&order.status));
+        return Err(db::document::wrong_status(&order.status));
     }
+    // The customer's limit row is locked first, so two orders of one customer confirmed at the
+    // same moment are checked one after the other, each seeing the other's exposure.
+    sqlx::query("UPDATE sal_credit_limits SET credit_limit = credit_limit WHERE company_id = $1 AND party_id = $2")
+        .bind(company)
+        .bind(order.customer_id)
+        .execute(tx.conn())
+        .await?;
     let limit = credit_limit(tx.conn(), company, order.customer_id).await?;
     let exposure = exposure(tx.conn(), company, order.customer_id, order.total).await?;
     if !exposure.within(limit) {
@@ -466,7 +457,11 @@ pub async fn confirm_order(tx: &mut Tx, principal: &Principal, id: i64) -> Resul
         .into());
     }
     let mut p = Problems::default();
-    for (i, line) in order.lines.iter().enumerate().filter(|(_, l)| l.stocked) {
+    // Reservation rows are locked in product order, the same order every operation uses, so
+    // two orders sharing products cannot deadlock on PostgreSQL.
+    let mut stocked: Vec<(usize, &OrderLine)> = order.lines.iter().enumerate().filter(|(_, l)| l.stocked).collect();
+    stocked.sort_by_key(|(_, l)| l.product_id);
+    for (i, line) in stocked {
         match stock::service::reserve(tx, company, line.product_id, &order.warehouse, line.quantity).await {
             Ok(()) => {}
             Err(db::Error::Domain(DomainError::Invalid(errors))) => {
@@ -495,22 +490,28 @@ pub async fn confirm_order(tx: &mut Tx, principal: &Principal, id: i64) -> Resul
     .await
 }
 
-/// Cancels a quotation, or a confirmed order nothing of which was delivered or invoiced; its
-/// reservations are given back.
-pub async fn cancel_order(tx: &mut Tx, principal: &Principal, id: i64) -> Result<()> {
+/// Cancels a quotation, or a confirmed order nothing of which was delivered or invoiced. An
+/// order partly delivered or invoiced is closed instead: its backorder is dropped (what was
+/// delivered can still be invoiced). Either way what was still reserved is given back.
+/// Returns the new status.
+pub async fn cancel_order(tx: &mut Tx, principal: &Principal, id: i64) -> Result<String> {
     principal.authorize(MANAGE)?;
     let company = principal.company_id.0;
     let order = lock_order(tx, company, id).await?;
-    let untouched = order.lines.iter().all(|l| l.delivered == 0 && l.invoiced == 0);
-    if !(order.status == "quotation" || (order.status == "confirmed" && untouched)) {
-        return Err(wrong_status(&order.status));
+    if order.status != "quotation" && order.status != "confirmed" {
+        return Err(db::document::wrong_status(&order.status));
     }
     if order.status == "confirmed" {
-        for line in order.lines.iter().filter(|l| l.stocked) {
-            stock::service::release(tx, company, line.product_id, &order.warehouse, line.quantity).await?;
+        let mut reserved: Vec<&OrderLine> = order.lines.iter().filter(|l| l.to_deliver() > 0).collect();
+        reserved.sort_by_key(|l| l.product_id);
+        for line in reserved {
+            stock::service::release(tx, company, line.product_id, &order.warehouse, line.to_deliver()).await?;
         }
     }
-    set_status(tx, &order, "cancelled").await
+    let touched = order.lines.iter().any(|l| l.delivered > 0 || l.invoiced > 0);
+    let status = if touched { "closed" } else { "cancelled" };
+    set_status(tx, &order, status).await?;
+    Ok(status.into())
 }
 
 /// A delivery: quantities per order line, in the stock unit.
@@ -547,7 +548,7 @@ pub async fn deliver(tx: &mut Tx, principal: &Principal, id: i64, form: &Deliver
     let company = principal.company_id.0;
     let order = lock_order(tx, company, id).await?;
     if order.status != "confirmed" {
-        return Err(wrong_status(&order.status));
+        return Err(db::document::wrong_status(&order.status));
     }
     let mut form = form.clone();
     if form.lines.is_empty() {
@@ -566,14 +567,16 @@ pub async fn deliver(tx: &mut Tx, principal: &Principal, id: i64, form: &Deliver
         }
     }
     let mut p = Problems::default();
-    let mut wanted = Vec::new();
+    let mut wanted: Vec<(&OrderLine, i64, String)> = Vec::new();
     for (i, line) in form.lines.iter().enumerate() {
         let Some(ordered) = order.lines.iter().find(|l| l.id == line.line_id && l.stocked) else {
             p.add(&format!("lines[{i}].line_id"), "error.document.line", line.line_id.to_string());
             continue;
         };
         let qty = p.quantity(&format!("lines[{i}].quantity"), &line.quantity, stock::service::MAX_QUANTITY);
-        if qty > ordered.to_deliver() {
+        // The same line twice adds up: the limit holds for the total.
+        let before: i64 = wanted.iter().filter(|(w, _, _)| w.id == ordered.id).map(|(_, q, _)| q).sum();
+        if before + qty > ordered.to_deliver() {
             p.add(
                 &format!("lines[{i}].quantity"),
                 "error.sales.over_delivery",
@@ -583,9 +586,14 @@ pub async fn deliver(tx: &mut Tx, principal: &Principal, id: i64, form: &Deliver
         wanted.push((ordered, qty, line.lot.trim().to_string()));
     }
     p.finish()?;
+    // Reservations first, in product order (as confirmation takes them), then the moves.
+    let mut releases: Vec<(i64, i64)> = wanted.iter().map(|(l, q, _)| (l.product_id, *q)).collect();
+    releases.sort_unstable();
+    for (product, qty) in releases {
+        stock::service::release(tx, company, product, &order.warehouse, qty).await?;
+    }
     let mut numbers = Vec::new();
     for (i, (line, qty, lot)) in wanted.iter().enumerate() {
-        stock::service::release(tx, company, line.product_id, &order.warehouse, *qty).await?;
         let mv = stock::service::MoveForm {
             product_id: line.product_id,
             quantity: Qty::from_scaled(*qty).to_string(),
@@ -652,8 +660,8 @@ pub async fn invoice(tx: &mut Tx, principal: &Principal, id: i64, date: &str) ->
     principal.authorize(MANAGE)?;
     let company = principal.company_id.0;
     let order = lock_order(tx, company, id).await?;
-    if order.status != "confirmed" && order.status != "done" {
-        return Err(wrong_status(&order.status));
+    if !["confirmed", "done", "closed"].contains(&order.status.as_str()) {
+        return Err(db::document::wrong_status(&order.status));
     }
     let lines: Vec<&OrderLine> = order.lines.iter().filter(|l| l.to_invoice() > 0).collect();
     if lines.is_empty() {

@@ -260,6 +260,13 @@ fn check(form: &TrackingForm) -> std::result::Result<String, DomainError> {
 /// Adds an event to a delivery's timeline and sets its status to its latest event's.
 async fn record(tx: &mut Tx, company: i64, delivery: i64, form: &TrackingForm, source: &str) -> Result<String> {
     let time = check(form)?;
+    // The delivery's row first: two events arriving together are recorded one after the other,
+    // so the second sees the first when it works out the latest status.
+    sqlx::query("UPDATE sal_deliveries SET status = status WHERE company_id = $1 AND id = $2")
+        .bind(company)
+        .bind(delivery)
+        .execute(tx.conn())
+        .await?;
     let row = sqlx::query(
         "SELECT d.number, d.tracking_number, o.id AS order_id, o.number AS order_number, o.customer_id FROM sal_deliveries d \
          JOIN sal_orders o ON o.id = d.order_id WHERE d.company_id = $1 AND d.id = $2",
@@ -354,6 +361,10 @@ pub async fn import_events(tx: &mut Tx, principal: &Principal, carrier: &str, cs
     }
     let mut found = Vec::new();
     for (i, call) in &rows {
+        if call.tracking_number.trim().is_empty() {
+            p.add(&format!("rows[{i}].tracking_number"), "error.required", "");
+            continue;
+        }
         match delivery_by_tracking(tx, company, carrier, &call.tracking_number).await? {
             Some(id) => found.push((id, call)),
             None => p.add(&format!("rows[{i}].tracking_number"), "error.sales.tracking_unknown", &call.tracking_number),
@@ -393,9 +404,27 @@ pub async fn carrier_secret(conn: &mut sqlx::AnyConnection, company: i64, code: 
         .transpose()?)
 }
 
+/// Records a signed call's signature, refusing one seen before: a call captured on the way
+/// cannot be replayed within its five minutes.
+pub async fn remember_call(tx: &mut Tx, signature: &str) -> Result<()> {
+    let inserted = sqlx::query("INSERT INTO sal_carrier_calls (signature, received_at) VALUES ($1, $2)")
+        .bind(signature)
+        .bind(tx.now().to_string())
+        .execute(tx.conn())
+        .await
+        .map_err(db::Error::from);
+    match inserted {
+        Err(e) if e.is_unique_violation() => Err(DomainError::Conflict("this call was received before".into()).into()),
+        other => other.map(|_| ()),
+    }
+}
+
 /// A carrier's signed call, after its signature was checked: the event for its tracking number.
 /// Returns the delivery's status.
 pub async fn carrier_event(tx: &mut Tx, company: i64, carrier: &str, call: &CarrierCall) -> Result<String> {
+    if call.tracking_number.trim().is_empty() {
+        return Err(DomainError::invalid("tracking_number", "error.required", "").into());
+    }
     let carrier = carrier_id(tx, company, carrier).await?.ok_or(DomainError::NotFound("carrier"))?;
     let delivery = delivery_by_tracking(tx, company, carrier, &call.tracking_number).await?.ok_or_else(|| {
         DomainError::invalid("tracking_number", "error.sales.tracking_unknown", &call.tracking_number)

@@ -296,10 +296,12 @@ async fn a_delivery_is_tracked_by_hand_by_the_carriers_csv_and_by_its_signed_cal
             &signed(now, &secret),
         )
         .await;
-    assert_eq!(unknown_carrier.status, StatusCode::NOT_FOUND);
+    assert_eq!(unknown_carrier.status, StatusCode::UNAUTHORIZED, "unknown carriers look like bad signatures");
     let called = outsider.raw_with(&path, "application/json", &body, &signed(now, &secret)).await;
     assert_eq!(called.status, StatusCode::OK, "{}", called.body);
     assert_eq!(called.json()["status"], "delivered");
+    let again = outsider.raw_with(&path, "application/json", &body, &signed(now, &secret)).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "the same signed call twice is a replay");
 
     // A late scan from before does not turn the status back.
     let late = json!({"status": "in_transit", "time": "2026-03-18 12:00", "location": "福州"});
@@ -389,4 +391,31 @@ async fn the_sales_analysis_and_open_orders_agree_with_the_orders_behind_them() 
     let browser = app.signed_in("admin").await;
     let page = browser.get("/sales/analysis?from=2026-01-01&to=2026-03-31&by=month").await;
     assert!(page.body.contains("<svg class=\"chart\"") && page.body.contains("SO/2026/00002"), "{}", page.body);
+}
+
+#[tokio::test]
+async fn a_backorder_is_dropped_by_closing_the_order_and_one_line_cannot_be_delivered_twice_over() {
+    let Shop { app: _app, api, customer, notebook } = shop("30", "0").await;
+    let so =
+        quotation(&api, customer, json!([{"product_id": notebook, "quantity": "10", "unit_price": "20.00"}])).await;
+    let id = so["id"].as_i64().expect("id");
+    let line = so["lines"][0]["id"].as_i64().expect("line");
+    api.post(&format!("/api/v1/sales/orders/{id}/confirm"), &json!({})).await;
+    // Six and six of a line of ten: refused on the second, nothing moves.
+    let twice = json!({"date": "2026-03-17", "lines": [{"line_id": line, "quantity": "6"}, {"line_id": line, "quantity": "6"}]});
+    let refused = api.post(&format!("/api/v1/sales/orders/{id}/deliver"), &twice).await;
+    assert_eq!(refused.json()["errors"][0]["field"], "lines[1].quantity", "{}", refused.body);
+    assert_eq!(availability(&api, notebook).await, ("10".into(), "20".into()));
+    // Four leave; the customer wants no more: closing gives the other six back.
+    api.post(
+        &format!("/api/v1/sales/orders/{id}/deliver"),
+        &json!({"date": "2026-03-17", "lines": [{"line_id": line, "quantity": "4"}]}),
+    )
+    .await;
+    let closed = api.post(&format!("/api/v1/sales/orders/{id}/cancel"), &json!({})).await;
+    assert_eq!(closed.json()["status"], "closed", "{}", closed.body);
+    assert_eq!(availability(&api, notebook).await, ("0".into(), "26".into()));
+    // What was delivered can still be invoiced.
+    let invoiced = api.post(&format!("/api/v1/sales/orders/{id}/invoice"), &json!({"date": "2026-03-18"})).await;
+    assert_eq!(invoiced.status, StatusCode::CREATED, "{}", invoiced.body);
 }

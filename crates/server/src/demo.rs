@@ -575,19 +575,26 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
             vouchers += 3;
             tx.commit().await?;
         }
+        let mut invoiced_now: Vec<(i64, i64)> = Vec::new();
         // Sales: quotations from the price lists, confirmed, delivered and invoiced; in the
         // current month the last ones stay confirmed or quoted, so there are open orders.
         for i in 0..monthly.0 {
             let customer = customers[(rng.next() as usize) % customers.len()];
             let mut lines = Vec::new();
+            // The current month's last order stays a quotation: it reserves nothing, so it may
+            // quote what is not in stock.
+            let stage = if month == current_month { monthly.0 - i } else { usize::MAX };
             for _ in 0..1 + rng.next() % 3 {
                 let (product, _, _, _) = &goods[(rng.next() as usize) % goods.len()];
                 let quantity = (1 + rng.next() % 5) as i64;
                 let have = available.get(product).copied().unwrap_or(0);
-                if have >= quantity * unit
+                let quoted_only = stage <= 1;
+                if (quoted_only || have >= quantity * unit)
                     && !lines.iter().any(|l: &sales::service::OrderLineForm| l.product_id == *product)
                 {
-                    available.insert(*product, have - quantity * unit);
+                    if !quoted_only {
+                        available.insert(*product, have - quantity * unit);
+                    }
                     lines.push(sales::service::OrderLineForm {
                         product_id: *product,
                         quantity: quantity.to_string(),
@@ -618,7 +625,6 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
                 lines,
             };
             let order = sales::service::create_quotation(&mut tx, &trader, &form).await?;
-            let stage = if month == current_month { monthly.0 - i } else { usize::MAX };
             if stage > 1 {
                 sales::service::confirm_order(&mut tx, &trader, order).await?;
             }
@@ -655,13 +661,14 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
                     }
                 }
                 let invoice = sales::service::invoice(&mut tx, &trader, order, &date).await?;
-                open_invoices.push((invoice, customer));
+                invoiced_now.push((invoice, customer));
                 vouchers += 2;
             }
             tx.commit().await?;
         }
         let mut tx = db.begin(actor()).await?;
-        // Customers pay most invoices of earlier months; some stay open for the ageing report.
+        // Customers pay most invoices of earlier months (this month's wait for next month, so
+        // no receipt is dated before its invoice); some stay open for the ageing report.
         let mut still_open = Vec::new();
         for (id, customer) in open_invoices.drain(..) {
             let paid_now = rng.next() % 10 < 7;
@@ -693,6 +700,7 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
             }
         }
         open_invoices = still_open;
+        open_invoices.append(&mut invoiced_now);
         for (id, supplier) in std::mem::take(&mut open_bills) {
             let open: i64 = sqlx::query("SELECT total - settled AS open FROM fin_invoices WHERE id = $1")
                 .bind(id)
@@ -703,7 +711,8 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
                 let form = PaymentForm {
                     kind: "payment".into(),
                     party_id: supplier,
-                    date: day(25),
+                    // The last day of the month: after every bill of the month.
+                    date: day(28),
                     amount: finance::domain::yuan(open),
                     allocations: None,
                     ..Default::default()

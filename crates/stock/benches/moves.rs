@@ -169,6 +169,18 @@ fn at_a_million_moves(c: &mut Criterion) {
             service::on_hand(&mut conn, company, None, None).await.expect("on hand")
         })
     });
+    group.bench_function("ledger_of_one_product_5000_moves", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let mut conn = store.app.db.reader().acquire().await.expect("conn");
+            service::ledger(&mut conn, company, product).await.expect("ledger")
+        })
+    });
+    group.bench_function("turnover_of_a_month", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let mut conn = store.app.db.reader().acquire().await.expect("conn");
+            stock::reports::turnover(&mut conn, company, "2026-03-01", "2026-03-31").await.expect("turnover")
+        })
+    });
     group.finish();
 }
 

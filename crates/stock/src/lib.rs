@@ -61,6 +61,12 @@ pub fn module() -> Module {
                 name: "reports",
                 sql: include_str!("../migrations/0006_reports.sql"),
             },
+            db::migrate::Migration {
+                module: "stock",
+                version: 7,
+                name: "ledger index",
+                sql: include_str!("../migrations/0007_ledger_index.sql"),
+            },
         ],
         permissions: &[service::READ, service::MOVE, service::MANAGE],
         menu: vec![

@@ -327,4 +327,7 @@ async fn februarys_turnover_days_of_cover_and_slow_movers_follow_the_moves() {
             && page.body.contains("id=\"turnover\"")
             && page.body.contains("id=\"slow-movers\"")
     );
+    let refused = browser.get("/stock/analysis?from=2026-02-30&days=0").await;
+    assert_eq!(refused.status, StatusCode::OK, "the page shows the default period with the refusals");
+    assert_eq!(refused.body.matches("class=\"error\"").count(), 2, "{}", refused.body);
 }

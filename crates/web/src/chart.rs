@@ -16,10 +16,29 @@ pub struct ReportQuery {
     pub days: Option<String>,
 }
 
+/// A period as (first day, last day), `YYYY-MM-DD`.
+pub type Period = (String, String);
+
 impl ReportQuery {
     /// The period, by default this year up to today (see `Ctx::period`).
     pub fn period(&self, ctx: &crate::Ctx) -> crate::AppResult<(String, String)> {
         ctx.period(self.from.as_deref(), self.to.as_deref())
+    }
+
+    /// For a report page: the period asked for or, when a date is not valid, the default period
+    /// with the refusals as (field, message) to show next to the filter's fields.
+    pub fn period_for_page(&self, ctx: &crate::Ctx) -> crate::AppResult<(Period, Vec<(String, String)>)> {
+        match self.period(ctx) {
+            Ok(period) => Ok((period, Vec::new())),
+            Err(crate::AppError::Domain(kernel::DomainError::Invalid(errors))) => {
+                let messages = errors
+                    .iter()
+                    .map(|e| (e.field.clone(), ctx.state.messages.format(ctx.lang, e.key, &e.detail)))
+                    .collect();
+                Ok((ctx.period(None, None)?, messages))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// The grouping asked for, or `default`.

@@ -44,7 +44,7 @@ pub fn verify(secret: &str, header: &str, body: &str, now: i64, tolerance_second
     let (Some(timestamp), Some(given)) = (timestamp, given) else {
         return false;
     };
-    if (now - timestamp).abs() > tolerance_seconds {
+    if now.abs_diff(timestamp) > tolerance_seconds.unsigned_abs() {
         return false;
     }
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())

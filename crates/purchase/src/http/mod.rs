@@ -749,6 +749,8 @@ async fn open_orders_api(ctx: Ctx) -> AppResult<Json<Value>> {
 #[template(path = "purchase/analysis.html")]
 struct AnalysisPage {
     page: PageCtx,
+    /// A refused `from` or `to`, shown next to its field (the default period is shown instead).
+    period_errors: Vec<(String, String)>,
     from: String,
     to: String,
     by: String,
@@ -759,6 +761,9 @@ struct AnalysisPage {
 }
 
 impl AnalysisPage {
+    fn period_error(&self, field: &str) -> Option<&str> {
+        self.period_errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+    }
     fn qty(&self, scaled: &i64) -> String {
         qty(*scaled)
     }
@@ -766,7 +771,7 @@ impl AnalysisPage {
 
 async fn analysis_page(ctx: Ctx, Query(q): Query<ReportQuery>) -> AppResult<Response> {
     ctx.require(service::READ)?;
-    let (from, to) = q.period(&ctx)?;
+    let ((from, to), period_errors) = q.period_for_page(&ctx)?;
     let by = q.grouping("month");
     let mut conn = conn(&ctx).await?;
     let groups = crate::analysis::by(&mut conn, ctx.company_id(), &from, &to, &by).await?;
@@ -776,5 +781,15 @@ async fn analysis_page(ctx: Ctx, Query(q): Query<ReportQuery>) -> AppResult<Resp
     let bars: Vec<web::chart::Bar> =
         groups.iter().take(24).map(|g| web::chart::Bar { label: g.key.clone(), value: g.net }).collect();
     let chart = web::chart::bars(&page.t(&format!("purchase.by.{by}")), &bars, yuan);
-    render(&AnalysisPage { page, from, to, by, groupings: crate::analysis::GROUPINGS, groups, open, chart })
+    render(&AnalysisPage {
+        page,
+        period_errors,
+        from,
+        to,
+        by,
+        groupings: crate::analysis::GROUPINGS,
+        groups,
+        open,
+        chart,
+    })
 }

@@ -451,7 +451,7 @@ impl OrderPage {
     }
 
     fn invoiceable(&self) -> bool {
-        (self.order.status == "confirmed" || self.order.status == "done")
+        ["confirmed", "done", "closed"].contains(&self.order.status.as_str())
             && self.order.lines.iter().any(|l| l.to_invoice() > 0)
     }
 }
@@ -535,12 +535,12 @@ async fn action_page(ctx: Ctx, Path((id, action)): Path<(i64, String)>, pairs: F
                         .strip_prefix("lines[")
                         .and_then(|rest| rest.split(']').next())
                         .and_then(|i| i.parse::<usize>().ok());
-                    let line = index.and_then(|i| {
-                        if action == "deliver" {
-                            submitted.get(i).map(|s| s.0)
-                        } else {
-                            order.lines.get(i).map(|l| l.id)
-                        }
+                    // A delivery's lines are those submitted, an invoice's those with something
+                    // to invoice, a confirmation's all of the order's.
+                    let line = index.and_then(|i| match action.as_str() {
+                        "deliver" => submitted.get(i).map(|s| s.0),
+                        "invoice" => order.lines.iter().filter(|l| l.to_invoice() > 0).nth(i).map(|l| l.id),
+                        _ => order.lines.get(i).map(|l| l.id),
                     });
                     e.field = match line {
                         Some(line) => format!("{action}:{line}"),
@@ -684,8 +684,9 @@ async fn carrier_callback(
     body: Bytes,
 ) -> AppResult<Json<Value>> {
     let mut conn = state.db.reader().acquire().await.map_err(db::Error::from)?;
-    let secret =
-        shipping::carrier_secret(&mut conn, company, &carrier).await?.ok_or(DomainError::NotFound("carrier"))?;
+    // An unknown company or carrier answers like a bad signature, so the callback does not
+    // tell outsiders which companies and carriers exist.
+    let secret = shipping::carrier_secret(&mut conn, company, &carrier).await?.ok_or(DomainError::Unauthenticated)?;
     drop(conn);
     let text = std::str::from_utf8(&body).map_err(|_| DomainError::invalid("body", "error.sales.callback_body", ""))?;
     let signature = headers.get("x-zhongshu-signature").and_then(|v| v.to_str().ok()).unwrap_or_default();
@@ -698,6 +699,7 @@ async fn carrier_callback(
     let actor =
         db::Actor { user_id: None, login: format!("carrier:{}", carrier.to_uppercase()), company_id: Some(company) };
     let mut tx = state.db.begin(actor).await?;
+    shipping::remember_call(&mut tx, signature).await?;
     let status = shipping::carrier_event(&mut tx, company, &carrier, &call).await?;
     tx.commit().await?;
     Ok(Json(json!({"tracking_number": call.tracking_number, "status": status})))
@@ -863,6 +865,8 @@ async fn open_orders_api(ctx: Ctx) -> AppResult<Json<Value>> {
 #[template(path = "sales/analysis.html")]
 struct AnalysisPage {
     page: PageCtx,
+    /// A refused `from` or `to`, shown next to its field (the default period is shown instead).
+    period_errors: Vec<(String, String)>,
     from: String,
     to: String,
     by: String,
@@ -873,6 +877,9 @@ struct AnalysisPage {
 }
 
 impl AnalysisPage {
+    fn period_error(&self, field: &str) -> Option<&str> {
+        self.period_errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+    }
     fn qty(&self, scaled: &i64) -> String {
         qty(*scaled)
     }
@@ -880,7 +887,7 @@ impl AnalysisPage {
 
 async fn analysis_page(ctx: Ctx, Query(q): Query<ReportQuery>) -> AppResult<Response> {
     ctx.require(service::READ)?;
-    let (from, to) = q.period(&ctx)?;
+    let ((from, to), period_errors) = q.period_for_page(&ctx)?;
     let by = q.grouping("month");
     let mut conn = conn(&ctx).await?;
     let groups = crate::analysis::by(&mut conn, ctx.company_id(), &from, &to, &by).await?;
@@ -890,5 +897,15 @@ async fn analysis_page(ctx: Ctx, Query(q): Query<ReportQuery>) -> AppResult<Resp
     let bars: Vec<web::chart::Bar> =
         groups.iter().take(24).map(|g| web::chart::Bar { label: g.key.clone(), value: g.net }).collect();
     let chart = web::chart::bars(&page.t(&format!("sales.by.{by}")), &bars, yuan);
-    render(&AnalysisPage { page, from, to, by, groupings: crate::analysis::GROUPINGS, groups, open, chart })
+    render(&AnalysisPage {
+        page,
+        period_errors,
+        from,
+        to,
+        by,
+        groupings: crate::analysis::GROUPINGS,
+        groups,
+        open,
+        chart,
+    })
 }

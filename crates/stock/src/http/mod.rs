@@ -786,6 +786,8 @@ async fn slow_movers_api(ctx: Ctx, Query(q): Query<ReportQuery>) -> AppResult<Js
 #[template(path = "stock/analysis.html")]
 struct AnalysisPage {
     page: PageCtx,
+    /// A refused `from` or `to`, shown next to its field (the default period is shown instead).
+    period_errors: Vec<(String, String)>,
     from: String,
     to: String,
     days: i64,
@@ -798,6 +800,9 @@ struct AnalysisPage {
 }
 
 impl AnalysisPage {
+    fn period_error(&self, field: &str) -> Option<&str> {
+        self.period_errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+    }
     fn money(&self, fen: &i64) -> String {
         yuan(*fen)
     }
@@ -826,8 +831,15 @@ fn top_ten<T>(rows: &[T], label: impl Fn(&T) -> String, value: impl Fn(&T) -> i6
 
 async fn analysis_page(ctx: Ctx, Query(q): Query<ReportQuery>) -> AppResult<Response> {
     ctx.require(service::READ)?;
-    let (from, to) = q.period(&ctx)?;
-    let (days, since) = since(&q, &ctx)?;
+    let ((from, to), mut period_errors) = q.period_for_page(&ctx)?;
+    let (days, since) = match since(&q, &ctx) {
+        Ok(found) => found,
+        Err(web::AppError::Domain(DomainError::Invalid(errors))) => {
+            period_errors.extend(messages(&ctx, &errors));
+            since(&ReportQuery::default(), &ctx)?
+        }
+        Err(e) => return Err(e),
+    };
     let mut conn = conn(&ctx).await?;
     let turnover = crate::reports::turnover(&mut conn, ctx.company_id(), &from, &to).await?;
     let slow = crate::reports::slow_movers(&mut conn, ctx.company_id(), &since).await?;
@@ -841,5 +853,5 @@ async fn analysis_page(ctx: Ctx, Query(q): Query<ReportQuery>) -> AppResult<Resp
         &top_ten(&turnover, |t| t.product_code.clone(), |t| t.cost_of_sales),
         yuan,
     );
-    render(&AnalysisPage { page, from, to, days, turnover, slow, value_chart, sales_chart })
+    render(&AnalysisPage { page, period_errors, from, to, days, turnover, slow, value_chart, sales_chart })
 }

@@ -1,0 +1,45 @@
+//! Documents with a status (purchase and sales orders, later contracts and work orders): the
+//! row lock every operation on one document takes first, and audited status changes. The
+//! table and resource names are the calling module's constants, never input.
+
+use crate::{Result, Tx};
+use kernel::DomainError;
+use serde_json::json;
+
+/// A table of documents with `company_id`, `status` and `version` columns.
+pub struct Documents {
+    pub table: &'static str,
+    /// The audit log's resource name, e.g. `purchase.order`.
+    pub resource: &'static str,
+    /// What a missing one is called in the 404.
+    pub noun: &'static str,
+}
+
+impl Documents {
+    /// Locks a document's row until the transaction ends (a no-op update), so two operations on
+    /// one document (two receipts, two deliveries) run one after the other and the second sees
+    /// what the first did. A document of another company is not found.
+    pub async fn lock(&self, tx: &mut Tx, company: i64, id: i64) -> Result<()> {
+        let sql = format!("UPDATE {} SET version = version WHERE company_id = $1 AND id = $2", self.table);
+        let locked = sqlx::query(&sql).bind(company).bind(id).execute(tx.conn()).await?.rows_affected();
+        if locked != 1 {
+            return Err(DomainError::NotFound(self.noun).into());
+        }
+        Ok(())
+    }
+
+    /// Moves a locked document from status `from` to `to`, with its audit row.
+    pub async fn set_status(&self, tx: &mut Tx, id: i64, from: &str, to: &str) -> Result<()> {
+        if from == to {
+            return Ok(());
+        }
+        let sql = format!("UPDATE {} SET status = $1, version = version + 1 WHERE id = $2", self.table);
+        sqlx::query(&sql).bind(to).bind(id).execute(tx.conn()).await?;
+        tx.audit("state", self.resource, Some(&id.to_string()), &json!({"status": [from, to]})).await
+    }
+}
+
+/// The refusal of an operation the document's status does not allow.
+pub fn wrong_status(status: &str) -> crate::Error {
+    DomainError::invalid("status", "error.document.status", status).into()
+}
