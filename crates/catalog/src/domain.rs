@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 
 pub const KINDS: [&str; 3] = ["goods", "service", "consumable"];
 pub const COSTING: [&str; 2] = ["moving_average", "fifo"];
+/// What a sales order invoices of a product: what was delivered, or what was ordered.
+pub const INVOICE_POLICIES: [&str; 2] = ["delivered", "ordered"];
 pub const UOM_CATEGORIES: [&str; 5] = ["unit", "weight", "length", "volume", "time"];
 
 /// A unit: its category and its size as the exact fraction num/den of the category's reference unit.
@@ -78,6 +80,10 @@ pub struct ProductForm {
     pub vat_rate: String,
     #[serde(default = "moving_average")]
     pub costing: String,
+    /// `delivered` or `ordered`; empty: as delivered for goods, as ordered for services
+    /// (which are never delivered).
+    #[serde(default)]
+    pub invoice_policy: String,
     #[serde(default)]
     pub track_lot: bool,
     #[serde(default)]
@@ -107,6 +113,7 @@ pub struct ProductInput {
     pub sales_uom: String,
     pub vat_rate_bp: i64,
     pub costing: String,
+    pub invoice_policy: String,
     pub track_lot: bool,
     pub track_serial: bool,
     pub track_expiry: bool,
@@ -152,6 +159,19 @@ pub fn validate(form: &ProductForm) -> DomainResult<ProductInput> {
     if !COSTING.contains(&form.costing.as_str()) {
         p.add("costing", "error.catalog.costing", &form.costing);
     }
+    let invoice_policy = match (form.invoice_policy.trim(), form.kind.as_str()) {
+        ("", "service") => "ordered".to_string(),
+        ("", _) => "delivered".to_string(),
+        ("delivered", "service") => {
+            p.add("invoice_policy", "error.catalog.service_delivered", "");
+            String::new()
+        }
+        (policy, _) if INVOICE_POLICIES.contains(&policy) => policy.to_string(),
+        (policy, _) => {
+            p.add("invoice_policy", "error.catalog.invoice_policy", policy);
+            String::new()
+        }
+    };
     let vat_rate_bp = match form.vat_rate.trim() {
         "13" => 1300,
         "9" => 900,
@@ -198,6 +218,7 @@ pub fn validate(form: &ProductForm) -> DomainResult<ProductInput> {
         sales_uom: or_stock(&form.sales_uom),
         vat_rate_bp,
         costing: form.costing.clone(),
+        invoice_policy,
         track_lot: form.track_lot,
         track_serial: form.track_serial,
         track_expiry: form.track_expiry,

@@ -29,6 +29,12 @@ pub fn module() -> Module {
                 name: "price lists",
                 sql: include_str!("../migrations/0002_price_lists.sql"),
             },
+            db::migrate::Migration {
+                module: "catalog",
+                version: 3,
+                name: "invoicing policy",
+                sql: include_str!("../migrations/0003_invoice_policy.sql"),
+            },
         ],
         permissions: &[service::READ, service::MANAGE],
         menu: vec![

@@ -172,6 +172,8 @@ pub struct Product {
     pub sales_uom: String,
     pub vat_rate_bp: i64,
     pub costing: String,
+    /// `delivered` or `ordered`: what a sales order invoices of it.
+    pub invoice_policy: String,
     pub track_lot: bool,
     pub track_serial: bool,
     pub track_expiry: bool,
@@ -249,7 +251,7 @@ pub async fn create_product(tx: &mut Tx, principal: &Principal, form: &ProductFo
     let now = tx.now().to_string();
     let id: i64 = sqlx::query(
         "INSERT INTO cat_products (company_id, code, barcode, name, name_en, category, kind, uom_id, purchase_uom_id, sales_uom_id, vat_rate_bp, costing, \
-         track_lot, track_serial, track_expiry, sale_price, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
+         track_lot, track_serial, track_expiry, sale_price, created_at, invoice_policy) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id",
     )
     .bind(company)
     .bind(&input.code)
@@ -268,6 +270,7 @@ pub async fn create_product(tx: &mut Tx, principal: &Principal, form: &ProductFo
     .bind(i64::from(input.track_expiry))
     .bind(input.sale_price)
     .bind(now)
+    .bind(&input.invoice_policy)
     .fetch_one(tx.conn())
     .await?
     .try_get("id")?;
@@ -319,7 +322,7 @@ pub async fn update_product(
     let (uom, purchase, sales) = uom_ids(tx, company, &input).await?;
     let changed = sqlx::query(
         "UPDATE cat_products SET barcode = $1, name = $2, name_en = $3, category = $4, kind = $5, uom_id = $6, purchase_uom_id = $7, sales_uom_id = $8, \
-         vat_rate_bp = $9, costing = $10, track_lot = $11, track_serial = $12, track_expiry = $13, sale_price = $14, version = version + 1 \
+         vat_rate_bp = $9, costing = $10, track_lot = $11, track_serial = $12, track_expiry = $13, sale_price = $14, invoice_policy = $17, version = version + 1 \
          WHERE id = $15 AND version = $16",
     )
     .bind(&input.barcode)
@@ -338,6 +341,7 @@ pub async fn update_product(
     .bind(input.sale_price)
     .bind(id)
     .bind(version)
+    .bind(&input.invoice_policy)
     .execute(tx.conn())
     .await?
     .rows_affected();
@@ -394,6 +398,7 @@ pub fn form_of(p: &Product) -> ProductForm {
         sales_uom: p.sales_uom.clone(),
         vat_rate: (p.vat_rate_bp / 100).to_string(),
         costing: p.costing.clone(),
+        invoice_policy: p.invoice_policy.clone(),
         track_lot: p.track_lot,
         track_serial: p.track_serial,
         track_expiry: p.track_expiry,
@@ -471,7 +476,7 @@ pub async fn set_supplier(tx: &mut Tx, principal: &Principal, product: i64, form
 }
 
 const PRODUCT_COLUMNS: &str = "p.id, p.code, p.barcode, p.name, p.name_en, p.category, p.kind, u.code AS uom, pu.code AS purchase_uom, su.code AS sales_uom, \
-     p.vat_rate_bp, p.costing, p.track_lot, p.track_serial, p.track_expiry, p.sale_price, p.archived_at, p.version";
+     p.vat_rate_bp, p.costing, p.invoice_policy, p.track_lot, p.track_serial, p.track_expiry, p.sale_price, p.archived_at, p.version";
 const PRODUCT_FROM: &str = "FROM cat_products p JOIN cat_uoms u ON u.id = p.uom_id JOIN cat_uoms pu ON pu.id = p.purchase_uom_id JOIN cat_uoms su ON su.id = p.sales_uom_id";
 
 fn product_from_row(r: &db::Row) -> std::result::Result<Product, sqlx::Error> {
@@ -488,6 +493,7 @@ fn product_from_row(r: &db::Row) -> std::result::Result<Product, sqlx::Error> {
         sales_uom: r.try_get("sales_uom")?,
         vat_rate_bp: r.try_get("vat_rate_bp")?,
         costing: r.try_get("costing")?,
+        invoice_policy: r.try_get("invoice_policy")?,
         track_lot: r.try_get::<i64, _>("track_lot")? == 1,
         track_serial: r.try_get::<i64, _>("track_serial")? == 1,
         track_expiry: r.try_get::<i64, _>("track_expiry")? == 1,

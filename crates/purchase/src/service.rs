@@ -109,6 +109,12 @@ pub struct OrderLineForm {
 }
 
 pub async fn create_order(tx: &mut Tx, principal: &Principal, form: &OrderForm) -> Result<i64> {
+    insert_order(tx, principal, form, false).await
+}
+
+/// Writes an order, or with `rfq` a request for quotation (询价单): the same document in status
+/// `rfq`, where a line without a known price waits at 0.00 for the supplier's quote.
+async fn insert_order(tx: &mut Tx, principal: &Principal, form: &OrderForm, rfq: bool) -> Result<i64> {
     principal.authorize(MANAGE)?;
     let company = principal.company_id.0;
     let mut p = Problems::default();
@@ -163,6 +169,7 @@ pub async fn create_order(tx: &mut Tx, principal: &Principal, form: &OrderForm) 
         let same_unit = product.try_get::<i64, _>("uom_id")? == product.try_get::<i64, _>("purchase_uom_id")?;
         let price = match (line.unit_price.trim(), catalog_price) {
             ("", Some(price)) if same_unit => price,
+            ("", _) if rfq => 0,
             ("", _) => {
                 p.add(&field("unit_price"), "error.purchase.price_required", "");
                 0
@@ -189,12 +196,13 @@ pub async fn create_order(tx: &mut Tx, principal: &Principal, form: &OrderForm) 
     let user = tx.actor().user_id;
     let id: i64 = sqlx::query(
         "INSERT INTO pur_orders (company_id, number, supplier_id, warehouse_id, status, order_date, memo, net, tax, total, created_at, created_by) \
-         VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
     )
     .bind(company)
     .bind(&number)
     .bind(form.supplier_id)
     .bind(warehouse.unwrap_or(0))
+    .bind(if rfq { "rfq" } else { "draft" })
     .bind(&date)
     .bind(form.memo.trim())
     .bind(totals.net)
@@ -469,7 +477,7 @@ pub async fn approve_order(tx: &mut Tx, principal: &Principal, id: i64) -> Resul
 pub async fn cancel_order(tx: &mut Tx, principal: &Principal, id: i64) -> Result<String> {
     principal.authorize(MANAGE)?;
     let order = lock_order(tx, principal.company_id.0, id).await?;
-    if !["draft", "to_approve", "confirmed"].contains(&order.status.as_str()) {
+    if !["rfq", "draft", "to_approve", "confirmed"].contains(&order.status.as_str()) {
         return Err(db::document::wrong_status(&order.status));
     }
     let status = if order.lines.iter().any(|l| l.received > 0 || l.billed > 0) { "closed" } else { "cancelled" };
@@ -991,8 +999,7 @@ pub async fn request_replenishment(tx: &mut Tx, company: i64, alert: &serde_json
             id
         }
     };
-    let reason = json!({"on_hand": alert["on_hand"], "min": alert["min"], "max": alert["max"], "move": alert["move"]})
-        .to_string();
+    let reason = json!({"on_hand": alert["on_hand"], "reserved": alert["reserved"], "forecast": alert["forecast"], "min": alert["min"], "max": alert["max"], "move": alert["move"]}).to_string();
     sqlx::query(
         "INSERT INTO pur_request_lines (request_id, product_id, quantity, reason) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (request_id, product_id) DO UPDATE SET quantity = CASE WHEN excluded.quantity > pur_request_lines.quantity \
@@ -1064,4 +1071,225 @@ pub async fn order_from_request(tx: &mut Tx, principal: &Principal, id: i64, dat
     )
     .await?;
     Ok(order)
+}
+
+/// Asks several suppliers to quote for an open request (询价): one request for quotation per
+/// supplier with the request's lines, at the supplier's catalog price where there is one.
+/// Returns the RFQs' ids.
+pub async fn request_quotes(
+    tx: &mut Tx,
+    principal: &Principal,
+    id: i64,
+    suppliers: &[i64],
+    date: &str,
+) -> Result<Vec<i64>> {
+    principal.authorize(MANAGE)?;
+    let company = principal.company_id.0;
+    let request = requests(tx.conn(), company)
+        .await?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or(DomainError::NotFound("purchase request"))?;
+    if request.status != "open" {
+        return Err(db::document::wrong_status(&request.status));
+    }
+    let mut unique: Vec<i64> = suppliers.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    if unique.is_empty() {
+        return Err(DomainError::invalid("supplier_ids", "error.purchase.no_suppliers", "").into());
+    }
+    let mut rfqs = Vec::with_capacity(unique.len());
+    for supplier in unique {
+        let form = OrderForm {
+            supplier_id: supplier,
+            warehouse: request.warehouse.clone(),
+            date: date.to_string(),
+            memo: request.number.clone(),
+            lines: request
+                .lines
+                .iter()
+                .map(|l| OrderLineForm {
+                    product_id: l.product_id,
+                    quantity: Qty::from_scaled(l.quantity).to_string(),
+                    unit_price: String::new(),
+                })
+                .collect(),
+        };
+        let rfq = insert_order(tx, principal, &form, true).await?;
+        sqlx::query("UPDATE pur_orders SET request_id = $1 WHERE id = $2")
+            .bind(id)
+            .bind(rfq)
+            .execute(tx.conn())
+            .await?;
+        rfqs.push(rfq);
+    }
+    sqlx::query("UPDATE pur_requests SET status = 'quoting' WHERE id = $1").bind(id).execute(tx.conn()).await?;
+    tx.audit(
+        "state",
+        "purchase.request",
+        Some(&id.to_string()),
+        &json!({"status": ["open", "quoting"], "rfqs": [null, rfqs]}),
+    )
+    .await?;
+    Ok(rfqs)
+}
+
+/// A supplier's quote: a unit price per line of the RFQ.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuoteForm {
+    pub lines: Vec<QuoteLineForm>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuoteLineForm {
+    pub line_id: i64,
+    pub unit_price: String,
+}
+
+/// Records a supplier's quoted prices on its RFQ and works the totals out again.
+pub async fn record_quote(tx: &mut Tx, principal: &Principal, id: i64, form: &QuoteForm) -> Result<()> {
+    principal.authorize(MANAGE)?;
+    let company = principal.company_id.0;
+    let order = lock_order(tx, company, id).await?;
+    if order.status != "rfq" {
+        return Err(db::document::wrong_status(&order.status));
+    }
+    let mut p = Problems::default();
+    let mut prices: Vec<i64> = order.lines.iter().map(|l| l.unit_price).collect();
+    for (i, line) in form.lines.iter().enumerate() {
+        match order.lines.iter().position(|l| l.id == line.line_id) {
+            Some(at) => prices[at] = p.amount(&format!("lines[{i}].unit_price"), &line.unit_price),
+            None => p.add(&format!("lines[{i}].line_id"), "error.document.line", line.line_id.to_string()),
+        }
+    }
+    p.finish()?;
+    let invoice_lines: Vec<InvoiceLineForm> = order
+        .lines
+        .iter()
+        .zip(&prices)
+        .map(|(l, price)| InvoiceLineForm {
+            description: format!("{} {}", l.product_code, l.product_name),
+            quantity: Qty::from_scaled(l.quantity).to_string(),
+            unit_price: yuan(*price),
+            discount: String::new(),
+            vat_rate: (l.vat_rate_bp / 100).to_string(),
+            account: GOODS_IN_TRANSIT.into(),
+        })
+        .collect();
+    let (computed, totals) = finance::vat::compute(&invoice_lines, false, VatRounding::Line, GOODS_IN_TRANSIT)?;
+    for ((line, price), priced) in order.lines.iter().zip(&prices).zip(&computed) {
+        sqlx::query("UPDATE pur_order_lines SET unit_price = $1, net = $2, tax = $3 WHERE id = $4")
+            .bind(*price)
+            .bind(priced.net)
+            .bind(priced.tax)
+            .bind(line.id)
+            .execute(tx.conn())
+            .await?;
+    }
+    sqlx::query("UPDATE pur_orders SET net = $1, tax = $2, total = $3, version = version + 1 WHERE id = $4")
+        .bind(totals.net)
+        .bind(totals.tax)
+        .bind(totals.total)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    tx.audit(
+        "update",
+        "purchase.order",
+        Some(&id.to_string()),
+        &json!({"quote": [yuan(order.total), yuan(totals.total)]}),
+    )
+    .await?;
+    Ok(())
+}
+
+/// One supplier's answer to a request, for comparing.
+#[derive(Debug, Clone, Serialize)]
+pub struct Quote {
+    pub order_id: i64,
+    pub number: String,
+    pub supplier_name: String,
+    pub status: String,
+    pub total: i64,
+    /// Lines still at 0.00: not quoted yet.
+    pub unpriced_lines: i64,
+    pub lead_days: Option<i64>,
+}
+
+/// The RFQs of a request, cheapest first (those not fully quoted last).
+pub async fn quotes(conn: &mut sqlx::AnyConnection, company: i64, request: i64) -> Result<Vec<Quote>> {
+    let rows = sqlx::query(
+        "SELECT o.id, o.number, p.name, o.status, o.total, \
+           (SELECT COUNT(*) FROM pur_order_lines l WHERE l.order_id = o.id AND l.unit_price = 0) AS unpriced, \
+           (SELECT MAX(s.lead_days) FROM pur_order_lines l JOIN cat_product_suppliers s ON s.product_id = l.product_id AND s.party_id = o.supplier_id \
+             WHERE l.order_id = o.id) AS lead_days \
+         FROM pur_orders o JOIN parties p ON p.id = o.supplier_id WHERE o.company_id = $1 AND o.request_id = $2 \
+         ORDER BY (SELECT COUNT(*) FROM pur_order_lines l WHERE l.order_id = o.id AND l.unit_price = 0) > 0, o.total, o.id",
+    )
+    .bind(company)
+    .bind(request)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Quote {
+                order_id: r.try_get("id")?,
+                number: r.try_get("number")?,
+                supplier_name: r.try_get("name")?,
+                status: r.try_get("status")?,
+                total: r.try_get("total")?,
+                unpriced_lines: r.try_get("unpriced")?,
+                lead_days: r.try_get("lead_days")?,
+            })
+        })
+        .collect()
+}
+
+/// Chooses one supplier's quote: its RFQ becomes a draft order (to confirm as any order), the
+/// other RFQs of the request are cancelled and the request is ordered.
+pub async fn choose_quote(tx: &mut Tx, principal: &Principal, id: i64) -> Result<()> {
+    principal.authorize(MANAGE)?;
+    let company = principal.company_id.0;
+    let order = lock_order(tx, company, id).await?;
+    if order.status != "rfq" {
+        return Err(db::document::wrong_status(&order.status));
+    }
+    if order.lines.iter().any(|l| l.unit_price == 0) {
+        return Err(DomainError::invalid("lines", "error.purchase.not_quoted", &order.number).into());
+    }
+    let request: Option<i64> = sqlx::query("SELECT request_id FROM pur_orders WHERE id = $1")
+        .bind(id)
+        .fetch_one(tx.conn())
+        .await?
+        .try_get("request_id")?;
+    set_status(tx, &order, "draft").await?;
+    if let Some(request) = request {
+        let others = sqlx::query("SELECT id FROM pur_orders WHERE company_id = $1 AND request_id = $2 AND status = 'rfq' AND id <> $3 ORDER BY id")
+            .bind(company)
+            .bind(request)
+            .bind(id)
+            .fetch_all(tx.conn())
+            .await?;
+        for other in others {
+            let other_id: i64 = other.try_get("id")?;
+            ORDERS.lock(tx, company, other_id).await?;
+            ORDERS.set_status(tx, other_id, "rfq", "cancelled").await?;
+        }
+        sqlx::query("UPDATE pur_requests SET status = 'ordered', order_id = $1 WHERE id = $2")
+            .bind(id)
+            .bind(request)
+            .execute(tx.conn())
+            .await?;
+        tx.audit(
+            "state",
+            "purchase.request",
+            Some(&request.to_string()),
+            &json!({"status": ["quoting", "ordered"], "order_id": [null, id]}),
+        )
+        .await?;
+    }
+    Ok(())
 }

@@ -412,3 +412,93 @@ async fn the_purchase_analysis_and_open_orders_agree_with_the_orders_behind_them
     let browser = app.signed_in("admin").await;
     assert!(browser.get("/purchase/analysis?by=supplier").await.body.contains("福州金桥电子有限公司"));
 }
+
+#[tokio::test]
+async fn two_suppliers_quote_for_a_request_and_the_cheaper_quote_becomes_the_order() {
+    let Shop { app, api, supplier, notebook } = shop().await;
+    let rival = api
+        .post("/api/v1/parties", &json!({"kind": "organization", "name": "厦门星河数码有限公司", "roles": ["supplier"], "confirm_duplicates": true}))
+        .await
+        .json()["id"]
+        .as_i64()
+        .expect("rival");
+    api.post(
+        "/api/v1/stock/reorder-rules",
+        &json!({"product_id": notebook, "warehouse": "SH", "min": "20", "max": "50"}),
+    )
+    .await;
+    api.post("/api/v1/stock/moves", &json!({"product_id": notebook, "quantity": "30", "from": "SUPPLIER", "to": "SH/STOCK", "unit_cost": "10", "date": "2026-03-02"})).await;
+    api.post(
+        "/api/v1/stock/moves",
+        &json!({"product_id": notebook, "quantity": "15", "from": "SH/STOCK", "to": "CUSTOMER", "date": "2026-03-03"}),
+    )
+    .await;
+    app.dispatch_events().await;
+    let request = api.get("/api/v1/purchase/requests").await.json()["items"][0]["id"].as_i64().expect("request");
+
+    let none = api
+        .post(
+            &format!("/api/v1/purchase/requests/{request}/quotes"),
+            &json!({"supplier_ids": [], "date": "2026-03-04"}),
+        )
+        .await;
+    assert_eq!(none.json()["errors"][0]["code"], "error.purchase.no_suppliers");
+    let asked = api
+        .post(
+            &format!("/api/v1/purchase/requests/{request}/quotes"),
+            &json!({"supplier_ids": [supplier, rival], "date": "2026-03-04"}),
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::CREATED, "{}", asked.body);
+    // The usual supplier's catalog price is filled in; the rival has not quoted yet.
+    let quotes = api.get(&format!("/api/v1/purchase/requests/{request}/quotes")).await.json();
+    let listed: Vec<(i64, i64)> = quotes["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| (q["unpriced_lines"].as_i64().unwrap(), q["total"].as_str().unwrap().len() as i64))
+        .collect();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(quotes["items"][0]["total"], "395.50", "35 at 10.00 plus VAT, quoted first");
+    let rival_rfq = quotes["items"][1]["order_id"].as_i64().expect("rfq");
+    let early = api.post(&format!("/api/v1/purchase/orders/{rival_rfq}/choose"), &json!({})).await;
+    assert_eq!(early.json()["errors"][0]["code"], "error.purchase.not_quoted");
+
+    // The rival quotes 9.50: now it is the cheaper one, and it is chosen.
+    let line =
+        api.get(&format!("/api/v1/purchase/orders/{rival_rfq}")).await.json()["lines"][0]["id"].as_i64().expect("line");
+    let quoted = api
+        .post(
+            &format!("/api/v1/purchase/orders/{rival_rfq}/quote"),
+            &json!({"lines": [{"line_id": line, "unit_price": "9.50"}]}),
+        )
+        .await;
+    assert_eq!(quoted.json()["total"], "375.73", "{}", quoted.body);
+    let quotes = api.get(&format!("/api/v1/purchase/requests/{request}/quotes")).await.json();
+    assert_eq!(quotes["items"][0]["order_id"].as_i64(), Some(rival_rfq));
+    // The requests page compares them side by side, each with its button.
+    let browser = app.signed_in("admin").await;
+    let page = browser.get("/purchase/requests").await;
+    let table = page
+        .body
+        .split(&format!("id=\"quotes-{request}\""))
+        .nth(1)
+        .expect("the comparison")
+        .split("</table>")
+        .next()
+        .unwrap();
+    assert!(table.contains("厦门星河数码有限公司") && table.contains("375.73") && table.contains("395.50"), "{table}");
+    assert_eq!(table.matches("/choose").count(), 2);
+    let chosen = api.post(&format!("/api/v1/purchase/orders/{rival_rfq}/choose"), &json!({})).await;
+    assert_eq!(chosen.json()["status"], "draft", "{}", chosen.body);
+    let statuses: Vec<String> = api.get(&format!("/api/v1/purchase/requests/{request}/quotes")).await.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["status"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(statuses, ["draft", "cancelled"]);
+    assert_eq!(api.get("/api/v1/purchase/requests").await.json()["items"][0]["order_id"].as_i64(), Some(rival_rfq));
+    let confirmed = api.post(&format!("/api/v1/purchase/orders/{rival_rfq}/confirm"), &json!({})).await;
+    assert_eq!(confirmed.json()["status"], "confirmed");
+}

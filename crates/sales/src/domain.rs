@@ -23,10 +23,10 @@ impl Exposure {
     }
 }
 
-/// What a line may be invoiced for now. Goods are invoiced as they are delivered; what is not
-/// stocked (services) as ordered, since there is no delivery to wait for.
-pub fn invoiceable(stocked: bool, quantity: i64, delivered: i64, invoiced: i64) -> i64 {
-    let basis = if stocked { delivered } else { quantity };
+/// What a line may be invoiced for now, by its product's policy: as ordered (services, which
+/// are never delivered, and goods billed in advance) or as delivered (goods, by default).
+pub fn invoiceable(as_ordered: bool, quantity: i64, delivered: i64, invoiced: i64) -> i64 {
+    let basis = if as_ordered { quantity } else { delivered };
     (basis - invoiced).max(0)
 }
 
@@ -45,8 +45,8 @@ mod tests {
 
     #[test]
     fn goods_are_invoiced_as_delivered_and_services_as_ordered() {
-        assert_eq!(invoiceable(true, 120, 80, 50), 30);
-        assert_eq!(invoiceable(false, 8, 0, 0), 8);
-        assert_eq!(invoiceable(true, 120, 80, 80), 0);
+        assert_eq!(invoiceable(false, 120, 80, 50), 30);
+        assert_eq!(invoiceable(true, 8, 0, 0), 8);
+        assert_eq!(invoiceable(false, 120, 80, 80), 0);
     }
 }

@@ -40,6 +40,12 @@ pub fn module() -> Module {
                 name: "carrier calls received",
                 sql: include_str!("../migrations/0003_carrier_calls.sql"),
             },
+            db::migrate::Migration {
+                module: "sales",
+                version: 4,
+                name: "invoicing policy per line",
+                sql: include_str!("../migrations/0004_invoice_policy.sql"),
+            },
         ],
         permissions: &[service::READ, service::MANAGE, service::CREDIT],
         menu: vec![

@@ -81,7 +81,7 @@ pub async fn create_quotation(tx: &mut Tx, principal: &Principal, form: &OrderFo
     for (i, line) in form.lines.iter().enumerate() {
         let field = |name: &str| format!("lines[{i}].{name}");
         let product =
-            sqlx::query("SELECT code, name, kind, vat_rate_bp FROM cat_products WHERE company_id = $1 AND id = $2 AND archived_at IS NULL")
+            sqlx::query("SELECT code, name, kind, vat_rate_bp, invoice_policy FROM cat_products WHERE company_id = $1 AND id = $2 AND archived_at IS NULL")
                 .bind(company)
                 .bind(line.product_id)
                 .fetch_optional(tx.conn())
@@ -107,6 +107,9 @@ pub async fn create_quotation(tx: &mut Tx, principal: &Principal, form: &OrderFo
         };
         let vat: i64 = product.try_get("vat_rate_bp")?;
         let stocked = product.try_get::<String, _>("kind")? != "service";
+        // The product's policy, kept on the line: changing the product later does not change
+        // what an order already written invoices.
+        let invoice_ordered = product.try_get::<String, _>("invoice_policy")? == "ordered";
         invoice_lines.push(InvoiceLineForm {
             description: format!("{} {}", product.try_get::<String, _>("code")?, product.try_get::<String, _>("name")?),
             quantity: Qty::from_scaled(qty).to_string(),
@@ -115,7 +118,7 @@ pub async fn create_quotation(tx: &mut Tx, principal: &Principal, form: &OrderFo
             vat_rate: (vat / 100).to_string(),
             account: REVENUE.into(),
         });
-        lines.push((line.product_id, stocked, qty, price, source, vat));
+        lines.push((line.product_id, stocked, invoice_ordered, qty, price, source, vat));
     }
     p.finish()?;
     let (computed, totals) = finance::vat::compute(&invoice_lines, form.tax_inclusive, VatRounding::Line, REVENUE)?;
@@ -142,10 +145,12 @@ pub async fn create_quotation(tx: &mut Tx, principal: &Principal, form: &OrderFo
     .fetch_one(tx.conn())
     .await?
     .try_get("id")?;
-    for (i, ((product, stocked, qty, price, source, vat), line)) in lines.iter().zip(&computed).enumerate() {
+    for (i, ((product, stocked, invoice_ordered, qty, price, source, vat), line)) in
+        lines.iter().zip(&computed).enumerate()
+    {
         sqlx::query(
-            "INSERT INTO sal_order_lines (order_id, line_no, product_id, stocked, quantity, unit_price, price_source, vat_rate_bp, net, tax) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "INSERT INTO sal_order_lines (order_id, line_no, product_id, stocked, quantity, unit_price, price_source, vat_rate_bp, net, tax, invoice_ordered) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(id)
         .bind(i as i64 + 1)
@@ -157,6 +162,7 @@ pub async fn create_quotation(tx: &mut Tx, principal: &Principal, form: &OrderFo
         .bind(*vat)
         .bind(line.net)
         .bind(line.tax)
+        .bind(i64::from(*invoice_ordered))
         .execute(tx.conn())
         .await?;
     }
@@ -198,6 +204,8 @@ pub struct OrderLine {
     pub product_code: String,
     pub product_name: String,
     pub stocked: bool,
+    /// Invoiced as ordered (services, goods billed in advance) rather than as delivered.
+    pub invoice_ordered: bool,
     pub quantity: i64,
     pub unit_price: i64,
     pub price_source: String,
@@ -219,7 +227,7 @@ impl OrderLine {
     }
 
     pub fn to_invoice(&self) -> i64 {
-        domain::invoiceable(self.stocked, self.quantity, self.delivered, self.invoiced)
+        domain::invoiceable(self.invoice_ordered, self.quantity, self.delivered, self.invoiced)
     }
 }
 
@@ -250,6 +258,7 @@ pub async fn load_order(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -
             product_code: l.try_get("code")?,
             product_name: l.try_get("name")?,
             stocked: db::flag(l, "stocked")?,
+            invoice_ordered: db::flag(l, "invoice_ordered")?,
             quantity: l.try_get("quantity")?,
             unit_price: l.try_get("unit_price")?,
             price_source: l.try_get("price_source")?,
@@ -462,7 +471,9 @@ pub async fn confirm_order(tx: &mut Tx, principal: &Principal, id: i64) -> Resul
     let mut stocked: Vec<(usize, &OrderLine)> = order.lines.iter().enumerate().filter(|(_, l)| l.stocked).collect();
     stocked.sort_by_key(|(_, l)| l.product_id);
     for (i, line) in stocked {
-        match stock::service::reserve(tx, company, line.product_id, &order.warehouse, line.quantity).await {
+        match stock::service::reserve(tx, company, line.product_id, &order.warehouse, line.quantity, &order.number)
+            .await
+        {
             Ok(()) => {}
             Err(db::Error::Domain(DomainError::Invalid(errors))) => {
                 for mut e in errors {

@@ -419,3 +419,63 @@ async fn a_backorder_is_dropped_by_closing_the_order_and_one_line_cannot_be_deli
     let invoiced = api.post(&format!("/api/v1/sales/orders/{id}/invoice"), &json!({"date": "2026-03-18"})).await;
     assert_eq!(invoiced.status, StatusCode::CREATED, "{}", invoiced.body);
 }
+
+#[tokio::test]
+async fn an_order_that_reserves_the_stock_below_its_minimum_raises_the_alert_before_anything_leaves() {
+    let Shop { app, api, customer, notebook } = shop("30", "0").await;
+    let rule = json!({"product_id": notebook, "warehouse": "SH", "min": "20", "max": "50"});
+    assert_eq!(api.post("/api/v1/stock/reorder-rules", &rule).await.status, StatusCode::OK);
+    let alerts = || app.count("outbox WHERE event_type = 'stock.StockBelowMinimum'");
+    let so =
+        quotation(&api, customer, json!([{"product_id": notebook, "quantity": "15", "unit_price": "20.00"}])).await;
+    let id = so["id"].as_i64().expect("id");
+    api.post(&format!("/api/v1/sales/orders/{id}/confirm"), &json!({})).await;
+    // 30 on hand, 15 promised: 15 available, below 20, though nothing has left yet.
+    assert_eq!(alerts().await, 1);
+    let due = api.get("/api/v1/stock/replenishment").await.json();
+    let line = &due["items"][0];
+    assert_eq!(
+        (line["on_hand"].as_str(), line["reserved"].as_str(), line["forecast"].as_str(), line["to_order"].as_str()),
+        (Some("30"), Some("15"), Some("15"), Some("35"))
+    );
+    // Delivering the order changes nothing more: the alert was for this fall.
+    api.post(&format!("/api/v1/sales/orders/{id}/deliver"), &json!({"date": "2026-03-17"})).await;
+    assert_eq!(alerts().await, 1);
+    app.dispatch_events().await;
+    let requests = api.get("/api/v1/purchase/requests").await.json();
+    assert_eq!(requests["items"][0]["lines"][0]["quantity"], "35", "{requests}");
+}
+
+#[tokio::test]
+async fn goods_billed_in_advance_are_invoiced_as_ordered_and_services_never_wait_for_a_delivery() {
+    let Shop { app: _app, api, customer, notebook } = shop("10", "0").await;
+    let advance = json!({"code": "NB-PRE", "name": "预售笔记本", "kind": "goods", "uom": "pc", "purchase_uom": "pc", "sales_uom": "pc",
+        "vat_rate": "13", "sale_price": "30.00", "invoice_policy": "ordered"});
+    let prepaid = api.post("/api/v1/catalog/products", &advance).await.json()["id"].as_i64().expect("product");
+    let service = json!({"code": "SVC-SETUP", "name": "上门安装", "kind": "service", "uom": "h", "purchase_uom": "h", "sales_uom": "h", "vat_rate": "6", "sale_price": "100.00"});
+    let setup = api.post("/api/v1/catalog/products", &service).await.json()["id"].as_i64().expect("service");
+    let wrong = json!({"code": "SVC-X", "name": "错", "kind": "service", "uom": "h", "vat_rate": "6", "invoice_policy": "delivered"});
+    assert_eq!(api.post("/api/v1/catalog/products", &wrong).await.json()["errors"][0]["field"], "invoice_policy");
+    api.post("/api/v1/stock/moves", &json!({"product_id": prepaid, "quantity": "5", "from": "SUPPLIER", "to": "SH/STOCK", "unit_cost": "20", "date": "2026-03-02"})).await;
+
+    let so = quotation(
+        &api,
+        customer,
+        json!([
+            {"product_id": notebook, "quantity": "2", "unit_price": "20.00"},
+            {"product_id": prepaid, "quantity": "3", "unit_price": "30.00"},
+            {"product_id": setup, "quantity": "1", "unit_price": "100.00"},
+        ]),
+    )
+    .await;
+    let id = so["id"].as_i64().expect("id");
+    api.post(&format!("/api/v1/sales/orders/{id}/confirm"), &json!({})).await;
+    // Nothing delivered yet: the pre-sold notebooks and the service are invoiced, the notebooks wait.
+    let invoiced = api.post(&format!("/api/v1/sales/orders/{id}/invoice"), &json!({"date": "2026-03-16"})).await;
+    assert_eq!(invoiced.status, StatusCode::CREATED, "{}", invoiced.body);
+    let lines = invoiced.json()["order"]["lines"].clone();
+    let done: Vec<&str> = lines.as_array().unwrap().iter().map(|l| l["invoiced"].as_str().unwrap()).collect();
+    assert_eq!(done, ["0", "3", "1"]);
+    let product = api.get(&format!("/api/v1/catalog/products/{setup}")).await.json();
+    assert_eq!(product["invoice_policy"], "ordered", "services default to as ordered");
+}

@@ -136,6 +136,8 @@ async fn pad_history(store: &Store, pairs: i64) {
         sqlx::query(&sql).execute(tx.conn()).await.expect("history");
         tx.commit().await.expect("commit");
     }
+    // As the database's own maintenance would after a bulk load: fresh statistics for the planner.
+    store.app.db.analyze().await.expect("analyze");
 }
 
 fn at_a_million_moves(c: &mut Criterion) {

@@ -46,6 +46,11 @@ pub const MESSAGES: web::i18n::MessageTable = &[
         "现有 {0}，低于最低 {1}；补至最高 {2}",
         "{0} on hand, below the minimum of {1}; order up to {2}",
     ),
+    (
+        "stock.reason_below_reserved",
+        "现有 {0}，其中 {3} 已被订单预留，可用低于最低 {1}；补至最高 {2}",
+        "{0} on hand of which {3} reserved by orders, leaving less than the minimum of {1}; order up to {2}",
+    ),
     ("stock.no_supplier", "未设首选供应商", "No preferred supplier"),
     ("stock.nothing_due", "所有商品均不低于最低库存", "Nothing is below its minimum"),
     (

@@ -67,6 +67,12 @@ pub fn module() -> Module {
                 name: "ledger index",
                 sql: include_str!("../migrations/0007_ledger_index.sql"),
             },
+            db::migrate::Migration {
+                module: "stock",
+                version: 8,
+                name: "reorder alerts on the forecast",
+                sql: include_str!("../migrations/0008_reorder_alerts.sql"),
+            },
         ],
         permissions: &[service::READ, service::MOVE, service::MANAGE],
         menu: vec![

@@ -295,9 +295,12 @@ async fn record_move(
     let summary = json!({"number": number, "product_id": form.product_id, "quantity": Qty::from_scaled(quantity).to_string(), "from": form.from, "to": form.to, "lot": lot, "value": yuan(value), "reversal_of": reversal.as_ref().map(|r| r.of)});
     tx.audit("create", "stock.move", Some(&id.to_string()), &json!({"move": [null, summary]})).await?;
     tx.emit("stock.product", &form.product_id.to_string(), "stock.MoveDone", &summary).await?;
-    // Only stock leaving a warehouse can take it below its minimum.
-    if let Some(warehouse) = from.warehouse.filter(|w| to.warehouse != Some(*w)) {
-        check_minimum(tx, company, form.product_id, warehouse, quantity, &number).await?;
+    // Stock leaving a warehouse can take it below its minimum, stock coming in can lift it
+    // back (which re-arms the alert); a move within one warehouse changes neither.
+    if from.warehouse != to.warehouse {
+        for warehouse in [from.warehouse, to.warehouse].into_iter().flatten() {
+            refresh_alert(tx, company, form.product_id, warehouse, &number).await?;
+        }
     }
     Ok((id, number))
 }
@@ -771,45 +774,75 @@ pub async fn warehouses(conn: &mut sqlx::AnyConnection, company: i64) -> Result<
     rows.iter().map(|r| Ok((r.try_get("code")?, r.try_get("name")?, r.try_get("location")?))).collect()
 }
 
-/// Emits `stock.StockBelowMinimum` when this move took the warehouse from at or above its
-/// reorder minimum to below it. Only the crossing fires, so ten deliveries below the minimum
-/// raise one alert, not ten; a receipt that lifts the stock re-arms it.
-async fn check_minimum(
-    tx: &mut Tx,
-    company: i64,
-    product: i64,
-    warehouse: i64,
-    taken: i64,
-    number: &str,
-) -> Result<()> {
-    // The no-op update locks the rule, so two deliveries of different lots that cross the
-    // minimum together see each other's quantities and exactly one of them raises the alert.
+/// Keeps a reorder rule's alert in step with the forecast (on hand less reserved): when the
+/// forecast is below the minimum and the rule has not alerted yet, it emits
+/// `stock.StockBelowMinimum` and remembers it; when the forecast is back at or above the
+/// minimum it forgets, so the next fall alerts again. Ten deliveries below the minimum raise
+/// one alert, not ten; a reservation that takes the forecast below raises it as a delivery
+/// would. `reference` names what changed it (a move number, an order number).
+async fn refresh_alert(tx: &mut Tx, company: i64, product: i64, warehouse: i64, reference: &str) -> Result<()> {
+    // The no-op update locks the rule, so two changes that cross the minimum together see each
+    // other's quantities and exactly one of them raises the alert.
     let Some(rule) = sqlx::query(
-        "UPDATE stk_reorder_rules SET min_qty = min_qty WHERE company_id = $1 AND product_id = $2 AND warehouse_id = $3 RETURNING min_qty, max_qty",
+        "UPDATE stk_reorder_rules SET min_qty = min_qty WHERE company_id = $1 AND product_id = $2 AND warehouse_id = $3 \
+         RETURNING min_qty, max_qty, alerted",
     )
-        .bind(company)
-        .bind(product)
-        .bind(warehouse)
-        .fetch_optional(tx.conn())
-        .await?
+    .bind(company)
+    .bind(product)
+    .bind(warehouse)
+    .fetch_optional(tx.conn())
+    .await?
     else {
         return Ok(());
     };
-    let (min, max): (i64, i64) = (rule.try_get("min_qty")?, rule.try_get("max_qty")?);
-    let after = warehouse_on_hand(tx.conn(), company, product, warehouse).await?;
-    if after < min && after + taken >= min {
+    let (min, max, alerted): (i64, i64, i64) =
+        (rule.try_get("min_qty")?, rule.try_get("max_qty")?, rule.try_get("alerted")?);
+    let on_hand = warehouse_on_hand(tx.conn(), company, product, warehouse).await?;
+    let reserved = warehouse_reserved(tx.conn(), company, product, warehouse).await?;
+    let forecast = on_hand - reserved;
+    let below = forecast < min;
+    if below == (alerted == 1) {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE stk_reorder_rules SET alerted = $1 WHERE company_id = $2 AND product_id = $3 AND warehouse_id = $4",
+    )
+    .bind(i64::from(below))
+    .bind(company)
+    .bind(product)
+    .bind(warehouse)
+    .execute(tx.conn())
+    .await?;
+    if below {
+        let shown = |q: i64| Qty::from_scaled(q).to_string();
         let payload = json!({
             "product_id": product,
             "warehouse_id": warehouse,
-            "on_hand": Qty::from_scaled(after).to_string(),
-            "min": Qty::from_scaled(min).to_string(),
-            "max": Qty::from_scaled(max).to_string(),
-            "to_order": Qty::from_scaled(max - after).to_string(),
-            "move": number,
+            "on_hand": shown(on_hand),
+            "reserved": shown(reserved),
+            "forecast": shown(forecast),
+            "min": shown(min),
+            "max": shown(max),
+            "to_order": shown(max - forecast),
+            "move": reference,
         });
         tx.emit("stock.product", &product.to_string(), "stock.StockBelowMinimum", &payload).await?;
     }
     Ok(())
+}
+
+async fn warehouse_reserved(conn: &mut sqlx::AnyConnection, company: i64, product: i64, warehouse: i64) -> Result<i64> {
+    Ok(sqlx::query(
+        "SELECT reserved FROM stk_reservations WHERE company_id = $1 AND product_id = $2 AND warehouse_id = $3",
+    )
+    .bind(company)
+    .bind(product)
+    .bind(warehouse)
+    .fetch_optional(conn)
+    .await?
+    .map(|r| r.try_get("reserved"))
+    .transpose()?
+    .unwrap_or(0))
 }
 
 async fn warehouse_on_hand(conn: &mut sqlx::AnyConnection, company: i64, product: i64, warehouse: i64) -> Result<i64> {
@@ -920,9 +953,11 @@ pub struct Replenishment {
     pub product_name: String,
     pub warehouse: String,
     pub on_hand: i64,
+    /// Held by confirmed sales orders: the forecast is on hand less this.
+    pub reserved: i64,
     pub min: i64,
     pub max: i64,
-    /// Up to the maximum.
+    /// Up to the maximum, from the forecast.
     pub to_order: i64,
     /// The preferred supplier, if the product has one.
     pub supplier: Option<String>,
@@ -939,6 +974,8 @@ pub async fn reorder_rules(
         "SELECT r.product_id, p.code, p.name, w.code AS warehouse, r.min_qty, r.max_qty, \
            CAST(COALESCE((SELECT SUM(q.quantity) FROM stk_quants q JOIN stk_locations l ON l.id = q.location_id \
              WHERE q.product_id = r.product_id AND l.warehouse_id = r.warehouse_id AND l.kind = 'internal'), 0) AS BIGINT) AS on_hand, \
+           CAST(COALESCE((SELECT v.reserved FROM stk_reservations v WHERE v.company_id = r.company_id AND v.product_id = r.product_id \
+             AND v.warehouse_id = r.warehouse_id), 0) AS BIGINT) AS reserved, \
            (SELECT pa.name FROM cat_product_suppliers s JOIN parties pa ON pa.id = s.party_id WHERE s.product_id = r.product_id AND s.preferred = 1 ORDER BY s.party_id LIMIT 1) AS supplier, \
            (SELECT s.lead_days FROM cat_product_suppliers s WHERE s.product_id = r.product_id AND s.preferred = 1 ORDER BY s.party_id LIMIT 1) AS lead_days \
          FROM stk_reorder_rules r JOIN cat_products p ON p.id = r.product_id JOIN stk_warehouses w ON w.id = r.warehouse_id \
@@ -949,9 +986,10 @@ pub async fn reorder_rules(
     .await?;
     let mut out = Vec::new();
     for r in rows {
-        let (on_hand, min, max): (i64, i64, i64) =
-            (r.try_get("on_hand")?, r.try_get("min_qty")?, r.try_get("max_qty")?);
-        if below_only && on_hand >= min {
+        let (on_hand, reserved, min, max): (i64, i64, i64, i64) =
+            (r.try_get("on_hand")?, r.try_get("reserved")?, r.try_get("min_qty")?, r.try_get("max_qty")?);
+        let forecast = on_hand - reserved;
+        if below_only && forecast >= min {
             continue;
         }
         out.push(Replenishment {
@@ -960,9 +998,10 @@ pub async fn reorder_rules(
             product_name: r.try_get("name")?,
             warehouse: r.try_get("warehouse")?,
             on_hand,
+            reserved,
             min,
             max,
-            to_order: (max - on_hand).max(0),
+            to_order: (max - forecast).max(0),
             supplier: r.try_get("supplier")?,
             lead_days: r.try_get("lead_days")?,
         });
@@ -998,7 +1037,14 @@ async fn warehouse_id(tx: &mut Tx, company: i64, code: &str) -> Result<i64> {
 /// enough. The reservation row is locked first, so concurrent reservations of the last pieces
 /// run one after the other and never promise more than is there. The caller checked its own
 /// permission (confirming a sales order).
-pub async fn reserve(tx: &mut Tx, company: i64, product: i64, warehouse: &str, quantity: i64) -> Result<()> {
+pub async fn reserve(
+    tx: &mut Tx,
+    company: i64,
+    product: i64,
+    warehouse: &str,
+    quantity: i64,
+    reference: &str,
+) -> Result<()> {
     let warehouse = warehouse_id(tx, company, warehouse).await?;
     let reserved: i64 = sqlx::query(
         "INSERT INTO stk_reservations (company_id, product_id, warehouse_id, reserved) VALUES ($1, $2, $3, 0) \
@@ -1027,10 +1073,12 @@ pub async fn reserve(tx: &mut Tx, company: i64, product: i64, warehouse: &str, q
         .bind(warehouse)
         .execute(tx.conn())
         .await?;
-    Ok(())
+    refresh_alert(tx, company, product, warehouse, reference).await
 }
 
-/// Gives back a reservation (the goods were delivered, or the order cancelled).
+/// Gives back a reservation (the goods were delivered, or the order cancelled). A delivery's
+/// move follows at once and lowers on hand by as much, so the forecast is checked by the move;
+/// a cancellation's release lifts the forecast, which the next change of stock sees.
 pub async fn release(tx: &mut Tx, company: i64, product: i64, warehouse: &str, quantity: i64) -> Result<()> {
     let warehouse = warehouse_id(tx, company, warehouse).await?;
     sqlx::query(

@@ -117,6 +117,18 @@ async fn edit_page(
         "catalog.costing",
         COSTING.iter().map(|c| (c.to_string(), format!("catalog.costing.{c}"), form.costing == *c)).collect(),
     );
+    // Empty lets the kind decide: goods as delivered, services as ordered.
+    let policies = [
+        ("", "catalog.invoice_policy.default"),
+        ("delivered", "catalog.invoice_policy.delivered"),
+        ("ordered", "catalog.invoice_policy.ordered"),
+    ];
+    b.choice(
+        "select",
+        "invoice_policy",
+        "catalog.invoice_policy",
+        policies.iter().map(|(v, label)| (v.to_string(), label.to_string(), form.invoice_policy == *v)).collect(),
+    );
     b.field("text", "sale_price", "catalog.sale_price", &form.sale_price, false);
     b.field("checkbox", "track_lot", "catalog.track_lot", if form.track_lot { "true" } else { "" }, false);
     b.field("checkbox", "track_serial", "catalog.track_serial", if form.track_serial { "true" } else { "" }, false);
@@ -156,6 +168,7 @@ fn form_from(pairs: &FormPairs) -> ProductForm {
         sales_uom: pairs.text("sales_uom"),
         vat_rate: pairs.text("vat_rate"),
         costing: pairs.text("costing"),
+        invoice_policy: pairs.text("invoice_policy"),
         track_lot: pairs.get("track_lot") == Some("true"),
         track_serial: pairs.get("track_serial") == Some("true"),
         track_expiry: pairs.get("track_expiry") == Some("true"),

@@ -41,6 +41,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/purchase/bills/{id}/approve", post(approve_bill_api))
         .route("/api/v1/purchase/requests", get(requests_api))
         .route("/api/v1/purchase/requests/{id}/order", post(order_request_api))
+        .route("/api/v1/purchase/requests/{id}/quotes", get(quotes_api).post(request_quotes_api))
+        .route("/api/v1/purchase/orders/{id}/quote", post(quote_api))
+        .route("/api/v1/purchase/orders/{id}/choose", post(choose_api))
+        .route("/purchase/requests/{id}/quotes", post(request_quotes_page))
         .route("/api/v1/purchase/settings", get(settings_api).put(save_settings_api))
 }
 
@@ -127,6 +131,22 @@ pub fn docs() -> Vec<ApiRoute> {
             "/api/v1/purchase/reports/open-orders",
             "Orders with goods to come or receipts to bill",
             READ,
+            None,
+        ),
+        route(
+            "POST",
+            "/api/v1/purchase/requests/{id}/quotes",
+            "Ask several suppliers to quote for a request",
+            MANAGE,
+            Some(object),
+        ),
+        route("GET", "/api/v1/purchase/requests/{id}/quotes", "The request's quotations, cheapest first", READ, None),
+        route("POST", "/api/v1/purchase/orders/{id}/quote", "Record a supplier's quoted prices", MANAGE, Some(object)),
+        route(
+            "POST",
+            "/api/v1/purchase/orders/{id}/choose",
+            "Choose this quotation: it becomes the order",
+            MANAGE,
             None,
         ),
         route("GET", "/api/v1/purchase/settings", "Approval threshold and match tolerances", READ, None),
@@ -528,6 +548,22 @@ async fn order_action_page(ctx: Ctx, Path((id, action)): Path<(i64, String)>, pa
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let outcome: db::Result<&str> = match action.as_str() {
         "confirm" => service::confirm_order(&mut tx, &ctx.principal, id).await.map(|_| "common.saved"),
+        "quote" => {
+            // One price per line, `quote_price_<line id>`; lines left empty keep theirs.
+            let lines: Vec<service::QuoteLineForm> = order
+                .lines
+                .iter()
+                .map(|l| service::QuoteLineForm {
+                    line_id: l.id,
+                    unit_price: pairs.text(&format!("quote_price_{}", l.id)),
+                })
+                .filter(|l| !l.unit_price.trim().is_empty())
+                .collect();
+            submitted = lines.iter().map(|l| l.line_id).collect();
+            let form = service::QuoteForm { lines };
+            service::record_quote(&mut tx, &ctx.principal, id, &form).await.map(|_| "purchase.quote_saved")
+        }
+        "choose" => service::choose_quote(&mut tx, &ctx.principal, id).await.map(|_| "purchase.quote_chosen"),
         "approve" => service::approve_order(&mut tx, &ctx.principal, id).await.map(|_| "purchase.approved"),
         "cancel" => service::cancel_order(&mut tx, &ctx.principal, id).await.map(|_| "common.saved"),
         "receive" | "return" => {
@@ -626,6 +662,11 @@ async fn approve_bill_page(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response>
 struct RequestsPage {
     page: PageCtx,
     requests: Vec<Request>,
+    /// Per request being quoted, its quotations cheapest first.
+    quotes: Vec<(i64, Vec<service::Quote>)>,
+    suppliers: Vec<(i64, String)>,
+    /// A refused request for quotes: the request and its messages, shown in its block.
+    refused: Option<(i64, Vec<(String, String)>)>,
     today: String,
     can_manage: bool,
 }
@@ -635,28 +676,53 @@ impl RequestsPage {
         qty(*scaled)
     }
 
+    fn quotes_of(&self, request: &i64) -> Vec<&service::Quote> {
+        self.quotes.iter().filter(|(r, _)| r == request).flat_map(|(_, q)| q.iter()).collect()
+    }
+
+    fn refusals_of(&self, request: &i64) -> Vec<&str> {
+        match &self.refused {
+            Some((r, messages)) if r == request => messages.iter().map(|(_, m)| m.as_str()).collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Why a line was requested, in the reader's language.
     fn reason(&self, reason: &Value) -> String {
         let text = |key: &str| reason[key].as_str().unwrap_or("").to_string();
+        // Reasons recorded before reservations counted carry no forecast: on hand was it.
+        let forecast = if reason["forecast"].is_string() { text("forecast") } else { text("on_hand") };
         let mut out = self.page.t("purchase.reason_below");
-        for (i, value) in [text("on_hand"), text("min"), text("max"), text("move")].iter().enumerate() {
+        for (i, value) in [forecast, text("min"), text("max"), text("move")].iter().enumerate() {
             out = out.replace(&format!("{{{i}}}"), value);
         }
         out
     }
 }
 
-async fn requests_page(ctx: Ctx) -> AppResult<Response> {
+async fn requests_view(ctx: &Ctx, refused: Option<(i64, Vec<(String, String)>)>) -> AppResult<RequestsPage> {
     ctx.require(service::READ)?;
-    let mut conn = conn(&ctx).await?;
+    let mut conn = conn(ctx).await?;
     let requests = service::requests(&mut conn, ctx.company_id()).await?;
+    let mut quotes = Vec::new();
+    for r in requests.iter().filter(|r| r.status == "quoting") {
+        quotes.push((r.id, service::quotes(&mut conn, ctx.company_id(), r.id).await?));
+    }
     drop(conn);
-    render(&RequestsPage {
-        page: PageCtx::new(&ctx, "purchase.requests", "/purchase/requests").await?,
+    let (suppliers, _, _) = choices(ctx).await?;
+    Ok(RequestsPage {
+        page: PageCtx::new(ctx, "purchase.requests", "/purchase/requests").await?,
         requests,
+        quotes,
+        suppliers,
+        refused,
         today: ctx.today().to_string(),
         can_manage: ctx.principal.may(service::MANAGE),
     })
+}
+
+async fn requests_page(ctx: Ctx) -> AppResult<Response> {
+    render(&requests_view(&ctx, None).await?)
 }
 
 async fn order_request_page(ctx: Ctx, Path(id): Path<i64>, pairs: FormPairs) -> AppResult<Response> {
@@ -792,4 +858,67 @@ async fn analysis_page(ctx: Ctx, Query(q): Query<ReportQuery>) -> AppResult<Resp
         open,
         chart,
     })
+}
+
+// ---- Requests for quotation ----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotesBody {
+    supplier_ids: Vec<i64>,
+    date: String,
+}
+
+async fn request_quotes_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(body): ApiJson<QuotesBody>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let rfqs = service::request_quotes(&mut tx, &ctx.principal, id, &body.supplier_ids, &body.date).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(json!({"rfqs": rfqs}))).into_response())
+}
+
+fn quote_json(q: &service::Quote) -> Value {
+    json!({"order_id": q.order_id, "number": q.number, "supplier_name": q.supplier_name, "status": q.status,
+        "total": yuan(q.total), "unpriced_lines": q.unpriced_lines, "lead_days": q.lead_days})
+}
+
+async fn quotes_api(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Json<Value>> {
+    ctx.require(service::READ)?;
+    let mut conn = conn(&ctx).await?;
+    let items: Vec<Value> = service::quotes(&mut conn, ctx.company_id(), id).await?.iter().map(quote_json).collect();
+    Ok(Json(json!({"request_id": id, "items": items})))
+}
+
+async fn quote_api(
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    ApiJson(form): ApiJson<service::QuoteForm>,
+) -> AppResult<Json<Value>> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::record_quote(&mut tx, &ctx.principal, id, &form).await?;
+    tx.commit().await?;
+    Ok(Json(order_json(&load(&ctx, id).await?)))
+}
+
+async fn choose_api(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Json<Value>> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::choose_quote(&mut tx, &ctx.principal, id).await?;
+    tx.commit().await?;
+    Ok(Json(order_json(&load(&ctx, id).await?)))
+}
+
+async fn request_quotes_page(ctx: Ctx, Path(id): Path<i64>, pairs: FormPairs) -> AppResult<Response> {
+    let suppliers: Vec<i64> = pairs.all("supplier_id").iter().filter_map(|s| s.parse().ok()).collect();
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    match service::request_quotes(&mut tx, &ctx.principal, id, &suppliers, &pairs.text("date")).await {
+        Ok(_) => {
+            tx.commit().await?;
+            Ok(flash_redirect(&ctx, "/purchase/requests", "purchase.quotes_requested"))
+        }
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            drop(tx);
+            let text = messages(&ctx, &errors);
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &requests_view(&ctx, Some((id, text))).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
 }

@@ -648,8 +648,9 @@ impl ReplenishmentPage {
 
     /// Why a line is on the list, in the reader's language.
     fn reason(&self, r: &Replenishment) -> String {
-        let args = [self.qty(&r.on_hand), self.qty(&r.min), self.qty(&r.max)];
-        let mut text = self.page.t("stock.reason_below");
+        let args = [self.qty(&r.on_hand), self.qty(&r.min), self.qty(&r.max), self.qty(&r.reserved)];
+        let key = if r.reserved > 0 { "stock.reason_below_reserved" } else { "stock.reason_below" };
+        let mut text = self.page.t(key);
         for (i, a) in args.iter().enumerate() {
             text = text.replace(&format!("{{{i}}}"), a);
         }
@@ -657,7 +658,7 @@ impl ReplenishmentPage {
     }
 
     fn due(&self) -> Vec<&Replenishment> {
-        self.rules.iter().filter(|r| r.on_hand < r.min).collect()
+        self.rules.iter().filter(|r| r.on_hand - r.reserved < r.min).collect()
     }
 }
 
@@ -714,7 +715,7 @@ async fn set_rule_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
 fn rule_json(r: &Replenishment) -> Value {
     let q = |v: i64| kernel::Qty::from_scaled(v).to_string();
     json!({"product_id": r.product_id, "product_code": r.product_code, "product_name": r.product_name, "warehouse": r.warehouse,
-        "on_hand": q(r.on_hand), "min": q(r.min), "max": q(r.max), "to_order": q(r.to_order), "supplier": r.supplier, "lead_days": r.lead_days})
+        "on_hand": q(r.on_hand), "reserved": q(r.reserved), "forecast": q(r.on_hand - r.reserved), "min": q(r.min), "max": q(r.max), "to_order": q(r.to_order), "supplier": r.supplier, "lead_days": r.lead_days})
 }
 
 async fn rules_api(ctx: Ctx) -> AppResult<Json<Value>> {
