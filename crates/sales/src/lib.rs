@@ -12,6 +12,7 @@ pub mod analysis;
 pub mod domain;
 mod http;
 mod i18n;
+pub mod permissions;
 pub mod service;
 pub mod shipping;
 

@@ -15,9 +15,7 @@ use kernel::{DomainError, Qty};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-pub const READ: &str = "sales.order.read";
-pub const MANAGE: &str = "sales.order.manage";
-pub const CREDIT: &str = "sales.credit.manage";
+pub use crate::permissions::{CREDIT, MANAGE, READ};
 
 /// Where sales are credited: 主营业务收入.
 pub const REVENUE: &str = "6001";
@@ -228,6 +226,15 @@ impl OrderLine {
 
     pub fn to_invoice(&self) -> i64 {
         domain::invoiceable(self.invoice_ordered, self.quantity, self.delivered, self.invoiced)
+    }
+
+    /// Invoiced but returned since (a line invoiced as delivered): what a credit note owes back.
+    pub fn to_credit(&self) -> i64 {
+        if self.invoice_ordered {
+            0
+        } else {
+            (self.invoiced - self.delivered).max(0)
+        }
     }
 }
 
@@ -652,6 +659,91 @@ pub async fn deliver(tx: &mut Tx, principal: &Principal, id: i64, form: &Deliver
     .await?;
     finish_if_done(tx, company, id).await?;
     Ok(delivery)
+}
+
+/// Takes goods back from the customer (退货): one move per line from `CUSTOMER` into the
+/// order's warehouse, valued at the current cost (Dr 1405 / Cr 6401: the cost of sales is
+/// undone). What came back is delivered no more: on an order still running (or done) it is
+/// reserved again as a backorder to send anew, unless the order is closed; an invoiced quantity
+/// now above the delivered one is shown as to credit. Emits `sales.GoodsReturned`. Returns the
+/// move numbers.
+pub async fn return_goods(tx: &mut Tx, principal: &Principal, id: i64, form: &DeliveryForm) -> Result<Vec<String>> {
+    principal.authorize(MANAGE)?;
+    let company = principal.company_id.0;
+    let order = lock_order(tx, company, id).await?;
+    if !["confirmed", "done", "closed"].contains(&order.status.as_str()) {
+        return Err(db::document::wrong_status(&order.status));
+    }
+    if form.lines.is_empty() {
+        return Err(DomainError::invalid("lines", "error.document.no_lines", "").into());
+    }
+    let mut p = Problems::default();
+    let mut wanted: Vec<(&OrderLine, i64, String)> = Vec::new();
+    for (i, line) in form.lines.iter().enumerate() {
+        let Some(ordered) = order.lines.iter().find(|l| l.id == line.line_id && l.stocked) else {
+            p.add(&format!("lines[{i}].line_id"), "error.document.line", line.line_id.to_string());
+            continue;
+        };
+        let qty = p.quantity(&format!("lines[{i}].quantity"), &line.quantity, stock::service::MAX_QUANTITY);
+        let before: i64 = wanted.iter().filter(|(w, _, _)| w.id == ordered.id).map(|(_, q, _)| q).sum();
+        if before + qty > ordered.delivered {
+            p.add(
+                &format!("lines[{i}].quantity"),
+                "error.sales.over_return",
+                Qty::from_scaled(ordered.delivered).to_string(),
+            );
+        }
+        wanted.push((ordered, qty, line.lot.trim().to_string()));
+    }
+    p.finish()?;
+    let mut numbers = Vec::new();
+    for (i, (line, qty, lot)) in wanted.iter().enumerate() {
+        let mv = stock::service::MoveForm {
+            product_id: line.product_id,
+            quantity: Qty::from_scaled(*qty).to_string(),
+            from: "CUSTOMER".into(),
+            to: format!("{}/STOCK", order.warehouse),
+            lot: lot.clone(),
+            reference: format!("退货 {}", order.number),
+            date: form.date.clone(),
+            unit_cost: String::new(),
+        };
+        let (_, number) = stock::service::move_stock(tx, principal, &mv).await.map_err(|e| e.within_line(i))?;
+        sqlx::query("UPDATE sal_order_lines SET delivered = delivered - $1 WHERE id = $2")
+            .bind(*qty)
+            .bind(line.id)
+            .execute(tx.conn())
+            .await?;
+        numbers.push(number);
+    }
+    if order.status != "closed" {
+        // The goods just came back into the warehouse, so they can be promised again.
+        let mut again: Vec<(i64, i64)> = wanted.iter().map(|(l, q, _)| (l.product_id, *q)).collect();
+        again.sort_unstable();
+        for (product, qty) in again {
+            stock::service::reserve(tx, company, product, &order.warehouse, qty, &order.number).await?;
+        }
+        set_status(tx, &order, "confirmed").await?;
+    }
+    let returned: Vec<_> = wanted
+        .iter()
+        .map(|(l, q, _)| json!({"product_id": l.product_id, "quantity": Qty::from_scaled(*q).to_string()}))
+        .collect();
+    tx.audit(
+        "return",
+        "sales.order",
+        Some(&id.to_string()),
+        &json!({"moves": [null, numbers], "lines": [null, returned]}),
+    )
+    .await?;
+    tx.emit(
+        "sales.order",
+        &id.to_string(),
+        "sales.GoodsReturned",
+        &json!({"id": id, "number": order.number, "customer_id": order.customer_id, "lines": returned}),
+    )
+    .await?;
+    Ok(numbers)
 }
 
 /// An order whose goods are all delivered and everything invoiced is done.

@@ -11,7 +11,7 @@ use kernel::DomainError;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::service::MANAGE;
+use crate::permissions::MANAGE;
 
 /// The statuses of a delivery's timeline, in their usual order.
 pub const STATUSES: [&str; 4] = ["shipped", "in_transit", "delivered", "exception"];

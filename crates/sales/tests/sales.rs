@@ -479,3 +479,37 @@ async fn goods_billed_in_advance_are_invoiced_as_ordered_and_services_never_wait
     let product = api.get(&format!("/api/v1/catalog/products/{setup}")).await.json();
     assert_eq!(product["invoice_policy"], "ordered", "services default to as ordered");
 }
+
+#[tokio::test]
+async fn four_notebooks_come_back_after_the_invoice_and_their_cost_of_sales_is_undone() {
+    let Shop { app, api, customer, notebook } = shop("100", "50").await;
+    let so =
+        quotation(&api, customer, json!([{"product_id": notebook, "quantity": "10", "unit_price": "20.00"}])).await;
+    let id = so["id"].as_i64().expect("id");
+    let line = so["lines"][0]["id"].as_i64().expect("line");
+    api.post(&format!("/api/v1/sales/orders/{id}/confirm"), &json!({})).await;
+    api.post(&format!("/api/v1/sales/orders/{id}/deliver"), &json!({"date": "2026-03-17"})).await;
+    let done = api.post(&format!("/api/v1/sales/orders/{id}/invoice"), &json!({"date": "2026-03-17"})).await;
+    assert_eq!(done.json()["order"]["status"], "done");
+    assert_eq!(balance(&app, "6401").await, 11_000, "ten at the average of 11.00");
+
+    let too_many = json!({"date": "2026-03-18", "lines": [{"line_id": line, "quantity": "11"}]});
+    let refused = api.post(&format!("/api/v1/sales/orders/{id}/return"), &too_many).await;
+    assert_eq!(refused.json()["errors"][0]["code"], "error.sales.over_return");
+    let back = json!({"date": "2026-03-18", "lines": [{"line_id": line, "quantity": "4"}]});
+    let returned = api.post(&format!("/api/v1/sales/orders/{id}/return"), &back).await;
+    assert_eq!(returned.status, StatusCode::CREATED, "{}", returned.body);
+    let order = returned.json()["order"].clone();
+    // Back at 11.00: 44.00 less cost of sales; four to send again, reserved; four invoiced to credit.
+    assert_eq!(balance(&app, "6401").await, 6_600);
+    assert_eq!(
+        (order["status"].as_str(), order["lines"][0]["to_deliver"].as_str(), order["lines"][0]["to_credit"].as_str()),
+        (Some("confirmed"), Some("4"), Some("4"))
+    );
+    assert_eq!(availability(&api, notebook).await, ("4".into(), "140".into()));
+    let valuation = api.get("/api/v1/stock/valuation").await.json();
+    assert_eq!(valuation["total"], valuation["ledger_balance"]);
+    // The customer wants no replacement: closing gives the reservation back.
+    assert_eq!(api.post(&format!("/api/v1/sales/orders/{id}/cancel"), &json!({})).await.json()["status"], "closed");
+    assert_eq!(availability(&api, notebook).await, ("0".into(), "144".into()));
+}

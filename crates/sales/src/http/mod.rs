@@ -45,6 +45,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/sales/orders/{id}/cancel", post(cancel_api))
         .route("/api/v1/sales/orders/{id}/deliver", post(deliver_api))
         .route("/api/v1/sales/orders/{id}/invoice", post(invoice_api))
+        .route("/api/v1/sales/orders/{id}/return", post(return_api))
         .route("/api/v1/sales/credit-limits", get(limits_api).put(save_limit_api))
 }
 
@@ -92,6 +93,13 @@ pub fn docs() -> Vec<ApiRoute> {
             "POST",
             "/api/v1/sales/orders/{id}/invoice",
             "Invoice what was delivered or ordered",
+            MANAGE,
+            Some(object),
+        ),
+        route(
+            "POST",
+            "/api/v1/sales/orders/{id}/return",
+            "Take delivered goods back from the customer",
             MANAGE,
             Some(object),
         ),
@@ -165,7 +173,7 @@ fn order_json(o: &Order) -> Value {
             "id": l.id, "line_no": l.line_no, "product_id": l.product_id, "product_code": l.product_code,
             "quantity": qty(l.quantity), "unit_price": yuan(l.unit_price), "price_source": l.price_source,
             "vat_rate": (l.vat_rate_bp / 100).to_string(), "net": yuan(l.net), "tax": yuan(l.tax),
-            "delivered": qty(l.delivered), "invoiced": qty(l.invoiced),
+            "delivered": qty(l.delivered), "invoiced": qty(l.invoiced), "to_credit": qty(l.to_credit()),
             "to_deliver": qty(l.to_deliver()), "to_invoice": qty(l.to_invoice()),
         })).collect::<Vec<_>>(),
         "invoices": o.invoices.iter().map(|(id, number)| json!({"id": id, "number": number})).collect::<Vec<_>>(),
@@ -236,6 +244,14 @@ async fn deliver_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(form): ApiJson<Deliv
 #[serde(deny_unknown_fields)]
 pub struct DateBody {
     date: String,
+}
+
+async fn return_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(form): ApiJson<DeliveryForm>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let moves = service::return_goods(&mut tx, &ctx.principal, id, &form).await?;
+    tx.commit().await?;
+    let order = load(&ctx, id).await?;
+    Ok((StatusCode::CREATED, Json(json!({"moves": moves, "order": order_json(&order)}))).into_response())
 }
 
 async fn invoice_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(body): ApiJson<DateBody>) -> AppResult<Response> {
@@ -446,6 +462,11 @@ impl OrderPage {
         qty(*scaled.borrow())
     }
 
+    fn returnable(&self) -> bool {
+        ["confirmed", "done", "closed"].contains(&self.order.status.as_str())
+            && self.order.lines.iter().any(|l| l.stocked && l.delivered > 0)
+    }
+
     fn deliverable(&self) -> bool {
         self.order.status == "confirmed" && self.order.lines.iter().any(|l| l.to_deliver() > 0)
     }
@@ -481,13 +502,14 @@ async fn order_page(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
 
 async fn action_page(ctx: Ctx, Path((id, action)): Path<(i64, String)>, pairs: FormPairs) -> AppResult<Response> {
     let order = load(&ctx, id).await?;
-    // Delivery lines in the order the form lists them, to put refusals back in their rows.
+    // Delivery and return lines (`<action>_qty_<line id>`, `<action>_lot_<line id>`) in the
+    // order the form lists them, to put refusals back in their rows.
     let submitted: Vec<(i64, String, String)> = order
         .lines
         .iter()
         .filter_map(|l| {
-            let quantity = pairs.text(&format!("deliver_qty_{}", l.id));
-            (!quantity.trim().is_empty()).then(|| (l.id, quantity, pairs.text(&format!("deliver_lot_{}", l.id))))
+            let quantity = pairs.text(&format!("{action}_qty_{}", l.id));
+            (!quantity.trim().is_empty()).then(|| (l.id, quantity, pairs.text(&format!("{action}_lot_{}", l.id))))
         })
         .collect();
     let mut tx = ctx.db().begin(ctx.actor()).await?;
@@ -516,6 +538,21 @@ async fn action_page(ctx: Ctx, Path((id, action)): Path<(i64, String)>, pairs: F
             };
             service::deliver(&mut tx, &ctx.principal, id, &form).await.map(|_| "sales.delivered_flash")
         }
+        "return" => {
+            let form = DeliveryForm {
+                date: pairs.text("date"),
+                lines: submitted
+                    .iter()
+                    .map(|(line_id, quantity, lot)| DeliveryLineForm {
+                        line_id: *line_id,
+                        quantity: quantity.clone(),
+                        lot: lot.clone(),
+                    })
+                    .collect(),
+                ..Default::default()
+            };
+            service::return_goods(&mut tx, &ctx.principal, id, &form).await.map(|_| "sales.returned")
+        }
         _ => return Err(DomainError::NotFound("action").into()),
     };
     match outcome {
@@ -538,7 +575,7 @@ async fn action_page(ctx: Ctx, Path((id, action)): Path<(i64, String)>, pairs: F
                     // A delivery's lines are those submitted, an invoice's those with something
                     // to invoice, a confirmation's all of the order's.
                     let line = index.and_then(|i| match action.as_str() {
-                        "deliver" => submitted.get(i).map(|s| s.0),
+                        "deliver" | "return" => submitted.get(i).map(|s| s.0),
                         "invoice" => order.lines.iter().filter(|l| l.to_invoice() > 0).nth(i).map(|l| l.id),
                         _ => order.lines.get(i).map(|l| l.id),
                     });
