@@ -502,6 +502,9 @@ pub struct ReceiptLineForm {
     pub quantity: String,
     #[serde(default)]
     pub lot: String,
+    /// A new lot's expiry date, for a product that tracks expiry.
+    #[serde(default)]
+    pub expiry: String,
 }
 
 /// Checks the lines of a receipt or return against the order: each names a line of this
@@ -557,6 +560,7 @@ pub async fn receive(tx: &mut Tx, principal: &Principal, id: i64, form: &Receipt
                 line_id: l.id,
                 quantity: Qty::from_scaled(l.to_receive()).to_string(),
                 lot: String::new(),
+                expiry: String::new(),
             })
             .collect();
     }
@@ -575,6 +579,8 @@ pub async fn receive(tx: &mut Tx, principal: &Principal, id: i64, form: &Receipt
             reference: order.number.clone(),
             date: form.date.clone(),
             unit_cost: yuan(line.unit_price),
+            // The checked lines keep the form's order, so the i-th is the form's i-th.
+            expiry: form.lines[i].expiry.clone(),
         };
         let (_, number) = stock::service::move_stock(tx, principal, &mv).await.map_err(|e| e.within_line(i))?;
         sqlx::query("UPDATE pur_order_lines SET received = received + $1 WHERE id = $2")
@@ -637,6 +643,7 @@ pub async fn return_goods(tx: &mut Tx, principal: &Principal, id: i64, form: &Re
             reference: format!("退货 {}", order.number),
             date: form.date.clone(),
             unit_cost: String::new(),
+            expiry: String::new(),
         };
         let (_, number) = stock::service::move_stock(tx, principal, &mv).await.map_err(|e| e.within_line(i))?;
         sqlx::query("UPDATE pur_order_lines SET received = received - $1 WHERE id = $2")

@@ -204,6 +204,8 @@ pub struct OrderLine {
     pub stocked: bool,
     /// Invoiced as ordered (services, goods billed in advance) rather than as delivered.
     pub invoice_ordered: bool,
+    /// The product is tracked by lot: a delivery without a lot takes the first-expiring ones.
+    pub track_lot: bool,
     pub quantity: i64,
     pub unit_price: i64,
     pub price_source: String,
@@ -251,7 +253,7 @@ pub async fn load_order(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -
         return Ok(None);
     };
     let lines = sqlx::query(
-        "SELECT l.*, p.code, p.name FROM sal_order_lines l JOIN cat_products p ON p.id = l.product_id WHERE l.order_id = $1 ORDER BY l.line_no",
+        "SELECT l.*, p.code, p.name, p.track_lot FROM sal_order_lines l JOIN cat_products p ON p.id = l.product_id WHERE l.order_id = $1 ORDER BY l.line_no",
     )
     .bind(id)
     .fetch_all(&mut *conn)
@@ -266,6 +268,7 @@ pub async fn load_order(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -
             product_name: l.try_get("name")?,
             stocked: db::flag(l, "stocked")?,
             invoice_ordered: db::flag(l, "invoice_ordered")?,
+            track_lot: db::flag(l, "track_lot")?,
             quantity: l.try_get("quantity")?,
             unit_price: l.try_get("unit_price")?,
             price_source: l.try_get("price_source")?,
@@ -611,27 +614,42 @@ pub async fn deliver(tx: &mut Tx, principal: &Principal, id: i64, form: &Deliver
         stock::service::release(tx, company, product, &order.warehouse, qty).await?;
     }
     let mut numbers = Vec::new();
+    let mut moved: Vec<(i64, i64, String)> = Vec::new();
     for (i, (line, qty, lot)) in wanted.iter().enumerate() {
-        let mv = stock::service::MoveForm {
-            product_id: line.product_id,
-            quantity: Qty::from_scaled(*qty).to_string(),
-            from: format!("{}/STOCK", order.warehouse),
-            to: "CUSTOMER".into(),
-            lot: lot.clone(),
-            reference: order.number.clone(),
-            date: form.date.clone(),
-            unit_cost: String::new(),
+        // A lot-tracked product delivered without naming a lot takes the lots that expire
+        // first (FEFO), as many as the quantity needs.
+        let lots: Vec<(String, i64)> = if line.track_lot && lot.is_empty() {
+            stock::service::fefo(tx.conn(), company, line.product_id, &order.warehouse, *qty)
+                .await
+                .map_err(|e| e.within_line(i))?
+                .into_iter()
+                .map(|pick| (pick.lot, pick.take))
+                .collect()
+        } else {
+            vec![(lot.clone(), *qty)]
         };
-        let (_, number) = stock::service::move_stock(tx, principal, &mv).await.map_err(|e| e.within_line(i))?;
+        for (lot, part) in lots {
+            let mv = stock::service::MoveForm {
+                product_id: line.product_id,
+                quantity: Qty::from_scaled(part).to_string(),
+                from: format!("{}/STOCK", order.warehouse),
+                to: "CUSTOMER".into(),
+                lot,
+                reference: order.number.clone(),
+                date: form.date.clone(),
+                unit_cost: String::new(),
+                expiry: String::new(),
+            };
+            let (_, number) = stock::service::move_stock(tx, principal, &mv).await.map_err(|e| e.within_line(i))?;
+            moved.push((line.id, part, number.clone()));
+            numbers.push(number);
+        }
         sqlx::query("UPDATE sal_order_lines SET delivered = delivered + $1 WHERE id = $2")
             .bind(*qty)
             .bind(line.id)
             .execute(tx.conn())
             .await?;
-        numbers.push(number);
     }
-    let moved: Vec<(i64, i64, String)> =
-        wanted.iter().zip(&numbers).map(|((line, qty, _), number)| (line.id, *qty, number.clone())).collect();
     let (_, delivery) =
         crate::shipping::create_delivery(tx, company, id, &form.date, &form.carrier, &form.tracking_number, &moved)
             .await?;
@@ -707,6 +725,7 @@ pub async fn return_goods(tx: &mut Tx, principal: &Principal, id: i64, form: &De
             reference: format!("退货 {}", order.number),
             date: form.date.clone(),
             unit_cost: String::new(),
+            expiry: String::new(),
         };
         let (_, number) = stock::service::move_stock(tx, principal, &mv).await.map_err(|e| e.within_line(i))?;
         sqlx::query("UPDATE sal_order_lines SET delivered = delivered - $1 WHERE id = $2")

@@ -513,3 +513,47 @@ async fn four_notebooks_come_back_after_the_invoice_and_their_cost_of_sales_is_u
     assert_eq!(api.post(&format!("/api/v1/sales/orders/{id}/cancel"), &json!({})).await.json()["status"], "closed");
     assert_eq!(availability(&api, notebook).await, ("0".into(), "144".into()));
 }
+
+#[tokio::test]
+async fn vaccines_leave_by_the_lot_that_expires_first() {
+    let Shop { app: _app, api, customer, notebook: _ } = shop("0", "0").await;
+    let form = json!({"code": "VAC-FLU", "name": "流感疫苗", "kind": "goods", "uom": "pc", "purchase_uom": "pc", "sales_uom": "pc",
+        "vat_rate": "13", "track_lot": true, "track_expiry": true, "sale_price": "80.00"});
+    let vaccine = api.post("/api/v1/catalog/products", &form).await.json()["id"].as_i64().expect("vaccine");
+    let receipt = |lot: &str, expiry: &str| json!({"product_id": vaccine, "quantity": "10", "from": "SUPPLIER", "to": "SH/STOCK", "unit_cost": "50", "lot": lot, "expiry": expiry, "date": "2026-03-02"});
+    // A new lot of a product that tracks expiry needs its date, and keeps it.
+    let undated = api.post("/api/v1/stock/moves", &receipt("L2606", "")).await;
+    assert_eq!(undated.json()["errors"][0]["field"], "expiry", "{}", undated.body);
+    assert_eq!(api.post("/api/v1/stock/moves", &receipt("L2606", "2026-06-30")).await.status, StatusCode::CREATED);
+    assert_eq!(api.post("/api/v1/stock/moves", &receipt("L2604", "2026-04-30")).await.status, StatusCode::CREATED);
+    let redated = api.post("/api/v1/stock/moves", &receipt("L2604", "2026-05-31")).await;
+    assert_eq!(redated.json()["errors"][0]["code"], "error.stock.expiry_mismatch");
+
+    let picks = api.get(&format!("/api/v1/stock/fefo?product_id={vaccine}&warehouse=SH&quantity=15")).await.json();
+    let lots: Vec<(&str, &str)> = picks["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["lot"].as_str().unwrap(), p["take"].as_str().unwrap()))
+        .collect();
+    assert_eq!(lots, [("L2604", "10"), ("L2606", "5")]);
+    assert_eq!(
+        api.get(&format!("/api/v1/stock/fefo?product_id={vaccine}&warehouse=SH&quantity=25")).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+
+    // A delivery that names no lot takes April's ten, then five of June's.
+    let so = quotation(&api, customer, json!([{"product_id": vaccine, "quantity": "15"}])).await;
+    let id = so["id"].as_i64().expect("id");
+    api.post(&format!("/api/v1/sales/orders/{id}/confirm"), &json!({})).await;
+    let delivered = api.post(&format!("/api/v1/sales/orders/{id}/deliver"), &json!({"date": "2026-03-17"})).await;
+    assert_eq!(delivered.status, StatusCode::CREATED, "{}", delivered.body);
+    let left = api.get(&format!("/api/v1/stock/quantities?product_id={vaccine}")).await.json();
+    let rows: Vec<(&str, &str, &str)> = left["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["lot"].as_str().unwrap(), r["expiry"].as_str().unwrap(), r["quantity"].as_str().unwrap()))
+        .collect();
+    assert_eq!(rows, [("L2606", "2026-06-30", "5")]);
+}

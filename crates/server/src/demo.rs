@@ -556,7 +556,7 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
                     lines: vec![purchase::service::ReceiptLineForm {
                         line_id: line,
                         quantity: received.to_string(),
-                        lot: String::new(),
+                        ..Default::default()
                     }],
                 }
             } else {

@@ -93,6 +93,14 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("error.stock.not_available", "可用库存不足，仅剩 {0}", "Not enough available; only {0} left"),
     ("stock.reserved", "已预留", "Reserved"),
     ("stock.available", "可用", "Available"),
+    ("stock.expiry", "有效期至", "Expires"),
+    (
+        "error.stock.expiry_required",
+        "该商品管理有效期，新批次 {0} 须填写有效期",
+        "This product tracks expiry: enter the expiry date of the new lot {0}",
+    ),
+    ("error.stock.expiry_mismatch", "该批次已登记有效期 {0}", "This lot was received with the expiry date {0}"),
+    ("error.stock.expiry_inbound", "只有入库时才登记有效期：{0}", "Only goods coming in carry an expiry date: {0}"),
     ("stock.analysis", "库存分析", "Stock analysis"),
     ("stock.chart_value", "库存金额前十的商品", "The ten products holding the most value"),
     (

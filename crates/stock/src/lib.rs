@@ -73,6 +73,12 @@ pub fn module() -> Module {
                 name: "reorder alerts on the forecast",
                 sql: include_str!("../migrations/0008_reorder_alerts.sql"),
             },
+            db::migrate::Migration {
+                module: "stock",
+                version: 9,
+                name: "lots with expiry dates",
+                sql: include_str!("../migrations/0009_lots.sql"),
+            },
         ],
         permissions: &[service::READ, service::MOVE, service::MANAGE],
         menu: vec![

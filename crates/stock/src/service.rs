@@ -118,6 +118,10 @@ pub struct MoveForm {
     /// Required from the supplier location; elsewhere the current average cost is the default.
     #[serde(default)]
     pub unit_cost: String,
+    /// A new lot's expiry date (`YYYY-MM-DD`), for goods coming in; required for a product that
+    /// tracks expiry when its lot is first received.
+    #[serde(default)]
+    pub expiry: String,
 }
 
 struct Location {
@@ -174,7 +178,7 @@ async fn record_move(
     }
     let date = p.check(kernel::dates::parse("date", &form.date));
     let product = sqlx::query(
-        "SELECT code, kind, track_lot, costing FROM cat_products WHERE company_id = $1 AND id = $2 AND archived_at IS NULL",
+        "SELECT code, kind, track_lot, track_expiry, costing FROM cat_products WHERE company_id = $1 AND id = $2 AND archived_at IS NULL",
     )
     .bind(company)
     .bind(form.product_id)
@@ -205,6 +209,10 @@ async fn record_move(
         "" => None,
         text => p.check(domain::parse_unit_cost("unit_cost", text)),
     };
+    let expiry = match form.expiry.trim() {
+        "" => None,
+        text => p.check(kernel::dates::parse("expiry", text)).map(|d| d.to_string()),
+    };
     p.finish()?;
     let from = location(tx, company, &form.from, "from").await?;
     let to = location(tx, company, &form.to, "to").await?;
@@ -216,10 +224,20 @@ async fn record_move(
     if unit_cost.is_some() && !inbound {
         return Err(DomainError::invalid("unit_cost", "error.stock.unit_cost_inbound", &form.unit_cost).into());
     }
+    if expiry.is_some() && !inbound {
+        return Err(DomainError::invalid("expiry", "error.stock.expiry_inbound", &form.expiry).into());
+    }
     let (product_code, costing) = match &product {
         Some(row) => (row.try_get::<String, _>("code")?, row.try_get::<String, _>("costing")?),
         None => (String::new(), String::new()),
     };
+    let tracks_expiry = match &product {
+        Some(row) => row.try_get::<i64, _>("track_expiry")? == 1,
+        None => false,
+    };
+    if inbound && !lot.is_empty() {
+        register_lot(tx, company, form.product_id, &lot, expiry.as_deref(), tracks_expiry).await?;
+    }
     let quantity = quantity.map(|q| q.scaled()).unwrap_or(0);
     let date = date.map(|d| d.to_string()).unwrap_or_default();
     // The number first: its sequence row is the first lock every move takes, so moves that go
@@ -510,6 +528,7 @@ pub async fn reverse_move(tx: &mut Tx, principal: &Principal, id: i64, date: &st
         reference: format!("冲销 {number}"),
         date: date.to_string(),
         unit_cost: String::new(),
+        expiry: String::new(),
     };
     record_move(tx, principal, &form, Some(Reversal { of: id, value: row.try_get("value")? })).await
 }
@@ -566,6 +585,100 @@ pub async fn stock_account_balance(conn: &mut sqlx::AnyConnection, company: i64)
     .await?;
     let accounts: i64 = row.try_get("accounts")?;
     Ok(if accounts > 0 { Some(row.try_get("net")?) } else { None })
+}
+
+/// Registers a lot the first time it comes in, with its expiry date (required when the product
+/// tracks expiry); a lot that comes in again must not claim another date.
+async fn register_lot(
+    tx: &mut Tx,
+    company: i64,
+    product: i64,
+    lot: &str,
+    expiry: Option<&str>,
+    tracks_expiry: bool,
+) -> Result<()> {
+    let known: Option<Option<String>> =
+        sqlx::query("SELECT expiry_date FROM stk_lots WHERE company_id = $1 AND product_id = $2 AND lot = $3")
+            .bind(company)
+            .bind(product)
+            .bind(lot)
+            .fetch_optional(tx.conn())
+            .await?
+            .map(|r| r.try_get("expiry_date"))
+            .transpose()?;
+    match (known, expiry) {
+        (Some(Some(stored)), Some(given)) if stored != given => {
+            Err(DomainError::invalid("expiry", "error.stock.expiry_mismatch", stored).into())
+        }
+        (Some(_), _) => Ok(()),
+        (None, None) if tracks_expiry => Err(DomainError::invalid("expiry", "error.stock.expiry_required", lot).into()),
+        (None, expiry) => {
+            sqlx::query(
+                "INSERT INTO stk_lots (company_id, product_id, lot, expiry_date, created_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (company_id, product_id, lot) DO NOTHING",
+            )
+            .bind(company)
+            .bind(product)
+            .bind(lot)
+            .bind(expiry)
+            .bind(tx.now().to_string())
+            .execute(tx.conn())
+            .await?;
+            Ok(())
+        }
+    }
+}
+
+/// A lot to take, first expiring first (FEFO): what it holds in the warehouse and how much of
+/// the quantity asked to take from it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LotPick {
+    pub lot: String,
+    pub expiry: Option<String>,
+    pub available: i64,
+    pub take: i64,
+}
+
+/// Which lots to take `quantity` from in a warehouse: those that expire first, then those
+/// without a date, each up to what it holds. Refused on `quantity` when all lots together hold
+/// less.
+pub async fn fefo(
+    conn: &mut sqlx::AnyConnection,
+    company: i64,
+    product: i64,
+    warehouse: &str,
+    quantity: i64,
+) -> Result<Vec<LotPick>> {
+    let rows = sqlx::query(
+        "SELECT q.lot, k.expiry_date, CAST(SUM(q.quantity) AS BIGINT) AS available FROM stk_quants q \
+         JOIN stk_locations l ON l.id = q.location_id JOIN stk_warehouses w ON w.id = l.warehouse_id \
+         LEFT JOIN stk_lots k ON k.company_id = q.company_id AND k.product_id = q.product_id AND k.lot = q.lot \
+         WHERE q.company_id = $1 AND q.product_id = $2 AND w.code = $3 AND l.kind = 'internal' AND q.quantity > 0 \
+         GROUP BY q.lot, k.expiry_date ORDER BY CASE WHEN k.expiry_date IS NULL THEN 1 ELSE 0 END, k.expiry_date, q.lot",
+    )
+    .bind(company)
+    .bind(product)
+    .bind(warehouse.trim().to_uppercase())
+    .fetch_all(conn)
+    .await?;
+    let mut left = quantity;
+    let mut picks = Vec::new();
+    for r in rows {
+        if left <= 0 {
+            break;
+        }
+        let available: i64 = r.try_get("available")?;
+        let take = left.min(available);
+        picks.push(LotPick { lot: r.try_get("lot")?, expiry: r.try_get("expiry_date")?, available, take });
+        left -= take;
+    }
+    if left > 0 {
+        let held = quantity - left;
+        return Err(
+            DomainError::invalid("quantity", "error.stock.not_enough", Qty::from_scaled(held).to_string()).into()
+        );
+    }
+    Ok(picks)
 }
 
 /// Takes the row locks on a product's quants at these locations, creating empty ones as needed,
@@ -658,6 +771,7 @@ pub async fn count(
         reference: "盘点 stock count".into(),
         date: date.to_string(),
         unit_cost: String::new(),
+        expiry: String::new(),
     };
     let (_, number) = move_stock(tx, principal, &form).await?;
     Ok(Some(number))
@@ -671,6 +785,8 @@ pub struct OnHand {
     pub product_name: String,
     pub location: String,
     pub lot: String,
+    /// The lot's expiry date, if it has one.
+    pub expiry: Option<String>,
     pub quantity: i64,
 }
 
@@ -681,8 +797,10 @@ pub async fn on_hand(
     location: Option<&str>,
 ) -> Result<Vec<OnHand>> {
     let mut q = db::SqlBuilder::new(
-        "SELECT q.product_id, p.code, p.name, l.code AS location, q.lot, q.quantity FROM stk_quants q JOIN cat_products p ON p.id = q.product_id \
-         JOIN stk_locations l ON l.id = q.location_id WHERE l.kind = 'internal' AND q.quantity <> 0 AND q.company_id = ",
+        "SELECT q.product_id, p.code, p.name, l.code AS location, q.lot, k.expiry_date, q.quantity FROM stk_quants q JOIN cat_products p ON p.id = q.product_id \
+         JOIN stk_locations l ON l.id = q.location_id \
+         LEFT JOIN stk_lots k ON k.company_id = q.company_id AND k.product_id = q.product_id AND k.lot = q.lot \
+         WHERE l.kind = 'internal' AND q.quantity <> 0 AND q.company_id = ",
     );
     q.bind(company);
     if let Some(product) = product {
@@ -701,6 +819,7 @@ pub async fn on_hand(
                 product_name: r.try_get("name")?,
                 location: r.try_get("location")?,
                 lot: r.try_get("lot")?,
+                expiry: r.try_get("expiry_date")?,
                 quantity: r.try_get("quantity")?,
             })
         })

@@ -573,7 +573,12 @@ async fn order_action_page(ctx: Ctx, Path((id, action)): Path<(i64, String)>, pa
                 date: pairs.text("date"),
                 lines: lines
                     .into_iter()
-                    .map(|(line_id, quantity, lot)| service::ReceiptLineForm { line_id, quantity, lot })
+                    .map(|(line_id, quantity, lot)| service::ReceiptLineForm {
+                        line_id,
+                        quantity,
+                        lot,
+                        expiry: pairs.text(&format!("{action}_expiry_{line_id}")),
+                    })
                     .collect(),
             };
             if action == "receive" {

@@ -31,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/stock/quantities", get(quantities_api))
         .route("/api/v1/stock/valuation", get(valuation_api))
         .route("/api/v1/stock/availability", get(availability_api))
+        .route("/api/v1/stock/fefo", get(fefo_api))
         .route("/stock/analysis", get(analysis_page))
         .route("/api/v1/stock/reports/turnover", get(turnover_api))
         .route("/api/v1/stock/reports/slow-movers", get(slow_movers_api))
@@ -99,6 +100,10 @@ pub fn docs() -> Vec<ApiRoute> {
                 service::READ,
                 None,
             )
+        },
+        ApiRoute {
+            query: &[("product_id", "The product"), ("warehouse", "Warehouse code"), ("quantity", "How much to take")],
+            ..route("GET", "/api/v1/stock/fefo", "Which lots to take, first expiring first", service::READ, None)
         },
         route("POST", "/api/v1/stock/moves", "Record a done move between two locations", service::MOVE, Some(object)),
         route(
@@ -360,6 +365,7 @@ fn move_form(pairs: &FormPairs) -> MoveForm {
         reference: pairs.text("reference"),
         date: pairs.text("date"),
         unit_cost: pairs.text("unit_cost"),
+        expiry: pairs.text("expiry"),
     }
 }
 
@@ -444,9 +450,28 @@ async fn quantities_api(ctx: Ctx, Query(q): Query<ProductQuery>) -> AppResult<Js
     let rows = service::on_hand(&mut conn, ctx.company_id(), q.product()?, location).await?;
     let items: Vec<Value> = rows
         .iter()
-        .map(|r| json!({"product_id": r.product_id, "product_code": r.product_code, "location": r.location, "lot": r.lot, "quantity": kernel::Qty::from_scaled(r.quantity).to_string()}))
+        .map(|r| json!({"product_id": r.product_id, "product_code": r.product_code, "location": r.location, "lot": r.lot, "expiry": r.expiry, "quantity": kernel::Qty::from_scaled(r.quantity).to_string()}))
         .collect();
     Ok(Json(json!({"items": items})))
+}
+
+#[derive(Deserialize)]
+pub struct FefoQuery {
+    product_id: i64,
+    warehouse: String,
+    quantity: String,
+}
+
+async fn fefo_api(ctx: Ctx, Query(q): Query<FefoQuery>) -> AppResult<Json<Value>> {
+    ctx.require(service::READ)?;
+    let quantity = kernel::Qty::parse(&q.quantity).map_err(|e| DomainError::Invalid(vec![e]))?.scaled();
+    let mut conn = conn(&ctx).await?;
+    let picks = service::fefo(&mut conn, ctx.company_id(), q.product_id, &q.warehouse, quantity).await?;
+    let items: Vec<Value> = picks
+        .iter()
+        .map(|p| json!({"lot": p.lot, "expiry": p.expiry, "available": kernel::Qty::from_scaled(p.available).to_string(), "take": kernel::Qty::from_scaled(p.take).to_string()}))
+        .collect();
+    Ok(Json(json!({"product_id": q.product_id, "items": items})))
 }
 
 async fn availability_api(ctx: Ctx, Query(q): Query<ProductQuery>) -> AppResult<Json<Value>> {
