@@ -482,6 +482,17 @@ pub async fn cancel_order(tx: &mut Tx, principal: &Principal, id: i64) -> Result
     }
     let status = if order.lines.iter().any(|l| l.received > 0 || l.billed > 0) { "closed" } else { "cancelled" };
     set_status(tx, &order, status).await?;
+    if order.status == "rfq" {
+        // The last quotation of a request withdrawn: the request is open again, to order or
+        // to ask others.
+        sqlx::query(
+            "UPDATE pur_requests SET status = 'open' WHERE status = 'quoting' AND id = (SELECT request_id FROM pur_orders WHERE id = $1) \
+             AND NOT EXISTS (SELECT 1 FROM pur_orders o WHERE o.request_id = pur_requests.id AND o.status = 'rfq')",
+        )
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    }
     Ok(status.into())
 }
 
@@ -1106,6 +1117,16 @@ pub async fn request_quotes(
     if unique.is_empty() {
         return Err(DomainError::invalid("supplier_ids", "error.purchase.no_suppliers", "").into());
     }
+    // Claimed before anything is written: of two people asking for quotes (or ordering) at
+    // once, the second finds the request no longer open.
+    let claimed = sqlx::query("UPDATE pur_requests SET status = 'quoting' WHERE id = $1 AND status = 'open'")
+        .bind(id)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+    if claimed != 1 {
+        return Err(DomainError::Conflict("the request was taken up meanwhile".into()).into());
+    }
     let mut rfqs = Vec::with_capacity(unique.len());
     for supplier in unique {
         let form = OrderForm {
@@ -1131,7 +1152,6 @@ pub async fn request_quotes(
             .await?;
         rfqs.push(rfq);
     }
-    sqlx::query("UPDATE pur_requests SET status = 'quoting' WHERE id = $1").bind(id).execute(tx.conn()).await?;
     tx.audit(
         "state",
         "purchase.request",
@@ -1260,6 +1280,40 @@ pub async fn quotes(conn: &mut sqlx::AnyConnection, company: i64, request: i64) 
 pub async fn choose_quote(tx: &mut Tx, principal: &Principal, id: i64) -> Result<()> {
     principal.authorize(MANAGE)?;
     let company = principal.company_id.0;
+    let request: Option<i64> = sqlx::query("SELECT request_id FROM pur_orders WHERE company_id = $1 AND id = $2")
+        .bind(company)
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or(DomainError::NotFound("purchase order"))?
+        .try_get("request_id")?;
+    // The request first, then its RFQs in id order: two people choosing two quotes of one
+    // request at once queue on the request, and the second finds it ordered.
+    let mut siblings: Vec<i64> = Vec::new();
+    if let Some(request) = request {
+        let claimed = sqlx::query(
+            "UPDATE pur_requests SET status = 'ordered', order_id = $1 WHERE id = $2 AND status = 'quoting'",
+        )
+        .bind(id)
+        .bind(request)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+        if claimed != 1 {
+            return Err(DomainError::Conflict("a quote of this request was chosen meanwhile".into()).into());
+        }
+        siblings = sqlx::query("SELECT id FROM pur_orders WHERE company_id = $1 AND request_id = $2 ORDER BY id")
+            .bind(company)
+            .bind(request)
+            .fetch_all(tx.conn())
+            .await?
+            .iter()
+            .map(|r| r.try_get("id"))
+            .collect::<std::result::Result<_, _>>()?;
+        for sibling in &siblings {
+            ORDERS.lock(tx, company, *sibling).await?;
+        }
+    }
     let order = lock_order(tx, company, id).await?;
     if order.status != "rfq" {
         return Err(db::document::wrong_status(&order.status));
@@ -1267,29 +1321,18 @@ pub async fn choose_quote(tx: &mut Tx, principal: &Principal, id: i64) -> Result
     if order.lines.iter().any(|l| l.unit_price == 0) {
         return Err(DomainError::invalid("lines", "error.purchase.not_quoted", &order.number).into());
     }
-    let request: Option<i64> = sqlx::query("SELECT request_id FROM pur_orders WHERE id = $1")
-        .bind(id)
-        .fetch_one(tx.conn())
-        .await?
-        .try_get("request_id")?;
     set_status(tx, &order, "draft").await?;
     if let Some(request) = request {
-        let others = sqlx::query("SELECT id FROM pur_orders WHERE company_id = $1 AND request_id = $2 AND status = 'rfq' AND id <> $3 ORDER BY id")
-            .bind(company)
-            .bind(request)
-            .bind(id)
-            .fetch_all(tx.conn())
-            .await?;
-        for other in others {
-            let other_id: i64 = other.try_get("id")?;
-            ORDERS.lock(tx, company, other_id).await?;
-            ORDERS.set_status(tx, other_id, "rfq", "cancelled").await?;
+        for other in siblings.into_iter().filter(|s| *s != id) {
+            let status: String = sqlx::query("SELECT status FROM pur_orders WHERE id = $1")
+                .bind(other)
+                .fetch_one(tx.conn())
+                .await?
+                .try_get("status")?;
+            if status == "rfq" {
+                ORDERS.set_status(tx, other, "rfq", "cancelled").await?;
+            }
         }
-        sqlx::query("UPDATE pur_requests SET status = 'ordered', order_id = $1 WHERE id = $2")
-            .bind(id)
-            .bind(request)
-            .execute(tx.conn())
-            .await?;
         tx.audit(
             "state",
             "purchase.request",

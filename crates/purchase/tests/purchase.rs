@@ -450,6 +450,13 @@ async fn two_suppliers_quote_for_a_request_and_the_cheaper_quote_becomes_the_ord
         )
         .await;
     assert_eq!(asked.status, StatusCode::CREATED, "{}", asked.body);
+    let twice = api
+        .post(
+            &format!("/api/v1/purchase/requests/{request}/quotes"),
+            &json!({"supplier_ids": [rival], "date": "2026-03-04"}),
+        )
+        .await;
+    assert_eq!(twice.json()["errors"][0]["code"], "error.document.status", "the request is already out for quotes");
     // The usual supplier's catalog price is filled in; the rival has not quoted yet.
     let quotes = api.get(&format!("/api/v1/purchase/requests/{request}/quotes")).await.json();
     let listed: Vec<(i64, i64)> = quotes["items"]
@@ -501,4 +508,37 @@ async fn two_suppliers_quote_for_a_request_and_the_cheaper_quote_becomes_the_ord
     assert_eq!(api.get("/api/v1/purchase/requests").await.json()["items"][0]["order_id"].as_i64(), Some(rival_rfq));
     let confirmed = api.post(&format!("/api/v1/purchase/orders/{rival_rfq}/confirm"), &json!({})).await;
     assert_eq!(confirmed.json()["status"], "confirmed");
+}
+
+#[tokio::test]
+async fn withdrawing_the_only_quotation_reopens_the_request() {
+    let Shop { app, api, supplier, notebook } = shop().await;
+    api.post(
+        "/api/v1/stock/reorder-rules",
+        &json!({"product_id": notebook, "warehouse": "SH", "min": "20", "max": "50"}),
+    )
+    .await;
+    api.post("/api/v1/stock/moves", &json!({"product_id": notebook, "quantity": "30", "from": "SUPPLIER", "to": "SH/STOCK", "unit_cost": "10", "date": "2026-03-02"})).await;
+    api.post(
+        "/api/v1/stock/moves",
+        &json!({"product_id": notebook, "quantity": "15", "from": "SH/STOCK", "to": "CUSTOMER", "date": "2026-03-03"}),
+    )
+    .await;
+    app.dispatch_events().await;
+    let request = api.get("/api/v1/purchase/requests").await.json()["items"][0]["id"].as_i64().expect("request");
+    let rfq = api
+        .post(
+            &format!("/api/v1/purchase/requests/{request}/quotes"),
+            &json!({"supplier_ids": [supplier], "date": "2026-03-04"}),
+        )
+        .await
+        .json()["rfqs"][0]
+        .as_i64()
+        .expect("rfq");
+    assert_eq!(api.get("/api/v1/purchase/requests").await.json()["items"][0]["status"], "quoting");
+    assert_eq!(
+        api.post(&format!("/api/v1/purchase/orders/{rfq}/cancel"), &json!({})).await.json()["status"],
+        "cancelled"
+    );
+    assert_eq!(api.get("/api/v1/purchase/requests").await.json()["items"][0]["status"], "open");
 }

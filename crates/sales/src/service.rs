@@ -525,8 +525,11 @@ pub async fn cancel_order(tx: &mut Tx, principal: &Principal, id: i64) -> Result
     if order.status == "confirmed" {
         let mut reserved: Vec<&OrderLine> = order.lines.iter().filter(|l| l.to_deliver() > 0).collect();
         reserved.sort_by_key(|l| l.product_id);
-        for line in reserved {
+        for line in &reserved {
             stock::service::release(tx, company, line.product_id, &order.warehouse, line.to_deliver()).await?;
+        }
+        for line in &reserved {
+            stock::service::refresh_forecast(tx, company, line.product_id, &order.warehouse, &order.number).await?;
         }
     }
     let touched = order.lines.iter().any(|l| l.delivered > 0 || l.invoiced > 0);
@@ -714,8 +717,30 @@ pub async fn return_goods(tx: &mut Tx, principal: &Principal, id: i64, form: &De
         wanted.push((ordered, qty, line.lot.trim().to_string()));
     }
     p.finish()?;
+    // Reservation rows first, in product order, as confirmations and deliveries take them.
+    let mut products: Vec<i64> = wanted.iter().map(|(l, _, _)| l.product_id).collect();
+    products.sort_unstable();
+    products.dedup();
+    if order.status != "closed" {
+        for product in &products {
+            stock::service::lock_reservation(tx, company, *product, &order.warehouse).await?;
+        }
+    }
     let mut numbers = Vec::new();
     for (i, (line, qty, lot)) in wanted.iter().enumerate() {
+        // Back at the cost they left with on this order's deliveries, so the cost of sales
+        // is undone exactly (not at today's average, which may be nothing when sold out).
+        let sent = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(m.value), 0) AS BIGINT) AS value, CAST(COALESCE(SUM(m.quantity), 0) AS BIGINT) AS quantity \
+             FROM stk_moves m JOIN stk_locations t ON t.id = m.to_location_id \
+             WHERE m.company_id = $1 AND m.product_id = $2 AND m.reference = $3 AND t.kind = 'customer'",
+        )
+        .bind(company)
+        .bind(line.product_id)
+        .bind(&order.number)
+        .fetch_one(tx.conn())
+        .await?;
+        let unit_cost = stock::domain::average_cost(sent.try_get("quantity")?, sent.try_get("value")?);
         let mv = stock::service::MoveForm {
             product_id: line.product_id,
             quantity: Qty::from_scaled(*qty).to_string(),
@@ -724,7 +749,7 @@ pub async fn return_goods(tx: &mut Tx, principal: &Principal, id: i64, form: &De
             lot: lot.clone(),
             reference: format!("退货 {}", order.number),
             date: form.date.clone(),
-            unit_cost: String::new(),
+            unit_cost: Qty::from_scaled(unit_cost).to_string(),
             expiry: String::new(),
         };
         let (_, number) = stock::service::move_stock(tx, principal, &mv).await.map_err(|e| e.within_line(i))?;

@@ -900,6 +900,20 @@ pub async fn warehouses(conn: &mut sqlx::AnyConnection, company: i64) -> Result<
 /// one alert, not ten; a reservation that takes the forecast below raises it as a delivery
 /// would. `reference` names what changed it (a move number, an order number).
 async fn refresh_alert(tx: &mut Tx, company: i64, product: i64, warehouse: i64, reference: &str) -> Result<()> {
+    update_alert(tx, company, product, warehouse, reference, true).await
+}
+
+/// Like `refresh_alert`, but with `may_alert` false it only re-arms a rule whose forecast is
+/// back at or above its minimum (a rule just set or changed: it alerts at the next change of
+/// stock, not at once).
+async fn update_alert(
+    tx: &mut Tx,
+    company: i64,
+    product: i64,
+    warehouse: i64,
+    reference: &str,
+    may_alert: bool,
+) -> Result<()> {
     // The no-op update locks the rule, so two changes that cross the minimum together see each
     // other's quantities and exactly one of them raises the alert.
     let Some(rule) = sqlx::query(
@@ -920,7 +934,7 @@ async fn refresh_alert(tx: &mut Tx, company: i64, product: i64, warehouse: i64, 
     let reserved = warehouse_reserved(tx.conn(), company, product, warehouse).await?;
     let forecast = on_hand - reserved;
     let below = forecast < min;
-    if below == (alerted == 1) {
+    if below == (alerted == 1) || (below && !may_alert) {
         return Ok(());
     }
     sqlx::query(
@@ -1061,7 +1075,9 @@ pub async fn set_reorder_rule(tx: &mut Tx, principal: &Principal, form: &Reorder
     });
     let key = format!("{}/{}", form.product_id, warehouse);
     tx.audit(if previous.is_some() { "update" } else { "create" }, "stock.reorder_rule", Some(&key), &changes).await?;
-    Ok(())
+    // A lowered minimum the forecast now meets re-arms the alert; a rule below its minimum
+    // alerts at the next change of stock.
+    update_alert(tx, company, form.product_id, warehouse, "", false).await
 }
 
 /// A line of the replenishment list: a rule whose warehouse is below its minimum.
@@ -1192,6 +1208,30 @@ pub async fn reserve(
         .bind(warehouse)
         .execute(tx.conn())
         .await?;
+    refresh_alert(tx, company, product, warehouse, reference).await
+}
+
+/// Takes the lock on a product's reservation row in a warehouse (creating it), for an operation
+/// that will change the reservation after moving stock: the row is locked first, in product
+/// order, as every reservation takes it, so such an operation cannot deadlock with deliveries.
+pub async fn lock_reservation(tx: &mut Tx, company: i64, product: i64, warehouse: &str) -> Result<()> {
+    let warehouse = warehouse_id(tx, company, warehouse).await?;
+    sqlx::query(
+        "INSERT INTO stk_reservations (company_id, product_id, warehouse_id, reserved) VALUES ($1, $2, $3, 0) \
+         ON CONFLICT (company_id, product_id, warehouse_id) DO UPDATE SET reserved = stk_reservations.reserved",
+    )
+    .bind(company)
+    .bind(product)
+    .bind(warehouse)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Re-checks a product's reorder alert in a warehouse after reservations were given back by a
+/// cancelled order (which lifts the forecast and so may re-arm the alert).
+pub async fn refresh_forecast(tx: &mut Tx, company: i64, product: i64, warehouse: &str, reference: &str) -> Result<()> {
+    let warehouse = warehouse_id(tx, company, warehouse).await?;
     refresh_alert(tx, company, product, warehouse, reference).await
 }
 

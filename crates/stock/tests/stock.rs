@@ -472,3 +472,26 @@ async fn absurd_quantities_and_dates_are_refused_and_an_empty_filter_lists_every
     assert_eq!(browser.get("/stock/on-hand?product_id=").await.status, StatusCode::OK);
     assert_eq!(api.get("/api/v1/stock/quantities?product_id=abc").await.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn lowering_the_minimum_below_what_is_left_re_arms_the_alert() {
+    let (app, api, cable) = shop("CBL-C", false).await;
+    api.post(
+        "/api/v1/stock/reorder-rules",
+        &json!({"product_id": cable, "warehouse": "SH", "min": "50", "max": "200"}),
+    )
+    .await;
+    api.post("/api/v1/stock/moves", &moved(cable, "100", "SUPPLIER", "SH/STOCK", "")).await;
+    api.post("/api/v1/stock/moves", &moved(cable, "60", "SH/STOCK", "CUSTOMER", "")).await;
+    let alerts = || app.count("outbox WHERE event_type = 'stock.StockBelowMinimum'");
+    assert_eq!(alerts().await, 1, "40 is below 50");
+    // The buyer decides 30 is enough: 40 now meets it, and the next fall alerts again.
+    api.post(
+        "/api/v1/stock/reorder-rules",
+        &json!({"product_id": cable, "warehouse": "SH", "min": "30", "max": "200"}),
+    )
+    .await;
+    assert_eq!(alerts().await, 1, "changing a rule does not alert by itself");
+    api.post("/api/v1/stock/moves", &moved(cable, "15", "SH/STOCK", "CUSTOMER", "")).await;
+    assert_eq!(alerts().await, 2, "25 is below the new minimum of 30");
+}

@@ -462,6 +462,11 @@ impl OrderPage {
         qty(*scaled.borrow())
     }
 
+    /// A refused return opens its folded form, so its messages are seen.
+    fn return_refused(&self) -> bool {
+        self.errors.iter().any(|(f, _)| f.starts_with("return:"))
+    }
+
     fn returnable(&self) -> bool {
         ["confirmed", "done", "closed"].contains(&self.order.status.as_str())
             && self.order.lines.iter().any(|l| l.stocked && l.delivered > 0)
