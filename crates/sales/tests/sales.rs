@@ -557,3 +557,59 @@ async fn vaccines_leave_by_the_lot_that_expires_first() {
         .collect();
     assert_eq!(rows, [("L2606", "2026-06-30", "5")]);
 }
+
+/// One step of a random week of trade: (what, which product, quantity, which order).
+fn step() -> impl proptest::strategy::Strategy<Value = (u8, usize, u32, usize)> {
+    (0u8..5, 0usize..2, 1u32..12, 0usize..8)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 4, ..proptest::prelude::ProptestConfig::default() })]
+
+    #[test]
+    fn reservations_always_equal_what_confirmed_orders_still_owe(steps in proptest::collection::vec(step(), 1..24)) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        runtime.block_on(async {
+            let Shop { app, api, customer, notebook } = shop("20", "0").await;
+            let cable = json!({"code": "CBL-C", "name": "数据线", "kind": "goods", "uom": "pc", "purchase_uom": "pc", "sales_uom": "pc", "vat_rate": "13", "costing": "fifo", "sale_price": "5.00"});
+            let cable = api.post("/api/v1/catalog/products", &cable).await.json()["id"].as_i64().expect("cable");
+            let products = [notebook, cable];
+            let mut orders: Vec<(i64, i64)> = Vec::new();
+            for (what, which, quantity, pick) in steps {
+                let product = products[which];
+                let quantity = quantity.to_string();
+                let order = orders.get(pick % orders.len().max(1)).copied();
+                match (what, order) {
+                    (0, _) => {
+                        let so = quotation(&api, customer, json!([{"product_id": product, "quantity": quantity, "unit_price": "20.00"}])).await;
+                        let id = so["id"].as_i64().expect("id");
+                        api.post(&format!("/api/v1/sales/orders/{id}/confirm"), &json!({})).await;
+                        orders.push((id, so["lines"][0]["id"].as_i64().expect("line")));
+                    }
+                    (1, Some((id, _))) => { api.post(&format!("/api/v1/sales/orders/{id}/deliver"), &json!({"date": "2026-03-17"})).await; }
+                    (2, Some((id, _))) => { api.post(&format!("/api/v1/sales/orders/{id}/cancel"), &json!({})).await; }
+                    (3, Some((id, line))) => {
+                        api.post(&format!("/api/v1/sales/orders/{id}/return"), &json!({"date": "2026-03-18", "lines": [{"line_id": line, "quantity": quantity}]})).await;
+                    }
+                    _ => {
+                        api.post("/api/v1/stock/moves", &json!({"product_id": product, "quantity": quantity, "from": "SUPPLIER", "to": "SH/STOCK", "unit_cost": "7.77", "date": "2026-03-10"})).await;
+                    }
+                }
+            }
+            for product in products {
+                let reserved: i64 = sqlx::query("SELECT CAST(COALESCE(SUM(reserved), 0) AS BIGINT) AS n FROM stk_reservations WHERE product_id = $1")
+                    .bind(product).fetch_one(app.db.reader()).await.expect("reserved").get("n");
+                let owed: i64 = sqlx::query(
+                    "SELECT CAST(COALESCE(SUM(l.quantity - l.delivered), 0) AS BIGINT) AS n FROM sal_order_lines l JOIN sal_orders o ON o.id = l.order_id \
+                     WHERE l.product_id = $1 AND o.status = 'confirmed' AND l.stocked = 1",
+                ).bind(product).fetch_one(app.db.reader()).await.expect("owed").get("n");
+                assert_eq!(reserved, owed, "product {product}: reservations and what confirmed orders still owe");
+                let on_hand: i64 = sqlx::query("SELECT CAST(COALESCE(SUM(q.quantity), 0) AS BIGINT) AS n FROM stk_quants q JOIN stk_locations l ON l.id = q.location_id WHERE q.product_id = $1 AND l.kind = 'internal'")
+                    .bind(product).fetch_one(app.db.reader()).await.expect("on hand").get("n");
+                assert!(reserved <= on_hand, "product {product}: {reserved} reserved of {on_hand} on hand");
+            }
+            let valuation = api.get("/api/v1/stock/valuation").await.json();
+            assert_eq!(valuation["total"], valuation["ledger_balance"], "{valuation}");
+        });
+    }
+}
