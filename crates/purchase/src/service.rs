@@ -908,6 +908,27 @@ pub struct Request {
     pub lines: Vec<RequestLine>,
 }
 
+impl Request {
+    /// An order (or RFQ) for the request's lines from `supplier`, at the catalog prices.
+    fn order_form(&self, supplier: i64, date: &str) -> OrderForm {
+        OrderForm {
+            supplier_id: supplier,
+            warehouse: self.warehouse.clone(),
+            date: date.to_string(),
+            memo: self.number.clone(),
+            lines: self
+                .lines
+                .iter()
+                .map(|l| OrderLineForm {
+                    product_id: l.product_id,
+                    quantity: Qty::from_scaled(l.quantity).to_string(),
+                    unit_price: String::new(),
+                })
+                .collect(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct RequestLine {
     pub product_id: i64,
@@ -1054,22 +1075,7 @@ pub async fn order_from_request(tx: &mut Tx, principal: &Principal, id: i64, dat
     let Some(supplier_id) = request.supplier_id else {
         return Err(DomainError::invalid("supplier_id", "error.purchase.no_supplier", &request.number).into());
     };
-    let form = OrderForm {
-        supplier_id,
-        warehouse: request.warehouse.clone(),
-        date: date.to_string(),
-        memo: request.number.clone(),
-        lines: request
-            .lines
-            .iter()
-            .map(|l| OrderLineForm {
-                product_id: l.product_id,
-                quantity: Qty::from_scaled(l.quantity).to_string(),
-                unit_price: String::new(),
-            })
-            .collect(),
-    };
-    let order = create_order(tx, principal, &form).await?;
+    let order = create_order(tx, principal, &request.order_form(supplier_id, date)).await?;
     let claimed =
         sqlx::query("UPDATE pur_requests SET status = 'ordered', order_id = $1 WHERE id = $2 AND status = 'open'")
             .bind(order)
@@ -1129,22 +1135,7 @@ pub async fn request_quotes(
     }
     let mut rfqs = Vec::with_capacity(unique.len());
     for supplier in unique {
-        let form = OrderForm {
-            supplier_id: supplier,
-            warehouse: request.warehouse.clone(),
-            date: date.to_string(),
-            memo: request.number.clone(),
-            lines: request
-                .lines
-                .iter()
-                .map(|l| OrderLineForm {
-                    product_id: l.product_id,
-                    quantity: Qty::from_scaled(l.quantity).to_string(),
-                    unit_price: String::new(),
-                })
-                .collect(),
-        };
-        let rfq = insert_order(tx, principal, &form, true).await?;
+        let rfq = insert_order(tx, principal, &request.order_form(supplier, date), true).await?;
         sqlx::query("UPDATE pur_orders SET request_id = $1 WHERE id = $2")
             .bind(id)
             .bind(rfq)

@@ -851,7 +851,7 @@ async fn analysis_page(ctx: Ctx, Query(q): Query<ReportQuery>) -> AppResult<Resp
     let page = PageCtx::new(&ctx, "purchase.analysis", "/purchase/analysis").await?;
     let bars: Vec<web::chart::Bar> =
         groups.iter().take(24).map(|g| web::chart::Bar { label: g.key.clone(), value: g.net }).collect();
-    let chart = web::chart::bars(&page.t(&format!("purchase.by.{by}")), &bars, yuan);
+    let chart = web::chart::bars(&page.t(&format!("purchase.by.{by}")), &bars, |fen| page.money(&fen));
     render(&AnalysisPage {
         page,
         period_errors,

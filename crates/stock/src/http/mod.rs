@@ -872,12 +872,15 @@ async fn analysis_page(ctx: Ctx, Query(q): Query<ReportQuery>) -> AppResult<Resp
     let held = service::valuation(&mut conn, ctx.company_id()).await?;
     drop(conn);
     let page = PageCtx::new(&ctx, "stock.analysis", "/stock/analysis").await?;
-    let value_chart =
-        web::chart::bars(&page.t("stock.chart_value"), &top_ten(&held, |v| v.product_code.clone(), |v| v.value), yuan);
+    let value_chart = web::chart::bars(
+        &page.t("stock.chart_value"),
+        &top_ten(&held, |v| v.product_code.clone(), |v| v.value),
+        |fen| page.money(&fen),
+    );
     let sales_chart = web::chart::bars(
         &page.t("stock.chart_cost_of_sales"),
         &top_ten(&turnover, |t| t.product_code.clone(), |t| t.cost_of_sales),
-        yuan,
+        |fen| page.money(&fen),
     );
     render(&AnalysisPage { page, period_errors, from, to, days, turnover, slow, value_chart, sales_chart })
 }
