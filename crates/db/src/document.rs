@@ -2,13 +2,17 @@
 //! row lock every operation on one document takes first, and audited status changes. The
 //! table and resource names are the calling module's constants, never input.
 
-use crate::{Result, Tx};
+use crate::{Result, RowExt, Tx};
 use kernel::DomainError;
+use serde::Serialize;
 use serde_json::json;
 
-/// A table of documents with `company_id`, `status` and `version` columns.
+/// A table of documents with `company_id`, `number`, `status`, `order_date`, `total` and
+/// `version` columns and a party column.
 pub struct Documents {
     pub table: &'static str,
+    /// The column naming the document's party (`supplier_id`, `customer_id`).
+    pub party_column: &'static str,
     /// The audit log's resource name, e.g. `purchase.order`.
     pub resource: &'static str,
     /// What a missing one is called in the 404.
@@ -36,6 +40,53 @@ impl Documents {
         let sql = format!("UPDATE {} SET status = $1, version = version + 1 WHERE id = $2", self.table);
         sqlx::query(&sql).bind(to).bind(id).execute(tx.conn()).await?;
         tx.audit("state", self.resource, Some(&id.to_string()), &json!({"status": [from, to]})).await
+    }
+}
+
+/// A line of a list of documents.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub id: i64,
+    pub number: String,
+    pub party_name: String,
+    pub date: String,
+    pub status: String,
+    /// In fen.
+    pub total: i64,
+}
+
+impl Documents {
+    /// The latest 500 documents of a company, or those in one status, newest first.
+    pub async fn list(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        company: i64,
+        status: Option<&str>,
+    ) -> Result<Vec<Summary>> {
+        let mut q = crate::SqlBuilder::new(format!(
+            "SELECT d.id, d.number, p.name, d.order_date, d.status, d.total FROM {} d JOIN parties p ON p.id = d.{} WHERE d.company_id = ",
+            self.table, self.party_column
+        ));
+        q.bind(company);
+        if let Some(status) = status {
+            q.push(" AND d.status = ").bind(status.to_string());
+        }
+        q.push(" ORDER BY d.id DESC LIMIT 500");
+        q.build()
+            .fetch_all(conn)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(Summary {
+                    id: r.try_get("id")?,
+                    number: r.try_get("number")?,
+                    party_name: r.try_get("name")?,
+                    date: r.try_get("order_date")?,
+                    status: r.try_get("status")?,
+                    total: r.try_get("total")?,
+                })
+            })
+            .collect()
     }
 }
 

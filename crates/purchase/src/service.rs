@@ -371,46 +371,20 @@ pub async fn load_order(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -
 }
 
 /// A line of the order list.
-#[derive(Debug, Clone, Serialize)]
-pub struct OrderSummary {
-    pub id: i64,
-    pub number: String,
-    pub supplier_name: String,
-    pub date: String,
-    pub status: String,
-    pub total: i64,
-}
+pub type OrderSummary = db::document::Summary;
 
 /// The latest 500 orders, or those in one status.
 pub async fn orders(conn: &mut sqlx::AnyConnection, company: i64, status: Option<&str>) -> Result<Vec<OrderSummary>> {
-    let mut q = db::SqlBuilder::new(
-        "SELECT o.id, o.number, p.name, o.order_date, o.status, o.total FROM pur_orders o JOIN parties p ON p.id = o.supplier_id WHERE o.company_id = ",
-    );
-    q.bind(company);
-    if let Some(status) = status {
-        q.push(" AND o.status = ").bind(status.to_string());
-    }
-    q.push(" ORDER BY o.id DESC LIMIT 500");
-    q.build()
-        .fetch_all(conn)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(OrderSummary {
-                id: r.try_get("id")?,
-                number: r.try_get("number")?,
-                supplier_name: r.try_get("name")?,
-                date: r.try_get("order_date")?,
-                status: r.try_get("status")?,
-                total: r.try_get("total")?,
-            })
-        })
-        .collect()
+    ORDERS.list(conn, company, status).await
 }
 
 /// The orders table as a document table: locks and status changes.
-const ORDERS: db::document::Documents =
-    db::document::Documents { table: "pur_orders", resource: "purchase.order", noun: "purchase order" };
+const ORDERS: db::document::Documents = db::document::Documents {
+    table: "pur_orders",
+    party_column: "supplier_id",
+    resource: "purchase.order",
+    noun: "purchase order",
+};
 
 /// Locks the order row for the rest of the transaction, then loads it: two operations on one
 /// order run one after the other.

@@ -187,7 +187,7 @@ fn order_json(o: &Order) -> Value {
 }
 
 fn summary_json(o: &OrderSummary) -> Value {
-    json!({"id": o.id, "number": o.number, "supplier_name": o.supplier_name, "date": o.date, "status": o.status, "total": yuan(o.total)})
+    json!({"id": o.id, "number": o.number, "supplier_name": o.party_name, "date": o.date, "status": o.status, "total": yuan(o.total)})
 }
 
 fn request_json(r: &Request) -> Value {

@@ -198,7 +198,7 @@ async fn orders_api(ctx: Ctx, Query(q): Query<StatusQuery>) -> AppResult<Json<Va
     let items: Vec<Value> = service::orders(&mut conn, ctx.company_id(), status)
         .await?
         .iter()
-        .map(|o| json!({"id": o.id, "number": o.number, "customer_name": o.customer_name, "date": o.date, "status": o.status, "total": yuan(o.total)}))
+        .map(|o| json!({"id": o.id, "number": o.number, "customer_name": o.party_name, "date": o.date, "status": o.status, "total": yuan(o.total)}))
         .collect();
     Ok(Json(json!({"items": items})))
 }
