@@ -229,13 +229,17 @@ impl OrderLine {
     pub fn to_invoice(&self) -> i64 {
         domain::invoiceable(self.invoice_ordered, self.quantity, self.delivered, self.invoiced)
     }
+}
 
-    /// Invoiced but returned since (a line invoiced as delivered): what a credit note owes back.
-    pub fn to_credit(&self) -> i64 {
-        if self.invoice_ordered {
+impl Order {
+    /// Invoiced beyond what the customer has and will get (returned, or dropped with the
+    /// backorder): what a credit note owes back. A line invoiced as ordered on a running order
+    /// is only ahead of its delivery, not owed.
+    pub fn to_credit(&self, line: &OrderLine) -> i64 {
+        if line.invoice_ordered && self.status != "closed" {
             0
         } else {
-            (self.invoiced - self.delivered).max(0)
+            (line.invoiced - line.delivered).max(0)
         }
     }
 }

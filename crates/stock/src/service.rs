@@ -501,7 +501,7 @@ pub async fn reverse_move(tx: &mut Tx, principal: &Principal, id: i64, date: &st
     principal.authorize(MOVE)?;
     let company = principal.company_id.0;
     let row = sqlx::query(
-        "SELECT m.number, m.product_id, m.quantity, m.lot, m.value, m.reversal_of, f.code AS from_code, t.code AS to_code, \
+        "SELECT m.number, m.product_id, m.quantity, m.lot, m.value, m.reversal_of, f.code AS from_code, t.code AS to_code, t.kind AS to_kind, \
            EXISTS (SELECT 1 FROM stk_moves r WHERE r.reversal_of = m.id) AS reversed \
          FROM stk_moves m JOIN stk_locations f ON f.id = m.from_location_id JOIN stk_locations t ON t.id = m.to_location_id \
          WHERE m.company_id = $1 AND m.id = $2",
@@ -530,7 +530,21 @@ pub async fn reverse_move(tx: &mut Tx, principal: &Principal, id: i64, date: &st
         unit_cost: String::new(),
         expiry: String::new(),
     };
-    record_move(tx, principal, &form, Some(Reversal { of: id, value: row.try_get("value")? })).await
+    let done = record_move(tx, principal, &form, Some(Reversal { of: id, value: row.try_get("value")? })).await?;
+    if row.try_get::<String, _>("to_kind")? == "customer" {
+        // A delivery undone is no sale: the product's latest delivery is the latest one left.
+        sqlx::query(
+            "UPDATE stk_valuations SET last_delivery = (SELECT MAX(m.move_date) FROM stk_moves m \
+               JOIN stk_locations t ON t.id = m.to_location_id WHERE m.company_id = $1 AND m.product_id = $2 AND t.kind = 'customer' \
+               AND NOT EXISTS (SELECT 1 FROM stk_moves r WHERE r.reversal_of = m.id)) \
+             WHERE company_id = $1 AND product_id = $2",
+        )
+        .bind(company)
+        .bind(form.product_id)
+        .execute(tx.conn())
+        .await?;
+    }
+    Ok(done)
 }
 
 /// The value of one product's stock.

@@ -288,7 +288,7 @@ async fn februarys_turnover_days_of_cover_and_slow_movers_follow_the_moves() {
     receive(&api, cable, "500", "2.00", "2026-01-06").await;
     deliver(&api, notebook, "60", "2026-02-10").await;
     receive(&api, notebook, "50", "13.00", "2026-03-02").await;
-    deliver(&api, notebook, "30", "2026-03-10").await;
+    let march = deliver(&api, notebook, "30", "2026-03-10").await["id"].as_i64().expect("move");
 
     // February: 1,000.00 held at its start, 400.00 at its end, 600.00 cost of sales: 0.85 times
     // (600 over the average of 700); 40 left at 60 a month of 28 days lasts 18 days.
@@ -313,6 +313,15 @@ async fn februarys_turnover_days_of_cover_and_slow_movers_follow_the_moves() {
     let slow = api.get("/api/v1/stock/reports/slow-movers?days=3").await.json();
     assert_eq!(slow["items"].as_array().unwrap().len(), 2, "{slow}");
     assert_eq!(api.get("/api/v1/stock/reports/slow-movers?days=0").await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Within 30 days notebooks sold on 10 March; once that delivery is reversed, their last
+    // sale is 10 February and they are slow too.
+    let month = |api: &ApiClient| {
+        let api = api.clone();
+        async move { api.get("/api/v1/stock/reports/slow-movers?days=30").await.json()["items"].as_array().unwrap().len() }
+    };
+    assert_eq!(month(&api).await, 1);
+    api.post(&format!("/api/v1/stock/moves/{march}/reverse"), &json!({"date": "2026-03-11"})).await;
+    assert_eq!(month(&api).await, 2);
     assert_eq!(
         api.get("/api/v1/stock/reports/turnover?from=2026-03-01&to=2026-02-01").await.json()["errors"][0]["field"],
         "to"

@@ -173,7 +173,7 @@ fn order_json(o: &Order) -> Value {
             "id": l.id, "line_no": l.line_no, "product_id": l.product_id, "product_code": l.product_code,
             "quantity": qty(l.quantity), "unit_price": yuan(l.unit_price), "price_source": l.price_source,
             "vat_rate": (l.vat_rate_bp / 100).to_string(), "net": yuan(l.net), "tax": yuan(l.tax),
-            "delivered": qty(l.delivered), "invoiced": qty(l.invoiced), "to_credit": qty(l.to_credit()),
+            "delivered": qty(l.delivered), "invoiced": qty(l.invoiced), "to_credit": qty(o.to_credit(l)),
             "to_deliver": qty(l.to_deliver()), "to_invoice": qty(l.to_invoice()),
         })).collect::<Vec<_>>(),
         "invoices": o.invoices.iter().map(|(id, number)| json!({"id": id, "number": number})).collect::<Vec<_>>(),
