@@ -24,7 +24,7 @@ enum Command {
     Serve {
         #[arg(long, env = "ZHONGSHU_ADDR", default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
-        /// Seed the demo company, users and parties.
+        /// Seed the demo company, users, parties, catalog and a year of trade.
         #[arg(long)]
         demo: bool,
         /// Mark cookies Secure (when served behind TLS).
