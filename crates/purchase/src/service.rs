@@ -914,46 +914,65 @@ pub struct RequestLine {
 }
 
 pub async fn requests(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Vec<Request>> {
-    let rows = sqlx::query(
+    load_requests(conn, company, None).await
+}
+
+/// One request of the company, or none.
+pub async fn request(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -> Result<Option<Request>> {
+    Ok(load_requests(conn, company, Some(id)).await?.pop())
+}
+
+/// The latest 200 requests (open ones first), or the one asked for, with their lines: two
+/// queries whatever the number of requests.
+async fn load_requests(conn: &mut sqlx::AnyConnection, company: i64, only: Option<i64>) -> Result<Vec<Request>> {
+    let mut q = db::SqlBuilder::new(
         "SELECT r.id, r.number, r.status, r.supplier_id, p.name, w.code, r.order_id FROM pur_requests r \
-         LEFT JOIN parties p ON p.id = r.supplier_id JOIN stk_warehouses w ON w.id = r.warehouse_id \
-         WHERE r.company_id = $1 ORDER BY r.status <> 'open', r.id DESC LIMIT 200",
-    )
-    .bind(company)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let id: i64 = r.try_get("id")?;
-        let lines = sqlx::query(
-            "SELECT l.product_id, p.code, p.name, l.quantity, l.reason FROM pur_request_lines l JOIN cat_products p ON p.id = l.product_id \
-             WHERE l.request_id = $1 ORDER BY p.code",
-        )
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|l| {
-            let reason: String = l.try_get("reason")?;
-            Ok(RequestLine {
-                product_id: l.try_get("product_id")?,
-                product_code: l.try_get("code")?,
-                product_name: l.try_get("name")?,
-                quantity: l.try_get("quantity")?,
-                reason: serde_json::from_str(&reason).unwrap_or(serde_json::Value::Null),
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+         LEFT JOIN parties p ON p.id = r.supplier_id JOIN stk_warehouses w ON w.id = r.warehouse_id WHERE r.company_id = ",
+    );
+    q.bind(company);
+    if let Some(id) = only {
+        q.push(" AND r.id = ").bind(id);
+    }
+    q.push(" ORDER BY r.status <> 'open', r.id DESC LIMIT 200");
+    let mut out = Vec::new();
+    for r in q.build().fetch_all(&mut *conn).await? {
         out.push(Request {
-            id,
+            id: r.try_get("id")?,
             number: r.try_get("number")?,
             status: r.try_get("status")?,
             supplier_id: r.try_get("supplier_id")?,
             supplier_name: r.try_get("name")?,
             warehouse: r.try_get("code")?,
             order_id: r.try_get("order_id")?,
-            lines,
+            lines: Vec::new(),
         });
+    }
+    if out.is_empty() {
+        return Ok(out);
+    }
+    let mut lines = db::SqlBuilder::new(
+        "SELECT l.request_id, l.product_id, p.code, p.name, l.quantity, l.reason FROM pur_request_lines l \
+         JOIN cat_products p ON p.id = l.product_id WHERE l.request_id IN (",
+    );
+    for (i, request) in out.iter().enumerate() {
+        if i > 0 {
+            lines.push(", ");
+        }
+        lines.bind(request.id);
+    }
+    lines.push(") ORDER BY p.code");
+    for l in lines.build().fetch_all(&mut *conn).await? {
+        let request_id: i64 = l.try_get("request_id")?;
+        let reason: String = l.try_get("reason")?;
+        if let Some(request) = out.iter_mut().find(|r| r.id == request_id) {
+            request.lines.push(RequestLine {
+                product_id: l.try_get("product_id")?,
+                product_code: l.try_get("code")?,
+                product_name: l.try_get("name")?,
+                quantity: l.try_get("quantity")?,
+                reason: serde_json::from_str(&reason).unwrap_or(serde_json::Value::Null),
+            });
+        }
     }
     Ok(out)
 }
@@ -1038,11 +1057,7 @@ pub async fn request_replenishment(tx: &mut Tx, company: i64, alert: &serde_json
 pub async fn order_from_request(tx: &mut Tx, principal: &Principal, id: i64, date: &str) -> Result<i64> {
     principal.authorize(MANAGE)?;
     let company = principal.company_id.0;
-    let request = requests(tx.conn(), company)
-        .await?
-        .into_iter()
-        .find(|r| r.id == id)
-        .ok_or(DomainError::NotFound("purchase request"))?;
+    let request = request(tx.conn(), company, id).await?.ok_or(DomainError::NotFound("purchase request"))?;
     if request.status != "open" {
         return Err(db::document::wrong_status(&request.status));
     }
@@ -1083,11 +1098,7 @@ pub async fn request_quotes(
 ) -> Result<Vec<i64>> {
     principal.authorize(MANAGE)?;
     let company = principal.company_id.0;
-    let request = requests(tx.conn(), company)
-        .await?
-        .into_iter()
-        .find(|r| r.id == id)
-        .ok_or(DomainError::NotFound("purchase request"))?;
+    let request = request(tx.conn(), company, id).await?.ok_or(DomainError::NotFound("purchase request"))?;
     if request.status != "open" {
         return Err(db::document::wrong_status(&request.status));
     }
