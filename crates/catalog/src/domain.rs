@@ -57,6 +57,77 @@ pub fn convert(quantity: Qty, from: &Uom, to: &Uom) -> Result<Qty, FieldError> {
         .map_err(|_| FieldError::new("quantity", "error.quantity.too_large", quantity.to_string()))
 }
 
+/// The unit an order line is written in (箱 on a purchase order, 个 on a sales order) and how
+/// many stock units one of it is, as an exact fraction `num / den` kept on the line: a line
+/// keeps its quantities and price in its own unit, and what moves in the warehouse is
+/// converted, exactly or not at all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LineUnit {
+    pub uom_id: i64,
+    pub code: String,
+    pub num: i64,
+    pub den: i64,
+}
+
+impl LineUnit {
+    /// The line unit `unit` for a product counted in `stock`; both of one category.
+    pub fn new(uom_id: i64, unit: &Uom, stock: &Uom) -> Result<Self, FieldError> {
+        if unit.category != stock.category {
+            return Err(FieldError::new(
+                "unit",
+                "error.catalog.uom_category",
+                format!("{} → {}", unit.code, stock.code),
+            ));
+        }
+        let (num, den) = reduce(
+            i128::from(unit.ratio_num) * i128::from(stock.ratio_den),
+            i128::from(unit.ratio_den) * i128::from(stock.ratio_num),
+        );
+        Ok(LineUnit { uom_id, code: unit.code.clone(), num, den })
+    }
+
+    /// The stock unit itself.
+    pub fn stock(uom_id: i64, code: &str) -> Self {
+        LineUnit { uom_id, code: code.into(), num: 1, den: 1 }
+    }
+
+    /// A quantity in this unit (millionths) as millionths of the stock unit, when exact.
+    pub fn to_stock(&self, quantity: i64) -> Option<i64> {
+        let numerator = i128::from(quantity) * i128::from(self.num);
+        (numerator % i128::from(self.den) == 0).then(|| i64::try_from(numerator / i128::from(self.den)).ok()).flatten()
+    }
+
+    /// A quantity in the stock unit as millionths of this unit, when exact.
+    pub fn from_stock(&self, quantity: i64) -> Option<i64> {
+        LineUnit { num: self.den, den: self.num, ..self.clone() }.to_stock(quantity)
+    }
+
+    /// A price (fen) per unit `per` as a price per this unit, when it is a whole number of fen.
+    pub fn price_from(&self, price: i64, per: &LineUnit) -> Option<i64> {
+        let numerator = i128::from(price) * i128::from(self.num) * i128::from(per.den);
+        let denominator = i128::from(self.den) * i128::from(per.num);
+        (numerator % denominator == 0).then(|| i64::try_from(numerator / denominator).ok()).flatten()
+    }
+
+    /// A price (fen) per this unit as a unit cost per stock unit in millionths of a yuan (the
+    /// stock module's unit cost), rounded half up to the millionth: a box of 12 at 100.00 costs
+    /// 8.333333 a piece, and the receipt's value is rounded to the fen as any value is.
+    pub fn stock_unit_cost(&self, price: i64) -> i64 {
+        let numerator = i128::from(price) * 10_000 * i128::from(self.den);
+        let denominator = i128::from(self.num);
+        i64::try_from((2 * numerator + denominator) / (2 * denominator)).unwrap_or(i64::MAX)
+    }
+}
+
+fn reduce(num: i128, den: i128) -> (i64, i64) {
+    let (mut a, mut b) = (num, den);
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    let g = a.max(1);
+    (i64::try_from(num / g).unwrap_or(i64::MAX), i64::try_from(den / g).unwrap_or(i64::MAX))
+}
+
 /// A product as entered.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -232,6 +303,38 @@ mod tests {
 
     fn uom(code: &str, category: &str, num: i64, den: i64) -> Uom {
         Uom { code: code.into(), category: category.into(), ratio_num: num, ratio_den: den }
+    }
+
+    #[test]
+    fn a_line_in_boxes_moves_pieces_and_a_line_in_grams_moves_kilograms() {
+        let uom = |code: &str, category: &str, num, den| Uom {
+            code: code.into(),
+            category: category.into(),
+            ratio_num: num,
+            ratio_den: den,
+        };
+        let (pc, box12, kg, g) = (
+            uom("pc", "unit", 1, 1),
+            uom("box12", "unit", 12, 1),
+            uom("kg", "weight", 1, 1),
+            uom("g", "weight", 1, 1000),
+        );
+        let boxes = LineUnit::new(3, &box12, &pc).unwrap();
+        assert_eq!((boxes.num, boxes.den), (12, 1));
+        assert_eq!(boxes.to_stock(2_500_000), Some(30_000_000)); // 2.5 boxes = 30 pieces
+        assert_eq!(boxes.from_stock(6_000_000), Some(500_000)); // 6 pieces = half a box
+        assert_eq!(boxes.from_stock(7_000_000), None); // 7 pieces are no exact number of boxes
+                                                       // 300.00 a box is 25.00 a piece; 100.00 a box is 8.333333 a piece (rounded to the millionth).
+        assert_eq!(boxes.stock_unit_cost(30_000), 25_000_000);
+        assert_eq!(boxes.stock_unit_cost(10_000), 8_333_333);
+        let pieces = LineUnit::new(1, &pc, &pc).unwrap();
+        assert_eq!(boxes.price_from(3_900, &pieces), Some(46_800)); // 39.00 a piece = 468.00 a box
+        assert_eq!(pieces.price_from(10_000, &boxes), None); // 100.00 a box is no whole fen a piece
+        let grams = LineUnit::new(5, &g, &kg).unwrap();
+        assert_eq!((grams.num, grams.den), (1, 1000));
+        assert_eq!(grams.to_stock(1_500_000), Some(1_500)); // 1.5 g = 0.0015 kg
+        assert_eq!(grams.to_stock(1), None); // a millionth of a gram is no whole millionth of a kilogram
+        assert_eq!(LineUnit::new(5, &g, &pc).unwrap_err().key, "error.catalog.uom_category");
     }
 
     #[test]

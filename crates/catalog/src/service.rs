@@ -1,7 +1,8 @@
 //! Catalog operations, one transaction each with its audit row.
 
-use crate::domain::{self, ProductForm, ProductInput, Uom, DEFAULT_UOMS, UOM_CATEGORIES};
+use crate::domain::{self, LineUnit, ProductForm, ProductInput, Uom, DEFAULT_UOMS, UOM_CATEGORIES};
 use db::{Result, RowExt, SqlBuilder, Tx};
+use kernel::error::FieldError;
 use kernel::permission::Principal;
 use kernel::{Currency, DomainError, Money, Qty};
 use serde::{Deserialize, Serialize};
@@ -30,6 +31,55 @@ impl UomRow {
             ratio_num: self.ratio_num,
             ratio_den: self.ratio_den,
         }
+    }
+}
+
+/// The company's units as (code, label) choices for an order line's unit.
+pub async fn unit_choices(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Vec<(String, String)>> {
+    Ok(uoms(conn, company)
+        .await?
+        .into_iter()
+        .map(|u| (u.code.clone(), format!("{} ({})", u.name_zh, u.code)))
+        .collect())
+}
+
+/// A company's units, loaded once per document so its lines resolve their units without a
+/// query each.
+pub struct Units(pub Vec<UomRow>);
+
+impl Units {
+    pub async fn load(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Self> {
+        Ok(Units(uoms(conn, company).await?))
+    }
+
+    fn by_id(&self, id: i64) -> Option<&UomRow> {
+        self.0.iter().find(|u| u.id == id)
+    }
+
+    /// The unit a line of a product is written in: `code`, or when it is empty the product's
+    /// unit for this side of trade (`side_uom`, its purchase or sales unit), whose prices the
+    /// catalog keeps. Returns (the line's unit, the catalog price's unit), both relative to
+    /// the product's stock unit `stock_uom`.
+    pub fn line(
+        &self,
+        stock_uom: i64,
+        side_uom: i64,
+        code: &str,
+    ) -> std::result::Result<(LineUnit, LineUnit), FieldError> {
+        let (Some(stock), Some(side)) = (self.by_id(stock_uom), self.by_id(side_uom)) else {
+            return Err(FieldError::new("unit", "error.catalog.unknown_uom", code));
+        };
+        let catalog = LineUnit::new(side.id, &side.uom(), &stock.uom())?;
+        let code = code.trim();
+        if code.is_empty() {
+            return Ok((catalog.clone(), catalog));
+        }
+        let unit = self
+            .0
+            .iter()
+            .find(|u| u.code == code)
+            .ok_or_else(|| FieldError::new("unit", "error.catalog.unknown_uom", code))?;
+        Ok((LineUnit::new(unit.id, &unit.uom(), &stock.uom())?, catalog))
     }
 }
 

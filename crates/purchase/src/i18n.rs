@@ -86,14 +86,16 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ),
     (
         "error.purchase.price_required",
-        "请填写单价（供应商没有该商品按库存单位的报价）",
-        "Enter the unit price (the supplier has no price per stock unit)",
+        "请填写单价（供应商没有该商品的报价，或报价换算到本行单位不是整分）",
+        "Enter the unit price (the supplier has no price for it, or not a whole fen in this line's unit)",
     ),
     ("error.purchase.percent", "请输入 0 到 100 之间的百分比：{0}", "Enter a percentage from 0 to 100: {0}"),
     ("error.purchase.own_order", "不能审批自己创建的订单：{0}", "You cannot approve an order you created: {0}"),
     ("error.purchase.own_bill", "不能审批自己登记的发票：{0}", "You cannot approve a bill you recorded: {0}"),
     ("error.purchase.over_receipt", "收货数量超过待收数量 {0}", "More than the {0} still to come"),
     ("error.purchase.over_return", "退货数量超过已收数量 {0}", "More than the {0} received"),
+    ("purchase.purchase_unit", "采购单位（默认）", "Purchase unit (default)"),
+    ("purchase.unit", "单位", "Unit"),
     ("error.purchase.nothing_to_receive", "订单没有待收货的数量：{0}", "Nothing is still to come on {0}"),
     ("error.purchase.nothing_to_bill", "没有已收货未开票的数量：{0}", "Nothing received is unbilled on {0}"),
     (

@@ -43,6 +43,12 @@ pub fn module() -> Module {
                 name: "one open request per warehouse and supplier",
                 sql: include_str!("../migrations/0002_one_open_request.sql"),
             },
+            db::migrate::Migration {
+                module: "purchase",
+                version: 3,
+                name: "order lines in a unit of their own",
+                sql: include_str!("../migrations/0003_line_units.sql"),
+            },
         ],
         permissions: &[service::READ, service::MANAGE, service::APPROVE],
         menu: vec![

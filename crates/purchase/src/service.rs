@@ -103,7 +103,13 @@ pub struct OrderForm {
 #[serde(deny_unknown_fields)]
 pub struct OrderLineForm {
     pub product_id: i64,
+    /// In the line's unit.
     pub quantity: String,
+    /// A unit code (`box12`, `pc` …) of the product's unit category; empty: its purchase unit.
+    #[serde(default)]
+    pub unit: String,
+    /// Yuan per the line's unit; empty: the supplier's catalog price (per purchase unit),
+    /// converted to the line's unit when that is a whole number of fen.
     #[serde(default)]
     pub unit_price: String,
 }
@@ -143,6 +149,7 @@ async fn insert_order(tx: &mut Tx, principal: &Principal, form: &OrderForm, rfq:
     }
     let mut invoice_lines = Vec::with_capacity(form.lines.len());
     let mut products = Vec::with_capacity(form.lines.len());
+    let units = catalog::service::Units::load(tx.conn(), company).await?;
     for (i, line) in form.lines.iter().enumerate() {
         let field = |name: &str| format!("lines[{i}].{name}");
         let product = sqlx::query(
@@ -162,13 +169,24 @@ async fn insert_order(tx: &mut Tx, principal: &Principal, form: &OrderForm, rfq:
         if product.try_get::<String, _>("kind")? == "service" {
             p.add(&field("product_id"), "error.stock.service", line.product_id.to_string());
         }
+        let Some((unit, purchase_unit)) = p.check(
+            units.line(product.try_get("uom_id")?, product.try_get("purchase_uom_id")?, &line.unit).map_err(|mut e| {
+                e.field = field("unit");
+                e
+            }),
+        ) else {
+            continue;
+        };
         let qty = p.quantity(&field("quantity"), &line.quantity, stock::service::MAX_QUANTITY);
-        // The catalog's supplier price is per purchase unit: it is the price of a stock unit
-        // only when the two are the same unit.
-        let catalog_price: Option<i64> = product.try_get("supplier_price")?;
-        let same_unit = product.try_get::<i64, _>("uom_id")? == product.try_get::<i64, _>("purchase_uom_id")?;
+        if unit.to_stock(qty).is_none() {
+            p.add(&field("quantity"), "error.catalog.inexact", format!("{} {}", Qty::from_scaled(qty), unit.code));
+        }
+        // The catalog's supplier price is per purchase unit.
+        let catalog_price: Option<i64> = product
+            .try_get::<Option<i64>, _>("supplier_price")?
+            .and_then(|price| unit.price_from(price, &purchase_unit));
         let price = match (line.unit_price.trim(), catalog_price) {
-            ("", Some(price)) if same_unit => price,
+            ("", Some(price)) => price,
             ("", _) if rfq => 0,
             ("", _) => {
                 p.add(&field("unit_price"), "error.purchase.price_required", "");
@@ -185,7 +203,7 @@ async fn insert_order(tx: &mut Tx, principal: &Principal, form: &OrderForm, rfq:
             vat_rate: (vat / 100).to_string(),
             account: GOODS_IN_TRANSIT.into(),
         });
-        products.push((line.product_id, qty, price, vat));
+        products.push((line.product_id, qty, price, vat, unit));
     }
     p.finish()?;
     let (computed, totals) = finance::vat::compute(&invoice_lines, false, VatRounding::Line, GOODS_IN_TRANSIT)?;
@@ -213,9 +231,10 @@ async fn insert_order(tx: &mut Tx, principal: &Principal, form: &OrderForm, rfq:
     .fetch_one(tx.conn())
     .await?
     .try_get("id")?;
-    for (i, ((product, qty, price, vat), line)) in products.iter().zip(&computed).enumerate() {
+    for (i, ((product, qty, price, vat, unit), line)) in products.iter().zip(&computed).enumerate() {
         sqlx::query(
-            "INSERT INTO pur_order_lines (order_id, line_no, product_id, quantity, unit_price, vat_rate_bp, net, tax) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO pur_order_lines (order_id, line_no, product_id, quantity, unit_price, vat_rate_bp, net, tax, uom_id, stock_num, stock_den) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(id)
         .bind(i as i64 + 1)
@@ -225,6 +244,9 @@ async fn insert_order(tx: &mut Tx, principal: &Principal, form: &OrderForm, rfq:
         .bind(*vat)
         .bind(line.net)
         .bind(line.tax)
+        .bind(unit.uom_id)
+        .bind(unit.num)
+        .bind(unit.den)
         .execute(tx.conn())
         .await?;
     }
@@ -264,6 +286,11 @@ pub struct OrderLine {
     pub product_id: i64,
     pub product_code: String,
     pub product_name: String,
+    /// The unit the line is written in (its quantities and price are per this unit) and how
+    /// many stock units one of it is (`stock_num / stock_den`).
+    pub unit: String,
+    pub stock_num: i64,
+    pub stock_den: i64,
     pub quantity: i64,
     pub unit_price: i64,
     pub vat_rate_bp: i64,
@@ -274,6 +301,18 @@ pub struct OrderLine {
 }
 
 impl OrderLine {
+    /// The line's unit relative to the stock unit.
+    pub fn line_unit(&self) -> catalog::domain::LineUnit {
+        catalog::domain::LineUnit { uom_id: 0, code: self.unit.clone(), num: self.stock_num, den: self.stock_den }
+    }
+
+    /// A quantity of this line (in its unit) in the stock unit; exact, since every quantity a
+    /// line takes was checked to convert exactly.
+    pub fn in_stock_unit(&self, quantity: i64) -> i64 {
+        let stock = i128::from(quantity) * i128::from(self.stock_num) / i128::from(self.stock_den);
+        i64::try_from(stock).unwrap_or(i64::MAX)
+    }
+
     /// Still to come (the backorder).
     pub fn to_receive(&self) -> i64 {
         (self.quantity - self.received).max(0)
@@ -309,7 +348,8 @@ pub async fn load_order(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -
         return Ok(None);
     };
     let lines = sqlx::query(
-        "SELECT l.*, p.code, p.name FROM pur_order_lines l JOIN cat_products p ON p.id = l.product_id WHERE l.order_id = $1 ORDER BY l.line_no",
+        "SELECT l.*, p.code, p.name, u.code AS unit FROM pur_order_lines l JOIN cat_products p ON p.id = l.product_id \
+         JOIN cat_uoms u ON u.id = l.uom_id WHERE l.order_id = $1 ORDER BY l.line_no",
     )
     .bind(id)
     .fetch_all(&mut *conn)
@@ -322,6 +362,9 @@ pub async fn load_order(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -
             product_id: l.try_get("product_id")?,
             product_code: l.try_get("code")?,
             product_name: l.try_get("name")?,
+            unit: l.try_get("unit")?,
+            stock_num: l.try_get("stock_num")?,
+            stock_den: l.try_get("stock_den")?,
             quantity: l.try_get("quantity")?,
             unit_price: l.try_get("unit_price")?,
             vat_rate_bp: l.try_get("vat_rate_bp")?,
@@ -511,6 +554,14 @@ fn receipt_lines<'a>(
         if qty > limit(ordered) {
             p.add(&format!("lines[{i}].quantity"), too_much, Qty::from_scaled(limit(ordered)).to_string());
         }
+        // What moves is in the stock unit, so the line's quantity must convert exactly.
+        if ordered.line_unit().to_stock(qty).is_none() {
+            p.add(
+                &format!("lines[{i}].quantity"),
+                "error.catalog.inexact",
+                format!("{} {}", Qty::from_scaled(qty), ordered.unit),
+            );
+        }
         out.push((ordered, qty, line.lot.trim().to_string()));
     }
     // The same order line twice adds up: the limit holds for the total.
@@ -557,13 +608,14 @@ pub async fn receive(tx: &mut Tx, principal: &Principal, id: i64, form: &Receipt
     for (i, (line, qty, lot)) in lines.iter().enumerate() {
         let mv = stock::service::MoveForm {
             product_id: line.product_id,
-            quantity: Qty::from_scaled(*qty).to_string(),
+            quantity: Qty::from_scaled(line.in_stock_unit(*qty)).to_string(),
             from: "SUPPLIER".into(),
             to: format!("{}/STOCK", order.warehouse),
             lot: lot.clone(),
             reference: order.number.clone(),
             date: form.date.clone(),
-            unit_cost: yuan(line.unit_price),
+            // The order price is per line unit; stock values per stock unit.
+            unit_cost: Qty::from_scaled(line.line_unit().stock_unit_cost(line.unit_price)).to_string(),
             // The checked lines keep the form's order, so the i-th is the form's i-th.
             expiry: form.lines[i].expiry.clone(),
         };
@@ -621,7 +673,7 @@ pub async fn return_goods(tx: &mut Tx, principal: &Principal, id: i64, form: &Re
     for (i, (line, qty, lot)) in lines.iter().enumerate() {
         let mv = stock::service::MoveForm {
             product_id: line.product_id,
-            quantity: Qty::from_scaled(*qty).to_string(),
+            quantity: Qty::from_scaled(line.in_stock_unit(*qty)).to_string(),
             from: format!("{}/STOCK", order.warehouse),
             to: "SUPPLIER".into(),
             lot: lot.clone(),
@@ -754,7 +806,7 @@ pub async fn bill(tx: &mut Tx, principal: &Principal, id: i64, form: &BillForm) 
         lines: wanted
             .iter()
             .map(|(l, qty, price)| InvoiceLineForm {
-                description: format!("{} {}", l.product_code, l.product_name),
+                description: format!("{} {} ({})", l.product_code, l.product_name, l.unit),
                 quantity: Qty::from_scaled(*qty).to_string(),
                 unit_price: yuan(*price),
                 discount: String::new(),
@@ -895,7 +947,9 @@ impl Request {
                 .iter()
                 .map(|l| OrderLineForm {
                     product_id: l.product_id,
+                    // Reorder quantities are in the stock unit.
                     quantity: Qty::from_scaled(l.quantity).to_string(),
+                    unit: l.unit.clone(),
                     unit_price: String::new(),
                 })
                 .collect(),
@@ -909,6 +963,8 @@ pub struct RequestLine {
     pub product_code: String,
     pub product_name: String,
     pub quantity: i64,
+    /// The product's stock unit, which the quantity is in.
+    pub unit: String,
     /// Why: `{"on_hand", "min", "max", "move"}` from the stock alert.
     pub reason: serde_json::Value,
 }
@@ -951,8 +1007,8 @@ async fn load_requests(conn: &mut sqlx::AnyConnection, company: i64, only: Optio
         return Ok(out);
     }
     let mut lines = db::SqlBuilder::new(
-        "SELECT l.request_id, l.product_id, p.code, p.name, l.quantity, l.reason FROM pur_request_lines l \
-         JOIN cat_products p ON p.id = l.product_id WHERE l.request_id IN (",
+        "SELECT l.request_id, l.product_id, p.code, p.name, l.quantity, u.code AS unit, l.reason FROM pur_request_lines l \
+         JOIN cat_products p ON p.id = l.product_id JOIN cat_uoms u ON u.id = p.uom_id WHERE l.request_id IN (",
     );
     for (i, request) in out.iter().enumerate() {
         if i > 0 {
@@ -970,6 +1026,7 @@ async fn load_requests(conn: &mut sqlx::AnyConnection, company: i64, only: Optio
                 product_code: l.try_get("code")?,
                 product_name: l.try_get("name")?,
                 quantity: l.try_get("quantity")?,
+                unit: l.try_get("unit")?,
                 reason: serde_json::from_str(&reason).unwrap_or(serde_json::Value::Null),
             });
         }

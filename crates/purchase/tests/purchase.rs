@@ -542,3 +542,66 @@ async fn withdrawing_the_only_quotation_reopens_the_request() {
     );
     assert_eq!(api.get("/api/v1/purchase/requests").await.json()["items"][0]["status"], "open");
 }
+
+#[tokio::test]
+async fn cables_are_bought_by_the_box_of_twelve_and_counted_by_the_piece() {
+    let Shop { app, api, supplier, .. } = shop().await;
+    let product = json!({"code": "CBL-C", "name": "USB-C 数据线", "kind": "goods", "uom": "pc", "purchase_uom": "box12",
+        "sales_uom": "pc", "vat_rate": "13", "sale_price": "39.00"});
+    let cable = api.post("/api/v1/catalog/products", &product).await.json()["id"].as_i64().expect("product");
+    let price = json!({"party_id": supplier, "price": "300.00", "lead_days": 5, "preferred": true});
+    api.call(Method::PUT, &format!("/api/v1/catalog/products/{cable}/suppliers"), Some(&price)).await;
+
+    // A line without a unit is in the purchase unit, at the supplier's 300.00 a box; the same
+    // price per piece (25.00) and per dozen (300.00) is worked out exactly.
+    let po = confirmed(
+        &api,
+        supplier,
+        json!([{"product_id": cable, "quantity": "2"}, {"product_id": cable, "quantity": "12", "unit": "pc"},
+               {"product_id": cable, "quantity": "1", "unit": "dozen"}]),
+    )
+    .await;
+    let lines = &po["lines"];
+    let seen: Vec<(&str, &str, &str)> = (0..3)
+        .map(|i| {
+            (
+                lines[i]["unit"].as_str().unwrap(),
+                lines[i]["unit_price"].as_str().unwrap(),
+                lines[i]["net"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(seen, vec![("box12", "300.00", "600.00"), ("pc", "25.00", "300.00"), ("dozen", "300.00", "300.00")]);
+
+    // One and a half boxes arrive: 18 pieces in stock, worth 450.00 in 1405.
+    let (id, boxes) = (po["id"].as_i64().expect("id"), lines[0]["id"].as_i64().expect("line"));
+    let half = json!({"date": "2026-03-05", "lines": [{"line_id": boxes, "quantity": "1.5"}]});
+    let received = api.post(&format!("/api/v1/purchase/orders/{id}/receive"), &half).await;
+    assert_eq!(received.status, StatusCode::CREATED, "{}", received.body);
+    assert_eq!(received.json()["order"]["lines"][0]["to_receive"], "0.5");
+    let on_hand = api.get(&format!("/api/v1/stock/quantities?product_id={cable}")).await.json();
+    assert_eq!(on_hand["items"][0]["quantity"], "18", "{on_hand}");
+    assert_eq!((balance(&app, "1405").await, balance(&app, "1402").await), (45_000, -45_000));
+
+    // Billed by the box as received: 1.5 × 300.00 clears 1402 exactly.
+    let billed = api.post(&format!("/api/v1/purchase/orders/{id}/bill"), &json!({"date": "2026-03-10"})).await;
+    assert_eq!(billed.json()["status"], "posted", "{}", billed.body);
+    assert_eq!(balance(&app, "1402").await, 0);
+
+    // A cable cannot be bought by the kilogram, and a box price with no whole fen per piece
+    // needs a price typed in.
+    let form = |lines: Value| json!({"supplier_id": supplier, "warehouse": "SH", "date": "2026-03-02", "lines": lines});
+    let refused =
+        api.post("/api/v1/purchase/orders", &form(json!([{"product_id": cable, "quantity": "1", "unit": "kg"}]))).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        (refused.json()["errors"][0]["field"].as_str(), refused.json()["errors"][0]["code"].as_str()),
+        (Some("lines[0].unit"), Some("error.catalog.uom_category"))
+    );
+    let odd = json!({"party_id": supplier, "price": "100.00", "lead_days": 5, "preferred": true});
+    api.call(Method::PUT, &format!("/api/v1/catalog/products/{cable}/suppliers"), Some(&odd)).await;
+    let refused =
+        api.post("/api/v1/purchase/orders", &form(json!([{"product_id": cable, "quantity": "5", "unit": "pc"}]))).await;
+    assert_eq!(refused.json()["errors"][0]["field"], "lines[0].unit_price", "{}", refused.body);
+    assert_eq!(app.count("pur_orders").await, 1, "nothing refused was written");
+}

@@ -63,8 +63,18 @@ async fn cycle(store: &Store, i: u64) {
         tax_inclusive: true,
         memo: String::new(),
         lines: vec![
-            OrderLineForm { product_id: store.goods, quantity: "3".into(), unit_price: String::new() },
-            OrderLineForm { product_id: store.service, quantity: "1".into(), unit_price: "120.00".into() },
+            OrderLineForm {
+                product_id: store.goods,
+                quantity: "3".into(),
+                unit: String::new(),
+                unit_price: String::new(),
+            },
+            OrderLineForm {
+                product_id: store.service,
+                quantity: "1".into(),
+                unit: String::new(),
+                unit_price: "120.00".into(),
+            },
         ],
     };
     let mut tx = store.app.db.begin(actor()).await.expect("begin");

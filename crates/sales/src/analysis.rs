@@ -8,8 +8,8 @@ use serde::Serialize;
 /// What the analysis groups by.
 pub const GROUPINGS: [&str; 3] = ["customer", "product", "month"];
 
-/// One group: its label, how many orders, the quantity (millionths; meaningful per product) and
-/// the net amount ordered (fen).
+/// One group: its label, how many orders, the quantity (millionths of the stock unit, whatever
+/// unit each line was written in; meaningful per product) and the net amount ordered (fen).
 #[derive(Debug, Clone, Serialize)]
 pub struct Group {
     pub key: String,
@@ -29,7 +29,7 @@ pub async fn by(conn: &mut sqlx::AnyConnection, company: i64, from: &str, to: &s
     };
     let order = if by == "month" { "key" } else { "net DESC, key" };
     let sql = format!(
-        "SELECT {key} AS key, COUNT(DISTINCT o.id) AS orders, CAST(SUM(l.quantity) AS BIGINT) AS quantity, CAST(SUM(l.net) AS BIGINT) AS net \
+        "SELECT {key} AS key, COUNT(DISTINCT o.id) AS orders, CAST(SUM(l.quantity * l.stock_num / l.stock_den) AS BIGINT) AS quantity, CAST(SUM(l.net) AS BIGINT) AS net \
          FROM sal_orders o JOIN sal_order_lines l ON l.order_id = o.id JOIN parties p ON p.id = o.customer_id JOIN cat_products c ON c.id = l.product_id \
          WHERE o.company_id = $1 AND o.order_date >= $2 AND o.order_date <= $3 AND o.status IN ('confirmed', 'done') \
          GROUP BY {key} ORDER BY {order} LIMIT 500"

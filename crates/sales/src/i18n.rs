@@ -38,6 +38,13 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("sales.returned", "退货已入库", "The returned goods are back in stock"),
     ("sales.to_credit", "待红冲", "To credit"),
     ("error.sales.over_return", "退货数量超过已发货数量 {0}", "More than the {0} delivered"),
+    (
+        "error.sales.price_per_unit",
+        "请填写单价：价目 {0} 换算到本行单位不是整分",
+        "Enter the unit price: the list price of {0} is no whole fen in this line's unit",
+    ),
+    ("sales.unit", "单位", "Unit"),
+    ("sales.sales_unit", "销售单位（默认）", "Sales unit (default)"),
     ("sales.carriers", "承运商与物流", "Carriers and tracking"),
     ("sales.carrier", "承运商", "Carrier"),
     ("sales.carrier_new", "新增承运商", "Add carrier"),

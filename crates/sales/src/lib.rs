@@ -47,6 +47,12 @@ pub fn module() -> Module {
                 name: "invoicing policy per line",
                 sql: include_str!("../migrations/0004_invoice_policy.sql"),
             },
+            db::migrate::Migration {
+                module: "sales",
+                version: 5,
+                name: "order lines in a unit of their own",
+                sql: include_str!("../migrations/0005_line_units.sql"),
+            },
         ],
         permissions: &[service::READ, service::MANAGE, service::CREDIT],
         menu: vec![

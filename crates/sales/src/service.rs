@@ -20,8 +20,9 @@ pub use crate::permissions::{CREDIT, MANAGE, READ};
 /// Where sales are credited: 主营业务收入.
 pub const REVENUE: &str = "6001";
 
-/// A quotation as entered. Quantities in the product's stock unit; a unit price in yuan, or
-/// empty for the customer's price-list price (or the product's own price).
+/// A quotation as entered. Each line in a unit of its own (empty: the product's sales unit),
+/// with a unit price in yuan per that unit, or empty for the customer's price-list price (or
+/// the product's own price), converted to the line's unit when it is a whole number of fen.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OrderForm {
@@ -41,6 +42,9 @@ pub struct OrderForm {
 pub struct OrderLineForm {
     pub product_id: i64,
     pub quantity: String,
+    /// A unit code (`box12`, `pc` …) of the product's unit category; empty: its sales unit.
+    #[serde(default)]
+    pub unit: String,
     #[serde(default)]
     pub unit_price: String,
 }
@@ -76,10 +80,11 @@ pub async fn create_quotation(tx: &mut Tx, principal: &Principal, form: &OrderFo
     let date_text = date.map(|d| d.to_string()).unwrap_or_else(|| "2000-01-01".into());
     let mut invoice_lines = Vec::with_capacity(form.lines.len());
     let mut lines = Vec::with_capacity(form.lines.len());
+    let units = catalog::service::Units::load(tx.conn(), company).await?;
     for (i, line) in form.lines.iter().enumerate() {
         let field = |name: &str| format!("lines[{i}].{name}");
         let product =
-            sqlx::query("SELECT code, name, kind, vat_rate_bp, invoice_policy FROM cat_products WHERE company_id = $1 AND id = $2 AND archived_at IS NULL")
+            sqlx::query("SELECT code, name, kind, vat_rate_bp, invoice_policy, uom_id, sales_uom_id FROM cat_products WHERE company_id = $1 AND id = $2 AND archived_at IS NULL")
                 .bind(company)
                 .bind(line.product_id)
                 .fetch_optional(tx.conn())
@@ -88,18 +93,40 @@ pub async fn create_quotation(tx: &mut Tx, principal: &Principal, form: &OrderFo
             p.add(&field("product_id"), "error.catalog.unknown_product", line.product_id.to_string());
             continue;
         };
+        let Some((unit, sales_unit)) = p.check(
+            units.line(product.try_get("uom_id")?, product.try_get("sales_uom_id")?, &line.unit).map_err(|mut e| {
+                e.field = field("unit");
+                e
+            }),
+        ) else {
+            continue;
+        };
         let qty = p.quantity(&field("quantity"), &line.quantity, stock::service::MAX_QUANTITY);
+        if unit.to_stock(qty).is_none() {
+            p.add(&field("quantity"), "error.catalog.inexact", format!("{} {}", Qty::from_scaled(qty), unit.code));
+        }
         let (price, source) = if line.unit_price.trim().is_empty() {
+            // The catalog's prices and quantity breaks are per sales unit.
+            let in_sales_units =
+                unit.to_stock(qty).map(|q| i128::from(q) * i128::from(sales_unit.den) / i128::from(sales_unit.num));
             let quote = catalog::pricing::price_for(
                 tx.conn(),
                 company,
                 line.product_id,
                 Some(form.customer_id),
-                Qty::from_scaled(qty),
+                Qty::from_scaled(in_sales_units.and_then(|q| i64::try_from(q).ok()).unwrap_or(0)),
                 &date_text,
             )
             .await?;
-            (quote.price, quote.source.unwrap_or_default())
+            let Some(price) = unit.price_from(quote.price, &sales_unit) else {
+                p.add(
+                    &field("unit_price"),
+                    "error.sales.price_per_unit",
+                    format!("{}/{}", yuan(quote.price), sales_unit.code),
+                );
+                continue;
+            };
+            (price, quote.source.unwrap_or_default())
         } else {
             (p.amount(&field("unit_price"), &line.unit_price), String::new())
         };
@@ -116,7 +143,7 @@ pub async fn create_quotation(tx: &mut Tx, principal: &Principal, form: &OrderFo
             vat_rate: (vat / 100).to_string(),
             account: REVENUE.into(),
         });
-        lines.push((line.product_id, stocked, invoice_ordered, qty, price, source, vat));
+        lines.push((line.product_id, stocked, invoice_ordered, qty, price, source, vat, unit));
     }
     p.finish()?;
     let (computed, totals) = finance::vat::compute(&invoice_lines, form.tax_inclusive, VatRounding::Line, REVENUE)?;
@@ -143,12 +170,12 @@ pub async fn create_quotation(tx: &mut Tx, principal: &Principal, form: &OrderFo
     .fetch_one(tx.conn())
     .await?
     .try_get("id")?;
-    for (i, ((product, stocked, invoice_ordered, qty, price, source, vat), line)) in
+    for (i, ((product, stocked, invoice_ordered, qty, price, source, vat, unit), line)) in
         lines.iter().zip(&computed).enumerate()
     {
         sqlx::query(
-            "INSERT INTO sal_order_lines (order_id, line_no, product_id, stocked, quantity, unit_price, price_source, vat_rate_bp, net, tax, invoice_ordered) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            "INSERT INTO sal_order_lines (order_id, line_no, product_id, stocked, quantity, unit_price, price_source, vat_rate_bp, net, tax, invoice_ordered, uom_id, stock_num, stock_den) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(id)
         .bind(i as i64 + 1)
@@ -161,6 +188,9 @@ pub async fn create_quotation(tx: &mut Tx, principal: &Principal, form: &OrderFo
         .bind(line.net)
         .bind(line.tax)
         .bind(i64::from(*invoice_ordered))
+        .bind(unit.uom_id)
+        .bind(unit.num)
+        .bind(unit.den)
         .execute(tx.conn())
         .await?;
     }
@@ -206,6 +236,11 @@ pub struct OrderLine {
     pub invoice_ordered: bool,
     /// The product is tracked by lot: a delivery without a lot takes the first-expiring ones.
     pub track_lot: bool,
+    /// The unit the line is written in (its quantities and price are per this unit) and how
+    /// many stock units one of it is (`stock_num / stock_den`).
+    pub unit: String,
+    pub stock_num: i64,
+    pub stock_den: i64,
     pub quantity: i64,
     pub unit_price: i64,
     pub price_source: String,
@@ -217,6 +252,18 @@ pub struct OrderLine {
 }
 
 impl OrderLine {
+    /// A quantity of this line (in its unit) in the stock unit; exact, since every quantity a
+    /// line takes was checked to convert exactly.
+    pub fn in_stock_unit(&self, quantity: i64) -> i64 {
+        let stock = i128::from(quantity) * i128::from(self.stock_num) / i128::from(self.stock_den);
+        i64::try_from(stock).unwrap_or(i64::MAX)
+    }
+
+    /// The line's unit, for checking a delivered or returned quantity converts exactly.
+    pub fn line_unit(&self) -> catalog::domain::LineUnit {
+        catalog::domain::LineUnit { uom_id: 0, code: self.unit.clone(), num: self.stock_num, den: self.stock_den }
+    }
+
     /// Still to deliver (the backorder); nothing for what is not stocked.
     pub fn to_deliver(&self) -> i64 {
         if self.stocked {
@@ -257,7 +304,8 @@ pub async fn load_order(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -
         return Ok(None);
     };
     let lines = sqlx::query(
-        "SELECT l.*, p.code, p.name, p.track_lot FROM sal_order_lines l JOIN cat_products p ON p.id = l.product_id WHERE l.order_id = $1 ORDER BY l.line_no",
+        "SELECT l.*, p.code, p.name, p.track_lot, u.code AS unit FROM sal_order_lines l JOIN cat_products p ON p.id = l.product_id \
+         JOIN cat_uoms u ON u.id = l.uom_id WHERE l.order_id = $1 ORDER BY l.line_no",
     )
     .bind(id)
     .fetch_all(&mut *conn)
@@ -273,6 +321,9 @@ pub async fn load_order(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -
             stocked: db::flag(l, "stocked")?,
             invoice_ordered: db::flag(l, "invoice_ordered")?,
             track_lot: db::flag(l, "track_lot")?,
+            unit: l.try_get("unit")?,
+            stock_num: l.try_get("stock_num")?,
+            stock_den: l.try_get("stock_den")?,
             quantity: l.try_get("quantity")?,
             unit_price: l.try_get("unit_price")?,
             price_source: l.try_get("price_source")?,
@@ -459,9 +510,8 @@ pub async fn confirm_order(tx: &mut Tx, principal: &Principal, id: i64) -> Resul
     let mut stocked: Vec<(usize, &OrderLine)> = order.lines.iter().enumerate().filter(|(_, l)| l.stocked).collect();
     stocked.sort_by_key(|(_, l)| l.product_id);
     for (i, line) in stocked {
-        match stock::service::reserve(tx, company, line.product_id, &order.warehouse, line.quantity, &order.number)
-            .await
-        {
+        let quantity = line.in_stock_unit(line.quantity);
+        match stock::service::reserve(tx, company, line.product_id, &order.warehouse, quantity, &order.number).await {
             Ok(()) => {}
             Err(db::Error::Domain(DomainError::Invalid(errors))) => {
                 for mut e in errors {
@@ -504,7 +554,8 @@ pub async fn cancel_order(tx: &mut Tx, principal: &Principal, id: i64) -> Result
         let mut reserved: Vec<&OrderLine> = order.lines.iter().filter(|l| l.to_deliver() > 0).collect();
         reserved.sort_by_key(|l| l.product_id);
         for line in &reserved {
-            stock::service::release(tx, company, line.product_id, &order.warehouse, line.to_deliver()).await?;
+            let quantity = line.in_stock_unit(line.to_deliver());
+            stock::service::release(tx, company, line.product_id, &order.warehouse, quantity).await?;
         }
         for line in &reserved {
             stock::service::refresh_forecast(tx, company, line.product_id, &order.warehouse, &order.number).await?;
@@ -516,7 +567,7 @@ pub async fn cancel_order(tx: &mut Tx, principal: &Principal, id: i64) -> Result
     Ok(status.into())
 }
 
-/// A delivery: quantities per order line, in the stock unit.
+/// A delivery (or a return): quantities per order line, in the line's unit.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveryForm {
@@ -585,11 +636,12 @@ pub async fn deliver(tx: &mut Tx, principal: &Principal, id: i64, form: &Deliver
                 Qty::from_scaled(ordered.to_deliver()).to_string(),
             );
         }
+        exact(&mut p, i, ordered, qty);
         wanted.push((ordered, qty, line.lot.trim().to_string()));
     }
     p.finish()?;
     // Reservations first, in product order (as confirmation takes them), then the moves.
-    let mut releases: Vec<(i64, i64)> = wanted.iter().map(|(l, q, _)| (l.product_id, *q)).collect();
+    let mut releases: Vec<(i64, i64)> = wanted.iter().map(|(l, q, _)| (l.product_id, l.in_stock_unit(*q))).collect();
     releases.sort_unstable();
     for (product, qty) in releases {
         stock::service::release(tx, company, product, &order.warehouse, qty).await?;
@@ -597,17 +649,18 @@ pub async fn deliver(tx: &mut Tx, principal: &Principal, id: i64, form: &Deliver
     let mut numbers = Vec::new();
     let mut moved: Vec<(i64, i64, String)> = Vec::new();
     for (i, (line, qty, lot)) in wanted.iter().enumerate() {
+        let in_stock = line.in_stock_unit(*qty);
         // A lot-tracked product delivered without naming a lot takes the lots that expire
         // first (FEFO), as many as the quantity needs.
         let lots: Vec<(String, i64)> = if line.track_lot && lot.is_empty() {
-            stock::service::fefo(tx.conn(), company, line.product_id, &order.warehouse, *qty)
+            stock::service::fefo(tx.conn(), company, line.product_id, &order.warehouse, in_stock)
                 .await
                 .map_err(|e| e.within_line(i))?
                 .into_iter()
                 .map(|pick| (pick.lot, pick.take))
                 .collect()
         } else {
-            vec![(lot.clone(), *qty)]
+            vec![(lot.clone(), in_stock)]
         };
         for (lot, part) in lots {
             let mv = stock::service::MoveForm {
@@ -692,6 +745,7 @@ pub async fn return_goods(tx: &mut Tx, principal: &Principal, id: i64, form: &De
                 Qty::from_scaled(ordered.delivered).to_string(),
             );
         }
+        exact(&mut p, i, ordered, qty);
         wanted.push((ordered, qty, line.lot.trim().to_string()));
     }
     p.finish()?;
@@ -721,7 +775,7 @@ pub async fn return_goods(tx: &mut Tx, principal: &Principal, id: i64, form: &De
         let unit_cost = stock::domain::average_cost(sent.try_get("quantity")?, sent.try_get("value")?);
         let mv = stock::service::MoveForm {
             product_id: line.product_id,
-            quantity: Qty::from_scaled(*qty).to_string(),
+            quantity: Qty::from_scaled(line.in_stock_unit(*qty)).to_string(),
             from: "CUSTOMER".into(),
             to: format!("{}/STOCK", order.warehouse),
             lot: lot.clone(),
@@ -740,7 +794,7 @@ pub async fn return_goods(tx: &mut Tx, principal: &Principal, id: i64, form: &De
     }
     if order.status != "closed" {
         // The goods just came back into the warehouse, so they can be promised again.
-        let mut again: Vec<(i64, i64)> = wanted.iter().map(|(l, q, _)| (l.product_id, *q)).collect();
+        let mut again: Vec<(i64, i64)> = wanted.iter().map(|(l, q, _)| (l.product_id, l.in_stock_unit(*q))).collect();
         again.sort_unstable();
         for (product, qty) in again {
             stock::service::reserve(tx, company, product, &order.warehouse, qty, &order.number).await?;
@@ -801,7 +855,7 @@ pub async fn invoice(tx: &mut Tx, principal: &Principal, id: i64, date: &str) ->
         lines: lines
             .iter()
             .map(|l| InvoiceLineForm {
-                description: format!("{} {}", l.product_code, l.product_name),
+                description: format!("{} {} ({})", l.product_code, l.product_name, l.unit),
                 quantity: Qty::from_scaled(l.to_invoice()).to_string(),
                 unit_price: yuan(l.unit_price),
                 discount: String::new(),
@@ -835,4 +889,17 @@ pub async fn invoice(tx: &mut Tx, principal: &Principal, id: i64, date: &str) ->
     .await?;
     finish_if_done(tx, company, id).await?;
     Ok(invoice_id)
+}
+
+/// A delivered or returned quantity in a line's unit must be a whole number of millionths of
+/// the stock unit, since that is what moves: 0.5 box of 12 is 6 pieces, 0.1 g of a product
+/// counted in kg is 0.0001 kg, but a millionth of a gram is no quantity the warehouse can hold.
+fn exact(p: &mut Problems, i: usize, line: &OrderLine, quantity: i64) {
+    if line.line_unit().to_stock(quantity).is_none() {
+        p.add(
+            &format!("lines[{i}].quantity"),
+            "error.catalog.inexact",
+            format!("{} {}", Qty::from_scaled(quantity), line.unit),
+        );
+    }
 }

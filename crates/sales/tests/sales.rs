@@ -515,6 +515,69 @@ async fn four_notebooks_come_back_after_the_invoice_and_their_cost_of_sales_is_u
 }
 
 #[tokio::test]
+async fn cables_are_sold_by_the_box_and_leave_the_warehouse_by_the_piece() {
+    let Shop { app, api, customer, .. } = shop("0", "0").await;
+    let product = json!({"code": "CBL-C", "name": "USB-C 数据线", "kind": "goods", "uom": "pc", "purchase_uom": "pc",
+        "sales_uom": "box12", "vat_rate": "13", "sale_price": "468.00"});
+    let cable = api.post("/api/v1/catalog/products", &product).await.json()["id"].as_i64().expect("product");
+    let receipt = json!({"product_id": cable, "quantity": "48", "from": "SUPPLIER", "to": "SH/STOCK", "unit_cost": "25.00", "date": "2026-03-02"});
+    assert_eq!(api.post("/api/v1/stock/moves", &receipt).await.status, StatusCode::CREATED);
+
+    // Two boxes at the catalog's 468.00 a box, and six single cables at the same price per
+    // piece (39.00), on one order.
+    let so = quotation(
+        &api,
+        customer,
+        json!([{"product_id": cable, "quantity": "2"}, {"product_id": cable, "quantity": "6", "unit": "pc"}]),
+    )
+    .await;
+    let lines = &so["lines"];
+    assert_eq!(
+        (
+            lines[0]["unit"].as_str(),
+            lines[0]["unit_price"].as_str(),
+            lines[1]["unit"].as_str(),
+            lines[1]["unit_price"].as_str()
+        ),
+        (Some("box12"), Some("468.00"), Some("pc"), Some("39.00"))
+    );
+    assert_eq!(so["total"], "1170.00", "2 × 468.00 + 6 × 39.00, VAT included");
+    let (id, boxes) = (so["id"].as_i64().expect("id"), lines[0]["id"].as_i64().expect("line"));
+
+    // Confirming reserves 30 pieces: 24 for the boxes, 6 loose.
+    api.post(&format!("/api/v1/sales/orders/{id}/confirm"), &json!({})).await;
+    assert_eq!(availability(&api, cable).await, ("30".into(), "18".into()));
+
+    // Half a box leaves: 6 pieces at 25.00 cost 150.00; the rest of the line stays reserved.
+    let half = json!({"date": "2026-03-17", "lines": [{"line_id": boxes, "quantity": "0.5"}]});
+    let delivered = api.post(&format!("/api/v1/sales/orders/{id}/deliver"), &half).await;
+    assert_eq!(delivered.status, StatusCode::CREATED, "{}", delivered.body);
+    assert_eq!(delivered.json()["order"]["lines"][0]["to_deliver"], "1.5");
+    assert_eq!(availability(&api, cable).await, ("24".into(), "18".into()));
+    assert_eq!(balance(&app, "6401").await, 15_000);
+
+    // The invoice is in boxes, as ordered: 0.5 × 468.00 = 234.00 with VAT.
+    let invoiced = api.post(&format!("/api/v1/sales/orders/{id}/invoice"), &json!({"date": "2026-03-17"})).await;
+    assert_eq!(invoiced.status, StatusCode::CREATED, "{}", invoiced.body);
+    let invoice = invoiced.json()["invoice_id"].as_i64().expect("invoice");
+    let invoice = api.get(&format!("/api/v1/finance/invoices/{invoice}")).await.json();
+    assert_eq!((invoice["total"].as_str(), invoice["lines"][0]["quantity"].as_str()), (Some("234.00"), Some("0.5")));
+
+    // A quarter box comes back: three pieces, at the cost they left with.
+    let back = json!({"date": "2026-03-18", "lines": [{"line_id": boxes, "quantity": "0.25"}]});
+    let returned = api.post(&format!("/api/v1/sales/orders/{id}/return"), &back).await;
+    assert_eq!(returned.status, StatusCode::CREATED, "{}", returned.body);
+    assert_eq!(balance(&app, "6401").await, 7_500);
+    let on_hand = api.get(&format!("/api/v1/stock/quantities?product_id={cable}")).await.json();
+    assert_eq!(on_hand["items"][0]["quantity"], "45");
+
+    // A cable is not sold by the gram.
+    let form = json!({"customer_id": customer, "warehouse": "SH", "date": "2026-03-16", "lines": [{"product_id": cable, "quantity": "1", "unit": "g"}]});
+    let refused = api.post("/api/v1/sales/orders", &form).await;
+    assert_eq!(refused.json()["errors"][0]["field"], "lines[0].unit", "{}", refused.body);
+}
+
+#[tokio::test]
 async fn vaccines_leave_by_the_lot_that_expires_first() {
     let Shop { app: _app, api, customer, notebook: _ } = shop("0", "0").await;
     let form = json!({"code": "VAC-FLU", "name": "流感疫苗", "kind": "goods", "uom": "pc", "purchase_uom": "pc", "sales_uom": "pc",
@@ -600,7 +663,7 @@ proptest::proptest! {
                 let reserved: i64 = sqlx::query("SELECT CAST(COALESCE(SUM(reserved), 0) AS BIGINT) AS n FROM stk_reservations WHERE product_id = $1")
                     .bind(product).fetch_one(app.db.reader()).await.expect("reserved").get("n");
                 let owed: i64 = sqlx::query(
-                    "SELECT CAST(COALESCE(SUM(l.quantity - l.delivered), 0) AS BIGINT) AS n FROM sal_order_lines l JOIN sal_orders o ON o.id = l.order_id \
+                    "SELECT CAST(COALESCE(SUM((l.quantity - l.delivered) * l.stock_num / l.stock_den), 0) AS BIGINT) AS n FROM sal_order_lines l JOIN sal_orders o ON o.id = l.order_id \
                      WHERE l.product_id = $1 AND o.status = 'confirmed' AND l.stocked = 1",
                 ).bind(product).fetch_one(app.db.reader()).await.expect("owed").get("n");
                 assert_eq!(reserved, owed, "product {product}: reservations and what confirmed orders still owe");

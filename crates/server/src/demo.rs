@@ -522,7 +522,10 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
             );
         }
         for (i, (which, quantity)) in buys.iter().enumerate() {
-            let (product, code, supplier, price) = &goods[*which];
+            let (product, code, supplier, _) = &goods[*which];
+            // Cables are bought by the box of 12, at the supplier's price per box.
+            let (quantity, line_unit, pieces) =
+                if *code == "CBL-C" { ((quantity + 11) / 12, "box12", 12) } else { (*quantity, "", 1) };
             let date = day(1 + (i as u64 * 27 / buys.len().max(1) as u64));
             let mut tx = db.begin(trade()).await?;
             let form = purchase::service::OrderForm {
@@ -533,7 +536,8 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
                 lines: vec![purchase::service::OrderLineForm {
                     product_id: *product,
                     quantity: quantity.to_string(),
-                    unit_price: if code == "CBL-C" { finance::domain::yuan(*price) } else { String::new() },
+                    unit: line_unit.into(),
+                    unit_price: String::new(),
                 }],
             };
             let order = purchase::service::create_order(&mut tx, &trader, &form).await?;
@@ -543,7 +547,7 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
                 continue;
             }
             let partial = month == current_month && i + 3 >= buys.len();
-            let received = if partial { quantity / 2 } else { *quantity };
+            let received = if partial { quantity / 2 } else { quantity };
             let receipt = purchase::service::ReceiptForm { date: date.clone(), lines: Vec::new() };
             let receipt = if partial {
                 let line: i64 = sqlx::query("SELECT id FROM pur_order_lines WHERE order_id = $1")
@@ -563,7 +567,7 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
                 receipt
             };
             purchase::service::receive(&mut tx, &trader, order, &receipt).await?;
-            *available.entry(*product).or_insert(0) += received * unit;
+            *available.entry(*product).or_insert(0) += received * pieces * unit;
             let bill = purchase::service::bill(
                 &mut tx,
                 &trader,
@@ -598,6 +602,7 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
                     lines.push(sales::service::OrderLineForm {
                         product_id: *product,
                         quantity: quantity.to_string(),
+                        unit: String::new(),
                         unit_price: String::new(),
                     });
                 }
@@ -608,6 +613,7 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
                 lines.push(sales::service::OrderLineForm {
                     product_id: service,
                     quantity: (1 + rng.next() % 4).to_string(),
+                    unit: String::new(),
                     unit_price: String::new(),
                 });
             }
@@ -763,6 +769,7 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
             lines: vec![purchase::service::OrderLineForm {
                 product_id: *product,
                 quantity: (max - have).to_string(),
+                unit: "pc".into(),
                 unit_price: finance::domain::yuan(*price),
             }],
         };
@@ -799,6 +806,7 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
                 lines: vec![sales::service::OrderLineForm {
                     product_id: *notebook,
                     quantity: (have - 20).to_string(),
+                    unit: String::new(),
                     unit_price: String::new(),
                 }],
             };

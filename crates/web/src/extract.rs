@@ -51,6 +51,15 @@ impl FormPairs {
     pub fn all(&self, key: &str) -> Vec<String> {
         self.0.iter().filter(|(k, _)| k == key).map(|(_, v)| v.clone()).collect()
     }
+
+    /// The rows of a table of inputs sharing names (`product_id`, `quantity` … once per row):
+    /// the i-th row takes the i-th value of each name, and a name sent fewer times (a client
+    /// that leaves a column out) reads as empty rather than shifting or dropping rows.
+    pub fn rows<const N: usize>(&self, keys: &[&str; N]) -> Vec<[String; N]> {
+        let columns: Vec<Vec<String>> = keys.iter().map(|k| self.all(k)).collect();
+        let count = columns.iter().map(Vec::len).max().unwrap_or(0);
+        (0..count).map(|i| std::array::from_fn(|c| columns[c].get(i).cloned().unwrap_or_default())).collect()
+    }
 }
 
 impl<S: Send + Sync> FromRequest<S> for FormPairs {

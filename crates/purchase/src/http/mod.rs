@@ -175,7 +175,7 @@ fn order_json(o: &Order) -> Value {
         "net": yuan(o.net), "tax": yuan(o.tax), "total": yuan(o.total),
         "lines": o.lines.iter().map(|l| json!({
             "id": l.id, "line_no": l.line_no, "product_id": l.product_id, "product_code": l.product_code,
-            "quantity": qty(l.quantity), "unit_price": yuan(l.unit_price), "vat_rate": (l.vat_rate_bp / 100).to_string(),
+            "quantity": qty(l.quantity), "unit": l.unit, "unit_price": yuan(l.unit_price), "vat_rate": (l.vat_rate_bp / 100).to_string(),
             "net": yuan(l.net), "tax": yuan(l.tax), "received": qty(l.received), "billed": qty(l.billed),
             "to_receive": qty(l.to_receive()), "to_bill": qty(l.to_bill()),
         })).collect::<Vec<_>>(),
@@ -344,6 +344,8 @@ struct OrdersPage {
     suppliers: Vec<(i64, String)>,
     warehouses: Vec<String>,
     products: Vec<(i64, String)>,
+    /// Unit codes and labels for a line's unit (empty: the product's purchase unit).
+    units: Vec<(String, String)>,
     form: OrderForm,
     errors: Vec<(String, String)>,
     today: String,
@@ -402,6 +404,7 @@ async fn orders_view(ctx: &Ctx, form: OrderForm, errors: Vec<(String, String)>) 
     ctx.require(service::READ)?;
     let mut conn = conn(ctx).await?;
     let orders = service::orders(&mut conn, ctx.company_id(), None).await?;
+    let units = catalog::service::unit_choices(&mut conn, ctx.company_id()).await?;
     drop(conn);
     let (suppliers, warehouses, products) = choices(ctx).await?;
     Ok(OrdersPage {
@@ -410,6 +413,7 @@ async fn orders_view(ctx: &Ctx, form: OrderForm, errors: Vec<(String, String)>) 
         suppliers,
         warehouses,
         products,
+        units,
         form,
         errors,
         today: ctx.today().to_string(),
@@ -422,20 +426,12 @@ async fn orders_page(ctx: Ctx) -> AppResult<Response> {
 }
 
 async fn create_order_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
-    let products = pairs.all("product_id");
-    let quantities = pairs.all("quantity");
-    let prices = pairs.all("unit_price");
     // Rows left empty are not lines.
-    let lines = products
-        .iter()
-        .zip(&quantities)
-        .zip(&prices)
-        .filter(|((p, q), u)| !(p.trim().is_empty() && q.trim().is_empty() && u.trim().is_empty()))
-        .map(|((p, q), u)| OrderLineForm {
-            product_id: p.parse().unwrap_or(0),
-            quantity: q.clone(),
-            unit_price: u.clone(),
-        })
+    let lines = pairs
+        .rows(&["product_id", "quantity", "unit", "unit_price"])
+        .into_iter()
+        .filter(|[p, q, _, u]| !(p.trim().is_empty() && q.trim().is_empty() && u.trim().is_empty()))
+        .map(|[p, q, unit, u]| OrderLineForm { product_id: p.parse().unwrap_or(0), quantity: q, unit, unit_price: u })
         .collect();
     let form = OrderForm {
         supplier_id: pairs.get("supplier_id").and_then(|s| s.parse().ok()).unwrap_or(0),

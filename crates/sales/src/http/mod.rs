@@ -171,7 +171,7 @@ fn order_json(o: &Order) -> Value {
         "net": yuan(o.net), "tax": yuan(o.tax), "total": yuan(o.total),
         "lines": o.lines.iter().map(|l| json!({
             "id": l.id, "line_no": l.line_no, "product_id": l.product_id, "product_code": l.product_code,
-            "quantity": qty(l.quantity), "unit_price": yuan(l.unit_price), "price_source": l.price_source,
+            "quantity": qty(l.quantity), "unit": l.unit, "unit_price": yuan(l.unit_price), "price_source": l.price_source,
             "vat_rate": (l.vat_rate_bp / 100).to_string(), "net": yuan(l.net), "tax": yuan(l.tax),
             "delivered": qty(l.delivered), "invoiced": qty(l.invoiced), "to_credit": qty(o.to_credit(l)),
             "to_deliver": qty(l.to_deliver()), "to_invoice": qty(l.to_invoice()),
@@ -328,6 +328,8 @@ struct OrdersPage {
     customers: Vec<(i64, String)>,
     warehouses: Vec<String>,
     products: Vec<(i64, String)>,
+    /// Unit codes and labels for a line's unit (empty: the product's sales unit).
+    units: Vec<(String, String)>,
     form: OrderForm,
     errors: Vec<(String, String)>,
     today: String,
@@ -377,6 +379,7 @@ async fn orders_view(ctx: &Ctx, form: OrderForm, errors: Vec<(String, String)>) 
     .collect();
     let warehouses =
         stock::service::warehouses(&mut conn, ctx.company_id()).await?.into_iter().map(|(c, _, _)| c).collect();
+    let units = catalog::service::unit_choices(&mut conn, ctx.company_id()).await?;
     drop(conn);
     Ok(OrdersPage {
         page: PageCtx::new(ctx, "sales.orders", "/sales/orders").await?,
@@ -384,6 +387,7 @@ async fn orders_view(ctx: &Ctx, form: OrderForm, errors: Vec<(String, String)>) 
         customers,
         warehouses,
         products,
+        units,
         form,
         errors,
         today: ctx.today().to_string(),
@@ -396,17 +400,12 @@ async fn orders_page(ctx: Ctx) -> AppResult<Response> {
 }
 
 async fn create_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
-    let (products, quantities, prices) = (pairs.all("product_id"), pairs.all("quantity"), pairs.all("unit_price"));
-    let lines = products
-        .iter()
-        .zip(&quantities)
-        .zip(&prices)
-        .filter(|((p, q), u)| !(p.trim().is_empty() && q.trim().is_empty() && u.trim().is_empty()))
-        .map(|((p, q), u)| OrderLineForm {
-            product_id: p.parse().unwrap_or(0),
-            quantity: q.clone(),
-            unit_price: u.clone(),
-        })
+    // Rows left empty are not lines.
+    let lines = pairs
+        .rows(&["product_id", "quantity", "unit", "unit_price"])
+        .into_iter()
+        .filter(|[p, q, _, u]| !(p.trim().is_empty() && q.trim().is_empty() && u.trim().is_empty()))
+        .map(|[p, q, unit, u]| OrderLineForm { product_id: p.parse().unwrap_or(0), quantity: q, unit, unit_price: u })
         .collect();
     let form = OrderForm {
         customer_id: pairs.get("customer_id").and_then(|s| s.parse().ok()).unwrap_or(0),
