@@ -53,6 +53,12 @@ pub fn module() -> Module {
                 name: "order lines in a unit of their own",
                 sql: include_str!("../migrations/0005_line_units.sql"),
             },
+            db::migrate::Migration {
+                module: "sales",
+                version: 6,
+                name: "deliveries picked and packed before they ship",
+                sql: include_str!("../migrations/0006_pick_pack.sql"),
+            },
         ],
         permissions: &[service::READ, service::MANAGE, service::CREDIT],
         menu: vec![

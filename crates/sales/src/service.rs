@@ -249,6 +249,8 @@ pub struct OrderLine {
     pub tax: i64,
     pub delivered: i64,
     pub invoiced: i64,
+    /// On deliveries being picked or packed, not shipped yet (in the line's unit).
+    pub preparing: i64,
 }
 
 impl OrderLine {
@@ -271,6 +273,11 @@ impl OrderLine {
         } else {
             0
         }
+    }
+
+    /// Still to deliver and on no delivery being prepared: what a new delivery may take.
+    pub fn to_pick(&self) -> i64 {
+        (self.to_deliver() - self.preparing).max(0)
     }
 
     pub fn to_invoice(&self) -> i64 {
@@ -304,7 +311,10 @@ pub async fn load_order(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -
         return Ok(None);
     };
     let lines = sqlx::query(
-        "SELECT l.*, p.code, p.name, p.track_lot, u.code AS unit FROM sal_order_lines l JOIN cat_products p ON p.id = l.product_id \
+        "SELECT l.*, p.code, p.name, p.track_lot, u.code AS unit, \
+           (SELECT CAST(COALESCE(SUM(k.quantity), 0) AS BIGINT) FROM sal_pick_lines k JOIN sal_deliveries d ON d.id = k.delivery_id \
+            WHERE k.order_line_id = l.id AND d.status IN ('picked', 'packed')) AS preparing \
+         FROM sal_order_lines l JOIN cat_products p ON p.id = l.product_id \
          JOIN cat_uoms u ON u.id = l.uom_id WHERE l.order_id = $1 ORDER BY l.line_no",
     )
     .bind(id)
@@ -332,6 +342,7 @@ pub async fn load_order(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -
             tax: l.try_get("tax")?,
             delivered: l.try_get("delivered")?,
             invoiced: l.try_get("invoiced")?,
+            preparing: l.try_get("preparing")?,
         })
     })
     .collect::<Result<Vec<_>>>()?;
@@ -561,6 +572,13 @@ pub async fn cancel_order(tx: &mut Tx, principal: &Principal, id: i64) -> Result
             stock::service::refresh_forecast(tx, company, line.product_id, &order.warehouse, &order.number).await?;
         }
     }
+    // Deliveries still in the warehouse will not leave.
+    sqlx::query(
+        "UPDATE sal_deliveries SET status = 'cancelled' WHERE order_id = $1 AND status IN ('picked', 'packed')",
+    )
+    .bind(id)
+    .execute(tx.conn())
+    .await?;
     let touched = order.lines.iter().any(|l| l.delivered > 0 || l.invoiced > 0);
     let status = if touched { "closed" } else { "cancelled" };
     set_status(tx, &order, status).await?;
@@ -591,33 +609,18 @@ pub struct DeliveryLineForm {
     pub lot: String,
 }
 
-/// Delivers goods of a confirmed order: per line, its reservation is given back and a stock
-/// move takes the goods from the warehouse to the customer (valued, posting Dr 6401 / Cr
-/// 1405). What is not delivered stays reserved as the backorder. The delivery becomes a
-/// document (DO/2026/00001) with its carrier, tracking number and timeline. Emits
-/// `sales.OrderDelivered`. Returns the delivery's number.
-pub async fn deliver(tx: &mut Tx, principal: &Principal, id: i64, form: &DeliveryForm) -> Result<String> {
-    principal.authorize(MANAGE)?;
-    let company = principal.company_id.0;
-    let order = lock_order(tx, company, id).await?;
-    if order.status != "confirmed" {
-        return Err(db::document::wrong_status(&order.status));
-    }
-    let mut form = form.clone();
+/// Checks the lines of a delivery or a pick list against the order: each a stocked line of it
+/// with a quantity that converts exactly to the stock unit, together no more than what is
+/// still to pick (to deliver, less what deliveries being prepared hold). No lines: everything
+/// still to pick. Returns (line, quantity in the line's unit, lot).
+fn delivery_lines<'a>(order: &'a Order, form: &DeliveryForm) -> Result<Vec<(&'a OrderLine, i64, String)>> {
     if form.lines.is_empty() {
-        form.lines = order
-            .lines
-            .iter()
-            .filter(|l| l.to_deliver() > 0)
-            .map(|l| DeliveryLineForm {
-                line_id: l.id,
-                quantity: Qty::from_scaled(l.to_deliver()).to_string(),
-                lot: String::new(),
-            })
-            .collect();
-        if form.lines.is_empty() {
+        let all: Vec<_> =
+            order.lines.iter().filter(|l| l.to_pick() > 0).map(|l| (l, l.to_pick(), String::new())).collect();
+        if all.is_empty() {
             return Err(DomainError::invalid("lines", "error.sales.nothing_to_deliver", &order.number).into());
         }
+        return Ok(all);
     }
     let mut p = Problems::default();
     let mut wanted: Vec<(&OrderLine, i64, String)> = Vec::new();
@@ -629,29 +632,41 @@ pub async fn deliver(tx: &mut Tx, principal: &Principal, id: i64, form: &Deliver
         let qty = p.quantity(&format!("lines[{i}].quantity"), &line.quantity, stock::service::MAX_QUANTITY);
         // The same line twice adds up: the limit holds for the total.
         let before: i64 = wanted.iter().filter(|(w, _, _)| w.id == ordered.id).map(|(_, q, _)| q).sum();
-        if before + qty > ordered.to_deliver() {
+        if before + qty > ordered.to_pick() {
             p.add(
                 &format!("lines[{i}].quantity"),
                 "error.sales.over_delivery",
-                Qty::from_scaled(ordered.to_deliver()).to_string(),
+                Qty::from_scaled(ordered.to_pick()).to_string(),
             );
         }
         exact(&mut p, i, ordered, qty);
         wanted.push((ordered, qty, line.lot.trim().to_string()));
     }
     p.finish()?;
+    Ok(wanted)
+}
+
+/// Sends checked lines to the customer: per line, its reservation is given back and stock
+/// moves take the goods from the warehouse to the customer (valued, posting Dr 6401 / Cr
+/// 1405); a lot-tracked product without a lot named leaves by the lots that expire first.
+/// Returns (order line, quantity in the stock unit, move number) per move.
+async fn send(
+    tx: &mut Tx,
+    principal: &Principal,
+    order: &Order,
+    wanted: &[(&OrderLine, i64, String)],
+    date: &str,
+) -> Result<Vec<(i64, i64, String)>> {
+    let company = principal.company_id.0;
     // Reservations first, in product order (as confirmation takes them), then the moves.
     let mut releases: Vec<(i64, i64)> = wanted.iter().map(|(l, q, _)| (l.product_id, l.in_stock_unit(*q))).collect();
     releases.sort_unstable();
     for (product, qty) in releases {
         stock::service::release(tx, company, product, &order.warehouse, qty).await?;
     }
-    let mut numbers = Vec::new();
     let mut moved: Vec<(i64, i64, String)> = Vec::new();
     for (i, (line, qty, lot)) in wanted.iter().enumerate() {
         let in_stock = line.in_stock_unit(*qty);
-        // A lot-tracked product delivered without naming a lot takes the lots that expire
-        // first (FEFO), as many as the quantity needs.
         let lots: Vec<(String, i64)> = if line.track_lot && lot.is_empty() {
             stock::service::fefo(tx.conn(), company, line.product_id, &order.warehouse, in_stock)
                 .await
@@ -670,13 +685,12 @@ pub async fn deliver(tx: &mut Tx, principal: &Principal, id: i64, form: &Deliver
                 to: "CUSTOMER".into(),
                 lot,
                 reference: order.number.clone(),
-                date: form.date.clone(),
+                date: date.to_string(),
                 unit_cost: String::new(),
                 expiry: String::new(),
             };
             let (_, number) = stock::service::move_stock(tx, principal, &mv).await.map_err(|e| e.within_line(i))?;
-            moved.push((line.id, part, number.clone()));
-            numbers.push(number);
+            moved.push((line.id, part, number));
         }
         sqlx::query("UPDATE sal_order_lines SET delivered = delivered + $1 WHERE id = $2")
             .bind(*qty)
@@ -684,33 +698,232 @@ pub async fn deliver(tx: &mut Tx, principal: &Principal, id: i64, form: &Deliver
             .execute(tx.conn())
             .await?;
     }
-    let (_, delivery) =
-        crate::shipping::create_delivery(tx, company, id, &form.date, &form.carrier, &form.tracking_number, &moved)
-            .await?;
+    Ok(moved)
+}
+
+/// After goods left: audited, `sales.OrderDelivered` emitted, and the order done if nothing
+/// is left to do.
+async fn delivered(
+    tx: &mut Tx,
+    company: i64,
+    order: &Order,
+    wanted: &[(&OrderLine, i64, String)],
+    delivery: &str,
+    moved: &[(i64, i64, String)],
+) -> Result<()> {
     let complete = order.lines.iter().filter(|l| l.stocked).all(|l| {
         let now: i64 = wanted.iter().filter(|(w, _, _)| w.id == l.id).map(|(_, q, _)| q).sum();
         l.delivered + now >= l.quantity
     });
-    let delivered: Vec<_> = wanted
+    let lines: Vec<_> = wanted
         .iter()
-        .map(|(l, q, _)| json!({"product_id": l.product_id, "quantity": Qty::from_scaled(*q).to_string()}))
+        .map(|(l, q, _)| json!({"product_id": l.product_id, "quantity": Qty::from_scaled(*q).to_string(), "unit": l.unit}))
         .collect();
+    let numbers: Vec<&str> = moved.iter().map(|(_, _, n)| n.as_str()).collect();
+    let id = order.id;
     tx.audit(
         "deliver",
         "sales.order",
         Some(&id.to_string()),
-        &json!({"delivery": [null, delivery], "moves": [null, numbers], "lines": [null, delivered]}),
+        &json!({"delivery": [null, delivery], "moves": [null, numbers], "lines": [null, lines]}),
     )
     .await?;
     tx.emit(
         "sales.order",
         &id.to_string(),
         "sales.OrderDelivered",
-        &json!({"id": id, "number": order.number, "customer_id": order.customer_id, "delivery": delivery, "lines": delivered, "complete": complete}),
+        &json!({"id": id, "number": order.number, "customer_id": order.customer_id, "delivery": delivery, "lines": lines, "complete": complete}),
     )
     .await?;
-    finish_if_done(tx, company, id).await?;
+    finish_if_done(tx, company, id).await
+}
+
+/// Delivers goods of a confirmed order in one go (picked, packed and shipped at once): the
+/// moves are made now and the delivery document (DO/2026/00001) starts its timeline as
+/// shipped. What is not delivered stays reserved as the backorder. Emits
+/// `sales.OrderDelivered`. Returns the delivery's number.
+pub async fn deliver(tx: &mut Tx, principal: &Principal, id: i64, form: &DeliveryForm) -> Result<String> {
+    principal.authorize(MANAGE)?;
+    let company = principal.company_id.0;
+    let order = lock_order(tx, company, id).await?;
+    if order.status != "confirmed" {
+        return Err(db::document::wrong_status(&order.status));
+    }
+    let wanted = delivery_lines(&order, form)?;
+    let moved = send(tx, principal, &order, &wanted, &form.date).await?;
+    let (delivery_id, number) =
+        crate::shipping::create_delivery(tx, company, id, &form.date, &form.carrier, &form.tracking_number, "shipped")
+            .await?;
+    crate::shipping::mark_shipped(tx, company, delivery_id, &form.date, "", "", &moved).await?;
+    delivered(tx, company, &order, &wanted, &number, &moved).await?;
+    Ok(number)
+}
+
+/// Starts a delivery in the warehouse (拣货): a pick list of order lines, quantities and lots,
+/// as a delivery document in status `picked`. Nothing moves yet and the goods stay reserved for
+/// the order; what is on the list cannot be picked again until it ships or is cancelled.
+/// Returns the delivery's id.
+pub async fn pick(tx: &mut Tx, principal: &Principal, id: i64, form: &DeliveryForm) -> Result<i64> {
+    principal.authorize(MANAGE)?;
+    let company = principal.company_id.0;
+    let order = lock_order(tx, company, id).await?;
+    if order.status != "confirmed" {
+        return Err(db::document::wrong_status(&order.status));
+    }
+    let mut p = Problems::default();
+    let date = p.check(kernel::dates::parse("date", &form.date));
+    p.finish()?;
+    let wanted = delivery_lines(&order, form)?;
+    let date = date.map(|d| d.to_string()).unwrap_or_default();
+    let (delivery, number) =
+        crate::shipping::create_delivery(tx, company, id, &date, &form.carrier, &form.tracking_number, "picked")
+            .await?;
+    for (line, qty, lot) in &wanted {
+        sqlx::query("INSERT INTO sal_pick_lines (delivery_id, order_line_id, quantity, lot) VALUES ($1, $2, $3, $4)")
+            .bind(delivery)
+            .bind(line.id)
+            .bind(*qty)
+            .bind(lot)
+            .execute(tx.conn())
+            .await?;
+    }
+    let lines: Vec<_> = wanted
+        .iter()
+        .map(|(l, q, lot)| json!({"line_id": l.id, "quantity": Qty::from_scaled(*q).to_string(), "lot": lot}))
+        .collect();
+    tx.audit(
+        "pick",
+        "sales.delivery",
+        Some(&delivery.to_string()),
+        &json!({"number": [null, number], "order": [null, order.number], "lines": [null, lines]}),
+    )
+    .await?;
     Ok(delivery)
+}
+
+/// A delivery being prepared, locked with its order: the order row first, as every order
+/// operation takes it, then the delivery. Returns (order, delivery number, status).
+async fn lock_delivery(tx: &mut Tx, company: i64, delivery: i64) -> Result<(Order, String, String)> {
+    let order_id: i64 = sqlx::query("SELECT order_id FROM sal_deliveries WHERE company_id = $1 AND id = $2")
+        .bind(company)
+        .bind(delivery)
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or(DomainError::NotFound("delivery"))?
+        .try_get("order_id")?;
+    let order = lock_order(tx, company, order_id).await?;
+    let row = sqlx::query("SELECT number, status FROM sal_deliveries WHERE id = $1")
+        .bind(delivery)
+        .fetch_one(tx.conn())
+        .await?;
+    Ok((order, row.try_get("number")?, row.try_get("status")?))
+}
+
+/// Packing a picked delivery (包装): how many parcels and what they weigh.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackForm {
+    pub packages: String,
+    /// Kilograms, up to six places; empty when not weighed.
+    #[serde(default)]
+    pub weight: String,
+}
+
+/// Records the parcels of a picked (or already packed) delivery: status `packed`.
+pub async fn pack(tx: &mut Tx, principal: &Principal, delivery: i64, form: &PackForm) -> Result<()> {
+    principal.authorize(MANAGE)?;
+    let company = principal.company_id.0;
+    let (_, number, status) = lock_delivery(tx, company, delivery).await?;
+    if !crate::shipping::PREPARING.contains(&status.as_str()) {
+        return Err(db::document::wrong_status(&status));
+    }
+    let mut p = Problems::default();
+    let packages = match form.packages.trim().parse::<i64>() {
+        Ok(n) if (1..=9_999).contains(&n) => n,
+        _ => {
+            p.add("packages", "error.sales.packages", &form.packages);
+            0
+        }
+    };
+    let weight = if form.weight.trim().is_empty() { 0 } else { p.quantity("weight", &form.weight, 100_000_000_000) };
+    p.finish()?;
+    sqlx::query("UPDATE sal_deliveries SET status = 'packed', packages = $1, weight = $2 WHERE id = $3")
+        .bind(packages)
+        .bind(weight)
+        .bind(delivery)
+        .execute(tx.conn())
+        .await?;
+    tx.audit(
+        "pack",
+        "sales.delivery",
+        Some(&delivery.to_string()),
+        &json!({"number": [null, number], "status": [status, "packed"], "packages": [null, packages], "weight": [null, Qty::from_scaled(weight).to_string()]}),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Shipping a prepared delivery (发运): the date it leaves and, if known now, its carrier and
+/// tracking number.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShipForm {
+    pub date: String,
+    #[serde(default)]
+    pub carrier: String,
+    #[serde(default)]
+    pub tracking_number: String,
+}
+
+/// Ships a picked or packed delivery: its pick lines become stock moves to the customer (as a
+/// delivery in one go makes them) and its timeline starts. Emits `sales.OrderDelivered`.
+pub async fn ship(tx: &mut Tx, principal: &Principal, delivery: i64, form: &ShipForm) -> Result<String> {
+    principal.authorize(MANAGE)?;
+    let company = principal.company_id.0;
+    let (order, number, status) = lock_delivery(tx, company, delivery).await?;
+    if !crate::shipping::PREPARING.contains(&status.as_str()) {
+        return Err(db::document::wrong_status(&status));
+    }
+    if order.status != "confirmed" {
+        return Err(db::document::wrong_status(&order.status));
+    }
+    let picks = sqlx::query("SELECT order_line_id, quantity, lot FROM sal_pick_lines WHERE delivery_id = $1")
+        .bind(delivery)
+        .fetch_all(tx.conn())
+        .await?;
+    let mut wanted = Vec::with_capacity(picks.len());
+    for k in &picks {
+        let line_id: i64 = k.try_get("order_line_id")?;
+        let line = order.lines.iter().find(|l| l.id == line_id).ok_or(DomainError::NotFound("order line"))?;
+        wanted.push((line, k.try_get::<i64, _>("quantity")?, k.try_get::<String, _>("lot")?));
+    }
+    let moved = send(tx, principal, &order, &wanted, &form.date).await?;
+    crate::shipping::mark_shipped(tx, company, delivery, &form.date, &form.carrier, &form.tracking_number, &moved)
+        .await?;
+    delivered(tx, company, &order, &wanted, &number, &moved).await?;
+    Ok(number)
+}
+
+/// Cancels a delivery not shipped yet: its pick lines are free to pick again (the goods were
+/// never given up by the order's reservation).
+pub async fn cancel_delivery(tx: &mut Tx, principal: &Principal, delivery: i64) -> Result<()> {
+    principal.authorize(MANAGE)?;
+    let company = principal.company_id.0;
+    let (_, number, status) = lock_delivery(tx, company, delivery).await?;
+    if !crate::shipping::PREPARING.contains(&status.as_str()) {
+        return Err(db::document::wrong_status(&status));
+    }
+    sqlx::query("UPDATE sal_deliveries SET status = 'cancelled' WHERE id = $1")
+        .bind(delivery)
+        .execute(tx.conn())
+        .await?;
+    tx.audit(
+        "state",
+        "sales.delivery",
+        Some(&delivery.to_string()),
+        &json!({"number": [null, number], "status": [status, "cancelled"]}),
+    )
+    .await
 }
 
 /// Takes goods back from the customer (退货): one move per line from `CUSTOMER` into the

@@ -16,6 +16,9 @@ use crate::permissions::MANAGE;
 /// The statuses of a delivery's timeline, in their usual order.
 pub const STATUSES: [&str; 4] = ["shipped", "in_transit", "delivered", "exception"];
 
+/// The statuses of a delivery being prepared in the warehouse, before its timeline starts.
+pub const PREPARING: [&str; 2] = ["picked", "packed"];
+
 /// How old a carrier's signed call may be before it is refused as a replay.
 pub const CALLBACK_TOLERANCE_SECONDS: i64 = 300;
 
@@ -95,17 +98,8 @@ async fn carrier_id(tx: &mut Tx, company: i64, code: &str) -> Result<Option<i64>
         .transpose()?)
 }
 
-/// Makes the delivery document of one delivery (called by `service::deliver` in its
-/// transaction) with its first event, `shipped`. Returns its id and number.
-pub(crate) async fn create_delivery(
-    tx: &mut Tx,
-    company: i64,
-    order: i64,
-    date: &str,
-    carrier: &str,
-    tracking_number: &str,
-    lines: &[(i64, i64, String)],
-) -> Result<(i64, String)> {
+/// The carrier named on a delivery form (none when empty) and a tracking number's length.
+async fn carrier_and_tracking(tx: &mut Tx, company: i64, carrier: &str, tracking_number: &str) -> Result<Option<i64>> {
     let carrier = match carrier.trim() {
         "" => None,
         code => Some(
@@ -117,13 +111,29 @@ pub(crate) async fn create_delivery(
     if tracking_number.chars().count() > 50 {
         return Err(DomainError::invalid("tracking_number", "error.too_long", "50").into());
     }
+    Ok(carrier)
+}
+
+/// Makes the delivery document (called by `service::deliver` or `service::pick` in their
+/// transaction), `picked` or `shipped`; a shipped one gets its lines and first event from
+/// [`mark_shipped`]. Returns its id and number.
+pub(crate) async fn create_delivery(
+    tx: &mut Tx,
+    company: i64,
+    order: i64,
+    date: &str,
+    carrier: &str,
+    tracking_number: &str,
+    status: &str,
+) -> Result<(i64, String)> {
+    let carrier = carrier_and_tracking(tx, company, carrier, tracking_number).await?;
     let year: i32 = date.get(..4).and_then(|y| y.parse().ok()).unwrap_or(0);
     let number = tx.next_number(company, "sales.delivery", year, "DO/{year}/{seq:05}").await?;
     let now = tx.now().to_string();
     let user = tx.actor().user_id;
     let id: i64 = sqlx::query(
         "INSERT INTO sal_deliveries (company_id, order_id, number, delivery_date, carrier_id, tracking_number, status, created_at, created_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'shipped', $7, $8) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
     .bind(company)
     .bind(order)
@@ -131,11 +141,39 @@ pub(crate) async fn create_delivery(
     .bind(date)
     .bind(carrier)
     .bind(tracking_number.trim())
+    .bind(status)
     .bind(&now)
     .bind(user)
     .fetch_one(tx.conn())
     .await?
     .try_get("id")?;
+    Ok((id, number))
+}
+
+/// A delivery leaves: its moves (order line, quantity in the stock unit, move number) are
+/// written on it, its date becomes the day it left, and its timeline starts with `shipped`.
+/// A carrier and tracking number given now replace those entered when it was picked.
+pub(crate) async fn mark_shipped(
+    tx: &mut Tx,
+    company: i64,
+    id: i64,
+    date: &str,
+    carrier: &str,
+    tracking_number: &str,
+    lines: &[(i64, i64, String)],
+) -> Result<()> {
+    let carrier = carrier_and_tracking(tx, company, carrier, tracking_number).await?;
+    let now = tx.now().to_string();
+    sqlx::query(
+        "UPDATE sal_deliveries SET status = 'shipped', delivery_date = $1, carrier_id = COALESCE($2, carrier_id), \
+         tracking_number = CASE WHEN $3 = '' THEN tracking_number ELSE $3 END WHERE id = $4",
+    )
+    .bind(date)
+    .bind(carrier)
+    .bind(tracking_number.trim())
+    .bind(id)
+    .execute(tx.conn())
+    .await?;
     for (line, quantity, mv) in lines {
         sqlx::query("INSERT INTO sal_delivery_lines (delivery_id, order_line_id, quantity, move_number) VALUES ($1, $2, $3, $4)")
             .bind(id)
@@ -153,7 +191,7 @@ pub(crate) async fn create_delivery(
     .bind(&now)
     .execute(tx.conn())
     .await?;
-    Ok((id, number))
+    Ok(())
 }
 
 /// Sets (or corrects) a delivery's carrier and tracking number.
@@ -268,7 +306,7 @@ async fn record(tx: &mut Tx, company: i64, delivery: i64, form: &TrackingForm, s
         .execute(tx.conn())
         .await?;
     let row = sqlx::query(
-        "SELECT d.number, d.tracking_number, o.id AS order_id, o.number AS order_number, o.customer_id FROM sal_deliveries d \
+        "SELECT d.number, d.status, d.tracking_number, o.id AS order_id, o.number AS order_number, o.customer_id FROM sal_deliveries d \
          JOIN sal_orders o ON o.id = d.order_id WHERE d.company_id = $1 AND d.id = $2",
     )
     .bind(company)
@@ -276,6 +314,12 @@ async fn record(tx: &mut Tx, company: i64, delivery: i64, form: &TrackingForm, s
     .fetch_optional(tx.conn())
     .await?
     .ok_or(DomainError::NotFound("delivery"))?;
+    let current: String = row.try_get("status")?;
+    if PREPARING.contains(&current.as_str()) || current == "cancelled" {
+        return Err(
+            DomainError::invalid("status", "error.sales.not_shipped", row.try_get::<String, _>("number")?).into()
+        );
+    }
     sqlx::query(
         "INSERT INTO sal_tracking_events (delivery_id, status, occurred_at, location, note, source, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -441,13 +485,24 @@ pub struct Delivery {
     pub carrier: Option<String>,
     pub tracking_number: String,
     pub status: String,
+    /// Parcels and their weight (millionths of a kilogram), once packed.
+    pub packages: i64,
+    pub weight: i64,
+    /// While it is prepared: what was picked, (product code, quantity in the line's unit, unit, lot).
+    pub picks: Vec<(String, i64, String, String)>,
     /// (status, time, location, note, source), oldest first.
     pub events: Vec<(String, String, String, String, String)>,
 }
 
+impl Delivery {
+    pub fn preparing(&self) -> bool {
+        PREPARING.contains(&self.status.as_str())
+    }
+}
+
 pub async fn deliveries(conn: &mut sqlx::AnyConnection, company: i64, order: i64) -> Result<Vec<Delivery>> {
     let rows = sqlx::query(
-        "SELECT d.id, d.number, d.delivery_date, c.name AS carrier, d.tracking_number, d.status FROM sal_deliveries d \
+        "SELECT d.id, d.number, d.delivery_date, c.name AS carrier, d.tracking_number, d.status, d.packages, d.weight FROM sal_deliveries d \
          LEFT JOIN sal_carriers c ON c.id = d.carrier_id WHERE d.company_id = $1 AND d.order_id = $2 ORDER BY d.id",
     )
     .bind(company)
@@ -466,6 +521,16 @@ pub async fn deliveries(conn: &mut sqlx::AnyConnection, company: i64, order: i64
         .iter()
         .map(|e| Ok((e.try_get("status")?, e.try_get("occurred_at")?, e.try_get("location")?, e.try_get("note")?, e.try_get("source")?)))
         .collect::<Result<Vec<_>>>()?;
+        let picks = sqlx::query(
+            "SELECT p.code, k.quantity, u.code AS unit, k.lot FROM sal_pick_lines k JOIN sal_order_lines l ON l.id = k.order_line_id \
+             JOIN cat_products p ON p.id = l.product_id JOIN cat_uoms u ON u.id = l.uom_id WHERE k.delivery_id = $1 ORDER BY l.line_no",
+        )
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|k| Ok((k.try_get("code")?, k.try_get("quantity")?, k.try_get("unit")?, k.try_get("lot")?)))
+        .collect::<Result<Vec<_>>>()?;
         out.push(Delivery {
             id,
             number: r.try_get("number")?,
@@ -473,6 +538,9 @@ pub async fn deliveries(conn: &mut sqlx::AnyConnection, company: i64, order: i64
             carrier: r.try_get("carrier")?,
             tracking_number: r.try_get("tracking_number")?,
             status: r.try_get("status")?,
+            packages: r.try_get("packages")?,
+            weight: r.try_get("weight")?,
+            picks,
             events,
         });
     }

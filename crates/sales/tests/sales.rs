@@ -327,6 +327,84 @@ async fn a_delivery_is_tracked_by_hand_by_the_carriers_csv_and_by_its_signed_cal
 }
 
 #[tokio::test]
+async fn ten_notebooks_are_picked_packed_and_shipped_in_steps_and_a_second_pick_is_cancelled() {
+    let Shop { app, api, customer, notebook } = shop("100", "50").await;
+    api.post("/api/v1/sales/carriers", &json!({"code": "SF", "name": "顺丰速运"})).await;
+    let so =
+        quotation(&api, customer, json!([{"product_id": notebook, "quantity": "10", "unit_price": "20.00"}])).await;
+    let (id, line) = (so["id"].as_i64().expect("id"), so["lines"][0]["id"].as_i64().expect("line"));
+    api.post(&format!("/api/v1/sales/orders/{id}/confirm"), &json!({})).await;
+
+    // Six are picked: nothing moves, all ten stay reserved, four are left to pick.
+    let six = json!({"date": "2026-03-17", "lines": [{"line_id": line, "quantity": "6"}]});
+    let picked = api.post(&format!("/api/v1/sales/orders/{id}/pick"), &six).await;
+    assert_eq!(picked.status, StatusCode::CREATED, "{}", picked.body);
+    let delivery = picked.json()["delivery"]["id"].as_i64().expect("delivery");
+    assert_eq!(picked.json()["delivery"]["status"], "picked");
+    let order_line = &picked.json()["order"]["lines"][0];
+    assert_eq!((order_line["preparing"].as_str(), order_line["to_pick"].as_str()), (Some("6"), Some("4")));
+    assert_eq!(availability(&api, notebook).await, ("10".into(), "140".into()));
+    assert_eq!(app.count("stk_moves WHERE reference LIKE 'SO/%'").await, 0);
+
+    // What is on the pick list cannot be picked again, and a parcel not yet sent has no timeline.
+    let five = json!({"date": "2026-03-17", "lines": [{"line_id": line, "quantity": "5"}]});
+    let refused = api.post(&format!("/api/v1/sales/orders/{id}/pick"), &five).await;
+    assert_eq!(refused.json()["errors"][0]["code"], "error.sales.over_delivery", "{}", refused.body);
+    let early = json!({"status": "in_transit", "time": "2026-03-17 18:40"});
+    let refused = api.post(&format!("/api/v1/sales/deliveries/{delivery}/events"), &early).await;
+    assert_eq!(refused.json()["errors"][0]["code"], "error.sales.not_shipped", "{}", refused.body);
+
+    // Packed in two parcels of 3.5 kg in all; a parcel count of nought is refused.
+    let refused = api.post(&format!("/api/v1/sales/deliveries/{delivery}/pack"), &json!({"packages": "0"})).await;
+    assert_eq!(refused.json()["errors"][0]["field"], "packages");
+    let packed = api
+        .post(&format!("/api/v1/sales/deliveries/{delivery}/pack"), &json!({"packages": "2", "weight": "3.5"}))
+        .await;
+    assert_eq!(packed.json()["delivery"]["status"], "packed", "{}", packed.body);
+
+    // Shipped with SF: six leave at the average 11.00, the other four stay reserved.
+    let ship = json!({"date": "2026-03-18", "carrier": "SF", "tracking_number": "SF1400012345"});
+    let shipped = api.post(&format!("/api/v1/sales/deliveries/{delivery}/ship"), &ship).await;
+    assert_eq!(shipped.status, StatusCode::OK, "{}", shipped.body);
+    let after = shipped.json();
+    assert_eq!(
+        (
+            after["delivery"]["status"].as_str(),
+            after["delivery"]["tracking_number"].as_str(),
+            after["delivery"]["date"].as_str()
+        ),
+        (Some("shipped"), Some("SF1400012345"), Some("2026-03-18"))
+    );
+    assert_eq!(after["order"]["lines"][0]["delivered"], "6");
+    assert_eq!(availability(&api, notebook).await, ("4".into(), "140".into()));
+    assert_eq!(balance(&app, "6401").await, 6_600);
+    let again = api.post(&format!("/api/v1/sales/deliveries/{delivery}/ship"), &ship).await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY, "a delivery ships once");
+
+    // The last four are picked on the page, then the pick is cancelled: they are free to pick again.
+    let browser = app.signed_in("admin").await;
+    let page = format!("/sales/orders/{id}");
+    let qty_field = format!("deliver_qty_{line}");
+    let picked = browser
+        .post_form(&page, &format!("/sales/orders/{id}/pick"), &[("date", "2026-03-19"), (&qty_field, "4")])
+        .await;
+    assert_eq!(picked.status, StatusCode::SEE_OTHER, "{}", picked.body);
+    let shown = browser.get(&page).await;
+    assert!(shown.body.contains("DO/2026/00002") && shown.body.contains("/pack"), "the pick list is on the order");
+    let second: i64 = sqlx::query("SELECT id FROM sal_deliveries WHERE number = 'DO/2026/00002'")
+        .fetch_one(app.db.reader())
+        .await
+        .expect("second delivery")
+        .try_get("id")
+        .expect("id");
+    let cancelled = browser.post_form(&page, &format!("/sales/deliveries/{second}/cancel"), &[]).await;
+    assert_eq!(cancelled.status, StatusCode::SEE_OTHER, "{}", cancelled.body);
+    let order = api.get(&format!("/api/v1/sales/orders/{id}")).await.json();
+    assert_eq!(order["lines"][0]["to_pick"], "4");
+    assert_eq!(availability(&api, notebook).await, ("4".into(), "140".into()), "still reserved for the order");
+}
+
+#[tokio::test]
 async fn the_sales_analysis_and_open_orders_agree_with_the_orders_behind_them() {
     let Shop { app, api, customer, notebook } = shop("100", "0").await;
     let other = party(&api, "福州鑫源贸易有限公司", "customer").await;

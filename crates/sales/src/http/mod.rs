@@ -38,6 +38,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/sales/tracking-imports", post(import_api))
         .route("/api/v1/sales/deliveries/{id}/tracking", post(tracking_api))
         .route("/api/v1/sales/deliveries/{id}/events", post(event_api))
+        .route("/api/v1/sales/deliveries/{id}/pack", post(pack_api))
+        .route("/api/v1/sales/deliveries/{id}/ship", post(ship_api))
+        .route("/api/v1/sales/deliveries/{id}/cancel", post(cancel_delivery_api))
+        .route("/api/v1/sales/orders/{id}/pick", post(pick_api))
         .route("/public/carriers/{company}/{carrier}/events", post(carrier_callback))
         .route("/api/v1/sales/orders", get(orders_api).post(create_api))
         .route("/api/v1/sales/orders/{id}", get(order_api))
@@ -89,6 +93,28 @@ pub fn docs() -> Vec<ApiRoute> {
             MANAGE,
             Some(object),
         ),
+        route(
+            "POST",
+            "/api/v1/sales/orders/{id}/pick",
+            "Start a delivery in the warehouse: a pick list (the lines given, or everything still to pick)",
+            MANAGE,
+            Some(object),
+        ),
+        route(
+            "POST",
+            "/api/v1/sales/deliveries/{id}/pack",
+            "Pack a picked delivery: parcels and weight",
+            MANAGE,
+            Some(object),
+        ),
+        route(
+            "POST",
+            "/api/v1/sales/deliveries/{id}/ship",
+            "Ship a picked or packed delivery: the goods leave the warehouse",
+            MANAGE,
+            Some(object),
+        ),
+        route("POST", "/api/v1/sales/deliveries/{id}/cancel", "Cancel a delivery not shipped yet", MANAGE, None),
         route(
             "POST",
             "/api/v1/sales/orders/{id}/invoice",
@@ -174,7 +200,7 @@ fn order_json(o: &Order) -> Value {
             "quantity": qty(l.quantity), "unit": l.unit, "unit_price": yuan(l.unit_price), "price_source": l.price_source,
             "vat_rate": (l.vat_rate_bp / 100).to_string(), "net": yuan(l.net), "tax": yuan(l.tax),
             "delivered": qty(l.delivered), "invoiced": qty(l.invoiced), "to_credit": qty(o.to_credit(l)),
-            "to_deliver": qty(l.to_deliver()), "to_invoice": qty(l.to_invoice()),
+            "to_deliver": qty(l.to_deliver()), "preparing": qty(l.preparing), "to_pick": qty(l.to_pick()), "to_invoice": qty(l.to_invoice()),
         })).collect::<Vec<_>>(),
         "invoices": o.invoices.iter().map(|(id, number)| json!({"id": id, "number": number})).collect::<Vec<_>>(),
     })
@@ -238,6 +264,50 @@ async fn deliver_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(form): ApiJson<Deliv
     tx.commit().await?;
     let order = load(&ctx, id).await?;
     Ok((StatusCode::CREATED, Json(json!({"delivery": delivery, "order": order_json(&order)}))).into_response())
+}
+
+async fn pick_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(form): ApiJson<DeliveryForm>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let delivery = service::pick(&mut tx, &ctx.principal, id, &form).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(delivery_json(&ctx, delivery).await?)).into_response())
+}
+
+/// A delivery with its order, after a warehouse step.
+async fn delivery_json(ctx: &Ctx, delivery: i64) -> AppResult<Value> {
+    let mut conn = conn(ctx).await?;
+    let order: i64 = sqlx::query("SELECT order_id FROM sal_deliveries WHERE company_id = $1 AND id = $2")
+        .bind(ctx.company_id())
+        .bind(delivery)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(DomainError::NotFound("delivery"))?
+        .try_get("order_id")?;
+    let found = shipping::deliveries(&mut conn, ctx.company_id(), order).await?.into_iter().find(|d| d.id == delivery);
+    drop(conn);
+    let order = load(ctx, order).await?;
+    Ok(json!({"delivery": found, "order": order_json(&order)}))
+}
+
+async fn pack_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(form): ApiJson<service::PackForm>) -> AppResult<Json<Value>> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::pack(&mut tx, &ctx.principal, id, &form).await?;
+    tx.commit().await?;
+    Ok(Json(delivery_json(&ctx, id).await?))
+}
+
+async fn ship_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(form): ApiJson<service::ShipForm>) -> AppResult<Json<Value>> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::ship(&mut tx, &ctx.principal, id, &form).await?;
+    tx.commit().await?;
+    Ok(Json(delivery_json(&ctx, id).await?))
+}
+
+async fn cancel_delivery_api(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Json<Value>> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::cancel_delivery(&mut tx, &ctx.principal, id).await?;
+    tx.commit().await?;
+    Ok(Json(delivery_json(&ctx, id).await?))
 }
 
 #[derive(Deserialize)]
@@ -506,14 +576,16 @@ async fn order_page(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
 
 async fn action_page(ctx: Ctx, Path((id, action)): Path<(i64, String)>, pairs: FormPairs) -> AppResult<Response> {
     let order = load(&ctx, id).await?;
-    // Delivery and return lines (`<action>_qty_<line id>`, `<action>_lot_<line id>`) in the
+    // Picking submits the delivery form (its other button), so it reads and answers as that form.
+    let form_name = if action == "pick" { "deliver" } else { action.as_str() };
+    // Delivery and return lines (`<form>_qty_<line id>`, `<form>_lot_<line id>`) in the
     // order the form lists them, to put refusals back in their rows.
     let submitted: Vec<(i64, String, String)> = order
         .lines
         .iter()
         .filter_map(|l| {
-            let quantity = pairs.text(&format!("{action}_qty_{}", l.id));
-            (!quantity.trim().is_empty()).then(|| (l.id, quantity, pairs.text(&format!("{action}_lot_{}", l.id))))
+            let quantity = pairs.text(&format!("{form_name}_qty_{}", l.id));
+            (!quantity.trim().is_empty()).then(|| (l.id, quantity, pairs.text(&format!("{form_name}_lot_{}", l.id))))
         })
         .collect();
     let mut tx = ctx.db().begin(ctx.actor()).await?;
@@ -522,6 +594,25 @@ async fn action_page(ctx: Ctx, Path((id, action)): Path<(i64, String)>, pairs: F
         "cancel" => service::cancel_order(&mut tx, &ctx.principal, id).await.map(|_| "common.saved"),
         "invoice" => {
             service::invoice(&mut tx, &ctx.principal, id, &pairs.text("date")).await.map(|_| "sales.invoiced_flash")
+        }
+        "pick" if submitted.is_empty() => {
+            Err(DomainError::invalid("lines", "error.sales.nothing_to_deliver", &order.number).into())
+        }
+        "pick" => {
+            let form = DeliveryForm {
+                date: pairs.text("date"),
+                carrier: pairs.text("carrier"),
+                tracking_number: pairs.text("tracking_number"),
+                lines: submitted
+                    .iter()
+                    .map(|(line_id, quantity, lot)| DeliveryLineForm {
+                        line_id: *line_id,
+                        quantity: quantity.clone(),
+                        lot: lot.clone(),
+                    })
+                    .collect(),
+            };
+            service::pick(&mut tx, &ctx.principal, id, &form).await.map(|_| "sales.picked_flash")
         }
         "deliver" if submitted.is_empty() => {
             Err(DomainError::invalid("lines", "error.sales.nothing_to_deliver", &order.number).into())
@@ -579,13 +670,13 @@ async fn action_page(ctx: Ctx, Path((id, action)): Path<(i64, String)>, pairs: F
                     // A delivery's lines are those submitted, an invoice's those with something
                     // to invoice, a confirmation's all of the order's.
                     let line = index.and_then(|i| match action.as_str() {
-                        "deliver" | "return" => submitted.get(i).map(|s| s.0),
+                        "deliver" | "pick" | "return" => submitted.get(i).map(|s| s.0),
                         "invoice" => order.lines.iter().filter(|l| l.to_invoice() > 0).nth(i).map(|l| l.id),
                         _ => order.lines.get(i).map(|l| l.id),
                     });
                     e.field = match line {
-                        Some(line) => format!("{action}:{line}"),
-                        None => format!("{action}:{}", e.field),
+                        Some(line) => format!("{form_name}:{line}"),
+                        None => format!("{form_name}:{}", e.field),
                     };
                     e
                 })
@@ -852,6 +943,19 @@ async fn delivery_action_page(
             };
             shipping::add_event(&mut tx, &ctx.principal, id, &form).await.map(|_| ())
         }
+        "pack" => {
+            let form = service::PackForm { packages: pairs.text("packages"), weight: pairs.text("weight") };
+            service::pack(&mut tx, &ctx.principal, id, &form).await
+        }
+        "ship" => {
+            let form = service::ShipForm {
+                date: pairs.text("date"),
+                carrier: pairs.text("carrier"),
+                tracking_number: pairs.text("tracking_number"),
+            };
+            service::ship(&mut tx, &ctx.principal, id, &form).await.map(|_| ())
+        }
+        "cancel" => service::cancel_delivery(&mut tx, &ctx.principal, id).await,
         _ => return Err(DomainError::NotFound("action").into()),
     };
     match outcome {
