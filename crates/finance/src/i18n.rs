@@ -225,4 +225,9 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("perm.finance.period.close", "结账", "Close periods"),
     ("perm.finance.period.reopen", "反结账", "Reopen periods"),
     ("error.finance.invoice_on_hold", "发票被暂挂，审批后才能过账：{0}", "The bill is on hold until approved: {0}"),
+    (
+        "error.finance.over_credit",
+        "红字金额超过发票可冲销的余额 {0}",
+        "More than the {0} of the invoice left to credit",
+    ),
 ];

@@ -362,36 +362,9 @@ pub async fn credit_note(tx: &mut Tx, principal: &Principal, id: i64, date: &str
         );
     }
     kernel::dates::parse("date", date).map_err(|e| DomainError::Invalid(vec![e]))?;
-    let negated: Vec<InvoiceLine> = invoice
-        .lines
-        .iter()
-        .map(|l| InvoiceLine { net: -l.net, tax: -l.tax, total: -l.total, quantity: -l.quantity, ..l.clone() })
-        .collect();
-    let now = tx.now().to_string();
-    let user = tx.actor().user_id;
-    let note: i64 = sqlx::query(
-        "INSERT INTO fin_invoices (company_id, kind, party_id, status, credit_of, invoice_date, due_date, tax_inclusive, vat_rounding, net, tax, total, settled, memo, created_at, created_by) \
-         VALUES ($1, $2, $3, 'draft', $4, $5, $5, $6, 'line', $7, $8, $9, $9, $10, $11, $12) RETURNING id",
-    )
-    .bind(company)
-    .bind(&invoice.kind)
-    .bind(invoice.party_id)
-    .bind(id)
-    .bind(date)
-    .bind(i64::from(invoice.tax_inclusive))
-    .bind(-invoice.net)
-    .bind(-invoice.tax)
-    .bind(-invoice.total)
-    .bind(format!("红字 {}", invoice.number.clone().unwrap_or_default()))
-    .bind(&now)
-    .bind(user)
-    .fetch_one(tx.conn())
-    .await?
-    .try_get("id")?;
-    insert_lines(tx, note, &negated).await?;
-    tx.audit("create", "finance.invoice", Some(&note.to_string()), &json!({"credit_of": [null, id]})).await?;
-    post_invoice(tx, principal, note).await?;
-    sqlx::query("UPDATE fin_invoices SET status = 'paid' WHERE id = $1").bind(note).execute(tx.conn()).await?;
+    let lines = invoice.lines.clone();
+    let totals = vat::Totals { net: invoice.net, tax: invoice.tax, total: invoice.total };
+    let note = insert_credit(tx, principal, &invoice, date, &lines, totals, "").await?;
     let credited = sqlx::query(
         "UPDATE fin_invoices SET settled = total, status = 'credited', version = version + 1 WHERE id = $1 AND status = 'open' AND settled = 0",
     )
@@ -402,11 +375,149 @@ pub async fn credit_note(tx: &mut Tx, principal: &Principal, id: i64, date: &str
     if credited != 1 {
         return Err(DomainError::Conflict("the invoice was settled meanwhile".into()).into());
     }
+    sqlx::query("UPDATE fin_invoices SET settled = total, status = 'paid' WHERE id = $1")
+        .bind(note)
+        .execute(tx.conn())
+        .await?;
     tx.audit(
         "state",
         "finance.invoice",
         Some(&id.to_string()),
         &json!({"status": ["open", "credited"], "credit_note": [null, note]}),
+    )
+    .await?;
+    Ok(note)
+}
+
+/// Writes and posts a credit note of `invoice` for `lines` (positive amounts, negated here):
+/// the invoice's voucher in red ink for those lines. Returns the note's id, posted and not yet
+/// settled.
+async fn insert_credit(
+    tx: &mut Tx,
+    principal: &Principal,
+    invoice: &Invoice,
+    date: &str,
+    lines: &[InvoiceLine],
+    totals: vat::Totals,
+    memo: &str,
+) -> Result<i64> {
+    let company = principal.company_id.0;
+    let negated: Vec<InvoiceLine> = lines
+        .iter()
+        .map(|l| InvoiceLine { net: -l.net, tax: -l.tax, total: -l.total, quantity: -l.quantity, ..l.clone() })
+        .collect();
+    let memo = match memo.trim() {
+        "" => format!("红字 {}", invoice.number.clone().unwrap_or_default()),
+        text => format!("红字 {} {text}", invoice.number.clone().unwrap_or_default()),
+    };
+    let now = tx.now().to_string();
+    let user = tx.actor().user_id;
+    let note: i64 = sqlx::query(
+        "INSERT INTO fin_invoices (company_id, kind, party_id, status, credit_of, invoice_date, due_date, tax_inclusive, vat_rounding, net, tax, total, settled, memo, created_at, created_by) \
+         VALUES ($1, $2, $3, 'draft', $4, $5, $5, $6, 'line', $7, $8, $9, 0, $10, $11, $12) RETURNING id",
+    )
+    .bind(company)
+    .bind(&invoice.kind)
+    .bind(invoice.party_id)
+    .bind(invoice.id)
+    .bind(date)
+    .bind(i64::from(invoice.tax_inclusive))
+    .bind(-totals.net)
+    .bind(-totals.tax)
+    .bind(-totals.total)
+    .bind(memo)
+    .bind(&now)
+    .bind(user)
+    .fetch_one(tx.conn())
+    .await?
+    .try_get("id")?;
+    insert_lines(tx, note, &negated).await?;
+    tx.audit(
+        "create",
+        "finance.invoice",
+        Some(&note.to_string()),
+        &json!({"credit_of": [null, invoice.id], "total": [null, domain::yuan(-totals.total)]}),
+    )
+    .await?;
+    post_invoice(tx, principal, note).await?;
+    Ok(note)
+}
+
+/// Credits part of a posted invoice (goods returned, a price corrected): a credit note for
+/// `lines` at the invoice's VAT treatment, no more than what is left of the invoice after
+/// earlier credit notes. It settles what is still open on the invoice first; what the customer
+/// had already paid stays on the credit note as money owed back (a negative open amount, in
+/// the ageing and the statement until refunded or set off). Returns the note's id.
+pub async fn credit_part(
+    tx: &mut Tx,
+    principal: &Principal,
+    id: i64,
+    date: &str,
+    lines: &[InvoiceLineForm],
+    memo: &str,
+) -> Result<i64> {
+    principal.authorize(MANAGE)?;
+    let company = principal.company_id.0;
+    // The invoice's row first: two credit notes of one invoice are issued one after the other.
+    sqlx::query("UPDATE fin_invoices SET version = version WHERE company_id = $1 AND id = $2")
+        .bind(company)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    let invoice = load(tx.conn(), company, id).await?.ok_or(DomainError::NotFound("invoice"))?;
+    if !["open", "partial", "paid"].contains(&invoice.status.as_str()) || invoice.credit_of.is_some() {
+        return Err(db::document::wrong_status(&invoice.status));
+    }
+    let mut p = Problems::default();
+    p.check(kernel::dates::parse("date", date));
+    if lines.is_empty() {
+        p.add("lines", "error.document.no_lines", "");
+    }
+    p.finish()?;
+    let (computed, totals) =
+        vat::compute(lines, invoice.tax_inclusive, VatRounding::Line, default_account(&invoice.kind))?;
+    let credited_before: i64 = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(-total), 0) AS BIGINT) AS credited FROM fin_invoices WHERE credit_of = $1 AND status <> 'draft'",
+    )
+    .bind(id)
+    .fetch_one(tx.conn())
+    .await?
+    .try_get("credited")?;
+    if credited_before + totals.total > invoice.total {
+        return Err(DomainError::invalid(
+            "lines",
+            "error.finance.over_credit",
+            domain::yuan(invoice.total - credited_before),
+        )
+        .into());
+    }
+    let note = insert_credit(tx, principal, &invoice, date, &computed, totals, memo).await?;
+    let applied = totals.total.min(invoice.open_amount());
+    let settled = invoice.settled + applied;
+    let fully_credited = credited_before + totals.total == invoice.total;
+    let status = match (settled == invoice.total, fully_credited) {
+        (true, true) => "credited",
+        (true, false) => "paid",
+        (false, _) => "partial",
+    };
+    sqlx::query("UPDATE fin_invoices SET settled = $1, status = $2, version = version + 1 WHERE id = $3")
+        .bind(settled)
+        .bind(status)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    let note_status = if applied == totals.total { "paid" } else { "open" };
+    sqlx::query("UPDATE fin_invoices SET settled = $1, status = $2 WHERE id = $3")
+        .bind(-applied)
+        .bind(note_status)
+        .bind(note)
+        .execute(tx.conn())
+        .await?;
+    tx.audit(
+        "state",
+        "finance.invoice",
+        Some(&id.to_string()),
+        &json!({"status": [invoice.status, status], "settled": [domain::yuan(invoice.settled), domain::yuan(settled)], "credit_note": [null, note]}),
     )
     .await?;
     Ok(note)

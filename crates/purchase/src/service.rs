@@ -277,6 +277,22 @@ pub struct Order {
     pub created_by: Option<i64>,
     pub lines: Vec<OrderLine>,
     pub bills: Vec<Bill>,
+    /// Debit notes (红字发票 from the supplier) for goods sent back after billing: (invoice
+    /// id, number, total — negative).
+    pub debit_notes: Vec<(i64, Option<String>, i64)>,
+}
+
+impl Order {
+    /// Billed beyond what was kept (goods returned after billing) on an order that expects no
+    /// replacement: what a debit note takes back. On a running order the returned goods are
+    /// open again and their replacement is already billed.
+    pub fn to_debit(&self, line: &OrderLine) -> i64 {
+        if self.status == "closed" {
+            (line.billed - line.received).max(0)
+        } else {
+            0
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -395,6 +411,15 @@ pub async fn load_order(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -
         })
     })
     .collect::<Result<Vec<_>>>()?;
+    let debit_notes = sqlx::query(
+        "SELECT i.id, i.number, i.total FROM fin_invoices i JOIN pur_bills b ON b.invoice_id = i.credit_of WHERE b.order_id = $1 ORDER BY i.id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|d| Ok((d.try_get("id")?, d.try_get("number")?, d.try_get("total")?)))
+    .collect::<Result<Vec<_>>>()?;
     Ok(Some(Order {
         id,
         number: r.try_get("number")?,
@@ -410,6 +435,7 @@ pub async fn load_order(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -
         created_by: r.try_get("created_by")?,
         lines,
         bills,
+        debit_notes,
     }))
 }
 
@@ -695,6 +721,55 @@ pub async fn return_goods(tx: &mut Tx, principal: &Principal, id: i64, form: &Re
     }
     tx.audit("return", "purchase.order", Some(&id.to_string()), &json!({"moves": [null, numbers]})).await?;
     Ok(numbers)
+}
+
+/// Takes back from the supplier what was billed and sent back, on a closed order (no
+/// replacement coming): a debit note — the supplier's red-ink bill — against the order's latest
+/// posted bill, at the order prices (Dr 2202 / Cr 1402 / Cr 22210101). It settles what is still
+/// unpaid on that bill; what was paid already is owed back by the supplier. Returns the note's
+/// invoice id.
+pub async fn debit(tx: &mut Tx, principal: &Principal, id: i64, date: &str) -> Result<i64> {
+    principal.authorize(MANAGE)?;
+    let company = principal.company_id.0;
+    let order = lock_order(tx, company, id).await?;
+    let lines: Vec<(&OrderLine, i64)> =
+        order.lines.iter().map(|l| (l, order.to_debit(l))).filter(|(_, q)| *q > 0).collect();
+    // The latest bill posted in finance (one held or approved but not posted cannot be credited).
+    let bill = order.bills.iter().rev().find(|b| b.invoice_number.is_some());
+    let (Some(bill), false) = (bill, lines.is_empty()) else {
+        return Err(DomainError::invalid("lines", "error.purchase.nothing_to_debit", &order.number).into());
+    };
+    let forms: Vec<InvoiceLineForm> = lines
+        .iter()
+        .map(|(l, q)| InvoiceLineForm {
+            description: format!("{} {} ({})", l.product_code, l.product_name, l.unit),
+            quantity: Qty::from_scaled(*q).to_string(),
+            unit_price: yuan(l.unit_price),
+            discount: String::new(),
+            vat_rate: (l.vat_rate_bp / 100).to_string(),
+            account: GOODS_IN_TRANSIT.into(),
+        })
+        .collect();
+    let note = finance::invoicing::credit_part(tx, principal, bill.invoice_id, date, &forms, &order.number).await?;
+    for (line, quantity) in &lines {
+        sqlx::query("UPDATE pur_order_lines SET billed = billed - $1 WHERE id = $2")
+            .bind(*quantity)
+            .bind(line.id)
+            .execute(tx.conn())
+            .await?;
+    }
+    let debited: Vec<_> = lines
+        .iter()
+        .map(|(l, q)| json!({"product_id": l.product_id, "quantity": Qty::from_scaled(*q).to_string(), "unit": l.unit}))
+        .collect();
+    tx.audit(
+        "debit",
+        "purchase.order",
+        Some(&id.to_string()),
+        &json!({"debit_note": [null, note], "lines": [null, debited]}),
+    )
+    .await?;
+    Ok(note)
 }
 
 /// A supplier's bill for an order: per order line the quantity and unit price billed.

@@ -605,3 +605,39 @@ async fn cables_are_bought_by_the_box_of_twelve_and_counted_by_the_piece() {
     assert_eq!(refused.json()["errors"][0]["field"], "lines[0].unit_price", "{}", refused.body);
     assert_eq!(app.count("pur_orders").await, 1, "nothing refused was written");
 }
+
+#[tokio::test]
+async fn three_notebooks_sent_back_after_the_bill_are_taken_back_by_a_debit_note() {
+    let Shop { app, api, supplier, notebook } = shop().await;
+    let po = confirmed(&api, supplier, json!([{"product_id": notebook, "quantity": "10"}])).await;
+    let (id, line) = (po["id"].as_i64().expect("id"), po["lines"][0]["id"].as_i64().expect("line"));
+    api.post(&format!("/api/v1/purchase/orders/{id}/receive"), &json!({"date": "2026-03-05"})).await;
+    let billed = api.post(&format!("/api/v1/purchase/orders/{id}/bill"), &json!({"date": "2026-03-06"})).await;
+    let bill = billed.json()["invoice_id"].as_i64().expect("bill");
+    assert_eq!(balance(&app, "2202").await, -11_300);
+
+    // Three are faulty and go back; no replacement is wanted, so the order is closed.
+    let back = json!({"date": "2026-03-09", "lines": [{"line_id": line, "quantity": "3"}]});
+    assert_eq!(api.post(&format!("/api/v1/purchase/orders/{id}/return"), &back).await.status, StatusCode::CREATED);
+    let early = api.post(&format!("/api/v1/purchase/orders/{id}/debit"), &json!({"date": "2026-03-09"})).await;
+    assert_eq!(
+        early.json()["errors"][0]["code"],
+        "error.purchase.nothing_to_debit",
+        "a running order expects a replacement"
+    );
+    assert_eq!(api.post(&format!("/api/v1/purchase/orders/{id}/cancel"), &json!({})).await.json()["status"], "closed");
+
+    // The supplier's red-ink bill: 3 × 10.00 + 13 % = 33.90 off what is owed; 1402 is clear
+    // again (the goods left at 30.00, the note takes back 30.00 net).
+    let debited = api.post(&format!("/api/v1/purchase/orders/{id}/debit"), &json!({"date": "2026-03-10"})).await;
+    assert_eq!(debited.status, StatusCode::CREATED, "{}", debited.body);
+    let order = debited.json()["order"].clone();
+    assert_eq!((order["lines"][0]["billed"].as_str(), order["lines"][0]["to_debit"].as_str()), (Some("7"), Some("0")));
+    assert_eq!(order["debit_notes"][0]["total"], "-33.90");
+    assert_eq!(
+        (balance(&app, "2202").await, balance(&app, "1402").await, balance(&app, "22210101").await),
+        (-7_910, 0, 910)
+    );
+    let original = api.get(&format!("/api/v1/finance/invoices/{bill}")).await.json();
+    assert_eq!((original["status"].as_str(), original["settled"].as_str()), (Some("partial"), Some("33.90")));
+}

@@ -1104,6 +1104,76 @@ pub async fn invoice(tx: &mut Tx, principal: &Principal, id: i64, date: &str) ->
     Ok(invoice_id)
 }
 
+/// Credits what the customer was invoiced and does not have (goods returned, or a backorder
+/// dropped after it was invoiced): a credit note in finance against the order's latest invoice,
+/// at the order's prices, posted in red ink (Dr 6001, Dr 22210102 / Cr 1122). It settles what
+/// is still open on that invoice; what was paid already is owed back to the customer. Emits
+/// `sales.OrderCredited`. Returns the credit note's id.
+pub async fn credit(tx: &mut Tx, principal: &Principal, id: i64, date: &str) -> Result<i64> {
+    principal.authorize(MANAGE)?;
+    let company = principal.company_id.0;
+    let order = lock_order(tx, company, id).await?;
+    let lines: Vec<(&OrderLine, i64)> =
+        order.lines.iter().map(|l| (l, order.to_credit(l))).filter(|(_, q)| *q > 0).collect();
+    // The latest invoice of the order (not one of its credit notes) is the one credited.
+    let invoice_id: Option<i64> = sqlx::query(
+        "SELECT i.id FROM sal_order_invoices s JOIN fin_invoices i ON i.id = s.invoice_id \
+         WHERE s.order_id = $1 AND i.credit_of IS NULL AND i.number IS NOT NULL ORDER BY i.id DESC LIMIT 1",
+    )
+    .bind(id)
+    .fetch_optional(tx.conn())
+    .await?
+    .map(|r| r.try_get("id"))
+    .transpose()?;
+    let (Some(invoice_id), false) = (invoice_id, lines.is_empty()) else {
+        return Err(DomainError::invalid("lines", "error.sales.nothing_to_credit", &order.number).into());
+    };
+    let forms: Vec<InvoiceLineForm> = lines
+        .iter()
+        .map(|(l, q)| InvoiceLineForm {
+            description: format!("{} {} ({})", l.product_code, l.product_name, l.unit),
+            quantity: Qty::from_scaled(*q).to_string(),
+            unit_price: yuan(l.unit_price),
+            discount: String::new(),
+            vat_rate: (l.vat_rate_bp / 100).to_string(),
+            account: REVENUE.into(),
+        })
+        .collect();
+    let note = finance::invoicing::credit_part(tx, principal, invoice_id, date, &forms, &order.number).await?;
+    for (line, quantity) in &lines {
+        sqlx::query("UPDATE sal_order_lines SET invoiced = invoiced - $1 WHERE id = $2")
+            .bind(*quantity)
+            .bind(line.id)
+            .execute(tx.conn())
+            .await?;
+    }
+    sqlx::query("INSERT INTO sal_order_invoices (order_id, invoice_id) VALUES ($1, $2)")
+        .bind(id)
+        .bind(note)
+        .execute(tx.conn())
+        .await?;
+    let credited: Vec<_> = lines
+        .iter()
+        .map(|(l, q)| json!({"product_id": l.product_id, "quantity": Qty::from_scaled(*q).to_string(), "unit": l.unit}))
+        .collect();
+    tx.audit(
+        "credit",
+        "sales.order",
+        Some(&id.to_string()),
+        &json!({"credit_note": [null, note], "lines": [null, credited]}),
+    )
+    .await?;
+    tx.emit(
+        "sales.order",
+        &id.to_string(),
+        "sales.OrderCredited",
+        &json!({"id": id, "number": order.number, "customer_id": order.customer_id, "credit_note_id": note, "lines": credited}),
+    )
+    .await?;
+    finish_if_done(tx, company, id).await?;
+    Ok(note)
+}
+
 /// A delivered or returned quantity in a line's unit must be a whole number of millionths of
 /// the stock unit, since that is what moves: 0.5 box of 12 is 6 pieces, 0.1 g of a product
 /// counted in kg is 0.0001 kg, but a millionth of a gram is no quantity the warehouse can hold.

@@ -590,6 +590,25 @@ async fn four_notebooks_come_back_after_the_invoice_and_their_cost_of_sales_is_u
     // The customer wants no replacement: closing gives the reservation back.
     assert_eq!(api.post(&format!("/api/v1/sales/orders/{id}/cancel"), &json!({})).await.json()["status"], "closed");
     assert_eq!(availability(&api, notebook).await, ("0".into(), "144".into()));
+
+    // The four are credited in red ink: 4 × 20.00 = 80.00 with VAT (70.80 + 9.20) back out of
+    // sales, VAT and the receivable; the unpaid invoice is settled by that much.
+    let invoice = done.json()["invoice_id"].as_i64().expect("invoice");
+    let (sales_before, receivable_before) = (balance(&app, "6001").await, balance(&app, "1122").await);
+    let credited = api.post(&format!("/api/v1/sales/orders/{id}/credit"), &json!({"date": "2026-03-19"})).await;
+    assert_eq!(credited.status, StatusCode::CREATED, "{}", credited.body);
+    assert_eq!(credited.json()["order"]["lines"][0]["invoiced"], "6");
+    assert_eq!(credited.json()["order"]["lines"][0]["to_credit"], "0");
+    assert_eq!(balance(&app, "6001").await - sales_before, 7_080);
+    assert_eq!(balance(&app, "1122").await - receivable_before, -8_000);
+    let note = credited.json()["credit_note_id"].as_i64().expect("note");
+    let note = api.get(&format!("/api/v1/finance/invoices/{note}")).await.json();
+    assert_eq!((note["total"].as_str(), note["credit_of"].as_i64()), (Some("-80.00"), Some(invoice)));
+    let original = api.get(&format!("/api/v1/finance/invoices/{invoice}")).await.json();
+    assert_eq!((original["status"].as_str(), original["settled"].as_str()), (Some("partial"), Some("80.00")));
+    // Nothing is left to credit: a second credit note is refused.
+    let again = api.post(&format!("/api/v1/sales/orders/{id}/credit"), &json!({"date": "2026-03-19"})).await;
+    assert_eq!(again.json()["errors"][0]["code"], "error.sales.nothing_to_credit");
 }
 
 #[tokio::test]

@@ -37,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/purchase/orders/{id}/cancel", post(cancel_api))
         .route("/api/v1/purchase/orders/{id}/receive", post(receive_api))
         .route("/api/v1/purchase/orders/{id}/return", post(return_api))
+        .route("/api/v1/purchase/orders/{id}/debit", post(debit_api))
         .route("/api/v1/purchase/orders/{id}/bill", post(bill_api))
         .route("/api/v1/purchase/bills/{id}/approve", post(approve_bill_api))
         .route("/api/v1/purchase/requests", get(requests_api))
@@ -87,6 +88,13 @@ pub fn docs() -> Vec<ApiRoute> {
             "POST",
             "/api/v1/purchase/orders/{id}/return",
             "Return received goods to the supplier",
+            MANAGE,
+            Some(object),
+        ),
+        route(
+            "POST",
+            "/api/v1/purchase/orders/{id}/debit",
+            "Debit note for what was billed and sent back on a closed order",
             MANAGE,
             Some(object),
         ),
@@ -177,8 +185,9 @@ fn order_json(o: &Order) -> Value {
             "id": l.id, "line_no": l.line_no, "product_id": l.product_id, "product_code": l.product_code,
             "quantity": qty(l.quantity), "unit": l.unit, "unit_price": yuan(l.unit_price), "vat_rate": (l.vat_rate_bp / 100).to_string(),
             "net": yuan(l.net), "tax": yuan(l.tax), "received": qty(l.received), "billed": qty(l.billed),
-            "to_receive": qty(l.to_receive()), "to_bill": qty(l.to_bill()),
+            "to_receive": qty(l.to_receive()), "to_bill": qty(l.to_bill()), "to_debit": qty(o.to_debit(l)),
         })).collect::<Vec<_>>(),
+        "debit_notes": o.debit_notes.iter().map(|(id, number, total)| json!({"invoice_id": id, "number": number, "total": yuan(*total)})).collect::<Vec<_>>(),
         "bills": o.bills.iter().map(|b| json!({
             "id": b.id, "invoice_id": b.invoice_id, "invoice_number": b.invoice_number, "supplier_reference": b.supplier_reference,
             "status": b.status, "mismatch": b.mismatch, "total": yuan(b.total),
@@ -267,6 +276,14 @@ async fn return_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(form): ApiJson<Receip
     tx.commit().await?;
     let order = load(&ctx, id).await?;
     Ok((StatusCode::CREATED, Json(json!({"moves": moves, "order": order_json(&order)}))).into_response())
+}
+
+async fn debit_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(body): ApiJson<DateBody>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let note = service::debit(&mut tx, &ctx.principal, id, &body.date).await?;
+    tx.commit().await?;
+    let order = load(&ctx, id).await?;
+    Ok((StatusCode::CREATED, Json(json!({"debit_note_id": note, "order": order_json(&order)}))).into_response())
 }
 
 async fn bill_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(form): ApiJson<BillForm>) -> AppResult<Response> {
@@ -489,6 +506,10 @@ impl OrderPage {
         self.order.status == "confirmed" && self.order.lines.iter().any(|l| l.to_receive() > 0)
     }
 
+    fn debitable(&self) -> bool {
+        self.order.lines.iter().any(|l| self.order.to_debit(l) > 0)
+    }
+
     fn open_to_bill(&self) -> bool {
         ["confirmed", "received", "closed"].contains(&self.order.status.as_str())
             && self.order.lines.iter().any(|l| l.to_bill() > 0)
@@ -586,6 +607,9 @@ async fn order_action_page(ctx: Ctx, Path((id, action)): Path<(i64, String)>, pa
             } else {
                 service::return_goods(&mut tx, &ctx.principal, id, &form).await.map(|_| "purchase.returned")
             }
+        }
+        "debit" => {
+            service::debit(&mut tx, &ctx.principal, id, &pairs.text("date")).await.map(|_| "purchase.debited_flash")
         }
         "bill" => {
             let lines = posted_lines(&pairs, &order, "bill", "price");

@@ -50,6 +50,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/sales/orders/{id}/deliver", post(deliver_api))
         .route("/api/v1/sales/orders/{id}/invoice", post(invoice_api))
         .route("/api/v1/sales/orders/{id}/return", post(return_api))
+        .route("/api/v1/sales/orders/{id}/credit", post(credit_api))
         .route("/api/v1/sales/credit-limits", get(limits_api).put(save_limit_api))
 }
 
@@ -126,6 +127,13 @@ pub fn docs() -> Vec<ApiRoute> {
             "POST",
             "/api/v1/sales/orders/{id}/return",
             "Take delivered goods back from the customer",
+            MANAGE,
+            Some(object),
+        ),
+        route(
+            "POST",
+            "/api/v1/sales/orders/{id}/credit",
+            "Credit note for what was invoiced and returned (or dropped)",
             MANAGE,
             Some(object),
         ),
@@ -264,6 +272,14 @@ async fn deliver_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(form): ApiJson<Deliv
     tx.commit().await?;
     let order = load(&ctx, id).await?;
     Ok((StatusCode::CREATED, Json(json!({"delivery": delivery, "order": order_json(&order)}))).into_response())
+}
+
+async fn credit_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(body): ApiJson<DateBody>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let note = service::credit(&mut tx, &ctx.principal, id, &body.date).await?;
+    tx.commit().await?;
+    let order = load(&ctx, id).await?;
+    Ok((StatusCode::CREATED, Json(json!({"credit_note_id": note, "order": order_json(&order)}))).into_response())
 }
 
 async fn pick_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(form): ApiJson<DeliveryForm>) -> AppResult<Response> {
@@ -545,6 +561,10 @@ impl OrderPage {
         self.order.status == "confirmed" && self.order.lines.iter().any(|l| l.to_deliver() > 0)
     }
 
+    fn creditable(&self) -> bool {
+        self.order.lines.iter().any(|l| self.order.to_credit(l) > 0)
+    }
+
     fn invoiceable(&self) -> bool {
         ["confirmed", "done", "closed"].contains(&self.order.status.as_str())
             && self.order.lines.iter().any(|l| l.to_invoice() > 0)
@@ -594,6 +614,9 @@ async fn action_page(ctx: Ctx, Path((id, action)): Path<(i64, String)>, pairs: F
         "cancel" => service::cancel_order(&mut tx, &ctx.principal, id).await.map(|_| "common.saved"),
         "invoice" => {
             service::invoice(&mut tx, &ctx.principal, id, &pairs.text("date")).await.map(|_| "sales.invoiced_flash")
+        }
+        "credit" => {
+            service::credit(&mut tx, &ctx.principal, id, &pairs.text("date")).await.map(|_| "sales.credited_flash")
         }
         "pick" if submitted.is_empty() => {
             Err(DomainError::invalid("lines", "error.sales.nothing_to_deliver", &order.number).into())
