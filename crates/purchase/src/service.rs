@@ -302,6 +302,8 @@ pub struct OrderLine {
     pub product_id: i64,
     pub product_code: String,
     pub product_name: String,
+    /// The product is tracked by serial number: it moves one serial at a time.
+    pub track_serial: bool,
     /// The unit the line is written in (its quantities and price are per this unit) and how
     /// many stock units one of it is (`stock_num / stock_den`).
     pub unit: String,
@@ -327,6 +329,13 @@ impl OrderLine {
     pub fn in_stock_unit(&self, quantity: i64) -> i64 {
         let stock = i128::from(quantity) * i128::from(self.stock_num) / i128::from(self.stock_den);
         i64::try_from(stock).unwrap_or(i64::MAX)
+    }
+
+    /// The moves of `quantity` (in the line's unit) of the form's `i`-th line with `lot`: one
+    /// per serial number for a serial-tracked product, else one.
+    pub fn parts(&self, i: usize, lot: &str, quantity: i64) -> Result<Vec<(String, i64)>> {
+        stock::domain::move_parts(self.track_serial, &format!("lines[{i}].lot"), lot, self.in_stock_unit(quantity))
+            .map_err(|e| DomainError::Invalid(vec![e]).into())
     }
 
     /// Still to come (the backorder).
@@ -364,7 +373,7 @@ pub async fn load_order(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -
         return Ok(None);
     };
     let lines = sqlx::query(
-        "SELECT l.*, p.code, p.name, u.code AS unit FROM pur_order_lines l JOIN cat_products p ON p.id = l.product_id \
+        "SELECT l.*, p.code, p.name, p.track_serial, u.code AS unit FROM pur_order_lines l JOIN cat_products p ON p.id = l.product_id \
          JOIN cat_uoms u ON u.id = l.uom_id WHERE l.order_id = $1 ORDER BY l.line_no",
     )
     .bind(id)
@@ -378,6 +387,7 @@ pub async fn load_order(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -
             product_id: l.try_get("product_id")?,
             product_code: l.try_get("code")?,
             product_name: l.try_get("name")?,
+            track_serial: db::flag(l, "track_serial")?,
             unit: l.try_get("unit")?,
             stock_num: l.try_get("stock_num")?,
             stock_den: l.try_get("stock_den")?,
@@ -632,26 +642,28 @@ pub async fn receive(tx: &mut Tx, principal: &Principal, id: i64, form: &Receipt
     let lines = receipt_lines(&order, &form, OrderLine::to_receive, "error.purchase.over_receipt")?;
     let mut numbers = Vec::new();
     for (i, (line, qty, lot)) in lines.iter().enumerate() {
-        let mv = stock::service::MoveForm {
-            product_id: line.product_id,
-            quantity: Qty::from_scaled(line.in_stock_unit(*qty)).to_string(),
-            from: "SUPPLIER".into(),
-            to: format!("{}/STOCK", order.warehouse),
-            lot: lot.clone(),
-            reference: order.number.clone(),
-            date: form.date.clone(),
-            // The order price is per line unit; stock values per stock unit.
-            unit_cost: Qty::from_scaled(line.line_unit().stock_unit_cost(line.unit_price)).to_string(),
-            // The checked lines keep the form's order, so the i-th is the form's i-th.
-            expiry: form.lines[i].expiry.clone(),
-        };
-        let (_, number) = stock::service::move_stock(tx, principal, &mv).await.map_err(|e| e.within_line(i))?;
+        for (lot, part) in line.parts(i, lot, *qty)? {
+            let mv = stock::service::MoveForm {
+                product_id: line.product_id,
+                quantity: Qty::from_scaled(part).to_string(),
+                from: "SUPPLIER".into(),
+                to: format!("{}/STOCK", order.warehouse),
+                lot,
+                reference: order.number.clone(),
+                date: form.date.clone(),
+                // The order price is per line unit; stock values per stock unit.
+                unit_cost: Qty::from_scaled(line.line_unit().stock_unit_cost(line.unit_price)).to_string(),
+                // The checked lines keep the form's order, so the i-th is the form's i-th.
+                expiry: form.lines[i].expiry.clone(),
+            };
+            let (_, number) = stock::service::move_stock(tx, principal, &mv).await.map_err(|e| e.within_line(i))?;
+            numbers.push(number);
+        }
         sqlx::query("UPDATE pur_order_lines SET received = received + $1 WHERE id = $2")
             .bind(*qty)
             .bind(line.id)
             .execute(tx.conn())
             .await?;
-        numbers.push(number);
     }
     let done = order.lines.iter().all(|l| {
         let now = lines.iter().filter(|(r, _, _)| r.id == l.id).map(|(_, q, _)| q).sum::<i64>();
@@ -697,24 +709,26 @@ pub async fn return_goods(tx: &mut Tx, principal: &Principal, id: i64, form: &Re
     let lines = receipt_lines(&order, form, |l| l.received, "error.purchase.over_return")?;
     let mut numbers = Vec::new();
     for (i, (line, qty, lot)) in lines.iter().enumerate() {
-        let mv = stock::service::MoveForm {
-            product_id: line.product_id,
-            quantity: Qty::from_scaled(line.in_stock_unit(*qty)).to_string(),
-            from: format!("{}/STOCK", order.warehouse),
-            to: "SUPPLIER".into(),
-            lot: lot.clone(),
-            reference: format!("退货 {}", order.number),
-            date: form.date.clone(),
-            unit_cost: String::new(),
-            expiry: String::new(),
-        };
-        let (_, number) = stock::service::move_stock(tx, principal, &mv).await.map_err(|e| e.within_line(i))?;
+        for (lot, part) in line.parts(i, lot, *qty)? {
+            let mv = stock::service::MoveForm {
+                product_id: line.product_id,
+                quantity: Qty::from_scaled(part).to_string(),
+                from: format!("{}/STOCK", order.warehouse),
+                to: "SUPPLIER".into(),
+                lot,
+                reference: format!("退货 {}", order.number),
+                date: form.date.clone(),
+                unit_cost: String::new(),
+                expiry: String::new(),
+            };
+            let (_, number) = stock::service::move_stock(tx, principal, &mv).await.map_err(|e| e.within_line(i))?;
+            numbers.push(number);
+        }
         sqlx::query("UPDATE pur_order_lines SET received = received - $1 WHERE id = $2")
             .bind(*qty)
             .bind(line.id)
             .execute(tx.conn())
             .await?;
-        numbers.push(number);
     }
     if order.status == "received" {
         set_status(tx, &order, "confirmed").await?;

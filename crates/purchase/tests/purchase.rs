@@ -641,3 +641,44 @@ async fn three_notebooks_sent_back_after_the_bill_are_taken_back_by_a_debit_note
     let original = api.get(&format!("/api/v1/finance/invoices/{bill}")).await.json();
     assert_eq!((original["status"].as_str(), original["settled"].as_str()), (Some("partial"), Some("33.90")));
 }
+
+#[tokio::test]
+async fn three_servers_arrive_each_under_its_own_serial_number() {
+    let Shop { app, api, supplier, .. } = shop().await;
+    let product = json!({"code": "SRV-R750", "name": "服务器 R750", "kind": "goods", "uom": "pc", "vat_rate": "13",
+        "track_serial": true, "sale_price": "28000.00"});
+    let server = api.post("/api/v1/catalog/products", &product).await.json()["id"].as_i64().expect("product");
+    let po = confirmed(&api, supplier, json!([{"product_id": server, "quantity": "3", "unit_price": "1960.00"}])).await;
+    let (id, line) = (po["id"].as_i64().expect("id"), po["lines"][0]["id"].as_i64().expect("line"));
+    let receive =
+        |serials: &str| json!({"date": "2026-03-05", "lines": [{"line_id": line, "quantity": "3", "lot": serials}]});
+
+    // Two serials for three servers, or one twice, are refused on the line's serial field.
+    for wrong in ["SN-001, SN-002", "SN-001, SN-001, SN-002", ""] {
+        let refused = api.post(&format!("/api/v1/purchase/orders/{id}/receive"), &receive(wrong)).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{wrong}");
+        assert_eq!(refused.json()["errors"][0]["field"], "lines[0].lot", "{}", refused.body);
+    }
+    let received = api.post(&format!("/api/v1/purchase/orders/{id}/receive"), &receive("SN-001, SN-002, SN-003")).await;
+    assert_eq!(received.status, StatusCode::CREATED, "{}", received.body);
+    assert_eq!(received.json()["moves"].as_array().map(Vec::len), Some(3), "one move per serial");
+    assert_eq!(app.count("stk_quants WHERE lot LIKE 'SN-%' AND quantity = 1000000").await, 3);
+
+    // By hand: a serial is one unit, must be named, and cannot be in stock twice.
+    let mv = |quantity: &str, lot: &str| json!({"product_id": server, "quantity": quantity, "from": "SUPPLIER", "to": "SH/STOCK", "unit_cost": "19600.00", "date": "2026-03-06", "lot": lot});
+    for (quantity, lot, field, code) in [
+        ("2", "SN-004", "quantity", "error.stock.serial_one"),
+        ("1", "", "lot", "error.stock.serial_required"),
+        ("1", "SN-002", "lot", "error.stock.serial_on_hand"),
+    ] {
+        let refused = api.post("/api/v1/stock/moves", &mv(quantity, lot)).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{lot}");
+        let e = &refused.json()["errors"][0];
+        assert_eq!((e["field"].as_str(), e["code"].as_str()), (Some(field), Some(code)), "{}", refused.body);
+    }
+
+    // SN-002 goes back to the supplier; then it can arrive again.
+    let back = json!({"date": "2026-03-07", "lines": [{"line_id": line, "quantity": "1", "lot": "SN-002"}]});
+    assert_eq!(api.post(&format!("/api/v1/purchase/orders/{id}/return"), &back).await.status, StatusCode::CREATED);
+    assert_eq!(api.post("/api/v1/stock/moves", &mv("1", "SN-002")).await.status, StatusCode::CREATED);
+}

@@ -236,6 +236,8 @@ pub struct OrderLine {
     pub invoice_ordered: bool,
     /// The product is tracked by lot: a delivery without a lot takes the first-expiring ones.
     pub track_lot: bool,
+    /// The product is tracked by serial number: it moves one serial at a time.
+    pub track_serial: bool,
     /// The unit the line is written in (its quantities and price are per this unit) and how
     /// many stock units one of it is (`stock_num / stock_den`).
     pub unit: String,
@@ -311,7 +313,7 @@ pub async fn load_order(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -
         return Ok(None);
     };
     let lines = sqlx::query(
-        "SELECT l.*, p.code, p.name, p.track_lot, u.code AS unit, \
+        "SELECT l.*, p.code, p.name, p.track_lot, p.track_serial, u.code AS unit, \
            (SELECT CAST(COALESCE(SUM(k.quantity), 0) AS BIGINT) FROM sal_pick_lines k JOIN sal_deliveries d ON d.id = k.delivery_id \
             WHERE k.order_line_id = l.id AND d.status IN ('picked', 'packed')) AS preparing \
          FROM sal_order_lines l JOIN cat_products p ON p.id = l.product_id \
@@ -331,6 +333,7 @@ pub async fn load_order(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -
             stocked: db::flag(l, "stocked")?,
             invoice_ordered: db::flag(l, "invoice_ordered")?,
             track_lot: db::flag(l, "track_lot")?,
+            track_serial: db::flag(l, "track_serial")?,
             unit: l.try_get("unit")?,
             stock_num: l.try_get("stock_num")?,
             stock_den: l.try_get("stock_den")?,
@@ -667,7 +670,9 @@ async fn send(
     let mut moved: Vec<(i64, i64, String)> = Vec::new();
     for (i, (line, qty, lot)) in wanted.iter().enumerate() {
         let in_stock = line.in_stock_unit(*qty);
-        let lots: Vec<(String, i64)> = if line.track_lot && lot.is_empty() {
+        // A lot- or serial-tracked product delivered without naming them takes the lots that
+        // expire first (FEFO) or the serials on hand, as many as the quantity needs.
+        let lots: Vec<(String, i64)> = if (line.track_lot || line.track_serial) && lot.is_empty() {
             stock::service::fefo(tx.conn(), company, line.product_id, &order.warehouse, in_stock)
                 .await
                 .map_err(|e| e.within_line(i))?
@@ -675,7 +680,8 @@ async fn send(
                 .map(|pick| (pick.lot, pick.take))
                 .collect()
         } else {
-            vec![(lot.clone(), in_stock)]
+            stock::domain::move_parts(line.track_serial, &format!("lines[{i}].lot"), lot, in_stock)
+                .map_err(|e| DomainError::Invalid(vec![e]))?
         };
         for (lot, part) in lots {
             let mv = stock::service::MoveForm {
@@ -986,24 +992,29 @@ pub async fn return_goods(tx: &mut Tx, principal: &Principal, id: i64, form: &De
         .fetch_one(tx.conn())
         .await?;
         let unit_cost = stock::domain::average_cost(sent.try_get("quantity")?, sent.try_get("value")?);
-        let mv = stock::service::MoveForm {
-            product_id: line.product_id,
-            quantity: Qty::from_scaled(line.in_stock_unit(*qty)).to_string(),
-            from: "CUSTOMER".into(),
-            to: format!("{}/STOCK", order.warehouse),
-            lot: lot.clone(),
-            reference: format!("退货 {}", order.number),
-            date: form.date.clone(),
-            unit_cost: Qty::from_scaled(unit_cost).to_string(),
-            expiry: String::new(),
-        };
-        let (_, number) = stock::service::move_stock(tx, principal, &mv).await.map_err(|e| e.within_line(i))?;
+        let parts =
+            stock::domain::move_parts(line.track_serial, &format!("lines[{i}].lot"), lot, line.in_stock_unit(*qty))
+                .map_err(|e| DomainError::Invalid(vec![e]))?;
+        for (lot, part) in parts {
+            let mv = stock::service::MoveForm {
+                product_id: line.product_id,
+                quantity: Qty::from_scaled(part).to_string(),
+                from: "CUSTOMER".into(),
+                to: format!("{}/STOCK", order.warehouse),
+                lot,
+                reference: format!("退货 {}", order.number),
+                date: form.date.clone(),
+                unit_cost: Qty::from_scaled(unit_cost).to_string(),
+                expiry: String::new(),
+            };
+            let (_, number) = stock::service::move_stock(tx, principal, &mv).await.map_err(|e| e.within_line(i))?;
+            numbers.push(number);
+        }
         sqlx::query("UPDATE sal_order_lines SET delivered = delivered - $1 WHERE id = $2")
             .bind(*qty)
             .bind(line.id)
             .execute(tx.conn())
             .await?;
-        numbers.push(number);
     }
     if order.status != "closed" {
         // The goods just came back into the warehouse, so they can be promised again.

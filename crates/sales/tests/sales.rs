@@ -675,6 +675,42 @@ async fn cables_are_sold_by_the_box_and_leave_the_warehouse_by_the_piece() {
 }
 
 #[tokio::test]
+async fn two_servers_leave_by_their_serial_numbers_and_one_comes_back() {
+    let Shop { app, api, customer, .. } = shop("0", "0").await;
+    let product = json!({"code": "SRV-R750", "name": "服务器 R750", "kind": "goods", "uom": "pc", "vat_rate": "13",
+        "track_serial": true, "sale_price": "28000.00"});
+    let server = api.post("/api/v1/catalog/products", &product).await.json()["id"].as_i64().expect("product");
+    for serial in ["SN-003", "SN-001", "SN-002"] {
+        let receipt = json!({"product_id": server, "quantity": "1", "from": "SUPPLIER", "to": "SH/STOCK", "unit_cost": "19600.00", "date": "2026-03-02", "lot": serial});
+        assert_eq!(api.post("/api/v1/stock/moves", &receipt).await.status, StatusCode::CREATED);
+    }
+    let so = quotation(&api, customer, json!([{"product_id": server, "quantity": "2"}])).await;
+    let (id, line) = (so["id"].as_i64().expect("id"), so["lines"][0]["id"].as_i64().expect("line"));
+    api.post(&format!("/api/v1/sales/orders/{id}/confirm"), &json!({})).await;
+
+    // No serials named: the two first in order leave, one move each.
+    let delivered = api.post(&format!("/api/v1/sales/orders/{id}/deliver"), &json!({"date": "2026-03-17"})).await;
+    assert_eq!(delivered.status, StatusCode::CREATED, "{}", delivered.body);
+    let left: Vec<String> = sqlx::query("SELECT lot FROM stk_moves WHERE reference = $1 ORDER BY lot")
+        .bind(so["number"].as_str().unwrap())
+        .fetch_all(app.db.reader())
+        .await
+        .expect("moves")
+        .iter()
+        .map(|r| r.try_get("lot").expect("lot"))
+        .collect();
+    assert_eq!(left, ["SN-001", "SN-002"]);
+
+    // SN-002 comes back by name; a serial that never left cannot come back.
+    let wrong = json!({"date": "2026-03-18", "lines": [{"line_id": line, "quantity": "1", "lot": "SN-003"}]});
+    let refused = api.post(&format!("/api/v1/sales/orders/{id}/return"), &wrong).await;
+    assert_eq!(refused.json()["errors"][0]["code"], "error.stock.serial_on_hand", "{}", refused.body);
+    let back = json!({"date": "2026-03-18", "lines": [{"line_id": line, "quantity": "1", "lot": "SN-002"}]});
+    assert_eq!(api.post(&format!("/api/v1/sales/orders/{id}/return"), &back).await.status, StatusCode::CREATED);
+    assert_eq!(app.count("stk_quants WHERE lot IN ('SN-002', 'SN-003') AND quantity = 1000000").await, 2);
+}
+
+#[tokio::test]
 async fn vaccines_leave_by_the_lot_that_expires_first() {
     let Shop { app: _app, api, customer, notebook: _ } = shop("0", "0").await;
     let form = json!({"code": "VAC-FLU", "name": "流感疫苗", "kind": "goods", "uom": "pc", "purchase_uom": "pc", "sales_uom": "pc",

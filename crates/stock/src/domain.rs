@@ -13,6 +13,34 @@
 use kernel::error::FieldError;
 use kernel::Qty;
 
+/// One unit, in millionths: what a serial number stands for.
+pub const ONE: i64 = 1_000_000;
+
+/// The serial numbers typed for a serial-tracked line ("SN-001, SN-002" or one per line), one
+/// per unit of `quantity`: each becomes a move of one unit. Refused when the count differs,
+/// a serial repeats, or the quantity is not whole.
+pub fn serials(field: &str, text: &str, quantity: i64) -> Result<Vec<String>, FieldError> {
+    let list: Vec<String> =
+        text.split([',', '，', ';', '\n', ' ']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect();
+    let mut unique = list.clone();
+    unique.sort();
+    unique.dedup();
+    if quantity % ONE != 0 || list.len() as i64 != quantity / ONE || unique.len() != list.len() {
+        return Err(FieldError::new(field, "error.stock.serial_count", Qty::from_scaled(quantity).to_string()));
+    }
+    Ok(list)
+}
+
+/// The moves a document line makes: for a serial-tracked product one per serial typed (each
+/// one unit), otherwise one of the whole quantity with its lot. (lot or serial, quantity.)
+pub fn move_parts(serial: bool, field: &str, lot: &str, quantity: i64) -> Result<Vec<(String, i64)>, FieldError> {
+    if serial {
+        Ok(serials(field, lot, quantity)?.into_iter().map(|s| (s, ONE)).collect())
+    } else {
+        Ok(vec![(lot.trim().to_string(), quantity)])
+    }
+}
+
 /// The largest unit cost accepted: ten million yuan a unit.
 pub const MAX_UNIT_COST: i64 = 10_000_000 * 1_000_000;
 

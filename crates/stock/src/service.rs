@@ -178,7 +178,7 @@ async fn record_move(
     }
     let date = p.check(kernel::dates::parse("date", &form.date));
     let product = sqlx::query(
-        "SELECT code, kind, track_lot, track_expiry, costing FROM cat_products WHERE company_id = $1 AND id = $2 AND archived_at IS NULL",
+        "SELECT code, kind, track_lot, track_serial, track_expiry, costing FROM cat_products WHERE company_id = $1 AND id = $2 AND archived_at IS NULL",
     )
     .bind(company)
     .bind(form.product_id)
@@ -193,6 +193,15 @@ async fn record_move(
             }
             if row.try_get::<i64, _>("track_lot")? == 1 && lot.is_empty() {
                 p.add("lot", "error.stock.lot_required", "");
+            }
+            // A serial number is one unit: it moves alone and is on hand at most once.
+            if row.try_get::<i64, _>("track_serial")? == 1 {
+                if lot.is_empty() {
+                    p.add("lot", "error.stock.serial_required", "");
+                }
+                if quantity.is_some_and(|q| q.scaled() != domain::ONE) {
+                    p.add("quantity", "error.stock.serial_one", "");
+                }
             }
         }
     }
@@ -246,6 +255,27 @@ async fn record_move(
     let year: i32 = date.get(..4).and_then(|y| y.parse().ok()).unwrap_or(0);
     let number = tx.next_number(company, "stock.move", year, "MV/{year}/{seq:06}").await?;
     lock_quants(tx, company, form.product_id, &lot, &[from.id, to.id]).await?;
+    let tracks_serial = match &product {
+        Some(row) => row.try_get::<i64, _>("track_serial")? == 1,
+        None => false,
+    };
+    if tracks_serial && inbound {
+        // Checked under the quant locks, so two receipts of one serial into one location
+        // cannot both pass.
+        let on_hand: i64 = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(q.quantity), 0) AS BIGINT) AS n FROM stk_quants q JOIN stk_locations l ON l.id = q.location_id \
+             WHERE q.company_id = $1 AND q.product_id = $2 AND q.lot = $3 AND l.kind = 'internal'",
+        )
+        .bind(company)
+        .bind(form.product_id)
+        .bind(&lot)
+        .fetch_one(tx.conn())
+        .await?
+        .try_get("n")?;
+        if on_hand > 0 {
+            return Err(DomainError::invalid("lot", "error.stock.serial_on_hand", &lot).into());
+        }
+    }
     // Take from the source first. From an internal location only if enough is there: the check
     // and the change are one statement, so two deliveries cannot both take the last piece.
     if from.internal() {
