@@ -16,6 +16,7 @@ pub mod events;
 pub mod migrate;
 mod pool;
 pub mod query;
+pub mod rules;
 mod tx;
 
 pub use error::{Error, Result};

@@ -63,23 +63,7 @@ pub const LIST_SPEC: web::list::ListSpec = web::list::ListSpec {
 
 /// Appends the record rule to a query over `parties p`.
 pub fn push_row_filter(q: &mut SqlBuilder, filter: &RowFilter) {
-    match filter {
-        RowFilter::Company(c) => {
-            q.push(" AND p.company_id = ").bind(c.0);
-        }
-        RowFilter::Department(c, d) => {
-            q.push(" AND p.company_id = ").bind(c.0);
-            q.push(" AND p.owner_id IN (SELECT id FROM users WHERE department = ").bind(d.clone()).push(")");
-        }
-        RowFilter::Team(c, t) => {
-            q.push(" AND p.company_id = ").bind(c.0);
-            q.push(" AND p.owner_id IN (SELECT id FROM users WHERE team = ").bind(t.clone()).push(")");
-        }
-        RowFilter::Own(c, u) => {
-            q.push(" AND p.company_id = ").bind(c.0);
-            q.push(" AND p.owner_id = ").bind(u.0);
-        }
-    }
+    db::rules::push_filter(q, filter, "p.company_id", "p.owner_id");
 }
 
 fn like_pattern(q: &str) -> String {

@@ -3,6 +3,7 @@
 //! each.
 
 use db::{Result, RowExt};
+use kernel::permission::RowFilter;
 use serde::Serialize;
 
 /// What the analysis groups by.
@@ -22,7 +23,13 @@ pub struct Group {
 
 /// Orders dated `from..=to` that were confirmed (drafts, orders waiting for approval and
 /// cancelled ones are not purchases), grouped by `by` (one of [`GROUPINGS`]).
-pub async fn by(conn: &mut sqlx::AnyConnection, company: i64, from: &str, to: &str, by: &str) -> Result<Vec<Group>> {
+pub async fn by(
+    conn: &mut sqlx::AnyConnection,
+    filter: &RowFilter,
+    from: &str,
+    to: &str,
+    by: &str,
+) -> Result<Vec<Group>> {
     let key = match by {
         "supplier" => "p.name",
         "product" => "c.code || ' ' || c.name",
@@ -30,17 +37,16 @@ pub async fn by(conn: &mut sqlx::AnyConnection, company: i64, from: &str, to: &s
         other => return Err(kernel::DomainError::invalid("by", "error.purchase.grouping", other).into()),
     };
     let order = if by == "month" { "key" } else { "net DESC, key" };
-    let sql = format!(
+    let mut q = db::SqlBuilder::new(format!(
         "SELECT {key} AS key, COUNT(DISTINCT o.id) AS orders, CAST(SUM(l.quantity * l.stock_num / l.stock_den) AS BIGINT) AS quantity, \
            CAST(SUM(l.received * l.stock_num / l.stock_den) AS BIGINT) AS received, CAST(SUM(l.net) AS BIGINT) AS net \
          FROM pur_orders o JOIN pur_order_lines l ON l.order_id = o.id JOIN parties p ON p.id = o.supplier_id JOIN cat_products c ON c.id = l.product_id \
-         WHERE o.company_id = $1 AND o.order_date >= $2 AND o.order_date <= $3 AND o.status IN ('confirmed', 'received', 'closed') \
-         GROUP BY {key} ORDER BY {order} LIMIT 500"
-    );
-    sqlx::query(&sql)
-        .bind(company)
-        .bind(from)
-        .bind(to)
+         WHERE o.status IN ('confirmed', 'received', 'closed') AND o.order_date >= "
+    ));
+    q.bind(from.to_string()).push(" AND o.order_date <= ").bind(to.to_string());
+    db::rules::push_filter(&mut q, filter, "o.company_id", "o.created_by");
+    q.push(&format!(" GROUP BY {key} ORDER BY {order} LIMIT 500"));
+    q.build()
         .fetch_all(conn)
         .await?
         .iter()
@@ -68,21 +74,22 @@ pub struct OpenOrder {
     pub lines_to_bill: i64,
 }
 
-pub async fn open_orders(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Vec<OpenOrder>> {
-    let rows = sqlx::query(
+pub async fn open_orders(conn: &mut sqlx::AnyConnection, filter: &RowFilter) -> Result<Vec<OpenOrder>> {
+    let mut q = db::SqlBuilder::new(
         "SELECT o.id, o.number, p.name, o.order_date, o.total, \
            SUM(CASE WHEN o.status = 'confirmed' AND l.received < l.quantity THEN 1 ELSE 0 END) AS to_receive, \
            SUM(CASE WHEN l.billed < l.received THEN 1 ELSE 0 END) AS to_bill \
          FROM pur_orders o JOIN parties p ON p.id = o.supplier_id JOIN pur_order_lines l ON l.order_id = o.id \
-         WHERE o.company_id = $1 AND o.status IN ('confirmed', 'received', 'closed') \
-         GROUP BY o.id, o.number, p.name, o.order_date, o.total \
+         WHERE o.status IN ('confirmed', 'received', 'closed')",
+    );
+    db::rules::push_filter(&mut q, filter, "o.company_id", "o.created_by");
+    q.push(
+        " GROUP BY o.id, o.number, p.name, o.order_date, o.total \
          HAVING SUM(CASE WHEN o.status = 'confirmed' AND l.received < l.quantity THEN 1 ELSE 0 END) > 0 \
              OR SUM(CASE WHEN l.billed < l.received THEN 1 ELSE 0 END) > 0 \
          ORDER BY o.order_date, o.id LIMIT 500",
-    )
-    .bind(company)
-    .fetch_all(conn)
-    .await?;
+    );
+    let rows = q.build().fetch_all(conn).await?;
     rows.iter()
         .map(|r| {
             Ok(OpenOrder {

@@ -452,9 +452,20 @@ pub async fn load_order(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -
 /// A line of the order list.
 pub type OrderSummary = db::document::Summary;
 
-/// The latest 500 orders, or those in one status.
-pub async fn orders(conn: &mut sqlx::AnyConnection, company: i64, status: Option<&str>) -> Result<Vec<OrderSummary>> {
-    ORDERS.list(conn, company, status).await
+/// The latest 500 orders the principal's record rule reaches, or those in one status.
+pub async fn orders(
+    conn: &mut sqlx::AnyConnection,
+    principal: &Principal,
+    status: Option<&str>,
+) -> Result<Vec<OrderSummary>> {
+    ORDERS.list(conn, &principal.row_filter(READ)?, status).await
+}
+
+/// One order the principal may read.
+pub async fn order(conn: &mut sqlx::AnyConnection, principal: &Principal, id: i64) -> Result<Order> {
+    principal.authorize(READ)?;
+    ORDERS.reach(&mut *conn, principal, READ, id).await?;
+    load_order(conn, principal.company_id.0, id).await?.ok_or_else(|| DomainError::NotFound("purchase order").into())
 }
 
 /// The orders table as a document table: locks and status changes.
@@ -463,12 +474,20 @@ const ORDERS: db::document::Documents = db::document::Documents {
     party_column: "supplier_id",
     resource: "purchase.order",
     noun: "purchase order",
+    owner_column: "created_by",
 };
 
 /// Locks the order row for the rest of the transaction, then loads it: two operations on one
 /// order run one after the other.
-async fn lock_order(tx: &mut Tx, company: i64, id: i64) -> Result<Order> {
+async fn lock_order(tx: &mut Tx, principal: &Principal, id: i64) -> Result<Order> {
+    lock_order_as(tx, principal, MANAGE, id).await
+}
+
+/// [`lock_order`] for someone who works the order under another permission (an approver).
+async fn lock_order_as(tx: &mut Tx, principal: &Principal, permission: &str, id: i64) -> Result<Order> {
+    let company = principal.company_id.0;
     ORDERS.lock(tx, company, id).await?;
+    ORDERS.reach(tx.conn(), principal, permission, id).await?;
     load_order(tx.conn(), company, id).await?.ok_or_else(|| DomainError::NotFound("purchase order").into())
 }
 
@@ -491,7 +510,7 @@ async fn announce_confirmed(tx: &mut Tx, order: &Order) -> Result<()> {
 pub async fn confirm_order(tx: &mut Tx, principal: &Principal, id: i64) -> Result<String> {
     principal.authorize(MANAGE)?;
     let company = principal.company_id.0;
-    let order = lock_order(tx, company, id).await?;
+    let order = lock_order(tx, principal, id).await?;
     if order.status != "draft" {
         return Err(db::document::wrong_status(&order.status));
     }
@@ -507,8 +526,7 @@ pub async fn confirm_order(tx: &mut Tx, principal: &Principal, id: i64) -> Resul
 /// A manager approves an order above the threshold. Whoever created an order cannot approve it.
 pub async fn approve_order(tx: &mut Tx, principal: &Principal, id: i64) -> Result<()> {
     principal.authorize(APPROVE)?;
-    let company = principal.company_id.0;
-    let order = lock_order(tx, company, id).await?;
+    let order = lock_order_as(tx, principal, APPROVE, id).await?;
     if order.status != "to_approve" {
         return Err(db::document::wrong_status(&order.status));
     }
@@ -529,7 +547,7 @@ pub async fn approve_order(tx: &mut Tx, principal: &Principal, id: i64) -> Resul
 /// cancelled, what arrived stays.
 pub async fn cancel_order(tx: &mut Tx, principal: &Principal, id: i64) -> Result<String> {
     principal.authorize(MANAGE)?;
-    let order = lock_order(tx, principal.company_id.0, id).await?;
+    let order = lock_order(tx, principal, id).await?;
     if !["rfq", "draft", "to_approve", "confirmed"].contains(&order.status.as_str()) {
         return Err(db::document::wrong_status(&order.status));
     }
@@ -617,8 +635,7 @@ fn receipt_lines<'a>(
 /// order is `received`. Returns the move numbers.
 pub async fn receive(tx: &mut Tx, principal: &Principal, id: i64, form: &ReceiptForm) -> Result<Vec<String>> {
     principal.authorize(MANAGE)?;
-    let company = principal.company_id.0;
-    let order = lock_order(tx, company, id).await?;
+    let order = lock_order(tx, principal, id).await?;
     if order.status != "confirmed" {
         return Err(db::document::wrong_status(&order.status));
     }
@@ -698,8 +715,7 @@ pub async fn receive(tx: &mut Tx, principal: &Principal, id: i64, form: &Receipt
 /// cancel the order to close it instead.
 pub async fn return_goods(tx: &mut Tx, principal: &Principal, id: i64, form: &ReceiptForm) -> Result<Vec<String>> {
     principal.authorize(MANAGE)?;
-    let company = principal.company_id.0;
-    let order = lock_order(tx, company, id).await?;
+    let order = lock_order(tx, principal, id).await?;
     if !["confirmed", "received", "closed"].contains(&order.status.as_str()) {
         return Err(db::document::wrong_status(&order.status));
     }
@@ -744,8 +760,7 @@ pub async fn return_goods(tx: &mut Tx, principal: &Principal, id: i64, form: &Re
 /// invoice id.
 pub async fn debit(tx: &mut Tx, principal: &Principal, id: i64, date: &str) -> Result<i64> {
     principal.authorize(MANAGE)?;
-    let company = principal.company_id.0;
-    let order = lock_order(tx, company, id).await?;
+    let order = lock_order(tx, principal, id).await?;
     let lines: Vec<(&OrderLine, i64)> =
         order.lines.iter().map(|l| (l, order.to_debit(l))).filter(|(_, q)| *q > 0).collect();
     // The latest bill posted in finance (one held or approved but not posted cannot be credited).
@@ -840,7 +855,7 @@ fn describe(mismatches: &[Mismatch]) -> String {
 pub async fn bill(tx: &mut Tx, principal: &Principal, id: i64, form: &BillForm) -> Result<BillOutcome> {
     principal.authorize(MANAGE)?;
     let company = principal.company_id.0;
-    let order = lock_order(tx, company, id).await?;
+    let order = lock_order(tx, principal, id).await?;
     if !["confirmed", "received", "closed"].contains(&order.status.as_str()) {
         return Err(db::document::wrong_status(&order.status));
     }
@@ -1301,8 +1316,7 @@ pub struct QuoteLineForm {
 /// Records a supplier's quoted prices on its RFQ and works the totals out again.
 pub async fn record_quote(tx: &mut Tx, principal: &Principal, id: i64, form: &QuoteForm) -> Result<()> {
     principal.authorize(MANAGE)?;
-    let company = principal.company_id.0;
-    let order = lock_order(tx, company, id).await?;
+    let order = lock_order(tx, principal, id).await?;
     if order.status != "rfq" {
         return Err(db::document::wrong_status(&order.status));
     }
@@ -1436,7 +1450,7 @@ pub async fn choose_quote(tx: &mut Tx, principal: &Principal, id: i64) -> Result
             ORDERS.lock(tx, company, *sibling).await?;
         }
     }
-    let order = lock_order(tx, company, id).await?;
+    let order = lock_order(tx, principal, id).await?;
     if order.status != "rfq" {
         return Err(db::document::wrong_status(&order.status));
     }

@@ -3,6 +3,7 @@
 //! query each.
 
 use db::{Result, RowExt};
+use kernel::permission::RowFilter;
 use serde::Serialize;
 
 /// What the analysis groups by.
@@ -20,7 +21,13 @@ pub struct Group {
 
 /// Orders dated `from..=to` that were confirmed (cancelled ones and bare quotations are not
 /// sales), grouped by `by` (one of [`GROUPINGS`]).
-pub async fn by(conn: &mut sqlx::AnyConnection, company: i64, from: &str, to: &str, by: &str) -> Result<Vec<Group>> {
+pub async fn by(
+    conn: &mut sqlx::AnyConnection,
+    filter: &RowFilter,
+    from: &str,
+    to: &str,
+    by: &str,
+) -> Result<Vec<Group>> {
     let key = match by {
         "customer" => "p.name",
         "product" => "c.code || ' ' || c.name",
@@ -28,16 +35,16 @@ pub async fn by(conn: &mut sqlx::AnyConnection, company: i64, from: &str, to: &s
         other => return Err(kernel::DomainError::invalid("by", "error.sales.grouping", other).into()),
     };
     let order = if by == "month" { "key" } else { "net DESC, key" };
-    let sql = format!(
+    let mut q = db::SqlBuilder::new(format!(
         "SELECT {key} AS key, COUNT(DISTINCT o.id) AS orders, CAST(SUM(l.quantity * l.stock_num / l.stock_den) AS BIGINT) AS quantity, CAST(SUM(l.net) AS BIGINT) AS net \
          FROM sal_orders o JOIN sal_order_lines l ON l.order_id = o.id JOIN parties p ON p.id = o.customer_id JOIN cat_products c ON c.id = l.product_id \
-         WHERE o.company_id = $1 AND o.order_date >= $2 AND o.order_date <= $3 AND o.status IN ('confirmed', 'done') \
-         GROUP BY {key} ORDER BY {order} LIMIT 500"
-    );
-    sqlx::query(&sql)
-        .bind(company)
-        .bind(from)
-        .bind(to)
+         WHERE o.status IN ('confirmed', 'done') AND o.order_date >= "
+    ));
+    q.bind(from.to_string()).push(" AND o.order_date <= ").bind(to.to_string());
+    // Salespeople read the figures of the orders their scope reaches.
+    db::rules::push_filter(&mut q, filter, "o.company_id", "o.created_by");
+    q.push(&format!(" GROUP BY {key} ORDER BY {order} LIMIT 500"));
+    q.build()
         .fetch_all(conn)
         .await?
         .iter()
@@ -66,15 +73,15 @@ pub struct OpenOrder {
     pub not_invoiced: i64,
 }
 
-pub async fn open_orders(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Vec<OpenOrder>> {
-    let rows = sqlx::query(
+pub async fn open_orders(conn: &mut sqlx::AnyConnection, filter: &RowFilter) -> Result<Vec<OpenOrder>> {
+    let mut q = db::SqlBuilder::new(
         "SELECT o.id, o.number, p.name, o.order_date, o.total, l.stocked, l.quantity, l.delivered, l.invoiced, l.net + l.tax AS amount \
          FROM sal_orders o JOIN parties p ON p.id = o.customer_id JOIN sal_order_lines l ON l.order_id = o.id \
-         WHERE o.company_id = $1 AND o.status = 'confirmed' ORDER BY o.order_date, o.id, l.line_no",
-    )
-    .bind(company)
-    .fetch_all(conn)
-    .await?;
+         WHERE o.status = 'confirmed'",
+    );
+    db::rules::push_filter(&mut q, filter, "o.company_id", "o.created_by");
+    q.push(" ORDER BY o.order_date, o.id, l.line_no");
+    let rows = q.build().fetch_all(conn).await?;
     let mut out: Vec<OpenOrder> = Vec::new();
     for r in rows {
         let id: i64 = r.try_get("id")?;

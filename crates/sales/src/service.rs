@@ -380,22 +380,39 @@ pub async fn load_order(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -
 pub type OrderSummary = db::document::Summary;
 
 /// The latest 500 orders, or those in one status.
-pub async fn orders(conn: &mut sqlx::AnyConnection, company: i64, status: Option<&str>) -> Result<Vec<OrderSummary>> {
-    ORDERS.list(conn, company, status).await
+/// The latest orders the principal's record rule reaches (a salesperson's own, a manager's
+/// team's), or those in one status.
+pub async fn orders(
+    conn: &mut sqlx::AnyConnection,
+    principal: &Principal,
+    status: Option<&str>,
+) -> Result<Vec<OrderSummary>> {
+    ORDERS.list(conn, &principal.row_filter(READ)?, status).await
+}
+
+/// One order the principal may read.
+pub async fn order(conn: &mut sqlx::AnyConnection, principal: &Principal, id: i64) -> Result<Order> {
+    principal.authorize(READ)?;
+    ORDERS.reach(&mut *conn, principal, READ, id).await?;
+    load_order(conn, principal.company_id.0, id).await?.ok_or_else(|| DomainError::NotFound("sales order").into())
 }
 
 /// The orders table as a document table: locks and status changes.
-const ORDERS: db::document::Documents = db::document::Documents {
+pub(crate) const ORDERS: db::document::Documents = db::document::Documents {
     table: "sal_orders",
     party_column: "customer_id",
     resource: "sales.order",
     noun: "sales order",
+    owner_column: "created_by",
 };
 
 /// Locks the order row for the rest of the transaction, then loads it: two operations on one
 /// order run one after the other.
-async fn lock_order(tx: &mut Tx, company: i64, id: i64) -> Result<Order> {
+/// Whoever works an order must reach it with `sales.order.manage` under the record rules.
+async fn lock_order(tx: &mut Tx, principal: &Principal, id: i64) -> Result<Order> {
+    let company = principal.company_id.0;
     ORDERS.lock(tx, company, id).await?;
+    ORDERS.reach(tx.conn(), principal, MANAGE, id).await?;
     load_order(tx.conn(), company, id).await?.ok_or_else(|| DomainError::NotFound("sales order").into())
 }
 
@@ -497,7 +514,7 @@ pub async fn exposure(
 pub async fn confirm_order(tx: &mut Tx, principal: &Principal, id: i64) -> Result<()> {
     principal.authorize(MANAGE)?;
     let company = principal.company_id.0;
-    let order = lock_order(tx, company, id).await?;
+    let order = lock_order(tx, principal, id).await?;
     if order.status != "quotation" {
         return Err(db::document::wrong_status(&order.status));
     }
@@ -560,7 +577,7 @@ pub async fn confirm_order(tx: &mut Tx, principal: &Principal, id: i64) -> Resul
 pub async fn cancel_order(tx: &mut Tx, principal: &Principal, id: i64) -> Result<String> {
     principal.authorize(MANAGE)?;
     let company = principal.company_id.0;
-    let order = lock_order(tx, company, id).await?;
+    let order = lock_order(tx, principal, id).await?;
     if order.status != "quotation" && order.status != "confirmed" {
         return Err(db::document::wrong_status(&order.status));
     }
@@ -751,7 +768,7 @@ async fn delivered(
 pub async fn deliver(tx: &mut Tx, principal: &Principal, id: i64, form: &DeliveryForm) -> Result<String> {
     principal.authorize(MANAGE)?;
     let company = principal.company_id.0;
-    let order = lock_order(tx, company, id).await?;
+    let order = lock_order(tx, principal, id).await?;
     if order.status != "confirmed" {
         return Err(db::document::wrong_status(&order.status));
     }
@@ -772,7 +789,7 @@ pub async fn deliver(tx: &mut Tx, principal: &Principal, id: i64, form: &Deliver
 pub async fn pick(tx: &mut Tx, principal: &Principal, id: i64, form: &DeliveryForm) -> Result<i64> {
     principal.authorize(MANAGE)?;
     let company = principal.company_id.0;
-    let order = lock_order(tx, company, id).await?;
+    let order = lock_order(tx, principal, id).await?;
     if order.status != "confirmed" {
         return Err(db::document::wrong_status(&order.status));
     }
@@ -809,7 +826,8 @@ pub async fn pick(tx: &mut Tx, principal: &Principal, id: i64, form: &DeliveryFo
 
 /// A delivery being prepared, locked with its order: the order row first, as every order
 /// operation takes it, then the delivery. Returns (order, delivery number, status).
-async fn lock_delivery(tx: &mut Tx, company: i64, delivery: i64) -> Result<(Order, String, String)> {
+async fn lock_delivery(tx: &mut Tx, principal: &Principal, delivery: i64) -> Result<(Order, String, String)> {
+    let company = principal.company_id.0;
     let order_id: i64 = sqlx::query("SELECT order_id FROM sal_deliveries WHERE company_id = $1 AND id = $2")
         .bind(company)
         .bind(delivery)
@@ -817,7 +835,7 @@ async fn lock_delivery(tx: &mut Tx, company: i64, delivery: i64) -> Result<(Orde
         .await?
         .ok_or(DomainError::NotFound("delivery"))?
         .try_get("order_id")?;
-    let order = lock_order(tx, company, order_id).await?;
+    let order = lock_order(tx, principal, order_id).await?;
     let row = sqlx::query("SELECT number, status FROM sal_deliveries WHERE id = $1")
         .bind(delivery)
         .fetch_one(tx.conn())
@@ -838,8 +856,7 @@ pub struct PackForm {
 /// Records the parcels of a picked (or already packed) delivery: status `packed`.
 pub async fn pack(tx: &mut Tx, principal: &Principal, delivery: i64, form: &PackForm) -> Result<()> {
     principal.authorize(MANAGE)?;
-    let company = principal.company_id.0;
-    let (_, number, status) = lock_delivery(tx, company, delivery).await?;
+    let (_, number, status) = lock_delivery(tx, principal, delivery).await?;
     if !crate::shipping::PREPARING.contains(&status.as_str()) {
         return Err(db::document::wrong_status(&status));
     }
@@ -886,7 +903,7 @@ pub struct ShipForm {
 pub async fn ship(tx: &mut Tx, principal: &Principal, delivery: i64, form: &ShipForm) -> Result<String> {
     principal.authorize(MANAGE)?;
     let company = principal.company_id.0;
-    let (order, number, status) = lock_delivery(tx, company, delivery).await?;
+    let (order, number, status) = lock_delivery(tx, principal, delivery).await?;
     if !crate::shipping::PREPARING.contains(&status.as_str()) {
         return Err(db::document::wrong_status(&status));
     }
@@ -914,8 +931,7 @@ pub async fn ship(tx: &mut Tx, principal: &Principal, delivery: i64, form: &Ship
 /// never given up by the order's reservation).
 pub async fn cancel_delivery(tx: &mut Tx, principal: &Principal, delivery: i64) -> Result<()> {
     principal.authorize(MANAGE)?;
-    let company = principal.company_id.0;
-    let (_, number, status) = lock_delivery(tx, company, delivery).await?;
+    let (_, number, status) = lock_delivery(tx, principal, delivery).await?;
     if !crate::shipping::PREPARING.contains(&status.as_str()) {
         return Err(db::document::wrong_status(&status));
     }
@@ -941,7 +957,7 @@ pub async fn cancel_delivery(tx: &mut Tx, principal: &Principal, delivery: i64) 
 pub async fn return_goods(tx: &mut Tx, principal: &Principal, id: i64, form: &DeliveryForm) -> Result<Vec<String>> {
     principal.authorize(MANAGE)?;
     let company = principal.company_id.0;
-    let order = lock_order(tx, company, id).await?;
+    let order = lock_order(tx, principal, id).await?;
     if !["confirmed", "done", "closed"].contains(&order.status.as_str()) {
         return Err(db::document::wrong_status(&order.status));
     }
@@ -1062,7 +1078,7 @@ async fn finish_if_done(tx: &mut Tx, company: i64, id: i64) -> Result<()> {
 pub async fn invoice(tx: &mut Tx, principal: &Principal, id: i64, date: &str) -> Result<i64> {
     principal.authorize(MANAGE)?;
     let company = principal.company_id.0;
-    let order = lock_order(tx, company, id).await?;
+    let order = lock_order(tx, principal, id).await?;
     if !["confirmed", "done", "closed"].contains(&order.status.as_str()) {
         return Err(db::document::wrong_status(&order.status));
     }
@@ -1123,7 +1139,7 @@ pub async fn invoice(tx: &mut Tx, principal: &Principal, id: i64, date: &str) ->
 pub async fn credit(tx: &mut Tx, principal: &Principal, id: i64, date: &str) -> Result<i64> {
     principal.authorize(MANAGE)?;
     let company = principal.company_id.0;
-    let order = lock_order(tx, company, id).await?;
+    let order = lock_order(tx, principal, id).await?;
     let lines: Vec<(&OrderLine, i64)> =
         order.lines.iter().map(|l| (l, order.to_credit(l))).filter(|(_, q)| *q > 0).collect();
     // The latest invoice of the order (not one of its credit notes) is the one credited.

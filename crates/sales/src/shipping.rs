@@ -194,6 +194,18 @@ pub(crate) async fn mark_shipped(
     Ok(())
 }
 
+/// Whoever updates a delivery must reach its order under the record rules.
+async fn reach_delivery(tx: &mut Tx, principal: &Principal, delivery: i64) -> Result<()> {
+    let order: i64 = sqlx::query("SELECT order_id FROM sal_deliveries WHERE company_id = $1 AND id = $2")
+        .bind(principal.company_id.0)
+        .bind(delivery)
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or(DomainError::NotFound("delivery"))?
+        .try_get("order_id")?;
+    crate::service::ORDERS.reach(tx.conn(), principal, MANAGE, order).await
+}
+
 /// Sets (or corrects) a delivery's carrier and tracking number.
 pub async fn set_tracking(
     tx: &mut Tx,
@@ -204,6 +216,7 @@ pub async fn set_tracking(
 ) -> Result<()> {
     principal.authorize(MANAGE)?;
     let company = principal.company_id.0;
+    reach_delivery(tx, principal, delivery).await?;
     let mut p = Problems::default();
     let carrier_id = carrier_id(tx, company, carrier).await?;
     if carrier_id.is_none() {
@@ -368,6 +381,7 @@ async fn record(tx: &mut Tx, company: i64, delivery: i64, form: &TrackingForm, s
 /// Someone records a tracking event by hand. Returns the delivery's status.
 pub async fn add_event(tx: &mut Tx, principal: &Principal, delivery: i64, form: &TrackingForm) -> Result<String> {
     principal.authorize(MANAGE)?;
+    reach_delivery(tx, principal, delivery).await?;
     record(tx, principal.company_id.0, delivery, form, "manual").await
 }
 

@@ -405,6 +405,53 @@ async fn ten_notebooks_are_picked_packed_and_shipped_in_steps_and_a_second_pick_
 }
 
 #[tokio::test]
+async fn a_sales_rep_works_only_their_own_orders_and_their_manager_the_whole_teams() {
+    let Shop { app, api, customer, notebook } = shop("100", "0").await;
+    app.user("wang.fang", &["sales_rep"], "east", "sales").await;
+    app.user("li.qiang", &["sales_rep"], "west", "sales").await;
+    app.user("zhao.min", &["sales_manager"], "east", "sales").await;
+    app.user("qian.jun", &["sales_manager"], "west", "sales").await;
+    let (wang, li) = (app.api("wang.fang").await, app.api("li.qiang").await);
+    let (east, west) = (app.api("zhao.min").await, app.api("qian.jun").await);
+
+    // Wang Fang quotes 5 notebooks; the admin quotes 3.
+    let mine =
+        quotation(&wang, customer, json!([{"product_id": notebook, "quantity": "5", "unit_price": "20.00"}])).await;
+    let id = mine["id"].as_i64().expect("id");
+    quotation(&api, customer, json!([{"product_id": notebook, "quantity": "3", "unit_price": "20.00"}])).await;
+    let numbers = |list: Value| -> Vec<String> {
+        list["items"].as_array().unwrap().iter().map(|o| o["number"].as_str().unwrap().to_string()).collect()
+    };
+
+    // Her list and reports hold only her order; Li Qiang's nothing; the east manager hers,
+    // the west manager nothing; the admin both.
+    assert_eq!(numbers(wang.get("/api/v1/sales/orders").await.json()), ["SO/2026/00001"]);
+    assert!(numbers(li.get("/api/v1/sales/orders").await.json()).is_empty());
+    assert_eq!(numbers(east.get("/api/v1/sales/orders").await.json()), ["SO/2026/00001"]);
+    assert!(numbers(west.get("/api/v1/sales/orders").await.json()).is_empty());
+    assert_eq!(numbers(api.get("/api/v1/sales/orders").await.json()).len(), 2);
+    let report = wang.get("/api/v1/sales/reports/analysis?from=2026-01-01&to=2026-12-31&by=month").await.json();
+    assert_eq!(report["items"].as_array().map(Vec::len), Some(0), "a quotation is no sale yet: {report}");
+
+    // Out of reach is not found, to read and to work; within reach it works.
+    let path = format!("/api/v1/sales/orders/{id}");
+    assert_eq!(li.get(&path).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(west.get(&path).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(li.post(&format!("{path}/confirm"), &json!({})).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(west.post(&format!("{path}/cancel"), &json!({})).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(wang.get(&path).await.status, StatusCode::OK);
+    let confirmed = east.post(&format!("{path}/confirm"), &json!({})).await;
+    assert_eq!(confirmed.json()["status"], "confirmed", "{}", confirmed.body);
+    let report = east.get("/api/v1/sales/reports/open-orders").await.json();
+    assert_eq!(report["items"].as_array().map(Vec::len), Some(1), "{report}");
+    assert_eq!(west.get("/api/v1/sales/reports/open-orders").await.json()["items"].as_array().map(Vec::len), Some(0));
+    // The page list follows the same rule.
+    let page = app.signed_in("li.qiang").await.get("/sales/orders").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("SO/2026/00001"));
+}
+
+#[tokio::test]
 async fn the_sales_analysis_and_open_orders_agree_with_the_orders_behind_them() {
     let Shop { app, api, customer, notebook } = shop("100", "0").await;
     let other = party(&api, "福州鑫源贸易有限公司", "customer").await;

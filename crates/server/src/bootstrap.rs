@@ -19,19 +19,22 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
     BuiltinRole {
         code: "sales_rep",
         name: "销售代表 Sales representative",
-        description: "Own customers only",
+        description: "Own customers and own quotations and orders only",
         grants: &[
             ("party.party.read", Scope::Own),
             ("party.party.create", Scope::Own),
             ("party.party.update", Scope::Own),
             ("party.party.export", Scope::Own),
             ("catalog.product.read", Scope::Company),
+            ("stock.move.read", Scope::Company),
+            ("sales.order.read", Scope::Own),
+            ("sales.order.manage", Scope::Own),
         ],
     },
     BuiltinRole {
         code: "sales_manager",
         name: "销售经理 Sales manager",
-        description: "The whole team's customers",
+        description: "The whole team's customers, quotations and orders; credit limits",
         grants: &[
             ("party.party.read", Scope::Team),
             ("party.party.create", Scope::Team),
@@ -39,6 +42,9 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             ("party.party.export", Scope::Team),
             ("catalog.product.read", Scope::Company),
             ("stock.move.read", Scope::Company),
+            ("sales.order.read", Scope::Team),
+            ("sales.order.manage", Scope::Team),
+            ("sales.credit.manage", Scope::Company),
         ],
     },
     BuiltinRole {

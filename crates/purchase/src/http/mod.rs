@@ -210,7 +210,7 @@ fn request_json(r: &Request) -> Value {
 
 async fn load(ctx: &Ctx, id: i64) -> AppResult<Order> {
     let mut conn = conn(ctx).await?;
-    Ok(service::load_order(&mut conn, ctx.company_id(), id).await?.ok_or(DomainError::NotFound("purchase order"))?)
+    Ok(service::order(&mut conn, &ctx.principal, id).await?)
 }
 
 #[derive(Deserialize, Default)]
@@ -224,7 +224,7 @@ async fn orders_api(ctx: Ctx, Query(q): Query<StatusQuery>) -> AppResult<Json<Va
     let mut conn = conn(&ctx).await?;
     let status = q.status.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let items: Vec<Value> =
-        service::orders(&mut conn, ctx.company_id(), status).await?.iter().map(summary_json).collect();
+        service::orders(&mut conn, &ctx.principal, status).await?.iter().map(summary_json).collect();
     Ok(Json(json!({"items": items})))
 }
 
@@ -420,7 +420,7 @@ async fn service_warehouses(conn: &mut sqlx::AnyConnection, company: i64) -> App
 async fn orders_view(ctx: &Ctx, form: OrderForm, errors: Vec<(String, String)>) -> AppResult<OrdersPage> {
     ctx.require(service::READ)?;
     let mut conn = conn(ctx).await?;
-    let orders = service::orders(&mut conn, ctx.company_id(), None).await?;
+    let orders = service::orders(&mut conn, &ctx.principal, None).await?;
     let units = catalog::service::unit_choices(&mut conn, ctx.company_id()).await?;
     drop(conn);
     let (suppliers, warehouses, products) = choices(ctx).await?;
@@ -817,7 +817,7 @@ async fn analysis_api(ctx: Ctx, Query(q): Query<ReportQuery>) -> AppResult<Json<
     let (from, to) = q.period(&ctx)?;
     let by = q.grouping("month");
     let mut conn = conn(&ctx).await?;
-    let groups = crate::analysis::by(&mut conn, ctx.company_id(), &from, &to, &by).await?;
+    let groups = crate::analysis::by(&mut conn, &ctx.principal.row_filter(service::READ)?, &from, &to, &by).await?;
     let items: Vec<Value> = groups
         .iter()
         .map(|g| json!({"key": g.key, "orders": g.orders, "quantity": qty(g.quantity), "received": qty(g.received), "net": yuan(g.net)}))
@@ -828,7 +828,7 @@ async fn analysis_api(ctx: Ctx, Query(q): Query<ReportQuery>) -> AppResult<Json<
 async fn open_orders_api(ctx: Ctx) -> AppResult<Json<Value>> {
     ctx.require(service::READ)?;
     let mut conn = conn(&ctx).await?;
-    let items: Vec<Value> = crate::analysis::open_orders(&mut conn, ctx.company_id())
+    let items: Vec<Value> = crate::analysis::open_orders(&mut conn, &ctx.principal.row_filter(service::READ)?)
         .await?
         .iter()
         .map(|o| json!({"id": o.id, "number": o.number, "supplier_name": o.supplier_name, "date": o.date, "total": yuan(o.total), "lines_to_receive": o.lines_to_receive, "lines_to_bill": o.lines_to_bill}))
@@ -865,8 +865,8 @@ async fn analysis_page(ctx: Ctx, Query(q): Query<ReportQuery>) -> AppResult<Resp
     let ((from, to), period_errors) = q.period_for_page(&ctx)?;
     let by = q.grouping("month");
     let mut conn = conn(&ctx).await?;
-    let groups = crate::analysis::by(&mut conn, ctx.company_id(), &from, &to, &by).await?;
-    let open = crate::analysis::open_orders(&mut conn, ctx.company_id()).await?;
+    let groups = crate::analysis::by(&mut conn, &ctx.principal.row_filter(service::READ)?, &from, &to, &by).await?;
+    let open = crate::analysis::open_orders(&mut conn, &ctx.principal.row_filter(service::READ)?).await?;
     drop(conn);
     let page = PageCtx::new(&ctx, "purchase.analysis", "/purchase/analysis").await?;
     let bars: Vec<web::chart::Bar> =

@@ -216,7 +216,7 @@ fn order_json(o: &Order) -> Value {
 
 async fn load(ctx: &Ctx, id: i64) -> AppResult<Order> {
     let mut conn = conn(ctx).await?;
-    Ok(service::load_order(&mut conn, ctx.company_id(), id).await?.ok_or(DomainError::NotFound("sales order"))?)
+    Ok(service::order(&mut conn, &ctx.principal, id).await?)
 }
 
 #[derive(Deserialize, Default)]
@@ -229,7 +229,7 @@ async fn orders_api(ctx: Ctx, Query(q): Query<StatusQuery>) -> AppResult<Json<Va
     ctx.require(service::READ)?;
     let mut conn = conn(&ctx).await?;
     let status = q.status.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let items: Vec<Value> = service::orders(&mut conn, ctx.company_id(), status)
+    let items: Vec<Value> = service::orders(&mut conn, &ctx.principal, status)
         .await?
         .iter()
         .map(|o| json!({"id": o.id, "number": o.number, "customer_name": o.party_name, "date": o.date, "status": o.status, "total": yuan(o.total)}))
@@ -441,7 +441,7 @@ impl OrdersPage {
 async fn orders_view(ctx: &Ctx, form: OrderForm, errors: Vec<(String, String)>) -> AppResult<OrdersPage> {
     ctx.require(service::READ)?;
     let mut conn = conn(ctx).await?;
-    let orders = service::orders(&mut conn, ctx.company_id(), None).await?;
+    let orders = service::orders(&mut conn, &ctx.principal, None).await?;
     let pair =
         |r: &db::Row, label: &str| -> Option<(i64, String)> { Some((r.try_get("id").ok()?, r.try_get(label).ok()?)) };
     let customers = sqlx::query(
@@ -1010,7 +1010,7 @@ async fn analysis_api(ctx: Ctx, Query(q): Query<ReportQuery>) -> AppResult<Json<
     let (from, to) = q.period(&ctx)?;
     let by = q.grouping("month");
     let mut conn = conn(&ctx).await?;
-    let groups = crate::analysis::by(&mut conn, ctx.company_id(), &from, &to, &by).await?;
+    let groups = crate::analysis::by(&mut conn, &ctx.principal.row_filter(service::READ)?, &from, &to, &by).await?;
     let items: Vec<Value> = groups
         .iter()
         .map(|g| json!({"key": g.key, "orders": g.orders, "quantity": qty(g.quantity), "net": yuan(g.net)}))
@@ -1021,7 +1021,7 @@ async fn analysis_api(ctx: Ctx, Query(q): Query<ReportQuery>) -> AppResult<Json<
 async fn open_orders_api(ctx: Ctx) -> AppResult<Json<Value>> {
     ctx.require(service::READ)?;
     let mut conn = conn(&ctx).await?;
-    let items: Vec<Value> = crate::analysis::open_orders(&mut conn, ctx.company_id())
+    let items: Vec<Value> = crate::analysis::open_orders(&mut conn, &ctx.principal.row_filter(service::READ)?)
         .await?
         .iter()
         .map(|o| json!({"id": o.id, "number": o.number, "customer_name": o.customer_name, "date": o.date, "total": yuan(o.total), "lines_to_deliver": o.lines_to_deliver, "not_invoiced": yuan(o.not_invoiced)}))
@@ -1058,8 +1058,8 @@ async fn analysis_page(ctx: Ctx, Query(q): Query<ReportQuery>) -> AppResult<Resp
     let ((from, to), period_errors) = q.period_for_page(&ctx)?;
     let by = q.grouping("month");
     let mut conn = conn(&ctx).await?;
-    let groups = crate::analysis::by(&mut conn, ctx.company_id(), &from, &to, &by).await?;
-    let open = crate::analysis::open_orders(&mut conn, ctx.company_id()).await?;
+    let groups = crate::analysis::by(&mut conn, &ctx.principal.row_filter(service::READ)?, &from, &to, &by).await?;
+    let open = crate::analysis::open_orders(&mut conn, &ctx.principal.row_filter(service::READ)?).await?;
     drop(conn);
     let page = PageCtx::new(&ctx, "sales.analysis", "/sales/analysis").await?;
     let bars: Vec<web::chart::Bar> =
