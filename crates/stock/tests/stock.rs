@@ -47,7 +47,8 @@ fn moved(product: i64, quantity: &str, from: &str, to: &str, lot: &str) -> Value
 
 /// Quantity on hand of a product at a location (all lots), as the API reports it.
 async fn on_hand(api: &ApiClient, product: i64, location: &str) -> String {
-    let report = api.get(&format!("/api/v1/stock/quantities?product_id={product}")).await.json();
+    // The short parameter names of the API listing (`product`, `location`).
+    let report = api.get(&format!("/api/v1/stock/quantities?product={product}&location={location}")).await.json();
     report["items"]
         .as_array()
         .expect("items")

@@ -162,7 +162,8 @@ fn message_for<'a>(messages: &'a [(String, String)], field: &str) -> Option<&'a 
 /// `?location=`: one location.
 #[derive(Deserialize, Default)]
 pub struct ProductQuery {
-    #[serde(default)]
+    /// Also accepted as `product`, the short name the API listing uses.
+    #[serde(default, alias = "product")]
     product_id: Option<String>,
     #[serde(default)]
     location: Option<String>,
