@@ -17,6 +17,7 @@ pub mod migrate;
 mod pool;
 pub mod query;
 pub mod rules;
+pub mod throttle;
 mod tx;
 
 pub use error::{Error, Result};
@@ -27,14 +28,23 @@ pub use sqlx::any::AnyRow as Row;
 pub use sqlx::Row as RowExt;
 pub use tx::{Actor, Tx};
 
-/// The platform's own migrations: companies, accounts, audit, sequences, outbox, webhooks.
+/// The platform's own migrations: companies, accounts, audit, sequences, outbox, webhooks,
+/// rate limits.
 pub fn platform_migrations() -> Vec<migrate::Migration> {
-    vec![migrate::Migration {
-        module: "platform",
-        version: 1,
-        name: "platform",
-        sql: include_str!("../migrations/0001_platform.sql"),
-    }]
+    vec![
+        migrate::Migration {
+            module: "platform",
+            version: 1,
+            name: "platform",
+            sql: include_str!("../migrations/0001_platform.sql"),
+        },
+        migrate::Migration {
+            module: "platform",
+            version: 2,
+            name: "rate limits for public endpoints",
+            sql: include_str!("../migrations/0002_throttle.sql"),
+        },
+    ]
 }
 
 /// Reads a yes/no column computed by SQL (`EXISTS (…)`, a comparison): PostgreSQL returns a

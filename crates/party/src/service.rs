@@ -136,6 +136,14 @@ pub async fn load(db: &Db, principal: &Principal, id: i64) -> Result<Party> {
     Ok(party)
 }
 
+/// Checks inside another module's transaction that the principal may read a party (its
+/// record rule): one out of reach is not found.
+pub async fn reach_in(conn: &mut sqlx::AnyConnection, principal: &Principal, id: i64) -> Result<()> {
+    principal.authorize(READ)?;
+    let party = store::get(conn, principal.company_id.0, id).await?.ok_or(DomainError::NotFound("party"))?;
+    reach(principal, READ, &party)
+}
+
 /// Record rules for one record; a record out of reach looks like a missing one, so its
 /// existence is not revealed.
 fn reach(principal: &Principal, permission: &str, party: &Party) -> Result<()> {

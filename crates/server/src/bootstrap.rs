@@ -19,7 +19,7 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
     BuiltinRole {
         code: "sales_rep",
         name: "销售代表 Sales representative",
-        description: "Own customers and own quotations and orders only",
+        description: "Own customers, leads, opportunities, quotations and orders only",
         grants: &[
             ("party.party.read", Scope::Own),
             ("party.party.create", Scope::Own),
@@ -29,12 +29,18 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             ("stock.move.read", Scope::Company),
             ("sales.order.read", Scope::Own),
             ("sales.order.manage", Scope::Own),
+            ("crm.lead.read", Scope::Own),
+            ("crm.lead.manage", Scope::Own),
+            ("crm.opportunity.read", Scope::Own),
+            ("crm.opportunity.manage", Scope::Own),
+            ("crm.customer.read", Scope::Own),
         ],
     },
     BuiltinRole {
         code: "sales_manager",
         name: "销售经理 Sales manager",
-        description: "The whole team's customers, quotations and orders; credit limits",
+        description:
+            "The whole team's customers, leads, opportunities, quotations and orders; credit limits, CRM settings",
         grants: &[
             ("party.party.read", Scope::Team),
             ("party.party.create", Scope::Team),
@@ -45,6 +51,12 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             ("sales.order.read", Scope::Team),
             ("sales.order.manage", Scope::Team),
             ("sales.credit.manage", Scope::Company),
+            ("crm.lead.read", Scope::Team),
+            ("crm.lead.manage", Scope::Team),
+            ("crm.opportunity.read", Scope::Team),
+            ("crm.opportunity.manage", Scope::Team),
+            ("crm.customer.read", Scope::Team),
+            ("crm.settings.manage", Scope::Company),
         ],
     },
     BuiltinRole {

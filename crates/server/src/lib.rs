@@ -19,5 +19,6 @@ pub fn modules() -> Vec<Module> {
         stock::module(),
         purchase::module(),
         sales::module(),
+        crm::module(),
     ]
 }

@@ -132,6 +132,16 @@ impl PageCtx {
     }
 }
 
+/// Refusals as (field, message in the user's language), for a page to show next to its fields.
+pub fn field_messages(ctx: &Ctx, errors: &[FieldError]) -> Vec<(String, String)> {
+    errors.iter().map(|e| (e.field.to_string(), ctx.state.messages.format(ctx.lang, e.key, &e.detail))).collect()
+}
+
+/// The message for one field, if it was refused.
+pub fn message_for<'a>(errors: &'a [(String, String)], field: &str) -> Option<&'a str> {
+    errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+}
+
 /// Renders a template as a page.
 pub fn render(template: &impl Template) -> AppResult<Response> {
     Ok(Html(template.render().map_err(AppError::from)?).into_response())

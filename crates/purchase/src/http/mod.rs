@@ -347,7 +347,7 @@ async fn save_settings_api(ctx: Ctx, ApiJson(form): ApiJson<service::SettingsFor
 
 /// The refusals of a form as (field, message) in the reader's language.
 fn messages(ctx: &Ctx, errors: &[FieldError]) -> Vec<(String, String)> {
-    errors.iter().map(|e| (e.field.to_string(), ctx.state.messages.format(ctx.lang, e.key, &e.detail))).collect()
+    web::page::field_messages(ctx, errors)
 }
 
 /// How many line rows the new-order form offers.

@@ -396,11 +396,11 @@ async fn save_limit_api(ctx: Ctx, ApiJson(body): ApiJson<LimitBody>) -> AppResul
 // ---- Pages ----
 
 fn messages(ctx: &Ctx, errors: &[FieldError]) -> Vec<(String, String)> {
-    errors.iter().map(|e| (e.field.to_string(), ctx.state.messages.format(ctx.lang, e.key, &e.detail))).collect()
+    web::page::field_messages(ctx, errors)
 }
 
 fn find<'a>(errors: &'a [(String, String)], field: &str) -> Option<&'a str> {
-    errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+    web::page::message_for(errors, field)
 }
 
 /// How many line rows the new-quotation form offers.

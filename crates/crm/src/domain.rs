@@ -1,0 +1,178 @@
+//! CRM rules without I/O: what a valid lead is, what the public form refuses as spam, whose
+//! turn it is for the next lead, and how the pipeline forecast weighs an opportunity.
+
+use kernel::error::Problems;
+use kernel::DomainResult;
+use serde::{Deserialize, Serialize};
+
+/// Where a lead came from.
+pub const SOURCES: [&str; 6] = ["manual", "web", "import", "referral", "event", "campaign"];
+/// A lead's life: new → qualified → converted, or lost.
+pub const LEAD_STATUSES: [&str; 4] = ["new", "qualified", "converted", "lost"];
+/// What staff log.
+pub const ACTIVITY_KINDS: [&str; 5] = ["call", "meeting", "email", "note", "task"];
+/// The usual reasons a deal is lost (a reason may also be typed).
+pub const LOST_REASONS: [&str; 5] = ["price", "competitor", "no_budget", "no_decision", "timing"];
+
+/// A lead as entered by staff, an import row or the public form.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LeadForm {
+    /// The person's name.
+    pub name: String,
+    #[serde(default)]
+    pub organization: String,
+    #[serde(default)]
+    pub mobile: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub region: String,
+    /// One of [`SOURCES`]; empty: `manual`.
+    #[serde(default)]
+    pub source: String,
+    /// The campaign code it answered (utm_campaign), if any.
+    #[serde(default)]
+    pub campaign: String,
+    #[serde(default)]
+    pub message: String,
+}
+
+/// A checked lead: trimmed, the mobile and e-mail normalised.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeadInput {
+    pub name: String,
+    pub organization: String,
+    pub mobile: String,
+    pub email: String,
+    pub region: String,
+    pub source: String,
+    pub campaign: String,
+    pub message: String,
+}
+
+fn limit(p: &mut Problems, field: &str, text: &str, max: usize) {
+    if text.chars().count() > max {
+        p.add(field, "error.too_long", max.to_string());
+    }
+}
+
+/// Checks a lead: a name, and a way to reach the person (mobile or e-mail), each valid.
+pub fn validate_lead(form: &LeadForm) -> DomainResult<LeadInput> {
+    let mut p = Problems::default();
+    let name = form.name.trim().to_string();
+    if name.is_empty() {
+        p.add("name", "error.required", "");
+    }
+    limit(&mut p, "name", &name, 100);
+    limit(&mut p, "organization", form.organization.trim(), 200);
+    limit(&mut p, "region", form.region.trim(), 50);
+    limit(&mut p, "campaign", form.campaign.trim(), 50);
+    limit(&mut p, "message", form.message.trim(), 2000);
+    let mobile = match form.mobile.trim() {
+        "" => String::new(),
+        text => p.check(kernel::identifiers::mobile("mobile", text)).unwrap_or_default(),
+    };
+    let email = match form.email.trim() {
+        "" => String::new(),
+        text => p.check(kernel::identifiers::email("email", text)).unwrap_or_default(),
+    };
+    if form.mobile.trim().is_empty() && form.email.trim().is_empty() {
+        p.add("mobile", "error.crm.no_contact", "");
+    }
+    let source = match form.source.trim() {
+        "" => "manual".to_string(),
+        s if SOURCES.contains(&s) => s.to_string(),
+        other => {
+            p.add("source", "error.crm.source", other);
+            String::new()
+        }
+    };
+    p.finish()?;
+    Ok(LeadInput {
+        name,
+        organization: form.organization.trim().to_string(),
+        mobile,
+        email,
+        region: form.region.trim().to_string(),
+        source,
+        campaign: form.campaign.trim().to_string(),
+        message: form.message.trim().to_string(),
+    })
+}
+
+/// What the public form refuses before it looks any further: a filled honeypot field (a
+/// field people never see, which robots fill in), or a message that is mostly links.
+pub fn looks_like_spam(honeypot: &str, message: &str) -> bool {
+    let links =
+        message.matches("http://").count() + message.matches("https://").count() + message.matches("www.").count();
+    !honeypot.trim().is_empty() || links > 2
+}
+
+/// Whose turn it is: the member after `last` in id order, wrapping round; the first when
+/// nobody has had one yet (or `last` left the team).
+pub fn next_in_turn(members: &[i64], last: Option<i64>) -> Option<i64> {
+    let mut sorted = members.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    match last {
+        Some(last) => sorted.iter().copied().find(|m| *m > last).or_else(|| sorted.first().copied()),
+        None => sorted.first().copied(),
+    }
+}
+
+/// An opportunity's weight in the forecast: its expected revenue (fen) times its stage's
+/// probability (basis points), rounded half up to the fen.
+pub fn weighted(expected: i64, probability_bp: i64) -> i64 {
+    let product = i128::from(expected) * i128::from(probability_bp);
+    i64::try_from((product + 5_000) / 10_000).unwrap_or(i64::MAX)
+}
+
+/// The stages a company starts with (name, English name, probability in basis points).
+pub const DEFAULT_STAGES: [(&str, &str, i64); 5] = [
+    ("初步接洽", "New", 1_000),
+    ("需求确认", "Qualified", 3_000),
+    ("方案报价", "Proposal", 6_000),
+    ("商务谈判", "Negotiation", 8_000),
+    ("赢单", "Won", 10_000),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lead_needs_a_name_and_a_way_to_reach_the_person() {
+        let form = LeadForm { name: "  陈静 ".into(), mobile: "138 0013 8000".into(), ..Default::default() };
+        let lead = validate_lead(&form).unwrap();
+        assert_eq!((lead.name.as_str(), lead.mobile.as_str(), lead.source.as_str()), ("陈静", "13800138000", "manual"));
+        let errors = match validate_lead(&LeadForm::default()) {
+            Err(kernel::DomainError::Invalid(e)) => e.into_iter().map(|e| e.field).collect::<Vec<_>>(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(errors, ["name", "mobile"]);
+    }
+
+    #[test]
+    fn robots_fill_the_hidden_field_or_send_links() {
+        assert!(!looks_like_spam("", "请联系我，我们需要 20 台服务器"));
+        assert!(looks_like_spam("http://spam.example", ""));
+        assert!(looks_like_spam("", "https://a.example https://b.example www.c.example"));
+    }
+
+    #[test]
+    fn leads_go_round_the_team_in_turn() {
+        let team = [12, 7, 9];
+        assert_eq!(next_in_turn(&team, None), Some(7));
+        assert_eq!(next_in_turn(&team, Some(7)), Some(9));
+        assert_eq!(next_in_turn(&team, Some(12)), Some(7));
+        assert_eq!(next_in_turn(&team, Some(8)), Some(9), "someone who left the team");
+        assert_eq!(next_in_turn(&[], Some(8)), None);
+    }
+
+    #[test]
+    fn a_deal_of_120_000_at_60_percent_weighs_72_000() {
+        assert_eq!(weighted(12_000_000, 6_000), 7_200_000);
+        assert_eq!(weighted(1, 5_000), 1, "half a fen rounds up");
+    }
+}

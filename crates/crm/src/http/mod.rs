@@ -1,0 +1,1153 @@
+//! CRM pages and API, and the public lead form. (Named `http` so it cannot be confused with
+//! the `web` crate.)
+
+use crate::domain::{self, LeadForm};
+use crate::service::{self, ActivityForm, ConvertForm, Lead, Opportunity, OpportunityForm, RuleForm, Stage};
+use crate::timeline::{self, Customer};
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use db::RowExt;
+use finance::domain::yuan;
+use kernel::error::FieldError;
+use kernel::DomainError;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use web::openapi::{object, ApiRoute};
+use web::page::{field_messages, flash_redirect, message_for, render, render_status};
+use web::{ApiJson, AppResult, AppState, Ctx, FormPairs, PageCtx};
+
+/// How many submissions the public form takes from one address, and from everyone, per hour.
+pub const PUBLIC_PER_ADDRESS: i64 = 10;
+pub const PUBLIC_PER_COMPANY: i64 = 500;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/crm/leads", get(leads_page).post(create_lead_page))
+        .route("/crm/leads/import", post(import_page))
+        .route("/crm/leads/{id}", get(lead_page))
+        .route("/crm/leads/{id}/{action}", post(lead_action_page))
+        .route("/crm/pipeline", get(pipeline_page).post(create_opportunity_page))
+        .route("/crm/opportunities/{id}", get(opportunity_page))
+        .route("/crm/opportunities/{id}/{action}", post(opportunity_action_page))
+        .route("/crm/customers/{id}", get(customer_page))
+        .route("/crm/customers/{id}/activity", post(customer_activity_page))
+        .route("/crm/tasks", get(tasks_page))
+        .route("/crm/activities/{id}/done", post(done_page))
+        .route("/crm/forecast", get(forecast_page))
+        .route("/crm/settings", get(settings_page).post(settings_action_page))
+        .route("/public/crm/{company}/lead-form", get(public_form_page))
+        .route("/public/crm/{company}/leads", post(public_lead))
+        .route("/api/v1/crm/leads", get(leads_api).post(create_lead_api))
+        .route("/api/v1/crm/leads/import", post(import_api))
+        .route("/api/v1/crm/leads/{id}", get(lead_api))
+        .route("/api/v1/crm/leads/{id}/qualify", post(qualify_api))
+        .route("/api/v1/crm/leads/{id}/lose", post(lose_lead_api))
+        .route("/api/v1/crm/leads/{id}/convert", post(convert_api))
+        .route("/api/v1/crm/opportunities", get(board_api).post(create_opportunity_api))
+        .route("/api/v1/crm/opportunities/{id}", get(opportunity_api))
+        .route("/api/v1/crm/opportunities/{id}/stage", post(stage_api))
+        .route("/api/v1/crm/opportunities/{id}/won", post(won_api))
+        .route("/api/v1/crm/opportunities/{id}/lost", post(lost_api))
+        .route("/api/v1/crm/opportunities/{id}/quote", post(quote_api))
+        .route("/api/v1/crm/forecast", get(forecast_api))
+        .route("/api/v1/crm/activities", get(tasks_api).post(activity_api))
+        .route("/api/v1/crm/activities/{id}/done", post(done_api))
+        .route("/api/v1/crm/customers/{id}/timeline", get(timeline_api))
+        .route("/api/v1/crm/stages", get(stages_api))
+        .route("/api/v1/crm/stages/{id}", post(probability_api))
+        .route("/api/v1/crm/assignment-rules", get(rules_api).post(add_rule_api))
+        .route("/api/v1/crm/assignment-rules/{id}", delete(delete_rule_api))
+}
+
+pub fn docs() -> Vec<ApiRoute> {
+    use service::{CUSTOMER_READ, LEAD_MANAGE, LEAD_READ, OPPORTUNITY_MANAGE, OPPORTUNITY_READ, SETTINGS};
+    let route = |method, path, summary, permission: &'static str, request: Option<fn() -> Value>| ApiRoute {
+        method,
+        path,
+        summary,
+        tag: "crm",
+        permission: Some(permission),
+        query: &[],
+        request,
+        response: object,
+    };
+    vec![
+        ApiRoute {
+            query: &[("status", "new, qualified, converted or lost (optional)")],
+            ..route("GET", "/api/v1/crm/leads", "Leads the record rule reaches", LEAD_READ, None)
+        },
+        route(
+            "POST",
+            "/api/v1/crm/leads",
+            "Enter a lead (assigned by the rules unless own scope)",
+            LEAD_MANAGE,
+            Some(object),
+        ),
+        route("POST", "/api/v1/crm/leads/import", "Import leads from CSV (all or nothing)", LEAD_MANAGE, Some(object)),
+        route("GET", "/api/v1/crm/leads/{id}", "A lead", LEAD_READ, None),
+        route("POST", "/api/v1/crm/leads/{id}/qualify", "Qualify a new lead", LEAD_MANAGE, None),
+        route("POST", "/api/v1/crm/leads/{id}/lose", "Mark a lead lost, with the reason", LEAD_MANAGE, Some(object)),
+        route(
+            "POST",
+            "/api/v1/crm/leads/{id}/convert",
+            "Convert a lead into a customer and an opportunity in one step",
+            OPPORTUNITY_MANAGE,
+            Some(object),
+        ),
+        ApiRoute {
+            query: &[
+                ("stage", "One stage's id (optional)"),
+                ("after", "The last opportunity id seen in that stage (paging)"),
+                ("per_stage", "Cards per stage, 1–200 (default 50)"),
+            ],
+            ..route(
+                "GET",
+                "/api/v1/crm/opportunities",
+                "The pipeline: open opportunities per stage",
+                OPPORTUNITY_READ,
+                None,
+            )
+        },
+        route("POST", "/api/v1/crm/opportunities", "Open an opportunity", OPPORTUNITY_MANAGE, Some(object)),
+        route(
+            "GET",
+            "/api/v1/crm/opportunities/{id}",
+            "An opportunity with its quotations and activities",
+            OPPORTUNITY_READ,
+            None,
+        ),
+        route(
+            "POST",
+            "/api/v1/crm/opportunities/{id}/stage",
+            "Move to another stage",
+            OPPORTUNITY_MANAGE,
+            Some(object),
+        ),
+        route("POST", "/api/v1/crm/opportunities/{id}/won", "Mark won", OPPORTUNITY_MANAGE, None),
+        route(
+            "POST",
+            "/api/v1/crm/opportunities/{id}/lost",
+            "Mark lost, with the reason",
+            OPPORTUNITY_MANAGE,
+            Some(object),
+        ),
+        route(
+            "POST",
+            "/api/v1/crm/opportunities/{id}/quote",
+            "Make a sales quotation for the opportunity's customer",
+            OPPORTUNITY_MANAGE,
+            Some(object),
+        ),
+        route(
+            "GET",
+            "/api/v1/crm/forecast",
+            "Weighted forecast by close month and salesperson",
+            OPPORTUNITY_READ,
+            None,
+        ),
+        route("GET", "/api/v1/crm/activities", "My open tasks, most overdue first", OPPORTUNITY_READ, None),
+        route(
+            "POST",
+            "/api/v1/crm/activities",
+            "Log a call, meeting, e-mail, note or task",
+            OPPORTUNITY_MANAGE,
+            Some(object),
+        ),
+        route("POST", "/api/v1/crm/activities/{id}/done", "Mark one's task done", OPPORTUNITY_MANAGE, None),
+        ApiRoute {
+            query: &[("after", "Cursor of the last item seen (paging)"), ("limit", "Items, 1–200 (default 50)")],
+            ..route(
+                "GET",
+                "/api/v1/crm/customers/{id}/timeline",
+                "A customer's figures and timeline, newest first",
+                CUSTOMER_READ,
+                None,
+            )
+        },
+        route("GET", "/api/v1/crm/stages", "The pipeline's stages", OPPORTUNITY_READ, None),
+        route("POST", "/api/v1/crm/stages/{id}", "Set a stage's probability (percent)", SETTINGS, Some(object)),
+        route("GET", "/api/v1/crm/assignment-rules", "Lead assignment rules", SETTINGS, None),
+        route("POST", "/api/v1/crm/assignment-rules", "Add a lead assignment rule", SETTINGS, Some(object)),
+        route("DELETE", "/api/v1/crm/assignment-rules/{id}", "Remove a lead assignment rule", SETTINGS, None),
+        ApiRoute {
+            permission: None,
+            ..route(
+                "POST",
+                "/public/crm/{company}/leads",
+                "The public web form: a lead (name, mobile or e-mail, message; rate-limited, spam-checked)",
+                LEAD_MANAGE,
+                Some(object),
+            )
+        },
+    ]
+}
+
+async fn conn(ctx: &Ctx) -> AppResult<sqlx::pool::PoolConnection<sqlx::Any>> {
+    Ok(ctx.db().reader().acquire().await.map_err(db::Error::from)?)
+}
+
+fn lead_json(l: &Lead) -> Value {
+    json!(l)
+}
+
+fn opportunity_json(o: &Opportunity) -> Value {
+    json!({
+        "id": o.id, "number": o.number, "title": o.title, "party_id": o.party_id, "party_name": o.party_name,
+        "lead_id": o.lead_id, "stage_id": o.stage_id, "stage": o.stage_name, "probability": o.probability_bp / 100,
+        "expected_revenue": yuan(o.expected_revenue), "weighted_revenue": yuan(o.weighted()), "close_date": o.close_date,
+        "status": o.status, "lost_reason": o.lost_reason, "owner_id": o.owner_id, "owner_name": o.owner_name,
+        "version": o.version, "quotations": o.quotations.iter().map(|(id, number, status, total)| json!({"id": id, "number": number, "status": status, "total": yuan(*total)})).collect::<Vec<_>>(),
+    })
+}
+
+// ---- Leads ----
+
+#[derive(Deserialize, Default)]
+pub struct StatusQuery {
+    status: Option<String>,
+}
+
+async fn leads_api(ctx: Ctx, Query(q): Query<StatusQuery>) -> AppResult<Json<Value>> {
+    let mut conn = conn(&ctx).await?;
+    let status = q.status.as_deref().filter(|s| !s.is_empty());
+    let items: Vec<Value> = service::leads(&mut conn, &ctx.principal, status).await?.iter().map(lead_json).collect();
+    Ok(Json(json!({"items": items})))
+}
+
+async fn lead_api(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Json<Value>> {
+    let mut conn = conn(&ctx).await?;
+    Ok(Json(lead_json(&service::lead(&mut conn, &ctx.principal, id).await?)))
+}
+
+async fn create_lead_api(ctx: Ctx, ApiJson(form): ApiJson<LeadForm>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let id = service::create_lead(&mut tx, &ctx.principal, &form).await?;
+    tx.commit().await?;
+    let mut conn = conn(&ctx).await?;
+    Ok((StatusCode::CREATED, Json(lead_json(&service::lead(&mut conn, &ctx.principal, id).await?))).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CsvBody {
+    csv: String,
+}
+
+async fn import_api(ctx: Ctx, ApiJson(body): ApiJson<CsvBody>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let count = service::import_leads(&mut tx, &ctx.principal, &body.csv).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(json!({"imported": count}))).into_response())
+}
+
+async fn qualify_api(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Json<Value>> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::qualify(&mut tx, &ctx.principal, id).await?;
+    tx.commit().await?;
+    lead_api(ctx, Path(id)).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonBody {
+    reason: String,
+}
+
+async fn lose_lead_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(body): ApiJson<ReasonBody>) -> AppResult<Json<Value>> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::lose_lead(&mut tx, &ctx.principal, id, &body.reason).await?;
+    tx.commit().await?;
+    lead_api(ctx, Path(id)).await
+}
+
+async fn convert_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(form): ApiJson<ConvertForm>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let (party, opportunity) = service::convert(&mut tx, &ctx.principal, id, &form).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(json!({"party_id": party, "opportunity_id": opportunity}))).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "crm/leads.html")]
+struct LeadsPage {
+    page: PageCtx,
+    leads: Vec<Lead>,
+    status: String,
+    form: LeadForm,
+    errors: Vec<(String, String)>,
+    can_manage: bool,
+}
+
+impl LeadsPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        message_for(&self.errors, field)
+    }
+}
+
+async fn leads_view(ctx: &Ctx, status: String, form: LeadForm, errors: Vec<(String, String)>) -> AppResult<LeadsPage> {
+    let mut conn = conn(ctx).await?;
+    let leads = service::leads(&mut conn, &ctx.principal, Some(status.as_str()).filter(|s| !s.is_empty())).await?;
+    drop(conn);
+    Ok(LeadsPage {
+        page: PageCtx::new(ctx, "crm.leads", "/crm/leads").await?,
+        leads,
+        status,
+        form,
+        errors,
+        can_manage: ctx.principal.may(service::LEAD_MANAGE),
+    })
+}
+
+async fn leads_page(ctx: Ctx, Query(q): Query<StatusQuery>) -> AppResult<Response> {
+    render(&leads_view(&ctx, q.status.unwrap_or_default(), LeadForm::default(), Vec::new()).await?)
+}
+
+fn lead_form(pairs: &FormPairs) -> LeadForm {
+    LeadForm {
+        name: pairs.text("name"),
+        organization: pairs.text("organization"),
+        mobile: pairs.text("mobile"),
+        email: pairs.text("email"),
+        region: pairs.text("region"),
+        source: pairs.text("source"),
+        campaign: pairs.text("campaign"),
+        message: pairs.text("message"),
+    }
+}
+
+async fn create_lead_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let form = lead_form(&pairs);
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    match service::create_lead(&mut tx, &ctx.principal, &form).await {
+        Ok(id) => {
+            tx.commit().await?;
+            Ok(flash_redirect(&ctx, &format!("/crm/leads/{id}"), "common.created"))
+        }
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            drop(tx);
+            let text = field_messages(&ctx, &errors);
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &leads_view(&ctx, String::new(), form, text).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn import_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    match service::import_leads(&mut tx, &ctx.principal, &pairs.text("csv")).await {
+        Ok(_) => {
+            tx.commit().await?;
+            Ok(flash_redirect(&ctx, "/crm/leads", "crm.imported"))
+        }
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            drop(tx);
+            let located: Vec<FieldError> = errors
+                .into_iter()
+                .map(|mut e| {
+                    e.field = "csv".into();
+                    e
+                })
+                .collect();
+            let text = field_messages(&ctx, &located[..1.min(located.len())]);
+            render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &leads_view(&ctx, String::new(), LeadForm::default(), text).await?,
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "crm/lead.html")]
+struct LeadPage {
+    page: PageCtx,
+    lead: Lead,
+    today: String,
+    errors: Vec<(String, String)>,
+    can_manage: bool,
+    can_convert: bool,
+    lost_reasons: [&'static str; 5],
+}
+
+impl LeadPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        message_for(&self.errors, field)
+    }
+
+    fn open(&self) -> bool {
+        self.lead.status == "new" || self.lead.status == "qualified"
+    }
+}
+
+async fn lead_view(ctx: &Ctx, id: i64, errors: Vec<(String, String)>) -> AppResult<LeadPage> {
+    let mut conn = conn(ctx).await?;
+    let lead = service::lead(&mut conn, &ctx.principal, id).await?;
+    drop(conn);
+    Ok(LeadPage {
+        page: PageCtx::new(ctx, "crm.lead", "/crm/leads").await?.titled(format!("{} {}", lead.number, lead.name)),
+        lead,
+        today: ctx.today().to_string(),
+        errors,
+        can_manage: ctx.principal.may(service::LEAD_MANAGE),
+        can_convert: ctx.principal.may(service::OPPORTUNITY_MANAGE),
+        lost_reasons: domain::LOST_REASONS,
+    })
+}
+
+async fn lead_page(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
+    render(&lead_view(&ctx, id, Vec::new()).await?)
+}
+
+async fn lead_action_page(ctx: Ctx, Path((id, action)): Path<(i64, String)>, pairs: FormPairs) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let outcome: db::Result<String> = match action.as_str() {
+        "qualify" => service::qualify(&mut tx, &ctx.principal, id).await.map(|_| format!("/crm/leads/{id}")),
+        "lose" => service::lose_lead(&mut tx, &ctx.principal, id, &pairs.text("reason"))
+            .await
+            .map(|_| format!("/crm/leads/{id}")),
+        "convert" => {
+            let form = ConvertForm {
+                party_id: pairs.get("party_id").and_then(|p| p.parse().ok()),
+                title: pairs.text("title"),
+                expected_revenue: pairs.text("expected_revenue"),
+                close_date: pairs.text("close_date"),
+            };
+            service::convert(&mut tx, &ctx.principal, id, &form).await.map(|(_, o)| format!("/crm/opportunities/{o}"))
+        }
+        _ => return Err(DomainError::NotFound("action").into()),
+    };
+    match outcome {
+        Ok(to) => {
+            tx.commit().await?;
+            Ok(flash_redirect(&ctx, &to, "common.saved"))
+        }
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            drop(tx);
+            let text = field_messages(&ctx, &errors);
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &lead_view(&ctx, id, text).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---- The public web form ----
+
+/// The address a submission came from: the first hop a trusted proxy reports, else unknown
+/// (all such submissions then share one bucket).
+fn client_address(headers: &HeaderMap) -> String {
+    headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|v| v.trim().chars().filter(|c| c.is_ascii_hexdigit() || *c == '.' || *c == ':').take(45).collect())
+        .filter(|v: &String| !v.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// A lead from the company's website. No session: it accepts only the lead's own fields,
+/// refuses what looks like spam, counts submissions per address and per company, records the
+/// lead as the web form's (assigned by the rules) and answers with nothing but a receipt.
+async fn public_lead(
+    State(state): State<AppState>,
+    Path(company): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<Response> {
+    let exists = {
+        let mut conn = state.db.reader().acquire().await.map_err(db::Error::from)?;
+        sqlx::query("SELECT 1 FROM companies WHERE id = $1").bind(company).fetch_optional(&mut *conn).await?.is_some()
+    };
+    if !exists {
+        return Err(DomainError::NotFound("form").into());
+    }
+    let json_body =
+        headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"));
+    // The honeypot is a field people never see; only robots fill it in.
+    let (form, honeypot) = if json_body {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Submission {
+            name: String,
+            #[serde(default)]
+            organization: String,
+            #[serde(default)]
+            mobile: String,
+            #[serde(default)]
+            email: String,
+            #[serde(default)]
+            region: String,
+            #[serde(default)]
+            campaign: String,
+            #[serde(default)]
+            message: String,
+            #[serde(default)]
+            website: String,
+        }
+        let s: Submission = serde_json::from_slice(&body)
+            .map_err(|e| DomainError::invalid("body", "error.crm.form_body", e.to_string()))?;
+        let form = LeadForm {
+            name: s.name,
+            organization: s.organization,
+            mobile: s.mobile,
+            email: s.email,
+            region: s.region,
+            source: "web".into(),
+            campaign: s.campaign,
+            message: s.message,
+        };
+        (form, s.website)
+    } else {
+        let pairs: Vec<(String, String)> =
+            form_urlencoded::parse(&body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default();
+        let form = LeadForm {
+            name: get("name"),
+            organization: get("organization"),
+            mobile: get("mobile"),
+            email: get("email"),
+            region: get("region"),
+            source: "web".into(),
+            campaign: get("campaign"),
+            message: get("message"),
+        };
+        (form, get("website"))
+    };
+    let actor = db::Actor { user_id: None, login: "web-form".into(), company_id: Some(company) };
+    let mut tx = state.db.begin(actor).await?;
+    let address = client_address(&headers);
+    let per_address =
+        db::throttle::allow(&mut tx, &format!("crm.lead:{company}:{address}"), PUBLIC_PER_ADDRESS, 3_600).await?;
+    let per_company = db::throttle::allow(&mut tx, &format!("crm.lead:{company}"), PUBLIC_PER_COMPANY, 3_600).await?;
+    if !per_address || !per_company {
+        // The hits are kept, so hammering keeps the door shut.
+        tx.commit().await?;
+        return Err(DomainError::Throttled.into());
+    }
+    if domain::looks_like_spam(&honeypot, &form.message) {
+        tx.commit().await?;
+        // Answered like a success, so a robot learns nothing; nothing is recorded.
+        return Ok((StatusCode::ACCEPTED, Json(json!({"received": true}))).into_response());
+    }
+    service::record_lead(&mut tx, company, &form, None).await?;
+    tx.commit().await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"received": true}))).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "crm/public_form.html")]
+struct PublicForm {
+    company: i64,
+    name: String,
+}
+
+/// A bare page with the form, for a website to link to or embed.
+async fn public_form_page(State(state): State<AppState>, Path(company): Path<i64>) -> AppResult<Response> {
+    let mut conn = state.db.reader().acquire().await.map_err(db::Error::from)?;
+    let name: String = sqlx::query("SELECT legal_name FROM companies WHERE id = $1")
+        .bind(company)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(DomainError::NotFound("form"))?
+        .try_get("legal_name")?;
+    render(&PublicForm { company, name })
+}
+
+// ---- Opportunities ----
+
+#[derive(Deserialize, Default)]
+pub struct BoardQuery {
+    stage: Option<i64>,
+    after: Option<i64>,
+    per_stage: Option<i64>,
+}
+
+async fn board_api(ctx: Ctx, Query(q): Query<BoardQuery>) -> AppResult<Json<Value>> {
+    ctx.require(service::OPPORTUNITY_READ)?;
+    ensure_stages(&ctx).await?;
+    let mut conn = conn(&ctx).await?;
+    let per_stage = q.per_stage.unwrap_or(50).clamp(1, 200);
+    let board = service::board(&mut conn, &ctx.principal, q.stage, q.after, per_stage).await?;
+    let stages: Vec<Value> = board
+        .iter()
+        .map(|(s, cards, total)| {
+            json!({"id": s.id, "name": s.name, "name_en": s.name_en, "probability": s.probability_bp / 100, "open": total,
+                "items": cards.iter().map(opportunity_json).collect::<Vec<_>>(),
+                "next_after": if (cards.len() as i64) == per_stage { cards.last().map(|c| c.id) } else { None }})
+        })
+        .collect();
+    Ok(Json(json!({"stages": stages})))
+}
+
+async fn create_opportunity_api(ctx: Ctx, ApiJson(form): ApiJson<OpportunityForm>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let id = service::create_opportunity(&mut tx, &ctx.principal, &form).await?;
+    tx.commit().await?;
+    let mut conn = conn(&ctx).await?;
+    Ok((StatusCode::CREATED, Json(opportunity_json(&service::opportunity(&mut conn, &ctx.principal, id).await?)))
+        .into_response())
+}
+
+async fn opportunity_api(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Json<Value>> {
+    let mut conn = conn(&ctx).await?;
+    let opportunity = service::opportunity(&mut conn, &ctx.principal, id).await?;
+    let activities = service::opportunity_activities(&mut conn, ctx.company_id(), id).await?;
+    let mut body = opportunity_json(&opportunity);
+    body["activities"] = json!(activities);
+    Ok(Json(body))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageBody {
+    stage_id: i64,
+    #[serde(default)]
+    version: Option<i64>,
+}
+
+async fn stage_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(body): ApiJson<StageBody>) -> AppResult<Json<Value>> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::move_stage(&mut tx, &ctx.principal, id, body.stage_id, body.version).await?;
+    tx.commit().await?;
+    opportunity_api(ctx, Path(id)).await
+}
+
+async fn won_api(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Json<Value>> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::win(&mut tx, &ctx.principal, id).await?;
+    tx.commit().await?;
+    opportunity_api(ctx, Path(id)).await
+}
+
+async fn lost_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(body): ApiJson<ReasonBody>) -> AppResult<Json<Value>> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::lose(&mut tx, &ctx.principal, id, &body.reason).await?;
+    tx.commit().await?;
+    opportunity_api(ctx, Path(id)).await
+}
+
+async fn quote_api(
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    ApiJson(form): ApiJson<sales::service::OrderForm>,
+) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let order = service::quote(&mut tx, &ctx.principal, id, &form).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(json!({"order_id": order}))).into_response())
+}
+
+async fn forecast_api(ctx: Ctx) -> AppResult<Json<Value>> {
+    let mut conn = conn(&ctx).await?;
+    let rows = service::forecast(&mut conn, &ctx.principal).await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|r| json!({"month": r.month, "owner": r.owner, "count": r.count, "expected": yuan(r.expected), "weighted": yuan(r.weighted)}))
+        .collect();
+    Ok(Json(json!({"items": items})))
+}
+
+#[derive(Template)]
+#[template(path = "crm/pipeline.html")]
+struct PipelinePage {
+    page: PageCtx,
+    board: Vec<(Stage, Vec<Opportunity>, i64)>,
+    stages: Vec<Stage>,
+    customers: Vec<(i64, String)>,
+    form: OpportunityForm,
+    errors: Vec<(String, String)>,
+    can_manage: bool,
+}
+
+impl PipelinePage {
+    fn error(&self, field: &str) -> Option<&str> {
+        message_for(&self.errors, field)
+    }
+}
+
+/// Customers (and prospects) an opportunity may be for.
+async fn customers(ctx: &Ctx) -> AppResult<Vec<(i64, String)>> {
+    let mut conn = conn(ctx).await?;
+    let mut q = db::SqlBuilder::new(
+        "SELECT p.id, p.name FROM parties p JOIN party_roles r ON r.party_id = p.id AND r.role = 'customer' WHERE p.archived_at IS NULL",
+    );
+    db::rules::push_filter(&mut q, &ctx.principal.row_filter(party::service::READ)?, "p.company_id", "p.owner_id");
+    q.push(" ORDER BY p.name LIMIT 1000");
+    Ok(q.build()
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .filter_map(|r| Some((r.try_get("id").ok()?, r.try_get("name").ok()?)))
+        .collect())
+}
+
+async fn pipeline_view(ctx: &Ctx, form: OpportunityForm, errors: Vec<(String, String)>) -> AppResult<PipelinePage> {
+    ctx.require(service::OPPORTUNITY_READ)?;
+    ensure_stages(ctx).await?;
+    let mut conn = conn(ctx).await?;
+    let board = service::board(&mut conn, &ctx.principal, None, None, 50).await?;
+    drop(conn);
+    let stages = board.iter().map(|(s, _, _)| s.clone()).collect();
+    Ok(PipelinePage {
+        page: PageCtx::new(ctx, "crm.pipeline", "/crm/pipeline").await?,
+        board,
+        stages,
+        customers: customers(ctx).await?,
+        form,
+        errors,
+        can_manage: ctx.principal.may(service::OPPORTUNITY_MANAGE),
+    })
+}
+
+async fn pipeline_page(ctx: Ctx) -> AppResult<Response> {
+    render(&pipeline_view(&ctx, OpportunityForm::default(), Vec::new()).await?)
+}
+
+async fn create_opportunity_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let form = OpportunityForm {
+        title: pairs.text("title"),
+        party_id: pairs.get("party_id").and_then(|p| p.parse().ok()).unwrap_or(0),
+        expected_revenue: pairs.text("expected_revenue"),
+        close_date: pairs.text("close_date"),
+        stage_id: pairs.get("stage_id").and_then(|p| p.parse().ok()),
+    };
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    match service::create_opportunity(&mut tx, &ctx.principal, &form).await {
+        Ok(id) => {
+            tx.commit().await?;
+            Ok(flash_redirect(&ctx, &format!("/crm/opportunities/{id}"), "common.created"))
+        }
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            drop(tx);
+            let text = field_messages(&ctx, &errors);
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &pipeline_view(&ctx, form, text).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "crm/opportunity.html")]
+struct OpportunityPage {
+    page: PageCtx,
+    o: Opportunity,
+    stages: Vec<Stage>,
+    activities: Vec<service::Activity>,
+    products: Vec<(i64, String)>,
+    warehouses: Vec<String>,
+    kinds: [&'static str; 5],
+    lost_reasons: [&'static str; 5],
+    today: String,
+    errors: Vec<(String, String)>,
+    can_manage: bool,
+}
+
+impl OpportunityPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        message_for(&self.errors, field)
+    }
+
+    fn money(&self, fen: i64) -> String {
+        self.page.money(&fen)
+    }
+}
+
+async fn opportunity_view(ctx: &Ctx, id: i64, errors: Vec<(String, String)>) -> AppResult<OpportunityPage> {
+    let mut conn = conn(ctx).await?;
+    let o = service::opportunity(&mut conn, &ctx.principal, id).await?;
+    let stages = service::stages(&mut conn, ctx.company_id()).await?;
+    let activities = service::opportunity_activities(&mut conn, ctx.company_id(), id).await?;
+    let products = sqlx::query(
+        "SELECT id, code || ' ' || name AS label FROM cat_products WHERE company_id = $1 AND archived_at IS NULL ORDER BY code LIMIT 1000",
+    )
+    .bind(ctx.company_id())
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .filter_map(|r| Some((r.try_get("id").ok()?, r.try_get("label").ok()?)))
+    .collect();
+    let warehouses = sqlx::query("SELECT code FROM stk_warehouses WHERE company_id = $1 ORDER BY code")
+        .bind(ctx.company_id())
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .filter_map(|r| r.try_get("code").ok())
+        .collect();
+    drop(conn);
+    Ok(OpportunityPage {
+        page: PageCtx::new(ctx, "crm.opportunity", "/crm/pipeline").await?.titled(format!("{} {}", o.number, o.title)),
+        o,
+        stages,
+        activities,
+        products,
+        warehouses,
+        kinds: domain::ACTIVITY_KINDS,
+        lost_reasons: domain::LOST_REASONS,
+        today: ctx.today().to_string(),
+        errors,
+        can_manage: ctx.principal.may(service::OPPORTUNITY_MANAGE),
+    })
+}
+
+async fn opportunity_page(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
+    render(&opportunity_view(&ctx, id, Vec::new()).await?)
+}
+
+fn activity_form(pairs: &FormPairs) -> ActivityForm {
+    ActivityForm {
+        kind: pairs.text("kind"),
+        subject: pairs.text("subject"),
+        body: pairs.text("body"),
+        due_date: pairs.text("due_date"),
+        ..Default::default()
+    }
+}
+
+async fn opportunity_action_page(
+    ctx: Ctx,
+    Path((id, action)): Path<(i64, String)>,
+    pairs: FormPairs,
+) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let back =
+        if pairs.text("back") == "pipeline" { "/crm/pipeline".to_string() } else { format!("/crm/opportunities/{id}") };
+    let outcome: db::Result<String> = match action.as_str() {
+        "stage" => {
+            let stage = pairs.get("stage_id").and_then(|s| s.parse().ok()).unwrap_or(0);
+            let version = pairs.get("version").and_then(|v| v.parse().ok());
+            service::move_stage(&mut tx, &ctx.principal, id, stage, version).await.map(|_| back)
+        }
+        "won" => service::win(&mut tx, &ctx.principal, id).await.map(|_| back),
+        "lost" => service::lose(&mut tx, &ctx.principal, id, &pairs.text("reason")).await.map(|_| back),
+        "activity" => {
+            let form = ActivityForm { opportunity_id: Some(id), ..activity_form(&pairs) };
+            service::log_activity(&mut tx, &ctx.principal, &form).await.map(|_| back)
+        }
+        "quote" => {
+            let lines = pairs
+                .rows(&["product_id", "quantity", "unit", "unit_price"])
+                .into_iter()
+                .filter(|[p, q, _, _]| !(p.trim().is_empty() && q.trim().is_empty()))
+                .map(|[p, q, unit, u]| sales::service::OrderLineForm {
+                    product_id: p.parse().unwrap_or(0),
+                    quantity: q,
+                    unit,
+                    unit_price: u,
+                })
+                .collect();
+            let form = sales::service::OrderForm {
+                customer_id: 0,
+                warehouse: pairs.text("warehouse"),
+                date: pairs.text("date"),
+                tax_inclusive: pairs.get("tax_inclusive").is_some(),
+                memo: String::new(),
+                lines,
+            };
+            service::quote(&mut tx, &ctx.principal, id, &form).await.map(|order| format!("/sales/orders/{order}"))
+        }
+        _ => return Err(DomainError::NotFound("action").into()),
+    };
+    match outcome {
+        Ok(to) => {
+            tx.commit().await?;
+            Ok(flash_redirect(&ctx, &to, "common.saved"))
+        }
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            drop(tx);
+            let located: Vec<FieldError> = errors
+                .into_iter()
+                .map(|mut e| {
+                    e.field = format!("{action}:{}", e.field);
+                    e
+                })
+                .collect();
+            let text = field_messages(&ctx, &located);
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &opportunity_view(&ctx, id, text).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---- Customer 360 ----
+
+#[derive(Deserialize, Default)]
+pub struct TimelineQuery {
+    after: Option<String>,
+    limit: Option<i64>,
+}
+
+async fn timeline_api(ctx: Ctx, Path(id): Path<i64>, Query(q): Query<TimelineQuery>) -> AppResult<Json<Value>> {
+    let mut conn = conn(&ctx).await?;
+    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let customer = timeline::customer(&mut conn, &ctx.principal, id, q.after.as_deref(), limit).await?;
+    Ok(Json(json!({
+        "party_id": customer.party_id, "number": customer.number, "name": customer.name, "tags": customer.tags,
+        "salesperson": customer.salesperson, "lifetime_value": customer.lifetime_value.map(yuan),
+        "open_receivables": customer.open_receivables.map(yuan), "last_purchase": customer.last_purchase,
+        "open_opportunities": customer.open_opportunities, "weighted_pipeline": yuan(customer.weighted_pipeline),
+        "items": customer.items.iter().map(|i| json!({"at": i.at, "kind": i.kind, "id": i.id, "title": i.title, "detail": i.detail,
+            "amount": i.amount.map(yuan), "link": i.link()})).collect::<Vec<_>>(),
+        "next": customer.next,
+    })))
+}
+
+#[derive(Template)]
+#[template(path = "crm/customer.html")]
+struct CustomerPage {
+    page: PageCtx,
+    c: Customer,
+    kinds: [&'static str; 5],
+    errors: Vec<(String, String)>,
+    can_log: bool,
+}
+
+impl CustomerPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        message_for(&self.errors, field)
+    }
+
+    fn kind_label(&self, kind: &str) -> String {
+        self.page.t(&format!("crm.timeline.{kind}"))
+    }
+}
+
+async fn customer_view(
+    ctx: &Ctx,
+    id: i64,
+    after: Option<&str>,
+    errors: Vec<(String, String)>,
+) -> AppResult<CustomerPage> {
+    let mut conn = conn(ctx).await?;
+    let c = timeline::customer(&mut conn, &ctx.principal, id, after, 50).await?;
+    drop(conn);
+    Ok(CustomerPage {
+        page: PageCtx::new(ctx, "crm.customer", "/crm/pipeline").await?.titled(c.name.clone()),
+        c,
+        kinds: domain::ACTIVITY_KINDS,
+        errors,
+        can_log: ctx.principal.may(service::OPPORTUNITY_MANAGE) || ctx.principal.may(service::LEAD_MANAGE),
+    })
+}
+
+async fn customer_page(ctx: Ctx, Path(id): Path<i64>, Query(q): Query<TimelineQuery>) -> AppResult<Response> {
+    render(&customer_view(&ctx, id, q.after.as_deref(), Vec::new()).await?)
+}
+
+async fn customer_activity_page(ctx: Ctx, Path(id): Path<i64>, pairs: FormPairs) -> AppResult<Response> {
+    let form = ActivityForm { party_id: Some(id), ..activity_form(&pairs) };
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    match service::log_activity(&mut tx, &ctx.principal, &form).await {
+        Ok(_) => {
+            tx.commit().await?;
+            Ok(flash_redirect(&ctx, &format!("/crm/customers/{id}"), "common.saved"))
+        }
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            drop(tx);
+            let text = field_messages(&ctx, &errors);
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &customer_view(&ctx, id, None, text).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---- Activities ----
+
+async fn activity_api(ctx: Ctx, ApiJson(form): ApiJson<ActivityForm>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let id = service::log_activity(&mut tx, &ctx.principal, &form).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": id}))).into_response())
+}
+
+async fn tasks_api(ctx: Ctx) -> AppResult<Json<Value>> {
+    ctx.require(service::OPPORTUNITY_READ)?;
+    let mut conn = conn(&ctx).await?;
+    Ok(Json(json!({"items": service::my_tasks(&mut conn, &ctx.principal).await?})))
+}
+
+async fn done_api(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Json<Value>> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::complete_activity(&mut tx, &ctx.principal, id).await?;
+    tx.commit().await?;
+    Ok(Json(json!({"id": id, "done": true})))
+}
+
+#[derive(Template)]
+#[template(path = "crm/tasks.html")]
+struct TasksPage {
+    page: PageCtx,
+    tasks: Vec<service::Activity>,
+    today: String,
+}
+
+async fn tasks_page(ctx: Ctx) -> AppResult<Response> {
+    ctx.require(service::OPPORTUNITY_READ)?;
+    let mut conn = conn(&ctx).await?;
+    let tasks = service::my_tasks(&mut conn, &ctx.principal).await?;
+    drop(conn);
+    render(&TasksPage {
+        page: PageCtx::new(&ctx, "crm.tasks", "/crm/tasks").await?,
+        tasks,
+        today: ctx.today().to_string(),
+    })
+}
+
+async fn done_page(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::complete_activity(&mut tx, &ctx.principal, id).await?;
+    tx.commit().await?;
+    Ok(flash_redirect(&ctx, "/crm/tasks", "common.saved"))
+}
+
+// ---- Forecast ----
+
+#[derive(Template)]
+#[template(path = "crm/forecast.html")]
+struct ForecastPage {
+    page: PageCtx,
+    rows: Vec<service::ForecastRow>,
+    chart: String,
+}
+
+async fn forecast_page(ctx: Ctx) -> AppResult<Response> {
+    let mut conn = conn(&ctx).await?;
+    let rows = service::forecast(&mut conn, &ctx.principal).await?;
+    drop(conn);
+    let mut months: Vec<web::chart::Bar> = Vec::new();
+    for r in &rows {
+        match months.iter_mut().find(|b| b.label == r.month) {
+            Some(bar) => bar.value += r.weighted,
+            None => months.push(web::chart::Bar { label: r.month.clone(), value: r.weighted }),
+        }
+    }
+    let page = PageCtx::new(&ctx, "crm.forecast", "/crm/forecast").await?;
+    let chart = web::chart::bars(&page.t("crm.weighted"), &months, yuan);
+    render(&ForecastPage { page, rows, chart })
+}
+
+// ---- Settings ----
+
+/// A company's first look at its pipeline gives it the default stages.
+async fn ensure_stages(ctx: &Ctx) -> AppResult<()> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::ensure_stages(&mut tx, ctx.company_id()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn stages_api(ctx: Ctx) -> AppResult<Json<Value>> {
+    ctx.require(service::OPPORTUNITY_READ)?;
+    ensure_stages(&ctx).await?;
+    let mut conn = conn(&ctx).await?;
+    Ok(Json(json!({"items": service::stages(&mut conn, ctx.company_id()).await?})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbabilityBody {
+    probability: String,
+}
+
+async fn probability_api(
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<ProbabilityBody>,
+) -> AppResult<Json<Value>> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::set_probability(&mut tx, &ctx.principal, id, &body.probability).await?;
+    tx.commit().await?;
+    stages_api(ctx).await
+}
+
+async fn rules_api(ctx: Ctx) -> AppResult<Json<Value>> {
+    ctx.require(service::SETTINGS)?;
+    let mut conn = conn(&ctx).await?;
+    Ok(Json(json!({"items": service::rules(&mut conn, ctx.company_id()).await?})))
+}
+
+async fn add_rule_api(ctx: Ctx, ApiJson(form): ApiJson<RuleForm>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let id = service::add_rule(&mut tx, &ctx.principal, &form).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": id}))).into_response())
+}
+
+async fn delete_rule_api(ctx: Ctx, Path(id): Path<i64>) -> AppResult<StatusCode> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::delete_rule(&mut tx, &ctx.principal, id).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Template)]
+#[template(path = "crm/settings.html")]
+struct SettingsPage {
+    page: PageCtx,
+    stages: Vec<Stage>,
+    rules: Vec<service::AssignmentRule>,
+    sources: [&'static str; 6],
+    errors: Vec<(String, String)>,
+}
+
+impl SettingsPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        message_for(&self.errors, field)
+    }
+}
+
+async fn settings_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<SettingsPage> {
+    ctx.require(service::SETTINGS)?;
+    ensure_stages(ctx).await?;
+    let mut conn = conn(ctx).await?;
+    let stages = service::stages(&mut conn, ctx.company_id()).await?;
+    let rules = service::rules(&mut conn, ctx.company_id()).await?;
+    drop(conn);
+    Ok(SettingsPage {
+        page: PageCtx::new(ctx, "crm.settings", "/crm/settings").await?,
+        stages,
+        rules,
+        sources: domain::SOURCES,
+        errors,
+    })
+}
+
+async fn settings_page(ctx: Ctx) -> AppResult<Response> {
+    render(&settings_view(&ctx, Vec::new()).await?)
+}
+
+async fn settings_action_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let outcome = match pairs.text("action").as_str() {
+        "probability" => {
+            let stage = pairs.get("stage_id").and_then(|s| s.parse().ok()).unwrap_or(0);
+            service::set_probability(&mut tx, &ctx.principal, stage, &pairs.text("probability")).await
+        }
+        "add_rule" => {
+            let form =
+                RuleForm { source: pairs.text("source"), region: pairs.text("region"), team: pairs.text("team") };
+            service::add_rule(&mut tx, &ctx.principal, &form).await.map(|_| ())
+        }
+        "delete_rule" => {
+            let rule = pairs.get("rule_id").and_then(|s| s.parse().ok()).unwrap_or(0);
+            service::delete_rule(&mut tx, &ctx.principal, rule).await
+        }
+        _ => return Err(DomainError::NotFound("action").into()),
+    };
+    match outcome {
+        Ok(()) => {
+            tx.commit().await?;
+            Ok(flash_redirect(&ctx, "/crm/settings", "common.saved"))
+        }
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            drop(tx);
+            let text = field_messages(&ctx, &errors);
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &settings_view(&ctx, text).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}

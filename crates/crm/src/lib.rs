@@ -1,0 +1,65 @@
+//! CRM: the sales face of the same data. The customer 360 page reads one customer's timeline
+//! from where each fact lives (activities logged here; quotations, orders, deliveries from
+//! sales; invoices, credit notes and receipts from finance) without copying it. Leads come by
+//! hand, by CSV or from the public web form (rate-limited, spam-checked), are matched against
+//! the parties, assigned by rules (round robin within a team by source and region), qualified
+//! and converted in one step into a customer and an opportunity. Opportunities move through
+//! configurable stages on a kanban board; a quotation made from one is a sales quotation, and
+//! confirming its order wins the opportunity (`sales.OrderConfirmed`). Leads and opportunities
+//! follow the record rules by their owner. Emits `crm.LeadCreated`, `crm.LeadConverted`,
+//! `crm.OpportunityWon`, `crm.OpportunityLost`.
+
+pub mod domain;
+mod http;
+mod i18n;
+pub mod service;
+pub mod timeline;
+
+use db::events::{Event, HandlerFuture, Subscriber};
+use db::Tx;
+use web::{MenuItem, Module};
+
+fn on_order_confirmed<'a>(tx: &'a mut Tx, event: &'a Event) -> HandlerFuture<'a> {
+    Box::pin(async move {
+        let Some(company) = event.company_id else {
+            return Ok(());
+        };
+        service::order_confirmed(tx, company, &event.payload).await
+    })
+}
+
+pub fn module() -> Module {
+    Module {
+        name: "crm",
+        title_key: "crm.menu",
+        migrations: vec![db::migrate::Migration {
+            module: "crm",
+            version: 1,
+            name: "activities, leads and the pipeline",
+            sql: include_str!("../migrations/0001_crm.sql"),
+        }],
+        permissions: &[
+            service::LEAD_READ,
+            service::LEAD_MANAGE,
+            service::OPPORTUNITY_READ,
+            service::OPPORTUNITY_MANAGE,
+            service::CUSTOMER_READ,
+            service::SETTINGS,
+        ],
+        menu: vec![
+            MenuItem { label_key: "crm.leads", href: "/crm/leads", permission: service::LEAD_READ },
+            MenuItem { label_key: "crm.pipeline", href: "/crm/pipeline", permission: service::OPPORTUNITY_READ },
+            MenuItem { label_key: "crm.forecast", href: "/crm/forecast", permission: service::OPPORTUNITY_READ },
+            MenuItem { label_key: "crm.tasks", href: "/crm/tasks", permission: service::OPPORTUNITY_READ },
+            MenuItem { label_key: "crm.settings", href: "/crm/settings", permission: service::SETTINGS },
+        ],
+        routes: http::routes,
+        api: http::docs(),
+        subscribers: vec![Subscriber {
+            name: "crm.win_on_order",
+            event_types: &["sales.OrderConfirmed"],
+            handle: on_order_confirmed,
+        }],
+        messages: i18n::MESSAGES,
+    }
+}

@@ -1,0 +1,383 @@
+//! The CRM at a company selling notebooks: a lead from the website is assigned by the rules,
+//! converted into a customer and an opportunity, quoted, won when its order is confirmed, and
+//! its whole story — through delivery, invoice and payment — reads on one timeline; the public
+//! form turns robots and floods away; salespeople see only their own pipeline; the forecast
+//! equals a direct count.
+
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+use sqlx::Row;
+use testkit::{spawn_app, ApiClient, TestApp};
+
+struct Shop {
+    app: TestApp,
+    api: ApiClient,
+    notebook: i64,
+}
+
+/// Books for 2026, the Shanghai warehouse with 50 notebooks at 4,550.00, and the east sales
+/// team (王芳, 李强) that web leads go to.
+async fn shop() -> Shop {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    assert_eq!(api.post("/api/v1/finance/setup", &json!({"year": 2026})).await.status, StatusCode::CREATED);
+    api.post("/api/v1/stock/warehouses", &json!({"code": "SH", "name": "上海总仓"})).await;
+    let product = json!({"code": "NB-14", "name": "14 英寸笔记本电脑", "kind": "goods", "uom": "pc", "vat_rate": "13", "sale_price": "6500.00"});
+    let notebook = api.post("/api/v1/catalog/products", &product).await.json()["id"].as_i64().expect("product");
+    let receipt = json!({"product_id": notebook, "quantity": "50", "from": "SUPPLIER", "to": "SH/STOCK", "unit_cost": "4550.00", "date": "2026-03-02"});
+    assert_eq!(api.post("/api/v1/stock/moves", &receipt).await.status, StatusCode::CREATED);
+    app.user("wang.fang", &["sales_rep"], "east", "sales").await;
+    app.user("li.qiang", &["sales_rep"], "east", "sales").await;
+    app.user("zhao.min", &["sales_manager"], "east", "sales").await;
+    app.user("sun.hao", &["sales_rep"], "west", "sales").await;
+    let rule = api.post("/api/v1/crm/assignment-rules", &json!({"source": "web", "team": "east"})).await;
+    assert_eq!(rule.status, StatusCode::CREATED, "{}", rule.body);
+    Shop { app, api, notebook }
+}
+
+/// Someone fills in the company's web form (JSON), from `address`.
+async fn web_lead(app: &TestApp, body: Value, address: &str) -> testkit::TestResponse {
+    app.anonymous_api()
+        .raw_with(
+            &format!("/public/crm/{}/leads", app.company_id),
+            "application/json",
+            &body.to_string(),
+            &[("x-forwarded-for", address.to_string())],
+        )
+        .await
+}
+
+fn kinds(timeline: &Value) -> Vec<String> {
+    let mut kinds: Vec<String> =
+        timeline["items"].as_array().expect("items").iter().map(|i| i["kind"].as_str().unwrap().to_string()).collect();
+    kinds.reverse();
+    kinds
+}
+
+#[tokio::test]
+async fn a_web_lead_becomes_a_customer_an_order_an_invoice_and_a_payment_on_one_timeline() {
+    let Shop { app, api, notebook } = shop().await;
+
+    // Two enquiries from the website: the east team's members take turns.
+    let first = json!({"name": "陈静", "organization": "厦门华信科技有限公司", "mobile": "138 0013 8000",
+        "message": "需要 10 台笔记本电脑", "campaign": "spring-2026"});
+    assert_eq!(web_lead(&app, first, "203.0.113.7").await.status, StatusCode::ACCEPTED);
+    let second = json!({"name": "刘洋", "email": "liu.yang@example.cn"});
+    assert_eq!(web_lead(&app, second, "203.0.113.8").await.status, StatusCode::ACCEPTED);
+    let leads = api.get("/api/v1/crm/leads").await.json();
+    let owners: Vec<&str> =
+        leads["items"].as_array().unwrap().iter().rev().map(|l| l["owner_name"].as_str().unwrap()).collect();
+    assert_eq!(owners, ["wang.fang", "li.qiang"]);
+    let lead = &leads["items"][1];
+    assert_eq!(
+        (lead["source"].as_str(), lead["campaign"].as_str(), lead["mobile"].as_str()),
+        (Some("web"), Some("spring-2026"), Some("13800138000"))
+    );
+    let lead_id = lead["id"].as_i64().unwrap();
+
+    // 王芳 qualifies it and converts it: a customer and an opportunity of 65,000.00, hers.
+    let wang = app.api("wang.fang").await;
+    assert_eq!(wang.post(&format!("/api/v1/crm/leads/{lead_id}/qualify"), &json!({})).await.status, StatusCode::OK);
+    let converted = wang
+        .post(
+            &format!("/api/v1/crm/leads/{lead_id}/convert"),
+            &json!({"expected_revenue": "65000.00", "close_date": "2026-04-30"}),
+        )
+        .await;
+    assert_eq!(converted.status, StatusCode::CREATED, "{}", converted.body);
+    let (customer, opportunity) =
+        (converted.json()["party_id"].as_i64().unwrap(), converted.json()["opportunity_id"].as_i64().unwrap());
+    let party = api.get(&format!("/api/v1/parties/{customer}")).await.json();
+    assert_eq!((party["name"].as_str(), party["roles"][0].as_str()), (Some("厦门华信科技有限公司"), Some("customer")));
+
+    // A call, then a quotation of 10 notebooks at the list price from the opportunity.
+    let call = json!({"kind": "call", "subject": "确认配置与交期", "opportunity_id": opportunity});
+    assert_eq!(wang.post("/api/v1/crm/activities", &call).await.status, StatusCode::CREATED);
+    let quote = json!({"customer_id": 0, "warehouse": "SH", "date": "2026-03-16", "tax_inclusive": true,
+        "lines": [{"product_id": notebook, "quantity": "10"}]});
+    let quoted = wang.post(&format!("/api/v1/crm/opportunities/{opportunity}/quote"), &quote).await;
+    assert_eq!(quoted.status, StatusCode::CREATED, "{}", quoted.body);
+    let order = quoted.json()["order_id"].as_i64().unwrap();
+
+    // Confirming the order wins the opportunity (through the sales event).
+    let confirmed = wang.post(&format!("/api/v1/sales/orders/{order}/confirm"), &json!({})).await;
+    assert_eq!(confirmed.json()["status"], "confirmed", "{}", confirmed.body);
+    app.dispatch_events().await;
+    let won = api.get(&format!("/api/v1/crm/opportunities/{opportunity}")).await.json();
+    assert_eq!(won["status"], "won", "{won}");
+
+    // The warehouse delivers, accounting invoices 65,000.00 and the customer pays.
+    api.post(&format!("/api/v1/sales/orders/{order}/deliver"), &json!({"date": "2026-03-17"})).await;
+    let invoiced = api.post(&format!("/api/v1/sales/orders/{order}/invoice"), &json!({"date": "2026-03-17"})).await;
+    let invoice = invoiced.json()["invoice_id"].as_i64().unwrap();
+    let paid = api
+        .post(
+            "/api/v1/finance/payments",
+            &json!({"kind": "receipt", "party_id": customer, "date": "2026-03-25", "amount": "65000.00",
+                "allocations": [{"invoice_id": invoice, "amount": "65000.00"}]}),
+        )
+        .await;
+    assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.body);
+
+    // The customer's timeline tells the story in order, with the figures beside it.
+    let timeline = api.get(&format!("/api/v1/crm/customers/{customer}/timeline")).await.json();
+    assert_eq!(
+        kinds(&timeline),
+        [
+            "lead",
+            "activity.call",
+            "opportunity",
+            "quotation",
+            "order",
+            "opportunity.won",
+            "delivery",
+            "invoice",
+            "receipt"
+        ]
+    );
+    assert_eq!(
+        (
+            timeline["lifetime_value"].as_str(),
+            timeline["open_receivables"].as_str(),
+            timeline["last_purchase"].as_str()
+        ),
+        (Some("65000.00"), Some("0.00"), Some("2026-03-16"))
+    );
+    assert_eq!(timeline["salesperson"], "wang.fang");
+    // Paged: three at a time, the cursor continues where the page ended.
+    let page = api.get(&format!("/api/v1/crm/customers/{customer}/timeline?limit=3")).await.json();
+    let next = page["next"].as_str().expect("a next page").to_string();
+    let rest = api.get(&format!("/api/v1/crm/customers/{customer}/timeline?limit=50&after={next}")).await.json();
+    assert_eq!(page["items"].as_array().unwrap().len() + rest["items"].as_array().unwrap().len(), 9);
+    assert!(rest["next"].is_null());
+
+    // The page shows it too. 王芳 sees her order but not the invoices (that is accounting's
+    // permission), so neither the invoice nor the lifetime value is on her page; 孙浩 of the
+    // west team cannot open the customer at all.
+    let shown = app.signed_in("wang.fang").await.get(&format!("/crm/customers/{customer}")).await;
+    assert_eq!(shown.status, StatusCode::OK);
+    assert!(shown.body.contains("SO/2026/00001") && !shown.body.contains("INV/2026/00001"), "{}", shown.body);
+    assert!(!shown.body.contains("lifetime-value"));
+    let full = app.signed_in("admin").await.get(&format!("/crm/customers/{customer}")).await;
+    assert!(full.body.contains("INV/2026/00001") && full.body.contains("65,000.00"), "{}", full.body);
+    let sun = app.api("sun.hao").await;
+    assert_eq!(sun.get(&format!("/api/v1/crm/customers/{customer}/timeline")).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_public_form_turns_away_robots_floods_and_anything_but_a_lead() {
+    let Shop { app, api, .. } = shop().await;
+    let good = json!({"name": "陈静", "mobile": "13800138000"});
+
+    // A robot fills the hidden field, or sends links: told "received", nothing recorded.
+    let robot = json!({"name": "Best offer", "email": "x@example.com", "website": "http://spam.example"});
+    assert_eq!(web_lead(&app, robot, "198.51.100.1").await.status, StatusCode::ACCEPTED);
+    let links = json!({"name": "x", "email": "x@example.com", "message": "https://a.example https://b.example https://c.example"});
+    assert_eq!(web_lead(&app, links, "198.51.100.1").await.status, StatusCode::ACCEPTED);
+    assert_eq!(app.count("crm_leads").await, 0);
+
+    // Fields it does not take (an owner, a status) are refused, and so is a lead nobody can reach.
+    let hostile = json!({"name": "陈静", "mobile": "13800138000", "owner_id": 1, "status": "converted"});
+    let refused = web_lead(&app, hostile, "198.51.100.2").await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    let unreachable = web_lead(&app, json!({"name": "陈静"}), "198.51.100.2").await;
+    assert_eq!(unreachable.json()["errors"][0]["field"], "mobile", "{}", unreachable.body);
+    let injected = json!({"name": "'; DROP TABLE crm_leads; --", "email": "not-an-email"});
+    assert_eq!(web_lead(&app, injected, "198.51.100.2").await.json()["errors"][0]["field"], "email");
+    assert_eq!(app.count("crm_leads").await, 0);
+
+    // No such company: not found, like any unknown page.
+    let nowhere =
+        app.anonymous_api().raw_with("/public/crm/999999/leads", "application/json", &good.to_string(), &[]).await;
+    assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
+
+    // Ten an hour from one address; the eleventh is throttled, another address is not.
+    for _ in 0..10 {
+        assert_eq!(web_lead(&app, good.clone(), "198.51.100.3").await.status, StatusCode::ACCEPTED);
+    }
+    let flood = web_lead(&app, good.clone(), "198.51.100.3").await;
+    assert_eq!(flood.status, StatusCode::TOO_MANY_REQUESTS, "{}", flood.body);
+    assert_eq!(flood.json()["type"], "/problems/throttled");
+    assert_eq!(web_lead(&app, good.clone(), "198.51.100.4").await.status, StatusCode::ACCEPTED);
+
+    // A plain HTML form posts too (form-encoded), and the form page itself needs no session.
+    let form = app
+        .anonymous_api()
+        .raw_with(
+            &format!("/public/crm/{}/leads", app.company_id),
+            "application/x-www-form-urlencoded",
+            "name=%E5%88%98%E6%B4%8B&email=liu%40example.cn&website=",
+            &[("x-forwarded-for", "198.51.100.9".into())],
+        )
+        .await;
+    assert_eq!(form.status, StatusCode::ACCEPTED, "{}", form.body);
+    let page = app.anonymous_api().get(&format!("/public/crm/{}/lead-form", app.company_id)).await;
+    assert!(page.status == StatusCode::OK && page.body.contains("name=\"website\""));
+    // Every accepted submission is one new web lead; nothing else was written.
+    assert_eq!(app.count("crm_leads WHERE source = 'web' AND status = 'new'").await, 12);
+    assert_eq!(api.get("/api/v1/crm/leads?status=new").await.json()["items"].as_array().map(Vec::len), Some(12));
+}
+
+#[tokio::test]
+async fn a_rep_sees_only_their_own_leads_and_opportunities_and_the_manager_the_teams() {
+    let Shop { app, .. } = shop().await;
+    let (wang, li, zhao, sun) =
+        (app.api("wang.fang").await, app.api("li.qiang").await, app.api("zhao.min").await, app.api("sun.hao").await);
+    let lead =
+        wang.post("/api/v1/crm/leads", &json!({"name": "陈静", "mobile": "13800138000", "source": "referral"})).await;
+    assert_eq!(lead.status, StatusCode::CREATED, "{}", lead.body);
+    assert_eq!(lead.json()["owner_name"], "wang.fang", "an own-scope rep keeps the lead she enters");
+    let id = lead.json()["id"].as_i64().unwrap();
+    let count = |v: Value| v["items"].as_array().map(Vec::len).unwrap_or(0);
+
+    assert_eq!(count(wang.get("/api/v1/crm/leads").await.json()), 1);
+    assert_eq!(count(li.get("/api/v1/crm/leads").await.json()), 0);
+    assert_eq!(count(zhao.get("/api/v1/crm/leads").await.json()), 1);
+    assert_eq!(count(sun.get("/api/v1/crm/leads").await.json()), 0);
+    assert_eq!(li.get(&format!("/api/v1/crm/leads/{id}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(li.post(&format!("/api/v1/crm/leads/{id}/qualify"), &json!({})).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        sun.post(&format!("/api/v1/crm/leads/{id}/lose"), &json!({"reason": "x"})).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // The manager converts it for her; the opportunity stays hers.
+    let converted = zhao
+        .post(
+            &format!("/api/v1/crm/leads/{id}/convert"),
+            &json!({"expected_revenue": "10000.00", "close_date": "2026-05-31"}),
+        )
+        .await;
+    assert_eq!(converted.status, StatusCode::CREATED, "{}", converted.body);
+    let opportunity = converted.json()["opportunity_id"].as_i64().unwrap();
+    let board =
+        |v: Value| v["stages"].as_array().unwrap().iter().map(|s| s["items"].as_array().unwrap().len()).sum::<usize>();
+    assert_eq!(board(wang.get("/api/v1/crm/opportunities").await.json()), 1);
+    assert_eq!(board(li.get("/api/v1/crm/opportunities").await.json()), 0);
+    assert_eq!(board(zhao.get("/api/v1/crm/opportunities").await.json()), 1);
+    assert_eq!(board(sun.get("/api/v1/crm/opportunities").await.json()), 0);
+    let stages = wang.get("/api/v1/crm/stages").await.json();
+    let proposal = stages["items"][2]["id"].as_i64().unwrap();
+    let moved =
+        li.post(&format!("/api/v1/crm/opportunities/{opportunity}/stage"), &json!({"stage_id": proposal})).await;
+    assert_eq!(moved.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        wang.post(&format!("/api/v1/crm/opportunities/{opportunity}/stage"), &json!({"stage_id": proposal}))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(count(li.get("/api/v1/crm/forecast").await.json()), 0);
+    assert_eq!(count(zhao.get("/api/v1/crm/forecast").await.json()), 1);
+}
+
+#[tokio::test]
+async fn the_weighted_forecast_equals_a_direct_count_and_the_board_moves_without_javascript() {
+    let Shop { app, api, .. } = shop().await;
+    let customer = api
+        .post("/api/v1/parties", &json!({"kind": "organization", "name": "福州金桥电子有限公司", "roles": ["customer"], "confirm_duplicates": true}))
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    let stages = api.get("/api/v1/crm/stages").await.json();
+    let stage = |i: usize| stages["items"][i]["id"].as_i64().unwrap();
+    // 120,000.00 at 60 % (72,000.00), 33,333.33 at 30 % (10,000.00, half up), 8,000.00 at 10 %.
+    for (title, revenue, close, s) in [
+        ("服务器扩容", "120000.00", "2026-04-20", stage(2)),
+        ("办公终端更新", "33333.33", "2026-04-28", stage(1)),
+        ("软件许可", "8000.00", "2026-05-15", stage(0)),
+    ] {
+        let made = api
+            .post("/api/v1/crm/opportunities", &json!({"title": title, "party_id": customer, "expected_revenue": revenue, "close_date": close, "stage_id": s}))
+            .await;
+        assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    }
+    let forecast = api.get("/api/v1/crm/forecast").await.json();
+    let april = forecast["items"].as_array().unwrap().iter().find(|r| r["month"] == "2026-04").expect("April").clone();
+    assert_eq!(
+        (april["count"].as_i64(), april["expected"].as_str(), april["weighted"].as_str()),
+        (Some(2), Some("153333.33"), Some("82000.00"))
+    );
+    let direct: i64 = sqlx::query(
+        "SELECT CAST(SUM((o.expected_revenue * s.probability_bp + 5000) / 10000) AS BIGINT) AS w FROM crm_opportunities o \
+         JOIN crm_stages s ON s.id = o.stage_id WHERE o.status = 'open'",
+    )
+    .fetch_one(app.db.reader())
+    .await
+    .unwrap()
+    .try_get("w")
+    .unwrap();
+    let total: i64 = forecast["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["weighted"].as_str().unwrap().parse::<f64>().unwrap() * 100.0).round() as i64)
+        .sum();
+    assert_eq!(total, direct);
+    assert_eq!(direct, 8_280_000);
+
+    // On the board page every card has a move form; posting it moves the card. A card moved
+    // by someone else meanwhile (an old version) is refused.
+    let browser = app.signed_in("admin").await;
+    let board = browser.get("/crm/pipeline").await;
+    assert!(board.body.contains("kanban-move"), "{}", board.body);
+    let opportunity: i64 = sqlx::query("SELECT id FROM crm_opportunities WHERE title = '软件许可'")
+        .fetch_one(app.db.reader())
+        .await
+        .unwrap()
+        .try_get("id")
+        .unwrap();
+    let (stage_field, version) = (stage(3).to_string(), "1".to_string());
+    let moved = browser
+        .post_form(
+            "/crm/pipeline",
+            &format!("/crm/opportunities/{opportunity}/stage"),
+            &[("stage_id", &stage_field), ("version", &version), ("back", "pipeline")],
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.body);
+    let stale = api
+        .post(&format!("/api/v1/crm/opportunities/{opportunity}/stage"), &json!({"stage_id": stage(1), "version": 1}))
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+    let lost = api.post(&format!("/api/v1/crm/opportunities/{opportunity}/lost"), &json!({"reason": "价格"})).await;
+    assert_eq!((lost.json()["status"].as_str(), lost.json()["lost_reason"].as_str()), (Some("lost"), Some("价格")));
+}
+
+#[tokio::test]
+async fn a_csv_of_leads_is_imported_whole_or_not_at_all_and_a_known_customer_is_flagged() {
+    let Shop { app, api, .. } = shop().await;
+    api.post(
+        "/api/v1/parties",
+        &json!({"kind": "organization", "name": "厦门华信科技有限公司", "roles": ["customer"], "contacts": [{"kind": "mobile", "value": "13800138000"}], "confirm_duplicates": true}),
+    )
+    .await;
+    let bad = "name,organization,mobile,email,region\n陈静,厦门华信,13800138000,,华东\n,无名,13900139000,,华南\n";
+    let refused = api.post("/api/v1/crm/leads/import", &json!({"csv": bad})).await;
+    assert_eq!(refused.json()["errors"][0]["field"], "rows[2].name", "{}", refused.body);
+    assert_eq!(app.count("crm_leads").await, 0, "nothing of a refused file is kept");
+    let good =
+        "name,organization,mobile,email,region\n陈静,厦门华信,13800138000,,华东\n刘洋,,,liu.yang@example.cn,华南\n";
+    let imported = api.post("/api/v1/crm/leads/import", &json!({"csv": good})).await;
+    assert_eq!(imported.json()["imported"], 2, "{}", imported.body);
+    let leads = api.get("/api/v1/crm/leads").await.json();
+    let chen = leads["items"].as_array().unwrap().iter().find(|l| l["name"] == "陈静").unwrap().clone();
+    assert_eq!(
+        (chen["source"].as_str(), chen["duplicate_name"].as_str()),
+        (Some("import"), Some("厦门华信科技有限公司"))
+    );
+
+    // Converting onto the known customer makes no second party.
+    let parties = app.count("parties").await;
+    let id = chen["id"].as_i64().unwrap();
+    let converted = api
+        .post(
+            &format!("/api/v1/crm/leads/{id}/convert"),
+            &json!({"party_id": chen["duplicate_of"], "expected_revenue": "5000.00", "close_date": "2026-04-01"}),
+        )
+        .await;
+    assert_eq!(converted.status, StatusCode::CREATED, "{}", converted.body);
+    assert_eq!(app.count("parties").await, parties);
+    assert_eq!(converted.json()["party_id"], chen["duplicate_of"]);
+}
