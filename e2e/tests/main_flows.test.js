@@ -181,3 +181,25 @@ test('a purchase order is confirmed, received and billed; a sales order is confi
   assert.equal(await page.locator('svg.chart').count(), 1, 'the analysis draws its chart');
   await shot('16-sales-analysis');
 });
+
+test('a card moves across the pipeline, and its customer shows one timeline', async () => {
+  await page.goto(`${base}/crm/pipeline`);
+  assert.equal(await page.locator('.kanban-column').count(), 5, 'five stages');
+  const card = page.locator('.kanban-column').first().locator('.kanban-card').first();
+  const title = (await card.locator('strong').textContent()).trim();
+  const target = await page.locator('.kanban-column').nth(2).getAttribute('data-stage');
+  await card.locator('select[name=stage_id]').selectOption(target);
+  await card.locator('form.kanban-move button').click();
+  await page.waitForURL(/\/crm\/pipeline$/);
+  assert.match(await page.locator('.kanban-column').nth(2).textContent(), new RegExp(title));
+  await shot('17-pipeline');
+  await page.locator('.kanban-column').nth(2).locator('.kanban-card a').first().click();
+  await page.waitForURL(/\/crm\/opportunities\/\d+$/);
+  await page.click('dl.facts a[href^="/crm/customers/"]');
+  await page.waitForURL(/\/crm\/customers\/\d+$/);
+  assert.ok(await page.locator('#timeline li').count() >= 1, 'the timeline has the opportunity at least');
+  await shot('18-customer-360');
+  await page.goto(`${base}/crm/leads`);
+  assert.ok(await page.locator('table.list tbody tr').count() >= 10, 'the demo leads are listed');
+  await shot('19-leads');
+});

@@ -69,6 +69,7 @@ pub fn validate_lead(form: &LeadForm) -> DomainResult<LeadInput> {
     limit(&mut p, "region", form.region.trim(), 50);
     limit(&mut p, "campaign", form.campaign.trim(), 50);
     limit(&mut p, "message", form.message.trim(), 2000);
+    limit(&mut p, "email", form.email.trim(), 100);
     let mobile = match form.mobile.trim() {
         "" => String::new(),
         text => p.check(kernel::identifiers::mobile("mobile", text)).unwrap_or_default(),

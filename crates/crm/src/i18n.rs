@@ -145,4 +145,10 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("error.crm.activity_kind", "未知的跟进类型：{0}", "Unknown kind of activity: {0}"),
     ("error.crm.activity_about", "请指定客户、线索或商机", "Say which customer, lead or opportunity it is about"),
     ("error.crm.form_body", "表单内容无法读取：{0}", "The form cannot be read: {0}"),
+    ("error.crm.revenue_too_large", "金额不能超过 {0}", "No more than {0}"),
+    ("crm.web_form", "网站线索表单", "Website lead form"),
+    ("crm.web_form_on", "表单已开启，地址：", "The form is on at:"),
+    ("crm.web_form_off", "表单未开启", "The form is off"),
+    ("crm.enable", "开启（生成新地址）", "Turn on (new address)"),
+    ("crm.disable", "关闭", "Turn off"),
 ];

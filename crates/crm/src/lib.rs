@@ -32,12 +32,20 @@ pub fn module() -> Module {
     Module {
         name: "crm",
         title_key: "crm.menu",
-        migrations: vec![db::migrate::Migration {
-            module: "crm",
-            version: 1,
-            name: "activities, leads and the pipeline",
-            sql: include_str!("../migrations/0001_crm.sql"),
-        }],
+        migrations: vec![
+            db::migrate::Migration {
+                module: "crm",
+                version: 1,
+                name: "activities, leads and the pipeline",
+                sql: include_str!("../migrations/0001_crm.sql"),
+            },
+            db::migrate::Migration {
+                module: "crm",
+                version: 2,
+                name: "the public web form's address",
+                sql: include_str!("../migrations/0002_web_form.sql"),
+            },
+        ],
         permissions: &[
             service::LEAD_READ,
             service::LEAD_MANAGE,

@@ -22,6 +22,9 @@ pub const CUSTOMER_READ: &str = "crm.customer.read";
 /// Stages and assignment rules.
 pub const SETTINGS: &str = "crm.settings.manage";
 
+/// The largest expected revenue of one opportunity: ten billion yuan (in fen).
+pub const MAX_REVENUE: i64 = 1_000_000_000_000;
+
 /// The owner of a lead or opportunity row, for record rules.
 async fn owner_of(conn: &mut sqlx::AnyConnection, table: &str, company: i64, id: i64) -> Result<Option<RecordOwner>> {
     let sql = format!(
@@ -82,7 +85,7 @@ pub struct Lead {
 
 const LEAD_COLUMNS: &str =
     "l.id, l.number, l.name, l.organization, l.mobile, l.email, l.region, l.source, l.campaign, l.message, \
-     l.status, l.duplicate_of, d.name AS duplicate_name, l.party_id, l.opportunity_id, l.lost_reason, l.owner_id, \
+     l.status, d.id AS duplicate_of, d.name AS duplicate_name, l.party_id, l.opportunity_id, l.lost_reason, l.owner_id, \
      u.display_name AS owner_name, l.version, l.created_at";
 
 fn lead_of(r: &db::Row) -> std::result::Result<Lead, sqlx::Error> {
@@ -110,12 +113,26 @@ fn lead_of(r: &db::Row) -> std::result::Result<Lead, sqlx::Error> {
     })
 }
 
+/// The start of a query over leads: the suspected duplicate shows only when the principal may
+/// read that party, so a lead never tells who else is a customer.
+fn leads_query(principal: &Principal) -> db::SqlBuilder {
+    let mut q = db::SqlBuilder::new(format!(
+        "SELECT {LEAD_COLUMNS} FROM crm_leads l LEFT JOIN parties d ON d.id = l.duplicate_of"
+    ));
+    match principal.row_filter(party::service::READ) {
+        Ok(filter) => db::rules::push_filter(&mut q, &filter, "d.company_id", "d.owner_id"),
+        Err(_) => {
+            q.push(" AND 1 = 0");
+        }
+    }
+    q.push(" LEFT JOIN users u ON u.id = l.owner_id WHERE 1 = 1");
+    q
+}
+
 /// The latest 500 leads the record rule reaches, or those in one status.
 pub async fn leads(conn: &mut sqlx::AnyConnection, principal: &Principal, status: Option<&str>) -> Result<Vec<Lead>> {
     let filter = principal.row_filter(LEAD_READ)?;
-    let mut q = db::SqlBuilder::new(format!(
-        "SELECT {LEAD_COLUMNS} FROM crm_leads l LEFT JOIN parties d ON d.id = l.duplicate_of LEFT JOIN users u ON u.id = l.owner_id WHERE 1 = 1"
-    ));
+    let mut q = leads_query(principal);
     db::rules::push_filter(&mut q, &filter, "l.company_id", "l.owner_id");
     if let Some(status) = status {
         q.push(" AND l.status = ").bind(status.to_string());
@@ -127,7 +144,9 @@ pub async fn leads(conn: &mut sqlx::AnyConnection, principal: &Principal, status
 /// One lead the principal may read.
 pub async fn lead(conn: &mut sqlx::AnyConnection, principal: &Principal, id: i64) -> Result<Lead> {
     reach(conn, principal, LEAD_READ, "crm_leads", "lead", id).await?;
-    load_lead(conn, principal.company_id.0, id).await
+    let mut q = leads_query(principal);
+    q.push(" AND l.company_id = ").bind(principal.company_id.0).push(" AND l.id = ").bind(id);
+    Ok(lead_of(&q.build().fetch_optional(conn).await?.ok_or(DomainError::NotFound("lead"))?)?)
 }
 
 async fn load_lead(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -> Result<Lead> {
@@ -279,11 +298,32 @@ fn local_date(tx: &Tx) -> chrono::NaiveDate {
         .unwrap_or_default()
 }
 
-/// Staff enter a lead; with an own scope it is theirs, otherwise the rules assign it.
+/// Staff enter a lead; with an own scope it is theirs, otherwise the rules assign it — to
+/// someone the enterer can still see, or else to the enterer, so nobody enters a lead and then
+/// cannot find it.
 pub async fn create_lead(tx: &mut Tx, principal: &Principal, form: &LeadForm) -> Result<i64> {
     let scope = principal.authorize(LEAD_MANAGE)?;
-    let owner = (scope == kernel::Scope::Own).then_some(principal.user_id.0);
-    record_lead(tx, principal.company_id.0, form, owner).await
+    let company = principal.company_id.0;
+    let input = domain::validate_lead(form)?;
+    let mut owner = Some(principal.user_id.0);
+    if scope != kernel::Scope::Own {
+        if let Some(assigned) = assignee(tx, company, &input).await? {
+            let row = sqlx::query("SELECT team, department FROM users WHERE id = $1")
+                .bind(assigned)
+                .fetch_one(tx.conn())
+                .await?;
+            let record = RecordOwner {
+                company_id: principal.company_id,
+                user_id: Some(kernel::ids::UserId(assigned)),
+                team: row.try_get("team")?,
+                department: row.try_get("department")?,
+            };
+            if principal.reaches(LEAD_READ, &record).is_ok() {
+                owner = Some(assigned);
+            }
+        }
+    }
+    record_lead(tx, company, form, owner).await
 }
 
 /// Imports leads from CSV with a header row (name, organization, mobile, email, region, source,
@@ -427,7 +467,11 @@ pub async fn convert(tx: &mut Tx, principal: &Principal, id: i64, form: &Convert
                 .bind(party)
                 .fetch_optional(tx.conn())
                 .await?;
-            if exists.is_none() {
+            // Giving an existing party the customer role changes it: the principal must be
+            // allowed to update that party.
+            if exists.is_none()
+                || party::service::reach_in_for(tx.conn(), principal, party::service::UPDATE, party).await.is_err()
+            {
                 return Err(DomainError::invalid("party_id", "error.crm.party", party.to_string()).into());
             }
             sqlx::query("INSERT INTO party_roles (party_id, role) VALUES ($1, 'customer') ON CONFLICT DO NOTHING")
@@ -441,7 +485,8 @@ pub async fn convert(tx: &mut Tx, principal: &Principal, id: i64, form: &Convert
             let mut contacts = Vec::new();
             for (kind, value) in [("mobile", &lead.mobile), ("email", &lead.email)] {
                 if !value.is_empty() {
-                    let label = if organization { lead.name.clone() } else { String::new() };
+                    // A contact's label is shorter than a lead's name.
+                    let label = if organization { lead.name.chars().take(50).collect() } else { String::new() };
                     contacts.push(party::domain::Contact { kind: kind.into(), value: value.clone(), label });
                 }
             }
@@ -491,6 +536,52 @@ pub async fn convert(tx: &mut Tx, principal: &Principal, id: i64, form: &Convert
     )
     .await?;
     Ok((party, opportunity))
+}
+
+// ---- The public web form ----
+
+/// The web form's token, when the company has turned the form on.
+pub async fn web_form(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Option<String>> {
+    Ok(sqlx::query("SELECT token FROM crm_web_forms WHERE company_id = $1")
+        .bind(company)
+        .fetch_optional(conn)
+        .await?
+        .map(|r| r.try_get("token"))
+        .transpose()?)
+}
+
+/// The company (id, legal name) whose form has this token.
+pub async fn form_owner(conn: &mut sqlx::AnyConnection, token: &str) -> Result<Option<(i64, String)>> {
+    Ok(sqlx::query("SELECT f.company_id, c.legal_name FROM crm_web_forms f JOIN companies c ON c.id = f.company_id WHERE f.token = $1")
+        .bind(token)
+        .fetch_optional(conn)
+        .await?
+        .map(|r| Ok::<_, sqlx::Error>((r.try_get("company_id")?, r.try_get("legal_name")?)))
+        .transpose()?)
+}
+
+/// Turns the public form on under a fresh random address (the old one, if any, stops working).
+/// Returns the token.
+pub async fn enable_web_form(tx: &mut Tx, principal: &Principal) -> Result<String> {
+    principal.authorize(SETTINGS)?;
+    let company = principal.company_id.0;
+    let token = web::accounts::random_hex(16);
+    sqlx::query("DELETE FROM crm_web_forms WHERE company_id = $1").bind(company).execute(tx.conn()).await?;
+    sqlx::query("INSERT INTO crm_web_forms (company_id, token, created_at) VALUES ($1, $2, $3)")
+        .bind(company)
+        .bind(&token)
+        .bind(tx.now().to_string())
+        .execute(tx.conn())
+        .await?;
+    tx.audit("update", "crm.web_form", Some(&company.to_string()), &json!({"enabled": [null, true]})).await?;
+    Ok(token)
+}
+
+pub async fn disable_web_form(tx: &mut Tx, principal: &Principal) -> Result<()> {
+    principal.authorize(SETTINGS)?;
+    let company = principal.company_id.0;
+    sqlx::query("DELETE FROM crm_web_forms WHERE company_id = $1").bind(company).execute(tx.conn()).await?;
+    tx.audit("update", "crm.web_form", Some(&company.to_string()), &json!({"enabled": [true, false]})).await
 }
 
 // ---- Assignment rules ----
@@ -620,7 +711,9 @@ pub async fn ensure_stages(tx: &mut Tx, company: i64) -> Result<()> {
     }
     for (i, (name, name_en, probability)) in domain::DEFAULT_STAGES.iter().enumerate() {
         sqlx::query(
-            "INSERT INTO crm_stages (company_id, position, name, name_en, probability_bp) VALUES ($1, $2, $3, $4, $5)",
+            // Two first looks at once: the second's inserts are no-ops.
+            "INSERT INTO crm_stages (company_id, position, name, name_en, probability_bp) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (company_id, name) DO NOTHING",
         )
         .bind(company)
         .bind(i as i64 + 1)
@@ -772,6 +865,10 @@ async fn insert_opportunity(
     if revenue < 0 {
         p.add("expected_revenue", "error.finance.negative", &form.expected_revenue);
     }
+    // Weighing multiplies by basis points: keep the product within 64 bits on every database.
+    if revenue > MAX_REVENUE {
+        p.add("expected_revenue", "error.crm.revenue_too_large", yuan(MAX_REVENUE));
+    }
     let close = p.check(kernel::dates::parse("close_date", &form.close_date));
     let party = sqlx::query("SELECT 1 FROM parties WHERE company_id = $1 AND id = $2 AND archived_at IS NULL")
         .bind(company)
@@ -779,6 +876,9 @@ async fn insert_opportunity(
         .fetch_optional(tx.conn())
         .await?;
     if party.is_none() {
+        p.add("party_id", "error.crm.party", form.party_id.to_string());
+    } else if party::service::reach_in(tx.conn(), principal, form.party_id).await.is_err() {
+        // A customer the principal may not see is answered as no customer at all.
         p.add("party_id", "error.crm.party", form.party_id.to_string());
     }
     let stage: Option<i64> = match form.stage_id {
@@ -859,7 +959,8 @@ pub async fn board(
         ));
         q.bind(s.id);
         db::rules::push_filter(&mut q, &filter, "o.company_id", "o.owner_id");
-        if let Some(after) = after {
+        // A page further down is one stage's: `after` is an id of that column.
+        if let (Some(after), Some(_)) = (after, stage) {
             q.push(" AND o.id < ").bind(after);
         }
         q.push(" ORDER BY o.id DESC LIMIT ").bind(per_stage);

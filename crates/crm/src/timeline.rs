@@ -68,9 +68,10 @@ pub struct Customer {
     pub open_receivables: Option<i64>,
     /// Their last confirmed order's date.
     pub last_purchase: Option<String>,
-    pub open_opportunities: i64,
-    /// Open opportunities' expected revenue weighted by their stage (fen).
-    pub weighted_pipeline: i64,
+    /// Open opportunities the principal may read, and their expected revenue weighted by
+    /// their stage (fen); None without the permission.
+    pub open_opportunities: Option<i64>,
+    pub weighted_pipeline: Option<i64>,
     pub items: Vec<Item>,
     /// Cursor of the next page, when there is one.
     pub next: Option<String>,
@@ -100,6 +101,22 @@ pub async fn customer(
     // What staff logged.
     q.push("SELECT a.created_at AS at, 15 AS step, 'activity.' || a.kind AS kind, a.id AS id, a.subject AS title, a.body AS detail, CAST(NULL AS BIGINT) AS amount FROM crm_activities a");
     scope(&mut q, "a.company_id", "a.party_id", company, party);
+    // An activity logged on an opportunity or a lead shows only to those who may read that.
+    for (column, table, permission) in [
+        ("a.opportunity_id", "crm_opportunities", service::OPPORTUNITY_READ),
+        ("a.lead_id", "crm_leads", service::LEAD_READ),
+    ] {
+        match principal.row_filter(permission) {
+            Ok(filter) => {
+                q.push(&format!(" AND ({column} IS NULL OR {column} IN (SELECT r.id FROM {table} r WHERE 1 = 1"));
+                db::rules::push_filter(&mut q, &filter, "r.company_id", "r.owner_id");
+                q.push("))");
+            }
+            Err(_) => {
+                q.push(&format!(" AND {column} IS NULL"));
+            }
+        }
+    }
     if principal.may(service::LEAD_READ) {
         q.push(" UNION ALL SELECT l.created_at, 10, 'lead', l.id, l.number || ' ' || l.name, l.source || CASE WHEN l.campaign = '' THEN '' ELSE ' · ' || l.campaign END, CAST(NULL AS BIGINT) FROM crm_leads l");
         scope(&mut q, "l.company_id", "l.party_id", company, party);
@@ -179,22 +196,31 @@ pub async fn customer(
     } else {
         (None, None)
     };
-    let last_purchase: Option<String> = sqlx::query(
-        "SELECT MAX(order_date) AS last FROM sal_orders WHERE company_id = $1 AND customer_id = $2 AND status IN ('confirmed', 'done', 'closed')",
-    )
-    .bind(company)
-    .bind(party)
-    .fetch_one(&mut *conn)
-    .await?
-    .try_get("last")?;
-    let pipeline = sqlx::query(
-        "SELECT COUNT(*) AS n, CAST(COALESCE(SUM((o.expected_revenue * s.probability_bp + 5000) / 10000), 0) AS BIGINT) AS weighted \
-         FROM crm_opportunities o JOIN crm_stages s ON s.id = o.stage_id WHERE o.company_id = $1 AND o.party_id = $2 AND o.status = 'open'",
-    )
-    .bind(company)
-    .bind(party)
-    .fetch_one(&mut *conn)
-    .await?;
+    // The figures follow the same rules as the timeline's items: what the principal may read.
+    let last_purchase: Option<String> = match principal.row_filter(sales::service::READ) {
+        Ok(filter) => {
+            let mut q = SqlBuilder::new("SELECT MAX(s.order_date) AS last FROM sal_orders s");
+            scope(&mut q, "s.company_id", "s.customer_id", company, party);
+            q.push(" AND s.status IN ('confirmed', 'done', 'closed')");
+            db::rules::push_filter(&mut q, &filter, "s.company_id", "s.created_by");
+            q.build().fetch_one(&mut *conn).await?.try_get("last")?
+        }
+        Err(_) => None,
+    };
+    let (open_opportunities, weighted_pipeline) = match principal.row_filter(service::OPPORTUNITY_READ) {
+        Ok(filter) => {
+            let mut q = SqlBuilder::new(
+                "SELECT COUNT(*) AS n, CAST(COALESCE(SUM((o.expected_revenue * s.probability_bp + 5000) / 10000), 0) AS BIGINT) AS weighted \
+                 FROM crm_opportunities o JOIN crm_stages s ON s.id = o.stage_id",
+            );
+            scope(&mut q, "o.company_id", "o.party_id", company, party);
+            q.push(" AND o.status = 'open'");
+            db::rules::push_filter(&mut q, &filter, "o.company_id", "o.owner_id");
+            let row = q.build().fetch_one(&mut *conn).await?;
+            (Some(row.try_get("n")?), Some(row.try_get("weighted")?))
+        }
+        Err(_) => (None, None),
+    };
     let salesperson: Option<String> = match record.owner_id {
         Some(owner) => sqlx::query("SELECT display_name FROM users WHERE id = $1")
             .bind(owner)
@@ -220,8 +246,8 @@ pub async fn customer(
         lifetime_value,
         open_receivables,
         last_purchase,
-        open_opportunities: pipeline.try_get("n")?,
-        weighted_pipeline: pipeline.try_get("weighted")?,
+        open_opportunities,
+        weighted_pipeline,
         items,
         next,
     })

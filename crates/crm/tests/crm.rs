@@ -13,6 +13,8 @@ struct Shop {
     app: TestApp,
     api: ApiClient,
     notebook: i64,
+    /// Where the website posts its enquiries.
+    form: String,
 }
 
 /// Books for 2026, the Shanghai warehouse with 50 notebooks at 4,550.00, and the east sales
@@ -32,18 +34,17 @@ async fn shop() -> Shop {
     app.user("sun.hao", &["sales_rep"], "west", "sales").await;
     let rule = api.post("/api/v1/crm/assignment-rules", &json!({"source": "web", "team": "east"})).await;
     assert_eq!(rule.status, StatusCode::CREATED, "{}", rule.body);
-    Shop { app, api, notebook }
+    let form = api.post("/api/v1/crm/web-form", &json!({})).await;
+    assert_eq!(form.status, StatusCode::CREATED, "{}", form.body);
+    let form = form.json()["submit"].as_str().expect("the form's address").to_string();
+    Shop { app, api, notebook, form }
 }
 
-/// Someone fills in the company's web form (JSON), from `address`.
-async fn web_lead(app: &TestApp, body: Value, address: &str) -> testkit::TestResponse {
+/// Someone fills in the company's web form (JSON), from `address` (as the proxy in front
+/// reports it).
+async fn web_lead(app: &TestApp, form: &str, body: Value, address: &str) -> testkit::TestResponse {
     app.anonymous_api()
-        .raw_with(
-            &format!("/public/crm/{}/leads", app.company_id),
-            "application/json",
-            &body.to_string(),
-            &[("x-forwarded-for", address.to_string())],
-        )
+        .raw_with(form, "application/json", &body.to_string(), &[("x-forwarded-for", address.to_string())])
         .await
 }
 
@@ -56,14 +57,14 @@ fn kinds(timeline: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn a_web_lead_becomes_a_customer_an_order_an_invoice_and_a_payment_on_one_timeline() {
-    let Shop { app, api, notebook } = shop().await;
+    let Shop { app, api, notebook, form } = shop().await;
 
     // Two enquiries from the website: the east team's members take turns.
     let first = json!({"name": "陈静", "organization": "厦门华信科技有限公司", "mobile": "138 0013 8000",
         "message": "需要 10 台笔记本电脑", "campaign": "spring-2026"});
-    assert_eq!(web_lead(&app, first, "203.0.113.7").await.status, StatusCode::ACCEPTED);
+    assert_eq!(web_lead(&app, &form, first, "203.0.113.7").await.status, StatusCode::ACCEPTED);
     let second = json!({"name": "刘洋", "email": "liu.yang@example.cn"});
-    assert_eq!(web_lead(&app, second, "203.0.113.8").await.status, StatusCode::ACCEPTED);
+    assert_eq!(web_lead(&app, &form, second, "203.0.113.8").await.status, StatusCode::ACCEPTED);
     let leads = api.get("/api/v1/crm/leads").await.json();
     let owners: Vec<&str> =
         leads["items"].as_array().unwrap().iter().rev().map(|l| l["owner_name"].as_str().unwrap()).collect();
@@ -166,56 +167,73 @@ async fn a_web_lead_becomes_a_customer_an_order_an_invoice_and_a_payment_on_one_
 
 #[tokio::test]
 async fn the_public_form_turns_away_robots_floods_and_anything_but_a_lead() {
-    let Shop { app, api, .. } = shop().await;
+    let Shop { app, api, form, .. } = shop().await;
     let good = json!({"name": "陈静", "mobile": "13800138000"});
 
     // A robot fills the hidden field, or sends links: told "received", nothing recorded.
     let robot = json!({"name": "Best offer", "email": "x@example.com", "website": "http://spam.example"});
-    assert_eq!(web_lead(&app, robot, "198.51.100.1").await.status, StatusCode::ACCEPTED);
+    assert_eq!(web_lead(&app, &form, robot, "198.51.100.1").await.status, StatusCode::ACCEPTED);
     let links = json!({"name": "x", "email": "x@example.com", "message": "https://a.example https://b.example https://c.example"});
-    assert_eq!(web_lead(&app, links, "198.51.100.1").await.status, StatusCode::ACCEPTED);
+    assert_eq!(web_lead(&app, &form, links, "198.51.100.1").await.status, StatusCode::ACCEPTED);
     assert_eq!(app.count("crm_leads").await, 0);
 
     // Fields it does not take (an owner, a status) are refused, and so is a lead nobody can reach.
     let hostile = json!({"name": "陈静", "mobile": "13800138000", "owner_id": 1, "status": "converted"});
-    let refused = web_lead(&app, hostile, "198.51.100.2").await;
+    let refused = web_lead(&app, &form, hostile, "198.51.100.2").await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
-    let unreachable = web_lead(&app, json!({"name": "陈静"}), "198.51.100.2").await;
+    let unreachable = web_lead(&app, &form, json!({"name": "陈静"}), "198.51.100.2").await;
     assert_eq!(unreachable.json()["errors"][0]["field"], "mobile", "{}", unreachable.body);
     let injected = json!({"name": "'; DROP TABLE crm_leads; --", "email": "not-an-email"});
-    assert_eq!(web_lead(&app, injected, "198.51.100.2").await.json()["errors"][0]["field"], "email");
+    assert_eq!(web_lead(&app, &form, injected, "198.51.100.2").await.json()["errors"][0]["field"], "email");
     assert_eq!(app.count("crm_leads").await, 0);
 
-    // No such company: not found, like any unknown page.
+    // A wrong address is not found, like any unknown page.
     let nowhere =
-        app.anonymous_api().raw_with("/public/crm/999999/leads", "application/json", &good.to_string(), &[]).await;
+        app.anonymous_api().raw_with("/public/crm/forms/0000/leads", "application/json", &good.to_string(), &[]).await;
     assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
+
+    // A client cannot dodge the limit by writing its own X-Forwarded-For in front: the hop the
+    // proxy appended (the last) is the one counted.
+    for i in 0..10 {
+        let spoofed = [("x-forwarded-for", format!("10.0.0.{i}, 198.51.100.5"))];
+        let sent = app.anonymous_api().raw_with(&form, "application/json", &good.to_string(), &spoofed).await;
+        assert_eq!(sent.status, StatusCode::ACCEPTED);
+    }
+    let spoofed = [("x-forwarded-for", "10.0.0.99, 198.51.100.5".to_string())];
+    let sent = app.anonymous_api().raw_with(&form, "application/json", &good.to_string(), &spoofed).await;
+    assert_eq!(sent.status, StatusCode::TOO_MANY_REQUESTS);
 
     // Ten an hour from one address; the eleventh is throttled, another address is not.
     for _ in 0..10 {
-        assert_eq!(web_lead(&app, good.clone(), "198.51.100.3").await.status, StatusCode::ACCEPTED);
+        assert_eq!(web_lead(&app, &form, good.clone(), "198.51.100.3").await.status, StatusCode::ACCEPTED);
     }
-    let flood = web_lead(&app, good.clone(), "198.51.100.3").await;
+    let flood = web_lead(&app, &form, good.clone(), "198.51.100.3").await;
     assert_eq!(flood.status, StatusCode::TOO_MANY_REQUESTS, "{}", flood.body);
     assert_eq!(flood.json()["type"], "/problems/throttled");
-    assert_eq!(web_lead(&app, good.clone(), "198.51.100.4").await.status, StatusCode::ACCEPTED);
+    assert_eq!(web_lead(&app, &form, good.clone(), "198.51.100.4").await.status, StatusCode::ACCEPTED);
 
     // A plain HTML form posts too (form-encoded), and the form page itself needs no session.
-    let form = app
+    let posted = app
         .anonymous_api()
         .raw_with(
-            &format!("/public/crm/{}/leads", app.company_id),
+            &form,
             "application/x-www-form-urlencoded",
             "name=%E5%88%98%E6%B4%8B&email=liu%40example.cn&website=",
             &[("x-forwarded-for", "198.51.100.9".into())],
         )
         .await;
-    assert_eq!(form.status, StatusCode::ACCEPTED, "{}", form.body);
-    let page = app.anonymous_api().get(&format!("/public/crm/{}/lead-form", app.company_id)).await;
-    assert!(page.status == StatusCode::OK && page.body.contains("name=\"website\""));
+    assert_eq!(posted.status, StatusCode::ACCEPTED, "{}", posted.body);
+    let page = app.anonymous_api().get(form.trim_end_matches("/leads")).await;
+    assert!(page.status == StatusCode::OK && page.body.contains("name=\"website\""), "{}", page.body);
     // Every accepted submission is one new web lead; nothing else was written.
-    assert_eq!(app.count("crm_leads WHERE source = 'web' AND status = 'new'").await, 12);
-    assert_eq!(api.get("/api/v1/crm/leads?status=new").await.json()["items"].as_array().map(Vec::len), Some(12));
+    assert_eq!(app.count("crm_leads WHERE source = 'web' AND status = 'new'").await, 22);
+    assert_eq!(api.get("/api/v1/crm/leads?status=new").await.json()["items"].as_array().map(Vec::len), Some(22));
+
+    // Turning the form on again gives it a new address; the old one is gone.
+    let renewed = api.post("/api/v1/crm/web-form", &json!({})).await.json()["submit"].as_str().unwrap().to_string();
+    assert_ne!(renewed, form);
+    assert_eq!(web_lead(&app, &form, good.clone(), "198.51.100.7").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(web_lead(&app, &renewed, good, "198.51.100.7").await.status, StatusCode::ACCEPTED);
 }
 
 #[tokio::test]
@@ -269,6 +287,24 @@ async fn a_rep_sees_only_their_own_leads_and_opportunities_and_the_manager_the_t
     );
     assert_eq!(count(li.get("/api/v1/crm/forecast").await.json()), 0);
     assert_eq!(count(zhao.get("/api/v1/crm/forecast").await.json()), 1);
+
+    // 李强 cannot open a deal with 王芳's customer (to him it does not exist), nor make a deal
+    // too large to weigh.
+    let customer = converted.json()["party_id"].as_i64().unwrap();
+    let deal = |party: i64, revenue: &str| json!({"title": "扩容", "party_id": party, "expected_revenue": revenue, "close_date": "2026-06-30"});
+    let refused = li.post("/api/v1/crm/opportunities", &deal(customer, "1000.00")).await;
+    assert_eq!(refused.json()["errors"][0]["field"], "party_id", "{}", refused.body);
+    let refused = wang.post("/api/v1/crm/opportunities", &deal(customer, "10000000000000.00")).await;
+    assert_eq!(refused.json()["errors"][0]["code"], "error.crm.revenue_too_large", "{}", refused.body);
+
+    // A lead the manager enters that no rule assigns stays hers, so she can find it again.
+    let manual = zhao.post("/api/v1/crm/leads", &json!({"name": "周杰", "email": "zhou.jie@example.cn"})).await;
+    assert_eq!(
+        (manual.status, manual.json()["owner_name"].as_str()),
+        (StatusCode::CREATED, Some("zhao.min")),
+        "{}",
+        manual.body
+    );
 }
 
 #[tokio::test]

@@ -1,9 +1,11 @@
 -- Hits on public endpoints (a web form, a survey link), counted per bucket (what and from
--- where) in a sliding window, so a flood is refused whichever app process it reaches.
+-- where) and fixed window: one row each, incremented atomically, so a flood is refused
+-- whichever app process it reaches and concurrent requests cannot slip past the count.
 
-CREATE TABLE throttle_hits (
-    id {{id}},
+CREATE TABLE throttle_counters (
     bucket TEXT NOT NULL,
-    at_second BIGINT NOT NULL
+    window_start BIGINT NOT NULL,
+    hits BIGINT NOT NULL,
+    PRIMARY KEY (bucket, window_start)
 );
-CREATE INDEX throttle_hits_bucket ON throttle_hits(bucket, at_second);
+CREATE INDEX throttle_counters_age ON throttle_counters(window_start);

@@ -139,9 +139,19 @@ pub async fn load(db: &Db, principal: &Principal, id: i64) -> Result<Party> {
 /// Checks inside another module's transaction that the principal may read a party (its
 /// record rule): one out of reach is not found.
 pub async fn reach_in(conn: &mut sqlx::AnyConnection, principal: &Principal, id: i64) -> Result<()> {
-    principal.authorize(READ)?;
+    reach_in_for(conn, principal, READ, id).await
+}
+
+/// [`reach_in`] for another party permission (`UPDATE` before giving a party a role).
+pub async fn reach_in_for(
+    conn: &mut sqlx::AnyConnection,
+    principal: &Principal,
+    permission: &str,
+    id: i64,
+) -> Result<()> {
+    principal.authorize(permission)?;
     let party = store::get(conn, principal.company_id.0, id).await?.ok_or(DomainError::NotFound("party"))?;
-    reach(principal, READ, &party)
+    reach(principal, permission, &party)
 }
 
 /// Record rules for one record; a record out of reach looks like a missing one, so its

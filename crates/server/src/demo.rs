@@ -264,6 +264,134 @@ pub async fn seed(db: &Db, company_id: i64, scale: u64) -> Result<u64> {
     Ok(made)
 }
 
+/// The demo pipeline: lead assignment rules (web enquiries to the east team, referrals to the
+/// west), forty leads in every state from the website, referrals, a trade fair and an import,
+/// some converted into customers and opportunities; sixty opportunities with the reps' own
+/// customers across the stages, some won or lost; calls, meetings and notes on them, and open
+/// tasks (a few overdue). Skipped when the company has leads already.
+pub async fn seed_crm(db: &Db, company_id: i64) -> Result<usize> {
+    let any = sqlx::query("SELECT 1 FROM crm_leads WHERE company_id = $1 LIMIT 1")
+        .bind(company_id)
+        .fetch_optional(db.reader())
+        .await?;
+    if any.is_some() {
+        return Ok(0);
+    }
+    let admin = web::accounts::find_user_id(db, "admin").await?;
+    let admin_principal = web::accounts::load_principal(db, admin, company_id).await?;
+    let mut tx = db.begin(Actor::user(admin, "admin", company_id)).await?;
+    for (source, team) in [("web", "east"), ("referral", "west"), ("", "east")] {
+        let form = crm::service::RuleForm { source: source.into(), region: String::new(), team: team.into() };
+        crm::service::add_rule(&mut tx, &admin_principal, &form).await?;
+    }
+    crm::service::ensure_stages(&mut tx, company_id).await?;
+    tx.commit().await?;
+    let today = (db.clock().now() + chrono::Duration::hours(8)).date_naive();
+    let stages: Vec<i64> =
+        crm::service::stages(&mut *db.reader().acquire().await?, company_id).await?.iter().map(|s| s.id).collect();
+    let mut rng = Lcg(5_200_314);
+    let mut made = 0;
+    for (login, leads, deals) in [("wang.fang", 24u64, 45u64), ("li.qiang", 16, 15)] {
+        let user = web::accounts::find_user_id(db, login).await?;
+        let principal = web::accounts::load_principal(db, user, company_id).await?;
+        let actor = || Actor::user(user, login, company_id);
+        // Leads: half from the web (the east team's rule), the rest referrals, a fair, an import.
+        for i in 0..leads {
+            let (surname, _) = rng.pick(SURNAMES);
+            let (given, _) = rng.pick(GIVEN);
+            let (city, _, _, _, _) = rng.pick(CITIES);
+            let source = ["web", "referral", "event", "import"][(i % 4) as usize];
+            let form = crm::domain::LeadForm {
+                name: format!("{surname}{given}"),
+                organization: if i % 3 == 0 {
+                    String::new()
+                } else {
+                    format!("{city}{}科技有限公司", rng.pick(WORDS).0)
+                },
+                mobile: format!("139{:08}", 10_000_000 + rng.next() % 89_999_999),
+                region: city.to_string(),
+                source: source.into(),
+                campaign: if i % 2 == 0 { "spring-2026".into() } else { "expo-2026".into() },
+                message: "希望了解服务器与终端的批量采购方案".into(),
+                ..Default::default()
+            };
+            let mut tx = db.begin(actor()).await?;
+            let id = crm::service::record_lead(&mut tx, company_id, &form, Some(user)).await?;
+            match i % 5 {
+                1 => crm::service::qualify(&mut tx, &principal, id).await?,
+                2 => crm::service::lose_lead(&mut tx, &principal, id, "无预算").await?,
+                3 | 4 => {
+                    let convert = crm::service::ConvertForm {
+                        party_id: None,
+                        title: String::new(),
+                        expected_revenue: format!("{}.00", 20_000 + rng.next() % 180_000),
+                        close_date: (today + chrono::Duration::days((10 + rng.next() % 80) as i64)).to_string(),
+                    };
+                    crm::service::convert(&mut tx, &principal, id, &convert).await?;
+                }
+                _ => {}
+            }
+            tx.commit().await?;
+            made += 1;
+        }
+        // Opportunities with the rep's own customers.
+        let customers: Vec<i64> = sqlx::query(
+            "SELECT p.id FROM parties p JOIN party_roles r ON r.party_id = p.id AND r.role = 'customer' \
+             WHERE p.company_id = $1 AND p.owner_id = $2 ORDER BY p.id LIMIT 100",
+        )
+        .bind(company_id)
+        .bind(user)
+        .fetch_all(db.reader())
+        .await?
+        .iter()
+        .map(|r| r.try_get("id"))
+        .collect::<std::result::Result<_, _>>()?;
+        if customers.is_empty() {
+            continue;
+        }
+        for i in 0..deals {
+            let party = customers[(rng.next() as usize) % customers.len()];
+            let stage = stages[(i as usize) % (stages.len() - 1)];
+            let form = crm::service::OpportunityForm {
+                title: rng
+                    .pick(&["服务器扩容", "办公终端更新", "网络改造", "软件许可续订", "数据中心建设", "安装调试服务"])
+                    .to_string(),
+                party_id: party,
+                expected_revenue: format!("{}.00", 10_000 + rng.next() % 490_000),
+                close_date: (today + chrono::Duration::days((rng.next() % 120) as i64 - 15)).to_string(),
+                stage_id: Some(stage),
+            };
+            let mut tx = db.begin(actor()).await?;
+            let id = crm::service::create_opportunity(&mut tx, &principal, &form).await?;
+            let call = crm::service::ActivityForm {
+                kind: ["call", "meeting", "email", "note"][(i % 4) as usize].into(),
+                subject: rng.pick(&["沟通需求", "演示方案", "发送报价说明", "确认预算与时间"]).to_string(),
+                opportunity_id: Some(id),
+                ..Default::default()
+            };
+            crm::service::log_activity(&mut tx, &principal, &call).await?;
+            if i % 3 == 0 {
+                let task = crm::service::ActivityForm {
+                    kind: "task".into(),
+                    subject: "回访客户，确认下一步".into(),
+                    opportunity_id: Some(id),
+                    due_date: (today + chrono::Duration::days((rng.next() % 14) as i64 - 4)).to_string(),
+                    ..Default::default()
+                };
+                crm::service::log_activity(&mut tx, &principal, &task).await?;
+            }
+            match i % 9 {
+                7 => crm::service::win(&mut tx, &principal, id).await?,
+                8 => crm::service::lose(&mut tx, &principal, id, "竞争对手").await?,
+                _ => {}
+            }
+            tx.commit().await?;
+            made += 1;
+        }
+    }
+    Ok(made)
+}
+
 /// The demo's reorder rule of a named product, (minimum, maximum). Notebooks sell fast: the
 /// year ends with them below their minimum, so the replenishment list has a line to show.
 fn reorder_rule(code: &str) -> (&'static str, &'static str) {

@@ -30,6 +30,10 @@ enum Command {
         /// Mark cookies Secure (when served behind TLS).
         #[arg(long, env = "ZHONGSHU_SECURE_COOKIES")]
         secure_cookies: bool,
+        /// Served behind a reverse proxy that appends the client to X-Forwarded-For (rate
+        /// limits of public forms then count that address, not the proxy's).
+        #[arg(long, env = "ZHONGSHU_TRUSTED_PROXY")]
+        trusted_proxy: bool,
     },
     /// Apply pending migrations and exit.
     Migrate,
@@ -122,10 +126,10 @@ async fn main() -> anyhow::Result<()> {
     let url = server::run::database_url(cli.database_url.as_deref(), &cli.data_dir)?;
     use server::run;
     match cli.command {
-        Command::Serve { addr, demo, secure_cookies } => {
+        Command::Serve { addr, demo, secure_cookies, trusted_proxy } => {
             let db = run::open(&url).await?;
             run::prepare(&db, demo, 1).await?;
-            run::serve(db, addr, secure_cookies).await?;
+            run::serve(db, addr, web::WebConfig { secure_cookies, trusted_proxy }).await?;
         }
         Command::Migrate => {
             run::open(&url).await?;

@@ -50,6 +50,10 @@ pub async fn prepare(db: &Db, demo: bool, scale: u64) -> anyhow::Result<()> {
         if vouchers > 0 {
             println!("Seeded a year of trade and bookkeeping: {vouchers} vouchers.");
         }
+        let pipeline = crate::demo::seed_crm(db, prepared.company_id).await?;
+        if pipeline > 0 {
+            println!("Seeded the sales pipeline: {pipeline} leads and opportunities.");
+        }
         if made > 0 {
             db.analyze().await?;
             println!("Seeded {made} demo parties; demo users sign in with password `{}`.", crate::demo::DEMO_PASSWORD);
@@ -59,9 +63,9 @@ pub async fn prepare(db: &Db, demo: bool, scale: u64) -> anyhow::Result<()> {
 }
 
 /// Runs the server until Ctrl-C or SIGTERM: HTTP, the event dispatcher and webhook sender.
-pub async fn serve(db: Db, addr: SocketAddr, secure_cookies: bool) -> anyhow::Result<()> {
+pub async fn serve(db: Db, addr: SocketAddr, config: web::WebConfig) -> anyhow::Result<()> {
     let modules = crate::modules();
-    let state = web::state(db.clone(), &modules, web::WebConfig { secure_cookies });
+    let state = web::state(db.clone(), &modules, config);
     let app = web::app(state, &modules);
     let subscribers = web::subscribers(&modules);
     let worker = format!("{}-{}", std::process::id(), accounts::random_hex(4));
@@ -73,7 +77,10 @@ pub async fn serve(db: Db, addr: SocketAddr, secure_cookies: bool) -> anyhow::Re
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, database = db.dialect().name(), "listening");
     println!("Zhongshu is serving on http://{addr}");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    // The peer address reaches handlers (rate limits of public forms count it).
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     let _ = stop_tx.send(true);
     let _ = dispatcher.await;
     let _ = sender.await;

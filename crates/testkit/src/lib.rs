@@ -101,7 +101,8 @@ pub async fn spawn_app() -> TestApp {
     };
     let prepared =
         server::bootstrap::prepare(&db, &permissions, &company, Some(PASSWORD.into())).await.expect("bootstrap");
-    let state = web::state(db.clone(), &modules, web::WebConfig::default());
+    // Tests stand behind a pretend proxy: their X-Forwarded-For is the client's address.
+    let state = web::state(db.clone(), &modules, web::WebConfig { trusted_proxy: true, ..Default::default() });
     let router = web::app(state, &modules);
     TestApp { db, router, clock, company_id: prepared.company_id, url, temp_dir }
 }

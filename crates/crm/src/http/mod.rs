@@ -5,9 +5,8 @@ use crate::domain::{self, LeadForm};
 use crate::service::{self, ActivityForm, ConvertForm, Lead, Opportunity, OpportunityForm, RuleForm, Stage};
 use crate::timeline::{self, Customer};
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
@@ -40,8 +39,9 @@ pub fn routes() -> Router<AppState> {
         .route("/crm/activities/{id}/done", post(done_page))
         .route("/crm/forecast", get(forecast_page))
         .route("/crm/settings", get(settings_page).post(settings_action_page))
-        .route("/public/crm/{company}/lead-form", get(public_form_page))
-        .route("/public/crm/{company}/leads", post(public_lead))
+        .route("/public/crm/forms/{token}", get(public_form_page))
+        .route("/public/crm/forms/{token}/leads", post(public_lead))
+        .route("/api/v1/crm/web-form", get(web_form_api).post(enable_web_form_api).delete(disable_web_form_api))
         .route("/api/v1/crm/leads", get(leads_api).post(create_lead_api))
         .route("/api/v1/crm/leads/import", post(import_api))
         .route("/api/v1/crm/leads/{id}", get(lead_api))
@@ -171,6 +171,9 @@ pub fn docs() -> Vec<ApiRoute> {
         },
         route("GET", "/api/v1/crm/stages", "The pipeline's stages", OPPORTUNITY_READ, None),
         route("POST", "/api/v1/crm/stages/{id}", "Set a stage's probability (percent)", SETTINGS, Some(object)),
+        route("GET", "/api/v1/crm/web-form", "The public web form's address, when it is on", SETTINGS, None),
+        route("POST", "/api/v1/crm/web-form", "Turn the public web form on under a fresh address", SETTINGS, None),
+        route("DELETE", "/api/v1/crm/web-form", "Turn the public web form off", SETTINGS, None),
         route("GET", "/api/v1/crm/assignment-rules", "Lead assignment rules", SETTINGS, None),
         route("POST", "/api/v1/crm/assignment-rules", "Add a lead assignment rule", SETTINGS, Some(object)),
         route("DELETE", "/api/v1/crm/assignment-rules/{id}", "Remove a lead assignment rule", SETTINGS, None),
@@ -178,7 +181,7 @@ pub fn docs() -> Vec<ApiRoute> {
             permission: None,
             ..route(
                 "POST",
-                "/public/crm/{company}/leads",
+                "/public/crm/forms/{token}/leads",
                 "The public web form: a lead (name, mobile or e-mail, message; rate-limited, spam-checked)",
                 LEAD_MANAGE,
                 Some(object),
@@ -438,102 +441,95 @@ async fn lead_action_page(ctx: Ctx, Path((id, action)): Path<(i64, String)>, pai
 
 // ---- The public web form ----
 
-/// The address a submission came from: the first hop a trusted proxy reports, else unknown
-/// (all such submissions then share one bucket).
-fn client_address(headers: &HeaderMap) -> String {
-    headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(|v| v.trim().chars().filter(|c| c.is_ascii_hexdigit() || *c == '.' || *c == ':').take(45).collect())
-        .filter(|v: &String| !v.is_empty())
-        .unwrap_or_else(|| "unknown".into())
+/// The public form's submission: a lead's own fields and the honeypot, nothing else.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Submission {
+    name: String,
+    #[serde(default)]
+    organization: String,
+    #[serde(default)]
+    mobile: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    region: String,
+    #[serde(default)]
+    campaign: String,
+    #[serde(default)]
+    message: String,
+    /// A field people never see; only robots fill it in.
+    #[serde(default)]
+    website: String,
 }
 
-/// A lead from the company's website. No session: it accepts only the lead's own fields,
-/// refuses what looks like spam, counts submissions per address and per company, records the
-/// lead as the web form's (assigned by the rules) and answers with nothing but a receipt.
+/// A lead from the company's website, at the form's secret address. No session: it accepts
+/// only the lead's own fields (JSON or form-encoded), counts submissions per address and then
+/// per company (an address over its limit does not use up the company's), answers what looks
+/// like spam like a success while recording nothing, and records the lead as the web form's,
+/// assigned by the rules. The answer is a receipt and nothing more.
 async fn public_lead(
     State(state): State<AppState>,
-    Path(company): Path<i64>,
-    headers: HeaderMap,
-    body: Bytes,
+    Path(token): Path<String>,
+    request: axum::extract::Request,
 ) -> AppResult<Response> {
-    let exists = {
+    let peer = request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0);
+    let address = state.config.client_address(request.headers(), peer);
+    let json_body = request
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let body = axum::body::to_bytes(request.into_body(), 64 * 1024).await.map_err(|_| web::AppError::TooLarge)?;
+    let owner = {
         let mut conn = state.db.reader().acquire().await.map_err(db::Error::from)?;
-        sqlx::query("SELECT 1 FROM companies WHERE id = $1").bind(company).fetch_optional(&mut *conn).await?.is_some()
+        service::form_owner(&mut conn, &token).await?
     };
-    if !exists {
+    let Some((company, _)) = owner else {
         return Err(DomainError::NotFound("form").into());
+    };
+    let actor = || db::Actor { user_id: None, login: "web-form".into(), company_id: Some(company) };
+    // The hits are counted in their own transaction, so refused and invalid submissions count too.
+    let mut tx = state.db.begin(actor()).await?;
+    let allowed = db::throttle::allow(&mut tx, &format!("crm.lead:{company}:{address}"), PUBLIC_PER_ADDRESS, 3_600)
+        .await?
+        && db::throttle::allow(&mut tx, &format!("crm.lead:{company}"), PUBLIC_PER_COMPANY, 3_600).await?;
+    tx.commit().await?;
+    if !allowed {
+        return Err(DomainError::Throttled.into());
     }
-    let json_body =
-        headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"));
-    // The honeypot is a field people never see; only robots fill it in.
-    let (form, honeypot) = if json_body {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct Submission {
-            name: String,
-            #[serde(default)]
-            organization: String,
-            #[serde(default)]
-            mobile: String,
-            #[serde(default)]
-            email: String,
-            #[serde(default)]
-            region: String,
-            #[serde(default)]
-            campaign: String,
-            #[serde(default)]
-            message: String,
-            #[serde(default)]
-            website: String,
-        }
-        let s: Submission = serde_json::from_slice(&body)
-            .map_err(|e| DomainError::invalid("body", "error.crm.form_body", e.to_string()))?;
-        let form = LeadForm {
-            name: s.name,
-            organization: s.organization,
-            mobile: s.mobile,
-            email: s.email,
-            region: s.region,
-            source: "web".into(),
-            campaign: s.campaign,
-            message: s.message,
-        };
-        (form, s.website)
+    let submission: Submission = if json_body {
+        serde_json::from_slice(&body).map_err(|e| DomainError::invalid("body", "error.crm.form_body", e.to_string()))?
     } else {
         let pairs: Vec<(String, String)> =
             form_urlencoded::parse(&body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
         let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default();
-        let form = LeadForm {
+        Submission {
             name: get("name"),
             organization: get("organization"),
             mobile: get("mobile"),
             email: get("email"),
             region: get("region"),
-            source: "web".into(),
             campaign: get("campaign"),
             message: get("message"),
-        };
-        (form, get("website"))
+            website: get("website"),
+        }
     };
-    let actor = db::Actor { user_id: None, login: "web-form".into(), company_id: Some(company) };
-    let mut tx = state.db.begin(actor).await?;
-    let address = client_address(&headers);
-    let per_address =
-        db::throttle::allow(&mut tx, &format!("crm.lead:{company}:{address}"), PUBLIC_PER_ADDRESS, 3_600).await?;
-    let per_company = db::throttle::allow(&mut tx, &format!("crm.lead:{company}"), PUBLIC_PER_COMPANY, 3_600).await?;
-    if !per_address || !per_company {
-        // The hits are kept, so hammering keeps the door shut.
-        tx.commit().await?;
-        return Err(DomainError::Throttled.into());
-    }
-    if domain::looks_like_spam(&honeypot, &form.message) {
-        tx.commit().await?;
+    if domain::looks_like_spam(&submission.website, &submission.message) {
         // Answered like a success, so a robot learns nothing; nothing is recorded.
         return Ok((StatusCode::ACCEPTED, Json(json!({"received": true}))).into_response());
     }
+    let form = LeadForm {
+        name: submission.name,
+        organization: submission.organization,
+        mobile: submission.mobile,
+        email: submission.email,
+        region: submission.region,
+        source: "web".into(),
+        campaign: submission.campaign,
+        message: submission.message,
+    };
+    let mut tx = state.db.begin(actor()).await?;
     service::record_lead(&mut tx, company, &form, None).await?;
     tx.commit().await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"received": true}))).into_response())
@@ -542,20 +538,45 @@ async fn public_lead(
 #[derive(Template)]
 #[template(path = "crm/public_form.html")]
 struct PublicForm {
-    company: i64,
+    token: String,
     name: String,
 }
 
 /// A bare page with the form, for a website to link to or embed.
-async fn public_form_page(State(state): State<AppState>, Path(company): Path<i64>) -> AppResult<Response> {
+async fn public_form_page(State(state): State<AppState>, Path(token): Path<String>) -> AppResult<Response> {
     let mut conn = state.db.reader().acquire().await.map_err(db::Error::from)?;
-    let name: String = sqlx::query("SELECT legal_name FROM companies WHERE id = $1")
-        .bind(company)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(DomainError::NotFound("form"))?
-        .try_get("legal_name")?;
-    render(&PublicForm { company, name })
+    let (_, name) = service::form_owner(&mut conn, &token).await?.ok_or(DomainError::NotFound("form"))?;
+    render(&PublicForm { token, name })
+}
+
+async fn web_form_api(ctx: Ctx) -> AppResult<Json<Value>> {
+    ctx.require(service::SETTINGS)?;
+    let mut conn = conn(&ctx).await?;
+    let token = service::web_form(&mut conn, ctx.company_id()).await?;
+    Ok(Json(form_json(token)))
+}
+
+fn form_json(token: Option<String>) -> Value {
+    match token {
+        Some(token) => {
+            json!({"enabled": true, "page": format!("/public/crm/forms/{token}"), "submit": format!("/public/crm/forms/{token}/leads")})
+        }
+        None => json!({"enabled": false}),
+    }
+}
+
+async fn enable_web_form_api(ctx: Ctx) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let token = service::enable_web_form(&mut tx, &ctx.principal).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(form_json(Some(token)))).into_response())
+}
+
+async fn disable_web_form_api(ctx: Ctx) -> AppResult<StatusCode> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::disable_web_form(&mut tx, &ctx.principal).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 // ---- Opportunities ----
@@ -672,11 +693,15 @@ impl PipelinePage {
 
 /// Customers (and prospects) an opportunity may be for.
 async fn customers(ctx: &Ctx) -> AppResult<Vec<(i64, String)>> {
+    // Without the permission to read parties there is nobody to choose from.
+    let Ok(filter) = ctx.principal.row_filter(party::service::READ) else {
+        return Ok(Vec::new());
+    };
     let mut conn = conn(ctx).await?;
     let mut q = db::SqlBuilder::new(
         "SELECT p.id, p.name FROM parties p JOIN party_roles r ON r.party_id = p.id AND r.role = 'customer' WHERE p.archived_at IS NULL",
     );
-    db::rules::push_filter(&mut q, &ctx.principal.row_filter(party::service::READ)?, "p.company_id", "p.owner_id");
+    db::rules::push_filter(&mut q, &filter, "p.company_id", "p.owner_id");
     q.push(" ORDER BY p.name LIMIT 1000");
     Ok(q.build()
         .fetch_all(&mut *conn)
@@ -889,7 +914,7 @@ async fn timeline_api(ctx: Ctx, Path(id): Path<i64>, Query(q): Query<TimelineQue
         "party_id": customer.party_id, "number": customer.number, "name": customer.name, "tags": customer.tags,
         "salesperson": customer.salesperson, "lifetime_value": customer.lifetime_value.map(yuan),
         "open_receivables": customer.open_receivables.map(yuan), "last_purchase": customer.last_purchase,
-        "open_opportunities": customer.open_opportunities, "weighted_pipeline": yuan(customer.weighted_pipeline),
+        "open_opportunities": customer.open_opportunities, "weighted_pipeline": customer.weighted_pipeline.map(yuan),
         "items": customer.items.iter().map(|i| json!({"at": i.at, "kind": i.kind, "id": i.id, "title": i.title, "detail": i.detail,
             "amount": i.amount.map(yuan), "link": i.link()})).collect::<Vec<_>>(),
         "next": customer.next,
@@ -1034,6 +1059,12 @@ async fn forecast_page(ctx: Ctx) -> AppResult<Response> {
 
 /// A company's first look at its pipeline gives it the default stages.
 async fn ensure_stages(ctx: &Ctx) -> AppResult<()> {
+    // Looked up on the reader first: a GET opens a write transaction only that first time.
+    let mut conn = conn(ctx).await?;
+    if !service::stages(&mut conn, ctx.company_id()).await?.is_empty() {
+        return Ok(());
+    }
+    drop(conn);
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     service::ensure_stages(&mut tx, ctx.company_id()).await?;
     tx.commit().await?;
@@ -1091,6 +1122,8 @@ struct SettingsPage {
     stages: Vec<Stage>,
     rules: Vec<service::AssignmentRule>,
     sources: [&'static str; 6],
+    /// The web form's token when it is on.
+    web_form: Option<String>,
     errors: Vec<(String, String)>,
 }
 
@@ -1106,12 +1139,14 @@ async fn settings_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<Se
     let mut conn = conn(ctx).await?;
     let stages = service::stages(&mut conn, ctx.company_id()).await?;
     let rules = service::rules(&mut conn, ctx.company_id()).await?;
+    let web_form = service::web_form(&mut conn, ctx.company_id()).await?;
     drop(conn);
     Ok(SettingsPage {
         page: PageCtx::new(ctx, "crm.settings", "/crm/settings").await?,
         stages,
         rules,
         sources: domain::SOURCES,
+        web_form,
         errors,
     })
 }
@@ -1132,6 +1167,8 @@ async fn settings_action_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response>
                 RuleForm { source: pairs.text("source"), region: pairs.text("region"), team: pairs.text("team") };
             service::add_rule(&mut tx, &ctx.principal, &form).await.map(|_| ())
         }
+        "enable_form" => service::enable_web_form(&mut tx, &ctx.principal).await.map(|_| ()),
+        "disable_form" => service::disable_web_form(&mut tx, &ctx.principal).await,
         "delete_rule" => {
             let rule = pairs.get("rule_id").and_then(|s| s.parse().ok()).unwrap_or(0);
             service::delete_rule(&mut tx, &ctx.principal, rule).await
