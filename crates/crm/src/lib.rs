@@ -12,6 +12,7 @@
 pub mod domain;
 mod http;
 mod i18n;
+pub mod marketing;
 pub mod service;
 pub mod timeline;
 
@@ -45,6 +46,12 @@ pub fn module() -> Module {
                 name: "the public web form's address",
                 sql: include_str!("../migrations/0002_web_form.sql"),
             },
+            db::migrate::Migration {
+                module: "crm",
+                version: 3,
+                name: "segments and campaigns",
+                sql: include_str!("../migrations/0003_marketing.sql"),
+            },
         ],
         permissions: &[
             service::LEAD_READ,
@@ -53,12 +60,16 @@ pub fn module() -> Module {
             service::OPPORTUNITY_MANAGE,
             service::CUSTOMER_READ,
             service::SETTINGS,
+            marketing::READ,
+            marketing::MANAGE,
         ],
         menu: vec![
             MenuItem { label_key: "crm.leads", href: "/crm/leads", permission: service::LEAD_READ },
             MenuItem { label_key: "crm.pipeline", href: "/crm/pipeline", permission: service::OPPORTUNITY_READ },
             MenuItem { label_key: "crm.forecast", href: "/crm/forecast", permission: service::OPPORTUNITY_READ },
             MenuItem { label_key: "crm.tasks", href: "/crm/tasks", permission: service::OPPORTUNITY_READ },
+            MenuItem { label_key: "crm.segments", href: "/crm/segments", permission: marketing::READ },
+            MenuItem { label_key: "crm.campaigns", href: "/crm/campaigns", permission: marketing::READ },
             MenuItem { label_key: "crm.settings", href: "/crm/settings", permission: service::SETTINGS },
         ],
         routes: http::routes,

@@ -59,6 +59,13 @@ fn kinds(timeline: &Value) -> Vec<String> {
 async fn a_web_lead_becomes_a_customer_an_order_an_invoice_and_a_payment_on_one_timeline() {
     let Shop { app, api, notebook, form } = shop().await;
 
+    // The spring campaign runs in WeChat through March with a budget of 5,000.00.
+    let campaign = json!({"code": "spring-2026", "name": "春季新品推广", "channel": "wechat", "budget": "5000.00",
+        "start_date": "2026-03-01", "end_date": "2026-03-31"});
+    let campaign = api.post("/api/v1/crm/campaigns", &campaign).await;
+    assert_eq!(campaign.status, StatusCode::CREATED, "{}", campaign.body);
+    let campaign = campaign.json()["id"].as_i64().unwrap();
+
     // Two enquiries from the website: the east team's members take turns.
     let first = json!({"name": "陈静", "organization": "厦门华信科技有限公司", "mobile": "138 0013 8000",
         "message": "需要 10 台笔记本电脑", "campaign": "spring-2026"});
@@ -145,6 +152,21 @@ async fn a_web_lead_becomes_a_customer_an_order_an_invoice_and_a_payment_on_one_
         (Some("65000.00"), Some("0.00"), Some("2026-03-16"))
     );
     assert_eq!(timeline["salesperson"], "wang.fang");
+    // The campaign brought one lead, one new customer and its revenue: 65,000.00 with VAT is
+    // 57,522.12 net, against a budget of 5,000.00 — 5,000.00 a lead, a return of 1,050.44 %.
+    let effect = api.get(&format!("/api/v1/crm/campaigns/{campaign}/effect")).await.json();
+    assert_eq!(
+        (
+            effect["leads"].as_i64(),
+            effect["new_customers"].as_i64(),
+            effect["conversion_rate"].as_str(),
+            effect["revenue"].as_str()
+        ),
+        (Some(1), Some(1), Some("100.00"), Some("57522.12")),
+        "{effect}"
+    );
+    assert_eq!((effect["cost_per_lead"].as_str(), effect["roi"].as_str()), (Some("5000.00"), Some("1050.44")));
+
     // Paged: three at a time, the cursor continues where the page ended.
     let page = api.get(&format!("/api/v1/crm/customers/{customer}/timeline?limit=3")).await.json();
     let next = page["next"].as_str().expect("a next page").to_string();
@@ -416,4 +438,117 @@ async fn a_csv_of_leads_is_imported_whole_or_not_at_all_and_a_known_customer_is_
     assert_eq!(converted.status, StatusCode::CREATED, "{}", converted.body);
     assert_eq!(app.count("parties").await, parties);
     assert_eq!(converted.json()["party_id"], chen["duplicate_of"]);
+}
+
+/// A posted customer invoice of `net` yuan + 13 % VAT, dated 10 March.
+async fn invoiced(api: &ApiClient, party: i64, net: &str) {
+    let body = json!({"kind": "customer", "party_id": party, "date": "2026-03-10",
+        "lines": [{"description": "服务器 R750", "quantity": "1", "unit_price": net, "vat_rate": "13"}]});
+    let draft = api.post("/api/v1/finance/invoices", &body).await;
+    assert_eq!(draft.status, StatusCode::CREATED, "{}", draft.body);
+    let id = draft.json()["id"].as_i64().unwrap();
+    assert_eq!(api.post(&format!("/api/v1/finance/invoices/{id}/post"), &json!({})).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_segment_of_big_spenders_is_evaluated_live_launched_to_and_exported() {
+    let Shop { app, api, .. } = shop().await;
+    let customer = |name: &str, city: &str, tag: &str| {
+        json!({"kind": "organization", "name": name, "roles": ["customer"], "tags": [tag], "confirm_duplicates": true,
+            "contacts": [{"kind": "mobile", "value": format!("1380013{:04}", name.len())}],
+            "addresses": [{"kind": "billing", "province": "福建省", "city": city, "street": "软件园二期"}]})
+    };
+    let mut ids = Vec::new();
+    for (name, city, tag) in [
+        ("厦门华信科技有限公司", "厦门市", "VIP"),
+        ("福州金桥电子有限公司", "福州市", "VIP"),
+        ("厦门海沧物流有限公司", "厦门市", "新客户"),
+    ] {
+        let made = api.post("/api/v1/parties", &customer(name, city, tag)).await;
+        assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+        ids.push(made.json()["id"].as_i64().unwrap());
+    }
+    // 华信 buys 100,000.00 + VAT = 113,000.00; 金桥 150,000.00 + VAT = 169,500.00; 海沧 nothing.
+    invoiced(&api, ids[0], "100000.00").await;
+    invoiced(&api, ids[1], "150000.00").await;
+
+    let segment = |body: Value| {
+        let api = api.clone();
+        async move {
+            let made = api.post("/api/v1/crm/segments", &body).await;
+            assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+            made.json()
+        }
+    };
+    let big = segment(json!({"name": "年消费十一万以上", "min_spend_12m": "110000.00"})).await;
+    let big_in_xiamen = segment(json!({"name": "厦门大客户", "min_spend_12m": "110000.00", "region": "厦门市"})).await;
+    let vip = segment(json!({"name": "VIP", "tag": "VIP"})).await;
+    let lapsed = segment(json!({"name": "今年未下单", "no_purchase_since": "2026-01-01"})).await;
+    assert_eq!(
+        (
+            big["members"].as_i64(),
+            big_in_xiamen["members"].as_i64(),
+            vip["members"].as_i64(),
+            lapsed["members"].as_i64()
+        ),
+        (Some(2), Some(1), Some(2), Some(3))
+    );
+    // The count is what a direct SQL count of the same data gives.
+    let direct: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM (SELECT i.party_id FROM fin_invoices i WHERE i.kind = 'customer' AND i.number IS NOT NULL \
+         GROUP BY i.party_id HAVING SUM(i.total) >= 11000000) t",
+    )
+    .fetch_one(app.db.reader())
+    .await
+    .unwrap()
+    .try_get("n")
+    .unwrap();
+    assert_eq!(big["members"].as_i64(), Some(direct));
+    let members = api.get(&format!("/api/v1/crm/segments/{}/members", big_in_xiamen["id"])).await.json();
+    assert_eq!(members["items"][0]["name"], "厦门华信科技有限公司");
+    // Live: a further invoice to 海沧 takes it into the big spenders at once.
+    invoiced(&api, ids[2], "120000.00").await;
+    let now = api.get("/api/v1/crm/segments").await.json();
+    let big_now = now["items"].as_array().unwrap().iter().find(|s| s["id"] == big["id"]).unwrap().clone();
+    assert_eq!(big_now["members"], 3);
+
+    // A campaign to the VIPs touches the two of them when launched, once.
+    let campaign = api
+        .post(
+            "/api/v1/crm/campaigns",
+            &json!({"code": "vip-march", "name": "VIP 答谢", "channel": "event", "budget": "20000.00", "start_date": "2026-03-01", "end_date": "2026-03-31", "segment_id": vip["id"]}),
+        )
+        .await
+        .json();
+    let id = campaign["id"].as_i64().unwrap();
+    let launched = api.post(&format!("/api/v1/crm/campaigns/{id}/launch"), &json!({})).await;
+    assert_eq!(launched.json()["touched"], 2, "{}", launched.body);
+    assert_eq!(
+        api.post(&format!("/api/v1/crm/campaigns/{id}/launch"), &json!({})).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    // Their March invoices are its attributed revenue: 250,000.00 net against 20,000.00.
+    let effect = api.get(&format!("/api/v1/crm/campaigns/{id}/effect")).await.json();
+    assert_eq!(
+        (effect["touched"].as_i64(), effect["revenue"].as_str(), effect["roi"].as_str()),
+        (Some(2), Some("250000.00"), Some("1150.00"))
+    );
+
+    // The segment leaves as CSV for the channel, and the export is on the audit trail.
+    let csv = api.get(&format!("/api/v1/crm/segments/{}/export", vip["id"])).await;
+    assert!(
+        csv.body.starts_with("number,name,mobile,email\n") && csv.body.contains("福州金桥电子有限公司"),
+        "{}",
+        csv.body
+    );
+    assert_eq!(csv.body.lines().count(), 3);
+    assert_eq!(app.count("audit_log WHERE action = 'export' AND resource = 'crm.segment'").await, 1);
+
+    // A bad campaign is refused field by field.
+    let bad = api
+        .post("/api/v1/crm/campaigns", &json!({"code": "春季", "name": "", "channel": "fax", "budget": "-1", "start_date": "2026-04-01", "end_date": "2026-03-01"}))
+        .await;
+    let errors = bad.json()["errors"].clone();
+    let fields: Vec<&str> = errors.as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["code", "name", "channel", "budget", "end_date"], "{}", bad.body);
 }

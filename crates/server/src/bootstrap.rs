@@ -57,6 +57,8 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             ("crm.opportunity.manage", Scope::Team),
             ("crm.customer.read", Scope::Team),
             ("crm.settings.manage", Scope::Company),
+            ("crm.campaign.read", Scope::Company),
+            ("crm.campaign.manage", Scope::Company),
         ],
     },
     BuiltinRole {

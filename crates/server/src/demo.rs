@@ -279,14 +279,40 @@ pub async fn seed_crm(db: &Db, company_id: i64) -> Result<usize> {
     }
     let admin = web::accounts::find_user_id(db, "admin").await?;
     let admin_principal = web::accounts::load_principal(db, admin, company_id).await?;
+    let today = (db.clock().now() + chrono::Duration::hours(8)).date_naive();
     let mut tx = db.begin(Actor::user(admin, "admin", company_id)).await?;
     for (source, team) in [("web", "east"), ("referral", "west"), ("", "east")] {
         let form = crm::service::RuleForm { source: source.into(), region: String::new(), team: team.into() };
         crm::service::add_rule(&mut tx, &admin_principal, &form).await?;
     }
     crm::service::ensure_stages(&mut tx, company_id).await?;
+    // Segments over the demo's real data, and the two campaigns its leads name.
+    let vip = crm::marketing::SegmentForm { name: "VIP 客户".into(), tag: "VIP".into(), ..Default::default() };
+    let vip = crm::marketing::create_segment(&mut tx, &admin_principal, &vip).await?;
+    let big = crm::marketing::SegmentForm {
+        name: "近一年消费十万以上".into(),
+        min_spend_12m: "100000.00".into(),
+        ..Default::default()
+    };
+    crm::marketing::create_segment(&mut tx, &admin_principal, &big).await?;
+    let year = chrono::Datelike::year(&today);
+    for (code, name, channel, budget, segment) in [
+        ("spring-2026", "春季新品推广", "wechat", "30000.00", None),
+        ("expo-2026", "华南电子展", "event", "80000.00", Some(vip)),
+    ] {
+        let form = crm::marketing::CampaignForm {
+            code: code.into(),
+            name: name.into(),
+            channel: channel.into(),
+            budget: budget.into(),
+            start_date: format!("{year}-01-01"),
+            end_date: format!("{year}-12-31"),
+            segment_id: segment,
+        };
+        let id = crm::marketing::create_campaign(&mut tx, &admin_principal, &form).await?;
+        crm::marketing::launch(&mut tx, &admin_principal, id, today).await?;
+    }
     tx.commit().await?;
-    let today = (db.clock().now() + chrono::Duration::hours(8)).date_naive();
     let stages: Vec<i64> =
         crm::service::stages(&mut *db.reader().acquire().await?, company_id).await?.iter().map(|s| s.id).collect();
     let mut rng = Lcg(5_200_314);

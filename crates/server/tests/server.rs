@@ -295,6 +295,13 @@ async fn the_demo_company_has_users_in_several_roles_and_valid_parties() {
     assert_eq!(periods["items"][0]["status"], "closed", "January is closed by the demo");
     let wang = app.signed_in_with("wang.fang", server::demo::DEMO_PASSWORD).await;
     assert_eq!(wang.get("/parties").await.status, axum::http::StatusCode::OK);
+    // The pipeline: leads, opportunities in every open stage, campaigns with their effect.
+    let pipeline = server::demo::seed_crm(&app.db, app.company_id).await.expect("the demo pipeline");
+    assert!(pipeline > 50, "{pipeline} leads and opportunities");
+    assert_eq!(server::demo::seed_crm(&app.db, app.company_id).await.expect("again"), 0, "seeding is idempotent");
+    assert!(app.count("crm_opportunities WHERE status = 'open'").await > 20);
+    assert!(app.count("crm_campaign_members").await >= 1, "the VIP campaign touched its segment");
+    assert_eq!(wang.get("/crm/pipeline").await.status, axum::http::StatusCode::OK);
     match db::audit::verify(&app.db).await.expect("verify") {
         db::audit::Verdict::Intact { rows, .. } => assert!(rows > 300),
         broken => panic!("{broken:?}"),

@@ -1,6 +1,8 @@
 //! CRM pages and API, and the public lead form. (Named `http` so it cannot be confused with
 //! the `web` crate.)
 
+mod marketing;
+
 use crate::domain::{self, LeadForm};
 use crate::service::{self, ActivityForm, ConvertForm, Lead, Opportunity, OpportunityForm, RuleForm, Stage};
 use crate::timeline::{self, Customer};
@@ -62,9 +64,16 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/crm/stages/{id}", post(probability_api))
         .route("/api/v1/crm/assignment-rules", get(rules_api).post(add_rule_api))
         .route("/api/v1/crm/assignment-rules/{id}", delete(delete_rule_api))
+        .merge(marketing::routes())
 }
 
 pub fn docs() -> Vec<ApiRoute> {
+    let mut all = own_docs();
+    all.extend(marketing::docs());
+    all
+}
+
+fn own_docs() -> Vec<ApiRoute> {
     use service::{CUSTOMER_READ, LEAD_MANAGE, LEAD_READ, OPPORTUNITY_MANAGE, OPPORTUNITY_READ, SETTINGS};
     let route = |method, path, summary, permission: &'static str, request: Option<fn() -> Value>| ApiRoute {
         method,
