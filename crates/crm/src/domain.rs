@@ -138,6 +138,82 @@ pub const DEFAULT_STAGES: [(&str, &str, i64); 5] = [
     ("赢单", "Won", 10_000),
 ];
 
+/// Ticket priorities, lowest first.
+pub const PRIORITIES: [&str; 4] = ["low", "normal", "high", "urgent"];
+/// Ticket categories.
+pub const CATEGORIES: [&str; 5] = ["question", "fault", "repair", "complaint", "delivery"];
+/// A ticket's life: new → open ⇄ pending → resolved → closed (a resolved ticket may reopen).
+pub const TICKET_STATUSES: [&str; 5] = ["new", "open", "pending", "resolved", "closed"];
+
+/// The SLA targets a company starts with, per priority: (first response, resolution) in
+/// business minutes.
+pub const DEFAULT_SLA: [(&str, i64, i64); 4] =
+    [("low", 8 * 60, 40 * 60), ("normal", 4 * 60, 24 * 60), ("high", 2 * 60, 8 * 60), ("urgent", 60, 4 * 60)];
+
+/// Business hours: 09:00 to 18:00, Monday to Friday, China time.
+pub const OPEN_MINUTE: u32 = 9 * 60;
+pub const CLOSE_MINUTE: u32 = 18 * 60;
+
+fn working_day(day: chrono::NaiveDate, holidays: &[chrono::NaiveDate]) -> bool {
+    use chrono::Datelike;
+    day.weekday().num_days_from_monday() < 5 && !holidays.contains(&day)
+}
+
+/// The local time `minutes` business minutes after `from`: counting only 09:00–18:00 on
+/// working days (not weekends, not the company's holidays). A ticket raised on Sunday starts
+/// its clock on Monday at 09:00.
+pub fn add_business_minutes(
+    from: chrono::NaiveDateTime,
+    minutes: i64,
+    holidays: &[chrono::NaiveDate],
+) -> chrono::NaiveDateTime {
+    use chrono::Timelike;
+    let start_of = |day: chrono::NaiveDate| day.and_hms_opt(OPEN_MINUTE / 60, OPEN_MINUTE % 60, 0).unwrap_or_default();
+    let mut at = from;
+    let mut left = minutes.max(0);
+    // A year of days is more than any target needs; the bound keeps a bad holiday list finite.
+    for _ in 0..366 {
+        let day = at.date();
+        let minute = at.hour() * 60 + at.minute();
+        if !working_day(day, holidays) || minute >= CLOSE_MINUTE {
+            at = start_of(day + chrono::Duration::days(1));
+            continue;
+        }
+        if minute < OPEN_MINUTE {
+            at = start_of(day);
+            continue;
+        }
+        let available = i64::from(CLOSE_MINUTE - minute);
+        if left <= available {
+            return at + chrono::Duration::minutes(left);
+        }
+        left -= available;
+        at = start_of(day + chrono::Duration::days(1));
+    }
+    at
+}
+
+/// Net promoter score from 0–10 answers: the share of promoters (9–10) less the share of
+/// detractors (0–6), in basis points (−10,000 to 10,000).
+pub fn nps_bp(scores: &[i64]) -> Option<i64> {
+    if scores.is_empty() {
+        return None;
+    }
+    let promoters = scores.iter().filter(|s| **s >= 9).count() as i64;
+    let detractors = scores.iter().filter(|s| **s <= 6).count() as i64;
+    nps_of(promoters, detractors, scores.len() as i64)
+}
+
+/// Net promoter score from the counts of promoters, detractors and answers (basis points).
+pub fn nps_of(promoters: i64, detractors: i64, answers: i64) -> Option<i64> {
+    if answers <= 0 {
+        return None;
+    }
+    // Rounded half away from zero, the same way for a negative score as for a positive one.
+    let x = (promoters - detractors) * 10_000;
+    Some(x.signum() * ((2 * x.abs() + answers) / (2 * answers)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +245,29 @@ mod tests {
         assert_eq!(next_in_turn(&team, Some(12)), Some(7));
         assert_eq!(next_in_turn(&team, Some(8)), Some(9), "someone who left the team");
         assert_eq!(next_in_turn(&[], Some(8)), None);
+    }
+
+    #[test]
+    fn sla_clocks_run_only_in_business_hours() {
+        let at = |d: &str| chrono::NaiveDateTime::parse_from_str(d, "%Y-%m-%d %H:%M").unwrap();
+        // Sunday 10:00 + 4 business hours: Monday 13:00.
+        assert_eq!(add_business_minutes(at("2026-03-15 10:00"), 240, &[]), at("2026-03-16 13:00"));
+        // Friday 16:30 + 2 h: 90 minutes on Friday, 30 on Monday: 09:30.
+        assert_eq!(add_business_minutes(at("2026-03-20 16:30"), 120, &[]), at("2026-03-23 09:30"));
+        // 24 business hours from Monday 09:00: Wednesday 15:00 (9 h a day).
+        assert_eq!(add_business_minutes(at("2026-03-16 09:00"), 24 * 60, &[]), at("2026-03-18 15:00"));
+        // Qingming on Monday 6 April 2026 does not count: Friday 17:00 + 2 h is Tuesday 10:00.
+        let qingming = chrono::NaiveDate::from_ymd_opt(2026, 4, 6).unwrap();
+        assert_eq!(add_business_minutes(at("2026-04-03 17:00"), 120, &[qingming]), at("2026-04-07 10:00"));
+        // Early morning waits for the opening.
+        assert_eq!(add_business_minutes(at("2026-03-16 07:45"), 30, &[]), at("2026-03-16 09:30"));
+    }
+
+    #[test]
+    fn nps_is_promoters_less_detractors() {
+        assert_eq!(nps_bp(&[10, 9, 8, 7, 3]), Some(2_000)); // 2 promoters, 1 detractor of 5
+        assert_eq!(nps_bp(&[0]), Some(-10_000));
+        assert_eq!(nps_bp(&[]), None);
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod http;
 mod i18n;
 pub mod marketing;
 pub mod service;
+pub mod service_desk;
 pub mod timeline;
 
 use db::events::{Event, HandlerFuture, Subscriber};
@@ -26,6 +27,15 @@ fn on_order_confirmed<'a>(tx: &'a mut Tx, event: &'a Event) -> HandlerFuture<'a>
             return Ok(());
         };
         service::order_confirmed(tx, company, &event.payload).await
+    })
+}
+
+fn on_order_delivered<'a>(tx: &'a mut Tx, event: &'a Event) -> HandlerFuture<'a> {
+    Box::pin(async move {
+        let Some(company) = event.company_id else {
+            return Ok(());
+        };
+        service_desk::order_delivered(tx, company, &event.payload).await
     })
 }
 
@@ -52,6 +62,12 @@ pub fn module() -> Module {
                 name: "segments and campaigns",
                 sql: include_str!("../migrations/0003_marketing.sql"),
             },
+            db::migrate::Migration {
+                module: "crm",
+                version: 4,
+                name: "service tickets, SLAs and surveys",
+                sql: include_str!("../migrations/0004_service.sql"),
+            },
         ],
         permissions: &[
             service::LEAD_READ,
@@ -62,6 +78,9 @@ pub fn module() -> Module {
             service::SETTINGS,
             marketing::READ,
             marketing::MANAGE,
+            service_desk::TICKET_READ,
+            service_desk::TICKET_MANAGE,
+            service_desk::SURVEY_READ,
         ],
         menu: vec![
             MenuItem { label_key: "crm.leads", href: "/crm/leads", permission: service::LEAD_READ },
@@ -70,15 +89,24 @@ pub fn module() -> Module {
             MenuItem { label_key: "crm.tasks", href: "/crm/tasks", permission: service::OPPORTUNITY_READ },
             MenuItem { label_key: "crm.segments", href: "/crm/segments", permission: marketing::READ },
             MenuItem { label_key: "crm.campaigns", href: "/crm/campaigns", permission: marketing::READ },
+            MenuItem { label_key: "crm.tickets", href: "/crm/tickets", permission: service_desk::TICKET_READ },
+            MenuItem {
+                label_key: "crm.satisfaction",
+                href: "/crm/satisfaction",
+                permission: service_desk::SURVEY_READ,
+            },
             MenuItem { label_key: "crm.settings", href: "/crm/settings", permission: service::SETTINGS },
         ],
         routes: http::routes,
         api: http::docs(),
-        subscribers: vec![Subscriber {
-            name: "crm.win_on_order",
-            event_types: &["sales.OrderConfirmed"],
-            handle: on_order_confirmed,
-        }],
+        subscribers: vec![
+            Subscriber { name: "crm.win_on_order", event_types: &["sales.OrderConfirmed"], handle: on_order_confirmed },
+            Subscriber {
+                name: "crm.survey_on_delivery",
+                event_types: &["sales.OrderDelivered"],
+                handle: on_order_delivered,
+            },
+        ],
         messages: i18n::MESSAGES,
     }
 }

@@ -19,8 +19,8 @@ pub struct Item {
     /// activity, opportunity, quotation, order, won/lost, delivery, invoice, credit note,
     /// receipt).
     pub step: i64,
-    /// `lead`, `activity.call` …, `opportunity`, `opportunity.won`, `quotation`, `order`,
-    /// `delivery`, `invoice`, `credit_note`, `receipt`.
+    /// `campaign`, `lead`, `activity.call` …, `opportunity`, `opportunity.won`, `quotation`,
+    /// `order`, `delivery`, `invoice`, `credit_note`, `receipt`, `ticket`, `survey`.
     pub kind: String,
     /// The source record's id (the order's for a delivery).
     pub id: i64,
@@ -40,6 +40,8 @@ impl Item {
             "opportunity" => Some(format!("/crm/opportunities/{}", self.id)),
             "quotation" | "order" | "delivery" => Some(format!("/sales/orders/{}", self.id)),
             "invoice" | "credit_note" => Some(format!("/finance/invoices/{}", self.id)),
+            "ticket" => Some(format!("/crm/tickets/{}", self.id)),
+            "campaign" => Some(format!("/crm/campaigns/{}", self.id)),
             _ => None,
         }
     }
@@ -152,6 +154,20 @@ pub async fn customer(
         q.push(" UNION ALL SELECT p.created_at, 70, 'receipt', p.id, p.number, p.memo, p.amount FROM fin_payments p");
         scope(&mut q, "p.company_id", "p.party_id", company, party);
         q.push(" AND p.kind = 'receipt'");
+    }
+    if principal.may(crate::service_desk::TICKET_READ) {
+        q.push(" UNION ALL SELECT k.created_at, 80, 'ticket', k.id, k.number || ' ' || k.subject, k.status, CAST(NULL AS BIGINT) FROM crm_tickets k");
+        scope(&mut q, "k.company_id", "k.party_id", company, party);
+        crate::service_desk::push_queue_filter(&mut q, principal, "k")?;
+    }
+    if principal.may(crate::service_desk::SURVEY_READ) {
+        q.push(" UNION ALL SELECT v.answered_at, 90, 'survey', v.id, 'CSAT ' || CAST(v.csat AS TEXT) || ' · NPS ' || CAST(v.nps AS TEXT), v.comment, CAST(NULL AS BIGINT) FROM crm_surveys v");
+        scope(&mut q, "v.company_id", "v.party_id", company, party);
+        q.push(" AND v.answered_at IS NOT NULL");
+    }
+    if principal.may(crate::marketing::READ) {
+        q.push(" UNION ALL SELECT m.touched_at, 5, 'campaign', c.id, c.code || ' ' || c.name, c.channel, CAST(NULL AS BIGINT) FROM crm_campaign_members m JOIN crm_campaigns c ON c.id = m.campaign_id");
+        scope(&mut q, "c.company_id", "m.party_id", company, party);
     }
     q.push(") t WHERE 1 = 1");
     if let Some((at, step, id)) = cursor.and_then(parse_cursor) {

@@ -118,6 +118,9 @@ async fn a_web_lead_becomes_a_customer_an_order_an_invoice_and_a_payment_on_one_
     api.post(&format!("/api/v1/sales/orders/{order}/deliver"), &json!({"date": "2026-03-17"})).await;
     let invoiced = api.post(&format!("/api/v1/sales/orders/{order}/invoice"), &json!({"date": "2026-03-17"})).await;
     let invoice = invoiced.json()["invoice_id"].as_i64().unwrap();
+    // Everything was delivered: the customer is sent a survey about the order.
+    app.dispatch_events().await;
+    assert_eq!(app.count(&format!("crm_surveys WHERE order_id = {order} AND party_id = {customer}")).await, 1);
     let paid = api
         .post(
             "/api/v1/finance/payments",
@@ -551,4 +554,126 @@ async fn a_segment_of_big_spenders_is_evaluated_live_launched_to_and_exported() 
     let errors = bad.json()["errors"].clone();
     let fields: Vec<&str> = errors.as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["code", "name", "channel", "budget", "end_date"], "{}", bad.body);
+}
+
+#[tokio::test]
+async fn a_ticket_breaches_its_sla_is_resolved_and_the_answer_counts_for_its_agent() {
+    let Shop { app, api, notebook, form } = shop().await;
+    let customer = api
+        .post(
+            "/api/v1/parties",
+            &json!({"kind": "organization", "name": "厦门华信科技有限公司", "roles": ["customer"], "confirm_duplicates": true,
+                "contacts": [{"kind": "mobile", "value": "13800138000"}]}),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    app.user("he.li", &["service_agent"], "service", "service").await;
+    let agent = app.api("he.li").await;
+    let he_li: i64 = sqlx::query("SELECT id FROM users WHERE login = 'he.li'")
+        .fetch_one(app.db.reader())
+        .await
+        .unwrap()
+        .try_get("id")
+        .unwrap();
+
+    // Sunday 10:00: a notebook will not start. High priority: a first response within two
+    // business hours and a fix within eight — the clocks start on Monday at 09:00.
+    let raised = agent
+        .post(
+            "/api/v1/crm/tickets",
+            &json!({"party_id": customer, "subject": "笔记本无法开机", "category": "repair", "priority": "high", "product_id": notebook, "serial": "SN-0042"}),
+        )
+        .await;
+    assert_eq!(raised.status, StatusCode::CREATED, "{}", raised.body);
+    let ticket = raised.json();
+    let id = ticket["id"].as_i64().unwrap();
+    assert_eq!(
+        (ticket["first_response_due"].as_str(), ticket["resolution_due"].as_str()),
+        (Some("2026-03-16T03:00:00.000000Z"), Some("2026-03-16T09:00:00.000000Z")),
+        "Monday 11:00 and 17:00 in Shanghai"
+    );
+    assert_eq!((ticket["response_breached"].as_bool(), ticket["at_risk"].as_bool()), (Some(false), Some(false)));
+
+    // Monday 10:30: at risk. Monday 12:00 without a reply: the first response is breached.
+    app.clock.advance(chrono::Duration::minutes(24 * 60 + 30));
+    assert_eq!(agent.get(&format!("/api/v1/crm/tickets/{id}")).await.json()["at_risk"], true);
+    app.clock.advance(chrono::Duration::minutes(90));
+    let queue = agent.get("/api/v1/crm/tickets").await.json();
+    assert_eq!(queue["items"][0]["response_breached"], true, "{queue}");
+
+    // 何丽 takes it, replies late, fits a spare part from stock and resolves it before 17:00.
+    agent.post(&format!("/api/v1/crm/tickets/{id}/assign"), &json!({"user_id": he_li})).await;
+    let replied = agent.post(&format!("/api/v1/crm/tickets/{id}/reply"), &json!({"body": "已安排上门检测"})).await;
+    assert_eq!(replied.json()["status"], "open", "{}", replied.body);
+    let part = json!({"product_id": notebook, "quantity": "1", "warehouse": "SH", "date": "2026-03-16"});
+    let used = agent.post(&format!("/api/v1/crm/tickets/{id}/parts"), &part).await;
+    assert_eq!(used.status, StatusCode::CREATED, "{}", used.body);
+    let on_hand = api.get(&format!("/api/v1/stock/quantities?product={notebook}")).await.json();
+    assert_eq!(on_hand["items"][0]["quantity"], "49", "the part left stock");
+    let resolved = agent.post(&format!("/api/v1/crm/tickets/{id}/status"), &json!({"status": "resolved"})).await;
+    let resolved = resolved.json();
+    assert_eq!(
+        (
+            resolved["status"].as_str(),
+            resolved["response_breached"].as_bool(),
+            resolved["resolution_breached"].as_bool()
+        ),
+        (Some("resolved"), Some(true), Some(false))
+    );
+    let survey = resolved["survey"].as_str().expect("a survey link").to_string();
+    let refused = agent.post(&format!("/api/v1/crm/tickets/{id}/status"), &json!({"status": "pending"})).await;
+    assert_eq!(refused.json()["errors"][0]["code"], "error.crm.ticket_status");
+
+    // The customer opens the link without signing in and answers: CSAT 5, NPS 9. Once only;
+    // nonsense is refused.
+    let page = app.anonymous_api().get(&survey).await;
+    assert!(page.status == StatusCode::OK && page.body.contains("TK/2026/00001"), "{}", page.body);
+    let answer = |body: Value| {
+        let app = &app;
+        let survey = survey.clone();
+        async move {
+            app.anonymous_api()
+                .raw_with(&survey, "application/json", &body.to_string(), &[("x-forwarded-for", "203.0.113.20".into())])
+                .await
+        }
+    };
+    let bad = answer(json!({"csat": "6", "nps": "-1"})).await;
+    let errors = bad.json()["errors"].clone();
+    let fields: Vec<&str> = errors.as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["csat", "nps"], "{}", bad.body);
+    assert_eq!(answer(json!({"csat": "5", "nps": "9", "comment": "上门及时"})).await.status, StatusCode::ACCEPTED);
+    assert_eq!(answer(json!({"csat": "1", "nps": "0"})).await.status, StatusCode::CONFLICT);
+    assert_eq!(app.anonymous_api().get("/public/crm/surveys/not-a-token").await.status, StatusCode::NOT_FOUND);
+
+    // The answer is on 何丽's score and on the customer's timeline.
+    let scores = api.get("/api/v1/crm/reports/satisfaction?by=agent&from=2026-03-01&to=2026-03-31").await.json();
+    assert_eq!(scores["items"][0], json!({"key": "he.li", "answers": 1, "csat": "5.00", "nps": "100.00"}), "{scores}");
+    let timeline = api.get(&format!("/api/v1/crm/customers/{customer}/timeline")).await.json();
+    assert_eq!(kinds(&timeline), ["ticket", "survey"]);
+
+    // The same customer writes in through the public service form: matched by mobile.
+    let service_form = form.replace("/leads", "/tickets");
+    let sent = app
+        .anonymous_api()
+        .raw_with(
+            &service_form,
+            "application/json",
+            &json!({"name": "陈静", "mobile": "13800138000", "subject": "发票抬头更正", "description": "请更正发票抬头"}).to_string(),
+            &[("x-forwarded-for", "203.0.113.21".into())],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::ACCEPTED, "{}", sent.body);
+    assert_eq!(app.count(&format!("crm_tickets WHERE channel = 'web' AND party_id = {customer}")).await, 1);
+    let hostile = app
+        .anonymous_api()
+        .raw_with(
+            &service_form,
+            "application/json",
+            &json!({"name": "x", "mobile": "13800138000", "subject": "x", "priority": "urgent"}).to_string(),
+            &[],
+        )
+        .await;
+    assert_eq!(hostile.status, StatusCode::UNPROCESSABLE_ENTITY, "only the form's own fields are taken");
 }

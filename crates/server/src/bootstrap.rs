@@ -59,6 +59,23 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             ("crm.settings.manage", Scope::Company),
             ("crm.campaign.read", Scope::Company),
             ("crm.campaign.manage", Scope::Company),
+            ("crm.ticket.read", Scope::Team),
+            ("crm.ticket.manage", Scope::Team),
+            ("crm.survey.read", Scope::Company),
+        ],
+    },
+    BuiltinRole {
+        code: "service_agent",
+        name: "客服专员 Service agent",
+        description: "Takes and works service tickets; reads customers' histories",
+        grants: &[
+            ("party.party.read", Scope::Company),
+            ("catalog.product.read", Scope::Company),
+            ("crm.customer.read", Scope::Company),
+            ("crm.ticket.read", Scope::Own),
+            ("crm.ticket.manage", Scope::Own),
+            ("stock.move.read", Scope::Company),
+            ("stock.move.create", Scope::Company),
         ],
     },
     BuiltinRole {

@@ -2,6 +2,7 @@
 //! the `web` crate.)
 
 mod marketing;
+mod service_desk;
 
 use crate::domain::{self, LeadForm};
 use crate::service::{self, ActivityForm, ConvertForm, Lead, Opportunity, OpportunityForm, RuleForm, Stage};
@@ -65,11 +66,13 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/crm/assignment-rules", get(rules_api).post(add_rule_api))
         .route("/api/v1/crm/assignment-rules/{id}", delete(delete_rule_api))
         .merge(marketing::routes())
+        .merge(service_desk::routes())
 }
 
 pub fn docs() -> Vec<ApiRoute> {
     let mut all = own_docs();
     all.extend(marketing::docs());
+    all.extend(service_desk::docs());
     all
 }
 
