@@ -13,6 +13,7 @@ pub mod domain;
 mod http;
 mod i18n;
 pub mod marketing;
+pub mod performance;
 pub mod service;
 pub mod service_desk;
 pub mod timeline;
@@ -68,6 +69,12 @@ pub fn module() -> Module {
                 name: "service tickets, SLAs and surveys",
                 sql: include_str!("../migrations/0004_service.sql"),
             },
+            db::migrate::Migration {
+                module: "crm",
+                version: 5,
+                name: "sales targets",
+                sql: include_str!("../migrations/0005_targets.sql"),
+            },
         ],
         permissions: &[
             service::LEAD_READ,
@@ -86,6 +93,7 @@ pub fn module() -> Module {
             MenuItem { label_key: "crm.leads", href: "/crm/leads", permission: service::LEAD_READ },
             MenuItem { label_key: "crm.pipeline", href: "/crm/pipeline", permission: service::OPPORTUNITY_READ },
             MenuItem { label_key: "crm.forecast", href: "/crm/forecast", permission: service::OPPORTUNITY_READ },
+            MenuItem { label_key: "crm.performance", href: "/crm/performance", permission: service::OPPORTUNITY_READ },
             MenuItem { label_key: "crm.tasks", href: "/crm/tasks", permission: service::OPPORTUNITY_READ },
             MenuItem { label_key: "crm.segments", href: "/crm/segments", permission: marketing::READ },
             MenuItem { label_key: "crm.campaigns", href: "/crm/campaigns", permission: marketing::READ },

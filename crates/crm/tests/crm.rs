@@ -170,6 +170,36 @@ async fn a_web_lead_becomes_a_customer_an_order_an_invoice_and_a_payment_on_one_
     );
     assert_eq!((effect["cost_per_lead"].as_str(), effect["roi"].as_str()), (Some("5000.00"), Some("1050.44")));
 
+    // 王芳's March: a target of 50,000.00, 57,522.12 sold (115.04 %), one order, one deal won
+    // of one closed, the same day it was opened. Her manager sees her row too; 李强 only his own.
+    let wang_id: i64 = sqlx::query("SELECT id FROM users WHERE login = 'wang.fang'")
+        .fetch_one(app.db.reader())
+        .await
+        .unwrap()
+        .try_get("id")
+        .unwrap();
+    let target =
+        api.post("/api/v1/crm/targets", &json!({"user_id": wang_id, "month": "2026-03", "amount": "50000.00"})).await;
+    assert_eq!(target.status, StatusCode::NO_CONTENT, "{}", target.body);
+    let march = "/api/v1/crm/reports/sales-performance?from=2026-03&to=2026-03";
+    let mine = wang.get(march).await.json();
+    assert_eq!(mine["items"].as_array().map(Vec::len), Some(1), "{mine}");
+    let row = &mine["items"][0];
+    assert_eq!(
+        (
+            row["rank"].as_i64(),
+            row["revenue"].as_str(),
+            row["attainment"].as_str(),
+            row["orders"].as_i64(),
+            row["win_rate"].as_str(),
+            row["cycle_days"].as_i64()
+        ),
+        (Some(1), Some("57522.12"), Some("115.04"), Some(1), Some("100.00"), Some(0))
+    );
+    let team = app.api("zhao.min").await.get(march).await.json();
+    assert_eq!(team["items"][0]["name"], "wang.fang", "{team}");
+    assert!(app.api("li.qiang").await.get(march).await.json()["items"].as_array().unwrap().is_empty());
+
     // Paged: three at a time, the cursor continues where the page ended.
     let page = api.get(&format!("/api/v1/crm/customers/{customer}/timeline?limit=3")).await.json();
     let next = page["next"].as_str().expect("a next page").to_string();

@@ -65,6 +65,9 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/crm/stages/{id}", post(probability_api))
         .route("/api/v1/crm/assignment-rules", get(rules_api).post(add_rule_api))
         .route("/api/v1/crm/assignment-rules/{id}", delete(delete_rule_api))
+        .route("/crm/performance", get(performance_page).post(target_page))
+        .route("/api/v1/crm/reports/sales-performance", get(performance_api))
+        .route("/api/v1/crm/targets", post(target_api))
         .merge(marketing::routes())
         .merge(service_desk::routes())
 }
@@ -162,6 +165,17 @@ fn own_docs() -> Vec<ApiRoute> {
             OPPORTUNITY_READ,
             None,
         ),
+        ApiRoute {
+            query: &[("from", "First month, YYYY-MM (default: January)"), ("to", "Last month (default: this month)")],
+            ..route(
+                "GET",
+                "/api/v1/crm/reports/sales-performance",
+                "Per salesperson: target, revenue, orders, win rate, deal size, cycle, pipeline coverage, rank",
+                OPPORTUNITY_READ,
+                None,
+            )
+        },
+        route("POST", "/api/v1/crm/targets", "Set a salesperson's target for a month", SETTINGS, Some(object)),
         route("GET", "/api/v1/crm/activities", "My open tasks, most overdue first", OPPORTUNITY_READ, None),
         route(
             "POST",
@@ -1196,6 +1210,126 @@ async fn settings_action_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response>
             drop(tx);
             let text = field_messages(&ctx, &errors);
             render_status(StatusCode::UNPROCESSABLE_ENTITY, &settings_view(&ctx, text).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---- Sales performance ----
+
+#[derive(Deserialize, Default)]
+pub struct MonthsQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+fn months(ctx: &Ctx, q: &MonthsQuery) -> (String, String) {
+    let today = ctx.today().to_string();
+    let from = q.from.clone().filter(|f| !f.is_empty()).unwrap_or_else(|| format!("{}-01", &today[..4]));
+    let to = q.to.clone().filter(|t| !t.is_empty()).unwrap_or_else(|| today[..7].to_string());
+    (from, to)
+}
+
+fn performance_json(rows: &[crate::performance::Row]) -> Value {
+    let percent = |bp: Option<i64>| bp.map(|bp| format!("{}.{:02}", bp / 100, (bp % 100).abs()));
+    json!({"items": rows.iter().map(|r| json!({
+        "rank": r.rank, "user_id": r.user_id, "name": r.name, "target": yuan(r.target), "revenue": yuan(r.revenue),
+        "attainment": percent(r.attainment_bp), "orders": r.orders, "won": r.won, "lost": r.lost, "win_rate": percent(r.win_rate_bp),
+        "average_deal": r.average_deal.map(yuan), "cycle_days": r.cycle_days, "pipeline": yuan(r.pipeline),
+        "weighted_pipeline": yuan(r.weighted_pipeline), "coverage": percent(r.coverage_bp),
+    })).collect::<Vec<_>>()})
+}
+
+async fn performance_api(ctx: Ctx, Query(q): Query<MonthsQuery>) -> AppResult<Json<Value>> {
+    let mut conn = conn(&ctx).await?;
+    let (from, to) = months(&ctx, &q);
+    Ok(Json(performance_json(&crate::performance::report(&mut conn, &ctx.principal, &from, &to).await?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetBody {
+    user_id: i64,
+    month: String,
+    amount: String,
+}
+
+async fn target_api(ctx: Ctx, ApiJson(b): ApiJson<TargetBody>) -> AppResult<StatusCode> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    crate::performance::set_target(&mut tx, &ctx.principal, b.user_id, &b.month, &b.amount).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Template)]
+#[template(path = "crm/performance.html")]
+struct PerformancePage {
+    page: PageCtx,
+    rows: Vec<crate::performance::Row>,
+    chart: String,
+    from: String,
+    to: String,
+    users: Vec<(i64, String)>,
+    errors: Vec<(String, String)>,
+    can_set: bool,
+}
+
+impl PerformancePage {
+    fn error(&self, field: &str) -> Option<&str> {
+        message_for(&self.errors, field)
+    }
+
+    fn percent(&self, bp: &Option<i64>) -> String {
+        bp.map(|bp| format!("{}.{:02}%", bp / 100, (bp % 100).abs())).unwrap_or_default()
+    }
+
+    fn money(&self, fen: impl std::borrow::Borrow<i64>) -> String {
+        self.page.money(fen.borrow())
+    }
+}
+
+async fn performance_view(ctx: &Ctx, q: &MonthsQuery, errors: Vec<(String, String)>) -> AppResult<PerformancePage> {
+    let mut conn = conn(ctx).await?;
+    let (from, to) = months(ctx, q);
+    let rows = crate::performance::report(&mut conn, &ctx.principal, &from, &to).await?;
+    let users = sqlx::query(
+        "SELECT u.id, u.display_name FROM users u JOIN user_companies c ON c.user_id = u.id WHERE c.company_id = $1 AND u.disabled_at IS NULL ORDER BY u.display_name",
+    )
+    .bind(ctx.company_id())
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .filter_map(|r| Some((r.try_get("id").ok()?, r.try_get("display_name").ok()?)))
+    .collect();
+    drop(conn);
+    let page = PageCtx::new(ctx, "crm.performance", "/crm/performance").await?;
+    let bars: Vec<web::chart::Bar> =
+        rows.iter().map(|r| web::chart::Bar { label: r.name.clone(), value: r.revenue }).collect();
+    let chart = web::chart::bars(&page.t("crm.salesperson_revenue"), &bars, yuan);
+    Ok(PerformancePage { page, rows, chart, from, to, users, errors, can_set: ctx.principal.may(service::SETTINGS) })
+}
+
+async fn performance_page(ctx: Ctx, Query(q): Query<MonthsQuery>) -> AppResult<Response> {
+    render(&performance_view(&ctx, &q, Vec::new()).await?)
+}
+
+async fn target_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let user = pairs.get("user_id").and_then(|u| u.parse().ok()).unwrap_or(0);
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    match crate::performance::set_target(&mut tx, &ctx.principal, user, &pairs.text("month"), &pairs.text("amount"))
+        .await
+    {
+        Ok(()) => {
+            tx.commit().await?;
+            Ok(flash_redirect(&ctx, "/crm/performance", "common.saved"))
+        }
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            drop(tx);
+            let text = field_messages(&ctx, &errors);
+            render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &performance_view(&ctx, &MonthsQuery::default(), text).await?,
+            )
         }
         Err(e) => Err(e.into()),
     }
