@@ -97,7 +97,8 @@ pub fn validate_lead(form: &LeadForm) -> DomainResult<LeadInput> {
         email,
         region: form.region.trim().to_string(),
         source,
-        campaign: form.campaign.trim().to_string(),
+        // Campaign codes are kept in lower case, whatever case a link carries.
+        campaign: form.campaign.trim().to_lowercase(),
         message: form.message.trim().to_string(),
     })
 }
@@ -204,6 +205,24 @@ pub fn nps_bp(scores: &[i64]) -> Option<i64> {
     nps_of(promoters, detractors, scores.len() as i64)
 }
 
+/// `a / b` in basis points, rounded half away from zero (a loss rounds like a gain); None
+/// when `b` is zero.
+pub fn ratio_bp(a: i64, b: i64) -> Option<i64> {
+    if b == 0 {
+        return None;
+    }
+    let x = i128::from(a) * 10_000;
+    let b = i128::from(b);
+    let rounded = x.signum() * b.signum() * ((2 * x.abs() + b.abs()) / (2 * b.abs()));
+    i64::try_from(rounded).ok()
+}
+
+/// Hundredths (basis points of a percentage, or CSAT ×100) as text with their sign:
+/// −49 → "-0.49", 11504 → "115.04".
+pub fn hundredths(v: i64) -> String {
+    format!("{}{}.{:02}", if v < 0 { "-" } else { "" }, v.abs() / 100, v.abs() % 100)
+}
+
 /// Net promoter score from the counts of promoters, detractors and answers (basis points).
 pub fn nps_of(promoters: i64, detractors: i64, answers: i64) -> Option<i64> {
     if answers <= 0 {
@@ -261,6 +280,17 @@ mod tests {
         assert_eq!(add_business_minutes(at("2026-04-03 17:00"), 120, &[qingming]), at("2026-04-07 10:00"));
         // Early morning waits for the opening.
         assert_eq!(add_business_minutes(at("2026-03-16 07:45"), 30, &[]), at("2026-03-16 09:30"));
+    }
+
+    #[test]
+    fn losses_round_and_print_like_gains() {
+        assert_eq!(ratio_bp(0 - 5_000, 5_000), Some(-10_000)); // no revenue on a budget: −100 %
+        assert_eq!(ratio_bp(-1, 200), Some(-50));
+        assert_eq!(ratio_bp(1, 0), None);
+        assert_eq!(
+            (hundredths(-49), hundredths(11_504), hundredths(0)),
+            ("-0.49".into(), "115.04".into(), "0.00".into())
+        );
     }
 
     #[test]

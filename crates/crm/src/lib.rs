@@ -75,6 +75,12 @@ pub fn module() -> Module {
                 name: "sales targets",
                 sql: include_str!("../migrations/0005_targets.sql"),
             },
+            db::migrate::Migration {
+                module: "crm",
+                version: 6,
+                name: "one survey per ticket or order",
+                sql: include_str!("../migrations/0006_survey_once.sql"),
+            },
         ],
         permissions: &[
             service::LEAD_READ,

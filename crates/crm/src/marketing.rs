@@ -248,10 +248,13 @@ pub async fn export_csv(tx: &mut Tx, principal: &Principal, id: i64, today: chro
         after = last.party_id;
         for m in &page {
             let field = |v: &str| {
-                if v.contains([',', '"', '\n']) {
+                // A spreadsheet opens `=…`, `+…`, `-…`, `@…` as a formula: such a value
+                // (a name typed into the public form) leaves as text.
+                let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{v}") } else { v.to_string() };
+                if v.contains([',', '"', '\n', '\r']) {
                     format!("\"{}\"", v.replace('"', "\"\""))
                 } else {
-                    v.to_string()
+                    v
                 }
             };
             out.push_str(&format!(
@@ -515,9 +518,7 @@ pub async fn effect(conn: &mut sqlx::AnyConnection, principal: &Principal, id: i
         row.try_get("buyers")?,
         row.try_get("revenue")?,
     );
-    let ratio = |a: i64, b: i64| {
-        (b > 0).then(|| i64::try_from((i128::from(a) * 10_000 + i128::from(b) / 2) / i128::from(b)).unwrap_or(i64::MAX))
-    };
+    let ratio = crate::domain::ratio_bp;
     Ok(Effect {
         touched,
         responses: leads + buyers,

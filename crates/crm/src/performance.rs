@@ -181,9 +181,7 @@ pub async fn report(conn: &mut sqlx::AnyConnection, principal: &Principal, from:
         entry.0 += span;
         entry.1 += 1;
     }
-    let ratio = |a: i64, b: i64| {
-        (b > 0).then(|| i64::try_from((i128::from(a) * 10_000 + i128::from(b) / 2) / i128::from(b)).unwrap_or(i64::MAX))
-    };
+    let ratio = crate::domain::ratio_bp;
     let mut out: Vec<Row> = rows
         .into_values()
         .filter(|r| r.target > 0 || r.revenue != 0 || r.orders > 0 || r.won + r.lost > 0 || r.pipeline > 0)

@@ -602,10 +602,15 @@ pub async fn set_status(tx: &mut Tx, principal: &Principal, id: i64, status: &st
         "closed" => ticket.resolved_at.clone(),
         _ => None,
     };
-    sqlx::query("UPDATE crm_tickets SET status = $1, resolved_at = $2, version = version + 1 WHERE id = $3")
-        .bind(status)
-        .bind(&resolved_at)
-        .bind(id)
+    // Resolving answers the customer too: a ticket solved by phone is not "never responded".
+    sqlx::query(
+        "UPDATE crm_tickets SET status = $1, resolved_at = $2, \
+         first_response_at = CASE WHEN $1 = 'resolved' THEN COALESCE(first_response_at, $3) ELSE first_response_at END, version = version + 1 WHERE id = $4",
+    )
+    .bind(status)
+    .bind(&resolved_at)
+    .bind(&now)
+    .bind(id)
         .execute(tx.conn())
         .await?;
     tx.audit("state", "crm.ticket", Some(&id.to_string()), &json!({"status": [ticket.status, status]})).await?;
@@ -619,6 +624,12 @@ pub async fn set_status(tx: &mut Tx, principal: &Principal, id: i64, status: &st
         &json!({"id": id, "number": ticket.number, "party_id": ticket.party_id}),
     )
     .await?;
+    // One survey per ticket: a reopened and resolved-again ticket is not asked about twice.
+    let asked =
+        sqlx::query("SELECT token FROM crm_surveys WHERE ticket_id = $1").bind(id).fetch_optional(tx.conn()).await?;
+    if let Some(row) = asked {
+        return Ok(Some(row.try_get("token")?));
+    }
     let agent = ticket.assignee_id.or(Some(principal.user_id.0));
     let token = send_survey(
         tx,
@@ -783,16 +794,27 @@ pub async fn order_delivered(tx: &mut Tx, company: i64, payload: &serde_json::Va
     Ok(())
 }
 
-/// What the public survey page shows: the company's name and what it is about.
-pub async fn survey_subject(conn: &mut sqlx::AnyConnection, token: &str) -> Result<Option<(String, String, bool)>> {
+/// What the public survey page shows — the company's name, what it is about, whether it was
+/// answered — and the company's id (the answer is recorded for it).
+pub async fn survey_subject(
+    conn: &mut sqlx::AnyConnection,
+    token: &str,
+) -> Result<Option<(i64, String, String, bool)>> {
     Ok(sqlx::query(
-        "SELECT c.legal_name, COALESCE(t.number, o.number, '') AS subject, s.answered_at FROM crm_surveys s JOIN companies c ON c.id = s.company_id \
+        "SELECT s.company_id, c.legal_name, COALESCE(t.number, o.number, '') AS subject, s.answered_at FROM crm_surveys s JOIN companies c ON c.id = s.company_id \
          LEFT JOIN crm_tickets t ON t.id = s.ticket_id LEFT JOIN sal_orders o ON o.id = s.order_id WHERE s.token = $1",
     )
     .bind(token)
     .fetch_optional(conn)
     .await?
-    .map(|r| Ok::<_, sqlx::Error>((r.try_get("legal_name")?, r.try_get("subject")?, r.try_get::<Option<String>, _>("answered_at")?.is_some())))
+    .map(|r| {
+        Ok::<_, sqlx::Error>((
+            r.try_get("company_id")?,
+            r.try_get("legal_name")?,
+            r.try_get("subject")?,
+            r.try_get::<Option<String>, _>("answered_at")?.is_some(),
+        ))
+    })
     .transpose()?)
 }
 
@@ -887,15 +909,16 @@ pub async fn satisfaction(
         "SELECT {key} AS key, COUNT(*) AS n, CAST(SUM(s.csat) AS BIGINT) AS csat, \
            CAST(SUM(CASE WHEN s.nps >= 9 THEN 1 ELSE 0 END) AS BIGINT) AS promoters, CAST(SUM(CASE WHEN s.nps <= 6 THEN 1 ELSE 0 END) AS BIGINT) AS detractors \
          FROM crm_surveys s LEFT JOIN users u ON u.id = s.agent_id LEFT JOIN cat_products c ON c.id = s.product_id \
-         WHERE s.company_id = $1 AND s.answered_at IS NOT NULL AND s.answered_at >= $2 AND s.answered_at < $3 \
-         GROUP BY {key} ORDER BY key"
+         WHERE s.answered_at IS NOT NULL AND s.answered_at >= "
     );
     let end = kernel::dates::parse("to", to).map_err(|e| DomainError::Invalid(vec![e]))? + chrono::Duration::days(1);
     kernel::dates::parse("from", from).map_err(|e| DomainError::Invalid(vec![e]))?;
-    sqlx::query(&sql)
-        .bind(principal.company_id.0)
-        .bind(from)
-        .bind(end.to_string())
+    let mut q = db::SqlBuilder::new(sql);
+    q.bind(from.to_string()).push(" AND s.answered_at < ").bind(end.to_string());
+    // An agent with an own scope reads their own scores; a manager the team's.
+    db::rules::push_filter(&mut q, &principal.row_filter(SURVEY_READ)?, "s.company_id", "s.agent_id");
+    q.push(&format!(" GROUP BY {key} ORDER BY key"));
+    q.build()
         .fetch_all(conn)
         .await?
         .iter()

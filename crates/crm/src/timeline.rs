@@ -164,6 +164,12 @@ pub async fn customer(
         q.push(" UNION ALL SELECT v.answered_at, 90, 'survey', v.id, 'CSAT ' || CAST(v.csat AS TEXT) || ' · NPS ' || CAST(v.nps AS TEXT), v.comment, CAST(NULL AS BIGINT) FROM crm_surveys v");
         scope(&mut q, "v.company_id", "v.party_id", company, party);
         q.push(" AND v.answered_at IS NOT NULL");
+        db::rules::push_filter(
+            &mut q,
+            &principal.row_filter(crate::service_desk::SURVEY_READ)?,
+            "v.company_id",
+            "v.agent_id",
+        );
     }
     if principal.may(crate::marketing::READ) {
         q.push(" UNION ALL SELECT m.touched_at, 5, 'campaign', c.id, c.code || ' ' || c.name, c.channel, CAST(NULL AS BIGINT) FROM crm_campaign_members m JOIN crm_campaigns c ON c.id = m.campaign_id");

@@ -105,7 +105,10 @@ pub async fn dispatch_batch(db: &Db, subscribers: &[Subscriber], worker: &str) -
 
 async fn deliver(db: &Db, subscribers: &[Subscriber], event: &Event) -> Result<()> {
     for subscriber in subscribers.iter().filter(|s| s.event_types.contains(&event.event_type.as_str())) {
-        let mut tx = db.begin(Actor::system()).await?;
+        // The reaction acts for the event's company: its audit rows and the events it emits in
+        // turn belong to that company (and reach that company's webhooks).
+        let actor = Actor { company_id: event.company_id, ..Actor::system() };
+        let mut tx = db.begin(actor).await?;
         let now = tx.now().to_string();
         let fresh = sqlx::query(
             "INSERT INTO event_deliveries (subscriber, event_id, delivered_at) VALUES ($1, $2, $3) \

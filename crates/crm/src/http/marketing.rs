@@ -84,7 +84,7 @@ fn segment_json(s: &Segment, count: i64) -> Value {
 }
 
 fn effect_json(e: &Effect) -> Value {
-    let percent = |bp: i64| format!("{}.{:02}", bp / 100, (bp % 100).abs());
+    let percent = crate::domain::hundredths;
     json!({"touched": e.touched, "responses": e.responses, "leads": e.leads, "new_customers": e.new_customers,
         "conversion_rate": percent(e.conversion_bp), "revenue": yuan(e.revenue), "budget": yuan(e.budget),
         "cost_per_lead": e.cost_per_lead.map(yuan), "roi": e.roi_bp.map(percent)})
@@ -347,8 +347,7 @@ struct CampaignPage {
 
 impl CampaignPage {
     fn percent(&self, bp: impl std::borrow::Borrow<i64>) -> String {
-        let bp = *bp.borrow();
-        format!("{}.{:02}%", bp / 100, (bp % 100).abs())
+        format!("{}%", crate::domain::hundredths(*bp.borrow()))
     }
 
     fn money(&self, fen: impl std::borrow::Borrow<i64>) -> String {

@@ -1231,7 +1231,7 @@ fn months(ctx: &Ctx, q: &MonthsQuery) -> (String, String) {
 }
 
 fn performance_json(rows: &[crate::performance::Row]) -> Value {
-    let percent = |bp: Option<i64>| bp.map(|bp| format!("{}.{:02}", bp / 100, (bp % 100).abs()));
+    let percent = |bp: Option<i64>| bp.map(crate::domain::hundredths);
     json!({"items": rows.iter().map(|r| json!({
         "rank": r.rank, "user_id": r.user_id, "name": r.name, "target": yuan(r.target), "revenue": yuan(r.revenue),
         "attainment": percent(r.attainment_bp), "orders": r.orders, "won": r.won, "lost": r.lost, "win_rate": percent(r.win_rate_bp),
@@ -1280,7 +1280,7 @@ impl PerformancePage {
     }
 
     fn percent(&self, bp: &Option<i64>) -> String {
-        bp.map(|bp| format!("{}.{:02}%", bp / 100, (bp % 100).abs())).unwrap_or_default()
+        bp.map(|bp| format!("{}%", crate::domain::hundredths(bp))).unwrap_or_default()
     }
 
     fn money(&self, fen: impl std::borrow::Borrow<i64>) -> String {

@@ -206,18 +206,20 @@ pub struct AssignBody {
     reason: String,
 }
 
+// Assigning or escalating may hand the ticket to someone the caller cannot see afterwards, so
+// the answer says what was done rather than reading the ticket back.
 async fn assign_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(b): ApiJson<AssignBody>) -> AppResult<Json<Value>> {
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     service_desk::assign(&mut tx, &ctx.principal, id, b.user_id).await?;
     tx.commit().await?;
-    ticket_api(ctx, Path(id)).await
+    Ok(Json(json!({"id": id, "assignee_id": b.user_id})))
 }
 
 async fn escalate_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(b): ApiJson<AssignBody>) -> AppResult<Json<Value>> {
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     service_desk::escalate(&mut tx, &ctx.principal, id, b.user_id, &b.reason).await?;
     tx.commit().await?;
-    ticket_api(ctx, Path(id)).await
+    Ok(Json(json!({"id": id, "assignee_id": b.user_id, "escalated": true})))
 }
 
 async fn part_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(form): ApiJson<PartForm>) -> AppResult<Response> {
@@ -236,11 +238,11 @@ async fn policies_api(ctx: Ctx) -> AppResult<Json<Value>> {
     Ok(Json(json!({"items": service_desk::policies(&mut conn, ctx.company_id()).await?})))
 }
 
-async fn set_policy_api(ctx: Ctx, ApiJson(form): ApiJson<PolicyForm>) -> AppResult<Json<Value>> {
+async fn set_policy_api(ctx: Ctx, ApiJson(form): ApiJson<PolicyForm>) -> AppResult<StatusCode> {
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     service_desk::set_policy(&mut tx, &ctx.principal, &form).await?;
     tx.commit().await?;
-    policies_api(ctx).await
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn holidays_api(ctx: Ctx) -> AppResult<Json<Value>> {
@@ -265,7 +267,7 @@ async fn add_holiday_api(ctx: Ctx, ApiJson(b): ApiJson<HolidayBody>) -> AppResul
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     service_desk::add_holiday(&mut tx, &ctx.principal, &b.day, &b.name).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, holidays_api(ctx).await?).into_response())
+    Ok((StatusCode::CREATED, Json(json!({"day": b.day, "name": b.name}))).into_response())
 }
 
 #[derive(Deserialize, Default)]
@@ -276,7 +278,7 @@ pub struct SatisfactionQuery {
 }
 
 fn satisfaction_json(rows: &[Satisfaction]) -> Value {
-    let hundredths = |v: i64| format!("{}.{:02}", v / 100, (v % 100).abs());
+    let hundredths = crate::domain::hundredths;
     json!({"items": rows.iter().map(|r| json!({"key": r.key, "answers": r.answers, "csat": hundredths(r.csat_x100), "nps": hundredths(r.nps_bp)})).collect::<Vec<_>>()})
 }
 
@@ -455,7 +457,13 @@ async fn ticket_action_page(
     match outcome {
         Ok(()) => {
             tx.commit().await?;
-            Ok(flash_redirect(&ctx, &format!("/crm/tickets/{id}"), "common.saved"))
+            // A ticket handed on may be out of the agent's sight now: back to the queue.
+            let to = if action == "assign" || action == "escalate" {
+                "/crm/tickets".to_string()
+            } else {
+                format!("/crm/tickets/{id}")
+            };
+            Ok(flash_redirect(&ctx, &to, "common.saved"))
         }
         Err(db::Error::Domain(DomainError::Invalid(errors))) => {
             drop(tx);
@@ -485,8 +493,7 @@ struct SatisfactionPage {
 
 impl SatisfactionPage {
     fn hundredths(&self, v: impl std::borrow::Borrow<i64>) -> String {
-        let v = *v.borrow();
-        format!("{}.{:02}", v / 100, (v % 100).abs())
+        crate::domain::hundredths(*v.borrow())
     }
 }
 
@@ -529,7 +536,7 @@ impl SurveyPage {
 
 async fn survey_page(State(state): State<AppState>, Path(token): Path<String>) -> AppResult<Response> {
     let mut conn = state.db.reader().acquire().await.map_err(db::Error::from)?;
-    let (company, subject, answered) =
+    let (_, company, subject, answered) =
         service_desk::survey_subject(&mut conn, &token).await?.ok_or(DomainError::NotFound("survey"))?;
     render(&SurveyPage { token, company, subject, answered, thanks: false, errors: Vec::new() })
 }
@@ -553,10 +560,11 @@ async fn answer_survey(
         let mut conn = state.db.reader().acquire().await.map_err(db::Error::from)?;
         service_desk::survey_subject(&mut conn, &token).await?
     };
-    let Some((company, subject, _)) = subject else {
+    let Some((company_id, company, subject, _)) = subject else {
         return Err(DomainError::NotFound("survey").into());
     };
-    let mut tx = state.db.begin(db::Actor { user_id: None, login: "survey".into(), company_id: None }).await?;
+    let actor = || db::Actor { user_id: None, login: "survey".into(), company_id: Some(company_id) };
+    let mut tx = state.db.begin(actor()).await?;
     let allowed = db::throttle::allow(&mut tx, &format!("crm.survey:{address}"), SURVEYS_PER_ADDRESS, 3_600).await?;
     tx.commit().await?;
     if !allowed {
@@ -570,7 +578,7 @@ async fn answer_survey(
         let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default();
         Answer { csat: get("csat"), nps: get("nps"), comment: get("comment") }
     };
-    let mut tx = state.db.begin(db::Actor { user_id: None, login: "survey".into(), company_id: None }).await?;
+    let mut tx = state.db.begin(actor()).await?;
     match service_desk::answer(&mut tx, &token, &answer).await {
         Ok(()) => {
             tx.commit().await?;
