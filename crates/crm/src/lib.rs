@@ -9,6 +9,7 @@
 //! follow the record rules by their owner. Emits `crm.LeadCreated`, `crm.LeadConverted`,
 //! `crm.OpportunityWon`, `crm.OpportunityLost`.
 
+pub mod contracts;
 pub mod domain;
 mod http;
 mod i18n;
@@ -81,6 +82,12 @@ pub fn module() -> Module {
                 name: "one survey per ticket or order",
                 sql: include_str!("../migrations/0006_survey_once.sql"),
             },
+            db::migrate::Migration {
+                module: "crm",
+                version: 7,
+                name: "contracts and collection",
+                sql: include_str!("../migrations/0007_contracts.sql"),
+            },
         ],
         permissions: &[
             service::LEAD_READ,
@@ -99,6 +106,7 @@ pub fn module() -> Module {
             MenuItem { label_key: "crm.leads", href: "/crm/leads", permission: service::LEAD_READ },
             MenuItem { label_key: "crm.pipeline", href: "/crm/pipeline", permission: service::OPPORTUNITY_READ },
             MenuItem { label_key: "crm.forecast", href: "/crm/forecast", permission: service::OPPORTUNITY_READ },
+            MenuItem { label_key: "crm.contracts", href: "/crm/contracts", permission: service::OPPORTUNITY_READ },
             MenuItem { label_key: "crm.performance", href: "/crm/performance", permission: service::OPPORTUNITY_READ },
             MenuItem { label_key: "crm.tasks", href: "/crm/tasks", permission: service::OPPORTUNITY_READ },
             MenuItem { label_key: "crm.segments", href: "/crm/segments", permission: marketing::READ },

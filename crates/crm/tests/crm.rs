@@ -707,3 +707,87 @@ async fn a_ticket_breaches_its_sla_is_resolved_and_the_answer_counts_for_its_age
         .await;
     assert_eq!(hostile.status, StatusCode::UNPROCESSABLE_ENTITY, "only the form's own fields are taken");
 }
+
+#[tokio::test]
+async fn a_contract_is_collected_in_two_instalments_one_of_them_late_and_reminded() {
+    let Shop { app, api, .. } = shop().await;
+    let customer = api
+        .post("/api/v1/parties", &json!({"kind": "organization", "name": "厦门华信科技有限公司", "roles": ["customer"], "confirm_duplicates": true}))
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    // 100,000.00 for a year of support, in two instalments; a plan that does not add up is refused.
+    let contract = |plan: Value| {
+        json!({"party_id": customer, "title": "年度运维服务", "value": "100000.00", "vat_rate": "6",
+        "start_date": "2026-03-01", "end_date": "2027-02-28", "instalments": plan})
+    };
+    let refused =
+        api.post("/api/v1/crm/contracts", &contract(json!([{"due_date": "2026-03-20", "amount": "60000.00"}]))).await;
+    assert_eq!(refused.json()["errors"][0]["code"], "error.crm.plan_total", "{}", refused.body);
+    let made = api
+        .post(
+            "/api/v1/crm/contracts",
+            &contract(json!([{"due_date": "2026-03-20", "amount": "60000.00"}, {"due_date": "2026-09-20", "amount": "40000.00"}])),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    let id = made.json()["id"].as_i64().unwrap();
+    assert_eq!(made.json()["instalments"][0]["status"], "planned");
+
+    // The first is invoiced (60,000.00 with 6 % VAT) and 30,000.00 of it comes in.
+    let invoiced =
+        api.post(&format!("/api/v1/crm/contracts/{id}/instalments/1/invoice"), &json!({"date": "2026-03-15"})).await;
+    assert_eq!(invoiced.status, StatusCode::CREATED, "{}", invoiced.body);
+    let invoice = invoiced.json()["invoice_id"].as_i64().unwrap();
+    assert_eq!(invoiced.json()["instalments"][0]["status"], "invoiced");
+    let twice =
+        api.post(&format!("/api/v1/crm/contracts/{id}/instalments/1/invoice"), &json!({"date": "2026-03-15"})).await;
+    assert_eq!(twice.status, StatusCode::UNPROCESSABLE_ENTITY, "an instalment is invoiced once");
+    let pay = |amount: &str, date: &str| json!({"kind": "receipt", "party_id": customer, "date": date, "amount": amount, "allocations": [{"invoice_id": invoice, "amount": amount}]});
+    assert_eq!(api.post("/api/v1/finance/payments", &pay("30000.00", "2026-03-18")).await.status, StatusCode::CREATED);
+    let now = api.get(&format!("/api/v1/crm/contracts/{id}")).await.json();
+    assert_eq!(
+        (now["instalments"][0]["status"].as_str(), now["instalments"][0]["collected"].as_str()),
+        (Some("partial"), Some("30000.00"))
+    );
+
+    // Ten days past the due date the rest is overdue: a level-1 reminder, once.
+    app.clock.advance(chrono::Duration::days(15));
+    let late = api.get(&format!("/api/v1/crm/contracts/{id}")).await.json();
+    assert_eq!(
+        (late["instalments"][0]["status"].as_str(), late["instalments"][0]["days_overdue"].as_i64()),
+        (Some("overdue"), Some(10))
+    );
+    assert_eq!(late["overdue"], "30000.00");
+    let reminded = api.post(&format!("/api/v1/crm/contracts/{id}/instalments/1/remind"), &json!({})).await;
+    assert_eq!(reminded.json()["dunning_level"], 1, "{}", reminded.body);
+    assert_eq!(
+        api.post(&format!("/api/v1/crm/contracts/{id}/instalments/1/remind"), &json!({})).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let timeline = api.get(&format!("/api/v1/crm/customers/{customer}/timeline")).await.json();
+    assert!(kinds(&timeline).contains(&"activity.email".to_string()), "the reminder is on the customer's timeline");
+
+    // The rest is paid: collected. The collection report equals a direct count of the receipts.
+    assert_eq!(api.post("/api/v1/finance/payments", &pay("30000.00", "2026-04-01")).await.status, StatusCode::CREATED);
+    let report = api.get("/api/v1/crm/reports/collection").await.json();
+    assert_eq!(
+        (
+            report["totals"]["value"].as_str(),
+            report["totals"]["invoiced"].as_str(),
+            report["totals"]["collected"].as_str(),
+            report["totals"]["overdue"].as_str()
+        ),
+        (Some("100000.00"), Some("60000.00"), Some("60000.00"), Some("0.00")),
+        "{report}"
+    );
+    let direct: i64 = sqlx::query("SELECT CAST(SUM(amount) AS BIGINT) AS n FROM fin_allocations WHERE invoice_id = $1")
+        .bind(invoice)
+        .fetch_one(app.db.reader())
+        .await
+        .unwrap()
+        .try_get("n")
+        .unwrap();
+    assert_eq!(direct, 6_000_000);
+}

@@ -1,6 +1,7 @@
 //! CRM pages and API, and the public lead form. (Named `http` so it cannot be confused with
 //! the `web` crate.)
 
+mod contracts;
 mod marketing;
 mod service_desk;
 
@@ -69,12 +70,14 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/crm/reports/sales-performance", get(performance_api))
         .route("/api/v1/crm/targets", post(target_api))
         .merge(marketing::routes())
+        .merge(contracts::routes())
         .merge(service_desk::routes())
 }
 
 pub fn docs() -> Vec<ApiRoute> {
     let mut all = own_docs();
     all.extend(marketing::docs());
+    all.extend(contracts::docs());
     all.extend(service_desk::docs());
     all
 }
