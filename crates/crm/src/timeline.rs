@@ -99,9 +99,14 @@ pub async fn customer(
     let company = principal.company_id.0;
     let record = party::store::get(&mut *conn, company, party).await?.ok_or(kernel::DomainError::NotFound("party"))?;
     let invoices = principal.may(finance::invoicing::READ);
+    // Each source gives at most a page of its newest rows after the cursor (its index on the
+    // customer and time answers that), and the page is cut from their union: a customer with
+    // ten thousand calls costs a page, not ten thousand rows.
+    let cursor = cursor.and_then(parse_cursor);
+    let mut branches = 0;
     let mut q = SqlBuilder::new("SELECT at, step, kind, id, title, detail, amount FROM (");
     // What staff logged.
-    q.push("SELECT a.created_at AS at, 15 AS step, 'activity.' || a.kind AS kind, a.id AS id, a.subject AS title, a.body AS detail, CAST(NULL AS BIGINT) AS amount FROM crm_activities a");
+    next_branch(&mut q, cursor.as_ref(), limit, &mut branches, "SELECT a.created_at AS at, 15 AS step, 'activity.' || a.kind AS kind, a.id AS id, a.subject AS title, a.body AS detail, CAST(NULL AS BIGINT) AS amount FROM crm_activities a");
     scope(&mut q, "a.company_id", "a.party_id", company, party);
     // An activity logged on an opportunity or a lead shows only to those who may read that.
     for (column, table, permission) in [
@@ -109,6 +114,9 @@ pub async fn customer(
         ("a.lead_id", "crm_leads", service::LEAD_READ),
     ] {
         match principal.row_filter(permission) {
+            // Company-wide reach: every lead and opportunity of the company is readable, so no
+            // list of them needs building (at 100,000 opportunities that list is the cost).
+            Ok(kernel::permission::RowFilter::Company(_)) => {}
             Ok(filter) => {
                 q.push(&format!(" AND ({column} IS NULL OR {column} IN (SELECT r.id FROM {table} r WHERE 1 = 1"));
                 db::rules::push_filter(&mut q, &filter, "r.company_id", "r.owner_id");
@@ -120,48 +128,48 @@ pub async fn customer(
         }
     }
     if principal.may(service::LEAD_READ) {
-        q.push(" UNION ALL SELECT l.created_at, 10, 'lead', l.id, l.number || ' ' || l.name, l.source || CASE WHEN l.campaign = '' THEN '' ELSE ' · ' || l.campaign END, CAST(NULL AS BIGINT) FROM crm_leads l");
+        next_branch(&mut q, cursor.as_ref(), limit, &mut branches, "SELECT l.created_at AS at, 10 AS step, 'lead' AS kind, l.id AS id, l.number || ' ' || l.name AS title, l.source || CASE WHEN l.campaign = '' THEN '' ELSE ' · ' || l.campaign END AS detail, CAST(NULL AS BIGINT) AS amount FROM crm_leads l");
         scope(&mut q, "l.company_id", "l.party_id", company, party);
         db::rules::push_filter(&mut q, &principal.row_filter(service::LEAD_READ)?, "l.company_id", "l.owner_id");
     }
     if principal.may(service::OPPORTUNITY_READ) {
         let filter = principal.row_filter(service::OPPORTUNITY_READ)?;
-        q.push(" UNION ALL SELECT o.created_at, 20, 'opportunity', o.id, o.number || ' ' || o.title, o.status, o.expected_revenue FROM crm_opportunities o");
+        next_branch(&mut q, cursor.as_ref(), limit, &mut branches, "SELECT o.created_at AS at, 20 AS step, 'opportunity' AS kind, o.id AS id, o.number || ' ' || o.title AS title, o.status AS detail, o.expected_revenue AS amount FROM crm_opportunities o");
         scope(&mut q, "o.company_id", "o.party_id", company, party);
         db::rules::push_filter(&mut q, &filter, "o.company_id", "o.owner_id");
-        q.push(" UNION ALL SELECT o.closed_at, 45, 'opportunity.' || o.status, o.id, o.number || ' ' || o.title, o.lost_reason, o.expected_revenue FROM crm_opportunities o");
+        next_branch(&mut q, cursor.as_ref(), limit, &mut branches, "SELECT o.closed_at AS at, 45 AS step, 'opportunity.' || o.status AS kind, o.id AS id, o.number || ' ' || o.title AS title, o.lost_reason AS detail, o.expected_revenue AS amount FROM crm_opportunities o");
         scope(&mut q, "o.company_id", "o.party_id", company, party);
         q.push(" AND o.closed_at IS NOT NULL");
         db::rules::push_filter(&mut q, &filter, "o.company_id", "o.owner_id");
     }
     if principal.may(sales::service::READ) {
         let filter = principal.row_filter(sales::service::READ)?;
-        q.push(" UNION ALL SELECT s.created_at, 30, 'quotation', s.id, s.number, s.status, s.total FROM sal_orders s");
+        next_branch(&mut q, cursor.as_ref(), limit, &mut branches, "SELECT s.created_at AS at, 30 AS step, 'quotation' AS kind, s.id AS id, s.number AS title, s.status AS detail, s.total AS amount FROM sal_orders s");
         scope(&mut q, "s.company_id", "s.customer_id", company, party);
         db::rules::push_filter(&mut q, &filter, "s.company_id", "s.created_by");
-        q.push(" UNION ALL SELECT s.confirmed_at, 40, 'order', s.id, s.number, s.status, s.total FROM sal_orders s");
+        next_branch(&mut q, cursor.as_ref(), limit, &mut branches, "SELECT s.confirmed_at AS at, 40 AS step, 'order' AS kind, s.id AS id, s.number AS title, s.status AS detail, s.total AS amount FROM sal_orders s");
         scope(&mut q, "s.company_id", "s.customer_id", company, party);
         q.push(" AND s.confirmed_at IS NOT NULL");
         db::rules::push_filter(&mut q, &filter, "s.company_id", "s.created_by");
-        q.push(" UNION ALL SELECT d.created_at, 50, 'delivery', s.id, d.number || ' (' || s.number || ')', d.status, CAST(NULL AS BIGINT) FROM sal_deliveries d JOIN sal_orders s ON s.id = d.order_id");
+        next_branch(&mut q, cursor.as_ref(), limit, &mut branches, "SELECT d.created_at AS at, 50 AS step, 'delivery' AS kind, s.id AS id, d.number || ' (' || s.number || ')' AS title, d.status AS detail, CAST(NULL AS BIGINT) AS amount FROM sal_deliveries d JOIN sal_orders s ON s.id = d.order_id");
         scope(&mut q, "s.company_id", "s.customer_id", company, party);
         db::rules::push_filter(&mut q, &filter, "s.company_id", "s.created_by");
     }
     if invoices {
-        q.push(" UNION ALL SELECT i.posted_at, CASE WHEN i.credit_of IS NULL THEN 60 ELSE 65 END, CASE WHEN i.credit_of IS NULL THEN 'invoice' ELSE 'credit_note' END, i.id, i.number, i.status, i.total FROM fin_invoices i");
+        next_branch(&mut q, cursor.as_ref(), limit, &mut branches, "SELECT i.posted_at AS at, CASE WHEN i.credit_of IS NULL THEN 60 ELSE 65 END AS step, CASE WHEN i.credit_of IS NULL THEN 'invoice' ELSE 'credit_note' END AS kind, i.id AS id, i.number AS title, i.status AS detail, i.total AS amount FROM fin_invoices i");
         scope(&mut q, "i.company_id", "i.party_id", company, party);
         q.push(" AND i.kind = 'customer' AND i.number IS NOT NULL");
-        q.push(" UNION ALL SELECT p.created_at, 70, 'receipt', p.id, p.number, p.memo, p.amount FROM fin_payments p");
+        next_branch(&mut q, cursor.as_ref(), limit, &mut branches, "SELECT p.created_at AS at, 70 AS step, 'receipt' AS kind, p.id AS id, p.number AS title, p.memo AS detail, p.amount AS amount FROM fin_payments p");
         scope(&mut q, "p.company_id", "p.party_id", company, party);
         q.push(" AND p.kind = 'receipt'");
     }
     if principal.may(crate::service_desk::TICKET_READ) {
-        q.push(" UNION ALL SELECT k.created_at, 80, 'ticket', k.id, k.number || ' ' || k.subject, k.status, CAST(NULL AS BIGINT) FROM crm_tickets k");
+        next_branch(&mut q, cursor.as_ref(), limit, &mut branches, "SELECT k.created_at AS at, 80 AS step, 'ticket' AS kind, k.id AS id, k.number || ' ' || k.subject AS title, k.status AS detail, CAST(NULL AS BIGINT) AS amount FROM crm_tickets k");
         scope(&mut q, "k.company_id", "k.party_id", company, party);
         crate::service_desk::push_queue_filter(&mut q, principal, "k")?;
     }
     if principal.may(crate::service_desk::SURVEY_READ) {
-        q.push(" UNION ALL SELECT v.answered_at, 90, 'survey', v.id, 'CSAT ' || CAST(v.csat AS TEXT) || ' · NPS ' || CAST(v.nps AS TEXT), v.comment, CAST(NULL AS BIGINT) FROM crm_surveys v");
+        next_branch(&mut q, cursor.as_ref(), limit, &mut branches, "SELECT v.answered_at AS at, 90 AS step, 'survey' AS kind, v.id AS id, 'CSAT ' || CAST(v.csat AS TEXT) || ' · NPS ' || CAST(v.nps AS TEXT) AS title, v.comment AS detail, CAST(NULL AS BIGINT) AS amount FROM crm_surveys v");
         scope(&mut q, "v.company_id", "v.party_id", company, party);
         q.push(" AND v.answered_at IS NOT NULL");
         db::rules::push_filter(
@@ -172,14 +180,11 @@ pub async fn customer(
         );
     }
     if principal.may(crate::marketing::READ) {
-        q.push(" UNION ALL SELECT m.touched_at, 5, 'campaign', c.id, c.code || ' ' || c.name, c.channel, CAST(NULL AS BIGINT) FROM crm_campaign_members m JOIN crm_campaigns c ON c.id = m.campaign_id");
+        next_branch(&mut q, cursor.as_ref(), limit, &mut branches, "SELECT m.touched_at AS at, 5 AS step, 'campaign' AS kind, c.id AS id, c.code || ' ' || c.name AS title, c.channel AS detail, CAST(NULL AS BIGINT) AS amount FROM crm_campaign_members m JOIN crm_campaigns c ON c.id = m.campaign_id");
         scope(&mut q, "c.company_id", "m.party_id", company, party);
     }
-    q.push(") t WHERE 1 = 1");
-    if let Some((at, step, id)) = cursor.and_then(parse_cursor) {
-        q.push(" AND (at < ").bind(at.clone()).push(" OR (at = ").bind(at).push(" AND (step < ").bind(step);
-        q.push(" OR (step = ").bind(step).push(" AND id < ").bind(id).push("))))");
-    }
+    close_branch(&mut q, cursor.as_ref(), limit, branches);
+    q.push(") t");
     q.push(" ORDER BY at DESC, step DESC, id DESC LIMIT ").bind(limit + 1);
     let mut items: Vec<Item> = q
         .build()
@@ -273,6 +278,39 @@ pub async fn customer(
         items,
         next,
     })
+}
+
+/// Starts the next source of the timeline (closing the one before).
+fn next_branch(
+    q: &mut SqlBuilder,
+    cursor: Option<&(String, i64, i64)>,
+    limit: i64,
+    branches: &mut usize,
+    select: &str,
+) {
+    if *branches > 0 {
+        close_branch(q, cursor, limit, *branches);
+        q.push(" UNION ALL ");
+    }
+    q.push("SELECT * FROM (SELECT * FROM (");
+    q.push(select);
+    *branches += 1;
+}
+
+/// Ends a source: only its rows after the cursor, newest first, one more than a page.
+fn close_branch(q: &mut SqlBuilder, cursor: Option<&(String, i64, i64)>, limit: i64, branch: usize) {
+    q.push(") x WHERE 1 = 1");
+    if let Some((at, step, id)) = cursor {
+        q.push(" AND (x.at < ")
+            .bind(at.clone())
+            .push(" OR (x.at = ")
+            .bind(at.clone())
+            .push(" AND (x.step < ")
+            .bind(*step);
+        q.push(" OR (x.step = ").bind(*step).push(" AND x.id < ").bind(*id).push("))))");
+    }
+    q.push(" ORDER BY x.at DESC, x.step DESC, x.id DESC LIMIT ").bind(limit + 1);
+    q.push(&format!(") b{branch}"));
 }
 
 fn parse_cursor(text: &str) -> Option<(String, i64, i64)> {
