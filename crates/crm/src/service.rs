@@ -373,18 +373,27 @@ pub async fn import_leads(tx: &mut Tx, principal: &Principal, csv_text: &str) ->
 
 /// Locks a lead for a change, checking the principal may manage it. Returns it.
 async fn lock_lead(tx: &mut Tx, principal: &Principal, id: i64) -> Result<Lead> {
-    let company = principal.company_id.0;
-    let locked = sqlx::query("UPDATE crm_leads SET version = version WHERE company_id = $1 AND id = $2")
-        .bind(company)
-        .bind(id)
-        .execute(tx.conn())
-        .await?
-        .rows_affected();
+    lock_owned(tx, principal, LEAD_MANAGE, "crm_leads", "lead", id).await?;
+    load_lead(tx.conn(), principal.company_id.0, id).await
+}
+
+/// Locks a row of a table with an owner (a lead, an opportunity) for the rest of the
+/// transaction — two changes of one record run one after the other — and checks the principal
+/// reaches it with `permission`. `table` and `noun` are this module's constants.
+async fn lock_owned(
+    tx: &mut Tx,
+    principal: &Principal,
+    permission: &str,
+    table: &'static str,
+    noun: &'static str,
+    id: i64,
+) -> Result<()> {
+    let sql = format!("UPDATE {table} SET version = version WHERE company_id = $1 AND id = $2");
+    let locked = sqlx::query(&sql).bind(principal.company_id.0).bind(id).execute(tx.conn()).await?.rows_affected();
     if locked != 1 {
-        return Err(DomainError::NotFound("lead").into());
+        return Err(DomainError::NotFound(noun).into());
     }
-    reach(tx.conn(), principal, LEAD_MANAGE, "crm_leads", "lead", id).await?;
-    load_lead(tx.conn(), company, id).await
+    reach(tx.conn(), principal, permission, table, noun, id).await
 }
 
 async fn set_lead_status(tx: &mut Tx, lead: &Lead, status: &str, reason: &str) -> Result<()> {
@@ -1006,18 +1015,8 @@ async fn load_opportunity(conn: &mut sqlx::AnyConnection, company: i64, id: i64)
 }
 
 async fn lock_opportunity(tx: &mut Tx, principal: &Principal, id: i64) -> Result<Opportunity> {
-    let company = principal.company_id.0;
-    let locked = sqlx::query("UPDATE crm_opportunities SET version = version WHERE company_id = $1 AND id = $2")
-        .bind(company)
-        .bind(id)
-        .execute(tx.conn())
-        .await?
-        .rows_affected();
-    if locked != 1 {
-        return Err(DomainError::NotFound("opportunity").into());
-    }
-    reach(tx.conn(), principal, OPPORTUNITY_MANAGE, "crm_opportunities", "opportunity", id).await?;
-    load_opportunity(tx.conn(), company, id).await
+    lock_owned(tx, principal, OPPORTUNITY_MANAGE, "crm_opportunities", "opportunity", id).await?;
+    load_opportunity(tx.conn(), principal.company_id.0, id).await
 }
 
 /// Moves an open opportunity to another stage (the kanban's drag, or its move button). With

@@ -21,6 +21,7 @@ pub const DEMO_USERS: &[(&str, &str, &str, &str, &str)] = &[
     ("liu.yang", "刘洋 Liu Yang", "hr_officer", "", "hr"),
     ("sun.li", "孙丽 Sun Li", "auditor", "", "audit"),
     ("zhou.tao", "周涛 Zhou Tao", "user_admin", "", "it"),
+    ("he.li", "何丽 He Li", "service_agent", "service", "service"),
 ];
 
 const SURNAMES: &[(&str, &str)] = &[
@@ -264,7 +265,7 @@ pub async fn seed(db: &Db, company_id: i64, scale: u64) -> Result<u64> {
     Ok(made)
 }
 
-/// The demo pipeline: lead assignment rules (web enquiries to the east team, referrals to the
+/// The demo pipeline and service desk: lead assignment rules (web enquiries to the east team, referrals to the
 /// west), forty leads in every state from the website, referrals, a trade fair and an import,
 /// some converted into customers and opportunities; sixty opportunities with the reps' own
 /// customers across the stages, some won or lost; calls, meetings and notes on them, and open
@@ -313,10 +314,22 @@ pub async fn seed_crm(db: &Db, company_id: i64) -> Result<usize> {
         crm::marketing::launch(&mut tx, &admin_principal, id, today).await?;
     }
     tx.commit().await?;
+    let wang = web::accounts::find_user_id(db, "wang.fang").await?;
+    let served: Vec<i64> = sqlx::query(
+        "SELECT p.id FROM parties p JOIN party_roles r ON r.party_id = p.id AND r.role = 'customer' WHERE p.company_id = $1 AND p.owner_id = $2 ORDER BY p.id LIMIT 12",
+    )
+    .bind(company_id)
+    .bind(wang)
+    .fetch_all(db.reader())
+    .await?
+    .iter()
+    .map(|r| r.try_get("id"))
+    .collect::<std::result::Result<_, _>>()?;
+    let tickets = seed_service(db, company_id, admin, &served).await?;
     let stages: Vec<i64> =
         crm::service::stages(&mut *db.reader().acquire().await?, company_id).await?.iter().map(|s| s.id).collect();
     let mut rng = Lcg(5_200_314);
-    let mut made = 0;
+    let mut made = tickets;
     for (login, leads, deals) in [("wang.fang", 24u64, 45u64), ("li.qiang", 16, 15)] {
         let user = web::accounts::find_user_id(db, login).await?;
         let principal = web::accounts::load_principal(db, user, company_id).await?;
@@ -414,6 +427,63 @@ pub async fn seed_crm(db: &Db, company_id: i64) -> Result<usize> {
             tx.commit().await?;
             made += 1;
         }
+    }
+    Ok(made)
+}
+
+/// The demo service desk: a dozen tickets from the reps' customers in every state, the agent
+/// 何丽 assigned, replies given, the resolved ones surveyed and most surveys answered. Runs
+/// with the pipeline (skipped when tickets exist).
+async fn seed_service(db: &Db, company_id: i64, admin: i64, customers: &[i64]) -> Result<usize> {
+    let any = sqlx::query("SELECT 1 FROM crm_tickets WHERE company_id = $1 LIMIT 1")
+        .bind(company_id)
+        .fetch_optional(db.reader())
+        .await?;
+    if any.is_some() || customers.is_empty() {
+        return Ok(0);
+    }
+    let principal = web::accounts::load_principal(db, admin, company_id).await?;
+    let agent = web::accounts::find_user_id(db, "he.li").await?;
+    let subjects = [
+        ("服务器无法开机", "repair", "high"),
+        ("发票抬头需要更正", "question", "normal"),
+        ("交换机端口频繁掉线", "fault", "urgent"),
+        ("到货外箱破损", "delivery", "normal"),
+        ("软件许可激活失败", "fault", "high"),
+        ("对安装时间不满意", "complaint", "low"),
+    ];
+    let mut made = 0;
+    for i in 0..12usize {
+        let (subject, category, priority) = subjects[i % subjects.len()];
+        let form = crm::service_desk::TicketForm {
+            party_id: Some(customers[i % customers.len()]),
+            subject: subject.into(),
+            description: "客户来电反映，需跟进处理。".into(),
+            category: category.into(),
+            priority: priority.into(),
+            ..Default::default()
+        };
+        let mut tx = db.begin(Actor::user(admin, "admin", company_id)).await?;
+        let id = crm::service_desk::create_ticket(&mut tx, &principal, &form, "staff").await?;
+        if i % 4 != 0 {
+            crm::service_desk::assign(&mut tx, &principal, id, agent).await?;
+            crm::service_desk::reply(&mut tx, &principal, id, "已收到，工程师正在处理。").await?;
+        }
+        let survey =
+            if i % 3 == 1 { crm::service_desk::set_status(&mut tx, &principal, id, "resolved").await? } else { None };
+        tx.commit().await?;
+        if let (Some(token), true) = (survey, i % 2 == 1) {
+            let mut tx =
+                db.begin(Actor { user_id: None, login: "survey".into(), company_id: Some(company_id) }).await?;
+            let answer = crm::service_desk::Answer {
+                csat: (4 + i % 2).to_string(),
+                nps: (7 + i % 4).to_string(),
+                comment: "处理及时".into(),
+            };
+            crm::service_desk::answer(&mut tx, &token, &answer).await?;
+            tx.commit().await?;
+        }
+        made += 1;
     }
     Ok(made)
 }

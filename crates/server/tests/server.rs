@@ -301,6 +301,8 @@ async fn the_demo_company_has_users_in_several_roles_and_valid_parties() {
     assert_eq!(server::demo::seed_crm(&app.db, app.company_id).await.expect("again"), 0, "seeding is idempotent");
     assert!(app.count("crm_opportunities WHERE status = 'open'").await > 20);
     assert!(app.count("crm_campaign_members").await >= 1, "the VIP campaign touched its segment");
+    assert_eq!(app.count("crm_tickets").await, 12, "the service desk has its tickets");
+    assert!(app.count("crm_surveys WHERE answered_at IS NOT NULL").await >= 1, "and answered surveys");
     assert_eq!(wang.get("/crm/pipeline").await.status, axum::http::StatusCode::OK);
     match db::audit::verify(&app.db).await.expect("verify") {
         db::audit::Verdict::Intact { rows, .. } => assert!(rows > 300),

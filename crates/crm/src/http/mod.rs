@@ -502,14 +502,7 @@ async fn public_lead(
     Path(token): Path<String>,
     request: axum::extract::Request,
 ) -> AppResult<Response> {
-    let peer = request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0);
-    let address = state.config.client_address(request.headers(), peer);
-    let json_body = request
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    let body = axum::body::to_bytes(request.into_body(), 64 * 1024).await.map_err(|_| web::AppError::TooLarge)?;
+    let (address, json_body, body) = read_public(&state, request, 64 * 1024).await?;
     let owner = {
         let mut conn = state.db.reader().acquire().await.map_err(db::Error::from)?;
         service::form_owner(&mut conn, &token).await?
@@ -562,6 +555,24 @@ async fn public_lead(
     service::record_lead(&mut tx, company, &form, None).await?;
     tx.commit().await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"received": true}))).into_response())
+}
+
+/// What a public endpoint needs of a request: the client's address (for its rate limits),
+/// whether the body is JSON (else form-encoded), and the body, at most `limit` bytes.
+pub(crate) async fn read_public(
+    state: &AppState,
+    request: axum::extract::Request,
+    limit: usize,
+) -> AppResult<(String, bool, axum::body::Bytes)> {
+    let peer = request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0);
+    let address = state.config.client_address(request.headers(), peer);
+    let json_body = request
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let body = axum::body::to_bytes(request.into_body(), limit).await.map_err(|_| web::AppError::TooLarge)?;
+    Ok((address, json_body, body))
 }
 
 #[derive(Template)]

@@ -548,14 +548,7 @@ async fn answer_survey(
     Path(token): Path<String>,
     request: axum::extract::Request,
 ) -> AppResult<Response> {
-    let peer = request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0);
-    let address = state.config.client_address(request.headers(), peer);
-    let json_body = request
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    let body = axum::body::to_bytes(request.into_body(), 16 * 1024).await.map_err(|_| web::AppError::TooLarge)?;
+    let (address, json_body, body) = super::read_public(&state, request, 16 * 1024).await?;
     let subject = {
         let mut conn = state.db.reader().acquire().await.map_err(db::Error::from)?;
         service_desk::survey_subject(&mut conn, &token).await?
@@ -633,9 +626,7 @@ async fn public_ticket(
         #[serde(default)]
         website: String,
     }
-    let peer = request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0);
-    let address = state.config.client_address(request.headers(), peer);
-    let body = axum::body::to_bytes(request.into_body(), 64 * 1024).await.map_err(|_| web::AppError::TooLarge)?;
+    let (address, _, body) = super::read_public(&state, request, 64 * 1024).await?;
     let owner = {
         let mut conn = state.db.reader().acquire().await.map_err(db::Error::from)?;
         crate::service::form_owner(&mut conn, &token).await?
