@@ -15,6 +15,7 @@ use kernel::{DomainError, Qty};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::permissions::ORDERS;
 pub use crate::permissions::{CREDIT, MANAGE, READ};
 
 /// Where sales are credited: 主营业务收入.
@@ -396,15 +397,6 @@ pub async fn order(conn: &mut sqlx::AnyConnection, principal: &Principal, id: i6
     ORDERS.reach(&mut *conn, principal, READ, id).await?;
     load_order(conn, principal.company_id.0, id).await?.ok_or_else(|| DomainError::NotFound("sales order").into())
 }
-
-/// The orders table as a document table: locks and status changes.
-pub(crate) const ORDERS: db::document::Documents = db::document::Documents {
-    table: "sal_orders",
-    party_column: "customer_id",
-    resource: "sales.order",
-    noun: "sales order",
-    owner_column: "created_by",
-};
 
 /// Locks the order row for the rest of the transaction, then loads it: two operations on one
 /// order run one after the other.

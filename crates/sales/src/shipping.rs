@@ -203,7 +203,7 @@ async fn reach_delivery(tx: &mut Tx, principal: &Principal, delivery: i64) -> Re
         .await?
         .ok_or(DomainError::NotFound("delivery"))?
         .try_get("order_id")?;
-    crate::service::ORDERS.reach(tx.conn(), principal, MANAGE, order).await
+    crate::permissions::ORDERS.reach(tx.conn(), principal, MANAGE, order).await
 }
 
 /// Sets (or corrects) a delivery's carrier and tracking number.
