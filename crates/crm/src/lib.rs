@@ -88,6 +88,12 @@ pub fn module() -> Module {
                 name: "contracts and collection",
                 sql: include_str!("../migrations/0007_contracts.sql"),
             },
+            db::migrate::Migration {
+                module: "crm",
+                version: 8,
+                name: "a customer's open opportunities",
+                sql: include_str!("../migrations/0008_party_opportunities.sql"),
+            },
         ],
         permissions: &[
             service::LEAD_READ,

@@ -58,6 +58,12 @@ pub fn module() -> Module {
                 name: "bills on hold",
                 sql: include_str!("../migrations/0006_invoice_hold.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 7,
+                name: "a party's invoices by kind and status",
+                sql: include_str!("../migrations/0007_party_invoices.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,
