@@ -224,21 +224,10 @@ async fn reach(conn: &mut sqlx::AnyConnection, principal: &Principal, permission
 /// The contracts the record rule reaches, each with its plan's state on `today`.
 pub async fn contracts(conn: &mut sqlx::AnyConnection, principal: &Principal, today: &str) -> Result<Vec<Contract>> {
     let filter = principal.row_filter(OPPORTUNITY_READ)?;
-    let mut q = db::SqlBuilder::new("SELECT c.id FROM crm_contracts c WHERE 1 = 1");
+    let mut q = db::SqlBuilder::new(format!("{CONTRACT_SELECT} WHERE 1 = 1"));
     db::rules::push_filter(&mut q, &filter, "c.company_id", "c.owner_id");
     q.push(" ORDER BY c.id DESC LIMIT 500");
-    let ids: Vec<i64> = q
-        .build()
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| r.try_get("id"))
-        .collect::<std::result::Result<_, _>>()?;
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        out.push(load(&mut *conn, principal.company_id.0, id, today).await?);
-    }
-    Ok(out)
+    assemble(conn, q, today).await
 }
 
 pub async fn contract(conn: &mut sqlx::AnyConnection, principal: &Principal, id: i64, today: &str) -> Result<Contract> {
@@ -246,33 +235,60 @@ pub async fn contract(conn: &mut sqlx::AnyConnection, principal: &Principal, id:
     load(conn, principal.company_id.0, id, today).await
 }
 
+const CONTRACT_SELECT: &str = "SELECT c.*, p.name AS party_name, u.display_name AS owner_name FROM crm_contracts c \
+     JOIN parties p ON p.id = c.party_id LEFT JOIN users u ON u.id = c.owner_id";
+
 async fn load(conn: &mut sqlx::AnyConnection, company: i64, id: i64, today: &str) -> Result<Contract> {
-    let r = sqlx::query(
-        "SELECT c.*, p.name AS party_name, u.display_name AS owner_name FROM crm_contracts c JOIN parties p ON p.id = c.party_id \
-         LEFT JOIN users u ON u.id = c.owner_id WHERE c.company_id = $1 AND c.id = $2",
-    )
-    .bind(company)
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or(DomainError::NotFound("contract"))?;
+    let mut q = db::SqlBuilder::new(format!("{CONTRACT_SELECT} WHERE c.company_id = "));
+    q.bind(company).push(" AND c.id = ").bind(id);
+    assemble(conn, q, today).await?.pop().ok_or_else(|| DomainError::NotFound("contract").into())
+}
+
+/// The contracts a query selects, with their instalments read in one further query (not one
+/// per contract) and their state on `today`.
+async fn assemble(conn: &mut sqlx::AnyConnection, q: db::SqlBuilder, today: &str) -> Result<Vec<Contract>> {
+    let mut out = Vec::new();
+    for r in q.build().fetch_all(&mut *conn).await? {
+        out.push(Contract {
+            id: r.try_get("id")?,
+            number: r.try_get("number")?,
+            party_id: r.try_get("party_id")?,
+            party_name: r.try_get("party_name")?,
+            title: r.try_get("title")?,
+            value: r.try_get("value")?,
+            vat_rate_bp: r.try_get("vat_rate_bp")?,
+            start_date: r.try_get("start_date")?,
+            end_date: r.try_get("end_date")?,
+            terms: r.try_get("terms")?,
+            owner_name: r.try_get("owner_name")?,
+            instalments: Vec::new(),
+        });
+    }
+    if out.is_empty() {
+        return Ok(out);
+    }
     let today_date = chrono::NaiveDate::parse_from_str(today, "%Y-%m-%d").unwrap_or_default();
-    let instalments = sqlx::query(
-        "SELECT i.id, i.seq, i.due_date, i.amount, i.invoice_id, f.number AS invoice_number, COALESCE(f.settled, 0) AS collected, i.dunning_level \
-         FROM crm_instalments i LEFT JOIN fin_invoices f ON f.id = i.invoice_id WHERE i.contract_id = $1 ORDER BY i.seq",
-    )
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|i| {
+    let mut q = db::SqlBuilder::new(
+        "SELECT i.contract_id, i.id, i.seq, i.due_date, i.amount, i.invoice_id, f.number AS invoice_number, COALESCE(f.settled, 0) AS collected, \
+           i.dunning_level FROM crm_instalments i LEFT JOIN fin_invoices f ON f.id = i.invoice_id WHERE i.contract_id IN (",
+    );
+    for (n, c) in out.iter().enumerate() {
+        if n > 0 {
+            q.push(", ");
+        }
+        q.bind(c.id);
+    }
+    q.push(") ORDER BY i.contract_id, i.seq");
+    for i in q.build().fetch_all(&mut *conn).await? {
+        let contract: i64 = i.try_get("contract_id")?;
         let due: String = i.try_get("due_date")?;
         let amount: i64 = i.try_get("amount")?;
         let invoice: Option<i64> = i.try_get("invoice_id")?;
         let collected: i64 = i.try_get("collected")?;
         let status = status_of(&due, amount, invoice, collected, today);
-        let days = chrono::NaiveDate::parse_from_str(&due, "%Y-%m-%d").map(|d| (today_date - d).num_days()).unwrap_or(0);
-        Ok(Instalment {
+        let days =
+            chrono::NaiveDate::parse_from_str(&due, "%Y-%m-%d").map(|d| (today_date - d).num_days()).unwrap_or(0);
+        let instalment = Instalment {
             id: i.try_get("id")?,
             seq: i.try_get("seq")?,
             due_date: due,
@@ -283,23 +299,12 @@ async fn load(conn: &mut sqlx::AnyConnection, company: i64, id: i64, today: &str
             status: status.into(),
             days_overdue: if status == "overdue" { days } else { 0 },
             dunning_level: i.try_get("dunning_level")?,
-        })
-    })
-    .collect::<Result<Vec<_>>>()?;
-    Ok(Contract {
-        id,
-        number: r.try_get("number")?,
-        party_id: r.try_get("party_id")?,
-        party_name: r.try_get("party_name")?,
-        title: r.try_get("title")?,
-        value: r.try_get("value")?,
-        vat_rate_bp: r.try_get("vat_rate_bp")?,
-        start_date: r.try_get("start_date")?,
-        end_date: r.try_get("end_date")?,
-        terms: r.try_get("terms")?,
-        owner_name: r.try_get("owner_name")?,
-        instalments,
-    })
+        };
+        if let Some(c) = out.iter_mut().find(|c| c.id == contract) {
+            c.instalments.push(instalment);
+        }
+    }
+    Ok(out)
 }
 
 /// Invoices an instalment: a customer invoice in finance for its amount (VAT included, at the

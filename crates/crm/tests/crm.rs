@@ -403,7 +403,8 @@ async fn the_weighted_forecast_equals_a_direct_count_and_the_board_moves_without
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["weighted"].as_str().unwrap().parse::<f64>().unwrap() * 100.0).round() as i64)
+        // Amounts are decimal strings with two places: fen without the point.
+        .map(|r| r["weighted"].as_str().unwrap().replace('.', "").parse::<i64>().unwrap())
         .sum();
     assert_eq!(total, direct);
     assert_eq!(direct, 8_280_000);

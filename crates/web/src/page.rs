@@ -137,6 +137,18 @@ pub fn field_messages(ctx: &Ctx, errors: &[FieldError]) -> Vec<(String, String)>
     errors.iter().map(|e| (e.field.to_string(), ctx.state.messages.format(ctx.lang, e.key, &e.detail))).collect()
 }
 
+/// Refusals of one form on a page with several: each field named `<form>:<field>`, so the page
+/// shows it beside that form's field.
+pub fn within_form(form: &str, errors: Vec<FieldError>) -> Vec<FieldError> {
+    errors
+        .into_iter()
+        .map(|mut e| {
+            e.field = format!("{form}:{}", e.field);
+            e
+        })
+        .collect()
+}
+
 /// The message for one field, if it was refused.
 pub fn message_for<'a>(errors: &'a [(String, String)], field: &str) -> Option<&'a str> {
     errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())

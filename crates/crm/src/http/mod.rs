@@ -924,14 +924,7 @@ async fn opportunity_action_page(
         }
         Err(db::Error::Domain(DomainError::Invalid(errors))) => {
             drop(tx);
-            let located: Vec<FieldError> = errors
-                .into_iter()
-                .map(|mut e| {
-                    e.field = format!("{action}:{}", e.field);
-                    e
-                })
-                .collect();
-            let text = field_messages(&ctx, &located);
+            let text = field_messages(&ctx, &web::page::within_form(&action, errors));
             render_status(StatusCode::UNPROCESSABLE_ENTITY, &opportunity_view(&ctx, id, text).await?)
         }
         Err(e) => Err(e.into()),

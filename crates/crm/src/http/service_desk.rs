@@ -9,7 +9,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use kernel::error::FieldError;
 use kernel::{DomainError, Qty};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -467,14 +466,7 @@ async fn ticket_action_page(
         }
         Err(db::Error::Domain(DomainError::Invalid(errors))) => {
             drop(tx);
-            let located: Vec<FieldError> = errors
-                .into_iter()
-                .map(|mut e| {
-                    e.field = format!("{action}:{}", e.field);
-                    e
-                })
-                .collect();
-            let text = field_messages(&ctx, &located);
+            let text = field_messages(&ctx, &web::page::within_form(&action, errors));
             render_status(StatusCode::UNPROCESSABLE_ENTITY, &ticket_view(&ctx, id, text).await?)
         }
         Err(e) => Err(e.into()),
