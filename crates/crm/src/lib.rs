@@ -94,6 +94,12 @@ pub fn module() -> Module {
                 name: "a customer's open opportunities",
                 sql: include_str!("../migrations/0008_party_opportunities.sql"),
             },
+            db::migrate::Migration {
+                module: "crm",
+                version: 9,
+                name: "automatic escalation on an SLA breach",
+                sql: include_str!("../migrations/0009_auto_escalation.sql"),
+            },
         ],
         permissions: &[
             service::LEAD_READ,
@@ -135,6 +141,11 @@ pub fn module() -> Module {
                 handle: on_order_delivered,
             },
         ],
+        jobs: vec![db::jobs::Job {
+            name: "crm.escalate_breaches",
+            every: std::time::Duration::from_secs(60),
+            run: |db| Box::pin(service_desk::escalate_breaches(db)),
+        }],
         messages: i18n::MESSAGES,
     }
 }

@@ -46,12 +46,14 @@ async fn holiday_days(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Ve
 
 // ---- SLA policies and holidays ----
 
-/// A priority's targets, in business minutes.
+/// A priority's targets, in business minutes, and who takes a ticket over when it misses one.
 #[derive(Debug, Clone, Serialize)]
 pub struct Policy {
     pub priority: String,
     pub first_response_minutes: i64,
     pub resolution_minutes: i64,
+    /// The user a breached ticket is escalated to automatically (none: breaches only show).
+    pub escalate_to: Option<i64>,
 }
 
 pub async fn ensure_policies(tx: &mut Tx, company: i64) -> Result<()> {
@@ -72,7 +74,7 @@ pub async fn ensure_policies(tx: &mut Tx, company: i64) -> Result<()> {
 
 pub async fn policies(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Vec<Policy>> {
     let mut out: Vec<Policy> = sqlx::query(
-        "SELECT priority, first_response_minutes, resolution_minutes FROM crm_sla_policies WHERE company_id = $1",
+        "SELECT priority, first_response_minutes, resolution_minutes, escalate_to FROM crm_sla_policies WHERE company_id = $1",
     )
     .bind(company)
     .fetch_all(conn)
@@ -83,6 +85,7 @@ pub async fn policies(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Ve
             priority: r.try_get("priority")?,
             first_response_minutes: r.try_get("first_response_minutes")?,
             resolution_minutes: r.try_get("resolution_minutes")?,
+            escalate_to: r.try_get("escalate_to")?,
         })
     })
     .collect::<Result<_>>()?;
@@ -111,11 +114,22 @@ pub async fn set_policy(tx: &mut Tx, principal: &Principal, policy: &PolicyForm)
     if first > 0 && resolution > 0 && resolution < first {
         p.add("resolution_minutes", "error.crm.resolution_before_response", &policy.resolution_minutes);
     }
+    let escalate_to = match policy.escalate_to.trim() {
+        "" => None,
+        text => match text.parse::<i64>() {
+            Ok(user) if is_agent(tx, company, user).await? => Some(user),
+            _ => {
+                p.add("escalate_to", "error.crm.user", text);
+                None
+            }
+        },
+    };
     p.finish()?;
     ensure_policies(tx, company).await?;
-    sqlx::query("UPDATE crm_sla_policies SET first_response_minutes = $1, resolution_minutes = $2 WHERE company_id = $3 AND priority = $4")
+    sqlx::query("UPDATE crm_sla_policies SET first_response_minutes = $1, resolution_minutes = $2, escalate_to = $3 WHERE company_id = $4 AND priority = $5")
         .bind(first)
         .bind(resolution)
+        .bind(escalate_to)
         .bind(company)
         .bind(&policy.priority)
         .execute(tx.conn())
@@ -124,7 +138,7 @@ pub async fn set_policy(tx: &mut Tx, principal: &Principal, policy: &PolicyForm)
         "update",
         "crm.sla_policy",
         Some(&policy.priority),
-        &json!({"first_response_minutes": [null, first], "resolution_minutes": [null, resolution]}),
+        &json!({"first_response_minutes": [null, first], "resolution_minutes": [null, resolution], "escalate_to": [null, escalate_to]}),
     )
     .await
 }
@@ -135,6 +149,9 @@ pub struct PolicyForm {
     pub priority: String,
     pub first_response_minutes: String,
     pub resolution_minutes: String,
+    /// A user id, or empty for no automatic escalation.
+    #[serde(default)]
+    pub escalate_to: String,
 }
 
 pub async fn holidays(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Vec<(String, String)>> {
@@ -236,7 +253,15 @@ const TICKET_FROM: &str =
     "FROM crm_tickets t LEFT JOIN parties p ON p.id = t.party_id LEFT JOIN cat_products c ON c.id = t.product_id \
      LEFT JOIN users u ON u.id = t.assignee_id";
 
-fn ticket_of(r: &db::Row, now: &str) -> std::result::Result<Ticket, sqlx::Error> {
+/// The instant one business hour from `now`: a target due before it is at risk. Evenings,
+/// weekends and holidays do not count down, so a ticket due Monday 10:30 is not at risk on
+/// Friday evening.
+async fn at_risk_until(conn: &mut sqlx::AnyConnection, company: i64, now: &str) -> Result<String> {
+    let holidays = holiday_days(conn, company).await?;
+    Ok(parse_instant(now).map(|t| due(t, 60, &holidays)).unwrap_or_default())
+}
+
+fn ticket_of(r: &db::Row, now: &str, soon: &str) -> std::result::Result<Ticket, sqlx::Error> {
     let first_response_due: String = r.try_get("first_response_due")?;
     let resolution_due: String = r.try_get("resolution_due")?;
     let first_response_at: Option<String> = r.try_get("first_response_at")?;
@@ -248,13 +273,10 @@ fn ticket_of(r: &db::Row, now: &str) -> std::result::Result<Ticket, sqlx::Error>
     };
     let response_breached = late(&first_response_at, &first_response_due);
     let resolution_breached = late(&resolved_at, &resolution_due);
-    let soon = parse_instant(now)
-        .map(|t| kernel::clock::format_instant(t + chrono::Duration::minutes(60)))
-        .unwrap_or_default();
     let at_risk = !response_breached
         && !resolution_breached
-        && ((first_response_at.is_none() && soon.as_str() > first_response_due.as_str())
-            || (resolved_at.is_none() && soon.as_str() > resolution_due.as_str()));
+        && ((first_response_at.is_none() && soon > first_response_due.as_str())
+            || (resolved_at.is_none() && soon > resolution_due.as_str()));
     Ok(Ticket {
         id: r.try_get("id")?,
         number: r.try_get("number")?,
@@ -428,7 +450,9 @@ pub async fn tickets(
         }
     }
     q.push(" ORDER BY CASE WHEN t.resolved_at IS NULL THEN 0 ELSE 1 END, t.resolution_due, t.id LIMIT 500");
-    Ok(q.build().fetch_all(conn).await?.iter().map(|r| ticket_of(r, now)).collect::<std::result::Result<_, _>>()?)
+    let soon = at_risk_until(conn, principal.company_id.0, now).await?;
+    let rows = q.build().fetch_all(conn).await?;
+    Ok(rows.iter().map(|r| ticket_of(r, now, &soon)).collect::<std::result::Result<_, _>>()?)
 }
 
 pub async fn ticket(conn: &mut sqlx::AnyConnection, principal: &Principal, id: i64, now: &str) -> Result<Ticket> {
@@ -436,8 +460,9 @@ pub async fn ticket(conn: &mut sqlx::AnyConnection, principal: &Principal, id: i
     let mut q = db::SqlBuilder::new(format!("SELECT {TICKET_COLUMNS} {TICKET_FROM} WHERE t.id = "));
     q.bind(id);
     push_queue_filter(&mut q, principal, "t")?;
-    let row = q.build().fetch_optional(conn).await?.ok_or(DomainError::NotFound("ticket"))?;
-    Ok(ticket_of(&row, now)?)
+    let row = q.build().fetch_optional(&mut *conn).await?.ok_or(DomainError::NotFound("ticket"))?;
+    let soon = at_risk_until(conn, principal.company_id.0, now).await?;
+    Ok(ticket_of(&row, now, &soon)?)
 }
 
 /// Locks a ticket for a change by someone who may work it.
@@ -477,16 +502,34 @@ async fn user_owner(tx: &mut Tx, principal: &Principal, user: i64) -> Result<Rec
 }
 
 /// A user of the company who may work tickets.
-async fn check_agent(tx: &mut Tx, company: i64, user: i64) -> Result<()> {
+/// Whether the user is an active member of the company (someone a ticket can go to).
+async fn is_agent(tx: &mut Tx, company: i64, user: i64) -> Result<bool> {
     let member = sqlx::query("SELECT 1 FROM user_companies c JOIN users u ON u.id = c.user_id WHERE c.company_id = $1 AND c.user_id = $2 AND u.disabled_at IS NULL")
         .bind(company)
         .bind(user)
         .fetch_optional(tx.conn())
         .await?;
-    if member.is_none() {
+    Ok(member.is_some())
+}
+
+async fn check_agent(tx: &mut Tx, company: i64, user: i64) -> Result<()> {
+    if !is_agent(tx, company, user).await? {
         return Err(DomainError::invalid("user_id", "error.crm.user", user.to_string()).into());
     }
     Ok(())
+}
+
+/// The company's active users by display name: whom a ticket can be given or escalated to.
+pub async fn agents(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Vec<(i64, String)>> {
+    Ok(sqlx::query(
+        "SELECT u.id, u.display_name FROM users u JOIN user_companies c ON c.user_id = u.id WHERE c.company_id = $1 AND u.disabled_at IS NULL ORDER BY u.display_name",
+    )
+    .bind(company)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .filter_map(|r| Some((r.try_get("id").ok()?, r.try_get("display_name").ok()?)))
+    .collect())
 }
 
 async fn note(tx: &mut Tx, ticket: i64, body: &str, author: Option<i64>) -> Result<()> {
@@ -545,6 +588,86 @@ pub async fn escalate(tx: &mut Tx, principal: &Principal, id: i64, user: i64, re
         &json!({"id": id, "number": ticket.number, "to": user, "level": ticket.escalation + 1}),
     )
     .await
+}
+
+/// How far a ticket's automatic escalation has gone: none, for the missed first response, or
+/// for the missed resolution (the last; a ticket is escalated at most once per target).
+const ESCALATED_FOR_RESPONSE: i64 = 1;
+const ESCALATED_FOR_RESOLUTION: i64 = 2;
+
+/// The periodic job: every open ticket that has missed a target its policy escalates, and was
+/// not yet escalated for that target, goes to the policy's `escalate_to` user with its
+/// escalation level raised, a note, an audit row and `crm.TicketEscalated` — each ticket in
+/// its own transaction, acting for its company. A ticket that misses both targets at once is
+/// escalated once, for the resolution. Returns how many tickets were escalated.
+pub async fn escalate_breaches(db: &db::Db) -> Result<u64> {
+    let now = db.clock().now_text();
+    let due = sqlx::query(
+        "SELECT t.id, t.company_id, p.escalate_to, \
+           CASE WHEN t.resolved_at IS NULL AND t.resolution_due < $1 THEN 2 ELSE 1 END AS target \
+         FROM crm_tickets t JOIN crm_sla_policies p ON p.company_id = t.company_id AND p.priority = t.priority \
+         WHERE p.escalate_to IS NOT NULL AND t.status NOT IN ('resolved', 'closed') \
+           AND ((t.first_response_at IS NULL AND t.first_response_due < $1 AND t.breach_escalated < 1) \
+             OR (t.resolved_at IS NULL AND t.resolution_due < $1 AND t.breach_escalated < 2)) \
+         ORDER BY t.id LIMIT 500",
+    )
+    .bind(&now)
+    .fetch_all(db.reader())
+    .await?;
+    let mut escalated = 0;
+    for row in &due {
+        let (id, company, to, target): (i64, i64, i64, i64) =
+            (row.try_get("id")?, row.try_get("company_id")?, row.try_get("escalate_to")?, row.try_get("target")?);
+        let actor = db::Actor { company_id: Some(company), ..db::Actor::system() };
+        let mut tx = db.begin(actor).await?;
+        if !is_agent(&mut tx, company, to).await? {
+            continue;
+        }
+        // The mark is re-checked by the update itself, so a second runner escalates nothing.
+        let before = sqlx::query("SELECT number, assignee_id, escalation FROM crm_tickets WHERE id = $1")
+            .bind(id)
+            .fetch_one(tx.conn())
+            .await?;
+        let changed = sqlx::query(
+            "UPDATE crm_tickets SET assignee_id = $1, escalation = escalation + 1, breach_escalated = $2, version = version + 1 \
+             WHERE id = $3 AND breach_escalated < $2 AND status NOT IN ('resolved', 'closed')",
+        )
+        .bind(to)
+        .bind(target)
+        .bind(id)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            continue;
+        }
+        let (number, assignee, level): (String, Option<i64>, i64) =
+            (before.try_get("number")?, before.try_get("assignee_id")?, before.try_get("escalation")?);
+        let reason = if target == ESCALATED_FOR_RESOLUTION {
+            "升级 Escalated: 解决时限已过 resolution target missed"
+        } else {
+            debug_assert_eq!(target, ESCALATED_FOR_RESPONSE);
+            "升级 Escalated: 首次响应时限已过 first response target missed"
+        };
+        note(&mut tx, id, reason, None).await?;
+        tx.audit(
+            "escalate",
+            "crm.ticket",
+            Some(&id.to_string()),
+            &json!({"assignee_id": [assignee, to], "escalation": [level, level + 1], "breach_escalated": [null, target]}),
+        )
+        .await?;
+        tx.emit(
+            "crm.ticket",
+            &id.to_string(),
+            "crm.TicketEscalated",
+            &json!({"id": id, "number": number, "to": to, "level": level + 1, "automatic": true}),
+        )
+        .await?;
+        tx.commit().await?;
+        escalated += 1;
+    }
+    Ok(escalated)
 }
 
 /// A reply from staff. The first one is the ticket's first response; a new ticket opens.
@@ -902,7 +1025,8 @@ pub async fn satisfaction(
         "agent" => "COALESCE(u.display_name, '')",
         "category" => "s.category",
         "product" => "COALESCE(c.code, '')",
-        "month" => "SUBSTR(s.answered_at, 1, 7)",
+        // Answers are stamped in UTC; grouped by the hour here and by the China month below.
+        "month" => "SUBSTR(s.answered_at, 1, 13)",
         other => return Err(DomainError::invalid("by", "error.crm.grouping", other).into()),
     };
     let sql = format!(
@@ -911,27 +1035,42 @@ pub async fn satisfaction(
          FROM crm_surveys s LEFT JOIN users u ON u.id = s.agent_id LEFT JOIN cat_products c ON c.id = s.product_id \
          WHERE s.answered_at IS NOT NULL AND s.answered_at >= "
     );
+    // The dates are China dates: the period runs from local midnight to local midnight.
+    let midnight = |day: chrono::NaiveDate| {
+        kernel::clock::format_instant(
+            day.and_time(chrono::NaiveTime::MIN).and_utc() - chrono::Duration::hours(LOCAL_OFFSET_HOURS),
+        )
+    };
     let end = kernel::dates::parse("to", to).map_err(|e| DomainError::Invalid(vec![e]))? + chrono::Duration::days(1);
-    kernel::dates::parse("from", from).map_err(|e| DomainError::Invalid(vec![e]))?;
+    let start = kernel::dates::parse("from", from).map_err(|e| DomainError::Invalid(vec![e]))?;
     let mut q = db::SqlBuilder::new(sql);
-    q.bind(from.to_string()).push(" AND s.answered_at < ").bind(end.to_string());
+    q.bind(midnight(start)).push(" AND s.answered_at < ").bind(midnight(end));
     // An agent with an own scope reads their own scores; a manager the team's.
     db::rules::push_filter(&mut q, &principal.row_filter(SURVEY_READ)?, "s.company_id", "s.agent_id");
     q.push(&format!(" GROUP BY {key} ORDER BY key"));
-    q.build()
-        .fetch_all(conn)
-        .await?
-        .iter()
-        .map(|r| {
-            let n: i64 = r.try_get("n")?;
-            let (csat, promoters, detractors): (i64, i64, i64) =
-                (r.try_get("csat")?, r.try_get("promoters")?, r.try_get("detractors")?);
-            Ok(Satisfaction {
-                key: r.try_get("key")?,
-                answers: n,
-                csat_x100: (csat * 100 * 2 + n) / (2 * n.max(1)),
-                nps_bp: domain::nps_of(promoters, detractors, n).unwrap_or(0),
-            })
+    // (answers, CSAT sum, promoters, detractors) per key, in key order.
+    let mut sums: std::collections::BTreeMap<String, [i64; 4]> = std::collections::BTreeMap::new();
+    for r in q.build().fetch_all(conn).await? {
+        let mut key: String = r.try_get("key")?;
+        if by == "month" {
+            // "2026-03-31T17" UTC is April in China.
+            let hour = chrono::NaiveDateTime::parse_from_str(&format!("{key}:00"), "%Y-%m-%dT%H:%M")
+                .map_err(|e| sqlx::Error::Decode(e.into()))?;
+            key = (hour + chrono::Duration::hours(LOCAL_OFFSET_HOURS)).format("%Y-%m").to_string();
+        }
+        let row: [i64; 4] = [r.try_get("n")?, r.try_get("csat")?, r.try_get("promoters")?, r.try_get("detractors")?];
+        let sum = sums.entry(key).or_default();
+        for (total, value) in sum.iter_mut().zip(row) {
+            *total += value;
+        }
+    }
+    Ok(sums
+        .into_iter()
+        .map(|(key, [n, csat, promoters, detractors])| Satisfaction {
+            key,
+            answers: n,
+            csat_x100: (csat * 100 * 2 + n) / (2 * n.max(1)),
+            nps_bp: domain::nps_of(promoters, detractors, n).unwrap_or(0),
         })
-        .collect()
+        .collect())
 }

@@ -588,6 +588,103 @@ async fn a_segment_of_big_spenders_is_evaluated_live_launched_to_and_exported() 
 }
 
 #[tokio::test]
+async fn an_urgent_ticket_nobody_answers_goes_to_the_service_lead_once_per_missed_target() {
+    let Shop { app, api, .. } = shop().await;
+    let customer = api
+        .post(
+            "/api/v1/parties",
+            &json!({"kind": "organization", "name": "泉州恒通物流有限公司", "roles": ["customer"]}),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    app.user("he.li", &["service_agent"], "service", "service").await;
+    app.user("wu.lei", &["service_agent"], "service", "service").await;
+    let user_id = |login: &'static str| {
+        let app = &app;
+        async move {
+            let row = sqlx::query("SELECT id FROM users WHERE login = $1").bind(login).fetch_one(app.db.reader()).await;
+            row.unwrap().try_get::<i64, _>("id").unwrap()
+        }
+    };
+    let (he_li, wu_lei) = (user_id("he.li").await, user_id("wu.lei").await);
+
+    // On the settings page the admin sends missed urgent tickets to 吴磊, the service lead.
+    // Someone who is not a user of the company is refused next to the field.
+    let browser = app.signed_in("admin").await;
+    let stranger = browser
+        .post_form(
+            "/crm/settings",
+            "/crm/settings",
+            &[
+                ("action", "policy"),
+                ("priority", "urgent"),
+                ("first_response_minutes", "60"),
+                ("resolution_minutes", "240"),
+                ("escalate_to", "99999"),
+            ],
+        )
+        .await;
+    assert_eq!(stranger.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", stranger.body);
+    assert!(stranger.body.contains("role=\"alert\""), "{}", stranger.body);
+    let lead = wu_lei.to_string();
+    let saved = browser
+        .post_form(
+            "/crm/settings",
+            "/crm/settings",
+            &[
+                ("action", "policy"),
+                ("priority", "urgent"),
+                ("first_response_minutes", "60"),
+                ("resolution_minutes", "240"),
+                ("escalate_to", &lead),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let policies = api.get("/api/v1/crm/sla-policies").await.json();
+    let urgent = policies["items"].as_array().unwrap().iter().find(|p| p["priority"] == "urgent").unwrap().clone();
+    assert_eq!(urgent["escalate_to"], wu_lei, "{policies}");
+
+    // Sunday: an urgent ticket for 何丽. The first response is due Monday 10:00, the fix 13:00.
+    let raised = api
+        .post(
+            "/api/v1/crm/tickets",
+            &json!({"party_id": customer, "subject": "仓库扫码枪全部离线", "category": "repair", "priority": "urgent"}),
+        )
+        .await;
+    let id = raised.json()["id"].as_i64().unwrap();
+    api.post(&format!("/api/v1/crm/tickets/{id}/assign"), &json!({"user_id": he_li})).await;
+    assert_eq!(app.run_jobs().await, 0, "nothing is late on Sunday");
+
+    // Monday 10:01 and nobody answered: 吴磊 gets it, level 1, once however often the job runs.
+    app.clock.advance(chrono::Duration::minutes(24 * 60 + 1));
+    assert_eq!(app.run_jobs().await, 1);
+    assert_eq!(app.run_jobs().await, 0);
+    let ticket = api.get(&format!("/api/v1/crm/tickets/{id}")).await.json();
+    assert_eq!((ticket["assignee_id"].as_i64(), ticket["escalation"].as_i64()), (Some(wu_lei), Some(1)), "{ticket}");
+
+    // 吴磊 answers but cannot fix it by 13:00: escalated again for the missed resolution, to
+    // the same lead (level 2), and then no more.
+    let lead_api = app.api("wu.lei").await;
+    lead_api.post(&format!("/api/v1/crm/tickets/{id}/reply"), &json!({"body": "正在排查网络"})).await;
+    app.clock.advance(chrono::Duration::minutes(3 * 60));
+    assert_eq!(app.run_jobs().await, 1);
+    assert_eq!(app.run_jobs().await, 0);
+    let ticket = api.get(&format!("/api/v1/crm/tickets/{id}")).await.json();
+    assert_eq!(ticket["escalation"], 2, "{ticket}");
+    assert_eq!(app.count("audit_log WHERE action = 'escalate' AND resource = 'crm.ticket'").await, 2);
+    assert_eq!(app.count("outbox WHERE event_type = 'crm.TicketEscalated'").await, 2);
+    assert_eq!(app.count(&format!("crm_ticket_notes WHERE ticket_id = {id} AND body LIKE '升级%'")).await, 2);
+
+    // A resolved ticket is never escalated, however late.
+    api.post(&format!("/api/v1/crm/tickets/{id}/status"), &json!({"status": "resolved"})).await;
+    app.clock.advance(chrono::Duration::days(7));
+    assert_eq!(app.run_jobs().await, 0);
+}
+
+#[tokio::test]
 async fn a_ticket_breaches_its_sla_is_resolved_and_the_answer_counts_for_its_agent() {
     let Shop { app, api, notebook, form } = shop().await;
     let customer = api

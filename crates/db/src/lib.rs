@@ -13,6 +13,7 @@ mod dialect;
 pub mod document;
 mod error;
 pub mod events;
+pub mod jobs;
 pub mod migrate;
 mod pool;
 pub mod query;

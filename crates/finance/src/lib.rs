@@ -115,6 +115,7 @@ pub fn module() -> Module {
             .chain(http::api::statement_docs())
             .collect(),
         subscribers: Vec::new(),
+        jobs: Vec::new(),
         messages: i18n::MESSAGES,
     }
 }

@@ -39,6 +39,7 @@ pub fn module() -> Module {
         routes: http::routes,
         api: http::api::docs(),
         subscribers: Vec::new(),
+        jobs: Vec::new(),
         messages: i18n::MESSAGES,
     }
 }

@@ -64,6 +64,7 @@ pub fn module() -> Module {
             event_types: &["stock.StockBelowMinimum"],
             handle: on_stock_below_minimum,
         }],
+        jobs: Vec::new(),
         messages: i18n::MESSAGES,
     }
 }

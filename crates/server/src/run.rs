@@ -73,7 +73,8 @@ pub async fn serve(db: Db, addr: SocketAddr, config: web::WebConfig) -> anyhow::
     let dispatcher = tokio::spawn(dispatch_loop(db.clone(), subscribers, worker, stop_rx.clone()));
     let reach =
         web::webhooks::Reach { allow_private: std::env::var("ZHONGSHU_WEBHOOKS_PRIVATE").is_ok_and(|v| v == "1") };
-    let sender = tokio::spawn(web::webhooks::send_loop(db.clone(), reach, stop_rx));
+    let sender = tokio::spawn(web::webhooks::send_loop(db.clone(), reach, stop_rx.clone()));
+    let jobs = tokio::spawn(job_loop(db.clone(), web::jobs(&modules), stop_rx));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, database = db.dialect().name(), "listening");
     println!("Zhongshu is serving on http://{addr}");
@@ -84,6 +85,7 @@ pub async fn serve(db: Db, addr: SocketAddr, config: web::WebConfig) -> anyhow::
     let _ = stop_tx.send(true);
     let _ = dispatcher.await;
     let _ = sender.await;
+    let _ = jobs.await;
     db.close().await;
     Ok(())
 }
@@ -109,6 +111,23 @@ async fn dispatch_loop(
             }
         } else if *stop.borrow() {
             return;
+        }
+    }
+}
+
+/// Starts each periodic job when its interval has passed since it last started.
+async fn job_loop(db: Db, jobs: Vec<db::jobs::Job>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut last: Vec<Option<std::time::Instant>> = vec![None; jobs.len()];
+    loop {
+        for (job, started) in jobs.iter().zip(last.iter_mut()) {
+            if started.is_none_or(|at| at.elapsed() >= job.every) {
+                *started = Some(std::time::Instant::now());
+                db::jobs::run_all(&db, std::slice::from_ref(job)).await;
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+            _ = stop.changed() => return,
         }
     }
 }

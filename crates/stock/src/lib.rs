@@ -92,6 +92,7 @@ pub fn module() -> Module {
         routes: http::routes,
         api: http::docs(),
         subscribers: Vec::new(),
+        jobs: Vec::new(),
         messages: i18n::MESSAGES,
     }
 }

@@ -205,6 +205,12 @@ impl TestApp {
         }
     }
 
+    /// Runs every module's periodic jobs once at the test clock's time, as the server does
+    /// every minute. Returns the units of work done.
+    pub async fn run_jobs(&self) -> u64 {
+        db::jobs::run_all(&self.db, &web::jobs(&server::modules())).await
+    }
+
     /// Counts rows of a table (to show nothing was stored).
     pub async fn count(&self, table: &str) -> i64 {
         sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))

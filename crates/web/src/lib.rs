@@ -62,6 +62,7 @@ pub fn platform_module() -> Module {
         routes: || admin::routes().merge(admin_api::routes()),
         api: admin_api::docs(),
         subscribers: Vec::new(),
+        jobs: Vec::new(),
         messages: i18n::PLATFORM,
     }
 }
@@ -74,6 +75,11 @@ pub fn migrations(modules: &[Module]) -> Vec<Migration> {
 /// Every event subscriber of the modules.
 pub fn subscribers(modules: &[Module]) -> Vec<Subscriber> {
     modules.iter().flat_map(|m| m.subscribers.iter().copied()).collect()
+}
+
+/// Every module's periodic jobs.
+pub fn jobs(modules: &[Module]) -> Vec<db::jobs::Job> {
+    modules.iter().flat_map(|m| m.jobs.iter().copied()).collect()
 }
 
 /// Builds the shared state for a list of modules.

@@ -31,5 +31,7 @@ pub struct Module {
     /// Its API routes, for the OpenAPI document (a test checks none is missing).
     pub api: Vec<ApiRoute>,
     pub subscribers: Vec<Subscriber>,
+    /// Work it does because time passed (run by the server every `every`).
+    pub jobs: Vec<db::jobs::Job>,
     pub messages: MessageTable,
 }

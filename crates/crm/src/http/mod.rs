@@ -754,6 +754,9 @@ async fn customers(ctx: &Ctx) -> AppResult<Vec<(i64, String)>> {
 async fn pipeline_view(ctx: &Ctx, form: OpportunityForm, errors: Vec<(String, String)>) -> AppResult<PipelinePage> {
     ctx.require(service::OPPORTUNITY_READ)?;
     ensure_stages(ctx).await?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    crate::service_desk::ensure_policies(&mut tx, ctx.company_id()).await?;
+    tx.commit().await?;
     let mut conn = conn(ctx).await?;
     let board = service::board(&mut conn, &ctx.principal, None, None, 50).await?;
     drop(conn);
@@ -1157,6 +1160,9 @@ struct SettingsPage {
     sources: [&'static str; 6],
     /// The web form's token when it is on.
     web_form: Option<String>,
+    policies: Vec<crate::service_desk::Policy>,
+    agents: Vec<(i64, String)>,
+    holidays: Vec<(String, String)>,
     errors: Vec<(String, String)>,
 }
 
@@ -1169,10 +1175,16 @@ impl SettingsPage {
 async fn settings_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<SettingsPage> {
     ctx.require(service::SETTINGS)?;
     ensure_stages(ctx).await?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    crate::service_desk::ensure_policies(&mut tx, ctx.company_id()).await?;
+    tx.commit().await?;
     let mut conn = conn(ctx).await?;
     let stages = service::stages(&mut conn, ctx.company_id()).await?;
     let rules = service::rules(&mut conn, ctx.company_id()).await?;
     let web_form = service::web_form(&mut conn, ctx.company_id()).await?;
+    let policies = crate::service_desk::policies(&mut conn, ctx.company_id()).await?;
+    let agents = crate::service_desk::agents(&mut conn, ctx.company_id()).await?;
+    let holidays = crate::service_desk::holidays(&mut conn, ctx.company_id()).await?;
     drop(conn);
     Ok(SettingsPage {
         page: PageCtx::new(ctx, "crm.settings", "/crm/settings").await?,
@@ -1180,6 +1192,9 @@ async fn settings_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<Se
         rules,
         sources: domain::SOURCES,
         web_form,
+        policies,
+        agents,
+        holidays,
         errors,
     })
 }
@@ -1199,6 +1214,18 @@ async fn settings_action_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response>
             let form =
                 RuleForm { source: pairs.text("source"), region: pairs.text("region"), team: pairs.text("team") };
             service::add_rule(&mut tx, &ctx.principal, &form).await.map(|_| ())
+        }
+        "policy" => {
+            let form = crate::service_desk::PolicyForm {
+                priority: pairs.text("priority"),
+                first_response_minutes: pairs.text("first_response_minutes"),
+                resolution_minutes: pairs.text("resolution_minutes"),
+                escalate_to: pairs.text("escalate_to"),
+            };
+            crate::service_desk::set_policy(&mut tx, &ctx.principal, &form).await
+        }
+        "holiday" => {
+            crate::service_desk::add_holiday(&mut tx, &ctx.principal, &pairs.text("day"), &pairs.text("name")).await
         }
         "enable_form" => service::enable_web_form(&mut tx, &ctx.principal).await.map(|_| ()),
         "disable_form" => service::disable_web_form(&mut tx, &ctx.principal).await,

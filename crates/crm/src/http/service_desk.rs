@@ -395,15 +395,7 @@ async fn ticket_view(ctx: &Ctx, id: i64, errors: Vec<(String, String)>) -> AppRe
     let now = ctx.db().clock().now_text();
     let t = service_desk::ticket(&mut conn, &ctx.principal, id, &now).await?;
     let (notes, parts) = service_desk::history(&mut conn, id).await?;
-    let agents = sqlx::query(
-        "SELECT u.id, u.display_name FROM users u JOIN user_companies c ON c.user_id = u.id WHERE c.company_id = $1 AND u.disabled_at IS NULL ORDER BY u.display_name",
-    )
-    .bind(ctx.company_id())
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .filter_map(|r| Some((db::RowExt::try_get(r, "id").ok()?, db::RowExt::try_get(r, "display_name").ok()?)))
-    .collect();
+    let agents = service_desk::agents(&mut conn, ctx.company_id()).await?;
     let warehouses = sqlx::query("SELECT code FROM stk_warehouses WHERE company_id = $1 ORDER BY code")
         .bind(ctx.company_id())
         .fetch_all(&mut *conn)
