@@ -64,6 +64,12 @@ pub fn module() -> Module {
                 name: "a party's invoices by kind and status",
                 sql: include_str!("../migrations/0007_party_invoices.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 8,
+                name: "customers' spend by date from one index",
+                sql: include_str!("../migrations/0008_spend_index.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,
