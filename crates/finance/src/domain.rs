@@ -264,15 +264,17 @@ pub fn cas_chart() -> Vec<TemplateAccount> {
             })
         })
         .collect();
-    let vat = [
+    let statutory = [
         ("222101", "应交增值税", "VAT payable", "2221"),
         ("22210101", "进项税额", "Input VAT", "222101"),
         ("22210102", "销项税额", "Output VAT", "222101"),
         ("22210103", "已交税金", "VAT paid", "222101"),
         ("22210104", "转出未交增值税", "Unpaid VAT transferred out", "222101"),
         ("222102", "未交增值税", "Unpaid VAT", "2221"),
+        // Withheld from wages by payroll (hr) and paid over to the tax office.
+        ("222103", "应交个人所得税", "Individual income tax payable", "2221"),
     ];
-    for (code, zh, en, parent) in vat {
+    for (code, zh, en, parent) in statutory {
         accounts.push(TemplateAccount {
             code: code.into(),
             name_zh: zh.into(),

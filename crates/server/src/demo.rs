@@ -639,6 +639,13 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
     let mut tx = db.begin(actor()).await?;
     finance::service::set_up_books(&mut tx, &principal, year, 1).await?;
     tx.commit().await?;
+    let admin = web::accounts::find_user_id(db, "admin").await?;
+    let admin_principal = web::accounts::load_principal(db, admin, company_id).await?;
+    let has_payroll = sqlx::query("SELECT 1 FROM hr_employees WHERE company_id = $1 LIMIT 1")
+        .bind(company_id)
+        .fetch_optional(db.reader())
+        .await?
+        .is_some();
 
     let party_ids = |role: &'static str| async move {
         let rows = sqlx::query("SELECT p.id FROM parties p JOIN party_roles r ON r.party_id = p.id AND r.role = $2 WHERE p.company_id = $1 ORDER BY p.id LIMIT 200")
@@ -720,12 +727,14 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
         // Nothing is dated after today in the current month.
         let last_day = if month == current_month { u64::from(chrono::Datelike::day(&now)).min(28) } else { 28 };
         let day = |d: u64| format!("{year}-{month:02}-{:02}", d.clamp(1, last_day));
+        // Two hundred employees' wages need a larger purse than the trade alone.
+        let capital: i64 = if has_payroll { 5_000_000_000 } else { 500_000_000 };
         let mut tx = db.begin(actor()).await?;
         if month == 1 {
             finance::service::post(
                 &mut tx,
                 &principal,
-                &post(day(2), "股东投入资本", vec![("1002", 500_000_000, 0), ("4001", 0, 500_000_000)]),
+                &post(day(2), "股东投入资本", vec![("1002", capital, 0), ("4001", 0, capital)]),
             )
             .await?;
             vouchers += 1;
@@ -964,10 +973,56 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
             if memo == "发放上月工资" && month == 1 {
                 continue;
             }
+            // With the demo organisation, wages come from payroll (below), not from here.
+            if memo.contains("工资") && has_payroll {
+                continue;
+            }
             finance::service::post(&mut tx, &principal, &post(day(28), memo, lines)).await?;
             vouchers += 1;
         }
+        if has_payroll && month > 1 {
+            // Last month's payroll leaves the bank: net pay, contributions and withheld tax.
+            let paid = sqlx::query(
+                "SELECT CAST(SUM(s.net + s.employer_contributions) AS BIGINT) AS payable, \
+                   CAST(SUM(s.pension_employee + s.medical_employee + s.unemployment_employee + s.housing_employee + s.other_deductions) AS BIGINT) AS withheld, \
+                   CAST(SUM(s.iit + s.bonus_iit) AS BIGINT) AS iit \
+                 FROM hr_payslips s JOIN hr_payroll_runs r ON r.id = s.run_id WHERE r.company_id = $1 AND r.period = $2 AND r.status = 'posted'",
+            )
+            .bind(company_id)
+            .bind(format!("{year}-{:02}", month - 1))
+            .fetch_one(tx.conn())
+            .await?;
+            let (payable, withheld, iit): (Option<i64>, Option<i64>, Option<i64>) =
+                (paid.try_get("payable")?, paid.try_get("withheld")?, paid.try_get("iit")?);
+            let (payable, withheld, iit) = (payable.unwrap_or(0), withheld.unwrap_or(0), iit.unwrap_or(0));
+            if payable + withheld + iit > 0 {
+                let lines = vec![
+                    ("2211", payable, 0),
+                    ("2241", withheld, 0),
+                    ("222103", iit, 0),
+                    ("1002", 0, payable + withheld + iit),
+                ];
+                finance::service::post(
+                    &mut tx,
+                    &principal,
+                    &post(day(10), "发放上月工资、缴纳社保公积金与个税", lines),
+                )
+                .await?;
+                vouchers += 1;
+            }
+        }
         tx.commit().await?;
+        if has_payroll {
+            // The month's payroll: posted for a closed month, a draft for the current one.
+            let mut tx = db.begin(Actor::user(admin, "admin", company_id)).await?;
+            let form = hr::payroll::RunForm { period: format!("{year}-{month:02}"), ..Default::default() };
+            let run = hr::payroll::create_run(&mut tx, &admin_principal, &form).await?;
+            if month < current_month {
+                hr::payroll::post(&mut tx, &admin_principal, run).await?;
+                vouchers += 1;
+            }
+            tx.commit().await?;
+        }
         if month < current_month {
             let mut tx = db.begin(actor()).await?;
             finance::service::close_period(&mut tx, &principal, &format!("{year}-{month:02}")).await?;
@@ -1049,6 +1104,209 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
         }
     }
     Ok(vouchers)
+}
+
+/// A demo position: code, title, job family, grade, and its base salary range in yuan.
+type DemoPosition = (&'static str, &'static str, &'static str, &'static str, (u64, u64));
+
+/// The demo organisation: 8 departments, 8 positions, 200 employees (the demo users among
+/// them, linked to their logins so they read their own payslips), this year's headcount plan
+/// with two open requisitions (one beyond plan, pending), and last quarter's reviews for the
+/// sales staff, finalised — their ratings pay in the current month's payroll. Payroll itself
+/// runs month by month in [`seed_year`]. Returns the number of employees.
+pub async fn seed_hr(db: &Db, company_id: i64) -> Result<usize> {
+    let any = sqlx::query("SELECT 1 FROM hr_employees WHERE company_id = $1 LIMIT 1")
+        .bind(company_id)
+        .fetch_optional(db.reader())
+        .await?;
+    if any.is_some() {
+        return Ok(0);
+    }
+    let admin = web::accounts::find_user_id(db, "admin").await?;
+    let principal = web::accounts::load_principal(db, admin, company_id).await?;
+    let now = db.clock().now() + chrono::Duration::hours(8);
+    let year = chrono::Datelike::year(&now);
+    let current_month = chrono::Datelike::month(&now);
+    let mut tx = db.begin(Actor::user(admin, "admin", company_id)).await?;
+    // (code, name, parent, expense account, heads)
+    let departments: [(&str, &str, &str, &str, u64); 8] = [
+        ("HQ", "总经办", "", "6602", 6),
+        ("FIN", "财务部", "HQ", "6602", 10),
+        ("HRD", "人力资源部", "HQ", "6602", 8),
+        ("SAL", "销售部", "HQ", "6601", 4),
+        ("SAL-E", "华东销售组", "SAL", "6601", 40),
+        ("SAL-W", "华西销售组", "SAL", "6601", 36),
+        ("PRD", "生产部", "HQ", "5001", 70),
+        ("SVC", "客服部", "HQ", "6601", 26),
+    ];
+    let mut department_ids = Vec::new();
+    for (code, name, parent, account, _) in departments {
+        let form = hr::org::DepartmentForm {
+            code: code.into(),
+            name: name.into(),
+            parent: parent.into(),
+            expense_account: account.into(),
+        };
+        department_ids.push(hr::org::create_department(&mut tx, &principal, &form).await?);
+    }
+    // (code, title, family, grade, base salary range in yuan)
+    let positions: [DemoPosition; 8] = [
+        ("GM", "总经理", "管理", "9", (40_000, 40_000)),
+        ("MGR", "部门经理", "管理", "7", (18_000, 26_000)),
+        ("STAFF", "职能专员", "职能", "3", (7_000, 12_000)),
+        ("S-REP", "销售专员", "销售", "3", (6_000, 11_000)),
+        ("S-LEAD", "销售主管", "销售", "5", (12_000, 16_000)),
+        ("OP", "生产操作工", "生产", "2", (5_500, 7_500)),
+        ("OP-LEAD", "生产组长", "生产", "4", (8_000, 10_000)),
+        ("AGENT", "客服专员", "客服", "3", (6_000, 8_500)),
+    ];
+    let mut position_ids = Vec::new();
+    for (code, title, family, grade, _) in positions {
+        let form = hr::org::PositionForm {
+            code: code.into(),
+            title: title.into(),
+            job_family: family.into(),
+            grade: grade.into(),
+            band: String::new(),
+        };
+        position_ids.push(hr::org::create_position(&mut tx, &principal, &form).await?);
+    }
+    tx.commit().await?;
+
+    let mut rng = Lcg(20_260_101);
+    let users: Vec<(&str, &str, usize)> = vec![
+        ("liu.yang", "刘洋", 2),
+        ("chen.jing", "陈静", 1),
+        ("zhao.min", "赵敏", 3),
+        ("wang.fang", "王芳", 4),
+        ("li.qiang", "李强", 5),
+        ("he.li", "何丽", 7),
+    ];
+    let mut made = 0;
+    let mut heads: Vec<(usize, usize)> = Vec::new();
+    for (d, (code, _, _, _, count)) in departments.iter().enumerate() {
+        let mut managers: Vec<i64> = Vec::new();
+        for k in 0..*count {
+            // The department's first employee manages it (the general manager heads HQ).
+            let position = match (*code, k) {
+                ("HQ", 0) => 0,
+                (_, 0) => 1,
+                ("SAL-E" | "SAL-W", k) if k < 3 => 4,
+                ("SAL-E" | "SAL-W" | "SAL", _) => 3,
+                ("PRD", k) if k < 6 => 6,
+                ("PRD", _) => 5,
+                ("SVC", _) => 7,
+                _ => 2,
+            };
+            // Each demo user is their department's second employee.
+            let linked = if k == 1 { users.iter().find(|(_, _, dep)| *dep == d) } else { None };
+            let (name, user_id) = match linked {
+                Some((login, name, _)) => (name.to_string(), Some(web::accounts::find_user_id(db, login).await?)),
+                None => {
+                    let (surname, _) = *rng.pick(SURNAMES);
+                    let (given, _) = *rng.pick(GIVEN);
+                    (format!("{surname}{given}"), None)
+                }
+            };
+            let (low, high) = positions[position].4;
+            let base = low + (rng.next() % ((high - low) / 500 + 1)) * 500;
+            // Most joined in earlier years; about one in twelve this year.
+            let hire = if rng.next().is_multiple_of(12) && current_month > 1 {
+                let month = 1 + rng.next() % u64::from(current_month - 1);
+                format!("{year}-{month:02}-{:02}", 1 + rng.next() % 20)
+            } else {
+                format!("{}-{:02}-{:02}", year - 1 - (rng.next() % 8) as i32, 1 + rng.next() % 12, 1 + rng.next() % 28)
+            };
+            let form = hr::org::HireForm {
+                name,
+                id_number: resident_id(&mut rng, "310104"),
+                mobile: format!("13{}{:08}", 5 + rng.next() % 5, rng.next() % 100_000_000),
+                department_id: department_ids[d],
+                position_id: position_ids[position],
+                manager_id: managers.first().copied(),
+                hire_date: hire,
+                contract_kind: if k % 5 == 0 { "open".into() } else { "fixed".into() },
+                contract_end: if k % 5 == 0 { String::new() } else { format!("{}-12-31", year + 1 + (k % 3) as i32) },
+                base_salary: base.to_string(),
+                additional_deductions: ["0", "1000", "2000", "3000"][(rng.next() % 4) as usize].into(),
+                target_bonus: (base / 2).to_string(),
+                bank_name: "招商银行上海分行".into(),
+                bank_account: format!("62258812{:08}", rng.next() % 100_000_000),
+                user_id,
+                ..Default::default()
+            };
+            let mut tx = db.begin(Actor::user(admin, "admin", company_id)).await?;
+            let id = hr::org::hire(&mut tx, &principal, &form).await?;
+            for item in hr::org::ONBOARDING {
+                hr::org::complete_onboarding(&mut tx, &principal, id, item).await?;
+            }
+            tx.commit().await?;
+            if k == 0 {
+                managers.push(id);
+            }
+            heads.push((d, position));
+            made += 1;
+        }
+    }
+    // The plan: what is there, a little room in sales, and a requisition in each direction.
+    let mut cells: std::collections::BTreeMap<(usize, usize), i64> = std::collections::BTreeMap::new();
+    for cell in &heads {
+        *cells.entry(*cell).or_default() += 1;
+    }
+    let rows = cells
+        .iter()
+        .map(|((d, p), n)| hr::planning::PlanLineForm {
+            department_id: department_ids[*d],
+            position_id: position_ids[*p],
+            approved: n + if *p == 3 { 2 } else { 0 },
+        })
+        .collect();
+    let mut tx = db.begin(Actor::user(admin, "admin", company_id)).await?;
+    hr::planning::set_plan(&mut tx, &principal, &hr::planning::PlanForm { year, rows }).await?;
+    for (d, p, n, reason) in [(4, 3, 2, "华东新客户拓展"), (7, 7, 3, "双十一客服高峰")] {
+        let form = hr::planning::RequisitionForm {
+            year,
+            department_id: department_ids[d],
+            position_id: position_ids[p],
+            heads: n,
+            reason: reason.into(),
+        };
+        let id = hr::planning::request(&mut tx, &principal, &form).await?;
+        if d == 4 {
+            hr::planning::decide(&mut tx, &principal, id, true).await?;
+        }
+    }
+    tx.commit().await?;
+    // Last quarter's reviews of the sales staff, finalised.
+    let quarter = (current_month - 1) / 3;
+    let (review_year, review_quarter) = if quarter == 0 { (year - 1, 4) } else { (year, quarter) };
+    let sales: Vec<i64> = sqlx::query(
+        "SELECT e.id FROM hr_employees e JOIN hr_departments d ON d.id = e.department_id WHERE e.company_id = $1 AND d.code LIKE 'SAL%' ORDER BY e.id",
+    )
+    .bind(company_id)
+    .fetch_all(db.reader())
+    .await?
+    .iter()
+    .map(|r| r.try_get("id"))
+    .collect::<std::result::Result<_, sqlx::Error>>()?;
+    let mut tx = db.begin(Actor::user(admin, "admin", company_id)).await?;
+    for employee in sales {
+        let form = hr::reviews::ReviewForm {
+            employee_id: employee,
+            cycle: "quarterly".into(),
+            period: format!("{review_year}-Q{review_quarter}"),
+            goals: vec![
+                hr::reviews::GoalForm { title: "回款目标".into(), weight: 60, target: "完成率 100%".into() },
+                hr::reviews::GoalForm { title: "新客户数".into(), weight: 40, target: "5 家".into() },
+            ],
+        };
+        let id = hr::reviews::create(&mut tx, &principal, &form).await?;
+        let scores = vec![55 + (rng.next() % 45) as i64, 55 + (rng.next() % 45) as i64];
+        hr::reviews::score(&mut tx, &principal, id, &hr::reviews::ScoresForm { by: "manager".into(), scores }).await?;
+        hr::reviews::finalise(&mut tx, &principal, id, &hr::reviews::FinaliseForm::default()).await?;
+    }
+    tx.commit().await?;
+    Ok(made)
 }
 
 #[cfg(test)]

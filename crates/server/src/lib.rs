@@ -20,5 +20,6 @@ pub fn modules() -> Vec<Module> {
         purchase::module(),
         sales::module(),
         crm::module(),
+        hr::module(),
     ]
 }

@@ -46,6 +46,10 @@ pub async fn prepare(db: &Db, demo: bool, scale: u64) -> anyhow::Result<()> {
     if demo {
         let made = crate::demo::seed(db, prepared.company_id, scale).await?;
         crate::demo::seed_catalog(db, prepared.company_id).await?;
+        let employees = crate::demo::seed_hr(db, prepared.company_id).await?;
+        if employees > 0 {
+            println!("Seeded the organisation: {employees} employees in 8 departments.");
+        }
         let vouchers = crate::demo::seed_year(db, prepared.company_id, crate::demo::DEMO_MONTHLY).await?;
         if vouchers > 0 {
             println!("Seeded a year of trade and bookkeeping: {vouchers} vouchers.");

@@ -143,8 +143,9 @@ fn every_permission_and_menu_entry_has_both_translations() {
         }
         for item in &module.menu {
             assert!(messages.contains(item.label_key), "{} has no message", item.label_key);
+            // An entry without a permission is for every signed-in user (their own payslips).
             assert!(
-                module.permissions.contains(&item.permission),
+                item.permission.is_empty() || module.permissions.contains(&item.permission),
                 "menu entry {} names an unknown permission",
                 item.href
             );
@@ -259,7 +260,14 @@ async fn the_demo_company_has_users_in_several_roles_and_valid_parties() {
     assert_eq!(made, 300);
     assert_eq!(server::demo::seed(&app.db, app.company_id, 1).await.expect("seed again"), 0, "seeding is idempotent");
     assert_eq!(server::demo::seed_catalog(&app.db, app.company_id).await.expect("catalog demo"), 206);
+    let employees = server::demo::seed_hr(&app.db, app.company_id).await.expect("the organisation");
+    assert_eq!(employees, 200);
+    assert_eq!(server::demo::seed_hr(&app.db, app.company_id).await.expect("again"), 0, "seeding is idempotent");
     let vouchers = server::demo::seed_year(&app.db, app.company_id, (4, 2)).await.expect("a year of trade");
+    // Payroll ran every month: January and February posted, March (the current month) drafted.
+    assert_eq!(app.count("hr_payroll_runs WHERE status = 'posted'").await, 2);
+    assert_eq!(app.count("hr_payroll_runs WHERE status = 'draft' AND period = '2026-03'").await, 1);
+    assert!(app.count("hr_payslips").await >= 550);
     assert!(vouchers > 20, "{vouchers} vouchers");
     // The year ends with notebooks below their minimum: 20 on hand, 40 to order.
     let admin = app.api("admin").await;

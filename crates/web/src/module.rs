@@ -14,6 +14,7 @@ use db::migrate::Migration;
 pub struct MenuItem {
     pub label_key: &'static str,
     pub href: &'static str,
+    /// Empty: every signed-in user sees it.
     pub permission: &'static str,
 }
 

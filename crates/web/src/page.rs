@@ -56,7 +56,8 @@ impl PageCtx {
                 entries: section
                     .items
                     .iter()
-                    .filter(|item| ctx.principal.may(item.permission))
+                    // An entry without a permission is for every signed-in user (their own payslips).
+                    .filter(|item| item.permission.is_empty() || ctx.principal.may(item.permission))
                     .map(|item| MenuEntry {
                         label: ctx.t(item.label_key),
                         href: item.href,

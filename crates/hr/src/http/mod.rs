@@ -1,0 +1,894 @@
+//! HR pages and API: the organisation and employees, the headcount plan and requisitions,
+//! and reviews here; payroll, payslips and the tax calculator in `payroll`. (Named `http` so
+//! it cannot be confused with the `web` crate.)
+
+/// Runs one operation in a transaction and commits it.
+macro_rules! in_tx {
+    ($ctx:expr, |$tx:ident| $body:expr) => {{
+        let mut $tx = $ctx.db().begin($ctx.actor()).await?;
+        let out = $body.await?;
+        $tx.commit().await?;
+        out
+    }};
+}
+
+mod payroll;
+
+use crate::org::{self, ChangeForm, DepartmentForm, Employee, EmployeeRow, HireForm, PositionForm};
+use crate::planning::{self, PlanForm, PlanLineForm, PlanRow, Requisition, RequisitionForm};
+use crate::reviews::{self, FinaliseForm, GoalForm, Review, ReviewForm, ScoresForm};
+use askama::Template;
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use finance::domain::yuan;
+use kernel::DomainError;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use web::openapi::{object, ApiRoute};
+use web::page::{field_messages, flash_redirect, message_for, render, render_status};
+use web::{ApiJson, AppResult, AppState, Ctx, FormPairs, PageCtx};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/hr/employees", get(employees_page).post(hire_page))
+        .route("/hr/employees/{id}", get(employee_page))
+        .route("/hr/employees/{id}/{action}", post(employee_action_page))
+        .route("/hr/organisation", get(organisation_page).post(organisation_action_page))
+        .route("/hr/headcount", get(headcount_page).post(headcount_action_page))
+        .route("/hr/reviews", get(reviews_page).post(review_action_page))
+        .route("/api/v1/hr/departments", get(departments_api).post(create_department_api))
+        .route("/api/v1/hr/positions", get(positions_api).post(create_position_api))
+        .route("/api/v1/hr/employees", get(employees_api).post(hire_api))
+        .route("/api/v1/hr/employees/{id}", get(employee_api))
+        .route("/api/v1/hr/employees/{id}/changes", post(change_api))
+        .route("/api/v1/hr/employees/{id}/onboarding", post(onboarding_api))
+        .route("/api/v1/hr/headcount-plan", get(plan_api).post(set_plan_api))
+        .route("/api/v1/hr/requisitions", get(requisitions_api).post(request_api))
+        .route("/api/v1/hr/requisitions/{id}/{decision}", post(decide_api))
+        .route("/api/v1/hr/reviews", get(reviews_api).post(create_review_api))
+        .route("/api/v1/hr/reviews/{id}/scores", post(score_api))
+        .route("/api/v1/hr/reviews/{id}/finalise", post(finalise_api))
+        .merge(payroll::routes())
+}
+
+pub fn docs() -> Vec<ApiRoute> {
+    use crate::org::{EMPLOYEE_MANAGE, EMPLOYEE_READ};
+    use crate::planning::{PLAN_MANAGE, PLAN_READ, REQUISITION_APPROVE};
+    use crate::reviews::REVIEW_MANAGE;
+    let route = |method, path, summary, permission: &'static str, request: Option<fn() -> Value>| ApiRoute {
+        method,
+        path,
+        summary,
+        tag: "hr",
+        permission: Some(permission),
+        query: &[],
+        request,
+        response: object,
+    };
+    let mut all = vec![
+        route("GET", "/api/v1/hr/departments", "Departments in tree order with headcount", EMPLOYEE_READ, None),
+        route("POST", "/api/v1/hr/departments", "Create a department under a parent", EMPLOYEE_MANAGE, Some(object)),
+        route("GET", "/api/v1/hr/positions", "Positions by job family and grade", EMPLOYEE_READ, None),
+        route("POST", "/api/v1/hr/positions", "Create a position", EMPLOYEE_MANAGE, Some(object)),
+        ApiRoute {
+            query: &[
+                ("department", "a department id: it and its sub-departments"),
+                ("status", "active, on_leave or exited"),
+                ("after", "the last employee id of the previous page"),
+            ],
+            ..route("GET", "/api/v1/hr/employees", "Employees (no pay; ID numbers masked)", EMPLOYEE_READ, None)
+        },
+        route(
+            "POST",
+            "/api/v1/hr/employees",
+            "Hire: a new person with the employee role, terms and onboarding",
+            EMPLOYEE_MANAGE,
+            Some(object),
+        ),
+        route(
+            "GET",
+            "/api/v1/hr/employees/{id}",
+            "An employee; pay terms only for HR/payroll or the employee",
+            EMPLOYEE_READ,
+            None,
+        ),
+        route(
+            "POST",
+            "/api/v1/hr/employees/{id}/changes",
+            "Transfer, promote, leave, return or exit",
+            EMPLOYEE_MANAGE,
+            Some(object),
+        ),
+        route("POST", "/api/v1/hr/employees/{id}/onboarding", "Tick an onboarding item", EMPLOYEE_MANAGE, Some(object)),
+        ApiRoute {
+            query: &[("year", "the plan's year (default this year)")],
+            ..route(
+                "GET",
+                "/api/v1/hr/headcount-plan",
+                "Approved vs actual vs open requisitions per department and position",
+                PLAN_READ,
+                None,
+            )
+        },
+        route(
+            "POST",
+            "/api/v1/hr/headcount-plan",
+            "Set approved heads for cells of a year's plan",
+            PLAN_MANAGE,
+            Some(object),
+        ),
+        route("GET", "/api/v1/hr/requisitions", "Requisitions", PLAN_READ, None),
+        route(
+            "POST",
+            "/api/v1/hr/requisitions",
+            "Request hires (beyond plan needs the extra approval)",
+            PLAN_MANAGE,
+            Some(object),
+        ),
+        route("POST", "/api/v1/hr/requisitions/{id}/approve", "Approve a requisition", REQUISITION_APPROVE, None),
+        route("POST", "/api/v1/hr/requisitions/{id}/reject", "Reject a requisition", REQUISITION_APPROVE, None),
+        route("GET", "/api/v1/hr/reviews", "Reviews (HR: all; else one's own and one's reports')", REVIEW_MANAGE, None),
+        route("POST", "/api/v1/hr/reviews", "Open a review with weighted goals", REVIEW_MANAGE, Some(object)),
+        route("POST", "/api/v1/hr/reviews/{id}/scores", "Self or manager scores per goal", REVIEW_MANAGE, Some(object)),
+        route(
+            "POST",
+            "/api/v1/hr/reviews/{id}/finalise",
+            "Final rating, calibrated with a reason",
+            REVIEW_MANAGE,
+            Some(object),
+        ),
+    ];
+    all.extend(payroll::docs());
+    all
+}
+
+async fn conn(ctx: &Ctx) -> AppResult<sqlx::pool::PoolConnection<sqlx::Any>> {
+    Ok(ctx.db().reader().acquire().await.map_err(db::Error::from)?)
+}
+
+fn employee_json(e: &Employee) -> Value {
+    let mut v = json!(e.row);
+    v["user_id"] = json!(e.user_id);
+    v["contract_kind"] = json!(e.contract_kind);
+    v["contract_end"] = json!(e.contract_end);
+    v["grade_since"] = json!(e.grade_since);
+    v["version"] = json!(e.version);
+    v["manager"] = json!(e.manager);
+    v["onboarding"] =
+        json!(e.onboarding.iter().map(|(item, done)| json!({"item": item, "done_at": done})).collect::<Vec<_>>());
+    v["events"] = json!(e.events);
+    if let Some(pay) = &e.pay {
+        v["id_number"] = json!(pay.id_number);
+        v["pay"] = json!({
+            "base_salary": yuan(pay.base_salary), "contribution_base": pay.contribution_base.map(yuan),
+            "housing_fund_rate": pay.housing_fund_bp.map(|bp| format!("{}.{:02}", bp / 100, bp % 100)),
+            "additional_deductions": yuan(pay.additional_deductions), "target_bonus": yuan(pay.target_bonus),
+            "bank_name": pay.bank_name, "bank_account": pay.bank_account, "city": pay.city, "structure": pay.structure,
+        });
+    }
+    v
+}
+
+// ---- Organisation API ----
+
+async fn departments_api(ctx: Ctx) -> AppResult<Json<Value>> {
+    ctx.require(org::EMPLOYEE_READ)?;
+    let mut conn = conn(&ctx).await?;
+    Ok(Json(json!({"items": org::departments(&mut conn, ctx.company_id()).await?})))
+}
+
+async fn create_department_api(ctx: Ctx, ApiJson(form): ApiJson<DepartmentForm>) -> AppResult<Response> {
+    let id = in_tx!(ctx, |tx| org::create_department(&mut tx, &ctx.principal, &form));
+    Ok((StatusCode::CREATED, Json(json!({"id": id}))).into_response())
+}
+
+async fn positions_api(ctx: Ctx) -> AppResult<Json<Value>> {
+    ctx.require(org::EMPLOYEE_READ)?;
+    let mut conn = conn(&ctx).await?;
+    Ok(Json(json!({"items": org::positions(&mut conn, ctx.company_id()).await?})))
+}
+
+async fn create_position_api(ctx: Ctx, ApiJson(form): ApiJson<PositionForm>) -> AppResult<Response> {
+    let id = in_tx!(ctx, |tx| org::create_position(&mut tx, &ctx.principal, &form));
+    Ok((StatusCode::CREATED, Json(json!({"id": id}))).into_response())
+}
+
+#[derive(Deserialize, Default)]
+pub struct EmployeesQuery {
+    department: Option<i64>,
+    status: Option<String>,
+    after: Option<i64>,
+    limit: Option<i64>,
+}
+
+async fn employees_api(ctx: Ctx, Query(q): Query<EmployeesQuery>) -> AppResult<Json<Value>> {
+    let mut conn = conn(&ctx).await?;
+    let limit = q.limit.unwrap_or(100).clamp(1, 500);
+    let items =
+        org::employees(&mut conn, &ctx.principal, q.department, q.status.as_deref(), q.after.unwrap_or(0), limit)
+            .await?;
+    let next = (items.len() as i64 == limit).then(|| items.last().map(|e| e.id)).flatten();
+    Ok(Json(json!({"items": items, "next_after": next})))
+}
+
+async fn hire_api(ctx: Ctx, ApiJson(form): ApiJson<HireForm>) -> AppResult<Response> {
+    let id = in_tx!(ctx, |tx| org::hire(&mut tx, &ctx.principal, &form));
+    Ok((StatusCode::CREATED, employee_api(ctx, Path(id)).await?).into_response())
+}
+
+async fn employee_api(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Json<Value>> {
+    Ok(Json(employee_json(&org::employee(ctx.db(), &ctx.principal, id).await?)))
+}
+
+async fn change_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(form): ApiJson<ChangeForm>) -> AppResult<Json<Value>> {
+    in_tx!(ctx, |tx| org::change(&mut tx, &ctx.principal, id, &form));
+    employee_api(ctx, Path(id)).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct OnboardingBody {
+    item: String,
+}
+
+async fn onboarding_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(b): ApiJson<OnboardingBody>) -> AppResult<Json<Value>> {
+    in_tx!(ctx, |tx| org::complete_onboarding(&mut tx, &ctx.principal, id, &b.item));
+    employee_api(ctx, Path(id)).await
+}
+
+// ---- Planning API ----
+
+#[derive(Deserialize, Default)]
+pub struct YearQuery {
+    year: Option<i32>,
+}
+
+fn this_year(ctx: &Ctx) -> i32 {
+    chrono::Datelike::year(&ctx.today())
+}
+
+fn plan_json(rows: &[PlanRow], year: i32) -> Value {
+    let total = |f: fn(&PlanRow) -> i64| rows.iter().map(f).sum::<i64>();
+    json!({"year": year, "items": rows, "totals": {"approved": total(|r| r.approved), "actual": total(|r| r.actual),
+        "open": total(|r| r.open), "remaining": total(|r| r.remaining)}})
+}
+
+async fn plan_api(ctx: Ctx, Query(q): Query<YearQuery>) -> AppResult<Json<Value>> {
+    let year = q.year.unwrap_or_else(|| this_year(&ctx));
+    let mut conn = conn(&ctx).await?;
+    Ok(Json(plan_json(&planning::plan(&mut conn, &ctx.principal, year).await?, year)))
+}
+
+async fn set_plan_api(ctx: Ctx, ApiJson(form): ApiJson<PlanForm>) -> AppResult<Json<Value>> {
+    in_tx!(ctx, |tx| planning::set_plan(&mut tx, &ctx.principal, &form));
+    plan_api(ctx, Query(YearQuery { year: Some(form.year) })).await
+}
+
+async fn requisitions_api(ctx: Ctx, Query(q): Query<YearQuery>) -> AppResult<Json<Value>> {
+    let mut conn = conn(&ctx).await?;
+    Ok(Json(json!({"items": planning::requisitions(&mut conn, &ctx.principal, q.year).await?})))
+}
+
+async fn request_api(ctx: Ctx, ApiJson(form): ApiJson<RequisitionForm>) -> AppResult<Response> {
+    let id = in_tx!(ctx, |tx| planning::request(&mut tx, &ctx.principal, &form));
+    requisition_response(&ctx, id, StatusCode::CREATED).await
+}
+
+async fn requisition_response(ctx: &Ctx, id: i64, status: StatusCode) -> AppResult<Response> {
+    let mut conn = conn(ctx).await?;
+    let found = planning::requisitions(&mut conn, &ctx.principal, None).await?.into_iter().find(|r| r.id == id);
+    let found = found.ok_or(DomainError::NotFound("requisition"))?;
+    Ok((status, Json(json!(found))).into_response())
+}
+
+async fn decide_api(ctx: Ctx, Path((id, decision)): Path<(i64, String)>) -> AppResult<Response> {
+    let approve = match decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        _ => return Err(DomainError::NotFound("action").into()),
+    };
+    in_tx!(ctx, |tx| planning::decide(&mut tx, &ctx.principal, id, approve));
+    requisition_response(&ctx, id, StatusCode::OK).await
+}
+
+// ---- Reviews API ----
+
+#[derive(Deserialize, Default)]
+pub struct ReviewsQuery {
+    employee: Option<i64>,
+}
+
+async fn reviews_api(ctx: Ctx, Query(q): Query<ReviewsQuery>) -> AppResult<Json<Value>> {
+    let mut conn = conn(&ctx).await?;
+    Ok(Json(json!({"items": reviews::reviews(&mut conn, &ctx.principal, q.employee).await?})))
+}
+
+async fn review_response(ctx: &Ctx, id: i64, status: StatusCode) -> AppResult<Response> {
+    let mut conn = conn(ctx).await?;
+    let found = reviews::reviews(&mut conn, &ctx.principal, None).await?.into_iter().find(|r| r.id == id);
+    Ok((status, Json(json!(found.ok_or(DomainError::NotFound("review"))?))).into_response())
+}
+
+async fn create_review_api(ctx: Ctx, ApiJson(form): ApiJson<ReviewForm>) -> AppResult<Response> {
+    let id = in_tx!(ctx, |tx| reviews::create(&mut tx, &ctx.principal, &form));
+    review_response(&ctx, id, StatusCode::CREATED).await
+}
+
+async fn score_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(form): ApiJson<ScoresForm>) -> AppResult<Response> {
+    in_tx!(ctx, |tx| reviews::score(&mut tx, &ctx.principal, id, &form));
+    review_response(&ctx, id, StatusCode::OK).await
+}
+
+async fn finalise_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(form): ApiJson<FinaliseForm>) -> AppResult<Response> {
+    in_tx!(ctx, |tx| reviews::finalise(&mut tx, &ctx.principal, id, &form));
+    review_response(&ctx, id, StatusCode::OK).await
+}
+
+// ---- Pages ----
+
+/// Commits and redirects to `to` with a flash, or re-renders the page with the refusals next
+/// to their fields in `form` (422); anything else is an error page.
+async fn finish_page<F, Fut, T>(
+    ctx: &Ctx,
+    tx: db::Tx,
+    outcome: db::Result<()>,
+    (to, form): (&str, &str),
+    rerender: F,
+) -> AppResult<Response>
+where
+    F: FnOnce(Vec<(String, String)>) -> Fut,
+    Fut: std::future::Future<Output = AppResult<T>>,
+    T: Template,
+{
+    match outcome {
+        Ok(()) => {
+            tx.commit().await?;
+            Ok(flash_redirect(ctx, to, "common.saved"))
+        }
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            drop(tx);
+            // On a page with several forms each refusal is named `<form>:<field>`.
+            let errors = if form.is_empty() { errors } else { web::page::within_form(form, errors) };
+            let text = field_messages(ctx, &errors);
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &rerender(text).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn id_of(pairs: &FormPairs, name: &str) -> i64 {
+    pairs.get(name).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+}
+
+fn optional_id(pairs: &FormPairs, name: &str) -> Option<i64> {
+    pairs.get(name).and_then(|v| v.trim().parse().ok())
+}
+
+#[derive(Template)]
+#[template(path = "hr/employees.html")]
+struct EmployeesPage {
+    page: PageCtx,
+    employees: Vec<EmployeeRow>,
+    departments: Vec<org::Department>,
+    positions: Vec<org::Position>,
+    requisitions: Vec<Requisition>,
+    /// Current employees, for the manager select.
+    managers: Vec<EmployeeRow>,
+    /// The company's users, to link the employee to a login (their own payslips).
+    users: Vec<(i64, String)>,
+    department: Option<i64>,
+    next_after: Option<i64>,
+    form: Vec<(String, String)>,
+    errors: Vec<(String, String)>,
+    can_manage: bool,
+    today: String,
+}
+
+impl EmployeesPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        message_for(&self.errors, field)
+    }
+
+    fn value(&self, field: &str) -> &str {
+        message_for(&self.form, field).unwrap_or("")
+    }
+    fn indent(&self, depth: impl std::borrow::Borrow<usize>) -> String {
+        "　".repeat(*depth.borrow())
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct EmployeesPageQuery {
+    department: Option<i64>,
+    after: Option<i64>,
+}
+
+async fn employees_view(
+    ctx: &Ctx,
+    q: EmployeesPageQuery,
+    form: Vec<(String, String)>,
+    errors: Vec<(String, String)>,
+) -> AppResult<EmployeesPage> {
+    let mut conn = conn(ctx).await?;
+    let employees = org::employees(&mut conn, &ctx.principal, q.department, None, q.after.unwrap_or(0), 100).await?;
+    let departments = org::departments(&mut conn, ctx.company_id()).await?;
+    let positions = org::positions(&mut conn, ctx.company_id()).await?;
+    let requisitions = if ctx.principal.may(planning::PLAN_READ) {
+        planning::requisitions(&mut conn, &ctx.principal, None)
+            .await?
+            .into_iter()
+            .filter(|r| r.status == "approved")
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let (managers, users) = if ctx.principal.may(org::EMPLOYEE_MANAGE) {
+        (
+            org::employees(&mut conn, &ctx.principal, None, Some("active"), 0, 500).await?,
+            crm::service_desk::agents(&mut conn, ctx.company_id()).await?,
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    drop(conn);
+    let next_after = (employees.len() == 100).then(|| employees.last().map(|e| e.id)).flatten();
+    Ok(EmployeesPage {
+        page: PageCtx::new(ctx, "hr.employees", "/hr/employees").await?,
+        employees,
+        departments,
+        positions,
+        requisitions,
+        managers,
+        users,
+        department: q.department,
+        next_after,
+        form,
+        errors,
+        can_manage: ctx.principal.may(org::EMPLOYEE_MANAGE),
+        today: ctx.today().to_string(),
+    })
+}
+
+async fn employees_page(ctx: Ctx, Query(q): Query<EmployeesPageQuery>) -> AppResult<Response> {
+    render(&employees_view(&ctx, q, Vec::new(), Vec::new()).await?)
+}
+
+/// The hire form's fields, as the page posts them.
+const HIRE_FIELDS: [&str; 18] = [
+    "user_id",
+    "name",
+    "id_number",
+    "mobile",
+    "department_id",
+    "position_id",
+    "manager_id",
+    "hire_date",
+    "contract_kind",
+    "contract_end",
+    "city",
+    "base_salary",
+    "contribution_base",
+    "housing_fund_rate",
+    "additional_deductions",
+    "target_bonus",
+    "bank_name",
+    "bank_account",
+];
+
+async fn hire_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let form = HireForm {
+        name: pairs.text("name"),
+        id_number: pairs.text("id_number"),
+        mobile: pairs.text("mobile"),
+        department_id: id_of(&pairs, "department_id"),
+        position_id: id_of(&pairs, "position_id"),
+        manager_id: optional_id(&pairs, "manager_id"),
+        hire_date: pairs.text("hire_date"),
+        contract_kind: pairs.text("contract_kind"),
+        contract_end: pairs.text("contract_end"),
+        city: pairs.text("city"),
+        structure: String::new(),
+        base_salary: pairs.text("base_salary"),
+        contribution_base: pairs.text("contribution_base"),
+        housing_fund_rate: pairs.text("housing_fund_rate"),
+        additional_deductions: pairs.text("additional_deductions"),
+        target_bonus: pairs.text("target_bonus"),
+        bank_name: pairs.text("bank_name"),
+        bank_account: pairs.text("bank_account"),
+        user_id: optional_id(&pairs, "user_id"),
+        requisition_id: optional_id(&pairs, "requisition_id"),
+    };
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    match org::hire(&mut tx, &ctx.principal, &form).await {
+        Ok(id) => {
+            tx.commit().await?;
+            Ok(flash_redirect(&ctx, &format!("/hr/employees/{id}"), "common.created"))
+        }
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            drop(tx);
+            let text = field_messages(&ctx, &errors);
+            let typed = HIRE_FIELDS.iter().map(|f| (f.to_string(), pairs.text(f))).collect();
+            render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &employees_view(&ctx, EmployeesPageQuery::default(), typed, text).await?,
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "hr/employee.html")]
+struct EmployeePage {
+    page: PageCtx,
+    emp: Employee,
+    departments: Vec<org::Department>,
+    positions: Vec<org::Position>,
+    changes: [&'static str; 5],
+    errors: Vec<(String, String)>,
+    can_manage: bool,
+    today: String,
+}
+
+impl EmployeePage {
+    fn error(&self, field: &str) -> Option<&str> {
+        message_for(&self.errors, field)
+    }
+
+    fn money(&self, fen: impl std::borrow::Borrow<i64>) -> String {
+        self.page.money(fen.borrow())
+    }
+}
+
+async fn employee_view(ctx: &Ctx, id: i64, errors: Vec<(String, String)>) -> AppResult<EmployeePage> {
+    let e = org::employee(ctx.db(), &ctx.principal, id).await?;
+    let mut conn = conn(ctx).await?;
+    let departments = org::departments(&mut conn, ctx.company_id()).await?;
+    let positions = org::positions(&mut conn, ctx.company_id()).await?;
+    drop(conn);
+    Ok(EmployeePage {
+        page: PageCtx::new(ctx, "hr.employee", "/hr/employees")
+            .await?
+            .titled(format!("{} {}", e.row.number, e.row.name)),
+        emp: e,
+        departments,
+        positions,
+        changes: org::CHANGES,
+        errors,
+        can_manage: ctx.principal.may(org::EMPLOYEE_MANAGE),
+        today: ctx.today().to_string(),
+    })
+}
+
+async fn employee_page(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
+    render(&employee_view(&ctx, id, Vec::new()).await?)
+}
+
+async fn employee_action_page(
+    ctx: Ctx,
+    Path((id, action)): Path<(i64, String)>,
+    pairs: FormPairs,
+) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let outcome = match action.as_str() {
+        "change" => {
+            let form = ChangeForm {
+                kind: pairs.text("kind"),
+                effective_date: pairs.text("effective_date"),
+                department_id: optional_id(&pairs, "department_id"),
+                position_id: optional_id(&pairs, "position_id"),
+                manager_id: None,
+                base_salary: pairs.text("base_salary"),
+                reason: pairs.text("reason"),
+                version: id_of(&pairs, "version"),
+            };
+            org::change(&mut tx, &ctx.principal, id, &form).await
+        }
+        "onboarding" => org::complete_onboarding(&mut tx, &ctx.principal, id, &pairs.text("item")).await,
+        _ => return Err(DomainError::NotFound("action").into()),
+    };
+    let to = format!("/hr/employees/{id}");
+    finish_page(&ctx, tx, outcome, (&to, ""), |errors| employee_view(&ctx, id, errors)).await
+}
+
+#[derive(Template)]
+#[template(path = "hr/organisation.html")]
+struct OrganisationPage {
+    page: PageCtx,
+    departments: Vec<org::Department>,
+    positions: Vec<org::Position>,
+    accounts: [&'static str; 3],
+    errors: Vec<(String, String)>,
+    can_manage: bool,
+}
+
+impl OrganisationPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        message_for(&self.errors, field)
+    }
+
+    fn indent(&self, depth: impl std::borrow::Borrow<usize>) -> String {
+        "　".repeat(*depth.borrow())
+    }
+}
+
+async fn organisation_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<OrganisationPage> {
+    ctx.require(org::EMPLOYEE_READ)?;
+    let mut conn = conn(ctx).await?;
+    let departments = org::departments(&mut conn, ctx.company_id()).await?;
+    let positions = org::positions(&mut conn, ctx.company_id()).await?;
+    drop(conn);
+    Ok(OrganisationPage {
+        page: PageCtx::new(ctx, "hr.organisation", "/hr/organisation").await?,
+        departments,
+        positions,
+        accounts: org::EXPENSE_ACCOUNTS,
+        errors,
+        can_manage: ctx.principal.may(org::EMPLOYEE_MANAGE),
+    })
+}
+
+async fn organisation_page(ctx: Ctx) -> AppResult<Response> {
+    render(&organisation_view(&ctx, Vec::new()).await?)
+}
+
+async fn organisation_action_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let outcome = match pairs.text("action").as_str() {
+        "department" => {
+            let form = DepartmentForm {
+                code: pairs.text("code"),
+                name: pairs.text("name"),
+                parent: pairs.text("parent"),
+                expense_account: pairs.text("expense_account"),
+            };
+            org::create_department(&mut tx, &ctx.principal, &form).await.map(|_| ())
+        }
+        "position" => {
+            let form = PositionForm {
+                code: pairs.text("code"),
+                title: pairs.text("title"),
+                job_family: pairs.text("job_family"),
+                grade: pairs.text("grade"),
+                band: pairs.text("band"),
+            };
+            org::create_position(&mut tx, &ctx.principal, &form).await.map(|_| ())
+        }
+        _ => return Err(DomainError::NotFound("action").into()),
+    };
+    let form = pairs.text("action");
+    finish_page(&ctx, tx, outcome, ("/hr/organisation", &form), |errors| organisation_view(&ctx, errors)).await
+}
+
+#[derive(Template)]
+#[template(path = "hr/headcount.html")]
+struct HeadcountPage {
+    page: PageCtx,
+    year: i32,
+    rows: Vec<PlanRow>,
+    chart: String,
+    requisitions: Vec<Requisition>,
+    departments: Vec<org::Department>,
+    positions: Vec<org::Position>,
+    errors: Vec<(String, String)>,
+    can_manage: bool,
+    can_approve: bool,
+}
+
+impl HeadcountPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        message_for(&self.errors, field)
+    }
+}
+
+/// A bar chart of approved, actual and open heads per department (server-rendered SVG).
+fn plan_chart(rows: &[PlanRow]) -> String {
+    let mut by_department: Vec<(String, [i64; 3])> = Vec::new();
+    for r in rows {
+        match by_department.iter_mut().find(|(name, _)| *name == r.department) {
+            Some((_, sums)) => {
+                sums[0] += r.approved;
+                sums[1] += r.actual;
+                sums[2] += r.open;
+            }
+            None => by_department.push((r.department.clone(), [r.approved, r.actual, r.open])),
+        }
+    }
+    by_department.truncate(40);
+    let max = by_department.iter().flat_map(|(_, s)| [s[0], s[1] + s[2]]).max().unwrap_or(1).max(1);
+    let row_height = 26;
+    let height = by_department.len() as i64 * row_height + 10;
+    let mut svg = format!(
+        "<svg class=\"chart\" role=\"img\" viewBox=\"0 0 640 {height}\" width=\"640\" height=\"{height}\" xmlns=\"http://www.w3.org/2000/svg\">"
+    );
+    for (i, (name, [approved, actual, open])) in by_department.iter().enumerate() {
+        let y = i as i64 * row_height + 5;
+        let scale = |n: i64| n * 440 / max;
+        let name = name.replace('&', "&amp;").replace('<', "&lt;");
+        svg.push_str(&format!(
+            "<text x=\"0\" y=\"{}\" font-size=\"12\">{name}</text>\
+             <rect x=\"150\" y=\"{y}\" width=\"{}\" height=\"9\" fill=\"#9db4d6\"><title>{approved}</title></rect>\
+             <rect x=\"150\" y=\"{}\" width=\"{}\" height=\"9\" fill=\"#2f6db5\"><title>{actual}</title></rect>\
+             <rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"9\" fill=\"#e0a030\"><title>{open}</title></rect>\
+             <text x=\"{}\" y=\"{}\" font-size=\"11\">{actual}+{open}/{approved}</text>",
+            y + 14,
+            scale(*approved),
+            y + 10,
+            scale(*actual),
+            150 + scale(*actual),
+            y + 10,
+            scale(*open),
+            160 + scale((*approved).max(actual + open)),
+            y + 14,
+        ));
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+async fn headcount_view(ctx: &Ctx, year: i32, errors: Vec<(String, String)>) -> AppResult<HeadcountPage> {
+    let mut conn = conn(ctx).await?;
+    let rows = planning::plan(&mut conn, &ctx.principal, year).await?;
+    let requisitions = planning::requisitions(&mut conn, &ctx.principal, Some(year)).await?;
+    let departments = org::departments(&mut conn, ctx.company_id()).await?;
+    let positions = org::positions(&mut conn, ctx.company_id()).await?;
+    drop(conn);
+    Ok(HeadcountPage {
+        page: PageCtx::new(ctx, "hr.headcount", "/hr/headcount").await?,
+        year,
+        chart: plan_chart(&rows),
+        rows,
+        requisitions,
+        departments,
+        positions,
+        errors,
+        can_manage: ctx.principal.may(planning::PLAN_MANAGE),
+        can_approve: ctx.principal.may(planning::REQUISITION_APPROVE),
+    })
+}
+
+async fn headcount_page(ctx: Ctx, Query(q): Query<YearQuery>) -> AppResult<Response> {
+    let year = q.year.unwrap_or_else(|| this_year(&ctx));
+    render(&headcount_view(&ctx, year, Vec::new()).await?)
+}
+
+async fn headcount_action_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let year: i32 = pairs.get("year").and_then(|y| y.trim().parse().ok()).unwrap_or_else(|| this_year(&ctx));
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let heads = |name: &str| pairs.get(name).and_then(|v| v.trim().parse::<i64>().ok()).unwrap_or(-1);
+    let outcome = match pairs.text("action").as_str() {
+        "plan" => {
+            let form = PlanForm {
+                year,
+                rows: vec![PlanLineForm {
+                    department_id: id_of(&pairs, "department_id"),
+                    position_id: id_of(&pairs, "position_id"),
+                    approved: heads("approved"),
+                }],
+            };
+            planning::set_plan(&mut tx, &ctx.principal, &form).await.map_err(|e| match e {
+                // The page has one row: its fields are the form's.
+                db::Error::Domain(DomainError::Invalid(errors)) => db::Error::Domain(DomainError::Invalid(
+                    errors
+                        .into_iter()
+                        .map(|mut f| {
+                            f.field = f.field.trim_start_matches("rows[0].").to_string();
+                            f
+                        })
+                        .collect(),
+                )),
+                other => other,
+            })
+        }
+        "request" => {
+            let form = RequisitionForm {
+                year,
+                department_id: id_of(&pairs, "department_id"),
+                position_id: id_of(&pairs, "position_id"),
+                heads: heads("heads"),
+                reason: pairs.text("reason"),
+            };
+            planning::request(&mut tx, &ctx.principal, &form).await.map(|_| ())
+        }
+        "approve" | "reject" => {
+            planning::decide(
+                &mut tx,
+                &ctx.principal,
+                id_of(&pairs, "requisition_id"),
+                pairs.text("action") == "approve",
+            )
+            .await
+        }
+        _ => return Err(DomainError::NotFound("action").into()),
+    };
+    let to = format!("/hr/headcount?year={year}");
+    let form = match pairs.text("action").as_str() {
+        "approve" | "reject" => "decide".to_string(),
+        action => action.to_string(),
+    };
+    finish_page(&ctx, tx, outcome, (&to, &form), |errors| headcount_view(&ctx, year, errors)).await
+}
+
+#[derive(Template)]
+#[template(path = "hr/reviews.html")]
+struct ReviewsPage {
+    page: PageCtx,
+    reviews: Vec<Review>,
+    employees: Vec<EmployeeRow>,
+    errors: Vec<(String, String)>,
+    can_manage: bool,
+    ratings: [&'static str; 5],
+}
+
+impl ReviewsPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        message_for(&self.errors, field)
+    }
+}
+
+async fn reviews_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<ReviewsPage> {
+    let mut conn = conn(ctx).await?;
+    let reviews = reviews::reviews(&mut conn, &ctx.principal, None).await?;
+    let can_manage = ctx.principal.may(reviews::REVIEW_MANAGE);
+    let employees = if can_manage && ctx.principal.may(org::EMPLOYEE_READ) {
+        org::employees(&mut conn, &ctx.principal, None, Some("active"), 0, 500).await?
+    } else {
+        Vec::new()
+    };
+    drop(conn);
+    Ok(ReviewsPage {
+        page: PageCtx::new(ctx, "hr.reviews", "/hr/reviews").await?,
+        reviews,
+        employees,
+        errors,
+        can_manage,
+        ratings: crate::domain::RATINGS,
+    })
+}
+
+async fn reviews_page(ctx: Ctx) -> AppResult<Response> {
+    render(&reviews_view(&ctx, Vec::new()).await?)
+}
+
+async fn review_action_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let id = id_of(&pairs, "review_id");
+    let outcome = match pairs.text("action").as_str() {
+        "create" => {
+            // Rows up to the last one typed, so a refusal names the row it is on.
+            let mut rows = pairs.rows(&["goal_title", "goal_weight", "goal_target"]);
+            while rows.last().is_some_and(|[t, w, g]| t.trim().is_empty() && w.trim().is_empty() && g.trim().is_empty())
+            {
+                rows.pop();
+            }
+            let goals = rows
+                .into_iter()
+                .map(|[title, weight, target]| GoalForm { title, weight: weight.trim().parse().unwrap_or(0), target })
+                .collect();
+            let form = ReviewForm {
+                employee_id: id_of(&pairs, "employee_id"),
+                cycle: pairs.text("cycle"),
+                period: pairs.text("period"),
+                goals,
+            };
+            reviews::create(&mut tx, &ctx.principal, &form).await.map(|_| ())
+        }
+        "score" => {
+            let scores = pairs.all("score").iter().map(|s| s.trim().parse().unwrap_or(-1)).collect();
+            reviews::score(&mut tx, &ctx.principal, id, &ScoresForm { by: pairs.text("by"), scores }).await
+        }
+        "finalise" => {
+            let form = FinaliseForm { rating: pairs.text("rating"), reason: pairs.text("reason") };
+            reviews::finalise(&mut tx, &ctx.principal, id, &form).await.map(|_| ())
+        }
+        _ => return Err(DomainError::NotFound("action").into()),
+    };
+    let form = match pairs.text("action").as_str() {
+        "create" => "create".to_string(),
+        _ => format!("review-{id}"),
+    };
+    finish_page(&ctx, tx, outcome, ("/hr/reviews", &form), |errors| reviews_view(&ctx, errors)).await
+}

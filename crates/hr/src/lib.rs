@@ -1,0 +1,59 @@
+//! Human resource planning: the organisation (departments as a tree, positions, employees as
+//! parties with the employee role, their lifecycle as dated events), the headcount plan per
+//! department, position and year with requisitions (one beyond plan needs an extra approval),
+//! performance reviews with weighted goals and a calibrated final rating, and payroll: salary
+//! structures whose components are formulas, social insurance and housing fund by city rule,
+//! individual income tax by cumulative withholding and on the separately taxed annual bonus,
+//! payslips each employee reads for themself, and runs that post one voucher to finance and
+//! produce the bank payment file. Salary, ID numbers and bank accounts are read only by HR and
+//! payroll roles and the employee themself. Emits `hr.EmployeeHired`, `hr.EmployeeExited`,
+//! `hr.ReviewFinalised`, `hr.PayrollPosted`.
+
+pub mod domain;
+mod http;
+mod i18n;
+pub mod org;
+pub mod payroll;
+pub mod planning;
+pub mod reviews;
+
+use web::{MenuItem, Module};
+
+pub fn module() -> Module {
+    Module {
+        name: "hr",
+        title_key: "hr.menu",
+        migrations: vec![db::migrate::Migration {
+            module: "hr",
+            version: 1,
+            name: "organisation, plans, reviews and payroll",
+            sql: include_str!("../migrations/0001_hr.sql"),
+        }],
+        permissions: &[
+            org::EMPLOYEE_READ,
+            org::EMPLOYEE_MANAGE,
+            org::PAY_READ,
+            planning::PLAN_READ,
+            planning::PLAN_MANAGE,
+            planning::REQUISITION_APPROVE,
+            planning::REQUISITION_APPROVE_BEYOND,
+            reviews::REVIEW_MANAGE,
+            payroll::PAYROLL_MANAGE,
+            payroll::PAYROLL_POST,
+        ],
+        menu: vec![
+            MenuItem { label_key: "hr.employees", href: "/hr/employees", permission: org::EMPLOYEE_READ },
+            MenuItem { label_key: "hr.organisation", href: "/hr/organisation", permission: org::EMPLOYEE_READ },
+            MenuItem { label_key: "hr.headcount", href: "/hr/headcount", permission: planning::PLAN_READ },
+            MenuItem { label_key: "hr.reviews", href: "/hr/reviews", permission: "" },
+            MenuItem { label_key: "hr.payroll", href: "/hr/payroll", permission: org::PAY_READ },
+            MenuItem { label_key: "hr.iit", href: "/hr/iit", permission: org::PAY_READ },
+            MenuItem { label_key: "hr.my_payslips", href: "/hr/my/payslips", permission: "" },
+        ],
+        routes: http::routes,
+        api: http::docs(),
+        subscribers: Vec::new(),
+        jobs: Vec::new(),
+        messages: i18n::MESSAGES,
+    }
+}

@@ -1,0 +1,666 @@
+//! HR at a trading company in Shanghai: the sales department plans two hires, a requisition
+//! within the plan is approved, 张伟 and 李娜 are hired (she mid-month), he completes
+//! onboarding and earns an A in the first quarter's review, and March's payroll pays salary,
+//! overtime, the bonus his rating earns, social insurance, housing fund and income tax to the
+//! fen, posts one voucher that ties out, and writes the bank file; April's payroll carries the
+//! year on. Pay, ID numbers and bank accounts stay with HR and the employee; a run that cannot
+//! pay someone stores nothing.
+
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+use sqlx::Row;
+use testkit::{spawn_app, ApiClient, TestApp};
+
+struct Company {
+    app: TestApp,
+    api: ApiClient,
+    sales: i64,
+    admin_department: i64,
+    rep: i64,
+    lead: i64,
+}
+
+/// Books for 2026, a head office and a sales department under it, and two sales positions.
+async fn company() -> Company {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    assert_eq!(api.post("/api/v1/finance/setup", &json!({"year": 2026})).await.status, StatusCode::CREATED);
+    let department = |code: &'static str, name: &'static str, parent: &'static str, account: &'static str| {
+        let api = &api;
+        async move {
+            let made = api
+                .post(
+                    "/api/v1/hr/departments",
+                    &json!({"code": code, "name": name, "parent": parent, "expense_account": account}),
+                )
+                .await;
+            assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+            made.json()["id"].as_i64().unwrap()
+        }
+    };
+    let admin_department = department("HQ", "总经办", "", "6602").await;
+    let sales = department("SAL", "销售部", "HQ", "6601").await;
+    let position = |code: &'static str, title: &'static str, grade: &'static str| {
+        let api = &api;
+        async move {
+            let made = api
+                .post(
+                    "/api/v1/hr/positions",
+                    &json!({"code": code, "title": title, "job_family": "销售", "grade": grade}),
+                )
+                .await;
+            assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+            made.json()["id"].as_i64().unwrap()
+        }
+    };
+    let rep = position("S-REP", "销售专员", "3").await;
+    let lead = position("S-LEAD", "销售主管", "5").await;
+    Company { app, api, sales, admin_department, rep, lead }
+}
+
+fn hire_body(c: &Company, name: &str, id_number: &str, hire_date: &str, base: &str, extra: Value) -> Value {
+    let mut body = json!({"name": name, "id_number": id_number, "mobile": "13800138000", "department_id": c.sales,
+        "position_id": c.rep, "hire_date": hire_date, "contract_kind": "fixed", "contract_end": "2029-03-01",
+        "base_salary": base, "bank_name": "招商银行上海分行", "bank_account": "6225 8812 3456 7890"});
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    body
+}
+
+/// The posted voucher's lines as (account, debit, credit) in yuan.
+async fn voucher(app: &TestApp, number: &str) -> Vec<(String, String, String)> {
+    sqlx::query(
+        "SELECT a.code, l.debit, l.credit FROM fin_entry_lines l JOIN fin_entries e ON e.id = l.entry_id \
+         JOIN fin_accounts a ON a.id = l.account_id WHERE e.number = $1 ORDER BY l.line_no",
+    )
+    .bind(number)
+    .fetch_all(app.db.reader())
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| {
+        let fen = |c: &str| finance::domain::yuan(r.try_get::<i64, _>(c).unwrap());
+        (r.try_get::<String, _>("code").unwrap(), fen("debit"), fen("credit"))
+    })
+    .collect()
+}
+
+fn slip_of<'a>(slips: &'a Value, name: &str) -> &'a Value {
+    slips["items"].as_array().unwrap().iter().find(|s| s["name"] == name).unwrap_or_else(|| panic!("{name}: {slips}"))
+}
+
+#[tokio::test]
+async fn two_planned_hires_are_paid_their_salary_bonus_insurance_and_tax_and_the_voucher_ties_out() {
+    let c = company().await;
+    let (app, api) = (&c.app, &c.api);
+
+    // The plan: two sales representatives for 2026. A requisition for both is within it.
+    let plan = api
+        .post(
+            "/api/v1/hr/headcount-plan",
+            &json!({"year": 2026, "rows": [{"department_id": c.sales, "position_id": c.rep, "approved": 2}]}),
+        )
+        .await;
+    assert_eq!(plan.status, StatusCode::OK, "{}", plan.body);
+    let requisition = api
+        .post("/api/v1/hr/requisitions", &json!({"year": 2026, "department_id": c.sales, "position_id": c.rep, "heads": 2, "reason": "华东市场扩张"}))
+        .await;
+    assert_eq!(requisition.status, StatusCode::CREATED, "{}", requisition.body);
+    let requisition = requisition.json();
+    assert_eq!((requisition["beyond_plan"].as_bool(), requisition["status"].as_str()), (Some(false), Some("pending")));
+    let req = requisition["id"].as_i64().unwrap();
+    assert_eq!(api.post(&format!("/api/v1/hr/requisitions/{req}/approve"), &json!({})).await.status, StatusCode::OK);
+
+    // 张伟 starts on Monday 2 March at 20,000 with one child (2,000 a month) and a 6,000
+    // target bonus; 李娜 on Monday 16 March at 12,000. Both fill the requisition.
+    let zhang_user = app.user("zhang.wei", &[], "", "sales").await;
+    let zhang = api
+        .post(
+            "/api/v1/hr/employees",
+            &hire_body(
+                &c,
+                "张伟",
+                "11010519491231002X",
+                "2026-03-02",
+                "20000",
+                json!({"additional_deductions": "2000",
+                "target_bonus": "6000", "user_id": zhang_user, "requisition_id": req}),
+            ),
+        )
+        .await;
+    assert_eq!(zhang.status, StatusCode::CREATED, "{}", zhang.body);
+    let zhang = zhang.json();
+    let zhang_id = zhang["id"].as_i64().unwrap();
+    assert_eq!(
+        (zhang["number"].as_str(), zhang["pay"]["base_salary"].as_str()),
+        (Some("EMP/000001"), Some("20000.00"))
+    );
+    let li = api
+        .post(
+            "/api/v1/hr/employees",
+            &hire_body(
+                &c,
+                "李娜",
+                "440524188001010014",
+                "2026-03-16",
+                "12000",
+                json!({"requisition_id": req, "bank_account": "6222020200112233445"}),
+            ),
+        )
+        .await;
+    assert_eq!(li.status, StatusCode::CREATED, "{}", li.body);
+    let plan = api.get("/api/v1/hr/headcount-plan?year=2026").await.json();
+    assert_eq!(
+        (
+            plan["items"][0]["actual"].as_i64(),
+            plan["items"][0]["open"].as_i64(),
+            plan["items"][0]["remaining"].as_i64()
+        ),
+        (Some(2), Some(0), Some(0)),
+        "{plan}"
+    );
+    let requisitions = api.get("/api/v1/hr/requisitions").await.json();
+    assert_eq!(requisitions["items"][0]["status"], "filled");
+
+    // He completes his onboarding.
+    for item in ["contract_signed", "medical_check", "accounts_opened", "orientation"] {
+        let done = api.post(&format!("/api/v1/hr/employees/{zhang_id}/onboarding"), &json!({"item": item})).await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    }
+    let again = api.post(&format!("/api/v1/hr/employees/{zhang_id}/onboarding"), &json!({"item": "orientation"})).await;
+    assert_eq!(again.json()["errors"][0]["code"], "error.hr.onboarding_item");
+
+    // The first quarter's review: 60 % revenue at 95, 40 % new customers at 90 → 93, an A.
+    let review = api
+        .post(
+            "/api/v1/hr/reviews",
+            &json!({"employee_id": zhang_id, "cycle": "quarterly", "period": "2026-Q1", "goals": [
+                {"title": "季度回款", "weight": 60, "target": "80 万"}, {"title": "新客户", "weight": 40, "target": "10 家"}]}),
+        )
+        .await;
+    assert_eq!(review.status, StatusCode::CREATED, "{}", review.body);
+    let review_id = review.json()["id"].as_i64().unwrap();
+    let own = app.api("zhang.wei").await;
+    let self_scored =
+        own.post(&format!("/api/v1/hr/reviews/{review_id}/scores"), &json!({"by": "self", "scores": [90, 85]})).await;
+    assert_eq!(self_scored.status, StatusCode::OK, "{}", self_scored.body);
+    let not_his = own
+        .post(&format!("/api/v1/hr/reviews/{review_id}/scores"), &json!({"by": "manager", "scores": [100, 100]}))
+        .await;
+    assert_eq!(not_his.status, StatusCode::FORBIDDEN, "he cannot score himself as his manager");
+    api.post(&format!("/api/v1/hr/reviews/{review_id}/scores"), &json!({"by": "manager", "scores": [95, 90]})).await;
+    let final_review = api.post(&format!("/api/v1/hr/reviews/{review_id}/finalise"), &json!({})).await.json();
+    assert_eq!(
+        (final_review["manager_score"].as_str(), final_review["rating"].as_str()),
+        (Some("93.00"), Some("A")),
+        "{final_review}"
+    );
+
+    // March's payroll, with ten hours of his overtime.
+    let run = api
+        .post("/api/v1/hr/payroll-runs", &json!({"period": "2026-03", "inputs": [{"employee": "EMP/000001", "code": "overtime_hours", "amount": "10"}]}))
+        .await;
+    assert_eq!(run.status, StatusCode::CREATED, "{}", run.body);
+    let run = run.json();
+    let run_id = run["id"].as_i64().unwrap();
+    let slips = api.get(&format!("/api/v1/hr/payslips?run={run_id}")).await.json();
+    let zhang_slip = slip_of(&slips, "张伟");
+    // 20,000 + overtime 20,000 ÷ 21.75 ÷ 8 × 1.5 × 10 = 1,724.14 + bonus 6,000 × 150 % = 9,000.
+    assert_eq!(zhang_slip["gross"], "30724.14");
+    // Social insurance on 20,000: 8 % + 2 % + 0.5 %, housing fund 7 %.
+    assert_eq!(
+        [
+            &zhang_slip["pension_employee"],
+            &zhang_slip["medical_employee"],
+            &zhang_slip["unemployment_employee"],
+            &zhang_slip["housing_employee"]
+        ],
+        ["1600.00", "400.00", "100.00", "1400.00"]
+    );
+    // Taxable: 30,724.14 − 5,000 − 3,500 − 2,000 = 20,224.14 at 3 % = 606.72.
+    assert_eq!(
+        (zhang_slip["cumulative_taxable"].as_str(), zhang_slip["iit"].as_str()),
+        (Some("20224.14"), Some("606.72"))
+    );
+    assert_eq!(zhang_slip["net"], "26617.42");
+    assert_eq!(zhang_slip["employer_contributions"], "6752.00", "16 % + 10 % + 0.5 % + 0.26 % + 7 % of 20,000");
+    // 李娜 worked 12 of March's 22 working days: 6,545.45; contributions on her 12,000 base
+    // are 2,100; no tax.
+    let li_slip = slip_of(&slips, "李娜");
+    assert_eq!(
+        (
+            li_slip["gross"].as_str(),
+            li_slip["iit"].as_str(),
+            li_slip["net"].as_str(),
+            li_slip["employer_contributions"].as_str()
+        ),
+        (Some("6545.45"), Some("0.00"), Some("4445.45"), Some("4051.20"))
+    );
+    assert_eq!((run["gross"].as_str(), run["net"].as_str()), (Some("37269.59"), Some("31062.87")));
+
+    // Posting writes one voucher: wages and contributions to selling expenses, withholdings
+    // from 2211 to 2241 and 222103.
+    let posted = api.post(&format!("/api/v1/hr/payroll-runs/{run_id}/post"), &json!({})).await;
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
+    let number = posted.json()["entry_number"].as_str().unwrap().to_string();
+    let s = |a: &str, d: &str, c: &str| (a.to_string(), d.to_string(), c.to_string());
+    assert_eq!(
+        voucher(app, &number).await,
+        [
+            s("6601", "48072.79", "0.00"),
+            s("2211", "0.00", "48072.79"),
+            s("2211", "6206.72", "0.00"),
+            s("2241", "0.00", "5600.00"),
+            s("222103", "0.00", "606.72"),
+        ]
+    );
+    // Posted is final: neither a second post nor a second regular run of March.
+    assert_eq!(
+        api.post(&format!("/api/v1/hr/payroll-runs/{run_id}/post"), &json!({})).await.status,
+        StatusCode::CONFLICT
+    );
+    let rerun = api.post("/api/v1/hr/payroll-runs", &json!({"period": "2026-03"})).await;
+    assert_eq!(rerun.status, StatusCode::CONFLICT, "{}", rerun.body);
+    assert!(rerun.body.contains("off-cycle"), "{}", rerun.body);
+
+    // The bank file pays each their net to their account.
+    let file = api.get(&format!("/api/v1/hr/payroll-runs/{run_id}/bank-file")).await;
+    assert!(file.body.contains("EMP/000001,张伟,招商银行上海分行,6225881234567890,26617.42"), "{}", file.body);
+    assert!(file.body.contains("李娜") && file.body.contains("4445.45"), "{}", file.body);
+
+    // Five hours of overtime were forgotten: an off-cycle run pays just those (862.07), with
+    // no second month of salary or contributions; the year's tax takes them in: 21,086.21
+    // taxable → 632.59, of which 606.72 was withheld.
+    let correction = api
+        .post("/api/v1/hr/payroll-runs", &json!({"period": "2026-03", "kind": "off_cycle", "inputs": [{"employee": "EMP/000001", "code": "overtime_hours", "amount": "5"}]}))
+        .await;
+    assert_eq!(correction.status, StatusCode::CREATED, "{}", correction.body);
+    let correction = correction.json();
+    assert_eq!(
+        (correction["employees"].as_i64(), correction["gross"].as_str()),
+        (Some(1), Some("862.07")),
+        "{correction}"
+    );
+    let fix = api.get(&format!("/api/v1/hr/payslips?run={}", correction["id"])).await.json();
+    assert_eq!(
+        (
+            fix["items"][0]["months"].as_i64(),
+            fix["items"][0]["pension_employee"].as_str(),
+            fix["items"][0]["iit"].as_str()
+        ),
+        (Some(1), Some("0.00"), Some("25.87")),
+        "{fix}"
+    );
+    assert_eq!(
+        api.post(&format!("/api/v1/hr/payroll-runs/{}/post", correction["id"]), &json!({})).await.status,
+        StatusCode::OK
+    );
+
+    // April: the bonus was paid in March, and the year carries on: 51,586.21 − 10,000 −
+    // 7,000 − 4,000 = 30,586.21 → 917.59 cumulative, 285.00 this month.
+    let april = api.post("/api/v1/hr/payroll-runs", &json!({"period": "2026-04"})).await;
+    assert_eq!(april.status, StatusCode::CREATED, "{}", april.body);
+    let april_id = april.json()["id"].as_i64().unwrap();
+    let april_slips = api.get(&format!("/api/v1/hr/payslips?run={april_id}")).await.json();
+    let zhang_april = slip_of(&april_slips, "张伟");
+    assert_eq!(
+        (
+            zhang_april["gross"].as_str(),
+            zhang_april["months"].as_i64(),
+            zhang_april["cumulative_tax"].as_str(),
+            zhang_april["iit"].as_str()
+        ),
+        (Some("20000.00"), Some(2), Some("917.59"), Some("285.00")),
+        "{zhang_april}"
+    );
+
+    // 张伟 reads his own posted payslips (March and its correction; April is a draft), and
+    // only his.
+    let mine = own.get("/api/v1/hr/payslips").await.json();
+    assert_eq!(mine["items"].as_array().unwrap().len(), 2, "{mine}");
+    assert!(mine["items"].as_array().unwrap().iter().all(|s| s["name"] == "张伟"));
+    let li_slip_id = li_slip["id"].as_i64().unwrap();
+    assert_eq!(own.get(&format!("/api/v1/hr/payslips/{li_slip_id}")).await.status, StatusCode::NOT_FOUND);
+    let browser = app.signed_in("zhang.wei").await;
+    let page = browser.get("/hr/my/payslips").await;
+    assert!(page.status == StatusCode::OK && page.body.contains("2026-03"), "{}", page.body);
+    let print = browser.get(&format!("/hr/payslips/{}", zhang_slip["id"])).await;
+    assert!(print.body.contains("26,617.42") || print.body.contains("26617.42"), "{}", print.body);
+}
+
+#[tokio::test]
+async fn a_payroll_run_stops_at_the_employee_it_cannot_pay_and_stores_nothing() {
+    let c = company().await;
+    let api = &c.api;
+    api.post("/api/v1/hr/employees", &hire_body(&c, "王磊", "11010519491231002X", "2026-03-02", "15000", json!({})))
+        .await;
+    // Beijing has no social insurance rule yet.
+    let hired = api
+        .post(
+            "/api/v1/hr/employees",
+            &hire_body(&c, "赵敏", "440524188001010014", "2026-03-02", "18000", json!({"city": "北京"})),
+        )
+        .await;
+    assert_eq!(hired.status, StatusCode::CREATED, "{}", hired.body);
+    let refused = api.post("/api/v1/hr/payroll-runs", &json!({"period": "2026-03"})).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    let error = &refused.json()["errors"][0];
+    assert_eq!(error["code"], "error.hr.payslip");
+    assert!(
+        error["message"].as_str().unwrap().contains("EMP/000002 赵敏")
+            && error["message"].as_str().unwrap().contains("北京"),
+        "{error}"
+    );
+    assert_eq!(c.app.count("hr_payroll_runs").await, 0);
+    assert_eq!(c.app.count("hr_payslips").await, 0);
+    // Nonsense inputs are named by their place.
+    let bad = api
+        .post(
+            "/api/v1/hr/payroll-runs",
+            &json!({"period": "2026-13", "inputs": [{"employee": "EMP/000001", "code": "tips", "amount": "-1"}]}),
+        )
+        .await;
+    let fields: Vec<String> =
+        bad.json()["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_string()).collect();
+    assert_eq!(fields, ["period"], "{}", bad.body);
+    let bad = api
+        .post(
+            "/api/v1/hr/payroll-runs",
+            &json!({"period": "2026-03", "inputs": [{"employee": "EMP/000009", "code": "tips", "amount": "-1"},
+            {"employee": "EMP/000001", "code": "overtime_hours", "amount": "1.234"}]}),
+        )
+        .await;
+    let fields: Vec<String> =
+        bad.json()["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_string()).collect();
+    assert_eq!(fields, ["inputs[0].employee", "inputs[1].amount"], "{}", bad.body);
+    assert_eq!(c.app.count("hr_payroll_runs").await, 0);
+}
+
+#[tokio::test]
+async fn pay_id_numbers_and_bank_accounts_are_for_hr_payroll_and_the_employee_only() {
+    let c = company().await;
+    let (app, api) = (&c.app, &c.api);
+    let zhang_user = app.user("zhang.wei", &[], "", "sales").await;
+    app.user("liu.yang", &["hr_officer"], "", "hr").await;
+    app.user("zhao.min", &["line_manager"], "", "sales").await;
+    let hired = api
+        .post(
+            "/api/v1/hr/employees",
+            &hire_body(&c, "张伟", "11010519491231002X", "2026-03-02", "20000", json!({"user_id": zhang_user})),
+        )
+        .await;
+    let id = hired.json()["id"].as_i64().unwrap();
+    api.post("/api/v1/hr/payroll-runs", &json!({"period": "2026-03"})).await;
+    let run = api.get("/api/v1/hr/payroll-runs").await.json()["items"][0]["id"].as_i64().unwrap();
+    // A draft has no bank file yet: net pay leaves once the run is posted.
+    assert_eq!(api.get(&format!("/api/v1/hr/payroll-runs/{run}/bank-file")).await.status, StatusCode::CONFLICT);
+    assert_eq!(api.post(&format!("/api/v1/hr/payroll-runs/{run}/post"), &json!({})).await.status, StatusCode::OK);
+
+    // The line manager reads the employee without pay, the ID number masked; no payroll.
+    let manager = app.api("zhao.min").await;
+    let seen = manager.get(&format!("/api/v1/hr/employees/{id}")).await.json();
+    assert!(seen.get("pay").is_none(), "{seen}");
+    assert_eq!(seen["id_number"], "110105********002X");
+    let list = manager.get("/api/v1/hr/employees").await.json();
+    assert_eq!(list["items"][0]["id_number"], "110105********002X");
+    assert!(!list.to_string().contains("20000"), "{list}");
+    for path in [
+        format!("/api/v1/hr/payroll-runs/{run}/bank-file"),
+        format!("/api/v1/hr/payroll-runs/{run}"),
+        "/api/v1/hr/payroll-runs".into(),
+    ] {
+        assert_eq!(manager.get(&path).await.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    assert_eq!(manager.get("/api/v1/hr/payslips").await.json()["items"], json!([]));
+    assert_eq!(
+        manager.post("/api/v1/hr/iit/preview", &json!({"months": [{"wages": "1"}]})).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let browser = app.signed_in("zhao.min").await;
+    let page = browser.get(&format!("/hr/employees/{id}")).await;
+    assert!(
+        page.status == StatusCode::OK && !page.body.contains("base-salary") && !page.body.contains("6225881234567890"),
+        "{}",
+        page.body
+    );
+    assert_eq!(browser.get(&format!("/hr/payroll/{run}")).await.status, StatusCode::FORBIDDEN);
+
+    // HR reads it all, and the full read is on the audit chain.
+    let hr = app.api("liu.yang").await;
+    let full = hr.get(&format!("/api/v1/hr/employees/{id}")).await.json();
+    assert_eq!(
+        (full["id_number"].as_str(), full["pay"]["bank_account"].as_str()),
+        (Some("11010519491231002X"), Some("6225881234567890"))
+    );
+    assert_eq!(hr.get(&format!("/api/v1/hr/payroll-runs/{run}/bank-file")).await.status, StatusCode::OK);
+    assert_eq!(app.count("audit_log WHERE action = 'export' AND resource = 'hr.payroll_run'").await, 1);
+    assert!(app.count("audit_log WHERE action = 'read' AND resource = 'hr.employee'").await >= 1);
+
+    // The employee reads their own record in full, and nobody else's.
+    let own = app.api("zhang.wei").await;
+    let mine = own.get(&format!("/api/v1/hr/employees/{id}")).await.json();
+    assert_eq!(mine["pay"]["base_salary"], "20000.00", "{mine}");
+    let other = api
+        .post("/api/v1/hr/employees", &hire_body(&c, "李娜", "440524188001010014", "2026-03-16", "12000", json!({})))
+        .await;
+    let other = other.json()["id"].as_i64().unwrap();
+    assert_eq!(own.get(&format!("/api/v1/hr/employees/{other}")).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(own.get("/api/v1/hr/employees").await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_requisition_beyond_the_plan_needs_the_extra_approval() {
+    let c = company().await;
+    let (app, api) = (&c.app, &c.api);
+    api.post(
+        "/api/v1/hr/headcount-plan",
+        &json!({"year": 2026, "rows": [{"department_id": c.sales, "position_id": c.lead, "approved": 1}]}),
+    )
+    .await;
+    app.user("zhao.min", &["line_manager"], "", "sales").await;
+    app.user("chen.jing", &["hr_manager"], "", "hr").await;
+    let manager = app.api("zhao.min").await;
+    let within = manager
+        .post(
+            "/api/v1/hr/requisitions",
+            &json!({"year": 2026, "department_id": c.sales, "position_id": c.lead, "heads": 1}),
+        )
+        .await
+        .json();
+    let beyond = manager
+        .post(
+            "/api/v1/hr/requisitions",
+            &json!({"year": 2026, "department_id": c.sales, "position_id": c.lead, "heads": 2, "reason": "新开华南区"}),
+        )
+        .await
+        .json();
+    assert_eq!((within["beyond_plan"].as_bool(), beyond["beyond_plan"].as_bool()), (Some(false), Some(true)));
+    // The line manager approves within the plan but not beyond it; the HR manager may.
+    let approve = |who: &'static str, id: &Value| {
+        let path = format!("/api/v1/hr/requisitions/{}/approve", id["id"]);
+        async move { app.api(who).await.post(&path, &json!({})).await.status }
+    };
+    assert_eq!(approve("zhao.min", &within).await, StatusCode::OK);
+    assert_eq!(approve("zhao.min", &beyond).await, StatusCode::FORBIDDEN);
+    assert_eq!(approve("chen.jing", &beyond).await, StatusCode::OK);
+    let plan = api.get("/api/v1/hr/headcount-plan?year=2026").await.json();
+    assert_eq!(
+        (plan["totals"]["approved"].as_i64(), plan["totals"]["open"].as_i64(), plan["totals"]["remaining"].as_i64()),
+        (Some(1), Some(3), Some(-2))
+    );
+
+    // The page shows the plan, a chart and the requisitions; a bad number is refused there.
+    let browser = app.signed_in("admin").await;
+    let page = browser.get("/hr/headcount?year=2026").await;
+    assert!(page.body.contains("<svg") && page.body.contains("REQ/2026/0002"), "{}", page.body);
+    let refused = browser
+        .post_form(
+            "/hr/headcount?year=2026",
+            "/hr/headcount",
+            &[
+                ("action", "plan"),
+                ("year", "2026"),
+                ("department_id", &c.admin_department.to_string()),
+                ("position_id", &c.lead.to_string()),
+                ("approved", "-3"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert!(refused.body.contains("role=\"alert\""), "{}", refused.body);
+}
+
+#[tokio::test]
+async fn the_tax_calculator_reproduces_the_worked_example_and_a_bonus() {
+    let c = company().await;
+    let month = json!({"wages": "20000", "special": "3000", "additional": "2000"});
+    let preview = c
+        .api
+        .post(
+            "/api/v1/hr/iit/preview",
+            &json!({"months": [month, month, month, month, month], "annual_bonus": "36001"}),
+        )
+        .await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
+    let preview = preview.json();
+    let taxes: Vec<&str> = preview["months"].as_array().unwrap().iter().map(|m| m["tax"].as_str().unwrap()).collect();
+    assert_eq!(taxes, ["300.00", "300.00", "300.00", "580.00", "1000.00"]);
+    assert_eq!((preview["total"].as_str(), preview["annual_bonus_tax"].as_str()), (Some("2480.00"), Some("3390.10")));
+    let bad = c.api.post("/api/v1/hr/iit/preview", &json!({"months": [{"wages": "abc"}]})).await;
+    assert_eq!(bad.json()["errors"][0]["field"], "months[0].wages");
+
+    // The same on the page.
+    let browser = c.app.signed_in("admin").await;
+    let pairs: Vec<(&str, &str)> =
+        (0..5).flat_map(|_| [("wages", "20000"), ("special", "3000"), ("additional", "2000"), ("other", "")]).collect();
+    let page = browser.post_form("/hr/iit", "/hr/iit", &pairs).await;
+    assert!(
+        page.status == StatusCode::OK && page.body.contains("iit-result") && page.body.contains("580.00"),
+        "{}",
+        page.body
+    );
+}
+
+#[tokio::test]
+async fn a_hire_with_a_wrong_id_number_is_refused_next_to_the_field_and_nothing_is_stored() {
+    let c = company().await;
+    let browser = c.app.signed_in("admin").await;
+    let (sales, rep) = (c.sales.to_string(), c.rep.to_string());
+    let refused = browser
+        .post_form(
+            "/hr/employees",
+            "/hr/employees",
+            &[
+                ("name", "王芳"),
+                ("id_number", "110105194912310021"),
+                ("department_id", &sales),
+                ("position_id", &rep),
+                ("hire_date", "2026-03-02"),
+                ("contract_kind", "fixed"),
+                ("contract_end", "2026-01-01"),
+                ("base_salary", "9000"),
+                ("bank_account", "12ab"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert!(refused.body.matches("role=\"alert\"").count() >= 3, "{}", refused.body);
+    assert!(refused.body.contains("value=\"王芳\""), "what was typed stays: {}", refused.body);
+    assert_eq!(c.app.count("hr_employees").await, 0);
+    assert_eq!(c.app.count("parties").await, 0);
+    let hired = browser
+        .post_form(
+            "/hr/employees",
+            "/hr/employees",
+            &[
+                ("name", "王芳"),
+                ("id_number", "11010519491231002X"),
+                ("department_id", &sales),
+                ("position_id", &rep),
+                ("hire_date", "2026-03-02"),
+                ("contract_kind", "open"),
+                ("base_salary", "9000"),
+            ],
+        )
+        .await;
+    assert_eq!(hired.status, StatusCode::SEE_OTHER, "{}", hired.body);
+    assert_eq!(c.app.count("hr_employee_events WHERE kind = 'hire'").await, 1);
+    assert_eq!(c.app.count("party_roles WHERE role = 'employee'").await, 1);
+}
+
+#[tokio::test]
+async fn an_employee_is_promoted_transferred_and_leaves_and_every_step_is_dated_on_the_pages() {
+    let c = company().await;
+    let (app, api) = (&c.app, &c.api);
+    let hired = api
+        .post("/api/v1/hr/employees", &hire_body(&c, "张伟", "11010519491231002X", "2026-01-05", "15000", json!({})))
+        .await;
+    let id = hired.json()["id"].as_i64().unwrap();
+    let change = |body: Value| {
+        let path = format!("/api/v1/hr/employees/{id}/changes");
+        async move { api.post(&path, &body).await }
+    };
+    // Promoted to lead at 18,000 from 1 March; a stale version is refused.
+    let promoted = change(json!({"kind": "promotion", "effective_date": "2026-03-01", "position_id": c.lead, "base_salary": "18000", "reason": "年度晋升", "version": 1})).await;
+    assert_eq!(promoted.status, StatusCode::OK, "{}", promoted.body);
+    let promoted = promoted.json();
+    assert_eq!(
+        (promoted["position"].as_str(), promoted["grade_since"].as_str(), promoted["pay"]["base_salary"].as_str()),
+        (Some("销售主管"), Some("2026-03-01"), Some("18000.00"))
+    );
+    let stale = change(
+        json!({"kind": "transfer", "effective_date": "2026-03-10", "department_id": c.admin_department, "version": 1}),
+    )
+    .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.body);
+    let moved = change(
+        json!({"kind": "transfer", "effective_date": "2026-03-10", "department_id": c.admin_department, "version": 2}),
+    )
+    .await;
+    assert_eq!(moved.json()["department"], "总经办");
+    let early = change(json!({"kind": "exit", "effective_date": "2025-12-31", "version": 3})).await;
+    assert_eq!(early.json()["errors"][0]["field"], "effective_date");
+    let left =
+        change(json!({"kind": "exit", "effective_date": "2026-03-31", "reason": "个人原因", "version": 3})).await;
+    let left = left.json();
+    assert_eq!((left["status"].as_str(), left["exit_date"].as_str()), (Some("exited"), Some("2026-03-31")));
+    let kinds: Vec<&str> = left["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["hire", "promotion", "transfer", "exit"]);
+    assert_eq!(app.count("outbox WHERE event_type = 'hr.EmployeeExited'").await, 1);
+    // An exited employee is not paid in April.
+    api.post("/api/v1/hr/employees", &hire_body(&c, "李娜", "440524188001010014", "2026-01-05", "12000", json!({})))
+        .await;
+    let april = api.post("/api/v1/hr/payroll-runs", &json!({"period": "2026-04"})).await.json();
+    assert_eq!(april["employees"], 1, "{april}");
+
+    // Every HR page renders for the administrator.
+    let browser = app.signed_in("admin").await;
+    for path in [
+        "/hr/employees".to_string(),
+        format!("/hr/employees/{id}"),
+        format!("/hr/employees?department={}", c.sales),
+        "/hr/organisation".into(),
+        "/hr/headcount".into(),
+        "/hr/reviews".into(),
+        "/hr/payroll".into(),
+        format!("/hr/payroll/{}", april["id"]),
+        "/hr/iit".into(),
+        "/hr/my/payslips".into(),
+    ] {
+        let page = browser.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.body);
+    }
+    let organisation = browser.get("/hr/organisation").await;
+    assert!(organisation.body.contains("销售部") && organisation.body.contains("6601"), "{}", organisation.body);
+    // A department under an unknown parent is refused next to the field.
+    let refused = browser
+        .post_form(
+            "/hr/organisation",
+            "/hr/organisation",
+            &[("action", "department"), ("code", "R&D"), ("name", "研发部"), ("parent", "NOPE")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.matches("role=\"alert\"").count() >= 2, "{}", refused.body);
+}
