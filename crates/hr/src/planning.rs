@@ -377,3 +377,254 @@ pub async fn requisitions(
         })
         .collect()
 }
+
+// ---- Demand forecasts ----
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForecastForm {
+    /// The year forecast (usually next year).
+    pub year: i32,
+    pub lines: Vec<ForecastLineForm>,
+}
+
+/// A driver for one department and position: a planned figure (revenue, sites, beds …) and
+/// how much of it one person carries; `per_head` 1 makes `value` a number of heads.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForecastLineForm {
+    pub department_id: i64,
+    pub position_id: i64,
+    pub driver: String,
+    pub value: String,
+    pub per_head: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ForecastLine {
+    pub department_id: i64,
+    pub department: String,
+    pub position_id: i64,
+    pub position: String,
+    pub driver: String,
+    pub driver_value: String,
+    pub per_head: String,
+    pub current_heads: i64,
+    pub exits_12m: i64,
+    pub attrition_bp: i64,
+    pub needed: i64,
+    pub expected_exits: i64,
+    pub hires: i64,
+    pub quarters: [i64; 4],
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Forecast {
+    pub id: i64,
+    pub number: String,
+    pub year: i64,
+    pub applied_at: Option<String>,
+    pub created_at: String,
+    pub lines: Vec<ForecastLine>,
+}
+
+/// Computes and keeps a forecast: per line the heads its driver calls for, the current heads
+/// and the last twelve months' exits of that department and position (from the lifecycle
+/// events), expected attrition and the hires per quarter.
+pub async fn create_forecast(
+    tx: &mut Tx,
+    principal: &Principal,
+    form: &ForecastForm,
+    today: chrono::NaiveDate,
+) -> Result<i64> {
+    principal.authorize(PLAN_MANAGE)?;
+    let company = principal.company_id.0;
+    let mut p = Problems::default();
+    check_year(&mut p, form.year);
+    if form.lines.is_empty() || form.lines.len() > 2_000 {
+        p.add("lines", "error.hr.forecast_lines", form.lines.len().to_string());
+    }
+    let mut computed = Vec::with_capacity(form.lines.len());
+    for (i, line) in form.lines.iter().enumerate() {
+        let field = |name: &str| format!("lines[{i}].{name}");
+        let decimal = |p: &mut Problems, name: &str, text: &str| match text.trim().parse::<rust_decimal::Decimal>() {
+            Ok(v) if v >= rust_decimal::Decimal::ZERO => Some(v),
+            _ => {
+                p.add(&field(name), "error.hr.driver_value", text.trim());
+                None
+            }
+        };
+        if line.driver.trim().is_empty() || line.driver.chars().count() > 100 {
+            p.add(&field("driver"), "error.required", "");
+        }
+        let value = decimal(&mut p, "value", &line.value);
+        let per_head = match decimal(&mut p, "per_head", &line.per_head) {
+            Some(h) if h.is_zero() => {
+                p.add(&field("per_head"), "error.hr.per_head", line.per_head.trim());
+                None
+            }
+            other => other,
+        };
+        let needed = match (value, per_head) {
+            (Some(v), Some(h)) => {
+                let heads = crate::domain::heads_for(v, h);
+                if heads.is_none_or(|n| n > 100_000) {
+                    p.add(&field("per_head"), "error.hr.per_head", line.per_head.trim());
+                }
+                heads.unwrap_or(0)
+            }
+            _ => 0,
+        };
+        let known = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM hr_departments WHERE company_id = $1 AND id = $2) AS d, \
+               (SELECT COUNT(*) FROM hr_positions WHERE company_id = $1 AND id = $3) AS o",
+        )
+        .bind(company)
+        .bind(line.department_id)
+        .bind(line.position_id)
+        .fetch_one(tx.conn())
+        .await?;
+        if known.try_get::<i64, _>("d")? == 0 {
+            p.add(&field("department_id"), "error.hr.department", line.department_id.to_string());
+        }
+        if known.try_get::<i64, _>("o")? == 0 {
+            p.add(&field("position_id"), "error.hr.position", line.position_id.to_string());
+        }
+        computed.push(needed);
+    }
+    p.finish()?;
+    let since = (today - chrono::Duration::days(365)).to_string();
+    let number = tx.next_number(company, "forecast", form.year, "FC/{year}/{seq:03}").await?;
+    let id: i64 = sqlx::query(
+        "INSERT INTO hr_forecasts (company_id, number, year, created_at, created_by) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(company)
+    .bind(&number)
+    .bind(i64::from(form.year))
+    .bind(tx.now().to_string())
+    .bind(principal.user_id.0)
+    .fetch_one(tx.conn())
+    .await?
+    .try_get("id")?;
+    for (i, (line, needed)) in form.lines.iter().zip(computed).enumerate() {
+        let counts = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM hr_employees WHERE company_id = $1 AND department_id = $2 AND position_id = $3 AND status <> 'exited') AS current_heads, \
+               (SELECT COUNT(*) FROM hr_employees WHERE company_id = $1 AND department_id = $2 AND position_id = $3 AND status = 'exited' AND exit_date > $4) AS exits",
+        )
+        .bind(company)
+        .bind(line.department_id)
+        .bind(line.position_id)
+        .bind(&since)
+        .fetch_one(tx.conn())
+        .await?;
+        let (current, exits): (i64, i64) = (counts.try_get("current_heads")?, counts.try_get("exits")?);
+        let d = crate::domain::demand(needed, current, exits);
+        sqlx::query(
+            "INSERT INTO hr_forecast_lines (forecast_id, position, department_id, position_id, driver, driver_value, per_head, current_heads, exits_12m, \
+               attrition_bp, needed, expected_exits, hires, q1, q2, q3, q4) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+        )
+        .bind(id)
+        .bind(i as i64 + 1)
+        .bind(line.department_id)
+        .bind(line.position_id)
+        .bind(line.driver.trim())
+        .bind(line.value.trim())
+        .bind(line.per_head.trim())
+        .bind(current)
+        .bind(exits)
+        .bind(d.attrition_bp)
+        .bind(d.needed)
+        .bind(d.expected_exits)
+        .bind(d.hires)
+        .bind(d.quarters[0])
+        .bind(d.quarters[1])
+        .bind(d.quarters[2])
+        .bind(d.quarters[3])
+        .execute(tx.conn())
+        .await?;
+    }
+    tx.audit(
+        "create",
+        "hr.forecast",
+        Some(&id.to_string()),
+        &json!({"number": [null, number], "year": [null, form.year]}),
+    )
+    .await?;
+    Ok(id)
+}
+
+pub async fn forecasts(conn: &mut sqlx::AnyConnection, principal: &Principal) -> Result<Vec<Forecast>> {
+    principal.authorize(PLAN_READ)?;
+    let heads = sqlx::query(
+        "SELECT id, number, year, applied_at, created_at FROM hr_forecasts WHERE company_id = $1 ORDER BY id DESC LIMIT 50",
+    )
+    .bind(principal.company_id.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::with_capacity(heads.len());
+    for h in &heads {
+        let id: i64 = h.try_get("id")?;
+        let lines = sqlx::query(
+            "SELECT l.*, d.name AS department, o.title AS position_title FROM hr_forecast_lines l JOIN hr_departments d ON d.id = l.department_id \
+             JOIN hr_positions o ON o.id = l.position_id WHERE l.forecast_id = $1 ORDER BY l.position",
+        )
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(ForecastLine {
+                department_id: r.try_get("department_id")?,
+                department: r.try_get("department")?,
+                position_id: r.try_get("position_id")?,
+                position: r.try_get("position_title")?,
+                driver: r.try_get("driver")?,
+                driver_value: r.try_get("driver_value")?,
+                per_head: r.try_get("per_head")?,
+                current_heads: r.try_get("current_heads")?,
+                exits_12m: r.try_get("exits_12m")?,
+                attrition_bp: r.try_get("attrition_bp")?,
+                needed: r.try_get("needed")?,
+                expected_exits: r.try_get("expected_exits")?,
+                hires: r.try_get("hires")?,
+                quarters: [r.try_get("q1")?, r.try_get("q2")?, r.try_get("q3")?, r.try_get("q4")?],
+            })
+        })
+        .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
+        out.push(Forecast {
+            id,
+            number: h.try_get("number")?,
+            year: h.try_get("year")?,
+            applied_at: h.try_get("applied_at")?,
+            created_at: h.try_get("created_at")?,
+            lines,
+        });
+    }
+    Ok(out)
+}
+
+/// Makes a forecast the year's headcount plan: each line's needed heads become the approved
+/// heads of its department and position (other cells stay).
+pub async fn apply_forecast(tx: &mut Tx, principal: &Principal, id: i64) -> Result<()> {
+    principal.authorize(PLAN_MANAGE)?;
+    let forecast = forecasts(tx.conn(), principal)
+        .await?
+        .into_iter()
+        .find(|f| f.id == id)
+        .ok_or(DomainError::NotFound("forecast"))?;
+    let form = PlanForm {
+        year: forecast.year as i32,
+        rows: forecast
+            .lines
+            .iter()
+            .map(|l| PlanLineForm { department_id: l.department_id, position_id: l.position_id, approved: l.needed })
+            .collect(),
+    };
+    set_plan(tx, principal, &form).await?;
+    sqlx::query("UPDATE hr_forecasts SET applied_at = $1 WHERE id = $2")
+        .bind(tx.now().to_string())
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    tx.audit("apply", "hr.forecast", Some(&id.to_string()), &json!({"applied_to": [null, forecast.year]})).await
+}

@@ -664,3 +664,72 @@ async fn an_employee_is_promoted_transferred_and_leaves_and_every_step_is_dated_
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(refused.body.matches("role=\"alert\"").count() >= 2, "{}", refused.body);
 }
+
+#[tokio::test]
+async fn next_years_forecast_from_planned_revenue_and_attrition_becomes_the_plan() {
+    let c = company().await;
+    let (app, api) = (&c.app, &c.api);
+    // Three representatives today; one left in the last twelve months.
+    for (name, id_number) in
+        [("王芳", "11010519491231002X"), ("李强", "440524188001010014"), ("赵敏", "11010519491231002X")]
+    {
+        let hired =
+            api.post("/api/v1/hr/employees", &hire_body(&c, name, id_number, "2025-06-02", "9000", json!({}))).await;
+        assert_eq!(hired.status, StatusCode::CREATED, "{}", hired.body);
+    }
+    let leaver = api
+        .post("/api/v1/hr/employees", &hire_body(&c, "孙浩", "440524188001010014", "2025-06-02", "9000", json!({})))
+        .await;
+    let leaver = leaver.json()["id"].as_i64().unwrap();
+    api.post(
+        &format!("/api/v1/hr/employees/{leaver}/changes"),
+        &json!({"kind": "exit", "effective_date": "2026-01-31", "version": 1}),
+    )
+    .await;
+
+    // 2027: 10,000,000 of planned revenue at one representative per 2,000,000 → 5 needed;
+    // attrition 1 of 4 (25 %) → 1 expected to leave (5 × 25 % = 1.25); 5 − 3 + 1 = 3 hires.
+    // One lead as a fixed head.
+    let forecast = api
+        .post(
+            "/api/v1/hr/forecasts",
+            &json!({"year": 2027, "lines": [
+                {"department_id": c.sales, "position_id": c.rep, "driver": "计划收入", "value": "10000000", "per_head": "2000000"},
+                {"department_id": c.sales, "position_id": c.lead, "driver": "编制", "value": "1", "per_head": "1"}]}),
+        )
+        .await;
+    assert_eq!(forecast.status, StatusCode::CREATED, "{}", forecast.body);
+    let forecast = forecast.json();
+    let rep = &forecast["lines"][0];
+    assert_eq!(
+        (
+            rep["current_heads"].as_i64(),
+            rep["attrition_bp"].as_i64(),
+            rep["needed"].as_i64(),
+            rep["expected_exits"].as_i64(),
+            rep["hires"].as_i64()
+        ),
+        (Some(3), Some(2_500), Some(5), Some(1), Some(3)),
+        "{forecast}"
+    );
+    assert_eq!(rep["quarters"], json!([1, 1, 1, 0]));
+    assert_eq!(forecast["lines"][1]["hires"], 1);
+    let bad = api
+        .post("/api/v1/hr/forecasts", &json!({"year": 2027, "lines": [{"department_id": c.sales, "position_id": c.rep, "driver": "收入", "value": "-1", "per_head": "0"}]}))
+        .await;
+    let fields: Vec<String> =
+        bad.json()["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_string()).collect();
+    assert_eq!(fields, ["lines[0].value", "lines[0].per_head"], "{}", bad.body);
+
+    // Applied, it is 2027's plan: five representatives and a lead.
+    let applied = api.post(&format!("/api/v1/hr/forecasts/{}/apply", forecast["id"]), &json!({})).await;
+    assert_eq!(applied.status, StatusCode::OK, "{}", applied.body);
+    let plan = api.get("/api/v1/hr/headcount-plan?year=2027").await.json();
+    assert_eq!(plan["totals"]["approved"], 6, "{plan}");
+    let page = app.signed_in("admin").await.get("/hr/forecasts").await;
+    assert!(
+        page.status == StatusCode::OK && page.body.contains("FC/2027/001") && page.body.contains("25.00%"),
+        "{}",
+        page.body
+    );
+}

@@ -15,7 +15,9 @@ macro_rules! in_tx {
 mod payroll;
 
 use crate::org::{self, ChangeForm, DepartmentForm, Employee, EmployeeRow, HireForm, PositionForm};
-use crate::planning::{self, PlanForm, PlanLineForm, PlanRow, Requisition, RequisitionForm};
+use crate::planning::{
+    self, Forecast, ForecastForm, ForecastLineForm, PlanForm, PlanLineForm, PlanRow, Requisition, RequisitionForm,
+};
 use crate::reviews::{self, FinaliseForm, GoalForm, Review, ReviewForm, ScoresForm};
 use askama::Template;
 use axum::extract::{Path, Query};
@@ -39,6 +41,9 @@ pub fn routes() -> Router<AppState> {
         .route("/hr/organisation", get(organisation_page).post(organisation_action_page))
         .route("/hr/headcount", get(headcount_page).post(headcount_action_page))
         .route("/hr/reviews", get(reviews_page).post(review_action_page))
+        .route("/hr/forecasts", get(forecasts_page).post(forecast_action_page))
+        .route("/api/v1/hr/forecasts", get(forecasts_api).post(create_forecast_api))
+        .route("/api/v1/hr/forecasts/{id}/apply", post(apply_forecast_api))
         .route("/api/v1/hr/departments", get(departments_api).post(create_department_api))
         .route("/api/v1/hr/positions", get(positions_api).post(create_position_api))
         .route("/api/v1/hr/employees", get(employees_api).post(hire_api))
@@ -119,6 +124,21 @@ pub fn docs() -> Vec<ApiRoute> {
             "Set approved heads for cells of a year's plan",
             PLAN_MANAGE,
             Some(object),
+        ),
+        route("GET", "/api/v1/hr/forecasts", "Demand forecasts with their lines", PLAN_READ, None),
+        route(
+            "POST",
+            "/api/v1/hr/forecasts",
+            "Forecast next year's need from drivers less expected attrition",
+            PLAN_MANAGE,
+            Some(object),
+        ),
+        route(
+            "POST",
+            "/api/v1/hr/forecasts/{id}/apply",
+            "Make a forecast the year's headcount plan",
+            PLAN_MANAGE,
+            None,
         ),
         route("GET", "/api/v1/hr/requisitions", "Requisitions", PLAN_READ, None),
         route(
@@ -292,6 +312,103 @@ async fn decide_api(ctx: Ctx, Path((id, decision)): Path<(i64, String)>) -> AppR
     };
     in_tx!(ctx, |tx| planning::decide(&mut tx, &ctx.principal, id, approve));
     requisition_response(&ctx, id, StatusCode::OK).await
+}
+
+// ---- Forecasts ----
+
+async fn forecasts_api(ctx: Ctx) -> AppResult<Json<Value>> {
+    let mut conn = conn(&ctx).await?;
+    Ok(Json(json!({"items": planning::forecasts(&mut conn, &ctx.principal).await?})))
+}
+
+async fn forecast_response(ctx: &Ctx, id: i64, status: StatusCode) -> AppResult<Response> {
+    let mut conn = conn(ctx).await?;
+    let found = planning::forecasts(&mut conn, &ctx.principal).await?.into_iter().find(|f| f.id == id);
+    Ok((status, Json(json!(found.ok_or(DomainError::NotFound("forecast"))?))).into_response())
+}
+
+async fn create_forecast_api(ctx: Ctx, ApiJson(form): ApiJson<ForecastForm>) -> AppResult<Response> {
+    let today = ctx.today();
+    let id = in_tx!(ctx, |tx| planning::create_forecast(&mut tx, &ctx.principal, &form, today));
+    forecast_response(&ctx, id, StatusCode::CREATED).await
+}
+
+async fn apply_forecast_api(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
+    in_tx!(ctx, |tx| planning::apply_forecast(&mut tx, &ctx.principal, id));
+    forecast_response(&ctx, id, StatusCode::OK).await
+}
+
+#[derive(Template)]
+#[template(path = "hr/forecasts.html")]
+struct ForecastsPage {
+    page: PageCtx,
+    forecasts: Vec<Forecast>,
+    departments: Vec<org::Department>,
+    positions: Vec<org::Position>,
+    next_year: i32,
+    errors: Vec<(String, String)>,
+    can_manage: bool,
+}
+
+impl ForecastsPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        message_for(&self.errors, field)
+    }
+
+    fn percent(&self, bp: impl std::borrow::Borrow<i64>) -> String {
+        let bp = *bp.borrow();
+        format!("{}.{:02}%", bp / 100, bp % 100)
+    }
+}
+
+async fn forecasts_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<ForecastsPage> {
+    let mut conn = conn(ctx).await?;
+    let forecasts = planning::forecasts(&mut conn, &ctx.principal).await?;
+    let departments = org::departments(&mut conn, ctx.company_id()).await?;
+    let positions = org::positions(&mut conn, ctx.company_id()).await?;
+    drop(conn);
+    Ok(ForecastsPage {
+        page: PageCtx::new(ctx, "hr.forecasts", "/hr/forecasts").await?,
+        forecasts,
+        departments,
+        positions,
+        next_year: this_year(ctx) + 1,
+        errors,
+        can_manage: ctx.principal.may(planning::PLAN_MANAGE),
+    })
+}
+
+async fn forecasts_page(ctx: Ctx) -> AppResult<Response> {
+    render(&forecasts_view(&ctx, Vec::new()).await?)
+}
+
+async fn forecast_action_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let outcome = match pairs.text("action").as_str() {
+        "create" => {
+            // Rows up to the last one typed, so a refusal names the row it is on.
+            let mut rows = pairs.rows(&["department_id", "position_id", "driver", "value", "per_head"]);
+            while rows.last().is_some_and(|r| r[2].trim().is_empty() && r[3].trim().is_empty()) {
+                rows.pop();
+            }
+            let lines = rows
+                .into_iter()
+                .map(|[department_id, position_id, driver, value, per_head]| ForecastLineForm {
+                    department_id: department_id.trim().parse().unwrap_or(0),
+                    position_id: position_id.trim().parse().unwrap_or(0),
+                    driver,
+                    value,
+                    per_head,
+                })
+                .collect();
+            let year = pairs.get("year").and_then(|y| y.trim().parse().ok()).unwrap_or(0);
+            let form = ForecastForm { year, lines };
+            planning::create_forecast(&mut tx, &ctx.principal, &form, ctx.today()).await.map(|_| ())
+        }
+        "apply" => planning::apply_forecast(&mut tx, &ctx.principal, id_of(&pairs, "forecast_id")).await,
+        _ => return Err(DomainError::NotFound("action").into()),
+    };
+    finish_page(&ctx, tx, outcome, ("/hr/forecasts", ""), |errors| forecasts_view(&ctx, errors)).await
 }
 
 // ---- Reviews API ----
