@@ -1,6 +1,7 @@
 // The main flows in a real browser: sign in, switch language, search parties, create a
 // party with a bad and then a good credit code, edit it and read its history; read the demo
-// books; replenish stock that fell below its minimum; buy and sell notebooks through orders.
+// books; replenish stock that fell below its minimum; buy and sell notebooks through orders;
+// move a pipeline card; post the month's payroll and print a payslip.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
@@ -202,4 +203,23 @@ test('a card moves across the pipeline, and its customer shows one timeline', as
   await page.goto(`${base}/crm/leads`);
   assert.ok(await page.locator('table.list tbody tr').count() >= 10, 'the demo leads are listed');
   await shot('19-leads');
+});
+
+test("the current month's payroll is posted, and a payslip prints", async () => {
+  await page.goto(`${base}/hr/headcount`);
+  assert.equal(await page.locator('figure svg').count(), 1, 'the plan has its chart');
+  await shot('20-headcount');
+  await page.goto(`${base}/hr/payroll`);
+  const draft = page.locator('table.list tbody tr', { hasText: '草稿' }).first();
+  await draft.locator('a').click();
+  await page.waitForURL(/\/hr\/payroll\/\d+$/);
+  assert.ok(await page.locator('table.report tbody tr').count() >= 190, 'about 200 payslips');
+  await page.click('button.primary[formaction$="/post"]');
+  await page.waitForURL(/\/hr\/payroll\/\d+$/);
+  assert.match(await page.textContent('dl.facts'), /已过账/);
+  await shot('21-payroll-posted');
+  await page.locator('table.report tbody tr a').first().click();
+  await page.waitForURL(/\/hr\/payslips\/\d+$/);
+  assert.match(await page.textContent('#net-pay'), /\d/);
+  await shot('22-payslip');
 });

@@ -12,7 +12,6 @@
 //! transaction), so the lines themselves are not written: no query of the segment reads them.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use db::{Actor, SqlBuilder};
 use kernel::ids::{CompanyId, UserId};
 use kernel::permission::Principal;
 use serde_json::json;
@@ -29,30 +28,6 @@ struct Store {
     app: testkit::TestApp,
     principal: Principal,
     customer: i64,
-}
-
-/// Inserts `rows` rows of `columns` values each, `per` rows a statement, in one transaction.
-async fn bulk(
-    app: &testkit::TestApp,
-    table: &str,
-    columns: &str,
-    rows: i64,
-    per: i64,
-    row: impl Fn(&mut SqlBuilder, i64),
-) {
-    let mut tx = app.db.begin(Actor::system()).await.expect("begin");
-    let mut start = 0;
-    while start < rows {
-        let mut q = SqlBuilder::new(format!("INSERT INTO {table} ({columns}) VALUES "));
-        for i in start..(start + per).min(rows) {
-            q.push(if i == start { "(" } else { ", (" });
-            row(&mut q, i);
-            q.push(")");
-        }
-        q.build().execute(tx.conn()).await.expect("insert");
-        start += per;
-    }
-    tx.commit().await.expect("commit");
 }
 
 async fn store() -> Store {
@@ -85,8 +60,7 @@ async fn store() -> Store {
     let stage_ids: Vec<i64> =
         stages["items"].as_array().expect("stages").iter().map(|s| s["id"].as_i64().unwrap()).collect();
     // Ten thousand calls on one customer, a second apart.
-    bulk(
-        &app,
+    app.bulk(
         "crm_activities",
         "company_id, party_id, kind, subject, body, done_at, owner_id, created_at",
         TIMELINE_ITEMS,
@@ -106,8 +80,7 @@ async fn store() -> Store {
     )
     .await;
     // A hundred thousand open deals across the four open stages.
-    bulk(
-        &app,
+    app.bulk(
         "crm_opportunities",
         "company_id, number, title, party_id, stage_id, expected_revenue, close_date, status, owner_id, created_at",
         OPEN_OPPORTUNITIES,
@@ -129,8 +102,7 @@ async fn store() -> Store {
     )
     .await;
     // A hundred thousand customers (by default), ten posted invoices each.
-    bulk(
-        &app,
+    app.bulk(
         "parties",
         "company_id, number, kind, name, search_text, created_at, updated_at",
         customers,
@@ -150,7 +122,7 @@ async fn store() -> Store {
     // Statistics first: the lookups by number below must see a million rows, not an empty
     // table (PostgreSQL would scan them all for each row).
     app.db.analyze().await.expect("analyze");
-    bulk(&app, "party_roles", "party_id, role", customers, 5_000, |q, i| {
+    app.bulk("party_roles", "party_id, role", customers, 5_000, |q, i| {
         // By (company, number): the unique index answers it.
         q.push("(SELECT id FROM parties WHERE company_id = ")
             .bind(company)
@@ -159,9 +131,7 @@ async fn store() -> Store {
         q.push("), 'customer'");
     })
     .await;
-    bulk(
-        &app,
-        "fin_invoices",
+    app.bulk("fin_invoices",
         "company_id, kind, party_id, number, status, invoice_date, due_date, tax_inclusive, vat_rounding, net, tax, total, settled, created_at",
         customers * invoices_per_customer,
         1_000,

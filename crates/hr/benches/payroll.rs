@@ -8,7 +8,7 @@
 //!     ZHONGSHU_TEST_PG_URL=postgres://… cargo bench -p hr --bench payroll  # PostgreSQL
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use db::{Actor, SqlBuilder};
+use db::Actor;
 use kernel::ids::{CompanyId, UserId};
 use kernel::permission::Principal;
 use serde_json::json;
@@ -21,30 +21,6 @@ const POSITIONS: i64 = 5;
 struct Store {
     app: testkit::TestApp,
     principal: Principal,
-}
-
-/// Inserts `rows` rows, `per` a statement, in one transaction.
-async fn bulk(
-    app: &testkit::TestApp,
-    table: &str,
-    columns: &str,
-    rows: i64,
-    per: i64,
-    row: impl Fn(&mut SqlBuilder, i64),
-) {
-    let mut tx = app.db.begin(Actor::system()).await.expect("begin");
-    let mut start = 0;
-    while start < rows {
-        let mut q = SqlBuilder::new(format!("INSERT INTO {table} ({columns}) VALUES "));
-        for i in start..(start + per).min(rows) {
-            q.push(if i == start { "(" } else { ", (" });
-            row(&mut q, i);
-            q.push(")");
-        }
-        q.build().execute(tx.conn()).await.expect("insert");
-        start += per;
-    }
-    tx.commit().await.expect("commit");
 }
 
 async fn store() -> Store {
@@ -73,20 +49,19 @@ async fn store() -> Store {
         api.post("/api/v1/hr/structures", &json!({"code": "BIG", "name": "二十项", "components": components})).await;
     assert!(made.status.is_success(), "{}", made.body);
     let structure = made.json()["id"].as_i64().expect("structure");
-    bulk(&app, "hr_departments", "company_id, code, name, expense_account, created_at", DEPARTMENTS, 500, |q, i| {
+    app.bulk("hr_departments", "company_id, code, name, expense_account, created_at", DEPARTMENTS, 500, |q, i| {
         q.bind(company).push(", ").bind(format!("D{i:04}")).push(", ").bind(format!("部门 {i}"));
         q.push(", ")
             .bind(["6602", "6601", "5001"][(i % 3) as usize].to_string())
             .push(", '2026-01-01T00:00:00.000000Z'");
     })
     .await;
-    bulk(&app, "hr_positions", "company_id, code, title, job_family, grade, created_at", POSITIONS, 10, |q, i| {
+    app.bulk("hr_positions", "company_id, code, title, job_family, grade, created_at", POSITIONS, 10, |q, i| {
         q.bind(company).push(", ").bind(format!("P{i}")).push(", ").bind(format!("岗位 {i}"));
         q.push(", '通用', ").bind(i + 1).push(", '2026-01-01T00:00:00.000000Z'");
     })
     .await;
-    bulk(
-        &app,
+    app.bulk(
         "parties",
         "company_id, number, kind, name, search_text, created_at, updated_at",
         EMPLOYEES,
@@ -99,9 +74,7 @@ async fn store() -> Store {
         },
     )
     .await;
-    bulk(
-        &app,
-        "hr_employees",
+    app.bulk("hr_employees",
         "company_id, party_id, number, department_id, position_id, status, hire_date, grade_since, contract_kind, city, structure_id, \
          base_salary, additional_deductions, target_bonus, bank_name, bank_account, created_at",
         EMPLOYEES,
@@ -118,8 +91,7 @@ async fn store() -> Store {
     )
     .await;
     // A plan for every department and position.
-    bulk(
-        &app,
+    app.bulk(
         "hr_headcount",
         "company_id, year, department_id, position_id, approved",
         DEPARTMENTS * POSITIONS,

@@ -205,6 +205,25 @@ impl TestApp {
         }
     }
 
+    /// Inserts `rows` rows into `table` for a benchmark, `per` rows a statement, in one
+    /// transaction; `row` writes row `i`'s values. At benchmark volumes the service layer
+    /// would take hours, and what a benchmark measures is the reading.
+    pub async fn bulk(&self, table: &str, columns: &str, rows: i64, per: i64, row: impl Fn(&mut db::SqlBuilder, i64)) {
+        let mut tx = self.db.begin(Actor::system()).await.expect("begin");
+        let mut start = 0;
+        while start < rows {
+            let mut q = db::SqlBuilder::new(format!("INSERT INTO {table} ({columns}) VALUES "));
+            for i in start..(start + per).min(rows) {
+                q.push(if i == start { "(" } else { ", (" });
+                row(&mut q, i);
+                q.push(")");
+            }
+            q.build().execute(tx.conn()).await.expect("insert");
+            start += per;
+        }
+        tx.commit().await.expect("commit");
+    }
+
     /// Runs every module's periodic jobs once at the test clock's time, as the server does
     /// every minute. Returns the units of work done.
     pub async fn run_jobs(&self) -> u64 {
