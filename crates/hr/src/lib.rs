@@ -2,6 +2,7 @@
 //! parties with the employee role, their lifecycle as dated events), the headcount plan per
 //! department, position and year with requisitions (one beyond plan needs an extra approval)
 //! and demand forecasts from drivers less expected attrition, which become next year's plan,
+//! career paths (promotion ladders with time in grade and rating, and who is eligible now),
 //! performance reviews with weighted goals and a calibrated final rating, and payroll: salary
 //! structures whose components are formulas, social insurance and housing fund by city rule,
 //! individual income tax by cumulative withholding and on the separately taxed annual bonus,
@@ -10,6 +11,7 @@
 //! payroll roles and the employee themself. Emits `hr.EmployeeHired`, `hr.EmployeeExited`,
 //! `hr.ReviewFinalised`, `hr.PayrollPosted`.
 
+pub mod careers;
 pub mod domain;
 mod http;
 mod i18n;
@@ -37,6 +39,12 @@ pub fn module() -> Module {
                 name: "demand forecasts",
                 sql: include_str!("../migrations/0002_forecasts.sql"),
             },
+            db::migrate::Migration {
+                module: "hr",
+                version: 3,
+                name: "career paths",
+                sql: include_str!("../migrations/0003_career_paths.sql"),
+            },
         ],
         permissions: &[
             org::EMPLOYEE_READ,
@@ -55,6 +63,7 @@ pub fn module() -> Module {
             MenuItem { label_key: "hr.organisation", href: "/hr/organisation", permission: org::EMPLOYEE_READ },
             MenuItem { label_key: "hr.headcount", href: "/hr/headcount", permission: planning::PLAN_READ },
             MenuItem { label_key: "hr.forecasts", href: "/hr/forecasts", permission: planning::PLAN_READ },
+            MenuItem { label_key: "hr.careers", href: "/hr/careers", permission: planning::PLAN_READ },
             MenuItem { label_key: "hr.reviews", href: "/hr/reviews", permission: "" },
             MenuItem { label_key: "hr.payroll", href: "/hr/payroll", permission: org::PAY_READ },
             MenuItem { label_key: "hr.iit", href: "/hr/iit", permission: org::PAY_READ },

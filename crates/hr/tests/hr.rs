@@ -733,3 +733,67 @@ async fn next_years_forecast_from_planned_revenue_and_attrition_becomes_the_plan
         page.body
     );
 }
+
+#[tokio::test]
+async fn the_sales_ladder_lists_who_may_be_promoted_now() {
+    let c = company().await;
+    let (app, api) = (&c.app, &c.api);
+    // 专员 → 主管 after 12 months in grade with at least a B.
+    let step = api
+        .post(
+            "/api/v1/hr/career-paths",
+            &json!({"from_position_id": c.rep, "to_position_id": c.lead, "min_months": 12, "min_rating": "B"}),
+        )
+        .await;
+    assert_eq!(step.status, StatusCode::OK, "{}", step.body);
+    let backwards = api
+        .post(
+            "/api/v1/hr/career-paths",
+            &json!({"from_position_id": c.lead, "to_position_id": c.rep, "min_months": 12, "min_rating": "Q"}),
+        )
+        .await;
+    let fields: Vec<String> = backwards.json()["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(fields, ["to_position_id", "min_rating"], "{}", backwards.body);
+
+    // 王芳: 14 months, rated A. 李强: 14 months, rated C. 赵敏: 6 months, rated A.
+    let mut ids = Vec::new();
+    for (name, id_number, hired) in [
+        ("王芳", "11010519491231002X", "2025-01-06"),
+        ("李强", "440524188001010014", "2025-01-06"),
+        ("赵敏", "11010519491231002X", "2025-09-01"),
+    ] {
+        let made = api.post("/api/v1/hr/employees", &hire_body(&c, name, id_number, hired, "9000", json!({}))).await;
+        ids.push(made.json()["id"].as_i64().unwrap());
+    }
+    for (id, scores) in ids.iter().zip([[95, 92], [72, 70], [96, 94]]) {
+        let review = api
+            .post(
+                "/api/v1/hr/reviews",
+                &json!({"employee_id": id, "cycle": "annual", "period": "2025", "goals": [
+                {"title": "回款", "weight": 50}, {"title": "新客户", "weight": 50}]}),
+            )
+            .await
+            .json();
+        let rid = review["id"].as_i64().unwrap();
+        api.post(&format!("/api/v1/hr/reviews/{rid}/scores"), &json!({"by": "manager", "scores": scores})).await;
+        api.post(&format!("/api/v1/hr/reviews/{rid}/finalise"), &json!({})).await;
+    }
+    let eligible = api.get("/api/v1/hr/career-paths/eligible").await.json();
+    let names: Vec<&str> = eligible["items"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["王芳"], "{eligible}");
+    assert_eq!(
+        (eligible["items"][0]["months_in_grade"].as_i64(), eligible["items"][0]["rating"].as_str()),
+        (Some(14), Some("A"))
+    );
+    let page = app.signed_in("admin").await.get("/hr/careers").await;
+    assert!(
+        page.status == StatusCode::OK && page.body.contains("王芳") && !page.body.contains("李强"),
+        "{}",
+        page.body
+    );
+}

@@ -1171,6 +1171,17 @@ pub async fn seed_hr(db: &Db, company_id: i64) -> Result<usize> {
         };
         position_ids.push(hr::org::create_position(&mut tx, &principal, &form).await?);
     }
+    // The ladders: representative → lead after a year with a B, operator → team lead after 18
+    // months with a B.
+    for (from, to, months) in [(3, 4, 12), (5, 6, 18)] {
+        let step = hr::careers::StepForm {
+            from_position_id: position_ids[from],
+            to_position_id: position_ids[to],
+            min_months: months,
+            min_rating: "B".into(),
+        };
+        hr::careers::set_step(&mut tx, &principal, &step).await?;
+    }
     tx.commit().await?;
 
     let mut rng = Lcg(20_260_101);

@@ -14,6 +14,7 @@ macro_rules! in_tx {
 
 mod payroll;
 
+use crate::careers;
 use crate::org::{self, ChangeForm, DepartmentForm, Employee, EmployeeRow, HireForm, PositionForm};
 use crate::planning::{
     self, Forecast, ForecastForm, ForecastLineForm, PlanForm, PlanLineForm, PlanRow, Requisition, RequisitionForm,
@@ -42,6 +43,9 @@ pub fn routes() -> Router<AppState> {
         .route("/hr/headcount", get(headcount_page).post(headcount_action_page))
         .route("/hr/reviews", get(reviews_page).post(review_action_page))
         .route("/hr/forecasts", get(forecasts_page).post(forecast_action_page))
+        .route("/hr/careers", get(careers_page).post(career_step_page))
+        .route("/api/v1/hr/career-paths", get(career_paths_api).post(set_step_api))
+        .route("/api/v1/hr/career-paths/eligible", get(eligible_api))
         .route("/api/v1/hr/forecasts", get(forecasts_api).post(create_forecast_api))
         .route("/api/v1/hr/forecasts/{id}/apply", post(apply_forecast_api))
         .route("/api/v1/hr/departments", get(departments_api).post(create_department_api))
@@ -125,6 +129,15 @@ pub fn docs() -> Vec<ApiRoute> {
             PLAN_MANAGE,
             Some(object),
         ),
+        route(
+            "GET",
+            "/api/v1/hr/career-paths",
+            "Promotion ladders: steps with months in grade and the rating they need",
+            PLAN_READ,
+            None,
+        ),
+        route("POST", "/api/v1/hr/career-paths", "Set the step that leads from a position", PLAN_MANAGE, Some(object)),
+        route("GET", "/api/v1/hr/career-paths/eligible", "Employees who meet their next step today", PLAN_READ, None),
         route("GET", "/api/v1/hr/forecasts", "Demand forecasts with their lines", PLAN_READ, None),
         route(
             "POST",
@@ -312,6 +325,74 @@ async fn decide_api(ctx: Ctx, Path((id, decision)): Path<(i64, String)>) -> AppR
     };
     in_tx!(ctx, |tx| planning::decide(&mut tx, &ctx.principal, id, approve));
     requisition_response(&ctx, id, StatusCode::OK).await
+}
+
+// ---- Career paths ----
+
+async fn career_paths_api(ctx: Ctx) -> AppResult<Json<Value>> {
+    let mut conn = conn(&ctx).await?;
+    Ok(Json(json!({"items": careers::steps(&mut conn, &ctx.principal).await?})))
+}
+
+async fn set_step_api(ctx: Ctx, ApiJson(form): ApiJson<careers::StepForm>) -> AppResult<Json<Value>> {
+    in_tx!(ctx, |tx| careers::set_step(&mut tx, &ctx.principal, &form));
+    career_paths_api(ctx).await
+}
+
+async fn eligible_api(ctx: Ctx) -> AppResult<Json<Value>> {
+    let mut conn = conn(&ctx).await?;
+    Ok(Json(json!({"items": careers::eligible(&mut conn, &ctx.principal, ctx.today()).await?})))
+}
+
+#[derive(Template)]
+#[template(path = "hr/careers.html")]
+struct CareersPage {
+    page: PageCtx,
+    steps: Vec<careers::Step>,
+    eligible: Vec<careers::Eligible>,
+    positions: Vec<org::Position>,
+    ratings: [&'static str; 5],
+    errors: Vec<(String, String)>,
+    can_manage: bool,
+}
+
+impl CareersPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        message_for(&self.errors, field)
+    }
+}
+
+async fn careers_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<CareersPage> {
+    let mut conn = conn(ctx).await?;
+    let steps = careers::steps(&mut conn, &ctx.principal).await?;
+    let eligible = careers::eligible(&mut conn, &ctx.principal, ctx.today()).await?;
+    let positions = org::positions(&mut conn, ctx.company_id()).await?;
+    drop(conn);
+    Ok(CareersPage {
+        page: PageCtx::new(ctx, "hr.careers", "/hr/careers").await?,
+        steps,
+        eligible,
+        positions,
+        ratings: crate::domain::RATINGS,
+        errors,
+        can_manage: ctx.principal.may(planning::PLAN_MANAGE),
+    })
+}
+
+async fn careers_page(ctx: Ctx) -> AppResult<Response> {
+    render(&careers_view(&ctx, Vec::new()).await?)
+}
+
+async fn career_step_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let form = careers::StepForm {
+        from_position_id: id_of(&pairs, "from_position_id"),
+        to_position_id: id_of(&pairs, "to_position_id"),
+        min_months: pairs.get("min_months").and_then(|m| m.trim().parse().ok()).unwrap_or(-1),
+        min_rating: pairs.text("min_rating"),
+    };
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let outcome = careers::set_step(&mut tx, &ctx.principal, &form).await;
+    finish_page(&ctx, tx, outcome, ("/hr/careers", ""), |errors| careers_view(&ctx, errors)).await
 }
 
 // ---- Forecasts ----
