@@ -18,6 +18,9 @@ pub struct StepForm {
     pub min_months: i64,
     /// A to E: the lowest latest final rating that qualifies.
     pub min_rating: String,
+    /// A course the employee must have completed.
+    #[serde(default)]
+    pub required_course_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -31,6 +34,7 @@ pub struct Step {
     pub to_grade: i64,
     pub min_months: i64,
     pub min_rating: String,
+    pub required_course: Option<String>,
 }
 
 /// An employee who meets a step's requirements today.
@@ -80,10 +84,21 @@ pub async fn set_step(tx: &mut Tx, principal: &Principal, form: &StepForm) -> Re
     if !RATINGS.contains(&form.min_rating.as_str()) {
         p.add("min_rating", "error.hr.rating", &form.min_rating);
     }
+    if let Some(course) = form.required_course_id {
+        let known = sqlx::query("SELECT 1 FROM hr_courses WHERE company_id = $1 AND id = $2")
+            .bind(company)
+            .bind(course)
+            .fetch_optional(tx.conn())
+            .await?;
+        if known.is_none() {
+            p.add("required_course_id", "error.hr.course", course.to_string());
+        }
+    }
     p.finish()?;
     sqlx::query(
-        "INSERT INTO hr_career_steps (company_id, from_position_id, to_position_id, min_months, min_rating, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
-         ON CONFLICT (company_id, from_position_id) DO UPDATE SET to_position_id = excluded.to_position_id, min_months = excluded.min_months, min_rating = excluded.min_rating",
+        "INSERT INTO hr_career_steps (company_id, from_position_id, to_position_id, min_months, min_rating, created_at, required_course_id) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (company_id, from_position_id) DO UPDATE SET to_position_id = excluded.to_position_id, min_months = excluded.min_months, \
+           min_rating = excluded.min_rating, required_course_id = excluded.required_course_id",
     )
     .bind(company)
     .bind(form.from_position_id)
@@ -91,6 +106,7 @@ pub async fn set_step(tx: &mut Tx, principal: &Principal, form: &StepForm) -> Re
     .bind(form.min_months)
     .bind(&form.min_rating)
     .bind(tx.now().to_string())
+    .bind(form.required_course_id)
     .execute(tx.conn())
     .await?;
     tx.audit(
@@ -107,8 +123,9 @@ pub async fn steps(conn: &mut sqlx::AnyConnection, principal: &Principal) -> Res
     principal.authorize(PLAN_READ)?;
     sqlx::query(
         "SELECT f.job_family, s.from_position_id, f.title AS from_title, f.grade AS from_grade, s.to_position_id, t.title AS to_title, \
-           t.grade AS to_grade, s.min_months, s.min_rating \
+           t.grade AS to_grade, s.min_months, s.min_rating, c.code || ' ' || c.title AS required_course \
          FROM hr_career_steps s JOIN hr_positions f ON f.id = s.from_position_id JOIN hr_positions t ON t.id = s.to_position_id \
+         LEFT JOIN hr_courses c ON c.id = s.required_course_id \
          WHERE s.company_id = $1 ORDER BY f.job_family, f.grade",
     )
     .bind(principal.company_id.0)
@@ -126,6 +143,7 @@ pub async fn steps(conn: &mut sqlx::AnyConnection, principal: &Principal) -> Res
             to_grade: r.try_get("to_grade")?,
             min_months: r.try_get("min_months")?,
             min_rating: r.try_get("min_rating")?,
+            required_course: r.try_get("required_course")?,
         })
     })
     .collect()
@@ -142,8 +160,8 @@ pub fn months_between(since: chrono::NaiveDate, today: chrono::NaiveDate) -> i64
     }
 }
 
-/// Active employees who meet their position's next step today: long enough in grade, and a
-/// latest final rating at least the step's.
+/// Active employees who meet their position's next step today: long enough in grade, a
+/// latest final rating at least the step's, and its required course completed.
 pub async fn eligible(
     conn: &mut sqlx::AnyConnection,
     principal: &Principal,
@@ -157,7 +175,10 @@ pub async fn eligible(
          FROM hr_employees e JOIN hr_career_steps s ON s.company_id = e.company_id AND s.from_position_id = e.position_id \
          JOIN parties p ON p.id = e.party_id JOIN hr_departments d ON d.id = e.department_id \
          JOIN hr_positions f ON f.id = s.from_position_id JOIN hr_positions t ON t.id = s.to_position_id \
-         WHERE e.company_id = $1 AND e.status = 'active' ORDER BY e.number",
+         WHERE e.company_id = $1 AND e.status = 'active' AND (s.required_course_id IS NULL OR EXISTS ( \
+           SELECT 1 FROM hr_enrolments n JOIN hr_sessions x ON x.id = n.session_id \
+           WHERE n.employee_id = e.id AND x.course_id = s.required_course_id AND n.completed_at IS NOT NULL)) \
+         ORDER BY e.number",
     )
     .bind(company)
     .fetch_all(conn)

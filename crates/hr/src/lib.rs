@@ -2,7 +2,9 @@
 //! parties with the employee role, their lifecycle as dated events), the headcount plan per
 //! department, position and year with requisitions (one beyond plan needs an extra approval)
 //! and demand forecasts from drivers less expected attrition, which become next year's plan,
-//! career paths (promotion ladders with time in grade and rating, and who is eligible now),
+//! career paths (promotion ladders with time in grade, rating and a required course, and who is
+//! eligible now), training (courses, sessions, attendance, four-level evaluation, needs and
+//! effectiveness),
 //! performance reviews with weighted goals and a calibrated final rating, and payroll: salary
 //! structures whose components are formulas, social insurance and housing fund by city rule,
 //! individual income tax by cumulative withholding and on the separately taxed annual bonus,
@@ -19,6 +21,7 @@ pub mod org;
 pub mod payroll;
 pub mod planning;
 pub mod reviews;
+pub mod training;
 
 use web::{MenuItem, Module};
 
@@ -45,6 +48,12 @@ pub fn module() -> Module {
                 name: "career paths",
                 sql: include_str!("../migrations/0003_career_paths.sql"),
             },
+            db::migrate::Migration {
+                module: "hr",
+                version: 4,
+                name: "training",
+                sql: include_str!("../migrations/0004_training.sql"),
+            },
         ],
         permissions: &[
             org::EMPLOYEE_READ,
@@ -55,6 +64,7 @@ pub fn module() -> Module {
             planning::REQUISITION_APPROVE,
             planning::REQUISITION_APPROVE_BEYOND,
             reviews::REVIEW_MANAGE,
+            training::TRAINING_MANAGE,
             payroll::PAYROLL_MANAGE,
             payroll::PAYROLL_POST,
         ],
@@ -65,6 +75,7 @@ pub fn module() -> Module {
             MenuItem { label_key: "hr.forecasts", href: "/hr/forecasts", permission: planning::PLAN_READ },
             MenuItem { label_key: "hr.careers", href: "/hr/careers", permission: planning::PLAN_READ },
             MenuItem { label_key: "hr.reviews", href: "/hr/reviews", permission: "" },
+            MenuItem { label_key: "hr.training", href: "/hr/training", permission: org::EMPLOYEE_READ },
             MenuItem { label_key: "hr.payroll", href: "/hr/payroll", permission: org::PAY_READ },
             MenuItem { label_key: "hr.iit", href: "/hr/iit", permission: org::PAY_READ },
             MenuItem { label_key: "hr.my_payslips", href: "/hr/my/payslips", permission: "" },

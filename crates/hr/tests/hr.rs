@@ -797,3 +797,114 @@ async fn the_sales_ladder_lists_who_may_be_promoted_now() {
         page.body
     );
 }
+
+#[tokio::test]
+async fn a_course_closes_a_career_requirement_and_its_effect_is_measured_at_four_levels() {
+    let c = company().await;
+    let (app, api) = (&c.app, &c.api);
+    let course = api.post("/api/v1/hr/courses", &json!({"code": "NEG-1", "title": "大客户谈判", "hours": 16})).await;
+    assert_eq!(course.status, StatusCode::CREATED, "{}", course.body);
+    let course = course.json()["id"].as_i64().unwrap();
+    // The step to lead now also needs the negotiation course.
+    api.post(
+        "/api/v1/hr/career-paths",
+        &json!({"from_position_id": c.rep, "to_position_id": c.lead, "min_months": 12, "min_rating": "B", "required_course_id": course}),
+    )
+    .await;
+    let mut ids = Vec::new();
+    for (name, id_number) in [("王芳", "11010519491231002X"), ("李强", "440524188001010014")] {
+        let made =
+            api.post("/api/v1/hr/employees", &hire_body(&c, name, id_number, "2025-01-06", "9000", json!({}))).await;
+        ids.push(made.json()["id"].as_i64().unwrap());
+    }
+    // 李强 was rated D: a performance gap. Both lack the course the step requires.
+    let review = api
+        .post("/api/v1/hr/reviews", &json!({"employee_id": ids[1], "cycle": "annual", "period": "2025", "goals": [{"title": "回款", "weight": 100}]}))
+        .await
+        .json();
+    let rid = review["id"].as_i64().unwrap();
+    api.post(&format!("/api/v1/hr/reviews/{rid}/scores"), &json!({"by": "manager", "scores": [62]})).await;
+    api.post(&format!("/api/v1/hr/reviews/{rid}/finalise"), &json!({})).await;
+    let review = api
+        .post("/api/v1/hr/reviews", &json!({"employee_id": ids[0], "cycle": "annual", "period": "2025", "goals": [{"title": "回款", "weight": 100}]}))
+        .await
+        .json();
+    let rid = review["id"].as_i64().unwrap();
+    api.post(&format!("/api/v1/hr/reviews/{rid}/scores"), &json!({"by": "manager", "scores": [93]})).await;
+    api.post(&format!("/api/v1/hr/reviews/{rid}/finalise"), &json!({})).await;
+    let needs = api.get("/api/v1/hr/training/needs").await.json();
+    let reasons: Vec<(String, String)> = needs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (n["employee"].as_str().unwrap().to_string(), n["reason"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            ("EMP/000002 李强".to_string(), "performance".to_string()),
+            ("EMP/000001 王芳".to_string(), "career".to_string()),
+            ("EMP/000002 李强".to_string(), "career".to_string())
+        ]
+    );
+    assert_eq!(api.get("/api/v1/hr/career-paths/eligible").await.json()["items"], json!([]), "not before the course");
+
+    // A session for two: both attend; tests 60 → 85 and 50 → 70; reaction 5 and 4.
+    let session = api
+        .post(
+            &format!("/api/v1/hr/courses/{course}/sessions"),
+            &json!({"starts_on": "2026-03-20", "trainer": "周老师", "capacity": 2}),
+        )
+        .await;
+    let session = session.json()["id"].as_i64().unwrap();
+    let enrolled = api.post(&format!("/api/v1/hr/sessions/{session}/enrolments"), &json!({"employee_ids": ids})).await;
+    assert_eq!(enrolled.json()["enrolled"], 2, "{}", enrolled.body);
+    let third = api
+        .post("/api/v1/hr/employees", &hire_body(&c, "赵敏", "11010519491231002X", "2025-01-06", "9000", json!({})))
+        .await;
+    let full = api
+        .post(&format!("/api/v1/hr/sessions/{session}/enrolments"), &json!({"employee_ids": [third.json()["id"]]}))
+        .await;
+    assert_eq!(full.json()["errors"][0]["code"], "error.hr.session_full", "{}", full.body);
+    for (id, reaction, pre, post) in [(ids[0], 5, 60, 85), (ids[1], 4, 50, 70)] {
+        let evaluated = api
+            .post(
+                &format!("/api/v1/hr/sessions/{session}/evaluations"),
+                &json!({"employee_id": id, "attended": true, "reaction": reaction, "pre_score": pre, "post_score": post, "behaviour": 4, "result": 3}),
+            )
+            .await;
+        assert_eq!(evaluated.status, StatusCode::OK, "{}", evaluated.body);
+    }
+    let wrong = api
+        .post(
+            &format!("/api/v1/hr/sessions/{session}/evaluations"),
+            &json!({"employee_id": ids[0], "attended": true, "reaction": 9}),
+        )
+        .await;
+    assert_eq!(wrong.json()["errors"][0]["field"], "reaction");
+    let effect = api.get("/api/v1/hr/training/effectiveness").await.json();
+    assert_eq!(
+        effect["items"][0],
+        json!({"course_id": course, "course": "NEG-1 大客户谈判", "enrolled": 2, "attended": 2, "completed": 2, "reaction": "4.50",
+            "pre_score": "55.00", "post_score": "77.50", "gain": "22.50", "behaviour": "4.00", "result": "3.00"})
+    );
+    // The course done, 王芳 (14 months, A) may be promoted; 李强's gap remains, and 赵敏, who
+    // could not get a place, still needs the course.
+    let eligible = api.get("/api/v1/hr/career-paths/eligible").await.json();
+    assert_eq!(eligible["items"].as_array().unwrap().len(), 1);
+    assert_eq!(eligible["items"][0]["name"], "王芳");
+    let needs = api.get("/api/v1/hr/training/needs").await.json();
+    let left: Vec<(&str, &str)> = needs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (n["employee"].as_str().unwrap(), n["reason"].as_str().unwrap()))
+        .collect();
+    assert_eq!(left, [("EMP/000002 李强", "performance"), ("EMP/000003 赵敏", "career")]);
+    let page = app.signed_in("admin").await.get("/hr/training").await;
+    assert!(
+        page.status == StatusCode::OK && page.body.contains("22.50") && page.body.contains("周老师"),
+        "{}",
+        page.body
+    );
+}

@@ -1179,6 +1179,7 @@ pub async fn seed_hr(db: &Db, company_id: i64) -> Result<usize> {
             to_position_id: position_ids[to],
             min_months: months,
             min_rating: "B".into(),
+            required_course_id: None,
         };
         hr::careers::set_step(&mut tx, &principal, &step).await?;
     }

@@ -20,6 +20,7 @@ use crate::planning::{
     self, Forecast, ForecastForm, ForecastLineForm, PlanForm, PlanLineForm, PlanRow, Requisition, RequisitionForm,
 };
 use crate::reviews::{self, FinaliseForm, GoalForm, Review, ReviewForm, ScoresForm};
+use crate::training;
 use askama::Template;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
@@ -44,6 +45,14 @@ pub fn routes() -> Router<AppState> {
         .route("/hr/reviews", get(reviews_page).post(review_action_page))
         .route("/hr/forecasts", get(forecasts_page).post(forecast_action_page))
         .route("/hr/careers", get(careers_page).post(career_step_page))
+        .route("/hr/training", get(training_page).post(training_action_page))
+        .route("/api/v1/hr/courses", get(courses_api).post(create_course_api))
+        .route("/api/v1/hr/courses/{id}/sessions", post(schedule_api))
+        .route("/api/v1/hr/sessions", get(sessions_api))
+        .route("/api/v1/hr/sessions/{id}/enrolments", post(enrol_api))
+        .route("/api/v1/hr/sessions/{id}/evaluations", post(evaluate_api))
+        .route("/api/v1/hr/training/needs", get(needs_api))
+        .route("/api/v1/hr/training/effectiveness", get(effectiveness_api))
         .route("/api/v1/hr/career-paths", get(career_paths_api).post(set_step_api))
         .route("/api/v1/hr/career-paths/eligible", get(eligible_api))
         .route("/api/v1/hr/forecasts", get(forecasts_api).post(create_forecast_api))
@@ -138,6 +147,44 @@ pub fn docs() -> Vec<ApiRoute> {
         ),
         route("POST", "/api/v1/hr/career-paths", "Set the step that leads from a position", PLAN_MANAGE, Some(object)),
         route("GET", "/api/v1/hr/career-paths/eligible", "Employees who meet their next step today", PLAN_READ, None),
+        route("GET", "/api/v1/hr/courses", "Courses", EMPLOYEE_READ, None),
+        route("POST", "/api/v1/hr/courses", "Create a course", crate::training::TRAINING_MANAGE, Some(object)),
+        route(
+            "POST",
+            "/api/v1/hr/courses/{id}/sessions",
+            "Schedule a session of a course",
+            crate::training::TRAINING_MANAGE,
+            Some(object),
+        ),
+        route("GET", "/api/v1/hr/sessions", "Sessions with their participants and evaluations", EMPLOYEE_READ, None),
+        route(
+            "POST",
+            "/api/v1/hr/sessions/{id}/enrolments",
+            "Enrol employees (up to the capacity)",
+            crate::training::TRAINING_MANAGE,
+            Some(object),
+        ),
+        route(
+            "POST",
+            "/api/v1/hr/sessions/{id}/evaluations",
+            "Attendance and the four levels of evaluation",
+            crate::training::TRAINING_MANAGE,
+            Some(object),
+        ),
+        route(
+            "GET",
+            "/api/v1/hr/training/needs",
+            "Training needs from performance gaps and career steps",
+            EMPLOYEE_READ,
+            None,
+        ),
+        route(
+            "GET",
+            "/api/v1/hr/training/effectiveness",
+            "Per course: attendance, reaction, learning gain, behaviour, result",
+            EMPLOYEE_READ,
+            None,
+        ),
         route("GET", "/api/v1/hr/forecasts", "Demand forecasts with their lines", PLAN_READ, None),
         route(
             "POST",
@@ -351,6 +398,7 @@ struct CareersPage {
     steps: Vec<careers::Step>,
     eligible: Vec<careers::Eligible>,
     positions: Vec<org::Position>,
+    courses: Vec<training::Course>,
     ratings: [&'static str; 5],
     errors: Vec<(String, String)>,
     can_manage: bool,
@@ -367,12 +415,14 @@ async fn careers_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<Car
     let steps = careers::steps(&mut conn, &ctx.principal).await?;
     let eligible = careers::eligible(&mut conn, &ctx.principal, ctx.today()).await?;
     let positions = org::positions(&mut conn, ctx.company_id()).await?;
+    let courses = training::courses(&mut conn, ctx.company_id()).await?;
     drop(conn);
     Ok(CareersPage {
         page: PageCtx::new(ctx, "hr.careers", "/hr/careers").await?,
         steps,
         eligible,
         positions,
+        courses,
         ratings: crate::domain::RATINGS,
         errors,
         can_manage: ctx.principal.may(planning::PLAN_MANAGE),
@@ -389,10 +439,178 @@ async fn career_step_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         to_position_id: id_of(&pairs, "to_position_id"),
         min_months: pairs.get("min_months").and_then(|m| m.trim().parse().ok()).unwrap_or(-1),
         min_rating: pairs.text("min_rating"),
+        required_course_id: optional_id(&pairs, "required_course_id"),
     };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let outcome = careers::set_step(&mut tx, &ctx.principal, &form).await;
     finish_page(&ctx, tx, outcome, ("/hr/careers", ""), |errors| careers_view(&ctx, errors)).await
+}
+
+// ---- Training ----
+
+async fn courses_api(ctx: Ctx) -> AppResult<Json<Value>> {
+    ctx.require(org::EMPLOYEE_READ)?;
+    let mut conn = conn(&ctx).await?;
+    Ok(Json(json!({"items": training::courses(&mut conn, ctx.company_id()).await?})))
+}
+
+async fn create_course_api(ctx: Ctx, ApiJson(form): ApiJson<training::CourseForm>) -> AppResult<Response> {
+    let id = in_tx!(ctx, |tx| training::create_course(&mut tx, &ctx.principal, &form));
+    Ok((StatusCode::CREATED, Json(json!({"id": id}))).into_response())
+}
+
+async fn schedule_api(
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    ApiJson(form): ApiJson<training::SessionForm>,
+) -> AppResult<Response> {
+    let session = in_tx!(ctx, |tx| training::schedule(&mut tx, &ctx.principal, id, &form));
+    Ok((StatusCode::CREATED, Json(json!({"id": session}))).into_response())
+}
+
+async fn sessions_api(ctx: Ctx) -> AppResult<Json<Value>> {
+    let mut conn = conn(&ctx).await?;
+    Ok(Json(json!({"items": training::sessions(&mut conn, &ctx.principal).await?})))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolBody {
+    employee_ids: Vec<i64>,
+}
+
+async fn enrol_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(b): ApiJson<EnrolBody>) -> AppResult<Json<Value>> {
+    let added = in_tx!(ctx, |tx| training::enrol(&mut tx, &ctx.principal, id, &b.employee_ids));
+    Ok(Json(json!({"enrolled": added})))
+}
+
+async fn evaluate_api(
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    ApiJson(form): ApiJson<training::EvaluationForm>,
+) -> AppResult<Json<Value>> {
+    in_tx!(ctx, |tx| training::evaluate(&mut tx, &ctx.principal, id, &form));
+    sessions_api(ctx).await
+}
+
+async fn needs_api(ctx: Ctx) -> AppResult<Json<Value>> {
+    let mut conn = conn(&ctx).await?;
+    Ok(Json(json!({"items": training::needs(&mut conn, &ctx.principal).await?})))
+}
+
+fn hundredths(x: Option<i64>) -> Value {
+    x.map(|v| json!(format!("{}.{:02}", v / 100, (v % 100).abs()))).unwrap_or(Value::Null)
+}
+
+async fn effectiveness_api(ctx: Ctx) -> AppResult<Json<Value>> {
+    let mut conn = conn(&ctx).await?;
+    let items: Vec<Value> = training::effectiveness(&mut conn, &ctx.principal)
+        .await?
+        .iter()
+        .map(|e| {
+            json!({"course_id": e.course_id, "course": e.course, "enrolled": e.enrolled, "attended": e.attended,
+                "completed": e.completed, "reaction": hundredths(e.reaction_x100), "pre_score": hundredths(e.pre_x100),
+                "post_score": hundredths(e.post_x100), "gain": hundredths(e.gain_x100), "behaviour": hundredths(e.behaviour_x100),
+                "result": hundredths(e.result_x100)})
+        })
+        .collect();
+    Ok(Json(json!({"items": items})))
+}
+
+#[derive(Template)]
+#[template(path = "hr/training.html")]
+struct TrainingPage {
+    page: PageCtx,
+    courses: Vec<training::Course>,
+    sessions: Vec<training::Session>,
+    needs: Vec<training::Need>,
+    effectiveness: Vec<training::Effectiveness>,
+    employees: Vec<EmployeeRow>,
+    errors: Vec<(String, String)>,
+    can_manage: bool,
+    today: String,
+}
+
+impl TrainingPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        message_for(&self.errors, field)
+    }
+
+    fn average(&self, x: impl std::borrow::Borrow<Option<i64>>) -> String {
+        hundredths(*x.borrow()).as_str().unwrap_or("—").to_string()
+    }
+
+    fn score(&self, x: impl std::borrow::Borrow<Option<i64>>) -> String {
+        x.borrow().map(|v| v.to_string()).unwrap_or_default()
+    }
+}
+
+async fn training_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<TrainingPage> {
+    let mut conn = conn(ctx).await?;
+    let courses = training::courses(&mut conn, ctx.company_id()).await?;
+    let sessions = training::sessions(&mut conn, &ctx.principal).await?;
+    let needs = training::needs(&mut conn, &ctx.principal).await?;
+    let effectiveness = training::effectiveness(&mut conn, &ctx.principal).await?;
+    let employees = org::employees(&mut conn, &ctx.principal, None, Some("active"), 0, 500).await?;
+    drop(conn);
+    Ok(TrainingPage {
+        page: PageCtx::new(ctx, "hr.training", "/hr/training").await?,
+        courses,
+        sessions,
+        needs,
+        effectiveness,
+        employees,
+        errors,
+        can_manage: ctx.principal.may(training::TRAINING_MANAGE),
+        today: ctx.today().to_string(),
+    })
+}
+
+async fn training_page(ctx: Ctx) -> AppResult<Response> {
+    render(&training_view(&ctx, Vec::new()).await?)
+}
+
+async fn training_action_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let number = |name: &str| pairs.get(name).and_then(|v| v.trim().parse::<i64>().ok());
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let action = pairs.text("action");
+    let outcome = match action.as_str() {
+        "course" => {
+            let form = training::CourseForm {
+                code: pairs.text("code"),
+                title: pairs.text("title"),
+                hours: number("hours").unwrap_or(0),
+            };
+            training::create_course(&mut tx, &ctx.principal, &form).await.map(|_| ())
+        }
+        "session" => {
+            let form = training::SessionForm {
+                starts_on: pairs.text("starts_on"),
+                trainer: pairs.text("trainer"),
+                capacity: number("capacity").unwrap_or(0),
+            };
+            training::schedule(&mut tx, &ctx.principal, id_of(&pairs, "course_id"), &form).await.map(|_| ())
+        }
+        "enrol" => {
+            training::enrol(&mut tx, &ctx.principal, id_of(&pairs, "session_id"), &[id_of(&pairs, "employee_id")])
+                .await
+                .map(|_| ())
+        }
+        "evaluate" => {
+            let form = training::EvaluationForm {
+                employee_id: id_of(&pairs, "employee_id"),
+                attended: pairs.get("attended").is_some(),
+                reaction: number("reaction"),
+                pre_score: number("pre_score"),
+                post_score: number("post_score"),
+                behaviour: number("behaviour"),
+                result: number("result"),
+            };
+            training::evaluate(&mut tx, &ctx.principal, id_of(&pairs, "session_id"), &form).await
+        }
+        _ => return Err(DomainError::NotFound("action").into()),
+    };
+    finish_page(&ctx, tx, outcome, ("/hr/training", &action), |errors| training_view(&ctx, errors)).await
 }
 
 // ---- Forecasts ----
