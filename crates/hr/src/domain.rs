@@ -558,6 +558,56 @@ pub fn demand(needed: i64, current: i64, exits_12m: i64) -> Demand {
     Demand { needed, attrition_bp, expected_exits, hires, quarters }
 }
 
+// ---- Résumé screening ----
+
+/// Education levels from lowest to highest.
+pub const EDUCATION: [&str; 5] = ["high_school", "college", "bachelor", "master", "doctorate"];
+
+/// A screening score out of 100 and how it was reached, line by line: up to 50 for the
+/// required keywords found in the résumé (each an equal share), 25 for the years of
+/// experience (pro rata below the minimum), 25 for education (none below the level asked).
+pub fn screen(
+    resume: &str,
+    years: i64,
+    education: &str,
+    keywords: &[String],
+    min_years: i64,
+    min_education: &str,
+) -> (i64, Vec<String>) {
+    let text = resume.to_lowercase();
+    let found: Vec<&String> = keywords.iter().filter(|k| text.contains(&k.to_lowercase())).collect();
+    let keyword_points = if keywords.is_empty() { 50 } else { 50 * found.len() as i64 / keywords.len() as i64 };
+    let missing: Vec<&String> = keywords.iter().filter(|k| !found.contains(k)).collect();
+    let year_points = if min_years <= 0 || years >= min_years { 25 } else { 25 * years.max(0) / min_years };
+    let rank = |level: &str| EDUCATION.iter().position(|e| *e == level);
+    let education_points = match (rank(education), rank(min_education)) {
+        (_, None) => 25,
+        (Some(have), Some(need)) if have >= need => 25,
+        _ => 0,
+    };
+    let mut why = vec![format!(
+        "keywords {}/{}: {keyword_points}/50{}{}",
+        found.len(),
+        keywords.len(),
+        if found.is_empty() {
+            String::new()
+        } else {
+            format!(" (found {})", found.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "))
+        },
+        if missing.is_empty() {
+            String::new()
+        } else {
+            format!(" (missing {})", missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "))
+        }
+    )];
+    why.push(format!("experience {years} of {min_years} years: {year_points}/25"));
+    why.push(format!(
+        "education {education} for {}: {education_points}/25",
+        if min_education.is_empty() { "any" } else { min_education }
+    ));
+    (keyword_points + year_points + education_points, why)
+}
+
 /// Working days (Monday to Friday) of a month, less the given holidays.
 pub fn working_days(year: i32, month: u32, holidays: &[chrono::NaiveDate]) -> Vec<chrono::NaiveDate> {
     use chrono::Datelike;
@@ -689,6 +739,17 @@ mod tests {
         assert_eq!(demand(2, 0, 0).quarters, [1, 1, 0, 0]);
         assert_eq!(heads_for(Decimal::from(5_000_001), Decimal::from(2_500_000)), Some(3));
         assert_eq!(heads_for(Decimal::ONE, Decimal::ZERO), None);
+    }
+
+    #[test]
+    fn screening_scores_keywords_experience_and_education_and_says_why() {
+        let keywords: Vec<String> = ["CRM", "谈判", "英语"].iter().map(|s| s.to_string()).collect();
+        let (score, why) = screen("五年大客户销售，精通 crm 与商务谈判", 5, "bachelor", &keywords, 3, "bachelor");
+        assert_eq!(score, 33 + 25 + 25);
+        assert!(why[0].contains("found CRM, 谈判") && why[0].contains("missing 英语"), "{why:?}");
+        // One year of three: a third of the experience points; college below bachelor: none.
+        assert_eq!(screen("英语流利", 1, "college", &keywords, 3, "bachelor").0, 16 + 8);
+        assert_eq!(screen("", 0, "", &[], 0, "").0, 100);
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! parties with the employee role, their lifecycle as dated events), the headcount plan per
 //! department, position and year with requisitions (one beyond plan needs an extra approval)
 //! and demand forecasts from drivers less expected attrition, which become next year's plan,
-//! career paths (promotion ladders with time in grade, rating and a required course, and who is
+//! recruiting (postings with a public application form, screened candidates, interviews,
+//! offers, hires), career paths (promotion ladders with time in grade, rating and a required course, and who is
 //! eligible now), training (courses, sessions, attendance, four-level evaluation, needs and
 //! effectiveness),
 //! performance reviews with weighted goals and a calibrated final rating, and payroll: salary
@@ -20,6 +21,7 @@ mod i18n;
 pub mod org;
 pub mod payroll;
 pub mod planning;
+pub mod recruiting;
 pub mod reviews;
 pub mod training;
 
@@ -54,6 +56,12 @@ pub fn module() -> Module {
                 name: "training",
                 sql: include_str!("../migrations/0004_training.sql"),
             },
+            db::migrate::Migration {
+                module: "hr",
+                version: 5,
+                name: "recruiting",
+                sql: include_str!("../migrations/0005_recruiting.sql"),
+            },
         ],
         permissions: &[
             org::EMPLOYEE_READ,
@@ -73,6 +81,7 @@ pub fn module() -> Module {
             MenuItem { label_key: "hr.organisation", href: "/hr/organisation", permission: org::EMPLOYEE_READ },
             MenuItem { label_key: "hr.headcount", href: "/hr/headcount", permission: planning::PLAN_READ },
             MenuItem { label_key: "hr.forecasts", href: "/hr/forecasts", permission: planning::PLAN_READ },
+            MenuItem { label_key: "hr.recruiting", href: "/hr/recruiting", permission: planning::PLAN_READ },
             MenuItem { label_key: "hr.careers", href: "/hr/careers", permission: planning::PLAN_READ },
             MenuItem { label_key: "hr.reviews", href: "/hr/reviews", permission: "" },
             MenuItem { label_key: "hr.training", href: "/hr/training", permission: org::EMPLOYEE_READ },

@@ -314,6 +314,10 @@ pub struct HireForm {
     /// The requisition this hire fills.
     #[serde(default)]
     pub requisition_id: Option<i64>,
+    /// An existing person to hire (a candidate): their party gains the employee role instead
+    /// of a new party being made.
+    #[serde(default)]
+    pub party_id: Option<i64>,
 }
 
 /// Pay terms as checked: fen and basis points.
@@ -483,7 +487,35 @@ pub async fn hire(tx: &mut Tx, principal: &Principal, form: &HireForm) -> Result
     let (Some(hire_date), Some(person), Some(structure)) = (hire_date, person, structure) else {
         return Err(DomainError::Internal("checked above".into()).into());
     };
-    let party_id = party::service::record_new(tx, company, &person, Some(principal.user_id.0)).await?;
+    let party_id = match form.party_id {
+        None => party::service::record_new(tx, company, &person, Some(principal.user_id.0)).await?,
+        Some(existing) => {
+            let found = sqlx::query("SELECT 1 FROM parties WHERE company_id = $1 AND id = $2 AND kind = 'person'")
+                .bind(company)
+                .bind(existing)
+                .fetch_optional(tx.conn())
+                .await?;
+            let employed = sqlx::query("SELECT 1 FROM hr_employees WHERE party_id = $1")
+                .bind(existing)
+                .fetch_optional(tx.conn())
+                .await?;
+            if found.is_none() || employed.is_some() {
+                return Err(DomainError::invalid("party_id", "error.hr.party", existing.to_string()).into());
+            }
+            sqlx::query("INSERT INTO party_roles (party_id, role) VALUES ($1, 'employee') ON CONFLICT (party_id, role) DO NOTHING")
+                .bind(existing)
+                .execute(tx.conn())
+                .await?;
+            if let Some(id_number) = &person.id_number {
+                sqlx::query("UPDATE parties SET id_number = $1 WHERE id = $2")
+                    .bind(id_number)
+                    .bind(existing)
+                    .execute(tx.conn())
+                    .await?;
+            }
+            existing
+        }
+    };
     let number = tx.next_number(company, "employee", 0, "EMP/{seq:06}").await?;
     let now = tx.now().to_string();
     let id: i64 = sqlx::query(

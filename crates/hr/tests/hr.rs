@@ -908,3 +908,164 @@ async fn a_course_closes_a_career_requirement_and_its_effect_is_measured_at_four
         page.body
     );
 }
+
+/// A browser's multipart submission of the public application form.
+fn multipart(fields: &[(&str, &str)], file: Option<(&str, &str, &str)>) -> (String, String) {
+    let boundary = "----zhongshu-test-boundary";
+    let mut body = String::new();
+    for (name, value) in fields {
+        body.push_str(&format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"));
+    }
+    if let Some((file_name, content_type, content)) = file {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: {content_type}\r\n\r\n{content}\r\n"
+        ));
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn a_posting_receives_applications_the_best_scored_candidate_is_hired_and_the_funnel_counts() {
+    let c = company().await;
+    let (app, api) = (&c.app, &c.api);
+    api.post(
+        "/api/v1/hr/headcount-plan",
+        &json!({"year": 2026, "rows": [{"department_id": c.sales, "position_id": c.rep, "approved": 1}]}),
+    )
+    .await;
+    let req = api
+        .post(
+            "/api/v1/hr/requisitions",
+            &json!({"year": 2026, "department_id": c.sales, "position_id": c.rep, "heads": 1}),
+        )
+        .await
+        .json();
+    api.post(&format!("/api/v1/hr/requisitions/{}/approve", req["id"]), &json!({})).await;
+    let posting = api
+        .post(
+            "/api/v1/hr/postings",
+            &json!({"requisition_id": req["id"], "title": "销售代表（华东）", "description": "负责华东区大客户开发。",
+                "keywords": "CRM, 谈判, 英语", "min_years": 3, "education": "bachelor"}),
+        )
+        .await;
+    assert_eq!(posting.status, StatusCode::CREATED, "{}", posting.body);
+    let posting = posting.json();
+    let page = posting["page"].as_str().unwrap().to_string();
+    let public = app.anonymous_api();
+    assert!(public.get(&page).await.body.contains("销售代表（华东）"));
+    let from = |address: &str| vec![("x-forwarded-for", address.to_string())];
+
+    // 王芳 applies from the page with a PDF; 李强 from a job board as JSON; 赵敏 with a text
+    // file that names every keyword.
+    let (kind, body) = multipart(
+        &[
+            ("name", "王芳"),
+            ("mobile", "13800138001"),
+            ("years", "5"),
+            ("education", "bachelor"),
+            ("resume", "五年销售经验，熟练使用 CRM，擅长商务谈判。"),
+        ],
+        Some(("wangfang.pdf", "application/pdf", "%PDF-1.4 résumé")),
+    );
+    let sent = public.raw_with(&page, &kind, &body, &from("203.0.113.30")).await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    assert!(sent.body.contains("id=\"received\""), "{}", sent.body);
+    let json_application = json!({"name": "李强", "mobile": "13800138002", "years": "1", "education": "college", "resume": "应届销售助理"});
+    let sent = public.raw_with(&page, "application/json", &json_application.to_string(), &from("203.0.113.31")).await;
+    assert_eq!(sent.status, StatusCode::ACCEPTED, "{}", sent.body);
+    let (kind, body) = multipart(
+        &[("name", "赵敏"), ("mobile", "13800138003"), ("years", "8"), ("education", "master")],
+        Some(("zhaomin.txt", "text/plain", "CRM 实施、谈判、英语流利")),
+    );
+    assert_eq!(public.raw_with(&page, &kind, &body, &from("203.0.113.32")).await.status, StatusCode::OK);
+
+    // Hostile or careless submissions: a file that is not what it says, a robot's honeypot,
+    // and too many from one address. Nothing of them is stored.
+    let (kind, body) = multipart(
+        &[("name", "X"), ("mobile", "13800138009"), ("years", "2")],
+        Some(("cv.pdf", "application/pdf", "MZ not a pdf")),
+    );
+    let refused = public.raw_with(&page, &kind, &body, &from("203.0.113.33")).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert!(refused.body.contains("PDF、Word 或 TXT"), "{}", refused.body);
+    let robot =
+        json!({"name": "Bot", "mobile": "13800138010", "years": "1", "resume": "x", "website": "http://spam.example"});
+    assert_eq!(
+        public.raw_with(&page, "application/json", &robot.to_string(), &from("203.0.113.34")).await.status,
+        StatusCode::ACCEPTED
+    );
+    let mut last = StatusCode::OK;
+    for i in 0..6 {
+        let bad = json!({"name": "刷单", "mobile": "1380013", "years": format!("{i}"), "resume": "x"});
+        last = public.raw_with(&page, "application/json", &bad.to_string(), &from("203.0.113.35")).await.status;
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(app.count("hr_applications").await, 3);
+    assert_eq!(public.get("/public/hr/jobs/not-a-token").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(public.get("/api/v1/hr/candidates").await.status, StatusCode::UNAUTHORIZED);
+
+    // 王芳 applies again: the same person, one party, flagged as a repeat.
+    let again = json!({"name": "王芳", "mobile": "+86 138-0013-8001", "years": "5", "education": "bachelor", "resume": "补充：英语六级"});
+    public.raw_with(&page, "application/json", &again.to_string(), &from("203.0.113.36")).await;
+    assert_eq!(app.count("parties p JOIN party_roles r ON r.party_id = p.id AND r.role = 'candidate'").await, 3);
+
+    // The ranking, each score explained: 赵敏 100, 王芳 83 (two keywords of three), 李强 8.
+    let candidates = api.get(&format!("/api/v1/hr/candidates?posting={}", posting["id"])).await.json();
+    let ranked: Vec<(&str, i64)> = candidates["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap(), c["score"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(ranked, [("赵敏", 100), ("王芳", 83), ("王芳", 66), ("李强", 8)], "{candidates}");
+    let best = &candidates["items"][0];
+    assert!(best["explanation"][0].as_str().unwrap().contains("found CRM, 谈判, 英语"), "{best}");
+    assert!(candidates["items"][2]["repeat_of"].is_i64(), "the second application of 王芳 points at the first");
+
+    // Screened, interviewed (scorecard), offered and hired: the candidate becomes an employee.
+    let id = best["id"].as_i64().unwrap();
+    let step = |stage: &'static str| {
+        let path = format!("/api/v1/hr/applications/{id}/stage");
+        async move { api.post(&path, &json!({"stage": stage})).await }
+    };
+    assert_eq!(step("interview").await.status, StatusCode::UNPROCESSABLE_ENTITY, "screening comes first");
+    step("screened").await;
+    step("interview").await;
+    let scored = api
+        .post(
+            &format!("/api/v1/hr/applications/{id}/interviews"),
+            &json!({"kind": "interview", "interviewer": "赵经理", "score": 5, "notes": "沟通出色"}),
+        )
+        .await;
+    assert_eq!(scored.json()["interviews"][0]["score"], 5, "{}", scored.body);
+    step("offered").await;
+    let hired = api
+        .post(
+            &format!("/api/v1/hr/applications/{id}/hire"),
+            &json!({"hire_date": "2026-04-01",
+            "base_salary": "15000", "contract_kind": "open", "id_number": "11010519491231002X"}),
+        )
+        .await;
+    assert_eq!(hired.status, StatusCode::CREATED, "{}", hired.body);
+    let employee = api.get(&format!("/api/v1/hr/employees/{}", hired.json()["employee_id"])).await.json();
+    assert_eq!(
+        (employee["name"].as_str(), employee["department"].as_str(), employee["position"].as_str()),
+        (Some("赵敏"), Some("销售部"), Some("销售专员"))
+    );
+    assert_eq!(app.count("party_roles WHERE role = 'employee'").await, 1);
+    assert_eq!(api.get("/api/v1/hr/requisitions").await.json()["items"][0]["status"], "filled");
+
+    // The funnel: 4 applied, 1 screened, interviewed, offered and hired; the posting closed.
+    let postings = api.get("/api/v1/hr/postings").await.json();
+    assert_eq!(postings["items"][0]["funnel"], json!([4, 1, 1, 1, 1]), "{postings}");
+    assert_eq!(postings["items"][0]["status"], "closed");
+    assert_eq!(public.get(&page).await.status, StatusCode::NOT_FOUND, "a closed posting takes no more applications");
+    let browser = app.signed_in("admin").await;
+    let list = browser.get("/hr/recruiting").await;
+    assert!(list.status == StatusCode::OK && list.body.contains("JOB/2026/001"), "{}", list.body);
+    let detail = browser.get(&format!("/hr/recruiting/{}", posting["id"])).await;
+    assert!(detail.status == StatusCode::OK && detail.body.contains("found CRM"), "{}", detail.body);
+    let file = browser.get(&format!("/hr/applications/{}/resume", candidates["items"][1]["id"])).await;
+    assert!(file.body.starts_with("%PDF"), "{}", file.body);
+}

@@ -13,6 +13,7 @@ macro_rules! in_tx {
 }
 
 mod payroll;
+mod recruiting;
 
 use crate::careers;
 use crate::org::{self, ChangeForm, DepartmentForm, Employee, EmployeeRow, HireForm, PositionForm};
@@ -70,6 +71,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/hr/reviews/{id}/scores", post(score_api))
         .route("/api/v1/hr/reviews/{id}/finalise", post(finalise_api))
         .merge(payroll::routes())
+        .merge(recruiting::routes())
 }
 
 pub fn docs() -> Vec<ApiRoute> {
@@ -222,6 +224,7 @@ pub fn docs() -> Vec<ApiRoute> {
         ),
     ];
     all.extend(payroll::docs());
+    all.extend(recruiting::docs());
     all
 }
 
@@ -916,6 +919,7 @@ async fn hire_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         bank_account: pairs.text("bank_account"),
         user_id: optional_id(&pairs, "user_id"),
         requisition_id: optional_id(&pairs, "requisition_id"),
+        party_id: None,
     };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     match org::hire(&mut tx, &ctx.principal, &form).await {
