@@ -5,7 +5,8 @@
 //! recruiting (postings with a public application form, screened candidates, interviews,
 //! offers, hires), career paths (promotion ladders with time in grade, rating and a required course, and who is
 //! eligible now), training (courses, sessions, attendance, four-level evaluation, needs and
-//! effectiveness),
+//! effectiveness), attendance and leave (shifts, rosters, clock-in import, leave requests and
+//! balances, read by payroll as unpaid days and overtime),
 //! performance reviews with weighted goals and a calibrated final rating, and payroll: salary
 //! structures whose components are formulas, social insurance and housing fund by city rule,
 //! individual income tax by cumulative withholding and on the separately taxed annual bonus,
@@ -14,6 +15,7 @@
 //! payroll roles and the employee themself. Emits `hr.EmployeeHired`, `hr.EmployeeExited`,
 //! `hr.ReviewFinalised`, `hr.PayrollPosted`.
 
+pub mod attendance;
 pub mod careers;
 pub mod domain;
 mod http;
@@ -62,6 +64,12 @@ pub fn module() -> Module {
                 name: "recruiting",
                 sql: include_str!("../migrations/0005_recruiting.sql"),
             },
+            db::migrate::Migration {
+                module: "hr",
+                version: 6,
+                name: "attendance and leave",
+                sql: include_str!("../migrations/0006_attendance.sql"),
+            },
         ],
         permissions: &[
             org::EMPLOYEE_READ,
@@ -85,6 +93,7 @@ pub fn module() -> Module {
             MenuItem { label_key: "hr.careers", href: "/hr/careers", permission: planning::PLAN_READ },
             MenuItem { label_key: "hr.reviews", href: "/hr/reviews", permission: "" },
             MenuItem { label_key: "hr.training", href: "/hr/training", permission: org::EMPLOYEE_READ },
+            MenuItem { label_key: "hr.attendance", href: "/hr/attendance", permission: org::EMPLOYEE_READ },
             MenuItem { label_key: "hr.payroll", href: "/hr/payroll", permission: org::PAY_READ },
             MenuItem { label_key: "hr.iit", href: "/hr/iit", permission: org::PAY_READ },
             MenuItem { label_key: "hr.my_payslips", href: "/hr/my/payslips", permission: "" },

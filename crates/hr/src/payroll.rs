@@ -733,6 +733,13 @@ async fn compute(
         }
     }
 
+    // The month from attendance: unpaid leave days and overtime clocked beyond the roster
+    // (a run's own input for an employee takes precedence over the clock's overtime).
+    let attendance = if kind == "regular" {
+        crate::attendance::months(tx.conn(), company, first, last).await?
+    } else {
+        HashMap::new()
+    };
     let separate_bonus = last.to_string().as_str() <= domain::SEPARATE_BONUS_UNTIL;
     let mut slips: Vec<(SlipInput, Slip, Option<i64>, i64)> = Vec::with_capacity(employees.len());
     for e in &employees {
@@ -777,7 +784,16 @@ async fn compute(
             work_days: working.len() as i64,
             days_employed,
             rating_percent: review.map(|(_, r)| domain::bonus_percent(r)).unwrap_or_default(),
-            inputs: figures.get(&id).cloned().unwrap_or_default(),
+            inputs: {
+                let mut inputs = figures.get(&id).cloned().unwrap_or_default();
+                if let Some(month) = attendance.get(&id) {
+                    *inputs.entry("absence_days".into()).or_default() += Decimal::from(month.unpaid_days);
+                    inputs
+                        .entry("overtime_hours".into())
+                        .or_insert((Decimal::from(month.overtime_minutes) / Decimal::from(60)).round_dp(2));
+                }
+                inputs
+            },
             before: tax_year,
             new_month: kind == "regular",
             separate_bonus: separate_bonus && !had_bonus,

@@ -1069,3 +1069,74 @@ async fn a_posting_receives_applications_the_best_scored_candidate_is_hired_and_
     let file = browser.get(&format!("/hr/applications/{}/resume", candidates["items"][1]["id"])).await;
     assert!(file.body.starts_with("%PDF"), "{}", file.body);
 }
+
+#[tokio::test]
+async fn the_clock_and_approved_unpaid_leave_flow_into_the_months_pay() {
+    let c = company().await;
+    let (app, api) = (&c.app, &c.api);
+    let zhang = api
+        .post("/api/v1/hr/employees", &hire_body(&c, "张伟", "11010519491231002X", "2025-06-02", "20000", json!({})))
+        .await;
+    let zhang = zhang.json()["id"].as_i64().unwrap();
+    let li = api
+        .post("/api/v1/hr/employees", &hire_body(&c, "李娜", "440524188001010014", "2025-06-02", "11000", json!({})))
+        .await;
+    let li = li.json()["id"].as_i64().unwrap();
+    let shift = api
+        .post("/api/v1/hr/shifts", &json!({"code": "DAY", "name": "白班", "starts": "09:00", "ends": "18:00"}))
+        .await;
+    let shift = shift.json()["id"].as_i64().unwrap();
+    let rostered = api
+        .post("/api/v1/hr/roster", &json!({"employee_id": zhang, "shift_id": shift, "first_day": "2026-03-01", "last_day": "2026-03-31", "weekdays_only": true}))
+        .await;
+    assert_eq!(rostered.json()["days"], 22, "{}", rostered.body);
+
+    // The time clock's file: a bad line refuses the whole file, naming it.
+    let bad = api.post("/api/v1/hr/clock-records/import", &json!({"csv": "工号,日期,上班,下班\nEMP/000001,2026-03-16,09:00,20:30\nEMP/000001,2026-03-17,9点,19:00\n"})).await;
+    assert_eq!(bad.json()["errors"][0]["field"], "lines[3].in", "{}", bad.body);
+    assert_eq!(app.count("hr_clock").await, 0);
+    let good = api.post("/api/v1/hr/clock-records/import", &json!({"csv": "工号,日期,上班,下班\nEMP/000001,2026-03-16,09:00,20:30\nEMP/000001,2026-03-17,09:00,19:00\n"})).await;
+    assert_eq!(good.json()["imported"], 2, "{}", good.body);
+
+    // 李娜 takes two days of unpaid personal leave (Thursday and Friday); six days of annual
+    // leave are beyond her five.
+    let leave = api
+        .post("/api/v1/hr/leave-requests", &json!({"employee_id": li, "leave_type": "personal", "first_day": "2026-03-19", "last_day": "2026-03-22", "reason": "家事"}))
+        .await;
+    assert_eq!(leave.status, StatusCode::CREATED, "{}", leave.body);
+    let too_much = api
+        .post(
+            "/api/v1/hr/leave-requests",
+            &json!({"employee_id": li, "leave_type": "annual", "first_day": "2026-04-06", "last_day": "2026-04-13"}),
+        )
+        .await;
+    assert_eq!(too_much.json()["errors"][0]["code"], "error.hr.leave_balance", "{}", too_much.body);
+    assert_eq!(
+        api.post(&format!("/api/v1/hr/leave-requests/{}/approve", leave.json()["id"]), &json!({})).await.status,
+        StatusCode::OK
+    );
+    let balances = api.get("/api/v1/hr/leave-balances?year=2026").await.json();
+    assert!(balances["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|b| b["employee"] == "EMP/000002 李娜" && b["leave_type"] == "annual" && b["left"] == 5));
+
+    // March: his 3.5 hours beyond the shift are paid as overtime (603.45); she is paid 20 of
+    // 22 days (10,000.00).
+    let run = api.post("/api/v1/hr/payroll-runs", &json!({"period": "2026-03"})).await.json();
+    let slips = api.get(&format!("/api/v1/hr/payslips?run={}", run["id"])).await.json();
+    let slip_lines = |name: &str| format!("/api/v1/hr/payslips/{}", slip_of(&slips, name)["id"]);
+    let amount = |slip: &Value, code: &str| {
+        slip["lines"].as_array().unwrap().iter().find(|l| l["code"] == code).unwrap()["amount"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let zhang_slip = api.get(&slip_lines("张伟")).await.json();
+    assert_eq!(amount(&zhang_slip, "overtime"), "603.45", "{zhang_slip}");
+    let li_slip = api.get(&slip_lines("李娜")).await.json();
+    assert_eq!(amount(&li_slip, "base_pay"), "10000.00", "{li_slip}");
+    let page = app.signed_in("admin").await.get("/hr/attendance").await;
+    assert!(page.status == StatusCode::OK && page.body.contains("白班") && page.body.contains("家事"), "{}", page.body);
+}

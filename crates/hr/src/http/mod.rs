@@ -12,6 +12,7 @@ macro_rules! in_tx {
     }};
 }
 
+mod attendance;
 mod payroll;
 mod recruiting;
 
@@ -72,6 +73,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/hr/reviews/{id}/finalise", post(finalise_api))
         .merge(payroll::routes())
         .merge(recruiting::routes())
+        .merge(attendance::routes())
 }
 
 pub fn docs() -> Vec<ApiRoute> {
@@ -225,6 +227,7 @@ pub fn docs() -> Vec<ApiRoute> {
     ];
     all.extend(payroll::docs());
     all.extend(recruiting::docs());
+    all.extend(attendance::docs());
     all
 }
 
