@@ -1140,3 +1140,126 @@ async fn the_clock_and_approved_unpaid_leave_flow_into_the_months_pay() {
     let page = app.signed_in("admin").await.get("/hr/attendance").await;
     assert!(page.status == StatusCode::OK && page.body.contains("白班") && page.body.contains("家事"), "{}", page.body);
 }
+
+/// The scenario in one story: plan, forecast, requisition, posting, applications, the
+/// best candidate hired, onboarding and a course completed, a quarterly review, and the next
+/// payroll paid and posted with the voucher tying out.
+#[tokio::test]
+async fn from_a_planned_hire_to_the_first_payslip_in_one_story() {
+    let c = company().await;
+    let (app, api) = (&c.app, &c.api);
+    // The forecast: 4,000,000 of new revenue at one representative per 2,000,000 → 2 heads.
+    let forecast = api
+        .post("/api/v1/hr/forecasts", &json!({"year": 2026, "lines": [{"department_id": c.sales, "position_id": c.rep, "driver": "新增收入", "value": "4000000", "per_head": "2000000"}]}))
+        .await
+        .json();
+    assert_eq!((forecast["lines"][0]["needed"].as_i64(), forecast["lines"][0]["hires"].as_i64()), (Some(2), Some(2)));
+    api.post(&format!("/api/v1/hr/forecasts/{}/apply", forecast["id"]), &json!({})).await;
+    let req = api
+        .post(
+            "/api/v1/hr/requisitions",
+            &json!({"year": 2026, "department_id": c.sales, "position_id": c.rep, "heads": 2}),
+        )
+        .await
+        .json();
+    assert_eq!(req["beyond_plan"], false, "the plan agrees with the forecast");
+    api.post(&format!("/api/v1/hr/requisitions/{}/approve", req["id"]), &json!({})).await;
+    let posting = api
+        .post("/api/v1/hr/postings", &json!({"requisition_id": req["id"], "title": "销售代表", "description": "华东大客户", "keywords": "CRM, 谈判", "min_years": 2, "education": "bachelor"}))
+        .await
+        .json();
+    let page = posting["page"].as_str().unwrap().to_string();
+    for (i, (name, mobile, years, resume)) in
+        [("张伟", "13800138011", "6", "CRM 与谈判专家"), ("周杰", "13800138012", "1", "实习生")].iter().enumerate()
+    {
+        let body = json!({"name": name, "mobile": mobile, "years": years, "education": "bachelor", "resume": resume});
+        let sent = app
+            .anonymous_api()
+            .raw_with(&page, "application/json", &body.to_string(), &[("x-forwarded-for", format!("198.51.100.{i}"))])
+            .await;
+        assert_eq!(sent.status, StatusCode::ACCEPTED, "{}", sent.body);
+    }
+    let candidates = api.get(&format!("/api/v1/hr/candidates?posting={}", posting["id"])).await.json();
+    let best = &candidates["items"][0];
+    assert_eq!((best["name"].as_str(), best["score"].as_i64()), (Some("张伟"), Some(100)), "{candidates}");
+    let application = best["id"].as_i64().unwrap();
+    for stage in ["screened", "interview"] {
+        api.post(&format!("/api/v1/hr/applications/{application}/stage"), &json!({"stage": stage})).await;
+    }
+    api.post(
+        &format!("/api/v1/hr/applications/{application}/interviews"),
+        &json!({"kind": "interview", "interviewer": "赵经理", "score": 5}),
+    )
+    .await;
+    api.post(&format!("/api/v1/hr/applications/{application}/stage"), &json!({"stage": "offered"})).await;
+    let hired = api
+        .post(
+            &format!("/api/v1/hr/applications/{application}/hire"),
+            &json!({"hire_date": "2026-03-02", "base_salary": "20000", "contract_kind": "open", "id_number": "11010519491231002X",
+                "additional_deductions": "2000", "target_bonus": "6000", "bank_name": "招商银行", "bank_account": "6225881234567890"}),
+        )
+        .await;
+    assert_eq!(hired.status, StatusCode::CREATED, "{}", hired.body);
+    let employee = hired.json()["employee_id"].as_i64().unwrap();
+
+    // Onboarding and the sales course.
+    for item in ["contract_signed", "medical_check", "accounts_opened", "orientation"] {
+        api.post(&format!("/api/v1/hr/employees/{employee}/onboarding"), &json!({"item": item})).await;
+    }
+    let course =
+        api.post("/api/v1/hr/courses", &json!({"code": "SAL-101", "title": "顾问式销售", "hours": 8})).await.json()
+            ["id"]
+            .as_i64()
+            .unwrap();
+    let session = api
+        .post(&format!("/api/v1/hr/courses/{course}/sessions"), &json!({"starts_on": "2026-03-10", "capacity": 10}))
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    api.post(&format!("/api/v1/hr/sessions/{session}/enrolments"), &json!({"employee_ids": [employee]})).await;
+    api.post(
+        &format!("/api/v1/hr/sessions/{session}/evaluations"),
+        &json!({"employee_id": employee, "attended": true, "reaction": 5, "pre_score": 60, "post_score": 90}),
+    )
+    .await;
+    let record = api.get(&format!("/api/v1/hr/employees/{employee}")).await.json();
+    assert!(record["onboarding"].as_array().unwrap().iter().all(|o| o["done_at"].is_string()), "{record}");
+    assert_eq!(app.count("hr_enrolments WHERE completed_at IS NOT NULL").await, 1);
+
+    // The first quarter's review: an A.
+    let review = api
+        .post("/api/v1/hr/reviews", &json!({"employee_id": employee, "cycle": "quarterly", "period": "2026-Q1", "goals": [{"title": "回款", "weight": 100}]}))
+        .await
+        .json();
+    api.post(&format!("/api/v1/hr/reviews/{}/scores", review["id"]), &json!({"by": "manager", "scores": [95]})).await;
+    let rated = api.post(&format!("/api/v1/hr/reviews/{}/finalise", review["id"]), &json!({})).await.json();
+    assert_eq!(rated["rating"], "A");
+
+    // The next payroll: 20,000 salary + 9,000 bonus (150 % of 6,000); 3,500 contributions;
+    // taxable 29,000 − 5,000 − 3,500 − 2,000 = 18,500 at 3 % = 555.00; net 24,945.00.
+    let run = api.post("/api/v1/hr/payroll-runs", &json!({"period": "2026-03"})).await.json();
+    let slip = &api.get(&format!("/api/v1/hr/payslips?run={}", run["id"])).await.json()["items"][0];
+    assert_eq!(
+        (slip["gross"].as_str(), slip["housing_employee"].as_str(), slip["iit"].as_str(), slip["net"].as_str()),
+        (Some("29000.00"), Some("1400.00"), Some("555.00"), Some("24945.00")),
+        "{slip}"
+    );
+    let posted = api.post(&format!("/api/v1/hr/payroll-runs/{}/post", run["id"]), &json!({})).await.json();
+    let lines = voucher(app, posted["entry_number"].as_str().unwrap()).await;
+    let fen = |s: &str| -> i64 { s.replace('.', "").parse().unwrap() };
+    let (debits, credits): (i64, i64) = lines.iter().fold((0, 0), |(d, c), (_, dr, cr)| (d + fen(dr), c + fen(cr)));
+    assert_eq!(debits, credits, "the voucher balances: {lines:?}");
+    // Selling expenses carry the wages and the employer's 6,752.00 of contributions.
+    assert_eq!(lines[0], ("6601".to_string(), "35752.00".to_string(), "0.00".to_string()));
+    assert!(lines.contains(&("222103".to_string(), "0.00".to_string(), "555.00".to_string())));
+    let trial = api.get("/api/v1/finance/reports/trial-balance?from=2026-03&to=2026-03").await.json();
+    let payable = trial["items"].as_array().unwrap().iter().find(|a| a["code"] == "2211").cloned().unwrap_or_default();
+    // 2211 owes the net pay (24,945.00) and the employer's contributions (6,752.00) until the
+    // bank file is paid and the contributions remitted; the withholdings moved to 2241/222103.
+    assert_eq!(
+        (payable["credit"].as_str(), payable["debit"].as_str(), payable["closing"].as_str()),
+        (Some("35752.00"), Some("4055.00"), Some("-31697.00")),
+        "{payable}"
+    );
+}

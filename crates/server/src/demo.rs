@@ -3,6 +3,7 @@
 //! resident IDs, mobiles, addresses), generated deterministically so every demo looks the
 //! same. `--scale N` makes N × 300 parties (scale 334 gives the 100k of the benchmarks).
 
+use chrono::Datelike;
 use db::{Actor, Db, Result, RowExt};
 use kernel::identifiers::{credit_code_check_char, resident_id_check_char};
 use party::domain::{self, Address, Contact, PartyForm};
@@ -1318,7 +1319,129 @@ pub async fn seed_hr(db: &Db, company_id: i64) -> Result<usize> {
         hr::reviews::finalise(&mut tx, &principal, id, &hr::reviews::FinaliseForm::default()).await?;
     }
     tx.commit().await?;
+    seed_hr_month(db, company_id, &principal, admin, &department_ids).await?;
     Ok(made)
+}
+
+/// The demo's current month in HR: the east sales team rostered on the day shift with two
+/// days of clock records, leave (approved annual leave, a pending unpaid day), the sales
+/// course with evaluations, and a job posting with three applications.
+async fn seed_hr_month(
+    db: &Db,
+    company_id: i64,
+    principal: &kernel::permission::Principal,
+    admin: i64,
+    department_ids: &[i64],
+) -> Result<()> {
+    let today = (db.clock().now() + chrono::Duration::hours(8)).date_naive();
+    let first = today.with_day(1).unwrap_or(today);
+    let east: Vec<(i64, String)> =
+        sqlx::query("SELECT id, number FROM hr_employees WHERE department_id = $1 ORDER BY id")
+            .bind(department_ids[4])
+            .fetch_all(db.reader())
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("number")?)))
+            .collect::<std::result::Result<_, sqlx::Error>>()?;
+    let mut tx = db.begin(Actor::user(admin, "admin", company_id)).await?;
+    let shift = hr::attendance::ShiftForm {
+        code: "DAY".into(),
+        name: "白班".into(),
+        starts: "09:00".into(),
+        ends: "18:00".into(),
+    };
+    let shift = hr::attendance::create_shift(&mut tx, principal, &shift).await?;
+    let mut csv = String::new();
+    for (id, number) in &east {
+        let form = hr::attendance::RosterForm {
+            employee_id: *id,
+            shift_id: shift,
+            first_day: first.to_string(),
+            last_day: today.to_string(),
+            weekdays_only: true,
+        };
+        hr::attendance::roster(&mut tx, principal, &form).await?;
+        for day in
+            first.iter_days().take_while(|d| *d < today).filter(|d| d.weekday().number_from_monday() <= 5).take(2)
+        {
+            csv.push_str(&format!("{number},{day},08:55,{}\n", if id % 3 == 0 { "20:00" } else { "18:05" }));
+        }
+    }
+    if !csv.is_empty() {
+        hr::attendance::import_clock(&mut tx, principal, &csv).await?;
+    }
+    if let (Some((a, _)), Some((b, _))) = (east.get(3), east.get(4)) {
+        let leave = |employee: i64, kind: &str, days: i64| hr::attendance::LeaveForm {
+            employee_id: employee,
+            leave_type: kind.into(),
+            first_day: today.to_string(),
+            last_day: (today + chrono::Duration::days(days)).to_string(),
+            reason: String::new(),
+        };
+        // On a weekend the requests hold no working day and are refused (a domain refusal, no
+        // SQL error, so the transaction goes on); the demo then has no leave this month.
+        if let Ok(id) = hr::attendance::request_leave(&mut tx, principal, &leave(*a, "annual", 1)).await {
+            hr::attendance::decide_leave(&mut tx, principal, id, true).await?;
+        }
+        let _ = hr::attendance::request_leave(&mut tx, principal, &leave(*b, "personal", 0)).await;
+    }
+    let course = hr::training::CourseForm { code: "SAL-101".into(), title: "顾问式销售".into(), hours: 8 };
+    let course = hr::training::create_course(&mut tx, principal, &course).await?;
+    let session = hr::training::SessionForm { starts_on: first.to_string(), trainer: "周老师".into(), capacity: 20 };
+    let session = hr::training::schedule(&mut tx, principal, course, &session).await?;
+    let attendees: Vec<i64> = east.iter().take(10).map(|(id, _)| *id).collect();
+    hr::training::enrol(&mut tx, principal, session, &attendees).await?;
+    for (k, employee) in attendees.iter().take(6).enumerate() {
+        let k = k as i64;
+        let form = hr::training::EvaluationForm {
+            employee_id: *employee,
+            attended: true,
+            reaction: Some(3 + k % 3),
+            pre_score: Some(50 + k * 4),
+            post_score: Some(70 + k * 4),
+            behaviour: Some(3 + k % 2),
+            result: None,
+        };
+        hr::training::evaluate(&mut tx, principal, session, &form).await?;
+    }
+    let requisition =
+        sqlx::query("SELECT id FROM hr_requisitions WHERE company_id = $1 AND status = 'approved' ORDER BY id LIMIT 1")
+            .bind(company_id)
+            .fetch_optional(tx.conn())
+            .await?
+            .map(|r| r.try_get::<i64, _>("id"))
+            .transpose()?;
+    if let Some(requisition) = requisition {
+        let form = hr::recruiting::PostingForm {
+            requisition_id: requisition,
+            title: "销售代表（华东）".into(),
+            description: "负责华东区大客户开发与维护。".into(),
+            keywords: "CRM, 谈判, 英语".into(),
+            min_years: 2,
+            education: "bachelor".into(),
+        };
+        let posting = hr::recruiting::create_posting(&mut tx, principal, &form).await?;
+        let posting = hr::recruiting::postings(tx.conn(), principal).await?.into_iter().find(|p| p.id == posting);
+        if let Some(posting) = posting {
+            for (name, mobile, years, education, resume) in [
+                ("韩雪", "13912340001", "6", "master", "六年大客户销售，CRM 实施，英语流利，擅长谈判"),
+                ("郑浩", "13912340002", "3", "bachelor", "三年渠道销售，熟悉 CRM"),
+                ("冯雨", "13912340003", "1", "college", "应届，做过销售实习"),
+            ] {
+                let form = hr::recruiting::ApplicationForm {
+                    name: name.into(),
+                    mobile: mobile.into(),
+                    years: years.into(),
+                    education: education.into(),
+                    resume: resume.into(),
+                    ..Default::default()
+                };
+                hr::recruiting::apply(&mut tx, company_id, &posting, &form, None).await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 #[cfg(test)]
