@@ -235,6 +235,11 @@ pub async fn import_clock(tx: &mut Tx, principal: &Principal, csv: &str) -> Resu
         let (clock_in, clock_out) =
             (parse_time(&mut p, &field("in"), cells[2]), parse_time(&mut p, &field("out"), cells[3]));
         if let (Some(e), Some(d), Some(a), Some(b)) = (employee, day, clock_in, clock_out) {
+            // A missed punch (in = out) or more than 16 hours is a mistake, not a long day.
+            if a == b || span(a, b) > 16 * 60 {
+                p.add(&field("out"), "error.hr.clock_span", cells[3]);
+                continue;
+            }
             rows.push((e, d, a, b));
         }
     }
@@ -279,7 +284,21 @@ pub async fn request_leave(tx: &mut Tx, principal: &Principal, form: &LeaveForm)
     if !own {
         principal.authorize(EMPLOYEE_MANAGE)?;
     }
+    // The employee first: nothing about another company's staff is read.
+    let exists = sqlx::query("SELECT 1 FROM hr_employees WHERE company_id = $1 AND id = $2")
+        .bind(company)
+        .bind(form.employee_id)
+        .fetch_optional(tx.conn())
+        .await?;
+    if exists.is_none() {
+        return Err(DomainError::invalid("employee_id", "error.hr.employee", form.employee_id.to_string()).into());
+    }
     ensure_leave_types(tx, company).await?;
+    let holidays: Vec<chrono::NaiveDate> = crm::service_desk::holidays(tx.conn(), company)
+        .await?
+        .iter()
+        .filter_map(|(day, _)| chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").ok())
+        .collect();
     let mut p = Problems::default();
     let first = p.check(kernel::dates::parse("first_day", &form.first_day));
     let last = p.check(kernel::dates::parse("last_day", &form.last_day));
@@ -295,7 +314,7 @@ pub async fn request_leave(tx: &mut Tx, principal: &Principal, form: &LeaveForm)
         (Some(f), Some(l)) if l >= f && (l - f).num_days() <= 366 => f
             .iter_days()
             .take_while(|d| *d <= l)
-            .filter(|d| chrono::Datelike::weekday(d).number_from_monday() <= 5)
+            .filter(|d| chrono::Datelike::weekday(d).number_from_monday() <= 5 && !holidays.contains(d))
             .count() as i64,
         (Some(_), Some(l)) => {
             p.add("last_day", "error.hr.range", l.to_string());
@@ -307,6 +326,17 @@ pub async fn request_leave(tx: &mut Tx, principal: &Principal, form: &LeaveForm)
         p.add("last_day", "error.hr.no_working_days", "");
     }
     p.finish()?;
+    let overlap = sqlx::query(
+        "SELECT 1 FROM hr_leave_requests WHERE employee_id = $1 AND status IN ('pending', 'approved') AND first_day <= $2 AND last_day >= $3",
+    )
+    .bind(form.employee_id)
+    .bind(last.map(|d| d.to_string()))
+    .bind(first.map(|d| d.to_string()))
+    .fetch_optional(tx.conn())
+    .await?;
+    if overlap.is_some() {
+        return Err(DomainError::invalid("first_day", "error.hr.leave_overlap", form.first_day.trim()).into());
+    }
     let allowance: i64 = kind.map(|k| k.try_get("yearly_days")).transpose()?.unwrap_or(0);
     if allowance > 0 {
         let year = first.map(|f| chrono::Datelike::year(&f)).unwrap_or(1970);
@@ -316,14 +346,6 @@ pub async fn request_leave(tx: &mut Tx, principal: &Principal, form: &LeaveForm)
                 DomainError::invalid("last_day", "error.hr.leave_balance", (allowance - used).to_string()).into()
             );
         }
-    }
-    let exists = sqlx::query("SELECT 1 FROM hr_employees WHERE company_id = $1 AND id = $2")
-        .bind(company)
-        .bind(form.employee_id)
-        .fetch_optional(tx.conn())
-        .await?;
-    if exists.is_none() {
-        return Err(DomainError::invalid("employee_id", "error.hr.employee", form.employee_id.to_string()).into());
     }
     let id: i64 = sqlx::query(
         "INSERT INTO hr_leave_requests (company_id, employee_id, leave_type, first_day, last_day, days, reason, status, created_at) \
@@ -440,10 +462,11 @@ pub async fn leave_requests(conn: &mut sqlx::AnyConnection, principal: &Principa
 }
 
 /// An employee's month as payroll reads it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Month {
-    /// Working days of approved unpaid leave.
-    pub unpaid_days: i64,
+    /// The weekdays of approved unpaid leave in the month; payroll counts those that are
+    /// working days of the employment (not holidays, not before the hire or after the exit).
+    pub unpaid_days: Vec<chrono::NaiveDate>,
     /// Minutes clocked beyond the rostered shift, summed over the month's days.
     pub overtime_minutes: i64,
 }
@@ -470,17 +493,13 @@ pub async fn months(
         let (Some(from), Some(to)) = (parse(r.try_get("first_day")?), parse(r.try_get("last_day")?)) else {
             continue;
         };
-        let days = from
-            .max(first)
-            .iter_days()
-            .take_while(|d| *d <= to.min(last))
-            .filter(|d| chrono::Datelike::weekday(d).number_from_monday() <= 5)
-            .count() as i64;
-        out.entry(r.try_get("employee_id")?).or_default().unpaid_days += days;
+        let days = from.max(first).iter_days().take_while(|d| *d <= to.min(last));
+        out.entry(r.try_get("employee_id")?).or_default().unpaid_days.extend(days);
     }
     for r in sqlx::query(
-        "SELECT c.employee_id, CAST(SUM(CASE WHEN c.minutes > s.minutes THEN c.minutes - s.minutes ELSE 0 END) AS BIGINT) AS overtime \
-         FROM hr_clock c JOIN hr_roster o ON o.employee_id = c.employee_id AND o.day = c.day JOIN hr_shifts s ON s.id = o.shift_id \
+        // A day without a rostered shift (a rest day) is overtime from the first minute.
+        "SELECT c.employee_id, CAST(SUM(CASE WHEN c.minutes > COALESCE(s.minutes, 0) THEN c.minutes - COALESCE(s.minutes, 0) ELSE 0 END) AS BIGINT) AS overtime \
+         FROM hr_clock c LEFT JOIN hr_roster o ON o.employee_id = c.employee_id AND o.day = c.day LEFT JOIN hr_shifts s ON s.id = o.shift_id \
          WHERE c.company_id = $1 AND c.day >= $2 AND c.day <= $3 GROUP BY c.employee_id",
     )
     .bind(company)

@@ -203,7 +203,12 @@ pub async fn eligible(
                 from_title: r.try_get("from_title")?,
                 to_title: r.try_get("to_title")?,
                 months_in_grade: months,
-                rating: rating.unwrap_or_default(),
+                // The rating itself only for those who manage reviews.
+                rating: if principal.may(crate::reviews::REVIEW_MANAGE) {
+                    rating.unwrap_or_default()
+                } else {
+                    String::new()
+                },
             });
         }
     }

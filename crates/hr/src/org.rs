@@ -59,7 +59,8 @@ pub struct DepartmentForm {
 /// Accounts a department's wages may be charged to.
 pub const EXPENSE_ACCOUNTS: [&str; 3] = ["6602", "6601", "5001"];
 
-fn check_code(p: &mut Problems, field: &str, code: &str) {
+/// A code of departments, positions, courses: 1–20 letters, digits, `-` or `_`.
+pub(crate) fn check_code(p: &mut Problems, field: &str, code: &str) {
     let ok = !code.is_empty()
         && code.chars().count() <= 20
         && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
@@ -506,8 +507,9 @@ pub async fn hire(tx: &mut Tx, principal: &Principal, form: &HireForm) -> Result
                 .bind(existing)
                 .execute(tx.conn())
                 .await?;
+            // A recorded ID number is never overwritten; a candidate without one gets it.
             if let Some(id_number) = &person.id_number {
-                sqlx::query("UPDATE parties SET id_number = $1 WHERE id = $2")
+                sqlx::query("UPDATE parties SET id_number = $1 WHERE id = $2 AND id_number IS NULL")
                     .bind(id_number)
                     .bind(existing)
                     .execute(tx.conn())

@@ -787,7 +787,16 @@ async fn compute(
             inputs: {
                 let mut inputs = figures.get(&id).cloned().unwrap_or_default();
                 if let Some(month) = attendance.get(&id) {
-                    *inputs.entry("absence_days".into()).or_default() += Decimal::from(month.unpaid_days);
+                    let unpaid = month
+                        .unpaid_days
+                        .iter()
+                        .filter(|d| {
+                            working.contains(d)
+                                && d.to_string() >= hire
+                                && exit.as_ref().is_none_or(|x| d.to_string() <= *x)
+                        })
+                        .count();
+                    *inputs.entry("absence_days".into()).or_default() += Decimal::from(unpaid as i64);
                     inputs
                         .entry("overtime_hours".into())
                         .or_insert((Decimal::from(month.overtime_minutes) / Decimal::from(60)).round_dp(2));

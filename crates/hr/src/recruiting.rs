@@ -293,12 +293,18 @@ pub async fn apply(
     }
     p.finish()?;
     let mobile = mobile.unwrap_or_default();
-    // The same person applying again stays one party: matched by mobile.
+    // The same person applying again stays one party: matched by mobile and name, and only
+    // among candidates who are not employees — an anonymous form never points at (or changes)
+    // a customer's, a contact's or an employee's record.
     let existing = sqlx::query(
-        "SELECT p.id FROM parties p JOIN party_contacts c ON c.party_id = p.id WHERE p.company_id = $1 AND p.kind = 'person' AND c.kind = 'mobile' AND c.value = $2 ORDER BY p.id LIMIT 1",
+        "SELECT p.id FROM parties p JOIN party_contacts c ON c.party_id = p.id \
+         JOIN party_roles r ON r.party_id = p.id AND r.role = 'candidate' \
+         WHERE p.company_id = $1 AND p.kind = 'person' AND c.kind = 'mobile' AND c.value = $2 AND p.name = $3 \
+           AND NOT EXISTS (SELECT 1 FROM hr_employees e WHERE e.party_id = p.id) ORDER BY p.id LIMIT 1",
     )
     .bind(company)
     .bind(&mobile)
+    .bind(name)
     .fetch_optional(tx.conn())
     .await?
     .map(|r| r.try_get::<i64, _>("id"))

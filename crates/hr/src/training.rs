@@ -28,9 +28,7 @@ pub async fn create_course(tx: &mut Tx, principal: &Principal, form: &CourseForm
     let company = principal.company_id.0;
     let mut p = Problems::default();
     let code = form.code.trim().to_uppercase();
-    if code.is_empty() || code.chars().count() > 20 || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-        p.add("code", "error.hr.code", &code);
-    }
+    crate::org::check_code(&mut p, "code", &code);
     if form.title.trim().is_empty() || form.title.chars().count() > 200 {
         p.add("title", "error.required", "");
     }
@@ -196,7 +194,7 @@ pub async fn evaluate(tx: &mut Tx, principal: &Principal, session: i64, form: &E
     let completed = (form.attended && form.post_score.is_some()).then(|| tx.now().to_string());
     let changed = sqlx::query(
         "UPDATE hr_enrolments SET attended = $1, reaction = $2, pre_score = $3, post_score = $4, behaviour = $5, result = $6, \
-           completed_at = COALESCE(completed_at, $7) WHERE session_id = $8 AND employee_id = $9",
+           completed_at = CASE WHEN $7 IS NULL THEN NULL ELSE COALESCE(completed_at, $7) END WHERE session_id = $8 AND employee_id = $9",
     )
     .bind(i64::from(form.attended))
     .bind(form.reaction)
@@ -358,8 +356,8 @@ pub async fn effectiveness(conn: &mut sqlx::AnyConnection, principal: &Principal
         .map(|r| {
             let average = |sum: &str, n: &str| -> std::result::Result<Option<i64>, sqlx::Error> {
                 let (sum, n): (Option<i64>, i64) = (r.try_get(sum)?, r.try_get(n)?);
-                // Half up, in hundredths.
-                Ok(sum.filter(|_| n > 0).map(|s| (s * 200 + n) / (2 * n)))
+                // Half away from zero, in hundredths.
+                Ok(sum.filter(|_| n > 0).map(|s| s.signum() * ((s.abs() * 200 + n) / (2 * n))))
             };
             Ok(Effectiveness {
                 course_id: r.try_get("id")?,
@@ -404,6 +402,10 @@ pub async fn needs(conn: &mut sqlx::AnyConnection, principal: &Principal) -> Res
     .await?
     {
         let rating: Option<String> = r.try_get("rating")?;
+        // Ratings are for those who manage reviews: others do not learn of the gap.
+        if !principal.may(crate::reviews::REVIEW_MANAGE) {
+            break;
+        }
         if let Some(rating) = rating.filter(|x| x == "D" || x == "E") {
             out.push(Need {
                 employee_id: r.try_get("id")?,

@@ -989,6 +989,21 @@ async fn a_posting_receives_applications_the_best_scored_candidate_is_hired_and_
     let refused = public.raw_with(&page, &kind, &body, &from("203.0.113.33")).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
     assert!(refused.body.contains("PDF、Word 或 TXT"), "{}", refused.body);
+    // A 1.5 MB PDF is taken; a 3 MB one is refused on the form with the reason, and stores nothing.
+    let big = format!("%PDF-1.4 {}", "a".repeat(1_500_000));
+    let (kind, body) = multipart(
+        &[("name", "钱多"), ("mobile", "13800138020"), ("years", "4"), ("resume", "CRM")],
+        Some(("big.pdf", "application/pdf", &big)),
+    );
+    assert_eq!(public.raw_with(&page, &kind, &body, &from("203.0.113.40")).await.status, StatusCode::OK);
+    let huge = format!("%PDF-1.4 {}", "a".repeat(3_000_000));
+    let (kind, body) = multipart(
+        &[("name", "钱少"), ("mobile", "13800138021"), ("years", "4"), ("resume", "CRM")],
+        Some(("huge.pdf", "application/pdf", &huge)),
+    );
+    let refused = public.raw_with(&page, &kind, &body, &from("203.0.113.41")).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("2 MB"), "{}", refused.body);
     let robot =
         json!({"name": "Bot", "mobile": "13800138010", "years": "1", "resume": "x", "website": "http://spam.example"});
     assert_eq!(
@@ -1001,14 +1016,14 @@ async fn a_posting_receives_applications_the_best_scored_candidate_is_hired_and_
         last = public.raw_with(&page, "application/json", &bad.to_string(), &from("203.0.113.35")).await.status;
     }
     assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(app.count("hr_applications").await, 3);
+    assert_eq!(app.count("hr_applications").await, 4);
     assert_eq!(public.get("/public/hr/jobs/not-a-token").await.status, StatusCode::NOT_FOUND);
     assert_eq!(public.get("/api/v1/hr/candidates").await.status, StatusCode::UNAUTHORIZED);
 
     // 王芳 applies again: the same person, one party, flagged as a repeat.
     let again = json!({"name": "王芳", "mobile": "+86 138-0013-8001", "years": "5", "education": "bachelor", "resume": "补充：英语六级"});
     public.raw_with(&page, "application/json", &again.to_string(), &from("203.0.113.36")).await;
-    assert_eq!(app.count("parties p JOIN party_roles r ON r.party_id = p.id AND r.role = 'candidate'").await, 3);
+    assert_eq!(app.count("parties p JOIN party_roles r ON r.party_id = p.id AND r.role = 'candidate'").await, 4);
 
     // The ranking, each score explained: 赵敏 100, 王芳 83 (two keywords of three), 李强 8.
     let candidates = api.get(&format!("/api/v1/hr/candidates?posting={}", posting["id"])).await.json();
@@ -1018,7 +1033,7 @@ async fn a_posting_receives_applications_the_best_scored_candidate_is_hired_and_
         .iter()
         .map(|c| (c["name"].as_str().unwrap(), c["score"].as_i64().unwrap()))
         .collect();
-    assert_eq!(ranked, [("赵敏", 100), ("王芳", 83), ("王芳", 66), ("李强", 8)], "{candidates}");
+    assert_eq!(ranked, [("赵敏", 100), ("王芳", 83), ("王芳", 66), ("钱多", 41), ("李强", 8)], "{candidates}");
     let best = &candidates["items"][0];
     assert!(best["explanation"][0].as_str().unwrap().contains("found CRM, 谈判, 英语"), "{best}");
     assert!(candidates["items"][2]["repeat_of"].is_i64(), "the second application of 王芳 points at the first");
@@ -1058,7 +1073,7 @@ async fn a_posting_receives_applications_the_best_scored_candidate_is_hired_and_
 
     // The funnel: 4 applied, 1 screened, interviewed, offered and hired; the posting closed.
     let postings = api.get("/api/v1/hr/postings").await.json();
-    assert_eq!(postings["items"][0]["funnel"], json!([4, 1, 1, 1, 1]), "{postings}");
+    assert_eq!(postings["items"][0]["funnel"], json!([5, 1, 1, 1, 1]), "{postings}");
     assert_eq!(postings["items"][0]["status"], "closed");
     assert_eq!(public.get(&page).await.status, StatusCode::NOT_FOUND, "a closed posting takes no more applications");
     let browser = app.signed_in("admin").await;
@@ -1111,6 +1126,16 @@ async fn the_clock_and_approved_unpaid_leave_flow_into_the_months_pay() {
         )
         .await;
     assert_eq!(too_much.json()["errors"][0]["code"], "error.hr.leave_balance", "{}", too_much.body);
+    let twice = api
+        .post(
+            "/api/v1/hr/leave-requests",
+            &json!({"employee_id": li, "leave_type": "personal", "first_day": "2026-03-20", "last_day": "2026-03-20"}),
+        )
+        .await;
+    assert_eq!(twice.json()["errors"][0]["code"], "error.hr.leave_overlap", "the same day is not asked for twice");
+    let missed =
+        api.post("/api/v1/hr/clock-records/import", &json!({"csv": "EMP/000002,2026-03-18,08:00,08:00"})).await;
+    assert_eq!(missed.json()["errors"][0]["code"], "error.hr.clock_span", "a missed punch is not a 24-hour day");
     assert_eq!(
         api.post(&format!("/api/v1/hr/leave-requests/{}/approve", leave.json()["id"]), &json!({})).await.status,
         StatusCode::OK

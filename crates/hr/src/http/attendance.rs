@@ -1,6 +1,6 @@
 //! Attendance and leave pages and API.
 
-use super::{conn, finish_page, id_of, this_year, YearQuery};
+use super::{conn, finish_page, id_of, route, this_year, YearQuery};
 use crate::attendance::{self, LeaveForm, RosterForm, ShiftForm};
 use crate::org::{self, EmployeeRow};
 use askama::Template;
@@ -29,16 +29,6 @@ pub fn routes() -> Router<AppState> {
 
 pub fn docs() -> Vec<ApiRoute> {
     use crate::org::{EMPLOYEE_MANAGE, EMPLOYEE_READ};
-    let route = |method, path, summary, permission: &'static str, request: Option<fn() -> Value>| ApiRoute {
-        method,
-        path,
-        summary,
-        tag: "hr",
-        permission: Some(permission),
-        query: &[],
-        request,
-        response: object,
-    };
     vec![
         route("GET", "/api/v1/hr/shifts", "Shifts", EMPLOYEE_READ, None),
         route("POST", "/api/v1/hr/shifts", "Create a shift", EMPLOYEE_MANAGE, Some(object)),

@@ -76,20 +76,21 @@ pub fn routes() -> Router<AppState> {
         .merge(attendance::routes())
 }
 
+/// One documented HR API route without query parameters.
+fn route(
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    permission: &'static str,
+    request: Option<fn() -> Value>,
+) -> ApiRoute {
+    ApiRoute { method, path, summary, tag: "hr", permission: Some(permission), query: &[], request, response: object }
+}
+
 pub fn docs() -> Vec<ApiRoute> {
     use crate::org::{EMPLOYEE_MANAGE, EMPLOYEE_READ};
     use crate::planning::{PLAN_MANAGE, PLAN_READ, REQUISITION_APPROVE};
     use crate::reviews::REVIEW_MANAGE;
-    let route = |method, path, summary, permission: &'static str, request: Option<fn() -> Value>| ApiRoute {
-        method,
-        path,
-        summary,
-        tag: "hr",
-        permission: Some(permission),
-        query: &[],
-        request,
-        response: object,
-    };
     let mut all = vec![
         route("GET", "/api/v1/hr/departments", "Departments in tree order with headcount", EMPLOYEE_READ, None),
         route("POST", "/api/v1/hr/departments", "Create a department under a parent", EMPLOYEE_MANAGE, Some(object)),
@@ -505,7 +506,8 @@ async fn needs_api(ctx: Ctx) -> AppResult<Json<Value>> {
 }
 
 fn hundredths(x: Option<i64>) -> Value {
-    x.map(|v| json!(format!("{}.{:02}", v / 100, (v % 100).abs()))).unwrap_or(Value::Null)
+    x.map(|v| json!(format!("{}{}.{:02}", if v < 0 { "-" } else { "" }, v.abs() / 100, v.abs() % 100)))
+        .unwrap_or(Value::Null)
 }
 
 async fn effectiveness_api(ctx: Ctx) -> AppResult<Json<Value>> {

@@ -2,7 +2,7 @@
 //! payment file, salary structures, city rules, and the tax calculator HR answers employees'
 //! questions with.
 
-use super::{conn, finish_page, this_year, YearQuery};
+use super::{conn, finish_page, route, this_year, YearQuery};
 use crate::domain::{self, TaxMonth, TaxYear};
 use crate::org::PAY_READ;
 use crate::payroll::{self, InputForm, Payslip, Run, RunForm, StructureForm, PAYROLL_MANAGE, PAYROLL_POST};
@@ -43,16 +43,6 @@ pub fn routes() -> Router<AppState> {
 }
 
 pub fn docs() -> Vec<ApiRoute> {
-    let route = |method, path, summary, permission: &'static str, request: Option<fn() -> Value>| ApiRoute {
-        method,
-        path,
-        summary,
-        tag: "hr",
-        permission: Some(permission),
-        query: &[],
-        request,
-        response: object,
-    };
     vec![
         route("GET", "/api/v1/hr/structures", "Salary structures and their formula components", PAY_READ, None),
         route("POST", "/api/v1/hr/structures", "Create a salary structure", PAYROLL_MANAGE, Some(object)),

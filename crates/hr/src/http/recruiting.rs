@@ -1,6 +1,6 @@
 //! Recruiting pages and API, and the public job page with its application form.
 
-use super::{conn, finish_page, id_of};
+use super::{conn, finish_page, id_of, route};
 use crate::recruiting::{self, ApplicationForm, Candidate, InterviewForm, Posting, PostingForm, ResumeFile};
 use askama::Template;
 use axum::extract::{FromRequest, Path, Query, State};
@@ -24,7 +24,13 @@ pub fn routes() -> Router<AppState> {
         .route("/hr/recruiting", get(postings_page).post(recruiting_action_page))
         .route("/hr/recruiting/{id}", get(posting_page))
         .route("/hr/applications/{id}/resume", get(resume_download))
-        .route("/public/hr/jobs/{token}", get(public_job_page).post(public_apply))
+        // The application form carries a file: its own body limit, above the site's for forms.
+        .route(
+            "/public/hr/jobs/{token}",
+            get(public_job_page)
+                .post(public_apply)
+                .layer(axum::extract::DefaultBodyLimit::max(recruiting::MAX_FILE_BYTES + 256 * 1024)),
+        )
         .route("/api/v1/hr/postings", get(postings_api).post(create_posting_api))
         .route("/api/v1/hr/candidates", get(candidates_api))
         .route("/api/v1/hr/applications/{id}/stage", post(stage_api))
@@ -35,16 +41,6 @@ pub fn routes() -> Router<AppState> {
 pub fn docs() -> Vec<ApiRoute> {
     use crate::org::EMPLOYEE_MANAGE;
     use crate::planning::{PLAN_MANAGE, PLAN_READ};
-    let route = |method, path, summary, permission: &'static str, request: Option<fn() -> Value>| ApiRoute {
-        method,
-        path,
-        summary,
-        tag: "hr",
-        permission: Some(permission),
-        query: &[],
-        request,
-        response: object,
-    };
     vec![
         route("GET", "/api/v1/hr/postings", "Job postings with their funnels", PLAN_READ, None),
         route(
@@ -206,7 +202,18 @@ async fn public_apply(
             .map_err(|e| DomainError::invalid("body", "error.hr.form_body", e.to_string()))?;
         (form, None)
     } else {
-        read_multipart(&state, request).await?
+        match read_multipart(&state, request).await {
+            Ok(read) => read,
+            Err(_) => {
+                // A body over the limit or a broken upload: the form again, with the reason.
+                let message = state.messages.format(kernel::Lang::ZhCn, "error.hr.upload", "");
+                let errors = vec![("file".to_string(), message)];
+                return render_status(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &PublicJob { token, posting, education: crate::domain::EDUCATION, errors, received: false },
+                );
+            }
+        }
     };
     if !form.website.trim().is_empty() {
         return Ok((StatusCode::ACCEPTED, Json(json!({"received": true}))).into_response());
