@@ -390,7 +390,7 @@ async fn taken(conn: &mut sqlx::AnyConnection, employee: i64, leave_type: &str, 
 pub async fn decide_leave(tx: &mut Tx, principal: &Principal, id: i64, approve: bool) -> Result<()> {
     let company = principal.company_id.0;
     let row = sqlx::query(
-        "SELECT l.status, m.user_id AS manager_user FROM hr_leave_requests l JOIN hr_employees e ON e.id = l.employee_id \
+        "SELECT l.status, e.user_id AS own_user, m.user_id AS manager_user FROM hr_leave_requests l JOIN hr_employees e ON e.id = l.employee_id \
          LEFT JOIN hr_employees m ON m.id = e.manager_id WHERE l.company_id = $1 AND l.id = $2",
     )
     .bind(company)
@@ -398,6 +398,10 @@ pub async fn decide_leave(tx: &mut Tx, principal: &Principal, id: i64, approve: 
     .fetch_optional(tx.conn())
     .await?
     .ok_or(DomainError::NotFound("leave request"))?;
+    if row.try_get::<Option<i64>, _>("own_user")? == Some(principal.user_id.0) {
+        // Nobody approves their own leave, HR included.
+        return Err(DomainError::Forbidden("approving one's own leave".into()).into());
+    }
     if row.try_get::<Option<i64>, _>("manager_user")? != Some(principal.user_id.0) {
         principal.authorize(EMPLOYEE_MANAGE)?;
     }

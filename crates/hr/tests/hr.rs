@@ -1140,6 +1140,22 @@ async fn the_clock_and_approved_unpaid_leave_flow_into_the_months_pay() {
         api.post(&format!("/api/v1/hr/leave-requests/{}/approve", leave.json()["id"]), &json!({})).await.status,
         StatusCode::OK
     );
+    // HR does not approve their own leave.
+    let hr_user = app.user("liu.yang", &["hr_manager"], "", "hr").await;
+    let own = api
+        .post(
+            "/api/v1/hr/employees",
+            &hire_body(&c, "刘洋", "11010519491231002X", "2025-06-02", "15000", json!({"user_id": hr_user})),
+        )
+        .await;
+    let hr = app.api("liu.yang").await;
+    let own_leave = hr
+        .post("/api/v1/hr/leave-requests", &json!({"employee_id": own.json()["id"], "leave_type": "annual", "first_day": "2026-03-23", "last_day": "2026-03-23"}))
+        .await;
+    assert_eq!(own_leave.status, StatusCode::CREATED, "{}", own_leave.body);
+    let approve_own =
+        hr.post(&format!("/api/v1/hr/leave-requests/{}/approve", own_leave.json()["id"]), &json!({})).await;
+    assert_eq!(approve_own.status, StatusCode::FORBIDDEN);
     let balances = api.get("/api/v1/hr/leave-balances?year=2026").await.json();
     assert!(balances["items"]
         .as_array()

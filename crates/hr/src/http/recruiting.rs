@@ -186,11 +186,11 @@ async fn public_apply(
     };
     let actor = || db::Actor { user_id: None, login: "job-form".into(), company_id: Some(company) };
     let mut tx = state.db.begin(actor()).await?;
+    // Per address before anything is read; the posting's budget only for applications that
+    // pass the checks, so junk cannot close a posting's form.
     let allowed =
         db::throttle::allow(&mut tx, &format!("hr.apply:{}:{address}", posting.id), APPLICATIONS_PER_ADDRESS, 3_600)
-            .await?
-            && db::throttle::allow(&mut tx, &format!("hr.apply:{}", posting.id), APPLICATIONS_PER_POSTING, 3_600)
-                .await?;
+            .await?;
     tx.commit().await?;
     if !allowed {
         return Err(DomainError::Throttled.into());
@@ -221,6 +221,10 @@ async fn public_apply(
     let mut tx = state.db.begin(actor()).await?;
     match recruiting::apply(&mut tx, company, &posting, &form, file.as_ref()).await {
         Ok(_) => {
+            let bucket = format!("hr.apply:{}", posting.id);
+            if !db::throttle::allow(&mut tx, &bucket, APPLICATIONS_PER_POSTING, 3_600).await? {
+                return Err(DomainError::Throttled.into());
+            }
             tx.commit().await?;
             if json_body {
                 Ok((StatusCode::ACCEPTED, Json(json!({"received": true}))).into_response())
