@@ -329,26 +329,30 @@ pub async fn reviews(
     }
     q.push(" ORDER BY r.period DESC, r.id DESC LIMIT 500");
     let rows = q.build().fetch_all(&mut *conn).await?;
+    // Every listed review's goals in one query, not one per review.
+    let mut goals: std::collections::HashMap<i64, Vec<Goal>> = std::collections::HashMap::new();
+    if !rows.is_empty() {
+        let mut g = db::SqlBuilder::new(
+            "SELECT review_id, title, weight_bp, target, self_score, manager_score FROM hr_review_goals WHERE review_id IN (",
+        );
+        for (i, r) in rows.iter().enumerate() {
+            g.push(if i == 0 { "" } else { ", " }).bind(r.try_get::<i64, _>("id")?);
+        }
+        g.push(") ORDER BY review_id, position");
+        for row in g.build().fetch_all(&mut *conn).await? {
+            goals.entry(row.try_get("review_id")?).or_default().push(Goal {
+                title: row.try_get("title")?,
+                weight: row.try_get::<i64, _>("weight_bp")? / 100,
+                target: row.try_get("target")?,
+                self_score: row.try_get("self_score")?,
+                manager_score: row.try_get("manager_score")?,
+            });
+        }
+    }
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
         let id: i64 = r.try_get("id")?;
-        let goals = sqlx::query(
-            "SELECT title, weight_bp, target, self_score, manager_score FROM hr_review_goals WHERE review_id = $1 ORDER BY position",
-        )
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|g| {
-            Ok(Goal {
-                title: g.try_get("title")?,
-                weight: g.try_get::<i64, _>("weight_bp")? / 100,
-                target: g.try_get("target")?,
-                self_score: g.try_get("self_score")?,
-                manager_score: g.try_get("manager_score")?,
-            })
-        })
-        .collect::<std::result::Result<_, sqlx::Error>>()?;
+        let goals = goals.remove(&id).unwrap_or_default();
         out.push(Review {
             id,
             employee_id: r.try_get("employee_id")?,
