@@ -1,5 +1,6 @@
 //! Marketing: segments and campaigns. A segment is a saved rule over real data — spend in the
-//! last twelve months (posted customer invoices less credit notes, VAT included), region
+//! last twelve months (the current calendar month and the eleven before it; posted customer
+//! invoices less credit notes, VAT included, as `finance::spend` keeps them per customer), region
 //! (province or city of an address), tag, no confirmed order since a date — evaluated live by
 //! one query each time it is read, so its members are always today's. A campaign (code, channel,
 //! budget, period, target segment) is launched once: its segment's members are recorded as
@@ -151,7 +152,8 @@ pub async fn segment(conn: &mut sqlx::AnyConnection, principal: &Principal, id: 
 
 /// The query of a segment's members: customers of the company the principal may read that
 /// meet every rule. `today` anchors the twelve months of spend.
-fn members_query(
+async fn members_query(
+    conn: &mut sqlx::AnyConnection,
     principal: &Principal,
     segment: &Segment,
     today: chrono::NaiveDate,
@@ -164,10 +166,9 @@ fn members_query(
     ));
     db::rules::push_filter(&mut q, &principal.row_filter(party::service::READ)?, "p.company_id", "p.owner_id");
     if let Some(spend) = segment.min_spend_12m {
-        let from = today - chrono::Duration::days(365);
-        q.push(" AND p.id IN (SELECT i.party_id FROM fin_invoices i WHERE i.company_id = ").bind(company);
-        q.push(" AND i.kind = 'customer' AND i.number IS NOT NULL AND i.invoice_date > ").bind(from.to_string());
-        q.push(" GROUP BY i.party_id HAVING SUM(i.total) >= ").bind(spend).push(")");
+        q.push(" AND p.id IN (");
+        finance::spend::push_spenders(conn, &mut q, company, today, spend).await?;
+        q.push(")");
     }
     if !segment.region.is_empty() {
         q.push(" AND EXISTS (SELECT 1 FROM party_addresses a WHERE a.party_id = p.id AND (a.province = ")
@@ -193,7 +194,7 @@ pub async fn count(
     segment: &Segment,
     today: chrono::NaiveDate,
 ) -> Result<i64> {
-    let q = members_query(principal, segment, today, "COUNT(*) AS n")?;
+    let q = members_query(&mut *conn, principal, segment, today, "COUNT(*) AS n").await?;
     Ok(q.build().fetch_one(conn).await?.try_get("n")?)
 }
 
@@ -208,13 +209,15 @@ pub async fn members(
     limit: i64,
 ) -> Result<Vec<Member>> {
     let mut q = members_query(
+        &mut *conn,
         principal,
         segment,
         today,
         "p.id, p.number, p.name, \
          (SELECT c.value FROM party_contacts c WHERE c.party_id = p.id AND c.kind = 'mobile' ORDER BY c.position LIMIT 1) AS mobile, \
          (SELECT c.value FROM party_contacts c WHERE c.party_id = p.id AND c.kind = 'email' ORDER BY c.position LIMIT 1) AS email",
-    )?;
+    )
+    .await?;
     q.push(" AND p.id > ").bind(after).push(" ORDER BY p.id LIMIT ").bind(limit);
     q.build()
         .fetch_all(conn)

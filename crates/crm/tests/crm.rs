@@ -474,14 +474,15 @@ async fn a_csv_of_leads_is_imported_whole_or_not_at_all_and_a_known_customer_is_
     assert_eq!(converted.json()["party_id"], chen["duplicate_of"]);
 }
 
-/// A posted customer invoice of `net` yuan + 13 % VAT, dated 10 March.
-async fn invoiced(api: &ApiClient, party: i64, net: &str) {
+/// A posted customer invoice of `net` yuan + 13 % VAT, dated 10 March; its id.
+async fn invoiced(api: &ApiClient, party: i64, net: &str) -> i64 {
     let body = json!({"kind": "customer", "party_id": party, "date": "2026-03-10",
         "lines": [{"description": "服务器 R750", "quantity": "1", "unit_price": net, "vat_rate": "13"}]});
     let draft = api.post("/api/v1/finance/invoices", &body).await;
     assert_eq!(draft.status, StatusCode::CREATED, "{}", draft.body);
     let id = draft.json()["id"].as_i64().unwrap();
     assert_eq!(api.post(&format!("/api/v1/finance/invoices/{id}/post"), &json!({})).await.status, StatusCode::OK);
+    id
 }
 
 #[tokio::test]
@@ -541,10 +542,42 @@ async fn a_segment_of_big_spenders_is_evaluated_live_launched_to_and_exported() 
     let members = api.get(&format!("/api/v1/crm/segments/{}/members", big_in_xiamen["id"])).await.json();
     assert_eq!(members["items"][0]["name"], "厦门华信科技有限公司");
     // Live: a further invoice to 海沧 takes it into the big spenders at once.
-    invoiced(&api, ids[2], "120000.00").await;
-    let now = api.get("/api/v1/crm/segments").await.json();
-    let big_now = now["items"].as_array().unwrap().iter().find(|s| s["id"] == big["id"]).unwrap().clone();
-    assert_eq!(big_now["members"], 3);
+    let haicang = invoiced(&api, ids[2], "120000.00").await;
+    let big_members = || {
+        let api = api.clone();
+        let id = big["id"].clone();
+        async move {
+            let now = api.get("/api/v1/crm/segments").await.json();
+            now["items"].as_array().unwrap().iter().find(|s| s["id"] == id).unwrap()["members"].as_i64().unwrap()
+        }
+    };
+    assert_eq!(big_members().await, 3);
+
+    // The month's job keeps each customer's twelve-month sum (as the server does when a month
+    // begins); read from those sums the segment is the same, and stays live: a credit note of
+    // 海沧's invoice takes it out at once.
+    app.run_jobs().await;
+    let kept: i64 = sqlx::query("SELECT CAST(SUM(total) AS BIGINT) AS n FROM fin_customer_spend")
+        .fetch_one(app.db.reader())
+        .await
+        .unwrap()
+        .try_get("n")
+        .unwrap();
+    assert_eq!(kept, 11_300_000 + 16_950_000 + 13_560_000, "113,000.00 + 169,500.00 + 135,600.00 in fen");
+    assert_eq!(big_members().await, 3);
+    let credit =
+        api.post(&format!("/api/v1/finance/invoices/{haicang}/credit-note"), &json!({"date": "2026-03-16"})).await;
+    assert_eq!(credit.status, StatusCode::CREATED, "{}", credit.body);
+    assert_eq!(big_members().await, 2);
+    // A year on, March 2026 has left the twelve months: nobody is a big spender, before the
+    // job has rolled the sums forward (read from the invoices) and after.
+    app.clock.advance(chrono::Duration::days(366));
+    assert_eq!(big_members().await, 0);
+    app.run_jobs().await;
+    assert_eq!(app.count("fin_customer_spend").await, 0);
+    assert_eq!(big_members().await, 0);
+    app.clock.advance(chrono::Duration::days(-366));
+    app.run_jobs().await;
 
     // A campaign to the VIPs touches the two of them when launched, once.
     let campaign = api
@@ -656,12 +689,12 @@ async fn an_urgent_ticket_nobody_answers_goes_to_the_service_lead_once_per_misse
         .await;
     let id = raised.json()["id"].as_i64().unwrap();
     api.post(&format!("/api/v1/crm/tickets/{id}/assign"), &json!({"user_id": he_li})).await;
-    assert_eq!(app.run_jobs().await, 0, "nothing is late on Sunday");
+    assert_eq!(app.run_job("crm.escalate_breaches").await, 0, "nothing is late on Sunday");
 
     // Monday 10:01 and nobody answered: 吴磊 gets it, level 1, once however often the job runs.
     app.clock.advance(chrono::Duration::minutes(24 * 60 + 1));
-    assert_eq!(app.run_jobs().await, 1);
-    assert_eq!(app.run_jobs().await, 0);
+    assert_eq!(app.run_job("crm.escalate_breaches").await, 1);
+    assert_eq!(app.run_job("crm.escalate_breaches").await, 0);
     let ticket = api.get(&format!("/api/v1/crm/tickets/{id}")).await.json();
     assert_eq!((ticket["assignee_id"].as_i64(), ticket["escalation"].as_i64()), (Some(wu_lei), Some(1)), "{ticket}");
 
@@ -670,8 +703,8 @@ async fn an_urgent_ticket_nobody_answers_goes_to_the_service_lead_once_per_misse
     let lead_api = app.api("wu.lei").await;
     lead_api.post(&format!("/api/v1/crm/tickets/{id}/reply"), &json!({"body": "正在排查网络"})).await;
     app.clock.advance(chrono::Duration::minutes(3 * 60));
-    assert_eq!(app.run_jobs().await, 1);
-    assert_eq!(app.run_jobs().await, 0);
+    assert_eq!(app.run_job("crm.escalate_breaches").await, 1);
+    assert_eq!(app.run_job("crm.escalate_breaches").await, 0);
     let ticket = api.get(&format!("/api/v1/crm/tickets/{id}")).await.json();
     assert_eq!(ticket["escalation"], 2, "{ticket}");
     assert_eq!(app.count("audit_log WHERE action = 'escalate' AND resource = 'crm.ticket'").await, 2);
@@ -681,7 +714,7 @@ async fn an_urgent_ticket_nobody_answers_goes_to_the_service_lead_once_per_misse
     // A resolved ticket is never escalated, however late.
     api.post(&format!("/api/v1/crm/tickets/{id}/status"), &json!({"status": "resolved"})).await;
     app.clock.advance(chrono::Duration::days(7));
-    assert_eq!(app.run_jobs().await, 0);
+    assert_eq!(app.run_job("crm.escalate_breaches").await, 0);
 }
 
 #[tokio::test]

@@ -301,6 +301,9 @@ pub async fn post_invoice(tx: &mut Tx, principal: &Principal, id: i64) -> Result
         .bind(id)
         .execute(tx.conn())
         .await?;
+    if invoice.kind == "customer" {
+        crate::spend::add_posted(tx, company, invoice.party_id, &invoice.date, invoice.total).await?;
+    }
     tx.audit(
         "state",
         "finance.invoice",

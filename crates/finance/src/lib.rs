@@ -13,6 +13,7 @@ mod http;
 mod i18n;
 pub mod invoicing;
 pub mod service;
+pub mod spend;
 pub mod vat;
 
 use web::{MenuItem, Module};
@@ -70,6 +71,12 @@ pub fn module() -> Module {
                 name: "customers' spend by date from one index",
                 sql: include_str!("../migrations/0008_spend_index.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 9,
+                name: "each customer's spend over twelve months",
+                sql: include_str!("../migrations/0009_customer_spend.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,
@@ -121,7 +128,11 @@ pub fn module() -> Module {
             .chain(http::api::statement_docs())
             .collect(),
         subscribers: Vec::new(),
-        jobs: Vec::new(),
+        jobs: vec![db::jobs::Job {
+            name: "finance.roll_customer_spend",
+            every: std::time::Duration::from_secs(60),
+            run: |db| Box::pin(spend::roll(db)),
+        }],
         messages: i18n::MESSAGES,
     }
 }

@@ -230,6 +230,14 @@ impl TestApp {
         db::jobs::run_all(&self.db, &web::jobs(&server::modules())).await
     }
 
+    /// Runs one periodic job, by name, once at the test clock's time. Returns its units of work.
+    pub async fn run_job(&self, name: &str) -> u64 {
+        let jobs: Vec<db::jobs::Job> =
+            web::jobs(&server::modules()).into_iter().filter(|job| job.name == name).collect();
+        assert_eq!(jobs.len(), 1, "no job is named {name}");
+        db::jobs::run_all(&self.db, &jobs).await
+    }
+
     /// Counts rows of a table (to show nothing was stored).
     pub async fn count(&self, table: &str) -> i64 {
         sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))

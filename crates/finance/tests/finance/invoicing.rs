@@ -436,3 +436,46 @@ async fn document_vouchers_are_undone_through_their_documents_and_allocations_ar
     assert_eq!(sub.status, StatusCode::UNPROCESSABLE_ENTITY, "6001 already carries revenue");
     assert_eq!(sub.json()["errors"][0]["code"], "error.finance.parent_used");
 }
+
+#[tokio::test]
+async fn each_customers_twelve_month_spend_is_kept_at_posting_and_rolled_when_a_month_begins() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let huaxin = party(&api, "北京华信科技有限公司", "customer").await;
+    let invoice = |date: &str, net: &str| {
+        json!({"kind": "customer", "party_id": huaxin, "date": date,
+            "lines": [{"description": "服务器 R750", "quantity": "1", "unit_price": net, "vat_rate": "13"}]})
+    };
+    let kept = || async {
+        let row = sqlx::query("SELECT total FROM fin_customer_spend WHERE party_id = $1")
+            .bind(huaxin)
+            .fetch_optional(app.db.reader())
+            .await
+            .expect("kept");
+        row.map(|r| sqlx::Row::try_get::<i64, _>(&r, "total").expect("total"))
+    };
+    // Before the first roll nothing is kept (readers sum the invoices themselves).
+    posted_invoice(&api, invoice("2026-03-10", "1000.00")).await;
+    assert_eq!(kept().await, None);
+    // It is 15 March: the twelve months are April 2025 to March 2026. A bill dated in April
+    // is not in them yet.
+    assert_eq!(app.run_job("finance.roll_customer_spend").await, 1);
+    assert_eq!(app.run_job("finance.roll_customer_spend").await, 0, "once a month");
+    assert_eq!(kept().await, Some(113_000));
+    posted_invoice(&api, invoice("2026-04-02", "2000.00")).await;
+    assert_eq!(kept().await, Some(113_000));
+    // Posting in the window adds at once; a credit note takes away.
+    let march = posted_invoice(&api, invoice("2026-03-20", "500.00")).await;
+    assert_eq!(kept().await, Some(169_500));
+    let credit = api
+        .post(&format!("/api/v1/finance/invoices/{}/credit-note", march["id"]), &json!({"date": "2026-03-21"}))
+        .await;
+    assert_eq!(credit.status, StatusCode::CREATED, "{}", credit.body);
+    assert_eq!(kept().await, Some(113_000));
+    // In April the job rolls the sums forward and the April invoice is in them: the kept sum
+    // is what the invoices of the twelve months add up to.
+    app.clock.advance(chrono::Duration::days(20));
+    assert_eq!(app.run_job("finance.roll_customer_spend").await, 1);
+    assert_eq!(kept().await, Some(113_000 + 226_000));
+}
