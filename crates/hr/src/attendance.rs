@@ -169,23 +169,22 @@ pub async fn roster(tx: &mut Tx, principal: &Principal, form: &RosterForm) -> Re
     let (Some(first), Some(last)) = (first, last) else {
         return Err(DomainError::Internal("checked above".into()).into());
     };
-    let mut days = 0;
-    for day in first.iter_days().take_while(|d| *d <= last) {
-        if form.weekdays_only && chrono::Datelike::weekday(&day).number_from_monday() > 5 {
-            continue;
+    let days: Vec<chrono::NaiveDate> = first
+        .iter_days()
+        .take_while(|d| *d <= last)
+        .filter(|d| !form.weekdays_only || chrono::Datelike::weekday(d).number_from_monday() <= 5)
+        .collect();
+    // A year's days in a few statements rather than one each.
+    for chunk in days.chunks(ROWS_PER_STATEMENT) {
+        let mut q = db::SqlBuilder::new("INSERT INTO hr_roster (company_id, employee_id, day, shift_id) VALUES ");
+        for (i, day) in chunk.iter().enumerate() {
+            q.push(if i == 0 { "(" } else { ", (" }).bind(company).push(", ").bind(form.employee_id);
+            q.push(", ").bind(day.to_string()).push(", ").bind(form.shift_id).push(")");
         }
-        sqlx::query(
-            "INSERT INTO hr_roster (company_id, employee_id, day, shift_id) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (employee_id, day) DO UPDATE SET shift_id = excluded.shift_id",
-        )
-        .bind(company)
-        .bind(form.employee_id)
-        .bind(day.to_string())
-        .bind(form.shift_id)
-        .execute(tx.conn())
-        .await?;
-        days += 1;
+        q.push(" ON CONFLICT (employee_id, day) DO UPDATE SET shift_id = excluded.shift_id");
+        q.build().execute(tx.conn()).await?;
     }
+    let days = days.len() as i64;
     tx.audit(
         "roster",
         "hr.employee",
@@ -211,6 +210,8 @@ pub async fn import_clock(tx: &mut Tx, principal: &Principal, csv: &str) -> Resu
         .collect::<std::result::Result<_, sqlx::Error>>()?;
     let mut p = Problems::default();
     let mut rows = Vec::new();
+    // Spreadsheets save UTF-8 with a byte-order mark, which would hide the first number.
+    let csv = csv.trim_start_matches('\u{feff}');
     for (i, line) in csv.lines().enumerate() {
         let cells: Vec<&str> = line.split([',', '\t']).map(str::trim).collect();
         if line.trim().is_empty() || (i == 0 && !cells[0].starts_with("EMP/")) {
@@ -235,34 +236,132 @@ pub async fn import_clock(tx: &mut Tx, principal: &Principal, csv: &str) -> Resu
         let (clock_in, clock_out) =
             (parse_time(&mut p, &field("in"), cells[2]), parse_time(&mut p, &field("out"), cells[3]));
         if let (Some(e), Some(d), Some(a), Some(b)) = (employee, day, clock_in, clock_out) {
-            // A missed punch (in = out) or more than 16 hours is a mistake, not a long day.
-            if a == b || span(a, b) > 16 * 60 {
-                p.add(&field("out"), "error.hr.clock_span", cells[3]);
-                continue;
+            if plausible_span(&mut p, &field("out"), a, b) {
+                rows.push((e, d, a, b));
             }
-            rows.push((e, d, a, b));
         }
     }
     if rows.is_empty() && p.0.is_empty() {
         p.add("csv", "error.hr.clock_empty", "");
     }
     p.finish()?;
-    for (employee, day, clock_in, clock_out) in &rows {
-        sqlx::query(
-            "INSERT INTO hr_clock (company_id, employee_id, day, clock_in, clock_out, minutes, source) VALUES ($1, $2, $3, $4, $5, $6, 'csv') \
-             ON CONFLICT (employee_id, day) DO UPDATE SET clock_in = excluded.clock_in, clock_out = excluded.clock_out, minutes = excluded.minutes, source = excluded.source",
-        )
-        .bind(company)
-        .bind(*employee)
-        .bind(day.to_string())
-        .bind(clock_in.format("%H:%M").to_string())
-        .bind(clock_out.format("%H:%M").to_string())
-        .bind(span(*clock_in, *clock_out))
-        .execute(tx.conn())
-        .await?;
-    }
+    store_punches(tx, company, &rows, "csv").await?;
     tx.audit("import", "hr.clock", None, &json!({"rows": [null, rows.len()]})).await?;
     Ok(rows.len() as i64)
+}
+
+/// A missed punch (in = out) or more than 16 hours is a mistake, not a long day.
+fn plausible_span(p: &mut Problems, field: &str, clock_in: chrono::NaiveTime, clock_out: chrono::NaiveTime) -> bool {
+    let plausible = clock_in != clock_out && span(clock_in, clock_out) <= 16 * 60;
+    if !plausible {
+        p.add(field, "error.hr.clock_span", clock_out.format("%H:%M").to_string());
+    }
+    plausible
+}
+
+/// Rows of one multi-row insert: a few hundred parameters keep SQLite's statement cheap.
+const ROWS_PER_STATEMENT: usize = 50;
+
+/// Stores clock records (employee, day, in, out), each replacing what its day had.
+async fn store_punches(
+    tx: &mut Tx,
+    company: i64,
+    rows: &[(i64, chrono::NaiveDate, chrono::NaiveTime, chrono::NaiveTime)],
+    source: &str,
+) -> Result<()> {
+    // A day twice in one file: the last line wins (one statement may not touch a row twice).
+    let mut last: HashMap<(i64, chrono::NaiveDate), usize> = HashMap::new();
+    for (i, (employee, day, _, _)) in rows.iter().enumerate() {
+        last.insert((*employee, *day), i);
+    }
+    let kept: Vec<_> = rows.iter().enumerate().filter(|(i, (e, d, _, _))| last.get(&(*e, *d)) == Some(i)).collect();
+    for chunk in kept.chunks(ROWS_PER_STATEMENT) {
+        let mut q = db::SqlBuilder::new(
+            "INSERT INTO hr_clock (company_id, employee_id, day, clock_in, clock_out, minutes, source) VALUES ",
+        );
+        for (i, (_, (employee, day, clock_in, clock_out))) in chunk.iter().enumerate() {
+            q.push(if i == 0 { "(" } else { ", (" }).bind(company).push(", ").bind(*employee);
+            q.push(", ").bind(day.to_string()).push(", ").bind(clock_in.format("%H:%M").to_string());
+            q.push(", ").bind(clock_out.format("%H:%M").to_string()).push(", ").bind(span(*clock_in, *clock_out));
+            q.push(", ").bind(source.to_string()).push(")");
+        }
+        q.push(
+            " ON CONFLICT (employee_id, day) DO UPDATE SET clock_in = excluded.clock_in, clock_out = excluded.clock_out, \
+             minutes = excluded.minutes, source = excluded.source",
+        );
+        q.build().execute(tx.conn()).await?;
+    }
+    Ok(())
+}
+
+/// One day's clock record entered by hand (a forgotten card, a broken clock): HR enters it
+/// with the reason, which the audit trail keeps beside what the day had before.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockForm {
+    pub employee_id: i64,
+    pub day: String,
+    pub clock_in: String,
+    pub clock_out: String,
+    pub reason: String,
+}
+
+pub async fn record_clock(tx: &mut Tx, principal: &Principal, form: &ClockForm) -> Result<()> {
+    principal.authorize(EMPLOYEE_MANAGE)?;
+    let company = principal.company_id.0;
+    let mut p = Problems::default();
+    let known = sqlx::query("SELECT 1 FROM hr_employees WHERE company_id = $1 AND id = $2")
+        .bind(company)
+        .bind(form.employee_id)
+        .fetch_optional(tx.conn())
+        .await?;
+    if known.is_none() {
+        p.add("employee_id", "error.hr.input_employee", form.employee_id.to_string());
+    }
+    let day = match kernel::dates::parse("day", &form.day) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            p.0.push(e);
+            None
+        }
+    };
+    // Today where the company is (China Standard Time).
+    let today = chrono::DateTime::parse_from_rfc3339(tx.now())
+        .map(|at| (at.naive_utc() + chrono::Duration::hours(8)).date())
+        .map_err(|e| DomainError::Internal(e.to_string()))?;
+    if day.is_some_and(|d| d > today) {
+        p.add("day", "error.hr.clock_future", &form.day);
+    }
+    let (clock_in, clock_out) =
+        (parse_time(&mut p, "clock_in", &form.clock_in), parse_time(&mut p, "clock_out", &form.clock_out));
+    if let (Some(a), Some(b)) = (clock_in, clock_out) {
+        plausible_span(&mut p, "clock_out", a, b);
+    }
+    if form.reason.trim().is_empty() {
+        p.add("reason", "error.required", "");
+    }
+    p.finish()?;
+    let (Some(day), Some(a), Some(b)) = (day, clock_in, clock_out) else {
+        return Ok(());
+    };
+    let before = sqlx::query("SELECT clock_in, clock_out FROM hr_clock WHERE employee_id = $1 AND day = $2")
+        .bind(form.employee_id)
+        .bind(day.to_string())
+        .fetch_optional(tx.conn())
+        .await?
+        .map(|r| -> std::result::Result<String, sqlx::Error> {
+            Ok(format!("{}–{}", r.try_get::<String, _>("clock_in")?, r.try_get::<String, _>("clock_out")?))
+        })
+        .transpose()?;
+    store_punches(tx, company, &[(form.employee_id, day, a, b)], "manual").await?;
+    tx.audit(
+        "update",
+        "hr.clock",
+        Some(&format!("{}:{day}", form.employee_id)),
+        &json!({"punches": [before, format!("{}–{}", a.format("%H:%M"), b.format("%H:%M"))], "reason": [null, form.reason.trim()]}),
+    )
+    .await?;
+    Ok(())
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -70,6 +70,12 @@ pub fn module() -> Module {
                 name: "attendance and leave",
                 sql: include_str!("../migrations/0006_attendance.sql"),
             },
+            db::migrate::Migration {
+                module: "hr",
+                version: 7,
+                name: "training plans and session costs",
+                sql: include_str!("../migrations/0007_training_plans.sql"),
+            },
         ],
         permissions: &[
             org::EMPLOYEE_READ,

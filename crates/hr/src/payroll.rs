@@ -134,6 +134,132 @@ pub async fn city_rules(conn: &mut sqlx::AnyConnection, company: i64, year: i32)
         .collect()
 }
 
+/// A city's rule as typed: amounts in yuan, rates in percent (e.g. "8", "0.26").
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CityRuleForm {
+    pub city: String,
+    pub year: i32,
+    pub floor: String,
+    pub cap: String,
+    pub pension_employee: String,
+    pub medical_employee: String,
+    pub unemployment_employee: String,
+    pub pension_employer: String,
+    pub medical_employer: String,
+    pub unemployment_employer: String,
+    pub injury_employer: String,
+    pub housing_fund: String,
+}
+
+impl CityRuleForm {
+    /// The form showing a stored rule, to edit it.
+    pub fn of(rule: &CityRule) -> Self {
+        let percent = |bp: i64| finance::domain::yuan(bp).trim_end_matches('0').trim_end_matches('.').to_string();
+        CityRuleForm {
+            city: rule.city.clone(),
+            year: rule.year,
+            floor: finance::domain::yuan(rule.floor),
+            cap: finance::domain::yuan(rule.cap),
+            pension_employee: percent(rule.pension_employee_bp),
+            medical_employee: percent(rule.medical_employee_bp),
+            unemployment_employee: percent(rule.unemployment_employee_bp),
+            pension_employer: percent(rule.pension_employer_bp),
+            medical_employer: percent(rule.medical_employer_bp),
+            unemployment_employer: percent(rule.unemployment_employer_bp),
+            injury_employer: percent(rule.injury_employer_bp),
+            housing_fund: percent(rule.housing_fund_bp),
+        }
+    }
+}
+
+/// A rate typed in percent with at most two decimals, in basis points (8 → 800,
+/// 0.26 → 26), between `min` and `max` bp.
+fn percent_bp(p: &mut Problems, field: &str, text: &str, (min, max): (i64, i64)) -> i64 {
+    // Percent with two decimals is hundredths of a percent: the amount parser's fen.
+    let mut own = Problems::default();
+    let bp = own.amount(field, text);
+    if !own.0.is_empty() || text.trim().is_empty() || !(min..=max).contains(&bp) {
+        p.add(field, "error.hr.rate", format!("{}–{} %", finance::domain::yuan(min), finance::domain::yuan(max)));
+    }
+    bp
+}
+
+/// Creates or replaces a city's social insurance and housing fund rule for a year (the
+/// sample rule stops being a sample once HR saves it). Audited with what it replaced.
+pub async fn save_city_rule(tx: &mut Tx, principal: &Principal, form: &CityRuleForm) -> Result<()> {
+    principal.authorize(PAYROLL_MANAGE)?;
+    let company = principal.company_id.0;
+    let mut p = Problems::default();
+    let city = form.city.trim();
+    if city.is_empty() || city.chars().count() > 40 {
+        p.add("city", "error.required", city);
+    }
+    if !(2000..=2100).contains(&form.year) {
+        p.add("year", "error.hr.year", form.year.to_string());
+    }
+    let floor = p.amount("floor", &form.floor);
+    let cap = p.amount("cap", &form.cap);
+    if floor == 0 && !p.0.iter().any(|e| e.field == "floor") {
+        p.add("floor", "error.hr.positive", &form.floor);
+    }
+    if cap < floor {
+        p.add("cap", "error.hr.cap_below_floor", &form.cap);
+    }
+    // Contribution rates stay below half the base; the housing fund is 5 %–12 % by law.
+    let share = (0, 5_000);
+    let rule = CityRule {
+        city: city.to_string(),
+        year: form.year,
+        floor,
+        cap,
+        pension_employee_bp: percent_bp(&mut p, "pension_employee", &form.pension_employee, share),
+        medical_employee_bp: percent_bp(&mut p, "medical_employee", &form.medical_employee, share),
+        unemployment_employee_bp: percent_bp(&mut p, "unemployment_employee", &form.unemployment_employee, share),
+        pension_employer_bp: percent_bp(&mut p, "pension_employer", &form.pension_employer, share),
+        medical_employer_bp: percent_bp(&mut p, "medical_employer", &form.medical_employer, share),
+        unemployment_employer_bp: percent_bp(&mut p, "unemployment_employer", &form.unemployment_employer, share),
+        injury_employer_bp: percent_bp(&mut p, "injury_employer", &form.injury_employer, share),
+        housing_fund_bp: percent_bp(&mut p, "housing_fund", &form.housing_fund, (500, 1_200)),
+        sample: false,
+    };
+    p.finish()?;
+    let before = city_rules(tx.conn(), company, form.year).await?.into_iter().find(|r| r.city == rule.city);
+    sqlx::query(
+        "INSERT INTO hr_city_rules (company_id, city, year, floor, cap, pension_employee_bp, medical_employee_bp, unemployment_employee_bp, \
+           pension_employer_bp, medical_employer_bp, unemployment_employer_bp, injury_employer_bp, housing_fund_bp, sample) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0) \
+         ON CONFLICT (company_id, city, year) DO UPDATE SET floor = excluded.floor, cap = excluded.cap, \
+           pension_employee_bp = excluded.pension_employee_bp, medical_employee_bp = excluded.medical_employee_bp, \
+           unemployment_employee_bp = excluded.unemployment_employee_bp, pension_employer_bp = excluded.pension_employer_bp, \
+           medical_employer_bp = excluded.medical_employer_bp, unemployment_employer_bp = excluded.unemployment_employer_bp, \
+           injury_employer_bp = excluded.injury_employer_bp, housing_fund_bp = excluded.housing_fund_bp, sample = 0",
+    )
+    .bind(company)
+    .bind(&rule.city)
+    .bind(i64::from(rule.year))
+    .bind(rule.floor)
+    .bind(rule.cap)
+    .bind(rule.pension_employee_bp)
+    .bind(rule.medical_employee_bp)
+    .bind(rule.unemployment_employee_bp)
+    .bind(rule.pension_employer_bp)
+    .bind(rule.medical_employer_bp)
+    .bind(rule.unemployment_employer_bp)
+    .bind(rule.injury_employer_bp)
+    .bind(rule.housing_fund_bp)
+    .execute(tx.conn())
+    .await?;
+    tx.audit(
+        if before.is_some() { "update" } else { "create" },
+        "hr.city_rule",
+        Some(&format!("{}:{}", rule.city, rule.year)),
+        &json!({"rule": [before, rule]}),
+    )
+    .await?;
+    Ok(())
+}
+
 // ---- Structures ----
 
 #[derive(Debug, Clone, Serialize)]
@@ -168,6 +294,41 @@ pub struct ComponentForm {
     /// earning or deduction.
     pub kind: String,
     pub formula: String,
+}
+
+/// Each employee's leaves of absence up to `last`, from their dated lifecycle events: from
+/// the leave's effective date up to the day before the return's (open while not returned).
+async fn leaves_of_absence(
+    tx: &mut Tx,
+    company: i64,
+    last: chrono::NaiveDate,
+) -> Result<HashMap<i64, Vec<std::ops::Range<chrono::NaiveDate>>>> {
+    let far = chrono::NaiveDate::MAX;
+    let mut out: HashMap<i64, Vec<std::ops::Range<chrono::NaiveDate>>> = HashMap::new();
+    for r in sqlx::query(
+        "SELECT v.employee_id, v.kind, v.effective_date FROM hr_employee_events v JOIN hr_employees e ON e.id = v.employee_id \
+         WHERE e.company_id = $1 AND v.kind IN ('leave', 'return') AND v.effective_date <= $2 \
+         ORDER BY v.employee_id, v.effective_date, v.id",
+    )
+    .bind(company)
+    .bind(last.to_string())
+    .fetch_all(tx.conn())
+    .await?
+    {
+        let Ok(day) = chrono::NaiveDate::parse_from_str(&r.try_get::<String, _>("effective_date")?, "%Y-%m-%d") else {
+            continue;
+        };
+        let spans = out.entry(r.try_get("employee_id")?).or_default();
+        match r.try_get::<String, _>("kind")?.as_str() {
+            "leave" => spans.push(day..far),
+            _ => {
+                if let Some(open) = spans.last_mut().filter(|s| s.end == far) {
+                    open.end = day;
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The figures every formula may read besides the inputs and earlier components.
@@ -740,6 +901,7 @@ async fn compute(
     } else {
         HashMap::new()
     };
+    let away = leaves_of_absence(tx, company, last).await?;
     let separate_bonus = last.to_string().as_str() <= domain::SEPARATE_BONUS_UNTIL;
     let mut slips: Vec<(SlipInput, Slip, Option<i64>, i64)> = Vec::with_capacity(employees.len());
     for e in &employees {
@@ -748,9 +910,8 @@ async fn compute(
             continue;
         }
         let status: String = e.try_get("status")?;
-        if kind == "regular" && status == "on_leave" {
-            continue;
-        }
+        let leaves = away.get(&id);
+        let is_away = |d: &chrono::NaiveDate| leaves.is_some_and(|spans| spans.iter().any(|s| s.contains(d)));
         let label = format!("{} {}", e.try_get::<String, _>("number")?, e.try_get::<String, _>("name")?);
         let fail = |reason: String| -> db::Error {
             DomainError::invalid("employees", "error.hr.payslip", format!("{label}: {reason}")).into()
@@ -765,10 +926,16 @@ async fn compute(
         };
         let hire: String = e.try_get("hire_date")?;
         let exit: Option<String> = e.try_get("exit_date")?;
+        // Working days employed and not on a leave of absence (which is unpaid).
         let days_employed = working
             .iter()
-            .filter(|d| d.to_string() >= hire && exit.as_ref().is_none_or(|x| d.to_string() <= *x))
+            .filter(|d| d.to_string() >= hire && exit.as_ref().is_none_or(|x| d.to_string() <= *x) && !is_away(d))
             .count() as i64;
+        // Away the whole month (or on leave with no dated start, from before these records):
+        // no payslip this month.
+        if kind == "regular" && (days_employed == 0 || (status == "on_leave" && leaves.is_none())) {
+            continue;
+        }
         let (tax_year, had_bonus) = before.get(&id).copied().unwrap_or_default();
         let base_salary: i64 = e.try_get("base_salary")?;
         let review = ratings.get(&id);
@@ -794,6 +961,7 @@ async fn compute(
                             working.contains(d)
                                 && d.to_string() >= hire
                                 && exit.as_ref().is_none_or(|x| d.to_string() <= *x)
+                                && !is_away(d)
                         })
                         .count();
                     *inputs.entry("absence_days".into()).or_default() += Decimal::from(unpaid as i64);

@@ -3,7 +3,9 @@
 //! result (1–5, as the manager sees them later); training needs from performance gaps (a
 //! latest final rating of D or E) and from career steps that require a course not yet
 //! completed; and each course's effectiveness. A participant completes a course when they
-//! attended and their evaluation is entered.
+//! attended and their evaluation is entered. The year's plan says how many people of a
+//! department are to take a course and its budget; sessions record their cost, and the plan
+//! reads against who attended and each session's cost shared by its attendees.
 
 use crate::org::EMPLOYEE_READ;
 use db::{Result, RowExt, Tx};
@@ -12,6 +14,7 @@ use kernel::permission::Principal;
 use kernel::DomainError;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::collections::HashMap;
 
 pub const TRAINING_MANAGE: &str = "hr.training.manage";
 
@@ -67,6 +70,9 @@ pub struct SessionForm {
     #[serde(default)]
     pub trainer: String,
     pub capacity: i64,
+    /// What the session cost (trainer, room, materials), in yuan; empty is nothing.
+    #[serde(default)]
+    pub cost: String,
 }
 
 pub async fn schedule(tx: &mut Tx, principal: &Principal, course: i64, form: &SessionForm) -> Result<i64> {
@@ -88,15 +94,17 @@ pub async fn schedule(tx: &mut Tx, principal: &Principal, course: i64, form: &Se
     if form.trainer.chars().count() > 100 {
         p.add("trainer", "error.too_long", "100");
     }
+    let cost = if form.cost.trim().is_empty() { 0 } else { p.amount("cost", form.cost.trim()) };
     p.finish()?;
     let id: i64 = sqlx::query(
-        "INSERT INTO hr_sessions (company_id, course_id, starts_on, trainer, capacity, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO hr_sessions (company_id, course_id, starts_on, trainer, capacity, cost, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(company)
     .bind(course)
     .bind(starts.map(|d| d.to_string()).unwrap_or_default())
     .bind(form.trainer.trim())
     .bind(form.capacity)
+    .bind(cost)
     .bind(tx.now().to_string())
     .fetch_one(tx.conn())
     .await?
@@ -439,4 +447,184 @@ pub async fn needs(conn: &mut sqlx::AnyConnection, principal: &Principal) -> Res
         });
     }
     Ok(out)
+}
+
+// ---- The year's plan and its budget ----
+
+/// A line of the year's training plan: a department is to train so many people on a course
+/// within a budget (yuan).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanForm {
+    pub year: i32,
+    pub department_id: i64,
+    pub course_id: i64,
+    pub heads: i64,
+    pub budget: String,
+}
+
+/// Adds a plan line, or replaces the one of the same year, department and course. Audited.
+pub async fn plan(tx: &mut Tx, principal: &Principal, form: &PlanForm) -> Result<i64> {
+    principal.authorize(TRAINING_MANAGE)?;
+    let company = principal.company_id.0;
+    let mut p = Problems::default();
+    if !(2000..=2100).contains(&form.year) {
+        p.add("year", "error.hr.year", form.year.to_string());
+    }
+    for (field, table, id) in
+        [("department_id", "hr_departments", form.department_id), ("course_id", "hr_courses", form.course_id)]
+    {
+        let known = sqlx::query(&format!("SELECT 1 FROM {table} WHERE company_id = $1 AND id = $2"))
+            .bind(company)
+            .bind(id)
+            .fetch_optional(tx.conn())
+            .await?;
+        if known.is_none() {
+            p.add(field, "error.hr.unknown", id.to_string());
+        }
+    }
+    if !(1..=10_000).contains(&form.heads) {
+        p.add("heads", "error.hr.heads", form.heads.to_string());
+    }
+    let budget = p.amount("budget", form.budget.trim());
+    p.finish()?;
+    let before = sqlx::query(
+        "SELECT id, heads, budget FROM hr_training_plans WHERE company_id = $1 AND year = $2 AND department_id = $3 AND course_id = $4",
+    )
+    .bind(company)
+    .bind(i64::from(form.year))
+    .bind(form.department_id)
+    .bind(form.course_id)
+    .fetch_optional(tx.conn())
+    .await?;
+    let id: i64 = match &before {
+        Some(row) => {
+            let id: i64 = row.try_get("id")?;
+            sqlx::query("UPDATE hr_training_plans SET heads = $1, budget = $2 WHERE id = $3")
+                .bind(form.heads)
+                .bind(budget)
+                .bind(id)
+                .execute(tx.conn())
+                .await?;
+            id
+        }
+        None => sqlx::query(
+            "INSERT INTO hr_training_plans (company_id, year, department_id, course_id, heads, budget, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(company)
+        .bind(i64::from(form.year))
+        .bind(form.department_id)
+        .bind(form.course_id)
+        .bind(form.heads)
+        .bind(budget)
+        .bind(tx.now().to_string())
+        .fetch_one(tx.conn())
+        .await?
+        .try_get("id")?,
+    };
+    let was =
+        |column: &str| -> Result<Option<i64>> { Ok(before.as_ref().map(|r| r.try_get::<i64, _>(column)).transpose()?) };
+    tx.audit(
+        if before.is_some() { "update" } else { "create" },
+        "hr.training_plan",
+        Some(&id.to_string()),
+        &json!({"heads": [was("heads")?, form.heads], "budget": [was("budget")?, budget]}),
+    )
+    .await?;
+    Ok(id)
+}
+
+/// A plan line against what happened: people of the department who attended a session of the
+/// course that year, and the sessions' cost shared by their attendees. A course a department
+/// trained on without a plan line shows with nothing planned.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanLine {
+    pub department_id: i64,
+    pub department: String,
+    pub course_id: i64,
+    pub course: String,
+    pub heads: i64,
+    pub trained: i64,
+    /// Fen.
+    pub budget: i64,
+    pub spent: i64,
+}
+
+pub async fn plan_lines(conn: &mut sqlx::AnyConnection, principal: &Principal, year: i32) -> Result<Vec<PlanLine>> {
+    principal.authorize(EMPLOYEE_READ)?;
+    let company = principal.company_id.0;
+    let mut lines: Vec<PlanLine> = Vec::new();
+    for r in sqlx::query(
+        "SELECT l.department_id, d.name AS department, l.course_id, c.code || ' ' || c.title AS course, l.heads, l.budget \
+         FROM hr_training_plans l JOIN hr_departments d ON d.id = l.department_id JOIN hr_courses c ON c.id = l.course_id \
+         WHERE l.company_id = $1 AND l.year = $2 ORDER BY d.code, c.code",
+    )
+    .bind(company)
+    .bind(i64::from(year))
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        lines.push(PlanLine {
+            department_id: r.try_get("department_id")?,
+            department: r.try_get("department")?,
+            course_id: r.try_get("course_id")?,
+            course: r.try_get("course")?,
+            heads: r.try_get("heads")?,
+            trained: 0,
+            budget: r.try_get("budget")?,
+            spent: 0,
+        });
+    }
+    // Each attended seat of the year's sessions, with the session's cost and its number of
+    // attendees: a seat's share of the cost is cost ÷ attendees.
+    let seats = sqlx::query(
+        "SELECT s.id AS session, s.course_id, c.code || ' ' || c.title AS course, s.cost, e.id AS employee, e.department_id, d.name AS department, \
+           (SELECT COUNT(*) FROM hr_enrolments x WHERE x.session_id = s.id AND x.attended = 1) AS attendees \
+         FROM hr_sessions s JOIN hr_courses c ON c.id = s.course_id JOIN hr_enrolments n ON n.session_id = s.id \
+           JOIN hr_employees e ON e.id = n.employee_id JOIN hr_departments d ON d.id = e.department_id \
+         WHERE s.company_id = $1 AND n.attended = 1 AND s.starts_on >= $2 AND s.starts_on < $3 ORDER BY s.id, e.id",
+    )
+    .bind(company)
+    .bind(format!("{year:04}-01-01"))
+    .bind(format!("{:04}-01-01", year + 1))
+    .fetch_all(&mut *conn)
+    .await?;
+    // Cost per (session, department) first, rounded once, so shares add up per department.
+    let mut shares: HashMap<(i64, i64), (i64, i64, i64)> = HashMap::new();
+    let mut trained: HashMap<(i64, i64), std::collections::HashSet<i64>> = HashMap::new();
+    for r in &seats {
+        let (session, course, department): (i64, i64, i64) =
+            (r.try_get("session")?, r.try_get("course_id")?, r.try_get("department_id")?);
+        if !lines.iter().any(|l| l.department_id == department && l.course_id == course) {
+            lines.push(PlanLine {
+                department_id: department,
+                department: r.try_get("department")?,
+                course_id: course,
+                course: r.try_get("course")?,
+                heads: 0,
+                trained: 0,
+                budget: 0,
+                spent: 0,
+            });
+        }
+        let entry = shares.entry((session, department)).or_insert((0, r.try_get("cost")?, r.try_get("attendees")?));
+        entry.0 += 1;
+        trained.entry((course, department)).or_default().insert(r.try_get("employee")?);
+    }
+    let course_of: HashMap<i64, i64> = seats
+        .iter()
+        .map(|r| Ok((r.try_get("session")?, r.try_get("course_id")?)))
+        .collect::<std::result::Result<_, sqlx::Error>>()?;
+    for line in &mut lines {
+        line.trained = trained.get(&(line.course_id, line.department_id)).map_or(0, |s| s.len() as i64);
+        line.spent = shares
+            .iter()
+            .filter(|((session, department), _)| {
+                *department == line.department_id && course_of.get(session) == Some(&line.course_id)
+            })
+            .map(|(_, (seats, cost, attendees))| (cost * seats * 2 + attendees) / (attendees * 2))
+            .sum();
+    }
+    Ok(lines)
 }

@@ -849,11 +849,18 @@ async fn a_course_closes_a_career_requirement_and_its_effect_is_measured_at_four
     );
     assert_eq!(api.get("/api/v1/hr/career-paths/eligible").await.json()["items"], json!([]), "not before the course");
 
-    // A session for two: both attend; tests 60 → 85 and 50 → 70; reaction 5 and 4.
+    // The year's plan: three of sales on the course within 2,000.00; no heads is refused.
+    let plan = |heads: i64| json!({"year": 2026, "department_id": c.sales, "course_id": course, "heads": heads, "budget": "2000.00"});
+    let empty = api.post("/api/v1/hr/training/plan", &plan(0)).await;
+    assert_eq!(empty.json()["errors"][0]["field"], "heads", "{}", empty.body);
+    assert_eq!(api.post("/api/v1/hr/training/plan", &plan(3)).await.status, StatusCode::CREATED);
+
+    // A session for two, costing 1,800.00: both attend; tests 60 → 85 and 50 → 70; reaction 5
+    // and 4.
     let session = api
         .post(
             &format!("/api/v1/hr/courses/{course}/sessions"),
-            &json!({"starts_on": "2026-03-20", "trainer": "周老师", "capacity": 2}),
+            &json!({"starts_on": "2026-03-20", "trainer": "周老师", "capacity": 2, "cost": "1800.00"}),
         )
         .await;
     let session = session.json()["id"].as_i64().unwrap();
@@ -901,9 +908,23 @@ async fn a_course_closes_a_career_requirement_and_its_effect_is_measured_at_four
         .map(|n| (n["employee"].as_str().unwrap(), n["reason"].as_str().unwrap()))
         .collect();
     assert_eq!(left, [("EMP/000002 李强", "performance"), ("EMP/000003 赵敏", "career")]);
+    // Against the plan: two of three trained, 1,800.00 of 2,000.00 spent.
+    let against = api.get("/api/v1/hr/training/plan?year=2026").await.json();
+    assert_eq!(
+        (
+            against["items"][0]["heads"].as_i64(),
+            against["items"][0]["trained"].as_i64(),
+            against["items"][0]["spent"].as_str(),
+            against["items"][0]["left"].as_str()
+        ),
+        (Some(3), Some(2), Some("1800.00"), Some("200.00"))
+    );
     let page = app.signed_in("admin").await.get("/hr/training").await;
     assert!(
-        page.status == StatusCode::OK && page.body.contains("22.50") && page.body.contains("周老师"),
+        page.status == StatusCode::OK
+            && page.body.contains("22.50")
+            && page.body.contains("周老师")
+            && page.body.contains("1,800.00"),
         "{}",
         page.body
     );
@@ -1112,6 +1133,17 @@ async fn the_clock_and_approved_unpaid_leave_flow_into_the_months_pay() {
     assert_eq!(app.count("hr_clock").await, 0);
     let good = api.post("/api/v1/hr/clock-records/import", &json!({"csv": "工号,日期,上班,下班\nEMP/000001,2026-03-16,09:00,20:30\nEMP/000001,2026-03-17,09:00,19:00\n"})).await;
     assert_eq!(good.json()["imported"], 2, "{}", good.body);
+    // He forgot his card on Wednesday: HR enters the day by hand, with the reason, which the
+    // audit trail keeps; without a reason, or for a day still to come, it is refused.
+    let by_hand = |day: &str, reason: &str| json!({"employee_id": zhang, "day": day, "clock_in": "09:00", "clock_out": "18:00", "reason": reason});
+    let unexplained = api.post("/api/v1/hr/clock-records", &by_hand("2026-03-13", " ")).await;
+    assert_eq!(unexplained.json()["errors"][0]["field"], "reason", "{}", unexplained.body);
+    let ahead = api.post("/api/v1/hr/clock-records", &by_hand("2026-03-20", "忘记打卡")).await;
+    assert_eq!(ahead.json()["errors"][0]["code"], "error.hr.clock_future", "{}", ahead.body);
+    let entered = api.post("/api/v1/hr/clock-records", &by_hand("2026-03-13", "忘记打卡")).await;
+    assert_eq!(entered.status, StatusCode::CREATED, "{}", entered.body);
+    assert_eq!(app.count("hr_clock WHERE source = 'manual' AND minutes = 540").await, 1);
+    assert_eq!(app.count("audit_log WHERE resource = 'hr.clock' AND action = 'update'").await, 1);
 
     // 李娜 takes two days of unpaid personal leave (Thursday and Friday); six days of annual
     // leave are beyond her five.
@@ -1303,4 +1335,149 @@ async fn from_a_planned_hire_to_the_first_payslip_in_one_story() {
         (Some("35752.00"), Some("4055.00"), Some("-31697.00")),
         "{payable}"
     );
+}
+
+#[tokio::test]
+async fn hr_keeps_a_citys_insurance_rule_and_a_salary_structure_on_the_settings_page() {
+    let c = company().await;
+    let (app, api) = (&c.app, &c.api);
+    // 王磊 works in Beijing: there is no rule for Beijing yet, so March's payroll stops on him.
+    let wang = api
+        .post(
+            "/api/v1/hr/employees",
+            &hire_body(&c, "王磊", "11010519491231002X", "2025-06-02", "20000", json!({"city": "北京"})),
+        )
+        .await;
+    assert_eq!(wang.status, StatusCode::CREATED, "{}", wang.body);
+    let stopped = api.post("/api/v1/hr/payroll-runs", &json!({"period": "2026-03"})).await;
+    assert_eq!(stopped.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", stopped.body);
+    assert!(stopped.body.contains("北京"), "{}", stopped.body);
+
+    // HR types Beijing's rule on the page; a housing fund of 15 % is beyond the law's 12 %,
+    // and the page says so next to the field.
+    let browser = app.signed_in("admin").await;
+    let settings = browser.get("/hr/payroll/settings").await;
+    assert!(settings.body.contains("base * days_worked / work_days"), "the standard structure is shown");
+    let rule = |housing: &'static str| {
+        vec![
+            ("action", "city_rule"),
+            ("year", "2026"),
+            ("city", "北京"),
+            ("floor", "7162.00"),
+            ("cap", "35811.00"),
+            ("pension_employee", "8"),
+            ("medical_employee", "2"),
+            ("unemployment_employee", "0.5"),
+            ("housing_fund", housing),
+            ("pension_employer", "16"),
+            ("medical_employer", "9.8"),
+            ("unemployment_employer", "0.5"),
+            ("injury_employer", "0.4"),
+        ]
+    };
+    let refused = browser.post_form("/hr/payroll/settings", "/hr/payroll/settings", &rule("15")).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("5.00–12.00 %"), "{}", refused.body);
+    assert_eq!(app.count("hr_city_rules WHERE city = '北京'").await, 0);
+    let saved = browser.post_form("/hr/payroll/settings", "/hr/payroll/settings", &rule("12")).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let rules = api.get("/api/v1/hr/city-rules?year=2026").await.json();
+    let beijing = rules["items"].as_array().unwrap().iter().find(|r| r["city"] == "北京").unwrap().clone();
+    assert_eq!(
+        (beijing["housing_fund_bp"].as_i64(), beijing["medical_employer_bp"].as_i64(), beijing["sample"].as_bool()),
+        (Some(1200), Some(980), Some(false))
+    );
+    // Now he is paid: 8 % pension and 12 % housing fund of his 20,000.00.
+    let run = api.post("/api/v1/hr/payroll-runs", &json!({"period": "2026-03"})).await;
+    assert_eq!(run.status, StatusCode::CREATED, "{}", run.body);
+    let slips = api.get(&format!("/api/v1/hr/payslips?run={}", run.json()["id"])).await.json();
+    let slip = slip_of(&slips, "王磊");
+    assert_eq!(
+        (slip["pension_employee"].as_str(), slip["housing_employee"].as_str()),
+        (Some("1600.00"), Some("2400.00"))
+    );
+
+    // A structure for sales staff with a commission: a formula naming an unknown figure is
+    // refused at its row; corrected, the structure is kept with its rows in order.
+    let structure = |formula: &'static str| {
+        vec![
+            ("action", "structure"),
+            ("year", "2026"),
+            ("code", "SALES"),
+            ("name", "销售人员工资结构"),
+            ("components[0].code", "base_pay"),
+            ("components[0].name", "基本工资"),
+            ("components[0].kind", "earning"),
+            ("components[0].formula", "base * days_worked / work_days"),
+            ("components[1].code", "commission"),
+            ("components[1].name", "销售提成"),
+            ("components[1].kind", "earning"),
+            ("components[1].formula", formula),
+        ]
+    };
+    let bad = browser.post_form("/hr/payroll/settings", "/hr/payroll/settings", &structure("revenue * 0.02")).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("revenue"), "{}", bad.body);
+    let good =
+        browser.post_form("/hr/payroll/settings", "/hr/payroll/settings", &structure("sales_amount * 0.02")).await;
+    assert_eq!(good.status, StatusCode::SEE_OTHER, "{}", good.body);
+    let structures = api.get("/api/v1/hr/structures").await.json();
+    let sales = structures["items"].as_array().unwrap().iter().find(|s| s["code"] == "SALES").unwrap().clone();
+    assert_eq!(sales["components"][1]["formula"], "sales_amount * 0.02");
+
+    // Only payroll may change the rules.
+    app.user("zhao.min", &["line_manager"], "", "sales").await;
+    let manager = app.api("zhao.min").await;
+    let denied = manager
+        .post(
+            "/api/v1/hr/city-rules",
+            &json!({"city": "广州", "year": 2026, "floor": "5000.00", "cap": "30000.00",
+            "pension_employee": "8", "medical_employee": "2", "unemployment_employee": "0.2", "pension_employer": "14",
+            "medical_employer": "6.5", "unemployment_employer": "0.8", "injury_employer": "0.2", "housing_fund": "5"}),
+        )
+        .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_leave_of_absence_and_the_return_are_paid_by_their_dates_within_the_month() {
+    let c = company().await;
+    let api = &c.api;
+    let hire = |name: &str, id_number: &str| {
+        let body = hire_body(&c, name, id_number, "2025-06-02", "11000", json!({}));
+        async move { api.post("/api/v1/hr/employees", &body).await.json()["id"].as_i64().unwrap() }
+    };
+    let li = hire("李娜", "440524188001010014").await;
+    let zhang = hire("张伟", "11010519491231002X").await;
+    let change = |id: i64, kind: &str, date: &str, version: i64| {
+        let body = json!({"kind": kind, "effective_date": date, "version": version, "reason": "家中有事"});
+        async move { api.post(&format!("/api/v1/hr/employees/{id}/changes"), &body).await }
+    };
+    // 李娜's leave of absence starts on Monday 16 March and she is back on Monday 13 April;
+    // 张伟 has been away since February.
+    assert_eq!(change(li, "leave", "2026-03-16", 1).await.status, StatusCode::OK);
+    assert_eq!(change(zhang, "leave", "2026-02-02", 1).await.status, StatusCode::OK);
+    let slip = |run: Value, name: &'static str| async move {
+        let slips = api.get(&format!("/api/v1/hr/payslips?run={}", run["id"])).await.json();
+        let line = slips["items"].as_array().unwrap().iter().find(|s| s["name"] == name).map(|s| s["id"].clone());
+        match line {
+            Some(id) => Some(api.get(&format!("/api/v1/hr/payslips/{id}")).await.json()),
+            None => None,
+        }
+    };
+    let base_pay = |slip: &Value| {
+        slip["lines"].as_array().unwrap().iter().find(|l| l["code"] == "base_pay").unwrap()["amount"].clone()
+    };
+    // March: she worked 10 of its 22 working days, 11,000.00 × 10 / 22; he is not paid.
+    let march = api.post("/api/v1/hr/payroll-runs", &json!({"period": "2026-03"})).await;
+    assert_eq!(march.status, StatusCode::CREATED, "{}", march.body);
+    let march = march.json();
+    assert_eq!(base_pay(&slip(march.clone(), "李娜").await.expect("her March")), "5000.00");
+    assert!(slip(march.clone(), "张伟").await.is_none(), "away the whole month, no payslip");
+    let posted = api.post(&format!("/api/v1/hr/payroll-runs/{}/post", march["id"]), &json!({})).await;
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
+    // April: back on the 13th, she is paid its last 14 of 22 working days.
+    assert_eq!(change(li, "return", "2026-04-13", 2).await.status, StatusCode::OK);
+    let april = api.post("/api/v1/hr/payroll-runs", &json!({"period": "2026-04"})).await.json();
+    assert_eq!(base_pay(&slip(april, "李娜").await.expect("her April")), "7000.00");
 }

@@ -1323,9 +1323,11 @@ pub async fn seed_hr(db: &Db, company_id: i64) -> Result<usize> {
     Ok(made)
 }
 
-/// The demo's current month in HR: the east sales team rostered on the day shift with two
-/// days of clock records, leave (approved annual leave, a pending unpaid day), the sales
-/// course with evaluations, and a job posting with three applications.
+/// The demo's year of attendance and its current month in HR: everyone rostered on the day
+/// shift on weekdays from the start of the year (or their hire) to the end of this month, a
+/// clock record for each rostered day gone by (one day in seven ending at 20:00, so overtime
+/// is paid), leave (approved annual leave, a pending unpaid day), the sales course with
+/// evaluations, and a job posting with three applications.
 async fn seed_hr_month(
     db: &Db,
     company_id: i64,
@@ -1335,14 +1337,22 @@ async fn seed_hr_month(
 ) -> Result<()> {
     let today = (db.clock().now() + chrono::Duration::hours(8)).date_naive();
     let first = today.with_day(1).unwrap_or(today);
-    let east: Vec<(i64, String)> =
-        sqlx::query("SELECT id, number FROM hr_employees WHERE department_id = $1 ORDER BY id")
-            .bind(department_ids[4])
+    let new_year = today.with_ordinal(1).unwrap_or(first);
+    let month_end = (first + chrono::Duration::days(32)).with_day(1).unwrap_or(today) - chrono::Duration::days(1);
+    // (id, number, department, hire date)
+    let staff: Vec<(i64, String, i64, String)> =
+        sqlx::query("SELECT id, number, department_id, hire_date FROM hr_employees WHERE company_id = $1 ORDER BY id")
+            .bind(company_id)
             .fetch_all(db.reader())
             .await?
             .iter()
-            .map(|r| Ok((r.try_get("id")?, r.try_get("number")?)))
+            .map(|r| Ok((r.try_get("id")?, r.try_get("number")?, r.try_get("department_id")?, r.try_get("hire_date")?)))
             .collect::<std::result::Result<_, sqlx::Error>>()?;
+    let east: Vec<(i64, String)> = staff
+        .iter()
+        .filter(|(_, _, department, _)| *department == department_ids[4])
+        .map(|(id, number, _, _)| (*id, number.clone()))
+        .collect();
     let mut tx = db.begin(Actor::user(admin, "admin", company_id)).await?;
     let shift = hr::attendance::ShiftForm {
         code: "DAY".into(),
@@ -1352,19 +1362,19 @@ async fn seed_hr_month(
     };
     let shift = hr::attendance::create_shift(&mut tx, principal, &shift).await?;
     let mut csv = String::new();
-    for (id, number) in &east {
+    for (id, number, _, hired) in &staff {
+        let start = chrono::NaiveDate::parse_from_str(hired, "%Y-%m-%d").unwrap_or(new_year).max(new_year);
         let form = hr::attendance::RosterForm {
             employee_id: *id,
             shift_id: shift,
-            first_day: first.to_string(),
-            last_day: today.to_string(),
+            first_day: start.to_string(),
+            last_day: month_end.to_string(),
             weekdays_only: true,
         };
         hr::attendance::roster(&mut tx, principal, &form).await?;
-        for day in
-            first.iter_days().take_while(|d| *d < today).filter(|d| d.weekday().number_from_monday() <= 5).take(2)
-        {
-            csv.push_str(&format!("{number},{day},08:55,{}\n", if id % 3 == 0 { "20:00" } else { "18:05" }));
+        for day in start.iter_days().take_while(|d| *d < today).filter(|d| d.weekday().number_from_monday() <= 5) {
+            let late = (id + i64::from(day.ordinal())) % 7 == 0;
+            csv.push_str(&format!("{number},{day},08:5{},{}\n", id % 10, if late { "20:00" } else { "18:05" }));
         }
     }
     if !csv.is_empty() {
@@ -1387,8 +1397,22 @@ async fn seed_hr_month(
     }
     let course = hr::training::CourseForm { code: "SAL-101".into(), title: "顾问式销售".into(), hours: 8 };
     let course = hr::training::create_course(&mut tx, principal, &course).await?;
-    let session = hr::training::SessionForm { starts_on: first.to_string(), trainer: "周老师".into(), capacity: 20 };
+    let session = hr::training::SessionForm {
+        starts_on: first.to_string(),
+        trainer: "周老师".into(),
+        capacity: 20,
+        cost: "3200.00".into(),
+    };
     let session = hr::training::schedule(&mut tx, principal, course, &session).await?;
+    // The year's plan: twelve of the east team on the course within 6,000.00.
+    let plan = hr::training::PlanForm {
+        year: today.year(),
+        department_id: department_ids[4],
+        course_id: course,
+        heads: 12,
+        budget: "6000.00".into(),
+    };
+    hr::training::plan(&mut tx, principal, &plan).await?;
     let attendees: Vec<i64> = east.iter().take(10).map(|(id, _)| *id).collect();
     hr::training::enrol(&mut tx, principal, session, &attendees).await?;
     for (k, employee) in attendees.iter().take(6).enumerate() {

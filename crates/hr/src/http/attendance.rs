@@ -21,6 +21,7 @@ pub fn routes() -> Router<AppState> {
         .route("/hr/attendance", get(attendance_page).post(attendance_action_page))
         .route("/api/v1/hr/shifts", get(shifts_api).post(create_shift_api))
         .route("/api/v1/hr/roster", post(roster_api))
+        .route("/api/v1/hr/clock-records", post(record_clock_api))
         .route("/api/v1/hr/clock-records/import", post(import_api))
         .route("/api/v1/hr/leave-requests", get(leave_api).post(request_leave_api))
         .route("/api/v1/hr/leave-requests/{id}/{decision}", post(decide_api))
@@ -36,6 +37,13 @@ pub fn docs() -> Vec<ApiRoute> {
             "POST",
             "/api/v1/hr/roster",
             "Roster an employee on a shift for a range of days",
+            EMPLOYEE_MANAGE,
+            Some(object),
+        ),
+        route(
+            "POST",
+            "/api/v1/hr/clock-records",
+            "Enter one day's clock record by hand, with the reason",
             EMPLOYEE_MANAGE,
             Some(object),
         ),
@@ -100,6 +108,11 @@ pub struct ImportBody {
 async fn import_api(ctx: Ctx, ApiJson(b): ApiJson<ImportBody>) -> AppResult<Json<Value>> {
     let rows = in_tx!(ctx, |tx| attendance::import_clock(&mut tx, &ctx.principal, &b.csv));
     Ok(Json(json!({"imported": rows})))
+}
+
+async fn record_clock_api(ctx: Ctx, ApiJson(form): ApiJson<attendance::ClockForm>) -> AppResult<Response> {
+    in_tx!(ctx, |tx| attendance::record_clock(&mut tx, &ctx.principal, &form));
+    Ok(StatusCode::CREATED.into_response())
 }
 
 async fn leave_api(ctx: Ctx) -> AppResult<Json<Value>> {
@@ -202,6 +215,16 @@ async fn attendance_action_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Respons
             attendance::roster(&mut tx, &ctx.principal, &form).await.map(|_| ())
         }
         "import" => attendance::import_clock(&mut tx, &ctx.principal, &pairs.text("csv")).await.map(|_| ()),
+        "clock" => {
+            let form = attendance::ClockForm {
+                employee_id: id_of(&pairs, "employee_id"),
+                day: pairs.text("day"),
+                clock_in: pairs.text("clock_in"),
+                clock_out: pairs.text("clock_out"),
+                reason: pairs.text("reason"),
+            };
+            attendance::record_clock(&mut tx, &ctx.principal, &form).await
+        }
         "leave" => {
             let form = LeaveForm {
                 employee_id: id_of(&pairs, "employee_id"),

@@ -55,6 +55,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/hr/sessions/{id}/evaluations", post(evaluate_api))
         .route("/api/v1/hr/training/needs", get(needs_api))
         .route("/api/v1/hr/training/effectiveness", get(effectiveness_api))
+        .route("/api/v1/hr/training/plan", get(training_plan_api).post(plan_training_api))
         .route("/api/v1/hr/career-paths", get(career_paths_api).post(set_step_api))
         .route("/api/v1/hr/career-paths/eligible", get(eligible_api))
         .route("/api/v1/hr/forecasts", get(forecasts_api).post(create_forecast_api))
@@ -182,6 +183,20 @@ pub fn docs() -> Vec<ApiRoute> {
             "Training needs from performance gaps and career steps",
             EMPLOYEE_READ,
             None,
+        ),
+        route(
+            "GET",
+            "/api/v1/hr/training/plan",
+            "The year's training plan against heads trained and cost spent (?year=)",
+            org::EMPLOYEE_READ,
+            None,
+        ),
+        route(
+            "POST",
+            "/api/v1/hr/training/plan",
+            "Plan a course for a department: heads and budget (replaces the same line)",
+            crate::training::TRAINING_MANAGE,
+            Some(object),
         ),
         route(
             "GET",
@@ -525,10 +540,33 @@ async fn effectiveness_api(ctx: Ctx) -> AppResult<Json<Value>> {
     Ok(Json(json!({"items": items})))
 }
 
+async fn training_plan_api(ctx: Ctx, Query(q): Query<YearQuery>) -> AppResult<Json<Value>> {
+    let year = q.year.unwrap_or_else(|| this_year(&ctx));
+    let mut conn = conn(&ctx).await?;
+    let items: Vec<Value> = training::plan_lines(&mut conn, &ctx.principal, year)
+        .await?
+        .iter()
+        .map(|l| {
+            json!({"department_id": l.department_id, "department": l.department, "course_id": l.course_id,
+                "course": l.course, "heads": l.heads, "trained": l.trained, "budget": yuan(l.budget),
+                "spent": yuan(l.spent), "left": yuan(l.budget - l.spent)})
+        })
+        .collect();
+    Ok(Json(json!({"year": year, "items": items})))
+}
+
+async fn plan_training_api(ctx: Ctx, ApiJson(form): ApiJson<training::PlanForm>) -> AppResult<Response> {
+    let id = in_tx!(ctx, |tx| training::plan(&mut tx, &ctx.principal, &form));
+    Ok((StatusCode::CREATED, Json(json!({"id": id}))).into_response())
+}
+
 #[derive(Template)]
 #[template(path = "hr/training.html")]
 struct TrainingPage {
     page: PageCtx,
+    year: i32,
+    plan: Vec<training::PlanLine>,
+    departments: Vec<org::Department>,
     courses: Vec<training::Course>,
     sessions: Vec<training::Session>,
     needs: Vec<training::Need>,
@@ -551,6 +589,10 @@ impl TrainingPage {
     fn score(&self, x: impl std::borrow::Borrow<Option<i64>>) -> String {
         x.borrow().map(|v| v.to_string()).unwrap_or_default()
     }
+
+    fn money(&self, fen: impl std::borrow::Borrow<i64>) -> String {
+        self.page.money(fen.borrow())
+    }
 }
 
 async fn training_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<TrainingPage> {
@@ -560,9 +602,15 @@ async fn training_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<Tr
     let needs = training::needs(&mut conn, &ctx.principal).await?;
     let effectiveness = training::effectiveness(&mut conn, &ctx.principal).await?;
     let employees = org::employees(&mut conn, &ctx.principal, None, Some("active"), 0, 500).await?;
+    let year = this_year(ctx);
+    let plan = training::plan_lines(&mut conn, &ctx.principal, year).await?;
+    let departments = org::departments(&mut conn, ctx.company_id()).await?;
     drop(conn);
     Ok(TrainingPage {
         page: PageCtx::new(ctx, "hr.training", "/hr/training").await?,
+        year,
+        plan,
+        departments,
         courses,
         sessions,
         needs,
@@ -596,8 +644,19 @@ async fn training_action_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response>
                 starts_on: pairs.text("starts_on"),
                 trainer: pairs.text("trainer"),
                 capacity: number("capacity").unwrap_or(0),
+                cost: pairs.text("cost"),
             };
             training::schedule(&mut tx, &ctx.principal, id_of(&pairs, "course_id"), &form).await.map(|_| ())
+        }
+        "plan" => {
+            let form = training::PlanForm {
+                year: number("year").unwrap_or(0) as i32,
+                department_id: id_of(&pairs, "department_id"),
+                course_id: id_of(&pairs, "course_id"),
+                heads: number("heads").unwrap_or(0),
+                budget: pairs.text("budget"),
+            };
+            training::plan(&mut tx, &ctx.principal, &form).await.map(|_| ())
         }
         "enrol" => {
             training::enrol(&mut tx, &ctx.principal, id_of(&pairs, "session_id"), &[id_of(&pairs, "employee_id")])

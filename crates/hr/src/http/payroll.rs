@@ -5,7 +5,10 @@
 use super::{conn, finish_page, route, this_year, YearQuery};
 use crate::domain::{self, TaxMonth, TaxYear};
 use crate::org::PAY_READ;
-use crate::payroll::{self, InputForm, Payslip, Run, RunForm, StructureForm, PAYROLL_MANAGE, PAYROLL_POST};
+use crate::payroll::{
+    self, CityRuleForm, ComponentForm, InputForm, Payslip, Run, RunForm, Structure, StructureForm, PAYROLL_MANAGE,
+    PAYROLL_POST,
+};
 use askama::Template;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
@@ -24,6 +27,7 @@ use web::{ApiJson, AppResult, AppState, Ctx, FormPairs, PageCtx};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/hr/payroll", get(runs_page).post(create_run_page))
+        .route("/hr/payroll/settings", get(settings_page).post(settings_action_page))
         .route("/hr/payroll/{id}", get(run_page))
         .route("/hr/payroll/{id}/{action}", post(run_action_page))
         .route("/hr/payroll/{id}/bank-file", get(bank_file))
@@ -31,7 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/hr/my/payslips", get(my_payslips_page))
         .route("/hr/iit", get(iit_page).post(iit_form_page))
         .route("/api/v1/hr/structures", get(structures_api).post(create_structure_api))
-        .route("/api/v1/hr/city-rules", get(city_rules_api))
+        .route("/api/v1/hr/city-rules", get(city_rules_api).post(save_city_rule_api))
         .route("/api/v1/hr/payroll-runs", get(runs_api).post(create_run_api))
         .route("/api/v1/hr/payroll-runs/{id}", get(run_api))
         .route("/api/v1/hr/payroll-runs/{id}/recompute", post(recompute_api))
@@ -52,6 +56,13 @@ pub fn docs() -> Vec<ApiRoute> {
             "Social insurance and housing fund rules per city for a year",
             PAY_READ,
             None,
+        ),
+        route(
+            "POST",
+            "/api/v1/hr/city-rules",
+            "Create or replace a city's social insurance and housing fund rule for a year",
+            PAYROLL_MANAGE,
+            Some(object),
         ),
         route("GET", "/api/v1/hr/payroll-runs", "Payroll runs", PAY_READ, None),
         route(
@@ -122,6 +133,11 @@ async fn city_rules_api(ctx: Ctx, Query(q): Query<YearQuery>) -> AppResult<Json<
     tx.commit().await?;
     let mut conn = conn(&ctx).await?;
     Ok(Json(json!({"year": year, "items": payroll::city_rules(&mut conn, ctx.company_id(), year).await?})))
+}
+
+async fn save_city_rule_api(ctx: Ctx, ApiJson(form): ApiJson<CityRuleForm>) -> AppResult<Response> {
+    in_tx!(ctx, |tx| payroll::save_city_rule(&mut tx, &ctx.principal, &form));
+    Ok(StatusCode::CREATED.into_response())
 }
 
 async fn runs_api(ctx: Ctx) -> AppResult<Json<Value>> {
@@ -505,4 +521,139 @@ async fn my_payslips_page(ctx: Ctx) -> AppResult<Response> {
     drop(conn);
     let page = PageCtx::new(&ctx, "hr.my_payslips", "/hr/my/payslips").await?;
     render(&MyPayslipsPage { page, payslips, linked: own.is_some() })
+}
+
+// ---- Settings: salary structures and city rules ----
+
+/// Empty component rows a new structure's form offers.
+const COMPONENT_ROWS: usize = 8;
+
+#[derive(Template)]
+#[template(path = "hr/payroll_settings.html")]
+struct SettingsPage {
+    page: PageCtx,
+    structures: Vec<Structure>,
+    rules: Vec<domain::CityRule>,
+    year: i32,
+    structure: StructureForm,
+    rule: CityRuleForm,
+    errors: Vec<(String, String)>,
+    can_manage: bool,
+}
+
+impl SettingsPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        message_for(&self.errors, field)
+    }
+
+    fn component_error(&self, row: &usize, field: &str) -> Option<&str> {
+        message_for(&self.errors, &format!("structure:components[{row}].{field}"))
+    }
+
+    fn money(&self, fen: impl std::borrow::Borrow<i64>) -> String {
+        self.page.money(fen.borrow())
+    }
+
+    fn percent(&self, bp: impl std::borrow::Borrow<i64>) -> String {
+        format!("{} %", yuan(*bp.borrow()))
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct SettingsQuery {
+    year: Option<i32>,
+    /// The city whose rule fills the form, to edit it.
+    city: Option<String>,
+}
+
+async fn settings_view(
+    ctx: &Ctx,
+    year: i32,
+    structure: Option<StructureForm>,
+    rule: Option<CityRuleForm>,
+    errors: Vec<(String, String)>,
+) -> AppResult<SettingsPage> {
+    ctx.require(PAY_READ)?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    payroll::ensure_defaults(&mut tx, ctx.company_id(), year).await?;
+    tx.commit().await?;
+    let mut conn = conn(ctx).await?;
+    let structures = payroll::structures(&mut conn, ctx.company_id()).await?;
+    let rules = payroll::city_rules(&mut conn, ctx.company_id(), year).await?;
+    drop(conn);
+    let mut structure = structure.unwrap_or_default();
+    structure.components.resize(COMPONENT_ROWS.max(structure.components.len()), ComponentForm::default());
+    let rule = rule.unwrap_or_else(|| {
+        let mut form = CityRuleForm::of(&domain::sample_city(year));
+        form.city.clear();
+        form
+    });
+    Ok(SettingsPage {
+        page: PageCtx::new(ctx, "hr.payroll_settings", "/hr/payroll").await?,
+        structures,
+        rules,
+        year,
+        structure,
+        rule,
+        errors,
+        can_manage: ctx.principal.may(PAYROLL_MANAGE),
+    })
+}
+
+async fn settings_page(ctx: Ctx, Query(q): Query<SettingsQuery>) -> AppResult<Response> {
+    let year = q.year.unwrap_or_else(|| this_year(&ctx));
+    let mut view = settings_view(&ctx, year, None, None, Vec::new()).await?;
+    if let Some(rule) = q.city.and_then(|city| view.rules.iter().find(|r| r.city == city)) {
+        view.rule = CityRuleForm::of(rule);
+    }
+    render(&view)
+}
+
+async fn settings_action_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let action = pairs.text("action");
+    let year = pairs.text("year").trim().parse().unwrap_or(0);
+    let (mut structure, mut rule) = (None, None);
+    let outcome = match action.as_str() {
+        "structure" => {
+            // Rows left empty are not components.
+            let components: Vec<ComponentForm> = (0..COMPONENT_ROWS)
+                .map(|i| ComponentForm {
+                    code: pairs.text(&format!("components[{i}].code")),
+                    name: pairs.text(&format!("components[{i}].name")),
+                    kind: pairs.text(&format!("components[{i}].kind")),
+                    formula: pairs.text(&format!("components[{i}].formula")),
+                })
+                .take_while(|c| !(c.code.trim().is_empty() && c.formula.trim().is_empty()))
+                .collect();
+            let form = StructureForm { code: pairs.text("code"), name: pairs.text("name"), components };
+            let outcome = payroll::create_structure(&mut tx, &ctx.principal, &form).await.map(|_| ());
+            structure = Some(form);
+            outcome
+        }
+        "city_rule" => {
+            let form = CityRuleForm {
+                city: pairs.text("city"),
+                year,
+                floor: pairs.text("floor"),
+                cap: pairs.text("cap"),
+                pension_employee: pairs.text("pension_employee"),
+                medical_employee: pairs.text("medical_employee"),
+                unemployment_employee: pairs.text("unemployment_employee"),
+                pension_employer: pairs.text("pension_employer"),
+                medical_employer: pairs.text("medical_employer"),
+                unemployment_employer: pairs.text("unemployment_employer"),
+                injury_employer: pairs.text("injury_employer"),
+                housing_fund: pairs.text("housing_fund"),
+            };
+            let outcome = payroll::save_city_rule(&mut tx, &ctx.principal, &form).await;
+            rule = Some(form);
+            outcome
+        }
+        _ => return Err(DomainError::NotFound("action").into()),
+    };
+    let back = format!("/hr/payroll/settings?year={year}");
+    let shown_year = if (2000..=2100).contains(&year) { year } else { this_year(&ctx) };
+    finish_page(&ctx, tx, outcome, (&back, &action), |errors| settings_view(&ctx, shown_year, structure, rule, errors))
+        .await
 }
