@@ -76,6 +76,12 @@ pub fn module() -> Module {
                 name: "training plans and session costs",
                 sql: include_str!("../migrations/0007_training_plans.sql"),
             },
+            db::migrate::Migration {
+                module: "hr",
+                version: 8,
+                name: "offers",
+                sql: include_str!("../migrations/0008_offers.sql"),
+            },
         ],
         permissions: &[
             org::EMPLOYEE_READ,

@@ -158,19 +158,29 @@ pub async fn postings(conn: &mut sqlx::AnyConnection, principal: &Principal) -> 
     .fetch_all(&mut *conn)
     .await?;
     let mut out: Vec<Posting> = rows.iter().map(posting_of).collect::<std::result::Result<_, _>>()?;
+    // The listed postings' applications in one read, not one per posting.
+    let mut apps: std::collections::HashMap<i64, Vec<sqlx::any::AnyRow>> = std::collections::HashMap::new();
+    if !out.is_empty() {
+        let mut q = db::SqlBuilder::new(
+            "SELECT posting_id, stage, rejected_at_stage, applied_at, hired_at FROM hr_applications WHERE posting_id IN (",
+        );
+        for (i, posting) in out.iter().enumerate() {
+            q.push(if i == 0 { "" } else { ", " }).bind(posting.id);
+        }
+        q.push(")");
+        for a in q.build().fetch_all(&mut *conn).await? {
+            apps.entry(a.try_get("posting_id")?).or_default().push(a);
+        }
+    }
     for posting in &mut out {
-        let apps = sqlx::query("SELECT stage, applied_at, hired_at FROM hr_applications WHERE posting_id = $1")
-            .bind(posting.id)
-            .fetch_all(&mut *conn)
-            .await?;
         let mut days = Vec::new();
-        for a in &apps {
-            let stage: String = a.try_get("stage")?;
-            // A stage reached counts for every stage before it; a rejection counts where it is.
+        for a in apps.remove(&posting.id).unwrap_or_default() {
+            let mut stage: String = a.try_get("stage")?;
+            // A stage reached counts for every stage before it; a rejection counts for the
+            // stage it had reached.
             if stage == "rejected" {
                 posting.rejected += 1;
-                posting.funnel[0] += 1;
-                continue;
+                stage = a.try_get::<Option<String>, _>("rejected_at_stage")?.unwrap_or_else(|| "applied".into());
             }
             let reached = STAGES.iter().position(|s| *s == stage).unwrap_or(0);
             for count in posting.funnel.iter_mut().take(reached + 1) {
@@ -416,6 +426,10 @@ pub struct Candidate {
     pub applied_at: String,
     pub employee_id: Option<i64>,
     pub interviews: Vec<Interview>,
+    /// The stage a rejected application had reached.
+    pub rejected_at_stage: Option<String>,
+    /// The offer's status (open, accepted, declined, withdrawn), when one was made.
+    pub offer_status: Option<String>,
 }
 
 /// A posting's candidates, best score first.
@@ -426,34 +440,39 @@ pub async fn candidates(
 ) -> Result<Vec<Candidate>> {
     principal.authorize(PLAN_READ)?;
     let mut q = db::SqlBuilder::new(
-        "SELECT id, posting_id, party_id, name, mobile, email, years, education, score, explanation, repeat_of, stage, file_name, applied_at, employee_id \
-         FROM hr_applications WHERE company_id = ",
+        "SELECT a.id, a.posting_id, a.party_id, a.name, a.mobile, a.email, a.years, a.education, a.score, a.explanation, a.repeat_of, a.stage, \
+           a.file_name, a.applied_at, a.employee_id, a.rejected_at_stage, o.status AS offer_status \
+         FROM hr_applications a LEFT JOIN hr_offers o ON o.application_id = a.id WHERE a.company_id = ",
     );
     q.bind(principal.company_id.0);
     if let Some(posting) = posting {
-        q.push(" AND posting_id = ").bind(posting);
+        q.push(" AND a.posting_id = ").bind(posting);
     }
-    q.push(" ORDER BY score DESC, id LIMIT 500");
+    q.push(" ORDER BY a.score DESC, a.id LIMIT 500");
     let rows = q.build().fetch_all(&mut *conn).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in &rows {
-        let id: i64 = r.try_get("id")?;
-        let interviews = sqlx::query(
-            "SELECT kind, interviewer, score, notes FROM hr_interviews WHERE application_id = $1 ORDER BY id",
-        )
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|i| {
-            Ok(Interview {
+    // The listed applications' scorecards in one read, not one per candidate.
+    let mut interviews: std::collections::HashMap<i64, Vec<Interview>> = std::collections::HashMap::new();
+    if !rows.is_empty() {
+        let mut q = db::SqlBuilder::new(
+            "SELECT application_id, kind, interviewer, score, notes FROM hr_interviews WHERE application_id IN (",
+        );
+        for (i, r) in rows.iter().enumerate() {
+            q.push(if i == 0 { "" } else { ", " }).bind(r.try_get::<i64, _>("id")?);
+        }
+        q.push(") ORDER BY id");
+        for i in q.build().fetch_all(&mut *conn).await? {
+            interviews.entry(i.try_get("application_id")?).or_default().push(Interview {
                 kind: i.try_get("kind")?,
                 interviewer: i.try_get("interviewer")?,
                 score: i.try_get("score")?,
                 notes: i.try_get("notes")?,
-            })
-        })
-        .collect::<std::result::Result<_, sqlx::Error>>()?;
+            });
+        }
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let id: i64 = r.try_get("id")?;
+        let interviews = interviews.remove(&id).unwrap_or_default();
         let explanation: String = r.try_get("explanation")?;
         out.push(Candidate {
             id,
@@ -472,6 +491,8 @@ pub async fn candidates(
             applied_at: r.try_get("applied_at")?,
             employee_id: r.try_get("employee_id")?,
             interviews,
+            rejected_at_stage: r.try_get("rejected_at_stage")?,
+            offer_status: r.try_get("offer_status")?,
         });
     }
     Ok(out)
@@ -487,21 +508,36 @@ async fn application_stage(tx: &mut Tx, company: i64, id: i64) -> Result<String>
         .try_get("stage")?)
 }
 
-/// Moves an application forward one stage at a time up to `offered`, or rejects it.
+/// Moves an application forward one stage at a time up to the interviews, or rejects it
+/// (remembering the stage it had reached; an open offer is withdrawn).
 pub async fn advance(tx: &mut Tx, principal: &Principal, id: i64, to: &str) -> Result<()> {
     principal.authorize(PLAN_MANAGE)?;
     let company = principal.company_id.0;
     let stage = application_stage(tx, company, id).await?;
     let from = STAGES.iter().position(|s| *s == stage);
+    // An offer is made with its terms (`make_offer`), not by a bare change of stage.
     let allowed = match to {
         "rejected" => stage != "hired" && stage != "rejected",
-        "screened" | "interview" | "offered" => from.is_some_and(|f| STAGES.get(f + 1) == Some(&to)),
+        "screened" | "interview" => from.is_some_and(|f| STAGES.get(f + 1) == Some(&to)),
         _ => false,
     };
     if !allowed {
         return Err(db::document::wrong_status(&stage));
     }
-    sqlx::query("UPDATE hr_applications SET stage = $1 WHERE id = $2").bind(to).bind(id).execute(tx.conn()).await?;
+    if to == "rejected" {
+        sqlx::query(
+            "UPDATE hr_offers SET status = 'withdrawn', answered_at = $1 WHERE application_id = $2 AND status = 'open'",
+        )
+        .bind(tx.now().to_string())
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    }
+    sqlx::query("UPDATE hr_applications SET stage = $1, rejected_at_stage = CASE WHEN $1 = 'rejected' THEN stage ELSE NULL END WHERE id = $2")
+        .bind(to)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
     tx.audit("stage", "hr.application", Some(&id.to_string()), &json!({"stage": [stage, to]})).await
 }
 
@@ -552,7 +588,11 @@ pub async fn record_interview(tx: &mut Tx, principal: &Principal, id: i64, form:
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HireTerms {
+    /// Empty: the accepted offer's start date.
+    #[serde(default)]
     pub hire_date: String,
+    /// Empty: the accepted offer's pay.
+    #[serde(default)]
     pub base_salary: String,
     #[serde(default)]
     pub id_number: String,
@@ -572,9 +612,11 @@ pub struct HireTerms {
     pub bank_account: String,
 }
 
-/// Hires an offered candidate: the employee is made from their party, in the posting's
-/// requisition's department and position, and fills it; the last head closes the posting.
-pub async fn hire(tx: &mut Tx, principal: &Principal, id: i64, terms: &HireTerms) -> Result<i64> {
+/// Hires a candidate who accepted their offer: the employee is made from their party, in
+/// the posting's requisition's department and position, on the offer's terms (what the form
+/// types instead wins), and fills it; the last head closes the posting.
+pub async fn hire(tx: &mut Tx, principal: &Principal, id: i64, typed: &HireTerms) -> Result<i64> {
+    let terms = typed;
     principal.authorize(EMPLOYEE_MANAGE)?;
     let company = principal.company_id.0;
     let row = sqlx::query(
@@ -591,6 +633,36 @@ pub async fn hire(tx: &mut Tx, principal: &Principal, id: i64, terms: &HireTerms
     if stage != "offered" {
         return Err(db::document::wrong_status(&stage));
     }
+    // The accepted offer's terms are the hire's unless the form says otherwise.
+    let offer = sqlx::query(
+        "SELECT status, base_salary, target_bonus, start_date, contract_kind, contract_end FROM hr_offers WHERE application_id = $1",
+    )
+    .bind(id)
+    .fetch_optional(tx.conn())
+    .await?;
+    let Some(offer) = offer else {
+        return Err(DomainError::invalid("stage", "error.hr.offer_not_accepted", "—").into());
+    };
+    let offer_status: String = offer.try_get("status")?;
+    if offer_status != "accepted" {
+        return Err(DomainError::invalid("stage", "error.hr.offer_not_accepted", offer_status).into());
+    }
+    let or_offer = |typed: &str, offered: String| if typed.trim().is_empty() { offered } else { typed.to_string() };
+    let offered_bonus: i64 = offer.try_get("target_bonus")?;
+    let terms = HireTerms {
+        hire_date: or_offer(&terms.hire_date, offer.try_get("start_date")?),
+        base_salary: or_offer(&terms.base_salary, finance::domain::yuan(offer.try_get("base_salary")?)),
+        contract_kind: or_offer(&terms.contract_kind, offer.try_get("contract_kind")?),
+        contract_end: or_offer(
+            &terms.contract_end,
+            offer.try_get::<Option<String>, _>("contract_end")?.unwrap_or_default(),
+        ),
+        target_bonus: or_offer(
+            &terms.target_bonus,
+            if offered_bonus == 0 { String::new() } else { finance::domain::yuan(offered_bonus) },
+        ),
+        ..terms.clone()
+    };
     let requisition: i64 = row.try_get("requisition_id")?;
     let form = HireForm {
         name: row.try_get("name")?,
@@ -659,4 +731,206 @@ pub async fn resume_file(
     let bytes =
         base64::engine::general_purpose::STANDARD.decode(data).map_err(|e| DomainError::Internal(e.to_string()))?;
     Ok((name, kind, bytes))
+}
+
+// ---- Offers ----
+
+/// An offer's terms as typed: pay in yuan, dates as `YYYY-MM-DD`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfferForm {
+    pub base_salary: String,
+    #[serde(default)]
+    pub target_bonus: String,
+    pub start_date: String,
+    pub expires_on: String,
+    /// open or fixed (with its end).
+    pub contract_kind: String,
+    #[serde(default)]
+    pub contract_end: String,
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// An offer with the application, posting and company it belongs to, for the letter.
+#[derive(Debug, Clone, Serialize)]
+pub struct Offer {
+    pub application_id: i64,
+    pub candidate: String,
+    pub title: String,
+    pub department: String,
+    pub position: String,
+    pub company: String,
+    pub base_salary: i64,
+    pub target_bonus: i64,
+    pub start_date: String,
+    pub expires_on: String,
+    pub contract_kind: String,
+    pub contract_end: Option<String>,
+    pub notes: String,
+    /// open, accepted or declined.
+    pub status: String,
+    pub created_at: String,
+    pub answered_at: Option<String>,
+}
+
+/// Today where the company is (China Standard Time), from the operation's instant.
+fn china_today(tx: &Tx) -> Result<chrono::NaiveDate> {
+    chrono::DateTime::parse_from_rfc3339(tx.now())
+        .map(|at| (at.naive_utc() + chrono::Duration::hours(8)).date())
+        .map_err(|e| DomainError::Internal(e.to_string()).into())
+}
+
+/// Makes an offer to a candidate after their interviews: the application moves to `offered`
+/// with the offer's terms, which the letter prints and the hire takes.
+pub async fn make_offer(tx: &mut Tx, principal: &Principal, id: i64, form: &OfferForm) -> Result<()> {
+    principal.authorize(PLAN_MANAGE)?;
+    let company = principal.company_id.0;
+    let stage = application_stage(tx, company, id).await?;
+    if stage != "interview" {
+        return Err(db::document::wrong_status(&stage));
+    }
+    let today = china_today(tx)?;
+    let mut p = Problems::default();
+    let salary = p.amount("base_salary", form.base_salary.trim());
+    if salary == 0 && !p.0.iter().any(|e| e.field == "base_salary") {
+        p.add("base_salary", "error.hr.salary", form.base_salary.trim());
+    }
+    let bonus =
+        if form.target_bonus.trim().is_empty() { 0 } else { p.amount("target_bonus", form.target_bonus.trim()) };
+    let start = p.check(kernel::dates::parse("start_date", &form.start_date));
+    let expires = p.check(kernel::dates::parse("expires_on", &form.expires_on));
+    if let Some(e) = expires {
+        if e < today {
+            p.add("expires_on", "error.hr.offer_expiry", e.to_string());
+        }
+        if start.is_some_and(|s| e > s) {
+            p.add("expires_on", "error.hr.offer_after_start", e.to_string());
+        }
+    }
+    let contract_end = match form.contract_kind.as_str() {
+        "open" => None,
+        "fixed" => {
+            let end = p.check(kernel::dates::parse("contract_end", &form.contract_end));
+            if let (Some(s), Some(e)) = (start, end) {
+                if e <= s {
+                    p.add("contract_end", "error.hr.contract_end", e.to_string());
+                }
+            }
+            end
+        }
+        other => {
+            p.add("contract_kind", "error.hr.contract_kind", other);
+            None
+        }
+    };
+    if form.notes.chars().count() > 2_000 {
+        p.add("notes", "error.too_long", "2000");
+    }
+    p.finish()?;
+    let (Some(start), Some(expires)) = (start, expires) else {
+        return Err(DomainError::Internal("checked above".into()).into());
+    };
+    sqlx::query(
+        "INSERT INTO hr_offers (application_id, company_id, base_salary, target_bonus, start_date, expires_on, contract_kind, contract_end, notes, status, created_at, created_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, $11)",
+    )
+    .bind(id)
+    .bind(company)
+    .bind(salary)
+    .bind(bonus)
+    .bind(start.to_string())
+    .bind(expires.to_string())
+    .bind(&form.contract_kind)
+    .bind(contract_end.map(|d| d.to_string()))
+    .bind(form.notes.trim())
+    .bind(tx.now().to_string())
+    .bind(principal.user_id.0)
+    .execute(tx.conn())
+    .await?;
+    let moved = sqlx::query("UPDATE hr_applications SET stage = 'offered' WHERE id = $1 AND stage = 'interview'")
+        .bind(id)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+    if moved != 1 {
+        return Err(db::document::wrong_status(&stage));
+    }
+    // The audit chain records that an offer was made and until when, not the pay.
+    tx.audit(
+        "offer",
+        "hr.application",
+        Some(&id.to_string()),
+        &json!({"stage": [stage, "offered"], "offer_expires_on": [null, expires.to_string()]}),
+    )
+    .await
+}
+
+/// Records the candidate's answer. An offer past its date can no longer be accepted; a
+/// declined offer rejects the application (remembering it reached the offer).
+pub async fn answer_offer(tx: &mut Tx, principal: &Principal, id: i64, accepted: bool) -> Result<()> {
+    principal.authorize(PLAN_MANAGE)?;
+    let company = principal.company_id.0;
+    let row = sqlx::query("SELECT status, expires_on FROM hr_offers WHERE company_id = $1 AND application_id = $2")
+        .bind(company)
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or(DomainError::NotFound("offer"))?;
+    let (status, expires): (String, String) = (row.try_get("status")?, row.try_get("expires_on")?);
+    if status != "open" {
+        return Err(db::document::wrong_status(&status));
+    }
+    if accepted && china_today(tx)?.to_string() > expires {
+        return Err(DomainError::invalid("expires_on", "error.hr.offer_expired", expires).into());
+    }
+    let answer = if accepted { "accepted" } else { "declined" };
+    sqlx::query("UPDATE hr_offers SET status = $1, answered_at = $2 WHERE application_id = $3 AND status = 'open'")
+        .bind(answer)
+        .bind(tx.now().to_string())
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    if !accepted {
+        sqlx::query("UPDATE hr_applications SET stage = 'rejected', rejected_at_stage = 'offered' WHERE id = $1")
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
+    }
+    tx.audit("offer_answer", "hr.application", Some(&id.to_string()), &json!({"offer": ["open", answer]})).await
+}
+
+/// The offer of an application, with what its letter prints.
+pub async fn offer(conn: &mut sqlx::AnyConnection, principal: &Principal, id: i64) -> Result<Offer> {
+    principal.authorize(PLAN_READ)?;
+    let r = sqlx::query(
+        "SELECT o.*, a.name AS candidate, s.title, d.name AS department, ps.title AS position, c.legal_name AS company \
+         FROM hr_offers o JOIN hr_applications a ON a.id = o.application_id JOIN hr_postings s ON s.id = a.posting_id \
+         JOIN hr_requisitions r ON r.id = s.requisition_id JOIN hr_departments d ON d.id = r.department_id \
+         JOIN hr_positions ps ON ps.id = r.position_id JOIN companies c ON c.id = o.company_id \
+         WHERE o.company_id = $1 AND o.application_id = $2",
+    )
+    .bind(principal.company_id.0)
+    .bind(id)
+    .fetch_optional(conn)
+    .await?
+    .ok_or(DomainError::NotFound("offer"))?;
+    Ok(Offer {
+        application_id: id,
+        candidate: r.try_get("candidate")?,
+        title: r.try_get("title")?,
+        department: r.try_get("department")?,
+        position: r.try_get("position")?,
+        company: r.try_get("company")?,
+        base_salary: r.try_get("base_salary")?,
+        target_bonus: r.try_get("target_bonus")?,
+        start_date: r.try_get("start_date")?,
+        expires_on: r.try_get("expires_on")?,
+        contract_kind: r.try_get("contract_kind")?,
+        contract_end: r.try_get("contract_end")?,
+        notes: r.try_get("notes")?,
+        status: r.try_get("status")?,
+        created_at: r.try_get("created_at")?,
+        answered_at: r.try_get("answered_at")?,
+    })
 }

@@ -1075,14 +1075,48 @@ async fn a_posting_receives_applications_the_best_scored_candidate_is_hired_and_
         )
         .await;
     assert_eq!(scored.json()["interviews"][0]["score"], 5, "{}", scored.body);
-    step("offered").await;
-    let hired = api
-        .post(
-            &format!("/api/v1/hr/applications/{id}/hire"),
-            &json!({"hire_date": "2026-04-01",
-            "base_salary": "15000", "contract_kind": "open", "id_number": "11010519491231002X"}),
-        )
-        .await;
+    assert_eq!(step("offered").await.status, StatusCode::UNPROCESSABLE_ENTITY, "an offer is made with its terms");
+    // The offer: 15,000.00 a month from 1 April, open-ended, to be answered by 20 March; an
+    // answer date after the start is refused next to its field.
+    let offer = |expires: &str| {
+        json!({"base_salary": "15000", "start_date": "2026-04-01", "expires_on": expires, "contract_kind": "open",
+            "notes": "试用期三个月"})
+    };
+    let late = api.post(&format!("/api/v1/hr/applications/{id}/offer"), &offer("2026-04-02")).await;
+    assert_eq!(late.json()["errors"][0]["field"], "expires_on", "{}", late.body);
+    let made = api.post(&format!("/api/v1/hr/applications/{id}/offer"), &offer("2026-03-20")).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    assert_eq!((made.json()["status"].as_str(), made.json()["base_salary"].as_str()), (Some("open"), Some("15000.00")));
+    let hire = |body: Value| {
+        let path = format!("/api/v1/hr/applications/{id}/hire");
+        async move { api.post(&path, &body).await }
+    };
+    let early = hire(json!({"id_number": "11010519491231002X"})).await;
+    assert_eq!(
+        early.json()["errors"][0]["code"],
+        "error.hr.offer_not_accepted",
+        "not before the answer: {}",
+        early.body
+    );
+    let letter = app.signed_in("admin").await.get(&format!("/hr/applications/{id}/offer")).await;
+    assert!(
+        letter.body.contains("录用通知书") && letter.body.contains("15,000.00") && letter.body.contains("试用期三个月")
+    );
+    // 王芳, second best, is offered the same and declines: her application ends at the offer.
+    let second = candidates["items"][1]["id"].as_i64().unwrap();
+    for stage in ["screened", "interview"] {
+        api.post(&format!("/api/v1/hr/applications/{second}/stage"), &json!({"stage": stage})).await;
+    }
+    api.post(&format!("/api/v1/hr/applications/{second}/offer"), &offer("2026-03-20")).await;
+    let declined = api.post(&format!("/api/v1/hr/applications/{second}/offer/decline"), &json!({})).await;
+    assert_eq!(declined.json()["status"], "declined", "{}", declined.body);
+    let after = api.get(&format!("/api/v1/hr/candidates?posting={}", best["posting_id"])).await.json();
+    let her = after["items"].as_array().unwrap().iter().find(|c| c["id"] == second).unwrap().clone();
+    assert_eq!((her["stage"].as_str(), her["rejected_at_stage"].as_str()), (Some("rejected"), Some("offered")));
+    let accepted = api.post(&format!("/api/v1/hr/applications/{id}/offer/accept"), &json!({})).await;
+    assert_eq!(accepted.json()["status"], "accepted", "{}", accepted.body);
+    // Hired on the offer's terms: from 1 April at 15,000.00.
+    let hired = hire(json!({"id_number": "11010519491231002X"})).await;
     assert_eq!(hired.status, StatusCode::CREATED, "{}", hired.body);
     let employee = api.get(&format!("/api/v1/hr/employees/{}", hired.json()["employee_id"])).await.json();
     assert_eq!(
@@ -1092,9 +1126,10 @@ async fn a_posting_receives_applications_the_best_scored_candidate_is_hired_and_
     assert_eq!(app.count("party_roles WHERE role = 'employee'").await, 1);
     assert_eq!(api.get("/api/v1/hr/requisitions").await.json()["items"][0]["status"], "filled");
 
-    // The funnel: 4 applied, 1 screened, interviewed, offered and hired; the posting closed.
+    // The funnel: 5 applied, 2 screened, interviewed and offered (one declined), 1 hired; the
+    // posting closed.
     let postings = api.get("/api/v1/hr/postings").await.json();
-    assert_eq!(postings["items"][0]["funnel"], json!([5, 1, 1, 1, 1]), "{postings}");
+    assert_eq!(postings["items"][0]["funnel"], json!([5, 2, 2, 2, 1]), "{postings}");
     assert_eq!(postings["items"][0]["status"], "closed");
     assert_eq!(public.get(&page).await.status, StatusCode::NOT_FOUND, "a closed posting takes no more applications");
     let browser = app.signed_in("admin").await;
@@ -1264,7 +1299,14 @@ async fn from_a_planned_hire_to_the_first_payslip_in_one_story() {
         &json!({"kind": "interview", "interviewer": "赵经理", "score": 5}),
     )
     .await;
-    api.post(&format!("/api/v1/hr/applications/{application}/stage"), &json!({"stage": "offered"})).await;
+    let offered = api
+        .post(
+            &format!("/api/v1/hr/applications/{application}/offer"),
+            &json!({"base_salary": "20000", "target_bonus": "6000", "start_date": "2026-03-16", "expires_on": "2026-03-15", "contract_kind": "open"}),
+        )
+        .await;
+    assert_eq!(offered.status, StatusCode::CREATED, "{}", offered.body);
+    api.post(&format!("/api/v1/hr/applications/{application}/offer/accept"), &json!({})).await;
     let hired = api
         .post(
             &format!("/api/v1/hr/applications/{application}/hire"),

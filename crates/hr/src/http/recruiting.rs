@@ -36,6 +36,9 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/hr/applications/{id}/stage", post(stage_api))
         .route("/api/v1/hr/applications/{id}/interviews", post(interview_api))
         .route("/api/v1/hr/applications/{id}/hire", post(hire_api))
+        .route("/api/v1/hr/applications/{id}/offer", get(offer_api).post(make_offer_api))
+        .route("/api/v1/hr/applications/{id}/offer/{answer}", post(answer_offer_api))
+        .route("/hr/applications/{id}/offer", get(offer_letter_page))
 }
 
 pub fn docs() -> Vec<ApiRoute> {
@@ -74,7 +77,35 @@ pub fn docs() -> Vec<ApiRoute> {
             PLAN_MANAGE,
             Some(object),
         ),
-        route("POST", "/api/v1/hr/applications/{id}/hire", "Hire an offered candidate", EMPLOYEE_MANAGE, Some(object)),
+        route(
+            "POST",
+            "/api/v1/hr/applications/{id}/hire",
+            "Hire a candidate who accepted their offer (on its terms unless given)",
+            EMPLOYEE_MANAGE,
+            Some(object),
+        ),
+        route("GET", "/api/v1/hr/applications/{id}/offer", "An application's offer", PLAN_READ, None),
+        route(
+            "POST",
+            "/api/v1/hr/applications/{id}/offer",
+            "Make an offer after the interviews: pay, start date, until when it stands, contract",
+            PLAN_MANAGE,
+            Some(object),
+        ),
+        route(
+            "POST",
+            "/api/v1/hr/applications/{id}/offer/accept",
+            "Record that the candidate accepted the offer (not after it expired)",
+            PLAN_MANAGE,
+            None,
+        ),
+        route(
+            "POST",
+            "/api/v1/hr/applications/{id}/offer/decline",
+            "Record that the candidate declined: the application is rejected at the offer",
+            PLAN_MANAGE,
+            None,
+        ),
     ]
 }
 
@@ -131,6 +162,61 @@ async fn hire_api(
 ) -> AppResult<Response> {
     let employee = in_tx!(ctx, |tx| recruiting::hire(&mut tx, &ctx.principal, id, &terms));
     Ok((StatusCode::CREATED, Json(json!({"employee_id": employee, "application_id": id}))).into_response())
+}
+
+fn offer_json(o: &recruiting::Offer) -> Value {
+    json!({"application_id": o.application_id, "candidate": o.candidate, "title": o.title, "department": o.department,
+        "position": o.position, "base_salary": finance::domain::yuan(o.base_salary),
+        "target_bonus": finance::domain::yuan(o.target_bonus), "start_date": o.start_date, "expires_on": o.expires_on,
+        "contract_kind": o.contract_kind, "contract_end": o.contract_end, "notes": o.notes, "status": o.status,
+        "created_at": o.created_at, "answered_at": o.answered_at})
+}
+
+async fn offer_api(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Json<Value>> {
+    let mut conn = conn(&ctx).await?;
+    Ok(Json(offer_json(&recruiting::offer(&mut conn, &ctx.principal, id).await?)))
+}
+
+async fn make_offer_api(
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    ApiJson(form): ApiJson<recruiting::OfferForm>,
+) -> AppResult<Response> {
+    in_tx!(ctx, |tx| recruiting::make_offer(&mut tx, &ctx.principal, id, &form));
+    Ok((StatusCode::CREATED, offer_api(ctx, Path(id)).await?).into_response())
+}
+
+async fn answer_offer_api(ctx: Ctx, Path((id, answer)): Path<(i64, String)>) -> AppResult<Json<Value>> {
+    let accepted = match answer.as_str() {
+        "accept" => true,
+        "decline" => false,
+        _ => return Err(DomainError::NotFound("answer").into()),
+    };
+    in_tx!(ctx, |tx| recruiting::answer_offer(&mut tx, &ctx.principal, id, accepted));
+    offer_api(ctx, Path(id)).await
+}
+
+#[derive(Template)]
+#[template(path = "hr/offer_letter.html")]
+struct OfferLetterPage {
+    page: PageCtx,
+    o: recruiting::Offer,
+}
+
+impl OfferLetterPage {
+    fn money(&self, fen: impl std::borrow::Borrow<i64>) -> String {
+        self.page.money(fen.borrow())
+    }
+}
+
+/// The offer letter (录用通知书), to print or save as PDF and send.
+async fn offer_letter_page(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
+    let mut conn = conn(&ctx).await?;
+    let o = recruiting::offer(&mut conn, &ctx.principal, id).await?;
+    drop(conn);
+    let page =
+        PageCtx::new(&ctx, "hr.offer_letter", "/hr/recruiting").await?.titled(format!("{} · {}", o.candidate, o.title));
+    render(&OfferLetterPage { page, o })
 }
 
 async fn resume_download(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
@@ -408,6 +494,21 @@ async fn recruiting_action_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Respons
                 notes: pairs.text("notes"),
             };
             recruiting::record_interview(&mut tx, &ctx.principal, application, &form).await
+        }
+        "offer" => {
+            let form = recruiting::OfferForm {
+                base_salary: pairs.text("base_salary"),
+                target_bonus: pairs.text("target_bonus"),
+                start_date: pairs.text("start_date"),
+                expires_on: pairs.text("expires_on"),
+                contract_kind: pairs.text("contract_kind"),
+                contract_end: pairs.text("contract_end"),
+                notes: pairs.text("notes"),
+            };
+            recruiting::make_offer(&mut tx, &ctx.principal, application, &form).await
+        }
+        "accept" | "decline" => {
+            recruiting::answer_offer(&mut tx, &ctx.principal, application, action == "accept").await
         }
         "hire" => {
             let terms = recruiting::HireTerms {
