@@ -18,3 +18,6 @@ CREATE TABLE hr_offers (
 );
 
 ALTER TABLE hr_applications ADD COLUMN rejected_at_stage TEXT;
+
+-- A day's stored résumé bytes per company are capped (public uploads).
+CREATE INDEX hr_applications_applied ON hr_applications(company_id, applied_at);

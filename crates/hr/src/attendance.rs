@@ -409,6 +409,12 @@ pub async fn request_leave(tx: &mut Tx, principal: &Principal, form: &LeaveForm)
     if kind.is_none() {
         p.add("leave_type", "error.hr.leave_type", &form.leave_type);
     }
+    // A year's balance pays for its own days: leave over the new year is asked for as two.
+    if let (Some(f), Some(l)) = (first, last) {
+        if l >= f && chrono::Datelike::year(&l) != chrono::Datelike::year(&f) {
+            p.add("last_day", "error.hr.leave_across_year", format!("{}-12-31", chrono::Datelike::year(&f)));
+        }
+    }
     let days = match (first, last) {
         (Some(f), Some(l)) if l >= f && (l - f).num_days() <= 366 => f
             .iter_days()
@@ -539,8 +545,12 @@ pub struct LeaveRequest {
 
 pub async fn leave_requests(conn: &mut sqlx::AnyConnection, principal: &Principal) -> Result<Vec<LeaveRequest>> {
     principal.authorize(EMPLOYEE_READ)?;
+    // Why someone is away is theirs: HR, the employee and their manager read the reason;
+    // others see that leave was asked for, not why.
+    let hr = principal.may(EMPLOYEE_MANAGE);
+    let own = crate::org::own_employee(&mut *conn, principal).await?;
     sqlx::query(
-        "SELECT l.id, l.employee_id, e.number || ' ' || p.name AS employee, l.leave_type, l.first_day, l.last_day, l.days, l.reason, l.status \
+        "SELECT l.id, l.employee_id, e.manager_id, e.number || ' ' || p.name AS employee, l.leave_type, l.first_day, l.last_day, l.days, l.reason, l.status \
          FROM hr_leave_requests l JOIN hr_employees e ON e.id = l.employee_id JOIN parties p ON p.id = e.party_id \
          WHERE l.company_id = $1 ORDER BY l.first_day DESC, l.id DESC LIMIT 500",
     )
@@ -549,6 +559,8 @@ pub async fn leave_requests(conn: &mut sqlx::AnyConnection, principal: &Principa
     .await?
     .iter()
     .map(|r| {
+        let (employee, manager): (i64, Option<i64>) = (r.try_get("employee_id")?, r.try_get("manager_id")?);
+        let may_read_reason = hr || (own.is_some() && (own == Some(employee) || own == manager));
         Ok(LeaveRequest {
             id: r.try_get("id")?,
             employee_id: r.try_get("employee_id")?,
@@ -557,7 +569,7 @@ pub async fn leave_requests(conn: &mut sqlx::AnyConnection, principal: &Principa
             first_day: r.try_get("first_day")?,
             last_day: r.try_get("last_day")?,
             days: r.try_get("days")?,
-            reason: r.try_get("reason")?,
+            reason: if may_read_reason { r.try_get("reason")? } else { String::new() },
             status: r.try_get("status")?,
         })
     })

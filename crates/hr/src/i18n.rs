@@ -343,6 +343,8 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("error.hr.cap_below_floor", "上限不能低于下限：{0}", "The cap cannot be below the floor: {0}"),
     ("error.hr.heads", "人数无效：{0}", "Not a valid number of heads: {0}"),
     ("error.hr.unknown", "找不到：{0}", "Not found: {0}"),
+    ("error.hr.resume_storage", "今日简历附件已达存储上限，请将简历粘贴为文字", "Today's résumé storage is full; paste the résumé as text instead"),
+    ("error.hr.leave_across_year", "跨年度的假期请分两次申请（第一段到 {0}）", "Leave over the new year is asked for as two requests (the first up to {0})"),
     ("error.hr.requisition", "招聘需求未批准或与部门岗位不符：{0}", "The requisition is not approved or is for another department or position: {0}"),
     ("error.hr.cycle", "未知考核周期：{0}", "Unknown review cycle: {0}"),
     ("error.hr.review_period", "期间与周期不符（月度 2026-04，季度 2026-Q1，年度 2026）：{0}", "The period does not fit the cycle (monthly 2026-04, quarterly 2026-Q1, annual 2026): {0}"),

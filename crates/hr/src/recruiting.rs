@@ -20,6 +20,8 @@ use serde_json::json;
 pub const STAGES: [&str; 5] = ["applied", "screened", "interview", "offered", "hired"];
 /// The largest résumé file taken, and the kinds: PDF, Word and plain text.
 pub const MAX_FILE_BYTES: usize = 2 * 1024 * 1024;
+/// Résumé file bytes a company stores from the public form in any 24 hours (200 MB).
+pub const RESUME_BYTES_PER_DAY: i64 = 200 * 1024 * 1024;
 pub const FILE_TYPES: [(&str, &str); 4] = [
     ("pdf", "application/pdf"),
     ("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
@@ -300,6 +302,24 @@ pub async fn apply(
     };
     if form.resume.trim().is_empty() && file.is_none() {
         p.add("resume", "error.hr.resume", "");
+    }
+    // Files arrive from anyone: a day's stored résumé bytes per company are capped, so a
+    // flood of uploads cannot fill the disk (the typed résumé is still taken).
+    if let (Some(f), Some(_)) = (file, kind) {
+        let since = chrono::DateTime::parse_from_rfc3339(tx.now())
+            .map(|at| (at - chrono::Duration::days(1)).to_utc())
+            .map_err(|e| DomainError::Internal(e.to_string()))?;
+        let stored: i64 = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(file_size), 0) AS BIGINT) AS n FROM hr_applications WHERE company_id = $1 AND applied_at >= $2",
+        )
+        .bind(company)
+        .bind(kernel::clock::format_instant(since))
+        .fetch_one(tx.conn())
+        .await?
+        .try_get("n")?;
+        if stored + f.bytes.len() as i64 > RESUME_BYTES_PER_DAY {
+            p.add("file", "error.hr.resume_storage", "");
+        }
     }
     p.finish()?;
     let mobile = mobile.unwrap_or_default();

@@ -1207,6 +1207,22 @@ async fn the_clock_and_approved_unpaid_leave_flow_into_the_months_pay() {
         api.post(&format!("/api/v1/hr/leave-requests/{}/approve", leave.json()["id"]), &json!({})).await.status,
         StatusCode::OK
     );
+    // Why 李娜 is away is for HR (and her and her manager) to read, not every manager.
+    let reason_seen_by = |login: &'static str| async move {
+        let list = app.api(login).await.get("/api/v1/hr/leave-requests").await.json();
+        list["items"].as_array().unwrap().iter().find(|l| l["employee_id"] == li).unwrap()["reason"].clone()
+    };
+    app.user("zhao.min", &["line_manager"], "", "sales").await;
+    assert_eq!(reason_seen_by("admin").await, "家事");
+    assert_eq!(reason_seen_by("zhao.min").await, "");
+    // Leave over the new year is two requests, one per year's balance.
+    let across = api
+        .post(
+            "/api/v1/hr/leave-requests",
+            &json!({"employee_id": li, "leave_type": "annual", "first_day": "2026-12-30", "last_day": "2027-01-04"}),
+        )
+        .await;
+    assert_eq!(across.json()["errors"][0]["code"], "error.hr.leave_across_year", "{}", across.body);
     // HR does not approve their own leave.
     let hr_user = app.user("liu.yang", &["hr_manager"], "", "hr").await;
     let own = api

@@ -29,6 +29,42 @@ impl WebConfig {
         }
         peer.map(|p| p.ip().to_string()).unwrap_or_else(|| "unknown".into())
     }
+
+    /// What public endpoints count requests by: the client's IPv4 address, or the /64 network
+    /// of its IPv6 address — one subscriber is handed a whole /64 and could otherwise take a
+    /// new address for every request.
+    pub fn client_network(&self, headers: &axum::http::HeaderMap, peer: Option<std::net::SocketAddr>) -> String {
+        network_of(&self.client_address(headers, peer))
+    }
+}
+
+/// An address's rate-limit key: IPv4 (also IPv4 mapped into IPv6) as it is, IPv6 as its /64.
+fn network_of(address: &str) -> String {
+    match address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Ok(std::net::IpAddr::V4(v4)) => v4.to_string(),
+        Err(_) => address.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::network_of;
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64_network() {
+        assert_eq!(network_of("2408:8207:1850:a1e0:5d2f:11aa:3b4c:9e01"), "2408:8207:1850:a1e0::/64");
+        assert_eq!(network_of("2408:8207:1850:a1e0::2"), "2408:8207:1850:a1e0::/64");
+        assert_eq!(network_of("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(network_of("203.0.113.7"), "203.0.113.7");
+        assert_eq!(network_of("unknown"), "unknown");
+    }
 }
 
 /// A menu section: a module's title and its entries.

@@ -565,7 +565,7 @@ pub(crate) async fn read_public(
     limit: usize,
 ) -> AppResult<(String, bool, axum::body::Bytes)> {
     let peer = request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0);
-    let address = state.config.client_address(request.headers(), peer);
+    let address = state.config.client_network(request.headers(), peer);
     let json_body = request
         .headers()
         .get("content-type")

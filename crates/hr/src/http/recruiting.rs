@@ -261,7 +261,7 @@ async fn public_apply(
     request: axum::extract::Request,
 ) -> AppResult<Response> {
     let peer = request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0);
-    let address = state.config.client_address(request.headers(), peer);
+    let address = state.config.client_network(request.headers(), peer);
     let content_type = request.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let found = {
         let mut conn = state.db.reader().acquire().await.map_err(db::Error::from)?;
