@@ -190,7 +190,18 @@ pub struct CityRule {
     pub injury_employer_bp: i64,
     /// The housing fund rate when the employee has none of their own (employer pays the same).
     pub housing_fund_bp: i64,
+    /// What each contribution is rounded to: `fen`, `jiao` or `yuan` (half away from zero).
+    pub rounding: String,
     pub sample: bool,
+}
+
+/// The roundings a city rule may name, with their unit in fen.
+pub const ROUNDINGS: [(&str, i64); 3] = [("fen", 1), ("jiao", 10), ("yuan", 100)];
+
+/// `rate_bp` of `amount` (fen) rounded to `unit` fen, half away from zero.
+pub fn share_to(amount: i64, rate_bp: i64, unit: i64) -> i64 {
+    let exact = Decimal::from(amount) * Decimal::from(rate_bp) / Decimal::from(10_000) / Decimal::from(unit);
+    to_fen(exact.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)) * unit
 }
 
 /// One employee's contributions for a month (fen).
@@ -230,17 +241,19 @@ impl Contributions {
 pub fn contributions(rule: &CityRule, wage_base: i64, housing_bp: Option<i64>) -> Contributions {
     let base = wage_base.clamp(rule.floor, rule.cap.max(rule.floor));
     let housing = housing_bp.unwrap_or(rule.housing_fund_bp);
+    let unit = ROUNDINGS.iter().find(|(name, _)| *name == rule.rounding).map_or(1, |(_, unit)| *unit);
+    let share = |rate_bp: i64| share_to(base, rate_bp, unit);
     Contributions {
         base,
-        pension_employee: share(base, rule.pension_employee_bp),
-        medical_employee: share(base, rule.medical_employee_bp),
-        unemployment_employee: share(base, rule.unemployment_employee_bp),
-        housing_employee: share(base, housing),
-        pension_employer: share(base, rule.pension_employer_bp),
-        medical_employer: share(base, rule.medical_employer_bp),
-        unemployment_employer: share(base, rule.unemployment_employer_bp),
-        injury_employer: share(base, rule.injury_employer_bp),
-        housing_employer: share(base, housing),
+        pension_employee: share(rule.pension_employee_bp),
+        medical_employee: share(rule.medical_employee_bp),
+        unemployment_employee: share(rule.unemployment_employee_bp),
+        housing_employee: share(housing),
+        pension_employer: share(rule.pension_employer_bp),
+        medical_employer: share(rule.medical_employer_bp),
+        unemployment_employer: share(rule.unemployment_employer_bp),
+        injury_employer: share(rule.injury_employer_bp),
+        housing_employer: share(housing),
     }
 }
 
@@ -261,6 +274,7 @@ pub fn sample_city(year: i32) -> CityRule {
         unemployment_employer_bp: 50,
         injury_employer_bp: 26,
         housing_fund_bp: 700,
+        rounding: "fen".into(),
         sample: true,
     }
 }
@@ -693,6 +707,20 @@ mod tests {
         assert_eq!(contributions(&city, yuan(80_000), Some(1_200)).base, 3_730_200);
         // 37,302 × 12 % = 4,476.24.
         assert_eq!(contributions(&city, yuan(80_000), Some(1_200)).housing_employee, 447_624);
+    }
+
+    #[test]
+    fn a_city_may_round_contributions_to_the_jiao_or_the_yuan() {
+        // 12,345.67 × 8 % = 987.6536: 987.65 to the fen, 987.70 to the jiao, 988 to the yuan.
+        let mut city = sample_city(2026);
+        let pension = |city: &CityRule| contributions(city, 1_234_567, None).pension_employee;
+        assert_eq!(pension(&city), 98_765);
+        city.rounding = "jiao".into();
+        assert_eq!(pension(&city), 98_770);
+        city.rounding = "yuan".into();
+        assert_eq!(pension(&city), 98_800);
+        // 12,345.67 × 7 % = 864.1969, to the yuan 864.
+        assert_eq!(contributions(&city, 1_234_567, None).housing_employee, 86_400);
     }
 
     #[test]

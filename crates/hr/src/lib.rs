@@ -24,6 +24,7 @@ pub mod org;
 pub mod payroll;
 pub mod planning;
 pub mod recruiting;
+pub mod resume_text;
 pub mod reviews;
 pub mod training;
 
@@ -81,6 +82,18 @@ pub fn module() -> Module {
                 version: 8,
                 name: "offers",
                 sql: include_str!("../migrations/0008_offers.sql"),
+            },
+            db::migrate::Migration {
+                module: "hr",
+                version: 9,
+                name: "pay history",
+                sql: include_str!("../migrations/0009_pay_history.sql"),
+            },
+            db::migrate::Migration {
+                module: "hr",
+                version: 10,
+                name: "city rounding",
+                sql: include_str!("../migrations/0010_city_rounding.sql"),
             },
         ],
         permissions: &[

@@ -550,6 +550,7 @@ pub async fn hire(tx: &mut Tx, principal: &Principal, form: &HireForm) -> Result
     .fetch_one(tx.conn())
     .await?
     .try_get("id")?;
+    record_pay(tx, id, &hire_date.to_string(), terms.base_salary).await?;
     for item in ONBOARDING {
         sqlx::query("INSERT INTO hr_onboarding (employee_id, item) VALUES ($1, $2)")
             .bind(id)
@@ -741,6 +742,21 @@ pub async fn is_self(conn: &mut sqlx::AnyConnection, principal: &Principal, empl
 }
 
 /// The employee linked to the principal's user, if any.
+/// Writes the base salary an employee has from a date (a second change the same day
+/// replaces the first).
+async fn record_pay(tx: &mut Tx, employee: i64, from: &str, base_salary: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO hr_pay_history (employee_id, effective_date, base_salary) VALUES ($1, $2, $3) \
+         ON CONFLICT (employee_id, effective_date) DO UPDATE SET base_salary = excluded.base_salary",
+    )
+    .bind(employee)
+    .bind(from)
+    .bind(base_salary)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
 pub async fn own_employee(conn: &mut sqlx::AnyConnection, principal: &Principal) -> Result<Option<i64>> {
     Ok(sqlx::query("SELECT id FROM hr_employees WHERE user_id = $1 AND company_id = $2 ORDER BY id DESC LIMIT 1")
         .bind(principal.user_id.0)
@@ -999,6 +1015,9 @@ pub async fn change(tx: &mut Tx, principal: &Principal, id: i64, form: &ChangeFo
     }
     let mut after =
         json!({"department_id": department, "position_id": position, "manager_id": manager, "status": new_status});
+    if salary != salary_before {
+        record_pay(tx, id, &date, salary).await?;
+    }
     if salary != salary_before {
         // The audit chain records that pay changed, not the amounts (auditors read it).
         after["pay_terms"] = json!("changed");

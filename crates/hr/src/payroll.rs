@@ -128,6 +128,7 @@ pub async fn city_rules(conn: &mut sqlx::AnyConnection, company: i64, year: i32)
                 unemployment_employer_bp: r.try_get("unemployment_employer_bp")?,
                 injury_employer_bp: r.try_get("injury_employer_bp")?,
                 housing_fund_bp: r.try_get("housing_fund_bp")?,
+                rounding: r.try_get("rounding")?,
                 sample: r.try_get::<i64, _>("sample")? != 0,
             })
         })
@@ -150,6 +151,9 @@ pub struct CityRuleForm {
     pub unemployment_employer: String,
     pub injury_employer: String,
     pub housing_fund: String,
+    /// fen (the default), jiao or yuan.
+    #[serde(default)]
+    pub rounding: String,
 }
 
 impl CityRuleForm {
@@ -169,6 +173,7 @@ impl CityRuleForm {
             unemployment_employer: percent(rule.unemployment_employer_bp),
             injury_employer: percent(rule.injury_employer_bp),
             housing_fund: percent(rule.housing_fund_bp),
+            rounding: rule.rounding.clone(),
         }
     }
 }
@@ -221,19 +226,27 @@ pub async fn save_city_rule(tx: &mut Tx, principal: &Principal, form: &CityRuleF
         unemployment_employer_bp: percent_bp(&mut p, "unemployment_employer", &form.unemployment_employer, share),
         injury_employer_bp: percent_bp(&mut p, "injury_employer", &form.injury_employer, share),
         housing_fund_bp: percent_bp(&mut p, "housing_fund", &form.housing_fund, (500, 1_200)),
+        rounding: match form.rounding.trim() {
+            "" => "fen".to_string(),
+            r => r.to_string(),
+        },
         sample: false,
     };
+    if !domain::ROUNDINGS.iter().any(|(name, _)| *name == rule.rounding) {
+        p.add("rounding", "error.hr.rounding", &rule.rounding);
+    }
     p.finish()?;
     let before = city_rules(tx.conn(), company, form.year).await?.into_iter().find(|r| r.city == rule.city);
     sqlx::query(
         "INSERT INTO hr_city_rules (company_id, city, year, floor, cap, pension_employee_bp, medical_employee_bp, unemployment_employee_bp, \
-           pension_employer_bp, medical_employer_bp, unemployment_employer_bp, injury_employer_bp, housing_fund_bp, sample) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0) \
+           pension_employer_bp, medical_employer_bp, unemployment_employer_bp, injury_employer_bp, housing_fund_bp, rounding, sample) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0) \
          ON CONFLICT (company_id, city, year) DO UPDATE SET floor = excluded.floor, cap = excluded.cap, \
            pension_employee_bp = excluded.pension_employee_bp, medical_employee_bp = excluded.medical_employee_bp, \
            unemployment_employee_bp = excluded.unemployment_employee_bp, pension_employer_bp = excluded.pension_employer_bp, \
            medical_employer_bp = excluded.medical_employer_bp, unemployment_employer_bp = excluded.unemployment_employer_bp, \
-           injury_employer_bp = excluded.injury_employer_bp, housing_fund_bp = excluded.housing_fund_bp, sample = 0",
+           injury_employer_bp = excluded.injury_employer_bp, housing_fund_bp = excluded.housing_fund_bp, \
+           rounding = excluded.rounding, sample = 0",
     )
     .bind(company)
     .bind(&rule.city)
@@ -248,6 +261,7 @@ pub async fn save_city_rule(tx: &mut Tx, principal: &Principal, form: &CityRuleF
     .bind(rule.unemployment_employer_bp)
     .bind(rule.injury_employer_bp)
     .bind(rule.housing_fund_bp)
+    .bind(&rule.rounding)
     .execute(tx.conn())
     .await?;
     tx.audit(
@@ -294,6 +308,29 @@ pub struct ComponentForm {
     /// earning or deduction.
     pub kind: String,
     pub formula: String,
+}
+
+/// Each employee's base salaries by the date they took effect, up to `last`, in order.
+async fn pay_history(
+    tx: &mut Tx,
+    company: i64,
+    last: chrono::NaiveDate,
+) -> Result<HashMap<i64, Vec<(chrono::NaiveDate, i64)>>> {
+    let mut out: HashMap<i64, Vec<(chrono::NaiveDate, i64)>> = HashMap::new();
+    for r in sqlx::query(
+        "SELECT h.employee_id, h.effective_date, h.base_salary FROM hr_pay_history h JOIN hr_employees e ON e.id = h.employee_id \
+         WHERE e.company_id = $1 AND h.effective_date <= $2 ORDER BY h.employee_id, h.effective_date",
+    )
+    .bind(company)
+    .bind(last.to_string())
+    .fetch_all(tx.conn())
+    .await?
+    {
+        if let Ok(day) = chrono::NaiveDate::parse_from_str(&r.try_get::<String, _>("effective_date")?, "%Y-%m-%d") {
+            out.entry(r.try_get("employee_id")?).or_default().push((day, r.try_get("base_salary")?));
+        }
+    }
+    Ok(out)
 }
 
 /// Each employee's leaves of absence up to `last`, from their dated lifecycle events: from
@@ -902,6 +939,7 @@ async fn compute(
         HashMap::new()
     };
     let away = leaves_of_absence(tx, company, last).await?;
+    let pay_history = pay_history(tx, company, last).await?;
     let separate_bonus = last.to_string().as_str() <= domain::SEPARATE_BONUS_UNTIL;
     let mut slips: Vec<(SlipInput, Slip, Option<i64>, i64)> = Vec::with_capacity(employees.len());
     for e in &employees {
@@ -937,7 +975,25 @@ async fn compute(
             continue;
         }
         let (tax_year, had_bonus) = before.get(&id).copied().unwrap_or_default();
-        let base_salary: i64 = e.try_get("base_salary")?;
+        // Each day paid is paid at the salary of that day (a change of pay may be dated inside
+        // the month, or after it), so the month's base is the salaries weighted by their days.
+        let current: i64 = e.try_get("base_salary")?;
+        let base_salary = match pay_history.get(&id) {
+            Some(steps) if days_employed > 0 => {
+                let salary_on = |d: &chrono::NaiveDate| {
+                    steps.iter().rev().find(|(from, _)| from <= d).map_or(current, |(_, salary)| *salary)
+                };
+                let paid_days: Vec<&chrono::NaiveDate> = working
+                    .iter()
+                    .filter(|d| {
+                        d.to_string() >= hire && exit.as_ref().is_none_or(|x| d.to_string() <= *x) && !is_away(d)
+                    })
+                    .collect();
+                let total: i64 = paid_days.iter().map(|d| salary_on(d)).sum();
+                (total * 2 + days_employed) / (days_employed * 2)
+            }
+            _ => current,
+        };
         let review = ratings.get(&id);
         let input = SlipInput {
             employee_id: id,

@@ -375,11 +375,11 @@ pub async fn apply(
             .await?
             .map(|r| r.try_get::<i64, _>("id"))
             .transpose()?;
-    // A text file's words count for screening too.
+    // The words of a text or Word file count for screening too.
     let mut text = form.resume.trim().to_string();
-    if let (Some("txt"), Some(f)) = (kind, file) {
+    if let Some(words) = kind.zip(file).and_then(|(kind, f)| crate::resume_text::extract(kind, &f.bytes)) {
         text.push('\n');
-        text.push_str(&String::from_utf8_lossy(&f.bytes));
+        text.push_str(&words);
     }
     let (score, why) =
         domain::screen(&text, years, &form.education, &posting.keywords, posting.min_years, &posting.education);

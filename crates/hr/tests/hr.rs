@@ -1539,3 +1539,36 @@ async fn a_leave_of_absence_and_the_return_are_paid_by_their_dates_within_the_mo
     let april = api.post("/api/v1/hr/payroll-runs", &json!({"period": "2026-04"})).await.json();
     assert_eq!(base_pay(&slip(april, "李娜").await.expect("her April")), "7000.00");
 }
+
+#[tokio::test]
+async fn a_raise_dated_inside_the_month_pays_each_day_at_its_salary() {
+    let c = company().await;
+    let api = &c.api;
+    let hire = |name: &str, id_number: &str| {
+        let body = hire_body(&c, name, id_number, "2025-06-02", "11000", json!({}));
+        async move { api.post("/api/v1/hr/employees", &body).await.json()["id"].as_i64().unwrap() }
+    };
+    let li = hire("李娜", "440524188001010014").await;
+    let zhang = hire("张伟", "11010519491231002X").await;
+    let promote = |id: i64, date: &str| {
+        let body = json!({"kind": "promotion", "effective_date": date, "position_id": c.lead, "base_salary": "13200", "version": 1});
+        async move { api.post(&format!("/api/v1/hr/employees/{id}/changes"), &body).await }
+    };
+    // 李娜 is promoted at 13,200.00 from Monday 16 March: 10 of March's 22 working days at
+    // 11,000.00 and 12 at 13,200.00, 5,000.00 + 7,200.00. 张伟's raise is dated 1 April, so
+    // March pays him his old salary.
+    assert_eq!(promote(li, "2026-03-16").await.status, StatusCode::OK);
+    assert_eq!(promote(zhang, "2026-04-01").await.status, StatusCode::OK);
+    let run = api.post("/api/v1/hr/payroll-runs", &json!({"period": "2026-03"})).await;
+    assert_eq!(run.status, StatusCode::CREATED, "{}", run.body);
+    let slips = api.get(&format!("/api/v1/hr/payslips?run={}", run.json()["id"])).await.json();
+    let base_pay = |name: &'static str| {
+        let path = format!("/api/v1/hr/payslips/{}", slip_of(&slips, name)["id"]);
+        async move {
+            let slip = api.get(&path).await.json();
+            slip["lines"].as_array().unwrap().iter().find(|l| l["code"] == "base_pay").unwrap()["amount"].clone()
+        }
+    };
+    assert_eq!(base_pay("李娜").await, "12200.00");
+    assert_eq!(base_pay("张伟").await, "11000.00");
+}

@@ -645,6 +645,7 @@ async fn settings_action_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response>
                 unemployment_employer: pairs.text("unemployment_employer"),
                 injury_employer: pairs.text("injury_employer"),
                 housing_fund: pairs.text("housing_fund"),
+                rounding: pairs.text("rounding"),
             };
             let outcome = payroll::save_city_rule(&mut tx, &ctx.principal, &form).await;
             rule = Some(form);
