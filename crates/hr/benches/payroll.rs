@@ -105,6 +105,14 @@ async fn store() -> Store {
         },
     )
     .await;
+    // Each employee's pay history from the hire, as hiring writes it: the run pays each day at
+    // the salary of that day.
+    let mut tx = app.db.begin(Actor::system()).await.expect("begin");
+    sqlx::query("INSERT INTO hr_pay_history (employee_id, effective_date, base_salary) SELECT id, hire_date, base_salary FROM hr_employees")
+        .execute(tx.conn())
+        .await
+        .expect("pay history");
+    tx.commit().await.expect("commit");
     app.db.analyze().await.expect("analyze");
     Store { app, principal }
 }

@@ -249,6 +249,8 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("hr.payroll_settings", "工资结构与社保规则", "Salary structures and city rules"),
     ("hr.structures", "工资结构", "Salary structures"),
     ("hr.structure_new", "新建工资结构", "New salary structure"),
+    ("hr.structure_edit_hint", "保存后，新计算的工资按新公式；已过账的工资条保持原样。清空一行即删除该项目。", "Runs computed after saving use the new formulas; posted payslips stay as they were. Empty a row to remove its component."),
+    ("error.hr.structure_code_fixed", "工资结构代码不能修改：{0}", "A structure's code does not change: {0}"),
     ("hr.component_code", "项目代码", "Component code"),
     ("hr.component_kind", "类别", "Kind"),
     ("hr.formula", "公式", "Formula"),

@@ -41,27 +41,7 @@ pub const STANDARD_COMPONENTS: [(&str, &str, &str, &str); 4] = [
 /// Creates what a company's payroll needs if it is missing: the sample city rule for the
 /// year (marked as a sample) and the standard structure.
 pub async fn ensure_defaults(tx: &mut Tx, company: i64, year: i32) -> Result<()> {
-    let rule = domain::sample_city(year);
-    sqlx::query(
-        "INSERT INTO hr_city_rules (company_id, city, year, floor, cap, pension_employee_bp, medical_employee_bp, unemployment_employee_bp, \
-           pension_employer_bp, medical_employer_bp, unemployment_employer_bp, injury_employer_bp, housing_fund_bp, sample) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1) ON CONFLICT (company_id, city, year) DO NOTHING",
-    )
-    .bind(company)
-    .bind(&rule.city)
-    .bind(i64::from(year))
-    .bind(rule.floor)
-    .bind(rule.cap)
-    .bind(rule.pension_employee_bp)
-    .bind(rule.medical_employee_bp)
-    .bind(rule.unemployment_employee_bp)
-    .bind(rule.pension_employer_bp)
-    .bind(rule.medical_employer_bp)
-    .bind(rule.unemployment_employer_bp)
-    .bind(rule.injury_employer_bp)
-    .bind(rule.housing_fund_bp)
-    .execute(tx.conn())
-    .await?;
+    store_city_rule(tx, company, &domain::sample_city(year), false).await?;
     let existing = sqlx::query("SELECT id FROM hr_structures WHERE company_id = $1 AND code = 'STD'")
         .bind(company)
         .fetch_optional(tx.conn())
@@ -133,6 +113,43 @@ pub async fn city_rules(conn: &mut sqlx::AnyConnection, company: i64, year: i32)
             })
         })
         .collect()
+}
+
+/// Writes a city's rule for its year: replacing the one there (`replace`), or only where
+/// there is none (the shipped sample).
+async fn store_city_rule(tx: &mut Tx, company: i64, rule: &CityRule, replace: bool) -> Result<()> {
+    let on_conflict = if replace {
+        "DO UPDATE SET floor = excluded.floor, cap = excluded.cap, pension_employee_bp = excluded.pension_employee_bp, \
+           medical_employee_bp = excluded.medical_employee_bp, unemployment_employee_bp = excluded.unemployment_employee_bp, \
+           pension_employer_bp = excluded.pension_employer_bp, medical_employer_bp = excluded.medical_employer_bp, \
+           unemployment_employer_bp = excluded.unemployment_employer_bp, injury_employer_bp = excluded.injury_employer_bp, \
+           housing_fund_bp = excluded.housing_fund_bp, rounding = excluded.rounding, sample = excluded.sample"
+    } else {
+        "DO NOTHING"
+    };
+    sqlx::query(&format!(
+        "INSERT INTO hr_city_rules (company_id, city, year, floor, cap, pension_employee_bp, medical_employee_bp, unemployment_employee_bp, \
+           pension_employer_bp, medical_employer_bp, unemployment_employer_bp, injury_employer_bp, housing_fund_bp, rounding, sample) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (company_id, city, year) {on_conflict}"
+    ))
+    .bind(company)
+    .bind(&rule.city)
+    .bind(i64::from(rule.year))
+    .bind(rule.floor)
+    .bind(rule.cap)
+    .bind(rule.pension_employee_bp)
+    .bind(rule.medical_employee_bp)
+    .bind(rule.unemployment_employee_bp)
+    .bind(rule.pension_employer_bp)
+    .bind(rule.medical_employer_bp)
+    .bind(rule.unemployment_employer_bp)
+    .bind(rule.injury_employer_bp)
+    .bind(rule.housing_fund_bp)
+    .bind(&rule.rounding)
+    .bind(i64::from(rule.sample))
+    .execute(tx.conn())
+    .await?;
+    Ok(())
 }
 
 /// A city's rule as typed: amounts in yuan, rates in percent (e.g. "8", "0.26").
@@ -237,33 +254,7 @@ pub async fn save_city_rule(tx: &mut Tx, principal: &Principal, form: &CityRuleF
     }
     p.finish()?;
     let before = city_rules(tx.conn(), company, form.year).await?.into_iter().find(|r| r.city == rule.city);
-    sqlx::query(
-        "INSERT INTO hr_city_rules (company_id, city, year, floor, cap, pension_employee_bp, medical_employee_bp, unemployment_employee_bp, \
-           pension_employer_bp, medical_employer_bp, unemployment_employer_bp, injury_employer_bp, housing_fund_bp, rounding, sample) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0) \
-         ON CONFLICT (company_id, city, year) DO UPDATE SET floor = excluded.floor, cap = excluded.cap, \
-           pension_employee_bp = excluded.pension_employee_bp, medical_employee_bp = excluded.medical_employee_bp, \
-           unemployment_employee_bp = excluded.unemployment_employee_bp, pension_employer_bp = excluded.pension_employer_bp, \
-           medical_employer_bp = excluded.medical_employer_bp, unemployment_employer_bp = excluded.unemployment_employer_bp, \
-           injury_employer_bp = excluded.injury_employer_bp, housing_fund_bp = excluded.housing_fund_bp, \
-           rounding = excluded.rounding, sample = 0",
-    )
-    .bind(company)
-    .bind(&rule.city)
-    .bind(i64::from(rule.year))
-    .bind(rule.floor)
-    .bind(rule.cap)
-    .bind(rule.pension_employee_bp)
-    .bind(rule.medical_employee_bp)
-    .bind(rule.unemployment_employee_bp)
-    .bind(rule.pension_employer_bp)
-    .bind(rule.medical_employer_bp)
-    .bind(rule.unemployment_employer_bp)
-    .bind(rule.injury_employer_bp)
-    .bind(rule.housing_fund_bp)
-    .bind(&rule.rounding)
-    .execute(tx.conn())
-    .await?;
+    store_city_rule(tx, company, &rule, true).await?;
     tx.audit(
         if before.is_some() { "update" } else { "create" },
         "hr.city_rule",
@@ -453,6 +444,43 @@ pub async fn create_structure(tx: &mut Tx, principal: &Principal, form: &Structu
     )
     .await?;
     Ok(id)
+}
+
+/// Replaces a structure's name and components (its code stays). Runs computed from now on use
+/// them; posted payslips keep the lines they were paid with. Audited with the formulas before
+/// and after.
+pub async fn update_structure(tx: &mut Tx, principal: &Principal, id: i64, form: &StructureForm) -> Result<()> {
+    principal.authorize(PAYROLL_MANAGE)?;
+    let company = principal.company_id.0;
+    let code: String = sqlx::query("SELECT code FROM hr_structures WHERE company_id = $1 AND id = $2")
+        .bind(company)
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or(DomainError::NotFound("structure"))?
+        .try_get("code")?;
+    if form.code.trim().to_uppercase() != code {
+        return Err(DomainError::invalid("code", "error.hr.structure_code_fixed", code).into());
+    }
+    let components = check_structure(form)?;
+    let before: Vec<String> = structures(tx.conn(), company)
+        .await?
+        .into_iter()
+        .find(|s| s.id == id)
+        .map(|s| s.components.iter().map(|c| format!("{} = {}", c.code, c.formula)).collect())
+        .unwrap_or_default();
+    sqlx::query("UPDATE hr_structures SET name = $1 WHERE id = $2")
+        .bind(form.name.trim())
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    sqlx::query("DELETE FROM hr_components WHERE structure_id = $1").bind(id).execute(tx.conn()).await?;
+    for (i, (c, form_component)) in components.iter().zip(&form.components).enumerate() {
+        insert_component(tx, id, i as i64 + 1, &c.0, &c.1, &c.2, form_component.formula.trim()).await?;
+    }
+    let after: Vec<String> =
+        components.iter().zip(&form.components).map(|(c, f)| format!("{} = {}", c.0, f.formula.trim())).collect();
+    tx.audit("update", "hr.structure", Some(&id.to_string()), &json!({"components": [before, after]})).await
 }
 
 pub async fn structures(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Vec<Structure>> {

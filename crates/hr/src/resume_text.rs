@@ -1,9 +1,16 @@
-//! The words of an uploaded résumé, for screening: a text file as it is, and a Word file
-//! (`.docx`) from its `word/document.xml` — a ZIP archive whose entries are stored or deflated,
-//! read here without an archive library (only the one entry is needed). Paragraphs become
-//! lines and table cells are separated by tabs. PDF and the old binary `.doc` are kept and
-//! downloadable but not read: a PDF's text is often in fonts whose glyph codes need their
-//! own maps to become characters, which Chinese résumés nearly always use.
+//! The words of an uploaded résumé, for screening: a text file as it is; a Word file (`.docx`)
+//! from its `word/document.xml` — a ZIP archive whose entries are stored or deflated, read
+//! here without an archive library (only the one entry is needed), paragraphs as lines and
+//! table cells separated by tabs; and a PDF from the text operators of its content streams.
+//!
+//! A PDF is read as a screener needs it, not as a viewer would draw it: every stream is
+//! inflated (FlateDecode) or taken as it is; the `ToUnicode` maps among them (`bfchar` and
+//! `bfrange`) turn the two-byte glyph codes of CID fonts — what Word and WPS write for Chinese
+//! text — into characters, and literal strings are taken as Latin-1 text. Text shown with
+//! `Tj`, `'`, `"` and `TJ` is kept in order, a line per text object or line move. Where one
+//! code means different characters in different fonts the first map wins, which can garble a
+//! word; screening only looks for keywords. The old binary `.doc` is kept and downloadable but
+//! not read.
 
 /// At most this much text is taken from a file (a résumé is a few pages).
 const MAX_TEXT_BYTES: usize = 200_000;
@@ -16,6 +23,7 @@ pub fn extract(kind: &str, bytes: &[u8]) -> Option<String> {
     let text = match kind {
         "txt" => String::from_utf8_lossy(bytes).into_owned(),
         "docx" => docx_text(bytes)?,
+        "pdf" => pdf_text(bytes)?,
         _ => return None,
     };
     let mut text = text;
@@ -104,6 +112,227 @@ fn document_text(xml: &str) -> String {
         rest = after;
     }
     out
+}
+
+/// The shown text of a PDF (see the module header).
+fn pdf_text(bytes: &[u8]) -> Option<String> {
+    let streams = pdf_streams(bytes);
+    let mut map: std::collections::HashMap<u32, String> = std::collections::HashMap::new();
+    for stream in streams.iter().filter(|s| contains(s, b"begincmap")) {
+        read_cmap(&String::from_utf8_lossy(stream), &mut map);
+    }
+    let mut out = String::new();
+    for stream in streams.iter().filter(|s| !contains(s, b"begincmap") && contains(s, b"BT")) {
+        content_text(stream, &map, &mut out);
+        if out.len() > MAX_TEXT_BYTES {
+            break;
+        }
+    }
+    (!out.trim().is_empty()).then_some(out)
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Every stream of the file, inflated when it is deflated (at most 10 MB each, 64 MB in all).
+fn pdf_streams(b: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut total = 0;
+    let mut at = 0;
+    while let Some(found) = b[at..].windows(6).position(|w| w == b"stream") {
+        let start_keyword = at + found;
+        // `endstream` also contains "stream": only a keyword followed by an end of line opens one.
+        let mut data = start_keyword + 6;
+        match (b.get(data), b.get(data + 1)) {
+            (Some(b'\r'), Some(b'\n')) => data += 2,
+            (Some(b'\n'), _) => data += 1,
+            _ => {
+                at = start_keyword + 6;
+                continue;
+            }
+        }
+        let Some(end) = b[data..].windows(9).position(|w| w == b"endstream") else {
+            break;
+        };
+        let raw = &b[data..data + end];
+        let dictionary = &b[start_keyword.saturating_sub(400)..start_keyword];
+        let dictionary = match dictionary.windows(2).rposition(|w| w == b"<<") {
+            Some(open) => &dictionary[open..],
+            None => dictionary,
+        };
+        let stream = if contains(dictionary, b"FlateDecode") {
+            miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(raw, MAX_XML_BYTES).ok()
+        } else if contains(dictionary, b"Filter") {
+            None // images and other encodings
+        } else {
+            Some(raw.to_vec())
+        };
+        if let Some(stream) = stream {
+            total += stream.len();
+            out.push(stream);
+        }
+        if total > 64 * 1024 * 1024 {
+            break;
+        }
+        at = data + end + 9;
+    }
+    out
+}
+
+/// The hex number of `<…>`.
+fn hex_code(token: &str) -> Option<u32> {
+    u32::from_str_radix(token.trim().trim_start_matches('<').trim_end_matches('>'), 16).ok()
+}
+
+/// The characters of a `<…>` destination (UTF-16BE).
+fn hex_text(token: &str) -> String {
+    let digits: Vec<u16> = token
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .as_bytes()
+        .chunks(4)
+        .filter_map(|c| u16::from_str_radix(std::str::from_utf8(c).ok()?, 16).ok())
+        .collect();
+    String::from_utf16_lossy(&digits)
+}
+
+/// The `bfchar` and `bfrange` entries of a ToUnicode map.
+fn read_cmap(cmap: &str, map: &mut std::collections::HashMap<u32, String>) {
+    let tokens: Vec<&str> = cmap.split(|c: char| c.is_whitespace()).filter(|t| !t.is_empty()).collect();
+    let mut i = 0;
+    while i < tokens.len() {
+        match tokens[i] {
+            t if t.ends_with("beginbfchar") => {
+                i += 1;
+                while i + 1 < tokens.len() && !tokens[i].starts_with("endbfchar") {
+                    if let Some(code) = hex_code(tokens[i]) {
+                        map.entry(code).or_insert_with(|| hex_text(tokens[i + 1]));
+                    }
+                    i += 2;
+                }
+            }
+            t if t.ends_with("beginbfrange") => {
+                i += 1;
+                while i + 2 < tokens.len() && !tokens[i].starts_with("endbfrange") {
+                    let (Some(low), Some(high)) = (hex_code(tokens[i]), hex_code(tokens[i + 1])) else {
+                        break;
+                    };
+                    if tokens[i + 2].starts_with('[') {
+                        // A list of destinations, one per code.
+                        let mut j = i + 2;
+                        let mut code = low;
+                        loop {
+                            let t = tokens[j].trim_start_matches('[');
+                            let last = t.ends_with(']');
+                            let t = t.trim_end_matches(']');
+                            if !t.is_empty() && code <= high {
+                                map.entry(code).or_insert_with(|| hex_text(t));
+                                code += 1;
+                            }
+                            j += 1;
+                            if last || j >= tokens.len() {
+                                break;
+                            }
+                        }
+                        i = j;
+                    } else {
+                        let first = hex_text(tokens[i + 2]);
+                        let mut units: Vec<u16> = first.encode_utf16().collect();
+                        for code in low..=high.min(low + 0xFFFF) {
+                            map.entry(code).or_insert_with(|| String::from_utf16_lossy(&units));
+                            if let Some(last) = units.last_mut() {
+                                *last = last.wrapping_add(1);
+                            }
+                        }
+                        i += 3;
+                    }
+                }
+            }
+            _ => i += 1,
+        }
+    }
+}
+
+/// The text a content stream shows, in order.
+fn content_text(stream: &[u8], map: &std::collections::HashMap<u32, String>, out: &mut String) {
+    let mut i = 0;
+    let mut shown = false;
+    while i < stream.len() {
+        match stream[i] {
+            b'(' => {
+                // A literal string: bytes with escapes, nested parentheses balanced.
+                let mut depth = 1;
+                let mut bytes = Vec::new();
+                i += 1;
+                while i < stream.len() && depth > 0 {
+                    match stream[i] {
+                        b'\\' if i + 1 < stream.len() => {
+                            i += 1;
+                            bytes.push(match stream[i] {
+                                b'n' => b'\n',
+                                b'r' => b'\r',
+                                b't' => b'\t',
+                                c => c,
+                            });
+                        }
+                        b'(' => {
+                            depth += 1;
+                            bytes.push(b'(');
+                        }
+                        b')' => {
+                            depth -= 1;
+                            if depth > 0 {
+                                bytes.push(b')');
+                            }
+                        }
+                        c => bytes.push(c),
+                    }
+                    i += 1;
+                }
+                // Two-byte codes when the maps know them, else Latin-1.
+                let two_byte: Option<String> = (bytes.len().is_multiple_of(2) && !bytes.is_empty())
+                    .then(|| {
+                        bytes.chunks(2).map(|c| map.get(&(u32::from(c[0]) << 8 | u32::from(c[1]))).cloned()).collect()
+                    })
+                    .flatten();
+                match two_byte {
+                    Some(text) if bytes.iter().any(|b| *b < 0x20) => out.push_str(&text),
+                    _ => out.extend(bytes.iter().map(|b| *b as char)),
+                }
+                shown = true;
+            }
+            b'<' if stream.get(i + 1) != Some(&b'<') => {
+                let end = stream[i..].iter().position(|b| *b == b'>').map_or(stream.len(), |e| i + e);
+                let hex: Vec<u8> = stream[i + 1..end].iter().copied().filter(u8::is_ascii_hexdigit).collect();
+                let width = if hex.len().is_multiple_of(4) { 4 } else { 2 };
+                for code in hex.chunks(width) {
+                    let code = std::str::from_utf8(code).ok().and_then(|c| u32::from_str_radix(c, 16).ok());
+                    match code.and_then(|c| map.get(&c)) {
+                        Some(text) => out.push_str(text),
+                        None => {
+                            if let Some(c) = code.filter(|c| width == 2 && (0x20..0x7f).contains(c)) {
+                                out.push(c as u8 as char);
+                            }
+                        }
+                    }
+                }
+                shown = true;
+                i = end + 1;
+            }
+            b'E' if stream.get(i + 1) == Some(&b'T') && shown => {
+                out.push('\n');
+                shown = false;
+                i += 2;
+            }
+            b'T' if matches!(stream.get(i + 1), Some(b'd' | b'D' | b'*')) && shown => {
+                out.push(' ');
+                i += 2;
+            }
+            _ => i += 1,
+        }
+    }
 }
 
 fn decode_entities(text: &str) -> String {
@@ -197,10 +426,32 @@ mod tests {
         }
     }
 
+    /// A PDF as Word writes Chinese: a CID font whose ToUnicode map turns two-byte codes into
+    /// characters, the page's text deflated, and a Latin line in a literal string.
+    fn pdf() -> Vec<u8> {
+        let cmap = "/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n1 begincodespacerange <0000> <FFFF> endcodespacerange\n\
+            2 beginbfchar\n<0001> <97E9>\n<0002> <96EA>\nendbfchar\n1 beginbfrange\n<0010> <0011> <8C08>\nendbfrange\nendcmap";
+        let content = "BT /F1 12 Tf 72 720 Td <000100020010 0011> Tj ET\nBT /F2 10 Tf 72 700 Td [(CRM English)] TJ ET";
+        let deflated = miniz_oxide::deflate::compress_to_vec_zlib(content.as_bytes(), 6);
+        let mut pdf = b"%PDF-1.7\n1 0 obj\n<< /Length 10 >>\nstream\n".to_vec();
+        pdf.extend_from_slice(cmap.as_bytes());
+        pdf.extend_from_slice(b"\nendstream\nendobj\n2 0 obj\n<< /Length 99 /Filter /FlateDecode >>\nstream\r\n");
+        pdf.extend_from_slice(&deflated);
+        pdf.extend_from_slice(b"\nendstream\nendobj\n%%EOF\n");
+        pdf
+    }
+
+    #[test]
+    fn a_pdf_resume_reads_through_its_unicode_maps() {
+        // 韩雪 from bfchar, 谈 and 谉 (8C08, 8C09) from a bfrange; then a Latin line.
+        assert_eq!(extract("pdf", &pdf()).expect("readable"), "韩雪谈谉\nCRM English\n");
+    }
+
     #[test]
     fn what_is_not_a_readable_word_file_gives_no_text() {
         assert_eq!(extract("docx", b"PK\x03\x04 not really"), None);
         assert_eq!(extract("pdf", b"%PDF-1.7"), None);
+        assert_eq!(extract("doc", &[0xD0, 0xCF, 0x11, 0xE0]), None);
         assert_eq!(decode_entities("A&#x4E2D;&#25991; &bogus; & B"), "A中文 &bogus; & B");
     }
 }

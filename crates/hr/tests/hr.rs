@@ -68,6 +68,15 @@ fn hire_body(c: &Company, name: &str, id_number: &str, hire_date: &str, base: &s
     body
 }
 
+/// 李娜 and 张伟, sales representatives at 11,000.00 since June 2025: their ids.
+async fn two_sales_reps(c: &Company) -> (i64, i64) {
+    let hire = |name: &str, id_number: &str| {
+        let body = hire_body(c, name, id_number, "2025-06-02", "11000", json!({}));
+        async move { c.api.post("/api/v1/hr/employees", &body).await.json()["id"].as_i64().unwrap() }
+    };
+    (hire("李娜", "440524188001010014").await, hire("张伟", "11010519491231002X").await)
+}
+
 /// The posted voucher's lines as (account, debit, credit) in yuan.
 async fn voucher(app: &TestApp, number: &str) -> Vec<(String, String, String)> {
     sqlx::query(
@@ -1482,6 +1491,27 @@ async fn hr_keeps_a_citys_insurance_rule_and_a_salary_structure_on_the_settings_
     let structures = api.get("/api/v1/hr/structures").await.json();
     let sales = structures["items"].as_array().unwrap().iter().find(|s| s["code"] == "SALES").unwrap().clone();
     assert_eq!(sales["components"][1]["formula"], "sales_amount * 0.02");
+    // The commission goes up to 3 %: edited on the page (the code stays), audited.
+    let id = sales["id"].as_i64().unwrap();
+    let edit = browser.get(&format!("/hr/payroll/settings?structure={id}")).await;
+    assert!(edit.body.contains("value=\"sales_amount * 0.02\""), "the form shows the rows");
+    let mut raised: Vec<(&str, &str)> = structure("sales_amount * 0.03");
+    let id_text = id.to_string();
+    raised.push(("structure_id", id_text.as_str()));
+    let saved = browser.post_form("/hr/payroll/settings", "/hr/payroll/settings", &raised).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let structures = api.get("/api/v1/hr/structures").await.json();
+    let sales = structures["items"].as_array().unwrap().iter().find(|s| s["code"] == "SALES").unwrap().clone();
+    assert_eq!(sales["components"][1]["formula"], "sales_amount * 0.03");
+    assert_eq!(app.count("audit_log WHERE resource = 'hr.structure' AND action = 'update'").await, 1);
+    let renamed = api
+        .call(
+            axum::http::Method::PUT,
+            &format!("/api/v1/hr/structures/{id}"),
+            Some(&json!({"code": "SALES2", "name": "x", "components": [{"code": "base_pay", "name": "基本工资", "kind": "earning", "formula": "base"}]})),
+        )
+        .await;
+    assert_eq!(renamed.json()["errors"][0]["code"], "error.hr.structure_code_fixed", "{}", renamed.body);
 
     // Only payroll may change the rules.
     app.user("zhao.min", &["line_manager"], "", "sales").await;
@@ -1501,12 +1531,7 @@ async fn hr_keeps_a_citys_insurance_rule_and_a_salary_structure_on_the_settings_
 async fn a_leave_of_absence_and_the_return_are_paid_by_their_dates_within_the_month() {
     let c = company().await;
     let api = &c.api;
-    let hire = |name: &str, id_number: &str| {
-        let body = hire_body(&c, name, id_number, "2025-06-02", "11000", json!({}));
-        async move { api.post("/api/v1/hr/employees", &body).await.json()["id"].as_i64().unwrap() }
-    };
-    let li = hire("李娜", "440524188001010014").await;
-    let zhang = hire("张伟", "11010519491231002X").await;
+    let (li, zhang) = two_sales_reps(&c).await;
     let change = |id: i64, kind: &str, date: &str, version: i64| {
         let body = json!({"kind": kind, "effective_date": date, "version": version, "reason": "家中有事"});
         async move { api.post(&format!("/api/v1/hr/employees/{id}/changes"), &body).await }
@@ -1544,12 +1569,7 @@ async fn a_leave_of_absence_and_the_return_are_paid_by_their_dates_within_the_mo
 async fn a_raise_dated_inside_the_month_pays_each_day_at_its_salary() {
     let c = company().await;
     let api = &c.api;
-    let hire = |name: &str, id_number: &str| {
-        let body = hire_body(&c, name, id_number, "2025-06-02", "11000", json!({}));
-        async move { api.post("/api/v1/hr/employees", &body).await.json()["id"].as_i64().unwrap() }
-    };
-    let li = hire("李娜", "440524188001010014").await;
-    let zhang = hire("张伟", "11010519491231002X").await;
+    let (li, zhang) = two_sales_reps(&c).await;
     let promote = |id: i64, date: &str| {
         let body = json!({"kind": "promotion", "effective_date": date, "position_id": c.lead, "base_salary": "13200", "version": 1});
         async move { api.post(&format!("/api/v1/hr/employees/{id}/changes"), &body).await }

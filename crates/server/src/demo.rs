@@ -1290,33 +1290,47 @@ pub async fn seed_hr(db: &Db, company_id: i64) -> Result<usize> {
         }
     }
     tx.commit().await?;
-    // Last quarter's reviews of the sales staff, finalised.
-    let quarter = (current_month - 1) / 3;
-    let (review_year, review_quarter) = if quarter == 0 { (year - 1, 4) } else { (year, quarter) };
-    let sales: Vec<i64> = sqlx::query(
-        "SELECT e.id FROM hr_employees e JOIN hr_departments d ON d.id = e.department_id WHERE e.company_id = $1 AND d.code LIKE 'SAL%' ORDER BY e.id",
+    // The year's quarterly reviews of everyone employed by the quarter's end, finalised: the
+    // quarters gone by this year (in January, last year's fourth).
+    let done_quarters = (current_month - 1) / 3;
+    let quarters: Vec<(i32, u32)> =
+        if done_quarters == 0 { vec![(year - 1, 4)] } else { (1..=done_quarters).map(|q| (year, q)).collect() };
+    let staff: Vec<(i64, String, String)> = sqlx::query(
+        "SELECT e.id, d.code, e.hire_date FROM hr_employees e JOIN hr_departments d ON d.id = e.department_id WHERE e.company_id = $1 ORDER BY e.id",
     )
     .bind(company_id)
     .fetch_all(db.reader())
     .await?
     .iter()
-    .map(|r| r.try_get("id"))
+    .map(|r| Ok((r.try_get("id")?, r.try_get("code")?, r.try_get("hire_date")?)))
     .collect::<std::result::Result<_, sqlx::Error>>()?;
     let mut tx = db.begin(Actor::user(admin, "admin", company_id)).await?;
-    for employee in sales {
-        let form = hr::reviews::ReviewForm {
-            employee_id: employee,
-            cycle: "quarterly".into(),
-            period: format!("{review_year}-Q{review_quarter}"),
-            goals: vec![
-                hr::reviews::GoalForm { title: "回款目标".into(), weight: 60, target: "完成率 100%".into() },
-                hr::reviews::GoalForm { title: "新客户数".into(), weight: 40, target: "5 家".into() },
-            ],
-        };
-        let id = hr::reviews::create(&mut tx, &principal, &form).await?;
-        let scores = vec![55 + (rng.next() % 45) as i64, 55 + (rng.next() % 45) as i64];
-        hr::reviews::score(&mut tx, &principal, id, &hr::reviews::ScoresForm { by: "manager".into(), scores }).await?;
-        hr::reviews::finalise(&mut tx, &principal, id, &hr::reviews::FinaliseForm::default()).await?;
+    for (review_year, review_quarter) in quarters {
+        let quarter_end = format!("{review_year}-{:02}-28", review_quarter * 3);
+        for (employee, department, _) in staff.iter().filter(|(_, _, hired)| *hired <= quarter_end) {
+            let goals = if department.starts_with("SAL") {
+                vec![
+                    hr::reviews::GoalForm { title: "回款目标".into(), weight: 60, target: "完成率 100%".into() },
+                    hr::reviews::GoalForm { title: "新客户数".into(), weight: 40, target: "5 家".into() },
+                ]
+            } else {
+                vec![
+                    hr::reviews::GoalForm { title: "工作质量".into(), weight: 70, target: "差错为零".into() },
+                    hr::reviews::GoalForm { title: "团队协作".into(), weight: 30, target: "按时交付".into() },
+                ]
+            };
+            let form = hr::reviews::ReviewForm {
+                employee_id: *employee,
+                cycle: "quarterly".into(),
+                period: format!("{review_year}-Q{review_quarter}"),
+                goals,
+            };
+            let id = hr::reviews::create(&mut tx, &principal, &form).await?;
+            let scores = vec![55 + (rng.next() % 45) as i64, 55 + (rng.next() % 45) as i64];
+            hr::reviews::score(&mut tx, &principal, id, &hr::reviews::ScoresForm { by: "manager".into(), scores })
+                .await?;
+            hr::reviews::finalise(&mut tx, &principal, id, &hr::reviews::FinaliseForm::default()).await?;
+        }
     }
     tx.commit().await?;
     seed_hr_month(db, company_id, &principal, admin, &department_ids).await?;

@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/hr/my/payslips", get(my_payslips_page))
         .route("/hr/iit", get(iit_page).post(iit_form_page))
         .route("/api/v1/hr/structures", get(structures_api).post(create_structure_api))
+        .route("/api/v1/hr/structures/{id}", axum::routing::put(update_structure_api))
         .route("/api/v1/hr/city-rules", get(city_rules_api).post(save_city_rule_api))
         .route("/api/v1/hr/payroll-runs", get(runs_api).post(create_run_api))
         .route("/api/v1/hr/payroll-runs/{id}", get(run_api))
@@ -50,6 +51,13 @@ pub fn docs() -> Vec<ApiRoute> {
     vec![
         route("GET", "/api/v1/hr/structures", "Salary structures and their formula components", PAY_READ, None),
         route("POST", "/api/v1/hr/structures", "Create a salary structure", PAYROLL_MANAGE, Some(object)),
+        route(
+            "PUT",
+            "/api/v1/hr/structures/{id}",
+            "Replace a structure's name and components (its code stays)",
+            PAYROLL_MANAGE,
+            Some(object),
+        ),
         route(
             "GET",
             "/api/v1/hr/city-rules",
@@ -123,6 +131,17 @@ async fn structures_api(ctx: Ctx) -> AppResult<Json<Value>> {
 async fn create_structure_api(ctx: Ctx, ApiJson(form): ApiJson<StructureForm>) -> AppResult<Response> {
     let id = in_tx!(ctx, |tx| payroll::create_structure(&mut tx, &ctx.principal, &form));
     Ok((StatusCode::CREATED, Json(json!({"id": id}))).into_response())
+}
+
+async fn update_structure_api(
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    ApiJson(form): ApiJson<StructureForm>,
+) -> AppResult<Json<Value>> {
+    in_tx!(ctx, |tx| payroll::update_structure(&mut tx, &ctx.principal, id, &form));
+    let mut conn = conn(&ctx).await?;
+    let found = payroll::structures(&mut conn, ctx.company_id()).await?.into_iter().find(|s| s.id == id);
+    Ok(Json(json!(found.ok_or(DomainError::NotFound("structure"))?)))
 }
 
 async fn city_rules_api(ctx: Ctx, Query(q): Query<YearQuery>) -> AppResult<Json<Value>> {
@@ -527,6 +546,8 @@ async fn my_payslips_page(ctx: Ctx) -> AppResult<Response> {
 
 /// Empty component rows a new structure's form offers.
 const COMPONENT_ROWS: usize = 8;
+/// Rows the form may send back (an edited structure shows its rows and two empty ones).
+const MAX_COMPONENT_ROWS: usize = 52;
 
 #[derive(Template)]
 #[template(path = "hr/payroll_settings.html")]
@@ -536,6 +557,8 @@ struct SettingsPage {
     rules: Vec<domain::CityRule>,
     year: i32,
     structure: StructureForm,
+    /// The structure the form edits; none: a new one.
+    editing: Option<i64>,
     rule: CityRuleForm,
     errors: Vec<(String, String)>,
     can_manage: bool,
@@ -564,12 +587,14 @@ struct SettingsQuery {
     year: Option<i32>,
     /// The city whose rule fills the form, to edit it.
     city: Option<String>,
+    /// The structure whose rows fill the form, to edit it.
+    structure: Option<i64>,
 }
 
 async fn settings_view(
     ctx: &Ctx,
     year: i32,
-    structure: Option<StructureForm>,
+    (structure, editing): (Option<StructureForm>, Option<i64>),
     rule: Option<CityRuleForm>,
     errors: Vec<(String, String)>,
 ) -> AppResult<SettingsPage> {
@@ -594,6 +619,7 @@ async fn settings_view(
         rules,
         year,
         structure,
+        editing,
         rule,
         errors,
         can_manage: ctx.principal.may(PAYROLL_MANAGE),
@@ -602,9 +628,28 @@ async fn settings_view(
 
 async fn settings_page(ctx: Ctx, Query(q): Query<SettingsQuery>) -> AppResult<Response> {
     let year = q.year.unwrap_or_else(|| this_year(&ctx));
-    let mut view = settings_view(&ctx, year, None, None, Vec::new()).await?;
+    let mut view = settings_view(&ctx, year, (None, None), None, Vec::new()).await?;
     if let Some(rule) = q.city.and_then(|city| view.rules.iter().find(|r| r.city == city)) {
         view.rule = CityRuleForm::of(rule);
+    }
+    if let Some(structure) = q.structure.and_then(|id| view.structures.iter().find(|s| s.id == id)) {
+        let mut form = StructureForm {
+            code: structure.code.clone(),
+            name: structure.name.clone(),
+            components: structure
+                .components
+                .iter()
+                .map(|c| ComponentForm {
+                    code: c.code.clone(),
+                    name: c.name.clone(),
+                    kind: c.kind.clone(),
+                    formula: c.formula.clone(),
+                })
+                .collect(),
+        };
+        form.components.resize(COMPONENT_ROWS.max(form.components.len() + 2), ComponentForm::default());
+        view.editing = Some(structure.id);
+        view.structure = form;
     }
     render(&view)
 }
@@ -614,20 +659,24 @@ async fn settings_action_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response>
     let action = pairs.text("action");
     let year = pairs.text("year").trim().parse().unwrap_or(0);
     let (mut structure, mut rule) = (None, None);
+    let editing = pairs.get("structure_id").and_then(|v| v.trim().parse::<i64>().ok());
     let outcome = match action.as_str() {
         "structure" => {
             // Rows left empty are not components.
-            let components: Vec<ComponentForm> = (0..COMPONENT_ROWS)
+            let components: Vec<ComponentForm> = (0..MAX_COMPONENT_ROWS)
                 .map(|i| ComponentForm {
                     code: pairs.text(&format!("components[{i}].code")),
                     name: pairs.text(&format!("components[{i}].name")),
                     kind: pairs.text(&format!("components[{i}].kind")),
                     formula: pairs.text(&format!("components[{i}].formula")),
                 })
-                .take_while(|c| !(c.code.trim().is_empty() && c.formula.trim().is_empty()))
+                .filter(|c| !(c.code.trim().is_empty() && c.formula.trim().is_empty()))
                 .collect();
             let form = StructureForm { code: pairs.text("code"), name: pairs.text("name"), components };
-            let outcome = payroll::create_structure(&mut tx, &ctx.principal, &form).await.map(|_| ());
+            let outcome = match editing {
+                Some(id) => payroll::update_structure(&mut tx, &ctx.principal, id, &form).await,
+                None => payroll::create_structure(&mut tx, &ctx.principal, &form).await.map(|_| ()),
+            };
             structure = Some(form);
             outcome
         }
@@ -655,6 +704,8 @@ async fn settings_action_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response>
     };
     let back = format!("/hr/payroll/settings?year={year}");
     let shown_year = if (2000..=2100).contains(&year) { year } else { this_year(&ctx) };
-    finish_page(&ctx, tx, outcome, (&back, &action), |errors| settings_view(&ctx, shown_year, structure, rule, errors))
-        .await
+    finish_page(&ctx, tx, outcome, (&back, &action), |errors| {
+        settings_view(&ctx, shown_year, (structure, editing), rule, errors)
+    })
+    .await
 }
