@@ -325,10 +325,7 @@ pub async fn record_clock(tx: &mut Tx, principal: &Principal, form: &ClockForm) 
             None
         }
     };
-    // Today where the company is (China Standard Time).
-    let today = chrono::DateTime::parse_from_rfc3339(tx.now())
-        .map(|at| (at.naive_utc() + chrono::Duration::hours(8)).date())
-        .map_err(|e| DomainError::Internal(e.to_string()))?;
+    let today = crate::china_today(tx)?;
     if day.is_some_and(|d| d > today) {
         p.add("day", "error.hr.clock_future", &form.day);
     }
@@ -515,12 +512,18 @@ pub async fn decide_leave(tx: &mut Tx, principal: &Principal, id: i64, approve: 
         return Err(db::document::wrong_status(&status));
     }
     let to = if approve { "approved" } else { "rejected" };
-    sqlx::query("UPDATE hr_leave_requests SET status = $1, decided_by = $2 WHERE id = $3")
-        .bind(to)
-        .bind(principal.user_id.0)
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
+    // Re-checked by the update itself: of two deciders at once, the second changes nothing.
+    let decided =
+        sqlx::query("UPDATE hr_leave_requests SET status = $1, decided_by = $2 WHERE id = $3 AND status = 'pending'")
+            .bind(to)
+            .bind(principal.user_id.0)
+            .bind(id)
+            .execute(tx.conn())
+            .await?
+            .rows_affected();
+    if decided != 1 {
+        return Err(DomainError::Conflict("the request was decided meanwhile".into()).into());
+    }
     tx.audit(
         if approve { "approve" } else { "reject" },
         "hr.leave",

@@ -30,6 +30,13 @@ pub mod training;
 
 use web::{MenuItem, Module};
 
+/// Today where the company is (China Standard Time), from the operation's instant.
+pub(crate) fn china_today(tx: &db::Tx) -> db::Result<chrono::NaiveDate> {
+    chrono::DateTime::parse_from_rfc3339(tx.now())
+        .map(|at| (at.naive_utc() + chrono::Duration::hours(8)).date())
+        .map_err(|e| kernel::DomainError::Internal(e.to_string()).into())
+}
+
 pub fn module() -> Module {
     Module {
         name: "hr",

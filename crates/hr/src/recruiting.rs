@@ -794,13 +794,6 @@ pub struct Offer {
     pub answered_at: Option<String>,
 }
 
-/// Today where the company is (China Standard Time), from the operation's instant.
-fn china_today(tx: &Tx) -> Result<chrono::NaiveDate> {
-    chrono::DateTime::parse_from_rfc3339(tx.now())
-        .map(|at| (at.naive_utc() + chrono::Duration::hours(8)).date())
-        .map_err(|e| DomainError::Internal(e.to_string()).into())
-}
-
 /// Makes an offer to a candidate after their interviews: the application moves to `offered`
 /// with the offer's terms, which the letter prints and the hire takes.
 pub async fn make_offer(tx: &mut Tx, principal: &Principal, id: i64, form: &OfferForm) -> Result<()> {
@@ -810,7 +803,7 @@ pub async fn make_offer(tx: &mut Tx, principal: &Principal, id: i64, form: &Offe
     if stage != "interview" {
         return Err(db::document::wrong_status(&stage));
     }
-    let today = china_today(tx)?;
+    let today = crate::china_today(tx)?;
     let mut p = Problems::default();
     let salary = p.amount("base_salary", form.base_salary.trim());
     if salary == 0 && !p.0.iter().any(|e| e.field == "base_salary") {
@@ -901,7 +894,7 @@ pub async fn answer_offer(tx: &mut Tx, principal: &Principal, id: i64, accepted:
     if status != "open" {
         return Err(db::document::wrong_status(&status));
     }
-    if accepted && china_today(tx)?.to_string() > expires {
+    if accepted && crate::china_today(tx)?.to_string() > expires {
         return Err(DomainError::invalid("expires_on", "error.hr.offer_expired", expires).into());
     }
     let answer = if accepted { "accepted" } else { "declined" };

@@ -1216,6 +1216,11 @@ async fn the_clock_and_approved_unpaid_leave_flow_into_the_months_pay() {
         api.post(&format!("/api/v1/hr/leave-requests/{}/approve", leave.json()["id"]), &json!({})).await.status,
         StatusCode::OK
     );
+    assert_eq!(
+        api.post(&format!("/api/v1/hr/leave-requests/{}/reject", leave.json()["id"]), &json!({})).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a decided request is not decided again"
+    );
     // Why 李娜 is away is for HR (and her and her manager) to read, not every manager.
     let reason_seen_by = |login: &'static str| async move {
         let list = app.api(login).await.get("/api/v1/hr/leave-requests").await.json();
