@@ -47,7 +47,7 @@ async fn books() -> Books {
     let app = testkit::spawn_app().await;
     let principal = Principal::new(UserId(1), "admin".into(), CompanyId(app.company_id), None, None, true, Vec::new());
     let mut tx = app.db.begin(Actor::user(1, "admin", app.company_id)).await.expect("begin");
-    finance::service::set_up_books(&mut tx, &principal, 2026, 1).await.expect("books");
+    finance::service::set_up_books(&mut tx, &principal, finance::chart::Template::Cas, 2026, 1).await.expect("books");
     tx.commit().await.expect("commit");
     let api = app.api("admin").await;
     let customer = api

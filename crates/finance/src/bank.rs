@@ -156,7 +156,7 @@ pub async fn import(tx: &mut Tx, principal: &Principal, form: &StatementForm) ->
     principal.authorize(crate::invoicing::PAYMENTS)?;
     let company = principal.company_id.0;
     let bank = form.bank_account.trim();
-    if !(bank.starts_with("1001") || bank.starts_with("1002") || bank.starts_with("1012")) {
+    if !crate::chart::template(tx.conn(), company).await?.is_cash_or_bank(bank) {
         return Err(DomainError::invalid("bank_account", "error.finance.bank_account", bank).into());
     }
     let lines = parse(&form.csv, &form.mapping)?;

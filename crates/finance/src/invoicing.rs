@@ -8,6 +8,7 @@
 //!
 //! An invoice goes open → partial → paid as receipts are allocated to it.
 
+use crate::chart::{self, Role, Template};
 use crate::domain::{self, Entry, Line};
 use crate::service;
 use crate::vat::{self, InvoiceLine, InvoiceLineForm, VatRounding};
@@ -70,12 +71,10 @@ impl Invoice {
     }
 }
 
-fn default_account(kind: &str) -> &'static str {
-    if kind == "customer" {
-        "6001"
-    } else {
-        "1405"
-    }
+/// Where a line without an account of its own goes: sales revenue on a customer invoice,
+/// merchandise on a supplier bill.
+fn default_account(template: Template, kind: &str) -> &'static str {
+    template.code(if kind == "customer" { Role::Revenue } else { Role::Inventory })
 }
 
 pub async fn check_party(
@@ -141,14 +140,16 @@ pub async fn create_invoice(tx: &mut Tx, principal: &Principal, form: &InvoiceFo
         problems.add("memo", "error.too_long", "200");
     }
     check_party(tx, company, form.party_id, &form.kind, &mut problems).await?;
-    let computed = match vat::compute(&form.lines, form.tax_inclusive, form.vat_rounding, default_account(&form.kind)) {
-        Ok(c) => Some(c),
-        Err(DomainError::Invalid(errors)) => {
-            problems.0.extend(errors);
-            None
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let template = chart::template(tx.conn(), company).await?;
+    let computed =
+        match vat::compute(&form.lines, form.tax_inclusive, form.vat_rounding, default_account(template, &form.kind)) {
+            Ok(c) => Some(c),
+            Err(DomainError::Invalid(errors)) => {
+                problems.0.extend(errors);
+                None
+            }
+            Err(e) => return Err(e.into()),
+        };
     problems.finish()?;
     let (Some(date), Some(due), Some((lines, totals))) = (date, due, computed) else {
         return Err(DomainError::Internal("validated input is incomplete".into()).into());
@@ -210,7 +211,7 @@ async fn insert_lines(tx: &mut Tx, invoice: i64, lines: &[InvoiceLine]) -> Resul
 }
 
 /// The voucher lines of an invoice: net per account, tax, and the receivable or payable.
-fn invoice_voucher_lines(invoice: &Invoice) -> Vec<Line> {
+fn invoice_voucher_lines(template: Template, invoice: &Invoice) -> Vec<Line> {
     let customer = invoice.kind == "customer";
     let mut by_account: Vec<(String, i64)> = Vec::new();
     for l in &invoice.lines {
@@ -223,7 +224,7 @@ fn invoice_voucher_lines(invoice: &Invoice) -> Vec<Line> {
     let mut lines = Vec::new();
     let (d, c) = side(invoice.total, customer);
     lines.push(Line {
-        account: if customer { "1122" } else { "2202" }.into(),
+        account: template.code(if customer { Role::Receivable } else { Role::Payable }).into(),
         debit: d,
         credit: c,
         cost_center: String::new(),
@@ -244,7 +245,7 @@ fn invoice_voucher_lines(invoice: &Invoice) -> Vec<Line> {
     if invoice.tax != 0 {
         let (d, c) = side(invoice.tax, !customer);
         lines.push(Line {
-            account: if customer { "22210102" } else { "22210101" }.into(),
+            account: template.code(if customer { Role::OutputVat } else { Role::InputVat }).into(),
             debit: d,
             credit: c,
             cost_center: String::new(),
@@ -290,7 +291,7 @@ pub async fn post_invoice(tx: &mut Tx, principal: &Principal, id: i64) -> Result
         period: domain::period_of(&invoice.date),
         word: "转".into(),
         memo: format!("{number} {}", invoice.party_name),
-        lines: invoice_voucher_lines(&invoice),
+        lines: invoice_voucher_lines(chart::template(tx.conn(), company).await?, &invoice),
     };
     let (entry_id, _) = service::post_document_entry(tx, company, &entry, "invoice").await?;
     let now = tx.now().to_string();
@@ -477,8 +478,9 @@ pub async fn credit_part(
         p.add("lines", "error.document.no_lines", "");
     }
     p.finish()?;
+    let template = chart::template(tx.conn(), company).await?;
     let (computed, totals) =
-        vat::compute(lines, invoice.tax_inclusive, VatRounding::Line, default_account(&invoice.kind))?;
+        vat::compute(lines, invoice.tax_inclusive, VatRounding::Line, default_account(template, &invoice.kind))?;
     let credited_before: i64 = sqlx::query(
         "SELECT CAST(COALESCE(SUM(-total), 0) AS BIGINT) AS credited FROM fin_invoices WHERE credit_of = $1 AND status <> 'draft'",
     )
@@ -572,9 +574,12 @@ pub async fn record_payment(tx: &mut Tx, principal: &Principal, form: &PaymentFo
         problems.add("amount", "error.finance.amount_positive", &form.amount);
     }
     let party_name = check_party(tx, company, form.party_id, invoice_kind, &mut problems).await?;
-    let bank =
-        if form.bank_account.trim().is_empty() { "1002".to_string() } else { form.bank_account.trim().to_string() };
-    if !(bank.starts_with("1001") || bank.starts_with("1002") || bank.starts_with("1012")) {
+    let template = chart::template(tx.conn(), company).await?;
+    let bank = match form.bank_account.trim() {
+        "" => template.code(Role::Bank).to_string(),
+        chosen => chosen.to_string(),
+    };
+    if !template.is_cash_or_bank(&bank) {
         problems.add("bank_account", "error.finance.bank_account", &bank);
     }
     problems.finish()?;
@@ -652,17 +657,17 @@ pub async fn record_payment(tx: &mut Tx, principal: &Principal, form: &PaymentFo
     if receipt {
         lines.push(line(&bank, amount, 0));
         if allocated > 0 {
-            lines.push(line("1122", 0, allocated));
+            lines.push(line(template.code(Role::Receivable), 0, allocated));
         }
         if unallocated > 0 {
-            lines.push(line("2203", 0, unallocated));
+            lines.push(line(template.code(Role::CustomerAdvance), 0, unallocated));
         }
     } else {
         if allocated > 0 {
-            lines.push(line("2202", allocated, 0));
+            lines.push(line(template.code(Role::Payable), allocated, 0));
         }
         if unallocated > 0 {
-            lines.push(line("1123", unallocated, 0));
+            lines.push(line(template.code(Role::SupplierAdvance), unallocated, 0));
         }
         lines.push(line(&bank, 0, amount));
     }

@@ -1,6 +1,7 @@
 //! Finance: the general ledger every other module posts to.
 //!
-//! The crate owns the chart of accounts (CAS template with the VAT sub-accounts), monthly
+//! The crate owns the chart of accounts (CAS, small-enterprise or generic English template,
+//! with the accounts other modules post to named by role in `chart`), monthly
 //! periods, vouchers (凭证) with gapless numbers per word and period, posting that keeps
 //! balance rows per (company, account, period, cost centre) in the same transaction,
 //! red-ink reversal, the trial balance, the CAS balance sheet and income statement, and the
@@ -8,6 +9,7 @@
 //! modules above; it emits `finance.EntryPosted` and `finance.PeriodClosed`.
 
 pub mod bank;
+pub mod chart;
 pub mod domain;
 mod http;
 mod i18n;
@@ -76,6 +78,12 @@ pub fn module() -> Module {
                 version: 9,
                 name: "each customer's spend over twelve months",
                 sql: include_str!("../migrations/0009_customer_spend.sql"),
+            },
+            db::migrate::Migration {
+                module: "finance",
+                version: 10,
+                name: "the chart template of each company's books",
+                sql: include_str!("../migrations/0010_books_template.sql"),
             },
         ],
         permissions: &[

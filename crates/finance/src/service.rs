@@ -2,7 +2,8 @@
 //! invoice, a stock move or a payroll run can post in the same transaction as its own rows;
 //! the HTTP layer opens one transaction per request.
 
-use crate::domain::{self, Entry, EntryForm, TemplateAccount};
+use crate::chart::{self, Role, Template, TemplateAccount};
+use crate::domain::{self, Entry, EntryForm};
 use db::{Result, RowExt, Tx};
 use kernel::permission::Principal;
 use kernel::DomainError;
@@ -32,10 +33,16 @@ pub struct Account {
     pub has_postings: bool,
 }
 
-/// Installs the CAS chart and opens the months of `year` from `first_month` (a company that
-/// starts its books in March opens March to December). Refused when the company already
-/// has a chart.
-pub async fn set_up_books(tx: &mut Tx, principal: &Principal, year: i32, first_month: u32) -> Result<usize> {
+/// Installs the chart of `template` and opens the months of `year` from `first_month` (a
+/// company that starts its books in March opens March to December). Refused when the
+/// company already has a chart: the template is chosen once.
+pub async fn set_up_books(
+    tx: &mut Tx,
+    principal: &Principal,
+    template: Template,
+    year: i32,
+    first_month: u32,
+) -> Result<usize> {
     principal.authorize(ACCOUNTS)?;
     let company = principal.company_id.0;
     let existing: i64 = sqlx::query("SELECT COUNT(*) AS n FROM fin_accounts WHERE company_id = $1")
@@ -46,10 +53,16 @@ pub async fn set_up_books(tx: &mut Tx, principal: &Principal, year: i32, first_m
     if existing > 0 {
         return Err(DomainError::Conflict("the company already has a chart of accounts".into()).into());
     }
-    let chart = domain::cas_chart();
+    let chart = template.accounts();
     for account in &chart {
         insert_account(tx, company, account).await?;
     }
+    sqlx::query("INSERT INTO fin_books (company_id, template, created_at) VALUES ($1, $2, $3)")
+        .bind(company)
+        .bind(template.key())
+        .bind(tx.now().to_string())
+        .execute(tx.conn())
+        .await?;
     if !(1..=12).contains(&first_month) {
         return Err(DomainError::invalid("first_month", "error.finance.period", first_month.to_string()).into());
     }
@@ -58,7 +71,7 @@ pub async fn set_up_books(tx: &mut Tx, principal: &Principal, year: i32, first_m
         "create",
         "finance.books",
         Some(&company.to_string()),
-        &json!({"template": [null, "cas"], "year": [null, year], "accounts": [null, chart.len()]}),
+        &json!({"template": [null, template.key()], "year": [null, year], "accounts": [null, chart.len()]}),
     )
     .await?;
     Ok(chart.len())
@@ -733,14 +746,15 @@ fn rows(
 
 /// 资产负债表 at the end of `period`, compared with the end of the previous year.
 pub async fn balance_sheet(conn: &mut sqlx::AnyConnection, company: i64, period: &str) -> Result<Vec<StatementRow>> {
+    let lines = chart::template(conn, company).await?.balance_sheet();
     let current = net_by_first_level(conn, company, None, period).await?;
     let year: i32 = period[..4].parse().unwrap_or(0);
     let last_year_end = net_by_first_level(conn, company, None, &format!("{}-12", year - 1)).await?;
-    Ok(rows(domain::BALANCE_SHEET, &current, &last_year_end))
+    Ok(rows(lines, &current, &last_year_end))
 }
 
 /// 利润表 for `from..=to`, compared with the same months a year earlier. Closing vouchers
-/// (which carry income and expense to 4103) are left out, so a closed month still shows its
+/// (which carry income and expense to 本年利润) are left out, so a closed month still shows its
 /// revenue and costs.
 pub async fn income_statement(
     conn: &mut sqlx::AnyConnection,
@@ -748,10 +762,11 @@ pub async fn income_statement(
     from: &str,
     to: &str,
 ) -> Result<Vec<StatementRow>> {
+    let lines = chart::template(conn, company).await?.income_statement();
     let current = movements_without_closing(conn, company, from, to).await?;
     let shift = |p: &str| format!("{}-{}", p[..4].parse::<i32>().unwrap_or(0) - 1, &p[5..]);
     let previous = movements_without_closing(conn, company, &shift(from), &shift(to)).await?;
-    Ok(rows(domain::INCOME_STATEMENT, &current, &previous))
+    Ok(rows(lines, &current, &previous))
 }
 
 async fn movements_without_closing(
@@ -780,9 +795,9 @@ async fn movements_without_closing(
 }
 
 /// Closes a month (结账): refused while drafts exist or an earlier month is open; carries
-/// every income and expense balance of the month to 4103 本年利润 with a closing voucher
-/// (转); locks the period; emits `finance.PeriodClosed`. In December, 4103 is then carried
-/// to 4104 利润分配.
+/// every income and expense balance of the month to 本年利润 (CAS 4103; the chart's
+/// `Role::CurrentYearProfit`) with a closing voucher (转); locks the period; emits
+/// `finance.PeriodClosed`. In December, 本年利润 is then carried to 利润分配 (CAS 4104).
 pub async fn close_period(tx: &mut Tx, principal: &Principal, period: &str) -> Result<Option<String>> {
     principal.authorize(CLOSE)?;
     let company = principal.company_id.0;
@@ -808,6 +823,9 @@ pub async fn close_period(tx: &mut Tx, principal: &Principal, period: &str) -> R
         return Err(DomainError::invalid("period", "error.finance.drafts_open", drafts.to_string()).into());
     }
     let date = last_day(&period);
+    let template = chart::template(tx.conn(), company).await?;
+    let (current_year_profit, retained_earnings) =
+        (template.code(Role::CurrentYearProfit), template.code(Role::RetainedEarnings));
     let profit_and_loss = sqlx::query(
         "SELECT a.code, b.cost_center, CAST(SUM(b.debit - b.credit) AS BIGINT) AS net FROM fin_balances b JOIN fin_accounts a ON a.id = b.account_id \
          WHERE b.company_id = $1 AND b.period = $2 AND a.class IN ('income', 'expense') GROUP BY a.code, b.cost_center \
@@ -838,7 +856,7 @@ pub async fn close_period(tx: &mut Tx, principal: &Principal, period: &str) -> R
     }
     if !lines.is_empty() {
         lines.push(domain::Line {
-            account: "4103".into(),
+            account: current_year_profit.into(),
             debit: to_profit.max(0),
             credit: (-to_profit).max(0),
             cost_center: String::new(),
@@ -850,17 +868,18 @@ pub async fn close_period(tx: &mut Tx, principal: &Principal, period: &str) -> R
     if period.ends_with("-12") {
         let row = sqlx::query(
             "SELECT CAST(COALESCE(SUM(b.debit - b.credit), 0) AS BIGINT) AS net FROM fin_balances b JOIN fin_accounts a ON a.id = b.account_id \
-             WHERE b.company_id = $1 AND b.period <= $2 AND a.code = '4103'",
+             WHERE b.company_id = $1 AND b.period <= $2 AND a.code = $3",
         )
         .bind(company)
         .bind(&period)
+        .bind(current_year_profit)
         .fetch_one(tx.conn())
         .await?;
         let net: i64 = row.try_get("net")?;
         if net != 0 {
             let lines = vec![
                 domain::Line {
-                    account: "4103".into(),
+                    account: current_year_profit.into(),
                     debit: (-net).max(0),
                     credit: net.max(0),
                     cost_center: String::new(),
@@ -868,7 +887,7 @@ pub async fn close_period(tx: &mut Tx, principal: &Principal, period: &str) -> R
                     foreign: None,
                 },
                 domain::Line {
-                    account: "4104".into(),
+                    account: retained_earnings.into(),
                     debit: net.max(0),
                     credit: (-net).max(0),
                     cost_center: String::new(),

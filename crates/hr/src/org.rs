@@ -10,6 +10,7 @@
 
 use crate::domain;
 use db::{Result, RowExt, Tx};
+use finance::chart::Role;
 use kernel::error::Problems;
 use kernel::permission::Principal;
 use kernel::DomainError;
@@ -56,8 +57,22 @@ pub struct DepartmentForm {
     pub expense_account: String,
 }
 
-/// Accounts a department's wages may be charged to.
-pub const EXPENSE_ACCOUNTS: [&str; 3] = ["6602", "6601", "5001"];
+/// What a department's wages may be charged to, the default first: 管理费用, 销售费用 or
+/// 生产成本, each with the key of its label (`hr.account.{key}`).
+pub const EXPENSE_ROLES: [(Role, &str); 3] = [
+    (Role::AdministrativeExpense, "administrative"),
+    (Role::SellingExpense, "selling"),
+    (Role::ProductionCost, "production"),
+];
+
+/// The codes of [`EXPENSE_ROLES`] in the company's chart, with their label keys.
+pub async fn expense_accounts(
+    conn: &mut sqlx::AnyConnection,
+    company: i64,
+) -> Result<Vec<(&'static str, &'static str)>> {
+    let template = finance::chart::template(conn, company).await?;
+    Ok(EXPENSE_ROLES.iter().map(|(role, key)| (template.code(*role), *key)).collect())
+}
 
 /// A code of departments, positions, courses: 1–20 letters, digits, `-` or `_`.
 pub(crate) fn check_code(p: &mut Problems, field: &str, code: &str) {
@@ -84,12 +99,14 @@ pub async fn create_department(tx: &mut Tx, principal: &Principal, form: &Depart
     let code = form.code.trim().to_uppercase();
     check_code(&mut p, "code", &code);
     check_name(&mut p, "name", &form.name);
+    let allowed = expense_accounts(tx.conn(), company).await?;
     let account = match form.expense_account.trim() {
-        "" => "6602",
+        "" => allowed[0].0,
         a => a,
     };
-    if !EXPENSE_ACCOUNTS.contains(&account) {
-        p.add("expense_account", "error.hr.expense_account", account);
+    if !allowed.iter().any(|(code, _)| *code == account) {
+        let codes: Vec<&str> = allowed.iter().map(|(code, _)| *code).collect();
+        p.add("expense_account", "error.hr.expense_account", format!("{account} ({})", codes.join(", ")));
     }
     let parent = match form.parent.trim() {
         "" => None,

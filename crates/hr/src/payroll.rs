@@ -10,6 +10,7 @@
 use crate::domain::{self, CityRule, Formula, TaxMonth, TaxYear};
 use crate::org::PAY_READ;
 use db::{Result, RowExt, Tx};
+use finance::chart::Role;
 use kernel::error::Problems;
 use kernel::permission::Principal;
 use kernel::DomainError;
@@ -20,11 +21,6 @@ use std::collections::HashMap;
 
 pub const PAYROLL_MANAGE: &str = "hr.payroll.manage";
 pub const PAYROLL_POST: &str = "hr.payroll.post";
-
-/// The accounts a payroll voucher uses besides the departments' expense accounts.
-pub const WAGES_PAYABLE: &str = "2211";
-pub const OTHER_PAYABLES: &str = "2241";
-pub const IIT_PAYABLE: &str = "222103";
 
 /// Figures a run's inputs may set per employee (all default to 0): overtime hours, a sales
 /// figure for commissions, unpaid absence days, and an annual one-time bonus (taxed apart).
@@ -1238,15 +1234,19 @@ pub async fn post(tx: &mut Tx, principal: &Principal, id: i64) -> Result<String>
         withheld += r.try_get::<i64, _>("withheld")?;
         iit += r.try_get::<i64, _>("iit")?;
     }
-    lines.push(finance::domain::Line::cny(WAGES_PAYABLE, 0, cost));
+    // Besides the departments' expense accounts: wages payable, less what is withheld for
+    // social insurance (other payables until paid over) and income tax.
+    let template = finance::chart::template(tx.conn(), company).await?;
+    let wages_payable = template.code(Role::WagesPayable);
+    lines.push(finance::domain::Line::cny(wages_payable, 0, cost));
     if withheld + iit > 0 {
-        lines.push(finance::domain::Line::cny(WAGES_PAYABLE, withheld + iit, 0));
+        lines.push(finance::domain::Line::cny(wages_payable, withheld + iit, 0));
     }
     if withheld > 0 {
-        lines.push(finance::domain::Line::cny(OTHER_PAYABLES, 0, withheld));
+        lines.push(finance::domain::Line::cny(template.code(Role::OtherPayables), 0, withheld));
     }
     if iit > 0 {
-        lines.push(finance::domain::Line::cny(IIT_PAYABLE, 0, iit));
+        lines.push(finance::domain::Line::cny(template.code(Role::IncomeTaxWithheld), 0, iit));
     }
     let (year, month) = (run.period[..4].parse().unwrap_or(1970), run.period[5..].parse().unwrap_or(1));
     let entry = finance::domain::Entry {

@@ -19,9 +19,6 @@ pub const READ: &str = "purchase.order.read";
 pub const MANAGE: &str = "purchase.order.manage";
 pub const APPROVE: &str = "purchase.order.approve";
 
-/// Where a purchased line is billed: 在途物资, which the receipt credited.
-pub const GOODS_IN_TRANSIT: &str = "1402";
-
 /// A company's settings, or the defaults until someone saves them.
 pub async fn settings(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Settings> {
     let row = sqlx::query(
@@ -122,6 +119,8 @@ pub async fn create_order(tx: &mut Tx, principal: &Principal, form: &OrderForm) 
 /// `rfq`, where a line without a known price waits at 0.00 for the supplier's quote.
 async fn insert_order(tx: &mut Tx, principal: &Principal, form: &OrderForm, rfq: bool) -> Result<i64> {
     principal.authorize(MANAGE)?;
+    let goods_in_transit =
+        finance::chart::code(tx.conn(), principal.company_id.0, finance::chart::Role::GoodsInTransit).await?;
     let company = principal.company_id.0;
     let mut p = Problems::default();
     let date = p.check(kernel::dates::parse("date", &form.date));
@@ -201,12 +200,12 @@ async fn insert_order(tx: &mut Tx, principal: &Principal, form: &OrderForm, rfq:
             unit_price: yuan(price),
             discount: String::new(),
             vat_rate: (vat / 100).to_string(),
-            account: GOODS_IN_TRANSIT.into(),
+            account: goods_in_transit.into(),
         });
         products.push((line.product_id, qty, price, vat, unit));
     }
     p.finish()?;
-    let (computed, totals) = finance::vat::compute(&invoice_lines, false, VatRounding::Line, GOODS_IN_TRANSIT)?;
+    let (computed, totals) = finance::vat::compute(&invoice_lines, false, VatRounding::Line, goods_in_transit)?;
     let date = date.map(|d| d.to_string()).unwrap_or_default();
     let year: i32 = date[..4].parse().unwrap_or(0);
     let number = tx.next_number(company, "purchase.order", year, "PO/{year}/{seq:05}").await?;
@@ -760,6 +759,8 @@ pub async fn return_goods(tx: &mut Tx, principal: &Principal, id: i64, form: &Re
 /// invoice id.
 pub async fn debit(tx: &mut Tx, principal: &Principal, id: i64, date: &str) -> Result<i64> {
     principal.authorize(MANAGE)?;
+    let goods_in_transit =
+        finance::chart::code(tx.conn(), principal.company_id.0, finance::chart::Role::GoodsInTransit).await?;
     let order = lock_order(tx, principal, id).await?;
     let lines: Vec<(&OrderLine, i64)> =
         order.lines.iter().map(|l| (l, order.to_debit(l))).filter(|(_, q)| *q > 0).collect();
@@ -776,7 +777,7 @@ pub async fn debit(tx: &mut Tx, principal: &Principal, id: i64, date: &str) -> R
             unit_price: yuan(l.unit_price),
             discount: String::new(),
             vat_rate: (l.vat_rate_bp / 100).to_string(),
-            account: GOODS_IN_TRANSIT.into(),
+            account: goods_in_transit.into(),
         })
         .collect();
     let note = finance::invoicing::credit_part(tx, principal, bill.invoice_id, date, &forms, &order.number).await?;
@@ -854,6 +855,8 @@ fn describe(mismatches: &[Mismatch]) -> String {
 /// otherwise it is held until a manager approves it.
 pub async fn bill(tx: &mut Tx, principal: &Principal, id: i64, form: &BillForm) -> Result<BillOutcome> {
     principal.authorize(MANAGE)?;
+    let goods_in_transit =
+        finance::chart::code(tx.conn(), principal.company_id.0, finance::chart::Role::GoodsInTransit).await?;
     let company = principal.company_id.0;
     let order = lock_order(tx, principal, id).await?;
     if !["confirmed", "received", "closed"].contains(&order.status.as_str()) {
@@ -915,7 +918,7 @@ pub async fn bill(tx: &mut Tx, principal: &Principal, id: i64, form: &BillForm) 
                 unit_price: yuan(*price),
                 discount: String::new(),
                 vat_rate: (l.vat_rate_bp / 100).to_string(),
-                account: GOODS_IN_TRANSIT.into(),
+                account: goods_in_transit.into(),
             })
             .collect(),
         ..Default::default()
@@ -1316,6 +1319,8 @@ pub struct QuoteLineForm {
 /// Records a supplier's quoted prices on its RFQ and works the totals out again.
 pub async fn record_quote(tx: &mut Tx, principal: &Principal, id: i64, form: &QuoteForm) -> Result<()> {
     principal.authorize(MANAGE)?;
+    let goods_in_transit =
+        finance::chart::code(tx.conn(), principal.company_id.0, finance::chart::Role::GoodsInTransit).await?;
     let order = lock_order(tx, principal, id).await?;
     if order.status != "rfq" {
         return Err(db::document::wrong_status(&order.status));
@@ -1339,10 +1344,10 @@ pub async fn record_quote(tx: &mut Tx, principal: &Principal, id: i64, form: &Qu
             unit_price: yuan(*price),
             discount: String::new(),
             vat_rate: (l.vat_rate_bp / 100).to_string(),
-            account: GOODS_IN_TRANSIT.into(),
+            account: goods_in_transit.into(),
         })
         .collect();
-    let (computed, totals) = finance::vat::compute(&invoice_lines, false, VatRounding::Line, GOODS_IN_TRANSIT)?;
+    let (computed, totals) = finance::vat::compute(&invoice_lines, false, VatRounding::Line, goods_in_transit)?;
     for ((line, price), priced) in order.lines.iter().zip(&prices).zip(&computed) {
         sqlx::query("UPDATE pur_order_lines SET unit_price = $1, net = $2, tax = $3 WHERE id = $4")
             .bind(*price)

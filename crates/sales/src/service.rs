@@ -18,9 +18,6 @@ use serde_json::json;
 use crate::permissions::ORDERS;
 pub use crate::permissions::{CREDIT, MANAGE, READ};
 
-/// Where sales are credited: 主营业务收入.
-pub const REVENUE: &str = "6001";
-
 /// A quotation as entered. Each line in a unit of its own (empty: the product's sales unit),
 /// with a unit price in yuan per that unit, or empty for the customer's price-list price (or
 /// the product's own price), converted to the line's unit when it is a whole number of fen.
@@ -53,6 +50,7 @@ pub struct OrderLineForm {
 /// Writes a quotation.
 pub async fn create_quotation(tx: &mut Tx, principal: &Principal, form: &OrderForm) -> Result<i64> {
     principal.authorize(MANAGE)?;
+    let revenue = finance::chart::code(tx.conn(), principal.company_id.0, finance::chart::Role::Revenue).await?;
     let company = principal.company_id.0;
     let mut p = Problems::default();
     let date = p.check(kernel::dates::parse("date", &form.date));
@@ -142,12 +140,12 @@ pub async fn create_quotation(tx: &mut Tx, principal: &Principal, form: &OrderFo
             unit_price: yuan(price),
             discount: String::new(),
             vat_rate: (vat / 100).to_string(),
-            account: REVENUE.into(),
+            account: revenue.into(),
         });
         lines.push((line.product_id, stocked, invoice_ordered, qty, price, source, vat, unit));
     }
     p.finish()?;
-    let (computed, totals) = finance::vat::compute(&invoice_lines, form.tax_inclusive, VatRounding::Line, REVENUE)?;
+    let (computed, totals) = finance::vat::compute(&invoice_lines, form.tax_inclusive, VatRounding::Line, revenue)?;
     let year: i32 = date_text[..4].parse().unwrap_or(0);
     let number = tx.next_number(company, "sales.order", year, "SO/{year}/{seq:05}").await?;
     let now = tx.now().to_string();
@@ -1069,6 +1067,7 @@ async fn finish_if_done(tx: &mut Tx, company: i64, id: i64) -> Result<()> {
 /// (Dr 1122, Cr 6001, Cr 22210102). Emits `sales.OrderInvoiced`. Returns the invoice id.
 pub async fn invoice(tx: &mut Tx, principal: &Principal, id: i64, date: &str) -> Result<i64> {
     principal.authorize(MANAGE)?;
+    let revenue = finance::chart::code(tx.conn(), principal.company_id.0, finance::chart::Role::Revenue).await?;
     let company = principal.company_id.0;
     let order = lock_order(tx, principal, id).await?;
     if !["confirmed", "done", "closed"].contains(&order.status.as_str()) {
@@ -1092,7 +1091,7 @@ pub async fn invoice(tx: &mut Tx, principal: &Principal, id: i64, date: &str) ->
                 unit_price: yuan(l.unit_price),
                 discount: String::new(),
                 vat_rate: (l.vat_rate_bp / 100).to_string(),
-                account: REVENUE.into(),
+                account: revenue.into(),
             })
             .collect(),
         ..Default::default()
@@ -1130,6 +1129,7 @@ pub async fn invoice(tx: &mut Tx, principal: &Principal, id: i64, date: &str) ->
 /// `sales.OrderCredited`. Returns the credit note's id.
 pub async fn credit(tx: &mut Tx, principal: &Principal, id: i64, date: &str) -> Result<i64> {
     principal.authorize(MANAGE)?;
+    let revenue = finance::chart::code(tx.conn(), principal.company_id.0, finance::chart::Role::Revenue).await?;
     let company = principal.company_id.0;
     let order = lock_order(tx, principal, id).await?;
     let lines: Vec<(&OrderLine, i64)> =
@@ -1155,7 +1155,7 @@ pub async fn credit(tx: &mut Tx, principal: &Principal, id: i64, date: &str) -> 
             unit_price: yuan(l.unit_price),
             discount: String::new(),
             vat_rate: (l.vat_rate_bp / 100).to_string(),
-            account: REVENUE.into(),
+            account: revenue.into(),
         })
         .collect();
     let note = finance::invoicing::credit_part(tx, principal, invoice_id, date, &forms, &order.number).await?;

@@ -638,7 +638,7 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
     let year = chrono::Datelike::year(&now);
     let current_month = chrono::Datelike::month(&now);
     let mut tx = db.begin(actor()).await?;
-    finance::service::set_up_books(&mut tx, &principal, year, 1).await?;
+    finance::service::set_up_books(&mut tx, &principal, finance::chart::Template::Cas, year, 1).await?;
     tx.commit().await?;
     let admin = web::accounts::find_user_id(db, "admin").await?;
     let admin_principal = web::accounts::load_principal(db, admin, company_id).await?;

@@ -30,7 +30,9 @@ async fn store(products: usize, books: bool) -> Store {
     let mut tx = app.db.begin(Actor::user(1, "admin", app.company_id)).await.expect("begin");
     service::create_warehouse(&mut tx, &principal, "SH", "上海总仓").await.expect("warehouse");
     if books {
-        finance::service::set_up_books(&mut tx, &principal, 2026, 1).await.expect("books");
+        finance::service::set_up_books(&mut tx, &principal, finance::chart::Template::Cas, 2026, 1)
+            .await
+            .expect("books");
     }
     tx.commit().await.expect("commit");
     let api = app.api("admin").await;

@@ -5,6 +5,7 @@
 
 use crate::domain::{self, Layer};
 use db::{Result, RowExt, Tx};
+use finance::chart::Role;
 use finance::domain::{yuan, Entry, Line};
 use kernel::permission::Principal;
 use kernel::{DomainError, Qty};
@@ -364,18 +365,16 @@ struct Valued<'a> {
     quantity: i64,
 }
 
-/// The stock account, and the account on the other side of a move to or from each kind of
-/// location outside the warehouses: a receipt waits in 在途物资 for its supplier bill, a
-/// delivery is the cost of the sale, count differences and scrap wait in 待处理财产损溢 for
+/// The account on the other side of the stock account (库存商品) for a move to or from each
+/// kind of location outside the warehouses: a receipt waits in 在途物资 for its supplier bill,
+/// a delivery is the cost of the sale, count differences and scrap wait in 待处理财产损溢 for
 /// approval, goods for production become production cost.
-pub const STOCK_ACCOUNT: &str = "1405";
-
-pub fn counterpart_account(kind: &str) -> &'static str {
+pub fn counterpart_role(kind: &str) -> Role {
     match kind {
-        "supplier" => "1402",
-        "customer" => "6401",
-        "production" => "5001",
-        _ => "1901",
+        "supplier" => Role::GoodsInTransit,
+        "customer" => Role::CostOfSales,
+        "production" => Role::ProductionCost,
+        _ => Role::PendingDisposal,
     }
 }
 
@@ -454,9 +453,11 @@ async fn value_move(
         .execute(tx.conn())
         .await?;
     }
-    let counterpart = counterpart_account(if inbound { &from.kind } else { &to.kind });
     let entry_id = if value != 0 && keeps_books(tx, company).await? {
-        let (debit, credit) = if inbound { (STOCK_ACCOUNT, counterpart) } else { (counterpart, STOCK_ACCOUNT) };
+        let template = finance::chart::template(tx.conn(), company).await?;
+        let stock = template.code(Role::Inventory);
+        let counterpart = template.code(counterpart_role(if inbound { &from.kind } else { &to.kind }));
+        let (debit, credit) = if inbound { (stock, counterpart) } else { (counterpart, stock) };
         let memo = format!("{} {}", mv.number, mv.product_code);
         let mut lines = vec![Line::cny(debit, value, 0), Line::cny(credit, 0, value)];
         for line in &mut lines {
@@ -516,9 +517,8 @@ async fn take_fifo(tx: &mut Tx, company: i64, mv: &Valued<'_>, on_hand: i64, hel
 /// A company keeps its books here once its chart of accounts is set up; its stock moves then
 /// post their value to the ledger (perpetual inventory).
 async fn keeps_books(tx: &mut Tx, company: i64) -> Result<bool> {
-    Ok(sqlx::query("SELECT 1 FROM fin_accounts WHERE company_id = $1 AND code = $2")
+    Ok(sqlx::query("SELECT 1 FROM fin_books WHERE company_id = $1")
         .bind(company)
-        .bind(STOCK_ACCOUNT)
         .fetch_optional(tx.conn())
         .await?
         .is_some())
@@ -624,8 +624,8 @@ pub async fn stock_account_balance(conn: &mut sqlx::AnyConnection, company: i64)
          LEFT JOIN fin_balances b ON b.account_id = a.id WHERE a.company_id = $1 AND a.code = $2",
     )
     .bind(company)
-    .bind(STOCK_ACCOUNT)
-    .fetch_one(conn)
+    .bind(finance::chart::code(conn, company, Role::Inventory).await?)
+    .fetch_one(&mut *conn)
     .await?;
     let accounts: i64 = row.try_get("accounts")?;
     Ok(if accounts > 0 { Some(row.try_get("net")?) } else { None })

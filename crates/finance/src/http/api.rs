@@ -47,7 +47,7 @@ pub fn docs() -> Vec<ApiRoute> {
         route(
             "POST",
             "/api/v1/finance/setup",
-            "Install the CAS chart and open a year's periods",
+            "Install a chart (CAS, small-enterprise or generic English) and open a year's periods",
             service::ACCOUNTS,
             Some(setup_schema),
         ),
@@ -86,7 +86,7 @@ pub fn docs() -> Vec<ApiRoute> {
 }
 
 fn setup_schema() -> Value {
-    json!({"type": "object", "required": ["year"], "properties": {"year": {"type": "integer"}, "first_month": {"type": "integer", "minimum": 1, "maximum": 12}}})
+    json!({"type": "object", "required": ["year"], "properties": {"year": {"type": "integer"}, "first_month": {"type": "integer", "minimum": 1, "maximum": 12}, "template": {"enum": ["cas", "small_enterprise", "generic_en"]}}})
 }
 
 fn entry_schema() -> Value {
@@ -135,6 +135,9 @@ pub struct SetupBody {
     /// The first month the books cover (default January).
     #[serde(default = "january")]
     first_month: u32,
+    /// `cas` (the default), `small_enterprise` or `generic_en`.
+    #[serde(default)]
+    template: Option<String>,
 }
 
 fn january() -> u32 {
@@ -142,10 +145,12 @@ fn january() -> u32 {
 }
 
 pub async fn setup(ctx: Ctx, ApiJson(body): ApiJson<SetupBody>) -> AppResult<Response> {
+    let template = crate::chart::Template::chosen(body.template.as_deref())?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    let accounts = service::set_up_books(&mut tx, &ctx.principal, body.year, body.first_month).await?;
+    let accounts = service::set_up_books(&mut tx, &ctx.principal, template, body.year, body.first_month).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(json!({"accounts": accounts, "year": body.year}))).into_response())
+    Ok((StatusCode::CREATED, Json(json!({"accounts": accounts, "year": body.year, "template": template.key()})))
+        .into_response())
 }
 
 pub async fn accounts(ctx: Ctx) -> AppResult<Json<Value>> {

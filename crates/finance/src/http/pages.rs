@@ -1,6 +1,7 @@
 //! Finance pages: chart of accounts, vouchers (list, entry form without JavaScript, detail
 //! with post and reverse), trial balance, balance sheet, income statement, periods.
 
+use crate::chart;
 use crate::domain::{self, yuan, EntryForm, LineForm, WORDS};
 use crate::service::{self, Account, EntrySummary, StatementRow, StoredEntry, TrialBalanceRow};
 use askama::Template;
@@ -37,12 +38,17 @@ struct AccountsPage {
     errors: Vec<String>,
     year: String,
     can_manage: bool,
+    /// The chart the books were set up from, and the keys offered when they are not yet.
+    template: &'static str,
+    templates: Vec<&'static str>,
 }
 
 async fn accounts_page(ctx: &Ctx, errors: Vec<String>) -> AppResult<AccountsPage> {
     let mut conn = conn(ctx).await?;
     Ok(AccountsPage {
         page: PageCtx::new(ctx, "finance.accounts", "/finance/accounts").await?,
+        template: chart::template(&mut conn, ctx.company_id()).await?.key(),
+        templates: chart::TEMPLATES.iter().map(|t| t.key()).collect(),
         accounts: service::accounts(&mut conn, ctx.company_id()).await?,
         errors,
         year: this_period(ctx)[..4].to_string(),
@@ -60,9 +66,10 @@ pub async fn setup(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
     if !(2000..=2100).contains(&year) {
         return Err(DomainError::invalid("year", "error.finance.period", pairs.text("year")).into());
     }
+    let template = chart::Template::chosen(pairs.get("template"))?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let first_month: u32 = pairs.get("first_month").and_then(|m| m.parse().ok()).unwrap_or(1);
-    service::set_up_books(&mut tx, &ctx.principal, year, first_month).await?;
+    service::set_up_books(&mut tx, &ctx.principal, template, year, first_month).await?;
     tx.commit().await?;
     Ok(flash_redirect(&ctx, "/finance/accounts", "common.created"))
 }

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use serde_json::{json, Value};
 use testkit::{spawn_app, ApiClient};
 
-async fn party(api: &ApiClient, name: &str, role: &str) -> i64 {
+pub(crate) async fn party(api: &ApiClient, name: &str, role: &str) -> i64 {
     let created = api
         .post(
             "/api/v1/parties",
@@ -17,7 +17,7 @@ async fn party(api: &ApiClient, name: &str, role: &str) -> i64 {
     created.json()["id"].as_i64().expect("id")
 }
 
-async fn posted_invoice(api: &ApiClient, body: Value) -> Value {
+pub(crate) async fn posted_invoice(api: &ApiClient, body: Value) -> Value {
     let draft = api.post("/api/v1/finance/invoices", &body).await;
     assert_eq!(draft.status, StatusCode::CREATED, "{}", draft.body);
     let id = draft.json()["id"].as_i64().expect("id");

@@ -13,7 +13,7 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 use testkit::{spawn_app, ApiClient};
 
-fn voucher(date: &str, memo: &str, lines: &[(&str, &str, &str)]) -> Value {
+pub(crate) fn voucher(date: &str, memo: &str, lines: &[(&str, &str, &str)]) -> Value {
     json!({
         "date": date,
         "word": "记",
@@ -22,7 +22,7 @@ fn voucher(date: &str, memo: &str, lines: &[(&str, &str, &str)]) -> Value {
     })
 }
 
-async fn post(api: &ApiClient, body: Value) -> Value {
+pub(crate) async fn post(api: &ApiClient, body: Value) -> Value {
     let draft = api.post("/api/v1/finance/entries", &body).await;
     assert_eq!(draft.status, StatusCode::CREATED, "{}", draft.body);
     let id = draft.json()["id"].as_i64().expect("id");
@@ -31,7 +31,7 @@ async fn post(api: &ApiClient, body: Value) -> Value {
     posted.json()
 }
 
-fn line<'a>(statement: &'a Value, key: &str) -> &'a str {
+pub(crate) fn line<'a>(statement: &'a Value, key: &str) -> &'a str {
     statement["lines"]
         .as_array()
         .expect("lines")
@@ -339,7 +339,7 @@ async fn concurrent_postings_get_gapless_distinct_voucher_numbers() {
     let app = spawn_app().await;
     let principal = admin_principal(app.company_id);
     let mut tx = app.db.begin(Actor::user(1, "admin", app.company_id)).await.expect("begin");
-    service::set_up_books(&mut tx, &principal, 2026, 1).await.expect("books");
+    service::set_up_books(&mut tx, &principal, finance::chart::Template::Cas, 2026, 1).await.expect("books");
     tx.commit().await.expect("commit");
     let mut tasks = Vec::new();
     for i in 0..20 {
@@ -434,7 +434,7 @@ async fn new_company(app: &testkit::TestApp, name: &str) -> Principal {
     .await
     .expect("company");
     let principal = admin_principal(id);
-    service::set_up_books(&mut tx, &principal, 2026, 1).await.expect("books");
+    service::set_up_books(&mut tx, &principal, finance::chart::Template::Cas, 2026, 1).await.expect("books");
     tx.commit().await.expect("commit");
     principal
 }

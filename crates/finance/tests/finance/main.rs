@@ -1,4 +1,5 @@
 //! The finance module's scenario tests, one test binary (link time matters on two cores).
 
+mod charts;
 mod invoicing;
 mod ledger;

@@ -1084,7 +1084,8 @@ struct OrganisationPage {
     page: PageCtx,
     departments: Vec<org::Department>,
     positions: Vec<org::Position>,
-    accounts: [&'static str; 3],
+    /// The expense accounts a department may use: code and label key.
+    accounts: Vec<(&'static str, &'static str)>,
     errors: Vec<(String, String)>,
     can_manage: bool,
 }
@@ -1104,12 +1105,13 @@ async fn organisation_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResul
     let mut conn = conn(ctx).await?;
     let departments = org::departments(&mut conn, ctx.company_id()).await?;
     let positions = org::positions(&mut conn, ctx.company_id()).await?;
+    let accounts = org::expense_accounts(&mut conn, ctx.company_id()).await?;
     drop(conn);
     Ok(OrganisationPage {
         page: PageCtx::new(ctx, "hr.organisation", "/hr/organisation").await?,
         departments,
         positions,
-        accounts: org::EXPENSE_ACCOUNTS,
+        accounts,
         errors,
         can_manage: ctx.principal.may(org::EMPLOYEE_MANAGE),
     })

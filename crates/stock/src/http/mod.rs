@@ -544,6 +544,8 @@ struct ValuationReport {
     rows: Vec<Valuation>,
     total: i64,
     ledger: Option<i64>,
+    /// The code of the stock account (库存商品) in the company's chart.
+    account: &'static str,
 }
 
 async fn valuation_report(ctx: &Ctx) -> AppResult<ValuationReport> {
@@ -557,7 +559,8 @@ async fn valuation_report(ctx: &Ctx) -> AppResult<ValuationReport> {
         None
     };
     let total = rows.iter().map(|r| r.value).sum();
-    Ok(ValuationReport { rows, total, ledger })
+    let account = finance::chart::code(&mut conn, ctx.company_id(), finance::chart::Role::Inventory).await?;
+    Ok(ValuationReport { rows, total, ledger, account })
 }
 
 async fn valuation_api(ctx: Ctx) -> AppResult<Json<Value>> {
@@ -570,7 +573,7 @@ async fn valuation_api(ctx: Ctx) -> AppResult<Json<Value>> {
     Ok(Json(json!({
         "items": items,
         "total": yuan(report.total),
-        "account": service::STOCK_ACCOUNT,
+        "account": report.account,
         "ledger_balance": report.ledger.map(yuan),
     })))
 }
@@ -602,8 +605,8 @@ async fn valuation_page(ctx: Ctx) -> AppResult<Response> {
     let report = valuation_report(&ctx).await?;
     render(&ValuationPage {
         page: PageCtx::new(&ctx, "stock.valuation", "/stock/valuation").await?,
+        account: report.account,
         report,
-        account: service::STOCK_ACCOUNT,
     })
 }
 
