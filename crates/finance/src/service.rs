@@ -769,6 +769,118 @@ pub async fn income_statement(
     Ok(rows(lines, &current, &previous))
 }
 
+/// Which statement a line belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Statement {
+    BalanceSheet,
+    IncomeStatement,
+}
+
+impl Statement {
+    /// As in the reports' paths: `balance-sheet`, `income-statement`.
+    pub fn parse(key: &str) -> Option<Statement> {
+        match key {
+            "balance-sheet" => Some(Statement::BalanceSheet),
+            "income-statement" => Some(Statement::IncomeStatement),
+            _ => None,
+        }
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Statement::BalanceSheet => "balance-sheet",
+            Statement::IncomeStatement => "income-statement",
+        }
+    }
+}
+
+/// A first-level account behind a statement line, with what it adds to the line (its
+/// debit-minus-credit times the line's sign for it).
+#[derive(Debug, Clone, Serialize)]
+pub struct LineAccount {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub amount: i64,
+}
+
+/// What a statement figure is made of: the accounts behind an account line, or the lines a
+/// subtotal adds (+1) or takes away (−1).
+#[derive(Debug, Clone, Serialize)]
+pub struct LineDetail {
+    pub key: &'static str,
+    pub label_zh: &'static str,
+    pub label_en: &'static str,
+    pub amount: i64,
+    pub accounts: Vec<LineAccount>,
+    pub parts: Vec<(StatementRow, i64)>,
+}
+
+/// The figure of one statement line for the same range as its statement (a balance sheet at
+/// the end of `to`; an income statement over `from..=to` without closing vouchers), taken
+/// apart: every account with its share, or the lines of a subtotal. Each account then opens
+/// its ledger, so every figure leads to its entries.
+pub async fn statement_line(
+    conn: &mut sqlx::AnyConnection,
+    company: i64,
+    statement: Statement,
+    key: &str,
+    from: &str,
+    to: &str,
+) -> Result<LineDetail> {
+    let template = chart::template(conn, company).await?;
+    let (lines, nets) = match statement {
+        Statement::BalanceSheet => (template.balance_sheet(), net_by_first_level(conn, company, None, to).await?),
+        Statement::IncomeStatement => {
+            (template.income_statement(), movements_without_closing(conn, company, from, to).await?)
+        }
+    };
+    let line = lines.iter().find(|l| l.key == key).ok_or(DomainError::NotFound("statement line"))?;
+    let values = domain::compute(lines, &nets);
+    let value = |k: &str| values.iter().find(|(vk, _)| *vk == k).map(|(_, v)| *v).unwrap_or(0);
+    let mut accounts = Vec::new();
+    for (code, sign) in line.accounts {
+        let row = sqlx::query("SELECT name_zh, name_en FROM fin_accounts WHERE company_id = $1 AND code = $2")
+            .bind(company)
+            .bind(*code)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if let Some(row) = row {
+            let amount = nets.get(*code).copied().unwrap_or(0) * sign;
+            accounts.push(LineAccount {
+                code: code.to_string(),
+                name_zh: row.try_get("name_zh")?,
+                name_en: row.try_get("name_en")?,
+                amount,
+            });
+        }
+    }
+    let parts = line
+        .sums
+        .iter()
+        .filter_map(|(part, sign)| lines.iter().find(|l| l.key == *part).map(|l| (l, *sign)))
+        .map(|(l, sign)| {
+            let row = StatementRow {
+                key: l.key,
+                label_zh: l.label_zh,
+                label_en: l.label_en,
+                amount: value(l.key),
+                comparison: 0,
+                total: l.total,
+            };
+            (row, sign)
+        })
+        .collect();
+    Ok(LineDetail {
+        key: line.key,
+        label_zh: line.label_zh,
+        label_en: line.label_en,
+        amount: value(line.key),
+        accounts,
+        parts,
+    })
+}
+
 async fn movements_without_closing(
     conn: &mut sqlx::AnyConnection,
     company: i64,
@@ -942,7 +1054,8 @@ pub async fn post_document_entry(tx: &mut Tx, company: i64, entry: &Entry, kind:
     Ok((id, number))
 }
 
-fn last_day(period: &str) -> String {
+/// The last day of a month `YYYY-MM`, as `YYYY-MM-DD`.
+pub fn last_day(period: &str) -> String {
     let year: i32 = period[..4].parse().unwrap_or(1970);
     let month: u32 = period[5..].parse().unwrap_or(1);
     let first_next = if month == 12 {

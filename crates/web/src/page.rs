@@ -20,6 +20,16 @@ pub struct MenuEntry {
     pub active: bool,
 }
 
+/// What a printed report carries above and below its table: the reporting period and unit
+/// under the title, the statutory form number (会企01表) on the right, and the signature line
+/// a Chinese statement is signed on.
+#[derive(Debug, Clone, Default)]
+pub struct ReportHeading {
+    pub subtitle: String,
+    pub form_number: String,
+    pub signatures: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct MenuSectionView {
     pub title: String,
@@ -41,6 +51,8 @@ pub struct PageCtx {
     pub path: String,
     /// This page's own address (path and query), where the language switch returns to.
     pub here: String,
+    /// Set on reports: the page prints as the report itself (heading, company, signatures).
+    pub report: Option<ReportHeading>,
     messages: Arc<Messages>,
 }
 
@@ -82,6 +94,7 @@ impl PageCtx {
             flash: ctx.flash.as_ref().map(|k| ctx.t(k)),
             path: path.to_string(),
             here: ctx.target.clone(),
+            report: None,
             messages: ctx.state.messages.clone(),
         })
     }
@@ -99,6 +112,7 @@ impl PageCtx {
             flash: None,
             path: String::new(),
             here: String::from("/"),
+            report: None,
             messages,
         }
     }
@@ -124,6 +138,23 @@ impl PageCtx {
         } else {
             kernel::Money::from_minor(*fen, kernel::Currency::CNY).to_string()
         }
+    }
+
+    /// The name of the company the page is for.
+    pub fn company_name(&self) -> &str {
+        self.companies.iter().find(|(id, _)| *id == self.company_id).map(|(_, name)| name.as_str()).unwrap_or("")
+    }
+
+    /// Makes the page a report that prints as one: `subtitle` (the period) under the title with
+    /// the unit, the company as 编制单位, and with `form_number` a statutory statement's form
+    /// number and signature line.
+    pub fn as_report(mut self, subtitle: impl Into<String>, form_number: &str) -> Self {
+        self.report = Some(ReportHeading {
+            subtitle: subtitle.into(),
+            form_number: form_number.to_string(),
+            signatures: !form_number.is_empty(),
+        });
+        self
     }
 
     /// Replaces the title (for a record's own name).

@@ -277,6 +277,48 @@ pub async fn income_statement(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResu
     Ok(Json(json!({"from": from, "to": to, "lines": statement_json(&rows)})))
 }
 
+#[derive(Deserialize)]
+pub struct LineQuery {
+    statement: String,
+    line: String,
+    period: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// A statement figure taken apart: its accounts (with what each adds) or the lines it sums.
+pub async fn statement_line(ctx: Ctx, Query(q): Query<LineQuery>) -> AppResult<Json<Value>> {
+    ctx.require(service::REPORTS)?;
+    let statement = service::Statement::parse(&q.statement)
+        .ok_or_else(|| DomainError::invalid("statement", "error.finance.statement", &q.statement))?;
+    let (from, to) = match statement {
+        service::Statement::BalanceSheet => {
+            let to = period("period", q.period.as_deref().or(q.to.as_deref()))?;
+            (format!("{}-01", &to[..4]), to)
+        }
+        service::Statement::IncomeStatement => (period("from", q.from.as_deref())?, period("to", q.to.as_deref())?),
+    };
+    let mut conn = conn(&ctx).await?;
+    let detail = service::statement_line(&mut conn, ctx.company_id(), statement, &q.line, &from, &to).await?;
+    let accounts: Vec<Value> = detail
+        .accounts
+        .iter()
+        .map(|a| {
+            json!({"code": a.code, "name_zh": a.name_zh, "name_en": a.name_en, "amount": yuan(a.amount),
+            "ledger": format!("/api/v1/finance/reports/account-ledger?code={}&from={from}&to={to}", a.code)})
+        })
+        .collect();
+    let parts: Vec<Value> = detail
+        .parts
+        .iter()
+        .map(|(r, sign)| json!({"key": r.key, "label_zh": r.label_zh, "label_en": r.label_en, "sign": sign, "amount": yuan(r.amount)}))
+        .collect();
+    Ok(Json(
+        json!({"statement": statement.key(), "from": from, "to": to, "key": detail.key, "label_zh": detail.label_zh,
+        "label_en": detail.label_en, "amount": yuan(detail.amount), "accounts": accounts, "parts": parts}),
+    ))
+}
+
 pub async fn periods(ctx: Ctx) -> AppResult<Json<Value>> {
     ctx.require(service::READ)?;
     let mut conn = conn(&ctx).await?;
@@ -507,7 +549,19 @@ pub fn report_docs() -> Vec<ApiRoute> {
         query: &[("from", "YYYY-MM"), ("to", "YYYY-MM")],
         ..ledger.clone()
     };
-    vec![ledger, centres]
+    let line = ApiRoute {
+        path: "/api/v1/finance/reports/statement-line",
+        summary: "A balance-sheet or income-statement figure taken apart: its accounts, or the lines it sums",
+        query: &[
+            ("statement", "balance-sheet | income-statement"),
+            ("line", "line key, as in the statement"),
+            ("period", "YYYY-MM (balance sheet)"),
+            ("from", "YYYY-MM (income statement)"),
+            ("to", "YYYY-MM (income statement)"),
+        ],
+        ..ledger.clone()
+    };
+    vec![ledger, centres, line]
 }
 
 pub async fn account_ledger(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Json<Value>> {

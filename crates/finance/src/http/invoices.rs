@@ -296,7 +296,7 @@ pub async fn ageing(ctx: Ctx, Query(q): Query<AgeingQuery>) -> AppResult<Respons
         return web::page::download(format, &format!("ageing-{kind}-{date}"), &header, &data);
     }
     render(&AgeingPage {
-        page: PageCtx::new(&ctx, "finance.ageing", "/finance/reports/ageing").await?,
+        page: PageCtx::new(&ctx, "finance.ageing", "/finance/reports/ageing").await?.as_report(date.clone(), ""),
         kind,
         date,
         rows,

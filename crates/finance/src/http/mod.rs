@@ -35,6 +35,8 @@ pub fn routes() -> Router<AppState> {
         .route("/finance/reports/party-statement", get(invoices::party_statement))
         .route("/api/v1/finance/reports/party-statement", get(api::party_statement))
         .route("/finance/reports/account", get(pages::account_ledger))
+        .route("/finance/reports/statement-line", get(pages::statement_line))
+        .route("/api/v1/finance/reports/statement-line", get(api::statement_line))
         .route("/finance/reports/cost-centers", get(pages::cost_centers))
         .route("/api/v1/finance/reports/account-ledger", get(api::account_ledger))
         .route("/api/v1/finance/reports/cost-centers", get(api::cost_centers))

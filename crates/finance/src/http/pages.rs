@@ -297,7 +297,9 @@ pub async fn trial_balance(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<
         return download(format, &format!("trial-balance-{from}-{to}"), &header, &data);
     }
     render(&TrialBalancePage {
-        page: PageCtx::new(&ctx, "finance.trial_balance", "/finance/reports/trial-balance").await?,
+        page: PageCtx::new(&ctx, "finance.trial_balance", "/finance/reports/trial-balance")
+            .await?
+            .as_report(format!("{from} — {to}"), ""),
         from,
         to,
         rows,
@@ -310,6 +312,9 @@ pub async fn trial_balance(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<
 struct StatementPage {
     page: PageCtx,
     action: &'static str,
+    statement: &'static str,
+    /// The first month a figure's drill-down covers: the balance sheet's from January.
+    drill_from: String,
     from: Option<String>,
     to: String,
     rows: Vec<StatementRow>,
@@ -344,6 +349,7 @@ pub async fn balance_sheet(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<
     let period = chosen_period(&ctx, "period", q.period.as_deref().or(q.to.as_deref()))?;
     let mut conn = conn(&ctx).await?;
     let rows = service::balance_sheet(&mut conn, ctx.company_id(), &period).await?;
+    let (form_number, _) = chart::template(&mut conn, ctx.company_id()).await?.form_numbers();
     if let Some(format) = export(&q) {
         return statement_download(
             &ctx,
@@ -355,8 +361,12 @@ pub async fn balance_sheet(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<
         );
     }
     render(&StatementPage {
-        page: PageCtx::new(&ctx, "finance.balance_sheet", "/finance/reports/balance-sheet").await?,
+        page: PageCtx::new(&ctx, "finance.balance_sheet", "/finance/reports/balance-sheet")
+            .await?
+            .as_report(service::last_day(&period), form_number),
         action: "/finance/reports/balance-sheet",
+        statement: service::Statement::BalanceSheet.key(),
+        drill_from: format!("{}-01", &period[..4]),
         from: None,
         to: period,
         rows,
@@ -374,6 +384,7 @@ pub async fn income_statement(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResu
     };
     let mut conn = conn(&ctx).await?;
     let rows = service::income_statement(&mut conn, ctx.company_id(), &from, &to).await?;
+    let (_, form_number) = chart::template(&mut conn, ctx.company_id()).await?.form_numbers();
     if let Some(format) = export(&q) {
         return statement_download(
             &ctx,
@@ -385,14 +396,62 @@ pub async fn income_statement(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResu
         );
     }
     render(&StatementPage {
-        page: PageCtx::new(&ctx, "finance.income_statement", "/finance/reports/income-statement").await?,
+        page: PageCtx::new(&ctx, "finance.income_statement", "/finance/reports/income-statement")
+            .await?
+            .as_report(format!("{from} — {to}"), form_number),
         action: "/finance/reports/income-statement",
+        statement: service::Statement::IncomeStatement.key(),
+        drill_from: from.clone(),
         from: Some(from),
         to,
         rows,
         current_label: ctx.t("finance.current"),
         comparison_label: ctx.t("finance.comparison"),
     })
+}
+
+#[derive(Template)]
+#[template(path = "finance/statement_line.html")]
+struct StatementLinePage {
+    page: PageCtx,
+    statement: &'static str,
+    from: String,
+    to: String,
+    detail: service::LineDetail,
+}
+
+#[derive(Deserialize)]
+pub struct LineQuery {
+    statement: String,
+    line: String,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// The drill-down of a balance-sheet or income-statement figure: the accounts behind it (each
+/// opening its ledger, and from there its vouchers) or the lines a subtotal adds.
+pub async fn statement_line(ctx: Ctx, Query(q): Query<LineQuery>) -> AppResult<Response> {
+    ctx.require(service::REPORTS)?;
+    let statement = service::Statement::parse(&q.statement).ok_or(DomainError::NotFound("statement"))?;
+    let to = chosen_period(&ctx, "to", q.to.as_deref())?;
+    let from = match q.from.as_deref().filter(|v| !v.is_empty()) {
+        Some(_) => chosen_period(&ctx, "from", q.from.as_deref())?,
+        None => format!("{}-01", &to[..4]),
+    };
+    let mut conn = conn(&ctx).await?;
+    let detail = service::statement_line(&mut conn, ctx.company_id(), statement, &q.line, &from, &to).await?;
+    let (title_key, path, subtitle) = match statement {
+        service::Statement::BalanceSheet => {
+            ("finance.balance_sheet", "/finance/reports/balance-sheet", service::last_day(&to))
+        }
+        service::Statement::IncomeStatement => {
+            ("finance.income_statement", "/finance/reports/income-statement", format!("{from} — {to}"))
+        }
+    };
+    let label = if ctx.lang == kernel::Lang::En { detail.label_en } else { detail.label_zh };
+    let title = format!("{} · {}", ctx.t(title_key), label.trim_start_matches(['一', '二', '三', '四', '、']));
+    let page = PageCtx::new(&ctx, title_key, path).await?.titled(title).as_report(subtitle, "");
+    render(&StatementLinePage { page, statement: statement.key(), from, to, detail })
 }
 
 #[derive(Template)]
@@ -488,7 +547,10 @@ pub async fn account_ledger(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult
         return download(format, &format!("account-{code}-{from}-{to}"), &header, &data);
     }
     let title = format!("{} {code}", ctx.t("finance.account_ledger"));
-    let page = PageCtx::new(&ctx, "finance.trial_balance", "/finance/reports/trial-balance").await?.titled(title);
+    let page = PageCtx::new(&ctx, "finance.trial_balance", "/finance/reports/trial-balance")
+        .await?
+        .titled(title)
+        .as_report(format!("{from} — {to}"), "");
     render(&LedgerPage { page, code, from, to, opening, lines })
 }
 
@@ -519,7 +581,9 @@ pub async fn cost_centers(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<R
         return download(format, &format!("cost-centres-{from}-{to}"), &header, &data);
     }
     render(&CostPage {
-        page: PageCtx::new(&ctx, "finance.cost_centers", "/finance/reports/cost-centers").await?,
+        page: PageCtx::new(&ctx, "finance.cost_centers", "/finance/reports/cost-centers")
+            .await?
+            .as_report(format!("{from} — {to}"), ""),
         from,
         to,
         rows,

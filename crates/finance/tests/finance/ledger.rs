@@ -551,6 +551,91 @@ async fn a_figure_drills_down_to_its_entries_costs_show_by_centre_and_reports_do
 }
 
 #[tokio::test]
+async fn statement_figures_open_their_accounts_and_entries_and_print_as_signed_statements() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    post(&api, voucher("2026-01-02", "投资", &[("1002", "100000.00", ""), ("4001", "", "100000.00")])).await;
+    post(&api, voucher("2026-01-03", "备用金", &[("1001", "2000.00", ""), ("1002", "", "2000.00")])).await;
+    post(
+        &api,
+        voucher(
+            "2026-02-10",
+            "销售",
+            &[("1122", "11300.00", ""), ("6001", "", "10000.00"), ("22210102", "", "1300.00")],
+        ),
+    )
+    .await;
+    post(
+        &api,
+        voucher("2026-02-11", "成本", &[("6401", "6000.00", ""), ("1405", "6000.00", ""), ("1002", "", "12000.00")]),
+    )
+    .await;
+
+    // 货币资金 at the end of February is 1001 + 1002: 2,000 + 86,000.
+    let cash = api.get("/api/v1/finance/reports/statement-line?statement=balance-sheet&line=cash&period=2026-02").await;
+    assert_eq!(cash.status, StatusCode::OK, "{}", cash.body);
+    let cash = cash.json();
+    assert_eq!(cash["amount"], "88000.00");
+    let accounts: Vec<(String, String)> = cash["accounts"]
+        .as_array()
+        .expect("accounts")
+        .iter()
+        .filter(|a| a["amount"] != "0.00")
+        .map(|a| (a["code"].as_str().unwrap_or("").into(), a["amount"].as_str().unwrap_or("").into()))
+        .collect();
+    assert_eq!(accounts, [("1001".to_string(), "2000.00".to_string()), ("1002".to_string(), "86000.00".to_string())]);
+    // A subtotal opens into the lines it adds and takes away.
+    let profit = api
+        .get("/api/v1/finance/reports/statement-line?statement=income-statement&line=operating_profit&from=2026-02&to=2026-02")
+        .await
+        .json();
+    assert_eq!(profit["amount"], "4000.00");
+    let part = |key: &str| {
+        profit["parts"]
+            .as_array()
+            .expect("parts")
+            .iter()
+            .find(|p| p["key"] == key)
+            .map(|p| (p["sign"].clone(), p["amount"].clone()))
+    };
+    assert_eq!(part("revenue"), Some((json!(1), json!("10000.00"))));
+    assert_eq!(part("cost_of_sales"), Some((json!(-1), json!("6000.00"))));
+    let unknown =
+        api.get("/api/v1/finance/reports/statement-line?statement=balance-sheet&line=goodwill&period=2026-02").await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let wrong = api.get("/api/v1/finance/reports/statement-line?statement=cash-flow&line=cash&period=2026-02").await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // In the browser: figure → accounts → the account's ledger → the voucher.
+    let browser = app.signed_in("admin").await;
+    let sheet = browser.get("/finance/reports/balance-sheet?period=2026-02").await;
+    let drill = "/finance/reports/statement-line?statement=balance-sheet&amp;line=cash&amp;from=2026-01&amp;to=2026-02";
+    assert!(sheet.body.contains(drill), "{}", sheet.body);
+    let line = browser.get(&drill.replace("&amp;", "&")).await;
+    assert_eq!(line.status, StatusCode::OK);
+    assert!(line.body.contains("86,000.00") && line.body.contains("88,000.00"), "{}", line.body);
+    let ledger = "/finance/reports/account?code=1002&amp;from=2026-01&amp;to=2026-02";
+    assert!(line.body.contains(ledger), "{}", line.body);
+    let entries = browser.get(&ledger.replace("&amp;", "&")).await;
+    assert!(entries.body.contains("记-0001") && entries.body.contains("86,000.00"), "{}", entries.body);
+
+    // Printed, the statement carries its form number, the company, the date and the unit,
+    // and the line its officers sign on.
+    for text in ["会企01表", "编制单位：", "2026-02-28", "单位：元", "window.print()", "单位负责人："]
+    {
+        assert!(sheet.body.contains(text), "{text} on the balance sheet");
+    }
+    let income = browser.get("/finance/reports/income-statement?from=2026-02&to=2026-02").await;
+    assert!(income.body.contains("会企02表") && income.body.contains("2026-02 — 2026-02"));
+    let trial = browser.get("/finance/reports/trial-balance?from=2026-01&to=2026-02").await;
+    assert!(
+        trial.body.contains("window.print()") && !trial.body.contains("单位负责人："),
+        "a working report, unsigned"
+    );
+}
+
+#[tokio::test]
 async fn the_year_end_close_carries_profit_to_retained_earnings() {
     let app = spawn_app().await;
     let api = app.api("admin").await;
