@@ -8,6 +8,7 @@
 //! month and year close. `service::post(tx, principal, entry)` is the posting API for the
 //! modules above; it emits `finance.EntryPosted` and `finance.PeriodClosed`.
 
+pub mod attachments;
 pub mod bank;
 pub mod chart;
 pub mod domain;
@@ -84,6 +85,12 @@ pub fn module() -> Module {
                 version: 10,
                 name: "the chart template of each company's books",
                 sql: include_str!("../migrations/0010_books_template.sql"),
+            },
+            db::migrate::Migration {
+                module: "finance",
+                version: 11,
+                name: "documents attached to vouchers",
+                sql: include_str!("../migrations/0011_attachments.sql"),
             },
         ],
         permissions: &[

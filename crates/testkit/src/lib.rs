@@ -354,6 +354,48 @@ impl Browser {
         self.post_raw(path, &all).await
     }
 
+    /// Submits a page's file form (`multipart/form-data`) with the CSRF token of the page at
+    /// `from` (none when `from` is empty, as a forged request would): its text fields and one
+    /// file as `(file name, type, bytes)`.
+    pub async fn post_upload(
+        &self,
+        from: &str,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: (&str, &str, &[u8]),
+    ) -> TestResponse {
+        let csrf = if from.is_empty() {
+            String::new()
+        } else {
+            let page = self.get(from).await;
+            page.csrf().unwrap_or_else(|| panic!("no form on {from}: {} {}", page.status, page.body))
+        };
+        let token = [("_csrf", csrf.as_str())];
+        let boundary = "----zhongshu-test-upload";
+        let mut body = Vec::new();
+        for (name, value) in token.iter().filter(|_| !csrf.is_empty()).chain(fields) {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        let (file_name, content_type, bytes) = file;
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: {content_type}\r\n\r\n")
+                .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let request = Request::post(path)
+            .header(header::COOKIE, self.cookie_header())
+            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+            .body(Body::from(body))
+            .expect("request");
+        let response = send(&self.router, request).await;
+        self.keep_cookies(&response);
+        response
+    }
+
     pub async fn login(&self, login: &str, password: &str) -> TestResponse {
         self.post_form("/login", "/login", &[("login", login), ("password", password), ("next", "/")]).await
     }

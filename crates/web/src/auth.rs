@@ -176,10 +176,9 @@ async fn identify_inner(state: &AppState, request: Request) -> Result<(Request, 
     // Every state-changing request without a bearer token must prove it comes from our own
     // page: a header for scripts, or the `_csrf` field for forms.
     let header_token = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_string);
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+    let is_upload = content_type.starts_with("multipart/form-data");
     let (parts, body) = request.into_parts();
     let (provided, body) = if let Some(token) = header_token {
         (Some(token), body)
@@ -187,6 +186,11 @@ async fn identify_inner(state: &AppState, request: Request) -> Result<(Request, 
         let bytes = to_bytes(body, FORM_LIMIT).await.map_err(|_| fail(AppError::TooLarge, &info))?;
         let token = form_urlencoded::parse(&bytes).find(|(k, _)| k == "_csrf").map(|(_, v)| v.into_owned());
         (token, Body::from(bytes))
+    } else if is_upload {
+        // A page form with a file: the whole body is read (up to the upload limit) to find
+        // its token, then handed on unchanged.
+        let bytes = to_bytes(body, crate::extract::UPLOAD_LIMIT).await.map_err(|_| fail(AppError::TooLarge, &info))?;
+        (crate::extract::multipart_csrf(&content_type, bytes.clone()).await, Body::from(bytes))
     } else {
         (None, body)
     };

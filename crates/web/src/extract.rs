@@ -70,3 +70,65 @@ impl<S: Send + Sync> FromRequest<S> for FormPairs {
         Ok(FormPairs(form_urlencoded::parse(&bytes).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()))
     }
 }
+
+/// The largest upload a page form may send (its file and fields together).
+pub const UPLOAD_LIMIT: usize = 12 * 1024 * 1024;
+
+/// A file sent with a form.
+#[derive(Debug, Clone)]
+pub struct UploadedFile {
+    pub name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A `multipart/form-data` page form: its text fields, and the file sent as `file` (none when
+/// the field was left empty). Routes taking one raise their body limit to [`UPLOAD_LIMIT`].
+pub struct Upload {
+    pub fields: FormPairs,
+    pub file: Option<UploadedFile>,
+}
+
+impl<S: Send + Sync> FromRequest<S> for Upload {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let malformed =
+            |e: axum::extract::multipart::MultipartError| AppError::Malformed { json: false, detail: e.body_text() };
+        let mut multipart = axum::extract::Multipart::from_request(req, state)
+            .await
+            .map_err(|e| AppError::Malformed { json: false, detail: e.body_text() })?;
+        let mut fields = Vec::new();
+        let mut file = None;
+        while let Some(field) = multipart.next_field().await.map_err(malformed)? {
+            let name = field.name().unwrap_or("").to_string();
+            if name == "file" {
+                let file_name = field.file_name().unwrap_or("").to_string();
+                let content_type = field.content_type().unwrap_or("").to_string();
+                let bytes = field.bytes().await.map_err(|_| AppError::TooLarge)?;
+                if !file_name.is_empty() && !bytes.is_empty() {
+                    file = Some(UploadedFile { name: file_name, content_type, bytes: bytes.to_vec() });
+                }
+            } else {
+                fields.push((name, field.text().await.map_err(malformed)?));
+            }
+        }
+        Ok(Upload { fields: FormPairs(fields), file })
+    }
+}
+
+/// The `_csrf` field of a buffered multipart body, for the forgery check (which must read it
+/// before the handler does).
+pub(crate) async fn multipart_csrf(content_type: &str, body: axum::body::Bytes) -> Option<String> {
+    let request = Request::builder()
+        .header(axum::http::header::CONTENT_TYPE, content_type)
+        .body(axum::body::Body::from(body))
+        .ok()?;
+    let mut multipart = axum::extract::Multipart::from_request(request, &()).await.ok()?;
+    while let Ok(Some(field)) = multipart.next_field().await {
+        if field.name() == Some("_csrf") {
+            return field.text().await.ok();
+        }
+    }
+    None
+}

@@ -26,7 +26,7 @@ pub mod xlsx;
 
 pub use auth::Ctx;
 pub use error::{AppError, AppResult};
-pub use extract::{ApiJson, FormPairs, HtmlForm};
+pub use extract::{ApiJson, FormPairs, HtmlForm, Upload, UploadedFile};
 pub use module::{MenuItem, Module};
 pub use page::{FieldView, FormBuilder, PageCtx};
 pub use state::{AppState, WebConfig};

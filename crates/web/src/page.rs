@@ -417,6 +417,34 @@ pub fn csv_download(filename: &str, header: &[String], rows: &[Vec<String>]) -> 
         .into_response())
 }
 
+/// A stored file sent back as a download, under its own name: an ASCII fallback for old
+/// clients and the UTF-8 name (RFC 6266) so a Chinese file name survives. Never rendered in
+/// place and never sniffed into another type, whatever it contains.
+pub fn file_download(name: &str, content_type: &str, bytes: Vec<u8>) -> Response {
+    let ascii: String = name.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')).collect();
+    let ascii = if ascii.trim_matches('.').is_empty() { "file".to_string() } else { ascii };
+    let encoded: String = name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}");
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, content_type.to_string()),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+            (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
 /// A report download in the format asked for: `xlsx` for a workbook, anything else CSV.
 pub fn download(format: &str, name: &str, header: &[String], rows: &[Vec<String>]) -> AppResult<Response> {
     if format != "xlsx" {

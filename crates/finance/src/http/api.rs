@@ -55,7 +55,27 @@ pub fn docs() -> Vec<ApiRoute> {
         route("POST", "/api/v1/finance/accounts", "Add a sub-account", service::ACCOUNTS, Some(object)),
         entries,
         route("POST", "/api/v1/finance/entries", "Save a draft voucher", service::CREATE, Some(entry_schema)),
-        route("GET", "/api/v1/finance/entries/{id}", "A voucher with its lines", service::READ, None),
+        route(
+            "GET",
+            "/api/v1/finance/entries/{id}",
+            "A voucher with its lines and attached documents",
+            service::READ,
+            None,
+        ),
+        route(
+            "POST",
+            "/api/v1/finance/entries/{id}/attachments",
+            "Attach a document (PDF, OFD, XML, JPG, PNG, WEBP; at most 5 MB) to a voucher, its content base64",
+            service::CREATE,
+            Some(attach_schema),
+        ),
+        route(
+            "GET",
+            "/api/v1/finance/entries/{id}/attachments/{attachment}",
+            "An attached document, as it was uploaded",
+            service::READ,
+            None,
+        ),
         route(
             "POST",
             "/api/v1/finance/entries/{id}/post",
@@ -87,6 +107,11 @@ pub fn docs() -> Vec<ApiRoute> {
 
 fn setup_schema() -> Value {
     json!({"type": "object", "required": ["year"], "properties": {"year": {"type": "integer"}, "first_month": {"type": "integer", "minimum": 1, "maximum": 12}, "template": {"enum": ["cas", "small_enterprise", "generic_en"]}}})
+}
+
+fn attach_schema() -> Value {
+    json!({"type": "object", "required": ["file_name", "content_base64"], "properties": {
+        "file_name": {"type": "string"}, "content_base64": {"type": "string", "contentEncoding": "base64"}}})
 }
 
 fn entry_schema() -> Value {
@@ -201,11 +226,42 @@ pub async fn create_entry(ctx: Ctx, ApiJson(form): ApiJson<EntryForm>) -> AppRes
 
 pub async fn entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<Json<Value>> {
     ctx.require(service::READ)?;
+    let id = parse_id(&id)?;
     let mut conn = conn(&ctx).await?;
-    let entry = service::load_entry(&mut conn, ctx.company_id(), parse_id(&id)?)
-        .await?
-        .ok_or(DomainError::NotFound("entry"))?;
-    Ok(Json(entry_json(&entry)))
+    let entry = service::load_entry(&mut conn, ctx.company_id(), id).await?.ok_or(DomainError::NotFound("entry"))?;
+    let mut body = entry_json(&entry);
+    let attachments = crate::attachments::list(&mut conn, ctx.company_id(), id).await?;
+    body["attachments"] = json!(attachments
+        .iter()
+        .map(|a| json!({"id": a.id, "file_name": a.file_name, "file_type": a.file_type, "size": a.file_size, "sha256": a.sha256,
+            "created_at": a.created_at, "href": format!("/api/v1/finance/entries/{id}/attachments/{}", a.id)}))
+        .collect::<Vec<_>>());
+    Ok(Json(body))
+}
+
+#[derive(Deserialize)]
+pub struct AttachBody {
+    file_name: String,
+    /// The document's bytes, base64.
+    content_base64: String,
+}
+
+/// Attaches a document to a voucher (JSON, the content base64).
+pub async fn attach(ctx: Ctx, Path(id): Path<String>, ApiJson(body): ApiJson<AttachBody>) -> AppResult<Response> {
+    use base64::Engine as _;
+    let id = parse_id(&id)?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(body.content_base64.trim())
+        .map_err(|e| DomainError::invalid("content_base64", "error.finance.base64", e.to_string()))?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let file = crate::attachments::NewAttachment { file_name: &body.file_name, bytes: &bytes };
+    let attachment = crate::attachments::attach(&mut tx, &ctx.principal, id, &file).await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": attachment, "href": format!("/api/v1/finance/entries/{id}/attachments/{attachment}")})),
+    )
+        .into_response())
 }
 
 pub async fn post_entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<Json<Value>> {

@@ -19,6 +19,17 @@ pub fn routes() -> Router<AppState> {
         .route("/finance/entries/{id}", get(pages::entry))
         .route("/finance/entries/{id}/post", post(pages::post_entry))
         .route("/finance/entries/{id}/reverse", post(pages::reverse_entry))
+        .route(
+            "/finance/entries/{id}/attachments",
+            post(pages::attach).layer(axum::extract::DefaultBodyLimit::max(web::extract::UPLOAD_LIMIT)),
+        )
+        .route("/finance/entries/{id}/attachments/{attachment}", get(pages::attachment))
+        .route("/finance/entries/{id}/attachments/{attachment}/delete", post(pages::remove_attachment))
+        .route(
+            "/api/v1/finance/entries/{id}/attachments",
+            post(api::attach).layer(axum::extract::DefaultBodyLimit::max(web::extract::UPLOAD_LIMIT)),
+        )
+        .route("/api/v1/finance/entries/{id}/attachments/{attachment}", get(pages::attachment))
         .route("/finance/reports/trial-balance", get(pages::trial_balance))
         .route("/finance/reports/balance-sheet", get(pages::balance_sheet))
         .route("/finance/reports/income-statement", get(pages::income_statement))

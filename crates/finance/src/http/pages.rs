@@ -215,8 +215,12 @@ pub async fn create_entry(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
 struct EntryPage {
     page: PageCtx,
     entry: StoredEntry,
+    attachments: Vec<crate::attachments::Attachment>,
+    /// Why the last document was refused, shown at the file field.
+    attachment_error: Option<String>,
     today: String,
     can_post: bool,
+    can_attach: bool,
 }
 
 fn parse_id(id: &str) -> Result<i64, AppError> {
@@ -224,19 +228,60 @@ fn parse_id(id: &str) -> Result<i64, AppError> {
 }
 
 pub async fn entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
+    render(&entry_view(&ctx, parse_id(&id)?, None).await?)
+}
+
+async fn entry_view(ctx: &Ctx, id: i64, attachment_error: Option<String>) -> AppResult<EntryPage> {
     ctx.require(service::READ)?;
-    let mut conn = conn(&ctx).await?;
-    let entry = service::load_entry(&mut conn, ctx.company_id(), parse_id(&id)?)
-        .await?
-        .ok_or(DomainError::NotFound("entry"))?;
+    let mut conn = conn(ctx).await?;
+    let entry = service::load_entry(&mut conn, ctx.company_id(), id).await?.ok_or(DomainError::NotFound("entry"))?;
+    let attachments = crate::attachments::list(&mut conn, ctx.company_id(), id).await?;
     let title =
         format!("{} {}", ctx.t("finance.entry"), entry.number.clone().unwrap_or_else(|| ctx.t("finance.status.draft")));
-    render(&EntryPage {
-        page: PageCtx::new(&ctx, "finance.entries", "/finance/entries").await?.titled(title),
+    Ok(EntryPage {
+        page: PageCtx::new(ctx, "finance.entries", "/finance/entries").await?.titled(title),
         entry,
+        attachments,
+        attachment_error,
         today: ctx.today().to_string(),
         can_post: ctx.principal.may(service::POST),
+        can_attach: ctx.principal.may(service::CREATE),
     })
+}
+
+/// Attaches the uploaded document to the voucher; a refusal shows at the file field.
+pub async fn attach(ctx: Ctx, Path(id): Path<String>, upload: web::Upload) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    let (name, bytes) = upload.file.map(|f| (f.name, f.bytes)).unwrap_or_default();
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let file = crate::attachments::NewAttachment { file_name: &name, bytes: &bytes };
+    match crate::attachments::attach(&mut tx, &ctx.principal, id, &file).await {
+        Ok(_) => {
+            tx.commit().await?;
+            Ok(flash_redirect(&ctx, &format!("/finance/entries/{id}"), "common.saved"))
+        }
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            drop(tx);
+            let message = errors.first().map(|e| ctx.state.messages.format(ctx.lang, e.key, &e.detail));
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &entry_view(&ctx, id, message).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn attachment(ctx: Ctx, Path((id, attachment)): Path<(String, String)>) -> AppResult<Response> {
+    let mut conn = conn(&ctx).await?;
+    let (name, kind, bytes) =
+        crate::attachments::content(&mut conn, &ctx.principal, parse_id(&id)?, parse_id(&attachment)?).await?;
+    Ok(web::page::file_download(&name, &kind, bytes))
+}
+
+pub async fn remove_attachment(ctx: Ctx, Path((id, attachment)): Path<(String, String)>) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    crate::attachments::remove(&mut tx, &ctx.principal, id, parse_id(&attachment)?).await?;
+    tx.commit().await?;
+    Ok(flash_redirect(&ctx, &format!("/finance/entries/{id}"), "common.saved"))
 }
 
 pub async fn post_entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {

@@ -685,3 +685,74 @@ async fn a_dollar_receipt_keeps_its_foreign_amount_and_rate_while_the_ledger_sta
     let page = app.signed_in("admin").await.get(&format!("/finance/entries/{}", posted["id"])).await;
     assert!(page.body.contains("USD 10,000.00 @ 7.1234"));
 }
+
+#[tokio::test]
+async fn a_voucher_keeps_its_source_documents_and_a_posted_one_never_loses_them() {
+    use base64::Engine as _;
+    let app = spawn_app().await;
+    app.user("chen.jing", &["accountant"], "", "finance").await;
+    let api = app.api("chen.jing").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let draft = api
+        .post(
+            "/api/v1/finance/entries",
+            &voucher("2026-03-18", "报销差旅费", &[("6602", "1280.00", ""), ("1001", "", "1280.00")]),
+        )
+        .await
+        .json();
+    let id = draft["id"].as_i64().expect("id");
+
+    // The clerk scans the train ticket in the browser.
+    let browser = app.signed_in("chen.jing").await;
+    let voucher_page = format!("/finance/entries/{id}");
+    let ticket: &[u8] = b"PNG scanned ticket G1234, 2026-03-16, 553.00";
+    let uploaded = browser
+        .post_upload(&voucher_page, &format!("{voucher_page}/attachments"), &[], ("火车票.png", "image/png", ticket))
+        .await;
+    assert_eq!(uploaded.status, StatusCode::SEE_OTHER, "{}", uploaded.body);
+    let refused = browser
+        .post_upload(
+            &voucher_page,
+            &format!("{voucher_page}/attachments"),
+            &[],
+            ("macro.xlsm", "application/octet-stream", b"PK.."),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains(r#"<p class="error" id="file-error" role="alert">Only PDF, OFD, XML, JPG, PNG or WEBP files are accepted: macro.xlsm</p>"#), "{}", refused.body);
+    let forged =
+        browser.post_upload("", &format!("{voucher_page}/attachments"), &[], ("票.png", "image/png", ticket)).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "an upload needs the page's token");
+
+    // The e-invoice comes through the API.
+    let invoice = b"%PDF-1.7 electronic invoice 26312000000012345678";
+    let body = json!({"file_name": "电子发票.pdf", "content_base64": base64::engine::general_purpose::STANDARD.encode(invoice)});
+    let attached = api.post(&format!("/api/v1/finance/entries/{id}/attachments"), &body).await;
+    assert_eq!(attached.status, StatusCode::CREATED, "{}", attached.body);
+    let again = api.post(&format!("/api/v1/finance/entries/{id}/attachments"), &body).await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(again.json()["errors"][0]["code"], "error.finance.attachment_again");
+
+    let entry = api.get(&format!("/api/v1/finance/entries/{id}")).await.json();
+    let names: Vec<&str> =
+        entry["attachments"].as_array().expect("attachments").iter().filter_map(|a| a["file_name"].as_str()).collect();
+    assert_eq!(names, ["火车票.png", "电子发票.pdf"]);
+    let download = api.get(entry["attachments"][1]["href"].as_str().expect("href")).await;
+    assert_eq!(download.body.as_bytes(), invoice);
+    assert_eq!(download.header("content-type").as_deref(), Some("application/pdf"));
+    assert!(download
+        .header("content-disposition")
+        .unwrap_or_default()
+        .contains("filename*=UTF-8''%E7%94%B5%E5%AD%90%E5%8F%91%E7%A5%A8.pdf"));
+    assert!(browser.get(&voucher_page).await.body.contains("2 document(s) attached"));
+
+    // Posted, the voucher keeps both; the attempt changes nothing.
+    api.post(&format!("/api/v1/finance/entries/{id}/post"), &json!({})).await;
+    let first = entry["attachments"][0]["id"].as_i64().expect("id");
+    let kept = browser.post_form(&voucher_page, &format!("{voucher_page}/attachments/{first}/delete"), &[]).await;
+    assert_eq!(kept.status, StatusCode::CONFLICT);
+    assert_eq!(app.count(&format!("fin_attachments WHERE entry_id = {id}")).await, 2);
+    assert_eq!(app.count("audit_log WHERE resource = 'finance.attachment' AND action = 'create'").await, 2);
+    let scan = browser.get(&format!("{voucher_page}/attachments/{first}")).await;
+    assert_eq!(scan.body.as_bytes(), ticket);
+}

@@ -222,11 +222,7 @@ async fn offer_letter_page(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response>
 async fn resume_download(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
     let mut conn = conn(&ctx).await?;
     let (name, kind, bytes) = recruiting::resume_file(&mut conn, &ctx.principal, id).await?;
-    let safe: String =
-        name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-' || *c == '_').collect();
-    let disposition = format!("attachment; filename=\"{}\"", if safe.is_empty() { "resume".into() } else { safe });
-    Ok(([(axum::http::header::CONTENT_TYPE, kind), (axum::http::header::CONTENT_DISPOSITION, disposition)], bytes)
-        .into_response())
+    Ok(web::page::file_download(&name, &kind, bytes))
 }
 
 // ---- The public job page ----
