@@ -90,6 +90,16 @@ fn parse_amount(text: &str) -> std::result::Result<i64, ()> {
 }
 
 /// Parses a statement (pure: no I/O). Every bad row is reported with its row number.
+/// The text of a bank's exported file: UTF-8 when it is (without its byte-order mark), else
+/// GB18030, the superset of the GBK that most Chinese online banks export in.
+pub fn decode_export(bytes: &[u8]) -> String {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_string(),
+        Err(_) => encoding_rs::GB18030.decode(bytes).0.into_owned(),
+    }
+}
+
 pub fn parse(csv_text: &str, mapping: &Mapping) -> std::result::Result<Vec<ParsedLine>, DomainError> {
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(csv_text.as_bytes());
     let mut rows: Vec<Vec<String>> = Vec::new();
@@ -376,5 +386,13 @@ mod tests {
         let Err(DomainError::Invalid(errors)) = parse(csv, &mapping) else { panic!("refused") };
         assert_eq!((errors[0].field.as_str(), errors[0].key), ("row 2", "error.bank.date"));
         assert_eq!((errors[1].field.as_str(), errors[1].key), ("row 3", "error.bank.amount"));
+    }
+
+    #[test]
+    fn an_export_reads_as_utf8_or_as_the_banks_gbk() {
+        // "交易日期" in GBK, as an online bank writes it.
+        let gbk = [0xBD, 0xBB, 0xD2, 0xD7, 0xC8, 0xD5, 0xC6, 0xDA, b',', b'1'];
+        assert_eq!(decode_export(&gbk), "交易日期,1");
+        assert_eq!(decode_export("\u{feff}交易日期,1".as_bytes()), "交易日期,1");
     }
 }

@@ -1,5 +1,6 @@
-//! The bank reconciliation page: import a statement by pasting the bank's CSV export with a
-//! column mapping, then reconcile each line with one of its suggested receipts or payments.
+//! The bank reconciliation page: import a statement from the bank's CSV export (the file
+//! itself, or its text pasted) with a column mapping, then reconcile each line with one of its
+//! suggested receipts or payments.
 
 use crate::bank::{self, BankLine, Mapping, StatementForm, Suggestion};
 use askama::Template;
@@ -8,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use kernel::DomainError;
 use web::page::{flash_redirect, render, render_status};
-use web::{AppError, AppResult, Ctx, FormPairs, PageCtx};
+use web::{AppError, AppResult, Ctx, FormPairs, PageCtx, Upload};
 
 /// A statement line with its suggestions, as the page shows it.
 struct Row {
@@ -46,9 +47,9 @@ async fn bank_page(
     Ok(BankPage { page: PageCtx::new(ctx, "finance.bank", "/finance/bank").await?, rows, form, errors, imported })
 }
 
-fn default_form() -> StatementForm {
+fn default_form(bank_account: &str) -> StatementForm {
     StatementForm {
-        bank_account: "1002".into(),
+        bank_account: bank_account.into(),
         csv: String::new(),
         mapping: Mapping {
             date: "1".into(),
@@ -61,15 +62,28 @@ fn default_form() -> StatementForm {
     }
 }
 
-pub async fn page(ctx: Ctx) -> AppResult<Response> {
-    ctx.require(crate::invoicing::PAYMENTS)?;
-    render(&bank_page(&ctx, default_form(), Vec::new(), None).await?)
+/// The company's bank account (银行存款) in its chart, which the form offers first.
+async fn bank_account(ctx: &Ctx) -> AppResult<&'static str> {
+    let mut conn = ctx.db().reader().acquire().await.map_err(db::Error::from)?;
+    Ok(crate::chart::code(&mut conn, ctx.company_id(), crate::chart::Role::Bank).await?)
 }
 
-pub async fn import(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+pub async fn page(ctx: Ctx) -> AppResult<Response> {
+    ctx.require(crate::invoicing::PAYMENTS)?;
+    render(&bank_page(&ctx, default_form(bank_account(&ctx).await?), Vec::new(), None).await?)
+}
+
+/// Imports the statement the form sends: the uploaded export if a file was chosen (UTF-8 or,
+/// as Chinese banks' exports mostly are, GBK), otherwise the pasted text.
+pub async fn import(ctx: Ctx, upload: Upload) -> AppResult<Response> {
+    let pairs = &upload.fields;
+    let csv = match &upload.file {
+        Some(file) => bank::decode_export(&file.bytes),
+        None => pairs.text("csv"),
+    };
     let form = StatementForm {
         bank_account: pairs.text("bank_account"),
-        csv: pairs.text("csv"),
+        csv,
         mapping: Mapping {
             date: pairs.text("date"),
             amount: pairs.text("amount"),
@@ -86,7 +100,7 @@ pub async fn import(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         Ok(count) => {
             tx.commit().await?;
             let message = ctx.state.messages.format(ctx.lang, "finance.imported", &count.to_string());
-            render(&bank_page(&ctx, default_form(), Vec::new(), Some(message)).await?)
+            render(&bank_page(&ctx, default_form(bank_account(&ctx).await?), Vec::new(), Some(message)).await?)
         }
         Err(db::Error::Domain(DomainError::Invalid(errors))) => {
             drop(tx);

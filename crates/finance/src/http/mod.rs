@@ -36,7 +36,10 @@ pub fn routes() -> Router<AppState> {
         .route("/finance/periods", get(pages::periods))
         .route("/finance/periods/{period}/close", post(pages::close))
         .route("/finance/periods/{period}/reopen", post(pages::reopen))
-        .route("/finance/bank", get(bank::page).post(bank::import))
+        .route(
+            "/finance/bank",
+            get(bank::page).post(bank::import).layer(axum::extract::DefaultBodyLimit::max(web::extract::UPLOAD_LIMIT)),
+        )
         .route("/finance/bank/{id}/match", post(bank::reconcile))
         .route("/api/v1/finance/bank-statements", post(api::import_statement))
         .route("/api/v1/finance/bank-lines", get(api::bank_lines))

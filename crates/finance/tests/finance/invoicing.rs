@@ -353,9 +353,28 @@ async fn a_bank_statement_is_imported_and_reconciled_with_suggested_receipts_and
     assert_ne!(again.status, StatusCode::OK, "a payment is reconciled once");
     let open = api.get("/api/v1/finance/bank-lines?unmatched=true").await.json();
     assert_eq!(open["items"].as_array().map(Vec::len), Some(1), "only the bank fee is left to book");
-    let page = app.signed_in("admin").await.get("/finance/bank").await;
+    let browser = app.signed_in("admin").await;
+    let page = browser.get("/finance/bank").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("REC/2026/00001") && page.body.contains("手续费"));
+
+    // April's export is uploaded as the bank wrote it: GBK, with its own column names.
+    let april: Vec<u8> = [
+        &[0xBD, 0xBB, 0xD2, 0xD7, 0xC8, 0xD5, 0xC6, 0xDA][..], // 交易日期
+        b",",
+        &[0xBD, 0xF0, 0xB6, 0xEE][..], // 金额
+        b"\n2026-04-02,5000.00\n2026-04-03,-20.00\n",
+    ]
+    .concat();
+    let fields = [("bank_account", "1002"), ("date", "交易日期"), ("amount", "金额"), ("has_header", "true")];
+    let uploaded =
+        browser.post_upload("/finance/bank", "/finance/bank", &fields, ("202604.csv", "text/csv", &april)).await;
+    assert_eq!(uploaded.status, StatusCode::OK, "{}", uploaded.body);
+    assert_eq!(app.count("fin_bank_lines WHERE line_date >= '2026-04-01'").await, 2);
+    let bad: &[u8] = b"\xBD\xBB\xD2\xD7\xC8\xD5\xC6\xDA,\xBD\xF0\xB6\xEE\n2026-04-31,1.00\n";
+    let refused = browser.post_upload("/finance/bank", "/finance/bank", &fields, ("bad.csv", "text/csv", bad)).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.count("fin_bank_lines WHERE line_date >= '2026-04-01'").await, 2, "a bad file imports nothing");
 }
 
 #[tokio::test]
