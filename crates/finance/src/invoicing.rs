@@ -742,6 +742,148 @@ pub async fn record_payment(tx: &mut Tx, principal: &Principal, form: &PaymentFo
     Ok(id)
 }
 
+/// A refund of what a credit note owes, as entered: the amount (empty: all of it), the date
+/// and the cash or bank account (empty: the chart's bank account).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefundForm {
+    pub date: String,
+    #[serde(default)]
+    pub amount: String,
+    #[serde(default)]
+    pub bank_account: String,
+    #[serde(default)]
+    pub memo: String,
+}
+
+/// Refunds what a posted credit note owes: to a customer, paid out of the bank (Dr receivable /
+/// Cr bank); from a supplier, received (Dr bank / Cr payable). Recorded as a payment in the
+/// money's direction (`RFD/…`), allocated to the note, which goes to paid when nothing is
+/// owed any more. Emits `finance.PaymentMade` or `finance.PaymentReceived`. Returns the
+/// payment's id.
+pub async fn refund(tx: &mut Tx, principal: &Principal, note_id: i64, form: &RefundForm) -> Result<i64> {
+    principal.authorize(PAYMENTS)?;
+    let company = principal.company_id.0;
+    let note = load(tx.conn(), company, note_id).await?.ok_or(DomainError::NotFound("invoice"))?;
+    let owed = -note.open_amount();
+    if note.credit_of.is_none() || note.status != "open" || owed <= 0 {
+        return Err(DomainError::Conflict("only a credit note that still owes money can be refunded".into()).into());
+    }
+    let customer = note.kind == "customer";
+    let template = chart::template(tx.conn(), company).await?;
+    let mut problems = Problems::default();
+    problems.check(kernel::dates::parse("date", &form.date));
+    let amount = match form.amount.trim() {
+        "" => owed,
+        given => match Money::parse(given, Currency::CNY) {
+            Ok(m) if m.minor() > 0 && m.minor() <= owed => m.minor(),
+            Ok(_) => {
+                problems.add("amount", "error.finance.refund_too_large", domain::yuan(owed));
+                0
+            }
+            Err(mut e) => {
+                e.field = "amount".into();
+                problems.0.push(e);
+                0
+            }
+        },
+    };
+    let bank = match form.bank_account.trim() {
+        "" => template.code(Role::Bank).to_string(),
+        chosen => chosen.to_string(),
+    };
+    if !template.is_cash_or_bank(&bank) {
+        problems.add("bank_account", "error.finance.bank_account", &bank);
+    }
+    if form.memo.chars().count() > 200 {
+        problems.add("memo", "error.too_long", "200");
+    }
+    problems.finish()?;
+    let date = form.date.trim();
+    let year: i32 = date[..4].parse().unwrap_or(0);
+    let number = tx.next_number(company, "payment.refund", year, "RFD/{year}/{seq:05}").await?;
+    let counter = template.code(if customer { Role::Receivable } else { Role::Payable });
+    let line = |account: &str, debit: i64, credit: i64| Line {
+        account: account.into(),
+        debit,
+        credit,
+        cost_center: String::new(),
+        memo: note.party_name.clone(),
+        foreign: None,
+    };
+    let lines = if customer {
+        vec![line(counter, amount, 0), line(&bank, 0, amount)]
+    } else {
+        vec![line(&bank, amount, 0), line(counter, 0, amount)]
+    };
+    let note_number = note.number.clone().unwrap_or_default();
+    let entry = Entry {
+        date: date.to_string(),
+        period: domain::period_of(date),
+        word: if customer { "付" } else { "收" }.into(),
+        memo: format!("{number} {} {note_number}", note.party_name),
+        lines,
+    };
+    let (entry_id, _) = service::post_document_entry(tx, company, &entry, "payment").await?;
+    let kind = if customer { "payment" } else { "receipt" };
+    let now = tx.now().to_string();
+    let user = tx.actor().user_id;
+    let id: i64 = sqlx::query(
+        "INSERT INTO fin_payments (company_id, kind, party_id, number, payment_date, amount, bank_account, unallocated, entry_id, memo, created_at, created_by, refund_of) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $12) RETURNING id",
+    )
+    .bind(company)
+    .bind(kind)
+    .bind(note.party_id)
+    .bind(&number)
+    .bind(date)
+    .bind(amount)
+    .bind(&bank)
+    .bind(entry_id)
+    .bind(form.memo.trim())
+    .bind(&now)
+    .bind(user)
+    .bind(note_id)
+    .fetch_one(tx.conn())
+    .await?
+    .try_get("id")?;
+    sqlx::query("INSERT INTO fin_allocations (payment_id, invoice_id, amount) VALUES ($1, $2, $3)")
+        .bind(id)
+        .bind(note_id)
+        .bind(amount)
+        .execute(tx.conn())
+        .await?;
+    // Guarded like a receipt: two refunds at once cannot pay back more than the note owes.
+    let settled = sqlx::query(
+        "UPDATE fin_invoices SET settled = settled - $1, status = CASE WHEN settled - $1 = total THEN 'paid' ELSE 'open' END, \
+         version = version + 1 WHERE id = $2 AND status = 'open' AND settled - $1 >= total",
+    )
+    .bind(amount)
+    .bind(note_id)
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    if settled != 1 {
+        return Err(DomainError::Conflict("the credit note was settled meanwhile".into()).into());
+    }
+    tx.audit(
+        "create",
+        "finance.payment",
+        Some(&id.to_string()),
+        &json!({"kind": [null, kind], "number": [null, number], "amount": [null, domain::yuan(amount)], "refund_of": [null, note_id]}),
+    )
+    .await?;
+    let event = if customer { "finance.PaymentMade" } else { "finance.PaymentReceived" };
+    tx.emit(
+        "finance.payment",
+        &id.to_string(),
+        event,
+        &json!({"id": id, "number": number, "party_id": note.party_id, "amount": domain::yuan(amount), "refund_of": note_id}),
+    )
+    .await?;
+    Ok(id)
+}
+
 /// One invoice with its lines.
 pub async fn load(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -> Result<Option<Invoice>> {
     let row = sqlx::query(
@@ -919,7 +1061,8 @@ pub async fn party_statement(
         "SELECT invoice_date AS day, CASE WHEN credit_of IS NULL THEN 'invoice' ELSE 'credit_note' END AS kind, number, total AS amount, id \
          FROM fin_invoices WHERE company_id = $1 AND party_id = $2 AND status <> 'draft' AND invoice_date <= $3 \
          UNION ALL \
-         SELECT payment_date AS day, kind, number, -amount AS amount, id FROM fin_payments WHERE company_id = $1 AND party_id = $2 AND payment_date <= $3 \
+         SELECT payment_date AS day, CASE WHEN refund_of IS NULL THEN kind ELSE 'refund' END AS kind, number, \
+           CASE WHEN refund_of IS NULL THEN -amount ELSE amount END AS amount, id FROM fin_payments WHERE company_id = $1 AND party_id = $2 AND payment_date <= $3 \
          ORDER BY day, kind, id",
     )
     .bind(company)
@@ -946,6 +1089,7 @@ pub async fn party_statement(
                 "invoice" => "invoice",
                 "credit_note" => "credit_note",
                 "receipt" => "receipt",
+                "refund" => "refund",
                 _ => "payment",
             },
             number: r.try_get::<Option<String>, _>("number")?.unwrap_or_default(),

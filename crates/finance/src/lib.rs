@@ -92,6 +92,12 @@ pub fn module() -> Module {
                 name: "documents attached to vouchers",
                 sql: include_str!("../migrations/0011_attachments.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 12,
+                name: "refunds of credit notes",
+                sql: include_str!("../migrations/0012_refunds.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,

@@ -458,6 +458,13 @@ pub fn invoice_docs() -> Vec<ApiRoute> {
         ),
         route(
             "POST",
+            "/api/v1/finance/invoices/{id}/refund",
+            "Refund what a credit note owes back (all of it unless an amount is given)",
+            PAYMENTS,
+            Some(refund_schema),
+        ),
+        route(
+            "POST",
             "/api/v1/finance/payments",
             "Record a receipt or payment and allocate it",
             PAYMENTS,
@@ -465,6 +472,34 @@ pub fn invoice_docs() -> Vec<ApiRoute> {
         ),
         ageing,
     ]
+}
+
+fn refund_schema() -> Value {
+    json!({"type": "object", "required": ["date"], "properties": {"date": {"type": "string", "format": "date"},
+        "amount": {"type": "string", "pattern": "^[0-9]+(\\.[0-9]{1,2})?$"}, "bank_account": {"type": "string"}, "memo": {"type": "string"}}})
+}
+
+/// Refunds what a credit note owes.
+pub async fn refund(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    ApiJson(form): ApiJson<crate::invoicing::RefundForm>,
+) -> AppResult<Response> {
+    let note: i64 = id.parse().map_err(|_| DomainError::NotFound("invoice"))?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let id = crate::invoicing::refund(&mut tx, &ctx.principal, note, &form).await?;
+    tx.commit().await?;
+    let row = sqlx::query("SELECT number, amount, entry_id FROM fin_payments WHERE id = $1")
+        .bind(id)
+        .fetch_one(ctx.db().reader())
+        .await?;
+    use db::RowExt;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": id, "number": row.try_get::<String, _>("number")?, "amount": yuan(row.try_get("amount")?),
+            "entry_id": row.try_get::<i64, _>("entry_id")?, "refund_of": note})),
+    )
+        .into_response())
 }
 
 fn invoice_schema() -> Value {

@@ -167,6 +167,8 @@ struct DetailPage {
     can_manage: bool,
     can_pay: bool,
     company: String,
+    /// The chart's bank account, which payment forms offer.
+    bank: &'static str,
 }
 
 fn parse_id(id: &str) -> Result<i64, AppError> {
@@ -186,6 +188,7 @@ pub async fn detail(ctx: Ctx, Path((which, id)): Path<(String, String)>) -> AppR
         .fetch_one(&mut *conn)
         .await?
         .try_get("legal_name")?;
+    let bank = crate::chart::code(&mut conn, ctx.company_id(), crate::chart::Role::Bank).await?;
     drop(conn);
     let heading = invoice.number.clone().unwrap_or_else(|| ctx.t("finance.status.draft"));
     render(&DetailPage {
@@ -196,6 +199,7 @@ pub async fn detail(ctx: Ctx, Path((which, id)): Path<(String, String)>) -> AppR
         can_manage: ctx.principal.may(invoicing::MANAGE),
         can_pay: ctx.principal.may(invoicing::PAYMENTS),
         company,
+        bank,
     })
 }
 
@@ -215,6 +219,22 @@ pub async fn credit(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: 
     let note = invoicing::credit_note(&mut tx, &ctx.principal, id, &pairs.text("date")).await?;
     tx.commit().await?;
     Ok(flash_redirect(&ctx, &format!("{base}/{note}"), "finance.posted_ok"))
+}
+
+/// Refunds what a credit note owes, from its page.
+pub async fn refund(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: FormPairs) -> AppResult<Response> {
+    let (_, base, _) = kind_of(&which)?;
+    let id = parse_id(&id)?;
+    let form = invoicing::RefundForm {
+        date: pairs.text("date"),
+        amount: pairs.text("amount"),
+        bank_account: pairs.text("bank_account"),
+        memo: String::new(),
+    };
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    invoicing::refund(&mut tx, &ctx.principal, id, &form).await?;
+    tx.commit().await?;
+    Ok(flash_redirect(&ctx, &format!("{base}/{id}"), "common.saved"))
 }
 
 /// Records a receipt (or payment) against this invoice from its page.

@@ -60,6 +60,8 @@ pub fn routes() -> Router<AppState> {
         .route("/finance/{which}/{id}/post", post(invoices::post))
         .route("/finance/{which}/{id}/credit-note", post(invoices::credit))
         .route("/finance/{which}/{id}/pay", post(invoices::pay))
+        .route("/finance/{which}/{id}/refund", post(invoices::refund))
+        .route("/api/v1/finance/invoices/{id}/refund", post(api::refund))
         .route("/api/v1/finance/setup", post(api::setup))
         .route("/api/v1/finance/accounts", get(api::accounts).post(api::add_account))
         .route("/api/v1/finance/entries", get(api::entries).post(api::create_entry))

@@ -498,3 +498,110 @@ async fn each_customers_twelve_month_spend_is_kept_at_posting_and_rolled_when_a_
     assert_eq!(app.run_job("finance.roll_customer_spend").await, 1);
     assert_eq!(kept().await, Some(113_000 + 226_000));
 }
+
+#[tokio::test]
+async fn what_a_credit_note_owes_back_after_payment_is_refunded_in_part_and_then_in_full() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let customer = party(&api, "上海明德文具有限公司", "customer").await;
+    // Two desks at 5,000.00 + 13 % VAT, paid in full.
+    let invoice = posted_invoice(
+        &api,
+        json!({"kind": "customer", "party_id": customer, "date": "2026-03-02",
+               "lines": [{"description": "办公桌", "quantity": "2", "unit_price": "5000.00", "vat_rate": "13"}]}),
+    )
+    .await;
+    let paid = api
+        .post(
+            "/api/v1/finance/payments",
+            &json!({"kind": "receipt", "party_id": customer, "date": "2026-03-05", "amount": "11300.00"}),
+        )
+        .await;
+    assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.body);
+    // One desk comes back: the note owes the customer 5,650.00, as nothing is left to settle.
+    let principal = kernel::permission::Principal::new(
+        kernel::ids::UserId(1),
+        "admin".into(),
+        kernel::ids::CompanyId(app.company_id),
+        None,
+        None,
+        true,
+        Vec::new(),
+    );
+    let mut tx = app.db.begin(db::Actor::user(1, "admin", app.company_id)).await.expect("begin");
+    let desk = finance::vat::InvoiceLineForm {
+        description: "办公桌（退货）".into(),
+        quantity: "1".into(),
+        unit_price: "5000.00".into(),
+        vat_rate: "13".into(),
+        ..Default::default()
+    };
+    let note = finance::invoicing::credit_part(
+        &mut tx,
+        &principal,
+        invoice["id"].as_i64().expect("id"),
+        "2026-03-10",
+        &[desk],
+        "退货",
+    )
+    .await
+    .expect("credit note");
+    tx.commit().await.expect("commit");
+    let owed = api.get(&format!("/api/v1/finance/invoices/{note}")).await.json();
+    assert_eq!(
+        (owed["total"].as_str(), owed["settled"].as_str(), owed["status"].as_str()),
+        (Some("-5650.00"), Some("0.00"), Some("open"))
+    );
+
+    let too_much = api
+        .post(&format!("/api/v1/finance/invoices/{note}/refund"), &json!({"date": "2026-03-12", "amount": "6000.00"}))
+        .await;
+    assert_eq!(too_much.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(too_much.json()["errors"][0]["code"], "error.finance.refund_too_large");
+    let first = api
+        .post(&format!("/api/v1/finance/invoices/{note}/refund"), &json!({"date": "2026-03-12", "amount": "2000.00"}))
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    assert_eq!(first.json()["number"], "RFD/2026/00001");
+    let voucher = api.get(&format!("/api/v1/finance/entries/{}", first.json()["entry_id"])).await.json();
+    assert_eq!(voucher["word"], "付");
+    assert_eq!(
+        (voucher["lines"][0]["account"].as_str(), voucher["lines"][0]["debit"].as_str()),
+        (Some("1122"), Some("2000.00"))
+    );
+    assert_eq!(
+        (voucher["lines"][1]["account"].as_str(), voucher["lines"][1]["credit"].as_str()),
+        (Some("1002"), Some("2000.00"))
+    );
+
+    // The rest from the note's page.
+    let browser = app.signed_in("admin").await;
+    let page = format!("/finance/invoices/{note}");
+    assert!(browser.get(&page).await.body.contains("3,650.00"), "the page shows what is still owed");
+    let rest = browser
+        .post_form(
+            &page,
+            &format!("{page}/refund"),
+            &[("date", "2026-03-20"), ("amount", "3650.00"), ("bank_account", "1002")],
+        )
+        .await;
+    assert_eq!(rest.status, StatusCode::SEE_OTHER, "{}", rest.body);
+    assert_eq!(api.get(&format!("/api/v1/finance/invoices/{note}")).await.json()["status"], "paid");
+    let again = api.post(&format!("/api/v1/finance/invoices/{note}/refund"), &json!({"date": "2026-03-21"})).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+
+    // Nothing is owed either way, the bank paid back the returned desk, and the statement of
+    // account shows the refunds bringing the balance back to zero.
+    assert_eq!(account_closing(&api, "1122").await, "0.00");
+    assert_eq!(account_closing(&api, "1002").await, "5650.00");
+    let statement = api
+        .get(&format!("/api/v1/finance/reports/party-statement?party_id={customer}&from=2026-03-01&to=2026-03-31"))
+        .await
+        .json();
+    let last = statement["items"].as_array().expect("lines").last().cloned().expect("a line");
+    assert_eq!(
+        (last["kind"].as_str(), last["charge"].as_str(), last["balance"].as_str()),
+        (Some("refund"), Some("3650.00"), Some("0.00"))
+    );
+}
