@@ -1,6 +1,6 @@
 // The main flows in a real browser: sign in, switch language, search parties, create a
 // party with a bad and then a good credit code, edit it and read its history; read the demo
-// books; replenish stock that fell below its minimum; buy and sell notebooks through orders;
+// books, open a balance-sheet figure down to its vouchers and print the sheet; replenish stock that fell below its minimum; buy and sell notebooks through orders;
 // move a pipeline card; post the month's payroll and print a payslip.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -106,6 +106,21 @@ test('the demo books show a balanced balance sheet and an invoice', async () => 
   const figure = (text) => text.replace(/\s+/g, ' ').trim().split(' ')[1];
   assert.equal(figure(assets), figure(both), 'the balance sheet balances');
   await shot('09-balance-sheet');
+  // Printed, the sheet carries its form number, the company and the signature line.
+  await page.emulateMedia({ media: 'print' });
+  assert.ok(await page.locator('.form-number').isVisible(), 'the form number prints');
+  assert.match(await page.textContent('.form-number'), /会企01表/);
+  assert.ok(await page.locator('.signatures').isVisible(), 'the signature line prints');
+  assert.ok(!(await page.locator('nav.menu').isVisible()), 'the menu does not print');
+  await shot('09-balance-sheet-print');
+  await page.emulateMedia({ media: 'screen' });
+  // 货币资金 opens into its accounts, and an account into its vouchers.
+  await page.click('table.report tbody tr:first-child td:nth-child(2) a');
+  assert.match(page.url(), /statement-line\?statement=balance-sheet&line=cash/);
+  assert.match(await page.textContent('#line-accounts'), /1002/);
+  await shot('09-cash-drill-down');
+  await page.click('#line-accounts a[href*="code=1002"]');
+  assert.match(await page.textContent('table'), /(收|付|转|记)-\d{4}/);
   await page.goto(`${base}/finance/invoices`);
   await page.click('table.list tbody tr:first-child td:first-child a');
   assert.match(await page.textContent('.invoice'), /INV\/\d{4}\/\d{5}/);
