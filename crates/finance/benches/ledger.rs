@@ -1,6 +1,7 @@
 //! Ledger benchmarks: customer invoices of three lines with VAT created and posted one per
 //! transaction, through the service layer and through the HTTP API, in runs of 1,000 and
-//! 10,000; and the trial balance, balance sheet and ageing report on the books that result.
+//! 10,000, and by 32 clients at once; and the trial balance, balance sheet and ageing report
+//! on the books that result.
 //!
 //!     cargo bench -p finance --bench ledger                       # SQLite
 //!     ZHONGSHU_TEST_PG_URL=postgres://… cargo bench -p finance --bench ledger
@@ -90,6 +91,53 @@ async fn post_via_http(books: &Books, api: &testkit::ApiClient, n: u64, offset: 
     started.elapsed()
 }
 
+/// `clients` tasks at once, each creating and posting `per_client` invoices one per
+/// transaction, all in the same books: they contend for the invoice and voucher number rows,
+/// the receivable and revenue balance rows and the customer's spend row, as a busy sales
+/// office would.
+async fn post_concurrently(books: &Books, clients: u64, per_client: u64, offset: u64) -> Duration {
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for client in 0..clients {
+        let db = books.app.db.clone();
+        let principal = books.principal.clone();
+        let (company, customer) = (books.app.company_id, books.customer);
+        tasks.push(tokio::spawn(async move {
+            for i in 0..per_client {
+                let form = invoice_form(customer, offset + client * per_client + i);
+                let mut tx = db.begin(Actor::user(1, "admin", company)).await.expect("begin");
+                let id = invoicing::create_invoice(&mut tx, &principal, &form).await.expect("invoice");
+                invoicing::post_invoice(&mut tx, &principal, id).await.expect("post");
+                tx.commit().await.expect("commit");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("client");
+    }
+    started.elapsed()
+}
+
+/// Posting throughput with 32 clients at once (the figure is for PostgreSQL).
+fn concurrent_posting(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let mut group = c.benchmark_group("post_invoice_concurrently");
+    group.sample_size(10).sampling_mode(criterion::SamplingMode::Flat).measurement_time(Duration::from_secs(5));
+    let (clients, per_client) = (32u64, 50u64);
+    group.throughput(Throughput::Elements(clients * per_client));
+    group.bench_with_input(BenchmarkId::new("service_32_clients", clients * per_client), &clients, |b, &clients| {
+        b.to_async(&runtime).iter_custom(|iters| async move {
+            let books = books().await;
+            let mut total = Duration::ZERO;
+            for round in 0..iters {
+                total += post_concurrently(&books, clients, per_client, round * clients * per_client).await;
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
 fn posting(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let mut group = c.benchmark_group("post_invoice");
@@ -158,5 +206,5 @@ fn reports(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, posting, reports);
+criterion_group!(benches, posting, concurrent_posting, reports);
 criterion_main!(benches);
