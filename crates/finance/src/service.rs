@@ -838,23 +838,27 @@ pub async fn statement_line(
     let line = lines.iter().find(|l| l.key == key).ok_or(DomainError::NotFound("statement line"))?;
     let values = domain::compute(lines, &nets);
     let value = |k: &str| values.iter().find(|(vk, _)| *vk == k).map(|(_, v)| *v).unwrap_or(0);
-    let mut accounts = Vec::new();
-    for (code, sign) in line.accounts {
-        let row = sqlx::query("SELECT name_zh, name_en FROM fin_accounts WHERE company_id = $1 AND code = $2")
+    // The names of the chart's first-level accounts in one read, not one per account.
+    let names: BTreeMap<String, (String, String)> =
+        sqlx::query("SELECT code, name_zh, name_en FROM fin_accounts WHERE company_id = $1 AND parent_id IS NULL")
             .bind(company)
-            .bind(*code)
-            .fetch_optional(&mut *conn)
-            .await?;
-        if let Some(row) = row {
-            let amount = nets.get(*code).copied().unwrap_or(0) * sign;
-            accounts.push(LineAccount {
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("code")?, (r.try_get("name_zh")?, r.try_get("name_en")?))))
+            .collect::<std::result::Result<_, sqlx::Error>>()?;
+    let accounts = line
+        .accounts
+        .iter()
+        .filter_map(|(code, sign)| {
+            names.get(*code).map(|(name_zh, name_en)| LineAccount {
                 code: code.to_string(),
-                name_zh: row.try_get("name_zh")?,
-                name_en: row.try_get("name_en")?,
-                amount,
-            });
-        }
-    }
+                name_zh: name_zh.clone(),
+                name_en: name_en.clone(),
+                amount: nets.get(*code).copied().unwrap_or(0) * sign,
+            })
+        })
+        .collect();
     let parts = line
         .sums
         .iter()
