@@ -20,6 +20,7 @@ pub mod query;
 pub mod rules;
 pub mod throttle;
 mod tx;
+mod wait;
 
 pub use error::{Error, Result};
 pub use pool::{Db, DbConfig, Dialect};

@@ -62,6 +62,8 @@ pub struct Invoice {
     pub settled: i64,
     pub entry_id: Option<i64>,
     pub memo: String,
+    /// Why the draft may not be posted yet (a bill that does not match its order), if held.
+    pub hold_reason: Option<String>,
     pub lines: Vec<InvoiceLine>,
 }
 
@@ -85,14 +87,14 @@ pub async fn check_party(
     problems: &mut Problems,
 ) -> Result<Option<String>> {
     let role = if kind == "supplier" { "supplier" } else { "customer" };
-    let row = sqlx::query(
+    let row = tx.fetch_optional(sqlx::query(
         "SELECT p.name, EXISTS (SELECT 1 FROM party_roles r WHERE r.party_id = p.id AND r.role = $3) AS has_role \
          FROM parties p WHERE p.company_id = $1 AND p.id = $2 AND p.archived_at IS NULL",
     )
     .bind(company)
     .bind(party_id)
     .bind(role)
-    .fetch_optional(tx.conn())
+    )
     .await?;
     match row {
         None => {
@@ -157,7 +159,7 @@ pub async fn create_invoice(tx: &mut Tx, principal: &Principal, form: &InvoiceFo
     let now = tx.now().to_string();
     let user = tx.actor().user_id;
     let rounding = if form.vat_rounding == VatRounding::Document { "document" } else { "line" };
-    let id: i64 = sqlx::query(
+    let id: i64 = tx.fetch_one(sqlx::query(
         "INSERT INTO fin_invoices (company_id, kind, party_id, status, invoice_date, due_date, tax_inclusive, vat_rounding, net, tax, total, memo, created_at, created_by) \
          VALUES ($1, $2, $3, 'draft', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
     )
@@ -174,7 +176,7 @@ pub async fn create_invoice(tx: &mut Tx, principal: &Principal, form: &InvoiceFo
     .bind(form.memo.trim())
     .bind(&now)
     .bind(user)
-    .fetch_one(tx.conn())
+    )
     .await?
     .try_get("id")?;
     insert_lines(tx, id, &lines).await?;
@@ -206,7 +208,7 @@ async fn insert_lines(tx: &mut Tx, invoice: i64, lines: &[InvoiceLine]) -> Resul
             .bind(l.account.clone());
         q.push(", ").bind(l.net).push(", ").bind(l.tax).push(", ").bind(l.total).push(")");
     }
-    q.build().execute(tx.conn()).await?;
+    tx.execute(q.build()).await?;
     Ok(())
 }
 
@@ -265,20 +267,13 @@ pub async fn post_invoice(tx: &mut Tx, principal: &Principal, id: i64) -> Result
     if invoice.status != "draft" {
         return Err(DomainError::Conflict("the invoice is already posted".into()).into());
     }
-    let hold: Option<String> = sqlx::query("SELECT hold_reason FROM fin_invoices WHERE id = $1")
-        .bind(id)
-        .fetch_one(tx.conn())
-        .await?
-        .try_get("hold_reason")?;
-    if let Some(reason) = hold {
+    if let Some(reason) = invoice.hold_reason {
         return Err(DomainError::invalid("status", "error.finance.invoice_on_hold", reason).into());
     }
     // Claim the draft first, so two concurrent posts of one invoice cannot both post a voucher.
-    let claimed = sqlx::query("UPDATE fin_invoices SET status = 'open' WHERE id = $1 AND status = 'draft'")
-        .bind(id)
-        .execute(tx.conn())
-        .await?
-        .rows_affected();
+    let claimed = tx
+        .execute(sqlx::query("UPDATE fin_invoices SET status = 'open' WHERE id = $1 AND status = 'draft'").bind(id))
+        .await?;
     if claimed != 1 {
         return Err(DomainError::Conflict("the invoice is already posted".into()).into());
     }
@@ -294,17 +289,14 @@ pub async fn post_invoice(tx: &mut Tx, principal: &Principal, id: i64) -> Result
         lines: invoice_voucher_lines(chart::template(tx.conn(), company).await?, &invoice),
     };
     let (entry_id, _) = service::post_document_entry(tx, company, &entry, "invoice").await?;
-    let now = tx.now().to_string();
-    sqlx::query("UPDATE fin_invoices SET status = 'open', number = $1, entry_id = $2, posted_at = $3, version = version + 1 WHERE id = $4")
-        .bind(&number)
-        .bind(entry_id)
-        .bind(&now)
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
+    let mut writes = vec![db::SqlBuilder::with_values(
+        "UPDATE fin_invoices SET number = $1, entry_id = $2, posted_at = $3, version = version + 1 WHERE id = $4",
+        vec![number.clone().into(), entry_id.into(), tx.now().into(), id.into()],
+    )];
     if invoice.kind == "customer" {
-        crate::spend::add_posted(tx, company, invoice.party_id, &invoice.date, invoice.total).await?;
+        writes.extend(crate::spend::addition(tx, company, invoice.party_id, &invoice.date, invoice.total).await?);
     }
+    tx.execute_all(&writes).await?;
     tx.audit(
         "state",
         "finance.invoice",
@@ -325,14 +317,16 @@ pub async fn post_invoice(tx: &mut Tx, principal: &Principal, id: i64) -> Result
 /// Holds a draft back from posting, saying why (a purchase bill that does not match its order
 /// and receipt). The module that holds it checked its own permission.
 pub async fn hold(tx: &mut Tx, company: i64, id: i64, reason: &str) -> Result<()> {
-    let held =
-        sqlx::query("UPDATE fin_invoices SET hold_reason = $1 WHERE company_id = $2 AND id = $3 AND status = 'draft'")
+    let held = tx
+        .execute(
+            sqlx::query(
+                "UPDATE fin_invoices SET hold_reason = $1 WHERE company_id = $2 AND id = $3 AND status = 'draft'",
+            )
             .bind(reason)
             .bind(company)
-            .bind(id)
-            .execute(tx.conn())
-            .await?
-            .rows_affected();
+            .bind(id),
+        )
+        .await?;
     if held != 1 {
         return Err(DomainError::Conflict("only a draft can be held".into()).into());
     }
@@ -342,14 +336,16 @@ pub async fn hold(tx: &mut Tx, company: i64, id: i64, reason: &str) -> Result<()
 
 /// Releases a hold, so the draft can be posted. The caller checked who may approve it.
 pub async fn release(tx: &mut Tx, company: i64, id: i64) -> Result<()> {
-    let reason: Option<String> = sqlx::query("SELECT hold_reason FROM fin_invoices WHERE company_id = $1 AND id = $2")
-        .bind(company)
-        .bind(id)
-        .fetch_optional(tx.conn())
+    let reason: Option<String> = tx
+        .fetch_optional(
+            sqlx::query("SELECT hold_reason FROM fin_invoices WHERE company_id = $1 AND id = $2")
+                .bind(company)
+                .bind(id),
+        )
         .await?
         .ok_or(DomainError::NotFound("invoice"))?
         .try_get("hold_reason")?;
-    sqlx::query("UPDATE fin_invoices SET hold_reason = NULL WHERE id = $1").bind(id).execute(tx.conn()).await?;
+    tx.execute(sqlx::query("UPDATE fin_invoices SET hold_reason = NULL WHERE id = $1").bind(id)).await?;
     tx.audit("state", "finance.invoice", Some(&id.to_string()), &json!({"hold_reason": [reason, null]})).await?;
     Ok(())
 }
@@ -369,19 +365,16 @@ pub async fn credit_note(tx: &mut Tx, principal: &Principal, id: i64, date: &str
     let lines = invoice.lines.clone();
     let totals = vat::Totals { net: invoice.net, tax: invoice.tax, total: invoice.total };
     let note = insert_credit(tx, principal, &invoice, date, &lines, totals, "").await?;
-    let credited = sqlx::query(
+    let credited = tx.execute(sqlx::query(
         "UPDATE fin_invoices SET settled = total, status = 'credited', version = version + 1 WHERE id = $1 AND status = 'open' AND settled = 0",
     )
     .bind(id)
-    .execute(tx.conn())
-    .await?
-    .rows_affected();
+    )
+    .await?;
     if credited != 1 {
         return Err(DomainError::Conflict("the invoice was settled meanwhile".into()).into());
     }
-    sqlx::query("UPDATE fin_invoices SET settled = total, status = 'paid' WHERE id = $1")
-        .bind(note)
-        .execute(tx.conn())
+    tx.execute(sqlx::query("UPDATE fin_invoices SET settled = total, status = 'paid' WHERE id = $1").bind(note))
         .await?;
     tx.audit(
         "state",
@@ -416,7 +409,7 @@ async fn insert_credit(
     };
     let now = tx.now().to_string();
     let user = tx.actor().user_id;
-    let note: i64 = sqlx::query(
+    let note: i64 = tx.fetch_one(sqlx::query(
         "INSERT INTO fin_invoices (company_id, kind, party_id, status, credit_of, invoice_date, due_date, tax_inclusive, vat_rounding, net, tax, total, settled, memo, created_at, created_by) \
          VALUES ($1, $2, $3, 'draft', $4, $5, $5, $6, 'line', $7, $8, $9, 0, $10, $11, $12) RETURNING id",
     )
@@ -432,7 +425,7 @@ async fn insert_credit(
     .bind(memo)
     .bind(&now)
     .bind(user)
-    .fetch_one(tx.conn())
+    )
     .await?
     .try_get("id")?;
     insert_lines(tx, note, &negated).await?;
@@ -463,11 +456,12 @@ pub async fn credit_part(
     principal.authorize(MANAGE)?;
     let company = principal.company_id.0;
     // The invoice's row first: two credit notes of one invoice are issued one after the other.
-    sqlx::query("UPDATE fin_invoices SET version = version WHERE company_id = $1 AND id = $2")
-        .bind(company)
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
+    tx.execute(
+        sqlx::query("UPDATE fin_invoices SET version = version WHERE company_id = $1 AND id = $2")
+            .bind(company)
+            .bind(id),
+    )
+    .await?;
     let invoice = load(tx.conn(), company, id).await?.ok_or(DomainError::NotFound("invoice"))?;
     if !["open", "partial", "paid"].contains(&invoice.status.as_str()) || invoice.credit_of.is_some() {
         return Err(db::document::wrong_status(&invoice.status));
@@ -481,11 +475,11 @@ pub async fn credit_part(
     let template = chart::template(tx.conn(), company).await?;
     let (computed, totals) =
         vat::compute(lines, invoice.tax_inclusive, VatRounding::Line, default_account(template, &invoice.kind))?;
-    let credited_before: i64 = sqlx::query(
+    let credited_before: i64 = tx.fetch_one(sqlx::query(
         "SELECT CAST(COALESCE(SUM(-total), 0) AS BIGINT) AS credited FROM fin_invoices WHERE credit_of = $1 AND status <> 'draft'",
     )
     .bind(id)
-    .fetch_one(tx.conn())
+    )
     .await?
     .try_get("credited")?;
     if credited_before + totals.total > invoice.total {
@@ -505,19 +499,21 @@ pub async fn credit_part(
         (true, false) => "paid",
         (false, _) => "partial",
     };
-    sqlx::query("UPDATE fin_invoices SET settled = $1, status = $2, version = version + 1 WHERE id = $3")
-        .bind(settled)
-        .bind(status)
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
+    tx.execute(
+        sqlx::query("UPDATE fin_invoices SET settled = $1, status = $2, version = version + 1 WHERE id = $3")
+            .bind(settled)
+            .bind(status)
+            .bind(id),
+    )
+    .await?;
     let note_status = if applied == totals.total { "paid" } else { "open" };
-    sqlx::query("UPDATE fin_invoices SET settled = $1, status = $2 WHERE id = $3")
-        .bind(-applied)
-        .bind(note_status)
-        .bind(note)
-        .execute(tx.conn())
-        .await?;
+    tx.execute(
+        sqlx::query("UPDATE fin_invoices SET settled = $1, status = $2 WHERE id = $3")
+            .bind(-applied)
+            .bind(note_status)
+            .bind(note),
+    )
+    .await?;
     tx.audit(
         "state",
         "finance.invoice",
@@ -585,14 +581,14 @@ pub async fn record_payment(tx: &mut Tx, principal: &Principal, form: &PaymentFo
     problems.finish()?;
     let amount = amount.map(|a| a.minor()).unwrap_or(0);
 
-    let open: Vec<(i64, i64)> = sqlx::query(
+    let open: Vec<(i64, i64)> = tx.fetch_all(sqlx::query(
         "SELECT id, total - settled AS open_amount FROM fin_invoices WHERE company_id = $1 AND party_id = $2 AND kind = $3 \
          AND status IN ('open', 'partial') AND credit_of IS NULL ORDER BY due_date, id",
     )
     .bind(company)
     .bind(form.party_id)
     .bind(invoice_kind)
-    .fetch_all(tx.conn())
+    )
     .await?
     .iter()
     .map(|r| Ok((r.try_get("id")?, r.try_get("open_amount")?)))
@@ -681,7 +677,7 @@ pub async fn record_payment(tx: &mut Tx, principal: &Principal, form: &PaymentFo
     let (entry_id, _) = service::post_document_entry(tx, company, &entry, "payment").await?;
     let now = tx.now().to_string();
     let user = tx.actor().user_id;
-    let id: i64 = sqlx::query(
+    let id: i64 = tx.fetch_one(sqlx::query(
         "INSERT INTO fin_payments (company_id, kind, party_id, number, payment_date, amount, bank_account, unallocated, entry_id, memo, created_at, created_by) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
     )
@@ -697,26 +693,26 @@ pub async fn record_payment(tx: &mut Tx, principal: &Principal, form: &PaymentFo
     .bind(form.memo.trim())
     .bind(&now)
     .bind(user)
-    .fetch_one(tx.conn())
+    )
     .await?
     .try_get("id")?;
     for (invoice, value) in &allocations {
-        sqlx::query("INSERT INTO fin_allocations (payment_id, invoice_id, amount) VALUES ($1, $2, $3)")
-            .bind(id)
-            .bind(invoice)
-            .bind(value)
-            .execute(tx.conn())
-            .await?;
+        tx.execute(
+            sqlx::query("INSERT INTO fin_allocations (payment_id, invoice_id, amount) VALUES ($1, $2, $3)")
+                .bind(id)
+                .bind(invoice)
+                .bind(value),
+        )
+        .await?;
         // Guarded: a receipt recorded at the same moment cannot push an invoice past its total.
-        let settled = sqlx::query(
+        let settled = tx.execute(sqlx::query(
             "UPDATE fin_invoices SET settled = settled + $1, status = CASE WHEN settled + $1 >= total THEN 'paid' ELSE 'partial' END, \
              version = version + 1 WHERE id = $2 AND status IN ('open', 'partial') AND settled + $1 <= total",
         )
         .bind(value)
         .bind(invoice)
-        .execute(tx.conn())
-        .await?
-        .rows_affected();
+        )
+        .await?;
         if settled != 1 {
             return Err(DomainError::Conflict(format!(
                 "invoice {invoice} was settled meanwhile; record the payment again"
@@ -828,7 +824,7 @@ pub async fn refund(tx: &mut Tx, principal: &Principal, note_id: i64, form: &Ref
     let kind = if customer { "payment" } else { "receipt" };
     let now = tx.now().to_string();
     let user = tx.actor().user_id;
-    let id: i64 = sqlx::query(
+    let id: i64 = tx.fetch_one(sqlx::query(
         "INSERT INTO fin_payments (company_id, kind, party_id, number, payment_date, amount, bank_account, unallocated, entry_id, memo, created_at, created_by, refund_of) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $12) RETURNING id",
     )
@@ -844,25 +840,25 @@ pub async fn refund(tx: &mut Tx, principal: &Principal, note_id: i64, form: &Ref
     .bind(&now)
     .bind(user)
     .bind(note_id)
-    .fetch_one(tx.conn())
+    )
     .await?
     .try_get("id")?;
-    sqlx::query("INSERT INTO fin_allocations (payment_id, invoice_id, amount) VALUES ($1, $2, $3)")
-        .bind(id)
-        .bind(note_id)
-        .bind(amount)
-        .execute(tx.conn())
-        .await?;
+    tx.execute(
+        sqlx::query("INSERT INTO fin_allocations (payment_id, invoice_id, amount) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(note_id)
+            .bind(amount),
+    )
+    .await?;
     // Guarded like a receipt: two refunds at once cannot pay back more than the note owes.
-    let settled = sqlx::query(
+    let settled = tx.execute(sqlx::query(
         "UPDATE fin_invoices SET settled = settled - $1, status = CASE WHEN settled - $1 = total THEN 'paid' ELSE 'open' END, \
          version = version + 1 WHERE id = $2 AND status = 'open' AND settled - $1 >= total",
     )
     .bind(amount)
     .bind(note_id)
-    .execute(tx.conn())
-    .await?
-    .rows_affected();
+    )
+    .await?;
     if settled != 1 {
         return Err(DomainError::Conflict("the credit note was settled meanwhile".into()).into());
     }
@@ -888,7 +884,7 @@ pub async fn refund(tx: &mut Tx, principal: &Principal, note_id: i64, form: &Ref
 pub async fn load(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -> Result<Option<Invoice>> {
     let row = sqlx::query(
         "SELECT i.id, i.kind, i.party_id, p.name AS party_name, i.number, i.status, i.credit_of, i.invoice_date, i.due_date, i.tax_inclusive, \
-         i.net, i.tax, i.total, i.settled, i.entry_id, i.memo FROM fin_invoices i JOIN parties p ON p.id = i.party_id WHERE i.company_id = $1 AND i.id = $2",
+         i.net, i.tax, i.total, i.settled, i.entry_id, i.memo, i.hold_reason FROM fin_invoices i JOIN parties p ON p.id = i.party_id WHERE i.company_id = $1 AND i.id = $2",
     )
     .bind(company)
     .bind(id)
@@ -933,6 +929,7 @@ pub async fn load(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -> Resu
         settled: r.try_get("settled")?,
         entry_id: r.try_get("entry_id")?,
         memo: r.try_get("memo")?,
+        hold_reason: r.try_get("hold_reason")?,
         lines,
     }))
 }

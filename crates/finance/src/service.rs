@@ -45,9 +45,8 @@ pub async fn set_up_books(
 ) -> Result<usize> {
     principal.authorize(ACCOUNTS)?;
     let company = principal.company_id.0;
-    let existing: i64 = sqlx::query("SELECT COUNT(*) AS n FROM fin_accounts WHERE company_id = $1")
-        .bind(company)
-        .fetch_one(tx.conn())
+    let existing: i64 = tx
+        .fetch_one(sqlx::query("SELECT COUNT(*) AS n FROM fin_accounts WHERE company_id = $1").bind(company))
         .await?
         .try_get("n")?;
     if existing > 0 {
@@ -57,12 +56,13 @@ pub async fn set_up_books(
     for account in &chart {
         insert_account(tx, company, account).await?;
     }
-    sqlx::query("INSERT INTO fin_books (company_id, template, created_at) VALUES ($1, $2, $3)")
-        .bind(company)
-        .bind(template.key())
-        .bind(tx.now().to_string())
-        .execute(tx.conn())
-        .await?;
+    tx.execute(
+        sqlx::query("INSERT INTO fin_books (company_id, template, created_at) VALUES ($1, $2, $3)")
+            .bind(company)
+            .bind(template.key())
+            .bind(tx.now().to_string()),
+    )
+    .await?;
     if !(1..=12).contains(&first_month) {
         return Err(DomainError::invalid("first_month", "error.finance.period", first_month.to_string()).into());
     }
@@ -83,7 +83,7 @@ async fn insert_account(tx: &mut Tx, company: i64, account: &TemplateAccount) ->
         None => None,
     };
     let now = tx.now().to_string();
-    let id: i64 = sqlx::query(
+    let id: i64 = tx.fetch_one(sqlx::query(
         "INSERT INTO fin_accounts (company_id, code, name_zh, name_en, class, normal_side, parent_id, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
@@ -95,7 +95,7 @@ async fn insert_account(tx: &mut Tx, company: i64, account: &TemplateAccount) ->
     .bind(&account.normal_side)
     .bind(parent_id)
     .bind(now)
-    .fetch_one(tx.conn())
+    )
     .await?
     .try_get("id")?;
     Ok(id)
@@ -104,20 +104,20 @@ async fn insert_account(tx: &mut Tx, company: i64, account: &TemplateAccount) ->
 /// Opens the monthly periods of a fiscal year from `first_month` to December.
 pub async fn open_year(tx: &mut Tx, company: i64, year: i32, first_month: u32) -> Result<()> {
     for month in first_month..=12 {
-        sqlx::query("INSERT INTO fin_periods (company_id, period, status) VALUES ($1, $2, 'open') ON CONFLICT (company_id, period) DO NOTHING")
+        tx.execute(sqlx::query("INSERT INTO fin_periods (company_id, period, status) VALUES ($1, $2, 'open') ON CONFLICT (company_id, period) DO NOTHING")
             .bind(company)
             .bind(format!("{year}-{month:02}"))
-            .execute(tx.conn())
+            )
             .await?;
     }
     Ok(())
 }
 
 async fn account_id(tx: &mut Tx, company: i64, code: &str) -> Result<i64> {
-    let row = sqlx::query("SELECT id FROM fin_accounts WHERE company_id = $1 AND code = $2")
-        .bind(company)
-        .bind(code)
-        .fetch_optional(tx.conn())
+    let row = tx
+        .fetch_optional(
+            sqlx::query("SELECT id FROM fin_accounts WHERE company_id = $1 AND code = $2").bind(company).bind(code),
+        )
         .await?
         .ok_or_else(|| DomainError::invalid("account", "error.finance.unknown_account", code))?;
     Ok(row.try_get("id")?)
@@ -139,22 +139,24 @@ pub async fn add_sub_account(tx: &mut Tx, principal: &Principal, form: &AccountF
     let company = principal.company_id.0;
     let mut problems = kernel::error::Problems::default();
     let code = form.code.trim();
-    let parent = sqlx::query("SELECT code, class, normal_side FROM fin_accounts WHERE company_id = $1 AND code = $2")
-        .bind(company)
-        .bind(form.parent.trim())
-        .fetch_optional(tx.conn())
+    let parent = tx
+        .fetch_optional(
+            sqlx::query("SELECT code, class, normal_side FROM fin_accounts WHERE company_id = $1 AND code = $2")
+                .bind(company)
+                .bind(form.parent.trim()),
+        )
         .await?;
     let Some(parent) = parent else {
         return Err(DomainError::invalid("parent", "error.finance.unknown_account", form.parent.trim()).into());
     };
     let parent_code: String = parent.try_get("code")?;
     // Amounts already on the parent would be stranded above its sub-accounts.
-    let used = sqlx::query(
+    let used = tx.fetch_optional(sqlx::query(
         "SELECT 1 FROM fin_entry_lines l JOIN fin_accounts a ON a.id = l.account_id WHERE a.company_id = $1 AND a.code = $2 LIMIT 1",
     )
     .bind(company)
     .bind(&parent_code)
-    .fetch_optional(tx.conn())
+    )
     .await?;
     if used.is_some() {
         return Err(DomainError::invalid("parent", "error.finance.parent_used", &parent_code).into());
@@ -168,10 +170,10 @@ pub async fn add_sub_account(tx: &mut Tx, principal: &Principal, form: &AccountF
     if form.name_zh.trim().is_empty() {
         problems.add("name_zh", "error.required", "");
     }
-    let taken = sqlx::query("SELECT 1 FROM fin_accounts WHERE company_id = $1 AND code = $2")
-        .bind(company)
-        .bind(code)
-        .fetch_optional(tx.conn())
+    let taken = tx
+        .fetch_optional(
+            sqlx::query("SELECT 1 FROM fin_accounts WHERE company_id = $1 AND code = $2").bind(company).bind(code),
+        )
         .await?;
     if taken.is_some() {
         problems.add("code", "error.finance.code_taken", code);
@@ -201,15 +203,16 @@ pub async fn add_sub_account(tx: &mut Tx, principal: &Principal, form: &AccountF
 pub async fn archive_account(tx: &mut Tx, principal: &Principal, code: &str) -> Result<()> {
     principal.authorize(ACCOUNTS)?;
     let now = tx.now().to_string();
-    let changed = sqlx::query(
-        "UPDATE fin_accounts SET archived_at = $1 WHERE company_id = $2 AND code = $3 AND archived_at IS NULL",
-    )
-    .bind(&now)
-    .bind(principal.company_id.0)
-    .bind(code)
-    .execute(tx.conn())
-    .await?
-    .rows_affected();
+    let changed = tx
+        .execute(
+            sqlx::query(
+                "UPDATE fin_accounts SET archived_at = $1 WHERE company_id = $2 AND code = $3 AND archived_at IS NULL",
+            )
+            .bind(&now)
+            .bind(principal.company_id.0)
+            .bind(code),
+        )
+        .await?;
     if changed == 0 {
         return Err(DomainError::NotFound("account").into());
     }
@@ -245,10 +248,12 @@ pub async fn accounts(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Ve
 }
 
 async fn period_status(tx: &mut Tx, company: i64, period: &str) -> Result<Option<String>> {
-    let row = sqlx::query("SELECT status FROM fin_periods WHERE company_id = $1 AND period = $2")
-        .bind(company)
-        .bind(period)
-        .fetch_optional(tx.conn())
+    let row = tx
+        .fetch_optional(
+            sqlx::query("SELECT status FROM fin_periods WHERE company_id = $1 AND period = $2")
+                .bind(company)
+                .bind(period),
+        )
         .await?;
     Ok(match row {
         Some(r) => Some(r.try_get("status")?),
@@ -260,13 +265,15 @@ async fn period_status(tx: &mut Tx, company: i64, period: &str) -> Result<Option
 /// so a close running at the same moment on PostgreSQL waits for this posting or this posting
 /// waits for it and then finds the period closed: nothing lands in a closed month.
 async fn require_open(tx: &mut Tx, company: i64, period: &str) -> Result<()> {
-    let locked =
-        sqlx::query("UPDATE fin_periods SET status = status WHERE company_id = $1 AND period = $2 AND status = 'open'")
+    let locked = tx
+        .execute(
+            sqlx::query(
+                "UPDATE fin_periods SET status = status WHERE company_id = $1 AND period = $2 AND status = 'open'",
+            )
             .bind(company)
-            .bind(period)
-            .execute(tx.conn())
-            .await?
-            .rows_affected();
+            .bind(period),
+        )
+        .await?;
     if locked == 1 {
         return Ok(());
     }
@@ -294,7 +301,7 @@ async fn resolve_lines(tx: &mut Tx, company: i64, entry: &Entry) -> Result<Vec<i
         q.bind(*code);
     }
     q.push(")");
-    let rows = q.build().fetch_all(tx.conn()).await?;
+    let rows = tx.fetch_all(q.build()).await?;
     let mut found: BTreeMap<String, (i64, bool, bool)> = BTreeMap::new();
     for r in &rows {
         let has_children = db::flag(r, "has_children")?;
@@ -328,7 +335,7 @@ pub async fn create_draft(tx: &mut Tx, principal: &Principal, form: &EntryForm) 
     let company = principal.company_id.0;
     require_open(tx, company, &entry.period).await?;
     let account_ids = resolve_lines(tx, company, &entry).await?;
-    let id = insert_entry(tx, company, &entry, &account_ids, "manual", None).await?;
+    let id = insert_entry(tx, company, &entry, &account_ids, "manual", None, Stored::Draft).await?;
     tx.audit(
         "create",
         "finance.entry",
@@ -339,6 +346,13 @@ pub async fn create_draft(tx: &mut Tx, principal: &Principal, form: &EntryForm) 
     Ok(id)
 }
 
+/// How a new entry is stored: as a draft, or posted at once under its number, with its lines
+/// added to the balance rows in the same call.
+enum Stored<'a> {
+    Draft,
+    Posted { number: &'a str },
+}
+
 async fn insert_entry(
     tx: &mut Tx,
     company: i64,
@@ -346,23 +360,32 @@ async fn insert_entry(
     account_ids: &[i64],
     kind: &str,
     reversal_of: Option<i64>,
+    stored: Stored<'_>,
 ) -> Result<i64> {
     let now = tx.now().to_string();
     let user = tx.actor().user_id;
-    let id: i64 = sqlx::query(
-        "INSERT INTO fin_entries (company_id, period, entry_date, word, status, kind, memo, reversal_of, created_at, created_by) \
-         VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8, $9) RETURNING id",
+    let (status, number, posted_at, posted_by) = match stored {
+        Stored::Draft => ("draft", None, None, None),
+        Stored::Posted { number } => ("posted", Some(number.to_string()), Some(now.clone()), user),
+    };
+    let id: i64 = tx.fetch_one(sqlx::query(
+        "INSERT INTO fin_entries (company_id, period, entry_date, word, status, number, kind, memo, reversal_of, created_at, created_by, posted_at, posted_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
     )
     .bind(company)
     .bind(&entry.period)
     .bind(&entry.date)
     .bind(&entry.word)
+    .bind(status)
+    .bind(number.clone())
     .bind(kind)
     .bind(&entry.memo)
     .bind(reversal_of)
     .bind(&now)
     .bind(user)
-    .fetch_one(tx.conn())
+    .bind(posted_at)
+    .bind(posted_by)
+    )
     .await?
     .try_get("id")?;
     let mut q = db::SqlBuilder::new(
@@ -383,63 +406,55 @@ async fn insert_entry(
         let (currency, amount, rate) = line.foreign.clone().unwrap_or_else(|| ("CNY".into(), 0, String::new()));
         q.push(", ").bind(currency).push(", ").bind(amount).push(", ").bind(rate).push(")");
     }
-    q.build().execute(tx.conn()).await?;
+    let mut writes = vec![q];
+    if number.is_some() {
+        let movements =
+            entry.lines.iter().zip(account_ids).map(|(l, a)| (*a, l.cost_center.clone(), l.debit, l.credit));
+        writes.push(balance_upsert(company, &entry.period, movements));
+    }
+    tx.execute_all(&writes).await?;
     Ok(id)
 }
 
-/// Posts a draft: checks the period is open and the accounts usable, gives it the next
-/// gapless number of its word and period (记-0001 …), adds its lines to the balance rows,
-/// and emits `finance.EntryPosted`. A posted entry never changes again.
-pub async fn post_entry(tx: &mut Tx, principal: &Principal, id: i64) -> Result<String> {
-    principal.authorize(POST)?;
-    post_unchecked(tx, principal.company_id.0, id).await
+/// The statement that adds a posted entry's lines to the balance rows of (account, period,
+/// cost centre). Lines on the same account and cost centre are added up first: one upsert may
+/// not touch a row twice (PostgreSQL refuses), and one statement for the whole entry is cheaper.
+fn balance_upsert(company: i64, period: &str, lines: impl Iterator<Item = (i64, String, i64, i64)>) -> db::SqlBuilder {
+    let mut movements: BTreeMap<(i64, String), (i64, i64)> = BTreeMap::new();
+    for (account, cost_center, debit, credit) in lines {
+        let sums = movements.entry((account, cost_center)).or_insert((0, 0));
+        sums.0 += debit;
+        sums.1 += credit;
+    }
+    let mut q = db::SqlBuilder::new(
+        "INSERT INTO fin_balances (company_id, account_id, period, cost_center, debit, credit) VALUES ",
+    );
+    for (i, ((account, cost_center), (debit, credit))) in movements.into_iter().enumerate() {
+        q.push(if i == 0 { "(" } else { ", (" });
+        q.bind(company).push(", ").bind(account).push(", ").bind(period).push(", ").bind(cost_center);
+        q.push(", ").bind(debit).push(", ").bind(credit).push(")");
+    }
+    q.push(
+        " ON CONFLICT (company_id, account_id, period, cost_center) \
+         DO UPDATE SET debit = fin_balances.debit + excluded.debit, credit = fin_balances.credit + excluded.credit",
+    );
+    q
 }
 
-async fn post_unchecked(tx: &mut Tx, company: i64, id: i64) -> Result<String> {
-    let row = sqlx::query("SELECT period, word, status FROM fin_entries WHERE company_id = $1 AND id = $2")
-        .bind(company)
-        .bind(id)
-        .fetch_optional(tx.conn())
-        .await?
-        .ok_or(DomainError::NotFound("entry"))?;
-    let status: String = row.try_get("status")?;
-    if status != "draft" {
-        return Err(DomainError::Conflict("the entry is already posted".into()).into());
-    }
-    // Claim the draft first: of two concurrent posts of one draft, only one changes the row;
-    // the other finds it no longer a draft and stops before touching balances or numbers.
-    let claimed = sqlx::query("UPDATE fin_entries SET status = 'posted' WHERE id = $1 AND status = 'draft'")
-        .bind(id)
-        .execute(tx.conn())
-        .await?
-        .rows_affected();
-    if claimed != 1 {
-        return Err(DomainError::Conflict("the entry is already posted".into()).into());
-    }
-    let period: String = row.try_get("period")?;
-    let word: String = row.try_get("word")?;
-    require_open(tx, company, &period).await?;
-    let lines = sqlx::query(
-        "SELECT l.account_id, l.debit, l.credit, l.cost_center, a.archived_at, \
-         EXISTS (SELECT 1 FROM fin_accounts c WHERE c.parent_id = a.id) AS has_children FROM fin_entry_lines l \
-         JOIN fin_accounts a ON a.id = l.account_id WHERE l.entry_id = $1 ORDER BY l.line_no",
-    )
-    .bind(id)
-    .fetch_all(tx.conn())
-    .await?;
-    // Added up in i128: no sum of i64 amounts can wrap around and look balanced.
+/// The next gapless voucher number of a word in a period (记-0001 …).
+async fn take_voucher_number(tx: &mut Tx, company: i64, period: &str, word: &str) -> Result<String> {
+    let year: i32 = period[..4].parse().map_err(|_| DomainError::Internal(format!("bad period {period}")))?;
+    tx.next_number(company, &format!("voucher.{word}.{period}"), year, &format!("{word}-{{seq:04}}")).await
+}
+
+/// Refuses lines whose debits and credits differ, showing the difference. Added up in i128:
+/// no sum of i64 amounts can wrap around and look balanced.
+fn require_balanced(lines: impl Iterator<Item = (i64, i64)>) -> Result<i64> {
     let (mut debits, mut credits) = (0i128, 0i128);
-    for line in &lines {
-        if line.try_get::<Option<String>, _>("archived_at")?.is_some() {
-            return Err(DomainError::invalid("lines", "error.finance.archived_account", "").into());
-        }
-        if db::flag(line, "has_children")? {
-            return Err(DomainError::invalid("lines", "error.finance.parent_account", "").into());
-        }
-        debits += i128::from(line.try_get::<i64, _>("debit")?);
-        credits += i128::from(line.try_get::<i64, _>("credit")?);
+    for (debit, credit) in lines {
+        debits += i128::from(debit);
+        credits += i128::from(credit);
     }
-    // Checked again inside the posting transaction: the invariant, not a convention.
     if debits != credits {
         return Err(DomainError::invalid(
             "lines",
@@ -448,40 +463,11 @@ async fn post_unchecked(tx: &mut Tx, company: i64, id: i64) -> Result<String> {
         )
         .into());
     }
-    let year: i32 = period[..4].parse().map_err(|_| DomainError::Internal(format!("bad period {period}")))?;
-    let number =
-        tx.next_number(company, &format!("voucher.{word}.{period}"), year, &format!("{word}-{{seq:04}}")).await?;
-    // Lines on the same account and cost centre are added up first: one upsert may not touch a
-    // row twice (PostgreSQL refuses), and one statement for the whole entry is cheaper.
-    let mut movements: BTreeMap<(i64, String), (i64, i64)> = BTreeMap::new();
-    for line in &lines {
-        let key = (line.try_get::<i64, _>("account_id")?, line.try_get::<String, _>("cost_center")?);
-        let entry = movements.entry(key).or_insert((0, 0));
-        entry.0 += line.try_get::<i64, _>("debit")?;
-        entry.1 += line.try_get::<i64, _>("credit")?;
-    }
-    let mut q = db::SqlBuilder::new(
-        "INSERT INTO fin_balances (company_id, account_id, period, cost_center, debit, credit) VALUES ",
-    );
-    for (i, ((account, cost_center), (debit, credit))) in movements.iter().enumerate() {
-        q.push(if i == 0 { "(" } else { ", (" });
-        q.bind(company).push(", ").bind(*account).push(", ").bind(period.clone()).push(", ").bind(cost_center.clone());
-        q.push(", ").bind(*debit).push(", ").bind(*credit).push(")");
-    }
-    q.push(
-        " ON CONFLICT (company_id, account_id, period, cost_center) \
-         DO UPDATE SET debit = fin_balances.debit + excluded.debit, credit = fin_balances.credit + excluded.credit",
-    );
-    q.build().execute(tx.conn()).await?;
-    let now = tx.now().to_string();
-    let user = tx.actor().user_id;
-    sqlx::query("UPDATE fin_entries SET status = 'posted', number = $1, posted_at = $2, posted_by = $3, version = version + 1 WHERE id = $4")
-        .bind(&number)
-        .bind(&now)
-        .bind(user)
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
+    Ok(i64::try_from(debits).unwrap_or(i64::MAX))
+}
+
+/// The audit row and the `finance.EntryPosted` event of a posting.
+async fn record_posting(tx: &mut Tx, id: i64, number: &str, period: &str, amount: i64) -> Result<()> {
     tx.audit(
         "state",
         "finance.entry",
@@ -493,9 +479,81 @@ async fn post_unchecked(tx: &mut Tx, company: i64, id: i64) -> Result<String> {
         "finance.entry",
         &id.to_string(),
         "finance.EntryPosted",
-        &json!({"id": id, "number": number, "period": period, "amount": domain::yuan(i64::try_from(debits).unwrap_or(i64::MAX))}),
+        &json!({"id": id, "number": number, "period": period, "amount": domain::yuan(amount)}),
     )
-    .await?;
+    .await
+}
+
+/// Posts a draft: checks the period is open and the accounts usable, gives it the next
+/// gapless number of its word and period (记-0001 …), adds its lines to the balance rows,
+/// and emits `finance.EntryPosted`. A posted entry never changes again.
+pub async fn post_entry(tx: &mut Tx, principal: &Principal, id: i64) -> Result<String> {
+    principal.authorize(POST)?;
+    post_unchecked(tx, principal.company_id.0, id).await
+}
+
+async fn post_unchecked(tx: &mut Tx, company: i64, id: i64) -> Result<String> {
+    let row = tx
+        .fetch_optional(
+            sqlx::query("SELECT period, word, status FROM fin_entries WHERE company_id = $1 AND id = $2")
+                .bind(company)
+                .bind(id),
+        )
+        .await?
+        .ok_or(DomainError::NotFound("entry"))?;
+    let status: String = row.try_get("status")?;
+    if status != "draft" {
+        return Err(DomainError::Conflict("the entry is already posted".into()).into());
+    }
+    // Claim the draft first: of two concurrent posts of one draft, only one changes the row;
+    // the other finds it no longer a draft and stops before touching balances or numbers.
+    let claimed = tx
+        .execute(sqlx::query("UPDATE fin_entries SET status = 'posted' WHERE id = $1 AND status = 'draft'").bind(id))
+        .await?;
+    if claimed != 1 {
+        return Err(DomainError::Conflict("the entry is already posted".into()).into());
+    }
+    let period: String = row.try_get("period")?;
+    let word: String = row.try_get("word")?;
+    require_open(tx, company, &period).await?;
+    let lines = tx
+        .fetch_all(
+            sqlx::query(
+                "SELECT l.account_id, l.debit, l.credit, l.cost_center, a.archived_at, \
+         EXISTS (SELECT 1 FROM fin_accounts c WHERE c.parent_id = a.id) AS has_children FROM fin_entry_lines l \
+         JOIN fin_accounts a ON a.id = l.account_id WHERE l.entry_id = $1 ORDER BY l.line_no",
+            )
+            .bind(id),
+        )
+        .await?;
+    let mut amounts = Vec::with_capacity(lines.len());
+    let mut movements = Vec::with_capacity(lines.len());
+    for line in &lines {
+        if line.try_get::<Option<String>, _>("archived_at")?.is_some() {
+            return Err(DomainError::invalid("lines", "error.finance.archived_account", "").into());
+        }
+        if db::flag(line, "has_children")? {
+            return Err(DomainError::invalid("lines", "error.finance.parent_account", "").into());
+        }
+        let (debit, credit) = (line.try_get::<i64, _>("debit")?, line.try_get::<i64, _>("credit")?);
+        amounts.push((debit, credit));
+        movements.push((
+            line.try_get::<i64, _>("account_id")?,
+            line.try_get::<String, _>("cost_center")?,
+            debit,
+            credit,
+        ));
+    }
+    // Checked again inside the posting transaction: the invariant, not a convention.
+    let amount = require_balanced(amounts.into_iter())?;
+    let number = take_voucher_number(tx, company, &period, &word).await?;
+    let now = tx.now().to_string();
+    let mark_posted = db::SqlBuilder::with_values(
+        "UPDATE fin_entries SET status = 'posted', number = $1, posted_at = $2, posted_by = $3, version = version + 1 WHERE id = $4",
+        vec![number.clone().into(), now.into(), tx.actor().user_id.into(), id.into()],
+    );
+    tx.execute_all(&[balance_upsert(company, &period, movements.into_iter()), mark_posted]).await?;
+    record_posting(tx, id, &number, &period, amount).await?;
     Ok(number)
 }
 
@@ -550,7 +608,7 @@ pub async fn reverse_entry(tx: &mut Tx, principal: &Principal, id: i64, date: &s
     };
     require_open(tx, company, &entry.period).await?;
     let account_ids = resolve_lines(tx, company, &entry).await?;
-    let reversal = match insert_entry(tx, company, &entry, &account_ids, "reversal", Some(id)).await {
+    let reversal = match insert_entry(tx, company, &entry, &account_ids, "reversal", Some(id), Stored::Draft).await {
         Err(e) if e.is_unique_violation() => {
             return Err(DomainError::Conflict("the entry is already reversed".into()).into())
         }
@@ -919,22 +977,25 @@ pub async fn close_period(tx: &mut Tx, principal: &Principal, period: &str) -> R
     let company = principal.company_id.0;
     let period = domain::parse_period("period", period).map_err(|e| DomainError::Invalid(vec![e]))?;
     require_open(tx, company, &period).await?;
-    let earlier_open = sqlx::query("SELECT period FROM fin_periods WHERE company_id = $1 AND period < $2 AND status = 'open' ORDER BY period LIMIT 1")
+    let earlier_open = tx.fetch_optional(sqlx::query("SELECT period FROM fin_periods WHERE company_id = $1 AND period < $2 AND status = 'open' ORDER BY period LIMIT 1")
         .bind(company)
         .bind(&period)
-        .fetch_optional(tx.conn())
+        )
         .await?;
     if let Some(row) = earlier_open {
         let earlier: String = row.try_get("period")?;
         return Err(DomainError::invalid("period", "error.finance.earlier_open", earlier).into());
     }
-    let drafts: i64 =
-        sqlx::query("SELECT COUNT(*) AS n FROM fin_entries WHERE company_id = $1 AND period = $2 AND status = 'draft'")
+    let drafts: i64 = tx
+        .fetch_one(
+            sqlx::query(
+                "SELECT COUNT(*) AS n FROM fin_entries WHERE company_id = $1 AND period = $2 AND status = 'draft'",
+            )
             .bind(company)
-            .bind(&period)
-            .fetch_one(tx.conn())
-            .await?
-            .try_get("n")?;
+            .bind(&period),
+        )
+        .await?
+        .try_get("n")?;
     if drafts > 0 {
         return Err(DomainError::invalid("period", "error.finance.drafts_open", drafts.to_string()).into());
     }
@@ -942,14 +1003,14 @@ pub async fn close_period(tx: &mut Tx, principal: &Principal, period: &str) -> R
     let template = chart::template(tx.conn(), company).await?;
     let (current_year_profit, retained_earnings) =
         (template.code(Role::CurrentYearProfit), template.code(Role::RetainedEarnings));
-    let profit_and_loss = sqlx::query(
+    let profit_and_loss = tx.fetch_all(sqlx::query(
         "SELECT a.code, b.cost_center, CAST(SUM(b.debit - b.credit) AS BIGINT) AS net FROM fin_balances b JOIN fin_accounts a ON a.id = b.account_id \
          WHERE b.company_id = $1 AND b.period = $2 AND a.class IN ('income', 'expense') GROUP BY a.code, b.cost_center \
          HAVING SUM(b.debit - b.credit) <> 0 ORDER BY a.code, b.cost_center",
     )
     .bind(company)
     .bind(&period)
-    .fetch_all(tx.conn())
+    )
     .await?;
     let mut number = None;
     let mut lines = Vec::new();
@@ -982,14 +1043,14 @@ pub async fn close_period(tx: &mut Tx, principal: &Principal, period: &str) -> R
         number = Some(post_system_entry(tx, company, &period, &date, "期末结转损益", lines).await?);
     }
     if period.ends_with("-12") {
-        let row = sqlx::query(
+        let row = tx.fetch_one(sqlx::query(
             "SELECT CAST(COALESCE(SUM(b.debit - b.credit), 0) AS BIGINT) AS net FROM fin_balances b JOIN fin_accounts a ON a.id = b.account_id \
              WHERE b.company_id = $1 AND b.period <= $2 AND a.code = $3",
         )
         .bind(company)
         .bind(&period)
         .bind(current_year_profit)
-        .fetch_one(tx.conn())
+        )
         .await?;
         let net: i64 = row.try_get("net")?;
         if net != 0 {
@@ -1015,12 +1076,13 @@ pub async fn close_period(tx: &mut Tx, principal: &Principal, period: &str) -> R
         }
     }
     let now = tx.now().to_string();
-    sqlx::query("UPDATE fin_periods SET status = 'closed', closed_at = $1 WHERE company_id = $2 AND period = $3")
-        .bind(&now)
-        .bind(company)
-        .bind(&period)
-        .execute(tx.conn())
-        .await?;
+    tx.execute(
+        sqlx::query("UPDATE fin_periods SET status = 'closed', closed_at = $1 WHERE company_id = $2 AND period = $3")
+            .bind(&now)
+            .bind(company)
+            .bind(&period),
+    )
+    .await?;
     tx.audit(
         "state",
         "finance.period",
@@ -1051,10 +1113,14 @@ async fn post_system_entry(
 /// checked; the ledger's rules still hold here (open period, usable accounts, debits =
 /// credits). Returns the entry id and number.
 pub async fn post_document_entry(tx: &mut Tx, company: i64, entry: &Entry, kind: &str) -> Result<(i64, String)> {
+    // The entry is whole in hand, so it is checked here and stored posted: no draft row is
+    // written, read back and changed, which takes four statements fewer than a draft's posting.
+    let amount = require_balanced(entry.lines.iter().map(|l| (l.debit, l.credit)))?;
     require_open(tx, company, &entry.period).await?;
     let account_ids = resolve_lines(tx, company, entry).await?;
-    let id = insert_entry(tx, company, entry, &account_ids, kind, None).await?;
-    let number = post_unchecked(tx, company, id).await?;
+    let number = take_voucher_number(tx, company, &entry.period, &entry.word).await?;
+    let id = insert_entry(tx, company, entry, &account_ids, kind, None, Stored::Posted { number: &number }).await?;
+    record_posting(tx, id, &number, &entry.period, amount).await?;
     Ok((id, number))
 }
 
@@ -1075,11 +1141,11 @@ pub fn last_day(period: &str) -> String {
 pub async fn reopen_period(tx: &mut Tx, principal: &Principal, period: &str) -> Result<()> {
     principal.authorize(REOPEN)?;
     let company = principal.company_id.0;
-    let latest = sqlx::query(
+    let latest = tx.fetch_optional(sqlx::query(
         "SELECT period FROM fin_periods WHERE company_id = $1 AND status = 'closed' ORDER BY period DESC LIMIT 1",
     )
     .bind(company)
-    .fetch_optional(tx.conn())
+    )
     .await?;
     let latest: Option<String> = match latest {
         Some(r) => Some(r.try_get("period")?),
@@ -1088,11 +1154,12 @@ pub async fn reopen_period(tx: &mut Tx, principal: &Principal, period: &str) -> 
     if latest.as_deref() != Some(period) {
         return Err(DomainError::invalid("period", "error.finance.reopen_latest", latest.unwrap_or_default()).into());
     }
-    sqlx::query("UPDATE fin_periods SET status = 'open', closed_at = NULL WHERE company_id = $1 AND period = $2")
-        .bind(company)
-        .bind(period)
-        .execute(tx.conn())
-        .await?;
+    tx.execute(
+        sqlx::query("UPDATE fin_periods SET status = 'open', closed_at = NULL WHERE company_id = $1 AND period = $2")
+            .bind(company)
+            .bind(period),
+    )
+    .await?;
     tx.audit("state", "finance.period", Some(period), &json!({"status": ["closed", "open"]})).await?;
     Ok(())
 }

@@ -29,42 +29,42 @@ fn china_today(db: &db::Db) -> chrono::NaiveDate {
     (db.clock().now() + chrono::Duration::hours(8)).date_naive()
 }
 
-/// Adds a posted customer invoice (a credit note's total is negative) to its customer's sum
-/// when its date falls in the window the sums are for. Called in the posting transaction.
-pub(crate) async fn add_posted(tx: &mut Tx, company: i64, party: i64, date: &str, total: i64) -> Result<()> {
+/// The statement that adds a posted customer invoice (a credit note's total is negative) to its
+/// customer's sum, when its date falls in the window the sums are for; the caller runs it in the
+/// posting transaction, with its other writes.
+pub(crate) async fn addition(
+    tx: &mut Tx,
+    company: i64,
+    party: i64,
+    date: &str,
+    total: i64,
+) -> Result<Option<SqlBuilder>> {
     // The no-op update takes the window row's lock first, so a roll that is recomputing the
     // sums either finished before (and this adds to its result) or starts after (and its
-    // recomputation sees this invoice).
-    sqlx::query("UPDATE fin_customer_spend_window SET month = month WHERE company_id = $1")
-        .bind(company)
-        .execute(tx.conn())
-        .await?;
-    let month: Option<String> = sqlx::query("SELECT month FROM fin_customer_spend_window WHERE company_id = $1")
-        .bind(company)
-        .fetch_optional(tx.conn())
+    // recomputation sees this invoice). It returns the window's month in the same call.
+    let month: Option<String> = tx
+        .fetch_optional(
+            sqlx::query("UPDATE fin_customer_spend_window SET month = month WHERE company_id = $1 RETURNING month")
+                .bind(company),
+        )
         .await?
         .map(|r| r.try_get("month"))
         .transpose()?;
     let Some(month) = month else {
-        return Ok(());
+        return Ok(None);
     };
     let Ok(first) = chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d") else {
-        return Ok(());
+        return Ok(None);
     };
     let (from, to, _) = window(first);
     if date < from.as_str() || date >= to.as_str() {
-        return Ok(());
+        return Ok(None);
     }
-    sqlx::query(
+    Ok(Some(SqlBuilder::with_values(
         "INSERT INTO fin_customer_spend (company_id, party_id, total) VALUES ($1, $2, $3) \
          ON CONFLICT (company_id, party_id) DO UPDATE SET total = fin_customer_spend.total + excluded.total",
-    )
-    .bind(company)
-    .bind(party)
-    .bind(total)
-    .execute(tx.conn())
-    .await?;
-    Ok(())
+        vec![company.into(), party.into(), total.into()],
+    )))
 }
 
 /// The periodic job: for each company whose sums are not for the current month, recomputes
@@ -85,20 +85,19 @@ pub async fn roll(db: &db::Db) -> Result<u64> {
         let mut tx = db.begin(db::Actor { company_id: Some(company), ..db::Actor::system() }).await?;
         // Moving the window's month takes its lock and re-checks it: a second runner finds
         // the month already moved and does nothing.
-        let moved = sqlx::query(
+        let moved = tx.execute(sqlx::query(
             "INSERT INTO fin_customer_spend_window (company_id, month) VALUES ($1, $2) \
              ON CONFLICT (company_id) DO UPDATE SET month = excluded.month WHERE fin_customer_spend_window.month <> excluded.month",
         )
         .bind(company)
         .bind(&month)
-        .execute(tx.conn())
-        .await?
-        .rows_affected();
+        )
+        .await?;
         if moved == 0 {
             continue;
         }
-        sqlx::query("DELETE FROM fin_customer_spend WHERE company_id = $1").bind(company).execute(tx.conn()).await?;
-        sqlx::query(
+        tx.execute(sqlx::query("DELETE FROM fin_customer_spend WHERE company_id = $1").bind(company)).await?;
+        tx.execute(sqlx::query(
             "INSERT INTO fin_customer_spend (company_id, party_id, total) \
              SELECT company_id, party_id, CAST(SUM(total) AS BIGINT) FROM fin_invoices \
              WHERE company_id = $1 AND kind = 'customer' AND number IS NOT NULL AND invoice_date >= $2 AND invoice_date < $3 \
@@ -107,7 +106,7 @@ pub async fn roll(db: &db::Db) -> Result<u64> {
         .bind(company)
         .bind(&from)
         .bind(&to)
-        .execute(tx.conn())
+        )
         .await?;
         tx.commit().await?;
         rolled += 1;
