@@ -18,6 +18,18 @@ impl Dialect {
         }
     }
 
+    /// The clause that makes a `SELECT` hold a shared lock on its rows until the transaction
+    /// ends: many transactions may rely on a row at once (postings on an open period), while
+    /// one that changes it (closing the period) waits for them, and they for it. SQLite has no
+    /// row locks and needs none: its one writer at a time (`BEGIN IMMEDIATE`) keeps the row
+    /// still.
+    pub fn share_lock(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR SHARE",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Dialect::Sqlite => "sqlite",

@@ -7,10 +7,13 @@
 //! of its time there; confined to one core, the same code ran 2.9 times as fast). So a task
 //! waiting for a SQLite statement stays awake for a short while, asking again at once, and
 //! only then waits the ordinary way. Other tasks on the same runtime thread still run in
-//! between: the waiting task yields at every turn.
+//! between: the waiting task yields at every turn. On a machine with one core there is no
+//! other core to wake, and staying awake would only keep the connection's thread from running,
+//! so there every wait is the ordinary one.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::OnceLock;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -28,8 +31,15 @@ impl<F: Future> Attentive<F> {
     /// `awake` says whether to stay awake at all (SQLite) or wait the ordinary way (a server
     /// across a socket, whose answers take longer than staying awake is worth).
     pub(crate) fn new(call: F, awake: bool) -> Self {
-        Self { call: Box::pin(call), until: if awake { Some(Instant::now() + STAY_AWAKE) } else { None } }
+        let until = (awake && several_cores()).then(|| Instant::now() + STAY_AWAKE);
+        Self { call: Box::pin(call), until }
     }
+}
+
+/// Whether this process may run on more than one core (asked once).
+fn several_cores() -> bool {
+    static SEVERAL: OnceLock<bool> = OnceLock::new();
+    *SEVERAL.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1))
 }
 
 impl<F: Future> Future for Attentive<F> {

@@ -261,11 +261,27 @@ async fn period_status(tx: &mut Tx, company: i64, period: &str) -> Result<Option
     })
 }
 
-/// Checks that a period is open, and locks its row until the transaction ends (a no-op update),
-/// so a close running at the same moment on PostgreSQL waits for this posting or this posting
-/// waits for it and then finds the period closed: nothing lands in a closed month.
+/// Checks that a period is open, and holds a shared lock on its row until the transaction
+/// ends, so a close running at the same moment on PostgreSQL waits for this posting or this
+/// posting waits for it and then finds the period closed: nothing lands in a closed month.
+/// Postings into one period share the lock and do not wait for each other.
 async fn require_open(tx: &mut Tx, company: i64, period: &str) -> Result<()> {
-    let locked = tx
+    let sql = format!(
+        "SELECT status FROM fin_periods WHERE company_id = $1 AND period = $2 AND status = 'open'{}",
+        tx.dialect().share_lock()
+    );
+    let locked = tx.fetch_optional(sqlx::query(&sql).bind(company).bind(period)).await?.is_some();
+    if locked {
+        return Ok(());
+    }
+    Err(not_open(tx, company, period).await)
+}
+
+/// Checks that a period is open and takes its row for this transaction alone (a no-op
+/// update), for closing it: postings into the period wait until the close has committed and
+/// then find the period closed, so none slips in past the closing voucher.
+async fn claim_open_period(tx: &mut Tx, company: i64, period: &str) -> Result<()> {
+    let claimed = tx
         .execute(
             sqlx::query(
                 "UPDATE fin_periods SET status = status WHERE company_id = $1 AND period = $2 AND status = 'open'",
@@ -274,12 +290,18 @@ async fn require_open(tx: &mut Tx, company: i64, period: &str) -> Result<()> {
             .bind(period),
         )
         .await?;
-    if locked == 1 {
+    if claimed == 1 {
         return Ok(());
     }
-    match period_status(tx, company, period).await?.as_deref() {
-        Some(_) => Err(DomainError::invalid("date", "error.finance.period_closed", period).into()),
-        None => Err(DomainError::invalid("date", "error.finance.period_missing", period).into()),
+    Err(not_open(tx, company, period).await)
+}
+
+/// Why a period takes no postings: closed, or never opened.
+async fn not_open(tx: &mut Tx, company: i64, period: &str) -> db::Error {
+    match period_status(tx, company, period).await {
+        Ok(Some(_)) => DomainError::invalid("date", "error.finance.period_closed", period).into(),
+        Ok(None) => DomainError::invalid("date", "error.finance.period_missing", period).into(),
+        Err(e) => e,
     }
 }
 
@@ -976,7 +998,7 @@ pub async fn close_period(tx: &mut Tx, principal: &Principal, period: &str) -> R
     principal.authorize(CLOSE)?;
     let company = principal.company_id.0;
     let period = domain::parse_period("period", period).map_err(|e| DomainError::Invalid(vec![e]))?;
-    require_open(tx, company, &period).await?;
+    claim_open_period(tx, company, &period).await?;
     let earlier_open = tx.fetch_optional(sqlx::query("SELECT period FROM fin_periods WHERE company_id = $1 AND period < $2 AND status = 'open' ORDER BY period LIMIT 1")
         .bind(company)
         .bind(&period)

@@ -39,17 +39,12 @@ pub(crate) async fn addition(
     date: &str,
     total: i64,
 ) -> Result<Option<SqlBuilder>> {
-    // The no-op update takes the window row's lock first, so a roll that is recomputing the
-    // sums either finished before (and this adds to its result) or starts after (and its
-    // recomputation sees this invoice). It returns the window's month in the same call.
-    let month: Option<String> = tx
-        .fetch_optional(
-            sqlx::query("UPDATE fin_customer_spend_window SET month = month WHERE company_id = $1 RETURNING month")
-                .bind(company),
-        )
-        .await?
-        .map(|r| r.try_get("month"))
-        .transpose()?;
+    // The shared lock on the window row keeps a roll that is recomputing the sums out: it
+    // either finished before (and this adds to its result) or starts after (and its
+    // recomputation sees this invoice). Postings share the lock among themselves.
+    let sql = format!("SELECT month FROM fin_customer_spend_window WHERE company_id = $1{}", tx.dialect().share_lock());
+    let month: Option<String> =
+        tx.fetch_optional(sqlx::query(&sql).bind(company)).await?.map(|r| r.try_get("month")).transpose()?;
     let Some(month) = month else {
         return Ok(None);
     };

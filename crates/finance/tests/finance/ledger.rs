@@ -370,6 +370,70 @@ async fn concurrent_postings_get_gapless_distinct_voucher_numbers() {
     assert_eq!(numbers, expected);
 }
 
+#[tokio::test]
+async fn a_month_closed_while_vouchers_are_posted_carries_every_voucher_that_got_in() {
+    let app = spawn_app().await;
+    let principal = admin_principal(app.company_id);
+    let mut tx = app.db.begin(Actor::user(1, "admin", app.company_id)).await.expect("begin");
+    service::set_up_books(&mut tx, &principal, finance::chart::Template::Cas, 2026, 1).await.expect("books");
+    tx.commit().await.expect("commit");
+    // Twelve sales of 100.00 booked into January while the accountant closes January.
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let db = app.db.clone();
+        let seller = principal.clone();
+        tasks.push(tokio::spawn(async move {
+            let form = EntryForm {
+                date: "2026-01-20".into(),
+                word: "转".into(),
+                memo: format!("销售 {i}"),
+                lines: vec![
+                    LineForm { account: "1122".into(), debit: "100.00".into(), ..Default::default() },
+                    LineForm { account: "6001".into(), credit: "100.00".into(), ..Default::default() },
+                ],
+            };
+            let mut tx = db.begin(Actor::user(1, "admin", seller.company_id.0)).await.expect("begin");
+            match service::post(&mut tx, &seller, &form).await {
+                Ok(_) => tx.commit().await.map(|()| true).expect("commit"),
+                Err(e) => {
+                    assert!(format!("{e:?}").contains("period_closed"), "refused for the closed month, not {e:?}");
+                    false
+                }
+            }
+        }));
+        if i == 5 {
+            let db = app.db.clone();
+            let accountant = principal.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tx = db.begin(Actor::user(1, "admin", accountant.company_id.0)).await.expect("begin");
+                service::close_period(&mut tx, &accountant, "2026-01").await.expect("close");
+                tx.commit().await.expect("commit");
+                false
+            }));
+        }
+    }
+    let mut got_in = 0;
+    for task in tasks {
+        got_in += i64::from(task.await.expect("task"));
+    }
+    let revenue = |sql: &'static str| {
+        let db = app.db.clone();
+        async move { sqlx::query(sql).fetch_one(db.reader()).await.expect("row").try_get::<i64, _>("fen").expect("fen") }
+    };
+    let posted = revenue(
+        "SELECT CAST(COALESCE(SUM(l.credit), 0) AS BIGINT) AS fen FROM fin_entry_lines l JOIN fin_entries e ON e.id = l.entry_id \
+         JOIN fin_accounts a ON a.id = l.account_id WHERE a.code = '6001' AND e.period = '2026-01' AND e.kind = 'manual' AND e.status = 'posted'",
+    )
+    .await;
+    assert_eq!(posted, got_in * 10_000, "every voucher that committed is in January");
+    let left = revenue(
+        "SELECT CAST(COALESCE(SUM(b.credit - b.debit), 0) AS BIGINT) AS fen FROM fin_balances b JOIN fin_accounts a ON a.id = b.account_id \
+         WHERE a.code = '6001' AND b.period = '2026-01'",
+    )
+    .await;
+    assert_eq!(left, 0, "the closing voucher carried all {got_in} sales to 本年利润, none slipped in after it");
+}
+
 /// One step of random bookkeeping: post an entry moving `amount` fen from one account to another
 /// in a month, or reverse an earlier entry.
 #[derive(Debug, Clone)]
