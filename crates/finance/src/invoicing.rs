@@ -880,6 +880,188 @@ pub async fn refund(tx: &mut Tx, principal: &Principal, note_id: i64, form: &Ref
     Ok(id)
 }
 
+/// A set-off as entered: the open invoice that a credit note's owed amount goes to, the date,
+/// and how much (empty: as much as both allow).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetOffForm {
+    pub invoice_id: i64,
+    pub date: String,
+    #[serde(default)]
+    pub amount: String,
+}
+
+/// Sets what a posted credit note owes off against another open invoice of the same party and
+/// kind (冲抵), as a customer who returned goods takes the credit against the next invoice
+/// instead of a refund. No money moves and no voucher is posted: both documents sit on the same
+/// receivable (payable) account, so the ledger already nets them; the note owes less, the
+/// invoice is open for less, and each goes to paid when nothing is left. Audited on both and
+/// emitted as `finance.CreditSetOff`. Returns the set-off's id.
+pub async fn set_off(tx: &mut Tx, principal: &Principal, note_id: i64, form: &SetOffForm) -> Result<i64> {
+    principal.authorize(PAYMENTS)?;
+    let company = principal.company_id.0;
+    let note = load(tx.conn(), company, note_id).await?.ok_or(DomainError::NotFound("invoice"))?;
+    let owed = -note.open_amount();
+    if note.credit_of.is_none() || note.status != "open" || owed <= 0 {
+        return Err(DomainError::Conflict("only a credit note that still owes money can be set off".into()).into());
+    }
+    let mut problems = Problems::default();
+    let date = problems.check(kernel::dates::parse("date", &form.date));
+    let invoice = load(tx.conn(), company, form.invoice_id).await?.filter(|i| {
+        i.party_id == note.party_id
+            && i.kind == note.kind
+            && i.credit_of.is_none()
+            && ["open", "partial"].contains(&i.status.as_str())
+    });
+    if invoice.is_none() {
+        problems.add("invoice_id", "error.finance.setoff_invoice", form.invoice_id.to_string());
+    }
+    if let (Some(date), Some(invoice)) = (date, &invoice) {
+        let latest = note.date.as_str().max(invoice.date.as_str());
+        if date.to_string().as_str() < latest {
+            problems.add("date", "error.finance.setoff_date", latest);
+        }
+    }
+    let most = invoice.as_ref().map_or(0, |i| owed.min(i.open_amount()));
+    let amount = match form.amount.trim() {
+        _ if invoice.is_none() => 0,
+        "" => most,
+        given => match Money::parse(given, Currency::CNY) {
+            Ok(m) if m.minor() > 0 && m.minor() <= most => m.minor(),
+            Ok(_) => {
+                problems.add("amount", "error.finance.setoff_too_large", domain::yuan(most));
+                0
+            }
+            Err(mut e) => {
+                e.field = "amount".into();
+                problems.0.push(e);
+                0
+            }
+        },
+    };
+    problems.finish()?;
+    let Some(invoice) = invoice else {
+        return Err(DomainError::Internal("validated set-off without its invoice".into()).into());
+    };
+    let date = form.date.trim();
+    let id: i64 = tx
+        .fetch_one(
+            sqlx::query(
+                "INSERT INTO fin_setoffs (company_id, note_id, invoice_id, setoff_date, amount, created_at, created_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            )
+            .bind(company)
+            .bind(note_id)
+            .bind(invoice.id)
+            .bind(date)
+            .bind(amount)
+            .bind(tx.now().to_string())
+            .bind(tx.actor().user_id),
+        )
+        .await?
+        .try_get("id")?;
+    // Guarded like receipts and refunds: set-offs and payments at the same moment cannot take
+    // either document past zero.
+    let note_left = tx
+        .execute(
+            sqlx::query(
+                "UPDATE fin_invoices SET settled = settled - $1, status = CASE WHEN settled - $1 = total THEN 'paid' ELSE 'open' END, \
+                 version = version + 1 WHERE id = $2 AND status = 'open' AND settled - $1 >= total",
+            )
+            .bind(amount)
+            .bind(note_id),
+        )
+        .await?;
+    let invoice_left = tx
+        .execute(
+            sqlx::query(
+                "UPDATE fin_invoices SET settled = settled + $1, status = CASE WHEN settled + $1 = total THEN 'paid' ELSE 'partial' END, \
+                 version = version + 1 WHERE id = $2 AND status IN ('open', 'partial') AND settled + $1 <= total",
+            )
+            .bind(amount)
+            .bind(invoice.id),
+        )
+        .await?;
+    if note_left != 1 || invoice_left != 1 {
+        return Err(DomainError::Conflict("the credit note or the invoice was settled meanwhile".into()).into());
+    }
+    let (note_number, invoice_number) = (note.number.unwrap_or_default(), invoice.number.unwrap_or_default());
+    for (document, other) in [(note_id, &invoice_number), (invoice.id, &note_number)] {
+        tx.audit(
+            "set_off",
+            "finance.invoice",
+            Some(&document.to_string()),
+            &json!({"set_off": [null, {"id": id, "against": other, "amount": domain::yuan(amount), "date": date}]}),
+        )
+        .await?;
+    }
+    tx.emit(
+        "finance.invoice",
+        &note_id.to_string(),
+        "finance.CreditSetOff",
+        &json!({"id": id, "note_id": note_id, "invoice_id": invoice.id, "party_id": note.party_id, "amount": domain::yuan(amount)}),
+    )
+    .await?;
+    Ok(id)
+}
+
+/// A set-off of one document, for its page: the other document, the date and the amount.
+#[derive(Debug, Clone, Serialize)]
+pub struct SetOffLine {
+    pub id: i64,
+    pub other_id: i64,
+    pub other_number: String,
+    pub date: String,
+    pub amount: i64,
+}
+
+/// The set-offs a credit note or an invoice took part in, oldest first.
+pub async fn set_offs(conn: &mut sqlx::AnyConnection, company: i64, document: i64) -> Result<Vec<SetOffLine>> {
+    let rows = sqlx::query(
+        "SELECT s.id, s.setoff_date, s.amount, o.id AS other_id, o.number AS other_number FROM fin_setoffs s \
+         JOIN fin_invoices o ON o.id = CASE WHEN s.note_id = $2 THEN s.invoice_id ELSE s.note_id END \
+         WHERE s.company_id = $1 AND (s.note_id = $2 OR s.invoice_id = $2) ORDER BY s.setoff_date, s.id",
+    )
+    .bind(company)
+    .bind(document)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(SetOffLine {
+                id: r.try_get("id")?,
+                other_id: r.try_get("other_id")?,
+                other_number: r.try_get::<Option<String>, _>("other_number")?.unwrap_or_default(),
+                date: r.try_get("setoff_date")?,
+                amount: r.try_get("amount")?,
+            })
+        })
+        .collect()
+}
+
+/// The open invoices of a credit note's party and kind that it can be set off against, oldest
+/// first: (id, number, open amount).
+pub async fn set_off_candidates(
+    conn: &mut sqlx::AnyConnection,
+    company: i64,
+    note: &Invoice,
+) -> Result<Vec<(i64, String, i64)>> {
+    let rows = sqlx::query(
+        "SELECT id, number, total - settled AS open FROM fin_invoices WHERE company_id = $1 AND party_id = $2 AND kind = $3 \
+         AND credit_of IS NULL AND status IN ('open', 'partial') ORDER BY invoice_date, id LIMIT 100",
+    )
+    .bind(company)
+    .bind(note.party_id)
+    .bind(&note.kind)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((r.try_get("id")?, r.try_get::<Option<String>, _>("number")?.unwrap_or_default(), r.try_get("open")?))
+        })
+        .collect()
+}
+
 /// One invoice with its lines.
 pub async fn load(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -> Result<Option<Invoice>> {
     let row = sqlx::query(

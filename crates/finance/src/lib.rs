@@ -98,6 +98,12 @@ pub fn module() -> Module {
                 name: "refunds of credit notes",
                 sql: include_str!("../migrations/0012_refunds.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 13,
+                name: "set-offs of credit notes against invoices",
+                sql: include_str!("../migrations/0013_setoffs.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,

@@ -465,6 +465,13 @@ pub fn invoice_docs() -> Vec<ApiRoute> {
         ),
         route(
             "POST",
+            "/api/v1/finance/invoices/{id}/set-off",
+            "Set what a credit note owes off against an open invoice of the same party (冲抵)",
+            PAYMENTS,
+            Some(set_off_schema),
+        ),
+        route(
+            "POST",
             "/api/v1/finance/payments",
             "Record a receipt or payment and allocate it",
             PAYMENTS,
@@ -472,6 +479,34 @@ pub fn invoice_docs() -> Vec<ApiRoute> {
         ),
         ageing,
     ]
+}
+
+fn set_off_schema() -> Value {
+    json!({"type": "object", "required": ["invoice_id", "date"], "properties": {"invoice_id": {"type": "integer"},
+        "date": {"type": "string", "format": "date"}, "amount": {"type": "string", "pattern": "^[0-9]+(\\.[0-9]{1,2})?$"}}})
+}
+
+/// Sets what a credit note owes off against an open invoice of the same party.
+pub async fn set_off(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    ApiJson(form): ApiJson<crate::invoicing::SetOffForm>,
+) -> AppResult<Response> {
+    let note: i64 = id.parse().map_err(|_| DomainError::NotFound("invoice"))?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let id = crate::invoicing::set_off(&mut tx, &ctx.principal, note, &form).await?;
+    tx.commit().await?;
+    let row = sqlx::query("SELECT amount, setoff_date FROM fin_setoffs WHERE id = $1")
+        .bind(id)
+        .fetch_one(ctx.db().reader())
+        .await?;
+    use db::RowExt;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": id, "note_id": note, "invoice_id": form.invoice_id, "amount": yuan(row.try_get("amount")?),
+            "date": row.try_get::<String, _>("setoff_date")?})),
+    )
+        .into_response())
 }
 
 fn refund_schema() -> Value {

@@ -169,6 +169,10 @@ struct DetailPage {
     company: String,
     /// The chart's bank account, which payment forms offer.
     bank: &'static str,
+    /// Set-offs this document took part in.
+    set_offs: Vec<invoicing::SetOffLine>,
+    /// For a credit note that owes money: the party's open invoices it can be set off against.
+    set_off_candidates: Vec<(i64, String, i64)>,
 }
 
 fn parse_id(id: &str) -> Result<i64, AppError> {
@@ -189,6 +193,13 @@ pub async fn detail(ctx: Ctx, Path((which, id)): Path<(String, String)>) -> AppR
         .await?
         .try_get("legal_name")?;
     let bank = crate::chart::code(&mut conn, ctx.company_id(), crate::chart::Role::Bank).await?;
+    let set_offs = invoicing::set_offs(&mut conn, ctx.company_id(), invoice.id).await?;
+    let owes = invoice.status == "open" && invoice.credit_of.is_some() && invoice.open_amount() < 0;
+    let set_off_candidates = if owes && ctx.principal.may(invoicing::PAYMENTS) {
+        invoicing::set_off_candidates(&mut conn, ctx.company_id(), &invoice).await?
+    } else {
+        Vec::new()
+    };
     drop(conn);
     let heading = invoice.number.clone().unwrap_or_else(|| ctx.t("finance.status.draft"));
     render(&DetailPage {
@@ -200,6 +211,8 @@ pub async fn detail(ctx: Ctx, Path((which, id)): Path<(String, String)>) -> AppR
         can_pay: ctx.principal.may(invoicing::PAYMENTS),
         company,
         bank,
+        set_offs,
+        set_off_candidates,
     })
 }
 
@@ -233,6 +246,21 @@ pub async fn refund(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: 
     };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     invoicing::refund(&mut tx, &ctx.principal, id, &form).await?;
+    tx.commit().await?;
+    Ok(flash_redirect(&ctx, &format!("{base}/{id}"), "common.saved"))
+}
+
+/// Sets what a credit note owes off against an open invoice, from the note's page.
+pub async fn set_off(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: FormPairs) -> AppResult<Response> {
+    let (_, base, _) = kind_of(&which)?;
+    let id = parse_id(&id)?;
+    let form = invoicing::SetOffForm {
+        invoice_id: pairs.get("invoice_id").and_then(|p| p.parse().ok()).unwrap_or(0),
+        date: pairs.text("date"),
+        amount: pairs.text("amount"),
+    };
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    invoicing::set_off(&mut tx, &ctx.principal, id, &form).await?;
     tx.commit().await?;
     Ok(flash_redirect(&ctx, &format!("{base}/{id}"), "common.saved"))
 }

@@ -605,3 +605,170 @@ async fn what_a_credit_note_owes_back_after_payment_is_refunded_in_part_and_then
         (Some("refund"), Some("3650.00"), Some("0.00"))
     );
 }
+
+#[tokio::test]
+async fn a_credit_note_is_set_off_against_the_customers_next_invoices_instead_of_refunded() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let customer = party(&api, "杭州青禾文化传媒有限公司", "customer").await;
+    let other = party(&api, "苏州远航物流有限公司", "customer").await;
+    // Two desks at 5,000.00 + 13 % VAT, paid in full; one comes back, so the credit note owes
+    // the customer 5,650.00.
+    let desks = posted_invoice(
+        &api,
+        json!({"kind": "customer", "party_id": customer, "date": "2026-04-01",
+               "lines": [{"description": "办公桌", "quantity": "2", "unit_price": "5000.00", "vat_rate": "13"}]}),
+    )
+    .await;
+    let paid = api
+        .post(
+            "/api/v1/finance/payments",
+            &json!({"kind": "receipt", "party_id": customer, "date": "2026-04-03", "amount": "11300.00"}),
+        )
+        .await;
+    assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.body);
+    let principal = kernel::permission::Principal::new(
+        kernel::ids::UserId(1),
+        "admin".into(),
+        kernel::ids::CompanyId(app.company_id),
+        None,
+        None,
+        true,
+        Vec::new(),
+    );
+    let mut tx = app.db.begin(db::Actor::user(1, "admin", app.company_id)).await.expect("begin");
+    let returned = finance::vat::InvoiceLineForm {
+        description: "办公桌（退货）".into(),
+        quantity: "1".into(),
+        unit_price: "5000.00".into(),
+        vat_rate: "13".into(),
+        ..Default::default()
+    };
+    let note = finance::invoicing::credit_part(
+        &mut tx,
+        &principal,
+        desks["id"].as_i64().expect("id"),
+        "2026-04-10",
+        &[returned],
+        "退货",
+    )
+    .await
+    .expect("credit note");
+    tx.commit().await.expect("commit");
+    // The customer takes the credit against what it buys next: chairs for 3,390.00 and a
+    // cabinet for 5,650.00; and another customer has an open invoice too.
+    let chairs = posted_invoice(
+        &api,
+        json!({"kind": "customer", "party_id": customer, "date": "2026-04-15",
+               "lines": [{"description": "办公椅", "quantity": "3", "unit_price": "1000.00", "vat_rate": "13"}]}),
+    )
+    .await["id"]
+        .as_i64()
+        .expect("chairs");
+    let cabinet = posted_invoice(
+        &api,
+        json!({"kind": "customer", "party_id": customer, "date": "2026-04-20",
+               "lines": [{"description": "文件柜", "quantity": "1", "unit_price": "5000.00", "vat_rate": "13"}]}),
+    )
+    .await["id"]
+        .as_i64()
+        .expect("cabinet");
+    let theirs = posted_invoice(
+        &api,
+        json!({"kind": "customer", "party_id": other, "date": "2026-04-20",
+               "lines": [{"description": "运输服务", "quantity": "1", "unit_price": "1000.00", "vat_rate": "9"}]}),
+    )
+    .await["id"]
+        .as_i64()
+        .expect("theirs");
+    let vouchers = app.count("fin_entries").await;
+    let set_off = format!("/api/v1/finance/invoices/{note}/set-off");
+
+    // Refused: more than the chairs' invoice is open for, a date before it, another customer's
+    // invoice, and the note itself.
+    let refusals = [
+        (
+            json!({"invoice_id": chairs, "date": "2026-04-21", "amount": "4000.00"}),
+            "amount",
+            "error.finance.setoff_too_large",
+        ),
+        (json!({"invoice_id": chairs, "date": "2026-04-12"}), "date", "error.finance.setoff_date"),
+        (json!({"invoice_id": theirs, "date": "2026-04-21"}), "invoice_id", "error.finance.setoff_invoice"),
+        (json!({"invoice_id": note, "date": "2026-04-21"}), "invoice_id", "error.finance.setoff_invoice"),
+    ];
+    for (body, field, code) in refusals {
+        let refused = api.post(&set_off, &body).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+        assert_eq!(refused.header("content-type").as_deref(), Some("application/problem+json"));
+        assert_eq!(
+            (refused.json()["errors"][0]["field"].as_str(), refused.json()["errors"][0]["code"].as_str()),
+            (Some(field), Some(code))
+        );
+    }
+
+    // Without an amount, as much as both allow: the chairs are paid in full.
+    let first = api.post(&set_off, &json!({"invoice_id": chairs, "date": "2026-04-21"})).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    assert_eq!(first.json()["amount"], "3390.00");
+    let invoice = |id: i64| {
+        let api = &api;
+        async move {
+            let i = api.get(&format!("/api/v1/finance/invoices/{id}")).await.json();
+            (
+                i["status"].as_str().unwrap_or_default().to_string(),
+                i["settled"].as_str().unwrap_or_default().to_string(),
+            )
+        }
+    };
+    assert_eq!(invoice(chairs).await, ("paid".to_string(), "3390.00".to_string()));
+    assert_eq!(invoice(note).await, ("open".to_string(), "-3390.00".to_string()), "the note still owes 2,260.00");
+
+    // The rest from the note's page, against the cabinet, which stays open for 3,390.00.
+    let browser = app.signed_in("admin").await;
+    let page = format!("/finance/invoices/{note}");
+    let shown = browser.get(&page).await.body;
+    assert!(
+        shown.contains("2,260.00") && shown.contains("3,390.00"),
+        "the page shows what is owed and the set-off made"
+    );
+    let rest = browser
+        .post_form(
+            &page,
+            &format!("{page}/set-off"),
+            &[("invoice_id", &cabinet.to_string()), ("date", "2026-04-22"), ("amount", "2260.00")],
+        )
+        .await;
+    assert_eq!(rest.status, StatusCode::SEE_OTHER, "{}", rest.body);
+    assert_eq!(invoice(note).await, ("paid".to_string(), "-5650.00".to_string()));
+    assert_eq!(invoice(cabinet).await, ("partial".to_string(), "2260.00".to_string()));
+    let again = api.post(&set_off, &json!({"invoice_id": cabinet, "date": "2026-04-23"})).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "nothing is owed any more");
+
+    // No money moved and no voucher was posted; what the customer owes in the ledger is what
+    // is open on the cabinet, and the ageing says the same.
+    assert_eq!(app.count("fin_entries").await, vouchers);
+    assert_eq!(
+        account_closing(&api, "1122").await,
+        "4480.00",
+        "3,390.00 on the cabinet and 1,090.00 from the other customer"
+    );
+    let ageing = api.get("/api/v1/finance/reports/ageing?kind=receivable&date=2026-04-30").await.json();
+    let row = ageing["items"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["party_id"] == customer)
+        .cloned()
+        .expect("customer");
+    assert_eq!(row["total"], "3390.00");
+    // Each document's page and audit trail records the set-off.
+    assert!(browser.get(&format!("/finance/invoices/{cabinet}")).await.body.contains("2,260.00"));
+    assert_eq!(
+        app.count(&format!(
+            "audit_log WHERE action = 'set_off' AND resource_id IN ('{note}', '{chairs}', '{cabinet}')"
+        ))
+        .await,
+        4
+    );
+}
