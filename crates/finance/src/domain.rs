@@ -99,6 +99,13 @@ impl Line {
     }
 }
 
+/// A foreign amount in CNY at `rate`, rounded half up to the fen once: a yen amount (no minor
+/// unit) times its rate keeps its fen. None when the product is out of range.
+pub fn in_cny(amount: Money, rate: rust_decimal::Decimal) -> Option<i64> {
+    let product = amount.to_decimal().checked_mul(rate)?;
+    Money::from_decimal(product, Currency::CNY, kernel::Rounding::HalfUp).ok().map(|m| m.minor())
+}
+
 /// Checks a foreign-currency line: a known currency, an exact amount, a positive rate, and the
 /// company-currency amount equal to amount × rate rounded half up to the fen.
 fn foreign(problems: &mut Problems, field: &str, line: &LineForm, cny: i64) -> Option<(String, i64, String)> {
@@ -124,14 +131,10 @@ fn foreign(problems: &mut Problems, field: &str, line: &LineForm, cny: i64) -> O
             return None;
         }
     };
-    let expected = amount
-        .mul_decimal(rate, kernel::Rounding::HalfUp)
-        .ok()
-        .and_then(|m| Money::from_decimal(m.to_decimal(), Currency::CNY, kernel::Rounding::HalfUp).ok());
-    match expected {
-        Some(e) if e.minor() == cny => Some((code, amount.minor(), rate.normalize().to_string())),
+    match in_cny(amount, rate) {
+        Some(e) if e == cny => Some((code, amount.minor(), rate.normalize().to_string())),
         Some(e) => {
-            problems.add(field, "error.finance.fx_mismatch", yuan(e.minor()));
+            problems.add(field, "error.finance.fx_mismatch", yuan(e));
             None
         }
         None => {
@@ -526,5 +529,19 @@ mod tests {
     fn periods_and_amounts_read_as_written() {
         assert_eq!(parse_period("p", "2026-13").unwrap_err().key, "error.finance.period");
         assert_eq!(yuan(-5), "-0.05");
+    }
+
+    #[test]
+    fn a_foreign_amount_is_rounded_to_the_fen_once() {
+        // ¥1,000 (Japanese yen have no minor unit) at 0.0483 is 48.30 yuan, not 48.00 from
+        // rounding to whole yen first.
+        let yen = Money::from_minor(1_000, Currency::from_code("JPY").unwrap());
+        assert_eq!(in_cny(yen, "0.0483".parse().unwrap()), Some(4_830));
+        let dollars = Money::from_minor(100_000, Currency::from_code("USD").unwrap());
+        assert_eq!(in_cny(dollars, "7.12345".parse().unwrap()), Some(712_345));
+        assert_eq!(
+            in_cny(Money::from_minor(-1_005, Currency::from_code("USD").unwrap()), "0.5".parse().unwrap()),
+            Some(-503)
+        );
     }
 }

@@ -104,6 +104,12 @@ pub fn module() -> Module {
                 name: "set-offs of credit notes against invoices",
                 sql: include_str!("../migrations/0013_setoffs.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 14,
+                name: "index of foreign-currency lines for revaluation",
+                sql: include_str!("../migrations/0014_foreign_lines.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,

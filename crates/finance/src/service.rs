@@ -1146,6 +1146,146 @@ pub async fn post_document_entry(tx: &mut Tx, company: i64, entry: &Entry, kind:
     Ok((id, number))
 }
 
+/// A closing rate as entered for revaluation: a currency code and the rate to CNY.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateForm {
+    pub currency: String,
+    pub rate: String,
+}
+
+/// One account's revaluation: its foreign balance, its carrying amount in CNY before, and the
+/// difference posted.
+#[derive(Debug, Clone, Serialize)]
+pub struct Revaluation {
+    pub account: String,
+    pub currency: String,
+    pub foreign_balance: i64,
+    pub carrying: i64,
+    pub revalued: i64,
+    pub difference: i64,
+}
+
+/// Revalues foreign-currency balances at the end of an open month (期末调汇): for every account
+/// and currency, the foreign balance at `rates` against what it is carried at in CNY, and the
+/// difference posted to 财务费用 (CAS 6603; the chart's `Role::FinancialExpense`) with one
+/// voucher (转) on the month's last day: a gain credits it, a loss debits it. The voucher's
+/// account lines carry the currency with a foreign amount of zero, so they count in the
+/// carrying amount next time and a second run at the same rates posts nothing. Every currency
+/// held needs a rate. Returns the voucher (none when nothing changed) and the revaluations.
+pub async fn revalue_foreign(
+    tx: &mut Tx,
+    principal: &Principal,
+    period: &str,
+    rates: &[RateForm],
+) -> Result<(Option<(i64, String)>, Vec<Revaluation>)> {
+    principal.authorize(POST)?;
+    let company = principal.company_id.0;
+    let period = domain::parse_period("period", period).map_err(|e| DomainError::Invalid(vec![e]))?;
+    let mut problems = kernel::error::Problems::default();
+    let mut closing: BTreeMap<String, rust_decimal::Decimal> = BTreeMap::new();
+    for (i, r) in rates.iter().enumerate() {
+        let code = r.currency.trim().to_uppercase();
+        if code == "CNY" || kernel::Currency::from_code(&code).is_none() || closing.contains_key(&code) {
+            problems.add(&format!("rates[{i}].currency"), "error.finance.currency", &code);
+            continue;
+        }
+        match r.rate.trim().parse::<rust_decimal::Decimal>() {
+            Ok(rate) if rate > rust_decimal::Decimal::ZERO && rate.scale() <= 6 => {
+                closing.insert(code, rate.normalize());
+            }
+            _ => problems.add(&format!("rates[{i}].rate"), "error.finance.rate", &r.rate),
+        }
+    }
+    problems.finish()?;
+    require_open(tx, company, &period).await?;
+    let held = tx
+        .fetch_all(
+            sqlx::query(
+                "SELECT a.code, l.currency, \
+                 CAST(SUM(CASE WHEN l.debit <> 0 THEN l.foreign_amount ELSE -l.foreign_amount END) AS BIGINT) AS foreign_balance, \
+                 CAST(SUM(l.debit - l.credit) AS BIGINT) AS carrying \
+                 FROM fin_entry_lines l JOIN fin_entries e ON e.id = l.entry_id JOIN fin_accounts a ON a.id = l.account_id \
+                 WHERE e.company_id = $1 AND e.status = 'posted' AND e.period <= $2 AND l.currency <> 'CNY' \
+                 GROUP BY a.code, l.currency ORDER BY a.code, l.currency",
+            )
+            .bind(company)
+            .bind(&period),
+        )
+        .await?;
+    let mut revaluations = Vec::new();
+    let mut missing = kernel::error::Problems::default();
+    for row in &held {
+        let currency: String = row.try_get("currency")?;
+        let Some(rate) = closing.get(&currency) else {
+            missing.add("rates", "error.finance.rate_missing", &currency);
+            continue;
+        };
+        let foreign_balance: i64 = row.try_get("foreign_balance")?;
+        let carrying: i64 = row.try_get("carrying")?;
+        let unit = kernel::Currency::from_code(&currency)
+            .ok_or(DomainError::Internal(format!("stored currency {currency}")))?;
+        let revalued = domain::in_cny(kernel::Money::from_minor(foreign_balance, unit), *rate)
+            .ok_or_else(|| DomainError::Internal(format!("{currency} balance out of range")))?;
+        revaluations.push(Revaluation {
+            account: row.try_get("code")?,
+            currency,
+            foreign_balance,
+            carrying,
+            revalued,
+            difference: revalued - carrying,
+        });
+    }
+    missing.finish()?;
+    let changed: Vec<&Revaluation> = revaluations.iter().filter(|r| r.difference != 0).collect();
+    if changed.is_empty() {
+        return Ok((None, revaluations));
+    }
+    let template = chart::template(tx.conn(), company).await?;
+    let mut lines = Vec::new();
+    let mut gain = 0i64;
+    for r in &changed {
+        let (debit, credit) = if r.difference > 0 { (r.difference, 0) } else { (0, -r.difference) };
+        lines.push(domain::Line {
+            account: r.account.clone(),
+            debit,
+            credit,
+            cost_center: String::new(),
+            memo: format!("{} {}", r.currency, closing[&r.currency]),
+            foreign: Some((r.currency.clone(), 0, closing[&r.currency].to_string())),
+        });
+        gain += r.difference;
+    }
+    let (debit, credit) = if gain >= 0 { (0, gain) } else { (-gain, 0) };
+    if gain != 0 {
+        lines.push(domain::Line {
+            account: template.code(Role::FinancialExpense).into(),
+            debit,
+            credit,
+            cost_center: String::new(),
+            memo: "汇兑损益".into(),
+            foreign: None,
+        });
+    }
+    let rates_text: Vec<String> = closing.iter().map(|(c, r)| format!("{c} {r}")).collect();
+    let entry = Entry {
+        date: last_day(&period),
+        period: period.clone(),
+        word: "转".into(),
+        memo: format!("期末汇兑损益 {period} {}", rates_text.join(" ")),
+        lines,
+    };
+    let posted = post_document_entry(tx, company, &entry, "revaluation").await?;
+    tx.audit(
+        "revalue",
+        "finance.period",
+        Some(&period),
+        &json!({"rates": [null, rates_text], "entry": [null, posted.1]}),
+    )
+    .await?;
+    Ok((Some(posted), revaluations))
+}
+
 /// The last day of a month `YYYY-MM`, as `YYYY-MM-DD`.
 pub fn last_day(period: &str) -> String {
     let year: i32 = period[..4].parse().unwrap_or(1970);

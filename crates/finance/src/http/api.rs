@@ -97,6 +97,13 @@ pub fn docs() -> Vec<ApiRoute> {
         route("POST", "/api/v1/finance/periods/{period}/close", "Close a month (结账)", service::CLOSE, None),
         route(
             "POST",
+            "/api/v1/finance/periods/{period}/revalue",
+            "Revalue foreign-currency balances at month-end rates (期末调汇)",
+            service::POST,
+            Some(revalue_schema),
+        ),
+        route(
+            "POST",
             "/api/v1/finance/periods/{period}/reopen",
             "Reopen the latest closed month (反结账)",
             service::REOPEN,
@@ -391,6 +398,35 @@ pub async fn close(ctx: Ctx, Path(period): Path<String>) -> AppResult<Json<Value
     let number = service::close_period(&mut tx, &ctx.principal, &period).await?;
     tx.commit().await?;
     Ok(Json(json!({"period": period, "status": "closed", "closing_entry": number})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevalueBody {
+    #[serde(default)]
+    rates: Vec<service::RateForm>,
+}
+
+/// Revalues foreign-currency balances at the end of an open month.
+pub async fn revalue(ctx: Ctx, Path(period): Path<String>, ApiJson(body): ApiJson<RevalueBody>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let (posted, revaluations) = service::revalue_foreign(&mut tx, &ctx.principal, &period, &body.rates).await?;
+    tx.commit().await?;
+    let status = if posted.is_some() { StatusCode::CREATED } else { StatusCode::OK };
+    let (entry_id, number) = posted.map_or((None, None), |(id, number)| (Some(id), Some(number)));
+    Ok((
+        status,
+        Json(json!({"period": period, "entry_id": entry_id, "number": number,
+            "revaluations": revaluations.iter().map(|r| json!({"account": r.account, "currency": r.currency,
+                "foreign_balance": kernel::Currency::from_code(&r.currency).map(|c| kernel::Money::from_minor(r.foreign_balance, c).to_decimal().to_string()),
+                "carrying": yuan(r.carrying), "revalued": yuan(r.revalued), "difference": yuan(r.difference)})).collect::<Vec<_>>()})),
+    )
+        .into_response())
+}
+
+fn revalue_schema() -> Value {
+    json!({"type": "object", "required": ["rates"], "properties": {"rates": {"type": "array", "items": {"type": "object",
+        "required": ["currency", "rate"], "properties": {"currency": {"type": "string"}, "rate": {"type": "string", "pattern": "^[0-9]+(\\.[0-9]{1,6})?$"}}}}}})
 }
 
 pub async fn reopen(ctx: Ctx, Path(period): Path<String>) -> AppResult<Json<Value>> {

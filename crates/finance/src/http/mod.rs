@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/finance/reports/income-statement", get(pages::income_statement))
         .route("/finance/periods", get(pages::periods))
         .route("/finance/periods/{period}/close", post(pages::close))
+        .route("/finance/periods/revalue", post(pages::revalue))
         .route("/finance/periods/{period}/reopen", post(pages::reopen))
         .route(
             "/finance/bank",
@@ -81,5 +82,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/finance/reports/ageing", get(api::ageing))
         .route("/api/v1/finance/periods", get(api::periods))
         .route("/api/v1/finance/periods/{period}/close", post(api::close))
+        .route("/api/v1/finance/periods/{period}/revalue", post(api::revalue))
         .route("/api/v1/finance/periods/{period}/reopen", post(api::reopen))
 }

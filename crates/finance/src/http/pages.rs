@@ -506,17 +506,21 @@ struct PeriodsPage {
     periods: Vec<(String, String)>,
     can_close: bool,
     can_reopen: bool,
+    /// Whether the revaluation form shows: the user may post and a month is open.
+    can_revalue: bool,
 }
 
 pub async fn periods(ctx: Ctx) -> AppResult<Response> {
     ctx.require(service::READ)?;
     let mut conn = conn(&ctx).await?;
     let periods = service::periods(&mut conn, ctx.company_id()).await?;
+    let can_revalue = ctx.principal.may(service::POST) && periods.iter().any(|(_, status)| status == "open");
     render(&PeriodsPage {
         page: PageCtx::new(&ctx, "finance.periods", "/finance/periods").await?,
         periods,
         can_close: ctx.principal.may(service::CLOSE),
         can_reopen: ctx.principal.may(service::REOPEN),
+        can_revalue,
     })
 }
 
@@ -525,6 +529,25 @@ pub async fn close(ctx: Ctx, Path(period): Path<String>) -> AppResult<Response> 
     service::close_period(&mut tx, &ctx.principal, &period).await?;
     tx.commit().await?;
     Ok(flash_redirect(&ctx, "/finance/periods", "finance.closed_ok"))
+}
+
+/// Revalues foreign-currency balances at the end of a month, from the periods page: one rate
+/// per row, rows left empty ignored.
+pub async fn revalue(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let period = pairs.text("period");
+    let rates: Vec<service::RateForm> = pairs
+        .rows(&["currency", "rate"])
+        .into_iter()
+        .filter(|[currency, rate]| !currency.trim().is_empty() || !rate.trim().is_empty())
+        .map(|[currency, rate]| service::RateForm { currency, rate })
+        .collect();
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let (posted, _) = service::revalue_foreign(&mut tx, &ctx.principal, &period, &rates).await?;
+    tx.commit().await?;
+    Ok(match posted {
+        Some((id, _)) => flash_redirect(&ctx, &format!("/finance/entries/{id}"), "finance.posted_ok"),
+        None => flash_redirect(&ctx, "/finance/periods", "finance.revalue_nothing"),
+    })
 }
 
 pub async fn reopen(ctx: Ctx, Path(period): Path<String>) -> AppResult<Response> {

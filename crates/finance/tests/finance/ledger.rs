@@ -820,3 +820,93 @@ async fn a_voucher_keeps_its_source_documents_and_a_posted_one_never_loses_them(
     let scan = browser.get(&format!("{voucher_page}/attachments/{first}")).await;
     assert_eq!(scan.body.as_bytes(), ticket);
 }
+
+#[tokio::test]
+async fn dollar_balances_are_revalued_at_month_end_and_the_difference_goes_to_financial_expenses() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let usd = |account: &str, debit: &str, credit: &str, dollars: &str, rate: &str| json!({"account": account, "debit": debit, "credit": credit, "currency": "USD", "foreign_amount": dollars, "rate": rate});
+    let cny = |account: &str, debit: &str, credit: &str| json!({"account": account, "debit": debit, "credit": credit});
+    // March: the owner pays in USD 2,000.00 at 7.1000, and a customer is invoiced USD 1,000.00.
+    for (date, lines) in [
+        ("2026-03-02", vec![usd("1002", "14200.00", "", "2000.00", "7.1"), cny("4001", "", "14200.00")]),
+        ("2026-03-09", vec![usd("1122", "7100.00", "", "1000.00", "7.1"), cny("6001", "", "7100.00")]),
+    ] {
+        post(&api, json!({"date": date, "word": "转", "memo": "外币业务", "lines": lines})).await;
+    }
+    // A rate is needed for every currency held, and must be a rate.
+    let missing = api.post("/api/v1/finance/periods/2026-03/revalue", &json!({"rates": []})).await;
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", missing.body);
+    assert_eq!(
+        (missing.json()["errors"][0]["field"].as_str(), missing.json()["errors"][0]["code"].as_str()),
+        (Some("rates"), Some("error.finance.rate_missing"))
+    );
+    let bad = api
+        .post("/api/v1/finance/periods/2026-03/revalue", &json!({"rates": [{"currency": "USD", "rate": "-7"}]}))
+        .await;
+    assert_eq!(bad.json()["errors"][0]["field"], "rates[0].rate");
+
+    // At the closing rate of 7.2000 the dollars are worth 300.00 more: a gain, credited to 6603.
+    let march = api
+        .post("/api/v1/finance/periods/2026-03/revalue", &json!({"rates": [{"currency": "USD", "rate": "7.2000"}]}))
+        .await;
+    assert_eq!(march.status, StatusCode::CREATED, "{}", march.body);
+    let body = march.json();
+    let differences: Vec<(&str, &str, &str)> = body["revaluations"]
+        .as_array()
+        .expect("revaluations")
+        .iter()
+        .map(|r| {
+            (
+                r["account"].as_str().unwrap_or(""),
+                r["revalued"].as_str().unwrap_or(""),
+                r["difference"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(differences, vec![("1002", "14400.00", "200.00"), ("1122", "7200.00", "100.00")]);
+    let voucher = api.get(&format!("/api/v1/finance/entries/{}", body["entry_id"])).await.json();
+    assert_eq!((voucher["date"].as_str(), voucher["word"].as_str()), (Some("2026-03-31"), Some("转")));
+    let last = &voucher["lines"][2];
+    assert_eq!((last["account"].as_str(), last["credit"].as_str()), (Some("6603"), Some("300.00")));
+    // Run again at the same rate, nothing is left to adjust.
+    let again = api
+        .post("/api/v1/finance/periods/2026-03/revalue", &json!({"rates": [{"currency": "USD", "rate": "7.2"}]}))
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    assert_eq!(again.json()["entry_id"], Value::Null);
+
+    // April: USD 400.00 comes in at 7.1500, and the month ends at 7.0000: a loss of 600.00.
+    post(
+        &api,
+        json!({"date": "2026-04-08", "word": "收", "memo": "收回外币货款", "lines": [
+            usd("1002", "2860.00", "", "400.00", "7.15"), usd("1122", "", "2860.00", "400.00", "7.15")]}),
+    )
+    .await;
+    let browser = app.signed_in("admin").await;
+    let page = browser.get("/finance/periods").await;
+    assert!(page.body.contains("/finance/periods/revalue"), "the periods page offers revaluation");
+    let april = browser
+        .post_form(
+            "/finance/periods",
+            "/finance/periods/revalue",
+            &[("period", "2026-04"), ("currency", "USD"), ("rate", "7.0000"), ("currency", ""), ("rate", "")],
+        )
+        .await;
+    assert_eq!(april.status, StatusCode::SEE_OTHER, "{}", april.body);
+    let tb = api.get("/api/v1/finance/reports/trial-balance?from=2026-04&to=2026-04").await.json();
+    let row =
+        |code: &str| tb["items"].as_array().expect("items").iter().find(|r| r["code"] == code).cloned().expect("row");
+    // 2,400 dollars at 7.0 in the bank and 600 owed by the customer at 7.0.
+    assert_eq!(row("1002")["closing"], "16800.00");
+    assert_eq!(row("1122")["closing"], "4200.00");
+    assert_eq!(row("6603")["debit"], "600.00");
+
+    // A closed month is not revalued.
+    api.post("/api/v1/finance/periods/2026-01/close", &json!({})).await;
+    let closed = api
+        .post("/api/v1/finance/periods/2026-01/revalue", &json!({"rates": [{"currency": "USD", "rate": "7.0"}]}))
+        .await;
+    assert_eq!(closed.json()["errors"][0]["code"], "error.finance.period_closed");
+}
