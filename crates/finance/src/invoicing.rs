@@ -738,6 +738,37 @@ pub async fn record_payment(tx: &mut Tx, principal: &Principal, form: &PaymentFo
     Ok(id)
 }
 
+/// A posted credit note that still owes money, with what it owes; refused otherwise, saying
+/// it cannot be `done` ("refunded", "set off").
+async fn owing_note(tx: &mut Tx, company: i64, note_id: i64, done: &str) -> Result<(Invoice, i64)> {
+    let note = load(tx.conn(), company, note_id).await?.ok_or(DomainError::NotFound("invoice"))?;
+    let owed = -note.open_amount();
+    if note.credit_of.is_none() || note.status != "open" || owed <= 0 {
+        return Err(DomainError::Conflict(format!("only a credit note that still owes money can be {done}")).into());
+    }
+    Ok((note, owed))
+}
+
+/// The amount a form asks for, in fen: empty means `most`; otherwise more than zero and at
+/// most `most`, or `too_large` (with `most` shown) on the `amount` field.
+fn amount_at_most(problems: &mut Problems, given: &str, most: i64, too_large: &'static str) -> i64 {
+    match given.trim() {
+        "" => most,
+        given => match Money::parse(given, Currency::CNY) {
+            Ok(m) if m.minor() > 0 && m.minor() <= most => m.minor(),
+            Ok(_) => {
+                problems.add("amount", too_large, domain::yuan(most));
+                0
+            }
+            Err(mut e) => {
+                e.field = "amount".into();
+                problems.0.push(e);
+                0
+            }
+        },
+    }
+}
+
 /// A refund of what a credit note owes, as entered: the amount (empty: all of it), the date
 /// and the cash or bank account (empty: the chart's bank account).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -760,30 +791,12 @@ pub struct RefundForm {
 pub async fn refund(tx: &mut Tx, principal: &Principal, note_id: i64, form: &RefundForm) -> Result<i64> {
     principal.authorize(PAYMENTS)?;
     let company = principal.company_id.0;
-    let note = load(tx.conn(), company, note_id).await?.ok_or(DomainError::NotFound("invoice"))?;
-    let owed = -note.open_amount();
-    if note.credit_of.is_none() || note.status != "open" || owed <= 0 {
-        return Err(DomainError::Conflict("only a credit note that still owes money can be refunded".into()).into());
-    }
+    let (note, owed) = owing_note(tx, company, note_id, "refunded").await?;
     let customer = note.kind == "customer";
     let template = chart::template(tx.conn(), company).await?;
     let mut problems = Problems::default();
     problems.check(kernel::dates::parse("date", &form.date));
-    let amount = match form.amount.trim() {
-        "" => owed,
-        given => match Money::parse(given, Currency::CNY) {
-            Ok(m) if m.minor() > 0 && m.minor() <= owed => m.minor(),
-            Ok(_) => {
-                problems.add("amount", "error.finance.refund_too_large", domain::yuan(owed));
-                0
-            }
-            Err(mut e) => {
-                e.field = "amount".into();
-                problems.0.push(e);
-                0
-            }
-        },
-    };
+    let amount = amount_at_most(&mut problems, &form.amount, owed, "error.finance.refund_too_large");
     let bank = match form.bank_account.trim() {
         "" => template.code(Role::Bank).to_string(),
         chosen => chosen.to_string(),
@@ -900,11 +913,7 @@ pub struct SetOffForm {
 pub async fn set_off(tx: &mut Tx, principal: &Principal, note_id: i64, form: &SetOffForm) -> Result<i64> {
     principal.authorize(PAYMENTS)?;
     let company = principal.company_id.0;
-    let note = load(tx.conn(), company, note_id).await?.ok_or(DomainError::NotFound("invoice"))?;
-    let owed = -note.open_amount();
-    if note.credit_of.is_none() || note.status != "open" || owed <= 0 {
-        return Err(DomainError::Conflict("only a credit note that still owes money can be set off".into()).into());
-    }
+    let (note, owed) = owing_note(tx, company, note_id, "set off").await?;
     let mut problems = Problems::default();
     let date = problems.check(kernel::dates::parse("date", &form.date));
     let invoice = load(tx.conn(), company, form.invoice_id).await?.filter(|i| {
@@ -923,21 +932,9 @@ pub async fn set_off(tx: &mut Tx, principal: &Principal, note_id: i64, form: &Se
         }
     }
     let most = invoice.as_ref().map_or(0, |i| owed.min(i.open_amount()));
-    let amount = match form.amount.trim() {
-        _ if invoice.is_none() => 0,
-        "" => most,
-        given => match Money::parse(given, Currency::CNY) {
-            Ok(m) if m.minor() > 0 && m.minor() <= most => m.minor(),
-            Ok(_) => {
-                problems.add("amount", "error.finance.setoff_too_large", domain::yuan(most));
-                0
-            }
-            Err(mut e) => {
-                e.field = "amount".into();
-                problems.0.push(e);
-                0
-            }
-        },
+    let amount = match invoice {
+        Some(_) => amount_at_most(&mut problems, &form.amount, most, "error.finance.setoff_too_large"),
+        None => 0,
     };
     problems.finish()?;
     let Some(invoice) = invoice else {
@@ -1064,36 +1061,36 @@ pub async fn set_off_candidates(
 
 /// One invoice with its lines.
 pub async fn load(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -> Result<Option<Invoice>> {
-    let row = sqlx::query(
-        "SELECT i.id, i.kind, i.party_id, p.name AS party_name, i.number, i.status, i.credit_of, i.invoice_date, i.due_date, i.tax_inclusive, \
-         i.net, i.tax, i.total, i.settled, i.entry_id, i.memo, i.hold_reason FROM fin_invoices i JOIN parties p ON p.id = i.party_id WHERE i.company_id = $1 AND i.id = $2",
+    // One call for the invoice and its lines: the invoice's columns repeat on each line's row.
+    let rows = sqlx::query(
+        "SELECT i.kind, i.party_id, p.name AS party_name, i.number, i.status, i.credit_of, i.invoice_date, i.due_date, i.tax_inclusive, \
+         i.net, i.tax, i.total, i.settled, i.entry_id, i.memo, i.hold_reason, l.line_no, l.description, l.quantity, l.unit_price, \
+         l.discount_bp, l.vat_rate_bp, l.account, l.net AS line_net, l.tax AS line_tax, l.total AS line_total \
+         FROM fin_invoices i JOIN parties p ON p.id = i.party_id LEFT JOIN fin_invoice_lines l ON l.invoice_id = i.id \
+         WHERE i.company_id = $1 AND i.id = $2 ORDER BY l.line_no",
     )
     .bind(company)
     .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(r) = row else { return Ok(None) };
-    let lines = sqlx::query(
-        "SELECT description, quantity, unit_price, discount_bp, vat_rate_bp, account, net, tax, total FROM fin_invoice_lines WHERE invoice_id = $1 ORDER BY line_no",
-    )
-    .bind(id)
     .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|l| {
-        Ok(InvoiceLine {
+    .await?;
+    let Some(r) = rows.first() else { return Ok(None) };
+    let mut lines = Vec::with_capacity(rows.len());
+    for l in &rows {
+        if l.try_get::<Option<i64>, _>("line_no")?.is_none() {
+            continue;
+        }
+        lines.push(InvoiceLine {
             description: l.try_get("description")?,
             quantity: l.try_get("quantity")?,
             unit_price: l.try_get("unit_price")?,
             discount_bp: l.try_get("discount_bp")?,
             vat_rate_bp: l.try_get("vat_rate_bp")?,
             account: l.try_get("account")?,
-            net: l.try_get("net")?,
-            tax: l.try_get("tax")?,
-            total: l.try_get("total")?,
-        })
-    })
-    .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
+            net: l.try_get("line_net")?,
+            tax: l.try_get("line_tax")?,
+            total: l.try_get("line_total")?,
+        });
+    }
     Ok(Some(Invoice {
         id,
         kind: r.try_get("kind")?,

@@ -499,27 +499,30 @@ async fn each_customers_twelve_month_spend_is_kept_at_posting_and_rolled_when_a_
     assert_eq!(kept().await, Some(113_000 + 226_000));
 }
 
-#[tokio::test]
-async fn what_a_credit_note_owes_back_after_payment_is_refunded_in_part_and_then_in_full() {
-    let app = spawn_app().await;
-    let api = app.api("admin").await;
-    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
-    let customer = party(&api, "上海明德文具有限公司", "customer").await;
-    // Two desks at 5,000.00 + 13 % VAT, paid in full.
+/// Two desks at 5,000.00 + 13 % VAT invoiced on the 1st of `month` and paid in full on the
+/// 3rd; one comes back on the 10th, so its credit note owes the customer 5,650.00. Returns the
+/// invoice's and the note's ids.
+async fn desks_paid_then_one_returned(
+    app: &testkit::TestApp,
+    api: &ApiClient,
+    customer: i64,
+    month: u32,
+) -> (i64, i64) {
     let invoice = posted_invoice(
-        &api,
-        json!({"kind": "customer", "party_id": customer, "date": "2026-03-02",
+        api,
+        json!({"kind": "customer", "party_id": customer, "date": format!("2026-{month:02}-01"),
                "lines": [{"description": "办公桌", "quantity": "2", "unit_price": "5000.00", "vat_rate": "13"}]}),
     )
-    .await;
+    .await["id"]
+        .as_i64()
+        .expect("invoice");
     let paid = api
         .post(
             "/api/v1/finance/payments",
-            &json!({"kind": "receipt", "party_id": customer, "date": "2026-03-05", "amount": "11300.00"}),
+            &json!({"kind": "receipt", "party_id": customer, "date": format!("2026-{month:02}-03"), "amount": "11300.00"}),
         )
         .await;
     assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.body);
-    // One desk comes back: the note owes the customer 5,650.00, as nothing is left to settle.
     let principal = kernel::permission::Principal::new(
         kernel::ids::UserId(1),
         "admin".into(),
@@ -530,7 +533,7 @@ async fn what_a_credit_note_owes_back_after_payment_is_refunded_in_part_and_then
         Vec::new(),
     );
     let mut tx = app.db.begin(db::Actor::user(1, "admin", app.company_id)).await.expect("begin");
-    let desk = finance::vat::InvoiceLineForm {
+    let returned = finance::vat::InvoiceLineForm {
         description: "办公桌（退货）".into(),
         quantity: "1".into(),
         unit_price: "5000.00".into(),
@@ -540,14 +543,24 @@ async fn what_a_credit_note_owes_back_after_payment_is_refunded_in_part_and_then
     let note = finance::invoicing::credit_part(
         &mut tx,
         &principal,
-        invoice["id"].as_i64().expect("id"),
-        "2026-03-10",
-        &[desk],
+        invoice,
+        &format!("2026-{month:02}-10"),
+        &[returned],
         "退货",
     )
     .await
     .expect("credit note");
     tx.commit().await.expect("commit");
+    (invoice, note)
+}
+
+#[tokio::test]
+async fn what_a_credit_note_owes_back_after_payment_is_refunded_in_part_and_then_in_full() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let customer = party(&api, "上海明德文具有限公司", "customer").await;
+    let (_, note) = desks_paid_then_one_returned(&app, &api, customer, 3).await;
     let owed = api.get(&format!("/api/v1/finance/invoices/{note}")).await.json();
     assert_eq!(
         (owed["total"].as_str(), owed["settled"].as_str(), owed["status"].as_str()),
@@ -613,49 +626,7 @@ async fn a_credit_note_is_set_off_against_the_customers_next_invoices_instead_of
     api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
     let customer = party(&api, "杭州青禾文化传媒有限公司", "customer").await;
     let other = party(&api, "苏州远航物流有限公司", "customer").await;
-    // Two desks at 5,000.00 + 13 % VAT, paid in full; one comes back, so the credit note owes
-    // the customer 5,650.00.
-    let desks = posted_invoice(
-        &api,
-        json!({"kind": "customer", "party_id": customer, "date": "2026-04-01",
-               "lines": [{"description": "办公桌", "quantity": "2", "unit_price": "5000.00", "vat_rate": "13"}]}),
-    )
-    .await;
-    let paid = api
-        .post(
-            "/api/v1/finance/payments",
-            &json!({"kind": "receipt", "party_id": customer, "date": "2026-04-03", "amount": "11300.00"}),
-        )
-        .await;
-    assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.body);
-    let principal = kernel::permission::Principal::new(
-        kernel::ids::UserId(1),
-        "admin".into(),
-        kernel::ids::CompanyId(app.company_id),
-        None,
-        None,
-        true,
-        Vec::new(),
-    );
-    let mut tx = app.db.begin(db::Actor::user(1, "admin", app.company_id)).await.expect("begin");
-    let returned = finance::vat::InvoiceLineForm {
-        description: "办公桌（退货）".into(),
-        quantity: "1".into(),
-        unit_price: "5000.00".into(),
-        vat_rate: "13".into(),
-        ..Default::default()
-    };
-    let note = finance::invoicing::credit_part(
-        &mut tx,
-        &principal,
-        desks["id"].as_i64().expect("id"),
-        "2026-04-10",
-        &[returned],
-        "退货",
-    )
-    .await
-    .expect("credit note");
-    tx.commit().await.expect("commit");
+    let (_, note) = desks_paid_then_one_returned(&app, &api, customer, 4).await;
     // The customer takes the credit against what it buys next: chairs for 3,390.00 and a
     // cabinet for 5,650.00; and another customer has an open invoice too.
     let chairs = posted_invoice(

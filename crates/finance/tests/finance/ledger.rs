@@ -220,6 +220,16 @@ fn admin_principal(company: i64) -> Principal {
     Principal::new(UserId(1), "admin".into(), CompanyId(company), None, None, true, Vec::new())
 }
 
+/// Sets up the company's books on the CAS chart with the twelve months of 2026 open, and
+/// returns the administrator who did it.
+async fn cas_books_for_2026(app: &testkit::TestApp) -> Principal {
+    let principal = admin_principal(app.company_id);
+    let mut tx = app.db.begin(Actor::user(1, "admin", app.company_id)).await.expect("begin");
+    service::set_up_books(&mut tx, &principal, finance::chart::Template::Cas, 2026, 1).await.expect("books");
+    tx.commit().await.expect("commit");
+    principal
+}
+
 #[tokio::test]
 async fn a_reversal_restores_every_balance_and_cannot_be_repeated() {
     let app = spawn_app().await;
@@ -337,10 +347,7 @@ async fn a_voucher_entered_in_the_browser_is_posted_and_shown() {
 #[tokio::test]
 async fn concurrent_postings_get_gapless_distinct_voucher_numbers() {
     let app = spawn_app().await;
-    let principal = admin_principal(app.company_id);
-    let mut tx = app.db.begin(Actor::user(1, "admin", app.company_id)).await.expect("begin");
-    service::set_up_books(&mut tx, &principal, finance::chart::Template::Cas, 2026, 1).await.expect("books");
-    tx.commit().await.expect("commit");
+    let principal = cas_books_for_2026(&app).await;
     let mut tasks = Vec::new();
     for i in 0..20 {
         let db = app.db.clone();
@@ -373,10 +380,7 @@ async fn concurrent_postings_get_gapless_distinct_voucher_numbers() {
 #[tokio::test]
 async fn a_month_closed_while_vouchers_are_posted_carries_every_voucher_that_got_in() {
     let app = spawn_app().await;
-    let principal = admin_principal(app.company_id);
-    let mut tx = app.db.begin(Actor::user(1, "admin", app.company_id)).await.expect("begin");
-    service::set_up_books(&mut tx, &principal, finance::chart::Template::Cas, 2026, 1).await.expect("books");
-    tx.commit().await.expect("commit");
+    let principal = cas_books_for_2026(&app).await;
     // Twelve sales of 100.00 booked into January while the accountant closes January.
     let mut tasks = Vec::new();
     for i in 0..12 {
