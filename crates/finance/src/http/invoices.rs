@@ -12,7 +12,7 @@ use db::RowExt;
 use kernel::error::FieldError;
 use kernel::DomainError;
 use serde::Deserialize;
-use web::page::{flash_redirect, render, render_status};
+use web::page::{field_messages, flash_redirect, message_for, render, render_status, within_form};
 use web::{AppError, AppResult, Ctx, FormPairs, PageCtx};
 
 const FORM_LINES: usize = 5;
@@ -173,6 +173,14 @@ struct DetailPage {
     set_offs: Vec<invoicing::SetOffLine>,
     /// For a credit note that owes money: the party's open invoices it can be set off against.
     set_off_candidates: Vec<(i64, String, i64)>,
+    /// Refusals of the form sent, each field named `<form>:<field>` (`pay`, `refund`, `set_off`).
+    errors: Vec<(String, String)>,
+}
+
+impl DetailPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        message_for(&self.errors, field)
+    }
 }
 
 fn parse_id(id: &str) -> Result<i64, AppError> {
@@ -180,10 +188,14 @@ fn parse_id(id: &str) -> Result<i64, AppError> {
 }
 
 pub async fn detail(ctx: Ctx, Path((which, id)): Path<(String, String)>) -> AppResult<Response> {
+    render(&detail_page(&ctx, &which, parse_id(&id)?, Vec::new()).await?)
+}
+
+async fn detail_page(ctx: &Ctx, which: &str, id: i64, errors: Vec<(String, String)>) -> AppResult<DetailPage> {
     ctx.require(invoicing::READ)?;
-    let (kind, base, title) = kind_of(&which)?;
+    let (kind, base, title) = kind_of(which)?;
     let mut conn = ctx.db().reader().acquire().await.map_err(db::Error::from)?;
-    let invoice = invoicing::load(&mut conn, ctx.company_id(), parse_id(&id)?)
+    let invoice = invoicing::load(&mut conn, ctx.company_id(), id)
         .await?
         .filter(|i| i.kind == kind)
         .ok_or(DomainError::NotFound("invoice"))?;
@@ -202,8 +214,8 @@ pub async fn detail(ctx: Ctx, Path((which, id)): Path<(String, String)>) -> AppR
     };
     drop(conn);
     let heading = invoice.number.clone().unwrap_or_else(|| ctx.t("finance.status.draft"));
-    render(&DetailPage {
-        page: PageCtx::new(&ctx, title, base).await?.titled(format!("{} {heading}", ctx.t("finance.invoice"))),
+    Ok(DetailPage {
+        page: PageCtx::new(ctx, title, base).await?.titled(format!("{} {heading}", ctx.t("finance.invoice"))),
         base,
         invoice,
         today: ctx.today().to_string(),
@@ -213,6 +225,7 @@ pub async fn detail(ctx: Ctx, Path((which, id)): Path<(String, String)>) -> AppR
         bank,
         set_offs,
         set_off_candidates,
+        errors,
     })
 }
 
@@ -236,7 +249,7 @@ pub async fn credit(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: 
 
 /// Refunds what a credit note owes, from its page.
 pub async fn refund(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: FormPairs) -> AppResult<Response> {
-    let (_, base, _) = kind_of(&which)?;
+    kind_of(&which)?;
     let id = parse_id(&id)?;
     let form = invoicing::RefundForm {
         date: pairs.text("date"),
@@ -245,14 +258,36 @@ pub async fn refund(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: 
         memo: String::new(),
     };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    invoicing::refund(&mut tx, &ctx.principal, id, &form).await?;
-    tx.commit().await?;
-    Ok(flash_redirect(&ctx, &format!("{base}/{id}"), "common.saved"))
+    let outcome = invoicing::refund(&mut tx, &ctx.principal, id, &form).await.map(|_| ());
+    finish_form(&ctx, tx, outcome, (&which, id, "refund")).await
+}
+
+/// Commits a form sent from a document's page and goes back to it; a refusal shows the page
+/// again (422) with each message beside its field, and nothing is stored.
+async fn finish_form(
+    ctx: &Ctx,
+    tx: db::Tx,
+    outcome: db::Result<()>,
+    (which, id, form): (&str, i64, &str),
+) -> AppResult<Response> {
+    match outcome {
+        Ok(()) => {
+            tx.commit().await?;
+            let (_, base, _) = kind_of(which)?;
+            Ok(flash_redirect(ctx, &format!("{base}/{id}"), "common.saved"))
+        }
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            drop(tx);
+            let errors = field_messages(ctx, &within_form(form, errors));
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &detail_page(ctx, which, id, errors).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Sets what a credit note owes off against an open invoice, from the note's page.
 pub async fn set_off(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: FormPairs) -> AppResult<Response> {
-    let (_, base, _) = kind_of(&which)?;
+    kind_of(&which)?;
     let id = parse_id(&id)?;
     let form = invoicing::SetOffForm {
         invoice_id: pairs.get("invoice_id").and_then(|p| p.parse().ok()).unwrap_or(0),
@@ -260,14 +295,13 @@ pub async fn set_off(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs:
         amount: pairs.text("amount"),
     };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    invoicing::set_off(&mut tx, &ctx.principal, id, &form).await?;
-    tx.commit().await?;
-    Ok(flash_redirect(&ctx, &format!("{base}/{id}"), "common.saved"))
+    let outcome = invoicing::set_off(&mut tx, &ctx.principal, id, &form).await.map(|_| ());
+    finish_form(&ctx, tx, outcome, (&which, id, "set_off")).await
 }
 
 /// Records a receipt (or payment) against this invoice from its page.
 pub async fn pay(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: FormPairs) -> AppResult<Response> {
-    let (kind, base, _) = kind_of(&which)?;
+    let (kind, _, _) = kind_of(&which)?;
     let id = parse_id(&id)?;
     let form = PaymentForm {
         kind: if kind == "customer" { "receipt" } else { "payment" }.into(),
@@ -279,9 +313,8 @@ pub async fn pay(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: For
         memo: String::new(),
     };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    invoicing::record_payment(&mut tx, &ctx.principal, &form).await?;
-    tx.commit().await?;
-    Ok(flash_redirect(&ctx, &format!("{base}/{id}"), "common.saved"))
+    let outcome = invoicing::record_payment(&mut tx, &ctx.principal, &form).await.map(|_| ());
+    finish_form(&ctx, tx, outcome, (&which, id, "pay")).await
 }
 
 #[derive(Template)]

@@ -11,7 +11,7 @@ use axum::response::Response;
 use kernel::error::FieldError;
 use kernel::DomainError;
 use serde::Deserialize;
-use web::page::{download, flash_redirect, render, render_status};
+use web::page::{download, field_messages, flash_redirect, render, render_status};
 use web::{AppError, AppResult, Ctx, FormPairs, PageCtx};
 
 /// Lines shown on a new voucher form; a longer voucher is entered through the API or in parts.
@@ -508,19 +508,26 @@ struct PeriodsPage {
     can_reopen: bool,
     /// Whether the revaluation form shows: the user may post and a month is open.
     can_revalue: bool,
+    /// Why the revaluation just sent was refused (the one form on the page that can be).
+    errors: Vec<(String, String)>,
 }
 
 pub async fn periods(ctx: Ctx) -> AppResult<Response> {
+    render(&periods_page(&ctx, Vec::new()).await?)
+}
+
+async fn periods_page(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<PeriodsPage> {
     ctx.require(service::READ)?;
-    let mut conn = conn(&ctx).await?;
+    let mut conn = conn(ctx).await?;
     let periods = service::periods(&mut conn, ctx.company_id()).await?;
     let can_revalue = ctx.principal.may(service::POST) && periods.iter().any(|(_, status)| status == "open");
-    render(&PeriodsPage {
-        page: PageCtx::new(&ctx, "finance.periods", "/finance/periods").await?,
+    Ok(PeriodsPage {
+        page: PageCtx::new(ctx, "finance.periods", "/finance/periods").await?,
         periods,
         can_close: ctx.principal.may(service::CLOSE),
         can_reopen: ctx.principal.may(service::REOPEN),
         can_revalue,
+        errors,
     })
 }
 
@@ -542,7 +549,15 @@ pub async fn revalue(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         .map(|[currency, rate]| service::RateForm { currency, rate })
         .collect();
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    let (posted, _) = service::revalue_foreign(&mut tx, &ctx.principal, &period, &rates).await?;
+    let posted = match service::revalue_foreign(&mut tx, &ctx.principal, &period, &rates).await {
+        Ok((posted, _)) => posted,
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            drop(tx);
+            let errors = field_messages(&ctx, &errors);
+            return render_status(StatusCode::UNPROCESSABLE_ENTITY, &periods_page(&ctx, errors).await?);
+        }
+        Err(e) => return Err(e.into()),
+    };
     tx.commit().await?;
     Ok(match posted {
         Some((id, _)) => flash_redirect(&ctx, &format!("/finance/entries/{id}"), "finance.posted_ok"),

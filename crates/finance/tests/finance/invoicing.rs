@@ -703,6 +703,19 @@ async fn a_credit_note_is_set_off_against_the_customers_next_invoices_instead_of
         shown.contains("2,260.00") && shown.contains("3,390.00"),
         "the page shows what is owed and the set-off made"
     );
+    let refused = browser
+        .post_form(
+            &page,
+            &format!("{page}/set-off"),
+            &[("invoice_id", &cabinet.to_string()), ("date", "2026-04-22"), ("amount", "9999.00")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    let beside_amount = refused.body.split("id=\"samount\"").nth(1).unwrap_or_default();
+    assert!(
+        beside_amount.contains("role=\"alert\">") && beside_amount.contains("2260.00"),
+        "the refusal stands beside the amount"
+    );
     let rest = browser
         .post_form(
             &page,

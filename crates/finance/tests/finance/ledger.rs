@@ -891,6 +891,15 @@ async fn dollar_balances_are_revalued_at_month_end_and_the_difference_goes_to_fi
     let browser = app.signed_in("admin").await;
     let page = browser.get("/finance/periods").await;
     assert!(page.body.contains("/finance/periods/revalue"), "the periods page offers revaluation");
+    let refused = browser
+        .post_form(
+            "/finance/periods",
+            "/finance/periods/revalue",
+            &[("period", "2026-04"), ("currency", "USD"), ("rate", "")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert!(refused.body.contains("role=\"alert\""), "the form says what is wrong");
     let april = browser
         .post_form(
             "/finance/periods",
