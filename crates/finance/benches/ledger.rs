@@ -1,7 +1,8 @@
 //! Ledger benchmarks: customer invoices of three lines with VAT created and posted one per
 //! transaction, through the service layer and through the HTTP API, in runs of 1,000 and
-//! 10,000, and by 32 clients at once; and the trial balance, balance sheet and ageing report
-//! on the books that result.
+//! 10,000, and by 32 clients at once; and the trial balance, balance sheet, income statement
+//! and ageing report on the books that result, and on books padded to a million (and, with
+//! `ZHONGSHU_BENCH_10M=1`, ten million) entry lines.
 //!
 //!     cargo bench -p finance --bench ledger                       # SQLite
 //!     ZHONGSHU_TEST_PG_URL=postgres://… cargo bench -p finance --bench ledger
@@ -206,5 +207,105 @@ fn reports(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, posting, concurrent_posting, reports);
+/// Pads the books with `lines` more posted entry lines (four a voucher: Dr 1122, Cr 6001 on two
+/// cost centres, Cr 22210102, spread over the twelve months of 2026), their balance rows, and
+/// one customer invoice a voucher over 1,000 customers (a third of them paid), written with a
+/// few set-based statements: through the posting service ten million lines would take hours,
+/// and the reports read the same rows either way.
+async fn pad_books(app: &testkit::TestApp, lines: u64) {
+    let company = app.company_id;
+    let vouchers = (lines / 4) as i64;
+    let months =
+        "(VALUES (0, '2026-01'), (1, '2026-02'), (2, '2026-03'), (3, '2026-04'), (4, '2026-05'), (5, '2026-06'), \
+                  (6, '2026-07'), (7, '2026-08'), (8, '2026-09'), (9, '2026-10'), (10, '2026-11'), (11, '2026-12')) m";
+    let statements = [
+        "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < 1000) \
+         INSERT INTO parties (company_id, number, kind, name, search_text, created_at, updated_at) \
+         SELECT $1, 'BULK-' || CAST(n AS TEXT), 'organization', '客户 ' || CAST(n AS TEXT), '', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z' FROM seq"
+            .to_string(),
+        format!(
+            "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < $2) \
+             INSERT INTO fin_entries (company_id, period, entry_date, word, number, status, kind, memo, created_at, posted_at) \
+             SELECT $1, m.column2, m.column2 || '-15', '记', 'B-' || CAST(seq.n AS TEXT), 'posted', 'bulk', '', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z' \
+             FROM seq JOIN {months} ON m.column1 = seq.n % 12"
+        ),
+        "INSERT INTO fin_entry_lines (entry_id, line_no, account_id, debit, credit, cost_center, memo) \
+         SELECT e.id, k.column1, a.id, k.column3, k.column4, k.column5, '' FROM fin_entries e \
+         CROSS JOIN (VALUES (1, '1122', 113000, 0, ''), (2, '6001', 0, 60000, 'east'), (3, '6001', 0, 40000, 'west'), (4, '22210102', 0, 13000, '')) k \
+         JOIN fin_accounts a ON a.company_id = e.company_id AND a.code = k.column2 \
+         WHERE e.company_id = $1 AND e.kind = 'bulk' AND $2 > 0"
+            .to_string(),
+        "INSERT INTO fin_balances (company_id, account_id, period, cost_center, debit, credit) \
+         SELECT e.company_id, l.account_id, e.period, l.cost_center, SUM(l.debit), SUM(l.credit) \
+         FROM fin_entry_lines l JOIN fin_entries e ON e.id = l.entry_id WHERE e.company_id = $1 AND e.kind = 'bulk' AND $2 > 0 \
+         GROUP BY e.company_id, l.account_id, e.period, l.cost_center \
+         ON CONFLICT (company_id, account_id, period, cost_center) \
+         DO UPDATE SET debit = fin_balances.debit + excluded.debit, credit = fin_balances.credit + excluded.credit"
+            .to_string(),
+        format!(
+            "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < $2) \
+             INSERT INTO fin_invoices (company_id, kind, party_id, number, status, invoice_date, due_date, tax_inclusive, vat_rounding, net, tax, total, settled, memo, created_at) \
+             SELECT $1, 'customer', p.id, 'BULK/' || CAST(seq.n AS TEXT), CASE WHEN seq.n % 3 = 0 THEN 'paid' ELSE 'open' END, \
+             m.column2 || '-10', m.column2 || '-28', 0, 'line', 100000, 13000, 113000, CASE WHEN seq.n % 3 = 0 THEN 113000 ELSE 0 END, '', '2026-01-01T00:00:00Z' \
+             FROM seq JOIN {months} ON m.column1 = seq.n % 12 \
+             JOIN parties p ON p.company_id = $1 AND p.number = 'BULK-' || CAST(1 + seq.n % 1000 AS TEXT)"
+        ),
+    ];
+    let mut tx = app.db.begin(Actor::system()).await.expect("begin");
+    for sql in &statements {
+        sqlx::query(sql).bind(company).bind(vouchers).execute(tx.conn()).await.expect("pad the books");
+    }
+    tx.commit().await.expect("commit");
+    app.db.analyze().await.expect("analyze");
+}
+
+/// The reports on books of 5,000 posted invoices (20,000 lines) padded to `lines` entry lines.
+fn reports_at(c: &mut Criterion, lines: u64, name: &str) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let books = runtime.block_on(async {
+        let books = books().await;
+        post_via_service(&books, 5_000, 0).await;
+        pad_books(&books.app, lines - 20_000).await;
+        books
+    });
+    let company = books.app.company_id;
+    let mut group = c.benchmark_group(name);
+    group.sample_size(10);
+    group.bench_function("trial_balance_year", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let mut conn = books.app.db.reader().acquire().await.expect("conn");
+            finance::service::trial_balance(&mut conn, company, "2026-01", "2026-12").await.expect("tb")
+        })
+    });
+    group.bench_function("balance_sheet", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let mut conn = books.app.db.reader().acquire().await.expect("conn");
+            finance::service::balance_sheet(&mut conn, company, "2026-12").await.expect("sheet")
+        })
+    });
+    group.bench_function("income_statement_year", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let mut conn = books.app.db.reader().acquire().await.expect("conn");
+            finance::service::income_statement(&mut conn, company, "2026-01", "2026-12").await.expect("income")
+        })
+    });
+    group.bench_function("ageing", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let mut conn = books.app.db.reader().acquire().await.expect("conn");
+            finance::invoicing::ageing(&mut conn, company, "receivable", "2026-12-31").await.expect("ageing")
+        })
+    });
+    group.finish();
+}
+
+/// A million entry lines; ten million too when `ZHONGSHU_BENCH_10M=1` (padding them takes
+/// minutes).
+fn reports_at_scale(c: &mut Criterion) {
+    reports_at(c, 1_000_000, "reports_at_1m_lines");
+    if std::env::var("ZHONGSHU_BENCH_10M").is_ok_and(|v| v == "1") {
+        reports_at(c, 10_000_000, "reports_at_10m_lines");
+    }
+}
+
+criterion_group!(benches, posting, concurrent_posting, reports, reports_at_scale);
 criterion_main!(benches);

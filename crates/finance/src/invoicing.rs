@@ -1173,36 +1173,41 @@ pub async fn ageing(conn: &mut sqlx::AnyConnection, company: i64, kind: &str, da
     let invoice_kind = if kind == "payable" { "supplier" } else { "customer" };
     let on = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
         .map_err(|_| DomainError::invalid("date", "error.date.format", date))?;
-    let rows = sqlx::query(
-        "SELECT i.party_id, p.name, i.due_date, i.total - i.settled AS open_amount FROM fin_invoices i JOIN parties p ON p.id = i.party_id \
-         WHERE i.company_id = $1 AND i.kind = $2 AND i.status IN ('open', 'partial') AND i.invoice_date <= $3 ORDER BY p.name, i.party_id",
-    )
-    .bind(company)
-    .bind(invoice_kind)
-    .bind(date)
-    .fetch_all(conn)
-    .await?;
-    let mut out: Vec<AgeingRow> = Vec::new();
-    for r in rows {
-        let party_id: i64 = r.try_get("party_id")?;
-        let due: String = r.try_get("due_date")?;
-        let open_amount: i64 = r.try_get("open_amount")?;
-        let days = chrono::NaiveDate::parse_from_str(&due, "%Y-%m-%d").map(|d| (on - d).num_days()).unwrap_or(0);
-        let bucket = match days {
-            ..=30 => 0,
-            31..=60 => 1,
-            61..=90 => 2,
-            _ => 3,
-        };
-        if out.last().map(|row| row.party_id) != Some(party_id) {
-            out.push(AgeingRow { party_id, party_name: r.try_get("name")?, buckets: [0; 4], total: 0 });
-        }
-        if let Some(row) = out.last_mut() {
-            row.buckets[bucket] += open_amount;
-            row.total += open_amount;
-        }
-    }
-    Ok(out)
+    // Days past due = `on` − due date, so each bucket is a range of due dates: 0–30 days is due
+    // on or after `on` − 30, and so on. The database sums each customer's buckets, so a
+    // million open invoices come back as one row a customer.
+    let since = |days: i64| (on - chrono::Duration::days(days)).to_string();
+    let open = "i.total - i.settled";
+    let sql = format!(
+        "SELECT a.party_id, p.name, a.b0, a.b1, a.b2, a.b3 FROM (SELECT i.party_id, \
+         CAST(SUM(CASE WHEN i.due_date >= $4 THEN {open} ELSE 0 END) AS BIGINT) AS b0, \
+         CAST(SUM(CASE WHEN i.due_date < $4 AND i.due_date >= $5 THEN {open} ELSE 0 END) AS BIGINT) AS b1, \
+         CAST(SUM(CASE WHEN i.due_date < $5 AND i.due_date >= $6 THEN {open} ELSE 0 END) AS BIGINT) AS b2, \
+         CAST(SUM(CASE WHEN i.due_date < $6 THEN {open} ELSE 0 END) AS BIGINT) AS b3 \
+         FROM fin_invoices i WHERE i.company_id = $1 AND i.kind = $2 AND i.status IN ('open', 'partial') AND i.invoice_date <= $3 \
+         GROUP BY i.party_id) a JOIN parties p ON p.id = a.party_id ORDER BY p.name, a.party_id"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(company)
+        .bind(invoice_kind)
+        .bind(date)
+        .bind(since(30))
+        .bind(since(60))
+        .bind(since(90))
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let buckets: [i64; 4] = [r.try_get("b0")?, r.try_get("b1")?, r.try_get("b2")?, r.try_get("b3")?];
+            Ok(AgeingRow {
+                party_id: r.try_get("party_id")?,
+                party_name: r.try_get("name")?,
+                buckets,
+                total: buckets.iter().sum(),
+            })
+        })
+        .collect::<std::result::Result<Vec<_>, sqlx::Error>>()
+        .map_err(Into::into)
 }
 
 /// A line of a customer's (or supplier's) statement of account.

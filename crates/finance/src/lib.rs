@@ -110,6 +110,12 @@ pub fn module() -> Module {
                 name: "index of foreign-currency lines for revaluation",
                 sql: include_str!("../migrations/0014_foreign_lines.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 15,
+                name: "covering index for the ageing report",
+                sql: include_str!("../migrations/0015_ageing_index.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,
