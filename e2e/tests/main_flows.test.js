@@ -1,7 +1,8 @@
 // The main flows in a real browser: sign in, switch language, search parties, create a
 // party with a bad and then a good credit code, edit it and read its history; read the demo
 // books, open a balance-sheet figure down to its vouchers and print the sheet; replenish stock that fell below its minimum; buy and sell notebooks through orders;
-// move a pipeline card; post the month's payroll and print a payslip.
+// move a pipeline card; post the month's payroll and print a payslip; refuse a bad month-end
+// revaluation rate beside the form, then revalue.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
@@ -237,4 +238,19 @@ test("the current month's payroll is posted, and a payslip prints", async () => 
   await page.waitForURL(/\/hr\/payslips\/\d+$/);
   assert.match(await page.textContent('#net-pay'), /\d/);
   await shot('22-payslip');
+});
+
+test('a month-end revaluation with a bad rate is refused beside the form and keeps what was typed', async () => {
+  await page.goto(`${base}/finance/periods`);
+  const form = () => page.locator('form[action="/finance/periods/revalue"]');
+  await form().locator('input[name="currency"]').first().fill('USD');
+  await form().locator('input[name="rate"]').first().fill('-7');
+  await Promise.all([page.waitForLoadState(), form().locator('button[type="submit"]').click()]);
+  await page.waitForSelector('form[action="/finance/periods/revalue"] .error');
+  assert.equal(await form().locator('input[name="currency"]').first().inputValue(), 'USD', 'the currency typed is kept');
+  await shot('16-revaluation-refused');
+  // The demo books hold no dollars, so a good rate finds nothing to adjust.
+  await form().locator('input[name="rate"]').first().fill('7.2');
+  await Promise.all([page.waitForURL(`${base}/finance/periods`), form().locator('button[type="submit"]').click()]);
+  assert.equal(await page.locator('form[action="/finance/periods/revalue"] .error').count(), 0);
 });

@@ -510,13 +510,34 @@ struct PeriodsPage {
     can_revalue: bool,
     /// Why the revaluation just sent was refused (the one form on the page that can be).
     errors: Vec<(String, String)>,
+    /// The revaluation form as sent (month and rate rows), or empty: a refused form keeps what
+    /// was typed into it.
+    sent: (String, Vec<service::RateForm>),
+}
+
+impl PeriodsPage {
+    /// The rate rows to show: what was sent, then empty rows up to three, each with an example
+    /// currency as its placeholder.
+    fn rate_rows(&self) -> Vec<(&'static str, &str, &str)> {
+        let examples = ["USD", "EUR", "HKD"];
+        let mut rows: Vec<(&'static str, &str, &str)> =
+            self.sent.1.iter().map(|r| ("", r.currency.as_str(), r.rate.as_str())).collect();
+        for example in examples.iter().skip(rows.len()) {
+            rows.push((example, "", ""));
+        }
+        rows
+    }
 }
 
 pub async fn periods(ctx: Ctx) -> AppResult<Response> {
-    render(&periods_page(&ctx, Vec::new()).await?)
+    render(&periods_page(&ctx, Vec::new(), (String::new(), Vec::new())).await?)
 }
 
-async fn periods_page(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<PeriodsPage> {
+async fn periods_page(
+    ctx: &Ctx,
+    errors: Vec<(String, String)>,
+    sent: (String, Vec<service::RateForm>),
+) -> AppResult<PeriodsPage> {
     ctx.require(service::READ)?;
     let mut conn = conn(ctx).await?;
     let periods = service::periods(&mut conn, ctx.company_id()).await?;
@@ -528,6 +549,7 @@ async fn periods_page(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<Per
         can_reopen: ctx.principal.may(service::REOPEN),
         can_revalue,
         errors,
+        sent,
     })
 }
 
@@ -554,7 +576,8 @@ pub async fn revalue(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         Err(db::Error::Domain(DomainError::Invalid(errors))) => {
             drop(tx);
             let errors = field_messages(&ctx, &errors);
-            return render_status(StatusCode::UNPROCESSABLE_ENTITY, &periods_page(&ctx, errors).await?);
+            let page = periods_page(&ctx, errors, (period, rates)).await?;
+            return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
         Err(e) => return Err(e.into()),
     };

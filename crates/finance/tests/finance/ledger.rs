@@ -900,6 +900,7 @@ async fn dollar_balances_are_revalued_at_month_end_and_the_difference_goes_to_fi
         .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
     assert!(refused.body.contains("role=\"alert\""), "the form says what is wrong");
+    assert!(refused.body.contains("value=\"USD\""), "and keeps what was typed");
     let april = browser
         .post_form(
             "/finance/periods",
