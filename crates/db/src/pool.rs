@@ -110,7 +110,9 @@ impl Db {
         // that reads and then writes fails outright when another process wrote in between,
         // while an immediate one waits for the lock within the busy timeout.
         let inner = match self.dialect {
-            Dialect::Sqlite => crate::wait::Attentive::new(self.write.begin_with("BEGIN IMMEDIATE"), true).await?,
+            Dialect::Sqlite => {
+                crate::wait::Attentive::new(self.write.begin_with("BEGIN IMMEDIATE"), Dialect::Sqlite).await?
+            }
             // Stated, not assumed: the chain head and sequence rows rely on READ COMMITTED
             // (a waiting writer re-reads the locked row instead of failing to serialise).
             Dialect::Postgres => self.write.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED").await?,

@@ -80,26 +80,22 @@ impl Tx {
     /// (posting) go through these helpers rather than [`Tx::conn`]: on SQLite they wait for
     /// the connection's thread without letting the runtime thread sleep (see `wait.rs`).
     pub async fn execute<'q>(&mut self, query: Query<'q, Any, AnyArguments<'q>>) -> Result<u64> {
-        let awake = self.dialect == Dialect::Sqlite;
-        Ok(Attentive::new(query.execute(&mut *self.inner), awake).await?.rows_affected())
+        Ok(Attentive::new(query.execute(&mut *self.inner), self.dialect).await?.rows_affected())
     }
 
     /// Runs a query that returns exactly one row.
     pub async fn fetch_one<'q>(&mut self, query: Query<'q, Any, AnyArguments<'q>>) -> Result<AnyRow> {
-        let awake = self.dialect == Dialect::Sqlite;
-        Ok(Attentive::new(query.fetch_one(&mut *self.inner), awake).await?)
+        Ok(Attentive::new(query.fetch_one(&mut *self.inner), self.dialect).await?)
     }
 
     /// Runs a query that returns at most one row.
     pub async fn fetch_optional<'q>(&mut self, query: Query<'q, Any, AnyArguments<'q>>) -> Result<Option<AnyRow>> {
-        let awake = self.dialect == Dialect::Sqlite;
-        Ok(Attentive::new(query.fetch_optional(&mut *self.inner), awake).await?)
+        Ok(Attentive::new(query.fetch_optional(&mut *self.inner), self.dialect).await?)
     }
 
     /// Runs a query and returns all its rows.
     pub async fn fetch_all<'q>(&mut self, query: Query<'q, Any, AnyArguments<'q>>) -> Result<Vec<AnyRow>> {
-        let awake = self.dialect == Dialect::Sqlite;
-        Ok(Attentive::new(query.fetch_all(&mut *self.inner), awake).await?)
+        Ok(Attentive::new(query.fetch_all(&mut *self.inner), self.dialect).await?)
     }
 
     /// The same transaction acting for someone else (a login learns who acts midway).
@@ -134,7 +130,7 @@ impl Tx {
             }
             Dialect::Postgres => {
                 for statement in statements {
-                    statement.build().execute(&mut *self.inner).await?;
+                    self.execute(statement.build()).await?;
                 }
             }
         }
@@ -149,8 +145,7 @@ impl Tx {
         let mut writes = self.event_inserts();
         writes.extend(self.chain_audit().await?);
         self.execute_all(&writes).await?;
-        let awake = self.dialect == Dialect::Sqlite;
-        Ok(Attentive::new(self.inner.commit(), awake).await?)
+        Ok(Attentive::new(self.inner.commit(), self.dialect).await?)
     }
 
     /// Records an audit row of this operation; it joins the hash chain when the transaction

@@ -11,6 +11,7 @@
 //! other core to wake, and staying awake would only keep the connection's thread from running,
 //! so there every wait is the ordinary one.
 
+use crate::dialect::Dialect;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::OnceLock;
@@ -28,10 +29,10 @@ pub(crate) struct Attentive<F> {
 }
 
 impl<F: Future> Attentive<F> {
-    /// `awake` says whether to stay awake at all (SQLite) or wait the ordinary way (a server
-    /// across a socket, whose answers take longer than staying awake is worth).
-    pub(crate) fn new(call: F, awake: bool) -> Self {
-        let until = (awake && several_cores()).then(|| Instant::now() + STAY_AWAKE);
+    /// Stays awake only on SQLite: PostgreSQL answers across a socket, later than staying
+    /// awake is worth.
+    pub(crate) fn new(call: F, dialect: Dialect) -> Self {
+        let until = (dialect == Dialect::Sqlite && several_cores()).then(|| Instant::now() + STAY_AWAKE);
         Self { call: Box::pin(call), until }
     }
 }
@@ -58,7 +59,7 @@ impl<F: Future> Future for Attentive<F> {
 
 #[cfg(test)]
 mod tests {
-    use super::Attentive;
+    use super::{Attentive, Dialect};
 
     #[tokio::test]
     async fn an_attentive_call_returns_what_the_call_returns() {
@@ -67,7 +68,7 @@ mod tests {
             tokio::time::sleep(std::time::Duration::from_millis(2)).await;
             tx.send(42).ok();
         });
-        assert_eq!(Attentive::new(rx, true).await.ok(), Some(42));
+        assert_eq!(Attentive::new(rx, Dialect::Sqlite).await.ok(), Some(42));
         answer.await.ok();
     }
 }
