@@ -87,13 +87,14 @@ pub async fn check_party(
     problems: &mut Problems,
 ) -> Result<Option<String>> {
     let role = if kind == "supplier" { "supplier" } else { "customer" };
-    let row = tx.fetch_optional(sqlx::query(
-        "SELECT p.name, EXISTS (SELECT 1 FROM party_roles r WHERE r.party_id = p.id AND r.role = $3) AS has_role \
-         FROM parties p WHERE p.company_id = $1 AND p.id = $2 AND p.archived_at IS NULL",
-    )
-    .bind(company)
-    .bind(party_id)
-    .bind(role)
+    let row = tx.fetch_optional(
+        sqlx::query(
+            "SELECT p.name, EXISTS (SELECT 1 FROM party_roles r WHERE r.party_id = p.id AND r.role = $3) AS has_role \
+             FROM parties p WHERE p.company_id = $1 AND p.id = $2 AND p.archived_at IS NULL",
+        )
+        .bind(company)
+        .bind(party_id)
+        .bind(role),
     )
     .await?;
     match row {
@@ -159,23 +160,24 @@ pub async fn create_invoice(tx: &mut Tx, principal: &Principal, form: &InvoiceFo
     let now = tx.now().to_string();
     let user = tx.actor().user_id;
     let rounding = if form.vat_rounding == VatRounding::Document { "document" } else { "line" };
-    let id: i64 = tx.fetch_one(sqlx::query(
-        "INSERT INTO fin_invoices (company_id, kind, party_id, status, invoice_date, due_date, tax_inclusive, vat_rounding, net, tax, total, memo, created_at, created_by) \
-         VALUES ($1, $2, $3, 'draft', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
-    )
-    .bind(company)
-    .bind(&form.kind)
-    .bind(form.party_id)
-    .bind(date.to_string())
-    .bind(due.to_string())
-    .bind(i64::from(form.tax_inclusive))
-    .bind(rounding)
-    .bind(totals.net)
-    .bind(totals.tax)
-    .bind(totals.total)
-    .bind(form.memo.trim())
-    .bind(&now)
-    .bind(user)
+    let id: i64 = tx.fetch_one(
+        sqlx::query(
+            "INSERT INTO fin_invoices (company_id, kind, party_id, status, invoice_date, due_date, tax_inclusive, vat_rounding, net, tax, total, memo, created_at, created_by) \
+             VALUES ($1, $2, $3, 'draft', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+        )
+        .bind(company)
+        .bind(&form.kind)
+        .bind(form.party_id)
+        .bind(date.to_string())
+        .bind(due.to_string())
+        .bind(i64::from(form.tax_inclusive))
+        .bind(rounding)
+        .bind(totals.net)
+        .bind(totals.tax)
+        .bind(totals.total)
+        .bind(form.memo.trim())
+        .bind(&now)
+        .bind(user),
     )
     .await?
     .try_get("id")?;
@@ -365,10 +367,11 @@ pub async fn credit_note(tx: &mut Tx, principal: &Principal, id: i64, date: &str
     let lines = invoice.lines.clone();
     let totals = vat::Totals { net: invoice.net, tax: invoice.tax, total: invoice.total };
     let note = insert_credit(tx, principal, &invoice, date, &lines, totals, "").await?;
-    let credited = tx.execute(sqlx::query(
-        "UPDATE fin_invoices SET settled = total, status = 'credited', version = version + 1 WHERE id = $1 AND status = 'open' AND settled = 0",
-    )
-    .bind(id)
+    let credited = tx.execute(
+        sqlx::query(
+            "UPDATE fin_invoices SET settled = total, status = 'credited', version = version + 1 WHERE id = $1 AND status = 'open' AND settled = 0",
+        )
+        .bind(id),
     )
     .await?;
     if credited != 1 {
@@ -409,22 +412,23 @@ async fn insert_credit(
     };
     let now = tx.now().to_string();
     let user = tx.actor().user_id;
-    let note: i64 = tx.fetch_one(sqlx::query(
-        "INSERT INTO fin_invoices (company_id, kind, party_id, status, credit_of, invoice_date, due_date, tax_inclusive, vat_rounding, net, tax, total, settled, memo, created_at, created_by) \
-         VALUES ($1, $2, $3, 'draft', $4, $5, $5, $6, 'line', $7, $8, $9, 0, $10, $11, $12) RETURNING id",
-    )
-    .bind(company)
-    .bind(&invoice.kind)
-    .bind(invoice.party_id)
-    .bind(invoice.id)
-    .bind(date)
-    .bind(i64::from(invoice.tax_inclusive))
-    .bind(-totals.net)
-    .bind(-totals.tax)
-    .bind(-totals.total)
-    .bind(memo)
-    .bind(&now)
-    .bind(user)
+    let note: i64 = tx.fetch_one(
+        sqlx::query(
+            "INSERT INTO fin_invoices (company_id, kind, party_id, status, credit_of, invoice_date, due_date, tax_inclusive, vat_rounding, net, tax, total, settled, memo, created_at, created_by) \
+             VALUES ($1, $2, $3, 'draft', $4, $5, $5, $6, 'line', $7, $8, $9, 0, $10, $11, $12) RETURNING id",
+        )
+        .bind(company)
+        .bind(&invoice.kind)
+        .bind(invoice.party_id)
+        .bind(invoice.id)
+        .bind(date)
+        .bind(i64::from(invoice.tax_inclusive))
+        .bind(-totals.net)
+        .bind(-totals.tax)
+        .bind(-totals.total)
+        .bind(memo)
+        .bind(&now)
+        .bind(user),
     )
     .await?
     .try_get("id")?;
@@ -475,10 +479,11 @@ pub async fn credit_part(
     let template = chart::template(tx.conn(), company).await?;
     let (computed, totals) =
         vat::compute(lines, invoice.tax_inclusive, VatRounding::Line, default_account(template, &invoice.kind))?;
-    let credited_before: i64 = tx.fetch_one(sqlx::query(
-        "SELECT CAST(COALESCE(SUM(-total), 0) AS BIGINT) AS credited FROM fin_invoices WHERE credit_of = $1 AND status <> 'draft'",
-    )
-    .bind(id)
+    let credited_before: i64 = tx.fetch_one(
+        sqlx::query(
+            "SELECT CAST(COALESCE(SUM(-total), 0) AS BIGINT) AS credited FROM fin_invoices WHERE credit_of = $1 AND status <> 'draft'",
+        )
+        .bind(id),
     )
     .await?
     .try_get("credited")?;
@@ -581,13 +586,14 @@ pub async fn record_payment(tx: &mut Tx, principal: &Principal, form: &PaymentFo
     problems.finish()?;
     let amount = amount.map(|a| a.minor()).unwrap_or(0);
 
-    let open: Vec<(i64, i64)> = tx.fetch_all(sqlx::query(
-        "SELECT id, total - settled AS open_amount FROM fin_invoices WHERE company_id = $1 AND party_id = $2 AND kind = $3 \
-         AND status IN ('open', 'partial') AND credit_of IS NULL ORDER BY due_date, id",
-    )
-    .bind(company)
-    .bind(form.party_id)
-    .bind(invoice_kind)
+    let open: Vec<(i64, i64)> = tx.fetch_all(
+        sqlx::query(
+            "SELECT id, total - settled AS open_amount FROM fin_invoices WHERE company_id = $1 AND party_id = $2 AND kind = $3 \
+             AND status IN ('open', 'partial') AND credit_of IS NULL ORDER BY due_date, id",
+        )
+        .bind(company)
+        .bind(form.party_id)
+        .bind(invoice_kind),
     )
     .await?
     .iter()
@@ -677,22 +683,23 @@ pub async fn record_payment(tx: &mut Tx, principal: &Principal, form: &PaymentFo
     let (entry_id, _) = service::post_document_entry(tx, company, &entry, "payment").await?;
     let now = tx.now().to_string();
     let user = tx.actor().user_id;
-    let id: i64 = tx.fetch_one(sqlx::query(
-        "INSERT INTO fin_payments (company_id, kind, party_id, number, payment_date, amount, bank_account, unallocated, entry_id, memo, created_at, created_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
-    )
-    .bind(company)
-    .bind(&form.kind)
-    .bind(form.party_id)
-    .bind(&number)
-    .bind(form.date.trim())
-    .bind(amount)
-    .bind(&bank)
-    .bind(unallocated)
-    .bind(entry_id)
-    .bind(form.memo.trim())
-    .bind(&now)
-    .bind(user)
+    let id: i64 = tx.fetch_one(
+        sqlx::query(
+            "INSERT INTO fin_payments (company_id, kind, party_id, number, payment_date, amount, bank_account, unallocated, entry_id, memo, created_at, created_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+        )
+        .bind(company)
+        .bind(&form.kind)
+        .bind(form.party_id)
+        .bind(&number)
+        .bind(form.date.trim())
+        .bind(amount)
+        .bind(&bank)
+        .bind(unallocated)
+        .bind(entry_id)
+        .bind(form.memo.trim())
+        .bind(&now)
+        .bind(user),
     )
     .await?
     .try_get("id")?;
@@ -705,12 +712,13 @@ pub async fn record_payment(tx: &mut Tx, principal: &Principal, form: &PaymentFo
         )
         .await?;
         // Guarded: a receipt recorded at the same moment cannot push an invoice past its total.
-        let settled = tx.execute(sqlx::query(
-            "UPDATE fin_invoices SET settled = settled + $1, status = CASE WHEN settled + $1 >= total THEN 'paid' ELSE 'partial' END, \
-             version = version + 1 WHERE id = $2 AND status IN ('open', 'partial') AND settled + $1 <= total",
-        )
-        .bind(value)
-        .bind(invoice)
+        let settled = tx.execute(
+            sqlx::query(
+                "UPDATE fin_invoices SET settled = settled + $1, status = CASE WHEN settled + $1 >= total THEN 'paid' ELSE 'partial' END, \
+                 version = version + 1 WHERE id = $2 AND status IN ('open', 'partial') AND settled + $1 <= total",
+            )
+            .bind(value)
+            .bind(invoice),
         )
         .await?;
         if settled != 1 {
@@ -837,22 +845,23 @@ pub async fn refund(tx: &mut Tx, principal: &Principal, note_id: i64, form: &Ref
     let kind = if customer { "payment" } else { "receipt" };
     let now = tx.now().to_string();
     let user = tx.actor().user_id;
-    let id: i64 = tx.fetch_one(sqlx::query(
-        "INSERT INTO fin_payments (company_id, kind, party_id, number, payment_date, amount, bank_account, unallocated, entry_id, memo, created_at, created_by, refund_of) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $12) RETURNING id",
-    )
-    .bind(company)
-    .bind(kind)
-    .bind(note.party_id)
-    .bind(&number)
-    .bind(date)
-    .bind(amount)
-    .bind(&bank)
-    .bind(entry_id)
-    .bind(form.memo.trim())
-    .bind(&now)
-    .bind(user)
-    .bind(note_id)
+    let id: i64 = tx.fetch_one(
+        sqlx::query(
+            "INSERT INTO fin_payments (company_id, kind, party_id, number, payment_date, amount, bank_account, unallocated, entry_id, memo, created_at, created_by, refund_of) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $12) RETURNING id",
+        )
+        .bind(company)
+        .bind(kind)
+        .bind(note.party_id)
+        .bind(&number)
+        .bind(date)
+        .bind(amount)
+        .bind(&bank)
+        .bind(entry_id)
+        .bind(form.memo.trim())
+        .bind(&now)
+        .bind(user)
+        .bind(note_id),
     )
     .await?
     .try_get("id")?;
@@ -864,12 +873,13 @@ pub async fn refund(tx: &mut Tx, principal: &Principal, note_id: i64, form: &Ref
     )
     .await?;
     // Guarded like a receipt: two refunds at once cannot pay back more than the note owes.
-    let settled = tx.execute(sqlx::query(
-        "UPDATE fin_invoices SET settled = settled - $1, status = CASE WHEN settled - $1 = total THEN 'paid' ELSE 'open' END, \
-         version = version + 1 WHERE id = $2 AND status = 'open' AND settled - $1 >= total",
-    )
-    .bind(amount)
-    .bind(note_id)
+    let settled = tx.execute(
+        sqlx::query(
+            "UPDATE fin_invoices SET settled = settled - $1, status = CASE WHEN settled - $1 = total THEN 'paid' ELSE 'open' END, \
+             version = version + 1 WHERE id = $2 AND status = 'open' AND settled - $1 >= total",
+        )
+        .bind(amount)
+        .bind(note_id),
     )
     .await?;
     if settled != 1 {

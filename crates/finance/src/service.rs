@@ -83,18 +83,19 @@ async fn insert_account(tx: &mut Tx, company: i64, account: &TemplateAccount) ->
         None => None,
     };
     let now = tx.now().to_string();
-    let id: i64 = tx.fetch_one(sqlx::query(
-        "INSERT INTO fin_accounts (company_id, code, name_zh, name_en, class, normal_side, parent_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-    )
-    .bind(company)
-    .bind(&account.code)
-    .bind(&account.name_zh)
-    .bind(&account.name_en)
-    .bind(&account.class)
-    .bind(&account.normal_side)
-    .bind(parent_id)
-    .bind(now)
+    let id: i64 = tx.fetch_one(
+        sqlx::query(
+            "INSERT INTO fin_accounts (company_id, code, name_zh, name_en, class, normal_side, parent_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(company)
+        .bind(&account.code)
+        .bind(&account.name_zh)
+        .bind(&account.name_en)
+        .bind(&account.class)
+        .bind(&account.normal_side)
+        .bind(parent_id)
+        .bind(now),
     )
     .await?
     .try_get("id")?;
@@ -151,11 +152,12 @@ pub async fn add_sub_account(tx: &mut Tx, principal: &Principal, form: &AccountF
     };
     let parent_code: String = parent.try_get("code")?;
     // Amounts already on the parent would be stranded above its sub-accounts.
-    let used = tx.fetch_optional(sqlx::query(
-        "SELECT 1 FROM fin_entry_lines l JOIN fin_accounts a ON a.id = l.account_id WHERE a.company_id = $1 AND a.code = $2 LIMIT 1",
-    )
-    .bind(company)
-    .bind(&parent_code)
+    let used = tx.fetch_optional(
+        sqlx::query(
+            "SELECT 1 FROM fin_entry_lines l JOIN fin_accounts a ON a.id = l.account_id WHERE a.company_id = $1 AND a.code = $2 LIMIT 1",
+        )
+        .bind(company)
+        .bind(&parent_code),
     )
     .await?;
     if used.is_some() {
@@ -390,23 +392,24 @@ async fn insert_entry(
         Stored::Draft => ("draft", None, None, None),
         Stored::Posted { number } => ("posted", Some(number.to_string()), Some(now.clone()), user),
     };
-    let id: i64 = tx.fetch_one(sqlx::query(
-        "INSERT INTO fin_entries (company_id, period, entry_date, word, status, number, kind, memo, reversal_of, created_at, created_by, posted_at, posted_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
-    )
-    .bind(company)
-    .bind(&entry.period)
-    .bind(&entry.date)
-    .bind(&entry.word)
-    .bind(status)
-    .bind(number.clone())
-    .bind(kind)
-    .bind(&entry.memo)
-    .bind(reversal_of)
-    .bind(&now)
-    .bind(user)
-    .bind(posted_at)
-    .bind(posted_by)
+    let id: i64 = tx.fetch_one(
+        sqlx::query(
+            "INSERT INTO fin_entries (company_id, period, entry_date, word, status, number, kind, memo, reversal_of, created_at, created_by, posted_at, posted_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+        )
+        .bind(company)
+        .bind(&entry.period)
+        .bind(&entry.date)
+        .bind(&entry.word)
+        .bind(status)
+        .bind(number.clone())
+        .bind(kind)
+        .bind(&entry.memo)
+        .bind(reversal_of)
+        .bind(&now)
+        .bind(user)
+        .bind(posted_at)
+        .bind(posted_by),
     )
     .await?
     .try_get("id")?;
@@ -1025,13 +1028,14 @@ pub async fn close_period(tx: &mut Tx, principal: &Principal, period: &str) -> R
     let template = chart::template(tx.conn(), company).await?;
     let (current_year_profit, retained_earnings) =
         (template.code(Role::CurrentYearProfit), template.code(Role::RetainedEarnings));
-    let profit_and_loss = tx.fetch_all(sqlx::query(
-        "SELECT a.code, b.cost_center, CAST(SUM(b.debit - b.credit) AS BIGINT) AS net FROM fin_balances b JOIN fin_accounts a ON a.id = b.account_id \
-         WHERE b.company_id = $1 AND b.period = $2 AND a.class IN ('income', 'expense') GROUP BY a.code, b.cost_center \
-         HAVING SUM(b.debit - b.credit) <> 0 ORDER BY a.code, b.cost_center",
-    )
-    .bind(company)
-    .bind(&period)
+    let profit_and_loss = tx.fetch_all(
+        sqlx::query(
+            "SELECT a.code, b.cost_center, CAST(SUM(b.debit - b.credit) AS BIGINT) AS net FROM fin_balances b JOIN fin_accounts a ON a.id = b.account_id \
+             WHERE b.company_id = $1 AND b.period = $2 AND a.class IN ('income', 'expense') GROUP BY a.code, b.cost_center \
+             HAVING SUM(b.debit - b.credit) <> 0 ORDER BY a.code, b.cost_center",
+        )
+        .bind(company)
+        .bind(&period),
     )
     .await?;
     let mut number = None;
@@ -1065,13 +1069,14 @@ pub async fn close_period(tx: &mut Tx, principal: &Principal, period: &str) -> R
         number = Some(post_system_entry(tx, company, &period, &date, "期末结转损益", lines).await?);
     }
     if period.ends_with("-12") {
-        let row = tx.fetch_one(sqlx::query(
-            "SELECT CAST(COALESCE(SUM(b.debit - b.credit), 0) AS BIGINT) AS net FROM fin_balances b JOIN fin_accounts a ON a.id = b.account_id \
-             WHERE b.company_id = $1 AND b.period <= $2 AND a.code = $3",
-        )
-        .bind(company)
-        .bind(&period)
-        .bind(current_year_profit)
+        let row = tx.fetch_one(
+            sqlx::query(
+                "SELECT CAST(COALESCE(SUM(b.debit - b.credit), 0) AS BIGINT) AS net FROM fin_balances b JOIN fin_accounts a ON a.id = b.account_id \
+                 WHERE b.company_id = $1 AND b.period <= $2 AND a.code = $3",
+            )
+            .bind(company)
+            .bind(&period)
+            .bind(current_year_profit),
         )
         .await?;
         let net: i64 = row.try_get("net")?;
@@ -1303,10 +1308,11 @@ pub fn last_day(period: &str) -> String {
 pub async fn reopen_period(tx: &mut Tx, principal: &Principal, period: &str) -> Result<()> {
     principal.authorize(REOPEN)?;
     let company = principal.company_id.0;
-    let latest = tx.fetch_optional(sqlx::query(
-        "SELECT period FROM fin_periods WHERE company_id = $1 AND status = 'closed' ORDER BY period DESC LIMIT 1",
-    )
-    .bind(company)
+    let latest = tx.fetch_optional(
+        sqlx::query(
+            "SELECT period FROM fin_periods WHERE company_id = $1 AND status = 'closed' ORDER BY period DESC LIMIT 1",
+        )
+        .bind(company),
     )
     .await?;
     let latest: Option<String> = match latest {

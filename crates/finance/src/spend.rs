@@ -80,27 +80,29 @@ pub async fn roll(db: &db::Db) -> Result<u64> {
         let mut tx = db.begin(db::Actor { company_id: Some(company), ..db::Actor::system() }).await?;
         // Moving the window's month takes its lock and re-checks it: a second runner finds
         // the month already moved and does nothing.
-        let moved = tx.execute(sqlx::query(
-            "INSERT INTO fin_customer_spend_window (company_id, month) VALUES ($1, $2) \
-             ON CONFLICT (company_id) DO UPDATE SET month = excluded.month WHERE fin_customer_spend_window.month <> excluded.month",
-        )
-        .bind(company)
-        .bind(&month)
+        let moved = tx.execute(
+            sqlx::query(
+                "INSERT INTO fin_customer_spend_window (company_id, month) VALUES ($1, $2) \
+                 ON CONFLICT (company_id) DO UPDATE SET month = excluded.month WHERE fin_customer_spend_window.month <> excluded.month",
+            )
+            .bind(company)
+            .bind(&month),
         )
         .await?;
         if moved == 0 {
             continue;
         }
         tx.execute(sqlx::query("DELETE FROM fin_customer_spend WHERE company_id = $1").bind(company)).await?;
-        tx.execute(sqlx::query(
-            "INSERT INTO fin_customer_spend (company_id, party_id, total) \
-             SELECT company_id, party_id, CAST(SUM(total) AS BIGINT) FROM fin_invoices \
-             WHERE company_id = $1 AND kind = 'customer' AND number IS NOT NULL AND invoice_date >= $2 AND invoice_date < $3 \
-             GROUP BY company_id, party_id",
-        )
-        .bind(company)
-        .bind(&from)
-        .bind(&to)
+        tx.execute(
+            sqlx::query(
+                "INSERT INTO fin_customer_spend (company_id, party_id, total) \
+                 SELECT company_id, party_id, CAST(SUM(total) AS BIGINT) FROM fin_invoices \
+                 WHERE company_id = $1 AND kind = 'customer' AND number IS NOT NULL AND invoice_date >= $2 AND invoice_date < $3 \
+                 GROUP BY company_id, party_id",
+            )
+            .bind(company)
+            .bind(&from)
+            .bind(&to),
         )
         .await?;
         tx.commit().await?;
