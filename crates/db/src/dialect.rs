@@ -30,6 +30,17 @@ impl Dialect {
         }
     }
 
+    /// The clause that makes a `SELECT` take the rows of the table aliased `of` for this
+    /// transaction alone until it ends: a document about to change state, which a second
+    /// transaction doing the same must wait for and then see changed. SQLite needs none, for
+    /// the reason given at [`Dialect::share_lock`].
+    pub fn update_lock_of(self, of: &str) -> String {
+        match self {
+            Dialect::Sqlite => String::new(),
+            Dialect::Postgres => format!(" FOR UPDATE OF {of}"),
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Dialect::Sqlite => "sqlite",

@@ -9,6 +9,7 @@
 
 pub mod audit;
 pub mod backup;
+mod checkpoint;
 mod dialect;
 pub mod document;
 mod error;

@@ -12,6 +12,8 @@ use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::AnyConnection;
 use sqlx::{Any, Row, Transaction};
+use std::sync::Arc;
+use tokio::sync::Notify;
 
 /// Who performs an operation: a user in a company, or the system (migrations, the
 /// dispatcher, the command line).
@@ -64,11 +66,19 @@ pub struct Tx {
     dialect: Dialect,
     audit: Vec<PendingAudit>,
     events: Vec<PendingEvent>,
+    /// Told after the commit, so the write-ahead log is folded back in the background (SQLite).
+    checkpoint: Option<Arc<Notify>>,
 }
 
 impl Tx {
-    pub(crate) fn new(inner: Transaction<'static, Any>, actor: Actor, now: String, dialect: Dialect) -> Self {
-        Self { inner, actor, now, dialect, audit: Vec::new(), events: Vec::new() }
+    pub(crate) fn new(
+        inner: Transaction<'static, Any>,
+        actor: Actor,
+        now: String,
+        dialect: Dialect,
+        checkpoint: Option<Arc<Notify>>,
+    ) -> Self {
+        Self { inner, actor, now, dialect, audit: Vec::new(), events: Vec::new(), checkpoint }
     }
 
     /// The connection, for the operation's own queries.
@@ -145,7 +155,11 @@ impl Tx {
         let mut writes = self.event_inserts();
         writes.extend(self.chain_audit().await?);
         self.execute_all(&writes).await?;
-        Ok(Attentive::new(self.inner.commit(), self.dialect).await?)
+        Attentive::new(self.inner.commit(), self.dialect).await?;
+        if let Some(checkpoint) = self.checkpoint {
+            checkpoint.notify_one();
+        }
+        Ok(())
     }
 
     /// Records an audit row of this operation; it joins the hash chain when the transaction
