@@ -169,10 +169,15 @@ impl Template {
 pub async fn template(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Template> {
     let row =
         sqlx::query("SELECT template FROM fin_books WHERE company_id = $1").bind(company).fetch_optional(conn).await?;
-    match row {
+    stored_template(row.map(|r| r.try_get("template")).transpose()?)
+}
+
+/// The template as stored in a company's books; books set up before templates were stored
+/// (no row) are CAS.
+pub fn stored_template(key: Option<String>) -> Result<Template> {
+    match key {
         None => Ok(Template::Cas),
-        Some(row) => {
-            let key: String = row.try_get("template")?;
+        Some(key) => {
             Template::parse(&key).ok_or_else(|| DomainError::Conflict(format!("unknown chart template {key}")).into())
         }
     }

@@ -265,19 +265,14 @@ fn invoice_voucher_lines(template: Template, invoice: &Invoice) -> Vec<Line> {
 pub async fn post_invoice(tx: &mut Tx, principal: &Principal, id: i64) -> Result<String> {
     principal.authorize(MANAGE)?;
     let company = principal.company_id.0;
-    let invoice = load(tx.conn(), company, id).await?.ok_or(DomainError::NotFound("invoice"))?;
+    // Loaded for this transaction alone: a second posting of the same invoice waits here until
+    // this one commits, then finds it posted.
+    let (invoice, template) = load_for_posting(tx, company, id).await?.ok_or(DomainError::NotFound("invoice"))?;
     if invoice.status != "draft" {
         return Err(DomainError::Conflict("the invoice is already posted".into()).into());
     }
     if let Some(reason) = invoice.hold_reason {
         return Err(DomainError::invalid("status", "error.finance.invoice_on_hold", reason).into());
-    }
-    // Claim the draft first, so two concurrent posts of one invoice cannot both post a voucher.
-    let claimed = tx
-        .execute(sqlx::query("UPDATE fin_invoices SET status = 'open' WHERE id = $1 AND status = 'draft'").bind(id))
-        .await?;
-    if claimed != 1 {
-        return Err(DomainError::Conflict("the invoice is already posted".into()).into());
     }
     let year: i32 = invoice.date.get(..4).and_then(|y| y.parse().ok()).unwrap_or(0);
     let (code, prefix) =
@@ -288,15 +283,15 @@ pub async fn post_invoice(tx: &mut Tx, principal: &Principal, id: i64) -> Result
         period: domain::period_of(&invoice.date),
         word: "转".into(),
         memo: format!("{number} {}", invoice.party_name),
-        lines: invoice_voucher_lines(chart::template(tx.conn(), company).await?, &invoice),
+        lines: invoice_voucher_lines(template, &invoice),
     };
     let (entry_id, _) = service::post_document_entry(tx, company, &entry, "invoice").await?;
     let mut writes = vec![db::SqlBuilder::with_values(
-        "UPDATE fin_invoices SET number = $1, entry_id = $2, posted_at = $3, version = version + 1 WHERE id = $4",
+        "UPDATE fin_invoices SET status = 'open', number = $1, entry_id = $2, posted_at = $3, version = version + 1 WHERE id = $4",
         vec![number.clone().into(), entry_id.into(), tx.now().into(), id.into()],
     )];
     if invoice.kind == "customer" {
-        writes.extend(crate::spend::addition(tx, company, invoice.party_id, &invoice.date, invoice.total).await?);
+        writes.push(crate::spend::addition(tx.dialect(), company, invoice.party_id, &invoice.date, invoice.total)?);
     }
     tx.execute_all(&writes).await?;
     tx.audit(
@@ -1069,23 +1064,44 @@ pub async fn set_off_candidates(
         .collect()
 }
 
-/// One invoice with its lines.
-pub async fn load(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -> Result<Option<Invoice>> {
-    // One call for the invoice and its lines: the invoice's columns repeat on each line's row.
-    let rows = sqlx::query(
+/// The query that reads an invoice and its lines in one call (the invoice's columns repeat on
+/// each line's row), with `more` columns from `joins`, and `lock` at the end.
+fn load_sql(more: &str, joins: &str, lock: &str) -> String {
+    format!(
         "SELECT i.kind, i.party_id, p.name AS party_name, i.number, i.status, i.credit_of, i.invoice_date, i.due_date, i.tax_inclusive, \
          i.net, i.tax, i.total, i.settled, i.entry_id, i.memo, i.hold_reason, l.line_no, l.description, l.quantity, l.unit_price, \
-         l.discount_bp, l.vat_rate_bp, l.account, l.net AS line_net, l.tax AS line_tax, l.total AS line_total \
-         FROM fin_invoices i JOIN parties p ON p.id = i.party_id LEFT JOIN fin_invoice_lines l ON l.invoice_id = i.id \
-         WHERE i.company_id = $1 AND i.id = $2 ORDER BY l.line_no",
+         l.discount_bp, l.vat_rate_bp, l.account, l.net AS line_net, l.tax AS line_tax, l.total AS line_total{more} \
+         FROM fin_invoices i JOIN parties p ON p.id = i.party_id LEFT JOIN fin_invoice_lines l ON l.invoice_id = i.id{joins} \
+         WHERE i.company_id = $1 AND i.id = $2 ORDER BY l.line_no{lock}"
     )
-    .bind(company)
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?;
+}
+
+/// One invoice with its lines.
+pub async fn load(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -> Result<Option<Invoice>> {
+    let rows = sqlx::query(&load_sql("", "", "")).bind(company).bind(id).fetch_all(&mut *conn).await?;
+    invoice_from_rows(id, &rows)
+}
+
+/// A draft about to be posted, taken for this transaction alone (PostgreSQL; SQLite's one
+/// writer keeps it still), with the chart template of the company's books, which its voucher
+/// needs: one call instead of three.
+async fn load_for_posting(tx: &mut Tx, company: i64, id: i64) -> Result<Option<(Invoice, Template)>> {
+    let sql = load_sql(
+        ", b.template",
+        " LEFT JOIN fin_books b ON b.company_id = i.company_id",
+        &tx.dialect().update_lock_of("i"),
+    );
+    let rows = tx.fetch_all(sqlx::query(&sql).bind(company).bind(id)).await?;
+    let Some(invoice) = invoice_from_rows(id, &rows)? else { return Ok(None) };
+    let template = chart::stored_template(rows[0].try_get("template")?)?;
+    Ok(Some((invoice, template)))
+}
+
+/// The invoice in the rows of [`load_sql`]; none without rows.
+fn invoice_from_rows(id: i64, rows: &[db::Row]) -> Result<Option<Invoice>> {
     let Some(r) = rows.first() else { return Ok(None) };
     let mut lines = Vec::with_capacity(rows.len());
-    for l in &rows {
+    for l in rows {
         if l.try_get::<Option<i64>, _>("line_no")?.is_none() {
             continue;
         }

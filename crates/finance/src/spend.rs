@@ -14,7 +14,7 @@
 //! sums the invoices instead, so the answer is always the live one.
 
 use chrono::Datelike;
-use db::{Result, RowExt, SqlBuilder, Tx};
+use db::{Result, RowExt, SqlBuilder};
 
 /// The months of the window ending with `today`'s month: (its first day, the first day
 /// after it, the month as `YYYY-MM`).
@@ -31,35 +31,32 @@ fn china_today(db: &db::Db) -> chrono::NaiveDate {
 
 /// The statement that adds a posted customer invoice (a credit note's total is negative) to its
 /// customer's sum, when its date falls in the window the sums are for; the caller runs it in the
-/// posting transaction, with its other writes.
-pub(crate) async fn addition(
-    tx: &mut Tx,
-    company: i64,
-    party: i64,
-    date: &str,
-    total: i64,
-) -> Result<Option<SqlBuilder>> {
+/// posting transaction, with its other writes. The statement itself asks whether the date is
+/// in the window: an invoice of month M counts in the windows of months M to M + 11, so the
+/// sum changes only when the window row names one of those.
+pub(crate) fn addition(dialect: db::Dialect, company: i64, party: i64, date: &str, total: i64) -> Result<SqlBuilder> {
+    let month = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+        .map_err(|_| kernel::DomainError::Internal(format!("stored invoice date {date}")))?;
+    let last_window = month.checked_add_months(chrono::Months::new(11)).unwrap_or(month);
     // The shared lock on the window row keeps a roll that is recomputing the sums out: it
     // either finished before (and this adds to its result) or starts after (and its
     // recomputation sees this invoice). Postings share the lock among themselves.
-    let sql = format!("SELECT month FROM fin_customer_spend_window WHERE company_id = $1{}", tx.dialect().share_lock());
-    let month: Option<String> =
-        tx.fetch_optional(sqlx::query(&sql).bind(company)).await?.map(|r| r.try_get("month")).transpose()?;
-    let Some(month) = month else {
-        return Ok(None);
-    };
-    let Ok(first) = chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d") else {
-        return Ok(None);
-    };
-    let (from, to, _) = window(first);
-    if date < from.as_str() || date >= to.as_str() {
-        return Ok(None);
-    }
-    Ok(Some(SqlBuilder::with_values(
-        "INSERT INTO fin_customer_spend (company_id, party_id, total) VALUES ($1, $2, $3) \
+    let sql = format!(
+        "WITH w AS (SELECT month FROM fin_customer_spend_window WHERE company_id = $1{}) \
+         INSERT INTO fin_customer_spend (company_id, party_id, total) SELECT $1, $2, $3 FROM w WHERE w.month >= $4 AND w.month <= $5 \
          ON CONFLICT (company_id, party_id) DO UPDATE SET total = fin_customer_spend.total + excluded.total",
-        vec![company.into(), party.into(), total.into()],
-    )))
+        dialect.share_lock()
+    );
+    Ok(SqlBuilder::with_values(
+        &sql,
+        vec![
+            company.into(),
+            party.into(),
+            total.into(),
+            month.format("%Y-%m").to_string().into(),
+            last_window.format("%Y-%m").to_string().into(),
+        ],
+    ))
 }
 
 /// The periodic job: for each company whose sums are not for the current month, recomputes
