@@ -60,6 +60,10 @@ impl Db {
                 .max_connections(max)
                 .min_connections(0)
                 .acquire_timeout(Duration::from_secs(30))
+                // A pooled SQLite connection is a file handle in this process: asking it
+                // whether it is still alive before each use cost a round trip to its thread
+                // on every transaction. A PostgreSQL server may have gone away meanwhile.
+                .test_before_acquire(dialect == Dialect::Postgres)
                 .after_connect(move |conn, _meta| {
                     Box::pin(async move {
                         if dialect == Dialect::Sqlite {
