@@ -285,15 +285,21 @@ pub async fn post_invoice(tx: &mut Tx, principal: &Principal, id: i64) -> Result
         memo: format!("{number} {}", invoice.party_name),
         lines: invoice_voucher_lines(template, &invoice),
     };
-    let (entry_id, _) = service::post_document_entry(tx, company, &entry, "invoice").await?;
-    let mut writes = vec![db::SqlBuilder::with_values(
-        "UPDATE fin_invoices SET status = 'open', number = $1, entry_id = $2, posted_at = $3, version = version + 1 WHERE id = $4",
-        vec![number.clone().into(), entry_id.into(), tx.now().into(), id.into()],
-    )];
-    if invoice.kind == "customer" {
-        writes.push(crate::spend::addition(tx.dialect(), company, invoice.party_id, &invoice.date, invoice.total)?);
-    }
-    tx.execute_all(&writes).await?;
+    let spend = match invoice.kind.as_str() {
+        "customer" => {
+            Some(crate::spend::addition(tx.dialect(), company, invoice.party_id, &invoice.date, invoice.total)?)
+        }
+        _ => None,
+    };
+    let (now, posted_number) = (tx.now().to_string(), number.clone());
+    let with_entry: service::WithEntry = Box::new(move |entry_id| {
+        let posted = db::SqlBuilder::with_values(
+            "UPDATE fin_invoices SET status = 'open', number = $1, entry_id = $2, posted_at = $3, version = version + 1 WHERE id = $4",
+            vec![posted_number.into(), entry_id.into(), now.into(), id.into()],
+        );
+        std::iter::once(posted).chain(spend).collect()
+    });
+    service::post_document_entry_with(tx, company, &entry, "invoice", with_entry).await?;
     tx.audit(
         "state",
         "finance.invoice",

@@ -307,16 +307,19 @@ async fn not_open(tx: &mut Tx, company: i64, period: &str) -> db::Error {
     }
 }
 
-/// Resolves account codes to ids, refusing unknown, archived and non-leaf accounts.
-async fn resolve_lines(tx: &mut Tx, company: i64, entry: &Entry) -> Result<Vec<i64>> {
-    // One query for every account of the entry.
+/// Checks that the entry's period is open, holding the shared lock of [`require_open`], and
+/// resolves its account codes to ids, refusing unknown, archived and non-leaf accounts. One
+/// query does both: each account row carries the period's status.
+async fn open_accounts(tx: &mut Tx, company: i64, entry: &Entry) -> Result<Vec<i64>> {
     let mut codes: Vec<&str> = entry.lines.iter().map(|l| l.account.as_str()).collect();
     codes.sort_unstable();
     codes.dedup();
     let mut q = db::SqlBuilder::new(
-        "SELECT a.code, a.id, a.archived_at, EXISTS (SELECT 1 FROM fin_accounts c WHERE c.parent_id = a.id) AS has_children \
-         FROM fin_accounts a WHERE a.company_id = ",
+        "SELECT a.code, a.id, a.archived_at, EXISTS (SELECT 1 FROM fin_accounts c WHERE c.parent_id = a.id) AS has_children, \
+         p.status AS period_status FROM fin_accounts a LEFT JOIN (SELECT status FROM fin_periods WHERE company_id = ",
     );
+    q.bind(company).push(" AND period = ").bind(entry.period.clone());
+    q.push(" AND status = 'open'").push(tx.dialect().share_lock()).push(") p ON 1 = 1 WHERE a.company_id = ");
     q.bind(company).push(" AND a.code IN (");
     for (i, code) in codes.iter().enumerate() {
         if i > 0 {
@@ -326,6 +329,12 @@ async fn resolve_lines(tx: &mut Tx, company: i64, entry: &Entry) -> Result<Vec<i
     }
     q.push(")");
     let rows = tx.fetch_all(q.build()).await?;
+    match rows.first() {
+        Some(row) if row.try_get::<Option<String>, _>("period_status")?.is_some() => {}
+        Some(_) => return Err(not_open(tx, company, &entry.period).await),
+        // No account known: the period's state decides which refusal comes first.
+        None => require_open(tx, company, &entry.period).await?,
+    }
     let mut found: BTreeMap<String, (i64, bool, bool)> = BTreeMap::new();
     for r in &rows {
         let has_children = db::flag(r, "has_children")?;
@@ -357,8 +366,7 @@ pub async fn create_draft(tx: &mut Tx, principal: &Principal, form: &EntryForm) 
     principal.authorize(CREATE)?;
     let entry = domain::validate(form)?;
     let company = principal.company_id.0;
-    require_open(tx, company, &entry.period).await?;
-    let account_ids = resolve_lines(tx, company, &entry).await?;
+    let account_ids = open_accounts(tx, company, &entry).await?;
     let id = insert_entry(tx, company, &entry, &account_ids, "manual", None, Stored::Draft).await?;
     tx.audit(
         "create",
@@ -370,11 +378,15 @@ pub async fn create_draft(tx: &mut Tx, principal: &Principal, form: &EntryForm) 
     Ok(id)
 }
 
+/// Writes of the document behind a posted entry that need the entry's id (the invoice that
+/// points at its voucher); they go to the database in the same call as the entry's lines.
+pub type WithEntry<'a> = Box<dyn FnOnce(i64) -> Vec<db::SqlBuilder> + Send + 'a>;
+
 /// How a new entry is stored: as a draft, or posted at once under its number, with its lines
-/// added to the balance rows in the same call.
+/// added to the balance rows in the same call, and the posting document's own writes.
 enum Stored<'a> {
     Draft,
-    Posted { number: &'a str },
+    Posted { number: &'a str, with_entry: WithEntry<'a> },
 }
 
 async fn insert_entry(
@@ -388,9 +400,11 @@ async fn insert_entry(
 ) -> Result<i64> {
     let now = tx.now().to_string();
     let user = tx.actor().user_id;
-    let (status, number, posted_at, posted_by) = match stored {
-        Stored::Draft => ("draft", None, None, None),
-        Stored::Posted { number } => ("posted", Some(number.to_string()), Some(now.clone()), user),
+    let (status, number, posted_at, posted_by, with_entry) = match stored {
+        Stored::Draft => ("draft", None, None, None, None),
+        Stored::Posted { number, with_entry } => {
+            ("posted", Some(number.to_string()), Some(now.clone()), user, Some(with_entry))
+        }
     };
     let id: i64 = tx.fetch_one(
         sqlx::query(
@@ -436,6 +450,9 @@ async fn insert_entry(
         let movements =
             entry.lines.iter().zip(account_ids).map(|(l, a)| (*a, l.cost_center.clone(), l.debit, l.credit));
         writes.push(balance_upsert(company, &entry.period, movements));
+    }
+    if let Some(with_entry) = with_entry {
+        writes.extend(with_entry(id));
     }
     tx.execute_all(&writes).await?;
     Ok(id)
@@ -631,8 +648,7 @@ pub async fn reverse_entry(tx: &mut Tx, principal: &Principal, id: i64, date: &s
             })
             .collect(),
     };
-    require_open(tx, company, &entry.period).await?;
-    let account_ids = resolve_lines(tx, company, &entry).await?;
+    let account_ids = open_accounts(tx, company, &entry).await?;
     let reversal = match insert_entry(tx, company, &entry, &account_ids, "reversal", Some(id), Stored::Draft).await {
         Err(e) if e.is_unique_violation() => {
             return Err(DomainError::Conflict("the entry is already reversed".into()).into())
@@ -1140,13 +1156,25 @@ async fn post_system_entry(
 /// checked; the ledger's rules still hold here (open period, usable accounts, debits =
 /// credits). Returns the entry id and number.
 pub async fn post_document_entry(tx: &mut Tx, company: i64, entry: &Entry, kind: &str) -> Result<(i64, String)> {
+    post_document_entry_with(tx, company, entry, kind, Box::new(|_| Vec::new())).await
+}
+
+/// [`post_document_entry`], with the document's own writes that need the entry's id, which
+/// then cost no call of their own.
+pub async fn post_document_entry_with(
+    tx: &mut Tx,
+    company: i64,
+    entry: &Entry,
+    kind: &str,
+    with_entry: WithEntry<'_>,
+) -> Result<(i64, String)> {
     // The entry is whole in hand, so it is checked here and stored posted: no draft row is
     // written, read back and changed, which takes four statements fewer than a draft's posting.
     let amount = require_balanced(entry.lines.iter().map(|l| (l.debit, l.credit)))?;
-    require_open(tx, company, &entry.period).await?;
-    let account_ids = resolve_lines(tx, company, entry).await?;
+    let account_ids = open_accounts(tx, company, entry).await?;
     let number = take_voucher_number(tx, company, &entry.period, &entry.word).await?;
-    let id = insert_entry(tx, company, entry, &account_ids, kind, None, Stored::Posted { number: &number }).await?;
+    let stored = Stored::Posted { number: &number, with_entry };
+    let id = insert_entry(tx, company, entry, &account_ids, kind, None, stored).await?;
     record_posting(tx, id, &number, &entry.period, amount).await?;
     Ok((id, number))
 }
