@@ -79,6 +79,8 @@ fn default_account(template: Template, kind: &str) -> &'static str {
     template.code(if kind == "customer" { Role::Revenue } else { Role::Inventory })
 }
 
+/// Checks that the party of a document exists, is not archived and is a customer (a supplier
+/// for a bill `kind`), adding a problem otherwise; returns its name.
 pub async fn check_party(
     tx: &mut Tx,
     company: i64,
@@ -86,34 +88,42 @@ pub async fn check_party(
     kind: &str,
     problems: &mut Problems,
 ) -> Result<Option<String>> {
+    Ok(party_and_chart(tx, company, party_id, kind, problems).await?.0)
+}
+
+/// [`check_party`], and the chart template of the company's books in the same call.
+async fn party_and_chart(
+    tx: &mut Tx,
+    company: i64,
+    party_id: i64,
+    kind: &str,
+    problems: &mut Problems,
+) -> Result<(Option<String>, Template)> {
     let role = if kind == "supplier" { "supplier" } else { "customer" };
-    let row = tx.fetch_optional(
+    // One row whether or not the party exists: its name is null when it does not.
+    let row = tx.fetch_one(
         sqlx::query(
-            "SELECT p.name, EXISTS (SELECT 1 FROM party_roles r WHERE r.party_id = p.id AND r.role = $3) AS has_role \
-             FROM parties p WHERE p.company_id = $1 AND p.id = $2 AND p.archived_at IS NULL",
+            "SELECT (SELECT template FROM fin_books WHERE company_id = $1) AS template, p.name, \
+             EXISTS (SELECT 1 FROM party_roles r WHERE r.party_id = p.id AND r.role = $3) AS has_role \
+             FROM (SELECT 1 AS one) here LEFT JOIN parties p ON p.company_id = $1 AND p.id = $2 AND p.archived_at IS NULL",
         )
         .bind(company)
         .bind(party_id)
         .bind(role),
     )
     .await?;
-    match row {
-        None => {
-            problems.add("party_id", "error.finance.party", party_id.to_string());
-            Ok(None)
-        }
-        Some(r) => {
-            let has_role = db::flag(&r, "has_role")?;
-            if !has_role {
-                problems.add(
-                    "party_id",
-                    if role == "supplier" { "error.finance.not_supplier" } else { "error.finance.not_customer" },
-                    party_id.to_string(),
-                );
-            }
-            Ok(Some(r.try_get("name")?))
-        }
+    let template = chart::stored_template(row.try_get("template")?)?;
+    let name: Option<String> = row.try_get("name")?;
+    if name.is_none() {
+        problems.add("party_id", "error.finance.party", party_id.to_string());
+    } else if !db::flag(&row, "has_role")? {
+        problems.add(
+            "party_id",
+            if role == "supplier" { "error.finance.not_supplier" } else { "error.finance.not_customer" },
+            party_id.to_string(),
+        );
     }
+    Ok((name, template))
 }
 
 /// Saves a draft invoice or bill with its computed lines.
@@ -142,8 +152,7 @@ pub async fn create_invoice(tx: &mut Tx, principal: &Principal, form: &InvoiceFo
     if form.memo.chars().count() > 200 {
         problems.add("memo", "error.too_long", "200");
     }
-    check_party(tx, company, form.party_id, &form.kind, &mut problems).await?;
-    let template = chart::template(tx.conn(), company).await?;
+    let (_, template) = party_and_chart(tx, company, form.party_id, &form.kind, &mut problems).await?;
     let computed =
         match vat::compute(&form.lines, form.tax_inclusive, form.vat_rounding, default_account(template, &form.kind)) {
             Ok(c) => Some(c),

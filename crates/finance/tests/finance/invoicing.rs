@@ -219,6 +219,19 @@ async fn bad_invoices_are_refused_and_store_nothing() {
     let codes: Vec<&str> =
         problem["errors"].as_array().expect("errors").iter().filter_map(|e| e["code"].as_str()).collect();
     assert!(codes.contains(&"error.finance.not_customer") && codes.contains(&"error.finance.vat_rate"), "{codes:?}");
+    // A party that does not exist is refused beside the party field.
+    let nobody = api
+        .post("/api/v1/finance/invoices", &json!({"kind": "customer", "party_id": 999_999, "date": "2026-03-10", "lines": [{"description": "货物", "quantity": "1", "unit_price": "10.00", "vat_rate": "13"}]}))
+        .await;
+    assert_eq!(nobody.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let problem = nobody.json();
+    let fields: Vec<(&str, &str)> = problem["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| Some((e["field"].as_str()?, e["code"].as_str()?)))
+        .collect();
+    assert_eq!(fields, vec![("party_id", "error.finance.party")]);
     let float = api.raw(axum::http::Method::POST, "/api/v1/finance/invoices", "application/json", br#"{"kind":"customer","party_id":1,"date":"2026-03-10","lines":[{"description":"x","quantity":1,"unit_price":10.5,"vat_rate":"13"}]}"#.to_vec()).await;
     assert_eq!(
         float.status,
