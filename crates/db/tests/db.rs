@@ -376,3 +376,39 @@ async fn a_backup_naming_columns_the_table_does_not_have_is_refused() {
     assert_eq!(users, 0);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn committed_pages_reach_the_sqlite_file_without_a_commit_copying_them() {
+    // A thousand audit rows with long changes make a write-ahead log of a few hundred pages:
+    // below the size at which a committing writer checkpoints by itself, so only the
+    // background checkpoint can bring them into the database file.
+    let (url, dir) = testkit::fresh_sqlite();
+    let db =
+        Db::connect(&DbConfig { url, max_connections: 4 }, Clock::fixed(testkit::test_start())).await.expect("connect");
+    db::migrate::run(&db, &db::platform_migrations()).await.expect("migrations");
+    let file = dir.join("test.db");
+    let before = std::fs::metadata(&file).expect("database file").len();
+    for batch in 0..10 {
+        let mut tx = db.begin(Actor::system()).await.expect("begin");
+        for i in 0..100 {
+            let note = format!("入库单 {batch}-{i}: {}", "明细".repeat(200));
+            tx.audit("create", "test.note", Some(&format!("{batch}-{i}")), &json!({ "note": [null, note] }))
+                .await
+                .expect("audit");
+        }
+        tx.commit().await.expect("commit");
+    }
+    let mut grown = 0;
+    for _ in 0..100 {
+        grown = std::fs::metadata(&file).expect("database file").len().saturating_sub(before);
+        if grown > 1_000_000 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(grown > 1_000_000, "the database file grew by {grown} bytes only");
+    let verdict = verdict(&db).await;
+    assert!(matches!(verdict, db::audit::Verdict::Intact { rows: 1000, .. }), "{verdict:?}");
+    db.close().await;
+    std::fs::remove_dir_all(dir).ok();
+}
