@@ -29,7 +29,7 @@ pub use query::SqlBuilder;
 pub use sqlx;
 pub use sqlx::any::AnyRow as Row;
 pub use sqlx::Row as RowExt;
-pub use tx::{Actor, Tx};
+pub use tx::{Actor, Sequence, Tx};
 
 /// The platform's own migrations: companies, accounts, audit, sequences, outbox, webhooks,
 /// rate limits.

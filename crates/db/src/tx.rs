@@ -294,21 +294,46 @@ impl Tx {
     /// waits on the sequence row rather than taking the same number. One statement: the
     /// first number creates the row, later ones increment it.
     pub async fn next_number(&mut self, company_id: i64, code: &str, year: i32, pattern: &str) -> Result<String> {
-        let row = self
-            .fetch_one(
-                sqlx::query(
-                    "INSERT INTO sequences (company_id, code, year, next_value) VALUES ($1, $2, $3, 2) \
-                     ON CONFLICT (company_id, code, year) DO UPDATE SET next_value = sequences.next_value + 1 \
-                     RETURNING next_value - 1 AS taken",
-                )
-                .bind(company_id)
-                .bind(code)
-                .bind(i64::from(year)),
-            )
-            .await?;
-        let taken: i64 = row.try_get("taken")?;
-        format_sequence(pattern, year, taken).map_err(Into::into)
+        let mut numbers = self.next_numbers(company_id, &[Sequence { code, year, pattern }]).await?;
+        numbers.pop().ok_or_else(|| DomainError::Internal(format!("no number taken of {code}")).into())
     }
+
+    /// The next numbers of several sequences (of different codes) in one statement, in the
+    /// order asked: a document that needs its own number and its voucher's takes both in one
+    /// call.
+    pub async fn next_numbers(&mut self, company_id: i64, wanted: &[Sequence<'_>]) -> Result<Vec<String>> {
+        let mut q = SqlBuilder::new("INSERT INTO sequences (company_id, code, year, next_value) VALUES ");
+        for (i, s) in wanted.iter().enumerate() {
+            q.push(if i == 0 { "(" } else { ", (" });
+            q.bind(company_id).push(", ").bind(s.code.to_string()).push(", ").bind(i64::from(s.year)).push(", 2)");
+        }
+        q.push(
+            " ON CONFLICT (company_id, code, year) DO UPDATE SET next_value = sequences.next_value + 1 \
+             RETURNING code, year, next_value - 1 AS taken",
+        );
+        let rows = self.fetch_all(q.build()).await?;
+        let mut numbers = Vec::with_capacity(wanted.len());
+        for s in wanted {
+            // RETURNING gives the rows in no promised order.
+            let mut taken = None;
+            for row in &rows {
+                if row.try_get::<String, _>("code")? == s.code && row.try_get::<i64, _>("year")? == i64::from(s.year) {
+                    taken = Some(row.try_get::<i64, _>("taken")?);
+                }
+            }
+            let taken = taken.ok_or_else(|| DomainError::Internal(format!("no number taken of {}", s.code)))?;
+            numbers.push(format_sequence(s.pattern, s.year, taken)?);
+        }
+        Ok(numbers)
+    }
+}
+
+/// A gapless sequence per (company, code, year), and how its numbers read (`PTY/{year}/{seq:06}`).
+#[derive(Debug, Clone, Copy)]
+pub struct Sequence<'a> {
+    pub code: &'a str,
+    pub year: i32,
+    pub pattern: &'a str,
 }
 
 /// Fills `{year}` and `{seq}` / `{seq:0N}` in a sequence pattern.

@@ -286,10 +286,22 @@ pub async fn post_invoice(tx: &mut Tx, principal: &Principal, id: i64) -> Result
     let year: i32 = invoice.date.get(..4).and_then(|y| y.parse().ok()).unwrap_or(0);
     let (code, prefix) =
         if invoice.kind == "customer" { ("invoice.customer", "INV") } else { ("invoice.supplier", "BILL") };
-    let number = tx.next_number(company, code, year, &format!("{prefix}/{{year}}/{{seq:05}}")).await?;
+    // The invoice's number and its voucher's, in one statement.
+    let period = domain::period_of(&invoice.date);
+    let (voucher_code, voucher_year, voucher_pattern) = service::voucher_sequence(&period, "转")?;
+    let pattern = format!("{prefix}/{{year}}/{{seq:05}}");
+    let wanted = [
+        db::Sequence { code, year, pattern: &pattern },
+        db::Sequence { code: &voucher_code, year: voucher_year, pattern: &voucher_pattern },
+    ];
+    let [number, voucher_number]: [String; 2] = tx
+        .next_numbers(company, &wanted)
+        .await?
+        .try_into()
+        .map_err(|_| DomainError::Internal("two numbers asked, other than two taken".into()))?;
     let entry = Entry {
         date: invoice.date.clone(),
-        period: domain::period_of(&invoice.date),
+        period,
         word: "转".into(),
         memo: format!("{number} {}", invoice.party_name),
         lines: invoice_voucher_lines(template, &invoice),
@@ -308,7 +320,7 @@ pub async fn post_invoice(tx: &mut Tx, principal: &Principal, id: i64) -> Result
         );
         std::iter::once(posted).chain(spend).collect()
     });
-    service::post_document_entry_with(tx, company, &entry, "invoice", with_entry).await?;
+    service::post_document_entry_with(tx, company, &entry, "invoice", Some(voucher_number), with_entry).await?;
     tx.audit(
         "state",
         "finance.invoice",

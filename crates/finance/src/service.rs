@@ -485,8 +485,17 @@ fn balance_upsert(company: i64, period: &str, lines: impl Iterator<Item = (i64, 
 
 /// The next gapless voucher number of a word in a period (记-0001 …).
 async fn take_voucher_number(tx: &mut Tx, company: i64, period: &str, word: &str) -> Result<String> {
-    let year: i32 = period[..4].parse().map_err(|_| DomainError::Internal(format!("bad period {period}")))?;
-    tx.next_number(company, &format!("voucher.{word}.{period}"), year, &format!("{word}-{{seq:04}}")).await
+    let (code, year, pattern) = voucher_sequence(period, word)?;
+    tx.next_number(company, &code, year, &pattern).await
+}
+
+/// The sequence of the vouchers of a word in a period: its code, year and pattern.
+pub fn voucher_sequence(period: &str, word: &str) -> Result<(String, i32, String)> {
+    let year: i32 = period
+        .get(..4)
+        .and_then(|y| y.parse().ok())
+        .ok_or_else(|| DomainError::Internal(format!("bad period {period}")))?;
+    Ok((format!("voucher.{word}.{period}"), year, format!("{word}-{{seq:04}}")))
 }
 
 /// Refuses lines whose debits and credits differ, showing the difference. Added up in i128:
@@ -1156,23 +1165,28 @@ async fn post_system_entry(
 /// checked; the ledger's rules still hold here (open period, usable accounts, debits =
 /// credits). Returns the entry id and number.
 pub async fn post_document_entry(tx: &mut Tx, company: i64, entry: &Entry, kind: &str) -> Result<(i64, String)> {
-    post_document_entry_with(tx, company, entry, kind, Box::new(|_| Vec::new())).await
+    post_document_entry_with(tx, company, entry, kind, None, Box::new(|_| Vec::new())).await
 }
 
 /// [`post_document_entry`], with the document's own writes that need the entry's id, which
-/// then cost no call of their own.
+/// then cost no call of their own, and the voucher's number when the caller took it already
+/// (from [`voucher_sequence`], together with the document's own number).
 pub async fn post_document_entry_with(
     tx: &mut Tx,
     company: i64,
     entry: &Entry,
     kind: &str,
+    voucher_number: Option<String>,
     with_entry: WithEntry<'_>,
 ) -> Result<(i64, String)> {
     // The entry is whole in hand, so it is checked here and stored posted: no draft row is
     // written, read back and changed, which takes four statements fewer than a draft's posting.
     let amount = require_balanced(entry.lines.iter().map(|l| (l.debit, l.credit)))?;
     let account_ids = open_accounts(tx, company, entry).await?;
-    let number = take_voucher_number(tx, company, &entry.period, &entry.word).await?;
+    let number = match voucher_number {
+        Some(number) => number,
+        None => take_voucher_number(tx, company, &entry.period, &entry.word).await?,
+    };
     let stored = Stored::Posted { number: &number, with_entry };
     let id = insert_entry(tx, company, entry, &account_ids, kind, None, stored).await?;
     record_posting(tx, id, &number, &entry.period, amount).await?;
