@@ -311,20 +311,23 @@ impl Tx {
             " ON CONFLICT (company_id, code, year) DO UPDATE SET next_value = sequences.next_value + 1 \
              RETURNING code, year, next_value - 1 AS taken",
         );
-        let rows = self.fetch_all(q.build()).await?;
-        let mut numbers = Vec::with_capacity(wanted.len());
-        for s in wanted {
-            // RETURNING gives the rows in no promised order.
-            let mut taken = None;
-            for row in &rows {
-                if row.try_get::<String, _>("code")? == s.code && row.try_get::<i64, _>("year")? == i64::from(s.year) {
-                    taken = Some(row.try_get::<i64, _>("taken")?);
-                }
-            }
-            let taken = taken.ok_or_else(|| DomainError::Internal(format!("no number taken of {}", s.code)))?;
-            numbers.push(format_sequence(s.pattern, s.year, taken)?);
+        // RETURNING gives the rows in no promised order: they are matched to the sequences asked.
+        let mut taken = std::collections::BTreeMap::new();
+        for row in self.fetch_all(q.build()).await? {
+            taken.insert(
+                (row.try_get::<String, _>("code")?, row.try_get::<i64, _>("year")?),
+                row.try_get::<i64, _>("taken")?,
+            );
         }
-        Ok(numbers)
+        wanted
+            .iter()
+            .map(|s| {
+                let seq = taken
+                    .get(&(s.code.to_string(), i64::from(s.year)))
+                    .ok_or_else(|| DomainError::Internal(format!("no number taken of {}", s.code)))?;
+                Ok(format_sequence(s.pattern, s.year, *seq)?)
+            })
+            .collect()
     }
 }
 
