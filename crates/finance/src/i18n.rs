@@ -22,6 +22,7 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("finance.owed_back", "应退金额", "Owed back"),
     ("finance.set_off", "冲抵", "Set off"),
     ("finance.form_refused", "未保存，请更正：", "Not saved; please correct:"),
+    ("finance.form_refused_marked", "未保存，请更正下面标出的内容。", "Not saved; please correct what is marked below."),
     ("finance.revalue", "期末调汇", "Revalue foreign currency"),
     ("finance.revalue_hint", "按月末汇率重估外币余额，差额记入财务费用（汇兑损益）。每种持有的外币都需填写汇率。", "Revalue foreign-currency balances at the month-end rate; the difference goes to financial expenses (exchange gains and losses). Every currency held needs a rate."),
     ("finance.revalue_nothing", "外币余额已按该汇率计价，无需调整。", "The foreign balances are already at these rates; nothing to adjust."),

@@ -37,6 +37,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for HtmlForm<T> {
 }
 
 /// Form fields as ordered pairs, for forms with repeated fields (roles, grants, tags).
+#[derive(Debug, Clone, Default)]
 pub struct FormPairs(pub Vec<(String, String)>);
 
 impl FormPairs {

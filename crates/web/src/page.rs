@@ -5,6 +5,7 @@
 use crate::auth::Ctx;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Messages;
+use crate::FormPairs;
 use askama::Template;
 use axum::response::{Html, IntoResponse, Response};
 use kernel::error::FieldError;
@@ -184,6 +185,60 @@ pub fn within_form(form: &str, errors: Vec<FieldError>) -> Vec<FieldError> {
 /// The message for one field, if it was refused.
 pub fn message_for<'a>(errors: &'a [(String, String)], field: &str) -> Option<&'a str> {
     errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+}
+
+/// Every message for one field (a line of a table may be refused for several reasons).
+pub fn messages_for<'a>(errors: &'a [(String, String)], field: &str) -> Vec<&'a str> {
+    errors.iter().filter(|(f, _)| f == field).map(|(_, m)| m.as_str()).collect()
+}
+
+/// The form of a page with several forms that was just refused: its messages and the values
+/// it sent, each field named `<form>:<field>`, so the page shows that form again as typed with
+/// each message beside its field. Empty when the page is shown without a refusal.
+#[derive(Debug, Clone, Default)]
+pub struct Refused {
+    pub errors: Vec<(String, String)>,
+    sent: Vec<(String, String)>,
+}
+
+impl Refused {
+    pub fn new(ctx: &Ctx, form: &str, errors: Vec<FieldError>, sent: FormPairs) -> Self {
+        let sent = sent.0.into_iter().map(|(field, value)| (format!("{form}:{field}"), value)).collect();
+        Self { errors: field_messages(ctx, &within_form(form, errors)), sent }
+    }
+
+    /// The message for `<form>:<field>`, if that field was refused.
+    pub fn message(&self, field: &str) -> Option<&str> {
+        message_for(&self.errors, field)
+    }
+
+    /// Every message of one form, whichever field it names: for a form whose refusals name
+    /// nothing typed into it (a button that posts or closes a month).
+    pub fn messages_of(&self, form: &str) -> Vec<&str> {
+        self.errors
+            .iter()
+            .filter(|(f, _)| f.strip_prefix(form).is_some_and(|rest| rest.starts_with(':')))
+            .map(|(_, m)| m.as_str())
+            .collect()
+    }
+
+    /// What the refused form held in `<form>:<field>`, or the field's usual value.
+    pub fn typed(&self, field: &str, usual: impl Into<String>) -> String {
+        self.sent.iter().find(|(f, _)| f == field).map_or_else(|| usual.into(), |(_, v)| v.clone())
+    }
+}
+
+/// The messages for fields a page does not show beside a field of its own, so none is lost.
+/// `shown` names the fields shown; a name ending in `[]` stands for all its rows (`lines[]`
+/// for `lines[0]`, `lines[1]` …).
+pub fn messages_elsewhere<'a>(errors: &'a [(String, String)], shown: &[&str]) -> Vec<&'a str> {
+    let is_shown = |field: &str| {
+        shown.iter().any(|s| match s.strip_suffix("[]") {
+            Some(rows) => field.strip_prefix(rows).is_some_and(|rest| rest.starts_with('[')),
+            None => field == *s,
+        })
+    };
+    errors.iter().filter(|(f, _)| !is_shown(f)).map(|(_, m)| m.as_str()).collect()
 }
 
 /// Renders a template as a page.

@@ -12,7 +12,9 @@ use db::RowExt;
 use kernel::error::FieldError;
 use kernel::DomainError;
 use serde::Deserialize;
-use web::page::{field_messages, flash_redirect, message_for, render, render_status, within_form};
+use web::page::{
+    field_messages, flash_redirect, message_for, messages_elsewhere, messages_for, render, render_status, Refused,
+};
 use web::{AppError, AppResult, Ctx, FormPairs, PageCtx};
 
 const FORM_LINES: usize = 5;
@@ -64,7 +66,28 @@ struct FormPage {
     base: &'static str,
     form: InvoiceForm,
     parties: Vec<(i64, String)>,
-    errors: Vec<String>,
+    /// Refusals of the form sent, by field (`lines[i]` for the i-th line).
+    errors: Vec<(String, String)>,
+}
+
+impl FormPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        message_for(&self.errors, field)
+    }
+
+    /// Every refusal of the i-th line (a line may be refused for its quantity and its rate).
+    fn line_errors(&self, i: usize) -> Vec<&str> {
+        messages_for(&self.errors, &format!("lines[{i}]"))
+    }
+
+    /// Refusals of what the form has no field for, shown above it.
+    fn other_errors(&self) -> Vec<&str> {
+        messages_elsewhere(&self.errors, &["party_id", "date", "due_date", "memo", "lines", "lines[]"])
+    }
+
+    fn per_document(&self) -> bool {
+        self.form.vat_rounding == VatRounding::Document
+    }
 }
 
 async fn parties(ctx: &Ctx, kind: &str) -> AppResult<Vec<(i64, String)>> {
@@ -85,10 +108,7 @@ async fn form_page(ctx: &Ctx, base: &'static str, mut form: InvoiceForm, errors:
         form.lines.push(InvoiceLineForm { vat_rate: "13".into(), ..Default::default() });
     }
     let title = if form.kind == "supplier" { "finance.bill_new" } else { "finance.invoice_new" };
-    let errors = errors
-        .iter()
-        .map(|e| format!("{} {}", e.field, ctx.state.messages.format(ctx.lang, e.key, &e.detail)))
-        .collect();
+    let errors = field_messages(ctx, errors);
     Ok(FormPage {
         page: PageCtx::new(ctx, title, base).await?,
         base,
@@ -173,14 +193,8 @@ struct DetailPage {
     set_offs: Vec<invoicing::SetOffLine>,
     /// For a credit note that owes money: the party's open invoices it can be set off against.
     set_off_candidates: Vec<(i64, String, i64)>,
-    /// Refusals of the form sent, each field named `<form>:<field>` (`pay`, `refund`, `set_off`).
-    errors: Vec<(String, String)>,
-}
-
-impl DetailPage {
-    fn error(&self, field: &str) -> Option<&str> {
-        message_for(&self.errors, field)
-    }
+    /// The form just refused, if any: `post`, `pay`, `credit`, `refund` or `set_off`.
+    refused: Refused,
 }
 
 fn parse_id(id: &str) -> Result<i64, AppError> {
@@ -188,10 +202,10 @@ fn parse_id(id: &str) -> Result<i64, AppError> {
 }
 
 pub async fn detail(ctx: Ctx, Path((which, id)): Path<(String, String)>) -> AppResult<Response> {
-    render(&detail_page(&ctx, &which, parse_id(&id)?, Vec::new()).await?)
+    render(&detail_page(&ctx, &which, parse_id(&id)?, Refused::default()).await?)
 }
 
-async fn detail_page(ctx: &Ctx, which: &str, id: i64, errors: Vec<(String, String)>) -> AppResult<DetailPage> {
+async fn detail_page(ctx: &Ctx, which: &str, id: i64, refused: Refused) -> AppResult<DetailPage> {
     ctx.require(invoicing::READ)?;
     let (kind, base, title) = kind_of(which)?;
     let mut conn = ctx.db().reader().acquire().await.map_err(db::Error::from)?;
@@ -225,26 +239,28 @@ async fn detail_page(ctx: &Ctx, which: &str, id: i64, errors: Vec<(String, Strin
         bank,
         set_offs,
         set_off_candidates,
-        errors,
+        refused,
     })
 }
 
-pub async fn post(ctx: Ctx, Path((which, id)): Path<(String, String)>) -> AppResult<Response> {
+/// Posts a draft from its page; a refusal (the month is closed, the draft is on hold) shows
+/// beside the button.
+pub async fn post(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: FormPairs) -> AppResult<Response> {
     let (_, base, _) = kind_of(&which)?;
     let id = parse_id(&id)?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    invoicing::post_invoice(&mut tx, &ctx.principal, id).await?;
-    tx.commit().await?;
-    Ok(flash_redirect(&ctx, &format!("{base}/{id}"), "finance.posted_ok"))
+    let outcome = invoicing::post_invoice(&mut tx, &ctx.principal, id).await.map(|_| id);
+    finish_form(&ctx, tx, outcome, (&which, id, "post"), pairs, &format!("{base}/{id}"), "finance.posted_ok").await
 }
 
+/// Issues a credit note for the whole invoice and goes to the note.
 pub async fn credit(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: FormPairs) -> AppResult<Response> {
     let (_, base, _) = kind_of(&which)?;
     let id = parse_id(&id)?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    let note = invoicing::credit_note(&mut tx, &ctx.principal, id, &pairs.text("date")).await?;
-    tx.commit().await?;
-    Ok(flash_redirect(&ctx, &format!("{base}/{note}"), "finance.posted_ok"))
+    let outcome = invoicing::credit_note(&mut tx, &ctx.principal, id, &pairs.text("date")).await;
+    let to = outcome.as_ref().map(|note| format!("{base}/{note}")).unwrap_or_default();
+    finish_form(&ctx, tx, outcome, (&which, id, "credit"), pairs, &to, "finance.posted_ok").await
 }
 
 /// Refunds what a credit note owes, from its page.
@@ -258,28 +274,43 @@ pub async fn refund(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: 
         memo: String::new(),
     };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    let outcome = invoicing::refund(&mut tx, &ctx.principal, id, &form).await.map(|_| ());
-    finish_form(&ctx, tx, outcome, (&which, id, "refund")).await
+    let outcome = invoicing::refund(&mut tx, &ctx.principal, id, &form).await;
+    saved(&ctx, tx, outcome, (&which, id, "refund"), pairs).await
 }
 
-/// Commits a form sent from a document's page and goes back to it; a refusal shows the page
-/// again (422) with each message beside its field, and nothing is stored.
-async fn finish_form(
+/// Commits a form sent from a document's page and goes back to that page.
+async fn saved<T>(
     ctx: &Ctx,
     tx: db::Tx,
-    outcome: db::Result<()>,
+    outcome: db::Result<T>,
     (which, id, form): (&str, i64, &str),
+    pairs: FormPairs,
+) -> AppResult<Response> {
+    let (_, base, _) = kind_of(which)?;
+    finish_form(ctx, tx, outcome, (which, id, form), pairs, &format!("{base}/{id}"), "common.saved").await
+}
+
+/// Commits a form sent from a document's page and goes to `to` with a flash message; a refusal
+/// shows the document's page again (422) with each message beside its field and the values
+/// as they were sent, and nothing is stored.
+async fn finish_form<T>(
+    ctx: &Ctx,
+    tx: db::Tx,
+    outcome: db::Result<T>,
+    (which, id, form): (&str, i64, &str),
+    pairs: FormPairs,
+    to: &str,
+    flash: &str,
 ) -> AppResult<Response> {
     match outcome {
-        Ok(()) => {
+        Ok(_) => {
             tx.commit().await?;
-            let (_, base, _) = kind_of(which)?;
-            Ok(flash_redirect(ctx, &format!("{base}/{id}"), "common.saved"))
+            Ok(flash_redirect(ctx, to, flash))
         }
         Err(db::Error::Domain(DomainError::Invalid(errors))) => {
             drop(tx);
-            let errors = field_messages(ctx, &within_form(form, errors));
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &detail_page(ctx, which, id, errors).await?)
+            let refused = Refused::new(ctx, form, errors, pairs);
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &detail_page(ctx, which, id, refused).await?)
         }
         Err(e) => Err(e.into()),
     }
@@ -295,8 +326,8 @@ pub async fn set_off(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs:
         amount: pairs.text("amount"),
     };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    let outcome = invoicing::set_off(&mut tx, &ctx.principal, id, &form).await.map(|_| ());
-    finish_form(&ctx, tx, outcome, (&which, id, "set_off")).await
+    let outcome = invoicing::set_off(&mut tx, &ctx.principal, id, &form).await;
+    saved(&ctx, tx, outcome, (&which, id, "set_off"), pairs).await
 }
 
 /// Records a receipt (or payment) against this invoice from its page.
@@ -313,8 +344,8 @@ pub async fn pay(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: For
         memo: String::new(),
     };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    let outcome = invoicing::record_payment(&mut tx, &ctx.principal, &form).await.map(|_| ());
-    finish_form(&ctx, tx, outcome, (&which, id, "pay")).await
+    let outcome = invoicing::record_payment(&mut tx, &ctx.principal, &form).await;
+    saved(&ctx, tx, outcome, (&which, id, "pay"), pairs).await
 }
 
 #[derive(Template)]

@@ -8,10 +8,12 @@ use askama::Template;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::Response;
-use kernel::error::FieldError;
 use kernel::DomainError;
 use serde::Deserialize;
-use web::page::{download, field_messages, flash_redirect, render, render_status};
+use web::page::{
+    download, field_messages, flash_redirect, message_for, messages_elsewhere, messages_for, render, render_status,
+    Refused,
+};
 use web::{AppError, AppResult, Ctx, FormPairs, PageCtx};
 
 /// Lines shown on a new voucher form; a longer voucher is entered through the API or in parts.
@@ -26,16 +28,15 @@ fn this_period(ctx: &Ctx) -> String {
     (ctx.db().clock().now() + chrono::Duration::hours(8)).format("%Y-%m").to_string()
 }
 
-fn errors_text(ctx: &Ctx, errors: &[FieldError]) -> Vec<String> {
-    errors.iter().map(|e| format!("{} {}", e.field, ctx.state.messages.format(ctx.lang, e.key, &e.detail))).collect()
-}
-
 #[derive(Template)]
 #[template(path = "finance/accounts.html")]
 struct AccountsPage {
     page: PageCtx,
     accounts: Vec<Account>,
-    errors: Vec<String>,
+    /// Refusals of the form sent (setting up the books, or adding a sub-account), by field.
+    errors: Vec<(String, String)>,
+    /// The refused form's values: it shows again with what was typed.
+    sent: FormPairs,
     year: String,
     can_manage: bool,
     /// The chart the books were set up from, and the keys offered when they are not yet.
@@ -43,7 +44,24 @@ struct AccountsPage {
     templates: Vec<&'static str>,
 }
 
-async fn accounts_page(ctx: &Ctx, errors: Vec<String>) -> AppResult<AccountsPage> {
+impl AccountsPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        message_for(&self.errors, field)
+    }
+
+    /// Refusals that name no field of the forms, shown above them.
+    fn other_errors(&self) -> Vec<&str> {
+        let shown = ["template", "year", "first_month", "parent", "code", "name_zh", "name_en"];
+        messages_elsewhere(&self.errors, &shown)
+    }
+
+    /// What the refused form held in a field, or the field's usual value.
+    fn typed(&self, field: &str, usual: &str) -> String {
+        self.sent.get(field).unwrap_or(usual).to_string()
+    }
+}
+
+async fn accounts_page(ctx: &Ctx, errors: Vec<(String, String)>, sent: FormPairs) -> AppResult<AccountsPage> {
     let mut conn = conn(ctx).await?;
     Ok(AccountsPage {
         page: PageCtx::new(ctx, "finance.accounts", "/finance/accounts").await?,
@@ -51,6 +69,7 @@ async fn accounts_page(ctx: &Ctx, errors: Vec<String>) -> AppResult<AccountsPage
         templates: chart::TEMPLATES.iter().map(|t| t.key()).collect(),
         accounts: service::accounts(&mut conn, ctx.company_id()).await?,
         errors,
+        sent,
         year: this_period(ctx)[..4].to_string(),
         can_manage: ctx.principal.may(service::ACCOUNTS),
     })
@@ -58,20 +77,43 @@ async fn accounts_page(ctx: &Ctx, errors: Vec<String>) -> AppResult<AccountsPage
 
 pub async fn accounts(ctx: Ctx) -> AppResult<Response> {
     ctx.require(service::READ)?;
-    render(&accounts_page(&ctx, Vec::new()).await?)
+    render(&accounts_page(&ctx, Vec::new(), FormPairs::default()).await?)
 }
 
+/// Sets up the books from the chosen chart, for a year from its first month.
 pub async fn setup(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
-    let year: i32 = pairs.get("year").and_then(|y| y.parse().ok()).unwrap_or(0);
-    if !(2000..=2100).contains(&year) {
-        return Err(DomainError::invalid("year", "error.finance.period", pairs.text("year")).into());
-    }
-    let template = chart::Template::chosen(pairs.get("template"))?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    let first_month: u32 = pairs.get("first_month").and_then(|m| m.parse().ok()).unwrap_or(1);
-    service::set_up_books(&mut tx, &ctx.principal, template, year, first_month).await?;
-    tx.commit().await?;
-    Ok(flash_redirect(&ctx, "/finance/accounts", "common.created"))
+    let outcome = async {
+        let year: i32 = pairs.get("year").and_then(|y| y.trim().parse().ok()).unwrap_or(0);
+        if !(2000..=2100).contains(&year) {
+            return Err(DomainError::invalid("year", "error.finance.period", pairs.text("year")).into());
+        }
+        let template = chart::Template::chosen(pairs.get("template"))?;
+        let first_month: u32 = match pairs.get("first_month").map(str::trim).filter(|m| !m.is_empty()) {
+            None => 1,
+            Some(m) => m.parse().unwrap_or(0),
+        };
+        service::set_up_books(&mut tx, &ctx.principal, template, year, first_month).await
+    }
+    .await;
+    accounts_changed(&ctx, tx, outcome, pairs).await
+}
+
+/// Commits a change to the chart and goes back to it, or shows the chart again (422) with
+/// each refusal beside its field and the form as it was sent; nothing is stored then.
+async fn accounts_changed<T>(ctx: &Ctx, tx: db::Tx, outcome: db::Result<T>, pairs: FormPairs) -> AppResult<Response> {
+    match outcome {
+        Ok(_) => {
+            tx.commit().await?;
+            Ok(flash_redirect(ctx, "/finance/accounts", "common.created"))
+        }
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            drop(tx);
+            let errors = field_messages(ctx, &errors);
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &accounts_page(ctx, errors, pairs).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub async fn add_account(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
@@ -82,18 +124,8 @@ pub async fn add_account(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         name_en: pairs.text("name_en"),
     };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    match service::add_sub_account(&mut tx, &ctx.principal, &form).await {
-        Ok(_) => {
-            tx.commit().await?;
-            Ok(flash_redirect(&ctx, "/finance/accounts", "common.created"))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
-            let text = errors_text(&ctx, &errors);
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &accounts_page(&ctx, text).await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+    let outcome = service::add_sub_account(&mut tx, &ctx.principal, &form).await;
+    accounts_changed(&ctx, tx, outcome, pairs).await
 }
 
 #[derive(Deserialize)]
@@ -141,11 +173,24 @@ struct EntryFormPage {
     page: PageCtx,
     form: EntryForm,
     words: Vec<&'static str>,
-    errors: Vec<String>,
+    /// Refusals of the voucher sent, by field (`lines[i]` for the i-th line, `lines` for the
+    /// voucher as a whole: one that does not balance, with the difference).
+    errors: Vec<(String, String)>,
     accounts: Vec<Account>,
 }
 
-async fn entry_form_page(ctx: &Ctx, mut form: EntryForm, errors: Vec<String>) -> AppResult<EntryFormPage> {
+impl EntryFormPage {
+    fn errors_for(&self, field: &str) -> Vec<&str> {
+        messages_for(&self.errors, field)
+    }
+
+    /// Refusals of what the form has no field for, shown above it.
+    fn other_errors(&self) -> Vec<&str> {
+        messages_elsewhere(&self.errors, &["date", "word", "memo", "lines", "lines[]"])
+    }
+}
+
+async fn entry_form_page(ctx: &Ctx, mut form: EntryForm, errors: Vec<(String, String)>) -> AppResult<EntryFormPage> {
     while form.lines.len() < FORM_LINES {
         form.lines.push(LineForm::default());
     }
@@ -203,8 +248,8 @@ pub async fn create_entry(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         }
         Err(db::Error::Domain(DomainError::Invalid(errors))) => {
             drop(tx);
-            let text = errors_text(&ctx, &errors);
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &entry_form_page(&ctx, form, text).await?)
+            let errors = field_messages(&ctx, &errors);
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &entry_form_page(&ctx, form, errors).await?)
         }
         Err(e) => Err(e.into()),
     }
@@ -216,8 +261,8 @@ struct EntryPage {
     page: PageCtx,
     entry: StoredEntry,
     attachments: Vec<crate::attachments::Attachment>,
-    /// Why the last document was refused, shown at the file field.
-    attachment_error: Option<String>,
+    /// The form just refused, if any: `attach` (the document), `post` or `reverse`.
+    refused: Refused,
     today: String,
     can_post: bool,
     can_attach: bool,
@@ -228,10 +273,10 @@ fn parse_id(id: &str) -> Result<i64, AppError> {
 }
 
 pub async fn entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
-    render(&entry_view(&ctx, parse_id(&id)?, None).await?)
+    render(&entry_view(&ctx, parse_id(&id)?, Refused::default()).await?)
 }
 
-async fn entry_view(ctx: &Ctx, id: i64, attachment_error: Option<String>) -> AppResult<EntryPage> {
+async fn entry_view(ctx: &Ctx, id: i64, refused: Refused) -> AppResult<EntryPage> {
     ctx.require(service::READ)?;
     let mut conn = conn(ctx).await?;
     let entry = service::load_entry(&mut conn, ctx.company_id(), id).await?.ok_or(DomainError::NotFound("entry"))?;
@@ -242,7 +287,7 @@ async fn entry_view(ctx: &Ctx, id: i64, attachment_error: Option<String>) -> App
         page: PageCtx::new(ctx, "finance.entries", "/finance/entries").await?.titled(title),
         entry,
         attachments,
-        attachment_error,
+        refused,
         today: ctx.today().to_string(),
         can_post: ctx.principal.may(service::POST),
         can_attach: ctx.principal.may(service::CREATE),
@@ -255,15 +300,30 @@ pub async fn attach(ctx: Ctx, Path(id): Path<String>, upload: web::Upload) -> Ap
     let (name, bytes) = upload.file.map(|f| (f.name, f.bytes)).unwrap_or_default();
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let file = crate::attachments::NewAttachment { file_name: &name, bytes: &bytes };
-    match crate::attachments::attach(&mut tx, &ctx.principal, id, &file).await {
-        Ok(_) => {
+    let outcome = crate::attachments::attach(&mut tx, &ctx.principal, id, &file).await;
+    entry_changed(&ctx, tx, outcome, (id, "attach"), FormPairs::default(), "common.saved").await
+}
+
+/// Commits a form sent from a voucher's page and goes to the voucher it made (the same one, or
+/// its reversal); a refusal shows the page again (422) with the message beside the form and
+/// the values as sent, and nothing is stored.
+async fn entry_changed(
+    ctx: &Ctx,
+    tx: db::Tx,
+    outcome: db::Result<i64>,
+    (id, form): (i64, &str),
+    pairs: FormPairs,
+    flash: &str,
+) -> AppResult<Response> {
+    match outcome {
+        Ok(shown) => {
             tx.commit().await?;
-            Ok(flash_redirect(&ctx, &format!("/finance/entries/{id}"), "common.saved"))
+            Ok(flash_redirect(ctx, &format!("/finance/entries/{shown}"), flash))
         }
         Err(db::Error::Domain(DomainError::Invalid(errors))) => {
             drop(tx);
-            let message = errors.first().map(|e| ctx.state.messages.format(ctx.lang, e.key, &e.detail));
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &entry_view(&ctx, id, message).await?)
+            let refused = Refused::new(ctx, form, errors, pairs);
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &entry_view(ctx, id, refused).await?)
         }
         Err(e) => Err(e.into()),
     }
@@ -284,20 +344,20 @@ pub async fn remove_attachment(ctx: Ctx, Path((id, attachment)): Path<(String, S
     Ok(flash_redirect(&ctx, &format!("/finance/entries/{id}"), "common.saved"))
 }
 
+/// Posts a draft voucher from its page; a refusal (the month is closed) shows beside the button.
 pub async fn post_entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
     let id = parse_id(&id)?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    service::post_entry(&mut tx, &ctx.principal, id).await?;
-    tx.commit().await?;
-    Ok(flash_redirect(&ctx, &format!("/finance/entries/{id}"), "finance.posted_ok"))
+    let outcome = service::post_entry(&mut tx, &ctx.principal, id).await.map(|_| id);
+    entry_changed(&ctx, tx, outcome, (id, "post"), FormPairs::default(), "finance.posted_ok").await
 }
 
+/// Reverses a posted voucher in red ink on the date given, and shows the reversal.
 pub async fn reverse_entry(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) -> AppResult<Response> {
     let id = parse_id(&id)?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    let (reversal, _) = service::reverse_entry(&mut tx, &ctx.principal, id, &pairs.text("date")).await?;
-    tx.commit().await?;
-    Ok(flash_redirect(&ctx, &format!("/finance/entries/{reversal}"), "finance.posted_ok"))
+    let outcome = service::reverse_entry(&mut tx, &ctx.principal, id, &pairs.text("date")).await;
+    entry_changed(&ctx, tx, outcome.map(|(reversal, _)| reversal), (id, "reverse"), pairs, "finance.posted_ok").await
 }
 
 #[derive(Template)]
@@ -508,8 +568,9 @@ struct PeriodsPage {
     can_reopen: bool,
     /// Whether the revaluation form shows: the user may post and a month is open.
     can_revalue: bool,
-    /// Why the revaluation just sent was refused (the one form on the page that can be).
-    errors: Vec<(String, String)>,
+    /// The form just refused, if any: `revalue`, or `close <period>` and `reopen <period>`
+    /// for a month's buttons.
+    refused: Refused,
     /// The revaluation form as sent (month and rate rows), or empty: a refused form keeps what
     /// was typed into it.
     sent: (String, Vec<service::RateForm>),
@@ -530,14 +591,10 @@ impl PeriodsPage {
 }
 
 pub async fn periods(ctx: Ctx) -> AppResult<Response> {
-    render(&periods_page(&ctx, Vec::new(), (String::new(), Vec::new())).await?)
+    render(&periods_page(&ctx, Refused::default(), (String::new(), Vec::new())).await?)
 }
 
-async fn periods_page(
-    ctx: &Ctx,
-    errors: Vec<(String, String)>,
-    sent: (String, Vec<service::RateForm>),
-) -> AppResult<PeriodsPage> {
+async fn periods_page(ctx: &Ctx, refused: Refused, sent: (String, Vec<service::RateForm>)) -> AppResult<PeriodsPage> {
     ctx.require(service::READ)?;
     let mut conn = conn(ctx).await?;
     let periods = service::periods(&mut conn, ctx.company_id()).await?;
@@ -548,16 +605,35 @@ async fn periods_page(
         can_close: ctx.principal.may(service::CLOSE),
         can_reopen: ctx.principal.may(service::REOPEN),
         can_revalue,
-        errors,
+        refused,
         sent,
     })
 }
 
+/// Closes a month from the periods page; a refusal (drafts left in it, an earlier month still
+/// open) shows beside that month's button.
 pub async fn close(ctx: Ctx, Path(period): Path<String>) -> AppResult<Response> {
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    service::close_period(&mut tx, &ctx.principal, &period).await?;
-    tx.commit().await?;
-    Ok(flash_redirect(&ctx, "/finance/periods", "finance.closed_ok"))
+    let outcome = service::close_period(&mut tx, &ctx.principal, &period).await.map(|_| ());
+    month_changed(&ctx, tx, outcome, &format!("close {period}"), "finance.closed_ok").await
+}
+
+/// Commits a month's close or reopening and goes back to the periods page, or shows the page
+/// again (422) with the refusal beside the month's button; nothing is stored then.
+async fn month_changed(ctx: &Ctx, tx: db::Tx, outcome: db::Result<()>, form: &str, flash: &str) -> AppResult<Response> {
+    match outcome {
+        Ok(()) => {
+            tx.commit().await?;
+            Ok(flash_redirect(ctx, "/finance/periods", flash))
+        }
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            drop(tx);
+            let refused = Refused::new(ctx, form, errors, FormPairs::default());
+            let page = periods_page(ctx, refused, (String::new(), Vec::new())).await?;
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Revalues foreign-currency balances at the end of a month, from the periods page: one rate
@@ -575,8 +651,8 @@ pub async fn revalue(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         Ok((posted, _)) => posted,
         Err(db::Error::Domain(DomainError::Invalid(errors))) => {
             drop(tx);
-            let errors = field_messages(&ctx, &errors);
-            let page = periods_page(&ctx, errors, (period, rates)).await?;
+            let refused = Refused::new(&ctx, "revalue", errors, FormPairs::default());
+            let page = periods_page(&ctx, refused, (period, rates)).await?;
             return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
         Err(e) => return Err(e.into()),
@@ -588,11 +664,11 @@ pub async fn revalue(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
     })
 }
 
+/// Reopens the latest closed month (反结账); refused for any other month, beside its button.
 pub async fn reopen(ctx: Ctx, Path(period): Path<String>) -> AppResult<Response> {
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    service::reopen_period(&mut tx, &ctx.principal, &period).await?;
-    tx.commit().await?;
-    Ok(flash_redirect(&ctx, "/finance/periods", "common.saved"))
+    let outcome = service::reopen_period(&mut tx, &ctx.principal, &period).await.map(|_| ());
+    month_changed(&ctx, tx, outcome, &format!("reopen {period}"), "common.saved").await
 }
 
 #[derive(Template)]

@@ -329,7 +329,14 @@ async fn a_voucher_entered_in_the_browser_is_posted_and_shown() {
         .collect();
     let refused = browser.post_form("/finance/entries/new", "/finance/entries", &unbalanced).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(refused.body.contains("Δ 1,000.00") || refused.body.contains("Δ 1000.00"), "{}", refused.body);
+    let under_lines = refused.body.split("</table>").nth(1).unwrap_or_default();
+    assert!(
+        under_lines.contains("role=\"alert\">")
+            && (under_lines.contains("Δ 1,000.00") || under_lines.contains("Δ 1000.00")),
+        "the difference stands under the lines: {}",
+        refused.body
+    );
+    assert!(refused.body.contains("value=\"5000.00\""), "the lines as typed");
     let saved = browser.post_form("/finance/entries/new", "/finance/entries", &fields).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
     let page = browser.get(&saved.header("location").expect("location")).await;

@@ -3,3 +3,4 @@
 mod charts;
 mod invoicing;
 mod ledger;
+mod pages;

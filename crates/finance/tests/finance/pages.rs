@@ -1,0 +1,191 @@
+//! The finance pages when a form is refused: an accountant who typed something wrong sees the
+//! reason beside the field (or beside the button that was pressed), finds the form as typed,
+//! and nothing is stored.
+
+use crate::invoicing::{party, posted_invoice};
+use crate::ledger::voucher;
+use axum::http::StatusCode;
+use serde_json::json;
+use testkit::{spawn_app, TestResponse};
+
+/// The part of a page from an element's marker up to the next table row or form: what stands
+/// beside that field or button.
+fn beside<'a>(page: &'a TestResponse, marker: &str) -> &'a str {
+    let after = page.body.split(marker).nth(1).unwrap_or_else(|| panic!("no {marker} on the page: {}", page.body));
+    let end =
+        ["<tr>", "<form", "<div class=\"field\""].iter().filter_map(|m| after.find(m)).min().unwrap_or(after.len());
+    &after[..end]
+}
+
+#[tokio::test]
+async fn a_month_is_not_closed_while_drafts_wait_and_only_the_latest_closed_month_reopens() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    // A rent voucher for January left in draft.
+    let draft = api
+        .post(
+            "/api/v1/finance/entries",
+            &voucher("2026-01-31", "一月房租", &[("6602", "6000.00", ""), ("1002", "", "6000.00")]),
+        )
+        .await;
+    assert_eq!(draft.status, StatusCode::CREATED, "{}", draft.body);
+    let draft = draft.json()["id"].as_i64().expect("id");
+
+    let browser = app.signed_in("admin").await;
+    let refused = browser.post_form("/finance/periods", "/finance/periods/2026-01/close", &[]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    let at_january = beside(&refused, "action=\"/finance/periods/2026-01/close\"");
+    assert!(
+        at_january.contains("role=\"alert\">本期还有 1 张未过账凭证"),
+        "the refusal stands beside January's button: {at_january}"
+    );
+    assert!(!beside(&refused, "action=\"/finance/periods/2026-02/close\"").contains("role=\"alert\""));
+    let closed: i64 = app.count("fin_periods WHERE status = 'closed'").await;
+    assert_eq!(closed, 0, "nothing was closed");
+
+    // Posted, January and February close; January cannot be reopened before February.
+    let posted = api.post(&format!("/api/v1/finance/entries/{draft}/post"), &json!({})).await;
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
+    for month in ["2026-01", "2026-02"] {
+        let closed = browser.post_form("/finance/periods", &format!("/finance/periods/{month}/close"), &[]).await;
+        assert_eq!(closed.status, StatusCode::SEE_OTHER, "{}", closed.body);
+    }
+    let early = browser.post_form("/finance/periods", "/finance/periods/2026-01/reopen", &[]).await;
+    assert_eq!(early.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", early.body);
+    assert!(
+        beside(&early, "action=\"/finance/periods/2026-01/reopen\"").contains("只能反结账最近结账的期间（2026-02）"),
+        "{}",
+        early.body
+    );
+    let reopened = browser.post_form("/finance/periods", "/finance/periods/2026-02/reopen", &[]).await;
+    assert_eq!(reopened.status, StatusCode::SEE_OTHER, "{}", reopened.body);
+    assert_eq!(app.count("fin_periods WHERE status = 'closed'").await, 1, "January stays closed");
+}
+
+#[tokio::test]
+async fn the_books_and_sub_account_forms_keep_what_was_typed_and_say_what_is_wrong_beside_it() {
+    let app = spawn_app().await;
+    let browser = app.signed_in("admin").await;
+    let refused = browser
+        .post_form(
+            "/finance/accounts",
+            "/finance/setup",
+            &[("template", "small_enterprise"), ("year", "26"), ("first_month", "1")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert!(beside(&refused, "id=\"year\"").contains("value=\"26\""), "the year as typed");
+    assert!(beside(&refused, "id=\"year\"").contains("role=\"alert\">期间格式应为 YYYY-MM：26"));
+    assert!(refused.body.contains("<option value=\"small_enterprise\" selected>"), "the chart as chosen");
+    assert_eq!(app.count("fin_accounts").await, 0, "no books yet");
+    let bad_month = browser
+        .post_form(
+            "/finance/accounts",
+            "/finance/setup",
+            &[("template", "cas"), ("year", "2026"), ("first_month", "13")],
+        )
+        .await;
+    assert_eq!(bad_month.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad_month.body);
+    assert!(beside(&bad_month, "id=\"first_month\"").contains("value=\"13\""));
+    assert!(beside(&bad_month, "id=\"first_month\"").contains("role=\"alert\""));
+    assert_eq!(app.count("fin_accounts").await, 0);
+
+    let set_up =
+        browser.post_form("/finance/accounts", "/finance/setup", &[("template", "cas"), ("year", "2026")]).await;
+    assert_eq!(set_up.status, StatusCode::SEE_OTHER, "{}", set_up.body);
+    let accounts = app.count("fin_accounts").await;
+    let unknown_parent = browser
+        .post_form(
+            "/finance/accounts",
+            "/finance/accounts",
+            &[("parent", "1009"), ("code", "100901"), ("name_zh", "招商银行"), ("name_en", "China Merchants Bank")],
+        )
+        .await;
+    assert_eq!(unknown_parent.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", unknown_parent.body);
+    assert!(beside(&unknown_parent, "id=\"parent\"").contains("role=\"alert\">科目不存在：1009"));
+    assert!(beside(&unknown_parent, "id=\"name_zh\"").contains("value=\"招商银行\""), "the name as typed");
+    assert_eq!(app.count("fin_accounts").await, accounts);
+}
+
+#[tokio::test]
+async fn a_refused_invoice_shows_each_problem_on_its_line_with_the_lines_as_typed() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let customer = party(&api, "宁波海曙文具批发部", "customer").await.to_string();
+    let browser = app.signed_in("admin").await;
+    let fields = [
+        ("party_id", customer.as_str()),
+        ("date", "2026-03-15"),
+        ("due_date", "2026-03-01"),
+        ("vat_rounding", "document"),
+        ("memo", "三月订单"),
+        ("description", "中性笔（盒）"),
+        ("quantity", "40"),
+        ("unit_price", "36.00"),
+        ("discount", ""),
+        ("vat_rate", "13"),
+        ("description", "订书机"),
+        ("quantity", "十二"),
+        ("unit_price", "25.00"),
+        ("discount", ""),
+        ("vat_rate", "13"),
+        ("post", "true"),
+    ];
+    let refused = browser.post_form("/finance/invoices/new", "/finance/invoices", &fields).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert!(beside(&refused, "id=\"due_date\"").contains("role=\"alert\""), "a due date before the date");
+    let lines = refused.body.split("value=\"中性笔（盒）\"").nth(1).unwrap_or_default();
+    let (first_line, rest) = lines.split_once("value=\"订书机\"").unwrap_or_default();
+    let second_line = rest.split("</tbody>").next().unwrap_or_default();
+    assert!(!first_line.contains("line-errors"), "the first line is fine: {first_line}");
+    assert!(second_line.contains("value=\"十二\""), "the quantity as typed");
+    assert!(second_line.contains("<tr class=\"line-errors\">"), "the refusal on the second line's row: {second_line}");
+    assert!(refused.body.contains("<option value=\"document\" selected>"), "rounding per document as chosen");
+    assert_eq!(app.count("fin_invoices").await, 0, "nothing stored");
+}
+
+#[tokio::test]
+async fn refused_forms_on_an_invoice_page_keep_what_was_typed_beside_the_reason() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let customer = party(&api, "温州瓯海五金制品厂", "customer").await;
+    let invoice = posted_invoice(
+        &api,
+        json!({"kind": "customer", "party_id": customer, "date": "2026-03-10",
+               "lines": [{"description": "不锈钢合页", "quantity": "500", "unit_price": "12.00", "vat_rate": "13"}]}),
+    )
+    .await;
+    let id = invoice["id"].as_i64().expect("id");
+    let page = format!("/finance/invoices/{id}");
+    let browser = app.signed_in("admin").await;
+    let payments = app.count("fin_payments").await;
+
+    // A receipt typed with two decimal points: refused beside the amount, as typed.
+    let receipt = browser
+        .post_form(
+            &page,
+            &format!("{page}/pay"),
+            &[
+                ("party_id", &customer.to_string()),
+                ("date", "2026-03-20"),
+                ("amount", "67.80.00"),
+                ("bank_account", "1002"),
+            ],
+        )
+        .await;
+    assert_eq!(receipt.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", receipt.body);
+    let at_amount = beside(&receipt, "id=\"amount\"");
+    assert!(at_amount.contains("value=\"67.80.00\"") && at_amount.contains("role=\"alert\""), "{at_amount}");
+    assert!(beside(&receipt, "id=\"pdate\"").contains("value=\"2026-03-20\""), "the date as typed");
+    assert_eq!(app.count("fin_payments").await, payments);
+
+    // A credit note dated in no calendar: refused beside its date, no note issued.
+    let credit = browser.post_form(&page, &format!("{page}/credit-note"), &[("date", "2026-02-30")]).await;
+    assert_eq!(credit.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", credit.body);
+    let at_date = beside(&credit, "id=\"cdate\"");
+    assert!(at_date.contains("value=\"2026-02-30\"") && at_date.contains("日期格式应为 YYYY-MM-DD"), "{at_date}");
+    assert_eq!(app.count("fin_invoices").await, 1, "no credit note");
+}
