@@ -2,7 +2,8 @@
 // party with a bad and then a good credit code, edit it and read its history; read the demo
 // books, open a balance-sheet figure down to its vouchers and print the sheet; replenish stock that fell below its minimum; buy and sell notebooks through orders;
 // move a pipeline card; post the month's payroll and print a payslip; refuse a bad month-end
-// revaluation rate beside the form, then revalue.
+// revaluation rate beside the form, then revalue; refuse an invoice line with a quantity in words
+// on its row, then post the invoice.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
@@ -253,4 +254,25 @@ test('a month-end revaluation with a bad rate is refused beside the form and kee
   await form().locator('input[name="rate"]').first().fill('7.2');
   await Promise.all([page.waitForURL(`${base}/finance/periods`), form().locator('button[type="submit"]').click()]);
   assert.equal(await page.locator('form[action="/finance/periods/revalue"] .error').count(), 0);
+});
+
+test('an invoice line with a quantity in words is refused on its row, keeps what was typed, then posts', async () => {
+  await page.goto(`${base}/finance/invoices/new`);
+  const form = () => page.locator('form[action="/finance/invoices"]');
+  const line = (name) => form().locator(`input[name="${name}"]`).first();
+  await line('description').fill('办公椅');
+  await line('quantity').fill('两把');
+  await line('unit_price').fill('450.00');
+  await form().locator('select[name="vat_rounding"]').selectOption('document');
+  await Promise.all([page.waitForLoadState(), form().locator('button[value="true"]').click()]);
+  await page.waitForSelector('tr.line-errors .error');
+  assert.match(await page.textContent('tr.line-errors'), /两把/, 'the message names what was typed');
+  assert.equal(await line('quantity').inputValue(), '两把', 'the quantity typed is kept');
+  assert.equal(await line('description').inputValue(), '办公椅');
+  assert.equal(await form().locator('select[name="vat_rounding"]').inputValue(), 'document', 'the rounding chosen is kept');
+  await shot('17-invoice-line-refused');
+  await line('quantity').fill('2');
+  await Promise.all([page.waitForURL(/\/finance\/invoices\/\d+$/), form().locator('button[value="true"]').click()]);
+  assert.match(await page.textContent('.invoice'), /INV\/\d{4}\/\d{5}/);
+  assert.match(await page.textContent('.invoice'), /1,017\.00/, '2 × 450.00 with 13 % VAT');
 });
