@@ -116,6 +116,12 @@ pub fn module() -> Module {
                 name: "covering index for the ageing report",
                 sql: include_str!("../migrations/0015_ageing_index.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 16,
+                name: "indexes of posted invoices leave drafts out",
+                sql: include_str!("../migrations/0016_posted_invoice_indexes.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,
