@@ -215,17 +215,22 @@ impl Refused {
     /// Every message of one form, whichever field it names: for a form whose refusals name
     /// nothing typed into it (a button that posts or closes a month).
     pub fn messages_of(&self, form: &str) -> Vec<&str> {
-        self.errors
-            .iter()
-            .filter(|(f, _)| f.strip_prefix(form).is_some_and(|rest| rest.starts_with(':')))
-            .map(|(_, m)| m.as_str())
-            .collect()
+        messages_within(&self.errors, form)
     }
 
     /// What the refused form held in `<form>:<field>`, or the field's usual value.
     pub fn typed(&self, field: &str, usual: impl Into<String>) -> String {
         self.sent.iter().find(|(f, _)| f == field).map_or_else(|| usual.into(), |(_, v)| v.clone())
     }
+}
+
+/// Every message of one form of a page with several (fields named `<form>:<field>`).
+pub fn messages_within<'a>(errors: &'a [(String, String)], form: &str) -> Vec<&'a str> {
+    errors
+        .iter()
+        .filter(|(f, _)| f.strip_prefix(form).is_some_and(|rest| rest.starts_with(':')))
+        .map(|(_, m)| m.as_str())
+        .collect()
 }
 
 /// The messages for fields a page does not show beside a field of its own, so none is lost.

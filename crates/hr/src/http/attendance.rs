@@ -162,8 +162,7 @@ impl AttendancePage {
 
     /// Every refusal of one form (the clock import names its lines).
     fn errors_of(&self, form: &str) -> Vec<&str> {
-        let prefix = format!("{form}:");
-        self.errors.iter().filter(|(f, _)| f.starts_with(&prefix)).map(|(_, m)| m.as_str()).collect()
+        web::page::messages_within(&self.errors, form)
     }
 }
 
