@@ -1222,6 +1222,23 @@ pub struct AgeingRow {
     pub total: i64,
 }
 
+/// The statement of the ageing report: (company, invoice kind, date, and the due dates that
+/// start 30, 60 and 90 days past due). It reads `fin_invoices_ageing` alone, never the invoice
+/// rows; a test checks SQLite's plan says so, since an index added later could lure the planner
+/// away (one did: the report read every invoice row through the spend index, 8 times slower).
+pub fn ageing_sql() -> String {
+    let open = "i.total - i.settled";
+    format!(
+        "SELECT a.party_id, p.name, a.b0, a.b1, a.b2, a.b3 FROM (SELECT i.party_id, \
+         CAST(SUM(CASE WHEN i.due_date >= $4 THEN {open} ELSE 0 END) AS BIGINT) AS b0, \
+         CAST(SUM(CASE WHEN i.due_date < $4 AND i.due_date >= $5 THEN {open} ELSE 0 END) AS BIGINT) AS b1, \
+         CAST(SUM(CASE WHEN i.due_date < $5 AND i.due_date >= $6 THEN {open} ELSE 0 END) AS BIGINT) AS b2, \
+         CAST(SUM(CASE WHEN i.due_date < $6 THEN {open} ELSE 0 END) AS BIGINT) AS b3 \
+         FROM fin_invoices i WHERE i.company_id = $1 AND i.kind = $2 AND i.status IN ('open', 'partial') AND i.invoice_date <= $3 \
+         GROUP BY i.party_id) a JOIN parties p ON p.id = a.party_id ORDER BY p.name, a.party_id"
+    )
+}
+
 pub async fn ageing(conn: &mut sqlx::AnyConnection, company: i64, kind: &str, date: &str) -> Result<Vec<AgeingRow>> {
     let invoice_kind = if kind == "payable" { "supplier" } else { "customer" };
     let on = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
@@ -1230,17 +1247,7 @@ pub async fn ageing(conn: &mut sqlx::AnyConnection, company: i64, kind: &str, da
     // on or after `on` − 30, and so on. The database sums each customer's buckets, so a
     // million open invoices come back as one row a customer.
     let since = |days: i64| (on - chrono::Duration::days(days)).to_string();
-    let open = "i.total - i.settled";
-    let sql = format!(
-        "SELECT a.party_id, p.name, a.b0, a.b1, a.b2, a.b3 FROM (SELECT i.party_id, \
-         CAST(SUM(CASE WHEN i.due_date >= $4 THEN {open} ELSE 0 END) AS BIGINT) AS b0, \
-         CAST(SUM(CASE WHEN i.due_date < $4 AND i.due_date >= $5 THEN {open} ELSE 0 END) AS BIGINT) AS b1, \
-         CAST(SUM(CASE WHEN i.due_date < $5 AND i.due_date >= $6 THEN {open} ELSE 0 END) AS BIGINT) AS b2, \
-         CAST(SUM(CASE WHEN i.due_date < $6 THEN {open} ELSE 0 END) AS BIGINT) AS b3 \
-         FROM fin_invoices i WHERE i.company_id = $1 AND i.kind = $2 AND i.status IN ('open', 'partial') AND i.invoice_date <= $3 \
-         GROUP BY i.party_id) a JOIN parties p ON p.id = a.party_id ORDER BY p.name, a.party_id"
-    );
-    let rows = sqlx::query(&sql)
+    let rows = sqlx::query(&ageing_sql())
         .bind(company)
         .bind(invoice_kind)
         .bind(date)

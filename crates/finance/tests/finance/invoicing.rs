@@ -4,6 +4,7 @@
 
 use axum::http::StatusCode;
 use serde_json::{json, Value};
+use sqlx::Row;
 use testkit::{spawn_app, ApiClient};
 
 pub(crate) async fn party(api: &ApiClient, name: &str, role: &str) -> i64 {
@@ -202,6 +203,28 @@ async fn ageing_sorts_open_amounts_into_buckets_by_days_past_due() {
     let page = app.signed_in("admin").await.get("/finance/reports/ageing?kind=receivable&date=2026-04-30").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("甲公司") && page.body.contains("1,000.00"));
+}
+
+#[tokio::test]
+async fn the_ageing_report_reads_its_covering_index_and_never_the_invoice_rows() {
+    let app = spawn_app().await;
+    if app.db.dialect() != db::Dialect::Sqlite {
+        return; // PostgreSQL plans by table size; the benchmark measures it there.
+    }
+    let plan = sqlx::query(&format!("EXPLAIN QUERY PLAN {}", finance::invoicing::ageing_sql()))
+        .bind(app.company_id)
+        .bind("customer")
+        .bind("2026-04-30")
+        .bind("2026-03-31")
+        .bind("2026-03-01")
+        .bind("2026-01-30")
+        .fetch_all(app.db.reader())
+        .await
+        .expect("plan");
+    let steps: Vec<String> = plan.iter().filter_map(|row| row.try_get::<String, _>("detail").ok()).collect();
+    let invoices: Vec<&String> = steps.iter().filter(|step| step.contains(" i ")).collect();
+    assert_eq!(invoices.len(), 1, "one pass over the invoices: {steps:?}");
+    assert!(invoices[0].contains("USING COVERING INDEX fin_invoices_ageing"), "{steps:?}");
 }
 
 #[tokio::test]
