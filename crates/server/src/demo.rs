@@ -613,6 +613,12 @@ pub async fn seed_catalog(db: &Db, company_id: i64) -> Result<usize> {
 /// Orders per month of the demo year: (sales orders, purchase orders).
 pub const DEMO_MONTHLY: (usize, usize) = (150, 60);
 
+/// Units per order line of the demo trade, times a random few: sized so that the gross margin
+/// on about eight million yuan of sales a month pays the 200 employees' payroll (about 1.7
+/// million a month) and leaves a profit, as a distributor of this size would make. At one unit
+/// the demo company lost 15 million in ten months.
+const TRADE_SCALE: i64 = 15;
+
 /// A year of trade and bookkeeping for the demo company, from January to the current month:
 /// capital paid in; purchase orders received into the warehouse and billed (stock valued and
 /// posted as it moves); sales orders priced from the catalog, delivered and invoiced, with
@@ -709,10 +715,11 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
     if goods.is_empty() {
         return Ok(0);
     }
-    // Orders below a million yuan need no approval in the demo (its administrator writes them).
+    // Orders below twenty million yuan need no approval in the demo (its administrator writes
+    // them; January's opening stock of servers alone is nearly twelve million).
     let mut tx = db.begin(trade()).await?;
     let settings = purchase::service::SettingsForm {
-        approval_threshold: "1000000.00".into(),
+        approval_threshold: "20000000.00".into(),
         price_tolerance: "2".into(),
         quantity_tolerance: "0".into(),
     };
@@ -744,15 +751,16 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
         // Purchases: orders confirmed, received (the current month's last ones only in part,
         // so there are backorders) and billed at the order price. January opens the year with
         // every named product in stock.
-        let mut buys: Vec<(usize, i64)> =
-            (0..monthly.1).map(|_| ((rng.next() as usize) % goods.len(), (10 + rng.next() % 30) as i64)).collect();
+        let mut buys: Vec<(usize, i64)> = (0..monthly.1)
+            .map(|_| ((rng.next() as usize) % goods.len(), (10 + rng.next() % 30) as i64 * TRADE_SCALE))
+            .collect();
         if month == 1 {
             buys.extend(
                 goods
                     .iter()
                     .enumerate()
                     .filter(|(_, g)| !g.1.starts_with("ACC-"))
-                    .map(|(i, g)| (i, if g.1 == "CBL-C" { 600 } else { 40 })),
+                    .map(|(i, g)| (i, (if g.1 == "CBL-C" { 600 } else { 40 }) * TRADE_SCALE)),
             );
         }
         for (i, (which, quantity)) in buys.iter().enumerate() {
@@ -824,7 +832,9 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
             let stage = if month == current_month { monthly.0 - i } else { usize::MAX };
             for _ in 0..1 + rng.next() % 3 {
                 let (product, _, _, _) = &goods[(rng.next() as usize) % goods.len()];
-                let quantity = (1 + rng.next() % 5) as i64;
+                // Customers take twice what a purchase line brings in, so stock turns over
+                // rather than piling up (sales stop at what is available).
+                let quantity = (1 + rng.next() % 5) as i64 * 2 * TRADE_SCALE;
                 let have = available.get(product).copied().unwrap_or(0);
                 let quoted_only = stage <= 1;
                 if (quoted_only || have >= quantity * unit)
@@ -1030,12 +1040,14 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
             tx.commit().await?;
         }
     }
-    // The other named products end the year at or above their minimum (a last purchase up to
-    // the maximum where needed), and notebooks below theirs: one last sale takes them to 20.
+    // The named products end the year at or above their minimum (a last purchase up to the
+    // maximum where needed), and notebooks below theirs, at 20: a last purchase brings them up
+    // to 20 if the year's sales left fewer, one last sale takes them down to 20 if more.
     let today = format!("{year}-{current_month:02}-{:02}", chrono::Datelike::day(&now));
-    for (product, code, supplier, price) in goods.iter().filter(|g| !g.1.starts_with("ACC-") && g.1 != "NB-14") {
+    for (product, code, supplier, price) in goods.iter().filter(|g| !g.1.starts_with("ACC-")) {
         let (min, max) = reorder_rule(code);
         let (min, max): (i64, i64) = (min.parse().unwrap_or(0), max.parse().unwrap_or(0));
+        let (min, max) = if *code == "NB-14" { (20, 20) } else { (min, max) };
         let have = available.get(product).copied().unwrap_or(0) / unit;
         if have >= min {
             continue;
