@@ -614,7 +614,7 @@ pub async fn seed_catalog(db: &Db, company_id: i64) -> Result<usize> {
 pub const DEMO_MONTHLY: (usize, usize) = (150, 60);
 
 /// Units per order line of the demo trade, times a random few: sized so that the gross margin
-/// on about eight million yuan of sales a month pays the 200 employees' payroll (about 1.7
+/// on about ten million yuan of sales a month pays the 200 employees' payroll (about 1.7
 /// million a month) and leaves a profit, as a distributor of this size would make. At one unit
 /// the demo company lost 15 million in ten months.
 const TRADE_SCALE: i64 = 15;
