@@ -192,9 +192,11 @@ pub fn messages_for<'a>(errors: &'a [(String, String)], field: &str) -> Vec<&'a 
     errors.iter().filter(|(f, _)| f == field).map(|(_, m)| m.as_str()).collect()
 }
 
-/// The form of a page with several forms that was just refused: its messages and the values
-/// it sent, each field named `<form>:<field>`, so the page shows that form again as typed with
-/// each message beside its field. Empty when the page is shown without a refusal.
+/// The form of a page that was just refused: its messages and the values it sent, so the page
+/// shows that form again as typed with each message beside its field. On a page with several
+/// forms each field is named `<form>:<field>`; with an empty form name (a page whose forms'
+/// fields do not collide) fields keep their own names. Empty when the page is shown without a
+/// refusal.
 #[derive(Debug, Clone, Default)]
 pub struct Refused {
     pub errors: Vec<(String, String)>,
@@ -203,11 +205,14 @@ pub struct Refused {
 
 impl Refused {
     pub fn new(ctx: &Ctx, form: &str, errors: Vec<FieldError>, sent: FormPairs) -> Self {
+        if form.is_empty() {
+            return Self { errors: field_messages(ctx, &errors), sent: sent.0 };
+        }
         let sent = sent.0.into_iter().map(|(field, value)| (format!("{form}:{field}"), value)).collect();
         Self { errors: field_messages(ctx, &within_form(form, errors)), sent }
     }
 
-    /// The message for `<form>:<field>`, if that field was refused.
+    /// The message for `<form>:<field>` (or `<field>`), if that field was refused.
     pub fn message(&self, field: &str) -> Option<&str> {
         message_for(&self.errors, field)
     }
@@ -218,7 +223,7 @@ impl Refused {
         messages_within(&self.errors, form)
     }
 
-    /// What the refused form held in `<form>:<field>`, or the field's usual value.
+    /// What the refused form held in `<form>:<field>` (or `<field>`), or the field's usual value.
     pub fn typed(&self, field: &str, usual: impl Into<String>) -> String {
         self.sent.iter().find(|(f, _)| f == field).map_or_else(|| usual.into(), |(_, v)| v.clone())
     }
@@ -454,6 +459,36 @@ pub fn flash_redirect(ctx: &Ctx, to: &str, key: &str) -> Response {
         response.headers_mut().append(axum::http::header::SET_COOKIE, v);
     }
     response
+}
+
+/// Ends the transaction of a form sent from a page, the one way every module does it.
+///
+/// - The operation succeeded: the transaction commits and the browser goes where `saved`
+///   says (an address, and the message key of the flash shown there), built from what the
+///   operation returned (the new record's id, say).
+/// - The operation refused the input (`DomainError::Invalid`): the transaction is dropped, so
+///   nothing is stored, and `refused` renders the page again from the refusals, answered with
+///   422 so the user sees each message beside its field.
+/// - Anything else (a conflict, a missing record, no permission) is an error page.
+pub async fn finish_form<T, P: Template>(
+    ctx: &Ctx,
+    tx: db::Tx,
+    outcome: db::Result<T>,
+    saved: impl FnOnce(T) -> (String, &'static str),
+    refused: impl AsyncFnOnce(Vec<FieldError>) -> AppResult<P>,
+) -> AppResult<Response> {
+    match outcome {
+        Ok(value) => {
+            tx.commit().await?;
+            let (to, flash) = saved(value);
+            Ok(flash_redirect(ctx, &to, flash))
+        }
+        Err(db::Error::Domain(kernel::DomainError::Invalid(errors))) => {
+            drop(tx);
+            render_status(axum::http::StatusCode::UNPROCESSABLE_ENTITY, &refused(errors).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// A CSV download of a report: a header row and data rows, UTF-8 with a byte-order mark so

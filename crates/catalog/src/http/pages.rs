@@ -11,7 +11,7 @@ use db::RowExt;
 use kernel::error::FieldError;
 use kernel::DomainError;
 use serde::Deserialize;
-use web::page::{flash_redirect, render, render_status};
+use web::page::{finish_form, flash_redirect, render, render_status};
 use web::{AppError, AppResult, Ctx, FieldView, FormBuilder, FormPairs, PageCtx};
 
 async fn conn(ctx: &Ctx) -> AppResult<sqlx::pool::PoolConnection<sqlx::Any>> {
@@ -179,17 +179,15 @@ fn form_from(pairs: &FormPairs) -> ProductForm {
 pub async fn create(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
     let form = form_from(&pairs);
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    match service::create_product(&mut tx, &ctx.principal, &form).await {
-        Ok(id) => {
-            tx.commit().await?;
-            Ok(flash_redirect(&ctx, &format!("/catalog/products/{id}"), "common.created"))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &form_page(&ctx, &form, &errors).await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+    let outcome = service::create_product(&mut tx, &ctx.principal, &form).await;
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |id| (format!("/catalog/products/{id}"), "common.created"),
+        async |errors| form_page(&ctx, &form, &errors).await,
+    )
+    .await
 }
 
 #[derive(Template)]
@@ -296,13 +294,13 @@ pub async fn create_uom(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         ratio_den: pairs.get("ratio_den").and_then(|v| v.trim().parse().ok()).unwrap_or(1),
     };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    match service::create_uom(&mut tx, &ctx.principal, &form).await {
-        Ok(_) => {
-            tx.commit().await?;
-            Ok(flash_redirect(&ctx, "/catalog/uoms", "common.created"))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
+    let outcome = service::create_uom(&mut tx, &ctx.principal, &form).await;
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |_| ("/catalog/uoms".into(), "common.created"),
+        async |errors| {
             let units = units(&ctx).await?;
             let errors = errors
                 .iter()
@@ -316,10 +314,10 @@ pub async fn create_uom(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
                 conversion: None,
                 can_manage: true,
             };
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
-        }
-        Err(e) => Err(e.into()),
-    }
+            Ok(page)
+        },
+    )
+    .await
 }
 
 pub async fn edit(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {

@@ -13,7 +13,7 @@ use kernel::DomainError;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use web::openapi::{object, ApiRoute};
-use web::page::{field_messages, flash_redirect, message_for, render, render_status};
+use web::page::{field_messages, finish_form, message_for, render};
 use web::{ApiJson, AppResult, AppState, Ctx, FormPairs, PageCtx};
 
 pub fn routes() -> Router<AppState> {
@@ -221,18 +221,18 @@ async fn create_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         instalments,
     };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    match contracts::create(&mut tx, &ctx.principal, &form).await {
-        Ok(id) => {
-            tx.commit().await?;
-            Ok(flash_redirect(&ctx, &format!("/crm/contracts/{id}"), "common.created"))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
+    let outcome = contracts::create(&mut tx, &ctx.principal, &form).await;
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |id| (format!("/crm/contracts/{id}"), "common.created"),
+        async |errors| {
             let text = field_messages(&ctx, &errors);
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &contracts_view(&ctx, form, text).await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+            contracts_view(&ctx, form, text).await
+        },
+    )
+    .await
 }
 
 #[derive(Template)]
@@ -288,16 +288,15 @@ async fn instalment_page(
         "remind" => contracts::remind(&mut tx, &ctx.principal, id, seq, &today).await.map(|_| ()),
         _ => return Err(DomainError::NotFound("action").into()),
     };
-    match outcome {
-        Ok(()) => {
-            tx.commit().await?;
-            Ok(flash_redirect(&ctx, &format!("/crm/contracts/{id}"), "common.saved"))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |()| (format!("/crm/contracts/{id}"), "common.saved"),
+        async |errors| {
             let text = field_messages(&ctx, &errors);
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &contract_view(&ctx, id, text).await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+            contract_view(&ctx, id, text).await
+        },
+    )
+    .await
 }

@@ -9,11 +9,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use finance::domain::yuan;
-use kernel::DomainError;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use web::openapi::{object, ApiRoute};
-use web::page::{field_messages, flash_redirect, message_for, render, render_status};
+use web::page::{field_messages, finish_form, flash_redirect, message_for, render};
 use web::{ApiJson, AppResult, AppState, Ctx, FormPairs, PageCtx};
 
 pub fn routes() -> Router<AppState> {
@@ -230,18 +229,18 @@ async fn create_segment_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> 
         no_purchase_since: pairs.text("no_purchase_since"),
     };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    match marketing::create_segment(&mut tx, &ctx.principal, &form).await {
-        Ok(id) => {
-            tx.commit().await?;
-            Ok(flash_redirect(&ctx, &format!("/crm/segments/{id}"), "common.created"))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
+    let outcome = marketing::create_segment(&mut tx, &ctx.principal, &form).await;
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |id| (format!("/crm/segments/{id}"), "common.created"),
+        async |errors| {
             let text = field_messages(&ctx, &errors);
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &segments_view(&ctx, form, text).await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+            segments_view(&ctx, form, text).await
+        },
+    )
+    .await
 }
 
 #[derive(Template)]
@@ -322,18 +321,18 @@ async fn create_campaign_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response>
         segment_id: pairs.get("segment_id").and_then(|s| s.parse().ok()),
     };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    match marketing::create_campaign(&mut tx, &ctx.principal, &form).await {
-        Ok(id) => {
-            tx.commit().await?;
-            Ok(flash_redirect(&ctx, &format!("/crm/campaigns/{id}"), "common.created"))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
+    let outcome = marketing::create_campaign(&mut tx, &ctx.principal, &form).await;
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |id| (format!("/crm/campaigns/{id}"), "common.created"),
+        async |errors| {
             let text = field_messages(&ctx, &errors);
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &campaigns_view(&ctx, form, text).await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+            campaigns_view(&ctx, form, text).await
+        },
+    )
+    .await
 }
 
 #[derive(Template)]

@@ -21,7 +21,7 @@ use kernel::DomainError;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use web::openapi::{object, ApiRoute};
-use web::page::{field_messages, flash_redirect, message_for, render, render_status};
+use web::page::{field_messages, finish_form, flash_redirect, message_for, render};
 use web::{ApiJson, AppResult, AppState, Ctx, FormPairs, PageCtx};
 
 /// How many submissions the public form takes from one address, and from everyone, per hour.
@@ -355,29 +355,29 @@ fn lead_form(pairs: &FormPairs) -> LeadForm {
 async fn create_lead_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
     let form = lead_form(&pairs);
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    match service::create_lead(&mut tx, &ctx.principal, &form).await {
-        Ok(id) => {
-            tx.commit().await?;
-            Ok(flash_redirect(&ctx, &format!("/crm/leads/{id}"), "common.created"))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
+    let outcome = service::create_lead(&mut tx, &ctx.principal, &form).await;
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |id| (format!("/crm/leads/{id}"), "common.created"),
+        async |errors| {
             let text = field_messages(&ctx, &errors);
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &leads_view(&ctx, String::new(), form, text).await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+            leads_view(&ctx, String::new(), form, text).await
+        },
+    )
+    .await
 }
 
 async fn import_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    match service::import_leads(&mut tx, &ctx.principal, &pairs.text("csv")).await {
-        Ok(_) => {
-            tx.commit().await?;
-            Ok(flash_redirect(&ctx, "/crm/leads", "crm.imported"))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
+    let outcome = service::import_leads(&mut tx, &ctx.principal, &pairs.text("csv")).await;
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |_| ("/crm/leads".into(), "crm.imported"),
+        async |errors| {
             let located: Vec<FieldError> = errors
                 .into_iter()
                 .map(|mut e| {
@@ -386,13 +386,10 @@ async fn import_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
                 })
                 .collect();
             let text = field_messages(&ctx, &located[..1.min(located.len())]);
-            render_status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &leads_view(&ctx, String::new(), LeadForm::default(), text).await?,
-            )
-        }
-        Err(e) => Err(e.into()),
-    }
+            leads_view(&ctx, String::new(), LeadForm::default(), text).await
+        },
+    )
+    .await
 }
 
 #[derive(Template)]
@@ -454,18 +451,17 @@ async fn lead_action_page(ctx: Ctx, Path((id, action)): Path<(i64, String)>, pai
         }
         _ => return Err(DomainError::NotFound("action").into()),
     };
-    match outcome {
-        Ok(to) => {
-            tx.commit().await?;
-            Ok(flash_redirect(&ctx, &to, "common.saved"))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |to| (to, "common.saved"),
+        async |errors| {
             let text = field_messages(&ctx, &errors);
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &lead_view(&ctx, id, text).await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+            lead_view(&ctx, id, text).await
+        },
+    )
+    .await
 }
 
 // ---- The public web form ----
@@ -785,18 +781,18 @@ async fn create_opportunity_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Respon
         stage_id: pairs.get("stage_id").and_then(|p| p.parse().ok()),
     };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    match service::create_opportunity(&mut tx, &ctx.principal, &form).await {
-        Ok(id) => {
-            tx.commit().await?;
-            Ok(flash_redirect(&ctx, &format!("/crm/opportunities/{id}"), "common.created"))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
+    let outcome = service::create_opportunity(&mut tx, &ctx.principal, &form).await;
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |id| (format!("/crm/opportunities/{id}"), "common.created"),
+        async |errors| {
             let text = field_messages(&ctx, &errors);
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &pipeline_view(&ctx, form, text).await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+            pipeline_view(&ctx, form, text).await
+        },
+    )
+    .await
 }
 
 #[derive(Template)]
@@ -920,18 +916,17 @@ async fn opportunity_action_page(
         }
         _ => return Err(DomainError::NotFound("action").into()),
     };
-    match outcome {
-        Ok(to) => {
-            tx.commit().await?;
-            Ok(flash_redirect(&ctx, &to, "common.saved"))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |to| (to, "common.saved"),
+        async |errors| {
             let text = field_messages(&ctx, &web::page::within_form(&action, errors));
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &opportunity_view(&ctx, id, text).await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+            opportunity_view(&ctx, id, text).await
+        },
+    )
+    .await
 }
 
 // ---- Customer 360 ----
@@ -1002,18 +997,18 @@ async fn customer_page(ctx: Ctx, Path(id): Path<i64>, Query(q): Query<TimelineQu
 async fn customer_activity_page(ctx: Ctx, Path(id): Path<i64>, pairs: FormPairs) -> AppResult<Response> {
     let form = ActivityForm { party_id: Some(id), ..activity_form(&pairs) };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    match service::log_activity(&mut tx, &ctx.principal, &form).await {
-        Ok(_) => {
-            tx.commit().await?;
-            Ok(flash_redirect(&ctx, &format!("/crm/customers/{id}"), "common.saved"))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
+    let outcome = service::log_activity(&mut tx, &ctx.principal, &form).await;
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |_| (format!("/crm/customers/{id}"), "common.saved"),
+        async |errors| {
             let text = field_messages(&ctx, &errors);
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &customer_view(&ctx, id, None, text).await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+            customer_view(&ctx, id, None, text).await
+        },
+    )
+    .await
 }
 
 // ---- Activities ----
@@ -1235,18 +1230,17 @@ async fn settings_action_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response>
         }
         _ => return Err(DomainError::NotFound("action").into()),
     };
-    match outcome {
-        Ok(()) => {
-            tx.commit().await?;
-            Ok(flash_redirect(&ctx, "/crm/settings", "common.saved"))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |()| ("/crm/settings".into(), "common.saved"),
+        async |errors| {
             let text = field_messages(&ctx, &errors);
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &settings_view(&ctx, text).await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+            settings_view(&ctx, text).await
+        },
+    )
+    .await
 }
 
 // ---- Sales performance ----
@@ -1350,21 +1344,18 @@ async fn performance_page(ctx: Ctx, Query(q): Query<MonthsQuery>) -> AppResult<R
 async fn target_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
     let user = pairs.get("user_id").and_then(|u| u.parse().ok()).unwrap_or(0);
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    match crate::performance::set_target(&mut tx, &ctx.principal, user, &pairs.text("month"), &pairs.text("amount"))
-        .await
-    {
-        Ok(()) => {
-            tx.commit().await?;
-            Ok(flash_redirect(&ctx, "/crm/performance", "common.saved"))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
+    let outcome =
+        crate::performance::set_target(&mut tx, &ctx.principal, user, &pairs.text("month"), &pairs.text("amount"))
+            .await;
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |()| ("/crm/performance".into(), "common.saved"),
+        async |errors| {
             let text = field_messages(&ctx, &errors);
-            render_status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &performance_view(&ctx, &MonthsQuery::default(), text).await?,
-            )
-        }
-        Err(e) => Err(e.into()),
-    }
+            performance_view(&ctx, &MonthsQuery::default(), text).await
+        },
+    )
+    .await
 }

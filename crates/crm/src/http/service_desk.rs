@@ -13,7 +13,7 @@ use kernel::{DomainError, Qty};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use web::openapi::{object, ApiRoute};
-use web::page::{field_messages, flash_redirect, message_for, render, render_status};
+use web::page::{field_messages, finish_form, message_for, render, render_status};
 use web::{ApiJson, AppResult, AppState, Ctx, FormPairs, PageCtx};
 
 /// Survey answers one address may send per hour.
@@ -352,18 +352,18 @@ async fn create_ticket_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         serial: pairs.text("serial"),
     };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    match service_desk::create_ticket(&mut tx, &ctx.principal, &form, "staff").await {
-        Ok(id) => {
-            tx.commit().await?;
-            Ok(flash_redirect(&ctx, &format!("/crm/tickets/{id}"), "common.created"))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
+    let outcome = service_desk::create_ticket(&mut tx, &ctx.principal, &form, "staff").await;
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |id| (format!("/crm/tickets/{id}"), "common.created"),
+        async |errors| {
             let text = field_messages(&ctx, &errors);
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &tickets_view(&ctx, form, text).await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+            tickets_view(&ctx, form, text).await
+        },
+    )
+    .await
 }
 
 #[derive(Template)]
@@ -445,24 +445,20 @@ async fn ticket_action_page(
         }
         _ => return Err(DomainError::NotFound("action").into()),
     };
-    match outcome {
-        Ok(()) => {
-            tx.commit().await?;
-            // A ticket handed on may be out of the agent's sight now: back to the queue.
-            let to = if action == "assign" || action == "escalate" {
-                "/crm/tickets".to_string()
-            } else {
-                format!("/crm/tickets/{id}")
-            };
-            Ok(flash_redirect(&ctx, &to, "common.saved"))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
-            let text = field_messages(&ctx, &web::page::within_form(&action, errors));
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &ticket_view(&ctx, id, text).await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+    let saved = |()| {
+        // A ticket handed on may be out of the agent's sight now: back to the queue.
+        let to = if action == "assign" || action == "escalate" {
+            "/crm/tickets".to_string()
+        } else {
+            format!("/crm/tickets/{id}")
+        };
+        (to, "common.saved")
+    };
+    finish_form(&ctx, tx, outcome, saved, async |errors| {
+        let text = field_messages(&ctx, &web::page::within_form(&action, errors));
+        ticket_view(&ctx, id, text).await
+    })
+    .await
 }
 
 #[derive(Template)]

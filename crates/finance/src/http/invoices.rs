@@ -6,15 +6,12 @@ use crate::invoicing::{self, AgeingRow, Invoice, InvoiceForm, InvoiceSummary, Pa
 use crate::vat::{InvoiceLineForm, VatRounding};
 use askama::Template;
 use axum::extract::{Path, Query};
-use axum::http::StatusCode;
 use axum::response::Response;
 use db::RowExt;
 use kernel::error::FieldError;
 use kernel::DomainError;
 use serde::Deserialize;
-use web::page::{
-    field_messages, flash_redirect, message_for, messages_elsewhere, messages_for, render, render_status, Refused,
-};
+use web::page::{field_messages, finish_form, message_for, messages_elsewhere, messages_for, render, Refused};
 use web::{AppError, AppResult, Ctx, FormPairs, PageCtx};
 
 const FORM_LINES: usize = 5;
@@ -103,12 +100,17 @@ async fn parties(ctx: &Ctx, kind: &str) -> AppResult<Vec<(i64, String)>> {
     Ok(rows.iter().filter_map(|r| Some((r.try_get("id").ok()?, r.try_get("name").ok()?))).collect())
 }
 
-async fn form_page(ctx: &Ctx, base: &'static str, mut form: InvoiceForm, errors: &[FieldError]) -> AppResult<FormPage> {
+async fn form_page(
+    ctx: &Ctx,
+    base: &'static str,
+    mut form: InvoiceForm,
+    errors: Vec<FieldError>,
+) -> AppResult<FormPage> {
     while form.lines.len() < FORM_LINES {
         form.lines.push(InvoiceLineForm { vat_rate: "13".into(), ..Default::default() });
     }
     let title = if form.kind == "supplier" { "finance.bill_new" } else { "finance.invoice_new" };
-    let errors = field_messages(ctx, errors);
+    let errors = field_messages(ctx, &errors);
     Ok(FormPage {
         page: PageCtx::new(ctx, title, base).await?,
         base,
@@ -122,7 +124,7 @@ pub async fn new(ctx: Ctx, Path(which): Path<String>) -> AppResult<Response> {
     ctx.require(invoicing::MANAGE)?;
     let (kind, base, _) = kind_of(&which)?;
     let form = InvoiceForm { kind: kind.into(), date: ctx.today().to_string(), ..Default::default() };
-    render(&form_page(&ctx, base, form, &[]).await?)
+    render(&form_page(&ctx, base, form, Vec::new()).await?)
 }
 
 pub async fn create(ctx: Ctx, Path(which): Path<String>, pairs: FormPairs) -> AppResult<Response> {
@@ -160,21 +162,15 @@ pub async fn create(ctx: Ctx, Path(which): Path<String>, pairs: FormPairs) -> Ap
         Ok(id) if post_now => invoicing::post_invoice(&mut tx, &ctx.principal, id).await.map(|_| id),
         other => other,
     };
-    match result {
-        Ok(id) => {
-            tx.commit().await?;
-            Ok(flash_redirect(
-                &ctx,
-                &format!("{base}/{id}"),
-                if post_now { "finance.posted_ok" } else { "common.created" },
-            ))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &form_page(&ctx, base, form, &errors).await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+    let flash = if post_now { "finance.posted_ok" } else { "common.created" };
+    finish_form(
+        &ctx,
+        tx,
+        result,
+        |id| (format!("{base}/{id}"), flash),
+        async |errors| form_page(&ctx, base, form, errors).await,
+    )
+    .await
 }
 
 #[derive(Template)]
@@ -250,7 +246,8 @@ pub async fn post(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: Fo
     let id = parse_id(&id)?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let outcome = invoicing::post_invoice(&mut tx, &ctx.principal, id).await.map(|_| id);
-    finish_form(&ctx, tx, outcome, (&which, id, "post"), pairs, &format!("{base}/{id}"), "finance.posted_ok").await
+    let saved = |_| (format!("{base}/{id}"), "finance.posted_ok");
+    document_form(&ctx, tx, outcome, (&which, id, "post"), pairs, saved).await
 }
 
 /// Issues a credit note for the whole invoice and goes to the note.
@@ -259,8 +256,8 @@ pub async fn credit(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: 
     let id = parse_id(&id)?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let outcome = invoicing::credit_note(&mut tx, &ctx.principal, id, &pairs.text("date")).await;
-    let to = outcome.as_ref().map(|note| format!("{base}/{note}")).unwrap_or_default();
-    finish_form(&ctx, tx, outcome, (&which, id, "credit"), pairs, &to, "finance.posted_ok").await
+    let saved = |note| (format!("{base}/{note}"), "finance.posted_ok");
+    document_form(&ctx, tx, outcome, (&which, id, "credit"), pairs, saved).await
 }
 
 /// Refunds what a credit note owes, from its page.
@@ -287,33 +284,25 @@ async fn saved<T>(
     pairs: FormPairs,
 ) -> AppResult<Response> {
     let (_, base, _) = kind_of(which)?;
-    finish_form(ctx, tx, outcome, (which, id, form), pairs, &format!("{base}/{id}"), "common.saved").await
+    let saved = |_| (format!("{base}/{id}"), "common.saved");
+    document_form(ctx, tx, outcome, (which, id, form), pairs, saved).await
 }
 
-/// Commits a form sent from a document's page and goes to `to` with a flash message; a refusal
-/// shows the document's page again (422) with each message beside its field and the values
-/// as they were sent, and nothing is stored.
-async fn finish_form<T>(
+/// Ends a form sent from a document's page: stored, the browser goes where `saved` says;
+/// refused, the document's page shows again (422) with each message beside its field and the
+/// values as they were sent, and nothing is stored.
+async fn document_form<T>(
     ctx: &Ctx,
     tx: db::Tx,
     outcome: db::Result<T>,
     (which, id, form): (&str, i64, &str),
     pairs: FormPairs,
-    to: &str,
-    flash: &str,
+    saved: impl FnOnce(T) -> (String, &'static str),
 ) -> AppResult<Response> {
-    match outcome {
-        Ok(_) => {
-            tx.commit().await?;
-            Ok(flash_redirect(ctx, to, flash))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
-            let refused = Refused::new(ctx, form, errors, pairs);
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &detail_page(ctx, which, id, refused).await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+    finish_form(ctx, tx, outcome, saved, async |errors| {
+        detail_page(ctx, which, id, Refused::new(ctx, form, errors, pairs)).await
+    })
+    .await
 }
 
 /// Sets what a credit note owes off against an open invoice, from the note's page.

@@ -6,13 +6,11 @@ use crate::domain::{self, yuan, EntryForm, LineForm, WORDS};
 use crate::service::{self, Account, EntrySummary, StatementRow, StoredEntry, TrialBalanceRow};
 use askama::Template;
 use axum::extract::{Path, Query};
-use axum::http::StatusCode;
 use axum::response::Response;
 use kernel::DomainError;
 use serde::Deserialize;
 use web::page::{
-    download, field_messages, flash_redirect, message_for, messages_elsewhere, messages_for, render, render_status,
-    Refused,
+    download, field_messages, finish_form, flash_redirect, messages_elsewhere, messages_for, render, Refused,
 };
 use web::{AppError, AppResult, Ctx, FormPairs, PageCtx};
 
@@ -33,10 +31,9 @@ fn this_period(ctx: &Ctx) -> String {
 struct AccountsPage {
     page: PageCtx,
     accounts: Vec<Account>,
-    /// Refusals of the form sent (setting up the books, or adding a sub-account), by field.
-    errors: Vec<(String, String)>,
-    /// The refused form's values: it shows again with what was typed.
-    sent: FormPairs,
+    /// The form just refused (setting up the books, or adding a sub-account; their fields do
+    /// not collide, so they keep their own names): it shows again as typed, messages beside.
+    refused: Refused,
     year: String,
     can_manage: bool,
     /// The chart the books were set up from, and the keys offered when they are not yet.
@@ -46,30 +43,29 @@ struct AccountsPage {
 
 impl AccountsPage {
     fn error(&self, field: &str) -> Option<&str> {
-        message_for(&self.errors, field)
+        self.refused.message(field)
     }
 
     /// Refusals that name no field of the forms, shown above them.
     fn other_errors(&self) -> Vec<&str> {
         let shown = ["template", "year", "first_month", "parent", "code", "name_zh", "name_en"];
-        messages_elsewhere(&self.errors, &shown)
+        messages_elsewhere(&self.refused.errors, &shown)
     }
 
     /// What the refused form held in a field, or the field's usual value.
     fn typed(&self, field: &str, usual: &str) -> String {
-        self.sent.get(field).unwrap_or(usual).to_string()
+        self.refused.typed(field, usual)
     }
 }
 
-async fn accounts_page(ctx: &Ctx, errors: Vec<(String, String)>, sent: FormPairs) -> AppResult<AccountsPage> {
+async fn accounts_page(ctx: &Ctx, refused: Refused) -> AppResult<AccountsPage> {
     let mut conn = conn(ctx).await?;
     Ok(AccountsPage {
         page: PageCtx::new(ctx, "finance.accounts", "/finance/accounts").await?,
         template: chart::template(&mut conn, ctx.company_id()).await?.key(),
         templates: chart::TEMPLATES.iter().map(|t| t.key()).collect(),
         accounts: service::accounts(&mut conn, ctx.company_id()).await?,
-        errors,
-        sent,
+        refused,
         year: this_period(ctx)[..4].to_string(),
         can_manage: ctx.principal.may(service::ACCOUNTS),
     })
@@ -77,7 +73,7 @@ async fn accounts_page(ctx: &Ctx, errors: Vec<(String, String)>, sent: FormPairs
 
 pub async fn accounts(ctx: Ctx) -> AppResult<Response> {
     ctx.require(service::READ)?;
-    render(&accounts_page(&ctx, Vec::new(), FormPairs::default()).await?)
+    render(&accounts_page(&ctx, Refused::default()).await?)
 }
 
 /// Sets up the books from the chosen chart, for a year from its first month.
@@ -102,18 +98,14 @@ pub async fn setup(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
 /// Commits a change to the chart and goes back to it, or shows the chart again (422) with
 /// each refusal beside its field and the form as it was sent; nothing is stored then.
 async fn accounts_changed<T>(ctx: &Ctx, tx: db::Tx, outcome: db::Result<T>, pairs: FormPairs) -> AppResult<Response> {
-    match outcome {
-        Ok(_) => {
-            tx.commit().await?;
-            Ok(flash_redirect(ctx, "/finance/accounts", "common.created"))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
-            let errors = field_messages(ctx, &errors);
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &accounts_page(ctx, errors, pairs).await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+    finish_form(
+        ctx,
+        tx,
+        outcome,
+        |_| ("/finance/accounts".into(), "common.created"),
+        async |errors| accounts_page(ctx, Refused::new(ctx, "", errors, pairs)).await,
+    )
+    .await
 }
 
 pub async fn add_account(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
@@ -237,22 +229,15 @@ pub async fn create_entry(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         Ok(id) if post_now => service::post_entry(&mut tx, &ctx.principal, id).await.map(|_| id),
         other => other,
     };
-    match result {
-        Ok(id) => {
-            tx.commit().await?;
-            Ok(flash_redirect(
-                &ctx,
-                &format!("/finance/entries/{id}"),
-                if post_now { "finance.posted_ok" } else { "common.created" },
-            ))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
-            let errors = field_messages(&ctx, &errors);
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &entry_form_page(&ctx, form, errors).await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+    let flash = if post_now { "finance.posted_ok" } else { "common.created" };
+    finish_form(
+        &ctx,
+        tx,
+        result,
+        |id| (format!("/finance/entries/{id}"), flash),
+        async |errors| entry_form_page(&ctx, form, field_messages(&ctx, &errors)).await,
+    )
+    .await
 }
 
 #[derive(Template)]
@@ -313,20 +298,16 @@ async fn entry_changed(
     outcome: db::Result<i64>,
     (id, form): (i64, &str),
     pairs: FormPairs,
-    flash: &str,
+    flash: &'static str,
 ) -> AppResult<Response> {
-    match outcome {
-        Ok(shown) => {
-            tx.commit().await?;
-            Ok(flash_redirect(ctx, &format!("/finance/entries/{shown}"), flash))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
-            let refused = Refused::new(ctx, form, errors, pairs);
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &entry_view(ctx, id, refused).await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+    finish_form(
+        ctx,
+        tx,
+        outcome,
+        |shown| (format!("/finance/entries/{shown}"), flash),
+        async |errors| entry_view(ctx, id, Refused::new(ctx, form, errors, pairs)).await,
+    )
+    .await
 }
 
 pub async fn attachment(ctx: Ctx, Path((id, attachment)): Path<(String, String)>) -> AppResult<Response> {
@@ -620,20 +601,24 @@ pub async fn close(ctx: Ctx, Path(period): Path<String>) -> AppResult<Response> 
 
 /// Commits a month's close or reopening and goes back to the periods page, or shows the page
 /// again (422) with the refusal beside the month's button; nothing is stored then.
-async fn month_changed(ctx: &Ctx, tx: db::Tx, outcome: db::Result<()>, form: &str, flash: &str) -> AppResult<Response> {
-    match outcome {
-        Ok(()) => {
-            tx.commit().await?;
-            Ok(flash_redirect(ctx, "/finance/periods", flash))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
+async fn month_changed(
+    ctx: &Ctx,
+    tx: db::Tx,
+    outcome: db::Result<()>,
+    form: &str,
+    flash: &'static str,
+) -> AppResult<Response> {
+    finish_form(
+        ctx,
+        tx,
+        outcome,
+        |()| ("/finance/periods".into(), flash),
+        async |errors| {
             let refused = Refused::new(ctx, form, errors, FormPairs::default());
-            let page = periods_page(ctx, refused, (String::new(), Vec::new())).await?;
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
-        }
-        Err(e) => Err(e.into()),
-    }
+            periods_page(ctx, refused, (String::new(), Vec::new())).await
+        },
+    )
+    .await
 }
 
 /// Revalues foreign-currency balances at the end of a month, from the periods page: one rate
@@ -647,21 +632,16 @@ pub async fn revalue(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         .map(|[currency, rate]| service::RateForm { currency, rate })
         .collect();
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    let posted = match service::revalue_foreign(&mut tx, &ctx.principal, &period, &rates).await {
-        Ok((posted, _)) => posted,
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
-            let refused = Refused::new(&ctx, "revalue", errors, FormPairs::default());
-            let page = periods_page(&ctx, refused, (period, rates)).await?;
-            return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
-        }
-        Err(e) => return Err(e.into()),
+    let outcome = service::revalue_foreign(&mut tx, &ctx.principal, &period, &rates).await;
+    let saved = |(posted, _)| match posted {
+        Some((id, _)) => (format!("/finance/entries/{id}"), "finance.posted_ok"),
+        None => ("/finance/periods".into(), "finance.revalue_nothing"),
     };
-    tx.commit().await?;
-    Ok(match posted {
-        Some((id, _)) => flash_redirect(&ctx, &format!("/finance/entries/{id}"), "finance.posted_ok"),
-        None => flash_redirect(&ctx, "/finance/periods", "finance.revalue_nothing"),
+    finish_form(&ctx, tx, outcome, saved, async |errors| {
+        let refused = Refused::new(&ctx, "revalue", errors, FormPairs::default());
+        periods_page(&ctx, refused, (period, rates)).await
     })
+    .await
 }
 
 /// Reopens the latest closed month (反结账); refused for any other month, beside its button.

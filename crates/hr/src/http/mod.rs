@@ -34,7 +34,7 @@ use kernel::DomainError;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use web::openapi::{object, ApiRoute};
-use web::page::{field_messages, flash_redirect, message_for, render, render_status};
+use web::page::{field_messages, finish_form, message_for, render};
 use web::{ApiJson, AppResult, AppState, Ctx, FormPairs, PageCtx};
 
 pub fn routes() -> Router<AppState> {
@@ -826,20 +826,18 @@ where
     Fut: std::future::Future<Output = AppResult<T>>,
     T: Template,
 {
-    match outcome {
-        Ok(()) => {
-            tx.commit().await?;
-            Ok(flash_redirect(ctx, to, "common.saved"))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
+    finish_form(
+        ctx,
+        tx,
+        outcome,
+        |()| (to.to_string(), "common.saved"),
+        async |errors| {
             // On a page with several forms each refusal is named `<form>:<field>`.
             let errors = if form.is_empty() { errors } else { web::page::within_form(form, errors) };
-            let text = field_messages(ctx, &errors);
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &rerender(text).await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+            rerender(field_messages(ctx, &errors)).await
+        },
+    )
+    .await
 }
 
 fn id_of(pairs: &FormPairs, name: &str) -> i64 {
@@ -986,22 +984,18 @@ async fn hire_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         party_id: None,
     };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    match org::hire(&mut tx, &ctx.principal, &form).await {
-        Ok(id) => {
-            tx.commit().await?;
-            Ok(flash_redirect(&ctx, &format!("/hr/employees/{id}"), "common.created"))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
-            let text = field_messages(&ctx, &errors);
+    let outcome = org::hire(&mut tx, &ctx.principal, &form).await;
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |id| (format!("/hr/employees/{id}"), "common.created"),
+        async |errors| {
             let typed = HIRE_FIELDS.iter().map(|f| (f.to_string(), pairs.text(f))).collect();
-            render_status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &employees_view(&ctx, EmployeesPageQuery::default(), typed, text).await?,
-            )
-        }
-        Err(e) => Err(e.into()),
-    }
+            employees_view(&ctx, EmployeesPageQuery::default(), typed, field_messages(&ctx, &errors)).await
+        },
+    )
+    .await
 }
 
 #[derive(Template)]

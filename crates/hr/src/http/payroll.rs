@@ -21,7 +21,7 @@ use kernel::DomainError;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use web::openapi::{object, ApiRoute};
-use web::page::{csv_download, field_messages, flash_redirect, message_for, render, render_status};
+use web::page::{csv_download, field_messages, finish_form, message_for, render, render_status};
 use web::{ApiJson, AppResult, AppState, Ctx, FormPairs, PageCtx};
 
 pub fn routes() -> Router<AppState> {
@@ -414,13 +414,13 @@ async fn create_run_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         inputs: parse_inputs(&pairs.text("inputs")),
     };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    match payroll::create_run(&mut tx, &ctx.principal, &form).await {
-        Ok(id) => {
-            tx.commit().await?;
-            Ok(flash_redirect(&ctx, &format!("/hr/payroll/{id}"), "common.created"))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
+    let outcome = payroll::create_run(&mut tx, &ctx.principal, &form).await;
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |id| (format!("/hr/payroll/{id}"), "common.created"),
+        async |errors| {
             // Input lines are named by their line on the page: inputs[2].amount is line 3.
             let errors: Vec<_> = errors
                 .into_iter()
@@ -434,13 +434,10 @@ async fn create_run_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
                 })
                 .collect();
             let text = field_messages(&ctx, &errors);
-            render_status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &runs_view(&ctx, [form.period, form.kind, form.pay_date, pairs.text("inputs")], text).await?,
-            )
-        }
-        Err(e) => Err(e.into()),
-    }
+            runs_view(&ctx, [form.period, form.kind, form.pay_date, pairs.text("inputs")], text).await
+        },
+    )
+    .await
 }
 
 #[derive(Template)]

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use web::chart::ReportQuery;
 use web::openapi::{object, ApiRoute};
-use web::page::{flash_redirect, render, render_status};
+use web::page::{finish_form, flash_redirect, render};
 use web::{ApiJson, AppResult, AppState, Ctx, FormPairs, PageCtx};
 
 pub fn routes() -> Router<AppState> {
@@ -458,18 +458,18 @@ async fn create_order_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         lines,
     };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    match service::create_order(&mut tx, &ctx.principal, &form).await {
-        Ok(id) => {
-            tx.commit().await?;
-            Ok(flash_redirect(&ctx, &format!("/purchase/orders/{id}"), "common.created"))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
+    let outcome = service::create_order(&mut tx, &ctx.principal, &form).await;
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |id| (format!("/purchase/orders/{id}"), "common.created"),
+        async |errors| {
             let text = messages(&ctx, &errors);
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &orders_view(&ctx, form, text).await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+            orders_view(&ctx, form, text).await
+        },
+    )
+    .await
 }
 
 #[derive(Template)]
@@ -636,13 +636,12 @@ async fn order_action_page(ctx: Ctx, Path((id, action)): Path<(i64, String)>, pa
         }
         _ => return Err(DomainError::NotFound("action").into()),
     };
-    match outcome {
-        Ok(key) => {
-            tx.commit().await?;
-            Ok(flash_redirect(&ctx, &format!("/purchase/orders/{id}"), key))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |key| (format!("/purchase/orders/{id}"), key),
+        async |errors| {
             // `lines[2].quantity` of the submitted lines becomes `receive:<line id>`, shown in
             // that line's row; other fields stay with the form (`receive:date`).
             let located: Vec<FieldError> = errors
@@ -662,10 +661,10 @@ async fn order_action_page(ctx: Ctx, Path((id, action)): Path<(i64, String)>, pa
                 })
                 .collect();
             let text = messages(&ctx, &located);
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &order_view(&ctx, id, text).await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+            order_view(&ctx, id, text).await
+        },
+    )
+    .await
 }
 
 async fn approve_bill_page(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
@@ -795,19 +794,19 @@ async fn save_settings_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         quantity_tolerance: pairs.text("quantity_tolerance"),
     };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    match service::set_settings(&mut tx, &ctx.principal, &form).await {
-        Ok(()) => {
-            tx.commit().await?;
-            Ok(flash_redirect(&ctx, "/purchase/settings", "common.saved"))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
+    let outcome = service::set_settings(&mut tx, &ctx.principal, &form).await;
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |()| ("/purchase/settings".into(), "common.saved"),
+        async |errors| {
             let errors = messages(&ctx, &errors);
             let page = PageCtx::new(&ctx, "purchase.settings", "/purchase/settings").await?;
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &SettingsPage { page, form, errors })
-        }
-        Err(e) => Err(e.into()),
-    }
+            Ok(SettingsPage { page, form, errors })
+        },
+    )
+    .await
 }
 
 // ---- Analysis ----
@@ -934,16 +933,16 @@ async fn choose_api(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Json<Value>> {
 async fn request_quotes_page(ctx: Ctx, Path(id): Path<i64>, pairs: FormPairs) -> AppResult<Response> {
     let suppliers: Vec<i64> = pairs.all("supplier_id").iter().filter_map(|s| s.parse().ok()).collect();
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    match service::request_quotes(&mut tx, &ctx.principal, id, &suppliers, &pairs.text("date")).await {
-        Ok(_) => {
-            tx.commit().await?;
-            Ok(flash_redirect(&ctx, "/purchase/requests", "purchase.quotes_requested"))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
+    let outcome = service::request_quotes(&mut tx, &ctx.principal, id, &suppliers, &pairs.text("date")).await;
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |_| ("/purchase/requests".into(), "purchase.quotes_requested"),
+        async |errors| {
             let text = messages(&ctx, &errors);
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &requests_view(&ctx, Some((id, text))).await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+            requests_view(&ctx, Some((id, text))).await
+        },
+    )
+    .await
 }

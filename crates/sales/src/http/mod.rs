@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use web::chart::ReportQuery;
 use web::openapi::{object, ApiRoute};
-use web::page::{flash_redirect, render, render_status};
+use web::page::{finish_form, render};
 use web::{ApiJson, AppResult, AppState, Ctx, FormPairs, PageCtx};
 
 pub fn routes() -> Router<AppState> {
@@ -502,18 +502,18 @@ async fn create_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         lines,
     };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    match service::create_quotation(&mut tx, &ctx.principal, &form).await {
-        Ok(id) => {
-            tx.commit().await?;
-            Ok(flash_redirect(&ctx, &format!("/sales/orders/{id}"), "common.created"))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
+    let outcome = service::create_quotation(&mut tx, &ctx.principal, &form).await;
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |id| (format!("/sales/orders/{id}"), "common.created"),
+        async |errors| {
             let text = messages(&ctx, &errors);
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &orders_view(&ctx, form, text).await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+            orders_view(&ctx, form, text).await
+        },
+    )
+    .await
 }
 
 #[derive(Template)]
@@ -673,13 +673,12 @@ async fn action_page(ctx: Ctx, Path((id, action)): Path<(i64, String)>, pairs: F
         }
         _ => return Err(DomainError::NotFound("action").into()),
     };
-    match outcome {
-        Ok(key) => {
-            tx.commit().await?;
-            Ok(flash_redirect(&ctx, &format!("/sales/orders/{id}"), key))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |key| (format!("/sales/orders/{id}"), key),
+        async |errors| {
             // `lines[i].x` is about the i-th line submitted (a delivery) or the i-th line of the
             // order (a confirmation's reservations); either way it is shown in that line's row.
             let located: Vec<FieldError> = errors
@@ -705,10 +704,10 @@ async fn action_page(ctx: Ctx, Path((id, action)): Path<(i64, String)>, pairs: F
                 })
                 .collect();
             let text = messages(&ctx, &located);
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &order_view(&ctx, id, text).await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+            order_view(&ctx, id, text).await
+        },
+    )
+    .await
 }
 
 #[derive(Template)]
@@ -756,18 +755,18 @@ async fn limits_page(ctx: Ctx) -> AppResult<Response> {
 async fn save_limit_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
     let customer = pairs.get("customer_id").and_then(|c| c.parse().ok()).unwrap_or(0);
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    match service::set_credit_limit(&mut tx, &ctx.principal, customer, &pairs.text("credit_limit")).await {
-        Ok(()) => {
-            tx.commit().await?;
-            Ok(flash_redirect(&ctx, "/sales/credit-limits", "common.saved"))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
+    let outcome = service::set_credit_limit(&mut tx, &ctx.principal, customer, &pairs.text("credit_limit")).await;
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |()| ("/sales/credit-limits".into(), "common.saved"),
+        async |errors| {
             let text = messages(&ctx, &errors);
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &limits_view(&ctx, text).await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+            limits_view(&ctx, text).await
+        },
+    )
+    .await
 }
 
 // ---- Shipping ----
@@ -906,19 +905,24 @@ async fn carriers_page(ctx: Ctx) -> AppResult<Response> {
     render(&carriers_view(&ctx, Vec::new()).await?)
 }
 
-async fn refused_or(ctx: &Ctx, outcome: db::Result<()>, tx: db::Tx, to: &str, key: &str) -> AppResult<Response> {
-    match outcome {
-        Ok(()) => {
-            tx.commit().await?;
-            Ok(flash_redirect(ctx, to, key))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
+async fn refused_or(
+    ctx: &Ctx,
+    outcome: db::Result<()>,
+    tx: db::Tx,
+    to: &str,
+    key: &'static str,
+) -> AppResult<Response> {
+    finish_form(
+        ctx,
+        tx,
+        outcome,
+        |()| (to.to_string(), key),
+        async |errors| {
             let text = messages(ctx, &errors);
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &carriers_view(ctx, text).await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+            carriers_view(ctx, text).await
+        },
+    )
+    .await
 }
 
 async fn create_carrier_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
@@ -981,13 +985,12 @@ async fn delivery_action_page(
         "cancel" => service::cancel_delivery(&mut tx, &ctx.principal, id).await,
         _ => return Err(DomainError::NotFound("action").into()),
     };
-    match outcome {
-        Ok(()) => {
-            tx.commit().await?;
-            Ok(flash_redirect(&ctx, &format!("/sales/orders/{order}"), "common.saved"))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |()| (format!("/sales/orders/{order}"), "common.saved"),
+        async |errors| {
             // Shown in that delivery's block: `delivery<id>:<field>`.
             let located: Vec<FieldError> = errors
                 .into_iter()
@@ -997,10 +1000,10 @@ async fn delivery_action_page(
                 })
                 .collect();
             let text = messages(&ctx, &located);
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &order_view(&ctx, order, text).await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+            order_view(&ctx, order, text).await
+        },
+    )
+    .await
 }
 
 // ---- Analysis ----

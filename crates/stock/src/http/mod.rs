@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use web::chart::ReportQuery;
 use web::openapi::{object, ApiRoute};
-use web::page::{flash_redirect, render, render_status};
+use web::page::{finish_form, flash_redirect, render};
 use web::{ApiJson, AppResult, AppState, Ctx, FormPairs, PageCtx};
 
 pub fn routes() -> Router<AppState> {
@@ -373,20 +373,20 @@ fn move_form(pairs: &FormPairs) -> MoveForm {
 async fn create_move(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
     let form = move_form(&pairs);
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    match service::move_stock(&mut tx, &ctx.principal, &form).await {
-        Ok(_) => {
-            tx.commit().await?;
-            Ok(flash_redirect(&ctx, "/stock/moves", "common.created"))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
+    let outcome = service::move_stock(&mut tx, &ctx.principal, &form).await;
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |_| ("/stock/moves".into(), "common.created"),
+        async |errors| {
             let text = messages(&ctx, &errors);
             // The refusal is shown on the page with the list of moves, which needs reading rights.
             ctx.require(service::READ)?;
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &moves_view(&ctx, form, text).await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+            moves_view(&ctx, form, text).await
+        },
+    )
+    .await
 }
 
 async fn count_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
@@ -398,23 +398,21 @@ async fn count_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         date: pairs.text("date"),
     };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    match service::count(&mut tx, &ctx.principal, body.product_id, &body.location, &body.lot, &body.counted, &body.date)
-        .await
-    {
-        Ok(made) => {
-            tx.commit().await?;
-            let key = if made.is_some() { "common.saved" } else { "stock.nothing_to_adjust" };
-            Ok(flash_redirect(&ctx, &format!("/stock/on-hand?product_id={}", body.product_id), key))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
-            let text = messages(&ctx, &errors);
-            ctx.require(service::READ)?;
-            let query = ProductQuery { product_id: Some(body.product_id.to_string()), location: None };
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &on_hand_view(&ctx, query, body, text).await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+    let outcome =
+        service::count(&mut tx, &ctx.principal, body.product_id, &body.location, &body.lot, &body.counted, &body.date)
+            .await;
+    let product_id = body.product_id;
+    let saved = |made: Option<_>| {
+        let key = if made.is_some() { "common.saved" } else { "stock.nothing_to_adjust" };
+        (format!("/stock/on-hand?product_id={product_id}"), key)
+    };
+    finish_form(&ctx, tx, outcome, saved, async |errors| {
+        let text = messages(&ctx, &errors);
+        ctx.require(service::READ)?;
+        let query = ProductQuery { product_id: Some(body.product_id.to_string()), location: None };
+        on_hand_view(&ctx, query, body, text).await
+    })
+    .await
 }
 
 #[derive(Template)]
@@ -524,19 +522,19 @@ async fn reverse_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(body): ApiJson<Rever
 
 async fn reverse_page(ctx: Ctx, Path(id): Path<i64>, pairs: FormPairs) -> AppResult<Response> {
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    match service::reverse_move(&mut tx, &ctx.principal, id, &pairs.text("date")).await {
-        Ok(_) => {
-            tx.commit().await?;
-            Ok(flash_redirect(&ctx, "/stock/moves", "stock.reversed"))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
+    let outcome = service::reverse_move(&mut tx, &ctx.principal, id, &pairs.text("date")).await;
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |_| ("/stock/moves".into(), "stock.reversed"),
+        async |errors| {
             let text = messages(&ctx, &errors);
             ctx.require(service::READ)?;
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &moves_view(&ctx, MoveForm::default(), text).await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+            moves_view(&ctx, MoveForm::default(), text).await
+        },
+    )
+    .await
 }
 
 /// The valuation report with its total and the stock account's balance beside it.
@@ -726,19 +724,19 @@ async fn set_rule_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         max: pairs.text("max"),
     };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    match service::set_reorder_rule(&mut tx, &ctx.principal, &form).await {
-        Ok(()) => {
-            tx.commit().await?;
-            Ok(flash_redirect(&ctx, "/stock/replenishment", "common.saved"))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
+    let outcome = service::set_reorder_rule(&mut tx, &ctx.principal, &form).await;
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |()| ("/stock/replenishment".into(), "common.saved"),
+        async |errors| {
             let text = messages(&ctx, &errors);
             ctx.require(service::READ)?;
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &replenishment_view(&ctx, form, text).await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+            replenishment_view(&ctx, form, text).await
+        },
+    )
+    .await
 }
 
 fn rule_json(r: &Replenishment) -> Value {
