@@ -672,6 +672,53 @@ async fn an_employee_is_promoted_transferred_and_leaves_and_every_step_is_dated_
         .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(refused.body.matches("role=\"alert\"").count() >= 2, "{}", refused.body);
+    // The refused form comes back as typed; the position form beside it stays empty.
+    assert!(
+        refused.body.contains("id=\"d-name\" name=\"name\" maxlength=\"100\" value=\"研发部\""),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("id=\"p-title\" name=\"title\" maxlength=\"100\" value=\"\""), "{}", refused.body);
+}
+
+#[tokio::test]
+async fn a_leave_request_over_the_new_year_is_refused_beside_its_last_day_and_comes_back_as_typed() {
+    let c = company().await;
+    let hired = c
+        .api
+        .post("/api/v1/hr/employees", &hire_body(&c, "王芳", "11010519491231002X", "2026-03-02", "9000", json!({})))
+        .await;
+    assert_eq!(hired.status, StatusCode::CREATED, "{}", hired.body);
+    let employee = hired.json()["id"].as_i64().unwrap().to_string();
+    let browser = c.app.signed_in("admin").await;
+    let refused = browser
+        .post_form(
+            "/hr/attendance",
+            "/hr/attendance",
+            &[
+                ("action", "leave"),
+                ("employee_id", &employee),
+                ("leave_type", "sick"),
+                ("first_day", "2026-12-28"),
+                ("last_day", "2027-01-04"),
+                ("reason", "回老家看病"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert!(refused.body.contains("2026-12-31"), "the message names the year's last day: {}", refused.body);
+    for typed in [
+        "id=\"lv-first\" name=\"first_day\" type=\"date\" value=\"2026-12-28\"",
+        "id=\"lv-last\" name=\"last_day\" type=\"date\" value=\"2027-01-04\"",
+        "value=\"回老家看病\"",
+        "<option value=\"sick\" selected>",
+    ] {
+        assert!(refused.body.contains(typed), "{typed} stays as typed: {}", refused.body);
+    }
+    assert!(refused.body.contains(&format!("<option value=\"{employee}\" selected>")), "{}", refused.body);
+    // The other forms of the page keep their usual values: the roster starts today.
+    assert!(!refused.body.contains("id=\"ro-first\" name=\"first_day\" type=\"date\" value=\"2026-12-28\""));
+    assert_eq!(c.app.count("hr_leave_requests").await, 0);
 }
 
 #[tokio::test]

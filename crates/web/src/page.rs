@@ -224,8 +224,17 @@ impl Refused {
     }
 
     /// What the refused form held in `<form>:<field>` (or `<field>`), or the field's usual value.
-    pub fn typed(&self, field: &str, usual: impl Into<String>) -> String {
-        self.sent.iter().find(|(f, _)| f == field).map_or_else(|| usual.into(), |(_, v)| v.clone())
+    pub fn typed(&self, field: &str, usual: impl std::fmt::Display) -> String {
+        self.sent.iter().find(|(f, _)| f == field).map_or_else(|| usual.to_string(), |(_, v)| v.clone())
+    }
+
+    /// Whether an option of a select shows as chosen: the one the refused form sent in
+    /// `<form>:<field>`, or, when that form was not the one refused, the usual choice.
+    pub fn chosen(&self, field: &str, value: impl std::fmt::Display, usual: bool) -> bool {
+        match self.sent.iter().find(|(f, _)| f == field) {
+            Some((_, sent)) => *sent == value.to_string(),
+            None => usual,
+        }
     }
 }
 

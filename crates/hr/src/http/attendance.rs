@@ -13,7 +13,7 @@ use kernel::DomainError;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use web::openapi::{object, ApiRoute};
-use web::page::{message_for, render};
+use web::page::{render, Refused};
 use web::{ApiJson, AppResult, AppState, Ctx, FormPairs, PageCtx};
 
 pub fn routes() -> Router<AppState> {
@@ -150,23 +150,23 @@ struct AttendancePage {
     balances: Vec<attendance::Balance>,
     employees: Vec<EmployeeRow>,
     leave_types: [&'static str; 4],
-    errors: Vec<(String, String)>,
+    refused: Refused,
     can_manage: bool,
     today: String,
 }
 
 impl AttendancePage {
     fn error(&self, field: &str) -> Option<&str> {
-        message_for(&self.errors, field)
+        self.refused.message(field)
     }
 
     /// Every refusal of one form (the clock import names its lines).
     fn errors_of(&self, form: &str) -> Vec<&str> {
-        web::page::messages_within(&self.errors, form)
+        self.refused.messages_of(form)
     }
 }
 
-async fn attendance_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<AttendancePage> {
+async fn attendance_view(ctx: &Ctx, refused: Refused) -> AppResult<AttendancePage> {
     let mut conn = conn(ctx).await?;
     let shifts = attendance::shifts(&mut conn, ctx.company_id()).await?;
     let requests = attendance::leave_requests(&mut conn, &ctx.principal).await?;
@@ -180,14 +180,14 @@ async fn attendance_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<
         balances,
         employees,
         leave_types: ["annual", "sick", "personal", "marriage"],
-        errors,
+        refused,
         can_manage: ctx.principal.may(org::EMPLOYEE_MANAGE),
         today: ctx.today().to_string(),
     })
 }
 
 async fn attendance_page(ctx: Ctx) -> AppResult<Response> {
-    render(&attendance_view(&ctx, Vec::new()).await?)
+    render(&attendance_view(&ctx, Refused::default()).await?)
 }
 
 async fn attendance_action_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
@@ -239,5 +239,8 @@ async fn attendance_action_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Respons
         }
         _ => return Err(DomainError::NotFound("action").into()),
     };
-    finish_page(&ctx, tx, outcome, ("/hr/attendance", &action), |errors| attendance_view(&ctx, errors)).await
+    finish_page(&ctx, tx, outcome, ("/hr/attendance", &action), pairs, async |refused| {
+        attendance_view(&ctx, refused).await
+    })
+    .await
 }

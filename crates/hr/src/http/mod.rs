@@ -34,7 +34,7 @@ use kernel::DomainError;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use web::openapi::{object, ApiRoute};
-use web::page::{field_messages, finish_form, message_for, render};
+use web::page::{field_messages, finish_form, message_for, render, Refused};
 use web::{ApiJson, AppResult, AppState, Ctx, FormPairs, PageCtx};
 
 pub fn routes() -> Router<AppState> {
@@ -422,17 +422,17 @@ struct CareersPage {
     positions: Vec<org::Position>,
     courses: Vec<training::Course>,
     ratings: [&'static str; 5],
-    errors: Vec<(String, String)>,
+    refused: Refused,
     can_manage: bool,
 }
 
 impl CareersPage {
     fn error(&self, field: &str) -> Option<&str> {
-        message_for(&self.errors, field)
+        self.refused.message(field)
     }
 }
 
-async fn careers_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<CareersPage> {
+async fn careers_view(ctx: &Ctx, refused: Refused) -> AppResult<CareersPage> {
     let mut conn = conn(ctx).await?;
     let steps = careers::steps(&mut conn, &ctx.principal).await?;
     let eligible = careers::eligible(&mut conn, &ctx.principal, ctx.today()).await?;
@@ -446,13 +446,13 @@ async fn careers_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<Car
         positions,
         courses,
         ratings: crate::domain::RATINGS,
-        errors,
+        refused,
         can_manage: ctx.principal.may(planning::PLAN_MANAGE),
     })
 }
 
 async fn careers_page(ctx: Ctx) -> AppResult<Response> {
-    render(&careers_view(&ctx, Vec::new()).await?)
+    render(&careers_view(&ctx, Refused::default()).await?)
 }
 
 async fn career_step_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
@@ -465,7 +465,7 @@ async fn career_step_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
     };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let outcome = careers::set_step(&mut tx, &ctx.principal, &form).await;
-    finish_page(&ctx, tx, outcome, ("/hr/careers", ""), |errors| careers_view(&ctx, errors)).await
+    finish_page(&ctx, tx, outcome, ("/hr/careers", ""), pairs, async |refused| careers_view(&ctx, refused).await).await
 }
 
 // ---- Training ----
@@ -572,14 +572,14 @@ struct TrainingPage {
     needs: Vec<training::Need>,
     effectiveness: Vec<training::Effectiveness>,
     employees: Vec<EmployeeRow>,
-    errors: Vec<(String, String)>,
+    refused: Refused,
     can_manage: bool,
     today: String,
 }
 
 impl TrainingPage {
     fn error(&self, field: &str) -> Option<&str> {
-        message_for(&self.errors, field)
+        self.refused.message(field)
     }
 
     fn average(&self, x: impl std::borrow::Borrow<Option<i64>>) -> String {
@@ -595,7 +595,7 @@ impl TrainingPage {
     }
 }
 
-async fn training_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<TrainingPage> {
+async fn training_view(ctx: &Ctx, refused: Refused) -> AppResult<TrainingPage> {
     let mut conn = conn(ctx).await?;
     let courses = training::courses(&mut conn, ctx.company_id()).await?;
     let sessions = training::sessions(&mut conn, &ctx.principal).await?;
@@ -616,14 +616,14 @@ async fn training_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<Tr
         needs,
         effectiveness,
         employees,
-        errors,
+        refused,
         can_manage: ctx.principal.may(training::TRAINING_MANAGE),
         today: ctx.today().to_string(),
     })
 }
 
 async fn training_page(ctx: Ctx) -> AppResult<Response> {
-    render(&training_view(&ctx, Vec::new()).await?)
+    render(&training_view(&ctx, Refused::default()).await?)
 }
 
 async fn training_action_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
@@ -677,7 +677,8 @@ async fn training_action_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response>
         }
         _ => return Err(DomainError::NotFound("action").into()),
     };
-    finish_page(&ctx, tx, outcome, ("/hr/training", &action), |errors| training_view(&ctx, errors)).await
+    finish_page(&ctx, tx, outcome, ("/hr/training", &action), pairs, async |refused| training_view(&ctx, refused).await)
+        .await
 }
 
 // ---- Forecasts ----
@@ -712,13 +713,13 @@ struct ForecastsPage {
     departments: Vec<org::Department>,
     positions: Vec<org::Position>,
     next_year: i32,
-    errors: Vec<(String, String)>,
+    refused: Refused,
     can_manage: bool,
 }
 
 impl ForecastsPage {
     fn error(&self, field: &str) -> Option<&str> {
-        message_for(&self.errors, field)
+        self.refused.message(field)
     }
 
     fn percent(&self, bp: impl std::borrow::Borrow<i64>) -> String {
@@ -727,7 +728,7 @@ impl ForecastsPage {
     }
 }
 
-async fn forecasts_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<ForecastsPage> {
+async fn forecasts_view(ctx: &Ctx, refused: Refused) -> AppResult<ForecastsPage> {
     let mut conn = conn(ctx).await?;
     let forecasts = planning::forecasts(&mut conn, &ctx.principal).await?;
     let departments = org::departments(&mut conn, ctx.company_id()).await?;
@@ -739,13 +740,13 @@ async fn forecasts_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<F
         departments,
         positions,
         next_year: this_year(ctx) + 1,
-        errors,
+        refused,
         can_manage: ctx.principal.may(planning::PLAN_MANAGE),
     })
 }
 
 async fn forecasts_page(ctx: Ctx) -> AppResult<Response> {
-    render(&forecasts_view(&ctx, Vec::new()).await?)
+    render(&forecasts_view(&ctx, Refused::default()).await?)
 }
 
 async fn forecast_action_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
@@ -774,7 +775,8 @@ async fn forecast_action_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response>
         "apply" => planning::apply_forecast(&mut tx, &ctx.principal, id_of(&pairs, "forecast_id")).await,
         _ => return Err(DomainError::NotFound("action").into()),
     };
-    finish_page(&ctx, tx, outcome, ("/hr/forecasts", ""), |errors| forecasts_view(&ctx, errors)).await
+    finish_page(&ctx, tx, outcome, ("/hr/forecasts", ""), pairs, async |refused| forecasts_view(&ctx, refused).await)
+        .await
 }
 
 // ---- Reviews API ----
@@ -812,30 +814,23 @@ async fn finalise_api(ctx: Ctx, Path(id): Path<i64>, ApiJson(form): ApiJson<Fina
 
 // ---- Pages ----
 
-/// Commits and redirects to `to` with a flash, or re-renders the page with the refusals next
-/// to their fields in `form` (422); anything else is an error page.
-async fn finish_page<F, Fut, T>(
+/// Commits and redirects to `to` with a flash, or re-renders the page with the refused form
+/// `form` as it was sent (`pairs`) and each refusal next to its field (422); anything else is
+/// an error page. On a page with several forms each field is named `<form>:<field>`.
+async fn finish_page<T: Template>(
     ctx: &Ctx,
     tx: db::Tx,
     outcome: db::Result<()>,
     (to, form): (&str, &str),
-    rerender: F,
-) -> AppResult<Response>
-where
-    F: FnOnce(Vec<(String, String)>) -> Fut,
-    Fut: std::future::Future<Output = AppResult<T>>,
-    T: Template,
-{
+    pairs: FormPairs,
+    rerender: impl AsyncFnOnce(Refused) -> AppResult<T>,
+) -> AppResult<Response> {
     finish_form(
         ctx,
         tx,
         outcome,
         |()| (to.to_string(), "common.saved"),
-        async |errors| {
-            // On a page with several forms each refusal is named `<form>:<field>`.
-            let errors = if form.is_empty() { errors } else { web::page::within_form(form, errors) };
-            rerender(field_messages(ctx, &errors)).await
-        },
+        async |errors| rerender(Refused::new(ctx, form, errors, pairs)).await,
     )
     .await
 }
@@ -1006,14 +1001,14 @@ struct EmployeePage {
     departments: Vec<org::Department>,
     positions: Vec<org::Position>,
     changes: [&'static str; 5],
-    errors: Vec<(String, String)>,
+    refused: Refused,
     can_manage: bool,
     today: String,
 }
 
 impl EmployeePage {
     fn error(&self, field: &str) -> Option<&str> {
-        message_for(&self.errors, field)
+        self.refused.message(field)
     }
 
     fn money(&self, fen: impl std::borrow::Borrow<i64>) -> String {
@@ -1021,7 +1016,7 @@ impl EmployeePage {
     }
 }
 
-async fn employee_view(ctx: &Ctx, id: i64, errors: Vec<(String, String)>) -> AppResult<EmployeePage> {
+async fn employee_view(ctx: &Ctx, id: i64, refused: Refused) -> AppResult<EmployeePage> {
     let e = org::employee(ctx.db(), &ctx.principal, id).await?;
     let mut conn = conn(ctx).await?;
     let departments = org::departments(&mut conn, ctx.company_id()).await?;
@@ -1035,14 +1030,14 @@ async fn employee_view(ctx: &Ctx, id: i64, errors: Vec<(String, String)>) -> App
         departments,
         positions,
         changes: org::CHANGES,
-        errors,
+        refused,
         can_manage: ctx.principal.may(org::EMPLOYEE_MANAGE),
         today: ctx.today().to_string(),
     })
 }
 
 async fn employee_page(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
-    render(&employee_view(&ctx, id, Vec::new()).await?)
+    render(&employee_view(&ctx, id, Refused::default()).await?)
 }
 
 async fn employee_action_page(
@@ -1069,7 +1064,7 @@ async fn employee_action_page(
         _ => return Err(DomainError::NotFound("action").into()),
     };
     let to = format!("/hr/employees/{id}");
-    finish_page(&ctx, tx, outcome, (&to, ""), |errors| employee_view(&ctx, id, errors)).await
+    finish_page(&ctx, tx, outcome, (&to, ""), pairs, async |refused| employee_view(&ctx, id, refused).await).await
 }
 
 #[derive(Template)]
@@ -1080,13 +1075,13 @@ struct OrganisationPage {
     positions: Vec<org::Position>,
     /// The expense accounts a department may use: code and label key.
     accounts: Vec<(&'static str, &'static str)>,
-    errors: Vec<(String, String)>,
+    refused: Refused,
     can_manage: bool,
 }
 
 impl OrganisationPage {
     fn error(&self, field: &str) -> Option<&str> {
-        message_for(&self.errors, field)
+        self.refused.message(field)
     }
 
     fn indent(&self, depth: impl std::borrow::Borrow<usize>) -> String {
@@ -1094,7 +1089,7 @@ impl OrganisationPage {
     }
 }
 
-async fn organisation_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<OrganisationPage> {
+async fn organisation_view(ctx: &Ctx, refused: Refused) -> AppResult<OrganisationPage> {
     ctx.require(org::EMPLOYEE_READ)?;
     let mut conn = conn(ctx).await?;
     let departments = org::departments(&mut conn, ctx.company_id()).await?;
@@ -1106,13 +1101,13 @@ async fn organisation_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResul
         departments,
         positions,
         accounts,
-        errors,
+        refused,
         can_manage: ctx.principal.may(org::EMPLOYEE_MANAGE),
     })
 }
 
 async fn organisation_page(ctx: Ctx) -> AppResult<Response> {
-    render(&organisation_view(&ctx, Vec::new()).await?)
+    render(&organisation_view(&ctx, Refused::default()).await?)
 }
 
 async fn organisation_action_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
@@ -1140,7 +1135,10 @@ async fn organisation_action_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Respo
         _ => return Err(DomainError::NotFound("action").into()),
     };
     let form = pairs.text("action");
-    finish_page(&ctx, tx, outcome, ("/hr/organisation", &form), |errors| organisation_view(&ctx, errors)).await
+    finish_page(&ctx, tx, outcome, ("/hr/organisation", &form), pairs, async |refused| {
+        organisation_view(&ctx, refused).await
+    })
+    .await
 }
 
 #[derive(Template)]
@@ -1153,14 +1151,14 @@ struct HeadcountPage {
     requisitions: Vec<Requisition>,
     departments: Vec<org::Department>,
     positions: Vec<org::Position>,
-    errors: Vec<(String, String)>,
+    refused: Refused,
     can_manage: bool,
     can_approve: bool,
 }
 
 impl HeadcountPage {
     fn error(&self, field: &str) -> Option<&str> {
-        message_for(&self.errors, field)
+        self.refused.message(field)
     }
 }
 
@@ -1209,7 +1207,7 @@ fn plan_chart(rows: &[PlanRow]) -> String {
     svg
 }
 
-async fn headcount_view(ctx: &Ctx, year: i32, errors: Vec<(String, String)>) -> AppResult<HeadcountPage> {
+async fn headcount_view(ctx: &Ctx, year: i32, refused: Refused) -> AppResult<HeadcountPage> {
     let mut conn = conn(ctx).await?;
     let rows = planning::plan(&mut conn, &ctx.principal, year).await?;
     let requisitions = planning::requisitions(&mut conn, &ctx.principal, Some(year)).await?;
@@ -1224,7 +1222,7 @@ async fn headcount_view(ctx: &Ctx, year: i32, errors: Vec<(String, String)>) -> 
         requisitions,
         departments,
         positions,
-        errors,
+        refused,
         can_manage: ctx.principal.may(planning::PLAN_MANAGE),
         can_approve: ctx.principal.may(planning::REQUISITION_APPROVE),
     })
@@ -1232,7 +1230,7 @@ async fn headcount_view(ctx: &Ctx, year: i32, errors: Vec<(String, String)>) -> 
 
 async fn headcount_page(ctx: Ctx, Query(q): Query<YearQuery>) -> AppResult<Response> {
     let year = q.year.unwrap_or_else(|| this_year(&ctx));
-    render(&headcount_view(&ctx, year, Vec::new()).await?)
+    render(&headcount_view(&ctx, year, Refused::default()).await?)
 }
 
 async fn headcount_action_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
@@ -1289,7 +1287,7 @@ async fn headcount_action_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response
         "approve" | "reject" => "decide".to_string(),
         action => action.to_string(),
     };
-    finish_page(&ctx, tx, outcome, (&to, &form), |errors| headcount_view(&ctx, year, errors)).await
+    finish_page(&ctx, tx, outcome, (&to, &form), pairs, async |refused| headcount_view(&ctx, year, refused).await).await
 }
 
 #[derive(Template)]
@@ -1298,18 +1296,18 @@ struct ReviewsPage {
     page: PageCtx,
     reviews: Vec<Review>,
     employees: Vec<EmployeeRow>,
-    errors: Vec<(String, String)>,
+    refused: Refused,
     can_manage: bool,
     ratings: [&'static str; 5],
 }
 
 impl ReviewsPage {
     fn error(&self, field: &str) -> Option<&str> {
-        message_for(&self.errors, field)
+        self.refused.message(field)
     }
 }
 
-async fn reviews_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<ReviewsPage> {
+async fn reviews_view(ctx: &Ctx, refused: Refused) -> AppResult<ReviewsPage> {
     let mut conn = conn(ctx).await?;
     let reviews = reviews::reviews(&mut conn, &ctx.principal, None).await?;
     let can_manage = ctx.principal.may(reviews::REVIEW_MANAGE);
@@ -1323,14 +1321,14 @@ async fn reviews_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<Rev
         page: PageCtx::new(ctx, "hr.reviews", "/hr/reviews").await?,
         reviews,
         employees,
-        errors,
+        refused,
         can_manage,
         ratings: crate::domain::RATINGS,
     })
 }
 
 async fn reviews_page(ctx: Ctx) -> AppResult<Response> {
-    render(&reviews_view(&ctx, Vec::new()).await?)
+    render(&reviews_view(&ctx, Refused::default()).await?)
 }
 
 async fn review_action_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
@@ -1370,5 +1368,6 @@ async fn review_action_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         "create" => "create".to_string(),
         _ => format!("review-{id}"),
     };
-    finish_page(&ctx, tx, outcome, ("/hr/reviews", &form), |errors| reviews_view(&ctx, errors)).await
+    finish_page(&ctx, tx, outcome, ("/hr/reviews", &form), pairs, async |refused| reviews_view(&ctx, refused).await)
+        .await
 }

@@ -486,7 +486,10 @@ async fn run_action_page(ctx: Ctx, Path((id, action)): Path<(i64, String)>) -> A
         _ => return Err(DomainError::NotFound("action").into()),
     };
     let to = format!("/hr/payroll/{id}");
-    finish_page(&ctx, tx, outcome, (&to, ""), |errors| run_view(&ctx, id, errors)).await
+    finish_page(&ctx, tx, outcome, (&to, ""), FormPairs::default(), async |refused| {
+        run_view(&ctx, id, refused.errors).await
+    })
+    .await
 }
 
 #[derive(Template)]
@@ -701,8 +704,8 @@ async fn settings_action_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response>
     };
     let back = format!("/hr/payroll/settings?year={year}");
     let shown_year = if (2000..=2100).contains(&year) { year } else { this_year(&ctx) };
-    finish_page(&ctx, tx, outcome, (&back, &action), |errors| {
-        settings_view(&ctx, shown_year, (structure, editing), rule, errors)
+    finish_page(&ctx, tx, outcome, (&back, &action), FormPairs::default(), async |refused| {
+        settings_view(&ctx, shown_year, (structure, editing), rule, refused.errors).await
     })
     .await
 }

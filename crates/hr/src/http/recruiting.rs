@@ -12,7 +12,7 @@ use kernel::DomainError;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use web::openapi::{object, ApiRoute};
-use web::page::{message_for, render, render_status};
+use web::page::{message_for, render, render_status, Refused};
 use web::{ApiJson, AppResult, AppState, Ctx, FormPairs, PageCtx};
 
 /// Applications one address may send per hour, and a posting may take per hour.
@@ -391,17 +391,17 @@ struct PostingsPage {
     requisitions: Vec<crate::planning::Requisition>,
     education: [&'static str; 5],
     stages: [&'static str; 5],
-    errors: Vec<(String, String)>,
+    refused: Refused,
     can_manage: bool,
 }
 
 impl PostingsPage {
     fn error(&self, field: &str) -> Option<&str> {
-        message_for(&self.errors, field)
+        self.refused.message(field)
     }
 }
 
-async fn postings_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<PostingsPage> {
+async fn postings_view(ctx: &Ctx, refused: Refused) -> AppResult<PostingsPage> {
     let mut conn = conn(ctx).await?;
     let postings = recruiting::postings(&mut conn, &ctx.principal).await?;
     let requisitions = crate::planning::requisitions(&mut conn, &ctx.principal, None)
@@ -416,13 +416,13 @@ async fn postings_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<Po
         requisitions,
         education: crate::domain::EDUCATION,
         stages: recruiting::STAGES,
-        errors,
+        refused,
         can_manage: ctx.principal.may(crate::planning::PLAN_MANAGE),
     })
 }
 
 async fn postings_page(ctx: Ctx) -> AppResult<Response> {
-    render(&postings_view(&ctx, Vec::new()).await?)
+    render(&postings_view(&ctx, Refused::default()).await?)
 }
 
 #[derive(Template)]
@@ -431,18 +431,18 @@ struct PostingPage {
     page: PageCtx,
     posting: Posting,
     candidates: Vec<Candidate>,
-    errors: Vec<(String, String)>,
+    refused: Refused,
     can_manage: bool,
     today: String,
 }
 
 impl PostingPage {
     fn error(&self, field: &str) -> Option<&str> {
-        message_for(&self.errors, field)
+        self.refused.message(field)
     }
 }
 
-async fn posting_view(ctx: &Ctx, id: i64, errors: Vec<(String, String)>) -> AppResult<PostingPage> {
+async fn posting_view(ctx: &Ctx, id: i64, refused: Refused) -> AppResult<PostingPage> {
     let mut conn = conn(ctx).await?;
     let posting = recruiting::postings(&mut conn, &ctx.principal).await?.into_iter().find(|p| p.id == id);
     let posting = posting.ok_or(DomainError::NotFound("posting"))?;
@@ -454,14 +454,14 @@ async fn posting_view(ctx: &Ctx, id: i64, errors: Vec<(String, String)>) -> AppR
             .titled(format!("{} {}", posting.number, posting.title)),
         posting,
         candidates,
-        errors,
+        refused,
         can_manage: ctx.principal.may(crate::planning::PLAN_MANAGE),
         today: ctx.today().to_string(),
     })
 }
 
 async fn posting_page(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
-    render(&posting_view(&ctx, id, Vec::new()).await?)
+    render(&posting_view(&ctx, id, Refused::default()).await?)
 }
 
 async fn recruiting_action_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
@@ -520,10 +520,14 @@ async fn recruiting_action_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Respons
         _ => return Err(DomainError::NotFound("action").into()),
     };
     if action == "posting" {
-        finish_page(&ctx, tx, outcome, ("/hr/recruiting", "posting"), |errors| postings_view(&ctx, errors)).await
+        finish_page(&ctx, tx, outcome, ("/hr/recruiting", "posting"), pairs, async |refused| {
+            postings_view(&ctx, refused).await
+        })
+        .await
     } else {
         let to = format!("/hr/recruiting/{posting}");
         let form = format!("application-{application}");
-        finish_page(&ctx, tx, outcome, (&to, &form), |errors| posting_view(&ctx, posting, errors)).await
+        finish_page(&ctx, tx, outcome, (&to, &form), pairs, async |refused| posting_view(&ctx, posting, refused).await)
+            .await
     }
 }
