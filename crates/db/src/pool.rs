@@ -4,8 +4,9 @@ pub use crate::dialect::Dialect;
 use crate::tx::{Actor, Tx};
 use crate::Result;
 use kernel::Clock;
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AnyPool, Executor};
 use std::str::FromStr;
 use std::sync::{Arc, Once};
 use std::time::Duration;
@@ -114,6 +115,13 @@ impl Db {
     /// The pool for reads outside a transaction (lists, reports, lookups).
     pub fn reader(&self) -> &AnyPool {
         &self.read
+    }
+
+    /// Runs a read on the read pool and returns its rows, its task staying awake while it
+    /// waits on SQLite as a transaction's calls do (`wait.rs`): for the reads every request
+    /// makes before its handler runs (who is asking, with what grants).
+    pub async fn read_all<'q>(&self, query: Query<'q, Any, AnyArguments<'q>>) -> Result<Vec<AnyRow>> {
+        Ok(crate::wait::Attentive::new(query.fetch_all(&self.read), self.dialect).await?)
     }
 
     /// Begins a write transaction on behalf of `actor`. Every business operation is one of

@@ -498,32 +498,37 @@ pub async fn list_roles(db: &Db) -> Result<Vec<Role>> {
     Ok(roles)
 }
 
-/// Loads who a user is in a company, with the grants of all their roles.
+/// Loads who a user is in a company, with the grants of all their roles: one read, a row per
+/// grant (or one row without a grant), since every request makes it before its handler runs.
 pub async fn load_principal(db: &Db, user_id: i64, company_id: i64) -> Result<Principal> {
-    let row = sqlx::query("SELECT login, team, department, is_admin, disabled_at FROM users WHERE id = $1")
-        .bind(user_id)
-        .fetch_optional(db.reader())
-        .await?
-        .ok_or(DomainError::Unauthenticated)?;
+    let rows = db
+        .read_all(
+            sqlx::query(
+                "SELECT u.login, u.team, u.department, u.is_admin, u.disabled_at, \
+                 EXISTS (SELECT 1 FROM user_companies c WHERE c.user_id = u.id AND c.company_id = $2) AS allowed, \
+                 rg.permission, rg.scope FROM users u \
+                 LEFT JOIN user_roles ur ON ur.user_id = u.id LEFT JOIN role_grants rg ON rg.role_id = ur.role_id \
+                 WHERE u.id = $1",
+            )
+            .bind(user_id)
+            .bind(company_id),
+        )
+        .await?;
+    let row = rows.first().ok_or(DomainError::Unauthenticated)?;
     if row.try_get::<Option<String>, _>("disabled_at")?.is_some() {
         return Err(DomainError::Unauthenticated.into());
     }
-    let allowed = sqlx::query("SELECT 1 FROM user_companies WHERE user_id = $1 AND company_id = $2")
-        .bind(user_id)
-        .bind(company_id)
-        .fetch_optional(db.reader())
-        .await?;
-    if allowed.is_none() {
+    if !db::flag(row, "allowed")? {
         return Err(DomainError::Forbidden("company".into()).into());
     }
-    let grants = sqlx::query("SELECT rg.permission, rg.scope FROM user_roles ur JOIN role_grants rg ON rg.role_id = ur.role_id WHERE ur.user_id = $1")
-        .bind(user_id)
-        .fetch_all(db.reader())
-        .await?
+    let grants = rows
         .iter()
         .filter_map(|r| {
-            let scope: String = r.try_get("scope").ok()?;
-            Some(Grant { permission: r.try_get("permission").ok()?, scope: Scope::parse(&scope)? })
+            let scope: String = r.try_get::<Option<String>, _>("scope").ok()??;
+            Some(Grant {
+                permission: r.try_get::<Option<String>, _>("permission").ok()??,
+                scope: Scope::parse(&scope)?,
+            })
         })
         .collect::<Vec<_>>();
     Ok(Principal::new(
@@ -634,14 +639,18 @@ pub struct SessionInfo {
 
 pub async fn find_session(db: &Db, token: &str) -> Result<Option<SessionInfo>> {
     let hash = sha256_hex(token);
-    let row = sqlx::query(
-        "SELECT s.user_id, s.company_id, s.csrf_token, u.lang, u.display_name FROM sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
-    )
-    .bind(&hash)
-    .bind(db.clock().now_text())
-    .fetch_optional(db.reader())
-    .await?;
+    let row = db
+        .read_all(
+            sqlx::query(
+                "SELECT s.user_id, s.company_id, s.csrf_token, u.lang, u.display_name FROM sessions s JOIN users u ON u.id = s.user_id \
+                 WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
+            )
+            .bind(&hash)
+            .bind(db.clock().now_text()),
+        )
+        .await?
+        .into_iter()
+        .next();
     Ok(match row {
         Some(row) => Some(SessionInfo {
             token_hash: hash,
@@ -795,14 +804,16 @@ pub async fn list_tokens(db: &Db, company_id: i64, only_user: Option<i64>) -> Re
 
 /// The user behind a bearer token, if the token is live.
 pub async fn user_of_token(db: &Db, secret: &str) -> Result<Option<(i64, i64)>> {
-    let row = sqlx::query(
-        "SELECT t.id, t.user_id, t.last_used_at, u.default_company_id FROM api_tokens t JOIN users u ON u.id = t.user_id \
-         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL",
-    )
-    .bind(sha256_hex(secret))
-    .fetch_optional(db.reader())
-    .await?;
-    let Some(row) = row else { return Ok(None) };
+    let rows = db
+        .read_all(
+            sqlx::query(
+                "SELECT t.id, t.user_id, t.last_used_at, u.default_company_id FROM api_tokens t JOIN users u ON u.id = t.user_id \
+                 WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL",
+            )
+            .bind(sha256_hex(secret)),
+        )
+        .await?;
+    let Some(row) = rows.into_iter().next() else { return Ok(None) };
     let token_id: i64 = row.try_get("id")?;
     // Recording every use would make each API read a write; a minute's precision is enough.
     let stale_before = format_instant(db.clock().now() - Duration::minutes(1));
