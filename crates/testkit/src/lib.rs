@@ -452,6 +452,18 @@ impl ApiClient {
         self.call(Method::GET, path, None).await
     }
 
+    /// A GET with extra headers (`X-Company-Id` for another of the user's companies).
+    pub async fn get_with(&self, path: &str, headers: &[(&str, String)]) -> TestResponse {
+        let mut request = Request::builder().method(Method::GET).uri(path);
+        if let Some(token) = &self.token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        for (name, value) in headers {
+            request = request.header(*name, value.as_str());
+        }
+        send(&self.router, request.body(Body::empty()).expect("request")).await
+    }
+
     pub async fn post(&self, path: &str, body: &Value) -> TestResponse {
         self.call(Method::POST, path, Some(body)).await
     }

@@ -3,6 +3,7 @@
 
 use axum::http::{Method, StatusCode};
 use chrono::Duration;
+use db::RowExt;
 use serde_json::json;
 use testkit::{spawn_app, PASSWORD};
 
@@ -100,6 +101,43 @@ async fn api_tokens_authenticate_until_revoked_and_bad_tokens_get_a_problem() {
     assert!(tokens["items"][0].get("token_hash").is_none(), "secrets are never listed");
     assert_eq!(api.call(Method::DELETE, &format!("/api/v1/tokens/{id}"), None).await.status, StatusCode::OK);
     assert_eq!(api.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED, "a revoked token stops working at once");
+}
+
+#[tokio::test]
+async fn a_token_works_in_the_companies_of_its_user_and_is_refused_in_any_other() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    let home = api.get("/api/v1/me").await.json();
+    assert_eq!(home["company_id"], app.company_id);
+    let mut tx = app.db.begin(db::Actor::system()).await.unwrap();
+    let branch: i64 = tx
+        .fetch_one(db::sqlx::query(
+            "INSERT INTO companies (legal_name, short_name, created_at) \
+             VALUES ('上海华信分公司', '上海分公司', '2026-01-01T00:00:00Z') RETURNING id",
+        ))
+        .await
+        .unwrap()
+        .try_get("id")
+        .unwrap();
+    tx.commit().await.unwrap();
+    let in_branch = [("x-company-id", branch.to_string())];
+    let refused = api.get_with("/api/v1/me", &in_branch).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "not a company of the user: {}", refused.body);
+    let user = home["user_id"].as_i64().unwrap();
+    let mut tx = app.db.begin(db::Actor::system()).await.unwrap();
+    tx.execute(
+        db::sqlx::query("INSERT INTO user_companies (user_id, company_id) VALUES ($1, $2)").bind(user).bind(branch),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let there = api.get_with("/api/v1/me", &in_branch).await;
+    assert_eq!(there.status, StatusCode::OK, "{}", there.body);
+    let there = there.json();
+    assert_eq!(there["company_id"], branch);
+    // The same person with the same roles: their grants do not depend on the company asked for.
+    assert_eq!((&there["login"], &there["grants"]), (&home["login"], &home["grants"]));
+    assert!(!home["grants"].as_array().unwrap().is_empty() || home["is_admin"] == true, "{home}");
 }
 
 #[tokio::test]
