@@ -698,9 +698,12 @@ pub async fn set_language(db: &Db, user_id: i64, lang: kernel::Lang) -> Result<(
 
 /// Companies a user may work in: (id, short name).
 pub async fn companies_of(db: &Db, user_id: i64) -> Result<Vec<(i64, String)>> {
-    let rows = sqlx::query("SELECT c.id, c.short_name FROM companies c JOIN user_companies uc ON uc.company_id = c.id WHERE uc.user_id = $1 ORDER BY c.id")
-        .bind(user_id)
-        .fetch_all(db.reader())
+    // Read for every page (the company switch in its header), so the attentive way.
+    let rows = db
+        .read_all(
+            sqlx::query("SELECT c.id, c.short_name FROM companies c JOIN user_companies uc ON uc.company_id = c.id WHERE uc.user_id = $1 ORDER BY c.id")
+                .bind(user_id),
+        )
         .await?;
     rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("short_name")?))).collect()
 }
