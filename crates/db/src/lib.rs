@@ -19,6 +19,7 @@ pub mod migrate;
 mod pool;
 pub mod query;
 pub mod rules;
+pub mod stored_file;
 pub mod throttle;
 mod tx;
 mod wait;

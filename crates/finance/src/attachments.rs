@@ -92,8 +92,7 @@ pub async fn attach(tx: &mut Tx, principal: &Principal, entry: i64, file: &NewAt
         p.add("file", "error.finance.attachment_again", row.try_get::<String, _>("file_name")?);
     }
     p.finish()?;
-    use base64::Engine as _;
-    let content = base64::engine::general_purpose::STANDARD.encode(file.bytes);
+    let content = db::stored_file::to_column(file.bytes);
     let now = tx.now().to_string();
     let user = tx.actor().user_id;
     let id: i64 = sqlx::query(
@@ -163,10 +162,7 @@ pub async fn content(
     .fetch_optional(conn)
     .await?
     .ok_or(DomainError::NotFound("attachment"))?;
-    use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(row.try_get::<String, _>("content_base64")?)
-        .map_err(|e| DomainError::Internal(e.to_string()))?;
+    let bytes = db::stored_file::from_column(&row.try_get::<String, _>("content_base64")?)?;
     Ok((row.try_get("file_name")?, row.try_get("file_type")?, bytes))
 }
 

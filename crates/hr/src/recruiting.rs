@@ -383,7 +383,6 @@ pub async fn apply(
     }
     let (score, why) =
         domain::screen(&text, years, &form.education, &posting.keywords, posting.min_years, &posting.education);
-    use base64::Engine as _;
     let id: i64 = sqlx::query(
         "INSERT INTO hr_applications (company_id, posting_id, party_id, name, mobile, email, years, education, resume_text, file_name, file_type, file_size, \
            file_base64, score, explanation, repeat_of, stage, applied_at) \
@@ -401,7 +400,7 @@ pub async fn apply(
     .bind(file.map(|f| f.name.chars().take(200).collect::<String>()))
     .bind(kind.and_then(|k| FILE_TYPES.iter().find(|(x, _)| *x == k)).map(|(_, t)| t.to_string()))
     .bind(file.map(|f| f.bytes.len() as i64))
-    .bind(file.map(|f| base64::engine::general_purpose::STANDARD.encode(&f.bytes)))
+    .bind(file.map(|f| db::stored_file::to_column(&f.bytes)))
     .bind(score)
     .bind(serde_json::to_string(&why).unwrap_or_else(|_| "[]".into()))
     .bind(repeat_of)
@@ -747,9 +746,7 @@ pub async fn resume_file(
     let (Some(name), Some(kind), Some(data)) = (name, kind, data) else {
         return Err(DomainError::NotFound("file").into());
     };
-    use base64::Engine as _;
-    let bytes =
-        base64::engine::general_purpose::STANDARD.decode(data).map_err(|e| DomainError::Internal(e.to_string()))?;
+    let bytes = db::stored_file::from_column(&data)?;
     Ok((name, kind, bytes))
 }
 
