@@ -30,7 +30,7 @@ pub use query::SqlBuilder;
 pub use sqlx;
 pub use sqlx::any::AnyRow as Row;
 pub use sqlx::Row as RowExt;
-pub use tx::{Actor, Sequence, Tx};
+pub use tx::{Actor, Conn, Sequence, Tx};
 
 /// The platform's own migrations: companies, accounts, audit, sequences, outbox, webhooks,
 /// rate limits.

@@ -3,12 +3,14 @@
 //! row, an event in the outbox, and the next gapless number of a sequence.
 
 use crate::dialect::Dialect;
-use crate::wait::Attentive;
+use crate::wait::{Attentive, AttentiveStream};
 use crate::{Result, SqlBuilder};
+use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
 use kernel::audit::{chain_hash, AuditRecord};
 use kernel::DomainError;
 use serde_json::Value;
-use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::any::{AnyArguments, AnyQueryResult, AnyRow, AnyStatement, AnyTypeInfo};
 use sqlx::query::Query;
 use sqlx::AnyConnection;
 use sqlx::{Any, Row, Transaction};
@@ -60,7 +62,7 @@ const CHUNK: usize = 200;
 /// A write transaction with its actor. Dropped without [`Tx::commit`], it rolls back, and its
 /// audit rows and events go with it.
 pub struct Tx {
-    inner: Transaction<'static, Any>,
+    inner: Conn,
     actor: Actor,
     now: String,
     dialect: Dialect,
@@ -78,11 +80,13 @@ impl Tx {
         dialect: Dialect,
         checkpoint: Option<Arc<Notify>>,
     ) -> Self {
+        let inner = Conn { tx: inner, dialect };
         Self { inner, actor, now, dialect, audit: Vec::new(), events: Vec::new(), checkpoint }
     }
 
-    /// The connection, for the operation's own queries.
-    pub fn conn(&mut self) -> &mut AnyConnection {
+    /// The connection, for the operation's own queries: `query.execute(tx.conn())`, or passed
+    /// to a function that takes a connection.
+    pub fn conn(&mut self) -> &mut Conn {
         &mut self.inner
     }
 
@@ -90,22 +94,22 @@ impl Tx {
     /// (posting) go through these helpers rather than [`Tx::conn`]: on SQLite they wait for
     /// the connection's thread without letting the runtime thread sleep (see `wait.rs`).
     pub async fn execute<'q>(&mut self, query: Query<'q, Any, AnyArguments<'q>>) -> Result<u64> {
-        Ok(Attentive::new(query.execute(&mut *self.inner), self.dialect).await?.rows_affected())
+        Ok(query.execute(&mut self.inner).await?.rows_affected())
     }
 
     /// Runs a query that returns exactly one row.
     pub async fn fetch_one<'q>(&mut self, query: Query<'q, Any, AnyArguments<'q>>) -> Result<AnyRow> {
-        Ok(Attentive::new(query.fetch_one(&mut *self.inner), self.dialect).await?)
+        Ok(query.fetch_one(&mut self.inner).await?)
     }
 
     /// Runs a query that returns at most one row.
     pub async fn fetch_optional<'q>(&mut self, query: Query<'q, Any, AnyArguments<'q>>) -> Result<Option<AnyRow>> {
-        Ok(Attentive::new(query.fetch_optional(&mut *self.inner), self.dialect).await?)
+        Ok(query.fetch_optional(&mut self.inner).await?)
     }
 
     /// Runs a query and returns all its rows.
     pub async fn fetch_all<'q>(&mut self, query: Query<'q, Any, AnyArguments<'q>>) -> Result<Vec<AnyRow>> {
-        Ok(Attentive::new(query.fetch_all(&mut *self.inner), self.dialect).await?)
+        Ok(query.fetch_all(&mut self.inner).await?)
     }
 
     /// The same transaction acting for someone else (a login learns who acts midway).
@@ -155,7 +159,7 @@ impl Tx {
         let mut writes = self.event_inserts();
         writes.extend(self.chain_audit().await?);
         self.execute_all(&writes).await?;
-        Attentive::new(self.inner.commit(), self.dialect).await?;
+        Attentive::new(self.inner.tx.commit(), self.dialect).await?;
         if let Some(checkpoint) = self.checkpoint {
             checkpoint.notify_one();
         }
@@ -357,6 +361,79 @@ pub fn format_sequence(pattern: &str, year: i32, seq: i64) -> std::result::Resul
         Ok(out)
     } else {
         Err(DomainError::invalid("pattern", "error.sequence.pattern", pattern))
+    }
+}
+
+/// A transaction's connection as its operation's queries use it ([`Tx::conn`]). It is a sqlx
+/// executor that, on SQLite, waits for the connection's thread awake, as [`Tx::execute`] and
+/// the other helpers do (`wait.rs` says why): every module's statements get that wait without
+/// being written differently. It dereferences to the connection, for the functions that take
+/// one (`&mut AnyConnection`).
+pub struct Conn {
+    tx: Transaction<'static, Any>,
+    dialect: Dialect,
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn").field("dialect", &self.dialect).finish_non_exhaustive()
+    }
+}
+
+impl std::ops::Deref for Conn {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+}
+
+impl<'c> sqlx::Executor<'c> for &'c mut Conn {
+    type Database = Any;
+
+    fn fetch_many<'e, 'q: 'e, E>(
+        self,
+        query: E,
+    ) -> BoxStream<'e, std::result::Result<sqlx::Either<AnyQueryResult, AnyRow>, sqlx::Error>>
+    where
+        'c: 'e,
+        E: 'q + sqlx::Execute<'q, Any>,
+    {
+        let dialect = self.dialect;
+        Box::pin(AttentiveStream::new((&mut *self.tx).fetch_many(query), dialect))
+    }
+
+    fn fetch_optional<'e, 'q: 'e, E>(self, query: E) -> BoxFuture<'e, std::result::Result<Option<AnyRow>, sqlx::Error>>
+    where
+        'c: 'e,
+        E: 'q + sqlx::Execute<'q, Any>,
+    {
+        let dialect = self.dialect;
+        Box::pin(Attentive::new((&mut *self.tx).fetch_optional(query), dialect))
+    }
+
+    fn prepare_with<'e, 'q: 'e>(
+        self,
+        sql: &'q str,
+        parameters: &'e [AnyTypeInfo],
+    ) -> BoxFuture<'e, std::result::Result<AnyStatement<'q>, sqlx::Error>>
+    where
+        'c: 'e,
+    {
+        (&mut *self.tx).prepare_with(sql, parameters)
+    }
+
+    fn describe<'e, 'q: 'e>(self, sql: &'q str) -> BoxFuture<'e, std::result::Result<sqlx::Describe<Any>, sqlx::Error>>
+    where
+        'c: 'e,
+    {
+        (&mut *self.tx).describe(sql)
     }
 }
 

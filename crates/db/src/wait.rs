@@ -12,6 +12,7 @@
 //! so there every wait is the ordinary one.
 
 use crate::dialect::Dialect;
+use futures_util::Stream;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::OnceLock;
@@ -52,6 +53,36 @@ impl<F: Future> Future for Attentive<F> {
             // Scheduled again at once: the runtime thread does not sleep, and the connection
             // thread's answer finds the task already awake.
             cx.waker().wake_by_ref();
+        }
+        poll
+    }
+}
+
+/// A stream of database results (the rows of a query) that, while it waits for the next,
+/// keeps its task awake for [`STAY_AWAKE`], counted afresh for each result.
+pub(crate) struct AttentiveStream<S> {
+    results: Pin<Box<S>>,
+    awake: bool,
+    until: Option<Instant>,
+}
+
+impl<S: Stream> AttentiveStream<S> {
+    pub(crate) fn new(results: S, dialect: Dialect) -> Self {
+        let awake = dialect == Dialect::Sqlite && several_cores();
+        Self { results: Box::pin(results), awake, until: awake.then(|| Instant::now() + STAY_AWAKE) }
+    }
+}
+
+impl<S: Stream> Stream for AttentiveStream<S> {
+    type Item = S::Item;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        let poll = self.results.as_mut().poll_next(cx);
+        match poll {
+            Poll::Pending if self.until.is_some_and(|until| Instant::now() < until) => cx.waker().wake_by_ref(),
+            Poll::Pending => {}
+            Poll::Ready(_) if self.awake => self.until = Some(Instant::now() + STAY_AWAKE),
+            Poll::Ready(_) => {}
         }
         poll
     }
