@@ -102,4 +102,17 @@ mod tests {
         assert_eq!(Attentive::new(rx, Dialect::Sqlite).await.ok(), Some(42));
         answer.await.ok();
     }
+
+    #[tokio::test]
+    async fn an_attentive_stream_yields_every_row_in_order_however_long_each_takes() {
+        use futures_util::StreamExt;
+        // Rows that arrive 0, 1 and 2 ms apart: within and beyond the time the task stays awake.
+        let rows = futures_util::stream::unfold(0u64, |n| async move {
+            (n < 3).then_some(())?;
+            tokio::time::sleep(std::time::Duration::from_millis(n)).await;
+            Some((n, n + 1))
+        });
+        let got: Vec<u64> = super::AttentiveStream::new(rows, Dialect::Sqlite).collect().await;
+        assert_eq!(got, vec![0, 1, 2]);
+    }
 }
