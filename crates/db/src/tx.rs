@@ -90,9 +90,10 @@ impl Tx {
         &mut self.inner
     }
 
-    /// Runs a statement and returns how many rows it changed. The statements of busy paths
-    /// (posting) go through these helpers rather than [`Tx::conn`]: on SQLite they wait for
-    /// the connection's thread without letting the runtime thread sleep (see `wait.rs`).
+    /// Runs a statement and returns how many rows it changed. Like every statement run on
+    /// [`Tx::conn`], it waits for SQLite's connection thread awake (see `wait.rs`); a function
+    /// handed the plain connection (`&mut AnyConnection`, through `Conn`'s dereference) waits
+    /// the ordinary way.
     pub async fn execute<'q>(&mut self, query: Query<'q, Any, AnyArguments<'q>>) -> Result<u64> {
         Ok(query.execute(&mut self.inner).await?.rows_affected())
     }
