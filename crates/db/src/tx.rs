@@ -65,7 +65,6 @@ pub struct Tx {
     inner: Conn,
     actor: Actor,
     now: String,
-    dialect: Dialect,
     audit: Vec<PendingAudit>,
     events: Vec<PendingEvent>,
     /// Told after the commit, so the write-ahead log is folded back in the background (SQLite).
@@ -81,7 +80,7 @@ impl Tx {
         checkpoint: Option<Arc<Notify>>,
     ) -> Self {
         let inner = Conn { tx: inner, dialect };
-        Self { inner, actor, now, dialect, audit: Vec::new(), events: Vec::new(), checkpoint }
+        Self { inner, actor, now, audit: Vec::new(), events: Vec::new(), checkpoint }
     }
 
     /// The connection, for the operation's own queries: `query.execute(tx.conn())`, or passed
@@ -129,7 +128,7 @@ impl Tx {
     }
 
     pub fn dialect(&self) -> Dialect {
-        self.dialect
+        self.inner.dialect
     }
 
     /// Runs statements whose results the caller does not need, in order. On SQLite they go to
@@ -138,7 +137,7 @@ impl Tx {
     /// than the statements (posting an invoice spent three quarters of its time in them). On
     /// PostgreSQL, which takes one parameterised statement per call, they run one by one.
     pub async fn execute_all(&mut self, statements: &[SqlBuilder]) -> Result<()> {
-        match self.dialect {
+        match self.inner.dialect {
             _ if statements.is_empty() => {}
             Dialect::Sqlite => {
                 self.execute(SqlBuilder::joined(statements).build()).await?;
@@ -160,7 +159,7 @@ impl Tx {
         let mut writes = self.event_inserts();
         writes.extend(self.chain_audit().await?);
         self.execute_all(&writes).await?;
-        Attentive::new(self.inner.tx.commit(), self.dialect).await?;
+        Attentive::new(self.inner.tx.commit(), self.inner.dialect).await?;
         if let Some(checkpoint) = self.checkpoint {
             checkpoint.notify_one();
         }

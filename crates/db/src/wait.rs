@@ -62,14 +62,14 @@ impl<F: Future> Future for Attentive<F> {
 /// keeps its task awake for [`STAY_AWAKE`], counted afresh for each result.
 pub(crate) struct AttentiveStream<S> {
     results: Pin<Box<S>>,
-    awake: bool,
+    /// Until when the task stays awake for the next result; never on PostgreSQL or one core.
     until: Option<Instant>,
 }
 
 impl<S: Stream> AttentiveStream<S> {
     pub(crate) fn new(results: S, dialect: Dialect) -> Self {
-        let awake = dialect == Dialect::Sqlite && several_cores();
-        Self { results: Box::pin(results), awake, until: awake.then(|| Instant::now() + STAY_AWAKE) }
+        let until = (dialect == Dialect::Sqlite && several_cores()).then(|| Instant::now() + STAY_AWAKE);
+        Self { results: Box::pin(results), until }
     }
 }
 
@@ -78,11 +78,10 @@ impl<S: Stream> Stream for AttentiveStream<S> {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
         let poll = self.results.as_mut().poll_next(cx);
-        match poll {
-            Poll::Pending if self.until.is_some_and(|until| Instant::now() < until) => cx.waker().wake_by_ref(),
-            Poll::Pending => {}
-            Poll::Ready(_) if self.awake => self.until = Some(Instant::now() + STAY_AWAKE),
-            Poll::Ready(_) => {}
+        match (&poll, self.until.as_mut()) {
+            (Poll::Pending, Some(until)) if Instant::now() < *until => cx.waker().wake_by_ref(),
+            (Poll::Ready(_), Some(until)) => *until = Instant::now() + STAY_AWAKE,
+            _ => {}
         }
         poll
     }

@@ -223,18 +223,20 @@ impl Refused {
         messages_within(&self.errors, form)
     }
 
+    /// What the refused form sent in `<form>:<field>` (or `<field>`), if it was that form.
+    fn sent(&self, field: &str) -> Option<&str> {
+        self.sent.iter().find(|(f, _)| f == field).map(|(_, v)| v.as_str())
+    }
+
     /// What the refused form held in `<form>:<field>` (or `<field>`), or the field's usual value.
     pub fn typed(&self, field: &str, usual: impl std::fmt::Display) -> String {
-        self.sent.iter().find(|(f, _)| f == field).map_or_else(|| usual.to_string(), |(_, v)| v.clone())
+        self.sent(field).map_or_else(|| usual.to_string(), str::to_string)
     }
 
     /// Whether an option of a select shows as chosen: the one the refused form sent in
     /// `<form>:<field>`, or, when that form was not the one refused, the usual choice.
     pub fn chosen(&self, field: &str, value: impl std::fmt::Display, usual: bool) -> bool {
-        match self.sent.iter().find(|(f, _)| f == field) {
-            Some((_, sent)) => *sent == value.to_string(),
-            None => usual,
-        }
+        self.sent(field).map_or(usual, |sent| sent == value.to_string())
     }
 }
 
