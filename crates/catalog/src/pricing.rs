@@ -164,7 +164,7 @@ pub async fn set_item(tx: &mut Tx, principal: &Principal, list: i64, form: &Item
     Ok(())
 }
 
-pub async fn lists(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Vec<PriceList>> {
+pub async fn lists(conn: &mut db::Conn, company: i64) -> Result<Vec<PriceList>> {
     let rows = sqlx::query(
         "SELECT l.id, l.name, l.party_id, p.name AS party_name, l.tag, l.valid_from, l.valid_to FROM cat_price_lists l \
          LEFT JOIN parties p ON p.id = l.party_id WHERE l.company_id = $1 ORDER BY l.id",
@@ -216,7 +216,7 @@ pub struct Quote {
 }
 
 pub async fn price_for(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut db::Conn,
     company: i64,
     product: i64,
     party: Option<i64>,

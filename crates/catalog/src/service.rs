@@ -35,7 +35,7 @@ impl UomRow {
 }
 
 /// The company's units as (code, label) choices for an order line's unit.
-pub async fn unit_choices(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Vec<(String, String)>> {
+pub async fn unit_choices(conn: &mut db::Conn, company: i64) -> Result<Vec<(String, String)>> {
     Ok(uoms(conn, company)
         .await?
         .into_iter()
@@ -48,7 +48,7 @@ pub async fn unit_choices(conn: &mut sqlx::AnyConnection, company: i64) -> Resul
 pub struct Units(pub Vec<UomRow>);
 
 impl Units {
-    pub async fn load(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Self> {
+    pub async fn load(conn: &mut db::Conn, company: i64) -> Result<Self> {
         Ok(Units(uoms(conn, company).await?))
     }
 
@@ -105,7 +105,7 @@ pub async fn ensure_default_uoms(tx: &mut Tx, company: i64) -> Result<()> {
     Ok(())
 }
 
-pub async fn uoms(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Vec<UomRow>> {
+pub async fn uoms(conn: &mut db::Conn, company: i64) -> Result<Vec<UomRow>> {
     let rows = sqlx::query("SELECT id, code, name_zh, name_en, category, ratio_num, ratio_den FROM cat_uoms WHERE company_id = $1 ORDER BY category, ratio_num * 1000000 / ratio_den, code")
         .bind(company)
         .fetch_all(conn)
@@ -187,13 +187,7 @@ pub async fn create_uom(tx: &mut Tx, principal: &Principal, form: &UomForm) -> R
 }
 
 /// Converts a quantity between two of the company's units.
-pub async fn convert(
-    conn: &mut sqlx::AnyConnection,
-    company: i64,
-    quantity: &str,
-    from: &str,
-    to: &str,
-) -> Result<Qty> {
+pub async fn convert(conn: &mut db::Conn, company: i64, quantity: &str, from: &str, to: &str) -> Result<Qty> {
     let quantity = Qty::parse(quantity).map_err(|e| DomainError::Invalid(vec![e]))?;
     let units = uoms(conn, company).await?;
     let find = |code: &str| {
@@ -555,7 +549,7 @@ fn product_from_row(r: &db::Row) -> std::result::Result<Product, sqlx::Error> {
 }
 
 /// One product with its suppliers.
-pub async fn product(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -> Result<Product> {
+pub async fn product(conn: &mut db::Conn, company: i64, id: i64) -> Result<Product> {
     let row = sqlx::query(&format!("SELECT {PRODUCT_COLUMNS} {PRODUCT_FROM} WHERE p.company_id = $1 AND p.id = $2"))
         .bind(company)
         .bind(id)
@@ -584,7 +578,7 @@ pub async fn product(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -> R
 }
 
 /// Products matching a search (code, barcode or name), by code, at most 500.
-pub async fn products(conn: &mut sqlx::AnyConnection, company: i64, q: Option<&str>) -> Result<Vec<Product>> {
+pub async fn products(conn: &mut db::Conn, company: i64, q: Option<&str>) -> Result<Vec<Product>> {
     let mut query = SqlBuilder::new(format!(
         "SELECT {PRODUCT_COLUMNS} {PRODUCT_FROM} WHERE p.archived_at IS NULL AND p.company_id = "
     ));

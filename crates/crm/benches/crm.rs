@@ -160,13 +160,13 @@ fn crm_reads(c: &mut Criterion) {
     let today = chrono::NaiveDate::from_ymd_opt(2026, 3, 15).expect("date");
     group.bench_function("customer_360_first_page_at_10k_items", |b| {
         b.to_async(&runtime).iter(|| async {
-            let mut conn = store.app.db.reader().acquire().await.expect("conn");
+            let mut conn = store.app.db.read_conn().await.expect("conn");
             crm::timeline::customer(&mut conn, &store.principal, store.customer, None, 50).await.expect("360")
         })
     });
     group.bench_function("kanban_at_100k_open_opportunities", |b| {
         b.to_async(&runtime).iter(|| async {
-            let mut conn = store.app.db.reader().acquire().await.expect("conn");
+            let mut conn = store.app.db.read_conn().await.expect("conn");
             crm::service::board(&mut conn, &store.principal, None, None, 50).await.expect("board")
         })
     });
@@ -180,7 +180,7 @@ fn crm_reads(c: &mut Criterion) {
     };
     group.bench_function("segment_count", |b| {
         b.to_async(&runtime).iter(|| async {
-            let mut conn = store.app.db.reader().acquire().await.expect("conn");
+            let mut conn = store.app.db.read_conn().await.expect("conn");
             crm::marketing::count(&mut conn, &store.principal, &segment, today).await.expect("count")
         })
     });

@@ -202,7 +202,7 @@ pub async fn create(tx: &mut Tx, principal: &Principal, form: &ContractForm) -> 
     Ok(id)
 }
 
-async fn reach(conn: &mut sqlx::AnyConnection, principal: &Principal, permission: &str, id: i64) -> Result<()> {
+async fn reach(conn: &mut db::Conn, principal: &Principal, permission: &str, id: i64) -> Result<()> {
     principal.authorize(permission)?;
     let row = sqlx::query(
         "SELECT c.owner_id, u.team, u.department FROM crm_contracts c LEFT JOIN users u ON u.id = c.owner_id WHERE c.company_id = $1 AND c.id = $2",
@@ -222,7 +222,7 @@ async fn reach(conn: &mut sqlx::AnyConnection, principal: &Principal, permission
 }
 
 /// The contracts the record rule reaches, each with its plan's state on `today`.
-pub async fn contracts(conn: &mut sqlx::AnyConnection, principal: &Principal, today: &str) -> Result<Vec<Contract>> {
+pub async fn contracts(conn: &mut db::Conn, principal: &Principal, today: &str) -> Result<Vec<Contract>> {
     let filter = principal.row_filter(OPPORTUNITY_READ)?;
     let mut q = db::SqlBuilder::new(format!("{CONTRACT_SELECT} WHERE 1 = 1"));
     db::rules::push_filter(&mut q, &filter, "c.company_id", "c.owner_id");
@@ -230,7 +230,7 @@ pub async fn contracts(conn: &mut sqlx::AnyConnection, principal: &Principal, to
     assemble(conn, q, today).await
 }
 
-pub async fn contract(conn: &mut sqlx::AnyConnection, principal: &Principal, id: i64, today: &str) -> Result<Contract> {
+pub async fn contract(conn: &mut db::Conn, principal: &Principal, id: i64, today: &str) -> Result<Contract> {
     reach(&mut *conn, principal, OPPORTUNITY_READ, id).await?;
     load(conn, principal.company_id.0, id, today).await
 }
@@ -238,7 +238,7 @@ pub async fn contract(conn: &mut sqlx::AnyConnection, principal: &Principal, id:
 const CONTRACT_SELECT: &str = "SELECT c.*, p.name AS party_name, u.display_name AS owner_name FROM crm_contracts c \
      JOIN parties p ON p.id = c.party_id LEFT JOIN users u ON u.id = c.owner_id";
 
-async fn load(conn: &mut sqlx::AnyConnection, company: i64, id: i64, today: &str) -> Result<Contract> {
+async fn load(conn: &mut db::Conn, company: i64, id: i64, today: &str) -> Result<Contract> {
     let mut q = db::SqlBuilder::new(format!("{CONTRACT_SELECT} WHERE c.company_id = "));
     q.bind(company).push(" AND c.id = ").bind(id);
     assemble(conn, q, today).await?.pop().ok_or_else(|| DomainError::NotFound("contract").into())
@@ -246,7 +246,7 @@ async fn load(conn: &mut sqlx::AnyConnection, company: i64, id: i64, today: &str
 
 /// The contracts a query selects, with their instalments read in one further query (not one
 /// per contract) and their state on `today`.
-async fn assemble(conn: &mut sqlx::AnyConnection, q: db::SqlBuilder, today: &str) -> Result<Vec<Contract>> {
+async fn assemble(conn: &mut db::Conn, q: db::SqlBuilder, today: &str) -> Result<Vec<Contract>> {
     let mut out = Vec::new();
     for r in q.build().fetch_all(&mut *conn).await? {
         out.push(Contract {

@@ -115,7 +115,7 @@ pub async fn create_segment(tx: &mut Tx, principal: &Principal, form: &SegmentFo
     Ok(id)
 }
 
-pub async fn segments(conn: &mut sqlx::AnyConnection, principal: &Principal) -> Result<Vec<Segment>> {
+pub async fn segments(conn: &mut db::Conn, principal: &Principal) -> Result<Vec<Segment>> {
     principal.authorize(READ)?;
     sqlx::query("SELECT id, name, min_spend_12m, region, tag, no_purchase_since FROM crm_segments WHERE company_id = $1 ORDER BY name")
         .bind(principal.company_id.0)
@@ -137,7 +137,7 @@ fn segment_of(r: &db::Row) -> Result<Segment> {
     })
 }
 
-pub async fn segment(conn: &mut sqlx::AnyConnection, principal: &Principal, id: i64) -> Result<Segment> {
+pub async fn segment(conn: &mut db::Conn, principal: &Principal, id: i64) -> Result<Segment> {
     principal.authorize(READ)?;
     let row = sqlx::query(
         "SELECT id, name, min_spend_12m, region, tag, no_purchase_since FROM crm_segments WHERE company_id = $1 AND id = $2",
@@ -153,7 +153,7 @@ pub async fn segment(conn: &mut sqlx::AnyConnection, principal: &Principal, id: 
 /// The query of a segment's members: customers of the company the principal may read that
 /// meet every rule. `today` anchors the twelve months of spend.
 async fn members_query(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut db::Conn,
     principal: &Principal,
     segment: &Segment,
     today: chrono::NaiveDate,
@@ -189,7 +189,7 @@ async fn members_query(
 
 /// How many customers meet the segment's rules today.
 pub async fn count(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut db::Conn,
     principal: &Principal,
     segment: &Segment,
     today: chrono::NaiveDate,
@@ -201,7 +201,7 @@ pub async fn count(
 /// One page of the segment's members in id order (after `after`), with a mobile and an e-mail
 /// each for the channel that will reach them.
 pub async fn members(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut db::Conn,
     principal: &Principal,
     segment: &Segment,
     today: chrono::NaiveDate,
@@ -394,7 +394,7 @@ fn campaign_of(r: &db::Row) -> Result<Campaign> {
     })
 }
 
-pub async fn campaigns(conn: &mut sqlx::AnyConnection, principal: &Principal) -> Result<Vec<Campaign>> {
+pub async fn campaigns(conn: &mut db::Conn, principal: &Principal) -> Result<Vec<Campaign>> {
     principal.authorize(READ)?;
     sqlx::query(&format!(
         "SELECT {CAMPAIGN_COLUMNS} FROM crm_campaigns c LEFT JOIN crm_segments s ON s.id = c.segment_id WHERE c.company_id = $1 ORDER BY c.start_date DESC, c.id DESC"
@@ -407,7 +407,7 @@ pub async fn campaigns(conn: &mut sqlx::AnyConnection, principal: &Principal) ->
     .collect()
 }
 
-pub async fn campaign(conn: &mut sqlx::AnyConnection, principal: &Principal, id: i64) -> Result<Campaign> {
+pub async fn campaign(conn: &mut db::Conn, principal: &Principal, id: i64) -> Result<Campaign> {
     principal.authorize(READ)?;
     let row = sqlx::query(&format!(
         "SELECT {CAMPAIGN_COLUMNS} FROM crm_campaigns c LEFT JOIN crm_segments s ON s.id = c.segment_id WHERE c.company_id = $1 AND c.id = $2"
@@ -489,7 +489,7 @@ pub struct Effect {
     pub roi_bp: Option<i64>,
 }
 
-pub async fn effect(conn: &mut sqlx::AnyConnection, principal: &Principal, id: i64) -> Result<Effect> {
+pub async fn effect(conn: &mut db::Conn, principal: &Principal, id: i64) -> Result<Effect> {
     let campaign = campaign(&mut *conn, principal, id).await?;
     let company = principal.company_id.0;
     let window_end = kernel::dates::parse("end_date", &campaign.end_date)

@@ -80,7 +80,7 @@ pub async fn set_target(tx: &mut Tx, principal: &Principal, user: i64, target_mo
 }
 
 /// The figures of the months `from..=to` (`YYYY-MM`), ranked by revenue.
-pub async fn report(conn: &mut sqlx::AnyConnection, principal: &Principal, from: &str, to: &str) -> Result<Vec<Row>> {
+pub async fn report(conn: &mut db::Conn, principal: &Principal, from: &str, to: &str) -> Result<Vec<Row>> {
     let filter = principal.row_filter(OPPORTUNITY_READ)?;
     let mut p = Problems::default();
     let (from, to) = (p.check(month("from", from)), p.check(month("to", to)));

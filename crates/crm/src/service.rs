@@ -26,7 +26,7 @@ pub const SETTINGS: &str = "crm.settings.manage";
 pub const MAX_REVENUE: i64 = 1_000_000_000_000;
 
 /// The owner of a lead or opportunity row, for record rules.
-async fn owner_of(conn: &mut sqlx::AnyConnection, table: &str, company: i64, id: i64) -> Result<Option<RecordOwner>> {
+async fn owner_of(conn: &mut db::Conn, table: &str, company: i64, id: i64) -> Result<Option<RecordOwner>> {
     let sql = format!(
         "SELECT t.owner_id, u.team, u.department FROM {table} t LEFT JOIN users u ON u.id = t.owner_id WHERE t.company_id = $1 AND t.id = $2"
     );
@@ -43,7 +43,7 @@ async fn owner_of(conn: &mut sqlx::AnyConnection, table: &str, company: i64, id:
 
 /// A lead or opportunity the permission reaches; one out of reach is not found.
 async fn reach(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut db::Conn,
     principal: &Principal,
     permission: &str,
     table: &'static str,
@@ -130,7 +130,7 @@ fn leads_query(principal: &Principal) -> db::SqlBuilder {
 }
 
 /// The latest 500 leads the record rule reaches, or those in one status.
-pub async fn leads(conn: &mut sqlx::AnyConnection, principal: &Principal, status: Option<&str>) -> Result<Vec<Lead>> {
+pub async fn leads(conn: &mut db::Conn, principal: &Principal, status: Option<&str>) -> Result<Vec<Lead>> {
     let filter = principal.row_filter(LEAD_READ)?;
     let mut q = leads_query(principal);
     db::rules::push_filter(&mut q, &filter, "l.company_id", "l.owner_id");
@@ -142,14 +142,14 @@ pub async fn leads(conn: &mut sqlx::AnyConnection, principal: &Principal, status
 }
 
 /// One lead the principal may read.
-pub async fn lead(conn: &mut sqlx::AnyConnection, principal: &Principal, id: i64) -> Result<Lead> {
+pub async fn lead(conn: &mut db::Conn, principal: &Principal, id: i64) -> Result<Lead> {
     reach(conn, principal, LEAD_READ, "crm_leads", "lead", id).await?;
     let mut q = leads_query(principal);
     q.push(" AND l.company_id = ").bind(principal.company_id.0).push(" AND l.id = ").bind(id);
     Ok(lead_of(&q.build().fetch_optional(conn).await?.ok_or(DomainError::NotFound("lead"))?)?)
 }
 
-async fn load_lead(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -> Result<Lead> {
+async fn load_lead(conn: &mut db::Conn, company: i64, id: i64) -> Result<Lead> {
     let row = sqlx::query(&format!(
         "SELECT {LEAD_COLUMNS} FROM crm_leads l LEFT JOIN parties d ON d.id = l.duplicate_of LEFT JOIN users u ON u.id = l.owner_id \
          WHERE l.company_id = $1 AND l.id = $2"
@@ -550,7 +550,7 @@ pub async fn convert(tx: &mut Tx, principal: &Principal, id: i64, form: &Convert
 // ---- The public web form ----
 
 /// The web form's token, when the company has turned the form on.
-pub async fn web_form(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Option<String>> {
+pub async fn web_form(conn: &mut db::Conn, company: i64) -> Result<Option<String>> {
     Ok(sqlx::query("SELECT token FROM crm_web_forms WHERE company_id = $1")
         .bind(company)
         .fetch_optional(conn)
@@ -560,7 +560,7 @@ pub async fn web_form(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Op
 }
 
 /// The company (id, legal name) whose form has this token.
-pub async fn form_owner(conn: &mut sqlx::AnyConnection, token: &str) -> Result<Option<(i64, String)>> {
+pub async fn form_owner(conn: &mut db::Conn, token: &str) -> Result<Option<(i64, String)>> {
     Ok(sqlx::query("SELECT f.company_id, c.legal_name FROM crm_web_forms f JOIN companies c ON c.id = f.company_id WHERE f.token = $1")
         .bind(token)
         .fetch_optional(conn)
@@ -614,7 +614,7 @@ pub struct RuleForm {
     pub team: String,
 }
 
-pub async fn rules(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Vec<AssignmentRule>> {
+pub async fn rules(conn: &mut db::Conn, company: i64) -> Result<Vec<AssignmentRule>> {
     sqlx::query("SELECT id, position, source, region, team FROM crm_assignment_rules WHERE company_id = $1 ORDER BY position, id")
         .bind(company)
         .fetch_all(conn)
@@ -735,7 +735,7 @@ pub async fn ensure_stages(tx: &mut Tx, company: i64) -> Result<()> {
     Ok(())
 }
 
-pub async fn stages(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Vec<Stage>> {
+pub async fn stages(conn: &mut db::Conn, company: i64) -> Result<Vec<Stage>> {
     sqlx::query(
         "SELECT id, position, name, name_en, probability_bp FROM crm_stages WHERE company_id = $1 ORDER BY position",
     )
@@ -950,7 +950,7 @@ pub async fn create_opportunity(tx: &mut Tx, principal: &Principal, form: &Oppor
 /// stage (newest first), so the board stays light with a hundred thousand open deals; a
 /// stage's further cards come page by page with `after` (the last id seen in that stage).
 pub async fn board(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut db::Conn,
     principal: &Principal,
     stage: Option<i64>,
     after: Option<i64>,
@@ -987,12 +987,12 @@ pub async fn board(
 }
 
 /// One opportunity the principal may read, with its quotations.
-pub async fn opportunity(conn: &mut sqlx::AnyConnection, principal: &Principal, id: i64) -> Result<Opportunity> {
+pub async fn opportunity(conn: &mut db::Conn, principal: &Principal, id: i64) -> Result<Opportunity> {
     reach(conn, principal, OPPORTUNITY_READ, "crm_opportunities", "opportunity", id).await?;
     load_opportunity(conn, principal.company_id.0, id).await
 }
 
-async fn load_opportunity(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -> Result<Opportunity> {
+async fn load_opportunity(conn: &mut db::Conn, company: i64, id: i64) -> Result<Opportunity> {
     let row =
         sqlx::query(&format!("SELECT {OPPORTUNITY_COLUMNS} {OPPORTUNITY_FROM} WHERE o.company_id = $1 AND o.id = $2"))
             .bind(company)
@@ -1151,7 +1151,7 @@ pub async fn order_confirmed(tx: &mut Tx, company: i64, payload: &serde_json::Va
 
 /// The weighted forecast: open opportunities the record rule reaches, by close month and
 /// owner: (month, owner name, count, expected revenue, weighted revenue), fen.
-pub async fn forecast(conn: &mut sqlx::AnyConnection, principal: &Principal) -> Result<Vec<ForecastRow>> {
+pub async fn forecast(conn: &mut db::Conn, principal: &Principal) -> Result<Vec<ForecastRow>> {
     let filter = principal.row_filter(OPPORTUNITY_READ)?;
     let mut q = db::SqlBuilder::new(
         "SELECT SUBSTR(o.close_date, 1, 7) AS month, COALESCE(u.display_name, '') AS owner, COUNT(*) AS n, \
@@ -1315,7 +1315,7 @@ pub async fn complete_activity(tx: &mut Tx, principal: &Principal, id: i64) -> R
 }
 
 /// The principal's open tasks, most overdue first: the reminders list.
-pub async fn my_tasks(conn: &mut sqlx::AnyConnection, principal: &Principal) -> Result<Vec<Activity>> {
+pub async fn my_tasks(conn: &mut db::Conn, principal: &Principal) -> Result<Vec<Activity>> {
     activities_where(
         conn,
         "a.company_id = $1 AND a.owner_id = $2 AND a.done_at IS NULL ORDER BY a.due_date, a.id LIMIT 200",
@@ -1326,11 +1326,7 @@ pub async fn my_tasks(conn: &mut sqlx::AnyConnection, principal: &Principal) -> 
 }
 
 /// The activities logged on one opportunity, newest first.
-pub async fn opportunity_activities(
-    conn: &mut sqlx::AnyConnection,
-    company: i64,
-    opportunity: i64,
-) -> Result<Vec<Activity>> {
+pub async fn opportunity_activities(conn: &mut db::Conn, company: i64, opportunity: i64) -> Result<Vec<Activity>> {
     activities_where(
         conn,
         "a.company_id = $1 AND a.opportunity_id = $2 ORDER BY a.id DESC LIMIT 200",
@@ -1340,12 +1336,7 @@ pub async fn opportunity_activities(
     .await
 }
 
-async fn activities_where(
-    conn: &mut sqlx::AnyConnection,
-    condition: &str,
-    company: i64,
-    key: i64,
-) -> Result<Vec<Activity>> {
+async fn activities_where(conn: &mut db::Conn, condition: &str, company: i64, key: i64) -> Result<Vec<Activity>> {
     sqlx::query(&format!(
         "SELECT a.id, a.kind, a.subject, a.body, a.party_id, p.name AS party_name, a.opportunity_id, a.due_date, a.done_at, \
            u.display_name AS owner_name, a.created_at FROM crm_activities a LEFT JOIN parties p ON p.id = a.party_id \

@@ -33,7 +33,7 @@ fn due(from: chrono::DateTime<chrono::Utc>, minutes: i64, holidays: &[chrono::Na
     kernel::clock::format_instant(at.and_utc() - offset)
 }
 
-async fn holiday_days(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Vec<chrono::NaiveDate>> {
+async fn holiday_days(conn: &mut db::Conn, company: i64) -> Result<Vec<chrono::NaiveDate>> {
     Ok(sqlx::query("SELECT day FROM crm_holidays WHERE company_id = $1")
         .bind(company)
         .fetch_all(conn)
@@ -72,7 +72,7 @@ pub async fn ensure_policies(tx: &mut Tx, company: i64) -> Result<()> {
     Ok(())
 }
 
-pub async fn policies(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Vec<Policy>> {
+pub async fn policies(conn: &mut db::Conn, company: i64) -> Result<Vec<Policy>> {
     let mut out: Vec<Policy> = sqlx::query(
         "SELECT priority, first_response_minutes, resolution_minutes, escalate_to FROM crm_sla_policies WHERE company_id = $1",
     )
@@ -154,7 +154,7 @@ pub struct PolicyForm {
     pub escalate_to: String,
 }
 
-pub async fn holidays(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Vec<(String, String)>> {
+pub async fn holidays(conn: &mut db::Conn, company: i64) -> Result<Vec<(String, String)>> {
     sqlx::query("SELECT day, name FROM crm_holidays WHERE company_id = $1 ORDER BY day")
         .bind(company)
         .fetch_all(conn)
@@ -256,7 +256,7 @@ const TICKET_FROM: &str =
 /// The instant one business hour from `now`: a target due before it is at risk. Evenings,
 /// weekends and holidays do not count down, so a ticket due Monday 10:30 is not at risk on
 /// Friday evening.
-async fn at_risk_until(conn: &mut sqlx::AnyConnection, company: i64, now: &str) -> Result<String> {
+async fn at_risk_until(conn: &mut db::Conn, company: i64, now: &str) -> Result<String> {
     let holidays = holiday_days(conn, company).await?;
     Ok(parse_instant(now).map(|t| due(t, 60, &holidays)).unwrap_or_default())
 }
@@ -434,7 +434,7 @@ pub fn push_queue_filter(q: &mut db::SqlBuilder, principal: &Principal, alias: &
 
 /// The queue: tickets not closed (or in one status), the most urgent target first.
 pub async fn tickets(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut db::Conn,
     principal: &Principal,
     status: Option<&str>,
     now: &str,
@@ -455,7 +455,7 @@ pub async fn tickets(
     Ok(rows.iter().map(|r| ticket_of(r, now, &soon)).collect::<std::result::Result<_, _>>()?)
 }
 
-pub async fn ticket(conn: &mut sqlx::AnyConnection, principal: &Principal, id: i64, now: &str) -> Result<Ticket> {
+pub async fn ticket(conn: &mut db::Conn, principal: &Principal, id: i64, now: &str) -> Result<Ticket> {
     principal.authorize(TICKET_READ)?;
     let mut q = db::SqlBuilder::new(format!("SELECT {TICKET_COLUMNS} {TICKET_FROM} WHERE t.id = "));
     q.bind(id);
@@ -520,7 +520,7 @@ async fn check_agent(tx: &mut Tx, company: i64, user: i64) -> Result<()> {
 }
 
 /// The company's active users by display name: whom a ticket can be given or escalated to.
-pub async fn agents(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Vec<(i64, String)>> {
+pub async fn agents(conn: &mut db::Conn, company: i64) -> Result<Vec<(i64, String)>> {
     Ok(sqlx::query(
         "SELECT u.id, u.display_name FROM users u JOIN user_companies c ON c.user_id = u.id WHERE c.company_id = $1 AND u.disabled_at IS NULL ORDER BY u.display_name",
     )
@@ -821,7 +821,7 @@ pub struct PartForm {
 
 /// A ticket's notes (oldest first) and parts: (time, author, body), (product code, quantity, move).
 pub async fn history(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut db::Conn,
     id: i64,
 ) -> Result<(Vec<(String, String, String)>, Vec<(String, i64, String)>)> {
     let notes = sqlx::query(
@@ -919,10 +919,7 @@ pub async fn order_delivered(tx: &mut Tx, company: i64, payload: &serde_json::Va
 
 /// What the public survey page shows — the company's name, what it is about, whether it was
 /// answered — and the company's id (the answer is recorded for it).
-pub async fn survey_subject(
-    conn: &mut sqlx::AnyConnection,
-    token: &str,
-) -> Result<Option<(i64, String, String, bool)>> {
+pub async fn survey_subject(conn: &mut db::Conn, token: &str) -> Result<Option<(i64, String, String, bool)>> {
     Ok(sqlx::query(
         "SELECT s.company_id, c.legal_name, COALESCE(t.number, o.number, '') AS subject, s.answered_at FROM crm_surveys s JOIN companies c ON c.id = s.company_id \
          LEFT JOIN crm_tickets t ON t.id = s.ticket_id LEFT JOIN sal_orders o ON o.id = s.order_id WHERE s.token = $1",
@@ -1014,7 +1011,7 @@ pub struct Satisfaction {
 /// Answered surveys grouped by agent, category, product or month (of the answer), answered
 /// from `from` to `to` (dates).
 pub async fn satisfaction(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut db::Conn,
     principal: &Principal,
     by: &str,
     from: &str,

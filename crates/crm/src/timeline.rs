@@ -88,7 +88,7 @@ fn scope(q: &mut SqlBuilder, column_company: &str, column_party: &str, company: 
 /// One page (`limit` items, after `cursor`) of a customer's timeline, newest first, with
 /// their figures. The principal needs the CRM's customer permission and must reach the party.
 pub async fn customer(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut db::Conn,
     principal: &Principal,
     party: i64,
     cursor: Option<&str>,

@@ -38,13 +38,7 @@ impl Documents {
 
     /// Whether `permission` reaches this document under the principal's record rules. One out
     /// of reach is not found, so its existence is not revealed.
-    pub async fn reach(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        principal: &Principal,
-        permission: &str,
-        id: i64,
-    ) -> Result<()> {
+    pub async fn reach(&self, conn: &mut crate::Conn, principal: &Principal, permission: &str, id: i64) -> Result<()> {
         let sql = format!(
             "SELECT d.{owner} AS owner_id, u.team, u.department FROM {table} d LEFT JOIN users u ON u.id = d.{owner} \
              WHERE d.company_id = $1 AND d.id = $2",
@@ -91,12 +85,7 @@ pub struct Summary {
 
 impl Documents {
     /// The latest 500 documents the record rule reaches, or those in one status, newest first.
-    pub async fn list(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        filter: &RowFilter,
-        status: Option<&str>,
-    ) -> Result<Vec<Summary>> {
+    pub async fn list(&self, conn: &mut crate::Conn, filter: &RowFilter, status: Option<&str>) -> Result<Vec<Summary>> {
         let mut q = crate::SqlBuilder::new(format!(
             "SELECT d.id, d.number, p.name, d.order_date, d.status, d.total FROM {} d JOIN parties p ON p.id = d.{} WHERE 1 = 1",
             self.table, self.party_column

@@ -10,7 +10,9 @@
 pub mod audit;
 pub mod backup;
 mod checkpoint;
+mod conn;
 mod dialect;
+mod direct;
 pub mod document;
 mod error;
 pub mod events;
@@ -24,13 +26,14 @@ pub mod throttle;
 mod tx;
 mod wait;
 
+pub use conn::Conn;
 pub use error::{Error, Result};
 pub use pool::{Db, DbConfig, Dialect};
 pub use query::SqlBuilder;
 pub use sqlx;
 pub use sqlx::any::AnyRow as Row;
 pub use sqlx::Row as RowExt;
-pub use tx::{Actor, Conn, Sequence, Tx};
+pub use tx::{Actor, Sequence, Tx};
 
 /// The platform's own migrations: companies, accounts, audit, sequences, outbox, webhooks,
 /// rate limits.

@@ -1,6 +1,8 @@
 //! Connecting to SQLite or PostgreSQL.
 
+use crate::conn::Conn;
 pub use crate::dialect::Dialect;
+use crate::direct::Writer;
 use crate::tx::{Actor, Tx};
 use crate::Result;
 use kernel::Clock;
@@ -10,7 +12,7 @@ use sqlx::{Any, AnyPool, Executor};
 use std::str::FromStr;
 use std::sync::{Arc, Once};
 use std::time::Duration;
-use tokio::sync::Notify;
+use tokio::sync::{Mutex, Notify, OwnedMappedMutexGuard, OwnedMutexGuard};
 
 /// How to connect.
 #[derive(Debug, Clone)]
@@ -30,20 +32,51 @@ impl DbConfig {
 ///
 /// SQLite allows one writer at a time, and a transaction that starts reading and then
 /// writes fails at once ("database is locked") if another writer got in first. So on
-/// SQLite writes go through a pool of exactly one connection, and a writer waits its turn
-/// in the pool queue instead of failing; reads use their own pool and see a consistent
-/// snapshot thanks to WAL. On PostgreSQL both pools are the same pool.
+/// SQLite every write transaction goes through one connection (`direct.rs`), and a writer
+/// waits its turn for it instead of failing; reads use their own pool and see a consistent
+/// snapshot thanks to WAL. On PostgreSQL reads and writes share one pool.
 #[derive(Clone, Debug)]
 pub struct Db {
     read: AnyPool,
-    write: AnyPool,
+    write: Writes,
     dialect: Dialect,
     clock: Clock,
     /// Wakes the background checkpoint after a commit (SQLite only; see `checkpoint.rs`).
     checkpoint: Option<Arc<Notify>>,
 }
 
+/// Where write transactions run.
+#[derive(Clone, Debug)]
+enum Writes {
+    /// SQLite's one write connection, taken by one transaction at a time (empty once closed).
+    Writer(Arc<Mutex<Option<Writer>>>),
+    /// PostgreSQL's pool, the same as the reads'.
+    Pool(AnyPool),
+}
+
+/// How long an operation waits for a connection (on SQLite, for its turn to write).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
 static DRIVERS: Once = Once::new();
+
+/// The settings of every SQLite connection, the writer's and the readers'.
+fn sqlite_pragmas() -> Vec<String> {
+    vec![
+        "PRAGMA journal_mode = WAL".into(),
+        "PRAGMA synchronous = NORMAL".into(),
+        "PRAGMA busy_timeout = 10000".into(),
+        "PRAGMA foreign_keys = ON".into(),
+        // The log is folded into the database file in the background; a writer does it itself
+        // only past this size.
+        format!("PRAGMA wal_autocheckpoint = {}", crate::checkpoint::FALLBACK_PAGES),
+        format!("PRAGMA journal_size_limit = {}", crate::checkpoint::LOG_SIZE_LIMIT),
+        // Reads through memory-mapped pages share the operating system's cache across
+        // connections. With only each connection's own page cache (2 MB), a report over a
+        // million rows ran 3–4 times slower on some pooled connections than on others (0.45 s
+        // against 1.9 s for one statement); mapped, every connection took 0.4 s.
+        "PRAGMA mmap_size = 2147418112".into(),
+    ]
+}
 
 impl Db {
     pub async fn connect(config: &DbConfig, clock: Clock) -> Result<Db> {
@@ -60,7 +93,7 @@ impl Db {
             AnyPoolOptions::new()
                 .max_connections(max)
                 .min_connections(0)
-                .acquire_timeout(Duration::from_secs(30))
+                .acquire_timeout(ACQUIRE_TIMEOUT)
                 // A pooled SQLite connection is a file handle in this process: asking it
                 // whether it is still alive before each use cost a round trip to its thread
                 // on every transaction. A PostgreSQL server may have gone away meanwhile.
@@ -68,22 +101,9 @@ impl Db {
                 .after_connect(move |conn, _meta| {
                     Box::pin(async move {
                         if dialect == Dialect::Sqlite {
-                            conn.execute("PRAGMA journal_mode = WAL").await?;
-                            conn.execute("PRAGMA synchronous = NORMAL").await?;
-                            conn.execute("PRAGMA busy_timeout = 10000").await?;
-                            conn.execute("PRAGMA foreign_keys = ON").await?;
-                            // The log is folded into the database file in the background;
-                            // a writer does it itself only past this size.
-                            let fallback = crate::checkpoint::FALLBACK_PAGES;
-                            conn.execute(format!("PRAGMA wal_autocheckpoint = {fallback}").as_str()).await?;
-                            let limit = crate::checkpoint::LOG_SIZE_LIMIT;
-                            conn.execute(format!("PRAGMA journal_size_limit = {limit}").as_str()).await?;
-                            // Reads through memory-mapped pages share the operating system's
-                            // cache across connections. With only each connection's own page
-                            // cache (2 MB), a report over a million rows ran 3–4 times slower on
-                            // some pooled connections than on others (0.45 s against 1.9 s for
-                            // one statement); mapped, every connection took 0.4 s.
-                            conn.execute("PRAGMA mmap_size = 2147418112").await?;
+                            for pragma in sqlite_pragmas() {
+                                conn.execute(pragma.as_str()).await?;
+                            }
                         }
                         Ok(())
                     })
@@ -91,14 +111,15 @@ impl Db {
         };
         let (read, write, checkpoint) = match dialect {
             Dialect::Sqlite => {
-                let write = pool(1).connect_with(options.clone()).await?;
+                // The writer first: with `mode=rwc` it creates the file the readers open.
+                let writer = Writer::open(&config.url, &sqlite_pragmas()).await?;
                 let read = pool(config.max_connections).connect_with(options).await?;
                 let checkpoint = crate::checkpoint::spawn(read.clone());
-                (read, write, Some(checkpoint))
+                (read, Writes::Writer(Arc::new(Mutex::new(Some(writer)))), Some(checkpoint))
             }
             Dialect::Postgres => {
                 let both = pool(config.max_connections).connect_with(options).await?;
-                (both.clone(), both, None)
+                (both.clone(), Writes::Pool(both), None)
             }
         };
         Ok(Db { read, write, dialect, clock, checkpoint })
@@ -124,29 +145,43 @@ impl Db {
         Ok(crate::wait::Attentive::new(query.fetch_all(&self.read), self.dialect).await?)
     }
 
+    /// A connection of the read pool, for functions that take a [`Conn`] and are called
+    /// both inside and outside a transaction.
+    pub async fn read_conn(&self) -> Result<Conn> {
+        Ok(Conn::reader(self.read.acquire().await?, self.dialect))
+    }
+
     /// Begins a write transaction on behalf of `actor`. Every business operation is one of
     /// these: its rows, its audit rows, its events and its sequence numbers commit together
     /// or not at all.
     pub async fn begin(&self, actor: Actor) -> Result<Tx> {
-        // On SQLite the write lock is taken at once (BEGIN IMMEDIATE): a deferred transaction
-        // that reads and then writes fails outright when another process wrote in between,
-        // while an immediate one waits for the lock within the busy timeout.
-        let inner = match self.dialect {
-            Dialect::Sqlite => {
-                crate::wait::Attentive::new(self.write.begin_with("BEGIN IMMEDIATE"), Dialect::Sqlite).await?
-            }
+        let conn = match &self.write {
+            Writes::Writer(writer) => Conn::begin_writing(self.writer_turn(writer).await?)?,
             // Stated, not assumed: the chain head and sequence rows rely on READ COMMITTED
             // (a waiting writer re-reads the locked row instead of failing to serialise).
-            Dialect::Postgres => self.write.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED").await?,
+            Writes::Pool(pool) => Conn::transaction(pool.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED").await?),
         };
-        Ok(Tx::new(inner, actor, self.clock.now_text(), self.dialect, self.checkpoint.clone()))
+        Ok(Tx::new(conn, actor, self.clock.now_text(), self.checkpoint.clone()))
+    }
+
+    /// Waits for the SQLite writer, in the order asked, as long as a pool would.
+    async fn writer_turn(
+        &self,
+        writer: &Arc<Mutex<Option<Writer>>>,
+    ) -> Result<OwnedMappedMutexGuard<Option<Writer>, Writer>> {
+        let turn = tokio::time::timeout(ACQUIRE_TIMEOUT, writer.clone().lock_owned())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)?;
+        Ok(OwnedMutexGuard::try_map(turn, Option::as_mut).map_err(|_| sqlx::Error::PoolClosed)?)
     }
 
     /// Connections in use and idle, for `/metrics`.
     pub fn pool_stats(&self) -> (u32, usize) {
-        let size = self.read.size() + if self.dialect == Dialect::Sqlite { self.write.size() } else { 0 };
-        let idle = self.read.num_idle() + if self.dialect == Dialect::Sqlite { self.write.num_idle() } else { 0 };
-        (size, idle)
+        let (size, idle) = (self.read.size(), self.read.num_idle());
+        match &self.write {
+            Writes::Writer(writer) => (size + 1, idle + usize::from(writer.try_lock().is_ok())),
+            Writes::Pool(_) => (size, idle),
+        }
     }
 
     /// Settles the database after a bulk load (demo data, a restore, a benchmark's rows):
@@ -156,10 +191,16 @@ impl Db {
     /// checkpoints of a running server do: until then every page a reader needs is looked up
     /// in a log as large as the load.
     pub async fn analyze(&self) -> Result<()> {
-        // The same statement on both: SQLite fills sqlite_stat1, PostgreSQL pg_statistic.
-        sqlx::query("ANALYZE").execute(&self.write).await?;
-        if self.dialect == Dialect::Sqlite {
-            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.write).await?;
+        match &self.write {
+            // The same statement on both: SQLite fills sqlite_stat1, PostgreSQL pg_statistic.
+            Writes::Writer(writer) => {
+                let mut writer = self.writer_turn(writer).await?;
+                writer.run("ANALYZE", None, false, false)?;
+                writer.run("PRAGMA wal_checkpoint(TRUNCATE)", None, false, false)?;
+            }
+            Writes::Pool(pool) => {
+                sqlx::query("ANALYZE").execute(pool).await?;
+            }
         }
         Ok(())
     }
@@ -176,6 +217,16 @@ impl Db {
         if let Some(checkpoint) = &self.checkpoint {
             checkpoint.notify_one();
         }
-        self.write.close().await;
+        match &self.write {
+            Writes::Writer(writer) => {
+                let writer = writer.lock().await.take();
+                if let Some(writer) = writer {
+                    if let Err(error) = writer.close().await {
+                        tracing::warn!(%error, "closing the SQLite writer failed");
+                    }
+                }
+            }
+            Writes::Pool(pool) => pool.close().await,
+        }
     }
 }

@@ -2,18 +2,15 @@
 //! happens, and offers what every business operation needs besides its own rows: an audit
 //! row, an event in the outbox, and the next gapless number of a sequence.
 
+use crate::conn::Conn;
 use crate::dialect::Dialect;
-use crate::wait::{Attentive, AttentiveStream};
 use crate::{Result, SqlBuilder};
-use futures_util::future::BoxFuture;
-use futures_util::stream::BoxStream;
 use kernel::audit::{chain_hash, AuditRecord};
 use kernel::DomainError;
 use serde_json::Value;
-use sqlx::any::{AnyArguments, AnyQueryResult, AnyRow, AnyStatement, AnyTypeInfo};
+use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
-use sqlx::AnyConnection;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Row};
 use std::sync::Arc;
 use tokio::sync::Notify;
 
@@ -72,14 +69,7 @@ pub struct Tx {
 }
 
 impl Tx {
-    pub(crate) fn new(
-        inner: Transaction<'static, Any>,
-        actor: Actor,
-        now: String,
-        dialect: Dialect,
-        checkpoint: Option<Arc<Notify>>,
-    ) -> Self {
-        let inner = Conn { tx: inner, dialect };
+    pub(crate) fn new(inner: Conn, actor: Actor, now: String, checkpoint: Option<Arc<Notify>>) -> Self {
         Self { inner, actor, now, audit: Vec::new(), events: Vec::new(), checkpoint }
     }
 
@@ -89,10 +79,7 @@ impl Tx {
         &mut self.inner
     }
 
-    /// Runs a statement and returns how many rows it changed. Like every statement run on
-    /// [`Tx::conn`], it waits for SQLite's connection thread awake (see `wait.rs`); a function
-    /// handed the plain connection (`&mut AnyConnection`, through `Conn`'s dereference) waits
-    /// the ordinary way.
+    /// Runs a statement and returns how many rows it changed.
     pub async fn execute<'q>(&mut self, query: Query<'q, Any, AnyArguments<'q>>) -> Result<u64> {
         Ok(query.execute(&mut self.inner).await?.rows_affected())
     }
@@ -128,7 +115,7 @@ impl Tx {
     }
 
     pub fn dialect(&self) -> Dialect {
-        self.inner.dialect
+        self.inner.dialect()
     }
 
     /// Runs statements whose results the caller does not need, in order. On SQLite they go to
@@ -137,7 +124,7 @@ impl Tx {
     /// than the statements (posting an invoice spent three quarters of its time in them). On
     /// PostgreSQL, which takes one parameterised statement per call, they run one by one.
     pub async fn execute_all(&mut self, statements: &[SqlBuilder]) -> Result<()> {
-        match self.inner.dialect {
+        match self.inner.dialect() {
             _ if statements.is_empty() => {}
             Dialect::Sqlite => {
                 self.execute(SqlBuilder::joined(statements).build()).await?;
@@ -159,7 +146,7 @@ impl Tx {
         let mut writes = self.event_inserts();
         writes.extend(self.chain_audit().await?);
         self.execute_all(&writes).await?;
-        Attentive::new(self.inner.tx.commit(), self.inner.dialect).await?;
+        self.inner.commit().await?;
         if let Some(checkpoint) = self.checkpoint {
             checkpoint.notify_one();
         }
@@ -361,79 +348,6 @@ pub fn format_sequence(pattern: &str, year: i32, seq: i64) -> std::result::Resul
         Ok(out)
     } else {
         Err(DomainError::invalid("pattern", "error.sequence.pattern", pattern))
-    }
-}
-
-/// A transaction's connection as its operation's queries use it ([`Tx::conn`]). It is a sqlx
-/// executor that, on SQLite, waits for the connection's thread awake, as [`Tx::execute`] and
-/// the other helpers do (`wait.rs` says why): every module's statements get that wait without
-/// being written differently. It dereferences to the connection, for the functions that take
-/// one (`&mut AnyConnection`).
-pub struct Conn {
-    tx: Transaction<'static, Any>,
-    dialect: Dialect,
-}
-
-impl std::fmt::Debug for Conn {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Conn").field("dialect", &self.dialect).finish_non_exhaustive()
-    }
-}
-
-impl std::ops::Deref for Conn {
-    type Target = AnyConnection;
-
-    fn deref(&self) -> &AnyConnection {
-        &self.tx
-    }
-}
-
-impl std::ops::DerefMut for Conn {
-    fn deref_mut(&mut self) -> &mut AnyConnection {
-        &mut self.tx
-    }
-}
-
-impl<'c> sqlx::Executor<'c> for &'c mut Conn {
-    type Database = Any;
-
-    fn fetch_many<'e, 'q: 'e, E>(
-        self,
-        query: E,
-    ) -> BoxStream<'e, std::result::Result<sqlx::Either<AnyQueryResult, AnyRow>, sqlx::Error>>
-    where
-        'c: 'e,
-        E: 'q + sqlx::Execute<'q, Any>,
-    {
-        let dialect = self.dialect;
-        Box::pin(AttentiveStream::new((&mut *self.tx).fetch_many(query), dialect))
-    }
-
-    fn fetch_optional<'e, 'q: 'e, E>(self, query: E) -> BoxFuture<'e, std::result::Result<Option<AnyRow>, sqlx::Error>>
-    where
-        'c: 'e,
-        E: 'q + sqlx::Execute<'q, Any>,
-    {
-        let dialect = self.dialect;
-        Box::pin(Attentive::new((&mut *self.tx).fetch_optional(query), dialect))
-    }
-
-    fn prepare_with<'e, 'q: 'e>(
-        self,
-        sql: &'q str,
-        parameters: &'e [AnyTypeInfo],
-    ) -> BoxFuture<'e, std::result::Result<AnyStatement<'q>, sqlx::Error>>
-    where
-        'c: 'e,
-    {
-        (&mut *self.tx).prepare_with(sql, parameters)
-    }
-
-    fn describe<'e, 'q: 'e>(self, sql: &'q str) -> BoxFuture<'e, std::result::Result<sqlx::Describe<Any>, sqlx::Error>>
-    where
-        'c: 'e,
-    {
-        (&mut *self.tx).describe(sql)
     }
 }
 

@@ -246,25 +246,25 @@ fn reports_at(c: &mut Criterion, lines: Option<u64>, name: &str) {
     }
     group.bench_function("trial_balance_year", |b| {
         b.to_async(&runtime).iter(|| async {
-            let mut conn = books.app.db.reader().acquire().await.expect("conn");
+            let mut conn = books.app.db.read_conn().await.expect("conn");
             finance::service::trial_balance(&mut conn, company, "2026-01", "2026-12").await.expect("tb")
         })
     });
     group.bench_function("balance_sheet", |b| {
         b.to_async(&runtime).iter(|| async {
-            let mut conn = books.app.db.reader().acquire().await.expect("conn");
+            let mut conn = books.app.db.read_conn().await.expect("conn");
             finance::service::balance_sheet(&mut conn, company, "2026-12").await.expect("sheet")
         })
     });
     group.bench_function("income_statement_year", |b| {
         b.to_async(&runtime).iter(|| async {
-            let mut conn = books.app.db.reader().acquire().await.expect("conn");
+            let mut conn = books.app.db.read_conn().await.expect("conn");
             finance::service::income_statement(&mut conn, company, "2026-01", "2026-12").await.expect("income")
         })
     });
     group.bench_function("ageing", |b| {
         b.to_async(&runtime).iter(|| async {
-            let mut conn = books.app.db.reader().acquire().await.expect("conn");
+            let mut conn = books.app.db.read_conn().await.expect("conn");
             finance::invoicing::ageing(&mut conn, company, "receivable", "2026-12-31").await.expect("ageing")
         })
     });

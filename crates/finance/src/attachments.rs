@@ -54,7 +54,7 @@ fn kind_of(file_name: &str) -> Option<&'static str> {
 }
 
 /// The voucher's status, or not found when it is not this company's.
-async fn entry_status(conn: &mut sqlx::AnyConnection, company: i64, entry: i64) -> Result<String> {
+async fn entry_status(conn: &mut db::Conn, company: i64, entry: i64) -> Result<String> {
     let row = sqlx::query("SELECT status FROM fin_entries WHERE company_id = $1 AND id = $2")
         .bind(company)
         .bind(entry)
@@ -122,7 +122,7 @@ pub async fn attach(tx: &mut Tx, principal: &Principal, entry: i64, file: &NewAt
 }
 
 /// A voucher's documents, oldest first.
-pub async fn list(conn: &mut sqlx::AnyConnection, company: i64, entry: i64) -> Result<Vec<Attachment>> {
+pub async fn list(conn: &mut db::Conn, company: i64, entry: i64) -> Result<Vec<Attachment>> {
     let rows = sqlx::query(
         "SELECT id, file_name, file_type, file_size, sha256, created_at FROM fin_attachments \
          WHERE company_id = $1 AND entry_id = $2 ORDER BY id",
@@ -147,7 +147,7 @@ pub async fn list(conn: &mut sqlx::AnyConnection, company: i64, entry: i64) -> R
 
 /// A document's name, type and bytes.
 pub async fn content(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut db::Conn,
     principal: &Principal,
     entry: i64,
     id: i64,

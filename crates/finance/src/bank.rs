@@ -214,7 +214,7 @@ pub struct BankLine {
 }
 
 /// Statement lines, unmatched first, newest first.
-pub async fn lines(conn: &mut sqlx::AnyConnection, company: i64, only_unmatched: bool) -> Result<Vec<BankLine>> {
+pub async fn lines(conn: &mut db::Conn, company: i64, only_unmatched: bool) -> Result<Vec<BankLine>> {
     let rows = sqlx::query(&format!(
         "SELECT b.id, b.bank_account, b.line_date, b.amount, b.counterparty, b.reference, b.memo, b.payment_id, p.number \
          FROM fin_bank_lines b LEFT JOIN fin_payments p ON p.id = b.payment_id WHERE b.company_id = $1 {} \
@@ -257,7 +257,7 @@ pub struct Suggestion {
 
 /// Unmatched receipts (for money in) or payments (for money out) of the same amount and bank
 /// account within ten days, the counterparty's name first, then the closest date.
-pub async fn suggestions(conn: &mut sqlx::AnyConnection, company: i64, line_id: i64) -> Result<Vec<Suggestion>> {
+pub async fn suggestions(conn: &mut db::Conn, company: i64, line_id: i64) -> Result<Vec<Suggestion>> {
     let line = sqlx::query(
         "SELECT bank_account, line_date, amount, counterparty FROM fin_bank_lines WHERE company_id = $1 AND id = $2",
     )

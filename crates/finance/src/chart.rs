@@ -166,7 +166,7 @@ impl Template {
 
 /// The template of a company's books. A company whose books are not set up yet reads as CAS:
 /// anything it tries to post then fails on the missing account, as before set-up.
-pub async fn template(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Template> {
+pub async fn template(conn: &mut db::Conn, company: i64) -> Result<Template> {
     let row =
         sqlx::query("SELECT template FROM fin_books WHERE company_id = $1").bind(company).fetch_optional(conn).await?;
     stored_template(row.map(|r| r.try_get("template")).transpose()?)
@@ -184,7 +184,7 @@ pub fn stored_template(key: Option<String>) -> Result<Template> {
 }
 
 /// The code of `role` in the company's chart.
-pub async fn code(conn: &mut sqlx::AnyConnection, company: i64, role: Role) -> Result<&'static str> {
+pub async fn code(conn: &mut db::Conn, company: i64, role: Role) -> Result<&'static str> {
     Ok(template(conn, company).await?.code(role))
 }
 

@@ -1045,7 +1045,7 @@ pub struct SetOffLine {
 }
 
 /// The set-offs a credit note or an invoice took part in, oldest first.
-pub async fn set_offs(conn: &mut sqlx::AnyConnection, company: i64, document: i64) -> Result<Vec<SetOffLine>> {
+pub async fn set_offs(conn: &mut db::Conn, company: i64, document: i64) -> Result<Vec<SetOffLine>> {
     let rows = sqlx::query(
         "SELECT s.id, s.setoff_date, s.amount, o.id AS other_id, o.number AS other_number FROM fin_setoffs s \
          JOIN fin_invoices o ON o.id = CASE WHEN s.note_id = $2 THEN s.invoice_id ELSE s.note_id END \
@@ -1070,11 +1070,7 @@ pub async fn set_offs(conn: &mut sqlx::AnyConnection, company: i64, document: i6
 
 /// The open invoices of a credit note's party and kind that it can be set off against, oldest
 /// first: (id, number, open amount).
-pub async fn set_off_candidates(
-    conn: &mut sqlx::AnyConnection,
-    company: i64,
-    note: &Invoice,
-) -> Result<Vec<(i64, String, i64)>> {
+pub async fn set_off_candidates(conn: &mut db::Conn, company: i64, note: &Invoice) -> Result<Vec<(i64, String, i64)>> {
     let rows = sqlx::query(
         "SELECT id, number, total - settled AS open FROM fin_invoices WHERE company_id = $1 AND party_id = $2 AND kind = $3 \
          AND credit_of IS NULL AND status IN ('open', 'partial') ORDER BY invoice_date, id LIMIT 100",
@@ -1104,7 +1100,7 @@ fn load_sql(more: &str, joins: &str, lock: &str) -> String {
 }
 
 /// One invoice with its lines.
-pub async fn load(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -> Result<Option<Invoice>> {
+pub async fn load(conn: &mut db::Conn, company: i64, id: i64) -> Result<Option<Invoice>> {
     let rows = sqlx::query(&load_sql("", "", "")).bind(company).bind(id).fetch_all(&mut *conn).await?;
     invoice_from_rows(id, &rows)
 }
@@ -1180,12 +1176,7 @@ pub struct InvoiceSummary {
 }
 
 /// Invoices of a kind, newest first (at most 500; filter by status).
-pub async fn list(
-    conn: &mut sqlx::AnyConnection,
-    company: i64,
-    kind: &str,
-    status: Option<&str>,
-) -> Result<Vec<InvoiceSummary>> {
+pub async fn list(conn: &mut db::Conn, company: i64, kind: &str, status: Option<&str>) -> Result<Vec<InvoiceSummary>> {
     let mut q = db::SqlBuilder::new(
         "SELECT i.id, i.number, p.name AS party_name, i.invoice_date, i.due_date, i.status, i.total, i.settled FROM fin_invoices i \
          JOIN parties p ON p.id = i.party_id WHERE i.company_id = ",
@@ -1239,7 +1230,7 @@ pub fn ageing_sql() -> String {
     )
 }
 
-pub async fn ageing(conn: &mut sqlx::AnyConnection, company: i64, kind: &str, date: &str) -> Result<Vec<AgeingRow>> {
+pub async fn ageing(conn: &mut db::Conn, company: i64, kind: &str, date: &str) -> Result<Vec<AgeingRow>> {
     let invoice_kind = if kind == "payable" { "supplier" } else { "customer" };
     let on = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
         .map_err(|_| DomainError::invalid("date", "error.date.format", date))?;
@@ -1288,7 +1279,7 @@ pub struct StatementLine {
 /// start, every invoice, credit note and receipt (or bill and payment) in between, and the
 /// balance at the end. Advances show as a negative balance.
 pub async fn party_statement(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut db::Conn,
     company: i64,
     party_id: i64,
     from: &str,

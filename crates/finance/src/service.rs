@@ -223,7 +223,7 @@ pub async fn archive_account(tx: &mut Tx, principal: &Principal, code: &str) -> 
 }
 
 /// The company's chart.
-pub async fn accounts(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Vec<Account>> {
+pub async fn accounts(conn: &mut db::Conn, company: i64) -> Result<Vec<Account>> {
     let rows = sqlx::query(
         "SELECT a.id, a.code, a.name_zh, a.name_en, a.class, a.normal_side, p.code AS parent_code, a.archived_at, \
          EXISTS (SELECT 1 FROM fin_balances b WHERE b.account_id = a.id) AS has_postings \
@@ -686,7 +686,7 @@ pub struct StoredEntry {
     pub total: i64,
 }
 
-pub async fn load_entry(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -> Result<Option<StoredEntry>> {
+pub async fn load_entry(conn: &mut db::Conn, company: i64, id: i64) -> Result<Option<StoredEntry>> {
     let row = sqlx::query(
         "SELECT e.id, e.period, e.entry_date, e.word, e.number, e.status, e.kind, e.memo, e.reversal_of, \
          (SELECT r.id FROM fin_entries r WHERE r.reversal_of = e.id) AS reversed_by \
@@ -753,12 +753,7 @@ pub struct TrialBalanceRow {
 
 /// The trial balance from balance rows: opening (before `from`), movements in `from..=to`,
 /// closing. O(accounts × periods), never O(entry lines).
-pub async fn trial_balance(
-    conn: &mut sqlx::AnyConnection,
-    company: i64,
-    from: &str,
-    to: &str,
-) -> Result<Vec<TrialBalanceRow>> {
+pub async fn trial_balance(conn: &mut db::Conn, company: i64, from: &str, to: &str) -> Result<Vec<TrialBalanceRow>> {
     let rows = sqlx::query(
         "SELECT a.code, a.name_zh, a.name_en, \
            CAST(COALESCE(SUM(CASE WHEN b.period < $2 THEN b.debit - b.credit ELSE 0 END), 0) AS BIGINT) AS opening, \
@@ -797,7 +792,7 @@ pub async fn trial_balance(
 /// Debit-minus-credit per first-level account code, over the periods `from..=to`
 /// (`from` = None: from the beginning).
 pub async fn net_by_first_level(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut db::Conn,
     company: i64,
     from: Option<&str>,
     to: &str,
@@ -853,7 +848,7 @@ fn rows(
 }
 
 /// 资产负债表 at the end of `period`, compared with the end of the previous year.
-pub async fn balance_sheet(conn: &mut sqlx::AnyConnection, company: i64, period: &str) -> Result<Vec<StatementRow>> {
+pub async fn balance_sheet(conn: &mut db::Conn, company: i64, period: &str) -> Result<Vec<StatementRow>> {
     let lines = chart::template(conn, company).await?.balance_sheet();
     let current = net_by_first_level(conn, company, None, period).await?;
     let year: i32 = period[..4].parse().unwrap_or(0);
@@ -864,12 +859,7 @@ pub async fn balance_sheet(conn: &mut sqlx::AnyConnection, company: i64, period:
 /// 利润表 for `from..=to`, compared with the same months a year earlier. Closing vouchers
 /// (which carry income and expense to 本年利润) are left out, so a closed month still shows its
 /// revenue and costs.
-pub async fn income_statement(
-    conn: &mut sqlx::AnyConnection,
-    company: i64,
-    from: &str,
-    to: &str,
-) -> Result<Vec<StatementRow>> {
+pub async fn income_statement(conn: &mut db::Conn, company: i64, from: &str, to: &str) -> Result<Vec<StatementRow>> {
     let lines = chart::template(conn, company).await?.income_statement();
     let current = movements_without_closing(conn, company, from, to).await?;
     let shift = |p: &str| format!("{}-{}", p[..4].parse::<i32>().unwrap_or(0) - 1, &p[5..]);
@@ -929,7 +919,7 @@ pub struct LineDetail {
 /// apart: every account with its share, or the lines of a subtotal. Each account then opens
 /// its ledger, so every figure leads to its entries.
 pub async fn statement_line(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut db::Conn,
     company: i64,
     statement: Statement,
     key: &str,
@@ -994,7 +984,7 @@ pub async fn statement_line(
 }
 
 async fn movements_without_closing(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut db::Conn,
     company: i64,
     from: &str,
     to: &str,
@@ -1375,7 +1365,7 @@ pub async fn reopen_period(tx: &mut Tx, principal: &Principal, period: &str) -> 
 }
 
 /// Periods of the company with their status.
-pub async fn periods(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Vec<(String, String)>> {
+pub async fn periods(conn: &mut db::Conn, company: i64) -> Result<Vec<(String, String)>> {
     let rows = sqlx::query("SELECT period, status FROM fin_periods WHERE company_id = $1 ORDER BY period")
         .bind(company)
         .fetch_all(conn)
@@ -1396,7 +1386,7 @@ pub struct EntrySummary {
 }
 
 /// Entries of a period, newest first, in one query.
-pub async fn entries(conn: &mut sqlx::AnyConnection, company: i64, period: &str) -> Result<Vec<EntrySummary>> {
+pub async fn entries(conn: &mut db::Conn, company: i64, period: &str) -> Result<Vec<EntrySummary>> {
     let rows = sqlx::query(
         "SELECT e.id, e.entry_date, e.number, e.status, e.kind, e.memo, CAST(COALESCE(SUM(l.debit), 0) AS BIGINT) AS total \
          FROM fin_entries e LEFT JOIN fin_entry_lines l ON l.entry_id = e.id WHERE e.company_id = $1 AND e.period = $2 \
@@ -1438,7 +1428,7 @@ pub struct LedgerLine {
 /// its sub-accounts in `from..=to`, with a running balance. (At most 5,000 lines; a wider
 /// range is narrowed by the caller.)
 pub async fn account_ledger(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut db::Conn,
     company: i64,
     code: &str,
     from: &str,
@@ -1497,12 +1487,7 @@ pub struct CostRow {
     pub amount: i64,
 }
 
-pub async fn costs_by_center(
-    conn: &mut sqlx::AnyConnection,
-    company: i64,
-    from: &str,
-    to: &str,
-) -> Result<Vec<CostRow>> {
+pub async fn costs_by_center(conn: &mut db::Conn, company: i64, from: &str, to: &str) -> Result<Vec<CostRow>> {
     let rows = sqlx::query(
         "SELECT b.cost_center, a.code, a.name_zh, a.name_en, CAST(SUM(b.debit - b.credit) AS BIGINT) AS amount \
          FROM fin_balances b JOIN fin_accounts a ON a.id = b.account_id \

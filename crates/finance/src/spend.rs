@@ -112,7 +112,7 @@ pub async fn roll(db: &db::Db) -> Result<u64> {
 /// twelve months ending with `today`'s month: from the kept sums when they are for that
 /// month, else from the invoices. Use as `p.id IN (…)`.
 pub async fn push_spenders(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut db::Conn,
     q: &mut SqlBuilder,
     company: i64,
     today: chrono::NaiveDate,

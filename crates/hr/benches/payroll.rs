@@ -136,7 +136,7 @@ fn payroll(c: &mut Criterion) {
     group.sample_size(20).measurement_time(Duration::from_secs(8));
     group.bench_function("headcount_plan_1000_departments", |b| {
         b.to_async(&runtime).iter(|| async {
-            let mut conn = store.app.db.reader().acquire().await.expect("conn");
+            let mut conn = store.app.db.read_conn().await.expect("conn");
             hr::planning::plan(&mut conn, &store.principal, 2026).await.expect("plan")
         })
     });

@@ -108,7 +108,7 @@ pub async fn create_shift(tx: &mut Tx, principal: &Principal, form: &ShiftForm) 
     Ok(id)
 }
 
-pub async fn shifts(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Vec<Shift>> {
+pub async fn shifts(conn: &mut db::Conn, company: i64) -> Result<Vec<Shift>> {
     sqlx::query("SELECT id, code, name, starts, ends, minutes FROM hr_shifts WHERE company_id = $1 ORDER BY code")
         .bind(company)
         .fetch_all(conn)
@@ -475,7 +475,7 @@ pub async fn request_leave(tx: &mut Tx, principal: &Principal, form: &LeaveForm)
 }
 
 /// Days of a leave type pending or approved in a year.
-async fn taken(conn: &mut sqlx::AnyConnection, employee: i64, leave_type: &str, year: i32) -> Result<i64> {
+async fn taken(conn: &mut db::Conn, employee: i64, leave_type: &str, year: i32) -> Result<i64> {
     Ok(sqlx::query(
         "SELECT CAST(COALESCE(SUM(days), 0) AS BIGINT) AS n FROM hr_leave_requests WHERE employee_id = $1 AND leave_type = $2 \
          AND status IN ('pending', 'approved') AND first_day LIKE $3",
@@ -546,7 +546,7 @@ pub struct LeaveRequest {
     pub status: String,
 }
 
-pub async fn leave_requests(conn: &mut sqlx::AnyConnection, principal: &Principal) -> Result<Vec<LeaveRequest>> {
+pub async fn leave_requests(conn: &mut db::Conn, principal: &Principal) -> Result<Vec<LeaveRequest>> {
     principal.authorize(EMPLOYEE_READ)?;
     // Why someone is away is theirs: HR, the employee and their manager read the reason;
     // others see that leave was asked for, not why.
@@ -591,7 +591,7 @@ pub struct Month {
 
 /// Every employee's month: unpaid leave days within the month, and overtime from the clock.
 pub async fn months(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut db::Conn,
     company: i64,
     first: chrono::NaiveDate,
     last: chrono::NaiveDate,
@@ -642,7 +642,7 @@ pub struct Balance {
     pub left: i64,
 }
 
-pub async fn balances(conn: &mut sqlx::AnyConnection, principal: &Principal, year: i32) -> Result<Vec<Balance>> {
+pub async fn balances(conn: &mut db::Conn, principal: &Principal, year: i32) -> Result<Vec<Balance>> {
     principal.authorize(EMPLOYEE_READ)?;
     sqlx::query(
         "SELECT e.id, e.number || ' ' || p.name AS employee, t.code, t.yearly_days, \

@@ -119,7 +119,7 @@ pub async fn set_step(tx: &mut Tx, principal: &Principal, form: &StepForm) -> Re
 }
 
 /// The ladders: every step by job family and grade.
-pub async fn steps(conn: &mut sqlx::AnyConnection, principal: &Principal) -> Result<Vec<Step>> {
+pub async fn steps(conn: &mut db::Conn, principal: &Principal) -> Result<Vec<Step>> {
     principal.authorize(PLAN_READ)?;
     sqlx::query(
         "SELECT f.job_family, s.from_position_id, f.title AS from_title, f.grade AS from_grade, s.to_position_id, t.title AS to_title, \
@@ -162,11 +162,7 @@ pub fn months_between(since: chrono::NaiveDate, today: chrono::NaiveDate) -> i64
 
 /// Active employees who meet their position's next step today: long enough in grade, a
 /// latest final rating at least the step's, and its required course completed.
-pub async fn eligible(
-    conn: &mut sqlx::AnyConnection,
-    principal: &Principal,
-    today: chrono::NaiveDate,
-) -> Result<Vec<Eligible>> {
+pub async fn eligible(conn: &mut db::Conn, principal: &Principal, today: chrono::NaiveDate) -> Result<Vec<Eligible>> {
     principal.authorize(PLAN_READ)?;
     let company = principal.company_id.0;
     let rows = sqlx::query(

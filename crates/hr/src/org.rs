@@ -66,10 +66,7 @@ pub const EXPENSE_ROLES: [(Role, &str); 3] = [
 ];
 
 /// The codes of [`EXPENSE_ROLES`] in the company's chart, with their label keys.
-pub async fn expense_accounts(
-    conn: &mut sqlx::AnyConnection,
-    company: i64,
-) -> Result<Vec<(&'static str, &'static str)>> {
+pub async fn expense_accounts(conn: &mut db::Conn, company: i64) -> Result<Vec<(&'static str, &'static str)>> {
     let template = finance::chart::template(conn, company).await?;
     Ok(EXPENSE_ROLES.iter().map(|(role, key)| (template.code(*role), *key)).collect())
 }
@@ -144,7 +141,7 @@ pub async fn create_department(tx: &mut Tx, principal: &Principal, form: &Depart
     Ok(id)
 }
 
-async fn department_id(conn: &mut sqlx::AnyConnection, company: i64, code: &str) -> Result<Option<i64>> {
+async fn department_id(conn: &mut db::Conn, company: i64, code: &str) -> Result<Option<i64>> {
     Ok(sqlx::query("SELECT id FROM hr_departments WHERE company_id = $1 AND code = $2")
         .bind(company)
         .bind(code)
@@ -155,7 +152,7 @@ async fn department_id(conn: &mut sqlx::AnyConnection, company: i64, code: &str)
 }
 
 /// The departments in tree order (each after its parent, siblings by code), with headcount.
-pub async fn departments(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Vec<Department>> {
+pub async fn departments(conn: &mut db::Conn, company: i64) -> Result<Vec<Department>> {
     let rows = sqlx::query(
         "SELECT d.id, d.code, d.name, d.parent_id, d.expense_account, \
            (SELECT COUNT(*) FROM hr_employees e WHERE e.department_id = d.id AND e.status <> 'exited') AS headcount \
@@ -260,7 +257,7 @@ pub async fn create_position(tx: &mut Tx, principal: &Principal, form: &Position
     Ok(id)
 }
 
-pub async fn positions(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Vec<Position>> {
+pub async fn positions(conn: &mut db::Conn, company: i64) -> Result<Vec<Position>> {
     sqlx::query(
         "SELECT id, code, title, job_family, grade, band FROM hr_positions WHERE company_id = $1 ORDER BY job_family, grade, code",
     )
@@ -390,7 +387,7 @@ fn check_bank_account(p: &mut Problems, text: &str) -> String {
     digits
 }
 
-async fn exists(conn: &mut sqlx::AnyConnection, sql: &str, company: i64, id: i64) -> Result<bool> {
+async fn exists(conn: &mut db::Conn, sql: &str, company: i64, id: i64) -> Result<bool> {
     Ok(sqlx::query(sql).bind(company).bind(id).fetch_optional(conn).await?.is_some())
 }
 
@@ -669,7 +666,7 @@ fn row_of(r: &db::Row) -> std::result::Result<EmployeeRow, sqlx::Error> {
 /// Employees, optionally of one department (and its sub-departments) or status, by number;
 /// keyset-paged after `after` (an employee id).
 pub async fn employees(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut db::Conn,
     principal: &Principal,
     department: Option<i64>,
     status: Option<&str>,
@@ -696,7 +693,7 @@ pub async fn employees(
 }
 
 /// A department and every department below it.
-pub async fn subtree(conn: &mut sqlx::AnyConnection, company: i64, root: i64) -> Result<Vec<i64>> {
+pub async fn subtree(conn: &mut db::Conn, company: i64, root: i64) -> Result<Vec<i64>> {
     let all = departments(conn, company).await?;
     let mut ids = vec![root];
     let mut i = 0;
@@ -748,7 +745,7 @@ pub struct Employee {
 }
 
 /// Whether the principal is the user linked to this employee.
-pub async fn is_self(conn: &mut sqlx::AnyConnection, principal: &Principal, employee: i64) -> Result<bool> {
+pub async fn is_self(conn: &mut db::Conn, principal: &Principal, employee: i64) -> Result<bool> {
     Ok(sqlx::query("SELECT 1 FROM hr_employees WHERE id = $1 AND user_id = $2 AND company_id = $3")
         .bind(employee)
         .bind(principal.user_id.0)
@@ -774,7 +771,7 @@ async fn record_pay(tx: &mut Tx, employee: i64, from: &str, base_salary: i64) ->
     Ok(())
 }
 
-pub async fn own_employee(conn: &mut sqlx::AnyConnection, principal: &Principal) -> Result<Option<i64>> {
+pub async fn own_employee(conn: &mut db::Conn, principal: &Principal) -> Result<Option<i64>> {
     Ok(sqlx::query("SELECT id FROM hr_employees WHERE user_id = $1 AND company_id = $2 ORDER BY id DESC LIMIT 1")
         .bind(principal.user_id.0)
         .bind(principal.company_id.0)
@@ -787,7 +784,7 @@ pub async fn own_employee(conn: &mut sqlx::AnyConnection, principal: &Principal)
 /// One employee. Readers with `hr.employee.read` see the record; the pay terms and the full ID
 /// number come only with `hr.pay.read` or to the employee themself, and that read is audited.
 pub async fn employee(db: &db::Db, principal: &Principal, id: i64) -> Result<Employee> {
-    let mut conn = db.reader().acquire().await?;
+    let mut conn = db.read_conn().await?;
     let own = is_self(&mut conn, principal, id).await?;
     if !own {
         principal.authorize(EMPLOYEE_READ)?;
@@ -802,7 +799,7 @@ pub async fn employee(db: &db::Db, principal: &Principal, id: i64) -> Result<Emp
     let r = sqlx::query(&sql)
         .bind(company)
         .bind(id)
-        .fetch_optional(&mut *conn)
+        .fetch_optional(&mut conn)
         .await?
         .ok_or(DomainError::NotFound("employee"))?;
     let row = row_of(&r)?;
@@ -830,7 +827,7 @@ pub async fn employee(db: &db::Db, principal: &Principal, id: i64) -> Result<Emp
         };
     let onboarding = sqlx::query("SELECT item, done_at FROM hr_onboarding WHERE employee_id = $1")
         .bind(id)
-        .fetch_all(&mut *conn)
+        .fetch_all(&mut conn)
         .await?
         .iter()
         .map(|o| Ok((o.try_get("item")?, o.try_get("done_at")?)))
@@ -841,7 +838,7 @@ pub async fn employee(db: &db::Db, principal: &Principal, id: i64) -> Result<Emp
         "SELECT kind, effective_date, details, created_at FROM hr_employee_events WHERE employee_id = $1 ORDER BY effective_date, id",
     )
     .bind(id)
-    .fetch_all(&mut *conn)
+    .fetch_all(&mut conn)
     .await?
     .iter()
     .map(|e| {

@@ -83,7 +83,7 @@ async fn insert_component(
 
 // ---- City rules ----
 
-pub async fn city_rules(conn: &mut sqlx::AnyConnection, company: i64, year: i32) -> Result<Vec<CityRule>> {
+pub async fn city_rules(conn: &mut db::Conn, company: i64, year: i32) -> Result<Vec<CityRule>> {
     sqlx::query("SELECT * FROM hr_city_rules WHERE company_id = $1 AND year = $2 ORDER BY city")
         .bind(company)
         .bind(i64::from(year))
@@ -479,7 +479,7 @@ pub async fn update_structure(tx: &mut Tx, principal: &Principal, id: i64, form:
     tx.audit("update", "hr.structure", Some(&id.to_string()), &json!({"components": [before, after]})).await
 }
 
-pub async fn structures(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Vec<Structure>> {
+pub async fn structures(conn: &mut db::Conn, company: i64) -> Result<Vec<Structure>> {
     let rows = sqlx::query(
         "SELECT s.id, s.code, s.name, c.code AS component, c.name AS component_name, c.kind, c.formula \
          FROM hr_structures s JOIN hr_components c ON c.structure_id = s.id WHERE s.company_id = $1 ORDER BY s.code, c.position",
@@ -704,7 +704,7 @@ fn run_of(r: &db::Row) -> std::result::Result<Run, sqlx::Error> {
     })
 }
 
-pub async fn runs(conn: &mut sqlx::AnyConnection, principal: &Principal) -> Result<Vec<Run>> {
+pub async fn runs(conn: &mut db::Conn, principal: &Principal) -> Result<Vec<Run>> {
     principal.authorize(PAY_READ)?;
     let rows = sqlx::query(&format!(
         "SELECT {RUN_COLUMNS} FROM hr_payroll_runs WHERE company_id = $1 ORDER BY period DESC, id DESC LIMIT 200"
@@ -715,7 +715,7 @@ pub async fn runs(conn: &mut sqlx::AnyConnection, principal: &Principal) -> Resu
     Ok(rows.iter().map(run_of).collect::<std::result::Result<_, _>>()?)
 }
 
-pub async fn run(conn: &mut sqlx::AnyConnection, principal: &Principal, id: i64) -> Result<Run> {
+pub async fn run(conn: &mut db::Conn, principal: &Principal, id: i64) -> Result<Run> {
     principal.authorize(PAY_READ)?;
     let row = sqlx::query(&format!("SELECT {RUN_COLUMNS} FROM hr_payroll_runs WHERE company_id = $1 AND id = $2"))
         .bind(principal.company_id.0)
@@ -1393,7 +1393,7 @@ fn slip_of(r: &db::Row) -> std::result::Result<Payslip, sqlx::Error> {
 /// Payslips: of one run or employee (HR and payroll) or, for anyone else, only their own. Lines are
 /// loaded for a single payslip, not for lists.
 pub async fn payslips(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut db::Conn,
     principal: &Principal,
     run: Option<i64>,
     employee: Option<i64>,
@@ -1416,7 +1416,7 @@ pub async fn payslips(
 }
 
 /// One payslip with its lines, for HR or its employee; anyone else finds nothing.
-pub async fn payslip(conn: &mut sqlx::AnyConnection, principal: &Principal, id: i64) -> Result<Payslip> {
+pub async fn payslip(conn: &mut db::Conn, principal: &Principal, id: i64) -> Result<Payslip> {
     let mut q = db::SqlBuilder::new(SLIP_SQL);
     q.bind(principal.company_id.0).push(" AND s.id = ").bind(id);
     let row = q.build().fetch_optional(&mut *conn).await?.ok_or(DomainError::NotFound("payslip"))?;

@@ -101,7 +101,7 @@ pub async fn set_plan(tx: &mut Tx, principal: &Principal, form: &PlanForm) -> Re
 /// The plan of a year: every cell that has a plan, employees or open requisitions, by
 /// department code and position. Three grouped reads, merged here: the page stays cheap at
 /// a thousand departments.
-pub async fn plan(conn: &mut sqlx::AnyConnection, principal: &Principal, year: i32) -> Result<Vec<PlanRow>> {
+pub async fn plan(conn: &mut db::Conn, principal: &Principal, year: i32) -> Result<Vec<PlanRow>> {
     principal.authorize(PLAN_READ)?;
     let company = principal.company_id.0;
     let mut cells: std::collections::BTreeMap<(i64, i64), [i64; 3]> = std::collections::BTreeMap::new();
@@ -338,11 +338,7 @@ pub async fn fill(tx: &mut Tx, company: i64, id: i64, department: i64, position:
     .await
 }
 
-pub async fn requisitions(
-    conn: &mut sqlx::AnyConnection,
-    principal: &Principal,
-    year: Option<i32>,
-) -> Result<Vec<Requisition>> {
+pub async fn requisitions(conn: &mut db::Conn, principal: &Principal, year: Option<i32>) -> Result<Vec<Requisition>> {
     principal.authorize(PLAN_READ)?;
     let mut q = db::SqlBuilder::new(
         "SELECT r.id, r.number, r.year, r.department_id, d.name AS department, r.position_id, o.title AS position, r.heads, r.filled, \
@@ -553,7 +549,7 @@ pub async fn create_forecast(
     Ok(id)
 }
 
-pub async fn forecasts(conn: &mut sqlx::AnyConnection, principal: &Principal) -> Result<Vec<Forecast>> {
+pub async fn forecasts(conn: &mut db::Conn, principal: &Principal) -> Result<Vec<Forecast>> {
     principal.authorize(PLAN_READ)?;
     let heads = sqlx::query(
         "SELECT id, number, year, applied_at, created_at FROM hr_forecasts WHERE company_id = $1 ORDER BY id DESC LIMIT 50",

@@ -151,7 +151,7 @@ fn posting_of(r: &db::Row) -> std::result::Result<Posting, sqlx::Error> {
 }
 
 /// The postings with their funnels.
-pub async fn postings(conn: &mut sqlx::AnyConnection, principal: &Principal) -> Result<Vec<Posting>> {
+pub async fn postings(conn: &mut db::Conn, principal: &Principal) -> Result<Vec<Posting>> {
     principal.authorize(PLAN_READ)?;
     let rows = sqlx::query(&format!(
         "SELECT {POSTING_COLUMNS} FROM hr_postings WHERE company_id = $1 ORDER BY id DESC LIMIT 200"
@@ -204,7 +204,7 @@ pub async fn postings(conn: &mut sqlx::AnyConnection, principal: &Principal) -> 
 }
 
 /// The open posting behind a public address, if any.
-pub async fn public_posting(conn: &mut sqlx::AnyConnection, token: &str) -> Result<Option<(i64, Posting)>> {
+pub async fn public_posting(conn: &mut db::Conn, token: &str) -> Result<Option<(i64, Posting)>> {
     let row = sqlx::query(&format!("SELECT {POSTING_COLUMNS} FROM hr_postings WHERE token = $1 AND status = 'open'"))
         .bind(token)
         .fetch_optional(conn)
@@ -452,11 +452,7 @@ pub struct Candidate {
 }
 
 /// A posting's candidates, best score first.
-pub async fn candidates(
-    conn: &mut sqlx::AnyConnection,
-    principal: &Principal,
-    posting: Option<i64>,
-) -> Result<Vec<Candidate>> {
+pub async fn candidates(conn: &mut db::Conn, principal: &Principal, posting: Option<i64>) -> Result<Vec<Candidate>> {
     principal.authorize(PLAN_READ)?;
     let mut q = db::SqlBuilder::new(
         "SELECT a.id, a.posting_id, a.party_id, a.name, a.mobile, a.email, a.years, a.education, a.score, a.explanation, a.repeat_of, a.stage, \
@@ -728,11 +724,7 @@ pub async fn hire(tx: &mut Tx, principal: &Principal, id: i64, typed: &HireTerms
 }
 
 /// The résumé file of an application: name, type and bytes.
-pub async fn resume_file(
-    conn: &mut sqlx::AnyConnection,
-    principal: &Principal,
-    id: i64,
-) -> Result<(String, String, Vec<u8>)> {
+pub async fn resume_file(conn: &mut db::Conn, principal: &Principal, id: i64) -> Result<(String, String, Vec<u8>)> {
     principal.authorize(PLAN_READ)?;
     let row =
         sqlx::query("SELECT file_name, file_type, file_base64 FROM hr_applications WHERE company_id = $1 AND id = $2")
@@ -911,7 +903,7 @@ pub async fn answer_offer(tx: &mut Tx, principal: &Principal, id: i64, accepted:
 }
 
 /// The offer of an application, with what its letter prints.
-pub async fn offer(conn: &mut sqlx::AnyConnection, principal: &Principal, id: i64) -> Result<Offer> {
+pub async fn offer(conn: &mut db::Conn, principal: &Principal, id: i64) -> Result<Offer> {
     principal.authorize(PLAN_READ)?;
     let r = sqlx::query(
         "SELECT o.*, a.name AS candidate, s.title, d.name AS department, ps.title AS position, c.legal_name AS company \

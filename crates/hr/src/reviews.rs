@@ -306,11 +306,7 @@ pub async fn finalise(tx: &mut Tx, principal: &Principal, id: i64, form: &Finali
 }
 
 /// Reviews HR may read, or one's own (and those of one's reports, as their manager).
-pub async fn reviews(
-    conn: &mut sqlx::AnyConnection,
-    principal: &Principal,
-    employee: Option<i64>,
-) -> Result<Vec<Review>> {
+pub async fn reviews(conn: &mut db::Conn, principal: &Principal, employee: Option<i64>) -> Result<Vec<Review>> {
     let mut q = db::SqlBuilder::new(
         "SELECT r.id, r.employee_id, e.number || ' ' || p.name AS employee, r.cycle, r.period, r.status, r.self_score, r.manager_score, \
            r.rating, r.calibrated_from, r.finalised_at FROM hr_reviews r JOIN hr_employees e ON e.id = r.employee_id \

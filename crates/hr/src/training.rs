@@ -252,7 +252,7 @@ pub struct Session {
     pub participants: Vec<Participant>,
 }
 
-pub async fn sessions(conn: &mut sqlx::AnyConnection, principal: &Principal) -> Result<Vec<Session>> {
+pub async fn sessions(conn: &mut db::Conn, principal: &Principal) -> Result<Vec<Session>> {
     principal.authorize(EMPLOYEE_READ)?;
     let heads = sqlx::query(
         "SELECT s.id, s.course_id, c.code || ' ' || c.title AS course, s.starts_on, s.trainer, s.capacity FROM hr_sessions s \
@@ -307,7 +307,7 @@ pub struct Course {
     pub hours: i64,
 }
 
-pub async fn courses(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Vec<Course>> {
+pub async fn courses(conn: &mut db::Conn, company: i64) -> Result<Vec<Course>> {
     sqlx::query("SELECT id, code, title, hours FROM hr_courses WHERE company_id = $1 ORDER BY code")
         .bind(company)
         .fetch_all(conn)
@@ -341,7 +341,7 @@ pub struct Effectiveness {
     pub result_x100: Option<i64>,
 }
 
-pub async fn effectiveness(conn: &mut sqlx::AnyConnection, principal: &Principal) -> Result<Vec<Effectiveness>> {
+pub async fn effectiveness(conn: &mut db::Conn, principal: &Principal) -> Result<Vec<Effectiveness>> {
     principal.authorize(EMPLOYEE_READ)?;
     let rows = sqlx::query(
         "SELECT c.id, c.code || ' ' || c.title AS course, COUNT(n.employee_id) AS enrolled, \
@@ -396,7 +396,7 @@ pub struct Need {
     pub course_id: Option<i64>,
 }
 
-pub async fn needs(conn: &mut sqlx::AnyConnection, principal: &Principal) -> Result<Vec<Need>> {
+pub async fn needs(conn: &mut db::Conn, principal: &Principal) -> Result<Vec<Need>> {
     principal.authorize(EMPLOYEE_READ)?;
     let company = principal.company_id.0;
     let mut out = Vec::new();
@@ -551,7 +551,7 @@ pub struct PlanLine {
     pub spent: i64,
 }
 
-pub async fn plan_lines(conn: &mut sqlx::AnyConnection, principal: &Principal, year: i32) -> Result<Vec<PlanLine>> {
+pub async fn plan_lines(conn: &mut db::Conn, principal: &Principal, year: i32) -> Result<Vec<PlanLine>> {
     principal.authorize(EMPLOYEE_READ)?;
     let company = principal.company_id.0;
     let mut lines: Vec<PlanLine> = Vec::new();

@@ -130,7 +130,7 @@ pub async fn get(db: &Db, principal: &Principal, id: i64) -> Result<Party> {
 /// Loads a party the principal may read, unmasked: for checks and merges, never for display.
 pub async fn load(db: &Db, principal: &Principal, id: i64) -> Result<Party> {
     principal.authorize(READ)?;
-    let mut conn = db.reader().acquire().await?;
+    let mut conn = db.read_conn().await?;
     let party = store::get(&mut conn, principal.company_id.0, id).await?.ok_or(DomainError::NotFound("party"))?;
     reach(principal, READ, &party)?;
     Ok(party)
@@ -138,17 +138,12 @@ pub async fn load(db: &Db, principal: &Principal, id: i64) -> Result<Party> {
 
 /// Checks inside another module's transaction that the principal may read a party (its
 /// record rule): one out of reach is not found.
-pub async fn reach_in(conn: &mut sqlx::AnyConnection, principal: &Principal, id: i64) -> Result<()> {
+pub async fn reach_in(conn: &mut db::Conn, principal: &Principal, id: i64) -> Result<()> {
     reach_in_for(conn, principal, READ, id).await
 }
 
 /// [`reach_in`] for another party permission (`UPDATE` before giving a party a role).
-pub async fn reach_in_for(
-    conn: &mut sqlx::AnyConnection,
-    principal: &Principal,
-    permission: &str,
-    id: i64,
-) -> Result<()> {
+pub async fn reach_in_for(conn: &mut db::Conn, principal: &Principal, permission: &str, id: i64) -> Result<()> {
     principal.authorize(permission)?;
     let party = store::get(conn, principal.company_id.0, id).await?.ok_or(DomainError::NotFound("party"))?;
     reach(principal, permission, &party)
@@ -226,7 +221,7 @@ pub fn form_of(party: &Party) -> PartyForm {
 /// A page of the list the principal may see.
 pub async fn list(db: &Db, principal: &Principal, params: &ListParams) -> Result<PartyPage> {
     let filter = principal.row_filter(READ)?;
-    let mut conn = db.reader().acquire().await?;
+    let mut conn = db.read_conn().await?;
     store::list(&mut conn, &filter, params).await
 }
 
@@ -262,7 +257,7 @@ pub async fn export_csv(
     page_params.limit = web::list::MAX_LIMIT;
     page_params.cursor = None;
     let mut rows = 0;
-    let mut conn = db.reader().acquire().await?;
+    let mut conn = db.read_conn().await?;
     loop {
         let page = store::list(&mut conn, &filter, &page_params).await?;
         for item in &page.items {

@@ -5,7 +5,6 @@ use crate::domain::{Address, Contact, PartyInput};
 use db::{Result, RowExt, SqlBuilder};
 use kernel::permission::RowFilter;
 use serde::Serialize;
-use sqlx::AnyConnection;
 use web::list::{Cursor, ListParams};
 
 /// A party as stored, with its roles, tags, contacts and addresses.
@@ -72,7 +71,7 @@ fn like_pattern(q: &str) -> String {
 }
 
 /// One page of parties the filter reaches, in keyset order.
-pub async fn list(conn: &mut AnyConnection, filter: &RowFilter, params: &ListParams) -> Result<PartyPage> {
+pub async fn list(conn: &mut db::Conn, filter: &RowFilter, params: &ListParams) -> Result<PartyPage> {
     let mut q = SqlBuilder::new(
         "SELECT p.id, p.number, p.kind, p.name, p.name_en, p.credit_code, p.created_at, p.version, \
          (SELECT c.value FROM party_contacts c WHERE c.party_id = p.id AND c.kind = 'mobile' ORDER BY c.position LIMIT 1) AS mobile \
@@ -164,7 +163,7 @@ pub async fn list(conn: &mut AnyConnection, filter: &RowFilter, params: &ListPar
 }
 
 /// One party of a company, with the team and department of its owner (for record rules).
-pub async fn get(conn: &mut AnyConnection, company_id: i64, id: i64) -> Result<Option<Party>> {
+pub async fn get(conn: &mut db::Conn, company_id: i64, id: i64) -> Result<Option<Party>> {
     let row = sqlx::query(
         "SELECT p.id, p.number, p.kind, p.name, p.name_en, p.credit_code, p.id_number, p.notes, p.owner_id, \
          u.team AS owner_team, u.department AS owner_department, p.version, p.created_at, p.updated_at \
@@ -234,7 +233,7 @@ pub async fn get(conn: &mut AnyConnection, company_id: i64, id: i64) -> Result<O
 /// Parties of the company that share a mobile, e-mail or credit code with the input:
 /// (id, number, name, what matched).
 pub async fn duplicates(
-    conn: &mut AnyConnection,
+    conn: &mut db::Conn,
     company_id: i64,
     input: &PartyInput,
     except: Option<i64>,
@@ -273,7 +272,7 @@ pub async fn duplicates(
 
 /// Inserts a party and its parts; returns its id.
 pub async fn insert(
-    conn: &mut AnyConnection,
+    conn: &mut db::Conn,
     company_id: i64,
     number: &str,
     input: &PartyInput,
@@ -307,7 +306,7 @@ pub async fn insert(
 /// Replaces a party's fields and parts, if its version is still `version`. Returns false
 /// when the version moved on (someone else saved first).
 pub async fn update(
-    conn: &mut AnyConnection,
+    conn: &mut db::Conn,
     id: i64,
     version: i64,
     number: &str,
@@ -343,7 +342,7 @@ pub async fn update(
     Ok(true)
 }
 
-async fn write_parts(conn: &mut AnyConnection, id: i64, input: &PartyInput) -> Result<()> {
+async fn write_parts(conn: &mut db::Conn, id: i64, input: &PartyInput) -> Result<()> {
     for role in &input.roles {
         sqlx::query("INSERT INTO party_roles (party_id, role) VALUES ($1, $2)")
             .bind(id)
@@ -397,7 +396,7 @@ async fn write_parts(conn: &mut AnyConnection, id: i64, input: &PartyInput) -> R
 }
 
 /// Tags in use in a company, for the filter.
-pub async fn tags_in_use(conn: &mut AnyConnection, company_id: i64) -> Result<Vec<String>> {
+pub async fn tags_in_use(conn: &mut db::Conn, company_id: i64) -> Result<Vec<String>> {
     let rows = sqlx::query("SELECT tag FROM party_tag_names WHERE company_id = $1 ORDER BY tag LIMIT 200")
         .bind(company_id)
         .fetch_all(&mut *conn)

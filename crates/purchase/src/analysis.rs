@@ -23,13 +23,7 @@ pub struct Group {
 
 /// Orders dated `from..=to` that were confirmed (drafts, orders waiting for approval and
 /// cancelled ones are not purchases), grouped by `by` (one of [`GROUPINGS`]).
-pub async fn by(
-    conn: &mut sqlx::AnyConnection,
-    filter: &RowFilter,
-    from: &str,
-    to: &str,
-    by: &str,
-) -> Result<Vec<Group>> {
+pub async fn by(conn: &mut db::Conn, filter: &RowFilter, from: &str, to: &str, by: &str) -> Result<Vec<Group>> {
     let key = match by {
         "supplier" => "p.name",
         "product" => "c.code || ' ' || c.name",
@@ -74,7 +68,7 @@ pub struct OpenOrder {
     pub lines_to_bill: i64,
 }
 
-pub async fn open_orders(conn: &mut sqlx::AnyConnection, filter: &RowFilter) -> Result<Vec<OpenOrder>> {
+pub async fn open_orders(conn: &mut db::Conn, filter: &RowFilter) -> Result<Vec<OpenOrder>> {
     let mut q = db::SqlBuilder::new(
         "SELECT o.id, o.number, p.name, o.order_date, o.total, \
            SUM(CASE WHEN o.status = 'confirmed' AND l.received < l.quantity THEN 1 ELSE 0 END) AS to_receive, \

@@ -20,7 +20,7 @@ pub const MANAGE: &str = "purchase.order.manage";
 pub const APPROVE: &str = "purchase.order.approve";
 
 /// A company's settings, or the defaults until someone saves them.
-pub async fn settings(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Settings> {
+pub async fn settings(conn: &mut db::Conn, company: i64) -> Result<Settings> {
     let row = sqlx::query(
         "SELECT approval_threshold, price_tolerance_bp, quantity_tolerance_bp FROM pur_settings WHERE company_id = $1",
     )
@@ -359,7 +359,7 @@ pub struct Bill {
     pub total: i64,
 }
 
-pub async fn load_order(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -> Result<Option<Order>> {
+pub async fn load_order(conn: &mut db::Conn, company: i64, id: i64) -> Result<Option<Order>> {
     let Some(r) = sqlx::query(
         "SELECT o.*, p.name AS supplier_name, w.code AS warehouse FROM pur_orders o JOIN parties p ON p.id = o.supplier_id \
          JOIN stk_warehouses w ON w.id = o.warehouse_id WHERE o.company_id = $1 AND o.id = $2",
@@ -452,16 +452,12 @@ pub async fn load_order(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -
 pub type OrderSummary = db::document::Summary;
 
 /// The latest 500 orders the principal's record rule reaches, or those in one status.
-pub async fn orders(
-    conn: &mut sqlx::AnyConnection,
-    principal: &Principal,
-    status: Option<&str>,
-) -> Result<Vec<OrderSummary>> {
+pub async fn orders(conn: &mut db::Conn, principal: &Principal, status: Option<&str>) -> Result<Vec<OrderSummary>> {
     ORDERS.list(conn, &principal.row_filter(READ)?, status).await
 }
 
 /// One order the principal may read.
-pub async fn order(conn: &mut sqlx::AnyConnection, principal: &Principal, id: i64) -> Result<Order> {
+pub async fn order(conn: &mut db::Conn, principal: &Principal, id: i64) -> Result<Order> {
     principal.authorize(READ)?;
     ORDERS.reach(&mut *conn, principal, READ, id).await?;
     load_order(conn, principal.company_id.0, id).await?.ok_or_else(|| DomainError::NotFound("purchase order").into())
@@ -1076,18 +1072,18 @@ pub struct RequestLine {
     pub reason: serde_json::Value,
 }
 
-pub async fn requests(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Vec<Request>> {
+pub async fn requests(conn: &mut db::Conn, company: i64) -> Result<Vec<Request>> {
     load_requests(conn, company, None).await
 }
 
 /// One request of the company, or none.
-pub async fn request(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -> Result<Option<Request>> {
+pub async fn request(conn: &mut db::Conn, company: i64, id: i64) -> Result<Option<Request>> {
     Ok(load_requests(conn, company, Some(id)).await?.pop())
 }
 
 /// The latest 200 requests (open ones first), or the one asked for, with their lines: two
 /// queries whatever the number of requests.
-async fn load_requests(conn: &mut sqlx::AnyConnection, company: i64, only: Option<i64>) -> Result<Vec<Request>> {
+async fn load_requests(conn: &mut db::Conn, company: i64, only: Option<i64>) -> Result<Vec<Request>> {
     let mut q = db::SqlBuilder::new(
         "SELECT r.id, r.number, r.status, r.supplier_id, p.name, w.code, r.order_id FROM pur_requests r \
          LEFT JOIN parties p ON p.id = r.supplier_id JOIN stk_warehouses w ON w.id = r.warehouse_id WHERE r.company_id = ",
@@ -1388,7 +1384,7 @@ pub struct Quote {
 }
 
 /// The RFQs of a request, cheapest first (those not fully quoted last).
-pub async fn quotes(conn: &mut sqlx::AnyConnection, company: i64, request: i64) -> Result<Vec<Quote>> {
+pub async fn quotes(conn: &mut db::Conn, company: i64, request: i64) -> Result<Vec<Quote>> {
     let rows = sqlx::query(
         "SELECT o.id, o.number, p.name, o.status, o.total, \
            (SELECT COUNT(*) FROM pur_order_lines l WHERE l.order_id = o.id AND l.unit_price = 0) AS unpriced, \

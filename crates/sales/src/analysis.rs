@@ -21,13 +21,7 @@ pub struct Group {
 
 /// Orders dated `from..=to` that were confirmed (cancelled ones and bare quotations are not
 /// sales), grouped by `by` (one of [`GROUPINGS`]).
-pub async fn by(
-    conn: &mut sqlx::AnyConnection,
-    filter: &RowFilter,
-    from: &str,
-    to: &str,
-    by: &str,
-) -> Result<Vec<Group>> {
+pub async fn by(conn: &mut db::Conn, filter: &RowFilter, from: &str, to: &str, by: &str) -> Result<Vec<Group>> {
     let key = match by {
         "customer" => "p.name",
         "product" => "c.code || ' ' || c.name",
@@ -73,7 +67,7 @@ pub struct OpenOrder {
     pub not_invoiced: i64,
 }
 
-pub async fn open_orders(conn: &mut sqlx::AnyConnection, filter: &RowFilter) -> Result<Vec<OpenOrder>> {
+pub async fn open_orders(conn: &mut db::Conn, filter: &RowFilter) -> Result<Vec<OpenOrder>> {
     let mut q = db::SqlBuilder::new(
         "SELECT o.id, o.number, p.name, o.order_date, o.total, l.stocked, l.quantity, l.delivered, l.invoiced, l.net + l.tax AS amount \
          FROM sal_orders o JOIN parties p ON p.id = o.customer_id JOIN sal_order_lines l ON l.order_id = o.id \

@@ -299,7 +299,7 @@ impl Order {
     }
 }
 
-pub async fn load_order(conn: &mut sqlx::AnyConnection, company: i64, id: i64) -> Result<Option<Order>> {
+pub async fn load_order(conn: &mut db::Conn, company: i64, id: i64) -> Result<Option<Order>> {
     let Some(r) = sqlx::query(
         "SELECT o.*, p.name AS customer_name, w.code AS warehouse FROM sal_orders o JOIN parties p ON p.id = o.customer_id \
          JOIN stk_warehouses w ON w.id = o.warehouse_id WHERE o.company_id = $1 AND o.id = $2",
@@ -381,16 +381,12 @@ pub type OrderSummary = db::document::Summary;
 /// The latest 500 orders, or those in one status.
 /// The latest orders the principal's record rule reaches (a salesperson's own, a manager's
 /// team's), or those in one status.
-pub async fn orders(
-    conn: &mut sqlx::AnyConnection,
-    principal: &Principal,
-    status: Option<&str>,
-) -> Result<Vec<OrderSummary>> {
+pub async fn orders(conn: &mut db::Conn, principal: &Principal, status: Option<&str>) -> Result<Vec<OrderSummary>> {
     ORDERS.list(conn, &principal.row_filter(READ)?, status).await
 }
 
 /// One order the principal may read.
-pub async fn order(conn: &mut sqlx::AnyConnection, principal: &Principal, id: i64) -> Result<Order> {
+pub async fn order(conn: &mut db::Conn, principal: &Principal, id: i64) -> Result<Order> {
     principal.authorize(READ)?;
     ORDERS.reach(&mut *conn, principal, READ, id).await?;
     load_order(conn, principal.company_id.0, id).await?.ok_or_else(|| DomainError::NotFound("sales order").into())
@@ -411,7 +407,7 @@ async fn set_status(tx: &mut Tx, order: &Order, status: &str) -> Result<()> {
 }
 
 /// The customer's credit limit, if one is set.
-pub async fn credit_limit(conn: &mut sqlx::AnyConnection, company: i64, customer: i64) -> Result<Option<i64>> {
+pub async fn credit_limit(conn: &mut db::Conn, company: i64, customer: i64) -> Result<Option<i64>> {
     Ok(sqlx::query("SELECT credit_limit FROM sal_credit_limits WHERE company_id = $1 AND party_id = $2")
         .bind(company)
         .bind(customer)
@@ -463,12 +459,7 @@ pub async fn set_credit_limit(tx: &mut Tx, principal: &Principal, customer: i64,
 
 /// What the customer owes and will owe: open posted invoices (less credit notes and receipts)
 /// and what confirmed orders have not invoiced yet, in fen.
-pub async fn exposure(
-    conn: &mut sqlx::AnyConnection,
-    company: i64,
-    customer: i64,
-    this_order: i64,
-) -> Result<Exposure> {
+pub async fn exposure(conn: &mut db::Conn, company: i64, customer: i64, this_order: i64) -> Result<Exposure> {
     let receivables: i64 = sqlx::query(
         "SELECT CAST(COALESCE(SUM(total - settled), 0) AS BIGINT) AS open FROM fin_invoices \
          WHERE company_id = $1 AND party_id = $2 AND kind = 'customer' AND status IN ('open', 'partial')",

@@ -31,7 +31,7 @@ pub struct Carrier {
     pub webhook_secret: String,
 }
 
-pub async fn carriers(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Vec<Carrier>> {
+pub async fn carriers(conn: &mut db::Conn, company: i64) -> Result<Vec<Carrier>> {
     sqlx::query("SELECT id, code, name, webhook_secret FROM sal_carriers WHERE company_id = $1 ORDER BY code")
         .bind(company)
         .fetch_all(conn)
@@ -452,7 +452,7 @@ fn tracking_form(call: &CarrierCall) -> TrackingForm {
 }
 
 /// The secret a company's carrier signs with, if there is such a carrier.
-pub async fn carrier_secret(conn: &mut sqlx::AnyConnection, company: i64, code: &str) -> Result<Option<String>> {
+pub async fn carrier_secret(conn: &mut db::Conn, company: i64, code: &str) -> Result<Option<String>> {
     Ok(sqlx::query("SELECT webhook_secret FROM sal_carriers WHERE company_id = $1 AND code = $2")
         .bind(company)
         .bind(code.trim().to_uppercase())
@@ -514,7 +514,7 @@ impl Delivery {
     }
 }
 
-pub async fn deliveries(conn: &mut sqlx::AnyConnection, company: i64, order: i64) -> Result<Vec<Delivery>> {
+pub async fn deliveries(conn: &mut db::Conn, company: i64, order: i64) -> Result<Vec<Delivery>> {
     let rows = sqlx::query(
         "SELECT d.id, d.number, d.delivery_date, c.name AS carrier, d.tracking_number, d.status, d.packages, d.weight FROM sal_deliveries d \
          LEFT JOIN sal_carriers c ON c.id = d.carrier_id WHERE d.company_id = $1 AND d.order_id = $2 ORDER BY d.id",

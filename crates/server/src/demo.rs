@@ -328,7 +328,7 @@ pub async fn seed_crm(db: &Db, company_id: i64) -> Result<usize> {
     .collect::<std::result::Result<_, _>>()?;
     let tickets = seed_service(db, company_id, admin, &served).await?;
     let stages: Vec<i64> =
-        crm::service::stages(&mut *db.reader().acquire().await?, company_id).await?.iter().map(|s| s.id).collect();
+        crm::service::stages(&mut db.read_conn().await?, company_id).await?.iter().map(|s| s.id).collect();
     let mut rng = Lcg(5_200_314);
     let mut made = tickets;
     for (login, leads, deals) in [("wang.fang", 24u64, 45u64), ("li.qiang", 16, 15)] {

@@ -101,13 +101,13 @@ fn reports(c: &mut Criterion) {
     let mut group = c.benchmark_group("reports_after_20000_moves");
     group.bench_function("on_hand_all_products", |b| {
         b.to_async(&runtime).iter(|| async {
-            let mut conn = store.app.db.reader().acquire().await.expect("conn");
+            let mut conn = store.app.db.read_conn().await.expect("conn");
             service::on_hand(&mut conn, company, None, None).await.expect("on hand")
         })
     });
     group.bench_function("valuation_all_products", |b| {
         b.to_async(&runtime).iter(|| async {
-            let mut conn = store.app.db.reader().acquire().await.expect("conn");
+            let mut conn = store.app.db.read_conn().await.expect("conn");
             let rows = service::valuation(&mut conn, company).await.expect("valuation");
             let ledger = service::stock_account_balance(&mut conn, company).await.expect("ledger");
             (rows, ledger)
@@ -115,7 +115,7 @@ fn reports(c: &mut Criterion) {
     });
     group.bench_function("ledger_of_one_product", |b| {
         b.to_async(&runtime).iter(|| async {
-            let mut conn = store.app.db.reader().acquire().await.expect("conn");
+            let mut conn = store.app.db.read_conn().await.expect("conn");
             service::ledger(&mut conn, company, product).await.expect("ledger")
         })
     });
@@ -155,13 +155,13 @@ fn at_a_million_moves(c: &mut Criterion) {
     let mut group = c.benchmark_group("reports_after_1000000_moves");
     group.bench_function("availability_of_one_product", |b| {
         b.to_async(&runtime).iter(|| async {
-            let mut conn = store.app.db.reader().acquire().await.expect("conn");
+            let mut conn = store.app.db.read_conn().await.expect("conn");
             service::availability(&mut conn, company, product).await.expect("availability")
         })
     });
     group.bench_function("valuation_all_products", |b| {
         b.to_async(&runtime).iter(|| async {
-            let mut conn = store.app.db.reader().acquire().await.expect("conn");
+            let mut conn = store.app.db.read_conn().await.expect("conn");
             let rows = service::valuation(&mut conn, company).await.expect("valuation");
             let ledger = service::stock_account_balance(&mut conn, company).await.expect("ledger");
             (rows, ledger)
@@ -169,19 +169,19 @@ fn at_a_million_moves(c: &mut Criterion) {
     });
     group.bench_function("on_hand_all_products", |b| {
         b.to_async(&runtime).iter(|| async {
-            let mut conn = store.app.db.reader().acquire().await.expect("conn");
+            let mut conn = store.app.db.read_conn().await.expect("conn");
             service::on_hand(&mut conn, company, None, None).await.expect("on hand")
         })
     });
     group.bench_function("ledger_of_one_product_5000_moves", |b| {
         b.to_async(&runtime).iter(|| async {
-            let mut conn = store.app.db.reader().acquire().await.expect("conn");
+            let mut conn = store.app.db.read_conn().await.expect("conn");
             service::ledger(&mut conn, company, product).await.expect("ledger")
         })
     });
     group.bench_function("turnover_of_a_month", |b| {
         b.to_async(&runtime).iter(|| async {
-            let mut conn = store.app.db.reader().acquire().await.expect("conn");
+            let mut conn = store.app.db.read_conn().await.expect("conn");
             stock::reports::turnover(&mut conn, company, "2026-03-01", "2026-03-31").await.expect("turnover")
         })
     });

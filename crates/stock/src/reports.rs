@@ -26,7 +26,7 @@ pub struct Turnover {
 }
 
 /// Turnover per product from `from` to `to` (inclusive dates), for products held or moved.
-pub async fn turnover(conn: &mut sqlx::AnyConnection, company: i64, from: &str, to: &str) -> Result<Vec<Turnover>> {
+pub async fn turnover(conn: &mut db::Conn, company: i64, from: &str, to: &str) -> Result<Vec<Turnover>> {
     let days = match (
         chrono::NaiveDate::parse_from_str(from, "%Y-%m-%d"),
         chrono::NaiveDate::parse_from_str(to, "%Y-%m-%d"),
@@ -100,7 +100,7 @@ pub struct SlowMover {
 }
 
 /// Products on hand with no delivery since `since` (or none ever), the most valuable first.
-pub async fn slow_movers(conn: &mut sqlx::AnyConnection, company: i64, since: &str) -> Result<Vec<SlowMover>> {
+pub async fn slow_movers(conn: &mut db::Conn, company: i64, since: &str) -> Result<Vec<SlowMover>> {
     let rows = sqlx::query(
         "SELECT v.product_id, p.code, p.name, v.quantity, v.value, v.last_delivery FROM stk_valuations v \
          JOIN cat_products p ON p.id = v.product_id WHERE v.company_id = $1 AND v.quantity > 0 \

@@ -592,7 +592,7 @@ pub struct Valuation {
 }
 
 /// The stock valuation report: quantity and value per product, read from the kept rows.
-pub async fn valuation(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Vec<Valuation>> {
+pub async fn valuation(conn: &mut db::Conn, company: i64) -> Result<Vec<Valuation>> {
     let rows = sqlx::query(
         "SELECT v.product_id, p.code, p.name, p.costing, v.quantity, v.value FROM stk_valuations v \
          JOIN cat_products p ON p.id = v.product_id WHERE v.company_id = $1 AND (v.quantity <> 0 OR v.value <> 0) ORDER BY p.code",
@@ -618,7 +618,7 @@ pub async fn valuation(conn: &mut sqlx::AnyConnection, company: i64) -> Result<V
 
 /// The ledger balance of the stock account (debit minus credit, all periods), when the company
 /// keeps its books: the valuation report's total must equal it.
-pub async fn stock_account_balance(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Option<i64>> {
+pub async fn stock_account_balance(conn: &mut db::Conn, company: i64) -> Result<Option<i64>> {
     let row = sqlx::query(
         "SELECT CAST(COALESCE(SUM(b.debit - b.credit), 0) AS BIGINT) AS net, COUNT(a.id) AS accounts FROM fin_accounts a \
          LEFT JOIN fin_balances b ON b.account_id = a.id WHERE a.company_id = $1 AND a.code = $2",
@@ -687,7 +687,7 @@ pub struct LotPick {
 /// without a date, each up to what it holds. Refused on `quantity` when all lots together hold
 /// less.
 pub async fn fefo(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut db::Conn,
     company: i64,
     product: i64,
     warehouse: &str,
@@ -835,7 +835,7 @@ pub struct OnHand {
 }
 
 pub async fn on_hand(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut db::Conn,
     company: i64,
     product: Option<i64>,
     location: Option<&str>,
@@ -886,7 +886,7 @@ pub struct LedgerLine {
     pub reference: String,
 }
 
-pub async fn ledger(conn: &mut sqlx::AnyConnection, company: i64, product: i64) -> Result<Vec<LedgerLine>> {
+pub async fn ledger(conn: &mut db::Conn, company: i64, product: i64) -> Result<Vec<LedgerLine>> {
     let rows = sqlx::query(
         "SELECT m.number, m.move_date, f.code AS from_code, f.kind AS from_kind, t.code AS to_code, t.kind AS to_kind, m.lot, m.quantity, m.value, m.reference \
          FROM stk_moves m JOIN stk_locations f ON f.id = m.from_location_id JOIN stk_locations t ON t.id = m.to_location_id \
@@ -927,7 +927,7 @@ pub async fn ledger(conn: &mut sqlx::AnyConnection, company: i64, product: i64) 
 }
 
 /// Warehouses and their stock locations: (code, name, location code).
-pub async fn warehouses(conn: &mut sqlx::AnyConnection, company: i64) -> Result<Vec<(String, String, String)>> {
+pub async fn warehouses(conn: &mut db::Conn, company: i64) -> Result<Vec<(String, String, String)>> {
     let rows = sqlx::query(
         "SELECT w.code, w.name, l.code AS location FROM stk_warehouses w JOIN stk_locations l ON l.warehouse_id = w.id WHERE w.company_id = $1 ORDER BY w.code",
     )
@@ -1008,7 +1008,7 @@ async fn update_alert(
     Ok(())
 }
 
-async fn warehouse_reserved(conn: &mut sqlx::AnyConnection, company: i64, product: i64, warehouse: i64) -> Result<i64> {
+async fn warehouse_reserved(conn: &mut db::Conn, company: i64, product: i64, warehouse: i64) -> Result<i64> {
     Ok(sqlx::query(
         "SELECT reserved FROM stk_reservations WHERE company_id = $1 AND product_id = $2 AND warehouse_id = $3",
     )
@@ -1022,7 +1022,7 @@ async fn warehouse_reserved(conn: &mut sqlx::AnyConnection, company: i64, produc
     .unwrap_or(0))
 }
 
-async fn warehouse_on_hand(conn: &mut sqlx::AnyConnection, company: i64, product: i64, warehouse: i64) -> Result<i64> {
+async fn warehouse_on_hand(conn: &mut db::Conn, company: i64, product: i64, warehouse: i64) -> Result<i64> {
     let row = sqlx::query(
         "SELECT CAST(COALESCE(SUM(q.quantity), 0) AS BIGINT) AS n FROM stk_quants q JOIN stk_locations l ON l.id = q.location_id \
          WHERE q.company_id = $1 AND q.product_id = $2 AND l.warehouse_id = $3 AND l.kind = 'internal'",
@@ -1144,11 +1144,7 @@ pub struct Replenishment {
 }
 
 /// Every reorder rule with what is on hand; `below_only` keeps those under their minimum.
-pub async fn reorder_rules(
-    conn: &mut sqlx::AnyConnection,
-    company: i64,
-    below_only: bool,
-) -> Result<Vec<Replenishment>> {
+pub async fn reorder_rules(conn: &mut db::Conn, company: i64, below_only: bool) -> Result<Vec<Replenishment>> {
     let rows = sqlx::query(
         "SELECT r.product_id, p.code, p.name, w.code AS warehouse, r.min_qty, r.max_qty, \
            CAST(COALESCE((SELECT SUM(q.quantity) FROM stk_quants q JOIN stk_locations l ON l.id = q.location_id \
@@ -1298,11 +1294,7 @@ pub async fn release(tx: &mut Tx, company: i64, product: i64, warehouse: &str, q
 }
 
 /// On hand, reserved and available per warehouse of one product: (warehouse code, figures).
-pub async fn availability(
-    conn: &mut sqlx::AnyConnection,
-    company: i64,
-    product: i64,
-) -> Result<Vec<(String, Availability)>> {
+pub async fn availability(conn: &mut db::Conn, company: i64, product: i64) -> Result<Vec<(String, Availability)>> {
     let rows = sqlx::query(
         "SELECT w.code, \
            CAST(COALESCE((SELECT SUM(q.quantity) FROM stk_quants q JOIN stk_locations l ON l.id = q.location_id \

@@ -310,7 +310,7 @@ fn user_from_row(row: &db::Row, roles: Vec<String>) -> std::result::Result<User,
     })
 }
 
-async fn roles_of(conn: &mut sqlx::AnyConnection, id: i64) -> Result<Vec<String>> {
+async fn roles_of(conn: &mut db::Conn, id: i64) -> Result<Vec<String>> {
     let rows = sqlx::query(
         "SELECT r.code FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = $1 ORDER BY r.code",
     )
@@ -332,10 +332,10 @@ async fn get_user_tx(tx: &mut Tx, id: i64) -> Result<User> {
 
 /// One user.
 pub async fn get_user(db: &Db, id: i64) -> Result<User> {
-    let mut conn = db.reader().acquire().await?;
+    let mut conn = db.read_conn().await?;
     let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
         .bind(id)
-        .fetch_optional(&mut *conn)
+        .fetch_optional(&mut conn)
         .await?
         .ok_or(DomainError::NotFound("user"))?;
     let roles = roles_of(&mut conn, id).await?;
@@ -468,7 +468,7 @@ pub async fn set_grants(tx: &mut Tx, known: &[&str], role_id: i64, grants: &[Gra
     Ok(())
 }
 
-async fn role_grants(conn: &mut sqlx::AnyConnection, role_id: i64) -> Result<Vec<Grant>> {
+async fn role_grants(conn: &mut db::Conn, role_id: i64) -> Result<Vec<Grant>> {
     let rows = sqlx::query("SELECT permission, scope FROM role_grants WHERE role_id = $1 ORDER BY permission")
         .bind(role_id)
         .fetch_all(conn)
@@ -482,8 +482,8 @@ async fn role_grants(conn: &mut sqlx::AnyConnection, role_id: i64) -> Result<Vec
 }
 
 pub async fn list_roles(db: &Db) -> Result<Vec<Role>> {
-    let mut conn = db.reader().acquire().await?;
-    let rows = sqlx::query("SELECT id, code, name, description FROM roles ORDER BY code").fetch_all(&mut *conn).await?;
+    let mut conn = db.read_conn().await?;
+    let rows = sqlx::query("SELECT id, code, name, description FROM roles ORDER BY code").fetch_all(&mut conn).await?;
     let mut roles = Vec::new();
     for row in rows {
         let id: i64 = row.try_get("id")?;

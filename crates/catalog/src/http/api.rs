@@ -87,8 +87,8 @@ pub fn docs() -> Vec<ApiRoute> {
     ]
 }
 
-async fn conn(ctx: &Ctx) -> AppResult<sqlx::pool::PoolConnection<sqlx::Any>> {
-    Ok(ctx.db().reader().acquire().await.map_err(db::Error::from)?)
+async fn conn(ctx: &Ctx) -> AppResult<db::Conn> {
+    Ok(ctx.db().read_conn().await?)
 }
 
 fn parse_id(id: &str) -> Result<i64, AppError> {

@@ -14,8 +14,8 @@ use serde::Deserialize;
 use web::page::{finish_form, flash_redirect, render, render_status};
 use web::{AppError, AppResult, Ctx, FieldView, FormBuilder, FormPairs, PageCtx};
 
-async fn conn(ctx: &Ctx) -> AppResult<sqlx::pool::PoolConnection<sqlx::Any>> {
-    Ok(ctx.db().reader().acquire().await.map_err(db::Error::from)?)
+async fn conn(ctx: &Ctx) -> AppResult<db::Conn> {
+    Ok(ctx.db().read_conn().await?)
 }
 
 async fn units(ctx: &Ctx) -> AppResult<Vec<UomRow>> {
@@ -210,7 +210,7 @@ pub async fn product(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
     let product = service::product(&mut conn, ctx.company_id(), parse_id(&id)?).await?;
     let rows = sqlx::query("SELECT p.id, p.name FROM parties p JOIN party_roles r ON r.party_id = p.id AND r.role = 'supplier' WHERE p.company_id = $1 ORDER BY p.name LIMIT 500")
         .bind(ctx.company_id())
-        .fetch_all(&mut *conn)
+        .fetch_all(&mut conn)
         .await?;
     let suppliers = rows.iter().filter_map(|r| Some((r.try_get("id").ok()?, r.try_get("name").ok()?))).collect();
     let title = format!("{} {}", product.code, product.name);
@@ -407,7 +407,7 @@ pub async fn price_lists(ctx: Ctx, Query(q): Query<PriceQuery>) -> AppResult<Res
     let products = service::products(&mut conn, ctx.company_id(), None).await?;
     let rows = sqlx::query("SELECT p.id, p.name FROM parties p JOIN party_roles r ON r.party_id = p.id AND r.role = 'customer' WHERE p.company_id = $1 ORDER BY p.name LIMIT 500")
         .bind(ctx.company_id())
-        .fetch_all(&mut *conn)
+        .fetch_all(&mut conn)
         .await?;
     let customers = rows.iter().filter_map(|r| Some((r.try_get("id").ok()?, r.try_get("name").ok()?))).collect();
     drop(conn);

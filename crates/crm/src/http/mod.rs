@@ -219,8 +219,8 @@ fn own_docs() -> Vec<ApiRoute> {
     ]
 }
 
-async fn conn(ctx: &Ctx) -> AppResult<sqlx::pool::PoolConnection<sqlx::Any>> {
-    Ok(ctx.db().reader().acquire().await.map_err(db::Error::from)?)
+async fn conn(ctx: &Ctx) -> AppResult<db::Conn> {
+    Ok(ctx.db().read_conn().await?)
 }
 
 fn lead_json(l: &Lead) -> Value {
@@ -500,7 +500,7 @@ async fn public_lead(
 ) -> AppResult<Response> {
     let (address, json_body, body) = read_public(&state, request, 64 * 1024).await?;
     let owner = {
-        let mut conn = state.db.reader().acquire().await.map_err(db::Error::from)?;
+        let mut conn = state.db.read_conn().await?;
         service::form_owner(&mut conn, &token).await?
     };
     let Some((company, _)) = owner else {
@@ -580,7 +580,7 @@ struct PublicForm {
 
 /// A bare page with the form, for a website to link to or embed.
 async fn public_form_page(State(state): State<AppState>, Path(token): Path<String>) -> AppResult<Response> {
-    let mut conn = state.db.reader().acquire().await.map_err(db::Error::from)?;
+    let mut conn = state.db.read_conn().await?;
     let (_, name) = service::form_owner(&mut conn, &token).await?.ok_or(DomainError::NotFound("form"))?;
     render(&PublicForm { token, name })
 }
@@ -740,7 +740,7 @@ async fn customers(ctx: &Ctx) -> AppResult<Vec<(i64, String)>> {
     db::rules::push_filter(&mut q, &filter, "p.company_id", "p.owner_id");
     q.push(" ORDER BY p.name LIMIT 1000");
     Ok(q.build()
-        .fetch_all(&mut *conn)
+        .fetch_all(&mut conn)
         .await?
         .iter()
         .filter_map(|r| Some((r.try_get("id").ok()?, r.try_get("name").ok()?)))
@@ -830,14 +830,14 @@ async fn opportunity_view(ctx: &Ctx, id: i64, errors: Vec<(String, String)>) -> 
         "SELECT id, code || ' ' || name AS label FROM cat_products WHERE company_id = $1 AND archived_at IS NULL ORDER BY code LIMIT 1000",
     )
     .bind(ctx.company_id())
-    .fetch_all(&mut *conn)
+    .fetch_all(&mut conn)
     .await?
     .iter()
     .filter_map(|r| Some((r.try_get("id").ok()?, r.try_get("label").ok()?)))
     .collect();
     let warehouses = sqlx::query("SELECT code FROM stk_warehouses WHERE company_id = $1 ORDER BY code")
         .bind(ctx.company_id())
-        .fetch_all(&mut *conn)
+        .fetch_all(&mut conn)
         .await?
         .iter()
         .filter_map(|r| r.try_get("code").ok())
@@ -1324,7 +1324,7 @@ async fn performance_view(ctx: &Ctx, q: &MonthsQuery, errors: Vec<(String, Strin
         "SELECT u.id, u.display_name FROM users u JOIN user_companies c ON c.user_id = u.id WHERE c.company_id = $1 AND u.disabled_at IS NULL ORDER BY u.display_name",
     )
     .bind(ctx.company_id())
-    .fetch_all(&mut *conn)
+    .fetch_all(&mut conn)
     .await?
     .iter()
     .filter_map(|r| Some((r.try_get("id").ok()?, r.try_get("display_name").ok()?)))

@@ -398,7 +398,7 @@ async fn ticket_view(ctx: &Ctx, id: i64, errors: Vec<(String, String)>) -> AppRe
     let agents = service_desk::agents(&mut conn, ctx.company_id()).await?;
     let warehouses = sqlx::query("SELECT code FROM stk_warehouses WHERE company_id = $1 ORDER BY code")
         .bind(ctx.company_id())
-        .fetch_all(&mut *conn)
+        .fetch_all(&mut conn)
         .await?
         .iter()
         .filter_map(|r| db::RowExt::try_get(r, "code").ok())
@@ -515,7 +515,7 @@ impl SurveyPage {
 }
 
 async fn survey_page(State(state): State<AppState>, Path(token): Path<String>) -> AppResult<Response> {
-    let mut conn = state.db.reader().acquire().await.map_err(db::Error::from)?;
+    let mut conn = state.db.read_conn().await?;
     let (_, company, subject, answered) =
         service_desk::survey_subject(&mut conn, &token).await?.ok_or(DomainError::NotFound("survey"))?;
     render(&SurveyPage { token, company, subject, answered, thanks: false, errors: Vec::new() })
@@ -530,7 +530,7 @@ async fn answer_survey(
 ) -> AppResult<Response> {
     let (address, json_body, body) = super::read_public(&state, request, 16 * 1024).await?;
     let subject = {
-        let mut conn = state.db.reader().acquire().await.map_err(db::Error::from)?;
+        let mut conn = state.db.read_conn().await?;
         service_desk::survey_subject(&mut conn, &token).await?
     };
     let Some((company_id, company, subject, _)) = subject else {
@@ -608,7 +608,7 @@ async fn public_ticket(
     }
     let (address, _, body) = super::read_public(&state, request, 64 * 1024).await?;
     let owner = {
-        let mut conn = state.db.reader().acquire().await.map_err(db::Error::from)?;
+        let mut conn = state.db.read_conn().await?;
         crate::service::form_owner(&mut conn, &token).await?
     };
     let Some((company, _)) = owner else {

@@ -157,8 +157,8 @@ fn entry_json(entry: &StoredEntry) -> Value {
     })
 }
 
-async fn conn(ctx: &Ctx) -> AppResult<sqlx::pool::PoolConnection<sqlx::Any>> {
-    Ok(ctx.db().reader().acquire().await.map_err(db::Error::from)?)
+async fn conn(ctx: &Ctx) -> AppResult<db::Conn> {
+    Ok(ctx.db().read_conn().await?)
 }
 
 #[derive(Deserialize)]

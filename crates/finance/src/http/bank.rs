@@ -33,7 +33,7 @@ async fn bank_page(
     errors: Vec<String>,
     imported: Option<String>,
 ) -> AppResult<BankPage> {
-    let mut conn = ctx.db().reader().acquire().await.map_err(db::Error::from)?;
+    let mut conn = ctx.db().read_conn().await?;
     let lines = bank::lines(&mut conn, ctx.company_id(), false).await?;
     let mut rows = Vec::with_capacity(lines.len());
     for line in lines {
@@ -64,7 +64,7 @@ fn default_form(bank_account: &str) -> StatementForm {
 
 /// The company's bank account (银行存款) in its chart, which the form offers first.
 async fn bank_account(ctx: &Ctx) -> AppResult<&'static str> {
-    let mut conn = ctx.db().reader().acquire().await.map_err(db::Error::from)?;
+    let mut conn = ctx.db().read_conn().await?;
     Ok(crate::chart::code(&mut conn, ctx.company_id(), crate::chart::Role::Bank).await?)
 }
 

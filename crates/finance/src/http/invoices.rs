@@ -44,7 +44,7 @@ pub async fn list(ctx: Ctx, Path(which): Path<String>, Query(q): Query<ListQuery
     ctx.require(invoicing::READ)?;
     let (kind, base, title) = kind_of(&which)?;
     let status = q.status.unwrap_or_default();
-    let mut conn = ctx.db().reader().acquire().await.map_err(db::Error::from)?;
+    let mut conn = ctx.db().read_conn().await?;
     let items =
         invoicing::list(&mut conn, ctx.company_id(), kind, Some(status.as_str()).filter(|s| !s.is_empty())).await?;
     render(&ListPage {
@@ -204,14 +204,14 @@ pub async fn detail(ctx: Ctx, Path((which, id)): Path<(String, String)>) -> AppR
 async fn detail_page(ctx: &Ctx, which: &str, id: i64, refused: Refused) -> AppResult<DetailPage> {
     ctx.require(invoicing::READ)?;
     let (kind, base, title) = kind_of(which)?;
-    let mut conn = ctx.db().reader().acquire().await.map_err(db::Error::from)?;
+    let mut conn = ctx.db().read_conn().await?;
     let invoice = invoicing::load(&mut conn, ctx.company_id(), id)
         .await?
         .filter(|i| i.kind == kind)
         .ok_or(DomainError::NotFound("invoice"))?;
     let company: String = sqlx::query("SELECT legal_name FROM companies WHERE id = $1")
         .bind(ctx.company_id())
-        .fetch_one(&mut *conn)
+        .fetch_one(&mut conn)
         .await?
         .try_get("legal_name")?;
     let bank = crate::chart::code(&mut conn, ctx.company_id(), crate::chart::Role::Bank).await?;
@@ -359,7 +359,7 @@ pub async fn ageing(ctx: Ctx, Query(q): Query<AgeingQuery>) -> AppResult<Respons
     ctx.require(invoicing::READ)?;
     let kind = if q.kind.as_deref() == Some("payable") { "payable" } else { "receivable" }.to_string();
     let date = q.date.filter(|d| !d.is_empty()).unwrap_or_else(|| ctx.today().to_string());
-    let mut conn = ctx.db().reader().acquire().await.map_err(db::Error::from)?;
+    let mut conn = ctx.db().read_conn().await?;
     let rows = invoicing::ageing(&mut conn, ctx.company_id(), &kind, &date).await?;
     let mut totals = [0i64; 5];
     for r in &rows {
@@ -438,7 +438,7 @@ pub async fn party_statement(ctx: Ctx, Query(q): Query<StatementQuery>) -> AppRe
         .await?
         .ok_or(AppError::NotFound)?
         .try_get("name")?;
-    let mut conn = ctx.db().reader().acquire().await.map_err(db::Error::from)?;
+    let mut conn = ctx.db().read_conn().await?;
     let (opening, lines) = invoicing::party_statement(&mut conn, ctx.company_id(), party_id, &from, &to).await?;
     let closing = lines.last().map(|l| l.balance).unwrap_or(opening);
     let page = PageCtx::new(&ctx, "finance.party_statement", "/finance/reports/ageing")

@@ -17,8 +17,8 @@ use web::{AppError, AppResult, Ctx, FormPairs, PageCtx};
 /// Lines shown on a new voucher form; a longer voucher is entered through the API or in parts.
 const FORM_LINES: usize = 8;
 
-async fn conn(ctx: &Ctx) -> AppResult<sqlx::pool::PoolConnection<sqlx::Any>> {
-    Ok(ctx.db().reader().acquire().await.map_err(db::Error::from)?)
+async fn conn(ctx: &Ctx) -> AppResult<db::Conn> {
+    Ok(ctx.db().read_conn().await?)
 }
 
 /// This month in China Standard Time, the default period of the pages.

@@ -524,7 +524,7 @@ proptest! {
             let app = spawn_app().await;
             let books = new_company(&app, "甲").await;
             apply(&app.db, &books, &steps).await;
-            let mut conn = app.db.reader().acquire().await.expect("conn");
+            let mut conn = app.db.read_conn().await.expect("conn");
             let company = books.company_id.0;
 
             // The trial balance balances.
@@ -541,9 +541,9 @@ proptest! {
 
             // Balance rows equal a full recomputation from the posted entry lines.
             let kept = sqlx::query("SELECT account_id, period, CAST(SUM(debit) AS BIGINT) AS d, CAST(SUM(credit) AS BIGINT) AS c FROM fin_balances WHERE company_id = $1 GROUP BY account_id, period ORDER BY account_id, period")
-                .bind(company).fetch_all(&mut *conn).await.expect("kept");
+                .bind(company).fetch_all(&mut conn).await.expect("kept");
             let recomputed = sqlx::query("SELECT l.account_id, e.period, CAST(SUM(l.debit) AS BIGINT) AS d, CAST(SUM(l.credit) AS BIGINT) AS c FROM fin_entry_lines l JOIN fin_entries e ON e.id = l.entry_id WHERE e.company_id = $1 AND e.status = 'posted' GROUP BY l.account_id, e.period ORDER BY l.account_id, e.period")
-                .bind(company).fetch_all(&mut *conn).await.expect("recomputed");
+                .bind(company).fetch_all(&mut conn).await.expect("recomputed");
             let rows = |rows: &[db::Row]| rows.iter().map(|r| (r.try_get::<i64, _>("account_id").unwrap_or(0), r.try_get::<String, _>("period").unwrap_or_default(), r.try_get::<i64, _>("d").unwrap_or(0), r.try_get::<i64, _>("c").unwrap_or(0))).collect::<Vec<_>>();
             assert_eq!(rows(&kept), rows(&recomputed));
             drop(conn);
@@ -555,7 +555,7 @@ proptest! {
             let forward: Vec<Step> = posts.iter().cloned().rev().collect();
             apply(&app.db, &shuffled_books, &posts).await;
             apply(&app.db, &plain_books, &forward).await;
-            let mut conn = app.db.reader().acquire().await.expect("conn");
+            let mut conn = app.db.read_conn().await.expect("conn");
             let a = service::balance_sheet(&mut conn, shuffled_books.company_id.0, "2026-04").await.expect("a");
             let b = service::balance_sheet(&mut conn, plain_books.company_id.0, "2026-04").await.expect("b");
             assert_eq!(a.iter().map(|r| r.amount).collect::<Vec<_>>(), b.iter().map(|r| r.amount).collect::<Vec<_>>());

@@ -244,7 +244,7 @@ impl PublicJob {
 }
 
 async fn public_job_page(State(state): State<AppState>, Path(token): Path<String>) -> AppResult<Response> {
-    let mut conn = state.db.reader().acquire().await.map_err(db::Error::from)?;
+    let mut conn = state.db.read_conn().await?;
     let (_, posting) = recruiting::public_posting(&mut conn, &token).await?.ok_or(DomainError::NotFound("posting"))?;
     render(&PublicJob { token, posting, education: crate::domain::EDUCATION, errors: Vec::new(), received: false })
 }
@@ -260,7 +260,7 @@ async fn public_apply(
     let address = state.config.client_network(request.headers(), peer);
     let content_type = request.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let found = {
-        let mut conn = state.db.reader().acquire().await.map_err(db::Error::from)?;
+        let mut conn = state.db.read_conn().await?;
         recruiting::public_posting(&mut conn, &token).await?
     };
     let Some((company, posting)) = found else {

@@ -37,7 +37,7 @@ struct ListPage {
 pub async fn list(ctx: Ctx, Query(pairs): Query<Vec<(String, String)>>) -> AppResult<Response> {
     let params = ListParams::parse(&pairs, &LIST_SPEC)?;
     let page_data = service::list(ctx.db(), &ctx.principal, &params).await?;
-    let mut conn = ctx.db().reader().acquire().await.map_err(db::Error::from)?;
+    let mut conn = ctx.db().read_conn().await?;
     let tags = crate::store::tags_in_use(&mut conn, ctx.company_id()).await?;
     drop(conn);
     let page = PageCtx::new(&ctx, "party.list", "/parties").await?;

@@ -168,8 +168,8 @@ pub fn docs() -> Vec<ApiRoute> {
     ]
 }
 
-async fn conn(ctx: &Ctx) -> AppResult<sqlx::pool::PoolConnection<sqlx::Any>> {
-    Ok(ctx.db().reader().acquire().await.map_err(db::Error::from)?)
+async fn conn(ctx: &Ctx) -> AppResult<db::Conn> {
+    Ok(ctx.db().read_conn().await?)
 }
 
 fn qty(scaled: i64) -> String {
@@ -395,7 +395,7 @@ async fn choices(ctx: &Ctx) -> AppResult<(Vec<(i64, String)>, Vec<String>, Vec<(
          WHERE p.company_id = $1 AND p.archived_at IS NULL ORDER BY p.name LIMIT 500",
     )
     .bind(ctx.company_id())
-    .fetch_all(&mut *conn)
+    .fetch_all(&mut conn)
     .await?
     .iter()
     .filter_map(|r| pair(r, "name"))
@@ -405,7 +405,7 @@ async fn choices(ctx: &Ctx) -> AppResult<(Vec<(i64, String)>, Vec<String>, Vec<(
         "SELECT id, code || ' ' || name AS label FROM cat_products WHERE company_id = $1 AND archived_at IS NULL AND kind <> 'service' ORDER BY code LIMIT 1000",
     )
     .bind(ctx.company_id())
-    .fetch_all(&mut *conn)
+    .fetch_all(&mut conn)
     .await?
     .iter()
     .filter_map(|r| pair(r, "label"))
@@ -413,7 +413,7 @@ async fn choices(ctx: &Ctx) -> AppResult<(Vec<(i64, String)>, Vec<String>, Vec<(
     Ok((suppliers, warehouses, products))
 }
 
-async fn service_warehouses(conn: &mut sqlx::AnyConnection, company: i64) -> AppResult<Vec<String>> {
+async fn service_warehouses(conn: &mut db::Conn, company: i64) -> AppResult<Vec<String>> {
     Ok(stock::service::warehouses(conn, company).await?.into_iter().map(|(code, _, _)| code).collect())
 }
 

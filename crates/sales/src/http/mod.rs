@@ -190,8 +190,8 @@ pub fn docs() -> Vec<ApiRoute> {
     ]
 }
 
-async fn conn(ctx: &Ctx) -> AppResult<sqlx::pool::PoolConnection<sqlx::Any>> {
-    Ok(ctx.db().reader().acquire().await.map_err(db::Error::from)?)
+async fn conn(ctx: &Ctx) -> AppResult<db::Conn> {
+    Ok(ctx.db().read_conn().await?)
 }
 
 fn qty(scaled: i64) -> String {
@@ -295,7 +295,7 @@ async fn delivery_json(ctx: &Ctx, delivery: i64) -> AppResult<Value> {
     let order: i64 = sqlx::query("SELECT order_id FROM sal_deliveries WHERE company_id = $1 AND id = $2")
         .bind(ctx.company_id())
         .bind(delivery)
-        .fetch_optional(&mut *conn)
+        .fetch_optional(&mut conn)
         .await?
         .ok_or(DomainError::NotFound("delivery"))?
         .try_get("order_id")?;
@@ -356,7 +356,7 @@ async fn limits(ctx: &Ctx) -> AppResult<Vec<(i64, String, i64, i64)>> {
          WHERE c.company_id = $1 ORDER BY p.name LIMIT 1000",
     )
     .bind(ctx.company_id())
-    .fetch_all(&mut *conn)
+    .fetch_all(&mut conn)
     .await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
@@ -449,7 +449,7 @@ async fn orders_view(ctx: &Ctx, form: OrderForm, errors: Vec<(String, String)>) 
          WHERE p.company_id = $1 AND p.archived_at IS NULL ORDER BY p.name LIMIT 1000",
     )
     .bind(ctx.company_id())
-    .fetch_all(&mut *conn)
+    .fetch_all(&mut conn)
     .await?
     .iter()
     .filter_map(|r| pair(r, "name"))
@@ -458,7 +458,7 @@ async fn orders_view(ctx: &Ctx, form: OrderForm, errors: Vec<(String, String)>) 
         "SELECT id, code || ' ' || name AS label FROM cat_products WHERE company_id = $1 AND archived_at IS NULL ORDER BY code LIMIT 1000",
     )
     .bind(ctx.company_id())
-    .fetch_all(&mut *conn)
+    .fetch_all(&mut conn)
     .await?
     .iter()
     .filter_map(|r| pair(r, "label"))
@@ -734,7 +734,7 @@ async fn limits_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<Limi
          WHERE p.company_id = $1 AND p.archived_at IS NULL ORDER BY p.name LIMIT 1000",
     )
     .bind(ctx.company_id())
-    .fetch_all(&mut *conn)
+    .fetch_all(&mut conn)
     .await?
     .iter()
     .filter_map(|r| Some((r.try_get("id").ok()?, r.try_get("name").ok()?)))
@@ -837,7 +837,7 @@ async fn carrier_callback(
     headers: HeaderMap,
     body: Bytes,
 ) -> AppResult<Json<Value>> {
-    let mut conn = state.db.reader().acquire().await.map_err(db::Error::from)?;
+    let mut conn = state.db.read_conn().await?;
     // An unknown company or carrier answers like a bad signature, so the callback does not
     // tell outsiders which companies and carriers exist.
     let secret = shipping::carrier_secret(&mut conn, company, &carrier).await?.ok_or(DomainError::Unauthenticated)?;
@@ -950,7 +950,7 @@ async fn delivery_action_page(
         sqlx::query("SELECT order_id FROM sal_deliveries WHERE company_id = $1 AND id = $2")
             .bind(ctx.company_id())
             .bind(id)
-            .fetch_optional(&mut *conn)
+            .fetch_optional(&mut conn)
             .await?
             .ok_or(DomainError::NotFound("delivery"))?
             .try_get("order_id")?

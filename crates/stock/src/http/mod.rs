@@ -144,8 +144,8 @@ pub fn docs() -> Vec<ApiRoute> {
     ]
 }
 
-async fn conn(ctx: &Ctx) -> AppResult<sqlx::pool::PoolConnection<sqlx::Any>> {
-    Ok(ctx.db().reader().acquire().await.map_err(db::Error::from)?)
+async fn conn(ctx: &Ctx) -> AppResult<db::Conn> {
+    Ok(ctx.db().read_conn().await?)
 }
 
 /// The refusals of a form as (field, message) in the reader's language, for the page to show
@@ -215,7 +215,7 @@ async fn products_and_locations(ctx: &Ctx) -> AppResult<(Vec<(i64, String)>, Vec
     let mut conn = conn(ctx).await?;
     let products = sqlx::query("SELECT id, code, name FROM cat_products WHERE company_id = $1 AND archived_at IS NULL AND kind <> 'service' ORDER BY code LIMIT 1000")
         .bind(ctx.company_id())
-        .fetch_all(&mut *conn)
+        .fetch_all(&mut conn)
         .await?
         .iter()
         .filter_map(|r| Some((r.try_get("id").ok()?, format!("{} {}", r.try_get::<String, _>("code").ok()?, r.try_get::<String, _>("name").ok()?))))
@@ -224,7 +224,7 @@ async fn products_and_locations(ctx: &Ctx) -> AppResult<(Vec<(i64, String)>, Vec
         "SELECT code, name, kind FROM stk_locations WHERE company_id = $1 ORDER BY kind <> 'internal', code",
     )
     .bind(ctx.company_id())
-    .fetch_all(&mut *conn)
+    .fetch_all(&mut conn)
     .await?
     .iter()
     .filter_map(|r| {
@@ -317,7 +317,7 @@ async fn moves_view(ctx: &Ctx, form: MoveForm, errors: Vec<(String, String)>) ->
          JOIN stk_locations f ON f.id = m.from_location_id JOIN stk_locations t ON t.id = m.to_location_id WHERE m.company_id = $1 ORDER BY m.id DESC LIMIT 200",
     )
     .bind(ctx.company_id())
-    .fetch_all(&mut *conn)
+    .fetch_all(&mut conn)
     .await?;
     let moves = rows
         .iter()
