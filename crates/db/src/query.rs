@@ -74,33 +74,6 @@ impl SqlBuilder {
         &self.sql
     }
 
-    /// Several statements as one text, separated by `;`, each statement's placeholders moved
-    /// past the values of the statements before it: SQLite runs such a text in one call, and
-    /// takes `$n` as the n-th value of the whole list. Placeholders are recognised as `$`
-    /// followed by digits, which the SQL of this project uses for nothing else.
-    pub fn joined(statements: &[SqlBuilder]) -> Self {
-        let mut out = SqlBuilder::default();
-        for statement in statements {
-            if !out.sql.is_empty() {
-                out.sql.push_str(";\n");
-            }
-            let offset = out.values.len();
-            let mut rest = statement.sql.as_str();
-            while let Some(at) = rest.find('$') {
-                out.sql.push_str(&rest[..at]);
-                let digits = rest[at + 1..].bytes().take_while(u8::is_ascii_digit).count();
-                match rest[at + 1..at + 1 + digits].parse::<usize>() {
-                    Ok(n) => out.sql.push_str(&format!("${}", n + offset)),
-                    Err(_) => out.sql.push('$'),
-                }
-                rest = &rest[at + 1 + digits..];
-            }
-            out.sql.push_str(rest);
-            out.values.extend(statement.values.iter().cloned());
-        }
-        out
-    }
-
     /// The query, ready to run on a pool or a transaction.
     pub fn build(&self) -> Query<'_, Any, AnyArguments<'_>> {
         let mut query = sqlx::query(&self.sql);
@@ -124,19 +97,5 @@ mod tests {
         q.bind(1i64).push(" AND name LIKE ").bind("%华%");
         assert_eq!(q.sql(), "SELECT id FROM parties WHERE company_id = $1 AND name LIKE $2");
         assert_eq!(q.values.len(), 2);
-    }
-
-    #[test]
-    fn joined_statements_number_their_placeholders_across_the_whole_text() {
-        let mut first = SqlBuilder::new("UPDATE a SET x = ");
-        first.bind(7i64).push(" WHERE id = ").bind(1i64);
-        let second =
-            SqlBuilder::with_values("UPDATE b SET y = $2 WHERE id = $1 AND note <> '$'", vec![2i64.into(), "z".into()]);
-        let joined = SqlBuilder::joined(&[first, second]);
-        assert_eq!(
-            joined.sql(),
-            "UPDATE a SET x = $1 WHERE id = $2;\nUPDATE b SET y = $4 WHERE id = $3 AND note <> '$'"
-        );
-        assert_eq!(joined.values, vec![7i64.into(), 1i64.into(), 2i64.into(), "z".into()]);
     }
 }

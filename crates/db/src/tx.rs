@@ -118,22 +118,10 @@ impl Tx {
         self.inner.dialect()
     }
 
-    /// Runs statements whose results the caller does not need, in order. On SQLite they go to
-    /// the database as one text in one call: every call crosses from the async runtime to the
-    /// connection's own thread and back, and on a virtual machine those two wake-ups cost more
-    /// than the statements (posting an invoice spent three quarters of its time in them). On
-    /// PostgreSQL, which takes one parameterised statement per call, they run one by one.
+    /// Runs statements whose results the caller does not need, in order.
     pub async fn execute_all(&mut self, statements: &[SqlBuilder]) -> Result<()> {
-        match self.inner.dialect() {
-            _ if statements.is_empty() => {}
-            Dialect::Sqlite => {
-                self.execute(SqlBuilder::joined(statements).build()).await?;
-            }
-            Dialect::Postgres => {
-                for statement in statements {
-                    self.execute(statement.build()).await?;
-                }
-            }
+        for statement in statements {
+            self.execute(statement.build()).await?;
         }
         Ok(())
     }

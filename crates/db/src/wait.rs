@@ -1,10 +1,11 @@
-//! Waiting for SQLite without falling asleep.
+//! Waiting for SQLite reads without falling asleep.
 //!
 //! sqlx runs each SQLite connection on a thread of its own: every statement is handed to that
 //! thread and its result handed back, and the task that waits for it lets its runtime thread
 //! sleep meanwhile. On a virtual machine, waking a sleeping thread on another core costs tens of
 //! microseconds, more than most of our statements take (posting an invoice spent three quarters
-//! of its time there; confined to one core, the same code ran three times as fast). So a task
+//! of its time there when its writes took this path, which they no longer do: `direct.rs`;
+//! reads on the read pool still do). So a task
 //! waiting for a SQLite statement stays awake for a short while, asking again at once, and
 //! only then waits the ordinary way. Other tasks on the same runtime thread still run in
 //! between: the waiting task yields at every turn. On a machine with one core there is no

@@ -165,6 +165,78 @@ async fn fifty_concurrent_postings_take_gapless_distinct_numbers() {
     assert!(matches!(verdict(&app.db).await, db::audit::Verdict::Intact { rows: _, .. }));
 }
 
+/// What a transaction's statements read and write, as any module relies on: several statements
+/// in one text (SQLite), a statement run again with other
+/// values (on SQLite the write connection keeps it prepared), empty and Chinese text, large
+/// numbers, a duplicate refused as a duplicate, and more statement texts than the connection
+/// keeps prepared at once.
+#[tokio::test]
+async fn a_transaction_reads_back_what_it_wrote_and_a_duplicate_is_refused_as_one() {
+    let app = spawn_app().await;
+    let mut tx = app.db.begin(Actor::system()).await.expect("begin");
+    let insert = |code: &str, year: i64, next: i64| {
+        db::SqlBuilder::with_values(
+            "INSERT INTO sequences (company_id, code, year, next_value) VALUES (1, $1, $2, $3)",
+            vec![code.into(), year.into(), next.into()],
+        )
+    };
+    if tx.dialect() == db::Dialect::Sqlite {
+        // SQLite also takes several statements as one text, each naming its values by number.
+        sqlx::query(
+            "INSERT INTO sequences (company_id, code, year, next_value) VALUES (1, $1, $2, $3); \
+             INSERT INTO sequences (company_id, code, year, next_value) VALUES (1, $4, $5, $6)",
+        )
+        .bind("发票")
+        .bind(2026i64)
+        .bind(9_007_199_254_740_993i64)
+        .bind("")
+        .bind(2027i64)
+        .bind(2i64)
+        .execute(tx.conn())
+        .await
+        .expect("two inserts in one text");
+    } else {
+        tx.execute_all(&[insert("发票", 2026, 9_007_199_254_740_993), insert("", 2027, 2)]).await.expect("two inserts");
+    }
+    let read = "SELECT code, next_value, NULL AS missing FROM sequences WHERE company_id = 1 AND year = $1";
+    let row = sqlx::query(read).bind(2026i64).fetch_one(tx.conn()).await.expect("2026");
+    assert_eq!(row.try_get::<String, _>("code").expect("code"), "发票");
+    assert_eq!(row.try_get::<i64, _>("next_value").expect("next"), 9_007_199_254_740_993);
+    assert_eq!(row.try_get::<Option<i64>, _>("missing").expect("missing"), None);
+    let row = sqlx::query(read).bind(2027i64).fetch_one(tx.conn()).await.expect("2027");
+    assert_eq!(row.try_get::<String, _>("code").expect("code"), "");
+    assert!(sqlx::query(read).bind(2028i64).fetch_optional(tx.conn()).await.expect("2028").is_none());
+
+    // More distinct texts than are kept prepared, then the first again.
+    for n in 0..450i64 {
+        let sum: i64 = sqlx::query(&format!("SELECT next_value + {n} AS sum FROM sequences WHERE year = $1"))
+            .bind(2027i64)
+            .fetch_one(tx.conn())
+            .await
+            .expect("sum")
+            .try_get("sum")
+            .expect("sum");
+        assert_eq!(sum, 2 + n);
+    }
+    let row = sqlx::query(read).bind(2026i64).fetch_one(tx.conn()).await.expect("2026 again");
+    assert_eq!(row.try_get::<String, _>("code").expect("code"), "发票");
+    tx.commit().await.expect("commit");
+
+    let mut tx = app.db.begin(Actor::system()).await.expect("begin");
+    let duplicate = tx.execute(insert("发票", 2026, 1).build()).await.expect_err("the same sequence twice");
+    assert!(duplicate.is_unique_violation(), "{duplicate}");
+    drop(tx);
+    let stored: Vec<(String, i64)> =
+        sqlx::query("SELECT code, next_value FROM sequences WHERE company_id = 1 AND year >= 2026 ORDER BY year")
+            .fetch_all(app.db.reader())
+            .await
+            .expect("stored")
+            .iter()
+            .map(|row| (row.try_get("code").expect("code"), row.try_get("next_value").expect("next")))
+            .collect();
+    assert_eq!(stored, vec![("发票".to_string(), 9_007_199_254_740_993), (String::new(), 2)]);
+}
+
 fn record<'a>(tx: &'a mut Tx, event: &'a Event) -> HandlerFuture<'a> {
     Box::pin(async move { tx.audit("read", "test.seen", Some(&event.aggregate_id), &json!({"event": event.id})).await })
 }
