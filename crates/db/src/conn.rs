@@ -11,7 +11,7 @@ use crate::dialect::Dialect;
 use crate::direct::{Outcome, Writer};
 use crate::wait::{Attentive, AttentiveStream};
 use futures_util::future::BoxFuture;
-use futures_util::stream::BoxStream;
+use futures_util::stream::{BoxStream, StreamExt};
 use sqlx::any::{AnyQueryResult, AnyRow, AnyStatement, AnyTypeInfo};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, Either, Executor, Transaction};
@@ -101,6 +101,10 @@ impl std::fmt::Debug for Conn {
 }
 
 /// Runs a query on the write connection at once and returns its results as a list.
+///
+/// The callers first spend a unit of the task's cooperative budget: a statement never waits,
+/// so an operation of many statements would otherwise keep its runtime thread from every other
+/// task until it commits; this way it lets them run after every 128 or so.
 fn run_on_writer<'q, E>(writer: &mut Writer, mut query: E, first_row_only: bool) -> Result<Vec<Outcome>, sqlx::Error>
 where
     E: 'q + sqlx::Execute<'q, Any>,
@@ -120,13 +124,16 @@ impl<'c> Executor<'c> for &'c mut Conn {
     {
         match &mut self.link {
             Link::Transaction(tx) => (&mut **tx).fetch_many(query),
-            Link::Writer(writing) => {
-                let outcomes = match run_on_writer(&mut writing.writer, query, false) {
-                    Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
-                    Err(error) => vec![Err(error)],
-                };
-                Box::pin(futures_util::stream::iter(outcomes))
-            }
+            Link::Writer(writing) => Box::pin(
+                futures_util::stream::once(async move {
+                    tokio::task::coop::consume_budget().await;
+                    match run_on_writer(&mut writing.writer, query, false) {
+                        Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
+                        Err(error) => vec![Err(error)],
+                    }
+                })
+                .flat_map(futures_util::stream::iter),
+            ),
             Link::Reader(conn, dialect) => {
                 let dialect = *dialect;
                 Box::pin(AttentiveStream::new((&mut **conn).fetch_many(query), dialect))
@@ -141,15 +148,14 @@ impl<'c> Executor<'c> for &'c mut Conn {
     {
         match &mut self.link {
             Link::Transaction(tx) => (&mut **tx).fetch_optional(query),
-            Link::Writer(writing) => {
-                let row = run_on_writer(&mut writing.writer, query, true).map(|outcomes| {
-                    outcomes.into_iter().find_map(|outcome| match outcome {
-                        Either::Right(row) => Some(row),
-                        Either::Left(_) => None,
-                    })
-                });
-                Box::pin(std::future::ready(row))
-            }
+            Link::Writer(writing) => Box::pin(async move {
+                tokio::task::coop::consume_budget().await;
+                let outcomes = run_on_writer(&mut writing.writer, query, true)?;
+                Ok(outcomes.into_iter().find_map(|outcome| match outcome {
+                    Either::Right(row) => Some(row),
+                    Either::Left(_) => None,
+                }))
+            }),
             Link::Reader(conn, dialect) => {
                 let dialect = *dialect;
                 Box::pin(Attentive::new((&mut **conn).fetch_optional(query), dialect))

@@ -237,6 +237,33 @@ async fn a_transaction_reads_back_what_it_wrote_and_a_duplicate_is_refused_as_on
     assert_eq!(stored, vec![("发票".to_string(), 9_007_199_254_740_993), (String::new(), 2)]);
 }
 
+/// A long operation does not keep the other tasks of its thread waiting until it commits, even
+/// though on SQLite none of its statements waits for anything: on a runtime of one thread, a
+/// task spawned after a transaction of five hundred statements gets its turn before the last.
+#[tokio::test]
+async fn a_long_transaction_lets_the_other_tasks_of_its_thread_run_midway() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let app = spawn_app().await;
+    let other_ran = std::sync::Arc::new(AtomicBool::new(false));
+    let long = {
+        let (db, other_ran) = (app.db.clone(), other_ran.clone());
+        tokio::spawn(async move {
+            let mut tx = db.begin(Actor::system()).await.expect("begin");
+            for n in 0..500i64 {
+                if other_ran.load(Ordering::SeqCst) {
+                    return Some(n);
+                }
+                sqlx::query("SELECT $1 AS n").bind(n).fetch_one(tx.conn()).await.expect("select");
+            }
+            None
+        })
+    };
+    let other = tokio::spawn(async move { other_ran.store(true, Ordering::SeqCst) });
+    let seen_at = long.await.expect("long");
+    other.await.expect("other");
+    assert!(seen_at.is_some(), "the other task waited for all five hundred statements");
+}
+
 fn record<'a>(tx: &'a mut Tx, event: &'a Event) -> HandlerFuture<'a> {
     Box::pin(async move { tx.audit("read", "test.seen", Some(&event.aggregate_id), &json!({"event": event.id})).await })
 }
