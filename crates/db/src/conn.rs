@@ -39,8 +39,8 @@ pub(crate) struct WriterTransaction {
 impl Drop for WriterTransaction {
     fn drop(&mut self) {
         if self.open {
-            // Nothing to report to: the operation already failed or was abandoned, and a
-            // rollback that fails leaves SQLite rolling back on the next BEGIN anyway.
+            // Nothing to report to: the operation already failed or was abandoned. Should the
+            // rollback fail, the next transaction's begin ends what is left open.
             let _ = self.writer.run("ROLLBACK", None, false, false);
         }
     }
@@ -56,10 +56,10 @@ impl Conn {
     /// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes fails outright
     /// when another process wrote in between, while an immediate one waits for the lock
     /// within the busy timeout.
-    pub(crate) fn begin_writing(
+    pub(crate) async fn begin_writing(
         mut writer: OwnedMappedMutexGuard<Option<Writer>, Writer>,
     ) -> Result<Conn, sqlx::Error> {
-        writer.run("BEGIN IMMEDIATE", None, false, false)?;
+        writer.begin().await?;
         Ok(Conn { link: Link::Writer(WriterTransaction { writer, open: true }) })
     }
 
@@ -150,11 +150,12 @@ impl<'c> Executor<'c> for &'c mut Conn {
             Link::Transaction(tx) => (&mut **tx).fetch_optional(query),
             Link::Writer(writing) => Box::pin(async move {
                 tokio::task::coop::consume_budget().await;
+                // As sqlx answers: the row if the text's first result is one.
                 let outcomes = run_on_writer(&mut writing.writer, query, true)?;
-                Ok(outcomes.into_iter().find_map(|outcome| match outcome {
-                    Either::Right(row) => Some(row),
-                    Either::Left(_) => None,
-                }))
+                Ok(match outcomes.into_iter().next() {
+                    Some(Either::Right(row)) => Some(row),
+                    _ => None,
+                })
             }),
             Link::Reader(conn, dialect) => {
                 let dialect = *dialect;

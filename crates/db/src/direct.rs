@@ -34,11 +34,15 @@ use std::collections::HashMap;
 use std::ffi::{c_char, c_int, CStr};
 use std::ptr::NonNull;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Statements kept prepared at most; past this, all are finalized and the count starts again
 /// (the texts a server runs are a few hundred, but a text built with a varying number of rows
 /// is a statement of its own each time).
 const KEPT_STATEMENTS: usize = 400;
+
+/// How long a writer waits for another process's write lock (every connection's busy timeout).
+pub(crate) const BUSY_TIMEOUT_MS: c_int = 10_000;
 
 /// What a statement gives back, as sqlx's executors give it: a row, or the outcome of a
 /// finished statement.
@@ -83,10 +87,37 @@ impl Writer {
         Ok(writer)
     }
 
+    /// Begins a write transaction, taking the write lock at once (`BEGIN IMMEDIATE`). While
+    /// another process holds the lock, the task sleeps and asks again, up to the busy timeout,
+    /// instead of SQLite's busy handler putting the runtime thread to sleep.
+    pub(crate) async fn begin(&mut self) -> Result<(), sqlx::Error> {
+        // SAFETY: the connection is open.
+        if unsafe { ffi::sqlite3_get_autocommit(self.handle.as_ptr()) } == 0 {
+            // A transaction whose rollback failed is still open: end it before the next.
+            self.run("ROLLBACK", None, false, false)?;
+        }
+        let deadline = Instant::now() + Duration::from_millis(BUSY_TIMEOUT_MS as u64);
+        // SAFETY: the connection is open; the timeout is set back below on every path.
+        unsafe { ffi::sqlite3_busy_timeout(self.handle.as_ptr(), 0) };
+        let begun = loop {
+            match self.run("BEGIN IMMEDIATE", None, false, false) {
+                Err(error) if is_busy(&error) && Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                other => break other,
+            }
+        };
+        // SAFETY: as above.
+        unsafe { ffi::sqlite3_busy_timeout(self.handle.as_ptr(), BUSY_TIMEOUT_MS) };
+        begun.map(drop)
+    }
+
     /// Runs one text (one statement or several separated by semicolons) with its arguments,
     /// and returns every row and every finished statement's outcome in order, stopping at the
-    /// first row when `first_row_only`. A text with arguments is kept prepared when `keep`
-    /// (sqlx's `persistent`, true unless asked otherwise).
+    /// first row when `first_row_only`. Like sqlx, each statement of a text is prepared when
+    /// its turn comes (a text may create a table and then fill it). A text with arguments is
+    /// kept prepared when `keep` (sqlx's `persistent`, true unless asked otherwise) once all
+    /// its statements have been prepared.
     pub(crate) fn run(
         &mut self,
         sql: &str,
@@ -95,14 +126,15 @@ impl Writer {
         first_row_only: bool,
     ) -> Result<Vec<Outcome>, sqlx::Error> {
         let keep = keep && arguments.is_some();
-        let statements = match self.kept.remove(sql) {
-            Some(statements) => statements,
-            None => self.prepare(sql, keep)?,
+        // Taken out while they run (the key too, to put them back without copying the text).
+        let (text, mut text_run) = match self.kept.remove_entry(sql) {
+            Some((text, statements)) => (Some(text), TextRun { statements, prepared_to_end: true }),
+            None => (None, TextRun { statements: Vec::new(), prepared_to_end: false }),
         };
         let values = arguments.map(|a| a.values.0).unwrap_or_default();
         let mut outcomes = Vec::new();
-        let result = self.step_all(&statements, &values, first_row_only, &mut outcomes);
-        for statement in &statements {
+        let result = self.run_text(sql, &mut text_run, keep, &values, first_row_only, &mut outcomes);
+        for statement in &text_run.statements {
             // SAFETY: a statement of this connection; resetting ends its run and releases what
             // it held, clearing drops the values bound to it.
             unsafe {
@@ -110,56 +142,77 @@ impl Writer {
                 ffi::sqlite3_clear_bindings(statement.raw.as_ptr());
             }
         }
-        if keep {
+        if keep && text_run.prepared_to_end {
             if self.kept.len() >= KEPT_STATEMENTS {
-                self.finalize_kept();
+                self.kept.clear();
             }
-            self.kept.insert(sql.to_string(), statements);
-        } else {
-            finalize(statements);
+            self.kept.insert(text.unwrap_or_else(|| sql.to_string()), text_run.statements);
         }
         result.map(|()| outcomes)
     }
 
-    fn step_all(
+    /// Runs the statements of a text in order, preparing each that is not prepared yet.
+    fn run_text(
         &mut self,
-        statements: &[Prepared],
+        sql: &str,
+        text_run: &mut TextRun,
+        keep: bool,
         values: &[AnyValueKind<'_>],
         first_row_only: bool,
         outcomes: &mut Vec<Outcome>,
     ) -> Result<(), sqlx::Error> {
-        let mut offset = 0;
-        for statement in statements {
-            offset += self.bind(statement, values, offset)?;
-            loop {
-                // SAFETY: a statement of this connection, with its arguments bound.
-                match unsafe { ffi::sqlite3_step(statement.raw.as_ptr()) } {
-                    ffi::SQLITE_ROW => {
-                        outcomes.push(Either::Right(statement.row()?));
-                        if first_row_only {
-                            return Ok(());
-                        }
+        let (mut rest, mut offset, mut index) = (sql.as_bytes(), 0, 0);
+        loop {
+            if index == text_run.statements.len() {
+                if text_run.prepared_to_end {
+                    return Ok(());
+                }
+                match self.prepare_next(&mut rest, keep)? {
+                    Some(statement) => text_run.statements.push(statement),
+                    None => {
+                        text_run.prepared_to_end = true;
+                        return Ok(());
                     }
-                    ffi::SQLITE_DONE => {
-                        // Like sqlx: the changes of the last statement that changed rows.
-                        // SAFETY: the connection is open.
-                        let (changes, last_id) = unsafe {
-                            (
-                                ffi::sqlite3_changes64(self.handle.as_ptr()),
-                                ffi::sqlite3_last_insert_rowid(self.handle.as_ptr()),
-                            )
-                        };
-                        outcomes.push(Either::Left(AnyQueryResult {
-                            rows_affected: changes.max(0) as u64,
-                            last_insert_id: Some(last_id),
-                        }));
-                        break;
-                    }
-                    _ => return Err(self.error()),
                 }
             }
+            let statement = &text_run.statements[index];
+            offset += self.bind(statement, values, offset)?;
+            if self.step(statement, first_row_only, outcomes)? == Stepped::StoppedAtFirstRow {
+                return Ok(());
+            }
+            index += 1;
         }
-        Ok(())
+    }
+
+    /// Steps a bound statement to its end, or to its first row when `first_row_only`.
+    fn step(
+        &self,
+        statement: &Prepared,
+        first_row_only: bool,
+        outcomes: &mut Vec<Outcome>,
+    ) -> Result<Stepped, sqlx::Error> {
+        loop {
+            // SAFETY: a statement of this connection, with its arguments bound.
+            match unsafe { ffi::sqlite3_step(statement.raw.as_ptr()) } {
+                ffi::SQLITE_ROW => {
+                    outcomes.push(Either::Right(statement.row()?));
+                    if first_row_only {
+                        return Ok(Stepped::StoppedAtFirstRow);
+                    }
+                }
+                ffi::SQLITE_DONE => {
+                    // Like sqlx: the changes of the last statement that changed rows, and no id.
+                    // SAFETY: the connection is open.
+                    let changes = unsafe { ffi::sqlite3_changes64(self.handle.as_ptr()) };
+                    outcomes.push(Either::Left(AnyQueryResult {
+                        rows_affected: changes.max(0) as u64,
+                        last_insert_id: None,
+                    }));
+                    return Ok(Stepped::Done);
+                }
+                _ => return Err(self.error()),
+            }
+        }
     }
 
     /// Binds the arguments a statement names, as sqlx does: `$N` and `?N` take the Nth
@@ -216,11 +269,10 @@ impl Writer {
         Ok(next - offset)
     }
 
-    /// Prepares every statement of a text, in order.
-    fn prepare(&mut self, sql: &str, keep: bool) -> Result<Vec<Prepared>, sqlx::Error> {
+    /// Prepares the next statement of a text and moves `rest` past it; `None` at the end of
+    /// the text (spaces and comments are not a statement).
+    fn prepare_next(&mut self, rest: &mut &[u8], keep: bool) -> Result<Option<Prepared>, sqlx::Error> {
         let flags = if keep { ffi::SQLITE_PREPARE_PERSISTENT } else { 0 };
-        let mut statements = Vec::new();
-        let mut rest = sql.as_bytes();
         while !rest.is_empty() {
             let mut raw = std::ptr::null_mut();
             let mut tail = std::ptr::null();
@@ -237,20 +289,18 @@ impl Writer {
                 )
             };
             if status != ffi::SQLITE_OK {
-                let error = self.error();
-                finalize(statements);
-                return Err(error);
+                return Err(self.error());
             }
             let used = (tail as usize).saturating_sub(rest.as_ptr() as usize).min(rest.len());
-            rest = &rest[used..];
+            *rest = &rest[used..];
             if let Some(raw) = NonNull::new(raw) {
-                statements.push(Prepared::new(raw));
+                return Ok(Some(Prepared::new(raw)));
             }
             if used == 0 {
                 break;
             }
         }
-        Ok(statements)
+        Ok(None)
     }
 
     /// The connection's last error, as sqlx reports a database error.
@@ -266,15 +316,9 @@ impl Writer {
         sqlx::Error::Database(Box::new(SqliteFailure { code, message }))
     }
 
-    fn finalize_kept(&mut self) {
-        for (_, statements) in self.kept.drain() {
-            finalize(statements);
-        }
-    }
-
     /// Finalizes the kept statements and closes the connection.
     pub(crate) async fn close(mut self) -> Result<(), sqlx::Error> {
-        self.finalize_kept();
+        self.kept.clear();
         match self.owner.take() {
             Some(owner) => owner.close().await,
             None => Ok(()),
@@ -284,15 +328,38 @@ impl Writer {
 
 impl Drop for Writer {
     fn drop(&mut self) {
-        // sqlx refuses to close a connection with statements still open.
-        self.finalize_kept();
+        // Before `owner` closes the connection: sqlx refuses to close one with statements open.
+        self.kept.clear();
     }
 }
 
-fn finalize(statements: Vec<Prepared>) {
-    for statement in statements {
+impl Drop for Prepared {
+    fn drop(&mut self) {
         // SAFETY: a statement of this connection, not used again.
-        unsafe { ffi::sqlite3_finalize(statement.raw.as_ptr()) };
+        unsafe { ffi::sqlite3_finalize(self.raw.as_ptr()) };
+    }
+}
+
+/// The statements of a text as far as they have been prepared.
+struct TextRun {
+    statements: Vec<Prepared>,
+    /// Whether `statements` holds every statement of the text.
+    prepared_to_end: bool,
+}
+
+#[derive(PartialEq, Eq)]
+enum Stepped {
+    Done,
+    StoppedAtFirstRow,
+}
+
+/// Whether SQLite refused because another connection holds the lock it needs.
+fn is_busy(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(e) => {
+            e.code().and_then(|code| code.parse::<c_int>().ok()).is_some_and(|code| code & 0xff == ffi::SQLITE_BUSY)
+        }
+        _ => false,
     }
 }
 

@@ -64,7 +64,7 @@ fn sqlite_pragmas() -> Vec<String> {
     vec![
         "PRAGMA journal_mode = WAL".into(),
         "PRAGMA synchronous = NORMAL".into(),
-        "PRAGMA busy_timeout = 10000".into(),
+        format!("PRAGMA busy_timeout = {}", crate::direct::BUSY_TIMEOUT_MS),
         "PRAGMA foreign_keys = ON".into(),
         // The log is folded into the database file in the background; a writer does it itself
         // only past this size.
@@ -156,7 +156,7 @@ impl Db {
     /// or not at all.
     pub async fn begin(&self, actor: Actor) -> Result<Tx> {
         let conn = match &self.write {
-            Writes::Writer(writer) => Conn::begin_writing(self.writer_turn(writer).await?)?,
+            Writes::Writer(writer) => Conn::begin_writing(self.writer_turn(writer).await?).await?,
             // Stated, not assumed: the chain head and sequence rows rely on READ COMMITTED
             // (a waiting writer re-reads the locked row instead of failing to serialise).
             Writes::Pool(pool) => Conn::transaction(pool.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED").await?),

@@ -264,6 +264,33 @@ async fn a_long_transaction_lets_the_other_tasks_of_its_thread_run_midway() {
     assert!(seen_at.is_some(), "the other task waited for all five hundred statements");
 }
 
+/// Another process holding SQLite's write lock (a command-line operation, say) makes a writer
+/// wait, not fail, and the wait does not hold the runtime thread: on a runtime of one thread,
+/// the task that lets the lock go gets its turn while the writer waits for it. A text may also
+/// create a table and fill it, each statement prepared when its turn comes.
+#[tokio::test]
+async fn a_writer_waits_for_another_process_holding_the_lock_without_holding_its_thread() {
+    use sqlx::Connection;
+    if on_postgres() {
+        return;
+    }
+    let app = spawn_app().await;
+    let mut other = sqlx::SqliteConnection::connect(&app.url).await.expect("another connection");
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut other).await.expect("the other takes the lock");
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        sqlx::query("COMMIT").execute(&mut other).await.expect("the other lets go");
+    });
+    let mut tx = app.db.begin(Actor::system()).await.expect("the writer gets the lock after the other");
+    release.await.expect("release");
+    sqlx::query("CREATE TABLE filled (n INTEGER); INSERT INTO filled (n) VALUES (7), (8)")
+        .execute(tx.conn())
+        .await
+        .expect("a table created and filled in one text");
+    tx.commit().await.expect("commit");
+    assert_eq!(app.count("filled").await, 2);
+}
+
 fn record<'a>(tx: &'a mut Tx, event: &'a Event) -> HandlerFuture<'a> {
     Box::pin(async move { tx.audit("read", "test.seen", Some(&event.aggregate_id), &json!({"event": event.id})).await })
 }
