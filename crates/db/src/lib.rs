@@ -2,10 +2,12 @@
 //! transaction helper every service uses, and the platform tables every module writes
 //! through it: the audit chain, the event outbox and gapless sequences.
 //!
-//! Both databases are reached through sqlx's `Any` driver with portable SQL: `$1`
+//! Both databases are reached through sqlx's `Any` types with portable SQL: `$1`
 //! placeholders (SQLite accepts them too), `INTEGER`/`TEXT` values only, and `{{id}}` in
 //! migrations for the one piece of DDL that differs. Where a query must differ by dialect,
-//! the branch sits next to the query and names [`Dialect`].
+//! the branch sits next to the query and names [`Dialect`]. Module code runs its queries on a
+//! [`Conn`]: on PostgreSQL and for SQLite reads a sqlx connection, for SQLite writes the one
+//! write connection driven from the task's own thread (`direct.rs`).
 
 pub mod audit;
 pub mod backup;
