@@ -33,15 +33,14 @@ enum Link {
 /// The write connection lent to one transaction. Dropped before its commit, it rolls back.
 pub(crate) struct WriterTransaction {
     writer: OwnedMappedMutexGuard<Option<Writer>, Writer>,
-    open: bool,
 }
 
 impl Drop for WriterTransaction {
     fn drop(&mut self) {
-        if self.open {
+        if self.writer.in_transaction() {
             // Nothing to report to: the operation already failed or was abandoned. Should the
             // rollback fail, the next transaction's begin ends what is left open.
-            let _ = self.writer.run("ROLLBACK", None, false, false);
+            let _ = self.writer.run_plain("ROLLBACK");
         }
     }
 }
@@ -60,7 +59,7 @@ impl Conn {
         mut writer: OwnedMappedMutexGuard<Option<Writer>, Writer>,
     ) -> Result<Conn, sqlx::Error> {
         writer.begin().await?;
-        Ok(Conn { link: Link::Writer(WriterTransaction { writer, open: true }) })
+        Ok(Conn { link: Link::Writer(WriterTransaction { writer }) })
     }
 
     pub(crate) fn reader(conn: PoolConnection<Any>, dialect: Dialect) -> Conn {
@@ -79,11 +78,7 @@ impl Conn {
     pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
         match self.link {
             Link::Transaction(tx) => tx.commit().await,
-            Link::Writer(mut writing) => {
-                writing.writer.run("COMMIT", None, false, false)?;
-                writing.open = false;
-                Ok(())
-            }
+            Link::Writer(mut writing) => writing.writer.run_plain("COMMIT"),
             Link::Reader(..) => Ok(()),
         }
     }

@@ -82,7 +82,7 @@ impl Writer {
         let handle = owner.lock_handle().await?.as_raw_handle();
         let mut writer = Writer { handle, kept: HashMap::new(), owner: Some(owner) };
         for pragma in pragmas {
-            writer.run(pragma, None, false, false)?;
+            writer.run_plain(pragma)?;
         }
         Ok(writer)
     }
@@ -92,15 +92,15 @@ impl Writer {
     /// instead of SQLite's busy handler putting the runtime thread to sleep.
     pub(crate) async fn begin(&mut self) -> Result<(), sqlx::Error> {
         // SAFETY: the connection is open.
-        if unsafe { ffi::sqlite3_get_autocommit(self.handle.as_ptr()) } == 0 {
+        if self.in_transaction() {
             // A transaction whose rollback failed is still open: end it before the next.
-            self.run("ROLLBACK", None, false, false)?;
+            self.run_plain("ROLLBACK")?;
         }
         let deadline = Instant::now() + Duration::from_millis(BUSY_TIMEOUT_MS as u64);
         // SAFETY: the connection is open; the timeout is set back below on every path.
         unsafe { ffi::sqlite3_busy_timeout(self.handle.as_ptr(), 0) };
         let begun = loop {
-            match self.run("BEGIN IMMEDIATE", None, false, false) {
+            match self.run_plain("BEGIN IMMEDIATE") {
                 Err(error) if is_busy(&error) && Instant::now() < deadline => {
                     tokio::time::sleep(Duration::from_millis(2)).await;
                 }
@@ -109,7 +109,19 @@ impl Writer {
         };
         // SAFETY: as above.
         unsafe { ffi::sqlite3_busy_timeout(self.handle.as_ptr(), BUSY_TIMEOUT_MS) };
-        begun.map(drop)
+        begun
+    }
+
+    /// Whether a transaction is open (SQLite is not in autocommit mode).
+    pub(crate) fn in_transaction(&self) -> bool {
+        // SAFETY: the connection is open.
+        unsafe { ffi::sqlite3_get_autocommit(self.handle.as_ptr()) == 0 }
+    }
+
+    /// Runs a text without arguments whose rows, if any, are not needed (transaction control,
+    /// pragmas, maintenance).
+    pub(crate) fn run_plain(&mut self, sql: &str) -> Result<(), sqlx::Error> {
+        self.run(sql, None, false, false).map(drop)
     }
 
     /// Runs one text (one statement or several separated by semicolons) with its arguments,

@@ -138,11 +138,11 @@ impl Db {
         &self.read
     }
 
-    /// Runs a read on the read pool and returns its rows, its task staying awake while it
-    /// waits on SQLite as a transaction's calls do (`wait.rs`): for the reads every request
-    /// makes before its handler runs (who is asking, with what grants).
+    /// Runs a read on a read connection ([`Db::read_conn`], whose task stays awake while it
+    /// waits on SQLite) and returns its rows: for the reads every request makes before its
+    /// handler runs (who is asking, with what grants).
     pub async fn read_all<'q>(&self, query: Query<'q, Any, AnyArguments<'q>>) -> Result<Vec<AnyRow>> {
-        Ok(crate::wait::Attentive::new(query.fetch_all(&self.read), self.dialect).await?)
+        Ok(query.fetch_all(&mut self.read_conn().await?).await?)
     }
 
     /// A connection of the read pool, for functions that take a [`Conn`] and are called
@@ -195,8 +195,8 @@ impl Db {
             // The same statement on both: SQLite fills sqlite_stat1, PostgreSQL pg_statistic.
             Writes::Writer(writer) => {
                 let mut writer = self.writer_turn(writer).await?;
-                writer.run("ANALYZE", None, false, false)?;
-                writer.run("PRAGMA wal_checkpoint(TRUNCATE)", None, false, false)?;
+                writer.run_plain("ANALYZE")?;
+                writer.run_plain("PRAGMA wal_checkpoint(TRUNCATE)")?;
             }
             Writes::Pool(pool) => {
                 sqlx::query("ANALYZE").execute(pool).await?;
