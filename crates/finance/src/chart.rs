@@ -58,6 +58,36 @@ pub enum Role {
     FinancialExpense,
 }
 
+impl Role {
+    /// Every role: the accounts other modules post to by role, which the chart must keep.
+    pub const ALL: [Role; 24] = [
+        Role::Cash,
+        Role::Bank,
+        Role::OtherMonetaryFunds,
+        Role::Receivable,
+        Role::SupplierAdvance,
+        Role::GoodsInTransit,
+        Role::Inventory,
+        Role::PendingDisposal,
+        Role::Payable,
+        Role::CustomerAdvance,
+        Role::WagesPayable,
+        Role::OtherPayables,
+        Role::InputVat,
+        Role::OutputVat,
+        Role::IncomeTaxWithheld,
+        Role::PaidInCapital,
+        Role::CurrentYearProfit,
+        Role::RetainedEarnings,
+        Role::ProductionCost,
+        Role::Revenue,
+        Role::CostOfSales,
+        Role::SellingExpense,
+        Role::AdministrativeExpense,
+        Role::FinancialExpense,
+    ];
+}
+
 impl Template {
     /// The key stored in `fin_books.template` and sent by forms and the API.
     pub fn key(self) -> &'static str {
@@ -122,6 +152,12 @@ impl Template {
     /// receipt, a payment or a bank statement may use.
     pub fn is_cash_or_bank(self, code: &str) -> bool {
         [Role::Cash, Role::Bank, Role::OtherMonetaryFunds].iter().any(|r| code.starts_with(self.code(*r)))
+    }
+
+    /// Whether `code` is an account some module posts to (receivables, VAT, revenue, …) or one
+    /// of their parents: such an account can be archived but never deleted.
+    pub fn is_used_by_modules(self, code: &str) -> bool {
+        Role::ALL.iter().any(|r| self.code(*r).starts_with(code))
     }
 
     /// The accounts the template installs, parents before their sub-accounts.

@@ -200,26 +200,103 @@ pub async fn add_sub_account(tx: &mut Tx, principal: &Principal, form: &AccountF
     Ok(id)
 }
 
-/// Archives an account: it takes no new postings but keeps its history. (An account with
-/// postings is never deleted.)
+/// Archives an account: it takes no new postings but keeps its history and its place in the
+/// reports. (An account with postings is never deleted.)
 pub async fn archive_account(tx: &mut Tx, principal: &Principal, code: &str) -> Result<()> {
+    set_archived(tx, principal, code, true).await
+}
+
+/// Takes an archived account back into use.
+pub async fn restore_account(tx: &mut Tx, principal: &Principal, code: &str) -> Result<()> {
+    set_archived(tx, principal, code, false).await
+}
+
+async fn set_archived(tx: &mut Tx, principal: &Principal, code: &str, archive: bool) -> Result<()> {
     principal.authorize(ACCOUNTS)?;
     let now = tx.now().to_string();
-    let changed = tx
-        .execute(
+    let company = principal.company_id.0;
+    let changed = if archive {
+        tx.execute(
             sqlx::query(
                 "UPDATE fin_accounts SET archived_at = $1 WHERE company_id = $2 AND code = $3 AND archived_at IS NULL",
             )
             .bind(&now)
-            .bind(principal.company_id.0)
+            .bind(company)
             .bind(code),
         )
-        .await?;
+        .await?
+    } else {
+        tx.execute(
+            sqlx::query(
+                "UPDATE fin_accounts SET archived_at = NULL WHERE company_id = $1 AND code = $2 AND archived_at IS NOT NULL",
+            )
+            .bind(company)
+            .bind(code),
+        )
+        .await?
+    };
     if changed == 0 {
-        return Err(DomainError::NotFound("account").into());
+        let key = if archive { "error.finance.not_active" } else { "error.finance.not_archived" };
+        return Err(DomainError::invalid("code", key, code).into());
     }
-    tx.audit("state", "finance.account", Some(code), &json!({"archived_at": [null, now]})).await?;
+    let change = if archive { json!({"archived_at": [null, now]}) } else { json!({"archived_at": ["archived", null]}) };
+    tx.audit("state", "finance.account", Some(code), &change).await?;
     Ok(())
+}
+
+/// Deletes an account entered by mistake. Only an account nothing refers to may go: no entry
+/// line (posted or draft), no sub-account, and not one the other modules post to; any other is
+/// archived instead, so no history ever loses its account.
+pub async fn delete_account(tx: &mut Tx, principal: &Principal, code: &str) -> Result<()> {
+    principal.authorize(ACCOUNTS)?;
+    let company = principal.company_id.0;
+    let row = tx
+        .fetch_optional(
+            sqlx::query(
+                "SELECT a.id, a.name_zh, \
+                 EXISTS (SELECT 1 FROM fin_entry_lines l WHERE l.account_id = a.id) AS has_lines, \
+                 EXISTS (SELECT 1 FROM fin_accounts c WHERE c.parent_id = a.id) AS has_children \
+                 FROM fin_accounts a WHERE a.company_id = $1 AND a.code = $2",
+            )
+            .bind(company)
+            .bind(code),
+        )
+        .await?
+        .ok_or_else(|| DomainError::invalid("code", "error.finance.unknown_account", code))?;
+    if db::flag(&row, "has_lines")? {
+        return Err(DomainError::invalid("code", "error.finance.delete_used", code).into());
+    }
+    if db::flag(&row, "has_children")? {
+        return Err(DomainError::invalid("code", "error.finance.delete_parent", code).into());
+    }
+    let template = chart::template(tx.conn(), company).await?;
+    if template.is_used_by_modules(code) {
+        return Err(DomainError::invalid("code", "error.finance.delete_role", code).into());
+    }
+    let id: i64 = row.try_get("id")?;
+    let name: String = row.try_get("name_zh")?;
+    tx.execute(sqlx::query("DELETE FROM fin_accounts WHERE id = $1").bind(id)).await?;
+    tx.audit("delete", "finance.account", Some(code), &json!({"name_zh": [name, null]})).await?;
+    Ok(())
+}
+
+/// Opens the twelve months of the year after the company's latest one, so the books go on
+/// after December (the year-end close carries the profit into them). Returns the year.
+pub async fn open_next_year(tx: &mut Tx, principal: &Principal) -> Result<i32> {
+    principal.authorize(CLOSE)?;
+    let company = principal.company_id.0;
+    let latest: Option<String> = tx
+        .fetch_one(sqlx::query("SELECT MAX(period) AS latest FROM fin_periods WHERE company_id = $1").bind(company))
+        .await?
+        .try_get("latest")?;
+    let Some(latest) = latest else {
+        return Err(DomainError::invalid("year", "error.finance.no_books", "").into());
+    };
+    let year: i32 = latest[..4].parse().map_err(|_| DomainError::Conflict(format!("stored period {latest}")))?;
+    let next = year + 1;
+    open_year(tx, company, next, 1).await?;
+    tx.audit("create", "finance.year", Some(&next.to_string()), &json!({"periods": [null, 12]})).await?;
+    Ok(next)
 }
 
 /// The company's chart.

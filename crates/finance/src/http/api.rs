@@ -53,6 +53,34 @@ pub fn docs() -> Vec<ApiRoute> {
         ),
         route("GET", "/api/v1/finance/accounts", "The chart of accounts", service::READ, None),
         route("POST", "/api/v1/finance/accounts", "Add a sub-account", service::ACCOUNTS, Some(object)),
+        route(
+            "DELETE",
+            "/api/v1/finance/accounts/{code}",
+            "Delete an account nothing refers to (no entries, no sub-accounts, no module posts to it)",
+            service::ACCOUNTS,
+            None,
+        ),
+        route(
+            "POST",
+            "/api/v1/finance/accounts/{code}/archive",
+            "Archive an account: no new postings, history kept",
+            service::ACCOUNTS,
+            None,
+        ),
+        route(
+            "POST",
+            "/api/v1/finance/accounts/{code}/restore",
+            "Take an archived account back into use",
+            service::ACCOUNTS,
+            None,
+        ),
+        route(
+            "POST",
+            "/api/v1/finance/years",
+            "Open the twelve months of the year after the latest",
+            service::CLOSE,
+            None,
+        ),
         entries,
         route("POST", "/api/v1/finance/entries", "Save a draft voucher", service::CREATE, Some(entry_schema)),
         route(
@@ -196,6 +224,39 @@ pub async fn add_account(ctx: Ctx, ApiJson(form): ApiJson<service::AccountForm>)
     let id = service::add_sub_account(&mut tx, &ctx.principal, &form).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(json!({"id": id}))).into_response())
+}
+
+/// Archives an account: it takes no new postings and keeps its history.
+pub async fn archive_account(ctx: Ctx, Path(code): Path<String>) -> AppResult<Json<Value>> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::archive_account(&mut tx, &ctx.principal, &code).await?;
+    tx.commit().await?;
+    Ok(Json(json!({"code": code, "archived": true})))
+}
+
+/// Takes an archived account back into use.
+pub async fn restore_account(ctx: Ctx, Path(code): Path<String>) -> AppResult<Json<Value>> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::restore_account(&mut tx, &ctx.principal, &code).await?;
+    tx.commit().await?;
+    Ok(Json(json!({"code": code, "archived": false})))
+}
+
+/// Deletes an account nothing refers to; one with entries is refused (archive it instead).
+pub async fn delete_account(ctx: Ctx, Path(code): Path<String>) -> AppResult<StatusCode> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::delete_account(&mut tx, &ctx.principal, &code).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Opens the twelve months of the year after the latest one.
+pub async fn open_next_year(ctx: Ctx) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let year = service::open_next_year(&mut tx, &ctx.principal).await?;
+    tx.commit().await?;
+    let periods: Vec<String> = (1..=12).map(|m| format!("{year}-{m:02}")).collect();
+    Ok((StatusCode::CREATED, Json(json!({"year": year, "periods": periods}))).into_response())
 }
 
 #[derive(Deserialize)]

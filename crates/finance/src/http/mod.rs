@@ -6,7 +6,7 @@ mod bank;
 mod invoices;
 mod pages;
 
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use web::AppState;
 
@@ -14,6 +14,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/finance/accounts", get(pages::accounts).post(pages::add_account))
         .route("/finance/setup", post(pages::setup))
+        .route("/finance/accounts/{code}/{action}", post(pages::change_account))
         .route("/finance/entries", get(pages::entries).post(pages::create_entry))
         .route("/finance/entries/new", get(pages::new_entry))
         .route("/finance/entries/{id}", get(pages::entry))
@@ -36,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/finance/periods", get(pages::periods))
         .route("/finance/periods/{period}/close", post(pages::close))
         .route("/finance/periods/revalue", post(pages::revalue))
+        .route("/finance/periods/next-year", post(pages::open_next_year))
         .route("/finance/periods/{period}/reopen", post(pages::reopen))
         .route(
             "/finance/bank",
@@ -67,6 +69,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/finance/invoices/{id}/set-off", post(api::set_off))
         .route("/api/v1/finance/setup", post(api::setup))
         .route("/api/v1/finance/accounts", get(api::accounts).post(api::add_account))
+        .route("/api/v1/finance/accounts/{code}", delete(api::delete_account))
+        .route("/api/v1/finance/accounts/{code}/archive", post(api::archive_account))
+        .route("/api/v1/finance/accounts/{code}/restore", post(api::restore_account))
+        .route("/api/v1/finance/years", post(api::open_next_year))
         .route("/api/v1/finance/entries", get(api::entries).post(api::create_entry))
         .route("/api/v1/finance/entries/{id}", get(api::entry))
         .route("/api/v1/finance/entries/{id}/post", post(api::post_entry))

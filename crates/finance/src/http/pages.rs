@@ -50,6 +50,14 @@ impl AccountsPage {
     fn other_errors(&self) -> Vec<&str> {
         let shown = ["template", "year", "first_month", "parent", "code", "name_zh", "name_en"];
         messages_elsewhere(&self.refused.errors, &shown)
+            .into_iter()
+            .filter(|m| !self.refused.errors.iter().any(|(f, shown)| f.starts_with("account ") && shown == m))
+            .collect()
+    }
+
+    /// The refusal of archiving, restoring or deleting one account, shown on its row.
+    fn row_errors(&self, code: &str) -> Vec<&str> {
+        self.refused.messages_of(&format!("account {code}"))
     }
 
     /// What the refused form held in a field, or the field's usual value.
@@ -118,6 +126,28 @@ pub async fn add_account(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let outcome = service::add_sub_account(&mut tx, &ctx.principal, &form).await;
     accounts_changed(&ctx, tx, outcome, pairs).await
+}
+
+/// Archives, restores or deletes one account from its row of the chart; a refusal (an
+/// account with entries cannot be deleted, say) shows on that row.
+pub async fn change_account(ctx: Ctx, Path((code, action)): Path<(String, String)>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let outcome = match action.as_str() {
+        "archive" => service::archive_account(&mut tx, &ctx.principal, &code).await,
+        "restore" => service::restore_account(&mut tx, &ctx.principal, &code).await,
+        "delete" => service::delete_account(&mut tx, &ctx.principal, &code).await,
+        _ => Err(DomainError::NotFound("page").into()),
+    };
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |()| ("/finance/accounts".into(), "common.saved"),
+        async |errors| {
+            accounts_page(&ctx, Refused::new(&ctx, &format!("account {code}"), errors, FormPairs::default())).await
+        },
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -645,6 +675,13 @@ pub async fn revalue(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
 }
 
 /// Reopens the latest closed month (反结账); refused for any other month, beside its button.
+/// Opens the twelve months of the next fiscal year, from the periods page.
+pub async fn open_next_year(ctx: Ctx) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let outcome = service::open_next_year(&mut tx, &ctx.principal).await.map(|_| ());
+    month_changed(&ctx, tx, outcome, "next_year", "finance.year_opened").await
+}
+
 pub async fn reopen(ctx: Ctx, Path(period): Path<String>) -> AppResult<Response> {
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let outcome = service::reopen_period(&mut tx, &ctx.principal, &period).await.map(|_| ());

@@ -17,6 +17,12 @@ fn beside<'a>(page: &'a TestResponse, marker: &str) -> &'a str {
     &after[..end]
 }
 
+/// One table row of a page, from its marker to the row's end: its cells, buttons and messages.
+fn row<'a>(page: &'a TestResponse, marker: &str) -> &'a str {
+    let after = page.body.split(marker).nth(1).unwrap_or_else(|| panic!("no {marker} on the page: {}", page.body));
+    &after[..after.find("</tr>").unwrap_or(after.len())]
+}
+
 #[tokio::test]
 async fn a_month_is_not_closed_while_drafts_wait_and_only_the_latest_closed_month_reopens() {
     let app = spawn_app().await;
@@ -188,4 +194,139 @@ async fn refused_forms_on_an_invoice_page_keep_what_was_typed_beside_the_reason(
     let at_date = beside(&credit, "id=\"cdate\"");
     assert!(at_date.contains("value=\"2026-02-30\"") && at_date.contains("日期格式应为 YYYY-MM-DD"), "{at_date}");
     assert_eq!(app.count("fin_invoices").await, 1, "no credit note");
+}
+
+#[tokio::test]
+async fn an_account_entered_by_mistake_is_deleted_one_with_entries_only_archived() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    for (code, name) in [("100201", "工商银行基本户"), ("100202", "建设银行一般户")] {
+        let added =
+            api.post("/api/v1/finance/accounts", &json!({"parent": "1002", "code": code, "name_zh": name})).await;
+        assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    }
+    // Rent paid from the ICBC account; the CCB account was a typo and has nothing on it.
+    let rent = api
+        .post(
+            "/api/v1/finance/entries",
+            &voucher("2026-01-31", "一月房租", &[("6602", "6000.00", ""), ("100201", "", "6000.00")]),
+        )
+        .await;
+    let rent = rent.json()["id"].as_i64().expect("id");
+    api.post(&format!("/api/v1/finance/entries/{rent}/post"), &json!({})).await;
+
+    let browser = app.signed_in("admin").await;
+    let chart = browser.get("/finance/accounts").await;
+    assert!(
+        row(&chart, "id=\"account-100202\"").contains("/finance/accounts/100202/delete"),
+        "an unused account offers delete"
+    );
+    assert!(!row(&chart, "id=\"account-100201\"").contains("/delete\""), "one with postings does not");
+    let deleted = browser.post_form("/finance/accounts", "/finance/accounts/100202/delete", &[]).await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER, "{}", deleted.body);
+    assert_eq!(app.count("fin_accounts WHERE code = '100202'").await, 0);
+    assert_eq!(app.count("audit_log WHERE resource = 'finance.account' AND action = 'delete'").await, 1);
+
+    // An account with entries, a parent, and an account the modules post to stay; each says why
+    // on its own row, and nothing is deleted.
+    let accounts = app.count("fin_accounts").await;
+    let used = browser.post_form("/finance/accounts", "/finance/accounts/100201/delete", &[]).await;
+    assert_eq!(used.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", used.body);
+    assert!(
+        row(&used, "id=\"account-100201\"").contains("role=\"alert\">科目 100201 已有凭证，不能删除，只能停用"),
+        "{}",
+        used.body
+    );
+    let parent = api.call(axum::http::Method::DELETE, "/api/v1/finance/accounts/1002", None).await;
+    assert_eq!(parent.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", parent.body);
+    assert_eq!(parent.json()["errors"][0]["code"], "error.finance.delete_parent");
+    let receivable = api.call(axum::http::Method::DELETE, "/api/v1/finance/accounts/1122", None).await;
+    assert_eq!(receivable.json()["errors"][0]["code"], "error.finance.delete_role", "{}", receivable.body);
+    let revenue = api.call(axum::http::Method::DELETE, "/api/v1/finance/accounts/6001", None).await;
+    assert_eq!(revenue.json()["errors"][0]["code"], "error.finance.delete_role", "{}", revenue.body);
+    let unused = api.call(axum::http::Method::DELETE, "/api/v1/finance/accounts/1101", None).await;
+    assert_eq!(unused.status, StatusCode::NO_CONTENT, "an unused template account may go: {}", unused.body);
+    assert_eq!(app.count("fin_accounts").await, accounts - 1);
+
+    // Archived, the ICBC account takes no postings and shows as archived; restored, it does again.
+    let archived = browser.post_form("/finance/accounts", "/finance/accounts/100201/archive", &[]).await;
+    assert_eq!(archived.status, StatusCode::SEE_OTHER, "{}", archived.body);
+    let chart = browser.get("/finance/accounts").await;
+    assert!(row(&chart, "id=\"account-100201\"").contains("已停用"));
+    assert!(row(&chart, "id=\"account-100201\"").contains("/finance/accounts/100201/restore"));
+    let refused = api
+        .post(
+            "/api/v1/finance/entries",
+            &voucher("2026-02-28", "二月房租", &[("6602", "6000.00", ""), ("100201", "", "6000.00")]),
+        )
+        .await;
+    assert_eq!(refused.json()["errors"][0]["code"], "error.finance.archived_account", "{}", refused.body);
+    let again = api.post("/api/v1/finance/accounts/100201/archive", &json!({})).await;
+    assert_eq!(again.json()["errors"][0]["code"], "error.finance.not_active", "{}", again.body);
+    let restored = api.post("/api/v1/finance/accounts/100201/restore", &json!({})).await;
+    assert_eq!(restored.status, StatusCode::OK, "{}", restored.body);
+    let february = api
+        .post(
+            "/api/v1/finance/entries",
+            &voucher("2026-02-28", "二月房租", &[("6602", "6000.00", ""), ("100201", "", "6000.00")]),
+        )
+        .await;
+    assert_eq!(february.status, StatusCode::CREATED, "{}", february.body);
+    assert_eq!(app.count("audit_log WHERE resource = 'finance.account' AND action = 'state'").await, 2);
+}
+
+#[tokio::test]
+async fn after_december_the_next_year_is_opened_and_takes_the_carried_profit_forward() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026, "first_month": 12})).await;
+    // December's only sale: 10,000.00 of consulting received in the bank.
+    let sale = api
+        .post(
+            "/api/v1/finance/entries",
+            &voucher("2026-12-15", "咨询收入", &[("1002", "10000.00", ""), ("6001", "", "10000.00")]),
+        )
+        .await;
+    let sale = sale.json()["id"].as_i64().expect("id");
+    api.post(&format!("/api/v1/finance/entries/{sale}/post"), &json!({})).await;
+    let closed = api.post("/api/v1/finance/periods/2026-12/close", &json!({})).await;
+    assert_eq!(closed.status, StatusCode::OK, "{}", closed.body);
+    let january = api
+        .post(
+            "/api/v1/finance/entries",
+            &voucher("2027-01-05", "一月房租", &[("6602", "3000.00", ""), ("1002", "", "3000.00")]),
+        )
+        .await;
+    assert_eq!(january.json()["errors"][0]["code"], "error.finance.period_missing", "{}", january.body);
+
+    let browser = app.signed_in("admin").await;
+    let periods = browser.get("/finance/periods").await;
+    assert!(periods.body.contains("action=\"/finance/periods/next-year\""), "the periods page offers the next year");
+    let opened = browser.post_form("/finance/periods", "/finance/periods/next-year", &[]).await;
+    assert_eq!(opened.status, StatusCode::SEE_OTHER, "{}", opened.body);
+    assert_eq!(app.count("fin_periods WHERE period LIKE '2027-%' AND status = 'open'").await, 12);
+    assert_eq!(app.count("audit_log WHERE resource = 'finance.year' AND resource_id = '2027'").await, 1);
+
+    let january = api
+        .post(
+            "/api/v1/finance/entries",
+            &voucher("2027-01-05", "一月房租", &[("6602", "3000.00", ""), ("1002", "", "3000.00")]),
+        )
+        .await;
+    assert_eq!(january.status, StatusCode::CREATED, "{}", january.body);
+    let sheet = api.get("/api/v1/finance/reports/balance-sheet?period=2027-01").await.json();
+    let line =
+        |key: &str| sheet["lines"].as_array().unwrap().iter().find(|l| l["key"] == key).unwrap()["amount"].clone();
+    assert_eq!(line("retained_earnings"), "10000.00", "December's profit, carried to 4104, opens 2027: {sheet}");
+    assert_eq!(line("cash"), "10000.00");
+
+    let next = api.post("/api/v1/finance/years", &json!({})).await;
+    assert_eq!(next.status, StatusCode::CREATED, "{}", next.body);
+    assert_eq!(next.json()["year"], 2028);
+    // A sales representative may not open a year; nothing is opened.
+    app.user("wang.fang", &["sales_rep"], "east", "sales").await;
+    let refused = app.api("wang.fang").await.post("/api/v1/finance/years", &json!({})).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert_eq!(app.count("fin_periods WHERE period LIKE '2029-%'").await, 0);
 }
