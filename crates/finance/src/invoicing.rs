@@ -768,6 +768,162 @@ pub async fn record_payment(tx: &mut Tx, principal: &Principal, form: &PaymentFo
     Ok(id)
 }
 
+/// What a party has paid in advance and not yet applied: receipts from a customer (payments to
+/// a supplier) with an unallocated rest, oldest first, as (payment id, number, rest).
+pub async fn advances(
+    conn: &mut db::Conn,
+    company: i64,
+    party_id: i64,
+    invoice_kind: &str,
+) -> Result<Vec<(i64, String, i64)>> {
+    let payment_kind = if invoice_kind == "customer" { "receipt" } else { "payment" };
+    let rows = sqlx::query(
+        "SELECT id, number, unallocated FROM fin_payments WHERE company_id = $1 AND party_id = $2 AND kind = $3 \
+         AND unallocated > 0 ORDER BY payment_date, id",
+    )
+    .bind(company)
+    .bind(party_id)
+    .bind(payment_kind)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("id")?, r.try_get("number")?, r.try_get("unallocated")?)))
+        .collect::<std::result::Result<_, sqlx::Error>>()
+        .map_err(Into::into)
+}
+
+/// An advance applied to an invoice, as entered: the date and how much (empty: as much as the
+/// advances and the invoice allow).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyAdvanceForm {
+    pub date: String,
+    #[serde(default)]
+    pub amount: String,
+}
+
+/// Applies what a party paid in advance to one of its open invoices (预收/预付冲抵), oldest
+/// advance first: the invoice is settled by that much and a 转 voucher moves it from the
+/// advance account to the receivable (Dr 2203 / Cr 1122 for a customer; Dr 2202 / Cr 1123
+/// for a supplier), since the money came in before the invoice existed. Audited and emitted
+/// as `finance.AdvanceApplied`. Returns the voucher number.
+pub async fn apply_advance(
+    tx: &mut Tx,
+    principal: &Principal,
+    invoice_id: i64,
+    form: &ApplyAdvanceForm,
+) -> Result<String> {
+    principal.authorize(PAYMENTS)?;
+    let company = principal.company_id.0;
+    let invoice = load(tx.conn(), company, invoice_id).await?.ok_or(DomainError::NotFound("invoice"))?;
+    if invoice.credit_of.is_some() || !["open", "partial"].contains(&invoice.status.as_str()) {
+        return Err(DomainError::Conflict("only an open invoice can take an advance".into()).into());
+    }
+    let advances = advances(tx.conn(), company, invoice.party_id, &invoice.kind).await?;
+    let available: i64 = advances.iter().map(|(_, _, rest)| rest).sum();
+    let mut problems = Problems::default();
+    if let Some(date) = problems.check(kernel::dates::parse("date", &form.date)) {
+        if date.to_string() < invoice.date {
+            problems.add("date", "error.finance.setoff_date", &invoice.date);
+        }
+    }
+    if available == 0 {
+        problems.add("amount", "error.finance.no_advance", &invoice.party_name);
+    }
+    let most = available.min(invoice.open_amount());
+    let amount = amount_at_most(&mut problems, &form.amount, most, "error.finance.setoff_too_large");
+    problems.finish()?;
+    let customer = invoice.kind == "customer";
+    let template = chart::template(tx.conn(), company).await?;
+    let line = |account: &str, debit: i64, credit: i64| Line {
+        account: account.into(),
+        debit,
+        credit,
+        cost_center: String::new(),
+        memo: invoice.party_name.clone(),
+        foreign: None,
+    };
+    let lines = if customer {
+        vec![line(template.code(Role::CustomerAdvance), amount, 0), line(template.code(Role::Receivable), 0, amount)]
+    } else {
+        vec![line(template.code(Role::Payable), amount, 0), line(template.code(Role::SupplierAdvance), 0, amount)]
+    };
+    let number = invoice.number.clone().unwrap_or_default();
+    let date = form.date.trim();
+    let entry = Entry {
+        date: date.to_string(),
+        period: domain::period_of(date),
+        word: "转".into(),
+        memo: format!("{number} {} 预收预付冲抵", invoice.party_name),
+        lines,
+    };
+    let (_, voucher) = service::post_document_entry(tx, company, &entry, "advance").await?;
+    let mut left = amount;
+    let mut applied = Vec::new();
+    for (payment, payment_number, rest) in advances {
+        if left == 0 {
+            break;
+        }
+        let take = left.min(rest);
+        left -= take;
+        // Guarded: an advance applied elsewhere at the same moment cannot be spent twice.
+        let taken = tx
+            .execute(
+                sqlx::query(
+                    "UPDATE fin_payments SET unallocated = unallocated - $1 WHERE id = $2 AND unallocated >= $1",
+                )
+                .bind(take)
+                .bind(payment),
+            )
+            .await?;
+        if taken != 1 {
+            return Err(DomainError::Conflict("the advance was applied meanwhile; try again".into()).into());
+        }
+        tx.execute(
+            sqlx::query(
+                "INSERT INTO fin_allocations (payment_id, invoice_id, amount) VALUES ($1, $2, $3) \
+                 ON CONFLICT (payment_id, invoice_id) DO UPDATE SET amount = fin_allocations.amount + excluded.amount",
+            )
+            .bind(payment)
+            .bind(invoice_id)
+            .bind(take),
+        )
+        .await?;
+        applied.push(json!({"payment": payment_number, "amount": domain::yuan(take)}));
+    }
+    let settled = tx
+        .execute(
+            sqlx::query(
+                "UPDATE fin_invoices SET settled = settled + $1, status = CASE WHEN settled + $1 >= total THEN 'paid' ELSE 'partial' END, \
+                 version = version + 1 WHERE id = $2 AND status IN ('open', 'partial') AND settled + $1 <= total",
+            )
+            .bind(amount)
+            .bind(invoice_id),
+        )
+        .await?;
+    if settled != 1 {
+        return Err(DomainError::Conflict(format!(
+            "invoice {invoice_id} was settled meanwhile; apply the advance again"
+        ))
+        .into());
+    }
+    tx.audit(
+        "apply_advance",
+        "finance.invoice",
+        Some(&invoice_id.to_string()),
+        &json!({"advance": [null, {"voucher": voucher, "date": date, "amount": domain::yuan(amount), "from": applied}]}),
+    )
+    .await?;
+    tx.emit(
+        "finance.invoice",
+        &invoice_id.to_string(),
+        "finance.AdvanceApplied",
+        &json!({"invoice_id": invoice_id, "party_id": invoice.party_id, "amount": domain::yuan(amount), "voucher": voucher}),
+    )
+    .await?;
+    Ok(voucher)
+}
+
 /// A posted credit note that still owes money, with what it owes; refused otherwise, saying
 /// it cannot be `done` ("refunded", "set off").
 async fn owing_note(tx: &mut Tx, company: i64, note_id: i64, done: &str) -> Result<(Invoice, i64)> {
@@ -1187,20 +1343,86 @@ pub async fn list(conn: &mut db::Conn, company: i64, kind: &str, status: Option<
     }
     q.push(" ORDER BY i.id DESC LIMIT 500");
     let rows = q.build().fetch_all(conn).await?;
+    rows.iter().map(summary).collect::<std::result::Result<_, sqlx::Error>>().map_err(Into::into)
+}
+
+/// An invoice as listed, from a row with the columns of [`list`].
+fn summary(r: &sqlx::any::AnyRow) -> std::result::Result<InvoiceSummary, sqlx::Error> {
+    Ok(InvoiceSummary {
+        id: r.try_get("id")?,
+        number: r.try_get("number")?,
+        party_name: r.try_get("party_name")?,
+        date: r.try_get("invoice_date")?,
+        due_date: r.try_get("due_date")?,
+        status: r.try_get("status")?,
+        total: r.try_get("total")?,
+        settled: r.try_get("settled")?,
+    })
+}
+
+/// A receipt or payment as listed.
+#[derive(Debug, Clone, Serialize)]
+pub struct PaymentSummary {
+    pub id: i64,
+    pub number: String,
+    pub party_id: i64,
+    pub party_name: String,
+    pub date: String,
+    pub amount: i64,
+    /// What is still an advance, not applied to any invoice.
+    pub unallocated: i64,
+    pub entry_id: i64,
+}
+
+/// Receipts (`receipt`) or payments (`payment`) dated in a month, newest first; refunds of
+/// credit notes are listed with their notes, not here.
+pub async fn payments(conn: &mut db::Conn, company: i64, kind: &str, month: &str) -> Result<Vec<PaymentSummary>> {
+    let rows = sqlx::query(
+        "SELECT f.id, f.number, f.party_id, p.name AS party_name, f.payment_date, f.amount, f.unallocated, f.entry_id \
+         FROM fin_payments f JOIN parties p ON p.id = f.party_id WHERE f.company_id = $1 AND f.kind = $2 \
+         AND f.refund_of IS NULL AND f.payment_date >= $3 AND f.payment_date < $4 ORDER BY f.payment_date DESC, f.id DESC",
+    )
+    .bind(company)
+    .bind(kind)
+    .bind(format!("{month}-01"))
+    .bind(format!("{month}-32"))
+    .fetch_all(conn)
+    .await?;
     rows.iter()
         .map(|r| {
-            Ok(InvoiceSummary {
+            Ok(PaymentSummary {
                 id: r.try_get("id")?,
                 number: r.try_get("number")?,
+                party_id: r.try_get("party_id")?,
                 party_name: r.try_get("party_name")?,
-                date: r.try_get("invoice_date")?,
-                due_date: r.try_get("due_date")?,
-                status: r.try_get("status")?,
-                total: r.try_get("total")?,
-                settled: r.try_get("settled")?,
+                date: r.try_get("payment_date")?,
+                amount: r.try_get("amount")?,
+                unallocated: r.try_get("unallocated")?,
+                entry_id: r.try_get("entry_id")?,
             })
         })
-        .collect()
+        .collect::<std::result::Result<_, sqlx::Error>>()
+        .map_err(Into::into)
+}
+
+/// A party's open invoices (bills) a receipt (payment) can settle, oldest due first.
+pub async fn open_invoices(
+    conn: &mut db::Conn,
+    company: i64,
+    party_id: i64,
+    kind: &str,
+) -> Result<Vec<InvoiceSummary>> {
+    let rows = sqlx::query(
+        "SELECT i.id, i.number, p.name AS party_name, i.invoice_date, i.due_date, i.status, i.total, i.settled FROM fin_invoices i \
+         JOIN parties p ON p.id = i.party_id WHERE i.company_id = $1 AND i.party_id = $2 AND i.kind = $3 \
+         AND i.status IN ('open', 'partial') AND i.credit_of IS NULL ORDER BY i.due_date, i.id",
+    )
+    .bind(company)
+    .bind(party_id)
+    .bind(kind)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(summary).collect::<std::result::Result<_, sqlx::Error>>().map_err(Into::into)
 }
 
 /// Open amounts per customer or supplier in the ageing buckets 0–30, 31–60, 61–90 and over 90

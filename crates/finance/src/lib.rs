@@ -138,6 +138,7 @@ pub fn module() -> Module {
         menu: vec![
             MenuItem { label_key: "finance.invoices", href: "/finance/invoices", permission: invoicing::READ },
             MenuItem { label_key: "finance.bills", href: "/finance/bills", permission: invoicing::READ },
+            MenuItem { label_key: "finance.payments_menu", href: "/finance/payments", permission: invoicing::READ },
             MenuItem { label_key: "finance.ageing", href: "/finance/reports/ageing", permission: invoicing::READ },
             MenuItem { label_key: "finance.bank", href: "/finance/bank", permission: invoicing::PAYMENTS },
             MenuItem { label_key: "finance.entries", href: "/finance/entries", permission: service::READ },

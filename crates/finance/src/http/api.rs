@@ -535,6 +535,8 @@ pub fn invoice_docs() -> Vec<ApiRoute> {
         None,
     );
     ageing.query = &[("kind", "receivable or payable"), ("date", "YYYY-MM-DD")];
+    let mut payments = route("GET", "/api/v1/finance/payments", "Receipts or payments of a month", READ, None);
+    payments.query = &[("kind", "receipt or payment"), ("month", "YYYY-MM")];
     vec![
         list,
         route(
@@ -570,12 +572,67 @@ pub fn invoice_docs() -> Vec<ApiRoute> {
         route(
             "POST",
             "/api/v1/finance/payments",
-            "Record a receipt or payment and allocate it",
+            "Record a receipt or payment and allocate it; what is not allocated is kept as an advance",
             PAYMENTS,
             Some(payment_schema),
         ),
+        payments,
+        route(
+            "POST",
+            "/api/v1/finance/invoices/{id}/apply-advance",
+            "Apply the party's advance (预收/预付) to an open invoice, oldest advance first",
+            PAYMENTS,
+            Some(apply_advance_schema),
+        ),
         ageing,
     ]
+}
+
+fn apply_advance_schema() -> Value {
+    json!({"type": "object", "required": ["date"], "properties": {"date": {"type": "string", "format": "date"},
+        "amount": {"type": "string", "pattern": "^[0-9]+(\\.[0-9]{1,2})?$"}}})
+}
+
+/// Applies the party's advance to an open invoice; answers with the invoice as it is now.
+pub async fn apply_advance(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    ApiJson(form): ApiJson<crate::invoicing::ApplyAdvanceForm>,
+) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let voucher = crate::invoicing::apply_advance(&mut tx, &ctx.principal, id, &form).await?;
+    tx.commit().await?;
+    let mut conn = conn(&ctx).await?;
+    let invoice =
+        crate::invoicing::load(&mut conn, ctx.company_id(), id).await?.ok_or(DomainError::NotFound("invoice"))?;
+    Ok(Json(json!({"voucher": voucher, "invoice": invoice_json(&invoice)})).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct PaymentsQuery {
+    kind: Option<String>,
+    month: Option<String>,
+}
+
+/// Receipts or payments dated in a month, with what of each is still an advance.
+pub async fn payments(ctx: Ctx, Query(q): Query<PaymentsQuery>) -> AppResult<Json<Value>> {
+    ctx.require(crate::invoicing::READ)?;
+    let kind = q.kind.unwrap_or_else(|| "receipt".into());
+    if kind != "receipt" && kind != "payment" {
+        return Err(AppError::BadListParam { key: "error.unknown_filter", detail: kind });
+    }
+    let month = period("month", q.month.as_deref())?;
+    let mut conn = conn(&ctx).await?;
+    let items: Vec<Value> = crate::invoicing::payments(&mut conn, ctx.company_id(), &kind, &month)
+        .await?
+        .iter()
+        .map(|p| {
+            json!({"id": p.id, "number": p.number, "party_id": p.party_id, "party_name": p.party_name, "date": p.date,
+            "amount": yuan(p.amount), "unallocated": yuan(p.unallocated), "entry_id": p.entry_id})
+        })
+        .collect();
+    Ok(Json(json!({"kind": kind, "month": month, "items": items})))
 }
 
 fn set_off_schema() -> Value {

@@ -87,7 +87,7 @@ impl FormPage {
     }
 }
 
-async fn parties(ctx: &Ctx, kind: &str) -> AppResult<Vec<(i64, String)>> {
+pub(super) async fn parties(ctx: &Ctx, kind: &str) -> AppResult<Vec<(i64, String)>> {
     let role = if kind == "supplier" { "supplier" } else { "customer" };
     let rows = sqlx::query(
         "SELECT p.id, p.name FROM parties p JOIN party_roles r ON r.party_id = p.id AND r.role = $2 \
@@ -189,7 +189,9 @@ struct DetailPage {
     set_offs: Vec<invoicing::SetOffLine>,
     /// For a credit note that owes money: the party's open invoices it can be set off against.
     set_off_candidates: Vec<(i64, String, i64)>,
-    /// The form just refused, if any: `post`, `pay`, `credit`, `refund` or `set_off`.
+    /// What the party paid in advance and has not applied yet (for an open invoice).
+    advance: i64,
+    /// The form just refused, if any: `post`, `pay`, `advance`, `credit`, `refund` or `set_off`.
     refused: Refused,
 }
 
@@ -222,6 +224,16 @@ async fn detail_page(ctx: &Ctx, which: &str, id: i64, refused: Refused) -> AppRe
     } else {
         Vec::new()
     };
+    let open = ["open", "partial"].contains(&invoice.status.as_str()) && invoice.credit_of.is_none();
+    let advance = if open && ctx.principal.may(invoicing::PAYMENTS) {
+        invoicing::advances(&mut conn, ctx.company_id(), invoice.party_id, &invoice.kind)
+            .await?
+            .iter()
+            .map(|a| a.2)
+            .sum()
+    } else {
+        0
+    };
     drop(conn);
     let heading = invoice.number.clone().unwrap_or_else(|| ctx.t("finance.status.draft"));
     Ok(DetailPage {
@@ -235,6 +247,7 @@ async fn detail_page(ctx: &Ctx, which: &str, id: i64, refused: Refused) -> AppRe
         bank,
         set_offs,
         set_off_candidates,
+        advance,
         refused,
     })
 }
@@ -320,21 +333,43 @@ pub async fn set_off(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs:
 }
 
 /// Records a receipt (or payment) against this invoice from its page.
+/// Records a receipt (payment) of this invoice from its page. Whatever is more than the open
+/// amount is kept as the party's advance, as a customer who pays a round sum expects.
 pub async fn pay(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: FormPairs) -> AppResult<Response> {
     let (kind, _, _) = kind_of(&which)?;
     let id = parse_id(&id)?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let open = invoicing::load(tx.conn(), ctx.company_id(), id).await?.map_or(0, |i| i.open_amount());
+    let typed = pairs.text("amount");
+    let allocation = match kernel::Money::parse(&typed, kernel::Currency::CNY) {
+        Ok(amount) if amount.minor() > open => crate::domain::yuan(open),
+        _ => typed.clone(),
+    };
     let form = PaymentForm {
         kind: if kind == "customer" { "receipt" } else { "payment" }.into(),
         party_id: pairs.get("party_id").and_then(|p| p.parse().ok()).unwrap_or(0),
         date: pairs.text("date"),
-        amount: pairs.text("amount"),
+        amount: typed,
         bank_account: pairs.text("bank_account"),
-        allocations: Some(vec![invoicing::AllocationForm { invoice_id: id, amount: pairs.text("amount") }]),
+        allocations: Some(vec![invoicing::AllocationForm { invoice_id: id, amount: allocation }]),
         memo: String::new(),
     };
-    let mut tx = ctx.db().begin(ctx.actor()).await?;
     let outcome = invoicing::record_payment(&mut tx, &ctx.principal, &form).await;
     saved(&ctx, tx, outcome, (&which, id, "pay"), pairs).await
+}
+
+/// Applies the party's advance to this invoice, from its page.
+pub async fn apply_advance(
+    ctx: Ctx,
+    Path((which, id)): Path<(String, String)>,
+    pairs: FormPairs,
+) -> AppResult<Response> {
+    kind_of(&which)?;
+    let id = parse_id(&id)?;
+    let form = invoicing::ApplyAdvanceForm { date: pairs.text("date"), amount: pairs.text("amount") };
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let outcome = invoicing::apply_advance(&mut tx, &ctx.principal, id, &form).await;
+    saved(&ctx, tx, outcome, (&which, id, "advance"), pairs).await
 }
 
 #[derive(Template)]

@@ -5,6 +5,7 @@ pub mod api;
 mod bank;
 mod invoices;
 mod pages;
+mod payments;
 
 use axum::routing::{delete, get, post};
 use axum::Router;
@@ -57,12 +58,15 @@ pub fn routes() -> Router<AppState> {
         .route("/finance/reports/cost-centers", get(pages::cost_centers))
         .route("/api/v1/finance/reports/account-ledger", get(api::account_ledger))
         .route("/api/v1/finance/reports/cost-centers", get(api::cost_centers))
+        .route("/finance/payments", get(payments::list).post(payments::create))
+        .route("/finance/payments/new", get(payments::new))
         .route("/finance/{which}", get(invoices::list).post(invoices::create))
         .route("/finance/{which}/new", get(invoices::new))
         .route("/finance/{which}/{id}", get(invoices::detail))
         .route("/finance/{which}/{id}/post", post(invoices::post))
         .route("/finance/{which}/{id}/credit-note", post(invoices::credit))
         .route("/finance/{which}/{id}/pay", post(invoices::pay))
+        .route("/finance/{which}/{id}/apply-advance", post(invoices::apply_advance))
         .route("/finance/{which}/{id}/refund", post(invoices::refund))
         .route("/finance/{which}/{id}/set-off", post(invoices::set_off))
         .route("/api/v1/finance/invoices/{id}/refund", post(api::refund))
@@ -84,7 +88,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/finance/invoices/{id}", get(api::invoice))
         .route("/api/v1/finance/invoices/{id}/post", post(api::post_invoice))
         .route("/api/v1/finance/invoices/{id}/credit-note", post(api::credit_note))
-        .route("/api/v1/finance/payments", post(api::record_payment))
+        .route("/api/v1/finance/payments", get(api::payments).post(api::record_payment))
+        .route("/api/v1/finance/invoices/{id}/apply-advance", post(api::apply_advance))
         .route("/api/v1/finance/reports/ageing", get(api::ageing))
         .route("/api/v1/finance/periods", get(api::periods))
         .route("/api/v1/finance/periods/{period}/close", post(api::close))

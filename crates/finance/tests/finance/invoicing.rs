@@ -792,3 +792,140 @@ async fn a_credit_note_is_set_off_against_the_customers_next_invoices_instead_of
         4
     );
 }
+
+/// A posted invoice of one line at 13 % VAT for `net`, dated `date`.
+async fn invoice_of(api: &ApiClient, party: i64, date: &str, what: &str, net: &str) -> i64 {
+    let invoice = posted_invoice(
+        api,
+        json!({"kind": "customer", "party_id": party, "date": date,
+               "lines": [{"description": what, "quantity": "1", "unit_price": net, "vat_rate": "13"}]}),
+    )
+    .await;
+    invoice["id"].as_i64().expect("id")
+}
+
+#[tokio::test]
+async fn one_receipt_settles_several_invoices_in_the_browser_and_its_rest_is_applied_to_a_later_one() {
+    let app = spawn_app().await;
+    app.user("chen.jing", &["accountant"], "", "finance").await;
+    let api = app.api("chen.jing").await;
+    let admin = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let huaxin = party(&admin, "北京华信科技有限公司", "customer").await;
+    // Two invoices: 10,000.00 + 1,300.00 VAT = 11,300.00, and 5,000.00 + 650.00 = 5,650.00.
+    let servers = invoice_of(&api, huaxin, "2026-03-02", "服务器", "10000.00").await;
+    let switches = invoice_of(&api, huaxin, "2026-03-09", "交换机", "5000.00").await;
+
+    let browser = app.signed_in("chen.jing").await;
+    let form = browser.get(&format!("/finance/payments/new?kind=receipt&party_id={huaxin}")).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert!(
+        form.body.contains(&format!("name=\"allocate_{servers}\""))
+            && form.body.contains(&format!("name=\"allocate_{switches}\""))
+    );
+
+    // Too much put on the switches: refused on that invoice's row, the form as typed, nothing stored.
+    let form_path = format!("/finance/payments/new?kind=receipt&party_id={huaxin}");
+    let receipt = |switches_part: &str| -> Vec<(String, String)> {
+        [
+            ("kind", "receipt"),
+            ("party_id", &huaxin.to_string()),
+            ("date", "2026-03-20"),
+            ("amount", "20000.00"),
+            ("bank_account", "1002"),
+            (&format!("allocate_{servers}"), "11300.00"),
+            (&format!("allocate_{switches}"), switches_part),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    };
+    let pairs = receipt("6000.00");
+    let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let refused = browser.post_form(&form_path, "/finance/payments", &pairs).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    let row = refused.body.split(&format!("id=\"invoice-{switches}\"")).nth(1).expect("the switches' row");
+    let row = &row[..row.find("</tr>").expect("row end")];
+    assert!(row.contains("role=\"alert\">More than the open amount 5650.00"), "{row}");
+    assert!(row.contains("value=\"6000.00\""), "the allocation as typed: {row}");
+    assert_eq!(app.count("fin_payments").await, 0);
+
+    // 20,000.00 received: both invoices paid, 3,050.00 kept as an advance on 2203.
+    let pairs = receipt("5650.00");
+    let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let saved = browser.post_form(&form_path, "/finance/payments", &pairs).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    for invoice in [servers, switches] {
+        let stored = api.get(&format!("/api/v1/finance/invoices/{invoice}")).await.json();
+        assert_eq!(stored["status"], "paid", "{stored}");
+    }
+    let listed = api.get("/api/v1/finance/payments?kind=receipt&month=2026-03").await.json();
+    assert_eq!(listed["items"][0]["amount"], "20000.00", "{listed}");
+    assert_eq!(listed["items"][0]["unallocated"], "3050.00");
+    let page = browser.get("/finance/payments?kind=receipt&month=2026-03").await;
+    assert!(page.body.contains("REC/2026/00001") && page.body.contains("3,050.00"), "{}", page.body);
+    assert_eq!(account_closing(&api, "2203").await, "-3050.00");
+
+    // April's invoice of 2,000.00 + 260.00 VAT takes 2,260.00 of the advance, from its page.
+    let cables = invoice_of(&api, huaxin, "2026-04-03", "线缆", "2000.00").await;
+    let invoice_page = browser.get(&format!("/finance/invoices/{cables}")).await;
+    assert!(invoice_page.body.contains("/apply-advance"), "the invoice offers the advance");
+    let early = browser
+        .post_form(
+            &format!("/finance/invoices/{cables}"),
+            &format!("/finance/invoices/{cables}/apply-advance"),
+            &[("date", "2026-03-31"), ("amount", "")],
+        )
+        .await;
+    assert_eq!(early.status, StatusCode::UNPROCESSABLE_ENTITY, "not before the invoice's date: {}", early.body);
+    let applied = browser
+        .post_form(
+            &format!("/finance/invoices/{cables}"),
+            &format!("/finance/invoices/{cables}/apply-advance"),
+            &[("date", "2026-04-03"), ("amount", "")],
+        )
+        .await;
+    assert_eq!(applied.status, StatusCode::SEE_OTHER, "{}", applied.body);
+    let stored = api.get(&format!("/api/v1/finance/invoices/{cables}")).await.json();
+    assert_eq!(stored["status"], "paid", "{stored}");
+    assert_eq!(account_closing(&api, "2203").await, "-790.00");
+    assert_eq!(account_closing(&api, "1122").await, "0.00");
+
+    // A round sum paid on a 1,130.00 invoice from its page: 70.00 more joins the advance.
+    let cable_ties = invoice_of(&api, huaxin, "2026-04-10", "扎带", "1000.00").await;
+    let paid = browser
+        .post_form(
+            &format!("/finance/invoices/{cable_ties}"),
+            &format!("/finance/invoices/{cable_ties}/pay"),
+            &[
+                ("party_id", &huaxin.to_string()),
+                ("date", "2026-04-12"),
+                ("amount", "1200.00"),
+                ("bank_account", "1002"),
+            ],
+        )
+        .await;
+    assert_eq!(paid.status, StatusCode::SEE_OTHER, "{}", paid.body);
+    assert_eq!(api.get(&format!("/api/v1/finance/invoices/{cable_ties}")).await.json()["status"], "paid");
+    assert_eq!(account_closing(&api, "2203").await, "-860.00");
+
+    // Through the API, an advance is applied only to an invoice it can settle.
+    let more = invoice_of(&api, huaxin, "2026-04-20", "机柜", "1000.00").await;
+    let too_much = api
+        .post(
+            &format!("/api/v1/finance/invoices/{more}/apply-advance"),
+            &json!({"date": "2026-04-20", "amount": "900.00"}),
+        )
+        .await;
+    assert_eq!(too_much.status, StatusCode::UNPROCESSABLE_ENTITY, "only 860.00 is held: {}", too_much.body);
+    let part =
+        api.post(&format!("/api/v1/finance/invoices/{more}/apply-advance"), &json!({"date": "2026-04-20"})).await;
+    assert_eq!(part.status, StatusCode::OK, "{}", part.body);
+    assert_eq!(part.json()["invoice"]["status"], "partial");
+    assert_eq!(part.json()["invoice"]["open"], "270.00");
+    assert_eq!(account_closing(&api, "2203").await, "0.00");
+    let none_left =
+        api.post(&format!("/api/v1/finance/invoices/{more}/apply-advance"), &json!({"date": "2026-04-21"})).await;
+    assert_eq!(none_left.json()["errors"][0]["code"], "error.finance.no_advance", "{}", none_left.body);
+    assert_eq!(app.count("audit_log WHERE action = 'apply_advance'").await, 2);
+}

@@ -1,0 +1,175 @@
+//! Receipts and payments pages: the month's list, and the form that records one receipt (or
+//! payment) over any of the party's open invoices, what is left over kept as an advance.
+
+use crate::invoicing::{self, AllocationForm, InvoiceSummary, PaymentForm, PaymentSummary};
+use askama::Template;
+use axum::extract::Query;
+use axum::response::Response;
+use serde::Deserialize;
+use web::page::{finish_form, render, Refused};
+use web::{AppError, AppResult, Ctx, FormPairs, PageCtx};
+
+/// (payment kind, the invoice kind it settles, title key) for `?kind=receipt|payment`.
+fn kind_of(kind: Option<&str>) -> (&'static str, &'static str, &'static str) {
+    match kind {
+        Some("payment") => ("payment", "supplier", "finance.payments"),
+        _ => ("receipt", "customer", "finance.receipts"),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    kind: Option<String>,
+    month: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "finance/payments.html")]
+struct ListPage {
+    page: PageCtx,
+    kind: &'static str,
+    month: String,
+    items: Vec<PaymentSummary>,
+    can_pay: bool,
+}
+
+pub async fn list(ctx: Ctx, Query(q): Query<ListQuery>) -> AppResult<Response> {
+    ctx.require(invoicing::READ)?;
+    let (kind, _, title) = kind_of(q.kind.as_deref());
+    let month = match q.month.as_deref().filter(|m| !m.is_empty()) {
+        Some(m) => crate::domain::parse_period("month", m)
+            .map_err(|e| AppError::Domain(kernel::DomainError::Invalid(vec![e])))?,
+        None => ctx.today().format("%Y-%m").to_string(),
+    };
+    let mut conn = ctx.db().read_conn().await?;
+    let items = invoicing::payments(&mut conn, ctx.company_id(), kind, &month).await?;
+    drop(conn);
+    render(&ListPage {
+        page: PageCtx::new(&ctx, title, "/finance/payments").await?,
+        kind,
+        month,
+        items,
+        can_pay: ctx.principal.may(invoicing::PAYMENTS),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct NewQuery {
+    kind: Option<String>,
+    party_id: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "finance/payment_form.html")]
+struct FormPage {
+    page: PageCtx,
+    kind: &'static str,
+    parties: Vec<(i64, String)>,
+    /// The party chosen; 0 before one is.
+    party_id: i64,
+    /// Its open invoices (bills), each with a field for what this receipt settles of it.
+    open: Vec<InvoiceSummary>,
+    /// What it has paid in advance already and not yet applied.
+    advance: i64,
+    bank: &'static str,
+    today: String,
+    refused: Refused,
+}
+
+impl FormPage {
+    /// The messages about the allocation to one invoice.
+    fn allocation_errors(&self, invoice: &i64) -> Vec<&str> {
+        self.refused.messages_of(&format!("invoice {invoice}"))
+    }
+}
+
+async fn form_page(ctx: &Ctx, kind: &'static str, party_id: i64, refused: Refused) -> AppResult<FormPage> {
+    let (_, invoice_kind, title) = kind_of(Some(kind));
+    let mut conn = ctx.db().read_conn().await?;
+    let (open, advance) = if party_id > 0 {
+        let open = invoicing::open_invoices(&mut conn, ctx.company_id(), party_id, invoice_kind).await?;
+        let advances = invoicing::advances(&mut conn, ctx.company_id(), party_id, invoice_kind).await?;
+        (open, advances.iter().map(|(_, _, rest)| rest).sum())
+    } else {
+        (Vec::new(), 0)
+    };
+    let bank = crate::chart::code(&mut conn, ctx.company_id(), crate::chart::Role::Bank).await?;
+    drop(conn);
+    Ok(FormPage {
+        page: PageCtx::new(ctx, title, "/finance/payments").await?.titled(ctx.t(if kind == "receipt" {
+            "finance.record_receipt"
+        } else {
+            "finance.record_payment"
+        })),
+        kind,
+        parties: super::invoices::parties(ctx, invoice_kind).await?,
+        party_id,
+        open,
+        advance,
+        bank,
+        today: ctx.today().to_string(),
+        refused,
+    })
+}
+
+/// The form: first the party, then its open invoices with what the receipt settles of each.
+pub async fn new(ctx: Ctx, Query(q): Query<NewQuery>) -> AppResult<Response> {
+    ctx.require(invoicing::PAYMENTS)?;
+    let (kind, _, _) = kind_of(q.kind.as_deref());
+    let party_id = q.party_id.and_then(|p| p.parse().ok()).unwrap_or(0);
+    render(&form_page(&ctx, kind, party_id, Refused::default()).await?)
+}
+
+/// Records the receipt (payment). Each invoice's field says how much of it this settles;
+/// with every field empty the oldest invoices are settled first. Whatever the allocations
+/// leave of the amount is kept as the party's advance (预收 / 预付).
+pub async fn create(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let (kind, _, _) = kind_of(pairs.get("kind"));
+    let party_id = pairs.get("party_id").and_then(|p| p.trim().parse().ok()).unwrap_or(0);
+    let allocations: Vec<AllocationForm> = pairs
+        .0
+        .iter()
+        .filter_map(|(field, value)| {
+            let invoice_id = field.strip_prefix("allocate_")?.parse().ok()?;
+            Some(AllocationForm { invoice_id, amount: value.trim().to_string() })
+        })
+        .filter(|a| !a.amount.is_empty())
+        .collect();
+    let form = PaymentForm {
+        kind: kind.into(),
+        party_id,
+        date: pairs.text("date"),
+        amount: pairs.text("amount"),
+        bank_account: pairs.text("bank_account"),
+        allocations: if allocations.is_empty() { None } else { Some(allocations.clone()) },
+        memo: pairs.text("memo"),
+    };
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let outcome = invoicing::record_payment(&mut tx, &ctx.principal, &form).await;
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |_| {
+            (
+                format!("/finance/payments?kind={kind}&month={}", pairs.text("date").get(..7).unwrap_or_default()),
+                "common.saved",
+            )
+        },
+        async |errors| {
+            // A refused allocation is reported on `allocations[i]`; it shows on its invoice's row.
+            let errors = errors
+                .into_iter()
+                .map(|mut e| {
+                    let row = e.field.strip_prefix("allocations[").and_then(|r| r.strip_suffix(']'));
+                    if let Some(invoice) = row.and_then(|i| i.parse::<usize>().ok()).and_then(|i| allocations.get(i)) {
+                        e.field = format!("invoice {}:amount", invoice.invoice_id);
+                    }
+                    e
+                })
+                .collect();
+            form_page(&ctx, kind, party_id, Refused::new(&ctx, "", errors, pairs.clone())).await
+        },
+    )
+    .await
+}
