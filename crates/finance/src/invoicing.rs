@@ -1495,6 +1495,8 @@ pub struct StatementLine {
     /// … or less (receipts, credit notes).
     pub credit: i64,
     pub balance: i64,
+    /// Where the line leads: the invoice's page, or the voucher of a receipt or payment.
+    pub link: String,
 }
 
 /// A statement of account (对账单) for one party between two dates: the balance owed at the
@@ -1512,11 +1514,13 @@ pub async fn party_statement(
             .map_err(|_| DomainError::invalid("date", "error.date.format", date))?;
     }
     let rows = sqlx::query(
-        "SELECT invoice_date AS day, CASE WHEN credit_of IS NULL THEN 'invoice' ELSE 'credit_note' END AS kind, number, total AS amount, id \
+        "SELECT invoice_date AS day, CASE WHEN credit_of IS NULL THEN 'invoice' ELSE 'credit_note' END AS kind, number, total AS amount, id, \
+           kind AS document, id AS target \
          FROM fin_invoices WHERE company_id = $1 AND party_id = $2 AND status <> 'draft' AND invoice_date <= $3 \
          UNION ALL \
          SELECT payment_date AS day, CASE WHEN refund_of IS NULL THEN kind ELSE 'refund' END AS kind, number, \
-           CASE WHEN refund_of IS NULL THEN -amount ELSE amount END AS amount, id FROM fin_payments WHERE company_id = $1 AND party_id = $2 AND payment_date <= $3 \
+           CASE WHEN refund_of IS NULL THEN -amount ELSE amount END AS amount, id, 'payment' AS document, entry_id AS target \
+         FROM fin_payments WHERE company_id = $1 AND party_id = $2 AND payment_date <= $3 \
          ORDER BY day, kind, id",
     )
     .bind(company)
@@ -1550,6 +1554,14 @@ pub async fn party_statement(
             charge: amount.max(0),
             credit: (-amount).max(0),
             balance,
+            link: {
+                let target: i64 = r.try_get("target")?;
+                match r.try_get::<String, _>("document")?.as_str() {
+                    "customer" => format!("/finance/invoices/{target}"),
+                    "supplier" => format!("/finance/bills/{target}"),
+                    _ => format!("/finance/entries/{target}"),
+                }
+            },
         });
     }
     Ok((opening, lines))

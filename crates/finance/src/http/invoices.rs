@@ -2,6 +2,7 @@
 //! the invoice with its voucher, post, credit note and receipt forms (also a print view), and
 //! the ageing report.
 
+use crate::domain::yuan;
 use crate::invoicing::{self, AgeingRow, Invoice, InvoiceForm, InvoiceSummary, PaymentForm};
 use crate::vat::{InvoiceLineForm, VatRounding};
 use askama::Template;
@@ -342,7 +343,7 @@ pub async fn pay(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: For
     let open = invoicing::load(tx.conn(), ctx.company_id(), id).await?.map_or(0, |i| i.open_amount());
     let typed = pairs.text("amount");
     let allocation = match kernel::Money::parse(&typed, kernel::Currency::CNY) {
-        Ok(amount) if amount.minor() > open => crate::domain::yuan(open),
+        Ok(amount) if amount.minor() > open => yuan(open),
         _ => typed.clone(),
     };
     let form = PaymentForm {
@@ -415,7 +416,6 @@ pub async fn ageing(ctx: Ctx, Query(q): Query<AgeingQuery>) -> AppResult<Respons
         .iter()
         .map(|k| ctx.t(k))
         .collect();
-        let yuan = crate::domain::yuan;
         let data: Vec<Vec<String>> = rows
             .iter()
             .map(|r| {
@@ -458,6 +458,8 @@ pub struct StatementQuery {
     party_id: Option<i64>,
     from: Option<String>,
     to: Option<String>,
+    /// `csv` or `xlsx` downloads the statement.
+    format: Option<String>,
 }
 
 /// The statement of account of one customer or supplier, printable.
@@ -476,6 +478,22 @@ pub async fn party_statement(ctx: Ctx, Query(q): Query<StatementQuery>) -> AppRe
     let mut conn = ctx.db().read_conn().await?;
     let (opening, lines) = invoicing::party_statement(&mut conn, ctx.company_id(), party_id, &from, &to).await?;
     let closing = lines.last().map(|l| l.balance).unwrap_or(opening);
+    if let Some(format) = q.format.as_deref().filter(|f| *f == "csv" || *f == "xlsx") {
+        let header: Vec<String> =
+            ["finance.date", "finance.invoice_number", "finance.charge", "finance.paid", "finance.balance"]
+                .iter()
+                .map(|k| ctx.t(k))
+                .collect();
+        let edge =
+            |label: &str, balance: i64| vec![String::new(), ctx.t(label), String::new(), String::new(), yuan(balance)];
+        let mut data = vec![edge("finance.opening", opening)];
+        data.extend(lines.iter().map(|l| {
+            let document = format!("{} {}", ctx.t(&format!("finance.doc.{}", l.kind)), l.number);
+            vec![l.date.clone(), document, yuan(l.charge), yuan(l.credit), yuan(l.balance)]
+        }));
+        data.push(edge("finance.closing", closing));
+        return web::page::download(format, &format!("statement-{party_id}-{from}-{to}"), &header, &data);
+    }
     let page = PageCtx::new(&ctx, "finance.party_statement", "/finance/reports/ageing")
         .await?
         .titled(format!("{} · {party_name}", ctx.t("finance.party_statement")));

@@ -377,8 +377,23 @@ struct TrialBalancePage {
     page: PageCtx,
     from: String,
     to: String,
+    /// The books' first month: an opening balance is drilled into from there to the month
+    /// before `from`.
+    first_period: String,
     rows: Vec<TrialBalanceRow>,
     totals: (i64, i64, i64, i64),
+}
+
+impl TrialBalancePage {
+    /// The month before `from`, where the entries behind an opening balance end.
+    fn before_from(&self) -> String {
+        let (year, month): (i32, u32) = (self.from[..4].parse().unwrap_or(0), self.from[5..].parse().unwrap_or(1));
+        if month == 1 {
+            format!("{}-12", year - 1)
+        } else {
+            format!("{year}-{:02}", month - 1)
+        }
+    }
 }
 
 pub async fn trial_balance(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Response> {
@@ -390,6 +405,12 @@ pub async fn trial_balance(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<
     };
     let mut conn = conn(&ctx).await?;
     let rows = service::trial_balance(&mut conn, ctx.company_id(), &from, &to).await?;
+    let first_period = service::periods(&mut conn, ctx.company_id())
+        .await?
+        .into_iter()
+        .next()
+        .map_or_else(|| from.clone(), |(p, _)| p);
+    drop(conn);
     let totals =
         rows.iter().fold((0, 0, 0, 0), |t, r| (t.0 + r.opening, t.1 + r.debit, t.2 + r.credit, t.3 + r.closing));
     if let Some(format) = export(&q) {
@@ -418,6 +439,7 @@ pub async fn trial_balance(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<
             .as_report(format!("{from} — {to}"), ""),
         from,
         to,
+        first_period,
         rows,
         totals,
     })
@@ -431,6 +453,9 @@ struct StatementPage {
     statement: &'static str,
     /// The first month a figure's drill-down covers: the balance sheet's from January.
     drill_from: String,
+    /// The range behind the comparison column: the end of last year for the balance sheet,
+    /// the same months a year earlier for the income statement.
+    comparison_range: (String, String),
     from: Option<String>,
     to: String,
     rows: Vec<StatementRow>,
@@ -460,6 +485,12 @@ fn statement_download(
     download(format, name, &header, &data)
 }
 
+/// The same month a year earlier (`2026-03` → `2025-03`), for the comparison column's drill-down.
+fn year_earlier(period: &str) -> String {
+    let year: i32 = period[..4].parse().unwrap_or(0);
+    format!("{}{}", year - 1, &period[4..])
+}
+
 pub async fn balance_sheet(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Response> {
     ctx.require(service::REPORTS)?;
     let period = chosen_period(&ctx, "period", q.period.as_deref().or(q.to.as_deref()))?;
@@ -483,6 +514,10 @@ pub async fn balance_sheet(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<
         action: "/finance/reports/balance-sheet",
         statement: service::Statement::BalanceSheet.key(),
         drill_from: format!("{}-01", &period[..4]),
+        comparison_range: (
+            year_earlier(&format!("{}-01", &period[..4])),
+            year_earlier(&format!("{}-12", &period[..4])),
+        ),
         from: None,
         to: period,
         rows,
@@ -518,6 +553,7 @@ pub async fn income_statement(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResu
         action: "/finance/reports/income-statement",
         statement: service::Statement::IncomeStatement.key(),
         drill_from: from.clone(),
+        comparison_range: (year_earlier(&from), year_earlier(&to)),
         from: Some(from),
         to,
         rows,

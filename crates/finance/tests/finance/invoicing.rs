@@ -456,6 +456,18 @@ async fn a_statement_of_account_runs_from_the_opening_balance_through_invoices_a
         .await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("1,700.00") && page.body.contains("南京鼎盛物流有限公司"));
+    assert!(page.body.contains("<a href=\"/finance/invoices/"), "each invoice opens its page");
+    assert!(page.body.contains("<a href=\"/finance/entries/"), "each receipt opens its voucher");
+    let csv = app
+        .signed_in("admin")
+        .await
+        .get(&format!("/finance/reports/party-statement?party_id={customer}&from=2026-03-01&to=2026-03-31&format=csv"))
+        .await;
+    assert_eq!(csv.header("content-type").as_deref(), Some("text/csv; charset=utf-8"));
+    let rows: Vec<&str> = csv.body.lines().collect();
+    assert_eq!(rows.len(), 5, "header, opening, invoice, receipt, closing: {}", csv.body);
+    assert!(rows[1].ends_with("1000.00") && rows[4].ends_with("1700.00"), "{}", csv.body);
+    assert!(rows[3].contains("1800.00"), "{}", csv.body);
     assert_eq!(
         api.get(&format!("/api/v1/finance/reports/party-statement?party_id={customer}&from=March&to=2026-03-31"))
             .await

@@ -619,8 +619,18 @@ async fn a_figure_drills_down_to_its_entries_costs_show_by_centre_and_reports_do
         xlsx.body.starts_with("PK") && xlsx.body.contains("资产总计") && xlsx.body.contains("<v>93800.00</v>"),
         "a workbook with numbers as numbers"
     );
-    let page = browser.get("/finance/reports/trial-balance?from=2026-01&to=2026-02").await;
-    assert!(page.body.contains("/finance/reports/account?code=1002"), "each figure links to its entries");
+    let page = browser.get("/finance/reports/trial-balance?from=2026-02&to=2026-02").await;
+    let start = page.body.find("code=1002&amp;").expect("1002's row");
+    let bank_row = &page.body[start..start + page.body[start..].find("</tr>").expect("row end")];
+    assert!(
+        bank_row.contains("/finance/reports/account?code=1002&amp;from=2026-01&amp;to=2026-01\">95,000.00</a>"),
+        "February's opening opens January's entries: {bank_row}"
+    );
+    assert!(
+        bank_row.contains("from=2026-02&amp;to=2026-02\">1,200.00</a>")
+            && bank_row.contains("from=2026-02&amp;to=2026-02\">93,800.00</a>"),
+        "the credit and the closing open February's entries: {bank_row}"
+    );
     assert_eq!(browser.get("/finance/reports/account?code=1002&from=2026-01&to=2026-02").await.status, StatusCode::OK);
     assert_eq!(browser.get("/finance/reports/cost-centers?from=2026-01&to=2026-02").await.status, StatusCode::OK);
 }
