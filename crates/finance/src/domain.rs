@@ -423,6 +423,7 @@ pub const INCOME_STATEMENT: &[StatementLine] = &[
     acc("taxes_surcharges", "税金及附加", "Taxes and surcharges", &[("6403", 1)]),
     acc("selling", "销售费用", "Selling expenses", &[("6601", 1)]),
     acc("administrative", "管理费用", "Administrative expenses", &[("6602", 1)]),
+    acc("research", "研发费用", "Research and development expenses", &[("6602R", 1)]),
     acc("financial", "财务费用", "Financial expenses", &[("6603", 1)]),
     acc("investment_income", "加：投资收益", "Add: investment income", &[("6111", -1)]),
     acc("fair_value", "公允价值变动收益", "Gains from fair-value changes", &[("6101", -1)]),
@@ -437,6 +438,7 @@ pub const INCOME_STATEMENT: &[StatementLine] = &[
             ("taxes_surcharges", -1),
             ("selling", -1),
             ("administrative", -1),
+            ("research", -1),
             ("financial", -1),
             ("investment_income", 1),
             ("fair_value", 1),
@@ -454,6 +456,21 @@ pub const INCOME_STATEMENT: &[StatementLine] = &[
     acc("income_tax", "减：所得税费用", "Less: income tax expense", &[("6801", 1)]),
     sum("net_profit", "四、净利润", "Net profit", &[("profit_before_tax", 1), ("income_tax", -1)]),
 ];
+
+/// What marks the research sub-accounts of 管理费用 in an income-statement key (`6602R`).
+pub const RESEARCH_SUFFIX: &str = "R";
+
+/// The key an account's movement counts under on the income statement: its first-level code,
+/// except the research sub-accounts of 管理费用 (a sub-account of 6602 whose name has 研发 in
+/// it), which CAS shows on a line of their own, 研发费用, under the key `6602R`.
+pub fn income_statement_key(code: &str, name_zh: &str) -> String {
+    let first_level: String = code.chars().take(4).collect();
+    if first_level == "6602" && code.len() > 4 && name_zh.contains("研发") {
+        format!("6602{RESEARCH_SUFFIX}")
+    } else {
+        first_level
+    }
+}
 
 /// Computes a statement from debit-minus-credit per first-level account code.
 pub fn compute(lines: &[StatementLine], net_by_code: &BTreeMap<String, i64>) -> Vec<(&'static str, i64)> {

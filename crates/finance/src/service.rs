@@ -1026,8 +1026,11 @@ pub async fn statement_line(
         .accounts
         .iter()
         .filter_map(|(code, sign)| {
-            names.get(*code).map(|(name_zh, name_en)| LineAccount {
-                code: code.to_string(),
+            // A key that is not an account (研发费用's research sub-accounts of 6602) opens the
+            // account they sit under.
+            let account = code.strip_suffix(domain::RESEARCH_SUFFIX).unwrap_or(code);
+            names.get(account).map(|(name_zh, name_en)| LineAccount {
+                code: account.to_string(),
                 name_zh: name_zh.clone(),
                 name_en: name_en.clone(),
                 amount: nets.get(*code).copied().unwrap_or(0) * sign,
@@ -1060,27 +1063,40 @@ pub async fn statement_line(
     })
 }
 
+/// Movements per income-statement key over `from..=to`, without the closing vouchers (which
+/// empty the income and expense accounts into 本年利润 each month and would zero the statement).
 async fn movements_without_closing(
     conn: &mut db::Conn,
     company: i64,
     from: &str,
     to: &str,
 ) -> Result<BTreeMap<String, i64>> {
-    let mut map = net_by_first_level(conn, company, Some(from), to).await?;
+    let balances = sqlx::query(
+        "SELECT a.code, a.name_zh, CAST(COALESCE(SUM(b.debit - b.credit), 0) AS BIGINT) AS net FROM fin_balances b \
+         JOIN fin_accounts a ON a.id = b.account_id \
+         WHERE b.company_id = $1 AND b.period >= $2 AND b.period <= $3 GROUP BY a.code, a.name_zh",
+    )
+    .bind(company)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&mut *conn)
+    .await?;
     let closing = sqlx::query(
-        "SELECT a.code, CAST(COALESCE(SUM(l.debit - l.credit), 0) AS BIGINT) AS net FROM fin_entry_lines l \
+        "SELECT a.code, a.name_zh, CAST(COALESCE(SUM(l.debit - l.credit), 0) AS BIGINT) AS net FROM fin_entry_lines l \
          JOIN fin_entries e ON e.id = l.entry_id JOIN fin_accounts a ON a.id = l.account_id \
-         WHERE e.company_id = $1 AND e.kind = 'closing' AND e.status = 'posted' AND e.period >= $2 AND e.period <= $3 GROUP BY a.code",
+         WHERE e.company_id = $1 AND e.kind = 'closing' AND e.status = 'posted' AND e.period >= $2 AND e.period <= $3 \
+         GROUP BY a.code, a.name_zh",
     )
     .bind(company)
     .bind(from)
     .bind(to)
     .fetch_all(conn)
     .await?;
-    for r in closing {
-        let code: String = r.try_get("code")?;
+    let mut map = BTreeMap::new();
+    for (r, sign) in balances.iter().map(|r| (r, 1)).chain(closing.iter().map(|r| (r, -1))) {
+        let (code, name): (String, String) = (r.try_get("code")?, r.try_get("name_zh")?);
         let net: i64 = r.try_get("net")?;
-        *map.entry(code.chars().take(4).collect()).or_insert(0) -= net;
+        *map.entry(domain::income_statement_key(&code, &name)).or_insert(0) += sign * net;
     }
     Ok(map)
 }

@@ -941,3 +941,40 @@ async fn dollar_balances_are_revalued_at_month_end_and_the_difference_goes_to_fi
         .await;
     assert_eq!(closed.json()["errors"][0]["code"], "error.finance.period_closed");
 }
+
+#[tokio::test]
+async fn research_costs_kept_under_administrative_expenses_show_on_their_own_line() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    for (code, name) in [("660201", "研发费用"), ("660202", "办公费")] {
+        let added =
+            api.post("/api/v1/finance/accounts", &json!({"parent": "6602", "code": code, "name_zh": name})).await;
+        assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    }
+    // March: 20,000.00 of consulting sold; 8,000.00 paid to the lab's engineers as research,
+    // 3,000.00 for office supplies.
+    post(&api, voucher("2026-03-05", "咨询收入", &[("1002", "20000.00", ""), ("6001", "", "20000.00")])).await;
+    post(&api, voucher("2026-03-20", "研发人员劳务", &[("660201", "8000.00", ""), ("1002", "", "8000.00")])).await;
+    post(&api, voucher("2026-03-25", "办公用品", &[("660202", "3000.00", ""), ("1002", "", "3000.00")])).await;
+    for month in ["2026-01", "2026-02", "2026-03"] {
+        assert_eq!(
+            api.post(&format!("/api/v1/finance/periods/{month}/close"), &json!({})).await.status,
+            StatusCode::OK
+        );
+    }
+    let statement = api.get("/api/v1/finance/reports/income-statement?from=2026-03&to=2026-03").await.json();
+    let line = |key: &str| {
+        statement["lines"].as_array().expect("lines").iter().find(|l| l["key"] == key).expect(key)["amount"].clone()
+    };
+    assert_eq!(line("administrative"), "3000.00", "{statement}");
+    assert_eq!(line("research"), "8000.00");
+    assert_eq!(line("operating_profit"), "9000.00");
+    assert_eq!(line("net_profit"), "9000.00", "the month's close carried the same to 本年利润");
+    let research = api
+        .get("/api/v1/finance/reports/statement-line?statement=income-statement&line=research&from=2026-03&to=2026-03")
+        .await
+        .json();
+    assert_eq!(research["amount"], "8000.00", "{research}");
+    assert_eq!(research["accounts"][0]["code"], "6602", "it opens the account the research sits under: {research}");
+}
