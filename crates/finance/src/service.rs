@@ -1165,7 +1165,9 @@ pub async fn close_period(tx: &mut Tx, principal: &Principal, period: &str) -> R
         });
         to_profit += net;
     }
-    if !lines.is_empty() {
+    // A month whose income and expenses cancel out carries nothing to 本年利润: its voucher
+    // closes the accounts against each other and has no 本年利润 line of zero.
+    if !lines.is_empty() && to_profit != 0 {
         lines.push(domain::Line {
             account: current_year_profit.into(),
             debit: to_profit.max(0),
@@ -1174,6 +1176,8 @@ pub async fn close_period(tx: &mut Tx, principal: &Principal, period: &str) -> R
             memo: String::new(),
             foreign: None,
         });
+    }
+    if !lines.is_empty() {
         number = Some(post_system_entry(tx, company, &period, &date, "期末结转损益", lines).await?);
     }
     if period.ends_with("-12") {

@@ -941,3 +941,55 @@ async fn one_receipt_settles_several_invoices_in_the_browser_and_its_rest_is_app
     assert_eq!(none_left.json()["errors"][0]["code"], "error.finance.no_advance", "{}", none_left.body);
     assert_eq!(app.count("audit_log WHERE action = 'apply_advance'").await, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invoices_posted_at_the_same_moment_get_gapless_distinct_numbers_and_vouchers() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let customer = party(&api, "苏州恒通电子有限公司", "customer").await;
+    // Twenty-four drafts of a month's orders, then all posted at once by as many clerks.
+    let mut drafts = Vec::new();
+    for i in 0..24 {
+        let draft = api
+            .post(
+                "/api/v1/finance/invoices",
+                &json!({"kind": "customer", "party_id": customer, "date": "2026-05-18",
+                        "lines": [{"description": format!("订单 {i}"), "quantity": "1", "unit_price": "1000.00", "vat_rate": "13"}]}),
+            )
+            .await;
+        drafts.push(draft.json()["id"].as_i64().expect("id"));
+    }
+    let principal = crate::ledger::admin_principal(app.company_id);
+    let tasks: Vec<_> = drafts
+        .iter()
+        .map(|id| {
+            let (db, principal, id) = (app.db.clone(), principal.clone(), *id);
+            tokio::spawn(async move {
+                let mut tx = db.begin(db::Actor::user(1, "admin", principal.company_id.0)).await.expect("begin");
+                let number = finance::invoicing::post_invoice(&mut tx, &principal, id).await.expect("post");
+                tx.commit().await.expect("commit");
+                number
+            })
+        })
+        .collect();
+    let mut numbers = Vec::new();
+    for task in tasks {
+        numbers.push(task.await.expect("task"));
+    }
+    numbers.sort();
+    let expected: Vec<String> = (1..=24).map(|n| format!("INV/2026/{n:05}")).collect();
+    assert_eq!(numbers, expected, "invoice numbers without gaps or repeats");
+    let vouchers: Vec<String> = sqlx::query("SELECT number FROM fin_entries WHERE period = '2026-05' ORDER BY number")
+        .fetch_all(app.db.reader())
+        .await
+        .expect("vouchers")
+        .iter()
+        .map(|r| r.try_get("number").expect("number"))
+        .collect();
+    assert_eq!(vouchers.len(), 24);
+    let word = vouchers[0].split('-').next().expect("word").to_string();
+    let expected: Vec<String> = (1..=24).map(|n| format!("{word}-{n:04}")).collect();
+    assert_eq!(vouchers, expected, "voucher numbers of the month without gaps or repeats");
+    assert_eq!(account_closing(&api, "1122").await, "27120.00", "24 × 1,130.00 receivable, each posted once");
+}
