@@ -197,6 +197,12 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("finance.due_date", "到期日", "Due date"),
     ("finance.tax_inclusive", "含税价", "Prices include VAT"),
     ("finance.vat_rounding", "税额舍入", "VAT rounding"),
+    (
+        "finance.vat_rounding_hint",
+        "此后开具的发票、采购发票和订单按此舍入；已保存的单据不变",
+        "Invoices, bills and orders issued from now on round this way; saved documents keep theirs",
+    ),
+    ("error.finance.vat_rounding", "税额舍入应为 line 或 document：{0}", "VAT rounding is line or document: {0}"),
     ("finance.rounding.line", "按行", "Per line"),
     ("finance.rounding.document", "按单据", "Per document"),
     ("finance.description", "货物或服务名称", "Goods or service"),

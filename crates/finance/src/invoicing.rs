@@ -36,8 +36,9 @@ pub struct InvoiceForm {
     pub due_date: Option<String>,
     #[serde(default)]
     pub tax_inclusive: bool,
+    /// Absent: the company's setting.
     #[serde(default)]
-    pub vat_rounding: VatRounding,
+    pub vat_rounding: Option<VatRounding>,
     #[serde(default)]
     pub memo: String,
     pub lines: Vec<InvoiceLineForm>,
@@ -56,6 +57,8 @@ pub struct Invoice {
     pub date: String,
     pub due_date: String,
     pub tax_inclusive: bool,
+    /// How its VAT was rounded; its credit notes round the same way.
+    pub vat_rounding: VatRounding,
     pub net: i64,
     pub tax: i64,
     pub total: i64,
@@ -98,12 +101,13 @@ async fn party_and_chart(
     party_id: i64,
     kind: &str,
     problems: &mut Problems,
-) -> Result<(Option<String>, Template)> {
+) -> Result<(Option<String>, Template, VatRounding)> {
     let role = if kind == "supplier" { "supplier" } else { "customer" };
     // One row whether or not the party exists: its name is null when it does not.
     let row = tx.fetch_one(
         sqlx::query(
-            "SELECT (SELECT template FROM fin_books WHERE company_id = $1) AS template, p.name, \
+            "SELECT (SELECT template FROM fin_books WHERE company_id = $1) AS template, \
+             (SELECT vat_rounding FROM fin_books WHERE company_id = $1) AS vat_rounding, p.name, \
              EXISTS (SELECT 1 FROM party_roles r WHERE r.party_id = p.id AND r.role = $3) AS has_role \
              FROM (SELECT 1 AS one) here LEFT JOIN parties p ON p.company_id = $1 AND p.id = $2 AND p.archived_at IS NULL",
         )
@@ -113,6 +117,7 @@ async fn party_and_chart(
     )
     .await?;
     let template = chart::stored_template(row.try_get("template")?)?;
+    let rounding = VatRounding::from_key(&row.try_get::<Option<String>, _>("vat_rounding")?.unwrap_or_default());
     let name: Option<String> = row.try_get("name")?;
     if name.is_none() {
         problems.add("party_id", "error.finance.party", party_id.to_string());
@@ -123,7 +128,45 @@ async fn party_and_chart(
             party_id.to_string(),
         );
     }
-    Ok((name, template))
+    Ok((name, template, rounding))
+}
+
+/// The company's VAT rounding (per line unless it chose per document).
+pub async fn vat_rounding(conn: &mut db::Conn, company: i64) -> Result<VatRounding> {
+    let row = sqlx::query("SELECT vat_rounding FROM fin_books WHERE company_id = $1")
+        .bind(company)
+        .fetch_optional(conn)
+        .await?;
+    Ok(match row {
+        Some(r) => VatRounding::from_key(&r.try_get::<String, _>("vat_rounding")?),
+        None => VatRounding::Line,
+    })
+}
+
+/// Sets the company's VAT rounding for the documents it issues from now on (those already
+/// saved keep theirs). Audited.
+pub async fn set_vat_rounding(tx: &mut Tx, principal: &Principal, rounding: VatRounding) -> Result<()> {
+    principal.authorize(crate::service::ACCOUNTS)?;
+    let company = principal.company_id.0;
+    let before = vat_rounding(tx.conn(), company).await?;
+    let changed = tx
+        .execute(
+            sqlx::query("UPDATE fin_books SET vat_rounding = $1 WHERE company_id = $2")
+                .bind(rounding.key())
+                .bind(company),
+        )
+        .await?;
+    if changed == 0 {
+        return Err(DomainError::invalid("vat_rounding", "error.finance.no_books", "").into());
+    }
+    tx.audit(
+        "update",
+        "finance.books",
+        Some(&company.to_string()),
+        &json!({"vat_rounding": [before.key(), rounding.key()]}),
+    )
+    .await?;
+    Ok(())
 }
 
 /// Saves a draft invoice or bill with its computed lines.
@@ -152,23 +195,25 @@ pub async fn create_invoice(tx: &mut Tx, principal: &Principal, form: &InvoiceFo
     if form.memo.chars().count() > 200 {
         problems.add("memo", "error.too_long", "200");
     }
-    let (_, template) = party_and_chart(tx, company, form.party_id, &form.kind, &mut problems).await?;
-    let computed =
-        match vat::compute(&form.lines, form.tax_inclusive, form.vat_rounding, default_account(template, &form.kind)) {
-            Ok(c) => Some(c),
-            Err(DomainError::Invalid(errors)) => {
-                problems.0.extend(errors);
-                None
-            }
-            Err(e) => return Err(e.into()),
-        };
+    let (_, template, company_rounding) =
+        party_and_chart(tx, company, form.party_id, &form.kind, &mut problems).await?;
+    let rounding = form.vat_rounding.unwrap_or(company_rounding);
+    let computed = match vat::compute(&form.lines, form.tax_inclusive, rounding, default_account(template, &form.kind))
+    {
+        Ok(c) => Some(c),
+        Err(DomainError::Invalid(errors)) => {
+            problems.0.extend(errors);
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
     problems.finish()?;
     let (Some(date), Some(due), Some((lines, totals))) = (date, due, computed) else {
         return Err(DomainError::Internal("validated input is incomplete".into()).into());
     };
     let now = tx.now().to_string();
     let user = tx.actor().user_id;
-    let rounding = if form.vat_rounding == VatRounding::Document { "document" } else { "line" };
+    let rounding = rounding.key();
     let id: i64 = tx.fetch_one(
         sqlx::query(
             "INSERT INTO fin_invoices (company_id, kind, party_id, status, invoice_date, due_date, tax_inclusive, vat_rounding, net, tax, total, memo, created_at, created_by) \
@@ -500,7 +545,7 @@ pub async fn credit_part(
     p.finish()?;
     let template = chart::template(tx.conn(), company).await?;
     let (computed, totals) =
-        vat::compute(lines, invoice.tax_inclusive, VatRounding::Line, default_account(template, &invoice.kind))?;
+        vat::compute(lines, invoice.tax_inclusive, invoice.vat_rounding, default_account(template, &invoice.kind))?;
     let credited_before: i64 = tx.fetch_one(
         sqlx::query(
             "SELECT CAST(COALESCE(SUM(-total), 0) AS BIGINT) AS credited FROM fin_invoices WHERE credit_of = $1 AND status <> 'draft'",
@@ -1247,7 +1292,7 @@ pub async fn set_off_candidates(conn: &mut db::Conn, company: i64, note: &Invoic
 /// each line's row), with `more` columns from `joins`, and `lock` at the end.
 fn load_sql(more: &str, joins: &str, lock: &str) -> String {
     format!(
-        "SELECT i.kind, i.party_id, p.name AS party_name, i.number, i.status, i.credit_of, i.invoice_date, i.due_date, i.tax_inclusive, \
+        "SELECT i.kind, i.party_id, p.name AS party_name, i.number, i.status, i.credit_of, i.invoice_date, i.due_date, i.tax_inclusive, i.vat_rounding, \
          i.net, i.tax, i.total, i.settled, i.entry_id, i.memo, i.hold_reason, l.line_no, l.description, l.quantity, l.unit_price, \
          l.discount_bp, l.vat_rate_bp, l.account, l.net AS line_net, l.tax AS line_tax, l.total AS line_total{more} \
          FROM fin_invoices i JOIN parties p ON p.id = i.party_id LEFT JOIN fin_invoice_lines l ON l.invoice_id = i.id{joins} \
@@ -1307,6 +1352,7 @@ fn invoice_from_rows(id: i64, rows: &[db::Row]) -> Result<Option<Invoice>> {
         date: r.try_get("invoice_date")?,
         due_date: r.try_get("due_date")?,
         tax_inclusive: r.try_get::<i64, _>("tax_inclusive")? == 1,
+        vat_rounding: VatRounding::from_key(&r.try_get::<String, _>("vat_rounding")?),
         net: r.try_get("net")?,
         tax: r.try_get("tax")?,
         total: r.try_get("total")?,

@@ -122,6 +122,12 @@ pub fn module() -> Module {
                 name: "indexes of posted invoices leave drafts out",
                 sql: include_str!("../migrations/0016_posted_invoice_indexes.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 17,
+                name: "VAT rounding per line or per document as a company setting",
+                sql: include_str!("../migrations/0017_vat_rounding_setting.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,

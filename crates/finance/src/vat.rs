@@ -51,13 +51,33 @@ pub struct Totals {
     pub total: i64,
 }
 
-/// Whether tax is rounded on each line or once per rate on the whole document.
+/// Whether tax is rounded on each line or once per rate on the whole document. The company's
+/// choice is kept in its books (`fin_books.vat_rounding`, [`crate::invoicing::vat_rounding`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum VatRounding {
     #[default]
     Line,
     Document,
+}
+
+impl VatRounding {
+    /// As stored and sent: `line` or `document`.
+    pub fn key(self) -> &'static str {
+        match self {
+            VatRounding::Line => "line",
+            VatRounding::Document => "document",
+        }
+    }
+
+    /// The stored key; anything but `document` is per line.
+    pub fn from_key(key: &str) -> VatRounding {
+        if key == "document" {
+            VatRounding::Document
+        } else {
+            VatRounding::Line
+        }
+    }
 }
 
 fn fen(value: Decimal) -> i64 {
@@ -126,8 +146,9 @@ pub fn compute(
         let gross = quantity.to_decimal() * price.to_decimal() * (Decimal::ONE - Decimal::new(discount, 4));
         let (net, tax, exact_tax) = if tax_inclusive {
             let total = fen(gross);
-            let net = fen(Decimal::new(total, 2) / (Decimal::ONE + rate_dec));
-            (net, total - net, Decimal::new(total - net, 2))
+            let exact_net = Decimal::new(total, 2) / (Decimal::ONE + rate_dec);
+            let net = fen(exact_net);
+            (net, total - net, Decimal::new(total, 2) - exact_net)
         } else {
             let net = fen(gross);
             let exact = Decimal::new(net, 2) * rate_dec;
@@ -155,9 +176,10 @@ pub fn compute(
         problems.add("lines", "error.finance.no_lines", "");
     }
     problems.finish()?;
-    if rounding == VatRounding::Document && !tax_inclusive {
+    if rounding == VatRounding::Document {
         // Round once per rate and put the difference on the largest line of that rate, so
-        // the lines still add up to the document.
+        // the lines still add up to the document. From tax-inclusive prices the gross stays
+        // as the customer was quoted it: the difference moves between tax and net.
         for (rate, exact) in &exact_tax_by_rate {
             let document_tax = fen(*exact);
             let line_tax: i64 = computed.iter().filter(|l| l.vat_rate_bp == *rate).map(|l| l.tax).sum();
@@ -165,7 +187,11 @@ pub fn compute(
             if difference != 0 {
                 if let Some(line) = computed.iter_mut().filter(|l| l.vat_rate_bp == *rate).max_by_key(|l| l.net) {
                     line.tax += difference;
-                    line.total += difference;
+                    if tax_inclusive {
+                        line.net -= difference;
+                    } else {
+                        line.total += difference;
+                    }
                 }
             }
         }
@@ -213,6 +239,19 @@ mod tests {
         let (_, per_line) = compute(&lines, false, VatRounding::Line, "6001").unwrap();
         let (_, per_document) = compute(&lines, false, VatRounding::Document, "6001").unwrap();
         assert_eq!((per_line.tax, per_document.tax), (3, 2));
+    }
+
+    #[test]
+    fn document_rounding_from_tax_inclusive_prices_keeps_the_gross_and_moves_the_fen_to_net() {
+        // Three lines of 1.00 including 6 %: per line 1.00 / 1.06 = 0.9434 → net 0.94, tax 0.06
+        // each (0.18); per document 3.00 − 2.830189 = 0.169811 → 0.17, one fen less tax and
+        // one more net on one line, the gross still 3.00.
+        let lines = vec![line("1", "1.00", "6"), line("1", "1.00", "6"), line("1", "1.00", "6")];
+        let (_, per_line) = compute(&lines, true, VatRounding::Line, "6001").unwrap();
+        let (computed, per_document) = compute(&lines, true, VatRounding::Document, "6001").unwrap();
+        assert_eq!(per_line, Totals { net: 282, tax: 18, total: 300 });
+        assert_eq!(per_document, Totals { net: 283, tax: 17, total: 300 });
+        assert!(computed.iter().all(|l| l.net + l.tax == l.total && l.total == 100));
     }
 
     #[test]

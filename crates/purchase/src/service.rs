@@ -8,7 +8,7 @@
 use crate::domain::{self, BillLine, Mismatch, Settings};
 use db::{Result, RowExt, Tx};
 use finance::domain::yuan;
-use finance::vat::{InvoiceLineForm, VatRounding};
+use finance::vat::InvoiceLineForm;
 use kernel::error::Problems;
 use kernel::permission::Principal;
 use kernel::{Currency, DomainError, Money, Qty};
@@ -205,7 +205,9 @@ async fn insert_order(tx: &mut Tx, principal: &Principal, form: &OrderForm, rfq:
         products.push((line.product_id, qty, price, vat, unit));
     }
     p.finish()?;
-    let (computed, totals) = finance::vat::compute(&invoice_lines, false, VatRounding::Line, goods_in_transit)?;
+    // The company's rounding, so the order's VAT is what its bills will carry.
+    let rounding = finance::invoicing::vat_rounding(tx.conn(), principal.company_id.0).await?;
+    let (computed, totals) = finance::vat::compute(&invoice_lines, false, rounding, goods_in_transit)?;
     let date = date.map(|d| d.to_string()).unwrap_or_default();
     let year: i32 = date[..4].parse().unwrap_or(0);
     let number = tx.next_number(company, "purchase.order", year, "PO/{year}/{seq:05}").await?;
@@ -1343,7 +1345,9 @@ pub async fn record_quote(tx: &mut Tx, principal: &Principal, id: i64, form: &Qu
             account: goods_in_transit.into(),
         })
         .collect();
-    let (computed, totals) = finance::vat::compute(&invoice_lines, false, VatRounding::Line, goods_in_transit)?;
+    // The company's rounding, so the order's VAT is what its bills will carry.
+    let rounding = finance::invoicing::vat_rounding(tx.conn(), principal.company_id.0).await?;
+    let (computed, totals) = finance::vat::compute(&invoice_lines, false, rounding, goods_in_transit)?;
     for ((line, price), priced) in order.lines.iter().zip(&prices).zip(&computed) {
         sqlx::query("UPDATE pur_order_lines SET unit_price = $1, net = $2, tax = $3 WHERE id = $4")
             .bind(*price)

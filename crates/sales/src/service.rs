@@ -8,7 +8,7 @@
 use crate::domain::{self, Exposure};
 use db::{Result, RowExt, Tx};
 use finance::domain::yuan;
-use finance::vat::{InvoiceLineForm, VatRounding};
+use finance::vat::InvoiceLineForm;
 use kernel::error::Problems;
 use kernel::permission::Principal;
 use kernel::{DomainError, Qty};
@@ -145,7 +145,9 @@ pub async fn create_quotation(tx: &mut Tx, principal: &Principal, form: &OrderFo
         lines.push((line.product_id, stocked, invoice_ordered, qty, price, source, vat, unit));
     }
     p.finish()?;
-    let (computed, totals) = finance::vat::compute(&invoice_lines, form.tax_inclusive, VatRounding::Line, revenue)?;
+    // The company's rounding, so the order's VAT is what its invoices will carry.
+    let rounding = finance::invoicing::vat_rounding(tx.conn(), company).await?;
+    let (computed, totals) = finance::vat::compute(&invoice_lines, form.tax_inclusive, rounding, revenue)?;
     let year: i32 = date_text[..4].parse().unwrap_or(0);
     let number = tx.next_number(company, "sales.order", year, "SO/{year}/{seq:05}").await?;
     let now = tx.now().to_string();

@@ -51,6 +51,14 @@ pub fn docs() -> Vec<ApiRoute> {
             service::ACCOUNTS,
             Some(setup_schema),
         ),
+        route("GET", "/api/v1/finance/settings", "The books' chart template and VAT rounding", service::READ, None),
+        route(
+            "PATCH",
+            "/api/v1/finance/settings",
+            "Set the VAT rounding (line or document) for documents issued from now on",
+            service::ACCOUNTS,
+            Some(settings_schema),
+        ),
         route("GET", "/api/v1/finance/accounts", "The chart of accounts", service::READ, None),
         route("POST", "/api/v1/finance/accounts", "Add a sub-account", service::ACCOUNTS, Some(object)),
         route(
@@ -224,6 +232,29 @@ pub async fn add_account(ctx: Ctx, ApiJson(form): ApiJson<service::AccountForm>)
     let id = service::add_sub_account(&mut tx, &ctx.principal, &form).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(json!({"id": id}))).into_response())
+}
+
+/// The books' settings: the chart they were set up from and how VAT is rounded.
+pub async fn settings(ctx: Ctx) -> AppResult<Json<Value>> {
+    ctx.require(service::READ)?;
+    let mut conn = conn(&ctx).await?;
+    let template = crate::chart::template(&mut conn, ctx.company_id()).await?;
+    let rounding = crate::invoicing::vat_rounding(&mut conn, ctx.company_id()).await?;
+    Ok(Json(json!({"template": template.key(), "vat_rounding": rounding.key()})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsBody {
+    vat_rounding: crate::vat::VatRounding,
+}
+
+/// Changes how VAT is rounded on the documents issued from now on.
+pub async fn change_settings(ctx: Ctx, ApiJson(body): ApiJson<SettingsBody>) -> AppResult<Json<Value>> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    crate::invoicing::set_vat_rounding(&mut tx, &ctx.principal, body.vat_rounding).await?;
+    tx.commit().await?;
+    settings(ctx).await
 }
 
 /// Archives an account: it takes no new postings and keeps its history.
@@ -586,6 +617,10 @@ pub fn invoice_docs() -> Vec<ApiRoute> {
         ),
         ageing,
     ]
+}
+
+fn settings_schema() -> Value {
+    json!({"type": "object", "required": ["vat_rounding"], "properties": {"vat_rounding": {"enum": ["line", "document"]}}})
 }
 
 fn apply_advance_schema() -> Value {

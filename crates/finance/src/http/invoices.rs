@@ -84,7 +84,7 @@ impl FormPage {
     }
 
     fn per_document(&self) -> bool {
-        self.form.vat_rounding == VatRounding::Document
+        self.form.vat_rounding == Some(VatRounding::Document)
     }
 }
 
@@ -124,7 +124,14 @@ async fn form_page(
 pub async fn new(ctx: Ctx, Path(which): Path<String>) -> AppResult<Response> {
     ctx.require(invoicing::MANAGE)?;
     let (kind, base, _) = kind_of(&which)?;
-    let form = InvoiceForm { kind: kind.into(), date: ctx.today().to_string(), ..Default::default() };
+    // The form starts from the company's rounding; the accountant may choose otherwise.
+    let rounding = invoicing::vat_rounding(&mut ctx.db().read_conn().await?, ctx.company_id()).await?;
+    let form = InvoiceForm {
+        kind: kind.into(),
+        date: ctx.today().to_string(),
+        vat_rounding: Some(rounding),
+        ..Default::default()
+    };
     render(&form_page(&ctx, base, form, Vec::new()).await?)
 }
 
@@ -149,11 +156,7 @@ pub async fn create(ctx: Ctx, Path(which): Path<String>, pairs: FormPairs) -> Ap
         date: pairs.text("date"),
         due_date: Some(pairs.text("due_date")),
         tax_inclusive: pairs.get("tax_inclusive") == Some("true"),
-        vat_rounding: if pairs.get("vat_rounding") == Some("document") {
-            VatRounding::Document
-        } else {
-            VatRounding::Line
-        },
+        vat_rounding: pairs.get("vat_rounding").map(VatRounding::from_key),
         memo: pairs.text("memo"),
         lines,
     };

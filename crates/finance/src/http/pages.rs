@@ -39,6 +39,8 @@ struct AccountsPage {
     /// The chart the books were set up from, and the keys offered when they are not yet.
     template: &'static str,
     templates: Vec<&'static str>,
+    /// The company's VAT rounding, `line` or `document`.
+    vat_rounding: &'static str,
 }
 
 impl AccountsPage {
@@ -48,7 +50,7 @@ impl AccountsPage {
 
     /// Refusals that name no field of the forms, shown above them.
     fn other_errors(&self) -> Vec<&str> {
-        let shown = ["template", "year", "first_month", "parent", "code", "name_zh", "name_en"];
+        let shown = ["template", "year", "first_month", "parent", "code", "name_zh", "name_en", "vat_rounding"];
         messages_elsewhere(&self.refused.errors, &shown)
             .into_iter()
             .filter(|m| !self.refused.errors.iter().any(|(f, shown)| f.starts_with("account ") && shown == m))
@@ -72,6 +74,7 @@ async fn accounts_page(ctx: &Ctx, refused: Refused) -> AppResult<AccountsPage> {
         page: PageCtx::new(ctx, "finance.accounts", "/finance/accounts").await?,
         template: chart::template(&mut conn, ctx.company_id()).await?.key(),
         templates: chart::TEMPLATES.iter().map(|t| t.key()).collect(),
+        vat_rounding: crate::invoicing::vat_rounding(&mut conn, ctx.company_id()).await?.key(),
         accounts: service::accounts(&mut conn, ctx.company_id()).await?,
         refused,
         year: this_period(ctx)[..4].to_string(),
@@ -126,6 +129,27 @@ pub async fn add_account(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let outcome = service::add_sub_account(&mut tx, &ctx.principal, &form).await;
     accounts_changed(&ctx, tx, outcome, pairs).await
+}
+
+/// Saves the books' settings (VAT rounding per line or per document).
+pub async fn settings(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let outcome = match pairs.get("vat_rounding") {
+        Some(key @ ("line" | "document")) => {
+            crate::invoicing::set_vat_rounding(&mut tx, &ctx.principal, crate::vat::VatRounding::from_key(key)).await
+        }
+        other => {
+            Err(DomainError::invalid("vat_rounding", "error.finance.vat_rounding", other.unwrap_or_default()).into())
+        }
+    };
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |()| ("/finance/accounts".into(), "common.saved"),
+        async |errors| accounts_page(&ctx, Refused::new(&ctx, "", errors, pairs.clone())).await,
+    )
+    .await
 }
 
 /// Archives, restores or deletes one account from its row of the chart; a refusal (an

@@ -993,3 +993,51 @@ async fn invoices_posted_at_the_same_moment_get_gapless_distinct_numbers_and_vou
     assert_eq!(vouchers, expected, "voucher numbers of the month without gaps or repeats");
     assert_eq!(account_closing(&api, "1122").await, "27120.00", "24 × 1,130.00 receivable, each posted once");
 }
+
+#[tokio::test]
+async fn a_company_that_rounds_vat_per_document_gets_it_on_every_invoice_it_issues() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let customer = party(&api, "杭州云帆文具有限公司", "customer").await;
+    // Three pencils at 0.10 with 6 % VAT: 0.006 a line, 0.01 each rounded per line (0.03),
+    // 0.018 → 0.02 rounded once on the document.
+    let pencils = || {
+        json!({"kind": "customer", "party_id": customer, "date": "2026-06-01", "lines": [
+            {"description": "铅笔 HB", "quantity": "1", "unit_price": "0.10", "vat_rate": "6"},
+            {"description": "铅笔 2B", "quantity": "1", "unit_price": "0.10", "vat_rate": "6"},
+            {"description": "铅笔 4B", "quantity": "1", "unit_price": "0.10", "vat_rate": "6"}]})
+    };
+    assert_eq!(api.get("/api/v1/finance/settings").await.json()["vat_rounding"], "line");
+    let per_line = api.post("/api/v1/finance/invoices", &pencils()).await.json();
+    assert_eq!(per_line["tax"], "0.03", "{per_line}");
+
+    // The accountant switches the books to per-document rounding on the chart page.
+    let browser = app.signed_in("admin").await;
+    let wrong = browser.post_form("/finance/accounts", "/finance/settings", &[("vat_rounding", "per-invoice")]).await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", wrong.body);
+    assert!(wrong.body.contains("税额舍入应为 line 或 document：per-invoice"), "{}", wrong.body);
+    let saved = browser.post_form("/finance/accounts", "/finance/settings", &[("vat_rounding", "document")]).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert_eq!(app.count("audit_log WHERE resource = 'finance.books' AND action = 'update'").await, 1);
+    assert!(
+        browser.get("/finance/invoices/new").await.body.contains("<option value=\"document\" selected"),
+        "the form starts from it"
+    );
+
+    let per_document = posted_invoice(&api, pencils()).await;
+    assert_eq!(per_document["tax"], "0.02", "{per_document}");
+    assert_eq!(per_document["total"], "0.32");
+    let mut by_line = pencils();
+    by_line["vat_rounding"] = json!("line");
+    let chosen = api.post("/api/v1/finance/invoices", &by_line).await.json();
+    assert_eq!(chosen["tax"], "0.03", "a form may still choose per line");
+    assert_eq!(api.get("/api/v1/finance/invoices").await.status, StatusCode::OK);
+    let unknown =
+        api.call(axum::http::Method::PATCH, "/api/v1/finance/settings", Some(&json!({"vat_rounding": "yearly"}))).await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST, "{}", unknown.body);
+    assert!(unknown.body.contains("expected `line` or `document`"), "{}", unknown.body);
+    let back =
+        api.call(axum::http::Method::PATCH, "/api/v1/finance/settings", Some(&json!({"vat_rounding": "line"}))).await;
+    assert_eq!(back.json()["vat_rounding"], "line", "{}", back.body);
+}
