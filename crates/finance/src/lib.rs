@@ -128,6 +128,12 @@ pub fn module() -> Module {
                 name: "VAT rounding per line or per document as a company setting",
                 sql: include_str!("../migrations/0017_vat_rounding_setting.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 18,
+                name: "ageing on any date: advance applications, credit notes' settled part, date indexes",
+                sql: include_str!("../migrations/0018_ageing_on_any_date.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,

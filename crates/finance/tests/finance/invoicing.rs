@@ -1041,3 +1041,54 @@ async fn a_company_that_rounds_vat_per_document_gets_it_on_every_invoice_it_issu
         api.call(axum::http::Method::PATCH, "/api/v1/finance/settings", Some(&json!({"vat_rounding": "line"}))).await;
     assert_eq!(back.json()["vat_rounding"], "line", "{}", back.body);
 }
+
+#[tokio::test]
+async fn the_ageing_on_a_past_date_counts_what_was_open_then_not_what_is_open_now() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let customer = party(&api, "无锡万家超市有限公司", "customer").await;
+    let invoice = |date: &str, due: &str, price: &str| {
+        json!({"kind": "customer", "party_id": customer, "date": date, "due_date": due,
+               "lines": [{"description": "货物", "quantity": "1", "unit_price": price, "vat_rate": "0"}]})
+    };
+    // An advance of 300.00 in February, then three March invoices.
+    let advance = api
+        .post("/api/v1/finance/payments", &json!({"kind": "receipt", "party_id": customer, "date": "2026-02-20", "amount": "300.00", "allocations": []}))
+        .await;
+    assert_eq!(advance.status, StatusCode::CREATED, "{}", advance.body);
+    let a = posted_invoice(&api, invoice("2026-03-01", "2026-03-31", "1000.00")).await["id"].as_i64().expect("a");
+    let b = posted_invoice(&api, invoice("2026-03-10", "2026-04-09", "500.00")).await["id"].as_i64().expect("b");
+    let c = posted_invoice(&api, invoice("2026-03-05", "2026-04-04", "300.00")).await["id"].as_i64().expect("c");
+    // April: 600.00 received on A, B credited in full, the advance applied to C.
+    let receipt = api
+        .post(
+            "/api/v1/finance/payments",
+            &json!({"kind": "receipt", "party_id": customer, "date": "2026-04-15", "amount": "600.00",
+            "allocations": [{"invoice_id": a, "amount": "600.00"}]}),
+        )
+        .await;
+    assert_eq!(receipt.status, StatusCode::CREATED, "{}", receipt.body);
+    let note = api.post(&format!("/api/v1/finance/invoices/{b}/credit-note"), &json!({"date": "2026-04-20"})).await;
+    assert_eq!(note.status, StatusCode::CREATED, "{}", note.body);
+    let applied =
+        api.post(&format!("/api/v1/finance/invoices/{c}/apply-advance"), &json!({"date": "2026-04-25"})).await;
+    assert_eq!(applied.status, StatusCode::OK, "{}", applied.body);
+
+    let at = |date: &'static str| {
+        let api = &api;
+        async move { api.get(&format!("/api/v1/finance/reports/ageing?kind=receivable&date={date}")).await.json() }
+    };
+    // At the end of March everything was still open: A and C due within 30 days, B not yet due.
+    let march = at("2026-03-31").await;
+    assert_eq!(march["total"], "1800.00", "{march}");
+    assert_eq!(march["items"][0]["0_30"], "1800.00");
+    // At the end of April only what is left of A, 30 days past due.
+    let april = at("2026-04-30").await;
+    assert_eq!(april["total"], "400.00", "{april}");
+    assert_eq!(april["items"][0]["0_30"], "400.00");
+    // Between the receipt and the credit note: A's 400.00, B's 500.00, C's 300.00.
+    assert_eq!(at("2026-04-16").await["total"], "1200.00");
+    // Before any of them were issued: nothing.
+    assert_eq!(at("2026-02-28").await["items"].as_array().map(Vec::len), Some(0));
+}
