@@ -219,6 +219,12 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("finance.record_receipt", "登记收款", "Record a receipt"),
     ("finance.record_payment", "登记付款", "Record a payment"),
     ("finance.receipts", "收款单", "Receipts"),
+    ("finance.credit_quantity", "退回/冲减数量", "Quantity to credit"),
+    (
+        "finance.credit_hint",
+        "填写各行要冲减的数量（退货、折让）；全部留空则冲减整张发票。已收款的部分记为应退客户的款项。",
+        "Enter the quantity to credit on each line (goods returned, a price corrected); leave all empty to credit the whole invoice. What was already paid is owed back.",
+    ),
     ("finance.payments", "付款单", "Payments"),
     ("finance.payments_menu", "收付款", "Receipts and payments"),
     ("finance.payment_kind", "类型", "Kind"),

@@ -514,6 +514,19 @@ async fn insert_credit(
     Ok(note)
 }
 
+/// A line of a credit note for `quantity` of an invoice's line, at its price, discount, VAT
+/// rate and account.
+pub fn credit_line(line: &InvoiceLine, quantity: &str) -> InvoiceLineForm {
+    InvoiceLineForm {
+        description: line.description.clone(),
+        quantity: quantity.to_string(),
+        unit_price: domain::yuan(line.unit_price),
+        discount: rust_decimal::Decimal::new(line.discount_bp, 2).normalize().to_string(),
+        vat_rate: (line.vat_rate_bp / 100).to_string(),
+        account: line.account.clone(),
+    }
+}
+
 /// Credits part of a posted invoice (goods returned, a price corrected): a credit note for
 /// `lines` at the invoice's VAT treatment, no more than what is left of the invoice after
 /// earlier credit notes. It settles what is still open on the invoice first; what the customer

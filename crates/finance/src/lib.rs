@@ -134,6 +134,12 @@ pub fn module() -> Module {
                 name: "ageing on any date: advance applications, credit notes' settled part, date indexes",
                 sql: include_str!("../migrations/0018_ageing_on_any_date.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 19,
+                name: "several credit notes per invoice",
+                sql: include_str!("../migrations/0019_several_credit_notes.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,

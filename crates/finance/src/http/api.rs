@@ -582,9 +582,9 @@ pub fn invoice_docs() -> Vec<ApiRoute> {
         route(
             "POST",
             "/api/v1/finance/invoices/{id}/credit-note",
-            "Credit an unpaid invoice in full (红字发票)",
+            "Credit an invoice (红字发票): in full while unpaid, or the lines given (goods returned)",
             MANAGE,
-            Some(reverse_schema),
+            Some(credit_schema),
         ),
         route(
             "POST",
@@ -617,6 +617,14 @@ pub fn invoice_docs() -> Vec<ApiRoute> {
         ),
         ageing,
     ]
+}
+
+fn credit_schema() -> Value {
+    json!({"type": "object", "required": ["date"], "properties": {"date": {"type": "string", "format": "date"},
+        "memo": {"type": "string"}, "lines": {"type": "array", "items": {"type": "object",
+        "required": ["description", "quantity", "unit_price", "vat_rate"], "properties": {"description": {"type": "string"},
+        "quantity": {"type": "string"}, "unit_price": {"type": "string"}, "discount": {"type": "string"},
+        "vat_rate": {"type": "string"}, "account": {"type": "string"}}}}}})
 }
 
 fn settings_schema() -> Value {
@@ -791,10 +799,26 @@ pub async fn post_invoice(ctx: Ctx, Path(id): Path<String>) -> AppResult<Json<Va
     Ok(Json(invoice_json(&invoice)))
 }
 
-pub async fn credit_note(ctx: Ctx, Path(id): Path<String>, ApiJson(body): ApiJson<ReverseBody>) -> AppResult<Response> {
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreditBody {
+    date: String,
+    /// The lines to credit (goods returned, a price corrected); none: the whole invoice.
+    #[serde(default)]
+    lines: Vec<crate::vat::InvoiceLineForm>,
+    #[serde(default)]
+    memo: String,
+}
+
+/// Credits an invoice: in full (red ink, only while nothing is paid), or the lines given.
+pub async fn credit_note(ctx: Ctx, Path(id): Path<String>, ApiJson(body): ApiJson<CreditBody>) -> AppResult<Response> {
     let id = parse_id(&id)?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    let note = crate::invoicing::credit_note(&mut tx, &ctx.principal, id, &body.date).await?;
+    let note = if body.lines.is_empty() {
+        crate::invoicing::credit_note(&mut tx, &ctx.principal, id, &body.date).await?
+    } else {
+        crate::invoicing::credit_part(&mut tx, &ctx.principal, id, &body.date, &body.lines, &body.memo).await?
+    };
     tx.commit().await?;
     let mut conn = conn(&ctx).await?;
     let invoice =

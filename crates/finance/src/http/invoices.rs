@@ -268,11 +268,40 @@ pub async fn post(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: Fo
 }
 
 /// Issues a credit note for the whole invoice and goes to the note.
+/// Issues a credit note from the invoice's page: for the quantities typed against its lines
+/// (goods returned), or, with none typed, for the whole invoice (in red ink when nothing was
+/// paid yet; what was paid then stays on the note as money owed back).
 pub async fn credit(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: FormPairs) -> AppResult<Response> {
     let (_, base, _) = kind_of(&which)?;
     let id = parse_id(&id)?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    let outcome = invoicing::credit_note(&mut tx, &ctx.principal, id, &pairs.text("date")).await;
+    let date = pairs.text("date");
+    let outcome = match invoicing::load(tx.conn(), ctx.company_id(), id).await? {
+        Some(invoice) => {
+            let typed: Vec<InvoiceLineForm> = invoice
+                .lines
+                .iter()
+                .enumerate()
+                .filter_map(|(i, line)| {
+                    let quantity = pairs.text(&format!("credit_qty_{i}"));
+                    (!quantity.trim().is_empty()).then(|| invoicing::credit_line(line, quantity.trim()))
+                })
+                .collect();
+            if !typed.is_empty() {
+                invoicing::credit_part(&mut tx, &ctx.principal, id, &date, &typed, "").await
+            } else if invoice.settled == 0 {
+                invoicing::credit_note(&mut tx, &ctx.principal, id, &date).await
+            } else {
+                let all: Vec<InvoiceLineForm> = invoice
+                    .lines
+                    .iter()
+                    .map(|l| invoicing::credit_line(l, &kernel::Qty::from_scaled(l.quantity).to_string()))
+                    .collect();
+                invoicing::credit_part(&mut tx, &ctx.principal, id, &date, &all, "").await
+            }
+        }
+        None => Err(DomainError::NotFound("invoice").into()),
+    };
     let saved = |note| (format!("{base}/{note}"), "finance.posted_ok");
     document_form(&ctx, tx, outcome, (&which, id, "credit"), pairs, saved).await
 }

@@ -1092,3 +1092,65 @@ async fn the_ageing_on_a_past_date_counts_what_was_open_then_not_what_is_open_no
     // Before any of them were issued: nothing.
     assert_eq!(at("2026-02-28").await["items"].as_array().map(Vec::len), Some(0));
 }
+
+#[tokio::test]
+async fn goods_returned_from_a_part_paid_invoice_are_credited_line_by_line_in_the_browser() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let customer = party(&api, "合肥启明教育科技有限公司", "customer").await;
+    // Ten projectors at 2,000.00 and an installation at 1,000.00, 13 % and 6 %:
+    // 20,000 + 2,600 + 1,000 + 60 = 23,660.00; 10,000.00 received.
+    let invoice = posted_invoice(
+        &api,
+        json!({"kind": "customer", "party_id": customer, "date": "2026-07-01", "lines": [
+            {"description": "投影仪", "quantity": "10", "unit_price": "2000.00", "vat_rate": "13"},
+            {"description": "安装", "quantity": "1", "unit_price": "1000.00", "vat_rate": "6"}]}),
+    )
+    .await;
+    let id = invoice["id"].as_i64().expect("id");
+    assert_eq!(invoice["total"], "23660.00");
+    api.post(
+        "/api/v1/finance/payments",
+        &json!({"kind": "receipt", "party_id": customer, "date": "2026-07-05", "amount": "10000.00",
+                "allocations": [{"invoice_id": id, "amount": "10000.00"}]}),
+    )
+    .await;
+
+    // Two projectors come back: 4,000.00 + 520.00 VAT credited, the invoice open for 9,140.00.
+    let browser = app.signed_in("admin").await;
+    let page = browser.get(&format!("/finance/invoices/{id}")).await;
+    assert!(page.body.contains("name=\"credit_qty_0\""), "a part-paid invoice offers a credit by line");
+    let too_many = browser
+        .post_form(
+            &format!("/finance/invoices/{id}"),
+            &format!("/finance/invoices/{id}/credit-note"),
+            &[("date", "2026-07-10"), ("credit_qty_0", "12")],
+        )
+        .await;
+    assert_eq!(too_many.status, StatusCode::UNPROCESSABLE_ENTITY, "more than was invoiced: {}", too_many.body);
+    assert!(too_many.body.contains("value=\"12\""), "the quantity as typed");
+    assert_eq!(app.count("fin_invoices WHERE credit_of IS NOT NULL").await, 0);
+    let credited = browser
+        .post_form(
+            &format!("/finance/invoices/{id}"),
+            &format!("/finance/invoices/{id}/credit-note"),
+            &[("date", "2026-07-10"), ("credit_qty_0", "2")],
+        )
+        .await;
+    assert_eq!(credited.status, StatusCode::SEE_OTHER, "{}", credited.body);
+    let after = api.get(&format!("/api/v1/finance/invoices/{id}")).await.json();
+    assert_eq!((after["status"].as_str(), after["open"].as_str()), (Some("partial"), Some("9140.00")), "{after}");
+
+    // Through the API, the installation is credited by its line.
+    let note = api
+        .post(
+            &format!("/api/v1/finance/invoices/{id}/credit-note"),
+            &json!({"date": "2026-07-12", "memo": "安装取消", "lines": [
+                {"description": "安装", "quantity": "1", "unit_price": "1000.00", "vat_rate": "6"}]}),
+        )
+        .await;
+    assert_eq!(note.status, StatusCode::CREATED, "{}", note.body);
+    assert_eq!(note.json()["total"], "-1060.00");
+    assert_eq!(api.get(&format!("/api/v1/finance/invoices/{id}")).await.json()["open"], "8080.00");
+}
