@@ -504,6 +504,21 @@ async fn insert_entry(
     )
     .await?
     .try_get("id")?;
+    let mut writes = vec![lines_insert(id, entry, account_ids)];
+    if number.is_some() {
+        let movements =
+            entry.lines.iter().zip(account_ids).map(|(l, a)| (*a, l.cost_center.clone(), l.debit, l.credit));
+        writes.push(balance_upsert(company, &entry.period, movements));
+    }
+    if let Some(with_entry) = with_entry {
+        writes.extend(with_entry(id));
+    }
+    tx.execute_all(&writes).await?;
+    Ok(id)
+}
+
+/// The statement that writes an entry's lines, numbered from 1.
+fn lines_insert(id: i64, entry: &Entry, account_ids: &[i64]) -> db::SqlBuilder {
     let mut q = db::SqlBuilder::new(
         "INSERT INTO fin_entry_lines (entry_id, line_no, account_id, debit, credit, cost_center, memo, currency, foreign_amount, rate) VALUES ",
     );
@@ -522,17 +537,80 @@ async fn insert_entry(
         let (currency, amount, rate) = line.foreign.clone().unwrap_or_else(|| ("CNY".into(), 0, String::new()));
         q.push(", ").bind(currency).push(", ").bind(amount).push(", ").bind(rate).push(")");
     }
-    let mut writes = vec![q];
-    if number.is_some() {
-        let movements =
-            entry.lines.iter().zip(account_ids).map(|(l, a)| (*a, l.cost_center.clone(), l.debit, l.credit));
-        writes.push(balance_upsert(company, &entry.period, movements));
+    q
+}
+
+/// A manual draft of the company, taken for this transaction; refused once it is posted.
+async fn take_draft(tx: &mut Tx, company: i64, id: i64) -> Result<()> {
+    let row = tx
+        .fetch_optional(
+            sqlx::query(&format!(
+                "SELECT e.status, e.kind FROM fin_entries e WHERE e.company_id = $1 AND e.id = $2{}",
+                tx.dialect().update_lock_of("e")
+            ))
+            .bind(company)
+            .bind(id),
+        )
+        .await?
+        .ok_or(DomainError::NotFound("entry"))?;
+    if row.try_get::<String, _>("status")? != "draft" || row.try_get::<String, _>("kind")? != "manual" {
+        return Err(DomainError::Conflict("a posted voucher never changes; reverse it instead".into()).into());
     }
-    if let Some(with_entry) = with_entry {
-        writes.extend(with_entry(id));
-    }
-    tx.execute_all(&writes).await?;
-    Ok(id)
+    Ok(())
+}
+
+/// Changes a draft voucher: its date, word, memo and every line become the form's, checked as
+/// when it was saved. Posted vouchers never change (they are reversed). Audited with the
+/// voucher before and after.
+pub async fn update_draft(tx: &mut Tx, principal: &Principal, id: i64, form: &EntryForm) -> Result<()> {
+    principal.authorize(CREATE)?;
+    let company = principal.company_id.0;
+    take_draft(tx, company, id).await?;
+    let before = load_entry(tx.conn(), company, id).await?.ok_or(DomainError::NotFound("entry"))?;
+    let entry = domain::validate(form)?;
+    let account_ids = open_accounts(tx, company, &entry).await?;
+    tx.execute(
+        sqlx::query(
+            "UPDATE fin_entries SET period = $1, entry_date = $2, word = $3, memo = $4, version = version + 1 \
+             WHERE id = $5 AND status = 'draft'",
+        )
+        .bind(&entry.period)
+        .bind(&entry.date)
+        .bind(&entry.word)
+        .bind(&entry.memo)
+        .bind(id),
+    )
+    .await?;
+    tx.execute(sqlx::query("DELETE FROM fin_entry_lines WHERE entry_id = $1").bind(id)).await?;
+    tx.execute_all(&[lines_insert(id, &entry, &account_ids)]).await?;
+    tx.audit(
+        "update",
+        "finance.entry",
+        Some(&id.to_string()),
+        &json!({"entry": [{"date": before.date, "word": before.word, "memo": before.memo, "lines": before.lines}, entry]}),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Deletes a draft voucher entered by mistake, with its attached documents; it never had a
+/// number, so no gap is left. Audited with what it held.
+pub async fn delete_draft(tx: &mut Tx, principal: &Principal, id: i64) -> Result<()> {
+    principal.authorize(CREATE)?;
+    let company = principal.company_id.0;
+    take_draft(tx, company, id).await?;
+    let before = load_entry(tx.conn(), company, id).await?.ok_or(DomainError::NotFound("entry"))?;
+    tx.execute(sqlx::query("DELETE FROM fin_attachments WHERE entry_id = $1").bind(id)).await?;
+    tx.execute(sqlx::query("DELETE FROM fin_entry_lines WHERE entry_id = $1").bind(id)).await?;
+    tx.execute(sqlx::query("DELETE FROM fin_entries WHERE id = $1 AND status = 'draft'").bind(id)).await?;
+    tx.audit(
+        "delete",
+        "finance.entry",
+        Some(&id.to_string()),
+        &json!({"entry": [{"date": before.date, "word": before.word, "memo": before.memo, "lines": before.lines}, null]}),
+    )
+    .await?;
+    Ok(())
 }
 
 /// The statement that adds a posted entry's lines to the balance rows of (account, period,

@@ -92,6 +92,14 @@ pub fn docs() -> Vec<ApiRoute> {
         entries,
         route("POST", "/api/v1/finance/entries", "Save a draft voucher", service::CREATE, Some(entry_schema)),
         route(
+            "PUT",
+            "/api/v1/finance/entries/{id}",
+            "Change a draft voucher (its header and every line)",
+            service::CREATE,
+            Some(entry_schema),
+        ),
+        route("DELETE", "/api/v1/finance/entries/{id}", "Delete a draft voucher", service::CREATE, None),
+        route(
             "GET",
             "/api/v1/finance/entries/{id}",
             "A voucher with its lines and attached documents",
@@ -255,6 +263,30 @@ pub async fn change_settings(ctx: Ctx, ApiJson(body): ApiJson<SettingsBody>) -> 
     crate::invoicing::set_vat_rounding(&mut tx, &ctx.principal, body.vat_rounding).await?;
     tx.commit().await?;
     settings(ctx).await
+}
+
+/// Changes a draft voucher; answers with it as it is now.
+pub async fn update_entry(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    ApiJson(form): ApiJson<EntryForm>,
+) -> AppResult<Json<Value>> {
+    let id = parse_id(&id)?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::update_draft(&mut tx, &ctx.principal, id, &form).await?;
+    tx.commit().await?;
+    let mut conn = conn(&ctx).await?;
+    let entry = service::load_entry(&mut conn, ctx.company_id(), id).await?.ok_or(DomainError::NotFound("entry"))?;
+    Ok(Json(entry_json(&entry)))
+}
+
+/// Deletes a draft voucher.
+pub async fn delete_entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<StatusCode> {
+    let id = parse_id(&id)?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    service::delete_draft(&mut tx, &ctx.principal, id).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Archives an account: it takes no new postings and keeps its history.

@@ -21,6 +21,8 @@ pub fn routes() -> Router<AppState> {
         .route("/finance/entries/new", get(pages::new_entry))
         .route("/finance/entries/{id}", get(pages::entry))
         .route("/finance/entries/{id}/post", post(pages::post_entry))
+        .route("/finance/entries/{id}/edit", get(pages::edit_entry).post(pages::update_entry))
+        .route("/finance/entries/{id}/delete", post(pages::delete_entry))
         .route("/finance/entries/{id}/reverse", post(pages::reverse_entry))
         .route(
             "/finance/entries/{id}/attachments",
@@ -80,7 +82,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/finance/accounts/{code}/restore", post(api::restore_account))
         .route("/api/v1/finance/years", post(api::open_next_year))
         .route("/api/v1/finance/entries", get(api::entries).post(api::create_entry))
-        .route("/api/v1/finance/entries/{id}", get(api::entry))
+        .route("/api/v1/finance/entries/{id}", get(api::entry).put(api::update_entry).delete(api::delete_entry))
         .route("/api/v1/finance/entries/{id}/post", post(api::post_entry))
         .route("/api/v1/finance/entries/{id}/reverse", post(api::reverse_entry))
         .route("/api/v1/finance/reports/trial-balance", get(api::trial_balance))

@@ -217,6 +217,8 @@ pub async fn entries(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Respon
 #[template(path = "finance/entry_form.html")]
 struct EntryFormPage {
     page: PageCtx,
+    /// Where the form goes: a new voucher, or the draft being changed.
+    action: String,
     form: EntryForm,
     words: Vec<&'static str>,
     /// Refusals of the voucher sent, by field (`lines[i]` for the i-th line, `lines` for the
@@ -236,14 +238,31 @@ impl EntryFormPage {
     }
 }
 
-async fn entry_form_page(ctx: &Ctx, mut form: EntryForm, errors: Vec<(String, String)>) -> AppResult<EntryFormPage> {
-    while form.lines.len() < FORM_LINES {
-        form.lines.push(LineForm::default());
+async fn entry_form_page(
+    ctx: &Ctx,
+    draft: Option<i64>,
+    mut form: EntryForm,
+    errors: Vec<(String, String)>,
+) -> AppResult<EntryFormPage> {
+    // Room for two more lines than are filled in, and never fewer than a new form has.
+    while form
+        .lines
+        .last()
+        .is_some_and(|l| l.account.trim().is_empty() && l.debit.trim().is_empty() && l.credit.trim().is_empty())
+    {
+        form.lines.pop();
     }
+    let shown = FORM_LINES.max(form.lines.len() + 2);
+    form.lines.resize(shown, LineForm::default());
     let mut conn = conn(ctx).await?;
     let accounts = service::accounts(&mut conn, ctx.company_id()).await?.into_iter().filter(|a| !a.archived).collect();
+    let (title, action) = match draft {
+        None => ("finance.entry_new", "/finance/entries".to_string()),
+        Some(id) => ("finance.entry_edit", format!("/finance/entries/{id}/edit")),
+    };
     Ok(EntryFormPage {
-        page: PageCtx::new(ctx, "finance.entry_new", "/finance/entries").await?,
+        page: PageCtx::new(ctx, title, "/finance/entries").await?,
+        action,
         form,
         words: WORDS.to_vec(),
         errors,
@@ -254,10 +273,11 @@ async fn entry_form_page(ctx: &Ctx, mut form: EntryForm, errors: Vec<(String, St
 pub async fn new_entry(ctx: Ctx) -> AppResult<Response> {
     ctx.require(service::CREATE)?;
     let form = EntryForm { date: ctx.today().to_string(), word: "记".into(), memo: String::new(), lines: Vec::new() };
-    render(&entry_form_page(&ctx, form, Vec::new()).await?)
+    render(&entry_form_page(&ctx, None, form, Vec::new()).await?)
 }
 
-pub async fn create_entry(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+/// The voucher a form sent: its header and lines as typed.
+fn entry_form_from(pairs: &FormPairs) -> EntryForm {
     let accounts = pairs.all("account");
     let debits = pairs.all("debit");
     let credits = pairs.all("credit");
@@ -276,7 +296,11 @@ pub async fn create_entry(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
             rate: rates.get(i).cloned().unwrap_or_default(),
         })
         .collect();
-    let form = EntryForm { date: pairs.text("date"), word: pairs.text("word"), memo: pairs.text("memo"), lines };
+    EntryForm { date: pairs.text("date"), word: pairs.text("word"), memo: pairs.text("memo"), lines }
+}
+
+pub async fn create_entry(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let form = entry_form_from(&pairs);
     let post_now = pairs.get("post") == Some("true");
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let result = match service::create_draft(&mut tx, &ctx.principal, &form).await {
@@ -289,7 +313,84 @@ pub async fn create_entry(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         tx,
         result,
         |id| (format!("/finance/entries/{id}"), flash),
-        async |errors| entry_form_page(&ctx, form, field_messages(&ctx, &errors)).await,
+        async |errors| entry_form_page(&ctx, None, form, field_messages(&ctx, &errors)).await,
+    )
+    .await
+}
+
+/// The form of a draft voucher, filled with what it holds.
+pub async fn edit_entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
+    ctx.require(service::CREATE)?;
+    let id = parse_id(&id)?;
+    let mut conn = conn(&ctx).await?;
+    let entry = service::load_entry(&mut conn, ctx.company_id(), id).await?.ok_or(DomainError::NotFound("entry"))?;
+    drop(conn);
+    if entry.status != "draft" {
+        return Err(DomainError::Conflict("a posted voucher never changes; reverse it instead".into()).into());
+    }
+    let amount = |fen: i64| if fen == 0 { String::new() } else { yuan(fen) };
+    let lines = entry
+        .lines
+        .iter()
+        .map(|l| {
+            let (currency, foreign_amount, rate) = match &l.foreign {
+                Some((code, minor, rate)) => {
+                    let shown = kernel::Currency::from_code(code)
+                        .map(|c| kernel::Money::from_minor(*minor, c).to_decimal().to_string())
+                        .unwrap_or_default();
+                    (code.clone(), shown, rate.clone())
+                }
+                None => ("CNY".to_string(), String::new(), String::new()),
+            };
+            LineForm {
+                account: l.account.clone(),
+                debit: amount(l.debit),
+                credit: amount(l.credit),
+                cost_center: l.cost_center.clone(),
+                memo: l.memo.clone(),
+                currency,
+                foreign_amount,
+                rate,
+            }
+        })
+        .collect();
+    let form = EntryForm { date: entry.date, word: entry.word, memo: entry.memo, lines };
+    render(&entry_form_page(&ctx, Some(id), form, Vec::new()).await?)
+}
+
+/// Saves the changed draft (and posts it, when asked), or shows the form again with each
+/// refusal beside its line.
+pub async fn update_entry(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    let form = entry_form_from(&pairs);
+    let post_now = pairs.get("post") == Some("true");
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let result = match service::update_draft(&mut tx, &ctx.principal, id, &form).await {
+        Ok(()) if post_now => service::post_entry(&mut tx, &ctx.principal, id).await.map(|_| id),
+        other => other.map(|()| id),
+    };
+    let flash = if post_now { "finance.posted_ok" } else { "common.saved" };
+    finish_form(
+        &ctx,
+        tx,
+        result,
+        |id| (format!("/finance/entries/{id}"), flash),
+        async |errors| entry_form_page(&ctx, Some(id), form, field_messages(&ctx, &errors)).await,
+    )
+    .await
+}
+
+/// Deletes a draft voucher from its page.
+pub async fn delete_entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let outcome = service::delete_draft(&mut tx, &ctx.principal, id).await;
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |()| ("/finance/entries".into(), "finance.draft_deleted"),
+        async |errors| entry_view(&ctx, id, Refused::new(&ctx, "delete", errors, FormPairs::default())).await,
     )
     .await
 }
@@ -304,6 +405,7 @@ struct EntryPage {
     refused: Refused,
     today: String,
     can_post: bool,
+    /// May change or delete a draft (and attach documents).
     can_attach: bool,
 }
 

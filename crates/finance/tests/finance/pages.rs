@@ -330,3 +330,112 @@ async fn after_december_the_next_year_is_opened_and_takes_the_carried_profit_for
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
     assert_eq!(app.count("fin_periods WHERE period LIKE '2029-%'").await, 0);
 }
+
+#[tokio::test]
+async fn a_draft_voucher_is_changed_or_deleted_but_a_posted_one_only_reversed() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    // January's rent entered as 6,000.00, though the lease says 6,500.00; a second draft by mistake.
+    let rent = api
+        .post(
+            "/api/v1/finance/entries",
+            &voucher("2026-01-31", "一月房租", &[("6602", "6000.00", ""), ("1002", "", "6000.00")]),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .expect("id");
+    let twice = api
+        .post(
+            "/api/v1/finance/entries",
+            &voucher("2026-01-31", "一月房租", &[("6602", "6000.00", ""), ("1002", "", "6000.00")]),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .expect("id");
+
+    let browser = app.signed_in("admin").await;
+    let form = browser.get(&format!("/finance/entries/{rent}/edit")).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert!(
+        form.body.contains("value=\"6000.00\"") && form.body.contains("value=\"一月房租\""),
+        "the form holds the draft"
+    );
+    let edit = format!("/finance/entries/{rent}/edit");
+    let unbalanced = browser
+        .post_form(
+            &edit,
+            &edit,
+            &[
+                ("date", "2026-01-31"),
+                ("word", "付"),
+                ("memo", "一月房租"),
+                ("account", "6602"),
+                ("debit", "6500.00"),
+                ("credit", ""),
+                ("account", "1002"),
+                ("debit", ""),
+                ("credit", "6000.00"),
+            ],
+        )
+        .await;
+    assert_eq!(unbalanced.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", unbalanced.body);
+    assert!(
+        unbalanced.body.contains(&format!("action=\"/finance/entries/{rent}/edit\"")),
+        "the same draft's form again"
+    );
+    let stored = api.get(&format!("/api/v1/finance/entries/{rent}")).await.json();
+    assert_eq!(stored["lines"][0]["debit"], "6000.00", "nothing changed: {stored}");
+    let changed = browser
+        .post_form(
+            &edit,
+            &edit,
+            &[
+                ("date", "2026-01-31"),
+                ("word", "付"),
+                ("memo", "一月房租（按合同）"),
+                ("account", "6602"),
+                ("debit", "6500.00"),
+                ("credit", ""),
+                ("account", "1002"),
+                ("debit", ""),
+                ("credit", "6500.00"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.body);
+    let stored = api.get(&format!("/api/v1/finance/entries/{rent}")).await.json();
+    assert_eq!(
+        (stored["word"].as_str(), stored["lines"][1]["credit"].as_str()),
+        (Some("付"), Some("6500.00")),
+        "{stored}"
+    );
+    assert_eq!(app.count("audit_log WHERE resource = 'finance.entry' AND action = 'update'").await, 1);
+
+    // The duplicate goes; January closes once the rent is posted.
+    let deleted =
+        browser.post_form(&format!("/finance/entries/{twice}"), &format!("/finance/entries/{twice}/delete"), &[]).await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER, "{}", deleted.body);
+    assert_eq!(app.count(&format!("fin_entries WHERE id = {twice}")).await, 0);
+    assert_eq!(app.count(&format!("fin_entry_lines WHERE entry_id = {twice}")).await, 0);
+    api.post(&format!("/api/v1/finance/entries/{rent}/post"), &json!({})).await;
+    assert_eq!(api.post("/api/v1/finance/periods/2026-01/close", &json!({})).await.status, StatusCode::OK);
+
+    // Posted, it is neither changed nor deleted: through the API both are refused.
+    let put = api
+        .call(
+            axum::http::Method::PUT,
+            &format!("/api/v1/finance/entries/{rent}"),
+            Some(&voucher("2026-01-31", "改", &[("6602", "1.00", ""), ("1002", "", "1.00")])),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::CONFLICT, "{}", put.body);
+    let delete = api.call(axum::http::Method::DELETE, &format!("/api/v1/finance/entries/{rent}"), None).await;
+    assert_eq!(delete.status, StatusCode::CONFLICT, "{}", delete.body);
+    assert!(
+        !browser.get(&format!("/finance/entries/{rent}")).await.body.contains("/delete\""),
+        "a posted voucher offers no delete"
+    );
+}
