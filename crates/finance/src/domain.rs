@@ -79,6 +79,10 @@ pub struct Line {
     pub memo: String,
     /// The line's foreign currency, if any: (code, amount in its minor units, rate as text).
     pub foreign: Option<(String, i64, String)>,
+    /// The customer or supplier a receivable, payable or advance line is owed by or to; the
+    /// balance sheet reads these per party (`fin_party_balances`) to put a customer's credit
+    /// balance under 预收款项 rather than net it off 应收账款.
+    pub party: Option<i64>,
 }
 
 impl Line {
@@ -95,7 +99,15 @@ impl Line {
 
     /// A line in the company currency.
     pub fn cny(account: &str, debit: i64, credit: i64) -> Line {
-        Line { account: account.into(), debit, credit, cost_center: String::new(), memo: String::new(), foreign: None }
+        Line {
+            account: account.into(),
+            debit,
+            credit,
+            cost_center: String::new(),
+            memo: String::new(),
+            foreign: None,
+            party: None,
+        }
     }
 }
 
@@ -220,6 +232,7 @@ pub fn validate(form: &EntryForm) -> DomainResult<Entry> {
             cost_center: line.cost_center.trim().to_string(),
             memo: line.memo.trim().to_string(),
             foreign,
+            party: None,
         });
     }
     if lines.len() < 2 {
@@ -277,8 +290,10 @@ pub const BALANCE_SHEET: &[StatementLine] = &[
     acc("cash", "货币资金", "Cash and cash equivalents", &[("1001", 1), ("1002", 1), ("1012", 1)]),
     acc("trading_assets", "交易性金融资产", "Trading financial assets", &[("1101", 1)]),
     acc("notes_receivable", "应收票据", "Notes receivable", &[("1121", 1)]),
-    acc("receivables", "应收账款", "Accounts receivable", &[("1122", 1), ("1231", 1)]),
-    acc("prepayments", "预付款项", "Prepayments", &[("1123", 1)]),
+    // Receivable, payable and advance accounts by the side each party's balance falls on
+    // (statements.md): a customer's credit balance is an advance received, not less receivable.
+    acc("receivables", "应收账款", "Accounts receivable", &[("1122+", 1), ("2203+", 1), ("1231", 1)]),
+    acc("prepayments", "预付款项", "Prepayments", &[("1123+", 1), ("2202+", 1)]),
     acc("other_receivables", "其他应收款", "Other receivables", &[("1221", 1), ("1131", 1), ("1132", 1)]),
     acc(
         "inventories",
@@ -339,8 +354,8 @@ pub const BALANCE_SHEET: &[StatementLine] = &[
     sum("total_assets", "资产总计", "Total assets", &[("current_assets", 1), ("non_current_assets", 1)]),
     acc("short_loans", "短期借款", "Short-term borrowings", &[("2001", -1)]),
     acc("notes_payable", "应付票据", "Notes payable", &[("2201", -1)]),
-    acc("payables", "应付账款", "Accounts payable", &[("2202", -1)]),
-    acc("advances", "预收款项", "Advances from customers", &[("2203", -1)]),
+    acc("payables", "应付账款", "Accounts payable", &[("2202-", -1), ("1123-", -1)]),
+    acc("advances", "预收款项", "Advances from customers", &[("2203-", -1), ("1122-", -1)]),
     acc("payroll", "应付职工薪酬", "Employee benefits payable", &[("2211", -1)]),
     acc("taxes", "应交税费", "Taxes payable", &[("2221", -1)]),
     acc("other_payables", "其他应付款", "Other payables", &[("2241", -1), ("2231", -1), ("2232", -1)]),
@@ -456,6 +471,22 @@ pub const INCOME_STATEMENT: &[StatementLine] = &[
     acc("income_tax", "减：所得税费用", "Less: income tax expense", &[("6801", 1)]),
     sum("net_profit", "四、净利润", "Net profit", &[("profit_before_tax", 1), ("income_tax", -1)]),
 ];
+
+/// What marks the debit balances of an account's parties in a balance-sheet key (`1122+`: the
+/// customers who owe) …
+pub const DEBIT_SIDE: &str = "+";
+/// … and their credit balances (`1122-`: customers owed money back, as a negative amount).
+pub const CREDIT_SIDE: &str = "-";
+
+/// The account and side of a balance-sheet key that splits an account by its parties'
+/// balances (`2203+` → ("2203", true)); none for a plain account code.
+pub fn split_key(key: &str) -> Option<(&str, bool)> {
+    if let Some(code) = key.strip_suffix(DEBIT_SIDE) {
+        Some((code, true))
+    } else {
+        key.strip_suffix(CREDIT_SIDE).map(|code| (code, false))
+    }
+}
 
 /// What marks the research sub-accounts of 管理费用 in an income-statement key (`6602R`).
 pub const RESEARCH_SUFFIX: &str = "R";

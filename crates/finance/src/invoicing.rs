@@ -288,6 +288,7 @@ fn invoice_voucher_lines(template: Template, invoice: &Invoice) -> Vec<Line> {
         cost_center: String::new(),
         memo: invoice.party_name.clone(),
         foreign: None,
+        party: Some(invoice.party_id),
     });
     for (account, net) in by_account {
         let (d, c) = side(net, !customer);
@@ -298,6 +299,7 @@ fn invoice_voucher_lines(template: Template, invoice: &Invoice) -> Vec<Line> {
             cost_center: String::new(),
             memo: String::new(),
             foreign: None,
+            party: None,
         });
     }
     if invoice.tax != 0 {
@@ -309,6 +311,7 @@ fn invoice_voucher_lines(template: Template, invoice: &Invoice) -> Vec<Line> {
             cost_center: String::new(),
             memo: String::new(),
             foreign: None,
+            party: None,
         });
     }
     lines
@@ -731,6 +734,7 @@ pub async fn record_payment(tx: &mut Tx, principal: &Principal, form: &PaymentFo
     let (code, prefix) = if receipt { ("payment.receipt", "REC") } else { ("payment.payment", "PAY") };
     let number = tx.next_number(company, code, year, &format!("{prefix}/{{year}}/{{seq:05}}")).await?;
     let party_name = party_name.unwrap_or_default();
+    // The bank line names no party; the receivable, payable and advance lines name the payer.
     let line = |account: &str, debit: i64, credit: i64| Line {
         account: account.into(),
         debit,
@@ -738,6 +742,7 @@ pub async fn record_payment(tx: &mut Tx, principal: &Principal, form: &PaymentFo
         cost_center: String::new(),
         memo: party_name.clone(),
         foreign: None,
+        party: (account != bank).then_some(form.party_id),
     };
     let mut lines = Vec::new();
     if receipt {
@@ -904,6 +909,7 @@ pub async fn apply_advance(
         cost_center: String::new(),
         memo: invoice.party_name.clone(),
         foreign: None,
+        party: Some(invoice.party_id),
     };
     let lines = if customer {
         vec![line(template.code(Role::CustomerAdvance), amount, 0), line(template.code(Role::Receivable), 0, amount)]
@@ -1071,6 +1077,7 @@ pub async fn refund(tx: &mut Tx, principal: &Principal, note_id: i64, form: &Ref
         cost_center: String::new(),
         memo: note.party_name.clone(),
         foreign: None,
+        party: (account != bank).then_some(note.party_id),
     };
     let lines = if customer {
         vec![line(counter, amount, 0), line(&bank, 0, amount)]

@@ -140,6 +140,12 @@ pub fn module() -> Module {
                 name: "several credit notes per invoice",
                 sql: include_str!("../migrations/0019_several_credit_notes.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 20,
+                name: "receivable and payable lines name their party; balances per party",
+                sql: include_str!("../migrations/0020_party_balances.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,

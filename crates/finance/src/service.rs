@@ -509,6 +509,8 @@ async fn insert_entry(
         let movements =
             entry.lines.iter().zip(account_ids).map(|(l, a)| (*a, l.cost_center.clone(), l.debit, l.credit));
         writes.push(balance_upsert(company, &entry.period, movements));
+        let owed = entry.lines.iter().zip(account_ids).filter_map(|(l, a)| Some((*a, l.party?, l.debit, l.credit)));
+        writes.extend(party_balance_upsert(company, &entry.period, owed));
     }
     if let Some(with_entry) = with_entry {
         writes.extend(with_entry(id));
@@ -520,7 +522,7 @@ async fn insert_entry(
 /// The statement that writes an entry's lines, numbered from 1.
 fn lines_insert(id: i64, entry: &Entry, account_ids: &[i64]) -> db::SqlBuilder {
     let mut q = db::SqlBuilder::new(
-        "INSERT INTO fin_entry_lines (entry_id, line_no, account_id, debit, credit, cost_center, memo, currency, foreign_amount, rate) VALUES ",
+        "INSERT INTO fin_entry_lines (entry_id, line_no, account_id, debit, credit, cost_center, memo, currency, foreign_amount, rate, party_id) VALUES ",
     );
     for (i, (line, account)) in entry.lines.iter().zip(account_ids).enumerate() {
         q.push(if i == 0 { "(" } else { ", (" });
@@ -535,7 +537,8 @@ fn lines_insert(id: i64, entry: &Entry, account_ids: &[i64]) -> db::SqlBuilder {
             .bind(line.credit);
         q.push(", ").bind(line.cost_center.clone()).push(", ").bind(line.memo.clone());
         let (currency, amount, rate) = line.foreign.clone().unwrap_or_else(|| ("CNY".into(), 0, String::new()));
-        q.push(", ").bind(currency).push(", ").bind(amount).push(", ").bind(rate).push(")");
+        q.push(", ").bind(currency).push(", ").bind(amount).push(", ").bind(rate);
+        q.push(", ").bind(line.party).push(")");
     }
     q
 }
@@ -611,6 +614,37 @@ pub async fn delete_draft(tx: &mut Tx, principal: &Principal, id: i64) -> Result
     )
     .await?;
     Ok(())
+}
+
+/// The statement that adds a posted entry's lines that name a customer or supplier to the
+/// balance rows of (account, period, party); none when no line names one.
+fn party_balance_upsert(
+    company: i64,
+    period: &str,
+    lines: impl Iterator<Item = (i64, i64, i64, i64)>,
+) -> Option<db::SqlBuilder> {
+    let mut movements: BTreeMap<(i64, i64), (i64, i64)> = BTreeMap::new();
+    for (account, party, debit, credit) in lines {
+        let sums = movements.entry((account, party)).or_insert((0, 0));
+        sums.0 += debit;
+        sums.1 += credit;
+    }
+    if movements.is_empty() {
+        return None;
+    }
+    let mut q = db::SqlBuilder::new(
+        "INSERT INTO fin_party_balances (company_id, account_id, period, party_id, debit, credit) VALUES ",
+    );
+    for (i, ((account, party), (debit, credit))) in movements.into_iter().enumerate() {
+        q.push(if i == 0 { "(" } else { ", (" });
+        q.bind(company).push(", ").bind(account).push(", ").bind(period).push(", ").bind(party);
+        q.push(", ").bind(debit).push(", ").bind(credit).push(")");
+    }
+    q.push(
+        " ON CONFLICT (company_id, account_id, period, party_id) \
+         DO UPDATE SET debit = fin_party_balances.debit + excluded.debit, credit = fin_party_balances.credit + excluded.credit",
+    );
+    Some(q)
 }
 
 /// The statement that adds a posted entry's lines to the balance rows of (account, period,
@@ -725,7 +759,7 @@ async fn post_unchecked(tx: &mut Tx, company: i64, id: i64) -> Result<String> {
     let lines = tx
         .fetch_all(
             sqlx::query(
-                "SELECT l.account_id, l.debit, l.credit, l.cost_center, a.archived_at, \
+                "SELECT l.account_id, l.debit, l.credit, l.cost_center, l.party_id, a.archived_at, \
          EXISTS (SELECT 1 FROM fin_accounts c WHERE c.parent_id = a.id) AS has_children FROM fin_entry_lines l \
          JOIN fin_accounts a ON a.id = l.account_id WHERE l.entry_id = $1 ORDER BY l.line_no",
             )
@@ -734,6 +768,7 @@ async fn post_unchecked(tx: &mut Tx, company: i64, id: i64) -> Result<String> {
         .await?;
     let mut amounts = Vec::with_capacity(lines.len());
     let mut movements = Vec::with_capacity(lines.len());
+    let mut owed = Vec::new();
     for line in &lines {
         if line.try_get::<Option<String>, _>("archived_at")?.is_some() {
             return Err(DomainError::invalid("lines", "error.finance.archived_account", "").into());
@@ -743,6 +778,9 @@ async fn post_unchecked(tx: &mut Tx, company: i64, id: i64) -> Result<String> {
         }
         let (debit, credit) = (line.try_get::<i64, _>("debit")?, line.try_get::<i64, _>("credit")?);
         amounts.push((debit, credit));
+        if let Some(party) = line.try_get::<Option<i64>, _>("party_id")? {
+            owed.push((line.try_get::<i64, _>("account_id")?, party, debit, credit));
+        }
         movements.push((
             line.try_get::<i64, _>("account_id")?,
             line.try_get::<String, _>("cost_center")?,
@@ -758,7 +796,9 @@ async fn post_unchecked(tx: &mut Tx, company: i64, id: i64) -> Result<String> {
         "UPDATE fin_entries SET status = 'posted', number = $1, posted_at = $2, posted_by = $3, version = version + 1 WHERE id = $4",
         vec![number.clone().into(), now.into(), tx.actor().user_id.into(), id.into()],
     );
-    tx.execute_all(&[balance_upsert(company, &period, movements.into_iter()), mark_posted]).await?;
+    let mut writes = vec![balance_upsert(company, &period, movements.into_iter()), mark_posted];
+    writes.extend(party_balance_upsert(company, &period, owed.into_iter()));
+    tx.execute_all(&writes).await?;
     record_posting(tx, id, &number, &period, amount).await?;
     Ok(number)
 }
@@ -809,6 +849,7 @@ pub async fn reverse_entry(tx: &mut Tx, principal: &Principal, id: i64, date: &s
                 cost_center: l.cost_center.clone(),
                 memo: l.memo.clone(),
                 foreign: l.foreign.clone().map(|(code, amount, rate)| (code, -amount, rate)),
+                party: l.party,
             })
             .collect(),
     };
@@ -853,7 +894,7 @@ pub async fn load_entry(conn: &mut db::Conn, company: i64, id: i64) -> Result<Op
     .await?;
     let Some(row) = row else { return Ok(None) };
     let lines = sqlx::query(
-        "SELECT a.code, l.debit, l.credit, l.cost_center, l.memo, l.currency, l.foreign_amount, l.rate FROM fin_entry_lines l JOIN fin_accounts a ON a.id = l.account_id \
+        "SELECT a.code, l.debit, l.credit, l.cost_center, l.memo, l.currency, l.foreign_amount, l.rate, l.party_id FROM fin_entry_lines l JOIN fin_accounts a ON a.id = l.account_id \
          WHERE l.entry_id = $1 ORDER BY l.line_no",
     )
     .bind(id)
@@ -875,6 +916,7 @@ pub async fn load_entry(conn: &mut db::Conn, company: i64, id: i64) -> Result<Op
                     Some((currency, l.try_get("foreign_amount")?, l.try_get("rate")?))
                 }
             },
+            party: l.try_get("party_id")?,
         })
     })
     .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
@@ -1005,10 +1047,67 @@ fn rows(
 /// 资产负债表 at the end of `period`, compared with the end of the previous year.
 pub async fn balance_sheet(conn: &mut db::Conn, company: i64, period: &str) -> Result<Vec<StatementRow>> {
     let lines = chart::template(conn, company).await?.balance_sheet();
-    let current = net_by_first_level(conn, company, None, period).await?;
+    let current = balances_at(conn, company, lines, period).await?;
     let year: i32 = period[..4].parse().unwrap_or(0);
-    let last_year_end = net_by_first_level(conn, company, None, &format!("{}-12", year - 1)).await?;
+    let last_year_end = balances_at(conn, company, lines, &format!("{}-12", year - 1)).await?;
     Ok(rows(lines, &current, &last_year_end))
+}
+
+/// The balances a balance sheet reads at the end of `period`: debit minus credit per
+/// first-level account, and for each account the sheet splits by side (`1122+` / `1122-`),
+/// the sum of its parties' debit balances and of their credit balances.
+async fn balances_at(
+    conn: &mut db::Conn,
+    company: i64,
+    lines: &[domain::StatementLine],
+    period: &str,
+) -> Result<BTreeMap<String, i64>> {
+    let mut nets = net_by_first_level(conn, company, None, period).await?;
+    let split: std::collections::BTreeSet<&str> = lines
+        .iter()
+        .flat_map(|l| l.accounts.iter())
+        .filter_map(|(key, _)| domain::split_key(key).map(|(code, _)| code))
+        .collect();
+    if split.is_empty() {
+        return Ok(nets);
+    }
+    let rows = sqlx::query(
+        "SELECT a.code, pb.party_id, CAST(SUM(pb.debit - pb.credit) AS BIGINT) AS net FROM fin_party_balances pb \
+         JOIN fin_accounts a ON a.id = pb.account_id WHERE pb.company_id = $1 AND pb.period <= $2 GROUP BY a.code, pb.party_id",
+    )
+    .bind(company)
+    .bind(period)
+    .fetch_all(conn)
+    .await?;
+    let mut per_party: BTreeMap<(String, i64), i64> = BTreeMap::new();
+    for r in rows {
+        let code: String = r.try_get("code")?;
+        let first_level: String = code.chars().take(4).collect();
+        if split.contains(first_level.as_str()) {
+            *per_party.entry((first_level, r.try_get("party_id")?)).or_insert(0) += r.try_get::<i64, _>("net")?;
+        }
+    }
+    for code in split {
+        let (mut debit_side, mut credit_side, mut named) = (0i64, 0i64, 0i64);
+        for ((_, _), net) in per_party.iter().filter(|((c, _), _)| c == code) {
+            named += net;
+            if *net > 0 {
+                debit_side += net;
+            } else {
+                credit_side += net;
+            }
+        }
+        // Lines that name no party (a manual voucher to 1122) count as one party more.
+        let unnamed = nets.get(code).copied().unwrap_or(0) - named;
+        if unnamed > 0 {
+            debit_side += unnamed;
+        } else {
+            credit_side += unnamed;
+        }
+        nets.insert(format!("{code}{}", domain::DEBIT_SIDE), debit_side);
+        nets.insert(format!("{code}{}", domain::CREDIT_SIDE), credit_side);
+    }
+    Ok(nets)
 }
 
 /// 利润表 for `from..=to`, compared with the same months a year earlier. Closing vouchers
@@ -1083,7 +1182,9 @@ pub async fn statement_line(
 ) -> Result<LineDetail> {
     let template = chart::template(conn, company).await?;
     let (lines, nets) = match statement {
-        Statement::BalanceSheet => (template.balance_sheet(), net_by_first_level(conn, company, None, to).await?),
+        Statement::BalanceSheet => {
+            (template.balance_sheet(), balances_at(conn, company, template.balance_sheet(), to).await?)
+        }
         Statement::IncomeStatement => {
             (template.income_statement(), movements_without_closing(conn, company, from, to).await?)
         }
@@ -1104,9 +1205,10 @@ pub async fn statement_line(
         .accounts
         .iter()
         .filter_map(|(code, sign)| {
-            // A key that is not an account (研发费用's research sub-accounts of 6602) opens the
-            // account they sit under.
-            let account = code.strip_suffix(domain::RESEARCH_SUFFIX).unwrap_or(code);
+            // A key that is not an account (研发费用's research sub-accounts of 6602, one side
+            // of a receivable account's parties) opens the account it is part of.
+            let account =
+                domain::split_key(code).map_or(code.strip_suffix(domain::RESEARCH_SUFFIX).unwrap_or(code), |(c, _)| c);
             names.get(account).map(|(name_zh, name_en)| LineAccount {
                 code: account.to_string(),
                 name_zh: name_zh.clone(),
@@ -1240,6 +1342,7 @@ pub async fn close_period(tx: &mut Tx, principal: &Principal, period: &str) -> R
             cost_center,
             memo: String::new(),
             foreign: None,
+            party: None,
         });
         to_profit += net;
     }
@@ -1253,6 +1356,7 @@ pub async fn close_period(tx: &mut Tx, principal: &Principal, period: &str) -> R
             cost_center: String::new(),
             memo: String::new(),
             foreign: None,
+            party: None,
         });
     }
     if !lines.is_empty() {
@@ -1279,6 +1383,7 @@ pub async fn close_period(tx: &mut Tx, principal: &Principal, period: &str) -> R
                     cost_center: String::new(),
                     memo: String::new(),
                     foreign: None,
+                    party: None,
                 },
                 domain::Line {
                     account: retained_earnings.into(),
@@ -1287,6 +1392,7 @@ pub async fn close_period(tx: &mut Tx, principal: &Principal, period: &str) -> R
                     cost_center: String::new(),
                     memo: String::new(),
                     foreign: None,
+                    party: None,
                 },
             ];
             post_system_entry(tx, company, &period, &date, "年末结转本年利润", lines).await?;
@@ -1465,6 +1571,7 @@ pub async fn revalue_foreign(
             cost_center: String::new(),
             memo: format!("{} {}", r.currency, closing[&r.currency]),
             foreign: Some((r.currency.clone(), 0, closing[&r.currency].to_string())),
+            party: None,
         });
         gain += r.difference;
     }
@@ -1477,6 +1584,7 @@ pub async fn revalue_foreign(
             cost_center: String::new(),
             memo: "汇兑损益".into(),
             foreign: None,
+            party: None,
         });
     }
     let rates_text: Vec<String> = closing.iter().map(|(c, r)| format!("{c} {r}")).collect();

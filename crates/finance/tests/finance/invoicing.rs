@@ -1154,3 +1154,80 @@ async fn goods_returned_from_a_part_paid_invoice_are_credited_line_by_line_in_th
     assert_eq!(note.json()["total"], "-1060.00");
     assert_eq!(api.get(&format!("/api/v1/finance/invoices/{id}")).await.json()["open"], "8080.00");
 }
+
+#[tokio::test]
+async fn the_balance_sheet_shows_each_partys_balance_on_its_own_side() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let (owes, paid_ahead, owed_back) = (
+        party(&api, "成都蓝海贸易有限公司", "customer").await,
+        party(&api, "重庆山城百货有限公司", "customer").await,
+        party(&api, "西安古都文化传媒有限公司", "customer").await,
+    );
+    let (we_prepaid, we_owe, owes_us_back) = (
+        party(&api, "宁波港联物流有限公司", "supplier").await,
+        party(&api, "佛山南方五金有限公司", "supplier").await,
+        party(&api, "东莞精工电子有限公司", "supplier").await,
+    );
+    let goods = |kind: &str, party_id: i64, date: &str, price: &str| {
+        json!({"kind": kind, "party_id": party_id, "date": date,
+               "lines": [{"description": "货物", "quantity": "1", "unit_price": price, "vat_rate": "13"}]})
+    };
+    let pay = |kind: &str, party_id: i64, date: &str, amount: &str| json!({"kind": kind, "party_id": party_id, "date": date, "amount": amount});
+    // 蓝海 owes 11,300.00; 山城 paid 5,000.00 ahead; 古都 paid 1,130.00 and then the goods
+    // were credited, so it is owed 1,130.00 back.
+    posted_invoice(&api, goods("customer", owes, "2026-03-02", "10000.00")).await;
+    api.post("/api/v1/finance/payments", &pay("receipt", paid_ahead, "2026-03-03", "5000.00")).await;
+    let sold =
+        posted_invoice(&api, goods("customer", owed_back, "2026-03-04", "1000.00")).await["id"].as_i64().expect("id");
+    api.post("/api/v1/finance/payments", &pay("receipt", owed_back, "2026-03-05", "1130.00")).await;
+    let line = json!([{"description": "货物", "quantity": "1", "unit_price": "1000.00", "vat_rate": "13"}]);
+    let note = api
+        .post(&format!("/api/v1/finance/invoices/{sold}/credit-note"), &json!({"date": "2026-03-06", "lines": line}))
+        .await;
+    assert_eq!(note.status, StatusCode::CREATED, "{}", note.body);
+    // We paid 港联 2,000.00 ahead and owe 南方 3,390.00; 精工 was paid 2,260.00 for goods it
+    // then credited, so it owes that back.
+    api.post("/api/v1/finance/payments", &pay("payment", we_prepaid, "2026-03-07", "2000.00")).await;
+    posted_invoice(&api, goods("supplier", we_owe, "2026-03-08", "3000.00")).await;
+    let bought = posted_invoice(&api, goods("supplier", owes_us_back, "2026-03-09", "2000.00")).await["id"]
+        .as_i64()
+        .expect("id");
+    api.post("/api/v1/finance/payments", &pay("payment", owes_us_back, "2026-03-10", "2260.00")).await;
+    let line = json!([{"description": "货物", "quantity": "1", "unit_price": "2000.00", "vat_rate": "13"}]);
+    let returned = api
+        .post(&format!("/api/v1/finance/invoices/{bought}/credit-note"), &json!({"date": "2026-03-11", "lines": line}))
+        .await;
+    assert_eq!(returned.status, StatusCode::CREATED, "{}", returned.body);
+    // And a manual voucher to 1122 that names no customer: 500.00 of scrap sold on account.
+    let scrap = api
+        .post(
+            "/api/v1/finance/entries",
+            &crate::ledger::voucher("2026-03-12", "废料销售", &[("1122", "500.00", ""), ("6051", "", "500.00")]),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .expect("id");
+    api.post(&format!("/api/v1/finance/entries/{scrap}/post"), &json!({})).await;
+
+    let sheet = api.get("/api/v1/finance/reports/balance-sheet?period=2026-03").await.json();
+    let value = |key: &str| {
+        sheet["lines"].as_array().expect("lines").iter().find(|l| l["key"] == key).expect(key)["amount"].clone()
+    };
+    assert_eq!(value("receivables"), "11800.00", "蓝海's 11,300.00 and the scrap's 500.00: {sheet}");
+    assert_eq!(value("advances"), "6130.00", "山城's 5,000.00 paid ahead and 古都's 1,130.00 owed back");
+    assert_eq!(value("prepayments"), "4260.00", "港联's 2,000.00 and 精工's 2,260.00 owed back to us");
+    assert_eq!(value("payables"), "3390.00", "南方's bill");
+    assert_eq!(value("total_assets"), value("total_liabilities_and_equity"));
+    // The figure opens the account it is part of.
+    let detail = api
+        .get("/api/v1/finance/reports/statement-line?statement=balance-sheet&line=advances&period=2026-03")
+        .await
+        .json();
+    assert_eq!(detail["amount"], "6130.00", "{detail}");
+    let codes: Vec<&str> =
+        detail["accounts"].as_array().expect("accounts").iter().filter_map(|a| a["code"].as_str()).collect();
+    assert_eq!(codes, ["2203", "1122"], "{detail}");
+}
