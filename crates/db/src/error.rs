@@ -19,6 +19,14 @@ impl Error {
         }
     }
 
+    /// A domain refusal with its fields renamed (see `DomainError::on_fields`).
+    pub fn on_fields(self, rename: impl Fn(&str) -> Option<String>) -> Self {
+        match self {
+            Error::Domain(e) => Error::Domain(e.on_fields(rename)),
+            other => other,
+        }
+    }
+
     /// Whether the database refused a duplicate key (two concurrent creates of one code).
     pub fn is_unique_violation(&self) -> bool {
         match self {

@@ -84,6 +84,11 @@ pub const MESSAGES: web::i18n::MessageTable = &[
         "Other modules post to {0}: archive it instead",
     ),
     ("error.finance.no_books", "尚未建账，请先建账", "Set up the books first"),
+    (
+        "error.finance.year_ahead",
+        "{0} 年度已开启；到 {0} 年再开启下一年度",
+        "The year {0} is open already; open the next one once {0} has begun",
+    ),
     ("finance.date", "日期", "Date"),
     ("finance.word", "凭证字", "Voucher word"),
     ("finance.number", "凭证号", "Number"),

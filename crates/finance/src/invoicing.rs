@@ -488,7 +488,7 @@ async fn insert_credit(
     let note: i64 = tx.fetch_one(
         sqlx::query(
             "INSERT INTO fin_invoices (company_id, kind, party_id, status, credit_of, invoice_date, due_date, tax_inclusive, vat_rounding, net, tax, total, settled, memo, created_at, created_by) \
-             VALUES ($1, $2, $3, 'draft', $4, $5, $5, $6, 'line', $7, $8, $9, 0, $10, $11, $12) RETURNING id",
+             VALUES ($1, $2, $3, 'draft', $4, $5, $5, $6, $13, $7, $8, $9, 0, $10, $11, $12) RETURNING id",
         )
         .bind(company)
         .bind(&invoice.kind)
@@ -501,7 +501,8 @@ async fn insert_credit(
         .bind(-totals.total)
         .bind(memo)
         .bind(&now)
-        .bind(user),
+        .bind(user)
+        .bind(invoice.vat_rounding.key()),
     )
     .await?
     .try_get("id")?;
@@ -835,22 +836,25 @@ pub async fn record_payment(tx: &mut Tx, principal: &Principal, form: &PaymentFo
     Ok(id)
 }
 
-/// What a party has paid in advance and not yet applied: receipts from a customer (payments to
-/// a supplier) with an unallocated rest, oldest first, as (payment id, number, rest).
+/// What a party had paid in advance by `on` (any date: `None`) and not yet applied: receipts
+/// from a customer (payments to a supplier) with an unallocated rest, oldest first, as
+/// (payment id, number, rest).
 pub async fn advances(
     conn: &mut db::Conn,
     company: i64,
     party_id: i64,
     invoice_kind: &str,
+    on: Option<&str>,
 ) -> Result<Vec<(i64, String, i64)>> {
     let payment_kind = if invoice_kind == "customer" { "receipt" } else { "payment" };
     let rows = sqlx::query(
         "SELECT id, number, unallocated FROM fin_payments WHERE company_id = $1 AND party_id = $2 AND kind = $3 \
-         AND unallocated > 0 ORDER BY payment_date, id",
+         AND unallocated > 0 AND payment_date <= $4 ORDER BY payment_date, id",
     )
     .bind(company)
     .bind(party_id)
     .bind(payment_kind)
+    .bind(on.unwrap_or("9999-12-31"))
     .fetch_all(conn)
     .await?;
     rows.iter()
@@ -886,14 +890,14 @@ pub async fn apply_advance(
     if invoice.credit_of.is_some() || !["open", "partial"].contains(&invoice.status.as_str()) {
         return Err(DomainError::Conflict("only an open invoice can take an advance".into()).into());
     }
-    let advances = advances(tx.conn(), company, invoice.party_id, &invoice.kind).await?;
-    let available: i64 = advances.iter().map(|(_, _, rest)| rest).sum();
     let mut problems = Problems::default();
-    if let Some(date) = problems.check(kernel::dates::parse("date", &form.date)) {
-        if date.to_string() < invoice.date {
-            problems.add("date", "error.finance.setoff_date", &invoice.date);
-        }
+    let date = problems.check(kernel::dates::parse("date", &form.date)).map(|d| d.to_string());
+    if date.as_ref().is_some_and(|d| *d < invoice.date) {
+        problems.add("date", "error.finance.setoff_date", &invoice.date);
     }
+    // Only money received by the date can settle the invoice on it.
+    let advances = advances(tx.conn(), company, invoice.party_id, &invoice.kind, date.as_deref()).await?;
+    let available: i64 = advances.iter().map(|(_, _, rest)| rest).sum();
     if available == 0 {
         problems.add("amount", "error.finance.no_advance", &invoice.party_name);
     }

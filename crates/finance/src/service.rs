@@ -285,6 +285,8 @@ pub async fn delete_account(tx: &mut Tx, principal: &Principal, code: &str) -> R
 pub async fn open_next_year(tx: &mut Tx, principal: &Principal) -> Result<i32> {
     principal.authorize(CLOSE)?;
     let company = principal.company_id.0;
+    // The books' row first: of two clicks at once, the second sees the year the first opened.
+    tx.execute(sqlx::query("UPDATE fin_books SET template = template WHERE company_id = $1").bind(company)).await?;
     let latest: Option<String> = tx
         .fetch_one(sqlx::query("SELECT MAX(period) AS latest FROM fin_periods WHERE company_id = $1").bind(company))
         .await?
@@ -293,6 +295,12 @@ pub async fn open_next_year(tx: &mut Tx, principal: &Principal) -> Result<i32> {
         return Err(DomainError::invalid("year", "error.finance.no_books", "").into());
     };
     let year: i32 = latest[..4].parse().map_err(|_| DomainError::Conflict(format!("stored period {latest}")))?;
+    // One year ahead at most: the next year opens once the latest one has begun, so nothing
+    // can be dated years ahead by a slip of the keyboard.
+    let this_year: i32 = tx.now().get(..4).and_then(|y| y.parse().ok()).unwrap_or(year);
+    if year > this_year {
+        return Err(DomainError::invalid("year", "error.finance.year_ahead", year.to_string()).into());
+    }
     let next = year + 1;
     open_year(tx, company, next, 1).await?;
     tx.audit("create", "finance.year", Some(&next.to_string()), &json!({"periods": [null, 12]})).await?;

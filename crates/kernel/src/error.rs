@@ -75,6 +75,26 @@ impl DomainError {
             other => other,
         }
     }
+
+    /// The same refusal with its fields renamed where `rename` gives a new name: a form that
+    /// shows a document's lines under other names (a credit note's lines as quantities on its
+    /// invoice's page) puts each message beside the field it is about.
+    pub fn on_fields(self, rename: impl Fn(&str) -> Option<String>) -> Self {
+        match self {
+            DomainError::Invalid(errors) => DomainError::Invalid(
+                errors
+                    .into_iter()
+                    .map(|mut e| {
+                        if let Some(field) = rename(&e.field) {
+                            e.field = field;
+                        }
+                        e
+                    })
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
 }
 
 pub type DomainResult<T> = Result<T, DomainError>;

@@ -199,6 +199,22 @@ struct DetailPage {
     refused: Refused,
 }
 
+impl DetailPage {
+    /// The credit note form's refusals that are not about one line's quantity (those show
+    /// on their line): the date, the whole note, a conflict.
+    fn credit_errors(&self) -> Vec<&str> {
+        self.refused
+            .errors
+            .iter()
+            .filter(|(field, _)| {
+                field.strip_prefix("credit").is_some_and(|rest| rest.starts_with(':'))
+                    && !field.starts_with("credit:credit_qty_")
+            })
+            .map(|(_, message)| message.as_str())
+            .collect()
+    }
+}
+
 fn parse_id(id: &str) -> Result<i64, AppError> {
     id.parse().map_err(|_| AppError::Domain(DomainError::NotFound("invoice")))
 }
@@ -230,7 +246,7 @@ async fn detail_page(ctx: &Ctx, which: &str, id: i64, refused: Refused) -> AppRe
     };
     let open = ["open", "partial"].contains(&invoice.status.as_str()) && invoice.credit_of.is_none();
     let advance = if open && ctx.principal.may(invoicing::PAYMENTS) {
-        invoicing::advances(&mut conn, ctx.company_id(), invoice.party_id, &invoice.kind)
+        invoicing::advances(&mut conn, ctx.company_id(), invoice.party_id, &invoice.kind, None)
             .await?
             .iter()
             .map(|a| a.2)
@@ -278,17 +294,21 @@ pub async fn credit(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: 
     let date = pairs.text("date");
     let outcome = match invoicing::load(tx.conn(), ctx.company_id(), id).await? {
         Some(invoice) => {
-            let typed: Vec<InvoiceLineForm> = invoice
+            // The invoice lines a quantity was typed against, in order: the note's k-th line is
+            // the invoice's `rows[k]`-th, which is where its refusal shows.
+            let (rows, typed): (Vec<usize>, Vec<InvoiceLineForm>) = invoice
                 .lines
                 .iter()
                 .enumerate()
                 .filter_map(|(i, line)| {
                     let quantity = pairs.text(&format!("credit_qty_{i}"));
-                    (!quantity.trim().is_empty()).then(|| invoicing::credit_line(line, quantity.trim()))
+                    (!quantity.trim().is_empty()).then(|| (i, invoicing::credit_line(line, quantity.trim())))
                 })
-                .collect();
+                .unzip();
             if !typed.is_empty() {
-                invoicing::credit_part(&mut tx, &ctx.principal, id, &date, &typed, "").await
+                invoicing::credit_part(&mut tx, &ctx.principal, id, &date, &typed, "")
+                    .await
+                    .map_err(|e| e.on_fields(|field| note_line_field(field, &rows)))
             } else if invoice.settled == 0 {
                 invoicing::credit_note(&mut tx, &ctx.principal, id, &date).await
             } else {
@@ -304,6 +324,13 @@ pub async fn credit(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: 
     };
     let saved = |note| (format!("{base}/{note}"), "finance.posted_ok");
     document_form(&ctx, tx, outcome, (&which, id, "credit"), pairs, saved).await
+}
+
+/// The field of the invoice's page a refusal of the credit note's k-th line belongs to: the
+/// quantity typed against the invoice line it came from.
+fn note_line_field(field: &str, rows: &[usize]) -> Option<String> {
+    let k: usize = field.strip_prefix("lines[")?.split(']').next()?.parse().ok()?;
+    rows.get(k).map(|i| format!("credit_qty_{i}"))
 }
 
 /// Refunds what a credit note owes, from its page.

@@ -88,7 +88,7 @@ async fn form_page(ctx: &Ctx, kind: &'static str, party_id: i64, refused: Refuse
     let mut conn = ctx.db().read_conn().await?;
     let (open, advance) = if party_id > 0 {
         let open = invoicing::open_invoices(&mut conn, ctx.company_id(), party_id, invoice_kind).await?;
-        let advances = invoicing::advances(&mut conn, ctx.company_id(), party_id, invoice_kind).await?;
+        let advances = invoicing::advances(&mut conn, ctx.company_id(), party_id, invoice_kind, None).await?;
         (open, advances.iter().map(|(_, _, rest)| rest).sum())
     } else {
         (Vec::new(), 0)

@@ -1129,7 +1129,20 @@ async fn goods_returned_from_a_part_paid_invoice_are_credited_line_by_line_in_th
         )
         .await;
     assert_eq!(too_many.status, StatusCode::UNPROCESSABLE_ENTITY, "more than was invoiced: {}", too_many.body);
-    assert!(too_many.body.contains("value=\"12\""), "the quantity as typed");
+    let row = too_many.body.split("name=\"credit_qty_0\"").nth(1).expect("the projectors' row");
+    let row = &row[..row.find("</tr>").expect("row end")];
+    assert!(row.contains("value=\"12\""), "the quantity as typed: {row}");
+    assert!(too_many.body.contains("role=\"alert\">红字金额超过发票可冲销的余额 23660.00"), "{}", too_many.body);
+    // A quantity that is no number is refused on its own line.
+    let not_a_number = browser
+        .post_form(
+            &format!("/finance/invoices/{id}"),
+            &format!("/finance/invoices/{id}/credit-note"),
+            &[("date", "2026-07-10"), ("credit_qty_1", "一台")],
+        )
+        .await;
+    let row = not_a_number.body.split("name=\"credit_qty_1\"").nth(1).expect("the installation's row");
+    assert!(row[..row.find("</tr>").expect("row end")].contains("role=\"alert\""), "{}", not_a_number.body);
     assert_eq!(app.count("fin_invoices WHERE credit_of IS NOT NULL").await, 0);
     let credited = browser
         .post_form(

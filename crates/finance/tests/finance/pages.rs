@@ -321,14 +321,18 @@ async fn after_december_the_next_year_is_opened_and_takes_the_carried_profit_for
     assert_eq!(line("retained_earnings"), "10000.00", "December's profit, carried to 4104, opens 2027: {sheet}");
     assert_eq!(line("cash"), "10000.00");
 
-    let next = api.post("/api/v1/finance/years", &json!({})).await;
-    assert_eq!(next.status, StatusCode::CREATED, "{}", next.body);
-    assert_eq!(next.json()["year"], 2028);
+    // 2027 is open while it is still 2026: the year after it waits.
+    let too_early = api.post("/api/v1/finance/years", &json!({})).await;
+    assert_eq!(too_early.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", too_early.body);
+    assert_eq!(too_early.json()["errors"][0]["code"], "error.finance.year_ahead");
+    let refused = browser.post_form("/finance/periods", "/finance/periods/next-year", &[]).await;
+    assert!(refused.body.contains("2027 年度已开启；到 2027 年再开启下一年度"), "beside the button: {}", refused.body);
+    assert_eq!(app.count("fin_periods WHERE period LIKE '2028-%'").await, 0);
     // A sales representative may not open a year; nothing is opened.
     app.user("wang.fang", &["sales_rep"], "east", "sales").await;
     let refused = app.api("wang.fang").await.post("/api/v1/finance/years", &json!({})).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
-    assert_eq!(app.count("fin_periods WHERE period LIKE '2029-%'").await, 0);
+    assert_eq!(app.count("fin_periods WHERE period LIKE '2028-%'").await, 0);
 }
 
 #[tokio::test]
