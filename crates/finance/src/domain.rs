@@ -50,6 +50,10 @@ pub struct LineForm {
     /// … and the rate to CNY; the debit or credit must equal amount × rate, rounded to the fen.
     #[serde(default)]
     pub rate: String,
+    /// The number of the customer or supplier a receivable, payable or advance line is owed
+    /// by or to (`PTY/2026/000001`); empty for none.
+    #[serde(default)]
+    pub party: String,
 }
 
 /// A voucher as entered.

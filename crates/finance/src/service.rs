@@ -446,11 +446,55 @@ async fn open_accounts(tx: &mut Tx, company: i64, entry: &Entry) -> Result<Vec<i
     Ok(ids)
 }
 
+/// Gives each line of a voucher that names a customer or supplier by its number that party's
+/// id; an unknown number is refused on its line.
+async fn name_parties(tx: &mut Tx, company: i64, form: &EntryForm, entry: &mut Entry) -> Result<()> {
+    // `validate` skips the blank lines of a form, so the entry's lines pair with the form's
+    // others in order.
+    let named: Vec<(usize, &str, usize)> = form
+        .lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| !(l.account.trim().is_empty() && l.debit.trim().is_empty() && l.credit.trim().is_empty()))
+        .enumerate()
+        .filter(|(_, (_, l))| !l.party.trim().is_empty())
+        .map(|(k, (i, l))| (i, l.party.trim(), k))
+        .collect();
+    if named.is_empty() {
+        return Ok(());
+    }
+    let mut q = db::SqlBuilder::new("SELECT id, number FROM parties WHERE company_id = ");
+    q.bind(company).push(" AND number IN (");
+    for (n, (_, number, _)) in named.iter().enumerate() {
+        if n > 0 {
+            q.push(", ");
+        }
+        q.bind(number.to_string());
+    }
+    q.push(")");
+    let found: BTreeMap<String, i64> = tx
+        .fetch_all(q.build())
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("number")?, r.try_get("id")?)))
+        .collect::<std::result::Result<_, sqlx::Error>>()?;
+    let mut problems = kernel::error::Problems::default();
+    for (i, number, k) in named {
+        match found.get(number) {
+            Some(id) => entry.lines[k].party = Some(*id),
+            None => problems.add(&format!("lines[{i}]"), "error.finance.party", number),
+        }
+    }
+    problems.finish()?;
+    Ok(())
+}
+
 /// Saves a draft voucher. Drafts can be changed or posted; they do not touch balances.
 pub async fn create_draft(tx: &mut Tx, principal: &Principal, form: &EntryForm) -> Result<i64> {
     principal.authorize(CREATE)?;
-    let entry = domain::validate(form)?;
+    let mut entry = domain::validate(form)?;
     let company = principal.company_id.0;
+    name_parties(tx, company, form, &mut entry).await?;
     let account_ids = open_accounts(tx, company, &entry).await?;
     let id = insert_entry(tx, company, &entry, &account_ids, "manual", None, Stored::Draft).await?;
     tx.audit(
@@ -578,7 +622,8 @@ pub async fn update_draft(tx: &mut Tx, principal: &Principal, id: i64, form: &En
     let company = principal.company_id.0;
     take_draft(tx, company, id).await?;
     let before = load_entry(tx.conn(), company, id).await?.ok_or(DomainError::NotFound("entry"))?;
-    let entry = domain::validate(form)?;
+    let mut entry = domain::validate(form)?;
+    name_parties(tx, company, form, &mut entry).await?;
     let account_ids = open_accounts(tx, company, &entry).await?;
     tx.execute(
         sqlx::query(
@@ -887,6 +932,8 @@ pub struct StoredEntry {
     pub reversal_of: Option<i64>,
     pub reversed_by: Option<i64>,
     pub lines: Vec<domain::Line>,
+    /// The party each line names, as (number, name), beside `lines`.
+    pub line_parties: Vec<Option<(String, String)>>,
     pub total: i64,
 }
 
@@ -901,33 +948,42 @@ pub async fn load_entry(conn: &mut db::Conn, company: i64, id: i64) -> Result<Op
     .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let lines = sqlx::query(
-        "SELECT a.code, l.debit, l.credit, l.cost_center, l.memo, l.currency, l.foreign_amount, l.rate, l.party_id FROM fin_entry_lines l JOIN fin_accounts a ON a.id = l.account_id \
-         WHERE l.entry_id = $1 ORDER BY l.line_no",
+    let rows = sqlx::query(
+        "SELECT a.code, l.debit, l.credit, l.cost_center, l.memo, l.currency, l.foreign_amount, l.rate, l.party_id, \
+         p.number AS party_number, p.name AS party_name FROM fin_entry_lines l JOIN fin_accounts a ON a.id = l.account_id \
+         LEFT JOIN parties p ON p.id = l.party_id WHERE l.entry_id = $1 ORDER BY l.line_no",
     )
     .bind(id)
     .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|l| {
-        Ok(domain::Line {
-            account: l.try_get("code")?,
-            debit: l.try_get("debit")?,
-            credit: l.try_get("credit")?,
-            cost_center: l.try_get("cost_center")?,
-            memo: l.try_get("memo")?,
-            foreign: {
-                let currency: String = l.try_get("currency")?;
-                if currency == "CNY" {
-                    None
-                } else {
-                    Some((currency, l.try_get("foreign_amount")?, l.try_get("rate")?))
-                }
-            },
-            party: l.try_get("party_id")?,
+    .await?;
+    let line_parties = rows
+        .iter()
+        .map(|l| {
+            let number: Option<String> = l.try_get("party_number")?;
+            Ok(number.map(|n| (n, l.try_get::<Option<String>, _>("party_name").ok().flatten().unwrap_or_default())))
         })
-    })
-    .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
+        .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
+    let lines = rows
+        .iter()
+        .map(|l| {
+            Ok(domain::Line {
+                account: l.try_get("code")?,
+                debit: l.try_get("debit")?,
+                credit: l.try_get("credit")?,
+                cost_center: l.try_get("cost_center")?,
+                memo: l.try_get("memo")?,
+                foreign: {
+                    let currency: String = l.try_get("currency")?;
+                    if currency == "CNY" {
+                        None
+                    } else {
+                        Some((currency, l.try_get("foreign_amount")?, l.try_get("rate")?))
+                    }
+                },
+                party: l.try_get("party_id")?,
+            })
+        })
+        .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
     Ok(Some(StoredEntry {
         id,
         period: row.try_get("period")?,
@@ -941,6 +997,7 @@ pub async fn load_entry(conn: &mut db::Conn, company: i64, id: i64) -> Result<Op
         reversed_by: row.try_get("reversed_by")?,
         total: lines.iter().map(|l| l.debit).sum(),
         lines,
+        line_parties,
     }))
 }
 

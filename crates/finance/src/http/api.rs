@@ -170,7 +170,9 @@ fn entry_schema() -> Value {
         "date": {"type": "string", "format": "date"}, "word": {"enum": domain::WORDS}, "memo": {"type": "string"},
         "lines": {"type": "array", "minItems": 2, "items": {"type": "object", "required": ["account"], "properties": {
             "account": {"type": "string"}, "debit": {"type": "string", "pattern": "^[0-9]+(\\.[0-9]{1,2})?$"},
-            "credit": {"type": "string"}, "cost_center": {"type": "string"}, "memo": {"type": "string"}}}}}})
+            "credit": {"type": "string"}, "cost_center": {"type": "string"}, "memo": {"type": "string"},
+            "party": {"type": "string", "description": "number of the customer or supplier a receivable, payable or advance line is owed by or to"},
+            "currency": {"type": "string"}, "foreign_amount": {"type": "string"}, "rate": {"type": "string"}}}}}})
 }
 
 fn reverse_schema() -> Value {
@@ -182,7 +184,7 @@ fn parse_id(id: &str) -> Result<i64, AppError> {
 }
 
 fn line_json(l: &crate::domain::Line) -> Value {
-    let mut line = json!({"account": l.account, "debit": yuan(l.debit), "credit": yuan(l.credit), "cost_center": l.cost_center, "memo": l.memo});
+    let mut line = json!({"account": l.account, "debit": yuan(l.debit), "credit": yuan(l.credit), "cost_center": l.cost_center, "memo": l.memo, "party_id": l.party});
     if let Some((code, amount, rate)) = &l.foreign {
         let currency = kernel::Currency::from_code(code).unwrap_or(kernel::Currency::CNY);
         line["currency"] = json!(code);

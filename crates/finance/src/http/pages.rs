@@ -225,6 +225,8 @@ struct EntryFormPage {
     /// voucher as a whole: one that does not balance, with the difference).
     errors: Vec<(String, String)>,
     accounts: Vec<Account>,
+    /// Customers and suppliers a line may name, as (number, name).
+    parties: Vec<(String, String)>,
 }
 
 impl EntryFormPage {
@@ -256,6 +258,17 @@ async fn entry_form_page(
     form.lines.resize(shown, LineForm::default());
     let mut conn = conn(ctx).await?;
     let accounts = service::accounts(&mut conn, ctx.company_id()).await?.into_iter().filter(|a| !a.archived).collect();
+    let parties = sqlx::query(
+        "SELECT p.number, p.name FROM parties p WHERE p.company_id = $1 AND p.archived_at IS NULL \
+         AND EXISTS (SELECT 1 FROM party_roles r WHERE r.party_id = p.id AND r.role IN ('customer', 'supplier')) \
+         ORDER BY p.name LIMIT 1000",
+    )
+    .bind(ctx.company_id())
+    .fetch_all(&mut conn)
+    .await?
+    .iter()
+    .map(|r| Ok((sqlx::Row::try_get(r, "number")?, sqlx::Row::try_get(r, "name")?)))
+    .collect::<Result<Vec<(String, String)>, sqlx::Error>>()?;
     let (title, action) = match draft {
         None => ("finance.entry_new", "/finance/entries".to_string()),
         Some(id) => ("finance.entry_edit", format!("/finance/entries/{id}/edit")),
@@ -267,6 +280,7 @@ async fn entry_form_page(
         words: WORDS.to_vec(),
         errors,
         accounts,
+        parties,
     })
 }
 
@@ -284,6 +298,7 @@ fn entry_form_from(pairs: &FormPairs) -> EntryForm {
     let centers = pairs.all("cost_center");
     let memos = pairs.all("line_memo");
     let (currencies, foreign_amounts, rates) = (pairs.all("currency"), pairs.all("foreign_amount"), pairs.all("rate"));
+    let parties = pairs.all("party");
     let lines = (0..accounts.len())
         .map(|i| LineForm {
             account: accounts[i].clone(),
@@ -294,6 +309,7 @@ fn entry_form_from(pairs: &FormPairs) -> EntryForm {
             currency: currencies.get(i).cloned().unwrap_or_default(),
             foreign_amount: foreign_amounts.get(i).cloned().unwrap_or_default(),
             rate: rates.get(i).cloned().unwrap_or_default(),
+            party: parties.get(i).cloned().unwrap_or_default(),
         })
         .collect();
     EntryForm { date: pairs.text("date"), word: pairs.text("word"), memo: pairs.text("memo"), lines }
@@ -332,7 +348,8 @@ pub async fn edit_entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response>
     let lines = entry
         .lines
         .iter()
-        .map(|l| {
+        .zip(&entry.line_parties)
+        .map(|(l, party)| {
             let (currency, foreign_amount, rate) = match &l.foreign {
                 Some((code, minor, rate)) => {
                     let shown = kernel::Currency::from_code(code)
@@ -351,6 +368,7 @@ pub async fn edit_entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response>
                 currency,
                 foreign_amount,
                 rate,
+                party: party.as_ref().map(|(number, _)| number.clone()).unwrap_or_default(),
             }
         })
         .collect();

@@ -1243,4 +1243,42 @@ async fn the_balance_sheet_shows_each_partys_balance_on_its_own_side() {
     let codes: Vec<&str> =
         detail["accounts"].as_array().expect("accounts").iter().filter_map(|a| a["code"].as_str()).collect();
     assert_eq!(codes, ["2203", "1122"], "{detail}");
+
+    // A voucher typed by hand names its customer by number: 800.00 of packaging charged to
+    // 山城 is receivable from it while its 5,000.00 paid ahead stays an advance.
+    let number =
+        api.get(&format!("/api/v1/parties/{paid_ahead}")).await.json()["number"].as_str().expect("number").to_string();
+    let browser = app.signed_in("admin").await;
+    let lines = |party: &str| {
+        vec![
+            ("date", "2026-03-20".to_string()),
+            ("word", "记".to_string()),
+            ("memo", "包装费".to_string()),
+            ("account", "1122".to_string()),
+            ("debit", "800.00".to_string()),
+            ("credit", String::new()),
+            ("party", party.to_string()),
+            ("account", "6051".to_string()),
+            ("debit", String::new()),
+            ("credit", "800.00".to_string()),
+            ("party", String::new()),
+            ("post", "true".to_string()),
+        ]
+    };
+    let unknown = lines("PTY/2026/999999");
+    let unknown: Vec<(&str, &str)> = unknown.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let refused = browser.post_form("/finance/entries/new", "/finance/entries", &unknown).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert!(refused.body.contains("往来单位不存在：PTY/2026/999999"), "{}", refused.body);
+    let known = lines(&number);
+    let known: Vec<(&str, &str)> = known.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let posted = browser.post_form("/finance/entries/new", "/finance/entries", &known).await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.body);
+    let voucher = browser.get(&posted.header("location").expect("location")).await;
+    assert!(voucher.body.contains("重庆山城百货有限公司"), "the line shows its customer");
+    let sheet = api.get("/api/v1/finance/reports/balance-sheet?period=2026-03").await.json();
+    let value = |key: &str| {
+        sheet["lines"].as_array().expect("lines").iter().find(|l| l["key"] == key).expect(key)["amount"].clone()
+    };
+    assert_eq!((value("receivables"), value("advances")), (json!("12600.00"), json!("6130.00")), "{sheet}");
 }
