@@ -801,22 +801,7 @@ pub async fn record_payment(tx: &mut Tx, principal: &Principal, form: &PaymentFo
                 .bind(value),
         )
         .await?;
-        // Guarded: a receipt recorded at the same moment cannot push an invoice past its total.
-        let settled = tx.execute(
-            sqlx::query(
-                "UPDATE fin_invoices SET settled = settled + $1, status = CASE WHEN settled + $1 >= total THEN 'paid' ELSE 'partial' END, \
-                 version = version + 1 WHERE id = $2 AND status IN ('open', 'partial') AND settled + $1 <= total",
-            )
-            .bind(value)
-            .bind(invoice),
-        )
-        .await?;
-        if settled != 1 {
-            return Err(DomainError::Conflict(format!(
-                "invoice {invoice} was settled meanwhile; record the payment again"
-            ))
-            .into());
-        }
+        settle(tx, *invoice, *value, "record the payment again").await?;
     }
     tx.audit(
         "create",
@@ -834,6 +819,26 @@ pub async fn record_payment(tx: &mut Tx, principal: &Principal, form: &PaymentFo
     )
     .await?;
     Ok(id)
+}
+
+/// Settles `amount` of an open invoice: partial, or paid once nothing is left. Guarded: money
+/// recorded against it at the same moment cannot push it past its total; then this is refused,
+/// saying to `again`.
+async fn settle(tx: &mut Tx, invoice: i64, amount: i64, again: &str) -> Result<()> {
+    let settled = tx
+        .execute(
+            sqlx::query(
+                "UPDATE fin_invoices SET settled = settled + $1, status = CASE WHEN settled + $1 >= total THEN 'paid' ELSE 'partial' END, \
+                 version = version + 1 WHERE id = $2 AND status IN ('open', 'partial') AND settled + $1 <= total",
+            )
+            .bind(amount)
+            .bind(invoice),
+        )
+        .await?;
+    if settled != 1 {
+        return Err(DomainError::Conflict(format!("invoice {invoice} was settled meanwhile; {again}")).into());
+    }
+    Ok(())
 }
 
 /// What a party had paid in advance by `on` (any date: `None`) and not yet applied: receipts
@@ -967,22 +972,7 @@ pub async fn apply_advance(
         .await?;
         applied.push(json!({"payment": payment_number, "amount": domain::yuan(take)}));
     }
-    let settled = tx
-        .execute(
-            sqlx::query(
-                "UPDATE fin_invoices SET settled = settled + $1, status = CASE WHEN settled + $1 >= total THEN 'paid' ELSE 'partial' END, \
-                 version = version + 1 WHERE id = $2 AND status IN ('open', 'partial') AND settled + $1 <= total",
-            )
-            .bind(amount)
-            .bind(invoice_id),
-        )
-        .await?;
-    if settled != 1 {
-        return Err(DomainError::Conflict(format!(
-            "invoice {invoice_id} was settled meanwhile; apply the advance again"
-        ))
-        .into());
-    }
+    settle(tx, invoice_id, amount, "apply the advance again").await?;
     tx.audit(
         "apply_advance",
         "finance.invoice",

@@ -639,14 +639,13 @@ pub async fn update_draft(tx: &mut Tx, principal: &Principal, id: i64, form: &En
     .await?;
     tx.execute(sqlx::query("DELETE FROM fin_entry_lines WHERE entry_id = $1").bind(id)).await?;
     tx.execute_all(&[lines_insert(id, &entry, &account_ids)]).await?;
-    tx.audit(
-        "update",
-        "finance.entry",
-        Some(&id.to_string()),
-        &json!({"entry": [{"date": before.date, "word": before.word, "memo": before.memo, "lines": before.lines}, entry]}),
-    )
-    .await?;
+    tx.audit("update", "finance.entry", Some(&id.to_string()), &json!({"entry": [as_audited(&before), entry]})).await?;
     Ok(())
+}
+
+/// A draft as the audit log keeps it when it changes or goes: its header and lines.
+fn as_audited(entry: &StoredEntry) -> serde_json::Value {
+    json!({"date": entry.date, "word": entry.word, "memo": entry.memo, "lines": entry.lines})
 }
 
 /// Deletes a draft voucher entered by mistake, with its attached documents; it never had a
@@ -659,13 +658,7 @@ pub async fn delete_draft(tx: &mut Tx, principal: &Principal, id: i64) -> Result
     tx.execute(sqlx::query("DELETE FROM fin_attachments WHERE entry_id = $1").bind(id)).await?;
     tx.execute(sqlx::query("DELETE FROM fin_entry_lines WHERE entry_id = $1").bind(id)).await?;
     tx.execute(sqlx::query("DELETE FROM fin_entries WHERE id = $1 AND status = 'draft'").bind(id)).await?;
-    tx.audit(
-        "delete",
-        "finance.entry",
-        Some(&id.to_string()),
-        &json!({"entry": [{"date": before.date, "word": before.word, "memo": before.memo, "lines": before.lines}, null]}),
-    )
-    .await?;
+    tx.audit("delete", "finance.entry", Some(&id.to_string()), &json!({"entry": [as_audited(&before), null]})).await?;
     Ok(())
 }
 
@@ -676,52 +669,48 @@ fn party_balance_upsert(
     period: &str,
     lines: impl Iterator<Item = (i64, i64, i64, i64)>,
 ) -> Option<db::SqlBuilder> {
-    let mut movements: BTreeMap<(i64, i64), (i64, i64)> = BTreeMap::new();
-    for (account, party, debit, credit) in lines {
-        let sums = movements.entry((account, party)).or_insert((0, 0));
-        sums.0 += debit;
-        sums.1 += credit;
-    }
-    if movements.is_empty() {
-        return None;
-    }
-    let mut q = db::SqlBuilder::new(
-        "INSERT INTO fin_party_balances (company_id, account_id, period, party_id, debit, credit) VALUES ",
-    );
-    for (i, ((account, party), (debit, credit))) in movements.into_iter().enumerate() {
-        q.push(if i == 0 { "(" } else { ", (" });
-        q.bind(company).push(", ").bind(account).push(", ").bind(period).push(", ").bind(party);
-        q.push(", ").bind(debit).push(", ").bind(credit).push(")");
-    }
-    q.push(
-        " ON CONFLICT (company_id, account_id, period, party_id) \
-         DO UPDATE SET debit = fin_party_balances.debit + excluded.debit, credit = fin_party_balances.credit + excluded.credit",
-    );
-    Some(q)
+    let movements = summed(lines);
+    (!movements.is_empty()).then(|| movement_upsert("fin_party_balances", "party_id", company, period, movements))
 }
 
 /// The statement that adds a posted entry's lines to the balance rows of (account, period,
-/// cost centre). Lines on the same account and cost centre are added up first: one upsert may
-/// not touch a row twice (PostgreSQL refuses), and one statement for the whole entry is cheaper.
+/// cost centre).
 fn balance_upsert(company: i64, period: &str, lines: impl Iterator<Item = (i64, String, i64, i64)>) -> db::SqlBuilder {
-    let mut movements: BTreeMap<(i64, String), (i64, i64)> = BTreeMap::new();
-    for (account, cost_center, debit, credit) in lines {
-        let sums = movements.entry((account, cost_center)).or_insert((0, 0));
+    movement_upsert("fin_balances", "cost_center", company, period, summed(lines))
+}
+
+/// Lines' debits and credits added up per (account, key): one upsert may not touch a row
+/// twice (PostgreSQL refuses), and one statement for the whole entry is cheaper.
+fn summed<K: Ord>(lines: impl Iterator<Item = (i64, K, i64, i64)>) -> BTreeMap<(i64, K), (i64, i64)> {
+    let mut movements: BTreeMap<(i64, K), (i64, i64)> = BTreeMap::new();
+    for (account, key, debit, credit) in lines {
+        let sums = movements.entry((account, key)).or_insert((0, 0));
         sums.0 += debit;
         sums.1 += credit;
     }
-    let mut q = db::SqlBuilder::new(
-        "INSERT INTO fin_balances (company_id, account_id, period, cost_center, debit, credit) VALUES ",
-    );
-    for (i, ((account, cost_center), (debit, credit))) in movements.into_iter().enumerate() {
+    movements
+}
+
+/// Adds movements to a table of balance rows keyed (company, account, period, `key`).
+fn movement_upsert<K: Into<db::query::Value>>(
+    table: &str,
+    key: &str,
+    company: i64,
+    period: &str,
+    movements: BTreeMap<(i64, K), (i64, i64)>,
+) -> db::SqlBuilder {
+    let mut q = db::SqlBuilder::new(format!(
+        "INSERT INTO {table} (company_id, account_id, period, {key}, debit, credit) VALUES "
+    ));
+    for (i, ((account, value), (debit, credit))) in movements.into_iter().enumerate() {
         q.push(if i == 0 { "(" } else { ", (" });
-        q.bind(company).push(", ").bind(account).push(", ").bind(period).push(", ").bind(cost_center);
+        q.bind(company).push(", ").bind(account).push(", ").bind(period).push(", ").bind(value);
         q.push(", ").bind(debit).push(", ").bind(credit).push(")");
     }
-    q.push(
-        " ON CONFLICT (company_id, account_id, period, cost_center) \
-         DO UPDATE SET debit = fin_balances.debit + excluded.debit, credit = fin_balances.credit + excluded.credit",
-    );
+    q.push(&format!(
+        " ON CONFLICT (company_id, account_id, period, {key}) \
+         DO UPDATE SET debit = {table}.debit + excluded.debit, credit = {table}.credit + excluded.credit"
+    ));
     q
 }
 
