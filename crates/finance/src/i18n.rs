@@ -84,6 +84,8 @@ pub const MESSAGES: web::i18n::MessageTable = &[
         "Other modules post to {0}: archive it instead",
     ),
     ("error.finance.no_books", "尚未建账，请先建账", "Set up the books first"),
+    ("error.finance.product", "产品不存在或已停用：{0}", "No such product in use: {0}"),
+    ("finance.product", "产品", "Product"),
     (
         "error.finance.year_ahead",
         "{0} 年度已开启；到 {0} 年再开启下一年度",

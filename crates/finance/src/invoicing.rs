@@ -169,6 +169,58 @@ pub async fn set_vat_rounding(tx: &mut Tx, principal: &Principal, rounding: VatR
     Ok(())
 }
 
+/// The lines with what their catalog products fill in where a line left it empty: the
+/// description (code and name), the VAT rate and, on a customer invoice, the sale price. A
+/// product that is unknown or archived is refused on its line. Lines without a product, as
+/// every line of a form before products were offered, cost no query.
+async fn with_products(
+    tx: &mut Tx,
+    company: i64,
+    kind: &str,
+    lines: &[InvoiceLineForm],
+    problems: &mut Problems,
+) -> Result<Vec<InvoiceLineForm>> {
+    let wanted: Vec<i64> = lines.iter().filter_map(|l| l.product_id).collect();
+    if wanted.is_empty() {
+        return Ok(lines.to_vec());
+    }
+    let mut q = db::SqlBuilder::new(
+        "SELECT id, code, name, vat_rate_bp, sale_price FROM cat_products WHERE archived_at IS NULL AND company_id = ",
+    );
+    q.bind(company).push(" AND id IN (");
+    for (i, id) in wanted.iter().enumerate() {
+        if i > 0 {
+            q.push(", ");
+        }
+        q.bind(*id);
+    }
+    q.push(")");
+    let mut products = std::collections::BTreeMap::new();
+    for r in tx.fetch_all(q.build()).await? {
+        let id: i64 = r.try_get("id")?;
+        let name = format!("{} {}", r.try_get::<String, _>("code")?, r.try_get::<String, _>("name")?);
+        products.insert(id, (name, r.try_get::<i64, _>("vat_rate_bp")?, r.try_get::<i64, _>("sale_price")?));
+    }
+    let mut filled = lines.to_vec();
+    for (i, line) in filled.iter_mut().enumerate() {
+        let Some(id) = line.product_id else { continue };
+        let Some((name, vat_bp, sale_price)) = products.get(&id) else {
+            problems.add(&format!("lines[{i}]"), "error.finance.product", id.to_string());
+            continue;
+        };
+        if line.description.trim().is_empty() {
+            line.description = name.clone();
+        }
+        if line.vat_rate.trim().is_empty() {
+            line.vat_rate = (vat_bp / 100).to_string();
+        }
+        if line.unit_price.trim().is_empty() && kind == "customer" {
+            line.unit_price = domain::yuan(*sale_price);
+        }
+    }
+    Ok(filled)
+}
+
 /// Saves a draft invoice or bill with its computed lines.
 pub async fn create_invoice(tx: &mut Tx, principal: &Principal, form: &InvoiceForm) -> Result<i64> {
     principal.authorize(MANAGE)?;
@@ -198,8 +250,8 @@ pub async fn create_invoice(tx: &mut Tx, principal: &Principal, form: &InvoiceFo
     let (_, template, company_rounding) =
         party_and_chart(tx, company, form.party_id, &form.kind, &mut problems).await?;
     let rounding = form.vat_rounding.unwrap_or(company_rounding);
-    let computed = match vat::compute(&form.lines, form.tax_inclusive, rounding, default_account(template, &form.kind))
-    {
+    let lines = with_products(tx, company, &form.kind, &form.lines, &mut problems).await?;
+    let computed = match vat::compute(&lines, form.tax_inclusive, rounding, default_account(template, &form.kind)) {
         Ok(c) => Some(c),
         Err(DomainError::Invalid(errors)) => {
             problems.0.extend(errors);
@@ -243,7 +295,7 @@ pub async fn create_invoice(tx: &mut Tx, principal: &Principal, form: &InvoiceFo
 
 async fn insert_lines(tx: &mut Tx, invoice: i64, lines: &[InvoiceLine]) -> Result<()> {
     let mut q = db::SqlBuilder::new(
-        "INSERT INTO fin_invoice_lines (invoice_id, line_no, description, quantity, unit_price, discount_bp, vat_rate_bp, account, net, tax, total) VALUES ",
+        "INSERT INTO fin_invoice_lines (invoice_id, line_no, description, quantity, unit_price, discount_bp, vat_rate_bp, account, net, tax, total, product_id) VALUES ",
     );
     for (i, l) in lines.iter().enumerate() {
         q.push(if i == 0 { "(" } else { ", (" });
@@ -262,7 +314,8 @@ async fn insert_lines(tx: &mut Tx, invoice: i64, lines: &[InvoiceLine]) -> Resul
             .bind(l.vat_rate_bp)
             .push(", ")
             .bind(l.account.clone());
-        q.push(", ").bind(l.net).push(", ").bind(l.tax).push(", ").bind(l.total).push(")");
+        q.push(", ").bind(l.net).push(", ").bind(l.tax).push(", ").bind(l.total);
+        q.push(", ").bind(l.product_id).push(")");
     }
     tx.execute(q.build()).await?;
     Ok(())
@@ -528,6 +581,7 @@ pub fn credit_line(line: &InvoiceLine, quantity: &str) -> InvoiceLineForm {
         discount: rust_decimal::Decimal::new(line.discount_bp, 2).normalize().to_string(),
         vat_rate: (line.vat_rate_bp / 100).to_string(),
         account: line.account.clone(),
+        product_id: line.product_id,
     }
 }
 
@@ -1316,7 +1370,7 @@ fn load_sql(more: &str, joins: &str, lock: &str) -> String {
     format!(
         "SELECT i.kind, i.party_id, p.name AS party_name, i.number, i.status, i.credit_of, i.invoice_date, i.due_date, i.tax_inclusive, i.vat_rounding, \
          i.net, i.tax, i.total, i.settled, i.entry_id, i.memo, i.hold_reason, l.line_no, l.description, l.quantity, l.unit_price, \
-         l.discount_bp, l.vat_rate_bp, l.account, l.net AS line_net, l.tax AS line_tax, l.total AS line_total{more} \
+         l.discount_bp, l.vat_rate_bp, l.account, l.product_id, l.net AS line_net, l.tax AS line_tax, l.total AS line_total{more} \
          FROM fin_invoices i JOIN parties p ON p.id = i.party_id LEFT JOIN fin_invoice_lines l ON l.invoice_id = i.id{joins} \
          WHERE i.company_id = $1 AND i.id = $2 ORDER BY l.line_no{lock}"
     )
@@ -1358,6 +1412,7 @@ fn invoice_from_rows(id: i64, rows: &[db::Row]) -> Result<Option<Invoice>> {
             discount_bp: l.try_get("discount_bp")?,
             vat_rate_bp: l.try_get("vat_rate_bp")?,
             account: l.try_get("account")?,
+            product_id: l.try_get("product_id")?,
             net: l.try_get("line_net")?,
             tax: l.try_get("line_tax")?,
             total: l.try_get("line_total")?,

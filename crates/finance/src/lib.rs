@@ -146,6 +146,12 @@ pub fn module() -> Module {
                 name: "receivable and payable lines name their party; balances per party",
                 sql: include_str!("../migrations/0020_party_balances.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 21,
+                name: "invoice lines name their catalog product",
+                sql: include_str!("../migrations/0021_invoice_line_products.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,

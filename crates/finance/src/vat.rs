@@ -27,6 +27,10 @@ pub struct InvoiceLineForm {
     /// Revenue or expense account; default 6001 for sales, 1405 for purchases.
     #[serde(default)]
     pub account: String,
+    /// The catalog product the line sells or buys, if any; its name, sale price and VAT rate
+    /// fill what the line leaves empty.
+    #[serde(default)]
+    pub product_id: Option<i64>,
 }
 
 /// A computed line, amounts in fen.
@@ -38,6 +42,7 @@ pub struct InvoiceLine {
     pub discount_bp: i64,
     pub vat_rate_bp: i64,
     pub account: String,
+    pub product_id: Option<i64>,
     pub net: i64,
     pub tax: i64,
     pub total: i64,
@@ -161,6 +166,7 @@ pub fn compute(
         let account =
             if form.account.trim().is_empty() { default_account.to_string() } else { form.account.trim().to_string() };
         computed.push(InvoiceLine {
+            product_id: form.product_id,
             description: form.description.trim().to_string(),
             quantity: quantity.scaled(),
             unit_price: price.minor(),

@@ -201,6 +201,7 @@ async fn insert_order(tx: &mut Tx, principal: &Principal, form: &OrderForm, rfq:
             discount: String::new(),
             vat_rate: (vat / 100).to_string(),
             account: goods_in_transit.into(),
+            product_id: Some(line.product_id),
         });
         products.push((line.product_id, qty, price, vat, unit));
     }
@@ -776,6 +777,7 @@ pub async fn debit(tx: &mut Tx, principal: &Principal, id: i64, date: &str) -> R
             discount: String::new(),
             vat_rate: (l.vat_rate_bp / 100).to_string(),
             account: goods_in_transit.into(),
+            product_id: Some(l.product_id),
         })
         .collect();
     let note = finance::invoicing::credit_part(tx, principal, bill.invoice_id, date, &forms, &order.number).await?;
@@ -917,6 +919,7 @@ pub async fn bill(tx: &mut Tx, principal: &Principal, id: i64, form: &BillForm) 
                 discount: String::new(),
                 vat_rate: (l.vat_rate_bp / 100).to_string(),
                 account: goods_in_transit.into(),
+                product_id: Some(l.product_id),
             })
             .collect(),
         ..Default::default()
@@ -1343,6 +1346,7 @@ pub async fn record_quote(tx: &mut Tx, principal: &Principal, id: i64, form: &Qu
             discount: String::new(),
             vat_rate: (l.vat_rate_bp / 100).to_string(),
             account: goods_in_transit.into(),
+            product_id: Some(l.product_id),
         })
         .collect();
     // The company's rounding, so the order's VAT is what its bills will carry.

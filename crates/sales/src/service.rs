@@ -141,6 +141,7 @@ pub async fn create_quotation(tx: &mut Tx, principal: &Principal, form: &OrderFo
             discount: String::new(),
             vat_rate: (vat / 100).to_string(),
             account: revenue.into(),
+            product_id: Some(line.product_id),
         });
         lines.push((line.product_id, stocked, invoice_ordered, qty, price, source, vat, unit));
     }
@@ -1085,6 +1086,7 @@ pub async fn invoice(tx: &mut Tx, principal: &Principal, id: i64, date: &str) ->
                 discount: String::new(),
                 vat_rate: (l.vat_rate_bp / 100).to_string(),
                 account: revenue.into(),
+                product_id: Some(l.product_id),
             })
             .collect(),
         ..Default::default()
@@ -1149,6 +1151,7 @@ pub async fn credit(tx: &mut Tx, principal: &Principal, id: i64, date: &str) -> 
             discount: String::new(),
             vat_rate: (l.vat_rate_bp / 100).to_string(),
             account: revenue.into(),
+            product_id: Some(l.product_id),
         })
         .collect();
     let note = finance::invoicing::credit_part(tx, principal, invoice_id, date, &forms, &order.number).await?;

@@ -64,6 +64,9 @@ struct FormPage {
     base: &'static str,
     form: InvoiceForm,
     parties: Vec<(i64, String)>,
+    /// Catalog products a line may name, as (id, "code name"); a product fills the line's
+    /// description and, on an invoice, its price where they are left empty.
+    products: Vec<(i64, String)>,
     /// Refusals of the form sent, by field (`lines[i]` for the i-th line).
     errors: Vec<(String, String)>,
 }
@@ -86,6 +89,25 @@ impl FormPage {
     fn per_document(&self) -> bool {
         self.form.vat_rounding == Some(VatRounding::Document)
     }
+}
+
+/// The company's products in use, for the invoice form's lines.
+async fn products(ctx: &Ctx) -> AppResult<Vec<(i64, String)>> {
+    let rows = sqlx::query(
+        "SELECT id, code, name FROM cat_products WHERE company_id = $1 AND archived_at IS NULL ORDER BY code LIMIT 1000",
+    )
+    .bind(ctx.company_id())
+    .fetch_all(ctx.db().reader())
+    .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| {
+            Some((
+                r.try_get("id").ok()?,
+                format!("{} {}", r.try_get::<String, _>("code").ok()?, r.try_get::<String, _>("name").ok()?),
+            ))
+        })
+        .collect())
 }
 
 pub(super) async fn parties(ctx: &Ctx, kind: &str) -> AppResult<Vec<(i64, String)>> {
@@ -116,6 +138,7 @@ async fn form_page(
         page: PageCtx::new(ctx, title, base).await?,
         base,
         parties: parties(ctx, &form.kind).await?,
+        products: products(ctx).await?,
         form,
         errors,
     })
@@ -140,6 +163,7 @@ pub async fn create(ctx: Ctx, Path(which): Path<String>, pairs: FormPairs) -> Ap
     let column = |name: &str| pairs.all(name);
     let (descriptions, quantities, prices, discounts, rates) =
         (column("description"), column("quantity"), column("unit_price"), column("discount"), column("vat_rate"));
+    let products = column("product_id");
     let lines = (0..descriptions.len())
         .map(|i| InvoiceLineForm {
             description: descriptions[i].clone(),
@@ -148,6 +172,7 @@ pub async fn create(ctx: Ctx, Path(which): Path<String>, pairs: FormPairs) -> Ap
             discount: discounts.get(i).cloned().unwrap_or_default(),
             vat_rate: rates.get(i).cloned().unwrap_or_default(),
             account: String::new(),
+            product_id: products.get(i).and_then(|p| p.trim().parse().ok()),
         })
         .collect();
     let form = InvoiceForm {

@@ -1282,3 +1282,85 @@ async fn the_balance_sheet_shows_each_partys_balance_on_its_own_side() {
     };
     assert_eq!((value("receivables"), value("advances")), (json!("12600.00"), json!("6130.00")), "{sheet}");
 }
+
+#[tokio::test]
+async fn an_invoice_line_names_a_catalog_product_whose_name_price_and_rate_fill_what_is_left_empty() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let customer = party(&api, "南昌赣江图书有限公司", "customer").await;
+    let book = api
+        .post(
+            "/api/v1/catalog/products",
+            &json!({"code": "book-01", "name": "会计学原理", "kind": "goods", "uom": "pc", "purchase_uom": "pc",
+                    "sales_uom": "pc", "vat_rate": "9", "sale_price": "58.00"}),
+        )
+        .await;
+    assert_eq!(book.status, StatusCode::CREATED, "{}", book.body);
+    let book = book.json()["id"].as_i64().expect("id");
+    // Ten books at the catalog's 58.00 and 9 % (books are taxed at 9 %): 580.00 + 52.20; and a
+    // free-text line for delivery.
+    let invoice = api
+        .post(
+            "/api/v1/finance/invoices",
+            &json!({"kind": "customer", "party_id": customer, "date": "2026-03-16", "lines": [
+                {"product_id": book, "description": "", "quantity": "10", "unit_price": "", "vat_rate": ""},
+                {"description": "送货", "quantity": "1", "unit_price": "20.00", "vat_rate": "6"}]}),
+        )
+        .await;
+    assert_eq!(invoice.status, StatusCode::CREATED, "{}", invoice.body);
+    let stored = api.get(&format!("/api/v1/finance/invoices/{}", invoice.json()["id"])).await.json();
+    let line = &stored["lines"][0];
+    assert_eq!(
+        (line["description"].as_str(), line["unit_price"].as_str(), line["vat_rate"].as_str(), line["tax"].as_str()),
+        (Some("BOOK-01 会计学原理"), Some("58.00"), Some("9"), Some("52.20")),
+        "{stored}"
+    );
+    assert_eq!(line["product_id"], book);
+    assert_eq!(stored["total"], "653.40", "632.20 for the books, 21.20 for the delivery");
+
+    // In the browser the line's product is chosen from the catalog; an unknown one is refused
+    // on its line and nothing is stored.
+    let browser = app.signed_in("admin").await;
+    let form = browser.get("/finance/invoices/new").await;
+    assert!(form.body.contains(&format!("<option value=\"{book}\">BOOK-01 会计学原理</option>")), "{}", form.body);
+    let invoices = app.count("fin_invoices").await;
+    let refused = browser
+        .post_form(
+            "/finance/invoices/new",
+            "/finance/invoices",
+            &[
+                ("party_id", &customer.to_string()),
+                ("date", "2026-03-16"),
+                ("product_id", "999999"),
+                ("description", ""),
+                ("quantity", "1"),
+                ("unit_price", ""),
+                ("discount", ""),
+                ("vat_rate", "9"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert!(refused.body.contains("产品不存在或已停用：999999"), "{}", refused.body);
+    assert_eq!(app.count("fin_invoices").await, invoices);
+    let saved = browser
+        .post_form(
+            "/finance/invoices/new",
+            "/finance/invoices",
+            &[
+                ("party_id", &customer.to_string()),
+                ("date", "2026-03-16"),
+                ("product_id", &book.to_string()),
+                ("description", ""),
+                ("quantity", "2"),
+                ("unit_price", ""),
+                ("discount", ""),
+                ("vat_rate", "9"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let page = browser.get(&saved.header("location").expect("location")).await;
+    assert!(page.body.contains("BOOK-01 会计学原理") && page.body.contains("126.44"), "2 × 58.00 + 9 %: {}", page.body);
+}
