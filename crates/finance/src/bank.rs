@@ -357,6 +357,46 @@ pub async fn reconcile(tx: &mut Tx, principal: &Principal, line_id: i64, payment
     Ok(())
 }
 
+/// The receipt or payment a number names (`REC/2026/00001`), for matching a statement line by
+/// hand when no suggestion fits; refused on `payment` when there is none.
+pub async fn payment_by_number(tx: &mut Tx, company: i64, number: &str) -> Result<i64> {
+    let row = tx
+        .fetch_optional(
+            sqlx::query("SELECT id FROM fin_payments WHERE company_id = $1 AND number = $2")
+                .bind(company)
+                .bind(number.trim()),
+        )
+        .await?
+        .ok_or_else(|| DomainError::invalid("payment", "error.bank.no_payment", number.trim()))?;
+    Ok(row.try_get("id")?)
+}
+
+/// Undoes a reconciliation matched by mistake: the line is open again, and so is its receipt
+/// or payment for another line. Audited.
+pub async fn unreconcile(tx: &mut Tx, principal: &Principal, line_id: i64) -> Result<()> {
+    principal.authorize(crate::invoicing::PAYMENTS)?;
+    let company = principal.company_id.0;
+    let row = tx
+        .fetch_optional(
+            sqlx::query("SELECT payment_id FROM fin_bank_lines WHERE company_id = $1 AND id = $2")
+                .bind(company)
+                .bind(line_id),
+        )
+        .await?
+        .ok_or(DomainError::NotFound("bank line"))?;
+    let Some(payment) = row.try_get::<Option<i64>, _>("payment_id")? else {
+        return Err(DomainError::Conflict("the statement line is not reconciled".into()).into());
+    };
+    tx.execute(
+        sqlx::query("UPDATE fin_bank_lines SET payment_id = NULL, matched_at = NULL WHERE id = $1 AND payment_id = $2")
+            .bind(line_id)
+            .bind(payment),
+    )
+    .await?;
+    tx.audit("state", "finance.bank_line", Some(&line_id.to_string()), &json!({"payment_id": [payment, null]})).await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

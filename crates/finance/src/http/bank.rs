@@ -8,7 +8,7 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use kernel::DomainError;
-use web::page::{flash_redirect, render, render_status};
+use web::page::{render, render_status, Refused};
 use web::{AppError, AppResult, Ctx, FormPairs, PageCtx, Upload};
 
 /// A statement line with its suggestions, as the page shows it.
@@ -23,8 +23,25 @@ struct BankPage {
     page: PageCtx,
     rows: Vec<Row>,
     form: StatementForm,
+    /// Refusals of the import that name no field of its form (a row of the file), as shown.
     errors: Vec<String>,
+    /// Refusals of the import by field (`mapping.date` …), shown beside it.
+    field_errors: Vec<(String, String)>,
     imported: Option<String>,
+    /// A match or unmatch refused, on its line's row (`line {id}`).
+    refused: Refused,
+}
+
+impl BankPage {
+    /// The import's refusal of one field of the form, if any.
+    fn field_error(&self, field: &str) -> Option<&str> {
+        web::page::message_for(&self.field_errors, field)
+    }
+
+    /// What was refused on one statement line.
+    fn line_errors(&self, line: &i64) -> Vec<&str> {
+        self.refused.messages_of(&format!("line {line}"))
+    }
 }
 
 async fn bank_page(
@@ -44,7 +61,15 @@ async fn bank_page(
         };
         rows.push(Row { line, suggestions });
     }
-    Ok(BankPage { page: PageCtx::new(ctx, "finance.bank", "/finance/bank").await?, rows, form, errors, imported })
+    Ok(BankPage {
+        page: PageCtx::new(ctx, "finance.bank", "/finance/bank").await?,
+        rows,
+        form,
+        errors,
+        field_errors: Vec::new(),
+        imported,
+        refused: Refused::default(),
+    })
 }
 
 fn default_form(bank_account: &str) -> StatementForm {
@@ -104,21 +129,72 @@ pub async fn import(ctx: Ctx, upload: Upload) -> AppResult<Response> {
         }
         Err(db::Error::Domain(DomainError::Invalid(errors))) => {
             drop(tx);
-            let text = errors
+            // A field of the form is marked beside it; a row of the file is named by its number.
+            let (on_fields, on_rows): (Vec<_>, Vec<_>) =
+                errors.into_iter().partition(|e| !e.field.starts_with("row ") && !e.field.is_empty());
+            let text = on_rows
                 .iter()
-                .map(|e| format!("{} {}", e.field, ctx.state.messages.format(ctx.lang, e.key, &e.detail)))
+                .map(|e| {
+                    let message = ctx.state.messages.format(ctx.lang, e.key, &e.detail);
+                    match e.field.strip_prefix("row ") {
+                        Some(row) => {
+                            format!("{}: {message}", ctx.state.messages.format(ctx.lang, "finance.bank_row", row))
+                        }
+                        None => message,
+                    }
+                })
                 .collect();
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &bank_page(&ctx, form, text, None).await?)
+            let mut page = bank_page(&ctx, form, text, None).await?;
+            page.field_errors = web::page::field_messages(&ctx, &on_fields);
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
         Err(e) => Err(e.into()),
     }
 }
 
+/// Matches a statement line with a suggested receipt or payment, or with the one whose number
+/// was typed; a refusal (another amount, already matched) shows on the line's row.
 pub async fn reconcile(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) -> AppResult<Response> {
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
-    let payment: i64 = pairs.get("payment_id").and_then(|p| p.parse().ok()).unwrap_or(0);
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    bank::reconcile(&mut tx, &ctx.principal, id, payment).await?;
-    tx.commit().await?;
-    Ok(flash_redirect(&ctx, "/finance/bank", "common.saved"))
+    let outcome = async {
+        let payment = match pairs.get("payment_id").and_then(|p| p.parse().ok()) {
+            Some(payment) => payment,
+            None => bank::payment_by_number(&mut tx, ctx.company_id(), &pairs.text("number")).await?,
+        };
+        bank::reconcile(&mut tx, &ctx.principal, id, payment).await
+    }
+    .await;
+    line_changed(&ctx, tx, outcome, id, pairs).await
+}
+
+/// Undoes a line's reconciliation.
+pub async fn unreconcile(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
+    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let outcome = bank::unreconcile(&mut tx, &ctx.principal, id).await;
+    line_changed(&ctx, tx, outcome, id, FormPairs::default()).await
+}
+
+/// Commits a change to one line and goes back to the page, or shows the page again (422)
+/// with the refusal on that line's row; nothing is stored then.
+async fn line_changed(
+    ctx: &Ctx,
+    tx: db::Tx,
+    outcome: db::Result<()>,
+    line: i64,
+    pairs: FormPairs,
+) -> AppResult<Response> {
+    web::page::finish_form(
+        ctx,
+        tx,
+        outcome,
+        |()| ("/finance/bank".into(), "common.saved"),
+        async |errors| {
+            let mut page = bank_page(ctx, default_form(bank_account(ctx).await?), Vec::new(), None).await?;
+            page.refused = Refused::new(ctx, &format!("line {line}"), errors, pairs);
+            Ok(page)
+        },
+    )
+    .await
 }

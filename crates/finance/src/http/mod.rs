@@ -48,6 +48,7 @@ pub fn routes() -> Router<AppState> {
             get(bank::page).post(bank::import).layer(axum::extract::DefaultBodyLimit::max(web::extract::UPLOAD_LIMIT)),
         )
         .route("/finance/bank/{id}/match", post(bank::reconcile))
+        .route("/finance/bank/{id}/unmatch", post(bank::unreconcile))
         .route("/api/v1/finance/bank-statements", post(api::import_statement))
         .route("/api/v1/finance/bank-lines", get(api::bank_lines))
         .route("/api/v1/finance/bank-lines/{id}/suggestions", get(api::bank_suggestions))

@@ -410,7 +410,37 @@ async fn a_bank_statement_is_imported_and_reconciled_with_suggested_receipts_and
     let bad: &[u8] = b"\xBD\xBB\xD2\xD7\xC8\xD5\xC6\xDA,\xBD\xF0\xB6\xEE\n2026-04-31,1.00\n";
     let refused = browser.post_upload("/finance/bank", "/finance/bank", &fields, ("bad.csv", "text/csv", bad)).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("第 2 行: 日期无法识别：2026-04-31"), "the row is named: {}", refused.body);
     assert_eq!(app.count("fin_bank_lines WHERE line_date >= '2026-04-01'").await, 2, "a bad file imports nothing");
+    let wrong_column = [("bank_account", "1002"), ("date", "记账日"), ("amount", "金额"), ("has_header", "true")];
+    let refused =
+        browser.post_upload("/finance/bank", "/finance/bank", &wrong_column, ("202604.csv", "text/csv", &april)).await;
+    let beside = refused.body.split("id=\"m-date\"").nth(1).expect("the date column's field");
+    assert!(beside[..beside.find("</div>").expect("field end")].contains("找不到列：记账日"), "{}", refused.body);
+
+    // The receipt matched by mistake is unmatched, then matched again by its number typed on
+    // the line; a number of another amount is refused on that line.
+    let matched = line_of("30000.00");
+    let undone = browser.post_form("/finance/bank", &format!("/finance/bank/{matched}/unmatch"), &[]).await;
+    assert_eq!(undone.status, StatusCode::SEE_OTHER, "{}", undone.body);
+    assert_eq!(app.count(&format!("fin_bank_lines WHERE id = {matched} AND payment_id IS NULL")).await, 1);
+    let number = receipt["number"].as_str().expect("number").to_string();
+    let other = payment["number"].as_str().expect("number").to_string();
+    let mismatch =
+        browser.post_form("/finance/bank", &format!("/finance/bank/{matched}/match"), &[("number", &other)]).await;
+    assert_eq!(mismatch.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", mismatch.body);
+    let row = mismatch.body.split(&format!("id=\"line-{matched}\"")).nth(1).expect("the line's row");
+    let row = &row[..row.find("</tr>").expect("row end")];
+    assert!(row.contains("role=\"alert\"") && row.contains(&format!("value=\"{other}\"")), "{row}");
+    let rematched =
+        browser.post_form("/finance/bank", &format!("/finance/bank/{matched}/match"), &[("number", &number)]).await;
+    assert_eq!(rematched.status, StatusCode::SEE_OTHER, "{}", rematched.body);
+    assert_eq!(app.count(&format!("fin_bank_lines WHERE id = {matched} AND payment_id IS NOT NULL")).await, 1);
+    assert_eq!(
+        app.count("audit_log WHERE resource = 'finance.bank_line'").await,
+        4,
+        "two matches, the undo and the match again"
+    );
 }
 
 #[tokio::test]
