@@ -1764,21 +1764,29 @@ pub struct LedgerLine {
 /// The entries behind a figure: the opening balance and every posted line of an account and
 /// its sub-accounts in `from..=to`, with a running balance. (At most 5,000 lines; a wider
 /// range is narrowed by the caller.)
+/// The posted lines of an account (and its sub-accounts) over `from..=to` with the balance
+/// before them, in one cost centre when `cost_center` names one (the figures of the cost-centre
+/// report open there).
 pub async fn account_ledger(
     conn: &mut db::Conn,
     company: i64,
     code: &str,
     from: &str,
     to: &str,
+    cost_center: Option<&str>,
 ) -> Result<(i64, Vec<LedgerLine>)> {
     let pattern = format!("{}%", code.replace(['%', '_'], ""));
+    // Every cost centre, or only the one named: the same statement either way.
+    let (any_centre, centre) = (cost_center.is_none(), cost_center.unwrap_or_default());
     let opening: i64 = sqlx::query(
         "SELECT CAST(COALESCE(SUM(b.debit - b.credit), 0) AS BIGINT) AS net FROM fin_balances b JOIN fin_accounts a ON a.id = b.account_id \
-         WHERE b.company_id = $1 AND a.code LIKE $2 AND b.period < $3",
+         WHERE b.company_id = $1 AND a.code LIKE $2 AND b.period < $3 AND ($4 = 1 OR b.cost_center = $5)",
     )
     .bind(company)
     .bind(&pattern)
     .bind(from)
+    .bind(i64::from(any_centre))
+    .bind(centre)
     .fetch_one(&mut *conn)
     .await?
     .try_get("net")?;
@@ -1786,12 +1794,14 @@ pub async fn account_ledger(
         "SELECT e.id, e.entry_date, e.number, a.code, e.memo, l.debit, l.credit FROM fin_entry_lines l \
          JOIN fin_entries e ON e.id = l.entry_id JOIN fin_accounts a ON a.id = l.account_id \
          WHERE e.company_id = $1 AND e.status = 'posted' AND a.code LIKE $2 AND e.period >= $3 AND e.period <= $4 \
-         ORDER BY e.entry_date, e.id, l.line_no LIMIT 5000",
+         AND ($5 = 1 OR l.cost_center = $6) ORDER BY e.entry_date, e.id, l.line_no LIMIT 5000",
     )
     .bind(company)
     .bind(&pattern)
     .bind(from)
     .bind(to)
+    .bind(i64::from(any_centre))
+    .bind(centre)
     .fetch_all(&mut *conn)
     .await?;
     let mut balance = opening;

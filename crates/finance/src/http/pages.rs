@@ -183,6 +183,8 @@ pub struct PeriodQuery {
     format: Option<String>,
     /// An account code, for the account ledger.
     code: Option<String>,
+    /// A cost centre, for the account ledger of one centre.
+    cost_center: Option<String>,
 }
 
 /// The download format asked for (`csv` or `xlsx`), if any.
@@ -873,6 +875,8 @@ pub async fn reopen(ctx: Ctx, Path(period): Path<String>) -> AppResult<Response>
 struct LedgerPage {
     page: PageCtx,
     code: String,
+    /// The one cost centre shown, when the ledger was opened from the cost-centre report.
+    cost_center: Option<String>,
     from: String,
     to: String,
     opening: i64,
@@ -895,7 +899,9 @@ pub async fn account_ledger(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult
     let (from, to) = range(&ctx, &q)?;
     let code = q.code.clone().unwrap_or_default();
     let mut conn = conn(&ctx).await?;
-    let (opening, lines) = service::account_ledger(&mut conn, ctx.company_id(), &code, &from, &to).await?;
+    // Present but empty: the lines that name no cost centre (the report's "—" row).
+    let centre = q.cost_center.as_deref();
+    let (opening, lines) = service::account_ledger(&mut conn, ctx.company_id(), &code, &from, &to, centre).await?;
     if let Some(format) = export(&q) {
         let header: Vec<String> = [
             "finance.date",
@@ -930,7 +936,8 @@ pub async fn account_ledger(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult
         .await?
         .titled(title)
         .as_report(format!("{from} — {to}"), "");
-    render(&LedgerPage { page, code, from, to, opening, lines })
+    let cost_center = q.cost_center.clone();
+    render(&LedgerPage { page, code, cost_center, from, to, opening, lines })
 }
 
 #[derive(Template)]

@@ -696,6 +696,24 @@ async fn a_figure_drills_down_to_its_entries_costs_show_by_centre_and_reports_do
     };
     assert_eq!(amount("行政部", "6602").as_deref(), Some("4200.00"), "closing January does not hide its costs");
     assert_eq!(amount("销售一部", "6601").as_deref(), Some("2000.00"));
+    // The figure opens its own cost centre's lines: 行政部's 3,000.00 and 1,200.00 on 6602.
+    let ledger = api
+        .get("/api/v1/finance/reports/account-ledger?code=6602&from=2026-01&to=2026-02&cost_center=行政部")
+        .await
+        .json();
+    let debits: Vec<&str> = ledger["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|l| l["debit"].as_str())
+        .filter(|d| *d != "0.00")
+        .collect();
+    assert_eq!(debits, ["3000.00", "1200.00"], "{ledger}");
+    let elsewhere = api
+        .get("/api/v1/finance/reports/account-ledger?code=6602&from=2026-01&to=2026-02&cost_center=销售一部")
+        .await
+        .json();
+    assert_eq!(elsewhere["items"].as_array().map(Vec::len), Some(0), "{elsewhere}");
 
     let browser = app.signed_in("admin").await;
     let csv = browser.get("/finance/reports/trial-balance?from=2026-01&to=2026-02&format=csv").await;
