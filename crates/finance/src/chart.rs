@@ -285,8 +285,10 @@ const SMALL_ENTERPRISE_BALANCE_SHEET: &[StatementLine] = &[
     acc("cash", "货币资金", "Cash", &[("1001", 1), ("1002", 1), ("1012", 1)]),
     acc("short_investments", "短期投资", "Short-term investments", &[("1101", 1)]),
     acc("notes_receivable", "应收票据", "Notes receivable", &[("1121", 1)]),
-    acc("receivables", "应收账款", "Accounts receivable", &[("1122", 1)]),
-    acc("prepayments", "预付账款", "Prepayments", &[("1123", 1)]),
+    // Receivable, payable and advance accounts by the side each party's balance falls on, as
+    // under CAS (domain::BALANCE_SHEET).
+    acc("receivables", "应收账款", "Accounts receivable", &[("1122+", 1), ("2203+", 1)]),
+    acc("prepayments", "预付账款", "Prepayments", &[("1123+", 1), ("2202+", 1)]),
     acc("dividends_receivable", "应收股利", "Dividends receivable", &[("1131", 1)]),
     acc("interest_receivable", "应收利息", "Interest receivable", &[("1132", 1)]),
     acc("other_receivables", "其他应收款", "Other receivables", &[("1221", 1)]),
@@ -365,8 +367,8 @@ const SMALL_ENTERPRISE_BALANCE_SHEET: &[StatementLine] = &[
     sum("total_assets", "资产总计", "Total assets", &[("current_assets", 1), ("non_current_assets", 1)]),
     acc("short_loans", "短期借款", "Short-term borrowings", &[("2001", -1)]),
     acc("notes_payable", "应付票据", "Notes payable", &[("2201", -1)]),
-    acc("payables", "应付账款", "Accounts payable", &[("2202", -1)]),
-    acc("advances", "预收账款", "Advances from customers", &[("2203", -1)]),
+    acc("payables", "应付账款", "Accounts payable", &[("2202-", -1), ("1123-", -1)]),
+    acc("advances", "预收账款", "Advances from customers", &[("2203-", -1), ("1122-", -1)]),
     acc("payroll", "应付职工薪酬", "Employee benefits payable", &[("2211", -1)]),
     acc("taxes", "应交税费", "Taxes payable", &[("2221", -1)]),
     acc("interest_payable", "应付利息", "Interest payable", &[("2231", -1)]),
@@ -480,8 +482,9 @@ const SMALL_ENTERPRISE_INCOME_STATEMENT: &[StatementLine] = &[
 /// and equity with the year's result in retained earnings until the year is closed.
 const ENGLISH_BALANCE_SHEET: &[StatementLine] = &[
     acc("cash", "货币资金", "Cash and cash equivalents", &[("1000", 1), ("1010", 1), ("1020", 1)]),
-    acc("receivables", "应收账款", "Trade receivables", &[("1100", 1)]),
-    acc("prepayments", "预付账款", "Advances to suppliers", &[("1150", 1)]),
+    // By the side each party's balance falls on, as under CAS.
+    acc("receivables", "应收账款", "Trade receivables", &[("1100+", 1), ("2150+", 1)]),
+    acc("prepayments", "预付账款", "Advances to suppliers", &[("1150+", 1), ("2100+", 1)]),
     acc("other_receivables", "其他应收款", "Other receivables", &[("1190", 1)]),
     acc("inventories", "存货", "Inventories", &[("1200", 1), ("1210", 1), ("5100", 1)]),
     acc("other_current_assets", "其他流动资产", "Other current assets", &[("1900", 1)]),
@@ -503,8 +506,8 @@ const ENGLISH_BALANCE_SHEET: &[StatementLine] = &[
     sum("non_current_assets", "非流动资产合计", "Total non-current assets", &[("fixed_assets", 1), ("intangibles", 1)]),
     sum("total_assets", "资产总计", "Total assets", &[("current_assets", 1), ("non_current_assets", 1)]),
     acc("short_loans", "短期借款", "Short-term loans", &[("2000", -1)]),
-    acc("payables", "应付账款", "Trade payables", &[("2100", -1)]),
-    acc("advances", "预收账款", "Advances from customers", &[("2150", -1)]),
+    acc("payables", "应付账款", "Trade payables", &[("2100-", -1), ("1150-", -1)]),
+    acc("advances", "预收账款", "Advances from customers", &[("2150-", -1), ("1100-", -1)]),
     acc("payroll", "应付职工薪酬", "Wages and benefits payable", &[("2200", -1)]),
     acc("taxes", "应交税费", "Taxes payable", &[("2300", -1)]),
     acc("other_payables", "其他应付款", "Other payables", &[("2400", -1)]),

@@ -226,3 +226,45 @@ async fn the_chart_is_chosen_on_the_set_up_form_and_shown_with_the_accounts() {
         browser.post_form("/finance/accounts", "/finance/setup", &[("template", "cas"), ("year", "2026")]).await;
     assert_eq!(again.status, StatusCode::CONFLICT, "the chart is chosen once");
 }
+
+#[tokio::test]
+async fn the_small_enterprise_and_english_sheets_put_each_partys_balance_on_its_own_side() {
+    for (template, bank, advance_account) in [("small_enterprise", "1002", "2203"), ("generic_en", "1010", "2150")] {
+        let app = spawn_app().await;
+        let api = app.api("admin").await;
+        api.post("/api/v1/finance/setup", &json!({"year": 2026, "template": template})).await;
+        let paid_ahead = party(&api, "厦门海韵茶业有限公司", "customer").await;
+        let overdrawn = party(&api, "泉州闽南食品有限公司", "customer").await;
+        // 海韵 pays 1,000.00 ahead; 闽南's advance account is overdrawn by 300.00 refunded by hand.
+        let receipt = api
+            .post(
+                "/api/v1/finance/payments",
+                &json!({"kind": "receipt", "party_id": paid_ahead, "date": "2026-03-02", "amount": "1000.00", "bank_account": bank, "allocations": []}),
+            )
+            .await;
+        assert_eq!(receipt.status, StatusCode::CREATED, "{template}: {}", receipt.body);
+        let number = api.get(&format!("/api/v1/parties/{overdrawn}")).await.json()["number"]
+            .as_str()
+            .expect("number")
+            .to_string();
+        let refund = api
+            .post(
+                "/api/v1/finance/entries",
+                &json!({"date": "2026-03-03", "word": "付", "memo": "退预收款", "lines": [
+                    {"account": advance_account, "debit": "300.00", "party": number},
+                    {"account": bank, "credit": "300.00"}]}),
+            )
+            .await;
+        assert_eq!(refund.status, StatusCode::CREATED, "{template}: {}", refund.body);
+        api.post(&format!("/api/v1/finance/entries/{}/post", refund.json()["id"]), &json!({})).await;
+        let sheet = api.get("/api/v1/finance/reports/balance-sheet?period=2026-03").await.json();
+        let value = |key: &str| {
+            sheet["lines"].as_array().expect("lines").iter().find(|l| l["key"] == key).expect(key)["amount"].clone()
+        };
+        assert_eq!(
+            (value("receivables"), value("advances")),
+            (json!("300.00"), json!("1000.00")),
+            "{template}: {sheet}"
+        );
+    }
+}
