@@ -118,7 +118,16 @@ impl<'c> Executor<'c> for &'c mut Conn {
         E: 'q + sqlx::Execute<'q, Any>,
     {
         match &mut self.link {
-            Link::Transaction(tx) => (&mut **tx).fetch_many(query),
+            // Each statement spends a unit of the task's cooperative budget here too: a reply that
+            // is already in the socket's buffer never makes the task wait, so without it a long
+            // transaction could keep its thread's other tasks waiting to the end, as on SQLite.
+            Link::Transaction(tx) => Box::pin(
+                futures_util::stream::once(async move {
+                    tokio::task::coop::consume_budget().await;
+                    (&mut **tx).fetch_many(query)
+                })
+                .flatten(),
+            ),
             Link::Writer(writing) => Box::pin(
                 futures_util::stream::once(async move {
                     tokio::task::coop::consume_budget().await;
@@ -142,7 +151,10 @@ impl<'c> Executor<'c> for &'c mut Conn {
         E: 'q + sqlx::Execute<'q, Any>,
     {
         match &mut self.link {
-            Link::Transaction(tx) => (&mut **tx).fetch_optional(query),
+            Link::Transaction(tx) => Box::pin(async move {
+                tokio::task::coop::consume_budget().await;
+                (&mut **tx).fetch_optional(query).await
+            }),
             Link::Writer(writing) => Box::pin(async move {
                 tokio::task::coop::consume_budget().await;
                 // As sqlx answers: the row if the text's first result is one.
