@@ -436,6 +436,22 @@ async fn a_bank_statement_is_imported_and_reconciled_with_suggested_receipts_and
         browser.post_form("/finance/bank", &format!("/finance/bank/{matched}/match"), &[("number", &number)]).await;
     assert_eq!(rematched.status, StatusCode::SEE_OTHER, "{}", rematched.body);
     assert_eq!(app.count(&format!("fin_bank_lines WHERE id = {matched} AND payment_id IS NOT NULL")).await, 1);
+    // A number no receipt has, and undoing a line never matched: each refused on its row,
+    // nothing changed.
+    let fee = line_of("-12.50");
+    let unknown = browser
+        .post_form("/finance/bank", &format!("/finance/bank/{fee}/match"), &[("number", "REC/2026/09999")])
+        .await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", unknown.body);
+    let row = unknown.body.split(&format!("id=\"line-{fee}\"")).nth(1).expect("the fee's row");
+    assert!(
+        row[..row.find("</tr>").expect("row end")].contains("没有单号为 REC/2026/09999 的收付款"),
+        "{}",
+        unknown.body
+    );
+    let never = browser.post_form("/finance/bank", &format!("/finance/bank/{fee}/unmatch"), &[]).await;
+    assert_ne!(never.status, StatusCode::SEE_OTHER, "{}", never.body);
+    assert_eq!(app.count(&format!("fin_bank_lines WHERE id = {fee} AND payment_id IS NULL")).await, 1);
     assert_eq!(
         app.count("audit_log WHERE resource = 'finance.bank_line'").await,
         4,
