@@ -37,8 +37,12 @@ pub struct LineForm {
     pub debit: String,
     #[serde(default)]
     pub credit: String,
+    /// The code of the line's cost centre (department), from the company's list; empty for none.
     #[serde(default)]
     pub cost_center: String,
+    /// The code of the line's project, from the company's list; empty for none.
+    #[serde(default)]
+    pub project: String,
     #[serde(default)]
     pub memo: String,
     /// For a line in a foreign currency: its code (USD, EUR, HKD, JPY) …
@@ -80,6 +84,7 @@ pub struct Line {
     pub debit: i64,
     pub credit: i64,
     pub cost_center: String,
+    pub project: String,
     pub memo: String,
     /// The line's foreign currency, if any: (code, amount in its minor units, rate as text).
     pub foreign: Option<(String, i64, String)>,
@@ -108,6 +113,7 @@ impl Line {
             debit,
             credit,
             cost_center: String::new(),
+            project: String::new(),
             memo: String::new(),
             foreign: None,
             party: None,
@@ -225,7 +231,9 @@ pub fn validate(form: &EntryForm) -> DomainResult<Entry> {
         } else if (debit == 0) == (credit == 0) {
             problems.add(&field, "error.finance.one_side", "");
         }
-        if line.cost_center.chars().count() > 50 || line.memo.chars().count() > 200 {
+        if line.cost_center.trim().chars().count() > 50 || line.project.trim().chars().count() > 50 {
+            problems.add(&field, "error.too_long", "50");
+        } else if line.memo.chars().count() > 200 {
             problems.add(&field, "error.too_long", "200");
         }
         let foreign = foreign(&mut problems, &field, line, debit + credit);
@@ -234,6 +242,7 @@ pub fn validate(form: &EntryForm) -> DomainResult<Entry> {
             debit,
             credit,
             cost_center: line.cost_center.trim().to_string(),
+            project: line.project.trim().to_string(),
             memo: line.memo.trim().to_string(),
             foreign,
             party: None,

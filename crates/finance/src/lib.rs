@@ -3,14 +3,15 @@
 //! The crate owns the chart of accounts (CAS, small-enterprise or generic English template,
 //! with the accounts other modules post to named by role in `chart`), monthly
 //! periods, vouchers (凭证) with gapless numbers per word and period, posting that keeps
-//! balance rows per (company, account, period, cost centre) in the same transaction,
-//! red-ink reversal, the trial balance, the CAS balance sheet and income statement, and the
+//! balance rows per (company, account, period, cost centre), per party and per project in the
+//! same transaction, the cost centre and project lists (`dimensions`), red-ink reversal, the trial balance, the CAS balance sheet and income statement, and the
 //! month and year close. `service::post(tx, principal, entry)` is the posting API for the
 //! modules above; it emits `finance.EntryPosted` and `finance.PeriodClosed`.
 
 pub mod attachments;
 pub mod bank;
 pub mod chart;
+pub mod dimensions;
 pub mod domain;
 mod http;
 mod i18n;
@@ -152,6 +153,12 @@ pub fn module() -> Module {
                 name: "invoice lines name their catalog product",
                 sql: include_str!("../migrations/0021_invoice_line_products.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 22,
+                name: "cost centre and project lists, project balances",
+                sql: include_str!("../migrations/0022_analytic_dimensions.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,
@@ -192,6 +199,11 @@ pub fn module() -> Module {
                 label_key: "finance.cost_centers",
                 href: "/finance/reports/cost-centers",
                 permission: service::REPORTS,
+            },
+            MenuItem {
+                label_key: "finance.dimensions",
+                href: "/finance/dimensions/cost_center",
+                permission: service::READ,
             },
             MenuItem { label_key: "finance.periods", href: "/finance/periods", permission: service::READ },
         ],

@@ -496,6 +496,7 @@ pub async fn create_draft(tx: &mut Tx, principal: &Principal, form: &EntryForm) 
     let company = principal.company_id.0;
     name_parties(tx, company, form, &mut entry).await?;
     let account_ids = open_accounts(tx, company, &entry).await?;
+    crate::dimensions::require_usable(tx, company, &entry).await?;
     let id = insert_entry(tx, company, &entry, &account_ids, "manual", None, Stored::Draft).await?;
     tx.audit(
         "create",
@@ -563,6 +564,13 @@ async fn insert_entry(
         writes.push(balance_upsert(company, &entry.period, movements));
         let owed = entry.lines.iter().zip(account_ids).filter_map(|(l, a)| Some((*a, l.party?, l.debit, l.credit)));
         writes.extend(party_balance_upsert(company, &entry.period, owed));
+        let projects = entry
+            .lines
+            .iter()
+            .zip(account_ids)
+            .filter(|(l, _)| !l.project.is_empty())
+            .map(|(l, a)| (*a, l.project.clone(), l.debit, l.credit));
+        writes.extend(project_balance_upsert(company, &entry.period, projects));
     }
     if let Some(with_entry) = with_entry {
         writes.extend(with_entry(id));
@@ -574,7 +582,7 @@ async fn insert_entry(
 /// The statement that writes an entry's lines, numbered from 1.
 fn lines_insert(id: i64, entry: &Entry, account_ids: &[i64]) -> db::SqlBuilder {
     let mut q = db::SqlBuilder::new(
-        "INSERT INTO fin_entry_lines (entry_id, line_no, account_id, debit, credit, cost_center, memo, currency, foreign_amount, rate, party_id) VALUES ",
+        "INSERT INTO fin_entry_lines (entry_id, line_no, account_id, debit, credit, cost_center, project, memo, currency, foreign_amount, rate, party_id) VALUES ",
     );
     for (i, (line, account)) in entry.lines.iter().zip(account_ids).enumerate() {
         q.push(if i == 0 { "(" } else { ", (" });
@@ -587,7 +595,8 @@ fn lines_insert(id: i64, entry: &Entry, account_ids: &[i64]) -> db::SqlBuilder {
             .bind(line.debit)
             .push(", ")
             .bind(line.credit);
-        q.push(", ").bind(line.cost_center.clone()).push(", ").bind(line.memo.clone());
+        q.push(", ").bind(line.cost_center.clone()).push(", ").bind(line.project.clone());
+        q.push(", ").bind(line.memo.clone());
         let (currency, amount, rate) = line.foreign.clone().unwrap_or_else(|| ("CNY".into(), 0, String::new()));
         q.push(", ").bind(currency).push(", ").bind(amount).push(", ").bind(rate);
         q.push(", ").bind(line.party).push(")");
@@ -625,6 +634,7 @@ pub async fn update_draft(tx: &mut Tx, principal: &Principal, id: i64, form: &En
     let mut entry = domain::validate(form)?;
     name_parties(tx, company, form, &mut entry).await?;
     let account_ids = open_accounts(tx, company, &entry).await?;
+    crate::dimensions::require_usable(tx, company, &entry).await?;
     tx.execute(
         sqlx::query(
             "UPDATE fin_entries SET period = $1, entry_date = $2, word = $3, memo = $4, version = version + 1 \
@@ -671,6 +681,17 @@ fn party_balance_upsert(
 ) -> Option<db::SqlBuilder> {
     let movements = summed(lines);
     (!movements.is_empty()).then(|| movement_upsert("fin_party_balances", "party_id", company, period, movements))
+}
+
+/// The statement that adds a posted entry's lines that name a project to the balance rows of
+/// (account, period, project); none when no line names one.
+fn project_balance_upsert(
+    company: i64,
+    period: &str,
+    lines: impl Iterator<Item = (i64, String, i64, i64)>,
+) -> Option<db::SqlBuilder> {
+    let movements = summed(lines);
+    (!movements.is_empty()).then(|| movement_upsert("fin_project_balances", "project", company, period, movements))
 }
 
 /// The statement that adds a posted entry's lines to the balance rows of (account, period,
@@ -771,10 +792,19 @@ async fn record_posting(tx: &mut Tx, id: i64, number: &str, period: &str, amount
 /// and emits `finance.EntryPosted`. A posted entry never changes again.
 pub async fn post_entry(tx: &mut Tx, principal: &Principal, id: i64) -> Result<String> {
     principal.authorize(POST)?;
-    post_unchecked(tx, principal.company_id.0, id).await
+    post_unchecked(tx, principal.company_id.0, id, Tags::Listed).await
 }
 
-async fn post_unchecked(tx: &mut Tx, company: i64, id: i64) -> Result<String> {
+/// Whether posting a draft checks its lines' cost centres and projects against the lists
+/// again (one archived since the draft was saved is refused), or not: a reversal undoes lines
+/// that were valid when posted, whatever became of their codes since.
+#[derive(PartialEq)]
+enum Tags {
+    Listed,
+    AsPosted,
+}
+
+async fn post_unchecked(tx: &mut Tx, company: i64, id: i64, tags: Tags) -> Result<String> {
     let row = tx
         .fetch_optional(
             sqlx::query("SELECT period, word, status FROM fin_entries WHERE company_id = $1 AND id = $2")
@@ -801,7 +831,7 @@ async fn post_unchecked(tx: &mut Tx, company: i64, id: i64) -> Result<String> {
     let lines = tx
         .fetch_all(
             sqlx::query(
-                "SELECT l.account_id, l.debit, l.credit, l.cost_center, l.party_id, a.archived_at, \
+                "SELECT l.account_id, l.debit, l.credit, l.cost_center, l.project, l.party_id, a.archived_at, \
          EXISTS (SELECT 1 FROM fin_accounts c WHERE c.parent_id = a.id) AS has_children FROM fin_entry_lines l \
          JOIN fin_accounts a ON a.id = l.account_id WHERE l.entry_id = $1 ORDER BY l.line_no",
             )
@@ -811,6 +841,8 @@ async fn post_unchecked(tx: &mut Tx, company: i64, id: i64) -> Result<String> {
     let mut amounts = Vec::with_capacity(lines.len());
     let mut movements = Vec::with_capacity(lines.len());
     let mut owed = Vec::new();
+    let mut projects = Vec::new();
+    let mut named = Vec::new();
     for line in &lines {
         if line.try_get::<Option<String>, _>("archived_at")?.is_some() {
             return Err(DomainError::invalid("lines", "error.finance.archived_account", "").into());
@@ -823,6 +855,11 @@ async fn post_unchecked(tx: &mut Tx, company: i64, id: i64) -> Result<String> {
         if let Some(party) = line.try_get::<Option<i64>, _>("party_id")? {
             owed.push((line.try_get::<i64, _>("account_id")?, party, debit, credit));
         }
+        let project: String = line.try_get("project")?;
+        named.push((line.try_get::<String, _>("cost_center")?, project.clone()));
+        if !project.is_empty() {
+            projects.push((line.try_get::<i64, _>("account_id")?, project, debit, credit));
+        }
         movements.push((
             line.try_get::<i64, _>("account_id")?,
             line.try_get::<String, _>("cost_center")?,
@@ -832,6 +869,9 @@ async fn post_unchecked(tx: &mut Tx, company: i64, id: i64) -> Result<String> {
     }
     // Checked again inside the posting transaction: the invariant, not a convention.
     let amount = require_balanced(amounts.into_iter())?;
+    if tags == Tags::Listed {
+        crate::dimensions::require_listed(tx, company, named.iter().map(|(c, p)| (c.as_str(), p.as_str()))).await?;
+    }
     let number = take_voucher_number(tx, company, &period, &word).await?;
     let now = tx.now().to_string();
     let mark_posted = db::SqlBuilder::with_values(
@@ -840,6 +880,7 @@ async fn post_unchecked(tx: &mut Tx, company: i64, id: i64) -> Result<String> {
     );
     let mut writes = vec![balance_upsert(company, &period, movements.into_iter()), mark_posted];
     writes.extend(party_balance_upsert(company, &period, owed.into_iter()));
+    writes.extend(project_balance_upsert(company, &period, projects.into_iter()));
     tx.execute_all(&writes).await?;
     record_posting(tx, id, &number, &period, amount).await?;
     Ok(number)
@@ -889,6 +930,7 @@ pub async fn reverse_entry(tx: &mut Tx, principal: &Principal, id: i64, date: &s
                 debit: -l.debit,
                 credit: -l.credit,
                 cost_center: l.cost_center.clone(),
+                project: l.project.clone(),
                 memo: l.memo.clone(),
                 foreign: l.foreign.clone().map(|(code, amount, rate)| (code, -amount, rate)),
                 party: l.party,
@@ -903,7 +945,7 @@ pub async fn reverse_entry(tx: &mut Tx, principal: &Principal, id: i64, date: &s
         other => other?,
     };
     tx.audit("create", "finance.entry", Some(&reversal.to_string()), &json!({"reversal_of": [null, id]})).await?;
-    let number = post_unchecked(tx, company, reversal).await?;
+    let number = post_unchecked(tx, company, reversal, Tags::AsPosted).await?;
     Ok((reversal, number))
 }
 
@@ -938,7 +980,7 @@ pub async fn load_entry(conn: &mut db::Conn, company: i64, id: i64) -> Result<Op
     .await?;
     let Some(row) = row else { return Ok(None) };
     let rows = sqlx::query(
-        "SELECT a.code, l.debit, l.credit, l.cost_center, l.memo, l.currency, l.foreign_amount, l.rate, l.party_id, \
+        "SELECT a.code, l.debit, l.credit, l.cost_center, l.project, l.memo, l.currency, l.foreign_amount, l.rate, l.party_id, \
          p.number AS party_number, p.name AS party_name FROM fin_entry_lines l JOIN fin_accounts a ON a.id = l.account_id \
          LEFT JOIN parties p ON p.id = l.party_id WHERE l.entry_id = $1 ORDER BY l.line_no",
     )
@@ -960,6 +1002,7 @@ pub async fn load_entry(conn: &mut db::Conn, company: i64, id: i64) -> Result<Op
                 debit: l.try_get("debit")?,
                 credit: l.try_get("credit")?,
                 cost_center: l.try_get("cost_center")?,
+                project: l.try_get("project")?,
                 memo: l.try_get("memo")?,
                 foreign: {
                     let currency: String = l.try_get("currency")?;
@@ -1394,6 +1437,7 @@ pub async fn close_period(tx: &mut Tx, principal: &Principal, period: &str) -> R
             debit: (-net).max(0),
             credit: net.max(0),
             cost_center,
+            project: String::new(),
             memo: String::new(),
             foreign: None,
             party: None,
@@ -1408,6 +1452,7 @@ pub async fn close_period(tx: &mut Tx, principal: &Principal, period: &str) -> R
             debit: to_profit.max(0),
             credit: (-to_profit).max(0),
             cost_center: String::new(),
+            project: String::new(),
             memo: String::new(),
             foreign: None,
             party: None,
@@ -1435,6 +1480,7 @@ pub async fn close_period(tx: &mut Tx, principal: &Principal, period: &str) -> R
                     debit: (-net).max(0),
                     credit: net.max(0),
                     cost_center: String::new(),
+                    project: String::new(),
                     memo: String::new(),
                     foreign: None,
                     party: None,
@@ -1444,6 +1490,7 @@ pub async fn close_period(tx: &mut Tx, principal: &Principal, period: &str) -> R
                     debit: net.max(0),
                     credit: (-net).max(0),
                     cost_center: String::new(),
+                    project: String::new(),
                     memo: String::new(),
                     foreign: None,
                     party: None,
@@ -1508,6 +1555,10 @@ pub async fn post_document_entry_with(
     // written, read back and changed, which takes four statements fewer than a draft's posting.
     let amount = require_balanced(entry.lines.iter().map(|l| (l.debit, l.credit)))?;
     let account_ids = open_accounts(tx, company, entry).await?;
+    // A closing voucher carries each centre's balance, archived centres' too.
+    if kind != "closing" {
+        crate::dimensions::require_usable(tx, company, entry).await?;
+    }
     let number = match voucher_number {
         Some(number) => number,
         None => take_voucher_number(tx, company, &entry.period, &entry.word).await?,
@@ -1623,6 +1674,7 @@ pub async fn revalue_foreign(
             debit,
             credit,
             cost_center: String::new(),
+            project: String::new(),
             memo: format!("{} {}", r.currency, closing[&r.currency]),
             foreign: Some((r.currency.clone(), 0, closing[&r.currency].to_string())),
             party: None,
@@ -1636,6 +1688,7 @@ pub async fn revalue_foreign(
             debit,
             credit,
             cost_center: String::new(),
+            project: String::new(),
             memo: "汇兑损益".into(),
             foreign: None,
             party: None,
@@ -1761,47 +1814,57 @@ pub struct LedgerLine {
     pub balance: i64,
 }
 
-/// The entries behind a figure: the opening balance and every posted line of an account and
-/// its sub-accounts in `from..=to`, with a running balance. (At most 5,000 lines; a wider
-/// range is narrowed by the caller.)
-/// The posted lines of an account (and its sub-accounts) over `from..=to` with the balance
-/// before them, in one cost centre when `cost_center` names one (the figures of the cost-centre
-/// report open there).
+/// The lines an account ledger shows: all of them, or those of one cost centre (an empty code:
+/// the lines that name none) or of one project. The cost report's figures open there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LedgerSlice<'a> {
+    All,
+    CostCenter(&'a str),
+    Project(&'a str),
+}
+
+/// The entries behind a figure: the balance before `from` and every posted line of an account
+/// and its sub-accounts in `from..=to` within `slice`, with a running balance. (At most 5,000
+/// lines; a wider range is narrowed by the caller.)
 pub async fn account_ledger(
     conn: &mut db::Conn,
     company: i64,
     code: &str,
     from: &str,
     to: &str,
-    cost_center: Option<&str>,
+    slice: LedgerSlice<'_>,
 ) -> Result<(i64, Vec<LedgerLine>)> {
     let pattern = format!("{}%", code.replace(['%', '_'], ""));
-    // Every cost centre, or only the one named: the same statement either way.
-    let (any_centre, centre) = (cost_center.is_none(), cost_center.unwrap_or_default());
-    let opening: i64 = sqlx::query(
-        "SELECT CAST(COALESCE(SUM(b.debit - b.credit), 0) AS BIGINT) AS net FROM fin_balances b JOIN fin_accounts a ON a.id = b.account_id \
-         WHERE b.company_id = $1 AND a.code LIKE $2 AND b.period < $3 AND ($4 = 1 OR b.cost_center = $5)",
-    )
+    // The balance rows and the line column of the slice; every line passes `'' = ''`.
+    let (table, key, value) = match slice {
+        LedgerSlice::All => ("fin_balances", "''", ""),
+        LedgerSlice::CostCenter(centre) => ("fin_balances", "cost_center", centre),
+        LedgerSlice::Project(project) => ("fin_project_balances", "project", project),
+    };
+    let opening: i64 = sqlx::query(&format!(
+        "SELECT CAST(COALESCE(SUM(b.debit - b.credit), 0) AS BIGINT) AS net FROM {table} b JOIN fin_accounts a ON a.id = b.account_id \
+         WHERE b.company_id = $1 AND a.code LIKE $2 AND b.period < $3 AND {} = $4",
+        if key == "''" { key.to_string() } else { format!("b.{key}") }
+    ))
     .bind(company)
     .bind(&pattern)
     .bind(from)
-    .bind(i64::from(any_centre))
-    .bind(centre)
+    .bind(value)
     .fetch_one(&mut *conn)
     .await?
     .try_get("net")?;
-    let rows = sqlx::query(
+    let rows = sqlx::query(&format!(
         "SELECT e.id, e.entry_date, e.number, a.code, e.memo, l.debit, l.credit FROM fin_entry_lines l \
          JOIN fin_entries e ON e.id = l.entry_id JOIN fin_accounts a ON a.id = l.account_id \
          WHERE e.company_id = $1 AND e.status = 'posted' AND a.code LIKE $2 AND e.period >= $3 AND e.period <= $4 \
-         AND ($5 = 1 OR l.cost_center = $6) ORDER BY e.entry_date, e.id, l.line_no LIMIT 5000",
-    )
+         AND {} = $5 ORDER BY e.entry_date, e.id, l.line_no LIMIT 5000",
+        if key == "''" { key.to_string() } else { format!("l.{key}") }
+    ))
     .bind(company)
     .bind(&pattern)
     .bind(from)
     .bind(to)
-    .bind(i64::from(any_centre))
-    .bind(centre)
+    .bind(value)
     .fetch_all(&mut *conn)
     .await?;
     let mut balance = opening;
@@ -1822,62 +1885,4 @@ pub async fn account_ledger(
         });
     }
     Ok((opening, lines))
-}
-
-/// Costs and expenses per cost centre and account for `from..=to` (closing vouchers left out).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct CostRow {
-    pub cost_center: String,
-    pub code: String,
-    pub name_zh: String,
-    pub name_en: String,
-    pub amount: i64,
-}
-
-pub async fn costs_by_center(conn: &mut db::Conn, company: i64, from: &str, to: &str) -> Result<Vec<CostRow>> {
-    let rows = sqlx::query(
-        "SELECT b.cost_center, a.code, a.name_zh, a.name_en, CAST(SUM(b.debit - b.credit) AS BIGINT) AS amount \
-         FROM fin_balances b JOIN fin_accounts a ON a.id = b.account_id \
-         WHERE b.company_id = $1 AND b.period >= $2 AND b.period <= $3 AND a.class IN ('expense', 'cost') \
-         GROUP BY b.cost_center, a.code, a.name_zh, a.name_en ORDER BY b.cost_center, a.code",
-    )
-    .bind(company)
-    .bind(from)
-    .bind(to)
-    .fetch_all(&mut *conn)
-    .await?;
-    let closing = sqlx::query(
-        "SELECT l.cost_center, a.code, CAST(SUM(l.debit - l.credit) AS BIGINT) AS amount FROM fin_entry_lines l \
-         JOIN fin_entries e ON e.id = l.entry_id JOIN fin_accounts a ON a.id = l.account_id \
-         WHERE e.company_id = $1 AND e.kind = 'closing' AND e.status = 'posted' AND e.period >= $2 AND e.period <= $3 GROUP BY l.cost_center, a.code",
-    )
-    .bind(company)
-    .bind(from)
-    .bind(to)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut out = Vec::new();
-    for r in rows {
-        let cost_center: String = r.try_get("cost_center")?;
-        let code: String = r.try_get("code")?;
-        let closed: i64 = closing
-            .iter()
-            .filter(|c| {
-                c.try_get::<String, _>("cost_center").ok().as_deref() == Some(cost_center.as_str())
-                    && c.try_get::<String, _>("code").ok().as_deref() == Some(code.as_str())
-            })
-            .map(|c| c.try_get::<i64, _>("amount").unwrap_or(0))
-            .sum();
-        let amount = r.try_get::<i64, _>("amount")? - closed;
-        if amount != 0 {
-            out.push(CostRow {
-                cost_center,
-                code,
-                name_zh: r.try_get("name_zh")?,
-                name_en: r.try_get("name_en")?,
-                amount,
-            });
-        }
-    }
-    Ok(out)
 }

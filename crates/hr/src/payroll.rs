@@ -11,6 +11,7 @@ use crate::domain::{self, CityRule, Formula, TaxMonth, TaxYear};
 use crate::org::PAY_READ;
 use db::{Result, RowExt, Tx};
 use finance::chart::Role;
+use finance::dimensions::Dimension;
 use kernel::error::Problems;
 use kernel::permission::Principal;
 use kernel::DomainError;
@@ -1212,10 +1213,10 @@ pub async fn post(tx: &mut Tx, principal: &Principal, id: i64) -> Result<String>
     }
     // Per department: what the wages cost (gross, bonus, employer contributions).
     let rows = sqlx::query(
-        "SELECT d.code, d.expense_account, CAST(SUM(s.gross + s.bonus + s.employer_contributions) AS BIGINT) AS cost, \
+        "SELECT d.code, d.name, d.expense_account, CAST(SUM(s.gross + s.bonus + s.employer_contributions) AS BIGINT) AS cost, \
            CAST(SUM(s.pension_employee + s.medical_employee + s.unemployment_employee + s.housing_employee + s.other_deductions) AS BIGINT) AS withheld, \
            CAST(SUM(s.iit + s.bonus_iit) AS BIGINT) AS iit \
-         FROM hr_payslips s JOIN hr_departments d ON d.id = s.department_id WHERE s.run_id = $1 GROUP BY d.code, d.expense_account ORDER BY d.code",
+         FROM hr_payslips s JOIN hr_departments d ON d.id = s.department_id WHERE s.run_id = $1 GROUP BY d.code, d.name, d.expense_account ORDER BY d.code",
     )
     .bind(id)
     .fetch_all(tx.conn())
@@ -1226,6 +1227,10 @@ pub async fn post(tx: &mut Tx, principal: &Principal, id: i64) -> Result<String>
         let amount: i64 = r.try_get("cost")?;
         let mut line = finance::domain::Line::cny(&r.try_get::<String, _>("expense_account")?, amount, 0);
         line.cost_center = r.try_get("code")?;
+        // Each department is the ledger's cost centre of the same code: listed on its first
+        // payroll, so the finance team sees it beside the centres they keep themselves.
+        let name: String = r.try_get("name")?;
+        finance::dimensions::register(tx, company, Dimension::CostCenter, &line.cost_center, &name).await?;
         line.memo = format!("工资 {}", run.period);
         if amount != 0 {
             lines.push(line);

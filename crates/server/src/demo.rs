@@ -5,6 +5,7 @@
 
 use chrono::Datelike;
 use db::{Actor, Db, Result, RowExt};
+use finance::dimensions::Dimension;
 use kernel::identifiers::{credit_code_check_char, resident_id_check_char};
 use party::domain::{self, Address, Contact, PartyForm};
 
@@ -645,6 +646,17 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
     let current_month = chrono::Datelike::month(&now);
     let mut tx = db.begin(actor()).await?;
     finance::service::set_up_books(&mut tx, &principal, finance::chart::Template::Cas, year, 1).await?;
+    // The cost centres the vouchers below name are the HR departments of the same codes;
+    // the projects are the company's own.
+    for (dimension, code, name) in [
+        (Dimension::CostCenter, "HQ", "总经办"),
+        (Dimension::CostCenter, "FIN", "财务部"),
+        (Dimension::CostCenter, "SAL", "销售部"),
+        (Dimension::Project, "EXPO-2026", "2026 上海工博会参展"),
+        (Dimension::Project, "ERP-ROLLOUT", "管理系统上线"),
+    ] {
+        finance::dimensions::register(&mut tx, company_id, dimension, code, name).await?;
+    }
     tx.commit().await?;
     let admin = web::accounts::find_user_id(db, "admin").await?;
     let admin_principal = web::accounts::load_principal(db, admin, company_id).await?;
@@ -682,7 +694,12 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
                 account: account.into(),
                 debit: if debit > 0 { finance::domain::yuan(debit) } else { String::new() },
                 credit: if credit > 0 { finance::domain::yuan(credit) } else { String::new() },
-                cost_center: if account.starts_with("66") { "行政部".into() } else { String::new() },
+                cost_center: match account {
+                    "6601" => "SAL".into(),
+                    "6602" => "HQ".into(),
+                    "6603" => "FIN".into(),
+                    _ => String::new(),
+                },
                 ..Default::default()
             })
             .collect(),
@@ -989,6 +1006,20 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
                 continue;
             }
             finance::service::post(&mut tx, &principal, &post(day(28), memo, lines)).await?;
+            vouchers += 1;
+        }
+        // The two projects of the year, each cost booked against its project so that costs
+        // by project and month have something to show.
+        let project = match month {
+            3..=5 => Some(("EXPO-2026", "6601", "工博会展位与搭建费")),
+            6.. => Some(("ERP-ROLLOUT", "6602", "管理系统实施服务费")),
+            _ => None,
+        };
+        if let Some((code, account, memo)) = project {
+            let amount = 600_000 + i64::from(month) * 25_000;
+            let mut form = post(day(20), memo, vec![(account, amount, 0), ("1002", 0, amount)]);
+            form.lines[0].project = code.into();
+            finance::service::post(&mut tx, &principal, &form).await?;
             vouchers += 1;
         }
         if has_payroll && month > 1 {

@@ -1,5 +1,6 @@
 //! `/api/v1/finance/…`: amounts in JSON are decimal strings ("1234.50"), never floats.
 
+use crate::dimensions::{self, Dimension};
 use crate::domain::{self, yuan, EntryForm};
 use crate::service::{self, StatementRow, StoredEntry};
 use axum::extract::{Path, Query};
@@ -170,7 +171,9 @@ fn entry_schema() -> Value {
         "date": {"type": "string", "format": "date"}, "word": {"enum": domain::WORDS}, "memo": {"type": "string"},
         "lines": {"type": "array", "minItems": 2, "items": {"type": "object", "required": ["account"], "properties": {
             "account": {"type": "string"}, "debit": {"type": "string", "pattern": "^[0-9]+(\\.[0-9]{1,2})?$"},
-            "credit": {"type": "string"}, "cost_center": {"type": "string"}, "memo": {"type": "string"},
+            "credit": {"type": "string"}, "memo": {"type": "string"},
+            "cost_center": {"type": "string", "description": "code of a listed, active cost centre"},
+            "project": {"type": "string", "description": "code of a listed, active project"},
             "party": {"type": "string", "description": "number of the customer or supplier a receivable, payable or advance line is owed by or to"},
             "currency": {"type": "string"}, "foreign_amount": {"type": "string"}, "rate": {"type": "string"}}}}}})
 }
@@ -184,7 +187,7 @@ fn parse_id(id: &str) -> Result<i64, AppError> {
 }
 
 fn line_json(l: &crate::domain::Line) -> Value {
-    let mut line = json!({"account": l.account, "debit": yuan(l.debit), "credit": yuan(l.credit), "cost_center": l.cost_center, "memo": l.memo, "party_id": l.party});
+    let mut line = json!({"account": l.account, "debit": yuan(l.debit), "credit": yuan(l.credit), "cost_center": l.cost_center, "project": l.project, "memo": l.memo, "party_id": l.party});
     if let Some((code, amount, rate)) = &l.foreign {
         let currency = kernel::Currency::from_code(code).unwrap_or(kernel::Currency::CNY);
         line["currency"] = json!(code);
@@ -324,13 +327,41 @@ pub async fn open_next_year(ctx: Ctx) -> AppResult<Response> {
     Ok((StatusCode::CREATED, Json(json!({"year": year, "periods": periods}))).into_response())
 }
 
+/// The query of a report, page or API alike: each reads the fields it needs.
 #[derive(Deserialize)]
 pub struct PeriodQuery {
-    period: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    code: Option<String>,
-    cost_center: Option<String>,
+    pub(super) period: Option<String>,
+    pub(super) from: Option<String>,
+    pub(super) to: Option<String>,
+    /// `csv` or `xlsx` downloads a report page instead of showing it.
+    pub(super) format: Option<String>,
+    /// An account code, for the account ledger.
+    pub(super) code: Option<String>,
+    pub(super) cost_center: Option<String>,
+    pub(super) project: Option<String>,
+    /// `cost_center` (the default) or `project`, for the cost report.
+    pub(super) dimension: Option<String>,
+}
+
+impl PeriodQuery {
+    /// The lines an account ledger shows: a cost centre's when `cost_center` is given (empty:
+    /// the lines that name none, the cost report's "—" row), a project's when `project` names
+    /// one, else all.
+    pub fn slice(&self) -> service::LedgerSlice<'_> {
+        match (self.cost_center.as_deref(), self.project.as_deref().filter(|p| !p.is_empty())) {
+            (Some(centre), _) => service::LedgerSlice::CostCenter(centre),
+            (None, Some(project)) => service::LedgerSlice::Project(project),
+            (None, None) => service::LedgerSlice::All,
+        }
+    }
+
+    /// The dimension of the cost report: cost centres unless `dimension` names another.
+    pub fn dimension(&self) -> Result<Dimension, AppError> {
+        match self.dimension.as_deref().filter(|d| !d.is_empty()) {
+            None => Ok(Dimension::CostCenter),
+            Some(key) => Ok(Dimension::parse("dimension", key)?),
+        }
+    }
 }
 
 fn period(field: &str, value: Option<&str>) -> Result<String, AppError> {
@@ -914,15 +945,53 @@ pub fn report_docs() -> Vec<ApiRoute> {
         summary: "The posted lines behind an account's figure, with a running balance",
         tag: "finance",
         permission: Some(service::REPORTS),
-        query: &[("code", "Account code (sub-accounts included)"), ("from", "YYYY-MM"), ("to", "YYYY-MM")],
+        query: &[
+            ("code", "Account code (sub-accounts included)"),
+            ("from", "YYYY-MM"),
+            ("to", "YYYY-MM"),
+            ("cost_center", "only the lines of this cost centre (empty: those naming none)"),
+            ("project", "only the lines of this project"),
+        ],
         request: None,
         response: object,
     };
     let centres = ApiRoute {
         path: "/api/v1/finance/reports/cost-centers",
-        summary: "Costs and expenses per cost centre and account",
-        query: &[("from", "YYYY-MM"), ("to", "YYYY-MM")],
+        summary: "Costs and expenses per cost centre or project, account and month",
+        query: &[
+            ("dimension", "cost_center (default) | project"),
+            ("from", "YYYY-MM"),
+            ("to", "YYYY-MM (at most 24 months)"),
+        ],
         ..ledger.clone()
+    };
+    let list = ApiRoute {
+        path: "/api/v1/finance/dimensions/{dimension}",
+        summary: "The company's cost centres (dimension cost_center) or projects (project)",
+        permission: Some(service::READ),
+        query: &[],
+        ..ledger.clone()
+    };
+    let create = ApiRoute {
+        method: "POST",
+        summary: "Add a cost centre or project",
+        permission: Some(service::ACCOUNTS),
+        request: Some(
+            || json!({"type": "object", "required": ["code", "name"], "properties": {"code": {"type": "string", "maxLength": 50}, "name": {"type": "string", "maxLength": 100}}}),
+        ),
+        ..list.clone()
+    };
+    let archive = ApiRoute {
+        method: "POST",
+        path: "/api/v1/finance/dimensions/{dimension}/{code}/archive",
+        summary: "Archive a cost centre or project: it takes no new lines, its history stays",
+        permission: Some(service::ACCOUNTS),
+        ..list.clone()
+    };
+    let restore = ApiRoute {
+        path: "/api/v1/finance/dimensions/{dimension}/{code}/restore",
+        summary: "Take an archived cost centre or project back into use",
+        ..archive.clone()
     };
     let line = ApiRoute {
         path: "/api/v1/finance/reports/statement-line",
@@ -936,7 +1005,7 @@ pub fn report_docs() -> Vec<ApiRoute> {
         ],
         ..ledger.clone()
     };
-    vec![ledger, centres, line]
+    vec![ledger, centres, line, list, create, archive, restore]
 }
 
 pub async fn account_ledger(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Json<Value>> {
@@ -944,9 +1013,7 @@ pub async fn account_ledger(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult
     let (from, to) = (period("from", q.from.as_deref())?, period("to", q.to.as_deref())?);
     let code = q.code.clone().unwrap_or_default();
     let mut conn = conn(&ctx).await?;
-    // Present but empty: the lines that name no cost centre (the report's "—" row).
-    let centre = q.cost_center.as_deref();
-    let (opening, lines) = service::account_ledger(&mut conn, ctx.company_id(), &code, &from, &to, centre).await?;
+    let (opening, lines) = service::account_ledger(&mut conn, ctx.company_id(), &code, &from, &to, q.slice()).await?;
     let items: Vec<Value> = lines
         .iter()
         .map(|l| json!({"entry_id": l.entry_id, "date": l.date, "number": l.number, "account": l.account, "memo": l.memo, "debit": yuan(l.debit), "credit": yuan(l.credit), "balance": yuan(l.balance)}))
@@ -954,14 +1021,74 @@ pub async fn account_ledger(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult
     Ok(Json(json!({"code": code, "from": from, "to": to, "opening": yuan(opening), "items": items})))
 }
 
-pub async fn cost_centers(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Json<Value>> {
+/// Costs and expenses by cost centre or project, account and month.
+pub async fn cost_report(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Json<Value>> {
     ctx.require(service::REPORTS)?;
     let (from, to) = (period("from", q.from.as_deref())?, period("to", q.to.as_deref())?);
+    let dimension = q.dimension()?;
     let mut conn = conn(&ctx).await?;
-    let rows = service::costs_by_center(&mut conn, ctx.company_id(), &from, &to).await?;
-    let items: Vec<Value> =
-        rows.iter().map(|r| json!({"cost_center": r.cost_center, "code": r.code, "name_zh": r.name_zh, "name_en": r.name_en, "amount": yuan(r.amount)})).collect();
-    Ok(Json(json!({"from": from, "to": to, "items": items})))
+    let report = dimensions::cost_report(&mut conn, ctx.company_id(), dimension, &from, &to).await?;
+    let by_month = |amounts: &[i64]| -> Value {
+        report
+            .periods
+            .iter()
+            .zip(amounts)
+            .map(|(p, a)| (p.clone(), json!(yuan(*a))))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    };
+    let groups: Vec<Value> = report
+        .groups
+        .iter()
+        .map(|g| {
+            let accounts: Vec<Value> = g
+                .rows
+                .iter()
+                .map(|r| json!({"code": r.code, "name_zh": r.name_zh, "name_en": r.name_en, "months": by_month(&r.amounts), "amount": yuan(r.total)}))
+                .collect();
+            json!({dimension.key(): g.code, "name": g.name, "months": by_month(&g.amounts), "amount": yuan(g.total), "accounts": accounts})
+        })
+        .collect();
+    Ok(Json(json!({"dimension": dimension.key(), "from": from, "to": to, "periods": report.periods, "groups": groups})))
+}
+
+/// The company's cost centres or projects.
+pub async fn dimension_list(ctx: Ctx, Path(dimension): Path<String>) -> AppResult<Json<Value>> {
+    ctx.require(service::READ)?;
+    let dimension = Dimension::parse("dimension", &dimension).map_err(|_| DomainError::NotFound("dimension"))?;
+    let mut conn = conn(&ctx).await?;
+    let items = dimensions::list(&mut conn, ctx.company_id(), dimension).await?;
+    Ok(Json(json!({"dimension": dimension.key(), "items": items})))
+}
+
+/// Adds a cost centre or project.
+pub async fn dimension_create(
+    ctx: Ctx,
+    Path(dimension): Path<String>,
+    ApiJson(form): ApiJson<dimensions::TagForm>,
+) -> AppResult<Response> {
+    let dimension = Dimension::parse("dimension", &dimension).map_err(|_| DomainError::NotFound("dimension"))?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    dimensions::create(&mut tx, &ctx.principal, dimension, &form).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(json!({"code": form.code.trim(), "name": form.name.trim()}))).into_response())
+}
+
+/// Archives (`archive`) or restores (`restore`) a cost centre or project.
+pub async fn dimension_change(
+    ctx: Ctx,
+    Path((dimension, code, action)): Path<(String, String, String)>,
+) -> AppResult<Json<Value>> {
+    let dimension = Dimension::parse("dimension", &dimension).map_err(|_| DomainError::NotFound("dimension"))?;
+    let archive = match action.as_str() {
+        "archive" => true,
+        "restore" => false,
+        _ => return Err(DomainError::NotFound("action").into()),
+    };
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    dimensions::set_archived(&mut tx, &ctx.principal, dimension, &code, archive).await?;
+    tx.commit().await?;
+    Ok(Json(json!({"code": code, "archived": archive})))
 }
 
 pub fn bank_docs() -> Vec<ApiRoute> {

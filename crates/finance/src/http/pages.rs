@@ -1,7 +1,9 @@
 //! Finance pages: chart of accounts, vouchers (list, entry form without JavaScript, detail
 //! with post and reverse), trial balance, balance sheet, income statement, periods.
 
+use super::api::PeriodQuery;
 use crate::chart;
+use crate::dimensions::{self, CostReport, Dimension};
 use crate::domain::{self, yuan, EntryForm, LineForm, WORDS};
 use crate::service::{self, Account, EntrySummary, StatementRow, StoredEntry, TrialBalanceRow};
 use askama::Template;
@@ -174,19 +176,6 @@ pub async fn change_account(ctx: Ctx, Path((code, action)): Path<(String, String
     .await
 }
 
-#[derive(Deserialize)]
-pub struct PeriodQuery {
-    period: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    /// `csv` downloads the report instead of showing it.
-    format: Option<String>,
-    /// An account code, for the account ledger.
-    code: Option<String>,
-    /// A cost centre, for the account ledger of one centre.
-    cost_center: Option<String>,
-}
-
 /// The download format asked for (`csv` or `xlsx`), if any.
 fn export(q: &PeriodQuery) -> Option<&str> {
     q.format.as_deref().filter(|f| *f == "csv" || *f == "xlsx")
@@ -229,6 +218,9 @@ struct EntryFormPage {
     accounts: Vec<Account>,
     /// Customers and suppliers a line may name, as (number, name).
     parties: Vec<(String, String)>,
+    /// The active cost centres and projects a line may name, offered as the field is typed.
+    cost_centers: Vec<dimensions::Tag>,
+    projects: Vec<dimensions::Tag>,
 }
 
 impl EntryFormPage {
@@ -271,6 +263,12 @@ async fn entry_form_page(
     .iter()
     .map(|r| Ok((sqlx::Row::try_get(r, "number")?, sqlx::Row::try_get(r, "name")?)))
     .collect::<Result<Vec<(String, String)>, sqlx::Error>>()?;
+    // The codes a line may name: the active ones of each list.
+    let active = async |conn: &mut db::Conn, dimension| -> AppResult<Vec<dimensions::Tag>> {
+        Ok(dimensions::list(conn, ctx.company_id(), dimension).await?.into_iter().filter(|t| !t.archived).collect())
+    };
+    let cost_centers = active(&mut conn, Dimension::CostCenter).await?;
+    let projects = active(&mut conn, Dimension::Project).await?;
     let (title, action) = match draft {
         None => ("finance.entry_new", "/finance/entries".to_string()),
         Some(id) => ("finance.entry_edit", format!("/finance/entries/{id}/edit")),
@@ -283,6 +281,8 @@ async fn entry_form_page(
         errors,
         accounts,
         parties,
+        cost_centers,
+        projects,
     })
 }
 
@@ -298,6 +298,7 @@ fn entry_form_from(pairs: &FormPairs) -> EntryForm {
     let debits = pairs.all("debit");
     let credits = pairs.all("credit");
     let centers = pairs.all("cost_center");
+    let projects = pairs.all("project");
     let memos = pairs.all("line_memo");
     let (currencies, foreign_amounts, rates) = (pairs.all("currency"), pairs.all("foreign_amount"), pairs.all("rate"));
     let parties = pairs.all("party");
@@ -307,6 +308,7 @@ fn entry_form_from(pairs: &FormPairs) -> EntryForm {
             debit: debits.get(i).cloned().unwrap_or_default(),
             credit: credits.get(i).cloned().unwrap_or_default(),
             cost_center: centers.get(i).cloned().unwrap_or_default(),
+            project: projects.get(i).cloned().unwrap_or_default(),
             memo: memos.get(i).cloned().unwrap_or_default(),
             currency: currencies.get(i).cloned().unwrap_or_default(),
             foreign_amount: foreign_amounts.get(i).cloned().unwrap_or_default(),
@@ -366,6 +368,7 @@ pub async fn edit_entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response>
                 debit: amount(l.debit),
                 credit: amount(l.credit),
                 cost_center: l.cost_center.clone(),
+                project: l.project.clone(),
                 memo: l.memo.clone(),
                 currency,
                 foreign_amount,
@@ -875,8 +878,9 @@ pub async fn reopen(ctx: Ctx, Path(period): Path<String>) -> AppResult<Response>
 struct LedgerPage {
     page: PageCtx,
     code: String,
-    /// The one cost centre shown, when the ledger was opened from the cost-centre report.
-    cost_center: Option<String>,
+    /// The one cost centre or project shown, as (`cost_center` or `project`, code), when the
+    /// ledger was opened from the cost report.
+    slice: Option<(&'static str, String)>,
     from: String,
     to: String,
     opening: i64,
@@ -899,9 +903,7 @@ pub async fn account_ledger(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult
     let (from, to) = range(&ctx, &q)?;
     let code = q.code.clone().unwrap_or_default();
     let mut conn = conn(&ctx).await?;
-    // Present but empty: the lines that name no cost centre (the report's "—" row).
-    let centre = q.cost_center.as_deref();
-    let (opening, lines) = service::account_ledger(&mut conn, ctx.company_id(), &code, &from, &to, centre).await?;
+    let (opening, lines) = service::account_ledger(&mut conn, ctx.company_id(), &code, &from, &to, q.slice()).await?;
     if let Some(format) = export(&q) {
         let header: Vec<String> = [
             "finance.date",
@@ -936,35 +938,49 @@ pub async fn account_ledger(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult
         .await?
         .titled(title)
         .as_report(format!("{from} — {to}"), "");
-    let cost_center = q.cost_center.clone();
-    render(&LedgerPage { page, code, cost_center, from, to, opening, lines })
+    let slice = match q.slice() {
+        service::LedgerSlice::All => None,
+        service::LedgerSlice::CostCenter(centre) => Some(("cost_center", centre.to_string())),
+        service::LedgerSlice::Project(project) => Some(("project", project.to_string())),
+    };
+    render(&LedgerPage { page, code, slice, from, to, opening, lines })
 }
 
 #[derive(Template)]
-#[template(path = "finance/cost_centers.html")]
+#[template(path = "finance/cost_report.html")]
 struct CostPage {
     page: PageCtx,
     from: String,
     to: String,
-    rows: Vec<service::CostRow>,
+    dimensions: [Dimension; 2],
+    report: CostReport,
 }
 
-/// Costs and expenses by cost centre.
-pub async fn cost_centers(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Response> {
+/// Costs and expenses by cost centre or project, account and month, with each figure opening
+/// the lines behind it.
+pub async fn cost_report(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Response> {
     ctx.require(service::REPORTS)?;
     let (from, to) = range(&ctx, &q)?;
+    let dimension = q.dimension()?;
     let mut conn = conn(&ctx).await?;
-    let rows = service::costs_by_center(&mut conn, ctx.company_id(), &from, &to).await?;
+    let report = dimensions::cost_report(&mut conn, ctx.company_id(), dimension, &from, &to).await?;
     if let Some(format) = export(&q) {
-        let header: Vec<String> = ["finance.cost_center", "finance.code", "finance.name", "finance.amount"]
+        let mut header: Vec<String> = [dimension.label_key(), "finance.name", "finance.code", "finance.account"]
             .iter()
             .map(|k| ctx.t(k))
             .collect();
-        let data: Vec<Vec<String>> = rows
-            .iter()
-            .map(|r| vec![r.cost_center.clone(), r.code.clone(), r.name_zh.clone(), yuan(r.amount)])
-            .collect();
-        return download(format, &format!("cost-centres-{from}-{to}"), &header, &data);
+        header.extend(report.periods.iter().cloned());
+        header.push(ctx.t("finance.total"));
+        let mut data = Vec::new();
+        for g in &report.groups {
+            for r in &g.rows {
+                let mut row = vec![g.code.clone(), g.name.clone(), r.code.clone(), r.name_zh.clone()];
+                row.extend(r.amounts.iter().map(|a| yuan(*a)));
+                row.push(yuan(r.total));
+                data.push(row);
+            }
+        }
+        return download(format, &format!("costs-by-{}-{from}-{to}", dimension.key()), &header, &data);
     }
     render(&CostPage {
         page: PageCtx::new(&ctx, "finance.cost_centers", "/finance/reports/cost-centers")
@@ -972,6 +988,104 @@ pub async fn cost_centers(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<R
             .as_report(format!("{from} — {to}"), ""),
         from,
         to,
-        rows,
+        dimensions: Dimension::ALL,
+        report,
     })
+}
+
+#[derive(Template)]
+#[template(path = "finance/dimensions.html")]
+struct DimensionsPage {
+    page: PageCtx,
+    dimension: Dimension,
+    dimensions: [Dimension; 2],
+    tags: Vec<dimensions::Tag>,
+    refused: Refused,
+    can_manage: bool,
+}
+
+impl DimensionsPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.refused.message(field)
+    }
+
+    fn other_errors(&self) -> Vec<&str> {
+        messages_elsewhere(&self.refused.errors, &["code", "name"])
+            .into_iter()
+            .filter(|m| !self.refused.errors.iter().any(|(f, shown)| f.starts_with("tag ") && shown == m))
+            .collect()
+    }
+
+    /// The refusal of archiving or restoring one code, shown on its row.
+    fn row_errors(&self, code: &str) -> Vec<&str> {
+        self.refused.messages_of(&format!("tag {code}"))
+    }
+
+    fn typed(&self, field: &str) -> String {
+        self.refused.typed(field, "")
+    }
+}
+
+fn chosen_dimension(key: &str) -> AppResult<Dimension> {
+    Dimension::parse("dimension", key).map_err(|_| DomainError::NotFound("page").into())
+}
+
+async fn dimensions_page(ctx: &Ctx, dimension: Dimension, refused: Refused) -> AppResult<DimensionsPage> {
+    let mut conn = conn(ctx).await?;
+    let href = format!("/finance/dimensions/{}", dimension.key());
+    Ok(DimensionsPage {
+        page: PageCtx::new(ctx, "finance.dimensions", &href).await?.titled(ctx.t(dimension.label_key())),
+        dimension,
+        dimensions: Dimension::ALL,
+        tags: dimensions::list(&mut conn, ctx.company_id(), dimension).await?,
+        refused,
+        can_manage: ctx.principal.may(service::ACCOUNTS),
+    })
+}
+
+/// The company's cost centres or projects, with the form that adds one.
+pub async fn dimensions(ctx: Ctx, Path(dimension): Path<String>) -> AppResult<Response> {
+    ctx.require(service::READ)?;
+    render(&dimensions_page(&ctx, chosen_dimension(&dimension)?, Refused::default()).await?)
+}
+
+pub async fn add_dimension(ctx: Ctx, Path(dimension): Path<String>, pairs: FormPairs) -> AppResult<Response> {
+    let dimension = chosen_dimension(&dimension)?;
+    let form = dimensions::TagForm { code: pairs.text("code"), name: pairs.text("name") };
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let outcome = dimensions::create(&mut tx, &ctx.principal, dimension, &form).await;
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |()| (format!("/finance/dimensions/{}", dimension.key()), "common.created"),
+        async |errors| dimensions_page(&ctx, dimension, Refused::new(&ctx, "", errors, pairs.clone())).await,
+    )
+    .await
+}
+
+/// Archives or restores one cost centre or project from its row; a refusal shows there.
+pub async fn change_dimension(
+    ctx: Ctx,
+    Path((dimension, code, action)): Path<(String, String, String)>,
+) -> AppResult<Response> {
+    let dimension = chosen_dimension(&dimension)?;
+    let archive = match action.as_str() {
+        "archive" => true,
+        "restore" => false,
+        _ => return Err(DomainError::NotFound("page").into()),
+    };
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let outcome = dimensions::set_archived(&mut tx, &ctx.principal, dimension, &code, archive).await;
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |()| (format!("/finance/dimensions/{}", dimension.key()), "common.saved"),
+        async |errors| {
+            dimensions_page(&ctx, dimension, Refused::new(&ctx, &format!("tag {code}"), errors, FormPairs::default()))
+                .await
+        },
+    )
+    .await
 }

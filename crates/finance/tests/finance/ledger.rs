@@ -4,6 +4,7 @@
 
 use axum::http::StatusCode;
 use db::{Actor, RowExt};
+use finance::dimensions::Dimension;
 use finance::domain::{EntryForm, LineForm};
 use finance::service;
 use kernel::ids::{CompanyId, UserId};
@@ -307,6 +308,14 @@ async fn a_voucher_entered_in_the_browser_is_posted_and_shown() {
     let browser = app.signed_in("chen.jing").await;
     let setup = browser.post_form("/finance/accounts", "/finance/setup", &[("year", "2026")]).await;
     assert_eq!(setup.status, StatusCode::SEE_OTHER, "{}", setup.body);
+    let centre = browser
+        .post_form(
+            "/finance/dimensions/cost_center",
+            "/finance/dimensions/cost_center",
+            &[("code", "行政部"), ("name", "行政部")],
+        )
+        .await;
+    assert_eq!(centre.status, StatusCode::SEE_OTHER, "{}", centre.body);
     let fields = [
         ("date", "2026-03-15"),
         ("word", "付"),
@@ -315,11 +324,13 @@ async fn a_voucher_entered_in_the_browser_is_posted_and_shown() {
         ("debit", "6000.00"),
         ("credit", ""),
         ("cost_center", "行政部"),
+        ("project", ""),
         ("line_memo", "三月房租"),
         ("account", "1002"),
         ("debit", ""),
         ("credit", "6000.00"),
         ("cost_center", ""),
+        ("project", ""),
         ("line_memo", ""),
         ("post", "true"),
     ];
@@ -446,23 +457,24 @@ async fn a_month_closed_while_vouchers_are_posted_carries_every_voucher_that_got
 }
 
 /// One step of random bookkeeping: post an entry moving `amount` fen from one account to another
-/// in a month (its debit tagged with a cost centre), reverse an earlier entry, or close the
-/// next open month.
+/// in a month (its debit tagged with a cost centre, its credit with a project), reverse an
+/// earlier entry, or close the next open month.
 #[derive(Debug, Clone)]
 enum Step {
-    Post { debit: usize, credit: usize, amount: i64, month: u32, centre: usize },
+    Post { debit: usize, credit: usize, amount: i64, month: u32, centre: usize, project: usize },
     Reverse { which: usize },
     Close,
 }
 
 const ACCOUNTS: [&str; 8] = ["1002", "1122", "1405", "2202", "4001", "6001", "6401", "6602"];
 const CENTRES: [&str; 3] = ["", "行政部", "销售一部"];
+const PROJECTS: [&str; 3] = ["", "EXPO-2026", "ERP-ROLLOUT"];
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
-        6 => (0..ACCOUNTS.len(), 0..ACCOUNTS.len(), 1i64..10_000_000, 1u32..4, 0..CENTRES.len())
-            .prop_filter("two accounts", |(d, c, _, _, _)| d != c)
-            .prop_map(|(debit, credit, amount, month, centre)| Step::Post { debit, credit, amount, month, centre }),
+        6 => (0..ACCOUNTS.len(), 0..ACCOUNTS.len(), 1i64..10_000_000, 1u32..4, 0..CENTRES.len(), 0..PROJECTS.len())
+            .prop_filter("two accounts", |(d, c, _, _, _, _)| d != c)
+            .prop_map(|(debit, credit, amount, month, centre, project)| Step::Post { debit, credit, amount, month, centre, project }),
         2 => (0usize..50).prop_map(|which| Step::Reverse { which }),
         1 => Just(Step::Close),
     ]
@@ -486,7 +498,7 @@ async fn apply(db: &db::Db, principal: &Principal, steps: &[Step]) -> Applied {
     for step in steps {
         let mut tx = db.begin(Actor::user(1, "admin", principal.company_id.0)).await.expect("begin");
         let outcome = match step {
-            Step::Post { debit, credit, amount, month, centre } => {
+            Step::Post { debit, credit, amount, month, centre, project } => {
                 let form = EntryForm {
                     date: format!("2026-{month:02}-10"),
                     word: "记".into(),
@@ -501,6 +513,7 @@ async fn apply(db: &db::Db, principal: &Principal, steps: &[Step]) -> Applied {
                         LineForm {
                             account: ACCOUNTS[*credit].into(),
                             credit: finance::domain::yuan(*amount),
+                            project: PROJECTS[*project].into(),
                             ..Default::default()
                         },
                     ],
@@ -552,6 +565,11 @@ async fn new_company(app: &testkit::TestApp, name: &str) -> Principal {
     .expect("company");
     let principal = admin_principal(id);
     service::set_up_books(&mut tx, &principal, finance::chart::Template::Cas, 2026, 1).await.expect("books");
+    for (dimension, codes) in [(Dimension::CostCenter, CENTRES), (Dimension::Project, PROJECTS)] {
+        for code in codes.into_iter().filter(|c| !c.is_empty()) {
+            finance::dimensions::register(&mut tx, id, dimension, code, code).await.expect("listed");
+        }
+    }
     tx.commit().await.expect("commit");
     principal
 }
@@ -619,6 +637,13 @@ proptest! {
                 .bind(company).fetch_all(&mut conn).await.expect("recomputed");
             let rows = |rows: &[db::Row]| rows.iter().map(|r| (r.try_get::<i64, _>("account_id").unwrap_or(0), r.try_get::<String, _>("period").unwrap_or_default(), r.try_get::<String, _>("cost_center").unwrap_or_default(), r.try_get::<i64, _>("d").unwrap_or(0), r.try_get::<i64, _>("c").unwrap_or(0))).collect::<Vec<_>>();
             assert_eq!(rows(&kept), rows(&recomputed));
+            // And per account, month and project, for the lines that name one.
+            let kept = sqlx::query("SELECT account_id, period, project, debit AS d, credit AS c FROM fin_project_balances WHERE company_id = $1 AND (debit <> 0 OR credit <> 0) ORDER BY account_id, period, project")
+                .bind(company).fetch_all(&mut conn).await.expect("kept");
+            let recomputed = sqlx::query("SELECT l.account_id, e.period, l.project, CAST(SUM(l.debit) AS BIGINT) AS d, CAST(SUM(l.credit) AS BIGINT) AS c FROM fin_entry_lines l JOIN fin_entries e ON e.id = l.entry_id WHERE e.company_id = $1 AND e.status = 'posted' AND l.project <> '' GROUP BY l.account_id, e.period, l.project HAVING SUM(l.debit) <> 0 OR SUM(l.credit) <> 0 ORDER BY l.account_id, e.period, l.project")
+                .bind(company).fetch_all(&mut conn).await.expect("recomputed");
+            let rows = |rows: &[db::Row]| rows.iter().map(|r| (r.try_get::<i64, _>("account_id").unwrap_or(0), r.try_get::<String, _>("period").unwrap_or_default(), r.try_get::<String, _>("project").unwrap_or_default(), r.try_get::<i64, _>("d").unwrap_or(0), r.try_get::<i64, _>("c").unwrap_or(0))).collect::<Vec<_>>();
+            assert_eq!(rows(&kept), rows(&recomputed));
             drop(conn);
 
             // Reversal restores every balance: the same steps without the reversed postings
@@ -674,6 +699,10 @@ async fn a_figure_drills_down_to_its_entries_costs_show_by_centre_and_reports_do
             {"account": "1002", "credit": amount}
         ]})
     };
+    for (code, name) in [("行政部", "行政管理部"), ("销售一部", "华东销售一部")] {
+        let added = api.post("/api/v1/finance/dimensions/cost_center", &json!({"code": code, "name": name})).await;
+        assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    }
     post(&api, voucher("2026-01-02", "投资", &[("1002", "100000.00", ""), ("4001", "", "100000.00")])).await;
     post(&api, with_centre("2026-01-10", "6602", "3000.00", "行政部")).await;
     post(&api, with_centre("2026-01-20", "6601", "2000.00", "销售一部")).await;
@@ -686,16 +715,18 @@ async fn a_figure_drills_down_to_its_entries_costs_show_by_centre_and_reports_do
     assert_eq!(ledger["items"][0]["balance"], "93800.00");
 
     let costs = api.get("/api/v1/finance/reports/cost-centers?from=2026-01&to=2026-02").await.json();
-    let amount = |centre: &str, code: &str| {
-        costs["items"]
-            .as_array()
-            .expect("items")
-            .iter()
-            .find(|r| r["cost_center"] == centre && r["code"] == code)
-            .map(|r| r["amount"].as_str().unwrap_or("").to_string())
+    assert_eq!(costs["periods"], json!(["2026-01", "2026-02"]));
+    let account = |centre: &str, code: &str| {
+        let group = costs["groups"].as_array().expect("groups").iter().find(|g| g["cost_center"] == centre).cloned();
+        let group = group.unwrap_or_else(|| panic!("{centre} in {costs}"));
+        group["accounts"].as_array().expect("accounts").iter().find(|r| r["code"] == code).cloned().unwrap_or_default()
     };
-    assert_eq!(amount("行政部", "6602").as_deref(), Some("4200.00"), "closing January does not hide its costs");
-    assert_eq!(amount("销售一部", "6601").as_deref(), Some("2000.00"));
+    let admin = account("行政部", "6602");
+    assert_eq!(admin["amount"], "4200.00", "closing January does not hide its costs");
+    assert_eq!(admin["months"], json!({"2026-01": "3000.00", "2026-02": "1200.00"}));
+    assert_eq!(account("销售一部", "6601")["months"], json!({"2026-01": "2000.00", "2026-02": "0.00"}));
+    let group = costs["groups"].as_array().expect("groups").iter().find(|g| g["cost_center"] == "行政部").cloned();
+    assert_eq!(group.map(|g| g["name"].clone()), Some(json!("行政管理部")));
     // The figure opens its own cost centre's lines: 行政部's 3,000.00 and 1,200.00 on 6602.
     let ledger = api
         .get("/api/v1/finance/reports/account-ledger?code=6602&from=2026-01&to=2026-02&cost_center=行政部")
@@ -744,6 +775,155 @@ async fn a_figure_drills_down_to_its_entries_costs_show_by_centre_and_reports_do
     );
     assert_eq!(browser.get("/finance/reports/account?code=1002&from=2026-01&to=2026-02").await.status, StatusCode::OK);
     assert_eq!(browser.get("/finance/reports/cost-centers?from=2026-01&to=2026-02").await.status, StatusCode::OK);
+}
+
+/// A trading company books the spring trade fair and its new management system as projects,
+/// its sales department as a cost centre, and reads what each cost month by month.
+#[tokio::test]
+async fn costs_show_by_project_and_month_from_listed_codes_and_an_archived_project_takes_no_new_lines() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026, "first_month": 3})).await;
+    for (dimension, code, name) in [
+        ("cost_center", "SAL", "销售部"),
+        ("project", "EXPO-2026", "2026 上海工博会参展"),
+        ("project", "ERP", "管理系统上线"),
+    ] {
+        let added =
+            api.post(&format!("/api/v1/finance/dimensions/{dimension}"), &json!({"code": code, "name": name})).await;
+        assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    }
+    // A code with a space, a code taken, a missing name: each refused on its field.
+    let refused = |body: &Value| {
+        body["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .map(|e| (e["field"].as_str().unwrap_or("").to_string(), e["code"].as_str().unwrap_or("").to_string()))
+            .collect::<Vec<_>>()
+    };
+    let spaced =
+        api.post("/api/v1/finance/dimensions/project", &json!({"code": "EXPO 2027", "name": "明年展会"})).await;
+    assert_eq!(spaced.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused(&spaced.json()), [("code".to_string(), "error.finance.dimension_code".to_string())]);
+    let taken = api.post("/api/v1/finance/dimensions/project", &json!({"code": "ERP", "name": ""})).await;
+    assert_eq!(
+        refused(&taken.json()),
+        [("name".to_string(), "error.required".to_string())],
+        "the name is checked before the code is looked up"
+    );
+    let taken = api.post("/api/v1/finance/dimensions/project", &json!({"code": "ERP", "name": "另一个"})).await;
+    assert_eq!(refused(&taken.json()), [("code".to_string(), "error.finance.dimension_taken".to_string())]);
+    let listed = api.get("/api/v1/finance/dimensions/project").await.json();
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(2), "{listed}");
+
+    let cost = |date: &str, account: &str, amount: &str, centre: &str, project: &str| {
+        json!({"date": date, "word": "付", "memo": "费用", "lines": [
+            {"account": account, "debit": amount, "cost_center": centre, "project": project},
+            {"account": "1002", "credit": amount}
+        ]})
+    };
+    post(&api, voucher("2026-03-01", "投资", &[("1002", "500000.00", ""), ("4001", "", "500000.00")])).await;
+    let stand = post(&api, cost("2026-03-12", "6601", "12000.00", "SAL", "EXPO-2026")).await;
+    post(&api, cost("2026-04-08", "6601", "3450.50", "SAL", "EXPO-2026")).await;
+    post(&api, cost("2026-04-20", "6602", "8000.00", "", "ERP")).await;
+    // A slip of the keyboard (a zero for the letter O) is not a new project.
+    let before = app.count("fin_entries").await;
+    let slip = api.post("/api/v1/finance/entries", &cost("2026-04-21", "6601", "100.00", "SAL", "EXP0-2026")).await;
+    assert_eq!(slip.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused(&slip.json()), [("lines[0]".to_string(), "error.finance.unknown_project".to_string())]);
+    assert!(slip.body.contains("EXP0-2026"), "the message names the code: {}", slip.body);
+    assert_eq!(app.count("fin_entries").await, before, "nothing stored");
+    assert_eq!(api.post("/api/v1/finance/periods/2026-03/close", &json!({})).await.status, StatusCode::OK);
+
+    let report = api.get("/api/v1/finance/reports/cost-centers?dimension=project&from=2026-03&to=2026-04").await.json();
+    let groups = report["groups"].as_array().expect("groups");
+    let codes: Vec<&str> = groups.iter().filter_map(|g| g["project"].as_str()).collect();
+    assert_eq!(codes, ["ERP", "EXPO-2026"], "only lines that name a project: {report}");
+    assert_eq!(groups[1]["name"], "2026 上海工博会参展");
+    assert_eq!(groups[1]["months"], json!({"2026-03": "12000.00", "2026-04": "3450.50"}));
+    assert_eq!(groups[1]["amount"], "15450.50", "closing March left the project's figures whole");
+    assert_eq!(groups[0]["accounts"][0]["code"], "6602");
+    assert_eq!(groups[0]["amount"], "8000.00");
+    // By cost centre the same costs fall to 销售部, and the system's to no centre at all.
+    let by_centre = api.get("/api/v1/finance/reports/cost-centers?from=2026-03&to=2026-04").await.json();
+    let centres: Vec<(&str, &str)> = by_centre["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| (g["cost_center"].as_str().unwrap_or("?"), g["amount"].as_str().unwrap_or("?")))
+        .collect();
+    assert_eq!(centres, [("", "8000.00"), ("SAL", "15450.50")]);
+    let ledger = api
+        .get("/api/v1/finance/reports/account-ledger?code=6601&from=2026-04&to=2026-04&project=EXPO-2026")
+        .await
+        .json();
+    assert_eq!(ledger["opening"], "12000.00", "March's stand, before April");
+    assert_eq!(ledger["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(ledger["items"][0]["balance"], "15450.50");
+
+    // The fair is over: its project is archived. A new line naming it is refused, and so is
+    // a draft saved before, when it is posted; undoing the stand's voucher is still allowed.
+    let draft = api.post("/api/v1/finance/entries", &cost("2026-04-25", "6601", "260.00", "SAL", "EXPO-2026")).await;
+    assert_eq!(draft.status, StatusCode::CREATED);
+    let draft = draft.json()["id"].as_i64().expect("id");
+    let archived = api.post("/api/v1/finance/dimensions/project/EXPO-2026/archive", &json!({})).await;
+    assert_eq!(archived.status, StatusCode::OK, "{}", archived.body);
+    let late = api.post("/api/v1/finance/entries", &cost("2026-04-26", "6601", "80.00", "SAL", "EXPO-2026")).await;
+    assert_eq!(refused(&late.json()), [("lines[0]".to_string(), "error.finance.archived_project".to_string())]);
+    let posted = api.post(&format!("/api/v1/finance/entries/{draft}/post"), &json!({})).await;
+    assert_eq!(posted.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", posted.body);
+    let id = stand["id"].as_i64().expect("id");
+    let reversed = api.post(&format!("/api/v1/finance/entries/{id}/reverse"), &json!({"date": "2026-04-30"})).await;
+    assert_eq!(reversed.status, StatusCode::CREATED, "{}", reversed.body);
+    let april = api.get("/api/v1/finance/reports/cost-centers?dimension=project&from=2026-04&to=2026-04").await.json();
+    let expo = april["groups"].as_array().expect("groups").iter().find(|g| g["project"] == "EXPO-2026").cloned();
+    assert_eq!(expo.map(|g| g["amount"].clone()), Some(json!("-8549.50")), "3,450.50 less the reversed 12,000.00");
+    assert_eq!(app.count("audit_log WHERE resource = 'finance.project' AND action = 'archive'").await, 1);
+    let restored = api.post("/api/v1/finance/dimensions/project/EXPO-2026/restore", &json!({})).await;
+    assert_eq!(restored.status, StatusCode::OK);
+    assert_eq!(api.post(&format!("/api/v1/finance/entries/{draft}/post"), &json!({})).await.status, StatusCode::OK);
+
+    // A report runs forwards and over at most two years.
+    let backwards = api.get("/api/v1/finance/reports/cost-centers?from=2026-04&to=2026-03").await;
+    assert_eq!(backwards.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let wide = api.get("/api/v1/finance/reports/cost-centers?from=2024-01&to=2026-04").await;
+    assert_eq!(refused(&wide.json()), [("to".to_string(), "error.finance.range_too_wide".to_string())]);
+
+    // In the browser: the lists with their form, the report with a column per month whose
+    // figures open the lines behind them, and the voucher form offering the codes.
+    let browser = app.signed_in("admin").await;
+    let list = browser.get("/finance/dimensions/project").await;
+    assert!(list.body.contains("2026 上海工博会参展") && list.body.contains("/finance/dimensions/project/ERP/archive"));
+    let refused_form = browser
+        .post_form("/finance/dimensions/project", "/finance/dimensions/project", &[("code", "ERP"), ("name", "重复")])
+        .await;
+    assert_eq!(refused_form.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused_form.body.contains("编码 ERP 已存在") && refused_form.body.contains("value=\"重复\""));
+    let added = browser
+        .post_form(
+            "/finance/dimensions/cost_center",
+            "/finance/dimensions/cost_center",
+            &[("code", "FIN"), ("name", "财务部")],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER);
+    let page = browser.get("/finance/reports/cost-centers?dimension=project&from=2026-03&to=2026-04").await;
+    assert!(page.body.contains("<th class=\"num\">2026-03</th><th class=\"num\">2026-04</th>"), "{}", page.body);
+    assert!(page
+        .body
+        .contains("/finance/reports/account?code=6601&amp;from=2026-04&amp;to=2026-04&amp;project=EXPO-2026"));
+    let csv = browser.get("/finance/reports/cost-centers?dimension=project&from=2026-03&to=2026-04&format=csv").await;
+    assert!(csv.body.contains("EXPO-2026") && csv.body.contains("12000.00"), "{}", csv.body);
+    let done = browser.post_form("/finance/dimensions/project", "/finance/dimensions/project/ERP/archive", &[]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let form = browser.get("/finance/entries/new").await;
+    assert!(form.body.contains("<option value=\"SAL\">销售部</option>") && form.body.contains("name=\"project\""));
+    assert!(form.body.contains("<option value=\"FIN\">财务部</option>"));
+    assert!(
+        form.body.contains("<option value=\"EXPO-2026\">") && !form.body.contains("<option value=\"ERP\">"),
+        "an archived project is not offered"
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,401 @@
+//! Analytic dimensions: the cost centres (departments) and projects that entry lines are
+//! tagged with, and the cost report that reads them by month.
+//!
+//! Each dimension is a list per company (`fin_dimensions`), as in Odoo's analytic accounts or
+//! ERPNext's cost centres: a line names a code from the list, so a typing slip is refused
+//! instead of opening a second centre beside the real one. An archived code takes no new
+//! lines but keeps its history. Modules that own departments (HR) add theirs with
+//! [`register`] before they post.
+//!
+//! Cost-centre movements are kept in `fin_balances` (its key includes the centre), project
+//! movements in `fin_project_balances`, both in the posting transaction, so the report reads
+//! balance rows, never entries.
+
+use crate::domain::Entry;
+use crate::service::ACCOUNTS;
+use db::{Result, Tx};
+use kernel::permission::Principal;
+use kernel::DomainError;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::Row;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Longest code of a cost centre or project, as the voucher line stores it.
+pub const MAX_CODE: usize = 50;
+/// The widest cost report, in months: one column each.
+pub const MAX_MONTHS: usize = 24;
+
+/// One of the two analytic dimensions of an entry line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dimension {
+    /// The department or other unit a cost belongs to (成本中心).
+    CostCenter,
+    /// The project a cost or revenue belongs to (项目).
+    Project,
+}
+
+impl Dimension {
+    pub const ALL: [Dimension; 2] = [Dimension::CostCenter, Dimension::Project];
+
+    /// The key used in URLs, JSON and the `dimension` column.
+    pub fn key(self) -> &'static str {
+        match self {
+            Dimension::CostCenter => "cost_center",
+            Dimension::Project => "project",
+        }
+    }
+
+    /// The dimension a key names; an unknown key is refused on `field`.
+    pub fn parse(field: &str, key: &str) -> std::result::Result<Dimension, DomainError> {
+        Dimension::ALL
+            .into_iter()
+            .find(|d| d.key() == key)
+            .ok_or_else(|| DomainError::invalid(field, "error.finance.dimension", key))
+    }
+
+    /// The message key of the dimension's name (成本中心, 项目).
+    pub fn label_key(self) -> &'static str {
+        match self {
+            Dimension::CostCenter => "finance.cost_center",
+            Dimension::Project => "finance.project",
+        }
+    }
+}
+
+/// A cost centre or project as listed.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Tag {
+    pub code: String,
+    pub name: String,
+    pub archived: bool,
+}
+
+/// A new cost centre or project as entered.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TagForm {
+    pub code: String,
+    pub name: String,
+}
+
+/// The company's cost centres or projects by code, archived ones included (marked).
+pub async fn list(conn: &mut db::Conn, company: i64, dimension: Dimension) -> Result<Vec<Tag>> {
+    let rows = sqlx::query(
+        "SELECT code, name, archived_at FROM fin_dimensions WHERE company_id = $1 AND dimension = $2 ORDER BY code",
+    )
+    .bind(company)
+    .bind(dimension.key())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Tag {
+                code: r.try_get("code")?,
+                name: r.try_get("name")?,
+                archived: r.try_get::<Option<String>, _>("archived_at")?.is_some(),
+            })
+        })
+        .collect::<std::result::Result<_, sqlx::Error>>()
+        .map_err(Into::into)
+}
+
+/// Adds a cost centre or project to the company's list. Codes are unique per dimension, at
+/// most [`MAX_CODE`] characters, without spaces or the characters that break a web address.
+pub async fn create(tx: &mut Tx, principal: &Principal, dimension: Dimension, form: &TagForm) -> Result<()> {
+    principal.authorize(ACCOUNTS)?;
+    let company = principal.company_id.0;
+    let (code, name) = (form.code.trim(), form.name.trim());
+    let mut problems = kernel::error::Problems::default();
+    if code.is_empty() {
+        problems.add("code", "error.required", "");
+    } else if code.chars().count() > MAX_CODE {
+        problems.add("code", "error.too_long", MAX_CODE.to_string());
+    } else if code.chars().any(|c| c.is_whitespace() || "/?#%&".contains(c)) {
+        problems.add("code", "error.finance.dimension_code", code);
+    }
+    if name.is_empty() {
+        problems.add("name", "error.required", "");
+    } else if name.chars().count() > 100 {
+        problems.add("name", "error.too_long", "100");
+    }
+    problems.finish()?;
+    let added = tx
+        .execute(
+            sqlx::query(
+                "INSERT INTO fin_dimensions (company_id, dimension, code, name) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (company_id, dimension, code) DO NOTHING",
+            )
+            .bind(company)
+            .bind(dimension.key())
+            .bind(code)
+            .bind(name),
+        )
+        .await?;
+    if added == 0 {
+        return Err(DomainError::invalid("code", "error.finance.dimension_taken", code).into());
+    }
+    tx.audit(
+        "create",
+        &format!("finance.{}", dimension.key()),
+        Some(code),
+        &json!({"code": [null, code], "name": [null, name]}),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Archives a cost centre or project (it takes no new lines, its history stays in the
+/// reports) or restores it. Audited.
+pub async fn set_archived(
+    tx: &mut Tx,
+    principal: &Principal,
+    dimension: Dimension,
+    code: &str,
+    archive: bool,
+) -> Result<()> {
+    principal.authorize(ACCOUNTS)?;
+    let now = tx.now().to_string();
+    let (set, only) = if archive { ("$1", "archived_at IS NULL") } else { ("NULL", "archived_at IS NOT NULL") };
+    let changed = tx
+        .execute(
+            sqlx::query(&format!(
+                "UPDATE fin_dimensions SET archived_at = {set} WHERE company_id = $2 AND dimension = $3 AND code = $4 AND {only}"
+            ))
+            .bind(now.clone())
+            .bind(principal.company_id.0)
+            .bind(dimension.key())
+            .bind(code),
+        )
+        .await?;
+    if changed == 0 {
+        let listed = list(tx.conn(), principal.company_id.0, dimension).await?.into_iter().any(|t| t.code == code);
+        return Err(if listed {
+            DomainError::Conflict(format!("{code} is already {}", if archive { "archived" } else { "in use" })).into()
+        } else {
+            DomainError::NotFound("cost centre or project").into()
+        });
+    }
+    let (before, after) = if archive { (None, Some(now)) } else { (Some(now), None) };
+    tx.audit(
+        if archive { "archive" } else { "restore" },
+        &format!("finance.{}", dimension.key()),
+        Some(code),
+        &json!({"archived_at": [before, after]}),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Lists a cost centre or project another module owns (an HR department, say) under its code,
+/// once: an existing entry keeps its name and, if archived, stays archived, so the module's
+/// posting is then refused like any other line naming an archived code. For the module's own
+/// transaction; its permission was checked.
+pub async fn register(tx: &mut Tx, company: i64, dimension: Dimension, code: &str, name: &str) -> Result<()> {
+    tx.execute(
+        sqlx::query(
+            "INSERT INTO fin_dimensions (company_id, dimension, code, name) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (company_id, dimension, code) DO NOTHING",
+        )
+        .bind(company)
+        .bind(dimension.key())
+        .bind(code)
+        .bind(name),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Refuses, on its line, every cost centre or project of `entry` that is not on the company's
+/// list or is archived. Costs one query, and none for an entry without either.
+pub(crate) async fn require_usable(tx: &mut Tx, company: i64, entry: &Entry) -> Result<()> {
+    let tags = entry.lines.iter().map(|l| (l.cost_center.as_str(), l.project.as_str()));
+    require_listed(tx, company, tags).await
+}
+
+/// [`require_usable`] for lines given as (cost centre, project), in line order.
+pub(crate) async fn require_listed<'a>(
+    tx: &mut Tx,
+    company: i64,
+    lines: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Result<()> {
+    let named: Vec<(usize, Dimension, &str)> = lines
+        .enumerate()
+        .flat_map(|(i, (centre, project))| [(i, Dimension::CostCenter, centre), (i, Dimension::Project, project)])
+        .filter(|(_, _, code)| !code.is_empty())
+        .collect();
+    if named.is_empty() {
+        return Ok(());
+    }
+    let codes: BTreeSet<&str> = named.iter().map(|(_, _, code)| *code).collect();
+    let mut q = db::SqlBuilder::new("SELECT dimension, code, archived_at FROM fin_dimensions WHERE company_id = ");
+    q.bind(company).push(" AND code IN (");
+    for (i, code) in codes.iter().enumerate() {
+        if i > 0 {
+            q.push(", ");
+        }
+        q.bind(code.to_string());
+    }
+    q.push(")");
+    let mut usable: BTreeMap<(String, String), bool> = BTreeMap::new();
+    for r in tx.fetch_all(q.build()).await? {
+        let archived = r.try_get::<Option<String>, _>("archived_at")?.is_some();
+        usable.insert((r.try_get("dimension")?, r.try_get("code")?), !archived);
+    }
+    let mut problems = kernel::error::Problems::default();
+    for (i, dimension, code) in named {
+        let field = format!("lines[{i}]");
+        let (unknown, archived) = match dimension {
+            Dimension::CostCenter => ("error.finance.unknown_cost_center", "error.finance.archived_cost_center"),
+            Dimension::Project => ("error.finance.unknown_project", "error.finance.archived_project"),
+        };
+        match usable.get(&(dimension.key().to_string(), code.to_string())) {
+            None => problems.add(&field, unknown, code),
+            Some(false) => problems.add(&field, archived, code),
+            Some(true) => {}
+        }
+    }
+    problems.finish()?;
+    Ok(())
+}
+
+/// The months `from..=to` (`YYYY-MM`), refused when reversed or wider than [`MAX_MONTHS`].
+pub fn months(from: &str, to: &str) -> std::result::Result<Vec<String>, DomainError> {
+    let parse = |p: &str| -> Option<(i32, u32)> { Some((p.get(..4)?.parse().ok()?, p.get(5..7)?.parse().ok()?)) };
+    let (Some((mut year, mut month)), Some(last)) = (parse(from), parse(to)) else {
+        return Err(DomainError::invalid("from", "error.finance.period", from));
+    };
+    if (year, month) > last {
+        return Err(DomainError::invalid("to", "error.finance.range_reversed", to));
+    }
+    let mut out = Vec::new();
+    while (year, month) <= last {
+        if out.len() == MAX_MONTHS {
+            return Err(DomainError::invalid("to", "error.finance.range_too_wide", MAX_MONTHS.to_string()));
+        }
+        out.push(format!("{year:04}-{month:02}"));
+        (year, month) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
+    }
+    Ok(out)
+}
+
+/// Costs and expenses by cost centre or project, account and month.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CostReport {
+    pub dimension: Dimension,
+    /// The months of the columns, in order.
+    pub periods: Vec<String>,
+    /// One group per code, in code order; lines that name none come first, code empty.
+    pub groups: Vec<CostGroup>,
+}
+
+/// One cost centre's or project's accounts, with its totals per month.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CostGroup {
+    pub code: String,
+    /// The listed name; empty for the lines that name no code.
+    pub name: String,
+    pub rows: Vec<CostRow>,
+    /// Per month, beside `CostReport::periods`.
+    pub amounts: Vec<i64>,
+    pub total: i64,
+}
+
+/// One account's costs within a group, per month (debit less credit, closing vouchers left out).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CostRow {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub amounts: Vec<i64>,
+    pub total: i64,
+}
+
+/// Costs and expenses (accounts of the cost and expense classes) per code of a dimension,
+/// account and month over `from..=to`, from balance rows. For cost centres the month-end
+/// closing vouchers, which carry each centre's expenses to 本年利润, are taken back out, so a
+/// closed month shows what it cost; projects' rows never hold closing lines.
+pub async fn cost_report(
+    conn: &mut db::Conn,
+    company: i64,
+    dimension: Dimension,
+    from: &str,
+    to: &str,
+) -> Result<CostReport> {
+    let periods = months(from, to)?;
+    let (table, key) = match dimension {
+        Dimension::CostCenter => ("fin_balances", "cost_center"),
+        Dimension::Project => ("fin_project_balances", "project"),
+    };
+    let rows = sqlx::query(&format!(
+        "SELECT b.{key} AS tag, b.period, a.code, a.name_zh, a.name_en, CAST(SUM(b.debit - b.credit) AS BIGINT) AS amount \
+         FROM {table} b JOIN fin_accounts a ON a.id = b.account_id \
+         WHERE b.company_id = $1 AND b.period >= $2 AND b.period <= $3 AND a.class IN ('expense', 'cost') \
+         GROUP BY b.{key}, b.period, a.code, a.name_zh, a.name_en"
+    ))
+    .bind(company)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&mut *conn)
+    .await?;
+    let closing = match dimension {
+        Dimension::Project => Vec::new(),
+        Dimension::CostCenter => {
+            sqlx::query(
+                "SELECT l.cost_center AS tag, e.period, a.code, CAST(SUM(l.debit - l.credit) AS BIGINT) AS amount \
+                 FROM fin_entry_lines l JOIN fin_entries e ON e.id = l.entry_id JOIN fin_accounts a ON a.id = l.account_id \
+                 WHERE e.company_id = $1 AND e.kind = 'closing' AND e.status = 'posted' AND e.period >= $2 AND e.period <= $3 \
+                 GROUP BY l.cost_center, e.period, a.code",
+            )
+            .bind(company)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&mut *conn)
+            .await?
+        }
+    };
+    let column = |period: &str| periods.iter().position(|p| p == period);
+    // (tag, account code) → (names, amount per month)
+    let mut cells: BTreeMap<(String, String), (String, String, Vec<i64>)> = BTreeMap::new();
+    for r in &rows {
+        let Some(month) = column(&r.try_get::<String, _>("period")?) else { continue };
+        let cell = cells
+            .entry((r.try_get("tag")?, r.try_get("code")?))
+            .or_insert_with(|| (String::new(), String::new(), vec![0; periods.len()]));
+        cell.0 = r.try_get("name_zh")?;
+        cell.1 = r.try_get("name_en")?;
+        cell.2[month] += r.try_get::<i64, _>("amount")?;
+    }
+    for r in &closing {
+        let Some(month) = column(&r.try_get::<String, _>("period")?) else { continue };
+        if let Some(cell) = cells.get_mut(&(r.try_get("tag")?, r.try_get("code")?)) {
+            cell.2[month] -= r.try_get::<i64, _>("amount")?;
+        }
+    }
+    let names: BTreeMap<String, String> =
+        list(conn, company, dimension).await?.into_iter().map(|t| (t.code, t.name)).collect();
+    let mut groups: Vec<CostGroup> = Vec::new();
+    for ((tag, code), (name_zh, name_en, amounts)) in cells {
+        if amounts.iter().all(|a| *a == 0) {
+            continue;
+        }
+        if groups.last().is_none_or(|g| g.code != tag) {
+            groups.push(CostGroup {
+                name: names.get(&tag).cloned().unwrap_or_default(),
+                code: tag,
+                rows: Vec::new(),
+                amounts: vec![0; periods.len()],
+                total: 0,
+            });
+        }
+        let group = groups.last_mut().expect("pushed above");
+        for (sum, amount) in group.amounts.iter_mut().zip(&amounts) {
+            *sum += amount;
+        }
+        let total = amounts.iter().sum();
+        group.total += total;
+        group.rows.push(CostRow { code, name_zh, name_en, amounts, total });
+    }
+    Ok(CostReport { dimension, periods, groups })
+}
