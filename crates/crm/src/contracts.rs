@@ -344,6 +344,7 @@ pub async fn invoice(tx: &mut Tx, principal: &Principal, id: i64, seq: i64, date
             vat_rate: (contract.vat_rate_bp / 100).to_string(),
             account: "6001".into(),
             product_id: None,
+            ..Default::default()
         }],
         ..Default::default()
     };

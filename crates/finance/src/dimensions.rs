@@ -101,6 +101,11 @@ pub async fn list(conn: &mut db::Conn, company: i64, dimension: Dimension) -> Re
         .map_err(Into::into)
 }
 
+/// The codes a new line may name, as the forms offer them: the active ones of the list.
+pub async fn offered(conn: &mut db::Conn, company: i64, dimension: Dimension) -> Result<Vec<Tag>> {
+    Ok(list(conn, company, dimension).await?.into_iter().filter(|t| !t.archived).collect())
+}
+
 /// Adds a cost centre or project to the company's list. Codes are unique per dimension, at
 /// most [`MAX_CODE`] characters, without spaces or the characters that break a web address.
 pub async fn create(tx: &mut Tx, principal: &Principal, dimension: Dimension, form: &TagForm) -> Result<()> {
@@ -220,6 +225,20 @@ pub(crate) async fn require_listed<'a>(
     company: i64,
     lines: impl Iterator<Item = (&'a str, &'a str)>,
 ) -> Result<()> {
+    let mut problems = kernel::error::Problems::default();
+    check_listed(tx, company, lines, &mut problems).await?;
+    problems.finish()?;
+    Ok(())
+}
+
+/// Adds to `problems`, on its line, every code of `lines` (cost centre, project) that is not
+/// listed or is archived: for a form that reports all its refusals at once.
+pub(crate) async fn check_listed<'a>(
+    tx: &mut Tx,
+    company: i64,
+    lines: impl Iterator<Item = (&'a str, &'a str)>,
+    problems: &mut kernel::error::Problems,
+) -> Result<()> {
     let named: Vec<(usize, Dimension, &str)> = lines
         .enumerate()
         .flat_map(|(i, (centre, project))| [(i, Dimension::CostCenter, centre), (i, Dimension::Project, project)])
@@ -243,7 +262,6 @@ pub(crate) async fn require_listed<'a>(
         let archived = r.try_get::<Option<String>, _>("archived_at")?.is_some();
         usable.insert((r.try_get("dimension")?, r.try_get("code")?), !archived);
     }
-    let mut problems = kernel::error::Problems::default();
     for (i, dimension, code) in named {
         let field = format!("lines[{i}]");
         let (unknown, archived) = match dimension {
@@ -256,7 +274,6 @@ pub(crate) async fn require_listed<'a>(
             Some(true) => {}
         }
     }
-    problems.finish()?;
     Ok(())
 }
 

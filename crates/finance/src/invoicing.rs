@@ -251,6 +251,8 @@ pub async fn create_invoice(tx: &mut Tx, principal: &Principal, form: &InvoiceFo
         party_and_chart(tx, company, form.party_id, &form.kind, &mut problems).await?;
     let rounding = form.vat_rounding.unwrap_or(company_rounding);
     let lines = with_products(tx, company, &form.kind, &form.lines, &mut problems).await?;
+    let tags = lines.iter().map(|l| (l.cost_center.trim(), l.project.trim()));
+    crate::dimensions::check_listed(tx, company, tags, &mut problems).await?;
     let computed = match vat::compute(&lines, form.tax_inclusive, rounding, default_account(template, &form.kind)) {
         Ok(c) => Some(c),
         Err(DomainError::Invalid(errors)) => {
@@ -295,7 +297,7 @@ pub async fn create_invoice(tx: &mut Tx, principal: &Principal, form: &InvoiceFo
 
 async fn insert_lines(tx: &mut Tx, invoice: i64, lines: &[InvoiceLine]) -> Result<()> {
     let mut q = db::SqlBuilder::new(
-        "INSERT INTO fin_invoice_lines (invoice_id, line_no, description, quantity, unit_price, discount_bp, vat_rate_bp, account, net, tax, total, product_id) VALUES ",
+        "INSERT INTO fin_invoice_lines (invoice_id, line_no, description, quantity, unit_price, discount_bp, vat_rate_bp, account, net, tax, total, product_id, cost_center, project) VALUES ",
     );
     for (i, l) in lines.iter().enumerate() {
         q.push(if i == 0 { "(" } else { ", (" });
@@ -315,20 +317,23 @@ async fn insert_lines(tx: &mut Tx, invoice: i64, lines: &[InvoiceLine]) -> Resul
             .push(", ")
             .bind(l.account.clone());
         q.push(", ").bind(l.net).push(", ").bind(l.tax).push(", ").bind(l.total);
-        q.push(", ").bind(l.product_id).push(")");
+        q.push(", ").bind(l.product_id).push(", ").bind(l.cost_center.clone());
+        q.push(", ").bind(l.project.clone()).push(")");
     }
     tx.execute(q.build()).await?;
     Ok(())
 }
 
-/// The voucher lines of an invoice: net per account, tax, and the receivable or payable.
+/// The voucher lines of an invoice: net per account, cost centre and project, tax, and the
+/// receivable or payable.
 fn invoice_voucher_lines(template: Template, invoice: &Invoice) -> Vec<Line> {
     let customer = invoice.kind == "customer";
-    let mut by_account: Vec<(String, i64)> = Vec::new();
+    let mut by_account: Vec<((&str, &str, &str), i64)> = Vec::new();
     for l in &invoice.lines {
-        match by_account.iter_mut().find(|(a, _)| *a == l.account) {
+        let key = (l.account.as_str(), l.cost_center.as_str(), l.project.as_str());
+        match by_account.iter_mut().find(|(k, _)| *k == key) {
             Some((_, net)) => *net += l.net,
-            None => by_account.push((l.account.clone(), l.net)),
+            None => by_account.push((key, l.net)),
         }
     }
     let side = |amount: i64, debit: bool| if debit { (amount, 0) } else { (0, amount) };
@@ -344,14 +349,14 @@ fn invoice_voucher_lines(template: Template, invoice: &Invoice) -> Vec<Line> {
         foreign: None,
         party: Some(invoice.party_id),
     });
-    for (account, net) in by_account {
+    for ((account, cost_center, project), net) in by_account {
         let (d, c) = side(net, !customer);
         lines.push(Line {
-            account,
+            account: account.into(),
             debit: d,
             credit: c,
-            cost_center: String::new(),
-            project: String::new(),
+            cost_center: cost_center.into(),
+            project: project.into(),
             memo: String::new(),
             foreign: None,
             party: None,
@@ -424,7 +429,10 @@ pub async fn post_invoice(tx: &mut Tx, principal: &Principal, id: i64) -> Result
         );
         std::iter::once(posted).chain(spend).collect()
     });
-    service::post_document_entry_with(tx, company, &entry, "invoice", Some(voucher_number), with_entry).await?;
+    // A credit note undoes its invoice's lines, under their cost centres and projects even if
+    // one was archived since.
+    let kind = if invoice.credit_of.is_some() { "credit_note" } else { "invoice" };
+    service::post_document_entry_with(tx, company, &entry, kind, Some(voucher_number), with_entry).await?;
     tx.audit(
         "state",
         "finance.invoice",
@@ -585,6 +593,8 @@ pub fn credit_line(line: &InvoiceLine, quantity: &str) -> InvoiceLineForm {
         vat_rate: (line.vat_rate_bp / 100).to_string(),
         account: line.account.clone(),
         product_id: line.product_id,
+        cost_center: line.cost_center.clone(),
+        project: line.project.clone(),
     }
 }
 
@@ -618,6 +628,14 @@ pub async fn credit_part(
     p.check(kernel::dates::parse("date", date));
     if lines.is_empty() {
         p.add("lines", "error.document.no_lines", "");
+    }
+    // The note undoes lines of its invoice, so it names their cost centres and projects (which
+    // may have been archived since) and no others.
+    for (i, line) in lines.iter().enumerate() {
+        let tags = (line.cost_center.trim(), line.project.trim());
+        if !invoice.lines.iter().any(|l| (l.cost_center.as_str(), l.project.as_str()) == tags) {
+            p.add(&format!("lines[{i}]"), "error.finance.credit_tags", format!("{} {}", tags.0, tags.1).trim());
+        }
     }
     p.finish()?;
     let template = chart::template(tx.conn(), company).await?;
@@ -1376,7 +1394,7 @@ fn load_sql(more: &str, joins: &str, lock: &str) -> String {
     format!(
         "SELECT i.kind, i.party_id, p.name AS party_name, i.number, i.status, i.credit_of, i.invoice_date, i.due_date, i.tax_inclusive, i.vat_rounding, \
          i.net, i.tax, i.total, i.settled, i.entry_id, i.memo, i.hold_reason, l.line_no, l.description, l.quantity, l.unit_price, \
-         l.discount_bp, l.vat_rate_bp, l.account, l.product_id, l.net AS line_net, l.tax AS line_tax, l.total AS line_total{more} \
+         l.discount_bp, l.vat_rate_bp, l.account, l.product_id, l.cost_center, l.project, l.net AS line_net, l.tax AS line_tax, l.total AS line_total{more} \
          FROM fin_invoices i JOIN parties p ON p.id = i.party_id LEFT JOIN fin_invoice_lines l ON l.invoice_id = i.id{joins} \
          WHERE i.company_id = $1 AND i.id = $2 ORDER BY l.line_no{lock}"
     )
@@ -1419,6 +1437,8 @@ fn invoice_from_rows(id: i64, rows: &[db::Row]) -> Result<Option<Invoice>> {
             vat_rate_bp: l.try_get("vat_rate_bp")?,
             account: l.try_get("account")?,
             product_id: l.try_get("product_id")?,
+            cost_center: l.try_get("cost_center")?,
+            project: l.try_get("project")?,
             net: l.try_get("line_net")?,
             tax: l.try_get("line_tax")?,
             total: l.try_get("line_total")?,

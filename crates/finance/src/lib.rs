@@ -159,6 +159,12 @@ pub fn module() -> Module {
                 name: "cost centre and project lists, project balances",
                 sql: include_str!("../migrations/0022_analytic_dimensions.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 23,
+                name: "invoice lines name a cost centre and project",
+                sql: include_str!("../migrations/0023_invoice_line_dimensions.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,

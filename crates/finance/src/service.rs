@@ -1555,8 +1555,9 @@ pub async fn post_document_entry_with(
     // written, read back and changed, which takes four statements fewer than a draft's posting.
     let amount = require_balanced(entry.lines.iter().map(|l| (l.debit, l.credit)))?;
     let account_ids = open_accounts(tx, company, entry).await?;
-    // A closing voucher carries each centre's balance, archived centres' too.
-    if kind != "closing" {
+    // A closing voucher carries each centre's balance, archived centres' too; a credit note
+    // undoes its invoice's lines as they were posted.
+    if kind != "closing" && kind != "credit_note" {
         crate::dimensions::require_usable(tx, company, entry).await?;
     }
     let number = match voucher_number {

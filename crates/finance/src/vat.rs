@@ -31,6 +31,12 @@ pub struct InvoiceLineForm {
     /// fill what the line leaves empty.
     #[serde(default)]
     pub product_id: Option<i64>,
+    /// The code of the cost centre the line's revenue or cost belongs to; empty for none.
+    #[serde(default)]
+    pub cost_center: String,
+    /// The code of the project the line belongs to; empty for none.
+    #[serde(default)]
+    pub project: String,
 }
 
 /// A computed line, amounts in fen.
@@ -43,6 +49,8 @@ pub struct InvoiceLine {
     pub vat_rate_bp: i64,
     pub account: String,
     pub product_id: Option<i64>,
+    pub cost_center: String,
+    pub project: String,
     pub net: i64,
     pub tax: i64,
     pub total: i64,
@@ -173,6 +181,8 @@ pub fn compute(
             discount_bp: discount,
             vat_rate_bp: rate,
             account,
+            cost_center: form.cost_center.trim().to_string(),
+            project: form.project.trim().to_string(),
             net,
             tax,
             total: net + tax,

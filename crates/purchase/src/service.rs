@@ -202,6 +202,7 @@ async fn insert_order(tx: &mut Tx, principal: &Principal, form: &OrderForm, rfq:
             vat_rate: (vat / 100).to_string(),
             account: goods_in_transit.into(),
             product_id: Some(line.product_id),
+            ..Default::default()
         });
         products.push((line.product_id, qty, price, vat, unit));
     }
@@ -778,6 +779,7 @@ pub async fn debit(tx: &mut Tx, principal: &Principal, id: i64, date: &str) -> R
             vat_rate: (l.vat_rate_bp / 100).to_string(),
             account: goods_in_transit.into(),
             product_id: Some(l.product_id),
+            ..Default::default()
         })
         .collect();
     let note = finance::invoicing::credit_part(tx, principal, bill.invoice_id, date, &forms, &order.number).await?;
@@ -920,6 +922,7 @@ pub async fn bill(tx: &mut Tx, principal: &Principal, id: i64, form: &BillForm) 
                 vat_rate: (l.vat_rate_bp / 100).to_string(),
                 account: goods_in_transit.into(),
                 product_id: Some(l.product_id),
+                ..Default::default()
             })
             .collect(),
         ..Default::default()
@@ -1347,6 +1350,7 @@ pub async fn record_quote(tx: &mut Tx, principal: &Principal, id: i64, form: &Qu
             vat_rate: (l.vat_rate_bp / 100).to_string(),
             account: goods_in_transit.into(),
             product_id: Some(l.product_id),
+            ..Default::default()
         })
         .collect();
     // The company's rounding, so the order's VAT is what its bills will carry.

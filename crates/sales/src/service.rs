@@ -142,6 +142,7 @@ pub async fn create_quotation(tx: &mut Tx, principal: &Principal, form: &OrderFo
             vat_rate: (vat / 100).to_string(),
             account: revenue.into(),
             product_id: Some(line.product_id),
+            ..Default::default()
         });
         lines.push((line.product_id, stocked, invoice_ordered, qty, price, source, vat, unit));
     }
@@ -1087,6 +1088,7 @@ pub async fn invoice(tx: &mut Tx, principal: &Principal, id: i64, date: &str) ->
                 vat_rate: (l.vat_rate_bp / 100).to_string(),
                 account: revenue.into(),
                 product_id: Some(l.product_id),
+                ..Default::default()
             })
             .collect(),
         ..Default::default()
@@ -1152,6 +1154,7 @@ pub async fn credit(tx: &mut Tx, principal: &Principal, id: i64, date: &str) -> 
             vat_rate: (l.vat_rate_bp / 100).to_string(),
             account: revenue.into(),
             product_id: Some(l.product_id),
+            ..Default::default()
         })
         .collect();
     let note = finance::invoicing::credit_part(tx, principal, invoice_id, date, &forms, &order.number).await?;

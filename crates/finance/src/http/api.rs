@@ -604,7 +604,7 @@ fn invoice_json(invoice: &crate::invoicing::Invoice) -> Value {
         "lines": invoice.lines.iter().map(|l| json!({
             "description": l.description, "quantity": kernel::Qty::from_scaled(l.quantity).to_string(), "unit_price": yuan(l.unit_price),
             "discount": format!("{}", rust_decimal::Decimal::new(l.discount_bp, 2).normalize()), "vat_rate": format!("{}", rust_decimal::Decimal::new(l.vat_rate_bp, 2).normalize()),
-            "account": l.account, "product_id": l.product_id, "net": yuan(l.net), "tax": yuan(l.tax), "total": yuan(l.total),
+            "account": l.account, "product_id": l.product_id, "cost_center": l.cost_center, "project": l.project, "net": yuan(l.net), "tax": yuan(l.tax), "total": yuan(l.total),
         })).collect::<Vec<_>>(),
     })
 }
@@ -808,7 +808,9 @@ fn invoice_schema() -> Value {
         "lines": {"type": "array", "items": {"type": "object", "required": ["description", "quantity", "unit_price", "vat_rate"], "properties": {
             "description": {"type": "string"}, "quantity": {"type": "string"}, "unit_price": {"type": "string"},
             "discount": {"type": "string"}, "vat_rate": {"enum": ["13", "9", "6", "3", "1", "0", ""]}, "account": {"type": "string"},
-            "product_id": {"type": "integer", "description": "a catalog product; its name, VAT rate and (on an invoice) sale price fill what the line leaves empty"}}}}}})
+            "product_id": {"type": "integer", "description": "a catalog product; its name, VAT rate and (on an invoice) sale price fill what the line leaves empty"},
+            "cost_center": {"type": "string", "description": "code of a listed, active cost centre"},
+            "project": {"type": "string", "description": "code of a listed, active project"}}}}}})
 }
 
 fn payment_schema() -> Value {

@@ -2,6 +2,7 @@
 //! the invoice with its voucher, post, credit note and receipt forms (also a print view), and
 //! the ageing report.
 
+use crate::dimensions::Dimension;
 use crate::domain::yuan;
 use crate::invoicing::{self, AgeingRow, Invoice, InvoiceForm, InvoiceSummary, PaymentForm};
 use crate::vat::{InvoiceLineForm, VatRounding};
@@ -69,6 +70,9 @@ struct FormPage {
     products: Vec<(i64, String)>,
     /// Refusals of the form sent, by field (`lines[i]` for the i-th line).
     errors: Vec<(String, String)>,
+    /// The active cost centres and projects a line may name, offered as the field is typed.
+    cost_centers: Vec<crate::dimensions::Tag>,
+    projects: Vec<crate::dimensions::Tag>,
 }
 
 impl FormPage {
@@ -134,11 +138,16 @@ async fn form_page(
     }
     let title = if form.kind == "supplier" { "finance.bill_new" } else { "finance.invoice_new" };
     let errors = field_messages(ctx, &errors);
+    let mut conn = ctx.db().read_conn().await?;
+    let offered =
+        async |conn: &mut db::Conn, dimension| crate::dimensions::offered(conn, ctx.company_id(), dimension).await;
     Ok(FormPage {
         page: PageCtx::new(ctx, title, base).await?,
         base,
         parties: parties(ctx, &form.kind).await?,
         products: products(ctx).await?,
+        cost_centers: offered(&mut conn, Dimension::CostCenter).await?,
+        projects: offered(&mut conn, Dimension::Project).await?,
         form,
         errors,
     })
@@ -164,6 +173,7 @@ pub async fn create(ctx: Ctx, Path(which): Path<String>, pairs: FormPairs) -> Ap
     let (descriptions, quantities, prices, discounts, rates) =
         (column("description"), column("quantity"), column("unit_price"), column("discount"), column("vat_rate"));
     let products = column("product_id");
+    let (centres, projects) = (column("cost_center"), column("project"));
     let lines = (0..descriptions.len())
         .map(|i| InvoiceLineForm {
             description: descriptions[i].clone(),
@@ -173,6 +183,8 @@ pub async fn create(ctx: Ctx, Path(which): Path<String>, pairs: FormPairs) -> Ap
             vat_rate: rates.get(i).cloned().unwrap_or_default(),
             account: String::new(),
             product_id: products.get(i).and_then(|p| p.trim().parse().ok()),
+            cost_center: centres.get(i).cloned().unwrap_or_default(),
+            project: projects.get(i).cloned().unwrap_or_default(),
         })
         .collect();
     let form = InvoiceForm {

@@ -263,12 +263,8 @@ async fn entry_form_page(
     .iter()
     .map(|r| Ok((sqlx::Row::try_get(r, "number")?, sqlx::Row::try_get(r, "name")?)))
     .collect::<Result<Vec<(String, String)>, sqlx::Error>>()?;
-    // The codes a line may name: the active ones of each list.
-    let active = async |conn: &mut db::Conn, dimension| -> AppResult<Vec<dimensions::Tag>> {
-        Ok(dimensions::list(conn, ctx.company_id(), dimension).await?.into_iter().filter(|t| !t.archived).collect())
-    };
-    let cost_centers = active(&mut conn, Dimension::CostCenter).await?;
-    let projects = active(&mut conn, Dimension::Project).await?;
+    let cost_centers = dimensions::offered(&mut conn, ctx.company_id(), Dimension::CostCenter).await?;
+    let projects = dimensions::offered(&mut conn, ctx.company_id(), Dimension::Project).await?;
     let (title, action) = match draft {
         None => ("finance.entry_new", "/finance/entries".to_string()),
         Some(id) => ("finance.entry_edit", format!("/finance/entries/{id}/edit")),

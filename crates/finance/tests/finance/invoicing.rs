@@ -1410,3 +1410,116 @@ async fn an_invoice_line_names_a_catalog_product_whose_name_price_and_rate_fill_
     let page = browser.get(&saved.header("location").expect("location")).await;
     assert!(page.body.contains("BOOK-01 会计学原理") && page.body.contains("126.44"), "2 × 58.00 + 9 %: {}", page.body);
 }
+
+/// A supplier's bill for the trade fair's stand names the fair's project and the sales
+/// department on its lines; the voucher carries both to the ledger, so the fair's costs by
+/// month include the bill. The stand is partly returned after the fair's project was closed
+/// (archived): the credit note still undoes the cost under the project.
+#[tokio::test]
+async fn a_bills_lines_carry_their_cost_centre_and_project_to_the_ledger_and_its_credit_note_undoes_them() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let builder = party(&api, "上海展装搭建有限公司", "supplier").await;
+    for (dimension, code, name) in [("cost_center", "SAL", "销售部"), ("project", "EXPO-2026", "2026 上海工博会参展")]
+    {
+        let added =
+            api.post(&format!("/api/v1/finance/dimensions/{dimension}"), &json!({"code": code, "name": name})).await;
+        assert_eq!(added.status, StatusCode::CREATED);
+    }
+    let bill = |project: &str| {
+        json!({
+            "kind": "supplier", "party_id": builder, "date": "2026-03-18",
+            "lines": [
+                {"description": "展位搭建", "quantity": "1", "unit_price": "20000.00", "vat_rate": "6", "account": "6601", "cost_center": "SAL", "project": project},
+                {"description": "展台灯具", "quantity": "4", "unit_price": "750.00", "vat_rate": "13", "account": "6601", "cost_center": "SAL", "project": project}
+            ]
+        })
+    };
+    let slip = api.post("/api/v1/finance/invoices", &bill("EXPO-2062")).await;
+    assert_eq!(slip.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<&str> = slip.json()["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .map(|f| if f == "lines[0]" { "lines[0]" } else { "other" })
+        .collect();
+    assert_eq!(fields, ["lines[0]", "other"], "each line that names the unknown project: {}", slip.body);
+
+    let posted = posted_invoice(&api, bill("EXPO-2026")).await;
+    assert_eq!(posted["lines"][0]["project"], "EXPO-2026");
+    let voucher = api.get(&format!("/api/v1/finance/entries/{}", posted["entry_id"])).await.json();
+    let cost = voucher["lines"].as_array().expect("lines").iter().find(|l| l["account"] == "6601").cloned();
+    let cost = cost.unwrap_or_else(|| panic!("6601 in {voucher}"));
+    assert_eq!(
+        (cost["debit"].as_str(), cost["cost_center"].as_str(), cost["project"].as_str()),
+        (Some("23000.00"), Some("SAL"), Some("EXPO-2026")),
+        "both lines' nets on one voucher line under their centre and project"
+    );
+    let costs = |api: &ApiClient| {
+        let api = api.clone();
+        async move {
+            let report =
+                api.get("/api/v1/finance/reports/cost-centers?dimension=project&from=2026-03&to=2026-03").await.json();
+            report["groups"][0]["amount"].as_str().unwrap_or("none").to_string()
+        }
+    };
+    assert_eq!(costs(&api).await, "23000.00");
+
+    // The fair is over; two of the lamps go back after its project was archived.
+    assert_eq!(
+        api.post("/api/v1/finance/dimensions/project/EXPO-2026/archive", &json!({})).await.status,
+        StatusCode::OK
+    );
+    let id = posted["id"].as_i64().expect("id");
+    let elsewhere = api
+        .post(
+            &format!("/api/v1/finance/invoices/{id}/credit-note"),
+            &json!({"date": "2026-03-28", "lines": [{"description": "展台灯具", "quantity": "2", "unit_price": "750.00", "vat_rate": "13", "account": "6601", "cost_center": "SAL"}]}),
+        )
+        .await;
+    assert_eq!(
+        elsewhere.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a note undoes the bill's lines under their own project"
+    );
+    assert!(elsewhere.body.contains("error.finance.credit_tags"), "{}", elsewhere.body);
+    let note = api
+        .post(
+            &format!("/api/v1/finance/invoices/{id}/credit-note"),
+            &json!({"date": "2026-03-28", "lines": [{"description": "展台灯具", "quantity": "2", "unit_price": "750.00", "vat_rate": "13", "account": "6601", "cost_center": "SAL", "project": "EXPO-2026"}]}),
+        )
+        .await;
+    assert_eq!(note.status, StatusCode::CREATED, "{}", note.body);
+    assert_eq!(costs(&api).await, "21500.00", "23,000.00 less the two lamps' 1,500.00");
+
+    // In the browser: the bill shows each line's centre and project, and the bill form offers
+    // the active codes (the archived project no longer) in two columns of its own.
+    let browser = app.signed_in("admin").await;
+    let page = browser.get(&format!("/finance/bills/{id}")).await;
+    assert!(page.body.contains("<span class=\"tag\" title=\"项目\">EXPO-2026</span>"), "{}", page.body);
+    let form = browser.get("/finance/bills/new").await;
+    assert!(
+        form.body.contains("<option value=\"SAL\">销售部</option>")
+            && form.body.contains("name=\"project\" list=\"projects\"")
+    );
+    assert!(!form.body.contains("<option value=\"EXPO-2026\">"));
+    let mut fields = vec![("party_id", builder.to_string()), ("date", "2026-03-20".to_string())];
+    for (name, value) in [
+        ("product_id", ""),
+        ("description", "展会保洁"),
+        ("quantity", "1"),
+        ("unit_price", "600.00"),
+        ("discount", ""),
+        ("vat_rate", "6"),
+        ("cost_center", "SAL"),
+        ("project", "EXPO-2026"),
+    ] {
+        fields.push((name, value.to_string()));
+    }
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let refused = browser.post_form("/finance/bills/new", "/finance/bills", &pairs).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("项目 EXPO-2026 已停用"), "the refusal stands under its line: {}", refused.body);
+}
