@@ -49,6 +49,12 @@ pub fn module() -> Module {
                 name: "order lines in a unit of their own",
                 sql: include_str!("../migrations/0003_line_units.sql"),
             },
+            db::migrate::Migration {
+                module: "purchase",
+                version: 4,
+                name: "orders keep their VAT rounding",
+                sql: include_str!("../migrations/0004_order_vat_rounding.sql"),
+            },
         ],
         permissions: &[service::READ, service::MANAGE, service::APPROVE],
         menu: vec![

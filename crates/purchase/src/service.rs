@@ -207,7 +207,8 @@ async fn insert_order(tx: &mut Tx, principal: &Principal, form: &OrderForm, rfq:
         products.push((line.product_id, qty, price, vat, unit));
     }
     p.finish()?;
-    // The company's rounding, so the order's VAT is what its bills will carry.
+    // The company's rounding, kept on the order: its bills round the same way, so the order's
+    // VAT is what they carry.
     let rounding = finance::invoicing::vat_rounding(tx.conn(), principal.company_id.0).await?;
     let (computed, totals) = finance::vat::compute(&invoice_lines, false, rounding, goods_in_transit)?;
     let date = date.map(|d| d.to_string()).unwrap_or_default();
@@ -216,8 +217,8 @@ async fn insert_order(tx: &mut Tx, principal: &Principal, form: &OrderForm, rfq:
     let now = tx.now().to_string();
     let user = tx.actor().user_id;
     let id: i64 = sqlx::query(
-        "INSERT INTO pur_orders (company_id, number, supplier_id, warehouse_id, status, order_date, memo, net, tax, total, created_at, created_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+        "INSERT INTO pur_orders (company_id, number, supplier_id, warehouse_id, status, order_date, memo, net, tax, total, created_at, created_by, vat_rounding) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
     )
     .bind(company)
     .bind(&number)
@@ -231,6 +232,7 @@ async fn insert_order(tx: &mut Tx, principal: &Principal, form: &OrderForm, rfq:
     .bind(totals.total)
     .bind(now)
     .bind(user)
+    .bind(rounding.key())
     .fetch_one(tx.conn())
     .await?
     .try_get("id")?;
@@ -273,6 +275,8 @@ pub struct Order {
     pub warehouse: String,
     pub status: String,
     pub date: String,
+    /// How the order's VAT was rounded; its bills and repricing round the same way.
+    pub vat_rounding: finance::vat::VatRounding,
     pub memo: String,
     pub net: i64,
     pub tax: i64,
@@ -441,6 +445,7 @@ pub async fn load_order(conn: &mut db::Conn, company: i64, id: i64) -> Result<Op
         warehouse: r.try_get("warehouse")?,
         status: r.try_get("status")?,
         date: r.try_get("order_date")?,
+        vat_rounding: finance::vat::VatRounding::from_key(&r.try_get::<String, _>("vat_rounding")?),
         memo: r.try_get("memo")?,
         net: r.try_get("net")?,
         tax: r.try_get("tax")?,
@@ -911,6 +916,7 @@ pub async fn bill(tx: &mut Tx, principal: &Principal, id: i64, form: &BillForm) 
         kind: "supplier".into(),
         party_id: order.supplier_id,
         date: form.date.clone(),
+        vat_rounding: Some(order.vat_rounding),
         memo: format!("{} {}", order.number, form.supplier_reference.trim()).trim().to_string(),
         lines: wanted
             .iter()
@@ -1353,9 +1359,8 @@ pub async fn record_quote(tx: &mut Tx, principal: &Principal, id: i64, form: &Qu
             ..Default::default()
         })
         .collect();
-    // The company's rounding, so the order's VAT is what its bills will carry.
-    let rounding = finance::invoicing::vat_rounding(tx.conn(), principal.company_id.0).await?;
-    let (computed, totals) = finance::vat::compute(&invoice_lines, false, rounding, goods_in_transit)?;
+    // The order's own rounding, which its bills follow.
+    let (computed, totals) = finance::vat::compute(&invoice_lines, false, order.vat_rounding, goods_in_transit)?;
     for ((line, price), priced) in order.lines.iter().zip(&prices).zip(&computed) {
         sqlx::query("UPDATE pur_order_lines SET unit_price = $1, net = $2, tax = $3 WHERE id = $4")
             .bind(*price)

@@ -59,6 +59,12 @@ pub fn module() -> Module {
                 name: "deliveries picked and packed before they ship",
                 sql: include_str!("../migrations/0006_pick_pack.sql"),
             },
+            db::migrate::Migration {
+                module: "sales",
+                version: 7,
+                name: "orders keep their VAT rounding",
+                sql: include_str!("../migrations/0007_order_vat_rounding.sql"),
+            },
         ],
         permissions: &[service::READ, service::MANAGE, service::CREDIT],
         menu: vec![

@@ -147,7 +147,8 @@ pub async fn create_quotation(tx: &mut Tx, principal: &Principal, form: &OrderFo
         lines.push((line.product_id, stocked, invoice_ordered, qty, price, source, vat, unit));
     }
     p.finish()?;
-    // The company's rounding, so the order's VAT is what its invoices will carry.
+    // The company's rounding, kept on the order: its invoices round the same way, so the
+    // order's VAT is what they carry.
     let rounding = finance::invoicing::vat_rounding(tx.conn(), company).await?;
     let (computed, totals) = finance::vat::compute(&invoice_lines, form.tax_inclusive, rounding, revenue)?;
     let year: i32 = date_text[..4].parse().unwrap_or(0);
@@ -155,8 +156,8 @@ pub async fn create_quotation(tx: &mut Tx, principal: &Principal, form: &OrderFo
     let now = tx.now().to_string();
     let user = tx.actor().user_id;
     let id: i64 = sqlx::query(
-        "INSERT INTO sal_orders (company_id, number, customer_id, warehouse_id, status, order_date, tax_inclusive, memo, net, tax, total, created_at, created_by) \
-         VALUES ($1, $2, $3, $4, 'quotation', $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+        "INSERT INTO sal_orders (company_id, number, customer_id, warehouse_id, status, order_date, tax_inclusive, memo, net, tax, total, created_at, created_by, vat_rounding) \
+         VALUES ($1, $2, $3, $4, 'quotation', $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
     )
     .bind(company)
     .bind(&number)
@@ -170,6 +171,7 @@ pub async fn create_quotation(tx: &mut Tx, principal: &Principal, form: &OrderFo
     .bind(totals.total)
     .bind(now)
     .bind(user)
+    .bind(rounding.key())
     .fetch_one(tx.conn())
     .await?
     .try_get("id")?;
@@ -218,6 +220,8 @@ pub struct Order {
     pub status: String,
     pub date: String,
     pub tax_inclusive: bool,
+    /// How the order's VAT was rounded; its invoices round the same way.
+    pub vat_rounding: finance::vat::VatRounding,
     pub memo: String,
     pub net: i64,
     pub tax: i64,
@@ -370,6 +374,7 @@ pub async fn load_order(conn: &mut db::Conn, company: i64, id: i64) -> Result<Op
         status: r.try_get("status")?,
         date: r.try_get("order_date")?,
         tax_inclusive: db::flag(&r, "tax_inclusive")?,
+        vat_rounding: finance::vat::VatRounding::from_key(&r.try_get::<String, _>("vat_rounding")?),
         memo: r.try_get("memo")?,
         net: r.try_get("net")?,
         tax: r.try_get("tax")?,
@@ -1077,6 +1082,7 @@ pub async fn invoice(tx: &mut Tx, principal: &Principal, id: i64, date: &str) ->
         party_id: order.customer_id,
         date: date.to_string(),
         tax_inclusive: order.tax_inclusive,
+        vat_rounding: Some(order.vat_rounding),
         memo: order.number.clone(),
         lines: lines
             .iter()

@@ -856,3 +856,28 @@ proptest::proptest! {
         });
     }
 }
+
+/// Three sample notebooks at 0.45 each including 13 % VAT: rounded per line the VAT is
+/// 0.05 × 3 = 0.15; rounded once for the document it is 0.16. The order is written while the
+/// company rounds per line; the accountant switches to per document before it is invoiced.
+/// The invoice follows the order, not the new setting, so it bills exactly the order's total.
+#[tokio::test]
+async fn an_order_is_invoiced_with_the_vat_rounding_it_was_written_with() {
+    let Shop { app, api, customer, notebook } = shop("10", "0").await;
+    let line = json!({"product_id": notebook, "quantity": "1", "unit_price": "0.45"});
+    let so = quotation(&api, customer, json!([line, line, line])).await;
+    assert_eq!((so["tax"].as_str(), so["total"].as_str()), (Some("0.15"), Some("1.35")));
+    let switched = api
+        .call(axum::http::Method::PATCH, "/api/v1/finance/settings", Some(&json!({"vat_rounding": "document"})))
+        .await;
+    assert_eq!(switched.status, StatusCode::OK, "{}", switched.body);
+    let id = so["id"].as_i64().expect("id");
+    api.post(&format!("/api/v1/sales/orders/{id}/confirm"), &json!({})).await;
+    api.post(&format!("/api/v1/sales/orders/{id}/deliver"), &json!({"date": "2026-03-17"})).await;
+    let invoiced = api.post(&format!("/api/v1/sales/orders/{id}/invoice"), &json!({"date": "2026-03-17"})).await;
+    assert_eq!(invoiced.status, StatusCode::CREATED, "{}", invoiced.body);
+    assert_eq!((balance(&app, "1122").await, balance(&app, "22210102").await), (135, -15));
+    // A new order takes the new setting.
+    let next = quotation(&api, customer, json!([line, line, line])).await;
+    assert_eq!((next["tax"].as_str(), next["total"].as_str()), (Some("0.16"), Some("1.35")));
+}
