@@ -55,6 +55,11 @@ impl Dimension {
             .ok_or_else(|| DomainError::invalid(field, "error.finance.dimension", key))
     }
 
+    /// The dimension a web address names (`/dimensions/project`); another is no page.
+    pub fn from_path(key: &str) -> std::result::Result<Dimension, DomainError> {
+        Dimension::parse("dimension", key).map_err(|_| DomainError::NotFound("dimension"))
+    }
+
     /// The message key of the dimension's name (成本中心, 项目).
     pub fn label_key(self) -> &'static str {
         match self {
@@ -106,8 +111,24 @@ pub async fn offered(conn: &mut db::Conn, company: i64, dimension: Dimension) ->
     Ok(list(conn, company, dimension).await?.into_iter().filter(|t| !t.archived).collect())
 }
 
+/// What an action of a code's row does: `archive` (true) or `restore` (false); another is
+/// no page.
+pub fn archiving(action: &str) -> std::result::Result<bool, DomainError> {
+    match action {
+        "archive" => Ok(true),
+        "restore" => Ok(false),
+        _ => Err(DomainError::NotFound("action")),
+    }
+}
+
+/// Whether a code may be given to a new cost centre or project: letters (Chinese included),
+/// digits, `-`, `_` and `.`, not only dots, so that it reads the same in a web address.
+fn well_formed(code: &str) -> bool {
+    code.chars().all(|c| c.is_alphanumeric() || "-_.".contains(c)) && code.chars().any(|c| c != '.')
+}
+
 /// Adds a cost centre or project to the company's list. Codes are unique per dimension, at
-/// most [`MAX_CODE`] characters, without spaces or the characters that break a web address.
+/// most [`MAX_CODE`] characters, of the characters [`well_formed`] allows.
 pub async fn create(tx: &mut Tx, principal: &Principal, dimension: Dimension, form: &TagForm) -> Result<()> {
     principal.authorize(ACCOUNTS)?;
     let company = principal.company_id.0;
@@ -117,7 +138,7 @@ pub async fn create(tx: &mut Tx, principal: &Principal, dimension: Dimension, fo
         problems.add("code", "error.required", "");
     } else if code.chars().count() > MAX_CODE {
         problems.add("code", "error.too_long", MAX_CODE.to_string());
-    } else if code.chars().any(|c| c.is_whitespace() || "/?#%&".contains(c)) {
+    } else if !well_formed(code) {
         problems.add("code", "error.finance.dimension_code", code);
     }
     if name.is_empty() {
@@ -126,19 +147,7 @@ pub async fn create(tx: &mut Tx, principal: &Principal, dimension: Dimension, fo
         problems.add("name", "error.too_long", "100");
     }
     problems.finish()?;
-    let added = tx
-        .execute(
-            sqlx::query(
-                "INSERT INTO fin_dimensions (company_id, dimension, code, name) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (company_id, dimension, code) DO NOTHING",
-            )
-            .bind(company)
-            .bind(dimension.key())
-            .bind(code)
-            .bind(name),
-        )
-        .await?;
-    if added == 0 {
+    if !insert(tx, company, dimension, code, name).await? {
         return Err(DomainError::invalid("code", "error.finance.dimension_taken", code).into());
     }
     tx.audit(
@@ -162,13 +171,13 @@ pub async fn set_archived(
 ) -> Result<()> {
     principal.authorize(ACCOUNTS)?;
     let now = tx.now().to_string();
-    let (set, only) = if archive { ("$1", "archived_at IS NULL") } else { ("NULL", "archived_at IS NOT NULL") };
+    let only = if archive { "archived_at IS NULL" } else { "archived_at IS NOT NULL" };
     let changed = tx
         .execute(
             sqlx::query(&format!(
-                "UPDATE fin_dimensions SET archived_at = {set} WHERE company_id = $2 AND dimension = $3 AND code = $4 AND {only}"
+                "UPDATE fin_dimensions SET archived_at = $1 WHERE company_id = $2 AND dimension = $3 AND code = $4 AND {only}"
             ))
-            .bind(now.clone())
+            .bind(archive.then(|| now.clone()))
             .bind(principal.company_id.0)
             .bind(dimension.key())
             .bind(code),
@@ -198,18 +207,24 @@ pub async fn set_archived(
 /// posting is then refused like any other line naming an archived code. For the module's own
 /// transaction; its permission was checked.
 pub async fn register(tx: &mut Tx, company: i64, dimension: Dimension, code: &str, name: &str) -> Result<()> {
-    tx.execute(
-        sqlx::query(
-            "INSERT INTO fin_dimensions (company_id, dimension, code, name) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (company_id, dimension, code) DO NOTHING",
+    insert(tx, company, dimension, code, name).await.map(|_| ())
+}
+
+/// Lists a code unless it is listed already; whether it was added.
+async fn insert(tx: &mut Tx, company: i64, dimension: Dimension, code: &str, name: &str) -> Result<bool> {
+    let added = tx
+        .execute(
+            sqlx::query(
+                "INSERT INTO fin_dimensions (company_id, dimension, code, name) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (company_id, dimension, code) DO NOTHING",
+            )
+            .bind(company)
+            .bind(dimension.key())
+            .bind(code)
+            .bind(name),
         )
-        .bind(company)
-        .bind(dimension.key())
-        .bind(code)
-        .bind(name),
-    )
-    .await?;
-    Ok(())
+        .await?;
+    Ok(added > 0)
 }
 
 /// Refuses, on its line, every cost centre or project of `entry` that is not on the company's
@@ -303,7 +318,8 @@ pub struct CostReport {
     pub dimension: Dimension,
     /// The months of the columns, in order.
     pub periods: Vec<String>,
-    /// One group per code, in code order; lines that name none come first, code empty.
+    /// One group per code, in code order. By cost centre, the lines that name none come first
+    /// (code empty); by project they are left out, since a project's report is about projects.
     pub groups: Vec<CostGroup>,
 }
 
@@ -358,19 +374,7 @@ pub async fn cost_report(
     .await?;
     let closing = match dimension {
         Dimension::Project => Vec::new(),
-        Dimension::CostCenter => {
-            sqlx::query(
-                "SELECT l.cost_center AS tag, e.period, a.code, CAST(SUM(l.debit - l.credit) AS BIGINT) AS amount \
-                 FROM fin_entry_lines l JOIN fin_entries e ON e.id = l.entry_id JOIN fin_accounts a ON a.id = l.account_id \
-                 WHERE e.company_id = $1 AND e.kind = 'closing' AND e.status = 'posted' AND e.period >= $2 AND e.period <= $3 \
-                 GROUP BY l.cost_center, e.period, a.code",
-            )
-            .bind(company)
-            .bind(from)
-            .bind(to)
-            .fetch_all(&mut *conn)
-            .await?
-        }
+        Dimension::CostCenter => crate::service::closing_movements(conn, company, from, to).await?,
     };
     let column = |period: &str| periods.iter().position(|p| p == period);
     // (tag, account code) → (names, amount per month)
@@ -384,10 +388,10 @@ pub async fn cost_report(
         cell.1 = r.try_get("name_en")?;
         cell.2[month] += r.try_get::<i64, _>("amount")?;
     }
-    for r in &closing {
-        let Some(month) = column(&r.try_get::<String, _>("period")?) else { continue };
-        if let Some(cell) = cells.get_mut(&(r.try_get("tag")?, r.try_get("code")?)) {
-            cell.2[month] -= r.try_get::<i64, _>("amount")?;
+    for c in closing {
+        let Some(month) = column(&c.period) else { continue };
+        if let Some(cell) = cells.get_mut(&(c.cost_center, c.code)) {
+            cell.2[month] -= c.net;
         }
     }
     let names: BTreeMap<String, String> =

@@ -200,6 +200,21 @@ pub fn yuan(fen: i64) -> String {
     format!("{sign}{}.{:02}", fen.unsigned_abs() / 100, fen.unsigned_abs() % 100)
 }
 
+impl LineForm {
+    /// A row of the form left empty (no account, no amount): skipped, not refused.
+    pub fn is_blank(&self) -> bool {
+        self.account.trim().is_empty() && self.debit.trim().is_empty() && self.credit.trim().is_empty()
+    }
+}
+
+impl EntryForm {
+    /// For each line of the checked entry, the row of the form it came from: [`validate`]
+    /// skips blank rows, so a refusal of the entry's third line may belong to the form's fifth.
+    pub fn rows(&self) -> Vec<usize> {
+        self.lines.iter().enumerate().filter(|(_, l)| !l.is_blank()).map(|(i, _)| i).collect()
+    }
+}
+
 /// Checks a voucher: a real date, a known word, at least two lines, each with one side, and
 /// debits equal to credits (the difference is named when they are not). Negative amounts are
 /// refused here: only reversals (红字) carry them, and those are built by the ledger itself.
@@ -215,7 +230,7 @@ pub fn validate(form: &EntryForm) -> DomainResult<Entry> {
     }
     let mut lines = Vec::new();
     for (i, line) in form.lines.iter().enumerate() {
-        if line.account.trim().is_empty() && line.debit.trim().is_empty() && line.credit.trim().is_empty() {
+        if line.is_blank() {
             continue;
         }
         let field = format!("lines[{i}]");

@@ -431,8 +431,11 @@ pub async fn post_invoice(tx: &mut Tx, principal: &Principal, id: i64) -> Result
     });
     // A credit note undoes its invoice's lines, under their cost centres and projects even if
     // one was archived since.
-    let kind = if invoice.credit_of.is_some() { "credit_note" } else { "invoice" };
-    service::post_document_entry_with(tx, company, &entry, kind, Some(voucher_number), with_entry).await?;
+    let (kind, tags) = match invoice.credit_of {
+        Some(_) => ("credit_note", service::Tags::Undoing),
+        None => ("invoice", service::Tags::Check),
+    };
+    service::post_entry_of(tx, company, &entry, kind, Some(voucher_number), with_entry, tags).await?;
     tx.audit(
         "state",
         "finance.invoice",
@@ -583,7 +586,7 @@ async fn insert_credit(
 }
 
 /// A line of a credit note for `quantity` of an invoice's line, at its price, discount, VAT
-/// rate and account.
+/// rate, account, cost centre and project.
 pub fn credit_line(line: &InvoiceLine, quantity: &str) -> InvoiceLineForm {
     InvoiceLineForm {
         description: line.description.clone(),
@@ -629,16 +632,23 @@ pub async fn credit_part(
     if lines.is_empty() {
         p.add("lines", "error.document.no_lines", "");
     }
-    // The note undoes lines of its invoice, so it names their cost centres and projects (which
-    // may have been archived since) and no others.
+    let template = chart::template(tx.conn(), company).await?;
+    // The note undoes lines of its invoice, so each of its lines names the account, cost
+    // centre and project of one of them (the codes may have been archived since), no other.
+    let default = default_account(template, &invoice.kind);
     for (i, line) in lines.iter().enumerate() {
-        let tags = (line.cost_center.trim(), line.project.trim());
-        if !invoice.lines.iter().any(|l| (l.cost_center.as_str(), l.project.as_str()) == tags) {
-            p.add(&format!("lines[{i}]"), "error.finance.credit_tags", format!("{} {}", tags.0, tags.1).trim());
+        let account = Some(line.account.trim()).filter(|a| !a.is_empty()).unwrap_or(default);
+        let undoes = (account, line.cost_center.trim(), line.project.trim());
+        if !invoice.lines.iter().any(|l| (l.account.as_str(), l.cost_center.as_str(), l.project.as_str()) == undoes) {
+            let named = format!("{} {} {}", undoes.0, undoes.1, undoes.2);
+            p.add(
+                &format!("lines[{i}]"),
+                "error.finance.credit_tags",
+                named.split_whitespace().collect::<Vec<_>>().join(" "),
+            );
         }
     }
     p.finish()?;
-    let template = chart::template(tx.conn(), company).await?;
     let (computed, totals) =
         vat::compute(lines, invoice.tax_inclusive, invoice.vat_rounding, default_account(template, &invoice.kind))?;
     let credited_before: i64 = tx.fetch_one(

@@ -446,19 +446,39 @@ async fn open_accounts(tx: &mut Tx, company: i64, entry: &Entry) -> Result<Vec<i
     Ok(ids)
 }
 
+/// The checks of a voucher typed by hand that need the books: its month open, its accounts
+/// and its cost centres and projects usable (see [`open_accounts`] and
+/// [`crate::dimensions::require_usable`]), each refusal on the row of the form it concerns.
+/// Returns the lines' account ids.
+async fn usable_lines(tx: &mut Tx, company: i64, form: &EntryForm, entry: &Entry) -> Result<Vec<i64>> {
+    let on_form_rows = |error: db::Error| match error {
+        db::Error::Domain(DomainError::Invalid(errors)) => {
+            let rows = form.rows();
+            let moved = errors.into_iter().map(|mut e| {
+                let line = e.field.strip_prefix("lines[").and_then(|r| r.strip_suffix(']')?.parse::<usize>().ok());
+                if let Some(row) = line.and_then(|k| rows.get(k)) {
+                    e.field = format!("lines[{row}]");
+                }
+                e
+            });
+            db::Error::Domain(DomainError::Invalid(moved.collect()))
+        }
+        other => other,
+    };
+    let account_ids = open_accounts(tx, company, entry).await.map_err(on_form_rows)?;
+    crate::dimensions::require_usable(tx, company, entry).await.map_err(on_form_rows)?;
+    Ok(account_ids)
+}
+
 /// Gives each line of a voucher that names a customer or supplier by its number that party's
 /// id; an unknown number is refused on its line.
 async fn name_parties(tx: &mut Tx, company: i64, form: &EntryForm, entry: &mut Entry) -> Result<()> {
-    // `validate` skips the blank lines of a form, so the entry's lines pair with the form's
-    // others in order.
     let named: Vec<(usize, &str, usize)> = form
-        .lines
-        .iter()
+        .rows()
+        .into_iter()
         .enumerate()
-        .filter(|(_, l)| !(l.account.trim().is_empty() && l.debit.trim().is_empty() && l.credit.trim().is_empty()))
-        .enumerate()
-        .filter(|(_, (_, l))| !l.party.trim().is_empty())
-        .map(|(k, (i, l))| (i, l.party.trim(), k))
+        .map(|(k, i)| (i, form.lines[i].party.trim(), k))
+        .filter(|(_, party, _)| !party.is_empty())
         .collect();
     if named.is_empty() {
         return Ok(());
@@ -495,8 +515,7 @@ pub async fn create_draft(tx: &mut Tx, principal: &Principal, form: &EntryForm) 
     let mut entry = domain::validate(form)?;
     let company = principal.company_id.0;
     name_parties(tx, company, form, &mut entry).await?;
-    let account_ids = open_accounts(tx, company, &entry).await?;
-    crate::dimensions::require_usable(tx, company, &entry).await?;
+    let account_ids = usable_lines(tx, company, form, &entry).await?;
     let id = insert_entry(tx, company, &entry, &account_ids, "manual", None, Stored::Draft).await?;
     tx.audit(
         "create",
@@ -633,8 +652,7 @@ pub async fn update_draft(tx: &mut Tx, principal: &Principal, id: i64, form: &En
     let before = load_entry(tx.conn(), company, id).await?.ok_or(DomainError::NotFound("entry"))?;
     let mut entry = domain::validate(form)?;
     name_parties(tx, company, form, &mut entry).await?;
-    let account_ids = open_accounts(tx, company, &entry).await?;
-    crate::dimensions::require_usable(tx, company, &entry).await?;
+    let account_ids = usable_lines(tx, company, form, &entry).await?;
     tx.execute(
         sqlx::query(
             "UPDATE fin_entries SET period = $1, entry_date = $2, word = $3, memo = $4, version = version + 1 \
@@ -792,16 +810,18 @@ async fn record_posting(tx: &mut Tx, id: i64, number: &str, period: &str, amount
 /// and emits `finance.EntryPosted`. A posted entry never changes again.
 pub async fn post_entry(tx: &mut Tx, principal: &Principal, id: i64) -> Result<String> {
     principal.authorize(POST)?;
-    post_unchecked(tx, principal.company_id.0, id, Tags::Listed).await
+    post_unchecked(tx, principal.company_id.0, id, Tags::Check).await
 }
 
-/// Whether posting a draft checks its lines' cost centres and projects against the lists
-/// again (one archived since the draft was saved is refused), or not: a reversal undoes lines
-/// that were valid when posted, whatever became of their codes since.
-#[derive(PartialEq)]
-enum Tags {
-    Listed,
-    AsPosted,
+/// Whether posting checks its lines' cost centres and projects against the lists (a draft's
+/// once more, since one may have been archived after it was saved), or not: a voucher created
+/// and posted at once was just checked, and an undoing voucher (a reversal, a credit note,
+/// the month's close) carries lines as they were posted, whatever became of their codes since.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tags {
+    Check,
+    AsChecked,
+    Undoing,
 }
 
 async fn post_unchecked(tx: &mut Tx, company: i64, id: i64, tags: Tags) -> Result<String> {
@@ -869,7 +889,7 @@ async fn post_unchecked(tx: &mut Tx, company: i64, id: i64, tags: Tags) -> Resul
     }
     // Checked again inside the posting transaction: the invariant, not a convention.
     let amount = require_balanced(amounts.into_iter())?;
-    if tags == Tags::Listed {
+    if tags == Tags::Check {
         crate::dimensions::require_listed(tx, company, named.iter().map(|(c, p)| (c.as_str(), p.as_str()))).await?;
     }
     let number = take_voucher_number(tx, company, &period, &word).await?;
@@ -889,8 +909,10 @@ async fn post_unchecked(tx: &mut Tx, company: i64, id: i64, tags: Tags) -> Resul
 /// Creates and posts an entry in one step, in the caller's transaction: the posting API for
 /// other modules (invoices, stock valuation, payroll).
 pub async fn post(tx: &mut Tx, principal: &Principal, form: &EntryForm) -> Result<(i64, String)> {
+    principal.authorize(POST)?;
     let id = create_draft(tx, principal, form).await?;
-    let number = post_entry(tx, principal, id).await?;
+    // Its codes were checked a moment ago, in this transaction.
+    let number = post_unchecked(tx, principal.company_id.0, id, Tags::AsChecked).await?;
     Ok((id, number))
 }
 
@@ -945,7 +967,7 @@ pub async fn reverse_entry(tx: &mut Tx, principal: &Principal, id: i64, date: &s
         other => other?,
     };
     tx.audit("create", "finance.entry", Some(&reversal.to_string()), &json!({"reversal_of": [null, id]})).await?;
-    let number = post_unchecked(tx, company, reversal, Tags::AsPosted).await?;
+    let number = post_unchecked(tx, company, reversal, Tags::Undoing).await?;
     Ok((reversal, number))
 }
 
@@ -1358,24 +1380,57 @@ async fn movements_without_closing(
     .bind(to)
     .fetch_all(&mut *conn)
     .await?;
-    let closing = sqlx::query(
-        "SELECT a.code, a.name_zh, CAST(COALESCE(SUM(l.debit - l.credit), 0) AS BIGINT) AS net FROM fin_entry_lines l \
+    let mut map = BTreeMap::new();
+    for r in &balances {
+        let (code, name): (String, String) = (r.try_get("code")?, r.try_get("name_zh")?);
+        *map.entry(domain::income_statement_key(&code, &name)).or_insert(0) += r.try_get::<i64, _>("net")?;
+    }
+    for c in closing_movements(conn, company, from, to).await? {
+        *map.entry(domain::income_statement_key(&c.code, &c.name_zh)).or_insert(0) -= c.net;
+    }
+    Ok(map)
+}
+
+/// What the month-end closing vouchers of `from..=to` moved, per month, account and cost
+/// centre (debit less credit): the reports of a range's costs and revenue take it back out.
+/// Few rows: a closing voucher has a line per income or expense account and centre.
+pub(crate) struct ClosingMovement {
+    pub period: String,
+    pub code: String,
+    pub name_zh: String,
+    pub cost_center: String,
+    pub net: i64,
+}
+
+pub(crate) async fn closing_movements(
+    conn: &mut db::Conn,
+    company: i64,
+    from: &str,
+    to: &str,
+) -> Result<Vec<ClosingMovement>> {
+    let rows = sqlx::query(
+        "SELECT e.period, a.code, a.name_zh, l.cost_center, CAST(SUM(l.debit - l.credit) AS BIGINT) AS net FROM fin_entry_lines l \
          JOIN fin_entries e ON e.id = l.entry_id JOIN fin_accounts a ON a.id = l.account_id \
          WHERE e.company_id = $1 AND e.kind = 'closing' AND e.status = 'posted' AND e.period >= $2 AND e.period <= $3 \
-         GROUP BY a.code, a.name_zh",
+         GROUP BY e.period, a.code, a.name_zh, l.cost_center",
     )
     .bind(company)
     .bind(from)
     .bind(to)
     .fetch_all(conn)
     .await?;
-    let mut map = BTreeMap::new();
-    for (r, sign) in balances.iter().map(|r| (r, 1)).chain(closing.iter().map(|r| (r, -1))) {
-        let (code, name): (String, String) = (r.try_get("code")?, r.try_get("name_zh")?);
-        let net: i64 = r.try_get("net")?;
-        *map.entry(domain::income_statement_key(&code, &name)).or_insert(0) += sign * net;
-    }
-    Ok(map)
+    rows.iter()
+        .map(|r| {
+            Ok(ClosingMovement {
+                period: r.try_get("period")?,
+                code: r.try_get("code")?,
+                name_zh: r.try_get("name_zh")?,
+                cost_center: r.try_get("cost_center")?,
+                net: r.try_get("net")?,
+            })
+        })
+        .collect::<std::result::Result<_, sqlx::Error>>()
+        .map_err(Into::into)
 }
 
 /// Closes a month (结账): refused while drafts exist or an earlier month is open; carries
@@ -1529,13 +1584,14 @@ async fn post_system_entry(
 ) -> Result<String> {
     let entry =
         Entry { date: date.to_string(), period: period.to_string(), word: "转".into(), memo: memo.into(), lines };
-    post_document_entry(tx, company, &entry, "closing").await.map(|(_, number)| number)
+    let no_writes = Box::new(|_| Vec::new());
+    post_entry_of(tx, company, &entry, "closing", None, no_writes, Tags::Undoing).await.map(|(_, number)| number)
 }
 
 /// Posts an entry that a document produced: an invoice, a payment or a close of this module,
 /// or a stock move's value from the stock module above. The document's own permission was
-/// checked; the ledger's rules still hold here (open period, usable accounts, debits =
-/// credits). Returns the entry id and number.
+/// checked; the ledger's rules still hold here (open period, usable accounts, listed and
+/// active cost centres and projects, debits = credits). Returns the entry id and number.
 pub async fn post_document_entry(tx: &mut Tx, company: i64, entry: &Entry, kind: &str) -> Result<(i64, String)> {
     post_document_entry_with(tx, company, entry, kind, None, Box::new(|_| Vec::new())).await
 }
@@ -1551,13 +1607,24 @@ pub async fn post_document_entry_with(
     voucher_number: Option<String>,
     with_entry: WithEntry<'_>,
 ) -> Result<(i64, String)> {
+    post_entry_of(tx, company, entry, kind, voucher_number, with_entry, Tags::Check).await
+}
+
+/// [`post_document_entry_with`], for this crate's undoing vouchers too (`tags`).
+pub(crate) async fn post_entry_of(
+    tx: &mut Tx,
+    company: i64,
+    entry: &Entry,
+    kind: &str,
+    voucher_number: Option<String>,
+    with_entry: WithEntry<'_>,
+    tags: Tags,
+) -> Result<(i64, String)> {
     // The entry is whole in hand, so it is checked here and stored posted: no draft row is
     // written, read back and changed, which takes four statements fewer than a draft's posting.
     let amount = require_balanced(entry.lines.iter().map(|l| (l.debit, l.credit)))?;
     let account_ids = open_accounts(tx, company, entry).await?;
-    // A closing voucher carries each centre's balance, archived centres' too; a credit note
-    // undoes its invoice's lines as they were posted.
-    if kind != "closing" && kind != "credit_note" {
+    if tags == Tags::Check {
         crate::dimensions::require_usable(tx, company, entry).await?;
     }
     let number = match voucher_number {

@@ -262,6 +262,12 @@ pub fn messages_elsewhere<'a>(errors: &'a [(String, String)], shown: &[&str]) ->
     errors.iter().filter(|(f, _)| !is_shown(f)).map(|(_, m)| m.as_str()).collect()
 }
 
+/// Text made safe to put in a web address, in a query value or a path segment alike
+/// (`R&D/东区` → `R%26D%2F%E4%B8%9C%E5%8C%BA`): for codes a user typed that end up in links.
+pub fn url_component(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>().replace('+', "%20")
+}
+
 /// Renders a template as a page.
 pub fn render(template: &impl Template) -> AppResult<Response> {
     Ok(Html(template.render().map_err(AppError::from)?).into_response())

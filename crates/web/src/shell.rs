@@ -104,7 +104,7 @@ fn render_error(state: &AppState, info: &RequestInfo, path: &str, target: &str, 
         return (status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response();
     }
     if matches!(error, AppError::Domain(DomainError::Unauthenticated)) {
-        let next = form_urlencoded::byte_serialize(target.as_bytes()).collect::<String>();
+        let next = crate::page::url_component(target);
         return Redirect::to(&format!("/login?next={next}")).into_response();
     }
     let page = PageCtx::public(state.messages.clone(), info.lang, "error.title", info.csrf.clone());

@@ -1057,7 +1057,7 @@ pub async fn cost_report(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Js
 /// The company's cost centres or projects.
 pub async fn dimension_list(ctx: Ctx, Path(dimension): Path<String>) -> AppResult<Json<Value>> {
     ctx.require(service::READ)?;
-    let dimension = Dimension::parse("dimension", &dimension).map_err(|_| DomainError::NotFound("dimension"))?;
+    let dimension = Dimension::from_path(&dimension)?;
     let mut conn = conn(&ctx).await?;
     let items = dimensions::list(&mut conn, ctx.company_id(), dimension).await?;
     Ok(Json(json!({"dimension": dimension.key(), "items": items})))
@@ -1069,7 +1069,7 @@ pub async fn dimension_create(
     Path(dimension): Path<String>,
     ApiJson(form): ApiJson<dimensions::TagForm>,
 ) -> AppResult<Response> {
-    let dimension = Dimension::parse("dimension", &dimension).map_err(|_| DomainError::NotFound("dimension"))?;
+    let dimension = Dimension::from_path(&dimension)?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     dimensions::create(&mut tx, &ctx.principal, dimension, &form).await?;
     tx.commit().await?;
@@ -1081,12 +1081,7 @@ pub async fn dimension_change(
     ctx: Ctx,
     Path((dimension, code, action)): Path<(String, String, String)>,
 ) -> AppResult<Json<Value>> {
-    let dimension = Dimension::parse("dimension", &dimension).map_err(|_| DomainError::NotFound("dimension"))?;
-    let archive = match action.as_str() {
-        "archive" => true,
-        "restore" => false,
-        _ => return Err(DomainError::NotFound("action").into()),
-    };
+    let (dimension, archive) = (Dimension::from_path(&dimension)?, dimensions::archiving(&action)?);
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     dimensions::set_archived(&mut tx, &ctx.principal, dimension, &code, archive).await?;
     tx.commit().await?;

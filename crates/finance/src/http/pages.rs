@@ -1022,10 +1022,6 @@ impl DimensionsPage {
     }
 }
 
-fn chosen_dimension(key: &str) -> AppResult<Dimension> {
-    Dimension::parse("dimension", key).map_err(|_| DomainError::NotFound("page").into())
-}
-
 async fn dimensions_page(ctx: &Ctx, dimension: Dimension, refused: Refused) -> AppResult<DimensionsPage> {
     let mut conn = conn(ctx).await?;
     let href = format!("/finance/dimensions/{}", dimension.key());
@@ -1042,11 +1038,11 @@ async fn dimensions_page(ctx: &Ctx, dimension: Dimension, refused: Refused) -> A
 /// The company's cost centres or projects, with the form that adds one.
 pub async fn dimensions(ctx: Ctx, Path(dimension): Path<String>) -> AppResult<Response> {
     ctx.require(service::READ)?;
-    render(&dimensions_page(&ctx, chosen_dimension(&dimension)?, Refused::default()).await?)
+    render(&dimensions_page(&ctx, Dimension::from_path(&dimension)?, Refused::default()).await?)
 }
 
 pub async fn add_dimension(ctx: Ctx, Path(dimension): Path<String>, pairs: FormPairs) -> AppResult<Response> {
-    let dimension = chosen_dimension(&dimension)?;
+    let dimension = Dimension::from_path(&dimension)?;
     let form = dimensions::TagForm { code: pairs.text("code"), name: pairs.text("name") };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let outcome = dimensions::create(&mut tx, &ctx.principal, dimension, &form).await;
@@ -1065,12 +1061,7 @@ pub async fn change_dimension(
     ctx: Ctx,
     Path((dimension, code, action)): Path<(String, String, String)>,
 ) -> AppResult<Response> {
-    let dimension = chosen_dimension(&dimension)?;
-    let archive = match action.as_str() {
-        "archive" => true,
-        "restore" => false,
-        _ => return Err(DomainError::NotFound("page").into()),
-    };
+    let (dimension, archive) = (Dimension::from_path(&dimension)?, dimensions::archiving(&action)?);
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let outcome = dimensions::set_archived(&mut tx, &ctx.principal, dimension, &code, archive).await;
     finish_form(

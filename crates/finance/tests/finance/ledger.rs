@@ -834,6 +834,14 @@ async fn costs_show_by_project_and_month_from_listed_codes_and_an_archived_proje
     assert_eq!(refused(&slip.json()), [("lines[0]".to_string(), "error.finance.unknown_project".to_string())]);
     assert!(slip.body.contains("EXP0-2026"), "the message names the code: {}", slip.body);
     assert_eq!(app.count("fin_entries").await, before, "nothing stored");
+    // A row left blank above it does not move the refusal off the row that names the code.
+    let gap = json!({"date": "2026-04-21", "lines": [
+        {"account": ""},
+        {"account": "6601", "debit": "100.00", "project": "EXP0-2026"},
+        {"account": "1002", "credit": "100.00"}
+    ]});
+    let gap = api.post("/api/v1/finance/entries", &gap).await;
+    assert_eq!(refused(&gap.json()), [("lines[1]".to_string(), "error.finance.unknown_project".to_string())]);
     assert_eq!(api.post("/api/v1/finance/periods/2026-03/close", &json!({})).await.status, StatusCode::OK);
 
     let report = api.get("/api/v1/finance/reports/cost-centers?dimension=project&from=2026-03&to=2026-04").await.json();
