@@ -697,8 +697,7 @@ fn party_balance_upsert(
     period: &str,
     lines: impl Iterator<Item = (i64, i64, i64, i64)>,
 ) -> Option<db::SqlBuilder> {
-    let movements = summed(lines);
-    (!movements.is_empty()).then(|| movement_upsert("fin_party_balances", "party_id", company, period, movements))
+    named_balance_upsert("fin_party_balances", "party_id", company, period, lines)
 }
 
 /// The statement that adds a posted entry's lines that name a project to the balance rows of
@@ -708,8 +707,19 @@ fn project_balance_upsert(
     period: &str,
     lines: impl Iterator<Item = (i64, String, i64, i64)>,
 ) -> Option<db::SqlBuilder> {
+    named_balance_upsert("fin_project_balances", "project", company, period, lines)
+}
+
+/// [`movement_upsert`] for the lines given, which are those that name a `key`; none without.
+fn named_balance_upsert<K: Ord + Into<db::query::Value>>(
+    table: &str,
+    key: &str,
+    company: i64,
+    period: &str,
+    lines: impl Iterator<Item = (i64, K, i64, i64)>,
+) -> Option<db::SqlBuilder> {
     let movements = summed(lines);
-    (!movements.is_empty()).then(|| movement_upsert("fin_project_balances", "project", company, period, movements))
+    (!movements.is_empty()).then(|| movement_upsert(table, key, company, period, movements))
 }
 
 /// The statement that adds a posted entry's lines to the balance rows of (account, period,

@@ -620,7 +620,9 @@ pub const DEMO_MONTHLY: (usize, usize) = (150, 60);
 /// the demo company lost 15 million in ten months.
 const TRADE_SCALE: i64 = 15;
 
-/// A year of trade and bookkeeping for the demo company, from January to the current month:
+/// A year of trade and bookkeeping for the demo company, the twelve months up to the current
+/// one (so a demo set up in January has a year to show too; the December between closes the
+/// year, carrying its profit to 利润分配):
 /// capital paid in; purchase orders received into the warehouse and billed (stock valued and
 /// posted as it moves); sales orders priced from the catalog, delivered and invoiced, with
 /// their cost of sales; receipts and payments (some late, so the ageing report has something
@@ -644,8 +646,20 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
     let now = db.clock().now() + chrono::Duration::hours(8);
     let year = chrono::Datelike::year(&now);
     let current_month = chrono::Datelike::month(&now);
+    // The twelve months as (year, month), the current one last.
+    let months: Vec<(i32, u32)> = (0..12u32)
+        .rev()
+        .map(|back| {
+            let index = year * 12 + current_month as i32 - 1 - back as i32;
+            (index.div_euclid(12), index.rem_euclid(12) as u32 + 1)
+        })
+        .collect();
+    let (first_year, first_month) = months[0];
     let mut tx = db.begin(actor()).await?;
-    finance::service::set_up_books(&mut tx, &principal, finance::chart::Template::Cas, year, 1).await?;
+    finance::service::set_up_books(&mut tx, &principal, finance::chart::Template::Cas, first_year, first_month).await?;
+    if first_year < year {
+        finance::service::open_next_year(&mut tx, &principal).await?;
+    }
     // The cost centres the vouchers below name are the HR departments of the same codes;
     // the projects are the company's own.
     for (dimension, code, name) in [
@@ -748,14 +762,15 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
     let unit = 1_000_000i64;
     let mut open_invoices: Vec<(i64, i64)> = Vec::new();
     let mut open_bills: Vec<(i64, i64)> = Vec::new();
-    for month in 1..=current_month {
+    for (index, &(year, month)) in months.iter().enumerate() {
+        let (first, last) = (index == 0, index + 1 == months.len());
         // Nothing is dated after today in the current month.
-        let last_day = if month == current_month { u64::from(chrono::Datelike::day(&now)).min(28) } else { 28 };
+        let last_day = if last { u64::from(chrono::Datelike::day(&now)).min(28) } else { 28 };
         let day = |d: u64| format!("{year}-{month:02}-{:02}", d.clamp(1, last_day));
         // Two hundred employees' wages need a larger purse than the trade alone.
         let capital: i64 = if has_payroll { 5_000_000_000 } else { 500_000_000 };
         let mut tx = db.begin(actor()).await?;
-        if month == 1 {
+        if first {
             finance::service::post(
                 &mut tx,
                 &principal,
@@ -766,12 +781,12 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
         }
         tx.commit().await?;
         // Purchases: orders confirmed, received (the current month's last ones only in part,
-        // so there are backorders) and billed at the order price. January opens the year with
+        // so there are backorders) and billed at the order price. The first month opens with
         // every named product in stock.
         let mut buys: Vec<(usize, i64)> = (0..monthly.1)
             .map(|_| ((rng.next() as usize) % goods.len(), (10 + rng.next() % 30) as i64 * TRADE_SCALE))
             .collect();
-        if month == 1 {
+        if first {
             buys.extend(
                 goods
                     .iter()
@@ -805,7 +820,7 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
                 tx.commit().await?;
                 continue;
             }
-            let partial = month == current_month && i + 3 >= buys.len();
+            let partial = last && i + 3 >= buys.len();
             let received = if partial { quantity / 2 } else { quantity };
             let receipt = purchase::service::ReceiptForm { date: date.clone(), lines: Vec::new() };
             let receipt = if partial {
@@ -846,7 +861,7 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
             let mut lines = Vec::new();
             // The current month's last order stays a quotation: it reserves nothing, so it may
             // quote what is not in stock.
-            let stage = if month == current_month { monthly.0 - i } else { usize::MAX };
+            let stage = if last { monthly.0 - i } else { usize::MAX };
             for _ in 0..1 + rng.next() % 3 {
                 let (product, _, _, _) = &goods[(rng.next() as usize) % goods.len()];
                 // Customers take twice what a purchase line brings in, so stock turns over
@@ -948,7 +963,7 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
                 // An earlier receipt of the same customer, allocated oldest first, paid it already.
                 continue;
             }
-            if paid_now && month > 1 {
+            if paid_now && !first {
                 let form = PaymentForm {
                     kind: "receipt".into(),
                     party_id: customer,
@@ -998,7 +1013,7 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
             if memo == "银行手续费" {
                 lines[1].2 = lines[0].1;
             }
-            if memo == "发放上月工资" && month == 1 {
+            if memo == "发放上月工资" && first {
                 continue;
             }
             // With the demo organisation, wages come from payroll (below), not from here.
@@ -1022,7 +1037,7 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
             finance::service::post(&mut tx, &principal, &form).await?;
             vouchers += 1;
         }
-        if has_payroll && month > 1 {
+        if has_payroll && !first {
             // Last month's payroll leaves the bank: net pay, contributions and withheld tax.
             let paid = sqlx::query(
                 "SELECT CAST(SUM(s.net + s.employer_contributions) AS BIGINT) AS payable, \
@@ -1031,7 +1046,10 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
                  FROM hr_payslips s JOIN hr_payroll_runs r ON r.id = s.run_id WHERE r.company_id = $1 AND r.period = $2 AND r.status = 'posted'",
             )
             .bind(company_id)
-            .bind(format!("{year}-{:02}", month - 1))
+            .bind({
+                let (year, month) = months[index - 1];
+                format!("{year}-{month:02}")
+            })
             .fetch_one(tx.conn())
             .await?;
             let (payable, withheld, iit): (Option<i64>, Option<i64>, Option<i64>) =
@@ -1059,13 +1077,13 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
             let mut tx = db.begin(Actor::user(admin, "admin", company_id)).await?;
             let form = hr::payroll::RunForm { period: format!("{year}-{month:02}"), ..Default::default() };
             let run = hr::payroll::create_run(&mut tx, &admin_principal, &form).await?;
-            if month < current_month {
+            if !last {
                 hr::payroll::post(&mut tx, &admin_principal, run).await?;
                 vouchers += 1;
             }
             tx.commit().await?;
         }
-        if month < current_month {
+        if !last {
             let mut tx = db.begin(actor()).await?;
             finance::service::close_period(&mut tx, &principal, &format!("{year}-{month:02}")).await?;
             tx.commit().await?;

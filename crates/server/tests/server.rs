@@ -1,6 +1,7 @@
 //! Whole-system checks: the architecture invariants of ARCHITECTURE.md, the module list,
 //! translations, the OpenAPI document, demo data, and backup → restore.
 
+use sqlx::Row;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -264,10 +265,12 @@ async fn the_demo_company_has_users_in_several_roles_and_valid_parties() {
     assert_eq!(employees, 200);
     assert_eq!(server::demo::seed_hr(&app.db, app.company_id).await.expect("again"), 0, "seeding is idempotent");
     let vouchers = server::demo::seed_year(&app.db, app.company_id, (4, 2)).await.expect("a year of trade");
-    // Payroll ran every month: January and February posted, March (the current month) drafted.
-    assert_eq!(app.count("hr_payroll_runs WHERE status = 'posted'").await, 2);
+    // A year up to the current month (March 2026 on the tests' clock): April 2025 to March
+    // 2026. Payroll ran every month: eleven posted, March (the current month) drafted.
+    assert_eq!(app.count("hr_payroll_runs WHERE status = 'posted'").await, 11);
     assert_eq!(app.count("hr_payroll_runs WHERE status = 'draft' AND period = '2026-03'").await, 1);
-    assert!(app.count("hr_payslips").await >= 550);
+    assert_eq!(app.count("hr_payroll_runs WHERE period = '2025-04'").await, 1, "the year starts in April 2025");
+    assert!(app.count("hr_payslips").await >= 2_000);
     assert!(vouchers > 20, "{vouchers} vouchers");
     // The year ends with notebooks below their minimum: 20 on hand, 40 to order.
     let admin = app.api("admin").await;
@@ -300,7 +303,31 @@ async fn the_demo_company_has_users_in_several_roles_and_valid_parties() {
     assert_eq!(line("total_assets"), line("total_liabilities_and_equity"));
     assert_ne!(line("total_assets"), "0.00");
     let periods = chen.get("/api/v1/finance/periods").await.json();
-    assert_eq!(periods["items"][0]["status"], "closed", "January is closed by the demo");
+    let status: Vec<(&str, &str)> = periods["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|p| (p["period"].as_str().unwrap_or(""), p["status"].as_str().unwrap_or("")))
+        .collect();
+    assert!(status.contains(&("2025-04", "closed")) && status.contains(&("2026-02", "closed")), "{status:?}");
+    assert!(status.contains(&("2026-03", "open")) && !status.iter().any(|(p, _)| *p < "2025-04"), "{status:?}");
+    // December closed the year: 2025's profit or loss went on from 本年利润 to 利润分配.
+    let at_year_end = |code: &'static str| {
+        let app = &app;
+        async move {
+            sqlx::query(
+                "SELECT CAST(COALESCE(SUM(b.debit - b.credit), 0) AS BIGINT) AS net FROM fin_balances b \
+                 JOIN fin_accounts a ON a.id = b.account_id WHERE a.code = $1 AND b.period <= '2025-12'",
+            )
+            .bind(code)
+            .fetch_one(app.db.reader())
+            .await
+            .expect("balance")
+            .get::<i64, _>("net")
+        }
+    };
+    assert_eq!(at_year_end("4103").await, 0);
+    assert_ne!(at_year_end("4104").await, 0);
     let wang = app.signed_in_with("wang.fang", server::demo::DEMO_PASSWORD).await;
     assert_eq!(wang.get("/parties").await.status, axum::http::StatusCode::OK);
     // The pipeline: leads, opportunities in every open stage, campaigns with their effect.
