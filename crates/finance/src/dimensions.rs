@@ -160,6 +160,32 @@ pub async fn create(tx: &mut Tx, principal: &Principal, dimension: Dimension, fo
     Ok(())
 }
 
+/// Renames a cost centre or project; its code, which the lines name, stays. Audited.
+pub async fn rename(tx: &mut Tx, principal: &Principal, dimension: Dimension, code: &str, name: &str) -> Result<()> {
+    principal.authorize(ACCOUNTS)?;
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(DomainError::invalid("name", "error.required", "").into());
+    }
+    if name.chars().count() > 100 {
+        return Err(DomainError::invalid("name", "error.too_long", "100").into());
+    }
+    let company = principal.company_id.0;
+    let before = list(tx.conn(), company, dimension).await?.into_iter().find(|t| t.code == code);
+    let Some(before) = before else { return Err(DomainError::NotFound("cost centre or project").into()) };
+    tx.execute(
+        sqlx::query("UPDATE fin_dimensions SET name = $1 WHERE company_id = $2 AND dimension = $3 AND code = $4")
+            .bind(name)
+            .bind(company)
+            .bind(dimension.key())
+            .bind(code),
+    )
+    .await?;
+    tx.audit("update", &format!("finance.{}", dimension.key()), Some(code), &json!({"name": [before.name, name]}))
+        .await?;
+    Ok(())
+}
+
 /// Archives a cost centre or project (it takes no new lines, its history stays in the
 /// reports) or restores it. Audited.
 pub async fn set_archived(

@@ -995,6 +995,15 @@ pub fn report_docs() -> Vec<ApiRoute> {
         summary: "Take an archived cost centre or project back into use",
         ..archive.clone()
     };
+    let rename = ApiRoute {
+        method: "PATCH",
+        path: "/api/v1/finance/dimensions/{dimension}/{code}",
+        summary: "Rename a cost centre or project (its code stays)",
+        request: Some(
+            || json!({"type": "object", "required": ["name"], "properties": {"name": {"type": "string", "maxLength": 100}}}),
+        ),
+        ..archive.clone()
+    };
     let line = ApiRoute {
         path: "/api/v1/finance/reports/statement-line",
         summary: "A balance-sheet or income-statement figure taken apart: its accounts, or the lines it sums",
@@ -1007,7 +1016,7 @@ pub fn report_docs() -> Vec<ApiRoute> {
         ],
         ..ledger.clone()
     };
-    vec![ledger, centres, line, list, create, archive, restore]
+    vec![ledger, centres, line, list, create, archive, restore, rename]
 }
 
 pub async fn account_ledger(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Json<Value>> {
@@ -1074,6 +1083,25 @@ pub async fn dimension_create(
     dimensions::create(&mut tx, &ctx.principal, dimension, &form).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(json!({"code": form.code.trim(), "name": form.name.trim()}))).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenameBody {
+    name: String,
+}
+
+/// Renames a cost centre or project.
+pub async fn dimension_rename(
+    ctx: Ctx,
+    Path((dimension, code)): Path<(String, String)>,
+    ApiJson(body): ApiJson<RenameBody>,
+) -> AppResult<Json<Value>> {
+    let dimension = Dimension::from_path(&dimension)?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    dimensions::rename(&mut tx, &ctx.principal, dimension, &code, &body.name).await?;
+    tx.commit().await?;
+    Ok(Json(json!({"code": code, "name": body.name.trim()})))
 }
 
 /// Archives (`archive`) or restores (`restore`) a cost centre or project.

@@ -7,7 +7,7 @@ mod invoices;
 mod pages;
 mod payments;
 
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post};
 use axum::Router;
 use web::AppState;
 
@@ -65,6 +65,7 @@ pub fn routes() -> Router<AppState> {
         .route("/finance/dimensions/{dimension}", get(pages::dimensions).post(pages::add_dimension))
         .route("/finance/dimensions/{dimension}/{code}/{action}", post(pages::change_dimension))
         .route("/api/v1/finance/dimensions/{dimension}", get(api::dimension_list).post(api::dimension_create))
+        .route("/api/v1/finance/dimensions/{dimension}/{code}", patch(api::dimension_rename))
         .route("/api/v1/finance/dimensions/{dimension}/{code}/{action}", post(api::dimension_change))
         .route("/finance/payments", get(payments::list).post(payments::create))
         .route("/finance/payments/new", get(payments::new))

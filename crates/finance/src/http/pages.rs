@@ -1020,6 +1020,11 @@ impl DimensionsPage {
     fn typed(&self, field: &str) -> String {
         self.refused.typed(field, "")
     }
+
+    /// A row's name as its refused rename sent it, or as stored.
+    fn row_name(&self, tag: &dimensions::Tag) -> String {
+        self.refused.typed(&format!("tag {}:name", tag.code), &tag.name)
+    }
 }
 
 async fn dimensions_page(ctx: &Ctx, dimension: Dimension, refused: Refused) -> AppResult<DimensionsPage> {
@@ -1056,22 +1061,29 @@ pub async fn add_dimension(ctx: Ctx, Path(dimension): Path<String>, pairs: FormP
     .await
 }
 
-/// Archives or restores one cost centre or project from its row; a refusal shows there.
+/// Renames, archives or restores one cost centre or project from its row; a refusal shows
+/// there, with the name as typed.
 pub async fn change_dimension(
     ctx: Ctx,
     Path((dimension, code, action)): Path<(String, String, String)>,
+    pairs: FormPairs,
 ) -> AppResult<Response> {
-    let (dimension, archive) = (Dimension::from_path(&dimension)?, dimensions::archiving(&action)?);
+    let dimension = Dimension::from_path(&dimension)?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    let outcome = dimensions::set_archived(&mut tx, &ctx.principal, dimension, &code, archive).await;
+    let outcome = match action.as_str() {
+        "rename" => dimensions::rename(&mut tx, &ctx.principal, dimension, &code, &pairs.text("name")).await,
+        _ => {
+            let archive = dimensions::archiving(&action)?;
+            dimensions::set_archived(&mut tx, &ctx.principal, dimension, &code, archive).await
+        }
+    };
     finish_form(
         &ctx,
         tx,
         outcome,
         |()| (format!("/finance/dimensions/{}", dimension.key()), "common.saved"),
         async |errors| {
-            dimensions_page(&ctx, dimension, Refused::new(&ctx, &format!("tag {code}"), errors, FormPairs::default()))
-                .await
+            dimensions_page(&ctx, dimension, Refused::new(&ctx, &format!("tag {code}"), errors, pairs.clone())).await
         },
     )
     .await

@@ -908,6 +908,23 @@ async fn costs_show_by_project_and_month_from_listed_codes_and_an_archived_proje
         .await;
     assert_eq!(refused_form.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(refused_form.body.contains("编码 ERP 已存在") && refused_form.body.contains("value=\"重复\""));
+    // A name is changed on its row (the code the lines name stays); an empty one is refused there.
+    let renamed = api
+        .call(
+            axum::http::Method::PATCH,
+            "/api/v1/finance/dimensions/project/ERP",
+            Some(&json!({"name": "管理系统上线（一期）"})),
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
+    let emptied = browser
+        .post_form("/finance/dimensions/project", "/finance/dimensions/project/ERP/rename", &[("name", " ")])
+        .await;
+    assert_eq!(emptied.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let row = emptied.body.split("id=\"tag-ERP\"").nth(1).and_then(|r| r.split("</tr>").next()).unwrap_or_default();
+    assert!(row.contains("role=\"alert\">必填</p>"), "the refusal stands on the row: {row}");
+    assert_eq!(app.count("audit_log WHERE resource = 'finance.project' AND action = 'update'").await, 1);
+    assert!(browser.get("/finance/dimensions/project").await.body.contains("管理系统上线（一期）"));
     let added = browser
         .post_form(
             "/finance/dimensions/cost_center",
