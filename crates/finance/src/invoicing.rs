@@ -104,18 +104,19 @@ async fn party_and_chart(
 ) -> Result<(Option<String>, Template, VatRounding)> {
     let role = if kind == "supplier" { "supplier" } else { "customer" };
     // One row whether or not the party exists: its name is null when it does not.
-    let row = tx.fetch_one(
-        sqlx::query(
-            "SELECT (SELECT template FROM fin_books WHERE company_id = $1) AS template, \
-             (SELECT vat_rounding FROM fin_books WHERE company_id = $1) AS vat_rounding, p.name, \
+    let row = tx
+        .fetch_one(
+            sqlx::query(
+                "SELECT b.template, b.vat_rounding, p.name, \
              EXISTS (SELECT 1 FROM party_roles r WHERE r.party_id = p.id AND r.role = $3) AS has_role \
-             FROM (SELECT 1 AS one) here LEFT JOIN parties p ON p.company_id = $1 AND p.id = $2 AND p.archived_at IS NULL",
+             FROM (SELECT 1 AS one) here LEFT JOIN fin_books b ON b.company_id = $1 \
+             LEFT JOIN parties p ON p.company_id = $1 AND p.id = $2 AND p.archived_at IS NULL",
+            )
+            .bind(company)
+            .bind(party_id)
+            .bind(role),
         )
-        .bind(company)
-        .bind(party_id)
-        .bind(role),
-    )
-    .await?;
+        .await?;
     let template = chart::stored_template(row.try_get("template")?)?;
     let rounding = VatRounding::from_key(&row.try_get::<Option<String>, _>("vat_rounding")?.unwrap_or_default());
     let name: Option<String> = row.try_get("name")?;

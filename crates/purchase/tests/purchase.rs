@@ -682,3 +682,23 @@ async fn three_servers_arrive_each_under_its_own_serial_number() {
     assert_eq!(api.post(&format!("/api/v1/purchase/orders/{id}/return"), &back).await.status, StatusCode::CREATED);
     assert_eq!(api.post("/api/v1/stock/moves", &mv("1", "SN-002")).await.status, StatusCode::CREATED);
 }
+
+/// Three sample notebooks at 0.35 each before 13 % VAT: rounded per line the VAT is
+/// 0.05 × 3 = 0.15; rounded once for the document it is 0.14. The order is written while the
+/// company rounds per line; the bill, entered after the switch to per document, follows the
+/// order and matches it to the fen.
+#[tokio::test]
+async fn an_order_is_billed_with_the_vat_rounding_it_was_written_with() {
+    let Shop { app, api, supplier, notebook } = shop().await;
+    let line = json!({"product_id": notebook, "quantity": "1", "unit_price": "0.35"});
+    let po = confirmed(&api, supplier, json!([line, line, line])).await;
+    assert_eq!((po["tax"].as_str(), po["total"].as_str()), (Some("0.15"), Some("1.20")));
+    let switched =
+        api.call(Method::PATCH, "/api/v1/finance/settings", Some(&json!({"vat_rounding": "document"}))).await;
+    assert_eq!(switched.status, StatusCode::OK, "{}", switched.body);
+    let id = po["id"].as_i64().expect("id");
+    api.post(&format!("/api/v1/purchase/orders/{id}/receive"), &json!({"date": "2026-03-05"})).await;
+    let billed = api.post(&format!("/api/v1/purchase/orders/{id}/bill"), &json!({"date": "2026-03-06"})).await;
+    assert_eq!(billed.status, StatusCode::CREATED, "{}", billed.body);
+    assert_eq!((balance(&app, "22210101").await, balance(&app, "2202").await), (15, -120));
+}
