@@ -259,7 +259,15 @@ fn reports_at(c: &mut Criterion, lines: Option<u64>, name: &str) {
     group.bench_function("income_statement_year", |b| {
         b.to_async(&runtime).iter(|| async {
             let mut conn = books.app.db.read_conn().await.expect("conn");
-            finance::service::income_statement(&mut conn, company, "2026-01", "2026-12").await.expect("income")
+            finance::service::income_statement(
+                &mut conn,
+                company,
+                "2026-01",
+                "2026-12",
+                finance::service::LedgerSlice::All,
+            )
+            .await
+            .expect("income")
         })
     });
     group.bench_function("ageing", |b| {

@@ -211,6 +211,8 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("finance.no_dimensions", "尚未添加。", "None yet."),
     ("finance.no_costs", "所选期间没有成本费用。", "No costs or expenses in the chosen months."),
     ("finance.untagged", "未指定", "none named"),
+    ("finance.slice", "范围", "Of"),
+    ("finance.whole_company", "全公司", "The whole company"),
     ("finance.balance", "余额", "Balance"),
     ("finance.download_csv", "下载 CSV", "Download CSV"),
     ("finance.download_xlsx", "下载 Excel", "Download Excel"),

@@ -1242,11 +1242,19 @@ async fn balances_at(
 /// 利润表 for `from..=to`, compared with the same months a year earlier. Closing vouchers
 /// (which carry income and expense to 本年利润) are left out, so a closed month still shows its
 /// revenue and costs.
-pub async fn income_statement(conn: &mut db::Conn, company: i64, from: &str, to: &str) -> Result<Vec<StatementRow>> {
+/// Within `slice`: one cost centre's or one project's revenue and costs (a department's or a
+/// project's profit and loss), from the same balance rows.
+pub async fn income_statement(
+    conn: &mut db::Conn,
+    company: i64,
+    from: &str,
+    to: &str,
+    slice: LedgerSlice<'_>,
+) -> Result<Vec<StatementRow>> {
     let lines = chart::template(conn, company).await?.income_statement();
-    let current = movements_without_closing(conn, company, from, to).await?;
+    let current = movements_without_closing(conn, company, from, to, slice).await?;
     let shift = |p: &str| format!("{}-{}", p[..4].parse::<i32>().unwrap_or(0) - 1, &p[5..]);
-    let previous = movements_without_closing(conn, company, &shift(from), &shift(to)).await?;
+    let previous = movements_without_closing(conn, company, &shift(from), &shift(to), slice).await?;
     Ok(rows(lines, &current, &previous))
 }
 
@@ -1308,6 +1316,7 @@ pub async fn statement_line(
     key: &str,
     from: &str,
     to: &str,
+    slice: LedgerSlice<'_>,
 ) -> Result<LineDetail> {
     let template = chart::template(conn, company).await?;
     let (lines, nets) = match statement {
@@ -1315,7 +1324,7 @@ pub async fn statement_line(
             (template.balance_sheet(), balances_at(conn, company, template.balance_sheet(), to).await?)
         }
         Statement::IncomeStatement => {
-            (template.income_statement(), movements_without_closing(conn, company, from, to).await?)
+            (template.income_statement(), movements_without_closing(conn, company, from, to, slice).await?)
         }
     };
     let line = lines.iter().find(|l| l.key == key).ok_or(DomainError::NotFound("statement line"))?;
@@ -1372,22 +1381,27 @@ pub async fn statement_line(
     })
 }
 
-/// Movements per income-statement key over `from..=to`, without the closing vouchers (which
-/// empty the income and expense accounts into 本年利润 each month and would zero the statement).
+/// Movements per income-statement key over `from..=to` within `slice`, without the closing
+/// vouchers (which empty the income and expense accounts into 本年利润 each month and would
+/// zero the statement; they name cost centres but never projects).
 async fn movements_without_closing(
     conn: &mut db::Conn,
     company: i64,
     from: &str,
     to: &str,
+    slice: LedgerSlice<'_>,
 ) -> Result<BTreeMap<String, i64>> {
-    let balances = sqlx::query(
-        "SELECT a.code, a.name_zh, CAST(COALESCE(SUM(b.debit - b.credit), 0) AS BIGINT) AS net FROM fin_balances b \
+    // The balance rows and their column of the slice; every row passes `'' = ''`.
+    let (table, key, value) = slice.balance_rows();
+    let balances = sqlx::query(&format!(
+        "SELECT a.code, a.name_zh, CAST(COALESCE(SUM(b.debit - b.credit), 0) AS BIGINT) AS net FROM {table} b \
          JOIN fin_accounts a ON a.id = b.account_id \
-         WHERE b.company_id = $1 AND b.period >= $2 AND b.period <= $3 GROUP BY a.code, a.name_zh",
-    )
+         WHERE b.company_id = $1 AND b.period >= $2 AND b.period <= $3 AND {key} = $4 GROUP BY a.code, a.name_zh"
+    ))
     .bind(company)
     .bind(from)
     .bind(to)
+    .bind(value)
     .fetch_all(&mut *conn)
     .await?;
     let mut map = BTreeMap::new();
@@ -1395,7 +1409,16 @@ async fn movements_without_closing(
         let (code, name): (String, String) = (r.try_get("code")?, r.try_get("name_zh")?);
         *map.entry(domain::income_statement_key(&code, &name)).or_insert(0) += r.try_get::<i64, _>("net")?;
     }
-    for c in closing_movements(conn, company, from, to).await? {
+    let closing = match slice {
+        LedgerSlice::Project(_) => Vec::new(),
+        _ => closing_movements(conn, company, from, to).await?,
+    };
+    for c in closing {
+        if let LedgerSlice::CostCenter(centre) = slice {
+            if c.cost_center != centre {
+                continue;
+            }
+        }
         *map.entry(domain::income_statement_key(&c.code, &c.name_zh)).or_insert(0) -= c.net;
     }
     Ok(map)
@@ -1892,13 +1915,45 @@ pub struct LedgerLine {
     pub balance: i64,
 }
 
-/// The lines an account ledger shows: all of them, or those of one cost centre (an empty code:
-/// the lines that name none) or of one project. The cost report's figures open there.
+/// The lines an account ledger or income statement shows: all of them, or those of one cost
+/// centre (an empty code: the lines that name none) or of one project. The cost report's
+/// figures open there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LedgerSlice<'a> {
     All,
     CostCenter(&'a str),
     Project(&'a str),
+}
+
+impl LedgerSlice<'_> {
+    /// Where the slice's movements are kept: the balance table, its column (as `b.…`) to
+    /// compare with the value, and the value; for all lines a comparison every row passes.
+    fn balance_rows(&self) -> (&'static str, &'static str, &str) {
+        match *self {
+            LedgerSlice::All => ("fin_balances", "''", ""),
+            LedgerSlice::CostCenter(centre) => ("fin_balances", "b.cost_center", centre),
+            LedgerSlice::Project(project) => ("fin_project_balances", "b.project", project),
+        }
+    }
+
+    /// The column of an entry line (as `l.…`) to compare with the value.
+    fn line_column(&self) -> &'static str {
+        match self {
+            LedgerSlice::All => "''",
+            LedgerSlice::CostCenter(_) => "l.cost_center",
+            LedgerSlice::Project(_) => "l.project",
+        }
+    }
+
+    /// The query parameter that names the slice in a link (`cost_center`, `project`) and its
+    /// value; none for all lines.
+    pub fn param(&self) -> Option<(&'static str, &str)> {
+        match *self {
+            LedgerSlice::All => None,
+            LedgerSlice::CostCenter(centre) => Some(("cost_center", centre)),
+            LedgerSlice::Project(project) => Some(("project", project)),
+        }
+    }
 }
 
 /// The entries behind a figure: the balance before `from` and every posted line of an account
@@ -1913,16 +1968,10 @@ pub async fn account_ledger(
     slice: LedgerSlice<'_>,
 ) -> Result<(i64, Vec<LedgerLine>)> {
     let pattern = format!("{}%", code.replace(['%', '_'], ""));
-    // The balance rows and the line column of the slice; every line passes `'' = ''`.
-    let (table, key, value) = match slice {
-        LedgerSlice::All => ("fin_balances", "''", ""),
-        LedgerSlice::CostCenter(centre) => ("fin_balances", "cost_center", centre),
-        LedgerSlice::Project(project) => ("fin_project_balances", "project", project),
-    };
+    let (table, key, value) = slice.balance_rows();
     let opening: i64 = sqlx::query(&format!(
         "SELECT CAST(COALESCE(SUM(b.debit - b.credit), 0) AS BIGINT) AS net FROM {table} b JOIN fin_accounts a ON a.id = b.account_id \
-         WHERE b.company_id = $1 AND a.code LIKE $2 AND b.period < $3 AND {} = $4",
-        if key == "''" { key.to_string() } else { format!("b.{key}") }
+         WHERE b.company_id = $1 AND a.code LIKE $2 AND b.period < $3 AND {key} = $4"
     ))
     .bind(company)
     .bind(&pattern)
@@ -1936,7 +1985,7 @@ pub async fn account_ledger(
          JOIN fin_entries e ON e.id = l.entry_id JOIN fin_accounts a ON a.id = l.account_id \
          WHERE e.company_id = $1 AND e.status = 'posted' AND a.code LIKE $2 AND e.period >= $3 AND e.period <= $4 \
          AND {} = $5 ORDER BY e.entry_date, e.id, l.line_no LIMIT 5000",
-        if key == "''" { key.to_string() } else { format!("l.{key}") }
+        slice.line_column()
     ))
     .bind(company)
     .bind(&pattern)

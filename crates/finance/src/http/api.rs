@@ -41,7 +41,12 @@ pub fn docs() -> Vec<ApiRoute> {
         service::REPORTS,
         None,
     );
-    income.query = &[("from", "YYYY-MM"), ("to", "YYYY-MM")];
+    income.query = &[
+        ("from", "YYYY-MM"),
+        ("to", "YYYY-MM"),
+        ("cost_center", "only this cost centre's revenue and costs (empty: the lines naming none)"),
+        ("project", "only this project's revenue and costs"),
+    ];
     let mut entries = route("GET", "/api/v1/finance/entries", "Vouchers of a period", service::READ, None);
     entries.query = &[("period", "YYYY-MM")];
     vec![
@@ -341,18 +346,35 @@ pub struct PeriodQuery {
     pub(super) project: Option<String>,
     /// `cost_center` (the default) or `project`, for the cost report.
     pub(super) dimension: Option<String>,
+    /// The income statement page's chooser of a cost centre or project (see [`slice_of`]).
+    pub(super) slice: Option<String>,
 }
 
-impl PeriodQuery {
-    /// The lines an account ledger shows: a cost centre's when `cost_center` is given (empty:
-    /// the lines that name none, the cost report's "—" row), a project's when `project` names
-    /// one, else all.
-    pub fn slice(&self) -> service::LedgerSlice<'_> {
-        match (self.cost_center.as_deref(), self.project.as_deref().filter(|p| !p.is_empty())) {
+/// The lines a ledger or income statement keeps: from a page's chooser, `chosen` as
+/// `cost_center:SAL` or `project:EXPO-2026` (empty: all); else a cost centre's when
+/// `cost_center` is given (empty: the lines that name none, the cost report's "—" row), a
+/// project's when `project` names one, else all.
+pub(super) fn slice_of<'a>(
+    chosen: Option<&'a str>,
+    cost_center: Option<&'a str>,
+    project: Option<&'a str>,
+) -> service::LedgerSlice<'a> {
+    match chosen.and_then(|c| c.split_once(':')) {
+        Some(("cost_center", centre)) => service::LedgerSlice::CostCenter(centre),
+        Some(("project", project)) if !project.is_empty() => service::LedgerSlice::Project(project),
+        _ if chosen.is_some() => service::LedgerSlice::All,
+        _ => match (cost_center, project.filter(|p| !p.is_empty())) {
             (Some(centre), _) => service::LedgerSlice::CostCenter(centre),
             (None, Some(project)) => service::LedgerSlice::Project(project),
             (None, None) => service::LedgerSlice::All,
-        }
+        },
+    }
+}
+
+impl PeriodQuery {
+    /// The lines a ledger or income statement shows (see [`slice_of`]).
+    pub fn slice(&self) -> service::LedgerSlice<'_> {
+        slice_of(self.slice.as_deref(), self.cost_center.as_deref(), self.project.as_deref())
     }
 
     /// The dimension of the cost report: cost centres unless `dimension` names another.
@@ -494,17 +516,31 @@ pub async fn income_statement(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResu
     ctx.require(service::REPORTS)?;
     let (from, to) = (period("from", q.from.as_deref())?, period("to", q.to.as_deref())?);
     let mut conn = conn(&ctx).await?;
-    let rows = service::income_statement(&mut conn, ctx.company_id(), &from, &to).await?;
-    Ok(Json(json!({"from": from, "to": to, "lines": statement_json(&rows)})))
+    let rows = service::income_statement(&mut conn, ctx.company_id(), &from, &to, q.slice()).await?;
+    let mut body = json!({"from": from, "to": to, "lines": statement_json(&rows)});
+    if let Some((key, value)) = q.slice().param() {
+        body[key] = json!(value);
+    }
+    Ok(Json(body))
 }
 
+/// The query of a statement figure's drill-down, page or API alike.
 #[derive(Deserialize)]
 pub struct LineQuery {
-    statement: String,
-    line: String,
-    period: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
+    pub(super) statement: String,
+    pub(super) line: String,
+    pub(super) period: Option<String>,
+    pub(super) from: Option<String>,
+    pub(super) to: Option<String>,
+    /// An income statement figure of one cost centre or project.
+    pub(super) cost_center: Option<String>,
+    pub(super) project: Option<String>,
+}
+
+impl LineQuery {
+    pub fn slice(&self) -> service::LedgerSlice<'_> {
+        slice_of(None, self.cost_center.as_deref(), self.project.as_deref())
+    }
 }
 
 /// A statement figure taken apart: its accounts (with what each adds) or the lines it sums.
@@ -520,13 +556,15 @@ pub async fn statement_line(ctx: Ctx, Query(q): Query<LineQuery>) -> AppResult<J
         service::Statement::IncomeStatement => (period("from", q.from.as_deref())?, period("to", q.to.as_deref())?),
     };
     let mut conn = conn(&ctx).await?;
-    let detail = service::statement_line(&mut conn, ctx.company_id(), statement, &q.line, &from, &to).await?;
+    let slice = q.slice();
+    let detail = service::statement_line(&mut conn, ctx.company_id(), statement, &q.line, &from, &to, slice).await?;
+    let within = slice.param().map(|(k, v)| format!("&{k}={}", web::page::url_component(v))).unwrap_or_default();
     let accounts: Vec<Value> = detail
         .accounts
         .iter()
         .map(|a| {
             json!({"code": a.code, "name_zh": a.name_zh, "name_en": a.name_en, "amount": yuan(a.amount),
-            "ledger": format!("/api/v1/finance/reports/account-ledger?code={}&from={from}&to={to}", a.code)})
+            "ledger": format!("/api/v1/finance/reports/account-ledger?code={}&from={from}&to={to}{within}", a.code)})
         })
         .collect();
     let parts: Vec<Value> = detail

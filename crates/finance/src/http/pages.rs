@@ -1,7 +1,7 @@
 //! Finance pages: chart of accounts, vouchers (list, entry form without JavaScript, detail
 //! with post and reverse), trial balance, balance sheet, income statement, periods.
 
-use super::api::PeriodQuery;
+use super::api::{LineQuery, PeriodQuery};
 use crate::chart;
 use crate::dimensions::{self, CostReport, Dimension};
 use crate::domain::{self, yuan, EntryForm, LineForm, WORDS};
@@ -10,7 +10,6 @@ use askama::Template;
 use axum::extract::{Path, Query};
 use axum::response::Response;
 use kernel::DomainError;
-use serde::Deserialize;
 use web::page::{
     download, field_messages, finish_form, flash_redirect, messages_elsewhere, messages_for, render, Refused,
 };
@@ -606,6 +605,11 @@ struct StatementPage {
     rows: Vec<StatementRow>,
     current_label: String,
     comparison_label: String,
+    /// The income statement's chooser: every cost centre and project as (`cost_center:SAL`,
+    /// label), the one shown, and the query its figures' links carry on (see [`within`]).
+    slices: Vec<(String, String)>,
+    chosen_slice: String,
+    within: String,
 }
 
 fn statement_download(
@@ -668,6 +672,9 @@ pub async fn balance_sheet(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<
         rows,
         current_label: ctx.t("finance.balance_end"),
         comparison_label: ctx.t("finance.balance_last_year"),
+        slices: Vec::new(),
+        chosen_slice: String::new(),
+        within: String::new(),
     })
 }
 
@@ -679,13 +686,16 @@ pub async fn income_statement(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResu
         None => to.clone(),
     };
     let mut conn = conn(&ctx).await?;
-    let rows = service::income_statement(&mut conn, ctx.company_id(), &from, &to).await?;
+    let slice = q.slice();
+    let rows = service::income_statement(&mut conn, ctx.company_id(), &from, &to, slice).await?;
     let (_, form_number) = chart::template(&mut conn, ctx.company_id()).await?.form_numbers();
+    let chosen_slice = slice.param().map(|(key, value)| format!("{key}:{value}")).unwrap_or_default();
     if let Some(format) = export(&q) {
+        let of = if chosen_slice.is_empty() { String::new() } else { format!("-{}", chosen_slice.replace(':', "-")) };
         return statement_download(
             &ctx,
             format,
-            &format!("income-statement-{from}-{to}"),
+            &format!("income-statement-{from}-{to}{of}"),
             &rows,
             &ctx.t("finance.current"),
             &ctx.t("finance.comparison"),
@@ -694,7 +704,7 @@ pub async fn income_statement(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResu
     render(&StatementPage {
         page: PageCtx::new(&ctx, "finance.income_statement", "/finance/reports/income-statement")
             .await?
-            .as_report(format!("{from} — {to}"), form_number),
+            .as_report(format!("{from} — {to}{}", slice_label(&ctx, slice)), form_number),
         action: "/finance/reports/income-statement",
         statement: service::Statement::IncomeStatement.key(),
         drill_from: from.clone(),
@@ -704,7 +714,23 @@ pub async fn income_statement(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResu
         rows,
         current_label: ctx.t("finance.current"),
         comparison_label: ctx.t("finance.comparison"),
+        slices: slice_choices(&ctx, &mut conn).await?,
+        chosen_slice,
+        within: within(slice),
     })
+}
+
+/// Every cost centre and project, archived ones too (a report reads history), as the
+/// income statement's chooser offers them: (`cost_center:SAL`, `成本中心 SAL 销售部`).
+async fn slice_choices(ctx: &Ctx, conn: &mut db::Conn) -> AppResult<Vec<(String, String)>> {
+    let mut choices = Vec::new();
+    for dimension in Dimension::ALL {
+        for tag in dimensions::list(conn, ctx.company_id(), dimension).await? {
+            let label = format!("{} {} {}", ctx.t(dimension.label_key()), tag.code, tag.name);
+            choices.push((format!("{}:{}", dimension.key(), tag.code), label));
+        }
+    }
+    Ok(choices)
 }
 
 #[derive(Template)]
@@ -715,14 +741,24 @@ struct StatementLinePage {
     from: String,
     to: String,
     detail: service::LineDetail,
+    /// The cost centre or project the figure is of, as a query to append to its links
+    /// (`&amp;project=EXPO-2026`); empty for the whole company.
+    within: String,
 }
 
-#[derive(Deserialize)]
-pub struct LineQuery {
-    statement: String,
-    line: String,
-    from: Option<String>,
-    to: Option<String>,
+/// A slice as the query its report's links carry on (`&project=EXPO-2026`), escaped for the
+/// page; empty for all lines.
+fn within(slice: service::LedgerSlice<'_>) -> String {
+    slice.param().map(|(key, value)| format!("&{key}={}", web::page::url_component(value))).unwrap_or_default()
+}
+
+/// A slice as a report's subtitle names it (` · 项目 EXPO-2026`); empty for all lines.
+fn slice_label(ctx: &Ctx, slice: service::LedgerSlice<'_>) -> String {
+    match slice {
+        service::LedgerSlice::All => String::new(),
+        service::LedgerSlice::CostCenter(code) => format!(" · {} {code}", ctx.t("finance.cost_center")),
+        service::LedgerSlice::Project(code) => format!(" · {} {code}", ctx.t("finance.project")),
+    }
 }
 
 /// The drill-down of a balance-sheet or income-statement figure: the accounts behind it (each
@@ -736,19 +772,26 @@ pub async fn statement_line(ctx: Ctx, Query(q): Query<LineQuery>) -> AppResult<R
         None => format!("{}-01", &to[..4]),
     };
     let mut conn = conn(&ctx).await?;
-    let detail = service::statement_line(&mut conn, ctx.company_id(), statement, &q.line, &from, &to).await?;
+    let slice = match statement {
+        service::Statement::BalanceSheet => service::LedgerSlice::All,
+        service::Statement::IncomeStatement => q.slice(),
+    };
+    let detail = service::statement_line(&mut conn, ctx.company_id(), statement, &q.line, &from, &to, slice).await?;
     let (title_key, path, subtitle) = match statement {
         service::Statement::BalanceSheet => {
             ("finance.balance_sheet", "/finance/reports/balance-sheet", service::last_day(&to))
         }
-        service::Statement::IncomeStatement => {
-            ("finance.income_statement", "/finance/reports/income-statement", format!("{from} — {to}"))
-        }
+        service::Statement::IncomeStatement => (
+            "finance.income_statement",
+            "/finance/reports/income-statement",
+            format!("{from} — {to}{}", slice_label(&ctx, slice)),
+        ),
     };
     let label = if ctx.lang == kernel::Lang::En { detail.label_en } else { detail.label_zh };
     let title = format!("{} · {}", ctx.t(title_key), label.trim_start_matches(['一', '二', '三', '四', '、']));
     let page = PageCtx::new(&ctx, title_key, path).await?.titled(title).as_report(subtitle, "");
-    render(&StatementLinePage { page, statement: statement.key(), from, to, detail })
+    let within = within(slice);
+    render(&StatementLinePage { page, statement: statement.key(), from, to, detail, within })
 }
 
 #[derive(Template)]
@@ -934,11 +977,7 @@ pub async fn account_ledger(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult
         .await?
         .titled(title)
         .as_report(format!("{from} — {to}"), "");
-    let slice = match q.slice() {
-        service::LedgerSlice::All => None,
-        service::LedgerSlice::CostCenter(centre) => Some(("cost_center", centre.to_string())),
-        service::LedgerSlice::Project(project) => Some(("project", project.to_string())),
-    };
+    let slice = q.slice().param().map(|(key, value)| (key, value.to_string()));
     render(&LedgerPage { page, code, slice, from, to, opening, lines })
 }
 

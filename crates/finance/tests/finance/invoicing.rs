@@ -2,6 +2,7 @@
 //! at three VAT rates, receipts that pay it in part and then over several invoices with an
 //! advance left over, a credit note, a supplier bill and its payment, and the ageing report.
 
+use crate::ledger::line;
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 use sqlx::Row;
@@ -1466,6 +1467,15 @@ async fn a_bills_lines_carry_their_cost_centre_and_project_to_the_ledger_and_its
         }
     };
     assert_eq!(costs(&api).await, "23000.00");
+    // The fair brings in its own revenue: the stand's sponsorship sold to an exhibitor.
+    let exhibitor = party(&api, "苏州恒远机电有限公司", "customer").await;
+    posted_invoice(
+        &api,
+        json!({"kind": "customer", "party_id": exhibitor, "date": "2026-03-20", "lines": [
+            {"description": "展位联合冠名", "quantity": "1", "unit_price": "40000.00", "vat_rate": "6", "project": "EXPO-2026"}
+        ]}),
+    )
+    .await;
 
     // The fair is over; two of the lamps go back after its project was archived.
     assert_eq!(
@@ -1494,9 +1504,35 @@ async fn a_bills_lines_carry_their_cost_centre_and_project_to_the_ledger_and_its
     assert_eq!(note.status, StatusCode::CREATED, "{}", note.body);
     assert_eq!(costs(&api).await, "21500.00", "23,000.00 less the two lamps' 1,500.00");
 
+    // The fair's own profit and loss: its revenue less its costs, from the project's rows.
+    let fair =
+        api.get("/api/v1/finance/reports/income-statement?from=2026-03&to=2026-03&project=EXPO-2026").await.json();
+    assert_eq!(
+        (line(&fair, "revenue"), line(&fair, "selling"), line(&fair, "operating_profit")),
+        ("40000.00", "21500.00", "18500.00"),
+        "{fair}"
+    );
+    let sales_dept =
+        api.get("/api/v1/finance/reports/income-statement?from=2026-03&to=2026-03&cost_center=SAL").await.json();
+    assert_eq!((line(&sales_dept, "revenue"), line(&sales_dept, "selling")), ("0.00", "21500.00"));
+    let whole = api.get("/api/v1/finance/reports/income-statement?from=2026-03&to=2026-03").await.json();
+    assert_eq!(line(&whole, "revenue"), "40000.00");
+
     // In the browser: the bill shows each line's centre and project, and the bill form offers
     // the active codes (the archived project no longer) in two columns of its own.
     let browser = app.signed_in("admin").await;
+    let statement =
+        browser.get("/finance/reports/income-statement?from=2026-03&to=2026-03&slice=project:EXPO-2026").await;
+    assert!(statement.body.contains("<option value=\"project:EXPO-2026\" selected>"), "the chooser shows the project");
+    assert!(
+        statement.body.contains("line=selling&amp;from=2026-03&amp;to=2026-03&#38;project=EXPO-2026\">21,500.00</a>"),
+        "a figure opens the project's accounts: {}",
+        statement.body
+    );
+    let detail = browser.get("/finance/reports/statement-line?statement=income-statement&line=selling&from=2026-03&to=2026-03&project=EXPO-2026").await;
+    assert!(detail
+        .body
+        .contains("/finance/reports/account?code=6601&amp;from=2026-03&amp;to=2026-03&#38;project=EXPO-2026"));
     let page = browser.get(&format!("/finance/bills/{id}")).await;
     assert!(page.body.contains("<span class=\"tag\" title=\"项目\">EXPO-2026</span>"), "{}", page.body);
     let form = browser.get("/finance/bills/new").await;

@@ -586,7 +586,9 @@ async fn statements(db: &db::Db, company: i64) -> (Vec<(String, i64)>, Vec<i64>,
         .map(|r| (r.code.clone(), r.closing))
         .collect();
     let sheet = service::balance_sheet(&mut conn, company, "2026-04").await.expect("sheet");
-    let income = service::income_statement(&mut conn, company, "2026-01", "2026-04").await.expect("income");
+    let income = service::income_statement(&mut conn, company, "2026-01", "2026-04", service::LedgerSlice::All)
+        .await
+        .expect("income");
     (lasting, sheet.iter().map(|r| r.amount).collect(), income.iter().map(|r| r.amount).collect())
 }
 
