@@ -276,3 +276,24 @@ test('an invoice line with a quantity in words is refused on its row, keeps what
   assert.match(await page.textContent('.invoice'), /INV\/\d{4}\/\d{5}/);
   assert.match(await page.textContent('.invoice'), /1,017\.00/, '2 × 450.00 with 13 % VAT');
 });
+
+test('costs by project show a column per month, a figure opens its vouchers, and the income statement shows one project alone', async () => {
+  // Two calendar years hold the demo's twelve months, whatever month it is.
+  const year = new Date().getFullYear();
+  const range = `from=${year - 1}-01&to=${year}-12`;
+  await page.goto(`${base}/finance/reports/cost-centers?dimension=project&${range}`);
+  await page.waitForSelector('table.report tr.subtotal');
+  assert.match(await page.textContent('table.report'), /ERP-ROLLOUT/, 'the system project runs from June to December');
+  assert.equal(await page.locator('table.report thead th.num').count(), 25, 'a column per month and the total');
+  await shot('23-costs-by-project');
+  const figure = page.locator('table.report a[href*="project=ERP-ROLLOUT"]').first();
+  await Promise.all([page.waitForURL(/\/finance\/reports\/account\?/), figure.click()]);
+  assert.equal(await page.inputValue('#project'), 'ERP-ROLLOUT', 'the ledger is of the project');
+  assert.ok(await page.locator('table.report tbody a[href^="/finance/entries/"]').count() > 0, 'its vouchers');
+  await page.goto(`${base}/finance/reports/income-statement?${range}`);
+  await page.selectOption('#slice', 'project:ERP-ROLLOUT');
+  await Promise.all([page.waitForLoadState(), page.locator('form.toolbar button[type="submit"]').click()]);
+  assert.match(page.url(), /slice=project%3AERP-ROLLOUT/);
+  assert.match(await page.textContent('.report-sub'), /ERP-ROLLOUT/, 'the subtitle names the project');
+  await shot('24-project-income-statement');
+});

@@ -171,8 +171,19 @@ pub async fn rename(tx: &mut Tx, principal: &Principal, dimension: Dimension, co
         return Err(DomainError::invalid("name", "error.too_long", "100").into());
     }
     let company = principal.company_id.0;
-    let before = list(tx.conn(), company, dimension).await?.into_iter().find(|t| t.code == code);
+    let before = tx
+        .fetch_optional(
+            sqlx::query("SELECT name FROM fin_dimensions WHERE company_id = $1 AND dimension = $2 AND code = $3")
+                .bind(company)
+                .bind(dimension.key())
+                .bind(code),
+        )
+        .await?;
     let Some(before) = before else { return Err(DomainError::NotFound("cost centre or project").into()) };
+    let before: String = before.try_get("name")?;
+    if before == name {
+        return Ok(());
+    }
     tx.execute(
         sqlx::query("UPDATE fin_dimensions SET name = $1 WHERE company_id = $2 AND dimension = $3 AND code = $4")
             .bind(name)
@@ -181,8 +192,7 @@ pub async fn rename(tx: &mut Tx, principal: &Principal, dimension: Dimension, co
             .bind(code),
     )
     .await?;
-    tx.audit("update", &format!("finance.{}", dimension.key()), Some(code), &json!({"name": [before.name, name]}))
-        .await?;
+    tx.audit("update", &format!("finance.{}", dimension.key()), Some(code), &json!({"name": [before, name]})).await?;
     Ok(())
 }
 

@@ -108,9 +108,9 @@ async fn party_and_chart(
         .fetch_one(
             sqlx::query(
                 "SELECT b.template, b.vat_rounding, p.name, \
-             EXISTS (SELECT 1 FROM party_roles r WHERE r.party_id = p.id AND r.role = $3) AS has_role \
-             FROM (SELECT 1 AS one) here LEFT JOIN fin_books b ON b.company_id = $1 \
-             LEFT JOIN parties p ON p.company_id = $1 AND p.id = $2 AND p.archived_at IS NULL",
+                 EXISTS (SELECT 1 FROM party_roles r WHERE r.party_id = p.id AND r.role = $3) AS has_role \
+                 FROM (SELECT 1 AS one) here LEFT JOIN fin_books b ON b.company_id = $1 \
+                 LEFT JOIN parties p ON p.company_id = $1 AND p.id = $2 AND p.archived_at IS NULL",
             )
             .bind(company)
             .bind(party_id)

@@ -666,7 +666,7 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
         (Dimension::CostCenter, "HQ", "总经办"),
         (Dimension::CostCenter, "FIN", "财务部"),
         (Dimension::CostCenter, "SAL", "销售部"),
-        (Dimension::Project, "EXPO-2026", "2026 上海工博会参展"),
+        (Dimension::Project, "EXPO", "上海工博会参展"),
         (Dimension::Project, "ERP-ROLLOUT", "管理系统上线"),
     ] {
         finance::dimensions::register(&mut tx, company_id, dimension, code, name).await?;
@@ -747,7 +747,7 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
         return Ok(0);
     }
     // Orders below twenty million yuan need no approval in the demo (its administrator writes
-    // them; January's opening stock of servers alone is nearly twelve million).
+    // them; the first month's opening stock of servers alone is nearly twelve million).
     let mut tx = db.begin(trade()).await?;
     let settings = purchase::service::SettingsForm {
         approval_threshold: "20000000.00".into(),
@@ -1024,14 +1024,15 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
             vouchers += 1;
         }
         // The two projects of the year, each cost booked against its project so that costs
-        // by project and month have something to show.
-        let project = match month {
-            3..=5 => Some(("EXPO-2026", "6601", "工博会展位与搭建费")),
-            6.. => Some(("ERP-ROLLOUT", "6602", "管理系统实施服务费")),
+        // by project and month have something to show: the trade fair in the year's third to
+        // fifth months, the management system from its sixth on.
+        let project = match index {
+            2..=4 => Some(("EXPO", "6601", "工博会展位与搭建费")),
+            5.. => Some(("ERP-ROLLOUT", "6602", "管理系统实施服务费")),
             _ => None,
         };
         if let Some((code, account, memo)) = project {
-            let amount = 600_000 + i64::from(month) * 25_000;
+            let amount = 600_000 + index as i64 * 25_000;
             let mut form = post(day(20), memo, vec![(account, amount, 0), ("1002", 0, amount)]);
             form.lines[0].project = code.into();
             finance::service::post(&mut tx, &principal, &form).await?;

@@ -371,6 +371,18 @@ pub(super) fn slice_of<'a>(
     }
 }
 
+/// A slice as a page's chooser names it (`project:EXPO-2026`; the inverse of [`slice_of`]'s
+/// `chosen`); empty for all lines.
+pub(super) fn slice_choice(slice: service::LedgerSlice<'_>) -> String {
+    slice.param().map(|(key, value)| format!("{key}:{value}")).unwrap_or_default()
+}
+
+/// A slice as the query its report's links carry on (`&project=EXPO-2026`, the code made safe
+/// for a web address); empty for all lines.
+pub(super) fn slice_query(slice: service::LedgerSlice<'_>) -> String {
+    slice.param().map(|(key, value)| format!("&{key}={}", web::page::url_component(value))).unwrap_or_default()
+}
+
 impl PeriodQuery {
     /// The lines a ledger or income statement shows (see [`slice_of`]).
     pub fn slice(&self) -> service::LedgerSlice<'_> {
@@ -538,8 +550,15 @@ pub struct LineQuery {
 }
 
 impl LineQuery {
+    /// The cost centre or project an income statement figure is of; a balance sheet figure is
+    /// always the whole company's.
     pub fn slice(&self) -> service::LedgerSlice<'_> {
-        slice_of(None, self.cost_center.as_deref(), self.project.as_deref())
+        match service::Statement::parse(&self.statement) {
+            Some(service::Statement::IncomeStatement) => {
+                slice_of(None, self.cost_center.as_deref(), self.project.as_deref())
+            }
+            _ => service::LedgerSlice::All,
+        }
     }
 }
 
@@ -558,7 +577,7 @@ pub async fn statement_line(ctx: Ctx, Query(q): Query<LineQuery>) -> AppResult<J
     let mut conn = conn(&ctx).await?;
     let slice = q.slice();
     let detail = service::statement_line(&mut conn, ctx.company_id(), statement, &q.line, &from, &to, slice).await?;
-    let within = slice.param().map(|(k, v)| format!("&{k}={}", web::page::url_component(v))).unwrap_or_default();
+    let within = slice_query(slice);
     let accounts: Vec<Value> = detail
         .accounts
         .iter()
@@ -1051,6 +1070,8 @@ pub fn report_docs() -> Vec<ApiRoute> {
             ("period", "YYYY-MM (balance sheet)"),
             ("from", "YYYY-MM (income statement)"),
             ("to", "YYYY-MM (income statement)"),
+            ("cost_center", "an income statement figure of this cost centre only"),
+            ("project", "an income statement figure of this project only"),
         ],
         ..ledger.clone()
     };

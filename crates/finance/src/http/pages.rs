@@ -1,7 +1,7 @@
 //! Finance pages: chart of accounts, vouchers (list, entry form without JavaScript, detail
 //! with post and reverse), trial balance, balance sheet, income statement, periods.
 
-use super::api::{LineQuery, PeriodQuery};
+use super::api::{slice_choice, slice_query, LineQuery, PeriodQuery};
 use crate::chart;
 use crate::dimensions::{self, CostReport, Dimension};
 use crate::domain::{self, yuan, EntryForm, LineForm, WORDS};
@@ -689,9 +689,12 @@ pub async fn income_statement(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResu
     let slice = q.slice();
     let rows = service::income_statement(&mut conn, ctx.company_id(), &from, &to, slice).await?;
     let (_, form_number) = chart::template(&mut conn, ctx.company_id()).await?.form_numbers();
-    let chosen_slice = slice.param().map(|(key, value)| format!("{key}:{value}")).unwrap_or_default();
+    let chosen_slice = slice_choice(slice);
     if let Some(format) = export(&q) {
-        let of = if chosen_slice.is_empty() { String::new() } else { format!("-{}", chosen_slice.replace(':', "-")) };
+        // The code as typed may hold anything; a file name keeps to plain letters and digits.
+        let plain = |c: char| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' };
+        let of = slice.param().map(|(key, code)| format!("-{key}-{}", code.chars().map(plain).collect::<String>()));
+        let of = of.unwrap_or_default();
         return statement_download(
             &ctx,
             format,
@@ -704,7 +707,7 @@ pub async fn income_statement(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResu
     render(&StatementPage {
         page: PageCtx::new(&ctx, "finance.income_statement", "/finance/reports/income-statement")
             .await?
-            .as_report(format!("{from} — {to}{}", slice_label(&ctx, slice)), form_number),
+            .as_report(format!("{from} — {to}{}", slice_subtitle(&ctx, slice)), form_number),
         action: "/finance/reports/income-statement",
         statement: service::Statement::IncomeStatement.key(),
         drill_from: from.clone(),
@@ -716,19 +719,23 @@ pub async fn income_statement(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResu
         comparison_label: ctx.t("finance.comparison"),
         slices: slice_choices(&ctx, &mut conn).await?,
         chosen_slice,
-        within: within(slice),
+        within: slice_query(slice),
     })
 }
 
 /// Every cost centre and project, archived ones too (a report reads history), as the
 /// income statement's chooser offers them: (`cost_center:SAL`, `成本中心 SAL 销售部`).
+/// The lines that name no cost centre come first among the centres.
 async fn slice_choices(ctx: &Ctx, conn: &mut db::Conn) -> AppResult<Vec<(String, String)>> {
-    let mut choices = Vec::new();
-    for dimension in Dimension::ALL {
-        for tag in dimensions::list(conn, ctx.company_id(), dimension).await? {
-            let label = format!("{} {} {}", ctx.t(dimension.label_key()), tag.code, tag.name);
-            choices.push((format!("{}:{}", dimension.key(), tag.code), label));
-        }
+    let untagged = service::LedgerSlice::CostCenter("");
+    let mut choices = vec![(slice_choice(untagged), slice_label(ctx, untagged))];
+    for tag in dimensions::list(conn, ctx.company_id(), Dimension::CostCenter).await? {
+        let slice = service::LedgerSlice::CostCenter(&tag.code);
+        choices.push((slice_choice(slice), format!("{} {}", slice_label(ctx, slice), tag.name)));
+    }
+    for tag in dimensions::list(conn, ctx.company_id(), Dimension::Project).await? {
+        let slice = service::LedgerSlice::Project(&tag.code);
+        choices.push((slice_choice(slice), format!("{} {}", slice_label(ctx, slice), tag.name)));
     }
     Ok(choices)
 }
@@ -741,23 +748,25 @@ struct StatementLinePage {
     from: String,
     to: String,
     detail: service::LineDetail,
-    /// The cost centre or project the figure is of, as a query to append to its links
-    /// (`&amp;project=EXPO-2026`); empty for the whole company.
+    /// The cost centre or project the figure is of, as the query its links carry on
+    /// (`&project=EXPO-2026`, see `slice_query`); empty for the whole company.
     within: String,
 }
 
-/// A slice as the query its report's links carry on (`&project=EXPO-2026`), escaped for the
-/// page; empty for all lines.
-fn within(slice: service::LedgerSlice<'_>) -> String {
-    slice.param().map(|(key, value)| format!("&{key}={}", web::page::url_component(value))).unwrap_or_default()
+/// A slice as a report names it (`项目 EXPO-2026`, `成本中心 未指定` for the lines naming no
+/// centre); empty for all lines.
+fn slice_label(ctx: &Ctx, slice: service::LedgerSlice<'_>) -> String {
+    let Some((key, code)) = slice.param() else { return String::new() };
+    let dimension = Dimension::parse(key, key).map(Dimension::label_key).unwrap_or("finance.cost_center");
+    let code = if code.is_empty() { ctx.t("finance.untagged") } else { code.to_string() };
+    format!("{} {code}", ctx.t(dimension))
 }
 
-/// A slice as a report's subtitle names it (` · 项目 EXPO-2026`); empty for all lines.
-fn slice_label(ctx: &Ctx, slice: service::LedgerSlice<'_>) -> String {
+/// A slice as a report's subtitle adds it (` · 项目 EXPO-2026`); empty for all lines.
+fn slice_subtitle(ctx: &Ctx, slice: service::LedgerSlice<'_>) -> String {
     match slice {
         service::LedgerSlice::All => String::new(),
-        service::LedgerSlice::CostCenter(code) => format!(" · {} {code}", ctx.t("finance.cost_center")),
-        service::LedgerSlice::Project(code) => format!(" · {} {code}", ctx.t("finance.project")),
+        _ => format!(" · {}", slice_label(ctx, slice)),
     }
 }
 
@@ -772,10 +781,7 @@ pub async fn statement_line(ctx: Ctx, Query(q): Query<LineQuery>) -> AppResult<R
         None => format!("{}-01", &to[..4]),
     };
     let mut conn = conn(&ctx).await?;
-    let slice = match statement {
-        service::Statement::BalanceSheet => service::LedgerSlice::All,
-        service::Statement::IncomeStatement => q.slice(),
-    };
+    let slice = q.slice();
     let detail = service::statement_line(&mut conn, ctx.company_id(), statement, &q.line, &from, &to, slice).await?;
     let (title_key, path, subtitle) = match statement {
         service::Statement::BalanceSheet => {
@@ -784,13 +790,13 @@ pub async fn statement_line(ctx: Ctx, Query(q): Query<LineQuery>) -> AppResult<R
         service::Statement::IncomeStatement => (
             "finance.income_statement",
             "/finance/reports/income-statement",
-            format!("{from} — {to}{}", slice_label(&ctx, slice)),
+            format!("{from} — {to}{}", slice_subtitle(&ctx, slice)),
         ),
     };
     let label = if ctx.lang == kernel::Lang::En { detail.label_en } else { detail.label_zh };
     let title = format!("{} · {}", ctx.t(title_key), label.trim_start_matches(['一', '二', '三', '四', '、']));
     let page = PageCtx::new(&ctx, title_key, path).await?.titled(title).as_report(subtitle, "");
-    let within = within(slice);
+    let within = slice_query(slice);
     render(&StatementLinePage { page, statement: statement.key(), from, to, detail, within })
 }
 

@@ -1517,6 +1517,16 @@ async fn a_bills_lines_carry_their_cost_centre_and_project_to_the_ledger_and_its
     assert_eq!((line(&sales_dept, "revenue"), line(&sales_dept, "selling")), ("0.00", "21500.00"));
     let whole = api.get("/api/v1/finance/reports/income-statement?from=2026-03&to=2026-03").await.json();
     assert_eq!(line(&whole, "revenue"), "40000.00");
+    // The revenue names no cost centre: it is the "none named" centre's.
+    let no_centre =
+        api.get("/api/v1/finance/reports/income-statement?from=2026-03&to=2026-03&cost_center=").await.json();
+    assert_eq!((line(&no_centre, "revenue"), line(&no_centre, "selling")), ("40000.00", "0.00"));
+    // A balance-sheet figure is always the whole company's, and so are its links.
+    let sheet_line = api
+        .get("/api/v1/finance/reports/statement-line?statement=balance-sheet&line=cash&period=2026-03&cost_center=SAL")
+        .await
+        .json();
+    assert!(!sheet_line.to_string().contains("cost_center=SAL"), "{sheet_line}");
 
     // In the browser: the bill shows each line's centre and project, and the bill form offers
     // the active codes (the archived project no longer) in two columns of its own.
@@ -1524,6 +1534,7 @@ async fn a_bills_lines_carry_their_cost_centre_and_project_to_the_ledger_and_its
     let statement =
         browser.get("/finance/reports/income-statement?from=2026-03&to=2026-03&slice=project:EXPO-2026").await;
     assert!(statement.body.contains("<option value=\"project:EXPO-2026\" selected>"), "the chooser shows the project");
+    assert!(statement.body.contains("<option value=\"cost_center:\">成本中心 未指定</option>"));
     assert!(
         statement.body.contains("line=selling&amp;from=2026-03&amp;to=2026-03&#38;project=EXPO-2026\">21,500.00</a>"),
         "a figure opens the project's accounts: {}",
