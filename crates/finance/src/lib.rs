@@ -4,18 +4,21 @@
 //! with the accounts other modules post to named by role in `chart`), monthly
 //! periods, vouchers (凭证) with gapless numbers per word and period, posting that keeps
 //! balance rows per (company, account, period, cost centre), per party and per project in the
-//! same transaction, the cost centre and project lists (`dimensions`), red-ink reversal, the trial balance, the CAS balance sheet and income statement, and the
+//! same transaction, the cost centre and project lists (`dimensions`) and costs by them per
+//! month (`costs`), red-ink reversal, the trial balance, the CAS balance sheet and income statement, and the
 //! month and year close. `service::post(tx, principal, entry)` is the posting API for the
 //! modules above; it emits `finance.EntryPosted` and `finance.PeriodClosed`.
 
 pub mod attachments;
 pub mod bank;
 pub mod chart;
+pub mod costs;
 pub mod dimensions;
 pub mod domain;
 mod http;
 mod i18n;
 pub mod invoicing;
+pub mod permissions;
 pub mod service;
 pub mod spend;
 pub mod vat;

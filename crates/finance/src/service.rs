@@ -11,13 +11,7 @@ use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeMap;
 
-pub const ACCOUNTS: &str = "finance.account.manage";
-pub const READ: &str = "finance.entry.read";
-pub const CREATE: &str = "finance.entry.create";
-pub const POST: &str = "finance.entry.post";
-pub const REPORTS: &str = "finance.report.read";
-pub const CLOSE: &str = "finance.period.close";
-pub const REOPEN: &str = "finance.period.reopen";
+pub use crate::permissions::{ACCOUNTS, CLOSE, CREATE, POST, READ, REOPEN, REPORTS};
 
 /// An account of a company's chart.
 #[derive(Debug, Clone, Serialize)]

@@ -1097,7 +1097,7 @@ pub async fn cost_report(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Js
     let (from, to) = (period("from", q.from.as_deref())?, period("to", q.to.as_deref())?);
     let dimension = q.dimension()?;
     let mut conn = conn(&ctx).await?;
-    let report = dimensions::cost_report(&mut conn, ctx.company_id(), dimension, &from, &to).await?;
+    let report = crate::costs::cost_report(&mut conn, ctx.company_id(), dimension, &from, &to).await?;
     let by_month = |amounts: &[i64]| -> Value {
         report
             .periods

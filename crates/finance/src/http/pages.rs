@@ -3,7 +3,8 @@
 
 use super::api::{slice_choice, slice_query, LineQuery, PeriodQuery};
 use crate::chart;
-use crate::dimensions::{self, CostReport, Dimension};
+use crate::costs::{self, CostReport};
+use crate::dimensions::{self, Dimension};
 use crate::domain::{self, yuan, EntryForm, LineForm, WORDS};
 use crate::service::{self, Account, EntrySummary, StatementRow, StoredEntry, TrialBalanceRow};
 use askama::Template;
@@ -1004,7 +1005,7 @@ pub async fn cost_report(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Re
     let (from, to) = range(&ctx, &q)?;
     let dimension = q.dimension()?;
     let mut conn = conn(&ctx).await?;
-    let report = dimensions::cost_report(&mut conn, ctx.company_id(), dimension, &from, &to).await?;
+    let report = costs::cost_report(&mut conn, ctx.company_id(), dimension, &from, &to).await?;
     if let Some(format) = export(&q) {
         let mut header: Vec<String> = [dimension.label_key(), "finance.name", "finance.code", "finance.account"]
             .iter()

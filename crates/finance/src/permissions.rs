@@ -1,0 +1,11 @@
+//! The ledger's permissions, by the names roles grant. They stand apart from the services
+//! that check them so that every part of the crate (the ledger, its cost centre and project
+//! lists) can name them without depending on the others. Invoicing's are in `invoicing`.
+
+pub const ACCOUNTS: &str = "finance.account.manage";
+pub const READ: &str = "finance.entry.read";
+pub const CREATE: &str = "finance.entry.create";
+pub const POST: &str = "finance.entry.post";
+pub const REPORTS: &str = "finance.report.read";
+pub const CLOSE: &str = "finance.period.close";
+pub const REOPEN: &str = "finance.period.reopen";
