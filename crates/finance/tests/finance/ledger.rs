@@ -905,6 +905,10 @@ async fn costs_show_by_project_and_month_from_listed_codes_and_an_archived_proje
     let browser = app.signed_in("admin").await;
     let list = browser.get("/finance/dimensions/project").await;
     assert!(list.body.contains("2026 上海工博会参展") && list.body.contains("/finance/dimensions/project/ERP/archive"));
+    assert!(
+        list.body.contains("/finance/reports/income-statement?slice=project:EXPO-2026"),
+        "each code opens its 利润表"
+    );
     let refused_form = browser
         .post_form("/finance/dimensions/project", "/finance/dimensions/project", &[("code", "ERP"), ("name", "重复")])
         .await;
