@@ -996,16 +996,44 @@ struct CostPage {
     to: String,
     dimensions: [Dimension; 2],
     report: CostReport,
+    /// Refusals of the range, by field (`from`, `to`), shown beside it.
+    errors: Vec<(String, String)>,
+}
+
+impl CostPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        web::page::message_for(&self.errors, field)
+    }
 }
 
 /// Costs and expenses by cost centre or project, account and month, with each figure opening
 /// the lines behind it.
 pub async fn cost_report(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Response> {
     ctx.require(service::REPORTS)?;
-    let (from, to) = range(&ctx, &q)?;
     let dimension = q.dimension()?;
     let mut conn = conn(&ctx).await?;
-    let report = costs::cost_report(&mut conn, ctx.company_id(), dimension, &from, &to).await?;
+    let chosen = match range(&ctx, &q) {
+        Ok((from, to)) => costs::cost_report(&mut conn, ctx.company_id(), dimension, &from, &to)
+            .await
+            .map(|report| (from, to, report))
+            .map_err(AppError::from),
+        Err(refused) => Err(refused),
+    };
+    let (from, to, report) = match chosen {
+        Ok(chosen) => chosen,
+        // A range the report cannot show (months the wrong way round, more than two years, a
+        // month mistyped): the page again with the range as typed and the message beside it.
+        Err(AppError::Domain(DomainError::Invalid(errors))) => {
+            let report = CostReport { dimension, periods: Vec::new(), groups: Vec::new() };
+            let page = PageCtx::new(&ctx, "finance.cost_centers", "/finance/reports/cost-centers").await?;
+            let typed = |v: &Option<String>| v.clone().unwrap_or_default();
+            let errors = field_messages(&ctx, &errors);
+            let refused =
+                CostPage { page, from: typed(&q.from), to: typed(&q.to), dimensions: Dimension::ALL, report, errors };
+            return web::page::render_status(axum::http::StatusCode::UNPROCESSABLE_ENTITY, &refused);
+        }
+        Err(other) => return Err(other),
+    };
     if let Some(format) = export(&q) {
         let mut header: Vec<String> = [dimension.label_key(), "finance.name", "finance.code", "finance.account"]
             .iter()
@@ -1032,6 +1060,7 @@ pub async fn cost_report(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Re
         to,
         dimensions: Dimension::ALL,
         report,
+        errors: Vec::new(),
     })
 }
 

@@ -944,6 +944,15 @@ async fn costs_show_by_project_and_month_from_listed_codes_and_an_archived_proje
     assert!(page
         .body
         .contains("/finance/reports/account?code=6601&amp;from=2026-04&amp;to=2026-04&amp;project=EXPO-2026"));
+    let backwards = browser.get("/finance/reports/cost-centers?dimension=project&from=2026-04&to=2026-03").await;
+    assert_eq!(backwards.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        backwards.body.contains(
+            "value=\"2026-03\" maxlength=\"7\"><p class=\"error\" role=\"alert\">截止期间 2026-03 早于起始期间</p>"
+        ),
+        "the refusal stands beside the last month, as typed: {}",
+        backwards.body
+    );
     let csv = browser.get("/finance/reports/cost-centers?dimension=project&from=2026-03&to=2026-04&format=csv").await;
     assert!(csv.body.contains("EXPO-2026") && csv.body.contains("12000.00"), "{}", csv.body);
     let done = browser.post_form("/finance/dimensions/project", "/finance/dimensions/project/ERP/archive", &[]).await;
