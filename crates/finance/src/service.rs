@@ -576,14 +576,14 @@ async fn insert_entry(
             entry.lines.iter().zip(account_ids).map(|(l, a)| (*a, l.cost_center.clone(), l.debit, l.credit));
         writes.push(balance_upsert(company, &entry.period, movements));
         let owed = entry.lines.iter().zip(account_ids).filter_map(|(l, a)| Some((*a, l.party?, l.debit, l.credit)));
-        writes.extend(party_balance_upsert(company, &entry.period, owed));
+        writes.extend(named_balance_upsert("fin_party_balances", "party_id", company, &entry.period, owed));
         let projects = entry
             .lines
             .iter()
             .zip(account_ids)
             .filter(|(l, _)| !l.project.is_empty())
             .map(|(l, a)| (*a, l.project.clone(), l.debit, l.credit));
-        writes.extend(project_balance_upsert(company, &entry.period, projects));
+        writes.extend(named_balance_upsert("fin_project_balances", "project", company, &entry.period, projects));
     }
     if let Some(with_entry) = with_entry {
         writes.extend(with_entry(id));
@@ -684,27 +684,9 @@ pub async fn delete_draft(tx: &mut Tx, principal: &Principal, id: i64) -> Result
     Ok(())
 }
 
-/// The statement that adds a posted entry's lines that name a customer or supplier to the
-/// balance rows of (account, period, party); none when no line names one.
-fn party_balance_upsert(
-    company: i64,
-    period: &str,
-    lines: impl Iterator<Item = (i64, i64, i64, i64)>,
-) -> Option<db::SqlBuilder> {
-    named_balance_upsert("fin_party_balances", "party_id", company, period, lines)
-}
-
-/// The statement that adds a posted entry's lines that name a project to the balance rows of
-/// (account, period, project); none when no line names one.
-fn project_balance_upsert(
-    company: i64,
-    period: &str,
-    lines: impl Iterator<Item = (i64, String, i64, i64)>,
-) -> Option<db::SqlBuilder> {
-    named_balance_upsert("fin_project_balances", "project", company, period, lines)
-}
-
-/// [`movement_upsert`] for the lines given, which are those that name a `key`; none without.
+/// The statement that adds a posted entry's lines that name a `key` (the customer or supplier
+/// of a receivable, payable or advance line, a project) to the balance rows of (account,
+/// period, key) in `table`; none when no line names one. [`movement_upsert`] for such lines.
 fn named_balance_upsert<K: Ord + Into<db::query::Value>>(
     table: &str,
     key: &str,
@@ -903,8 +885,8 @@ async fn post_unchecked(tx: &mut Tx, company: i64, id: i64, tags: Tags) -> Resul
         vec![number.clone().into(), now.into(), tx.actor().user_id.into(), id.into()],
     );
     let mut writes = vec![balance_upsert(company, &period, movements.into_iter()), mark_posted];
-    writes.extend(party_balance_upsert(company, &period, owed.into_iter()));
-    writes.extend(project_balance_upsert(company, &period, projects.into_iter()));
+    writes.extend(named_balance_upsert("fin_party_balances", "party_id", company, &period, owed.into_iter()));
+    writes.extend(named_balance_upsert("fin_project_balances", "project", company, &period, projects.into_iter()));
     tx.execute_all(&writes).await?;
     record_posting(tx, id, &number, &period, amount).await?;
     Ok(number)
