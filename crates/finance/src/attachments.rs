@@ -7,7 +7,7 @@
 //! Every attachment and removal is in the audit trail with the file's SHA-256, so a document
 //! shown later can be proved to be the one attached.
 
-use crate::service::{CREATE, READ};
+use crate::permissions::{CREATE, READ};
 use db::{Result, RowExt, Tx};
 use kernel::error::Problems;
 use kernel::permission::Principal;

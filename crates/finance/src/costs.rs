@@ -1,6 +1,7 @@
 //! The cost report: costs and expenses by cost centre or project, account and month, read
 //! from balance rows (`fin_balances` for cost centres, `fin_project_balances` for projects),
-//! never from entries.
+//! less, for cost centres, the few lines of the month-end closing vouchers; never from the
+//! entries at large.
 
 use crate::dimensions::{self, Dimension};
 use db::Result;

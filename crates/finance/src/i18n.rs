@@ -212,6 +212,7 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("finance.no_costs", "所选期间没有成本费用。", "No costs or expenses in the chosen months."),
     ("finance.untagged", "未指定", "none named"),
     ("finance.slice", "范围", "Of"),
+    ("finance.reports", "报表", "Reports"),
     ("finance.whole_company", "全公司", "The whole company"),
     ("finance.balance", "余额", "Balance"),
     ("finance.download_csv", "下载 CSV", "Download CSV"),

@@ -147,7 +147,7 @@ pub async fn vat_rounding(conn: &mut db::Conn, company: i64) -> Result<VatRoundi
 /// Sets the company's VAT rounding for the documents it issues from now on (those already
 /// saved keep theirs). Audited.
 pub async fn set_vat_rounding(tx: &mut Tx, principal: &Principal, rounding: VatRounding) -> Result<()> {
-    principal.authorize(crate::service::ACCOUNTS)?;
+    principal.authorize(crate::permissions::ACCOUNTS)?;
     let company = principal.company_id.0;
     let before = vat_rounding(tx.conn(), company).await?;
     let changed = tx

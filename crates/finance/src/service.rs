@@ -684,9 +684,9 @@ pub async fn delete_draft(tx: &mut Tx, principal: &Principal, id: i64) -> Result
     Ok(())
 }
 
-/// The statement that adds a posted entry's lines that name a `key` (the customer or supplier
-/// of a receivable, payable or advance line, a project) to the balance rows of (account,
-/// period, key) in `table`; none when no line names one. [`movement_upsert`] for such lines.
+/// The statement that adds a posted entry's lines that name a `key` (a customer or supplier, a
+/// project) to the balance rows of (account, period, key) in `table`; none when no line
+/// names one. [`movement_upsert`] for such lines.
 fn named_balance_upsert<K: Ord + Into<db::query::Value>>(
     table: &str,
     key: &str,

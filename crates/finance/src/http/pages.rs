@@ -1012,24 +1012,24 @@ pub async fn cost_report(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Re
     ctx.require(service::REPORTS)?;
     let dimension = q.dimension()?;
     let mut conn = conn(&ctx).await?;
-    let chosen = match range(&ctx, &q) {
-        Ok((from, to)) => costs::cost_report(&mut conn, ctx.company_id(), dimension, &from, &to)
-            .await
-            .map(|report| (from, to, report))
-            .map_err(AppError::from),
-        Err(refused) => Err(refused),
+    // The months as read (a missing one filled in), or as typed when one cannot be read.
+    let typed = |v: &Option<String>| v.clone().unwrap_or_default();
+    let (chosen, (from, to)) = match range(&ctx, &q) {
+        Ok((from, to)) => {
+            let report = costs::cost_report(&mut conn, ctx.company_id(), dimension, &from, &to).await;
+            (report.map_err(AppError::from), (from, to))
+        }
+        Err(refused) => (Err(refused), (typed(&q.from), typed(&q.to))),
     };
-    let (from, to, report) = match chosen {
-        Ok(chosen) => chosen,
+    let report = match chosen {
+        Ok(report) => report,
         // A range the report cannot show (months the wrong way round, more than two years, a
-        // month mistyped): the page again with the range as typed and the message beside it.
+        // month mistyped): the page again with the range and the message beside it.
         Err(AppError::Domain(DomainError::Invalid(errors))) => {
             let report = CostReport { dimension, periods: Vec::new(), groups: Vec::new() };
             let page = PageCtx::new(&ctx, "finance.cost_centers", "/finance/reports/cost-centers").await?;
-            let typed = |v: &Option<String>| v.clone().unwrap_or_default();
             let errors = field_messages(&ctx, &errors);
-            let refused =
-                CostPage { page, from: typed(&q.from), to: typed(&q.to), dimensions: Dimension::ALL, report, errors };
+            let refused = CostPage { page, from, to, dimensions: Dimension::ALL, report, errors };
             return web::page::render_status(axum::http::StatusCode::UNPROCESSABLE_ENTITY, &refused);
         }
         Err(other) => return Err(other),
@@ -1073,6 +1073,8 @@ struct DimensionsPage {
     tags: Vec<dimensions::Tag>,
     refused: Refused,
     can_manage: bool,
+    /// May open the reports the list links to.
+    can_report: bool,
 }
 
 impl DimensionsPage {
@@ -1112,6 +1114,7 @@ async fn dimensions_page(ctx: &Ctx, dimension: Dimension, refused: Refused) -> A
         tags: dimensions::list(&mut conn, ctx.company_id(), dimension).await?,
         refused,
         can_manage: ctx.principal.may(service::ACCOUNTS),
+        can_report: ctx.principal.may(service::REPORTS),
     })
 }
 

@@ -953,6 +953,13 @@ async fn costs_show_by_project_and_month_from_listed_codes_and_an_archived_proje
         "the refusal stands beside the last month, as typed: {}",
         backwards.body
     );
+    // Only the first month typed: the last is this month (March on the tests' clock), and the
+    // refusal stands beside it with the month the report read.
+    let wide = browser.get("/finance/reports/cost-centers?from=2020-01").await;
+    assert_eq!(wide.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wide
+        .body
+        .contains("value=\"2026-03\" maxlength=\"7\"><p class=\"error\" role=\"alert\">最多选择 24 个月</p>"));
     let csv = browser.get("/finance/reports/cost-centers?dimension=project&from=2026-03&to=2026-04&format=csv").await;
     assert!(csv.body.contains("EXPO-2026") && csv.body.contains("12000.00"), "{}", csv.body);
     let done = browser.post_form("/finance/dimensions/project", "/finance/dimensions/project/ERP/archive", &[]).await;
