@@ -543,11 +543,7 @@ impl TrialBalancePage {
 
 pub async fn trial_balance(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Response> {
     ctx.require(service::REPORTS)?;
-    let to = chosen_period(&ctx, "to", q.to.as_deref())?;
-    let from = match q.from.as_deref().filter(|v| !v.is_empty()) {
-        Some(_) => chosen_period(&ctx, "from", q.from.as_deref())?,
-        None => format!("{}-01", &to[..4]),
-    };
+    let (from, to) = range(&ctx, q.from.as_deref(), q.to.as_deref())?;
     let mut conn = conn(&ctx).await?;
     let rows = service::trial_balance(&mut conn, ctx.company_id(), &from, &to).await?;
     let first_period = service::periods(&mut conn, ctx.company_id())
@@ -776,11 +772,7 @@ fn slice_subtitle(ctx: &Ctx, slice: service::LedgerSlice<'_>) -> String {
 pub async fn statement_line(ctx: Ctx, Query(q): Query<LineQuery>) -> AppResult<Response> {
     ctx.require(service::REPORTS)?;
     let statement = service::Statement::parse(&q.statement).ok_or(DomainError::NotFound("statement"))?;
-    let to = chosen_period(&ctx, "to", q.to.as_deref())?;
-    let from = match q.from.as_deref().filter(|v| !v.is_empty()) {
-        Some(_) => chosen_period(&ctx, "from", q.from.as_deref())?,
-        None => format!("{}-01", &to[..4]),
-    };
+    let (from, to) = range(&ctx, q.from.as_deref(), q.to.as_deref())?;
     let mut conn = conn(&ctx).await?;
     let slice = q.slice();
     let detail = service::statement_line(&mut conn, ctx.company_id(), statement, &q.line, &from, &to, slice).await?;
@@ -934,10 +926,10 @@ struct LedgerPage {
 }
 
 /// The range of a report: `to` defaults to this month, `from` to January of that year.
-fn range(ctx: &Ctx, q: &PeriodQuery) -> Result<(String, String), AppError> {
-    let to = chosen_period(ctx, "to", q.to.as_deref())?;
-    let from = match q.from.as_deref().filter(|v| !v.is_empty()) {
-        Some(_) => chosen_period(ctx, "from", q.from.as_deref())?,
+fn range(ctx: &Ctx, from: Option<&str>, to: Option<&str>) -> Result<(String, String), AppError> {
+    let to = chosen_period(ctx, "to", to)?;
+    let from = match from.filter(|v| !v.is_empty()) {
+        Some(_) => chosen_period(ctx, "from", from)?,
         None => format!("{}-01", &to[..4]),
     };
     Ok((from, to))
@@ -946,7 +938,7 @@ fn range(ctx: &Ctx, q: &PeriodQuery) -> Result<(String, String), AppError> {
 /// The entries behind a trial-balance figure.
 pub async fn account_ledger(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Response> {
     ctx.require(service::REPORTS)?;
-    let (from, to) = range(&ctx, &q)?;
+    let (from, to) = range(&ctx, q.from.as_deref(), q.to.as_deref())?;
     let code = q.code.clone().unwrap_or_default();
     let mut conn = conn(&ctx).await?;
     let (opening, lines) = service::account_ledger(&mut conn, ctx.company_id(), &code, &from, &to, q.slice()).await?;
@@ -1014,7 +1006,7 @@ pub async fn cost_report(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Re
     let mut conn = conn(&ctx).await?;
     // The months as read (a missing one filled in), or as typed when one cannot be read.
     let typed = |v: &Option<String>| v.clone().unwrap_or_default();
-    let (chosen, (from, to)) = match range(&ctx, &q) {
+    let (chosen, (from, to)) = match range(&ctx, q.from.as_deref(), q.to.as_deref()) {
         Ok((from, to)) => {
             let report = costs::cost_report(&mut conn, ctx.company_id(), dimension, &from, &to).await;
             (report.map_err(AppError::from), (from, to))

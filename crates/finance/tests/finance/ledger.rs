@@ -1316,3 +1316,40 @@ async fn research_costs_kept_under_administrative_expenses_show_on_their_own_lin
     assert_eq!(research["amount"], "8000.00", "{research}");
     assert_eq!(research["accounts"][0]["code"], "6602", "it opens the account the research sits under: {research}");
 }
+
+/// An auditor reads the cost centre and project lists and their reports but changes nothing:
+/// adding, renaming and archiving are refused and the list stays as it was.
+#[tokio::test]
+async fn an_auditor_reads_the_cost_centre_list_but_may_not_change_it() {
+    let app = spawn_app().await;
+    let admin = app.api("admin").await;
+    admin.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let added = admin.post("/api/v1/finance/dimensions/cost_center", &json!({"code": "SAL", "name": "销售部"})).await;
+    assert_eq!(added.status, StatusCode::CREATED);
+    app.user("li.shen", &["auditor"], "", "finance").await;
+    let auditor = app.api("li.shen").await;
+    let listed = auditor.get("/api/v1/finance/dimensions/cost_center").await;
+    assert_eq!(listed.status, StatusCode::OK);
+    let refused = [
+        auditor.post("/api/v1/finance/dimensions/cost_center", &json!({"code": "FIN", "name": "财务部"})).await,
+        auditor.post("/api/v1/finance/dimensions/cost_center/SAL/archive", &json!({})).await,
+        auditor
+            .call(
+                axum::http::Method::PATCH,
+                "/api/v1/finance/dimensions/cost_center/SAL",
+                Some(&json!({"name": "营销部"})),
+            )
+            .await,
+    ];
+    for response in &refused {
+        assert_eq!(response.status, StatusCode::FORBIDDEN, "{}", response.body);
+    }
+    assert_eq!(auditor.get("/api/v1/finance/dimensions/cost_center").await.json(), listed.json(), "nothing changed");
+    assert_eq!(app.count("audit_log WHERE resource = 'finance.cost_center'").await, 1, "only the administrator's");
+    let page = app.signed_in("li.shen").await.get("/finance/dimensions/cost_center").await;
+    assert!(page.body.contains("销售部") && !page.body.contains("/finance/dimensions/cost_center/SAL/archive"));
+    assert!(
+        page.body.contains("/finance/reports/income-statement?slice=cost_center:SAL"),
+        "the auditor may read reports"
+    );
+}
