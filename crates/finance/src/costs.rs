@@ -15,13 +15,9 @@ pub const MAX_MONTHS: usize = 24;
 
 /// The months `from..=to` (`YYYY-MM`), refused when reversed or wider than [`MAX_MONTHS`].
 pub fn months(from: &str, to: &str) -> std::result::Result<Vec<String>, DomainError> {
-    let parse = |p: &str| -> Option<(i32, u32)> { Some((p.get(..4)?.parse().ok()?, p.get(5..7)?.parse().ok()?)) };
-    let (Some((mut year, mut month)), Some(last)) = (parse(from), parse(to)) else {
-        return Err(DomainError::invalid("from", "error.finance.period", from));
-    };
-    if (year, month) > last {
-        return Err(DomainError::invalid("to", "error.finance.range_reversed", to));
-    }
+    let (from, to) = crate::domain::period_range(from, to)?;
+    let parse = |p: &str| -> (i32, u32) { (p[..4].parse().unwrap_or(0), p[5..7].parse().unwrap_or(1)) };
+    let ((mut year, mut month), last) = (parse(&from), parse(&to));
     let mut out = Vec::new();
     while (year, month) <= last {
         if out.len() == MAX_MONTHS {

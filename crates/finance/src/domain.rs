@@ -23,6 +23,28 @@ pub fn parse_period(field: &str, text: &str) -> Result<String, kernel::error::Fi
     }
 }
 
+/// The months `from..=to` of a report, each read as `YYYY-MM`. A month that cannot be read is
+/// refused beside its own field, both at once; a `to` before `from` is refused beside `to`,
+/// since the statements of a reversed range would read as empty rather than wrong.
+pub fn period_range(from: &str, to: &str) -> DomainResult<(String, String)> {
+    let mut problems = Problems::default();
+    let mut read = |field: &str, text: &str| match parse_period(field, text) {
+        Ok(period) => Some(period),
+        Err(e) => {
+            problems.0.push(e);
+            None
+        }
+    };
+    let (from, to) = (read("from", from), read("to", to));
+    if let (Some(from), Some(to)) = (&from, &to) {
+        if from > to {
+            problems.add("to", "error.finance.range_reversed", to.as_str());
+        }
+    }
+    problems.finish()?;
+    Ok((from.unwrap_or_default(), to.unwrap_or_default()))
+}
+
 /// The period a business date (`YYYY-MM-DD`) falls in.
 pub fn period_of(date: &str) -> String {
     date.chars().take(7).collect()

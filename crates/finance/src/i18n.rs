@@ -167,6 +167,7 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("error.finance.archived_project", "项目 {0} 已停用", "The project {0} is archived"),
     ("error.finance.credit_tags", "贷项行的科目、成本中心与项目（{0}）须与原发票某一行相同", "A credit line names the account, cost centre and project of one of its invoice's lines, not {0}"),
     ("error.finance.range_reversed", "截止期间 {0} 早于起始期间", "The last month {0} comes before the first"),
+    ("error.finance.dates_reversed", "截止日期 {0} 早于起始日期", "The last day {0} comes before the first"),
     ("error.finance.range_too_wide", "最多选择 {0} 个月", "Choose at most {0} months"),
     ("error.finance.code_taken", "科目编码 {0} 已存在", "The code {0} is taken"),
     ("finance.invoices", "销售发票", "Customer invoices"),

@@ -1723,10 +1723,16 @@ pub async fn party_statement(
     from: &str,
     to: &str,
 ) -> Result<(i64, Vec<StatementLine>)> {
-    for date in [from, to] {
-        chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
-            .map_err(|_| DomainError::invalid("date", "error.date.format", date))?;
+    let mut problems = kernel::error::Problems::default();
+    for (field, date) in [("from", from), ("to", to)] {
+        if chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_err() {
+            problems.add(field, "error.date.format", date);
+        }
     }
+    if problems.0.is_empty() && from > to {
+        problems.add("to", "error.finance.dates_reversed", to);
+    }
+    problems.finish()?;
     let rows = sqlx::query(
         "SELECT invoice_date AS day, CASE WHEN credit_of IS NULL THEN 'invoice' ELSE 'credit_note' END AS kind, number, total AS amount, id, \
            kind AS document, id AS target \

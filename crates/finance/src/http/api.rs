@@ -402,6 +402,11 @@ fn period(field: &str, value: Option<&str>) -> Result<String, AppError> {
     domain::parse_period(field, value.unwrap_or_default()).map_err(|e| AppError::Domain(DomainError::Invalid(vec![e])))
 }
 
+/// A report's months `from..=to`, both required (see [`domain::period_range`]).
+fn months(from: Option<&str>, to: Option<&str>) -> Result<(String, String), AppError> {
+    Ok(domain::period_range(from.unwrap_or_default(), to.unwrap_or_default())?)
+}
+
 pub async fn entries(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Json<Value>> {
     ctx.require(service::READ)?;
     let period = period("period", q.period.as_deref())?;
@@ -502,7 +507,7 @@ fn statement_json(rows: &[StatementRow]) -> Value {
 
 pub async fn trial_balance(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Json<Value>> {
     ctx.require(service::REPORTS)?;
-    let (from, to) = (period("from", q.from.as_deref())?, period("to", q.to.as_deref())?);
+    let (from, to) = months(q.from.as_deref(), q.to.as_deref())?;
     let mut conn = conn(&ctx).await?;
     let rows = service::trial_balance(&mut conn, ctx.company_id(), &from, &to).await?;
     let totals =
@@ -526,7 +531,7 @@ pub async fn balance_sheet(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<
 
 pub async fn income_statement(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Json<Value>> {
     ctx.require(service::REPORTS)?;
-    let (from, to) = (period("from", q.from.as_deref())?, period("to", q.to.as_deref())?);
+    let (from, to) = months(q.from.as_deref(), q.to.as_deref())?;
     let mut conn = conn(&ctx).await?;
     let rows = service::income_statement(&mut conn, ctx.company_id(), &from, &to, q.slice()).await?;
     let mut body = json!({"from": from, "to": to, "lines": statement_json(&rows)});
@@ -572,7 +577,7 @@ pub async fn statement_line(ctx: Ctx, Query(q): Query<LineQuery>) -> AppResult<J
             let to = period("period", q.period.as_deref().or(q.to.as_deref()))?;
             (format!("{}-01", &to[..4]), to)
         }
-        service::Statement::IncomeStatement => (period("from", q.from.as_deref())?, period("to", q.to.as_deref())?),
+        service::Statement::IncomeStatement => months(q.from.as_deref(), q.to.as_deref())?,
     };
     let mut conn = conn(&ctx).await?;
     let slice = q.slice();
@@ -1080,7 +1085,7 @@ pub fn report_docs() -> Vec<ApiRoute> {
 
 pub async fn account_ledger(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Json<Value>> {
     ctx.require(service::REPORTS)?;
-    let (from, to) = (period("from", q.from.as_deref())?, period("to", q.to.as_deref())?);
+    let (from, to) = months(q.from.as_deref(), q.to.as_deref())?;
     let code = q.code.clone().unwrap_or_default();
     let mut conn = conn(&ctx).await?;
     let (opening, lines) = service::account_ledger(&mut conn, ctx.company_id(), &code, &from, &to, q.slice()).await?;
@@ -1094,7 +1099,7 @@ pub async fn account_ledger(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult
 /// Costs and expenses by cost centre or project, account and month.
 pub async fn cost_report(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Json<Value>> {
     ctx.require(service::REPORTS)?;
-    let (from, to) = (period("from", q.from.as_deref())?, period("to", q.to.as_deref())?);
+    let (from, to) = months(q.from.as_deref(), q.to.as_deref())?;
     let dimension = q.dimension()?;
     let mut conn = conn(&ctx).await?;
     let report = crate::costs::cost_report(&mut conn, ctx.company_id(), dimension, &from, &to).await?;

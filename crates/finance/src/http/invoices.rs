@@ -2,6 +2,7 @@
 //! the invoice with its voucher, post, credit note and receipt forms (also a print view), and
 //! the ageing report.
 
+use super::{figures_or_refusal, render_report};
 use crate::dimensions::Dimension;
 use crate::domain::yuan;
 use crate::invoicing::{self, AgeingRow, Invoice, InvoiceForm, InvoiceSummary, PaymentForm};
@@ -477,6 +478,8 @@ struct AgeingPage {
     date: String,
     rows: Vec<AgeingRow>,
     totals: [i64; 5],
+    /// A date that could not be read, shown beside its field.
+    errors: Vec<(String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -490,9 +493,16 @@ pub struct AgeingQuery {
 pub async fn ageing(ctx: Ctx, Query(q): Query<AgeingQuery>) -> AppResult<Response> {
     ctx.require(invoicing::READ)?;
     let kind = if q.kind.as_deref() == Some("payable") { "payable" } else { "receivable" }.to_string();
-    let date = q.date.filter(|d| !d.is_empty()).unwrap_or_else(|| ctx.today().to_string());
-    let mut conn = ctx.db().read_conn().await?;
-    let rows = invoicing::ageing(&mut conn, ctx.company_id(), &kind, &date).await?;
+    let date = q.date.clone().filter(|d| !d.is_empty()).unwrap_or_else(|| ctx.today().to_string());
+    let read: AppResult<_> = async {
+        let mut conn = ctx.db().read_conn().await?;
+        Ok(invoicing::ageing(&mut conn, ctx.company_id(), &kind, &date).await?)
+    }
+    .await;
+    let (rows, errors) = match figures_or_refusal(&ctx, read)? {
+        Ok(rows) => (rows, Vec::new()),
+        Err(errors) => (Vec::new(), errors),
+    };
     let mut totals = [0i64; 5];
     for r in &rows {
         for (i, b) in r.buckets.iter().enumerate() {
@@ -500,7 +510,7 @@ pub async fn ageing(ctx: Ctx, Query(q): Query<AgeingQuery>) -> AppResult<Respons
         }
         totals[4] += r.total;
     }
-    if let Some(format) = q.format.as_deref().filter(|f| *f == "csv" || *f == "xlsx") {
+    if let Some(format) = q.format.as_deref().filter(|f| errors.is_empty() && (*f == "csv" || *f == "xlsx")) {
         let header: Vec<String> = [
             "finance.party",
             "finance.bucket.0",
@@ -527,13 +537,9 @@ pub async fn ageing(ctx: Ctx, Query(q): Query<AgeingQuery>) -> AppResult<Respons
             .collect();
         return web::page::download(format, &format!("ageing-{kind}-{date}"), &header, &data);
     }
-    render(&AgeingPage {
-        page: PageCtx::new(&ctx, "finance.ageing", "/finance/reports/ageing").await?.as_report(date.clone(), ""),
-        kind,
-        date,
-        rows,
-        totals,
-    })
+    let page = PageCtx::new(&ctx, "finance.ageing", "/finance/reports/ageing").await?.as_report(date.clone(), "");
+    let refused = !errors.is_empty();
+    render_report(&AgeingPage { page, kind, date, rows, totals, errors }, refused)
 }
 
 #[derive(Template)]
@@ -547,6 +553,8 @@ struct StatementPage {
     opening: i64,
     lines: Vec<invoicing::StatementLine>,
     closing: i64,
+    /// Dates that could not be read, by field, shown beside them.
+    errors: Vec<(String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -562,8 +570,9 @@ pub struct StatementQuery {
 pub async fn party_statement(ctx: Ctx, Query(q): Query<StatementQuery>) -> AppResult<Response> {
     ctx.require(invoicing::READ)?;
     let party_id = q.party_id.ok_or(AppError::NotFound)?;
-    let to = q.to.filter(|d| !d.is_empty()).unwrap_or_else(|| ctx.today().to_string());
-    let from = q.from.filter(|d| !d.is_empty()).unwrap_or_else(|| format!("{}-01-01", &to[..4.min(to.len())]));
+    let to = q.to.clone().filter(|d| !d.is_empty()).unwrap_or_else(|| ctx.today().to_string());
+    let from =
+        q.from.clone().filter(|d| !d.is_empty()).unwrap_or_else(|| format!("{}-01-01", to.get(..4).unwrap_or("")));
     let party_name: String = sqlx::query("SELECT name FROM parties WHERE company_id = $1 AND id = $2")
         .bind(ctx.company_id())
         .bind(party_id)
@@ -571,10 +580,17 @@ pub async fn party_statement(ctx: Ctx, Query(q): Query<StatementQuery>) -> AppRe
         .await?
         .ok_or(AppError::NotFound)?
         .try_get("name")?;
-    let mut conn = ctx.db().read_conn().await?;
-    let (opening, lines) = invoicing::party_statement(&mut conn, ctx.company_id(), party_id, &from, &to).await?;
+    let read: AppResult<_> = async {
+        let mut conn = ctx.db().read_conn().await?;
+        Ok(invoicing::party_statement(&mut conn, ctx.company_id(), party_id, &from, &to).await?)
+    }
+    .await;
+    let ((opening, lines), errors) = match figures_or_refusal(&ctx, read)? {
+        Ok(figures) => (figures, Vec::new()),
+        Err(errors) => ((0, Vec::new()), errors),
+    };
     let closing = lines.last().map(|l| l.balance).unwrap_or(opening);
-    if let Some(format) = q.format.as_deref().filter(|f| *f == "csv" || *f == "xlsx") {
+    if let Some(format) = q.format.as_deref().filter(|f| errors.is_empty() && (*f == "csv" || *f == "xlsx")) {
         let header: Vec<String> =
             ["finance.date", "finance.invoice_number", "finance.charge", "finance.paid", "finance.balance"]
                 .iter()
@@ -593,5 +609,6 @@ pub async fn party_statement(ctx: Ctx, Query(q): Query<StatementQuery>) -> AppRe
     let page = PageCtx::new(&ctx, "finance.party_statement", "/finance/reports/ageing")
         .await?
         .titled(format!("{} · {party_name}", ctx.t("finance.party_statement")));
-    render(&StatementPage { page, party_id, party_name, from, to, opening, lines, closing })
+    let refused = !errors.is_empty();
+    render_report(&StatementPage { page, party_id, party_name, from, to, opening, lines, closing, errors }, refused)
 }

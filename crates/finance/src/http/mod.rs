@@ -106,3 +106,35 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/finance/periods/{period}/revalue", post(api::revalue))
         .route("/api/v1/finance/periods/{period}/reopen", post(api::reopen))
 }
+
+/// What a report or list page shows: its figures, or, when what it was asked for cannot be
+/// read (a month or date mistyped, months the wrong way round), the messages to show beside
+/// the fields that asked, so the reader corrects the field rather than meeting an error page.
+/// Any other failure stays an error.
+fn figures_or_refusal<T>(
+    ctx: &web::Ctx,
+    outcome: web::AppResult<T>,
+) -> web::AppResult<Result<T, Vec<(String, String)>>> {
+    match outcome {
+        Ok(figures) => Ok(Ok(figures)),
+        Err(web::AppError::Domain(kernel::DomainError::Invalid(errors))) => {
+            Ok(Err(web::page::field_messages(ctx, &errors)))
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// Renders a report or list page; one that shows a refusal instead of figures is answered
+/// 422, as a refused form is.
+fn render_report(page: &impl askama::Template, refused: bool) -> web::AppResult<axum::response::Response> {
+    if !refused {
+        web::page::render(page)
+    } else {
+        web::page::render_status(axum::http::StatusCode::UNPROCESSABLE_ENTITY, page)
+    }
+}
+
+/// What was typed into a query field, for showing it again when refused.
+fn typed(value: &Option<String>) -> String {
+    value.clone().unwrap_or_default()
+}

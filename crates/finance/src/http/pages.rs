@@ -2,6 +2,7 @@
 //! with post and reverse), trial balance, balance sheet, income statement, periods.
 
 use super::api::{slice_choice, slice_query, LineQuery, PeriodQuery};
+use super::{figures_or_refusal, render_report, typed};
 use crate::chart;
 use crate::costs::{self, CostReport};
 use crate::dimensions::{self, Dimension};
@@ -194,14 +195,25 @@ struct EntriesPage {
     page: PageCtx,
     period: String,
     entries: Vec<EntrySummary>,
+    /// A month that could not be read, by field, shown beside it.
+    errors: Vec<(String, String)>,
 }
 
 pub async fn entries(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Response> {
     ctx.require(service::READ)?;
-    let period = chosen_period(&ctx, "period", q.period.as_deref())?;
-    let mut conn = conn(&ctx).await?;
-    let entries = service::entries(&mut conn, ctx.company_id(), &period).await?;
-    render(&EntriesPage { page: PageCtx::new(&ctx, "finance.entries", "/finance/entries").await?, period, entries })
+    let read: AppResult<_> = async {
+        let period = chosen_period(&ctx, "period", q.period.as_deref())?;
+        let mut conn = conn(&ctx).await?;
+        Ok((service::entries(&mut conn, ctx.company_id(), &period).await?, period))
+    }
+    .await;
+    let ((entries, period), errors) = match figures_or_refusal(&ctx, read)? {
+        Ok(figures) => (figures, Vec::new()),
+        Err(errors) => ((Vec::new(), typed(&q.period)), errors),
+    };
+    let page = PageCtx::new(&ctx, "finance.entries", "/finance/entries").await?;
+    let refused = !errors.is_empty();
+    render_report(&EntriesPage { page, period, entries, errors }, refused)
 }
 
 #[derive(Template)]
@@ -527,6 +539,8 @@ struct TrialBalancePage {
     first_period: String,
     rows: Vec<TrialBalanceRow>,
     totals: (i64, i64, i64, i64),
+    /// Months that could not be read, by field, shown beside them.
+    errors: Vec<(String, String)>,
 }
 
 impl TrialBalancePage {
@@ -543,18 +557,26 @@ impl TrialBalancePage {
 
 pub async fn trial_balance(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Response> {
     ctx.require(service::REPORTS)?;
-    let (from, to) = range(&ctx, q.from.as_deref(), q.to.as_deref())?;
-    let mut conn = conn(&ctx).await?;
-    let rows = service::trial_balance(&mut conn, ctx.company_id(), &from, &to).await?;
-    let first_period = service::periods(&mut conn, ctx.company_id())
-        .await?
-        .into_iter()
-        .next()
-        .map_or_else(|| from.clone(), |(p, _)| p);
-    drop(conn);
+    let ((from, to), asked) = range(&ctx, &q.from, &q.to);
+    let read: AppResult<_> = async {
+        let (from, to) = asked?;
+        let mut conn = conn(&ctx).await?;
+        let rows = service::trial_balance(&mut conn, ctx.company_id(), &from, &to).await?;
+        let first_period = service::periods(&mut conn, ctx.company_id())
+            .await?
+            .into_iter()
+            .next()
+            .map_or_else(|| from.clone(), |(p, _)| p);
+        Ok((first_period, rows))
+    }
+    .await;
+    let ((first_period, rows), errors) = match figures_or_refusal(&ctx, read)? {
+        Ok(figures) => (figures, Vec::new()),
+        Err(errors) => ((String::new(), Vec::new()), errors),
+    };
     let totals =
         rows.iter().fold((0, 0, 0, 0), |t, r| (t.0 + r.opening, t.1 + r.debit, t.2 + r.credit, t.3 + r.closing));
-    if let Some(format) = export(&q) {
+    if let Some(format) = export(&q).filter(|_| errors.is_empty()) {
         let header: Vec<String> = [
             "finance.code",
             "finance.name",
@@ -574,16 +596,11 @@ pub async fn trial_balance(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<
             .collect();
         return download(format, &format!("trial-balance-{from}-{to}"), &header, &data);
     }
-    render(&TrialBalancePage {
-        page: PageCtx::new(&ctx, "finance.trial_balance", "/finance/reports/trial-balance")
-            .await?
-            .as_report(format!("{from} — {to}"), ""),
-        from,
-        to,
-        first_period,
-        rows,
-        totals,
-    })
+    let page = PageCtx::new(&ctx, "finance.trial_balance", "/finance/reports/trial-balance")
+        .await?
+        .as_report(format!("{from} — {to}"), "");
+    let refused = !errors.is_empty();
+    render_report(&TrialBalancePage { page, from, to, first_period, rows, totals, errors }, refused)
 }
 
 #[derive(Template)]
@@ -607,6 +624,8 @@ struct StatementPage {
     slices: Vec<(String, String)>,
     chosen_slice: String,
     within: String,
+    /// Months that could not be read, by field, shown beside them.
+    errors: Vec<(String, String)>,
 }
 
 fn statement_download(
@@ -639,85 +658,105 @@ fn year_earlier(period: &str) -> String {
 
 pub async fn balance_sheet(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Response> {
     ctx.require(service::REPORTS)?;
-    let period = chosen_period(&ctx, "period", q.period.as_deref().or(q.to.as_deref()))?;
-    let mut conn = conn(&ctx).await?;
-    let rows = service::balance_sheet(&mut conn, ctx.company_id(), &period).await?;
-    let (form_number, _) = chart::template(&mut conn, ctx.company_id()).await?.form_numbers();
-    if let Some(format) = export(&q) {
-        return statement_download(
-            &ctx,
-            format,
-            &format!("balance-sheet-{period}"),
-            &rows,
-            &ctx.t("finance.balance_end"),
-            &ctx.t("finance.balance_last_year"),
-        );
+    let asked = q.period.as_ref().or(q.to.as_ref());
+    let read: AppResult<_> = async {
+        let period = chosen_period(&ctx, "period", asked.map(String::as_str))?;
+        let mut conn = conn(&ctx).await?;
+        let rows = service::balance_sheet(&mut conn, ctx.company_id(), &period).await?;
+        let (form_number, _) = chart::template(&mut conn, ctx.company_id()).await?.form_numbers();
+        Ok((period, rows, form_number))
     }
-    render(&StatementPage {
-        page: PageCtx::new(&ctx, "finance.balance_sheet", "/finance/reports/balance-sheet")
-            .await?
-            .as_report(service::last_day(&period), form_number),
+    .await;
+    let labels = (ctx.t("finance.balance_end"), ctx.t("finance.balance_last_year"));
+    let page = PageCtx::new(&ctx, "finance.balance_sheet", "/finance/reports/balance-sheet").await?;
+    let mut shown = StatementPage {
+        page,
         action: "/finance/reports/balance-sheet",
         statement: service::Statement::BalanceSheet.key(),
-        drill_from: format!("{}-01", &period[..4]),
-        comparison_range: (
-            year_earlier(&format!("{}-01", &period[..4])),
-            year_earlier(&format!("{}-12", &period[..4])),
-        ),
+        drill_from: String::new(),
+        comparison_range: (String::new(), String::new()),
         from: None,
-        to: period,
-        rows,
-        current_label: ctx.t("finance.balance_end"),
-        comparison_label: ctx.t("finance.balance_last_year"),
+        to: typed(&asked.cloned()),
+        rows: Vec::new(),
+        current_label: labels.0,
+        comparison_label: labels.1,
         slices: Vec::new(),
         chosen_slice: String::new(),
         within: String::new(),
-    })
+        errors: Vec::new(),
+    };
+    let (period, rows, form_number) = match figures_or_refusal(&ctx, read)? {
+        Ok(figures) => figures,
+        Err(errors) => {
+            shown.errors = errors;
+            return render_report(&shown, true);
+        }
+    };
+    if let Some(format) = export(&q) {
+        let name = format!("balance-sheet-{period}");
+        return statement_download(&ctx, format, &name, &rows, &shown.current_label, &shown.comparison_label);
+    }
+    let year = &period[..4];
+    shown.page = shown.page.as_report(service::last_day(&period), form_number);
+    shown.drill_from = format!("{year}-01");
+    shown.comparison_range = (year_earlier(&format!("{year}-01")), year_earlier(&format!("{year}-12")));
+    shown.rows = rows;
+    shown.to = period;
+    render(&shown)
 }
 
 pub async fn income_statement(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Response> {
     ctx.require(service::REPORTS)?;
-    let to = chosen_period(&ctx, "to", q.to.as_deref())?;
-    let from = match q.from.as_deref().filter(|v| !v.is_empty()) {
-        Some(_) => chosen_period(&ctx, "from", q.from.as_deref())?,
-        None => to.clone(),
-    };
-    let mut conn = conn(&ctx).await?;
     let slice = q.slice();
-    let rows = service::income_statement(&mut conn, ctx.company_id(), &from, &to, slice).await?;
-    let (_, form_number) = chart::template(&mut conn, ctx.company_id()).await?.form_numbers();
-    let chosen_slice = slice_choice(slice);
+    // A single month unless a first month is given.
+    let ((from, to), asked) = asked_range(&ctx, &q.from, &q.to, str::to_string);
+    let read: AppResult<_> = async {
+        let (from, to) = asked?;
+        let mut conn = conn(&ctx).await?;
+        let rows = service::income_statement(&mut conn, ctx.company_id(), &from, &to, slice).await?;
+        let (_, form_number) = chart::template(&mut conn, ctx.company_id()).await?.form_numbers();
+        Ok((from, to, rows, form_number))
+    }
+    .await;
+    let mut conn = conn(&ctx).await?;
+    let page = PageCtx::new(&ctx, "finance.income_statement", "/finance/reports/income-statement").await?;
+    let mut shown = StatementPage {
+        page,
+        action: "/finance/reports/income-statement",
+        statement: service::Statement::IncomeStatement.key(),
+        drill_from: String::new(),
+        comparison_range: (String::new(), String::new()),
+        from: Some(from),
+        to,
+        rows: Vec::new(),
+        current_label: ctx.t("finance.current"),
+        comparison_label: ctx.t("finance.comparison"),
+        slices: slice_choices(&ctx, &mut conn).await?,
+        chosen_slice: slice_choice(slice),
+        within: slice_query(slice),
+        errors: Vec::new(),
+    };
+    drop(conn);
+    let (from, to, rows, form_number) = match figures_or_refusal(&ctx, read)? {
+        Ok(figures) => figures,
+        Err(errors) => {
+            shown.errors = errors;
+            return render_report(&shown, true);
+        }
+    };
     if let Some(format) = export(&q) {
         // The code as typed may hold anything; a file name keeps to plain letters and digits.
         let plain = |c: char| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' };
         let of = slice.param().map(|(key, code)| format!("-{key}-{}", code.chars().map(plain).collect::<String>()));
-        let of = of.unwrap_or_default();
-        return statement_download(
-            &ctx,
-            format,
-            &format!("income-statement-{from}-{to}{of}"),
-            &rows,
-            &ctx.t("finance.current"),
-            &ctx.t("finance.comparison"),
-        );
+        let name = format!("income-statement-{from}-{to}{}", of.unwrap_or_default());
+        return statement_download(&ctx, format, &name, &rows, &shown.current_label, &shown.comparison_label);
     }
-    render(&StatementPage {
-        page: PageCtx::new(&ctx, "finance.income_statement", "/finance/reports/income-statement")
-            .await?
-            .as_report(format!("{from} — {to}{}", slice_subtitle(&ctx, slice)), form_number),
-        action: "/finance/reports/income-statement",
-        statement: service::Statement::IncomeStatement.key(),
-        drill_from: from.clone(),
-        comparison_range: (year_earlier(&from), year_earlier(&to)),
-        from: Some(from),
-        to,
-        rows,
-        current_label: ctx.t("finance.current"),
-        comparison_label: ctx.t("finance.comparison"),
-        slices: slice_choices(&ctx, &mut conn).await?,
-        chosen_slice,
-        within: slice_query(slice),
-    })
+    shown.page = shown.page.as_report(format!("{from} — {to}{}", slice_subtitle(&ctx, slice)), form_number);
+    shown.drill_from = from.clone();
+    shown.comparison_range = (year_earlier(&from), year_earlier(&to));
+    shown.rows = rows;
+    (shown.from, shown.to) = (Some(from), to);
+    render(&shown)
 }
 
 /// Every cost centre and project, archived ones too (a report reads history), as the
@@ -772,7 +811,7 @@ fn slice_subtitle(ctx: &Ctx, slice: service::LedgerSlice<'_>) -> String {
 pub async fn statement_line(ctx: Ctx, Query(q): Query<LineQuery>) -> AppResult<Response> {
     ctx.require(service::REPORTS)?;
     let statement = service::Statement::parse(&q.statement).ok_or(DomainError::NotFound("statement"))?;
-    let (from, to) = range(&ctx, q.from.as_deref(), q.to.as_deref())?;
+    let (from, to) = range(&ctx, &q.from, &q.to).1?;
     let mut conn = conn(&ctx).await?;
     let slice = q.slice();
     let detail = service::statement_line(&mut conn, ctx.company_id(), statement, &q.line, &from, &to, slice).await?;
@@ -923,26 +962,51 @@ struct LedgerPage {
     to: String,
     opening: i64,
     lines: Vec<service::LedgerLine>,
+    /// Months that could not be read, by field, shown beside them.
+    errors: Vec<(String, String)>,
 }
 
-/// The range of a report: `to` defaults to this month, `from` to January of that year.
-fn range(ctx: &Ctx, from: Option<&str>, to: Option<&str>) -> Result<(String, String), AppError> {
-    let to = chosen_period(ctx, "to", to)?;
-    let from = match from.filter(|v| !v.is_empty()) {
-        Some(_) => chosen_period(ctx, "from", from)?,
-        None => format!("{}-01", &to[..4]),
-    };
-    Ok((from, to))
+/// The months a report asked for, `to` defaulting to this month and `from` to January of
+/// that year: as read, or as typed when they cannot be read, beside whether they were read.
+fn range(ctx: &Ctx, from: &Option<String>, to: &Option<String>) -> ((String, String), AppResult<(String, String)>) {
+    asked_range(ctx, from, to, |to| format!("{}-01", &to[..4]))
+}
+
+/// The months a report asked for, `to` defaulting to this month and `from` to
+/// `first_month(to)`: (what the page shows in its fields, the range or why it was refused).
+/// A page refused later (a range too wide for the report) still shows the months it read.
+/// Refused beside each month that cannot be read, and beside `to` when it comes before `from`.
+fn asked_range(
+    ctx: &Ctx,
+    from: &Option<String>,
+    to: &Option<String>,
+    first_month: impl Fn(&str) -> String,
+) -> ((String, String), AppResult<(String, String)>) {
+    let read = (|| {
+        let last = chosen_period(ctx, "to", to.as_deref())?;
+        let first = from.clone().filter(|v| !v.is_empty()).unwrap_or_else(|| first_month(&last));
+        Ok(domain::period_range(&first, &last)?)
+    })();
+    let shown = read.as_ref().map_or_else(|_| (typed(from), typed(to)), Clone::clone);
+    (shown, read)
 }
 
 /// The entries behind a trial-balance figure.
 pub async fn account_ledger(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Response> {
     ctx.require(service::REPORTS)?;
-    let (from, to) = range(&ctx, q.from.as_deref(), q.to.as_deref())?;
     let code = q.code.clone().unwrap_or_default();
-    let mut conn = conn(&ctx).await?;
-    let (opening, lines) = service::account_ledger(&mut conn, ctx.company_id(), &code, &from, &to, q.slice()).await?;
-    if let Some(format) = export(&q) {
+    let ((from, to), asked) = range(&ctx, &q.from, &q.to);
+    let read: AppResult<_> = async {
+        let (from, to) = asked?;
+        let mut conn = conn(&ctx).await?;
+        Ok(service::account_ledger(&mut conn, ctx.company_id(), &code, &from, &to, q.slice()).await?)
+    }
+    .await;
+    let ((opening, lines), errors) = match figures_or_refusal(&ctx, read)? {
+        Ok(figures) => (figures, Vec::new()),
+        Err(errors) => ((0, Vec::new()), errors),
+    };
+    if let Some(format) = export(&q).filter(|_| errors.is_empty()) {
         let header: Vec<String> = [
             "finance.date",
             "finance.number",
@@ -977,7 +1041,8 @@ pub async fn account_ledger(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult
         .titled(title)
         .as_report(format!("{from} — {to}"), "");
     let slice = q.slice().param().map(|(key, value)| (key, value.to_string()));
-    render(&LedgerPage { page, code, slice, from, to, opening, lines })
+    let refused = !errors.is_empty();
+    render_report(&LedgerPage { page, code, slice, from, to, opening, lines, errors }, refused)
 }
 
 #[derive(Template)]
@@ -992,39 +1057,27 @@ struct CostPage {
     errors: Vec<(String, String)>,
 }
 
-impl CostPage {
-    fn error(&self, field: &str) -> Option<&str> {
-        web::page::message_for(&self.errors, field)
-    }
-}
-
 /// Costs and expenses by cost centre or project, account and month, with each figure opening
 /// the lines behind it.
 pub async fn cost_report(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Response> {
     ctx.require(service::REPORTS)?;
     let dimension = q.dimension()?;
     let mut conn = conn(&ctx).await?;
-    // The months as read (a missing one filled in), or as typed when one cannot be read.
-    let typed = |v: &Option<String>| v.clone().unwrap_or_default();
-    let (chosen, (from, to)) = match range(&ctx, q.from.as_deref(), q.to.as_deref()) {
-        Ok((from, to)) => {
-            let report = costs::cost_report(&mut conn, ctx.company_id(), dimension, &from, &to).await;
-            (report.map_err(AppError::from), (from, to))
-        }
-        Err(refused) => (Err(refused), (typed(&q.from), typed(&q.to))),
-    };
-    let report = match chosen {
-        Ok(report) => report,
+    let ((from, to), asked) = range(&ctx, &q.from, &q.to);
+    let read: AppResult<_> = async {
+        let (from, to) = asked?;
+        Ok(costs::cost_report(&mut conn, ctx.company_id(), dimension, &from, &to).await?)
+    }
+    .await;
+    let report = match figures_or_refusal(&ctx, read)? {
+        Ok(figures) => figures,
         // A range the report cannot show (months the wrong way round, more than two years, a
-        // month mistyped): the page again with the range and the message beside it.
-        Err(AppError::Domain(DomainError::Invalid(errors))) => {
+        // month mistyped): the page again with the range as typed and the message beside it.
+        Err(errors) => {
             let report = CostReport { dimension, periods: Vec::new(), groups: Vec::new() };
             let page = PageCtx::new(&ctx, "finance.cost_centers", "/finance/reports/cost-centers").await?;
-            let errors = field_messages(&ctx, &errors);
-            let refused = CostPage { page, from, to, dimensions: Dimension::ALL, report, errors };
-            return web::page::render_status(axum::http::StatusCode::UNPROCESSABLE_ENTITY, &refused);
+            return render_report(&CostPage { page, from, to, dimensions: Dimension::ALL, report, errors }, true);
         }
-        Err(other) => return Err(other),
     };
     if let Some(format) = export(&q) {
         let mut header: Vec<String> = [dimension.label_key(), "finance.name", "finance.code", "finance.account"]

@@ -1,13 +1,14 @@
 //! Receipts and payments pages: the month's list, and the form that records one receipt (or
 //! payment) over any of the party's open invoices, what is left over kept as an advance.
 
+use super::{figures_or_refusal, render_report, typed};
 use crate::invoicing::{self, AllocationForm, InvoiceSummary, PaymentForm, PaymentSummary};
 use askama::Template;
 use axum::extract::Query;
 use axum::response::Response;
 use serde::Deserialize;
 use web::page::{finish_form, render, Refused};
-use web::{AppError, AppResult, Ctx, FormPairs, PageCtx};
+use web::{AppResult, Ctx, FormPairs, PageCtx};
 
 /// (payment kind, the invoice kind it settles, title key) for `?kind=receipt|payment`.
 fn kind_of(kind: Option<&str>) -> (&'static str, &'static str, &'static str) {
@@ -31,26 +32,30 @@ struct ListPage {
     month: String,
     items: Vec<PaymentSummary>,
     can_pay: bool,
+    /// A month that could not be read, shown beside its field.
+    errors: Vec<(String, String)>,
 }
 
 pub async fn list(ctx: Ctx, Query(q): Query<ListQuery>) -> AppResult<Response> {
     ctx.require(invoicing::READ)?;
     let (kind, _, title) = kind_of(q.kind.as_deref());
-    let month = match q.month.as_deref().filter(|m| !m.is_empty()) {
-        Some(m) => crate::domain::parse_period("month", m)
-            .map_err(|e| AppError::Domain(kernel::DomainError::Invalid(vec![e])))?,
-        None => ctx.today().format("%Y-%m").to_string(),
+    let read: AppResult<_> = async {
+        let month = match q.month.as_deref().filter(|m| !m.is_empty()) {
+            Some(m) => crate::domain::parse_period("month", m).map_err(|e| kernel::DomainError::Invalid(vec![e]))?,
+            None => ctx.today().format("%Y-%m").to_string(),
+        };
+        let mut conn = ctx.db().read_conn().await?;
+        Ok((invoicing::payments(&mut conn, ctx.company_id(), kind, &month).await?, month))
+    }
+    .await;
+    let ((items, month), errors) = match figures_or_refusal(&ctx, read)? {
+        Ok(figures) => (figures, Vec::new()),
+        Err(errors) => ((Vec::new(), typed(&q.month)), errors),
     };
-    let mut conn = ctx.db().read_conn().await?;
-    let items = invoicing::payments(&mut conn, ctx.company_id(), kind, &month).await?;
-    drop(conn);
-    render(&ListPage {
-        page: PageCtx::new(&ctx, title, "/finance/payments").await?,
-        kind,
-        month,
-        items,
-        can_pay: ctx.principal.may(invoicing::PAYMENTS),
-    })
+    let page = PageCtx::new(&ctx, title, "/finance/payments").await?;
+    let can_pay = ctx.principal.may(invoicing::PAYMENTS);
+    let refused = !errors.is_empty();
+    render_report(&ListPage { page, kind, month, items, can_pay, errors }, refused)
 }
 
 #[derive(Deserialize)]

@@ -948,7 +948,7 @@ async fn costs_show_by_project_and_month_from_listed_codes_and_an_archived_proje
     assert_eq!(backwards.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         backwards.body.contains(
-            "value=\"2026-03\" maxlength=\"7\"><p class=\"error\" role=\"alert\">截止期间 2026-03 早于起始期间</p>"
+            "value=\"2026-03\" maxlength=\"7\" aria-invalid=\"true\"><p class=\"error\" role=\"alert\">截止期间 2026-03 早于起始期间</p>"
         ),
         "the refusal stands beside the last month, as typed: {}",
         backwards.body
@@ -959,7 +959,7 @@ async fn costs_show_by_project_and_month_from_listed_codes_and_an_archived_proje
     assert_eq!(wide.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(wide
         .body
-        .contains("value=\"2026-03\" maxlength=\"7\"><p class=\"error\" role=\"alert\">最多选择 24 个月</p>"));
+        .contains("value=\"2026-03\" maxlength=\"7\" aria-invalid=\"true\"><p class=\"error\" role=\"alert\">最多选择 24 个月</p>"));
     let csv = browser.get("/finance/reports/cost-centers?dimension=project&from=2026-03&to=2026-04&format=csv").await;
     assert!(csv.body.contains("EXPO-2026") && csv.body.contains("12000.00"), "{}", csv.body);
     let done = browser.post_form("/finance/dimensions/project", "/finance/dimensions/project/ERP/archive", &[]).await;

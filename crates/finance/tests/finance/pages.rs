@@ -443,3 +443,73 @@ async fn a_draft_voucher_is_changed_or_deleted_but_a_posted_one_only_reversed() 
         "a posted voucher offers no delete"
     );
 }
+
+#[tokio::test]
+async fn a_report_asked_for_a_mistyped_or_reversed_range_says_so_beside_the_month() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let browser = app.signed_in("admin").await;
+
+    // March typed as "2026-3a" on the trial balance: the month as typed, the reason beside it,
+    // no figures and no download links for figures it did not read.
+    let mistyped = browser.get("/finance/reports/trial-balance?from=2026-3a&to=2026-06").await;
+    assert_eq!(mistyped.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", mistyped.body);
+    let from = beside(&mistyped, "id=\"from\"");
+    assert!(from.contains("value=\"2026-3a\""), "{from}");
+    assert!(from.contains("role=\"alert\">期间格式应为 YYYY-MM：2026-3a"), "{from}");
+    assert!(!beside(&mistyped, "id=\"to\"").contains("role=\"alert\""), "June was read");
+    assert!(!mistyped.body.contains("format=csv"), "no download of a report not shown");
+    // A download asked for with the same months is refused the same way, not sent empty.
+    let download = browser.get("/finance/reports/trial-balance?from=2026-3a&to=2026-06&format=csv").await;
+    assert_eq!(download.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // June to March, the wrong way round, on the income statement and the account ledger.
+    for page in ["/finance/reports/income-statement", "/finance/reports/account?code=6001&"] {
+        let joiner = if page.ends_with('&') { "" } else { "?" };
+        let reversed = browser.get(&format!("{page}{joiner}from=2026-06&to=2026-03")).await;
+        assert_eq!(reversed.status, StatusCode::UNPROCESSABLE_ENTITY, "{page}: {}", reversed.body);
+        let to = beside(&reversed, "id=\"to\"");
+        assert!(to.contains("role=\"alert\">截止期间 2026-03 早于起始期间"), "{page}: {to}");
+        assert!(beside(&reversed, "id=\"from\"").contains("value=\"2026-06\""), "{page}");
+    }
+    // The API refuses the same range as a problem naming the field.
+    let reversed = api.get("/api/v1/finance/reports/trial-balance?from=2026-06&to=2026-03").await;
+    assert_eq!(reversed.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reversed.body);
+    assert_eq!(reversed.json()["errors"][0]["field"], "to", "{}", reversed.body);
+
+    // A balance sheet for month 13, ageing on 31 February, vouchers and payments of a mistyped
+    // month: each the page again, the reason beside the field.
+    let cases = [
+        ("/finance/reports/balance-sheet?period=2026-13", "id=\"period\"", "2026-13"),
+        ("/finance/reports/ageing?kind=receivable&date=2026-02-31", "id=\"date\"", "2026-02-31"),
+        ("/finance/entries?period=26-01", "id=\"period\"", "26-01"),
+        ("/finance/payments?kind=receipt&month=2026-1", "id=\"month\"", "2026-1"),
+    ];
+    for (url, field, typed) in cases {
+        let refused = browser.get(url).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{url}: {}", refused.body);
+        let at = beside(&refused, field);
+        assert!(at.contains(&format!("value=\"{typed}\"")) && at.contains("role=\"alert\""), "{url}: {at}");
+    }
+
+    // A customer's statement from July back to January is refused beside its last day.
+    let customer = party(&api, "北京远航贸易有限公司", "customer").await;
+    let statement = browser
+        .get(&format!("/finance/reports/party-statement?party_id={customer}&from=2026-07-01&to=2026-01-31"))
+        .await;
+    assert_eq!(statement.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", statement.body);
+    assert!(beside(&statement, "id=\"to\"").contains("role=\"alert\">截止日期 2026-01-31 早于起始日期"));
+
+    // The same pages with months that read show their figures.
+    for url in [
+        "/finance/reports/trial-balance?from=2026-03&to=2026-06",
+        "/finance/reports/income-statement?from=2026-03&to=2026-06",
+        "/finance/reports/balance-sheet?period=2026-06",
+        "/finance/reports/ageing?kind=receivable&date=2026-02-28",
+    ] {
+        let shown = browser.get(url).await;
+        assert_eq!(shown.status, StatusCode::OK, "{url}: {}", shown.body);
+        assert!(shown.body.contains("format=csv") && !shown.body.contains("role=\"alert\""), "{url}");
+    }
+}
