@@ -788,6 +788,7 @@ pub async fn use_part(tx: &mut Tx, principal: &Principal, id: i64, form: &PartFo
         date: form.date.clone(),
         unit_cost: String::new(),
         expiry: String::new(),
+        tags: Default::default(),
     };
     let (_, number) = stock::service::move_stock(tx, principal, &mv).await?;
     sqlx::query("INSERT INTO crm_ticket_parts (ticket_id, product_id, quantity, move_number, created_at) VALUES ($1, $2, $3, $4, $5)")

@@ -267,6 +267,27 @@ pub(crate) async fn require_usable(tx: &mut Tx, company: i64, entry: &Entry) -> 
     require_listed(tx, company, tags).await
 }
 
+/// Adds to `problems` the one cost centre and project a document names for all its lines (a
+/// sales order) when either is not listed or is archived, beside the document's own
+/// `cost_center` or `project` field. Empty codes name none and pass.
+pub async fn check_document_tags(
+    tx: &mut Tx,
+    company: i64,
+    cost_center: &str,
+    project: &str,
+    problems: &mut kernel::error::Problems,
+) -> Result<()> {
+    for (field, tags) in [("cost_center", (cost_center, "")), ("project", ("", project))] {
+        let mut found = kernel::error::Problems::default();
+        check_listed(tx, company, std::iter::once(tags), &mut found).await?;
+        problems.0.extend(found.0.into_iter().map(|mut e| {
+            e.field = field.into();
+            e
+        }));
+    }
+    Ok(())
+}
+
 /// [`require_usable`] for lines given as (cost centre, project), in line order.
 pub(crate) async fn require_listed<'a>(
     tx: &mut Tx,

@@ -676,6 +676,7 @@ pub async fn receive(tx: &mut Tx, principal: &Principal, id: i64, form: &Receipt
                 unit_cost: Qty::from_scaled(line.line_unit().stock_unit_cost(line.unit_price)).to_string(),
                 // The checked lines keep the form's order, so the i-th is the form's i-th.
                 expiry: form.lines[i].expiry.clone(),
+                tags: Default::default(),
             };
             let (_, number) = stock::service::move_stock(tx, principal, &mv).await.map_err(|e| e.within_line(i))?;
             numbers.push(number);
@@ -740,6 +741,7 @@ pub async fn return_goods(tx: &mut Tx, principal: &Principal, id: i64, form: &Re
                 date: form.date.clone(),
                 unit_cost: String::new(),
                 expiry: String::new(),
+                tags: Default::default(),
             };
             let (_, number) = stock::service::move_stock(tx, principal, &mv).await.map_err(|e| e.within_line(i))?;
             numbers.push(number);

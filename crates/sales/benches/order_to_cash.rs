@@ -62,6 +62,8 @@ async fn cycle(store: &Store, i: u64) {
         date: date.clone(),
         tax_inclusive: true,
         memo: String::new(),
+        cost_center: String::new(),
+        project: String::new(),
         lines: vec![
             OrderLineForm {
                 product_id: store.goods,

@@ -65,6 +65,12 @@ pub fn module() -> Module {
                 name: "orders keep their VAT rounding",
                 sql: include_str!("../migrations/0007_order_vat_rounding.sql"),
             },
+            db::migrate::Migration {
+                module: "sales",
+                version: 8,
+                name: "orders name a cost centre and project",
+                sql: include_str!("../migrations/0008_order_tags.sql"),
+            },
         ],
         permissions: &[service::READ, service::MANAGE, service::CREDIT],
         menu: vec![

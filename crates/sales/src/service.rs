@@ -32,6 +32,12 @@ pub struct OrderForm {
     pub tax_inclusive: bool,
     #[serde(default)]
     pub memo: String,
+    /// The cost centre (department) and project the sale belongs to, from the finance lists;
+    /// its invoices' revenue and its deliveries' cost of sales carry them. Empty: none.
+    #[serde(default)]
+    pub cost_center: String,
+    #[serde(default)]
+    pub project: String,
     pub lines: Vec<OrderLineForm>,
 }
 
@@ -73,6 +79,8 @@ pub async fn create_quotation(tx: &mut Tx, principal: &Principal, form: &OrderFo
     if form.memo.chars().count() > 200 {
         p.add("memo", "error.too_long", "200");
     }
+    let (cost_center, project) = (form.cost_center.trim(), form.project.trim());
+    finance::dimensions::check_document_tags(tx, company, cost_center, project, &mut p).await?;
     if form.lines.is_empty() {
         p.add("lines", "error.document.no_lines", "");
     }
@@ -156,8 +164,8 @@ pub async fn create_quotation(tx: &mut Tx, principal: &Principal, form: &OrderFo
     let now = tx.now().to_string();
     let user = tx.actor().user_id;
     let id: i64 = sqlx::query(
-        "INSERT INTO sal_orders (company_id, number, customer_id, warehouse_id, status, order_date, tax_inclusive, memo, net, tax, total, created_at, created_by, vat_rounding) \
-         VALUES ($1, $2, $3, $4, 'quotation', $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+        "INSERT INTO sal_orders (company_id, number, customer_id, warehouse_id, status, order_date, tax_inclusive, memo, net, tax, total, created_at, created_by, vat_rounding, cost_center, project) \
+         VALUES ($1, $2, $3, $4, 'quotation', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
     )
     .bind(company)
     .bind(&number)
@@ -172,6 +180,8 @@ pub async fn create_quotation(tx: &mut Tx, principal: &Principal, form: &OrderFo
     .bind(now)
     .bind(user)
     .bind(rounding.key())
+    .bind(cost_center)
+    .bind(project)
     .fetch_one(tx.conn())
     .await?
     .try_get("id")?;
@@ -223,6 +233,9 @@ pub struct Order {
     /// How the order's VAT was rounded; its invoices round the same way.
     pub vat_rounding: finance::vat::VatRounding,
     pub memo: String,
+    /// The cost centre and project the sale belongs to (see [`OrderForm::cost_center`]).
+    pub cost_center: String,
+    pub project: String,
     pub net: i64,
     pub tax: i64,
     pub total: i64,
@@ -295,6 +308,11 @@ impl OrderLine {
 }
 
 impl Order {
+    /// The cost centre and project its deliveries' and returns' cost of sales is charged to.
+    pub fn tags(&self) -> stock::service::MoveTags {
+        stock::service::MoveTags { cost_center: self.cost_center.clone(), project: self.project.clone() }
+    }
+
     /// Invoiced beyond what the customer has and will get (returned, or dropped with the
     /// backorder): what a credit note owes back. A line invoiced as ordered on a running order
     /// is only ahead of its delivery, not owed.
@@ -376,6 +394,8 @@ pub async fn load_order(conn: &mut db::Conn, company: i64, id: i64) -> Result<Op
         tax_inclusive: db::flag(&r, "tax_inclusive")?,
         vat_rounding: finance::vat::VatRounding::from_key(&r.try_get::<String, _>("vat_rounding")?),
         memo: r.try_get("memo")?,
+        cost_center: r.try_get("cost_center")?,
+        project: r.try_get("project")?,
         net: r.try_get("net")?,
         tax: r.try_get("tax")?,
         total: r.try_get("total")?,
@@ -701,6 +721,7 @@ async fn send(
                 date: date.to_string(),
                 unit_cost: String::new(),
                 expiry: String::new(),
+                tags: order.tags(),
             };
             let (_, number) = stock::service::move_stock(tx, principal, &mv).await.map_err(|e| e.within_line(i))?;
             moved.push((line.id, part, number));
@@ -1012,6 +1033,7 @@ pub async fn return_goods(tx: &mut Tx, principal: &Principal, id: i64, form: &De
                 date: form.date.clone(),
                 unit_cost: Qty::from_scaled(unit_cost).to_string(),
                 expiry: String::new(),
+                tags: order.tags(),
             };
             let (_, number) = stock::service::move_stock(tx, principal, &mv).await.map_err(|e| e.within_line(i))?;
             numbers.push(number);
@@ -1094,7 +1116,8 @@ pub async fn invoice(tx: &mut Tx, principal: &Principal, id: i64, date: &str) ->
                 vat_rate: (l.vat_rate_bp / 100).to_string(),
                 account: revenue.into(),
                 product_id: Some(l.product_id),
-                ..Default::default()
+                cost_center: order.cost_center.clone(),
+                project: order.project.clone(),
             })
             .collect(),
         ..Default::default()
@@ -1160,7 +1183,8 @@ pub async fn credit(tx: &mut Tx, principal: &Principal, id: i64, date: &str) -> 
             vat_rate: (l.vat_rate_bp / 100).to_string(),
             account: revenue.into(),
             product_id: Some(l.product_id),
-            ..Default::default()
+            cost_center: order.cost_center.clone(),
+            project: order.project.clone(),
         })
         .collect();
     let note = finance::invoicing::credit_part(tx, principal, invoice_id, date, &forms, &order.number).await?;

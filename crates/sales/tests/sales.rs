@@ -881,3 +881,101 @@ async fn an_order_is_invoiced_with_the_vat_rounding_it_was_written_with() {
     let next = quotation(&api, customer, json!([line, line, line])).await;
     assert_eq!((next["tax"].as_str(), next["total"].as_str()), (Some("0.16"), Some("1.35")));
 }
+
+/// A line of an income statement from the API, as a decimal string.
+fn statement_line(statement: &Value, key: &str) -> String {
+    let lines = statement["lines"].as_array().expect("lines");
+    let line = lines.iter().find(|l| l["key"] == key).unwrap_or_else(|| panic!("no {key} in {statement}"));
+    line["amount"].as_str().expect("amount").to_string()
+}
+
+#[tokio::test]
+async fn notebooks_sold_at_the_fair_show_their_revenue_and_cost_under_the_sales_department_and_the_fair() {
+    let Shop { app, api, customer, notebook } = shop("100", "50").await;
+    for (dimension, code, name) in [("cost_center", "SAL", "销售部"), ("project", "EXPO-2026", "上海工博会")] {
+        let listed =
+            api.post(&format!("/api/v1/finance/dimensions/{dimension}"), &json!({"code": code, "name": name})).await;
+        assert_eq!(listed.status, StatusCode::CREATED, "{}", listed.body);
+    }
+    // The fair typed with a zero for the O: refused beside the project, nothing written.
+    let typo = json!({"customer_id": customer, "warehouse": "SH", "date": "2026-03-16", "tax_inclusive": true,
+        "cost_center": "SAL", "project": "EXP0-2026",
+        "lines": [{"product_id": notebook, "quantity": "10", "unit_price": "20.00"}]});
+    let refused = api.post("/api/v1/sales/orders", &typo).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    let problem = &refused.json()["errors"][0];
+    assert_eq!(
+        (problem["field"].as_str(), problem["code"].as_str()),
+        (Some("project"), Some("error.finance.unknown_project"))
+    );
+    assert_eq!(app.count("sal_orders").await, 0);
+
+    // Ten notebooks at 20.00 with VAT taken at the fair: 176.99 of sales, 110.00 of cost at
+    // the average of 11.00, both under the sales department and the fair.
+    let mut form = typo.clone();
+    form["project"] = json!("EXPO-2026");
+    let so = api.post("/api/v1/sales/orders", &form).await;
+    assert_eq!(so.status, StatusCode::CREATED, "{}", so.body);
+    let so = so.json();
+    assert_eq!((so["cost_center"].as_str(), so["project"].as_str()), (Some("SAL"), Some("EXPO-2026")));
+    let (id, line) = (so["id"].as_i64().expect("id"), so["lines"][0]["id"].as_i64().expect("line"));
+    api.post(&format!("/api/v1/sales/orders/{id}/confirm"), &json!({})).await;
+    api.post(&format!("/api/v1/sales/orders/{id}/deliver"), &json!({"date": "2026-03-17"})).await;
+    let invoiced = api.post(&format!("/api/v1/sales/orders/{id}/invoice"), &json!({"date": "2026-03-17"})).await;
+    assert_eq!(invoiced.status, StatusCode::CREATED, "{}", invoiced.body);
+    let march = "/api/v1/finance/reports/income-statement?from=2026-03&to=2026-03";
+    for slice in ["project=EXPO-2026", "cost_center=SAL"] {
+        let statement = api.get(&format!("{march}&{slice}")).await.json();
+        assert_eq!(
+            (statement_line(&statement, "revenue"), statement_line(&statement, "cost_of_sales")),
+            ("176.99".to_string(), "110.00".to_string()),
+            "{slice}: {statement}"
+        );
+    }
+
+    // Four come back and are credited: their cost (44.00) and sales (70.80) leave the fair too.
+    let back = json!({"date": "2026-03-18", "lines": [{"line_id": line, "quantity": "4"}]});
+    assert_eq!(api.post(&format!("/api/v1/sales/orders/{id}/return"), &back).await.status, StatusCode::CREATED);
+    let credited = api.post(&format!("/api/v1/sales/orders/{id}/credit"), &json!({"date": "2026-03-19"})).await;
+    assert_eq!(credited.status, StatusCode::CREATED, "{}", credited.body);
+    let fair = api.get(&format!("{march}&project=EXPO-2026")).await.json();
+    assert_eq!(
+        (statement_line(&fair, "revenue"), statement_line(&fair, "cost_of_sales")),
+        ("106.19".to_string(), "66.00".to_string())
+    );
+    let whole = api.get(march).await.json();
+    assert_eq!(statement_line(&whole, "revenue"), "106.19", "the whole company sold only at the fair");
+
+    // The order's page names both, each a link to its income statement; the quotation form
+    // offers the listed codes and refuses an archived project beside its field.
+    let browser = app.signed_in("admin").await;
+    let page = browser.get(&format!("/sales/orders/{id}")).await;
+    assert!(page.body.contains("/finance/reports/income-statement?slice=project:EXPO-2026&amp;from=2026-03"));
+    assert!(page.body.contains("/finance/reports/income-statement?slice=cost_center:SAL&amp;from=2026-03"));
+    let archived = api.post("/api/v1/finance/dimensions/project/EXPO-2026/archive", &json!({})).await;
+    assert_eq!(archived.status, StatusCode::OK, "{}", archived.body);
+    let orders_before = app.count("sal_orders").await;
+    let refused = browser
+        .post_form(
+            "/sales/orders",
+            "/sales/orders",
+            &[
+                ("customer_id", &customer.to_string()),
+                ("warehouse", "SH"),
+                ("date", "2026-03-20"),
+                ("cost_center", "SAL"),
+                ("project", "EXPO-2026"),
+                ("product_id", &notebook.to_string()),
+                ("quantity", "2"),
+                ("unit", ""),
+                ("unit_price", "20.00"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    let project = refused.body.split("id=\"q-project\"").nth(1).expect("project field");
+    let project = &project[..project.find("</div>").expect("field end")];
+    assert!(project.contains("value=\"EXPO-2026\"") && project.contains("role=\"alert\""), "{project}");
+    assert!(refused.body.contains("<option value=\"SAL\">销售部</option>"), "the listed centres are offered");
+    assert_eq!(app.count("sal_orders").await, orders_before, "nothing written");
+}

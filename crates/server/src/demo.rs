@@ -898,12 +898,18 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
             }
             let date = day(1 + (i as u64 * 27 / monthly.0.max(1) as u64));
             let mut tx = db.begin(trade()).await?;
+            // Every sale is the sales department's; in the trade fair's months every third
+            // order was taken at the fair, so the fair's income statement sets what it sold
+            // against what it cost.
+            let at_the_fair = (2..=4).contains(&index) && i % 3 == 0;
             let form = sales::service::OrderForm {
                 customer_id: customer,
                 warehouse: "WH".into(),
                 date: date.clone(),
                 tax_inclusive: true,
                 memo: String::new(),
+                cost_center: "SAL".into(),
+                project: if at_the_fair { "EXPO".into() } else { String::new() },
                 lines,
             };
             let order = sales::service::create_quotation(&mut tx, &trader, &form).await?;
@@ -1145,6 +1151,8 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
                 date: date.clone(),
                 tax_inclusive: true,
                 memo: String::new(),
+                cost_center: "SAL".into(),
+                project: String::new(),
                 lines: vec![sales::service::OrderLineForm {
                     product_id: *notebook,
                     quantity: (have - 20).to_string(),

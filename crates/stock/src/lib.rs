@@ -79,6 +79,12 @@ pub fn module() -> Module {
                 name: "lots with expiry dates",
                 sql: include_str!("../migrations/0009_lots.sql"),
             },
+            db::migrate::Migration {
+                module: "stock",
+                version: 10,
+                name: "moves carry the cost centre and project of their document",
+                sql: include_str!("../migrations/0010_move_tags.sql"),
+            },
         ],
         permissions: &[service::READ, service::MOVE, service::MANAGE],
         menu: vec![

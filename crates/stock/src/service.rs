@@ -123,6 +123,18 @@ pub struct MoveForm {
     /// tracks expiry when its lot is first received.
     #[serde(default)]
     pub expiry: String,
+    /// The cost centre and project the move's value is charged to on the side outside the
+    /// warehouse (the cost of sales of a delivery). Named by the document that moves the stock,
+    /// a sales order's delivery or return; the stock pages and API do not take them.
+    #[serde(skip)]
+    pub tags: MoveTags,
+}
+
+/// The cost centre and project of a move (see [`MoveForm::tags`]); empty: none.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MoveTags {
+    pub cost_center: String,
+    pub project: String,
 }
 
 struct Location {
@@ -306,8 +318,8 @@ async fn record_move(
     let now = tx.now().to_string();
     let user = tx.actor().user_id;
     let inserted = sqlx::query(
-        "INSERT INTO stk_moves (company_id, number, product_id, quantity, from_location_id, to_location_id, lot, reference, move_date, created_at, created_by, reversal_of) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+        "INSERT INTO stk_moves (company_id, number, product_id, quantity, from_location_id, to_location_id, lot, reference, move_date, created_at, created_by, reversal_of, cost_center, project) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
     )
     .bind(company)
     .bind(&number)
@@ -321,6 +333,8 @@ async fn record_move(
     .bind(now)
     .bind(user)
     .bind(reversal.as_ref().map(|r| r.of))
+    .bind(&form.tags.cost_center)
+    .bind(&form.tags.project)
     .fetch_one(tx.conn())
     .await
     .map_err(db::Error::from);
@@ -339,6 +353,7 @@ async fn record_move(
         product_code: &product_code,
         costing: &costing,
         quantity,
+        tags: &form.tags,
     };
     let value = value_move(tx, company, &valued, &from, &to, unit_cost, reversal.as_ref().map(|r| r.value)).await?;
     let summary = json!({"number": number, "product_id": form.product_id, "quantity": Qty::from_scaled(quantity).to_string(), "from": form.from, "to": form.to, "lot": lot, "value": yuan(value), "reversal_of": reversal.as_ref().map(|r| r.of)});
@@ -363,6 +378,7 @@ struct Valued<'a> {
     product_code: &'a str,
     costing: &'a str,
     quantity: i64,
+    tags: &'a MoveTags,
 }
 
 /// The account on the other side of the stock account (库存商品) for a move to or from each
@@ -463,6 +479,11 @@ async fn value_move(
         for line in &mut lines {
             line.memo = memo.clone();
         }
+        // The side outside the warehouses (the cost of sales, say) carries the document's cost
+        // centre and project; the stock account is the company's, whoever's sale it was.
+        let outside = if inbound { &mut lines[1] } else { &mut lines[0] };
+        outside.cost_center = mv.tags.cost_center.clone();
+        outside.project = mv.tags.project.clone();
         let entry = Entry {
             date: mv.date.to_string(),
             period: finance::domain::period_of(mv.date),
@@ -531,7 +552,7 @@ pub async fn reverse_move(tx: &mut Tx, principal: &Principal, id: i64, date: &st
     principal.authorize(MOVE)?;
     let company = principal.company_id.0;
     let row = sqlx::query(
-        "SELECT m.number, m.product_id, m.quantity, m.lot, m.value, m.reversal_of, f.code AS from_code, t.code AS to_code, t.kind AS to_kind, \
+        "SELECT m.number, m.product_id, m.quantity, m.lot, m.value, m.reversal_of, m.cost_center, m.project, f.code AS from_code, t.code AS to_code, t.kind AS to_kind, \
            EXISTS (SELECT 1 FROM stk_moves r WHERE r.reversal_of = m.id) AS reversed \
          FROM stk_moves m JOIN stk_locations f ON f.id = m.from_location_id JOIN stk_locations t ON t.id = m.to_location_id \
          WHERE m.company_id = $1 AND m.id = $2",
@@ -559,6 +580,7 @@ pub async fn reverse_move(tx: &mut Tx, principal: &Principal, id: i64, date: &st
         date: date.to_string(),
         unit_cost: String::new(),
         expiry: String::new(),
+        tags: MoveTags { cost_center: row.try_get("cost_center")?, project: row.try_get("project")? },
     };
     let done = record_move(tx, principal, &form, Some(Reversal { of: id, value: row.try_get("value")? })).await?;
     if row.try_get::<String, _>("to_kind")? == "customer" {
@@ -816,6 +838,7 @@ pub async fn count(
         date: date.to_string(),
         unit_cost: String::new(),
         expiry: String::new(),
+        tags: Default::default(),
     };
     let (_, number) = move_stock(tx, principal, &form).await?;
     Ok(Some(number))

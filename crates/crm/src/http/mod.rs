@@ -911,6 +911,7 @@ async fn opportunity_action_page(
                 tax_inclusive: pairs.get("tax_inclusive").is_some(),
                 memo: String::new(),
                 lines,
+                ..Default::default()
             };
             service::quote(&mut tx, &ctx.principal, id, &form).await.map(|order| format!("/sales/orders/{order}"))
         }

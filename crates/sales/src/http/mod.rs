@@ -74,7 +74,7 @@ pub fn docs() -> Vec<ApiRoute> {
         route(
             "POST",
             "/api/v1/sales/orders",
-            "Write a quotation (prices from the customer's price list)",
+            "Write a quotation (prices from the customer's price list; optional cost_center and project from the finance lists)",
             MANAGE,
             Some(object),
         ),
@@ -202,6 +202,7 @@ fn order_json(o: &Order) -> Value {
     json!({
         "id": o.id, "number": o.number, "customer_id": o.customer_id, "customer_name": o.customer_name,
         "warehouse": o.warehouse, "status": o.status, "date": o.date, "tax_inclusive": o.tax_inclusive, "memo": o.memo,
+        "cost_center": o.cost_center, "project": o.project,
         "net": yuan(o.net), "tax": yuan(o.tax), "total": yuan(o.total),
         "lines": o.lines.iter().map(|l| json!({
             "id": l.id, "line_no": l.line_no, "product_id": l.product_id, "product_code": l.product_code,
@@ -416,6 +417,9 @@ struct OrdersPage {
     products: Vec<(i64, String)>,
     /// Unit codes and labels for a line's unit (empty: the product's sales unit).
     units: Vec<(String, String)>,
+    /// The active cost centres and projects an order may name, offered as the field is typed.
+    cost_centers: Vec<finance::dimensions::Tag>,
+    projects: Vec<finance::dimensions::Tag>,
     form: OrderForm,
     errors: Vec<(String, String)>,
     today: String,
@@ -466,8 +470,13 @@ async fn orders_view(ctx: &Ctx, form: OrderForm, errors: Vec<(String, String)>) 
     let warehouses =
         stock::service::warehouses(&mut conn, ctx.company_id()).await?.into_iter().map(|(c, _, _)| c).collect();
     let units = catalog::service::unit_choices(&mut conn, ctx.company_id()).await?;
+    use finance::dimensions::{offered, Dimension};
+    let cost_centers = offered(&mut conn, ctx.company_id(), Dimension::CostCenter).await?;
+    let projects = offered(&mut conn, ctx.company_id(), Dimension::Project).await?;
     drop(conn);
     Ok(OrdersPage {
+        cost_centers,
+        projects,
         page: PageCtx::new(ctx, "sales.orders", "/sales/orders").await?,
         orders,
         customers,
@@ -499,6 +508,8 @@ async fn create_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         date: pairs.text("date"),
         tax_inclusive: pairs.get("tax_inclusive").is_some(),
         memo: pairs.text("memo"),
+        cost_center: pairs.text("cost_center"),
+        project: pairs.text("project"),
         lines,
     };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
@@ -528,9 +539,20 @@ struct OrderPage {
     /// `action:line id` or `action:field` → message, shown where the action's form is.
     errors: Vec<(String, String)>,
     can_manage: bool,
+    /// May open the income statement of the order's cost centre or project.
+    can_report: bool,
 }
 
 impl OrderPage {
+    /// The cost centre and project the order names, as (dimension key, code): its income
+    /// statement since the order's month is a link away.
+    fn tags(&self) -> Vec<(&'static str, &str)> {
+        [("cost_center", self.order.cost_center.as_str()), ("project", self.order.project.as_str())]
+            .into_iter()
+            .filter(|(_, code)| !code.is_empty())
+            .collect()
+    }
+
     fn error(&self, key: &str) -> Option<&str> {
         find(&self.errors, key)
     }
@@ -587,6 +609,7 @@ async fn order_view(ctx: &Ctx, id: i64, errors: Vec<(String, String)>) -> AppRes
         today: ctx.today().to_string(),
         errors,
         can_manage: ctx.principal.may(service::MANAGE),
+        can_report: ctx.principal.may(finance::permissions::REPORTS),
     })
 }
 

@@ -367,6 +367,7 @@ fn move_form(pairs: &FormPairs) -> MoveForm {
         date: pairs.text("date"),
         unit_cost: pairs.text("unit_cost"),
         expiry: pairs.text("expiry"),
+        tags: Default::default(),
     }
 }
 
