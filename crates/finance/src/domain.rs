@@ -15,6 +15,7 @@ pub fn parse_period(field: &str, text: &str) -> Result<String, kernel::error::Fi
     let ok = text.len() == 7
         && text.as_bytes()[4] == b'-'
         && text[..4].chars().all(|c| c.is_ascii_digit())
+        && text[5..].chars().all(|c| c.is_ascii_digit())
         && text[5..].parse::<u32>().is_ok_and(|m| (1..=12).contains(&m));
     if ok {
         Ok(text.to_string())

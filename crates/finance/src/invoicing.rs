@@ -1644,6 +1644,8 @@ pub async fn ageing(conn: &mut db::Conn, company: i64, kind: &str, date: &str) -
     let invoice_kind = if kind == "payable" { "supplier" } else { "customer" };
     let on = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
         .map_err(|_| DomainError::invalid("date", "error.date.format", date))?;
+    // Compared with stored dates as text, so written as they are (`2026-02-01`).
+    let date = &on.to_string();
     // Days past due = `on` − due date, so each bucket is a range of due dates: 0–30 days is due
     // on or after `on` − 30, and so on. The database sums each customer's buckets, so a
     // million open invoices come back as one row a customer.
@@ -1724,15 +1726,24 @@ pub async fn party_statement(
     to: &str,
 ) -> Result<(i64, Vec<StatementLine>)> {
     let mut problems = kernel::error::Problems::default();
-    for (field, date) in [("from", from), ("to", to)] {
-        if chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_err() {
+    let mut read = |field: &str, date: &str| match chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d") {
+        Ok(day) => Some(day),
+        Err(_) => {
             problems.add(field, "error.date.format", date);
+            None
+        }
+    };
+    let days = (read("from", from), read("to", to));
+    if let (Some(first), Some(last)) = days {
+        if first > last {
+            problems.add("to", "error.finance.dates_reversed", to);
         }
     }
-    if problems.0.is_empty() && from > to {
-        problems.add("to", "error.finance.dates_reversed", to);
-    }
     problems.finish()?;
+    // Read as dates, written as the ledger writes them (`2026-02-01`, not `2026-2-1`), since
+    // they are compared with stored dates as text.
+    let (from, to) = (days.0.unwrap_or_default().to_string(), days.1.unwrap_or_default().to_string());
+    let (from, to) = (from.as_str(), to.as_str());
     let rows = sqlx::query(
         "SELECT invoice_date AS day, CASE WHEN credit_of IS NULL THEN 'invoice' ELSE 'credit_note' END AS kind, number, total AS amount, id, \
            kind AS document, id AS target \

@@ -1605,6 +1605,18 @@ pub async fn post_document_entry(tx: &mut Tx, company: i64, entry: &Entry, kind:
     post_document_entry_with(tx, company, entry, kind, None, Box::new(|_| Vec::new())).await
 }
 
+/// [`post_document_entry`] for an entry that undoes an earlier one of the same document (goods
+/// a customer sends back, a stock move reversed): its lines carry the cost centres and projects
+/// the undone entry carried, whatever became of those codes since, as a reversal's do.
+pub async fn post_undoing_document_entry(
+    tx: &mut Tx,
+    company: i64,
+    entry: &Entry,
+    kind: &str,
+) -> Result<(i64, String)> {
+    post_entry_of(tx, company, entry, kind, None, Box::new(|_| Vec::new()), Tags::Undoing).await
+}
+
 /// [`post_document_entry`], with the document's own writes that need the entry's id, which
 /// then cost no call of their own, and the voucher's number when the caller took it already
 /// (from [`voucher_sequence`], together with the document's own number).

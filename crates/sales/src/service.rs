@@ -310,7 +310,8 @@ impl OrderLine {
 impl Order {
     /// The cost centre and project its deliveries' and returns' cost of sales is charged to.
     pub fn tags(&self) -> stock::service::MoveTags {
-        stock::service::MoveTags { cost_center: self.cost_center.clone(), project: self.project.clone() }
+        let (cost_center, project) = (self.cost_center.clone(), self.project.clone());
+        stock::service::MoveTags { cost_center, project, undoing: false }
     }
 
     /// Invoiced beyond what the customer has and will get (returned, or dropped with the
@@ -1033,7 +1034,7 @@ pub async fn return_goods(tx: &mut Tx, principal: &Principal, id: i64, form: &De
                 date: form.date.clone(),
                 unit_cost: Qty::from_scaled(unit_cost).to_string(),
                 expiry: String::new(),
-                tags: order.tags(),
+                tags: stock::service::MoveTags { undoing: true, ..order.tags() },
             };
             let (_, number) = stock::service::move_stock(tx, principal, &mv).await.map_err(|e| e.within_line(i))?;
             numbers.push(number);

@@ -943,6 +943,8 @@ async fn notebooks_sold_at_the_fair_show_their_revenue_and_cost_under_the_sales_
         (statement_line(&fair, "revenue"), statement_line(&fair, "cost_of_sales")),
         ("106.19".to_string(), "66.00".to_string())
     );
+    let department = api.get(&format!("{march}&cost_center=SAL")).await.json();
+    assert_eq!(statement_line(&department, "revenue"), "106.19");
     let whole = api.get(march).await.json();
     assert_eq!(statement_line(&whole, "revenue"), "106.19", "the whole company sold only at the fair");
 
@@ -978,4 +980,30 @@ async fn notebooks_sold_at_the_fair_show_their_revenue_and_cost_under_the_sales_
     assert!(project.contains("value=\"EXPO-2026\"") && project.contains("role=\"alert\""), "{project}");
     assert!(refused.body.contains("<option value=\"SAL\">销售部</option>"), "the listed centres are offered");
     assert_eq!(app.count("sal_orders").await, orders_before, "nothing written");
+    assert!(!refused.body.contains("<option value=\"EXPO-2026\">"), "an archived project is not offered");
+    assert!(project.contains("项目 EXPO-2026 已停用"), "{project}");
+
+    // With the fair archived, the four still to send wait until it is restored; goods coming
+    // back, and a return reversed, carry the fair's codes as their delivery did.
+    let held = api.post(&format!("/api/v1/sales/orders/{id}/deliver"), &json!({"date": "2026-03-21"})).await;
+    assert_eq!(held.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", held.body);
+    assert_eq!(held.json()["errors"][0]["code"], "error.finance.archived_project", "{}", held.body);
+    let two_back = json!({"date": "2026-03-22", "lines": [{"line_id": line, "quantity": "2"}]});
+    let returned = api.post(&format!("/api/v1/sales/orders/{id}/return"), &two_back).await;
+    assert_eq!(returned.status, StatusCode::CREATED, "{}", returned.body);
+    let fair_cost = async || {
+        let fair = api.get(&format!("{march}&project=EXPO-2026")).await.json();
+        statement_line(&fair, "cost_of_sales")
+    };
+    assert_eq!(fair_cost().await, "44.00", "two more back at 11.00");
+    let return_move: i64 = sqlx::query("SELECT id FROM stk_moves WHERE move_date = '2026-03-22'")
+        .fetch_one(app.db.reader())
+        .await
+        .expect("the return's move")
+        .try_get("id")
+        .expect("id");
+    let reversed =
+        api.post(&format!("/api/v1/stock/moves/{return_move}/reverse"), &json!({"date": "2026-03-23"})).await;
+    assert_eq!(reversed.status, StatusCode::CREATED, "{}", reversed.body);
+    assert_eq!(fair_cost().await, "66.00", "the return undone, its cost of sales is the fair's again");
 }

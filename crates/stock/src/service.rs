@@ -135,6 +135,10 @@ pub struct MoveForm {
 pub struct MoveTags {
     pub cost_center: String,
     pub project: String,
+    /// The move takes back an earlier one of the same document (a customer's return): it
+    /// carries the codes the earlier move carried even when they have been archived since, as
+    /// a reversal does.
+    pub undoing: bool,
 }
 
 struct Location {
@@ -491,7 +495,12 @@ async fn value_move(
             memo,
             lines,
         };
-        Some(finance::service::post_document_entry(tx, company, &entry, "stock").await?.0)
+        let posted = if mv.tags.undoing {
+            finance::service::post_undoing_document_entry(tx, company, &entry, "stock").await?
+        } else {
+            finance::service::post_document_entry(tx, company, &entry, "stock").await?
+        };
+        Some(posted.0)
     } else {
         None
     };
@@ -580,7 +589,7 @@ pub async fn reverse_move(tx: &mut Tx, principal: &Principal, id: i64, date: &st
         date: date.to_string(),
         unit_cost: String::new(),
         expiry: String::new(),
-        tags: MoveTags { cost_center: row.try_get("cost_center")?, project: row.try_get("project")? },
+        tags: MoveTags { cost_center: row.try_get("cost_center")?, project: row.try_get("project")?, undoing: true },
     };
     let done = record_move(tx, principal, &form, Some(Reversal { of: id, value: row.try_get("value")? })).await?;
     if row.try_get::<String, _>("to_kind")? == "customer" {

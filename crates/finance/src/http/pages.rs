@@ -982,12 +982,19 @@ fn asked_range(
     to: &Option<String>,
     first_month: impl Fn(&str) -> String,
 ) -> ((String, String), AppResult<(String, String)>) {
-    let read = (|| {
-        let last = chosen_period(ctx, "to", to.as_deref())?;
-        let first = from.clone().filter(|v| !v.is_empty()).unwrap_or_else(|| first_month(&last));
-        Ok(domain::period_range(&first, &last)?)
-    })();
-    let shown = read.as_ref().map_or_else(|_| (typed(from), typed(to)), Clone::clone);
+    // A month left empty is shown as filled in; one typed, as typed.
+    let last = to.clone().filter(|v| !v.is_empty()).unwrap_or_else(|| this_period(ctx));
+    let first = from.clone().filter(|v| !v.is_empty()).or_else(|| {
+        let last = domain::parse_period("to", &last).ok()?;
+        Some(first_month(&last))
+    });
+    let read = match &first {
+        Some(first) => domain::period_range(first, &last).map_err(AppError::from),
+        // `from` was left empty and `to` cannot be read (else `from` would be filled in from
+        // it): `to` alone is refused.
+        None => chosen_period(ctx, "to", Some(&last)).map(|last| (String::new(), last)),
+    };
+    let shown = read.as_ref().map_or_else(|_| (first.unwrap_or_default(), last.clone()), Clone::clone);
     (shown, read)
 }
 

@@ -460,6 +460,12 @@ async fn a_report_asked_for_a_mistyped_or_reversed_range_says_so_beside_the_mont
     assert!(from.contains("role=\"alert\">期间格式应为 YYYY-MM：2026-3a"), "{from}");
     assert!(!beside(&mistyped, "id=\"to\"").contains("role=\"alert\""), "June was read");
     assert!(!mistyped.body.contains("format=csv"), "no download of a report not shown");
+    // Both months mistyped: both refused at once. A ledger refused shows no figure at all.
+    let both = browser.get("/finance/reports/account?code=6001&from=2026-+1&to=2026-13").await;
+    assert_eq!(both.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", both.body);
+    assert!(beside(&both, "id=\"from\"").contains("role=\"alert\""), "2026-+1 is no month");
+    assert!(beside(&both, "id=\"to\"").contains("role=\"alert\""));
+    assert!(!both.body.contains("<table"), "no opening balance of months not read");
     // A download asked for with the same months is refused the same way, not sent empty.
     let download = browser.get("/finance/reports/trial-balance?from=2026-3a&to=2026-06&format=csv").await;
     assert_eq!(download.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -491,6 +497,9 @@ async fn a_report_asked_for_a_mistyped_or_reversed_range_says_so_beside_the_mont
         assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{url}: {}", refused.body);
         let at = beside(&refused, field);
         assert!(at.contains(&format!("value=\"{typed}\"")) && at.contains("role=\"alert\""), "{url}: {at}");
+        // A browser would empty a date or month field holding what is not one: shown as text.
+        assert!(!at.contains("type=\"date\"") && !at.contains("type=\"month\""), "{url}: {at}");
+        assert!(!refused.body.contains("<table"), "{url}: no figures for what was not read");
     }
 
     // A customer's statement from July back to January is refused beside its last day.
@@ -500,6 +509,10 @@ async fn a_report_asked_for_a_mistyped_or_reversed_range_says_so_beside_the_mont
         .await;
     assert_eq!(statement.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", statement.body);
     assert!(beside(&statement, "id=\"to\"").contains("role=\"alert\">截止日期 2026-01-31 早于起始日期"));
+    // Months and days of one digit are dates all the same, compared as dates.
+    let short =
+        browser.get(&format!("/finance/reports/party-statement?party_id={customer}&from=2026-2-1&to=2026-10-01")).await;
+    assert_eq!(short.status, StatusCode::OK, "{}", short.body);
 
     // The same pages with months that read show their figures.
     for url in [

@@ -553,6 +553,15 @@ impl OrderPage {
             .collect()
     }
 
+    /// The months that income statement covers: from the order's month to this one (or just
+    /// the order's, for an order dated ahead).
+    fn statement_months(&self) -> (String, String) {
+        let month = |date: &str| date.get(..7).unwrap_or_default().to_string();
+        let (from, now) = (month(&self.order.date), month(&self.today));
+        let to = if now > from { now } else { from.clone() };
+        (from, to)
+    }
+
     fn error(&self, key: &str) -> Option<&str> {
         find(&self.errors, key)
     }
