@@ -277,14 +277,30 @@ pub async fn check_document_tags(
     project: &str,
     problems: &mut kernel::error::Problems,
 ) -> Result<()> {
-    for (field, tags) in [("cost_center", (cost_center, "")), ("project", ("", project))] {
-        let mut found = kernel::error::Problems::default();
-        check_listed(tx, company, std::iter::once(tags), &mut found).await?;
-        problems.0.extend(found.0.into_iter().map(|mut e| {
-            e.field = field.into();
-            e
-        }));
-    }
+    check_code(tx, company, Dimension::CostCenter, cost_center, "cost_center", problems).await?;
+    check_code(tx, company, Dimension::Project, project, "project", problems).await
+}
+
+/// Adds to `problems`, beside `field`, a code of `dimension` that is not listed or is
+/// archived. An empty code names none and passes.
+pub async fn check_code(
+    tx: &mut Tx,
+    company: i64,
+    dimension: Dimension,
+    code: &str,
+    field: &str,
+    problems: &mut kernel::error::Problems,
+) -> Result<()> {
+    let tags = match dimension {
+        Dimension::CostCenter => (code, ""),
+        Dimension::Project => ("", code),
+    };
+    let mut found = kernel::error::Problems::default();
+    check_listed(tx, company, std::iter::once(tags), &mut found).await?;
+    problems.0.extend(found.0.into_iter().map(|mut e| {
+        e.field = field.into();
+        e
+    }));
     Ok(())
 }
 

@@ -11,6 +11,7 @@
 
 pub mod attachments;
 pub mod bank;
+pub mod budgets;
 pub mod chart;
 pub mod costs;
 pub mod dimensions;
@@ -168,6 +169,12 @@ pub fn module() -> Module {
                 name: "invoice lines name a cost centre and project",
                 sql: include_str!("../migrations/0023_invoice_line_dimensions.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 24,
+                name: "budgets per cost centre or project, account and month",
+                sql: include_str!("../migrations/0024_budgets.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,
@@ -209,6 +216,7 @@ pub fn module() -> Module {
                 href: "/finance/reports/cost-centers",
                 permission: service::REPORTS,
             },
+            MenuItem { label_key: "finance.budgets", href: "/finance/budgets", permission: service::REPORTS },
             MenuItem {
                 label_key: "finance.dimensions",
                 href: "/finance/dimensions/cost_center",

@@ -328,6 +328,14 @@ async fn the_demo_company_has_users_in_several_roles_and_valid_parties() {
     };
     assert_eq!(at_year_end("4103").await, 0);
     assert_ne!(at_year_end("4104").await, 0);
+    // This year's budgets, one per department and expense account: the eastern sales group,
+    // held to 90 % of what it spent last year, runs over in January and February (March's
+    // payroll is still a draft).
+    let budgets = chen.get("/api/v1/finance/budgets?from=2026-01&to=2026-02").await.json();
+    let groups = budgets["groups"].as_array().expect("groups");
+    assert!(groups.len() >= 5, "{budgets}");
+    let east = groups.iter().find(|g| g["cost_center"] == "SAL-E").expect("the eastern sales group's budget");
+    assert_eq!(east["over"], true, "{east}");
     let wang = app.signed_in_with("wang.fang", server::demo::DEMO_PASSWORD).await;
     assert_eq!(wang.get("/parties").await.status, axum::http::StatusCode::OK);
     // The pipeline: leads, opportunities in every open stage, campaigns with their effect.

@@ -1080,7 +1080,28 @@ pub fn report_docs() -> Vec<ApiRoute> {
         ],
         ..ledger.clone()
     };
-    vec![ledger, centres, line, list, create, archive, restore, rename]
+    let budgets = ApiRoute {
+        path: "/api/v1/finance/budgets",
+        summary: "Budget against actual per cost centre or project and account: budget, spending (sub-accounts included), remaining, per cent used",
+        query: &[
+            ("dimension", "cost_center (default) | project"),
+            ("from", "YYYY-MM"),
+            ("to", "YYYY-MM (at most 24 months)"),
+        ],
+        ..ledger.clone()
+    };
+    let set_budget = ApiRoute {
+        method: "POST",
+        path: "/api/v1/finance/budgets/{dimension}",
+        summary: "Set (replace) a year's budget of one cost centre or project and a cost or expense account: a year's amount spread evenly, or twelve monthly amounts; all zero removes it",
+        permission: Some(service::ACCOUNTS),
+        query: &[],
+        request: Some(
+            || json!({"type": "object", "required": ["code", "account", "year"], "properties": {"code": {"type": "string"}, "account": {"type": "string"}, "year": {"type": "string", "example": "2026"}, "annual": {"type": "string", "example": "120000.00"}, "months": {"type": "array", "items": {"type": "string"}, "minItems": 12, "maxItems": 12}}}),
+        ),
+        ..ledger.clone()
+    };
+    vec![ledger, centres, line, list, create, archive, restore, rename, budgets, set_budget]
 }
 
 pub async fn account_ledger(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Json<Value>> {
@@ -1298,4 +1319,76 @@ pub async fn party_statement(ctx: Ctx, Query(q): Query<StatementQuery>) -> AppRe
     Ok(Json(
         json!({"party_id": party, "from": from, "to": to, "opening": yuan(opening), "items": items, "closing": yuan(closing)}),
     ))
+}
+
+#[derive(Deserialize)]
+pub struct BudgetQuery {
+    dimension: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// The budget against actual of cost centres or projects over a range.
+pub async fn budget_report(ctx: Ctx, Query(q): Query<BudgetQuery>) -> AppResult<Json<Value>> {
+    use crate::budgets::Execution;
+    ctx.require(service::REPORTS)?;
+    let dimension = match q.dimension.as_deref().filter(|d| !d.is_empty()) {
+        None => Dimension::CostCenter,
+        Some(key) => Dimension::parse("dimension", key)?,
+    };
+    let (from, to) = months(q.from.as_deref(), q.to.as_deref())?;
+    let mut conn = conn(&ctx).await?;
+    let report = crate::budgets::budget_report(&mut conn, ctx.company_id(), dimension, &from, &to).await?;
+    let figures = |e: &dyn Execution| {
+        let (budget, actual) = e.figures();
+        json!({"budget": yuan(budget), "actual": yuan(actual), "remaining": yuan(e.remaining()), "used_percent": e.used_percent(), "over": e.over()})
+    };
+    let groups: Vec<Value> = report
+        .groups
+        .iter()
+        .map(|g| {
+            let accounts: Vec<Value> = g
+                .rows
+                .iter()
+                .map(|r| {
+                    let mut row = figures(r);
+                    row["account"] = json!(r.account);
+                    row["name_zh"] = json!(r.name_zh);
+                    row["name_en"] = json!(r.name_en);
+                    row
+                })
+                .collect();
+            let mut group = figures(g);
+            group[dimension.key()] = json!(g.code);
+            group["name"] = json!(g.name);
+            group["accounts"] = json!(accounts);
+            group
+        })
+        .collect();
+    let mut body = figures(&report);
+    body["dimension"] = json!(dimension.key());
+    body["from"] = json!(from);
+    body["to"] = json!(to);
+    body["groups"] = json!(groups);
+    Ok(Json(body))
+}
+
+/// Sets (replaces) a year's budget of one cost centre or project and account.
+pub async fn set_budget(
+    ctx: Ctx,
+    Path(dimension): Path<String>,
+    ApiJson(form): ApiJson<crate::budgets::BudgetForm>,
+) -> AppResult<Json<Value>> {
+    let dimension = Dimension::from_path(&dimension)?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    crate::budgets::set_budget(&mut tx, &ctx.principal, dimension, &form).await?;
+    tx.commit().await?;
+    let mut conn = conn(&ctx).await?;
+    let (code, account, year) = (form.code.trim(), form.account.trim(), form.year.trim());
+    let months = crate::budgets::year_of(&mut conn, ctx.company_id(), dimension, code, account, year).await?;
+    Ok(Json(json!({
+        "dimension": dimension.key(), "code": code, "account": account, "year": year,
+        "months": months.iter().map(|m| yuan(*m)).collect::<Vec<_>>(),
+        "total": yuan(months.iter().sum()),
+    })))
 }

@@ -3,6 +3,7 @@
 
 use super::api::{slice_choice, slice_query, LineQuery, PeriodQuery};
 use super::{figures_or_refusal, render_report, typed};
+use crate::budgets::{self, BudgetForm, BudgetReport, Execution};
 use crate::chart;
 use crate::costs::{self, CostReport};
 use crate::dimensions::{self, Dimension};
@@ -1217,4 +1218,192 @@ pub async fn change_dimension(
         },
     )
     .await
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct BudgetQuery {
+    dimension: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    format: Option<String>,
+    /// A row's 调整: the code, account and year whose budget the form starts from.
+    revise: Option<String>,
+    account: Option<String>,
+    year: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "finance/budgets.html")]
+struct BudgetPage {
+    page: PageCtx,
+    from: String,
+    to: String,
+    dimensions: [Dimension; 2],
+    report: BudgetReport,
+    /// Refusals of the range, by field (`from`, `to`), shown beside it.
+    errors: Vec<(String, String)>,
+    /// The budget form: as refused (typed, with messages), or as a row's 调整 filled it in.
+    refused: Refused,
+    revising: BudgetForm,
+    /// The listed active codes and the cost and expense accounts the form offers.
+    codes: Vec<dimensions::Tag>,
+    accounts: Vec<Account>,
+    can_manage: bool,
+}
+
+impl BudgetPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.refused.message(field)
+    }
+
+    fn typed(&self, field: &str) -> String {
+        let usual = match field {
+            "code" => self.revising.code.clone(),
+            "account" => self.revising.account.clone(),
+            "year" => self.revising.year.clone(),
+            "annual" => self.revising.annual.clone(),
+            _ => field
+                .strip_prefix("months[")
+                .and_then(|i| i.trim_end_matches(']').parse::<usize>().ok())
+                .and_then(|i| self.revising.months.get(i).cloned())
+                .unwrap_or_default(),
+        };
+        self.refused.typed(field, usual)
+    }
+
+    /// Refusals that name no field of the form (none expected; shown rather than lost).
+    fn other_errors(&self) -> Vec<&str> {
+        let fields: Vec<String> = ["code", "account", "year", "annual", "months"]
+            .into_iter()
+            .map(String::from)
+            .chain((0..12).map(|i| format!("months[{i}]")))
+            .collect();
+        let shown: Vec<&str> = fields.iter().map(String::as_str).collect();
+        messages_elsewhere(&self.refused.errors, &shown)
+    }
+}
+
+/// The budget against actual of cost centres or projects over a range, with the form that sets
+/// a year's budget for one code and account.
+pub async fn budgets(ctx: Ctx, Query(q): Query<BudgetQuery>) -> AppResult<Response> {
+    ctx.require(service::REPORTS)?;
+    let dimension = match q.dimension.as_deref().filter(|d| !d.is_empty()) {
+        None => Dimension::CostCenter,
+        Some(key) => Dimension::parse("dimension", key)?,
+    };
+    let mut revising = BudgetForm::default();
+    if let (Some(code), Some(account), Some(year)) = (&q.revise, &q.account, &q.year) {
+        let mut conn = conn(&ctx).await?;
+        let months = budgets::year_of(&mut conn, ctx.company_id(), dimension, code, account, year).await?;
+        revising = BudgetForm {
+            code: code.clone(),
+            account: account.clone(),
+            year: year.clone(),
+            annual: String::new(),
+            months: months.iter().map(|m| yuan(*m)).collect(),
+        };
+    }
+    budget_page(&ctx, dimension, &q, Refused::default(), revising).await
+}
+
+async fn budget_page(
+    ctx: &Ctx,
+    dimension: Dimension,
+    q: &BudgetQuery,
+    refused: Refused,
+    mut revising: BudgetForm,
+) -> AppResult<Response> {
+    let ((from, to), asked) = range(ctx, &q.from, &q.to);
+    let mut conn = conn(ctx).await?;
+    let read: AppResult<_> = async {
+        let (from, to) = asked?;
+        Ok(budgets::budget_report(&mut conn, ctx.company_id(), dimension, &from, &to).await?)
+    }
+    .await;
+    let (report, errors) = match figures_or_refusal(ctx, read)? {
+        Ok(report) => (report, Vec::new()),
+        Err(errors) => (BudgetReport { dimension, groups: Vec::new(), budget: 0, actual: 0 }, errors),
+    };
+    if let Some(format) = q.format.as_deref().filter(|f| errors.is_empty() && (*f == "csv" || *f == "xlsx")) {
+        let header: Vec<String> = [
+            dimension.label_key(),
+            "finance.name",
+            "finance.code",
+            "finance.account",
+            "finance.budget",
+            "finance.actual",
+            "finance.remaining",
+            "finance.used",
+        ]
+        .iter()
+        .map(|k| ctx.t(k))
+        .collect();
+        let mut data = Vec::new();
+        for g in &report.groups {
+            for r in &g.rows {
+                let used = r.used_percent().map(|p| format!("{p}%")).unwrap_or_default();
+                let (budget, actual, left) = (yuan(r.budget), yuan(r.actual), yuan(r.remaining()));
+                let names = [g.code.clone(), g.name.clone(), r.account.clone(), r.name_zh.clone()];
+                data.push(names.into_iter().chain([budget, actual, left, used]).collect());
+            }
+        }
+        return download(format, &format!("budget-{}-{from}-{to}", dimension.key()), &header, &data);
+    }
+    if revising.year.is_empty() {
+        revising.year = from.get(..4).unwrap_or_default().to_string();
+    }
+    let codes = dimensions::offered(&mut conn, ctx.company_id(), dimension).await?;
+    let accounts = service::accounts(&mut conn, ctx.company_id())
+        .await?
+        .into_iter()
+        .filter(|a| !a.archived && (a.class == "cost" || a.class == "expense"))
+        .collect();
+    drop(conn);
+    let status_refused = !errors.is_empty() || !refused.errors.is_empty();
+    let page = PageCtx::new(ctx, "finance.budgets", "/finance/budgets").await?.as_report(format!("{from} — {to}"), "");
+    let shown = BudgetPage {
+        page,
+        from,
+        to,
+        dimensions: Dimension::ALL,
+        report,
+        errors,
+        refused,
+        revising,
+        codes,
+        accounts,
+        can_manage: ctx.principal.may(service::ACCOUNTS),
+    };
+    render_report(&shown, status_refused)
+}
+
+/// Sets a year's budget of one code and account from the page's form.
+pub async fn set_budget(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let dimension = Dimension::parse("dimension", &pairs.text("dimension"))?;
+    let form = BudgetForm {
+        code: pairs.text("code"),
+        account: pairs.text("account"),
+        year: pairs.text("year"),
+        annual: pairs.text("annual"),
+        months: (0..12).map(|i| pairs.text(&format!("months[{i}]"))).collect(),
+    };
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let outcome = budgets::set_budget(&mut tx, &ctx.principal, dimension, &form).await;
+    let year = form.year.trim().to_string();
+    match outcome {
+        Ok(()) => {
+            tx.commit().await?;
+            let to = format!("/finance/budgets?dimension={}&from={year}-01&to={year}-12", dimension.key());
+            Ok(flash_redirect(&ctx, &to, "common.saved"))
+        }
+        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
+            drop(tx);
+            let refused = Refused::new(&ctx, "", errors, pairs.clone());
+            let q = BudgetQuery { dimension: Some(dimension.key().into()), ..BudgetQuery::default() };
+            let mut page = budget_page(&ctx, dimension, &q, refused, BudgetForm::default()).await?;
+            *page.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(page)
+        }
+        Err(e) => Err(e.into()),
+    }
 }

@@ -1,0 +1,348 @@
+//! Budgets (预算) per cost centre or project: an amount per cost or expense account and month,
+//! and the budget-against-actual report that sets them beside what was spent, as the cost
+//! report reads it. A budget is set for a whole year of one code and account at a time, so a
+//! revision replaces the year rather than leaving old months behind.
+
+use crate::costs;
+use crate::dimensions::{self, Dimension};
+use crate::domain::yuan;
+use crate::permissions::ACCOUNTS;
+use db::{Result, Tx};
+use kernel::error::Problems;
+use kernel::permission::Principal;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::Row;
+use std::collections::BTreeMap;
+
+/// A year's budget of one cost centre or project for one account, as entered.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetForm {
+    pub code: String,
+    /// A cost or expense account (`6601`); its sub-accounts' spending counts against it.
+    pub account: String,
+    /// `2026`.
+    pub year: String,
+    /// The year's amount in yuan, spread evenly over its twelve months (the fen left over go
+    /// to December), when `months` is not given.
+    #[serde(default)]
+    pub annual: String,
+    /// Twelve monthly amounts in yuan, January first; an empty one is zero. Given, they are
+    /// the budget and `annual` is not read.
+    #[serde(default)]
+    pub months: Vec<String>,
+}
+
+impl BudgetForm {
+    /// Whether the form gives months one by one rather than a year to spread.
+    fn by_month(&self) -> bool {
+        self.months.iter().any(|m| !m.trim().is_empty())
+    }
+}
+
+/// The twelve months of a year's amount spread evenly, the fen that do not divide in December.
+pub fn spread(annual: i64) -> [i64; 12] {
+    let month = annual / 12;
+    let mut months = [month; 12];
+    months[11] += annual - month * 12;
+    months
+}
+
+/// Sets (replaces) the year's budget of one code and account. All zero removes it. Refused
+/// beside each field: a code that is not listed or is archived, an account that is not a
+/// cost or expense account, a year or amount that cannot be read. Audited.
+pub async fn set_budget(tx: &mut Tx, principal: &Principal, dimension: Dimension, form: &BudgetForm) -> Result<()> {
+    principal.authorize(ACCOUNTS)?;
+    let company = principal.company_id.0;
+    let mut problems = Problems::default();
+    let code = form.code.trim();
+    if code.is_empty() {
+        problems.add("code", "error.required", "");
+    } else {
+        dimensions::check_code(tx, company, dimension, code, "code", &mut problems).await?;
+    }
+    let account = form.account.trim();
+    let found = tx
+        .fetch_optional(
+            sqlx::query("SELECT id, class FROM fin_accounts WHERE company_id = $1 AND code = $2")
+                .bind(company)
+                .bind(account),
+        )
+        .await?;
+    let account_id = match found {
+        None if account.is_empty() => {
+            problems.add("account", "error.required", "");
+            None
+        }
+        None => {
+            problems.add("account", "error.finance.unknown_account", account);
+            None
+        }
+        Some(row) if !["cost", "expense"].contains(&row.try_get::<String, _>("class")?.as_str()) => {
+            problems.add("account", "error.finance.budget_account", account);
+            None
+        }
+        Some(row) => Some(row.try_get::<i64, _>("id")?),
+    };
+    let year = form.year.trim();
+    if !(year.len() == 4 && year.parse::<u32>().is_ok_and(|y| (2000..=2099).contains(&y))) {
+        problems.add("year", "error.finance.year", year);
+    }
+    let amounts: [i64; 12] = if form.by_month() {
+        if form.months.len() != 12 {
+            problems.add("months", "error.finance.budget_months", form.months.len().to_string());
+        }
+        let mut amounts = [0; 12];
+        for (i, text) in form.months.iter().take(12).enumerate() {
+            if !text.trim().is_empty() {
+                amounts[i] = problems.amount(&format!("months[{i}]"), text.trim());
+            }
+        }
+        amounts
+    } else if form.annual.trim().is_empty() {
+        problems.add("annual", "error.required", "");
+        [0; 12]
+    } else {
+        spread(problems.amount("annual", form.annual.trim()))
+    };
+    problems.finish()?;
+    let account_id = account_id.expect("refused above when missing");
+    let this_year = format!("{year}-%");
+    let before: i64 = tx
+        .fetch_one(
+            sqlx::query(
+                "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total FROM fin_budgets \
+                 WHERE company_id = $1 AND dimension = $2 AND code = $3 AND account_id = $4 AND period LIKE $5",
+            )
+            .bind(company)
+            .bind(dimension.key())
+            .bind(code)
+            .bind(account_id)
+            .bind(&this_year),
+        )
+        .await?
+        .try_get("total")?;
+    tx.execute(
+        sqlx::query(
+            "DELETE FROM fin_budgets WHERE company_id = $1 AND dimension = $2 AND code = $3 AND account_id = $4 AND period LIKE $5",
+        )
+        .bind(company)
+        .bind(dimension.key())
+        .bind(code)
+        .bind(account_id)
+        .bind(&this_year),
+    )
+    .await?;
+    let months: Vec<(String, i64)> = amounts
+        .iter()
+        .enumerate()
+        .filter(|(_, amount)| **amount != 0)
+        .map(|(i, amount)| (format!("{year}-{:02}", i + 1), *amount))
+        .collect();
+    if !months.is_empty() {
+        let mut q = db::SqlBuilder::new(
+            "INSERT INTO fin_budgets (company_id, dimension, code, account_id, period, amount) VALUES ",
+        );
+        for (i, (period, amount)) in months.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.push("(").bind(company).push(", ").bind(dimension.key()).push(", ").bind(code.to_string());
+            q.push(", ").bind(account_id).push(", ").bind(period.clone()).push(", ").bind(*amount).push(")");
+        }
+        tx.execute(q.build()).await?;
+    }
+    let after: i64 = amounts.iter().sum();
+    tx.audit(
+        "update",
+        "finance.budget",
+        Some(&format!("{}:{code}:{account}:{year}", dimension.key())),
+        &json!({"total": [yuan(before), yuan(after)], "months": amounts.iter().map(|a| yuan(*a)).collect::<Vec<_>>()}),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The budget against what was spent over a range, per code and budgeted account.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct BudgetReport {
+    pub dimension: Dimension,
+    pub groups: Vec<BudgetGroup>,
+    /// The budget and spending of every group together.
+    pub budget: i64,
+    pub actual: i64,
+}
+
+/// One cost centre's or project's budgeted accounts.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct BudgetGroup {
+    pub code: String,
+    pub name: String,
+    pub rows: Vec<BudgetRow>,
+    pub budget: i64,
+    pub actual: i64,
+}
+
+/// One budgeted account: its budget over the range and what was spent on it and its
+/// sub-accounts, as the cost report shows it (closing vouchers left out).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct BudgetRow {
+    pub account: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub budget: i64,
+    pub actual: i64,
+}
+
+/// What is left of a budget (negative: overspent), and how much of it was used in whole per
+/// cent (none when nothing was budgeted).
+pub trait Execution {
+    fn figures(&self) -> (i64, i64);
+
+    fn remaining(&self) -> i64 {
+        let (budget, actual) = self.figures();
+        budget - actual
+    }
+
+    fn used_percent(&self) -> Option<i64> {
+        let (budget, actual) = self.figures();
+        (budget != 0).then(|| ((i128::from(actual) * 100 + i128::from(budget) / 2) / i128::from(budget)) as i64)
+    }
+
+    fn over(&self) -> bool {
+        self.remaining() < 0
+    }
+}
+
+impl Execution for BudgetRow {
+    fn figures(&self) -> (i64, i64) {
+        (self.budget, self.actual)
+    }
+}
+
+impl Execution for BudgetGroup {
+    fn figures(&self) -> (i64, i64) {
+        (self.budget, self.actual)
+    }
+}
+
+impl Execution for BudgetReport {
+    fn figures(&self) -> (i64, i64) {
+        (self.budget, self.actual)
+    }
+}
+
+/// The budgets of one dimension over `from..=to` (at most the cost report's 24 months) beside
+/// the spending on each budgeted account and its sub-accounts. Spending no budget covers is
+/// on the cost report, not here.
+pub async fn budget_report(
+    conn: &mut db::Conn,
+    company: i64,
+    dimension: Dimension,
+    from: &str,
+    to: &str,
+) -> Result<BudgetReport> {
+    let spent = costs::cost_report(conn, company, dimension, from, to).await?;
+    let rows = sqlx::query(
+        "SELECT b.code AS tag, a.code, a.name_zh, a.name_en, CAST(SUM(b.amount) AS BIGINT) AS amount \
+         FROM fin_budgets b JOIN fin_accounts a ON a.id = b.account_id \
+         WHERE b.company_id = $1 AND b.dimension = $2 AND b.period >= $3 AND b.period <= $4 \
+         GROUP BY b.code, a.code, a.name_zh, a.name_en ORDER BY b.code, a.code",
+    )
+    .bind(company)
+    .bind(dimension.key())
+    .bind(from)
+    .bind(to)
+    .fetch_all(&mut *conn)
+    .await?;
+    let names: BTreeMap<String, String> =
+        dimensions::list(conn, company, dimension).await?.into_iter().map(|t| (t.code, t.name)).collect();
+    let mut report = BudgetReport { dimension, groups: Vec::new(), budget: 0, actual: 0 };
+    for r in &rows {
+        let tag: String = r.try_get("tag")?;
+        let account: String = r.try_get("code")?;
+        let actual: i64 = spent
+            .groups
+            .iter()
+            .filter(|g| g.code == tag)
+            .flat_map(|g| &g.rows)
+            .filter(|row| row.code.starts_with(&account))
+            .map(|row| row.total)
+            .sum();
+        let budget: i64 = r.try_get("amount")?;
+        if report.groups.last().is_none_or(|g| g.code != tag) {
+            let name = names.get(&tag).cloned().unwrap_or_default();
+            report.groups.push(BudgetGroup { code: tag, name, rows: Vec::new(), budget: 0, actual: 0 });
+        }
+        let group = report.groups.last_mut().expect("pushed above");
+        group.budget += budget;
+        group.actual += actual;
+        report.budget += budget;
+        report.actual += actual;
+        let (name_zh, name_en) = (r.try_get("name_zh")?, r.try_get("name_en")?);
+        group.rows.push(BudgetRow { account, name_zh, name_en, budget, actual });
+    }
+    Ok(report)
+}
+
+/// One year's monthly budget of a code and account, January first, for the form that revises it.
+pub async fn year_of(
+    conn: &mut db::Conn,
+    company: i64,
+    dimension: Dimension,
+    code: &str,
+    account: &str,
+    year: &str,
+) -> Result<[i64; 12]> {
+    let rows = sqlx::query(
+        "SELECT b.period, b.amount FROM fin_budgets b JOIN fin_accounts a ON a.id = b.account_id \
+         WHERE b.company_id = $1 AND b.dimension = $2 AND b.code = $3 AND a.code = $4 AND b.period LIKE $5",
+    )
+    .bind(company)
+    .bind(dimension.key())
+    .bind(code)
+    .bind(account)
+    .bind(format!("{year}-%"))
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut months = [0; 12];
+    for r in rows {
+        let period: String = r.try_get("period")?;
+        let month: usize = period.get(5..7).and_then(|m| m.parse().ok()).unwrap_or(0);
+        if (1..=12).contains(&month) {
+            months[month - 1] = r.try_get("amount")?;
+        }
+    }
+    Ok(months)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_year_spreads_evenly_with_the_odd_fen_in_december() {
+        assert_eq!(spread(12_000_000), [1_000_000; 12]);
+        let odd = spread(10_000_005);
+        assert_eq!(odd[0], 833_333);
+        assert_eq!(odd[11], 833_333 + 9);
+        assert_eq!(odd.iter().sum::<i64>(), 10_000_005);
+    }
+
+    #[test]
+    fn execution_is_rounded_to_whole_per_cent_and_an_overspend_shows() {
+        let row = |budget, actual| BudgetRow {
+            account: "6601".into(),
+            name_zh: String::new(),
+            name_en: String::new(),
+            budget,
+            actual,
+        };
+        assert_eq!(row(3_000_000, 3_250_000).used_percent(), Some(108));
+        assert!(row(3_000_000, 3_250_000).over());
+        assert_eq!(row(3_000_000, 3_250_000).remaining(), -250_000);
+        assert_eq!(row(0, 500).used_percent(), None);
+        assert!(!row(1_000, 1_000).over());
+    }
+}
