@@ -297,3 +297,25 @@ test('costs by project show a column per month, a figure opens its vouchers, and
   assert.match(await page.textContent('.report-sub'), /ERP-ROLLOUT/, 'the subtitle names the project');
   await shot('24-project-income-statement');
 });
+
+test("this year's budgets stand beside what each department spent, and a row is revised month by month", async () => {
+  const year = new Date().getFullYear();
+  await page.goto(`${base}/finance/budgets?from=${year}-01&to=${year}-12`);
+  await page.waitForSelector('table.budgets tr.subtotal');
+  assert.ok(await page.locator('table.budgets tr[id^="budget-SAL-E-"]').count() > 0, 'the eastern sales group has a budget');
+  await shot('25-budgets');
+  const revise = page.locator('tr[id^="budget-SAL-E-"] a[href*="revise="]').first();
+  await Promise.all([page.waitForURL(/revise=SAL-E/), revise.click()]);
+  assert.equal(await page.inputValue('#b-code'), 'SAL-E', 'the form starts from the row');
+  const january = await page.inputValue('#b-month-0');
+  assert.notEqual(january, '', "January's budget is filled in");
+  // December raised by a typo first: refused beside that month, what was typed kept.
+  await page.fill('#b-month-11', '12,5OO.00');
+  await Promise.all([page.waitForLoadState(), page.locator('#budget-form button[type="submit"]').click()]);
+  assert.equal(await page.inputValue('#b-month-11'), '12,5OO.00', 'the month as typed');
+  assert.ok(await page.locator('#b-month-11 ~ p.error').count() === 1, 'the reason beside December');
+  await shot('26-budget-refused');
+  await page.fill('#b-month-11', '12500.00');
+  await Promise.all([page.waitForURL(/\/finance\/budgets\?dimension=cost_center/), page.locator('#budget-form button[type="submit"]').click()]);
+  assert.ok(await page.locator('table.budgets tr[id^="budget-SAL-E-"]').count() > 0, 'the revised budget is shown');
+});

@@ -1,8 +1,9 @@
 //! Ledger benchmarks: customer invoices of three lines with VAT created and posted one per
 //! transaction, through the service layer and through the HTTP API, in runs of 1,000 and
-//! 10,000, and by 32 clients at once; and the trial balance, balance sheet, income statement
-//! and ageing report on the books that result, and on books padded to a million (and, with
-//! `ZHONGSHU_BENCH_10M=1`, ten million) entry lines.
+//! 10,000, and by 32 clients at once; and the trial balance, balance sheet, income statement,
+//! cost report by centre, budget against actual and ageing report on the books that result,
+//! and on books padded to a million (and, with `ZHONGSHU_BENCH_10M=1`, ten million) entry
+//! lines, a sixth of them selling expenses charged to two cost centres with a budget.
 //!
 //!     cargo bench -p finance --bench ledger                       # SQLite
 //!     ZHONGSHU_TEST_PG_URL=postgres://… cargo bench -p finance --bench ledger
@@ -182,7 +183,9 @@ fn reports(c: &mut Criterion) {
 /// and the reports read the same rows either way.
 async fn pad_books(app: &testkit::TestApp, lines: u64) {
     let company = app.company_id;
-    let vouchers = (lines / 4) as i64;
+    // Six lines a voucher: a sale to the east or west sales centre and a selling expense
+    // charged to one of them, so the cost and budget reports have centres' costs to read.
+    let vouchers = (lines / 6) as i64;
     let months =
         "(VALUES (0, '2026-01'), (1, '2026-02'), (2, '2026-03'), (3, '2026-04'), (4, '2026-05'), (5, '2026-06'), \
                   (6, '2026-07'), (7, '2026-08'), (8, '2026-09'), (9, '2026-10'), (10, '2026-11'), (11, '2026-12')) m";
@@ -198,8 +201,11 @@ async fn pad_books(app: &testkit::TestApp, lines: u64) {
              FROM seq JOIN {months} ON m.column1 = seq.n % 12"
         ),
         "INSERT INTO fin_entry_lines (entry_id, line_no, account_id, debit, credit, cost_center, memo) \
-         SELECT e.id, k.column1, a.id, k.column3, k.column4, k.column5, '' FROM fin_entries e \
-         CROSS JOIN (VALUES (1, '1122', 113000, 0, ''), (2, '6001', 0, 60000, 'east'), (3, '6001', 0, 40000, 'west'), (4, '22210102', 0, 13000, '')) k \
+         SELECT e.id, k.column1, a.id, k.column3, k.column4, \
+           CASE WHEN k.column5 = 'either' THEN CASE WHEN e.id % 2 = 0 THEN 'east' ELSE 'west' END ELSE k.column5 END, '' \
+         FROM fin_entries e \
+         CROSS JOIN (VALUES (1, '1122', 113000, 0, ''), (2, '6001', 0, 60000, 'east'), (3, '6001', 0, 40000, 'west'), (4, '22210102', 0, 13000, ''), \
+                            (5, '6601', 2500, 0, 'either'), (6, '1002', 0, 2500, '')) k \
          JOIN fin_accounts a ON a.company_id = e.company_id AND a.code = k.column2 \
          WHERE e.company_id = $1 AND e.kind = 'bulk' AND $2 > 0"
             .to_string(),
@@ -218,6 +224,15 @@ async fn pad_books(app: &testkit::TestApp, lines: u64) {
              FROM seq JOIN {months} ON m.column1 = seq.n % 12 \
              JOIN parties p ON p.company_id = $1 AND p.number = 'BULK-' || CAST(1 + seq.n % 1000 AS TEXT)"
         ),
+        // The two centres listed, each with a monthly selling budget for the year.
+        "INSERT INTO fin_dimensions (company_id, dimension, code, name) \
+         SELECT $1, 'cost_center', k.column1, k.column1 FROM (VALUES ('east'), ('west')) k WHERE $2 > 0"
+            .to_string(),
+        format!(
+            "INSERT INTO fin_budgets (company_id, dimension, code, account_id, period, amount) \
+             SELECT $1, 'cost_center', c.column1, a.id, m.column2, CAST($2 AS BIGINT) * 1200 / 12 \
+             FROM (VALUES ('east'), ('west')) c CROSS JOIN {months} JOIN fin_accounts a ON a.company_id = $1 AND a.code = '6601'"
+        ),
     ];
     let mut tx = app.db.begin(Actor::system()).await.expect("begin");
     for sql in &statements {
@@ -227,7 +242,8 @@ async fn pad_books(app: &testkit::TestApp, lines: u64) {
     app.db.analyze().await.expect("analyze");
 }
 
-/// The trial balance, balance sheet, income statement and ageing on books of 5,000 posted
+/// The trial balance, balance sheet, income statement, cost and budget reports and ageing on
+/// books of 5,000 posted
 /// invoices (20,000 entry lines), padded to `lines` entry lines when given.
 fn reports_at(c: &mut Criterion, lines: Option<u64>, name: &str) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
@@ -268,6 +284,20 @@ fn reports_at(c: &mut Criterion, lines: Option<u64>, name: &str) {
             )
             .await
             .expect("income")
+        })
+    });
+    group.bench_function("cost_report_year", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let mut conn = books.app.db.read_conn().await.expect("conn");
+            let centres = finance::dimensions::Dimension::CostCenter;
+            finance::costs::cost_report(&mut conn, company, centres, "2026-01", "2026-12").await.expect("costs")
+        })
+    });
+    group.bench_function("budget_report_year", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let mut conn = books.app.db.read_conn().await.expect("conn");
+            let centres = finance::dimensions::Dimension::CostCenter;
+            finance::budgets::budget_report(&mut conn, company, centres, "2026-01", "2026-12").await.expect("budget")
         })
     });
     group.bench_function("ageing", |b| {
