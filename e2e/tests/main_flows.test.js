@@ -298,7 +298,7 @@ test('costs by project show a column per month, a figure opens its vouchers, and
   await shot('24-project-income-statement');
 });
 
-test("this year's budgets stand beside what each department spent, and a row is revised month by month", async () => {
+test("this year's budgets stand beside what each department spent, and a row's year is revised", async () => {
   const year = new Date().getFullYear();
   await page.goto(`${base}/finance/budgets?from=${year}-01&to=${year}-12`);
   await page.waitForSelector('table.budgets tr.subtotal');
@@ -307,15 +307,15 @@ test("this year's budgets stand beside what each department spent, and a row is 
   const revise = page.locator('tr[id^="budget-SAL-E-"] a[href*="revise="]').first();
   await Promise.all([page.waitForURL(/revise=SAL-E/), revise.click()]);
   assert.equal(await page.inputValue('#b-code'), 'SAL-E', 'the form starts from the row');
-  const january = await page.inputValue('#b-month-0');
-  assert.notEqual(january, '', "January's budget is filled in");
-  // December raised by a typo first: refused beside that month, what was typed kept.
-  await page.fill('#b-month-11', '12,5OO.00');
+  assert.notEqual(await page.inputValue('#b-annual'), '', "the year's amount, spread evenly, is filled in");
+  assert.equal(await page.inputValue('#b-month-0'), '', 'and no month on its own');
+  // The year's amount typed with letters O for zeros: refused beside it, what was typed kept.
+  await page.fill('#b-annual', '5,OOO,000.00');
   await Promise.all([page.waitForLoadState(), page.locator('#budget-form button[type="submit"]').click()]);
-  assert.equal(await page.inputValue('#b-month-11'), '12,5OO.00', 'the month as typed');
-  assert.ok(await page.locator('#b-month-11 ~ p.error').count() === 1, 'the reason beside December');
+  assert.equal(await page.inputValue('#b-annual'), '5,OOO,000.00', 'the amount as typed');
+  assert.equal(await page.locator('#b-annual ~ p.error').count(), 1, 'the reason beside it');
   await shot('26-budget-refused');
-  await page.fill('#b-month-11', '12500.00');
+  await page.fill('#b-annual', '5000000.00');
   await Promise.all([page.waitForURL(/\/finance\/budgets\?dimension=cost_center/), page.locator('#budget-form button[type="submit"]').click()]);
-  assert.ok(await page.locator('table.budgets tr[id^="budget-SAL-E-"]').count() > 0, 'the revised budget is shown');
+  assert.match(await page.textContent('tr[id^="budget-SAL-E-"]'), /5,000,000\.00/, 'the new budget is shown');
 });

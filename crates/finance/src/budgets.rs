@@ -49,17 +49,56 @@ pub fn spread(annual: i64) -> [i64; 12] {
     months
 }
 
+/// The largest amount of one month, in fen (a trillion yuan): twelve of them still add up
+/// within the ledger's integers.
+const MOST_A_MONTH: i64 = 100_000_000_000_000;
+
 /// Sets (replaces) the year's budget of one code and account. All zero removes it. Refused
-/// beside each field: a code that is not listed or is archived, an account that is not a
-/// cost or expense account, a year or amount that cannot be read. Audited.
+/// beside each field: a code that is not listed (or is archived, unless the budget is being
+/// removed), an account that is not a cost or expense account or whose parent or sub-account
+/// already has a budget for that code and year (its spending would count twice), a year or
+/// amount that cannot be read, a year's amount and months given together. Audited.
 pub async fn set_budget(tx: &mut Tx, principal: &Principal, dimension: Dimension, form: &BudgetForm) -> Result<()> {
     principal.authorize(ACCOUNTS)?;
     let company = principal.company_id.0;
     let mut problems = Problems::default();
+    let year = form.year.trim();
+    if !(year.len() == 4 && year.parse::<u32>().is_ok_and(|y| (2000..=2099).contains(&y))) {
+        problems.add("year", "error.finance.year", year);
+    }
+    let amounts: [i64; 12] = if form.by_month() {
+        if !form.annual.trim().is_empty() {
+            problems.add("annual", "error.finance.budget_both", form.annual.trim());
+        }
+        if form.months.len() != 12 {
+            problems.add("months", "error.finance.budget_months", form.months.len().to_string());
+        }
+        let mut amounts = [0; 12];
+        for (i, text) in form.months.iter().take(12).enumerate() {
+            if !text.trim().is_empty() {
+                amounts[i] = problems.amount(&format!("months[{i}]"), text.trim());
+                if amounts[i] > MOST_A_MONTH {
+                    problems.add(&format!("months[{i}]"), "error.amount.too_large", text.trim());
+                }
+            }
+        }
+        amounts
+    } else if form.annual.trim().is_empty() {
+        problems.add("annual", "error.required", "");
+        [0; 12]
+    } else {
+        let annual = problems.amount("annual", form.annual.trim());
+        if annual > MOST_A_MONTH * 12 {
+            problems.add("annual", "error.amount.too_large", form.annual.trim());
+        }
+        spread(annual.min(MOST_A_MONTH * 12))
+    };
+    let removing = amounts.iter().all(|a| *a == 0);
     let code = form.code.trim();
     if code.is_empty() {
         problems.add("code", "error.required", "");
-    } else {
+    } else if !removing {
+        // A budget of an archived code may still be taken away, not set.
         dimensions::check_code(tx, company, dimension, code, "code", &mut problems).await?;
     }
     let account = form.account.trim();
@@ -85,30 +124,30 @@ pub async fn set_budget(tx: &mut Tx, principal: &Principal, dimension: Dimension
         }
         Some(row) => Some(row.try_get::<i64, _>("id")?),
     };
-    let year = form.year.trim();
-    if !(year.len() == 4 && year.parse::<u32>().is_ok_and(|y| (2000..=2099).contains(&y))) {
-        problems.add("year", "error.finance.year", year);
+    let this_year = format!("{year}-%");
+    if let (Some(_), false, true) = (account_id, removing, problems.0.is_empty()) {
+        // A parent's budget counts its sub-accounts' spending: a budget on both would count
+        // that spending twice.
+        let overlap = tx
+            .fetch_optional(
+                sqlx::query(
+                    "SELECT a.code FROM fin_budgets b JOIN fin_accounts a ON a.id = b.account_id \
+                     WHERE b.company_id = $1 AND b.dimension = $2 AND b.code = $3 AND b.period LIKE $4 AND a.code <> $5 \
+                     AND (a.code LIKE $5 || '%' OR $5 LIKE a.code || '%') LIMIT 1",
+                )
+                .bind(company)
+                .bind(dimension.key())
+                .bind(code)
+                .bind(&this_year)
+                .bind(account),
+            )
+            .await?;
+        if let Some(other) = overlap {
+            problems.add("account", "error.finance.budget_overlap", other.try_get::<String, _>("code")?);
+        }
     }
-    let amounts: [i64; 12] = if form.by_month() {
-        if form.months.len() != 12 {
-            problems.add("months", "error.finance.budget_months", form.months.len().to_string());
-        }
-        let mut amounts = [0; 12];
-        for (i, text) in form.months.iter().take(12).enumerate() {
-            if !text.trim().is_empty() {
-                amounts[i] = problems.amount(&format!("months[{i}]"), text.trim());
-            }
-        }
-        amounts
-    } else if form.annual.trim().is_empty() {
-        problems.add("annual", "error.required", "");
-        [0; 12]
-    } else {
-        spread(problems.amount("annual", form.annual.trim()))
-    };
     problems.finish()?;
     let account_id = account_id.expect("refused above when missing");
-    let this_year = format!("{year}-%");
     let before: i64 = tx
         .fetch_one(
             sqlx::query(
@@ -123,9 +162,30 @@ pub async fn set_budget(tx: &mut Tx, principal: &Principal, dimension: Dimension
         )
         .await?
         .try_get("total")?;
+    // Every month written over (two people setting one budget at once: the later wins, neither
+    // meets the other's rows), then the months left at zero taken away.
+    let mut q = db::SqlBuilder::new(
+        "INSERT INTO fin_budgets (company_id, dimension, code, account_id, period, amount) VALUES ",
+    );
+    for (i, amount) in amounts.iter().enumerate() {
+        if i > 0 {
+            q.push(", ");
+        }
+        q.push("(").bind(company).push(", ").bind(dimension.key()).push(", ").bind(code.to_string());
+        q.push(", ")
+            .bind(account_id)
+            .push(", ")
+            .bind(format!("{year}-{:02}", i + 1))
+            .push(", ")
+            .bind(*amount)
+            .push(")");
+    }
+    q.push(" ON CONFLICT (company_id, dimension, code, account_id, period) DO UPDATE SET amount = excluded.amount");
+    tx.execute(q.build()).await?;
     tx.execute(
         sqlx::query(
-            "DELETE FROM fin_budgets WHERE company_id = $1 AND dimension = $2 AND code = $3 AND account_id = $4 AND period LIKE $5",
+            "DELETE FROM fin_budgets WHERE company_id = $1 AND dimension = $2 AND code = $3 AND account_id = $4 \
+             AND period LIKE $5 AND amount = 0",
         )
         .bind(company)
         .bind(dimension.key())
@@ -134,25 +194,6 @@ pub async fn set_budget(tx: &mut Tx, principal: &Principal, dimension: Dimension
         .bind(&this_year),
     )
     .await?;
-    let months: Vec<(String, i64)> = amounts
-        .iter()
-        .enumerate()
-        .filter(|(_, amount)| **amount != 0)
-        .map(|(i, amount)| (format!("{year}-{:02}", i + 1), *amount))
-        .collect();
-    if !months.is_empty() {
-        let mut q = db::SqlBuilder::new(
-            "INSERT INTO fin_budgets (company_id, dimension, code, account_id, period, amount) VALUES ",
-        );
-        for (i, (period, amount)) in months.iter().enumerate() {
-            if i > 0 {
-                q.push(", ");
-            }
-            q.push("(").bind(company).push(", ").bind(dimension.key()).push(", ").bind(code.to_string());
-            q.push(", ").bind(account_id).push(", ").bind(period.clone()).push(", ").bind(*amount).push(")");
-        }
-        tx.execute(q.build()).await?;
-    }
     let after: i64 = amounts.iter().sum();
     tx.audit(
         "update",
@@ -193,6 +234,8 @@ pub struct BudgetRow {
     pub name_en: String,
     pub budget: i64,
     pub actual: i64,
+    /// The latest year of the range the account has a budget in: the year its 调整 revises.
+    pub year: String,
 }
 
 /// What is left of a budget (negative: overspent), and how much of it was used in whole per
@@ -245,7 +288,7 @@ pub async fn budget_report(
 ) -> Result<BudgetReport> {
     let spent = costs::cost_report(conn, company, dimension, from, to).await?;
     let rows = sqlx::query(
-        "SELECT b.code AS tag, a.code, a.name_zh, a.name_en, CAST(SUM(b.amount) AS BIGINT) AS amount \
+        "SELECT b.code AS tag, a.code, a.name_zh, a.name_en, CAST(SUM(b.amount) AS BIGINT) AS amount, MAX(b.period) AS last_period \
          FROM fin_budgets b JOIN fin_accounts a ON a.id = b.account_id \
          WHERE b.company_id = $1 AND b.dimension = $2 AND b.period >= $3 AND b.period <= $4 \
          GROUP BY b.code, a.code, a.name_zh, a.name_en ORDER BY b.code, a.code",
@@ -281,7 +324,8 @@ pub async fn budget_report(
         report.budget += budget;
         report.actual += actual;
         let (name_zh, name_en) = (r.try_get("name_zh")?, r.try_get("name_en")?);
-        group.rows.push(BudgetRow { account, name_zh, name_en, budget, actual });
+        let year = r.try_get::<String, _>("last_period")?.chars().take(4).collect();
+        group.rows.push(BudgetRow { account, name_zh, name_en, budget, actual, year });
     }
     Ok(report)
 }
@@ -338,6 +382,7 @@ mod tests {
             name_en: String::new(),
             budget,
             actual,
+            year: "2026".into(),
         };
         assert_eq!(row(3_000_000, 3_250_000).used_percent(), Some(108));
         assert!(row(3_000_000, 3_250_000).over());

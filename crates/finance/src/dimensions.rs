@@ -52,6 +52,15 @@ impl Dimension {
             .ok_or_else(|| DomainError::invalid(field, "error.finance.dimension", key))
     }
 
+    /// The dimension a report is asked for (`?dimension=project`): cost centres when none is
+    /// given, an unknown one refused on `dimension`.
+    pub fn chosen(key: Option<&str>) -> std::result::Result<Dimension, DomainError> {
+        match key.filter(|k| !k.is_empty()) {
+            None => Ok(Dimension::CostCenter),
+            Some(key) => Dimension::parse("dimension", key),
+        }
+    }
+
     /// The dimension a web address names (`/dimensions/project`); another is no page.
     pub fn from_path(key: &str) -> std::result::Result<Dimension, DomainError> {
         Dimension::parse("dimension", key).map_err(|_| DomainError::NotFound("dimension"))

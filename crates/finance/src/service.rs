@@ -249,7 +249,8 @@ pub async fn delete_account(tx: &mut Tx, principal: &Principal, code: &str) -> R
             sqlx::query(
                 "SELECT a.id, a.name_zh, \
                  EXISTS (SELECT 1 FROM fin_entry_lines l WHERE l.account_id = a.id) AS has_lines, \
-                 EXISTS (SELECT 1 FROM fin_accounts c WHERE c.parent_id = a.id) AS has_children \
+                 EXISTS (SELECT 1 FROM fin_accounts c WHERE c.parent_id = a.id) AS has_children, \
+                 EXISTS (SELECT 1 FROM fin_budgets b WHERE b.account_id = a.id) AS has_budget \
                  FROM fin_accounts a WHERE a.company_id = $1 AND a.code = $2",
             )
             .bind(company)
@@ -262,6 +263,9 @@ pub async fn delete_account(tx: &mut Tx, principal: &Principal, code: &str) -> R
     }
     if db::flag(&row, "has_children")? {
         return Err(DomainError::invalid("code", "error.finance.delete_parent", code).into());
+    }
+    if db::flag(&row, "has_budget")? {
+        return Err(DomainError::invalid("code", "error.finance.delete_budgeted", code).into());
     }
     let template = chart::template(tx.conn(), company).await?;
     if template.is_used_by_modules(code) {

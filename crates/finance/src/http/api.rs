@@ -391,10 +391,7 @@ impl PeriodQuery {
 
     /// The dimension of the cost report: cost centres unless `dimension` names another.
     pub fn dimension(&self) -> Result<Dimension, AppError> {
-        match self.dimension.as_deref().filter(|d| !d.is_empty()) {
-            None => Ok(Dimension::CostCenter),
-            Some(key) => Ok(Dimension::parse("dimension", key)?),
-        }
+        Ok(Dimension::chosen(self.dimension.as_deref())?)
     }
 }
 
@@ -1332,10 +1329,7 @@ pub struct BudgetQuery {
 pub async fn budget_report(ctx: Ctx, Query(q): Query<BudgetQuery>) -> AppResult<Json<Value>> {
     use crate::budgets::Execution;
     ctx.require(service::REPORTS)?;
-    let dimension = match q.dimension.as_deref().filter(|d| !d.is_empty()) {
-        None => Dimension::CostCenter,
-        Some(key) => Dimension::parse("dimension", key)?,
-    };
+    let dimension = Dimension::chosen(q.dimension.as_deref())?;
     let (from, to) = months(q.from.as_deref(), q.to.as_deref())?;
     let mut conn = conn(&ctx).await?;
     let report = crate::budgets::budget_report(&mut conn, ctx.company_id(), dimension, &from, &to).await?;

@@ -1088,16 +1088,18 @@ pub async fn cost_report(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Re
         }
     };
     if let Some(format) = export(&q) {
-        let mut header: Vec<String> = [dimension.label_key(), "finance.name", "finance.code", "finance.account"]
-            .iter()
-            .map(|k| ctx.t(k))
-            .collect();
+        let mut header: Vec<String> =
+            [dimension.label_key(), "finance.dimension_name", "finance.account", "finance.account_name"]
+                .iter()
+                .map(|k| ctx.t(k))
+                .collect();
         header.extend(report.periods.iter().cloned());
         header.push(ctx.t("finance.total"));
         let mut data = Vec::new();
         for g in &report.groups {
             for r in &g.rows {
-                let mut row = vec![g.code.clone(), g.name.clone(), r.code.clone(), r.name_zh.clone()];
+                let account_name = if ctx.lang == kernel::Lang::En { &r.name_en } else { &r.name_zh };
+                let mut row = vec![g.code.clone(), g.name.clone(), r.code.clone(), account_name.clone()];
                 row.extend(r.amounts.iter().map(|a| yuan(*a)));
                 row.push(yuan(r.total));
                 data.push(row);
@@ -1287,21 +1289,19 @@ impl BudgetPage {
 /// a year's budget for one code and account.
 pub async fn budgets(ctx: Ctx, Query(q): Query<BudgetQuery>) -> AppResult<Response> {
     ctx.require(service::REPORTS)?;
-    let dimension = match q.dimension.as_deref().filter(|d| !d.is_empty()) {
-        None => Dimension::CostCenter,
-        Some(key) => Dimension::parse("dimension", key)?,
-    };
+    let dimension = Dimension::chosen(q.dimension.as_deref())?;
     let mut revising = BudgetForm::default();
     if let (Some(code), Some(account), Some(year)) = (&q.revise, &q.account, &q.year) {
         let mut conn = conn(&ctx).await?;
         let months = budgets::year_of(&mut conn, ctx.company_id(), dimension, code, account, year).await?;
-        revising = BudgetForm {
-            code: code.clone(),
-            account: account.clone(),
-            year: year.clone(),
-            annual: String::new(),
-            months: months.iter().map(|m| yuan(*m)).collect(),
+        // A year spread evenly comes back as its amount; one set month by month, as its months.
+        let total: i64 = months.iter().sum();
+        let (annual, months) = if budgets::spread(total) == months {
+            (yuan(total), Vec::new())
+        } else {
+            (String::new(), months.iter().map(|m| yuan(*m)).collect())
         };
+        revising = BudgetForm { code: code.clone(), account: account.clone(), year: year.clone(), annual, months };
     }
     budget_page(&ctx, dimension, &q, Refused::default(), revising).await
 }
@@ -1313,6 +1313,8 @@ async fn budget_page(
     refused: Refused,
     mut revising: BudgetForm,
 ) -> AppResult<Response> {
+    // Also when shown again under a refused form: the figures are a report's.
+    ctx.require(service::REPORTS)?;
     let ((from, to), asked) = range(ctx, &q.from, &q.to);
     let mut conn = conn(ctx).await?;
     let read: AppResult<_> = async {
@@ -1327,9 +1329,9 @@ async fn budget_page(
     if let Some(format) = q.format.as_deref().filter(|f| errors.is_empty() && (*f == "csv" || *f == "xlsx")) {
         let header: Vec<String> = [
             dimension.label_key(),
-            "finance.name",
-            "finance.code",
+            "finance.dimension_name",
             "finance.account",
+            "finance.account_name",
             "finance.budget",
             "finance.actual",
             "finance.remaining",
@@ -1343,7 +1345,8 @@ async fn budget_page(
             for r in &g.rows {
                 let used = r.used_percent().map(|p| format!("{p}%")).unwrap_or_default();
                 let (budget, actual, left) = (yuan(r.budget), yuan(r.actual), yuan(r.remaining()));
-                let names = [g.code.clone(), g.name.clone(), r.account.clone(), r.name_zh.clone()];
+                let account_name = if ctx.lang == kernel::Lang::En { &r.name_en } else { &r.name_zh };
+                let names = [g.code.clone(), g.name.clone(), r.account.clone(), account_name.clone()];
                 data.push(names.into_iter().chain([budget, actual, left, used]).collect());
             }
         }

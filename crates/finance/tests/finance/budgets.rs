@@ -106,6 +106,38 @@ async fn the_sales_departments_budget_is_set_against_what_it_spent_and_an_oversp
     assert_eq!(app.count("audit_log WHERE resource = 'finance.budget'").await, audited);
     assert_eq!(api.get("/api/v1/finance/budgets?from=2026-01&to=2026-03").await.json(), report);
 
+    // A year's amount and months together are refused, and so is a budget on advertising while
+    // selling expenses, its parent, have one: the advertising would count twice.
+    let both =
+        set(&api, json!({"code": "SAL", "account": "6602", "year": "2026", "annual": "1000.00", "months": months}))
+            .await;
+    assert_eq!(both.json()["errors"][0]["code"], "error.finance.budget_both", "{}", both.body);
+    let child = set(&api, json!({"code": "SAL", "account": "660101", "year": "2026", "annual": "50000.00"})).await;
+    assert_eq!(child.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", child.body);
+    let problem = &child.json()["errors"][0];
+    assert_eq!(
+        (problem["field"].as_str(), problem["code"].as_str()),
+        (Some("account"), Some("error.finance.budget_overlap"))
+    );
+    // An account never used but with a budget is not deleted until the budget goes.
+    api.post("/api/v1/finance/dimensions/cost_center", &json!({"code": "FIN", "name": "财务部"})).await;
+    let fee =
+        api.post("/api/v1/finance/accounts", &json!({"parent": "6603", "code": "660301", "name_zh": "手续费"})).await;
+    assert_eq!(fee.status, StatusCode::CREATED, "{}", fee.body);
+    let audit_fee = json!({"code": "FIN", "account": "660301", "year": "2026", "annual": "24000.00"});
+    assert_eq!(set(&api, audit_fee).await.status, StatusCode::OK);
+    let delete = api.call(axum::http::Method::DELETE, "/api/v1/finance/accounts/660301", None).await;
+    assert_eq!(delete.json()["errors"][0]["code"], "error.finance.delete_budgeted", "{}", delete.body);
+    // The centre archived, its budget is no longer raised but may still be taken away.
+    api.post("/api/v1/finance/dimensions/cost_center/FIN/archive", &json!({})).await;
+    let raised = set(&api, json!({"code": "FIN", "account": "660301", "year": "2026", "annual": "30000.00"})).await;
+    assert_eq!(raised.json()["errors"][0]["code"], "error.finance.archived_cost_center", "{}", raised.body);
+    let gone = set(&api, json!({"code": "FIN", "account": "660301", "year": "2026", "annual": "0"})).await;
+    assert_eq!(gone.status, StatusCode::OK, "{}", gone.body);
+    let deleted = api.call(axum::http::Method::DELETE, "/api/v1/finance/accounts/660301", None).await;
+    assert!(deleted.status.is_success(), "{}", deleted.body);
+    let audited = app.count("audit_log WHERE resource = 'finance.budget'").await;
+
     // Administration's budget taken back (all zero): its row goes, the selling one stays.
     let removed = set(&api, json!({"code": "SAL", "account": "6602", "year": "2026", "annual": "0"})).await;
     assert_eq!(removed.status, StatusCode::OK, "{}", removed.body);
@@ -135,10 +167,11 @@ async fn the_sales_departments_budget_is_set_against_what_it_spent_and_an_oversp
     let annual = refused.body.split("id=\"b-annual\"").nth(1).expect("annual field");
     let annual = &annual[..annual.find("</div>").expect("field end")];
     assert!(annual.contains("value=\"十万\"") && annual.contains("role=\"alert\""), "{annual}");
+    assert!(selling_row.contains("revise=SAL&amp;account=6601&amp;year=2026"), "{selling_row}");
     let revising = browser.get("/finance/budgets?from=2026-01&to=2026-03&revise=SAL&account=6601&year=2026").await;
-    assert!(revising.body.contains(
-        "id=\"b-month-0\" name=\"months[0]\" maxlength=\"20\" inputmode=\"decimal\" size=\"9\" value=\"10000.00\""
-    ));
+    let annual = revising.body.split("id=\"b-annual\"").nth(1).expect("annual field");
+    let annual = &annual[..annual.find("</div>").expect("field end")];
+    assert!(annual.contains("value=\"120000.00\""), "a year spread evenly comes back as its amount: {annual}");
 
     // An auditor reads the budget but cannot set one.
     app.user("li.shen", &["auditor"], "", "finance").await;
