@@ -101,11 +101,21 @@ async fn a_web_lead_becomes_a_customer_an_order_an_invoice_and_a_payment_on_one_
     // A call, then a quotation of 10 notebooks at the list price from the opportunity.
     let call = json!({"kind": "call", "subject": "确认配置与交期", "opportunity_id": opportunity});
     assert_eq!(wang.post("/api/v1/crm/activities", &call).await.status, StatusCode::CREATED);
+    // The sale is the sales department's: the quotation names it, as the opportunity page's
+    // form offers it, and the order keeps it for its revenue and cost of sales.
+    let listed = api.post("/api/v1/finance/dimensions/cost_center", &json!({"code": "SAL", "name": "销售部"})).await;
+    assert_eq!(listed.status, StatusCode::CREATED, "{}", listed.body);
+    let page = app.signed_in("wang.fang").await.get(&format!("/crm/opportunities/{opportunity}")).await;
+    assert!(
+        page.body.contains("name=\"cost_center\" list=\"cost-centers\"")
+            && page.body.contains("<option value=\"SAL\">销售部</option>")
+    );
     let quote = json!({"customer_id": 0, "warehouse": "SH", "date": "2026-03-16", "tax_inclusive": true,
-        "lines": [{"product_id": notebook, "quantity": "10"}]});
+        "cost_center": "SAL", "lines": [{"product_id": notebook, "quantity": "10"}]});
     let quoted = wang.post(&format!("/api/v1/crm/opportunities/{opportunity}/quote"), &quote).await;
     assert_eq!(quoted.status, StatusCode::CREATED, "{}", quoted.body);
     let order = quoted.json()["order_id"].as_i64().unwrap();
+    assert_eq!(api.get(&format!("/api/v1/sales/orders/{order}")).await.json()["cost_center"], "SAL");
 
     // Confirming the order wins the opportunity (through the sales event).
     let confirmed = wang.post(&format!("/api/v1/sales/orders/{order}/confirm"), &json!({})).await;

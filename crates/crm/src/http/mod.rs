@@ -804,6 +804,9 @@ struct OpportunityPage {
     activities: Vec<service::Activity>,
     products: Vec<(i64, String)>,
     warehouses: Vec<String>,
+    /// The active cost centres and projects a quotation may name, as the sales order form offers them.
+    cost_centers: Vec<finance::dimensions::Tag>,
+    projects: Vec<finance::dimensions::Tag>,
     kinds: [&'static str; 5],
     lost_reasons: [&'static str; 5],
     today: String,
@@ -842,8 +845,13 @@ async fn opportunity_view(ctx: &Ctx, id: i64, errors: Vec<(String, String)>) -> 
         .iter()
         .filter_map(|r| r.try_get("code").ok())
         .collect();
+    use finance::dimensions::{offered, Dimension};
+    let cost_centers = offered(&mut conn, ctx.company_id(), Dimension::CostCenter).await?;
+    let projects = offered(&mut conn, ctx.company_id(), Dimension::Project).await?;
     drop(conn);
     Ok(OpportunityPage {
+        cost_centers,
+        projects,
         page: PageCtx::new(ctx, "crm.opportunity", "/crm/pipeline").await?.titled(format!("{} {}", o.number, o.title)),
         o,
         stages,
@@ -910,8 +918,9 @@ async fn opportunity_action_page(
                 date: pairs.text("date"),
                 tax_inclusive: pairs.get("tax_inclusive").is_some(),
                 memo: String::new(),
+                cost_center: pairs.text("cost_center"),
+                project: pairs.text("project"),
                 lines,
-                ..Default::default()
             };
             service::quote(&mut tx, &ctx.principal, id, &form).await.map(|order| format!("/sales/orders/{order}"))
         }
