@@ -105,11 +105,45 @@ async fn a_web_lead_becomes_a_customer_an_order_an_invoice_and_a_payment_on_one_
     // form offers it, and the order keeps it for its revenue and cost of sales.
     let listed = api.post("/api/v1/finance/dimensions/cost_center", &json!({"code": "SAL", "name": "销售部"})).await;
     assert_eq!(listed.status, StatusCode::CREATED, "{}", listed.body);
-    let page = app.signed_in("wang.fang").await.get(&format!("/crm/opportunities/{opportunity}")).await;
+    let browser = app.signed_in("wang.fang").await;
+    let page = browser.get(&format!("/crm/opportunities/{opportunity}")).await;
     assert!(
         page.body.contains("name=\"cost_center\" list=\"cost-centers\"")
             && page.body.contains("<option value=\"SAL\">销售部</option>")
     );
+    // Typed on the page with the centre misspelt and the quantity in words on the second
+    // row: refused, the form as typed, each message beside its field or row.
+    let notebook_id = notebook.to_string();
+    let refused = browser
+        .post_form(
+            &format!("/crm/opportunities/{opportunity}"),
+            &format!("/crm/opportunities/{opportunity}/quote"),
+            &[
+                ("warehouse", "SH"),
+                ("date", "2026-03-16"),
+                ("cost_center", "SALES"),
+                ("product_id", ""),
+                ("quantity", ""),
+                ("unit", ""),
+                ("unit_price", ""),
+                ("product_id", &notebook_id),
+                ("quantity", "十"),
+                ("unit", ""),
+                ("unit_price", "6500.00"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    let centre = refused.body.split("id=\"q-cost-center\"").nth(1).expect("centre field");
+    let centre = &centre[..centre.find("</div>").expect("field end")];
+    assert!(centre.contains("value=\"SALES\"") && centre.contains("role=\"alert\""), "{centre}");
+    let first_row = refused.body.split("<tbody>").nth(1).expect("quotation rows");
+    let first_row = &first_row[..first_row.find("</tr>").expect("row end")];
+    assert!(first_row.contains(&format!("<option value=\"{notebook}\" selected>")), "the line as typed: {first_row}");
+    assert!(first_row.contains("value=\"十\"") && first_row.contains("role=\"alert\""), "{first_row}");
+    assert!(first_row.contains("value=\"6500.00\""), "{first_row}");
+    assert!(!refused.body.contains("type=\"checkbox\" name=\"tax_inclusive\" value=\"1\" checked"), "unticked as sent");
+    assert_eq!(app.count("sal_orders").await, 0, "nothing written");
     let quote = json!({"customer_id": 0, "warehouse": "SH", "date": "2026-03-16", "tax_inclusive": true,
         "cost_center": "SAL", "lines": [{"product_id": notebook, "quantity": "10"}]});
     let quoted = wang.post(&format!("/api/v1/crm/opportunities/{opportunity}/quote"), &quote).await;

@@ -228,6 +228,12 @@ impl Refused {
         self.sent.iter().find(|(f, _)| f == field).map(|(_, v)| v.as_str())
     }
 
+    /// Everything the refused form sent in a field that repeats (one per row of a table), in
+    /// order; empty when that form was not the one refused.
+    pub fn sent_rows(&self, field: &str) -> Vec<&str> {
+        self.sent.iter().filter(|(f, _)| f == field).map(|(_, v)| v.as_str()).collect()
+    }
+
     /// What the refused form held in `<form>:<field>` (or `<field>`), or the field's usual value.
     pub fn typed(&self, field: &str, usual: impl std::fmt::Display) -> String {
         self.sent(field).map_or_else(|| usual.to_string(), str::to_string)

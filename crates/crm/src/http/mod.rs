@@ -21,7 +21,7 @@ use kernel::DomainError;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use web::openapi::{object, ApiRoute};
-use web::page::{field_messages, finish_form, flash_redirect, message_for, render};
+use web::page::{field_messages, finish_form, flash_redirect, message_for, render, Refused};
 use web::{ApiJson, AppResult, AppState, Ctx, FormPairs, PageCtx};
 
 /// How many submissions the public form takes from one address, and from everyone, per hour.
@@ -810,13 +810,51 @@ struct OpportunityPage {
     kinds: [&'static str; 5],
     lost_reasons: [&'static str; 5],
     today: String,
-    errors: Vec<(String, String)>,
+    /// The form just refused (fields named `<form>:<field>`): shown again as typed, each
+    /// message beside its field.
+    refused: Refused,
     can_manage: bool,
 }
 
+/// Rows of the quotation form: three empty ones, or a refused form's lines as typed.
+const QUOTE_ROWS: usize = 3;
+
 impl OpportunityPage {
     fn error(&self, field: &str) -> Option<&str> {
-        message_for(&self.errors, field)
+        self.refused.message(field)
+    }
+
+    fn typed(&self, field: &str, usual: &str) -> String {
+        self.refused.typed(field, usual)
+    }
+
+    /// Whether an option shows as chosen: the one the refused form sent, else the usual one.
+    fn chosen(&self, field: &str, value: &str, usual: bool) -> bool {
+        self.refused.chosen(field, value, usual)
+    }
+
+    /// Whether the quotation form is the one refused (its unticked box then stays unticked).
+    fn quote_refused(&self) -> bool {
+        !self.refused.messages_of("quote").is_empty()
+    }
+
+    /// The quotation's rows as (product, quantity, unit price): the lines of a refused form as
+    /// typed, rows left empty dropped as the form reads them (so a line's message stands on
+    /// its row), then empty rows up to [`QUOTE_ROWS`].
+    fn quote_rows(&self) -> Vec<(String, String, String)> {
+        let column = |name: &str| self.refused.sent_rows(&format!("quote:{name}"));
+        let (products, quantities, prices) = (column("product_id"), column("quantity"), column("unit_price"));
+        let mut rows: Vec<(String, String, String)> = (0..products.len())
+            .map(|i| {
+                let cell = |c: &[&str]| c.get(i).map_or_else(String::new, |v| v.to_string());
+                (cell(&products), cell(&quantities), cell(&prices))
+            })
+            .filter(|(p, q, _)| !(p.trim().is_empty() && q.trim().is_empty()))
+            .collect();
+        while rows.len() < QUOTE_ROWS {
+            rows.push(Default::default());
+        }
+        rows
     }
 
     fn money(&self, fen: i64) -> String {
@@ -824,7 +862,7 @@ impl OpportunityPage {
     }
 }
 
-async fn opportunity_view(ctx: &Ctx, id: i64, errors: Vec<(String, String)>) -> AppResult<OpportunityPage> {
+async fn opportunity_view(ctx: &Ctx, id: i64, refused: Refused) -> AppResult<OpportunityPage> {
     let mut conn = conn(ctx).await?;
     let o = service::opportunity(&mut conn, &ctx.principal, id).await?;
     let stages = service::stages(&mut conn, ctx.company_id()).await?;
@@ -861,13 +899,13 @@ async fn opportunity_view(ctx: &Ctx, id: i64, errors: Vec<(String, String)>) -> 
         kinds: domain::ACTIVITY_KINDS,
         lost_reasons: domain::LOST_REASONS,
         today: ctx.today().to_string(),
-        errors,
+        refused,
         can_manage: ctx.principal.may(service::OPPORTUNITY_MANAGE),
     })
 }
 
 async fn opportunity_page(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
-    render(&opportunity_view(&ctx, id, Vec::new()).await?)
+    render(&opportunity_view(&ctx, id, Refused::default()).await?)
 }
 
 fn activity_form(pairs: &FormPairs) -> ActivityForm {
@@ -931,10 +969,7 @@ async fn opportunity_action_page(
         tx,
         outcome,
         |to| (to, "common.saved"),
-        async |errors| {
-            let text = field_messages(&ctx, &web::page::within_form(&action, errors));
-            opportunity_view(&ctx, id, text).await
-        },
+        async |errors| opportunity_view(&ctx, id, Refused::new(&ctx, &action, errors, pairs.clone())).await,
     )
     .await
 }
