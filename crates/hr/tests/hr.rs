@@ -782,12 +782,41 @@ async fn next_years_forecast_from_planned_revenue_and_attrition_becomes_the_plan
     assert_eq!(applied.status, StatusCode::OK, "{}", applied.body);
     let plan = api.get("/api/v1/hr/headcount-plan?year=2027").await.json();
     assert_eq!(plan["totals"]["approved"], 6, "{plan}");
-    let page = app.signed_in("admin").await.get("/hr/forecasts").await;
+    let browser = app.signed_in("admin").await;
+    let page = browser.get("/hr/forecasts").await;
     assert!(
         page.status == StatusCode::OK && page.body.contains("FC/2027/001") && page.body.contains("25.00%"),
         "{}",
         page.body
     );
+    // The same refusal on the page: each row as typed, the messages on the row they are about.
+    let (sales, rep) = (c.sales.to_string(), c.rep.to_string());
+    let refused = browser
+        .post_form(
+            "/hr/forecasts",
+            "/hr/forecasts",
+            &[
+                ("action", "create"),
+                ("year", "2028"),
+                ("department_id", &sales),
+                ("position_id", &rep),
+                ("driver", "收入"),
+                ("value", "1200000"),
+                ("per_head", "300000"),
+                ("department_id", &sales),
+                ("position_id", &rep),
+                ("driver", "客户数"),
+                ("value", "-1"),
+                ("per_head", "40"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    let rows: Vec<&str> = refused.body.split("<tbody>").last().expect("the form's rows").split("</tr>").collect();
+    assert!(rows[0].contains("value=\"1200000\"") && !rows[0].contains("role=\"alert\""), "{}", rows[0]);
+    assert!(rows[1].contains("value=\"客户数\"") && rows[1].contains("value=\"-1\""), "{}", rows[1]);
+    assert!(rows[1].contains("role=\"alert\""), "the message on the second row: {}", rows[1]);
+    assert!(rows[1].contains(&format!("<option value=\"{rep}\" selected>")), "{}", rows[1]);
 }
 
 #[tokio::test]
@@ -1066,6 +1095,11 @@ async fn a_posting_receives_applications_the_best_scored_candidate_is_hired_and_
     let refused = public.raw_with(&page, &kind, &body, &from("203.0.113.33")).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
     assert!(refused.body.contains("PDF、Word 或 TXT"), "{}", refused.body);
+    // The applicant finds what they typed, to choose the right file and send it again.
+    assert!(refused
+        .body
+        .contains("id=\"a-mobile\" name=\"mobile\" inputmode=\"tel\" maxlength=\"20\" required value=\"13800138009\""));
+    assert!(refused.body.contains("required value=\"X\""), "the name as typed");
     // A 1.5 MB PDF is taken; a 3 MB one is refused on the form with the reason, and stores nothing.
     let big = format!("%PDF-1.4 {}", "a".repeat(1_500_000));
     let (kind, body) = multipart(

@@ -722,6 +722,12 @@ impl ForecastsPage {
         self.refused.message(field)
     }
 
+    /// What the refused form held in `field` on row `row` (rows are read in order, so a
+    /// line's message and its values stand on the same row); empty otherwise.
+    fn typed_cell(&self, field: &str, row: &usize) -> String {
+        self.refused.sent_rows(field).get(*row).map_or_else(String::new, |v| v.to_string())
+    }
+
     fn percent(&self, bp: impl std::borrow::Borrow<i64>) -> String {
         let bp = *bp.borrow();
         format!("{}.{:02}%", bp / 100, bp % 100)

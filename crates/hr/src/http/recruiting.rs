@@ -235,6 +235,9 @@ struct PublicJob {
     education: [&'static str; 5],
     errors: Vec<(String, String)>,
     received: bool,
+    /// The application just refused, as typed (the file must be chosen again: a browser
+    /// never fills in a file field).
+    typed: recruiting::ApplicationForm,
 }
 
 impl PublicJob {
@@ -246,7 +249,14 @@ impl PublicJob {
 async fn public_job_page(State(state): State<AppState>, Path(token): Path<String>) -> AppResult<Response> {
     let mut conn = state.db.read_conn().await?;
     let (_, posting) = recruiting::public_posting(&mut conn, &token).await?.ok_or(DomainError::NotFound("posting"))?;
-    render(&PublicJob { token, posting, education: crate::domain::EDUCATION, errors: Vec::new(), received: false })
+    render(&PublicJob {
+        token,
+        posting,
+        education: crate::domain::EDUCATION,
+        errors: Vec::new(),
+        received: false,
+        typed: Default::default(),
+    })
 }
 
 /// An application: JSON from a job board, or the page's multipart form with the résumé file.
@@ -290,10 +300,10 @@ async fn public_apply(
                 // A body over the limit or a broken upload: the form again, with the reason.
                 let message = state.messages.format(kernel::Lang::ZhCn, "error.hr.upload", "");
                 let errors = vec![("file".to_string(), message)];
-                return render_status(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    &PublicJob { token, posting, education: crate::domain::EDUCATION, errors, received: false },
-                );
+                let typed = Default::default();
+                let page =
+                    PublicJob { token, posting, education: crate::domain::EDUCATION, errors, received: false, typed };
+                return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
             }
         }
     };
@@ -317,6 +327,7 @@ async fn public_apply(
                     education: crate::domain::EDUCATION,
                     errors: Vec::new(),
                     received: true,
+                    typed: Default::default(),
                 })
             }
         }
@@ -327,10 +338,9 @@ async fn public_apply(
                 .iter()
                 .map(|e| (e.field.clone(), state.messages.format(kernel::Lang::ZhCn, e.key, &e.detail)))
                 .collect();
-            render_status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &PublicJob { token, posting, education: crate::domain::EDUCATION, errors, received: false },
-            )
+            let page =
+                PublicJob { token, posting, education: crate::domain::EDUCATION, errors, received: false, typed: form };
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
         Err(e) => Err(e.into()),
     }
