@@ -1197,6 +1197,30 @@ async fn a_posting_receives_applications_the_best_scored_candidate_is_hired_and_
     for stage in ["screened", "interview"] {
         api.post(&format!("/api/v1/hr/applications/{second}/stage"), &json!({"stage": stage})).await;
     }
+    // An offer typed on the page with the salary in words: refused beside her, and what was
+    // typed is still in the offer form (not in her interview form's notes).
+    let browser = app.signed_in("admin").await;
+    let (second_id, posting_id) = (second.to_string(), posting["id"].to_string());
+    let refused = browser
+        .post_form(
+            &format!("/hr/recruiting/{posting_id}"),
+            "/hr/recruiting",
+            &[
+                ("action", "offer"),
+                ("application_id", &second_id),
+                ("posting_id", &posting_id),
+                ("base_salary", "一万五"),
+                ("start_date", "2026-04-01"),
+                ("notes", "试用期三个月"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    let card = refused.body.split(&format!("id=\"candidate-{second}\"")).nth(1).expect("her card");
+    let card = &card[..card.find("</section>").expect("card end")];
+    assert!(card.contains("role=\"alert\""), "{card}");
+    assert!(card.contains("value=\"一万五\"") && card.contains("value=\"2026-04-01\""), "{card}");
+    assert_eq!(card.matches("value=\"试用期三个月\"").count(), 1, "the offer's notes only: {card}");
     api.post(&format!("/api/v1/hr/applications/{second}/offer"), &offer("2026-03-20")).await;
     let declined = api.post(&format!("/api/v1/hr/applications/{second}/offer/decline"), &json!({})).await;
     assert_eq!(declined.json()["status"], "declined", "{}", declined.body);
@@ -1222,7 +1246,6 @@ async fn a_posting_receives_applications_the_best_scored_candidate_is_hired_and_
     assert_eq!(postings["items"][0]["funnel"], json!([5, 2, 2, 2, 1]), "{postings}");
     assert_eq!(postings["items"][0]["status"], "closed");
     assert_eq!(public.get(&page).await.status, StatusCode::NOT_FOUND, "a closed posting takes no more applications");
-    let browser = app.signed_in("admin").await;
     let list = browser.get("/hr/recruiting").await;
     assert!(list.status == StatusCode::OK && list.body.contains("JOB/2026/001"), "{}", list.body);
     let detail = browser.get(&format!("/hr/recruiting/{}", posting["id"])).await;

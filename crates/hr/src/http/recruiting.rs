@@ -450,6 +450,17 @@ impl PostingPage {
     fn error(&self, field: &str) -> Option<&str> {
         self.refused.message(field)
     }
+
+    /// What one candidate's refused form held in `field` when it was that `action`'s form (an
+    /// interview's notes are not an offer's), else `usual`.
+    fn typed(&self, candidate: &i64, action: &str, field: &str, usual: &str) -> String {
+        let form = format!("application-{candidate}");
+        if self.refused.typed(&format!("{form}:action"), "") == action {
+            self.refused.typed(&format!("{form}:{field}"), usual)
+        } else {
+            usual.to_string()
+        }
+    }
 }
 
 async fn posting_view(ctx: &Ctx, id: i64, refused: Refused) -> AppResult<PostingPage> {
