@@ -198,6 +198,23 @@ async fn two_planned_hires_are_paid_their_salary_bonus_insurance_and_tax_and_the
         .post(&format!("/api/v1/hr/reviews/{review_id}/scores"), &json!({"by": "manager", "scores": [100, 100]}))
         .await;
     assert_eq!(not_his.status, StatusCode::FORBIDDEN, "he cannot score himself as his manager");
+    // His manager's scores typed on the page, the second in words: refused on that goal's row,
+    // both scores and the manager's choice as typed.
+    let review_field = review_id.to_string();
+    let refused = app
+        .signed_in("admin")
+        .await
+        .post_form(
+            "/hr/reviews",
+            "/hr/reviews",
+            &[("action", "score"), ("review_id", &review_field), ("by", "manager"), ("score", "95"), ("score", "九十")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    let form = refused.body.split(&format!("id=\"review-{review_id}\"")).nth(1).expect("the review's form");
+    let form = &form[..form.find("</form>").expect("form end")];
+    assert!(form.contains("value=\"95\"") && form.contains("value=\"九十\""), "{form}");
+    assert!(form.contains("<option value=\"manager\" selected>"), "{form}");
     api.post(&format!("/api/v1/hr/reviews/{review_id}/scores"), &json!({"by": "manager", "scores": [95, 90]})).await;
     let final_review = api.post(&format!("/api/v1/hr/reviews/{review_id}/finalise"), &json!({})).await.json();
     assert_eq!(

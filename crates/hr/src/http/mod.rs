@@ -1311,6 +1311,33 @@ impl ReviewsPage {
     fn error(&self, field: &str) -> Option<&str> {
         self.refused.message(field)
     }
+
+    /// What the refused `form` held in a field that repeats, on row `row` (rows are read in
+    /// order, so a row's message and values stand together); empty otherwise.
+    fn typed_cell(&self, form: &str, field: &str, row: &usize) -> String {
+        self.refused.sent_rows(&format!("{form}:{field}")).get(*row).map_or_else(String::new, |v| v.to_string())
+    }
+
+    /// What one review's refused form held in `field` when it was that `action`'s form (the
+    /// scores or the finalising), else `usual`.
+    fn typed(&self, review: &i64, action: &str, field: &str, usual: &str) -> String {
+        let form = format!("review-{review}");
+        if self.refused.typed(&format!("{form}:action"), "") == action {
+            self.refused.typed(&format!("{form}:{field}"), usual)
+        } else {
+            usual.to_string()
+        }
+    }
+
+    /// A review's score form's row `row` as typed, when that form was refused.
+    fn typed_score(&self, review: &i64, row: &usize) -> String {
+        let form = format!("review-{review}");
+        if self.refused.typed(&format!("{form}:action"), "") == "score" {
+            self.typed_cell(&form, "score", row)
+        } else {
+            String::new()
+        }
+    }
 }
 
 async fn reviews_view(ctx: &Ctx, refused: Refused) -> AppResult<ReviewsPage> {
