@@ -48,6 +48,35 @@ async fn web_lead(app: &TestApp, form: &str, body: Value, address: &str) -> test
         .await
 }
 
+#[tokio::test]
+async fn a_visitor_who_leaves_out_a_contact_finds_the_form_as_typed_and_then_is_thanked() {
+    let Shop { app, form, .. } = shop().await;
+    let visitor = app.anonymous_api();
+    let from = [("x-forwarded-for", "203.0.113.50".to_string())];
+    let kind = "application/x-www-form-urlencoded";
+    // Name and message but neither mobile nor e-mail, and the e-mail mistyped on the second try.
+    let body = "name=%E9%99%88%E9%9D%99&organization=&mobile=&email=&message=%E9%9C%80%E8%A6%81%E6%8A%A5%E4%BB%B7";
+    let refused = visitor.raw_with(&form, kind, body, &from).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert!(
+        refused.body.contains("value=\"陈静\"") && refused.body.contains(">需要报价</textarea>"),
+        "{}",
+        refused.body
+    );
+    let mobile = refused.body.split("id=\"f-mobile\"").nth(1).expect("the mobile field");
+    assert!(mobile[..mobile.find("<label").expect("next field")].contains("role=\"alert\""), "beside the mobile");
+    assert_eq!(app.count("crm_leads").await, 0, "nothing recorded");
+    let mistyped = visitor.raw_with(&form, kind, "name=Chen&email=chen%40", &from).await;
+    let email = mistyped.body.split("id=\"f-email\"").nth(1).expect("the e-mail field");
+    assert!(email[..email.find("<label").expect("next field")].contains("value=\"chen@\""), "{email}");
+    assert!(email[..email.find("<label").expect("next field")].contains("role=\"alert\""), "{email}");
+    // With a mobile number the lead is taken and the visitor is thanked on the page.
+    let taken = visitor.raw_with(&form, kind, "name=Chen&mobile=13800138000", &from).await;
+    assert_eq!(taken.status, StatusCode::OK, "{}", taken.body);
+    assert!(taken.body.contains("id=\"received\""), "{}", taken.body);
+    assert_eq!(app.count("crm_leads").await, 1);
+}
+
 fn kinds(timeline: &Value) -> Vec<String> {
     let mut kinds: Vec<String> =
         timeline["items"].as_array().expect("items").iter().map(|i| i["kind"].as_str().unwrap().to_string()).collect();
@@ -321,7 +350,8 @@ async fn the_public_form_turns_away_robots_floods_and_anything_but_a_lead() {
             &[("x-forwarded-for", "198.51.100.9".into())],
         )
         .await;
-    assert_eq!(posted.status, StatusCode::ACCEPTED, "{}", posted.body);
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
+    assert!(posted.body.contains("id=\"received\""), "the visitor is thanked on the page: {}", posted.body);
     let page = app.anonymous_api().get(form.trim_end_matches("/leads")).await;
     assert!(page.status == StatusCode::OK && page.body.contains("name=\"website\""), "{}", page.body);
     // Every accepted submission is one new web lead; nothing else was written.

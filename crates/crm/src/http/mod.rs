@@ -467,7 +467,7 @@ async fn lead_action_page(ctx: Ctx, Path((id, action)): Path<(i64, String)>, pai
 // ---- The public web form ----
 
 /// The public form's submission: a lead's own fields and the honeypot, nothing else.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Clone)]
 #[serde(deny_unknown_fields)]
 struct Submission {
     name: String,
@@ -503,7 +503,7 @@ async fn public_lead(
         let mut conn = state.db.read_conn().await?;
         service::form_owner(&mut conn, &token).await?
     };
-    let Some((company, _)) = owner else {
+    let Some((company, owner_name)) = owner else {
         return Err(DomainError::NotFound("form").into());
     };
     let actor = || db::Actor { user_id: None, login: "web-form".into(), company_id: Some(company) };
@@ -535,8 +535,19 @@ async fn public_lead(
     };
     if domain::looks_like_spam(&submission.website, &submission.message) {
         // Answered like a success, so a robot learns nothing; nothing is recorded.
+        if !json_body {
+            let thanks = PublicForm {
+                token,
+                name: owner_name,
+                errors: Vec::new(),
+                typed: Submission::default(),
+                received: true,
+            };
+            return render(&thanks);
+        }
         return Ok((StatusCode::ACCEPTED, Json(json!({"received": true}))).into_response());
     }
+    let typed = submission.clone();
     let form = LeadForm {
         name: submission.name,
         organization: submission.organization,
@@ -548,9 +559,36 @@ async fn public_lead(
         message: submission.message,
     };
     let mut tx = state.db.begin(actor()).await?;
-    service::record_lead(&mut tx, company, &form, None).await?;
-    tx.commit().await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({"received": true}))).into_response())
+    let recorded = service::record_lead(&mut tx, company, &form, None).await;
+    // A website's script sends JSON and reads JSON; a visitor sends the page's form and reads
+    // the page: thanked, or shown the form again as typed with the reason beside each field.
+    let page = |errors, typed, received| PublicForm {
+        token: token.clone(),
+        name: owner_name.clone(),
+        errors,
+        typed,
+        received,
+    };
+    match recorded {
+        Ok(_) => {
+            tx.commit().await?;
+            if json_body {
+                Ok((StatusCode::ACCEPTED, Json(json!({"received": true}))).into_response())
+            } else {
+                render(&page(Vec::new(), Submission::default(), true))
+            }
+        }
+        Err(db::Error::Domain(DomainError::Invalid(errors))) if !json_body => {
+            drop(tx);
+            // The public page has no session: messages in Chinese, the page's language.
+            let errors = errors
+                .iter()
+                .map(|e| (e.field.clone(), state.messages.format(kernel::Lang::ZhCn, e.key, &e.detail)))
+                .collect();
+            web::page::render_status(StatusCode::UNPROCESSABLE_ENTITY, &page(errors, typed, false))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// What a public endpoint needs of a request: the client's address (for its rate limits),
@@ -576,13 +614,25 @@ pub(crate) async fn read_public(
 struct PublicForm {
     token: String,
     name: String,
+    /// Refusals of a submission, by field, shown beside it.
+    errors: Vec<(String, String)>,
+    /// The submission refused, as typed.
+    typed: Submission,
+    /// Thanked for a submission taken.
+    received: bool,
+}
+
+impl PublicForm {
+    fn error(&self, field: &str) -> Option<&str> {
+        message_for(&self.errors, field)
+    }
 }
 
 /// A bare page with the form, for a website to link to or embed.
 async fn public_form_page(State(state): State<AppState>, Path(token): Path<String>) -> AppResult<Response> {
     let mut conn = state.db.read_conn().await?;
     let (_, name) = service::form_owner(&mut conn, &token).await?.ok_or(DomainError::NotFound("form"))?;
-    render(&PublicForm { token, name })
+    render(&PublicForm { token, name, errors: Vec::new(), typed: Submission::default(), received: false })
 }
 
 async fn web_form_api(ctx: Ctx) -> AppResult<Json<Value>> {
