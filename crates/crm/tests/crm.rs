@@ -77,6 +77,72 @@ async fn a_visitor_who_leaves_out_a_contact_finds_the_form_as_typed_and_then_is_
     assert_eq!(app.count("crm_leads").await, 1);
 }
 
+#[tokio::test]
+async fn refused_lead_customer_and_target_forms_come_back_as_typed() {
+    let Shop { app, api, .. } = shop().await;
+    let lead = api
+        .post(
+            "/api/v1/crm/leads",
+            &json!({"name": "陈静", "organization": "厦门华信科技有限公司", "mobile": "13800138000"}),
+        )
+        .await;
+    assert_eq!(lead.status, StatusCode::CREATED, "{}", lead.body);
+    let lead = lead.json()["id"].as_i64().unwrap();
+    let browser = app.signed_in("admin").await;
+    let beside = |body: &str, marker: &str| -> String {
+        let after = body.split(marker).nth(1).unwrap_or_else(|| panic!("no {marker}: {body}"));
+        after[..after.find("</div>").unwrap_or(after.len())].to_string()
+    };
+
+    // Converting with the revenue in words: the title and revenue as typed, the reason beside it.
+    let convert = browser
+        .post_form(
+            &format!("/crm/leads/{lead}"),
+            &format!("/crm/leads/{lead}/convert"),
+            &[("title", "华信 10 台笔记本"), ("expected_revenue", "六万五"), ("close_date", "2026-04-30")],
+        )
+        .await;
+    assert_eq!(convert.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", convert.body);
+    assert!(beside(&convert.body, "id=\"c-title\"").contains("value=\"华信 10 台笔记本\""));
+    let revenue = beside(&convert.body, "id=\"c-revenue\"");
+    assert!(revenue.contains("value=\"六万五\"") && revenue.contains("role=\"alert\""), "{revenue}");
+    assert!(beside(&convert.body, "id=\"c-close\"").contains("value=\"2026-04-30\""));
+
+    // A customer's activity with a due date that is no date: subject and notes kept.
+    let customer = api
+        .post("/api/v1/parties", &json!({"kind": "organization", "name": "温州瓯海五金制品厂", "roles": ["customer"]}))
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    let activity = browser
+        .post_form(
+            &format!("/crm/customers/{customer}"),
+            &format!("/crm/customers/{customer}/activity"),
+            &[("kind", "meeting"), ("subject", "上门拜访"), ("due_date", "2026-02-30"), ("body", "带样品")],
+        )
+        .await;
+    assert_eq!(activity.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", activity.body);
+    assert!(beside(&activity.body, "id=\"a-subject\"").contains("value=\"上门拜访\""));
+    assert!(beside(&activity.body, "id=\"a-due\"").contains("role=\"alert\""));
+    assert!(
+        activity.body.contains(">带样品</textarea>") && activity.body.contains("<option value=\"meeting\" selected>")
+    );
+
+    // A sales target in words: the month and amount kept.
+    let target = browser
+        .post_form(
+            "/crm/performance",
+            "/crm/performance",
+            &[("user_id", "1"), ("month", "2026-04"), ("amount", "八万")],
+        )
+        .await;
+    assert_eq!(target.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", target.body);
+    let amount = beside(&target.body, "id=\"t-amount\"");
+    assert!(amount.contains("value=\"八万\"") && amount.contains("role=\"alert\""), "{amount}");
+    assert!(beside(&target.body, "id=\"t-month\"").contains("value=\"2026-04\""));
+}
+
 fn kinds(timeline: &Value) -> Vec<String> {
     let mut kinds: Vec<String> =
         timeline["items"].as_array().expect("items").iter().map(|i| i["kind"].as_str().unwrap().to_string()).collect();

@@ -398,7 +398,8 @@ struct LeadPage {
     page: PageCtx,
     lead: Lead,
     today: String,
-    errors: Vec<(String, String)>,
+    /// The form just refused (converting, or losing the lead): shown again as typed.
+    refused: Refused,
     can_manage: bool,
     can_convert: bool,
     lost_reasons: [&'static str; 5],
@@ -406,7 +407,11 @@ struct LeadPage {
 
 impl LeadPage {
     fn error(&self, field: &str) -> Option<&str> {
-        message_for(&self.errors, field)
+        self.refused.message(field)
+    }
+
+    fn typed(&self, field: &str, usual: &str) -> String {
+        self.refused.typed(field, usual)
     }
 
     fn open(&self) -> bool {
@@ -414,7 +419,7 @@ impl LeadPage {
     }
 }
 
-async fn lead_view(ctx: &Ctx, id: i64, errors: Vec<(String, String)>) -> AppResult<LeadPage> {
+async fn lead_view(ctx: &Ctx, id: i64, refused: Refused) -> AppResult<LeadPage> {
     let mut conn = conn(ctx).await?;
     let lead = service::lead(&mut conn, &ctx.principal, id).await?;
     drop(conn);
@@ -422,7 +427,7 @@ async fn lead_view(ctx: &Ctx, id: i64, errors: Vec<(String, String)>) -> AppResu
         page: PageCtx::new(ctx, "crm.lead", "/crm/leads").await?.titled(format!("{} {}", lead.number, lead.name)),
         lead,
         today: ctx.today().to_string(),
-        errors,
+        refused,
         can_manage: ctx.principal.may(service::LEAD_MANAGE),
         can_convert: ctx.principal.may(service::OPPORTUNITY_MANAGE),
         lost_reasons: domain::LOST_REASONS,
@@ -430,7 +435,7 @@ async fn lead_view(ctx: &Ctx, id: i64, errors: Vec<(String, String)>) -> AppResu
 }
 
 async fn lead_page(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
-    render(&lead_view(&ctx, id, Vec::new()).await?)
+    render(&lead_view(&ctx, id, Refused::default()).await?)
 }
 
 async fn lead_action_page(ctx: Ctx, Path((id, action)): Path<(i64, String)>, pairs: FormPairs) -> AppResult<Response> {
@@ -456,10 +461,7 @@ async fn lead_action_page(ctx: Ctx, Path((id, action)): Path<(i64, String)>, pai
         tx,
         outcome,
         |to| (to, "common.saved"),
-        async |errors| {
-            let text = field_messages(&ctx, &errors);
-            lead_view(&ctx, id, text).await
-        },
+        async |errors| lead_view(&ctx, id, Refused::new(&ctx, "", errors, pairs.clone())).await,
     )
     .await
 }
@@ -1053,13 +1055,18 @@ struct CustomerPage {
     page: PageCtx,
     c: Customer,
     kinds: [&'static str; 5],
-    errors: Vec<(String, String)>,
+    /// The activity just refused: shown again as typed, each message beside its field.
+    refused: Refused,
     can_log: bool,
 }
 
 impl CustomerPage {
     fn error(&self, field: &str) -> Option<&str> {
-        message_for(&self.errors, field)
+        self.refused.message(field)
+    }
+
+    fn typed(&self, field: &str) -> String {
+        self.refused.typed(field, "")
     }
 
     fn kind_label(&self, kind: &str) -> String {
@@ -1067,12 +1074,7 @@ impl CustomerPage {
     }
 }
 
-async fn customer_view(
-    ctx: &Ctx,
-    id: i64,
-    after: Option<&str>,
-    errors: Vec<(String, String)>,
-) -> AppResult<CustomerPage> {
+async fn customer_view(ctx: &Ctx, id: i64, after: Option<&str>, refused: Refused) -> AppResult<CustomerPage> {
     let mut conn = conn(ctx).await?;
     let c = timeline::customer(&mut conn, &ctx.principal, id, after, 50).await?;
     drop(conn);
@@ -1080,13 +1082,13 @@ async fn customer_view(
         page: PageCtx::new(ctx, "crm.customer", "/crm/pipeline").await?.titled(c.name.clone()),
         c,
         kinds: domain::ACTIVITY_KINDS,
-        errors,
+        refused,
         can_log: ctx.principal.may(service::OPPORTUNITY_MANAGE) || ctx.principal.may(service::LEAD_MANAGE),
     })
 }
 
 async fn customer_page(ctx: Ctx, Path(id): Path<i64>, Query(q): Query<TimelineQuery>) -> AppResult<Response> {
-    render(&customer_view(&ctx, id, q.after.as_deref(), Vec::new()).await?)
+    render(&customer_view(&ctx, id, q.after.as_deref(), Refused::default()).await?)
 }
 
 async fn customer_activity_page(ctx: Ctx, Path(id): Path<i64>, pairs: FormPairs) -> AppResult<Response> {
@@ -1098,10 +1100,7 @@ async fn customer_activity_page(ctx: Ctx, Path(id): Path<i64>, pairs: FormPairs)
         tx,
         outcome,
         |_| (format!("/crm/customers/{id}"), "common.saved"),
-        async |errors| {
-            let text = field_messages(&ctx, &errors);
-            customer_view(&ctx, id, None, text).await
-        },
+        async |errors| customer_view(&ctx, id, None, Refused::new(&ctx, "", errors, pairs.clone())).await,
     )
     .await
 }
@@ -1393,13 +1392,14 @@ struct PerformancePage {
     from: String,
     to: String,
     users: Vec<(i64, String)>,
-    errors: Vec<(String, String)>,
+    /// The target just refused: shown again as typed, each message beside its field.
+    refused: Refused,
     can_set: bool,
 }
 
 impl PerformancePage {
     fn error(&self, field: &str) -> Option<&str> {
-        message_for(&self.errors, field)
+        self.refused.message(field)
     }
 
     fn percent(&self, bp: &Option<i64>) -> String {
@@ -1411,7 +1411,7 @@ impl PerformancePage {
     }
 }
 
-async fn performance_view(ctx: &Ctx, q: &MonthsQuery, errors: Vec<(String, String)>) -> AppResult<PerformancePage> {
+async fn performance_view(ctx: &Ctx, q: &MonthsQuery, refused: Refused) -> AppResult<PerformancePage> {
     let mut conn = conn(ctx).await?;
     let (from, to) = months(ctx, q);
     let rows = crate::performance::report(&mut conn, &ctx.principal, &from, &to).await?;
@@ -1429,11 +1429,11 @@ async fn performance_view(ctx: &Ctx, q: &MonthsQuery, errors: Vec<(String, Strin
     let bars: Vec<web::chart::Bar> =
         rows.iter().map(|r| web::chart::Bar { label: r.name.clone(), value: r.revenue }).collect();
     let chart = web::chart::bars(&page.t("crm.salesperson_revenue"), &bars, yuan);
-    Ok(PerformancePage { page, rows, chart, from, to, users, errors, can_set: ctx.principal.may(service::SETTINGS) })
+    Ok(PerformancePage { page, rows, chart, from, to, users, refused, can_set: ctx.principal.may(service::SETTINGS) })
 }
 
 async fn performance_page(ctx: Ctx, Query(q): Query<MonthsQuery>) -> AppResult<Response> {
-    render(&performance_view(&ctx, &q, Vec::new()).await?)
+    render(&performance_view(&ctx, &q, Refused::default()).await?)
 }
 
 async fn target_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
@@ -1448,8 +1448,8 @@ async fn target_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         outcome,
         |()| ("/crm/performance".into(), "common.saved"),
         async |errors| {
-            let text = field_messages(&ctx, &errors);
-            performance_view(&ctx, &MonthsQuery::default(), text).await
+            let refused = Refused::new(&ctx, "", errors, pairs.clone());
+            performance_view(&ctx, &MonthsQuery::default(), refused).await
         },
     )
     .await
