@@ -141,6 +141,22 @@ async fn refused_lead_customer_and_target_forms_come_back_as_typed() {
     let amount = beside(&target.body, "id=\"t-amount\"");
     assert!(amount.contains("value=\"八万\"") && amount.contains("role=\"alert\""), "{amount}");
     assert!(beside(&target.body, "id=\"t-month\"").contains("value=\"2026-04\""));
+
+    // A holiday on 30 February: the name kept, the day shown as typed with the reason.
+    let holiday = browser
+        .post_form(
+            "/crm/settings",
+            "/crm/settings",
+            &[("action", "holiday"), ("day", "2026-02-30"), ("name", "元宵节")],
+        )
+        .await;
+    assert_eq!(holiday.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", holiday.body);
+    let day = beside(&holiday.body, "id=\"h-day\"");
+    assert!(
+        day.contains("value=\"2026-02-30\"") && day.contains("role=\"alert\"") && !day.contains("type=\"date\""),
+        "{day}"
+    );
+    assert!(beside(&holiday.body, "id=\"h-name\"").contains("value=\"元宵节\""));
 }
 
 fn kinds(timeline: &Value) -> Vec<String> {
@@ -908,6 +924,28 @@ async fn a_ticket_breaches_its_sla_is_resolved_and_the_answer_counts_for_its_age
     agent.post(&format!("/api/v1/crm/tickets/{id}/assign"), &json!({"user_id": he_li})).await;
     let replied = agent.post(&format!("/api/v1/crm/tickets/{id}/reply"), &json!({"body": "已安排上门检测"})).await;
     assert_eq!(replied.json()["status"], "open", "{}", replied.body);
+    // The part first typed on the page with the quantity in words: refused, what was typed kept.
+    let (product_field, ticket) = (notebook.to_string(), format!("/crm/tickets/{id}"));
+    let typo = app
+        .signed_in("admin")
+        .await
+        .post_form(
+            &ticket,
+            &format!("{ticket}/parts"),
+            &[
+                ("product_id", &product_field),
+                ("quantity", "一"),
+                ("warehouse", "SH"),
+                ("lot", ""),
+                ("date", "2026-03-16"),
+            ],
+        )
+        .await;
+    assert_eq!(typo.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", typo.body);
+    assert!(typo.body.contains("id=\"p-qty\" name=\"quantity\" inputmode=\"decimal\" maxlength=\"20\" value=\"一\""));
+    assert!(typo
+        .body
+        .contains(&format!("id=\"p-product\" name=\"product_id\" inputmode=\"numeric\" value=\"{notebook}\"")));
     let part = json!({"product_id": notebook, "quantity": "1", "warehouse": "SH", "date": "2026-03-16"});
     let used = agent.post(&format!("/api/v1/crm/tickets/{id}/parts"), &part).await;
     assert_eq!(used.status, StatusCode::CREATED, "{}", used.body);

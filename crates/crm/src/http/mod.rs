@@ -1252,16 +1252,21 @@ struct SettingsPage {
     policies: Vec<crate::service_desk::Policy>,
     agents: Vec<(i64, String)>,
     holidays: Vec<(String, String)>,
-    errors: Vec<(String, String)>,
+    /// The form just refused (their fields do not collide): shown again as typed.
+    refused: Refused,
 }
 
 impl SettingsPage {
     fn error(&self, field: &str) -> Option<&str> {
-        message_for(&self.errors, field)
+        self.refused.message(field)
+    }
+
+    fn typed(&self, field: &str) -> String {
+        self.refused.typed(field, "")
     }
 }
 
-async fn settings_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<SettingsPage> {
+async fn settings_view(ctx: &Ctx, refused: Refused) -> AppResult<SettingsPage> {
     ctx.require(service::SETTINGS)?;
     ensure_stages(ctx).await?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
@@ -1284,12 +1289,12 @@ async fn settings_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<Se
         policies,
         agents,
         holidays,
-        errors,
+        refused,
     })
 }
 
 async fn settings_page(ctx: Ctx) -> AppResult<Response> {
-    render(&settings_view(&ctx, Vec::new()).await?)
+    render(&settings_view(&ctx, Refused::default()).await?)
 }
 
 async fn settings_action_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
@@ -1329,10 +1334,7 @@ async fn settings_action_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response>
         tx,
         outcome,
         |()| ("/crm/settings".into(), "common.saved"),
-        async |errors| {
-            let text = field_messages(&ctx, &errors);
-            settings_view(&ctx, text).await
-        },
+        async |errors| settings_view(&ctx, Refused::new(&ctx, "", errors, pairs.clone())).await,
     )
     .await
 }

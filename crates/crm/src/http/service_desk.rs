@@ -13,7 +13,7 @@ use kernel::{DomainError, Qty};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use web::openapi::{object, ApiRoute};
-use web::page::{field_messages, finish_form, message_for, render, render_status};
+use web::page::{field_messages, finish_form, message_for, render, render_status, Refused};
 use web::{ApiJson, AppResult, AppState, Ctx, FormPairs, PageCtx};
 
 /// Survey answers one address may send per hour.
@@ -376,13 +376,18 @@ struct TicketPage {
     agents: Vec<(i64, String)>,
     warehouses: Vec<String>,
     today: String,
-    errors: Vec<(String, String)>,
+    /// The form just refused (fields named `<action>:<field>`): shown again as typed.
+    refused: Refused,
     can_manage: bool,
 }
 
 impl TicketPage {
     fn error(&self, field: &str) -> Option<&str> {
-        message_for(&self.errors, field)
+        self.refused.message(field)
+    }
+
+    fn typed(&self, field: &str) -> String {
+        self.refused.typed(field, "")
     }
 
     fn qty(&self, scaled: impl std::borrow::Borrow<i64>) -> String {
@@ -390,7 +395,7 @@ impl TicketPage {
     }
 }
 
-async fn ticket_view(ctx: &Ctx, id: i64, errors: Vec<(String, String)>) -> AppResult<TicketPage> {
+async fn ticket_view(ctx: &Ctx, id: i64, refused: Refused) -> AppResult<TicketPage> {
     let mut conn = conn(ctx).await?;
     let now = ctx.db().clock().now_text();
     let t = service_desk::ticket(&mut conn, &ctx.principal, id, &now).await?;
@@ -412,13 +417,13 @@ async fn ticket_view(ctx: &Ctx, id: i64, errors: Vec<(String, String)>) -> AppRe
         agents,
         warehouses,
         today: ctx.today().to_string(),
-        errors,
+        refused,
         can_manage: ctx.principal.may(service_desk::TICKET_MANAGE),
     })
 }
 
 async fn ticket_page(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
-    render(&ticket_view(&ctx, id, Vec::new()).await?)
+    render(&ticket_view(&ctx, id, Refused::default()).await?)
 }
 
 async fn ticket_action_page(
@@ -455,8 +460,7 @@ async fn ticket_action_page(
         (to, "common.saved")
     };
     finish_form(&ctx, tx, outcome, saved, async |errors| {
-        let text = field_messages(&ctx, &web::page::within_form(&action, errors));
-        ticket_view(&ctx, id, text).await
+        ticket_view(&ctx, id, Refused::new(&ctx, &action, errors, pairs.clone())).await
     })
     .await
 }
