@@ -106,6 +106,19 @@ async fn a_product_is_created_with_its_units_and_a_preferred_supplier() {
         )
         .await;
     assert_eq!(not_supplier.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The same on the product's page: the price and lead time as typed, the reason beside them.
+    let refused = app
+        .signed_in("admin")
+        .await
+        .post_form(
+            &format!("/catalog/products/{id}"),
+            &format!("/catalog/products/{id}/suppliers"),
+            &[("party_id", &customer.to_string()), ("price", "1.00"), ("lead_days", "5"), ("min_qty", "")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert!(refused.body.contains("id=\"price\" name=\"price\" inputmode=\"decimal\" maxlength=\"20\" value=\"1.00\""));
+    assert!(refused.body.contains("role=\"alert\""), "{}", refused.body);
     assert_eq!(
         api.get("/api/v1/catalog/products?q=6901234567892").await.json()["items"].as_array().map(Vec::len),
         Some(1)
@@ -283,4 +296,39 @@ async fn the_most_specific_valid_price_list_and_the_highest_reached_quantity_bre
         .get(&format!("/catalog/price-lists?product_id={product}&party_id={vip}&quantity=10&date=2026-03-15"))
         .await;
     assert!(page.body.contains("VIP 三月促销") && page.body.contains("32.00"), "{}", page.body);
+
+    // On the page, a list for a customer and a tag at once is refused beside the fields with
+    // what was typed, and so is a price in words added to a list: nothing is written.
+    let browser = app.signed_in("admin").await;
+    let lists = app.count("cat_price_lists").await;
+    let vip_field = vip.to_string();
+    let refused = browser
+        .post_form(
+            "/catalog/price-lists",
+            "/catalog/price-lists",
+            &[
+                ("name", "四月促销"),
+                ("party_id", &vip_field),
+                ("tag", "VIP"),
+                ("valid_from", "2026-04-01"),
+                ("valid_to", ""),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert!(refused.body.contains("id=\"pl-name\" name=\"name\" maxlength=\"100\" value=\"四月促销\""));
+    assert!(refused.body.contains("id=\"pl-tag\" name=\"tag\" maxlength=\"50\" value=\"VIP\""));
+    assert!(refused.body.contains("role=\"alert\""), "the reason is on the page");
+    assert_eq!(app.count("cat_price_lists").await, lists);
+    let (product_field, item_path) = (product.to_string(), format!("/catalog/price-lists/{contract}/items"));
+    let price = browser
+        .post_form(
+            "/catalog/price-lists",
+            &item_path,
+            &[("product_id", &product_field), ("min_qty", "10"), ("price", "三十")],
+        )
+        .await;
+    assert_eq!(price.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", price.body);
+    let at = price.body.split("value=\"三十\"").nth(1).expect("the price as typed");
+    assert!(at[..at.find("</form>").expect("form end")].contains("role=\"alert\""), "the reason beside it");
 }

@@ -11,7 +11,7 @@ use db::RowExt;
 use kernel::error::FieldError;
 use kernel::DomainError;
 use serde::Deserialize;
-use web::page::{finish_form, flash_redirect, render, render_status};
+use web::page::{finish_form, flash_redirect, render, render_status, Refused};
 use web::{AppError, AppResult, Ctx, FieldView, FormBuilder, FormPairs, PageCtx};
 
 async fn conn(ctx: &Ctx) -> AppResult<db::Conn> {
@@ -197,7 +197,15 @@ struct DetailPage {
     history: Vec<web::page::HistoryEntry>,
     product: Product,
     suppliers: Vec<(i64, String)>,
+    /// The supplier form just refused: shown again as typed, each message beside its field.
+    refused: Refused,
     can_manage: bool,
+}
+
+impl DetailPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.refused.message(field)
+    }
 }
 
 fn parse_id(id: &str) -> Result<i64, AppError> {
@@ -205,9 +213,13 @@ fn parse_id(id: &str) -> Result<i64, AppError> {
 }
 
 pub async fn product(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
+    render(&product_view(&ctx, parse_id(&id)?, Refused::default()).await?)
+}
+
+async fn product_view(ctx: &Ctx, id: i64, refused: Refused) -> AppResult<DetailPage> {
     ctx.require(service::READ)?;
-    let mut conn = conn(&ctx).await?;
-    let product = service::product(&mut conn, ctx.company_id(), parse_id(&id)?).await?;
+    let mut conn = conn(ctx).await?;
+    let product = service::product(&mut conn, ctx.company_id(), id).await?;
     let rows = sqlx::query("SELECT p.id, p.name FROM parties p JOIN party_roles r ON r.party_id = p.id AND r.role = 'supplier' WHERE p.company_id = $1 ORDER BY p.name LIMIT 500")
         .bind(ctx.company_id())
         .fetch_all(&mut conn)
@@ -215,12 +227,13 @@ pub async fn product(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
     let suppliers = rows.iter().filter_map(|r| Some((r.try_get("id").ok()?, r.try_get("name").ok()?))).collect();
     let title = format!("{} {}", product.code, product.name);
     drop(conn);
-    let history = web::page::history(&ctx, "catalog.product", &product.id.to_string()).await?;
-    render(&DetailPage {
-        page: PageCtx::new(&ctx, "catalog.products", "/catalog/products").await?.titled(title),
+    let history = web::page::history(ctx, "catalog.product", &product.id.to_string()).await?;
+    Ok(DetailPage {
+        page: PageCtx::new(ctx, "catalog.products", "/catalog/products").await?.titled(title),
         history,
         product,
         suppliers,
+        refused,
         can_manage: ctx.principal.may(service::MANAGE),
     })
 }
@@ -235,9 +248,15 @@ pub async fn add_supplier(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) ->
         preferred: pairs.get("preferred") == Some("true"),
     };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    service::set_supplier(&mut tx, &ctx.principal, id, &form).await?;
-    tx.commit().await?;
-    Ok(flash_redirect(&ctx, &format!("/catalog/products/{id}"), "common.saved"))
+    let outcome = service::set_supplier(&mut tx, &ctx.principal, id, &form).await;
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |_| (format!("/catalog/products/{id}"), "common.saved"),
+        async |errors| product_view(&ctx, id, Refused::new(&ctx, "", errors, pairs.clone())).await,
+    )
+    .await
 }
 
 #[derive(Template)]
@@ -365,10 +384,23 @@ struct PriceListsPage {
     customers: Vec<(i64, String)>,
     quote: Option<String>,
     errors: Vec<String>,
+    /// The form just refused (`list:<field>` for a new list, `item-<id>:<field>` for a price
+    /// added to one): shown again as typed, each message beside its field.
+    refused: Refused,
     can_manage: bool,
 }
 
-#[derive(Deserialize)]
+impl PriceListsPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.refused.message(field)
+    }
+
+    fn typed(&self, field: &str) -> String {
+        self.refused.typed(field, "")
+    }
+}
+
+#[derive(Deserialize, Default)]
 pub struct PriceQuery {
     product_id: Option<i64>,
     party_id: Option<i64>,
@@ -377,8 +409,12 @@ pub struct PriceQuery {
 }
 
 pub async fn price_lists(ctx: Ctx, Query(q): Query<PriceQuery>) -> AppResult<Response> {
+    render(&price_lists_view(&ctx, q, Refused::default()).await?)
+}
+
+async fn price_lists_view(ctx: &Ctx, q: PriceQuery, refused: Refused) -> AppResult<PriceListsPage> {
     ctx.require(service::READ)?;
-    let mut conn = conn(&ctx).await?;
+    let mut conn = conn(ctx).await?;
     let mut errors = Vec::new();
     let mut quote = None;
     if let (Some(product), Some(date)) = (q.product_id, q.date.filter(|d| !d.is_empty())) {
@@ -412,13 +448,14 @@ pub async fn price_lists(ctx: Ctx, Query(q): Query<PriceQuery>) -> AppResult<Res
     let customers = rows.iter().filter_map(|r| Some((r.try_get("id").ok()?, r.try_get("name").ok()?))).collect();
     drop(conn);
     let can_manage = ctx.principal.may(service::MANAGE);
-    render(&PriceListsPage {
-        page: PageCtx::new(&ctx, "catalog.price_lists", "/catalog/price-lists").await?,
+    Ok(PriceListsPage {
+        page: PageCtx::new(ctx, "catalog.price_lists", "/catalog/price-lists").await?,
         lists,
         products,
         customers,
         quote,
         errors,
+        refused,
         can_manage,
     })
 }
@@ -432,9 +469,18 @@ pub async fn create_price_list(ctx: Ctx, pairs: FormPairs) -> AppResult<Response
         valid_to: Some(pairs.text("valid_to")),
     };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    crate::pricing::create_list(&mut tx, &ctx.principal, &form).await?;
-    tx.commit().await?;
-    Ok(flash_redirect(&ctx, "/catalog/price-lists", "common.created"))
+    let outcome = crate::pricing::create_list(&mut tx, &ctx.principal, &form).await;
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |_| ("/catalog/price-lists".into(), "common.created"),
+        async |errors| {
+            let refused = Refused::new(&ctx, "list", errors, pairs.clone());
+            price_lists_view(&ctx, PriceQuery::default(), refused).await
+        },
+    )
+    .await
 }
 
 pub async fn add_price_item(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) -> AppResult<Response> {
@@ -445,9 +491,18 @@ pub async fn add_price_item(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) 
         price: pairs.text("price"),
     };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    crate::pricing::set_item(&mut tx, &ctx.principal, id, &form).await?;
-    tx.commit().await?;
-    Ok(flash_redirect(&ctx, "/catalog/price-lists", "common.saved"))
+    let outcome = crate::pricing::set_item(&mut tx, &ctx.principal, id, &form).await;
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |_| ("/catalog/price-lists".into(), "common.saved"),
+        async |errors| {
+            let refused = Refused::new(&ctx, &format!("item-{id}"), errors, pairs.clone());
+            price_lists_view(&ctx, PriceQuery::default(), refused).await
+        },
+    )
+    .await
 }
 
 pub async fn archive(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) -> AppResult<Response> {
