@@ -151,6 +151,29 @@ async fn a_product_is_created_with_its_units_and_a_preferred_supplier() {
     assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
     let converted = browser.get("/catalog/uoms?quantity=2&from=dozen&to=pc").await;
     assert!(converted.body.contains("2 dozen = 24 pc"));
+    assert!(converted.body.contains("<option value=\"dozen\" selected>"), "the question stays in the converter");
+    // Grams into pieces cannot be: the converter says why (422) and keeps what was asked.
+    let across = browser.get("/catalog/uoms?quantity=500&from=g&to=pc").await;
+    assert_eq!(across.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", across.body);
+    assert!(across.body.contains("value=\"500\"") && across.body.contains("role=\"alert\""));
+    // A unit with a ratio of zero: refused with the code and names as typed.
+    let zero = browser
+        .post_form(
+            "/catalog/uoms",
+            "/catalog/uoms",
+            &[
+                ("code", "zero"),
+                ("name_zh", "零"),
+                ("name_en", "Zero"),
+                ("category", "unit"),
+                ("ratio_num", "0"),
+                ("ratio_den", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(zero.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", zero.body);
+    assert!(zero.body.contains("id=\"code\" name=\"code\" maxlength=\"20\" value=\"zero\""), "{}", zero.body);
+    assert!(zero.body.contains("value=\"0\" maxlength=\"10\"") && zero.body.contains("role=\"alert\""));
     app.user("wang.fang", &["sales_rep"], "east", "sales").await;
     let rep = app.api("wang.fang").await;
     assert_eq!(rep.get("/api/v1/catalog/products").await.status, StatusCode::OK);

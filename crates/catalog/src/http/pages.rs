@@ -265,12 +265,27 @@ struct UomsPage {
     page: PageCtx,
     units: Vec<UomRow>,
     categories: Vec<&'static str>,
+    /// Why the converter has no answer for what was asked.
     errors: Vec<String>,
     conversion: Option<String>,
+    /// What the converter was asked, shown again in its fields.
+    asked: ConvertQuery,
+    /// The new unit just refused: shown again as typed, each message beside its field.
+    refused: Refused,
     can_manage: bool,
 }
 
-#[derive(Deserialize)]
+impl UomsPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.refused.message(field)
+    }
+
+    fn typed(&self, field: &str, usual: &str) -> String {
+        self.refused.typed(field, usual)
+    }
+}
+
+#[derive(Deserialize, Default)]
 pub struct ConvertQuery {
     quantity: Option<String>,
     from: Option<String>,
@@ -278,13 +293,24 @@ pub struct ConvertQuery {
 }
 
 pub async fn uoms(ctx: Ctx, Query(q): Query<ConvertQuery>) -> AppResult<Response> {
+    let page = uoms_view(&ctx, q, Refused::default()).await?;
+    if page.errors.is_empty() {
+        render(&page)
+    } else {
+        render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+    }
+}
+
+/// The units with the converter (its question as asked, and its answer or why there is none)
+/// and the form that adds a unit (as refused, when it was).
+async fn uoms_view(ctx: &Ctx, q: ConvertQuery, refused: Refused) -> AppResult<UomsPage> {
     ctx.require(service::READ)?;
-    let units = units(&ctx).await?;
+    let units = units(ctx).await?;
     let mut errors = Vec::new();
     let mut conversion = None;
-    if let (Some(quantity), Some(from), Some(to)) = (q.quantity.filter(|v| !v.is_empty()), q.from, q.to) {
-        let mut conn = conn(&ctx).await?;
-        match service::convert(&mut conn, ctx.company_id(), &quantity, &from, &to).await {
+    if let (Some(quantity), Some(from), Some(to)) = (q.quantity.clone().filter(|v| !v.is_empty()), &q.from, &q.to) {
+        let mut conn = conn(ctx).await?;
+        match service::convert(&mut conn, ctx.company_id(), &quantity, from, to).await {
             Ok(result) => conversion = Some(format!("{quantity} {from} = {result} {to}")),
             Err(db::Error::Domain(DomainError::Invalid(e))) => {
                 errors = e.iter().map(|e| ctx.state.messages.format(ctx.lang, e.key, &e.detail)).collect()
@@ -292,14 +318,15 @@ pub async fn uoms(ctx: Ctx, Query(q): Query<ConvertQuery>) -> AppResult<Response
             Err(e) => return Err(e.into()),
         }
     }
-    let can_manage = ctx.principal.may(service::MANAGE);
-    render(&UomsPage {
-        page: PageCtx::new(&ctx, "catalog.uoms", "/catalog/uoms").await?,
+    Ok(UomsPage {
+        page: PageCtx::new(ctx, "catalog.uoms", "/catalog/uoms").await?,
         units,
         categories: UOM_CATEGORIES.to_vec(),
         errors,
         conversion,
-        can_manage,
+        asked: q,
+        refused,
+        can_manage: ctx.principal.may(service::MANAGE),
     })
 }
 
@@ -319,22 +346,7 @@ pub async fn create_uom(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         tx,
         outcome,
         |_| ("/catalog/uoms".into(), "common.created"),
-        async |errors| {
-            let units = units(&ctx).await?;
-            let errors = errors
-                .iter()
-                .map(|e| format!("{} {}", e.field, ctx.state.messages.format(ctx.lang, e.key, &e.detail)))
-                .collect();
-            let page = UomsPage {
-                page: PageCtx::new(&ctx, "catalog.uoms", "/catalog/uoms").await?,
-                units,
-                categories: UOM_CATEGORIES.to_vec(),
-                errors,
-                conversion: None,
-                can_manage: true,
-            };
-            Ok(page)
-        },
+        async |errors| uoms_view(&ctx, ConvertQuery::default(), Refused::new(&ctx, "", errors, pairs.clone())).await,
     )
     .await
 }
