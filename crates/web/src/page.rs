@@ -187,6 +187,12 @@ pub fn message_for<'a>(errors: &'a [(String, String)], field: &str) -> Option<&'
     errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
 }
 
+/// Messages for a public page (a job application, a web form): it has no session, so they are
+/// in Chinese, the page's language.
+pub fn public_messages(messages: &Messages, errors: &[FieldError]) -> Vec<(String, String)> {
+    errors.iter().map(|e| (e.field.clone(), messages.format(Lang::ZhCn, e.key, &e.detail))).collect()
+}
+
 /// Every message for one field (a line of a table may be refused for several reasons).
 pub fn messages_for<'a>(errors: &'a [(String, String)], field: &str) -> Vec<&'a str> {
     errors.iter().filter(|(f, _)| f == field).map(|(_, m)| m.as_str()).collect()
@@ -226,6 +232,22 @@ impl Refused {
     /// What the refused form sent in `<form>:<field>` (or `<field>`), if it was that form.
     fn sent(&self, field: &str) -> Option<&str> {
         self.sent.iter().find(|(f, _)| f == field).map(|(_, v)| v.as_str())
+    }
+
+    /// Whether the form refused under the name `form` was the one posted with `action`: a
+    /// record's forms share its name (`review-12`), their hidden `action` tells them apart.
+    pub fn sent_by(&self, form: &str, action: &str) -> bool {
+        self.sent(&format!("{form}:action")) == Some(action)
+    }
+
+    /// What `form` held in `field` when it was `action`'s form that was refused (an
+    /// interview's notes are not an offer's), else `usual`.
+    pub fn typed_in(&self, form: &str, action: &str, field: &str, usual: &str) -> String {
+        if self.sent_by(form, action) {
+            self.typed(&format!("{form}:{field}"), usual)
+        } else {
+            usual.to_string()
+        }
     }
 
     /// Everything the refused form sent in a field that repeats (one per row of a table), in

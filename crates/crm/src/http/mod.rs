@@ -582,11 +582,7 @@ async fn public_lead(
         }
         Err(db::Error::Domain(DomainError::Invalid(errors))) if !json_body => {
             drop(tx);
-            // The public page has no session: messages in Chinese, the page's language.
-            let errors = errors
-                .iter()
-                .map(|e| (e.field.clone(), state.messages.format(kernel::Lang::ZhCn, e.key, &e.detail)))
-                .collect();
+            let errors = web::page::public_messages(&state.messages, &errors);
             web::page::render_status(StatusCode::UNPROCESSABLE_ENTITY, &page(errors, typed, false))
         }
         Err(e) => Err(e.into()),

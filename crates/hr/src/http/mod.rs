@@ -1321,18 +1321,13 @@ impl ReviewsPage {
     /// What one review's refused form held in `field` when it was that `action`'s form (the
     /// scores or the finalising), else `usual`.
     fn typed(&self, review: &i64, action: &str, field: &str, usual: &str) -> String {
-        let form = format!("review-{review}");
-        if self.refused.typed(&format!("{form}:action"), "") == action {
-            self.refused.typed(&format!("{form}:{field}"), usual)
-        } else {
-            usual.to_string()
-        }
+        self.refused.typed_in(&format!("review-{review}"), action, field, usual)
     }
 
     /// A review's score form's row `row` as typed, when that form was refused.
     fn typed_score(&self, review: &i64, row: &usize) -> String {
         let form = format!("review-{review}");
-        if self.refused.typed(&format!("{form}:action"), "") == "score" {
+        if self.refused.sent_by(&form, "score") {
             self.typed_cell(&form, "score", row)
         } else {
             String::new()

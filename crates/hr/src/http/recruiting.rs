@@ -333,11 +333,7 @@ async fn public_apply(
         }
         Err(db::Error::Domain(DomainError::Invalid(errors))) if !json_body => {
             drop(tx);
-            // The public page has no session: messages in Chinese, the page's language.
-            let errors = errors
-                .iter()
-                .map(|e| (e.field.clone(), state.messages.format(kernel::Lang::ZhCn, e.key, &e.detail)))
-                .collect();
+            let errors = web::page::public_messages(&state.messages, &errors);
             let page =
                 PublicJob { token, posting, education: crate::domain::EDUCATION, errors, received: false, typed: form };
             render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
@@ -454,12 +450,7 @@ impl PostingPage {
     /// What one candidate's refused form held in `field` when it was that `action`'s form (an
     /// interview's notes are not an offer's), else `usual`.
     fn typed(&self, candidate: &i64, action: &str, field: &str, usual: &str) -> String {
-        let form = format!("application-{candidate}");
-        if self.refused.typed(&format!("{form}:action"), "") == action {
-            self.refused.typed(&format!("{form}:{field}"), usual)
-        } else {
-            usual.to_string()
-        }
+        self.refused.typed_in(&format!("application-{candidate}"), action, field, usual)
     }
 }
 
