@@ -270,6 +270,16 @@ async fn sum_of(app: &TestApp, from: &str) -> i64 {
 async fn a_storekeeper_records_a_receipt_on_the_page_and_sees_refusals_next_to_the_field() {
     let (app, _api, cable) = shop("CBL-C", false).await;
     let browser = app.signed_in("admin").await;
+    // A warehouse with a code of spaces and no name: both reasons beside their fields, the
+    // code as typed, nothing created.
+    let warehouses = app.count("stk_warehouses").await;
+    let refused = browser.post_form("/stock/warehouses", "/stock/warehouses", &[("code", "B 2"), ("name", "")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert!(refused.body.contains("value=\"B 2\"><p class=\"error\" role=\"alert\">"), "{}", refused.body);
+    assert!(refused
+        .body
+        .contains("id=\"w-name\" name=\"name\" maxlength=\"100\" value=\"\"><p class=\"error\" role=\"alert\">"));
+    assert_eq!(app.count("stk_warehouses").await, warehouses);
     let id = cable.to_string();
     let received = browser
         .post_form(

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use web::chart::ReportQuery;
 use web::openapi::{object, ApiRoute};
-use web::page::{finish_form, flash_redirect, render};
+use web::page::{finish_form, render, Refused};
 use web::{ApiJson, AppResult, AppState, Ctx, FormPairs, PageCtx};
 
 pub fn routes() -> Router<AppState> {
@@ -421,26 +421,45 @@ async fn count_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
 struct WarehousesPage {
     page: PageCtx,
     warehouses: Vec<(String, String, String)>,
+    /// The new warehouse just refused: shown again as typed, each message beside its field.
+    refused: Refused,
     can_manage: bool,
 }
 
+impl WarehousesPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.refused.message(field)
+    }
+}
+
 async fn warehouses_page(ctx: Ctx) -> AppResult<Response> {
+    render(&warehouses_view(&ctx, Refused::default()).await?)
+}
+
+async fn warehouses_view(ctx: &Ctx, refused: Refused) -> AppResult<WarehousesPage> {
     ctx.require(service::READ)?;
-    let mut conn = conn(&ctx).await?;
+    let mut conn = conn(ctx).await?;
     let warehouses = service::warehouses(&mut conn, ctx.company_id()).await?;
     drop(conn);
-    render(&WarehousesPage {
-        page: PageCtx::new(&ctx, "stock.warehouses", "/stock/warehouses").await?,
+    Ok(WarehousesPage {
+        page: PageCtx::new(ctx, "stock.warehouses", "/stock/warehouses").await?,
         warehouses,
+        refused,
         can_manage: ctx.principal.may(service::MANAGE),
     })
 }
 
 async fn create_warehouse(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    service::create_warehouse(&mut tx, &ctx.principal, &pairs.text("code"), &pairs.text("name")).await?;
-    tx.commit().await?;
-    Ok(flash_redirect(&ctx, "/stock/warehouses", "common.created"))
+    let outcome = service::create_warehouse(&mut tx, &ctx.principal, &pairs.text("code"), &pairs.text("name")).await;
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |_| ("/stock/warehouses".into(), "common.created"),
+        async |errors| warehouses_view(&ctx, Refused::new(&ctx, "", errors, pairs.clone())).await,
+    )
+    .await
 }
 
 async fn quantities_api(ctx: Ctx, Query(q): Query<ProductQuery>) -> AppResult<Json<Value>> {
