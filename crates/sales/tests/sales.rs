@@ -137,10 +137,23 @@ async fn notebooks_are_quoted_confirmed_delivered_and_invoiced_in_two_parts_and_
 
 #[tokio::test]
 async fn an_order_beyond_the_credit_limit_or_the_stock_is_refused_and_reserves_nothing() {
-    let Shop { app: _app, api, customer, notebook } = shop("100", "50").await;
+    let Shop { app, api, customer, notebook } = shop("100", "50").await;
     let limit = |amount: &str| json!({"customer_id": customer, "credit_limit": amount});
     let set = api.call(axum::http::Method::PUT, "/api/v1/sales/credit-limits", Some(&limit("2000.00"))).await;
     assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+    // Typed on the page in words: refused beside the field, the customer and amount kept.
+    let refused = app
+        .signed_in("admin")
+        .await
+        .post_form(
+            "/sales/credit-limits",
+            "/sales/credit-limits",
+            &[("customer_id", &customer.to_string()), ("credit_limit", "两千")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert!(refused.body.contains("value=\"两千\"><p class=\"error\" role=\"alert\">"), "{}", refused.body);
+    assert!(refused.body.contains(&format!("<option value=\"{customer}\" selected>")));
 
     let so =
         quotation(&api, customer, json!([{"product_id": notebook, "quantity": "120", "unit_price": "20.00"}])).await;
@@ -272,6 +285,14 @@ async fn a_delivery_is_tracked_by_hand_by_the_carriers_csv_and_by_its_signed_cal
     let refused = api.post("/api/v1/sales/tracking-imports", &json!({"carrier": "SF", "csv": csv})).await;
     assert_eq!(refused.json()["errors"][0]["field"], "rows[1].tracking_number", "{}", refused.body);
     assert_eq!(app.count("sal_tracking_events").await, 2, "nothing of the refused file was kept");
+    // The same file pasted on the page: the row named, the file kept to correct it.
+    let page = app
+        .signed_in("admin")
+        .await
+        .post_form("/sales/carriers", "/sales/tracking-import", &[("carrier", "SF"), ("csv", csv)])
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", page.body);
+    assert!(page.body.contains("SF9999999999,delivered") && page.body.contains("role=\"alert\">#3 "), "{}", page.body);
     let good = "tracking_number,status,time,location,note\nSF1400012345,in_transit,2026-03-18 07:10,福州分拨中心,\n";
     assert_eq!(
         api.post("/api/v1/sales/tracking-imports", &json!({"carrier": "SF", "csv": good})).await.json()["recorded"],

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use web::chart::ReportQuery;
 use web::openapi::{object, ApiRoute};
-use web::page::{finish_form, render};
+use web::page::{finish_form, render, Refused};
 use web::{ApiJson, AppResult, AppState, Ctx, FormPairs, PageCtx};
 
 pub fn routes() -> Router<AppState> {
@@ -748,16 +748,17 @@ struct LimitsPage {
     page: PageCtx,
     limits: Vec<(i64, String, i64, i64)>,
     customers: Vec<(i64, String)>,
-    errors: Vec<(String, String)>,
+    /// The limit just refused: shown again as typed, the reason beside its field.
+    refused: Refused,
 }
 
 impl LimitsPage {
     fn error(&self, field: &str) -> Option<&str> {
-        find(&self.errors, field)
+        self.refused.message(field)
     }
 }
 
-async fn limits_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<LimitsPage> {
+async fn limits_view(ctx: &Ctx, refused: Refused) -> AppResult<LimitsPage> {
     ctx.require(service::CREDIT)?;
     let limits = limits(ctx).await?;
     let mut conn = conn(ctx).await?;
@@ -776,12 +777,12 @@ async fn limits_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<Limi
         page: PageCtx::new(ctx, "sales.credit_limits", "/sales/credit-limits").await?,
         limits,
         customers,
-        errors,
+        refused,
     })
 }
 
 async fn limits_page(ctx: Ctx) -> AppResult<Response> {
-    render(&limits_view(&ctx, Vec::new()).await?)
+    render(&limits_view(&ctx, Refused::default()).await?)
 }
 
 async fn save_limit_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
@@ -793,10 +794,7 @@ async fn save_limit_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         tx,
         outcome,
         |()| ("/sales/credit-limits".into(), "common.saved"),
-        async |errors| {
-            let text = messages(&ctx, &errors);
-            limits_view(&ctx, text).await
-        },
+        async |errors| limits_view(&ctx, Refused::new(&ctx, "", errors, pairs.clone())).await,
     )
     .await
 }
@@ -897,17 +895,24 @@ struct CarriersPage {
     page: PageCtx,
     carriers: Vec<Carrier>,
     company: i64,
-    errors: Vec<(String, String)>,
+    /// The form just refused (a new carrier, or a tracking import; their fields do not
+    /// collide): shown again as typed, each message beside its field.
+    refused: Refused,
 }
 
 impl CarriersPage {
     fn error(&self, field: &str) -> Option<&str> {
-        find(&self.errors, field)
+        self.refused.message(field)
+    }
+
+    fn typed(&self, field: &str, usual: &str) -> String {
+        self.refused.typed(field, usual)
     }
 
     /// Import refusals with the CSV line they are about: `rows[3].status` is line 5, after the header.
     fn import_errors(&self) -> Vec<String> {
-        self.errors
+        self.refused
+            .errors
             .iter()
             .filter_map(|(field, message)| {
                 if field == "csv" {
@@ -920,7 +925,7 @@ impl CarriersPage {
     }
 }
 
-async fn carriers_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<CarriersPage> {
+async fn carriers_view(ctx: &Ctx, refused: Refused) -> AppResult<CarriersPage> {
     ctx.require(service::MANAGE)?;
     let mut conn = conn(ctx).await?;
     let carriers = shipping::carriers(&mut conn, ctx.company_id()).await?;
@@ -929,30 +934,27 @@ async fn carriers_view(ctx: &Ctx, errors: Vec<(String, String)>) -> AppResult<Ca
         page: PageCtx::new(ctx, "sales.carriers", "/sales/carriers").await?,
         carriers,
         company: ctx.company_id(),
-        errors,
+        refused,
     })
 }
 
 async fn carriers_page(ctx: Ctx) -> AppResult<Response> {
-    render(&carriers_view(&ctx, Vec::new()).await?)
+    render(&carriers_view(&ctx, Refused::default()).await?)
 }
 
 async fn refused_or(
     ctx: &Ctx,
     outcome: db::Result<()>,
     tx: db::Tx,
-    to: &str,
-    key: &'static str,
+    (to, key): (&str, &'static str),
+    pairs: &FormPairs,
 ) -> AppResult<Response> {
     finish_form(
         ctx,
         tx,
         outcome,
         |()| (to.to_string(), key),
-        async |errors| {
-            let text = messages(ctx, &errors);
-            carriers_view(ctx, text).await
-        },
+        async |errors| carriers_view(ctx, Refused::new(ctx, "", errors, pairs.clone())).await,
     )
     .await
 }
@@ -961,14 +963,14 @@ async fn create_carrier_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> 
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let outcome =
         shipping::create_carrier(&mut tx, &ctx.principal, &pairs.text("code"), &pairs.text("name")).await.map(|_| ());
-    refused_or(&ctx, outcome, tx, "/sales/carriers", "common.created").await
+    refused_or(&ctx, outcome, tx, ("/sales/carriers", "common.created"), &pairs).await
 }
 
 async fn import_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let outcome =
         shipping::import_events(&mut tx, &ctx.principal, &pairs.text("carrier"), &pairs.text("csv")).await.map(|_| ());
-    refused_or(&ctx, outcome, tx, "/sales/carriers", "sales.imported").await
+    refused_or(&ctx, outcome, tx, ("/sales/carriers", "sales.imported"), &pairs).await
 }
 
 /// Tracking on the order page: `tracking` sets carrier and number, `event` records an event.
