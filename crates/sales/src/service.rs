@@ -213,7 +213,8 @@ pub async fn create_quotation(tx: &mut Tx, principal: &Principal, form: &OrderFo
         "create",
         "sales.order",
         Some(&id.to_string()),
-        &json!({"number": [null, number], "customer_id": [null, form.customer_id], "total": [null, yuan(totals.total)]}),
+        &json!({"number": [null, number], "customer_id": [null, form.customer_id], "total": [null, yuan(totals.total)],
+            "cost_center": [null, cost_center], "project": [null, project]}),
     )
     .await?;
     Ok(id)

@@ -939,6 +939,11 @@ async fn notebooks_sold_at_the_fair_show_their_revenue_and_cost_under_the_sales_
     assert_eq!(so.status, StatusCode::CREATED, "{}", so.body);
     let so = so.json();
     assert_eq!((so["cost_center"].as_str(), so["project"].as_str()), (Some("SAL"), Some("EXPO-2026")));
+    let audited = format!(
+        "audit_log WHERE resource = 'sales.order' AND resource_id = '{}' AND changes LIKE '%EXPO-2026%'",
+        so["id"]
+    );
+    assert_eq!(app.count(&audited).await, 1, "the audit trail names the order's project");
     let (id, line) = (so["id"].as_i64().expect("id"), so["lines"][0]["id"].as_i64().expect("line"));
     api.post(&format!("/api/v1/sales/orders/{id}/confirm"), &json!({})).await;
     api.post(&format!("/api/v1/sales/orders/{id}/deliver"), &json!({"date": "2026-03-17"})).await;

@@ -360,7 +360,7 @@ async fn record_move(
         tags: &form.tags,
     };
     let value = value_move(tx, company, &valued, &from, &to, unit_cost, reversal.as_ref().map(|r| r.value)).await?;
-    let summary = json!({"number": number, "product_id": form.product_id, "quantity": Qty::from_scaled(quantity).to_string(), "from": form.from, "to": form.to, "lot": lot, "value": yuan(value), "reversal_of": reversal.as_ref().map(|r| r.of)});
+    let summary = json!({"number": number, "product_id": form.product_id, "quantity": Qty::from_scaled(quantity).to_string(), "from": form.from, "to": form.to, "lot": lot, "value": yuan(value), "reversal_of": reversal.as_ref().map(|r| r.of), "cost_center": form.tags.cost_center, "project": form.tags.project});
     tx.audit("create", "stock.move", Some(&id.to_string()), &json!({"move": [null, summary]})).await?;
     tx.emit("stock.product", &form.product_id.to_string(), "stock.MoveDone", &summary).await?;
     // Stock leaving a warehouse can take it below its minimum, stock coming in can lift it

@@ -306,6 +306,16 @@ pub fn render_status(status: axum::http::StatusCode, template: &impl Template) -
     Ok((status, Html(template.render().map_err(AppError::from)?)).into_response())
 }
 
+/// Renders a page that answers a question (a report's months, a converter's quantity): 200,
+/// or 422 when it shows why the question cannot be answered instead of the answer.
+pub fn render_answer(template: &impl Template, refused: bool) -> AppResult<Response> {
+    if refused {
+        render_status(axum::http::StatusCode::UNPROCESSABLE_ENTITY, template)
+    } else {
+        render(template)
+    }
+}
+
 /// An option of a select or checkbox list: (value, label, selected).
 pub type Choice = (String, String, bool);
 

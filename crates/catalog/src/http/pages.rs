@@ -294,11 +294,7 @@ pub struct ConvertQuery {
 
 pub async fn uoms(ctx: Ctx, Query(q): Query<ConvertQuery>) -> AppResult<Response> {
     let page = uoms_view(&ctx, q, Refused::default()).await?;
-    if page.errors.is_empty() {
-        render(&page)
-    } else {
-        render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
-    }
+    web::page::render_answer(&page, !page.errors.is_empty())
 }
 
 /// The units with the converter (its question as asked, and its answer or why there is none)

@@ -2,7 +2,7 @@
 //! the invoice with its voucher, post, credit note and receipt forms (also a print view), and
 //! the ageing report.
 
-use super::{figures_or_refusal, render_report};
+use super::figures_or_refusal;
 use crate::dimensions::Dimension;
 use crate::domain::yuan;
 use crate::invoicing::{self, AgeingRow, Invoice, InvoiceForm, InvoiceSummary, PaymentForm};
@@ -539,7 +539,7 @@ pub async fn ageing(ctx: Ctx, Query(q): Query<AgeingQuery>) -> AppResult<Respons
     }
     let page = PageCtx::new(&ctx, "finance.ageing", "/finance/reports/ageing").await?.as_report(date.clone(), "");
     let refused = !errors.is_empty();
-    render_report(&AgeingPage { page, kind, date, rows, totals, errors }, refused)
+    web::page::render_answer(&AgeingPage { page, kind, date, rows, totals, errors }, refused)
 }
 
 #[derive(Template)]
@@ -610,5 +610,8 @@ pub async fn party_statement(ctx: Ctx, Query(q): Query<StatementQuery>) -> AppRe
         .await?
         .titled(format!("{} · {party_name}", ctx.t("finance.party_statement")));
     let refused = !errors.is_empty();
-    render_report(&StatementPage { page, party_id, party_name, from, to, opening, lines, closing, errors }, refused)
+    web::page::render_answer(
+        &StatementPage { page, party_id, party_name, from, to, opening, lines, closing, errors },
+        refused,
+    )
 }

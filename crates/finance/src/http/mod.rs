@@ -127,16 +127,6 @@ fn figures_or_refusal<T>(
     }
 }
 
-/// Renders a report or list page; one that shows a refusal instead of figures is answered
-/// 422, as a refused form is.
-fn render_report(page: &impl askama::Template, refused: bool) -> web::AppResult<axum::response::Response> {
-    if !refused {
-        web::page::render(page)
-    } else {
-        web::page::render_status(axum::http::StatusCode::UNPROCESSABLE_ENTITY, page)
-    }
-}
-
 /// What was typed into a query field, for showing it again when refused.
 fn typed(value: &Option<String>) -> String {
     value.clone().unwrap_or_default()

@@ -2,7 +2,7 @@
 //! with post and reverse), trial balance, balance sheet, income statement, periods.
 
 use super::api::{slice_choice, slice_query, LineQuery, PeriodQuery};
-use super::{figures_or_refusal, render_report, typed};
+use super::{figures_or_refusal, typed};
 use crate::budgets::{self, BudgetForm, BudgetReport, Execution};
 use crate::chart;
 use crate::costs::{self, CostReport};
@@ -214,7 +214,7 @@ pub async fn entries(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Respon
     };
     let page = PageCtx::new(&ctx, "finance.entries", "/finance/entries").await?;
     let refused = !errors.is_empty();
-    render_report(&EntriesPage { page, period, entries, errors }, refused)
+    web::page::render_answer(&EntriesPage { page, period, entries, errors }, refused)
 }
 
 #[derive(Template)]
@@ -601,7 +601,7 @@ pub async fn trial_balance(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<
         .await?
         .as_report(format!("{from} — {to}"), "");
     let refused = !errors.is_empty();
-    render_report(&TrialBalancePage { page, from, to, first_period, rows, totals, errors }, refused)
+    web::page::render_answer(&TrialBalancePage { page, from, to, first_period, rows, totals, errors }, refused)
 }
 
 #[derive(Template)]
@@ -690,7 +690,7 @@ pub async fn balance_sheet(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<
         Ok(figures) => figures,
         Err(errors) => {
             shown.errors = errors;
-            return render_report(&shown, true);
+            return web::page::render_answer(&shown, true);
         }
     };
     if let Some(format) = export(&q) {
@@ -742,7 +742,7 @@ pub async fn income_statement(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResu
         Ok(figures) => figures,
         Err(errors) => {
             shown.errors = errors;
-            return render_report(&shown, true);
+            return web::page::render_answer(&shown, true);
         }
     };
     if let Some(format) = export(&q) {
@@ -983,20 +983,22 @@ fn asked_range(
     to: &Option<String>,
     first_month: impl Fn(&str) -> String,
 ) -> ((String, String), AppResult<(String, String)>) {
-    // A month left empty is shown as filled in; one typed, as typed.
+    // A month left empty is shown as filled in; one typed, as typed. An empty `from` is filled
+    // in from `to`, so when `to` cannot be read it alone is refused.
     let last = to.clone().filter(|v| !v.is_empty()).unwrap_or_else(|| this_period(ctx));
-    let first = from.clone().filter(|v| !v.is_empty()).or_else(|| {
-        let last = domain::parse_period("to", &last).ok()?;
-        Some(first_month(&last))
-    });
-    let read = match &first {
-        Some(first) => domain::period_range(first, &last).map_err(AppError::from),
-        // `from` was left empty and `to` cannot be read (else `from` would be filled in from
-        // it): `to` alone is refused.
-        None => chosen_period(ctx, "to", Some(&last)).map(|last| (String::new(), last)),
+    let first = match from.clone().filter(|v| !v.is_empty()) {
+        Some(first) => Ok(first),
+        None => domain::parse_period("to", &last).map(|last| first_month(&last)),
     };
-    let shown = read.as_ref().map_or_else(|_| (first.unwrap_or_default(), last.clone()), Clone::clone);
-    (shown, read)
+    let read = match &first {
+        Ok(first) => domain::period_range(first, &last),
+        Err(unread) => Err(DomainError::Invalid(vec![unread.clone()])),
+    };
+    let shown = match &read {
+        Ok(months) => months.clone(),
+        Err(_) => (first.unwrap_or_default(), last),
+    };
+    (shown, read.map_err(AppError::from))
 }
 
 /// The entries behind a trial-balance figure.
@@ -1050,7 +1052,7 @@ pub async fn account_ledger(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult
         .as_report(format!("{from} — {to}"), "");
     let slice = q.slice().param().map(|(key, value)| (key, value.to_string()));
     let refused = !errors.is_empty();
-    render_report(&LedgerPage { page, code, slice, from, to, opening, lines, errors }, refused)
+    web::page::render_answer(&LedgerPage { page, code, slice, from, to, opening, lines, errors }, refused)
 }
 
 #[derive(Template)]
@@ -1084,7 +1086,10 @@ pub async fn cost_report(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Re
         Err(errors) => {
             let report = CostReport { dimension, periods: Vec::new(), groups: Vec::new() };
             let page = PageCtx::new(&ctx, "finance.cost_centers", "/finance/reports/cost-centers").await?;
-            return render_report(&CostPage { page, from, to, dimensions: Dimension::ALL, report, errors }, true);
+            return web::page::render_answer(
+                &CostPage { page, from, to, dimensions: Dimension::ALL, report, errors },
+                true,
+            );
         }
     };
     if let Some(format) = export(&q) {
@@ -1286,7 +1291,7 @@ impl BudgetPage {
 }
 
 /// The budget against actual of cost centres or projects over a range, with the form that sets
-/// a year's budget for one code and account.
+/// a year's budget for one code and account; a download of the report with `format`.
 pub async fn budgets(ctx: Ctx, Query(q): Query<BudgetQuery>) -> AppResult<Response> {
     ctx.require(service::REPORTS)?;
     let dimension = Dimension::chosen(q.dimension.as_deref())?;
@@ -1303,16 +1308,53 @@ pub async fn budgets(ctx: Ctx, Query(q): Query<BudgetQuery>) -> AppResult<Respon
         };
         revising = BudgetForm { code: code.clone(), account: account.clone(), year: year.clone(), annual, months };
     }
-    budget_page(&ctx, dimension, &q, Refused::default(), revising).await
+    let shown = budget_view(&ctx, dimension, &q, Refused::default(), revising).await?;
+    if let Some(format) = q.format.as_deref().filter(|f| shown.errors.is_empty() && (*f == "csv" || *f == "xlsx")) {
+        return budget_download(&ctx, format, &shown);
+    }
+    let refused = !shown.errors.is_empty();
+    web::page::render_answer(&shown, refused)
 }
 
-async fn budget_page(
+/// The budget report as CSV or XLSX, a row per code and account.
+fn budget_download(ctx: &Ctx, format: &str, shown: &BudgetPage) -> AppResult<Response> {
+    let dimension = shown.report.dimension;
+    let header: Vec<String> = [
+        dimension.label_key(),
+        "finance.dimension_name",
+        "finance.account",
+        "finance.account_name",
+        "finance.budget",
+        "finance.actual",
+        "finance.remaining",
+        "finance.used",
+    ]
+    .iter()
+    .map(|k| ctx.t(k))
+    .collect();
+    let mut data = Vec::new();
+    for g in &shown.report.groups {
+        for r in &g.rows {
+            let used = r.used_percent().map(|p| format!("{p}%")).unwrap_or_default();
+            let (budget, actual, left) = (yuan(r.budget), yuan(r.actual), yuan(r.remaining()));
+            let account_name = if ctx.lang == kernel::Lang::En { &r.name_en } else { &r.name_zh };
+            let names = [g.code.clone(), g.name.clone(), r.account.clone(), account_name.clone()];
+            data.push(names.into_iter().chain([budget, actual, left, used]).collect());
+        }
+    }
+    let name = format!("budget-{}-{}-{}", dimension.key(), shown.from, shown.to);
+    download(format, &name, &header, &data)
+}
+
+/// The budget page: the report over the range asked for (or why the range cannot be read) and
+/// the form, as refused or as a row's 调整 filled it in.
+async fn budget_view(
     ctx: &Ctx,
     dimension: Dimension,
     q: &BudgetQuery,
     refused: Refused,
     mut revising: BudgetForm,
-) -> AppResult<Response> {
+) -> AppResult<BudgetPage> {
     // Also when shown again under a refused form: the figures are a report's.
     ctx.require(service::REPORTS)?;
     let ((from, to), asked) = range(ctx, &q.from, &q.to);
@@ -1326,32 +1368,6 @@ async fn budget_page(
         Ok(report) => (report, Vec::new()),
         Err(errors) => (BudgetReport { dimension, groups: Vec::new(), budget: 0, actual: 0 }, errors),
     };
-    if let Some(format) = q.format.as_deref().filter(|f| errors.is_empty() && (*f == "csv" || *f == "xlsx")) {
-        let header: Vec<String> = [
-            dimension.label_key(),
-            "finance.dimension_name",
-            "finance.account",
-            "finance.account_name",
-            "finance.budget",
-            "finance.actual",
-            "finance.remaining",
-            "finance.used",
-        ]
-        .iter()
-        .map(|k| ctx.t(k))
-        .collect();
-        let mut data = Vec::new();
-        for g in &report.groups {
-            for r in &g.rows {
-                let used = r.used_percent().map(|p| format!("{p}%")).unwrap_or_default();
-                let (budget, actual, left) = (yuan(r.budget), yuan(r.actual), yuan(r.remaining()));
-                let account_name = if ctx.lang == kernel::Lang::En { &r.name_en } else { &r.name_zh };
-                let names = [g.code.clone(), g.name.clone(), r.account.clone(), account_name.clone()];
-                data.push(names.into_iter().chain([budget, actual, left, used]).collect());
-            }
-        }
-        return download(format, &format!("budget-{}-{from}-{to}", dimension.key()), &header, &data);
-    }
     if revising.year.is_empty() {
         revising.year = from.get(..4).unwrap_or_default().to_string();
     }
@@ -1362,9 +1378,8 @@ async fn budget_page(
         .filter(|a| !a.archived && (a.class == "cost" || a.class == "expense"))
         .collect();
     drop(conn);
-    let status_refused = !errors.is_empty() || !refused.errors.is_empty();
     let page = PageCtx::new(ctx, "finance.budgets", "/finance/budgets").await?.as_report(format!("{from} — {to}"), "");
-    let shown = BudgetPage {
+    Ok(BudgetPage {
         page,
         from,
         to,
@@ -1376,11 +1391,11 @@ async fn budget_page(
         codes,
         accounts,
         can_manage: ctx.principal.may(service::ACCOUNTS),
-    };
-    render_report(&shown, status_refused)
+    })
 }
 
-/// Sets a year's budget of one code and account from the page's form.
+/// Sets a year's budget of one code and account from the page's form; refused, the page again
+/// with the form as typed.
 pub async fn set_budget(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
     let dimension = Dimension::parse("dimension", &pairs.text("dimension"))?;
     let form = BudgetForm {
@@ -1392,21 +1407,17 @@ pub async fn set_budget(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
     };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let outcome = budgets::set_budget(&mut tx, &ctx.principal, dimension, &form).await;
-    let year = form.year.trim().to_string();
-    match outcome {
-        Ok(()) => {
-            tx.commit().await?;
-            let to = format!("/finance/budgets?dimension={}&from={year}-01&to={year}-12", dimension.key());
-            Ok(flash_redirect(&ctx, &to, "common.saved"))
-        }
-        Err(db::Error::Domain(DomainError::Invalid(errors))) => {
-            drop(tx);
+    let year = form.year.trim();
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |()| (format!("/finance/budgets?dimension={}&from={year}-01&to={year}-12", dimension.key()), "common.saved"),
+        async |errors| {
             let refused = Refused::new(&ctx, "", errors, pairs.clone());
             let q = BudgetQuery { dimension: Some(dimension.key().into()), ..BudgetQuery::default() };
-            let mut page = budget_page(&ctx, dimension, &q, refused, BudgetForm::default()).await?;
-            *page.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(page)
-        }
-        Err(e) => Err(e.into()),
-    }
+            budget_view(&ctx, dimension, &q, refused, BudgetForm::default()).await
+        },
+    )
+    .await
 }

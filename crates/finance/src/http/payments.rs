@@ -1,7 +1,7 @@
 //! Receipts and payments pages: the month's list, and the form that records one receipt (or
 //! payment) over any of the party's open invoices, what is left over kept as an advance.
 
-use super::{figures_or_refusal, render_report, typed};
+use super::{figures_or_refusal, typed};
 use crate::invoicing::{self, AllocationForm, InvoiceSummary, PaymentForm, PaymentSummary};
 use askama::Template;
 use axum::extract::Query;
@@ -55,7 +55,7 @@ pub async fn list(ctx: Ctx, Query(q): Query<ListQuery>) -> AppResult<Response> {
     let page = PageCtx::new(&ctx, title, "/finance/payments").await?;
     let can_pay = ctx.principal.may(invoicing::PAYMENTS);
     let refused = !errors.is_empty();
-    render_report(&ListPage { page, kind, month, items, can_pay, errors }, refused)
+    web::page::render_answer(&ListPage { page, kind, month, items, can_pay, errors }, refused)
 }
 
 #[derive(Deserialize)]
