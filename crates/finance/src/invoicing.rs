@@ -10,6 +10,7 @@
 
 use crate::chart::{self, Role, Template};
 use crate::domain::{self, Entry, Line};
+use crate::fx::DocumentRate;
 use crate::service;
 use crate::vat::{self, InvoiceLine, InvoiceLineForm, VatRounding};
 use db::{Result, RowExt, Tx};
@@ -41,6 +42,13 @@ pub struct InvoiceForm {
     pub vat_rounding: Option<VatRounding>,
     #[serde(default)]
     pub memo: String,
+    /// The currency the invoice is written in and its lines priced in: empty or `CNY`, or
+    /// USD, EUR, HKD, JPY (see [`crate::fx`]).
+    #[serde(default)]
+    pub currency: String,
+    /// For a foreign currency: its rate to CNY, at most six decimals (`7.1`).
+    #[serde(default)]
+    pub rate: String,
     pub lines: Vec<InvoiceLineForm>,
 }
 
@@ -67,12 +75,58 @@ pub struct Invoice {
     pub memo: String,
     /// Why the draft may not be posted yet (a bill that does not match its order), if held.
     pub hold_reason: Option<String>,
+    /// For an invoice written in a foreign currency: its figures in it. Its lines are in it
+    /// too; `net`, `tax`, `total` and `settled` above are the ledger's CNY.
+    pub foreign: Option<ForeignFigures>,
     pub lines: Vec<InvoiceLine>,
 }
 
+/// What an invoice written in a foreign currency amounts to in that currency.
+#[derive(Debug, Clone, Serialize)]
+pub struct ForeignFigures {
+    pub currency: String,
+    /// Its rate to CNY, as the invoice was written.
+    pub rate: String,
+    pub net: i64,
+    pub tax: i64,
+    pub total: i64,
+    pub settled: i64,
+}
+
 impl Invoice {
+    /// What is still owed, in CNY.
     pub fn open_amount(&self) -> i64 {
         self.total - self.settled
+    }
+
+    /// The currency and rate of an invoice written in a foreign currency; none for CNY.
+    pub fn document_rate(&self) -> std::result::Result<Option<DocumentRate>, DomainError> {
+        self.foreign.as_ref().map(|f| DocumentRate::stored(&f.currency, &f.rate)).transpose()
+    }
+
+    /// The invoice's figures in the currency it is written in: net, tax, total, settled.
+    pub fn document_figures(&self) -> (i64, i64, i64, i64) {
+        match &self.foreign {
+            Some(f) => (f.net, f.tax, f.total, f.settled),
+            None => (self.net, self.tax, self.total, self.settled),
+        }
+    }
+
+    /// What is still owed, in the currency the invoice is written in.
+    pub fn document_open(&self) -> i64 {
+        let (_, _, total, settled) = self.document_figures();
+        total - settled
+    }
+
+    /// The currency the invoice is written in: `CNY` or the foreign one.
+    pub fn currency(&self) -> &str {
+        self.foreign.as_ref().map_or("CNY", |f| f.currency.as_str())
+    }
+
+    /// An amount of the invoice's currency as shown (`1,234.50`; yen without decimals).
+    pub fn amount_text(&self, amount: &i64) -> String {
+        let currency = self.foreign.as_ref().and_then(|f| kernel::Currency::from_code(&f.currency));
+        Money::from_minor(*amount, currency.unwrap_or(Currency::CNY)).to_string()
     }
 }
 
@@ -248,13 +302,16 @@ pub async fn create_invoice(tx: &mut Tx, principal: &Principal, form: &InvoiceFo
     if form.memo.chars().count() > 200 {
         problems.add("memo", "error.too_long", "200");
     }
+    let written_in = DocumentRate::read(&form.currency, &form.rate, &mut problems);
     let (_, template, company_rounding) =
         party_and_chart(tx, company, form.party_id, &form.kind, &mut problems).await?;
     let rounding = form.vat_rounding.unwrap_or(company_rounding);
     let lines = with_products(tx, company, &form.kind, &form.lines, &mut problems).await?;
     let tags = lines.iter().map(|l| (l.cost_center.trim(), l.project.trim()));
     crate::dimensions::check_listed(tx, company, tags, &mut problems).await?;
-    let computed = match vat::compute(&lines, form.tax_inclusive, rounding, default_account(template, &form.kind)) {
+    let unit = written_in.map_or(Currency::CNY, |r| r.currency);
+    let computed = match vat::compute(&lines, form.tax_inclusive, rounding, default_account(template, &form.kind), unit)
+    {
         Ok(c) => Some(c),
         Err(DomainError::Invalid(errors)) => {
             problems.0.extend(errors);
@@ -263,8 +320,12 @@ pub async fn create_invoice(tx: &mut Tx, principal: &Principal, form: &InvoiceFo
         Err(e) => return Err(e.into()),
     };
     problems.finish()?;
-    let (Some(date), Some(due), Some((lines, totals))) = (date, due, computed) else {
+    let (Some(date), Some(due), Some((lines, document_totals))) = (date, due, computed) else {
         return Err(DomainError::Internal("validated input is incomplete".into()).into());
+    };
+    let totals = match &written_in {
+        Some(rate) => in_ledger(rate, document_totals)?,
+        None => document_totals,
     };
     let now = tx.now().to_string();
     let user = tx.actor().user_id;
@@ -291,9 +352,40 @@ pub async fn create_invoice(tx: &mut Tx, principal: &Principal, form: &InvoiceFo
     .await?
     .try_get("id")?;
     insert_lines(tx, id, &lines).await?;
-    tx.audit("create", "finance.invoice", Some(&id.to_string()), &json!({"kind": [null, form.kind], "party_id": [null, form.party_id], "total": [null, domain::yuan(totals.total)]}))
-        .await?;
+    let mut audited = json!({"kind": [null, form.kind], "party_id": [null, form.party_id], "total": [null, domain::yuan(totals.total)]});
+    if let Some(rate) = &written_in {
+        insert_foreign(tx, id, rate, document_totals).await?;
+        audited["currency"] = json!([null, rate.code()]);
+        audited["rate"] = json!([null, rate.rate_text()]);
+        audited["foreign_total"] = json!([null, crate::fx::decimal_text(document_totals.total, rate.currency)]);
+    }
+    tx.audit("create", "finance.invoice", Some(&id.to_string()), &audited).await?;
     Ok(id)
+}
+
+/// A document's totals in its foreign currency, in the ledger's CNY at its rate: the total and
+/// the tax each rounded once, the net what is left, so the voucher balances.
+fn in_ledger(rate: &DocumentRate, totals: vat::Totals) -> Result<vat::Totals> {
+    let total = rate.in_cny(totals.total)?;
+    let tax = rate.in_cny(totals.tax)?;
+    Ok(vat::Totals { net: total - tax, tax, total })
+}
+
+/// Keeps the figures of an invoice (credit note) written in a foreign currency.
+async fn insert_foreign(tx: &mut Tx, invoice: i64, rate: &DocumentRate, totals: vat::Totals) -> Result<()> {
+    tx.execute(
+        sqlx::query(
+            "INSERT INTO fin_invoice_currency (invoice_id, currency, rate, net, tax, total) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(invoice)
+        .bind(rate.code())
+        .bind(rate.rate_text())
+        .bind(totals.net)
+        .bind(totals.tax)
+        .bind(totals.total),
+    )
+    .await?;
+    Ok(())
 }
 
 async fn insert_lines(tx: &mut Tx, invoice: i64, lines: &[InvoiceLine]) -> Result<()> {
@@ -326,15 +418,23 @@ async fn insert_lines(tx: &mut Tx, invoice: i64, lines: &[InvoiceLine]) -> Resul
 }
 
 /// The voucher lines of an invoice: net per account, cost centre and project, tax, and the
-/// receivable or payable.
-fn invoice_voucher_lines(template: Template, invoice: &Invoice) -> Vec<Line> {
+/// receivable or payable. Of an invoice in a foreign currency, the receivable (payable) line
+/// carries its total in that currency; the net per account is its share of the CNY net.
+fn invoice_voucher_lines(template: Template, invoice: &Invoice) -> Result<Vec<Line>> {
     let customer = invoice.kind == "customer";
+    let written_in = invoice.document_rate()?;
     let mut by_account: Vec<((&str, &str, &str), i64)> = Vec::new();
     for l in &invoice.lines {
         let key = (l.account.as_str(), l.cost_center.as_str(), l.project.as_str());
         match by_account.iter_mut().find(|(k, _)| *k == key) {
             Some((_, net)) => *net += l.net,
             None => by_account.push((key, l.net)),
+        }
+    }
+    if let Some(rate) = &written_in {
+        let parts: Vec<i64> = by_account.iter().map(|(_, net)| *net).collect();
+        for ((_, net), share) in by_account.iter_mut().zip(rate.split(&parts, invoice.net)?) {
+            *net = share;
         }
     }
     let side = |amount: i64, debit: bool| if debit { (amount, 0) } else { (0, amount) };
@@ -347,7 +447,7 @@ fn invoice_voucher_lines(template: Template, invoice: &Invoice) -> Vec<Line> {
         cost_center: String::new(),
         project: String::new(),
         memo: invoice.party_name.clone(),
-        foreign: None,
+        foreign: written_in.and_then(|rate| rate.on_line(invoice.document_figures().2)),
         party: Some(invoice.party_id),
     });
     for ((account, cost_center, project), net) in by_account {
@@ -376,7 +476,7 @@ fn invoice_voucher_lines(template: Template, invoice: &Invoice) -> Vec<Line> {
             party: None,
         });
     }
-    lines
+    Ok(lines)
 }
 
 /// Posts a draft: numbers it (INV/2026/00001 for invoices, BILL/… for bills), posts its voucher
@@ -414,7 +514,7 @@ pub async fn post_invoice(tx: &mut Tx, principal: &Principal, id: i64) -> Result
         period,
         word: "转".into(),
         memo: format!("{number} {}", invoice.party_name),
-        lines: invoice_voucher_lines(template, &invoice),
+        lines: invoice_voucher_lines(template, &invoice)?,
     };
     let spend = match invoice.kind.as_str() {
         "customer" => {
@@ -496,7 +596,11 @@ pub async fn credit_note(tx: &mut Tx, principal: &Principal, id: i64, date: &str
     principal.authorize(MANAGE)?;
     let company = principal.company_id.0;
     let invoice = load(tx.conn(), company, id).await?.ok_or(DomainError::NotFound("invoice"))?;
-    if invoice.status != "open" || invoice.settled != 0 || invoice.credit_of.is_some() {
+    if invoice.status != "open"
+        || invoice.settled != 0
+        || invoice.document_open() != invoice.document_figures().2
+        || invoice.credit_of.is_some()
+    {
         return Err(
             DomainError::Conflict("only a posted invoice without receipts can be credited in full".into()).into()
         );
@@ -504,7 +608,11 @@ pub async fn credit_note(tx: &mut Tx, principal: &Principal, id: i64, date: &str
     kernel::dates::parse("date", date).map_err(|e| DomainError::Invalid(vec![e]))?;
     let lines = invoice.lines.clone();
     let totals = vat::Totals { net: invoice.net, tax: invoice.tax, total: invoice.total };
-    let note = insert_credit(tx, principal, &invoice, date, &lines, totals, "").await?;
+    let written_in = invoice.document_rate()?.map(|rate| {
+        let (net, tax, total, _) = invoice.document_figures();
+        (rate, vat::Totals { net, tax, total })
+    });
+    let note = insert_credit(tx, principal, &invoice, date, &lines, totals, written_in, "").await?;
     let credited = tx.execute(
         sqlx::query(
             "UPDATE fin_invoices SET settled = total, status = 'credited', version = version + 1 WHERE id = $1 AND status = 'open' AND settled = 0",
@@ -520,6 +628,14 @@ pub async fn credit_note(tx: &mut Tx, principal: &Principal, id: i64, date: &str
             .bind(note),
     )
     .await?;
+    if written_in.is_some() {
+        tx.execute(
+            sqlx::query("UPDATE fin_invoice_currency SET settled = total WHERE invoice_id IN ($1, $2)")
+                .bind(id)
+                .bind(note),
+        )
+        .await?;
+    }
     tx.audit(
         "state",
         "finance.invoice",
@@ -531,8 +647,10 @@ pub async fn credit_note(tx: &mut Tx, principal: &Principal, id: i64, date: &str
 }
 
 /// Writes and posts a credit note of `invoice` for `lines` (positive amounts, negated here):
-/// the invoice's voucher in red ink for those lines. Returns the note's id, posted and not yet
-/// settled.
+/// the invoice's voucher in red ink for those lines. `totals` are in CNY; of an invoice in a
+/// foreign currency, `written_in` is its rate and the note's totals in that currency. Returns
+/// the note's id, posted and not yet settled.
+#[allow(clippy::too_many_arguments)]
 async fn insert_credit(
     tx: &mut Tx,
     principal: &Principal,
@@ -540,6 +658,7 @@ async fn insert_credit(
     date: &str,
     lines: &[InvoiceLine],
     totals: vat::Totals,
+    written_in: Option<(DocumentRate, vat::Totals)>,
     memo: &str,
 ) -> Result<i64> {
     let company = principal.company_id.0;
@@ -575,6 +694,10 @@ async fn insert_credit(
     .await?
     .try_get("id")?;
     insert_lines(tx, note, &negated).await?;
+    if let Some((rate, foreign)) = written_in {
+        let negated = vat::Totals { net: -foreign.net, tax: -foreign.tax, total: -foreign.total };
+        insert_foreign(tx, note, &rate, negated).await?;
+    }
     tx.audit(
         "create",
         "finance.invoice",
@@ -586,13 +709,41 @@ async fn insert_credit(
     Ok(note)
 }
 
+/// What earlier credit notes of an invoice took of it, in CNY and in the invoice's currency.
+struct Credited {
+    total: i64,
+    tax: i64,
+    document_total: i64,
+    document_tax: i64,
+}
+
+/// A credit note of an invoice written in a foreign currency, in CNY: the open rest of the
+/// invoice when it closes it, what is left of the invoice when it credits the last of it, and
+/// otherwise its totals at the invoice's rate, so the invoice's notes and receipts add up to
+/// its CNY to the fen.
+fn credit_in_ledger(
+    rate: &DocumentRate,
+    invoice: &Invoice,
+    before: &Credited,
+    note: vat::Totals,
+) -> Result<vat::Totals> {
+    let (_, document_tax, document_total, _) = invoice.document_figures();
+    let total = if invoice.document_open() > 0 && note.total == invoice.document_open() {
+        invoice.open_amount()
+    } else {
+        rate.part_in_cny(note.total, before.document_total, document_total, before.total, invoice.total)?
+    };
+    let tax = rate.part_in_cny(note.tax, before.document_tax, document_tax, before.tax, invoice.tax)?;
+    Ok(vat::Totals { net: total - tax, tax, total })
+}
+
 /// A line of a credit note for `quantity` of an invoice's line, at its price, discount, VAT
 /// rate, account, cost centre and project.
-pub fn credit_line(line: &InvoiceLine, quantity: &str) -> InvoiceLineForm {
+pub fn credit_line(invoice: &Invoice, line: &InvoiceLine, quantity: &str) -> InvoiceLineForm {
     InvoiceLineForm {
         description: line.description.clone(),
         quantity: quantity.to_string(),
-        unit_price: domain::yuan(line.unit_price),
+        unit_price: invoice.amount_text(&line.unit_price),
         discount: rust_decimal::Decimal::new(line.discount_bp, 2).normalize().to_string(),
         vat_rate: (line.vat_rate_bp / 100).to_string(),
         account: line.account.clone(),
@@ -650,29 +801,60 @@ pub async fn credit_part(
         }
     }
     p.finish()?;
-    let (computed, totals) =
-        vat::compute(lines, invoice.tax_inclusive, invoice.vat_rounding, default_account(template, &invoice.kind))?;
-    let credited_before: i64 = tx.fetch_one(
+    // Of an invoice in a foreign currency the note is computed in that currency, and its CNY
+    // is its share of the invoice's (see `credit_in_ledger`).
+    let written_in = invoice.document_rate()?;
+    let unit = written_in.map_or(Currency::CNY, |r| r.currency);
+    let (computed, document_totals) = vat::compute(
+        lines,
+        invoice.tax_inclusive,
+        invoice.vat_rounding,
+        default_account(template, &invoice.kind),
+        unit,
+    )?;
+    let before = tx.fetch_one(
         sqlx::query(
-            "SELECT CAST(COALESCE(SUM(-total), 0) AS BIGINT) AS credited FROM fin_invoices WHERE credit_of = $1 AND status <> 'draft'",
+            "SELECT CAST(COALESCE(SUM(-i.total), 0) AS BIGINT) AS credited, CAST(COALESCE(SUM(-i.tax), 0) AS BIGINT) AS credited_tax, \
+             CAST(COALESCE(SUM(-COALESCE(c.total, i.total)), 0) AS BIGINT) AS document_credited, \
+             CAST(COALESCE(SUM(-COALESCE(c.tax, i.tax)), 0) AS BIGINT) AS document_credited_tax \
+             FROM fin_invoices i LEFT JOIN fin_invoice_currency c ON c.invoice_id = i.id WHERE i.credit_of = $1 AND i.status <> 'draft'",
         )
         .bind(id),
     )
-    .await?
-    .try_get("credited")?;
-    if credited_before + totals.total > invoice.total {
+    .await?;
+    let credited_before = Credited {
+        total: before.try_get("credited")?,
+        tax: before.try_get("credited_tax")?,
+        document_total: before.try_get("document_credited")?,
+        document_tax: before.try_get("document_credited_tax")?,
+    };
+    let (_, _, document_total, document_settled) = invoice.document_figures();
+    if credited_before.document_total + document_totals.total > document_total {
         return Err(DomainError::invalid(
             "lines",
             "error.finance.over_credit",
-            domain::yuan(invoice.total - credited_before),
+            crate::fx::decimal_text(document_total - credited_before.document_total, unit),
         )
         .into());
     }
-    let note = insert_credit(tx, principal, &invoice, date, &computed, totals, memo).await?;
-    let applied = totals.total.min(invoice.open_amount());
+    let totals = match &written_in {
+        Some(rate) => credit_in_ledger(rate, &invoice, &credited_before, document_totals)?,
+        None => document_totals,
+    };
+    let note =
+        insert_credit(tx, principal, &invoice, date, &computed, totals, written_in.map(|r| (r, document_totals)), memo)
+            .await?;
+    // The note settles what is still open on the invoice first. In a foreign currency, what
+    // it settles of the invoice's CNY is what is left when it closes the invoice.
+    let document_applied = document_totals.total.min(invoice.document_open());
+    let applied = match written_in {
+        Some(_) if document_applied == invoice.document_open() => invoice.open_amount(),
+        Some(_) => totals.total.min(invoice.open_amount()),
+        None => document_applied,
+    };
     let settled = invoice.settled + applied;
-    let fully_credited = credited_before + totals.total == invoice.total;
-    let status = match (settled == invoice.total, fully_credited) {
+    let fully_credited = credited_before.document_total + document_totals.total == document_total;
+    let status = match (document_settled + document_applied == document_total, fully_credited) {
         (true, true) => "credited",
         (true, false) => "paid",
         (false, _) => "partial",
@@ -684,7 +866,7 @@ pub async fn credit_part(
             .bind(id),
     )
     .await?;
-    let note_status = if applied == totals.total { "paid" } else { "open" };
+    let note_status = if document_applied == document_totals.total { "paid" } else { "open" };
     tx.execute(
         sqlx::query("UPDATE fin_invoices SET settled = $1, credit_applied = $2, status = $3 WHERE id = $4")
             .bind(-applied)
@@ -693,6 +875,16 @@ pub async fn credit_part(
             .bind(note),
     )
     .await?;
+    if written_in.is_some() {
+        for (document, change) in [(id, document_applied), (note, -document_applied)] {
+            tx.execute(
+                sqlx::query("UPDATE fin_invoice_currency SET settled = settled + $1 WHERE invoice_id = $2")
+                    .bind(change)
+                    .bind(document),
+            )
+            .await?;
+        }
+    }
     tx.audit(
         "state",
         "finance.invoice",
@@ -727,6 +919,41 @@ pub struct PaymentForm {
     pub allocations: Option<Vec<AllocationForm>>,
     #[serde(default)]
     pub memo: String,
+    /// The currency paid in: empty or `CNY`, or a foreign one, which settles only invoices in
+    /// it, in full (no advance is kept in a foreign currency).
+    #[serde(default)]
+    pub currency: String,
+    /// For a foreign currency: its rate to CNY on the day paid.
+    #[serde(default)]
+    pub rate: String,
+}
+
+/// An invoice a receipt or payment may settle: what is open of it in CNY and in its currency.
+struct OpenInvoice {
+    id: i64,
+    open: i64,
+    total: i64,
+    settled: i64,
+    /// Its currency and rate, and its total and settled in that currency; none for CNY.
+    foreign: Option<(DocumentRate, i64, i64)>,
+}
+
+impl OpenInvoice {
+    fn currency(&self) -> &str {
+        self.foreign.as_ref().map_or("CNY", |(rate, _, _)| rate.code())
+    }
+
+    fn document_open(&self) -> i64 {
+        self.foreign.as_ref().map_or(self.open, |(_, total, settled)| total - settled)
+    }
+
+    /// What `amount` of its currency clears of its CNY (see [`DocumentRate::part_in_cny`]).
+    fn clears(&self, amount: i64) -> Result<i64> {
+        Ok(match &self.foreign {
+            Some((rate, total, settled)) => rate.part_in_cny(amount, *settled, *total, self.settled, self.total)?,
+            None => amount,
+        })
+    }
 }
 
 /// Records a receipt or payment, allocates it, posts its voucher and emits
@@ -741,7 +968,10 @@ pub async fn record_payment(tx: &mut Tx, principal: &Principal, form: &PaymentFo
     }
     let invoice_kind = if receipt { "customer" } else { "supplier" };
     problems.check(kernel::dates::parse("date", &form.date));
-    let amount = problems.check(Money::parse(&form.amount, Currency::CNY).map_err(|mut e| {
+    let paid_in = DocumentRate::read(&form.currency, &form.rate, &mut problems);
+    let unit = paid_in.map_or(Currency::CNY, |r| r.currency);
+    let currency = unit.code();
+    let amount = problems.check(Money::parse(&form.amount, unit).map_err(|mut e| {
         e.field = "amount".into();
         e
     }));
@@ -760,61 +990,93 @@ pub async fn record_payment(tx: &mut Tx, principal: &Principal, form: &PaymentFo
     problems.finish()?;
     let amount = amount.map(|a| a.minor()).unwrap_or(0);
 
-    let open: Vec<(i64, i64)> = tx.fetch_all(
-        sqlx::query(
-            "SELECT id, total - settled AS open_amount FROM fin_invoices WHERE company_id = $1 AND party_id = $2 AND kind = $3 \
-             AND status IN ('open', 'partial') AND credit_of IS NULL ORDER BY due_date, id",
-        )
-        .bind(company)
-        .bind(form.party_id)
-        .bind(invoice_kind),
-    )
-    .await?
-    .iter()
-    .map(|r| Ok((r.try_get("id")?, r.try_get("open_amount")?)))
-    .collect::<std::result::Result<_, sqlx::Error>>()?;
-    let mut allocations: Vec<(i64, i64)> = Vec::new();
+    // The party's open invoices, taken for this transaction: what a receipt in a foreign
+    // currency clears of each depends on what was settled before.
+    let open_sql = format!(
+        "SELECT i.id, i.total, i.settled, c.currency, c.rate, c.total AS document_total, c.settled AS document_settled \
+         FROM fin_invoices i LEFT JOIN fin_invoice_currency c ON c.invoice_id = i.id \
+         WHERE i.company_id = $1 AND i.party_id = $2 AND i.kind = $3 AND i.status IN ('open', 'partial') AND i.credit_of IS NULL \
+         ORDER BY i.due_date, i.id{}",
+        tx.dialect().update_lock_of("i")
+    );
+    let mut open = Vec::new();
+    for r in tx.fetch_all(sqlx::query(&open_sql).bind(company).bind(form.party_id).bind(invoice_kind)).await? {
+        let (total, settled): (i64, i64) = (r.try_get("total")?, r.try_get("settled")?);
+        let foreign = match r.try_get::<Option<String>, _>("currency")? {
+            Some(code) => Some((
+                DocumentRate::stored(&code, &r.try_get::<String, _>("rate")?)?,
+                r.try_get("document_total")?,
+                r.try_get("document_settled")?,
+            )),
+            None => None,
+        };
+        open.push(OpenInvoice { id: r.try_get("id")?, open: total - settled, total, settled, foreign });
+    }
+    // (invoice, amount in the payment's currency, CNY cleared of the invoice)
+    let mut allocations: Vec<(i64, i64, i64)> = Vec::new();
+    let amount_text = |minor: i64| crate::fx::decimal_text(minor, unit);
     match &form.allocations {
         Some(given) => {
             let mut problems = Problems::default();
             for (i, a) in given.iter().enumerate() {
                 let field = format!("allocations[{i}]");
-                let Some(value) = problems.check(Money::parse(&a.amount, Currency::CNY).map_err(|mut e| {
+                let Some(value) = problems.check(Money::parse(&a.amount, unit).map_err(|mut e| {
                     e.field = field.clone();
                     e
                 })) else {
                     continue;
                 };
-                match open.iter().find(|(id, _)| *id == a.invoice_id) {
+                match open.iter().find(|o| o.id == a.invoice_id) {
                     None => problems.add(&field, "error.finance.invoice_not_open", a.invoice_id.to_string()),
-                    Some((_, open_amount)) if value.minor() > *open_amount || value.minor() <= 0 => {
-                        problems.add(&field, "error.finance.allocation_too_large", domain::yuan(*open_amount))
+                    Some(o) if o.currency() != currency => {
+                        problems.add(&field, "error.finance.allocation_currency", o.currency())
                     }
-                    Some(_) if allocations.iter().any(|(id, _)| *id == a.invoice_id) => {
+                    Some(o) if value.minor() > o.document_open() || value.minor() <= 0 => {
+                        problems.add(&field, "error.finance.allocation_too_large", amount_text(o.document_open()))
+                    }
+                    Some(_) if allocations.iter().any(|(id, _, _)| *id == a.invoice_id) => {
                         problems.add(&field, "error.finance.allocation_twice", a.invoice_id.to_string())
                     }
-                    Some(_) => allocations.push((a.invoice_id, value.minor())),
+                    Some(o) => allocations.push((o.id, value.minor(), o.clears(value.minor())?)),
                 }
             }
-            if allocations.iter().map(|(_, a)| a).sum::<i64>() > amount {
-                problems.add("allocations", "error.finance.allocations_exceed", domain::yuan(amount));
+            if allocations.iter().map(|(_, a, _)| a).sum::<i64>() > amount {
+                problems.add("allocations", "error.finance.allocations_exceed", amount_text(amount));
             }
             problems.finish()?;
         }
         None => {
             let mut left = amount;
-            for (id, open_amount) in &open {
+            for o in open.iter().filter(|o| o.currency() == currency) {
                 if left == 0 {
                     break;
                 }
-                let take = left.min(*open_amount);
-                allocations.push((*id, take));
+                let take = left.min(o.document_open());
+                allocations.push((o.id, take, o.clears(take)?));
                 left -= take;
             }
         }
     }
-    let allocated: i64 = allocations.iter().map(|(_, a)| a).sum();
+    let allocated: i64 = allocations.iter().map(|(_, a, _)| a).sum();
     let unallocated = amount - allocated;
+    // An advance is kept in CNY only: what a foreign receipt does not settle has no invoice of
+    // its currency to wait for.
+    if paid_in.is_some() && unallocated > 0 {
+        return Err(
+            DomainError::invalid("amount", "error.finance.foreign_unallocated", amount_text(unallocated)).into()
+        );
+    }
+    // In the ledger: the money at the payment's rate, each invoice's share at the invoice's,
+    // and the difference realised as an exchange gain or loss.
+    let (amount_in_ledger, cleared) = match &paid_in {
+        Some(rate) => (rate.in_cny(amount)?, allocations.iter().map(|(_, _, c)| c).sum::<i64>()),
+        None => (amount, allocated),
+    };
+    let exchange_gain = match &paid_in {
+        Some(_) if receipt => amount_in_ledger - cleared,
+        Some(_) => cleared - amount_in_ledger,
+        None => 0,
+    };
     let year: i32 = chrono::NaiveDate::parse_from_str(form.date.trim(), "%Y-%m-%d")
         .map(|d| chrono::Datelike::year(&d))
         .unwrap_or(0);
@@ -833,22 +1095,43 @@ pub async fn record_payment(tx: &mut Tx, principal: &Principal, form: &PaymentFo
         party: (account != bank).then_some(form.party_id),
     };
     let mut lines = Vec::new();
+    let mut bank_line = if receipt { line(&bank, amount_in_ledger, 0) } else { line(&bank, 0, amount_in_ledger) };
+    bank_line.foreign = paid_in.and_then(|rate| rate.on_line(amount));
+    let counter = template.code(if receipt { Role::Receivable } else { Role::Payable });
+    let side = |amount: i64| if receipt { (0, amount) } else { (amount, 0) };
+    let mut counter_lines = Vec::new();
+    if paid_in.is_some() {
+        // One receivable (payable) line per invoice, each at its invoice's rate, so 期末调汇
+        // finds what is left of each at what it is carried at.
+        for (invoice, paid, clears) in &allocations {
+            let (debit, credit) = side(*clears);
+            let mut settled = line(counter, debit, credit);
+            let invoice_rate = open.iter().find(|o| o.id == *invoice).and_then(|o| o.foreign.as_ref()).map(|f| f.0);
+            settled.foreign = invoice_rate.and_then(|rate| rate.on_line(*paid));
+            counter_lines.push(settled);
+        }
+    } else if allocated > 0 {
+        let (debit, credit) = side(allocated);
+        counter_lines.push(line(counter, debit, credit));
+    }
+    if unallocated > 0 {
+        let (debit, credit) = side(unallocated);
+        let advance = template.code(if receipt { Role::CustomerAdvance } else { Role::SupplierAdvance });
+        counter_lines.push(line(advance, debit, credit));
+    }
+    if exchange_gain != 0 {
+        // A gain lowers 财务费用: credited; a loss debited.
+        let (debit, credit) = if exchange_gain > 0 { (0, exchange_gain) } else { (-exchange_gain, 0) };
+        let mut difference = Line::cny(template.code(Role::FinancialExpense), debit, credit);
+        difference.memo = "汇兑损益".into();
+        counter_lines.push(difference);
+    }
     if receipt {
-        lines.push(line(&bank, amount, 0));
-        if allocated > 0 {
-            lines.push(line(template.code(Role::Receivable), 0, allocated));
-        }
-        if unallocated > 0 {
-            lines.push(line(template.code(Role::CustomerAdvance), 0, unallocated));
-        }
+        lines.push(bank_line);
+        lines.extend(counter_lines);
     } else {
-        if allocated > 0 {
-            lines.push(line(template.code(Role::Payable), allocated, 0));
-        }
-        if unallocated > 0 {
-            lines.push(line(template.code(Role::SupplierAdvance), unallocated, 0));
-        }
-        lines.push(line(&bank, 0, amount));
+        lines.extend(counter_lines);
+        lines.push(bank_line);
     }
     let entry = Entry {
         date: form.date.trim().to_string(),
@@ -870,7 +1153,7 @@ pub async fn record_payment(tx: &mut Tx, principal: &Principal, form: &PaymentFo
         .bind(form.party_id)
         .bind(&number)
         .bind(form.date.trim())
-        .bind(amount)
+        .bind(amount_in_ledger)
         .bind(&bank)
         .bind(unallocated)
         .bind(entry_id)
@@ -880,29 +1163,48 @@ pub async fn record_payment(tx: &mut Tx, principal: &Principal, form: &PaymentFo
     )
     .await?
     .try_get("id")?;
-    for (invoice, value) in &allocations {
+    if let Some(rate) = &paid_in {
         tx.execute(
-            sqlx::query("INSERT INTO fin_allocations (payment_id, invoice_id, amount) VALUES ($1, $2, $3)")
-                .bind(id)
-                .bind(invoice)
-                .bind(value),
+            sqlx::query(
+                "INSERT INTO fin_payment_currency (payment_id, currency, rate, amount) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(id)
+            .bind(rate.code())
+            .bind(rate.rate_text())
+            .bind(amount),
         )
         .await?;
-        settle(tx, *invoice, *value, "record the payment again").await?;
     }
-    tx.audit(
-        "create",
-        "finance.payment",
-        Some(&id.to_string()),
-        &json!({"kind": [null, form.kind], "number": [null, number], "amount": [null, domain::yuan(amount)], "allocations": [null, allocations], "unallocated": [null, domain::yuan(unallocated)]}),
-    )
-    .await?;
+    for (invoice, paid, clears) in &allocations {
+        tx.execute(
+            sqlx::query(
+                "INSERT INTO fin_allocations (payment_id, invoice_id, amount, foreign_amount) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(id)
+            .bind(invoice)
+            .bind(clears)
+            .bind(paid_in.map(|_| *paid)),
+        )
+        .await?;
+        match paid_in {
+            Some(_) => settle_foreign(tx, *invoice, *clears, *paid).await?,
+            None => settle(tx, *invoice, *clears, "record the payment again").await?,
+        }
+    }
+    let mut audited = json!({"kind": [null, form.kind], "number": [null, number], "amount": [null, domain::yuan(amount_in_ledger)], "allocations": [null, allocations.iter().map(|(i, _, c)| (i, c)).collect::<Vec<_>>()], "unallocated": [null, domain::yuan(unallocated)]});
+    if let Some(rate) = &paid_in {
+        audited["currency"] = json!([null, rate.code()]);
+        audited["rate"] = json!([null, rate.rate_text()]);
+        audited["foreign_amount"] = json!([null, amount_text(amount)]);
+        audited["exchange_gain"] = json!([null, domain::yuan(exchange_gain)]);
+    }
+    tx.audit("create", "finance.payment", Some(&id.to_string()), &audited).await?;
     let event = if receipt { "finance.PaymentReceived" } else { "finance.PaymentMade" };
     tx.emit(
         "finance.payment",
         &id.to_string(),
         event,
-        &json!({"id": id, "number": number, "party_id": form.party_id, "amount": domain::yuan(amount)}),
+        &json!({"id": id, "number": number, "party_id": form.party_id, "amount": domain::yuan(amount_in_ledger)}),
     )
     .await?;
     Ok(id)
@@ -924,6 +1226,38 @@ async fn settle(tx: &mut Tx, invoice: i64, amount: i64, again: &str) -> Result<(
         .await?;
     if settled != 1 {
         return Err(DomainError::Conflict(format!("invoice {invoice} was settled meanwhile; {again}")).into());
+    }
+    Ok(())
+}
+
+/// Settles `paid` of an open invoice written in a foreign currency, clearing `clears` of its
+/// CNY: partial, or paid once nothing is left in its currency. Guarded as [`settle`].
+async fn settle_foreign(tx: &mut Tx, invoice: i64, clears: i64, paid: i64) -> Result<()> {
+    let taken = tx
+        .execute(
+            sqlx::query(
+                "UPDATE fin_invoice_currency SET settled = settled + $1 WHERE invoice_id = $2 AND settled + $1 <= total",
+            )
+            .bind(paid)
+            .bind(invoice),
+        )
+        .await?;
+    let settled = tx
+        .execute(
+            sqlx::query(
+                "UPDATE fin_invoices SET settled = settled + $1, \
+                 status = CASE WHEN (SELECT c.total - c.settled FROM fin_invoice_currency c WHERE c.invoice_id = $2) = 0 THEN 'paid' ELSE 'partial' END, \
+                 version = version + 1 WHERE id = $2 AND status IN ('open', 'partial') AND settled + $1 <= total",
+            )
+            .bind(clears)
+            .bind(invoice),
+        )
+        .await?;
+    if taken != 1 || settled != 1 {
+        return Err(DomainError::Conflict(format!(
+            "invoice {invoice} was settled meanwhile; record the payment again"
+        ))
+        .into());
     }
     Ok(())
 }
@@ -982,6 +1316,7 @@ pub async fn apply_advance(
     if invoice.credit_of.is_some() || !["open", "partial"].contains(&invoice.status.as_str()) {
         return Err(DomainError::Conflict("only an open invoice can take an advance".into()).into());
     }
+    refuse_foreign(&invoice)?;
     let mut problems = Problems::default();
     let date = problems.check(kernel::dates::parse("date", &form.date)).map(|d| d.to_string());
     if date.as_ref().is_some_and(|d| *d < invoice.date) {
@@ -1086,7 +1421,17 @@ async fn owing_note(tx: &mut Tx, company: i64, note_id: i64, done: &str) -> Resu
     if note.credit_of.is_none() || note.status != "open" || owed <= 0 {
         return Err(DomainError::Conflict(format!("only a credit note that still owes money can be {done}")).into());
     }
+    refuse_foreign(&note)?;
     Ok((note, owed))
+}
+
+/// Refunds, set-offs and advances move CNY only: a document in a foreign currency is refused
+/// for them, saying which currency it is in.
+fn refuse_foreign(document: &Invoice) -> Result<()> {
+    match &document.foreign {
+        Some(f) => Err(DomainError::invalid("amount", "error.finance.foreign_document", &f.currency).into()),
+        None => Ok(()),
+    }
 }
 
 /// The amount a form asks for, in fen: empty means `most`; otherwise more than zero and at
@@ -1263,6 +1608,7 @@ pub async fn set_off(tx: &mut Tx, principal: &Principal, note_id: i64, form: &Se
     let invoice = load(tx.conn(), company, form.invoice_id).await?.filter(|i| {
         i.party_id == note.party_id
             && i.kind == note.kind
+            && i.foreign.is_none()
             && i.credit_of.is_none()
             && ["open", "partial"].contains(&i.status.as_str())
     });
@@ -1384,8 +1730,9 @@ pub async fn set_offs(conn: &mut db::Conn, company: i64, document: i64) -> Resul
 /// first: (id, number, open amount).
 pub async fn set_off_candidates(conn: &mut db::Conn, company: i64, note: &Invoice) -> Result<Vec<(i64, String, i64)>> {
     let rows = sqlx::query(
-        "SELECT id, number, total - settled AS open FROM fin_invoices WHERE company_id = $1 AND party_id = $2 AND kind = $3 \
-         AND credit_of IS NULL AND status IN ('open', 'partial') ORDER BY invoice_date, id LIMIT 100",
+        "SELECT i.id, i.number, i.total - i.settled AS open FROM fin_invoices i WHERE i.company_id = $1 AND i.party_id = $2 AND i.kind = $3 \
+         AND i.credit_of IS NULL AND i.status IN ('open', 'partial') \
+         AND NOT EXISTS (SELECT 1 FROM fin_invoice_currency c WHERE c.invoice_id = i.id) ORDER BY i.invoice_date, i.id LIMIT 100",
     )
     .bind(company)
     .bind(note.party_id)
@@ -1405,8 +1752,10 @@ fn load_sql(more: &str, joins: &str, lock: &str) -> String {
     format!(
         "SELECT i.kind, i.party_id, p.name AS party_name, i.number, i.status, i.credit_of, i.invoice_date, i.due_date, i.tax_inclusive, i.vat_rounding, \
          i.net, i.tax, i.total, i.settled, i.entry_id, i.memo, i.hold_reason, l.line_no, l.description, l.quantity, l.unit_price, \
-         l.discount_bp, l.vat_rate_bp, l.account, l.product_id, l.cost_center, l.project, l.net AS line_net, l.tax AS line_tax, l.total AS line_total{more} \
-         FROM fin_invoices i JOIN parties p ON p.id = i.party_id LEFT JOIN fin_invoice_lines l ON l.invoice_id = i.id{joins} \
+         l.discount_bp, l.vat_rate_bp, l.account, l.product_id, l.cost_center, l.project, l.net AS line_net, l.tax AS line_tax, l.total AS line_total, \
+         c.currency, c.rate, c.net AS doc_net, c.tax AS doc_tax, c.total AS doc_total, c.settled AS doc_settled{more} \
+         FROM fin_invoices i JOIN parties p ON p.id = i.party_id LEFT JOIN fin_invoice_lines l ON l.invoice_id = i.id \
+         LEFT JOIN fin_invoice_currency c ON c.invoice_id = i.id{joins} \
          WHERE i.company_id = $1 AND i.id = $2 ORDER BY l.line_no{lock}"
     )
 }
@@ -1474,6 +1823,17 @@ fn invoice_from_rows(id: i64, rows: &[db::Row]) -> Result<Option<Invoice>> {
         entry_id: r.try_get("entry_id")?,
         memo: r.try_get("memo")?,
         hold_reason: r.try_get("hold_reason")?,
+        foreign: match r.try_get::<Option<String>, _>("currency")? {
+            Some(currency) => Some(ForeignFigures {
+                currency,
+                rate: r.try_get("rate")?,
+                net: r.try_get("doc_net")?,
+                tax: r.try_get("doc_tax")?,
+                total: r.try_get("doc_total")?,
+                settled: r.try_get("doc_settled")?,
+            }),
+            None => None,
+        },
         lines,
     }))
 }
@@ -1487,16 +1847,35 @@ pub struct InvoiceSummary {
     pub date: String,
     pub due_date: String,
     pub status: String,
+    /// In CNY, as the ledger carries it.
     pub total: i64,
     pub settled: i64,
+    /// The currency it is written in (`CNY` or a foreign one), and its total and settled in it.
+    pub currency: String,
+    pub document_total: i64,
+    pub document_settled: i64,
 }
+
+impl InvoiceSummary {
+    /// An amount of the invoice's currency as shown (`1,234.50`; yen without decimals).
+    pub fn amount_text(&self, amount: &i64) -> String {
+        Money::from_minor(*amount, Currency::from_code(&self.currency).unwrap_or(Currency::CNY)).to_string()
+    }
+}
+
+/// The columns of an [`InvoiceSummary`] from `fin_invoices i`, `parties p` and
+/// `fin_invoice_currency c` left joined on the invoice.
+const SUMMARY_COLUMNS: &str =
+    "i.id, i.number, p.name AS party_name, i.invoice_date, i.due_date, i.status, i.total, i.settled, \
+     COALESCE(c.currency, 'CNY') AS currency, COALESCE(c.total, i.total) AS document_total, \
+     COALESCE(c.settled, i.settled) AS document_settled";
 
 /// Invoices of a kind, newest first (at most 500; filter by status).
 pub async fn list(conn: &mut db::Conn, company: i64, kind: &str, status: Option<&str>) -> Result<Vec<InvoiceSummary>> {
-    let mut q = db::SqlBuilder::new(
-        "SELECT i.id, i.number, p.name AS party_name, i.invoice_date, i.due_date, i.status, i.total, i.settled FROM fin_invoices i \
-         JOIN parties p ON p.id = i.party_id WHERE i.company_id = ",
-    );
+    let mut q = db::SqlBuilder::new(format!(
+        "SELECT {SUMMARY_COLUMNS} FROM fin_invoices i JOIN parties p ON p.id = i.party_id \
+         LEFT JOIN fin_invoice_currency c ON c.invoice_id = i.id WHERE i.company_id = "
+    ));
     q.bind(company).push(" AND i.kind = ").bind(kind);
     if let Some(status) = status {
         q.push(" AND i.status = ").bind(status);
@@ -1517,6 +1896,9 @@ fn summary(r: &sqlx::any::AnyRow) -> std::result::Result<InvoiceSummary, sqlx::E
         status: r.try_get("status")?,
         total: r.try_get("total")?,
         settled: r.try_get("settled")?,
+        currency: r.try_get("currency")?,
+        document_total: r.try_get("document_total")?,
+        document_settled: r.try_get("document_settled")?,
     })
 }
 
@@ -1572,16 +1954,12 @@ pub async fn open_invoices(
     party_id: i64,
     kind: &str,
 ) -> Result<Vec<InvoiceSummary>> {
-    let rows = sqlx::query(
-        "SELECT i.id, i.number, p.name AS party_name, i.invoice_date, i.due_date, i.status, i.total, i.settled FROM fin_invoices i \
-         JOIN parties p ON p.id = i.party_id WHERE i.company_id = $1 AND i.party_id = $2 AND i.kind = $3 \
-         AND i.status IN ('open', 'partial') AND i.credit_of IS NULL ORDER BY i.due_date, i.id",
-    )
-    .bind(company)
-    .bind(party_id)
-    .bind(kind)
-    .fetch_all(conn)
-    .await?;
+    let sql = format!(
+        "SELECT {SUMMARY_COLUMNS} FROM fin_invoices i JOIN parties p ON p.id = i.party_id \
+         LEFT JOIN fin_invoice_currency c ON c.invoice_id = i.id WHERE i.company_id = $1 AND i.party_id = $2 AND i.kind = $3 \
+         AND i.status IN ('open', 'partial') AND i.credit_of IS NULL ORDER BY i.due_date, i.id"
+    );
+    let rows = sqlx::query(&sql).bind(company).bind(party_id).bind(kind).fetch_all(conn).await?;
     rows.iter().map(summary).collect::<std::result::Result<_, sqlx::Error>>().map_err(Into::into)
 }
 

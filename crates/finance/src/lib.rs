@@ -16,6 +16,7 @@ pub mod chart;
 pub mod costs;
 pub mod dimensions;
 pub mod domain;
+pub mod fx;
 mod http;
 mod i18n;
 pub mod invoicing;
@@ -174,6 +175,12 @@ pub fn module() -> Module {
                 version: 24,
                 name: "budgets per cost centre or project, account and month",
                 sql: include_str!("../migrations/0024_budgets.sql"),
+            },
+            db::migrate::Migration {
+                module: "finance",
+                version: 25,
+                name: "invoices and payments in a foreign currency",
+                sql: include_str!("../migrations/0025_foreign_documents.sql"),
             },
         ],
         permissions: &[

@@ -17,7 +17,7 @@ pub struct InvoiceLineForm {
     pub description: String,
     /// Decimal text, up to six places.
     pub quantity: String,
-    /// Decimal text in yuan, up to two places.
+    /// Decimal text in the document's currency (yuan, up to two places, for CNY).
     pub unit_price: String,
     /// Percent as decimal text ("5" for 5 %); empty for none.
     #[serde(default)]
@@ -39,7 +39,7 @@ pub struct InvoiceLineForm {
     pub project: String,
 }
 
-/// A computed line, amounts in fen.
+/// A computed line, amounts in minor units of the document's currency (fen for CNY).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InvoiceLine {
     pub description: String,
@@ -93,8 +93,9 @@ impl VatRounding {
     }
 }
 
-fn fen(value: Decimal) -> i64 {
-    Money::from_decimal(value, Currency::CNY, Rounding::HalfUp).map(|m| m.minor()).unwrap_or(i64::MAX)
+/// A decimal amount in minor units of `currency`, rounded half up.
+fn minor(value: Decimal, currency: Currency) -> i64 {
+    Money::from_decimal(value, currency, Rounding::HalfUp).map(|m| m.minor()).unwrap_or(i64::MAX)
 }
 
 fn percent_bp(field: &str, text: &str, key: &'static str) -> Result<i64, FieldError> {
@@ -109,13 +110,17 @@ fn percent_bp(field: &str, text: &str, key: &'static str) -> Result<i64, FieldEr
     Ok(bp.trunc().try_into().unwrap_or(0))
 }
 
-/// Computes every line and the totals. `default_account` fills lines without an account.
+/// Computes every line and the totals, in `currency` (CNY but for a document written in a
+/// foreign one). `default_account` fills lines without an account.
 pub fn compute(
     lines: &[InvoiceLineForm],
     tax_inclusive: bool,
     rounding: VatRounding,
     default_account: &str,
+    currency: Currency,
 ) -> DomainResult<(Vec<InvoiceLine>, Totals)> {
+    let fen = |value: Decimal| minor(value, currency);
+    let digits = currency.minor_digits();
     let mut problems = Problems::default();
     let mut computed = Vec::new();
     // Unrounded tax per rate, for per-document rounding.
@@ -135,7 +140,7 @@ pub fn compute(
             e.field = field.clone();
             e
         }));
-        let price = problems.check(Money::parse(&form.unit_price, Currency::CNY).map_err(|mut e| {
+        let price = problems.check(Money::parse(&form.unit_price, currency).map_err(|mut e| {
             e.field = field.clone();
             e
         }));
@@ -159,12 +164,12 @@ pub fn compute(
         let gross = quantity.to_decimal() * price.to_decimal() * (Decimal::ONE - Decimal::new(discount, 4));
         let (net, tax, exact_tax) = if tax_inclusive {
             let total = fen(gross);
-            let exact_net = Decimal::new(total, 2) / (Decimal::ONE + rate_dec);
+            let exact_net = Decimal::new(total, digits) / (Decimal::ONE + rate_dec);
             let net = fen(exact_net);
-            (net, total - net, Decimal::new(total, 2) - exact_net)
+            (net, total - net, Decimal::new(total, digits) - exact_net)
         } else {
             let net = fen(gross);
-            let exact = Decimal::new(net, 2) * rate_dec;
+            let exact = Decimal::new(net, digits) * rate_dec;
             (net, fen(exact), exact)
         };
         match exact_tax_by_rate.iter_mut().find(|(r, _)| *r == rate) {
@@ -237,14 +242,16 @@ mod tests {
     #[test]
     fn tax_exclusive_lines_round_tax_per_line() {
         // 3 × 33.33 = 99.99 net; 13 % = 12.9987 → 13.00.
-        let (lines, totals) = compute(&[line("3", "33.33", "13")], false, VatRounding::Line, "6001").unwrap();
+        let (lines, totals) =
+            compute(&[line("3", "33.33", "13")], false, VatRounding::Line, "6001", Currency::CNY).unwrap();
         assert_eq!((lines[0].net, lines[0].tax, totals.total), (9_999, 1_300, 11_299));
     }
 
     #[test]
     fn tax_inclusive_prices_split_gross_into_net_and_tax() {
         // 113.00 including 13 % is 100.00 + 13.00.
-        let (_, totals) = compute(&[line("1", "113.00", "13")], true, VatRounding::Line, "6001").unwrap();
+        let (_, totals) =
+            compute(&[line("1", "113.00", "13")], true, VatRounding::Line, "6001", Currency::CNY).unwrap();
         assert_eq!(totals, Totals { net: 10_000, tax: 1_300, total: 11_300 });
     }
 
@@ -252,8 +259,8 @@ mod tests {
     fn document_rounding_differs_from_line_rounding_by_the_accumulated_fractions() {
         // Three lines of 0.10 at 6 %: per line 0.006 → 0.01 each (0.03); per document 0.018 → 0.02.
         let lines = vec![line("1", "0.10", "6"), line("1", "0.10", "6"), line("1", "0.10", "6")];
-        let (_, per_line) = compute(&lines, false, VatRounding::Line, "6001").unwrap();
-        let (_, per_document) = compute(&lines, false, VatRounding::Document, "6001").unwrap();
+        let (_, per_line) = compute(&lines, false, VatRounding::Line, "6001", Currency::CNY).unwrap();
+        let (_, per_document) = compute(&lines, false, VatRounding::Document, "6001", Currency::CNY).unwrap();
         assert_eq!((per_line.tax, per_document.tax), (3, 2));
     }
 
@@ -263,8 +270,8 @@ mod tests {
         // each (0.18); per document 3.00 − 2.830189 = 0.169811 → 0.17, one fen less tax and
         // one more net on one line, the gross still 3.00.
         let lines = vec![line("1", "1.00", "6"), line("1", "1.00", "6"), line("1", "1.00", "6")];
-        let (_, per_line) = compute(&lines, true, VatRounding::Line, "6001").unwrap();
-        let (computed, per_document) = compute(&lines, true, VatRounding::Document, "6001").unwrap();
+        let (_, per_line) = compute(&lines, true, VatRounding::Line, "6001", Currency::CNY).unwrap();
+        let (computed, per_document) = compute(&lines, true, VatRounding::Document, "6001", Currency::CNY).unwrap();
         assert_eq!(per_line, Totals { net: 282, tax: 18, total: 300 });
         assert_eq!(per_document, Totals { net: 283, tax: 17, total: 300 });
         assert!(computed.iter().all(|l| l.net + l.tax == l.total && l.total == 100));
@@ -274,13 +281,13 @@ mod tests {
     fn discounts_and_bad_rates() {
         let mut discounted = line("10", "50.00", "9");
         discounted.discount = "5".into();
-        let (lines, _) = compute(&[discounted], false, VatRounding::Line, "6001").unwrap();
+        let (lines, _) = compute(&[discounted], false, VatRounding::Line, "6001", Currency::CNY).unwrap();
         assert_eq!((lines[0].net, lines[0].tax), (47_500, 4_275));
         assert!(
-            compute(&[line("1", "10", "17")], false, VatRounding::Line, "6001").is_err(),
+            compute(&[line("1", "10", "17")], false, VatRounding::Line, "6001", Currency::CNY).is_err(),
             "17 % is no longer a rate"
         );
-        assert!(compute(&[line("0", "10", "13")], false, VatRounding::Line, "6001").is_err());
-        assert!(compute(&[line("1.0000001", "10", "13")], false, VatRounding::Line, "6001").is_err());
+        assert!(compute(&[line("0", "10", "13")], false, VatRounding::Line, "6001", Currency::CNY).is_err());
+        assert!(compute(&[line("1.0000001", "10", "13")], false, VatRounding::Line, "6001", Currency::CNY).is_err());
     }
 }

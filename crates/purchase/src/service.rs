@@ -210,7 +210,8 @@ async fn insert_order(tx: &mut Tx, principal: &Principal, form: &OrderForm, rfq:
     // The company's rounding, kept on the order: its bills round the same way, so the order's
     // VAT is what they carry.
     let rounding = finance::invoicing::vat_rounding(tx.conn(), principal.company_id.0).await?;
-    let (computed, totals) = finance::vat::compute(&invoice_lines, false, rounding, goods_in_transit)?;
+    let (computed, totals) =
+        finance::vat::compute(&invoice_lines, false, rounding, goods_in_transit, kernel::Currency::CNY)?;
     let date = date.map(|d| d.to_string()).unwrap_or_default();
     let year: i32 = date[..4].parse().unwrap_or(0);
     let number = tx.next_number(company, "purchase.order", year, "PO/{year}/{seq:05}").await?;
@@ -1362,7 +1363,8 @@ pub async fn record_quote(tx: &mut Tx, principal: &Principal, id: i64, form: &Qu
         })
         .collect();
     // The order's own rounding, which its bills follow.
-    let (computed, totals) = finance::vat::compute(&invoice_lines, false, order.vat_rounding, goods_in_transit)?;
+    let (computed, totals) =
+        finance::vat::compute(&invoice_lines, false, order.vat_rounding, goods_in_transit, kernel::Currency::CNY)?;
     for ((line, price), priced) in order.lines.iter().zip(&prices).zip(&computed) {
         sqlx::query("UPDATE pur_order_lines SET unit_price = $1, net = $2, tax = $3 WHERE id = $4")
             .bind(*price)

@@ -158,7 +158,8 @@ pub async fn create_quotation(tx: &mut Tx, principal: &Principal, form: &OrderFo
     // The company's rounding, kept on the order: its invoices round the same way, so the
     // order's VAT is what they carry.
     let rounding = finance::invoicing::vat_rounding(tx.conn(), company).await?;
-    let (computed, totals) = finance::vat::compute(&invoice_lines, form.tax_inclusive, rounding, revenue)?;
+    let (computed, totals) =
+        finance::vat::compute(&invoice_lines, form.tax_inclusive, rounding, revenue, kernel::Currency::CNY)?;
     let year: i32 = date_text[..4].parse().unwrap_or(0);
     let number = tx.next_number(company, "sales.order", year, "SO/{year}/{seq:05}").await?;
     let now = tx.now().to_string();

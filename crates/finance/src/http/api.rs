@@ -196,7 +196,7 @@ fn line_json(l: &crate::domain::Line) -> Value {
     if let Some((code, amount, rate)) = &l.foreign {
         let currency = kernel::Currency::from_code(code).unwrap_or(kernel::Currency::CNY);
         line["currency"] = json!(code);
-        line["foreign_amount"] = json!(kernel::Money::from_minor(*amount, currency).to_decimal().to_string());
+        line["foreign_amount"] = json!(crate::fx::decimal_text(*amount, currency));
         line["rate"] = json!(rate);
     }
     line
@@ -653,17 +653,27 @@ pub async fn reopen(ctx: Ctx, Path(period): Path<String>) -> AppResult<Json<Valu
     Ok(Json(json!({"period": period, "status": "open"})))
 }
 
+/// An invoice as the API answers it: `net`, `tax`, `total`, `settled` and `open` in CNY, as the
+/// ledger carries them; its lines, and under `foreign` its figures, in the currency it is
+/// written in (`currency`).
 fn invoice_json(invoice: &crate::invoicing::Invoice) -> Value {
+    let unit = kernel::Currency::from_code(invoice.currency()).unwrap_or(kernel::Currency::CNY);
+    let amount = |minor: &i64| crate::fx::decimal_text(*minor, unit);
     json!({
+        "currency": invoice.currency(),
+        "foreign": invoice.foreign.as_ref().map(|f| json!({
+            "rate": f.rate, "net": amount(&f.net), "tax": amount(&f.tax), "total": amount(&f.total),
+            "settled": amount(&f.settled), "open": amount(&(f.total - f.settled)),
+        })),
         "id": invoice.id, "kind": invoice.kind, "party_id": invoice.party_id, "party_name": invoice.party_name,
         "number": invoice.number, "status": invoice.status, "credit_of": invoice.credit_of, "date": invoice.date,
         "due_date": invoice.due_date, "tax_inclusive": invoice.tax_inclusive, "net": yuan(invoice.net), "tax": yuan(invoice.tax),
         "total": yuan(invoice.total), "settled": yuan(invoice.settled), "open": yuan(invoice.open_amount()),
         "entry_id": invoice.entry_id, "memo": invoice.memo,
         "lines": invoice.lines.iter().map(|l| json!({
-            "description": l.description, "quantity": kernel::Qty::from_scaled(l.quantity).to_string(), "unit_price": yuan(l.unit_price),
+            "description": l.description, "quantity": kernel::Qty::from_scaled(l.quantity).to_string(), "unit_price": amount(&l.unit_price),
             "discount": format!("{}", rust_decimal::Decimal::new(l.discount_bp, 2).normalize()), "vat_rate": format!("{}", rust_decimal::Decimal::new(l.vat_rate_bp, 2).normalize()),
-            "account": l.account, "product_id": l.product_id, "cost_center": l.cost_center, "project": l.project, "net": yuan(l.net), "tax": yuan(l.tax), "total": yuan(l.total),
+            "account": l.account, "product_id": l.product_id, "cost_center": l.cost_center, "project": l.project, "net": amount(&l.net), "tax": amount(&l.tax), "total": amount(&l.total),
         })).collect::<Vec<_>>(),
     })
 }
@@ -864,6 +874,8 @@ fn invoice_schema() -> Value {
         "kind": {"enum": ["customer", "supplier"]}, "party_id": {"type": "integer"}, "date": {"type": "string", "format": "date"},
         "due_date": {"type": "string", "format": "date"}, "tax_inclusive": {"type": "boolean"}, "vat_rounding": {"enum": ["line", "document"]},
         "memo": {"type": "string"},
+        "currency": {"enum": ["CNY", "USD", "EUR", "HKD", "JPY", ""], "description": "the currency the invoice and its prices are in; default CNY"},
+        "rate": {"type": "string", "description": "for a foreign currency: its rate to CNY, at most six decimals"},
         "lines": {"type": "array", "items": {"type": "object", "required": ["description", "quantity", "unit_price", "vat_rate"], "properties": {
             "description": {"type": "string"}, "quantity": {"type": "string"}, "unit_price": {"type": "string"},
             "discount": {"type": "string"}, "vat_rate": {"enum": ["13", "9", "6", "3", "1", "0", ""]}, "account": {"type": "string"},
@@ -875,7 +887,9 @@ fn invoice_schema() -> Value {
 fn payment_schema() -> Value {
     json!({"type": "object", "required": ["kind", "party_id", "date", "amount"], "properties": {
         "kind": {"enum": ["receipt", "payment"]}, "party_id": {"type": "integer"}, "date": {"type": "string", "format": "date"},
-        "amount": {"type": "string"}, "bank_account": {"type": "string"}, "memo": {"type": "string"},
+        "amount": {"type": "string", "description": "in the payment's currency"}, "bank_account": {"type": "string"}, "memo": {"type": "string"},
+        "currency": {"enum": ["CNY", "USD", "EUR", "HKD", "JPY", ""], "description": "a foreign currency settles invoices in it only, allocated in full"},
+        "rate": {"type": "string", "description": "for a foreign currency: its rate to CNY on the day paid"},
         "allocations": {"type": "array", "items": {"type": "object", "properties": {"invoice_id": {"type": "integer"}, "amount": {"type": "string"}}}}}})
 }
 
@@ -892,7 +906,8 @@ pub async fn invoices(ctx: Ctx, Query(q): Query<InvoiceQuery>) -> AppResult<Json
     let items: Vec<Value> = crate::invoicing::list(&mut conn, ctx.company_id(), &kind, q.status.as_deref().filter(|s| !s.is_empty()))
         .await?
         .iter()
-        .map(|i| json!({"id": i.id, "number": i.number, "party_name": i.party_name, "date": i.date, "due_date": i.due_date, "status": i.status, "total": yuan(i.total), "settled": yuan(i.settled)}))
+        .map(|i| json!({"id": i.id, "number": i.number, "party_name": i.party_name, "date": i.date, "due_date": i.due_date, "status": i.status, "total": yuan(i.total), "settled": yuan(i.settled), "currency": i.currency,
+            "document_total": crate::fx::decimal_text(i.document_total, kernel::Currency::from_code(&i.currency).unwrap_or(kernel::Currency::CNY))}))
         .collect();
     Ok(Json(json!({"items": items})))
 }
@@ -958,11 +973,24 @@ pub async fn record_payment(ctx: Ctx, ApiJson(form): ApiJson<crate::invoicing::P
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let id = crate::invoicing::record_payment(&mut tx, &ctx.principal, &form).await?;
     tx.commit().await?;
-    let row = sqlx::query("SELECT number, amount, unallocated, entry_id FROM fin_payments WHERE id = $1")
-        .bind(id)
-        .fetch_one(ctx.db().reader())
-        .await?;
+    let row = sqlx::query(
+        "SELECT p.number, p.amount, p.unallocated, p.entry_id, c.currency, c.rate, c.amount AS foreign_amount \
+         FROM fin_payments p LEFT JOIN fin_payment_currency c ON c.payment_id = p.id WHERE p.id = $1",
+    )
+    .bind(id)
+    .fetch_one(ctx.db().reader())
+    .await?;
     use db::RowExt;
+    // `amount` is what the ledger booked, in CNY; a payment in a foreign currency also says
+    // what was paid in it.
+    let foreign = match row.try_get::<Option<String>, _>("currency")? {
+        Some(code) => {
+            let currency = kernel::Currency::from_code(&code).unwrap_or(kernel::Currency::CNY);
+            json!({"currency": code, "rate": row.try_get::<String, _>("rate")?,
+                   "amount": crate::fx::decimal_text(row.try_get("foreign_amount")?, currency)})
+        }
+        None => Value::Null,
+    };
     Ok((
         StatusCode::CREATED,
         Json(json!({
@@ -971,6 +999,7 @@ pub async fn record_payment(ctx: Ctx, ApiJson(form): ApiJson<crate::invoicing::P
             "amount": yuan(row.try_get("amount")?),
             "unallocated": yuan(row.try_get("unallocated")?),
             "entry_id": row.try_get::<i64, _>("entry_id")?,
+            "foreign": foreign,
         })),
     )
         .into_response())

@@ -88,11 +88,20 @@ impl FormPage {
 
     /// Refusals of what the form has no field for, shown above it.
     fn other_errors(&self) -> Vec<&str> {
-        messages_elsewhere(&self.errors, &["party_id", "date", "due_date", "memo", "lines", "lines[]"])
+        messages_elsewhere(
+            &self.errors,
+            &["party_id", "date", "due_date", "memo", "currency", "rate", "lines", "lines[]"],
+        )
     }
 
     fn per_document(&self) -> bool {
         self.form.vat_rounding == Some(VatRounding::Document)
+    }
+
+    /// Whether the form is written in `code` (CNY when it names none).
+    fn written_in(&self, code: &str) -> bool {
+        let chosen = self.form.currency.trim();
+        chosen.eq_ignore_ascii_case(code) || (chosen.is_empty() && code == "CNY")
     }
 }
 
@@ -196,6 +205,8 @@ pub async fn create(ctx: Ctx, Path(which): Path<String>, pairs: FormPairs) -> Ap
         tax_inclusive: pairs.get("tax_inclusive") == Some("true"),
         vat_rounding: pairs.get("vat_rounding").map(VatRounding::from_key),
         memo: pairs.text("memo"),
+        currency: pairs.text("currency"),
+        rate: pairs.text("rate"),
         lines,
     };
     let post_now = pairs.get("post") == Some("true");
@@ -340,20 +351,20 @@ pub async fn credit(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: 
                 .enumerate()
                 .filter_map(|(i, line)| {
                     let quantity = pairs.text(&format!("credit_qty_{i}"));
-                    (!quantity.trim().is_empty()).then(|| (i, invoicing::credit_line(line, quantity.trim())))
+                    (!quantity.trim().is_empty()).then(|| (i, invoicing::credit_line(&invoice, line, quantity.trim())))
                 })
                 .unzip();
             if !typed.is_empty() {
                 invoicing::credit_part(&mut tx, &ctx.principal, id, &date, &typed, "")
                     .await
                     .map_err(|e| e.on_fields(|field| note_line_field(field, &rows)))
-            } else if invoice.settled == 0 {
+            } else if invoice.document_figures().3 == 0 {
                 invoicing::credit_note(&mut tx, &ctx.principal, id, &date).await
             } else {
                 let all: Vec<InvoiceLineForm> = invoice
                     .lines
                     .iter()
-                    .map(|l| invoicing::credit_line(l, &kernel::Qty::from_scaled(l.quantity).to_string()))
+                    .map(|l| invoicing::credit_line(&invoice, l, &kernel::Qty::from_scaled(l.quantity).to_string()))
                     .collect();
                 invoicing::credit_part(&mut tx, &ctx.principal, id, &date, &all, "").await
             }
@@ -430,17 +441,19 @@ pub async fn set_off(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs:
     saved(&ctx, tx, outcome, (&which, id, "set_off"), pairs).await
 }
 
-/// Records a receipt (or payment) against this invoice from its page.
-/// Records a receipt (payment) of this invoice from its page. Whatever is more than the open
-/// amount is kept as the party's advance, as a customer who pays a round sum expects.
+/// Records a receipt (payment) of this invoice from its page, in the invoice's currency.
+/// Whatever is more than the open amount is kept as the party's advance, as a customer who
+/// pays a round sum expects (in CNY; a foreign-currency receipt is refused for it).
 pub async fn pay(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: FormPairs) -> AppResult<Response> {
     let (kind, _, _) = kind_of(&which)?;
     let id = parse_id(&id)?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    let open = invoicing::load(tx.conn(), ctx.company_id(), id).await?.map_or(0, |i| i.open_amount());
+    let invoice = invoicing::load(tx.conn(), ctx.company_id(), id).await?;
+    let (open, currency) = invoice.as_ref().map_or((0, "CNY"), |i| (i.document_open(), i.currency()));
+    let unit = kernel::Currency::from_code(currency).unwrap_or(kernel::Currency::CNY);
     let typed = pairs.text("amount");
-    let allocation = match kernel::Money::parse(&typed, kernel::Currency::CNY) {
-        Ok(amount) if amount.minor() > open => yuan(open),
+    let allocation = match kernel::Money::parse(&typed, unit) {
+        Ok(amount) if amount.minor() > open => kernel::Money::from_minor(open, unit).to_string(),
         _ => typed.clone(),
     };
     let form = PaymentForm {
@@ -451,6 +464,8 @@ pub async fn pay(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: For
         bank_account: pairs.text("bank_account"),
         allocations: Some(vec![invoicing::AllocationForm { invoice_id: id, amount: allocation }]),
         memo: String::new(),
+        currency: currency.to_string(),
+        rate: pairs.text("rate"),
     };
     let outcome = invoicing::record_payment(&mut tx, &ctx.principal, &form).await;
     saved(&ctx, tx, outcome, (&which, id, "pay"), pairs).await

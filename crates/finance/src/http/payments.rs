@@ -86,6 +86,17 @@ impl FormPage {
     fn allocation_errors(&self, invoice: &i64) -> Vec<&str> {
         self.refused.messages_of(&format!("invoice {invoice}"))
     }
+
+    /// Whether the receipt is in `code`: as sent, or CNY at first.
+    fn paid_in(&self, code: &str) -> bool {
+        let sent = self.refused.typed("currency", "CNY");
+        sent.eq_ignore_ascii_case(code) || (sent.trim().is_empty() && code == "CNY")
+    }
+
+    /// Whether any of the open invoices is in a foreign currency (the form then asks for one).
+    fn any_foreign(&self) -> bool {
+        self.open.iter().any(|i| i.currency != "CNY")
+    }
 }
 
 async fn form_page(ctx: &Ctx, kind: &'static str, party_id: i64, refused: Refused) -> AppResult<FormPage> {
@@ -148,6 +159,8 @@ pub async fn create(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         bank_account: pairs.text("bank_account"),
         allocations: if allocations.is_empty() { None } else { Some(allocations.clone()) },
         memo: pairs.text("memo"),
+        currency: pairs.text("currency"),
+        rate: pairs.text("rate"),
     };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let outcome = invoicing::record_payment(&mut tx, &ctx.principal, &form).await;

@@ -28,7 +28,7 @@ pub(crate) async fn posted_invoice(api: &ApiClient, body: Value) -> Value {
     posted.json()
 }
 
-async fn account_closing(api: &ApiClient, code: &str) -> String {
+pub(crate) async fn account_closing(api: &ApiClient, code: &str) -> String {
     let tb = api.get("/api/v1/finance/reports/trial-balance?from=2026-01&to=2026-12").await.json();
     tb["items"]
         .as_array()

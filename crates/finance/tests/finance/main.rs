@@ -2,6 +2,7 @@
 
 mod budgets;
 mod charts;
+mod foreign;
 mod invoicing;
 mod ledger;
 mod pages;

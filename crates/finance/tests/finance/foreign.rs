@@ -1,0 +1,370 @@
+//! Invoices, bills and payments in a foreign currency, as a Ningbo exporter of desk lamps keeps
+//! them: a dollar invoice booked at the day's rate, paid in two receipts at other rates with
+//! the exchange differences in 财务费用, revalued at month end; a dollar invoice credited in part;
+//! a yen bill from a Japanese supplier; and the same in the browser.
+
+use crate::invoicing::{account_closing, party, posted_invoice};
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+use testkit::{spawn_app, ApiClient};
+
+/// A voucher's lines as (account, debit, credit, foreign amount with its currency and rate).
+async fn voucher(api: &ApiClient, entry: &Value) -> Vec<(String, String, String, String)> {
+    let entry = api.get(&format!("/api/v1/finance/entries/{entry}")).await.json();
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    entry["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .map(|l| {
+            let foreign = match l["currency"].as_str() {
+                Some(code) => format!("{code} {} @ {}", text(&l["foreign_amount"]), text(&l["rate"])),
+                None => String::new(),
+            };
+            (text(&l["account"]), text(&l["debit"]), text(&l["credit"]), foreign)
+        })
+        .collect()
+}
+
+fn row(account: &str, debit: &str, credit: &str, foreign: &str) -> (String, String, String, String) {
+    (account.into(), debit.into(), credit.into(), foreign.into())
+}
+
+async fn invoice(api: &ApiClient, id: i64) -> Value {
+    api.get(&format!("/api/v1/finance/invoices/{id}")).await.json()
+}
+
+#[tokio::test]
+async fn a_dollar_invoice_is_paid_in_two_receipts_at_other_rates_and_revalued_at_month_end() {
+    let app = spawn_app().await;
+    app.user("chen.jing", &["accountant"], "", "finance").await;
+    let api = app.api("chen.jing").await;
+    let admin = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let pacific = party(&admin, "Pacific Home Goods Inc.", "customer").await;
+    let lamps = |currency: &str, rate: &str| {
+        json!({"kind": "customer", "party_id": pacific, "date": "2026-03-05", "currency": currency, "rate": rate,
+               "lines": [{"description": "LED desk lamp DL-20", "quantity": "500", "unit_price": "12.40", "vat_rate": "0"}]})
+    };
+
+    // A currency not offered, or a dollar invoice without its rate, is refused on the field.
+    for (body, field, code) in [
+        (lamps("GBP", "9.1"), "currency", "error.finance.currency"),
+        (lamps("USD", ""), "rate", "error.finance.rate"),
+        (lamps("USD", "0"), "rate", "error.finance.rate"),
+    ] {
+        let refused = api.post("/api/v1/finance/invoices", &body).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+        let error = &refused.json()["errors"][0];
+        assert_eq!((error["field"].as_str(), error["code"].as_str()), (Some(field), Some(code)));
+    }
+    assert_eq!(app.count("fin_invoices").await, 0);
+
+    // 500 lamps at USD 12.40, exported at 0 % VAT: USD 6,200.00 at 7.1 is ¥44,020.00.
+    let posted = posted_invoice(&api, lamps("usd", "7.1000")).await;
+    let id = posted["id"].as_i64().expect("id");
+    assert_eq!((posted["currency"].as_str(), posted["total"].as_str()), (Some("USD"), Some("44020.00")));
+    assert_eq!(
+        (posted["foreign"]["total"].as_str(), posted["foreign"]["rate"].as_str()),
+        (Some("6200.00"), Some("7.1"))
+    );
+    assert_eq!(posted["lines"][0]["unit_price"], "12.40");
+    // The receivable carries the dollars, so month-end revaluation finds them; revenue stays
+    // at the booking rate.
+    assert_eq!(
+        voucher(&api, &posted["entry_id"]).await,
+        vec![row("1122", "44020.00", "0.00", "USD 6200.00 @ 7.1"), row("6001", "0.00", "44020.00", "")]
+    );
+
+    // Yuan cannot settle a dollar invoice, and a dollar receipt is not kept as an advance.
+    let in_yuan = api
+        .post(
+            "/api/v1/finance/payments",
+            &json!({"kind": "receipt", "party_id": pacific, "date": "2026-03-20", "amount": "14300.00",
+                    "allocations": [{"invoice_id": id, "amount": "14300.00"}]}),
+        )
+        .await;
+    assert_eq!(in_yuan.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", in_yuan.body);
+    assert_eq!(in_yuan.json()["errors"][0]["code"], "error.finance.allocation_currency");
+    let too_much = api
+        .post(
+            "/api/v1/finance/payments",
+            &json!({"kind": "receipt", "party_id": pacific, "date": "2026-03-20", "amount": "7000.00", "currency": "USD", "rate": "7.15"}),
+        )
+        .await;
+    assert_eq!(too_much.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", too_much.body);
+    let error = &too_much.json()["errors"][0];
+    assert_eq!(
+        (error["field"].as_str(), error["code"].as_str()),
+        (Some("amount"), Some("error.finance.foreign_unallocated"))
+    );
+    assert!(error["message"].as_str().unwrap_or_default().contains("800.00"), "{error}");
+    assert_eq!(app.count("fin_payments").await, 0);
+
+    // USD 2,000.00 comes in at 7.15: ¥14,300.00 in the bank, ¥14,200.00 of the invoice cleared
+    // at its rate, and a gain of ¥100.00 credited to 6603.
+    let receipt = |date: &str, dollars: &str, rate: &str| {
+        json!({"kind": "receipt", "party_id": pacific, "date": date, "amount": dollars, "currency": "USD", "rate": rate,
+               "allocations": [{"invoice_id": id, "amount": dollars}]})
+    };
+    let first = api.post("/api/v1/finance/payments", &receipt("2026-03-20", "2000.00", "7.15")).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    let first = first.json();
+    assert_eq!((first["amount"].as_str(), first["foreign"]["amount"].as_str()), (Some("14300.00"), Some("2000.00")));
+    assert_eq!(
+        voucher(&api, &first["entry_id"]).await,
+        vec![
+            row("1002", "14300.00", "0.00", "USD 2000.00 @ 7.15"),
+            row("1122", "0.00", "14200.00", "USD 2000.00 @ 7.1"),
+            row("6603", "0.00", "100.00", ""),
+        ]
+    );
+    let part_paid = invoice(&api, id).await;
+    assert_eq!(part_paid["status"], "partial");
+    assert_eq!(
+        (part_paid["foreign"]["open"].as_str(), part_paid["open"].as_str()),
+        (Some("4200.00"), Some("29820.00"))
+    );
+
+    // At March's closing rate of 7.2 the dollars in the bank and those still owed are worth
+    // more: 2,000 × 7.2 = 14,400 (+100) and 4,200 × 7.2 = 30,240 (+420).
+    let march = api
+        .post("/api/v1/finance/periods/2026-03/revalue", &json!({"rates": [{"currency": "USD", "rate": "7.2"}]}))
+        .await;
+    assert_eq!(march.status, StatusCode::CREATED, "{}", march.body);
+    let differences: Vec<(String, String, String)> = march.json()["revaluations"]
+        .as_array()
+        .expect("revaluations")
+        .iter()
+        .map(|r| (r["account"].to_string(), r["revalued"].to_string(), r["difference"].to_string()))
+        .collect();
+    assert_eq!(
+        differences,
+        vec![
+            ("\"1002\"".into(), "\"14400.00\"".into(), "\"100.00\"".into()),
+            ("\"1122\"".into(), "\"30240.00\"".into(), "\"420.00\"".into())
+        ]
+    );
+
+    // The rest, USD 4,200.00, comes in April at 7.05: ¥29,610.00 for the ¥29,820.00 still
+    // carried of the invoice, a loss of ¥210.00. The invoice is paid in dollars and in yuan.
+    let last = api.post("/api/v1/finance/payments", &receipt("2026-04-10", "4200.00", "7.05")).await;
+    assert_eq!(last.status, StatusCode::CREATED, "{}", last.body);
+    assert_eq!(
+        voucher(&api, &last.json()["entry_id"]).await,
+        vec![
+            row("1002", "29610.00", "0.00", "USD 4200.00 @ 7.05"),
+            row("1122", "0.00", "29820.00", "USD 4200.00 @ 7.1"),
+            row("6603", "210.00", "0.00", ""),
+        ]
+    );
+    let paid = invoice(&api, id).await;
+    assert_eq!((paid["status"].as_str(), paid["settled"].as_str()), (Some("paid"), Some("44020.00")));
+    assert_eq!(
+        (paid["foreign"]["settled"].as_str(), paid["foreign"]["open"].as_str()),
+        (Some("6200.00"), Some("0.00"))
+    );
+
+    // April's revaluation at 7.05 takes back March's gain on the receivable (no dollars are
+    // owed any more) and marks the bank's USD 6,200.00 down to ¥43,710.00.
+    let april = api
+        .post("/api/v1/finance/periods/2026-04/revalue", &json!({"rates": [{"currency": "USD", "rate": "7.05"}]}))
+        .await;
+    assert_eq!(april.status, StatusCode::CREATED, "{}", april.body);
+    assert_eq!(account_closing(&api, "1122").await, "0.00");
+    assert_eq!(account_closing(&api, "1002").await, "43710.00");
+    // Received ¥43,910.00 for ¥44,020.00 invoiced (−110.00), and the dollars held are worth
+    // ¥200.00 less than received: ¥310.00 of exchange loss in all.
+    assert_eq!(account_closing(&api, "6603").await, "310.00");
+    let ageing = api.get("/api/v1/finance/reports/ageing?kind=receivable&date=2026-04-30").await.json();
+    assert_eq!(ageing["total"], "0.00");
+}
+
+#[tokio::test]
+async fn a_dollar_invoice_is_credited_in_part_and_the_rest_paid() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let pacific = party(&api, "Pacific Home Goods Inc.", "customer").await;
+    // 100 lamps at USD 12.40 = USD 1,240.00 at 7.13: ¥8,841.20.
+    let posted = posted_invoice(
+        &api,
+        json!({"kind": "customer", "party_id": pacific, "date": "2026-05-06", "currency": "USD", "rate": "7.13",
+               "lines": [{"description": "LED desk lamp DL-20", "quantity": "100", "unit_price": "12.40", "vat_rate": "0"}]}),
+    )
+    .await;
+    let id = posted["id"].as_i64().expect("id");
+    assert_eq!(posted["total"], "8841.20");
+
+    // Ten arrive broken: a credit note of USD 124.00, ¥884.12 at the invoice's rate, in red ink
+    // on the receivable's dollars too.
+    let note = api
+        .post(
+            &format!("/api/v1/finance/invoices/{id}/credit-note"),
+            &json!({"date": "2026-05-08", "lines": [{"description": "LED desk lamp DL-20", "quantity": "10", "unit_price": "12.40", "vat_rate": "0"}]}),
+        )
+        .await;
+    assert_eq!(note.status, StatusCode::CREATED, "{}", note.body);
+    let note = invoice(&api, note.json()["id"].as_i64().expect("note id")).await;
+    assert_eq!((note["currency"].as_str(), note["total"].as_str()), (Some("USD"), Some("-884.12")));
+    assert_eq!((note["foreign"]["total"].as_str(), note["status"].as_str()), (Some("-124.00"), Some("paid")));
+    assert_eq!(
+        voucher(&api, &note["entry_id"]).await,
+        vec![row("1122", "-884.12", "0.00", "USD -124.00 @ 7.13"), row("6001", "0.00", "-884.12", "")]
+    );
+    let credited = invoice(&api, id).await;
+    assert_eq!(
+        (credited["status"].as_str(), credited["foreign"]["open"].as_str(), credited["open"].as_str()),
+        (Some("partial"), Some("1116.00"), Some("7957.08"))
+    );
+
+    // The customer pays the USD 1,116.00 left at 7.2: ¥8,035.20 for ¥7,957.08, a gain of ¥78.12.
+    let paid = api
+        .post(
+            "/api/v1/finance/payments",
+            &json!({"kind": "receipt", "party_id": pacific, "date": "2026-05-25", "amount": "1116.00", "currency": "USD", "rate": "7.2"}),
+        )
+        .await;
+    assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.body);
+    assert_eq!(
+        voucher(&api, &paid.json()["entry_id"]).await,
+        vec![
+            row("1002", "8035.20", "0.00", "USD 1116.00 @ 7.2"),
+            row("1122", "0.00", "7957.08", "USD 1116.00 @ 7.13"),
+            row("6603", "0.00", "78.12", ""),
+        ]
+    );
+    assert_eq!(invoice(&api, id).await["status"], "paid");
+    assert_eq!(account_closing(&api, "1122").await, "0.00");
+    // Five more turn out broken after it was paid: a note of USD 62.00 (¥442.06) owed back.
+    // Refunds and set-offs move yuan only, so one in dollars is refused, saying why.
+    let owed = api
+        .post(
+            &format!("/api/v1/finance/invoices/{id}/credit-note"),
+            &json!({"date": "2026-05-28", "lines": [{"description": "LED desk lamp DL-20", "quantity": "5", "unit_price": "12.40", "vat_rate": "0"}]}),
+        )
+        .await;
+    assert_eq!(owed.status, StatusCode::CREATED, "{}", owed.body);
+    let owed = invoice(&api, owed.json()["id"].as_i64().expect("note id")).await;
+    assert_eq!(
+        (owed["status"].as_str(), owed["open"].as_str(), owed["foreign"]["open"].as_str()),
+        (Some("open"), Some("-442.06"), Some("-62.00"))
+    );
+    let refund =
+        api.post(&format!("/api/v1/finance/invoices/{}/refund", owed["id"]), &json!({"date": "2026-05-29"})).await;
+    assert_eq!(refund.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refund.body);
+    assert_eq!(refund.json()["errors"][0]["code"], "error.finance.foreign_document");
+    assert_eq!(app.count("fin_payments").await, 1);
+}
+
+#[tokio::test]
+async fn a_yen_bill_from_a_japanese_supplier_is_paid_at_a_better_rate() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let osaka = party(&api, "Osaka Precision Parts Co., Ltd.", "supplier").await;
+    let bill = |price: &str| {
+        json!({"kind": "supplier", "party_id": osaka, "date": "2026-05-12", "currency": "JPY", "rate": "0.0478",
+               "lines": [{"description": "Spindle motor SM-8", "quantity": "2", "unit_price": price, "vat_rate": "0"}]})
+    };
+    // The yen has no minor unit: a price in sen is refused on its line.
+    let refused = api.post("/api/v1/finance/invoices", &bill("500000.50")).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert_eq!(refused.json()["errors"][0]["field"], "lines[0]");
+    // ¥1,000,000 (yen) at 0.0478 is ¥47,800.00, on the payable in yen.
+    let posted = posted_invoice(&api, bill("500000")).await;
+    assert_eq!((posted["total"].as_str(), posted["foreign"]["total"].as_str()), (Some("47800.00"), Some("1000000")));
+    assert_eq!(
+        voucher(&api, &posted["entry_id"]).await,
+        vec![row("2202", "0.00", "47800.00", "JPY 1000000 @ 0.0478"), row("1405", "47800.00", "0.00", "")]
+    );
+    // Paid when the yen stands at 0.0470: ¥47,000.00 leaves the bank for ¥47,800.00 owed, a
+    // gain of ¥800.00.
+    let paid = api
+        .post(
+            "/api/v1/finance/payments",
+            &json!({"kind": "payment", "party_id": osaka, "date": "2026-06-01", "amount": "1,000,000", "currency": "JPY", "rate": "0.047"}),
+        )
+        .await;
+    assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.body);
+    assert_eq!(
+        voucher(&api, &paid.json()["entry_id"]).await,
+        vec![
+            row("2202", "47800.00", "0.00", "JPY 1000000 @ 0.0478"),
+            row("6603", "0.00", "800.00", ""),
+            row("1002", "0.00", "47000.00", "JPY 1000000 @ 0.047"),
+        ]
+    );
+    assert_eq!(invoice(&api, posted["id"].as_i64().expect("id")).await["status"], "paid");
+}
+
+#[tokio::test]
+async fn a_dollar_invoice_is_written_and_paid_in_the_browser() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let pacific = party(&api, "Pacific Home Goods Inc.", "customer").await;
+    let browser = app.signed_in("admin").await;
+    let party_text = pacific.to_string();
+    let fields = |rate: &'static str| {
+        vec![
+            ("party_id", party_text.clone()),
+            ("date", "2026-03-05".into()),
+            ("due_date", "".into()),
+            ("vat_rounding", "line".into()),
+            ("memo", "".into()),
+            ("currency", "USD".into()),
+            ("rate", rate.into()),
+            ("description", "LED desk lamp DL-20".into()),
+            ("quantity", "500".into()),
+            ("unit_price", "12.40".into()),
+            ("discount", "".into()),
+            ("vat_rate", "0".into()),
+            ("post", "true".into()),
+        ]
+    };
+    let form = browser.get("/finance/invoices/new").await;
+    assert!(form.body.contains("name=\"currency\"") && form.body.contains("name=\"rate\""), "{}", form.body);
+    // Without the rate: refused beside it, the dollars still chosen and the line as typed.
+    let sent = fields("");
+    let sent: Vec<(&str, &str)> = sent.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let refused = browser.post_form("/finance/invoices/new", "/finance/invoices", &sent).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    let rate_field = refused.body.split("id=\"rate\"").nth(1).expect("rate field");
+    assert!(rate_field[..rate_field.find("</div>").expect("end")].contains("role=\"alert\""), "{rate_field}");
+    assert!(refused.body.contains("<option value=\"USD\" selected>"), "{}", refused.body);
+    assert!(refused.body.contains("value=\"12.40\""));
+    assert_eq!(app.count("fin_invoices").await, 0);
+
+    let sent = fields("7.1");
+    let sent: Vec<(&str, &str)> = sent.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let saved = browser.post_form("/finance/invoices/new", "/finance/invoices", &sent).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let location = saved.header("location").expect("location");
+    let page = browser.get(&location).await;
+    // The invoice in dollars, what the ledger carries in yuan, and a receipt form in dollars
+    // that asks for the day's rate.
+    for shown in ["USD @ 7.1", "6,200.00", "44,020.00", "name=\"rate\" value=\"7.1\""] {
+        assert!(page.body.contains(shown), "{shown}: {}", page.body);
+    }
+    let paid = browser
+        .post_form(
+            &location,
+            &format!("{location}/pay"),
+            &[
+                ("party_id", &party_text),
+                ("date", "2026-03-20"),
+                ("amount", "2,000.00"),
+                ("currency", "USD"),
+                ("rate", "7.15"),
+                ("bank_account", "1002"),
+            ],
+        )
+        .await;
+    assert_eq!(paid.status, StatusCode::SEE_OTHER, "{}", paid.body);
+    let page = browser.get(&location).await;
+    assert!(page.body.contains("部分收付"), "{}", page.body);
+    assert!(page.body.contains("4,200.00"), "the dollars still open as the next receipt's amount: {}", page.body);
+    // The list names the dollars beside the yuan.
+    assert!(browser.get("/finance/invoices").await.body.contains("USD 6,200.00"));
+}
