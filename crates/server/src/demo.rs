@@ -762,6 +762,18 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
     let unit = 1_000_000i64;
     let mut open_invoices: Vec<(i64, i64)> = Vec::new();
     let mut open_bills: Vec<(i64, i64)> = Vec::new();
+    // A customer abroad, invoiced in dollars (below).
+    let mut tx = db.begin(trade()).await?;
+    let abroad = domain::validate(&PartyForm {
+        kind: "organization".into(),
+        name: "Pacific Home Goods Inc.".into(),
+        name_en: Some("Pacific Home Goods Inc.".into()),
+        roles: vec!["customer".into()],
+        ..Default::default()
+    })?;
+    let pacific = party::service::record_new(&mut tx, company_id, &abroad, Some(admin)).await?;
+    tx.commit().await?;
+    let mut open_export: Option<i64> = None;
     for (index, &(year, month)) in months.iter().enumerate() {
         let (first, last) = (index == 0, index + 1 == months.len());
         // Nothing is dated after today in the current month.
@@ -1008,6 +1020,55 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
                 invoicing::record_payment(&mut tx, &principal, &form).await?;
                 vouchers += 1;
             }
+        }
+        // The customer abroad buys technical support every other month, invoiced in dollars at
+        // the day's rate (VAT 0 %: a service exported), and pays the month after at that day's
+        // rate, so the ledger shows dollar receivables and exchange differences; the last
+        // invoice stays open.
+        let rate = |d: u64| format!("7.{:04}", 1000 + (index as u64 * 37 + d * 11) % 400);
+        if let Some(invoice) = open_export.take() {
+            let open: i64 =
+                sqlx::query("SELECT total - settled AS open FROM fin_invoice_currency WHERE invoice_id = $1")
+                    .bind(invoice)
+                    .fetch_one(tx.conn())
+                    .await?
+                    .try_get("open")?;
+            let dollars = finance::fx::decimal_text(open, kernel::Currency::USD);
+            let form = PaymentForm {
+                kind: "receipt".into(),
+                party_id: pacific,
+                date: day(18),
+                amount: dollars.clone(),
+                allocations: Some(vec![invoicing::AllocationForm { invoice_id: invoice, amount: dollars }]),
+                currency: "USD".into(),
+                rate: rate(18),
+                ..Default::default()
+            };
+            invoicing::record_payment(&mut tx, &principal, &form).await?;
+            vouchers += 1;
+        }
+        if index % 2 == 1 {
+            let form = invoicing::InvoiceForm {
+                kind: "customer".into(),
+                party_id: pacific,
+                date: day(10),
+                memo: "技术支持服务出口".into(),
+                currency: "USD".into(),
+                rate: rate(10),
+                lines: vec![finance::vat::InvoiceLineForm {
+                    description: "Technical support service (export)".into(),
+                    quantity: "1".into(),
+                    unit_price: format!("{}.00", 6_000 + index * 250),
+                    vat_rate: "0".into(),
+                    cost_center: "SAL".into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            };
+            let id = invoicing::create_invoice(&mut tx, &principal, &form).await?;
+            invoicing::post_invoice(&mut tx, &principal, id).await?;
+            open_export = Some(id);
+            vouchers += 1;
         }
         for (memo, lines) in [
             ("计提本月工资", vec![("6602", 18_000_000, 0), ("6601", 9_600_000, 0), ("2211", 0, 27_600_000)]),

@@ -302,6 +302,13 @@ async fn the_demo_company_has_users_in_several_roles_and_valid_parties() {
     };
     assert_eq!(line("total_assets"), line("total_liabilities_and_equity"));
     assert_ne!(line("total_assets"), "0.00");
+    // The customer abroad: six dollar invoices, each but the last paid in dollars the month
+    // after at another rate, the difference in 财务费用.
+    assert_eq!(app.count("fin_invoice_currency WHERE currency = 'USD'").await, 6);
+    assert_eq!(app.count("fin_payment_currency WHERE currency = 'USD'").await, 5);
+    assert_eq!(app.count("fin_invoice_currency WHERE settled < total").await, 1);
+    let dollars = chen.get("/api/v1/finance/invoices?kind=customer&status=open").await.json();
+    assert!(dollars["items"].as_array().expect("items").iter().any(|i| i["currency"] == "USD"), "{dollars}");
     let periods = chen.get("/api/v1/finance/periods").await.json();
     let status: Vec<(&str, &str)> = periods["items"]
         .as_array()
