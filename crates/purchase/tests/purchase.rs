@@ -339,10 +339,15 @@ async fn a_buyer_enters_an_order_on_the_page_and_receives_it_line_by_line() {
         .post_form(
             &location,
             &format!("{location}/receive"),
-            &[(&format!("receive_qty_{line}"), "13"), ("date", "2026-03-05")],
+            &[
+                (&format!("receive_qty_{line}"), "13"),
+                (&format!("receive_lot_{line}"), "L0305"),
+                ("date", "2026-03-05"),
+            ],
         )
         .await;
     assert_eq!(too_many.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(too_many.body.contains("value=\"L0305\"") && too_many.body.contains("value=\"2026-03-05\""));
     let row = too_many
         .body
         .split(&format!("id=\"receive-qty-{line}\""))
@@ -351,7 +356,7 @@ async fn a_buyer_enters_an_order_on_the_page_and_receives_it_line_by_line() {
         .split("</td>")
         .next()
         .unwrap();
-    assert!(row.contains("class=\"error\""), "{row}");
+    assert!(row.contains("class=\"error\"") && row.contains("value=\"13\""), "{row}");
     let received = browser
         .post_form(
             &location,
@@ -364,6 +369,40 @@ async fn a_buyer_enters_an_order_on_the_page_and_receives_it_line_by_line() {
         browser.get(&location).await.body.contains("id=\"order-status\">已收齐")
             || browser.get(&location).await.body.contains("id=\"order-status\">Received")
     );
+    // The supplier's invoice typed with a quantity in words: refused on the line, the price,
+    // reference and date kept as typed.
+    let misbilled = browser
+        .post_form(
+            &location,
+            &format!("{location}/bill"),
+            &[
+                (&format!("bill_qty_{line}"), "十二"),
+                (&format!("bill_price_{line}"), "10.50"),
+                ("supplier_reference", "FP-0306"),
+                ("date", "2026-03-06"),
+            ],
+        )
+        .await;
+    assert_eq!(misbilled.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", misbilled.body);
+    let bill = misbilled.body.split("id=\"bill\"").nth(1).expect("the bill form");
+    let bill = &bill[..bill.find("</form>").expect("form end")];
+    for typed in ["value=\"十二\"", "value=\"10.50\"", "value=\"FP-0306\"", "value=\"2026-03-06\"", "role=\"alert\""]
+    {
+        assert!(bill.contains(typed), "{typed}: {bill}");
+    }
+    // Twenty sent back of the twelve received: the return form opens again as typed.
+    let over_returned = browser
+        .post_form(
+            &location,
+            &format!("{location}/return"),
+            &[(&format!("return_qty_{line}"), "20"), ("date", "2026-03-07")],
+        )
+        .await;
+    assert_eq!(over_returned.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", over_returned.body);
+    let back = over_returned.body.split(&format!("id=\"return-qty-{line}\"")).nth(1).expect("the return row");
+    let back = &back[..back.find("</tr>").expect("row end")];
+    assert!(back.contains("value=\"20\"") && back.contains("role=\"alert\""), "{back}");
+    assert!(over_returned.body.contains("<details class=\"card\" open>"));
 }
 
 #[tokio::test]

@@ -406,6 +406,20 @@ async fn ten_notebooks_are_picked_packed_and_shipped_in_steps_and_a_second_pick_
     let browser = app.signed_in("admin").await;
     let page = format!("/sales/orders/{id}");
     let qty_field = format!("deliver_qty_{line}");
+    // Forty typed for the four left: refused beside the line, the form back as typed.
+    let lot_field = format!("deliver_lot_{line}");
+    let too_many = browser
+        .post_form(
+            &page,
+            &format!("/sales/orders/{id}/pick"),
+            &[("date", "2026-03-19"), (&qty_field, "40"), (&lot_field, "B0319"), ("tracking_number", "SF1400099999")],
+        )
+        .await;
+    assert_eq!(too_many.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", too_many.body);
+    let row = too_many.body.split(&format!("name=\"{qty_field}\"")).nth(1).expect("the line's row");
+    let row = &row[..row.find("</tr>").expect("row end")];
+    assert!(row.contains("value=\"40\"") && row.contains("value=\"B0319\"") && row.contains("role=\"alert\""), "{row}");
+    assert!(too_many.body.contains("value=\"SF1400099999\"") && too_many.body.contains("value=\"2026-03-19\""));
     let picked = browser
         .post_form(&page, &format!("/sales/orders/{id}/pick"), &[("date", "2026-03-19"), (&qty_field, "4")])
         .await;
@@ -418,6 +432,17 @@ async fn ten_notebooks_are_picked_packed_and_shipped_in_steps_and_a_second_pick_
         .expect("second delivery")
         .try_get("id")
         .expect("id");
+    // A count of packages that is no number: refused beside it, the weight kept.
+    let unpacked = browser
+        .post_form(&page, &format!("/sales/deliveries/{second}/pack"), &[("packages", "two"), ("weight", "3.5")])
+        .await;
+    assert_eq!(unpacked.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", unpacked.body);
+    let pack = unpacked.body.split(&format!("id=\"p-packages-{second}\"")).nth(1).expect("the pack form");
+    let pack = &pack[..pack.find("</form>").expect("form end")];
+    assert!(
+        pack.contains("value=\"two\"") && pack.contains("value=\"3.5\"") && pack.contains("role=\"alert\""),
+        "{pack}"
+    );
     let cancelled = browser.post_form(&page, &format!("/sales/deliveries/{second}/cancel"), &[]).await;
     assert_eq!(cancelled.status, StatusCode::SEE_OTHER, "{}", cancelled.body);
     let order = api.get(&format!("/api/v1/sales/orders/{id}")).await.json();

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use web::chart::ReportQuery;
 use web::openapi::{object, ApiRoute};
-use web::page::{finish_form, flash_redirect, render};
+use web::page::{finish_form, flash_redirect, render, Refused};
 use web::{ApiJson, AppResult, AppState, Ctx, FormPairs, PageCtx};
 
 pub fn routes() -> Router<AppState> {
@@ -478,20 +478,25 @@ struct OrderPage {
     page: PageCtx,
     order: Order,
     today: String,
-    /// (form:line id or form:field, message) of a refused action, shown in its form.
-    errors: Vec<(String, String)>,
+    /// The action just refused, if any, as typed: its fields and messages are `action:field`
+    /// (`bill:bill_price_7`, a line's message `bill:7`), shown in its form.
+    refused: Refused,
     can_manage: bool,
     can_approve: bool,
 }
 
 impl OrderPage {
     fn error(&self, key: &str) -> Option<&str> {
-        self.errors.iter().find(|(f, _)| f == key).map(|(_, m)| m.as_str())
+        self.refused.message(key)
     }
 
     fn line_error(&self, form: &str, line: &i64) -> Option<&str> {
-        let prefix = format!("{form}:{line}");
-        self.errors.iter().find(|(f, _)| f.starts_with(&prefix)).map(|(_, m)| m.as_str())
+        self.refused.message(&format!("{form}:{line}"))
+    }
+
+    /// What the refused `form` sent in `field`, or `usual`.
+    fn typed(&self, form: &str, field: &str, usual: impl std::fmt::Display) -> String {
+        self.refused.typed(&format!("{form}:{field}"), usual)
     }
 
     fn qty(&self, scaled: impl std::borrow::Borrow<i64>) -> String {
@@ -517,7 +522,7 @@ impl OrderPage {
 
     /// A refused return reopens its folded form, so its messages are seen.
     fn return_refused(&self) -> bool {
-        self.errors.iter().any(|(f, _)| f.starts_with("return:"))
+        !self.refused.messages_of("return").is_empty()
     }
 
     fn returnable(&self) -> bool {
@@ -526,21 +531,21 @@ impl OrderPage {
     }
 }
 
-async fn order_view(ctx: &Ctx, id: i64, errors: Vec<(String, String)>) -> AppResult<OrderPage> {
+async fn order_view(ctx: &Ctx, id: i64, refused: Refused) -> AppResult<OrderPage> {
     ctx.require(service::READ)?;
     let order = load(ctx, id).await?;
     Ok(OrderPage {
         page: PageCtx::new(ctx, "purchase.order", "/purchase/orders").await?.titled(order.number.clone()),
         order,
         today: ctx.today().to_string(),
-        errors,
+        refused,
         can_manage: ctx.principal.may(service::MANAGE),
         can_approve: ctx.principal.may(service::APPROVE),
     })
 }
 
 async fn order_page(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
-    render(&order_view(&ctx, id, Vec::new()).await?)
+    render(&order_view(&ctx, id, Refused::default()).await?)
 }
 
 /// The lines of a receive, return or bill form: per order line a quantity input
@@ -653,15 +658,13 @@ async fn order_action_page(ctx: Ctx, Path((id, action)): Path<(i64, String)>, pa
                         .and_then(|rest| rest.split(']').next())
                         .and_then(|i| i.parse::<usize>().ok())
                         .and_then(|i| submitted.get(i));
-                    e.field = match line {
-                        Some(line) => format!("{action}:{line}"),
-                        None => format!("{action}:{}", e.field),
-                    };
+                    if let Some(line) = line {
+                        e.field = line.to_string();
+                    }
                     e
                 })
                 .collect();
-            let text = messages(&ctx, &located);
-            order_view(&ctx, id, text).await
+            order_view(&ctx, id, Refused::new(&ctx, &action, located, pairs.clone())).await
         },
     )
     .await

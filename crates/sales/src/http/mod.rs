@@ -536,8 +536,10 @@ struct OrderPage {
     carriers: Vec<Carrier>,
     statuses: [&'static str; 4],
     today: String,
-    /// `action:line id` or `action:field` → message, shown where the action's form is.
-    errors: Vec<(String, String)>,
+    /// The form just refused, if any, as typed: its fields and messages are `action:field`
+    /// (`deliver:deliver_qty_7`, a line's message `deliver:7`) for the order's forms, and
+    /// `delivery<id>-<form>:field` for a delivery's (pack, ship, tracking, event).
+    refused: Refused,
     can_manage: bool,
     /// May open the income statement of the order's cost centre or project.
     can_report: bool,
@@ -563,15 +565,30 @@ impl OrderPage {
     }
 
     fn error(&self, key: &str) -> Option<&str> {
-        find(&self.errors, key)
+        self.refused.message(key)
     }
 
     fn line_error(&self, action: &str, line: &i64) -> Option<&str> {
-        find(&self.errors, &format!("{action}:{line}"))
+        self.refused.message(&format!("{action}:{line}"))
     }
 
-    fn delivery_error(&self, delivery: &i64, field: &str) -> Option<&str> {
-        find(&self.errors, &format!("delivery{delivery}:{field}"))
+    /// What the refused `form` of the order sent in `field`, or `usual`.
+    fn typed(&self, form: &str, field: &str, usual: impl std::fmt::Display) -> String {
+        self.refused.typed(&format!("{form}:{field}"), usual)
+    }
+
+    fn delivery_error(&self, delivery: &i64, form: &str, field: &str) -> Option<&str> {
+        self.refused.message(&format!("{}:{field}", delivery_form(*delivery, form)))
+    }
+
+    /// What a delivery's refused `form` sent in `field`, or `usual`.
+    fn delivery_typed(&self, delivery: &i64, form: &str, field: &str, usual: impl std::fmt::Display) -> String {
+        self.refused.typed(&format!("{}:{field}", delivery_form(*delivery, form)), usual)
+    }
+
+    /// Whether a delivery's refused `form` chose `value` in `field` (none chosen otherwise).
+    fn delivery_chosen(&self, delivery: &i64, form: &str, field: &str, value: &str) -> bool {
+        self.refused.chosen(&format!("{}:{field}", delivery_form(*delivery, form)), value, false)
     }
 
     fn qty(&self, scaled: impl std::borrow::Borrow<i64>) -> String {
@@ -580,7 +597,7 @@ impl OrderPage {
 
     /// A refused return opens its folded form, so its messages are seen.
     fn return_refused(&self) -> bool {
-        self.errors.iter().any(|(f, _)| f.starts_with("return:"))
+        !self.refused.messages_of("return").is_empty()
     }
 
     fn returnable(&self) -> bool {
@@ -602,7 +619,12 @@ impl OrderPage {
     }
 }
 
-async fn order_view(ctx: &Ctx, id: i64, errors: Vec<(String, String)>) -> AppResult<OrderPage> {
+/// The name under which a delivery's form is refused: `delivery12-ship`.
+fn delivery_form(delivery: i64, form: &str) -> String {
+    format!("delivery{delivery}-{form}")
+}
+
+async fn order_view(ctx: &Ctx, id: i64, refused: Refused) -> AppResult<OrderPage> {
     ctx.require(service::READ)?;
     let order = load(ctx, id).await?;
     let mut conn = conn(ctx).await?;
@@ -616,14 +638,14 @@ async fn order_view(ctx: &Ctx, id: i64, errors: Vec<(String, String)>) -> AppRes
         carriers,
         statuses: shipping::STATUSES,
         today: ctx.today().to_string(),
-        errors,
+        refused,
         can_manage: ctx.principal.may(service::MANAGE),
         can_report: ctx.principal.may(finance::permissions::REPORTS),
     })
 }
 
 async fn order_page(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
-    render(&order_view(&ctx, id, Vec::new()).await?)
+    render(&order_view(&ctx, id, Refused::default()).await?)
 }
 
 async fn action_page(ctx: Ctx, Path((id, action)): Path<(i64, String)>, pairs: FormPairs) -> AppResult<Response> {
@@ -728,15 +750,13 @@ async fn action_page(ctx: Ctx, Path((id, action)): Path<(i64, String)>, pairs: F
                         "invoice" => order.lines.iter().filter(|l| l.to_invoice() > 0).nth(i).map(|l| l.id),
                         _ => order.lines.get(i).map(|l| l.id),
                     });
-                    e.field = match line {
-                        Some(line) => format!("{form_name}:{line}"),
-                        None => format!("{form_name}:{}", e.field),
-                    };
+                    if let Some(line) = line {
+                        e.field = line.to_string();
+                    }
                     e
                 })
                 .collect();
-            let text = messages(&ctx, &located);
-            order_view(&ctx, id, text).await
+            order_view(&ctx, id, Refused::new(&ctx, form_name, located, pairs.clone())).await
         },
     )
     .await
@@ -1025,16 +1045,10 @@ async fn delivery_action_page(
         outcome,
         |()| (format!("/sales/orders/{order}"), "common.saved"),
         async |errors| {
-            // Shown in that delivery's block: `delivery<id>:<field>`.
-            let located: Vec<FieldError> = errors
-                .into_iter()
-                .map(|mut e| {
-                    e.field = format!("delivery{id}:{}", e.field);
-                    e
-                })
-                .collect();
-            let text = messages(&ctx, &located);
-            order_view(&ctx, order, text).await
+            // Shown in that delivery's block, beside the form sent (cancelling is a button of
+            // the shipping form).
+            let form = delivery_form(id, if action == "cancel" { "ship" } else { action.as_str() });
+            order_view(&ctx, order, Refused::new(&ctx, &form, errors, pairs.clone())).await
         },
     )
     .await
