@@ -340,7 +340,8 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("error.finance.currency", "不支持的币种：{0}", "Unsupported currency: {0}"),
     ("error.finance.allocation_currency", "该发票以 {0} 开具，只能用 {0} 收付款核销", "This invoice is in {0}: only a receipt or payment in {0} settles it"),
     ("error.finance.foreign_unallocated", "外币收付款须全部核销到同币种发票，尚余 {0} 未分配", "A receipt or payment in a foreign currency must be allocated in full to invoices in that currency; {0} is left"),
-    ("error.finance.foreign_document", "{0} 单据暂不支持预收冲抵、退款和冲抵，请按人民币单据办理", "Advances, refunds and set-offs of documents in {0} are not supported yet; they work on CNY documents"),
+    ("error.finance.foreign_price", "外币发票须填写单价（{0} 的售价以人民币计）", "An invoice in a foreign currency needs a price: the sale price of {0} is in yuan"),
+    ("error.finance.foreign_document", "{0} 单据不能以预收款冲抵或与其他单据冲抵（二者只用人民币）；外币红字发票请办理退款", "A document in {0} is not settled by an advance or set off against another (both move yuan only); refund a foreign credit note instead"),
     ("error.finance.foreign_amount", "原币金额无效：{0}", "Invalid foreign amount: {0}"),
     ("error.finance.rate", "汇率应为正数，最多 6 位小数：{0}", "A rate is positive with at most 6 decimals: {0}"),
     (

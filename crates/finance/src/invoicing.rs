@@ -232,6 +232,7 @@ async fn with_products(
     tx: &mut Tx,
     company: i64,
     kind: &str,
+    foreign: bool,
     lines: &[InvoiceLineForm],
     problems: &mut Problems,
 ) -> Result<Vec<InvoiceLineForm>> {
@@ -269,8 +270,13 @@ async fn with_products(
         if line.vat_rate.trim().is_empty() {
             line.vat_rate = (vat_bp / 100).to_string();
         }
+        // A sale price is in yuan: an invoice in another currency names its own.
         if line.unit_price.trim().is_empty() && kind == "customer" {
-            line.unit_price = domain::yuan(*sale_price);
+            if foreign {
+                problems.add(&format!("lines[{i}]"), "error.finance.foreign_price", name);
+            } else {
+                line.unit_price = domain::yuan(*sale_price);
+            }
         }
     }
     Ok(filled)
@@ -306,7 +312,7 @@ pub async fn create_invoice(tx: &mut Tx, principal: &Principal, form: &InvoiceFo
     let (_, template, company_rounding) =
         party_and_chart(tx, company, form.party_id, &form.kind, &mut problems).await?;
     let rounding = form.vat_rounding.unwrap_or(company_rounding);
-    let lines = with_products(tx, company, &form.kind, &form.lines, &mut problems).await?;
+    let lines = with_products(tx, company, &form.kind, written_in.is_some(), &form.lines, &mut problems).await?;
     let tags = lines.iter().map(|l| (l.cost_center.trim(), l.project.trim()));
     crate::dimensions::check_listed(tx, company, tags, &mut problems).await?;
     let unit = written_in.map_or(Currency::CNY, |r| r.currency);
@@ -719,8 +725,8 @@ struct Credited {
 
 /// A credit note of an invoice written in a foreign currency, in CNY: the open rest of the
 /// invoice when it closes it, what is left of the invoice when it credits the last of it, and
-/// otherwise its totals at the invoice's rate, so the invoice's notes and receipts add up to
-/// its CNY to the fen.
+/// otherwise its totals at the invoice's rate (no more than is open, when it settles part of
+/// it), so a document closed in its currency is closed in CNY too.
 fn credit_in_ledger(
     rate: &DocumentRate,
     invoice: &Invoice,
@@ -728,10 +734,18 @@ fn credit_in_ledger(
     note: vat::Totals,
 ) -> Result<vat::Totals> {
     let (_, document_tax, document_total, _) = invoice.document_figures();
-    let total = if invoice.document_open() > 0 && note.total == invoice.document_open() {
+    let open = invoice.document_open();
+    let total = if open > 0 && note.total == open {
         invoice.open_amount()
     } else {
-        rate.part_in_cny(note.total, before.document_total, document_total, before.total, invoice.total)?
+        let share = rate.part_in_cny(note.total, before.document_total, document_total, before.total, invoice.total)?;
+        // A note that settles part of what is open takes no more of the invoice's CNY than is
+        // open, so the note and the invoice close in CNY when they close in their currency.
+        if note.total < open {
+            share.min(invoice.open_amount())
+        } else {
+            share
+        }
     };
     let tax = rate.part_in_cny(note.tax, before.document_tax, document_tax, before.tax, invoice.tax)?;
     Ok(vat::Totals { net: total - tax, tax, total })
@@ -938,6 +952,23 @@ struct OpenInvoice {
     foreign: Option<(DocumentRate, i64, i64)>,
 }
 
+/// The columns [`open_invoice`] reads, from `fin_invoices i` and `fin_invoice_currency c`.
+const OPEN_COLUMNS: &str =
+    "i.id, i.total, i.settled, c.currency, c.rate, c.total AS document_total, c.settled AS document_settled";
+
+fn open_invoice(r: &db::Row) -> Result<OpenInvoice> {
+    let (total, settled): (i64, i64) = (r.try_get("total")?, r.try_get("settled")?);
+    let foreign = match r.try_get::<Option<String>, _>("currency")? {
+        Some(code) => Some((
+            DocumentRate::stored(&code, &r.try_get::<String, _>("rate")?)?,
+            r.try_get("document_total")?,
+            r.try_get("document_settled")?,
+        )),
+        None => None,
+    };
+    Ok(OpenInvoice { id: r.try_get("id")?, open: total - settled, total, settled, foreign })
+}
+
 impl OpenInvoice {
     fn currency(&self) -> &str {
         self.foreign.as_ref().map_or("CNY", |(rate, _, _)| rate.code())
@@ -990,28 +1021,13 @@ pub async fn record_payment(tx: &mut Tx, principal: &Principal, form: &PaymentFo
     problems.finish()?;
     let amount = amount.map(|a| a.minor()).unwrap_or(0);
 
-    // The party's open invoices, taken for this transaction: what a receipt in a foreign
-    // currency clears of each depends on what was settled before.
     let open_sql = format!(
-        "SELECT i.id, i.total, i.settled, c.currency, c.rate, c.total AS document_total, c.settled AS document_settled \
-         FROM fin_invoices i LEFT JOIN fin_invoice_currency c ON c.invoice_id = i.id \
+        "SELECT {OPEN_COLUMNS} FROM fin_invoices i LEFT JOIN fin_invoice_currency c ON c.invoice_id = i.id \
          WHERE i.company_id = $1 AND i.party_id = $2 AND i.kind = $3 AND i.status IN ('open', 'partial') AND i.credit_of IS NULL \
-         ORDER BY i.due_date, i.id{}",
-        tx.dialect().update_lock_of("i")
+         ORDER BY i.due_date, i.id"
     );
-    let mut open = Vec::new();
-    for r in tx.fetch_all(sqlx::query(&open_sql).bind(company).bind(form.party_id).bind(invoice_kind)).await? {
-        let (total, settled): (i64, i64) = (r.try_get("total")?, r.try_get("settled")?);
-        let foreign = match r.try_get::<Option<String>, _>("currency")? {
-            Some(code) => Some((
-                DocumentRate::stored(&code, &r.try_get::<String, _>("rate")?)?,
-                r.try_get("document_total")?,
-                r.try_get("document_settled")?,
-            )),
-            None => None,
-        };
-        open.push(OpenInvoice { id: r.try_get("id")?, open: total - settled, total, settled, foreign });
-    }
+    let rows = tx.fetch_all(sqlx::query(&open_sql).bind(company).bind(form.party_id).bind(invoice_kind)).await?;
+    let mut open = rows.iter().map(open_invoice).collect::<Result<Vec<_>>>()?;
     // (invoice, amount in the payment's currency, CNY cleared of the invoice)
     let mut allocations: Vec<(i64, i64, i64)> = Vec::new();
     let amount_text = |minor: i64| crate::fx::decimal_text(minor, unit);
@@ -1065,6 +1081,36 @@ pub async fn record_payment(tx: &mut Tx, principal: &Principal, form: &PaymentFo
         return Err(
             DomainError::invalid("amount", "error.finance.foreign_unallocated", amount_text(unallocated)).into()
         );
+    }
+    if paid_in.is_some() {
+        // What a foreign receipt clears of each invoice depends on what was settled of it
+        // before: the invoices are taken for this transaction and read again, so a receipt of
+        // the same invoice committed meanwhile is counted. (CNY receipts clear what they pay and
+        // need no lock; the guard in `settle` keeps them within the open amount.)
+        let mut ids: Vec<i64> = allocations.iter().map(|(id, _, _)| *id).collect();
+        ids.sort_unstable();
+        let mut q = db::SqlBuilder::new(format!(
+            "SELECT {OPEN_COLUMNS} FROM fin_invoices i JOIN fin_invoice_currency c ON c.invoice_id = i.id WHERE i.id IN ("
+        ));
+        for (k, id) in ids.iter().enumerate() {
+            if k > 0 {
+                q.push(", ");
+            }
+            q.bind(*id);
+        }
+        q.push(") ORDER BY i.id").push(&tx.dialect().update_lock_of("i, c"));
+        open = tx.fetch_all(q.build()).await?.iter().map(open_invoice).collect::<Result<Vec<_>>>()?;
+        for (invoice, paid, clears) in allocations.iter_mut() {
+            match open.iter().find(|o| o.id == *invoice) {
+                Some(o) if o.document_open() >= *paid => *clears = o.clears(*paid)?,
+                _ => {
+                    return Err(DomainError::Conflict(format!(
+                        "invoice {invoice} was settled meanwhile; record the payment again"
+                    ))
+                    .into())
+                }
+            }
+        }
     }
     // In the ledger: the money at the payment's rate, each invoice's share at the invoice's,
     // and the difference realised as an exchange gain or loss.
@@ -1413,15 +1459,24 @@ pub async fn apply_advance(
     Ok(voucher)
 }
 
-/// A posted credit note that still owes money, with what it owes; refused otherwise, saying
-/// it cannot be `done` ("refunded", "set off").
-async fn owing_note(tx: &mut Tx, company: i64, note_id: i64, done: &str) -> Result<(Invoice, i64)> {
+/// A posted credit note that still owes money, with what it owes (CNY); refused otherwise,
+/// saying it cannot be `done` ("refunded", "set off"). `foreign_allowed`: a note in a foreign
+/// currency is refunded in it; a set-off moves CNY only and refuses one.
+async fn owing_note(
+    tx: &mut Tx,
+    company: i64,
+    note_id: i64,
+    done: &str,
+    foreign_allowed: bool,
+) -> Result<(Invoice, i64)> {
     let note = load(tx.conn(), company, note_id).await?.ok_or(DomainError::NotFound("invoice"))?;
     let owed = -note.open_amount();
     if note.credit_of.is_none() || note.status != "open" || owed <= 0 {
         return Err(DomainError::Conflict(format!("only a credit note that still owes money can be {done}")).into());
     }
-    refuse_foreign(&note)?;
+    if !foreign_allowed {
+        refuse_foreign(&note)?;
+    }
     Ok((note, owed))
 }
 
@@ -1437,12 +1492,23 @@ fn refuse_foreign(document: &Invoice) -> Result<()> {
 /// The amount a form asks for, in fen: empty means `most`; otherwise more than zero and at
 /// most `most`, or `too_large` (with `most` shown) on the `amount` field.
 fn amount_at_most(problems: &mut Problems, given: &str, most: i64, too_large: &'static str) -> i64 {
+    amount_of_at_most(problems, given, most, too_large, Currency::CNY)
+}
+
+/// [`amount_at_most`] in `currency`'s minor units.
+fn amount_of_at_most(
+    problems: &mut Problems,
+    given: &str,
+    most: i64,
+    too_large: &'static str,
+    currency: Currency,
+) -> i64 {
     match given.trim() {
         "" => most,
-        given => match Money::parse(given, Currency::CNY) {
+        given => match Money::parse(given, currency) {
             Ok(m) if m.minor() > 0 && m.minor() <= most => m.minor(),
             Ok(_) => {
-                problems.add("amount", too_large, domain::yuan(most));
+                problems.add("amount", too_large, crate::fx::decimal_text(most, currency));
                 0
             }
             Err(mut e) => {
@@ -1460,12 +1526,16 @@ fn amount_at_most(problems: &mut Problems, given: &str, most: i64, too_large: &'
 #[serde(deny_unknown_fields)]
 pub struct RefundForm {
     pub date: String,
+    /// In the note's currency.
     #[serde(default)]
     pub amount: String,
     #[serde(default)]
     pub bank_account: String,
     #[serde(default)]
     pub memo: String,
+    /// For a note in a foreign currency: the rate to CNY on the day the money moves.
+    #[serde(default)]
+    pub rate: String,
 }
 
 /// Refunds what a posted credit note owes: to a customer, paid out of the bank (Dr receivable /
@@ -1476,12 +1546,24 @@ pub struct RefundForm {
 pub async fn refund(tx: &mut Tx, principal: &Principal, note_id: i64, form: &RefundForm) -> Result<i64> {
     principal.authorize(PAYMENTS)?;
     let company = principal.company_id.0;
-    let (note, owed) = owing_note(tx, company, note_id, "refunded").await?;
+    let (note, _) = owing_note(tx, company, note_id, "refunded", true).await?;
     let customer = note.kind == "customer";
     let template = chart::template(tx.conn(), company).await?;
     let mut problems = Problems::default();
     problems.check(kernel::dates::parse("date", &form.date));
-    let amount = amount_at_most(&mut problems, &form.amount, owed, "error.finance.refund_too_large");
+    // A note in a foreign currency is refunded in it, at the day's rate, which must be given.
+    let written_in = note.document_rate()?;
+    let paid_in = match written_in {
+        Some(_) if form.rate.trim().is_empty() => {
+            problems.add("rate", "error.finance.rate", "");
+            None
+        }
+        Some(rate) => DocumentRate::read(rate.code(), &form.rate, &mut problems),
+        None => None,
+    };
+    let unit = written_in.map_or(Currency::CNY, |r| r.currency);
+    let owed = -note.document_open();
+    let amount = amount_of_at_most(&mut problems, &form.amount, owed, "error.finance.refund_too_large", unit);
     let bank = match form.bank_account.trim() {
         "" => template.code(Role::Bank).to_string(),
         chosen => chosen.to_string(),
@@ -1493,6 +1575,18 @@ pub async fn refund(tx: &mut Tx, principal: &Principal, note_id: i64, form: &Ref
         problems.add("memo", "error.too_long", "200");
     }
     problems.finish()?;
+    // In CNY: what the refund clears of the note (at the note's rate, the rest exactly when it
+    // clears the rest) and what the money is worth on the day; the difference is realised.
+    let (clears, in_ledger) = match (&written_in, &paid_in) {
+        (Some(note_rate), Some(day_rate)) => {
+            let (_, _, total, settled) = note.document_figures();
+            (note_rate.part_in_cny(amount, -settled, -total, -note.settled, -note.total)?, day_rate.in_cny(amount)?)
+        }
+        _ => (amount, amount),
+    };
+    // Paying a customer back less yuan than the note carries is a gain; receiving more from a
+    // supplier is one too.
+    let exchange_gain = if customer { clears - in_ledger } else { in_ledger - clears };
     let date = form.date.trim();
     let year: i32 = date[..4].parse().unwrap_or(0);
     let number = tx.next_number(company, "payment.refund", year, "RFD/{year}/{seq:05}").await?;
@@ -1507,11 +1601,20 @@ pub async fn refund(tx: &mut Tx, principal: &Principal, note_id: i64, form: &Ref
         foreign: None,
         party: (account != bank).then_some(note.party_id),
     };
-    let lines = if customer {
-        vec![line(counter, amount, 0), line(&bank, 0, amount)]
+    let (mut counter_line, mut bank_line) = if customer {
+        (line(counter, clears, 0), line(&bank, 0, in_ledger))
     } else {
-        vec![line(&bank, amount, 0), line(counter, 0, amount)]
+        (line(counter, 0, clears), line(&bank, in_ledger, 0))
     };
+    counter_line.foreign = written_in.and_then(|rate| rate.on_line(amount));
+    bank_line.foreign = paid_in.and_then(|rate| rate.on_line(amount));
+    let mut lines = if customer { vec![counter_line, bank_line] } else { vec![bank_line, counter_line] };
+    if exchange_gain != 0 {
+        let (debit, credit) = if exchange_gain > 0 { (0, exchange_gain) } else { (-exchange_gain, 0) };
+        let mut difference = Line::cny(template.code(Role::FinancialExpense), debit, credit);
+        difference.memo = "汇兑损益".into();
+        lines.push(difference);
+    }
     let note_number = note.number.clone().unwrap_or_default();
     let entry = Entry {
         date: date.to_string(),
@@ -1534,7 +1637,7 @@ pub async fn refund(tx: &mut Tx, principal: &Principal, note_id: i64, form: &Ref
         .bind(note.party_id)
         .bind(&number)
         .bind(date)
-        .bind(amount)
+        .bind(in_ledger)
         .bind(&bank)
         .bind(entry_id)
         .bind(form.memo.trim())
@@ -1544,39 +1647,83 @@ pub async fn refund(tx: &mut Tx, principal: &Principal, note_id: i64, form: &Ref
     )
     .await?
     .try_get("id")?;
-    tx.execute(
-        sqlx::query("INSERT INTO fin_allocations (payment_id, invoice_id, amount) VALUES ($1, $2, $3)")
+    if let Some(rate) = &paid_in {
+        tx.execute(
+            sqlx::query(
+                "INSERT INTO fin_payment_currency (payment_id, currency, rate, amount) VALUES ($1, $2, $3, $4)",
+            )
             .bind(id)
-            .bind(note_id)
+            .bind(rate.code())
+            .bind(rate.rate_text())
             .bind(amount),
-    )
-    .await?;
-    // Guarded like a receipt: two refunds at once cannot pay back more than the note owes.
-    let settled = tx.execute(
-        sqlx::query(
-            "UPDATE fin_invoices SET settled = settled - $1, status = CASE WHEN settled - $1 = total THEN 'paid' ELSE 'open' END, \
-             version = version + 1 WHERE id = $2 AND status = 'open' AND settled - $1 >= total",
         )
-        .bind(amount)
-        .bind(note_id),
+        .await?;
+    }
+    tx.execute(
+        sqlx::query(
+            "INSERT INTO fin_allocations (payment_id, invoice_id, amount, foreign_amount) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(note_id)
+        .bind(clears)
+        .bind(paid_in.map(|_| amount)),
     )
     .await?;
+    // Guarded like a receipt: two refunds at once cannot pay back more than the note owes. A
+    // note in a foreign currency is paid once nothing is owed in it.
+    let settled = match paid_in {
+        Some(_) => {
+            let taken = tx
+                .execute(
+                    sqlx::query(
+                        "UPDATE fin_invoice_currency SET settled = settled - $1 WHERE invoice_id = $2 AND settled - $1 >= total",
+                    )
+                    .bind(amount)
+                    .bind(note_id),
+                )
+                .await?;
+            let done = tx
+                .execute(
+                    sqlx::query(
+                        "UPDATE fin_invoices SET settled = settled - $1, \
+                         status = CASE WHEN (SELECT c.total - c.settled FROM fin_invoice_currency c WHERE c.invoice_id = $2) = 0 THEN 'paid' ELSE 'open' END, \
+                         version = version + 1 WHERE id = $2 AND status = 'open'",
+                    )
+                    .bind(clears)
+                    .bind(note_id),
+                )
+                .await?;
+            taken.min(done)
+        }
+        None => {
+            tx.execute(
+                sqlx::query(
+                    "UPDATE fin_invoices SET settled = settled - $1, status = CASE WHEN settled - $1 = total THEN 'paid' ELSE 'open' END, \
+                     version = version + 1 WHERE id = $2 AND status = 'open' AND settled - $1 >= total",
+                )
+                .bind(amount)
+                .bind(note_id),
+            )
+            .await?
+        }
+    };
     if settled != 1 {
         return Err(DomainError::Conflict("the credit note was settled meanwhile".into()).into());
     }
-    tx.audit(
-        "create",
-        "finance.payment",
-        Some(&id.to_string()),
-        &json!({"kind": [null, kind], "number": [null, number], "amount": [null, domain::yuan(amount)], "refund_of": [null, note_id]}),
-    )
-    .await?;
+    let mut audited = json!({"kind": [null, kind], "number": [null, number], "amount": [null, domain::yuan(in_ledger)], "refund_of": [null, note_id]});
+    if let Some(rate) = &paid_in {
+        audited["currency"] = json!([null, rate.code()]);
+        audited["rate"] = json!([null, rate.rate_text()]);
+        audited["foreign_amount"] = json!([null, crate::fx::decimal_text(amount, rate.currency)]);
+        audited["exchange_gain"] = json!([null, domain::yuan(exchange_gain)]);
+    }
+    tx.audit("create", "finance.payment", Some(&id.to_string()), &audited).await?;
     let event = if customer { "finance.PaymentMade" } else { "finance.PaymentReceived" };
     tx.emit(
         "finance.payment",
         &id.to_string(),
         event,
-        &json!({"id": id, "number": number, "party_id": note.party_id, "amount": domain::yuan(amount), "refund_of": note_id}),
+        &json!({"id": id, "number": number, "party_id": note.party_id, "amount": domain::yuan(in_ledger), "refund_of": note_id}),
     )
     .await?;
     Ok(id)
@@ -1602,7 +1749,7 @@ pub struct SetOffForm {
 pub async fn set_off(tx: &mut Tx, principal: &Principal, note_id: i64, form: &SetOffForm) -> Result<i64> {
     principal.authorize(PAYMENTS)?;
     let company = principal.company_id.0;
-    let (note, owed) = owing_note(tx, company, note_id, "set off").await?;
+    let (note, owed) = owing_note(tx, company, note_id, "set off", false).await?;
     let mut problems = Problems::default();
     let date = problems.check(kernel::dates::parse("date", &form.date));
     let invoice = load(tx.conn(), company, form.invoice_id).await?.filter(|i| {
@@ -2095,7 +2242,9 @@ pub struct StatementLine {
 
 /// A statement of account (对账单) for one party between two dates: the balance owed at the
 /// start, every invoice, credit note and receipt (or bill and payment) in between, and the
-/// balance at the end. Advances show as a negative balance.
+/// balance at the end. Advances show as a negative balance. Documents in a foreign currency
+/// count in CNY at their own rates: a receipt counts what it cleared of the invoices it paid,
+/// its exchange difference being the company's gain or loss, not the customer's debt.
 pub async fn party_statement(
     conn: &mut db::Conn,
     company: i64,
@@ -2127,9 +2276,11 @@ pub async fn party_statement(
            kind AS document, id AS target \
          FROM fin_invoices WHERE company_id = $1 AND party_id = $2 AND status <> 'draft' AND invoice_date <= $3 \
          UNION ALL \
-         SELECT payment_date AS day, CASE WHEN refund_of IS NULL THEN kind ELSE 'refund' END AS kind, number, \
-           CASE WHEN refund_of IS NULL THEN -amount ELSE amount END AS amount, id, 'payment' AS document, entry_id AS target \
-         FROM fin_payments WHERE company_id = $1 AND party_id = $2 AND payment_date <= $3 \
+         SELECT p.payment_date AS day, CASE WHEN p.refund_of IS NULL THEN p.kind ELSE 'refund' END AS kind, p.number, \
+           CASE WHEN p.refund_of IS NULL THEN -1 ELSE 1 END * COALESCE(f.cleared, p.amount) AS amount, p.id, 'payment' AS document, p.entry_id AS target \
+         FROM fin_payments p LEFT JOIN (SELECT a.payment_id, CAST(SUM(a.amount) AS BIGINT) AS cleared FROM fin_allocations a \
+           JOIN fin_payment_currency c ON c.payment_id = a.payment_id GROUP BY a.payment_id) f ON f.payment_id = p.id \
+         WHERE p.company_id = $1 AND p.party_id = $2 AND p.payment_date <= $3 \
          ORDER BY day, kind, id",
     )
     .bind(company)

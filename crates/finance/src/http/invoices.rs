@@ -391,6 +391,7 @@ pub async fn refund(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: 
         amount: pairs.text("amount"),
         bank_account: pairs.text("bank_account"),
         memo: String::new(),
+        rate: pairs.text("rate"),
     };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let outcome = invoicing::refund(&mut tx, &ctx.principal, id, &form).await;

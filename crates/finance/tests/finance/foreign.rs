@@ -178,6 +178,19 @@ async fn a_dollar_invoice_is_paid_in_two_receipts_at_other_rates_and_revalued_at
     assert_eq!(account_closing(&api, "6603").await, "310.00");
     let ageing = api.get("/api/v1/finance/reports/ageing?kind=receivable&date=2026-04-30").await.json();
     assert_eq!(ageing["total"], "0.00");
+    // The customer's statement owes nothing either: each receipt counts what it cleared of the
+    // invoice (¥14,200.00 and ¥29,820.00); the exchange differences are the company's.
+    let statement = api
+        .get(&format!("/api/v1/finance/reports/party-statement?party_id={pacific}&from=2026-03-01&to=2026-04-30"))
+        .await
+        .json();
+    let credits: Vec<&str> =
+        statement["items"].as_array().expect("items").iter().filter_map(|l| l["credit"].as_str()).collect();
+    assert_eq!(
+        (credits, statement["closing"].as_str()),
+        (vec!["0.00", "14200.00", "29820.00"], Some("0.00")),
+        "{statement}"
+    );
 }
 
 #[tokio::test]
@@ -250,11 +263,35 @@ async fn a_dollar_invoice_is_credited_in_part_and_the_rest_paid() {
         (owed["status"].as_str(), owed["open"].as_str(), owed["foreign"]["open"].as_str()),
         (Some("open"), Some("-442.06"), Some("-62.00"))
     );
-    let refund =
-        api.post(&format!("/api/v1/finance/invoices/{}/refund", owed["id"]), &json!({"date": "2026-05-29"})).await;
-    assert_eq!(refund.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refund.body);
-    assert_eq!(refund.json()["errors"][0]["code"], "error.finance.foreign_document");
+    // It is not set off against another invoice (that moves yuan only), but refunded in
+    // dollars at the day's rate, which must be given.
+    let set_off = api
+        .post(
+            &format!("/api/v1/finance/invoices/{}/set-off", owed["id"]),
+            &json!({"invoice_id": id, "date": "2026-05-29"}),
+        )
+        .await;
+    assert_eq!(set_off.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", set_off.body);
+    assert_eq!(set_off.json()["errors"][0]["code"], "error.finance.foreign_document");
+    let path = format!("/api/v1/finance/invoices/{}/refund", owed["id"]);
+    let no_rate = api.post(&path, &json!({"date": "2026-05-29"})).await;
+    assert_eq!(no_rate.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", no_rate.body);
+    assert_eq!(no_rate.json()["errors"][0]["field"], "rate");
     assert_eq!(app.count("fin_payments").await, 1);
+    // USD 62.00 paid back at 7.25 is ¥449.50 for the ¥442.06 the note carries: a loss of ¥7.44.
+    let refund = api.post(&path, &json!({"date": "2026-05-29", "rate": "7.25"})).await;
+    assert_eq!(refund.status, StatusCode::CREATED, "{}", refund.body);
+    assert_eq!(
+        voucher(&api, &refund.json()["entry_id"]).await,
+        vec![
+            row("1122", "442.06", "0.00", "USD 62.00 @ 7.13"),
+            row("1002", "0.00", "449.50", "USD 62.00 @ 7.25"),
+            row("6603", "7.44", "0.00", ""),
+        ]
+    );
+    let refunded = invoice(&api, owed["id"].as_i64().expect("id")).await;
+    assert_eq!((refunded["status"].as_str(), refunded["open"].as_str()), (Some("paid"), Some("0.00")));
+    assert_eq!(account_closing(&api, "1122").await, "0.00");
 }
 
 #[tokio::test]
@@ -304,6 +341,27 @@ async fn a_dollar_invoice_is_written_and_paid_in_the_browser() {
     let api = app.api("admin").await;
     api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
     let pacific = party(&api, "Pacific Home Goods Inc.", "customer").await;
+    // The catalog's price is in yuan: a dollar line naming the product names its own price.
+    let lamp = api
+        .post(
+            "/api/v1/catalog/products",
+            &json!({"code": "DL-20", "name": "LED desk lamp", "kind": "goods", "uom": "pc", "purchase_uom": "pc",
+                    "sales_uom": "pc", "vat_rate": "13", "sale_price": "88.00"}),
+        )
+        .await;
+    assert_eq!(lamp.status, StatusCode::CREATED, "{}", lamp.body);
+    let unpriced = api
+        .post(
+            "/api/v1/finance/invoices",
+            &json!({"kind": "customer", "party_id": pacific, "date": "2026-03-05", "currency": "USD", "rate": "7.1",
+                    "lines": [{"product_id": lamp.json()["id"], "description": "", "quantity": "500", "unit_price": "", "vat_rate": "0"}]}),
+        )
+        .await;
+    assert_eq!(unpriced.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", unpriced.body);
+    assert_eq!(
+        (unpriced.json()["errors"][0]["field"].as_str(), unpriced.json()["errors"][0]["code"].as_str()),
+        (Some("lines[0]"), Some("error.finance.foreign_price"))
+    );
     let browser = app.signed_in("admin").await;
     let party_text = pacific.to_string();
     let fields = |rate: &'static str| {
