@@ -319,6 +319,21 @@ async fn the_most_specific_valid_price_list_and_the_highest_reached_quantity_bre
         .get(&format!("/catalog/price-lists?product_id={product}&party_id={vip}&quantity=10&date=2026-03-15"))
         .await;
     assert!(page.body.contains("VIP 三月促销") && page.body.contains("32.00"), "{}", page.body);
+    // A quantity in words, for no customer (the form's "—"): refused beside the quantity, the
+    // check shown again as asked.
+    let asked = app
+        .signed_in("admin")
+        .await
+        .get(&format!("/catalog/price-lists?product_id={product}&party_id=&quantity=%E5%8D%81&date=2026-03-15"))
+        .await;
+    assert_eq!(asked.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", asked.body);
+    let quantity = asked.body.split("id=\"q-qty\"").nth(1).expect("the quantity field");
+    let quantity = &quantity[..quantity.find("</div>").expect("field end")];
+    assert!(quantity.contains("value=\"十\"") && quantity.contains("role=\"alert\""), "{quantity}");
+    assert!(
+        asked.body.contains(&format!("<option value=\"{product}\" selected>"))
+            && asked.body.contains("value=\"2026-03-15\"")
+    );
 
     // On the page, a list for a customer and a tag at once is refused beside the fields with
     // what was typed, and so is a price in words added to a list: nothing is written.

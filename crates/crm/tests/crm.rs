@@ -605,6 +605,10 @@ async fn a_csv_of_leads_is_imported_whole_or_not_at_all_and_a_known_customer_is_
     let refused = api.post("/api/v1/crm/leads/import", &json!({"csv": bad})).await;
     assert_eq!(refused.json()["errors"][0]["field"], "rows[2].name", "{}", refused.body);
     assert_eq!(app.count("crm_leads").await, 0, "nothing of a refused file is kept");
+    // Pasted on the page, the file comes back beside the reason, to correct.
+    let page = app.signed_in("admin").await.post_form("/crm/leads", "/crm/leads/import", &[("csv", bad)]).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", page.body);
+    assert!(page.body.contains(",无名,13900139000,,华南"), "{}", page.body);
     let good =
         "name,organization,mobile,email,region\n陈静,厦门华信,13800138000,,华东\n刘洋,,,liu.yang@example.cn,华南\n";
     let imported = api.post("/api/v1/crm/leads/import", &json!({"csv": good})).await;
@@ -982,6 +986,22 @@ async fn a_ticket_breaches_its_sla_is_resolved_and_the_answer_counts_for_its_age
     let errors = bad.json()["errors"].clone();
     let fields: Vec<&str> = errors.as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["csat", "nps"], "{}", bad.body);
+    // From the page, an answer without its recommendation: refused beside it, the rest as given.
+    let half = app
+        .anonymous_api()
+        .raw_with(
+            &survey,
+            "application/x-www-form-urlencoded",
+            "csat=4&comment=%E4%B8%8A%E9%97%A8%E5%8F%8A%E6%97%B6",
+            &[("x-forwarded-for", "203.0.113.21".into())],
+        )
+        .await;
+    assert_eq!(half.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", half.body);
+    assert!(
+        half.body.contains("name=\"csat\" value=\"4\" checked") && half.body.contains(">上门及时</textarea>"),
+        "{}",
+        half.body
+    );
     assert_eq!(answer(json!({"csat": "5", "nps": "9", "comment": "上门及时"})).await.status, StatusCode::ACCEPTED);
     assert_eq!(answer(json!({"csat": "1", "nps": "0"})).await.status, StatusCode::CONFLICT);
     assert_eq!(app.anonymous_api().get("/public/crm/surveys/not-a-token").await.status, StatusCode::NOT_FOUND);
@@ -1034,6 +1054,38 @@ async fn a_contract_is_collected_in_two_instalments_one_of_them_late_and_reminde
     let refused =
         api.post("/api/v1/crm/contracts", &contract(json!([{"due_date": "2026-03-20", "amount": "60000.00"}]))).await;
     assert_eq!(refused.json()["errors"][0]["code"], "error.crm.plan_total", "{}", refused.body);
+    // A plan that falls short on the page: refused beside the plan, its rows as typed (the
+    // empty one between them dropped), nothing stored.
+    let customer_text = customer.to_string();
+    let short = app
+        .signed_in("admin")
+        .await
+        .post_form(
+            "/crm/contracts",
+            "/crm/contracts",
+            &[
+                ("party_id", &customer_text),
+                ("title", "年度运维服务"),
+                ("value", "100000.00"),
+                ("vat_rate", "6"),
+                ("start_date", "2026-03-01"),
+                ("end_date", "2027-02-28"),
+                ("due_date", "2026-03-20"),
+                ("amount", "60000.00"),
+                ("due_date", ""),
+                ("amount", ""),
+                ("due_date", "2026-09-20"),
+                ("amount", "30000.00"),
+            ],
+        )
+        .await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", short.body);
+    for typed in
+        ["value=\"2026-03-20\"", "value=\"60000.00\"", "value=\"2026-09-20\"", "value=\"30000.00\"", "role=\"alert\""]
+    {
+        assert!(short.body.contains(typed), "{typed}");
+    }
+    assert_eq!(app.count("crm_contracts").await, 0);
     let made = api
         .post(
             "/api/v1/crm/contracts",

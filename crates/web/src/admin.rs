@@ -7,7 +7,7 @@ use crate::error::{AppError, AppResult};
 use crate::extract::FormPairs;
 use crate::page::{
     flash_redirect, history, history_entry, local_time, render, render_status, FieldView, FormBuilder, HistoryEntry,
-    PageCtx,
+    PageCtx, Refused,
 };
 use crate::state::AppState;
 use crate::webhooks::{self, Delivery, Webhook, WebhookForm};
@@ -488,23 +488,24 @@ struct TokensPage {
     tokens: Vec<accounts::ApiToken>,
     users: Vec<(i64, String)>,
     new_secret: Option<String>,
-    error: Option<String>,
+    /// A refused new token: its user and name as typed, the reason beside the name.
+    refused: Refused,
 }
 
-async fn tokens_page(ctx: &Ctx, new_secret: Option<String>, error: Option<String>) -> AppResult<TokensPage> {
+async fn tokens_page(ctx: &Ctx, new_secret: Option<String>, refused: Refused) -> AppResult<TokensPage> {
     let users = accounts::list_users(ctx.db(), ctx.company_id()).await?.into_iter().map(|u| (u.id, u.login)).collect();
     Ok(TokensPage {
         page: PageCtx::new(ctx, "nav.tokens", "/admin/tokens").await?,
         tokens: accounts::list_tokens(ctx.db(), ctx.company_id(), None).await?,
         users,
         new_secret,
-        error,
+        refused,
     })
 }
 
 async fn tokens(ctx: Ctx) -> AppResult<Response> {
     ctx.require(TOKENS)?;
-    render(&tokens_page(&ctx, None, None).await?)
+    render(&tokens_page(&ctx, None, Refused::default()).await?)
 }
 
 async fn create_token(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
@@ -516,12 +517,12 @@ async fn create_token(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         Ok((_, secret)) => {
             tx.commit().await?;
             // The secret is shown on this response only; it is never stored in clear.
-            render(&tokens_page(&ctx, Some(secret), None).await?)
+            render(&tokens_page(&ctx, Some(secret), Refused::default()).await?)
         }
         Err(db::Error::Domain(DomainError::Invalid(errors))) => {
             drop(tx);
-            let message = errors.first().map(|e| ctx.state.messages.format(ctx.lang, e.key, &e.detail));
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &tokens_page(&ctx, None, message).await?)
+            let refused = Refused::new(&ctx, "", errors, pairs);
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &tokens_page(&ctx, None, refused).await?)
         }
         Err(e) => Err(e.into()),
     }

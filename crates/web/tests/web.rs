@@ -101,6 +101,28 @@ async fn api_tokens_authenticate_until_revoked_and_bad_tokens_get_a_problem() {
     assert!(tokens["items"][0].get("token_hash").is_none(), "secrets are never listed");
     assert_eq!(api.call(Method::DELETE, &format!("/api/v1/tokens/{id}"), None).await.status, StatusCode::OK);
     assert_eq!(api.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED, "a revoked token stops working at once");
+
+    // On the page, a name past a hundred characters is refused beside it, as typed, for the
+    // user chosen; no token is made.
+    let admin: i64 = sqlx::query("SELECT id FROM users WHERE login = 'admin'")
+        .fetch_one(app.db.reader())
+        .await
+        .expect("the administrator")
+        .try_get("id")
+        .expect("id");
+    let admin = admin.to_string();
+    let long = "对账机器人".repeat(21);
+    let refused = app
+        .signed_in("admin")
+        .await
+        .post_form("/admin/tokens", "/admin/tokens", &[("user_id", &admin), ("name", &long)])
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    let field = refused.body.split("id=\"token-name\"").nth(1).expect("the name field");
+    let field = &field[..field.find("</div>").expect("field end")];
+    assert!(field.contains(&format!("value=\"{long}\"")) && field.contains("role=\"alert\""), "{field}");
+    assert!(refused.body.contains(&format!("<option value=\"{admin}\" selected>")));
+    assert_eq!(app.count("api_tokens WHERE revoked_at IS NULL").await, 0);
 }
 
 #[tokio::test]

@@ -391,7 +391,10 @@ struct PriceListsPage {
     products: Vec<Product>,
     customers: Vec<(i64, String)>,
     quote: Option<String>,
-    errors: Vec<String>,
+    /// The price check as asked, shown again in its fields.
+    asked: PriceQuery,
+    /// Why the price check could not answer, per field (`quantity`, `date`).
+    errors: Vec<(String, String)>,
     /// The form just refused (`list:<field>` for a new list, `item-<id>:<field>` for a price
     /// added to one): shown again as typed, each message beside its field.
     refused: Refused,
@@ -406,47 +409,65 @@ impl PriceListsPage {
     fn typed(&self, field: &str) -> String {
         self.refused.typed(field, "")
     }
+
+    /// The price check's refusal of one field.
+    fn check_error(&self, field: &str) -> Option<&str> {
+        web::page::message_for(&self.errors, field)
+    }
+
+    /// The price check's refusals of no field it shows.
+    fn check_errors_elsewhere(&self) -> Vec<&str> {
+        web::page::messages_elsewhere(&self.errors, &["quantity", "date"])
+    }
+
+    /// Whether an option of the price check was the one asked for in `field`.
+    fn asked_for(&self, field: &str, id: &i64) -> bool {
+        let asked = if field == "party_id" { &self.asked.party_id } else { &self.asked.product_id };
+        asked.as_deref().is_some_and(|a| a.trim() == id.to_string())
+    }
 }
 
 #[derive(Deserialize, Default)]
 pub struct PriceQuery {
-    product_id: Option<i64>,
-    party_id: Option<i64>,
+    /// As sent: the form's "—" sends an empty customer, and text is what a page shows again.
+    product_id: Option<String>,
+    party_id: Option<String>,
     quantity: Option<String>,
     date: Option<String>,
 }
 
 pub async fn price_lists(ctx: Ctx, Query(q): Query<PriceQuery>) -> AppResult<Response> {
-    render(&price_lists_view(&ctx, q, Refused::default()).await?)
+    let view = price_lists_view(&ctx, q, Refused::default()).await?;
+    let refused = !view.errors.is_empty();
+    web::page::render_answer(&view, refused)
 }
 
 async fn price_lists_view(ctx: &Ctx, q: PriceQuery, refused: Refused) -> AppResult<PriceListsPage> {
     ctx.require(service::READ)?;
     let mut conn = conn(ctx).await?;
-    let mut errors = Vec::new();
+    let mut refusals = Vec::new();
     let mut quote = None;
-    if let (Some(product), Some(date)) = (q.product_id, q.date.filter(|d| !d.is_empty())) {
-        let quantity = q.quantity.unwrap_or_else(|| "1".into());
+    let id = |text: &Option<String>| text.as_deref().and_then(|t| t.trim().parse::<i64>().ok());
+    let (product, party) = (id(&q.product_id), id(&q.party_id));
+    if let (Some(product), Some(date)) = (product, q.date.as_deref().filter(|d| !d.is_empty())) {
+        let quantity = q.quantity.clone().unwrap_or_else(|| "1".into());
         match kernel::Qty::parse(&quantity) {
-            Ok(qty) => {
-                match crate::pricing::price_for(&mut conn, ctx.company_id(), product, q.party_id, qty, &date).await {
-                    Ok(found) => {
-                        let source = found.source.unwrap_or_else(|| ctx.t("catalog.own_price"));
-                        quote = Some(format!(
-                            "{} × {quantity} → {} ({source})",
-                            ctx.t("catalog.list_price"),
-                            kernel::Money::from_minor(found.price, kernel::Currency::CNY)
-                        ));
-                    }
-                    Err(db::Error::Domain(DomainError::Invalid(e))) => {
-                        errors = e.iter().map(|e| ctx.state.messages.format(ctx.lang, e.key, &e.detail)).collect()
-                    }
-                    Err(e) => return Err(e.into()),
+            Ok(qty) => match crate::pricing::price_for(&mut conn, ctx.company_id(), product, party, qty, date).await {
+                Ok(found) => {
+                    let source = found.source.unwrap_or_else(|| ctx.t("catalog.own_price"));
+                    quote = Some(format!(
+                        "{} × {quantity} → {} ({source})",
+                        ctx.t("catalog.list_price"),
+                        kernel::Money::from_minor(found.price, kernel::Currency::CNY)
+                    ));
                 }
-            }
-            Err(e) => errors.push(ctx.state.messages.format(ctx.lang, e.key, &e.detail)),
+                Err(db::Error::Domain(DomainError::Invalid(e))) => refusals = e,
+                Err(e) => return Err(e.into()),
+            },
+            Err(e) => refusals.push(kernel::error::FieldError { field: "quantity".into(), ..e }),
         }
     }
+    let errors = web::page::field_messages(ctx, &refusals);
     let lists = crate::pricing::lists(&mut conn, ctx.company_id()).await?;
     let products = service::products(&mut conn, ctx.company_id(), None).await?;
     let rows = sqlx::query("SELECT p.id, p.name FROM parties p JOIN party_roles r ON r.party_id = p.id AND r.role = 'customer' WHERE p.company_id = $1 ORDER BY p.name LIMIT 500")
@@ -462,6 +483,7 @@ async fn price_lists_view(ctx: &Ctx, q: PriceQuery, refused: Refused) -> AppResu
         products,
         customers,
         quote,
+        asked: q,
         errors,
         refused,
         can_manage,

@@ -179,6 +179,22 @@ impl ContractsPage {
         message_for(&self.errors, field)
     }
 
+    /// The plan's rows as (index, due date, amount): those of a refused form as typed (rows
+    /// left empty dropped, so each refusal's index is its row), then empty ones, four at least.
+    fn instalment_rows(&self) -> Vec<(usize, &str, &str)> {
+        let mut rows: Vec<(usize, &str, &str)> = self
+            .form
+            .instalments
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (i, r.due_date.as_str(), r.amount.as_str()))
+            .collect();
+        while rows.len() < 4 {
+            rows.push((rows.len(), "", ""));
+        }
+        rows
+    }
+
     fn money(&self, fen: impl std::borrow::Borrow<i64>) -> String {
         self.page.money(fen.borrow())
     }

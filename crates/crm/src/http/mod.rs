@@ -313,6 +313,8 @@ struct LeadsPage {
     form: LeadForm,
     errors: Vec<(String, String)>,
     can_manage: bool,
+    /// The CSV of a refused import, kept to correct.
+    csv: String,
 }
 
 impl LeadsPage {
@@ -332,6 +334,7 @@ async fn leads_view(ctx: &Ctx, status: String, form: LeadForm, errors: Vec<(Stri
         form,
         errors,
         can_manage: ctx.principal.may(service::LEAD_MANAGE),
+        csv: String::new(),
     })
 }
 
@@ -386,7 +389,8 @@ async fn import_page(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
                 })
                 .collect();
             let text = field_messages(&ctx, &located[..1.min(located.len())]);
-            leads_view(&ctx, String::new(), LeadForm::default(), text).await
+            let view = leads_view(&ctx, String::new(), LeadForm::default(), text).await?;
+            Ok(LeadsPage { csv: pairs.text("csv"), ..view })
         },
     )
     .await

@@ -510,11 +510,18 @@ struct SurveyPage {
     answered: bool,
     thanks: bool,
     errors: Vec<(String, String)>,
+    /// A refused answer as given, to correct.
+    typed: Answer,
 }
 
 impl SurveyPage {
     fn error(&self, field: &str) -> Option<&str> {
         message_for(&self.errors, field)
+    }
+
+    /// Whether a score was the one given in a refused answer.
+    fn given(&self, given: &str, score: &i32) -> bool {
+        given.trim() == score.to_string()
     }
 }
 
@@ -522,7 +529,15 @@ async fn survey_page(State(state): State<AppState>, Path(token): Path<String>) -
     let mut conn = state.db.read_conn().await?;
     let (_, company, subject, answered) =
         service_desk::survey_subject(&mut conn, &token).await?.ok_or(DomainError::NotFound("survey"))?;
-    render(&SurveyPage { token, company, subject, answered, thanks: false, errors: Vec::new() })
+    render(&SurveyPage {
+        token,
+        company,
+        subject,
+        answered,
+        thanks: false,
+        errors: Vec::new(),
+        typed: Answer::default(),
+    })
 }
 
 /// A survey answer, from the page (form-encoded) or JSON: once per link, rate-limited per
@@ -562,7 +577,8 @@ async fn answer_survey(
             if json_body {
                 Ok((StatusCode::ACCEPTED, Json(json!({"received": true}))).into_response())
             } else {
-                render(&SurveyPage { token, company, subject, answered: true, thanks: true, errors: Vec::new() })
+                let typed = Answer::default();
+                render(&SurveyPage { token, company, subject, answered: true, thanks: true, errors: Vec::new(), typed })
             }
         }
         Err(db::Error::Domain(DomainError::Invalid(errors))) if !json_body => {
@@ -578,7 +594,7 @@ async fn answer_survey(
                 .collect();
             render_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &SurveyPage { token, company, subject, answered: false, thanks: false, errors },
+                &SurveyPage { token, company, subject, answered: false, thanks: false, errors, typed: answer },
             )
         }
         Err(e) => Err(e.into()),
