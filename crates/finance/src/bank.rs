@@ -6,6 +6,9 @@
 //! YYYY/MM/DD or YYYYMMDD), either one signed amount column or separate money-in and money-out
 //! columns, and optionally counterparty, reference and memo. Amounts are decimal text; a
 //! thousands separator is allowed. A file with a bad row is refused whole, with the row named.
+//! A statement of a foreign-currency account is imported in its currency (USD, EUR, HKD, JPY)
+//! and its lines are matched with receipts and payments in that currency, by their amounts in
+//! it.
 
 use db::{Result, RowExt, Tx};
 use kernel::error::Problems;
@@ -50,6 +53,9 @@ pub struct StatementForm {
     pub bank_account: String,
     pub csv: String,
     pub mapping: Mapping,
+    /// The currency the account's statement is in: empty or `CNY`, or a foreign one.
+    #[serde(default)]
+    pub currency: String,
 }
 
 /// A parsed statement line.
@@ -81,12 +87,12 @@ fn parse_date(text: &str) -> Option<String> {
         .map(|d| d.to_string())
 }
 
-fn parse_amount(text: &str) -> std::result::Result<i64, ()> {
-    let t = text.trim().replace(['¥', '￥'], "");
+fn parse_amount(text: &str, currency: Currency) -> std::result::Result<i64, ()> {
+    let t = text.trim().replace(['¥', '￥', '$', '€'], "");
     if t.is_empty() {
         return Ok(0);
     }
-    Money::parse(&t, Currency::CNY).map(|m| m.minor()).map_err(|_| ())
+    Money::parse(&t, currency).map(|m| m.minor()).map_err(|_| ())
 }
 
 /// Parses a statement (pure: no I/O). Every bad row is reported with its row number.
@@ -100,7 +106,12 @@ pub fn decode_export(bytes: &[u8]) -> String {
     }
 }
 
-pub fn parse(csv_text: &str, mapping: &Mapping) -> std::result::Result<Vec<ParsedLine>, DomainError> {
+pub fn parse(
+    csv_text: &str,
+    mapping: &Mapping,
+    currency: Currency,
+) -> std::result::Result<Vec<ParsedLine>, DomainError> {
+    let parse_amount = |text: &str| parse_amount(text, currency);
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(csv_text.as_bytes());
     let mut rows: Vec<Vec<String>> = Vec::new();
     for record in reader.records() {
@@ -166,16 +177,26 @@ pub async fn import(tx: &mut Tx, principal: &Principal, form: &StatementForm) ->
     principal.authorize(crate::invoicing::PAYMENTS)?;
     let company = principal.company_id.0;
     let bank = form.bank_account.trim();
+    let mut problems = Problems::default();
     if !crate::chart::template(tx.conn(), company).await?.is_cash_or_bank(bank) {
-        return Err(DomainError::invalid("bank_account", "error.finance.bank_account", bank).into());
+        problems.add("bank_account", "error.finance.bank_account", bank);
     }
-    let lines = parse(&form.csv, &form.mapping)?;
+    let currency = match form.currency.trim().to_uppercase().as_str() {
+        "" => Some(Currency::CNY),
+        code => Currency::from_code(code).or_else(|| {
+            problems.add("currency", "error.finance.currency", code);
+            None
+        }),
+    };
+    problems.finish()?;
+    let currency = currency.unwrap_or(Currency::CNY);
+    let lines = parse(&form.csv, &form.mapping, currency)?;
     let now = tx.now().to_string();
     let batch = format!("{}-{}", &now[..19], lines.len());
     for line in &lines {
         sqlx::query(
-            "INSERT INTO fin_bank_lines (company_id, bank_account, line_date, amount, counterparty, reference, memo, batch, imported_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO fin_bank_lines (company_id, bank_account, line_date, amount, counterparty, reference, memo, batch, imported_at, currency) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(company)
         .bind(bank)
@@ -186,6 +207,7 @@ pub async fn import(tx: &mut Tx, principal: &Principal, form: &StatementForm) ->
         .bind(&line.memo)
         .bind(&batch)
         .bind(&now)
+        .bind(currency.code())
         .execute(tx.conn())
         .await?;
     }
@@ -193,7 +215,7 @@ pub async fn import(tx: &mut Tx, principal: &Principal, form: &StatementForm) ->
         "create",
         "finance.bank_statement",
         Some(&batch),
-        &json!({"bank_account": [null, bank], "lines": [null, lines.len()]}),
+        &json!({"bank_account": [null, bank], "currency": [null, currency.code()], "lines": [null, lines.len()]}),
     )
     .await?;
     Ok(lines.len())
@@ -205,7 +227,9 @@ pub struct BankLine {
     pub id: i64,
     pub bank_account: String,
     pub date: String,
+    /// In minor units of `currency`.
     pub amount: i64,
+    pub currency: String,
     pub counterparty: String,
     pub reference: String,
     pub memo: String,
@@ -213,10 +237,22 @@ pub struct BankLine {
     pub payment_number: Option<String>,
 }
 
+impl BankLine {
+    /// The amount as shown: `1,234.50`, in its currency's digits.
+    pub fn amount_text(&self) -> String {
+        Money::from_minor(self.amount, Currency::from_code(&self.currency).unwrap_or(Currency::CNY)).to_string()
+    }
+
+    /// The amount as the API sends it: `-1234.50`.
+    pub fn amount_decimal(&self) -> String {
+        crate::fx::decimal_text(self.amount, Currency::from_code(&self.currency).unwrap_or(Currency::CNY))
+    }
+}
+
 /// Statement lines, unmatched first, newest first.
 pub async fn lines(conn: &mut db::Conn, company: i64, only_unmatched: bool) -> Result<Vec<BankLine>> {
     let rows = sqlx::query(&format!(
-        "SELECT b.id, b.bank_account, b.line_date, b.amount, b.counterparty, b.reference, b.memo, b.payment_id, p.number \
+        "SELECT b.id, b.bank_account, b.line_date, b.amount, b.currency, b.counterparty, b.reference, b.memo, b.payment_id, p.number \
          FROM fin_bank_lines b LEFT JOIN fin_payments p ON p.id = b.payment_id WHERE b.company_id = $1 {} \
          ORDER BY CASE WHEN b.payment_id IS NULL THEN 0 ELSE 1 END, b.line_date DESC, b.id DESC LIMIT 500",
         if only_unmatched { "AND b.payment_id IS NULL" } else { "" }
@@ -231,6 +267,7 @@ pub async fn lines(conn: &mut db::Conn, company: i64, only_unmatched: bool) -> R
                 bank_account: r.try_get("bank_account")?,
                 date: r.try_get("line_date")?,
                 amount: r.try_get("amount")?,
+                currency: r.try_get("currency")?,
                 counterparty: r.try_get("counterparty")?,
                 reference: r.try_get("reference")?,
                 memo: r.try_get("memo")?,
@@ -248,18 +285,20 @@ pub struct Suggestion {
     pub number: String,
     pub party_name: String,
     pub date: String,
+    /// In the statement line's currency.
     pub amount: i64,
+    pub currency: String,
     /// Days between the payment and the statement line.
     pub days_apart: i64,
     /// Whether the counterparty text names the party.
     pub name_matches: bool,
 }
 
-/// Unmatched receipts (for money in) or payments (for money out) of the same amount and bank
-/// account within ten days, the counterparty's name first, then the closest date.
+/// Unmatched receipts (for money in) or payments (for money out) of the same amount, currency
+/// and bank account within ten days, the counterparty's name first, then the closest date.
 pub async fn suggestions(conn: &mut db::Conn, company: i64, line_id: i64) -> Result<Vec<Suggestion>> {
     let line = sqlx::query(
-        "SELECT bank_account, line_date, amount, counterparty FROM fin_bank_lines WHERE company_id = $1 AND id = $2",
+        "SELECT bank_account, line_date, amount, currency, counterparty FROM fin_bank_lines WHERE company_id = $1 AND id = $2",
     )
     .bind(company)
     .bind(line_id)
@@ -269,12 +308,15 @@ pub async fn suggestions(conn: &mut db::Conn, company: i64, line_id: i64) -> Res
     let amount: i64 = line.try_get("amount")?;
     let date: String = line.try_get("line_date")?;
     let counterparty: String = line.try_get("counterparty")?;
+    let currency: String = line.try_get("currency")?;
     let kind = if amount > 0 { "receipt" } else { "payment" };
     let day = chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").map_err(|_| DomainError::Internal(date.clone()))?;
     let (from, to) = ((day - chrono::Duration::days(10)).to_string(), (day + chrono::Duration::days(10)).to_string());
     let rows = sqlx::query(
-        "SELECT p.id, p.number, pa.name, p.payment_date, p.amount FROM fin_payments p JOIN parties pa ON pa.id = p.party_id \
-         WHERE p.company_id = $1 AND p.kind = $2 AND p.amount = $3 AND p.bank_account = $4 AND p.payment_date >= $5 AND p.payment_date <= $6 \
+        "SELECT p.id, p.number, pa.name, p.payment_date, COALESCE(c.amount, p.amount) AS amount \
+         FROM fin_payments p JOIN parties pa ON pa.id = p.party_id LEFT JOIN fin_payment_currency c ON c.payment_id = p.id \
+         WHERE p.company_id = $1 AND p.kind = $2 AND COALESCE(c.amount, p.amount) = $3 AND COALESCE(c.currency, 'CNY') = $7 \
+         AND p.bank_account = $4 AND p.payment_date >= $5 AND p.payment_date <= $6 \
          AND NOT EXISTS (SELECT 1 FROM fin_bank_lines b WHERE b.payment_id = p.id)",
     )
     .bind(company)
@@ -283,6 +325,7 @@ pub async fn suggestions(conn: &mut db::Conn, company: i64, line_id: i64) -> Res
     .bind(line.try_get::<String, _>("bank_account")?)
     .bind(&from)
     .bind(&to)
+    .bind(&currency)
     .fetch_all(&mut *conn)
     .await?;
     let mut out: Vec<Suggestion> = rows
@@ -300,6 +343,7 @@ pub async fn suggestions(conn: &mut db::Conn, company: i64, line_id: i64) -> Res
                 party_name,
                 date: paid,
                 amount: r.try_get("amount")?,
+                currency: currency.clone(),
                 days_apart,
             })
         })
@@ -308,22 +352,26 @@ pub async fn suggestions(conn: &mut db::Conn, company: i64, line_id: i64) -> Res
     Ok(out)
 }
 
-/// Reconciles a statement line with a receipt or payment of the same amount, direction and
-/// bank account. Each is matched at most once.
+/// Reconciles a statement line with a receipt or payment of the same amount, currency,
+/// direction and bank account. Each is matched at most once.
 pub async fn reconcile(tx: &mut Tx, principal: &Principal, line_id: i64, payment_id: i64) -> Result<()> {
     principal.authorize(crate::invoicing::PAYMENTS)?;
     let company = principal.company_id.0;
-    let line =
-        sqlx::query("SELECT bank_account, amount, payment_id FROM fin_bank_lines WHERE company_id = $1 AND id = $2")
-            .bind(company)
-            .bind(line_id)
-            .fetch_optional(tx.conn())
-            .await?
-            .ok_or(DomainError::NotFound("bank line"))?;
+    let line = sqlx::query(
+        "SELECT bank_account, amount, currency, payment_id FROM fin_bank_lines WHERE company_id = $1 AND id = $2",
+    )
+    .bind(company)
+    .bind(line_id)
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or(DomainError::NotFound("bank line"))?;
     if line.try_get::<Option<i64>, _>("payment_id")?.is_some() {
         return Err(DomainError::Conflict("the statement line is already reconciled".into()).into());
     }
-    let payment = sqlx::query("SELECT kind, amount, bank_account FROM fin_payments WHERE company_id = $1 AND id = $2")
+    let payment = sqlx::query(
+        "SELECT p.kind, COALESCE(c.amount, p.amount) AS amount, COALESCE(c.currency, 'CNY') AS currency, p.bank_account \
+         FROM fin_payments p LEFT JOIN fin_payment_currency c ON c.payment_id = p.id WHERE p.company_id = $1 AND p.id = $2",
+    )
         .bind(company)
         .bind(payment_id)
         .fetch_optional(tx.conn())
@@ -332,8 +380,14 @@ pub async fn reconcile(tx: &mut Tx, principal: &Principal, line_id: i64, payment
     let signed = if payment.try_get::<String, _>("kind")? == "receipt" { 1 } else { -1 }
         * payment.try_get::<i64, _>("amount")?;
     let amount: i64 = line.try_get("amount")?;
-    if signed != amount || payment.try_get::<String, _>("bank_account")? != line.try_get::<String, _>("bank_account")? {
-        return Err(DomainError::invalid("payment_id", "error.bank.mismatch", crate::domain::yuan(amount)).into());
+    let currency: String = line.try_get("currency")?;
+    if signed != amount
+        || payment.try_get::<String, _>("currency")? != currency
+        || payment.try_get::<String, _>("bank_account")? != line.try_get::<String, _>("bank_account")?
+    {
+        let unit = Currency::from_code(&currency).unwrap_or(Currency::CNY);
+        let shown = format!("{currency} {}", crate::fx::decimal_text(amount, unit));
+        return Err(DomainError::invalid("payment_id", "error.bank.mismatch", shown).into());
     }
     let taken = sqlx::query("SELECT 1 FROM fin_bank_lines WHERE payment_id = $1")
         .bind(payment_id)
@@ -413,7 +467,7 @@ mod tests {
             has_header: true,
             ..Default::default()
         };
-        let lines = parse(csv, &mapping).unwrap();
+        let lines = parse(csv, &mapping, Currency::CNY).unwrap();
         assert_eq!(lines.len(), 2);
         assert_eq!((lines[0].date.as_str(), lines[0].amount), ("2026-03-20", 3_000_000));
         assert_eq!((lines[1].date.as_str(), lines[1].amount), ("2026-03-28", -11_300_000));
@@ -423,7 +477,7 @@ mod tests {
     fn a_bad_row_is_named_and_the_file_refused() {
         let csv = "2026-03-01,100.00\n2026-02-30,5.00\n2026-03-02,abc\n";
         let mapping = Mapping { date: "1".into(), amount: "2".into(), has_header: false, ..Default::default() };
-        let Err(DomainError::Invalid(errors)) = parse(csv, &mapping) else { panic!("refused") };
+        let Err(DomainError::Invalid(errors)) = parse(csv, &mapping, Currency::CNY) else { panic!("refused") };
         assert_eq!((errors[0].field.as_str(), errors[0].key), ("row 2", "error.bank.date"));
         assert_eq!((errors[1].field.as_str(), errors[1].key), ("row 3", "error.bank.amount"));
     }

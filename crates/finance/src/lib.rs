@@ -182,6 +182,12 @@ pub fn module() -> Module {
                 name: "invoices and payments in a foreign currency",
                 sql: include_str!("../migrations/0025_foreign_documents.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 26,
+                name: "bank statements of foreign-currency accounts",
+                sql: include_str!("../migrations/0026_foreign_bank_lines.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,

@@ -1282,7 +1282,7 @@ pub async fn bank_lines(ctx: Ctx, Query(q): Query<BankQuery>) -> AppResult<Json<
     let lines = crate::bank::lines(&mut conn, ctx.company_id(), q.unmatched.unwrap_or(false)).await?;
     let items: Vec<Value> = lines
         .iter()
-        .map(|l| json!({"id": l.id, "bank_account": l.bank_account, "date": l.date, "amount": yuan(l.amount), "counterparty": l.counterparty, "reference": l.reference, "memo": l.memo, "payment_id": l.payment_id, "payment_number": l.payment_number}))
+        .map(|l| json!({"id": l.id, "bank_account": l.bank_account, "date": l.date, "amount": l.amount_decimal(), "currency": l.currency, "counterparty": l.counterparty, "reference": l.reference, "memo": l.memo, "payment_id": l.payment_id, "payment_number": l.payment_number}))
         .collect();
     Ok(Json(json!({"items": items})))
 }
@@ -1293,7 +1293,7 @@ pub async fn bank_suggestions(ctx: Ctx, Path(id): Path<String>) -> AppResult<Jso
     let found = crate::bank::suggestions(&mut conn, ctx.company_id(), parse_id(&id)?).await?;
     let items: Vec<Value> = found
         .iter()
-        .map(|s| json!({"payment_id": s.payment_id, "number": s.number, "party_name": s.party_name, "date": s.date, "amount": yuan(s.amount), "days_apart": s.days_apart, "name_matches": s.name_matches}))
+        .map(|s| json!({"payment_id": s.payment_id, "number": s.number, "party_name": s.party_name, "date": s.date, "amount": crate::fx::decimal_text(s.amount, kernel::Currency::from_code(&s.currency).unwrap_or(kernel::Currency::CNY)), "currency": s.currency, "days_apart": s.days_apart, "name_matches": s.name_matches}))
         .collect();
     Ok(Json(json!({"items": items})))
 }

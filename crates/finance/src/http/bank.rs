@@ -84,6 +84,7 @@ fn default_form(bank_account: &str) -> StatementForm {
             has_header: true,
             ..Default::default()
         },
+        currency: String::new(),
     }
 }
 
@@ -119,6 +120,7 @@ pub async fn import(ctx: Ctx, upload: Upload) -> AppResult<Response> {
             memo: pairs.text("memo"),
             has_header: pairs.get("has_header") == Some("true"),
         },
+        currency: pairs.text("currency"),
     };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     match bank::import(&mut tx, &ctx.principal, &form).await {

@@ -119,6 +119,40 @@ async fn a_dollar_invoice_is_paid_in_two_receipts_at_other_rates_and_revalued_at
             row("6603", "0.00", "100.00", ""),
         ]
     );
+    // The bank's dollar statement shows the USD 2,000.00 coming in: it is that receipt, by its
+    // dollars; a yuan line of the same ¥14,300.00 is not.
+    let statement = |currency: &str, rows: &str| {
+        json!({"bank_account": "1002", "currency": currency, "csv": format!("date,amount,counterparty\n{rows}"),
+               "mapping": {"date": "date", "amount": "amount", "counterparty": "counterparty"}})
+    };
+    for (currency, rows) in [
+        ("USD", "2026-03-20,\"$2,000.00\",Pacific Home Goods Inc.\n"),
+        ("", "2026-03-20,14300.00,Pacific Home Goods Inc.\n"),
+    ] {
+        let imported = api.post("/api/v1/finance/bank-statements", &statement(currency, rows)).await;
+        assert_eq!(imported.status, StatusCode::CREATED, "{}", imported.body);
+    }
+    let lines = api.get("/api/v1/finance/bank-lines?unmatched=true").await.json();
+    let line = |currency: &str| {
+        lines["items"].as_array().expect("items").iter().find(|l| l["currency"] == currency).cloned().expect("line")
+    };
+    let (dollars, yuan) = (line("USD"), line("CNY"));
+    assert_eq!(dollars["amount"], "2000.00");
+    let suggested = |line: &Value| {
+        let api = &api;
+        let id = line["id"].clone();
+        async move { api.get(&format!("/api/v1/finance/bank-lines/{id}/suggestions")).await.json()["items"].clone() }
+    };
+    assert_eq!(suggested(&dollars).await[0]["payment_id"], first["id"]);
+    assert_eq!(suggested(&yuan).await.as_array().map(Vec::len), Some(0), "a yuan line is not the dollar receipt");
+    let wrong = api
+        .post(&format!("/api/v1/finance/bank-lines/{}/match", yuan["id"]), &json!({"payment_id": first["id"]}))
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", wrong.body);
+    let matched = api
+        .post(&format!("/api/v1/finance/bank-lines/{}/match", dollars["id"]), &json!({"payment_id": first["id"]}))
+        .await;
+    assert_eq!(matched.status, StatusCode::OK, "{}", matched.body);
     let part_paid = invoice(&api, id).await;
     assert_eq!(part_paid["status"], "partial");
     assert_eq!(
