@@ -2240,17 +2240,38 @@ pub struct StatementLine {
     pub link: String,
 }
 
+/// The currencies a party has documents in: CNY first, then any foreign one.
+pub async fn party_currencies(conn: &mut db::Conn, company: i64, party_id: i64) -> Result<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT c.currency FROM fin_invoices i JOIN fin_invoice_currency c ON c.invoice_id = i.id \
+         WHERE i.company_id = $1 AND i.party_id = $2 ORDER BY c.currency",
+    )
+    .bind(company)
+    .bind(party_id)
+    .fetch_all(conn)
+    .await?;
+    let mut currencies = vec!["CNY".to_string()];
+    for r in rows {
+        currencies.push(r.try_get("currency")?);
+    }
+    Ok(currencies)
+}
+
 /// A statement of account (对账单) for one party between two dates: the balance owed at the
 /// start, every invoice, credit note and receipt (or bill and payment) in between, and the
 /// balance at the end. Advances show as a negative balance. Documents in a foreign currency
 /// count in CNY at their own rates: a receipt counts what it cleared of the invoices it paid,
 /// its exchange difference being the company's gain or loss, not the customer's debt.
+///
+/// In a foreign `currency`, the statement a customer abroad is sent: only the documents
+/// written in it, in it (minor units of that currency).
 pub async fn party_statement(
     conn: &mut db::Conn,
     company: i64,
     party_id: i64,
     from: &str,
     to: &str,
+    currency: Currency,
 ) -> Result<(i64, Vec<StatementLine>)> {
     let mut problems = kernel::error::Problems::default();
     let mut read = |field: &str, date: &str| match chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d") {
@@ -2271,7 +2292,7 @@ pub async fn party_statement(
     // they are compared with stored dates as text.
     let (from, to) = (days.0.unwrap_or_default().to_string(), days.1.unwrap_or_default().to_string());
     let (from, to) = (from.as_str(), to.as_str());
-    let rows = sqlx::query(
+    let sql = if currency == Currency::CNY {
         "SELECT invoice_date AS day, CASE WHEN credit_of IS NULL THEN 'invoice' ELSE 'credit_note' END AS kind, number, total AS amount, id, \
            kind AS document, id AS target \
          FROM fin_invoices WHERE company_id = $1 AND party_id = $2 AND status <> 'draft' AND invoice_date <= $3 \
@@ -2281,13 +2302,24 @@ pub async fn party_statement(
          FROM fin_payments p LEFT JOIN (SELECT a.payment_id, CAST(SUM(a.amount) AS BIGINT) AS cleared FROM fin_allocations a \
            JOIN fin_payment_currency c ON c.payment_id = a.payment_id GROUP BY a.payment_id) f ON f.payment_id = p.id \
          WHERE p.company_id = $1 AND p.party_id = $2 AND p.payment_date <= $3 \
-         ORDER BY day, kind, id",
-    )
-    .bind(company)
-    .bind(party_id)
-    .bind(to)
-    .fetch_all(&mut *conn)
-    .await?;
+         ORDER BY day, kind, id"
+    } else {
+        "SELECT i.invoice_date AS day, CASE WHEN i.credit_of IS NULL THEN 'invoice' ELSE 'credit_note' END AS kind, i.number, c.total AS amount, i.id, \
+           i.kind AS document, i.id AS target \
+         FROM fin_invoices i JOIN fin_invoice_currency c ON c.invoice_id = i.id \
+         WHERE i.company_id = $1 AND i.party_id = $2 AND i.status <> 'draft' AND i.invoice_date <= $3 AND c.currency = $4 \
+         UNION ALL \
+         SELECT p.payment_date AS day, CASE WHEN p.refund_of IS NULL THEN p.kind ELSE 'refund' END AS kind, p.number, \
+           CASE WHEN p.refund_of IS NULL THEN -1 ELSE 1 END * c.amount AS amount, p.id, 'payment' AS document, p.entry_id AS target \
+         FROM fin_payments p JOIN fin_payment_currency c ON c.payment_id = p.id \
+         WHERE p.company_id = $1 AND p.party_id = $2 AND p.payment_date <= $3 AND c.currency = $4 \
+         ORDER BY day, kind, id"
+    };
+    let mut query = sqlx::query(sql).bind(company).bind(party_id).bind(to);
+    if currency != Currency::CNY {
+        query = query.bind(currency.code());
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
     let mut opening = 0i64;
     let mut lines = Vec::new();
     let mut balance = 0i64;

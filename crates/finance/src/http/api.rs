@@ -1324,26 +1324,22 @@ pub fn statement_docs() -> Vec<ApiRoute> {
     }]
 }
 
-#[derive(Deserialize)]
-pub struct StatementQuery {
-    party_id: Option<i64>,
-    from: Option<String>,
-    to: Option<String>,
-}
-
-pub async fn party_statement(ctx: Ctx, Query(q): Query<StatementQuery>) -> AppResult<Json<Value>> {
+pub async fn party_statement(ctx: Ctx, Query(q): Query<super::invoices::StatementQuery>) -> AppResult<Json<Value>> {
     ctx.require(crate::invoicing::READ)?;
     let party = q.party_id.ok_or_else(|| AppError::Domain(DomainError::invalid("party_id", "error.required", "")))?;
+    let currency = q.currency()?;
     let (from, to) = (q.from.unwrap_or_default(), q.to.unwrap_or_default());
     let mut conn = conn(&ctx).await?;
-    let (opening, lines) = crate::invoicing::party_statement(&mut conn, ctx.company_id(), party, &from, &to).await?;
+    let (opening, lines) =
+        crate::invoicing::party_statement(&mut conn, ctx.company_id(), party, &from, &to, currency).await?;
     let closing = lines.last().map(|l| l.balance).unwrap_or(opening);
+    let amount = |minor: i64| crate::fx::decimal_text(minor, currency);
     let items: Vec<Value> = lines
         .iter()
-        .map(|l| json!({"date": l.date, "kind": l.kind, "number": l.number, "charge": yuan(l.charge), "credit": yuan(l.credit), "balance": yuan(l.balance)}))
+        .map(|l| json!({"date": l.date, "kind": l.kind, "number": l.number, "charge": amount(l.charge), "credit": amount(l.credit), "balance": amount(l.balance)}))
         .collect();
     Ok(Json(
-        json!({"party_id": party, "from": from, "to": to, "opening": yuan(opening), "items": items, "closing": yuan(closing)}),
+        json!({"party_id": party, "currency": currency.code(), "from": from, "to": to, "opening": amount(opening), "items": items, "closing": amount(closing)}),
     ))
 }
 

@@ -571,15 +571,42 @@ struct StatementPage {
     closing: i64,
     /// Dates that could not be read, by field, shown beside them.
     errors: Vec<(String, String)>,
+    /// The currency the statement is in, and those the party has documents in.
+    currency: kernel::Currency,
+    currencies: Vec<String>,
+}
+
+impl StatementPage {
+    /// An amount of the statement's currency as shown; blank for zero, as money columns are.
+    fn amount(&self, minor: &i64) -> String {
+        if *minor == 0 {
+            String::new()
+        } else {
+            kernel::Money::from_minor(*minor, self.currency).to_string()
+        }
+    }
 }
 
 #[derive(Deserialize)]
 pub struct StatementQuery {
-    party_id: Option<i64>,
-    from: Option<String>,
-    to: Option<String>,
-    /// `csv` or `xlsx` downloads the statement.
+    pub(super) party_id: Option<i64>,
+    pub(super) from: Option<String>,
+    pub(super) to: Option<String>,
+    /// `csv` or `xlsx` downloads the statement (the page's).
     format: Option<String>,
+    /// A foreign currency: the statement of the documents written in it, in it.
+    currency: Option<String>,
+}
+
+impl StatementQuery {
+    /// The currency asked for: CNY unless a known foreign one is named.
+    pub fn currency(&self) -> Result<kernel::Currency, AppError> {
+        match self.currency.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+            None => Ok(kernel::Currency::CNY),
+            Some(code) => kernel::Currency::from_code(code)
+                .ok_or_else(|| AppError::Domain(DomainError::invalid("currency", "error.finance.currency", code))),
+        }
+    }
 }
 
 /// The statement of account of one customer or supplier, printable.
@@ -596,9 +623,11 @@ pub async fn party_statement(ctx: Ctx, Query(q): Query<StatementQuery>) -> AppRe
         .await?
         .ok_or(AppError::NotFound)?
         .try_get("name")?;
+    let currency = q.currency()?;
+    let currencies = invoicing::party_currencies(&mut ctx.db().read_conn().await?, ctx.company_id(), party_id).await?;
     let read: AppResult<_> = async {
         let mut conn = ctx.db().read_conn().await?;
-        Ok(invoicing::party_statement(&mut conn, ctx.company_id(), party_id, &from, &to).await?)
+        Ok(invoicing::party_statement(&mut conn, ctx.company_id(), party_id, &from, &to, currency).await?)
     }
     .await;
     let ((opening, lines), errors) = match figures_or_refusal(&ctx, read)? {
@@ -606,18 +635,20 @@ pub async fn party_statement(ctx: Ctx, Query(q): Query<StatementQuery>) -> AppRe
         Err(errors) => ((0, Vec::new()), errors),
     };
     let closing = lines.last().map(|l| l.balance).unwrap_or(opening);
+    let amount = |minor: i64| crate::fx::decimal_text(minor, currency);
     if let Some(format) = q.format.as_deref().filter(|f| errors.is_empty() && (*f == "csv" || *f == "xlsx")) {
         let header: Vec<String> =
             ["finance.date", "finance.invoice_number", "finance.charge", "finance.paid", "finance.balance"]
                 .iter()
                 .map(|k| ctx.t(k))
                 .collect();
-        let edge =
-            |label: &str, balance: i64| vec![String::new(), ctx.t(label), String::new(), String::new(), yuan(balance)];
+        let edge = |label: &str, balance: i64| {
+            vec![String::new(), ctx.t(label), String::new(), String::new(), amount(balance)]
+        };
         let mut data = vec![edge("finance.opening", opening)];
         data.extend(lines.iter().map(|l| {
             let document = format!("{} {}", ctx.t(&format!("finance.doc.{}", l.kind)), l.number);
-            vec![l.date.clone(), document, yuan(l.charge), yuan(l.credit), yuan(l.balance)]
+            vec![l.date.clone(), document, amount(l.charge), amount(l.credit), amount(l.balance)]
         }));
         data.push(edge("finance.closing", closing));
         return web::page::download(format, &format!("statement-{party_id}-{from}-{to}"), &header, &data);
@@ -627,7 +658,7 @@ pub async fn party_statement(ctx: Ctx, Query(q): Query<StatementQuery>) -> AppRe
         .titled(format!("{} · {party_name}", ctx.t("finance.party_statement")));
     let refused = !errors.is_empty();
     web::page::render_answer(
-        &StatementPage { page, party_id, party_name, from, to, opening, lines, closing, errors },
+        &StatementPage { page, party_id, party_name, from, to, opening, lines, closing, errors, currency, currencies },
         refused,
     )
 }

@@ -225,6 +225,36 @@ async fn a_dollar_invoice_is_paid_in_two_receipts_at_other_rates_and_revalued_at
         (vec!["0.00", "14200.00", "29820.00"], Some("0.00")),
         "{statement}"
     );
+    // The statement sent to the customer is in dollars: the invoice and its two receipts.
+    let in_dollars = api
+        .get(&format!(
+            "/api/v1/finance/reports/party-statement?party_id={pacific}&from=2026-03-01&to=2026-04-30&currency=USD"
+        ))
+        .await
+        .json();
+    let lines: Vec<(&str, &str, &str)> = in_dollars["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|l| {
+            (
+                l["charge"].as_str().unwrap_or(""),
+                l["credit"].as_str().unwrap_or(""),
+                l["balance"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        vec![("6200.00", "0.00", "6200.00"), ("0.00", "2000.00", "4200.00"), ("0.00", "4200.00", "0.00")],
+        "{in_dollars}"
+    );
+    let page = app
+        .signed_in("chen.jing")
+        .await
+        .get(&format!("/finance/reports/party-statement?party_id={pacific}&from=2026-03-01&to=2026-04-30&currency=USD"))
+        .await;
+    assert!(page.body.contains("<option value=\"USD\" selected>") && page.body.contains("6,200.00"), "{}", page.body);
 }
 
 #[tokio::test]
