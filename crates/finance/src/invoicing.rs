@@ -1233,7 +1233,7 @@ pub async fn record_payment(tx: &mut Tx, principal: &Principal, form: &PaymentFo
         )
         .await?;
         match paid_in {
-            Some(_) => settle_foreign(tx, *invoice, *clears, *paid).await?,
+            Some(_) => settle_foreign(tx, *invoice, *clears, *paid, "partial").await?,
             None => settle(tx, *invoice, *clears, "record the payment again").await?,
         }
     }
@@ -1276,34 +1276,36 @@ async fn settle(tx: &mut Tx, invoice: i64, amount: i64, again: &str) -> Result<(
     Ok(())
 }
 
-/// Settles `paid` of an open invoice written in a foreign currency, clearing `clears` of its
-/// CNY: partial, or paid once nothing is left in its currency. Guarded as [`settle`].
-async fn settle_foreign(tx: &mut Tx, invoice: i64, clears: i64, paid: i64) -> Result<()> {
+/// Settles `paid` of an open document written in a foreign currency and `clears` of its CNY
+/// with it: `partly` (partial, or open for a credit note) while anything is left in its
+/// currency, paid once nothing is. Both are signed as the document is: a refund of a credit
+/// note takes back negative amounts. Guarded like [`settle`]: money recorded against it at the
+/// same moment cannot take it past its total, and then this is refused.
+async fn settle_foreign(tx: &mut Tx, document: i64, clears: i64, paid: i64, partly: &str) -> Result<()> {
     let taken = tx
         .execute(
             sqlx::query(
-                "UPDATE fin_invoice_currency SET settled = settled + $1 WHERE invoice_id = $2 AND settled + $1 <= total",
+                "UPDATE fin_invoice_currency SET settled = settled + $1 WHERE invoice_id = $2 \
+                 AND CASE WHEN total >= 0 THEN settled + $1 <= total ELSE settled + $1 >= total END",
             )
             .bind(paid)
-            .bind(invoice),
+            .bind(document),
         )
         .await?;
     let settled = tx
         .execute(
             sqlx::query(
                 "UPDATE fin_invoices SET settled = settled + $1, \
-                 status = CASE WHEN (SELECT c.total - c.settled FROM fin_invoice_currency c WHERE c.invoice_id = $2) = 0 THEN 'paid' ELSE 'partial' END, \
-                 version = version + 1 WHERE id = $2 AND status IN ('open', 'partial') AND settled + $1 <= total",
+                 status = CASE WHEN (SELECT c.total - c.settled FROM fin_invoice_currency c WHERE c.invoice_id = $2) = 0 THEN 'paid' ELSE $3 END, \
+                 version = version + 1 WHERE id = $2 AND status IN ('open', 'partial')",
             )
             .bind(clears)
-            .bind(invoice),
+            .bind(document)
+            .bind(partly),
         )
         .await?;
     if taken != 1 || settled != 1 {
-        return Err(DomainError::Conflict(format!(
-            "invoice {invoice} was settled meanwhile; record the payment again"
-        ))
-        .into());
+        return Err(DomainError::Conflict(format!("document {document} was settled meanwhile; record it again")).into());
     }
     Ok(())
 }
@@ -1671,44 +1673,23 @@ pub async fn refund(tx: &mut Tx, principal: &Principal, note_id: i64, form: &Ref
     .await?;
     // Guarded like a receipt: two refunds at once cannot pay back more than the note owes. A
     // note in a foreign currency is paid once nothing is owed in it.
-    let settled = match paid_in {
-        Some(_) => {
-            let taken = tx
+    match paid_in {
+        Some(_) => settle_foreign(tx, note_id, -clears, -amount, "open").await?,
+        None => {
+            let settled = tx
                 .execute(
                     sqlx::query(
-                        "UPDATE fin_invoice_currency SET settled = settled - $1 WHERE invoice_id = $2 AND settled - $1 >= total",
+                        "UPDATE fin_invoices SET settled = settled - $1, status = CASE WHEN settled - $1 = total THEN 'paid' ELSE 'open' END, \
+                         version = version + 1 WHERE id = $2 AND status = 'open' AND settled - $1 >= total",
                     )
                     .bind(amount)
                     .bind(note_id),
                 )
                 .await?;
-            let done = tx
-                .execute(
-                    sqlx::query(
-                        "UPDATE fin_invoices SET settled = settled - $1, \
-                         status = CASE WHEN (SELECT c.total - c.settled FROM fin_invoice_currency c WHERE c.invoice_id = $2) = 0 THEN 'paid' ELSE 'open' END, \
-                         version = version + 1 WHERE id = $2 AND status = 'open'",
-                    )
-                    .bind(clears)
-                    .bind(note_id),
-                )
-                .await?;
-            taken.min(done)
+            if settled != 1 {
+                return Err(DomainError::Conflict("the credit note was settled meanwhile".into()).into());
+            }
         }
-        None => {
-            tx.execute(
-                sqlx::query(
-                    "UPDATE fin_invoices SET settled = settled - $1, status = CASE WHEN settled - $1 = total THEN 'paid' ELSE 'open' END, \
-                     version = version + 1 WHERE id = $2 AND status = 'open' AND settled - $1 >= total",
-                )
-                .bind(amount)
-                .bind(note_id),
-            )
-            .await?
-        }
-    };
-    if settled != 1 {
-        return Err(DomainError::Conflict("the credit note was settled meanwhile".into()).into());
     }
     let mut audited = json!({"kind": [null, kind], "number": [null, number], "amount": [null, domain::yuan(in_ledger)], "refund_of": [null, note_id]});
     if let Some(rate) = &paid_in {
