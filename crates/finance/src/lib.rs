@@ -5,9 +5,12 @@
 //! periods, vouchers (凭证) with gapless numbers per word and period, posting that keeps
 //! balance rows per (company, account, period, cost centre), per party and per project in the
 //! same transaction, the cost centre and project lists (`dimensions`) and costs by them per
-//! month (`costs`), red-ink reversal, the trial balance, the CAS balance sheet and income statement, and the
-//! month and year close. `service::post(tx, principal, entry)` is the posting API for the
-//! modules above; it emits `finance.EntryPosted` and `finance.PeriodClosed`.
+//! month (`costs`), budgets against them (`budgets`), red-ink reversal, the trial balance, the
+//! CAS balance sheet and income statement, and the month and year close; invoices, bills,
+//! receipts and payments (`invoicing`) in CNY or a foreign currency (`fx`: the document's own
+//! figures beside the ledger's, realised exchange differences), and bank statements (`bank`).
+//! `service::post(tx, principal, entry)` is the posting API for the modules above; it emits
+//! `finance.EntryPosted` and `finance.PeriodClosed`.
 
 pub mod attachments;
 pub mod bank;
