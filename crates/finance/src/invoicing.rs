@@ -2038,18 +2038,35 @@ pub struct PaymentSummary {
     pub party_id: i64,
     pub party_name: String,
     pub date: String,
+    /// In CNY, as the ledger booked it.
     pub amount: i64,
     /// What is still an advance, not applied to any invoice.
     pub unallocated: i64,
     pub entry_id: i64,
+    /// For one made in a foreign currency: the currency and the amount in it.
+    pub foreign: Option<(String, i64)>,
+}
+
+impl PaymentSummary {
+    /// The foreign amount as shown: `USD 2,000.00`; empty for a yuan payment.
+    pub fn foreign_text(&self) -> String {
+        match &self.foreign {
+            Some((code, amount)) => {
+                format!("{code} {}", Money::from_minor(*amount, Currency::from_code(code).unwrap_or(Currency::CNY)))
+            }
+            None => String::new(),
+        }
+    }
 }
 
 /// Receipts (`receipt`) or payments (`payment`) dated in a month, newest first; refunds of
 /// credit notes are listed with their notes, not here.
 pub async fn payments(conn: &mut db::Conn, company: i64, kind: &str, month: &str) -> Result<Vec<PaymentSummary>> {
     let rows = sqlx::query(
-        "SELECT f.id, f.number, f.party_id, p.name AS party_name, f.payment_date, f.amount, f.unallocated, f.entry_id \
-         FROM fin_payments f JOIN parties p ON p.id = f.party_id WHERE f.company_id = $1 AND f.kind = $2 \
+        "SELECT f.id, f.number, f.party_id, p.name AS party_name, f.payment_date, f.amount, f.unallocated, f.entry_id, \
+         c.currency, c.amount AS foreign_amount \
+         FROM fin_payments f JOIN parties p ON p.id = f.party_id LEFT JOIN fin_payment_currency c ON c.payment_id = f.id \
+         WHERE f.company_id = $1 AND f.kind = $2 \
          AND f.refund_of IS NULL AND f.payment_date >= $3 AND f.payment_date < $4 ORDER BY f.payment_date DESC, f.id DESC",
     )
     .bind(company)
@@ -2069,6 +2086,10 @@ pub async fn payments(conn: &mut db::Conn, company: i64, kind: &str, month: &str
                 amount: r.try_get("amount")?,
                 unallocated: r.try_get("unallocated")?,
                 entry_id: r.try_get("entry_id")?,
+                foreign: match r.try_get::<Option<String>, _>("currency")? {
+                    Some(code) => Some((code, r.try_get("foreign_amount")?)),
+                    None => None,
+                },
             })
         })
         .collect::<std::result::Result<_, sqlx::Error>>()

@@ -807,7 +807,9 @@ pub async fn payments(ctx: Ctx, Query(q): Query<PaymentsQuery>) -> AppResult<Jso
         .iter()
         .map(|p| {
             json!({"id": p.id, "number": p.number, "party_id": p.party_id, "party_name": p.party_name, "date": p.date,
-            "amount": yuan(p.amount), "unallocated": yuan(p.unallocated), "entry_id": p.entry_id})
+            "amount": yuan(p.amount), "unallocated": yuan(p.unallocated), "entry_id": p.entry_id,
+            "foreign": p.foreign.as_ref().map(|(code, amount)| json!({"currency": code,
+                "amount": crate::fx::decimal_text(*amount, kernel::Currency::from_code(code).unwrap_or(kernel::Currency::CNY))}))})
         })
         .collect();
     Ok(Json(json!({"kind": kind, "month": month, "items": items})))

@@ -153,6 +153,15 @@ async fn a_dollar_invoice_is_paid_in_two_receipts_at_other_rates_and_revalued_at
         .post(&format!("/api/v1/finance/bank-lines/{}/match", dollars["id"]), &json!({"payment_id": first["id"]}))
         .await;
     assert_eq!(matched.status, StatusCode::OK, "{}", matched.body);
+    // The month's receipts list it in yuan as booked, naming the dollars.
+    let receipts = api.get("/api/v1/finance/payments?kind=receipt&month=2026-03").await.json();
+    assert_eq!(
+        (receipts["items"][0]["amount"].as_str(), receipts["items"][0]["foreign"]["amount"].as_str()),
+        (Some("14300.00"), Some("2000.00")),
+        "{receipts}"
+    );
+    let listed = app.signed_in("chen.jing").await.get("/finance/payments?kind=receipt&month=2026-03").await;
+    assert!(listed.body.contains("USD 2,000.00"), "{}", listed.body);
     let part_paid = invoice(&api, id).await;
     assert_eq!(part_paid["status"], "partial");
     assert_eq!(
