@@ -1276,6 +1276,25 @@ async fn settle(tx: &mut Tx, invoice: i64, amount: i64, again: &str) -> Result<(
     Ok(())
 }
 
+/// Takes `amount` off what an open credit note owes (a refund, a set-off): open, or paid once
+/// nothing is owed. Guarded as [`settle`], saying to `again`.
+async fn settle_note(tx: &mut Tx, note: i64, amount: i64, again: &str) -> Result<()> {
+    let settled = tx
+        .execute(
+            sqlx::query(
+                "UPDATE fin_invoices SET settled = settled - $1, status = CASE WHEN settled - $1 = total THEN 'paid' ELSE 'open' END, \
+                 version = version + 1 WHERE id = $2 AND status = 'open' AND settled - $1 >= total",
+            )
+            .bind(amount)
+            .bind(note),
+        )
+        .await?;
+    if settled != 1 {
+        return Err(DomainError::Conflict(format!("credit note {note} was settled meanwhile; {again}")).into());
+    }
+    Ok(())
+}
+
 /// Settles `paid` of an open document written in a foreign currency and `clears` of its CNY
 /// with it: `partly` (partial, or open for a credit note) while anything is left in its
 /// currency, paid once nothing is. Both are signed as the document is: a refund of a credit
@@ -1675,21 +1694,7 @@ pub async fn refund(tx: &mut Tx, principal: &Principal, note_id: i64, form: &Ref
     // note in a foreign currency is paid once nothing is owed in it.
     match paid_in {
         Some(_) => settle_foreign(tx, note_id, -clears, -amount, "open").await?,
-        None => {
-            let settled = tx
-                .execute(
-                    sqlx::query(
-                        "UPDATE fin_invoices SET settled = settled - $1, status = CASE WHEN settled - $1 = total THEN 'paid' ELSE 'open' END, \
-                         version = version + 1 WHERE id = $2 AND status = 'open' AND settled - $1 >= total",
-                    )
-                    .bind(amount)
-                    .bind(note_id),
-                )
-                .await?;
-            if settled != 1 {
-                return Err(DomainError::Conflict("the credit note was settled meanwhile".into()).into());
-            }
-        }
+        None => settle_note(tx, note_id, amount, "refund it again").await?,
     }
     let mut audited = json!({"kind": [null, kind], "number": [null, number], "amount": [null, domain::yuan(in_ledger)], "refund_of": [null, note_id]});
     if let Some(rate) = &paid_in {
@@ -1777,29 +1782,8 @@ pub async fn set_off(tx: &mut Tx, principal: &Principal, note_id: i64, form: &Se
         .try_get("id")?;
     // Guarded like receipts and refunds: set-offs and payments at the same moment cannot take
     // either document past zero.
-    let note_left = tx
-        .execute(
-            sqlx::query(
-                "UPDATE fin_invoices SET settled = settled - $1, status = CASE WHEN settled - $1 = total THEN 'paid' ELSE 'open' END, \
-                 version = version + 1 WHERE id = $2 AND status = 'open' AND settled - $1 >= total",
-            )
-            .bind(amount)
-            .bind(note_id),
-        )
-        .await?;
-    let invoice_left = tx
-        .execute(
-            sqlx::query(
-                "UPDATE fin_invoices SET settled = settled + $1, status = CASE WHEN settled + $1 = total THEN 'paid' ELSE 'partial' END, \
-                 version = version + 1 WHERE id = $2 AND status IN ('open', 'partial') AND settled + $1 <= total",
-            )
-            .bind(amount)
-            .bind(invoice.id),
-        )
-        .await?;
-    if note_left != 1 || invoice_left != 1 {
-        return Err(DomainError::Conflict("the credit note or the invoice was settled meanwhile".into()).into());
-    }
+    settle_note(tx, note_id, amount, "set it off again").await?;
+    settle(tx, invoice.id, amount, "set it off again").await?;
     let (note_number, invoice_number) = (note.number.unwrap_or_default(), invoice.number.unwrap_or_default());
     for (document, other) in [(note_id, &invoice_number), (invoice.id, &note_number)] {
         tx.audit(

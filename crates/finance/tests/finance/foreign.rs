@@ -132,6 +132,10 @@ async fn a_dollar_invoice_is_paid_in_two_receipts_at_other_rates_and_revalued_at
         let imported = api.post("/api/v1/finance/bank-statements", &statement(currency, rows)).await;
         assert_eq!(imported.status, StatusCode::CREATED, "{}", imported.body);
     }
+    let pounds = api.post("/api/v1/finance/bank-statements", &statement("GBP", "2026-03-20,100.00,x\n")).await;
+    assert_eq!(pounds.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", pounds.body);
+    assert_eq!(pounds.json()["errors"][0]["field"], "currency");
+    assert_eq!(app.count("fin_bank_lines").await, 2, "the refused statement imported nothing");
     let lines = api.get("/api/v1/finance/bank-lines?unmatched=true").await.json();
     let line = |currency: &str| {
         lines["items"].as_array().expect("items").iter().find(|l| l["currency"] == currency).cloned().expect("line")
