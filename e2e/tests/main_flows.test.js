@@ -323,7 +323,20 @@ test("this year's budgets stand beside what each department spent, and a row's y
   assert.match(await page.textContent('tr[id^="budget-SAL-E-"]'), /5,000,000\.00/, 'the new budget is shown');
 });
 
-test('an export invoice is written in dollars, and a receipt at another day\'s rate books the exchange difference', async () => {
+test('an export invoice is written in dollars at the rate table\'s rate, and a receipt at another day\'s rate books the exchange difference', async () => {
+  // The bank's dollar rate of the day goes into the rate table first; typed with a comma, it
+  // is refused beside the field.
+  await page.goto(`${base}/finance/rates`);
+  const rates = () => page.locator('form[action="/finance/rates"][method="post"]');
+  await rates().locator('select[name="currency"]').selectOption('USD');
+  await rates().locator('#rate').fill('7,1');
+  await Promise.all([page.waitForLoadState(), rates().locator('button[type="submit"]').click()]);
+  await page.waitForSelector('#rate ~ p.error');
+  await rates().locator('#rate').fill('7.1');
+  await Promise.all([page.waitForURL(/\/finance\/rates\?currency=USD$/), rates().locator('button[type="submit"]').click()]);
+  const inForce = await page.locator('#rates-in-force tbody tr').first().locator('td').allTextContents();
+  assert.deepEqual(inForce.slice(0, 2), ['USD', '7.1'], 'the rate is in force today');
+  await shot('27-rate-table');
   await page.goto(`${base}/finance/invoices/new`);
   const form = () => page.locator('form[action="/finance/invoices"]');
   const line = (name) => form().locator(`input[name="${name}"]`).first();
@@ -333,17 +346,19 @@ test('an export invoice is written in dollars, and a receipt at another day\'s r
   await line('quantity').fill('500');
   await line('unit_price').fill('12.40');
   await form().locator('select[name="vat_rate"]').first().selectOption('0');
-  // Without the day's rate: refused beside it, the dollars still chosen.
+  // A rate in words is refused beside it, the dollars still chosen.
+  await form().locator('#rate').fill('seven');
   await Promise.all([page.waitForLoadState(), form().locator('button[value="true"]').click()]);
   await page.waitForSelector('#rate ~ p.error');
   assert.equal(await form().locator('select[name="currency"]').inputValue(), 'USD', 'the currency chosen is kept');
-  await form().locator('#rate').fill('7.1');
+  // Left empty, the rate is the table's of the day.
+  await form().locator('#rate').fill('');
   await Promise.all([page.waitForURL(/\/finance\/invoices\/\d+$/), form().locator('button[value="true"]').click()]);
   const invoice = await page.textContent('.invoice');
   assert.match(invoice, /USD @ 7\.1/);
   assert.match(invoice, /6,200\.00/, 'the invoice in dollars');
   assert.match(invoice, /44,020\.00/, 'and in the ledger in yuan');
-  await shot('27-dollar-invoice');
+  await shot('28-dollar-invoice');
   // The customer pays USD 2,000.00 when the dollar stands at 7.15.
   const pay = page.locator('form[action$="/pay"]');
   await pay.locator('input[name="amount"]').fill('2,000.00');
@@ -351,5 +366,5 @@ test('an export invoice is written in dollars, and a receipt at another day\'s r
   await Promise.all([page.waitForURL(/\/finance\/invoices\/\d+$/), pay.locator('button[type="submit"]').click()]);
   assert.match(await page.textContent('.invoice'), /4,200\.00|部分/, 'USD 4,200.00 still open');
   assert.equal(await pay.locator('input[name="amount"]').inputValue(), '4,200.00', 'the next receipt starts from what is open');
-  await shot('28-dollar-invoice-part-paid');
+  await shot('29-dollar-invoice-part-paid');
 });

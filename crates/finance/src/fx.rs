@@ -11,10 +11,20 @@
 //! A settlement pays at its own rate what the invoice carries at the invoice's: the realised
 //! exchange difference goes to 财务费用 (6603) on the receipt's or payment's voucher, a gain
 //! credited and a loss debited.
+//!
+//! The exchange-rate table (汇率表) keeps each currency's rate from a day on. A document whose
+//! rate is left empty takes the rate in force on its date (`document_rate`), and the month-end
+//! revaluation the rate in force on the month's last day for a currency it is not given.
 
+use crate::permissions::ACCOUNTS;
+use db::Tx;
 use kernel::error::Problems;
+use kernel::permission::Principal;
 use kernel::{Currency, DomainError, Money};
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::Row;
 
 /// The largest rate accepted: a rate to CNY above this is a typing mistake, and products of
 /// rates this size with the largest amounts still fit the ledger's integers.
@@ -40,11 +50,9 @@ impl DocumentRate {
             problems.add("currency", "error.finance.currency", &code);
             return None;
         };
-        match rate.trim().parse::<Decimal>() {
-            Ok(r) if r > Decimal::ZERO && r.scale() <= 6 && r <= Decimal::from(MAX_RATE) => {
-                Some(DocumentRate { currency, rate: r.normalize() })
-            }
-            _ => {
+        match parse_rate(rate) {
+            Some(rate) => Some(DocumentRate { currency, rate }),
+            None => {
                 problems.add("rate", "error.finance.rate", rate);
                 None
             }
@@ -109,6 +117,193 @@ impl DocumentRate {
         }
         Ok(shares)
     }
+}
+
+/// A rate to CNY as typed: positive, at most six decimals and at most `MAX_RATE`; trailing
+/// zeros dropped (`7.1000` is `7.1`).
+pub fn parse_rate(text: &str) -> Option<Decimal> {
+    text.trim()
+        .parse::<Decimal>()
+        .ok()
+        .filter(|r| *r > Decimal::ZERO && r.scale() <= 6 && *r <= Decimal::from(MAX_RATE))
+        .map(|r| r.normalize())
+}
+
+/// The currency and rate of a document's form, as `DocumentRate::read` reads them, except that
+/// a foreign currency whose rate is left empty takes the table's rate in force on the
+/// document's `date`; when the table has none, the problem beside `rate` says so. Without a
+/// date (its own problem already added) an empty rate is not looked up.
+pub async fn document_rate(
+    conn: &mut db::Conn,
+    company: i64,
+    currency: &str,
+    rate: &str,
+    date: Option<chrono::NaiveDate>,
+    problems: &mut Problems,
+) -> db::Result<Option<DocumentRate>> {
+    let foreign = Currency::from_code(currency.trim()).filter(|c| *c != Currency::CNY);
+    if let (Some(foreign), true) = (foreign, rate.trim().is_empty()) {
+        let Some(date) = date else { return Ok(None) };
+        return Ok(match rate_on(conn, company, foreign, &date.to_string()).await? {
+            Some(rate) => Some(DocumentRate { currency: foreign, rate }),
+            None => {
+                problems.add("rate", "error.finance.no_table_rate", foreign.code());
+                None
+            }
+        });
+    }
+    Ok(DocumentRate::read(currency, rate, problems))
+}
+
+/// One row of the exchange-rate table: from `date` on, one unit of `currency` is `rate` yuan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TableRate {
+    pub currency: String,
+    pub date: String,
+    pub rate: String,
+}
+
+/// A rate as entered into the table.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableRateForm {
+    pub currency: String,
+    /// `YYYY-MM-DD`: the first day the rate holds.
+    pub date: String,
+    pub rate: String,
+}
+
+/// Enters a currency's rate from a day on, or corrects the one entered for that day. Refused
+/// beside each field: a currency that is not a foreign one the ledger knows, a date or rate
+/// that cannot be read. Documents already written keep the rate they were written at.
+/// Audited, with the rate it replaces.
+pub async fn set_rate(tx: &mut Tx, principal: &Principal, form: &TableRateForm) -> db::Result<TableRate> {
+    principal.authorize(ACCOUNTS)?;
+    let company = principal.company_id.0;
+    let mut problems = Problems::default();
+    let code = form.currency.trim().to_uppercase();
+    let currency = Currency::from_code(&code).filter(|c| *c != Currency::CNY);
+    if currency.is_none() {
+        problems.add("currency", "error.finance.currency", &code);
+    }
+    let date = problems.check(kernel::dates::parse("date", &form.date));
+    let rate = parse_rate(&form.rate);
+    if rate.is_none() {
+        problems.add("rate", "error.finance.rate", form.rate.trim());
+    }
+    problems.finish()?;
+    let (Some(currency), Some(date), Some(rate)) = (currency, date, rate) else {
+        return Err(DomainError::Internal("validated input is incomplete".into()).into());
+    };
+    let row = TableRate { currency: currency.code().to_string(), date: date.to_string(), rate: rate.to_string() };
+    let before = stored_rate(tx.conn(), company, &row.currency, &row.date).await?;
+    tx.execute(
+        sqlx::query(
+            "INSERT INTO fin_exchange_rates (company_id, currency, rate_date, rate) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (company_id, currency, rate_date) DO UPDATE SET rate = excluded.rate",
+        )
+        .bind(company)
+        .bind(&row.currency)
+        .bind(&row.date)
+        .bind(&row.rate),
+    )
+    .await?;
+    tx.audit(
+        if before.is_some() { "update" } else { "create" },
+        "finance.exchange_rate",
+        Some(&format!("{} {}", row.currency, row.date)),
+        &json!({"rate": [before, row.rate]}),
+    )
+    .await?;
+    Ok(row)
+}
+
+/// Takes a rate out of the table; the rate before it holds from its day on. Audited.
+pub async fn remove_rate(tx: &mut Tx, principal: &Principal, currency: &str, date: &str) -> db::Result<()> {
+    principal.authorize(ACCOUNTS)?;
+    let company = principal.company_id.0;
+    let currency = currency.trim().to_uppercase();
+    let Some(before) = stored_rate(tx.conn(), company, &currency, date).await? else {
+        return Err(DomainError::NotFound("exchange rate").into());
+    };
+    tx.execute(
+        sqlx::query("DELETE FROM fin_exchange_rates WHERE company_id = $1 AND currency = $2 AND rate_date = $3")
+            .bind(company)
+            .bind(&currency)
+            .bind(date),
+    )
+    .await?;
+    tx.audit("delete", "finance.exchange_rate", Some(&format!("{currency} {date}")), &json!({"rate": [before, null]}))
+        .await?;
+    Ok(())
+}
+
+/// The rate entered for exactly that day, if any.
+async fn stored_rate(conn: &mut db::Conn, company: i64, currency: &str, date: &str) -> db::Result<Option<String>> {
+    let row =
+        sqlx::query("SELECT rate FROM fin_exchange_rates WHERE company_id = $1 AND currency = $2 AND rate_date = $3")
+            .bind(company)
+            .bind(currency)
+            .bind(date)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.map(|r| r.try_get("rate")).transpose()?)
+}
+
+/// The rate of `currency` in force on `date` (`YYYY-MM-DD`): the latest entered on or before it.
+pub async fn rate_on(conn: &mut db::Conn, company: i64, currency: Currency, date: &str) -> db::Result<Option<Decimal>> {
+    let row = sqlx::query(
+        "SELECT rate FROM fin_exchange_rates WHERE company_id = $1 AND currency = $2 AND rate_date <= $3 \
+         ORDER BY rate_date DESC LIMIT 1",
+    )
+    .bind(company)
+    .bind(currency.code())
+    .bind(date)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| {
+        let text: String = r.try_get("rate")?;
+        Ok(DocumentRate::stored(currency.code(), &text)?.rate)
+    })
+    .transpose()
+}
+
+/// Every currency's rate in force on `date`, by currency.
+pub async fn rates_on(conn: &mut db::Conn, company: i64, date: &str) -> db::Result<Vec<TableRate>> {
+    let rows = sqlx::query(
+        "SELECT r.currency, r.rate_date, r.rate FROM fin_exchange_rates r WHERE r.company_id = $1 \
+         AND r.rate_date = (SELECT MAX(x.rate_date) FROM fin_exchange_rates x \
+         WHERE x.company_id = r.company_id AND x.currency = r.currency AND x.rate_date <= $2) \
+         ORDER BY r.currency",
+    )
+    .bind(company)
+    .bind(date)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(table_rate).collect()
+}
+
+/// The table, latest day first: of one currency, or of all. At most `limit` rows.
+pub async fn table(
+    conn: &mut db::Conn,
+    company: i64,
+    currency: Option<Currency>,
+    limit: i64,
+) -> db::Result<Vec<TableRate>> {
+    let rows = sqlx::query(
+        "SELECT currency, rate_date, rate FROM fin_exchange_rates WHERE company_id = $1 \
+         AND ($2 = '' OR currency = $2) ORDER BY rate_date DESC, currency LIMIT $3",
+    )
+    .bind(company)
+    .bind(currency.map_or(String::new(), |c| c.code().to_string()))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(table_rate).collect()
+}
+
+fn table_rate(row: &sqlx::any::AnyRow) -> db::Result<TableRate> {
+    Ok(TableRate { currency: row.try_get("currency")?, date: row.try_get("rate_date")?, rate: row.try_get("rate")? })
 }
 
 /// An amount of `currency` as the API sends it and messages quote it: `1234.50`, `-8.00`,

@@ -10,7 +10,7 @@
 
 use crate::chart::{self, Role, Template};
 use crate::domain::{self, Entry, Line};
-use crate::fx::DocumentRate;
+use crate::fx::{self, DocumentRate};
 use crate::service;
 use crate::vat::{self, InvoiceLine, InvoiceLineForm, VatRounding};
 use db::{Result, RowExt, Tx};
@@ -308,7 +308,7 @@ pub async fn create_invoice(tx: &mut Tx, principal: &Principal, form: &InvoiceFo
     if form.memo.chars().count() > 200 {
         problems.add("memo", "error.too_long", "200");
     }
-    let written_in = DocumentRate::read(&form.currency, &form.rate, &mut problems);
+    let written_in = fx::document_rate(tx.conn(), company, &form.currency, &form.rate, date, &mut problems).await?;
     let (_, template, company_rounding) =
         party_and_chart(tx, company, form.party_id, &form.kind, &mut problems).await?;
     let rounding = form.vat_rounding.unwrap_or(company_rounding);
@@ -998,8 +998,8 @@ pub async fn record_payment(tx: &mut Tx, principal: &Principal, form: &PaymentFo
         problems.add("kind", "error.finance.payment_kind", &form.kind);
     }
     let invoice_kind = if receipt { "customer" } else { "supplier" };
-    problems.check(kernel::dates::parse("date", &form.date));
-    let paid_in = DocumentRate::read(&form.currency, &form.rate, &mut problems);
+    let date = problems.check(kernel::dates::parse("date", &form.date));
+    let paid_in = fx::document_rate(tx.conn(), company, &form.currency, &form.rate, date, &mut problems).await?;
     let unit = paid_in.map_or(Currency::CNY, |r| r.currency);
     let currency = unit.code();
     let amount = problems.check(Money::parse(&form.amount, unit).map_err(|mut e| {
@@ -1571,15 +1571,12 @@ pub async fn refund(tx: &mut Tx, principal: &Principal, note_id: i64, form: &Ref
     let customer = note.kind == "customer";
     let template = chart::template(tx.conn(), company).await?;
     let mut problems = Problems::default();
-    problems.check(kernel::dates::parse("date", &form.date));
-    // A note in a foreign currency is refunded in it, at the day's rate, which must be given.
+    let date = problems.check(kernel::dates::parse("date", &form.date));
+    // A note in a foreign currency is refunded in it, at the day's rate: as typed, or the
+    // table's.
     let written_in = note.document_rate()?;
     let paid_in = match written_in {
-        Some(_) if form.rate.trim().is_empty() => {
-            problems.add("rate", "error.finance.rate", "");
-            None
-        }
-        Some(rate) => DocumentRate::read(rate.code(), &form.rate, &mut problems),
+        Some(rate) => fx::document_rate(tx.conn(), company, rate.code(), &form.rate, date, &mut problems).await?,
         None => None,
     };
     let unit = written_in.map_or(Currency::CNY, |r| r.currency);

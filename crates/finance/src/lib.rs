@@ -8,7 +8,8 @@
 //! month (`costs`), budgets against them (`budgets`), red-ink reversal, the trial balance, the
 //! CAS balance sheet and income statement, and the month and year close; invoices, bills,
 //! receipts and payments (`invoicing`) in CNY or a foreign currency (`fx`: the document's own
-//! figures beside the ledger's, realised exchange differences), and bank statements (`bank`).
+//! figures beside the ledger's, realised exchange differences, the exchange-rate table), and
+//! bank statements (`bank`).
 //! `service::post(tx, principal, entry)` is the posting API for the modules above; it emits
 //! `finance.EntryPosted` and `finance.PeriodClosed`.
 
@@ -191,6 +192,12 @@ pub fn module() -> Module {
                 name: "bank statements of foreign-currency accounts",
                 sql: include_str!("../migrations/0026_foreign_bank_lines.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 27,
+                name: "exchange-rate table",
+                sql: include_str!("../migrations/0027_exchange_rates.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,
@@ -210,6 +217,7 @@ pub fn module() -> Module {
             MenuItem { label_key: "finance.payments_menu", href: "/finance/payments", permission: invoicing::READ },
             MenuItem { label_key: "finance.ageing", href: "/finance/reports/ageing", permission: invoicing::READ },
             MenuItem { label_key: "finance.bank", href: "/finance/bank", permission: invoicing::PAYMENTS },
+            MenuItem { label_key: "finance.rates", href: "/finance/rates", permission: invoicing::READ },
             MenuItem { label_key: "finance.entries", href: "/finance/entries", permission: service::READ },
             MenuItem { label_key: "finance.accounts", href: "/finance/accounts", permission: service::READ },
             MenuItem {
@@ -247,6 +255,7 @@ pub fn module() -> Module {
             .chain(http::api::report_docs())
             .chain(http::api::bank_docs())
             .chain(http::api::statement_docs())
+            .chain(http::api::rate_docs())
             .collect(),
         subscribers: Vec::new(),
         jobs: vec![db::jobs::Job {

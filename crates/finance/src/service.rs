@@ -1676,6 +1676,8 @@ pub struct RateForm {
 pub struct Revaluation {
     pub account: String,
     pub currency: String,
+    /// The closing rate it was revalued at: as given, or the table's.
+    pub rate: String,
     pub foreign_balance: i64,
     pub carrying: i64,
     pub revalued: i64,
@@ -1688,7 +1690,8 @@ pub struct Revaluation {
 /// voucher (转) on the month's last day: a gain credits it, a loss debits it. The voucher's
 /// account lines carry the currency with a foreign amount of zero, so they count in the
 /// carrying amount next time and a second run at the same rates posts nothing. Every currency
-/// held needs a rate. Returns the voucher (none when nothing changed) and the revaluations.
+/// held needs a rate: as given, or else the exchange-rate table's in force on the month's last
+/// day. Returns the voucher (none when nothing changed) and the revaluations.
 pub async fn revalue_foreign(
     tx: &mut Tx,
     principal: &Principal,
@@ -1706,15 +1709,21 @@ pub async fn revalue_foreign(
             problems.add(&format!("rates[{i}].currency"), "error.finance.currency", &code);
             continue;
         }
-        match r.rate.trim().parse::<rust_decimal::Decimal>() {
-            Ok(rate) if rate > rust_decimal::Decimal::ZERO && rate.scale() <= 6 => {
-                closing.insert(code, rate.normalize());
+        match crate::fx::parse_rate(&r.rate) {
+            Some(rate) => {
+                closing.insert(code, rate);
             }
-            _ => problems.add(&format!("rates[{i}].rate"), "error.finance.rate", &r.rate),
+            None => problems.add(&format!("rates[{i}].rate"), "error.finance.rate", &r.rate),
         }
     }
     problems.finish()?;
     require_open(tx, company, &period).await?;
+    // A currency not given takes the table's rate in force on the month's last day.
+    for table in crate::fx::rates_on(tx.conn(), company, &last_day(&period)).await? {
+        if let Some(rate) = crate::fx::parse_rate(&table.rate) {
+            closing.entry(table.currency).or_insert(rate);
+        }
+    }
     let held = tx
         .fetch_all(
             sqlx::query(
@@ -1745,6 +1754,7 @@ pub async fn revalue_foreign(
             .ok_or_else(|| DomainError::Internal(format!("{currency} balance out of range")))?;
         revaluations.push(Revaluation {
             account: row.try_get("code")?,
+            rate: rate.to_string(),
             currency,
             foreign_balance,
             carrying,

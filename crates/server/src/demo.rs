@@ -1024,8 +1024,13 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
         // The customer abroad buys technical support every other month, invoiced in dollars at
         // the day's rate (VAT 0 %: a service exported), and pays the month after at that day's
         // rate, so the ledger shows dollar receivables and exchange differences; the last
-        // invoice stays open.
+        // invoice stays open. The rates are the bank's, entered in the rate table on the 10th
+        // and the 18th; the documents take them from there.
         let rate = |d: u64| format!("7.{:04}", 1000 + (index as u64 * 37 + d * 11) % 400);
+        for d in [10, 18] {
+            let form = finance::fx::TableRateForm { currency: "USD".into(), date: day(d), rate: rate(d) };
+            finance::fx::set_rate(&mut tx, &principal, &form).await?;
+        }
         if let Some(invoice) = open_export.take() {
             let open: i64 =
                 sqlx::query("SELECT total - settled AS open FROM fin_invoice_currency WHERE invoice_id = $1")
@@ -1041,7 +1046,6 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
                 amount: dollars.clone(),
                 allocations: Some(vec![invoicing::AllocationForm { invoice_id: invoice, amount: dollars }]),
                 currency: "USD".into(),
-                rate: rate(18),
                 ..Default::default()
             };
             invoicing::record_payment(&mut tx, &principal, &form).await?;
@@ -1054,7 +1058,6 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
                 date: day(10),
                 memo: "技术支持服务出口".into(),
                 currency: "USD".into(),
-                rate: rate(10),
                 lines: vec![finance::vat::InvoiceLineForm {
                     description: "Technical support service (export)".into(),
                     quantity: "1".into(),

@@ -307,6 +307,10 @@ async fn the_demo_company_has_users_in_several_roles_and_valid_parties() {
     assert_eq!(app.count("fin_invoice_currency WHERE currency = 'USD'").await, 6);
     assert_eq!(app.count("fin_payment_currency WHERE currency = 'USD'").await, 5);
     assert_eq!(app.count("fin_invoice_currency WHERE settled < total").await, 1);
+    // Their rates came from the rate table, entered twice a month for the year.
+    assert_eq!(app.count("fin_exchange_rates WHERE currency = 'USD'").await, 24);
+    let booked = app.count("fin_invoice_currency c WHERE c.rate IN (SELECT rate FROM fin_exchange_rates)").await;
+    assert_eq!(booked, 6, "each dollar invoice at a rate of the table");
     let dollars = chen.get("/api/v1/finance/invoices?kind=customer&status=open").await.json();
     assert!(dollars["items"].as_array().expect("items").iter().any(|i| i["currency"] == "USD"), "{dollars}");
     let periods = chen.get("/api/v1/finance/periods").await.json();

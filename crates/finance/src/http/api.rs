@@ -634,7 +634,7 @@ pub async fn revalue(ctx: Ctx, Path(period): Path<String>, ApiJson(body): ApiJso
     Ok((
         status,
         Json(json!({"period": period, "entry_id": entry_id, "number": number,
-            "revaluations": revaluations.iter().map(|r| json!({"account": r.account, "currency": r.currency,
+            "revaluations": revaluations.iter().map(|r| json!({"account": r.account, "currency": r.currency, "rate": r.rate,
                 "foreign_balance": kernel::Currency::from_code(&r.currency).map(|c| kernel::Money::from_minor(r.foreign_balance, c).to_decimal().to_string()),
                 "carrying": yuan(r.carrying), "revalued": yuan(r.revalued), "difference": yuan(r.difference)})).collect::<Vec<_>>()})),
     )
@@ -642,7 +642,7 @@ pub async fn revalue(ctx: Ctx, Path(period): Path<String>, ApiJson(body): ApiJso
 }
 
 fn revalue_schema() -> Value {
-    json!({"type": "object", "required": ["rates"], "properties": {"rates": {"type": "array", "items": {"type": "object",
+    json!({"type": "object", "properties": {"rates": {"type": "array", "items": {"type": "object",
         "required": ["currency", "rate"], "properties": {"currency": {"type": "string"}, "rate": {"type": "string", "pattern": "^[0-9]+(\\.[0-9]{1,6})?$"}}}}}})
 }
 
@@ -1311,6 +1311,90 @@ pub async fn bank_match(ctx: Ctx, Path(id): Path<String>, ApiJson(body): ApiJson
     crate::bank::reconcile(&mut tx, &ctx.principal, id, body.payment_id).await?;
     tx.commit().await?;
     Ok(Json(json!({"id": id, "payment_id": body.payment_id})))
+}
+
+pub fn rate_docs() -> Vec<ApiRoute> {
+    let list = ApiRoute {
+        method: "GET",
+        path: "/api/v1/finance/exchange-rates",
+        summary: "The exchange-rate table (汇率表), latest first; with date, each currency's rate in force that day",
+        tag: "finance",
+        permission: Some(crate::invoicing::READ),
+        query: &[
+            ("currency", "USD, EUR, HKD or JPY: that currency's rates only"),
+            ("date", "YYYY-MM-DD: the rates in force on that day (the latest on or before it)"),
+        ],
+        request: None,
+        response: object,
+    };
+    let set = ApiRoute {
+        method: "POST",
+        summary: "Enter a currency's rate to CNY from a day on (or correct that day's); documents left without a rate take the one in force on their date",
+        permission: Some(service::ACCOUNTS),
+        query: &[],
+        request: Some(
+            || json!({"type": "object", "required": ["currency", "date", "rate"], "properties": {"currency": {"type": "string", "example": "USD"}, "date": {"type": "string", "format": "date"}, "rate": {"type": "string", "pattern": "^[0-9]+(\\.[0-9]{1,6})?$", "example": "7.1"}}}),
+        ),
+        ..list.clone()
+    };
+    let remove = ApiRoute {
+        method: "DELETE",
+        path: "/api/v1/finance/exchange-rates/{currency}/{date}",
+        summary: "Take a rate out of the table; the one before it holds from that day",
+        request: None,
+        ..set.clone()
+    };
+    vec![list, set, remove]
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RatesQuery {
+    currency: Option<String>,
+    date: Option<String>,
+}
+
+/// The most rows one answer of the table holds.
+const RATES_LISTED: i64 = 1000;
+
+/// The exchange-rate table, or the rates in force on a day.
+pub async fn exchange_rates(ctx: Ctx, Query(q): Query<RatesQuery>) -> AppResult<Json<Value>> {
+    ctx.require(crate::invoicing::READ)?;
+    let currency = match q.currency.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        Some(code) => Some(
+            kernel::Currency::from_code(code)
+                .filter(|c| *c != kernel::Currency::CNY)
+                .ok_or_else(|| AppError::BadListParam { key: "error.finance.currency", detail: code.to_string() })?,
+        ),
+        None => None,
+    };
+    let mut conn = conn(&ctx).await?;
+    let items = match q.date.as_deref() {
+        Some(date) => {
+            let day = kernel::dates::parse("date", date).map_err(|e| DomainError::Invalid(vec![e]))?;
+            let mut rates = crate::fx::rates_on(&mut conn, ctx.company_id(), &day.to_string()).await?;
+            rates.retain(|r| currency.is_none_or(|c| c.code() == r.currency));
+            rates
+        }
+        None => crate::fx::table(&mut conn, ctx.company_id(), currency, RATES_LISTED).await?,
+    };
+    Ok(Json(json!({"items": items})))
+}
+
+/// Enters a rate into the table.
+pub async fn set_exchange_rate(ctx: Ctx, ApiJson(form): ApiJson<crate::fx::TableRateForm>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let row = crate::fx::set_rate(&mut tx, &ctx.principal, &form).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(json!(row))).into_response())
+}
+
+/// Takes a rate out of the table.
+pub async fn remove_exchange_rate(ctx: Ctx, Path((currency, date)): Path<(String, String)>) -> AppResult<StatusCode> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    crate::fx::remove_rate(&mut tx, &ctx.principal, &currency, &date).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub fn statement_docs() -> Vec<ApiRoute> {

@@ -244,6 +244,9 @@ struct DetailPage {
     set_off_candidates: Vec<(i64, String, i64)>,
     /// What the party paid in advance and has not applied yet (for an open invoice).
     advance: i64,
+    /// For a document in a foreign currency: the rate its payment and refund forms start from,
+    /// the exchange-rate table's in force today, or the document's own when the table has none.
+    day_rate: String,
     /// The form just refused, if any: `post`, `pay`, `advance`, `credit`, `refund` or `set_off`.
     refused: Refused,
 }
@@ -303,6 +306,13 @@ async fn detail_page(ctx: &Ctx, which: &str, id: i64, refused: Refused) -> AppRe
     } else {
         0
     };
+    let day_rate = match invoice.document_rate()? {
+        Some(rate) => crate::fx::rate_on(&mut conn, ctx.company_id(), rate.currency, &ctx.today().to_string())
+            .await?
+            .unwrap_or(rate.rate)
+            .to_string(),
+        None => String::new(),
+    };
     drop(conn);
     let heading = invoice.number.clone().unwrap_or_else(|| ctx.t("finance.status.draft"));
     Ok(DetailPage {
@@ -317,6 +327,7 @@ async fn detail_page(ctx: &Ctx, which: &str, id: i64, refused: Refused) -> AppRe
         set_offs,
         set_off_candidates,
         advance,
+        day_rate,
         refused,
     })
 }

@@ -6,6 +6,7 @@ mod bank;
 mod invoices;
 mod pages;
 mod payments;
+mod rates;
 
 use axum::routing::{delete, get, patch, post};
 use axum::Router;
@@ -70,6 +71,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/finance/dimensions/{dimension}", get(api::dimension_list).post(api::dimension_create))
         .route("/api/v1/finance/dimensions/{dimension}/{code}", patch(api::dimension_rename))
         .route("/api/v1/finance/dimensions/{dimension}/{code}/{action}", post(api::dimension_change))
+        .route("/finance/rates", get(rates::page).post(rates::set))
+        .route("/finance/rates/{currency}/{date}/remove", post(rates::remove))
+        .route("/api/v1/finance/exchange-rates", get(api::exchange_rates).post(api::set_exchange_rate))
+        .route("/api/v1/finance/exchange-rates/{currency}/{date}", delete(api::remove_exchange_rate))
         .route("/finance/payments", get(payments::list).post(payments::create))
         .route("/finance/payments/new", get(payments::new))
         .route("/finance/{which}", get(invoices::list).post(invoices::create))

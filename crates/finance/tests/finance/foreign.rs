@@ -4,7 +4,7 @@
 //! a yen bill from a Japanese supplier; and the same in the browser.
 
 use crate::invoicing::{account_closing, party, posted_invoice};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 use testkit::{spawn_app, ApiClient};
 
@@ -47,10 +47,11 @@ async fn a_dollar_invoice_is_paid_in_two_receipts_at_other_rates_and_revalued_at
                "lines": [{"description": "LED desk lamp DL-20", "quantity": "500", "unit_price": "12.40", "vat_rate": "0"}]})
     };
 
-    // A currency not offered, or a dollar invoice without its rate, is refused on the field.
+    // A currency not offered, or a dollar invoice without its rate (and none in the rate
+    // table), is refused on the field.
     for (body, field, code) in [
         (lamps("GBP", "9.1"), "currency", "error.finance.currency"),
-        (lamps("USD", ""), "rate", "error.finance.rate"),
+        (lamps("USD", ""), "rate", "error.finance.no_table_rate"),
         (lamps("USD", "0"), "rate", "error.finance.rate"),
     ] {
         let refused = api.post("/api/v1/finance/invoices", &body).await;
@@ -502,4 +503,138 @@ async fn a_dollar_invoice_is_written_and_paid_in_the_browser() {
     assert!(page.body.contains("4,200.00"), "the dollars still open as the next receipt's amount: {}", page.body);
     // The list names the dollars beside the yuan.
     assert!(browser.get("/finance/invoices").await.body.contains("USD 6,200.00"));
+}
+
+#[tokio::test]
+async fn documents_left_without_a_rate_take_the_exchange_rate_table_s() {
+    let app = spawn_app().await;
+    app.user("chen.jing", &["accountant"], "", "finance").await;
+    app.user("zhao.lei", &["buyer"], "", "purchase").await;
+    let api = app.api("chen.jing").await;
+    let buyer = app.api("zhao.lei").await;
+    let admin = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let pacific = party(&admin, "Pacific Home Goods Inc.", "customer").await;
+    let osaka = party(&admin, "Osaka Precision Parts K.K.", "supplier").await;
+
+    // The accountant enters the bank's middle rates for March: 7.10 from the 1st, 7.15 from
+    // the 20th, 7.20 at the month's end. What cannot be read is refused beside its field.
+    for (body, field) in [
+        (json!({"currency": "CNY", "date": "2026-03-01", "rate": "1"}), "currency"),
+        (json!({"currency": "GBP", "date": "2026-03-01", "rate": "9.1"}), "currency"),
+        (json!({"currency": "USD", "date": "2026-03-32", "rate": "7.1"}), "date"),
+        (json!({"currency": "USD", "date": "2026-03-01", "rate": "-7.1"}), "rate"),
+        (json!({"currency": "USD", "date": "2026-03-01", "rate": "7.1234567"}), "rate"),
+    ] {
+        let refused = api.post("/api/v1/finance/exchange-rates", &body).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+        assert_eq!(refused.json()["errors"][0]["field"], field, "{body}");
+    }
+    let denied = buyer
+        .post("/api/v1/finance/exchange-rates", &json!({"currency": "USD", "date": "2026-03-01", "rate": "7.1"}))
+        .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN, "a buyer reads the rates but does not set them");
+    for (date, rate) in [("2026-03-01", "7.1000"), ("2026-03-20", "7.14"), ("2026-03-31", "7.2")] {
+        let set =
+            api.post("/api/v1/finance/exchange-rates", &json!({"currency": "usd", "date": date, "rate": rate})).await;
+        assert_eq!(set.status, StatusCode::CREATED, "{}", set.body);
+    }
+    // The 20th's rate was mistyped: entered again, it replaces the day's, and the audit trail
+    // keeps what it was.
+    let corrected = api
+        .post("/api/v1/finance/exchange-rates", &json!({"currency": "USD", "date": "2026-03-20", "rate": "7.15"}))
+        .await;
+    assert_eq!(corrected.json(), json!({"currency": "USD", "date": "2026-03-20", "rate": "7.15"}));
+    let audit = admin.get("/api/v1/audit?resource=finance.exchange_rate").await.json();
+    assert_eq!(
+        (audit["items"][0]["resource_id"].as_str(), &audit["items"][0]["changes"]["rate"]),
+        (Some("USD 2026-03-20"), &json!(["7.14", "7.15"])),
+        "{audit}"
+    );
+    assert_eq!(app.count("fin_exchange_rates").await, 3);
+    let in_force = buyer.get("/api/v1/finance/exchange-rates?date=2026-03-25").await.json();
+    assert_eq!(in_force["items"], json!([{"currency": "USD", "date": "2026-03-20", "rate": "7.15"}]));
+    let before_any = buyer.get("/api/v1/finance/exchange-rates?date=2026-02-28").await.json();
+    assert_eq!(before_any["items"], json!([]));
+    let bad = buyer.get("/api/v1/finance/exchange-rates?currency=GBP").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+
+    // An invoice of the 5th with its rate left empty is booked at 7.1: USD 6,200.00 is
+    // ¥44,020.00. A rate typed on the document still wins over the table's.
+    let lamps = |rate: &str| {
+        json!({"kind": "customer", "party_id": pacific, "date": "2026-03-05", "currency": "USD", "rate": rate,
+               "lines": [{"description": "LED desk lamp DL-20", "quantity": "500", "unit_price": "12.40", "vat_rate": "0"}]})
+    };
+    let posted = posted_invoice(&api, lamps("")).await;
+    assert_eq!((posted["total"].as_str(), posted["foreign"]["rate"].as_str()), (Some("44020.00"), Some("7.1")));
+    let typed = posted_invoice(&api, lamps("7.11")).await;
+    assert_eq!(typed["foreign"]["rate"], "7.11");
+
+    // USD 2,000.00 received on the 25th, rate left empty, is booked at the 20th's 7.15: the
+    // gain of ¥100.00 against the invoice's 7.1, as when the rate was typed.
+    let receipt = api
+        .post(
+            "/api/v1/finance/payments",
+            &json!({"kind": "receipt", "party_id": pacific, "date": "2026-03-25", "amount": "2000.00", "currency": "USD",
+                    "allocations": [{"invoice_id": posted["id"], "amount": "2000.00"}]}),
+        )
+        .await;
+    assert_eq!(receipt.status, StatusCode::CREATED, "{}", receipt.body);
+    assert_eq!(
+        voucher(&api, &receipt.json()["entry_id"]).await,
+        vec![
+            row("1002", "14300.00", "0.00", "USD 2000.00 @ 7.15"),
+            row("1122", "0.00", "14200.00", "USD 2000.00 @ 7.1"),
+            row("6603", "0.00", "100.00", ""),
+        ]
+    );
+
+    // The page of the invoice booked at 7.11 offers today's rate from the table for its
+    // receipt: the 15th's, 7.1.
+    let page = app.signed_in("chen.jing").await.get(&format!("/finance/invoices/{}", typed["id"])).await;
+    assert!(page.body.contains("name=\"rate\" value=\"7.1\""), "{}", page.body);
+
+    // A yen bill with no yen in the table is refused beside its rate, saying so; nothing is
+    // written.
+    let bill = buyer
+        .post(
+            "/api/v1/finance/invoices",
+            &json!({"kind": "supplier", "party_id": osaka, "date": "2026-03-10", "currency": "JPY",
+                    "lines": [{"description": "Spindle bearing 6203", "quantity": "1000", "unit_price": "1000", "vat_rate": "0"}]}),
+        )
+        .await;
+    assert_eq!(bill.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bill.body);
+    let error = &bill.json()["errors"][0];
+    assert_eq!((error["field"].as_str(), error["code"].as_str()), (Some("rate"), Some("error.finance.no_table_rate")));
+    assert!(error["message"].as_str().unwrap_or_default().contains("JPY"), "{error}");
+
+    // March's revaluation, given no rates, takes the table's 7.2 of the 31st: the bank's
+    // USD 2,000.00 is worth ¥14,400.00 (+100), the 4,200 still owed plus the typed invoice's
+    // 6,200 ¥74,880.00 (+420 and +558).
+    let march = api.post("/api/v1/finance/periods/2026-03/revalue", &json!({})).await;
+    assert_eq!(march.status, StatusCode::CREATED, "{}", march.body);
+    let revalued: Vec<(String, String, String)> = march.json()["revaluations"]
+        .as_array()
+        .expect("revaluations")
+        .iter()
+        .map(|r| {
+            (
+                r["account"].as_str().unwrap_or("").into(),
+                r["rate"].as_str().unwrap_or("").into(),
+                r["difference"].as_str().unwrap_or("").into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        revalued,
+        vec![("1002".into(), "7.2".into(), "100.00".into()), ("1122".into(), "7.2".into(), "978.00".into())]
+    );
+
+    // Taking the 31st's rate out leaves the 20th's in force; a rate that is not there is a 404.
+    let removed = api.call(Method::DELETE, "/api/v1/finance/exchange-rates/USD/2026-03-31", None).await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.body);
+    let again = api.call(Method::DELETE, "/api/v1/finance/exchange-rates/USD/2026-03-31", None).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND, "{}", again.body);
+    let in_force = buyer.get("/api/v1/finance/exchange-rates?currency=USD&date=2026-04-30").await.json();
+    assert_eq!(in_force["items"][0]["rate"], "7.15");
 }

@@ -526,3 +526,41 @@ async fn a_report_asked_for_a_mistyped_or_reversed_range_says_so_beside_the_mont
         assert!(shown.body.contains("format=csv") && !shown.body.contains("role=\"alert\""), "{url}");
     }
 }
+
+#[tokio::test]
+async fn the_rate_table_page_enters_a_rate_keeps_a_refused_one_as_typed_and_removes_one() {
+    let app = spawn_app().await;
+    app.user("chen.jing", &["accountant"], "", "finance").await;
+    app.user("zhao.lei", &["buyer"], "", "purchase").await;
+    let browser = app.signed_in("chen.jing").await;
+    let empty = browser.get("/finance/rates").await;
+    assert!(empty.body.contains("The rate table is empty"), "{}", empty.body);
+
+    // A rate typed with a comma for a point is refused beside the field, the date kept.
+    let refused = browser
+        .post_form("/finance/rates", "/finance/rates", &[("currency", "USD"), ("date", "2026-03-02"), ("rate", "7,12")])
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert!(beside(&refused, "id=\"rate\"").contains("A rate is positive"), "{}", refused.body);
+    assert!(refused.body.contains("value=\"2026-03-02\""), "{}", refused.body);
+    assert_eq!(app.count("fin_exchange_rates").await, 0);
+
+    // Corrected, it is the rate in force from the 2nd, so on the 15th (today).
+    let saved = browser
+        .post_form("/finance/rates", "/finance/rates", &[("currency", "USD"), ("date", "2026-03-02"), ("rate", "7.12")])
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let page = browser.get(&saved.header("location").expect("location")).await;
+    let in_force = page.body.split("id=\"rates-in-force\"").nth(1).unwrap_or_default();
+    assert!(in_force.contains("<td>USD</td><td class=\"num\">7.12</td><td>2026-03-02</td>"), "{}", page.body);
+    assert!(page.body.contains("/finance/rates/USD/2026-03-02/remove"));
+
+    // A buyer reads the table but has no form and no buttons.
+    let buyer = app.signed_in("zhao.lei").await.get("/finance/rates").await;
+    assert!(buyer.body.contains("7.12") && !buyer.body.contains("/remove"), "{}", buyer.body);
+    assert!(!buyer.body.contains("action=\"/finance/rates\" class=\"card"), "{}", buyer.body);
+
+    let removed = browser.post_form("/finance/rates", "/finance/rates/USD/2026-03-02/remove", &[]).await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER, "{}", removed.body);
+    assert_eq!(app.count("fin_exchange_rates").await, 0);
+}
