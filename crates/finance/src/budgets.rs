@@ -2,6 +2,11 @@
 //! and the budget-against-actual report that sets them beside what was spent, as the cost
 //! report reads it. A budget is set for a whole year of one code and account at a time, so a
 //! revision replaces the year rather than leaving old months behind.
+//!
+//! A budget either warns (the report marks the overspend) or stops: then a posting that would
+//! take the year's spending up to its month beyond the budget of those months is refused
+//! (`check_posting`, called by every posting in the ledger), as ERPNext's "stop" on the
+//! accumulated monthly budget does.
 
 use crate::costs;
 use crate::dimensions::{self, Dimension};
@@ -10,6 +15,7 @@ use crate::permissions::ACCOUNTS;
 use db::{Result, Tx};
 use kernel::error::Problems;
 use kernel::permission::Principal;
+use kernel::DomainError;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::Row;
@@ -32,6 +38,36 @@ pub struct BudgetForm {
     /// the budget and `annual` is not read.
     #[serde(default)]
     pub months: Vec<String>,
+    /// `warn` (the default: the report marks an overspend) or `stop` (a posting that would
+    /// overspend is refused).
+    #[serde(default)]
+    pub action: String,
+}
+
+/// What a budget does about a posting that would overspend it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Warn,
+    Stop,
+}
+
+impl Action {
+    /// As a form or the API sends it: empty is `warn`.
+    pub fn parse(text: &str) -> Option<Action> {
+        match text.trim() {
+            "" | "warn" => Some(Action::Warn),
+            "stop" => Some(Action::Stop),
+            _ => None,
+        }
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Action::Warn => "warn",
+            Action::Stop => "stop",
+        }
+    }
 }
 
 impl BudgetForm {
@@ -93,6 +129,10 @@ pub async fn set_budget(tx: &mut Tx, principal: &Principal, dimension: Dimension
         }
         spread(annual.min(MOST_A_MONTH * 12))
     };
+    let action = Action::parse(&form.action).unwrap_or_else(|| {
+        problems.add("action", "error.finance.budget_action", form.action.trim());
+        Action::Warn
+    });
     let removing = amounts.iter().all(|a| *a == 0);
     let code = form.code.trim();
     if code.is_empty() {
@@ -164,8 +204,23 @@ pub async fn set_budget(tx: &mut Tx, principal: &Principal, dimension: Dimension
         .try_get("total")?;
     // Every month written over (two people setting one budget at once: the later wins, neither
     // meets the other's rows), then the months left at zero taken away.
+    let before_action: Option<String> = tx
+        .fetch_optional(
+            sqlx::query(
+                "SELECT action FROM fin_budgets WHERE company_id = $1 AND dimension = $2 AND code = $3 \
+                 AND account_id = $4 AND period LIKE $5 LIMIT 1",
+            )
+            .bind(company)
+            .bind(dimension.key())
+            .bind(code)
+            .bind(account_id)
+            .bind(&this_year),
+        )
+        .await?
+        .map(|r| r.try_get("action"))
+        .transpose()?;
     let mut q = db::SqlBuilder::new(
-        "INSERT INTO fin_budgets (company_id, dimension, code, account_id, period, amount) VALUES ",
+        "INSERT INTO fin_budgets (company_id, dimension, code, account_id, period, amount, action) VALUES ",
     );
     for (i, amount) in amounts.iter().enumerate() {
         if i > 0 {
@@ -178,9 +233,14 @@ pub async fn set_budget(tx: &mut Tx, principal: &Principal, dimension: Dimension
             .bind(format!("{year}-{:02}", i + 1))
             .push(", ")
             .bind(*amount)
+            .push(", ")
+            .bind(action.key())
             .push(")");
     }
-    q.push(" ON CONFLICT (company_id, dimension, code, account_id, period) DO UPDATE SET amount = excluded.amount");
+    q.push(
+        " ON CONFLICT (company_id, dimension, code, account_id, period) \
+         DO UPDATE SET amount = excluded.amount, action = excluded.action",
+    );
     tx.execute(q.build()).await?;
     tx.execute(
         sqlx::query(
@@ -199,7 +259,8 @@ pub async fn set_budget(tx: &mut Tx, principal: &Principal, dimension: Dimension
         "update",
         "finance.budget",
         Some(&format!("{}:{code}:{account}:{year}", dimension.key())),
-        &json!({"total": [yuan(before), yuan(after)], "months": amounts.iter().map(|a| yuan(*a)).collect::<Vec<_>>()}),
+        &json!({"total": [yuan(before), yuan(after)], "action": [before_action, action.key()],
+            "months": amounts.iter().map(|a| yuan(*a)).collect::<Vec<_>>()}),
     )
     .await?;
     Ok(())
@@ -236,6 +297,8 @@ pub struct BudgetRow {
     pub actual: i64,
     /// The latest year of the range the account has a budget in: the year its 调整 revises.
     pub year: String,
+    /// Whether it refuses a posting that would overspend it.
+    pub stops: bool,
 }
 
 /// What is left of a budget (negative: overspent), and how much of it was used in whole per
@@ -288,7 +351,8 @@ pub async fn budget_report(
 ) -> Result<BudgetReport> {
     let spent = costs::cost_report(conn, company, dimension, from, to).await?;
     let rows = sqlx::query(
-        "SELECT b.code AS tag, a.code, a.name_zh, a.name_en, CAST(SUM(b.amount) AS BIGINT) AS amount, MAX(b.period) AS last_period \
+        "SELECT b.code AS tag, a.code, a.name_zh, a.name_en, CAST(SUM(b.amount) AS BIGINT) AS amount, MAX(b.period) AS last_period, \
+         MAX(b.action) AS action \
          FROM fin_budgets b JOIN fin_accounts a ON a.id = b.account_id \
          WHERE b.company_id = $1 AND b.dimension = $2 AND b.period >= $3 AND b.period <= $4 \
          GROUP BY b.code, a.code, a.name_zh, a.name_en ORDER BY b.code, a.code",
@@ -325,12 +389,117 @@ pub async fn budget_report(
         report.actual += actual;
         let (name_zh, name_en) = (r.try_get("name_zh")?, r.try_get("name_en")?);
         let year = r.try_get::<String, _>("last_period")?.chars().take(4).collect();
-        group.rows.push(BudgetRow { account, name_zh, name_en, budget, actual, year });
+        let stops = r.try_get::<String, _>("action")? == Action::Stop.key();
+        group.rows.push(BudgetRow { account, name_zh, name_en, budget, actual, year, stops });
     }
     Ok(report)
 }
 
-/// One year's monthly budget of a code and account, January first, for the form that revises it.
+/// One line of a posting as the budget check reads it.
+#[derive(Debug, Clone, Copy)]
+pub struct Spending<'a> {
+    /// The account's code: a budget on `6601` covers `660101`.
+    pub account: &'a str,
+    pub cost_center: &'a str,
+    pub project: &'a str,
+    pub debit: i64,
+    pub credit: i64,
+}
+
+/// Refuses a posting in `period` that would take a cost centre's or project's spending on an
+/// account whose budget stops overspending beyond that budget, both counted from January to
+/// the posting's month: the year-to-date spending as the budget report reads it (closing
+/// vouchers left out), plus what this posting adds. A posting that adds nothing to a budget's
+/// spending (a reversal, a credit, an untagged line) goes through whatever the budget, so an
+/// overspend can always be corrected.
+///
+/// Cheap when it does not apply: no query at all for a posting without a tagged debit, one
+/// small query of the year's stopping budgets otherwise; the spending is read only for a
+/// budget the posting adds to. On PostgreSQL that budget's rows are locked first, so two
+/// postings against one budget at once are counted one after the other.
+pub async fn check_posting(tx: &mut Tx, company: i64, period: &str, lines: &[Spending<'_>]) -> Result<()> {
+    let adds = |l: &Spending| l.debit > l.credit;
+    if !lines.iter().any(|l| adds(l) && (!l.cost_center.is_empty() || !l.project.is_empty())) {
+        return Ok(());
+    }
+    let year = period.get(..4).ok_or_else(|| DomainError::Internal(format!("bad period {period}")))?;
+    let first = format!("{year}-01");
+    let stopping = tx
+        .fetch_all(
+            sqlx::query(
+                "SELECT DISTINCT b.dimension, b.code, a.code AS account FROM fin_budgets b \
+                 JOIN fin_accounts a ON a.id = b.account_id \
+                 WHERE b.company_id = $1 AND b.action = 'stop' AND b.period >= $2 AND b.period <= $3",
+            )
+            .bind(company)
+            .bind(&first)
+            .bind(format!("{year}-12")),
+        )
+        .await?;
+    let mut problems = Problems::default();
+    let mut reports: BTreeMap<&str, BudgetReport> = BTreeMap::new();
+    for row in &stopping {
+        let dimension = Dimension::parse("dimension", &row.try_get::<String, _>("dimension")?)?;
+        let (code, account): (String, String) = (row.try_get("code")?, row.try_get("account")?);
+        let added: i64 = lines
+            .iter()
+            .filter(|l| {
+                let tag = match dimension {
+                    Dimension::CostCenter => l.cost_center,
+                    Dimension::Project => l.project,
+                };
+                tag == code && l.account.starts_with(&account)
+            })
+            .map(|l| l.debit - l.credit)
+            .sum();
+        if added <= 0 {
+            continue;
+        }
+        let lock = tx.dialect().update_lock_of("b");
+        let budget: i64 = tx
+            .fetch_all(
+                sqlx::query(&format!(
+                    "SELECT b.amount FROM fin_budgets b JOIN fin_accounts a ON a.id = b.account_id \
+                     WHERE b.company_id = $1 AND b.dimension = $2 AND b.code = $3 AND a.code = $4 \
+                     AND b.period >= $5 AND b.period <= $6 ORDER BY b.period{lock}"
+                ))
+                .bind(company)
+                .bind(dimension.key())
+                .bind(&code)
+                .bind(&account)
+                .bind(&first)
+                .bind(period),
+            )
+            .await?
+            .iter()
+            .map(|r| r.try_get::<i64, _>("amount"))
+            .sum::<std::result::Result<i64, _>>()?;
+        let report = match reports.entry(dimension.key()) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(budget_report(tx.conn(), company, dimension, &first, period).await?)
+            }
+        };
+        let spent = report
+            .groups
+            .iter()
+            .filter(|g| g.code == code)
+            .flat_map(|g| &g.rows)
+            .find(|r| r.account == account)
+            .map_or(0, |r| r.actual);
+        if spent + added > budget {
+            problems.add(
+                "lines",
+                "error.finance.over_budget",
+                format!("{code} · {account} · {} / {} + {}", yuan(budget), yuan(spent), yuan(added)),
+            );
+        }
+    }
+    Ok(problems.finish()?)
+}
+
+/// One year's monthly budget of a code and account, January first, and what it does about an
+/// overspend, for the form that revises it.
 pub async fn year_of(
     conn: &mut db::Conn,
     company: i64,
@@ -338,9 +507,9 @@ pub async fn year_of(
     code: &str,
     account: &str,
     year: &str,
-) -> Result<[i64; 12]> {
+) -> Result<([i64; 12], Action)> {
     let rows = sqlx::query(
-        "SELECT b.period, b.amount FROM fin_budgets b JOIN fin_accounts a ON a.id = b.account_id \
+        "SELECT b.period, b.amount, b.action FROM fin_budgets b JOIN fin_accounts a ON a.id = b.account_id \
          WHERE b.company_id = $1 AND b.dimension = $2 AND b.code = $3 AND a.code = $4 AND b.period LIKE $5",
     )
     .bind(company)
@@ -351,14 +520,18 @@ pub async fn year_of(
     .fetch_all(&mut *conn)
     .await?;
     let mut months = [0; 12];
+    let mut action = Action::Warn;
     for r in rows {
+        if r.try_get::<String, _>("action")? == Action::Stop.key() {
+            action = Action::Stop;
+        }
         let period: String = r.try_get("period")?;
         let month: usize = period.get(5..7).and_then(|m| m.parse().ok()).unwrap_or(0);
         if (1..=12).contains(&month) {
             months[month - 1] = r.try_get("amount")?;
         }
     }
-    Ok(months)
+    Ok((months, action))
 }
 
 #[cfg(test)]
@@ -383,6 +556,7 @@ mod tests {
             budget,
             actual,
             year: "2026".into(),
+            stops: false,
         };
         assert_eq!(row(3_000_000, 3_250_000).used_percent(), Some(108));
         assert!(row(3_000_000, 3_250_000).over());

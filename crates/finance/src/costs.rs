@@ -62,6 +62,48 @@ pub struct CostRow {
     pub total: i64,
 }
 
+/// What the month-end closing vouchers of `from..=to` moved, per month, account and cost
+/// centre (debit less credit): the reports of a range's costs and revenue take it back out.
+/// Few rows: a closing voucher has a line per income or expense account and centre.
+pub(crate) struct ClosingMovement {
+    pub period: String,
+    pub code: String,
+    pub name_zh: String,
+    pub cost_center: String,
+    pub net: i64,
+}
+
+pub(crate) async fn closing_movements(
+    conn: &mut db::Conn,
+    company: i64,
+    from: &str,
+    to: &str,
+) -> Result<Vec<ClosingMovement>> {
+    let rows = sqlx::query(
+        "SELECT e.period, a.code, a.name_zh, l.cost_center, CAST(SUM(l.debit - l.credit) AS BIGINT) AS net FROM fin_entry_lines l \
+         JOIN fin_entries e ON e.id = l.entry_id JOIN fin_accounts a ON a.id = l.account_id \
+         WHERE e.company_id = $1 AND e.kind = 'closing' AND e.status = 'posted' AND e.period >= $2 AND e.period <= $3 \
+         GROUP BY e.period, a.code, a.name_zh, l.cost_center",
+    )
+    .bind(company)
+    .bind(from)
+    .bind(to)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ClosingMovement {
+                period: r.try_get("period")?,
+                code: r.try_get("code")?,
+                name_zh: r.try_get("name_zh")?,
+                cost_center: r.try_get("cost_center")?,
+                net: r.try_get("net")?,
+            })
+        })
+        .collect::<std::result::Result<_, sqlx::Error>>()
+        .map_err(Into::into)
+}
+
 /// Costs and expenses (accounts of the cost and expense classes) per code of a dimension,
 /// account and month over `from..=to`, from balance rows. For cost centres the month-end
 /// closing vouchers, which carry each centre's expenses to 本年利润, are taken back out, so a
@@ -91,7 +133,7 @@ pub async fn cost_report(
     .await?;
     let closing = match dimension {
         Dimension::Project => Vec::new(),
-        Dimension::CostCenter => crate::service::closing_movements(conn, company, from, to).await?,
+        Dimension::CostCenter => closing_movements(conn, company, from, to).await?,
     };
     let column = |period: &str| periods.iter().position(|p| p == period);
     // (tag, account code) → (names, amount per month)

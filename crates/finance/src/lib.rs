@@ -198,6 +198,12 @@ pub fn module() -> Module {
                 name: "exchange-rate table",
                 sql: include_str!("../migrations/0027_exchange_rates.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 28,
+                name: "budgets that stop an overspending posting",
+                sql: include_str!("../migrations/0028_budget_control.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,

@@ -2,6 +2,7 @@
 //! invoice, a stock move or a payroll run can post in the same transaction as its own rows;
 //! the HTTP layer opens one transaction per request.
 
+use crate::budgets::Spending;
 use crate::chart::{self, Role, Template, TemplateAccount};
 use crate::domain::{self, Entry, EntryForm};
 use db::{Result, RowExt, Tx};
@@ -576,6 +577,18 @@ async fn insert_entry(
     .try_get("id")?;
     let mut writes = vec![lines_insert(id, entry, account_ids)];
     if number.is_some() {
+        let spending: Vec<Spending> = entry
+            .lines
+            .iter()
+            .map(|l| Spending {
+                account: &l.account,
+                cost_center: &l.cost_center,
+                project: &l.project,
+                debit: l.debit,
+                credit: l.credit,
+            })
+            .collect();
+        crate::budgets::check_posting(tx, company, &entry.period, &spending).await?;
         let movements =
             entry.lines.iter().zip(account_ids).map(|(l, a)| (*a, l.cost_center.clone(), l.debit, l.credit));
         writes.push(balance_upsert(company, &entry.period, movements));
@@ -841,7 +854,7 @@ async fn post_unchecked(tx: &mut Tx, company: i64, id: i64, tags: Tags) -> Resul
     let lines = tx
         .fetch_all(
             sqlx::query(
-                "SELECT l.account_id, l.debit, l.credit, l.cost_center, l.project, l.party_id, a.archived_at, \
+                "SELECT l.account_id, a.code, l.debit, l.credit, l.cost_center, l.project, l.party_id, a.archived_at, \
          EXISTS (SELECT 1 FROM fin_accounts c WHERE c.parent_id = a.id) AS has_children FROM fin_entry_lines l \
          JOIN fin_accounts a ON a.id = l.account_id WHERE l.entry_id = $1 ORDER BY l.line_no",
             )
@@ -853,7 +866,9 @@ async fn post_unchecked(tx: &mut Tx, company: i64, id: i64, tags: Tags) -> Resul
     let mut owed = Vec::new();
     let mut projects = Vec::new();
     let mut named = Vec::new();
+    let mut codes = Vec::with_capacity(lines.len());
     for line in &lines {
+        codes.push(line.try_get::<String, _>("code")?);
         if line.try_get::<Option<String>, _>("archived_at")?.is_some() {
             return Err(DomainError::invalid("lines", "error.finance.archived_account", "").into());
         }
@@ -882,6 +897,19 @@ async fn post_unchecked(tx: &mut Tx, company: i64, id: i64, tags: Tags) -> Resul
     if tags == Tags::Check {
         crate::dimensions::require_listed(tx, company, named.iter().map(|(c, p)| (c.as_str(), p.as_str()))).await?;
     }
+    let spending: Vec<Spending> = codes
+        .iter()
+        .zip(&named)
+        .zip(&movements)
+        .map(|((code, (cost_center, project)), (_, _, debit, credit))| Spending {
+            account: code,
+            cost_center,
+            project,
+            debit: *debit,
+            credit: *credit,
+        })
+        .collect();
+    crate::budgets::check_posting(tx, company, &period, &spending).await?;
     let number = take_voucher_number(tx, company, &period, &word).await?;
     let now = tx.now().to_string();
     let mark_posted = db::SqlBuilder::with_values(
@@ -1391,7 +1419,7 @@ async fn movements_without_closing(
     }
     let closing = match slice {
         LedgerSlice::Project(_) => Vec::new(),
-        _ => closing_movements(conn, company, from, to).await?,
+        _ => crate::costs::closing_movements(conn, company, from, to).await?,
     };
     for c in closing {
         if let LedgerSlice::CostCenter(centre) = slice {
@@ -1402,48 +1430,6 @@ async fn movements_without_closing(
         *map.entry(domain::income_statement_key(&c.code, &c.name_zh)).or_insert(0) -= c.net;
     }
     Ok(map)
-}
-
-/// What the month-end closing vouchers of `from..=to` moved, per month, account and cost
-/// centre (debit less credit): the reports of a range's costs and revenue take it back out.
-/// Few rows: a closing voucher has a line per income or expense account and centre.
-pub(crate) struct ClosingMovement {
-    pub period: String,
-    pub code: String,
-    pub name_zh: String,
-    pub cost_center: String,
-    pub net: i64,
-}
-
-pub(crate) async fn closing_movements(
-    conn: &mut db::Conn,
-    company: i64,
-    from: &str,
-    to: &str,
-) -> Result<Vec<ClosingMovement>> {
-    let rows = sqlx::query(
-        "SELECT e.period, a.code, a.name_zh, l.cost_center, CAST(SUM(l.debit - l.credit) AS BIGINT) AS net FROM fin_entry_lines l \
-         JOIN fin_entries e ON e.id = l.entry_id JOIN fin_accounts a ON a.id = l.account_id \
-         WHERE e.company_id = $1 AND e.kind = 'closing' AND e.status = 'posted' AND e.period >= $2 AND e.period <= $3 \
-         GROUP BY e.period, a.code, a.name_zh, l.cost_center",
-    )
-    .bind(company)
-    .bind(from)
-    .bind(to)
-    .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(ClosingMovement {
-                period: r.try_get("period")?,
-                code: r.try_get("code")?,
-                name_zh: r.try_get("name_zh")?,
-                cost_center: r.try_get("cost_center")?,
-                net: r.try_get("net")?,
-            })
-        })
-        .collect::<std::result::Result<_, sqlx::Error>>()
-        .map_err(Into::into)
 }
 
 /// Closes a month (结账): refused while drafts exist or an earlier month is open; carries

@@ -1275,7 +1275,7 @@ async fn seed_budgets(
                 account: row.code.clone(),
                 year: last.0.to_string(),
                 annual: finance::domain::yuan(annual),
-                months: Vec::new(),
+                ..Default::default()
             };
             finance::budgets::set_budget(&mut tx, principal, Dimension::CostCenter, &form).await?;
         }

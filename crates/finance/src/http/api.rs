@@ -1125,7 +1125,7 @@ pub fn report_docs() -> Vec<ApiRoute> {
         permission: Some(service::ACCOUNTS),
         query: &[],
         request: Some(
-            || json!({"type": "object", "required": ["code", "account", "year"], "properties": {"code": {"type": "string"}, "account": {"type": "string"}, "year": {"type": "string", "example": "2026"}, "annual": {"type": "string", "example": "120000.00"}, "months": {"type": "array", "items": {"type": "string"}, "minItems": 12, "maxItems": 12}}}),
+            || json!({"type": "object", "required": ["code", "account", "year"], "properties": {"code": {"type": "string"}, "account": {"type": "string"}, "year": {"type": "string", "example": "2026"}, "annual": {"type": "string", "example": "120000.00"}, "months": {"type": "array", "items": {"type": "string"}, "minItems": 12, "maxItems": 12}, "action": {"type": "string", "enum": ["warn", "stop"], "description": "stop: a posting that would take the year's spending to its month beyond the budget of those months is refused"}}}),
         ),
         ..ledger.clone()
     };
@@ -1460,6 +1460,7 @@ pub async fn budget_report(ctx: Ctx, Query(q): Query<BudgetQuery>) -> AppResult<
                     row["account"] = json!(r.account);
                     row["name_zh"] = json!(r.name_zh);
                     row["name_en"] = json!(r.name_en);
+                    row["action"] = json!(if r.stops { "stop" } else { "warn" });
                     row
                 })
                 .collect();
@@ -1490,9 +1491,9 @@ pub async fn set_budget(
     tx.commit().await?;
     let mut conn = conn(&ctx).await?;
     let (code, account, year) = (form.code.trim(), form.account.trim(), form.year.trim());
-    let months = crate::budgets::year_of(&mut conn, ctx.company_id(), dimension, code, account, year).await?;
+    let (months, action) = crate::budgets::year_of(&mut conn, ctx.company_id(), dimension, code, account, year).await?;
     Ok(Json(json!({
-        "dimension": dimension.key(), "code": code, "account": account, "year": year,
+        "dimension": dimension.key(), "code": code, "account": account, "year": year, "action": action,
         "months": months.iter().map(|m| yuan(*m)).collect::<Vec<_>>(),
         "total": yuan(months.iter().sum()),
     })))

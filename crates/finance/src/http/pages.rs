@@ -1269,6 +1269,7 @@ impl BudgetPage {
             "account" => self.revising.account.clone(),
             "year" => self.revising.year.clone(),
             "annual" => self.revising.annual.clone(),
+            "action" => self.revising.action.clone(),
             _ => field
                 .strip_prefix("months[")
                 .and_then(|i| i.trim_end_matches(']').parse::<usize>().ok())
@@ -1280,7 +1281,7 @@ impl BudgetPage {
 
     /// Refusals that name no field of the form (none expected; shown rather than lost).
     fn other_errors(&self) -> Vec<&str> {
-        let fields: Vec<String> = ["code", "account", "year", "annual", "months"]
+        let fields: Vec<String> = ["code", "account", "year", "annual", "months", "action"]
             .into_iter()
             .map(String::from)
             .chain((0..12).map(|i| format!("months[{i}]")))
@@ -1298,7 +1299,7 @@ pub async fn budgets(ctx: Ctx, Query(q): Query<BudgetQuery>) -> AppResult<Respon
     let mut revising = BudgetForm::default();
     if let (Some(code), Some(account), Some(year)) = (&q.revise, &q.account, &q.year) {
         let mut conn = conn(&ctx).await?;
-        let months = budgets::year_of(&mut conn, ctx.company_id(), dimension, code, account, year).await?;
+        let (months, action) = budgets::year_of(&mut conn, ctx.company_id(), dimension, code, account, year).await?;
         // A year spread evenly comes back as its amount; one set month by month, as its months.
         let total: i64 = months.iter().sum();
         let (annual, months) = if budgets::spread(total) == months {
@@ -1306,7 +1307,9 @@ pub async fn budgets(ctx: Ctx, Query(q): Query<BudgetQuery>) -> AppResult<Respon
         } else {
             (String::new(), months.iter().map(|m| yuan(*m)).collect())
         };
-        revising = BudgetForm { code: code.clone(), account: account.clone(), year: year.clone(), annual, months };
+        let action = action.key().to_string();
+        revising =
+            BudgetForm { code: code.clone(), account: account.clone(), year: year.clone(), annual, months, action };
     }
     let shown = budget_view(&ctx, dimension, &q, Refused::default(), revising).await?;
     if let Some(format) = q.format.as_deref().filter(|f| shown.errors.is_empty() && (*f == "csv" || *f == "xlsx")) {
@@ -1404,6 +1407,7 @@ pub async fn set_budget(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         year: pairs.text("year"),
         annual: pairs.text("annual"),
         months: (0..12).map(|i| pairs.text(&format!("months[{i}]"))).collect(),
+        action: pairs.text("action"),
     };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let outcome = budgets::set_budget(&mut tx, &ctx.principal, dimension, &form).await;

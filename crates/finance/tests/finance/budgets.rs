@@ -180,3 +180,111 @@ async fn the_sales_departments_budget_is_set_against_what_it_spent_and_an_oversp
     let forbidden = set(&auditor, json!({"code": "SAL", "account": "6601", "year": "2026", "annual": "1.00"})).await;
     assert_eq!(forbidden.status, StatusCode::FORBIDDEN, "{}", forbidden.body);
 }
+
+#[tokio::test]
+async fn a_stopping_budget_refuses_the_voucher_or_bill_that_would_overspend_it_and_lets_a_reversal_through() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    api.post("/api/v1/finance/dimensions/cost_center", &json!({"code": "SAL", "name": "销售部"})).await;
+    let added =
+        api.post("/api/v1/finance/accounts", &json!({"parent": "6601", "code": "660101", "name_zh": "广告费"})).await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    let budget = |action: &str| json!({"code": "SAL", "account": "6601", "year": "2026", "annual": "120000.00", "action": action});
+    let unknown = set(&api, budget("block")).await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", unknown.body);
+    assert_eq!(unknown.json()["errors"][0]["field"], "action");
+    // 10,000.00 a month of selling expenses, and not a fen more by the month.
+    let stop = set(&api, budget("stop")).await;
+    assert_eq!(stop.status, StatusCode::OK, "{}", stop.body);
+    assert_eq!(stop.json()["action"], "stop");
+
+    // January's advertising, 9,000.00, is within January's 10,000.00.
+    post(&api, spent("2026-01-20", "660101", "9000.00", "一月广告")).await;
+    // A February campaign of 12,000.00 would make 21,000.00 against 20,000.00 budgeted to the
+    // end of February: the voucher stays a draft, the reason beside its lines.
+    let campaign =
+        api.post("/api/v1/finance/entries", &spent("2026-02-10", "660101", "12000.00", "二月推广")).await.json();
+    let refused = api.post(&format!("/api/v1/finance/entries/{}/post", campaign["id"]), &json!({})).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    let error = &refused.json()["errors"][0];
+    assert_eq!((error["field"].as_str(), error["code"].as_str()), (Some("lines"), Some("error.finance.over_budget")));
+    assert!(
+        error["message"].as_str().unwrap_or_default().contains("SAL · 6601 · 20000.00 / 9000.00 + 12000.00"),
+        "{error}"
+    );
+    assert_eq!(app.count("fin_entries WHERE status = 'posted'").await, 1, "nothing more was posted");
+    assert_eq!(app.count("fin_balances WHERE cost_center = 'SAL'").await, 1, "no balance moved");
+
+    // Cut to 11,000.00 it takes the budget to the fen and is posted.
+    let cut = post(&api, spent("2026-02-10", "660101", "11000.00", "二月推广")).await;
+    // A supplier's bill for the same department's 500.00 of leaflets is refused the same way
+    // when posted: bills post through the same ledger.
+    let printer = app.api("admin").await;
+    let supplier = crate::invoicing::party(&printer, "上海印务有限公司", "supplier").await;
+    let bill = api
+        .post(
+            "/api/v1/finance/invoices",
+            &json!({"kind": "supplier", "party_id": supplier, "date": "2026-02-26", "lines": [
+                {"description": "宣传单印刷", "quantity": "1", "unit_price": "500.00", "vat_rate": "6", "account": "660101", "cost_center": "SAL"}]}),
+        )
+        .await
+        .json();
+    let bill_refused = api.post(&format!("/api/v1/finance/invoices/{}/post", bill["id"]), &json!({})).await;
+    assert_eq!(bill_refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bill_refused.body);
+    assert_eq!(bill_refused.json()["errors"][0]["code"], "error.finance.over_budget");
+    // In March a new month's 10,000.00 is there: the bill goes through then.
+    let march = api
+        .post(
+            "/api/v1/finance/invoices",
+            &json!({"kind": "supplier", "party_id": supplier, "date": "2026-03-02", "lines": [
+                {"description": "宣传单印刷", "quantity": "1", "unit_price": "500.00", "vat_rate": "6", "account": "660101", "cost_center": "SAL"}]}),
+        )
+        .await
+        .json();
+    let posted = api.post(&format!("/api/v1/finance/invoices/{}/post", march["id"]), &json!({})).await;
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
+
+    // A reversal lowers the spending, so it always goes through; and set back to warn, the
+    // budget lets the February overspend be posted and the report marks it.
+    let reversed =
+        api.post(&format!("/api/v1/finance/entries/{}/reverse", cut["id"]), &json!({"date": "2026-02-28"})).await;
+    assert_eq!(reversed.status, StatusCode::CREATED, "{}", reversed.body);
+    // On the page: the row says it stops postings, the campaign's voucher page shows why it
+    // is not posted, and the budget is set back to warn from its 调整 form.
+    let browser = app.signed_in("admin").await;
+    let page = browser.get("/finance/budgets?from=2026-01&to=2026-02").await;
+    let selling_row = page.body.split("id=\"budget-SAL-6601\"").nth(1).expect("the selling row");
+    assert!(selling_row[..selling_row.find("</tr>").expect("row end")].contains("禁止过账"), "{}", page.body);
+    let revising = browser.get("/finance/budgets?from=2026-01&to=2026-02&revise=SAL&account=6601&year=2026").await;
+    assert!(revising.body.contains("<option value=\"stop\" selected>"), "{}", revising.body);
+    let voucher = format!("/finance/entries/{}", campaign["id"]);
+    let on_page = browser.post_form(&voucher, &format!("{voucher}/post"), &[]).await;
+    assert_eq!(on_page.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", on_page.body);
+    assert!(on_page.body.contains("超出预算，未过账：SAL · 6601 · 20000.00 / 9000.00 + 12000.00"), "{}", on_page.body);
+    let warn = browser
+        .post_form(
+            "/finance/budgets",
+            "/finance/budgets",
+            &[
+                ("dimension", "cost_center"),
+                ("code", "SAL"),
+                ("account", "6601"),
+                ("year", "2026"),
+                ("annual", "120000.00"),
+                ("action", "warn"),
+            ],
+        )
+        .await;
+    assert_eq!(warn.status, StatusCode::SEE_OTHER, "{}", warn.body);
+    let again = api.post(&format!("/api/v1/finance/entries/{}/post", campaign["id"]), &json!({})).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    let report = api.get("/api/v1/finance/budgets?from=2026-01&to=2026-02").await.json();
+    let sales = row(&report, "SAL", "6601");
+    assert_eq!(
+        (sales["action"].as_str(), sales["actual"].as_str(), sales["over"].as_bool()),
+        (Some("warn"), Some("21000.00"), Some(true))
+    );
+    let audit = api.get("/api/v1/audit?resource=finance.budget").await.json();
+    assert_eq!(audit["items"][0]["changes"]["action"], json!(["stop", "warn"]));
+}
