@@ -312,15 +312,20 @@ test("this year's budgets stand beside what each department spent, and a row's y
   assert.equal(await page.inputValue('#b-code'), 'SAL-E', 'the form starts from the row');
   assert.notEqual(await page.inputValue('#b-annual'), '', "the year's amount, spread evenly, is filled in");
   assert.equal(await page.inputValue('#b-month-0'), '', 'and no month on its own');
-  // The year's amount typed with letters O for zeros: refused beside it, what was typed kept.
+  // The year's amount typed with letters O for zeros, the budget now to stop postings that
+  // would overspend it: refused beside the amount, what was typed and chosen kept.
+  await page.selectOption('#b-action', 'stop');
   await page.fill('#b-annual', '5,OOO,000.00');
   await Promise.all([page.waitForLoadState(), page.locator('#budget-form button[type="submit"]').click()]);
   assert.equal(await page.inputValue('#b-annual'), '5,OOO,000.00', 'the amount as typed');
+  assert.equal(await page.inputValue('#b-action'), 'stop', 'the action as chosen');
   assert.equal(await page.locator('#b-annual ~ p.error').count(), 1, 'the reason beside it');
   await shot('26-budget-refused');
   await page.fill('#b-annual', '5000000.00');
   await Promise.all([page.waitForURL(/\/finance\/budgets\?dimension=cost_center/), page.locator('#budget-form button[type="submit"]').click()]);
-  assert.match(await page.textContent('tr[id^="budget-SAL-E-"]'), /5,000,000\.00/, 'the new budget is shown');
+  const revised = await page.textContent('tr[id^="budget-SAL-E-"]');
+  assert.match(revised, /5,000,000\.00/, 'the new budget is shown');
+  assert.match(revised, /禁止过账/, 'and that it stops an overspending posting');
 });
 
 test('an export invoice is written in dollars at the rate table\'s rate, and a receipt at another day\'s rate books the exchange difference', async () => {
