@@ -373,3 +373,14 @@ test('an export invoice is written in dollars at the rate table\'s rate, and a r
   assert.equal(await pay.locator('input[name="amount"]').inputValue(), '4,200.00', 'the next receipt starts from what is open');
   await shot('29-dollar-invoice-part-paid');
 });
+
+test('a figure of the receivable ageing opens the invoices behind it', async () => {
+  await page.goto(`${base}/finance/reports/ageing?kind=receivable`);
+  const total = page.locator('table.report tbody tr[id^="party-"] td:last-child a').first();
+  const figure = (await total.textContent()).trim();
+  await Promise.all([page.waitForURL(/party_id=\d+/), total.click()]);
+  await page.waitForSelector('#documents');
+  assert.ok(await page.locator('#documents tbody tr:not(.total)').count() > 0, 'the open invoices are listed');
+  assert.equal((await page.locator('#documents tr.total th.num').textContent()).trim(), figure, 'and add up to the figure');
+  await shot('30-ageing-documents');
+});

@@ -2124,23 +2124,23 @@ pub fn ageing_sql() -> String {
 
 /// What settled the documents of the ageing report after its date, which was open on it:
 /// receipts and payments (a refund, for a credit note), advances applied, set-offs and credit
-/// notes dated later, as (party, its name, the document's due date, amount). Found through
+/// notes dated later, as (document, party, its name, the document's due date, amount). Found through
 /// date indexes, so on today's date there is nothing to read; kept apart from the open part so
 /// that part stays one pass over its covering index.
-const AGEING_LATER_SETTLEMENTS: &str = "SELECT o.party_id, p.name, o.due_date, o.amount FROM ( \
-     SELECT inv.party_id, inv.due_date, CASE WHEN inv.credit_of IS NULL THEN al.amount ELSE -al.amount END AS amount \
+const AGEING_LATER_SETTLEMENTS: &str = "SELECT o.document_id, o.party_id, p.name, o.due_date, o.amount FROM ( \
+     SELECT inv.id AS document_id, inv.party_id, inv.due_date, CASE WHEN inv.credit_of IS NULL THEN al.amount ELSE -al.amount END AS amount \
      FROM fin_payments pay JOIN fin_allocations al ON al.payment_id = pay.id JOIN fin_invoices inv ON inv.id = al.invoice_id \
      WHERE pay.company_id = $1 AND pay.payment_date > $3 AND inv.kind = $2 AND inv.invoice_date <= $3 \
-     UNION ALL SELECT inv.party_id, inv.due_date, ap.amount \
+     UNION ALL SELECT inv.id, inv.party_id, inv.due_date, ap.amount \
      FROM fin_advance_applications ap JOIN fin_invoices inv ON inv.id = ap.invoice_id \
      WHERE ap.company_id = $1 AND ap.applied_on > $3 AND inv.kind = $2 AND inv.invoice_date <= $3 \
-     UNION ALL SELECT inv.party_id, inv.due_date, so.amount \
+     UNION ALL SELECT inv.id, inv.party_id, inv.due_date, so.amount \
      FROM fin_setoffs so JOIN fin_invoices inv ON inv.id = so.invoice_id \
      WHERE so.company_id = $1 AND so.setoff_date > $3 AND inv.kind = $2 AND inv.invoice_date <= $3 \
-     UNION ALL SELECT note.party_id, note.due_date, -so.amount \
+     UNION ALL SELECT note.id, note.party_id, note.due_date, -so.amount \
      FROM fin_setoffs so JOIN fin_invoices note ON note.id = so.note_id \
      WHERE so.company_id = $1 AND so.setoff_date > $3 AND note.kind = $2 AND note.invoice_date <= $3 \
-     UNION ALL SELECT inv.party_id, inv.due_date, note.credit_applied \
+     UNION ALL SELECT inv.id, inv.party_id, inv.due_date, note.credit_applied \
      FROM fin_invoices note JOIN fin_invoices inv ON inv.id = note.credit_of \
      WHERE note.company_id = $1 AND note.credit_of IS NOT NULL AND note.invoice_date > $3 AND note.kind = $2 \
      AND note.status <> 'draft' AND inv.invoice_date <= $3 \
@@ -2179,15 +2179,7 @@ pub async fn ageing(conn: &mut db::Conn, company: i64, kind: &str, date: &str) -
     for r in &later {
         let party_id: i64 = r.try_get("party_id")?;
         let due: String = r.try_get("due_date")?;
-        let bucket = if due >= d30 {
-            0
-        } else if due >= d60 {
-            1
-        } else if due >= d90 {
-            2
-        } else {
-            3
-        };
+        let bucket = ageing_bucket(on, &due);
         let row = match by_party.entry(party_id) {
             std::collections::btree_map::Entry::Occupied(row) => row.into_mut(),
             std::collections::btree_map::Entry::Vacant(row) => {
@@ -2205,6 +2197,107 @@ pub async fn ageing(conn: &mut db::Conn, company: i64, kind: &str, date: &str) -
         .collect();
     rows.sort_by(|a, b| a.party_name.cmp(&b.party_name).then(a.party_id.cmp(&b.party_id)));
     Ok(rows)
+}
+
+/// The ageing bucket of an amount due on `due` (`YYYY-MM-DD`), seen on `on`: 0 for 0–30 days
+/// past due (or not yet due), 1 for 31–60, 2 for 61–90, 3 for more.
+fn ageing_bucket(on: chrono::NaiveDate, due: &str) -> usize {
+    let since = |days: i64| (on - chrono::Duration::days(days)).to_string();
+    if due >= since(30).as_str() {
+        0
+    } else if due >= since(60).as_str() {
+        1
+    } else if due >= since(90).as_str() {
+        2
+    } else {
+        3
+    }
+}
+
+/// One document behind a party's ageing figures: what of it was open on the report's date.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AgeingDocument {
+    pub id: i64,
+    pub number: String,
+    pub date: String,
+    pub due_date: String,
+    /// Days past due on the report's date; negative while not yet due.
+    pub days_past_due: i64,
+    /// 0–3, as the report's columns.
+    pub bucket: usize,
+    /// Open on the report's date, in CNY as the ledger carries it.
+    pub open: i64,
+}
+
+/// The documents behind one party's ageing row on `date`: each invoice, bill or credit note
+/// open on that date, with what of it was open then and its bucket, oldest due first. Their
+/// open amounts add up to the row's figures, bucket by bucket, as they are read the same way:
+/// what is open now plus what settled it after the date.
+pub async fn ageing_documents(
+    conn: &mut db::Conn,
+    company: i64,
+    kind: &str,
+    date: &str,
+    party_id: i64,
+) -> Result<Vec<AgeingDocument>> {
+    let invoice_kind = if kind == "payable" { "supplier" } else { "customer" };
+    let on = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+        .map_err(|_| DomainError::invalid("date", "error.date.format", date))?;
+    let date = &on.to_string();
+    let open_now = sqlx::query(
+        "SELECT id, number, invoice_date, due_date, total - settled AS open FROM fin_invoices \
+         WHERE company_id = $1 AND kind = $2 AND party_id = $3 AND status IN ('open', 'partial') AND invoice_date <= $4",
+    )
+    .bind(company)
+    .bind(invoice_kind)
+    .bind(party_id)
+    .bind(date)
+    .fetch_all(&mut *conn)
+    .await?;
+    // Open amounts by document; the rows of documents settled in full since the date are
+    // read when they turn up among the later settlements.
+    let mut open: std::collections::BTreeMap<i64, (i64, Option<sqlx::any::AnyRow>)> = std::collections::BTreeMap::new();
+    for r in open_now {
+        open.insert(r.try_get("id")?, (r.try_get("open")?, Some(r)));
+    }
+    let later =
+        sqlx::query(&format!("SELECT document_id, amount FROM ({AGEING_LATER_SETTLEMENTS}) later WHERE party_id = $4"))
+            .bind(company)
+            .bind(invoice_kind)
+            .bind(date)
+            .bind(party_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    for r in &later {
+        open.entry(r.try_get("document_id")?).or_insert((0, None)).0 += r.try_get::<i64, _>("amount")?;
+    }
+    open.retain(|_, (amount, _)| *amount != 0);
+    let mut documents = Vec::with_capacity(open.len());
+    for (id, (amount, row)) in open {
+        let row = match row {
+            Some(row) => row,
+            None => {
+                sqlx::query("SELECT number, invoice_date, due_date FROM fin_invoices WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *conn)
+                    .await?
+            }
+        };
+        let due: String = row.try_get("due_date")?;
+        let due_day = chrono::NaiveDate::parse_from_str(&due, "%Y-%m-%d")
+            .map_err(|_| DomainError::Internal(format!("stored due date {due}")))?;
+        documents.push(AgeingDocument {
+            id,
+            number: row.try_get::<Option<String>, _>("number")?.unwrap_or_default(),
+            date: row.try_get("invoice_date")?,
+            days_past_due: (on - due_day).num_days(),
+            bucket: ageing_bucket(on, &due),
+            due_date: due,
+            open: amount,
+        });
+    }
+    documents.sort_by(|a, b| a.due_date.cmp(&b.due_date).then(a.id.cmp(&b.id)));
+    Ok(documents)
 }
 
 /// A line of a customer's (or supplier's) statement of account.

@@ -700,7 +700,11 @@ pub fn invoice_docs() -> Vec<ApiRoute> {
         READ,
         None,
     );
-    ageing.query = &[("kind", "receivable or payable"), ("date", "YYYY-MM-DD")];
+    ageing.query = &[
+        ("kind", "receivable or payable"),
+        ("date", "YYYY-MM-DD"),
+        ("party_id", "one party's row, with the documents behind its figures (documents: open on the date, bucket)"),
+    ];
     let mut payments = route("GET", "/api/v1/finance/payments", "Receipts or payments of a month", READ, None);
     payments.query = &[("kind", "receipt or payment"), ("month", "YYYY-MM")];
     vec![
@@ -1011,6 +1015,8 @@ pub async fn record_payment(ctx: Ctx, ApiJson(form): ApiJson<crate::invoicing::P
 pub struct AgeingQuery {
     kind: Option<String>,
     date: Option<String>,
+    /// One party's row, with the documents behind its figures.
+    party_id: Option<i64>,
 }
 
 pub async fn ageing(ctx: Ctx, Query(q): Query<AgeingQuery>) -> AppResult<Json<Value>> {
@@ -1021,14 +1027,36 @@ pub async fn ageing(ctx: Ctx, Query(q): Query<AgeingQuery>) -> AppResult<Json<Va
     }
     let date = q.date.unwrap_or_default();
     let mut conn = conn(&ctx).await?;
-    let rows = crate::invoicing::ageing(&mut conn, ctx.company_id(), &kind, &date).await?;
-    let items: Vec<Value> = rows
+    let mut rows = crate::invoicing::ageing(&mut conn, ctx.company_id(), &kind, &date).await?;
+    let mut body = json!({"kind": kind, "date": date});
+    if let Some(party_id) = q.party_id {
+        rows.retain(|r| r.party_id == party_id);
+        let documents = crate::invoicing::ageing_documents(&mut conn, ctx.company_id(), &kind, &date, party_id).await?;
+        body["party_id"] = json!(party_id);
+        body["documents"] = documents
+            .iter()
+            .map(|d| {
+                json!({"id": d.id, "number": d.number, "date": d.date, "due_date": d.due_date,
+                "days_past_due": d.days_past_due, "bucket": AGEING_BUCKETS[d.bucket], "open": yuan(d.open)})
+            })
+            .collect();
+    }
+    body["items"] = rows
         .iter()
-        .map(|r| json!({"party_id": r.party_id, "party_name": r.party_name, "0_30": yuan(r.buckets[0]), "31_60": yuan(r.buckets[1]), "61_90": yuan(r.buckets[2]), "over_90": yuan(r.buckets[3]), "total": yuan(r.total)}))
+        .map(|r| {
+            let mut row = json!({"party_id": r.party_id, "party_name": r.party_name, "total": yuan(r.total)});
+            for (bucket, amount) in AGEING_BUCKETS.iter().zip(r.buckets) {
+                row[*bucket] = json!(yuan(amount));
+            }
+            row
+        })
         .collect();
-    let total: i64 = rows.iter().map(|r| r.total).sum();
-    Ok(Json(json!({"kind": kind, "date": date, "items": items, "total": yuan(total)})))
+    body["total"] = json!(yuan(rows.iter().map(|r| r.total).sum()));
+    Ok(Json(body))
 }
+
+/// The ageing's buckets as the API names them.
+const AGEING_BUCKETS: [&str; 4] = ["0_30", "31_60", "61_90", "over_90"];
 
 pub fn report_docs() -> Vec<ApiRoute> {
     let ledger = ApiRoute {

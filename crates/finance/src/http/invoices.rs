@@ -507,6 +507,24 @@ struct AgeingPage {
     totals: [i64; 5],
     /// A date that could not be read, shown beside its field.
     errors: Vec<(String, String)>,
+    /// The party whose figure was opened, with the documents behind it: those of one bucket,
+    /// or (its total opened) all.
+    opened: Option<Opened>,
+}
+
+/// One party's figure of the ageing taken apart.
+struct Opened {
+    name: String,
+    bucket: Option<usize>,
+    documents: Vec<invoicing::AgeingDocument>,
+    /// Where a document's page is: `/finance/invoices` or `/finance/bills`.
+    base: &'static str,
+}
+
+impl Opened {
+    fn total(&self) -> i64 {
+        self.documents.iter().map(|d| d.open).sum()
+    }
 }
 
 #[derive(Deserialize)]
@@ -515,20 +533,36 @@ pub struct AgeingQuery {
     date: Option<String>,
     /// `csv` or `xlsx` downloads the report.
     format: Option<String>,
+    /// A figure opened: its party, and its bucket (0–3; none for the party's total).
+    party_id: Option<String>,
+    bucket: Option<String>,
 }
 
 pub async fn ageing(ctx: Ctx, Query(q): Query<AgeingQuery>) -> AppResult<Response> {
     ctx.require(invoicing::READ)?;
     let kind = if q.kind.as_deref() == Some("payable") { "payable" } else { "receivable" }.to_string();
     let date = q.date.clone().filter(|d| !d.is_empty()).unwrap_or_else(|| ctx.today().to_string());
+    let party_id = q.party_id.as_deref().and_then(|p| p.parse::<i64>().ok());
+    let bucket = q.bucket.as_deref().and_then(|b| b.parse::<usize>().ok()).filter(|b| *b < 4);
     let read: AppResult<_> = async {
         let mut conn = ctx.db().read_conn().await?;
-        Ok(invoicing::ageing(&mut conn, ctx.company_id(), &kind, &date).await?)
+        let rows = invoicing::ageing(&mut conn, ctx.company_id(), &kind, &date).await?;
+        let opened = match party_id.and_then(|id| rows.iter().find(|r| r.party_id == id)) {
+            Some(row) => {
+                let mut documents =
+                    invoicing::ageing_documents(&mut conn, ctx.company_id(), &kind, &date, row.party_id).await?;
+                documents.retain(|d| bucket.is_none_or(|b| d.bucket == b));
+                let base = if kind == "payable" { "/finance/bills" } else { "/finance/invoices" };
+                Some(Opened { name: row.party_name.clone(), bucket, documents, base })
+            }
+            None => None,
+        };
+        Ok((rows, opened))
     }
     .await;
-    let (rows, errors) = match figures_or_refusal(&ctx, read)? {
-        Ok(rows) => (rows, Vec::new()),
-        Err(errors) => (Vec::new(), errors),
+    let (rows, opened, errors) = match figures_or_refusal(&ctx, read)? {
+        Ok((rows, opened)) => (rows, opened, Vec::new()),
+        Err(errors) => (Vec::new(), None, errors),
     };
     let mut totals = [0i64; 5];
     for r in &rows {
@@ -566,7 +600,7 @@ pub async fn ageing(ctx: Ctx, Query(q): Query<AgeingQuery>) -> AppResult<Respons
     }
     let page = PageCtx::new(&ctx, "finance.ageing", "/finance/reports/ageing").await?.as_report(date.clone(), "");
     let refused = !errors.is_empty();
-    web::page::render_answer(&AgeingPage { page, kind, date, rows, totals, errors }, refused)
+    web::page::render_answer(&AgeingPage { page, kind, date, rows, totals, errors, opened }, refused)
 }
 
 #[derive(Template)]

@@ -1138,6 +1138,43 @@ async fn the_ageing_on_a_past_date_counts_what_was_open_then_not_what_is_open_no
     assert_eq!(at("2026-04-16").await["total"], "1200.00");
     // Before any of them were issued: nothing.
     assert_eq!(at("2026-02-28").await["items"].as_array().map(Vec::len), Some(0));
+
+    // Each figure opens the documents behind it as they stood that day: on 16 April, A's
+    // 400.00 left after the receipt, C's 300.00 before the advance, B's 500.00 before its
+    // credit note, oldest due first, adding up to the row.
+    let opened = api
+        .get(&format!("/api/v1/finance/reports/ageing?kind=receivable&date=2026-04-16&party_id={customer}"))
+        .await
+        .json();
+    let documents: Vec<(i64, &str, i64, &str)> = opened["documents"]
+        .as_array()
+        .expect("documents")
+        .iter()
+        .map(|d| {
+            (
+                d["id"].as_i64().unwrap_or(0),
+                d["open"].as_str().unwrap_or(""),
+                d["days_past_due"].as_i64().unwrap_or(0),
+                d["bucket"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(documents, vec![(a, "400.00", 16, "0_30"), (c, "300.00", 12, "0_30"), (b, "500.00", 7, "0_30")]);
+    assert_eq!((opened["items"][0]["total"].as_str(), opened["total"].as_str()), (Some("1200.00"), Some("1200.00")));
+    // By mid-May A's 400.00 is 45 days past due: on the page its 31–60 figure opens A alone.
+    let browser = app.signed_in("admin").await;
+    let report = browser.get("/finance/reports/ageing?kind=receivable&date=2026-05-15").await;
+    let link = format!(
+        "/finance/reports/ageing?kind=receivable&amp;date=2026-05-15&amp;party_id={customer}&amp;bucket=1#documents"
+    );
+    assert!(report.body.contains(&format!("<a href=\"{link}\">400.00</a>")), "{}", report.body);
+    let page = browser.get(&link.replace("&amp;", "&")).await;
+    let section = page.body.split("id=\"documents\"").nth(1).expect("the documents");
+    assert!(section.contains("31–60 天") && section.contains(&format!("href=\"/finance/invoices/{a}\"")), "{section}");
+    assert!(
+        section.contains("<td class=\"num\">45</td>") && !section.contains(&format!("/finance/invoices/{b}\"")),
+        "{section}"
+    );
 }
 
 #[tokio::test]
