@@ -782,12 +782,26 @@ async fn slice_choices(ctx: &Ctx, conn: &mut db::Conn) -> AppResult<Vec<(String,
 struct StatementLinePage {
     page: PageCtx,
     statement: &'static str,
+    /// The figure's line key, as asked.
+    line: String,
     from: String,
     to: String,
-    detail: service::LineDetail,
+    /// The figure taken apart; none when its range was refused.
+    detail: Option<service::LineDetail>,
+    /// Why the range was refused, beside its fields.
+    errors: Vec<(String, String)>,
+    /// The cost centre or project the figure is of, as (`cost_center` or `project`, code).
+    slice: Option<(&'static str, String)>,
     /// The cost centre or project the figure is of, as the query its links carry on
     /// (`&project=EXPO-2026`, see `slice_query`); empty for the whole company.
     within: String,
+}
+
+impl StatementLinePage {
+    /// Refusals that name neither month: a line the statement does not have.
+    fn other_errors(&self) -> Vec<&str> {
+        messages_elsewhere(&self.errors, &["from", "to"])
+    }
 }
 
 /// A slice as a report names it (`项目 EXPO-2026`, `成本中心 未指定` for the lines naming no
@@ -812,25 +826,57 @@ fn slice_subtitle(ctx: &Ctx, slice: service::LedgerSlice<'_>) -> String {
 pub async fn statement_line(ctx: Ctx, Query(q): Query<LineQuery>) -> AppResult<Response> {
     ctx.require(service::REPORTS)?;
     let statement = service::Statement::parse(&q.statement).ok_or(DomainError::NotFound("statement"))?;
-    let (from, to) = range(&ctx, &q.from, &q.to).1?;
-    let mut conn = conn(&ctx).await?;
+    let ((shown_from, shown_to), asked) = range(&ctx, &q.from, &q.to);
     let slice = q.slice();
-    let detail = service::statement_line(&mut conn, ctx.company_id(), statement, &q.line, &from, &to, slice).await?;
+    let read: AppResult<_> = async {
+        let (from, to) = asked?;
+        let mut conn = conn(&ctx).await?;
+        let detail =
+            service::statement_line(&mut conn, ctx.company_id(), statement, &q.line, &from, &to, slice).await?;
+        Ok((detail, from, to))
+    }
+    .await;
+    // A range edited into one that cannot be read comes back beside the month fields, as on
+    // the statements themselves.
+    let (detail, from, to, errors) = match figures_or_refusal(&ctx, read)? {
+        Ok((detail, from, to)) => (Some(detail), from, to, Vec::new()),
+        Err(errors) => (None, shown_from, shown_to, errors),
+    };
     let (title_key, path, subtitle) = match statement {
-        service::Statement::BalanceSheet => {
-            ("finance.balance_sheet", "/finance/reports/balance-sheet", service::last_day(&to))
-        }
+        service::Statement::BalanceSheet => ("finance.balance_sheet", "/finance/reports/balance-sheet", to.clone()),
         service::Statement::IncomeStatement => (
             "finance.income_statement",
             "/finance/reports/income-statement",
             format!("{from} — {to}{}", slice_subtitle(&ctx, slice)),
         ),
     };
-    let label = if ctx.lang == kernel::Lang::En { detail.label_en } else { detail.label_zh };
-    let title = format!("{} · {}", ctx.t(title_key), label.trim_start_matches(['一', '二', '三', '四', '、']));
-    let page = PageCtx::new(&ctx, title_key, path).await?.titled(title).as_report(subtitle, "");
+    let mut page = PageCtx::new(&ctx, title_key, path).await?;
+    if let Some(detail) = &detail {
+        let label = if ctx.lang == kernel::Lang::En { &detail.label_en } else { &detail.label_zh };
+        page =
+            page.titled(format!("{} · {}", ctx.t(title_key), label.trim_start_matches(['一', '二', '三', '四', '、'])));
+    }
+    let subtitle = if detail.is_some() && statement == service::Statement::BalanceSheet {
+        service::last_day(&to)
+    } else {
+        subtitle
+    };
+    let page = page.as_report(subtitle, "");
     let within = slice_query(slice);
-    render(&StatementLinePage { page, statement: statement.key(), from, to, detail, within })
+    let refused = !errors.is_empty();
+    let slice = slice.param().map(|(key, value)| (key, value.to_string()));
+    let shown = StatementLinePage {
+        page,
+        statement: statement.key(),
+        line: q.line.clone(),
+        from,
+        to,
+        detail,
+        within,
+        errors,
+        slice,
+    };
+    web::page::render_answer(&shown, refused)
 }
 
 #[derive(Template)]

@@ -471,13 +471,21 @@ async fn a_report_asked_for_a_mistyped_or_reversed_range_says_so_beside_the_mont
     assert_eq!(download.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // June to March, the wrong way round, on the income statement and the account ledger.
-    for page in ["/finance/reports/income-statement", "/finance/reports/account?code=6001&"] {
+    for page in [
+        "/finance/reports/income-statement",
+        "/finance/reports/account?code=6001&",
+        "/finance/reports/statement-line?statement=income-statement&line=selling&project=EXPO-2026&",
+    ] {
         let joiner = if page.ends_with('&') { "" } else { "?" };
         let reversed = browser.get(&format!("{page}{joiner}from=2026-06&to=2026-03")).await;
         assert_eq!(reversed.status, StatusCode::UNPROCESSABLE_ENTITY, "{page}: {}", reversed.body);
         let to = beside(&reversed, "id=\"to\"");
         assert!(to.contains("role=\"alert\">截止期间 2026-03 早于起始期间"), "{page}: {to}");
         assert!(beside(&reversed, "id=\"from\"").contains("value=\"2026-06\""), "{page}");
+        if page.contains("statement-line") {
+            // The figure's project rides along, so the corrected range opens the same figure.
+            assert!(reversed.body.contains("name=\"project\" value=\"EXPO-2026\""), "{}", reversed.body);
+        }
     }
     // The API refuses the same range as a problem naming the field.
     let reversed = api.get("/api/v1/finance/reports/trial-balance?from=2026-06&to=2026-03").await;
