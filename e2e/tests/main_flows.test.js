@@ -384,3 +384,17 @@ test('a figure of the receivable ageing opens the invoices behind it', async () 
   assert.equal((await page.locator('#documents tr.total th.num').textContent()).trim(), figure, 'and add up to the figure');
   await shot('30-ageing-documents');
 });
+
+test("this month's VAT return adds up the invoices by rate, and its unpaid VAT is transferred", async () => {
+  await page.goto(`${base}/finance/reports/vat`);
+  await page.waitForSelector('#vat-computation');
+  assert.ok(await page.locator('#vat-sales tbody tr:not(.total)').count() > 0, 'the sales schedule has its rates');
+  await shot('31-vat-return');
+  const transfer = page.locator('#vat-transfer button');
+  if (await transfer.isEnabled()) {
+    await Promise.all([page.waitForURL(/\/finance\/entries\/\d+$/), transfer.click()]);
+    assert.match(await page.textContent('body'), /22210104/, 'the voucher debits the unpaid VAT transferred out');
+  } else {
+    assert.notEqual((await page.textContent('#vat-carried-forward td.num')).trim(), '0.00', 'a credit is carried forward instead');
+  }
+});

@@ -46,6 +46,10 @@ pub enum Role {
     OtherPayables,
     InputVat,
     OutputVat,
+    /// 转出未交增值税: debited by the month-end transfer of unpaid VAT.
+    VatTransferredOut,
+    /// 未交增值税: the VAT to pay, after the month-end transfer.
+    UnpaidVat,
     IncomeTaxWithheld,
     PaidInCapital,
     CurrentYearProfit,
@@ -60,7 +64,7 @@ pub enum Role {
 
 impl Role {
     /// Every role: the accounts other modules post to by role, which the chart must keep.
-    pub const ALL: [Role; 24] = [
+    pub const ALL: [Role; 26] = [
         Role::Cash,
         Role::Bank,
         Role::OtherMonetaryFunds,
@@ -75,6 +79,8 @@ impl Role {
         Role::OtherPayables,
         Role::InputVat,
         Role::OutputVat,
+        Role::VatTransferredOut,
+        Role::UnpaidVat,
         Role::IncomeTaxWithheld,
         Role::PaidInCapital,
         Role::CurrentYearProfit,
@@ -130,6 +136,8 @@ impl Template {
             OtherPayables => ("2241", "2241", "2400"),
             InputVat => ("22210101", "22210101", "230001"),
             OutputVat => ("22210102", "22210102", "230002"),
+            VatTransferredOut => ("22210104", "22210104", "230005"),
+            UnpaidVat => ("222102", "222102", "230003"),
             IncomeTaxWithheld => ("222103", "222103", "230004"),
             PaidInCapital => ("4001", "3001", "3000"),
             CurrentYearProfit => ("4103", "3103", "3200"),
@@ -145,6 +153,16 @@ impl Template {
             Template::Cas => cas,
             Template::SmallEnterprise => small,
             Template::GenericEnglish => english,
+        }
+    }
+
+    /// The accounts (codes and their sub-accounts) that together hold the month's VAT until it
+    /// is transferred as unpaid: 应交增值税 and all its columns under both Chinese standards;
+    /// input, output and transferred-out VAT on the generic chart, which has no such parent.
+    pub fn vat_accounts(self) -> &'static [&'static str] {
+        match self {
+            Template::Cas | Template::SmallEnterprise => &["222101"],
+            Template::GenericEnglish => &["230001", "230002", "230005"],
         }
     }
 

@@ -28,6 +28,7 @@ pub mod permissions;
 pub mod service;
 pub mod spend;
 pub mod vat;
+pub mod vat_return;
 
 use web::{MenuItem, Module};
 
@@ -246,6 +247,7 @@ pub fn module() -> Module {
                 href: "/finance/reports/cost-centers",
                 permission: service::REPORTS,
             },
+            MenuItem { label_key: "finance.vat_return", href: "/finance/reports/vat", permission: service::REPORTS },
             MenuItem { label_key: "finance.budgets", href: "/finance/budgets", permission: service::REPORTS },
             MenuItem {
                 label_key: "finance.dimensions",
@@ -262,6 +264,7 @@ pub fn module() -> Module {
             .chain(http::api::bank_docs())
             .chain(http::api::statement_docs())
             .chain(http::api::rate_docs())
+            .chain(http::api::vat_docs())
             .collect(),
         subscribers: Vec::new(),
         jobs: vec![db::jobs::Job {

@@ -1425,6 +1425,57 @@ pub async fn remove_exchange_rate(ctx: Ctx, Path((currency, date)): Path<(String
     Ok(StatusCode::NO_CONTENT)
 }
 
+pub fn vat_docs() -> Vec<ApiRoute> {
+    let report = ApiRoute {
+        method: "GET",
+        path: "/api/v1/finance/reports/vat",
+        summary: "VAT return (增值税申报): sales and purchases by rate, output and input VAT from the ledger, payable, credit carried forward, still to transfer",
+        tag: "finance",
+        permission: Some(service::REPORTS),
+        query: &[("from", "YYYY-MM"), ("to", "YYYY-MM")],
+        request: None,
+        response: object,
+    };
+    let transfer = ApiRoute {
+        method: "POST",
+        path: "/api/v1/finance/periods/{period}/vat-transfer",
+        summary: "Transfer the month's unpaid VAT (月末结转未交增值税): Dr 转出未交增值税, Cr 未交增值税; 201 with the voucher, or 200 with none when there is nothing to transfer",
+        permission: Some(service::POST),
+        query: &[],
+        ..report.clone()
+    };
+    vec![report, transfer]
+}
+
+/// The VAT return of a range of months (one month when `from` is left out).
+pub async fn vat_return(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Json<Value>> {
+    ctx.require(service::REPORTS)?;
+    let to = q.to.clone().unwrap_or_default();
+    let from = q.from.clone().filter(|f| !f.is_empty()).unwrap_or_else(|| to.clone());
+    let mut conn = conn(&ctx).await?;
+    let r = crate::vat_return::vat_return(&mut conn, ctx.company_id(), &from, &to).await?;
+    let rows = |rows: &[crate::vat_return::RateRow]| -> Vec<Value> {
+        rows.iter()
+            .map(|r| json!({"vat_rate": rust_decimal::Decimal::new(r.rate_bp, 2).normalize().to_string(), "documents": r.documents, "net": yuan(r.net), "tax": yuan(r.tax)}))
+            .collect()
+    };
+    Ok(Json(json!({
+        "from": r.from, "to": r.to, "sales": rows(&r.sales), "purchases": rows(&r.purchases),
+        "output": yuan(r.output), "input": yuan(r.input), "opening": yuan(r.opening), "payable": yuan(r.payable()),
+        "settled": yuan(r.settled), "to_transfer": yuan(r.to_transfer()), "carried_forward": yuan(r.carried_forward()),
+    })))
+}
+
+/// Transfers a month's unpaid VAT.
+pub async fn vat_transfer(ctx: Ctx, Path(period): Path<String>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let posted = crate::vat_return::transfer_unpaid(&mut tx, &ctx.principal, &period).await?;
+    tx.commit().await?;
+    let status = if posted.is_some() { StatusCode::CREATED } else { StatusCode::OK };
+    let (entry_id, number) = posted.map_or((None, None), |(id, number)| (Some(id), Some(number)));
+    Ok((status, Json(json!({"period": period, "entry_id": entry_id, "number": number}))).into_response())
+}
+
 pub fn statement_docs() -> Vec<ApiRoute> {
     vec![ApiRoute {
         method: "GET",

@@ -7,6 +7,7 @@ mod invoices;
 mod pages;
 mod payments;
 mod rates;
+mod vat;
 
 use axum::routing::{delete, get, patch, post};
 use axum::Router;
@@ -55,6 +56,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/finance/bank-lines/{id}/suggestions", get(api::bank_suggestions))
         .route("/api/v1/finance/bank-lines/{id}/match", post(api::bank_match))
         .route("/finance/reports/ageing", get(invoices::ageing))
+        .route("/finance/reports/vat", get(vat::page))
+        .route("/finance/reports/vat/transfer", post(vat::transfer))
+        .route("/api/v1/finance/reports/vat", get(api::vat_return))
+        .route("/api/v1/finance/periods/{period}/vat-transfer", post(api::vat_transfer))
         .route("/finance/reports/party-statement", get(invoices::party_statement))
         .route("/api/v1/finance/reports/party-statement", get(api::party_statement))
         .route("/finance/reports/account", get(pages::account_ledger))

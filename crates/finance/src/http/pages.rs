@@ -179,7 +179,7 @@ pub async fn change_account(ctx: Ctx, Path((code, action)): Path<(String, String
 }
 
 /// The download format asked for (`csv` or `xlsx`), if any.
-fn export(q: &PeriodQuery) -> Option<&str> {
+pub(super) fn export(q: &PeriodQuery) -> Option<&str> {
     q.format.as_deref().filter(|f| *f == "csv" || *f == "xlsx")
 }
 
@@ -1023,7 +1023,7 @@ fn range(ctx: &Ctx, from: &Option<String>, to: &Option<String>) -> ((String, Str
 /// `first_month(to)`: (what the page shows in its fields, the range or why it was refused).
 /// A page refused later (a range too wide for the report) still shows the months it read.
 /// Refused beside each month that cannot be read, and beside `to` when it comes before `from`.
-fn asked_range(
+pub(super) fn asked_range(
     ctx: &Ctx,
     from: &Option<String>,
     to: &Option<String>,

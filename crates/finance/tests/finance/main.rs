@@ -6,3 +6,4 @@ mod foreign;
 mod invoicing;
 mod ledger;
 mod pages;
+mod vat_return;

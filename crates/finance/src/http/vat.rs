@@ -1,0 +1,122 @@
+//! The VAT return page (增值税申报): the month's sales and purchases by rate, the output and
+//! input tax from the ledger with what is payable or carried forward, downloads, and the
+//! button that transfers the month's unpaid VAT.
+
+use super::api::PeriodQuery;
+use super::figures_or_refusal;
+use super::pages::{asked_range, export};
+use crate::domain::yuan;
+use crate::service;
+use crate::vat_return::{self, RateRow, VatReturn};
+use askama::Template;
+use axum::extract::Query;
+use axum::response::Response;
+use web::page::{finish_form, Refused};
+use web::{AppResult, Ctx, FormPairs, PageCtx};
+
+#[derive(Template)]
+#[template(path = "finance/vat.html")]
+struct VatPage {
+    page: PageCtx,
+    from: String,
+    to: String,
+    /// The return, or none when the months asked for could not be read.
+    figures: Option<VatReturn>,
+    /// Why the months were refused, beside their fields.
+    errors: Vec<(String, String)>,
+    /// May post the transfer of unpaid VAT.
+    can_transfer: bool,
+    /// The transfer just refused (a closed month), beside its button.
+    refused: Refused,
+}
+
+impl VatPage {
+    /// The two schedules as shown: (element id, title key, rows, total).
+    fn schedules<'a>(&self, f: &'a VatReturn) -> [(&'static str, &'static str, &'a [RateRow], RateRow); 2] {
+        [
+            ("vat-sales", "finance.vat_sales", &f.sales, f.sales_total()),
+            ("vat-purchases", "finance.vat_purchases", &f.purchases, f.purchases_total()),
+        ]
+    }
+
+    /// A rate as the schedules show it: `13%`.
+    fn rate(&self, row: &RateRow) -> String {
+        format!("{}%", rust_decimal::Decimal::new(row.rate_bp, 2).normalize())
+    }
+}
+
+async fn vat_page(ctx: &Ctx, from: &Option<String>, to: &Option<String>, refused: Refused) -> AppResult<VatPage> {
+    ctx.require(service::REPORTS)?;
+    // A single month unless a first month is given, as a return is filed.
+    let ((shown_from, shown_to), asked) = asked_range(ctx, from, to, str::to_string);
+    let read: AppResult<_> = async {
+        let (from, to) = asked?;
+        let mut conn = ctx.db().read_conn().await?;
+        Ok(vat_return::vat_return(&mut conn, ctx.company_id(), &from, &to).await?)
+    }
+    .await;
+    let page = PageCtx::new(ctx, "finance.vat_return", "/finance/reports/vat").await?;
+    let (page, from, to, figures, errors) = match figures_or_refusal(ctx, read)? {
+        Ok(figures) => {
+            let subtitle = format!("{} — {}", figures.from, figures.to);
+            (page.as_report(subtitle, ""), figures.from.clone(), figures.to.clone(), Some(figures), Vec::new())
+        }
+        Err(errors) => (page, shown_from, shown_to, None, errors),
+    };
+    Ok(VatPage { page, from, to, figures, errors, can_transfer: ctx.principal.may(service::POST), refused })
+}
+
+pub async fn page(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Response> {
+    let shown = vat_page(&ctx, &q.from, &q.to, Refused::default()).await?;
+    if let (Some(format), Some(figures)) = (export(&q), &shown.figures) {
+        return download(&ctx, format, figures);
+    }
+    let refused = !shown.errors.is_empty();
+    web::page::render_answer(&shown, refused)
+}
+
+/// The return as CSV or XLSX: the schedules' rows, then the figures that count.
+fn download(ctx: &Ctx, format: &str, figures: &VatReturn) -> AppResult<Response> {
+    let header: Vec<String> =
+        ["finance.vat_side", "finance.vat_rate", "finance.documents", "finance.net", "finance.tax"]
+            .iter()
+            .map(|k| ctx.t(k))
+            .collect();
+    let mut rows = Vec::new();
+    for (side, lines) in [("finance.vat_sales", &figures.sales), ("finance.vat_purchases", &figures.purchases)] {
+        for r in lines.iter() {
+            let rate = format!("{}%", rust_decimal::Decimal::new(r.rate_bp, 2).normalize());
+            rows.push(vec![ctx.t(side), rate, r.documents.to_string(), yuan(r.net), yuan(r.tax)]);
+        }
+    }
+    for (key, amount) in [
+        ("finance.vat_output", figures.output),
+        ("finance.vat_input", figures.input),
+        ("finance.vat_opening", figures.opening),
+        ("finance.vat_payable", figures.payable()),
+        ("finance.vat_settled", figures.settled),
+        ("finance.vat_to_transfer", figures.to_transfer()),
+        ("finance.vat_carried_forward", figures.carried_forward()),
+    ] {
+        rows.push(vec![ctx.t(key), String::new(), String::new(), String::new(), yuan(amount)]);
+    }
+    web::page::download(format, &format!("vat-return-{}-{}", figures.from, figures.to), &header, &rows)
+}
+
+/// Transfers the month's unpaid VAT from the page; goes to the voucher posted, or back with a
+/// note that there was nothing to transfer.
+pub async fn transfer(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let period = pairs.text("period");
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let outcome = vat_return::transfer_unpaid(&mut tx, &ctx.principal, &period).await;
+    let back = format!("/finance/reports/vat?from={period}&to={period}");
+    let saved = |posted: Option<(i64, String)>| match posted {
+        Some((id, _)) => (format!("/finance/entries/{id}"), "finance.posted_ok"),
+        None => (back, "finance.vat_nothing_to_transfer"),
+    };
+    finish_form(&ctx, tx, outcome, saved, async |errors| {
+        let refused = Refused::new(&ctx, "transfer", errors, FormPairs::default());
+        vat_page(&ctx, &Some(period.clone()), &Some(period.clone()), refused).await
+    })
+    .await
+}

@@ -1,0 +1,280 @@
+//! The VAT return (增值税申报) a general taxpayer files each month, as the ledger shows it:
+//! sales and purchases of the posted invoices, bills and credit notes by VAT rate (the
+//! schedules, 附列资料), and from the VAT accounts the output and input tax, what was carried
+//! in, the tax payable or the credit carried forward (留抵), and what is still to be
+//! transferred; and the month-end transfer of unpaid VAT (月末结转未交增值税: Dr 应交税费—应交
+//! 增值税（转出未交增值税）, Cr 应交税费—未交增值税), after which the VAT accounts hold only a
+//! credit carried forward and 未交增值税 holds the tax to pay next month.
+//!
+//! The schedules read the invoices of the vouchers posted in the months asked for (so a
+//! document counts in the month it was booked); the figures that count read the balance rows
+//! of the VAT accounts, so a VAT line entered by hand counts too, and the difference shows.
+
+use crate::chart::{self, Role};
+use crate::domain::{self, Entry};
+use crate::fx::DocumentRate;
+use crate::service;
+use db::{Result, Tx};
+use kernel::permission::Principal;
+use kernel::DomainError;
+use serde::Serialize;
+use sqlx::Row;
+use std::collections::BTreeMap;
+
+/// One VAT rate's documents of one side (sales or purchases) in CNY.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct RateRow {
+    /// In basis points: 1300 is 13 %.
+    pub rate_bp: i64,
+    pub documents: i64,
+    pub net: i64,
+    pub tax: i64,
+}
+
+/// The VAT return of `from..=to` (months).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct VatReturn {
+    pub from: String,
+    pub to: String,
+    /// Posted customer invoices and their credit notes, by rate, highest first.
+    pub sales: Vec<RateRow>,
+    /// Posted supplier bills and their credit notes, by rate.
+    pub purchases: Vec<RateRow>,
+    /// The output VAT account's credits less debits over the months.
+    pub output: i64,
+    /// The input VAT account's debits less credits.
+    pub input: i64,
+    /// What the VAT accounts held before `from`, credit positive: a negative opening is a
+    /// credit carried in (上期留抵).
+    pub opening: i64,
+    /// Transferred out as unpaid or paid within the months (the VAT accounts' other debits).
+    pub settled: i64,
+    /// What the VAT accounts hold at the end of `to`, credit positive: positive is still to be
+    /// transferred, negative is the credit carried forward.
+    pub closing: i64,
+    /// The accounts the figures are read from, for their drill-down: output, input.
+    pub output_account: &'static str,
+    pub input_account: &'static str,
+}
+
+impl VatReturn {
+    /// The tax payable for the months: output less input less any credit carried in, never
+    /// below zero.
+    pub fn payable(&self) -> i64 {
+        (self.output - self.input + self.opening).max(0)
+    }
+
+    /// The credit carried forward (期末留抵税额), never below zero.
+    pub fn carried_forward(&self) -> i64 {
+        (-self.closing).max(0)
+    }
+
+    /// What is still to be transferred to 未交增值税 at the end of `to`.
+    pub fn to_transfer(&self) -> i64 {
+        self.closing.max(0)
+    }
+
+    pub fn sales_total(&self) -> RateRow {
+        total(&self.sales)
+    }
+
+    pub fn purchases_total(&self) -> RateRow {
+        total(&self.purchases)
+    }
+
+    /// Output VAT booked other than through invoices (a voucher entered by hand).
+    pub fn output_elsewhere(&self) -> i64 {
+        self.output - self.sales_total().tax
+    }
+
+    /// Input VAT booked other than through bills.
+    pub fn input_elsewhere(&self) -> i64 {
+        self.input - self.purchases_total().tax
+    }
+}
+
+fn total(rows: &[RateRow]) -> RateRow {
+    rows.iter().fold(RateRow::default(), |sum, r| RateRow {
+        rate_bp: 0,
+        documents: sum.documents + r.documents,
+        net: sum.net + r.net,
+        tax: sum.tax + r.tax,
+    })
+}
+
+/// Reads the VAT return of the months `from..=to`.
+pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str) -> Result<VatReturn> {
+    let (from, to) = domain::period_range(from, to)?;
+    let template = chart::template(&mut *conn, company).await?;
+    let mut sides: BTreeMap<(String, i64), RateRow> = BTreeMap::new();
+    // Documents in yuan: their lines add up as stored.
+    let yuan = sqlx::query(
+        "SELECT i.kind, l.vat_rate_bp, COUNT(DISTINCT i.id) AS documents, \
+         CAST(SUM(l.net) AS BIGINT) AS net, CAST(SUM(l.tax) AS BIGINT) AS tax \
+         FROM fin_entries e JOIN fin_invoices i ON i.entry_id = e.id JOIN fin_invoice_lines l ON l.invoice_id = i.id \
+         WHERE e.company_id = $1 AND e.kind IN ('invoice', 'credit_note') AND e.period >= $2 AND e.period <= $3 \
+         AND e.status = 'posted' AND NOT EXISTS (SELECT 1 FROM fin_invoice_currency c WHERE c.invoice_id = i.id) \
+         GROUP BY i.kind, l.vat_rate_bp",
+    )
+    .bind(company)
+    .bind(&from)
+    .bind(&to)
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in &yuan {
+        let row = sides.entry((r.try_get("kind")?, r.try_get("vat_rate_bp")?)).or_default();
+        row.documents += r.try_get::<i64, _>("documents")?;
+        row.net += r.try_get::<i64, _>("net")?;
+        row.tax += r.try_get::<i64, _>("tax")?;
+    }
+    // Documents in a foreign currency: each one's CNY net and tax, as booked, shared over its
+    // rates by their amounts in its currency, so the schedules add up to the ledger's yuan.
+    let foreign = sqlx::query(
+        "SELECT i.id, i.kind, i.net AS cny_net, i.tax AS cny_tax, c.currency, c.rate, l.vat_rate_bp, l.net, l.tax \
+         FROM fin_entries e JOIN fin_invoices i ON i.entry_id = e.id JOIN fin_invoice_currency c ON c.invoice_id = i.id \
+         JOIN fin_invoice_lines l ON l.invoice_id = i.id \
+         WHERE e.company_id = $1 AND e.kind IN ('invoice', 'credit_note') AND e.period >= $2 AND e.period <= $3 \
+         AND e.status = 'posted' ORDER BY i.id, l.line_no",
+    )
+    .bind(company)
+    .bind(&from)
+    .bind(&to)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut documents: BTreeMap<i64, ForeignDocument> = BTreeMap::new();
+    for r in &foreign {
+        let id: i64 = r.try_get("id")?;
+        let document = match documents.entry(id) {
+            std::collections::btree_map::Entry::Occupied(d) => d.into_mut(),
+            std::collections::btree_map::Entry::Vacant(d) => d.insert(ForeignDocument {
+                kind: r.try_get("kind")?,
+                rate: DocumentRate::stored(&r.try_get::<String, _>("currency")?, &r.try_get::<String, _>("rate")?)?,
+                cny_net: r.try_get("cny_net")?,
+                cny_tax: r.try_get("cny_tax")?,
+                by_rate: BTreeMap::new(),
+            }),
+        };
+        let amounts = document.by_rate.entry(r.try_get("vat_rate_bp")?).or_insert((0, 0));
+        amounts.0 += r.try_get::<i64, _>("net")?;
+        amounts.1 += r.try_get::<i64, _>("tax")?;
+    }
+    for document in documents.into_values() {
+        let rates: Vec<i64> = document.by_rate.keys().copied().collect();
+        let nets: Vec<i64> = document.by_rate.values().map(|a| a.0).collect();
+        let taxes: Vec<i64> = document.by_rate.values().map(|a| a.1).collect();
+        let nets = document.rate.split(&nets, document.cny_net)?;
+        let taxes = document.rate.split(&taxes, document.cny_tax)?;
+        for (i, rate_bp) in rates.into_iter().enumerate() {
+            let row = sides.entry((document.kind.clone(), rate_bp)).or_default();
+            row.documents += 1;
+            row.net += nets[i];
+            row.tax += taxes[i];
+        }
+    }
+    let side = |kind: &str| -> Vec<RateRow> {
+        let mut rows: Vec<RateRow> = sides
+            .iter()
+            .filter(|((k, _), _)| k == kind)
+            .map(|((_, rate_bp), row)| RateRow { rate_bp: *rate_bp, ..row.clone() })
+            .collect();
+        rows.sort_by_key(|r| std::cmp::Reverse(r.rate_bp));
+        rows
+    };
+    let (output_account, input_account) = (template.code(Role::OutputVat), template.code(Role::InputVat));
+    let movement = |rows: &[(String, String, i64)], code: &str| -> i64 {
+        rows.iter().filter(|(c, p, _)| c.starts_with(code) && p.as_str() >= from.as_str()).map(|r| r.2).sum()
+    };
+    let balances = vat_balances(conn, company, template, &to).await?;
+    let credit = |code: &str| -movement(&balances, code);
+    let output = credit(output_account);
+    let input = -credit(input_account);
+    let opening = balances.iter().filter(|(_, p, _)| p.as_str() < from.as_str()).map(|r| -r.2).sum();
+    let closing: i64 = balances.iter().map(|r| -r.2).sum();
+    let moved: i64 = balances.iter().filter(|(_, p, _)| p.as_str() >= from.as_str()).map(|r| -r.2).sum();
+    Ok(VatReturn {
+        sales: side("customer"),
+        purchases: side("supplier"),
+        output,
+        input,
+        opening,
+        // What moved in the months beside output and input: transfers and payments (debits).
+        settled: output - input - moved,
+        closing,
+        output_account,
+        input_account,
+        from,
+        to,
+    })
+}
+
+/// A foreign-currency document of the schedules: its CNY figures and its amounts by VAT rate
+/// in its currency (net, tax).
+struct ForeignDocument {
+    kind: String,
+    rate: DocumentRate,
+    cny_net: i64,
+    cny_tax: i64,
+    by_rate: BTreeMap<i64, (i64, i64)>,
+}
+
+/// The VAT accounts' movements up to `to` per account and month, as (code, period, debit less
+/// credit), read from the balance rows.
+async fn vat_balances(
+    conn: &mut db::Conn,
+    company: i64,
+    template: chart::Template,
+    to: &str,
+) -> Result<Vec<(String, String, i64)>> {
+    let mut out = Vec::new();
+    for prefix in template.vat_accounts() {
+        let rows = sqlx::query(
+            "SELECT a.code, b.period, CAST(SUM(b.debit - b.credit) AS BIGINT) AS net FROM fin_balances b \
+             JOIN fin_accounts a ON a.id = b.account_id WHERE b.company_id = $1 AND b.period <= $2 \
+             AND (a.code = $3 OR a.code LIKE $4) GROUP BY a.code, b.period",
+        )
+        .bind(company)
+        .bind(to)
+        .bind(*prefix)
+        .bind(format!("{prefix}%"))
+        .fetch_all(&mut *conn)
+        .await?;
+        for r in &rows {
+            out.push((r.try_get("code")?, r.try_get("period")?, r.try_get("net")?));
+        }
+    }
+    Ok(out)
+}
+
+/// Transfers a month's unpaid VAT (月末结转未交增值税): what the VAT accounts hold on the
+/// credit side at the end of `period` goes to 未交增值税 with one voucher (转) on the month's
+/// last day, Dr 转出未交增值税, Cr 未交增值税, so the tax to pay next month stands on its own
+/// account. Nothing is posted (`None`) when the accounts hold a credit carried forward or were
+/// transferred already; a closed month is refused.
+pub async fn transfer_unpaid(tx: &mut Tx, principal: &Principal, period: &str) -> Result<Option<(i64, String)>> {
+    principal.authorize(service::POST)?;
+    let company = principal.company_id.0;
+    let period = domain::parse_period("period", period).map_err(|e| DomainError::Invalid(vec![e]))?;
+    let template = chart::template(tx.conn(), company).await?;
+    let unpaid: i64 = vat_balances(tx.conn(), company, template, &period).await?.iter().map(|r| -r.2).sum();
+    if unpaid <= 0 {
+        return Ok(None);
+    }
+    let line = |role: Role, debit: i64, credit: i64| domain::Line {
+        account: template.code(role).into(),
+        debit,
+        credit,
+        cost_center: String::new(),
+        project: String::new(),
+        memo: format!("结转 {period} 未交增值税"),
+        foreign: None,
+        party: None,
+    };
+    let entry = Entry {
+        date: service::last_day(&period),
+        period: period.clone(),
+        word: "转".into(),
+        memo: format!("结转 {period} 未交增值税"),
+        lines: vec![line(Role::VatTransferredOut, unpaid, 0), line(Role::UnpaidVat, 0, unpaid)],
+    };
+    Ok(Some(service::post_document_entry(tx, company, &entry, "vat_transfer").await?))
+}
