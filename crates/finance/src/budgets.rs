@@ -38,8 +38,8 @@ pub struct BudgetForm {
     /// the budget and `annual` is not read.
     #[serde(default)]
     pub months: Vec<String>,
-    /// `warn` (the default: the report marks an overspend) or `stop` (a posting that would
-    /// overspend is refused).
+    /// `warn` (the report marks an overspend) or `stop` (a posting that would overspend is
+    /// refused). Left out, a new budget warns and a revised one keeps its action.
     #[serde(default)]
     pub action: String,
 }
@@ -133,6 +133,9 @@ pub async fn set_budget(tx: &mut Tx, principal: &Principal, dimension: Dimension
         problems.add("action", "error.finance.budget_action", form.action.trim());
         Action::Warn
     });
+    // A form that leaves the action out (an API client revising the amounts) keeps the one
+    // stored; only `warn` or `stop` sent changes it.
+    let keep_stored = form.action.trim().is_empty();
     let removing = amounts.iter().all(|a| *a == 0);
     let code = form.code.trim();
     if code.is_empty() {
@@ -219,6 +222,10 @@ pub async fn set_budget(tx: &mut Tx, principal: &Principal, dimension: Dimension
         .await?
         .map(|r| r.try_get("action"))
         .transpose()?;
+    let action = match (&before_action, keep_stored) {
+        (Some(stored), true) => Action::parse(stored).unwrap_or(action),
+        _ => action,
+    };
     let mut q = db::SqlBuilder::new(
         "INSERT INTO fin_budgets (company_id, dimension, code, account_id, period, amount, action) VALUES ",
     );
@@ -429,15 +436,16 @@ pub async fn check_posting(tx: &mut Tx, company: i64, period: &str, lines: &[Spe
             sqlx::query(
                 "SELECT DISTINCT b.dimension, b.code, a.code AS account FROM fin_budgets b \
                  JOIN fin_accounts a ON a.id = b.account_id \
-                 WHERE b.company_id = $1 AND b.action = 'stop' AND b.period >= $2 AND b.period <= $3",
+                 WHERE b.company_id = $1 AND b.action = 'stop' AND b.period >= $2 AND b.period <= $3 \
+                 ORDER BY b.dimension, b.code, a.code",
             )
             .bind(company)
             .bind(&first)
             .bind(format!("{year}-12")),
         )
         .await?;
-    let mut problems = Problems::default();
-    let mut reports: BTreeMap<&str, BudgetReport> = BTreeMap::new();
+    // The stopping budgets this posting adds to, with what it adds, in a fixed order.
+    let mut touched: Vec<(Dimension, String, String, i64)> = Vec::new();
     for row in &stopping {
         let dimension = Dimension::parse("dimension", &row.try_get::<String, _>("dimension")?)?;
         let (code, account): (String, String) = (row.try_get("code")?, row.try_get("account")?);
@@ -452,11 +460,19 @@ pub async fn check_posting(tx: &mut Tx, company: i64, period: &str, lines: &[Spe
             })
             .map(|l| l.debit - l.credit)
             .sum();
-        if added <= 0 {
-            continue;
+        if added > 0 {
+            touched.push((dimension, code, account, added));
         }
-        let lock = tx.dialect().update_lock_of("b");
-        let budget: i64 = tx
+    }
+    if touched.is_empty() {
+        return Ok(());
+    }
+    // Every budget touched is locked (in that order) before any spending is read, so the
+    // spending read below includes every posting against them that committed first.
+    let lock = tx.dialect().update_lock_of("b");
+    let mut budgets = Vec::with_capacity(touched.len());
+    for (dimension, code, account, _) in &touched {
+        let rows = tx
             .fetch_all(
                 sqlx::query(&format!(
                     "SELECT b.amount FROM fin_budgets b JOIN fin_accounts a ON a.id = b.account_id \
@@ -465,33 +481,35 @@ pub async fn check_posting(tx: &mut Tx, company: i64, period: &str, lines: &[Spe
                 ))
                 .bind(company)
                 .bind(dimension.key())
-                .bind(&code)
-                .bind(&account)
+                .bind(code)
+                .bind(account)
                 .bind(&first)
                 .bind(period),
             )
-            .await?
-            .iter()
-            .map(|r| r.try_get::<i64, _>("amount"))
-            .sum::<std::result::Result<i64, _>>()?;
+            .await?;
+        budgets.push(rows.iter().map(|r| r.try_get::<i64, _>("amount")).sum::<std::result::Result<i64, _>>()?);
+    }
+    let mut reports: BTreeMap<&str, BudgetReport> = BTreeMap::new();
+    let mut problems = Problems::default();
+    for ((dimension, code, account, added), budget) in touched.iter().zip(budgets) {
         let report = match reports.entry(dimension.key()) {
             std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::btree_map::Entry::Vacant(e) => {
-                e.insert(budget_report(tx.conn(), company, dimension, &first, period).await?)
+                e.insert(budget_report(tx.conn(), company, *dimension, &first, period).await?)
             }
         };
         let spent = report
             .groups
             .iter()
-            .filter(|g| g.code == code)
+            .filter(|g| g.code == *code)
             .flat_map(|g| &g.rows)
-            .find(|r| r.account == account)
+            .find(|r| r.account == *account)
             .map_or(0, |r| r.actual);
         if spent + added > budget {
             problems.add(
                 "lines",
                 "error.finance.over_budget",
-                format!("{code} · {account} · {} / {} + {}", yuan(budget), yuan(spent), yuan(added)),
+                format!("{code} · {account} · {} / {} + {}", yuan(budget), yuan(spent), yuan(*added)),
             );
         }
     }

@@ -205,6 +205,12 @@ pub fn module() -> Module {
                 name: "budgets that stop an overspending posting",
                 sql: include_str!("../migrations/0028_budget_control.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 29,
+                name: "the generic chart's transferred-out VAT account",
+                sql: include_str!("../migrations/0029_generic_vat_transfer_account.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,

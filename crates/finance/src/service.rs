@@ -366,7 +366,7 @@ async fn require_open(tx: &mut Tx, company: i64, period: &str) -> Result<()> {
 /// Checks that a period is open and takes its row for this transaction alone (a no-op
 /// update), for closing it: postings into the period wait until the close has committed and
 /// then find the period closed, so none slips in past the closing voucher.
-async fn claim_open_period(tx: &mut Tx, company: i64, period: &str) -> Result<()> {
+pub(crate) async fn claim_open_period(tx: &mut Tx, company: i64, period: &str) -> Result<()> {
     let claimed = tx
         .execute(
             sqlx::query(
@@ -576,7 +576,9 @@ async fn insert_entry(
     .await?
     .try_get("id")?;
     let mut writes = vec![lines_insert(id, entry, account_ids)];
-    if number.is_some() {
+    // A closing voucher only moves the month's income and expense to 本年利润; the budgets
+    // read spending without it, so it is not spending to check.
+    if number.is_some() && kind != "closing" {
         let spending: Vec<Spending> = entry
             .lines
             .iter()
@@ -589,6 +591,8 @@ async fn insert_entry(
             })
             .collect();
         crate::budgets::check_posting(tx, company, &entry.period, &spending).await?;
+    }
+    if number.is_some() {
         let movements =
             entry.lines.iter().zip(account_ids).map(|(l, a)| (*a, l.cost_center.clone(), l.debit, l.credit));
         writes.push(balance_upsert(company, &entry.period, movements));
@@ -897,6 +901,9 @@ async fn post_unchecked(tx: &mut Tx, company: i64, id: i64, tags: Tags) -> Resul
     if tags == Tags::Check {
         crate::dimensions::require_listed(tx, company, named.iter().map(|(c, p)| (c.as_str(), p.as_str()))).await?;
     }
+    // The voucher number first and the budgets' rows after, as every posting takes them, so
+    // two postings at once never wait for each other the other way round.
+    let number = take_voucher_number(tx, company, &period, &word).await?;
     let spending: Vec<Spending> = codes
         .iter()
         .zip(&named)
@@ -910,7 +917,6 @@ async fn post_unchecked(tx: &mut Tx, company: i64, id: i64, tags: Tags) -> Resul
         })
         .collect();
     crate::budgets::check_posting(tx, company, &period, &spending).await?;
-    let number = take_voucher_number(tx, company, &period, &word).await?;
     let now = tx.now().to_string();
     let mark_posted = db::SqlBuilder::with_values(
         "UPDATE fin_entries SET status = 'posted', number = $1, posted_at = $2, posted_by = $3, version = version + 1 WHERE id = $4",

@@ -47,8 +47,15 @@ pub struct VatReturn {
     /// What the VAT accounts held before `from`, credit positive: a negative opening is a
     /// credit carried in (上期留抵).
     pub opening: i64,
+    /// The tax payable, month by month added up: each month's output less input less the
+    /// credit it carried in (a balance left untransferred from an earlier month is not that
+    /// month's tax again), never below zero.
+    pub payable: i64,
     /// Transferred out as unpaid or paid within the months (the VAT accounts' other debits).
     pub settled: i64,
+    /// The documents of each schedule, each counted once whatever its rates.
+    pub sales_documents: i64,
+    pub purchase_documents: i64,
     /// What the VAT accounts hold at the end of `to`, credit positive: positive is still to be
     /// transferred, negative is the credit carried forward.
     pub closing: i64,
@@ -58,12 +65,6 @@ pub struct VatReturn {
 }
 
 impl VatReturn {
-    /// The tax payable for the months: output less input less any credit carried in, never
-    /// below zero.
-    pub fn payable(&self) -> i64 {
-        (self.output - self.input + self.opening).max(0)
-    }
-
     /// The credit carried forward (期末留抵税额), never below zero.
     pub fn carried_forward(&self) -> i64 {
         (-self.closing).max(0)
@@ -75,11 +76,11 @@ impl VatReturn {
     }
 
     pub fn sales_total(&self) -> RateRow {
-        total(&self.sales)
+        RateRow { documents: self.sales_documents, ..total(&self.sales) }
     }
 
     pub fn purchases_total(&self) -> RateRow {
-        total(&self.purchases)
+        RateRow { documents: self.purchase_documents, ..total(&self.purchases) }
     }
 
     /// Output VAT booked other than through invoices (a voucher entered by hand).
@@ -126,6 +127,20 @@ pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str)
         row.documents += r.try_get::<i64, _>("documents")?;
         row.net += r.try_get::<i64, _>("net")?;
         row.tax += r.try_get::<i64, _>("tax")?;
+    }
+    let counted = sqlx::query(
+        "SELECT i.kind, COUNT(*) AS documents FROM fin_entries e JOIN fin_invoices i ON i.entry_id = e.id \
+         WHERE e.company_id = $1 AND e.kind IN ('invoice', 'credit_note') AND e.period >= $2 AND e.period <= $3 \
+         AND e.status = 'posted' GROUP BY i.kind",
+    )
+    .bind(company)
+    .bind(&from)
+    .bind(&to)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut documents_of: BTreeMap<String, i64> = BTreeMap::new();
+    for r in &counted {
+        documents_of.insert(r.try_get("kind")?, r.try_get("documents")?);
     }
     // Documents in a foreign currency: each one's CNY net and tax, as booked, shared over its
     // rates by their amounts in its currency, so the schedules add up to the ledger's yuan.
@@ -188,15 +203,28 @@ pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str)
     let credit = |code: &str| -movement(&balances, code);
     let output = credit(output_account);
     let input = -credit(input_account);
-    let opening = balances.iter().filter(|(_, p, _)| p.as_str() < from.as_str()).map(|r| -r.2).sum();
+    // Credit positive, as the VAT accounts are liabilities: before a month, and within one.
+    let before = |month: &str| -> i64 { balances.iter().filter(|(_, p, _)| p.as_str() < month).map(|r| -r.2).sum() };
+    let within = |month: &str, code: &str| -> i64 {
+        -balances.iter().filter(|(c, p, _)| p == month && c.starts_with(code)).map(|r| r.2).sum::<i64>()
+    };
+    let mut payable = 0;
+    for month in crate::costs::months(&from, &to)? {
+        let carried_in = (-before(&month)).max(0);
+        payable += (within(&month, output_account) + within(&month, input_account) - carried_in).max(0);
+    }
+    let opening = before(&from);
     let closing: i64 = balances.iter().map(|r| -r.2).sum();
-    let moved: i64 = balances.iter().filter(|(_, p, _)| p.as_str() >= from.as_str()).map(|r| -r.2).sum();
+    let moved = closing - opening;
     Ok(VatReturn {
         sales: side("customer"),
         purchases: side("supplier"),
+        sales_documents: documents_of.get("customer").copied().unwrap_or(0),
+        purchase_documents: documents_of.get("supplier").copied().unwrap_or(0),
         output,
         input,
         opening,
+        payable,
         // What moved in the months beside output and input: transfers and payments (debits).
         settled: output - input - moved,
         closing,
@@ -245,15 +273,26 @@ async fn vat_balances(
     Ok(out)
 }
 
+/// A month's unpaid VAT transferred: the voucher and the amount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    pub entry_id: i64,
+    pub number: String,
+    pub amount: i64,
+}
+
 /// Transfers a month's unpaid VAT (月末结转未交增值税): what the VAT accounts hold on the
 /// credit side at the end of `period` goes to 未交增值税 with one voucher (转) on the month's
 /// last day, Dr 转出未交增值税, Cr 未交增值税, so the tax to pay next month stands on its own
 /// account. Nothing is posted (`None`) when the accounts hold a credit carried forward or were
-/// transferred already; a closed month is refused.
-pub async fn transfer_unpaid(tx: &mut Tx, principal: &Principal, period: &str) -> Result<Option<(i64, String)>> {
+/// transferred already; a closed month is refused, beside the button.
+pub async fn transfer_unpaid(tx: &mut Tx, principal: &Principal, period: &str) -> Result<Option<Transfer>> {
     principal.authorize(service::POST)?;
     let company = principal.company_id.0;
     let period = domain::parse_period("period", period).map_err(|e| DomainError::Invalid(vec![e]))?;
+    // The month is taken for this transaction before its balance is read, so a second
+    // transfer at the same moment waits, then finds nothing left to transfer.
+    service::claim_open_period(tx, company, &period).await?;
     let template = chart::template(tx.conn(), company).await?;
     let unpaid: i64 = vat_balances(tx.conn(), company, template, &period).await?.iter().map(|r| -r.2).sum();
     if unpaid <= 0 {
@@ -276,5 +315,6 @@ pub async fn transfer_unpaid(tx: &mut Tx, principal: &Principal, period: &str) -
         memo: format!("结转 {period} 未交增值税"),
         lines: vec![line(Role::VatTransferredOut, unpaid, 0), line(Role::UnpaidVat, 0, unpaid)],
     };
-    Ok(Some(service::post_document_entry(tx, company, &entry, "vat_transfer").await?))
+    let (entry_id, number) = service::post_document_entry(tx, company, &entry, "vat_transfer").await?;
+    Ok(Some(Transfer { entry_id, number, amount: unpaid }))
 }

@@ -307,6 +307,20 @@ async fn the_demo_company_has_users_in_several_roles_and_valid_parties() {
     assert_eq!(app.count("fin_invoice_currency WHERE currency = 'USD'").await, 6);
     assert_eq!(app.count("fin_payment_currency WHERE currency = 'USD'").await, 5);
     assert_eq!(app.count("fin_invoice_currency WHERE settled < total").await, 1);
+    // Each closed month's unpaid VAT was transferred at its end (or a credit carried
+    // forward), and paid the month after: last month leaves nothing to transfer.
+    let months = chen.get("/api/v1/finance/periods").await.json();
+    let closed: Vec<&str> = months["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|p| p["status"] == "closed")
+        .filter_map(|p| p["period"].as_str())
+        .collect();
+    let last_closed = closed.iter().max().expect("a closed month");
+    let vat = chen.get(&format!("/api/v1/finance/reports/vat?from={last_closed}&to={last_closed}")).await.json();
+    assert_eq!(vat["to_transfer"], "0.00", "{vat}");
+    assert_ne!(vat["output"], "0.00", "the month's sales carried VAT: {vat}");
     // Their rates came from the rate table, entered twice a month for the year.
     assert_eq!(app.count("fin_exchange_rates WHERE currency = 'USD'").await, 24);
     let booked = app.count("fin_invoice_currency c WHERE c.rate IN (SELECT rate FROM fin_exchange_rates)").await;

@@ -1461,7 +1461,8 @@ pub async fn vat_return(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Jso
     };
     Ok(Json(json!({
         "from": r.from, "to": r.to, "sales": rows(&r.sales), "purchases": rows(&r.purchases),
-        "output": yuan(r.output), "input": yuan(r.input), "opening": yuan(r.opening), "payable": yuan(r.payable()),
+        "sales_documents": r.sales_documents, "purchase_documents": r.purchase_documents,
+        "output": yuan(r.output), "input": yuan(r.input), "opening": yuan(r.opening), "payable": yuan(r.payable),
         "settled": yuan(r.settled), "to_transfer": yuan(r.to_transfer()), "carried_forward": yuan(r.carried_forward()),
     })))
 }
@@ -1472,8 +1473,11 @@ pub async fn vat_transfer(ctx: Ctx, Path(period): Path<String>) -> AppResult<Res
     let posted = crate::vat_return::transfer_unpaid(&mut tx, &ctx.principal, &period).await?;
     tx.commit().await?;
     let status = if posted.is_some() { StatusCode::CREATED } else { StatusCode::OK };
-    let (entry_id, number) = posted.map_or((None, None), |(id, number)| (Some(id), Some(number)));
-    Ok((status, Json(json!({"period": period, "entry_id": entry_id, "number": number}))).into_response())
+    let body = match posted {
+        Some(t) => json!({"period": period, "entry_id": t.entry_id, "number": t.number, "amount": yuan(t.amount)}),
+        None => json!({"period": period, "entry_id": null, "number": null, "amount": yuan(0)}),
+    };
+    Ok((status, Json(body)).into_response())
 }
 
 pub fn statement_docs() -> Vec<ApiRoute> {

@@ -93,7 +93,7 @@ fn download(ctx: &Ctx, format: &str, figures: &VatReturn) -> AppResult<Response>
         ("finance.vat_output", figures.output),
         ("finance.vat_input", figures.input),
         ("finance.vat_opening", figures.opening),
-        ("finance.vat_payable", figures.payable()),
+        ("finance.vat_payable", figures.payable),
         ("finance.vat_settled", figures.settled),
         ("finance.vat_to_transfer", figures.to_transfer()),
         ("finance.vat_carried_forward", figures.carried_forward()),
@@ -110,8 +110,8 @@ pub async fn transfer(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let outcome = vat_return::transfer_unpaid(&mut tx, &ctx.principal, &period).await;
     let back = format!("/finance/reports/vat?from={period}&to={period}");
-    let saved = |posted: Option<(i64, String)>| match posted {
-        Some((id, _)) => (format!("/finance/entries/{id}"), "finance.posted_ok"),
+    let saved = |posted: Option<vat_return::Transfer>| match posted {
+        Some(transfer) => (format!("/finance/entries/{}", transfer.entry_id), "finance.posted_ok"),
         None => (back, "finance.vat_nothing_to_transfer"),
     };
     finish_form(&ctx, tx, outcome, saved, async |errors| {

@@ -198,6 +198,10 @@ async fn a_stopping_budget_refuses_the_voucher_or_bill_that_would_overspend_it_a
     let stop = set(&api, budget("stop")).await;
     assert_eq!(stop.status, StatusCode::OK, "{}", stop.body);
     assert_eq!(stop.json()["action"], "stop");
+    // Revised through the API without naming the action, it keeps stopping.
+    let mut revised = budget("");
+    revised.as_object_mut().expect("object").remove("action");
+    assert_eq!(set(&api, revised).await.json()["action"], "stop");
 
     // January's advertising, 9,000.00, is within January's 10,000.00.
     post(&api, spent("2026-01-20", "660101", "9000.00", "一月广告")).await;

@@ -84,6 +84,8 @@ async fn three_months_of_vat_are_reported_transferred_and_carried_forward() {
         vec![row("13", 1, "10000.00", "1300.00"), row("6", 2, "1000.00", "60.00"), row("0", 1, "7100.00", "0.00")]
     );
     assert_eq!(schedule(&march, "purchases"), vec![row("13", 1, "5000.00", "650.00")]);
+    // The credit note counts as a document of its own; each document once in the total.
+    assert_eq!((march["sales_documents"].as_i64(), march["purchase_documents"].as_i64()), (Some(4), Some(1)));
     // Output 1,360.00 less input 689.00 (650.00 billed, 39.00 by hand): 671.00 payable.
     for (figure, amount) in [
         ("output", "1360.00"),
@@ -137,9 +139,11 @@ async fn three_months_of_vat_are_reported_transferred_and_carried_forward() {
     {
         assert_eq!(may[figure], amount, "{figure}: {may}");
     }
-    // The quarter at once: the schedules add up, the figures run from March's opening.
+    // The quarter at once: the figures run from March's opening, and the tax payable is each
+    // month's: 671.00 in March, none in April, 1,430.00 in May.
     let quarter = api.get("/api/v1/finance/reports/vat?from=2026-03&to=2026-05").await.json();
     assert_eq!((quarter["output"].as_str(), quarter["input"].as_str()), (Some("5390.00"), Some("3289.00")));
+    assert_eq!((quarter["payable"].as_str(), quarter["settled"].as_str()), (Some("2101.00"), Some("671.00")));
 
     // With May closed, its transfer is refused beside the button on the page.
     for month in ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05"] {
