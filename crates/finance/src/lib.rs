@@ -239,6 +239,11 @@ pub fn module() -> Module {
                 permission: service::REPORTS,
             },
             MenuItem {
+                label_key: "finance.general_ledger",
+                href: "/finance/reports/general-ledger",
+                permission: service::REPORTS,
+            },
+            MenuItem {
                 label_key: "finance.balance_sheet",
                 href: "/finance/reports/balance-sheet",
                 permission: service::REPORTS,

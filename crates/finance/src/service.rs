@@ -1129,6 +1129,107 @@ pub async fn trial_balance(conn: &mut db::Conn, company: i64, from: &str, to: &s
         .collect()
 }
 
+/// One account of the general ledger (总分类账): its balance before the months shown, and each
+/// month's totals with the balance after it and the year's totals so far.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct LedgerAccount {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    /// Debit positive.
+    pub opening: i64,
+    pub months: Vec<LedgerMonth>,
+}
+
+/// A month of the general ledger: 本月合计 and 本年累计.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct LedgerMonth {
+    pub period: String,
+    pub debit: i64,
+    pub credit: i64,
+    /// After the month, debit positive.
+    pub balance: i64,
+    /// From the year's first month to this one.
+    pub year_debit: i64,
+    pub year_credit: i64,
+}
+
+/// The general ledger (总分类账) over `from..=to` (at most 24 months): every first-level
+/// account with a balance or a movement, its sub-accounts added in, or (`code`) one account
+/// of any level with its sub-accounts; month by month from the balance rows, so it costs
+/// O(accounts × months) however many entries there are.
+pub async fn general_ledger(
+    conn: &mut db::Conn,
+    company: i64,
+    from: &str,
+    to: &str,
+    code: Option<&str>,
+) -> Result<Vec<LedgerAccount>> {
+    let months = crate::costs::months(from, to)?;
+    let prefix = code.map(str::trim).filter(|c| !c.is_empty());
+    let rows = sqlx::query(
+        "SELECT a.code, b.period, CAST(SUM(b.debit) AS BIGINT) AS debit, CAST(SUM(b.credit) AS BIGINT) AS credit \
+         FROM fin_balances b JOIN fin_accounts a ON a.id = b.account_id \
+         WHERE b.company_id = $1 AND b.period <= $2 AND ($3 = '' OR a.code = $3 OR a.code LIKE $4) \
+         GROUP BY a.code, b.period",
+    )
+    .bind(company)
+    .bind(to)
+    .bind(prefix.unwrap_or(""))
+    .bind(format!("{}%", prefix.unwrap_or("")))
+    .fetch_all(&mut *conn)
+    .await?;
+    // The accounts shown: the one asked for, or every first-level one.
+    let named = sqlx::query(
+        "SELECT code, name_zh, name_en FROM fin_accounts WHERE company_id = $1 \
+         AND (($2 = '' AND parent_id IS NULL) OR code = $2) ORDER BY code",
+    )
+    .bind(company)
+    .bind(prefix.unwrap_or(""))
+    .fetch_all(&mut *conn)
+    .await?;
+    if let (Some(code), true) = (prefix, named.is_empty()) {
+        return Err(DomainError::invalid("code", "error.finance.unknown_account", code).into());
+    }
+    let mut accounts = Vec::with_capacity(named.len());
+    for account in &named {
+        let code: String = account.try_get("code")?;
+        // (period, debit, credit) of the account and its sub-accounts.
+        let mut moved: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+        for r in rows.iter() {
+            let line_code: String = r.try_get("code")?;
+            if line_code.starts_with(&code) {
+                let sums = moved.entry(r.try_get("period")?).or_insert((0, 0));
+                sums.0 += r.try_get::<i64, _>("debit")?;
+                sums.1 += r.try_get::<i64, _>("credit")?;
+            }
+        }
+        let opening: i64 = moved.range(..from.to_string()).map(|(_, (d, c))| d - c).sum();
+        let mut balance = opening;
+        let mut shown = Vec::with_capacity(months.len());
+        for month in &months {
+            let (debit, credit) = moved.get(month).copied().unwrap_or((0, 0));
+            balance += debit - credit;
+            let year = &month[..4];
+            let (year_debit, year_credit) = moved
+                .range(format!("{year}-01")..=month.clone())
+                .fold((0, 0), |(d, c), (_, (md, mc))| (d + md, c + mc));
+            shown.push(LedgerMonth { period: month.clone(), debit, credit, balance, year_debit, year_credit });
+        }
+        if opening == 0 && shown.iter().all(|m| m.debit == 0 && m.credit == 0) && prefix.is_none() {
+            continue;
+        }
+        accounts.push(LedgerAccount {
+            code,
+            name_zh: account.try_get("name_zh")?,
+            name_en: account.try_get("name_en")?,
+            opening,
+            months: shown,
+        });
+    }
+    Ok(accounts)
+}
+
 /// Debit-minus-credit per first-level account code, over the periods `from..=to`
 /// (`from` = None: from the beginning).
 pub async fn net_by_first_level(

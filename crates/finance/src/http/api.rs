@@ -1425,6 +1425,24 @@ pub async fn remove_exchange_rate(ctx: Ctx, Path((currency, date)): Path<(String
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The general ledger (总分类账) of a range of months.
+pub async fn general_ledger(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Json<Value>> {
+    ctx.require(service::REPORTS)?;
+    let (from, to) = (q.from.clone().unwrap_or_default(), q.to.clone().unwrap_or_default());
+    domain::period_range(&from, &to).map_err(AppError::Domain)?;
+    let mut conn = conn(&ctx).await?;
+    let accounts = service::general_ledger(&mut conn, ctx.company_id(), &from, &to, q.code.as_deref()).await?;
+    let items: Vec<Value> = accounts
+        .iter()
+        .map(|a| {
+            json!({"code": a.code, "name_zh": a.name_zh, "name_en": a.name_en, "opening": yuan(a.opening),
+                "months": a.months.iter().map(|m| json!({"period": m.period, "debit": yuan(m.debit), "credit": yuan(m.credit),
+                    "balance": yuan(m.balance), "year_debit": yuan(m.year_debit), "year_credit": yuan(m.year_credit)})).collect::<Vec<_>>()})
+        })
+        .collect();
+    Ok(Json(json!({"from": from, "to": to, "items": items})))
+}
+
 pub fn vat_docs() -> Vec<ApiRoute> {
     let report = ApiRoute {
         method: "GET",
@@ -1444,7 +1462,17 @@ pub fn vat_docs() -> Vec<ApiRoute> {
         query: &[],
         ..report.clone()
     };
-    vec![report, transfer]
+    let ledger = ApiRoute {
+        method: "GET",
+        path: "/api/v1/finance/reports/general-ledger",
+        summary: "General ledger (总分类账): per first-level account (or one account with code) the opening balance and each month's debit, credit, balance and year-to-date totals; balances debit positive",
+        tag: "finance",
+        permission: Some(service::REPORTS),
+        query: &[("from", "YYYY-MM"), ("to", "YYYY-MM (at most 24 months)"), ("code", "one account, its sub-accounts included")],
+        request: None,
+        response: object,
+    };
+    vec![report, transfer, ledger]
 }
 
 /// The VAT return of a range of months (one month when `from` is left out).

@@ -38,6 +38,8 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/finance/entries/{id}/attachments/{attachment}", get(pages::attachment))
         .route("/finance/reports/trial-balance", get(pages::trial_balance))
+        .route("/finance/reports/general-ledger", get(pages::general_ledger))
+        .route("/api/v1/finance/reports/general-ledger", get(api::general_ledger))
         .route("/finance/reports/balance-sheet", get(pages::balance_sheet))
         .route("/finance/reports/income-statement", get(pages::income_statement))
         .route("/finance/periods", get(pages::periods))

@@ -605,6 +605,87 @@ pub async fn trial_balance(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<
 }
 
 #[derive(Template)]
+#[template(path = "finance/general_ledger.html")]
+struct GeneralLedgerPage {
+    page: PageCtx,
+    from: String,
+    to: String,
+    /// The one account asked for, as typed; empty for every first-level account.
+    code: String,
+    accounts: Vec<service::LedgerAccount>,
+    errors: Vec<(String, String)>,
+}
+
+impl GeneralLedgerPage {
+    /// A balance as the books write it: 借 or 贷 and the amount, 平 at zero.
+    fn side(&self, balance: &i64) -> String {
+        let key = match balance.signum() {
+            1 => "finance.side_debit",
+            -1 => "finance.side_credit",
+            _ => "finance.side_even",
+        };
+        self.page.t(key)
+    }
+}
+
+/// The general ledger (总分类账): each first-level account's opening balance, then per month
+/// 本月合计 and 本年累计 with the balance; one account with `code`. Downloads as CSV or XLSX.
+pub async fn general_ledger(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Response> {
+    ctx.require(service::REPORTS)?;
+    let ((from, to), asked) = range(&ctx, &q.from, &q.to);
+    let code = q.code.clone().unwrap_or_default();
+    let read: AppResult<_> = async {
+        let (from, to) = asked?;
+        let mut conn = conn(&ctx).await?;
+        Ok(service::general_ledger(&mut conn, ctx.company_id(), &from, &to, Some(code.as_str())).await?)
+    }
+    .await;
+    let (accounts, errors) = match figures_or_refusal(&ctx, read)? {
+        Ok(accounts) => (accounts, Vec::new()),
+        Err(errors) => (Vec::new(), errors),
+    };
+    if let Some(format) = export(&q).filter(|_| errors.is_empty()) {
+        let header: Vec<String> = [
+            "finance.code",
+            "finance.name",
+            "finance.period",
+            "finance.summary",
+            "finance.movement_debit",
+            "finance.movement_credit",
+            "finance.balance",
+        ]
+        .iter()
+        .map(|k| ctx.t(k))
+        .collect();
+        let mut data = Vec::new();
+        for a in &accounts {
+            let row = |period: &str, summary: &str, debit: String, credit: String, balance: i64| {
+                vec![
+                    a.code.clone(),
+                    a.name_zh.clone(),
+                    period.to_string(),
+                    ctx.t(summary),
+                    debit,
+                    credit,
+                    yuan(balance),
+                ]
+            };
+            data.push(row(&from, "finance.opening", String::new(), String::new(), a.opening));
+            for m in &a.months {
+                data.push(row(&m.period, "finance.month_total", yuan(m.debit), yuan(m.credit), m.balance));
+                data.push(row(&m.period, "finance.year_total", yuan(m.year_debit), yuan(m.year_credit), m.balance));
+            }
+        }
+        return download(format, &format!("general-ledger-{from}-{to}"), &header, &data);
+    }
+    let page = PageCtx::new(&ctx, "finance.general_ledger", "/finance/reports/general-ledger")
+        .await?
+        .as_report(format!("{from} — {to}"), "");
+    let refused = !errors.is_empty();
+    web::page::render_answer(&GeneralLedgerPage { page, from, to, code, accounts, errors }, refused)
+}
+
+#[derive(Template)]
 #[template(path = "finance/statement.html")]
 struct StatementPage {
     page: PageCtx,

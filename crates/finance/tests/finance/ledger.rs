@@ -1353,3 +1353,84 @@ async fn an_auditor_reads_the_cost_centre_list_but_may_not_change_it() {
         "the auditor may read reports"
     );
 }
+
+#[tokio::test]
+async fn the_general_ledger_gives_each_first_level_account_its_months_and_year_to_date() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let added =
+        api.post("/api/v1/finance/accounts", &json!({"parent": "1002", "code": "100201", "name_zh": "招商银行"})).await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    // January's capital, February's sale and bank fee, March's purchase, all through the
+    // company's account at China Merchants Bank.
+    post(&api, voucher("2026-01-05", "投入资本", &[("100201", "100000.00", ""), ("4001", "", "100000.00")])).await;
+    post(&api, voucher("2026-02-10", "销售收入", &[("100201", "20000.00", ""), ("6001", "", "20000.00")])).await;
+    post(&api, voucher("2026-02-28", "手续费", &[("6603", "50.00", ""), ("100201", "", "50.00")])).await;
+    post(&api, voucher("2026-03-12", "采购商品", &[("1405", "30000.00", ""), ("100201", "", "30000.00")])).await;
+
+    let ledger = api.get("/api/v1/finance/reports/general-ledger?from=2026-02&to=2026-03").await;
+    assert_eq!(ledger.status, StatusCode::OK, "{}", ledger.body);
+    let ledger = ledger.json();
+    let items = ledger["items"].as_array().expect("items");
+    let codes: Vec<&str> = items.iter().filter_map(|a| a["code"].as_str()).collect();
+    assert_eq!(
+        codes,
+        vec!["1002", "1405", "4001", "6001", "6603"],
+        "first-level accounts, the bank's sub-account in 1002"
+    );
+    // 银行存款: 100,000.00 carried in; February +20,000.00 −50.00; March −30,000.00; the
+    // year's totals run from January.
+    let bank = &items[0];
+    assert_eq!(bank["opening"], "100000.00");
+    let months: Vec<(&str, &str, &str, &str, &str)> = bank["months"]
+        .as_array()
+        .expect("months")
+        .iter()
+        .map(|m| {
+            (
+                m["debit"].as_str().unwrap_or(""),
+                m["credit"].as_str().unwrap_or(""),
+                m["balance"].as_str().unwrap_or(""),
+                m["year_debit"].as_str().unwrap_or(""),
+                m["year_credit"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        months,
+        vec![
+            ("20000.00", "50.00", "119950.00", "120000.00", "50.00"),
+            ("0.00", "30000.00", "89950.00", "120000.00", "30050.00")
+        ]
+    );
+    // Capital has no movement in the months but a balance, so it is there, on the credit side.
+    assert_eq!(
+        (items[2]["opening"].as_str(), items[2]["months"][1]["balance"].as_str()),
+        (Some("-100000.00"), Some("-100000.00"))
+    );
+    // One account alone, and one that does not exist.
+    let one = api.get("/api/v1/finance/reports/general-ledger?from=2026-02&to=2026-03&code=100201").await.json();
+    assert_eq!(one["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(one["items"][0]["months"][1]["balance"], "89950.00");
+    let unknown = api.get("/api/v1/finance/reports/general-ledger?from=2026-02&to=2026-03&code=1999").await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", unknown.body);
+    assert_eq!(unknown.json()["errors"][0]["field"], "code");
+
+    // On the page: 借 and the balance, each month's figure opening that month's lines, and the
+    // download with 本年累计.
+    let browser = app.signed_in("admin").await;
+    let page = browser.get("/finance/reports/general-ledger?from=2026-02&to=2026-03").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let february = page.body.split("id=\"ledger-1002-2026-02\"").nth(1).expect("February of 1002");
+    let february = &february[..february.find("</tr>").expect("row end")];
+    assert!(february.contains("<td>借</td>") && february.contains("119,950.00"), "{february}");
+    assert!(february.contains("/finance/reports/account?code=1002&amp;from=2026-02&amp;to=2026-02"), "{february}");
+    let capital = page.body.split("id=\"ledger-4001-2026-03\"").nth(1).expect("March of 4001");
+    assert!(capital[..capital.find("</tr>").expect("row end")].contains("<td>贷</td>"), "{capital}");
+    let csv = browser.get("/finance/reports/general-ledger?from=2026-02&to=2026-03&format=csv").await;
+    assert!(csv.body.contains("本年累计") && csv.body.contains("119950.00"), "{}", csv.body);
+    let unknown_page = browser.get("/finance/reports/general-ledger?from=2026-02&to=2026-03&code=1999").await;
+    assert_eq!(unknown_page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unknown_page.body.contains("role=\"alert\""), "the unknown account is named beside its field");
+}
