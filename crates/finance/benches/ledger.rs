@@ -246,7 +246,8 @@ async fn pad_books(app: &testkit::TestApp, lines: u64) {
     app.db.analyze().await.expect("analyze");
 }
 
-/// The trial balance, balance sheet, income statement, cost and budget reports and ageing on
+/// The trial balance, balance sheet, income statement, cost and budget reports, general
+/// ledger, a month's VAT return and ageing on
 /// books of 5,000 posted
 /// invoices (20,000 entry lines), padded to `lines` entry lines when given.
 fn reports_at(c: &mut Criterion, lines: Option<u64>, name: &str) {
@@ -302,6 +303,18 @@ fn reports_at(c: &mut Criterion, lines: Option<u64>, name: &str) {
             let mut conn = books.app.db.read_conn().await.expect("conn");
             let centres = finance::dimensions::Dimension::CostCenter;
             finance::budgets::budget_report(&mut conn, company, centres, "2026-01", "2026-12").await.expect("budget")
+        })
+    });
+    group.bench_function("general_ledger_year", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let mut conn = books.app.db.read_conn().await.expect("conn");
+            finance::service::general_ledger(&mut conn, company, "2026-01", "2026-12", None).await.expect("ledger")
+        })
+    });
+    group.bench_function("vat_return_month", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let mut conn = books.app.db.read_conn().await.expect("conn");
+            finance::vat_return::vat_return(&mut conn, company, "2026-06", "2026-06").await.expect("vat")
         })
     });
     group.bench_function("ageing", |b| {

@@ -211,6 +211,12 @@ pub fn module() -> Module {
                 name: "the generic chart's transferred-out VAT account",
                 sql: include_str!("../migrations/0029_generic_vat_transfer_account.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 30,
+                name: "invoices by their voucher",
+                sql: include_str!("../migrations/0030_invoice_vouchers_index.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,

@@ -9,6 +9,9 @@
 //! The schedules read the invoices of the vouchers posted in the months asked for (so a
 //! document counts in the month it was booked); the figures that count read the balance rows
 //! of the VAT accounts, so a VAT line entered by hand counts too, and the difference shows.
+//! The schedules start from the month's vouchers and reach their invoices by `entry_id`
+//! (index `fin_invoices_entry`; `CROSS JOIN` keeps SQLite's planner to that order: left free,
+//! it read every invoice of the company, 35 ms at a quarter of a million).
 
 use crate::chart::{self, Role};
 use crate::domain::{self, Entry};
@@ -112,8 +115,8 @@ pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str)
     let yuan = sqlx::query(
         "SELECT i.kind, l.vat_rate_bp, COUNT(DISTINCT i.id) AS documents, \
          CAST(SUM(l.net) AS BIGINT) AS net, CAST(SUM(l.tax) AS BIGINT) AS tax \
-         FROM fin_entries e JOIN fin_invoices i ON i.entry_id = e.id JOIN fin_invoice_lines l ON l.invoice_id = i.id \
-         WHERE e.company_id = $1 AND e.kind IN ('invoice', 'credit_note') AND e.period >= $2 AND e.period <= $3 \
+         FROM fin_entries e CROSS JOIN fin_invoices i JOIN fin_invoice_lines l ON l.invoice_id = i.id \
+         WHERE i.entry_id = e.id AND e.company_id = $1 AND e.kind IN ('invoice', 'credit_note') AND e.period >= $2 AND e.period <= $3 \
          AND e.status = 'posted' AND NOT EXISTS (SELECT 1 FROM fin_invoice_currency c WHERE c.invoice_id = i.id) \
          GROUP BY i.kind, l.vat_rate_bp",
     )
@@ -129,8 +132,8 @@ pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str)
         row.tax += r.try_get::<i64, _>("tax")?;
     }
     let counted = sqlx::query(
-        "SELECT i.kind, COUNT(*) AS documents FROM fin_entries e JOIN fin_invoices i ON i.entry_id = e.id \
-         WHERE e.company_id = $1 AND e.kind IN ('invoice', 'credit_note') AND e.period >= $2 AND e.period <= $3 \
+        "SELECT i.kind, COUNT(*) AS documents FROM fin_entries e CROSS JOIN fin_invoices i \
+         WHERE i.entry_id = e.id AND e.company_id = $1 AND e.kind IN ('invoice', 'credit_note') AND e.period >= $2 AND e.period <= $3 \
          AND e.status = 'posted' GROUP BY i.kind",
     )
     .bind(company)
@@ -146,9 +149,9 @@ pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str)
     // rates by their amounts in its currency, so the schedules add up to the ledger's yuan.
     let foreign = sqlx::query(
         "SELECT i.id, i.kind, i.net AS cny_net, i.tax AS cny_tax, c.currency, c.rate, l.vat_rate_bp, l.net, l.tax \
-         FROM fin_entries e JOIN fin_invoices i ON i.entry_id = e.id JOIN fin_invoice_currency c ON c.invoice_id = i.id \
+         FROM fin_entries e CROSS JOIN fin_invoices i JOIN fin_invoice_currency c ON c.invoice_id = i.id \
          JOIN fin_invoice_lines l ON l.invoice_id = i.id \
-         WHERE e.company_id = $1 AND e.kind IN ('invoice', 'credit_note') AND e.period >= $2 AND e.period <= $3 \
+         WHERE i.entry_id = e.id AND e.company_id = $1 AND e.kind IN ('invoice', 'credit_note') AND e.period >= $2 AND e.period <= $3 \
          AND e.status = 'posted' ORDER BY i.id, l.line_no",
     )
     .bind(company)
