@@ -191,10 +191,12 @@ pub async fn set_budget(tx: &mut Tx, principal: &Principal, dimension: Dimension
     }
     problems.finish()?;
     let account_id = account_id.expect("refused above when missing");
-    let before: i64 = tx
+    // What the year held before, and what it did about an overspend (its rows all carry the
+    // same action; none when the year had no budget).
+    let stored = tx
         .fetch_one(
             sqlx::query(
-                "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total FROM fin_budgets \
+                "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total, MAX(action) AS action FROM fin_budgets \
                  WHERE company_id = $1 AND dimension = $2 AND code = $3 AND account_id = $4 AND period LIKE $5",
             )
             .bind(company)
@@ -203,29 +205,15 @@ pub async fn set_budget(tx: &mut Tx, principal: &Principal, dimension: Dimension
             .bind(account_id)
             .bind(&this_year),
         )
-        .await?
-        .try_get("total")?;
-    // Every month written over (two people setting one budget at once: the later wins, neither
-    // meets the other's rows), then the months left at zero taken away.
-    let before_action: Option<String> = tx
-        .fetch_optional(
-            sqlx::query(
-                "SELECT action FROM fin_budgets WHERE company_id = $1 AND dimension = $2 AND code = $3 \
-                 AND account_id = $4 AND period LIKE $5 LIMIT 1",
-            )
-            .bind(company)
-            .bind(dimension.key())
-            .bind(code)
-            .bind(account_id)
-            .bind(&this_year),
-        )
-        .await?
-        .map(|r| r.try_get("action"))
-        .transpose()?;
+        .await?;
+    let before: i64 = stored.try_get("total")?;
+    let before_action: Option<String> = stored.try_get("action")?;
     let action = match (&before_action, keep_stored) {
         (Some(stored), true) => Action::parse(stored).unwrap_or(action),
         _ => action,
     };
+    // Every month written over (two people setting one budget at once: the later wins, neither
+    // meets the other's rows), then the months left at zero taken away.
     let mut q = db::SqlBuilder::new(
         "INSERT INTO fin_budgets (company_id, dimension, code, account_id, period, amount, action) VALUES ",
     );
