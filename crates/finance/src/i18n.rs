@@ -320,6 +320,7 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("finance.bucket.3", "90 天以上", "Over 90 days"),
     ("finance.ageing_documents", "未结单据", "Open documents"),
     ("finance.general_ledger", "总分类账", "General ledger"),
+    ("finance.slice_trial_balance_hint", "只含标记了所选成本中心或项目的分录行（如银行一方通常不标记），借贷合计不必相等。", "Only the lines that name the chosen cost centre or project count (the bank's side of an expense usually names none), so debits and credits need not agree."),
     ("finance.no_entries", "所选期间没有余额或发生额。", "Nothing was carried into or posted in those months."),
     ("finance.summary", "摘要", "Summary"),
     ("finance.side", "借或贷", "Dr/Cr"),

@@ -1094,18 +1094,33 @@ pub struct TrialBalanceRow {
 /// The trial balance from balance rows: opening (before `from`), movements in `from..=to`,
 /// closing. O(accounts × periods), never O(entry lines).
 pub async fn trial_balance(conn: &mut db::Conn, company: i64, from: &str, to: &str) -> Result<Vec<TrialBalanceRow>> {
-    let rows = sqlx::query(
+    trial_balance_of(conn, company, from, to, LedgerSlice::All).await
+}
+
+/// The trial balance of the lines of one cost centre or project (`slice`), from the balance
+/// rows kept per centre and per project. Only the lines that name it count, so its debits and
+/// credits need not balance: the bank's side of an expense usually names no centre.
+pub async fn trial_balance_of(
+    conn: &mut db::Conn,
+    company: i64,
+    from: &str,
+    to: &str,
+    slice: LedgerSlice<'_>,
+) -> Result<Vec<TrialBalanceRow>> {
+    let (table, key, value) = slice.balance_rows();
+    let rows = sqlx::query(&format!(
         "SELECT a.code, a.name_zh, a.name_en, \
            CAST(COALESCE(SUM(CASE WHEN b.period < $2 THEN b.debit - b.credit ELSE 0 END), 0) AS BIGINT) AS opening, \
            CAST(COALESCE(SUM(CASE WHEN b.period >= $2 THEN b.debit ELSE 0 END), 0) AS BIGINT) AS debit, \
            CAST(COALESCE(SUM(CASE WHEN b.period >= $2 THEN b.credit ELSE 0 END), 0) AS BIGINT) AS credit \
-         FROM fin_balances b JOIN fin_accounts a ON a.id = b.account_id \
-         WHERE b.company_id = $1 AND b.period <= $3 \
-         GROUP BY a.code, a.name_zh, a.name_en ORDER BY a.code",
-    )
+         FROM {table} b JOIN fin_accounts a ON a.id = b.account_id \
+         WHERE b.company_id = $1 AND b.period <= $3 AND {key} = $4 \
+         GROUP BY a.code, a.name_zh, a.name_en ORDER BY a.code"
+    ))
     .bind(company)
     .bind(from)
     .bind(to)
+    .bind(value)
     .fetch_all(conn)
     .await?;
     rows.iter()

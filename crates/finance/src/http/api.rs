@@ -25,7 +25,12 @@ pub fn docs() -> Vec<ApiRoute> {
         response: object,
     };
     let mut trial = route("GET", "/api/v1/finance/reports/trial-balance", "Trial balance", service::REPORTS, None);
-    trial.query = &[("from", "First period, YYYY-MM"), ("to", "Last period, YYYY-MM")];
+    trial.query = &[
+        ("from", "First period, YYYY-MM"),
+        ("to", "Last period, YYYY-MM"),
+        ("cost_center", "only the lines of this cost centre (their debits and credits need not agree)"),
+        ("project", "only the lines of this project"),
+    ];
     let mut sheet = route(
         "GET",
         "/api/v1/finance/reports/balance-sheet",
@@ -506,7 +511,7 @@ pub async fn trial_balance(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<
     ctx.require(service::REPORTS)?;
     let (from, to) = months(q.from.as_deref(), q.to.as_deref())?;
     let mut conn = conn(&ctx).await?;
-    let rows = service::trial_balance(&mut conn, ctx.company_id(), &from, &to).await?;
+    let rows = service::trial_balance_of(&mut conn, ctx.company_id(), &from, &to, q.slice()).await?;
     let totals =
         rows.iter().fold((0, 0, 0, 0), |t, r| (t.0 + r.opening, t.1 + r.debit, t.2 + r.credit, t.3 + r.closing));
     let items: Vec<Value> = rows

@@ -542,6 +542,11 @@ struct TrialBalancePage {
     totals: (i64, i64, i64, i64),
     /// Months that could not be read, by field, shown beside them.
     errors: Vec<(String, String)>,
+    /// The chooser of a cost centre or project, and the one chosen (`cost_center:SAL`).
+    slices: Vec<(String, String)>,
+    chosen_slice: String,
+    /// The chosen one as its links carry it on (`&cost_center=SAL`); empty for all lines.
+    within: String,
 }
 
 impl TrialBalancePage {
@@ -559,10 +564,11 @@ impl TrialBalancePage {
 pub async fn trial_balance(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Response> {
     ctx.require(service::REPORTS)?;
     let ((from, to), asked) = range(&ctx, &q.from, &q.to);
+    let slice = q.slice();
     let read: AppResult<_> = async {
         let (from, to) = asked?;
         let mut conn = conn(&ctx).await?;
-        let rows = service::trial_balance(&mut conn, ctx.company_id(), &from, &to).await?;
+        let rows = service::trial_balance_of(&mut conn, ctx.company_id(), &from, &to, slice).await?;
         let first_period = service::periods(&mut conn, ctx.company_id())
             .await?
             .into_iter()
@@ -595,13 +601,18 @@ pub async fn trial_balance(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<
                 vec![r.code.clone(), r.name_zh.clone(), yuan(r.opening), yuan(r.debit), yuan(r.credit), yuan(r.closing)]
             })
             .collect();
-        return download(format, &format!("trial-balance-{from}-{to}"), &header, &data);
+        let plain = |c: char| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' };
+        let of = slice.param().map(|(key, code)| format!("-{key}-{}", code.chars().map(plain).collect::<String>()));
+        return download(format, &format!("trial-balance-{from}-{to}{}", of.unwrap_or_default()), &header, &data);
     }
     let page = PageCtx::new(&ctx, "finance.trial_balance", "/finance/reports/trial-balance")
         .await?
-        .as_report(format!("{from} — {to}"), "");
+        .as_report(format!("{from} — {to}{}", slice_subtitle(&ctx, slice)), "");
     let refused = !errors.is_empty();
-    web::page::render_answer(&TrialBalancePage { page, from, to, first_period, rows, totals, errors }, refused)
+    let slices = slice_choices(&ctx, &mut conn(&ctx).await?).await?;
+    let (chosen_slice, within) = (slice_choice(slice), slice_query(slice));
+    let shown = TrialBalancePage { page, from, to, first_period, rows, totals, errors, slices, chosen_slice, within };
+    web::page::render_answer(&shown, refused)
 }
 
 #[derive(Template)]

@@ -1434,3 +1434,52 @@ async fn the_general_ledger_gives_each_first_level_account_its_months_and_year_t
     assert_eq!(unknown_page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(unknown_page.body.contains("role=\"alert\""), "the unknown account is named beside its field");
 }
+
+#[tokio::test]
+async fn the_trial_balance_of_one_cost_centre_holds_only_its_lines() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    for (code, name) in [("SAL", "销售部"), ("ADM", "行政部")] {
+        api.post("/api/v1/finance/dimensions/cost_center", &json!({"code": code, "name": name})).await;
+    }
+    let tagged = |date: &str, memo: &str, lines: &[(&str, &str, &str, &str)]| {
+        let lines: Vec<Value> = lines
+            .iter()
+            .map(|(account, debit, credit, centre)| {
+                json!({"account": account, "debit": debit, "credit": credit, "cost_center": centre})
+            })
+            .collect();
+        json!({"date": date, "word": "记", "memo": memo, "lines": lines})
+    };
+    // March: the sales department's revenue and advertising, the office's rent; the bank and
+    // the receivable name no centre.
+    post(&api, tagged("2026-03-05", "销售", &[("1122", "20000.00", "", ""), ("6001", "", "20000.00", "SAL")])).await;
+    post(&api, tagged("2026-03-10", "广告", &[("6601", "5000.00", "", "SAL"), ("1002", "", "5000.00", "")])).await;
+    post(&api, tagged("2026-03-15", "房租", &[("6602", "3000.00", "", "ADM"), ("1002", "", "3000.00", "")])).await;
+
+    let sales = api.get("/api/v1/finance/reports/trial-balance?from=2026-03&to=2026-03&cost_center=SAL").await.json();
+    let rows: Vec<(&str, &str, &str)> = sales["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|r| {
+            (r["code"].as_str().unwrap_or(""), r["debit"].as_str().unwrap_or(""), r["credit"].as_str().unwrap_or(""))
+        })
+        .collect();
+    assert_eq!(rows, vec![("6001", "0.00", "20000.00"), ("6601", "5000.00", "0.00")]);
+    // The whole company's still balances.
+    let all = api.get("/api/v1/finance/reports/trial-balance?from=2026-03&to=2026-03").await.json();
+    assert_eq!(all["totals"]["debit"], all["totals"]["credit"]);
+
+    // The page's chooser, its note that a centre's figures need not balance, and links that
+    // open the centre's lines only.
+    let browser = app.signed_in("admin").await;
+    let page = browser.get("/finance/reports/trial-balance?from=2026-03&to=2026-03&slice=cost_center:SAL").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("<option value=\"cost_center:SAL\" selected>"), "{}", page.body);
+    assert!(page.body.contains("借贷合计不必相等"), "{}", page.body);
+    let ledger_link = "/finance/reports/account?code=6601&amp;from=2026-03&amp;to=2026-03&#38;cost_center=SAL";
+    assert!(page.body.contains(ledger_link), "{}", page.body);
+    assert!(!page.body.contains("<code>6602</code>"), "the office's rent is not the sales department's");
+}
