@@ -2272,17 +2272,23 @@ pub async fn ageing_documents(
         open.entry(r.try_get("document_id")?).or_insert((0, None)).0 += r.try_get::<i64, _>("amount")?;
     }
     open.retain(|_, (amount, _)| *amount != 0);
+    // The rows of those settled in full since, read together.
+    let unread: Vec<i64> = open.iter().filter(|(_, (_, row))| row.is_none()).map(|(id, _)| *id).collect();
+    if !unread.is_empty() {
+        let mut q = db::SqlBuilder::new("SELECT id, number, invoice_date, due_date FROM fin_invoices WHERE id IN (");
+        for (i, id) in unread.iter().enumerate() {
+            q.push(if i == 0 { "" } else { ", " }).bind(*id);
+        }
+        q.push(")");
+        for r in q.build().fetch_all(&mut *conn).await? {
+            if let Some(entry) = open.get_mut(&r.try_get::<i64, _>("id")?) {
+                entry.1 = Some(r);
+            }
+        }
+    }
     let mut documents = Vec::with_capacity(open.len());
     for (id, (amount, row)) in open {
-        let row = match row {
-            Some(row) => row,
-            None => {
-                sqlx::query("SELECT number, invoice_date, due_date FROM fin_invoices WHERE id = $1")
-                    .bind(id)
-                    .fetch_one(&mut *conn)
-                    .await?
-            }
-        };
+        let row = row.ok_or_else(|| DomainError::Internal(format!("invoice {id} not found")))?;
         let due: String = row.try_get("due_date")?;
         let due_day = chrono::NaiveDate::parse_from_str(&due, "%Y-%m-%d")
             .map_err(|_| DomainError::Internal(format!("stored due date {due}")))?;

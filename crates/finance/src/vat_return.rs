@@ -34,6 +34,13 @@ pub struct RateRow {
     pub tax: i64,
 }
 
+impl RateRow {
+    /// The rate as shown and sent: `13`, `0`.
+    pub fn rate_text(&self) -> String {
+        rust_decimal::Decimal::new(self.rate_bp, 2).normalize().to_string()
+    }
+}
+
 /// The VAT return of `from..=to` (months).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct VatReturn {

@@ -1489,7 +1489,7 @@ pub async fn vat_return(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Jso
     let r = crate::vat_return::vat_return(&mut conn, ctx.company_id(), &from, &to).await?;
     let rows = |rows: &[crate::vat_return::RateRow]| -> Vec<Value> {
         rows.iter()
-            .map(|r| json!({"vat_rate": rust_decimal::Decimal::new(r.rate_bp, 2).normalize().to_string(), "documents": r.documents, "net": yuan(r.net), "tax": yuan(r.tax)}))
+            .map(|r| json!({"vat_rate": r.rate_text(), "documents": r.documents, "net": yuan(r.net), "tax": yuan(r.tax)}))
             .collect()
     };
     Ok(Json(json!({

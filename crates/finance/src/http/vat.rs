@@ -41,7 +41,7 @@ impl VatPage {
 
     /// A rate as the schedules show it: `13%`.
     fn rate(&self, row: &RateRow) -> String {
-        format!("{}%", rust_decimal::Decimal::new(row.rate_bp, 2).normalize())
+        format!("{}%", row.rate_text())
     }
 }
 
@@ -85,8 +85,13 @@ fn download(ctx: &Ctx, format: &str, figures: &VatReturn) -> AppResult<Response>
     let mut rows = Vec::new();
     for (side, lines) in [("finance.vat_sales", &figures.sales), ("finance.vat_purchases", &figures.purchases)] {
         for r in lines.iter() {
-            let rate = format!("{}%", rust_decimal::Decimal::new(r.rate_bp, 2).normalize());
-            rows.push(vec![ctx.t(side), rate, r.documents.to_string(), yuan(r.net), yuan(r.tax)]);
+            rows.push(vec![
+                ctx.t(side),
+                format!("{}%", r.rate_text()),
+                r.documents.to_string(),
+                yuan(r.net),
+                yuan(r.tax),
+            ]);
         }
     }
     for (key, amount) in [

@@ -164,6 +164,7 @@ async fn three_months_of_vat_are_reported_transferred_and_carried_forward() {
         )
         .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert_eq!(app.count("fin_entries WHERE kind = 'vat_transfer'").await, 1, "only March's transfer was posted");
     let at_button = refused.body.split("id=\"vat-transfer\"").nth(1).expect("the transfer form");
     assert!(at_button.contains("role=\"alert\""), "{at_button}");
     let csv = browser.get("/finance/reports/vat?from=2026-03&to=2026-03&format=csv").await;
