@@ -385,16 +385,29 @@ test('a figure of the receivable ageing opens the invoices behind it', async () 
   await shot('30-ageing-documents');
 });
 
-test("this month's VAT return adds up the invoices by rate, and its unpaid VAT is transferred", async () => {
+test("this month's VAT return adds up the invoices by rate, its unpaid VAT is transferred and its surtaxes accrued", async () => {
   await page.goto(`${base}/finance/reports/vat`);
   await page.waitForSelector('#vat-computation');
   assert.ok(await page.locator('#vat-sales tbody tr:not(.total)').count() > 0, 'the sales schedule has its rates');
+  assert.equal(await page.locator('#vat-surtaxes tbody tr:not(.total)').count(), 3, 'three surtaxes on the VAT');
   await shot('31-vat-return');
   const transfer = page.locator('#vat-transfer button');
   if (await transfer.isEnabled()) {
-    await Promise.all([page.waitForURL(/\/finance\/entries\/\d+$/), transfer.click()]);
-    assert.match(await page.textContent('body'), /22210104/, 'the voucher debits the unpaid VAT transferred out');
+    await Promise.all([page.waitForURL(/\/finance\/reports\/vat\?/), transfer.click()]);
+    assert.equal((await page.textContent('#vat-to-transfer td.num')).trim(), '0.00', 'nothing left to transfer');
+    const owed = (await page.textContent('#tax-owed')).trim();
+    assert.notEqual(owed, '0.00', 'the payment form offers the unpaid VAT and surtaxes');
+    await shot('32-vat-transferred');
   } else {
     assert.notEqual((await page.textContent('#vat-carried-forward td.num')).trim(), '0.00', 'a credit is carried forward instead');
   }
+  // Last month's taxes were paid by the demo on this month's 15th (or today, if earlier).
+  const previous = await page.evaluate(() => {
+    const d = new Date(Date.now() + 8 * 3600 * 1000);
+    d.setUTCDate(1);
+    d.setUTCMonth(d.getUTCMonth() - 1);
+    return d.toISOString().slice(0, 7);
+  });
+  await page.goto(`${base}/finance/reports/vat?from=${previous}&to=${previous}`);
+  assert.equal((await page.textContent('#tax-owed')).trim(), '0.00', `the taxes of ${previous} are paid`);
 });

@@ -51,6 +51,11 @@ pub enum Role {
     /// 未交增值税: the VAT to pay, after the month-end transfer.
     UnpaidVat,
     IncomeTaxWithheld,
+    /// 应交城市维护建设税, 应交教育费附加, 应交地方教育附加: the surtaxes on the VAT a month
+    /// owes, accrued at month end and paid with it.
+    UrbanConstructionTax,
+    EducationSurcharge,
+    LocalEducationSurcharge,
     PaidInCapital,
     CurrentYearProfit,
     RetainedEarnings,
@@ -60,11 +65,13 @@ pub enum Role {
     SellingExpense,
     AdministrativeExpense,
     FinancialExpense,
+    /// 税金及附加: the expense the surtaxes are accrued to.
+    TaxesAndSurcharges,
 }
 
 impl Role {
     /// Every role: the accounts other modules post to by role, which the chart must keep.
-    pub const ALL: [Role; 26] = [
+    pub const ALL: [Role; 30] = [
         Role::Cash,
         Role::Bank,
         Role::OtherMonetaryFunds,
@@ -82,6 +89,9 @@ impl Role {
         Role::VatTransferredOut,
         Role::UnpaidVat,
         Role::IncomeTaxWithheld,
+        Role::UrbanConstructionTax,
+        Role::EducationSurcharge,
+        Role::LocalEducationSurcharge,
         Role::PaidInCapital,
         Role::CurrentYearProfit,
         Role::RetainedEarnings,
@@ -91,6 +101,7 @@ impl Role {
         Role::SellingExpense,
         Role::AdministrativeExpense,
         Role::FinancialExpense,
+        Role::TaxesAndSurcharges,
     ];
 }
 
@@ -139,6 +150,9 @@ impl Template {
             VatTransferredOut => ("22210104", "22210104", "230005"),
             UnpaidVat => ("222102", "222102", "230003"),
             IncomeTaxWithheld => ("222103", "222103", "230004"),
+            UrbanConstructionTax => ("222104", "222104", "230006"),
+            EducationSurcharge => ("222105", "222105", "230007"),
+            LocalEducationSurcharge => ("222106", "222106", "230008"),
             PaidInCapital => ("4001", "3001", "3000"),
             CurrentYearProfit => ("4103", "3103", "3200"),
             RetainedEarnings => ("4104", "3104", "3100"),
@@ -148,6 +162,7 @@ impl Template {
             SellingExpense => ("6601", "5601", "6000"),
             AdministrativeExpense => ("6602", "5602", "6100"),
             FinancialExpense => ("6603", "5603", "6200"),
+            TaxesAndSurcharges => ("6403", "5403", "6300"),
         };
         match self {
             Template::Cas => cas,
@@ -283,6 +298,10 @@ fn with_vat_sub_accounts(mut accounts: Vec<TemplateAccount>) -> Vec<TemplateAcco
         ("222102", "未交增值税", "Unpaid VAT", "2221"),
         // Withheld from wages by payroll (hr) and paid over to the tax office.
         ("222103", "应交个人所得税", "Individual income tax payable", "2221"),
+        // Accrued on the month's VAT with its transfer (surtaxes) and paid with it.
+        ("222104", "应交城市维护建设税", "Urban construction tax payable", "2221"),
+        ("222105", "应交教育费附加", "Education surcharge payable", "2221"),
+        ("222106", "应交地方教育附加", "Local education surcharge payable", "2221"),
     ];
     for (code, zh, en, parent) in statutory {
         accounts.push(TemplateAccount {
@@ -711,6 +730,6 @@ mod tests {
         assert!(english
             .iter()
             .any(|a| a.code == "230002" && a.name_en == "Output VAT" && a.parent.as_deref() == Some("2300")));
-        assert!(english.len() < 40, "a short chart");
+        assert!(english.len() < 50, "a short chart");
     }
 }

@@ -9,7 +9,8 @@
 //! CAS balance sheet and income statement, and the month and year close; invoices, bills,
 //! receipts and payments (`invoicing`) in CNY or a foreign currency (`fx`: the document's own
 //! figures beside the ledger's, realised exchange differences, the exchange-rate table), and
-//! bank statements (`bank`).
+//! bank statements (`bank`); the VAT return and the month-end transfer of unpaid VAT
+//! (`vat_return`), the surtaxes on it and the payment of both (`surtaxes`).
 //! `service::post(tx, principal, entry)` is the posting API for the modules above; it emits
 //! `finance.EntryPosted` and `finance.PeriodClosed`.
 
@@ -27,6 +28,7 @@ pub mod invoicing;
 pub mod permissions;
 pub mod service;
 pub mod spend;
+pub mod surtaxes;
 pub mod vat;
 pub mod vat_return;
 
@@ -216,6 +218,12 @@ pub fn module() -> Module {
                 version: 30,
                 name: "invoices by their voucher",
                 sql: include_str!("../migrations/0030_invoice_vouchers_index.sql"),
+            },
+            db::migrate::Migration {
+                module: "finance",
+                version: 31,
+                name: "surtaxes on VAT: settings and accounts",
+                sql: include_str!("../migrations/0031_surtaxes.sql"),
             },
         ],
         permissions: &[

@@ -4,7 +4,8 @@
 //! in, the tax payable or the credit carried forward (留抵), and what is still to be
 //! transferred; and the month-end transfer of unpaid VAT (月末结转未交增值税: Dr 应交税费—应交
 //! 增值税（转出未交增值税）, Cr 应交税费—未交增值税), after which the VAT accounts hold only a
-//! credit carried forward and 未交增值税 holds the tax to pay next month.
+//! credit carried forward and 未交增值税 holds the tax to pay next month. The same step
+//! accrues the surtaxes on the month's tax (`surtaxes`).
 //!
 //! The schedules read the invoices of the vouchers posted in the months asked for (so a
 //! document counts in the month it was booked); the figures that count read the balance rows
@@ -17,6 +18,7 @@ use crate::chart::{self, Role};
 use crate::domain::{self, Entry};
 use crate::fx::DocumentRate;
 use crate::service;
+use crate::surtaxes::{self, SurtaxRow};
 use db::{Result, Tx};
 use kernel::permission::Principal;
 use kernel::DomainError;
@@ -61,6 +63,8 @@ pub struct VatReturn {
     /// credit it carried in (a balance left untransferred from an earlier month is not that
     /// month's tax again), never below zero.
     pub payable: i64,
+    /// The surtaxes on each month's tax payable (附加税费), and what of them was accrued.
+    pub surtaxes: Vec<SurtaxRow>,
     /// Transferred out as unpaid or paid within the months (the VAT accounts' other debits).
     pub settled: i64,
     /// The documents of each schedule, each counted once whatever its rates.
@@ -83,6 +87,21 @@ impl VatReturn {
     /// What is still to be transferred to 未交增值税 at the end of `to`.
     pub fn to_transfer(&self) -> i64 {
         self.closing.max(0)
+    }
+
+    /// The surtaxes still to accrue, all three.
+    pub fn surtaxes_to_accrue(&self) -> i64 {
+        self.surtaxes.iter().map(SurtaxRow::to_accrue).sum()
+    }
+
+    /// The surtaxes due, all three.
+    pub fn surtaxes_due(&self) -> i64 {
+        self.surtaxes.iter().map(|s| s.due).sum()
+    }
+
+    /// Whether the month-end button has something to post.
+    pub fn month_end_pending(&self) -> bool {
+        self.to_transfer() > 0 || self.surtaxes_to_accrue() > 0
     }
 
     pub fn sales_total(&self) -> RateRow {
@@ -218,11 +237,12 @@ pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str)
     let within = |month: &str, code: &str| -> i64 {
         -balances.iter().filter(|(c, p, _)| p == month && c.starts_with(code)).map(|r| r.2).sum::<i64>()
     };
-    let mut payable = 0;
+    let mut monthly_payable = Vec::new();
     for month in crate::costs::months(&from, &to)? {
         let carried_in = (-before(&month)).max(0);
-        payable += (within(&month, output_account) + within(&month, input_account) - carried_in).max(0);
+        monthly_payable.push((within(&month, output_account) + within(&month, input_account) - carried_in).max(0));
     }
+    let surtaxes = surtaxes::rows(conn, company, template, &from, &to, &monthly_payable).await?;
     let opening = before(&from);
     let closing: i64 = balances.iter().map(|r| -r.2).sum();
     let moved = closing - opening;
@@ -234,7 +254,8 @@ pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str)
         output,
         input,
         opening,
-        payable,
+        payable: monthly_payable.iter().sum(),
+        surtaxes,
         // What moved in the months beside output and input: transfers and payments (debits).
         settled: output - input - moved,
         closing,
@@ -283,7 +304,8 @@ async fn vat_balances(
     Ok(out)
 }
 
-/// A month's unpaid VAT transferred: the voucher and the amount.
+/// A month-end voucher of the VAT (its transfer, or its surtaxes' accrual): the voucher and
+/// the amount.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transfer {
     pub entry_id: i64,
@@ -291,12 +313,29 @@ pub struct Transfer {
     pub amount: i64,
 }
 
+/// What a month's end posted for its VAT: the transfer of the unpaid VAT and the accrual of
+/// its surtaxes, each when there was something to post.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MonthEnd {
+    pub transfer: Option<Transfer>,
+    pub surtaxes: Option<Transfer>,
+}
+
+impl MonthEnd {
+    /// Whether nothing was posted: the month was done already, or owes no VAT.
+    pub fn is_empty(&self) -> bool {
+        self.transfer.is_none() && self.surtaxes.is_none()
+    }
+}
+
 /// Transfers a month's unpaid VAT (月末结转未交增值税): what the VAT accounts hold on the
 /// credit side at the end of `period` goes to 未交增值税 with one voucher (转) on the month's
 /// last day, Dr 转出未交增值税, Cr 未交增值税, so the tax to pay next month stands on its own
-/// account. Nothing is posted (`None`) when the accounts hold a credit carried forward or were
-/// transferred already; a closed month is refused, beside the button.
-pub async fn transfer_unpaid(tx: &mut Tx, principal: &Principal, period: &str) -> Result<Option<Transfer>> {
+/// account; then accrues the surtaxes on the month's tax payable not accrued yet (see
+/// [`surtaxes`]). Nothing is posted when the accounts hold a credit carried forward and the
+/// surtaxes are accrued, as after an earlier transfer; a closed month is refused, beside the
+/// button.
+pub async fn transfer_unpaid(tx: &mut Tx, principal: &Principal, period: &str) -> Result<MonthEnd> {
     principal.authorize(service::POST)?;
     let company = principal.company_id.0;
     let period = domain::parse_period("period", period).map_err(|e| DomainError::Invalid(vec![e]))?;
@@ -305,9 +344,20 @@ pub async fn transfer_unpaid(tx: &mut Tx, principal: &Principal, period: &str) -
     service::claim_open_period(tx, company, &period).await?;
     let template = chart::template(tx.conn(), company).await?;
     let unpaid: i64 = vat_balances(tx.conn(), company, template, &period).await?.iter().map(|r| -r.2).sum();
-    if unpaid <= 0 {
-        return Ok(None);
-    }
+    let transfer = if unpaid > 0 { Some(post_transfer(tx, company, template, &period, unpaid).await?) } else { None };
+    let month = vat_return(tx.conn(), company, &period, &period).await?;
+    let surtaxes = surtaxes::accrue(tx, company, template, &period, &month.surtaxes).await?;
+    Ok(MonthEnd { transfer, surtaxes })
+}
+
+/// Posts the transfer of `unpaid` VAT at the end of `period`.
+async fn post_transfer(
+    tx: &mut Tx,
+    company: i64,
+    template: chart::Template,
+    period: &str,
+    unpaid: i64,
+) -> Result<Transfer> {
     let line = |role: Role, debit: i64, credit: i64| domain::Line {
         account: template.code(role).into(),
         debit,
@@ -319,12 +369,12 @@ pub async fn transfer_unpaid(tx: &mut Tx, principal: &Principal, period: &str) -
         party: None,
     };
     let entry = Entry {
-        date: service::last_day(&period),
-        period: period.clone(),
+        date: service::last_day(period),
+        period: period.to_string(),
         word: "转".into(),
         memo: format!("结转 {period} 未交增值税"),
         lines: vec![line(Role::VatTransferredOut, unpaid, 0), line(Role::UnpaidVat, 0, unpaid)],
     };
     let (entry_id, number) = service::post_document_entry(tx, company, &entry, "vat_transfer").await?;
-    Ok(Some(Transfer { entry_id, number, amount: unpaid }))
+    Ok(Transfer { entry_id, number, amount: unpaid })
 }

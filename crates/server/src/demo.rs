@@ -774,8 +774,9 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
     let pacific = party::service::record_new(&mut tx, company_id, &abroad, Some(admin)).await?;
     tx.commit().await?;
     let mut open_export: Option<i64> = None;
-    // Last month's VAT transferred as unpaid at its end, paid to the tax office by the 15th.
-    let mut unpaid_vat = 0;
+    // The month whose VAT was transferred as unpaid at its end and its surtaxes accrued, paid to
+    // the tax office on the next 15th.
+    let mut taxes_owed: Option<String> = None;
     for (index, &(year, month)) in months.iter().enumerate() {
         let (first, last) = (index == 0, index + 1 == months.len());
         // Nothing is dated after today in the current month.
@@ -1103,11 +1104,11 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
             5.. => Some(("ERP-ROLLOUT", "6602", "管理系统实施服务费")),
             _ => None,
         };
-        if unpaid_vat > 0 {
-            let lines = vec![("222102", unpaid_vat, 0), ("1002", 0, unpaid_vat)];
-            finance::service::post(&mut tx, &principal, &post(day(15), "缴纳上月增值税", lines)).await?;
-            vouchers += 1;
-            unpaid_vat = 0;
+        if let Some(period) = taxes_owed.take() {
+            let form = finance::surtaxes::PaymentForm { period, date: day(15), bank_account: "1002".into() };
+            if finance::surtaxes::pay(&mut tx, &principal, &form).await?.is_some() {
+                vouchers += 1;
+            }
         }
         if let Some((code, account, memo)) = project {
             let amount = 600_000 + index as i64 * 25_000;
@@ -1165,9 +1166,10 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
         if !last {
             let mut tx = db.begin(actor()).await?;
             let period = format!("{year}-{month:02}");
-            if let Some(transfer) = finance::vat_return::transfer_unpaid(&mut tx, &principal, &period).await? {
-                unpaid_vat = transfer.amount;
-                vouchers += 1;
+            let month_end = finance::vat_return::transfer_unpaid(&mut tx, &principal, &period).await?;
+            vouchers += usize::from(month_end.transfer.is_some()) + usize::from(month_end.surtaxes.is_some());
+            if !month_end.is_empty() {
+                taxes_owed = Some(period.clone());
             }
             finance::service::close_period(&mut tx, &principal, &period).await?;
             tx.commit().await?;

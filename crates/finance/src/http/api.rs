@@ -62,11 +62,17 @@ pub fn docs() -> Vec<ApiRoute> {
             service::ACCOUNTS,
             Some(setup_schema),
         ),
-        route("GET", "/api/v1/finance/settings", "The books' chart template and VAT rounding", service::READ, None),
+        route(
+            "GET",
+            "/api/v1/finance/settings",
+            "The books' chart template, VAT rounding and surtax settings",
+            service::READ,
+            None,
+        ),
         route(
             "PATCH",
             "/api/v1/finance/settings",
-            "Set the VAT rounding (line or document) for documents issued from now on",
+            "Set the VAT rounding (line or document) for documents issued from now on, the urban construction tax rate (7, 5 or 1) and the surtax relief (none or half) for months accrued from now on; fields left out keep their value",
             service::ACCOUNTS,
             Some(settings_schema),
         ),
@@ -257,25 +263,38 @@ pub async fn add_account(ctx: Ctx, ApiJson(form): ApiJson<service::AccountForm>)
     Ok((StatusCode::CREATED, Json(json!({"id": id}))).into_response())
 }
 
-/// The books' settings: the chart they were set up from and how VAT is rounded.
+/// The books' settings: the chart they were set up from, how VAT is rounded, and the
+/// surtaxes' urban construction tax rate and relief.
 pub async fn settings(ctx: Ctx) -> AppResult<Json<Value>> {
     ctx.require(service::READ)?;
     let mut conn = conn(&ctx).await?;
     let template = crate::chart::template(&mut conn, ctx.company_id()).await?;
     let rounding = crate::invoicing::vat_rounding(&mut conn, ctx.company_id()).await?;
-    Ok(Json(json!({"template": template.key(), "vat_rounding": rounding.key()})))
+    let surtaxes = crate::surtaxes::settings(&mut conn, ctx.company_id()).await?;
+    Ok(Json(json!({
+        "template": template.key(), "vat_rounding": rounding.key(),
+        "urban_tax_rate": rust_decimal::Decimal::new(surtaxes.urban_rate_bp, 2).normalize().to_string(),
+        "surtax_relief": surtaxes.relief.key(),
+    })))
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsBody {
-    vat_rounding: crate::vat::VatRounding,
+    #[serde(default)]
+    vat_rounding: Option<crate::vat::VatRounding>,
+    #[serde(default)]
+    urban_tax_rate: Option<String>,
+    #[serde(default)]
+    surtax_relief: Option<String>,
 }
 
-/// Changes how VAT is rounded on the documents issued from now on.
+/// Changes how VAT is rounded on the documents issued from now on, and the surtax settings.
 pub async fn change_settings(ctx: Ctx, ApiJson(body): ApiJson<SettingsBody>) -> AppResult<Json<Value>> {
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    crate::invoicing::set_vat_rounding(&mut tx, &ctx.principal, body.vat_rounding).await?;
+    let surtaxes =
+        crate::surtaxes::SettingsForm { urban_tax_rate: body.urban_tax_rate, surtax_relief: body.surtax_relief };
+    super::change_settings(&mut tx, &ctx.principal, body.vat_rounding, &surtaxes, Default::default()).await?;
     tx.commit().await?;
     settings(ctx).await
 }
@@ -1477,7 +1496,32 @@ pub fn vat_docs() -> Vec<ApiRoute> {
         request: None,
         response: object,
     };
-    vec![report, transfer, ledger]
+    let payment = ApiRoute {
+        method: "POST",
+        path: "/api/v1/finance/periods/{period}/tax-payment",
+        summary: "Pay the month's unpaid VAT and surtaxes (缴纳税款) on a day after the month: Dr 未交增值税 and the surtax payables, Cr the bank (bank_account, the company's bank when left out); 201 with the voucher, or 200 with none when nothing is owed",
+        permission: Some(service::POST),
+        query: &[],
+        request: Some(tax_payment_schema),
+        ..report.clone()
+    };
+    vec![report, transfer, payment, ledger]
+}
+
+fn tax_payment_schema() -> Value {
+    json!({"type": "object", "required": ["date"], "properties": {
+        "date": {"type": "string", "format": "date"}, "bank_account": {"type": "string"}}})
+}
+
+/// A month's taxes owed or paid, as the API sends them.
+fn owed_json(owed: &crate::surtaxes::Owed) -> Value {
+    let mut by_tax = serde_json::Map::new();
+    by_tax.insert("vat".into(), json!(yuan(owed.vat.1)));
+    for (tax, _, amount) in &owed.surtaxes {
+        by_tax.insert(tax.key().into(), json!(yuan(*amount)));
+    }
+    by_tax.insert("total".into(), json!(yuan(owed.total())));
+    Value::Object(by_tax)
 }
 
 /// The VAT return of a range of months (one month when `from` is left out).
@@ -1487,6 +1531,15 @@ pub async fn vat_return(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Jso
     let from = q.from.clone().filter(|f| !f.is_empty()).unwrap_or_else(|| to.clone());
     let mut conn = conn(&ctx).await?;
     let r = crate::vat_return::vat_return(&mut conn, ctx.company_id(), &from, &to).await?;
+    let owed = crate::surtaxes::owed(&mut conn, ctx.company_id(), &r.to).await?;
+    let surtaxes: Vec<Value> = r
+        .surtaxes
+        .iter()
+        .map(|s| {
+            json!({"tax": s.tax.key(), "rate": s.rate_text(), "account": s.account, "due": yuan(s.due),
+                "accrued": yuan(s.accrued), "to_accrue": yuan(s.to_accrue())})
+        })
+        .collect();
     let rows = |rows: &[crate::vat_return::RateRow]| -> Vec<Value> {
         rows.iter()
             .map(|r| json!({"vat_rate": r.rate_text(), "documents": r.documents, "net": yuan(r.net), "tax": yuan(r.tax)}))
@@ -1497,20 +1550,54 @@ pub async fn vat_return(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Jso
         "sales_documents": r.sales_documents, "purchase_documents": r.purchase_documents,
         "output": yuan(r.output), "input": yuan(r.input), "opening": yuan(r.opening), "payable": yuan(r.payable),
         "settled": yuan(r.settled), "to_transfer": yuan(r.to_transfer()), "carried_forward": yuan(r.carried_forward()),
+        "surtaxes": surtaxes, "to_pay": owed_json(&owed),
     })))
 }
 
-/// Transfers a month's unpaid VAT.
+/// Transfers a month's unpaid VAT and accrues its surtaxes.
 pub async fn vat_transfer(ctx: Ctx, Path(period): Path<String>) -> AppResult<Response> {
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let posted = crate::vat_return::transfer_unpaid(&mut tx, &ctx.principal, &period).await?;
     tx.commit().await?;
-    let status = if posted.is_some() { StatusCode::CREATED } else { StatusCode::OK };
-    let body = match posted {
-        Some(t) => json!({"period": period, "entry_id": t.entry_id, "number": t.number, "amount": yuan(t.amount)}),
-        None => json!({"period": period, "entry_id": null, "number": null, "amount": yuan(0)}),
+    let status = if posted.is_empty() { StatusCode::OK } else { StatusCode::CREATED };
+    let voucher = |t: &Option<crate::vat_return::Transfer>| match t {
+        Some(t) => json!({"entry_id": t.entry_id, "number": t.number, "amount": yuan(t.amount)}),
+        None => json!({"entry_id": null, "number": null, "amount": yuan(0)}),
     };
+    let mut body = voucher(&posted.transfer);
+    body["period"] = json!(period);
+    body["surtaxes"] = voucher(&posted.surtaxes);
     Ok((status, Json(body)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaxPaymentBody {
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    bank_account: String,
+}
+
+/// Pays a month's unpaid VAT and surtaxes.
+pub async fn tax_payment(
+    ctx: Ctx,
+    Path(period): Path<String>,
+    ApiJson(body): ApiJson<TaxPaymentBody>,
+) -> AppResult<Response> {
+    let form =
+        crate::surtaxes::PaymentForm { period: period.clone(), date: body.date, bank_account: body.bank_account };
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let paid = crate::surtaxes::pay(&mut tx, &ctx.principal, &form).await?;
+    tx.commit().await?;
+    Ok(match paid {
+        Some(p) => {
+            let body =
+                json!({"period": period, "entry_id": p.entry_id, "number": p.number, "paid": owed_json(&p.owed)});
+            (StatusCode::CREATED, Json(body)).into_response()
+        }
+        None => Json(json!({"period": period, "entry_id": null, "number": null})).into_response(),
+    })
 }
 
 pub fn statement_docs() -> Vec<ApiRoute> {

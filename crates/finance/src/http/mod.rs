@@ -62,6 +62,8 @@ pub fn routes() -> Router<AppState> {
         .route("/finance/reports/vat/transfer", post(vat::transfer))
         .route("/api/v1/finance/reports/vat", get(api::vat_return))
         .route("/api/v1/finance/periods/{period}/vat-transfer", post(api::vat_transfer))
+        .route("/api/v1/finance/periods/{period}/tax-payment", post(api::tax_payment))
+        .route("/finance/reports/vat/pay", post(vat::pay))
         .route("/finance/reports/party-statement", get(invoices::party_statement))
         .route("/api/v1/finance/reports/party-statement", get(api::party_statement))
         .route("/finance/reports/account", get(pages::account_ledger))
@@ -142,4 +144,24 @@ fn figures_or_refusal<T>(
 /// What was typed into a query field, for showing it again when refused.
 fn typed(value: &Option<String>) -> String {
     value.clone().unwrap_or_default()
+}
+
+/// Changes the books' settings from the page's form or the API: the VAT rounding and the
+/// surtaxes', each left as stored when not given. `problems` holds what the caller refused
+/// already, so that every bad field is named at once; nothing is stored then.
+pub(crate) async fn change_settings(
+    tx: &mut db::Tx,
+    principal: &kernel::permission::Principal,
+    vat_rounding: Option<crate::vat::VatRounding>,
+    surtaxes: &crate::surtaxes::SettingsForm,
+    mut problems: kernel::error::Problems,
+) -> db::Result<()> {
+    let company = principal.company_id.0;
+    let stored = crate::surtaxes::settings(tx.conn(), company).await?;
+    let changed = surtaxes.applied_to(stored, &mut problems);
+    problems.finish()?;
+    if let Some(rounding) = vat_rounding {
+        crate::invoicing::set_vat_rounding(tx, principal, rounding).await?;
+    }
+    crate::surtaxes::set_settings(tx, principal, changed).await
 }

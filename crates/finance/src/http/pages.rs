@@ -45,6 +45,8 @@ struct AccountsPage {
     templates: Vec<&'static str>,
     /// The company's VAT rounding, `line` or `document`.
     vat_rounding: &'static str,
+    /// The company's surtax settings.
+    surtaxes: crate::surtaxes::Settings,
 }
 
 impl AccountsPage {
@@ -54,7 +56,18 @@ impl AccountsPage {
 
     /// Refusals that name no field of the forms, shown above them.
     fn other_errors(&self) -> Vec<&str> {
-        let shown = ["template", "year", "first_month", "parent", "code", "name_zh", "name_en", "vat_rounding"];
+        let shown = [
+            "template",
+            "year",
+            "first_month",
+            "parent",
+            "code",
+            "name_zh",
+            "name_en",
+            "vat_rounding",
+            "urban_tax_rate",
+            "surtax_relief",
+        ];
         messages_elsewhere(&self.refused.errors, &shown)
             .into_iter()
             .filter(|m| !self.refused.errors.iter().any(|(f, shown)| f.starts_with("account ") && shown == m))
@@ -64,6 +77,19 @@ impl AccountsPage {
     /// The refusal of archiving, restoring or deleting one account, shown on its row.
     fn row_errors(&self, code: &str) -> Vec<&str> {
         self.refused.messages_of(&format!("account {code}"))
+    }
+
+    /// The urban construction tax rates offered: (value as sent, label key).
+    fn urban_rates(&self) -> Vec<(String, String)> {
+        crate::surtaxes::URBAN_RATES_BP
+            .iter()
+            .map(|bp| (rust_decimal::Decimal::new(*bp, 2).normalize().to_string(), format!("finance.urban_rate.{bp}")))
+            .collect()
+    }
+
+    /// The company's urban construction tax rate as its select sends it: `7`.
+    fn urban_rate(&self) -> String {
+        rust_decimal::Decimal::new(self.surtaxes.urban_rate_bp, 2).normalize().to_string()
     }
 
     /// What the refused form held in a field, or the field's usual value.
@@ -79,6 +105,7 @@ async fn accounts_page(ctx: &Ctx, refused: Refused) -> AppResult<AccountsPage> {
         template: chart::template(&mut conn, ctx.company_id()).await?.key(),
         templates: chart::TEMPLATES.iter().map(|t| t.key()).collect(),
         vat_rounding: crate::invoicing::vat_rounding(&mut conn, ctx.company_id()).await?.key(),
+        surtaxes: crate::surtaxes::settings(&mut conn, ctx.company_id()).await?,
         accounts: service::accounts(&mut conn, ctx.company_id()).await?,
         refused,
         year: this_period(ctx)[..4].to_string(),
@@ -135,17 +162,23 @@ pub async fn add_account(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
     accounts_changed(&ctx, tx, outcome, pairs).await
 }
 
-/// Saves the books' settings (VAT rounding per line or per document).
+/// Saves the books' settings: VAT rounding per line or per document, and the surtaxes'.
 pub async fn settings(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    let outcome = match pairs.get("vat_rounding") {
-        Some(key @ ("line" | "document")) => {
-            crate::invoicing::set_vat_rounding(&mut tx, &ctx.principal, crate::vat::VatRounding::from_key(key)).await
-        }
-        other => {
-            Err(DomainError::invalid("vat_rounding", "error.finance.vat_rounding", other.unwrap_or_default()).into())
+    let mut problems = kernel::error::Problems::default();
+    let rounding = match pairs.get("vat_rounding") {
+        None => None,
+        Some(key @ ("line" | "document")) => Some(crate::vat::VatRounding::from_key(key)),
+        Some(other) => {
+            problems.add("vat_rounding", "error.finance.vat_rounding", other);
+            None
         }
     };
+    let surtaxes = crate::surtaxes::SettingsForm {
+        urban_tax_rate: pairs.get("urban_tax_rate").map(str::to_string),
+        surtax_relief: pairs.get("surtax_relief").map(str::to_string),
+    };
+    let outcome = super::change_settings(&mut tx, &ctx.principal, rounding, &surtaxes, problems).await;
     finish_form(
         &ctx,
         tx,

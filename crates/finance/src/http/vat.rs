@@ -1,12 +1,14 @@
 //! The VAT return page (增值税申报): the month's sales and purchases by rate, the output and
-//! input tax from the ledger with what is payable or carried forward, downloads, and the
-//! button that transfers the month's unpaid VAT.
+//! input tax from the ledger with what is payable or carried forward, the surtaxes on it,
+//! downloads, the button that transfers the month's unpaid VAT and accrues its surtaxes, and
+//! the form that pays them.
 
 use super::api::PeriodQuery;
 use super::figures_or_refusal;
 use super::pages::{asked_range, export};
 use crate::domain::yuan;
 use crate::service;
+use crate::surtaxes::{self, Owed, SurtaxRow};
 use crate::vat_return::{self, RateRow, VatReturn};
 use askama::Template;
 use axum::extract::Query;
@@ -24,9 +26,15 @@ struct VatPage {
     figures: Option<VatReturn>,
     /// Why the months were refused, beside their fields.
     errors: Vec<(String, String)>,
-    /// May post the transfer of unpaid VAT.
+    /// May post the transfer of unpaid VAT and the payment of taxes.
     can_transfer: bool,
-    /// The transfer just refused (a closed month), beside its button.
+    /// What the last month shown leaves to pay, for the payment form.
+    owed: Option<Owed>,
+    /// The day and bank account the payment form starts from: the 15th of the next month (the
+    /// filing deadline) and the company's bank.
+    pay_date: String,
+    bank: &'static str,
+    /// The transfer or payment just refused, beside its button or fields.
     refused: Refused,
 }
 
@@ -42,6 +50,32 @@ impl VatPage {
     /// A rate as the schedules show it: `13%`.
     fn rate(&self, row: &RateRow) -> String {
         format!("{}%", row.rate_text())
+    }
+
+    /// A surtax's name and rate as shown: `城市维护建设税 7%`.
+    fn surtax(&self, row: &SurtaxRow) -> String {
+        format!("{} {}%", self.page.t(&format!("finance.surtax.{}", row.tax.key())), row.rate_text())
+    }
+
+    /// The payment's refusals that name no field of its form (the month, say).
+    fn payment_errors(&self) -> Vec<&str> {
+        let beside = ["pay:date", "pay:bank_account"];
+        self.refused
+            .errors
+            .iter()
+            .filter(|(f, _)| f.starts_with("pay:") && !beside.contains(&f.as_str()))
+            .map(|(_, m)| m.as_str())
+            .collect()
+    }
+
+    /// What the payment form shows it will pay: (label, account, amount) of each tax owed.
+    fn owed_lines(&self, owed: &Owed) -> Vec<(String, &'static str, i64)> {
+        let mut lines = vec![(self.page.t("finance.unpaid_vat"), owed.vat.0, owed.vat.1)];
+        for (tax, account, amount) in &owed.surtaxes {
+            lines.push((self.page.t(&format!("finance.surtax.{}", tax.key())), account, *amount));
+        }
+        lines.retain(|l| l.2 > 0);
+        lines
     }
 }
 
@@ -63,7 +97,17 @@ async fn vat_page(ctx: &Ctx, from: &Option<String>, to: &Option<String>, refused
         }
         Err(errors) => (page, shown_from, shown_to, None, errors),
     };
-    Ok(VatPage { page, from, to, figures, errors, can_transfer: ctx.principal.may(service::POST), refused })
+    let can_transfer = ctx.principal.may(service::POST);
+    let (mut owed, mut pay_date, mut bank) = (None, String::new(), "");
+    if let (true, Some(f)) = (can_transfer, &figures) {
+        let mut conn = ctx.db().read_conn().await?;
+        owed = Some(surtaxes::owed(&mut conn, ctx.company_id(), &f.to).await?);
+        bank = crate::chart::code(&mut conn, ctx.company_id(), crate::chart::Role::Bank).await?;
+        // The month's last day and fifteen more: the 15th of the next month.
+        let last = chrono::NaiveDate::parse_from_str(&service::last_day(&f.to), "%Y-%m-%d").ok();
+        pay_date = last.map(|d| (d + chrono::Duration::days(15)).to_string()).unwrap_or_default();
+    }
+    Ok(VatPage { page, from, to, figures, errors, can_transfer, owed, pay_date, bank, refused })
 }
 
 pub async fn page(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Response> {
@@ -105,23 +149,50 @@ fn download(ctx: &Ctx, format: &str, figures: &VatReturn) -> AppResult<Response>
     ] {
         rows.push(vec![ctx.t(key), String::new(), String::new(), String::new(), yuan(amount)]);
     }
+    // The surtaxes: rate, then the base in the net column and the tax due.
+    for s in &figures.surtaxes {
+        let name = ctx.t(&format!("finance.surtax.{}", s.tax.key()));
+        rows.push(vec![name, format!("{}%", s.rate_text()), String::new(), yuan(figures.payable), yuan(s.due)]);
+    }
     web::page::download(format, &format!("vat-return-{}-{}", figures.from, figures.to), &header, &rows)
 }
 
-/// Transfers the month's unpaid VAT from the page; goes to the voucher posted, or back with a
-/// note that there was nothing to transfer.
+/// Transfers the month's unpaid VAT and accrues its surtaxes from the page; goes back to the
+/// month's return, with a note of what was posted or that there was nothing to post.
 pub async fn transfer(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
     let period = pairs.text("period");
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let outcome = vat_return::transfer_unpaid(&mut tx, &ctx.principal, &period).await;
     let back = format!("/finance/reports/vat?from={period}&to={period}");
-    let saved = |posted: Option<vat_return::Transfer>| match posted {
-        Some(transfer) => (format!("/finance/entries/{}", transfer.entry_id), "finance.posted_ok"),
-        None => (back, "finance.vat_nothing_to_transfer"),
+    let saved = |posted: vat_return::MonthEnd| match posted.is_empty() {
+        false => (back, "finance.posted_ok"),
+        true => (back, "finance.vat_nothing_to_transfer"),
     };
     finish_form(&ctx, tx, outcome, saved, async |errors| {
         let refused = Refused::new(&ctx, "transfer", errors, FormPairs::default());
         vat_page(&ctx, &Some(period.clone()), &Some(period.clone()), refused).await
+    })
+    .await
+}
+
+/// Pays the month's unpaid VAT and surtaxes from the page; goes to the voucher posted, or back
+/// with a note that nothing was owed. A bad day or account is refused beside its field.
+pub async fn pay(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let form = surtaxes::PaymentForm {
+        period: pairs.text("period"),
+        date: pairs.text("date"),
+        bank_account: pairs.text("bank_account"),
+    };
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let outcome = surtaxes::pay(&mut tx, &ctx.principal, &form).await;
+    let back = format!("/finance/reports/vat?from={0}&to={0}", form.period);
+    let saved = |paid: Option<surtaxes::Payment>| match paid {
+        Some(payment) => (format!("/finance/entries/{}", payment.entry_id), "finance.posted_ok"),
+        None => (back, "finance.nothing_owed"),
+    };
+    finish_form(&ctx, tx, outcome, saved, async |errors| {
+        let refused = Refused::new(&ctx, "pay", errors, pairs.clone());
+        vat_page(&ctx, &Some(form.period.clone()), &Some(form.period.clone()), refused).await
     })
     .await
 }

@@ -1,7 +1,7 @@
 //! A Suzhou trading company's VAT over three months, as its accountant files it: March's sales
 //! at 13 % and 6 % (one partly credited), an export at 0 % in dollars, a bill and a hand-entered
-//! voucher of input VAT, the month's unpaid VAT transferred; April's large purchase leaving a
-//! credit carried forward; May's sales using it up.
+//! voucher of input VAT, the month's unpaid VAT transferred and its surtaxes accrued, both paid
+//! in April; April's large purchase leaving a credit carried forward; May's sales using it up.
 
 use crate::invoicing::{party, posted_invoice};
 use crate::ledger::{post, voucher};
@@ -43,6 +43,38 @@ fn schedule(report: &Value, side: &str) -> Vec<(String, i64, String, String)> {
 
 fn row(rate: &str, documents: i64, net: &str, tax: &str) -> (String, i64, String, String) {
     (rate.into(), documents, net.into(), tax.into())
+}
+
+/// Each surtax of a return as one line: its rate, what is due, accrued and still to accrue.
+fn surtaxes(report: &Value) -> Vec<String> {
+    report["surtaxes"]
+        .as_array()
+        .expect("surtaxes")
+        .iter()
+        .map(|s| {
+            let text = |key: &str| s[key].as_str().unwrap_or("?").to_string();
+            format!(
+                "{} {}%: due {}, accrued {}, to accrue {}",
+                text("tax"),
+                text("rate"),
+                text("due"),
+                text("accrued"),
+                text("to_accrue")
+            )
+        })
+        .collect()
+}
+
+/// A voucher's lines as (account, debit, credit).
+fn lines(entry: &Value) -> Vec<(&str, &str, &str)> {
+    entry["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .map(|l| {
+            (l["account"].as_str().unwrap_or(""), l["debit"].as_str().unwrap_or(""), l["credit"].as_str().unwrap_or(""))
+        })
+        .collect()
 }
 
 #[tokio::test]
@@ -98,28 +130,76 @@ async fn three_months_of_vat_are_reported_transferred_and_carried_forward() {
         assert_eq!(march[figure], amount, "{figure}: {march}");
     }
 
-    // The month's unpaid VAT goes to 未交增值税; a second transfer finds nothing to move.
+    // The surtaxes on the 671.00 of a company in the city: 7 %, 3 % and 2 %, none accrued yet.
+    assert_eq!(
+        surtaxes(&march),
+        vec![
+            "urban_construction 7%: due 46.97, accrued 0.00, to accrue 46.97",
+            "education 3%: due 20.13, accrued 0.00, to accrue 20.13",
+            "local_education 2%: due 13.42, accrued 0.00, to accrue 13.42",
+        ]
+    );
+
+    // The month's unpaid VAT goes to 未交增值税, and its surtaxes are accrued to 税金及附加 on
+    // the same day; a second transfer finds nothing to move or accrue.
     let transferred = api.post("/api/v1/finance/periods/2026-03/vat-transfer", &json!({})).await;
     assert_eq!(transferred.status, StatusCode::CREATED, "{}", transferred.body);
     let entry = api.get(&format!("/api/v1/finance/entries/{}", transferred.json()["entry_id"])).await.json();
-    let lines: Vec<(&str, &str, &str)> = entry["lines"]
-        .as_array()
-        .expect("lines")
-        .iter()
-        .map(|l| {
-            (l["account"].as_str().unwrap_or(""), l["debit"].as_str().unwrap_or(""), l["credit"].as_str().unwrap_or(""))
-        })
-        .collect();
-    assert_eq!(lines, vec![("22210104", "671.00", "0.00"), ("222102", "0.00", "671.00")]);
+    assert_eq!(lines(&entry), vec![("22210104", "671.00", "0.00"), ("222102", "0.00", "671.00")]);
     assert_eq!((entry["date"].as_str(), entry["word"].as_str()), (Some("2026-03-31"), Some("转")));
+    let accrual = transferred.json()["surtaxes"].clone();
+    assert_eq!(accrual["amount"], "80.52", "{accrual}");
+    let entry = api.get(&format!("/api/v1/finance/entries/{}", accrual["entry_id"])).await.json();
+    assert_eq!(
+        lines(&entry),
+        vec![
+            ("6403", "80.52", "0.00"),
+            ("222104", "0.00", "46.97"),
+            ("222105", "0.00", "20.13"),
+            ("222106", "0.00", "13.42")
+        ]
+    );
+    assert_eq!((entry["date"].as_str(), entry["kind"].as_str()), (Some("2026-03-31"), Some("surtax_accrual")));
     let again = api.post("/api/v1/finance/periods/2026-03/vat-transfer", &json!({})).await;
     assert_eq!((again.status, again.json()["entry_id"].clone()), (StatusCode::OK, Value::Null));
+    assert_eq!(again.json()["surtaxes"]["entry_id"], Value::Null);
     let after = vat(&api, "2026-03").await;
     assert_eq!((after["settled"].as_str(), after["to_transfer"].as_str()), (Some("671.00"), Some("0.00")));
+    assert_eq!(surtaxes(&after)[0], "urban_construction 7%: due 46.97, accrued 46.97, to accrue 0.00");
+    let income = api.get("/api/v1/finance/reports/income-statement?from=2026-03&to=2026-03").await.json();
+    let taxes = income["lines"].as_array().expect("lines").iter().find(|l| l["key"] == "taxes_surcharges").cloned();
+    assert_eq!(taxes.map(|l| l["amount"].clone()), Some(json!("80.52")), "{income}");
 
-    // April: March's VAT paid to the tax office; 20,000.00 of lamps bought (2,600.00 input),
-    // one sale of 1,000.00 (130.00 output): 2,470.00 carried forward, nothing to transfer.
-    post(&api, voucher("2026-04-15", "缴纳三月增值税", &[("222102", "671.00", ""), ("1002", "", "671.00")])).await;
+    // April: March's VAT and surtaxes are paid to the tax office together, 751.52 from the
+    // bank on the 15th. A day within March is refused beside it, and nothing is paid twice.
+    assert_eq!(
+        after["to_pay"],
+        json!({"vat": "671.00", "urban_construction": "46.97", "education": "20.13", "local_education": "13.42", "total": "751.52"})
+    );
+    let early = api.post("/api/v1/finance/periods/2026-03/tax-payment", &json!({"date": "2026-03-31"})).await;
+    assert_eq!(early.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", early.body);
+    assert_eq!(early.json()["errors"][0]["field"], "date", "{}", early.body);
+    let paid = api.post("/api/v1/finance/periods/2026-03/tax-payment", &json!({"date": "2026-04-15"})).await;
+    assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.body);
+    assert_eq!(paid.json()["paid"]["total"], "751.52");
+    let entry = api.get(&format!("/api/v1/finance/entries/{}", paid.json()["entry_id"])).await.json();
+    assert_eq!(
+        lines(&entry),
+        vec![
+            ("222102", "671.00", "0.00"),
+            ("222104", "46.97", "0.00"),
+            ("222105", "20.13", "0.00"),
+            ("222106", "13.42", "0.00"),
+            ("1002", "0.00", "751.52")
+        ]
+    );
+    assert_eq!((entry["word"].as_str(), entry["period"].as_str()), (Some("付"), Some("2026-04")));
+    let twice = api.post("/api/v1/finance/periods/2026-03/tax-payment", &json!({"date": "2026-04-16"})).await;
+    assert_eq!((twice.status, twice.json()["entry_id"].clone()), (StatusCode::OK, Value::Null), "{}", twice.body);
+    assert_eq!(vat(&api, "2026-03").await["to_pay"]["total"], "0.00");
+
+    // April: 20,000.00 of lamps bought (2,600.00 input), one sale of 1,000.00 (130.00
+    // output): 2,470.00 carried forward, nothing to transfer and no surtax.
     posted_invoice(&api, document("supplier", maker, "2026-04-02", &[("台灯", "40", "500.00", "13")])).await;
     posted_invoice(&api, document("customer", shop, "2026-04-20", &[("台灯", "1", "1000.00", "13")])).await;
     let april = vat(&api, "2026-04").await;
@@ -139,6 +219,9 @@ async fn three_months_of_vat_are_reported_transferred_and_carried_forward() {
     {
         assert_eq!(may[figure], amount, "{figure}: {may}");
     }
+    let due: Vec<&str> =
+        may["surtaxes"].as_array().expect("surtaxes").iter().map(|s| s["due"].as_str().unwrap_or("")).collect();
+    assert_eq!(due, vec!["100.10", "42.90", "28.60"]);
     // The quarter at once: the figures run from March's opening, and the tax payable is each
     // month's: 671.00 in March, none in April, 1,430.00 in May.
     let quarter = api.get("/api/v1/finance/reports/vat?from=2026-03&to=2026-05").await.json();
@@ -188,4 +271,82 @@ async fn the_generic_chart_transfers_unpaid_vat_to_its_own_accounts() {
     );
     let after = vat(&api, "2026-03").await;
     assert_eq!((after["output"].as_str(), after["to_transfer"].as_str()), (Some("130.00"), Some("0.00")));
+}
+
+#[tokio::test]
+async fn a_small_county_company_pays_half_surtaxes_on_the_generic_chart() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026, "template": "generic_en"})).await;
+    // A company in a county town (5 %) with the small taxpayers' halving.
+    let patch = async |body: Value| api.call(axum::http::Method::PATCH, "/api/v1/finance/settings", Some(&body)).await;
+    let wrong = patch(json!({"urban_tax_rate": "6", "surtax_relief": "quarter"})).await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", wrong.body);
+    let errors = wrong.json()["errors"].clone();
+    let fields: Vec<&str> = errors.as_array().expect("errors").iter().filter_map(|e| e["field"].as_str()).collect();
+    assert_eq!(fields, vec!["urban_tax_rate", "surtax_relief"]);
+    let saved = patch(json!({"urban_tax_rate": "5", "surtax_relief": "half"})).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert_eq!(
+        (
+            saved.json()["urban_tax_rate"].clone(),
+            saved.json()["surtax_relief"].clone(),
+            saved.json()["vat_rounding"].clone()
+        ),
+        (json!("5"), json!("half"), json!("line"))
+    );
+
+    // 130.00 of VAT: 6.50, 3.90 and 2.60 halved.
+    let shop = party(&api, "Suzhou Department Store", "customer").await;
+    posted_invoice(&api, document("customer", shop, "2026-03-05", &[("Lamp", "10", "100.00", "13")])).await;
+    let march = vat(&api, "2026-03").await;
+    assert_eq!(
+        surtaxes(&march),
+        vec![
+            "urban_construction 5%: due 3.25, accrued 0.00, to accrue 3.25",
+            "education 3%: due 1.95, accrued 0.00, to accrue 1.95",
+            "local_education 2%: due 1.30, accrued 0.00, to accrue 1.30",
+        ]
+    );
+    let transferred = api.post("/api/v1/finance/periods/2026-03/vat-transfer", &json!({})).await;
+    assert_eq!(transferred.status, StatusCode::CREATED, "{}", transferred.body);
+    let entry =
+        api.get(&format!("/api/v1/finance/entries/{}", transferred.json()["surtaxes"]["entry_id"])).await.json();
+    assert_eq!(
+        lines(&entry),
+        vec![
+            ("6300", "6.50", "0.00"),
+            ("230006", "0.00", "3.25"),
+            ("230007", "0.00", "1.95"),
+            ("230008", "0.00", "1.30")
+        ]
+    );
+
+    // Paid from the page on the 15th of April from the bank account, 1010 on this chart; an
+    // expense account typed as the bank is refused beside it, and nothing is paid.
+    let browser = app.signed_in("admin").await;
+    let page = browser.get("/finance/reports/vat?from=2026-03&to=2026-03").await;
+    let form = page.body.split("id=\"tax-payment\"").nth(1).expect("the payment form");
+    assert!(form.contains("136.50") && form.contains("value=\"2026-04-15\""), "{form}");
+    let refused = browser
+        .post_form(
+            "/finance/reports/vat?from=2026-03&to=2026-03",
+            "/finance/reports/vat/pay",
+            &[("period", "2026-03"), ("date", "2026-04-15"), ("bank_account", "6300")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    let beside = refused.body.split("id=\"pay-bank\"").nth(1).expect("the bank field");
+    assert!(beside[..beside.find("</div>").expect("field")].contains("role=\"alert\""), "{beside}");
+    assert_eq!(app.count("fin_entries WHERE kind = 'tax_payment'").await, 0);
+    let paid = browser
+        .post_form(
+            "/finance/reports/vat?from=2026-03&to=2026-03",
+            "/finance/reports/vat/pay",
+            &[("period", "2026-03"), ("date", "2026-04-15"), ("bank_account", "1010")],
+        )
+        .await;
+    assert_eq!(paid.status, StatusCode::SEE_OTHER, "{}", paid.body);
+    assert_eq!(app.count("fin_entries WHERE kind = 'tax_payment' AND status = 'posted'").await, 1);
+    assert_eq!(vat(&api, "2026-03").await["to_pay"]["total"], "0.00");
 }

@@ -1,0 +1,402 @@
+//! The surtaxes on VAT (附加税费) and the payment of a month's VAT with them (缴纳税款).
+//!
+//! Three taxes are levied on the VAT a company owes for a month: urban construction tax
+//! (城市维护建设税: 7 % in a city, 5 % in a county town, 1 % elsewhere), the education surcharge
+//! (教育费附加, 3 %) and the local education surcharge (地方教育附加, 2 %). Small taxpayers are
+//! granted half of each (六税两费减半, through 2027-12-31). Where the company is and whether it
+//! has the halving are settings of its books.
+//!
+//! The month's surtaxes are accrued together with the month-end transfer of its unpaid VAT
+//! (`vat_return::transfer_unpaid`): Dr 税金及附加, Cr each surtax's payable. Next month both are
+//! paid at once, as the tax office debits them together: Dr 未交增值税 and the three payables,
+//! Cr the bank ([`pay`]).
+
+use crate::chart::{self, Role};
+use crate::domain::{self, Entry};
+use crate::service;
+use db::{Result, Tx};
+use kernel::error::Problems;
+use kernel::permission::Principal;
+use kernel::DomainError;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::Row;
+
+/// One of the three surtaxes on VAT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Surtax {
+    UrbanConstruction,
+    Education,
+    LocalEducation,
+}
+
+impl Surtax {
+    pub const ALL: [Surtax; 3] = [Surtax::UrbanConstruction, Surtax::Education, Surtax::LocalEducation];
+
+    /// As sent by the API and used in message keys: `urban_construction`, …
+    pub fn key(self) -> &'static str {
+        match self {
+            Surtax::UrbanConstruction => "urban_construction",
+            Surtax::Education => "education",
+            Surtax::LocalEducation => "local_education",
+        }
+    }
+
+    /// The payable account it is accrued to.
+    pub fn role(self) -> Role {
+        match self {
+            Surtax::UrbanConstruction => Role::UrbanConstructionTax,
+            Surtax::Education => Role::EducationSurcharge,
+            Surtax::LocalEducation => Role::LocalEducationSurcharge,
+        }
+    }
+}
+
+/// The urban construction tax rates the law knows, in basis points: a city, a county town or a
+/// market town, anywhere else.
+pub const URBAN_RATES_BP: [i64; 3] = [700, 500, 100];
+
+/// Whether the company pays the surtaxes in full or is granted half (六税两费减半).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Relief {
+    #[default]
+    None,
+    Half,
+}
+
+impl Relief {
+    pub fn key(self) -> &'static str {
+        match self {
+            Relief::None => "none",
+            Relief::Half => "half",
+        }
+    }
+
+    fn parse(key: &str) -> Option<Relief> {
+        [Relief::None, Relief::Half].into_iter().find(|r| r.key() == key)
+    }
+}
+
+/// A company's surtax settings, kept in its books.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Settings {
+    pub urban_rate_bp: i64,
+    pub relief: Relief,
+}
+
+impl Default for Settings {
+    /// A company in a city paying in full, as most are until they say otherwise.
+    fn default() -> Settings {
+        Settings { urban_rate_bp: 700, relief: Relief::None }
+    }
+}
+
+impl Settings {
+    /// The statutory rate of `tax` here, in basis points, before any relief.
+    pub fn rate_bp(&self, tax: Surtax) -> i64 {
+        match tax {
+            Surtax::UrbanConstruction => self.urban_rate_bp,
+            Surtax::Education => 300,
+            Surtax::LocalEducation => 200,
+        }
+    }
+
+    /// What `tax` comes to on a month's VAT of `base` fen: base × rate, halved under the
+    /// relief, rounded half up to the fen once.
+    pub fn due(&self, tax: Surtax, base: i64) -> i64 {
+        let divisor = match self.relief {
+            Relief::None => 10_000,
+            Relief::Half => 20_000,
+        };
+        let exact = i128::from(base.max(0)) * i128::from(self.rate_bp(tax));
+        i64::try_from((exact + divisor / 2) / divisor).unwrap_or(i64::MAX)
+    }
+}
+
+/// The company's surtax settings; books without any read as the default.
+pub async fn settings(conn: &mut db::Conn, company: i64) -> Result<Settings> {
+    let row = sqlx::query("SELECT urban_tax_rate_bp, surtax_relief FROM fin_books WHERE company_id = $1")
+        .bind(company)
+        .fetch_optional(conn)
+        .await?;
+    Ok(match row {
+        Some(r) => Settings {
+            urban_rate_bp: r.try_get("urban_tax_rate_bp")?,
+            relief: Relief::parse(&r.try_get::<String, _>("surtax_relief")?).unwrap_or_default(),
+        },
+        None => Settings::default(),
+    })
+}
+
+/// A change of the surtax settings as typed: the urban construction tax rate in percent (`7`,
+/// `5`, `1`) and the relief (`none`, `half`); either left out keeps the stored one.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SettingsForm {
+    #[serde(default)]
+    pub urban_tax_rate: Option<String>,
+    #[serde(default)]
+    pub surtax_relief: Option<String>,
+}
+
+impl SettingsForm {
+    /// The settings the form makes of `stored`, each bad field refused beside itself.
+    pub fn applied_to(&self, stored: Settings, problems: &mut Problems) -> Settings {
+        let mut settings = stored;
+        if let Some(text) = self.urban_tax_rate.as_deref().map(|t| t.trim().trim_end_matches('%')) {
+            let rate = text.parse::<rust_decimal::Decimal>().ok().map(|r| r * rust_decimal::Decimal::from(100));
+            match rate.and_then(|r| i64::try_from(r).ok()).filter(|bp| URBAN_RATES_BP.contains(bp)) {
+                Some(bp) => settings.urban_rate_bp = bp,
+                None => problems.add("urban_tax_rate", "error.finance.urban_tax_rate", text),
+            }
+        }
+        if let Some(key) = self.surtax_relief.as_deref().map(str::trim) {
+            match Relief::parse(key) {
+                Some(relief) => settings.relief = relief,
+                None => problems.add("surtax_relief", "error.finance.surtax_relief", key),
+            }
+        }
+        settings
+    }
+}
+
+/// Stores the surtax settings for the months accrued from now on (accruals already posted stay
+/// as they are). Audited.
+pub async fn set_settings(tx: &mut Tx, principal: &Principal, settings: Settings) -> Result<()> {
+    principal.authorize(crate::permissions::ACCOUNTS)?;
+    let company = principal.company_id.0;
+    let before = self::settings(tx.conn(), company).await?;
+    if before == settings {
+        return Ok(());
+    }
+    let changed = tx
+        .execute(
+            sqlx::query("UPDATE fin_books SET urban_tax_rate_bp = $1, surtax_relief = $2 WHERE company_id = $3")
+                .bind(settings.urban_rate_bp)
+                .bind(settings.relief.key())
+                .bind(company),
+        )
+        .await?;
+    if changed == 0 {
+        return Err(DomainError::invalid("urban_tax_rate", "error.finance.no_books", "").into());
+    }
+    tx.audit(
+        "update",
+        "finance.books",
+        Some(&company.to_string()),
+        &json!({
+            "urban_tax_rate_bp": [before.urban_rate_bp, settings.urban_rate_bp],
+            "surtax_relief": [before.relief.key(), settings.relief.key()],
+        }),
+    )
+    .await?;
+    Ok(())
+}
+
+/// One surtax over the months of a VAT return.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SurtaxRow {
+    pub tax: Surtax,
+    /// The statutory rate, in basis points, before any relief.
+    pub rate_bp: i64,
+    /// Its payable account.
+    pub account: &'static str,
+    /// What the months' VAT payable brings, each month's rounded on its own.
+    pub due: i64,
+    /// What was accrued to its account within the months (its credits).
+    pub accrued: i64,
+}
+
+impl SurtaxRow {
+    /// What is still to accrue.
+    pub fn to_accrue(&self) -> i64 {
+        (self.due - self.accrued).max(0)
+    }
+
+    /// The rate as shown and sent: `7`.
+    pub fn rate_text(&self) -> String {
+        rust_decimal::Decimal::new(self.rate_bp, 2).normalize().to_string()
+    }
+}
+
+/// The surtaxes of the months `from..=to` whose VAT payable is `monthly_payable`.
+pub async fn rows(
+    conn: &mut db::Conn,
+    company: i64,
+    template: chart::Template,
+    from: &str,
+    to: &str,
+    monthly_payable: &[i64],
+) -> Result<Vec<SurtaxRow>> {
+    let settings = settings(&mut *conn, company).await?;
+    let codes = Surtax::ALL.map(|t| template.code(t.role()));
+    let credits = sqlx::query(
+        "SELECT a.code, CAST(SUM(b.credit) AS BIGINT) AS credit FROM fin_balances b \
+         JOIN fin_accounts a ON a.id = b.account_id WHERE b.company_id = $1 AND b.period >= $2 AND b.period <= $3 \
+         AND a.code IN ($4, $5, $6) GROUP BY a.code",
+    )
+    .bind(company)
+    .bind(from)
+    .bind(to)
+    .bind(codes[0])
+    .bind(codes[1])
+    .bind(codes[2])
+    .fetch_all(conn)
+    .await?;
+    let mut rows = Vec::new();
+    for (tax, account) in Surtax::ALL.into_iter().zip(codes) {
+        let mut accrued = 0;
+        for r in credits.iter().filter(|r| r.try_get::<String, _>("code").is_ok_and(|c| c == account)) {
+            accrued += r.try_get::<Option<i64>, _>("credit")?.unwrap_or(0);
+        }
+        let due = monthly_payable.iter().map(|base| settings.due(tax, *base)).sum();
+        rows.push(SurtaxRow { tax, rate_bp: settings.rate_bp(tax), account, due, accrued });
+    }
+    Ok(rows)
+}
+
+/// Posts what is still to accrue of a month's surtaxes (计提附加税费), one voucher (转) on the
+/// month's last day: Dr 税金及附加, Cr each surtax's payable. The caller took the month.
+pub(crate) async fn accrue(
+    tx: &mut Tx,
+    company: i64,
+    template: chart::Template,
+    period: &str,
+    rows: &[SurtaxRow],
+) -> Result<Option<crate::vat_return::Transfer>> {
+    let total: i64 = rows.iter().map(SurtaxRow::to_accrue).sum();
+    if total == 0 {
+        return Ok(None);
+    }
+    let memo = format!("计提 {period} 附加税费");
+    let mut lines = vec![domain::Line::cny(template.code(Role::TaxesAndSurcharges), total, 0)];
+    for row in rows.iter().filter(|r| r.to_accrue() > 0) {
+        lines.push(domain::Line::cny(row.account, 0, row.to_accrue()));
+    }
+    for line in &mut lines {
+        line.memo = memo.clone();
+    }
+    let entry = Entry { date: service::last_day(period), period: period.into(), word: "转".into(), memo, lines };
+    let (entry_id, number) = service::post_document_entry(tx, company, &entry, "surtax_accrual").await?;
+    Ok(Some(crate::vat_return::Transfer { entry_id, number, amount: total }))
+}
+
+/// What a month's taxes leave to pay: the unpaid VAT and each surtax standing on their
+/// accounts at the month's end, less what was paid into them since.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owed {
+    pub period: String,
+    /// (account, amount) of 未交增值税, then of each surtax in [`Surtax::ALL`]'s order.
+    pub vat: (&'static str, i64),
+    pub surtaxes: Vec<(Surtax, &'static str, i64)>,
+}
+
+impl Owed {
+    pub fn total(&self) -> i64 {
+        self.vat.1 + self.surtaxes.iter().map(|s| s.2).sum::<i64>()
+    }
+}
+
+/// What the month `period` leaves to pay (see [`Owed`]).
+pub async fn owed(conn: &mut db::Conn, company: i64, period: &str) -> Result<Owed> {
+    let period = domain::parse_period("period", period).map_err(|e| DomainError::Invalid(vec![e]))?;
+    let template = chart::template(&mut *conn, company).await?;
+    let vat_code = template.code(Role::UnpaidVat);
+    let codes = Surtax::ALL.map(|t| template.code(t.role()));
+    let rows = sqlx::query(
+        "SELECT a.code, CAST(SUM(CASE WHEN b.period <= $2 THEN b.credit - b.debit ELSE 0 END) AS BIGINT) AS owed_then, \
+         CAST(SUM(CASE WHEN b.period > $2 THEN b.debit ELSE 0 END) AS BIGINT) AS paid_since \
+         FROM fin_balances b JOIN fin_accounts a ON a.id = b.account_id \
+         WHERE b.company_id = $1 AND a.code IN ($3, $4, $5, $6) GROUP BY a.code",
+    )
+    .bind(company)
+    .bind(&period)
+    .bind(vat_code)
+    .bind(codes[0])
+    .bind(codes[1])
+    .bind(codes[2])
+    .fetch_all(conn)
+    .await?;
+    let left = |code: &str| -> Result<i64> {
+        let mut left = 0;
+        for r in rows.iter().filter(|r| r.try_get::<String, _>("code").is_ok_and(|c| c == code)) {
+            left += r.try_get::<Option<i64>, _>("owed_then")?.unwrap_or(0)
+                - r.try_get::<Option<i64>, _>("paid_since")?.unwrap_or(0);
+        }
+        Ok(left.max(0))
+    };
+    let mut surtaxes = Vec::new();
+    for (tax, code) in Surtax::ALL.into_iter().zip(codes) {
+        surtaxes.push((tax, code, left(code)?));
+    }
+    Ok(Owed { vat: (vat_code, left(vat_code)?), surtaxes, period })
+}
+
+/// A payment of a month's taxes as typed: the month they are for, the day paid and the cash
+/// or bank account paid from (the company's bank when empty).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PaymentForm {
+    #[serde(default)]
+    pub period: String,
+    #[serde(default)]
+    pub date: String,
+    #[serde(default)]
+    pub bank_account: String,
+}
+
+/// A month's taxes paid: the voucher and what it paid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    pub entry_id: i64,
+    pub number: String,
+    pub owed: Owed,
+}
+
+/// Pays what a month's VAT and surtaxes leave to pay (缴纳税款): one voucher (付) on the day
+/// paid, Dr 未交增值税 and each surtax's payable, Cr the bank. The day must fall after the
+/// month, in an open period. Nothing is posted (`None`) when nothing is owed, as after a
+/// payment already made.
+pub async fn pay(tx: &mut Tx, principal: &Principal, form: &PaymentForm) -> Result<Option<Payment>> {
+    principal.authorize(service::POST)?;
+    let company = principal.company_id.0;
+    let mut problems = Problems::default();
+    let period = problems.check(domain::parse_period("period", &form.period));
+    let date = problems.check(kernel::dates::parse("date", &form.date));
+    let template = chart::template(tx.conn(), company).await?;
+    let bank = match form.bank_account.trim() {
+        "" => template.code(Role::Bank).to_string(),
+        chosen => chosen.to_string(),
+    };
+    if !template.is_cash_or_bank(&bank) {
+        problems.add("bank_account", "error.finance.bank_account", &bank);
+    }
+    if let (Some(period), Some(date)) = (&period, date) {
+        if date.to_string() <= service::last_day(period) {
+            problems.add("date", "error.finance.tax_paid_within_month", date.to_string());
+        }
+    }
+    problems.finish()?;
+    let (period, date) = (period.unwrap_or_default(), date.map(|d| d.to_string()).unwrap_or_default());
+    // The month paid into is taken first, so two payments at the same moment are made one
+    // after the other and the second finds nothing left to pay.
+    service::claim_open_period(tx, company, &domain::period_of(&date)).await?;
+    let owed = owed(tx.conn(), company, &period).await?;
+    if owed.total() == 0 {
+        return Ok(None);
+    }
+    let memo = format!("缴纳 {period} 增值税及附加税费");
+    let mut lines = Vec::new();
+    for (account, amount) in std::iter::once(owed.vat).chain(owed.surtaxes.iter().map(|s| (s.1, s.2))) {
+        if amount > 0 {
+            lines.push(domain::Line::cny(account, amount, 0));
+        }
+    }
+    lines.push(domain::Line::cny(&bank, 0, owed.total()));
+    for line in &mut lines {
+        line.memo = memo.clone();
+    }
+    let entry = Entry { period: domain::period_of(&date), date, word: "付".into(), memo, lines };
+    let (entry_id, number) = service::post_document_entry(tx, company, &entry, "tax_payment").await?;
+    Ok(Some(Payment { entry_id, number, owed }))
+}
