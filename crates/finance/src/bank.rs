@@ -1,5 +1,8 @@
 //! Bank statements: import a CSV export of the bank with a column mapping, then reconcile each
-//! line with the receipt or payment it records, helped by suggested matches.
+//! line with the receipt or payment it records, or with the voucher that booked it (taxes,
+//! wages, a transfer between the company's own accounts), helped by suggested matches; a line
+//! nothing booked yet (a bank fee, interest) is booked from the line itself, against the
+//! account the clerk names, and matched with the voucher that makes.
 //!
 //! The CSV format (documented in the README): one row per transaction, a header row (optional),
 //! and columns the user names by their header or 1-based position: a date (YYYY-MM-DD,
@@ -235,9 +238,18 @@ pub struct BankLine {
     pub memo: String,
     pub payment_id: Option<i64>,
     pub payment_number: Option<String>,
+    /// The voucher it is matched with, when not a receipt or payment: its id, period and number.
+    pub entry_id: Option<i64>,
+    pub entry_number: Option<String>,
 }
 
 impl BankLine {
+    /// What it is matched with, as shown: the receipt's or payment's number, or the voucher's
+    /// period and number (`2026-04 付-0003`, as voucher numbers restart each month).
+    pub fn matched_with(&self) -> Option<String> {
+        self.payment_number.clone().or_else(|| self.entry_number.clone())
+    }
+
     /// The amount as shown: `1,234.50`, in its currency's digits.
     pub fn amount_text(&self) -> String {
         Money::from_minor(self.amount, Currency::from_code(&self.currency).unwrap_or(Currency::CNY)).to_string()
@@ -252,10 +264,12 @@ impl BankLine {
 /// Statement lines, unmatched first, newest first.
 pub async fn lines(conn: &mut db::Conn, company: i64, only_unmatched: bool) -> Result<Vec<BankLine>> {
     let rows = sqlx::query(&format!(
-        "SELECT b.id, b.bank_account, b.line_date, b.amount, b.currency, b.counterparty, b.reference, b.memo, b.payment_id, p.number \
-         FROM fin_bank_lines b LEFT JOIN fin_payments p ON p.id = b.payment_id WHERE b.company_id = $1 {} \
-         ORDER BY CASE WHEN b.payment_id IS NULL THEN 0 ELSE 1 END, b.line_date DESC, b.id DESC LIMIT 500",
-        if only_unmatched { "AND b.payment_id IS NULL" } else { "" }
+        "SELECT b.id, b.bank_account, b.line_date, b.amount, b.currency, b.counterparty, b.reference, b.memo, b.payment_id, p.number, \
+         b.entry_id, e.period AS entry_period, e.number AS entry_number \
+         FROM fin_bank_lines b LEFT JOIN fin_payments p ON p.id = b.payment_id LEFT JOIN fin_entries e ON e.id = b.entry_id \
+         WHERE b.company_id = $1 {} \
+         ORDER BY CASE WHEN b.payment_id IS NULL AND b.entry_id IS NULL THEN 0 ELSE 1 END, b.line_date DESC, b.id DESC LIMIT 500",
+        if only_unmatched { "AND b.payment_id IS NULL AND b.entry_id IS NULL" } else { "" }
     ))
     .bind(company)
     .fetch_all(conn)
@@ -273,16 +287,29 @@ pub async fn lines(conn: &mut db::Conn, company: i64, only_unmatched: bool) -> R
                 memo: r.try_get("memo")?,
                 payment_id: r.try_get("payment_id")?,
                 payment_number: r.try_get("number")?,
+                entry_id: r.try_get("entry_id")?,
+                entry_number: match (
+                    r.try_get::<Option<String>, _>("entry_period")?,
+                    r.try_get::<Option<String>, _>("entry_number")?,
+                ) {
+                    (Some(period), Some(number)) => Some(format!("{period} {number}")),
+                    _ => None,
+                },
             })
         })
         .collect()
 }
 
-/// A receipt or payment that may be what a statement line records.
+/// A receipt or payment, or a voucher, that may be what a statement line records.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Suggestion {
-    pub payment_id: i64,
+    /// The receipt or payment suggested, or …
+    pub payment_id: Option<i64>,
+    /// … the voucher.
+    pub entry_id: Option<i64>,
+    /// The payment's number, or the voucher's period and number.
     pub number: String,
+    /// The payment's party, or the voucher's memo.
     pub party_name: String,
     pub date: String,
     /// In the statement line's currency.
@@ -295,7 +322,9 @@ pub struct Suggestion {
 }
 
 /// Unmatched receipts (for money in) or payments (for money out) of the same amount, currency
-/// and bank account within ten days, the counterparty's name first, then the closest date.
+/// and bank account within ten days, the counterparty's name first, then the closest date;
+/// after them, for a line in yuan, the unmatched vouchers of no payment that move the same
+/// amount in the same direction on that account within those days, the closest first.
 pub async fn suggestions(conn: &mut db::Conn, company: i64, line_id: i64) -> Result<Vec<Suggestion>> {
     let line = sqlx::query(
         "SELECT bank_account, line_date, amount, currency, counterparty FROM fin_bank_lines WHERE company_id = $1 AND id = $2",
@@ -336,7 +365,8 @@ pub async fn suggestions(conn: &mut db::Conn, company: i64, line_id: i64) -> Res
             let days_apart =
                 chrono::NaiveDate::parse_from_str(&paid, "%Y-%m-%d").map(|d| (d - day).num_days().abs()).unwrap_or(99);
             Ok(Suggestion {
-                payment_id: r.try_get("id")?,
+                payment_id: Some(r.try_get("id")?),
+                entry_id: None,
                 number: r.try_get("number")?,
                 name_matches: !counterparty.is_empty()
                     && (counterparty.contains(&party_name) || party_name.contains(&counterparty)),
@@ -349,7 +379,64 @@ pub async fn suggestions(conn: &mut db::Conn, company: i64, line_id: i64) -> Res
         })
         .collect::<std::result::Result<_, sqlx::Error>>()?;
     out.sort_by_key(|s| (!s.name_matches, s.days_apart, s.payment_id));
+    if currency == Currency::CNY.code() {
+        let bank: String = line.try_get("bank_account")?;
+        let mut vouchers = voucher_candidates(conn, company, &bank, amount, &from, &to, None).await?;
+        for v in &mut vouchers {
+            v.days_apart = chrono::NaiveDate::parse_from_str(&v.date, "%Y-%m-%d")
+                .map(|d| (d - day).num_days().abs())
+                .unwrap_or(99);
+        }
+        vouchers.sort_by_key(|s| (s.days_apart, s.entry_id));
+        out.extend(vouchers);
+    }
     Ok(out)
+}
+
+/// Posted vouchers that no receipt or payment made (those are matched through their payment),
+/// neither reversed nor reversals, not matched yet, dated `from..=to`, that move `amount`
+/// (money in positive) on the account `bank`; or only the voucher `only`.
+async fn voucher_candidates(
+    conn: &mut db::Conn,
+    company: i64,
+    bank: &str,
+    amount: i64,
+    from: &str,
+    to: &str,
+    only: Option<i64>,
+) -> Result<Vec<Suggestion>> {
+    let rows = sqlx::query(
+        "SELECT e.id, e.period, e.number, e.entry_date, e.memo FROM fin_entries e \
+         JOIN fin_entry_lines l ON l.entry_id = e.id JOIN fin_accounts a ON a.id = l.account_id \
+         WHERE e.company_id = $1 AND a.code = $2 AND e.entry_date >= $3 AND e.entry_date <= $4 AND ($6 = 0 OR e.id = $6) \
+         AND e.status = 'posted' AND e.kind <> 'payment' AND e.reversal_of IS NULL \
+         AND NOT EXISTS (SELECT 1 FROM fin_entries r WHERE r.reversal_of = e.id) \
+         AND NOT EXISTS (SELECT 1 FROM fin_bank_lines b WHERE b.entry_id = e.id) \
+         GROUP BY e.id, e.period, e.number, e.entry_date, e.memo HAVING SUM(l.debit - l.credit) = $5",
+    )
+    .bind(company)
+    .bind(bank)
+    .bind(from)
+    .bind(to)
+    .bind(amount)
+    .bind(only.unwrap_or(0))
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Suggestion {
+                payment_id: None,
+                entry_id: Some(r.try_get("id")?),
+                number: format!("{} {}", r.try_get::<String, _>("period")?, r.try_get::<String, _>("number")?),
+                party_name: r.try_get("memo")?,
+                date: r.try_get("entry_date")?,
+                amount: amount.abs(),
+                currency: Currency::CNY.code().into(),
+                days_apart: 0,
+                name_matches: false,
+            })
+        })
+        .collect()
 }
 
 /// Reconciles a statement line with a receipt or payment of the same amount, currency,
@@ -357,17 +444,8 @@ pub async fn suggestions(conn: &mut db::Conn, company: i64, line_id: i64) -> Res
 pub async fn reconcile(tx: &mut Tx, principal: &Principal, line_id: i64, payment_id: i64) -> Result<()> {
     principal.authorize(crate::invoicing::PAYMENTS)?;
     let company = principal.company_id.0;
-    let line = sqlx::query(
-        "SELECT bank_account, amount, currency, payment_id FROM fin_bank_lines WHERE company_id = $1 AND id = $2",
-    )
-    .bind(company)
-    .bind(line_id)
-    .fetch_optional(tx.conn())
-    .await?
-    .ok_or(DomainError::NotFound("bank line"))?;
-    if line.try_get::<Option<i64>, _>("payment_id")?.is_some() {
-        return Err(DomainError::Conflict("the statement line is already reconciled".into()).into());
-    }
+    let line = statement_line(tx, company, line_id).await?;
+    require_unmatched(&line)?;
     let payment = sqlx::query(
         "SELECT p.kind, COALESCE(c.amount, p.amount) AS amount, COALESCE(c.currency, 'CNY') AS currency, p.bank_account \
          FROM fin_payments p LEFT JOIN fin_payment_currency c ON c.payment_id = p.id WHERE p.company_id = $1 AND p.id = $2",
@@ -411,6 +489,137 @@ pub async fn reconcile(tx: &mut Tx, principal: &Principal, line_id: i64, payment
     Ok(())
 }
 
+/// A statement line as matching reads it, taken for this transaction (on PostgreSQL), so two
+/// clerks matching it at once are served one after the other.
+async fn statement_line(tx: &mut Tx, company: i64, line_id: i64) -> Result<db::Row> {
+    let sql = format!(
+        "SELECT b.bank_account, b.line_date, b.amount, b.currency, b.memo, b.payment_id, b.entry_id FROM fin_bank_lines b \
+         WHERE b.company_id = $1 AND b.id = $2{}",
+        tx.dialect().update_lock_of("b")
+    );
+    Ok(tx
+        .fetch_optional(sqlx::query(&sql).bind(company).bind(line_id))
+        .await?
+        .ok_or(DomainError::NotFound("bank line"))?)
+}
+
+fn require_unmatched(line: &db::Row) -> Result<()> {
+    if line.try_get::<Option<i64>, _>("payment_id")?.is_some() || line.try_get::<Option<i64>, _>("entry_id")?.is_some()
+    {
+        return Err(DomainError::Conflict("the statement line is already reconciled".into()).into());
+    }
+    Ok(())
+}
+
+/// Reconciles a statement line in yuan with a voucher that moved its amount on its account in
+/// the same direction within ten days of it, and that no payment made. Each is matched at most
+/// once. Audited.
+pub async fn reconcile_voucher(tx: &mut Tx, principal: &Principal, line_id: i64, entry_id: i64) -> Result<()> {
+    principal.authorize(crate::invoicing::PAYMENTS)?;
+    let company = principal.company_id.0;
+    let line = statement_line(tx, company, line_id).await?;
+    require_unmatched(&line)?;
+    let amount: i64 = line.try_get("amount")?;
+    let date: String = line.try_get("line_date")?;
+    let day = chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").map_err(|_| DomainError::Internal(date.clone()))?;
+    let (from, to) = ((day - chrono::Duration::days(10)).to_string(), (day + chrono::Duration::days(10)).to_string());
+    let bank: String = line.try_get("bank_account")?;
+    let fits = line.try_get::<String, _>("currency")? == Currency::CNY.code()
+        && !voucher_candidates(tx.conn(), company, &bank, amount, &from, &to, Some(entry_id)).await?.is_empty();
+    if !fits {
+        let shown = format!("{bank} {}", crate::fx::decimal_text(amount, Currency::CNY));
+        return Err(DomainError::invalid("entry_id", "error.bank.voucher_mismatch", shown).into());
+    }
+    match_voucher(tx, line_id, entry_id).await
+}
+
+/// Marks a line matched with a voucher, and audits it.
+async fn match_voucher(tx: &mut Tx, line_id: i64, entry_id: i64) -> Result<()> {
+    let now = tx.now().to_string();
+    // The unique index on entry_id is the last word if two lines take one voucher at once.
+    tx.execute(
+        sqlx::query("UPDATE fin_bank_lines SET entry_id = $1, matched_at = $2 WHERE id = $3 AND entry_id IS NULL")
+            .bind(entry_id)
+            .bind(&now)
+            .bind(line_id),
+    )
+    .await?;
+    tx.audit("state", "finance.bank_line", Some(&line_id.to_string()), &json!({"entry_id": [null, entry_id]})).await?;
+    Ok(())
+}
+
+/// What a line nothing booked yet is booked against: the other side's account (a bank fee to
+/// 财务费用, interest received from it) and the voucher's memo (the line's own when empty).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct BookForm {
+    #[serde(default)]
+    pub account: String,
+    #[serde(default)]
+    pub memo: String,
+}
+
+/// Books a statement line in yuan that nothing booked yet (直接生成凭证): one voucher on the
+/// line's day, money out Dr the account named, Cr the bank (付), money in the other way round
+/// (收), then matched with the line. The ledger's rules hold as for any voucher: an open
+/// period, a usable account. Needs both the bank clerk's grant and the right to post.
+/// Returns the voucher's id.
+pub async fn book(tx: &mut Tx, principal: &Principal, line_id: i64, form: &BookForm) -> Result<i64> {
+    principal.authorize(crate::invoicing::PAYMENTS)?;
+    principal.authorize(crate::service::POST)?;
+    let company = principal.company_id.0;
+    let line = statement_line(tx, company, line_id).await?;
+    require_unmatched(&line)?;
+    let mut problems = Problems::default();
+    let account = form.account.trim();
+    if account.is_empty() {
+        problems.add("account", "error.required", "");
+    }
+    let currency: String = line.try_get("currency")?;
+    if currency != Currency::CNY.code() {
+        problems.add("account", "error.bank.book_foreign", &currency);
+    }
+    problems.finish()?;
+    let amount: i64 = line.try_get("amount")?;
+    let bank: String = line.try_get("bank_account")?;
+    let date: String = line.try_get("line_date")?;
+    let memo = match form.memo.trim() {
+        "" => line.try_get::<String, _>("memo")?,
+        typed => typed.to_string(),
+    };
+    let memo: String = memo.chars().take(200).collect();
+    let (debit, credit) = if amount < 0 { (account, bank.as_str()) } else { (bank.as_str(), account) };
+    let mut lines =
+        vec![crate::domain::Line::cny(debit, amount.abs(), 0), crate::domain::Line::cny(credit, 0, amount.abs())];
+    for l in &mut lines {
+        l.memo = memo.clone();
+    }
+    let entry = crate::domain::Entry {
+        period: crate::domain::period_of(&date),
+        date,
+        word: if amount < 0 { "付" } else { "收" }.into(),
+        memo,
+        lines,
+    };
+    let posted = crate::service::post_document_entry(tx, company, &entry, "bank").await;
+    // The ledger names the voucher's lines; the clerk typed one account, so its refusals
+    // (unknown, archived, a parent) go beside it, and the bank's beside nothing.
+    let account_line = if amount < 0 { "lines[0]" } else { "lines[1]" };
+    let (entry_id, _) = posted.map_err(|e| match e {
+        db::Error::Domain(DomainError::Invalid(errors)) => db::Error::Domain(DomainError::Invalid(
+            errors
+                .into_iter()
+                .map(|mut e| {
+                    e.field = if e.field == account_line { "account".into() } else { String::new() };
+                    e
+                })
+                .collect(),
+        )),
+        other => other,
+    })?;
+    match_voucher(tx, line_id, entry_id).await?;
+    Ok(entry_id)
+}
+
 /// The receipt or payment a number names (`REC/2026/00001`), for matching a statement line by
 /// hand when no suggestion fits; refused on `payment` when there is none.
 pub async fn payment_by_number(tx: &mut Tx, company: i64, number: &str) -> Result<i64> {
@@ -430,24 +639,23 @@ pub async fn payment_by_number(tx: &mut Tx, company: i64, number: &str) -> Resul
 pub async fn unreconcile(tx: &mut Tx, principal: &Principal, line_id: i64) -> Result<()> {
     principal.authorize(crate::invoicing::PAYMENTS)?;
     let company = principal.company_id.0;
-    let row = tx
-        .fetch_optional(
-            sqlx::query("SELECT payment_id FROM fin_bank_lines WHERE company_id = $1 AND id = $2")
-                .bind(company)
-                .bind(line_id),
-        )
-        .await?
-        .ok_or(DomainError::NotFound("bank line"))?;
-    let Some(payment) = row.try_get::<Option<i64>, _>("payment_id")? else {
+    let row = statement_line(tx, company, line_id).await?;
+    let (payment, entry) = (row.try_get::<Option<i64>, _>("payment_id")?, row.try_get::<Option<i64>, _>("entry_id")?);
+    if payment.is_none() && entry.is_none() {
         return Err(DomainError::Conflict("the statement line is not reconciled".into()).into());
-    };
+    }
     tx.execute(
-        sqlx::query("UPDATE fin_bank_lines SET payment_id = NULL, matched_at = NULL WHERE id = $1 AND payment_id = $2")
-            .bind(line_id)
-            .bind(payment),
+        sqlx::query("UPDATE fin_bank_lines SET payment_id = NULL, entry_id = NULL, matched_at = NULL WHERE id = $1")
+            .bind(line_id),
     )
     .await?;
-    tx.audit("state", "finance.bank_line", Some(&line_id.to_string()), &json!({"payment_id": [payment, null]})).await?;
+    // A voucher booked from the line stays posted: it records money that did move, and it is
+    // offered again for the line (or reversed, as any voucher).
+    let change = match payment {
+        Some(payment) => json!({"payment_id": [payment, null]}),
+        None => json!({"entry_id": [entry, null]}),
+    };
+    tx.audit("state", "finance.bank_line", Some(&line_id.to_string()), &change).await?;
     Ok(())
 }
 

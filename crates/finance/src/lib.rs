@@ -225,6 +225,12 @@ pub fn module() -> Module {
                 name: "surtaxes on VAT: settings and accounts",
                 sql: include_str!("../migrations/0031_surtaxes.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 32,
+                name: "bank lines matched with vouchers",
+                sql: include_str!("../migrations/0032_bank_lines_vouchers.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,

@@ -1312,7 +1312,13 @@ pub fn bank_docs() -> Vec<ApiRoute> {
         ApiRoute {
             method: "POST",
             path: "/api/v1/finance/bank-lines/{id}/match",
-            summary: "Reconcile a line with a receipt or payment",
+            summary: "Reconcile a line with a receipt or payment (payment_id) or, for a line in yuan, with a voucher no payment made (entry_id) that moves its amount on its account within ten days",
+            ..base
+        },
+        ApiRoute {
+            method: "POST",
+            path: "/api/v1/finance/bank-lines/{id}/book",
+            summary: "Book a line in yuan that nothing booked yet (a bank fee, interest) against an account, one voucher on its day, and match it; needs the right to post too",
             ..base
         },
     ]
@@ -1336,7 +1342,7 @@ pub async fn bank_lines(ctx: Ctx, Query(q): Query<BankQuery>) -> AppResult<Json<
     let lines = crate::bank::lines(&mut conn, ctx.company_id(), q.unmatched.unwrap_or(false)).await?;
     let items: Vec<Value> = lines
         .iter()
-        .map(|l| json!({"id": l.id, "bank_account": l.bank_account, "date": l.date, "amount": l.amount_decimal(), "currency": l.currency, "counterparty": l.counterparty, "reference": l.reference, "memo": l.memo, "payment_id": l.payment_id, "payment_number": l.payment_number}))
+        .map(|l| json!({"id": l.id, "bank_account": l.bank_account, "date": l.date, "amount": l.amount_decimal(), "currency": l.currency, "counterparty": l.counterparty, "reference": l.reference, "memo": l.memo, "payment_id": l.payment_id, "payment_number": l.payment_number, "entry_id": l.entry_id, "entry_number": l.entry_number}))
         .collect();
     Ok(Json(json!({"items": items})))
 }
@@ -1347,22 +1353,44 @@ pub async fn bank_suggestions(ctx: Ctx, Path(id): Path<String>) -> AppResult<Jso
     let found = crate::bank::suggestions(&mut conn, ctx.company_id(), parse_id(&id)?).await?;
     let items: Vec<Value> = found
         .iter()
-        .map(|s| json!({"payment_id": s.payment_id, "number": s.number, "party_name": s.party_name, "date": s.date, "amount": crate::fx::decimal_text(s.amount, kernel::Currency::from_code(&s.currency).unwrap_or(kernel::Currency::CNY)), "currency": s.currency, "days_apart": s.days_apart, "name_matches": s.name_matches}))
+        .map(|s| json!({"payment_id": s.payment_id, "entry_id": s.entry_id, "number": s.number, "party_name": s.party_name, "date": s.date, "amount": crate::fx::decimal_text(s.amount, kernel::Currency::from_code(&s.currency).unwrap_or(kernel::Currency::CNY)), "currency": s.currency, "days_apart": s.days_apart, "name_matches": s.name_matches}))
         .collect();
     Ok(Json(json!({"items": items})))
 }
 
+/// A match of a statement line: with a receipt or payment, or with a voucher.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MatchBody {
-    payment_id: i64,
+    #[serde(default)]
+    payment_id: Option<i64>,
+    #[serde(default)]
+    entry_id: Option<i64>,
 }
 
 pub async fn bank_match(ctx: Ctx, Path(id): Path<String>, ApiJson(body): ApiJson<MatchBody>) -> AppResult<Json<Value>> {
     let id = parse_id(&id)?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    crate::bank::reconcile(&mut tx, &ctx.principal, id, body.payment_id).await?;
+    match (body.payment_id, body.entry_id) {
+        (Some(payment), None) => crate::bank::reconcile(&mut tx, &ctx.principal, id, payment).await?,
+        (None, Some(entry)) => crate::bank::reconcile_voucher(&mut tx, &ctx.principal, id, entry).await?,
+        _ => return Err(DomainError::invalid("payment_id", "error.bank.match_one", "").into()),
+    }
     tx.commit().await?;
-    Ok(Json(json!({"id": id, "payment_id": body.payment_id})))
+    Ok(Json(json!({"id": id, "payment_id": body.payment_id, "entry_id": body.entry_id})))
+}
+
+/// Books a statement line nothing booked yet against an account, and matches it.
+pub async fn bank_book(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    ApiJson(form): ApiJson<crate::bank::BookForm>,
+) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let entry_id = crate::bank::book(&mut tx, &ctx.principal, id, &form).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": id, "entry_id": entry_id}))).into_response())
 }
 
 pub fn rate_docs() -> Vec<ApiRoute> {

@@ -1,6 +1,7 @@
 //! The bank reconciliation page: import a statement from the bank's CSV export (the file
 //! itself, or its text pasted) with a column mapping, then reconcile each line with one of its
-//! suggested receipts or payments.
+//! suggested receipts, payments or vouchers, or book a line nothing booked yet against an
+//! account.
 
 use crate::bank::{self, BankLine, Mapping, StatementForm, Suggestion};
 use askama::Template;
@@ -30,6 +31,8 @@ struct BankPage {
     imported: Option<String>,
     /// A match or unmatch refused, on its line's row (`line {id}`).
     refused: Refused,
+    /// May book a line as a voucher (the right to post as well as the bank clerk's).
+    can_book: bool,
 }
 
 impl BankPage {
@@ -54,7 +57,7 @@ async fn bank_page(
     let lines = bank::lines(&mut conn, ctx.company_id(), false).await?;
     let mut rows = Vec::with_capacity(lines.len());
     for line in lines {
-        let suggestions = if line.payment_id.is_none() {
+        let suggestions = if line.matched_with().is_none() {
             bank::suggestions(&mut conn, ctx.company_id(), line.id).await?
         } else {
             Vec::new()
@@ -69,6 +72,7 @@ async fn bank_page(
         field_errors: Vec::new(),
         imported,
         refused: Refused::default(),
+        can_book: ctx.principal.may(crate::service::POST),
     })
 }
 
@@ -154,12 +158,16 @@ pub async fn import(ctx: Ctx, upload: Upload) -> AppResult<Response> {
     }
 }
 
-/// Matches a statement line with a suggested receipt or payment, or with the one whose number
-/// was typed; a refusal (another amount, already matched) shows on the line's row.
+/// Matches a statement line with a suggested receipt, payment or voucher, or with the receipt
+/// or payment whose number was typed; a refusal (another amount, already matched) shows on the
+/// line's row.
 pub async fn reconcile(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) -> AppResult<Response> {
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let outcome = async {
+        if let Some(entry) = pairs.get("entry_id").and_then(|e| e.parse().ok()) {
+            return bank::reconcile_voucher(&mut tx, &ctx.principal, id, entry).await;
+        }
         let payment = match pairs.get("payment_id").and_then(|p| p.parse().ok()) {
             Some(payment) => payment,
             None => bank::payment_by_number(&mut tx, ctx.company_id(), &pairs.text("number")).await?,
@@ -167,6 +175,17 @@ pub async fn reconcile(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) -> Ap
         bank::reconcile(&mut tx, &ctx.principal, id, payment).await
     }
     .await;
+    line_changed(&ctx, tx, outcome, id, pairs).await
+}
+
+/// Books a line nothing booked yet against the account typed, and matches it with the voucher
+/// made; a refusal (an unknown account, a closed month) shows on the line's row, the account's
+/// beside it.
+pub async fn book(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) -> AppResult<Response> {
+    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
+    let form = bank::BookForm { account: pairs.text("account"), memo: pairs.text("memo") };
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let outcome = bank::book(&mut tx, &ctx.principal, id, &form).await.map(|_| ());
     line_changed(&ctx, tx, outcome, id, pairs).await
 }
 

@@ -53,6 +53,8 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/finance/bank/{id}/match", post(bank::reconcile))
         .route("/finance/bank/{id}/unmatch", post(bank::unreconcile))
+        .route("/finance/bank/{id}/book", post(bank::book))
+        .route("/api/v1/finance/bank-lines/{id}/book", post(api::bank_book))
         .route("/api/v1/finance/bank-statements", post(api::import_statement))
         .route("/api/v1/finance/bank-lines", get(api::bank_lines))
         .route("/api/v1/finance/bank-lines/{id}/suggestions", get(api::bank_suggestions))

@@ -1,5 +1,6 @@
 //! The finance module's scenario tests, one test binary (link time matters on two cores).
 
+mod bank;
 mod budgets;
 mod charts;
 mod foreign;

@@ -1,0 +1,145 @@
+//! April's bank statement of a Suzhou trading company, reconciled with what no receipt or
+//! payment records: the capital paid in and the wages sent, booked by hand, matched with their
+//! vouchers; the bank's fee and the interest it paid, booked from the statement itself.
+
+use crate::ledger::{post, voucher};
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+use testkit::{spawn_app, ApiClient};
+
+async fn unmatched(api: &ApiClient) -> Vec<Value> {
+    api.get("/api/v1/finance/bank-lines?unmatched=true").await.json()["items"].as_array().cloned().unwrap_or_default()
+}
+
+fn line_of(lines: &[Value], amount: &str) -> i64 {
+    lines.iter().find(|l| l["amount"] == amount).and_then(|l| l["id"].as_i64()).expect("the statement line")
+}
+
+/// A voucher's lines as (account, debit, credit).
+async fn lines_of(api: &ApiClient, entry: &Value) -> Vec<(String, String, String)> {
+    let entry = api.get(&format!("/api/v1/finance/entries/{entry}")).await.json();
+    let text = |l: &Value, key: &str| l[key].as_str().unwrap_or("").to_string();
+    entry["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .map(|l| (text(l, "account"), text(l, "debit"), text(l, "credit")))
+        .collect()
+}
+
+fn row(account: &str, debit: &str, credit: &str) -> (String, String, String) {
+    (account.into(), debit.into(), credit.into())
+}
+
+#[tokio::test]
+async fn statement_lines_are_matched_with_vouchers_or_booked_from_the_statement() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let capital =
+        post(&api, voucher("2026-04-01", "股东投入资本", &[("1002", "100000.00", ""), ("4001", "", "100000.00")]))
+            .await;
+    let wages =
+        post(&api, voucher("2026-04-10", "发放三月工资", &[("2211", "8000.00", ""), ("1002", "", "8000.00")])).await;
+    let csv = "日期,金额,摘要\n2026-04-02,100000.00,投资款\n2026-04-10,-8000.00,代发工资\n2026-04-21,3.20,结息\n2026-04-30,-15.00,手续费\n";
+    let imported = api
+        .post(
+            "/api/v1/finance/bank-statements",
+            &json!({"bank_account": "1002", "csv": csv, "mapping": {"date": "日期", "amount": "金额", "memo": "摘要"}}),
+        )
+        .await;
+    assert_eq!(imported.status, StatusCode::CREATED, "{}", imported.body);
+    let lines = unmatched(&api).await;
+
+    // The wages line is offered the wages voucher, named by its month and number; the capital's
+    // voucher moves the other way and another amount, so it is not offered, and is refused.
+    let paid_out = line_of(&lines, "-8000.00");
+    let offered = api.get(&format!("/api/v1/finance/bank-lines/{paid_out}/suggestions")).await.json();
+    assert_eq!(offered["items"].as_array().map(Vec::len), Some(1), "{offered}");
+    assert_eq!(
+        (offered["items"][0]["entry_id"].clone(), offered["items"][0]["payment_id"].clone()),
+        (wages["id"].clone(), Value::Null)
+    );
+    assert_eq!(offered["items"][0]["number"], "2026-04 记-0002");
+    let wrong =
+        api.post(&format!("/api/v1/finance/bank-lines/{paid_out}/match"), &json!({"entry_id": capital["id"]})).await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", wrong.body);
+    assert_eq!(wrong.json()["errors"][0]["field"], "entry_id");
+    for (line, entry) in [(paid_out, &wages), (line_of(&lines, "100000.00"), &capital)] {
+        let matched =
+            api.post(&format!("/api/v1/finance/bank-lines/{line}/match"), &json!({"entry_id": entry["id"]})).await;
+        assert_eq!(matched.status, StatusCode::OK, "{}", matched.body);
+    }
+    // A voucher is matched once.
+    let twice = api
+        .post(
+            &format!("/api/v1/finance/bank-lines/{}/match", line_of(&lines, "-15.00")),
+            &json!({"entry_id": wages["id"]}),
+        )
+        .await;
+    assert_ne!(twice.status, StatusCode::OK, "{}", twice.body);
+
+    // The fee is booked from the page against 6603 财务费用: Dr 6603, Cr 1002 on its day.
+    let fee = line_of(&lines, "-15.00");
+    let browser = app.signed_in("admin").await;
+    let booked = browser
+        .post_form("/finance/bank", &format!("/finance/bank/{fee}/book"), &[("account", "6603"), ("memo", "")])
+        .await;
+    assert_eq!(booked.status, StatusCode::SEE_OTHER, "{}", booked.body);
+    let fee_voucher = api.get("/api/v1/finance/bank-lines").await.json()["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|l| l["id"] == fee)
+        .map(|l| l["entry_id"].clone())
+        .expect("the fee's line");
+    assert_eq!(lines_of(&api, &fee_voucher).await, vec![row("6603", "15.00", "0.00"), row("1002", "0.00", "15.00")]);
+    let entry = api.get(&format!("/api/v1/finance/entries/{fee_voucher}")).await.json();
+    assert_eq!(
+        (entry["date"].as_str(), entry["word"].as_str(), entry["memo"].as_str(), entry["kind"].as_str()),
+        (Some("2026-04-30"), Some("付"), Some("手续费"), Some("bank"))
+    );
+
+    // The interest: an unknown account is refused beside the account, with nothing posted;
+    // then booked against 6603 as money in, Dr 1002, Cr 6603.
+    let interest = line_of(&lines, "3.20");
+    let unknown = browser
+        .post_form(
+            "/finance/bank",
+            &format!("/finance/bank/{interest}/book"),
+            &[("account", "6699"), ("memo", "利息收入")],
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", unknown.body);
+    let at_row = unknown.body.split(&format!("id=\"line-{interest}\"")).nth(1).expect("the line's row");
+    let at_row = &at_row[..at_row.find("</tr>").expect("row end")];
+    assert!(at_row.contains("role=\"alert\"") && at_row.contains("value=\"6699\""), "{at_row}");
+    assert_eq!(app.count("fin_entries WHERE kind = 'bank'").await, 1, "only the fee was booked");
+    let api_refused =
+        api.post(&format!("/api/v1/finance/bank-lines/{interest}/book"), &json!({"account": "6699"})).await;
+    assert_eq!(api_refused.json()["errors"][0]["field"], "account", "{}", api_refused.body);
+    let booked = api
+        .post(&format!("/api/v1/finance/bank-lines/{interest}/book"), &json!({"account": "6603", "memo": "利息收入"}))
+        .await;
+    assert_eq!(booked.status, StatusCode::CREATED, "{}", booked.body);
+    assert_eq!(
+        lines_of(&api, &booked.json()["entry_id"]).await,
+        vec![row("1002", "3.20", "0.00"), row("6603", "0.00", "3.20")]
+    );
+    assert!(unmatched(&api).await.is_empty(), "the whole statement is reconciled");
+
+    // The fee's match undone: its voucher stays posted and is offered to the line again.
+    let undone = browser.post_form("/finance/bank", &format!("/finance/bank/{fee}/unmatch"), &[]).await;
+    assert_eq!(undone.status, StatusCode::SEE_OTHER, "{}", undone.body);
+    let offered = api.get(&format!("/api/v1/finance/bank-lines/{fee}/suggestions")).await.json();
+    assert_eq!(offered["items"][0]["entry_id"], fee_voucher, "{offered}");
+    let page = browser.get("/finance/bank").await;
+    assert!(page.body.contains(&format!("/finance/entries/{}", wages["id"])), "a matched voucher links to itself");
+    let again = browser
+        .post_form("/finance/bank", &format!("/finance/bank/{fee}/match"), &[("entry_id", &fee_voucher.to_string())])
+        .await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
+    let booked_twice = api.post(&format!("/api/v1/finance/bank-lines/{fee}/book"), &json!({"account": "6603"})).await;
+    assert_ne!(booked_twice.status, StatusCode::CREATED, "a matched line is not booked again");
+    assert_eq!(app.count("fin_entries WHERE kind = 'bank'").await, 2);
+}
