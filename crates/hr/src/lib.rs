@@ -21,6 +21,7 @@ pub mod domain;
 mod http;
 mod i18n;
 pub mod org;
+pub mod pay_rules;
 pub mod payroll;
 pub mod planning;
 pub mod recruiting;

@@ -450,7 +450,8 @@ pub async fn hire(tx: &mut Tx, principal: &Principal, form: &HireForm) -> Result
         "" => "STD",
         s => s,
     };
-    crate::payroll::ensure_defaults(tx, company, hire_date.map(|d| chrono::Datelike::year(&d)).unwrap_or(2026)).await?;
+    crate::pay_rules::ensure_defaults(tx, company, hire_date.map(|d| chrono::Datelike::year(&d)).unwrap_or(2026))
+        .await?;
     let structure = sqlx::query("SELECT id FROM hr_structures WHERE company_id = $1 AND code = $2")
         .bind(company)
         .bind(structure_code)

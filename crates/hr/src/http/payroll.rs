@@ -122,7 +122,7 @@ fn payslip_json(s: &Payslip) -> Value {
 async fn structures_api(ctx: Ctx) -> AppResult<Json<Value>> {
     ctx.require(PAY_READ)?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    payroll::ensure_defaults(&mut tx, ctx.company_id(), this_year(&ctx)).await?;
+    crate::pay_rules::ensure_defaults(&mut tx, ctx.company_id(), this_year(&ctx)).await?;
     tx.commit().await?;
     let mut conn = conn(&ctx).await?;
     Ok(Json(json!({"items": payroll::structures(&mut conn, ctx.company_id()).await?})))
@@ -148,10 +148,10 @@ async fn city_rules_api(ctx: Ctx, Query(q): Query<YearQuery>) -> AppResult<Json<
     ctx.require(PAY_READ)?;
     let year = q.year.unwrap_or_else(|| this_year(&ctx));
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    payroll::ensure_defaults(&mut tx, ctx.company_id(), year).await?;
+    crate::pay_rules::ensure_defaults(&mut tx, ctx.company_id(), year).await?;
     tx.commit().await?;
     let mut conn = conn(&ctx).await?;
-    Ok(Json(json!({"year": year, "items": payroll::city_rules(&mut conn, ctx.company_id(), year).await?})))
+    Ok(Json(json!({"year": year, "items": crate::pay_rules::city_rules(&mut conn, ctx.company_id(), year).await?})))
 }
 
 async fn save_city_rule_api(ctx: Ctx, ApiJson(form): ApiJson<CityRuleForm>) -> AppResult<Response> {
@@ -600,11 +600,11 @@ async fn settings_view(
 ) -> AppResult<SettingsPage> {
     ctx.require(PAY_READ)?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    payroll::ensure_defaults(&mut tx, ctx.company_id(), year).await?;
+    crate::pay_rules::ensure_defaults(&mut tx, ctx.company_id(), year).await?;
     tx.commit().await?;
     let mut conn = conn(ctx).await?;
     let structures = payroll::structures(&mut conn, ctx.company_id()).await?;
-    let rules = payroll::city_rules(&mut conn, ctx.company_id(), year).await?;
+    let rules = crate::pay_rules::city_rules(&mut conn, ctx.company_id(), year).await?;
     drop(conn);
     let mut structure = structure.unwrap_or_default();
     structure.components.resize(COMPONENT_ROWS.max(structure.components.len()), ComponentForm::default());
