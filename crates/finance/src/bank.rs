@@ -394,8 +394,10 @@ pub async fn suggestions(conn: &mut db::Conn, company: i64, line_id: i64) -> Res
 }
 
 /// Posted vouchers that no receipt or payment made (those are matched through their payment),
-/// neither reversed nor reversals, not matched yet, dated `from..=to`, that move `amount`
-/// (money in positive) on the account `bank`; or only the voucher `only`.
+/// neither reversed nor reversals, not matched yet on this account, dated `from..=to`, that
+/// move `amount` (money in positive) on the account `bank`; or only the voucher `only`. A
+/// transfer between two of the company's accounts is one voucher on two statements, matched
+/// once on each.
 async fn voucher_candidates(
     conn: &mut db::Conn,
     company: i64,
@@ -411,7 +413,7 @@ async fn voucher_candidates(
          WHERE e.company_id = $1 AND a.code = $2 AND e.entry_date >= $3 AND e.entry_date <= $4 AND ($6 = 0 OR e.id = $6) \
          AND e.status = 'posted' AND e.kind <> 'payment' AND e.reversal_of IS NULL \
          AND NOT EXISTS (SELECT 1 FROM fin_entries r WHERE r.reversal_of = e.id) \
-         AND NOT EXISTS (SELECT 1 FROM fin_bank_lines b WHERE b.entry_id = e.id) \
+         AND NOT EXISTS (SELECT 1 FROM fin_bank_lines b WHERE b.entry_id = e.id AND b.bank_account = $2) \
          GROUP BY e.id, e.period, e.number, e.entry_date, e.memo HAVING SUM(l.debit - l.credit) = $5",
     )
     .bind(company)
@@ -536,7 +538,8 @@ pub async fn reconcile_voucher(tx: &mut Tx, principal: &Principal, line_id: i64,
 /// Marks a line matched with a voucher, and audits it.
 async fn match_voucher(tx: &mut Tx, line_id: i64, entry_id: i64) -> Result<()> {
     let now = tx.now().to_string();
-    // The unique index on entry_id is the last word if two lines take one voucher at once.
+    // The unique index on (entry_id, bank_account) is the last word if two lines of one
+    // account take one voucher at once.
     tx.execute(
         sqlx::query("UPDATE fin_bank_lines SET entry_id = $1, matched_at = $2 WHERE id = $3 AND entry_id IS NULL")
             .bind(entry_id)
@@ -578,9 +581,12 @@ pub async fn book(tx: &mut Tx, principal: &Principal, line_id: i64, form: &BookF
     if currency != Currency::CNY.code() {
         problems.add("account", "error.bank.book_foreign", &currency);
     }
+    let bank: String = line.try_get("bank_account")?;
+    if account == bank {
+        problems.add("account", "error.bank.book_same_account", account);
+    }
     problems.finish()?;
     let amount: i64 = line.try_get("amount")?;
-    let bank: String = line.try_get("bank_account")?;
     let date: String = line.try_get("line_date")?;
     let memo = match form.memo.trim() {
         "" => line.try_get::<String, _>("memo")?,
@@ -604,18 +610,7 @@ pub async fn book(tx: &mut Tx, principal: &Principal, line_id: i64, form: &BookF
     // The ledger names the voucher's lines; the clerk typed one account, so its refusals
     // (unknown, archived, a parent) go beside it, and the bank's beside nothing.
     let account_line = if amount < 0 { "lines[0]" } else { "lines[1]" };
-    let (entry_id, _) = posted.map_err(|e| match e {
-        db::Error::Domain(DomainError::Invalid(errors)) => db::Error::Domain(DomainError::Invalid(
-            errors
-                .into_iter()
-                .map(|mut e| {
-                    e.field = if e.field == account_line { "account".into() } else { String::new() };
-                    e
-                })
-                .collect(),
-        )),
-        other => other,
-    })?;
+    let (entry_id, _) = crate::service::refusals_on_fields(posted, &[(account_line, "account")])?;
     match_voucher(tx, line_id, entry_id).await?;
     Ok(entry_id)
 }

@@ -217,6 +217,15 @@ fn amount(problems: &mut Problems, field: &str, text: &str) -> i64 {
 /// from where sums of lines could overflow.
 pub const MAX_LINE: i64 = 100_000_000_000_000;
 
+/// A voucher a step of the month's end posted on its own (the transfer of unpaid VAT, the
+/// accrual of surtaxes): its id, number and amount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostedVoucher {
+    pub entry_id: i64,
+    pub number: String,
+    pub amount: i64,
+}
+
 /// Formats fen as the API's decimal string ("1234.50").
 pub fn yuan(fen: i64) -> String {
     let sign = if fen < 0 { "-" } else { "" };

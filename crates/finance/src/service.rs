@@ -955,7 +955,7 @@ pub async fn reverse_entry(tx: &mut Tx, principal: &Principal, id: i64, date: &s
     if original.reversal_of.is_some() {
         return Err(DomainError::Conflict("a reversal is not reversed; post a new entry".into()).into());
     }
-    if original.kind != "manual" {
+    if !STANDALONE_KINDS.contains(&original.kind.as_str()) {
         // An invoice's or payment's voucher is undone through its document (a credit note),
         // a closing voucher by reopening the period; reversing it here would split the two.
         return Err(DomainError::Conflict(format!("a {} voucher is undone through its document", original.kind)).into());
@@ -992,7 +992,42 @@ pub async fn reverse_entry(tx: &mut Tx, principal: &Principal, id: i64, date: &s
     };
     tx.audit("create", "finance.entry", Some(&reversal.to_string()), &json!({"reversal_of": [null, id]})).await?;
     let number = post_unchecked(tx, company, reversal, Tags::Undoing).await?;
+    // A statement line matched with the voucher no longer is: the voucher and its reversal
+    // together moved nothing.
+    let unmatched = tx
+        .execute(
+            sqlx::query("UPDATE fin_bank_lines SET entry_id = NULL, matched_at = NULL WHERE entry_id = $1").bind(id),
+        )
+        .await?;
+    if unmatched > 0 {
+        tx.audit("state", "finance.bank_line", None, &json!({"entry_id": [id, null], "lines": unmatched})).await?;
+    }
     Ok((reversal, number))
+}
+
+/// The kinds of voucher that stand on their own, with no document behind them, and so are
+/// reversed as themselves: entered by hand, booked from a bank statement line, and the VAT's
+/// month-end transfer, surtax accrual and tax payment.
+pub const STANDALONE_KINDS: [&str; 5] = ["manual", "bank", "vat_transfer", "surtax_accrual", "tax_payment"];
+
+/// A ledger refusal of a voucher a form made, its lines' fields (`lines[1]`) renamed to the
+/// form's own (`bank_account`) where the form has one, and to none (the form as a whole)
+/// where it has not.
+pub fn refusals_on_fields<T>(outcome: Result<T>, renames: &[(&str, &str)]) -> Result<T> {
+    outcome.map_err(|error| match error {
+        db::Error::Domain(DomainError::Invalid(errors)) => db::Error::Domain(DomainError::Invalid(
+            errors
+                .into_iter()
+                .map(|mut e| {
+                    if e.field.starts_with("lines") {
+                        e.field = renames.iter().find(|(line, _)| *line == e.field).map_or("", |r| r.1).to_string();
+                    }
+                    e
+                })
+                .collect(),
+        )),
+        other => other,
+    })
 }
 
 /// A voucher with its lines.

@@ -12,7 +12,7 @@
 //! Cr the bank ([`pay`]).
 
 use crate::chart::{self, Role};
-use crate::domain::{self, Entry};
+use crate::domain::{self, Entry, PostedVoucher};
 use crate::service;
 use db::{Result, Tx};
 use kernel::error::Problems;
@@ -220,40 +220,59 @@ impl SurtaxRow {
     }
 }
 
-/// The surtaxes of the months `from..=to` whose VAT payable is `monthly_payable`.
+/// The surtaxes of the months `from..=to` and the VAT they are levied on (the base), with
+/// `to_transfer` still to go to 未交增值税 at the end of `to`.
+///
+/// The base of a month is the VAT it moves to 未交增值税, the tax paid the next month: what its
+/// transfer credited there, and for the last month also what is still to transfer. That is
+/// the month's own tax payable, and besides it any earlier month's left untransferred, whose
+/// surtaxes are paid with it.
 pub async fn rows(
     conn: &mut db::Conn,
     company: i64,
     template: chart::Template,
-    from: &str,
-    to: &str,
-    monthly_payable: &[i64],
-) -> Result<Vec<SurtaxRow>> {
+    months: &[String],
+    to_transfer: i64,
+) -> Result<(i64, Vec<SurtaxRow>)> {
     let settings = settings(&mut *conn, company).await?;
     let codes = Surtax::ALL.map(|t| template.code(t.role()));
+    let unpaid_vat = template.code(Role::UnpaidVat);
+    let (Some(from), Some(to)) = (months.first(), months.last()) else { return Ok((0, Vec::new())) };
     let credits = sqlx::query(
-        "SELECT a.code, CAST(SUM(b.credit) AS BIGINT) AS credit FROM fin_balances b \
+        "SELECT a.code, b.period, CAST(SUM(b.credit) AS BIGINT) AS credit FROM fin_balances b \
          JOIN fin_accounts a ON a.id = b.account_id WHERE b.company_id = $1 AND b.period >= $2 AND b.period <= $3 \
-         AND a.code IN ($4, $5, $6) GROUP BY a.code",
+         AND a.code IN ($4, $5, $6, $7) GROUP BY a.code, b.period",
     )
     .bind(company)
     .bind(from)
     .bind(to)
+    .bind(unpaid_vat)
     .bind(codes[0])
     .bind(codes[1])
     .bind(codes[2])
     .fetch_all(conn)
     .await?;
-    let mut rows = Vec::new();
-    for (tax, account) in Surtax::ALL.into_iter().zip(codes) {
-        let mut accrued = 0;
-        for r in credits.iter().filter(|r| r.try_get::<String, _>("code").is_ok_and(|c| c == account)) {
-            accrued += r.try_get::<Option<i64>, _>("credit")?.unwrap_or(0);
-        }
-        let due = monthly_payable.iter().map(|base| settings.due(tax, *base)).sum();
-        rows.push(SurtaxRow { tax, rate_bp: settings.rate_bp(tax), account, due, accrued });
+    let mut by_code: Vec<(String, String, i64)> = Vec::with_capacity(credits.len());
+    for r in &credits {
+        by_code.push((r.try_get("code")?, r.try_get("period")?, r.try_get::<Option<i64>, _>("credit")?.unwrap_or(0)));
     }
-    Ok(rows)
+    let credited = |code: &str, month: Option<&str>| -> i64 {
+        by_code.iter().filter(|(c, p, _)| c == code && month.is_none_or(|m| p == m)).map(|r| r.2).sum()
+    };
+    let bases: Vec<i64> =
+        months.iter().map(|m| credited(unpaid_vat, Some(m)) + if m == to { to_transfer.max(0) } else { 0 }).collect();
+    let rows = Surtax::ALL
+        .into_iter()
+        .zip(codes)
+        .map(|(tax, account)| SurtaxRow {
+            tax,
+            rate_bp: settings.rate_bp(tax),
+            account,
+            due: bases.iter().map(|base| settings.due(tax, *base)).sum(),
+            accrued: credited(account, None),
+        })
+        .collect();
+    Ok((bases.iter().sum(), rows))
 }
 
 /// Posts what is still to accrue of a month's surtaxes (计提附加税费), one voucher (转) on the
@@ -264,7 +283,7 @@ pub(crate) async fn accrue(
     template: chart::Template,
     period: &str,
     rows: &[SurtaxRow],
-) -> Result<Option<crate::vat_return::Transfer>> {
+) -> Result<Option<PostedVoucher>> {
     let total: i64 = rows.iter().map(SurtaxRow::to_accrue).sum();
     if total == 0 {
         return Ok(None);
@@ -279,7 +298,7 @@ pub(crate) async fn accrue(
     }
     let entry = Entry { date: service::last_day(period), period: period.into(), word: "转".into(), memo, lines };
     let (entry_id, number) = service::post_document_entry(tx, company, &entry, "surtax_accrual").await?;
-    Ok(Some(crate::vat_return::Transfer { entry_id, number, amount: total }))
+    Ok(Some(PostedVoucher { entry_id, number, amount: total }))
 }
 
 /// What a month's taxes leave to pay: the unpaid VAT and each surtax standing on their
@@ -378,9 +397,10 @@ pub async fn pay(tx: &mut Tx, principal: &Principal, form: &PaymentForm) -> Resu
     }
     problems.finish()?;
     let (period, date) = (period.unwrap_or_default(), date.map(|d| d.to_string()).unwrap_or_default());
-    // The month paid into is taken first, so two payments at the same moment are made one
-    // after the other and the second finds nothing left to pay.
-    service::claim_open_period(tx, company, &domain::period_of(&date)).await?;
+    // The company's books are taken first, so two payments at the same moment (of one month,
+    // on days of different months) are made one after the other and the second finds nothing
+    // left to pay.
+    tx.execute(sqlx::query("UPDATE fin_books SET company_id = company_id WHERE company_id = $1").bind(company)).await?;
     let owed = owed(tx.conn(), company, &period).await?;
     if owed.total() == 0 {
         return Ok(None);
@@ -396,7 +416,10 @@ pub async fn pay(tx: &mut Tx, principal: &Principal, form: &PaymentForm) -> Resu
     for line in &mut lines {
         line.memo = memo.clone();
     }
+    let bank_line = format!("lines[{}]", lines.len() - 1);
     let entry = Entry { period: domain::period_of(&date), date, word: "付".into(), memo, lines };
-    let (entry_id, number) = service::post_document_entry(tx, company, &entry, "tax_payment").await?;
+    let posted = service::post_document_entry(tx, company, &entry, "tax_payment").await;
+    // The ledger names the voucher's lines; of them the form has only the bank account.
+    let (entry_id, number) = service::refusals_on_fields(posted, &[(&bank_line, "bank_account")])?;
     Ok(Some(Payment { entry_id, number, owed }))
 }

@@ -15,7 +15,7 @@
 //! it read every invoice of the company, 35 ms at a quarter of a million).
 
 use crate::chart::{self, Role};
-use crate::domain::{self, Entry};
+use crate::domain::{self, Entry, PostedVoucher};
 use crate::fx::DocumentRate;
 use crate::service;
 use crate::surtaxes::{self, SurtaxRow};
@@ -63,7 +63,10 @@ pub struct VatReturn {
     /// credit it carried in (a balance left untransferred from an earlier month is not that
     /// month's tax again), never below zero.
     pub payable: i64,
-    /// The surtaxes on each month's tax payable (附加税费), and what of them was accrued.
+    /// The VAT the surtaxes are levied on: what the months moved, or are still to move, to
+    /// 未交增值税 (see [`surtaxes::rows`]).
+    pub surtax_base: i64,
+    /// The surtaxes on it (附加税费), and what of them was accrued.
     pub surtaxes: Vec<SurtaxRow>,
     /// Transferred out as unpaid or paid within the months (the VAT accounts' other debits).
     pub settled: i64,
@@ -237,14 +240,15 @@ pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str)
     let within = |month: &str, code: &str| -> i64 {
         -balances.iter().filter(|(c, p, _)| p == month && c.starts_with(code)).map(|r| r.2).sum::<i64>()
     };
-    let mut monthly_payable = Vec::new();
-    for month in crate::costs::months(&from, &to)? {
-        let carried_in = (-before(&month)).max(0);
-        monthly_payable.push((within(&month, output_account) + within(&month, input_account) - carried_in).max(0));
+    let months = crate::costs::months(&from, &to)?;
+    let mut payable = 0;
+    for month in &months {
+        let carried_in = (-before(month)).max(0);
+        payable += (within(month, output_account) + within(month, input_account) - carried_in).max(0);
     }
-    let surtaxes = surtaxes::rows(conn, company, template, &from, &to, &monthly_payable).await?;
-    let opening = before(&from);
     let closing: i64 = balances.iter().map(|r| -r.2).sum();
+    let (surtax_base, surtaxes) = surtaxes::rows(conn, company, template, &months, closing).await?;
+    let opening = before(&from);
     let moved = closing - opening;
     Ok(VatReturn {
         sales: side("customer"),
@@ -254,7 +258,8 @@ pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str)
         output,
         input,
         opening,
-        payable: monthly_payable.iter().sum(),
+        payable,
+        surtax_base,
         surtaxes,
         // What moved in the months beside output and input: transfers and payments (debits).
         settled: output - input - moved,
@@ -304,21 +309,12 @@ async fn vat_balances(
     Ok(out)
 }
 
-/// A month-end voucher of the VAT (its transfer, or its surtaxes' accrual): the voucher and
-/// the amount.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transfer {
-    pub entry_id: i64,
-    pub number: String,
-    pub amount: i64,
-}
-
 /// What a month's end posted for its VAT: the transfer of the unpaid VAT and the accrual of
 /// its surtaxes, each when there was something to post.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MonthEnd {
-    pub transfer: Option<Transfer>,
-    pub surtaxes: Option<Transfer>,
+    pub transfer: Option<PostedVoucher>,
+    pub surtaxes: Option<PostedVoucher>,
 }
 
 impl MonthEnd {
@@ -357,7 +353,7 @@ async fn post_transfer(
     template: chart::Template,
     period: &str,
     unpaid: i64,
-) -> Result<Transfer> {
+) -> Result<PostedVoucher> {
     let line = |role: Role, debit: i64, credit: i64| domain::Line {
         account: template.code(role).into(),
         debit,
@@ -376,5 +372,5 @@ async fn post_transfer(
         lines: vec![line(Role::VatTransferredOut, unpaid, 0), line(Role::UnpaidVat, 0, unpaid)],
     };
     let (entry_id, number) = service::post_document_entry(tx, company, &entry, "vat_transfer").await?;
-    Ok(Transfer { entry_id, number, amount: unpaid })
+    Ok(PostedVoucher { entry_id, number, amount: unpaid })
 }

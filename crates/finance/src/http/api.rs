@@ -791,7 +791,9 @@ fn credit_schema() -> Value {
 }
 
 fn settings_schema() -> Value {
-    json!({"type": "object", "required": ["vat_rounding"], "properties": {"vat_rounding": {"enum": ["line", "document"]}}})
+    json!({"type": "object", "properties": {
+        "vat_rounding": {"enum": ["line", "document"]}, "urban_tax_rate": {"enum": ["7", "5", "1"]},
+        "surtax_relief": {"enum": ["none", "half"]}}})
 }
 
 fn apply_advance_schema() -> Value {
@@ -1509,7 +1511,7 @@ pub fn vat_docs() -> Vec<ApiRoute> {
     let transfer = ApiRoute {
         method: "POST",
         path: "/api/v1/finance/periods/{period}/vat-transfer",
-        summary: "Transfer the month's unpaid VAT (月末结转未交增值税): Dr 转出未交增值税, Cr 未交增值税; 201 with the voucher, or 200 with none when there is nothing to transfer",
+        summary: "Transfer the month's unpaid VAT (月末结转未交增值税): Dr 转出未交增值税, Cr 未交增值税, and accrue its surtaxes (计提附加税费): Dr 税金及附加, Cr each surtax payable; 201 with the transfer's voucher and the accrual's under surtaxes, or 200 with none when there is nothing to post",
         permission: Some(service::POST),
         query: &[],
         ..report.clone()
@@ -1578,7 +1580,7 @@ pub async fn vat_return(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Jso
         "sales_documents": r.sales_documents, "purchase_documents": r.purchase_documents,
         "output": yuan(r.output), "input": yuan(r.input), "opening": yuan(r.opening), "payable": yuan(r.payable),
         "settled": yuan(r.settled), "to_transfer": yuan(r.to_transfer()), "carried_forward": yuan(r.carried_forward()),
-        "surtaxes": surtaxes, "to_pay": owed_json(&owed),
+        "surtax_base": yuan(r.surtax_base), "surtaxes": surtaxes, "to_pay": owed_json(&owed),
     })))
 }
 
@@ -1588,7 +1590,7 @@ pub async fn vat_transfer(ctx: Ctx, Path(period): Path<String>) -> AppResult<Res
     let posted = crate::vat_return::transfer_unpaid(&mut tx, &ctx.principal, &period).await?;
     tx.commit().await?;
     let status = if posted.is_empty() { StatusCode::OK } else { StatusCode::CREATED };
-    let voucher = |t: &Option<crate::vat_return::Transfer>| match t {
+    let voucher = |t: &Option<crate::domain::PostedVoucher>| match t {
         Some(t) => json!({"entry_id": t.entry_id, "number": t.number, "amount": yuan(t.amount)}),
         None => json!({"entry_id": null, "number": null, "amount": yuan(0)}),
     };
@@ -1624,7 +1626,7 @@ pub async fn tax_payment(
                 json!({"period": period, "entry_id": p.entry_id, "number": p.number, "paid": owed_json(&p.owed)});
             (StatusCode::CREATED, Json(body)).into_response()
         }
-        None => Json(json!({"period": period, "entry_id": null, "number": null})).into_response(),
+        None => Json(json!({"period": period, "entry_id": null, "number": null, "paid": null})).into_response(),
     })
 }
 

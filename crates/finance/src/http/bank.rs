@@ -33,6 +33,9 @@ struct BankPage {
     refused: Refused,
     /// May book a line as a voucher (the right to post as well as the bank clerk's).
     can_book: bool,
+    /// The chart's financial expenses account, which a bank fee is booked to: the booking
+    /// form's example.
+    fee_account: &'static str,
 }
 
 impl BankPage {
@@ -73,6 +76,7 @@ async fn bank_page(
         imported,
         refused: Refused::default(),
         can_book: ctx.principal.may(crate::service::POST),
+        fee_account: crate::chart::code(&mut conn, ctx.company_id(), crate::chart::Role::FinancialExpense).await?,
     })
 }
 

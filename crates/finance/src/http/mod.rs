@@ -158,6 +158,7 @@ pub(crate) async fn change_settings(
     surtaxes: &crate::surtaxes::SettingsForm,
     mut problems: kernel::error::Problems,
 ) -> db::Result<()> {
+    principal.authorize(crate::permissions::ACCOUNTS)?;
     let company = principal.company_id.0;
     let stored = crate::surtaxes::settings(tx.conn(), company).await?;
     let changed = surtaxes.applied_to(stored, &mut problems);

@@ -26,7 +26,7 @@ async fn conn(ctx: &Ctx) -> AppResult<db::Conn> {
 }
 
 /// This month in China Standard Time, the default period of the pages.
-fn this_period(ctx: &Ctx) -> String {
+pub(super) fn this_period(ctx: &Ctx) -> String {
     (ctx.db().clock().now() + chrono::Duration::hours(8)).format("%Y-%m").to_string()
 }
 
@@ -472,6 +472,13 @@ struct EntryPage {
     can_post: bool,
     /// May change or delete a draft (and attach documents).
     can_attach: bool,
+}
+
+impl EntryPage {
+    /// Whether the voucher has no document behind it and so is reversed as itself.
+    fn stands_alone(&self) -> bool {
+        service::STANDALONE_KINDS.contains(&self.entry.kind.as_str())
+    }
 }
 
 fn parse_id(id: &str) -> Result<i64, AppError> {

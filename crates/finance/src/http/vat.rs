@@ -99,7 +99,9 @@ async fn vat_page(ctx: &Ctx, from: &Option<String>, to: &Option<String>, refused
     };
     let can_transfer = ctx.principal.may(service::POST);
     let (mut owed, mut pay_date, mut bank) = (None, String::new(), "");
-    if let (true, Some(f)) = (can_transfer, &figures) {
+    // A month's taxes are paid once it has ended: the form shows for a past month only.
+    let ended = figures.as_ref().is_some_and(|f| f.to < super::pages::this_period(ctx));
+    if let (true, true, Some(f)) = (can_transfer, ended, &figures) {
         let mut conn = ctx.db().read_conn().await?;
         owed = Some(surtaxes::owed(&mut conn, ctx.company_id(), &f.to).await?);
         bank = crate::chart::code(&mut conn, ctx.company_id(), crate::chart::Role::Bank).await?;
@@ -152,7 +154,7 @@ fn download(ctx: &Ctx, format: &str, figures: &VatReturn) -> AppResult<Response>
     // The surtaxes: rate, then the base in the net column and the tax due.
     for s in &figures.surtaxes {
         let name = ctx.t(&format!("finance.surtax.{}", s.tax.key()));
-        rows.push(vec![name, format!("{}%", s.rate_text()), String::new(), yuan(figures.payable), yuan(s.due)]);
+        rows.push(vec![name, format!("{}%", s.rate_text()), String::new(), yuan(figures.surtax_base), yuan(s.due)]);
     }
     web::page::download(format, &format!("vat-return-{}-{}", figures.from, figures.to), &header, &rows)
 }

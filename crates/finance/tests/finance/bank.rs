@@ -142,4 +142,47 @@ async fn statement_lines_are_matched_with_vouchers_or_booked_from_the_statement(
     let booked_twice = api.post(&format!("/api/v1/finance/bank-lines/{fee}/book"), &json!({"account": "6603"})).await;
     assert_ne!(booked_twice.status, StatusCode::CREATED, "a matched line is not booked again");
     assert_eq!(app.count("fin_entries WHERE kind = 'bank'").await, 2);
+
+    // The interest was booked to the wrong account: its voucher is reversed, which leaves the
+    // line open to book again.
+    let interest_voucher = booked.json()["entry_id"].clone();
+    let reversed =
+        api.post(&format!("/api/v1/finance/entries/{interest_voucher}/reverse"), &json!({"date": "2026-04-30"})).await;
+    assert_eq!(reversed.status, StatusCode::CREATED, "{}", reversed.body);
+    assert_eq!(unmatched(&api).await.iter().map(|l| l["id"].as_i64()).collect::<Vec<_>>(), vec![Some(interest)]);
+    let rebooked = api
+        .post(&format!("/api/v1/finance/bank-lines/{interest}/book"), &json!({"account": "6603", "memo": "利息收入"}))
+        .await;
+    assert_eq!(rebooked.status, StatusCode::CREATED, "{}", rebooked.body);
+}
+
+#[tokio::test]
+async fn a_transfer_between_two_accounts_is_matched_on_both_statements() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    post(&api, voucher("2026-04-01", "股东投入资本", &[("1002", "100000.00", ""), ("4001", "", "100000.00")])).await;
+    // 20,000.00 moved to the deposit account kept with the bank for letters of credit (1012).
+    let moved =
+        post(&api, voucher("2026-04-08", "存入信用证保证金", &[("1012", "20000.00", ""), ("1002", "", "20000.00")]))
+            .await;
+    for (account, amount) in [("1002", "-20000.00"), ("1012", "20000.00")] {
+        let csv = format!("2026-04-08,{amount},转账\n");
+        let imported = api
+            .post(
+                "/api/v1/finance/bank-statements",
+                &json!({"bank_account": account, "csv": csv, "mapping": {"date": "1", "amount": "2", "memo": "3", "has_header": false}}),
+            )
+            .await;
+        assert_eq!(imported.status, StatusCode::CREATED, "{}", imported.body);
+    }
+    for line in unmatched(&api).await {
+        let offered = api.get(&format!("/api/v1/finance/bank-lines/{}/suggestions", line["id"])).await.json();
+        assert_eq!(offered["items"][0]["entry_id"], moved["id"], "{line}: {offered}");
+        let matched = api
+            .post(&format!("/api/v1/finance/bank-lines/{}/match", line["id"]), &json!({"entry_id": moved["id"]}))
+            .await;
+        assert_eq!(matched.status, StatusCode::OK, "{line}: {}", matched.body);
+    }
+    assert!(unmatched(&api).await.is_empty());
 }

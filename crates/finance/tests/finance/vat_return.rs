@@ -179,6 +179,12 @@ async fn three_months_of_vat_are_reported_transferred_and_carried_forward() {
     let early = api.post("/api/v1/finance/periods/2026-03/tax-payment", &json!({"date": "2026-03-31"})).await;
     assert_eq!(early.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", early.body);
     assert_eq!(early.json()["errors"][0]["field"], "date", "{}", early.body);
+    // A bank sub-account that does not exist is refused beside the bank account.
+    let unknown = api
+        .post("/api/v1/finance/periods/2026-03/tax-payment", &json!({"date": "2026-04-15", "bank_account": "100299"}))
+        .await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", unknown.body);
+    assert_eq!(unknown.json()["errors"][0]["field"], "bank_account", "{}", unknown.body);
     let paid = api.post("/api/v1/finance/periods/2026-03/tax-payment", &json!({"date": "2026-04-15"})).await;
     assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.body);
     assert_eq!(paid.json()["paid"]["total"], "751.52");
@@ -323,7 +329,11 @@ async fn a_small_county_company_pays_half_surtaxes_on_the_generic_chart() {
     );
 
     // Paid from the page on the 15th of April from the bank account, 1010 on this chart; an
-    // expense account typed as the bank is refused beside it, and nothing is paid.
+    // expense account typed as the bank is refused beside it, and nothing is paid. (While
+    // March lasted, its page had no payment form: a month's taxes are paid once it ends.)
+    let in_march = app.signed_in("admin").await.get("/finance/reports/vat?from=2026-03&to=2026-03").await;
+    assert!(in_march.body.contains("id=\"vat-surtaxes\"") && !in_march.body.contains("id=\"tax-payment\""));
+    app.clock.advance(chrono::Duration::days(31));
     let browser = app.signed_in("admin").await;
     let page = browser.get("/finance/reports/vat?from=2026-03&to=2026-03").await;
     let form = page.body.split("id=\"tax-payment\"").nth(1).expect("the payment form");
