@@ -1,16 +1,14 @@
-//! Who is asking: the request layer that reads the session cookie or bearer token, checks
-//! the CSRF token of every state-changing form post, settles the language, and hands
-//! handlers a [`Ctx`].
+//! Who is asking: reads the session cookie or bearer token, checks the CSRF token of every
+//! state-changing form post, settles the language (`identify_inner`, which the shell's
+//! request layer calls), and hands handlers a [`Ctx`].
 
 use crate::accounts::{self, SessionInfo};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use axum::body::{to_bytes, Body};
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method};
-use axum::middleware::Next;
-use axum::response::Response;
 use kernel::permission::Principal;
 use kernel::{DomainError, Lang};
 use std::sync::Arc;
@@ -70,45 +68,13 @@ pub(crate) fn is_api(path: &str) -> bool {
     path.starts_with("/api/") || path.starts_with(PUBLIC_PREFIX)
 }
 
-/// The request layer. Order of work: a request id, the language, identity (bearer token or
-/// session), the CSRF check on unsafe methods, the handler, then rendering of any error in
-/// the request's language, and one structured log line.
-pub async fn identify(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let started = std::time::Instant::now();
-    let request_id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
-        .map(str::to_string)
-        .unwrap_or_else(|| accounts::random_hex(8));
-    let method = request.method().clone();
-    let target = request.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default();
-    let path = request.uri().path().to_string();
-    let (response, info) = match identify_inner(&state, request).await {
-        Ok((mut request, info)) => {
-            request.extensions_mut().insert(info.clone());
-            (next.run(request).await, info)
-        }
-        Err((error, info)) => (axum::response::IntoResponse::into_response(error), info),
-    };
-    let mut response = crate::shell::finish(&state, &info, &path, &target, response);
-    if let Ok(value) = header::HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert("x-request-id", value);
-    }
-    tracing::info!(
-        request_id = %request_id,
-        method = %method,
-        path = %path,
-        status = response.status().as_u16(),
-        user = info.principal.as_ref().map(|p| p.login.as_str()).unwrap_or("-"),
-        micros = started.elapsed().as_micros() as u64,
-        "request"
-    );
-    response
-}
-
-async fn identify_inner(state: &AppState, request: Request) -> Result<(Request, RequestInfo), (AppError, RequestInfo)> {
+/// Who the request is from, before its handler runs: its language, its identity (bearer
+/// token or session) and, for a state-changing request, the proof that it comes from our own
+/// page (the CSRF token). Refused with the error and what was read so far.
+pub(crate) async fn identify_inner(
+    state: &AppState,
+    request: Request,
+) -> Result<(Request, RequestInfo), (AppError, RequestInfo)> {
     let headers = request.headers().clone();
     let mut info = RequestInfo {
         lang: cookie(&headers, LANG_COOKIE)

@@ -15,6 +15,7 @@ pub mod error;
 pub mod extract;
 pub mod i18n;
 pub mod list;
+pub mod menu;
 pub mod metrics;
 pub mod module;
 pub mod openapi;
@@ -27,7 +28,8 @@ pub mod xlsx;
 pub use auth::Ctx;
 pub use error::{AppError, AppResult};
 pub use extract::{ApiJson, FormPairs, HtmlForm, Upload, UploadedFile};
-pub use module::{MenuItem, Module};
+pub use menu::MenuItem;
+pub use module::Module;
 pub use page::{FieldView, FormBuilder, PageCtx};
 pub use state::{AppState, WebConfig};
 
@@ -89,7 +91,7 @@ pub fn state(db: db::Db, modules: &[Module], config: WebConfig) -> AppState {
         db,
         messages: Arc::new(i18n::Messages::new(&tables)),
         menu: Arc::new(
-            modules.iter().map(|m| state::MenuSection { title_key: m.title_key, items: m.menu.clone() }).collect(),
+            modules.iter().map(|m| menu::MenuSection { title_key: m.title_key, items: m.menu.clone() }).collect(),
         ),
         api: Arc::new(modules.iter().flat_map(|m| m.api.iter().cloned()).chain(shell::docs()).collect()),
         permissions: Arc::new(modules.iter().flat_map(|m| m.permissions.iter().copied()).collect()),
@@ -106,9 +108,9 @@ pub fn app(state: AppState, modules: &[Module]) -> Router {
         router = router.merge((module.routes)());
     }
     router
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .route_layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
         .fallback(|| async { AppError::NotFound })
-        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::identify))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), shell::identify))
         .layer(DefaultBodyLimit::max(auth::FORM_LIMIT))
         .with_state(state)
 }

@@ -1,7 +1,6 @@
 //! Request metrics in Prometheus text format: requests and latency by route, plus the pool
 //! and outbox figures `/metrics` adds when it is read.
 
-use crate::state::AppState;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -66,12 +65,12 @@ impl Metrics {
 }
 
 /// Times each routed request under its route template (`/parties/{id}`, not each id).
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn track(State(metrics): State<std::sync::Arc<Metrics>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().to_string();
     let route =
         request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
     let response = next.run(request).await;
-    state.metrics.record(&method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
+    metrics.record(&method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
     response
 }

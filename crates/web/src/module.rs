@@ -3,20 +3,12 @@
 //! explicit list of these to [`crate::app`]; nothing registers itself.
 
 use crate::i18n::MessageTable;
+use crate::menu::MenuItem;
 use crate::openapi::ApiRoute;
 use crate::state::AppState;
 use axum::Router;
 use db::events::Subscriber;
 use db::migrate::Migration;
-
-/// An entry of the left menu, shown to users who hold `permission`.
-#[derive(Debug, Clone)]
-pub struct MenuItem {
-    pub label_key: &'static str,
-    pub href: &'static str,
-    /// Empty: every signed-in user sees it.
-    pub permission: &'static str,
-}
 
 /// A module of the suite.
 pub struct Module {

@@ -1,5 +1,6 @@
 //! The shell's own routes: login and logout, language and company switches, the home page,
-//! health, metrics, the OpenAPI document and static files; and [`finish`], which renders
+//! health, metrics, the OpenAPI document and static files; and the request layer
+//! ([`identify`]) around every route, which finishes each response with [`finish`], rendering
 //! errors in the request's language.
 
 use crate::accounts;
@@ -10,8 +11,9 @@ use crate::openapi::{self, ApiRoute};
 use crate::page::{render, render_status, PageCtx};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::{Query, Request, State};
 use axum::http::{header, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -56,6 +58,44 @@ pub(crate) fn docs() -> Vec<ApiRoute> {
             response: openapi::object,
         },
     ]
+}
+
+/// The request layer. Order of work: a request id, the language, identity (bearer token or
+/// session), the CSRF check on unsafe methods, the handler, then rendering of any error in
+/// the request's language, and one structured log line.
+pub async fn identify(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .map(str::to_string)
+        .unwrap_or_else(|| accounts::random_hex(8));
+    let method = request.method().clone();
+    let target = request.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default();
+    let path = request.uri().path().to_string();
+    let (response, info) = match auth::identify_inner(&state, request).await {
+        Ok((mut request, info)) => {
+            request.extensions_mut().insert(info.clone());
+            (next.run(request).await, info)
+        }
+        Err((error, info)) => (axum::response::IntoResponse::into_response(error), info),
+    };
+    let mut response = finish(&state, &info, &path, &target, response);
+    if let Ok(value) = header::HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    tracing::info!(
+        request_id = %request_id,
+        method = %method,
+        path = %path,
+        status = response.status().as_u16(),
+        user = info.principal.as_ref().map(|p| p.login.as_str()).unwrap_or("-"),
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    response
 }
 
 /// Renders a pending error in the request's language and clears a shown flash message.

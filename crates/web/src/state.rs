@@ -1,8 +1,8 @@
 //! The state every handler receives.
 
 use crate::i18n::Messages;
+use crate::menu::MenuSection;
 use crate::metrics::Metrics;
-use crate::module::MenuItem;
 use crate::openapi::ApiRoute;
 use std::sync::Arc;
 
@@ -65,13 +65,6 @@ mod tests {
         assert_eq!(network_of("203.0.113.7"), "203.0.113.7");
         assert_eq!(network_of("unknown"), "unknown");
     }
-}
-
-/// A menu section: a module's title and its entries.
-#[derive(Debug, Clone)]
-pub struct MenuSection {
-    pub title_key: &'static str,
-    pub items: Vec<MenuItem>,
 }
 
 #[derive(Clone)]
