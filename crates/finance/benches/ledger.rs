@@ -17,6 +17,7 @@ use finance::vat::InvoiceLineForm;
 use kernel::ids::{CompanyId, UserId};
 use kernel::permission::Principal;
 use serde_json::json;
+use sqlx::Row;
 use std::time::{Duration, Instant};
 
 fn invoice_form(party_id: i64, i: u64) -> InvoiceForm {
@@ -315,6 +316,28 @@ fn reports_at(c: &mut Criterion, lines: Option<u64>, name: &str) {
         b.to_async(&runtime).iter(|| async {
             let mut conn = books.app.db.read_conn().await.expect("conn");
             finance::vat_return::vat_return(&mut conn, company, "2026-06", "2026-06").await.expect("vat")
+        })
+    });
+    // A statement line of the bank account nothing booked, in a month whose every padding
+    // voucher moves money on that account: the voucher suggestions' worst plain case.
+    let line = runtime.block_on(async {
+        let mut tx = books.app.db.begin(Actor::system()).await.expect("begin");
+        let id: i64 = sqlx::query(
+            "INSERT INTO fin_bank_lines (company_id, bank_account, line_date, amount, counterparty, reference, memo, batch, imported_at, currency) \
+             VALUES ($1, '1002', '2026-06-20', -800000, '', '', '', 'bench', '2026-06-21T00:00:00Z', 'CNY') RETURNING id",
+        )
+        .bind(company)
+        .fetch_one(tx.conn())
+        .await
+        .expect("a statement line")
+        .get("id");
+        tx.commit().await.expect("commit");
+        id
+    });
+    group.bench_function("bank_line_suggestions", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let mut conn = books.app.db.read_conn().await.expect("conn");
+            finance::bank::suggestions(&mut conn, company, line).await.expect("suggestions")
         })
     });
     group.bench_function("ageing", |b| {

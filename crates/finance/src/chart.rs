@@ -233,6 +233,18 @@ impl Template {
     }
 }
 
+/// The cash and cash-equivalent accounts (库存现金, 银行存款, 其他货币资金) of every chart: 1001,
+/// 1002 and 1012 under both Chinese standards, 1000, 1010 and 1020 on the generic chart.
+pub const CASH_PREFIXES: [&str; 6] = ["1001", "1002", "1012", "1000", "1010", "1020"];
+
+/// Whether `code` is a cash account, whichever chart it belongs to. First-level accounts come
+/// only from the templates and a sub-account's code starts with its parent's, and no chart has
+/// an account under another chart's cash codes (a test checks it), so the codes alone tell,
+/// without reading the company's template: what posting needs, at no cost of a query.
+pub fn is_cash_account(code: &str) -> bool {
+    CASH_PREFIXES.iter().any(|p| code.starts_with(p))
+}
+
 /// The template of a company's books. A company whose books are not set up yet reads as CAS:
 /// anything it tries to post then fails on the missing account, as before set-up.
 pub async fn template(conn: &mut db::Conn, company: i64) -> Result<Template> {
@@ -614,6 +626,21 @@ const ENGLISH_INCOME_STATEMENT: &[StatementLine] = &[
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_cash_codes_of_all_charts_name_only_cash_accounts() {
+        for template in super::TEMPLATES {
+            for account in template.accounts() {
+                assert_eq!(
+                    super::is_cash_account(&account.code),
+                    template.is_cash_or_bank(&account.code),
+                    "{} of {}",
+                    account.code,
+                    template.key()
+                );
+            }
+        }
+    }
+
     use super::*;
 
     fn first_level(template: Template) -> Vec<TemplateAccount> {

@@ -17,6 +17,7 @@
 pub mod attachments;
 pub mod bank;
 pub mod budgets;
+pub mod cash_flow;
 pub mod chart;
 pub mod costs;
 pub mod dimensions;
@@ -231,6 +232,12 @@ pub fn module() -> Module {
                 name: "bank lines matched with vouchers",
                 sql: include_str!("../migrations/0032_bank_lines_vouchers.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 33,
+                name: "cash flows kept as balance rows",
+                sql: include_str!("../migrations/0033_cash_flows.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,
@@ -271,6 +278,11 @@ pub fn module() -> Module {
             MenuItem {
                 label_key: "finance.income_statement",
                 href: "/finance/reports/income-statement",
+                permission: service::REPORTS,
+            },
+            MenuItem {
+                label_key: "finance.cash_flow",
+                href: "/finance/reports/cash-flow",
                 permission: service::REPORTS,
             },
             MenuItem {

@@ -605,6 +605,8 @@ async fn insert_entry(
             .filter(|(l, _)| !l.project.is_empty())
             .map(|(l, a)| (*a, l.project.clone(), l.debit, l.credit));
         writes.extend(named_balance_upsert("fin_project_balances", "project", company, &entry.period, projects));
+        let lines = entry.lines.iter().zip(account_ids).map(|(l, a)| (l.account.as_str(), *a, l.debit, l.credit));
+        writes.extend(cash_flow_upsert(company, &entry.period, kind, lines));
     }
     if let Some(with_entry) = with_entry {
         writes.extend(with_entry(id));
@@ -717,6 +719,25 @@ fn named_balance_upsert<K: Ord + Into<db::query::Value>>(
 ) -> Option<db::SqlBuilder> {
     let movements = summed(lines);
     (!movements.is_empty()).then(|| movement_upsert(table, key, company, period, movements))
+}
+
+/// The statement that adds a posted entry's other lines to the cash flow rows, when the entry
+/// moves cash (`lines` as code, account id, debit, credit); none when it does not. See
+/// [`crate::cash_flow`].
+fn cash_flow_upsert<'a>(
+    company: i64,
+    period: &str,
+    kind: &str,
+    lines: impl Iterator<Item = (&'a str, i64, i64, i64)> + Clone,
+) -> Option<db::SqlBuilder> {
+    if !lines.clone().any(|(code, ..)| crate::chart::is_cash_account(code)) {
+        return None;
+    }
+    let source = crate::cash_flow::source_of(kind);
+    let others = lines
+        .filter(|(code, ..)| !crate::chart::is_cash_account(code))
+        .map(|(_, account, debit, credit)| (account, source.to_string(), debit, credit));
+    named_balance_upsert("fin_cash_flow_balances", "source", company, period, others)
 }
 
 /// The statement that adds a posted entry's lines to the balance rows of (account, period,
@@ -834,7 +855,7 @@ pub(crate) enum Tags {
 async fn post_unchecked(tx: &mut Tx, company: i64, id: i64, tags: Tags) -> Result<String> {
     let row = tx
         .fetch_optional(
-            sqlx::query("SELECT period, word, status FROM fin_entries WHERE company_id = $1 AND id = $2")
+            sqlx::query("SELECT period, word, status, kind FROM fin_entries WHERE company_id = $1 AND id = $2")
                 .bind(company)
                 .bind(id),
         )
@@ -853,6 +874,7 @@ async fn post_unchecked(tx: &mut Tx, company: i64, id: i64, tags: Tags) -> Resul
         return Err(DomainError::Conflict("the entry is already posted".into()).into());
     }
     let period: String = row.try_get("period")?;
+    let kind: String = row.try_get("kind")?;
     let word: String = row.try_get("word")?;
     require_open(tx, company, &period).await?;
     let lines = tx
@@ -922,9 +944,15 @@ async fn post_unchecked(tx: &mut Tx, company: i64, id: i64, tags: Tags) -> Resul
         "UPDATE fin_entries SET status = 'posted', number = $1, posted_at = $2, posted_by = $3, version = version + 1 WHERE id = $4",
         vec![number.clone().into(), now.into(), tx.actor().user_id.into(), id.into()],
     );
+    let lines = codes
+        .iter()
+        .zip(&movements)
+        .map(|(code, (account, _, debit, credit))| (code.as_str(), *account, *debit, *credit));
+    let cash_flows = cash_flow_upsert(company, &period, &kind, lines);
     let mut writes = vec![balance_upsert(company, &period, movements.into_iter()), mark_posted];
     writes.extend(named_balance_upsert("fin_party_balances", "party_id", company, &period, owed.into_iter()));
     writes.extend(named_balance_upsert("fin_project_balances", "project", company, &period, projects.into_iter()));
+    writes.extend(cash_flows);
     tx.execute_all(&writes).await?;
     record_posting(tx, id, &number, &period, amount).await?;
     Ok(number)
@@ -1317,7 +1345,8 @@ pub struct StatementRow {
     pub total: bool,
 }
 
-fn rows(
+/// A statement's rows from its lines, with the figures of now and of the comparison column.
+pub(crate) fn statement_rows(
     lines: &'static [domain::StatementLine],
     current: &BTreeMap<String, i64>,
     comparison: &BTreeMap<String, i64>,
@@ -1344,7 +1373,7 @@ pub async fn balance_sheet(conn: &mut db::Conn, company: i64, period: &str) -> R
     let current = balances_at(conn, company, lines, period).await?;
     let year: i32 = period[..4].parse().unwrap_or(0);
     let last_year_end = balances_at(conn, company, lines, &format!("{}-12", year - 1)).await?;
-    Ok(rows(lines, &current, &last_year_end))
+    Ok(statement_rows(lines, &current, &last_year_end))
 }
 
 /// The balances a balance sheet reads at the end of `period`: debit minus credit per
@@ -1420,7 +1449,7 @@ pub async fn income_statement(
     let current = movements_without_closing(conn, company, from, to, slice).await?;
     let shift = |p: &str| format!("{}-{}", p[..4].parse::<i32>().unwrap_or(0) - 1, &p[5..]);
     let previous = movements_without_closing(conn, company, &shift(from), &shift(to), slice).await?;
-    Ok(rows(lines, &current, &previous))
+    Ok(statement_rows(lines, &current, &previous))
 }
 
 /// Which statement a line belongs to.

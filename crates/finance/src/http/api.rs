@@ -52,6 +52,14 @@ pub fn docs() -> Vec<ApiRoute> {
         ("cost_center", "only this cost centre's revenue and costs (empty: the lines naming none)"),
         ("project", "only this project's revenue and costs"),
     ];
+    let mut cash_flow = route(
+        "GET",
+        "/api/v1/finance/reports/cash-flow",
+        "现金流量表 (direct method) for a range of periods, with the same months of the year before; each line's accounts",
+        service::REPORTS,
+        None,
+    );
+    cash_flow.query = &[("from", "YYYY-MM"), ("to", "YYYY-MM")];
     let mut entries = route("GET", "/api/v1/finance/entries", "Vouchers of a period", service::READ, None);
     entries.query = &[("period", "YYYY-MM")];
     vec![
@@ -154,6 +162,7 @@ pub fn docs() -> Vec<ApiRoute> {
         trial,
         sheet,
         income,
+        cash_flow,
         route("GET", "/api/v1/finance/periods", "Periods and their status", service::READ, None),
         route("POST", "/api/v1/finance/periods/{period}/close", "Close a month (结账)", service::CLOSE, None),
         route(
@@ -372,6 +381,8 @@ pub struct PeriodQuery {
     pub(super) dimension: Option<String>,
     /// The income statement page's chooser of a cost centre or project (see [`slice_of`]).
     pub(super) slice: Option<String>,
+    /// The cash flow statement's line whose accounts are opened.
+    pub(super) line: Option<String>,
 }
 
 /// The lines a ledger or income statement keeps: from a page's chooser, `chosen` as
@@ -560,6 +571,25 @@ pub async fn income_statement(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResu
         body[key] = json!(value);
     }
     Ok(Json(body))
+}
+
+/// The cash flow statement of a range of months.
+pub async fn cash_flow(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Json<Value>> {
+    ctx.require(service::REPORTS)?;
+    let (from, to) = months(q.from.as_deref(), q.to.as_deref())?;
+    let mut conn = conn(&ctx).await?;
+    let statement = crate::cash_flow::cash_flow_statement(&mut conn, ctx.company_id(), &from, &to).await?;
+    let mut lines = statement_json(&statement.rows);
+    for line in lines.as_array_mut().into_iter().flatten() {
+        let accounts = line["key"].as_str().and_then(|key| statement.accounts.get(key));
+        if let Some(accounts) = accounts {
+            line["accounts"] = json!(accounts
+                .iter()
+                .map(|(code, amount)| json!({"code": code, "amount": yuan(*amount)}))
+                .collect::<Vec<_>>());
+        }
+    }
+    Ok(Json(json!({"from": from, "to": to, "lines": lines, "cash_in_ledger": yuan(statement.cash_in_ledger)})))
 }
 
 /// The query of a statement figure's drill-down, page or API alike.

@@ -3,6 +3,7 @@
 
 pub mod api;
 mod bank;
+mod cash_flow;
 mod invoices;
 mod pages;
 mod payments;
@@ -60,6 +61,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/finance/bank-lines/{id}/suggestions", get(api::bank_suggestions))
         .route("/api/v1/finance/bank-lines/{id}/match", post(api::bank_match))
         .route("/finance/reports/ageing", get(invoices::ageing))
+        .route("/finance/reports/cash-flow", get(cash_flow::page))
+        .route("/api/v1/finance/reports/cash-flow", get(api::cash_flow))
         .route("/finance/reports/vat", get(vat::page))
         .route("/finance/reports/vat/transfer", post(vat::transfer))
         .route("/api/v1/finance/reports/vat", get(api::vat_return))

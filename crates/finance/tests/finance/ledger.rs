@@ -646,6 +646,20 @@ proptest! {
                 .bind(company).fetch_all(&mut conn).await.expect("recomputed");
             let rows = |rows: &[db::Row]| rows.iter().map(|r| (r.try_get::<i64, _>("account_id").unwrap_or(0), r.try_get::<String, _>("period").unwrap_or_default(), r.try_get::<String, _>("project").unwrap_or_default(), r.try_get::<i64, _>("d").unwrap_or(0), r.try_get::<i64, _>("c").unwrap_or(0))).collect::<Vec<_>>();
             assert_eq!(rows(&kept), rows(&recomputed));
+            // The cash flow statement of the four months ends at the cash the ledger holds, and
+            // of each month at the next one's opening.
+            let flows = finance::cash_flow::cash_flow_statement(&mut conn, company, "2026-01", "2026-04").await.expect("cash flow");
+            let line = |statement: &finance::cash_flow::CashFlowStatement, key: &str| statement.rows.iter().find(|r| r.key == key).map(|r| r.amount).unwrap_or(0);
+            assert_eq!(line(&flows, "closing"), flows.cash_in_ledger);
+            let mut months = Vec::new();
+            for month in 1..=4 {
+                let period = format!("2026-{month:02}");
+                months.push(finance::cash_flow::cash_flow_statement(&mut conn, company, &period, &period).await.expect("cash flow"));
+            }
+            for pair in months.windows(2) {
+                assert_eq!(line(&pair[0], "closing"), line(&pair[1], "opening"));
+            }
+            assert_eq!(months.iter().map(|m| line(m, "net_increase")).sum::<i64>(), line(&flows, "net_increase"));
             drop(conn);
 
             // Reversal restores every balance: the same steps without the reversed postings

@@ -2,6 +2,7 @@
 
 mod bank;
 mod budgets;
+mod cash_flow;
 mod charts;
 mod foreign;
 mod invoicing;
