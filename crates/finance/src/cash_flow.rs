@@ -189,8 +189,12 @@ pub fn classify(template: Template, code: &str) -> (&'static str, &'static str) 
     const INVESTMENTS: (&str, &str) = ("inv_in_investments", "inv_out_investments");
     const RETURNS: (&str, &str) = ("inv_in_returns", "inv_in_returns");
     const LONG_TERM_ASSETS: (&str, &str) = ("inv_in_disposal", "inv_out_assets");
+    // 固定资产清理: what a disposal brings in, less what it costs, is one net line.
+    const DISPOSAL: (&str, &str) = ("inv_in_disposal", "inv_in_disposal");
     const CAPITAL: (&str, &str) = ("fin_in_capital", "fin_out_other");
     const LOANS: (&str, &str) = ("fin_in_loans", "fin_out_repay");
+    // 长期应付款 (leases, instalments): paid off as other financing.
+    const LONG_TERM_PAYABLES: (&str, &str) = ("fin_in_loans", "fin_out_other");
     const DISTRIBUTIONS: (&str, &str) = ("fin_out_interest", "fin_out_interest");
     const OTHER: (&str, &str) = ("op_in_other", "op_out_other");
     // The VAT columns first: output VAT comes with a sale, input VAT with a purchase; the
@@ -215,9 +219,11 @@ pub fn classify(template: Template, code: &str) -> (&'static str, &'static str) 
             (&["2221", "6403", "6801"], TAXES),
             (&["1101", "1501", "1502", "1503", "1511"], INVESTMENTS),
             (&["1131", "1132", "6111"], RETURNS),
-            (&["1601", "1604", "1605", "1606", "1701", "1801"], LONG_TERM_ASSETS),
+            (&["1606"], DISPOSAL),
+            (&["1601", "1604", "1605", "1701", "1801"], LONG_TERM_ASSETS),
             (&["4001", "4002"], CAPITAL),
-            (&["2001", "2501", "2502", "2701"], LOANS),
+            (&["2001", "2501", "2502"], LOANS),
+            (&["2701"], LONG_TERM_PAYABLES),
             (&["2231", "2232", "4104"], DISTRIBUTIONS),
         ],
         Template::SmallEnterprise => &[
@@ -233,9 +239,11 @@ pub fn classify(template: Template, code: &str) -> (&'static str, &'static str) 
             (&["2221", "5403", "5801"], TAXES),
             (&["1101", "1501", "1511"], INVESTMENTS),
             (&["1131", "1132", "5111"], RETURNS),
-            (&["1601", "1604", "1605", "1606", "1621", "1701", "1801", "4301"], LONG_TERM_ASSETS),
+            (&["1606"], DISPOSAL),
+            (&["1601", "1604", "1605", "1621", "1701", "1801"], LONG_TERM_ASSETS),
             (&["3001", "3002"], CAPITAL),
-            (&["2001", "2501", "2701"], LOANS),
+            (&["2001", "2501"], LOANS),
+            (&["2701"], LONG_TERM_PAYABLES),
             (&["2231", "2232", "3104"], DISTRIBUTIONS),
         ],
         Template::GenericEnglish => &[

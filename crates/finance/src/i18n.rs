@@ -15,6 +15,11 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("finance.income_statement", "利润表", "Income statement"),
     ("finance.cash_flow", "现金流量表", "Cash flow statement"),
     (
+        "finance.cash_flow_accounts_hint",
+        "金额为该科目在涉及现金的凭证中的发生额；点击科目查看其全部明细账。",
+        "The amounts are each account's movements in vouchers that moved cash; an account opens its whole ledger.",
+    ),
+    (
         "finance.cash_flow_hint",
         "直接法：凭证中涉及库存现金、银行存款、其他货币资金的，按其对方科目归入各项目（收款计入对方科目贷方，付款计入借方）；期末调汇计入汇率变动的影响。比较列为上年同期。点击金额查看对方科目。",
         "Direct method: each voucher that moves cash is sorted by its other accounts (cash received by their credits, paid by their debits); the month-end revaluation is the effect of exchange rates. The comparison is the same months of the year before. A figure opens its accounts.",

@@ -193,6 +193,13 @@ async fn a_dollar_invoice_is_paid_in_two_receipts_at_other_rates_and_revalued_at
             ("\"1122\"".into(), "\"30240.00\"".into(), "\"420.00\"".into())
         ]
     );
+    // On the cash flow statement, the bank's 100.00 is the effect of exchange rates; the
+    // receivable's 420.00 moved no cash.
+    let flows = api.get("/api/v1/finance/reports/cash-flow?from=2026-03&to=2026-03").await.json();
+    let exchange = flows["lines"].as_array().expect("lines").iter().find(|l| l["key"] == "exchange").cloned();
+    assert_eq!(exchange.map(|l| l["amount"].clone()), Some(json!("100.00")), "{flows}");
+    let ends = flows["lines"].as_array().expect("lines").iter().find(|l| l["key"] == "closing").cloned();
+    assert_eq!(ends.map(|l| l["amount"].clone()), Some(flows["cash_in_ledger"].clone()), "{flows}");
 
     // The rest, USD 4,200.00, comes in April at 7.05: ¥29,610.00 for the ¥29,820.00 still
     // carried of the invoice, a loss of ¥210.00. The invoice is paid in dollars and in yuan.
