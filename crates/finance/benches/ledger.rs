@@ -362,6 +362,23 @@ fn reports_at(c: &mut Criterion, lines: Option<u64>, name: &str) {
             finance::invoicing::ageing(&mut conn, company, "receivable", "2026-12-31").await.expect("ageing")
         })
     });
+    // The worst case of the suggestions: every padding voucher made a voucher entered by hand
+    // (so the suggestions read them all, a month and a half of them around the line's day).
+    runtime.block_on(async {
+        let mut tx = books.app.db.begin(Actor::system()).await.expect("begin");
+        sqlx::query("UPDATE fin_entries SET kind = 'manual' WHERE company_id = $1 AND kind = 'bulk'")
+            .bind(company)
+            .execute(tx.conn())
+            .await
+            .expect("made manual");
+        tx.commit().await.expect("commit");
+    });
+    group.bench_function("bank_line_suggestions_all_vouchers_by_hand", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let mut conn = books.app.db.read_conn().await.expect("conn");
+            finance::bank::suggestions(&mut conn, company, line).await.expect("suggestions")
+        })
+    });
     group.finish();
 }
 

@@ -393,11 +393,17 @@ pub async fn suggestions(conn: &mut db::Conn, company: i64, line_id: i64) -> Res
     Ok(out)
 }
 
-/// Posted vouchers that no receipt or payment made (those are matched through their payment),
-/// neither reversed nor reversals, not matched yet on this account, dated `from..=to`, that
-/// move `amount` (money in positive) on the account `bank`; or only the voucher `only`. A
-/// transfer between two of the company's accounts is one voucher on two statements, matched
-/// once on each.
+/// The kinds of voucher that move money through a bank account with no receipt or payment
+/// record behind them: entered by hand, booked from a statement line, the month's taxes paid,
+/// payroll. Invoices, stock, closing and the VAT's month-end vouchers never do, and receipts
+/// and payments are matched through their own record; reading only these kinds lets the
+/// suggestions use the vouchers' index by kind and month instead of every voucher of the days.
+pub const BANK_VOUCHER_KINDS: [&str; 4] = ["manual", "bank", "tax_payment", "payroll"];
+
+/// Posted vouchers of [`BANK_VOUCHER_KINDS`], neither reversed nor reversals, not matched yet
+/// on this account, dated `from..=to`, that move `amount` (money in positive) on the account
+/// `bank`; or only the voucher `only`. A transfer between two of the company's accounts is
+/// one voucher on two statements, matched once on each.
 async fn voucher_candidates(
     conn: &mut db::Conn,
     company: i64,
@@ -410,8 +416,9 @@ async fn voucher_candidates(
     let rows = sqlx::query(
         "SELECT e.id, e.period, e.number, e.entry_date, e.memo FROM fin_entries e \
          JOIN fin_entry_lines l ON l.entry_id = e.id JOIN fin_accounts a ON a.id = l.account_id \
-         WHERE e.company_id = $1 AND a.code = $2 AND e.entry_date >= $3 AND e.entry_date <= $4 AND ($6 = 0 OR e.id = $6) \
-         AND e.status = 'posted' AND e.kind <> 'payment' AND e.reversal_of IS NULL \
+         WHERE e.company_id = $1 AND e.kind IN ($7, $8, $9, $10) AND e.period >= $11 AND e.period <= $12 \
+         AND a.code = $2 AND e.entry_date >= $3 AND e.entry_date <= $4 AND ($6 = 0 OR e.id = $6) \
+         AND e.status = 'posted' AND e.reversal_of IS NULL \
          AND NOT EXISTS (SELECT 1 FROM fin_entries r WHERE r.reversal_of = e.id) \
          AND NOT EXISTS (SELECT 1 FROM fin_bank_lines b WHERE b.entry_id = e.id AND b.bank_account = $2) \
          GROUP BY e.id, e.period, e.number, e.entry_date, e.memo HAVING SUM(l.debit - l.credit) = $5",
@@ -422,6 +429,12 @@ async fn voucher_candidates(
     .bind(to)
     .bind(amount)
     .bind(only.unwrap_or(0))
+    .bind(BANK_VOUCHER_KINDS[0])
+    .bind(BANK_VOUCHER_KINDS[1])
+    .bind(BANK_VOUCHER_KINDS[2])
+    .bind(BANK_VOUCHER_KINDS[3])
+    .bind(crate::domain::period_of(from))
+    .bind(crate::domain::period_of(to))
     .fetch_all(conn)
     .await?;
     rows.iter()
