@@ -412,3 +412,14 @@ test("this month's VAT return adds up the invoices by rate, its unpaid VAT is tr
   await page.goto(`${base}/finance/reports/vat?from=${previous}&to=${previous}`);
   assert.equal((await page.textContent('#tax-owed')).trim(), '', `the taxes of ${previous} are paid`);
 });
+
+test("the year's cash flow statement ends at the cash in the ledger, and a figure opens its accounts", async () => {
+  await page.goto(`${base}/finance/reports/cash-flow`);
+  await page.waitForSelector('#cash-flow');
+  const closing = (await page.textContent('#cf-closing td.num')).trim();
+  assert.match(closing, /^[\d,]+\.\d\d$/, 'the demo company ends the months with cash');
+  await shot('33-cash-flow');
+  await Promise.all([page.waitForURL(/line=op_in_sales/), page.click('#cf-op_in_sales td.num a')]);
+  assert.ok(await page.locator('#accounts + table tbody tr').count() > 0, 'sales receipts come from the receivables');
+  assert.match(await page.textContent('#accounts + table'), /1122/);
+});

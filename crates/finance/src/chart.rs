@@ -264,6 +264,26 @@ pub fn stored_template(key: Option<String>) -> Result<Template> {
     }
 }
 
+/// Changes settings kept in the company's books row: `set` names the columns as
+/// `column = $1, …` over `values` (the company is bound after them), and `changes` is what the
+/// audit log keeps. Refused beside `field` when the books are not set up.
+pub async fn update_books(
+    tx: &mut db::Tx,
+    company: i64,
+    set: &str,
+    mut values: Vec<db::query::Value>,
+    field: &str,
+    changes: serde_json::Value,
+) -> Result<()> {
+    let sql = format!("UPDATE fin_books SET {set} WHERE company_id = ${}", values.len() + 1);
+    values.push(company.into());
+    if tx.execute(db::SqlBuilder::with_values(sql, values).build()).await? == 0 {
+        return Err(DomainError::invalid(field, "error.finance.no_books", "").into());
+    }
+    tx.audit("update", "finance.books", Some(&company.to_string()), &changes).await?;
+    Ok(())
+}
+
 /// The code of `role` in the company's chart.
 pub async fn code(conn: &mut db::Conn, company: i64, role: Role) -> Result<&'static str> {
     Ok(template(conn, company).await?.code(role))

@@ -204,24 +204,16 @@ pub async fn set_vat_rounding(tx: &mut Tx, principal: &Principal, rounding: VatR
     principal.authorize(crate::permissions::ACCOUNTS)?;
     let company = principal.company_id.0;
     let before = vat_rounding(tx.conn(), company).await?;
-    let changed = tx
-        .execute(
-            sqlx::query("UPDATE fin_books SET vat_rounding = $1 WHERE company_id = $2")
-                .bind(rounding.key())
-                .bind(company),
-        )
-        .await?;
-    if changed == 0 {
-        return Err(DomainError::invalid("vat_rounding", "error.finance.no_books", "").into());
-    }
-    tx.audit(
-        "update",
-        "finance.books",
-        Some(&company.to_string()),
-        &json!({"vat_rounding": [before.key(), rounding.key()]}),
+    let changes = json!({"vat_rounding": [before.key(), rounding.key()]});
+    chart::update_books(
+        tx,
+        company,
+        "vat_rounding = $1",
+        vec![rounding.key().to_string().into()],
+        "vat_rounding",
+        changes,
     )
-    .await?;
-    Ok(())
+    .await
 }
 
 /// The lines with what their catalog products fill in where a line left it empty: the

@@ -170,28 +170,13 @@ pub async fn set_settings(tx: &mut Tx, principal: &Principal, settings: Settings
     if before == settings {
         return Ok(());
     }
-    let changed = tx
-        .execute(
-            sqlx::query("UPDATE fin_books SET urban_tax_rate_bp = $1, surtax_relief = $2 WHERE company_id = $3")
-                .bind(settings.urban_rate_bp)
-                .bind(settings.relief.key())
-                .bind(company),
-        )
-        .await?;
-    if changed == 0 {
-        return Err(DomainError::invalid("urban_tax_rate", "error.finance.no_books", "").into());
-    }
-    tx.audit(
-        "update",
-        "finance.books",
-        Some(&company.to_string()),
-        &json!({
-            "urban_tax_rate_bp": [before.urban_rate_bp, settings.urban_rate_bp],
-            "surtax_relief": [before.relief.key(), settings.relief.key()],
-        }),
-    )
-    .await?;
-    Ok(())
+    let changes = json!({
+        "urban_tax_rate_bp": [before.urban_rate_bp, settings.urban_rate_bp],
+        "surtax_relief": [before.relief.key(), settings.relief.key()],
+    });
+    let values = vec![settings.urban_rate_bp.into(), settings.relief.key().to_string().into()];
+    chart::update_books(tx, company, "urban_tax_rate_bp = $1, surtax_relief = $2", values, "urban_tax_rate", changes)
+        .await
 }
 
 /// One surtax over the months of a VAT return.
