@@ -48,6 +48,9 @@ pub enum Role {
     OutputVat,
     /// 转出未交增值税: debited by the month-end transfer of unpaid VAT.
     VatTransferredOut,
+    /// 进项税额转出: input VAT taken back (goods lost, bought for tax-exempt or staff use),
+    /// which adds to the month's tax.
+    InputVatReversed,
     /// 未交增值税: the VAT to pay, after the month-end transfer.
     UnpaidVat,
     IncomeTaxWithheld,
@@ -71,7 +74,7 @@ pub enum Role {
 
 impl Role {
     /// Every role: the accounts other modules post to by role, which the chart must keep.
-    pub const ALL: [Role; 30] = [
+    pub const ALL: [Role; 31] = [
         Role::Cash,
         Role::Bank,
         Role::OtherMonetaryFunds,
@@ -87,6 +90,7 @@ impl Role {
         Role::InputVat,
         Role::OutputVat,
         Role::VatTransferredOut,
+        Role::InputVatReversed,
         Role::UnpaidVat,
         Role::IncomeTaxWithheld,
         Role::UrbanConstructionTax,
@@ -148,6 +152,7 @@ impl Template {
             InputVat => ("22210101", "22210101", "230001"),
             OutputVat => ("22210102", "22210102", "230002"),
             VatTransferredOut => ("22210104", "22210104", "230005"),
+            InputVatReversed => ("22210105", "22210105", "230009"),
             UnpaidVat => ("222102", "222102", "230003"),
             IncomeTaxWithheld => ("222103", "222103", "230004"),
             UrbanConstructionTax => ("222104", "222104", "230006"),
@@ -177,7 +182,7 @@ impl Template {
     pub fn vat_accounts(self) -> &'static [&'static str] {
         match self {
             Template::Cas | Template::SmallEnterprise => &["222101"],
-            Template::GenericEnglish => &["230001", "230002", "230005"],
+            Template::GenericEnglish => &["230001", "230002", "230005", "230009"],
         }
     }
 
@@ -327,6 +332,7 @@ fn with_vat_sub_accounts(mut accounts: Vec<TemplateAccount>) -> Vec<TemplateAcco
         ("22210102", "销项税额", "Output VAT", "222101"),
         ("22210103", "已交税金", "VAT paid", "222101"),
         ("22210104", "转出未交增值税", "Unpaid VAT transferred out", "222101"),
+        ("22210105", "进项税额转出", "Input VAT reversed", "222101"),
         ("222102", "未交增值税", "Unpaid VAT", "2221"),
         // Withheld from wages by payroll (hr) and paid over to the tax office.
         ("222103", "应交个人所得税", "Individual income tax payable", "2221"),

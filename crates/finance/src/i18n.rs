@@ -349,6 +349,7 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("finance.vat_computation", "税款计算（按账簿）", "Tax computation (per the ledger)"),
     ("finance.vat_output", "销项税额", "Output VAT"),
     ("finance.vat_input", "进项税额", "Input VAT"),
+    ("finance.vat_input_reversed", "进项税额转出", "Input VAT reversed"),
     ("finance.vat_elsewhere", "其中：非发票（手工凭证）", "of which not from invoices (vouchers entered by hand)"),
     ("finance.vat_opening", "期初余额（贷方为正，借方为上期留抵）", "Opening balance (credit positive; a debit is a credit carried in)"),
     ("finance.vat_payable", "本期应纳税额", "VAT payable for the period"),

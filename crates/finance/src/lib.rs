@@ -238,6 +238,12 @@ pub fn module() -> Module {
                 name: "cash flows kept as balance rows",
                 sql: include_str!("../migrations/0033_cash_flows.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 34,
+                name: "input VAT reversed",
+                sql: include_str!("../migrations/0034_input_vat_reversed.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,

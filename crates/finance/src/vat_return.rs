@@ -1,6 +1,7 @@
 //! The VAT return (增值税申报) a general taxpayer files each month, as the ledger shows it:
 //! sales and purchases of the posted invoices, bills and credit notes by VAT rate (the
-//! schedules, 附列资料), and from the VAT accounts the output and input tax, what was carried
+//! schedules, 附列资料), and from the VAT accounts the output and input tax, the input tax
+//! taken back (进项税额转出, which adds to the tax), what was carried
 //! in, the tax payable or the credit carried forward (留抵), and what is still to be
 //! transferred; and the month-end transfer of unpaid VAT (月末结转未交增值税: Dr 应交税费—应交
 //! 增值税（转出未交增值税）, Cr 应交税费—未交增值税), after which the VAT accounts hold only a
@@ -56,6 +57,8 @@ pub struct VatReturn {
     pub output: i64,
     /// The input VAT account's debits less credits.
     pub input: i64,
+    /// Input VAT taken back (进项税额转出), credit positive: it adds to the tax.
+    pub input_reversed: i64,
     /// What the VAT accounts held before `from`, credit positive: a negative opening is a
     /// credit carried in (上期留抵).
     pub opening: i64,
@@ -79,6 +82,7 @@ pub struct VatReturn {
     /// The accounts the figures are read from, for their drill-down: output, input.
     pub output_account: &'static str,
     pub input_account: &'static str,
+    pub reversed_account: &'static str,
 }
 
 impl VatReturn {
@@ -228,6 +232,7 @@ pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str)
         rows
     };
     let (output_account, input_account) = (template.code(Role::OutputVat), template.code(Role::InputVat));
+    let reversed_account = template.code(Role::InputVatReversed);
     let movement = |rows: &[(String, String, i64)], code: &str| -> i64 {
         rows.iter().filter(|(c, p, _)| c.starts_with(code) && p.as_str() >= from.as_str()).map(|r| r.2).sum()
     };
@@ -235,6 +240,7 @@ pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str)
     let credit = |code: &str| -movement(&balances, code);
     let output = credit(output_account);
     let input = -credit(input_account);
+    let input_reversed = credit(reversed_account);
     // Credit positive, as the VAT accounts are liabilities: before a month, and within one.
     let before = |month: &str| -> i64 { balances.iter().filter(|(_, p, _)| p.as_str() < month).map(|r| -r.2).sum() };
     let within = |month: &str, code: &str| -> i64 {
@@ -244,7 +250,8 @@ pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str)
     let mut payable = 0;
     for month in &months {
         let carried_in = (-before(month)).max(0);
-        payable += (within(month, output_account) + within(month, input_account) - carried_in).max(0);
+        let tax = within(month, output_account) + within(month, reversed_account) + within(month, input_account);
+        payable += (tax - carried_in).max(0);
     }
     let closing: i64 = balances.iter().map(|r| -r.2).sum();
     let (surtax_base, surtaxes) = surtaxes::rows(conn, company, template, &months, closing).await?;
@@ -262,10 +269,12 @@ pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str)
         surtax_base,
         surtaxes,
         // What moved in the months beside output and input: transfers and payments (debits).
-        settled: output - input - moved,
+        settled: output + input_reversed - input - moved,
         closing,
         output_account,
         input_account,
+        reversed_account,
+        input_reversed,
         from,
         to,
     })

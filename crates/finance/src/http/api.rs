@@ -1608,7 +1608,7 @@ pub async fn vat_return(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Jso
     Ok(Json(json!({
         "from": r.from, "to": r.to, "sales": rows(&r.sales), "purchases": rows(&r.purchases),
         "sales_documents": r.sales_documents, "purchase_documents": r.purchase_documents,
-        "output": yuan(r.output), "input": yuan(r.input), "opening": yuan(r.opening), "payable": yuan(r.payable),
+        "output": yuan(r.output), "input": yuan(r.input), "input_reversed": yuan(r.input_reversed), "opening": yuan(r.opening), "payable": yuan(r.payable),
         "settled": yuan(r.settled), "to_transfer": yuan(r.to_transfer()), "carried_forward": yuan(r.carried_forward()),
         "surtax_base": yuan(r.surtax_base), "surtaxes": surtaxes, "to_pay": owed_json(&owed),
     })))

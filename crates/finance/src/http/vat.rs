@@ -143,6 +143,7 @@ fn download(ctx: &Ctx, format: &str, figures: &VatReturn) -> AppResult<Response>
     for (key, amount) in [
         ("finance.vat_output", figures.output),
         ("finance.vat_input", figures.input),
+        ("finance.vat_input_reversed", figures.input_reversed),
         ("finance.vat_opening", figures.opening),
         ("finance.vat_payable", figures.payable),
         ("finance.vat_settled", figures.settled),

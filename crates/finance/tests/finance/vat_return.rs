@@ -360,3 +360,43 @@ async fn a_small_county_company_pays_half_surtaxes_on_the_generic_chart() {
     assert_eq!(app.count("fin_entries WHERE kind = 'tax_payment' AND status = 'posted'").await, 1);
     assert_eq!(vat(&api, "2026-03").await["to_pay"]["total"], "0.00");
 }
+
+#[tokio::test]
+async fn input_vat_taken_back_for_lost_goods_adds_to_the_months_tax() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let shop = party(&api, "苏州观前百货有限公司", "customer").await;
+    let maker = party(&api, "宁波灯具制造有限公司", "supplier").await;
+    // March: ten lamps bought for 5,000.00 (650.00 input VAT), five sold for 10,000.00
+    // (1,300.00 output); the other five were stolen from the warehouse, so the input VAT on
+    // them, 325.00, is taken back (进项税额转出) with their cost to 待处理财产损溢.
+    posted_invoice(&api, document("supplier", maker, "2026-03-02", &[("台灯", "10", "500.00", "13")])).await;
+    posted_invoice(&api, document("customer", shop, "2026-03-20", &[("台灯", "5", "2000.00", "13")])).await;
+    post(
+        &api,
+        voucher(
+            "2026-03-25",
+            "台灯被盗，进项税额转出",
+            &[("1901", "2825.00", ""), ("1405", "", "2500.00"), ("22210105", "", "325.00")],
+        ),
+    )
+    .await;
+    let march = vat(&api, "2026-03").await;
+    // 1,300.00 − 650.00 + 325.00 = 975.00.
+    for (figure, amount) in [
+        ("output", "1300.00"),
+        ("input", "650.00"),
+        ("input_reversed", "325.00"),
+        ("payable", "975.00"),
+        ("to_transfer", "975.00"),
+        ("settled", "0.00"),
+    ] {
+        assert_eq!(march[figure], amount, "{figure}: {march}");
+    }
+    let transferred = api.post("/api/v1/finance/periods/2026-03/vat-transfer", &json!({})).await;
+    assert_eq!(transferred.json()["amount"], "975.00", "{}", transferred.body);
+    let page = app.signed_in("admin").await.get("/finance/reports/vat?from=2026-03&to=2026-03").await;
+    let row = page.body.split("id=\"vat-input-reversed\"").nth(1).expect("the row");
+    assert!(row[..row.find("</tr>").expect("row end")].contains("325.00"), "{}", page.body);
+}
