@@ -57,6 +57,10 @@ impl Surtax {
 /// market town, anywhere else.
 pub const URBAN_RATES_BP: [i64; 3] = [700, 500, 100];
 
+/// The last month the halving is granted for (财税〔2023〕12号: through 31 December 2027); from
+/// the next one a company with the relief pays in full until a new rule says otherwise.
+pub const HALVING_UNTIL: &str = "2027-12";
+
 /// Whether the company pays the surtaxes in full or is granted half (六税两费减半).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -103,12 +107,13 @@ impl Settings {
         }
     }
 
-    /// What `tax` comes to on a month's VAT of `base` fen: base × rate, halved under the
-    /// relief, rounded half up to the fen once.
-    pub fn due(&self, tax: Surtax, base: i64) -> i64 {
+    /// What `tax` comes to on the VAT of `month` (`YYYY-MM`) of `base` fen: base × rate,
+    /// halved under the relief while it is granted ([`HALVING_UNTIL`]), rounded half up to the
+    /// fen once.
+    pub fn due(&self, tax: Surtax, base: i64, month: &str) -> i64 {
         let divisor = match self.relief {
-            Relief::None => 10_000,
-            Relief::Half => 20_000,
+            Relief::Half if month <= HALVING_UNTIL => 20_000,
+            _ => 10_000,
         };
         let exact = i128::from(base.max(0)) * i128::from(self.rate_bp(tax));
         i64::try_from((exact + divisor / 2) / divisor).unwrap_or(i64::MAX)
@@ -253,7 +258,7 @@ pub async fn rows(
             tax,
             rate_bp: settings.rate_bp(tax),
             account,
-            due: bases.iter().map(|base| settings.due(tax, *base)).sum(),
+            due: bases.iter().zip(months).map(|(base, month)| settings.due(tax, *base, month)).sum(),
             accrued: credited(account, None),
         })
         .collect();
@@ -407,4 +412,20 @@ pub async fn pay(tx: &mut Tx, principal: &Principal, form: &PaymentForm) -> Resu
     // The ledger names the voucher's lines; of them the form has only the bank account.
     let (entry_id, number) = service::refusals_on_fields(posted, &[(&bank_line, "bank_account")])?;
     Ok(Some(Payment { entry_id, number, owed }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_halving_ends_with_2027_and_each_tax_rounds_half_up() {
+        let halved = Settings { urban_rate_bp: 700, relief: Relief::Half };
+        // 671.00 × 7 % = 46.97; halved 23.485, rounded up to 23.49.
+        assert_eq!(Settings::default().due(Surtax::UrbanConstruction, 67_100, "2026-03"), 4_697);
+        assert_eq!(halved.due(Surtax::UrbanConstruction, 67_100, "2027-12"), 2_349);
+        assert_eq!(halved.due(Surtax::UrbanConstruction, 67_100, "2028-01"), 4_697);
+        assert_eq!(halved.due(Surtax::Education, 67_100, "2026-03"), 1_007);
+        assert_eq!(halved.due(Surtax::LocalEducation, -5_000, "2026-03"), 0);
+    }
 }
