@@ -394,11 +394,13 @@ pub async fn suggestions(conn: &mut db::Conn, company: i64, line_id: i64) -> Res
 }
 
 /// The kinds of voucher that move money through a bank account with no receipt or payment
-/// record behind them: entered by hand, booked from a statement line, the month's taxes paid,
-/// payroll. Invoices, stock, closing and the VAT's month-end vouchers never do, and receipts
-/// and payments are matched through their own record; reading only these kinds lets the
-/// suggestions use the vouchers' index by kind and month instead of every voucher of the days.
-pub const BANK_VOUCHER_KINDS: [&str; 4] = ["manual", "bank", "tax_payment", "payroll"];
+/// record behind them: entered by hand (wages sent, transfers), booked from a statement line,
+/// the month's taxes paid. Invoices, stock, payroll (which accrues), closing and the VAT's
+/// month-end vouchers never do, and receipts and payments are matched through their own
+/// record; reading only these kinds lets the suggestions use the vouchers' index by kind and
+/// month instead of every voucher of the days. A module that comes to pay from the bank by a
+/// voucher of its own kind adds it here.
+pub const BANK_VOUCHER_KINDS: [&str; 3] = ["manual", "bank", "tax_payment"];
 
 /// Posted vouchers of [`BANK_VOUCHER_KINDS`], neither reversed nor reversals, not matched yet
 /// on this account, dated `from..=to`, that move `amount` (money in positive) on the account
@@ -416,7 +418,7 @@ async fn voucher_candidates(
     let rows = sqlx::query(
         "SELECT e.id, e.period, e.number, e.entry_date, e.memo FROM fin_entries e \
          JOIN fin_entry_lines l ON l.entry_id = e.id JOIN fin_accounts a ON a.id = l.account_id \
-         WHERE e.company_id = $1 AND e.kind IN ($7, $8, $9, $10) AND e.period >= $11 AND e.period <= $12 \
+         WHERE e.company_id = $1 AND e.kind IN ($7, $8, $9) AND e.period >= $10 AND e.period <= $11 \
          AND a.code = $2 AND e.entry_date >= $3 AND e.entry_date <= $4 AND ($6 = 0 OR e.id = $6) \
          AND e.status = 'posted' AND e.reversal_of IS NULL \
          AND NOT EXISTS (SELECT 1 FROM fin_entries r WHERE r.reversal_of = e.id) \
@@ -432,7 +434,6 @@ async fn voucher_candidates(
     .bind(BANK_VOUCHER_KINDS[0])
     .bind(BANK_VOUCHER_KINDS[1])
     .bind(BANK_VOUCHER_KINDS[2])
-    .bind(BANK_VOUCHER_KINDS[3])
     .bind(crate::domain::period_of(from))
     .bind(crate::domain::period_of(to))
     .fetch_all(conn)

@@ -23,16 +23,6 @@ use db::Result;
 use sqlx::Row;
 use std::collections::BTreeMap;
 
-/// The source of the cash flow rows of a voucher of `kind`: `exchange` for the month-end
-/// revaluation of foreign currency, none for the rest.
-pub fn source_of(kind: &str) -> &'static str {
-    if kind == "revaluation" {
-        "exchange"
-    } else {
-        ""
-    }
-}
-
 /// The statement's lines. The account lines read the keys [`classify`] gives an account's
 /// credits and debits; `opening` is the cash at the start of the first month.
 pub const CASH_FLOW_STATEMENT: &[StatementLine] = &[
@@ -220,7 +210,8 @@ pub fn classify(template: Template, code: &str) -> (&'static str, &'static str) 
             (&["1101", "1501", "1502", "1503", "1511"], INVESTMENTS),
             (&["1131", "1132", "6111"], RETURNS),
             (&["1606"], DISPOSAL),
-            (&["1601", "1604", "1605", "1701", "1801"], LONG_TERM_ASSETS),
+            // 研发支出 holds the development costs that become an intangible asset.
+            (&["1601", "1604", "1605", "1701", "1801", "5301"], LONG_TERM_ASSETS),
             (&["4001", "4002"], CAPITAL),
             (&["2001", "2501", "2502"], LOANS),
             (&["2701"], LONG_TERM_PAYABLES),
@@ -240,7 +231,7 @@ pub fn classify(template: Template, code: &str) -> (&'static str, &'static str) 
             (&["1101", "1501", "1511"], INVESTMENTS),
             (&["1131", "1132", "5111"], RETURNS),
             (&["1606"], DISPOSAL),
-            (&["1601", "1604", "1605", "1621", "1701", "1801"], LONG_TERM_ASSETS),
+            (&["1601", "1604", "1605", "1621", "1701", "1801", "4301"], LONG_TERM_ASSETS),
             (&["3001", "3002"], CAPITAL),
             (&["2001", "2501"], LOANS),
             (&["2701"], LONG_TERM_PAYABLES),
@@ -330,7 +321,7 @@ async fn figures(
     for r in &rows {
         let code: String = r.try_get("code")?;
         let (debit, credit): (i64, i64) = (r.try_get("debit")?, r.try_get("credit")?);
-        if r.try_get::<String, _>("source")? == source_of("revaluation") {
+        if r.try_get::<String, _>("source")? == crate::service::cash_flow_source("revaluation") {
             add("exchange", &code, credit - debit);
             continue;
         }

@@ -721,9 +721,19 @@ fn named_balance_upsert<K: Ord + Into<db::query::Value>>(
     (!movements.is_empty()).then(|| movement_upsert(table, key, company, period, movements))
 }
 
+/// The source of the cash flow rows of a voucher of `kind`: `exchange` for the month-end
+/// revaluation of foreign currency, none for the rest.
+pub fn cash_flow_source(kind: &str) -> &'static str {
+    if kind == "revaluation" {
+        "exchange"
+    } else {
+        ""
+    }
+}
+
 /// The statement that adds a posted entry's other lines to the cash flow rows, when the entry
-/// moves cash (`lines` as code, account id, debit, credit); none when it does not. See
-/// [`crate::cash_flow`].
+/// moves cash (`lines` as code, account id, debit, credit); none when it does not. The cash
+/// flow statement (the `cash_flow` module) reads them.
 fn cash_flow_upsert<'a>(
     company: i64,
     period: &str,
@@ -733,7 +743,7 @@ fn cash_flow_upsert<'a>(
     if !lines.clone().any(|(code, ..)| crate::chart::is_cash_account(code)) {
         return None;
     }
-    let source = crate::cash_flow::source_of(kind);
+    let source = cash_flow_source(kind);
     let others = lines
         .filter(|(code, ..)| !crate::chart::is_cash_account(code))
         .map(|(_, account, debit, credit)| (account, source.to_string(), debit, credit));

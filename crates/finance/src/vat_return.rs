@@ -62,8 +62,8 @@ pub struct VatReturn {
     /// What the VAT accounts held before `from`, credit positive: a negative opening is a
     /// credit carried in (上期留抵).
     pub opening: i64,
-    /// The tax payable, month by month added up: each month's output less input less the
-    /// credit it carried in (a balance left untransferred from an earlier month is not that
+    /// The tax payable, month by month added up: each month's output plus input taken back
+    /// less input less the credit it carried in (a balance left untransferred from an earlier month is not that
     /// month's tax again), never below zero.
     pub payable: i64,
     /// The VAT the surtaxes are levied on: what the months moved, or are still to move, to
@@ -79,7 +79,8 @@ pub struct VatReturn {
     /// What the VAT accounts hold at the end of `to`, credit positive: positive is still to be
     /// transferred, negative is the credit carried forward.
     pub closing: i64,
-    /// The accounts the figures are read from, for their drill-down: output, input.
+    /// The accounts the figures are read from, for their drill-down: output, input, input
+    /// taken back.
     pub output_account: &'static str,
     pub input_account: &'static str,
     pub reversed_account: &'static str,
