@@ -122,7 +122,7 @@ pub const CASH_FLOW_STATEMENT: &[StatementLine] = &[
         "fin_out_interest",
         "分配股利、利润或偿付利息支付的现金",
         "Cash paid for dividends, profit distributions or interest",
-        &[("fin_out_interest", 1)],
+        &[("fin_out_interest", 1), ("fin_out_profit", 1)],
     ),
     acc(
         "fin_out_other",
@@ -163,6 +163,123 @@ pub const CASH_FLOW_STATEMENT: &[StatementLine] = &[
     ),
 ];
 
+/// The statement's lines under the standard for small enterprises (会小企03表): no subtotals,
+/// no line of its own for tax refunds or exchange rates (both are other operating cash), and
+/// interest apart from profit distributions.
+pub const SMALL_ENTERPRISE_CASH_FLOW_STATEMENT: &[StatementLine] = &[
+    acc(
+        "op_in_sales",
+        "销售产成品、商品、提供劳务收到的现金",
+        "Cash received from sales of products, goods and services",
+        &[("op_in_sales", 1)],
+    ),
+    acc(
+        "op_in_other",
+        "收到其他与经营活动有关的现金",
+        "Other cash received from operating activities",
+        &[("op_in_other", 1), ("op_in_tax_refund", 1), ("exchange", 1)],
+    ),
+    acc(
+        "op_out_purchases",
+        "购买原材料、商品、接受劳务支付的现金",
+        "Cash paid for materials, goods and services",
+        &[("op_out_purchases", 1)],
+    ),
+    acc("op_out_staff", "支付的职工薪酬", "Cash paid for employees' pay", &[("op_out_staff", 1)]),
+    acc("op_out_taxes", "支付的税费", "Taxes paid", &[("op_out_taxes", 1)]),
+    acc(
+        "op_out_other",
+        "支付其他与经营活动有关的现金",
+        "Other cash paid for operating activities",
+        &[("op_out_other", 1)],
+    ),
+    sum(
+        "op_net",
+        "经营活动产生的现金流量净额",
+        "Net cash from operating activities",
+        &[
+            ("op_in_sales", 1),
+            ("op_in_other", 1),
+            ("op_out_purchases", -1),
+            ("op_out_staff", -1),
+            ("op_out_taxes", -1),
+            ("op_out_other", -1),
+        ],
+    ),
+    acc(
+        "inv_in_investments",
+        "收回短期投资、长期债券投资和长期股权投资收到的现金",
+        "Cash received from short-term, bond and equity investments",
+        &[("inv_in_investments", 1)],
+    ),
+    acc("inv_in_returns", "取得投资收益收到的现金", "Cash received from investment income", &[("inv_in_returns", 1)]),
+    acc(
+        "inv_in_disposal",
+        "处置固定资产、无形资产和其他非流动资产收回的现金净额",
+        "Net cash from disposal of fixed, intangible and other non-current assets",
+        &[("inv_in_disposal", 1)],
+    ),
+    acc(
+        "inv_out_investments",
+        "短期投资、长期债券投资和长期股权投资支付的现金",
+        "Cash paid for short-term, bond and equity investments",
+        &[("inv_out_investments", 1)],
+    ),
+    acc(
+        "inv_out_assets",
+        "购建固定资产、无形资产和其他非流动资产支付的现金",
+        "Cash paid for fixed, intangible and other non-current assets",
+        &[("inv_out_assets", 1)],
+    ),
+    sum(
+        "inv_net",
+        "投资活动产生的现金流量净额",
+        "Net cash from investing activities",
+        &[
+            ("inv_in_investments", 1),
+            ("inv_in_returns", 1),
+            ("inv_in_disposal", 1),
+            ("inv_out_investments", -1),
+            ("inv_out_assets", -1),
+        ],
+    ),
+    acc("fin_in_loans", "取得借款收到的现金", "Cash received from borrowings", &[("fin_in_loans", 1)]),
+    acc("fin_in_capital", "吸收投资者投资收到的现金", "Cash received from investors", &[("fin_in_capital", 1)]),
+    acc(
+        "fin_out_repay",
+        "偿还借款本金支付的现金",
+        "Cash repayments of loan principal",
+        &[("fin_out_repay", 1), ("fin_out_other", 1)],
+    ),
+    acc("fin_out_interest", "偿还借款利息支付的现金", "Cash paid for loan interest", &[("fin_out_interest", 1)]),
+    acc("fin_out_profit", "分配利润支付的现金", "Cash paid for profit distributions", &[("fin_out_profit", 1)]),
+    sum(
+        "fin_net",
+        "筹资活动产生的现金流量净额",
+        "Net cash from financing activities",
+        &[
+            ("fin_in_loans", 1),
+            ("fin_in_capital", 1),
+            ("fin_out_repay", -1),
+            ("fin_out_interest", -1),
+            ("fin_out_profit", -1),
+        ],
+    ),
+    sum("net_increase", "四、现金净增加额", "Net increase in cash", &[("op_net", 1), ("inv_net", 1), ("fin_net", 1)]),
+    acc("opening", "加：期初现金余额", "Add: cash at the beginning of the period", &[("opening", 1)]),
+    sum("closing", "五、期末现金余额", "Cash at the end of the period", &[("net_increase", 1), ("opening", 1)]),
+];
+
+/// The cash flow statement's lines and form number in the company's chart: the CAS form for
+/// CAS books and the generic chart, the small enterprises' own for theirs.
+pub fn lines_of(template: Template) -> (&'static [StatementLine], &'static str) {
+    match template {
+        Template::SmallEnterprise => (SMALL_ENTERPRISE_CASH_FLOW_STATEMENT, "会小企03表"),
+        Template::Cas => (CASH_FLOW_STATEMENT, "会企03表"),
+        Template::GenericEnglish => (CASH_FLOW_STATEMENT, ""),
+    }
+}
+
 /// Whether a line's key is an inflow (its account's credits add to it, debits take away) or an
 /// outflow (the other way round).
 fn is_inflow(key: &str) -> bool {
@@ -185,7 +302,8 @@ pub fn classify(template: Template, code: &str) -> (&'static str, &'static str) 
     const LOANS: (&str, &str) = ("fin_in_loans", "fin_out_repay");
     // 长期应付款 (leases, instalments): paid off as other financing.
     const LONG_TERM_PAYABLES: (&str, &str) = ("fin_in_loans", "fin_out_other");
-    const DISTRIBUTIONS: (&str, &str) = ("fin_out_interest", "fin_out_interest");
+    const INTEREST: (&str, &str) = ("fin_out_interest", "fin_out_interest");
+    const PROFITS: (&str, &str) = ("fin_out_profit", "fin_out_profit");
     const OTHER: (&str, &str) = ("op_in_other", "op_out_other");
     // The VAT columns first: output VAT comes with a sale, input VAT with a purchase; the
     // rest of the taxes payable are taxes.
@@ -215,7 +333,8 @@ pub fn classify(template: Template, code: &str) -> (&'static str, &'static str) 
             (&["4001", "4002"], CAPITAL),
             (&["2001", "2501", "2502"], LOANS),
             (&["2701"], LONG_TERM_PAYABLES),
-            (&["2231", "2232", "4104"], DISTRIBUTIONS),
+            (&["2231"], INTEREST),
+            (&["2232", "4104"], PROFITS),
         ],
         Template::SmallEnterprise => &[
             (&["1121", "1122", "2203", "5001", "5051"], SALES),
@@ -235,7 +354,8 @@ pub fn classify(template: Template, code: &str) -> (&'static str, &'static str) 
             (&["3001", "3002"], CAPITAL),
             (&["2001", "2501"], LOANS),
             (&["2701"], LONG_TERM_PAYABLES),
-            (&["2231", "2232", "3104"], DISTRIBUTIONS),
+            (&["2231"], INTEREST),
+            (&["2232", "3104"], PROFITS),
         ],
         Template::GenericEnglish => &[
             (&["1100", "2150", "4000", "4100"], SALES),
@@ -245,7 +365,7 @@ pub fn classify(template: Template, code: &str) -> (&'static str, &'static str) 
             (&["1500", "1600"], LONG_TERM_ASSETS),
             (&["3000"], CAPITAL),
             (&["2000", "2500"], LOANS),
-            (&["3100"], DISTRIBUTIONS),
+            (&["3100"], PROFITS),
         ],
     };
     groups.iter().find(|(codes, _)| codes.iter().any(|c| code.starts_with(c))).map_or(OTHER, |(_, lines)| *lines)
@@ -263,6 +383,8 @@ pub struct CashFlowStatement {
     /// The accounts behind each account line of `from..=to`, with what each adds to it: the
     /// drill-down from a figure.
     pub accounts: BTreeMap<&'static str, Vec<(String, i64)>>,
+    /// The form number printed on it: 会企03表, 会小企03表, or none on the generic chart.
+    pub form_number: &'static str,
 }
 
 pub async fn cash_flow_statement(conn: &mut db::Conn, company: i64, from: &str, to: &str) -> Result<CashFlowStatement> {
@@ -272,8 +394,22 @@ pub async fn cash_flow_statement(conn: &mut db::Conn, company: i64, from: &str, 
     let shift = |p: &str| format!("{}-{}", p[..4].parse::<i32>().unwrap_or(0) - 1, &p[5..]);
     let (previous, _) = figures(conn, company, template, &shift(&from), &shift(&to)).await?;
     let cash_in_ledger = cash_before(conn, company, template, &next_month(&to)).await?;
-    let rows = crate::service::statement_rows(CASH_FLOW_STATEMENT, &current, &previous);
-    Ok(CashFlowStatement { rows, from, to, cash_in_ledger, accounts })
+    let (lines, form_number) = lines_of(template);
+    let rows = crate::service::statement_rows(lines, &current, &previous);
+    // Each account line's accounts: those of the flows it adds, with its sign for each.
+    let mut by_line: BTreeMap<&'static str, Vec<(String, i64)>> = BTreeMap::new();
+    for line in lines.iter().filter(|l| !l.total && l.key != "opening") {
+        for (flow, sign) in line.accounts {
+            for (code, amount) in accounts.get(flow).into_iter().flatten() {
+                let behind = by_line.entry(line.key).or_default();
+                match behind.iter_mut().find(|(c, _)| c == code) {
+                    Some(account) => account.1 += amount * sign,
+                    None => behind.push((code.clone(), amount * sign)),
+                }
+            }
+        }
+    }
+    Ok(CashFlowStatement { rows, from, to, cash_in_ledger, accounts: by_line, form_number })
 }
 
 /// The month after `period`.
@@ -386,11 +522,12 @@ mod tests {
 
     #[test]
     fn every_line_a_flow_reaches_is_on_the_statement() {
-        let keys: Vec<&str> = CASH_FLOW_STATEMENT.iter().map(|l| l.key).collect();
         for template in crate::chart::TEMPLATES {
+            let flows: Vec<&str> =
+                lines_of(template).0.iter().flat_map(|l| l.accounts.iter().map(|(flow, _)| *flow)).collect();
             for account in template.accounts() {
                 let (received, paid) = classify(template, &account.code);
-                assert!(keys.contains(&received) && keys.contains(&paid), "{}", account.code);
+                assert!(flows.contains(&received) && flows.contains(&paid), "{} of {}", account.code, template.key());
             }
         }
     }

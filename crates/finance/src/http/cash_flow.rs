@@ -41,7 +41,7 @@ impl CashFlowPage {
 
     /// Whether a line is read from accounts (and so opens them).
     fn opens(&self, key: &str) -> bool {
-        key != "opening" && cash_flow::CASH_FLOW_STATEMENT.iter().any(|l| l.key == key && !l.total)
+        self.figures.as_ref().is_some_and(|f| f.accounts.contains_key(key))
     }
 }
 
@@ -59,7 +59,8 @@ pub async fn page(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Response>
     let (page, from, to, figures, errors) = match figures_or_refusal(&ctx, read)? {
         Ok(figures) => {
             let subtitle = format!("{} — {}", figures.from, figures.to);
-            (page.as_report(subtitle, "会企03表"), figures.from.clone(), figures.to.clone(), Some(figures), Vec::new())
+            let form_number = figures.form_number;
+            (page.as_report(subtitle, form_number), figures.from.clone(), figures.to.clone(), Some(figures), Vec::new())
         }
         Err(errors) => (page, shown_from, shown_to, None, errors),
     };

@@ -112,3 +112,39 @@ async fn a_month_of_cash_adds_up_to_the_bank_and_the_till() {
     let refused = browser.get("/finance/reports/cash-flow?from=2026-05&to=2026-03").await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn a_small_enterprise_reads_its_own_form_with_interest_apart_from_profits() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026, "template": "small_enterprise"})).await;
+    post(&api, voucher("2026-03-01", "收到投资款", &[("1002", "300000.00", ""), ("3001", "", "300000.00")])).await;
+    post(&api, voucher("2026-03-02", "取得借款", &[("1002", "100000.00", ""), ("2001", "", "100000.00")])).await;
+    post(&api, voucher("2026-03-20", "计提利息", &[("5603", "500.00", ""), ("2231", "", "500.00")])).await;
+    post(&api, voucher("2026-03-21", "支付利息", &[("2231", "500.00", ""), ("1002", "", "500.00")])).await;
+    post(&api, voucher("2026-03-25", "宣告分配利润", &[("3104", "20000.00", ""), ("2232", "", "20000.00")])).await;
+    post(&api, voucher("2026-03-26", "支付利润", &[("2232", "20000.00", ""), ("1002", "", "20000.00")])).await;
+    post(&api, voucher("2026-03-30", "归还部分借款", &[("2001", "30000.00", ""), ("1002", "", "30000.00")])).await;
+
+    let statement = api.get("/api/v1/finance/reports/cash-flow?from=2026-03&to=2026-03").await.json();
+    for (line, amount) in [
+        ("fin_in_capital", "300000.00"),
+        ("fin_in_loans", "100000.00"),
+        ("fin_out_repay", "30000.00"),
+        ("fin_out_interest", "500.00"),
+        ("fin_out_profit", "20000.00"),
+        ("fin_net", "349500.00"),
+        ("closing", "349500.00"),
+    ] {
+        assert_eq!(figure(&statement, line), amount, "{line}: {statement}");
+    }
+    assert_eq!(statement["cash_in_ledger"], "349500.00");
+    let keys: Vec<&str> =
+        statement["lines"].as_array().expect("lines").iter().filter_map(|l| l["key"].as_str()).collect();
+    assert!(
+        !keys.contains(&"op_in_tax_refund") && !keys.contains(&"exchange") && !keys.contains(&"op_in_total"),
+        "{keys:?}"
+    );
+    let page = app.signed_in("admin").await.get("/finance/reports/cash-flow?from=2026-03&to=2026-03").await;
+    assert!(page.body.contains("会小企03表") && page.body.contains("分配利润支付的现金"), "{}", page.body);
+}
