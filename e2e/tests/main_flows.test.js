@@ -423,3 +423,14 @@ test("the year's cash flow statement ends at the cash in the ledger, and a figur
   assert.ok(await page.locator('#accounts + table tbody tr').count() > 0, 'sales receipts come from the receivables');
   assert.match(await page.textContent('#accounts + table'), /1122/);
 });
+
+test("this month's bank statement is mostly matched, and the bank's fee is booked from its line", async () => {
+  await page.goto(`${base}/finance/bank`);
+  const fee = page.locator('tr', { hasText: '账户管理费及手续费' });
+  await fee.locator('input[name="account"]').fill('6603');
+  await shot('34-bank-before-booking');
+  await Promise.all([page.waitForURL(/\/finance\/bank$/), fee.locator('form.book button').click()]);
+  const booked = page.locator('tr', { hasText: '账户管理费及手续费' });
+  assert.match(await booked.textContent(), /付-\d{4}/, 'the fee is matched with the voucher booked for it');
+  assert.ok(await page.locator('td[id^="line-"] a[href^="/finance/entries/"]').count() > 1, 'lines matched with their vouchers link to them');
+});

@@ -1254,7 +1254,73 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
         }
     }
     seed_budgets(db, company_id, &principal, actor(), &months).await?;
+    seed_bank_statement(db, &principal, actor(), &today).await?;
     Ok(vouchers)
+}
+
+/// The bank's statement of this month so far, as the bank exports it: every yuan movement of
+/// 1002 this month (receipts and payments, wages, taxes), and the bank's own fee and the
+/// interest it paid, which nothing booked yet. All but the last five movements are matched with
+/// what booked them; those five are left for the user with their suggestions, and the fee and
+/// the interest to be booked from their rows.
+async fn seed_bank_statement(
+    db: &Db,
+    principal: &kernel::permission::Principal,
+    actor: Actor,
+    today: &str,
+) -> Result<usize> {
+    let company = principal.company_id.0;
+    let mut tx = db.begin(actor).await?;
+    let moved = sqlx::query(
+        "SELECT e.entry_date, e.memo, CAST(SUM(l.debit - l.credit) AS BIGINT) AS net FROM fin_entries e \
+         JOIN fin_entry_lines l ON l.entry_id = e.id JOIN fin_accounts a ON a.id = l.account_id \
+         WHERE e.company_id = $1 AND e.period = $2 AND e.status = 'posted' AND a.code = '1002' AND l.currency = 'CNY' \
+         GROUP BY e.id, e.entry_date, e.memo HAVING SUM(l.debit - l.credit) <> 0 ORDER BY e.entry_date, e.id",
+    )
+    .bind(company)
+    .bind(&today[..7])
+    .fetch_all(tx.conn())
+    .await?;
+    let mut csv = String::from("交易日期,金额,摘要\n");
+    for r in &moved {
+        let (date, memo, net): (String, String, i64) =
+            (r.try_get("entry_date")?, r.try_get("memo")?, r.try_get("net")?);
+        csv += &format!("{date},{},{}\n", finance::domain::yuan(net), memo.replace(',', " "));
+    }
+    csv += &format!("{today},-37.50,账户管理费及手续费\n{today},12.34,活期结息\n");
+    let form = finance::bank::StatementForm {
+        bank_account: "1002".into(),
+        csv,
+        mapping: finance::bank::Mapping {
+            date: "交易日期".into(),
+            amount: "金额".into(),
+            memo: "摘要".into(),
+            has_header: true,
+            ..Default::default()
+        },
+        currency: String::new(),
+    };
+    let imported = finance::bank::import(&mut tx, principal, &form).await?;
+    // Newest first: the five newest movements with a suggestion stay open, as do the bank's
+    // own two lines, which have none.
+    let lines = finance::bank::lines(tx.conn(), company, true).await?;
+    let mut left_open = 0;
+    for line in &lines {
+        let Some(first) = finance::bank::suggestions(tx.conn(), company, line.id).await?.into_iter().next() else {
+            continue;
+        };
+        if left_open < 5 {
+            left_open += 1;
+            continue;
+        }
+        match (first.payment_id, first.entry_id) {
+            (Some(payment), _) => finance::bank::reconcile(&mut tx, principal, line.id, payment).await?,
+            (None, Some(entry)) => finance::bank::reconcile_voucher(&mut tx, principal, line.id, entry).await?,
+            (None, None) => {}
+        }
+    }
+    tx.commit().await?;
+    Ok(imported)
 }
 
 /// This year's budgets: what each cost centre spent on each expense account (and production

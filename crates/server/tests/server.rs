@@ -272,6 +272,15 @@ async fn the_demo_company_has_users_in_several_roles_and_valid_parties() {
     assert_eq!(app.count("hr_payroll_runs WHERE period = '2025-04'").await, 1, "the year starts in April 2025");
     assert!(app.count("hr_payslips").await >= 2_000);
     assert!(vouchers > 20, "{vouchers} vouchers");
+    // March's bank statement so far: the movements of 1002, most of them matched, and the
+    // bank's fee and interest left to book (they match nothing).
+    let statement = app.count("fin_bank_lines").await;
+    let matched = app.count("fin_bank_lines WHERE payment_id IS NOT NULL OR entry_id IS NOT NULL").await;
+    assert!(statement > 2 && matched > 0, "{statement} lines, {matched} matched");
+    assert_eq!(
+        app.count("fin_bank_lines WHERE amount IN (-3750, 1234) AND payment_id IS NULL AND entry_id IS NULL").await,
+        2
+    );
     // The year ends with notebooks below their minimum: 20 on hand, 40 to order.
     let admin = app.api("admin").await;
     let due = admin.get("/api/v1/stock/replenishment").await.json();
