@@ -192,6 +192,19 @@ impl Template {
         [Role::Cash, Role::Bank, Role::OtherMonetaryFunds].iter().any(|r| code.starts_with(self.code(*r)))
     }
 
+    /// The cash or bank account a form names in `bank_account`: the chart's bank when left
+    /// empty, refused beside the field when it is no cash or bank account.
+    pub fn bank_account(self, typed: &str, problems: &mut kernel::error::Problems) -> String {
+        let bank = match typed.trim() {
+            "" => self.code(Role::Bank).to_string(),
+            chosen => chosen.to_string(),
+        };
+        if !self.is_cash_or_bank(&bank) {
+            problems.add("bank_account", "error.finance.bank_account", &bank);
+        }
+        bank
+    }
+
     /// Whether `code` is an account some module posts to (receivables, VAT, revenue, …) or one
     /// of their parents: such an account can be archived but never deleted.
     pub fn is_used_by_modules(self, code: &str) -> bool {

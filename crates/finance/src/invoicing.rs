@@ -1003,13 +1003,7 @@ pub async fn record_payment(tx: &mut Tx, principal: &Principal, form: &PaymentFo
     }
     let party_name = check_party(tx, company, form.party_id, invoice_kind, &mut problems).await?;
     let template = chart::template(tx.conn(), company).await?;
-    let bank = match form.bank_account.trim() {
-        "" => template.code(Role::Bank).to_string(),
-        chosen => chosen.to_string(),
-    };
-    if !template.is_cash_or_bank(&bank) {
-        problems.add("bank_account", "error.finance.bank_account", &bank);
-    }
+    let bank = template.bank_account(&form.bank_account, &mut problems);
     problems.finish()?;
     let amount = amount.map(|a| a.minor()).unwrap_or(0);
 
@@ -1574,13 +1568,7 @@ pub async fn refund(tx: &mut Tx, principal: &Principal, note_id: i64, form: &Ref
     let unit = written_in.map_or(Currency::CNY, |r| r.currency);
     let owed = -note.document_open();
     let amount = amount_of_at_most(&mut problems, &form.amount, owed, "error.finance.refund_too_large", unit);
-    let bank = match form.bank_account.trim() {
-        "" => template.code(Role::Bank).to_string(),
-        chosen => chosen.to_string(),
-    };
-    if !template.is_cash_or_bank(&bank) {
-        problems.add("bank_account", "error.finance.bank_account", &bank);
-    }
+    let bank = template.bank_account(&form.bank_account, &mut problems);
     if form.memo.chars().count() > 200 {
         problems.add("memo", "error.too_long", "200");
     }

@@ -373,13 +373,7 @@ pub async fn pay(tx: &mut Tx, principal: &Principal, form: &PaymentForm) -> Resu
     let period = problems.check(domain::parse_period("period", &form.period));
     let date = problems.check(kernel::dates::parse("date", &form.date));
     let template = chart::template(tx.conn(), company).await?;
-    let bank = match form.bank_account.trim() {
-        "" => template.code(Role::Bank).to_string(),
-        chosen => chosen.to_string(),
-    };
-    if !template.is_cash_or_bank(&bank) {
-        problems.add("bank_account", "error.finance.bank_account", &bank);
-    }
+    let bank = template.bank_account(&form.bank_account, &mut problems);
     if let (Some(period), Some(date)) = (&period, date) {
         if date.to_string() <= service::last_day(period) {
             problems.add("date", "error.finance.tax_paid_within_month", date.to_string());
