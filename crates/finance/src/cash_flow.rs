@@ -391,9 +391,9 @@ pub async fn cash_flow_statement(conn: &mut db::Conn, company: i64, from: &str, 
     let (from, to) = crate::domain::period_range(from, to)?;
     let template = chart::template(&mut *conn, company).await?;
     let (current, accounts) = figures(conn, company, template, &from, &to).await?;
-    let shift = |p: &str| format!("{}-{}", p[..4].parse::<i32>().unwrap_or(0) - 1, &p[5..]);
-    let (previous, _) = figures(conn, company, template, &shift(&from), &shift(&to)).await?;
-    let cash_in_ledger = cash_before(conn, company, template, &next_month(&to)).await?;
+    let year_earlier = crate::domain::year_earlier;
+    let (previous, _) = figures(conn, company, template, &year_earlier(&from), &year_earlier(&to)).await?;
+    let cash_in_ledger = cash_before(conn, company, template, &crate::domain::next_month(&to)).await?;
     let (lines, form_number) = lines_of(template);
     let rows = crate::service::statement_rows(lines, &current, &previous);
     // Each account line's accounts: those of the flows it adds, with its sign for each.
@@ -410,16 +410,6 @@ pub async fn cash_flow_statement(conn: &mut db::Conn, company: i64, from: &str, 
         }
     }
     Ok(CashFlowStatement { rows, from, to, cash_in_ledger, accounts: by_line, form_number })
-}
-
-/// The month after `period`.
-fn next_month(period: &str) -> String {
-    let (year, month): (i32, u32) = (period[..4].parse().unwrap_or(0), period[5..7].parse().unwrap_or(1));
-    if month == 12 {
-        format!("{:04}-01", year + 1)
-    } else {
-        format!("{year:04}-{:02}", month + 1)
-    }
 }
 
 /// The account lines' figures of `from..=to`, by key, and the opening cash; and the accounts

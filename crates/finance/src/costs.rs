@@ -15,16 +15,14 @@ pub const MAX_MONTHS: usize = 24;
 
 /// The months `from..=to` (`YYYY-MM`), refused when reversed or wider than [`MAX_MONTHS`].
 pub fn months(from: &str, to: &str) -> std::result::Result<Vec<String>, DomainError> {
-    let (from, to) = crate::domain::period_range(from, to)?;
-    let parse = |p: &str| -> (i32, u32) { (p[..4].parse().unwrap_or(0), p[5..7].parse().unwrap_or(1)) };
-    let ((mut year, mut month), last) = (parse(&from), parse(&to));
+    let (mut month, to) = crate::domain::period_range(from, to)?;
     let mut out = Vec::new();
-    while (year, month) <= last {
+    while month <= to {
         if out.len() == MAX_MONTHS {
             return Err(DomainError::invalid("to", "error.finance.range_too_wide", MAX_MONTHS.to_string()));
         }
-        out.push(format!("{year:04}-{month:02}"));
-        (year, month) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
+        let next = crate::domain::next_month(&month);
+        out.push(std::mem::replace(&mut month, next));
     }
     Ok(out)
 }

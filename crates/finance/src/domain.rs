@@ -51,6 +51,21 @@ pub fn period_of(date: &str) -> String {
     date.chars().take(7).collect()
 }
 
+/// The same month a year earlier (`2026-03` → `2025-03`): a statement's comparison column.
+pub fn year_earlier(period: &str) -> String {
+    format!("{}-{}", period[..4].parse::<i32>().unwrap_or(0) - 1, &period[5..])
+}
+
+/// The month after `period` (`2026-12` → `2027-01`).
+pub fn next_month(period: &str) -> String {
+    let (year, month): (i32, u32) = (period[..4].parse().unwrap_or(0), period[5..7].parse().unwrap_or(1));
+    if month == 12 {
+        format!("{:04}-01", year + 1)
+    } else {
+        format!("{year:04}-{:02}", month + 1)
+    }
+}
+
 /// One line of a voucher as entered: an account code and one amount, debit or credit, as
 /// decimal text ("1234.50").
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]

@@ -1457,8 +1457,8 @@ pub async fn income_statement(
 ) -> Result<Vec<StatementRow>> {
     let lines = chart::template(conn, company).await?.income_statement();
     let current = movements_without_closing(conn, company, from, to, slice).await?;
-    let shift = |p: &str| format!("{}-{}", p[..4].parse::<i32>().unwrap_or(0) - 1, &p[5..]);
-    let previous = movements_without_closing(conn, company, &shift(from), &shift(to), slice).await?;
+    let year_earlier = domain::year_earlier;
+    let previous = movements_without_closing(conn, company, &year_earlier(from), &year_earlier(to), slice).await?;
     Ok(statement_rows(lines, &current, &previous))
 }
 

@@ -351,8 +351,10 @@ pub async fn transfer_unpaid(tx: &mut Tx, principal: &Principal, period: &str) -
     let template = chart::template(tx.conn(), company).await?;
     let unpaid: i64 = vat_balances(tx.conn(), company, template, &period).await?.iter().map(|r| -r.2).sum();
     let transfer = if unpaid > 0 { Some(post_transfer(tx, company, template, &period, unpaid).await?) } else { None };
-    let month = vat_return(tx.conn(), company, &period, &period).await?;
-    let surtaxes = surtaxes::accrue(tx, company, template, &period, &month.surtaxes).await?;
+    // Whatever the month held is in 未交增值税 now (nothing is left to transfer), where the
+    // surtaxes' base is read.
+    let (_, rows) = surtaxes::rows(tx.conn(), company, template, std::slice::from_ref(&period), 0).await?;
+    let surtaxes = surtaxes::accrue(tx, company, template, &period, &rows).await?;
     Ok(MonthEnd { transfer, surtaxes })
 }
 
