@@ -10,6 +10,16 @@
 //! (`vat_return::transfer_unpaid`): Dr 税金及附加, Cr each surtax's payable. Next month both are
 //! paid at once, as the tax office debits them together: Dr 未交增值税 and the three payables,
 //! Cr the bank ([`pay`]).
+//!
+//! A month whose sales come to no more than 100,000.00 owes no education surcharges
+//! (财税〔2016〕12号: 月销售额不超过10万元的免征教育费附加、地方教育附加); the urban construction
+//! tax stays due. The sales are those of the VAT return's schedules, and a month whose output
+//! VAT was partly booked by hand is never exempted, as its sales are not known.
+//!
+//! What a month's accrual leaves wrong (its transfer reversed, the settings changed, the
+//! exemption gained) is put right by the next month-end run of that month: a red-ink line
+//! (红字冲回) takes back what was accrued too much, so an account's credits within the month
+//! stay what was accrued for it.
 
 use crate::chart::{self, Role};
 use crate::domain::{self, Entry, PostedVoucher};
@@ -60,6 +70,16 @@ pub const URBAN_RATES_BP: [i64; 3] = [700, 500, 100];
 /// The last month the halving is granted for (财税〔2023〕12号: through 31 December 2027); from
 /// the next one a company with the relief pays in full until a new rule says otherwise.
 pub const HALVING_UNTIL: &str = "2027-12";
+
+/// The monthly sales, in fen, up to which a company owes no education surcharges: 100,000.00.
+pub const EXEMPTION_SALES_LIMIT: i64 = 10_000_000;
+
+impl Surtax {
+    /// Whether a month of small sales is exempted from it (the two education surcharges).
+    pub fn exempted_on_small_sales(self) -> bool {
+        self != Surtax::UrbanConstruction
+    }
+}
 
 /// Whether the company pays the surtaxes in full or is granted half (六税两费减半).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -194,20 +214,32 @@ pub struct SurtaxRow {
     pub account: &'static str,
     /// What the months' VAT payable brings, each month's rounded on its own.
     pub due: i64,
-    /// What was accrued to its account within the months (its credits).
+    /// What was accrued to its account within the months (its credits, red-ink lines
+    /// taking back what was accrued too much).
     pub accrued: i64,
 }
 
 impl SurtaxRow {
-    /// What is still to accrue.
+    /// What is still to accrue; negative when too much was accrued, which the month-end
+    /// takes back.
     pub fn to_accrue(&self) -> i64 {
-        (self.due - self.accrued).max(0)
+        self.due - self.accrued
     }
 
     /// The rate as shown and sent: `7`.
     pub fn rate_text(&self) -> String {
         rust_decimal::Decimal::new(self.rate_bp, 2).normalize().to_string()
     }
+}
+
+/// The surtaxes of a range of months, as the VAT return shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Surtaxes {
+    /// The VAT they are levied on: what the months moved, or are still to move, to 未交增值税.
+    pub base: i64,
+    pub rows: Vec<SurtaxRow>,
+    /// The months whose small sales exempted them from the education surcharges.
+    pub exempt_months: Vec<String>,
 }
 
 /// The surtaxes of the months `from..=to` and the VAT they are levied on (the base), with
@@ -223,15 +255,16 @@ pub async fn rows(
     template: chart::Template,
     months: &[String],
     to_transfer: i64,
-) -> Result<(i64, Vec<SurtaxRow>)> {
+) -> Result<Surtaxes> {
     let settings = settings(&mut *conn, company).await?;
     let codes = Surtax::ALL.map(|t| template.code(t.role()));
     let unpaid_vat = template.code(Role::UnpaidVat);
-    let (Some(from), Some(to)) = (months.first(), months.last()) else { return Ok((0, Vec::new())) };
-    let credits = sqlx::query(
-        "SELECT a.code, b.period, CAST(SUM(b.credit) AS BIGINT) AS credit FROM fin_balances b \
-         JOIN fin_accounts a ON a.id = b.account_id WHERE b.company_id = $1 AND b.period >= $2 AND b.period <= $3 \
-         AND a.code IN ($4, $5, $6, $7) GROUP BY a.code, b.period",
+    let output_vat = template.code(Role::OutputVat);
+    let (Some(from), Some(to)) = (months.first(), months.last()) else { return Ok(Surtaxes::default()) };
+    let movements = sqlx::query(
+        "SELECT a.code, b.period, CAST(SUM(b.credit) AS BIGINT) AS credit, CAST(SUM(b.debit) AS BIGINT) AS debit \
+         FROM fin_balances b JOIN fin_accounts a ON a.id = b.account_id WHERE b.company_id = $1 AND b.period >= $2 \
+         AND b.period <= $3 AND (a.code IN ($4, $5, $6, $7) OR a.code = $8 OR a.code LIKE $9) GROUP BY a.code, b.period",
     )
     .bind(company)
     .bind(from)
@@ -240,17 +273,42 @@ pub async fn rows(
     .bind(codes[0])
     .bind(codes[1])
     .bind(codes[2])
-    .fetch_all(conn)
+    .bind(output_vat)
+    .bind(format!("{output_vat}%"))
+    .fetch_all(&mut *conn)
     .await?;
-    let mut by_code: Vec<(String, String, i64)> = Vec::with_capacity(credits.len());
-    for r in &credits {
-        by_code.push((r.try_get("code")?, r.try_get("period")?, r.try_get::<Option<i64>, _>("credit")?.unwrap_or(0)));
+    // (code, period, credit, debit)
+    let mut by_code: Vec<(String, String, i64, i64)> = Vec::with_capacity(movements.len());
+    for r in &movements {
+        by_code.push((
+            r.try_get("code")?,
+            r.try_get("period")?,
+            r.try_get::<Option<i64>, _>("credit")?.unwrap_or(0),
+            r.try_get::<Option<i64>, _>("debit")?.unwrap_or(0),
+        ));
     }
     let credited = |code: &str, month: Option<&str>| -> i64 {
-        by_code.iter().filter(|(c, p, _)| c == code && month.is_none_or(|m| p == m)).map(|r| r.2).sum()
+        by_code.iter().filter(|(c, p, ..)| c == code && month.is_none_or(|m| p == m)).map(|r| r.2).sum()
     };
+    let output_of = |month: &str| -> i64 {
+        by_code.iter().filter(|(c, p, ..)| c.starts_with(output_vat) && p == month).map(|r| r.2 - r.3).sum()
+    };
+    let sales = monthly_sales(&mut *conn, company, from, to).await?;
+    let exempt: Vec<bool> = months
+        .iter()
+        .map(|m| {
+            let (net, tax) = sales.iter().find(|s| &s.0 == m).map(|s| (s.1, s.2)).unwrap_or((0, 0));
+            net <= EXEMPTION_SALES_LIMIT && tax == output_of(m)
+        })
+        .collect();
     let bases: Vec<i64> =
         months.iter().map(|m| credited(unpaid_vat, Some(m)) + if m == to { to_transfer.max(0) } else { 0 }).collect();
+    let due = |tax: Surtax| -> i64 {
+        (0..months.len())
+            .filter(|&i| !(exempt[i] && tax.exempted_on_small_sales()))
+            .map(|i| settings.due(tax, bases[i], &months[i]))
+            .sum()
+    };
     let rows = Surtax::ALL
         .into_iter()
         .zip(codes)
@@ -258,15 +316,50 @@ pub async fn rows(
             tax,
             rate_bp: settings.rate_bp(tax),
             account,
-            due: bases.iter().zip(months).map(|(base, month)| settings.due(tax, *base, month)).sum(),
+            due: due(tax),
             accrued: credited(account, None),
         })
         .collect();
-    Ok((bases.iter().sum(), rows))
+    // A month with no VAT to pay owes no surtaxes whatever its sales; only a month whose
+    // exemption takes something off is named.
+    let exempt_months = months
+        .iter()
+        .zip(&exempt)
+        .zip(&bases)
+        .filter(|((_, exempt), base)| **exempt && **base > 0)
+        .map(|((m, _), _)| m.clone())
+        .collect();
+    Ok(Surtaxes { base: bases.iter().sum(), rows, exempt_months })
+}
+
+/// Each month's sales on the VAT return's schedules, in yuan: the net and the tax of the
+/// customer invoices and credit notes whose vouchers were posted in it, as (month, net, tax).
+async fn monthly_sales(conn: &mut db::Conn, company: i64, from: &str, to: &str) -> Result<Vec<(String, i64, i64)>> {
+    let rows = sqlx::query(
+        "SELECT e.period, CAST(SUM(i.net) AS BIGINT) AS net, CAST(SUM(i.tax) AS BIGINT) AS tax \
+         FROM fin_entries e CROSS JOIN fin_invoices i WHERE i.entry_id = e.id AND e.company_id = $1 \
+         AND e.kind IN ('invoice', 'credit_note') AND e.period >= $2 AND e.period <= $3 AND e.status = 'posted' \
+         AND i.kind = 'customer' GROUP BY e.period",
+    )
+    .bind(company)
+    .bind(from)
+    .bind(to)
+    .fetch_all(conn)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        out.push((
+            r.try_get("period")?,
+            r.try_get::<Option<i64>, _>("net")?.unwrap_or(0),
+            r.try_get::<Option<i64>, _>("tax")?.unwrap_or(0),
+        ));
+    }
+    Ok(out)
 }
 
 /// Posts what is still to accrue of a month's surtaxes (计提附加税费), one voucher (转) on the
-/// month's last day: Dr 税金及附加, Cr each surtax's payable. The caller took the month.
+/// month's last day: Dr 税金及附加, Cr each surtax's payable; what was accrued too much is
+/// taken back in red ink (negative amounts on the same sides). The caller took the month.
 pub(crate) async fn accrue(
     tx: &mut Tx,
     company: i64,
@@ -274,13 +367,22 @@ pub(crate) async fn accrue(
     period: &str,
     rows: &[SurtaxRow],
 ) -> Result<Option<PostedVoucher>> {
-    let total: i64 = rows.iter().map(SurtaxRow::to_accrue).sum();
-    if total == 0 {
+    if rows.iter().all(|r| r.to_accrue() == 0) {
         return Ok(None);
     }
-    let memo = format!("计提 {period} 附加税费");
-    let mut lines = vec![domain::Line::cny(template.code(Role::TaxesAndSurcharges), total, 0)];
-    for row in rows.iter().filter(|r| r.to_accrue() > 0) {
+    let total: i64 = rows.iter().map(SurtaxRow::to_accrue).sum();
+    let memo = if rows.iter().all(|r| r.to_accrue() >= 0) {
+        format!("计提 {period} 附加税费")
+    } else if rows.iter().all(|r| r.to_accrue() <= 0) {
+        format!("冲回 {period} 多计提附加税费")
+    } else {
+        format!("调整 {period} 附加税费")
+    };
+    let mut lines = Vec::new();
+    if total != 0 {
+        lines.push(domain::Line::cny(template.code(Role::TaxesAndSurcharges), total, 0));
+    }
+    for row in rows.iter().filter(|r| r.to_accrue() != 0) {
         lines.push(domain::Line::cny(row.account, 0, row.to_accrue()));
     }
     for line in &mut lines {

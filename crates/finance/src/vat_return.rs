@@ -71,6 +71,8 @@ pub struct VatReturn {
     pub surtax_base: i64,
     /// The surtaxes on it (附加税费), and what of them was accrued.
     pub surtaxes: Vec<SurtaxRow>,
+    /// The months exempted from the education surcharges by their small sales.
+    pub surtax_exempt_months: Vec<String>,
     /// Transferred out as unpaid or paid within the months (the VAT accounts' other debits).
     pub settled: i64,
     /// The documents of each schedule, each counted once whatever its rates.
@@ -97,7 +99,7 @@ impl VatReturn {
         self.closing.max(0)
     }
 
-    /// The surtaxes still to accrue, all three.
+    /// The surtaxes still to accrue, all three (negative: accrued too much, to take back).
     pub fn surtaxes_to_accrue(&self) -> i64 {
         self.surtaxes.iter().map(SurtaxRow::to_accrue).sum()
     }
@@ -109,7 +111,7 @@ impl VatReturn {
 
     /// Whether the month-end button has something to post.
     pub fn month_end_pending(&self) -> bool {
-        self.to_transfer() > 0 || self.surtaxes_to_accrue() > 0
+        self.to_transfer() > 0 || self.surtaxes.iter().any(|s| s.to_accrue() != 0)
     }
 
     pub fn sales_total(&self) -> RateRow {
@@ -255,7 +257,7 @@ pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str)
         payable += (tax - carried_in).max(0);
     }
     let closing: i64 = balances.iter().map(|r| -r.2).sum();
-    let (surtax_base, surtaxes) = surtaxes::rows(conn, company, template, &months, closing).await?;
+    let surtaxes = surtaxes::rows(conn, company, template, &months, closing).await?;
     let opening = before(&from);
     let moved = closing - opening;
     Ok(VatReturn {
@@ -267,8 +269,9 @@ pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str)
         input,
         opening,
         payable,
-        surtax_base,
-        surtaxes,
+        surtax_base: surtaxes.base,
+        surtaxes: surtaxes.rows,
+        surtax_exempt_months: surtaxes.exempt_months,
         // What moved in the months beside output and input: transfers and payments (debits).
         settled: output + input_reversed - input - moved,
         closing,
@@ -338,9 +341,9 @@ impl MonthEnd {
 /// credit side at the end of `period` goes to 未交增值税 with one voucher (转) on the month's
 /// last day, Dr 转出未交增值税, Cr 未交增值税, so the tax to pay next month stands on its own
 /// account; then accrues the surtaxes on the month's tax payable not accrued yet (see
-/// [`surtaxes`]). Nothing is posted when the accounts hold a credit carried forward and the
-/// surtaxes are accrued, as after an earlier transfer; a closed month is refused, beside the
-/// button.
+/// [`surtaxes`]), or takes back what was accrued too much. Nothing is posted when the
+/// accounts hold a credit carried forward and the surtaxes are accrued, as after an earlier
+/// transfer; a closed month is refused, beside the button.
 pub async fn transfer_unpaid(tx: &mut Tx, principal: &Principal, period: &str) -> Result<MonthEnd> {
     principal.authorize(service::POST)?;
     let company = principal.company_id.0;
@@ -353,8 +356,8 @@ pub async fn transfer_unpaid(tx: &mut Tx, principal: &Principal, period: &str) -
     let transfer = if unpaid > 0 { Some(post_transfer(tx, company, template, &period, unpaid).await?) } else { None };
     // Whatever the month held is in 未交增值税 now (nothing is left to transfer), where the
     // surtaxes' base is read.
-    let (_, rows) = surtaxes::rows(tx.conn(), company, template, std::slice::from_ref(&period), 0).await?;
-    let surtaxes = surtaxes::accrue(tx, company, template, &period, &rows).await?;
+    let surtaxes = surtaxes::rows(tx.conn(), company, template, std::slice::from_ref(&period), 0).await?;
+    let surtaxes = surtaxes::accrue(tx, company, template, &period, &surtaxes.rows).await?;
     Ok(MonthEnd { transfer, surtaxes })
 }
 

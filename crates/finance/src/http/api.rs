@@ -1610,7 +1610,7 @@ pub async fn vat_return(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Jso
         "sales_documents": r.sales_documents, "purchase_documents": r.purchase_documents,
         "output": yuan(r.output), "input": yuan(r.input), "input_reversed": yuan(r.input_reversed), "opening": yuan(r.opening), "payable": yuan(r.payable),
         "settled": yuan(r.settled), "to_transfer": yuan(r.to_transfer()), "carried_forward": yuan(r.carried_forward()),
-        "surtax_base": yuan(r.surtax_base), "surtaxes": surtaxes, "to_pay": owed_json(&owed),
+        "surtax_base": yuan(r.surtax_base), "surtaxes": surtaxes, "education_exempt_months": r.surtax_exempt_months, "to_pay": owed_json(&owed),
     })))
 }
 

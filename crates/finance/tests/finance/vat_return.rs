@@ -130,15 +130,18 @@ async fn three_months_of_vat_are_reported_transferred_and_carried_forward() {
         assert_eq!(march[figure], amount, "{figure}: {march}");
     }
 
-    // The surtaxes on the 671.00 of a company in the city: 7 %, 3 % and 2 %, none accrued yet.
+    // The surtaxes on the 671.00 of a company in the city: 7 % urban construction tax, none
+    // accrued yet. Its 18,100.00 of sales are under 100,000.00, so the month owes no
+    // education surcharges, and the return says why.
     assert_eq!(
         surtaxes(&march),
         vec![
             "urban_construction 7%: due 46.97, accrued 0.00, to accrue 46.97",
-            "education 3%: due 20.13, accrued 0.00, to accrue 20.13",
-            "local_education 2%: due 13.42, accrued 0.00, to accrue 13.42",
+            "education 3%: due 0.00, accrued 0.00, to accrue 0.00",
+            "local_education 2%: due 0.00, accrued 0.00, to accrue 0.00",
         ]
     );
+    assert_eq!(march["education_exempt_months"], json!(["2026-03"]));
 
     // The month's unpaid VAT goes to 未交增值税, and its surtaxes are accrued to 税金及附加 on
     // the same day; a second transfer finds nothing to move or accrue.
@@ -148,17 +151,9 @@ async fn three_months_of_vat_are_reported_transferred_and_carried_forward() {
     assert_eq!(lines(&entry), vec![("22210104", "671.00", "0.00"), ("222102", "0.00", "671.00")]);
     assert_eq!((entry["date"].as_str(), entry["word"].as_str()), (Some("2026-03-31"), Some("转")));
     let accrual = transferred.json()["surtaxes"].clone();
-    assert_eq!(accrual["amount"], "80.52", "{accrual}");
+    assert_eq!(accrual["amount"], "46.97", "{accrual}");
     let entry = api.get(&format!("/api/v1/finance/entries/{}", accrual["entry_id"])).await.json();
-    assert_eq!(
-        lines(&entry),
-        vec![
-            ("6403", "80.52", "0.00"),
-            ("222104", "0.00", "46.97"),
-            ("222105", "0.00", "20.13"),
-            ("222106", "0.00", "13.42")
-        ]
-    );
+    assert_eq!(lines(&entry), vec![("6403", "46.97", "0.00"), ("222104", "0.00", "46.97")]);
     assert_eq!((entry["date"].as_str(), entry["kind"].as_str()), (Some("2026-03-31"), Some("surtax_accrual")));
     let again = api.post("/api/v1/finance/periods/2026-03/vat-transfer", &json!({})).await;
     assert_eq!((again.status, again.json()["entry_id"].clone()), (StatusCode::OK, Value::Null));
@@ -168,13 +163,13 @@ async fn three_months_of_vat_are_reported_transferred_and_carried_forward() {
     assert_eq!(surtaxes(&after)[0], "urban_construction 7%: due 46.97, accrued 46.97, to accrue 0.00");
     let income = api.get("/api/v1/finance/reports/income-statement?from=2026-03&to=2026-03").await.json();
     let taxes = income["lines"].as_array().expect("lines").iter().find(|l| l["key"] == "taxes_surcharges").cloned();
-    assert_eq!(taxes.map(|l| l["amount"].clone()), Some(json!("80.52")), "{income}");
+    assert_eq!(taxes.map(|l| l["amount"].clone()), Some(json!("46.97")), "{income}");
 
-    // April: March's VAT and surtaxes are paid to the tax office together, 751.52 from the
+    // April: March's VAT and surtaxes are paid to the tax office together, 717.97 from the
     // bank on the 15th. A day within March is refused beside it, and nothing is paid twice.
     assert_eq!(
         after["to_pay"],
-        json!({"vat": "671.00", "urban_construction": "46.97", "education": "20.13", "local_education": "13.42", "total": "751.52"})
+        json!({"vat": "671.00", "urban_construction": "46.97", "education": "0.00", "local_education": "0.00", "total": "717.97"})
     );
     let early = api.post("/api/v1/finance/periods/2026-03/tax-payment", &json!({"date": "2026-03-31"})).await;
     assert_eq!(early.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", early.body);
@@ -187,17 +182,11 @@ async fn three_months_of_vat_are_reported_transferred_and_carried_forward() {
     assert_eq!(unknown.json()["errors"][0]["field"], "bank_account", "{}", unknown.body);
     let paid = api.post("/api/v1/finance/periods/2026-03/tax-payment", &json!({"date": "2026-04-15"})).await;
     assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.body);
-    assert_eq!(paid.json()["paid"]["total"], "751.52");
+    assert_eq!(paid.json()["paid"]["total"], "717.97");
     let entry = api.get(&format!("/api/v1/finance/entries/{}", paid.json()["entry_id"])).await.json();
     assert_eq!(
         lines(&entry),
-        vec![
-            ("222102", "671.00", "0.00"),
-            ("222104", "46.97", "0.00"),
-            ("222105", "20.13", "0.00"),
-            ("222106", "13.42", "0.00"),
-            ("1002", "0.00", "751.52")
-        ]
+        vec![("222102", "671.00", "0.00"), ("222104", "46.97", "0.00"), ("1002", "0.00", "717.97")]
     );
     assert_eq!((entry["word"].as_str(), entry["period"].as_str()), (Some("付"), Some("2026-04")));
     let twice = api.post("/api/v1/finance/periods/2026-03/tax-payment", &json!({"date": "2026-04-16"})).await;
@@ -227,7 +216,7 @@ async fn three_months_of_vat_are_reported_transferred_and_carried_forward() {
     }
     let due: Vec<&str> =
         may["surtaxes"].as_array().expect("surtaxes").iter().map(|s| s["due"].as_str().unwrap_or("")).collect();
-    assert_eq!(due, vec!["100.10", "42.90", "28.60"]);
+    assert_eq!(due, vec!["100.10", "0.00", "0.00"]);
     // The quarter at once: the figures run from March's opening, and the tax payable is each
     // month's: 671.00 in March, none in April, 1,430.00 in May.
     let quarter = api.get("/api/v1/finance/reports/vat?from=2026-03&to=2026-05").await.json();
@@ -302,18 +291,20 @@ async fn a_small_county_company_pays_half_surtaxes_on_the_generic_chart() {
         (json!("5"), json!("half"), json!("line"))
     );
 
-    // 130.00 of VAT: 6.50, 3.90 and 2.60 halved.
+    // 120,000.00 of sales, over the 100,000.00 that would exempt the education surcharges:
+    // 15,600.00 of VAT, on which 780.00, 468.00 and 312.00 are halved.
     let shop = party(&api, "Suzhou Department Store", "customer").await;
-    posted_invoice(&api, document("customer", shop, "2026-03-05", &[("Lamp", "10", "100.00", "13")])).await;
+    posted_invoice(&api, document("customer", shop, "2026-03-05", &[("Lamp", "1200", "100.00", "13")])).await;
     let march = vat(&api, "2026-03").await;
     assert_eq!(
         surtaxes(&march),
         vec![
-            "urban_construction 5%: due 3.25, accrued 0.00, to accrue 3.25",
-            "education 3%: due 1.95, accrued 0.00, to accrue 1.95",
-            "local_education 2%: due 1.30, accrued 0.00, to accrue 1.30",
+            "urban_construction 5%: due 390.00, accrued 0.00, to accrue 390.00",
+            "education 3%: due 234.00, accrued 0.00, to accrue 234.00",
+            "local_education 2%: due 156.00, accrued 0.00, to accrue 156.00",
         ]
     );
+    assert_eq!(march["education_exempt_months"], json!([]));
     let transferred = api.post("/api/v1/finance/periods/2026-03/vat-transfer", &json!({})).await;
     assert_eq!(transferred.status, StatusCode::CREATED, "{}", transferred.body);
     let entry =
@@ -321,10 +312,10 @@ async fn a_small_county_company_pays_half_surtaxes_on_the_generic_chart() {
     assert_eq!(
         lines(&entry),
         vec![
-            ("6300", "6.50", "0.00"),
-            ("230006", "0.00", "3.25"),
-            ("230007", "0.00", "1.95"),
-            ("230008", "0.00", "1.30")
+            ("6300", "780.00", "0.00"),
+            ("230006", "0.00", "390.00"),
+            ("230007", "0.00", "234.00"),
+            ("230008", "0.00", "156.00")
         ]
     );
 
@@ -337,7 +328,7 @@ async fn a_small_county_company_pays_half_surtaxes_on_the_generic_chart() {
     let browser = app.signed_in("admin").await;
     let page = browser.get("/finance/reports/vat?from=2026-03&to=2026-03").await;
     let form = page.body.split("id=\"tax-payment\"").nth(1).expect("the payment form");
-    assert!(form.contains("136.50") && form.contains("value=\"2026-04-15\""), "{form}");
+    assert!(form.contains("16,380.00") && form.contains("value=\"2026-04-15\""), "{form}");
     let refused = browser
         .post_form(
             "/finance/reports/vat?from=2026-03&to=2026-03",
@@ -399,4 +390,92 @@ async fn input_vat_taken_back_for_lost_goods_adds_to_the_months_tax() {
     let page = app.signed_in("admin").await.get("/finance/reports/vat?from=2026-03&to=2026-03").await;
     let row = page.body.split("id=\"vat-input-reversed\"").nth(1).expect("the row");
     assert!(row[..row.find("</tr>").expect("row end")].contains("325.00"), "{}", page.body);
+}
+
+#[tokio::test]
+async fn a_credit_note_after_the_month_end_brings_sales_under_the_limit_and_the_surcharges_are_taken_back() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let shop = party(&api, "苏州观前百货有限公司", "customer").await;
+
+    // March: 120 lamps sold for 120,000.00 (15,600.00 output VAT), and the month-end run on
+    // the 25th: the VAT transferred, 1,092.00, 468.00 and 312.00 of surtaxes accrued.
+    let sale =
+        posted_invoice(&api, document("customer", shop, "2026-03-05", &[("台灯", "120", "1000.00", "13")])).await;
+    let first = api.post("/api/v1/finance/periods/2026-03/vat-transfer", &json!({})).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    assert_eq!(first.json()["surtaxes"]["amount"], "1872.00", "{}", first.body);
+
+    // On the 28th twenty lamps come back: a credit note of 20,000.00 leaves 100,000.00 of
+    // sales, which owes no education surcharges. The accountant reverses the early transfer
+    // and runs the month-end again.
+    let credit = api
+        .post(
+            &format!("/api/v1/finance/invoices/{}/credit-note", sale["id"]),
+            &json!({"date": "2026-03-28", "lines": [{"description": "台灯", "quantity": "20", "unit_price": "1000.00", "vat_rate": "13"}]}),
+        )
+        .await;
+    assert_eq!(credit.status, StatusCode::CREATED, "{}", credit.body);
+    let reversed = api
+        .post(&format!("/api/v1/finance/entries/{}/reverse", first.json()["entry_id"]), &json!({"date": "2026-03-28"}))
+        .await;
+    assert_eq!(reversed.status, StatusCode::CREATED, "{}", reversed.body);
+    let march = vat(&api, "2026-03").await;
+    assert_eq!((march["payable"].as_str(), march["to_transfer"].as_str()), (Some("13000.00"), Some("13000.00")));
+    assert_eq!(
+        surtaxes(&march),
+        vec![
+            "urban_construction 7%: due 910.00, accrued 1092.00, to accrue -182.00",
+            "education 3%: due 0.00, accrued 468.00, to accrue -468.00",
+            "local_education 2%: due 0.00, accrued 312.00, to accrue -312.00",
+        ]
+    );
+    assert_eq!(march["education_exempt_months"], json!(["2026-03"]));
+
+    // The second run transfers 13,000.00 and takes back what was accrued too much in red ink
+    // (红字冲回): 962.00 off 税金及附加, so March's surtaxes are the 910.00 it owes.
+    let second = api.post("/api/v1/finance/periods/2026-03/vat-transfer", &json!({})).await;
+    assert_eq!(second.status, StatusCode::CREATED, "{}", second.body);
+    assert_eq!(second.json()["amount"], "13000.00", "{}", second.body);
+    let taken_back =
+        api.get(&format!("/api/v1/finance/entries/{}", second.json()["surtaxes"]["entry_id"])).await.json();
+    assert_eq!(
+        lines(&taken_back),
+        vec![
+            ("6403", "-962.00", "0.00"),
+            ("222104", "0.00", "-182.00"),
+            ("222105", "0.00", "-468.00"),
+            ("222106", "0.00", "-312.00")
+        ]
+    );
+    assert_eq!(taken_back["memo"], "冲回 2026-03 多计提附加税费");
+    let after = vat(&api, "2026-03").await;
+    assert!(surtaxes(&after).iter().all(|s| s.ends_with("to accrue 0.00")), "{after}");
+    assert_eq!(after["to_pay"]["total"], "13910.00");
+    let income = api.get("/api/v1/finance/reports/income-statement?from=2026-03&to=2026-03").await.json();
+    let taxes = income["lines"].as_array().expect("lines").iter().find(|l| l["key"] == "taxes_surcharges").cloned();
+    assert_eq!(taxes.map(|l| l["amount"].clone()), Some(json!("910.00")), "{income}");
+    let page = app.signed_in("admin").await.get("/finance/reports/vat?from=2026-03&to=2026-03").await;
+    let note = page.body.split("id=\"surtax-exempt\"").nth(1).expect("the exemption's note");
+    assert!(note[..note.find("</p>").expect("note")].contains("2026-03"), "{note}");
+
+    // April: 1,000.00 of sales, but output VAT of 260.00 on goods given to a customer booked
+    // by hand (视同销售). The month's sales are not all on the return, so it is not exempted.
+    posted_invoice(&api, document("customer", shop, "2026-04-08", &[("台灯", "1", "1000.00", "13")])).await;
+    post(
+        &api,
+        voucher(
+            "2026-04-20",
+            "赠送客户样品",
+            &[("6601", "1260.00", ""), ("1405", "", "1000.00"), ("22210102", "", "260.00")],
+        ),
+    )
+    .await;
+    let april = vat(&api, "2026-04").await;
+    assert_eq!(april["payable"], "390.00", "{april}");
+    assert_eq!(april["education_exempt_months"], json!([]));
+    let due: Vec<&str> =
+        april["surtaxes"].as_array().expect("surtaxes").iter().map(|s| s["due"].as_str().unwrap_or("")).collect();
+    assert_eq!(due, vec!["27.30", "11.70", "7.80"]);
 }
