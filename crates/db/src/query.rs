@@ -64,6 +64,20 @@ impl SqlBuilder {
         self
     }
 
+    /// Appends a parenthesised list of placeholders, one per value, for `IN`: `($3, $4, $5)`.
+    /// The caller makes sure there is at least one value, as SQL has no empty list.
+    pub fn bind_list<V: Into<Value>>(&mut self, values: impl IntoIterator<Item = V>) -> &mut Self {
+        self.sql.push('(');
+        for (i, value) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.sql.push_str(", ");
+            }
+            self.bind(value);
+        }
+        self.sql.push(')');
+        self
+    }
+
     /// A statement written out with its own `$1`, `$2` … and the values they stand for, in
     /// that order.
     pub fn with_values(sql: impl Into<String>, values: Vec<Value>) -> Self {

@@ -356,6 +356,27 @@ fn reports_at(c: &mut Criterion, lines: Option<u64>, name: &str) {
             finance::bank::suggestions(&mut conn, company, line).await.expect("suggestions")
         })
     });
+    // The bank page of a month nothing was matched in: 200 unmatched lines over June, each
+    // with its suggestions, read at once as the page reads them.
+    runtime.block_on(async {
+        let mut tx = books.app.db.begin(Actor::system()).await.expect("begin");
+        let mut q = db::SqlBuilder::new(
+            "INSERT INTO fin_bank_lines (company_id, bank_account, line_date, amount, counterparty, reference, memo, batch, imported_at, currency) VALUES ",
+        );
+        for i in 0..199_i64 {
+            q.push(if i == 0 { "(" } else { ", (" }).bind(company).push(", '1002', ");
+            q.bind(format!("2026-06-{:02}", 1 + i % 30)).push(", ").bind(-(100_000 + i * 137));
+            q.push(", '', '', '', 'bench', '2026-07-01T00:00:00Z', 'CNY')");
+        }
+        q.build().execute(tx.conn()).await.expect("statement lines");
+        tx.commit().await.expect("commit");
+    });
+    let bank_page = || async {
+        let mut conn = books.app.db.read_conn().await.expect("conn");
+        let lines = finance::bank::lines(&mut conn, company, true).await.expect("lines");
+        finance::bank::suggestions_for(&mut conn, company, &lines).await.expect("suggestions")
+    };
+    group.bench_function("bank_page_200_lines", |b| b.to_async(&runtime).iter(bank_page));
     group.bench_function("ageing", |b| {
         b.to_async(&runtime).iter(|| async {
             let mut conn = books.app.db.read_conn().await.expect("conn");
@@ -379,6 +400,7 @@ fn reports_at(c: &mut Criterion, lines: Option<u64>, name: &str) {
             finance::bank::suggestions(&mut conn, company, line).await.expect("suggestions")
         })
     });
+    group.bench_function("bank_page_200_lines_all_vouchers_by_hand", |b| b.to_async(&runtime).iter(bank_page));
     group.finish();
 }
 

@@ -19,6 +19,7 @@ use kernel::permission::Principal;
 use kernel::{Currency, DomainError, Money};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::collections::BTreeSet;
 
 /// How the columns of a bank's CSV map to statement fields. Each value is a header name or a
 /// 1-based column number.
@@ -261,43 +262,57 @@ impl BankLine {
     }
 }
 
+/// What a statement line is read with: its match's number, receipt or voucher.
+const LINE_SELECT: &str = "SELECT b.id, b.bank_account, b.line_date, b.amount, b.currency, b.counterparty, b.reference, \
+     b.memo, b.payment_id, p.number, b.entry_id, e.period AS entry_period, e.number AS entry_number \
+     FROM fin_bank_lines b LEFT JOIN fin_payments p ON p.id = b.payment_id LEFT JOIN fin_entries e ON e.id = b.entry_id \
+     WHERE b.company_id = $1";
+
 /// Statement lines, unmatched first, newest first.
 pub async fn lines(conn: &mut db::Conn, company: i64, only_unmatched: bool) -> Result<Vec<BankLine>> {
     let rows = sqlx::query(&format!(
-        "SELECT b.id, b.bank_account, b.line_date, b.amount, b.currency, b.counterparty, b.reference, b.memo, b.payment_id, p.number, \
-         b.entry_id, e.period AS entry_period, e.number AS entry_number \
-         FROM fin_bank_lines b LEFT JOIN fin_payments p ON p.id = b.payment_id LEFT JOIN fin_entries e ON e.id = b.entry_id \
-         WHERE b.company_id = $1 {} \
+        "{LINE_SELECT} {} \
          ORDER BY CASE WHEN b.payment_id IS NULL AND b.entry_id IS NULL THEN 0 ELSE 1 END, b.line_date DESC, b.id DESC LIMIT 500",
         if only_unmatched { "AND b.payment_id IS NULL AND b.entry_id IS NULL" } else { "" }
     ))
     .bind(company)
     .fetch_all(conn)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(BankLine {
-                id: r.try_get("id")?,
-                bank_account: r.try_get("bank_account")?,
-                date: r.try_get("line_date")?,
-                amount: r.try_get("amount")?,
-                currency: r.try_get("currency")?,
-                counterparty: r.try_get("counterparty")?,
-                reference: r.try_get("reference")?,
-                memo: r.try_get("memo")?,
-                payment_id: r.try_get("payment_id")?,
-                payment_number: r.try_get("number")?,
-                entry_id: r.try_get("entry_id")?,
-                entry_number: match (
-                    r.try_get::<Option<String>, _>("entry_period")?,
-                    r.try_get::<Option<String>, _>("entry_number")?,
-                ) {
-                    (Some(period), Some(number)) => Some(format!("{period} {number}")),
-                    _ => None,
-                },
-            })
-        })
-        .collect()
+    rows.iter().map(bank_line).collect()
+}
+
+/// One statement line of the company.
+pub async fn line(conn: &mut db::Conn, company: i64, id: i64) -> Result<BankLine> {
+    let row = sqlx::query(&format!("{LINE_SELECT} AND b.id = $2"))
+        .bind(company)
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(DomainError::NotFound("bank line"))?;
+    bank_line(&row)
+}
+
+fn bank_line(r: &db::Row) -> Result<BankLine> {
+    Ok(BankLine {
+        id: r.try_get("id")?,
+        bank_account: r.try_get("bank_account")?,
+        date: r.try_get("line_date")?,
+        amount: r.try_get("amount")?,
+        currency: r.try_get("currency")?,
+        counterparty: r.try_get("counterparty")?,
+        reference: r.try_get("reference")?,
+        memo: r.try_get("memo")?,
+        payment_id: r.try_get("payment_id")?,
+        payment_number: r.try_get("number")?,
+        entry_id: r.try_get("entry_id")?,
+        entry_number: match (
+            r.try_get::<Option<String>, _>("entry_period")?,
+            r.try_get::<Option<String>, _>("entry_number")?,
+        ) {
+            (Some(period), Some(number)) => Some(format!("{period} {number}")),
+            _ => None,
+        },
+    })
 }
 
 /// A receipt or payment, or a voucher, that may be what a statement line records.
@@ -321,74 +336,110 @@ pub struct Suggestion {
     pub name_matches: bool,
 }
 
-/// Unmatched receipts (for money in) or payments (for money out) of the same amount, currency
-/// and bank account within ten days, the counterparty's name first, then the closest date;
-/// after them, for a line in yuan, the unmatched vouchers of no payment that move the same
-/// amount in the same direction on that account within those days, the closest first.
+/// How far from a statement line's day its receipt, payment or voucher may be dated.
+const MATCH_DAYS: i64 = 10;
+
+/// The days a line's matches may be dated: ten either side of it.
+fn match_window(date: &str) -> Result<(chrono::NaiveDate, String, String)> {
+    let day = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| DomainError::Internal(date.into()))?;
+    let days = chrono::Duration::days(MATCH_DAYS);
+    Ok((day, (day - days).to_string(), (day + days).to_string()))
+}
+
+/// The suggestions for one statement line (see [`suggestions_for`]).
 pub async fn suggestions(conn: &mut db::Conn, company: i64, line_id: i64) -> Result<Vec<Suggestion>> {
-    let line = sqlx::query(
-        "SELECT bank_account, line_date, amount, currency, counterparty FROM fin_bank_lines WHERE company_id = $1 AND id = $2",
-    )
-    .bind(company)
-    .bind(line_id)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or(DomainError::NotFound("bank line"))?;
-    let amount: i64 = line.try_get("amount")?;
-    let date: String = line.try_get("line_date")?;
-    let counterparty: String = line.try_get("counterparty")?;
-    let currency: String = line.try_get("currency")?;
-    let kind = if amount > 0 { "receipt" } else { "payment" };
-    let day = chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").map_err(|_| DomainError::Internal(date.clone()))?;
-    let (from, to) = ((day - chrono::Duration::days(10)).to_string(), (day + chrono::Duration::days(10)).to_string());
-    let rows = sqlx::query(
-        "SELECT p.id, p.number, pa.name, p.payment_date, COALESCE(c.amount, p.amount) AS amount \
+    let line = line(&mut *conn, company, line_id).await?;
+    Ok(suggestions_for(conn, company, std::slice::from_ref(&line)).await?.pop().unwrap_or_default())
+}
+
+/// The suggestions for each of `lines`, in their order: unmatched receipts (for money in) or
+/// payments (for money out) of the same amount, currency and bank account within ten days,
+/// the counterparty's name first, then the closest date; after them, for a line in yuan, the
+/// unmatched vouchers of no payment that move the same amount in the same direction on that
+/// account within those days, the closest first.
+///
+/// The page asks for all its unmatched lines at once, so this reads the candidates of all of
+/// them with two queries, over the days from the first line's window to the last one's, for
+/// their accounts and amounts only, and deals them out here: a page of 500 lines costs two
+/// queries, not a thousand.
+pub async fn suggestions_for(conn: &mut db::Conn, company: i64, lines: &[BankLine]) -> Result<Vec<Vec<Suggestion>>> {
+    let mut windows = Vec::with_capacity(lines.len());
+    for line in lines {
+        windows.push(match_window(&line.date)?);
+    }
+    let (Some(from), Some(to)) = (windows.iter().map(|w| w.1.clone()).min(), windows.iter().map(|w| w.2.clone()).max())
+    else {
+        return Ok(Vec::new());
+    };
+    let banks: BTreeSet<&str> = lines.iter().map(|l| l.bank_account.as_str()).collect();
+    let amounts: BTreeSet<i64> = lines.iter().map(|l| l.amount.abs()).collect();
+    let mut q = db::SqlBuilder::new(
+        "SELECT p.id, p.kind, p.bank_account, p.number, pa.name, p.payment_date, COALESCE(c.amount, p.amount) AS amount, \
+         COALESCE(c.currency, 'CNY') AS currency \
          FROM fin_payments p JOIN parties pa ON pa.id = p.party_id LEFT JOIN fin_payment_currency c ON c.payment_id = p.id \
-         WHERE p.company_id = $1 AND p.kind = $2 AND COALESCE(c.amount, p.amount) = $3 AND COALESCE(c.currency, 'CNY') = $7 \
-         AND p.bank_account = $4 AND p.payment_date >= $5 AND p.payment_date <= $6 \
-         AND NOT EXISTS (SELECT 1 FROM fin_bank_lines b WHERE b.payment_id = p.id)",
-    )
-    .bind(company)
-    .bind(kind)
-    .bind(amount.abs())
-    .bind(line.try_get::<String, _>("bank_account")?)
-    .bind(&from)
-    .bind(&to)
-    .bind(&currency)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut out: Vec<Suggestion> = rows
-        .iter()
-        .map(|r| {
-            let party_name: String = r.try_get("name")?;
+         WHERE p.company_id = ",
+    );
+    q.bind(company).push(" AND p.payment_date >= ").bind(from.clone()).push(" AND p.payment_date <= ").bind(to.clone());
+    q.push(" AND p.bank_account IN ").bind_list(banks.iter().copied());
+    q.push(" AND COALESCE(c.amount, p.amount) IN ").bind_list(amounts.iter().copied());
+    q.push(" AND NOT EXISTS (SELECT 1 FROM fin_bank_lines b WHERE b.payment_id = p.id)");
+    let payments = q.build().fetch_all(&mut *conn).await?;
+    let yuan: Vec<&BankLine> = lines.iter().filter(|l| l.currency == Currency::CNY.code()).collect();
+    let vouchers = match yuan.is_empty() {
+        true => Vec::new(),
+        false => {
+            let banks: BTreeSet<&str> = yuan.iter().map(|l| l.bank_account.as_str()).collect();
+            let moved: BTreeSet<i64> = yuan.iter().map(|l| l.amount).collect();
+            voucher_moves(conn, company, &banks, &moved, &from, &to, None).await?
+        }
+    };
+    let mut out = Vec::with_capacity(lines.len());
+    for (line, (day, from, to)) in lines.iter().zip(&windows) {
+        let kind = if line.amount > 0 { "receipt" } else { "payment" };
+        let days_apart = |date: &str| {
+            chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").map(|d| (d - *day).num_days().abs()).unwrap_or(99)
+        };
+        let mut found = Vec::new();
+        for r in &payments {
             let paid: String = r.try_get("payment_date")?;
-            let days_apart =
-                chrono::NaiveDate::parse_from_str(&paid, "%Y-%m-%d").map(|d| (d - day).num_days().abs()).unwrap_or(99);
-            Ok(Suggestion {
+            let fits = r.try_get::<String, _>("kind")? == kind
+                && r.try_get::<String, _>("bank_account")? == line.bank_account
+                && r.try_get::<i64, _>("amount")? == line.amount.abs()
+                && r.try_get::<String, _>("currency")? == line.currency
+                && (from.as_str()..=to.as_str()).contains(&paid.as_str());
+            if !fits {
+                continue;
+            }
+            let party_name: String = r.try_get("name")?;
+            let counterparty = &line.counterparty;
+            found.push(Suggestion {
                 payment_id: Some(r.try_get("id")?),
                 entry_id: None,
                 number: r.try_get("number")?,
                 name_matches: !counterparty.is_empty()
-                    && (counterparty.contains(&party_name) || party_name.contains(&counterparty)),
+                    && (counterparty.contains(&party_name) || party_name.contains(counterparty.as_str())),
                 party_name,
+                days_apart: days_apart(&paid),
                 date: paid,
-                amount: r.try_get("amount")?,
-                currency: currency.clone(),
-                days_apart,
-            })
-        })
-        .collect::<std::result::Result<_, sqlx::Error>>()?;
-    out.sort_by_key(|s| (!s.name_matches, s.days_apart, s.payment_id));
-    if currency == Currency::CNY.code() {
-        let bank: String = line.try_get("bank_account")?;
-        let mut vouchers = voucher_candidates(conn, company, &bank, amount, &from, &to, None).await?;
-        for v in &mut vouchers {
-            v.days_apart = chrono::NaiveDate::parse_from_str(&v.date, "%Y-%m-%d")
-                .map(|d| (d - day).num_days().abs())
-                .unwrap_or(99);
+                amount: line.amount.abs(),
+                currency: line.currency.clone(),
+            });
         }
-        vouchers.sort_by_key(|s| (s.days_apart, s.entry_id));
-        out.extend(vouchers);
+        found.sort_by_key(|s| (!s.name_matches, s.days_apart, s.payment_id));
+        if line.currency == Currency::CNY.code() {
+            let mut by_voucher: Vec<Suggestion> = vouchers
+                .iter()
+                .filter(|v| {
+                    v.bank == line.bank_account
+                        && v.moved == line.amount
+                        && (from.as_str()..=to.as_str()).contains(&v.suggestion.date.as_str())
+                })
+                .map(|v| Suggestion { days_apart: days_apart(&v.suggestion.date), ..v.suggestion.clone() })
+                .collect();
+            by_voucher.sort_by_key(|s| (s.days_apart, s.entry_id));
+            found.extend(by_voucher);
+        }
+        out.push(found);
     }
     Ok(out)
 }
@@ -402,54 +453,67 @@ pub async fn suggestions(conn: &mut db::Conn, company: i64, line_id: i64) -> Res
 /// voucher of its own kind adds it here.
 pub const BANK_VOUCHER_KINDS: [&str; 3] = ["manual", "bank", "tax_payment"];
 
-/// Posted vouchers of [`BANK_VOUCHER_KINDS`], neither reversed nor reversals, not matched yet
-/// on this account, dated `from..=to`, that move `amount` (money in positive) on the account
-/// `bank`; or only the voucher `only`. A transfer between two of the company's accounts is
-/// one voucher on two statements, matched once on each.
-async fn voucher_candidates(
+/// A voucher that moved money on one of the company's bank accounts.
+struct VoucherMove {
+    bank: String,
+    /// Debit less credit on `bank`: money in positive.
+    moved: i64,
+    /// As suggested (its days apart left to the line's).
+    suggestion: Suggestion,
+}
+
+/// Posted vouchers of [`BANK_VOUCHER_KINDS`], neither reversed nor reversals, dated
+/// `from..=to`, that move one of `amounts` (money in positive) on one of the accounts `banks`
+/// where no statement line of that account is matched with them yet; or only the voucher
+/// `only`. A transfer between two of the company's accounts is one voucher on two statements,
+/// matched once on each.
+async fn voucher_moves(
     conn: &mut db::Conn,
     company: i64,
-    bank: &str,
-    amount: i64,
+    banks: &BTreeSet<&str>,
+    amounts: &BTreeSet<i64>,
     from: &str,
     to: &str,
     only: Option<i64>,
-) -> Result<Vec<Suggestion>> {
-    let rows = sqlx::query(
-        "SELECT e.id, e.period, e.number, e.entry_date, e.memo FROM fin_entries e \
-         JOIN fin_entry_lines l ON l.entry_id = e.id JOIN fin_accounts a ON a.id = l.account_id \
-         WHERE e.company_id = $1 AND e.kind IN ($7, $8, $9) AND e.period >= $10 AND e.period <= $11 \
-         AND a.code = $2 AND e.entry_date >= $3 AND e.entry_date <= $4 AND ($6 = 0 OR e.id = $6) \
-         AND e.status = 'posted' AND e.reversal_of IS NULL \
+) -> Result<Vec<VoucherMove>> {
+    let mut q = db::SqlBuilder::new(
+        "SELECT e.id, e.period, e.number, e.entry_date, e.memo, a.code, CAST(SUM(l.debit - l.credit) AS BIGINT) AS moved \
+         FROM fin_entries e JOIN fin_entry_lines l ON l.entry_id = e.id JOIN fin_accounts a ON a.id = l.account_id \
+         WHERE e.company_id = ",
+    );
+    q.bind(company).push(" AND e.kind IN ").bind_list(BANK_VOUCHER_KINDS);
+    q.push(" AND e.period >= ").bind(crate::domain::period_of(from));
+    q.push(" AND e.period <= ").bind(crate::domain::period_of(to));
+    q.push(" AND e.entry_date >= ").bind(from).push(" AND e.entry_date <= ").bind(to);
+    q.push(" AND a.code IN ").bind_list(banks.iter().copied());
+    if let Some(id) = only {
+        q.push(" AND e.id = ").bind(id);
+    }
+    q.push(
+        " AND e.status = 'posted' AND e.reversal_of IS NULL \
          AND NOT EXISTS (SELECT 1 FROM fin_entries r WHERE r.reversal_of = e.id) \
-         AND NOT EXISTS (SELECT 1 FROM fin_bank_lines b WHERE b.entry_id = e.id AND b.bank_account = $2) \
-         GROUP BY e.id, e.period, e.number, e.entry_date, e.memo HAVING SUM(l.debit - l.credit) = $5",
-    )
-    .bind(company)
-    .bind(bank)
-    .bind(from)
-    .bind(to)
-    .bind(amount)
-    .bind(only.unwrap_or(0))
-    .bind(BANK_VOUCHER_KINDS[0])
-    .bind(BANK_VOUCHER_KINDS[1])
-    .bind(BANK_VOUCHER_KINDS[2])
-    .bind(crate::domain::period_of(from))
-    .bind(crate::domain::period_of(to))
-    .fetch_all(conn)
-    .await?;
+         AND NOT EXISTS (SELECT 1 FROM fin_bank_lines b WHERE b.entry_id = e.id AND b.bank_account = a.code) \
+         GROUP BY e.id, e.period, e.number, e.entry_date, e.memo, a.code HAVING SUM(l.debit - l.credit) IN ",
+    );
+    q.bind_list(amounts.iter().copied());
+    let rows = q.build().fetch_all(conn).await?;
     rows.iter()
         .map(|r| {
-            Ok(Suggestion {
-                payment_id: None,
-                entry_id: Some(r.try_get("id")?),
-                number: format!("{} {}", r.try_get::<String, _>("period")?, r.try_get::<String, _>("number")?),
-                party_name: r.try_get("memo")?,
-                date: r.try_get("entry_date")?,
-                amount: amount.abs(),
-                currency: Currency::CNY.code().into(),
-                days_apart: 0,
-                name_matches: false,
+            let moved: i64 = r.try_get("moved")?;
+            Ok(VoucherMove {
+                bank: r.try_get("code")?,
+                moved,
+                suggestion: Suggestion {
+                    payment_id: None,
+                    entry_id: Some(r.try_get("id")?),
+                    number: format!("{} {}", r.try_get::<String, _>("period")?, r.try_get::<String, _>("number")?),
+                    party_name: r.try_get("memo")?,
+                    date: r.try_get("entry_date")?,
+                    amount: moved.abs(),
+                    currency: Currency::CNY.code().into(),
+                    days_apart: 0,
+                    name_matches: false,
+                },
             })
         })
         .collect()
@@ -536,12 +600,12 @@ pub async fn reconcile_voucher(tx: &mut Tx, principal: &Principal, line_id: i64,
     let line = statement_line(tx, company, line_id).await?;
     require_unmatched(&line)?;
     let amount: i64 = line.try_get("amount")?;
-    let date: String = line.try_get("line_date")?;
-    let day = chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").map_err(|_| DomainError::Internal(date.clone()))?;
-    let (from, to) = ((day - chrono::Duration::days(10)).to_string(), (day + chrono::Duration::days(10)).to_string());
+    let (_, from, to) = match_window(&line.try_get::<String, _>("line_date")?)?;
     let bank: String = line.try_get("bank_account")?;
     let fits = line.try_get::<String, _>("currency")? == Currency::CNY.code()
-        && !voucher_candidates(tx.conn(), company, &bank, amount, &from, &to, Some(entry_id)).await?.is_empty();
+        && !voucher_moves(tx.conn(), company, &[bank.as_str()].into(), &[amount].into(), &from, &to, Some(entry_id))
+            .await?
+            .is_empty();
     if !fits {
         let shown = format!("{bank} {}", crate::fx::decimal_text(amount, Currency::CNY));
         return Err(DomainError::invalid("entry_id", "error.bank.voucher_mismatch", shown).into());

@@ -343,14 +343,7 @@ pub(crate) async fn check_listed<'a>(
     }
     let codes: BTreeSet<&str> = named.iter().map(|(_, _, code)| *code).collect();
     let mut q = db::SqlBuilder::new("SELECT dimension, code, archived_at FROM fin_dimensions WHERE company_id = ");
-    q.bind(company).push(" AND code IN (");
-    for (i, code) in codes.iter().enumerate() {
-        if i > 0 {
-            q.push(", ");
-        }
-        q.bind(code.to_string());
-    }
-    q.push(")");
+    q.bind(company).push(" AND code IN ").bind_list(codes.iter().copied());
     let mut usable: BTreeMap<(String, String), bool> = BTreeMap::new();
     for r in tx.fetch_all(q.build()).await? {
         let archived = r.try_get::<Option<String>, _>("archived_at")?.is_some();

@@ -235,14 +235,7 @@ async fn with_products(
     let mut q = db::SqlBuilder::new(
         "SELECT id, code, name, vat_rate_bp, sale_price FROM cat_products WHERE archived_at IS NULL AND company_id = ",
     );
-    q.bind(company).push(" AND id IN (");
-    for (i, id) in wanted.iter().enumerate() {
-        if i > 0 {
-            q.push(", ");
-        }
-        q.bind(*id);
-    }
-    q.push(")");
+    q.bind(company).push(" AND id IN ").bind_list(wanted.iter().copied());
     let mut products = std::collections::BTreeMap::new();
     for r in tx.fetch_all(q.build()).await? {
         let id: i64 = r.try_get("id")?;
@@ -2255,11 +2248,8 @@ pub async fn ageing_documents(
     // The rows of those settled in full since, read together.
     let unread: Vec<i64> = open.iter().filter(|(_, (_, row))| row.is_none()).map(|(id, _)| *id).collect();
     if !unread.is_empty() {
-        let mut q = db::SqlBuilder::new("SELECT id, number, invoice_date, due_date FROM fin_invoices WHERE id IN (");
-        for (i, id) in unread.iter().enumerate() {
-            q.push(if i == 0 { "" } else { ", " }).bind(*id);
-        }
-        q.push(")");
+        let mut q = db::SqlBuilder::new("SELECT id, number, invoice_date, due_date FROM fin_invoices WHERE id IN ");
+        q.bind_list(unread.iter().copied());
         for r in q.build().fetch_all(&mut *conn).await? {
             if let Some(entry) = open.get_mut(&r.try_get::<i64, _>("id")?) {
                 entry.1 = Some(r);

@@ -404,14 +404,7 @@ async fn open_accounts(tx: &mut Tx, company: i64, entry: &Entry) -> Result<Vec<i
     );
     q.bind(company).push(" AND period = ").bind(entry.period.clone());
     q.push(" AND status = 'open'").push(tx.dialect().share_lock()).push(") p ON 1 = 1 WHERE a.company_id = ");
-    q.bind(company).push(" AND a.code IN (");
-    for (i, code) in codes.iter().enumerate() {
-        if i > 0 {
-            q.push(", ");
-        }
-        q.bind(*code);
-    }
-    q.push(")");
+    q.bind(company).push(" AND a.code IN ").bind_list(codes.iter().copied());
     let rows = tx.fetch_all(q.build()).await?;
     match rows.first() {
         Some(row) if row.try_get::<Option<String>, _>("period_status")?.is_some() => {}
@@ -483,14 +476,7 @@ async fn name_parties(tx: &mut Tx, company: i64, form: &EntryForm, entry: &mut E
         return Ok(());
     }
     let mut q = db::SqlBuilder::new("SELECT id, number FROM parties WHERE company_id = ");
-    q.bind(company).push(" AND number IN (");
-    for (n, (_, number, _)) in named.iter().enumerate() {
-        if n > 0 {
-            q.push(", ");
-        }
-        q.bind(number.to_string());
-    }
-    q.push(")");
+    q.bind(company).push(" AND number IN ").bind_list(named.iter().map(|(_, number, _)| number.to_string()));
     let found: BTreeMap<String, i64> = tx
         .fetch_all(q.build())
         .await?

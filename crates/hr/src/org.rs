@@ -680,11 +680,7 @@ pub async fn employees(
     q.bind(company).push(" AND e.id > ").bind(after);
     if let Some(department) = department {
         let tree = subtree(conn, company, department).await?;
-        q.push(" AND e.department_id IN (");
-        for (i, id) in tree.iter().enumerate() {
-            q.push(if i == 0 { "" } else { ", " }).bind(*id);
-        }
-        q.push(")");
+        q.push(" AND e.department_id IN ").bind_list(tree.iter().copied());
     }
     if let Some(status) = status {
         q.push(" AND e.status = ").bind(status.to_string());

@@ -58,15 +58,11 @@ async fn bank_page(
 ) -> AppResult<BankPage> {
     let mut conn = ctx.db().read_conn().await?;
     let lines = bank::lines(&mut conn, ctx.company_id(), false).await?;
-    let mut rows = Vec::with_capacity(lines.len());
-    for line in lines {
-        let suggestions = if line.matched_with().is_none() {
-            bank::suggestions(&mut conn, ctx.company_id(), line.id).await?
-        } else {
-            Vec::new()
-        };
-        rows.push(Row { line, suggestions });
-    }
+    let (unmatched, matched): (Vec<_>, Vec<_>) = lines.into_iter().partition(|l| l.matched_with().is_none());
+    let suggestions = bank::suggestions_for(&mut conn, ctx.company_id(), &unmatched).await?;
+    let mut rows: Vec<Row> =
+        unmatched.into_iter().zip(suggestions).map(|(line, suggestions)| Row { line, suggestions }).collect();
+    rows.extend(matched.into_iter().map(|line| Row { line, suggestions: Vec::new() }));
     Ok(BankPage {
         page: PageCtx::new(ctx, "finance.bank", "/finance/bank").await?,
         rows,

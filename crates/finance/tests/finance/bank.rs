@@ -2,6 +2,7 @@
 //! payment records: the capital paid in and the wages sent, booked by hand, matched with their
 //! vouchers; the bank's fee and the interest it paid, booked from the statement itself.
 
+use crate::invoicing::party;
 use crate::ledger::{post, voucher};
 use axum::http::StatusCode;
 use serde_json::{json, Value};
@@ -185,4 +186,96 @@ async fn a_transfer_between_two_accounts_is_matched_on_both_statements() {
         assert_eq!(matched.status, StatusCode::OK, "{line}: {}", matched.body);
     }
     assert!(unmatched(&api).await.is_empty());
+}
+
+/// What the page offers each line, read for all its lines at once, as (payment or voucher id).
+async fn offered_at_once(app: &testkit::TestApp, lines: &[Value]) -> Vec<Vec<i64>> {
+    let mut conn = app.db.read_conn().await.expect("conn");
+    let company = app.company_id;
+    let mut read = Vec::new();
+    for line in lines {
+        let id = line["id"].as_i64().expect("id");
+        read.push(finance::bank::line(&mut conn, company, id).await.expect("line"));
+    }
+    finance::bank::suggestions_for(&mut conn, company, &read)
+        .await
+        .expect("suggestions")
+        .iter()
+        .map(|found| found.iter().map(|s| s.payment_id.or(s.entry_id).unwrap_or(0)).collect())
+        .collect()
+}
+
+#[tokio::test]
+async fn two_months_of_statement_lines_are_each_offered_only_their_own_matches_when_read_at_once() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let huaxin = party(&api, "北京华信科技有限公司", "customer").await;
+    let mingde = party(&api, "上海明德贸易有限公司", "customer").await;
+    let xinyuan = party(&api, "杭州新元电子有限公司", "supplier").await;
+    let pay = async |kind: &str, party: i64, date: &str, amount: &str| -> i64 {
+        let made = api
+            .post("/api/v1/finance/payments", &json!({"kind": kind, "party_id": party, "date": date, "amount": amount}))
+            .await;
+        assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+        made.json()["id"].as_i64().expect("payment")
+    };
+    // Two customers each pay 5,000.00 in early April, one of them again in late May; a supplier
+    // is paid 2,000.00; April's and May's wages, 8,000.00 each, are sent by hand vouchers.
+    let huaxin_april = pay("receipt", huaxin, "2026-04-03", "5000.00").await;
+    let mingde_april = pay("receipt", mingde, "2026-04-05", "5000.00").await;
+    let huaxin_may = pay("receipt", huaxin, "2026-05-20", "5000.00").await;
+    let supplier = pay("payment", xinyuan, "2026-04-08", "2000.00").await;
+    let wages = async |date: &str| -> i64 {
+        let posted = post(&api, voucher(date, "发放工资", &[("2211", "8000.00", ""), ("1002", "", "8000.00")])).await;
+        posted["id"].as_i64().expect("voucher")
+    };
+    let (april_wages, may_wages) = (wages("2026-04-10").await, wages("2026-05-10").await);
+
+    let csv = "日期,金额,对方户名\n2026-04-04,5000.00,上海明德贸易有限公司\n2026-04-09,-2000.00,杭州新元电子有限公司\n\
+               2026-04-10,-8000.00,\n2026-04-30,-15.00,\n2026-05-11,-8000.00,\n2026-05-21,5000.00,北京华信科技有限公司\n";
+    let imported = api
+        .post(
+            "/api/v1/finance/bank-statements",
+            &json!({"bank_account": "1002", "csv": csv, "mapping": {"date": "日期", "amount": "金额", "counterparty": "对方户名"}}),
+        )
+        .await;
+    assert_eq!(imported.status, StatusCode::CREATED, "{}", imported.body);
+    let mut lines = unmatched(&api).await;
+    lines.sort_by_key(|l| l["date"].as_str().unwrap_or("").to_string());
+
+    // Read together, the lines span seven weeks and two amounts of each kind, yet each is
+    // offered only what lies within its own ten days: the early-April receipt both April
+    // receipts, the customer it names first; the May receipt only May's; each month's wages
+    // line only its own month's voucher; the fee nothing.
+    let expected = vec![
+        vec![mingde_april, huaxin_april],
+        vec![supplier],
+        vec![april_wages],
+        vec![],
+        vec![may_wages],
+        vec![huaxin_may],
+    ];
+    assert_eq!(offered_at_once(&app, &lines).await, expected);
+    // Each line asked alone through the API is offered the same.
+    for (line, expected) in lines.iter().zip(&expected) {
+        let offered = api.get(&format!("/api/v1/finance/bank-lines/{}/suggestions", line["id"])).await.json();
+        let ids: Vec<i64> = offered["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|s| s["payment_id"].as_i64().or(s["entry_id"].as_i64()).unwrap_or(0))
+            .collect();
+        assert_eq!(&ids, expected, "{line}");
+    }
+    // Once April's wages are matched, May's line is still offered only May's voucher, and the
+    // page shows every suggestion beside its line.
+    let matched = api
+        .post(&format!("/api/v1/finance/bank-lines/{}/match", lines[2]["id"]), &json!({"entry_id": april_wages}))
+        .await;
+    assert_eq!(matched.status, StatusCode::OK, "{}", matched.body);
+    assert_eq!(offered_at_once(&app, &lines[4..5]).await, vec![vec![may_wages]]);
+    let page = app.signed_in("admin").await.get("/finance/bank").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("2026-05 记-0001"), "May's wages voucher is offered on the page");
 }
