@@ -27,6 +27,7 @@ mod http;
 mod i18n;
 pub mod invoicing;
 pub mod permissions;
+pub mod review;
 pub mod service;
 pub mod spend;
 pub mod surtaxes;
@@ -244,12 +245,19 @@ pub fn module() -> Module {
                 name: "input VAT reversed",
                 sql: include_str!("../migrations/0034_input_vat_reversed.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 35,
+                name: "voucher review",
+                sql: include_str!("../migrations/0035_voucher_review.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,
             service::READ,
             service::CREATE,
             service::POST,
+            permissions::REVIEW,
             service::REPORTS,
             service::CLOSE,
             service::REOPEN,

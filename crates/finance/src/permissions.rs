@@ -6,6 +6,9 @@ pub const ACCOUNTS: &str = "finance.account.manage";
 pub const READ: &str = "finance.entry.read";
 pub const CREATE: &str = "finance.entry.create";
 pub const POST: &str = "finance.entry.post";
+/// Reviewing vouchers entered by hand before they are posted (凭证审核), where the company
+/// asks for it.
+pub const REVIEW: &str = "finance.entry.review";
 pub const REPORTS: &str = "finance.report.read";
 pub const CLOSE: &str = "finance.period.close";
 pub const REOPEN: &str = "finance.period.reopen";

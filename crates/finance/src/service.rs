@@ -646,8 +646,8 @@ async fn take_draft(tx: &mut Tx, company: i64, id: i64) -> Result<()> {
 }
 
 /// Changes a draft voucher: its date, word, memo and every line become the form's, checked as
-/// when it was saved. Posted vouchers never change (they are reversed). Audited with the
-/// voucher before and after.
+/// when it was saved, and a review it had is taken away (what was reviewed is gone). Posted
+/// vouchers never change (they are reversed). Audited with the voucher before and after.
 pub async fn update_draft(tx: &mut Tx, principal: &Principal, id: i64, form: &EntryForm) -> Result<()> {
     principal.authorize(CREATE)?;
     let company = principal.company_id.0;
@@ -658,8 +658,8 @@ pub async fn update_draft(tx: &mut Tx, principal: &Principal, id: i64, form: &En
     let account_ids = usable_lines(tx, company, form, &entry).await?;
     tx.execute(
         sqlx::query(
-            "UPDATE fin_entries SET period = $1, entry_date = $2, word = $3, memo = $4, version = version + 1 \
-             WHERE id = $5 AND status = 'draft'",
+            "UPDATE fin_entries SET period = $1, entry_date = $2, word = $3, memo = $4, reviewed_by = NULL, \
+             reviewed_at = NULL, version = version + 1 WHERE id = $5 AND status = 'draft'",
         )
         .bind(&entry.period)
         .bind(&entry.date)
@@ -670,7 +670,11 @@ pub async fn update_draft(tx: &mut Tx, principal: &Principal, id: i64, form: &En
     .await?;
     tx.execute(sqlx::query("DELETE FROM fin_entry_lines WHERE entry_id = $1").bind(id)).await?;
     tx.execute_all(&[lines_insert(id, &entry, &account_ids)]).await?;
-    tx.audit("update", "finance.entry", Some(&id.to_string()), &json!({"entry": [as_audited(&before), entry]})).await?;
+    let mut changes = json!({"entry": [as_audited(&before), entry]});
+    if let Some(reviewer) = &before.signatures.reviewed_by {
+        changes["reviewed_by"] = json!([reviewer.0, null]);
+    }
+    tx.audit("update", "finance.entry", Some(&id.to_string()), &changes).await?;
     Ok(())
 }
 
@@ -834,6 +838,7 @@ async fn record_posting(tx: &mut Tx, id: i64, number: &str, period: &str, amount
 /// and emits `finance.EntryPosted`. A posted entry never changes again.
 pub async fn post_entry(tx: &mut Tx, principal: &Principal, id: i64) -> Result<String> {
     principal.authorize(POST)?;
+    crate::review::require_reviewed(tx, principal.company_id.0, id).await?;
     post_unchecked(tx, principal.company_id.0, id, Tags::Check).await
 }
 
@@ -1071,13 +1076,28 @@ pub struct StoredEntry {
     /// The party each line names, as (number, name), beside `lines`.
     pub line_parties: Vec<Option<(String, String)>>,
     pub total: i64,
+    /// Who prepared, reviewed and posted it.
+    pub signatures: Signatures,
+}
+
+/// The signatures on a voucher (制单, 审核, 记账): each user's id and name, and when the
+/// review was given.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Signatures {
+    pub prepared_by: Option<(i64, String)>,
+    pub reviewed_by: Option<(i64, String)>,
+    pub reviewed_at: Option<String>,
+    pub posted_by: Option<(i64, String)>,
 }
 
 pub async fn load_entry(conn: &mut db::Conn, company: i64, id: i64) -> Result<Option<StoredEntry>> {
     let row = sqlx::query(
         "SELECT e.id, e.period, e.entry_date, e.word, e.number, e.status, e.kind, e.memo, e.reversal_of, \
-         (SELECT r.id FROM fin_entries r WHERE r.reversal_of = e.id) AS reversed_by \
-         FROM fin_entries e WHERE e.company_id = $1 AND e.id = $2",
+         (SELECT r.id FROM fin_entries r WHERE r.reversal_of = e.id) AS reversed_by, \
+         e.created_by, c.display_name AS prepared_name, e.reviewed_by, v.display_name AS reviewed_name, e.reviewed_at, \
+         e.posted_by, p.display_name AS posted_name \
+         FROM fin_entries e LEFT JOIN users c ON c.id = e.created_by LEFT JOIN users v ON v.id = e.reviewed_by \
+         LEFT JOIN users p ON p.id = e.posted_by WHERE e.company_id = $1 AND e.id = $2",
     )
     .bind(company)
     .bind(id)
@@ -1132,6 +1152,20 @@ pub async fn load_entry(conn: &mut db::Conn, company: i64, id: i64) -> Result<Op
         memo: row.try_get("memo")?,
         reversal_of: row.try_get("reversal_of")?,
         reversed_by: row.try_get("reversed_by")?,
+        signatures: {
+            let signed = |id: &str, name: &str| -> std::result::Result<Option<(i64, String)>, sqlx::Error> {
+                Ok(match row.try_get::<Option<i64>, _>(id)? {
+                    Some(user) => Some((user, row.try_get::<Option<String>, _>(name)?.unwrap_or_default())),
+                    None => None,
+                })
+            };
+            Signatures {
+                prepared_by: signed("created_by", "prepared_name")?,
+                reviewed_by: signed("reviewed_by", "reviewed_name")?,
+                reviewed_at: row.try_get("reviewed_at")?,
+                posted_by: signed("posted_by", "posted_name")?,
+            }
+        },
         total: lines.iter().map(|l| l.debit).sum(),
         lines,
         line_parties,
@@ -2044,14 +2078,17 @@ pub struct EntrySummary {
     pub kind: String,
     pub memo: String,
     pub total: i64,
+    /// A draft reviewed and ready to post (see `review`).
+    pub reviewed: bool,
 }
 
 /// Entries of a period, newest first, in one query.
 pub async fn entries(conn: &mut db::Conn, company: i64, period: &str) -> Result<Vec<EntrySummary>> {
     let rows = sqlx::query(
-        "SELECT e.id, e.entry_date, e.number, e.status, e.kind, e.memo, CAST(COALESCE(SUM(l.debit), 0) AS BIGINT) AS total \
+        "SELECT e.id, e.entry_date, e.number, e.status, e.kind, e.memo, e.reviewed_by, \
+         CAST(COALESCE(SUM(l.debit), 0) AS BIGINT) AS total \
          FROM fin_entries e LEFT JOIN fin_entry_lines l ON l.entry_id = e.id WHERE e.company_id = $1 AND e.period = $2 \
-         GROUP BY e.id, e.entry_date, e.number, e.status, e.kind, e.memo ORDER BY e.id DESC LIMIT 500",
+         GROUP BY e.id, e.entry_date, e.number, e.status, e.kind, e.memo, e.reviewed_by ORDER BY e.id DESC LIMIT 500",
     )
     .bind(company)
     .bind(period)
@@ -2067,6 +2104,7 @@ pub async fn entries(conn: &mut db::Conn, company: i64, period: &str) -> Result<
                 kind: r.try_get("kind")?,
                 memo: r.try_get("memo")?,
                 total: r.try_get("total")?,
+                reviewed: r.try_get::<Option<i64>, _>("reviewed_by")?.is_some(),
             })
         })
         .collect()

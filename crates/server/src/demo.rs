@@ -20,6 +20,7 @@ pub const DEMO_USERS: &[(&str, &str, &str, &str, &str)] = &[
     ("li.qiang", "李强 Li Qiang", "sales_rep", "west", "sales"),
     ("zhao.min", "赵敏 Zhao Min", "sales_manager", "east", "sales"),
     ("chen.jing", "陈静 Chen Jing", "accountant", "", "finance"),
+    ("qian.hui", "钱慧 Qian Hui", "chief_accountant", "", "finance"),
     ("liu.yang", "刘洋 Liu Yang", "hr_officer", "", "hr"),
     ("sun.li", "孙丽 Sun Li", "auditor", "", "audit"),
     ("zhou.tao", "周涛 Zhou Tao", "user_admin", "", "it"),
@@ -1255,7 +1256,33 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
     }
     seed_budgets(db, company_id, &principal, actor(), &months).await?;
     seed_bank_statement(db, &principal, actor(), &today).await?;
+    seed_review(db, &principal, actor(), &today).await?;
     Ok(vouchers)
+}
+
+/// From today the company has its hand-entered vouchers reviewed (凭证审核), and the
+/// accountant has entered this month's depreciation, which waits for the chief accountant (or
+/// the administrator) to review it before it can be posted.
+async fn seed_review(db: &Db, principal: &kernel::permission::Principal, actor: Actor, today: &str) -> Result<()> {
+    use finance::domain::{EntryForm, LineForm};
+    let mut tx = db.begin(actor).await?;
+    finance::review::set_required(&mut tx, principal, true).await?;
+    let line = |account: &str, debit: &str, credit: &str| LineForm {
+        account: account.into(),
+        debit: debit.into(),
+        credit: credit.into(),
+        cost_center: if account == "6602" { "HQ".into() } else { String::new() },
+        ..Default::default()
+    };
+    let form = EntryForm {
+        date: today.into(),
+        word: "记".into(),
+        memo: "计提本月办公设备折旧".into(),
+        lines: vec![line("6602", "1250.00", ""), line("1602", "", "1250.00")],
+    };
+    finance::service::create_draft(&mut tx, principal, &form).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// The bank's statement of this month so far, as the bank exports it: every yuan movement of

@@ -73,14 +73,14 @@ pub fn docs() -> Vec<ApiRoute> {
         route(
             "GET",
             "/api/v1/finance/settings",
-            "The books' chart template, VAT rounding and surtax settings",
+            "The books' chart template, VAT rounding, surtax settings and whether hand-entered vouchers are reviewed before posting",
             service::READ,
             None,
         ),
         route(
             "PATCH",
             "/api/v1/finance/settings",
-            "Set the VAT rounding (line or document) for documents issued from now on, the urban construction tax rate (7, 5 or 1) and the surtax relief (none or half) for months accrued from now on; fields left out keep their value",
+            "Set the VAT rounding (line or document) for documents issued from now on, the urban construction tax rate (7, 5 or 1) and the surtax relief (none or half) for months accrued from now on, and whether hand-entered vouchers must be reviewed by a second person before they are posted (review_vouchers); fields left out keep their value",
             service::ACCOUNTS,
             Some(settings_schema),
         ),
@@ -148,8 +148,22 @@ pub fn docs() -> Vec<ApiRoute> {
         route(
             "POST",
             "/api/v1/finance/entries/{id}/post",
-            "Post a draft: number it and update balances",
+            "Post a draft: number it and update balances (where review is required, once reviewed)",
             service::POST,
+            None,
+        ),
+        route(
+            "POST",
+            "/api/v1/finance/entries/{id}/review",
+            "Review a hand-entered draft (凭证审核); never the preparer's own",
+            crate::permissions::REVIEW,
+            None,
+        ),
+        route(
+            "DELETE",
+            "/api/v1/finance/entries/{id}/review",
+            "Cancel the review of a draft not yet posted (取消审核)",
+            crate::permissions::REVIEW,
             None,
         ),
         route(
@@ -227,6 +241,10 @@ fn entry_json(entry: &StoredEntry) -> Value {
         "id": entry.id, "period": entry.period, "date": entry.date, "word": entry.word, "number": entry.number,
         "status": entry.status, "kind": entry.kind, "memo": entry.memo, "reversal_of": entry.reversal_of,
         "reversed_by": entry.reversed_by, "total": yuan(entry.total),
+        "prepared_by": entry.signatures.prepared_by.as_ref().map(|s| &s.1),
+        "reviewed_by": entry.signatures.reviewed_by.as_ref().map(|s| &s.1),
+        "reviewed_at": entry.signatures.reviewed_at,
+        "posted_by": entry.signatures.posted_by.as_ref().map(|s| &s.1),
         "lines": entry.lines.iter().map(line_json).collect::<Vec<_>>(),
     })
 }
@@ -284,6 +302,7 @@ pub async fn settings(ctx: Ctx) -> AppResult<Json<Value>> {
         "template": template.key(), "vat_rounding": rounding.key(),
         "urban_tax_rate": rust_decimal::Decimal::new(surtaxes.urban_rate_bp, 2).normalize().to_string(),
         "surtax_relief": surtaxes.relief.key(),
+        "review_vouchers": crate::review::required(&mut conn, ctx.company_id()).await?,
     })))
 }
 
@@ -296,6 +315,8 @@ pub struct SettingsBody {
     urban_tax_rate: Option<String>,
     #[serde(default)]
     surtax_relief: Option<String>,
+    #[serde(default)]
+    review_vouchers: Option<bool>,
 }
 
 /// Changes how VAT is rounded on the documents issued from now on, and the surtax settings.
@@ -303,7 +324,9 @@ pub async fn change_settings(ctx: Ctx, ApiJson(body): ApiJson<SettingsBody>) -> 
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let surtaxes =
         crate::surtaxes::SettingsForm { urban_tax_rate: body.urban_tax_rate, surtax_relief: body.surtax_relief };
-    super::change_settings(&mut tx, &ctx.principal, body.vat_rounding, &surtaxes, Default::default()).await?;
+    let changed =
+        super::BooksSettings { vat_rounding: body.vat_rounding, surtaxes, review_vouchers: body.review_vouchers };
+    super::change_settings(&mut tx, &ctx.principal, &changed, Default::default()).await?;
     tx.commit().await?;
     settings(ctx).await
 }
@@ -446,7 +469,7 @@ pub async fn entries(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Json<V
     let items: Vec<Value> = service::entries(&mut conn, ctx.company_id(), &period)
         .await?
         .iter()
-        .map(|e| json!({"id": e.id, "date": e.date, "number": e.number, "status": e.status, "kind": e.kind, "memo": e.memo, "total": yuan(e.total)}))
+        .map(|e| json!({"id": e.id, "date": e.date, "number": e.number, "status": e.status, "kind": e.kind, "memo": e.memo, "total": yuan(e.total), "reviewed": e.reviewed}))
         .collect();
     Ok(Json(json!({"items": items})))
 }
@@ -498,6 +521,24 @@ pub async fn attach(ctx: Ctx, Path(id): Path<String>, ApiJson(body): ApiJson<Att
         Json(json!({"id": attachment, "href": format!("/api/v1/finance/entries/{id}/attachments/{attachment}")})),
     )
         .into_response())
+}
+
+/// Reviews a hand-entered draft; answers with it as it is now.
+pub async fn review_entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<Json<Value>> {
+    let id = parse_id(&id)?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    crate::review::review(&mut tx, &ctx.principal, id).await?;
+    tx.commit().await?;
+    entry(ctx, Path(id.to_string())).await
+}
+
+/// Cancels the review of a draft; answers with it as it is now.
+pub async fn cancel_review(ctx: Ctx, Path(id): Path<String>) -> AppResult<Json<Value>> {
+    let id = parse_id(&id)?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    crate::review::cancel(&mut tx, &ctx.principal, id).await?;
+    tx.commit().await?;
+    entry(ctx, Path(id.to_string())).await
 }
 
 pub async fn post_entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<Json<Value>> {
@@ -823,7 +864,7 @@ fn credit_schema() -> Value {
 fn settings_schema() -> Value {
     json!({"type": "object", "properties": {
         "vat_rounding": {"enum": ["line", "document"]}, "urban_tax_rate": {"enum": ["7", "5", "1"]},
-        "surtax_relief": {"enum": ["none", "half"]}}})
+        "surtax_relief": {"enum": ["none", "half"]}, "review_vouchers": {"type": "boolean"}}})
 }
 
 fn apply_advance_schema() -> Value {

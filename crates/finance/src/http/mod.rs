@@ -24,6 +24,8 @@ pub fn routes() -> Router<AppState> {
         .route("/finance/entries/new", get(pages::new_entry))
         .route("/finance/entries/{id}", get(pages::entry))
         .route("/finance/entries/{id}/post", post(pages::post_entry))
+        .route("/finance/entries/{id}/review", post(pages::review_entry))
+        .route("/finance/entries/{id}/unreview", post(pages::cancel_review))
         .route("/finance/entries/{id}/edit", get(pages::edit_entry).post(pages::update_entry))
         .route("/finance/entries/{id}/delete", post(pages::delete_entry))
         .route("/finance/entries/{id}/reverse", post(pages::reverse_entry))
@@ -112,6 +114,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/finance/entries", get(api::entries).post(api::create_entry))
         .route("/api/v1/finance/entries/{id}", get(api::entry).put(api::update_entry).delete(api::delete_entry))
         .route("/api/v1/finance/entries/{id}/post", post(api::post_entry))
+        .route("/api/v1/finance/entries/{id}/review", post(api::review_entry).delete(api::cancel_review))
         .route("/api/v1/finance/entries/{id}/reverse", post(api::reverse_entry))
         .route("/api/v1/finance/reports/trial-balance", get(api::trial_balance))
         .route("/api/v1/finance/reports/balance-sheet", get(api::balance_sheet))
@@ -151,23 +154,34 @@ fn typed(value: &Option<String>) -> String {
     value.clone().unwrap_or_default()
 }
 
-/// Changes the books' settings from the page's form or the API: the VAT rounding and the
-/// surtaxes', each left as stored when not given. `problems` holds what the caller refused
+/// Changes the books' settings from the page's form or the API: the VAT rounding, the
+/// surtaxes' and the voucher review, each left as stored when not given. `problems` holds what the caller refused
 /// already, so that every bad field is named at once; nothing is stored then.
 pub(crate) async fn change_settings(
     tx: &mut db::Tx,
     principal: &kernel::permission::Principal,
-    vat_rounding: Option<crate::vat::VatRounding>,
-    surtaxes: &crate::surtaxes::SettingsForm,
+    settings: &BooksSettings,
     mut problems: kernel::error::Problems,
 ) -> db::Result<()> {
     principal.authorize(crate::permissions::ACCOUNTS)?;
     let company = principal.company_id.0;
     let stored = crate::surtaxes::settings(tx.conn(), company).await?;
-    let changed = surtaxes.applied_to(stored, &mut problems);
+    let changed = settings.surtaxes.applied_to(stored, &mut problems);
     problems.finish()?;
-    if let Some(rounding) = vat_rounding {
+    if let Some(rounding) = settings.vat_rounding {
         crate::invoicing::set_vat_rounding(tx, principal, rounding).await?;
     }
+    if let Some(on) = settings.review_vouchers {
+        crate::review::set_required(tx, principal, on).await?;
+    }
     crate::surtaxes::set_settings(tx, principal, changed).await
+}
+
+/// A change of the books' settings as typed on the page or sent to the API; what is left out
+/// keeps its value.
+#[derive(Debug, Default)]
+pub(crate) struct BooksSettings {
+    pub vat_rounding: Option<crate::vat::VatRounding>,
+    pub surtaxes: crate::surtaxes::SettingsForm,
+    pub review_vouchers: Option<bool>,
 }

@@ -47,6 +47,8 @@ struct AccountsPage {
     vat_rounding: &'static str,
     /// The company's surtax settings.
     surtaxes: crate::surtaxes::Settings,
+    /// Whether hand-entered vouchers are reviewed before posting: `on` or `off`.
+    review_vouchers: &'static str,
 }
 
 impl AccountsPage {
@@ -106,6 +108,7 @@ async fn accounts_page(ctx: &Ctx, refused: Refused) -> AppResult<AccountsPage> {
         templates: chart::TEMPLATES.iter().map(|t| t.key()).collect(),
         vat_rounding: crate::invoicing::vat_rounding(&mut conn, ctx.company_id()).await?.key(),
         surtaxes: crate::surtaxes::settings(&mut conn, ctx.company_id()).await?,
+        review_vouchers: if crate::review::required(&mut conn, ctx.company_id()).await? { "on" } else { "off" },
         accounts: service::accounts(&mut conn, ctx.company_id()).await?,
         refused,
         year: this_period(ctx)[..4].to_string(),
@@ -174,11 +177,21 @@ pub async fn settings(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
             None
         }
     };
+    let review_vouchers = match pairs.get("review_vouchers") {
+        None => None,
+        Some("on") => Some(true),
+        Some("off") => Some(false),
+        Some(other) => {
+            problems.add("review_vouchers", "error.finance.review_setting", other);
+            None
+        }
+    };
     let surtaxes = crate::surtaxes::SettingsForm {
         urban_tax_rate: pairs.get("urban_tax_rate").map(str::to_string),
         surtax_relief: pairs.get("surtax_relief").map(str::to_string),
     };
-    let outcome = super::change_settings(&mut tx, &ctx.principal, rounding, &surtaxes, problems).await;
+    let settings = super::BooksSettings { vat_rounding: rounding, surtaxes, review_vouchers };
+    let outcome = super::change_settings(&mut tx, &ctx.principal, &settings, problems).await;
     finish_form(
         &ctx,
         tx,
@@ -267,6 +280,9 @@ struct EntryFormPage {
     /// The active cost centres and projects a line may name, offered as the field is typed.
     cost_centers: Vec<dimensions::Tag>,
     projects: Vec<dimensions::Tag>,
+    /// Whether a voucher must be reviewed before it is posted, so "save and post" is not
+    /// offered.
+    review_required: bool,
 }
 
 impl EntryFormPage {
@@ -325,6 +341,7 @@ async fn entry_form_page(
         parties,
         cost_centers,
         projects,
+        review_required: crate::review::required(&mut conn, ctx.company_id()).await?,
     })
 }
 
@@ -472,12 +489,28 @@ struct EntryPage {
     can_post: bool,
     /// May change or delete a draft (and attach documents).
     can_attach: bool,
+    /// Whether the company's hand-entered vouchers are reviewed before posting.
+    review_required: bool,
+    /// May review vouchers (and cancel a review) …
+    may_review: bool,
+    /// … and is not this one's preparer, so may review it.
+    can_review: bool,
 }
 
 impl EntryPage {
     /// Whether the voucher has no document behind it and so is reversed as itself.
     fn stands_alone(&self) -> bool {
         service::STANDALONE_KINDS.contains(&self.entry.kind.as_str())
+    }
+
+    /// Whether this draft waits for a review before it can be posted.
+    fn awaits_review(&self) -> bool {
+        self.review_required && self.entry.kind == "manual" && self.entry.signatures.reviewed_by.is_none()
+    }
+
+    /// A signature as shown at the voucher's foot: the user's name, or blank.
+    fn signed(&self, who: &Option<(i64, String)>) -> String {
+        who.as_ref().map(|s| s.1.clone()).unwrap_or_default()
     }
 }
 
@@ -496,8 +529,12 @@ async fn entry_view(ctx: &Ctx, id: i64, refused: Refused) -> AppResult<EntryPage
     let attachments = crate::attachments::list(&mut conn, ctx.company_id(), id).await?;
     let title =
         format!("{} {}", ctx.t("finance.entry"), entry.number.clone().unwrap_or_else(|| ctx.t("finance.status.draft")));
+    let own = entry.signatures.prepared_by.as_ref().is_some_and(|s| s.0 == ctx.principal.user_id.0);
     Ok(EntryPage {
         page: PageCtx::new(ctx, "finance.entries", "/finance/entries").await?.titled(title),
+        review_required: crate::review::required(&mut conn, ctx.company_id()).await?,
+        may_review: ctx.principal.may(crate::permissions::REVIEW),
+        can_review: ctx.principal.may(crate::permissions::REVIEW) && !own,
         entry,
         attachments,
         refused,
@@ -559,6 +596,22 @@ pub async fn post_entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response>
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let outcome = service::post_entry(&mut tx, &ctx.principal, id).await.map(|_| id);
     entry_changed(&ctx, tx, outcome, (id, "post"), FormPairs::default(), "finance.posted_ok").await
+}
+
+/// Reviews a hand-entered draft from its page; a refusal shows beside the button.
+pub async fn review_entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let outcome = crate::review::review(&mut tx, &ctx.principal, id).await.map(|()| id);
+    entry_changed(&ctx, tx, outcome, (id, "review"), FormPairs::default(), "finance.reviewed_ok").await
+}
+
+/// Cancels a draft's review from its page.
+pub async fn cancel_review(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let outcome = crate::review::cancel(&mut tx, &ctx.principal, id).await.map(|()| id);
+    entry_changed(&ctx, tx, outcome, (id, "review"), FormPairs::default(), "common.saved").await
 }
 
 /// Reverses a posted voucher in red ink on the date given, and shows the reversal.

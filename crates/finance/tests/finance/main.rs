@@ -8,4 +8,5 @@ mod foreign;
 mod invoicing;
 mod ledger;
 mod pages;
+mod review;
 mod vat_return;

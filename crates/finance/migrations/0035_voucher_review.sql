@@ -1,0 +1,5 @@
+-- Voucher review (凭证审核): who reviewed a hand-entered draft and when, and whether the
+-- company wants its hand-entered vouchers reviewed before they are posted (0 off, 1 on).
+ALTER TABLE fin_entries ADD COLUMN reviewed_by BIGINT;
+ALTER TABLE fin_entries ADD COLUMN reviewed_at TEXT;
+ALTER TABLE fin_books ADD COLUMN review_vouchers BIGINT NOT NULL DEFAULT 0;

@@ -1,0 +1,134 @@
+//! Voucher review (凭证审核): where a company asks for it, a voucher entered by hand is checked
+//! by a second person before it is posted, as 会计基础工作规范 has the preparer (制单), the
+//! reviewer (审核) and the bookkeeper (记账) sign it.
+//!
+//! The rule is a setting of the books, off until the company turns it on. While it is on:
+//! - a hand-entered draft is posted only once reviewed, so "save and post" at once is refused;
+//! - the reviewer needs the grant [`REVIEW`] and is never the voucher's own preparer;
+//! - changing a reviewed draft takes its review away, as what was reviewed is gone;
+//! - a review can be cancelled (取消审核) by anyone with the grant while the draft is unposted.
+//!
+//! Every review and cancellation is audited. Vouchers that documents post (invoices, receipts,
+//! the month-end steps, other modules' postings through `service::post`) are checked through
+//! their documents' own rules and are not reviewed here.
+
+use crate::permissions::REVIEW;
+use db::{Result, Tx};
+use kernel::permission::Principal;
+use kernel::DomainError;
+use serde_json::json;
+use sqlx::Row;
+
+/// Whether the company's hand-entered vouchers must be reviewed before they are posted.
+pub async fn required(conn: &mut db::Conn, company: i64) -> Result<bool> {
+    let row = sqlx::query("SELECT review_vouchers FROM fin_books WHERE company_id = $1")
+        .bind(company)
+        .fetch_optional(conn)
+        .await?;
+    Ok(match row {
+        Some(r) => r.try_get::<i64, _>("review_vouchers")? != 0,
+        None => false,
+    })
+}
+
+/// Turns the review rule on or off for the vouchers posted from now on. Audited.
+pub async fn set_required(tx: &mut Tx, principal: &Principal, on: bool) -> Result<()> {
+    principal.authorize(crate::permissions::ACCOUNTS)?;
+    let company = principal.company_id.0;
+    let before = required(tx.conn(), company).await?;
+    if before == on {
+        return Ok(());
+    }
+    let changes = json!({"review_vouchers": [before, on]});
+    crate::chart::update_books(
+        tx,
+        company,
+        "review_vouchers = $1",
+        vec![i64::from(on).into()],
+        "review_vouchers",
+        changes,
+    )
+    .await
+}
+
+/// A hand-entered draft as review reads it, taken for this transaction: who prepared it and
+/// who reviewed it.
+async fn take_draft(tx: &mut Tx, company: i64, id: i64) -> Result<(Option<i64>, Option<i64>)> {
+    let sql = format!(
+        "SELECT e.status, e.kind, e.created_by, e.reviewed_by FROM fin_entries e WHERE e.company_id = $1 AND e.id = $2{}",
+        tx.dialect().update_lock_of("e")
+    );
+    let row =
+        tx.fetch_optional(sqlx::query(&sql).bind(company).bind(id)).await?.ok_or(DomainError::NotFound("entry"))?;
+    if row.try_get::<String, _>("status")? != "draft" || row.try_get::<String, _>("kind")? != "manual" {
+        return Err(DomainError::invalid("review", "error.finance.review_posted", "").into());
+    }
+    Ok((row.try_get("created_by")?, row.try_get("reviewed_by")?))
+}
+
+/// Reviews a hand-entered draft (审核): the reviewer signs it, and it may be posted. The
+/// preparer cannot review their own voucher, and a reviewed draft is not reviewed again.
+pub async fn review(tx: &mut Tx, principal: &Principal, id: i64) -> Result<()> {
+    principal.authorize(REVIEW)?;
+    let company = principal.company_id.0;
+    let (prepared_by, reviewed_by) = take_draft(tx, company, id).await?;
+    let me = principal.user_id.0;
+    if prepared_by == Some(me) {
+        return Err(DomainError::invalid("review", "error.finance.review_own", "").into());
+    }
+    if reviewed_by.is_some() {
+        return Err(DomainError::invalid("review", "error.finance.review_twice", "").into());
+    }
+    let now = tx.now().to_string();
+    tx.execute(
+        sqlx::query("UPDATE fin_entries SET reviewed_by = $1, reviewed_at = $2, version = version + 1 WHERE id = $3")
+            .bind(me)
+            .bind(&now)
+            .bind(id),
+    )
+    .await?;
+    tx.audit("state", "finance.entry", Some(&id.to_string()), &json!({"reviewed_by": [null, me]})).await?;
+    Ok(())
+}
+
+/// Cancels the review of a draft not posted yet (取消审核), so it can be changed and reviewed
+/// again.
+pub async fn cancel(tx: &mut Tx, principal: &Principal, id: i64) -> Result<()> {
+    principal.authorize(REVIEW)?;
+    let company = principal.company_id.0;
+    let (_, reviewed_by) = take_draft(tx, company, id).await?;
+    let Some(reviewer) = reviewed_by else {
+        return Err(DomainError::invalid("review", "error.finance.review_none", "").into());
+    };
+    tx.execute(
+        sqlx::query(
+            "UPDATE fin_entries SET reviewed_by = NULL, reviewed_at = NULL, version = version + 1 WHERE id = $1",
+        )
+        .bind(id),
+    )
+    .await?;
+    tx.audit("state", "finance.entry", Some(&id.to_string()), &json!({"reviewed_by": [reviewer, null]})).await?;
+    Ok(())
+}
+
+/// Refuses to post a hand-entered draft that the company's rule wants reviewed and nobody
+/// reviewed. The draft is taken for this transaction, so a review cancelled at the same
+/// moment is either before the posting or finds it posted.
+pub(crate) async fn require_reviewed(tx: &mut Tx, company: i64, id: i64) -> Result<()> {
+    if !required(tx.conn(), company).await? {
+        return Ok(());
+    }
+    let sql = format!(
+        "SELECT e.status, e.kind, e.reviewed_by FROM fin_entries e WHERE e.company_id = $1 AND e.id = $2{}",
+        tx.dialect().update_lock_of("e")
+    );
+    // A voucher that is not a hand-entered draft is refused, or let through, by the posting.
+    let Some(row) = tx.fetch_optional(sqlx::query(&sql).bind(company).bind(id)).await? else { return Ok(()) };
+    let unreviewed = row.try_get::<String, _>("status")? == "draft"
+        && row.try_get::<String, _>("kind")? == "manual"
+        && row.try_get::<Option<i64>, _>("reviewed_by")?.is_none();
+    if unreviewed {
+        return Err(DomainError::invalid("post", "error.finance.needs_review", "").into());
+    }
+    Ok(())
+}

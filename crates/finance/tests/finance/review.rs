@@ -1,0 +1,143 @@
+//! Voucher review (凭证审核) at a trading company whose chief accountant reviews what the
+//! accountant enters: the rule turned on, a voucher refused until reviewed, the preparer kept
+//! from reviewing their own, a change taking the review away, and the signatures on the
+//! posted voucher.
+
+use crate::ledger::voucher;
+use axum::http::{Method, StatusCode};
+use serde_json::{json, Value};
+use testkit::spawn_app;
+
+#[tokio::test]
+async fn a_hand_entered_voucher_is_posted_only_after_a_second_person_reviews_it() {
+    let app = spawn_app().await;
+    app.user("chen.jing", &["accountant"], "", "finance").await;
+    app.user("qian.hui", &["chief_accountant"], "", "finance").await;
+    let clerk = app.api("chen.jing").await;
+    let chief = app.api("qian.hui").await;
+    chief.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+
+    // Off by default: the accountant posts her own voucher at once.
+    let settings = clerk.get("/api/v1/finance/settings").await.json();
+    assert_eq!(settings["review_vouchers"], false);
+    let rent = clerk
+        .post(
+            "/api/v1/finance/entries",
+            &voucher("2026-03-01", "预付三月房租", &[("6602", "6000.00", ""), ("1002", "", "6000.00")]),
+        )
+        .await
+        .json();
+    let posted = clerk.post(&format!("/api/v1/finance/entries/{}/post", rent["id"]), &json!({})).await;
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
+
+    // The chief accountant turns review on; the change is audited.
+    let on = chief.patch("/api/v1/finance/settings", &json!({"review_vouchers": true})).await;
+    assert_eq!(on.status, StatusCode::OK, "{}", on.body);
+    assert_eq!(on.json()["review_vouchers"], true);
+    assert_eq!(app.count("audit_log WHERE resource = 'finance.books' AND changes LIKE '%review_vouchers%'").await, 1);
+
+    // The accountant enters March's wages, 48,000.00; posting it unreviewed is refused and
+    // nothing is posted. She cannot review it: she has no such grant.
+    let wages = clerk
+        .post(
+            "/api/v1/finance/entries",
+            &voucher("2026-03-31", "计提三月工资", &[("6602", "48000.00", ""), ("2211", "", "48000.00")]),
+        )
+        .await
+        .json();
+    let id = wages["id"].as_i64().expect("id");
+    assert_eq!(wages["prepared_by"], "chen.jing");
+    let early = clerk.post(&format!("/api/v1/finance/entries/{id}/post"), &json!({})).await;
+    assert_eq!(early.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", early.body);
+    assert_eq!(early.json()["errors"][0]["field"], "post");
+    assert_eq!(app.count(&format!("fin_entries WHERE id = {id} AND status = 'draft'")).await, 1);
+    let own = clerk.post(&format!("/api/v1/finance/entries/{id}/review"), &json!({})).await;
+    assert_eq!(own.status, StatusCode::FORBIDDEN, "{}", own.body);
+
+    // A voucher the chief accountant enters herself is not hers to review either.
+    let fee = chief
+        .post(
+            "/api/v1/finance/entries",
+            &voucher("2026-03-31", "银行手续费", &[("6603", "15.00", ""), ("1002", "", "15.00")]),
+        )
+        .await
+        .json();
+    let hers = chief.post(&format!("/api/v1/finance/entries/{}/review", fee["id"]), &json!({})).await;
+    assert_eq!(hers.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", hers.body);
+    assert_eq!(hers.json()["errors"][0]["field"], "review");
+
+    // She reviews the wages; reviewing twice is refused.
+    let reviewed = chief.post(&format!("/api/v1/finance/entries/{id}/review"), &json!({})).await;
+    assert_eq!(reviewed.status, StatusCode::OK, "{}", reviewed.body);
+    assert_eq!(reviewed.json()["reviewed_by"], "qian.hui");
+    let twice = chief.post(&format!("/api/v1/finance/entries/{id}/review"), &json!({})).await;
+    assert_eq!(twice.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", twice.body);
+
+    // The accountant corrects the amount to 46,500.00: what was reviewed is gone, so is the
+    // review, and posting is refused again until the chief accountant reviews the new figure.
+    let corrected = voucher("2026-03-31", "计提三月工资", &[("6602", "46500.00", ""), ("2211", "", "46500.00")]);
+    let changed = clerk.call(Method::PUT, &format!("/api/v1/finance/entries/{id}"), Some(&corrected)).await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    assert_eq!(changed.json()["reviewed_by"], Value::Null);
+    let again = clerk.post(&format!("/api/v1/finance/entries/{id}/post"), &json!({})).await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", again.body);
+    chief.post(&format!("/api/v1/finance/entries/{id}/review"), &json!({})).await;
+
+    // A review can be cancelled, and given again, while the draft is unposted.
+    let cancelled = chief.call(Method::DELETE, &format!("/api/v1/finance/entries/{id}/review"), None).await;
+    assert_eq!((cancelled.status, cancelled.json()["reviewed_by"].clone()), (StatusCode::OK, Value::Null));
+    chief.post(&format!("/api/v1/finance/entries/{id}/review"), &json!({})).await;
+
+    // Reviewed, the accountant posts it; the voucher carries all three signatures, and it can
+    // no longer be reviewed or un-reviewed.
+    let posted = clerk.post(&format!("/api/v1/finance/entries/{id}/post"), &json!({})).await;
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
+    let signed = posted.json();
+    assert_eq!(
+        (
+            signed["number"].as_str(),
+            signed["prepared_by"].as_str(),
+            signed["reviewed_by"].as_str(),
+            signed["posted_by"].as_str()
+        ),
+        (Some("记-0002"), Some("chen.jing"), Some("qian.hui"), Some("chen.jing"))
+    );
+    let late = chief.call(Method::DELETE, &format!("/api/v1/finance/entries/{id}/review"), None).await;
+    assert_eq!(late.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", late.body);
+    let trail = app
+        .count(&format!(
+            "audit_log WHERE resource = 'finance.entry' AND resource_id = '{id}' AND changes LIKE '%reviewed_by%'"
+        ))
+        .await;
+    assert_eq!(trail, 5, "three reviews, one change and one cancellation");
+
+    // On the pages: the accountant's draft shows no post button but the note that it awaits
+    // review, and the new-voucher form offers no "save and post"; the chief accountant's page
+    // of it offers the review, and the posted voucher's foot names the three people.
+    let draft = clerk
+        .post(
+            "/api/v1/finance/entries",
+            &voucher("2026-03-31", "计提折旧", &[("6602", "800.00", ""), ("1602", "", "800.00")]),
+        )
+        .await
+        .json();
+    let browser = app.signed_in("chen.jing").await;
+    let page = browser.get(&format!("/finance/entries/{}", draft["id"])).await;
+    assert!(page.body.contains("id=\"awaits-review\"") && !page.body.contains("/post\""), "{}", page.body);
+    assert!(!browser.get("/finance/entries/new").await.body.contains("name=\"post\" value=\"true\""));
+    let chiefs = app.signed_in("qian.hui").await;
+    let page = chiefs.get(&format!("/finance/entries/{}", draft["id"])).await;
+    assert!(page.body.contains(&format!("/finance/entries/{}/review", draft["id"])), "{}", page.body);
+    let reviewed = chiefs
+        .post_form(
+            &format!("/finance/entries/{}", draft["id"]),
+            &format!("/finance/entries/{}/review", draft["id"]),
+            &[],
+        )
+        .await;
+    assert_eq!(reviewed.status, StatusCode::SEE_OTHER, "{}", reviewed.body);
+    let foot = browser.get(&format!("/finance/entries/{id}")).await;
+    let signatures = foot.body.split("id=\"signatures\"").nth(1).expect("the signatures");
+    let signatures = &signatures[..signatures.find("</p>").expect("end")];
+    assert!(signatures.contains("qian.hui") && signatures.contains("chen.jing"), "{signatures}");
+}
