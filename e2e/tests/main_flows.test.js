@@ -3,7 +3,7 @@
 // books, open a balance-sheet figure down to its vouchers and print the sheet; replenish stock that fell below its minimum; buy and sell notebooks through orders;
 // move a pipeline card; post the month's payroll and print a payslip; refuse a bad month-end
 // revaluation rate beside the form, then revalue; refuse an invoice line with a quantity in words
-// on its row, then post the invoice.
+// on its row, then post the invoice; review the accountant's voucher, then post it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
@@ -433,4 +433,22 @@ test("this month's bank statement is mostly matched, and the bank's fee is booke
   const booked = page.locator('tr', { hasText: '账户管理费及手续费' });
   assert.match(await booked.textContent(), /付-\d{4}/, 'the fee is matched with the voucher booked for it');
   assert.ok(await page.locator('td[id^="line-"] a[href^="/finance/entries/"]').count() > 1, 'lines matched with their vouchers link to them');
+});
+
+test("the accountant's depreciation voucher waits for its review, is reviewed, then posted, and its foot names who signed it", async () => {
+  await page.goto(`${base}/finance/entries`);
+  const row = page.locator('table.list tbody tr', { hasText: '计提本月办公设备折旧' });
+  assert.equal(await row.locator('.tag.reviewed').count(), 0, 'not reviewed yet');
+  await Promise.all([page.waitForURL(/\/finance\/entries\/\d+$/), row.locator('a[href^="/finance/entries/"]').click()]);
+  await page.waitForSelector('#awaits-review');
+  assert.equal(await page.locator('form[action$="/post"]').count(), 0, 'nothing to post before the review');
+  await Promise.all([page.waitForURL(/\/finance\/entries\/\d+$/), page.click('#review button[type=submit]')]);
+  assert.equal(await page.locator('#awaits-review').count(), 0, 'reviewed');
+  await shot('35-voucher-reviewed');
+  await Promise.all([page.waitForURL(/\/finance\/entries\/\d+$/), page.click('form[action$="/post"] button[type=submit]')]);
+  assert.match(await page.textContent('h1'), /记-\d{4}/, 'posted under its number');
+  const signatures = await page.textContent('#signatures');
+  assert.match(signatures, /制单: 陈静/, 'prepared by the accountant');
+  assert.doesNotMatch(signatures, /审核:\s*·/, 'and signed by its reviewer');
+  await shot('36-voucher-posted');
 });

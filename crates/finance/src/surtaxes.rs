@@ -243,7 +243,9 @@ pub struct Surtaxes {
 }
 
 /// The surtaxes of the months `from..=to` and the VAT they are levied on (the base), with
-/// `to_transfer` still to go to 未交增值税 at the end of `to`.
+/// `to_transfer` still to go to 未交增值税 at the end of `to`; `sales` are the months' sales
+/// on the schedules, as [`monthly_sales`] reads them (the VAT return reads them with its
+/// schedules).
 ///
 /// The base of a month is the VAT it moves to 未交增值税, the tax paid the next month: what its
 /// transfer credited there, and for the last month also what is still to transfer. That is
@@ -255,6 +257,7 @@ pub async fn rows(
     template: chart::Template,
     months: &[String],
     to_transfer: i64,
+    sales: &[MonthSales],
 ) -> Result<Surtaxes> {
     let settings = settings(&mut *conn, company).await?;
     let codes = Surtax::ALL.map(|t| template.code(t.role()));
@@ -293,11 +296,10 @@ pub async fn rows(
     let output_of = |month: &str| -> i64 {
         by_code.iter().filter(|(c, p, ..)| c.starts_with(output_vat) && p == month).map(|r| r.2 - r.3).sum()
     };
-    let sales = monthly_sales(&mut *conn, company, from, to).await?;
     let exempt: Vec<bool> = months
         .iter()
         .map(|m| {
-            let (net, tax) = sales.iter().find(|s| &s.0 == m).map(|s| (s.1, s.2)).unwrap_or((0, 0));
+            let (net, tax) = sales.iter().find(|s| &s.month == m).map(|s| (s.net, s.tax)).unwrap_or((0, 0));
             net <= EXEMPTION_SALES_LIMIT && tax == output_of(m)
         })
         .collect();
@@ -332,9 +334,17 @@ pub async fn rows(
     Ok(Surtaxes { base: bases.iter().sum(), rows, exempt_months })
 }
 
-/// Each month's sales on the VAT return's schedules, in yuan: the net and the tax of the
-/// customer invoices and credit notes whose vouchers were posted in it, as (month, net, tax).
-async fn monthly_sales(conn: &mut db::Conn, company: i64, from: &str, to: &str) -> Result<Vec<(String, i64, i64)>> {
+/// A month's sales on the VAT return's schedules, in yuan: the net and the tax of the customer
+/// invoices and credit notes whose vouchers were posted in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthSales {
+    pub month: String,
+    pub net: i64,
+    pub tax: i64,
+}
+
+/// Each month's sales of `from..=to` (see [`MonthSales`]).
+pub async fn monthly_sales(conn: &mut db::Conn, company: i64, from: &str, to: &str) -> Result<Vec<MonthSales>> {
     let rows = sqlx::query(
         "SELECT e.period, CAST(SUM(i.net) AS BIGINT) AS net, CAST(SUM(i.tax) AS BIGINT) AS tax \
          FROM fin_entries e CROSS JOIN fin_invoices i WHERE i.entry_id = e.id AND e.company_id = $1 \
@@ -348,11 +358,11 @@ async fn monthly_sales(conn: &mut db::Conn, company: i64, from: &str, to: &str) 
     .await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
-        out.push((
-            r.try_get("period")?,
-            r.try_get::<Option<i64>, _>("net")?.unwrap_or(0),
-            r.try_get::<Option<i64>, _>("tax")?.unwrap_or(0),
-        ));
+        out.push(MonthSales {
+            month: r.try_get("period")?,
+            net: r.try_get::<Option<i64>, _>("net")?.unwrap_or(0),
+            tax: r.try_get::<Option<i64>, _>("tax")?.unwrap_or(0),
+        });
     }
     Ok(out)
 }

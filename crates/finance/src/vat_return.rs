@@ -167,10 +167,13 @@ pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str)
         row.net += r.try_get::<i64, _>("net")?;
         row.tax += r.try_get::<i64, _>("tax")?;
     }
+    // Each side's documents, and per month the sales in yuan the surtaxes' exemption reads
+    // (as `surtaxes::monthly_sales` does on its own).
     let counted = sqlx::query(
-        "SELECT i.kind, COUNT(*) AS documents FROM fin_entries e CROSS JOIN fin_invoices i \
+        "SELECT i.kind, e.period, COUNT(*) AS documents, CAST(SUM(i.net) AS BIGINT) AS net, CAST(SUM(i.tax) AS BIGINT) AS tax \
+         FROM fin_entries e CROSS JOIN fin_invoices i \
          WHERE i.entry_id = e.id AND e.company_id = $1 AND e.kind IN ('invoice', 'credit_note') AND e.period >= $2 AND e.period <= $3 \
-         AND e.status = 'posted' GROUP BY i.kind",
+         AND e.status = 'posted' GROUP BY i.kind, e.period",
     )
     .bind(company)
     .bind(&from)
@@ -178,8 +181,17 @@ pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str)
     .fetch_all(&mut *conn)
     .await?;
     let mut documents_of: BTreeMap<String, i64> = BTreeMap::new();
+    let mut sales = Vec::new();
     for r in &counted {
-        documents_of.insert(r.try_get("kind")?, r.try_get("documents")?);
+        let kind: String = r.try_get("kind")?;
+        *documents_of.entry(kind.clone()).or_default() += r.try_get::<i64, _>("documents")?;
+        if kind == "customer" {
+            sales.push(surtaxes::MonthSales {
+                month: r.try_get("period")?,
+                net: r.try_get::<Option<i64>, _>("net")?.unwrap_or(0),
+                tax: r.try_get::<Option<i64>, _>("tax")?.unwrap_or(0),
+            });
+        }
     }
     // Documents in a foreign currency: each one's CNY net and tax, as booked, shared over its
     // rates by their amounts in its currency, so the schedules add up to the ledger's yuan.
@@ -257,7 +269,7 @@ pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str)
         payable += (tax - carried_in).max(0);
     }
     let closing: i64 = balances.iter().map(|r| -r.2).sum();
-    let surtaxes = surtaxes::rows(conn, company, template, &months, closing).await?;
+    let surtaxes = surtaxes::rows(conn, company, template, &months, closing, &sales).await?;
     let opening = before(&from);
     let moved = closing - opening;
     Ok(VatReturn {
@@ -356,7 +368,8 @@ pub async fn transfer_unpaid(tx: &mut Tx, principal: &Principal, period: &str) -
     let transfer = if unpaid > 0 { Some(post_transfer(tx, company, template, &period, unpaid).await?) } else { None };
     // Whatever the month held is in 未交增值税 now (nothing is left to transfer), where the
     // surtaxes' base is read.
-    let surtaxes = surtaxes::rows(tx.conn(), company, template, std::slice::from_ref(&period), 0).await?;
+    let sales = surtaxes::monthly_sales(tx.conn(), company, &period, &period).await?;
+    let surtaxes = surtaxes::rows(tx.conn(), company, template, std::slice::from_ref(&period), 0, &sales).await?;
     let surtaxes = surtaxes::accrue(tx, company, template, &period, &surtaxes.rows).await?;
     Ok(MonthEnd { transfer, surtaxes })
 }
