@@ -9,8 +9,9 @@
 //! CAS balance sheet and income statement, and the month and year close; invoices, bills,
 //! receipts and payments (`invoicing`) in CNY or a foreign currency (`fx`: the document's own
 //! figures beside the ledger's, realised exchange differences, the exchange-rate table), and
-//! bank statements (`bank`); the VAT return and the month-end transfer of unpaid VAT
-//! (`vat_return`), the surtaxes on it and the payment of both (`surtaxes`).
+//! bank statements (`bank`); the review of hand-entered vouchers before posting (`review`);
+//! the VAT return and the month-end transfer of unpaid VAT (`vat_return`), the surtaxes on it
+//! and the payment of both (`surtaxes`).
 //! `service::post(tx, principal, entry)` is the posting API for the modules above; it emits
 //! `finance.EntryPosted` and `finance.PeriodClosed`.
 

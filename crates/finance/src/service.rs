@@ -2082,18 +2082,84 @@ pub struct EntrySummary {
     pub reviewed: bool,
 }
 
-/// Entries of a period, newest first, in one query.
-pub async fn entries(conn: &mut db::Conn, company: i64, period: &str) -> Result<Vec<EntrySummary>> {
-    let rows = sqlx::query(
+/// Which vouchers a list shows: all, or those at one stage of their way into the ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Stage {
+    #[default]
+    All,
+    /// Every draft.
+    Drafts,
+    /// Hand-entered drafts nobody reviewed yet: the reviewer's worklist.
+    AwaitingReview,
+    /// Drafts reviewed and ready to post.
+    Reviewed,
+    Posted,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 5] = [Stage::All, Stage::Drafts, Stage::AwaitingReview, Stage::Reviewed, Stage::Posted];
+
+    /// As sent in a query and used in message keys.
+    pub fn key(self) -> &'static str {
+        match self {
+            Stage::All => "all",
+            Stage::Drafts => "draft",
+            Stage::AwaitingReview => "awaiting_review",
+            Stage::Reviewed => "reviewed",
+            Stage::Posted => "posted",
+        }
+    }
+
+    /// The stage a query names; empty is all.
+    pub fn parse(field: &str, key: Option<&str>) -> std::result::Result<Stage, DomainError> {
+        match key.map(str::trim).filter(|k| !k.is_empty()) {
+            None => Ok(Stage::All),
+            Some(key) => Stage::ALL
+                .into_iter()
+                .find(|s| s.key() == key)
+                .ok_or_else(|| DomainError::invalid(field, "error.finance.stage", key)),
+        }
+    }
+
+    /// Whether a list of this stage covers every month unless one is named: drafts wait in
+    /// whatever month they were dated.
+    pub fn spans_months(self) -> bool {
+        matches!(self, Stage::Drafts | Stage::AwaitingReview | Stage::Reviewed)
+    }
+
+    fn condition(self) -> &'static str {
+        match self {
+            Stage::All => "",
+            Stage::Drafts => " AND e.status = 'draft'",
+            Stage::AwaitingReview => " AND e.status = 'draft' AND e.kind = 'manual' AND e.reviewed_by IS NULL",
+            Stage::Reviewed => " AND e.status = 'draft' AND e.reviewed_by IS NOT NULL",
+            Stage::Posted => " AND e.status = 'posted'",
+        }
+    }
+}
+
+/// Entries of a period (of every period when none is named) at a stage, newest first, at most
+/// 500, in one query. The drafts of all periods are read through their own index.
+pub async fn entries(
+    conn: &mut db::Conn,
+    company: i64,
+    period: Option<&str>,
+    stage: Stage,
+) -> Result<Vec<EntrySummary>> {
+    let mut q = db::SqlBuilder::new(
         "SELECT e.id, e.entry_date, e.number, e.status, e.kind, e.memo, e.reviewed_by, \
          CAST(COALESCE(SUM(l.debit), 0) AS BIGINT) AS total \
-         FROM fin_entries e LEFT JOIN fin_entry_lines l ON l.entry_id = e.id WHERE e.company_id = $1 AND e.period = $2 \
-         GROUP BY e.id, e.entry_date, e.number, e.status, e.kind, e.memo, e.reviewed_by ORDER BY e.id DESC LIMIT 500",
-    )
-    .bind(company)
-    .bind(period)
-    .fetch_all(conn)
-    .await?;
+         FROM fin_entries e LEFT JOIN fin_entry_lines l ON l.entry_id = e.id WHERE e.company_id = ",
+    );
+    q.bind(company);
+    if let Some(period) = period {
+        q.push(" AND e.period = ").bind(period);
+    }
+    q.push(stage.condition());
+    q.push(
+        " GROUP BY e.id, e.entry_date, e.number, e.status, e.kind, e.memo, e.reviewed_by ORDER BY e.id DESC LIMIT 500",
+    );
+    let rows = q.build().fetch_all(conn).await?;
     rows.iter()
         .map(|r| {
             Ok(EntrySummary {

@@ -406,6 +406,8 @@ pub struct PeriodQuery {
     pub(super) slice: Option<String>,
     /// The cash flow statement's line whose accounts are opened.
     pub(super) line: Option<String>,
+    /// The vouchers' stage a list shows (`service::Stage`): `draft`, `awaiting_review`, ….
+    pub(super) stage: Option<String>,
 }
 
 /// The lines a ledger or income statement keeps: from a page's chooser, `chosen` as
@@ -462,11 +464,17 @@ fn months(from: Option<&str>, to: Option<&str>) -> Result<(String, String), AppE
     Ok(domain::period_range(from.unwrap_or_default(), to.unwrap_or_default())?)
 }
 
+/// The vouchers of a month, or of every month when `period` is left out of a list of drafts
+/// (`stage=draft|awaiting_review|reviewed`).
 pub async fn entries(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Json<Value>> {
     ctx.require(service::READ)?;
-    let period = period("period", q.period.as_deref())?;
+    let stage = service::Stage::parse("stage", q.stage.as_deref())?;
+    let period = match q.period.as_deref().filter(|p| !p.is_empty()) {
+        None if stage.spans_months() => None,
+        given => Some(period("period", given)?),
+    };
     let mut conn = conn(&ctx).await?;
-    let items: Vec<Value> = service::entries(&mut conn, ctx.company_id(), &period)
+    let items: Vec<Value> = service::entries(&mut conn, ctx.company_id(), period.as_deref(), stage)
         .await?
         .iter()
         .map(|e| json!({"id": e.id, "date": e.date, "number": e.number, "status": e.status, "kind": e.kind, "memo": e.memo, "total": yuan(e.total), "reviewed": e.reviewed}))

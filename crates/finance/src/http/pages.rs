@@ -241,6 +241,9 @@ fn chosen_period(ctx: &Ctx, field: &str, value: Option<&str>) -> Result<String, 
 struct EntriesPage {
     page: PageCtx,
     period: String,
+    /// The stage shown (`service::Stage` key), and those offered.
+    stage: &'static str,
+    stages: [service::Stage; 5],
     entries: Vec<EntrySummary>,
     /// A month that could not be read, by field, shown beside it.
     errors: Vec<(String, String)>,
@@ -248,19 +251,27 @@ struct EntriesPage {
 
 pub async fn entries(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Response> {
     ctx.require(service::READ)?;
+    // Drafts wait in whatever month they were dated, so a list of them covers every month
+    // unless one is named; any other list shows this month by default.
     let read: AppResult<_> = async {
-        let period = chosen_period(&ctx, "period", q.period.as_deref())?;
+        let stage = service::Stage::parse("stage", q.stage.as_deref())?;
+        let period = match q.period.as_deref().filter(|p| !p.is_empty()) {
+            None if stage.spans_months() => None,
+            given => Some(chosen_period(&ctx, "period", given)?),
+        };
         let mut conn = conn(&ctx).await?;
-        Ok((service::entries(&mut conn, ctx.company_id(), &period).await?, period))
+        let entries = service::entries(&mut conn, ctx.company_id(), period.as_deref(), stage).await?;
+        Ok((entries, period.unwrap_or_default(), stage.key()))
     }
     .await;
-    let ((entries, period), errors) = match figures_or_refusal(&ctx, read)? {
+    let ((entries, period, stage), errors) = match figures_or_refusal(&ctx, read)? {
         Ok(figures) => (figures, Vec::new()),
-        Err(errors) => ((Vec::new(), typed(&q.period)), errors),
+        Err(errors) => ((Vec::new(), typed(&q.period), service::Stage::All.key()), errors),
     };
     let page = PageCtx::new(&ctx, "finance.entries", "/finance/entries").await?;
     let refused = !errors.is_empty();
-    web::page::render_answer(&EntriesPage { page, period, entries, errors }, refused)
+    let stages = service::Stage::ALL;
+    web::page::render_answer(&EntriesPage { page, period, stage, stages, entries, errors }, refused)
 }
 
 #[derive(Template)]

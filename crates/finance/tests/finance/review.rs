@@ -140,4 +140,35 @@ async fn a_hand_entered_voucher_is_posted_only_after_a_second_person_reviews_it(
     let signatures = foot.body.split("id=\"signatures\"").nth(1).expect("the signatures");
     let signatures = &signatures[..signatures.find("</p>").expect("end")];
     assert!(signatures.contains("qian.hui") && signatures.contains("chen.jing"), "{signatures}");
+
+    // The chief accountant's worklist: the drafts awaiting review in every month (February's
+    // forgotten one too, but not the depreciation she reviewed), and the bookkeeper's: the
+    // reviewed drafts to post.
+    let forgotten = clerk
+        .post(
+            "/api/v1/finance/entries",
+            &voucher("2026-02-27", "报销差旅费", &[("6602", "1380.00", ""), ("1001", "", "1380.00")]),
+        )
+        .await
+        .json();
+    let memos = async |query: &str| -> Vec<String> {
+        let list = chief.get(&format!("/api/v1/finance/entries?{query}")).await;
+        assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+        list.json()["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|e| e["memo"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(memos("stage=awaiting_review").await, vec!["报销差旅费", "银行手续费"]);
+    assert_eq!(memos("stage=reviewed").await, vec!["计提折旧"]);
+    assert_eq!(memos("stage=awaiting_review&period=2026-02").await, vec!["报销差旅费"]);
+    assert_eq!(memos("stage=posted&period=2026-03").await, vec!["计提三月工资", "预付三月房租"]);
+    let wrong = chief.get("/api/v1/finance/entries?stage=approved").await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", wrong.body);
+    assert_eq!(wrong.json()["errors"][0]["field"], "stage");
+    let worklist = chiefs.get("/finance/entries?stage=awaiting_review").await;
+    assert!(worklist.body.contains(&format!("/finance/entries/{}", forgotten["id"])), "{}", worklist.body);
+    assert!(!worklist.body.contains(&format!("/finance/entries/{}\"", draft["id"])), "{}", worklist.body);
 }
