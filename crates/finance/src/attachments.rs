@@ -118,6 +118,7 @@ pub async fn attach(tx: &mut Tx, principal: &Principal, entry: i64, file: &NewAt
         &json!({"entry_id": [null, entry], "file_name": [null, name], "size": [null, file.bytes.len()], "sha256": [null, sha256]}),
     )
     .await?;
+    crate::review::withdraw(tx, entry).await?;
     Ok(id)
 }
 
@@ -191,6 +192,7 @@ pub async fn remove(tx: &mut Tx, principal: &Principal, entry: i64, id: i64) -> 
         &json!({"entry_id": [entry, null], "file_name": [row.try_get::<String, _>("file_name")?, null], "sha256": [row.try_get::<String, _>("sha256")?, null]}),
     )
     .await?;
+    crate::review::withdraw(tx, entry).await?;
     Ok(())
 }
 

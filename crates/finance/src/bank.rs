@@ -647,6 +647,7 @@ pub struct BookForm {
 pub async fn book(tx: &mut Tx, principal: &Principal, line_id: i64, form: &BookForm) -> Result<i64> {
     principal.authorize(crate::invoicing::PAYMENTS)?;
     principal.authorize(crate::service::POST)?;
+    crate::review::require_reviewer_to_book(tx, principal).await?;
     let company = principal.company_id.0;
     let line = statement_line(tx, company, line_id).await?;
     require_unmatched(&line)?;

@@ -4,8 +4,13 @@
 //!
 //! The rule is a setting of the books, off until the company turns it on. While it is on:
 //! - a hand-entered draft is posted only once reviewed, so "save and post" at once is refused;
-//! - the reviewer needs the grant [`REVIEW`] and is never the voucher's own preparer;
-//! - changing a reviewed draft takes its review away, as what was reviewed is gone;
+//! - the reviewer needs the grant [`REVIEW`] and is neither the voucher's preparer nor the
+//!   last person who changed it, and reviews the version they read (the page sends it);
+//! - changing a reviewed draft, or its attached documents, takes its review away, as what
+//!   was reviewed is gone;
+//! - the rule is turned on or off only by someone who may both manage the books and review,
+//!   so the people it checks cannot turn it off;
+//! - a line of a bank statement is booked straight into the ledger only by a reviewer;
 //! - a review can be cancelled (取消审核) by anyone with the grant while the draft is unposted.
 //!
 //! Every review and cancellation is audited. Vouchers that documents post (invoices, receipts,
@@ -31,9 +36,11 @@ pub async fn required(conn: &mut db::Conn, company: i64) -> Result<bool> {
     })
 }
 
-/// Turns the review rule on or off for the vouchers posted from now on. Audited.
+/// Turns the review rule on or off for the vouchers posted from now on; only someone who may
+/// both manage the books and review may. Audited.
 pub async fn set_required(tx: &mut Tx, principal: &Principal, on: bool) -> Result<()> {
     principal.authorize(crate::permissions::ACCOUNTS)?;
+    principal.authorize(REVIEW)?;
     let company = principal.company_id.0;
     let before = required(tx.conn(), company).await?;
     if before == on {
@@ -51,11 +58,18 @@ pub async fn set_required(tx: &mut Tx, principal: &Principal, on: bool) -> Resul
     .await
 }
 
-/// A hand-entered draft as review reads it, taken for this transaction: who prepared it and
-/// who reviewed it.
-async fn take_draft(tx: &mut Tx, company: i64, id: i64) -> Result<(Option<i64>, Option<i64>)> {
+/// A hand-entered draft as review reads it, taken for this transaction.
+struct Draft {
+    prepared_by: Option<i64>,
+    changed_by: Option<i64>,
+    reviewed_by: Option<i64>,
+    version: i64,
+}
+
+async fn take_draft(tx: &mut Tx, company: i64, id: i64) -> Result<Draft> {
     let sql = format!(
-        "SELECT e.status, e.kind, e.created_by, e.reviewed_by FROM fin_entries e WHERE e.company_id = $1 AND e.id = $2{}",
+        "SELECT e.status, e.kind, e.created_by, e.changed_by, e.reviewed_by, e.version FROM fin_entries e \
+         WHERE e.company_id = $1 AND e.id = $2{}",
         tx.dialect().update_lock_of("e")
     );
     let row =
@@ -63,20 +77,30 @@ async fn take_draft(tx: &mut Tx, company: i64, id: i64) -> Result<(Option<i64>, 
     if row.try_get::<String, _>("status")? != "draft" || row.try_get::<String, _>("kind")? != "manual" {
         return Err(DomainError::invalid("review", "error.finance.review_posted", "").into());
     }
-    Ok((row.try_get("created_by")?, row.try_get("reviewed_by")?))
+    Ok(Draft {
+        prepared_by: row.try_get("created_by")?,
+        changed_by: row.try_get("changed_by")?,
+        reviewed_by: row.try_get("reviewed_by")?,
+        version: row.try_get("version")?,
+    })
 }
 
-/// Reviews a hand-entered draft (审核): the reviewer signs it, and it may be posted. The
-/// preparer cannot review their own voucher, and a reviewed draft is not reviewed again.
-pub async fn review(tx: &mut Tx, principal: &Principal, id: i64) -> Result<()> {
+/// Reviews a hand-entered draft (审核): the reviewer signs it, and it may be posted. Neither
+/// its preparer nor whoever changed it last may review it, and a reviewed draft is not
+/// reviewed again. `version` is the draft's version the reviewer read, when known: a draft
+/// changed since is refused, so nobody signs what they did not see.
+pub async fn review(tx: &mut Tx, principal: &Principal, id: i64, version: Option<i64>) -> Result<()> {
     principal.authorize(REVIEW)?;
     let company = principal.company_id.0;
-    let (prepared_by, reviewed_by) = take_draft(tx, company, id).await?;
+    let draft = take_draft(tx, company, id).await?;
     let me = principal.user_id.0;
-    if prepared_by == Some(me) {
+    if let Some(read) = version.filter(|v| *v != draft.version) {
+        return Err(DomainError::StaleVersion { resource: "entry", expected: read, actual: draft.version }.into());
+    }
+    if draft.prepared_by == Some(me) || draft.changed_by == Some(me) {
         return Err(DomainError::invalid("review", "error.finance.review_own", "").into());
     }
-    if reviewed_by.is_some() {
+    if draft.reviewed_by.is_some() {
         return Err(DomainError::invalid("review", "error.finance.review_twice", "").into());
     }
     let now = tx.now().to_string();
@@ -96,8 +120,7 @@ pub async fn review(tx: &mut Tx, principal: &Principal, id: i64) -> Result<()> {
 pub async fn cancel(tx: &mut Tx, principal: &Principal, id: i64) -> Result<()> {
     principal.authorize(REVIEW)?;
     let company = principal.company_id.0;
-    let (_, reviewed_by) = take_draft(tx, company, id).await?;
-    let Some(reviewer) = reviewed_by else {
+    let Some(reviewer) = take_draft(tx, company, id).await?.reviewed_by else {
         return Err(DomainError::invalid("review", "error.finance.review_none", "").into());
     };
     tx.execute(
@@ -108,6 +131,39 @@ pub async fn cancel(tx: &mut Tx, principal: &Principal, id: i64) -> Result<()> {
     )
     .await?;
     tx.audit("state", "finance.entry", Some(&id.to_string()), &json!({"reviewed_by": [reviewer, null]})).await?;
+    Ok(())
+}
+
+/// Takes away the review of a draft whose attached documents changed (what was reviewed is
+/// gone). Nothing happens to a draft not reviewed, or a posted voucher.
+pub(crate) async fn withdraw(tx: &mut Tx, id: i64) -> Result<()> {
+    let row = tx
+        .fetch_optional(
+            sqlx::query(
+                "SELECT reviewed_by FROM fin_entries WHERE id = $1 AND status = 'draft' AND reviewed_by IS NOT NULL",
+            )
+            .bind(id),
+        )
+        .await?;
+    let Some(row) = row else { return Ok(()) };
+    let reviewer: i64 = row.try_get("reviewed_by")?;
+    tx.execute(
+        sqlx::query(
+            "UPDATE fin_entries SET reviewed_by = NULL, reviewed_at = NULL, version = version + 1 WHERE id = $1",
+        )
+        .bind(id),
+    )
+    .await?;
+    tx.audit("state", "finance.entry", Some(&id.to_string()), &json!({"reviewed_by": [reviewer, null]})).await?;
+    Ok(())
+}
+
+/// Refuses to book a statement line straight into the ledger for someone who may not review
+/// while the rule is on: booking makes a voucher by hand, posted at once.
+pub(crate) async fn require_reviewer_to_book(tx: &mut Tx, principal: &Principal) -> Result<()> {
+    if required(tx.conn(), principal.company_id.0).await? && !principal.may(REVIEW) {
+        return Err(DomainError::invalid("account", "error.finance.book_needs_review", "").into());
+    }
     Ok(())
 }
 

@@ -659,12 +659,13 @@ pub async fn update_draft(tx: &mut Tx, principal: &Principal, id: i64, form: &En
     tx.execute(
         sqlx::query(
             "UPDATE fin_entries SET period = $1, entry_date = $2, word = $3, memo = $4, reviewed_by = NULL, \
-             reviewed_at = NULL, version = version + 1 WHERE id = $5 AND status = 'draft'",
+             reviewed_at = NULL, changed_by = $5, version = version + 1 WHERE id = $6 AND status = 'draft'",
         )
         .bind(&entry.period)
         .bind(&entry.date)
         .bind(&entry.word)
         .bind(&entry.memo)
+        .bind(tx.actor().user_id)
         .bind(id),
     )
     .await?;
@@ -1078,6 +1079,8 @@ pub struct StoredEntry {
     pub total: i64,
     /// Who prepared, reviewed and posted it.
     pub signatures: Signatures,
+    /// Changes with every change of a draft (and of its review).
+    pub version: i64,
 }
 
 /// The signatures on a voucher (制单, 审核, 记账): each user's id and name, and when the
@@ -1095,7 +1098,7 @@ pub async fn load_entry(conn: &mut db::Conn, company: i64, id: i64) -> Result<Op
         "SELECT e.id, e.period, e.entry_date, e.word, e.number, e.status, e.kind, e.memo, e.reversal_of, \
          (SELECT r.id FROM fin_entries r WHERE r.reversal_of = e.id) AS reversed_by, \
          e.created_by, c.display_name AS prepared_name, e.reviewed_by, v.display_name AS reviewed_name, e.reviewed_at, \
-         e.posted_by, p.display_name AS posted_name \
+         e.posted_by, p.display_name AS posted_name, e.version \
          FROM fin_entries e LEFT JOIN users c ON c.id = e.created_by LEFT JOIN users v ON v.id = e.reviewed_by \
          LEFT JOIN users p ON p.id = e.posted_by WHERE e.company_id = $1 AND e.id = $2",
     )
@@ -1152,6 +1155,7 @@ pub async fn load_entry(conn: &mut db::Conn, company: i64, id: i64) -> Result<Op
         memo: row.try_get("memo")?,
         reversal_of: row.try_get("reversal_of")?,
         reversed_by: row.try_get("reversed_by")?,
+        version: row.try_get("version")?,
         signatures: {
             let signed = |id: &str, name: &str| -> std::result::Result<Option<(i64, String)>, sqlx::Error> {
                 Ok(match row.try_get::<Option<i64>, _>(id)? {

@@ -186,8 +186,9 @@ impl SettingsForm {
     }
 }
 
-/// Stores the surtax settings for the months accrued from now on (accruals already posted stay
-/// as they are). Audited.
+/// Stores the surtax settings. They apply to every month's figures: a month already accrued
+/// under other settings shows what is now due, and its next month-end run, while it is open,
+/// puts its accrual right (a closed month keeps what it posted). Audited.
 pub async fn set_settings(tx: &mut Tx, principal: &Principal, settings: Settings) -> Result<()> {
     principal.authorize(crate::permissions::ACCOUNTS)?;
     let company = principal.company_id.0;

@@ -1260,13 +1260,17 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
     Ok(vouchers)
 }
 
-/// From today the company has its hand-entered vouchers reviewed (凭证审核), and the
-/// accountant has entered this month's depreciation, which waits for the chief accountant (or
-/// the administrator) to review it before it can be posted.
+/// From today the company has its hand-entered vouchers reviewed (凭证审核), as the chief
+/// accountant decided, and the accountant has entered this month's depreciation, which waits
+/// for the chief accountant (or the administrator) to review it before it can be posted.
 async fn seed_review(db: &Db, principal: &kernel::permission::Principal, actor: Actor, today: &str) -> Result<()> {
     use finance::domain::{EntryForm, LineForm};
+    let chief_id = web::accounts::find_user_id(db, "qian.hui").await?;
+    let chief = web::accounts::load_principal(db, chief_id, principal.company_id.0).await?;
+    let mut tx = db.begin(Actor::user(chief_id, "qian.hui", principal.company_id.0)).await?;
+    finance::review::set_required(&mut tx, &chief, true).await?;
+    tx.commit().await?;
     let mut tx = db.begin(actor).await?;
-    finance::review::set_required(&mut tx, principal, true).await?;
     let line = |account: &str, debit: &str, credit: &str| LineForm {
         account: account.into(),
         debit: debit.into(),

@@ -80,7 +80,7 @@ pub fn docs() -> Vec<ApiRoute> {
         route(
             "PATCH",
             "/api/v1/finance/settings",
-            "Set the VAT rounding (line or document) for documents issued from now on, the urban construction tax rate (7, 5 or 1) and the surtax relief (none or half) for months accrued from now on, and whether hand-entered vouchers must be reviewed by a second person before they are posted (review_vouchers); fields left out keep their value",
+            "Set the VAT rounding (line or document) for documents issued from now on, the urban construction tax rate (7, 5 or 1) and the surtax relief (none or half), which an open month's next month-end run applies to it, and whether hand-entered vouchers must be reviewed by a second person before they are posted (review_vouchers); fields left out keep their value",
             service::ACCOUNTS,
             Some(settings_schema),
         ),
@@ -155,9 +155,9 @@ pub fn docs() -> Vec<ApiRoute> {
         route(
             "POST",
             "/api/v1/finance/entries/{id}/review",
-            "Review a hand-entered draft (凭证审核); never the preparer's own",
+            "Review a hand-entered draft (凭证审核), with the version read; never by its preparer or its last editor",
             crate::permissions::REVIEW,
-            None,
+            Some(review_schema),
         ),
         route(
             "DELETE",
@@ -244,7 +244,7 @@ fn entry_json(entry: &StoredEntry) -> Value {
         "prepared_by": entry.signatures.prepared_by.as_ref().map(|s| &s.1),
         "reviewed_by": entry.signatures.reviewed_by.as_ref().map(|s| &s.1),
         "reviewed_at": entry.signatures.reviewed_at,
-        "posted_by": entry.signatures.posted_by.as_ref().map(|s| &s.1),
+        "posted_by": entry.signatures.posted_by.as_ref().map(|s| &s.1), "version": entry.version,
         "lines": entry.lines.iter().map(line_json).collect::<Vec<_>>(),
     })
 }
@@ -531,11 +531,24 @@ pub async fn attach(ctx: Ctx, Path(id): Path<String>, ApiJson(body): ApiJson<Att
         .into_response())
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewBody {
+    /// The draft's version as the reviewer read it; a draft changed since is refused (409).
+    #[serde(default)]
+    version: Option<i64>,
+}
+
 /// Reviews a hand-entered draft; answers with it as it is now.
-pub async fn review_entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<Json<Value>> {
+pub async fn review_entry(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ReviewBody>,
+) -> AppResult<Json<Value>> {
     let id = parse_id(&id)?;
+    let version = body.version;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    crate::review::review(&mut tx, &ctx.principal, id).await?;
+    crate::review::review(&mut tx, &ctx.principal, id, version).await?;
     tx.commit().await?;
     entry(ctx, Path(id.to_string())).await
 }
@@ -867,6 +880,10 @@ fn credit_schema() -> Value {
         "required": ["description", "quantity", "unit_price", "vat_rate"], "properties": {"description": {"type": "string"},
         "quantity": {"type": "string"}, "unit_price": {"type": "string"}, "discount": {"type": "string"},
         "vat_rate": {"type": "string"}, "account": {"type": "string"}}}}}})
+}
+
+fn review_schema() -> Value {
+    json!({"type": "object", "properties": {"version": {"type": "integer"}}})
 }
 
 fn settings_schema() -> Value {

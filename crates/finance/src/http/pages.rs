@@ -356,10 +356,62 @@ async fn entry_form_page(
     })
 }
 
-pub async fn new_entry(ctx: Ctx) -> AppResult<Response> {
+/// The new-voucher form: empty, or a copy of voucher `copy` (复制凭证) dated today, to save as
+/// a new draft.
+pub async fn new_entry(ctx: Ctx, Query(q): Query<NewEntryQuery>) -> AppResult<Response> {
     ctx.require(service::CREATE)?;
-    let form = EntryForm { date: ctx.today().to_string(), word: "记".into(), memo: String::new(), lines: Vec::new() };
+    let form = match q.copy.as_deref() {
+        None => EntryForm { date: ctx.today().to_string(), word: "记".into(), memo: String::new(), lines: Vec::new() },
+        Some(id) => {
+            let mut conn = conn(&ctx).await?;
+            let entry = service::load_entry(&mut conn, ctx.company_id(), parse_id(id)?)
+                .await?
+                .ok_or(DomainError::NotFound("entry"))?;
+            EntryForm { date: ctx.today().to_string(), ..as_form(entry) }
+        }
+    };
     render(&entry_form_page(&ctx, None, form, Vec::new()).await?)
+}
+
+#[derive(serde::Deserialize)]
+pub struct NewEntryQuery {
+    /// The voucher to copy.
+    copy: Option<String>,
+}
+
+/// A stored voucher as its form shows it: amounts in yuan (blank for none), each line's party
+/// by its number.
+fn as_form(entry: StoredEntry) -> EntryForm {
+    let amount = |fen: i64| if fen == 0 { String::new() } else { yuan(fen) };
+    let lines = entry
+        .lines
+        .iter()
+        .zip(&entry.line_parties)
+        .map(|(l, party)| {
+            let (currency, foreign_amount, rate) = match &l.foreign {
+                Some((code, minor, rate)) => {
+                    let shown = kernel::Currency::from_code(code)
+                        .map(|c| kernel::Money::from_minor(*minor, c).to_decimal().to_string())
+                        .unwrap_or_default();
+                    (code.clone(), shown, rate.clone())
+                }
+                None => ("CNY".to_string(), String::new(), String::new()),
+            };
+            LineForm {
+                account: l.account.clone(),
+                debit: amount(l.debit),
+                credit: amount(l.credit),
+                cost_center: l.cost_center.clone(),
+                project: l.project.clone(),
+                memo: l.memo.clone(),
+                currency,
+                foreign_amount,
+                rate,
+                party: party.as_ref().map(|(number, _)| number.clone()).unwrap_or_default(),
+            }
+        })
+        .collect();
+    EntryForm { date: entry.date, word: entry.word, memo: entry.memo, lines }
 }
 
 /// The voucher a form sent: its header and lines as typed.
@@ -418,37 +470,7 @@ pub async fn edit_entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response>
     if entry.status != "draft" {
         return Err(DomainError::Conflict("a posted voucher never changes; reverse it instead".into()).into());
     }
-    let amount = |fen: i64| if fen == 0 { String::new() } else { yuan(fen) };
-    let lines = entry
-        .lines
-        .iter()
-        .zip(&entry.line_parties)
-        .map(|(l, party)| {
-            let (currency, foreign_amount, rate) = match &l.foreign {
-                Some((code, minor, rate)) => {
-                    let shown = kernel::Currency::from_code(code)
-                        .map(|c| kernel::Money::from_minor(*minor, c).to_decimal().to_string())
-                        .unwrap_or_default();
-                    (code.clone(), shown, rate.clone())
-                }
-                None => ("CNY".to_string(), String::new(), String::new()),
-            };
-            LineForm {
-                account: l.account.clone(),
-                debit: amount(l.debit),
-                credit: amount(l.credit),
-                cost_center: l.cost_center.clone(),
-                project: l.project.clone(),
-                memo: l.memo.clone(),
-                currency,
-                foreign_amount,
-                rate,
-                party: party.as_ref().map(|(number, _)| number.clone()).unwrap_or_default(),
-            }
-        })
-        .collect();
-    let form = EntryForm { date: entry.date, word: entry.word, memo: entry.memo, lines };
-    render(&entry_form_page(&ctx, Some(id), form, Vec::new()).await?)
+    render(&entry_form_page(&ctx, Some(id), as_form(entry), Vec::new()).await?)
 }
 
 /// Saves the changed draft (and posts it, when asked), or shows the form again with each
@@ -610,10 +632,12 @@ pub async fn post_entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response>
 }
 
 /// Reviews a hand-entered draft from its page; a refusal shows beside the button.
-pub async fn review_entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
+pub async fn review_entry(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) -> AppResult<Response> {
     let id = parse_id(&id)?;
+    // The page sends the version it showed, so what is signed is what was read.
+    let version = pairs.get("version").and_then(|v| v.trim().parse().ok());
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    let outcome = crate::review::review(&mut tx, &ctx.principal, id).await.map(|()| id);
+    let outcome = crate::review::review(&mut tx, &ctx.principal, id, version).await.map(|()| id);
     entry_changed(&ctx, tx, outcome, (id, "review"), FormPairs::default(), "finance.reviewed_ok").await
 }
 

@@ -360,6 +360,22 @@ async fn a_voucher_entered_in_the_browser_is_posted_and_shown() {
             .try_get("d")
             .expect("d");
     assert_eq!(balance, 600_000, "the cost centre carries the amount in fen");
+
+    // April's rent is March's voucher copied (复制凭证): the form comes filled with its word,
+    // memo and lines, dated today, and saves a new draft; March's voucher stays as it was.
+    let posted = saved.header("location").expect("location");
+    let copy = format!("/finance/entries/new?copy={}", &posted["/finance/entries/".len()..]);
+    let copied = browser.get(&copy).await;
+    assert_eq!(copied.status, StatusCode::OK, "{}", copied.body);
+    for shown in ["value=\"6000.00\"", "value=\"6602\"", "value=\"行政部\"", "value=\"2026-03-15\""] {
+        assert!(copied.body.contains(shown), "{shown} in {}", copied.body);
+    }
+    let april: Vec<(&str, &str)> =
+        fields.iter().map(|(k, v)| if *k == "date" { (*k, "2026-04-01") } else { (*k, *v) }).collect();
+    let again = browser.post_form(&copy, "/finance/entries", &april).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
+    assert_eq!(app.count("fin_entries WHERE memo = '支付房租' AND status = 'posted'").await, 2);
+    assert_eq!(app.count("fin_entries WHERE memo = '支付房租' AND period = '2026-04'").await, 1);
 }
 
 #[tokio::test]

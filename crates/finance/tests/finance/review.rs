@@ -30,7 +30,10 @@ async fn a_hand_entered_voucher_is_posted_only_after_a_second_person_reviews_it(
     let posted = clerk.post(&format!("/api/v1/finance/entries/{}/post", rent["id"]), &json!({})).await;
     assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
 
-    // The chief accountant turns review on; the change is audited.
+    // The accountant may manage the books but cannot turn the rule that checks her on or off;
+    // the chief accountant turns it on, and the change is audited.
+    let hers = clerk.patch("/api/v1/finance/settings", &json!({"review_vouchers": true})).await;
+    assert_eq!(hers.status, StatusCode::FORBIDDEN, "{}", hers.body);
     let on = chief.patch("/api/v1/finance/settings", &json!({"review_vouchers": true})).await;
     assert_eq!(on.status, StatusCode::OK, "{}", on.body);
     assert_eq!(on.json()["review_vouchers"], true);
@@ -66,8 +69,13 @@ async fn a_hand_entered_voucher_is_posted_only_after_a_second_person_reviews_it(
     assert_eq!(hers.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", hers.body);
     assert_eq!(hers.json()["errors"][0]["field"], "review");
 
-    // She reviews the wages; reviewing twice is refused.
-    let reviewed = chief.post(&format!("/api/v1/finance/entries/{id}/review"), &json!({})).await;
+    // She reviews the wages as she read them; a version older than the stored one (the
+    // accountant saved a change after she opened it) is refused, as she would sign what she
+    // did not see. Reviewing twice is refused.
+    let read = chief.get(&format!("/api/v1/finance/entries/{id}")).await.json()["version"].as_i64().expect("version");
+    let stale = chief.post(&format!("/api/v1/finance/entries/{id}/review"), &json!({"version": read - 1})).await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.body);
+    let reviewed = chief.post(&format!("/api/v1/finance/entries/{id}/review"), &json!({"version": read})).await;
     assert_eq!(reviewed.status, StatusCode::OK, "{}", reviewed.body);
     assert_eq!(reviewed.json()["reviewed_by"], "qian.hui");
     let twice = chief.post(&format!("/api/v1/finance/entries/{id}/review"), &json!({})).await;
@@ -81,6 +89,18 @@ async fn a_hand_entered_voucher_is_posted_only_after_a_second_person_reviews_it(
     assert_eq!(changed.json()["reviewed_by"], Value::Null);
     let again = clerk.post(&format!("/api/v1/finance/entries/{id}/post"), &json!({})).await;
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", again.body);
+    chief.post(&format!("/api/v1/finance/entries/{id}/review"), &json!({})).await;
+
+    // A document attached to the reviewed draft takes the review away too: the reviewer did
+    // not see it.
+    let attached = clerk
+        .post(
+            &format!("/api/v1/finance/entries/{id}/attachments"),
+            &json!({"file_name": "工资表.pdf", "content_base64": "JVBERi0xLjQKJcOkw7zDtsOfCg=="}),
+        )
+        .await;
+    assert_eq!(attached.status, StatusCode::CREATED, "{}", attached.body);
+    assert_eq!(clerk.get(&format!("/api/v1/finance/entries/{id}")).await.json()["reviewed_by"], Value::Null);
     chief.post(&format!("/api/v1/finance/entries/{id}/review"), &json!({})).await;
 
     // A review can be cancelled, and given again, while the draft is unposted.
@@ -109,7 +129,24 @@ async fn a_hand_entered_voucher_is_posted_only_after_a_second_person_reviews_it(
             "audit_log WHERE resource = 'finance.entry' AND resource_id = '{id}' AND changes LIKE '%reviewed_by%'"
         ))
         .await;
-    assert_eq!(trail, 5, "three reviews, one change and one cancellation");
+    assert_eq!(trail, 7, "four reviews, one change, one document added and one cancellation");
+
+    // Whoever changed a draft last may not review it either: the chief accountant rewrites
+    // the accountant's travel claim, so she cannot sign it, though its preparer stays the
+    // accountant.
+    let travel = clerk
+        .post(
+            "/api/v1/finance/entries",
+            &voucher("2026-03-20", "报销差旅费", &[("6602", "980.00", ""), ("1001", "", "980.00")]),
+        )
+        .await
+        .json();
+    let rewritten = voucher("2026-03-20", "报销差旅费", &[("6602", "9800.00", ""), ("1001", "", "9800.00")]);
+    let changed = chief.call(Method::PUT, &format!("/api/v1/finance/entries/{}", travel["id"]), Some(&rewritten)).await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    let own_change = chief.post(&format!("/api/v1/finance/entries/{}/review", travel["id"]), &json!({})).await;
+    assert_eq!(own_change.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", own_change.body);
+    assert_eq!(changed.json()["prepared_by"], "chen.jing");
 
     // On the pages: the accountant's draft shows no post button but the note that it awaits
     // review, and the new-voucher form offers no "save and post"; the chief accountant's page
@@ -139,7 +176,12 @@ async fn a_hand_entered_voucher_is_posted_only_after_a_second_person_reviews_it(
     let foot = browser.get(&format!("/finance/entries/{id}")).await;
     let signatures = foot.body.split("id=\"signatures\"").nth(1).expect("the signatures");
     let signatures = &signatures[..signatures.find("</p>").expect("end")];
-    assert!(signatures.contains("qian.hui") && signatures.contains("chen.jing"), "{signatures}");
+    assert!(
+        signatures.contains("Posted by: chen.jing")
+            && signatures.contains("Reviewed by: qian.hui")
+            && signatures.contains("Prepared by: chen.jing"),
+        "{signatures}"
+    );
 
     // The chief accountant's worklist: the drafts awaiting review in every month (February's
     // forgotten one too, but not the depreciation she reviewed), and the bookkeeper's: the
@@ -161,13 +203,15 @@ async fn a_hand_entered_voucher_is_posted_only_after_a_second_person_reviews_it(
             .map(|e| e["memo"].as_str().unwrap_or("").to_string())
             .collect()
     };
-    assert_eq!(memos("stage=awaiting_review").await, vec!["报销差旅费", "银行手续费"]);
+    assert_eq!(memos("stage=awaiting_review").await, vec!["报销差旅费", "报销差旅费", "银行手续费"]);
     assert_eq!(memos("stage=reviewed").await, vec!["计提折旧"]);
     assert_eq!(memos("stage=awaiting_review&period=2026-02").await, vec!["报销差旅费"]);
     assert_eq!(memos("stage=posted&period=2026-03").await, vec!["计提三月工资", "预付三月房租"]);
     let wrong = chief.get("/api/v1/finance/entries?stage=approved").await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", wrong.body);
     assert_eq!(wrong.json()["errors"][0]["field"], "stage");
+    let entries = chiefs.get("/finance/entries").await;
+    assert!(entries.body.contains("href=\"/finance/entries?stage=awaiting_review\""), "{}", entries.body);
     let worklist = chiefs.get("/finance/entries?stage=awaiting_review").await;
     assert!(worklist.body.contains(&format!("/finance/entries/{}", forgotten["id"])), "{}", worklist.body);
     assert!(!worklist.body.contains(&format!("/finance/entries/{}\"", draft["id"])), "{}", worklist.body);
