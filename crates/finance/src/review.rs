@@ -123,15 +123,7 @@ pub async fn cancel(tx: &mut Tx, principal: &Principal, id: i64) -> Result<()> {
     let Some(reviewer) = take_draft(tx, company, id).await?.reviewed_by else {
         return Err(DomainError::invalid("review", "error.finance.review_none", "").into());
     };
-    tx.execute(
-        sqlx::query(
-            "UPDATE fin_entries SET reviewed_by = NULL, reviewed_at = NULL, version = version + 1 WHERE id = $1",
-        )
-        .bind(id),
-    )
-    .await?;
-    tx.audit("state", "finance.entry", Some(&id.to_string()), &json!({"reviewed_by": [reviewer, null]})).await?;
-    Ok(())
+    clear(tx, id, reviewer).await
 }
 
 /// Takes away the review of a draft whose attached documents changed (what was reviewed is
@@ -146,7 +138,11 @@ pub(crate) async fn withdraw(tx: &mut Tx, id: i64) -> Result<()> {
         )
         .await?;
     let Some(row) = row else { return Ok(()) };
-    let reviewer: i64 = row.try_get("reviewed_by")?;
+    clear(tx, id, row.try_get("reviewed_by")?).await
+}
+
+/// Takes `reviewer`'s review off a draft, audited.
+async fn clear(tx: &mut Tx, id: i64, reviewer: i64) -> Result<()> {
     tx.execute(
         sqlx::query(
             "UPDATE fin_entries SET reviewed_by = NULL, reviewed_at = NULL, version = version + 1 WHERE id = $1",
