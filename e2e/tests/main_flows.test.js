@@ -435,7 +435,7 @@ test("this month's bank statement is mostly matched, and the bank's fee is booke
   assert.ok(await page.locator('td[id^="line-"] a[href^="/finance/entries/"]').count() > 1, 'lines matched with their vouchers link to them');
 });
 
-test("the accountant's depreciation voucher waits for its review, is reviewed, then posted, and its foot names who signed it", async () => {
+test("the accountant's depreciation voucher waits for its review, is reviewed, then posted, and its foot names who signed it; its reversal waits for a review too", async () => {
   await page.goto(`${base}/finance/entries`);
   const row = page.locator('table.list tbody tr', { hasText: '计提本月办公设备折旧' });
   assert.equal(await row.locator('.tag.reviewed').count(), 0, 'not reviewed yet');
@@ -451,4 +451,11 @@ test("the accountant's depreciation voucher waits for its review, is reviewed, t
   assert.match(signatures, /制单: 陈静/, 'prepared by the accountant');
   assert.doesNotMatch(signatures, /审核:\s*·/, 'and signed by its reviewer');
   await shot('36-voucher-posted');
+  // Reversed, its red-ink reversal is a draft that waits for a review of its own, and whoever
+  // reversed it may not give that review.
+  await Promise.all([page.waitForURL(/\/finance\/entries\/\d+$/), page.click('form[action$="/reverse"] button[type=submit]')]);
+  await page.waitForSelector('#awaits-review');
+  assert.match(await page.textContent('dl.facts'), /红字冲销/, 'a reversal');
+  assert.equal(await page.locator('#review button[type=submit]').count(), 0, 'not reviewed by its preparer');
+  await shot('37-reversal-awaits-review');
 });

@@ -483,6 +483,7 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("perm.finance.entry.review", "审核凭证", "Review vouchers"),
     ("finance.review", "审核", "Review"),
     ("finance.reviewed_ok", "凭证已审核。", "The voucher is reviewed."),
+    ("finance.reversed_ok", "已生成红字冲销凭证。", "The red-ink reversal is made."),
     ("finance.cancel_review", "取消审核", "Cancel review"),
     ("finance.awaits_review", "本凭证须经他人审核后才能过账。", "This voucher must be reviewed by someone else before it is posted."),
     ("finance.prepared_by", "制单", "Prepared by"),

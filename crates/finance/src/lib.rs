@@ -12,7 +12,8 @@
 //! bank statements (`bank`); the review of hand-entered vouchers before posting (`review`);
 //! the VAT return and the month-end transfer of unpaid VAT (`vat_return`), the surtaxes on it
 //! and the payment of both (`surtaxes`).
-//! `service::post(tx, principal, entry)` is the posting API for the modules above; it emits
+//! `service::post_document_entry(tx, company, entry, kind)` is the posting API for the modules
+//! above, which post their documents' vouchers under kinds of their own; the crate emits
 //! `finance.EntryPosted` and `finance.PeriodClosed`.
 
 pub mod attachments;

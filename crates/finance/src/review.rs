@@ -11,11 +11,15 @@
 //! - the rule is turned on or off only by someone who may both manage the books and review,
 //!   so the people it checks cannot turn it off;
 //! - a line of a bank statement is booked straight into the ledger only by a reviewer;
-//! - a review can be cancelled (取消审核) by anyone with the grant while the draft is unposted.
+//! - a review can be cancelled (取消审核) by anyone with the grant while the draft is unposted;
+//! - a voucher made by hand and posted at once (`service::post`) is refused, as "save and
+//!   post" is;
+//! - the red-ink reversal of a voucher made by hand (entered, or booked from a bank line) waits
+//!   as a draft for its own review and posting, as 用友 reviews 冲销凭证 like any other.
 //!
 //! Every review and cancellation is audited. Vouchers that documents post (invoices, receipts,
-//! the month-end steps, other modules' postings through `service::post`) are checked through
-//! their documents' own rules and are not reviewed here.
+//! the month-end steps, other modules' postings through `service::post_document_entry`) are
+//! checked through their documents' own rules and are not reviewed here.
 
 use crate::permissions::REVIEW;
 use db::{Result, Tx};
@@ -23,6 +27,15 @@ use kernel::permission::Principal;
 use kernel::DomainError;
 use serde_json::json;
 use sqlx::Row;
+
+/// The kinds of draft review checks: a voucher entered by hand, and a red-ink reversal, which
+/// is a draft only while the rule is on.
+pub const REVIEWED_KINDS: [&str; 2] = ["manual", "reversal"];
+
+/// The kinds of posted voucher a person made by hand, whose reversal waits for a review
+/// while the rule is on: entered through the ledger's form or API, or booked from a line of a
+/// bank statement. The month-end steps' vouchers are undone and run again at once.
+pub const HAND_MADE_KINDS: [&str; 2] = ["manual", "bank"];
 
 /// Whether the company's hand-entered vouchers must be reviewed before they are posted.
 pub async fn required(conn: &mut db::Conn, company: i64) -> Result<bool> {
@@ -74,7 +87,8 @@ async fn take_draft(tx: &mut Tx, company: i64, id: i64) -> Result<Draft> {
     );
     let row =
         tx.fetch_optional(sqlx::query(&sql).bind(company).bind(id)).await?.ok_or(DomainError::NotFound("entry"))?;
-    if row.try_get::<String, _>("status")? != "draft" || row.try_get::<String, _>("kind")? != "manual" {
+    let kind: String = row.try_get("kind")?;
+    if row.try_get::<String, _>("status")? != "draft" || !REVIEWED_KINDS.contains(&kind.as_str()) {
         return Err(DomainError::invalid("review", "error.finance.review_posted", "").into());
     }
     Ok(Draft {
@@ -154,6 +168,11 @@ async fn clear(tx: &mut Tx, id: i64, reviewer: i64) -> Result<()> {
     Ok(())
 }
 
+/// Whether the reversal of a posted voucher of `kind` waits as a draft for its own review.
+pub(crate) async fn reversal_waits(tx: &mut Tx, company: i64, kind: &str) -> Result<bool> {
+    Ok(HAND_MADE_KINDS.contains(&kind) && required(tx.conn(), company).await?)
+}
+
 /// Refuses to book a statement line straight into the ledger for someone who may not review
 /// while the rule is on: booking makes a voucher by hand, posted at once.
 pub(crate) async fn require_reviewer_to_book(tx: &mut Tx, principal: &Principal) -> Result<()> {
@@ -177,7 +196,7 @@ pub(crate) async fn require_reviewed(tx: &mut Tx, company: i64, id: i64) -> Resu
     // A voucher that is not a hand-entered draft is refused, or let through, by the posting.
     let Some(row) = tx.fetch_optional(sqlx::query(&sql).bind(company).bind(id)).await? else { return Ok(()) };
     let unreviewed = row.try_get::<String, _>("status")? == "draft"
-        && row.try_get::<String, _>("kind")? == "manual"
+        && REVIEWED_KINDS.contains(&row.try_get::<String, _>("kind")?.as_str())
         && row.try_get::<Option<i64>, _>("reviewed_by")?.is_none();
     if unreviewed {
         return Err(DomainError::invalid("post", "error.finance.needs_review", "").into());

@@ -626,8 +626,13 @@ fn lines_insert(id: i64, entry: &Entry, account_ids: &[i64]) -> db::SqlBuilder {
     q
 }
 
-/// A manual draft of the company, taken for this transaction; refused once it is posted.
-async fn take_draft(tx: &mut Tx, company: i64, id: i64) -> Result<()> {
+/// Why a reversal left a draft for review is not changed: its lines are the reversed voucher's.
+pub const REVERSAL_UNCHANGED: &str =
+    "a red-ink reversal keeps the lines of the voucher it reverses; delete it and reverse again";
+
+/// A draft of the company that a person made (entered by hand, or a reversal waiting for
+/// review), taken for this transaction; refused once it is posted. Returns its kind.
+async fn take_draft(tx: &mut Tx, company: i64, id: i64) -> Result<String> {
     let row = tx
         .fetch_optional(
             sqlx::query(&format!(
@@ -639,10 +644,11 @@ async fn take_draft(tx: &mut Tx, company: i64, id: i64) -> Result<()> {
         )
         .await?
         .ok_or(DomainError::NotFound("entry"))?;
-    if row.try_get::<String, _>("status")? != "draft" || row.try_get::<String, _>("kind")? != "manual" {
+    let kind: String = row.try_get("kind")?;
+    if row.try_get::<String, _>("status")? != "draft" || !crate::review::REVIEWED_KINDS.contains(&kind.as_str()) {
         return Err(DomainError::Conflict("a posted voucher never changes; reverse it instead".into()).into());
     }
-    Ok(())
+    Ok(kind)
 }
 
 /// Changes a draft voucher: its date, word, memo and every line become the form's, checked as
@@ -651,7 +657,9 @@ async fn take_draft(tx: &mut Tx, company: i64, id: i64) -> Result<()> {
 pub async fn update_draft(tx: &mut Tx, principal: &Principal, id: i64, form: &EntryForm) -> Result<()> {
     principal.authorize(CREATE)?;
     let company = principal.company_id.0;
-    take_draft(tx, company, id).await?;
+    if take_draft(tx, company, id).await? == "reversal" {
+        return Err(DomainError::Conflict(REVERSAL_UNCHANGED.into()).into());
+    }
     let before = load_entry(tx.conn(), company, id).await?.ok_or(DomainError::NotFound("entry"))?;
     let mut entry = domain::validate(form)?;
     name_parties(tx, company, form, &mut entry).await?;
@@ -857,9 +865,11 @@ pub(crate) enum Tags {
 async fn post_unchecked(tx: &mut Tx, company: i64, id: i64, tags: Tags) -> Result<String> {
     let row = tx
         .fetch_optional(
-            sqlx::query("SELECT period, word, status, kind FROM fin_entries WHERE company_id = $1 AND id = $2")
-                .bind(company)
-                .bind(id),
+            sqlx::query(
+                "SELECT period, word, status, kind, reversal_of FROM fin_entries WHERE company_id = $1 AND id = $2",
+            )
+            .bind(company)
+            .bind(id),
         )
         .await?
         .ok_or(DomainError::NotFound("entry"))?;
@@ -878,6 +888,10 @@ async fn post_unchecked(tx: &mut Tx, company: i64, id: i64, tags: Tags) -> Resul
     let period: String = row.try_get("period")?;
     let kind: String = row.try_get("kind")?;
     let word: String = row.try_get("word")?;
+    let reversal_of: Option<i64> = row.try_get("reversal_of")?;
+    // A reversal carries the lines as they were posted, whatever became of their codes since,
+    // also when it was left a draft for review.
+    let tags = if reversal_of.is_some() { Tags::Undoing } else { tags };
     require_open(tx, company, &period).await?;
     let lines = tx
         .fetch_all(
@@ -957,22 +971,30 @@ async fn post_unchecked(tx: &mut Tx, company: i64, id: i64, tags: Tags) -> Resul
     writes.extend(cash_flows);
     tx.execute_all(&writes).await?;
     record_posting(tx, id, &number, &period, amount).await?;
+    if let Some(original) = reversal_of {
+        unmatch_reversed(tx, original).await?;
+    }
     Ok(number)
 }
 
-/// Creates and posts an entry in one step, in the caller's transaction: the posting API for
-/// other modules (invoices, stock valuation, payroll).
+/// Creates and posts a hand voucher in one step, in the caller's transaction (an import of
+/// opening entries, the demo): "save and post" without a page, so refused while the company
+/// reviews its vouchers ([`crate::review`]). Modules post their documents' vouchers with
+/// [`post_document_entry`] under a kind of their own.
 pub async fn post(tx: &mut Tx, principal: &Principal, form: &EntryForm) -> Result<(i64, String)> {
     principal.authorize(POST)?;
     let id = create_draft(tx, principal, form).await?;
+    crate::review::require_reviewed(tx, principal.company_id.0, id).await?;
     // Its codes were checked a moment ago, in this transaction.
     let number = post_unchecked(tx, principal.company_id.0, id, Tags::AsChecked).await?;
     Ok((id, number))
 }
 
 /// Reverses a posted entry with a red-ink entry (红字冲销): the same lines with negated
-/// amounts, posted on `date` in an open period. The original stays as it was.
-pub async fn reverse_entry(tx: &mut Tx, principal: &Principal, id: i64, date: &str) -> Result<(i64, String)> {
+/// amounts, posted on `date` in an open period. The original stays as it was. While the
+/// company reviews its vouchers, the reversal of one made by hand is left a draft that waits
+/// for its own review and posting ([`crate::review`]). Returns the reversal's id.
+pub async fn reverse_entry(tx: &mut Tx, principal: &Principal, id: i64, date: &str) -> Result<i64> {
     principal.authorize(POST)?;
     let company = principal.company_id.0;
     let original = load_entry(tx.conn(), company, id).await?.ok_or(DomainError::NotFound("entry"))?;
@@ -1014,25 +1036,44 @@ pub async fn reverse_entry(tx: &mut Tx, principal: &Principal, id: i64, date: &s
             .collect(),
     };
     let account_ids = open_accounts(tx, company, &entry).await?;
+    let waits = crate::review::reversal_waits(tx, company, &original.kind).await?;
+    if waits {
+        // Refused now rather than when it is posted, a review later.
+        require_open(tx, company, &entry.period).await?;
+    }
     let reversal = match insert_entry(tx, company, &entry, &account_ids, "reversal", Some(id), Stored::Draft).await {
         Err(e) if e.is_unique_violation() => {
             return Err(DomainError::Conflict("the entry is already reversed".into()).into())
         }
         other => other?,
     };
-    tx.audit("create", "finance.entry", Some(&reversal.to_string()), &json!({"reversal_of": [null, id]})).await?;
-    let number = post_unchecked(tx, company, reversal, Tags::Undoing).await?;
-    // A statement line matched with the voucher no longer is: the voucher and its reversal
-    // together moved nothing.
+    tx.audit(
+        "create",
+        "finance.entry",
+        Some(&reversal.to_string()),
+        &json!({"reversal_of": [null, id], "status": [null, "draft"]}),
+    )
+    .await?;
+    if !waits {
+        post_unchecked(tx, company, reversal, Tags::Undoing).await?;
+    }
+    Ok(reversal)
+}
+
+/// Unmatches the statement lines matched with a voucher whose reversal was just posted: the
+/// voucher and its reversal together moved nothing.
+async fn unmatch_reversed(tx: &mut Tx, original: i64) -> Result<()> {
     let unmatched = tx
         .execute(
-            sqlx::query("UPDATE fin_bank_lines SET entry_id = NULL, matched_at = NULL WHERE entry_id = $1").bind(id),
+            sqlx::query("UPDATE fin_bank_lines SET entry_id = NULL, matched_at = NULL WHERE entry_id = $1")
+                .bind(original),
         )
         .await?;
     if unmatched > 0 {
-        tx.audit("state", "finance.bank_line", None, &json!({"entry_id": [id, null], "lines": unmatched})).await?;
+        tx.audit("state", "finance.bank_line", None, &json!({"entry_id": [original, null], "lines": unmatched}))
+            .await?;
     }
-    Ok((reversal, number))
+    Ok(())
 }
 
 /// The kinds of voucher that stand on their own, with no document behind them, and so are
@@ -2135,7 +2176,9 @@ impl Stage {
         match self {
             Stage::All => "",
             Stage::Drafts => " AND e.status = 'draft'",
-            Stage::AwaitingReview => " AND e.status = 'draft' AND e.kind = 'manual' AND e.reviewed_by IS NULL",
+            Stage::AwaitingReview => {
+                " AND e.status = 'draft' AND e.kind IN ('manual', 'reversal') AND e.reviewed_by IS NULL"
+            }
             Stage::Reviewed => " AND e.status = 'draft' AND e.reviewed_by IS NOT NULL",
             Stage::Posted => " AND e.status = 'posted'",
         }

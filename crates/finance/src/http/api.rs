@@ -584,7 +584,7 @@ pub async fn reverse_entry(
 ) -> AppResult<Response> {
     let id = parse_id(&id)?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    let (reversal, _) = service::reverse_entry(&mut tx, &ctx.principal, id, &body.date).await?;
+    let reversal = service::reverse_entry(&mut tx, &ctx.principal, id, &body.date).await?;
     tx.commit().await?;
     let mut conn = conn(&ctx).await?;
     let entry =

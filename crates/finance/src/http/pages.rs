@@ -470,6 +470,9 @@ pub async fn edit_entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response>
     if entry.status != "draft" {
         return Err(DomainError::Conflict("a posted voucher never changes; reverse it instead".into()).into());
     }
+    if entry.reversal_of.is_some() {
+        return Err(DomainError::Conflict(service::REVERSAL_UNCHANGED.into()).into());
+    }
     render(&entry_form_page(&ctx, Some(id), as_form(entry), Vec::new()).await?)
 }
 
@@ -538,7 +541,12 @@ impl EntryPage {
 
     /// Whether this draft waits for a review before it can be posted.
     fn awaits_review(&self) -> bool {
-        self.review_required && self.entry.kind == "manual" && self.entry.signatures.reviewed_by.is_none()
+        self.review_required && self.reviewable() && self.entry.signatures.reviewed_by.is_none()
+    }
+
+    /// Whether the voucher is a draft of a kind review checks.
+    fn reviewable(&self) -> bool {
+        self.entry.status == "draft" && crate::review::REVIEWED_KINDS.contains(&self.entry.kind.as_str())
     }
 
     /// A signature as shown at the voucher's foot: the user's name, or blank.
@@ -654,7 +662,7 @@ pub async fn reverse_entry(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) -
     let id = parse_id(&id)?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let outcome = service::reverse_entry(&mut tx, &ctx.principal, id, &pairs.text("date")).await;
-    entry_changed(&ctx, tx, outcome.map(|(reversal, _)| reversal), (id, "reverse"), pairs, "finance.posted_ok").await
+    entry_changed(&ctx, tx, outcome, (id, "reverse"), pairs, "finance.reversed_ok").await
 }
 
 #[derive(Template)]

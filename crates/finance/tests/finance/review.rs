@@ -216,3 +216,127 @@ async fn a_hand_entered_voucher_is_posted_only_after_a_second_person_reviews_it(
     assert!(worklist.body.contains(&format!("/finance/entries/{}", forgotten["id"])), "{}", worklist.body);
     assert!(!worklist.body.contains(&format!("/finance/entries/{}\"", draft["id"])), "{}", worklist.body);
 }
+
+#[tokio::test]
+async fn a_reversal_made_while_review_is_on_waits_for_its_own_review_before_it_moves_anything() {
+    let app = spawn_app().await;
+    app.user("chen.jing", &["accountant"], "", "finance").await;
+    app.user("qian.hui", &["chief_accountant"], "", "finance").await;
+    let clerk = app.api("chen.jing").await;
+    let chief = app.api("qian.hui").await;
+    chief.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    chief.patch("/api/v1/finance/settings", &json!({"review_vouchers": true})).await;
+
+    // March's wages, 48,000.00, paid from the bank: entered, reviewed, posted, and matched
+    // with the statement's line.
+    let wages = clerk
+        .post(
+            "/api/v1/finance/entries",
+            &voucher("2026-03-10", "发放二月工资", &[("2211", "48000.00", ""), ("1002", "", "48000.00")]),
+        )
+        .await
+        .json();
+    let id = wages["id"].as_i64().expect("id");
+    chief.post(&format!("/api/v1/finance/entries/{id}/review"), &json!({})).await;
+    let posted = clerk.post(&format!("/api/v1/finance/entries/{id}/post"), &json!({})).await;
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
+    let csv = "日期,金额,摘要\n2026-03-10,-48000.00,代发工资\n";
+    chief
+        .post(
+            "/api/v1/finance/bank-statements",
+            &json!({"bank_account": "1002", "csv": csv, "mapping": {"date": "日期", "amount": "金额", "memo": "摘要"}}),
+        )
+        .await;
+    let line = chief.get("/api/v1/finance/bank-lines?unmatched=true").await.json()["items"][0]["id"].clone();
+    let matched = chief.post(&format!("/api/v1/finance/bank-lines/{line}/match"), &json!({"entry_id": id})).await;
+    assert_eq!(matched.status, StatusCode::OK, "{}", matched.body);
+    let bank_balance = async || -> Value {
+        let tb = chief.get("/api/v1/finance/reports/trial-balance?from=2026-03&to=2026-03").await.json();
+        let bank = tb["items"].as_array().expect("items").iter().find(|r| r["code"] == "1002").cloned();
+        // An account the month moved nothing in, net, is not listed.
+        bank.map(|r| r["closing"].clone()).unwrap_or(json!("0.00"))
+    };
+    assert_eq!(bank_balance().await, "-48000.00");
+
+    // The voucher named the wrong month, so the accountant reverses it. The red-ink reversal
+    // is a draft she prepared, unnumbered: nothing moves, and the bank line stays matched.
+    let reversed = clerk.post(&format!("/api/v1/finance/entries/{id}/reverse"), &json!({"date": "2026-03-12"})).await;
+    assert_eq!(reversed.status, StatusCode::CREATED, "{}", reversed.body);
+    let reversal = reversed.json();
+    let rid = reversal["id"].as_i64().expect("id");
+    assert_eq!(
+        (reversal["status"].as_str(), reversal["number"].clone(), reversal["prepared_by"].as_str()),
+        (Some("draft"), Value::Null, Some("chen.jing"))
+    );
+    assert_eq!(reversal["lines"][0]["debit"], "-48000.00");
+    assert_eq!(bank_balance().await, "-48000.00");
+    assert_eq!(app.count("fin_bank_lines WHERE entry_id IS NOT NULL").await, 1);
+    // It is reversed once: a second reversal is refused while the first waits.
+    let twice = clerk.post(&format!("/api/v1/finance/entries/{id}/reverse"), &json!({"date": "2026-03-13"})).await;
+    assert_eq!(twice.status, StatusCode::CONFLICT, "{}", twice.body);
+
+    // Its lines are the reversed voucher's, so it is not edited; it waits on the reviewer's
+    // list, and posting it before the review is refused.
+    let edit = voucher("2026-03-12", "冲销", &[("2211", "-100.00", ""), ("1002", "", "-100.00")]);
+    let edited = clerk.call(Method::PUT, &format!("/api/v1/finance/entries/{rid}"), Some(&edit)).await;
+    assert_eq!(edited.status, StatusCode::CONFLICT, "{}", edited.body);
+    let waiting = chief.get("/api/v1/finance/entries?stage=awaiting_review").await.json();
+    assert_eq!(waiting["items"][0]["id"], rid, "{waiting}");
+    let early = clerk.post(&format!("/api/v1/finance/entries/{rid}/post"), &json!({})).await;
+    assert_eq!(early.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", early.body);
+    assert_eq!(early.json()["errors"][0]["field"], "post");
+    let own = chief.post(&format!("/api/v1/finance/entries/{rid}/review"), &json!({})).await;
+    assert_eq!(own.status, StatusCode::OK, "the chief accountant did not prepare it: {}", own.body);
+
+    // Reviewed, it is posted: numbered in March, the bank balance back to nothing, and the
+    // statement line free to be matched with the right voucher.
+    let posted = clerk.post(&format!("/api/v1/finance/entries/{rid}/post"), &json!({})).await;
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
+    let signed = posted.json();
+    assert_eq!(
+        (signed["number"].as_str(), signed["reviewed_by"].as_str(), signed["posted_by"].as_str()),
+        (Some("记-0002"), Some("qian.hui"), Some("chen.jing"))
+    );
+    assert_eq!(bank_balance().await, "0.00");
+    assert_eq!(app.count("fin_bank_lines WHERE entry_id IS NOT NULL").await, 0);
+
+    // The voucher's page shows the waiting reversal's review button to the chief accountant,
+    // and no edit link to anyone.
+    let again = clerk
+        .post(
+            "/api/v1/finance/entries",
+            &voucher("2026-03-31", "计提三月工资", &[("6602", "46500.00", ""), ("2211", "", "46500.00")]),
+        )
+        .await
+        .json();
+    let aid = again["id"].as_i64().expect("id");
+    chief.post(&format!("/api/v1/finance/entries/{aid}/review"), &json!({})).await;
+    clerk.post(&format!("/api/v1/finance/entries/{aid}/post"), &json!({})).await;
+    let browser = app.signed_in("chen.jing").await;
+    let reversed = browser
+        .post_form(
+            &format!("/finance/entries/{aid}"),
+            &format!("/finance/entries/{aid}/reverse"),
+            &[("date", "2026-03-31")],
+        )
+        .await;
+    assert_eq!(reversed.status, StatusCode::SEE_OTHER, "{}", reversed.body);
+    let draft = reversed.header("location").expect("the reversal's page");
+    let page = browser.get(&draft).await;
+    assert!(page.body.contains("id=\"awaits-review\"") && !page.body.contains("/edit\""), "{}", page.body);
+    let chiefs = app.signed_in("qian.hui").await;
+    assert!(chiefs.get(&draft).await.body.contains(&format!("{draft}/review\"")));
+
+    // A voucher made and posted in one step by code (an import) is "save and post": refused
+    // while the rule is on, and nothing is stored.
+    let form: finance::domain::EntryForm =
+        serde_json::from_value(voucher("2026-03-31", "期初导入", &[("1001", "500.00", ""), ("4001", "", "500.00")]))
+            .expect("form");
+    let admin = crate::ledger::admin_principal(app.company_id);
+    let mut tx = app.db.begin(db::Actor::user(1, "admin", app.company_id)).await.expect("begin");
+    let at_once = finance::service::post(&mut tx, &admin, &form).await;
+    drop(tx);
+    let refusal = format!("{:?}", at_once.expect_err("posted unreviewed"));
+    assert!(refusal.contains("error.finance.needs_review"), "{refusal}");
+    assert_eq!(app.count("fin_entries WHERE memo = '期初导入'").await, 0);
+}
