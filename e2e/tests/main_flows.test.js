@@ -459,3 +459,20 @@ test("the accountant's depreciation voucher waits for its review, is reviewed, t
   assert.equal(await page.locator('#review button[type=submit]').count(), 0, 'not reviewed by its preparer');
   await shot('37-reversal-awaits-review');
 });
+
+test("the travel claim paid from petty cash waits on the cashier's worklist, is signed by the cashier and reviewed, then posted", async () => {
+  await page.goto(`${base}/finance/entries?stage=awaiting_cashier`);
+  const row = page.locator('table.list tbody tr', { hasText: '报销差旅费（现金）' });
+  await Promise.all([page.waitForURL(/\/finance\/entries\/\d+$/), row.locator('a[href^="/finance/entries/"]').click()]);
+  await page.waitForSelector('#awaits-cashier');
+  assert.equal(await page.locator('form[action$="/post"]').count(), 0, 'nothing to post before the signatures');
+  await Promise.all([page.waitForURL(/\/finance\/entries\/\d+$/), page.click('#cashier button[type=submit]')]);
+  assert.equal(await page.locator('#awaits-cashier').count(), 0, 'signed by the cashier');
+  assert.match(await page.textContent('dl.facts'), /出纳已签字/);
+  await shot('38-cashier-signed');
+  await Promise.all([page.waitForURL(/\/finance\/entries\/\d+$/), page.click('#review button[type=submit]')]);
+  await Promise.all([page.waitForURL(/\/finance\/entries\/\d+$/), page.click('form[action$="/post"] button[type=submit]')]);
+  assert.match(await page.textContent('h1'), /付-\d{4}/, 'posted under its number');
+  assert.match(await page.textContent('#signatures'), /出纳: 系统管理员/, "the cashier's signature at its foot");
+  await shot('39-cash-voucher-posted');
+});

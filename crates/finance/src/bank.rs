@@ -647,7 +647,7 @@ pub struct BookForm {
 pub async fn book(tx: &mut Tx, principal: &Principal, line_id: i64, form: &BookForm) -> Result<i64> {
     principal.authorize(crate::invoicing::PAYMENTS)?;
     principal.authorize(crate::service::POST)?;
-    crate::review::require_reviewer_to_book(tx, principal).await?;
+    let rules = crate::review::require_signers_to_book(tx, principal).await?;
     let company = principal.company_id.0;
     let line = statement_line(tx, company, line_id).await?;
     require_unmatched(&line)?;
@@ -690,6 +690,7 @@ pub async fn book(tx: &mut Tx, principal: &Principal, line_id: i64, form: &BookF
     // (unknown, archived, a parent) go beside it, and the bank's beside nothing.
     let account_line = if amount < 0 { "lines[0]" } else { "lines[1]" };
     let (entry_id, _) = crate::service::refusals_on_fields(posted, &[(account_line, "account")])?;
+    crate::review::sign_booked(tx, principal, rules, entry_id).await?;
     match_voucher(tx, line_id, entry_id).await?;
     Ok(entry_id)
 }

@@ -263,6 +263,13 @@ pub fn is_cash_account(code: &str) -> bool {
     CASH_PREFIXES.iter().any(|p| code.starts_with(p))
 }
 
+/// The SQL condition that `column` (an account's code) is a cash account, as
+/// [`is_cash_account`] tells it.
+pub fn cash_condition(column: &str) -> String {
+    let any: Vec<String> = CASH_PREFIXES.iter().map(|p| format!("{column} LIKE '{p}%'")).collect();
+    format!("({})", any.join(" OR "))
+}
+
 /// The template of a company's books. A company whose books are not set up yet reads as CAS:
 /// anything it tries to post then fails on the missing account, as before set-up.
 pub async fn template(conn: &mut db::Conn, company: i64) -> Result<Template> {

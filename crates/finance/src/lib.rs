@@ -9,7 +9,8 @@
 //! CAS balance sheet and income statement, and the month and year close; invoices, bills,
 //! receipts and payments (`invoicing`) in CNY or a foreign currency (`fx`: the document's own
 //! figures beside the ledger's, realised exchange differences, the exchange-rate table), and
-//! bank statements (`bank`); the review of hand-entered vouchers before posting (`review`);
+//! bank statements (`bank`); the review and the cashier's signature of hand-made vouchers
+//! before posting (`review`);
 //! the VAT return and the month-end transfer of unpaid VAT (`vat_return`), the surtaxes on it
 //! and the payment of both (`surtaxes`).
 //! `service::post_document_entry(tx, company, entry, kind)` is the posting API for the modules
@@ -253,6 +254,12 @@ pub fn module() -> Module {
                 name: "voucher review",
                 sql: include_str!("../migrations/0035_voucher_review.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 36,
+                name: "cashier signature",
+                sql: include_str!("../migrations/0036_cashier_signature.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,
@@ -260,6 +267,7 @@ pub fn module() -> Module {
             service::CREATE,
             service::POST,
             permissions::REVIEW,
+            permissions::SIGN_CASH,
             service::REPORTS,
             service::CLOSE,
             service::REOPEN,

@@ -9,6 +9,9 @@ pub const POST: &str = "finance.entry.post";
 /// Reviewing vouchers entered by hand before they are posted (凭证审核), where the company
 /// asks for it.
 pub const REVIEW: &str = "finance.entry.review";
+/// Signing, as the cashier, vouchers entered by hand that move cash (出纳签字), where the
+/// company asks for it.
+pub const SIGN_CASH: &str = "finance.entry.sign_cash";
 pub const REPORTS: &str = "finance.report.read";
 pub const CLOSE: &str = "finance.period.close";
 pub const REOPEN: &str = "finance.period.reopen";

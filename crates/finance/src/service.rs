@@ -667,7 +667,8 @@ pub async fn update_draft(tx: &mut Tx, principal: &Principal, id: i64, form: &En
     tx.execute(
         sqlx::query(
             "UPDATE fin_entries SET period = $1, entry_date = $2, word = $3, memo = $4, reviewed_by = NULL, \
-             reviewed_at = NULL, changed_by = $5, version = version + 1 WHERE id = $6 AND status = 'draft'",
+             reviewed_at = NULL, cashier_by = NULL, cashier_at = NULL, changed_by = $5, version = version + 1 \
+             WHERE id = $6 AND status = 'draft'",
         )
         .bind(&entry.period)
         .bind(&entry.date)
@@ -682,6 +683,9 @@ pub async fn update_draft(tx: &mut Tx, principal: &Principal, id: i64, form: &En
     let mut changes = json!({"entry": [as_audited(&before), entry]});
     if let Some(reviewer) = &before.signatures.reviewed_by {
         changes["reviewed_by"] = json!([reviewer.0, null]);
+    }
+    if let Some(cashier) = &before.signatures.cashier_by {
+        changes["cashier_by"] = json!([cashier.0, null]);
     }
     tx.audit("update", "finance.entry", Some(&id.to_string()), &changes).await?;
     Ok(())
@@ -847,7 +851,7 @@ async fn record_posting(tx: &mut Tx, id: i64, number: &str, period: &str, amount
 /// and emits `finance.EntryPosted`. A posted entry never changes again.
 pub async fn post_entry(tx: &mut Tx, principal: &Principal, id: i64) -> Result<String> {
     principal.authorize(POST)?;
-    crate::review::require_reviewed(tx, principal.company_id.0, id).await?;
+    crate::review::require_signed(tx, principal.company_id.0, id).await?;
     post_unchecked(tx, principal.company_id.0, id, Tags::Check).await
 }
 
@@ -984,7 +988,7 @@ async fn post_unchecked(tx: &mut Tx, company: i64, id: i64, tags: Tags) -> Resul
 pub async fn post(tx: &mut Tx, principal: &Principal, form: &EntryForm) -> Result<(i64, String)> {
     principal.authorize(POST)?;
     let id = create_draft(tx, principal, form).await?;
-    crate::review::require_reviewed(tx, principal.company_id.0, id).await?;
+    crate::review::require_signed(tx, principal.company_id.0, id).await?;
     // Its codes were checked a moment ago, in this transaction.
     let number = post_unchecked(tx, principal.company_id.0, id, Tags::AsChecked).await?;
     Ok((id, number))
@@ -1036,7 +1040,8 @@ pub async fn reverse_entry(tx: &mut Tx, principal: &Principal, id: i64, date: &s
             .collect(),
     };
     let account_ids = open_accounts(tx, company, &entry).await?;
-    let waits = crate::review::reversal_waits(tx, company, &original.kind).await?;
+    let moves_cash = original.lines.iter().any(|l| crate::chart::is_cash_account(&l.account));
+    let waits = crate::review::reversal_waits(tx, company, &original.kind, moves_cash).await?;
     if waits {
         // Refused now rather than when it is posted, a review later.
         require_open(tx, company, &entry.period).await?;
@@ -1124,13 +1129,15 @@ pub struct StoredEntry {
     pub version: i64,
 }
 
-/// The signatures on a voucher (制单, 审核, 记账): each user's id and name, and when the
-/// review was given.
+/// The signatures on a voucher (制单, 审核, 出纳, 记账): each user's id and name, and when the
+/// review and the cashier's signature were given.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Signatures {
     pub prepared_by: Option<(i64, String)>,
     pub reviewed_by: Option<(i64, String)>,
     pub reviewed_at: Option<String>,
+    pub cashier_by: Option<(i64, String)>,
+    pub cashier_at: Option<String>,
     pub posted_by: Option<(i64, String)>,
 }
 
@@ -1139,8 +1146,9 @@ pub async fn load_entry(conn: &mut db::Conn, company: i64, id: i64) -> Result<Op
         "SELECT e.id, e.period, e.entry_date, e.word, e.number, e.status, e.kind, e.memo, e.reversal_of, \
          (SELECT r.id FROM fin_entries r WHERE r.reversal_of = e.id) AS reversed_by, \
          e.created_by, c.display_name AS prepared_name, e.reviewed_by, v.display_name AS reviewed_name, e.reviewed_at, \
-         e.posted_by, p.display_name AS posted_name, e.version \
+         e.cashier_by, k.display_name AS cashier_name, e.cashier_at, e.posted_by, p.display_name AS posted_name, e.version \
          FROM fin_entries e LEFT JOIN users c ON c.id = e.created_by LEFT JOIN users v ON v.id = e.reviewed_by \
+         LEFT JOIN users k ON k.id = e.cashier_by \
          LEFT JOIN users p ON p.id = e.posted_by WHERE e.company_id = $1 AND e.id = $2",
     )
     .bind(company)
@@ -1208,6 +1216,8 @@ pub async fn load_entry(conn: &mut db::Conn, company: i64, id: i64) -> Result<Op
                 prepared_by: signed("created_by", "prepared_name")?,
                 reviewed_by: signed("reviewed_by", "reviewed_name")?,
                 reviewed_at: row.try_get("reviewed_at")?,
+                cashier_by: signed("cashier_by", "cashier_name")?,
+                cashier_at: row.try_get("cashier_at")?,
                 posted_by: signed("posted_by", "posted_name")?,
             }
         },
@@ -2123,8 +2133,10 @@ pub struct EntrySummary {
     pub kind: String,
     pub memo: String,
     pub total: i64,
-    /// A draft reviewed and ready to post (see `review`).
+    /// A draft reviewed (see `review`).
     pub reviewed: bool,
+    /// A draft the cashier signed.
+    pub cashier_signed: bool,
 }
 
 /// Which vouchers a list shows: all, or those at one stage of their way into the ledger.
@@ -2136,13 +2148,16 @@ pub enum Stage {
     Drafts,
     /// Hand-entered drafts nobody reviewed yet: the reviewer's worklist.
     AwaitingReview,
-    /// Drafts reviewed and ready to post.
+    /// Drafts reviewed.
     Reviewed,
+    /// Hand-made drafts that move cash and the cashier has not signed: the cashier's worklist.
+    AwaitingCashier,
     Posted,
 }
 
 impl Stage {
-    pub const ALL: [Stage; 5] = [Stage::All, Stage::Drafts, Stage::AwaitingReview, Stage::Reviewed, Stage::Posted];
+    pub const ALL: [Stage; 6] =
+        [Stage::All, Stage::Drafts, Stage::AwaitingReview, Stage::Reviewed, Stage::AwaitingCashier, Stage::Posted];
 
     /// As sent in a query and used in message keys.
     pub fn key(self) -> &'static str {
@@ -2151,6 +2166,7 @@ impl Stage {
             Stage::Drafts => "draft",
             Stage::AwaitingReview => "awaiting_review",
             Stage::Reviewed => "reviewed",
+            Stage::AwaitingCashier => "awaiting_cashier",
             Stage::Posted => "posted",
         }
     }
@@ -2169,19 +2185,28 @@ impl Stage {
     /// Whether a list of this stage covers every month unless one is named: drafts wait in
     /// whatever month they were dated.
     pub fn spans_months(self) -> bool {
-        matches!(self, Stage::Drafts | Stage::AwaitingReview | Stage::Reviewed)
+        matches!(self, Stage::Drafts | Stage::AwaitingReview | Stage::Reviewed | Stage::AwaitingCashier)
     }
 
-    fn condition(self) -> &'static str {
-        match self {
+    fn condition(self) -> String {
+        let condition = match self {
             Stage::All => "",
             Stage::Drafts => " AND e.status = 'draft'",
             Stage::AwaitingReview => {
                 " AND e.status = 'draft' AND e.kind IN ('manual', 'reversal') AND e.reviewed_by IS NULL"
             }
             Stage::Reviewed => " AND e.status = 'draft' AND e.reviewed_by IS NOT NULL",
+            Stage::AwaitingCashier => {
+                return format!(
+                    " AND e.status = 'draft' AND e.kind IN ('manual', 'reversal') AND e.cashier_by IS NULL \
+                     AND EXISTS (SELECT 1 FROM fin_entry_lines cl JOIN fin_accounts a ON a.id = cl.account_id \
+                     WHERE cl.entry_id = e.id AND {})",
+                    crate::chart::cash_condition("a.code")
+                )
+            }
             Stage::Posted => " AND e.status = 'posted'",
-        }
+        };
+        condition.to_string()
     }
 }
 
@@ -2194,7 +2219,7 @@ pub async fn entries(
     stage: Stage,
 ) -> Result<Vec<EntrySummary>> {
     let mut q = db::SqlBuilder::new(
-        "SELECT e.id, e.entry_date, e.number, e.status, e.kind, e.memo, e.reviewed_by, \
+        "SELECT e.id, e.entry_date, e.number, e.status, e.kind, e.memo, e.reviewed_by, e.cashier_by, \
          CAST(COALESCE(SUM(l.debit), 0) AS BIGINT) AS total \
          FROM fin_entries e LEFT JOIN fin_entry_lines l ON l.entry_id = e.id WHERE e.company_id = ",
     );
@@ -2202,9 +2227,10 @@ pub async fn entries(
     if let Some(period) = period {
         q.push(" AND e.period = ").bind(period);
     }
-    q.push(stage.condition());
+    q.push(&stage.condition());
     q.push(
-        " GROUP BY e.id, e.entry_date, e.number, e.status, e.kind, e.memo, e.reviewed_by ORDER BY e.id DESC LIMIT 500",
+        " GROUP BY e.id, e.entry_date, e.number, e.status, e.kind, e.memo, e.reviewed_by, e.cashier_by \
+         ORDER BY e.id DESC LIMIT 500",
     );
     let rows = q.build().fetch_all(conn).await?;
     rows.iter()
@@ -2218,6 +2244,7 @@ pub async fn entries(
                 memo: r.try_get("memo")?,
                 total: r.try_get("total")?,
                 reviewed: r.try_get::<Option<i64>, _>("reviewed_by")?.is_some(),
+                cashier_signed: r.try_get::<Option<i64>, _>("cashier_by")?.is_some(),
             })
         })
         .collect()

@@ -121,6 +121,19 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
         ],
     },
     BuiltinRole {
+        code: "cashier",
+        name: "出纳 Cashier",
+        description: "Records receipts and payments, reconciles the bank, signs the vouchers that move cash",
+        grants: &[
+            ("party.party.read", Scope::Company),
+            ("finance.entry.read", Scope::Company),
+            ("finance.entry.create", Scope::Company),
+            ("finance.entry.sign_cash", Scope::Company),
+            ("finance.invoice.read", Scope::Company),
+            ("finance.payment.manage", Scope::Company),
+        ],
+    },
+    BuiltinRole {
         code: "buyer",
         name: "采购员 Buyer",
         description: "Orders from suppliers, receives goods, records supplier bills",

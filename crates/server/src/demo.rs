@@ -21,6 +21,7 @@ pub const DEMO_USERS: &[(&str, &str, &str, &str, &str)] = &[
     ("zhao.min", "赵敏 Zhao Min", "sales_manager", "east", "sales"),
     ("chen.jing", "陈静 Chen Jing", "accountant", "", "finance"),
     ("qian.hui", "钱慧 Qian Hui", "chief_accountant", "", "finance"),
+    ("wu.xia", "吴霞 Wu Xia", "cashier", "", "finance"),
     ("liu.yang", "刘洋 Liu Yang", "hr_officer", "", "hr"),
     ("sun.li", "孙丽 Sun Li", "auditor", "", "audit"),
     ("zhou.tao", "周涛 Zhou Tao", "user_admin", "", "it"),
@@ -1260,15 +1261,19 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
     Ok(vouchers)
 }
 
-/// From today the company has its hand-entered vouchers reviewed (凭证审核), as the chief
-/// accountant decided, and the accountant has entered this month's depreciation, which waits
-/// for the chief accountant (or the administrator) to review it before it can be posted.
+/// From today the company has its hand-made vouchers reviewed (凭证审核) and those that move
+/// cash signed by the cashier (出纳签字), as the chief accountant decided. The accountant has
+/// entered this month's depreciation, which waits for the chief accountant (or the
+/// administrator) to review it, and a travel claim paid from petty cash, which waits for the
+/// cashier's signature as well.
 async fn seed_review(db: &Db, principal: &kernel::permission::Principal, actor: Actor, today: &str) -> Result<()> {
     use finance::domain::{EntryForm, LineForm};
     let chief_id = web::accounts::find_user_id(db, "qian.hui").await?;
     let chief = web::accounts::load_principal(db, chief_id, principal.company_id.0).await?;
     let mut tx = db.begin(Actor::user(chief_id, "qian.hui", principal.company_id.0)).await?;
-    finance::review::set_required(&mut tx, &chief, true).await?;
+    for signature in finance::review::SIGNATURES {
+        finance::review::set_rule(&mut tx, &chief, signature, true).await?;
+    }
     tx.commit().await?;
     let mut tx = db.begin(actor).await?;
     let line = |account: &str, debit: &str, credit: &str| LineForm {
@@ -1285,6 +1290,13 @@ async fn seed_review(db: &Db, principal: &kernel::permission::Principal, actor: 
         lines: vec![line("6602", "1250.00", ""), line("1602", "", "1250.00")],
     };
     finance::service::create_draft(&mut tx, principal, &form).await?;
+    let travel = EntryForm {
+        date: today.into(),
+        word: "付".into(),
+        memo: "报销差旅费（现金）".into(),
+        lines: vec![line("6602", "860.00", ""), line("1001", "", "860.00")],
+    };
+    finance::service::create_draft(&mut tx, principal, &travel).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -281,10 +281,12 @@ async fn the_demo_company_has_users_in_several_roles_and_valid_parties() {
         app.count("fin_bank_lines WHERE amount IN (-3750, 1234) AND payment_id IS NULL AND entry_id IS NULL").await,
         2
     );
-    // Hand-entered vouchers are reviewed from now on, and this month's depreciation waits
-    // for its review.
-    assert_eq!(app.count("fin_books WHERE review_vouchers = 1").await, 1);
-    assert_eq!(app.count("fin_entries WHERE status = 'draft' AND kind = 'manual' AND reviewed_by IS NULL").await, 1);
+    // Hand-made vouchers are reviewed, and those that move cash signed by the cashier, from
+    // now on: this month's depreciation and a travel claim paid from petty cash wait for
+    // their review, the claim for the cashier's signature too.
+    assert_eq!(app.count("fin_books WHERE review_vouchers = 1 AND cashier_signs = 1").await, 1);
+    assert_eq!(app.count("fin_entries WHERE status = 'draft' AND kind = 'manual' AND reviewed_by IS NULL").await, 2);
+    assert_eq!(app.count("fin_entries WHERE status = 'draft' AND word = '付' AND cashier_by IS NULL").await, 1);
     // The year ends with notebooks below their minimum: 20 on hand, 40 to order.
     let admin = app.api("admin").await;
     let due = admin.get("/api/v1/stock/replenishment").await.json();

@@ -2,6 +2,7 @@
 
 use crate::dimensions::{self, Dimension};
 use crate::domain::{self, yuan, EntryForm};
+use crate::review::Signature;
 use crate::service::{self, StatementRow, StoredEntry};
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
@@ -73,14 +74,14 @@ pub fn docs() -> Vec<ApiRoute> {
         route(
             "GET",
             "/api/v1/finance/settings",
-            "The books' chart template, VAT rounding, surtax settings and whether hand-entered vouchers are reviewed before posting",
+            "The books' chart template, VAT rounding, surtax settings and the signatures hand-made vouchers need before posting",
             service::READ,
             None,
         ),
         route(
             "PATCH",
             "/api/v1/finance/settings",
-            "Set the VAT rounding (line or document) for documents issued from now on, the urban construction tax rate (7, 5 or 1) and the surtax relief (none or half), which an open month's next month-end run applies to it, and whether hand-entered vouchers must be reviewed by a second person before they are posted (review_vouchers); fields left out keep their value",
+            "Set the VAT rounding (line or document) for documents issued from now on, the urban construction tax rate (7, 5 or 1) and the surtax relief (none or half), which an open month's next month-end run applies to it, whether hand-made vouchers must be reviewed by a second person before they are posted (review_vouchers) and whether those that move cash must be signed by the cashier (cashier_signs); fields left out keep their value",
             service::ACCOUNTS,
             Some(settings_schema),
         ),
@@ -148,7 +149,7 @@ pub fn docs() -> Vec<ApiRoute> {
         route(
             "POST",
             "/api/v1/finance/entries/{id}/post",
-            "Post a draft: number it and update balances (where review is required, once reviewed)",
+            "Post a draft: number it and update balances (once it has the signatures the books' rules ask for)",
             service::POST,
             None,
         ),
@@ -164,6 +165,20 @@ pub fn docs() -> Vec<ApiRoute> {
             "/api/v1/finance/entries/{id}/review",
             "Cancel the review of a draft not yet posted (取消审核)",
             crate::permissions::REVIEW,
+            None,
+        ),
+        route(
+            "POST",
+            "/api/v1/finance/entries/{id}/cashier",
+            "Sign a hand-made draft that moves cash as the cashier (出纳签字), with the version read",
+            crate::permissions::SIGN_CASH,
+            Some(review_schema),
+        ),
+        route(
+            "DELETE",
+            "/api/v1/finance/entries/{id}/cashier",
+            "Cancel the cashier's signature of a draft not yet posted (取消出纳签字)",
+            crate::permissions::SIGN_CASH,
             None,
         ),
         route(
@@ -244,6 +259,8 @@ fn entry_json(entry: &StoredEntry) -> Value {
         "prepared_by": entry.signatures.prepared_by.as_ref().map(|s| &s.1),
         "reviewed_by": entry.signatures.reviewed_by.as_ref().map(|s| &s.1),
         "reviewed_at": entry.signatures.reviewed_at,
+        "cashier_by": entry.signatures.cashier_by.as_ref().map(|s| &s.1),
+        "cashier_at": entry.signatures.cashier_at,
         "posted_by": entry.signatures.posted_by.as_ref().map(|s| &s.1), "version": entry.version,
         "lines": entry.lines.iter().map(line_json).collect::<Vec<_>>(),
     })
@@ -298,11 +315,13 @@ pub async fn settings(ctx: Ctx) -> AppResult<Json<Value>> {
     let template = crate::chart::template(&mut conn, ctx.company_id()).await?;
     let rounding = crate::invoicing::vat_rounding(&mut conn, ctx.company_id()).await?;
     let surtaxes = crate::surtaxes::settings(&mut conn, ctx.company_id()).await?;
+    let rules = crate::review::rules(&mut conn, ctx.company_id()).await?;
     Ok(Json(json!({
         "template": template.key(), "vat_rounding": rounding.key(),
         "urban_tax_rate": rust_decimal::Decimal::new(surtaxes.urban_rate_bp, 2).normalize().to_string(),
         "surtax_relief": surtaxes.relief.key(),
-        "review_vouchers": crate::review::required(&mut conn, ctx.company_id()).await?,
+        "review_vouchers": rules.review,
+        "cashier_signs": rules.cashier,
     })))
 }
 
@@ -317,6 +336,8 @@ pub struct SettingsBody {
     surtax_relief: Option<String>,
     #[serde(default)]
     review_vouchers: Option<bool>,
+    #[serde(default)]
+    cashier_signs: Option<bool>,
 }
 
 /// Changes how VAT is rounded on the documents issued from now on, and the surtax settings.
@@ -324,8 +345,11 @@ pub async fn change_settings(ctx: Ctx, ApiJson(body): ApiJson<SettingsBody>) -> 
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let surtaxes =
         crate::surtaxes::SettingsForm { urban_tax_rate: body.urban_tax_rate, surtax_relief: body.surtax_relief };
-    let changed =
-        super::BooksSettings { vat_rounding: body.vat_rounding, surtaxes, review_vouchers: body.review_vouchers };
+    let rules = [(Signature::Review, body.review_vouchers), (Signature::Cashier, body.cashier_signs)]
+        .into_iter()
+        .filter_map(|(signature, on)| on.map(|on| (signature, on)))
+        .collect();
+    let changed = super::BooksSettings { vat_rounding: body.vat_rounding, surtaxes, rules };
     super::change_settings(&mut tx, &ctx.principal, &changed, Default::default()).await?;
     tx.commit().await?;
     settings(ctx).await
@@ -465,7 +489,7 @@ fn months(from: Option<&str>, to: Option<&str>) -> Result<(String, String), AppE
 }
 
 /// The vouchers of a month, or of every month when `period` is left out of a list of drafts
-/// (`stage=draft|awaiting_review|reviewed`).
+/// (`stage=draft|awaiting_review|reviewed|awaiting_cashier`).
 pub async fn entries(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Json<Value>> {
     ctx.require(service::READ)?;
     let stage = service::Stage::parse("stage", q.stage.as_deref())?;
@@ -477,7 +501,7 @@ pub async fn entries(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Json<V
     let items: Vec<Value> = service::entries(&mut conn, ctx.company_id(), period.as_deref(), stage)
         .await?
         .iter()
-        .map(|e| json!({"id": e.id, "date": e.date, "number": e.number, "status": e.status, "kind": e.kind, "memo": e.memo, "total": yuan(e.total), "reviewed": e.reviewed}))
+        .map(|e| json!({"id": e.id, "date": e.date, "number": e.number, "status": e.status, "kind": e.kind, "memo": e.memo, "total": yuan(e.total), "reviewed": e.reviewed, "cashier_signed": e.cashier_signed}))
         .collect();
     Ok(Json(json!({"items": items})))
 }
@@ -539,25 +563,43 @@ pub struct ReviewBody {
     version: Option<i64>,
 }
 
-/// Reviews a hand-entered draft; answers with it as it is now.
-pub async fn review_entry(
+/// Reviews a hand-made draft; answers with it as it is now.
+pub async fn review_entry(ctx: Ctx, id: Path<String>, body: ApiJson<ReviewBody>) -> AppResult<Json<Value>> {
+    sign_entry(ctx, id, body, Signature::Review).await
+}
+
+/// Signs a hand-made draft that moves cash for the cashier; answers with it as it is now.
+pub async fn sign_for_cashier(ctx: Ctx, id: Path<String>, body: ApiJson<ReviewBody>) -> AppResult<Json<Value>> {
+    sign_entry(ctx, id, body, Signature::Cashier).await
+}
+
+async fn sign_entry(
     ctx: Ctx,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ReviewBody>,
+    signature: Signature,
 ) -> AppResult<Json<Value>> {
     let id = parse_id(&id)?;
-    let version = body.version;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    crate::review::review(&mut tx, &ctx.principal, id, version).await?;
+    crate::review::sign(&mut tx, &ctx.principal, signature, id, body.version).await?;
     tx.commit().await?;
     entry(ctx, Path(id.to_string())).await
 }
 
 /// Cancels the review of a draft; answers with it as it is now.
-pub async fn cancel_review(ctx: Ctx, Path(id): Path<String>) -> AppResult<Json<Value>> {
+pub async fn cancel_review(ctx: Ctx, id: Path<String>) -> AppResult<Json<Value>> {
+    cancel_signature(ctx, id, Signature::Review).await
+}
+
+/// Cancels the cashier's signature of a draft; answers with it as it is now.
+pub async fn cancel_cashier(ctx: Ctx, id: Path<String>) -> AppResult<Json<Value>> {
+    cancel_signature(ctx, id, Signature::Cashier).await
+}
+
+async fn cancel_signature(ctx: Ctx, Path(id): Path<String>, signature: Signature) -> AppResult<Json<Value>> {
     let id = parse_id(&id)?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    crate::review::cancel(&mut tx, &ctx.principal, id).await?;
+    crate::review::cancel(&mut tx, &ctx.principal, signature, id).await?;
     tx.commit().await?;
     entry(ctx, Path(id.to_string())).await
 }
@@ -889,7 +931,8 @@ fn review_schema() -> Value {
 fn settings_schema() -> Value {
     json!({"type": "object", "properties": {
         "vat_rounding": {"enum": ["line", "document"]}, "urban_tax_rate": {"enum": ["7", "5", "1"]},
-        "surtax_relief": {"enum": ["none", "half"]}, "review_vouchers": {"type": "boolean"}}})
+        "surtax_relief": {"enum": ["none", "half"]}, "review_vouchers": {"type": "boolean"},
+        "cashier_signs": {"type": "boolean"}}})
 }
 
 fn apply_advance_schema() -> Value {

@@ -26,6 +26,8 @@ pub fn routes() -> Router<AppState> {
         .route("/finance/entries/{id}/post", post(pages::post_entry))
         .route("/finance/entries/{id}/review", post(pages::review_entry))
         .route("/finance/entries/{id}/unreview", post(pages::cancel_review))
+        .route("/finance/entries/{id}/cashier", post(pages::sign_for_cashier))
+        .route("/finance/entries/{id}/uncashier", post(pages::cancel_cashier))
         .route("/finance/entries/{id}/edit", get(pages::edit_entry).post(pages::update_entry))
         .route("/finance/entries/{id}/delete", post(pages::delete_entry))
         .route("/finance/entries/{id}/reverse", post(pages::reverse_entry))
@@ -115,6 +117,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/finance/entries/{id}", get(api::entry).put(api::update_entry).delete(api::delete_entry))
         .route("/api/v1/finance/entries/{id}/post", post(api::post_entry))
         .route("/api/v1/finance/entries/{id}/review", post(api::review_entry).delete(api::cancel_review))
+        .route("/api/v1/finance/entries/{id}/cashier", post(api::sign_for_cashier).delete(api::cancel_cashier))
         .route("/api/v1/finance/entries/{id}/reverse", post(api::reverse_entry))
         .route("/api/v1/finance/reports/trial-balance", get(api::trial_balance))
         .route("/api/v1/finance/reports/balance-sheet", get(api::balance_sheet))
@@ -171,8 +174,8 @@ pub(crate) async fn change_settings(
     if let Some(rounding) = settings.vat_rounding {
         crate::invoicing::set_vat_rounding(tx, principal, rounding).await?;
     }
-    if let Some(on) = settings.review_vouchers {
-        crate::review::set_required(tx, principal, on).await?;
+    for (signature, on) in &settings.rules {
+        crate::review::set_rule(tx, principal, *signature, *on).await?;
     }
     crate::surtaxes::set_settings(tx, principal, changed).await
 }
@@ -183,5 +186,6 @@ pub(crate) async fn change_settings(
 pub(crate) struct BooksSettings {
     pub vat_rounding: Option<crate::vat::VatRounding>,
     pub surtaxes: crate::surtaxes::SettingsForm,
-    pub review_vouchers: Option<bool>,
+    /// The signature rules to turn on or off.
+    pub rules: Vec<(crate::review::Signature, bool)>,
 }

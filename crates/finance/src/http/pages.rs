@@ -8,6 +8,7 @@ use crate::chart;
 use crate::costs::{self, CostReport};
 use crate::dimensions::{self, Dimension};
 use crate::domain::{self, yuan, EntryForm, LineForm, WORDS};
+use crate::review::{Rules, Signature, SIGNATURES};
 use crate::service::{self, Account, EntrySummary, StatementRow, StoredEntry, TrialBalanceRow};
 use askama::Template;
 use axum::extract::{Path, Query};
@@ -47,8 +48,9 @@ struct AccountsPage {
     vat_rounding: &'static str,
     /// The company's surtax settings.
     surtaxes: crate::surtaxes::Settings,
-    /// Whether hand-entered vouchers are reviewed before posting: `on` or `off`.
-    review_vouchers: &'static str,
+    /// The signatures hand-made vouchers need before posting, each as its setting's name
+    /// (`review_vouchers`, `cashier_signs`) and `on` or `off`.
+    rules: Vec<(&'static str, &'static str)>,
 }
 
 impl AccountsPage {
@@ -108,7 +110,10 @@ async fn accounts_page(ctx: &Ctx, refused: Refused) -> AppResult<AccountsPage> {
         templates: chart::TEMPLATES.iter().map(|t| t.key()).collect(),
         vat_rounding: crate::invoicing::vat_rounding(&mut conn, ctx.company_id()).await?.key(),
         surtaxes: crate::surtaxes::settings(&mut conn, ctx.company_id()).await?,
-        review_vouchers: if crate::review::required(&mut conn, ctx.company_id()).await? { "on" } else { "off" },
+        rules: {
+            let rules = crate::review::rules(&mut conn, ctx.company_id()).await?;
+            SIGNATURES.iter().map(|s| (s.setting(), if rules.asks_for(*s) { "on" } else { "off" })).collect()
+        },
         accounts: service::accounts(&mut conn, ctx.company_id()).await?,
         refused,
         year: this_period(ctx)[..4].to_string(),
@@ -177,20 +182,21 @@ pub async fn settings(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
             None
         }
     };
-    let review_vouchers = match pairs.get("review_vouchers") {
-        None => None,
-        Some("on") => Some(true),
-        Some("off") => Some(false),
-        Some(other) => {
-            problems.add("review_vouchers", "error.finance.review_setting", other);
-            None
+    let mut rules = Vec::new();
+    for signature in SIGNATURES {
+        let setting = signature.setting();
+        match pairs.get(setting) {
+            None => {}
+            Some("on") => rules.push((signature, true)),
+            Some("off") => rules.push((signature, false)),
+            Some(other) => problems.add(setting, signature.setting_refusal(), other),
         }
-    };
+    }
     let surtaxes = crate::surtaxes::SettingsForm {
         urban_tax_rate: pairs.get("urban_tax_rate").map(str::to_string),
         surtax_relief: pairs.get("surtax_relief").map(str::to_string),
     };
-    let settings = super::BooksSettings { vat_rounding: rounding, surtaxes, review_vouchers };
+    let settings = super::BooksSettings { vat_rounding: rounding, surtaxes, rules };
     let outcome = super::change_settings(&mut tx, &ctx.principal, &settings, problems).await;
     finish_form(
         &ctx,
@@ -243,7 +249,7 @@ struct EntriesPage {
     period: String,
     /// The stage shown (`service::Stage` key), and those offered.
     stage: &'static str,
-    stages: [service::Stage; 5],
+    stages: [service::Stage; 6],
     entries: Vec<EntrySummary>,
     /// A month that could not be read, by field, shown beside it.
     errors: Vec<(String, String)>,
@@ -291,9 +297,9 @@ struct EntryFormPage {
     /// The active cost centres and projects a line may name, offered as the field is typed.
     cost_centers: Vec<dimensions::Tag>,
     projects: Vec<dimensions::Tag>,
-    /// Whether a voucher must be reviewed before it is posted, so "save and post" is not
-    /// offered.
-    review_required: bool,
+    /// Whether a voucher may need a signature before it is posted (a review, or the cashier's
+    /// when it moves cash), so "save and post" is not offered.
+    signatures_required: bool,
 }
 
 impl EntryFormPage {
@@ -352,7 +358,7 @@ async fn entry_form_page(
         parties,
         cost_centers,
         projects,
-        review_required: crate::review::required(&mut conn, ctx.company_id()).await?,
+        signatures_required: crate::review::rules(&mut conn, ctx.company_id()).await?.any(),
     })
 }
 
@@ -525,12 +531,16 @@ struct EntryPage {
     can_post: bool,
     /// May change or delete a draft (and attach documents).
     can_attach: bool,
-    /// Whether the company's hand-entered vouchers are reviewed before posting.
-    review_required: bool,
+    /// The signatures the company's hand-made vouchers need before posting.
+    rules: Rules,
     /// May review vouchers (and cancel a review) …
     may_review: bool,
     /// … and is not this one's preparer, so may review it.
     can_review: bool,
+    /// May sign vouchers for the cashier (and cancel the signature).
+    may_sign_cash: bool,
+    /// Whether the voucher has a line on a cash account.
+    moves_cash: bool,
 }
 
 impl EntryPage {
@@ -541,7 +551,12 @@ impl EntryPage {
 
     /// Whether this draft waits for a review before it can be posted.
     fn awaits_review(&self) -> bool {
-        self.review_required && self.reviewable() && self.entry.signatures.reviewed_by.is_none()
+        self.rules.review && self.reviewable() && self.entry.signatures.reviewed_by.is_none()
+    }
+
+    /// Whether this draft waits for the cashier's signature before it can be posted.
+    fn awaits_cashier(&self) -> bool {
+        self.rules.cashier && self.reviewable() && self.moves_cash && self.entry.signatures.cashier_by.is_none()
     }
 
     /// Whether the voucher is a draft of a kind review checks.
@@ -573,9 +588,11 @@ async fn entry_view(ctx: &Ctx, id: i64, refused: Refused) -> AppResult<EntryPage
     let own = entry.signatures.prepared_by.as_ref().is_some_and(|s| s.0 == ctx.principal.user_id.0);
     Ok(EntryPage {
         page: PageCtx::new(ctx, "finance.entries", "/finance/entries").await?.titled(title),
-        review_required: crate::review::required(&mut conn, ctx.company_id()).await?,
-        may_review: ctx.principal.may(crate::permissions::REVIEW),
-        can_review: ctx.principal.may(crate::permissions::REVIEW) && !own,
+        rules: crate::review::rules(&mut conn, ctx.company_id()).await?,
+        may_review: ctx.principal.may(Signature::Review.grant()),
+        can_review: ctx.principal.may(Signature::Review.grant()) && !own,
+        may_sign_cash: ctx.principal.may(Signature::Cashier.grant()),
+        moves_cash: entry.lines.iter().any(|l| chart::is_cash_account(&l.account)),
         entry,
         attachments,
         refused,
@@ -639,22 +656,44 @@ pub async fn post_entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response>
     entry_changed(&ctx, tx, outcome, (id, "post"), FormPairs::default(), "finance.posted_ok").await
 }
 
-/// Reviews a hand-entered draft from its page; a refusal shows beside the button.
-pub async fn review_entry(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) -> AppResult<Response> {
+/// Reviews a hand-made draft from its page; a refusal shows beside the button.
+pub async fn review_entry(ctx: Ctx, id: Path<String>, pairs: FormPairs) -> AppResult<Response> {
+    sign_entry(ctx, id, pairs, Signature::Review).await
+}
+
+/// Signs a hand-made draft for the cashier from its page; a refusal shows beside the button.
+pub async fn sign_for_cashier(ctx: Ctx, id: Path<String>, pairs: FormPairs) -> AppResult<Response> {
+    sign_entry(ctx, id, pairs, Signature::Cashier).await
+}
+
+async fn sign_entry(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs, signature: Signature) -> AppResult<Response> {
     let id = parse_id(&id)?;
     // The page sends the version it showed, so what is signed is what was read.
     let version = pairs.get("version").and_then(|v| v.trim().parse().ok());
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    let outcome = crate::review::review(&mut tx, &ctx.principal, id, version).await.map(|()| id);
-    entry_changed(&ctx, tx, outcome, (id, "review"), FormPairs::default(), "finance.reviewed_ok").await
+    let outcome = crate::review::sign(&mut tx, &ctx.principal, signature, id, version).await.map(|()| id);
+    let done = match signature {
+        Signature::Review => "finance.reviewed_ok",
+        Signature::Cashier => "finance.cashier_signed_ok",
+    };
+    entry_changed(&ctx, tx, outcome, (id, signature.field()), FormPairs::default(), done).await
 }
 
 /// Cancels a draft's review from its page.
-pub async fn cancel_review(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
+pub async fn cancel_review(ctx: Ctx, id: Path<String>) -> AppResult<Response> {
+    cancel_signature(ctx, id, Signature::Review).await
+}
+
+/// Cancels a draft's cashier's signature from its page.
+pub async fn cancel_cashier(ctx: Ctx, id: Path<String>) -> AppResult<Response> {
+    cancel_signature(ctx, id, Signature::Cashier).await
+}
+
+async fn cancel_signature(ctx: Ctx, Path(id): Path<String>, signature: Signature) -> AppResult<Response> {
     let id = parse_id(&id)?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    let outcome = crate::review::cancel(&mut tx, &ctx.principal, id).await.map(|()| id);
-    entry_changed(&ctx, tx, outcome, (id, "review"), FormPairs::default(), "common.saved").await
+    let outcome = crate::review::cancel(&mut tx, &ctx.principal, signature, id).await.map(|()| id);
+    entry_changed(&ctx, tx, outcome, (id, signature.field()), FormPairs::default(), "common.saved").await
 }
 
 /// Reverses a posted voucher in red ink on the date given, and shows the reversal.

@@ -340,3 +340,130 @@ async fn a_reversal_made_while_review_is_on_waits_for_its_own_review_before_it_m
     assert!(refusal.contains("error.finance.needs_review"), "{refusal}");
     assert_eq!(app.count("fin_entries WHERE memo = '期初导入'").await, 0);
 }
+
+#[tokio::test]
+async fn a_voucher_that_moves_cash_is_posted_only_once_the_cashier_has_signed_it() {
+    let app = spawn_app().await;
+    app.user("chen.jing", &["accountant"], "", "finance").await;
+    app.user("qian.hui", &["chief_accountant"], "", "finance").await;
+    app.user("wu.xia", &["cashier"], "", "finance").await;
+    let clerk = app.api("chen.jing").await;
+    let chief = app.api("qian.hui").await;
+    let cashier = app.api("wu.xia").await;
+    chief.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+
+    // The cashier cannot set the rule that asks for her; the chief accountant turns it on,
+    // audited. Review stays off.
+    let hers = cashier.patch("/api/v1/finance/settings", &json!({"cashier_signs": true})).await;
+    assert_eq!(hers.status, StatusCode::FORBIDDEN, "{}", hers.body);
+    let on = chief.patch("/api/v1/finance/settings", &json!({"cashier_signs": true})).await;
+    assert_eq!(on.status, StatusCode::OK, "{}", on.body);
+    assert_eq!((on.json()["cashier_signs"].clone(), on.json()["review_vouchers"].clone()), (json!(true), json!(false)));
+    assert_eq!(app.count("audit_log WHERE resource = 'finance.books' AND changes LIKE '%cashier_signs%'").await, 1);
+
+    // A travel claim of 980.00 paid from petty cash waits for the cashier; the month's
+    // depreciation moves no cash, so it is posted at once, and the cashier has nothing to
+    // sign on such a voucher.
+    let travel = clerk
+        .post(
+            "/api/v1/finance/entries",
+            &voucher("2026-03-20", "报销差旅费", &[("6602", "980.00", ""), ("1001", "", "980.00")]),
+        )
+        .await
+        .json();
+    let id = travel["id"].as_i64().expect("id");
+    let early = clerk.post(&format!("/api/v1/finance/entries/{id}/post"), &json!({})).await;
+    assert_eq!(early.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", early.body);
+    assert_eq!(early.json()["errors"][0]["field"], "post");
+    let depreciation = clerk
+        .post(
+            "/api/v1/finance/entries",
+            &voucher("2026-03-31", "计提折旧", &[("6602", "800.00", ""), ("1602", "", "800.00")]),
+        )
+        .await
+        .json();
+    let nothing = cashier.post(&format!("/api/v1/finance/entries/{}/cashier", depreciation["id"]), &json!({})).await;
+    assert_eq!(nothing.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", nothing.body);
+    assert_eq!(nothing.json()["errors"][0]["field"], "cashier");
+    let posted = clerk.post(&format!("/api/v1/finance/entries/{}/post", depreciation["id"]), &json!({})).await;
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
+
+    // The cashier's worklist holds the travel claim. She signs the version she read; an older
+    // one is refused, and so is signing twice. The accountant may not sign for her.
+    let waiting = cashier.get("/api/v1/finance/entries?stage=awaiting_cashier").await.json();
+    assert_eq!(waiting["items"].as_array().map(Vec::len), Some(1), "{waiting}");
+    assert_eq!(waiting["items"][0]["id"], id);
+    let not_hers = clerk.post(&format!("/api/v1/finance/entries/{id}/cashier"), &json!({})).await;
+    assert_eq!(not_hers.status, StatusCode::FORBIDDEN, "{}", not_hers.body);
+    let read = travel["version"].as_i64().expect("version");
+    let stale = cashier.post(&format!("/api/v1/finance/entries/{id}/cashier"), &json!({"version": read - 1})).await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.body);
+    let signed = cashier.post(&format!("/api/v1/finance/entries/{id}/cashier"), &json!({"version": read})).await;
+    assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
+    assert_eq!(signed.json()["cashier_by"], "wu.xia");
+    let twice = cashier.post(&format!("/api/v1/finance/entries/{id}/cashier"), &json!({})).await;
+    assert_eq!(twice.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", twice.body);
+
+    // The receipt says 1,080.00: the accountant corrects the draft, the signature goes with
+    // what was signed, and the cashier signs the new figure.
+    let corrected = voucher("2026-03-20", "报销差旅费", &[("6602", "1080.00", ""), ("1001", "", "1080.00")]);
+    let changed = clerk.call(Method::PUT, &format!("/api/v1/finance/entries/{id}"), Some(&corrected)).await;
+    assert_eq!(changed.json()["cashier_by"], Value::Null);
+    let again = clerk.post(&format!("/api/v1/finance/entries/{id}/post"), &json!({})).await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", again.body);
+    let cancelled = cashier.call(Method::DELETE, &format!("/api/v1/finance/entries/{id}/cashier"), None).await;
+    assert_eq!(cancelled.status, StatusCode::UNPROCESSABLE_ENTITY, "nothing to cancel: {}", cancelled.body);
+    cashier.post(&format!("/api/v1/finance/entries/{id}/cashier"), &json!({})).await;
+
+    // Signed, it is posted; its foot names the cashier, on the page too.
+    let posted = clerk.post(&format!("/api/v1/finance/entries/{id}/post"), &json!({})).await;
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
+    let voucher_json = posted.json();
+    assert_eq!(
+        (voucher_json["cashier_by"].as_str(), voucher_json["prepared_by"].as_str(), voucher_json["posted_by"].as_str()),
+        (Some("wu.xia"), Some("chen.jing"), Some("chen.jing"))
+    );
+    let trail = app
+        .count(&format!(
+            "audit_log WHERE resource = 'finance.entry' AND resource_id = '{id}' AND changes LIKE '%cashier_by%'"
+        ))
+        .await;
+    assert_eq!(trail, 3, "two signatures and one change");
+    let browser = app.signed_in("chen.jing").await;
+    let foot = browser.get(&format!("/finance/entries/{id}")).await;
+    assert!(foot.body.contains("Cashier: wu.xia"), "{}", foot.body);
+
+    // Reversed, with only the cashier's rule on, the red-ink voucher of the petty cash waits
+    // for her signature too; then it is posted.
+    let reversed = clerk.post(&format!("/api/v1/finance/entries/{id}/reverse"), &json!({"date": "2026-03-25"})).await;
+    let reversal = reversed.json();
+    assert_eq!(reversal["status"], "draft", "{reversal}");
+    let rid = reversal["id"].as_i64().expect("id");
+    let page = app.signed_in("wu.xia").await.get(&format!("/finance/entries/{rid}")).await;
+    assert!(page.body.contains(&format!("/finance/entries/{rid}/cashier\"")), "{}", page.body);
+    let clerks_page = browser.get(&format!("/finance/entries/{rid}")).await;
+    assert!(clerks_page.body.contains("id=\"awaits-cashier\""), "{}", clerks_page.body);
+    cashier.post(&format!("/api/v1/finance/entries/{rid}/cashier"), &json!({})).await;
+    let posted = clerk.post(&format!("/api/v1/finance/entries/{rid}/post"), &json!({})).await;
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
+
+    // A fee on the bank statement is booked straight into the ledger only by someone who may
+    // sign as cashier; the accountant may not, the administrator may, and the voucher carries
+    // the administrator's signature as the cashier's.
+    let csv = "日期,金额,摘要\n2026-03-31,-15.00,手续费\n";
+    chief
+        .post(
+            "/api/v1/finance/bank-statements",
+            &json!({"bank_account": "1002", "csv": csv, "mapping": {"date": "日期", "amount": "金额", "memo": "摘要"}}),
+        )
+        .await;
+    let line = chief.get("/api/v1/finance/bank-lines?unmatched=true").await.json()["items"][0]["id"].clone();
+    let booked = clerk.post(&format!("/api/v1/finance/bank-lines/{line}/book"), &json!({"account": "6603"})).await;
+    assert_eq!(booked.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", booked.body);
+    assert_eq!(booked.json()["errors"][0]["field"], "account");
+    let admin = app.api("admin").await;
+    let booked = admin.post(&format!("/api/v1/finance/bank-lines/{line}/book"), &json!({"account": "6603"})).await;
+    assert_eq!(booked.status, StatusCode::CREATED, "{}", booked.body);
+    let fee = app.count("fin_entries WHERE kind = 'bank' AND cashier_by = 1 AND status = 'posted'").await;
+    assert_eq!(fee, 1);
+}
