@@ -53,14 +53,16 @@ fn kind_of(file_name: &str) -> Option<&'static str> {
     KINDS.iter().find(|(ext, _)| *ext == extension).map(|(_, kind)| *kind)
 }
 
-/// The voucher's status, or not found when it is not this company's.
-async fn entry_status(conn: &mut db::Conn, company: i64, entry: i64) -> Result<String> {
-    let row = sqlx::query("SELECT status FROM fin_entries WHERE company_id = $1 AND id = $2")
-        .bind(company)
-        .bind(entry)
-        .fetch_optional(conn)
-        .await?
-        .ok_or(DomainError::NotFound("entry"))?;
+/// The voucher's status, or not found when it is not this company's. The voucher is taken for
+/// this transaction, so a signature given at the same moment is given either before its
+/// documents change (and taken away with them) or after, on the version they left.
+async fn entry_status(tx: &mut Tx, company: i64, entry: i64) -> Result<String> {
+    let sql = format!(
+        "SELECT e.status FROM fin_entries e WHERE e.company_id = $1 AND e.id = $2{}",
+        tx.dialect().update_lock_of("e")
+    );
+    let row =
+        tx.fetch_optional(sqlx::query(&sql).bind(company).bind(entry)).await?.ok_or(DomainError::NotFound("entry"))?;
     Ok(row.try_get("status")?)
 }
 
@@ -69,7 +71,7 @@ async fn entry_status(conn: &mut db::Conn, company: i64, entry: i64) -> Result<S
 pub async fn attach(tx: &mut Tx, principal: &Principal, entry: i64, file: &NewAttachment<'_>) -> Result<i64> {
     principal.authorize(CREATE)?;
     let company = principal.company_id.0;
-    entry_status(tx.conn(), company, entry).await?;
+    entry_status(tx, company, entry).await?;
     let mut p = Problems::default();
     let name = file.file_name.trim().rsplit(['/', '\\']).next().unwrap_or("").to_string();
     let kind = kind_of(&name);
@@ -171,7 +173,7 @@ pub async fn content(
 pub async fn remove(tx: &mut Tx, principal: &Principal, entry: i64, id: i64) -> Result<()> {
     principal.authorize(CREATE)?;
     let company = principal.company_id.0;
-    let status = entry_status(tx.conn(), company, entry).await?;
+    let status = entry_status(tx, company, entry).await?;
     if status != "draft" {
         return Err(DomainError::Conflict("a posted voucher keeps its documents".into()).into());
     }

@@ -491,7 +491,7 @@ async fn voucher_moves(
     }
     q.push(
         " AND e.status = 'posted' AND e.reversal_of IS NULL \
-         AND NOT EXISTS (SELECT 1 FROM fin_entries r WHERE r.reversal_of = e.id) \
+         AND NOT EXISTS (SELECT 1 FROM fin_entries r WHERE r.reversal_of = e.id AND r.status = 'posted') \
          AND NOT EXISTS (SELECT 1 FROM fin_bank_lines b WHERE b.entry_id = e.id AND b.bank_account = a.code) \
          GROUP BY e.id, e.period, e.number, e.entry_date, e.memo, a.code HAVING SUM(l.debit - l.credit) IN ",
     );
@@ -647,7 +647,7 @@ pub struct BookForm {
 pub async fn book(tx: &mut Tx, principal: &Principal, line_id: i64, form: &BookForm) -> Result<i64> {
     principal.authorize(crate::invoicing::PAYMENTS)?;
     principal.authorize(crate::service::POST)?;
-    let rules = crate::review::require_signers_to_book(tx, principal).await?;
+    let rules = crate::review::require_signers_to_book(tx, principal, "account").await?;
     let company = principal.company_id.0;
     let line = statement_line(tx, company, line_id).await?;
     require_unmatched(&line)?;

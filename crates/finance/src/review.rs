@@ -14,14 +14,18 @@
 //!   person who changed it, while a cashier may sign what they entered, as in 用友;
 //! - changing a signed draft, or its attached documents, takes its signatures away, as what
 //!   was signed is gone;
-//! - a rule is turned on or off only by someone who may both manage the books and review, so
-//!   the people it checks cannot turn it off;
-//! - a line of a bank statement is booked straight into the ledger only by someone who may
-//!   give the signatures the rules ask for; the cashier's is then given by the booking;
+//! - a rule is turned on or off only by the books' supervisor, someone who may both manage the
+//!   books and review (the chief accountant), so the accountants and cashiers it checks cannot
+//!   turn it off; the change is audited;
+//! - a line of a bank statement is booked straight into the ledger, and taxes are paid from
+//!   the bank, only by someone who may give the signatures the rules ask for (with both rules
+//!   on, someone with both grants; anyone else enters the voucher and has it signed); the
+//!   cashier's signature is then given by the booking;
 //! - a signature can be cancelled (取消审核, 取消签字) by anyone with its grant while the draft
 //!   is unposted;
-//! - the red-ink reversal of a voucher made by hand (entered, or booked from a bank line) waits
-//!   as a draft for its own signatures and posting, as 用友 treats 冲销凭证 like any other.
+//! - the red-ink reversal of a voucher made by hand ([`HAND_MADE_KINDS`]) waits as a draft for
+//!   its own signatures and posting, as 用友 treats 冲销凭证 like any other; until it is posted
+//!   the reversed voucher shows it as pending and still counts as not reversed.
 //!
 //! Every signature and cancellation is audited. Vouchers that documents post (invoices,
 //! receipts, the month-end steps, other modules' postings through
@@ -40,9 +44,9 @@ use sqlx::Row;
 pub const REVIEWED_KINDS: [&str; 2] = ["manual", "reversal"];
 
 /// The kinds of posted voucher a person made by hand, whose reversal waits for its signatures
-/// while a rule is on: entered through the ledger's form or API, or booked from a line of a
-/// bank statement. The month-end steps' vouchers are undone and run again at once.
-pub const HAND_MADE_KINDS: [&str; 2] = ["manual", "bank"];
+/// while a rule is on: entered through the ledger's form or API, booked from a line of a bank
+/// statement, or a tax payment. The month-end steps' vouchers are undone and run again at once.
+pub const HAND_MADE_KINDS: [&str; 3] = ["manual", "bank", "tax_payment"];
 
 /// A signature a hand-made draft may need before it is posted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -257,12 +261,13 @@ pub async fn sign(
     stamp(tx, id, signature, me).await
 }
 
-/// Writes `signer`'s signature on a voucher, audited.
+/// Writes `signer`'s signature on a voucher, audited. The version stays: it counts changes of
+/// what is signed, so one signature given does not refuse the other signer's page.
 async fn stamp(tx: &mut Tx, id: i64, signature: Signature, signer: i64) -> Result<()> {
     let (by, at) = signature.columns();
     let now = tx.now().to_string();
     tx.execute(
-        sqlx::query(&format!("UPDATE fin_entries SET {by} = $1, {at} = $2, version = version + 1 WHERE id = $3"))
+        sqlx::query(&format!("UPDATE fin_entries SET {by} = $1, {at} = $2 WHERE id = $3"))
             .bind(signer)
             .bind(&now)
             .bind(id),
@@ -284,9 +289,12 @@ pub async fn cancel(tx: &mut Tx, principal: &Principal, signature: Signature, id
     clear(tx, id, signature, signer).await
 }
 
-/// Takes the signatures off a draft whose attached documents changed (what was signed is
-/// gone). Nothing happens to a draft not signed, or a posted voucher.
+/// A draft whose attached documents changed: its version moves on, so a signer who read it
+/// before is refused, and its signatures are taken away (what was signed is gone). Nothing
+/// happens to a posted voucher.
 pub(crate) async fn withdraw(tx: &mut Tx, id: i64) -> Result<()> {
+    tx.execute(sqlx::query("UPDATE fin_entries SET version = version + 1 WHERE id = $1 AND status = 'draft'").bind(id))
+        .await?;
     let row = tx
         .fetch_optional(
             sqlx::query("SELECT reviewed_by, cashier_by FROM fin_entries WHERE id = $1 AND status = 'draft'").bind(id),
@@ -304,11 +312,7 @@ pub(crate) async fn withdraw(tx: &mut Tx, id: i64) -> Result<()> {
 /// Takes `signer`'s signature off a draft, audited.
 async fn clear(tx: &mut Tx, id: i64, signature: Signature, signer: i64) -> Result<()> {
     let (by, at) = signature.columns();
-    tx.execute(
-        sqlx::query(&format!("UPDATE fin_entries SET {by} = NULL, {at} = NULL, version = version + 1 WHERE id = $1"))
-            .bind(id),
-    )
-    .await?;
+    tx.execute(sqlx::query(&format!("UPDATE fin_entries SET {by} = NULL, {at} = NULL WHERE id = $1")).bind(id)).await?;
     tx.audit("state", "finance.entry", Some(&id.to_string()), &json!({ by: [signer, null] })).await?;
     Ok(())
 }
@@ -324,22 +328,23 @@ pub(crate) async fn reversal_waits(tx: &mut Tx, company: i64, kind: &str, moves_
     Ok(rules.review || (rules.cashier && moves_cash))
 }
 
-/// Refuses to book a statement line straight into the ledger for someone who may not give
-/// the signatures the rules ask for: booking makes a voucher by hand, posted at once. Returns
-/// the rules, for [`sign_booked`].
-pub(crate) async fn require_signers_to_book(tx: &mut Tx, principal: &Principal) -> Result<Rules> {
+/// Refuses to book a statement line straight into the ledger, or to pay taxes from the bank,
+/// for someone who may not give the signatures the rules ask for: each makes a voucher by
+/// hand, posted at once. Returns the rules, for [`sign_booked`].
+/// `field` is the form's field the refusal is shown beside.
+pub(crate) async fn require_signers_to_book(tx: &mut Tx, principal: &Principal, field: &str) -> Result<Rules> {
     let rules = rules(tx.conn(), principal.company_id.0).await?;
     if rules.review && !principal.may(REVIEW) {
-        return Err(DomainError::invalid("account", "error.finance.book_needs_review", "").into());
+        return Err(DomainError::invalid(field, "error.finance.book_needs_review", "").into());
     }
     if rules.cashier && !principal.may(SIGN_CASH) {
-        return Err(DomainError::invalid("account", "error.finance.book_needs_cashier", "").into());
+        return Err(DomainError::invalid(field, "error.finance.book_needs_cashier", "").into());
     }
     Ok(rules)
 }
 
-/// Signs a voucher just booked from a statement line for the cashier, who booked it, where
-/// the rule asks for it: the line is the bank's own word for the money.
+/// Signs a voucher just booked from a statement line, or a tax payment, for the cashier who
+/// made it, where the rule asks for it.
 pub(crate) async fn sign_booked(tx: &mut Tx, principal: &Principal, rules: Rules, id: i64) -> Result<()> {
     if rules.cashier {
         stamp(tx, id, Signature::Cashier, principal.user_id.0).await?;

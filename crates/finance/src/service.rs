@@ -693,7 +693,7 @@ pub async fn update_draft(tx: &mut Tx, principal: &Principal, id: i64, form: &En
 
 /// A draft as the audit log keeps it when it changes or goes: its header and lines.
 fn as_audited(entry: &StoredEntry) -> serde_json::Value {
-    json!({"date": entry.date, "word": entry.word, "memo": entry.memo, "lines": entry.lines})
+    json!({"date": entry.date, "word": entry.word, "memo": entry.memo, "lines": entry.lines, "reversal_of": entry.reversal_of})
 }
 
 /// Deletes a draft voucher entered by mistake, with its attached documents; it never had a
@@ -982,8 +982,8 @@ async fn post_unchecked(tx: &mut Tx, company: i64, id: i64, tags: Tags) -> Resul
 }
 
 /// Creates and posts a hand voucher in one step, in the caller's transaction (an import of
-/// opening entries, the demo): "save and post" without a page, so refused while the company
-/// reviews its vouchers ([`crate::review`]). Modules post their documents' vouchers with
+/// opening entries, the demo): "save and post" without a page, so refused while a signature
+/// rule applies to it ([`crate::review`]). Modules post their documents' vouchers with
 /// [`post_document_entry`] under a kind of their own.
 pub async fn post(tx: &mut Tx, principal: &Principal, form: &EntryForm) -> Result<(i64, String)> {
     principal.authorize(POST)?;
@@ -995,9 +995,9 @@ pub async fn post(tx: &mut Tx, principal: &Principal, form: &EntryForm) -> Resul
 }
 
 /// Reverses a posted entry with a red-ink entry (红字冲销): the same lines with negated
-/// amounts, posted on `date` in an open period. The original stays as it was. While the
-/// company reviews its vouchers, the reversal of one made by hand is left a draft that waits
-/// for its own review and posting ([`crate::review`]). Returns the reversal's id.
+/// amounts, posted on `date` in an open period. The original stays as it was. While a
+/// signature rule applies to it, the reversal of a voucher made by hand is left a draft that
+/// waits for its own signatures and posting ([`crate::review`]). Returns the reversal's id.
 pub async fn reverse_entry(tx: &mut Tx, principal: &Principal, id: i64, date: &str) -> Result<i64> {
     principal.authorize(POST)?;
     let company = principal.company_id.0;
@@ -1007,6 +1007,12 @@ pub async fn reverse_entry(tx: &mut Tx, principal: &Principal, id: i64, date: &s
     }
     if original.reversed_by.is_some() {
         return Err(DomainError::Conflict("the entry is already reversed".into()).into());
+    }
+    if original.pending_reversal.is_some() {
+        return Err(DomainError::Conflict(
+            "the entry's reversal waits for its signatures; post it, or delete it to reverse again".into(),
+        )
+        .into());
     }
     if original.reversal_of.is_some() {
         return Err(DomainError::Conflict("a reversal is not reversed; post a new entry".into()).into());
@@ -1118,7 +1124,13 @@ pub struct StoredEntry {
     pub kind: String,
     pub memo: String,
     pub reversal_of: Option<i64>,
+    /// Its posted red-ink reversal.
     pub reversed_by: Option<i64>,
+    /// Its red-ink reversal still waiting as a draft for its signatures (see `review`); until
+    /// that is posted the voucher is not reversed.
+    pub pending_reversal: Option<i64>,
+    /// Who changed the draft last, who may not review it.
+    pub changed_by: Option<i64>,
     pub lines: Vec<domain::Line>,
     /// The party each line names, as (number, name), beside `lines`.
     pub line_parties: Vec<Option<(String, String)>>,
@@ -1144,9 +1156,11 @@ pub struct Signatures {
 pub async fn load_entry(conn: &mut db::Conn, company: i64, id: i64) -> Result<Option<StoredEntry>> {
     let row = sqlx::query(
         "SELECT e.id, e.period, e.entry_date, e.word, e.number, e.status, e.kind, e.memo, e.reversal_of, \
-         (SELECT r.id FROM fin_entries r WHERE r.reversal_of = e.id) AS reversed_by, \
+         (SELECT r.id FROM fin_entries r WHERE r.reversal_of = e.id AND r.status = 'posted') AS reversed_by, \
+         (SELECT r.id FROM fin_entries r WHERE r.reversal_of = e.id AND r.status = 'draft') AS pending_reversal, \
          e.created_by, c.display_name AS prepared_name, e.reviewed_by, v.display_name AS reviewed_name, e.reviewed_at, \
-         e.cashier_by, k.display_name AS cashier_name, e.cashier_at, e.posted_by, p.display_name AS posted_name, e.version \
+         e.cashier_by, k.display_name AS cashier_name, e.cashier_at, e.posted_by, p.display_name AS posted_name, e.version, \
+         e.changed_by \
          FROM fin_entries e LEFT JOIN users c ON c.id = e.created_by LEFT JOIN users v ON v.id = e.reviewed_by \
          LEFT JOIN users k ON k.id = e.cashier_by \
          LEFT JOIN users p ON p.id = e.posted_by WHERE e.company_id = $1 AND e.id = $2",
@@ -1204,6 +1218,8 @@ pub async fn load_entry(conn: &mut db::Conn, company: i64, id: i64) -> Result<Op
         memo: row.try_get("memo")?,
         reversal_of: row.try_get("reversal_of")?,
         reversed_by: row.try_get("reversed_by")?,
+        pending_reversal: row.try_get("pending_reversal")?,
+        changed_by: row.try_get("changed_by")?,
         version: row.try_get("version")?,
         signatures: {
             let signed = |id: &str, name: &str| -> std::result::Result<Option<(i64, String)>, sqlx::Error> {

@@ -481,6 +481,7 @@ pub struct Payment {
 /// payment already made.
 pub async fn pay(tx: &mut Tx, principal: &Principal, form: &PaymentForm) -> Result<Option<Payment>> {
     principal.authorize(service::POST)?;
+    let rules = crate::review::require_signers_to_book(tx, principal, "bank_account").await?;
     let company = principal.company_id.0;
     let mut problems = Problems::default();
     let period = problems.check(domain::parse_period("period", &form.period));
@@ -518,6 +519,7 @@ pub async fn pay(tx: &mut Tx, principal: &Principal, form: &PaymentForm) -> Resu
     let posted = service::post_document_entry(tx, company, &entry, "tax_payment").await;
     // The ledger names the voucher's lines; of them the form has only the bank account.
     let (entry_id, number) = service::refusals_on_fields(posted, &[(&bank_line, "bank_account")])?;
+    crate::review::sign_booked(tx, principal, rules, entry_id).await?;
     Ok(Some(Payment { entry_id, number, owed }))
 }
 

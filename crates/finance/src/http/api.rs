@@ -255,7 +255,7 @@ fn entry_json(entry: &StoredEntry) -> Value {
     json!({
         "id": entry.id, "period": entry.period, "date": entry.date, "word": entry.word, "number": entry.number,
         "status": entry.status, "kind": entry.kind, "memo": entry.memo, "reversal_of": entry.reversal_of,
-        "reversed_by": entry.reversed_by, "total": yuan(entry.total),
+        "reversed_by": entry.reversed_by, "pending_reversal": entry.pending_reversal, "total": yuan(entry.total),
         "prepared_by": entry.signatures.prepared_by.as_ref().map(|s| &s.1),
         "reviewed_by": entry.signatures.reviewed_by.as_ref().map(|s| &s.1),
         "reviewed_at": entry.signatures.reviewed_at,

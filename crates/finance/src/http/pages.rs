@@ -535,7 +535,7 @@ struct EntryPage {
     rules: Rules,
     /// May review vouchers (and cancel a review) …
     may_review: bool,
-    /// … and is not this one's preparer, so may review it.
+    /// … and is neither this one's preparer nor its last editor, so may review it.
     can_review: bool,
     /// May sign vouchers for the cashier (and cancel the signature).
     may_sign_cash: bool,
@@ -585,7 +585,8 @@ async fn entry_view(ctx: &Ctx, id: i64, refused: Refused) -> AppResult<EntryPage
     let attachments = crate::attachments::list(&mut conn, ctx.company_id(), id).await?;
     let title =
         format!("{} {}", ctx.t("finance.entry"), entry.number.clone().unwrap_or_else(|| ctx.t("finance.status.draft")));
-    let own = entry.signatures.prepared_by.as_ref().is_some_and(|s| s.0 == ctx.principal.user_id.0);
+    let me = ctx.principal.user_id.0;
+    let own = entry.signatures.prepared_by.as_ref().is_some_and(|s| s.0 == me) || entry.changed_by == Some(me);
     Ok(EntryPage {
         page: PageCtx::new(ctx, "finance.entries", "/finance/entries").await?.titled(title),
         rules: crate::review::rules(&mut conn, ctx.company_id()).await?,

@@ -271,6 +271,9 @@ async fn a_reversal_made_while_review_is_on_waits_for_its_own_review_before_it_m
     assert_eq!(reversal["lines"][0]["debit"], "-48000.00");
     assert_eq!(bank_balance().await, "-48000.00");
     assert_eq!(app.count("fin_bank_lines WHERE entry_id IS NOT NULL").await, 1);
+    // The wages voucher stands until then: its reversal is pending, not done.
+    let original = clerk.get(&format!("/api/v1/finance/entries/{id}")).await.json();
+    assert_eq!((original["pending_reversal"].as_i64(), original["reversed_by"].clone()), (Some(rid), Value::Null));
     // It is reversed once: a second reversal is refused while the first waits.
     let twice = clerk.post(&format!("/api/v1/finance/entries/{id}/reverse"), &json!({"date": "2026-03-13"})).await;
     assert_eq!(twice.status, StatusCode::CONFLICT, "{}", twice.body);
@@ -284,7 +287,7 @@ async fn a_reversal_made_while_review_is_on_waits_for_its_own_review_before_it_m
     assert_eq!(waiting["items"][0]["id"], rid, "{waiting}");
     let early = clerk.post(&format!("/api/v1/finance/entries/{rid}/post"), &json!({})).await;
     assert_eq!(early.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", early.body);
-    assert_eq!(early.json()["errors"][0]["field"], "post");
+    assert_eq!(early.json()["errors"][0]["code"], "error.finance.needs_review");
     let own = chief.post(&format!("/api/v1/finance/entries/{rid}/review"), &json!({})).await;
     assert_eq!(own.status, StatusCode::OK, "the chief accountant did not prepare it: {}", own.body);
 
@@ -299,6 +302,9 @@ async fn a_reversal_made_while_review_is_on_waits_for_its_own_review_before_it_m
     );
     assert_eq!(bank_balance().await, "0.00");
     assert_eq!(app.count("fin_bank_lines WHERE entry_id IS NOT NULL").await, 0);
+    let unmatched = app.count("audit_log WHERE resource = 'finance.bank_line' AND changes LIKE '%entry_id%'").await;
+    assert_eq!(unmatched, 2, "matched, then unmatched when the reversal was posted");
+    assert_eq!(clerk.get(&format!("/api/v1/finance/entries/{id}")).await.json()["reversed_by"], rid);
 
     // The voucher's page shows the waiting reversal's review button to the chief accountant,
     // and no edit link to anyone.
@@ -326,6 +332,19 @@ async fn a_reversal_made_while_review_is_on_waits_for_its_own_review_before_it_m
     assert!(page.body.contains("id=\"awaits-review\"") && !page.body.contains("/edit\""), "{}", page.body);
     let chiefs = app.signed_in("qian.hui").await;
     assert!(chiefs.get(&draft).await.body.contains(&format!("{draft}/review\"")));
+
+    // The chief accountant reverses the March accrual herself: the reversal is hers, so she
+    // may not review it. She deletes it, and the accrual can be reversed again.
+    let hers = chief.post(&format!("/api/v1/finance/entries/{aid}/reverse"), &json!({"date": "2026-03-31"})).await;
+    assert_eq!(hers.status, StatusCode::CONFLICT, "the clerk's reversal waits already: {}", hers.body);
+    let waiting_id = clerk.get(&format!("/api/v1/finance/entries/{aid}")).await.json()["pending_reversal"].clone();
+    let deleted = chief.call(Method::DELETE, &format!("/api/v1/finance/entries/{waiting_id}"), None).await;
+    assert!(deleted.status.is_success(), "{}", deleted.body);
+    let hers = chief.post(&format!("/api/v1/finance/entries/{aid}/reverse"), &json!({"date": "2026-03-31"})).await;
+    assert_eq!(hers.status, StatusCode::CREATED, "{}", hers.body);
+    let own = chief.post(&format!("/api/v1/finance/entries/{}/review", hers.json()["id"]), &json!({})).await;
+    assert_eq!(own.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", own.body);
+    assert_eq!(own.json()["errors"][0]["code"], "error.finance.review_own");
 
     // A voucher made and posted in one step by code (an import) is "save and post": refused
     // while the rule is on, and nothing is stored.
@@ -374,7 +393,10 @@ async fn a_voucher_that_moves_cash_is_posted_only_once_the_cashier_has_signed_it
     let id = travel["id"].as_i64().expect("id");
     let early = clerk.post(&format!("/api/v1/finance/entries/{id}/post"), &json!({})).await;
     assert_eq!(early.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", early.body);
-    assert_eq!(early.json()["errors"][0]["field"], "post");
+    assert_eq!(
+        (early.json()["errors"][0]["field"].clone(), early.json()["errors"][0]["code"].clone()),
+        (json!("post"), json!("error.finance.needs_cashier"))
+    );
     let depreciation = clerk
         .post(
             "/api/v1/finance/entries",
@@ -404,6 +426,21 @@ async fn a_voucher_that_moves_cash_is_posted_only_once_the_cashier_has_signed_it
     let twice = cashier.post(&format!("/api/v1/finance/entries/{id}/cashier"), &json!({})).await;
     assert_eq!(twice.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", twice.body);
 
+    // The accountant attaches the hotel's invoice: the cashier did not see it, so her
+    // signature goes, and the page she read before is out of date.
+    let attached = clerk
+        .post(
+            &format!("/api/v1/finance/entries/{id}/attachments"),
+            &json!({"file_name": "住宿发票.pdf", "content_base64": "JVBERi0xLjQKJcOkw7zDtsOfCg=="}),
+        )
+        .await;
+    assert_eq!(attached.status, StatusCode::CREATED, "{}", attached.body);
+    assert_eq!(clerk.get(&format!("/api/v1/finance/entries/{id}")).await.json()["cashier_by"], Value::Null);
+    let old_page = cashier.post(&format!("/api/v1/finance/entries/{id}/cashier"), &json!({"version": read})).await;
+    assert_eq!(old_page.status, StatusCode::CONFLICT, "{}", old_page.body);
+    let signed = cashier.post(&format!("/api/v1/finance/entries/{id}/cashier"), &json!({})).await;
+    assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
+
     // The receipt says 1,080.00: the accountant corrects the draft, the signature goes with
     // what was signed, and the cashier signs the new figure.
     let corrected = voucher("2026-03-20", "报销差旅费", &[("6602", "1080.00", ""), ("1001", "", "1080.00")]);
@@ -428,7 +465,7 @@ async fn a_voucher_that_moves_cash_is_posted_only_once_the_cashier_has_signed_it
             "audit_log WHERE resource = 'finance.entry' AND resource_id = '{id}' AND changes LIKE '%cashier_by%'"
         ))
         .await;
-    assert_eq!(trail, 3, "two signatures and one change");
+    assert_eq!(trail, 5, "three signatures, a document and a change taking two away");
     let browser = app.signed_in("chen.jing").await;
     let foot = browser.get(&format!("/finance/entries/{id}")).await;
     assert!(foot.body.contains("Cashier: wu.xia"), "{}", foot.body);
@@ -466,4 +503,28 @@ async fn a_voucher_that_moves_cash_is_posted_only_once_the_cashier_has_signed_it
     assert_eq!(booked.status, StatusCode::CREATED, "{}", booked.body);
     let fee = app.count("fin_entries WHERE kind = 'bank' AND cashier_by = 1 AND status = 'posted'").await;
     assert_eq!(fee, 1);
+
+    // With review on as well, a voucher that moves cash needs both signatures, in either
+    // order, and one given does not put the other signer's page out of date.
+    chief.patch("/api/v1/finance/settings", &json!({"review_vouchers": true})).await;
+    let deposit = clerk
+        .post(
+            "/api/v1/finance/entries",
+            &voucher("2026-03-31", "库存现金存入银行", &[("1002", "5000.00", ""), ("1001", "", "5000.00")]),
+        )
+        .await
+        .json();
+    let did = deposit["id"].as_i64().expect("id");
+    let read = deposit["version"].clone();
+    cashier.post(&format!("/api/v1/finance/entries/{did}/cashier"), &json!({"version": read})).await;
+    let unreviewed = clerk.post(&format!("/api/v1/finance/entries/{did}/post"), &json!({})).await;
+    assert_eq!(unreviewed.json()["errors"][0]["code"], "error.finance.needs_review", "{}", unreviewed.body);
+    let reviewed = chief.post(&format!("/api/v1/finance/entries/{did}/review"), &json!({"version": read})).await;
+    assert_eq!(reviewed.status, StatusCode::OK, "{}", reviewed.body);
+    let posted = clerk.post(&format!("/api/v1/finance/entries/{did}/post"), &json!({})).await;
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
+    assert_eq!(
+        (posted.json()["reviewed_by"].as_str(), posted.json()["cashier_by"].as_str()),
+        (Some("qian.hui"), Some("wu.xia"))
+    );
 }
