@@ -147,7 +147,7 @@ pub struct ProductForm {
     pub purchase_uom: String,
     #[serde(default)]
     pub sales_uom: String,
-    /// VAT percent: 13, 9, 6, 3, 1 or 0.
+    /// VAT percent, one of `kernel::vat::RATE_CHOICES`.
     pub vat_rate: String,
     #[serde(default = "moving_average")]
     pub costing: String,
@@ -243,18 +243,10 @@ pub fn validate(form: &ProductForm) -> DomainResult<ProductInput> {
             String::new()
         }
     };
-    let vat_rate_bp = match form.vat_rate.trim() {
-        "13" => 1300,
-        "9" => 900,
-        "6" => 600,
-        "3" => 300,
-        "1" => 100,
-        "0" => 0,
-        other => {
-            p.add("vat_rate", "error.finance.vat_rate", other);
-            0
-        }
-    };
+    let vat_rate_bp = kernel::vat::parse_rate(&form.vat_rate).unwrap_or_else(|| {
+        p.add("vat_rate", "error.finance.vat_rate", form.vat_rate.trim());
+        0
+    });
     let barcode_value = if form.barcode.trim().is_empty() { None } else { p.check(barcode(&form.barcode)) };
     let sale_price = if form.sale_price.trim().is_empty() {
         0

@@ -23,7 +23,7 @@ pub struct ContractForm {
     pub title: String,
     /// Yuan, VAT included.
     pub value: String,
-    /// Percent: 13, 9, 6, 3, 1 or 0.
+    /// Percent, one of `kernel::vat::RATE_CHOICES`.
     pub vat_rate: String,
     pub start_date: String,
     pub end_date: String,

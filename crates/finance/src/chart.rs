@@ -53,6 +53,9 @@ pub enum Role {
     InputVatReversed,
     /// 未交增值税: the VAT to pay, after the month-end transfer.
     UnpaidVat,
+    /// 简易计税: the VAT on sales taxed under the simplified method (5 %, 3 %, 1 %), credited
+    /// when they are invoiced and paid as it is, never set against input VAT (财会〔2016〕22号).
+    SimplifiedVat,
     IncomeTaxWithheld,
     /// 应交城市维护建设税, 应交教育费附加, 应交地方教育附加: the surtaxes on the VAT a month
     /// owes, accrued at month end and paid with it.
@@ -74,7 +77,7 @@ pub enum Role {
 
 impl Role {
     /// Every role: the accounts other modules post to by role, which the chart must keep.
-    pub const ALL: [Role; 31] = [
+    pub const ALL: [Role; 32] = [
         Role::Cash,
         Role::Bank,
         Role::OtherMonetaryFunds,
@@ -92,6 +95,7 @@ impl Role {
         Role::VatTransferredOut,
         Role::InputVatReversed,
         Role::UnpaidVat,
+        Role::SimplifiedVat,
         Role::IncomeTaxWithheld,
         Role::UrbanConstructionTax,
         Role::EducationSurcharge,
@@ -154,6 +158,7 @@ impl Template {
             VatTransferredOut => ("22210104", "22210104", "230005"),
             InputVatReversed => ("22210105", "22210105", "230009"),
             UnpaidVat => ("222102", "222102", "230003"),
+            SimplifiedVat => ("222107", "222107", "230010"),
             IncomeTaxWithheld => ("222103", "222103", "230004"),
             UrbanConstructionTax => ("222104", "222104", "230006"),
             EducationSurcharge => ("222105", "222105", "230007"),
@@ -360,6 +365,8 @@ fn with_vat_sub_accounts(mut accounts: Vec<TemplateAccount>) -> Vec<TemplateAcco
         ("222104", "应交城市维护建设税", "Urban construction tax payable", "2221"),
         ("222105", "应交教育费附加", "Education surcharge payable", "2221"),
         ("222106", "应交地方教育附加", "Local education surcharge payable", "2221"),
+        // Sales taxed under the simplified method, paid with the month's taxes.
+        ("222107", "简易计税", "VAT under the simplified method", "2221"),
     ];
     for (code, zh, en, parent) in statutory {
         accounts.push(TemplateAccount {

@@ -454,10 +454,17 @@ fn invoice_voucher_lines(template: Template, invoice: &Invoice) -> Result<Vec<Li
             party: None,
         });
     }
-    if invoice.tax != 0 {
-        let (d, c) = side(invoice.tax, !customer);
+    // A sale's tax at the simplified method's rates goes to its own payable; a purchase's at
+    // those rates is input VAT as any other.
+    let simplified = if customer { simplified_tax(invoice, written_in.as_ref())? } else { 0 };
+    let general = if customer { Role::OutputVat } else { Role::InputVat };
+    for (role, tax) in [(general, invoice.tax - simplified), (Role::SimplifiedVat, simplified)] {
+        if tax == 0 {
+            continue;
+        }
+        let (d, c) = side(tax, !customer);
         lines.push(Line {
-            account: template.code(if customer { Role::OutputVat } else { Role::InputVat }).into(),
+            account: template.code(role).into(),
             debit: d,
             credit: c,
             cost_center: String::new(),
@@ -468,6 +475,25 @@ fn invoice_voucher_lines(template: Template, invoice: &Invoice) -> Result<Vec<Li
         });
     }
     Ok(lines)
+}
+
+/// The part of an invoice's tax, in CNY, on lines at the simplified method's rates
+/// ([`kernel::vat::simplified_method`]): their tax as it stands, or for an invoice in a
+/// foreign currency their share of its CNY tax.
+fn simplified_tax(invoice: &Invoice, written_in: Option<&DocumentRate>) -> Result<i64> {
+    let (mut general, mut simplified) = (0, 0);
+    for l in &invoice.lines {
+        if kernel::vat::simplified_method(l.vat_rate_bp) {
+            simplified += l.tax;
+        } else {
+            general += l.tax;
+        }
+    }
+    match written_in {
+        Some(rate) if simplified != 0 => Ok(rate.split(&[general, simplified], invoice.tax)?[1]),
+        Some(_) => Ok(0),
+        None => Ok(simplified),
+    }
 }
 
 /// Posts a draft: numbers it (INV/2026/00001 for invoices, BILL/… for bills), posts its voucher

@@ -260,6 +260,12 @@ pub fn module() -> Module {
                 name: "cashier signature",
                 sql: include_str!("../migrations/0036_cashier_signature.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 37,
+                name: "simplified-method VAT",
+                sql: include_str!("../migrations/0037_simplified_vat.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,

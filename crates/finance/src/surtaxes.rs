@@ -236,8 +236,11 @@ impl SurtaxRow {
 /// The surtaxes of a range of months, as the VAT return shows them.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Surtaxes {
-    /// The VAT they are levied on: what the months moved, or are still to move, to 未交增值税.
+    /// The VAT they are levied on: what the months moved, or are still to move, to 未交增值税,
+    /// and the simplified method's VAT they credited.
     pub base: i64,
+    /// The simplified method's VAT the months credited (简易计税), which is paid as it is.
+    pub simplified: i64,
     pub rows: Vec<SurtaxRow>,
     /// The months whose small sales exempted them from the education surcharges.
     pub exempt_months: Vec<String>,
@@ -251,7 +254,8 @@ pub struct Surtaxes {
 /// The base of a month is the VAT it moves to 未交增值税, the tax paid the next month: what its
 /// transfer credited there, and for the last month also what is still to transfer. That is
 /// the month's own tax payable, and besides it any earlier month's left untransferred, whose
-/// surtaxes are paid with it.
+/// surtaxes are paid with it. The simplified method's VAT the month's sales credited adds to
+/// it, as it is paid with the month's taxes too.
 pub async fn rows(
     conn: &mut db::Conn,
     company: i64,
@@ -263,12 +267,13 @@ pub async fn rows(
     let settings = settings(&mut *conn, company).await?;
     let codes = Surtax::ALL.map(|t| template.code(t.role()));
     let unpaid_vat = template.code(Role::UnpaidVat);
+    let simplified_vat = template.code(Role::SimplifiedVat);
     let output_vat = template.code(Role::OutputVat);
     let (Some(from), Some(to)) = (months.first(), months.last()) else { return Ok(Surtaxes::default()) };
     let movements = sqlx::query(
         "SELECT a.code, b.period, CAST(SUM(b.credit) AS BIGINT) AS credit, CAST(SUM(b.debit) AS BIGINT) AS debit \
          FROM fin_balances b JOIN fin_accounts a ON a.id = b.account_id WHERE b.company_id = $1 AND b.period >= $2 \
-         AND b.period <= $3 AND (a.code IN ($4, $5, $6, $7) OR a.code = $8 OR a.code LIKE $9) GROUP BY a.code, b.period",
+         AND b.period <= $3 AND (a.code IN ($4, $5, $6, $7, $10) OR a.code = $8 OR a.code LIKE $9) GROUP BY a.code, b.period",
     )
     .bind(company)
     .bind(from)
@@ -279,6 +284,7 @@ pub async fn rows(
     .bind(codes[2])
     .bind(output_vat)
     .bind(format!("{output_vat}%"))
+    .bind(simplified_vat)
     .fetch_all(&mut *conn)
     .await?;
     // (code, period, credit, debit)
@@ -294,8 +300,12 @@ pub async fn rows(
     let credited = |code: &str, month: Option<&str>| -> i64 {
         by_code.iter().filter(|(c, p, ..)| c == code && month.is_none_or(|m| p == m)).map(|r| r.2).sum()
     };
+    // The invoices' tax of a month as the ledger booked it: output VAT, and the simplified
+    // method's credits (its debits are payments of earlier months).
     let output_of = |month: &str| -> i64 {
-        by_code.iter().filter(|(c, p, ..)| c.starts_with(output_vat) && p == month).map(|r| r.2 - r.3).sum()
+        let output: i64 =
+            by_code.iter().filter(|(c, p, ..)| c.starts_with(output_vat) && p == month).map(|r| r.2 - r.3).sum();
+        output + credited(simplified_vat, Some(month))
     };
     let exempt: Vec<bool> = months
         .iter()
@@ -304,8 +314,14 @@ pub async fn rows(
             net <= EXEMPTION_SALES_LIMIT && tax == output_of(m)
         })
         .collect();
-    let bases: Vec<i64> =
-        months.iter().map(|m| credited(unpaid_vat, Some(m)) + if m == to { to_transfer.max(0) } else { 0 }).collect();
+    let bases: Vec<i64> = months
+        .iter()
+        .map(|m| {
+            credited(unpaid_vat, Some(m))
+                + credited(simplified_vat, Some(m))
+                + if m == to { to_transfer.max(0) } else { 0 }
+        })
+        .collect();
     let due = |tax: Surtax| -> i64 {
         (0..months.len())
             .filter(|&i| !(exempt[i] && tax.exempted_on_small_sales()))
@@ -332,7 +348,7 @@ pub async fn rows(
         .filter(|((_, exempt), base)| **exempt && **base > 0)
         .map(|((m, _), _)| m.clone())
         .collect();
-    Ok(Surtaxes { base: bases.iter().sum(), rows, exempt_months })
+    Ok(Surtaxes { base: bases.iter().sum(), simplified: credited(simplified_vat, None), rows, exempt_months })
 }
 
 /// A month's sales on the VAT return's schedules, in yuan: the net and the tax of the customer
@@ -409,14 +425,16 @@ pub(crate) async fn accrue(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Owed {
     pub period: String,
-    /// (account, amount) of 未交增值税, then of each surtax in [`Surtax::ALL`]'s order.
+    /// (account, amount) of 未交增值税, of 简易计税, then of each surtax in [`Surtax::ALL`]'s
+    /// order.
     pub vat: (&'static str, i64),
+    pub simplified: (&'static str, i64),
     pub surtaxes: Vec<(Surtax, &'static str, i64)>,
 }
 
 impl Owed {
     pub fn total(&self) -> i64 {
-        self.vat.1 + self.surtaxes.iter().map(|s| s.2).sum::<i64>()
+        self.vat.1 + self.simplified.1 + self.surtaxes.iter().map(|s| s.2).sum::<i64>()
     }
 }
 
@@ -425,12 +443,13 @@ pub async fn owed(conn: &mut db::Conn, company: i64, period: &str) -> Result<Owe
     let period = domain::parse_period("period", period).map_err(|e| DomainError::Invalid(vec![e]))?;
     let template = chart::template(&mut *conn, company).await?;
     let vat_code = template.code(Role::UnpaidVat);
+    let simplified_code = template.code(Role::SimplifiedVat);
     let codes = Surtax::ALL.map(|t| template.code(t.role()));
     let rows = sqlx::query(
         "SELECT a.code, CAST(SUM(CASE WHEN b.period <= $2 THEN b.credit - b.debit ELSE 0 END) AS BIGINT) AS owed_then, \
          CAST(SUM(CASE WHEN b.period > $2 THEN b.debit ELSE 0 END) AS BIGINT) AS paid_since \
          FROM fin_balances b JOIN fin_accounts a ON a.id = b.account_id \
-         WHERE b.company_id = $1 AND a.code IN ($3, $4, $5, $6) GROUP BY a.code",
+         WHERE b.company_id = $1 AND a.code IN ($3, $4, $5, $6, $7) GROUP BY a.code",
     )
     .bind(company)
     .bind(&period)
@@ -438,6 +457,7 @@ pub async fn owed(conn: &mut db::Conn, company: i64, period: &str) -> Result<Owe
     .bind(codes[0])
     .bind(codes[1])
     .bind(codes[2])
+    .bind(simplified_code)
     .fetch_all(conn)
     .await?;
     let left = |code: &str| -> Result<i64> {
@@ -452,7 +472,12 @@ pub async fn owed(conn: &mut db::Conn, company: i64, period: &str) -> Result<Owe
     for (tax, code) in Surtax::ALL.into_iter().zip(codes) {
         surtaxes.push((tax, code, left(code)?));
     }
-    Ok(Owed { vat: (vat_code, left(vat_code)?), surtaxes, period })
+    Ok(Owed {
+        vat: (vat_code, left(vat_code)?),
+        simplified: (simplified_code, left(simplified_code)?),
+        surtaxes,
+        period,
+    })
 }
 
 /// A payment of a month's taxes as typed: the month they are for, the day paid and the cash
@@ -505,7 +530,7 @@ pub async fn pay(tx: &mut Tx, principal: &Principal, form: &PaymentForm) -> Resu
     }
     let memo = format!("缴纳 {period} 增值税及附加税费");
     let mut lines = Vec::new();
-    for (account, amount) in std::iter::once(owed.vat).chain(owed.surtaxes.iter().map(|s| (s.1, s.2))) {
+    for (account, amount) in [owed.vat, owed.simplified].into_iter().chain(owed.surtaxes.iter().map(|s| (s.1, s.2))) {
         if amount > 0 {
             lines.push(domain::Line::cny(account, amount, 0));
         }

@@ -8,8 +8,9 @@ use kernel::{Currency, DomainResult, Money, Qty, Rounding};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-/// VAT rates in basis points: general taxpayers 13 %, 9 %, 6 %, 0 % (exports); small-scale 3 % and 1 %.
-pub const RATES_BP: [i64; 6] = [1300, 900, 600, 300, 100, 0];
+/// VAT rates in basis points ([`kernel::vat::RATES_BP`]): the general method's 13 %, 9 %, 6 %
+/// and 0 % (exports), the simplified method's 5 %, 3 % and 1 %.
+pub use kernel::vat::RATES_BP;
 
 /// An invoice line as entered.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -22,7 +23,7 @@ pub struct InvoiceLineForm {
     /// Percent as decimal text ("5" for 5 %); empty for none.
     #[serde(default)]
     pub discount: String,
-    /// Percent: 13, 9, 6, 3, 1 or 0.
+    /// Percent, one of [`kernel::vat::RATE_CHOICES`].
     pub vat_rate: String,
     /// Revenue or expense account; default 6001 for sales, 1405 for purchases.
     #[serde(default)]

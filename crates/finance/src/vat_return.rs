@@ -1,4 +1,6 @@
 //! The VAT return (增值税申报) a general taxpayer files each month, as the ledger shows it:
+//! its sales under the general method (13, 9, 6, 0 %) and under the simplified method (简易计税,
+//! 5, 3, 1 %), whose tax stands on its own account and is paid as it is;
 //! sales and purchases of the posted invoices, bills and credit notes by VAT rate (the
 //! schedules, 附列资料), and from the VAT accounts the output and input tax, the input tax
 //! taken back (进项税额转出, which adds to the tax), what was carried
@@ -66,8 +68,11 @@ pub struct VatReturn {
     /// less input less the credit it carried in (a balance left untransferred from an earlier month is not that
     /// month's tax again), never below zero.
     pub payable: i64,
+    /// The simplified method's VAT the months' sales credited (简易计税应纳税额): paid as it is,
+    /// beside the general method's tax, never reduced by input VAT.
+    pub simplified: i64,
     /// The VAT the surtaxes are levied on: what the months moved, or are still to move, to
-    /// 未交增值税 (see [`surtaxes::rows`]).
+    /// 未交增值税, and the simplified method's VAT (see [`surtaxes::rows`]).
     pub surtax_base: i64,
     /// The surtaxes on it (附加税费), and what of them was accrued.
     pub surtaxes: Vec<SurtaxRow>,
@@ -86,6 +91,7 @@ pub struct VatReturn {
     pub output_account: &'static str,
     pub input_account: &'static str,
     pub reversed_account: &'static str,
+    pub simplified_account: &'static str,
 }
 
 impl VatReturn {
@@ -118,13 +124,29 @@ impl VatReturn {
         RateRow { documents: self.sales_documents, ..total(&self.sales) }
     }
 
+    /// The sales rows of one method: the general (13, 9, 6, 0 %) or the simplified (5, 3, 1 %).
+    pub fn sales_of(&self, simplified: bool) -> Vec<&RateRow> {
+        self.sales.iter().filter(|r| kernel::vat::simplified_method(r.rate_bp) == simplified).collect()
+    }
+
+    /// The tax to pay for the months under both methods.
+    pub fn tax_due(&self) -> i64 {
+        self.payable + self.simplified
+    }
+
     pub fn purchases_total(&self) -> RateRow {
         RateRow { documents: self.purchase_documents, ..total(&self.purchases) }
     }
 
-    /// Output VAT booked other than through invoices (a voucher entered by hand).
+    /// Output VAT booked other than through invoices at the general method's rates (a
+    /// voucher entered by hand).
     pub fn output_elsewhere(&self) -> i64 {
-        self.output - self.sales_total().tax
+        self.output - self.sales_of(false).iter().map(|r| r.tax).sum::<i64>()
+    }
+
+    /// The simplified method's VAT booked other than through invoices at its rates.
+    pub fn simplified_elsewhere(&self) -> i64 {
+        self.simplified - self.sales_of(true).iter().map(|r| r.tax).sum::<i64>()
     }
 
     /// Input VAT booked other than through bills.
@@ -281,6 +303,7 @@ pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str)
         input,
         opening,
         payable,
+        simplified: surtaxes.simplified,
         surtax_base: surtaxes.base,
         surtaxes: surtaxes.rows,
         surtax_exempt_months: surtaxes.exempt_months,
@@ -290,6 +313,7 @@ pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str)
         output_account,
         input_account,
         reversed_account,
+        simplified_account: template.code(Role::SimplifiedVat),
         input_reversed,
         from,
         to,

@@ -15,6 +15,7 @@ pub mod ids;
 pub mod lang;
 pub mod money;
 pub mod permission;
+pub mod vat;
 
 pub use clock::Clock;
 pub use error::{DomainError, DomainResult};

@@ -109,7 +109,7 @@ async fn edit_page(
         "select",
         "vat_rate",
         "catalog.vat_rate",
-        ["13", "9", "6", "3", "1", "0"].iter().map(|r| (r.to_string(), format!("{r}%"), form.vat_rate == *r)).collect(),
+        kernel::vat::RATE_CHOICES.iter().map(|r| (r.to_string(), format!("{r}%"), form.vat_rate == *r)).collect(),
     );
     b.choice(
         "select",

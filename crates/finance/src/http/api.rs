@@ -1049,7 +1049,7 @@ fn invoice_schema() -> Value {
         "rate": {"type": "string", "description": "for a foreign currency: its rate to CNY, at most six decimals"},
         "lines": {"type": "array", "items": {"type": "object", "required": ["description", "quantity", "unit_price", "vat_rate"], "properties": {
             "description": {"type": "string"}, "quantity": {"type": "string"}, "unit_price": {"type": "string"},
-            "discount": {"type": "string"}, "vat_rate": {"enum": ["13", "9", "6", "3", "1", "0", ""]}, "account": {"type": "string"},
+            "discount": {"type": "string"}, "vat_rate": {"enum": ["13", "9", "6", "5", "3", "1", "0", ""]}, "account": {"type": "string"},
             "product_id": {"type": "integer", "description": "a catalog product; its name, VAT rate and (on an invoice) sale price fill what the line leaves empty"},
             "cost_center": {"type": "string", "description": "code of a listed, active cost centre"},
             "project": {"type": "string", "description": "code of a listed, active project"}}}}}})
@@ -1686,6 +1686,7 @@ fn tax_payment_schema() -> Value {
 fn owed_json(owed: &crate::surtaxes::Owed) -> Value {
     let mut by_tax = serde_json::Map::new();
     by_tax.insert("vat".into(), json!(yuan(owed.vat.1)));
+    by_tax.insert("simplified_vat".into(), json!(yuan(owed.simplified.1)));
     for (tax, _, amount) in &owed.surtaxes {
         by_tax.insert(tax.key().into(), json!(yuan(*amount)));
     }
@@ -1711,13 +1712,17 @@ pub async fn vat_return(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Jso
         .collect();
     let rows = |rows: &[crate::vat_return::RateRow]| -> Vec<Value> {
         rows.iter()
-            .map(|r| json!({"vat_rate": r.rate_text(), "documents": r.documents, "net": yuan(r.net), "tax": yuan(r.tax)}))
+            .map(|r| {
+                json!({"vat_rate": r.rate_text(), "simplified_method": kernel::vat::simplified_method(r.rate_bp),
+                    "documents": r.documents, "net": yuan(r.net), "tax": yuan(r.tax)})
+            })
             .collect()
     };
     Ok(Json(json!({
         "from": r.from, "to": r.to, "sales": rows(&r.sales), "purchases": rows(&r.purchases),
         "sales_documents": r.sales_documents, "purchase_documents": r.purchase_documents,
         "output": yuan(r.output), "input": yuan(r.input), "input_reversed": yuan(r.input_reversed), "opening": yuan(r.opening), "payable": yuan(r.payable),
+        "simplified": yuan(r.simplified), "tax_due": yuan(r.tax_due()),
         "settled": yuan(r.settled), "to_transfer": yuan(r.to_transfer()), "carried_forward": yuan(r.carried_forward()),
         "surtax_base": yuan(r.surtax_base), "surtaxes": surtaxes, "education_exempt_months": r.surtax_exempt_months, "to_pay": owed_json(&owed),
     })))

@@ -47,9 +47,12 @@ impl VatPage {
         ]
     }
 
-    /// A rate as the schedules show it: `13%`.
+    /// A rate as the schedules show it: `13%`, and `5%（简易计税）` under the simplified method.
     fn rate(&self, row: &RateRow) -> String {
-        format!("{}%", row.rate_text())
+        match kernel::vat::simplified_method(row.rate_bp) {
+            true => format!("{}%（{}）", row.rate_text(), self.page.t("finance.simplified_method")),
+            false => format!("{}%", row.rate_text()),
+        }
     }
 
     /// A surtax's name and rate as shown: `城市维护建设税 7%`.
@@ -70,7 +73,10 @@ impl VatPage {
 
     /// What the payment form shows it will pay: (label, account, amount) of each tax owed.
     fn owed_lines(&self, owed: &Owed) -> Vec<(String, &'static str, i64)> {
-        let mut lines = vec![(self.page.t("finance.unpaid_vat"), owed.vat.0, owed.vat.1)];
+        let mut lines = vec![
+            (self.page.t("finance.unpaid_vat"), owed.vat.0, owed.vat.1),
+            (self.page.t("finance.simplified_method"), owed.simplified.0, owed.simplified.1),
+        ];
         for (tax, account, amount) in &owed.surtaxes {
             lines.push((self.page.t(&format!("finance.surtax.{}", tax.key())), account, *amount));
         }
@@ -146,6 +152,8 @@ fn download(ctx: &Ctx, format: &str, figures: &VatReturn) -> AppResult<Response>
         ("finance.vat_input_reversed", figures.input_reversed),
         ("finance.vat_opening", figures.opening),
         ("finance.vat_payable", figures.payable),
+        ("finance.vat_simplified", figures.simplified),
+        ("finance.vat_tax_due", figures.tax_due()),
         ("finance.vat_settled", figures.settled),
         ("finance.vat_to_transfer", figures.to_transfer()),
         ("finance.vat_carried_forward", figures.carried_forward()),

@@ -169,7 +169,7 @@ async fn three_months_of_vat_are_reported_transferred_and_carried_forward() {
     // bank on the 15th. A day within March is refused beside it, and nothing is paid twice.
     assert_eq!(
         after["to_pay"],
-        json!({"vat": "671.00", "urban_construction": "46.97", "education": "0.00", "local_education": "0.00", "total": "717.97"})
+        json!({"vat": "671.00", "simplified_vat": "0.00", "urban_construction": "46.97", "education": "0.00", "local_education": "0.00", "total": "717.97"})
     );
     let early = api.post("/api/v1/finance/periods/2026-03/tax-payment", &json!({"date": "2026-03-31"})).await;
     assert_eq!(early.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", early.body);
@@ -478,4 +478,107 @@ async fn a_credit_note_after_the_month_end_brings_sales_under_the_limit_and_the_
     let due: Vec<&str> =
         april["surtaxes"].as_array().expect("surtaxes").iter().map(|s| s["due"].as_str().unwrap_or("")).collect();
     assert_eq!(due, vec!["27.30", "11.70", "7.80"]);
+}
+
+#[tokio::test]
+async fn a_general_taxpayer_renting_out_an_old_building_pays_the_simplified_methods_tax_beside_its_own() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let shop = party(&api, "Suzhou Department Store", "customer").await;
+    let maker = party(&api, "Ningbo Lamp Works", "supplier").await;
+    let workshop = party(&api, "Kunshan Repair Shop", "supplier").await;
+
+    // March: lamps sold for 120,000.00 at 13 %, and on the same invoice a month's rent of a
+    // building owned since before 2016, 20,000.00 at the simplified method's 5 % (简易计税).
+    // The rent's 1,000.00 of tax is credited to 简易计税, not to output VAT.
+    let invoice = posted_invoice(
+        &api,
+        document(
+            "customer",
+            shop,
+            "2026-03-05",
+            &[("台灯", "1200", "100.00", "13"), ("厂房租金", "1", "20000.00", "5")],
+        ),
+    )
+    .await;
+    let voucher = api.get(&format!("/api/v1/finance/entries/{}", invoice["entry_id"])).await.json();
+    assert_eq!(
+        lines(&voucher),
+        vec![
+            ("1122", "156600.00", "0.00"),
+            ("6001", "0.00", "140000.00"),
+            ("22210102", "0.00", "15600.00"),
+            ("222107", "0.00", "1000.00")
+        ]
+    );
+    // Bought: lamps for 50,000.00 at 13 % and a repair from a small-scale workshop for
+    // 10,000.00 at 3 %; both input taxes are deducted under the general method.
+    posted_invoice(&api, document("supplier", maker, "2026-03-10", &[("台灯", "100", "500.00", "13")])).await;
+    posted_invoice(&api, document("supplier", workshop, "2026-03-12", &[("维修", "1", "10000.00", "3")])).await;
+
+    // The return: the rent on a row of its own, marked as the simplified method; the general
+    // method's 15,600.00 less 6,800.00 of input is 8,800.00, the rent's 1,000.00 is owed as it
+    // is, 9,800.00 in all, on which the surtaxes are levied.
+    let march = vat(&api, "2026-03").await;
+    assert_eq!(
+        schedule(&march, "sales"),
+        vec![row("13", 1, "120000.00", "15600.00"), row("5", 1, "20000.00", "1000.00")]
+    );
+    assert_eq!(march["sales"][1]["simplified_method"], true);
+    assert_eq!(
+        schedule(&march, "purchases"),
+        vec![row("13", 1, "50000.00", "6500.00"), row("3", 1, "10000.00", "300.00")]
+    );
+    let figures = |r: &Value| {
+        ["output", "input", "payable", "simplified", "tax_due", "to_transfer", "surtax_base"]
+            .map(|k| r[k].as_str().unwrap_or("?").to_string())
+    };
+    assert_eq!(figures(&march), ["15600.00", "6800.00", "8800.00", "1000.00", "9800.00", "8800.00", "9800.00"]);
+    assert_eq!(
+        surtaxes(&march),
+        vec![
+            "urban_construction 7%: due 686.00, accrued 0.00, to accrue 686.00",
+            "education 3%: due 294.00, accrued 0.00, to accrue 294.00",
+            "local_education 2%: due 196.00, accrued 0.00, to accrue 196.00",
+        ]
+    );
+
+    // Month end: only the general method's tax moves to 未交增值税; the surtaxes are accrued
+    // on both.
+    let transferred = api.post("/api/v1/finance/periods/2026-03/vat-transfer", &json!({})).await;
+    assert_eq!(transferred.status, StatusCode::CREATED, "{}", transferred.body);
+    assert_eq!(transferred.json()["amount"], "8800.00", "{}", transferred.body);
+    assert_eq!(
+        surtaxes(&vat(&api, "2026-03").await)[0],
+        "urban_construction 7%: due 686.00, accrued 686.00, to accrue 0.00"
+    );
+
+    // Paid on 15 April: the unpaid VAT, the simplified method's tax and the surtaxes, from the
+    // bank, 10,976.00; nothing is left to pay.
+    let paid = api.post("/api/v1/finance/periods/2026-03/tax-payment", &json!({"date": "2026-04-15"})).await;
+    assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.body);
+    assert_eq!(paid.json()["paid"]["simplified_vat"], "1000.00");
+    let entry = api.get(&format!("/api/v1/finance/entries/{}", paid.json()["entry_id"])).await.json();
+    assert_eq!(
+        lines(&entry),
+        vec![
+            ("222102", "8800.00", "0.00"),
+            ("222107", "1000.00", "0.00"),
+            ("222104", "686.00", "0.00"),
+            ("222105", "294.00", "0.00"),
+            ("222106", "196.00", "0.00"),
+            ("1002", "0.00", "10976.00")
+        ]
+    );
+    assert_eq!(vat(&api, "2026-03").await["to_pay"]["total"], "0.00");
+    // April's return does not count March's payment of the rent's tax as April's.
+    let april = vat(&api, "2026-04").await;
+    assert_eq!(figures(&april)[3..5], ["0.00".to_string(), "0.00".to_string()]);
+
+    // The page shows the rent's rate as the simplified method's, and the tax due in all.
+    let page = app.signed_in("admin").await.get("/finance/reports/vat?from=2026-03&to=2026-03").await;
+    assert!(page.body.contains("5%（simplified method）") || page.body.contains("5%（简易计税）"), "{}", page.body);
+    let due = page.body.split("id=\"vat-tax-due\"").nth(1).expect("the tax due");
+    assert!(due[..due.find("</tr>").expect("row")].contains("9,800.00"), "{due}");
 }
