@@ -390,6 +390,8 @@ test("this month's VAT return adds up the invoices by rate, its unpaid VAT is tr
   await page.waitForSelector('#vat-computation');
   assert.ok(await page.locator('#vat-sales tbody tr:not(.total)').count() > 0, 'the sales schedule has its rates');
   assert.equal(await page.locator('#vat-surtaxes tbody tr:not(.total)').count(), 3, 'three surtaxes on the VAT');
+  assert.match(await page.textContent('#vat-sales'), /5%（简易计税）/, "the warehouse's rent under the simplified method");
+  assert.equal(await page.locator('#vat-simplified').count(), 1, 'its tax beside the general method');
   await shot('31-vat-return');
   const transfer = page.locator('#vat-transfer button');
   if (await transfer.isEnabled()) {

@@ -1078,6 +1078,28 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
             open_export = Some(id);
             vouchers += 1;
         }
+        // A warehouse held since before May 2016 is let to a customer each month, on the
+        // simplified method at 5 % (简易计税), credited to 其他业务收入; paid with the month's
+        // other invoices.
+        let rent = invoicing::InvoiceForm {
+            kind: "customer".into(),
+            party_id: customers[0],
+            date: day(1),
+            memo: "出租闲置仓库（简易计税）".into(),
+            lines: vec![finance::vat::InvoiceLineForm {
+                description: "闲置仓库月租金".into(),
+                quantity: "1".into(),
+                unit_price: "8000.00".into(),
+                vat_rate: "5".into(),
+                account: "6051".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let id = invoicing::create_invoice(&mut tx, &principal, &rent).await?;
+        invoicing::post_invoice(&mut tx, &principal, id).await?;
+        open_invoices.push((id, customers[0]));
+        vouchers += 1;
         for (memo, lines) in [
             ("计提本月工资", vec![("6602", 18_000_000, 0), ("6601", 9_600_000, 0), ("2211", 0, 27_600_000)]),
             ("发放上月工资", vec![("2211", 27_600_000, 0), ("1002", 0, 27_600_000)]),
