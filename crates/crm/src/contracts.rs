@@ -128,13 +128,10 @@ pub async fn create(tx: &mut Tx, principal: &Principal, form: &ContractForm) -> 
     if value <= 0 {
         p.add("value", "error.catalog.quantity_positive", &form.value);
     }
-    let vat = match form.vat_rate.trim() {
-        r @ ("13" | "9" | "6" | "3" | "1" | "0") => r.parse::<i64>().unwrap_or(0) * 100,
-        other => {
-            p.add("vat_rate", "error.finance.vat_rate", other);
-            0
-        }
-    };
+    let vat = kernel::vat::parse_rate(&form.vat_rate).unwrap_or_else(|| {
+        p.add("vat_rate", "error.finance.vat_rate", form.vat_rate.trim());
+        0
+    });
     let start = p.check(kernel::dates::parse("start_date", &form.start_date));
     let end = p.check(kernel::dates::parse("end_date", &form.end_date));
     if let (Some(s), Some(e)) = (start, end) {

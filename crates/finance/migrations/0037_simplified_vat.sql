@@ -1,15 +1,69 @@
 -- Sales taxed under the simplified method (简易计税: 5 %, 3 %, 1 %) credit their VAT to a
--- payable of its own, 应交税费—简易计税, apart from the general method's output VAT. Books set
--- up before get the account, under 2221 on both Chinese charts and under 2300 on the generic
--- one, as the templates now put it; a company that made an account of its own under the code
--- keeps it.
+-- payable of its own, 应交税费—简易计税, apart from the general method's output VAT: 222107 on
+-- both Chinese charts, 230010 on the generic one.
+--
+-- Books set up before may have made an account of their own under that code (222107 is where
+-- a company adds 应交所得税 after the template's 222101–222106). Such books keep it, and get
+-- the simplified method's account at the first free code after it (222108–222119, 230011–
+-- 230019), recorded here; books whose account of that code is named 简易计税 already use it.
+ALTER TABLE fin_books ADD COLUMN simplified_vat_code TEXT NOT NULL DEFAULT '';
+
+UPDATE fin_books SET simplified_vat_code = COALESCE((
+    SELECT MIN(c.code) FROM (
+    SELECT 'cas' AS template, '222108' AS code
+    UNION ALL SELECT 'cas', '222109'
+    UNION ALL SELECT 'cas', '222110'
+    UNION ALL SELECT 'cas', '222111'
+    UNION ALL SELECT 'cas', '222112'
+    UNION ALL SELECT 'cas', '222113'
+    UNION ALL SELECT 'cas', '222114'
+    UNION ALL SELECT 'cas', '222115'
+    UNION ALL SELECT 'cas', '222116'
+    UNION ALL SELECT 'cas', '222117'
+    UNION ALL SELECT 'cas', '222118'
+    UNION ALL SELECT 'cas', '222119'
+    UNION ALL SELECT 'small_enterprise', '222108'
+    UNION ALL SELECT 'small_enterprise', '222109'
+    UNION ALL SELECT 'small_enterprise', '222110'
+    UNION ALL SELECT 'small_enterprise', '222111'
+    UNION ALL SELECT 'small_enterprise', '222112'
+    UNION ALL SELECT 'small_enterprise', '222113'
+    UNION ALL SELECT 'small_enterprise', '222114'
+    UNION ALL SELECT 'small_enterprise', '222115'
+    UNION ALL SELECT 'small_enterprise', '222116'
+    UNION ALL SELECT 'small_enterprise', '222117'
+    UNION ALL SELECT 'small_enterprise', '222118'
+    UNION ALL SELECT 'small_enterprise', '222119'
+    UNION ALL SELECT 'generic_en', '230011'
+    UNION ALL SELECT 'generic_en', '230012'
+    UNION ALL SELECT 'generic_en', '230013'
+    UNION ALL SELECT 'generic_en', '230014'
+    UNION ALL SELECT 'generic_en', '230015'
+    UNION ALL SELECT 'generic_en', '230016'
+    UNION ALL SELECT 'generic_en', '230017'
+    UNION ALL SELECT 'generic_en', '230018'
+    UNION ALL SELECT 'generic_en', '230019'
+    ) c
+    WHERE c.template = fin_books.template
+      AND NOT EXISTS (SELECT 1 FROM fin_accounts x WHERE x.company_id = fin_books.company_id AND x.code = c.code)
+), '')
+WHERE EXISTS (
+    SELECT 1 FROM fin_accounts x WHERE x.company_id = fin_books.company_id
+      AND x.code = CASE fin_books.template WHEN 'generic_en' THEN '230010' ELSE '222107' END
+      AND x.name_zh <> '简易计税'
+);
+
 INSERT INTO fin_accounts (company_id, code, name_zh, name_en, class, normal_side, parent_id, created_at)
-SELECT b.company_id, t.code, t.name_zh, t.name_en, 'liability', 'credit', p.id, p.created_at
+SELECT b.company_id, CASE WHEN b.simplified_vat_code <> '' THEN b.simplified_vat_code ELSE t.code END,
+       '简易计税', 'VAT under the simplified method', 'liability', 'credit', p.id, p.created_at
 FROM fin_books b
 JOIN (
-    SELECT 'cas' AS template, '2221' AS parent, '222107' AS code, '简易计税' AS name_zh, 'VAT under the simplified method' AS name_en
-    UNION ALL SELECT 'small_enterprise', '2221', '222107', '简易计税', 'VAT under the simplified method'
-    UNION ALL SELECT 'generic_en', '2300', '230010', '简易计税', 'VAT under the simplified method'
+    SELECT 'cas' AS template, '2221' AS parent, '222107' AS code
+    UNION ALL SELECT 'small_enterprise', '2221', '222107'
+    UNION ALL SELECT 'generic_en', '2300', '230010'
 ) t ON t.template = b.template
 JOIN fin_accounts p ON p.company_id = b.company_id AND p.code = t.parent
-WHERE NOT EXISTS (SELECT 1 FROM fin_accounts x WHERE x.company_id = b.company_id AND x.code = t.code);
+WHERE NOT EXISTS (
+    SELECT 1 FROM fin_accounts x WHERE x.company_id = b.company_id
+      AND x.code = CASE WHEN b.simplified_vat_code <> '' THEN b.simplified_vat_code ELSE t.code END
+);

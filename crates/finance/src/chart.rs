@@ -294,6 +294,31 @@ pub fn stored_template(key: Option<String>) -> Result<Template> {
     }
 }
 
+/// The account of the simplified method's VAT (简易计税) in a company's books: the template's
+/// ([`Role::SimplifiedVat`]: 222107, 230010), or the code migration 0037 gave it (`stored`)
+/// where the books had made an account of their own under that code before.
+pub fn simplified_vat_code(template: Template, stored: &str) -> String {
+    match stored.trim() {
+        "" => template.code(Role::SimplifiedVat).to_string(),
+        code => code.to_string(),
+    }
+}
+
+/// [`simplified_vat_code`] of a company, read from its books.
+pub async fn simplified_vat_account(conn: &mut db::Conn, company: i64) -> Result<String> {
+    let row = sqlx::query("SELECT template, simplified_vat_code FROM fin_books WHERE company_id = $1")
+        .bind(company)
+        .fetch_optional(conn)
+        .await?;
+    Ok(match row {
+        Some(r) => simplified_vat_code(
+            stored_template(r.try_get("template")?)?,
+            &r.try_get::<String, _>("simplified_vat_code")?,
+        ),
+        None => Template::Cas.code(Role::SimplifiedVat).to_string(),
+    })
+}
+
 /// Changes settings kept in the company's books row: `set` names the columns as
 /// `column = $1, …` over `values` (the company is bound after them), and `changes` is what the
 /// audit log keeps. Refused beside `field` when the books are not set up.
@@ -768,6 +793,7 @@ mod tests {
             (OtherPayables, "liability"),
             (InputVat, "liability"),
             (OutputVat, "liability"),
+            (SimplifiedVat, "liability"),
             (IncomeTaxWithheld, "liability"),
             (PaidInCapital, "equity"),
             (CurrentYearProfit, "equity"),

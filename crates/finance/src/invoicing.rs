@@ -411,7 +411,10 @@ async fn insert_lines(tx: &mut Tx, invoice: i64, lines: &[InvoiceLine]) -> Resul
 /// The voucher lines of an invoice: net per account, cost centre and project, tax, and the
 /// receivable or payable. Of an invoice in a foreign currency, the receivable (payable) line
 /// carries its total in that currency; the net per account is its share of the CNY net.
-fn invoice_voucher_lines(template: Template, invoice: &Invoice) -> Result<Vec<Line>> {
+/// `simplified_apart` is false for a credit note of an invoice posted before the simplified
+/// method's tax had an account of its own: the note takes back the tax where the invoice put it.
+fn invoice_voucher_lines(accounts: &VatAccounts, invoice: &Invoice, simplified_apart: bool) -> Result<Vec<Line>> {
+    let template = accounts.template;
     let customer = invoice.kind == "customer";
     let written_in = invoice.document_rate()?;
     let mut by_account: Vec<((&str, &str, &str), i64)> = Vec::new();
@@ -456,15 +459,15 @@ fn invoice_voucher_lines(template: Template, invoice: &Invoice) -> Result<Vec<Li
     }
     // A sale's tax at the simplified method's rates goes to its own payable; a purchase's at
     // those rates is input VAT as any other.
-    let simplified = if customer { simplified_tax(invoice, written_in.as_ref())? } else { 0 };
-    let general = if customer { Role::OutputVat } else { Role::InputVat };
-    for (role, tax) in [(general, invoice.tax - simplified), (Role::SimplifiedVat, simplified)] {
+    let simplified = if customer && simplified_apart { simplified_tax(invoice, written_in.as_ref())? } else { 0 };
+    let general = template.code(if customer { Role::OutputVat } else { Role::InputVat });
+    for (account, tax) in [(general, invoice.tax - simplified), (accounts.simplified.as_str(), simplified)] {
         if tax == 0 {
             continue;
         }
         let (d, c) = side(tax, !customer);
         lines.push(Line {
-            account: template.code(role).into(),
+            account: account.into(),
             debit: d,
             credit: c,
             cost_center: String::new(),
@@ -479,21 +482,42 @@ fn invoice_voucher_lines(template: Template, invoice: &Invoice) -> Result<Vec<Li
 
 /// The part of an invoice's tax, in CNY, on lines at the simplified method's rates
 /// ([`kernel::vat::simplified_method`]): their tax as it stands, or for an invoice in a
-/// foreign currency their share of its CNY tax.
+/// foreign currency their rates' shares of its CNY tax, shared per rate as the VAT return's
+/// schedules share it, so the two agree to the fen.
 fn simplified_tax(invoice: &Invoice, written_in: Option<&DocumentRate>) -> Result<i64> {
-    let (mut general, mut simplified) = (0, 0);
+    let mut by_rate: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
     for l in &invoice.lines {
-        if kernel::vat::simplified_method(l.vat_rate_bp) {
-            simplified += l.tax;
-        } else {
-            general += l.tax;
-        }
+        *by_rate.entry(l.vat_rate_bp).or_default() += l.tax;
     }
+    let simplified = |rates: &mut dyn Iterator<Item = (i64, i64)>| -> i64 {
+        rates.filter(|(rate, _)| kernel::vat::simplified_method(*rate)).map(|(_, tax)| tax).sum()
+    };
     match written_in {
-        Some(rate) if simplified != 0 => Ok(rate.split(&[general, simplified], invoice.tax)?[1]),
+        Some(rate) if by_rate.keys().any(|r| kernel::vat::simplified_method(*r)) => {
+            let taxes: Vec<i64> = by_rate.values().copied().collect();
+            let shares = rate.split(&taxes, invoice.tax)?;
+            Ok(simplified(&mut by_rate.keys().copied().zip(shares)))
+        }
         Some(_) => Ok(0),
-        None => Ok(simplified),
+        None => Ok(simplified(&mut by_rate.into_iter())),
     }
+}
+
+/// Whether the invoice a credit note credits put its simplified method's tax on that account;
+/// one posted before the account existed put it on output VAT.
+async fn credited_apart(tx: &mut Tx, accounts: &VatAccounts, invoice: &Invoice) -> Result<bool> {
+    let Some(original) = invoice.credit_of else { return Ok(true) };
+    let row = tx
+        .fetch_optional(
+            sqlx::query(
+                "SELECT 1 AS found FROM fin_invoices o JOIN fin_entry_lines l ON l.entry_id = o.entry_id \
+                 JOIN fin_accounts a ON a.id = l.account_id WHERE o.id = $1 AND a.code = $2",
+            )
+            .bind(original)
+            .bind(&accounts.simplified),
+        )
+        .await?;
+    Ok(row.is_some())
 }
 
 /// Posts a draft: numbers it (INV/2026/00001 for invoices, BILL/… for bills), posts its voucher
@@ -503,7 +527,7 @@ pub async fn post_invoice(tx: &mut Tx, principal: &Principal, id: i64) -> Result
     let company = principal.company_id.0;
     // Loaded for this transaction alone: a second posting of the same invoice waits here until
     // this one commits, then finds it posted.
-    let (invoice, template) = load_for_posting(tx, company, id).await?.ok_or(DomainError::NotFound("invoice"))?;
+    let (invoice, accounts) = load_for_posting(tx, company, id).await?.ok_or(DomainError::NotFound("invoice"))?;
     if invoice.status != "draft" {
         return Err(DomainError::Conflict("the invoice is already posted".into()).into());
     }
@@ -526,12 +550,17 @@ pub async fn post_invoice(tx: &mut Tx, principal: &Principal, id: i64) -> Result
         .await?
         .try_into()
         .map_err(|_| DomainError::Internal("two numbers asked, other than two taken".into()))?;
+    // Only a credit note of a sale at the simplified method's rates asks where its invoice put
+    // that tax: other postings cost no query for it.
+    let simplified_sale =
+        invoice.kind == "customer" && invoice.lines.iter().any(|l| kernel::vat::simplified_method(l.vat_rate_bp));
+    let simplified_apart = !simplified_sale || credited_apart(tx, &accounts, &invoice).await?;
     let entry = Entry {
         date: invoice.date.clone(),
         period,
         word: "转".into(),
         memo: format!("{number} {}", invoice.party_name),
-        lines: invoice_voucher_lines(template, &invoice)?,
+        lines: invoice_voucher_lines(&accounts, &invoice, simplified_apart)?,
     };
     let spend = match invoice.kind.as_str() {
         "customer" => {
@@ -1877,16 +1906,25 @@ pub async fn load(conn: &mut db::Conn, company: i64, id: i64) -> Result<Option<I
 /// A draft about to be posted, taken for this transaction alone (PostgreSQL; SQLite's one
 /// writer keeps it still), with the chart template of the company's books, which its voucher
 /// needs: one call instead of three.
-async fn load_for_posting(tx: &mut Tx, company: i64, id: i64) -> Result<Option<(Invoice, Template)>> {
+async fn load_for_posting(tx: &mut Tx, company: i64, id: i64) -> Result<Option<(Invoice, VatAccounts)>> {
     let sql = load_sql(
-        ", b.template",
+        ", b.template, b.simplified_vat_code",
         " LEFT JOIN fin_books b ON b.company_id = i.company_id",
         &tx.dialect().update_lock_of("i"),
     );
     let rows = tx.fetch_all(sqlx::query(&sql).bind(company).bind(id)).await?;
     let Some(invoice) = invoice_from_rows(id, &rows)? else { return Ok(None) };
     let template = chart::stored_template(rows[0].try_get("template")?)?;
-    Ok(Some((invoice, template)))
+    let stored: Option<String> = rows[0].try_get("simplified_vat_code")?;
+    let simplified = chart::simplified_vat_code(template, &stored.unwrap_or_default());
+    Ok(Some((invoice, VatAccounts { template, simplified })))
+}
+
+/// The chart an invoice's voucher is posted in, with the account of the simplified method's
+/// VAT in those books.
+struct VatAccounts {
+    template: Template,
+    simplified: String,
 }
 
 /// The invoice in the rows of [`load_sql`]; none without rows.

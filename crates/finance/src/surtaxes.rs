@@ -1,6 +1,7 @@
 //! The surtaxes on VAT (附加税费) and the payment of a month's VAT with them (缴纳税款).
 //!
-//! Three taxes are levied on the VAT a company owes for a month: urban construction tax
+//! Three taxes are levied on the VAT a company owes for a month (the general method's, and
+//! the simplified method's on its own account): urban construction tax
 //! (城市维护建设税: 7 % in a city, 5 % in a county town, 1 % elsewhere), the education surcharge
 //! (教育费附加, 3 %) and the local education surcharge (地方教育附加, 2 %). Small taxpayers are
 //! granted half of each (六税两费减半, through 2027-12-31). Where the company is and whether it
@@ -8,8 +9,8 @@
 //!
 //! The month's surtaxes are accrued together with the month-end transfer of its unpaid VAT
 //! (`vat_return::transfer_unpaid`): Dr 税金及附加, Cr each surtax's payable. Next month both are
-//! paid at once, as the tax office debits them together: Dr 未交增值税 and the three payables,
-//! Cr the bank ([`pay`]).
+//! paid at once, as the tax office debits them together: Dr 未交增值税, 简易计税 and the three
+//! payables, Cr the bank ([`pay`]).
 //!
 //! A month whose sales come to no more than 100,000.00 owes no education surcharges
 //! (财税〔2016〕12号: 月销售额不超过10万元的免征教育费附加、地方教育附加); the urban construction
@@ -267,7 +268,7 @@ pub async fn rows(
     let settings = settings(&mut *conn, company).await?;
     let codes = Surtax::ALL.map(|t| template.code(t.role()));
     let unpaid_vat = template.code(Role::UnpaidVat);
-    let simplified_vat = template.code(Role::SimplifiedVat);
+    let simplified_vat = &chart::simplified_vat_account(&mut *conn, company).await?;
     let output_vat = template.code(Role::OutputVat);
     let (Some(from), Some(to)) = (months.first(), months.last()) else { return Ok(Surtaxes::default()) };
     let movements = sqlx::query(
@@ -420,21 +421,22 @@ pub(crate) async fn accrue(
     Ok(Some(PostedVoucher { entry_id, number, amount: total }))
 }
 
-/// What a month's taxes leave to pay: the unpaid VAT and each surtax standing on their
-/// accounts at the month's end, less what was paid into them since.
+/// What a month's taxes leave to pay: the unpaid VAT, the simplified method's VAT and each
+/// surtax standing on their accounts at the month's end, less what was paid into them since.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Owed {
     pub period: String,
     /// (account, amount) of 未交增值税, of 简易计税, then of each surtax in [`Surtax::ALL`]'s
     /// order.
     pub vat: (&'static str, i64),
-    pub simplified: (&'static str, i64),
+    /// (amount, account): the simplified method's account is the books' own.
+    pub simplified: (i64, String),
     pub surtaxes: Vec<(Surtax, &'static str, i64)>,
 }
 
 impl Owed {
     pub fn total(&self) -> i64 {
-        self.vat.1 + self.simplified.1 + self.surtaxes.iter().map(|s| s.2).sum::<i64>()
+        self.vat.1 + self.simplified.0 + self.surtaxes.iter().map(|s| s.2).sum::<i64>()
     }
 }
 
@@ -443,7 +445,7 @@ pub async fn owed(conn: &mut db::Conn, company: i64, period: &str) -> Result<Owe
     let period = domain::parse_period("period", period).map_err(|e| DomainError::Invalid(vec![e]))?;
     let template = chart::template(&mut *conn, company).await?;
     let vat_code = template.code(Role::UnpaidVat);
-    let simplified_code = template.code(Role::SimplifiedVat);
+    let simplified_code = chart::simplified_vat_account(&mut *conn, company).await?;
     let codes = Surtax::ALL.map(|t| template.code(t.role()));
     let rows = sqlx::query(
         "SELECT a.code, CAST(SUM(CASE WHEN b.period <= $2 THEN b.credit - b.debit ELSE 0 END) AS BIGINT) AS owed_then, \
@@ -457,7 +459,7 @@ pub async fn owed(conn: &mut db::Conn, company: i64, period: &str) -> Result<Owe
     .bind(codes[0])
     .bind(codes[1])
     .bind(codes[2])
-    .bind(simplified_code)
+    .bind(&simplified_code)
     .fetch_all(conn)
     .await?;
     let left = |code: &str| -> Result<i64> {
@@ -474,7 +476,7 @@ pub async fn owed(conn: &mut db::Conn, company: i64, period: &str) -> Result<Owe
     }
     Ok(Owed {
         vat: (vat_code, left(vat_code)?),
-        simplified: (simplified_code, left(simplified_code)?),
+        simplified: (left(&simplified_code)?, simplified_code),
         surtaxes,
         period,
     })
@@ -501,7 +503,7 @@ pub struct Payment {
 }
 
 /// Pays what a month's VAT and surtaxes leave to pay (缴纳税款): one voucher (付) on the day
-/// paid, Dr 未交增值税 and each surtax's payable, Cr the bank. The day must fall after the
+/// paid, Dr 未交增值税, 简易计税 and each surtax's payable, Cr the bank. The day must fall after the
 /// month, in an open period. Nothing is posted (`None`) when nothing is owed, as after a
 /// payment already made.
 pub async fn pay(tx: &mut Tx, principal: &Principal, form: &PaymentForm) -> Result<Option<Payment>> {
@@ -530,7 +532,8 @@ pub async fn pay(tx: &mut Tx, principal: &Principal, form: &PaymentForm) -> Resu
     }
     let memo = format!("缴纳 {period} 增值税及附加税费");
     let mut lines = Vec::new();
-    for (account, amount) in [owed.vat, owed.simplified].into_iter().chain(owed.surtaxes.iter().map(|s| (s.1, s.2))) {
+    let simplified = (owed.simplified.1.as_str(), owed.simplified.0);
+    for (account, amount) in [owed.vat, simplified].into_iter().chain(owed.surtaxes.iter().map(|s| (s.1, s.2))) {
         if amount > 0 {
             lines.push(domain::Line::cny(account, amount, 0));
         }

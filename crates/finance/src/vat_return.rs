@@ -91,7 +91,7 @@ pub struct VatReturn {
     pub output_account: &'static str,
     pub input_account: &'static str,
     pub reversed_account: &'static str,
-    pub simplified_account: &'static str,
+    pub simplified_account: String,
 }
 
 impl VatReturn {
@@ -313,7 +313,7 @@ pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str)
         output_account,
         input_account,
         reversed_account,
-        simplified_account: template.code(Role::SimplifiedVat),
+        simplified_account: chart::simplified_vat_account(&mut *conn, company).await?,
         input_reversed,
         from,
         to,

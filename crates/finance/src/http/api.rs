@@ -1668,7 +1668,7 @@ pub fn vat_docs() -> Vec<ApiRoute> {
     let payment = ApiRoute {
         method: "POST",
         path: "/api/v1/finance/periods/{period}/tax-payment",
-        summary: "Pay the month's unpaid VAT and surtaxes (缴纳税款) on a day after the month: Dr 未交增值税 and the surtax payables, Cr the bank (bank_account, the company's bank when left out); 201 with the voucher, or 200 with none when nothing is owed",
+        summary: "Pay the month's unpaid VAT, simplified-method VAT and surtaxes (缴纳税款) on a day after the month: Dr 未交增值税, 简易计税 and the surtax payables, Cr the bank (bank_account, the company's bank when left out); 201 with the voucher, or 200 with none when nothing is owed",
         permission: Some(service::POST),
         query: &[],
         request: Some(tax_payment_schema),
@@ -1686,7 +1686,7 @@ fn tax_payment_schema() -> Value {
 fn owed_json(owed: &crate::surtaxes::Owed) -> Value {
     let mut by_tax = serde_json::Map::new();
     by_tax.insert("vat".into(), json!(yuan(owed.vat.1)));
-    by_tax.insert("simplified_vat".into(), json!(yuan(owed.simplified.1)));
+    by_tax.insert("simplified_vat".into(), json!(yuan(owed.simplified.0)));
     for (tax, _, amount) in &owed.surtaxes {
         by_tax.insert(tax.key().into(), json!(yuan(*amount)));
     }
@@ -1710,16 +1710,17 @@ pub async fn vat_return(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Jso
                 "accrued": yuan(s.accrued), "to_accrue": yuan(s.to_accrue())})
         })
         .collect();
-    let rows = |rows: &[crate::vat_return::RateRow]| -> Vec<Value> {
+    // Only a sale is taxed under the simplified method; a purchase at its rates is input VAT.
+    let rows = |rows: &[crate::vat_return::RateRow], sales: bool| -> Vec<Value> {
         rows.iter()
             .map(|r| {
-                json!({"vat_rate": r.rate_text(), "simplified_method": kernel::vat::simplified_method(r.rate_bp),
+                json!({"vat_rate": r.rate_text(), "simplified_method": sales && kernel::vat::simplified_method(r.rate_bp),
                     "documents": r.documents, "net": yuan(r.net), "tax": yuan(r.tax)})
             })
             .collect()
     };
     Ok(Json(json!({
-        "from": r.from, "to": r.to, "sales": rows(&r.sales), "purchases": rows(&r.purchases),
+        "from": r.from, "to": r.to, "sales": rows(&r.sales, true), "purchases": rows(&r.purchases, false),
         "sales_documents": r.sales_documents, "purchase_documents": r.purchase_documents,
         "output": yuan(r.output), "input": yuan(r.input), "input_reversed": yuan(r.input_reversed), "opening": yuan(r.opening), "payable": yuan(r.payable),
         "simplified": yuan(r.simplified), "tax_due": yuan(r.tax_due()),

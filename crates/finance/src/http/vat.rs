@@ -47,9 +47,10 @@ impl VatPage {
         ]
     }
 
-    /// A rate as the schedules show it: `13%`, and `5%（简易计税）` under the simplified method.
-    fn rate(&self, row: &RateRow) -> String {
-        match kernel::vat::simplified_method(row.rate_bp) {
+    /// A rate as the schedules show it: `13%`, and `5%（简易计税）` for sales under the
+    /// simplified method (a purchase at its rates is input VAT as any other).
+    fn rate(&self, row: &RateRow, sales: bool) -> String {
+        match sales && kernel::vat::simplified_method(row.rate_bp) {
             true => format!("{}%（{}）", row.rate_text(), self.page.t("finance.simplified_method")),
             false => format!("{}%", row.rate_text()),
         }
@@ -72,10 +73,10 @@ impl VatPage {
     }
 
     /// What the payment form shows it will pay: (label, account, amount) of each tax owed.
-    fn owed_lines(&self, owed: &Owed) -> Vec<(String, &'static str, i64)> {
+    fn owed_lines<'a>(&self, owed: &'a Owed) -> Vec<(String, &'a str, i64)> {
         let mut lines = vec![
             (self.page.t("finance.unpaid_vat"), owed.vat.0, owed.vat.1),
-            (self.page.t("finance.simplified_method"), owed.simplified.0, owed.simplified.1),
+            (self.page.t("finance.simplified_method"), owed.simplified.1.as_str(), owed.simplified.0),
         ];
         for (tax, account, amount) in &owed.surtaxes {
             lines.push((self.page.t(&format!("finance.surtax.{}", tax.key())), account, *amount));
@@ -137,9 +138,13 @@ fn download(ctx: &Ctx, format: &str, figures: &VatReturn) -> AppResult<Response>
     let mut rows = Vec::new();
     for (side, lines) in [("finance.vat_sales", &figures.sales), ("finance.vat_purchases", &figures.purchases)] {
         for r in lines.iter() {
+            let simplified = side == "finance.vat_sales" && kernel::vat::simplified_method(r.rate_bp);
             rows.push(vec![
                 ctx.t(side),
-                format!("{}%", r.rate_text()),
+                match simplified {
+                    true => format!("{}%（{}）", r.rate_text(), ctx.t("finance.simplified_method")),
+                    false => format!("{}%", r.rate_text()),
+                },
                 r.documents.to_string(),
                 yuan(r.net),
                 yuan(r.tax),

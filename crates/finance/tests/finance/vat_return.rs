@@ -582,3 +582,74 @@ async fn a_general_taxpayer_renting_out_an_old_building_pays_the_simplified_meth
     let due = page.body.split("id=\"vat-tax-due\"").nth(1).expect("the tax due");
     assert!(due[..due.find("</tr>").expect("row")].contains("9,800.00"), "{due}");
 }
+
+#[tokio::test]
+async fn books_older_than_the_simplified_method_keep_their_own_222107_and_credit_old_invoices_as_they_were_posted() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let shop = party(&api, "Suzhou Department Store", "customer").await;
+    // Before the simplified method had its account, the books posted a sale at 3 % with its
+    // tax on output VAT, and the company made 222107 its income tax payable.
+    let old = posted_invoice(&api, document("customer", shop, "2026-02-10", &[("旧设备", "1", "10000.00", "3")])).await;
+    let account_id = async |code: &str| -> i64 {
+        let sql = format!("SELECT id FROM fin_accounts WHERE company_id = {} AND code = '{code}'", app.company_id);
+        let row = sqlx::query(&sql).fetch_one(app.db.reader()).await.expect("account");
+        sqlx::Row::try_get(&row, "id").expect("id")
+    };
+    let (template_account, output_vat) = (account_id("222107").await, account_id("22210102").await);
+    let mut tx = app.db.begin(db::Actor::user(1, "admin", app.company_id)).await.expect("begin");
+    let as_before = [
+        format!("UPDATE fin_entry_lines SET account_id = {output_vat} WHERE entry_id = {} AND account_id = {template_account}", old["entry_id"]),
+        format!("DELETE FROM fin_balances WHERE account_id = {template_account}"),
+        format!("DELETE FROM fin_accounts WHERE id = {template_account}"),
+    ];
+    for sql in &as_before {
+        tx.execute(sqlx::query(sql)).await.expect("the books as they were");
+    }
+    tx.commit().await.expect("commit");
+    let own = api
+        .post(
+            "/api/v1/finance/accounts",
+            &json!({"parent": "2221", "code": "222107", "name_zh": "应交所得税", "name_en": "Income tax payable"}),
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::CREATED, "{}", own.body);
+
+    // The upgrade: the company's 222107 stays its income tax; the simplified method's account
+    // is made at 222108, and the books remember it.
+    let migration = include_str!("../../migrations/0037_simplified_vat.sql");
+    let mut tx = app.db.begin(db::Actor::user(1, "admin", app.company_id)).await.expect("begin");
+    for statement in
+        migration.split(";\n").map(str::trim).filter(|s| s.contains("fin_books") && !s.contains("ALTER TABLE"))
+    {
+        tx.execute(sqlx::query(statement)).await.expect("the migration");
+    }
+    tx.commit().await.expect("commit");
+    let accounts = api.get("/api/v1/finance/accounts").await.json();
+    let name = |code: &str| -> String {
+        let list = accounts["items"].as_array().or(accounts.as_array()).cloned().unwrap_or_default();
+        list.iter().find(|a| a["code"] == code).and_then(|a| a["name_zh"].as_str()).unwrap_or("").to_string()
+    };
+    assert_eq!((name("222107"), name("222108")), ("应交所得税".to_string(), "简易计税".to_string()), "{accounts}");
+
+    // A rent at 5 % now credits 222108; the income tax accrued on 222107 is no VAT: neither
+    // the return, nor the surtaxes, nor the month's payment count it.
+    let rent =
+        posted_invoice(&api, document("customer", shop, "2026-03-01", &[("仓库租金", "1", "8000.00", "5")])).await;
+    let rent_voucher = api.get(&format!("/api/v1/finance/entries/{}", rent["entry_id"])).await.json();
+    assert!(lines(&rent_voucher).contains(&("222108", "0.00", "400.00")), "{rent_voucher}");
+    post(&api, voucher("2026-03-31", "计提一季度所得税", &[("6801", "5000.00", ""), ("222107", "", "5000.00")])).await;
+    let march = vat(&api, "2026-03").await;
+    assert_eq!((march["simplified"].as_str(), march["surtax_base"].as_str()), (Some("400.00"), Some("400.00")));
+    assert_eq!(march["to_pay"]["simplified_vat"], "400.00");
+
+    // February's sale is credited as it was posted: its tax comes off output VAT, not off the
+    // simplified method's account.
+    let note =
+        api.post(&format!("/api/v1/finance/invoices/{}/credit-note", old["id"]), &json!({"date": "2026-03-20"})).await;
+    assert_eq!(note.status, StatusCode::CREATED, "{}", note.body);
+    let note_voucher = api.get(&format!("/api/v1/finance/entries/{}", note.json()["entry_id"])).await.json();
+    let taxed: Vec<&str> = lines(&note_voucher).iter().map(|l| l.0).filter(|a| a.starts_with("2221")).collect();
+    assert_eq!(taxed, vec!["22210102"], "{note_voucher}");
+}
