@@ -6,16 +6,34 @@
 use crate::ledger::voucher;
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
-use testkit::spawn_app;
+use testkit::{spawn_app, ApiClient, TestApp};
+
+/// A trading company's finance office with its books set up for 2026: the accountant
+/// `chen.jing` who enters vouchers, the chief accountant `qian.hui` who reviews them and sets
+/// the rules, and the cashier `wu.xia`.
+struct Office {
+    clerk: ApiClient,
+    chief: ApiClient,
+    cashier: ApiClient,
+}
+
+async fn finance_office(app: &TestApp) -> Office {
+    app.user("chen.jing", &["accountant"], "", "finance").await;
+    app.user("qian.hui", &["chief_accountant"], "", "finance").await;
+    app.user("wu.xia", &["cashier"], "", "finance").await;
+    let office = Office {
+        clerk: app.api("chen.jing").await,
+        chief: app.api("qian.hui").await,
+        cashier: app.api("wu.xia").await,
+    };
+    office.chief.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    office
+}
 
 #[tokio::test]
 async fn a_hand_entered_voucher_is_posted_only_after_a_second_person_reviews_it() {
     let app = spawn_app().await;
-    app.user("chen.jing", &["accountant"], "", "finance").await;
-    app.user("qian.hui", &["chief_accountant"], "", "finance").await;
-    let clerk = app.api("chen.jing").await;
-    let chief = app.api("qian.hui").await;
-    chief.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let Office { clerk, chief, cashier: _ } = finance_office(&app).await;
 
     // Off by default: the accountant posts her own voucher at once.
     let settings = clerk.get("/api/v1/finance/settings").await.json();
@@ -220,11 +238,7 @@ async fn a_hand_entered_voucher_is_posted_only_after_a_second_person_reviews_it(
 #[tokio::test]
 async fn a_reversal_made_while_review_is_on_waits_for_its_own_review_before_it_moves_anything() {
     let app = spawn_app().await;
-    app.user("chen.jing", &["accountant"], "", "finance").await;
-    app.user("qian.hui", &["chief_accountant"], "", "finance").await;
-    let clerk = app.api("chen.jing").await;
-    let chief = app.api("qian.hui").await;
-    chief.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let Office { clerk, chief, cashier: _ } = finance_office(&app).await;
     chief.patch("/api/v1/finance/settings", &json!({"review_vouchers": true})).await;
 
     // March's wages, 48,000.00, paid from the bank: entered, reviewed, posted, and matched
@@ -363,13 +377,7 @@ async fn a_reversal_made_while_review_is_on_waits_for_its_own_review_before_it_m
 #[tokio::test]
 async fn a_voucher_that_moves_cash_is_posted_only_once_the_cashier_has_signed_it() {
     let app = spawn_app().await;
-    app.user("chen.jing", &["accountant"], "", "finance").await;
-    app.user("qian.hui", &["chief_accountant"], "", "finance").await;
-    app.user("wu.xia", &["cashier"], "", "finance").await;
-    let clerk = app.api("chen.jing").await;
-    let chief = app.api("qian.hui").await;
-    let cashier = app.api("wu.xia").await;
-    chief.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let Office { clerk, chief, cashier } = finance_office(&app).await;
 
     // The cashier cannot set the rule that asks for her; the chief accountant turns it on,
     // audited. Review stays off.
