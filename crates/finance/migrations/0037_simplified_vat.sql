@@ -4,48 +4,18 @@
 --
 -- Books set up before may have made an account of their own under that code (222107 is where
 -- a company adds 应交所得税 after the template's 222101–222106). Such books keep it, and get
--- the simplified method's account at the first free code after it (222108–222119, 230011–
--- 230019), recorded here; books whose account of that code is named 简易计税 already use it.
+-- the simplified method's account at the first free code after it (222108–222199, 230011–
+-- 230099), recorded here; books whose account of that code is named 简易计税 already use it.
 ALTER TABLE fin_books ADD COLUMN simplified_vat_code TEXT NOT NULL DEFAULT '';
 
 UPDATE fin_books SET simplified_vat_code = COALESCE((
+    WITH RECURSIVE n(i) AS (SELECT 8 UNION ALL SELECT i + 1 FROM n WHERE i < 99)
     SELECT MIN(c.code) FROM (
-    SELECT 'cas' AS template, '222108' AS code
-    UNION ALL SELECT 'cas', '222109'
-    UNION ALL SELECT 'cas', '222110'
-    UNION ALL SELECT 'cas', '222111'
-    UNION ALL SELECT 'cas', '222112'
-    UNION ALL SELECT 'cas', '222113'
-    UNION ALL SELECT 'cas', '222114'
-    UNION ALL SELECT 'cas', '222115'
-    UNION ALL SELECT 'cas', '222116'
-    UNION ALL SELECT 'cas', '222117'
-    UNION ALL SELECT 'cas', '222118'
-    UNION ALL SELECT 'cas', '222119'
-    UNION ALL SELECT 'small_enterprise', '222108'
-    UNION ALL SELECT 'small_enterprise', '222109'
-    UNION ALL SELECT 'small_enterprise', '222110'
-    UNION ALL SELECT 'small_enterprise', '222111'
-    UNION ALL SELECT 'small_enterprise', '222112'
-    UNION ALL SELECT 'small_enterprise', '222113'
-    UNION ALL SELECT 'small_enterprise', '222114'
-    UNION ALL SELECT 'small_enterprise', '222115'
-    UNION ALL SELECT 'small_enterprise', '222116'
-    UNION ALL SELECT 'small_enterprise', '222117'
-    UNION ALL SELECT 'small_enterprise', '222118'
-    UNION ALL SELECT 'small_enterprise', '222119'
-    UNION ALL SELECT 'generic_en', '230011'
-    UNION ALL SELECT 'generic_en', '230012'
-    UNION ALL SELECT 'generic_en', '230013'
-    UNION ALL SELECT 'generic_en', '230014'
-    UNION ALL SELECT 'generic_en', '230015'
-    UNION ALL SELECT 'generic_en', '230016'
-    UNION ALL SELECT 'generic_en', '230017'
-    UNION ALL SELECT 'generic_en', '230018'
-    UNION ALL SELECT 'generic_en', '230019'
+        SELECT CASE fin_books.template WHEN 'generic_en' THEN '2300' ELSE '2221' END
+               || CASE WHEN n.i < 10 THEN '0' ELSE '' END || CAST(n.i AS TEXT) AS code
+        FROM n WHERE fin_books.template <> 'generic_en' OR n.i >= 11
     ) c
-    WHERE c.template = fin_books.template
-      AND NOT EXISTS (SELECT 1 FROM fin_accounts x WHERE x.company_id = fin_books.company_id AND x.code = c.code)
+    WHERE NOT EXISTS (SELECT 1 FROM fin_accounts x WHERE x.company_id = fin_books.company_id AND x.code = c.code)
 ), '')
 WHERE EXISTS (
     SELECT 1 FROM fin_accounts x WHERE x.company_id = fin_books.company_id

@@ -287,8 +287,9 @@ fn is_inflow(key: &str) -> bool {
 }
 
 /// What a counter account's cash is for: the line its credits (cash received) go to, and the
-/// line its debits (cash paid) go to, by its code in the company's chart.
-pub fn classify(template: Template, code: &str) -> (&'static str, &'static str) {
+/// line its debits (cash paid) go to, by its code in the company's chart; `simplified` is the
+/// books' account of the simplified method's VAT (`chart::simplified_vat_account`).
+pub fn classify(template: Template, simplified: &str, code: &str) -> (&'static str, &'static str) {
     const SALES: (&str, &str) = ("op_in_sales", "op_in_sales");
     const PURCHASES: (&str, &str) = ("op_out_purchases", "op_out_purchases");
     const STAFF: (&str, &str) = ("op_out_staff", "op_out_staff");
@@ -313,10 +314,8 @@ pub fn classify(template: Template, code: &str) -> (&'static str, &'static str) 
     if code.starts_with(template.code(Role::InputVat)) {
         return PURCHASES;
     }
-    // The simplified method's VAT comes in with a sale and goes out as a tax paid. (Books
-    // whose account of it has another code, see `chart::simplified_vat_code`, class it with
-    // the taxes both ways.)
-    if code.starts_with(template.code(Role::SimplifiedVat)) {
+    // The simplified method's VAT comes in with a sale and goes out as a tax paid.
+    if code.starts_with(simplified) {
         return (SALES.0, TAXES.1);
     }
     let groups: &[(&[&str], (&str, &str))] = match template {
@@ -437,6 +436,7 @@ async fn figures(
     .bind(to)
     .fetch_all(&mut *conn)
     .await?;
+    let simplified = chart::simplified_vat_account(&mut *conn, company).await?;
     let mut out: BTreeMap<String, i64> = BTreeMap::new();
     let mut behind: BTreeMap<&'static str, Vec<(String, i64)>> = BTreeMap::new();
     let mut add = |key: &'static str, code: &str, amount: i64| {
@@ -457,7 +457,7 @@ async fn figures(
             add("exchange", &code, credit - debit);
             continue;
         }
-        let (received, paid) = classify(template, &code);
+        let (received, paid) = classify(template, &simplified, &code);
         add(received, &code, if is_inflow(received) { credit } else { -credit });
         add(paid, &code, if is_inflow(paid) { -debit } else { debit });
     }
@@ -501,18 +501,42 @@ mod tests {
         for (template, (receivable, revenue, payable, wages, taxes, assets, capital, loans)) in
             crate::chart::TEMPLATES.into_iter().zip(cases)
         {
-            assert_eq!(classify(template, receivable), ("op_in_sales", "op_in_sales"));
-            assert_eq!(classify(template, revenue), ("op_in_sales", "op_in_sales"));
-            assert_eq!(classify(template, payable), ("op_out_purchases", "op_out_purchases"));
-            assert_eq!(classify(template, wages).1, "op_out_staff");
-            assert_eq!(classify(template, taxes).1, "op_out_taxes");
-            assert_eq!(classify(template, assets), ("inv_in_disposal", "inv_out_assets"));
-            assert_eq!(classify(template, capital).0, "fin_in_capital");
-            assert_eq!(classify(template, loans), ("fin_in_loans", "fin_out_repay"));
-            assert_eq!(classify(template, template.code(Role::OutputVat)).0, "op_in_sales");
-            assert_eq!(classify(template, template.code(Role::InputVat)).1, "op_out_purchases");
-            assert_eq!(classify(template, template.code(Role::UnpaidVat)).1, "op_out_taxes");
-            assert_eq!(classify(template, template.code(Role::FinancialExpense)).1, "op_out_other");
+            assert_eq!(
+                classify(template, template.code(Role::SimplifiedVat), receivable),
+                ("op_in_sales", "op_in_sales")
+            );
+            assert_eq!(classify(template, template.code(Role::SimplifiedVat), revenue), ("op_in_sales", "op_in_sales"));
+            assert_eq!(
+                classify(template, template.code(Role::SimplifiedVat), payable),
+                ("op_out_purchases", "op_out_purchases")
+            );
+            assert_eq!(classify(template, template.code(Role::SimplifiedVat), wages).1, "op_out_staff");
+            assert_eq!(classify(template, template.code(Role::SimplifiedVat), taxes).1, "op_out_taxes");
+            assert_eq!(
+                classify(template, template.code(Role::SimplifiedVat), assets),
+                ("inv_in_disposal", "inv_out_assets")
+            );
+            assert_eq!(classify(template, template.code(Role::SimplifiedVat), capital).0, "fin_in_capital");
+            assert_eq!(
+                classify(template, template.code(Role::SimplifiedVat), loans),
+                ("fin_in_loans", "fin_out_repay")
+            );
+            assert_eq!(
+                classify(template, template.code(Role::SimplifiedVat), template.code(Role::OutputVat)).0,
+                "op_in_sales"
+            );
+            assert_eq!(
+                classify(template, template.code(Role::SimplifiedVat), template.code(Role::InputVat)).1,
+                "op_out_purchases"
+            );
+            assert_eq!(
+                classify(template, template.code(Role::SimplifiedVat), template.code(Role::UnpaidVat)).1,
+                "op_out_taxes"
+            );
+            assert_eq!(
+                classify(template, template.code(Role::SimplifiedVat), template.code(Role::FinancialExpense)).1,
+                "op_out_other"
+            );
         }
     }
 
@@ -522,7 +546,7 @@ mod tests {
             let flows: Vec<&str> =
                 lines_of(template).0.iter().flat_map(|l| l.accounts.iter().map(|(flow, _)| *flow)).collect();
             for account in template.accounts() {
-                let (received, paid) = classify(template, &account.code);
+                let (received, paid) = classify(template, template.code(Role::SimplifiedVat), &account.code);
                 assert!(flows.contains(&received) && flows.contains(&paid), "{} of {}", account.code, template.key());
             }
         }

@@ -211,9 +211,12 @@ impl Template {
     }
 
     /// Whether `code` is an account some module posts to (receivables, VAT, revenue, …) or one
-    /// of their parents: such an account can be archived but never deleted.
-    pub fn is_used_by_modules(self, code: &str) -> bool {
-        Role::ALL.iter().any(|r| self.code(*r).starts_with(code))
+    /// of their parents: such an account can be archived but never deleted. `simplified` is the
+    /// books' account of the simplified method's VAT ([`simplified_vat_code`]), which may not
+    /// be the template's.
+    pub fn is_used_by_modules(self, code: &str, simplified: &str) -> bool {
+        simplified.starts_with(code)
+            || Role::ALL.iter().filter(|r| **r != Role::SimplifiedVat).any(|r| self.code(*r).starts_with(code))
     }
 
     /// The accounts the template installs, parents before their sub-accounts.

@@ -1,6 +1,7 @@
 //! Customer invoices and supplier bills, credit notes, receipts and payments. Each posts its
 //! voucher through the ledger in the same transaction:
-//! - invoice: Dr 1122 total / Cr revenue (6001 …) net / Cr 22210102 销项税额 tax;
+//! - invoice: Dr 1122 total / Cr revenue (6001 …) net / Cr 22210102 销项税额 tax, and the tax of
+//!   lines at the simplified method's rates Cr 222107 简易计税 (or the books' own code for it);
 //! - bill: Dr stock or expense (1405 …) net / Dr 22210101 进项税额 tax / Cr 2202 total;
 //! - credit note: the invoice's voucher in red ink (negated), settling the invoice;
 //! - receipt: Dr bank / Cr 1122 for what is allocated / Cr 2203 预收账款 for the rest;

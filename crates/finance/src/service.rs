@@ -269,7 +269,8 @@ pub async fn delete_account(tx: &mut Tx, principal: &Principal, code: &str) -> R
         return Err(DomainError::invalid("code", "error.finance.delete_budgeted", code).into());
     }
     let template = chart::template(tx.conn(), company).await?;
-    if template.is_used_by_modules(code) {
+    let simplified = chart::simplified_vat_account(tx.conn(), company).await?;
+    if template.is_used_by_modules(code, &simplified) {
         return Err(DomainError::invalid("code", "error.finance.delete_role", code).into());
     }
     let id: i64 = row.try_get("id")?;

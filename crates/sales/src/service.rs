@@ -1089,7 +1089,7 @@ async fn finish_if_done(tx: &mut Tx, company: i64, id: i64) -> Result<()> {
 
 /// Invoices what may be invoiced now (goods delivered, services ordered, less what was
 /// invoiced before): a customer invoice in finance at the order's prices, posted at once
-/// (Dr 1122, Cr 6001, Cr 22210102). Emits `sales.OrderInvoiced`. Returns the invoice id.
+/// (Dr 1122, Cr 6001, Cr 22210102, or 222107 for lines at the simplified method's rates). Emits `sales.OrderInvoiced`. Returns the invoice id.
 pub async fn invoice(tx: &mut Tx, principal: &Principal, id: i64, date: &str) -> Result<i64> {
     principal.authorize(MANAGE)?;
     let revenue = finance::chart::code(tx.conn(), principal.company_id.0, finance::chart::Role::Revenue).await?;
@@ -1153,7 +1153,9 @@ pub async fn invoice(tx: &mut Tx, principal: &Principal, id: i64, date: &str) ->
 
 /// Credits what the customer was invoiced and does not have (goods returned, or a backorder
 /// dropped after it was invoiced): a credit note in finance against the order's latest invoice,
-/// at the order's prices, posted in red ink (Dr 6001, Dr 22210102 / Cr 1122). It settles what
+/// at the order's prices, posted in red ink (Dr 6001, Dr 22210102 or 222107 / Cr 1122). The
+/// simplified method's tax comes off where that invoice put it, so goods of an older invoice
+/// of the order, posted before 222107 held it, come off 222107 all the same. It settles what
 /// is still open on that invoice; what was paid already is owed back to the customer. Emits
 /// `sales.OrderCredited`. Returns the credit note's id.
 pub async fn credit(tx: &mut Tx, principal: &Principal, id: i64, date: &str) -> Result<i64> {
