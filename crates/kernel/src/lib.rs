@@ -2,8 +2,8 @@
 //!
 //! Nothing here performs I/O. The kernel owns typed ids, the exact `Money` and `Qty` types,
 //! typed domain errors, the clock that tests can set, the permission model, the language
-//! enum, business dates, identifier validation (credit codes, resident IDs, mobile numbers, e-mail) and the
-//! rule that links audit rows into a hash chain. Every other crate builds on these, so a rule
+//! enum, business dates, identifier validation (credit codes, resident IDs, mobile numbers, e-mail),
+//! China's VAT rates and the rule that links audit rows into a hash chain. Every other crate builds on these, so a rule
 //! that must hold the same everywhere lives here once.
 
 pub mod audit;
