@@ -478,3 +478,12 @@ test("the travel claim paid from petty cash waits on the cashier's worklist, is 
   assert.match(await page.textContent('#signatures'), /出纳: 系统管理员/, "the cashier's signature at its foot");
   await shot('39-cash-voucher-posted');
 });
+
+test("the bank journal lists this month's bank lines day by day, each day with its totals", async () => {
+  await page.goto(`${base}/finance/reports/cash-journal`);
+  await page.waitForSelector('#journal');
+  assert.ok(await page.locator('#journal tr.subtotal').count() > 0, 'the days have their totals');
+  assert.match(await page.textContent('#journal-opening'), /期初余额|Opening/);
+  assert.match(await page.textContent('#journal tbody tr:not(.subtotal):not(.total):nth-child(2) td:nth-child(4)'), /\d{4}/, 'a counter account');
+  await shot('40-bank-journal');
+});

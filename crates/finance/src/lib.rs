@@ -9,7 +9,7 @@
 //! CAS balance sheet and income statement, and the month and year close; invoices, bills,
 //! receipts and payments (`invoicing`) in CNY or a foreign currency (`fx`: the document's own
 //! figures beside the ledger's, realised exchange differences, the exchange-rate table), and
-//! bank statements (`bank`); the review and the cashier's signature of hand-made vouchers
+//! bank statements (`bank`), the cashier's cash and bank journals (`journal`); the review and the cashier's signature of hand-made vouchers
 //! before posting (`review`);
 //! the VAT return and the month-end transfer of unpaid VAT (`vat_return`), the surtaxes on it
 //! and the payment of both (`surtaxes`).
@@ -29,6 +29,7 @@ pub mod fx;
 mod http;
 mod i18n;
 pub mod invoicing;
+pub mod journal;
 pub mod permissions;
 pub mod review;
 pub mod service;
@@ -287,6 +288,11 @@ pub fn module() -> Module {
             MenuItem { label_key: "finance.payments_menu", href: "/finance/payments", permission: invoicing::READ },
             MenuItem { label_key: "finance.ageing", href: "/finance/reports/ageing", permission: invoicing::READ },
             MenuItem { label_key: "finance.bank", href: "/finance/bank", permission: invoicing::PAYMENTS },
+            MenuItem {
+                label_key: "finance.cash_journal",
+                href: "/finance/reports/cash-journal",
+                permission: invoicing::PAYMENTS,
+            },
             MenuItem { label_key: "finance.rates", href: "/finance/rates", permission: invoicing::READ },
             MenuItem { label_key: "finance.entries", href: "/finance/entries", permission: service::READ },
             MenuItem { label_key: "finance.accounts", href: "/finance/accounts", permission: service::READ },

@@ -1322,7 +1322,18 @@ pub fn report_docs() -> Vec<ApiRoute> {
         ),
         ..ledger.clone()
     };
-    vec![ledger, centres, line, list, create, archive, restore, rename, budgets, set_budget]
+    let journal = ApiRoute {
+        path: "/api/v1/finance/reports/cash-journal",
+        summary: "The cash or bank journal (现金日记账, 银行存款日记账): an account's posted lines day by day with their counter accounts, each day's totals and the balance after each line",
+        permission: Some(crate::invoicing::PAYMENTS),
+        query: &[
+            ("account", "a cash or bank account code (the company's bank when left out)"),
+            ("from", "YYYY-MM-DD (this month's first day when left out)"),
+            ("to", "YYYY-MM-DD (today when left out)"),
+        ],
+        ..ledger.clone()
+    };
+    vec![ledger, centres, line, journal, list, create, archive, restore, rename, budgets, set_budget]
 }
 
 pub async fn account_ledger(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Json<Value>> {

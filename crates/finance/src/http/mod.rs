@@ -5,6 +5,7 @@ pub mod api;
 mod bank;
 mod cash_flow;
 mod invoices;
+mod journal;
 mod pages;
 mod payments;
 mod rates;
@@ -76,10 +77,12 @@ pub fn routes() -> Router<AppState> {
         .route("/finance/reports/party-statement", get(invoices::party_statement))
         .route("/api/v1/finance/reports/party-statement", get(api::party_statement))
         .route("/finance/reports/account", get(pages::account_ledger))
+        .route("/finance/reports/cash-journal", get(journal::page))
         .route("/finance/reports/statement-line", get(pages::statement_line))
         .route("/api/v1/finance/reports/statement-line", get(api::statement_line))
         .route("/finance/reports/cost-centers", get(pages::cost_report))
         .route("/api/v1/finance/reports/account-ledger", get(api::account_ledger))
+        .route("/api/v1/finance/reports/cash-journal", get(journal::api))
         .route("/api/v1/finance/reports/cost-centers", get(api::cost_report))
         .route("/finance/budgets", get(pages::budgets).post(pages::set_budget))
         .route("/api/v1/finance/budgets", get(api::budget_report))

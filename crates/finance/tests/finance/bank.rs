@@ -279,3 +279,82 @@ async fn two_months_of_statement_lines_are_each_offered_only_their_own_matches_w
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("2026-05 记-0001"), "May's wages voucher is offered on the page");
 }
+
+#[tokio::test]
+async fn the_cashier_reads_the_bank_journal_day_by_day_with_each_days_totals() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    app.user("wu.xia", &["cashier"], "", "finance").await;
+    app.user("wang.fang", &["sales_rep"], "east", "sales").await;
+    for (date, memo, debit, credit, amount) in [
+        ("2026-03-20", "股东投入资本", "1002", "4001", "50000.00"),
+        ("2026-04-01", "提取备用金", "1001", "1002", "2000.00"),
+        ("2026-04-03", "支付货款", "2202", "1002", "8000.00"),
+        ("2026-04-10", "发放三月工资", "2211", "1002", "30000.00"),
+        ("2026-04-10", "银行手续费", "6603", "1002", "15.00"),
+        ("2026-04-12", "收回货款", "1002", "1122", "11300.00"),
+    ] {
+        post(&api, voucher(date, memo, &[(debit, amount, ""), (credit, "", amount)])).await;
+    }
+
+    // From the 3rd to the 10th of April: the balance before is March's capital less the
+    // petty cash drawn on the 1st; the 10th has two payments and its total.
+    let cashier = app.api("wu.xia").await;
+    let read = cashier.get("/api/v1/finance/reports/cash-journal?account=1002&from=2026-04-03&to=2026-04-10").await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+    let journal = read.json();
+    assert_eq!(journal["opening"], "48000.00");
+    let days: Vec<(String, String, String)> = journal["days"]
+        .as_array()
+        .expect("days")
+        .iter()
+        .map(|d| {
+            let text = |k: &str| d[k].as_str().unwrap_or("").to_string();
+            (text("date"), text("paid"), text("balance"))
+        })
+        .collect();
+    let day = |date: &str, paid: &str, balance: &str| (date.to_string(), paid.to_string(), balance.to_string());
+    assert_eq!(days, vec![day("2026-04-03", "8000.00", "40000.00"), day("2026-04-10", "30015.00", "9985.00")]);
+    let tenth = &journal["days"][1]["lines"];
+    assert_eq!(
+        (tenth[0]["memo"].as_str(), tenth[0]["counter_accounts"].clone()),
+        (Some("发放三月工资"), json!(["2211"]))
+    );
+    assert_eq!((tenth[1]["balance"].as_str(), tenth[1]["number"].as_str()), (Some("9985.00"), Some("记-0004")));
+    assert_eq!(
+        (journal["paid"].as_str(), journal["received"].as_str(), journal["closing"].as_str()),
+        (Some("38015.00"), Some("0.00"), Some("9985.00"))
+    );
+
+    // Refused beside the field: an expense account, and a range that ends before it starts.
+    let wrong = cashier.get("/api/v1/finance/reports/cash-journal?account=6603&from=2026-04-01&to=2026-04-30").await;
+    assert_eq!(
+        (wrong.status, wrong.json()["errors"][0]["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("account"))
+    );
+    let reversed = cashier.get("/api/v1/finance/reports/cash-journal?account=1002&from=2026-04-30&to=2026-04-01").await;
+    assert_eq!(reversed.json()["errors"][0]["field"], "to", "{}", reversed.body);
+    // A sales rep keeps no journal.
+    let rep = app.api("wang.fang").await.get("/api/v1/finance/reports/cash-journal?account=1002").await;
+    assert_eq!(rep.status, StatusCode::FORBIDDEN, "{}", rep.body);
+
+    // The page: the day's totals, and the same in the download; the cash journal of April
+    // holds the petty cash drawn.
+    let browser = app.signed_in("wu.xia").await;
+    let page = browser.get("/finance/reports/cash-journal?account=1002&from=2026-04-03&to=2026-04-10").await;
+    assert!(
+        page.body.contains("Day&#39;s total") || page.body.contains("Day's total") || page.body.contains("本日合计"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("30,015.00") && page.body.contains("9,985.00"), "{}", page.body);
+    assert!(page.body.contains("Bank journal"), "titled as the bank's");
+    let csv = browser.get("/finance/reports/cash-journal?account=1002&from=2026-04-03&to=2026-04-10&format=csv").await;
+    assert!(csv.body.contains("30015.00") && csv.body.contains("2211"), "{}", csv.body);
+    let cash =
+        cashier.get("/api/v1/finance/reports/cash-journal?account=1001&from=2026-04-01&to=2026-04-30").await.json();
+    assert_eq!((cash["received"].as_str(), cash["closing"].as_str()), (Some("2000.00"), Some("2000.00")));
+    let titled = browser.get("/finance/reports/cash-journal?account=1001&from=2026-04-01&to=2026-04-30").await;
+    assert!(titled.body.contains("Cash journal") || titled.body.contains("现金日记账"), "{}", titled.body);
+}

@@ -1,0 +1,226 @@
+//! The cashier's journals (现金日记账, 银行存款日记账): a cash or bank account's posted lines
+//! day by day between two dates, each with its voucher, memo and counter accounts (对方科目),
+//! money in and out and the balance after it; each day closes with its totals (本日合计) and
+//! the range with its own. The balance the range opens with is the account's balance rows
+//! before its first month plus that month's lines dated before its first day, so the journal
+//! reads the month's lines, not the year's.
+
+use crate::chart;
+use crate::service;
+use db::Result;
+use kernel::error::Problems;
+use kernel::DomainError;
+use serde::Serialize;
+use sqlx::Row;
+use std::collections::BTreeMap;
+
+/// The most lines a journal reads; a longer range is refused, to be read in parts.
+pub const MAX_LINES: usize = 5_000;
+
+/// One posted line of the journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JournalLine {
+    pub entry_id: i64,
+    /// The voucher's number (`付-0003`).
+    pub number: String,
+    /// The line's own memo, or the voucher's when the line has none.
+    pub memo: String,
+    /// The voucher's other accounts, in their order on it.
+    pub counter: Vec<String>,
+    /// Money in (a debit of the cash account) and out (a credit).
+    pub received: i64,
+    pub paid: i64,
+    pub balance: i64,
+}
+
+/// A day of the journal: its lines and totals (本日合计), and the balance it ends with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JournalDay {
+    pub date: String,
+    pub lines: Vec<JournalLine>,
+    pub received: i64,
+    pub paid: i64,
+    pub balance: i64,
+}
+
+/// A cash or bank account's journal between two dates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Journal {
+    pub account: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub from: String,
+    pub to: String,
+    pub opening: i64,
+    pub days: Vec<JournalDay>,
+    pub received: i64,
+    pub paid: i64,
+    pub closing: i64,
+}
+
+/// The journal of the cash or bank account `account` (or one of its sub-accounts, with its
+/// own) from `from` to `to` (`YYYY-MM-DD`). Refused beside the field: an account that is no
+/// cash or bank account or does not exist, a date that cannot be read or comes before the
+/// first, and a range of more than [`MAX_LINES`] lines.
+pub async fn journal(conn: &mut db::Conn, company: i64, account: &str, from: &str, to: &str) -> Result<Journal> {
+    let account = account.trim();
+    let mut problems = Problems::default();
+    if account.is_empty() {
+        problems.add("account", "error.required", "");
+    } else if !chart::is_cash_account(account) {
+        problems.add("account", "error.finance.journal_account", account);
+    }
+    let first = problems.check(kernel::dates::parse("from", from));
+    let last = problems.check(kernel::dates::parse("to", to));
+    if let (Some(first), Some(last)) = (first, last) {
+        if last < first {
+            problems.add("to", "error.period_order", to);
+        }
+    }
+    problems.finish()?;
+    let (from, to) = (first.unwrap_or_default().to_string(), last.unwrap_or_default().to_string());
+    let named = sqlx::query("SELECT name_zh, name_en FROM fin_accounts WHERE company_id = $1 AND code = $2")
+        .bind(company)
+        .bind(account)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| DomainError::invalid("account", "error.finance.unknown_account", account))?;
+    let pattern = format!("{account}%");
+    let (first_month, last_month) = (crate::domain::period_of(&from), crate::domain::period_of(&to));
+    let before_month: i64 = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(b.debit - b.credit), 0) AS BIGINT) AS net FROM fin_balances b \
+         JOIN fin_accounts a ON a.id = b.account_id WHERE b.company_id = $1 AND a.code LIKE $2 AND b.period < $3",
+    )
+    .bind(company)
+    .bind(&pattern)
+    .bind(&first_month)
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("net")?;
+    // The account's lines of the months the range touches; those before its first day add
+    // to the opening balance.
+    let rows = sqlx::query(
+        "SELECT e.id, e.entry_date, e.number, e.memo AS entry_memo, l.line_no, l.memo, l.debit, l.credit \
+         FROM fin_entries e JOIN fin_entry_lines l ON l.entry_id = e.id JOIN fin_accounts a ON a.id = l.account_id \
+         WHERE e.company_id = $1 AND e.status = 'posted' AND e.period >= $2 AND e.period <= $3 AND e.entry_date <= $4 \
+         AND a.code LIKE $5 ORDER BY e.entry_date, e.id, l.line_no",
+    )
+    .bind(company)
+    .bind(&first_month)
+    .bind(&last_month)
+    .bind(&to)
+    .bind(&pattern)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut opening = before_month;
+    let mut shown = Vec::new();
+    for r in &rows {
+        let date: String = r.try_get("entry_date")?;
+        let net = r.try_get::<i64, _>("debit")? - r.try_get::<i64, _>("credit")?;
+        if date < from {
+            opening += net;
+        } else {
+            shown.push(r);
+        }
+    }
+    if shown.len() > MAX_LINES {
+        return Err(DomainError::invalid("to", "error.finance.journal_too_long", MAX_LINES.to_string()).into());
+    }
+    let counter = counter_accounts(conn, company, &pattern, &from, &to, &first_month, &last_month).await?;
+    let mut balance = opening;
+    let mut days: Vec<JournalDay> = Vec::new();
+    for r in shown {
+        let date: String = r.try_get("entry_date")?;
+        let (received, paid) = (r.try_get::<i64, _>("debit")?, r.try_get::<i64, _>("credit")?);
+        balance += received - paid;
+        let entry_id: i64 = r.try_get("id")?;
+        let memo: String = r.try_get("memo")?;
+        let line = JournalLine {
+            entry_id,
+            number: r.try_get::<Option<String>, _>("number")?.unwrap_or_default(),
+            memo: if memo.is_empty() { r.try_get("entry_memo")? } else { memo },
+            counter: counter.get(&entry_id).cloned().unwrap_or_default(),
+            received,
+            paid,
+            balance,
+        };
+        match days.last_mut() {
+            Some(day) if day.date == date => {
+                day.received += received;
+                day.paid += paid;
+                day.balance = balance;
+                day.lines.push(line);
+            }
+            _ => days.push(JournalDay { date, received, paid, balance, lines: vec![line] }),
+        }
+    }
+    let (received, paid) = days.iter().fold((0, 0), |(r, p), d| (r + d.received, p + d.paid));
+    Ok(Journal {
+        account: account.to_string(),
+        name_zh: named.try_get("name_zh")?,
+        name_en: named.try_get("name_en")?,
+        from,
+        to,
+        opening,
+        days,
+        received,
+        paid,
+        closing: balance,
+    })
+}
+
+/// The counter accounts of the vouchers in the journal: each voucher's accounts other than
+/// the journal's own, in their order on it, read in one query over the same lines.
+async fn counter_accounts(
+    conn: &mut db::Conn,
+    company: i64,
+    pattern: &str,
+    from: &str,
+    to: &str,
+    first_month: &str,
+    last_month: &str,
+) -> Result<BTreeMap<i64, Vec<String>>> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT e.id, o.line_no, oa.code FROM fin_entries e JOIN fin_entry_lines l ON l.entry_id = e.id \
+         JOIN fin_accounts a ON a.id = l.account_id JOIN fin_entry_lines o ON o.entry_id = e.id \
+         JOIN fin_accounts oa ON oa.id = o.account_id \
+         WHERE e.company_id = $1 AND e.status = 'posted' AND e.period >= $2 AND e.period <= $3 \
+         AND e.entry_date >= $4 AND e.entry_date <= $5 AND a.code LIKE $6 AND oa.code NOT LIKE $6 \
+         ORDER BY e.id, o.line_no",
+    )
+    .bind(company)
+    .bind(first_month)
+    .bind(last_month)
+    .bind(from)
+    .bind(to)
+    .bind(pattern)
+    .fetch_all(conn)
+    .await?;
+    let mut counter: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    for r in &rows {
+        let codes = counter.entry(r.try_get("id")?).or_default();
+        let code: String = r.try_get("code")?;
+        if !codes.contains(&code) {
+            codes.push(code);
+        }
+    }
+    Ok(counter)
+}
+
+/// The journal's title as the books name it: 现金日记账 for cash, 银行存款日记账 for a bank,
+/// 日记账 for other cash funds.
+pub fn title_key(account: &str) -> &'static str {
+    let of = |role: chart::Role| chart::TEMPLATES.iter().any(|t| account.starts_with(t.code(role)));
+    if of(chart::Role::Cash) {
+        "finance.cash_journal_cash"
+    } else if of(chart::Role::Bank) {
+        "finance.cash_journal_bank"
+    } else {
+        "finance.cash_journal"
+    }
+}
+
+/// The journal's permission: the cashier's (the bank clerk's) or the reports'.
+pub fn may_read(principal: &kernel::permission::Principal) -> bool {
+    principal.may(crate::invoicing::PAYMENTS) || principal.may(service::REPORTS)
+}
