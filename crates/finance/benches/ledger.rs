@@ -377,6 +377,14 @@ fn reports_at(c: &mut Criterion, lines: Option<u64>, name: &str) {
         finance::bank::suggestions_for(&mut conn, company, &lines).await.expect("suggestions")
     };
     group.bench_function("bank_page_200_lines", |b| b.to_async(&runtime).iter(bank_page));
+    // The bank journal of one day in June: every padding voucher pays a selling expense from
+    // the bank, so the day holds hundreds of bank lines, each with its counter accounts.
+    group.bench_function("bank_journal_day", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let mut conn = books.app.db.read_conn().await.expect("conn");
+            finance::journal::journal(&mut conn, company, "1002", "2026-06-20", "2026-06-20").await.expect("journal")
+        })
+    });
     group.bench_function("ageing", |b| {
         b.to_async(&runtime).iter(|| async {
             let mut conn = books.app.db.read_conn().await.expect("conn");

@@ -137,6 +137,8 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("finance.received", "收入（借方）", "Received (debit)"),
     ("finance.paid", "支出（贷方）", "Paid (credit)"),
     ("finance.day_total", "本日合计", "Day's total"),
+    ("finance.from_day", "起始日期", "From"),
+    ("finance.to_day", "截止日期", "To"),
     ("finance.cash_journal_hint", "按日逐笔列示库存现金、银行存款或其他货币资金科目已过账的收支，含对方科目与每笔后的余额；期初余额为所选起始日之前的余额。", "The posted money in and out of a cash, bank or other cash funds account, line by line and day by day, with the counter accounts and the balance after each line; the opening balance is the balance before the first day chosen."),
     ("error.finance.journal_account", "日记账只适用于库存现金、银行存款和其他货币资金科目：{0}", "A journal is kept for cash, bank and other cash funds accounts only: {0}"),
     ("error.finance.journal_too_long", "所选期间的分录超过 {0} 笔，请缩短期间", "The range holds more than {0} lines; choose a shorter one"),

@@ -1,9 +1,12 @@
 //! The cashier's journals (现金日记账, 银行存款日记账): a cash or bank account's posted lines
 //! day by day between two dates, each with its voucher, memo and counter accounts (对方科目),
-//! money in and out and the balance after it; each day closes with its totals (本日合计) and
-//! the range with its own. The balance the range opens with is the account's balance rows
-//! before its first month plus that month's lines dated before its first day, so the journal
-//! reads the month's lines, not the year's.
+//! money in and out and the balance after it; each day closes with its totals (本日合计),
+//! each month with its own and the year's to date (本月合计, 本年累计), as the printed journal
+//! has them.
+//!
+//! The balance the range opens with is the account's balance rows before its first month plus
+//! that month's lines dated before its first day, summed in the database; the lines shown are
+//! read up to [`MAX_LINES`], so a journal never reads more than it may show.
 
 use crate::chart;
 use crate::service;
@@ -14,7 +17,7 @@ use serde::Serialize;
 use sqlx::Row;
 use std::collections::BTreeMap;
 
-/// The most lines a journal reads; a longer range is refused, to be read in parts.
+/// The most lines a journal shows; a longer range is refused, to be read in parts.
 pub const MAX_LINES: usize = 5_000;
 
 /// One posted line of the journal.
@@ -25,7 +28,8 @@ pub struct JournalLine {
     pub number: String,
     /// The line's own memo, or the voucher's when the line has none.
     pub memo: String,
-    /// The voucher's other accounts, in their order on it.
+    /// The accounts on the voucher's other side (a receipt's credits, a payment's debits),
+    /// other than the journal's own, in their order on it.
     pub counter: Vec<String>,
     /// Money in (a debit of the cash account) and out (a credit).
     pub received: i64,
@@ -43,6 +47,20 @@ pub struct JournalDay {
     pub balance: i64,
 }
 
+/// A month of the journal: its days, the month's totals (本月合计: the whole month's up to the
+/// range's last day, days before the range's first included) and the year's to its end
+/// (本年累计).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JournalMonth {
+    pub month: String,
+    pub days: Vec<JournalDay>,
+    pub received: i64,
+    pub paid: i64,
+    pub year_received: i64,
+    pub year_paid: i64,
+    pub balance: i64,
+}
+
 /// A cash or bank account's journal between two dates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Journal {
@@ -52,7 +70,8 @@ pub struct Journal {
     pub from: String,
     pub to: String,
     pub opening: i64,
-    pub days: Vec<JournalDay>,
+    pub months: Vec<JournalMonth>,
+    /// What the range itself received and paid.
     pub received: i64,
     pub paid: i64,
     pub closing: i64,
@@ -87,49 +106,72 @@ pub async fn journal(conn: &mut db::Conn, company: i64, account: &str, from: &st
         .ok_or_else(|| DomainError::invalid("account", "error.finance.unknown_account", account))?;
     let pattern = format!("{account}%");
     let (first_month, last_month) = (crate::domain::period_of(&from), crate::domain::period_of(&to));
-    let before_month: i64 = sqlx::query(
+    // Each month's debits and credits from January of the first year to the month before the
+    // last: the balance before the range, and the years to date.
+    let monthly = sqlx::query(
+        "SELECT b.period, CAST(SUM(b.debit) AS BIGINT) AS debit, CAST(SUM(b.credit) AS BIGINT) AS credit \
+         FROM fin_balances b JOIN fin_accounts a ON a.id = b.account_id \
+         WHERE b.company_id = $1 AND a.code LIKE $2 AND b.period >= $3 AND b.period < $4 GROUP BY b.period",
+    )
+    .bind(company)
+    .bind(&pattern)
+    .bind(format!("{}-01", &first_month[..4]))
+    .bind(&last_month)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut by_month: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for r in &monthly {
+        by_month.insert(r.try_get("period")?, (r.try_get("debit")?, r.try_get("credit")?));
+    }
+    let before_year: i64 = sqlx::query(
         "SELECT CAST(COALESCE(SUM(b.debit - b.credit), 0) AS BIGINT) AS net FROM fin_balances b \
          JOIN fin_accounts a ON a.id = b.account_id WHERE b.company_id = $1 AND a.code LIKE $2 AND b.period < $3",
     )
     .bind(company)
     .bind(&pattern)
-    .bind(&first_month)
+    .bind(format!("{}-01", &first_month[..4]))
     .fetch_one(&mut *conn)
     .await?
     .try_get("net")?;
-    // The account's lines of the months the range touches; those before its first day add
-    // to the opening balance.
-    let rows = sqlx::query(
-        "SELECT e.id, e.entry_date, e.number, e.memo AS entry_memo, l.line_no, l.memo, l.debit, l.credit \
+    // The first month's days before the range.
+    let early = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(l.debit), 0) AS BIGINT) AS debit, CAST(COALESCE(SUM(l.credit), 0) AS BIGINT) AS credit \
          FROM fin_entries e JOIN fin_entry_lines l ON l.entry_id = e.id JOIN fin_accounts a ON a.id = l.account_id \
-         WHERE e.company_id = $1 AND e.status = 'posted' AND e.period >= $2 AND e.period <= $3 AND e.entry_date <= $4 \
-         AND a.code LIKE $5 ORDER BY e.entry_date, e.id, l.line_no",
+         WHERE e.company_id = $1 AND e.status = 'posted' AND e.period = $2 AND e.entry_date < $3 AND a.code LIKE $4",
     )
     .bind(company)
     .bind(&first_month)
+    .bind(&from)
+    .bind(&pattern)
+    .fetch_one(&mut *conn)
+    .await?;
+    let early: (i64, i64) = (early.try_get("debit")?, early.try_get("credit")?);
+    let before_first_month: i64 =
+        by_month.range(..first_month.clone()).map(|(_, (debit, credit))| debit - credit).sum::<i64>();
+    let opening = before_year + before_first_month + early.0 - early.1;
+    let rows = sqlx::query(&format!(
+        "SELECT e.id, e.entry_date, e.number, e.memo AS entry_memo, l.line_no, l.memo, l.debit, l.credit \
+         FROM fin_entries e JOIN fin_entry_lines l ON l.entry_id = e.id JOIN fin_accounts a ON a.id = l.account_id \
+         WHERE e.company_id = $1 AND e.status = 'posted' AND e.period >= $2 AND e.period <= $3 \
+         AND e.entry_date >= $4 AND e.entry_date <= $5 AND a.code LIKE $6 \
+         ORDER BY e.entry_date, e.number, e.id, l.line_no LIMIT {}",
+        MAX_LINES + 1
+    ))
+    .bind(company)
+    .bind(&first_month)
     .bind(&last_month)
+    .bind(&from)
     .bind(&to)
     .bind(&pattern)
     .fetch_all(&mut *conn)
     .await?;
-    let mut opening = before_month;
-    let mut shown = Vec::new();
-    for r in &rows {
-        let date: String = r.try_get("entry_date")?;
-        let net = r.try_get::<i64, _>("debit")? - r.try_get::<i64, _>("credit")?;
-        if date < from {
-            opening += net;
-        } else {
-            shown.push(r);
-        }
-    }
-    if shown.len() > MAX_LINES {
+    if rows.len() > MAX_LINES {
         return Err(DomainError::invalid("to", "error.finance.journal_too_long", MAX_LINES.to_string()).into());
     }
     let counter = counter_accounts(conn, company, &pattern, &from, &to, &first_month, &last_month).await?;
     let mut balance = opening;
-    let mut days: Vec<JournalDay> = Vec::new();
-    for r in shown {
+    let mut months: Vec<JournalMonth> = Vec::new();
+    for r in &rows {
         let date: String = r.try_get("entry_date")?;
         let (received, paid) = (r.try_get::<i64, _>("debit")?, r.try_get::<i64, _>("credit")?);
         balance += received - paid;
@@ -139,22 +181,47 @@ pub async fn journal(conn: &mut db::Conn, company: i64, account: &str, from: &st
             entry_id,
             number: r.try_get::<Option<String>, _>("number")?.unwrap_or_default(),
             memo: if memo.is_empty() { r.try_get("entry_memo")? } else { memo },
-            counter: counter.get(&entry_id).cloned().unwrap_or_default(),
+            counter: counter.get(&(entry_id, r.try_get("line_no")?)).cloned().unwrap_or_default(),
             received,
             paid,
             balance,
         };
-        match days.last_mut() {
+        let month = crate::domain::period_of(&date);
+        if months.last().is_none_or(|m| m.month != month) {
+            // The first month counts its days before the range too.
+            let (received, paid) = if month == first_month { early } else { (0, 0) };
+            months.push(JournalMonth {
+                month: month.clone(),
+                days: Vec::new(),
+                received,
+                paid,
+                year_received: 0,
+                year_paid: 0,
+                balance,
+            });
+        }
+        let current = months.last_mut().expect("a month was just pushed");
+        current.received += received;
+        current.paid += paid;
+        current.balance = balance;
+        match current.days.last_mut() {
             Some(day) if day.date == date => {
                 day.received += received;
                 day.paid += paid;
                 day.balance = balance;
                 day.lines.push(line);
             }
-            _ => days.push(JournalDay { date, received, paid, balance, lines: vec![line] }),
+            _ => current.days.push(JournalDay { date, received, paid, balance, lines: vec![line] }),
         }
     }
-    let (received, paid) = days.iter().fold((0, 0), |(r, p), d| (r + d.received, p + d.paid));
+    for month in &mut months {
+        let year = &month.month[..4];
+        let earlier = by_month.range(format!("{year}-01")..month.month.clone());
+        let (debit, credit) = earlier.fold((0, 0), |(d, c), (_, (debit, credit))| (d + debit, c + credit));
+        month.year_received = debit + month.received;
+        month.year_paid = credit + month.paid;
+    }
+    let (received, paid) = months.iter().flat_map(|m| &m.days).fold((0, 0), |(r, p), d| (r + d.received, p + d.paid));
     Ok(Journal {
         account: account.to_string(),
         name_zh: named.try_get("name_zh")?,
@@ -162,15 +229,16 @@ pub async fn journal(conn: &mut db::Conn, company: i64, account: &str, from: &st
         from,
         to,
         opening,
-        days,
+        months,
         received,
         paid,
         closing: balance,
     })
 }
 
-/// The counter accounts of the vouchers in the journal: each voucher's accounts other than
-/// the journal's own, in their order on it, read in one query over the same lines.
+/// The counter accounts of each journal line, by (voucher, line): the voucher's accounts on
+/// the other side (red ink pairs as it was written), other than the journal's own, in their
+/// order on it, read in one query over the same lines.
 async fn counter_accounts(
     conn: &mut db::Conn,
     company: i64,
@@ -179,14 +247,15 @@ async fn counter_accounts(
     to: &str,
     first_month: &str,
     last_month: &str,
-) -> Result<BTreeMap<i64, Vec<String>>> {
+) -> Result<BTreeMap<(i64, i64), Vec<String>>> {
     let rows = sqlx::query(
-        "SELECT DISTINCT e.id, o.line_no, oa.code FROM fin_entries e JOIN fin_entry_lines l ON l.entry_id = e.id \
-         JOIN fin_accounts a ON a.id = l.account_id JOIN fin_entry_lines o ON o.entry_id = e.id \
-         JOIN fin_accounts oa ON oa.id = o.account_id \
+        "SELECT DISTINCT e.id, l.line_no, o.line_no AS other_no, oa.code FROM fin_entries e \
+         JOIN fin_entry_lines l ON l.entry_id = e.id JOIN fin_accounts a ON a.id = l.account_id \
+         JOIN fin_entry_lines o ON o.entry_id = e.id JOIN fin_accounts oa ON oa.id = o.account_id \
          WHERE e.company_id = $1 AND e.status = 'posted' AND e.period >= $2 AND e.period <= $3 \
          AND e.entry_date >= $4 AND e.entry_date <= $5 AND a.code LIKE $6 AND oa.code NOT LIKE $6 \
-         ORDER BY e.id, o.line_no",
+         AND ((l.debit <> 0 AND o.credit <> 0) OR (l.credit <> 0 AND o.debit <> 0)) \
+         ORDER BY e.id, l.line_no, o.line_no",
     )
     .bind(company)
     .bind(first_month)
@@ -196,9 +265,9 @@ async fn counter_accounts(
     .bind(pattern)
     .fetch_all(conn)
     .await?;
-    let mut counter: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    let mut counter: BTreeMap<(i64, i64), Vec<String>> = BTreeMap::new();
     for r in &rows {
-        let codes = counter.entry(r.try_get("id")?).or_default();
+        let codes = counter.entry((r.try_get("id")?, r.try_get("line_no")?)).or_default();
         let code: String = r.try_get("code")?;
         if !codes.contains(&code) {
             codes.push(code);
@@ -220,7 +289,7 @@ pub fn title_key(account: &str) -> &'static str {
     }
 }
 
-/// The journal's permission: the cashier's (the bank clerk's) or the reports'.
+/// The journal's permission: the cashier's (the bank clerk's grant) or the reports' reader's.
 pub fn may_read(principal: &kernel::permission::Principal) -> bool {
     principal.may(crate::invoicing::PAYMENTS) || principal.may(service::REPORTS)
 }

@@ -1324,7 +1324,7 @@ pub fn report_docs() -> Vec<ApiRoute> {
     };
     let journal = ApiRoute {
         path: "/api/v1/finance/reports/cash-journal",
-        summary: "The cash or bank journal (现金日记账, 银行存款日记账): an account's posted lines day by day with their counter accounts, each day's totals and the balance after each line",
+        summary: "The cash or bank journal (现金日记账, 银行存款日记账): an account's posted lines day by day with their counter accounts, each day's and month's totals (本日合计, 本月合计, 本年累计) and the balance after each line; for the bank clerk's grant or finance.report.read",
         permission: Some(crate::invoicing::PAYMENTS),
         query: &[
             ("account", "a cash or bank account code (the company's bank when left out)"),

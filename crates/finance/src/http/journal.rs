@@ -90,14 +90,18 @@ pub async fn page(ctx: Ctx, Query(q): Query<JournalQuery>) -> AppResult<Response
     let title = ctx.t(journal.as_ref().map_or("finance.cash_journal", |j| journal::title_key(&j.account)));
     let page = PageCtx::new(&ctx, "finance.cash_journal", "/finance/reports/cash-journal").await?.titled(title);
     let page = match &journal {
-        Some(j) => page.as_report(format!("{} {} · {} — {}", j.account, j.name_zh, j.from, j.to), ""),
+        Some(j) => {
+            let name = if ctx.lang == kernel::Lang::En { &j.name_en } else { &j.name_zh };
+            page.as_report(format!("{} {name} · {} — {}", j.account, j.from, j.to), "")
+        }
         None => page,
     };
     let refused = !errors.is_empty();
     web::page::render_answer(&JournalPage { page, accounts, account, from, to, journal, errors }, refused)
 }
 
-/// The journal as CSV or XLSX: the opening balance, each line, each day's totals, the range's.
+/// The journal as CSV or XLSX: the opening balance, each line, each day's and month's totals,
+/// the range's.
 fn download(ctx: &Ctx, format: &str, journal: &Journal) -> AppResult<Response> {
     let header: Vec<String> = [
         "finance.date",
@@ -121,27 +125,35 @@ fn download(ctx: &Ctx, format: &str, journal: &Journal) -> AppResult<Response> {
         blank(),
         yuan(journal.opening),
     ]];
-    for day in &journal.days {
-        for l in &day.lines {
+    for month in &journal.months {
+        for day in &month.days {
+            for l in &day.lines {
+                rows.push(vec![
+                    day.date.clone(),
+                    l.number.clone(),
+                    l.memo.clone(),
+                    l.counter.join(" "),
+                    yuan(l.received),
+                    yuan(l.paid),
+                    yuan(l.balance),
+                ]);
+            }
+            let total = ctx.t("finance.day_total");
             rows.push(vec![
                 day.date.clone(),
-                l.number.clone(),
-                l.memo.clone(),
-                l.counter.join(" "),
-                yuan(l.received),
-                yuan(l.paid),
-                yuan(l.balance),
+                blank(),
+                total,
+                blank(),
+                yuan(day.received),
+                yuan(day.paid),
+                yuan(day.balance),
             ]);
         }
-        rows.push(vec![
-            day.date.clone(),
-            blank(),
-            ctx.t("finance.day_total"),
-            blank(),
-            yuan(day.received),
-            yuan(day.paid),
-            yuan(day.balance),
-        ]);
+        let (total, year) = (ctx.t("finance.month_total"), ctx.t("finance.year_total"));
+        let (received, paid, balance) = (yuan(month.received), yuan(month.paid), yuan(month.balance));
+        rows.push(vec![month.month.clone(), blank(), total, blank(), received, paid, balance.clone()]);
+        let (received, paid) = (yuan(month.year_received), yuan(month.year_paid));
+        rows.push(vec![month.month.clone(), blank(), year, blank(), received, paid, balance]);
     }
     rows.push(vec![
         journal.to.clone(),
@@ -162,24 +174,29 @@ pub async fn api(ctx: Ctx, Query(q): Query<JournalQuery>) -> AppResult<Json<Valu
     let (account, from, to) = asked(&ctx, &q).await?;
     let mut conn = ctx.db().read_conn().await?;
     let j = journal::journal(&mut conn, ctx.company_id(), &account, &from, &to).await?;
-    let days: Vec<Value> = j
-        .days
+    let day = |d: &journal::JournalDay| -> Value {
+        let lines: Vec<Value> = d
+            .lines
+            .iter()
+            .map(|l| {
+                json!({"entry_id": l.entry_id, "number": l.number, "memo": l.memo, "counter_accounts": l.counter,
+                    "received": yuan(l.received), "paid": yuan(l.paid), "balance": yuan(l.balance)})
+            })
+            .collect();
+        json!({"date": d.date, "lines": lines, "received": yuan(d.received), "paid": yuan(d.paid), "balance": yuan(d.balance)})
+    };
+    let months: Vec<Value> = j
+        .months
         .iter()
-        .map(|d| {
-            let lines: Vec<Value> = d
-                .lines
-                .iter()
-                .map(|l| {
-                    json!({"entry_id": l.entry_id, "number": l.number, "memo": l.memo, "counter_accounts": l.counter,
-                        "received": yuan(l.received), "paid": yuan(l.paid), "balance": yuan(l.balance)})
-                })
-                .collect();
-            json!({"date": d.date, "lines": lines, "received": yuan(d.received), "paid": yuan(d.paid), "balance": yuan(d.balance)})
+        .map(|m| {
+            json!({"month": m.month, "days": m.days.iter().map(day).collect::<Vec<_>>(),
+                "received": yuan(m.received), "paid": yuan(m.paid), "year_received": yuan(m.year_received),
+                "year_paid": yuan(m.year_paid), "balance": yuan(m.balance)})
         })
         .collect();
     Ok(Json(json!({
         "account": j.account, "name_zh": j.name_zh, "name_en": j.name_en, "from": j.from, "to": j.to,
-        "opening": yuan(j.opening), "days": days, "received": yuan(j.received), "paid": yuan(j.paid), "closing": yuan(j.closing),
+        "opening": yuan(j.opening), "months": months, "received": yuan(j.received), "paid": yuan(j.paid), "closing": yuan(j.closing),
     })))
 }
 

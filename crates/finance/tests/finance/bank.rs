@@ -305,7 +305,8 @@ async fn the_cashier_reads_the_bank_journal_day_by_day_with_each_days_totals() {
     assert_eq!(read.status, StatusCode::OK, "{}", read.body);
     let journal = read.json();
     assert_eq!(journal["opening"], "48000.00");
-    let days: Vec<(String, String, String)> = journal["days"]
+    let april = &journal["months"][0];
+    let days: Vec<(String, String, String)> = april["days"]
         .as_array()
         .expect("days")
         .iter()
@@ -316,7 +317,7 @@ async fn the_cashier_reads_the_bank_journal_day_by_day_with_each_days_totals() {
         .collect();
     let day = |date: &str, paid: &str, balance: &str| (date.to_string(), paid.to_string(), balance.to_string());
     assert_eq!(days, vec![day("2026-04-03", "8000.00", "40000.00"), day("2026-04-10", "30015.00", "9985.00")]);
-    let tenth = &journal["days"][1]["lines"];
+    let tenth = &april["days"][1]["lines"];
     assert_eq!(
         (tenth[0]["memo"].as_str(), tenth[0]["counter_accounts"].clone()),
         (Some("发放三月工资"), json!(["2211"]))
@@ -326,6 +327,12 @@ async fn the_cashier_reads_the_bank_journal_day_by_day_with_each_days_totals() {
         (journal["paid"].as_str(), journal["received"].as_str(), journal["closing"].as_str()),
         (Some("38015.00"), Some("0.00"), Some("9985.00"))
     );
+    // April's total counts the petty cash drawn on the 1st too, before the range; the year to
+    // date adds March's capital.
+    let totals = |m: &Value| {
+        ["received", "paid", "year_received", "year_paid"].map(|k| m[k].as_str().unwrap_or("?").to_string())
+    };
+    assert_eq!(totals(april), ["0.00", "40015.00", "50000.00", "40015.00"]);
 
     // Refused beside the field: an expense account, and a range that ends before it starts.
     let wrong = cashier.get("/api/v1/finance/reports/cash-journal?account=6603&from=2026-04-01&to=2026-04-30").await;
@@ -355,6 +362,20 @@ async fn the_cashier_reads_the_bank_journal_day_by_day_with_each_days_totals() {
     let cash =
         cashier.get("/api/v1/finance/reports/cash-journal?account=1001&from=2026-04-01&to=2026-04-30").await.json();
     assert_eq!((cash["received"].as_str(), cash["closing"].as_str()), (Some("2000.00"), Some("2000.00")));
+    // A receipt the bank paid net of its fee: the counter account of the money in is the
+    // customer's receivable, not the fee on the same side.
+    post(
+        &api,
+        voucher(
+            "2026-04-15",
+            "收回货款（扣手续费）",
+            &[("1002", "11285.00", ""), ("6603", "15.00", ""), ("1122", "", "11300.00")],
+        ),
+    )
+    .await;
+    let net =
+        cashier.get("/api/v1/finance/reports/cash-journal?account=1002&from=2026-04-15&to=2026-04-15").await.json();
+    assert_eq!(net["months"][0]["days"][0]["lines"][0]["counter_accounts"], json!(["1122"]), "{net}");
     let titled = browser.get("/finance/reports/cash-journal?account=1001&from=2026-04-01&to=2026-04-30").await;
     assert!(titled.body.contains("Cash journal") || titled.body.contains("现金日记账"), "{}", titled.body);
 }
