@@ -501,42 +501,20 @@ mod tests {
         for (template, (receivable, revenue, payable, wages, taxes, assets, capital, loans)) in
             crate::chart::TEMPLATES.into_iter().zip(cases)
         {
-            assert_eq!(
-                classify(template, template.code(Role::SimplifiedVat), receivable),
-                ("op_in_sales", "op_in_sales")
-            );
-            assert_eq!(classify(template, template.code(Role::SimplifiedVat), revenue), ("op_in_sales", "op_in_sales"));
-            assert_eq!(
-                classify(template, template.code(Role::SimplifiedVat), payable),
-                ("op_out_purchases", "op_out_purchases")
-            );
-            assert_eq!(classify(template, template.code(Role::SimplifiedVat), wages).1, "op_out_staff");
-            assert_eq!(classify(template, template.code(Role::SimplifiedVat), taxes).1, "op_out_taxes");
-            assert_eq!(
-                classify(template, template.code(Role::SimplifiedVat), assets),
-                ("inv_in_disposal", "inv_out_assets")
-            );
-            assert_eq!(classify(template, template.code(Role::SimplifiedVat), capital).0, "fin_in_capital");
-            assert_eq!(
-                classify(template, template.code(Role::SimplifiedVat), loans),
-                ("fin_in_loans", "fin_out_repay")
-            );
-            assert_eq!(
-                classify(template, template.code(Role::SimplifiedVat), template.code(Role::OutputVat)).0,
-                "op_in_sales"
-            );
-            assert_eq!(
-                classify(template, template.code(Role::SimplifiedVat), template.code(Role::InputVat)).1,
-                "op_out_purchases"
-            );
-            assert_eq!(
-                classify(template, template.code(Role::SimplifiedVat), template.code(Role::UnpaidVat)).1,
-                "op_out_taxes"
-            );
-            assert_eq!(
-                classify(template, template.code(Role::SimplifiedVat), template.code(Role::FinancialExpense)).1,
-                "op_out_other"
-            );
+            let classify = |code: &str| classify(template, template.code(Role::SimplifiedVat), code);
+            assert_eq!(classify(receivable), ("op_in_sales", "op_in_sales"));
+            assert_eq!(classify(revenue), ("op_in_sales", "op_in_sales"));
+            assert_eq!(classify(payable), ("op_out_purchases", "op_out_purchases"));
+            assert_eq!(classify(wages).1, "op_out_staff");
+            assert_eq!(classify(taxes).1, "op_out_taxes");
+            assert_eq!(classify(assets), ("inv_in_disposal", "inv_out_assets"));
+            assert_eq!(classify(capital).0, "fin_in_capital");
+            assert_eq!(classify(loans), ("fin_in_loans", "fin_out_repay"));
+            assert_eq!(classify(template.code(Role::OutputVat)).0, "op_in_sales");
+            assert_eq!(classify(template.code(Role::InputVat)).1, "op_out_purchases");
+            assert_eq!(classify(template.code(Role::UnpaidVat)).1, "op_out_taxes");
+            assert_eq!(classify(template.code(Role::SimplifiedVat)), ("op_in_sales", "op_out_taxes"));
+            assert_eq!(classify(template.code(Role::FinancialExpense)).1, "op_out_other");
         }
     }
 
