@@ -132,16 +132,22 @@ pub struct Line {
     pub party: Option<i64>,
 }
 
+/// A line's foreign amount (currency, amount in its minor units, rate) as shown:
+/// `USD 1,000.00 @ 7.1234`, empty for none.
+pub fn foreign_text(foreign: &Option<(String, i64, String)>) -> String {
+    match foreign {
+        Some((code, amount, rate)) => {
+            let currency = Currency::from_code(code).unwrap_or(Currency::CNY);
+            format!("{code} {} @ {rate}", Money::from_minor(*amount, currency))
+        }
+        None => String::new(),
+    }
+}
+
 impl Line {
     /// The foreign amount as shown: `USD 1,000.00 @ 7.1234`, empty for a CNY line.
     pub fn foreign_text(&self) -> String {
-        match &self.foreign {
-            Some((code, amount, rate)) => {
-                let currency = Currency::from_code(code).unwrap_or(Currency::CNY);
-                format!("{code} {} @ {rate}", Money::from_minor(*amount, currency))
-            }
-            None => String::new(),
-        }
+        foreign_text(&self.foreign)
     }
 
     /// A line in the company currency.

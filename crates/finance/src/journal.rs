@@ -35,6 +35,16 @@ pub struct JournalLine {
     pub received: i64,
     pub paid: i64,
     pub balance: i64,
+    /// On an account kept in a foreign currency: the line's amount in it and the rate, as
+    /// (currency, amount in its minor units, rate).
+    pub foreign: Option<(String, i64, String)>,
+}
+
+impl JournalLine {
+    /// The foreign amount as shown: `USD 1,000.00 @ 7.1234`, empty for a line in yuan.
+    pub fn foreign_text(&self) -> String {
+        crate::domain::foreign_text(&self.foreign)
+    }
 }
 
 /// A day of the journal: its lines and totals (本日合计), and the balance it ends with.
@@ -64,6 +74,9 @@ pub struct JournalMonth {
 /// A cash or bank account's journal between two dates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Journal {
+    /// Whether any line shown was in a foreign currency (a dollar account's), so the journal
+    /// shows the foreign amounts beside the yuan.
+    pub foreign: bool,
     pub account: String,
     pub name_zh: String,
     pub name_en: String,
@@ -150,7 +163,8 @@ pub async fn journal(conn: &mut db::Conn, company: i64, account: &str, from: &st
         by_month.range(..first_month.clone()).map(|(_, (debit, credit))| debit - credit).sum::<i64>();
     let opening = before_year + before_first_month + early.0 - early.1;
     let rows = sqlx::query(&format!(
-        "SELECT e.id, e.entry_date, e.number, e.memo AS entry_memo, l.line_no, l.memo, l.debit, l.credit \
+        "SELECT e.id, e.entry_date, e.number, e.memo AS entry_memo, l.line_no, l.memo, l.debit, l.credit, \
+         l.currency, l.foreign_amount, l.rate \
          FROM fin_entries e JOIN fin_entry_lines l ON l.entry_id = e.id JOIN fin_accounts a ON a.id = l.account_id \
          WHERE e.company_id = $1 AND e.status = 'posted' AND e.period >= $2 AND e.period <= $3 \
          AND e.entry_date >= $4 AND e.entry_date <= $5 AND a.code LIKE $6 \
@@ -185,6 +199,10 @@ pub async fn journal(conn: &mut db::Conn, company: i64, account: &str, from: &st
             received,
             paid,
             balance,
+            foreign: match r.try_get::<String, _>("currency")?.as_str() {
+                "" | "CNY" => None,
+                currency => Some((currency.to_string(), r.try_get("foreign_amount")?, r.try_get("rate")?)),
+            },
         };
         let month = crate::domain::period_of(&date);
         if months.last().is_none_or(|m| m.month != month) {
@@ -222,7 +240,9 @@ pub async fn journal(conn: &mut db::Conn, company: i64, account: &str, from: &st
         month.year_paid = credit + month.paid;
     }
     let (received, paid) = months.iter().flat_map(|m| &m.days).fold((0, 0), |(r, p), d| (r + d.received, p + d.paid));
+    let foreign = months.iter().flat_map(|m| &m.days).flat_map(|d| &d.lines).any(|l| l.foreign.is_some());
     Ok(Journal {
+        foreign,
         account: account.to_string(),
         name_zh: named.try_get("name_zh")?,
         name_en: named.try_get("name_en")?,

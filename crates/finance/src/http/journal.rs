@@ -111,6 +111,7 @@ fn download(ctx: &Ctx, format: &str, journal: &Journal) -> AppResult<Response> {
         "finance.received",
         "finance.paid",
         "finance.balance",
+        "finance.foreign_amount",
     ]
     .iter()
     .map(|k| ctx.t(k))
@@ -136,6 +137,7 @@ fn download(ctx: &Ctx, format: &str, journal: &Journal) -> AppResult<Response> {
                     yuan(l.received),
                     yuan(l.paid),
                     yuan(l.balance),
+                    l.foreign_text(),
                 ]);
             }
             let total = ctx.t("finance.day_total");
@@ -164,6 +166,10 @@ fn download(ctx: &Ctx, format: &str, journal: &Journal) -> AppResult<Response> {
         yuan(journal.paid),
         yuan(journal.closing),
     ]);
+    // Only the lines carry a foreign amount; the balance and totals rows leave it blank.
+    for row in &mut rows {
+        row.resize(header.len(), String::new());
+    }
     let name = format!("journal-{}-{}-{}", journal.account, journal.from, journal.to);
     web::page::download(format, &name, &header, &rows)
 }
@@ -179,8 +185,12 @@ pub async fn api(ctx: Ctx, Query(q): Query<JournalQuery>) -> AppResult<Json<Valu
             .lines
             .iter()
             .map(|l| {
+                let foreign = l.foreign.as_ref().map(|(code, amount, rate)| {
+                    let currency = kernel::Currency::from_code(code).unwrap_or(kernel::Currency::CNY);
+                    json!({"currency": code, "amount": crate::fx::decimal_text(*amount, currency), "rate": rate})
+                });
                 json!({"entry_id": l.entry_id, "number": l.number, "memo": l.memo, "counter_accounts": l.counter,
-                    "received": yuan(l.received), "paid": yuan(l.paid), "balance": yuan(l.balance)})
+                    "received": yuan(l.received), "paid": yuan(l.paid), "balance": yuan(l.balance), "foreign": foreign})
             })
             .collect();
         json!({"date": d.date, "lines": lines, "received": yuan(d.received), "paid": yuan(d.paid), "balance": yuan(d.balance)})

@@ -376,6 +376,21 @@ async fn the_cashier_reads_the_bank_journal_day_by_day_with_each_days_totals() {
     let net =
         cashier.get("/api/v1/finance/reports/cash-journal?account=1002&from=2026-04-15&to=2026-04-15").await.json();
     assert_eq!(net["months"][0]["days"][0]["lines"][0]["counter_accounts"], json!(["1122"]), "{net}");
+    // Dollars received into the bank: the journal shows them beside the yuan.
+    let dollars = json!({"date": "2026-04-20", "word": "收", "memo": "收到美元货款", "lines": [
+        {"account": "1002", "debit": "7100.00", "credit": "", "currency": "USD", "foreign_amount": "1000.00", "rate": "7.1"},
+        {"account": "1122", "debit": "", "credit": "7100.00"},
+    ]});
+    post(&api, dollars).await;
+    let usd =
+        cashier.get("/api/v1/finance/reports/cash-journal?account=1002&from=2026-04-20&to=2026-04-20").await.json();
+    assert_eq!(
+        usd["months"][0]["days"][0]["lines"][0]["foreign"],
+        json!({"currency": "USD", "amount": "1000.00", "rate": "7.1"}),
+        "{usd}"
+    );
+    let usd_page = browser.get("/finance/reports/cash-journal?account=1002&from=2026-04-20&to=2026-04-20").await;
+    assert!(usd_page.body.contains("USD 1,000.00 @ 7.1"), "{}", usd_page.body);
     let titled = browser.get("/finance/reports/cash-journal?account=1001&from=2026-04-01&to=2026-04-30").await;
     assert!(titled.body.contains("Cash journal") || titled.body.contains("现金日记账"), "{}", titled.body);
 }
