@@ -639,15 +639,33 @@ pub struct BookForm {
     pub memo: String,
 }
 
+/// What booking a statement line made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Booked {
+    /// A voucher posted and matched with the line.
+    Posted(i64),
+    /// A draft voucher (kind `manual`) for the signatures or the posting the booker may not
+    /// give; the line stays open, and is matched with the voucher once it is posted.
+    Drafted(i64),
+}
+
 /// Books a statement line in yuan that nothing booked yet (直接生成凭证): one voucher on the
 /// line's day, money out Dr the account named, Cr the bank (付), money in the other way round
-/// (收), then matched with the line. The ledger's rules hold as for any voucher: an open
-/// period, a usable account. Needs both the bank clerk's grant and the right to post.
-/// Returns the voucher's id.
-pub async fn book(tx: &mut Tx, principal: &Principal, line_id: i64, form: &BookForm) -> Result<i64> {
+/// (收). The ledger's rules hold as for any voucher: an open period, a usable account. Needs
+/// the bank clerk's grant. Someone who may post, and give the signatures the books' rules ask
+/// for, posts it at once and it is matched with the line (signed by them as cashier where the
+/// rule asks); anyone else who may enter vouchers makes it a draft, as 用友 makes a voucher
+/// from a bank line, signed by them as cashier where they may, to be reviewed and posted.
+pub async fn book(tx: &mut Tx, principal: &Principal, line_id: i64, form: &BookForm) -> Result<Booked> {
     principal.authorize(crate::invoicing::PAYMENTS)?;
-    principal.authorize(crate::service::POST)?;
-    let rules = crate::review::require_signers_to_book(tx, principal, "account").await?;
+    let rules = crate::review::rules(tx.conn(), principal.company_id.0).await?;
+    let may_sign = |signature: crate::review::Signature| !rules.asks_for(signature) || principal.may(signature.grant());
+    let at_once = principal.may(crate::service::POST)
+        && may_sign(crate::review::Signature::Review)
+        && may_sign(crate::review::Signature::Cashier);
+    if !at_once {
+        principal.authorize(crate::service::CREATE)?;
+    }
     let company = principal.company_id.0;
     let line = statement_line(tx, company, line_id).await?;
     require_unmatched(&line)?;
@@ -678,21 +696,39 @@ pub async fn book(tx: &mut Tx, principal: &Principal, line_id: i64, form: &BookF
     for l in &mut lines {
         l.memo = memo.clone();
     }
-    let entry = crate::domain::Entry {
-        period: crate::domain::period_of(&date),
-        date,
-        word: if amount < 0 { "付" } else { "收" }.into(),
-        memo,
-        lines,
-    };
-    let posted = crate::service::post_document_entry(tx, company, &entry, "bank").await;
+    let word = if amount < 0 { "付" } else { "收" };
     // The ledger names the voucher's lines; the clerk typed one account, so its refusals
     // (unknown, archived, a parent) go beside it, and the bank's beside nothing.
     let account_line = if amount < 0 { "lines[0]" } else { "lines[1]" };
+    if !at_once {
+        let form = crate::domain::EntryForm {
+            date,
+            word: word.into(),
+            memo,
+            lines: lines
+                .iter()
+                .map(|l| crate::domain::LineForm {
+                    account: l.account.clone(),
+                    debit: if l.debit != 0 { crate::domain::yuan(l.debit) } else { String::new() },
+                    credit: if l.credit != 0 { crate::domain::yuan(l.credit) } else { String::new() },
+                    memo: l.memo.clone(),
+                    ..Default::default()
+                })
+                .collect(),
+        };
+        let drafted = crate::service::create_draft(tx, principal, &form).await;
+        let entry_id = crate::service::refusals_on_fields(drafted, &[(account_line, "account")])?;
+        if rules.cashier && principal.may(crate::review::SIGN_CASH) {
+            crate::review::sign(tx, principal, crate::review::Signature::Cashier, entry_id, None).await?;
+        }
+        return Ok(Booked::Drafted(entry_id));
+    }
+    let entry = crate::domain::Entry { period: crate::domain::period_of(&date), date, word: word.into(), memo, lines };
+    let posted = crate::service::post_document_entry(tx, company, &entry, "bank").await;
     let (entry_id, _) = crate::service::refusals_on_fields(posted, &[(account_line, "account")])?;
     crate::review::sign_booked(tx, principal, rules, entry_id).await?;
     match_voucher(tx, line_id, entry_id).await?;
-    Ok(entry_id)
+    Ok(Booked::Posted(entry_id))
 }
 
 /// The receipt or payment a number names (`REC/2026/00001`), for matching a statement line by

@@ -137,6 +137,7 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("finance.received", "收入（借方）", "Received (debit)"),
     ("finance.paid", "支出（贷方）", "Paid (credit)"),
     ("finance.day_total", "本日合计", "Day's total"),
+    ("finance.booked_draft", "已按对账单行生成凭证草稿：待审核、签字、过账后，再在银行对账中匹配该行。", "A draft voucher was made from the statement line: once it is signed and posted, match the line with it on the bank page."),
     ("finance.from_day", "起始日期", "From"),
     ("finance.to_day", "截止日期", "To"),
     ("finance.cash_journal_hint", "按日逐笔列示库存现金、银行存款或其他货币资金科目已过账的收支，含对方科目与每笔后的余额；期初余额为所选起始日之前的余额。", "The posted money in and out of a cash, bank or other cash funds account, line by line and day by day, with the counter accounts and the balance after each line; the opening balance is the balance before the first day chosen."),

@@ -18,9 +18,9 @@
 //!   books and review (the chief accountant), so the accountants and cashiers it checks cannot
 //!   turn it off; the change is audited;
 //! - a line of a bank statement is booked straight into the ledger, and taxes are paid from
-//!   the bank, only by someone who may give the signatures the rules ask for (with both rules
-//!   on, someone with both grants; anyone else enters the voucher and has it signed); the
-//!   cashier's signature is then given by the booking;
+//!   the bank, only by someone who may give the signatures the rules ask for, the cashier's
+//!   then given by the booking; anyone else booking a line gets a draft from it
+//!   (`bank::Booked::Drafted`), to be signed and posted, then matched;
 //! - a signature can be cancelled (取消审核, 取消签字) by anyone with its grant while the draft
 //!   is unposted;
 //! - the red-ink reversal of a voucher made by hand ([`HAND_MADE_KINDS`]) waits as a draft for

@@ -1470,7 +1470,7 @@ pub fn bank_docs() -> Vec<ApiRoute> {
         ApiRoute {
             method: "POST",
             path: "/api/v1/finance/bank-lines/{id}/book",
-            summary: "Book a line in yuan that nothing booked yet (a bank fee, interest) against an account, one voucher on its day, and match it; needs the right to post too",
+            summary: "Book a line in yuan that nothing booked yet (a bank fee, interest) against an account, one voucher on its day: posted and matched (status posted) for someone who may post and sign as the books' rules ask, else a draft to be signed, posted and then matched (status draft)",
             ..base
         },
     ]
@@ -1540,9 +1540,13 @@ pub async fn bank_book(
 ) -> AppResult<Response> {
     let id = parse_id(&id)?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    let entry_id = crate::bank::book(&mut tx, &ctx.principal, id, &form).await?;
+    let booked = crate::bank::book(&mut tx, &ctx.principal, id, &form).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(json!({"id": id, "entry_id": entry_id}))).into_response())
+    let (entry_id, status) = match booked {
+        crate::bank::Booked::Posted(entry) => (entry, "posted"),
+        crate::bank::Booked::Drafted(entry) => (entry, "draft"),
+    };
+    Ok((StatusCode::CREATED, Json(json!({"id": id, "entry_id": entry_id, "status": status}))).into_response())
 }
 
 pub fn rate_docs() -> Vec<ApiRoute> {

@@ -178,15 +178,25 @@ pub async fn reconcile(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) -> Ap
     line_changed(&ctx, tx, outcome, id, pairs).await
 }
 
-/// Books a line nothing booked yet against the account typed, and matches it with the voucher
-/// made; a refusal (an unknown account, a closed month) shows on the line's row, the account's
-/// beside it.
+/// Books a line nothing booked yet against the account typed: the voucher posted and matched,
+/// back to the page, or a draft to be signed and posted, shown on its own page; a refusal (an
+/// unknown account, a closed month) shows on the line's row, the account's beside it.
 pub async fn book(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) -> AppResult<Response> {
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
     let form = bank::BookForm { account: pairs.text("account"), memo: pairs.text("memo") };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    let outcome = bank::book(&mut tx, &ctx.principal, id, &form).await.map(|_| ());
-    line_changed(&ctx, tx, outcome, id, pairs).await
+    let outcome = bank::book(&mut tx, &ctx.principal, id, &form).await;
+    let shown = |booked: bank::Booked| match booked {
+        bank::Booked::Posted(_) => ("/finance/bank".to_string(), "common.saved"),
+        // The draft's page, to be signed and posted; the line waits to be matched.
+        bank::Booked::Drafted(entry) => (format!("/finance/entries/{entry}"), "finance.booked_draft"),
+    };
+    web::page::finish_form(&ctx, tx, outcome, shown, async |errors| {
+        let mut page = bank_page(&ctx, default_form(bank_account(&ctx).await?), Vec::new(), None).await?;
+        page.refused = Refused::new(&ctx, &format!("line {id}"), errors, pairs.clone());
+        Ok(page)
+    })
+    .await
 }
 
 /// Undoes a line's reconciliation.

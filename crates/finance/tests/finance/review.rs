@@ -492,25 +492,43 @@ async fn a_voucher_that_moves_cash_is_posted_only_once_the_cashier_has_signed_it
     let posted = clerk.post(&format!("/api/v1/finance/entries/{rid}/post"), &json!({})).await;
     assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
 
-    // A fee on the bank statement is booked straight into the ledger only by someone who may
-    // sign as cashier; the accountant may not, the administrator may, and the voucher carries
-    // the administrator's signature as the cashier's.
-    let csv = "日期,金额,摘要\n2026-03-31,-15.00,手续费\n";
+    // The bank's fee and interest on the statement. The accountant may post but not sign as
+    // cashier, so booking the fee makes a draft from the line; the cashier signs it, the
+    // accountant posts it, and the line is matched with it. The administrator, who may do all
+    // of it, books the interest at once, signed as the cashier's.
+    let csv = "日期,金额,摘要\n2026-03-31,-15.00,手续费\n2026-03-31,3.20,结息\n";
     chief
         .post(
             "/api/v1/finance/bank-statements",
             &json!({"bank_account": "1002", "csv": csv, "mapping": {"date": "日期", "amount": "金额", "memo": "摘要"}}),
         )
         .await;
-    let line = chief.get("/api/v1/finance/bank-lines?unmatched=true").await.json()["items"][0]["id"].clone();
-    let booked = clerk.post(&format!("/api/v1/finance/bank-lines/{line}/book"), &json!({"account": "6603"})).await;
-    assert_eq!(booked.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", booked.body);
-    assert_eq!(booked.json()["errors"][0]["field"], "account");
-    let admin = app.api("admin").await;
-    let booked = admin.post(&format!("/api/v1/finance/bank-lines/{line}/book"), &json!({"account": "6603"})).await;
+    let lines = chief.get("/api/v1/finance/bank-lines?unmatched=true").await.json()["items"].clone();
+    let line_of = |amount: &str| {
+        lines.as_array().and_then(|l| l.iter().find(|l| l["amount"] == amount)).map(|l| l["id"].clone()).expect("line")
+    };
+    let (fee, interest) = (line_of("-15.00"), line_of("3.20"));
+    let booked = clerk.post(&format!("/api/v1/finance/bank-lines/{fee}/book"), &json!({"account": "6603"})).await;
     assert_eq!(booked.status, StatusCode::CREATED, "{}", booked.body);
-    let fee = app.count("fin_entries WHERE kind = 'bank' AND cashier_by = 1 AND status = 'posted'").await;
-    assert_eq!(fee, 1);
+    assert_eq!(booked.json()["status"], "draft");
+    let draft = booked.json()["entry_id"].as_i64().expect("the draft");
+    assert_eq!(app.count(&format!("fin_bank_lines WHERE id = {fee} AND entry_id IS NULL")).await, 1, "still open");
+    cashier.post(&format!("/api/v1/finance/entries/{draft}/cashier"), &json!({})).await;
+    let posted = clerk.post(&format!("/api/v1/finance/entries/{draft}/post"), &json!({})).await;
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
+    let matched = clerk.post(&format!("/api/v1/finance/bank-lines/{fee}/match"), &json!({"entry_id": draft})).await;
+    assert_eq!(matched.status, StatusCode::OK, "{}", matched.body);
+    let admin = app.api("admin").await;
+    let booked = admin.post(&format!("/api/v1/finance/bank-lines/{interest}/book"), &json!({"account": "6603"})).await;
+    assert_eq!(
+        (booked.status, booked.json()["status"].clone()),
+        (StatusCode::CREATED, json!("posted")),
+        "{}",
+        booked.body
+    );
+    let signed = app.count("fin_entries WHERE kind = 'bank' AND cashier_by = 1 AND status = 'posted'").await;
+    assert_eq!(signed, 1);
+    assert_eq!(app.count("fin_bank_lines WHERE entry_id IS NULL").await, 0, "both lines matched");
 
     // With review on as well, a voucher that moves cash needs both signatures, in either
     // order, and one given does not put the other signer's page out of date.
