@@ -573,7 +573,8 @@ pub async fn reconcile(tx: &mut Tx, principal: &Principal, line_id: i64, payment
 /// clerks matching it at once are served one after the other.
 async fn statement_line(tx: &mut Tx, company: i64, line_id: i64) -> Result<db::Row> {
     let sql = format!(
-        "SELECT b.bank_account, b.line_date, b.amount, b.currency, b.memo, b.payment_id, b.entry_id FROM fin_bank_lines b \
+        "SELECT b.bank_account, b.line_date, b.amount, b.currency, b.memo, b.payment_id, b.entry_id, b.draft_entry_id \
+         FROM fin_bank_lines b \
          WHERE b.company_id = $1 AND b.id = $2{}",
         tx.dialect().update_lock_of("b")
     );
@@ -619,7 +620,9 @@ async fn match_voucher(tx: &mut Tx, line_id: i64, entry_id: i64) -> Result<()> {
     // The unique index on (entry_id, bank_account) is the last word if two lines of one
     // account take one voucher at once.
     tx.execute(
-        sqlx::query("UPDATE fin_bank_lines SET entry_id = $1, matched_at = $2 WHERE id = $3 AND entry_id IS NULL")
+        sqlx::query(
+            "UPDATE fin_bank_lines SET entry_id = $1, matched_at = $2, draft_entry_id = NULL WHERE id = $3 AND entry_id IS NULL",
+        )
             .bind(entry_id)
             .bind(&now)
             .bind(line_id),
@@ -645,7 +648,8 @@ pub enum Booked {
     /// A voucher posted and matched with the line.
     Posted(i64),
     /// A draft voucher (kind `manual`) for the signatures or the posting the booker may not
-    /// give; the line stays open, and is matched with the voucher once it is posted.
+    /// give; the line stays open, to be matched from the bank page once the voucher is posted,
+    /// and is not booked into another draft meanwhile.
     Drafted(i64),
 }
 
@@ -655,7 +659,8 @@ pub enum Booked {
 /// the bank clerk's grant. Someone who may post, and give the signatures the books' rules ask
 /// for, posts it at once and it is matched with the line (signed by them as cashier where the
 /// rule asks); anyone else who may enter vouchers makes it a draft, as 用友 makes a voucher
-/// from a bank line, signed by them as cashier where they may, to be reviewed and posted.
+/// from a bank line, signed by them as cashier where they may, to be reviewed, posted and
+/// matched. A line with such a draft is refused a second one.
 pub async fn book(tx: &mut Tx, principal: &Principal, line_id: i64, form: &BookForm) -> Result<Booked> {
     principal.authorize(crate::invoicing::PAYMENTS)?;
     let rules = crate::review::rules(tx.conn(), principal.company_id.0).await?;
@@ -701,6 +706,10 @@ pub async fn book(tx: &mut Tx, principal: &Principal, line_id: i64, form: &BookF
     // (unknown, archived, a parent) go beside it, and the bank's beside nothing.
     let account_line = if amount < 0 { "lines[0]" } else { "lines[1]" };
     if !at_once {
+        // One draft a line: a second booking would book the money twice.
+        if let Some(draft) = line.try_get::<Option<i64>, _>("draft_entry_id")? {
+            return Err(DomainError::invalid("account", "error.bank.draft_made", draft.to_string()).into());
+        }
         let form = crate::domain::EntryForm {
             date,
             word: word.into(),
@@ -721,6 +730,12 @@ pub async fn book(tx: &mut Tx, principal: &Principal, line_id: i64, form: &BookF
         if rules.cashier && principal.may(crate::review::SIGN_CASH) {
             crate::review::sign(tx, principal, crate::review::Signature::Cashier, entry_id, None).await?;
         }
+        tx.execute(
+            sqlx::query("UPDATE fin_bank_lines SET draft_entry_id = $1 WHERE id = $2").bind(entry_id).bind(line_id),
+        )
+        .await?;
+        let changes = json!({"draft_entry_id": [null, entry_id]});
+        tx.audit("state", "finance.bank_line", Some(&line_id.to_string()), &changes).await?;
         return Ok(Booked::Drafted(entry_id));
     }
     let entry = crate::domain::Entry { period: crate::domain::period_of(&date), date, word: word.into(), memo, lines };

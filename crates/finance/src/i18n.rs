@@ -137,6 +137,7 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("finance.received", "收入（借方）", "Received (debit)"),
     ("finance.paid", "支出（贷方）", "Paid (credit)"),
     ("finance.day_total", "本日合计", "Day's total"),
+    ("error.bank.draft_made", "已按此行生成凭证草稿 #{0}：请审核、签字、过账后在此匹配，或删除草稿后重新生成", "A draft voucher #{0} was made from this line already: sign and post it, then match the line with it, or delete the draft to book the line again"),
     ("finance.booked_draft", "已按对账单行生成凭证草稿：待审核、签字、过账后，再在银行对账中匹配该行。", "A draft voucher was made from the statement line: once it is signed and posted, match the line with it on the bank page."),
     ("finance.from_day", "起始日期", "From"),
     ("finance.to_day", "截止日期", "To"),

@@ -267,6 +267,12 @@ pub fn module() -> Module {
                 name: "simplified-method VAT",
                 sql: include_str!("../migrations/0037_simplified_vat.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 38,
+                name: "bank line drafts",
+                sql: include_str!("../migrations/0038_bank_line_drafts.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,

@@ -704,6 +704,9 @@ pub async fn delete_draft(tx: &mut Tx, principal: &Principal, id: i64) -> Result
     let company = principal.company_id.0;
     take_draft(tx, company, id).await?;
     let before = load_entry(tx.conn(), company, id).await?.ok_or(DomainError::NotFound("entry"))?;
+    // A statement line it was made from may be booked again.
+    tx.execute(sqlx::query("UPDATE fin_bank_lines SET draft_entry_id = NULL WHERE draft_entry_id = $1").bind(id))
+        .await?;
     tx.execute(sqlx::query("DELETE FROM fin_attachments WHERE entry_id = $1").bind(id)).await?;
     tx.execute(sqlx::query("DELETE FROM fin_entry_lines WHERE entry_id = $1").bind(id)).await?;
     tx.execute(sqlx::query("DELETE FROM fin_entries WHERE id = $1 AND status = 'draft'").bind(id)).await?;

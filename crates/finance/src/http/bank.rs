@@ -31,7 +31,7 @@ struct BankPage {
     imported: Option<String>,
     /// A match or unmatch refused, on its line's row (`line {id}`).
     refused: Refused,
-    /// May book a line as a voucher (the right to post as well as the bank clerk's).
+    /// May book a line: post it at once, or make a draft of it (the cashier, who may not post).
     can_book: bool,
     /// The chart's financial expenses account, which a bank fee is booked to: the booking
     /// form's example.
@@ -71,7 +71,8 @@ async fn bank_page(
         field_errors: Vec::new(),
         imported,
         refused: Refused::default(),
-        can_book: ctx.principal.may(crate::service::POST),
+        // Posting it at once, or making a draft of it for someone who may not post (the cashier).
+        can_book: ctx.principal.may(crate::service::POST) || ctx.principal.may(crate::service::CREATE),
         fee_account: crate::chart::code(&mut conn, ctx.company_id(), crate::chart::Role::FinancialExpense).await?,
     })
 }

@@ -496,7 +496,7 @@ async fn a_voucher_that_moves_cash_is_posted_only_once_the_cashier_has_signed_it
     // cashier, so booking the fee makes a draft from the line; the cashier signs it, the
     // accountant posts it, and the line is matched with it. The administrator, who may do all
     // of it, books the interest at once, signed as the cashier's.
-    let csv = "日期,金额,摘要\n2026-03-31,-15.00,手续费\n2026-03-31,3.20,结息\n";
+    let csv = "日期,金额,摘要\n2026-03-31,-15.00,手续费\n2026-03-31,3.20,结息\n2026-03-31,-8.00,短信服务费\n";
     chief
         .post(
             "/api/v1/finance/bank-statements",
@@ -507,12 +507,16 @@ async fn a_voucher_that_moves_cash_is_posted_only_once_the_cashier_has_signed_it
     let line_of = |amount: &str| {
         lines.as_array().and_then(|l| l.iter().find(|l| l["amount"] == amount)).map(|l| l["id"].clone()).expect("line")
     };
-    let (fee, interest) = (line_of("-15.00"), line_of("3.20"));
+    let (fee, interest, sms) = (line_of("-15.00"), line_of("3.20"), line_of("-8.00"));
     let booked = clerk.post(&format!("/api/v1/finance/bank-lines/{fee}/book"), &json!({"account": "6603"})).await;
     assert_eq!(booked.status, StatusCode::CREATED, "{}", booked.body);
     assert_eq!(booked.json()["status"], "draft");
     let draft = booked.json()["entry_id"].as_i64().expect("the draft");
     assert_eq!(app.count(&format!("fin_bank_lines WHERE id = {fee} AND entry_id IS NULL")).await, 1, "still open");
+    // Booked again while its draft waits, the line is refused: the fee would be booked twice.
+    let twice = clerk.post(&format!("/api/v1/finance/bank-lines/{fee}/book"), &json!({"account": "6603"})).await;
+    assert_eq!(twice.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", twice.body);
+    assert_eq!(twice.json()["errors"][0]["code"], "error.bank.draft_made");
     cashier.post(&format!("/api/v1/finance/entries/{draft}/cashier"), &json!({})).await;
     let posted = clerk.post(&format!("/api/v1/finance/entries/{draft}/post"), &json!({})).await;
     assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
@@ -528,7 +532,26 @@ async fn a_voucher_that_moves_cash_is_posted_only_once_the_cashier_has_signed_it
     );
     let signed = app.count("fin_entries WHERE kind = 'bank' AND cashier_by = 1 AND status = 'posted'").await;
     assert_eq!(signed, 1);
-    assert_eq!(app.count("fin_bank_lines WHERE entry_id IS NULL").await, 0, "both lines matched");
+    assert_eq!(app.count("fin_bank_lines WHERE entry_id IS NULL").await, 1, "the fee and the interest matched");
+
+    // The cashier books the text-message fee from the bank page: she may not post, so the
+    // page opens the draft, which she has signed as cashier. She deletes it, having typed the
+    // wrong account, and the line can be booked again.
+    let browser = app.signed_in("wu.xia").await;
+    let page = browser.get("/finance/bank").await;
+    assert!(page.body.contains(&format!("/finance/bank/{sms}/book")), "the cashier may book: {}", page.body);
+    let booked = browser.post_form("/finance/bank", &format!("/finance/bank/{sms}/book"), &[("account", "6602")]).await;
+    assert_eq!(booked.status, StatusCode::SEE_OTHER, "{}", booked.body);
+    let draft_page = booked.header("location").expect("the draft's page");
+    let sms_draft: i64 = draft_page.rsplit('/').next().and_then(|id| id.parse().ok()).expect("the draft's id");
+    assert_eq!(
+        app.count(&format!("fin_entries WHERE id = {sms_draft} AND status = 'draft' AND cashier_by IS NOT NULL")).await,
+        1
+    );
+    let deleted = cashier.call(Method::DELETE, &format!("/api/v1/finance/entries/{sms_draft}"), None).await;
+    assert!(deleted.status.is_success(), "{}", deleted.body);
+    let again = cashier.post(&format!("/api/v1/finance/bank-lines/{sms}/book"), &json!({"account": "6603"})).await;
+    assert_eq!((again.status, again.json()["status"].clone()), (StatusCode::CREATED, json!("draft")), "{}", again.body);
 
     // With review on as well, a voucher that moves cash needs both signatures, in either
     // order, and one given does not put the other signer's page out of date.
