@@ -74,9 +74,6 @@ pub struct JournalMonth {
 /// A cash or bank account's journal between two dates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Journal {
-    /// Whether any line shown was in a foreign currency (a dollar account's), so the journal
-    /// shows the foreign amounts beside the yuan.
-    pub foreign: bool,
     pub account: String,
     pub name_zh: String,
     pub name_en: String,
@@ -240,9 +237,7 @@ pub async fn journal(conn: &mut db::Conn, company: i64, account: &str, from: &st
         month.year_paid = credit + month.paid;
     }
     let (received, paid) = months.iter().flat_map(|m| &m.days).fold((0, 0), |(r, p), d| (r + d.received, p + d.paid));
-    let foreign = months.iter().flat_map(|m| &m.days).flat_map(|d| &d.lines).any(|l| l.foreign.is_some());
     Ok(Journal {
-        foreign,
         account: account.to_string(),
         name_zh: named.try_get("name_zh")?,
         name_en: named.try_get("name_en")?,
@@ -254,6 +249,14 @@ pub async fn journal(conn: &mut db::Conn, company: i64, account: &str, from: &st
         paid,
         closing: balance,
     })
+}
+
+impl Journal {
+    /// Whether any line shown is in a foreign currency (a dollar account's), so the journal
+    /// shows the foreign amounts beside the yuan.
+    pub fn has_foreign(&self) -> bool {
+        self.months.iter().flat_map(|m| &m.days).flat_map(|d| &d.lines).any(|l| l.foreign.is_some())
+    }
 }
 
 /// The counter accounts of each journal line, by (voucher, line): the voucher's accounts on

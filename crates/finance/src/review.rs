@@ -139,6 +139,12 @@ impl Rules {
         }
     }
 
+    /// The first signature these rules ask for that `principal` may not give; none when they
+    /// may give them all, so a voucher they make by hand may be posted at once.
+    pub fn unsigned_by(self, principal: &Principal) -> Option<Signature> {
+        SIGNATURES.into_iter().find(|s| self.asks_for(*s) && !principal.may(s.grant()))
+    }
+
     /// Whether any signature is asked for.
     pub fn any(self) -> bool {
         self.review || self.cashier
@@ -328,19 +334,17 @@ pub(crate) async fn reversal_waits(tx: &mut Tx, company: i64, kind: &str, moves_
     Ok(rules.review || (rules.cashier && moves_cash))
 }
 
-/// Refuses to book a statement line straight into the ledger, or to pay taxes from the bank,
-/// for someone who may not give the signatures the rules ask for: each makes a voucher by
-/// hand, posted at once. Returns the rules, for [`sign_booked`].
+/// Refuses to pay taxes from the bank for someone who may not give the signatures the rules
+/// ask for: the payment is a voucher made by hand, posted at once. (A statement line booked by
+/// them becomes a draft instead, `bank::book`.) Returns the rules, for [`sign_booked`].
 /// `field` is the form's field the refusal is shown beside.
 pub(crate) async fn require_signers_to_book(tx: &mut Tx, principal: &Principal, field: &str) -> Result<Rules> {
     let rules = rules(tx.conn(), principal.company_id.0).await?;
-    if rules.review && !principal.may(REVIEW) {
-        return Err(DomainError::invalid(field, "error.finance.book_needs_review", "").into());
+    match rules.unsigned_by(principal) {
+        Some(Signature::Review) => Err(DomainError::invalid(field, "error.finance.book_needs_review", "").into()),
+        Some(Signature::Cashier) => Err(DomainError::invalid(field, "error.finance.book_needs_cashier", "").into()),
+        None => Ok(rules),
     }
-    if rules.cashier && !principal.may(SIGN_CASH) {
-        return Err(DomainError::invalid(field, "error.finance.book_needs_cashier", "").into());
-    }
-    Ok(rules)
 }
 
 /// Signs a voucher just booked from a statement line, or a tax payment, for the cashier who

@@ -240,8 +240,10 @@ pub struct Surtaxes {
     /// The VAT they are levied on: what the months moved, or are still to move, to 未交增值税,
     /// and the simplified method's VAT they credited.
     pub base: i64,
-    /// The simplified method's VAT the months credited (简易计税), which is paid as it is.
+    /// The simplified method's VAT the months credited (简易计税), which is paid as it is, and
+    /// the books' account of it.
     pub simplified: i64,
+    pub simplified_account: String,
     pub rows: Vec<SurtaxRow>,
     /// The months whose small sales exempted them from the education surcharges.
     pub exempt_months: Vec<String>,
@@ -268,7 +270,8 @@ pub async fn rows(
     let settings = settings(&mut *conn, company).await?;
     let codes = Surtax::ALL.map(|t| template.code(t.role()));
     let unpaid_vat = template.code(Role::UnpaidVat);
-    let simplified_vat = &chart::simplified_vat_account(&mut *conn, company).await?;
+    let simplified_account = chart::simplified_vat_account(&mut *conn, company).await?;
+    let simplified_vat = simplified_account.as_str();
     let output_vat = template.code(Role::OutputVat);
     let (Some(from), Some(to)) = (months.first(), months.last()) else { return Ok(Surtaxes::default()) };
     let movements = sqlx::query(
@@ -349,7 +352,8 @@ pub async fn rows(
         .filter(|((_, exempt), base)| **exempt && **base > 0)
         .map(|((m, _), _)| m.clone())
         .collect();
-    Ok(Surtaxes { base: bases.iter().sum(), simplified: credited(simplified_vat, None), rows, exempt_months })
+    let simplified = credited(simplified_vat, None);
+    Ok(Surtaxes { base: bases.iter().sum(), simplified, simplified_account, rows, exempt_months })
 }
 
 /// A month's sales on the VAT return's schedules, in yuan: the net and the tax of the customer

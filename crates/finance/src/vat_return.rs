@@ -313,7 +313,7 @@ pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str)
         output_account,
         input_account,
         reversed_account,
-        simplified_account: chart::simplified_vat_account(&mut *conn, company).await?,
+        simplified_account: surtaxes.simplified_account,
         input_reversed,
         from,
         to,

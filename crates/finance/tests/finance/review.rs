@@ -383,6 +383,15 @@ async fn a_voucher_that_moves_cash_is_posted_only_once_the_cashier_has_signed_it
     // audited. Review stays off.
     let hers = cashier.patch("/api/v1/finance/settings", &json!({"cashier_signs": true})).await;
     assert_eq!(hers.status, StatusCode::FORBIDDEN, "{}", hers.body);
+    // On the chart page, a value that is neither on nor off is refused beside its field, and
+    // nothing changes.
+    let chiefs_page = app.signed_in("qian.hui").await;
+    let wrong =
+        chiefs_page.post_form("/finance/accounts", "/finance/settings", &[("cashier_signs", "sometimes")]).await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", wrong.body);
+    let beside = wrong.body.split("id=\"cashier_signs\"").nth(1).expect("the field");
+    assert!(beside[..beside.find("</div>").expect("field")].contains("role=\"alert\""), "{beside}");
+    assert_eq!(chief.get("/api/v1/finance/settings").await.json()["cashier_signs"], false);
     let on = chief.patch("/api/v1/finance/settings", &json!({"cashier_signs": true})).await;
     assert_eq!(on.status, StatusCode::OK, "{}", on.body);
     assert_eq!((on.json()["cashier_signs"].clone(), on.json()["review_vouchers"].clone()), (json!(true), json!(false)));
@@ -517,6 +526,7 @@ async fn a_voucher_that_moves_cash_is_posted_only_once_the_cashier_has_signed_it
     let twice = clerk.post(&format!("/api/v1/finance/bank-lines/{fee}/book"), &json!({"account": "6603"})).await;
     assert_eq!(twice.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", twice.body);
     assert_eq!(twice.json()["errors"][0]["code"], "error.bank.draft_made");
+    assert_eq!(app.count("fin_entries WHERE status = 'draft' AND memo = '手续费'").await, 1, "one draft only");
     cashier.post(&format!("/api/v1/finance/entries/{draft}/cashier"), &json!({})).await;
     let posted = clerk.post(&format!("/api/v1/finance/entries/{draft}/post"), &json!({})).await;
     assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
