@@ -526,6 +526,7 @@ pub async fn reconcile(tx: &mut Tx, principal: &Principal, line_id: i64, payment
     let company = principal.company_id.0;
     let line = statement_line(tx, company, line_id).await?;
     require_unmatched(&line)?;
+    require_no_other_voucher(tx, &line, None, "payment_id").await?;
     let payment = sqlx::query(
         "SELECT p.kind, COALESCE(c.amount, p.amount) AS amount, COALESCE(c.currency, 'CNY') AS currency, p.bank_account \
          FROM fin_payments p LEFT JOIN fin_payment_currency c ON c.payment_id = p.id WHERE p.company_id = $1 AND p.id = $2",
@@ -592,6 +593,35 @@ fn require_unmatched(line: &db::Row) -> Result<()> {
     Ok(())
 }
 
+/// Refuses to match or book a line whose draft voucher (booked from it by someone who could
+/// not post it) still stands for it, unless it is that voucher being matched: the money would
+/// be booked twice. The draft stands while it waits, and once posted until it is reversed;
+/// `field` is the form's field the refusal is shown beside.
+async fn require_no_other_voucher(tx: &mut Tx, line: &db::Row, matching: Option<i64>, field: &str) -> Result<()> {
+    let Some(draft) = line.try_get::<Option<i64>, _>("draft_entry_id")? else {
+        return Ok(());
+    };
+    if matching == Some(draft) {
+        return Ok(());
+    }
+    let row = tx
+        .fetch_optional(
+            sqlx::query(
+                "SELECT e.status, (SELECT COUNT(*) FROM fin_entries r WHERE r.reversal_of = e.id AND r.status = 'posted') AS reversals \
+                 FROM fin_entries e WHERE e.id = $1",
+            )
+            .bind(draft),
+        )
+        .await?;
+    let Some(row) = row else { return Ok(()) };
+    let (status, reversals): (String, i64) = (row.try_get("status")?, row.try_get("reversals")?);
+    match (status.as_str(), reversals) {
+        ("draft", _) => Err(DomainError::invalid(field, "error.bank.draft_made", draft.to_string()).into()),
+        ("posted", 0) => Err(DomainError::invalid(field, "error.bank.draft_posted", draft.to_string()).into()),
+        _ => Ok(()),
+    }
+}
+
 /// Reconciles a statement line in yuan with a voucher that moved its amount on its account in
 /// the same direction within ten days of it, and that no payment made. Each is matched at most
 /// once. Audited.
@@ -600,6 +630,7 @@ pub async fn reconcile_voucher(tx: &mut Tx, principal: &Principal, line_id: i64,
     let company = principal.company_id.0;
     let line = statement_line(tx, company, line_id).await?;
     require_unmatched(&line)?;
+    require_no_other_voucher(tx, &line, Some(entry_id), "entry_id").await?;
     let amount: i64 = line.try_get("amount")?;
     let (_, from, to) = match_window(&line.try_get::<String, _>("line_date")?)?;
     let bank: String = line.try_get("bank_account")?;
@@ -656,21 +687,25 @@ pub enum Booked {
 /// Books a statement line in yuan that nothing booked yet (直接生成凭证): one voucher on the
 /// line's day, money out Dr the account named, Cr the bank (付), money in the other way round
 /// (收). The ledger's rules hold as for any voucher: an open period, a usable account. Needs
-/// the bank clerk's grant. Someone who may post, and give the signatures the books' rules ask
-/// for, posts it at once and it is matched with the line (signed by them as cashier where the
-/// rule asks); anyone else who may enter vouchers makes it a draft, as 用友 makes a voucher
-/// from a bank line, signed by them as cashier where they may, to be reviewed, posted and
-/// matched. A line with such a draft is refused a second one.
+/// the bank clerk's grant. Someone the books' rules let book at once
+/// ([`crate::review::Rules::books_at_once`]) posts it and it is matched with the line (signed
+/// by them as cashier where the rule asks); anyone else who may enter vouchers makes it a
+/// draft, as 用友 makes a voucher from a bank line, signed by them as cashier where they may,
+/// to be reviewed, posted and matched. While such a draft stands for the line (until it is
+/// deleted, or reversed once posted), the line is neither booked again nor matched with
+/// anything else.
 pub async fn book(tx: &mut Tx, principal: &Principal, line_id: i64, form: &BookForm) -> Result<Booked> {
     principal.authorize(crate::invoicing::PAYMENTS)?;
     let rules = crate::review::rules(tx.conn(), principal.company_id.0).await?;
-    let at_once = principal.may(crate::service::POST) && rules.unsigned_by(principal).is_none();
+    let at_once = rules.books_at_once(principal);
     if !at_once {
         principal.authorize(crate::service::CREATE)?;
     }
     let company = principal.company_id.0;
     let line = statement_line(tx, company, line_id).await?;
     require_unmatched(&line)?;
+    // One voucher a line: a second would book the money twice.
+    require_no_other_voucher(tx, &line, None, "account").await?;
     let mut problems = Problems::default();
     let account = form.account.trim();
     if account.is_empty() {
@@ -703,24 +738,11 @@ pub async fn book(tx: &mut Tx, principal: &Principal, line_id: i64, form: &BookF
     // (unknown, archived, a parent) go beside it, and the bank's beside nothing.
     let account_line = if amount < 0 { "lines[0]" } else { "lines[1]" };
     if !at_once {
-        // One draft a line: a second booking would book the money twice.
-        if let Some(draft) = line.try_get::<Option<i64>, _>("draft_entry_id")? {
-            return Err(DomainError::invalid("account", "error.bank.draft_made", draft.to_string()).into());
-        }
         let form = crate::domain::EntryForm {
             date,
             word: word.into(),
             memo,
-            lines: lines
-                .iter()
-                .map(|l| crate::domain::LineForm {
-                    account: l.account.clone(),
-                    debit: if l.debit != 0 { crate::domain::yuan(l.debit) } else { String::new() },
-                    credit: if l.credit != 0 { crate::domain::yuan(l.credit) } else { String::new() },
-                    memo: l.memo.clone(),
-                    ..Default::default()
-                })
-                .collect(),
+            lines: lines.iter().map(crate::domain::LineForm::of).collect(),
         };
         let drafted = crate::service::create_draft(tx, principal, &form).await;
         let entry_id = crate::service::refusals_on_fields(drafted, &[(account_line, "account")])?;

@@ -258,6 +258,19 @@ impl LineForm {
     pub fn is_blank(&self) -> bool {
         self.account.trim().is_empty() && self.debit.trim().is_empty() && self.credit.trim().is_empty()
     }
+
+    /// The row of a form that enters `line`, a line in yuan the ledger built (booking a
+    /// statement line, paying taxes), for a draft its maker may not post.
+    pub fn of(line: &Line) -> LineForm {
+        let side = |fen: i64| if fen != 0 { yuan(fen) } else { String::new() };
+        LineForm {
+            account: line.account.clone(),
+            debit: side(line.debit),
+            credit: side(line.credit),
+            memo: line.memo.clone(),
+            ..Default::default()
+        }
+    }
 }
 
 impl EntryForm {

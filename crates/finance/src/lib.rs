@@ -273,6 +273,12 @@ pub fn module() -> Module {
                 name: "bank line drafts",
                 sql: include_str!("../migrations/0038_bank_line_drafts.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 39,
+                name: "tax payment drafts",
+                sql: include_str!("../migrations/0039_tax_payment_drafts.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,

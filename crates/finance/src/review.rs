@@ -139,10 +139,19 @@ impl Rules {
         }
     }
 
-    /// The first signature these rules ask for that `principal` may not give; none when they
-    /// may give them all, so a voucher they make by hand may be posted at once.
-    pub fn unsigned_by(self, principal: &Principal) -> Option<Signature> {
-        SIGNATURES.into_iter().find(|s| self.asks_for(*s) && !principal.may(s.grant()))
+    /// Whether a voucher the ledger makes for `principal` from a statement line or a tax
+    /// payment is posted at once: they may post, no review is asked for (a voucher is never
+    /// reviewed by its own maker, so under review it waits for a second person like any
+    /// other), and they may sign as cashier where that is asked for (the cashier may sign
+    /// her own, as in 用友). Anyone else gets a draft.
+    pub fn books_at_once(self, principal: &Principal) -> bool {
+        principal.may(crate::service::POST) && !self.review && (!self.cashier || principal.may(SIGN_CASH))
+    }
+
+    /// Whether `principal` may book a statement line or pay taxes at all: at once, or as a
+    /// draft, which needs the right to enter vouchers. The pages offer the buttons by it.
+    pub fn may_book(self, principal: &Principal) -> bool {
+        self.books_at_once(principal) || principal.may(crate::service::CREATE)
     }
 
     /// Whether any signature is asked for.
@@ -332,19 +341,6 @@ pub(crate) async fn reversal_waits(tx: &mut Tx, company: i64, kind: &str, moves_
     }
     let rules = rules(tx.conn(), company).await?;
     Ok(rules.review || (rules.cashier && moves_cash))
-}
-
-/// Refuses to pay taxes from the bank for someone who may not give the signatures the rules
-/// ask for: the payment is a voucher made by hand, posted at once. (A statement line booked by
-/// them becomes a draft instead, `bank::book`.) Returns the rules, for [`sign_booked`].
-/// `field` is the form's field the refusal is shown beside.
-pub(crate) async fn require_signers_to_book(tx: &mut Tx, principal: &Principal, field: &str) -> Result<Rules> {
-    let rules = rules(tx.conn(), principal.company_id.0).await?;
-    match rules.unsigned_by(principal) {
-        Some(Signature::Review) => Err(DomainError::invalid(field, "error.finance.book_needs_review", "").into()),
-        Some(Signature::Cashier) => Err(DomainError::invalid(field, "error.finance.book_needs_cashier", "").into()),
-        None => Ok(rules),
-    }
 }
 
 /// Signs a voucher just booked from a statement line, or a tax payment, for the cashier who

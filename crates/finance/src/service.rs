@@ -707,6 +707,8 @@ pub async fn delete_draft(tx: &mut Tx, principal: &Principal, id: i64) -> Result
     // A statement line it was made from may be booked again.
     tx.execute(sqlx::query("UPDATE fin_bank_lines SET draft_entry_id = NULL WHERE draft_entry_id = $1").bind(id))
         .await?;
+    // A month's taxes it would have paid may be paid again.
+    tx.execute(sqlx::query("DELETE FROM fin_tax_payment_drafts WHERE entry_id = $1").bind(id)).await?;
     tx.execute(sqlx::query("DELETE FROM fin_attachments WHERE entry_id = $1").bind(id)).await?;
     tx.execute(sqlx::query("DELETE FROM fin_entry_lines WHERE entry_id = $1").bind(id)).await?;
     tx.execute(sqlx::query("DELETE FROM fin_entries WHERE id = $1 AND status = 'draft'").bind(id)).await?;

@@ -502,17 +502,25 @@ pub struct PaymentForm {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Payment {
     pub entry_id: i64,
-    pub number: String,
+    /// The voucher's number; none while it waits as a draft for the signatures or the
+    /// posting its maker may not give.
+    pub number: Option<String>,
     pub owed: Owed,
 }
 
 /// Pays what a month's VAT and surtaxes leave to pay (缴纳税款): one voucher (付) on the day
 /// paid, Dr 未交增值税, 简易计税 and each surtax's payable, Cr the bank. The day must fall after the
-/// month, in an open period. Nothing is posted (`None`) when nothing is owed, as after a
+/// month, in an open period. Nothing is made (`None`) when nothing is owed, as after a
 /// payment already made.
+///
+/// Someone who may post, and give the signatures the books' rules ask for, posts it at once;
+/// anyone else who may enter vouchers makes it a draft, signed by them as cashier where they
+/// may, to be reviewed and posted as any hand-made voucher. While such a draft waits, no taxes
+/// are drafted again nor paid at once: what it pays would be paid twice.
 pub async fn pay(tx: &mut Tx, principal: &Principal, form: &PaymentForm) -> Result<Option<Payment>> {
-    principal.authorize(service::POST)?;
-    let rules = crate::review::require_signers_to_book(tx, principal, "bank_account").await?;
+    let rules = crate::review::rules(tx.conn(), principal.company_id.0).await?;
+    let at_once = rules.books_at_once(principal);
+    principal.authorize(if at_once { service::POST } else { service::CREATE })?;
     let company = principal.company_id.0;
     let mut problems = Problems::default();
     let period = problems.check(domain::parse_period("period", &form.period));
@@ -528,8 +536,11 @@ pub async fn pay(tx: &mut Tx, principal: &Principal, form: &PaymentForm) -> Resu
     let (period, date) = (period.unwrap_or_default(), date.map(|d| d.to_string()).unwrap_or_default());
     // The company's books are taken first, so two payments at the same moment (of one month,
     // on days of different months) are made one after the other and the second finds nothing
-    // left to pay.
+    // left to pay, or the first one's draft.
     tx.execute(sqlx::query("UPDATE fin_books SET company_id = company_id WHERE company_id = $1").bind(company)).await?;
+    if let Some(draft) = waiting_draft(tx.conn(), company).await? {
+        return Err(DomainError::invalid("date", "error.finance.tax_payment_drafted", draft.to_string()).into());
+    }
     let owed = owed(tx.conn(), company, &period).await?;
     if owed.total() == 0 {
         return Ok(None);
@@ -546,13 +557,49 @@ pub async fn pay(tx: &mut Tx, principal: &Principal, form: &PaymentForm) -> Resu
     for line in &mut lines {
         line.memo = memo.clone();
     }
+    // The ledger names the voucher's lines; of them the form has only the bank account.
     let bank_line = format!("lines[{}]", lines.len() - 1);
+    let refusals = [(bank_line.as_str(), "bank_account")];
+    if !at_once {
+        let form = domain::EntryForm {
+            date,
+            word: "付".into(),
+            memo,
+            lines: lines.iter().map(domain::LineForm::of).collect(),
+        };
+        let drafted = service::create_draft(tx, principal, &form).await;
+        let entry_id = service::refusals_on_fields(drafted, &refusals)?;
+        if rules.cashier && principal.may(crate::review::SIGN_CASH) {
+            crate::review::sign(tx, principal, crate::review::Signature::Cashier, entry_id, None).await?;
+        }
+        tx.execute(
+            sqlx::query("INSERT INTO fin_tax_payment_drafts (entry_id, company_id, period) VALUES ($1, $2, $3)")
+                .bind(entry_id)
+                .bind(company)
+                .bind(&period),
+        )
+        .await?;
+        return Ok(Some(Payment { entry_id, number: None, owed }));
+    }
     let entry = Entry { period: domain::period_of(&date), date, word: "付".into(), memo, lines };
     let posted = service::post_document_entry(tx, company, &entry, "tax_payment").await;
-    // The ledger names the voucher's lines; of them the form has only the bank account.
-    let (entry_id, number) = service::refusals_on_fields(posted, &[(&bank_line, "bank_account")])?;
+    let (entry_id, number) = service::refusals_on_fields(posted, &refusals)?;
     crate::review::sign_booked(tx, principal, rules, entry_id).await?;
-    Ok(Some(Payment { entry_id, number, owed }))
+    Ok(Some(Payment { entry_id, number: Some(number), owed }))
+}
+
+/// The draft voucher paying taxes that waits to be posted, if one does, of whichever month: a
+/// month's payment pays what earlier months left unpaid too, so any draft waiting would pay
+/// some of it twice.
+pub async fn waiting_draft(conn: &mut db::Conn, company: i64) -> Result<Option<i64>> {
+    let row = sqlx::query(
+        "SELECT d.entry_id FROM fin_tax_payment_drafts d JOIN fin_entries e ON e.id = d.entry_id \
+         WHERE d.company_id = $1 AND e.status = 'draft' ORDER BY d.entry_id LIMIT 1",
+    )
+    .bind(company)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| r.try_get("entry_id")).transpose()?)
 }
 
 #[cfg(test)]

@@ -1683,8 +1683,8 @@ pub fn vat_docs() -> Vec<ApiRoute> {
     let payment = ApiRoute {
         method: "POST",
         path: "/api/v1/finance/periods/{period}/tax-payment",
-        summary: "Pay the month's unpaid VAT, simplified-method VAT and surtaxes (缴纳税款) on a day after the month: Dr 未交增值税, 简易计税 and the surtax payables, Cr the bank (bank_account, the company's bank when left out); 201 with the voucher, or 200 with none when nothing is owed",
-        permission: Some(service::POST),
+        summary: "Pay the month's unpaid VAT, simplified-method VAT and surtaxes (缴纳税款) on a day after the month: Dr 未交增值税, 简易计税 and the surtax payables, Cr the bank (bank_account, the company's bank when left out); 201 with the voucher, posted (status posted) by someone who may post and give the signatures the books ask for, else a draft (status draft, no number) signed by its maker as cashier where they may; 200 with none when nothing is owed; 422 on date while a draft of the month waits",
+        permission: Some(service::CREATE),
         query: &[],
         request: Some(tax_payment_schema),
         ..report.clone()
@@ -1782,8 +1782,9 @@ pub async fn tax_payment(
     tx.commit().await?;
     Ok(match paid {
         Some(p) => {
-            let body =
-                json!({"period": period, "entry_id": p.entry_id, "number": p.number, "paid": owed_json(&p.owed)});
+            let status = if p.number.is_some() { "posted" } else { "draft" };
+            let body = json!({"period": period, "entry_id": p.entry_id, "number": p.number, "status": status,
+                "paid": owed_json(&p.owed)});
             (StatusCode::CREATED, Json(body)).into_response()
         }
         None => Json(json!({"period": period, "entry_id": null, "number": null, "paid": null})).into_response(),

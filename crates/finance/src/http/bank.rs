@@ -71,8 +71,8 @@ async fn bank_page(
         field_errors: Vec::new(),
         imported,
         refused: Refused::default(),
-        // Posting it at once, or making a draft of it for someone who may not post (the cashier).
-        can_book: ctx.principal.may(crate::service::POST) || ctx.principal.may(crate::service::CREATE),
+        // Posting it at once, or making a draft of it for someone who may not (the cashier).
+        can_book: crate::review::rules(&mut conn, ctx.company_id()).await?.may_book(&ctx.principal),
         fee_account: crate::chart::code(&mut conn, ctx.company_id(), crate::chart::Role::FinancialExpense).await?,
     })
 }

@@ -26,10 +26,13 @@ struct VatPage {
     figures: Option<VatReturn>,
     /// Why the months were refused, beside their fields.
     errors: Vec<(String, String)>,
-    /// May post the transfer of unpaid VAT and the payment of taxes.
+    /// May post the transfer of unpaid VAT.
     can_transfer: bool,
-    /// What the last month shown leaves to pay, for the payment form.
+    /// What the last month shown leaves to pay, for the payment form of someone who may enter
+    /// vouchers (posted at once, or a draft for the signatures they may not give).
     owed: Option<Owed>,
+    /// The draft voucher paying taxes that waits to be posted, named in place of the button.
+    waiting_draft: Option<i64>,
     /// The day and bank account the payment form starts from: the 15th of the next month (the
     /// filing deadline) and the company's bank.
     pay_date: String,
@@ -105,18 +108,20 @@ async fn vat_page(ctx: &Ctx, from: &Option<String>, to: &Option<String>, refused
         Err(errors) => (page, shown_from, shown_to, None, errors),
     };
     let can_transfer = ctx.principal.may(service::POST);
-    let (mut owed, mut pay_date, mut bank) = (None, String::new(), "");
+    let (mut owed, mut waiting_draft, mut pay_date, mut bank) = (None, None, String::new(), "");
     // A month's taxes are paid once it has ended: the form shows for a past month only.
     let ended = figures.as_ref().is_some_and(|f| f.to < super::pages::this_period(ctx));
-    if let (true, true, Some(f)) = (can_transfer, ended, &figures) {
-        let mut conn = ctx.db().read_conn().await?;
+    let mut conn = ctx.db().read_conn().await?;
+    let may_pay = crate::review::rules(&mut conn, ctx.company_id()).await?.may_book(&ctx.principal);
+    if let (true, true, Some(f)) = (may_pay, ended, &figures) {
         owed = Some(surtaxes::owed(&mut conn, ctx.company_id(), &f.to).await?);
+        waiting_draft = surtaxes::waiting_draft(&mut conn, ctx.company_id()).await?;
         bank = crate::chart::code(&mut conn, ctx.company_id(), crate::chart::Role::Bank).await?;
         // The month's last day and fifteen more: the 15th of the next month.
         let last = chrono::NaiveDate::parse_from_str(&service::last_day(&f.to), "%Y-%m-%d").ok();
         pay_date = last.map(|d| (d + chrono::Duration::days(15)).to_string()).unwrap_or_default();
     }
-    Ok(VatPage { page, from, to, figures, errors, can_transfer, owed, pay_date, bank, refused })
+    Ok(VatPage { page, from, to, figures, errors, can_transfer, owed, waiting_draft, pay_date, bank, refused })
 }
 
 pub async fn page(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Response> {
@@ -191,8 +196,8 @@ pub async fn transfer(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
     .await
 }
 
-/// Pays the month's unpaid VAT and surtaxes from the page; goes to the voucher posted, or back
-/// with a note that nothing was owed. A bad day or account is refused beside its field.
+/// Pays the month's unpaid VAT and surtaxes from the page; goes to the voucher posted or
+/// drafted, or back with a note that nothing was owed. A bad day or account is refused beside its field.
 pub async fn pay(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
     let form = surtaxes::PaymentForm {
         period: pairs.text("period"),
@@ -203,7 +208,11 @@ pub async fn pay(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
     let outcome = surtaxes::pay(&mut tx, &ctx.principal, &form).await;
     let back = format!("/finance/reports/vat?from={0}&to={0}", form.period);
     let saved = |paid: Option<surtaxes::Payment>| match paid {
-        Some(payment) => (format!("/finance/entries/{}", payment.entry_id), "finance.posted_ok"),
+        Some(payment) if payment.number.is_some() => {
+            (format!("/finance/entries/{}", payment.entry_id), "finance.posted_ok")
+        }
+        // The draft's page, to be signed, reviewed and posted.
+        Some(payment) => (format!("/finance/entries/{}", payment.entry_id), "finance.tax_payment_draft"),
         None => (back, "finance.nothing_owed"),
     };
     finish_form(&ctx, tx, outcome, saved, async |errors| {

@@ -3,7 +3,9 @@
 //! from reviewing their own, a change taking the review away, and the signatures on the
 //! posted voucher.
 
+use crate::invoicing::{party, posted_invoice};
 use crate::ledger::voucher;
+use crate::vat_return::document;
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 use testkit::{spawn_app, ApiClient, TestApp};
@@ -562,6 +564,38 @@ async fn a_voucher_that_moves_cash_is_posted_only_once_the_cashier_has_signed_it
     assert!(deleted.status.is_success(), "{}", deleted.body);
     let again = cashier.post(&format!("/api/v1/finance/bank-lines/{sms}/book"), &json!({"account": "6603"})).await;
     assert_eq!((again.status, again.json()["status"].clone()), (StatusCode::CREATED, json!("draft")), "{}", again.body);
+    let sms_draft = again.json()["entry_id"].as_i64().expect("the draft");
+
+    // While her draft stands for the line, the administrator can neither book the line at
+    // once nor match it with another voucher: the fee would be booked twice.
+    let at_once = admin.post(&format!("/api/v1/finance/bank-lines/{sms}/book"), &json!({"account": "6603"})).await;
+    assert_eq!(at_once.json()["errors"][0]["code"], "error.bank.draft_made", "{}", at_once.body);
+    let other = admin.post(&format!("/api/v1/finance/bank-lines/{sms}/match"), &json!({"entry_id": draft})).await;
+    assert_eq!(
+        (other.json()["errors"][0]["field"].clone(), other.json()["errors"][0]["code"].clone()),
+        (json!("entry_id"), json!("error.bank.draft_made")),
+        "{}",
+        other.body
+    );
+    // Posted, the draft still stands for the line, to be matched; reversed because the
+    // account was wrong, it frees the line, which the administrator then books at once.
+    clerk.post(&format!("/api/v1/finance/entries/{sms_draft}/post"), &json!({})).await;
+    let rebooked = clerk.post(&format!("/api/v1/finance/bank-lines/{sms}/book"), &json!({"account": "6603"})).await;
+    assert_eq!(rebooked.json()["errors"][0]["code"], "error.bank.draft_posted", "{}", rebooked.body);
+    let reversal =
+        clerk.post(&format!("/api/v1/finance/entries/{sms_draft}/reverse"), &json!({"date": "2026-03-31"})).await;
+    let rid = reversal.json()["id"].as_i64().expect("the red-ink draft");
+    cashier.post(&format!("/api/v1/finance/entries/{rid}/cashier"), &json!({})).await;
+    let posted = clerk.post(&format!("/api/v1/finance/entries/{rid}/post"), &json!({})).await;
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
+    let booked = admin.post(&format!("/api/v1/finance/bank-lines/{sms}/book"), &json!({"account": "6603"})).await;
+    assert_eq!(
+        (booked.status, booked.json()["status"].clone()),
+        (StatusCode::CREATED, json!("posted")),
+        "{}",
+        booked.body
+    );
+    assert_eq!(app.count("fin_bank_lines WHERE entry_id IS NULL").await, 0, "every line matched once");
 
     // With review on as well, a voucher that moves cash needs both signatures, in either
     // order, and one given does not put the other signer's page out of date.
@@ -586,4 +620,114 @@ async fn a_voucher_that_moves_cash_is_posted_only_once_the_cashier_has_signed_it
         (posted.json()["reviewed_by"].as_str(), posted.json()["cashier_by"].as_str()),
         (Some("qian.hui"), Some("wu.xia"))
     );
+
+    // Under review, nobody books a statement line at once, not even the administrator who
+    // holds every grant: no one reviews their own voucher, so the account fee waits as a
+    // draft for a second person like any other.
+    let csv = "日期,金额,摘要\n2026-03-31,-2.00,账户管理费\n";
+    chief
+        .post(
+            "/api/v1/finance/bank-statements",
+            &json!({"bank_account": "1002", "csv": csv, "mapping": {"date": "日期", "amount": "金额", "memo": "摘要"}}),
+        )
+        .await;
+    let fee = chief.get("/api/v1/finance/bank-lines?unmatched=true").await.json()["items"][0]["id"].clone();
+    let booked = admin.post(&format!("/api/v1/finance/bank-lines/{fee}/book"), &json!({"account": "6603"})).await;
+    assert_eq!(
+        (booked.status, booked.json()["status"].clone()),
+        (StatusCode::CREATED, json!("draft")),
+        "{}",
+        booked.body
+    );
+    let id = booked.json()["entry_id"].clone();
+    assert_eq!(clerk.get(&format!("/api/v1/finance/entries/{id}")).await.json()["cashier_by"], "系统管理员 Administrator");
+}
+
+#[tokio::test]
+async fn a_months_taxes_paid_by_the_accountant_wait_as_one_draft_for_the_cashier_and_the_chief() {
+    let app = spawn_app().await;
+    let Office { clerk, chief, cashier } = finance_office(&app).await;
+
+    // March: 20,000.00 of goods sold at 13 %, 2,600.00 of output VAT, transferred to 未交增值税
+    // with 7 % urban construction tax of 182.00; the month's small sales owe no education
+    // surcharges. Then the chief accountant turns both signature rules on.
+    let admin = app.api("admin").await;
+    let shop = party(&admin, "苏州观前百货有限公司", "customer").await;
+    posted_invoice(&admin, document("customer", shop, "2026-03-10", &[("台灯", "10", "2000.00", "13")])).await;
+    let transferred = admin.post("/api/v1/finance/periods/2026-03/vat-transfer", &json!({})).await;
+    assert_eq!(transferred.status, StatusCode::CREATED, "{}", transferred.body);
+    chief.patch("/api/v1/finance/settings", &json!({"review_vouchers": true, "cashier_signs": true})).await;
+
+    // April: the accountant pays March's 2,782.00 from the VAT page. She may not review her
+    // own voucher nor sign as cashier, so the page opens a draft (付, unnumbered) paying it.
+    app.clock.advance(chrono::Duration::days(31));
+    let browser = app.signed_in("chen.jing").await;
+    let march = "/finance/reports/vat?from=2026-03&to=2026-03";
+    let paid = browser
+        .post_form(
+            march,
+            "/finance/reports/vat/pay",
+            &[("period", "2026-03"), ("date", "2026-04-15"), ("bank_account", "1002")],
+        )
+        .await;
+    assert_eq!(paid.status, StatusCode::SEE_OTHER, "{}", paid.body);
+    let draft: i64 = paid.header("location").and_then(|l| l.rsplit('/').next()?.parse().ok()).expect("the draft");
+    let entry = clerk.get(&format!("/api/v1/finance/entries/{draft}")).await.json();
+    assert_eq!((entry["status"].as_str(), entry["word"].as_str()), (Some("draft"), Some("付")), "{entry}");
+    assert_eq!(entry["memo"], "缴纳 2026-03 增值税及附加税费");
+    let lines: Vec<(String, String, String)> = entry["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .map(|l| (l["account"].to_string(), l["debit"].to_string(), l["credit"].to_string()))
+        .collect();
+    assert_eq!(
+        lines,
+        [("222102", "2600.00", "0.00"), ("222104", "182.00", "0.00"), ("1002", "0.00", "2782.00")].map(|(a, d, c)| (
+            format!("\"{a}\""),
+            format!("\"{d}\""),
+            format!("\"{c}\"")
+        ))
+    );
+
+    // While it waits, the month's page names it instead of offering the payment again, and a
+    // second payment is refused beside the day, even for the administrator who could post it
+    // at once: the taxes would be paid twice.
+    let page = browser.get(march).await;
+    let form = page.body.split("id=\"tax-payment\"").nth(1).expect("the payment form");
+    assert!(form.contains(&format!("/finance/entries/{draft}")) && form.contains(" disabled>"), "{form}");
+    for payer in [&clerk, &admin] {
+        let twice = payer.post("/api/v1/finance/periods/2026-03/tax-payment", &json!({"date": "2026-04-16"})).await;
+        assert_eq!(twice.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", twice.body);
+        assert_eq!(
+            (twice.json()["errors"][0]["field"].clone(), twice.json()["errors"][0]["code"].clone()),
+            (json!("date"), json!("error.finance.tax_payment_drafted"))
+        );
+    }
+    assert_eq!(app.count("fin_entries WHERE memo LIKE '缴纳 2026-03%'").await, 1, "one draft only");
+
+    // The accountant typed the wrong day and deletes her draft; the cashier pays through the
+    // API instead, and her draft comes signed by her.
+    let deleted = clerk.call(Method::DELETE, &format!("/api/v1/finance/entries/{draft}"), None).await;
+    assert!(deleted.status.is_success(), "{}", deleted.body);
+    let hers = cashier.post("/api/v1/finance/periods/2026-03/tax-payment", &json!({"date": "2026-04-15"})).await;
+    assert_eq!(hers.status, StatusCode::CREATED, "{}", hers.body);
+    let hers = hers.json();
+    assert_eq!((hers["status"].as_str(), hers["number"].clone()), (Some("draft"), Value::Null), "{hers}");
+    assert_eq!(hers["paid"]["total"], "2782.00");
+    let id = hers["entry_id"].as_i64().expect("the draft");
+    assert_eq!(clerk.get(&format!("/api/v1/finance/entries/{id}")).await.json()["cashier_by"], "wu.xia");
+
+    // Reviewed by the chief accountant and posted by the accountant, March is paid; asked
+    // again, there is nothing left to pay.
+    let unreviewed = clerk.post(&format!("/api/v1/finance/entries/{id}/post"), &json!({})).await;
+    assert_eq!(unreviewed.json()["errors"][0]["code"], "error.finance.needs_review", "{}", unreviewed.body);
+    let reviewed = chief.post(&format!("/api/v1/finance/entries/{id}/review"), &json!({})).await;
+    assert_eq!(reviewed.status, StatusCode::OK, "{}", reviewed.body);
+    let posted = clerk.post(&format!("/api/v1/finance/entries/{id}/post"), &json!({})).await;
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
+    let vat = clerk.get("/api/v1/finance/reports/vat?from=2026-03&to=2026-03").await.json();
+    assert_eq!(vat["to_pay"]["total"], "0.00", "{vat}");
+    let again = clerk.post("/api/v1/finance/periods/2026-03/tax-payment", &json!({"date": "2026-04-20"})).await;
+    assert_eq!((again.status, again.json()["entry_id"].clone()), (StatusCode::OK, Value::Null), "{}", again.body);
 }

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use serde_json::{json, Value};
 use testkit::{spawn_app, ApiClient};
 
-fn document(kind: &str, party: i64, date: &str, lines: &[(&str, &str, &str, &str)]) -> Value {
+pub(crate) fn document(kind: &str, party: i64, date: &str, lines: &[(&str, &str, &str, &str)]) -> Value {
     let lines: Vec<Value> = lines
         .iter()
         .map(|(description, quantity, price, rate)| {
