@@ -65,8 +65,7 @@ pub struct VatReturn {
     /// credit carried in (上期留抵).
     pub opening: i64,
     /// The tax payable, month by month added up: each month's output plus input taken back
-    /// less input less the credit it carried in (a balance left untransferred from an earlier month is not that
-    /// month's tax again), never below zero.
+    /// less input less the credit it carried in, never below zero ([`filed_monthly`]).
     pub payable: i64,
     /// The simplified method's VAT the months' sales credited (简易计税应纳税额): paid as it is,
     /// beside the general method's tax, never reduced by input VAT.
@@ -83,9 +82,13 @@ pub struct VatReturn {
     /// The documents of each schedule, each counted once whatever its rates.
     pub sales_documents: i64,
     pub purchase_documents: i64,
-    /// What the VAT accounts hold at the end of `to`, credit positive: positive is still to be
-    /// transferred, negative is the credit carried forward.
+    /// What the VAT accounts hold at the end of `to`, credit positive: what is still to be
+    /// transferred less the credit carried forward.
     pub closing: i64,
+    /// The closing split as the months' returns split it (see [`filed_monthly`]): the tax
+    /// still to be transferred, and the credit carried forward.
+    pub untransferred: i64,
+    pub credit_carried: i64,
     /// The accounts the figures are read from, for their drill-down: output, input, input
     /// taken back.
     pub output_account: &'static str,
@@ -97,12 +100,12 @@ pub struct VatReturn {
 impl VatReturn {
     /// The credit carried forward (期末留抵税额), never below zero.
     pub fn carried_forward(&self) -> i64 {
-        (-self.closing).max(0)
+        self.credit_carried
     }
 
     /// What is still to be transferred to 未交增值税 at the end of `to`.
     pub fn to_transfer(&self) -> i64 {
-        self.closing.max(0)
+        self.untransferred
     }
 
     /// The surtaxes still to accrue, all three (negative: accrued too much, to take back).
@@ -278,21 +281,13 @@ pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str)
     let output = credit(output_account);
     let input = -credit(input_account);
     let input_reversed = credit(reversed_account);
-    // Credit positive, as the VAT accounts are liabilities: before a month, and within one.
-    let before = |month: &str| -> i64 { balances.iter().filter(|(_, p, _)| p.as_str() < month).map(|r| -r.2).sum() };
-    let within = |month: &str, code: &str| -> i64 {
-        -balances.iter().filter(|(c, p, _)| p == month && c.starts_with(code)).map(|r| r.2).sum::<i64>()
-    };
+    let filed = filed_monthly(&balances, template);
     let months = crate::costs::months(&from, &to)?;
-    let mut payable = 0;
-    for month in &months {
-        let carried_in = (-before(month)).max(0);
-        let tax = within(month, output_account) + within(month, reversed_account) + within(month, input_account);
-        payable += (tax - carried_in).max(0);
-    }
+    let payable = months.iter().filter_map(|m| filed.due.get(m)).sum();
     let closing: i64 = balances.iter().map(|r| -r.2).sum();
-    let surtaxes = surtaxes::rows(conn, company, template, &months, closing, &sales).await?;
-    let opening = before(&from);
+    let surtaxes = surtaxes::rows(conn, company, template, &months, filed.untransferred, &sales).await?;
+    // Credit positive, as the VAT accounts are liabilities.
+    let opening: i64 = balances.iter().filter(|(_, p, _)| *p < from).map(|r| -r.2).sum();
     let moved = closing - opening;
     Ok(VatReturn {
         sales: side("customer"),
@@ -310,6 +305,8 @@ pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str)
         // What moved in the months beside output and input: transfers and payments (debits).
         settled: output + input_reversed - input - moved,
         closing,
+        untransferred: filed.untransferred,
+        credit_carried: filed.credit,
         output_account,
         input_account,
         reversed_account,
@@ -332,6 +329,47 @@ struct ForeignDocument {
 
 /// The VAT accounts' movements up to `to` per account and month, as (code, period, debit less
 /// credit), read from the balance rows.
+/// The VAT accounts' months as returns filed month by month see them: each month's tax due
+/// (its output and input taken back, less its input and the credit carried into it, never
+/// below zero), and at the end what of it is still to be transferred to 未交增值税 and the
+/// credit carried forward. A month's tax left untransferred is owed as it was filed: a later
+/// month's excess input does not pay it but is carried forward, as on the return. The two
+/// always differ by what the accounts hold.
+pub(crate) struct Filed {
+    pub due: BTreeMap<String, i64>,
+    pub untransferred: i64,
+    pub credit: i64,
+}
+
+/// Splits the VAT accounts' balance rows (code, period, debit less credit), from the first
+/// month, as [`Filed`] says.
+pub(crate) fn filed_monthly(balances: &[(String, String, i64)], template: chart::Template) -> Filed {
+    let tax_accounts = [Role::OutputVat, Role::InputVat, Role::InputVatReversed].map(|r| template.code(r));
+    // Per month, credit positive: the tax, and what settled it (transfers out, payments).
+    let mut months: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+    for (code, period, net) in balances {
+        let month = months.entry(period.as_str()).or_default();
+        match tax_accounts.iter().any(|a| code.starts_with(a)) {
+            true => month.0 -= net,
+            false => month.1 += net,
+        }
+    }
+    let mut filed = Filed { due: BTreeMap::new(), untransferred: 0, credit: 0 };
+    for (month, (tax, settled)) in months {
+        let net = tax - filed.credit;
+        let due = net.max(0);
+        filed.credit = (-net).max(0);
+        filed.untransferred += due - settled;
+        // Settled beyond what was owed (paid ahead, 预缴): a credit for the months after.
+        if filed.untransferred < 0 {
+            filed.credit -= filed.untransferred;
+            filed.untransferred = 0;
+        }
+        filed.due.insert(month.to_string(), due);
+    }
+    filed
+}
+
 async fn vat_balances(
     conn: &mut db::Conn,
     company: i64,
@@ -388,7 +426,7 @@ pub async fn transfer_unpaid(tx: &mut Tx, principal: &Principal, period: &str) -
     // transfer at the same moment waits, then finds nothing left to transfer.
     service::claim_open_period(tx, company, &period).await?;
     let template = chart::template(tx.conn(), company).await?;
-    let unpaid: i64 = vat_balances(tx.conn(), company, template, &period).await?.iter().map(|r| -r.2).sum();
+    let unpaid = filed_monthly(&vat_balances(tx.conn(), company, template, &period).await?, template).untransferred;
     let transfer = if unpaid > 0 { Some(post_transfer(tx, company, template, &period, unpaid).await?) } else { None };
     // Whatever the month held is in 未交增值税 now (nothing is left to transfer), where the
     // surtaxes' base is read.

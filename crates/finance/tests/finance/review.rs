@@ -640,7 +640,10 @@ async fn a_voucher_that_moves_cash_is_posted_only_once_the_cashier_has_signed_it
         booked.body
     );
     let id = booked.json()["entry_id"].clone();
-    assert_eq!(clerk.get(&format!("/api/v1/finance/entries/{id}")).await.json()["cashier_by"], "系统管理员 Administrator");
+    assert_eq!(
+        clerk.get(&format!("/api/v1/finance/entries/{id}")).await.json()["cashier_by"],
+        "系统管理员 Administrator"
+    );
 }
 
 #[tokio::test]

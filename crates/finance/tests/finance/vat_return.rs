@@ -656,3 +656,46 @@ async fn books_older_than_the_simplified_method_keep_their_own_222107_and_credit
     let taxed: Vec<&str> = lines(&note_voucher).iter().map(|l| l.0).filter(|a| a.starts_with("2221")).collect();
     assert_eq!(taxed, vec!["22210102"], "{note_voucher}");
 }
+
+#[tokio::test]
+async fn a_month_left_untransferred_is_owed_as_filed_and_a_later_credit_is_carried_forward() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let shop = party(&api, "苏州观前百货有限公司", "customer").await;
+    let maker = party(&api, "宁波灯具制造有限公司", "supplier").await;
+
+    // January owes 650.00 (1,300.00 out, 650.00 in), but nobody transfers it at the month's
+    // end. February's large purchase leaves 910.00 of input over; March owes 390.00 before
+    // that credit and so nothing after it.
+    for (kind, party, date, price) in [
+        ("customer", shop, "2026-01-20", "10000.00"),
+        ("supplier", maker, "2026-01-10", "5000.00"),
+        ("customer", shop, "2026-02-20", "1000.00"),
+        ("supplier", maker, "2026-02-10", "8000.00"),
+        ("customer", shop, "2026-03-20", "5000.00"),
+        ("supplier", maker, "2026-03-10", "2000.00"),
+    ] {
+        posted_invoice(&api, document(kind, party, date, &[("台灯", "1", price, "13")])).await;
+    }
+
+    // Filed month by month, the quarter owes January's 650.00, still to transfer, and carries
+    // 520.00 forward: February's credit does not pay January's tax after the fact, though
+    // the ledger's 应交增值税 nets them to 130.00.
+    let quarter = api.get("/api/v1/finance/reports/vat?from=2026-01&to=2026-03").await.json();
+    for (figure, amount) in
+        [("payable", "650.00"), ("to_transfer", "650.00"), ("carried_forward", "520.00"), ("surtax_base", "650.00")]
+    {
+        assert_eq!(quarter[figure], amount, "{figure}: {quarter}");
+    }
+    assert_eq!(surtaxes(&quarter)[0], "urban_construction 7%: due 45.50, accrued 0.00, to accrue 45.50");
+
+    // The transfer at March's end moves the 650.00 owed, leaving the 520.00 credit on the
+    // account for April.
+    let transferred = api.post("/api/v1/finance/periods/2026-03/vat-transfer", &json!({})).await;
+    assert_eq!(transferred.json()["amount"], "650.00", "{}", transferred.body);
+    let after = vat(&api, "2026-03").await;
+    assert_eq!((after["to_transfer"].as_str(), after["carried_forward"].as_str()), (Some("0.00"), Some("520.00")));
+    let april = vat(&api, "2026-04").await;
+    assert_eq!((april["opening"].as_str(), april["carried_forward"].as_str()), (Some("-520.00"), Some("520.00")));
+}
