@@ -181,7 +181,21 @@ pub async fn journal(conn: &mut db::Conn, company: i64, account: &str, from: &st
     }
     let counter = counter_accounts(conn, company, &pattern, &from, &to, &first_month, &last_month).await?;
     let mut balance = opening;
-    let mut months: Vec<JournalMonth> = Vec::new();
+    // Every month of the range closes with its totals, one that moved nothing too; the first
+    // counts its days before the range as well.
+    let mut months: Vec<JournalMonth> = crate::costs::months(&first_month, &last_month)?
+        .into_iter()
+        .map(|month| JournalMonth {
+            received: if month == first_month { early.0 } else { 0 },
+            paid: if month == first_month { early.1 } else { 0 },
+            month,
+            days: Vec::new(),
+            year_received: 0,
+            year_paid: 0,
+            balance: 0,
+        })
+        .collect();
+    let mut at = 0;
     for r in &rows {
         let date: String = r.try_get("entry_date")?;
         let (received, paid) = (r.try_get::<i64, _>("debit")?, r.try_get::<i64, _>("credit")?);
@@ -201,24 +215,14 @@ pub async fn journal(conn: &mut db::Conn, company: i64, account: &str, from: &st
                 currency => Some((currency.to_string(), r.try_get("foreign_amount")?, r.try_get("rate")?)),
             },
         };
+        // The lines come in date order, so their months come in the range's order.
         let month = crate::domain::period_of(&date);
-        if months.last().is_none_or(|m| m.month != month) {
-            // The first month counts its days before the range too.
-            let (received, paid) = if month == first_month { early } else { (0, 0) };
-            months.push(JournalMonth {
-                month: month.clone(),
-                days: Vec::new(),
-                received,
-                paid,
-                year_received: 0,
-                year_paid: 0,
-                balance,
-            });
+        while months[at].month != month {
+            at += 1;
         }
-        let current = months.last_mut().expect("a month was just pushed");
+        let current = &mut months[at];
         current.received += received;
         current.paid += paid;
-        current.balance = balance;
         match current.days.last_mut() {
             Some(day) if day.date == date => {
                 day.received += received;
@@ -229,7 +233,10 @@ pub async fn journal(conn: &mut db::Conn, company: i64, account: &str, from: &st
             _ => current.days.push(JournalDay { date, received, paid, balance, lines: vec![line] }),
         }
     }
+    let mut carried = opening;
     for month in &mut months {
+        carried = month.days.last().map_or(carried, |day| day.balance);
+        month.balance = carried;
         let year = &month.month[..4];
         let earlier = by_month.range(format!("{year}-01")..month.month.clone());
         let (debit, credit) = earlier.fold((0, 0), |(d, c), (_, (debit, credit))| (d + debit, c + credit));
@@ -260,8 +267,9 @@ impl Journal {
 }
 
 /// The counter accounts of each journal line, by (voucher, line): the voucher's accounts on
-/// the other side (red ink pairs as it was written), other than the journal's own, in their
-/// order on it, read in one query over the same lines.
+/// the other side (red ink pairs as it was written), other than the line's own, in their
+/// order on it, read in one query over the same lines: a transfer between two of the bank's
+/// sub-accounts names the other one in the parent's journal.
 async fn counter_accounts(
     conn: &mut db::Conn,
     company: i64,
@@ -276,7 +284,7 @@ async fn counter_accounts(
          JOIN fin_entry_lines l ON l.entry_id = e.id JOIN fin_accounts a ON a.id = l.account_id \
          JOIN fin_entry_lines o ON o.entry_id = e.id JOIN fin_accounts oa ON oa.id = o.account_id \
          WHERE e.company_id = $1 AND e.status = 'posted' AND e.period >= $2 AND e.period <= $3 \
-         AND e.entry_date >= $4 AND e.entry_date <= $5 AND a.code LIKE $6 AND oa.code NOT LIKE $6 \
+         AND e.entry_date >= $4 AND e.entry_date <= $5 AND a.code LIKE $6 AND o.account_id <> l.account_id \
          AND ((l.debit <> 0 AND o.credit <> 0) OR (l.credit <> 0 AND o.debit <> 0)) \
          ORDER BY e.id, l.line_no, o.line_no",
     )

@@ -305,6 +305,12 @@ pub fn module() -> Module {
                 href: "/finance/reports/cash-journal",
                 permission: invoicing::PAYMENTS,
             },
+            // The journal is the cashier's and the reports' reader's alike (`journal::may_read`).
+            MenuItem {
+                label_key: "finance.cash_journal",
+                href: "/finance/reports/cash-journal",
+                permission: service::REPORTS,
+            },
             MenuItem { label_key: "finance.rates", href: "/finance/rates", permission: invoicing::READ },
             MenuItem { label_key: "finance.entries", href: "/finance/entries", permission: service::READ },
             MenuItem { label_key: "finance.accounts", href: "/finance/accounts", permission: service::READ },

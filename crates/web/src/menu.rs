@@ -2,7 +2,8 @@
 //! Modules hand their entries to the shell ([`crate::module::Module::menu`]); the shell keeps
 //! the sections in its state and each page shows those the user may see.
 
-/// An entry of the left menu, shown to users who hold `permission`.
+/// An entry of the left menu, shown to users who hold `permission`. A page that holders of
+/// either of two grants may open is listed twice, once with each, and shown once.
 #[derive(Debug, Clone)]
 pub struct MenuItem {
     pub label_key: &'static str,

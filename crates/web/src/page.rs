@@ -69,9 +69,16 @@ impl PageCtx {
                 entries: section
                     .items
                     .iter()
+                    .enumerate()
                     // An entry without a permission is for every signed-in user (their own payslips).
-                    .filter(|item| item.permission.is_empty() || ctx.principal.may(item.permission))
-                    .map(|item| MenuEntry {
+                    .filter(|(_, item)| item.permission.is_empty() || ctx.principal.may(item.permission))
+                    // A page listed once per grant that opens it is shown once.
+                    .filter(|(i, item)| {
+                        !section.items[..*i].iter().any(|e| {
+                            e.href == item.href && (e.permission.is_empty() || ctx.principal.may(e.permission))
+                        })
+                    })
+                    .map(|(_, item)| MenuEntry {
                         label: ctx.t(item.label_key),
                         href: item.href,
                         active: path == item.href || path.starts_with(&format!("{}/", item.href)),

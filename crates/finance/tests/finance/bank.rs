@@ -393,4 +393,53 @@ async fn the_cashier_reads_the_bank_journal_day_by_day_with_each_days_totals() {
     assert!(usd_page.body.contains("USD 1,000.00 @ 7.1"), "{}", usd_page.body);
     let titled = browser.get("/finance/reports/cash-journal?account=1001&from=2026-04-01&to=2026-04-30").await;
     assert!(titled.body.contains("Cash journal") || titled.body.contains("现金日记账"), "{}", titled.body);
+
+    // From February, which moved nothing: it still closes with its totals and the balance it
+    // carried, before March's capital.
+    let quarter =
+        cashier.get("/api/v1/finance/reports/cash-journal?account=1002&from=2026-02-01&to=2026-04-30").await.json();
+    let months: Vec<(String, String, String)> = quarter["months"]
+        .as_array()
+        .expect("months")
+        .iter()
+        .map(|m| {
+            let text = |k: &str| m[k].as_str().unwrap_or("?").to_string();
+            (text("month"), text("year_received"), text("balance"))
+        })
+        .collect();
+    assert_eq!(
+        months[..2],
+        [
+            ("2026-02".to_string(), "0.00".to_string(), "0.00".to_string()),
+            ("2026-03".to_string(), "50000.00".to_string(), "50000.00".to_string())
+        ]
+    );
+    assert_eq!(quarter["months"][0]["days"], json!([]));
+
+    // Two accounts under 其他货币资金: 5,000.00 moved from the bank draft deposit to the
+    // out-of-town deposit shows in the parent's journal in and out, each line naming the
+    // other sub-account as its counter account.
+    for (code, name) in [("101201", "银行汇票存款"), ("101202", "外埠存款")] {
+        let made =
+            api.post("/api/v1/finance/accounts", &json!({"parent": "1012", "code": code, "name_zh": name})).await;
+        assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    }
+    post(&api, voucher("2026-04-21", "办理银行汇票", &[("101201", "6000.00", ""), ("1002", "", "6000.00")])).await;
+    post(&api, voucher("2026-04-22", "汇票转外埠存款", &[("101202", "5000.00", ""), ("101201", "", "5000.00")])).await;
+    let funds =
+        cashier.get("/api/v1/finance/reports/cash-journal?account=1012&from=2026-04-22&to=2026-04-22").await.json();
+    let counters: Vec<Value> = funds["months"][0]["days"][0]["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .map(|l| l["counter_accounts"].clone())
+        .collect();
+    assert_eq!(counters, vec![json!(["101201"]), json!(["101202"])], "{funds}");
+
+    // The journal is on the menu of the cashier and of the auditor, who reads reports, once.
+    app.user("zhao.min", &["auditor"], "", "finance").await;
+    for login in ["wu.xia", "zhao.min"] {
+        let home = app.signed_in(login).await.get("/finance/reports/cash-journal?account=1002").await;
+        assert_eq!(home.body.matches("href=\"/finance/reports/cash-journal\"").count(), 1, "{login}: {}", home.body);
+    }
 }
