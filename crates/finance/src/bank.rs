@@ -242,6 +242,9 @@ pub struct BankLine {
     /// The voucher it is matched with, when not a receipt or payment: its id, period and number.
     pub entry_id: Option<i64>,
     pub entry_number: Option<String>,
+    /// The draft voucher booked from it that waits to be signed and posted, if one does: the
+    /// line is matched with it when it is posted, and meanwhile with nothing else.
+    pub waiting_draft: Option<i64>,
 }
 
 impl BankLine {
@@ -264,8 +267,10 @@ impl BankLine {
 
 /// What a statement line is read with: its match's number, receipt or voucher.
 const LINE_SELECT: &str = "SELECT b.id, b.bank_account, b.line_date, b.amount, b.currency, b.counterparty, b.reference, \
-     b.memo, b.payment_id, p.number, b.entry_id, e.period AS entry_period, e.number AS entry_number \
+     b.memo, b.payment_id, p.number, b.entry_id, e.period AS entry_period, e.number AS entry_number, \
+     CASE WHEN d.status = 'draft' THEN d.id END AS waiting_draft \
      FROM fin_bank_lines b LEFT JOIN fin_payments p ON p.id = b.payment_id LEFT JOIN fin_entries e ON e.id = b.entry_id \
+     LEFT JOIN fin_entries d ON d.id = b.draft_entry_id \
      WHERE b.company_id = $1";
 
 /// Statement lines, unmatched first, newest first.
@@ -312,6 +317,7 @@ fn bank_line(r: &db::Row) -> Result<BankLine> {
             (Some(period), Some(number)) => Some(format!("{period} {number}")),
             _ => None,
         },
+        waiting_draft: r.try_get("waiting_draft")?,
     })
 }
 
@@ -594,32 +600,21 @@ fn require_unmatched(line: &db::Row) -> Result<()> {
 }
 
 /// Refuses to match or book a line whose draft voucher (booked from it by someone who could
-/// not post it) still stands for it, unless it is that voucher being matched: the money would
-/// be booked twice. The draft stands while it waits, and once posted until it is reversed;
+/// not post it) still waits, unless it is that voucher being matched: the money would be
+/// booked twice. (Posting the draft matches the line with it, [`match_posted_draft`].)
 /// `field` is the form's field the refusal is shown beside.
 async fn require_no_other_voucher(tx: &mut Tx, line: &db::Row, matching: Option<i64>, field: &str) -> Result<()> {
     let Some(draft) = line.try_get::<Option<i64>, _>("draft_entry_id")? else {
         return Ok(());
     };
-    if matching == Some(draft) {
-        return Ok(());
+    let waits = tx
+        .fetch_optional(sqlx::query("SELECT 1 FROM fin_entries WHERE id = $1 AND status = 'draft'").bind(draft))
+        .await?
+        .is_some();
+    if waits && matching != Some(draft) {
+        return Err(DomainError::invalid(field, "error.bank.draft_made", draft.to_string()).into());
     }
-    let row = tx
-        .fetch_optional(
-            sqlx::query(
-                "SELECT e.status, (SELECT COUNT(*) FROM fin_entries r WHERE r.reversal_of = e.id AND r.status = 'posted') AS reversals \
-                 FROM fin_entries e WHERE e.id = $1",
-            )
-            .bind(draft),
-        )
-        .await?;
-    let Some(row) = row else { return Ok(()) };
-    let (status, reversals): (String, i64) = (row.try_get("status")?, row.try_get("reversals")?);
-    match (status.as_str(), reversals) {
-        ("draft", _) => Err(DomainError::invalid(field, "error.bank.draft_made", draft.to_string()).into()),
-        ("posted", 0) => Err(DomainError::invalid(field, "error.bank.draft_posted", draft.to_string()).into()),
-        _ => Ok(()),
-    }
+    Ok(())
 }
 
 /// Reconciles a statement line in yuan with a voucher that moved its amount on its account in
@@ -631,18 +626,51 @@ pub async fn reconcile_voucher(tx: &mut Tx, principal: &Principal, line_id: i64,
     let line = statement_line(tx, company, line_id).await?;
     require_unmatched(&line)?;
     require_no_other_voucher(tx, &line, Some(entry_id), "entry_id").await?;
-    let amount: i64 = line.try_get("amount")?;
-    let (_, from, to) = match_window(&line.try_get::<String, _>("line_date")?)?;
-    let bank: String = line.try_get("bank_account")?;
-    let fits = line.try_get::<String, _>("currency")? == Currency::CNY.code()
-        && !voucher_moves(tx.conn(), company, &[bank.as_str()].into(), &[amount].into(), &from, &to, Some(entry_id))
-            .await?
-            .is_empty();
-    if !fits {
+    if !voucher_fits(tx, company, &line, entry_id).await? {
+        let (bank, amount) = (line.try_get::<String, _>("bank_account")?, line.try_get::<i64, _>("amount")?);
         let shown = format!("{bank} {}", crate::fx::decimal_text(amount, Currency::CNY));
         return Err(DomainError::invalid("entry_id", "error.bank.voucher_mismatch", shown).into());
     }
     match_voucher(tx, line_id, entry_id).await
+}
+
+/// Whether a voucher may be matched with a statement line: the line is in yuan and the
+/// voucher moved its amount on its account in the same direction within ten days of it.
+async fn voucher_fits(tx: &mut Tx, company: i64, line: &db::Row, entry_id: i64) -> Result<bool> {
+    if line.try_get::<String, _>("currency")? != Currency::CNY.code() {
+        return Ok(false);
+    }
+    let amount: i64 = line.try_get("amount")?;
+    let (_, from, to) = match_window(&line.try_get::<String, _>("line_date")?)?;
+    let bank: String = line.try_get("bank_account")?;
+    let (banks, amounts) = ([bank.as_str()].into(), [amount].into());
+    Ok(!voucher_moves(tx.conn(), company, &banks, &amounts, &from, &to, Some(entry_id)).await?.is_empty())
+}
+
+/// Once a draft booked from a statement line is posted, matches the line with it, as the
+/// booking would have had it been posted at once. A draft changed so that it no longer moves
+/// the line's amount no longer stands for the line, which is open again to match or book.
+pub(crate) async fn match_posted_draft(tx: &mut Tx, company: i64, entry_id: i64) -> Result<()> {
+    let waiting = tx
+        .fetch_optional(
+            sqlx::query(
+                "SELECT id FROM fin_bank_lines WHERE company_id = $1 AND draft_entry_id = $2 \
+                 AND entry_id IS NULL AND payment_id IS NULL",
+            )
+            .bind(company)
+            .bind(entry_id),
+        )
+        .await?;
+    let Some(waiting) = waiting else { return Ok(()) };
+    let line_id: i64 = waiting.try_get("id")?;
+    let line = statement_line(tx, company, line_id).await?;
+    if voucher_fits(tx, company, &line, entry_id).await? {
+        return match_voucher(tx, line_id, entry_id).await;
+    }
+    tx.execute(sqlx::query("UPDATE fin_bank_lines SET draft_entry_id = NULL WHERE id = $1").bind(line_id)).await?;
+    tx.audit("state", "finance.bank_line", Some(&line_id.to_string()), &json!({"draft_entry_id": [entry_id, null]}))
+        .await?;
+    Ok(())
 }
 
 /// Marks a line matched with a voucher, and audits it.
@@ -679,8 +707,8 @@ pub enum Booked {
     /// A voucher posted and matched with the line.
     Posted(i64),
     /// A draft voucher (kind `manual`) for the signatures or the posting the booker may not
-    /// give; the line stays open, to be matched from the bank page once the voucher is posted,
-    /// and is not booked into another draft meanwhile.
+    /// give; the line stays open, is matched with it when it is posted, and meanwhile with
+    /// nothing else.
     Drafted(i64),
 }
 
@@ -691,9 +719,9 @@ pub enum Booked {
 /// ([`crate::review::Rules::books_at_once`]) posts it and it is matched with the line (signed
 /// by them as cashier where the rule asks); anyone else who may enter vouchers makes it a
 /// draft, as 用友 makes a voucher from a bank line, signed by them as cashier where they may,
-/// to be reviewed, posted and matched. While such a draft stands for the line (until it is
-/// deleted, or reversed once posted), the line is neither booked again nor matched with
-/// anything else.
+/// to be reviewed and posted, which matches it ([`match_posted_draft`]). While such a draft
+/// stands for the line (until it is deleted), the line is neither booked again nor matched
+/// with anything else.
 pub async fn book(tx: &mut Tx, principal: &Principal, line_id: i64, form: &BookForm) -> Result<Booked> {
     principal.authorize(crate::invoicing::PAYMENTS)?;
     let rules = crate::review::rules(tx.conn(), principal.company_id.0).await?;

@@ -858,7 +858,10 @@ async fn record_posting(tx: &mut Tx, id: i64, number: &str, period: &str, amount
 pub async fn post_entry(tx: &mut Tx, principal: &Principal, id: i64) -> Result<String> {
     principal.authorize(POST)?;
     crate::review::require_signed(tx, principal.company_id.0, id).await?;
-    post_unchecked(tx, principal.company_id.0, id, Tags::Check).await
+    let number = post_unchecked(tx, principal.company_id.0, id, Tags::Check).await?;
+    // A draft booked from a statement line is matched with it now.
+    crate::bank::match_posted_draft(tx, principal.company_id.0, id).await?;
+    Ok(number)
 }
 
 /// Whether posting checks its lines' cost centres and projects against the lists (a draft's

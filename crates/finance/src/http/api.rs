@@ -1494,7 +1494,7 @@ pub async fn bank_lines(ctx: Ctx, Query(q): Query<BankQuery>) -> AppResult<Json<
     let lines = crate::bank::lines(&mut conn, ctx.company_id(), q.unmatched.unwrap_or(false)).await?;
     let items: Vec<Value> = lines
         .iter()
-        .map(|l| json!({"id": l.id, "bank_account": l.bank_account, "date": l.date, "amount": l.amount_decimal(), "currency": l.currency, "counterparty": l.counterparty, "reference": l.reference, "memo": l.memo, "payment_id": l.payment_id, "payment_number": l.payment_number, "entry_id": l.entry_id, "entry_number": l.entry_number}))
+        .map(|l| json!({"id": l.id, "bank_account": l.bank_account, "date": l.date, "amount": l.amount_decimal(), "currency": l.currency, "counterparty": l.counterparty, "reference": l.reference, "memo": l.memo, "payment_id": l.payment_id, "payment_number": l.payment_number, "entry_id": l.entry_id, "entry_number": l.entry_number, "waiting_draft": l.waiting_draft}))
         .collect();
     Ok(Json(json!({"items": items})))
 }

@@ -443,3 +443,50 @@ async fn the_cashier_reads_the_bank_journal_day_by_day_with_each_days_totals() {
         assert_eq!(home.body.matches("href=\"/finance/reports/cash-journal\"").count(), 1, "{login}: {}", home.body);
     }
 }
+
+#[tokio::test]
+async fn the_cashiers_draft_from_a_statement_line_is_matched_when_posted_unless_it_was_changed() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    app.user("wu.xia", &["cashier"], "", "finance").await;
+    let cashier = app.api("wu.xia").await;
+    let csv = "日期,金额,摘要\n2026-04-30,-30.00,网银年费\n2026-04-30,-12.00,回单箱费\n";
+    let imported = api
+        .post(
+            "/api/v1/finance/bank-statements",
+            &json!({"bank_account": "1002", "csv": csv, "mapping": {"date": "日期", "amount": "金额", "memo": "摘要"}}),
+        )
+        .await;
+    assert_eq!(imported.status, StatusCode::CREATED, "{}", imported.body);
+    let lines = unmatched(&api).await;
+    let (yearly, box_fee) = (line_of(&lines, "-30.00"), line_of(&lines, "-12.00"));
+
+    // The cashier may not post, so each booking is a draft the list shows waiting; the
+    // accountant posts the first as it is, and it is matched with its line.
+    let mut drafts = Vec::new();
+    for line in [yearly, box_fee] {
+        let booked =
+            cashier.post(&format!("/api/v1/finance/bank-lines/{line}/book"), &json!({"account": "6603"})).await;
+        assert_eq!(booked.json()["status"], "draft", "{}", booked.body);
+        drafts.push(booked.json()["entry_id"].as_i64().expect("the draft"));
+    }
+    let waiting: Vec<Value> = unmatched(&api).await.iter().map(|l| l["waiting_draft"].clone()).collect();
+    assert_eq!(waiting, vec![json!(drafts[1]), json!(drafts[0])], "newest first");
+    let posted = api.post(&format!("/api/v1/finance/entries/{}/post", drafts[0]), &json!({})).await;
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
+    assert_eq!(app.count(&format!("fin_bank_lines WHERE id = {yearly} AND entry_id = {}", drafts[0])).await, 1);
+
+    // The second draft is changed to 10.00 before posting: it no longer moves the line's
+    // 12.00, so posting it leaves the line open, free to be booked or matched again.
+    let changed = voucher("2026-04-30", "回单箱费", &[("6603", "10.00", ""), ("1002", "", "10.00")]);
+    let put =
+        cashier.call(axum::http::Method::PUT, &format!("/api/v1/finance/entries/{}", drafts[1]), Some(&changed)).await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    api.post(&format!("/api/v1/finance/entries/{}/post", drafts[1]), &json!({})).await;
+    let open = unmatched(&api).await;
+    assert_eq!(open.len(), 1);
+    assert_eq!((open[0]["id"].as_i64(), open[0]["waiting_draft"].clone()), (Some(box_fee), Value::Null));
+    let booked = api.post(&format!("/api/v1/finance/bank-lines/{box_fee}/book"), &json!({"account": "6603"})).await;
+    assert_eq!(booked.json()["status"], "posted", "{}", booked.body);
+}
