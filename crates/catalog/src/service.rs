@@ -214,7 +214,11 @@ pub struct Product {
     pub uom: String,
     pub purchase_uom: String,
     pub sales_uom: String,
+    /// The rate as stored (`kernel::vat::RATES_BP`); the API sends `vat_rate` instead, as it
+    /// is typed (`13`, `exempt`).
+    #[serde(skip)]
     pub vat_rate_bp: i64,
+    pub vat_rate: String,
     pub costing: String,
     /// `delivered` or `ordered`: what a sales order invoices of it.
     pub invoice_policy: String,
@@ -440,7 +444,7 @@ pub fn form_of(p: &Product) -> ProductForm {
         uom: p.uom.clone(),
         purchase_uom: p.purchase_uom.clone(),
         sales_uom: p.sales_uom.clone(),
-        vat_rate: (p.vat_rate_bp / 100).to_string(),
+        vat_rate: kernel::vat::choice(p.vat_rate_bp),
         costing: p.costing.clone(),
         invoice_policy: p.invoice_policy.clone(),
         track_lot: p.track_lot,
@@ -536,6 +540,7 @@ fn product_from_row(r: &db::Row) -> std::result::Result<Product, sqlx::Error> {
         purchase_uom: r.try_get("purchase_uom")?,
         sales_uom: r.try_get("sales_uom")?,
         vat_rate_bp: r.try_get("vat_rate_bp")?,
+        vat_rate: kernel::vat::choice(r.try_get("vat_rate_bp")?),
         costing: r.try_get("costing")?,
         invoice_policy: r.try_get("invoice_policy")?,
         track_lot: r.try_get::<i64, _>("track_lot")? == 1,

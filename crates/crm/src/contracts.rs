@@ -338,7 +338,7 @@ pub async fn invoice(tx: &mut Tx, principal: &Principal, id: i64, seq: i64, date
             quantity: "1".into(),
             unit_price: yuan(instalment.amount),
             discount: String::new(),
-            vat_rate: (contract.vat_rate_bp / 100).to_string(),
+            vat_rate: kernel::vat::choice(contract.vat_rate_bp),
             account: "6001".into(),
             product_id: None,
             ..Default::default()

@@ -449,7 +449,7 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("error.finance.invoice_kind", "发票类型应为 customer 或 supplier：{0}", "The kind is customer or supplier: {0}"),
     ("error.finance.due_before_date", "到期日早于开票日：{0}", "The due date is before the invoice date: {0}"),
     ("error.finance.discount", "折扣应为 0–100 之间的百分数：{0}", "A discount is a percentage from 0 to 100: {0}"),
-    ("error.finance.vat_rate", "税率（征收率）应为 13、9、6、5、3、1 或 0：{0}", "VAT is 13, 9, 6, 5, 3, 1 or 0 %: {0}"),
+    ("error.finance.vat_rate", "税率（征收率）应为 13、9、6、5、3、1、0 或免税（exempt）：{0}", "VAT is 13, 9, 6, 5, 3, 1 or 0 %, or exempt: {0}"),
     ("error.finance.quantity_positive", "数量必须大于零：{0}", "The quantity must be above zero: {0}"),
     ("error.finance.no_lines", "至少填写一行", "Enter at least one line"),
     ("error.finance.payment_kind", "类型应为 receipt 或 payment：{0}", "The kind is receipt or payment: {0}"),

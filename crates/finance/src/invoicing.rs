@@ -254,7 +254,7 @@ async fn with_products(
             line.description = name.clone();
         }
         if line.vat_rate.trim().is_empty() {
-            line.vat_rate = (vat_bp / 100).to_string();
+            line.vat_rate = kernel::vat::choice(*vat_bp);
         }
         // A sale price is in yuan: an invoice in another currency names its own.
         if line.unit_price.trim().is_empty() && kind == "customer" {
@@ -800,7 +800,7 @@ pub fn credit_line(invoice: &Invoice, line: &InvoiceLine, quantity: &str) -> Inv
         quantity: quantity.to_string(),
         unit_price: invoice.amount_text(&line.unit_price),
         discount: rust_decimal::Decimal::new(line.discount_bp, 2).normalize().to_string(),
-        vat_rate: (line.vat_rate_bp / 100).to_string(),
+        vat_rate: kernel::vat::choice(line.vat_rate_bp),
         account: line.account.clone(),
         product_id: line.product_id,
         cost_center: line.cost_center.clone(),

@@ -146,11 +146,12 @@ pub fn compute(
             e
         }));
         let discount = problems.check(percent_bp(&field, &form.discount, "error.finance.discount"));
-        let rate = problems.check(percent_bp(&field, &form.vat_rate, "error.finance.vat_rate"));
-        if let Some(rate) = rate {
-            if !RATES_BP.contains(&rate) {
-                problems.add(&field, "error.finance.vat_rate", &form.vat_rate);
-            }
+        // A rate is one of the choices; `13.00` is 13 as well.
+        let rate = kernel::vat::parse_rate(&form.vat_rate).or_else(|| {
+            percent_bp(&field, &form.vat_rate, "error.finance.vat_rate").ok().filter(|r| RATES_BP.contains(r))
+        });
+        if rate.is_none() {
+            problems.add(&field, "error.finance.vat_rate", &form.vat_rate);
         }
         if quantity.is_some_and(|q| q.scaled() <= 0) {
             problems.add(&field, "error.finance.quantity_positive", &form.quantity);
@@ -161,7 +162,7 @@ pub fn compute(
         let (Some(quantity), Some(price), Some(discount), Some(rate)) = (quantity, price, discount, rate) else {
             continue;
         };
-        let rate_dec = Decimal::new(rate, 4);
+        let rate_dec = kernel::vat::fraction(rate);
         let gross = quantity.to_decimal() * price.to_decimal() * (Decimal::ONE - Decimal::new(discount, 4));
         let (net, tax, exact_tax) = if tax_inclusive {
             let total = fen(gross);

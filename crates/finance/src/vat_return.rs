@@ -40,9 +40,9 @@ pub struct RateRow {
 }
 
 impl RateRow {
-    /// The rate as shown and sent: `13`, `0`.
+    /// The rate as sent: `13`, `0`, `exempt`.
     pub fn rate_text(&self) -> String {
-        rust_decimal::Decimal::new(self.rate_bp, 2).normalize().to_string()
+        kernel::vat::choice(self.rate_bp)
     }
 }
 

@@ -199,7 +199,7 @@ async fn insert_order(tx: &mut Tx, principal: &Principal, form: &OrderForm, rfq:
             quantity: Qty::from_scaled(qty).to_string(),
             unit_price: yuan(price),
             discount: String::new(),
-            vat_rate: (vat / 100).to_string(),
+            vat_rate: kernel::vat::choice(vat),
             account: goods_in_transit.into(),
             product_id: Some(line.product_id),
             ..Default::default()
@@ -784,7 +784,7 @@ pub async fn debit(tx: &mut Tx, principal: &Principal, id: i64, date: &str) -> R
             quantity: Qty::from_scaled(*q).to_string(),
             unit_price: yuan(l.unit_price),
             discount: String::new(),
-            vat_rate: (l.vat_rate_bp / 100).to_string(),
+            vat_rate: kernel::vat::choice(l.vat_rate_bp),
             account: goods_in_transit.into(),
             product_id: Some(l.product_id),
             ..Default::default()
@@ -928,7 +928,7 @@ pub async fn bill(tx: &mut Tx, principal: &Principal, id: i64, form: &BillForm) 
                 quantity: Qty::from_scaled(*qty).to_string(),
                 unit_price: yuan(*price),
                 discount: String::new(),
-                vat_rate: (l.vat_rate_bp / 100).to_string(),
+                vat_rate: kernel::vat::choice(l.vat_rate_bp),
                 account: goods_in_transit.into(),
                 product_id: Some(l.product_id),
                 ..Default::default()
@@ -1356,7 +1356,7 @@ pub async fn record_quote(tx: &mut Tx, principal: &Principal, id: i64, form: &Qu
             quantity: Qty::from_scaled(l.quantity).to_string(),
             unit_price: yuan(*price),
             discount: String::new(),
-            vat_rate: (l.vat_rate_bp / 100).to_string(),
+            vat_rate: kernel::vat::choice(l.vat_rate_bp),
             account: goods_in_transit.into(),
             product_id: Some(l.product_id),
             ..Default::default()

@@ -652,6 +652,44 @@ async fn goods_billed_in_advance_are_invoiced_as_ordered_and_services_never_wait
 }
 
 #[tokio::test]
+async fn an_exempt_service_is_ordered_and_invoiced_without_tax_beside_taxed_notebooks() {
+    let Shop { app: _app, api, customer, notebook } = shop("10", "0").await;
+    // Technology transfer is exempt from VAT (技术转让免征增值税): the order and its invoice
+    // carry it as exempt, with no tax, and the notebooks' 40.00 with 4.60 of VAT at 13 % in it.
+    let transfer = json!({"code": "TECH-01", "name": "技术转让", "kind": "service", "uom": "pc", "purchase_uom": "pc",
+        "sales_uom": "pc", "vat_rate": "exempt", "sale_price": "5000.00"});
+    let licence = api.post("/api/v1/catalog/products", &transfer).await.json()["id"].as_i64().expect("service");
+    let so = quotation(
+        &api,
+        customer,
+        json!([
+            {"product_id": notebook, "quantity": "2", "unit_price": "20.00"},
+            {"product_id": licence, "quantity": "1", "unit_price": "5000.00"},
+        ]),
+    )
+    .await;
+    let rates: Vec<(String, String)> = so["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .map(|l| (l["vat_rate"].as_str().unwrap_or("?").into(), l["tax"].as_str().unwrap_or("?").into()))
+        .collect();
+    assert_eq!(rates, [("13".to_string(), "4.60".to_string()), ("exempt".to_string(), "0.00".to_string())]);
+    let id = so["id"].as_i64().expect("id");
+    api.post(&format!("/api/v1/sales/orders/{id}/confirm"), &json!({})).await;
+    let invoiced = api.post(&format!("/api/v1/sales/orders/{id}/invoice"), &json!({"date": "2026-03-16"})).await;
+    assert_eq!(invoiced.status, StatusCode::CREATED, "{}", invoiced.body);
+    let invoices = api.get(&format!("/api/v1/finance/invoices?party_id={customer}")).await.json();
+    let invoice = api.get(&format!("/api/v1/finance/invoices/{}", invoices["items"][0]["id"])).await.json();
+    let line = invoice["lines"].as_array().and_then(|l| l.iter().find(|l| l["vat_rate"] == "exempt")).cloned();
+    assert_eq!(
+        line.map(|l| (l["net"].clone(), l["tax"].clone())),
+        Some((json!("5000.00"), json!("0.00"))),
+        "{invoice}"
+    );
+}
+
+#[tokio::test]
 async fn four_notebooks_come_back_after_the_invoice_and_their_cost_of_sales_is_undone() {
     let Shop { app, api, customer, notebook } = shop("100", "50").await;
     let so =

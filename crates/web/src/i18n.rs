@@ -91,6 +91,7 @@ pub const PLATFORM: MessageTable = &[
     ("common.none", "无", "None"),
     ("common.all", "全部", "All"),
     ("common.saved", "已保存", "Saved"),
+    ("vat.exempt", "免税", "Exempt"),
     ("common.created", "已创建", "Created"),
     ("common.sort", "排序", "Sort"),
     ("common.when", "时间", "When"),

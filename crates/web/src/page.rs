@@ -57,6 +57,15 @@ pub struct PageCtx {
     messages: Arc<Messages>,
 }
 
+/// The label of a VAT rate choice: `13%`, or the message key of exemption, which
+/// [`PageCtx::t`] and [`FormBuilder::choice`] translate (免税, Exempt).
+pub fn vat_choice_label(choice: &str) -> String {
+    match choice {
+        "exempt" => "vat.exempt".into(),
+        percent => format!("{percent}%"),
+    }
+}
+
 impl PageCtx {
     pub async fn new(ctx: &Ctx, title_key: &str, path: &str) -> AppResult<PageCtx> {
         let companies = crate::accounts::companies_of(ctx.db(), ctx.principal.user_id.0).await?;
@@ -136,6 +145,16 @@ impl PageCtx {
 
     pub fn lang_tag(&self) -> &'static str {
         self.lang.tag()
+    }
+
+    /// A stored VAT rate as pages show it: `13%`, `0%`, and 免税 (Exempt) for an exempt line.
+    pub fn vat_rate(&self, rate_bp: &i64) -> String {
+        self.vat_choice(&kernel::vat::choice(*rate_bp))
+    }
+
+    /// A form's VAT rate choice ([`kernel::vat::RATE_CHOICES`]) as its option reads.
+    pub fn vat_choice(&self, choice: &str) -> String {
+        self.t(&vat_choice_label(choice))
     }
 
     /// An amount in fen as pages show money: `1,234.50`, and blank for zero so a ledger

@@ -109,7 +109,10 @@ async fn edit_page(
         "select",
         "vat_rate",
         "catalog.vat_rate",
-        kernel::vat::RATE_CHOICES.iter().map(|r| (r.to_string(), format!("{r}%"), form.vat_rate == *r)).collect(),
+        kernel::vat::RATE_CHOICES
+            .iter()
+            .map(|r| (r.to_string(), web::page::vat_choice_label(r), form.vat_rate == *r))
+            .collect(),
     );
     b.choice(
         "select",

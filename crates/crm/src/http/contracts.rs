@@ -89,7 +89,7 @@ pub fn docs() -> Vec<ApiRoute> {
 fn contract_json(c: &Contract) -> Value {
     json!({
         "id": c.id, "number": c.number, "party_id": c.party_id, "party_name": c.party_name, "title": c.title, "value": yuan(c.value),
-        "vat_rate": (c.vat_rate_bp / 100).to_string(), "start_date": c.start_date, "end_date": c.end_date, "terms": c.terms,
+        "vat_rate": kernel::vat::choice(c.vat_rate_bp), "start_date": c.start_date, "end_date": c.end_date, "terms": c.terms,
         "owner_name": c.owner_name, "invoiced": yuan(c.invoiced()), "collected": yuan(c.collected()), "overdue": yuan(c.overdue()),
         "instalments": c.instalments.iter().map(|i| json!({"seq": i.seq, "due_date": i.due_date, "amount": yuan(i.amount),
             "invoice_id": i.invoice_id, "invoice_number": i.invoice_number, "collected": yuan(i.collected), "status": i.status,

@@ -830,7 +830,7 @@ fn invoice_json(invoice: &crate::invoicing::Invoice) -> Value {
         "entry_id": invoice.entry_id, "memo": invoice.memo,
         "lines": invoice.lines.iter().map(|l| json!({
             "description": l.description, "quantity": kernel::Qty::from_scaled(l.quantity).to_string(), "unit_price": amount(&l.unit_price),
-            "discount": format!("{}", rust_decimal::Decimal::new(l.discount_bp, 2).normalize()), "vat_rate": format!("{}", rust_decimal::Decimal::new(l.vat_rate_bp, 2).normalize()),
+            "discount": format!("{}", rust_decimal::Decimal::new(l.discount_bp, 2).normalize()), "vat_rate": kernel::vat::choice(l.vat_rate_bp),
             "account": l.account, "product_id": l.product_id, "cost_center": l.cost_center, "project": l.project, "net": amount(&l.net), "tax": amount(&l.tax), "total": amount(&l.total),
         })).collect::<Vec<_>>(),
     })
@@ -1049,7 +1049,7 @@ fn invoice_schema() -> Value {
         "rate": {"type": "string", "description": "for a foreign currency: its rate to CNY, at most six decimals"},
         "lines": {"type": "array", "items": {"type": "object", "required": ["description", "quantity", "unit_price", "vat_rate"], "properties": {
             "description": {"type": "string"}, "quantity": {"type": "string"}, "unit_price": {"type": "string"},
-            "discount": {"type": "string"}, "vat_rate": {"enum": ["13", "9", "6", "5", "3", "1", "0", ""]}, "account": {"type": "string"},
+            "discount": {"type": "string"}, "vat_rate": {"enum": ["13", "9", "6", "5", "3", "1", "0", "exempt", ""]}, "account": {"type": "string"},
             "product_id": {"type": "integer", "description": "a catalog product; its name, VAT rate and (on an invoice) sale price fill what the line leaves empty"},
             "cost_center": {"type": "string", "description": "code of a listed, active cost centre"},
             "project": {"type": "string", "description": "code of a listed, active project"}}}}}})

@@ -53,9 +53,10 @@ impl VatPage {
     /// A rate as the schedules show it: `13%`, and `5%（简易计税）` for sales under the
     /// simplified method (a purchase at its rates is input VAT as any other).
     fn rate(&self, row: &RateRow, sales: bool) -> String {
+        let rate = self.page.vat_rate(&row.rate_bp);
         match sales && kernel::vat::simplified_method(row.rate_bp) {
-            true => format!("{}%（{}）", row.rate_text(), self.page.t("finance.simplified_method")),
-            false => format!("{}%", row.rate_text()),
+            true => format!("{rate}（{}）", self.page.t("finance.simplified_method")),
+            false => rate,
         }
     }
 
@@ -148,7 +149,7 @@ fn download(ctx: &Ctx, format: &str, figures: &VatReturn) -> AppResult<Response>
                 ctx.t(side),
                 match simplified {
                     true => format!("{}%（{}）", r.rate_text(), ctx.t("finance.simplified_method")),
-                    false => format!("{}%", r.rate_text()),
+                    false => ctx.t(&web::page::vat_choice_label(&r.rate_text())),
                 },
                 r.documents.to_string(),
                 yuan(r.net),

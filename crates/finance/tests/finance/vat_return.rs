@@ -699,3 +699,75 @@ async fn a_month_left_untransferred_is_owed_as_filed_and_a_later_credit_is_carri
     let april = vat(&api, "2026-04").await;
     assert_eq!((april["opening"].as_str(), april["carried_forward"].as_str()), (Some("-520.00"), Some("520.00")));
 }
+
+#[tokio::test]
+async fn a_clinics_exempt_medical_services_bear_no_tax_and_are_reported_apart_from_zero_rated_sales() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let patient = party(&api, "苏州工业园区星海社区卫生服务站", "customer").await;
+
+    // The clinic's consultation is exempt from VAT (医疗服务免征增值税); the catalog keeps it so,
+    // and shows it as exempt rather than as 0 %.
+    let consultation = api
+        .post(
+            "/api/v1/catalog/products",
+            &json!({"code": "MED-01", "name": "门诊诊疗费", "kind": "service", "uom": "pc", "purchase_uom": "pc",
+                    "sales_uom": "pc", "vat_rate": "exempt", "sale_price": "300.00"}),
+        )
+        .await;
+    assert_eq!(consultation.status, StatusCode::CREATED, "{}", consultation.body);
+    let id = consultation.json()["id"].as_i64().expect("id");
+    assert_eq!(api.get(&format!("/api/v1/catalog/products/{id}")).await.json()["vat_rate"], "exempt");
+    let browser = app.signed_in("admin").await;
+    let product_page = browser.get(&format!("/catalog/products/{id}")).await;
+    assert!(product_page.body.contains("Exempt") || product_page.body.contains("免税"), "{}", product_page.body);
+
+    // One invoice: the consultation from the catalog, exempt, and two boxes of health
+    // supplements at 13 %: 500.00 net, 26.00 of output VAT, all of it on the supplements.
+    let invoice = posted_invoice(
+        &api,
+        json!({"kind": "customer", "party_id": patient, "date": "2026-03-16", "lines": [
+            {"product_id": id, "description": "", "quantity": "1", "unit_price": "", "vat_rate": ""},
+            {"description": "保健品", "quantity": "2", "unit_price": "100.00", "vat_rate": "13"}]}),
+    )
+    .await;
+    let stored = api.get(&format!("/api/v1/finance/invoices/{}", invoice["id"])).await.json();
+    let rates: Vec<(&str, &str)> = stored["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .map(|l| (l["vat_rate"].as_str().unwrap_or("?"), l["tax"].as_str().unwrap_or("?")))
+        .collect();
+    assert_eq!(rates, vec![("exempt", "0.00"), ("13", "26.00")]);
+    assert_eq!((stored["net"].as_str(), stored["tax"].as_str()), (Some("500.00"), Some("26.00")), "{stored}");
+    let entry = api.get(&format!("/api/v1/finance/entries/{}", stored["entry_id"])).await.json();
+    assert_eq!(
+        lines(&entry),
+        vec![("1122", "526.00", "0.00"), ("6001", "0.00", "500.00"), ("22210102", "0.00", "26.00")]
+    );
+    let page = browser.get(&format!("/finance/invoices/{}", invoice["id"])).await;
+    assert!(page.body.contains(">Exempt<") || page.body.contains(">免税<"), "{}", page.body);
+
+    // The month's return lists the exempt sales on their own row, after the rates, and no
+    // 0 % row: nothing was exported.
+    let march = vat(&api, "2026-03").await;
+    assert_eq!(schedule(&march, "sales"), vec![row("13", 1, "200.00", "26.00"), row("exempt", 1, "300.00", "0.00")]);
+    assert_eq!(march["output"], "26.00");
+    let return_page = browser.get("/finance/reports/vat?from=2026-03&to=2026-03").await;
+    assert!(return_page.body.contains("Exempt") || return_page.body.contains("免税"), "{}", return_page.body);
+
+    // A rate that is none of the choices is refused beside its line.
+    let wrong = api
+        .post(
+            "/api/v1/finance/invoices",
+            &json!({"kind": "customer", "party_id": patient, "date": "2026-03-17", "lines": [
+                {"description": "体检费", "quantity": "1", "unit_price": "200.00", "vat_rate": "免征"}]}),
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", wrong.body);
+    assert_eq!(
+        (wrong.json()["errors"][0]["field"].clone(), wrong.json()["errors"][0]["code"].clone()),
+        (json!("lines[0]"), json!("error.finance.vat_rate"))
+    );
+}

@@ -183,7 +183,7 @@ fn order_json(o: &Order) -> Value {
         "net": yuan(o.net), "tax": yuan(o.tax), "total": yuan(o.total),
         "lines": o.lines.iter().map(|l| json!({
             "id": l.id, "line_no": l.line_no, "product_id": l.product_id, "product_code": l.product_code,
-            "quantity": qty(l.quantity), "unit": l.unit, "unit_price": yuan(l.unit_price), "vat_rate": (l.vat_rate_bp / 100).to_string(),
+            "quantity": qty(l.quantity), "unit": l.unit, "unit_price": yuan(l.unit_price), "vat_rate": kernel::vat::choice(l.vat_rate_bp),
             "net": yuan(l.net), "tax": yuan(l.tax), "received": qty(l.received), "billed": qty(l.billed),
             "to_receive": qty(l.to_receive()), "to_bill": qty(l.to_bill()), "to_debit": qty(o.to_debit(l)),
         })).collect::<Vec<_>>(),

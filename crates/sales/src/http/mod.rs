@@ -207,7 +207,7 @@ fn order_json(o: &Order) -> Value {
         "lines": o.lines.iter().map(|l| json!({
             "id": l.id, "line_no": l.line_no, "product_id": l.product_id, "product_code": l.product_code,
             "quantity": qty(l.quantity), "unit": l.unit, "unit_price": yuan(l.unit_price), "price_source": l.price_source,
-            "vat_rate": (l.vat_rate_bp / 100).to_string(), "net": yuan(l.net), "tax": yuan(l.tax),
+            "vat_rate": kernel::vat::choice(l.vat_rate_bp), "net": yuan(l.net), "tax": yuan(l.tax),
             "delivered": qty(l.delivered), "invoiced": qty(l.invoiced), "to_credit": qty(o.to_credit(l)),
             "to_deliver": qty(l.to_deliver()), "preparing": qty(l.preparing), "to_pick": qty(l.to_pick()), "to_invoice": qty(l.to_invoice()),
         })).collect::<Vec<_>>(),
