@@ -637,14 +637,35 @@ pub async fn reconcile_voucher(tx: &mut Tx, principal: &Principal, line_id: i64,
 /// Whether a voucher may be matched with a statement line: the line is in yuan and the
 /// voucher moved its amount on its account in the same direction within ten days of it.
 async fn voucher_fits(tx: &mut Tx, company: i64, line: &db::Row, entry_id: i64) -> Result<bool> {
-    if line.try_get::<String, _>("currency")? != Currency::CNY.code() {
-        return Ok(false);
-    }
     let amount: i64 = line.try_get("amount")?;
+    let currency: String = line.try_get("currency")?;
+    if currency != Currency::CNY.code() {
+        return foreign_voucher_fits(tx, line, entry_id, &currency, amount).await;
+    }
     let (_, from, to) = match_window(&line.try_get::<String, _>("line_date")?)?;
     let bank: String = line.try_get("bank_account")?;
     let (banks, amounts) = ([bank.as_str()].into(), [amount].into());
     Ok(!voucher_moves(tx.conn(), company, &banks, &amounts, &from, &to, Some(entry_id)).await?.is_empty())
+}
+
+/// Whether a posted voucher moved a foreign-currency line's amount, in its currency, on the
+/// line's account (or its sub-accounts): what a draft booked from such a line must still do.
+async fn foreign_voucher_fits(tx: &mut Tx, line: &db::Row, entry_id: i64, currency: &str, amount: i64) -> Result<bool> {
+    let bank: String = line.try_get("bank_account")?;
+    let moved = tx
+        .fetch_one(
+            sqlx::query(
+                "SELECT CAST(COALESCE(SUM(CASE WHEN l.debit <> 0 THEN l.foreign_amount ELSE -l.foreign_amount END), 0) AS BIGINT) AS moved \
+                 FROM fin_entries e JOIN fin_entry_lines l ON l.entry_id = e.id JOIN fin_accounts a ON a.id = l.account_id \
+                 WHERE e.id = $1 AND e.status = 'posted' AND l.currency = $2 AND (a.code = $3 OR a.code LIKE $4)",
+            )
+            .bind(entry_id)
+            .bind(currency)
+            .bind(&bank)
+            .bind(format!("{bank}%")),
+        )
+        .await?;
+    Ok(moved.try_get::<i64, _>("moved")? == amount)
 }
 
 /// Once a draft booked from a statement line is posted, matches the line with it, as the
@@ -699,6 +720,10 @@ pub struct BookForm {
     pub account: String,
     #[serde(default)]
     pub memo: String,
+    /// For a line in a foreign currency: its rate to CNY; empty takes the exchange-rate
+    /// table's rate on the line's day.
+    #[serde(default)]
+    pub rate: String,
 }
 
 /// What booking a statement line made.
@@ -712,9 +737,11 @@ pub enum Booked {
     Drafted(i64),
 }
 
-/// Books a statement line in yuan that nothing booked yet (直接生成凭证): one voucher on the
-/// line's day, money out Dr the account named, Cr the bank (付), money in the other way round
-/// (收). The ledger's rules hold as for any voucher: an open period, a usable account. Needs
+/// Books a statement line that nothing booked yet (直接生成凭证): one voucher on the line's
+/// day, money out Dr the account named, Cr the bank (付), money in the other way round (收).
+/// A line of a foreign-currency account carries its amount and rate on the bank's side (the
+/// rate typed, else the table's on the day), the yuan on both. The ledger's rules hold as for
+/// any voucher: an open period, a usable account. Needs
 /// the bank clerk's grant. Someone the books' rules let book at once
 /// ([`crate::review::Rules::books_at_once`]) posts it and it is matched with the line (signed
 /// by them as cashier where the rule asks); anyone else who may enter vouchers makes it a
@@ -739,25 +766,33 @@ pub async fn book(tx: &mut Tx, principal: &Principal, line_id: i64, form: &BookF
     if account.is_empty() {
         problems.add("account", "error.required", "");
     }
-    let currency: String = line.try_get("currency")?;
-    if currency != Currency::CNY.code() {
-        problems.add("account", "error.bank.book_foreign", &currency);
-    }
     let bank: String = line.try_get("bank_account")?;
     if account == bank {
         problems.add("account", "error.bank.book_same_account", account);
     }
-    problems.finish()?;
     let amount: i64 = line.try_get("amount")?;
     let date: String = line.try_get("line_date")?;
+    let day = chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").ok();
+    let currency: String = line.try_get("currency")?;
+    let rate = crate::fx::document_rate(tx.conn(), company, &currency, &form.rate, day, &mut problems).await?;
+    problems.finish()?;
+    // The yuan on both sides; the foreign amount and its rate on the bank's.
+    let (yuan, foreign) = match &rate {
+        Some(rate) => (rate.in_cny(amount.abs())?, rate.on_line(amount.abs())),
+        None => (amount.abs(), None),
+    };
     let memo = match form.memo.trim() {
         "" => line.try_get::<String, _>("memo")?,
         typed => typed.to_string(),
     };
     let memo: String = memo.chars().take(200).collect();
-    let (debit, credit) = if amount < 0 { (account, bank.as_str()) } else { (bank.as_str(), account) };
-    let mut lines =
-        vec![crate::domain::Line::cny(debit, amount.abs(), 0), crate::domain::Line::cny(credit, 0, amount.abs())];
+    let (bank_line, other) = (
+        crate::domain::Line { foreign, ..crate::domain::Line::cny(&bank, 0, 0) },
+        crate::domain::Line::cny(account, 0, 0),
+    );
+    let (mut debit, mut credit) = if amount < 0 { (other, bank_line) } else { (bank_line, other) };
+    (debit.debit, credit.credit) = (yuan, yuan);
+    let mut lines = vec![debit, credit];
     for l in &mut lines {
         l.memo = memo.clone();
     }

@@ -259,15 +259,25 @@ impl LineForm {
         self.account.trim().is_empty() && self.debit.trim().is_empty() && self.credit.trim().is_empty()
     }
 
-    /// The row of a form that enters `line`, a line in yuan the ledger built (booking a
-    /// statement line, paying taxes), for a draft its maker may not post.
+    /// The row of a form that enters `line`, a line the ledger built (booking a statement
+    /// line, paying taxes), for a draft its maker may not post; a foreign amount with it.
     pub fn of(line: &Line) -> LineForm {
         let side = |fen: i64| if fen != 0 { yuan(fen) } else { String::new() };
+        let (currency, foreign_amount, rate) = match &line.foreign {
+            Some((code, amount, rate)) => {
+                let unit = Currency::from_code(code).unwrap_or(Currency::CNY);
+                (code.clone(), crate::fx::decimal_text(*amount, unit), rate.clone())
+            }
+            None => Default::default(),
+        };
         LineForm {
             account: line.account.clone(),
             debit: side(line.debit),
             credit: side(line.credit),
             memo: line.memo.clone(),
+            currency,
+            foreign_amount,
+            rate,
             ..Default::default()
         }
     }

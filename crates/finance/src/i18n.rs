@@ -394,7 +394,6 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ),
     ("error.bank.book_same_account", "对方科目不能是银行科目本身：{0}", "The other side cannot be the bank account itself: {0}"),
     ("error.bank.match_one", "请指定收付款或凭证之一", "Name either the receipt or payment, or the voucher"),
-    ("error.bank.book_foreign", "外币对账单行请与收付款对账：{0}", "A foreign-currency line is matched with a receipt or payment: {0}"),
     ("finance.surtaxes", "附加税费", "Surtaxes on VAT"),
     ("finance.surtax", "税费", "Surtax"),
     ("finance.surtax.urban_construction", "城市维护建设税", "Urban construction tax"),

@@ -1470,7 +1470,7 @@ pub fn bank_docs() -> Vec<ApiRoute> {
         ApiRoute {
             method: "POST",
             path: "/api/v1/finance/bank-lines/{id}/book",
-            summary: "Book a line in yuan that nothing booked yet (a bank fee, interest) against an account, one voucher on its day: posted and matched (status posted) for someone who may post and sign as the books' rules ask, else a draft to be signed, posted and then matched (status draft)",
+            summary: "Book a line that nothing booked yet (a bank fee, interest) against an account (account, memo), one voucher on its day; a foreign-currency line at rate, or the exchange-rate table's on its day: posted and matched (status posted) for someone the books' rules let book at once, else a draft to be signed and posted, which matches it (status draft)",
             ..base
         },
     ]

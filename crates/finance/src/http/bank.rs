@@ -184,7 +184,7 @@ pub async fn reconcile(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) -> Ap
 /// unknown account, a closed month) shows on the line's row, the account's beside it.
 pub async fn book(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) -> AppResult<Response> {
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
-    let form = bank::BookForm { account: pairs.text("account"), memo: pairs.text("memo") };
+    let form = bank::BookForm { account: pairs.text("account"), memo: pairs.text("memo"), rate: pairs.text("rate") };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let outcome = bank::book(&mut tx, &ctx.principal, id, &form).await;
     let shown = |booked: bank::Booked| match booked {

@@ -645,3 +645,72 @@ async fn documents_left_without_a_rate_take_the_exchange_rate_table_s() {
     let in_force = buyer.get("/api/v1/finance/exchange-rates?currency=USD&date=2026-04-30").await.json();
     assert_eq!(in_force["items"][0]["rate"], "7.15");
 }
+
+#[tokio::test]
+async fn a_dollar_accounts_fees_and_interest_are_booked_from_its_statement_in_dollars() {
+    let app = spawn_app().await;
+    app.user("chen.jing", &["accountant"], "", "finance").await;
+    app.user("wu.xia", &["cashier"], "", "finance").await;
+    let (api, cashier) = (app.api("chen.jing").await, app.api("wu.xia").await);
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    api.post("/api/v1/finance/exchange-rates", &json!({"currency": "USD", "date": "2026-03-01", "rate": "7.1"})).await;
+    let csv =
+        "date,amount,memo\n2026-03-25,-15.00,Wire fee\n2026-03-31,2.30,Interest\n2026-03-28,-20.00,Cable charge\n";
+    let imported = api
+        .post(
+            "/api/v1/finance/bank-statements",
+            &json!({"bank_account": "1002", "currency": "USD", "csv": csv,
+                    "mapping": {"date": "date", "amount": "amount", "memo": "memo"}}),
+        )
+        .await;
+    assert_eq!(imported.status, StatusCode::CREATED, "{}", imported.body);
+    let lines = api.get("/api/v1/finance/bank-lines?unmatched=true").await.json()["items"].clone();
+    let line_of = |amount: &str| {
+        lines.as_array().and_then(|l| l.iter().find(|l| l["amount"] == amount)).map(|l| l["id"].clone()).expect("line")
+    };
+    let (fee, interest, cable) = (line_of("-15.00"), line_of("2.30"), line_of("-20.00"));
+
+    // The wire fee at the table's 7.10: 106.50 to 财务费用, the dollars on the bank's side; the
+    // line is matched with it.
+    let booked = api.post(&format!("/api/v1/finance/bank-lines/{fee}/book"), &json!({"account": "6603"})).await;
+    assert_eq!(
+        (booked.status, booked.json()["status"].clone()),
+        (StatusCode::CREATED, json!("posted")),
+        "{}",
+        booked.body
+    );
+    assert_eq!(
+        voucher(&api, &booked.json()["entry_id"]).await,
+        vec![row("6603", "106.50", "0.00", ""), row("1002", "0.00", "106.50", "USD 15.00 @ 7.1")]
+    );
+    // The interest at the bank's own 7.20, typed: 2.30 × 7.20 = 16.56. A rate that cannot be
+    // read is refused beside it, and nothing is booked.
+    let unreadable = api
+        .post(&format!("/api/v1/finance/bank-lines/{interest}/book"), &json!({"account": "6603", "rate": "七点二"}))
+        .await;
+    assert_eq!(unreadable.json()["errors"][0]["field"], "rate", "{}", unreadable.body);
+    let booked = api
+        .post(&format!("/api/v1/finance/bank-lines/{interest}/book"), &json!({"account": "6603", "rate": "7.2"}))
+        .await;
+    assert_eq!(
+        voucher(&api, &booked.json()["entry_id"]).await,
+        vec![row("1002", "16.56", "0.00", "USD 2.30 @ 7.2"), row("6603", "0.00", "16.56", "")]
+    );
+
+    // The cashier, who may not post, books the cable charge from the bank page, whose form
+    // for a dollar line asks for the rate too; her draft keeps the dollars, and posted by the
+    // accountant, it is matched with its line.
+    let page = app.signed_in("wu.xia").await.get("/finance/bank").await;
+    let row_of_cable = page.body.split(&format!("id=\"line-{cable}\"")).nth(1).expect("the cable charge's row");
+    assert!(row_of_cable[..row_of_cable.find("</tr>").expect("row")].contains("name=\"rate\""), "{row_of_cable}");
+    let drafted = cashier.post(&format!("/api/v1/finance/bank-lines/{cable}/book"), &json!({"account": "6603"})).await;
+    assert_eq!(drafted.json()["status"], "draft", "{}", drafted.body);
+    let draft = drafted.json()["entry_id"].clone();
+    assert_eq!(
+        voucher(&api, &draft).await,
+        vec![row("6603", "142.00", "0.00", ""), row("1002", "0.00", "142.00", "USD 20.00 @ 7.1")]
+    );
+    let posted = api.post(&format!("/api/v1/finance/entries/{draft}/post"), &json!({})).await;
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
+    assert_eq!(app.count("fin_bank_lines WHERE entry_id IS NULL").await, 0, "every line matched");
+}
