@@ -382,7 +382,9 @@ fn reports_at(c: &mut Criterion, lines: Option<u64>, name: &str) {
     group.bench_function("bank_journal_day", |b| {
         b.to_async(&runtime).iter(|| async {
             let mut conn = books.app.db.read_conn().await.expect("conn");
-            finance::journal::journal(&mut conn, company, "1002", "2026-06-20", "2026-06-20").await.expect("journal")
+            finance::journal::journal(&mut conn, company, "1002", ("2026-06-20", "2026-06-20"), "")
+                .await
+                .expect("journal")
         })
     });
     group.bench_function("ageing", |b| {

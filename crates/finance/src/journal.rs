@@ -6,7 +6,8 @@
 //!
 //! The balance the range opens with is the account's balance rows before its first month plus
 //! that month's lines dated before its first day, summed in the database; the lines shown are
-//! read up to [`MAX_LINES`], so a journal never reads more than it may show.
+//! read up to [`MAX_LINES`], so a journal never reads more than it may show, and a longer range
+//! is shown in pages of whole days, each naming the day the next starts with.
 
 use crate::chart;
 use crate::service;
@@ -17,7 +18,7 @@ use serde::Serialize;
 use sqlx::Row;
 use std::collections::BTreeMap;
 
-/// The most lines a journal shows; a longer range is refused, to be read in parts.
+/// The most lines a page of the journal shows; a longer range is shown in pages.
 pub const MAX_LINES: usize = 5_000;
 
 /// One posted line of the journal.
@@ -85,15 +86,35 @@ pub struct Journal {
     pub received: i64,
     pub paid: i64,
     pub closing: i64,
+    /// When the range asked for held more lines than a page: the day the next page
+    /// starts with. This one then ends (`to`) with the last whole day that fitted.
+    pub continues_from: Option<String>,
 }
 
 /// The journal of the cash or bank account `account` (or one of its sub-accounts, with its
 /// own) from `from` to `to` (`YYYY-MM-DD`). Refused beside the field: an account that is no
 /// cash or bank account or does not exist, a date that cannot be read or comes before the
-/// first, and a range of more than [`MAX_LINES`] lines.
-pub async fn journal(conn: &mut db::Conn, company: i64, account: &str, from: &str, to: &str) -> Result<Journal> {
+/// first, and a single day of more than [`MAX_LINES`] lines. A range of more lines ends early,
+/// with [`Journal::continues_from`].
+///
+/// `lines` is the most a page holds, [`MAX_LINES`] when empty; more, or what is no whole
+/// number from 1, is refused beside it.
+pub async fn journal(
+    conn: &mut db::Conn,
+    company: i64,
+    account: &str,
+    (from, to): (&str, &str),
+    lines: &str,
+) -> Result<Journal> {
     let account = account.trim();
     let mut problems = Problems::default();
+    let page_lines = match lines.trim() {
+        "" => MAX_LINES,
+        typed => typed.parse().ok().filter(|n| (1..=MAX_LINES).contains(n)).unwrap_or_else(|| {
+            problems.add("lines", "error.finance.journal_lines", MAX_LINES.to_string());
+            MAX_LINES
+        }),
+    };
     if account.is_empty() {
         problems.add("account", "error.required", "");
     } else if !chart::is_cash_account(account) {
@@ -166,7 +187,7 @@ pub async fn journal(conn: &mut db::Conn, company: i64, account: &str, from: &st
          WHERE e.company_id = $1 AND e.status = 'posted' AND e.period >= $2 AND e.period <= $3 \
          AND e.entry_date >= $4 AND e.entry_date <= $5 AND a.code LIKE $6 \
          ORDER BY e.entry_date, e.number, e.id, l.line_no LIMIT {}",
-        MAX_LINES + 1
+        page_lines + 1
     ))
     .bind(company)
     .bind(&first_month)
@@ -176,8 +197,19 @@ pub async fn journal(conn: &mut db::Conn, company: i64, account: &str, from: &st
     .bind(&pattern)
     .fetch_all(&mut *conn)
     .await?;
-    if rows.len() > MAX_LINES {
-        return Err(DomainError::invalid("to", "error.finance.journal_too_long", MAX_LINES.to_string()).into());
+    let (mut rows, mut to, mut last_month, mut continues_from) = (rows, to, last_month, None);
+    if rows.len() > page_lines {
+        // A page ends with the last whole day that fits, as a printed journal carries over to
+        // the next page (过次页); the next starts with the day cut off. A single day of more
+        // lines than a page holds is refused.
+        let cut: String = rows[page_lines].try_get("entry_date")?;
+        rows.retain(|r| r.try_get::<String, _>("entry_date").is_ok_and(|d| d < cut));
+        let Some(last) = rows.last() else {
+            return Err(DomainError::invalid("to", "error.finance.journal_too_long", page_lines.to_string()).into());
+        };
+        to = last.try_get("entry_date")?;
+        last_month = crate::domain::period_of(&to);
+        continues_from = Some(cut);
     }
     let counter = counter_accounts(conn, company, &pattern, &from, &to, &first_month, &last_month).await?;
     let mut balance = opening;
@@ -255,6 +287,7 @@ pub async fn journal(conn: &mut db::Conn, company: i64, account: &str, from: &st
         received,
         paid,
         closing: balance,
+        continues_from,
     })
 }
 

@@ -1330,6 +1330,7 @@ pub fn report_docs() -> Vec<ApiRoute> {
             ("account", "a cash or bank account code (the company's bank when left out)"),
             ("from", "YYYY-MM-DD (this month's first day when left out)"),
             ("to", "YYYY-MM-DD (today when left out)"),
+            ("lines", "the most lines a page holds, 1 to 5000 (5000 when left out); a longer range ends with the last whole day that fits, and continues_from names the day the next page starts with"),
         ],
         ..ledger.clone()
     };

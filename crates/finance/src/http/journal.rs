@@ -21,6 +21,8 @@ pub struct JournalQuery {
     account: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    /// The most lines a page holds (at most, and by default, `journal::MAX_LINES`).
+    lines: Option<String>,
     /// `csv` or `xlsx` downloads the page instead of showing it.
     format: Option<String>,
 }
@@ -69,7 +71,9 @@ pub async fn page(ctx: Ctx, Query(q): Query<JournalQuery>) -> AppResult<Response
     let (account, from, to) = asked(&ctx, &q).await?;
     let mut conn = ctx.db().read_conn().await?;
     let read: AppResult<Journal> =
-        journal::journal(&mut conn, ctx.company_id(), &account, &from, &to).await.map_err(Into::into);
+        journal::journal(&mut conn, ctx.company_id(), &account, (&from, &to), q.lines.as_deref().unwrap_or_default())
+            .await
+            .map_err(Into::into);
     let accounts = service::accounts(&mut conn, ctx.company_id())
         .await?
         .into_iter()
@@ -179,7 +183,9 @@ pub async fn api(ctx: Ctx, Query(q): Query<JournalQuery>) -> AppResult<Json<Valu
     require(&ctx)?;
     let (account, from, to) = asked(&ctx, &q).await?;
     let mut conn = ctx.db().read_conn().await?;
-    let j = journal::journal(&mut conn, ctx.company_id(), &account, &from, &to).await?;
+    let j =
+        journal::journal(&mut conn, ctx.company_id(), &account, (&from, &to), q.lines.as_deref().unwrap_or_default())
+            .await?;
     let day = |d: &journal::JournalDay| -> Value {
         let lines: Vec<Value> = d
             .lines
@@ -207,6 +213,7 @@ pub async fn api(ctx: Ctx, Query(q): Query<JournalQuery>) -> AppResult<Json<Valu
     Ok(Json(json!({
         "account": j.account, "name_zh": j.name_zh, "name_en": j.name_en, "from": j.from, "to": j.to,
         "opening": yuan(j.opening), "months": months, "received": yuan(j.received), "paid": yuan(j.paid), "closing": yuan(j.closing),
+        "continues_from": j.continues_from,
     })))
 }
 

@@ -436,6 +436,33 @@ async fn the_cashier_reads_the_bank_journal_day_by_day_with_each_days_totals() {
         .collect();
     assert_eq!(counters, vec![json!(["101201"]), json!(["101202"])], "{funds}");
 
+    // Read in pages of three lines, April ends its first page with the 3rd: the 10th's two
+    // lines would not fit whole, so the next page starts with the 10th. A page of one line
+    // cannot hold the 10th, and a page of no lines is refused beside the field.
+    let paged = cashier
+        .get("/api/v1/finance/reports/cash-journal?account=1002&from=2026-04-01&to=2026-04-30&lines=3")
+        .await
+        .json();
+    assert_eq!(
+        (paged["to"].as_str(), paged["continues_from"].as_str(), paged["closing"].as_str()),
+        (Some("2026-04-03"), Some("2026-04-10"), Some("40000.00")),
+        "{paged}"
+    );
+    let next = cashier
+        .get("/api/v1/finance/reports/cash-journal?account=1002&from=2026-04-10&to=2026-04-30&lines=3")
+        .await
+        .json();
+    assert_eq!((next["opening"].as_str(), next["continues_from"].as_str()), (Some("40000.00"), Some("2026-04-15")));
+    let page = browser.get("/finance/reports/cash-journal?account=1002&from=2026-04-01&to=2026-04-30&lines=3").await;
+    let link = page.body.split("id=\"journal-next\"").nth(1).expect("the next page's link");
+    assert!(link.contains("from=2026-04-10&amp;to=2026-04-30"), "{link}");
+    let one =
+        cashier.get("/api/v1/finance/reports/cash-journal?account=1002&from=2026-04-10&to=2026-04-10&lines=1").await;
+    assert_eq!(one.json()["errors"][0]["code"], "error.finance.journal_too_long", "{}", one.body);
+    let none =
+        cashier.get("/api/v1/finance/reports/cash-journal?account=1002&from=2026-04-10&to=2026-04-10&lines=0").await;
+    assert_eq!(none.json()["errors"][0]["field"], "lines", "{}", none.body);
+
     // The journal is on the menu of the cashier and of the auditor, who reads reports, once.
     app.user("zhao.min", &["auditor"], "", "finance").await;
     for login in ["wu.xia", "zhao.min"] {
