@@ -396,7 +396,7 @@ pub async fn suggestions_for(conn: &mut db::Conn, company: i64, lines: &[BankLin
         false => {
             let banks: BTreeSet<&str> = yuan.iter().map(|l| l.bank_account.as_str()).collect();
             let moved: BTreeSet<i64> = yuan.iter().map(|l| l.amount).collect();
-            voucher_moves(conn, company, &banks, &moved, &from, &to, None).await?
+            voucher_moves(conn, company, (&banks, Currency::CNY), &moved, (&from, &to), None).await?
         }
     };
     let mut out = Vec::with_capacity(lines.len());
@@ -472,22 +472,29 @@ struct VoucherMove {
 /// `from..=to`, that move one of `amounts` (money in positive) on one of the accounts `banks`
 /// where no statement line of that account is matched with them yet; or only the voucher
 /// `only`. A transfer between two of the company's accounts is one voucher on two statements,
-/// matched once on each.
+/// matched once on each. The amounts are in `currency`: yuan, or a foreign currency's minor
+/// units, read from the lines in it (a foreign-currency account's statement).
 async fn voucher_moves(
     conn: &mut db::Conn,
     company: i64,
-    banks: &BTreeSet<&str>,
+    (banks, currency): (&BTreeSet<&str>, Currency),
     amounts: &BTreeSet<i64>,
-    from: &str,
-    to: &str,
+    (from, to): (&str, &str),
     only: Option<i64>,
 ) -> Result<Vec<VoucherMove>> {
-    let mut q = db::SqlBuilder::new(
-        "SELECT e.id, e.period, e.number, e.entry_date, e.memo, a.code, CAST(SUM(l.debit - l.credit) AS BIGINT) AS moved \
+    let moved = match currency {
+        Currency::CNY => "SUM(l.debit - l.credit)",
+        _ => "SUM(CASE WHEN l.debit <> 0 THEN l.foreign_amount ELSE -l.foreign_amount END)",
+    };
+    let mut q = db::SqlBuilder::new(format!(
+        "SELECT e.id, e.period, e.number, e.entry_date, e.memo, a.code, CAST({moved} AS BIGINT) AS moved \
          FROM fin_entries e JOIN fin_entry_lines l ON l.entry_id = e.id JOIN fin_accounts a ON a.id = l.account_id \
-         WHERE e.company_id = ",
-    );
+         WHERE e.company_id = "
+    ));
     q.bind(company).push(" AND e.kind IN ").bind_list(BANK_VOUCHER_KINDS);
+    if currency != Currency::CNY {
+        q.push(" AND l.currency = ").bind(currency.code());
+    }
     q.push(" AND e.period >= ").bind(crate::domain::period_of(from));
     q.push(" AND e.period <= ").bind(crate::domain::period_of(to));
     q.push(" AND e.entry_date >= ").bind(from).push(" AND e.entry_date <= ").bind(to);
@@ -499,9 +506,9 @@ async fn voucher_moves(
         " AND e.status = 'posted' AND e.reversal_of IS NULL \
          AND NOT EXISTS (SELECT 1 FROM fin_entries r WHERE r.reversal_of = e.id AND r.status = 'posted') \
          AND NOT EXISTS (SELECT 1 FROM fin_bank_lines b WHERE b.entry_id = e.id AND b.bank_account = a.code) \
-         GROUP BY e.id, e.period, e.number, e.entry_date, e.memo, a.code HAVING SUM(l.debit - l.credit) IN ",
+         GROUP BY e.id, e.period, e.number, e.entry_date, e.memo, a.code HAVING ",
     );
-    q.bind_list(amounts.iter().copied());
+    q.push(moved).push(" IN ").bind_list(amounts.iter().copied());
     let rows = q.build().fetch_all(conn).await?;
     rows.iter()
         .map(|r| {
@@ -617,9 +624,9 @@ async fn require_no_other_voucher(tx: &mut Tx, line: &db::Row, matching: Option<
     Ok(())
 }
 
-/// Reconciles a statement line in yuan with a voucher that moved its amount on its account in
-/// the same direction within ten days of it, and that no payment made. Each is matched at most
-/// once. Audited.
+/// Reconciles a statement line with a voucher that moved its amount (in its currency) on its
+/// account in the same direction within ten days of it, and that no payment made. Each is
+/// matched at most once. Audited.
 pub async fn reconcile_voucher(tx: &mut Tx, principal: &Principal, line_id: i64, entry_id: i64) -> Result<()> {
     principal.authorize(crate::invoicing::PAYMENTS)?;
     let company = principal.company_id.0;
@@ -628,44 +635,24 @@ pub async fn reconcile_voucher(tx: &mut Tx, principal: &Principal, line_id: i64,
     require_no_other_voucher(tx, &line, Some(entry_id), "entry_id").await?;
     if !voucher_fits(tx, company, &line, entry_id).await? {
         let (bank, amount) = (line.try_get::<String, _>("bank_account")?, line.try_get::<i64, _>("amount")?);
-        let shown = format!("{bank} {}", crate::fx::decimal_text(amount, Currency::CNY));
+        let currency = Currency::from_code(&line.try_get::<String, _>("currency")?).unwrap_or(Currency::CNY);
+        let shown = format!("{bank} {} {}", currency.code(), crate::fx::decimal_text(amount, currency));
         return Err(DomainError::invalid("entry_id", "error.bank.voucher_mismatch", shown).into());
     }
     match_voucher(tx, line_id, entry_id).await
 }
 
-/// Whether a voucher may be matched with a statement line: the line is in yuan and the
-/// voucher moved its amount on its account in the same direction within ten days of it.
+/// Whether a voucher may be matched with a statement line: it moved the line's amount, in
+/// the line's currency, on its account in the same direction within ten days of it, and is
+/// one [`voucher_moves`] offers.
 async fn voucher_fits(tx: &mut Tx, company: i64, line: &db::Row, entry_id: i64) -> Result<bool> {
     let amount: i64 = line.try_get("amount")?;
-    let currency: String = line.try_get("currency")?;
-    if currency != Currency::CNY.code() {
-        return foreign_voucher_fits(tx, line, entry_id, &currency, amount).await;
-    }
+    let currency = Currency::from_code(&line.try_get::<String, _>("currency")?).unwrap_or(Currency::CNY);
     let (_, from, to) = match_window(&line.try_get::<String, _>("line_date")?)?;
     let bank: String = line.try_get("bank_account")?;
     let (banks, amounts) = ([bank.as_str()].into(), [amount].into());
-    Ok(!voucher_moves(tx.conn(), company, &banks, &amounts, &from, &to, Some(entry_id)).await?.is_empty())
-}
-
-/// Whether a posted voucher moved a foreign-currency line's amount, in its currency, on the
-/// line's account (or its sub-accounts): what a draft booked from such a line must still do.
-async fn foreign_voucher_fits(tx: &mut Tx, line: &db::Row, entry_id: i64, currency: &str, amount: i64) -> Result<bool> {
-    let bank: String = line.try_get("bank_account")?;
-    let moved = tx
-        .fetch_one(
-            sqlx::query(
-                "SELECT CAST(COALESCE(SUM(CASE WHEN l.debit <> 0 THEN l.foreign_amount ELSE -l.foreign_amount END), 0) AS BIGINT) AS moved \
-                 FROM fin_entries e JOIN fin_entry_lines l ON l.entry_id = e.id JOIN fin_accounts a ON a.id = l.account_id \
-                 WHERE e.id = $1 AND e.status = 'posted' AND l.currency = $2 AND (a.code = $3 OR a.code LIKE $4)",
-            )
-            .bind(entry_id)
-            .bind(currency)
-            .bind(&bank)
-            .bind(format!("{bank}%")),
-        )
-        .await?;
-    Ok(moved.try_get::<i64, _>("moved")? == amount)
+    let moves = voucher_moves(tx.conn(), company, (&banks, currency), &amounts, (&from, &to), Some(entry_id)).await?;
+    Ok(!moves.is_empty())
 }
 
 /// Once a draft booked from a statement line is posted, matches the line with it, as the

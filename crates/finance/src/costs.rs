@@ -15,16 +15,12 @@ pub const MAX_MONTHS: usize = 24;
 
 /// The months `from..=to` (`YYYY-MM`), refused when reversed or wider than [`MAX_MONTHS`].
 pub fn months(from: &str, to: &str) -> std::result::Result<Vec<String>, DomainError> {
-    let (mut month, to) = crate::domain::period_range(from, to)?;
-    let mut out = Vec::new();
-    while month <= to {
-        if out.len() == MAX_MONTHS {
-            return Err(DomainError::invalid("to", "error.finance.range_too_wide", MAX_MONTHS.to_string()));
-        }
-        let next = crate::domain::next_month(&month);
-        out.push(std::mem::replace(&mut month, next));
+    let (from, to) = crate::domain::period_range(from, to)?;
+    let months = crate::domain::months_between(&from, &to);
+    if months.len() > MAX_MONTHS {
+        return Err(DomainError::invalid("to", "error.finance.range_too_wide", MAX_MONTHS.to_string()));
     }
-    Ok(out)
+    Ok(months)
 }
 
 /// Costs and expenses by cost centre or project, account and month.

@@ -66,6 +66,17 @@ pub fn next_month(period: &str) -> String {
     }
 }
 
+/// The months `from..=to` (`YYYY-MM`), none when `to` comes first.
+pub fn months_between(from: &str, to: &str) -> Vec<String> {
+    let mut months = Vec::new();
+    let mut month = from.to_string();
+    while month.as_str() <= to {
+        let next = next_month(&month);
+        months.push(std::mem::replace(&mut month, next));
+    }
+    months
+}
+
 /// One line of a voucher as entered: an account code and one amount, debit or credit, as
 /// decimal text ("1234.50").
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]

@@ -215,7 +215,7 @@ pub async fn journal(
     let mut balance = opening;
     // Every month of the range closes with its totals, one that moved nothing too; the first
     // counts its days before the range as well.
-    let mut months: Vec<JournalMonth> = crate::costs::months(&first_month, &last_month)?
+    let mut months: Vec<JournalMonth> = crate::domain::months_between(&first_month, &last_month)
         .into_iter()
         .map(|month| JournalMonth {
             received: if month == first_month { early.0 } else { 0 },

@@ -279,6 +279,12 @@ pub fn module() -> Module {
                 name: "tax payment drafts",
                 sql: include_str!("../migrations/0039_tax_payment_drafts.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 40,
+                name: "bank line drafts index",
+                sql: include_str!("../migrations/0040_bank_line_drafts_index.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,

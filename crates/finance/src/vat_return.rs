@@ -1,13 +1,13 @@
 //! The VAT return (增值税申报) a general taxpayer files each month, as the ledger shows it:
 //! its sales under the general method (13, 9, 6, 0 %) and under the simplified method (简易计税,
-//! 5, 3, 1 %), whose tax stands on its own account and is paid as it is;
+//! 5, 3, 1 %), whose tax stands on its own account and is paid as it is, and exempt sales (免税);
 //! sales and purchases of the posted invoices, bills and credit notes by VAT rate (the
 //! schedules, 附列资料), and from the VAT accounts the output and input tax, the input tax
 //! taken back (进项税额转出, which adds to the tax), what was carried
 //! in, the tax payable or the credit carried forward (留抵), and what is still to be
 //! transferred; and the month-end transfer of unpaid VAT (月末结转未交增值税: Dr 应交税费—应交
 //! 增值税（转出未交增值税）, Cr 应交税费—未交增值税), after which the VAT accounts hold only a
-//! credit carried forward and 未交增值税 holds the tax to pay next month. The same step
+//! credit carried forward (or tax paid ahead) and 未交增值税 holds the tax to pay next month. The same step
 //! accrues the surtaxes on the month's tax (`surtaxes`).
 //!
 //! The schedules read the invoices of the vouchers posted in the months asked for (so a
@@ -61,9 +61,12 @@ pub struct VatReturn {
     pub input: i64,
     /// Input VAT taken back (进项税额转出), credit positive: it adds to the tax.
     pub input_reversed: i64,
-    /// What the VAT accounts held before `from`, credit positive: a negative opening is a
-    /// credit carried in (上期留抵).
+    /// What the VAT accounts held before `from`, credit positive …
     pub opening: i64,
+    /// … of it, as the months before filed it ([`filed_monthly`]): the input credit carried
+    /// in (上期留抵), and the tax of earlier months still to transfer.
+    pub credit_carried_in: i64,
+    pub untransferred_before: i64,
     /// The tax payable, month by month added up: each month's output plus input taken back
     /// less input less the credit it carried in, never below zero ([`filed_monthly`]).
     pub payable: i64,
@@ -86,9 +89,11 @@ pub struct VatReturn {
     /// transferred less the credit carried forward.
     pub closing: i64,
     /// The closing split as the months' returns split it (see [`filed_monthly`]): the tax
-    /// still to be transferred, and the credit carried forward.
+    /// still to be transferred, the input credit carried forward, and what was paid beyond
+    /// what was owed (多缴).
     pub untransferred: i64,
     pub credit_carried: i64,
+    pub paid_ahead: i64,
     /// The accounts the figures are read from, for their drill-down: output, input, input
     /// taken back.
     pub output_account: &'static str,
@@ -287,7 +292,9 @@ pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str)
     let closing: i64 = balances.iter().map(|r| -r.2).sum();
     let surtaxes = surtaxes::rows(conn, company, template, &months, filed.untransferred, &sales).await?;
     // Credit positive, as the VAT accounts are liabilities.
-    let opening: i64 = balances.iter().filter(|(_, p, _)| *p < from).map(|r| -r.2).sum();
+    let earlier: Vec<(String, String, i64)> = balances.iter().filter(|(_, p, _)| *p < from).cloned().collect();
+    let opening: i64 = earlier.iter().map(|r| -r.2).sum();
+    let before = filed_monthly(&earlier, template);
     let moved = closing - opening;
     Ok(VatReturn {
         sales: side("customer"),
@@ -297,6 +304,8 @@ pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str)
         output,
         input,
         opening,
+        credit_carried_in: before.credit,
+        untransferred_before: before.untransferred,
         payable,
         simplified: surtaxes.simplified,
         surtax_base: surtaxes.base,
@@ -307,6 +316,7 @@ pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str)
         closing,
         untransferred: filed.untransferred,
         credit_carried: filed.credit,
+        paid_ahead: filed.ahead,
         output_account,
         input_account,
         reversed_account,
@@ -331,14 +341,16 @@ struct ForeignDocument {
 /// credit), read from the balance rows.
 /// The VAT accounts' months as returns filed month by month see them: each month's tax due
 /// (its output and input taken back, less its input and the credit carried into it, never
-/// below zero), and at the end what of it is still to be transferred to 未交增值税 and the
-/// credit carried forward. A month's tax left untransferred is owed as it was filed: a later
-/// month's excess input does not pay it but is carried forward, as on the return. The two
-/// always differ by what the accounts hold.
+/// below zero), and at the end what of it is still to be transferred to 未交增值税, the input
+/// credit carried forward (留抵) and what was paid beyond what was owed (多缴). A month's tax
+/// left untransferred is owed as it was filed: a later month's excess input does not pay it
+/// but is carried forward, as on the return. Together they always make what the accounts
+/// hold: untransferred less credit less paid ahead.
 pub(crate) struct Filed {
     pub due: BTreeMap<String, i64>,
     pub untransferred: i64,
     pub credit: i64,
+    pub ahead: i64,
 }
 
 /// Splits the VAT accounts' balance rows (code, period, debit less credit), from the first
@@ -354,22 +366,32 @@ pub(crate) fn filed_monthly(balances: &[(String, String, i64)], template: chart:
             false => month.1 += net,
         }
     }
-    let mut filed = Filed { due: BTreeMap::new(), untransferred: 0, credit: 0 };
+    let mut filed = Filed { due: BTreeMap::new(), untransferred: 0, credit: 0, ahead: 0 };
     for (month, (tax, settled)) in months {
         let net = tax - filed.credit;
         let due = net.max(0);
         filed.credit = (-net).max(0);
-        filed.untransferred += due - settled;
-        // Settled beyond what was owed (paid ahead, 预缴): a credit for the months after.
-        if filed.untransferred < 0 {
-            filed.credit -= filed.untransferred;
-            filed.untransferred = 0;
+        let mut owed = filed.untransferred + due;
+        // What was paid ahead pays what is owed now.
+        let used = filed.ahead.min(owed);
+        (owed, filed.ahead) = (owed - used, filed.ahead - used);
+        if settled >= 0 {
+            // Transferred or paid: what is owed first, the rest paid ahead.
+            let paid = settled.min(owed);
+            (owed, filed.ahead) = (owed - paid, filed.ahead + settled - paid);
+        } else {
+            // A transfer or payment undone (red ink): what it paid ahead first, then owed again.
+            let back = (-settled).min(filed.ahead);
+            (owed, filed.ahead) = (owed - settled - back, filed.ahead - back);
         }
+        filed.untransferred = owed;
         filed.due.insert(month.to_string(), due);
     }
     filed
 }
 
+/// The balance rows of the VAT accounts (`chart::Template::vat_accounts`, with their
+/// sub-accounts) up to `to`, as (code, period, debit less credit).
 async fn vat_balances(
     conn: &mut db::Conn,
     company: i64,
@@ -411,13 +433,13 @@ impl MonthEnd {
     }
 }
 
-/// Transfers a month's unpaid VAT (月末结转未交增值税): what the VAT accounts hold on the
-/// credit side at the end of `period` goes to 未交增值税 with one voucher (转) on the month's
-/// last day, Dr 转出未交增值税, Cr 未交增值税, so the tax to pay next month stands on its own
-/// account; then accrues the surtaxes on the month's tax payable not accrued yet (see
-/// [`surtaxes`]), or takes back what was accrued too much. Nothing is posted when the
-/// accounts hold a credit carried forward and the surtaxes are accrued, as after an earlier
-/// transfer; a closed month is refused, beside the button.
+/// Transfers a month's unpaid VAT (月末结转未交增值税): what is still to transfer at the end
+/// of `period`, as the months filed it ([`filed_monthly`]), goes to 未交增值税 with one voucher
+/// (转) on the month's last day, Dr 转出未交增值税, Cr 未交增值税, so the tax to pay next month
+/// stands on its own account; then accrues the surtaxes on the month's tax payable not accrued
+/// yet (see [`surtaxes`]), or takes back what was accrued too much. Nothing is posted when
+/// nothing is left to transfer and the surtaxes are accrued, as after an earlier transfer; a
+/// closed month is refused, beside the button.
 pub async fn transfer_unpaid(tx: &mut Tx, principal: &Principal, period: &str) -> Result<MonthEnd> {
     principal.authorize(service::POST)?;
     let company = principal.company_id.0;

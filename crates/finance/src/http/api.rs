@@ -1684,7 +1684,7 @@ pub fn vat_docs() -> Vec<ApiRoute> {
     let payment = ApiRoute {
         method: "POST",
         path: "/api/v1/finance/periods/{period}/tax-payment",
-        summary: "Pay the month's unpaid VAT, simplified-method VAT and surtaxes (缴纳税款) on a day after the month: Dr 未交增值税, 简易计税 and the surtax payables, Cr the bank (bank_account, the company's bank when left out); 201 with the voucher, posted (status posted) by someone who may post and give the signatures the books ask for, else a draft (status draft, no number) signed by its maker as cashier where they may; 200 with none when nothing is owed; 422 on date while a draft of the month waits",
+        summary: "Pay the month's unpaid VAT, simplified-method VAT and surtaxes (缴纳税款) on a day after the month: Dr 未交增值税, 简易计税 and the surtax payables, Cr the bank (bank_account, the company's bank when left out); 201 with the voucher, posted (status posted) by someone who may post and give the signatures the books ask for, else a draft (status draft, no number) signed by its maker as cashier where they may; 200 with none when nothing is owed; 422 on date while a draft paying taxes (of any month) waits",
         permission: Some(service::CREATE),
         query: &[],
         request: Some(tax_payment_schema),
@@ -1738,9 +1738,9 @@ pub async fn vat_return(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Jso
     Ok(Json(json!({
         "from": r.from, "to": r.to, "sales": rows(&r.sales, true), "purchases": rows(&r.purchases, false),
         "sales_documents": r.sales_documents, "purchase_documents": r.purchase_documents,
-        "output": yuan(r.output), "input": yuan(r.input), "input_reversed": yuan(r.input_reversed), "opening": yuan(r.opening), "payable": yuan(r.payable),
+        "output": yuan(r.output), "input": yuan(r.input), "input_reversed": yuan(r.input_reversed), "opening": yuan(r.opening), "credit_carried_in": yuan(r.credit_carried_in), "untransferred_before": yuan(r.untransferred_before), "payable": yuan(r.payable),
         "simplified": yuan(r.simplified), "tax_due": yuan(r.tax_due()),
-        "settled": yuan(r.settled), "to_transfer": yuan(r.to_transfer()), "carried_forward": yuan(r.carried_forward()),
+        "settled": yuan(r.settled), "to_transfer": yuan(r.to_transfer()), "carried_forward": yuan(r.carried_forward()), "paid_ahead": yuan(r.paid_ahead),
         "surtax_base": yuan(r.surtax_base), "surtaxes": surtaxes, "education_exempt_months": r.surtax_exempt_months, "to_pay": owed_json(&owed),
     })))
 }

@@ -162,12 +162,15 @@ fn download(ctx: &Ctx, format: &str, figures: &VatReturn) -> AppResult<Response>
         ("finance.vat_input", figures.input),
         ("finance.vat_input_reversed", figures.input_reversed),
         ("finance.vat_opening", figures.opening),
+        ("finance.vat_credit_in", figures.credit_carried_in),
+        ("finance.vat_untransferred_before", figures.untransferred_before),
         ("finance.vat_payable", figures.payable),
         ("finance.vat_simplified", figures.simplified),
         ("finance.vat_tax_due", figures.tax_due()),
         ("finance.vat_settled", figures.settled),
         ("finance.vat_to_transfer", figures.to_transfer()),
         ("finance.vat_carried_forward", figures.carried_forward()),
+        ("finance.vat_paid_ahead", figures.paid_ahead),
     ] {
         rows.push(vec![ctx.t(key), String::new(), String::new(), String::new(), yuan(amount)]);
     }

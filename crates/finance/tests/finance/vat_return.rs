@@ -698,6 +698,50 @@ async fn a_month_left_untransferred_is_owed_as_filed_and_a_later_credit_is_carri
     assert_eq!((after["to_transfer"].as_str(), after["carried_forward"].as_str()), (Some("0.00"), Some("520.00")));
     let april = vat(&api, "2026-04").await;
     assert_eq!((april["opening"].as_str(), april["carried_forward"].as_str()), (Some("-520.00"), Some("520.00")));
+    // March alone opens with February's credit of 910.00 carried in and January's 650.00
+    // still to transfer, though the accounts held a net 260.00 debit: the return agrees with
+    // itself.
+    let march = vat(&api, "2026-03").await;
+    assert_eq!(
+        ["opening", "credit_carried_in", "untransferred_before"].map(|k| march[k].as_str().unwrap_or("?").to_string()),
+        ["-260.00", "910.00", "650.00"]
+    );
+}
+
+#[tokio::test]
+async fn vat_paid_twice_over_is_paid_ahead_and_owed_again_when_the_payment_is_reversed() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let shop = party(&api, "苏州观前百货有限公司", "customer").await;
+    let maker = party(&api, "宁波灯具制造有限公司", "supplier").await;
+    posted_invoice(&api, document("customer", shop, "2026-01-20", &[("台灯", "1", "20000.00", "13")])).await;
+    posted_invoice(&api, document("supplier", maker, "2026-01-10", &[("台灯", "1", "5000.00", "13")])).await;
+
+    // January owes 1,950.00 (2,600.00 out, 650.00 in); the cashier pays 3,000.00 into 已交税金
+    // by a slip of the hand. Nothing is left to transfer, and 1,050.00 is paid ahead, not
+    // carried forward as input credit.
+    let paid =
+        post(&api, voucher("2026-01-25", "预缴增值税", &[("22210103", "3000.00", ""), ("1002", "", "3000.00")])).await;
+    let january = vat(&api, "2026-01").await;
+    assert_eq!(
+        ["payable", "to_transfer", "paid_ahead", "carried_forward"]
+            .map(|k| january[k].as_str().unwrap_or("?").to_string()),
+        ["1950.00", "0.00", "1050.00", "0.00"]
+    );
+
+    // In February the payment is reversed: January's 1,950.00 is owed again, to transfer at
+    // February's end, and nothing is paid ahead any more.
+    let reversed =
+        api.post(&format!("/api/v1/finance/entries/{}/reverse", paid["id"]), &json!({"date": "2026-02-05"})).await;
+    assert!(reversed.status.is_success(), "{}", reversed.body);
+    let february = vat(&api, "2026-02").await;
+    assert_eq!(
+        ["to_transfer", "paid_ahead", "carried_forward"].map(|k| february[k].as_str().unwrap_or("?").to_string()),
+        ["1950.00", "0.00", "0.00"]
+    );
+    let transferred = api.post("/api/v1/finance/periods/2026-02/vat-transfer", &json!({})).await;
+    assert_eq!(transferred.json()["amount"], "1950.00", "{}", transferred.body);
 }
 
 #[tokio::test]
