@@ -12,6 +12,12 @@ async fn unmatched(api: &ApiClient) -> Vec<Value> {
     api.get("/api/v1/finance/bank-lines?unmatched=true").await.json()["items"].as_array().cloned().unwrap_or_default()
 }
 
+/// The text of `keys` in each item of a list of the API's answer.
+fn fields<const N: usize>(items: &Value, keys: [&str; N]) -> Vec<[String; N]> {
+    let items = items.as_array().cloned().unwrap_or_default();
+    items.iter().map(|item| keys.map(|k| item[k].as_str().unwrap_or("?").to_string())).collect()
+}
+
 fn line_of(lines: &[Value], amount: &str) -> i64 {
     lines.iter().find(|l| l["amount"] == amount).and_then(|l| l["id"].as_i64()).expect("the statement line")
 }
@@ -306,17 +312,10 @@ async fn the_cashier_reads_the_bank_journal_day_by_day_with_each_days_totals() {
     let journal = read.json();
     assert_eq!(journal["opening"], "48000.00");
     let april = &journal["months"][0];
-    let days: Vec<(String, String, String)> = april["days"]
-        .as_array()
-        .expect("days")
-        .iter()
-        .map(|d| {
-            let text = |k: &str| d[k].as_str().unwrap_or("").to_string();
-            (text("date"), text("paid"), text("balance"))
-        })
-        .collect();
-    let day = |date: &str, paid: &str, balance: &str| (date.to_string(), paid.to_string(), balance.to_string());
-    assert_eq!(days, vec![day("2026-04-03", "8000.00", "40000.00"), day("2026-04-10", "30015.00", "9985.00")]);
+    assert_eq!(
+        fields(&april["days"], ["date", "paid", "balance"]),
+        [["2026-04-03", "8000.00", "40000.00"], ["2026-04-10", "30015.00", "9985.00"]]
+    );
     let tenth = &april["days"][1]["lines"];
     assert_eq!(
         (tenth[0]["memo"].as_str(), tenth[0]["counter_accounts"].clone()),
@@ -398,21 +397,9 @@ async fn the_cashier_reads_the_bank_journal_day_by_day_with_each_days_totals() {
     // carried, before March's capital.
     let quarter =
         cashier.get("/api/v1/finance/reports/cash-journal?account=1002&from=2026-02-01&to=2026-04-30").await.json();
-    let months: Vec<(String, String, String)> = quarter["months"]
-        .as_array()
-        .expect("months")
-        .iter()
-        .map(|m| {
-            let text = |k: &str| m[k].as_str().unwrap_or("?").to_string();
-            (text("month"), text("year_received"), text("balance"))
-        })
-        .collect();
     assert_eq!(
-        months[..2],
-        [
-            ("2026-02".to_string(), "0.00".to_string(), "0.00".to_string()),
-            ("2026-03".to_string(), "50000.00".to_string(), "50000.00".to_string())
-        ]
+        fields(&quarter["months"], ["month", "year_received", "balance"])[..2],
+        [["2026-02", "0.00", "0.00"], ["2026-03", "50000.00", "50000.00"]]
     );
     assert_eq!(quarter["months"][0]["days"], json!([]));
 
