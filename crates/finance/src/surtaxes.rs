@@ -250,21 +250,20 @@ pub struct Surtaxes {
 }
 
 /// The surtaxes of the months `from..=to` and the VAT they are levied on (the base), with
-/// `to_transfer` still to go to 未交增值税 at the end of `to`; `sales` are the months' sales
-/// on the schedules, as [`monthly_sales`] reads them (the VAT return reads them with its
-/// schedules).
+/// `due` each month's general-method tax as filed (`vat_return::filed_monthly`); `sales` are
+/// the months' sales on the schedules, as [`monthly_sales`] reads them (the VAT return reads
+/// them with its schedules).
 ///
-/// The base of a month is the VAT it moves to 未交增值税, the tax paid the next month: what its
-/// transfer credited there, and for the last month also what is still to transfer. That is
-/// the month's own tax payable, and besides it any earlier month's left untransferred, whose
-/// surtaxes are paid with it. The simplified method's VAT the month's sales credited adds to
-/// it, as it is paid with the month's taxes too.
+/// The base of a month is the VAT due for it: its general-method tax, whether transferred to
+/// 未交增值税 at the month's end, paid within the month into 已交税金 or still to transfer, and
+/// the simplified method's VAT the month's sales credited, as it is paid with the month's
+/// taxes too.
 pub async fn rows(
     conn: &mut db::Conn,
     company: i64,
     template: chart::Template,
     months: &[String],
-    to_transfer: i64,
+    due: &std::collections::BTreeMap<String, i64>,
     sales: &[MonthSales],
 ) -> Result<Surtaxes> {
     let settings = settings(&mut *conn, company).await?;
@@ -318,14 +317,8 @@ pub async fn rows(
             net <= EXEMPTION_SALES_LIMIT && tax == output_of(m)
         })
         .collect();
-    let bases: Vec<i64> = months
-        .iter()
-        .map(|m| {
-            credited(unpaid_vat, Some(m))
-                + credited(simplified_vat, Some(m))
-                + if m == to { to_transfer.max(0) } else { 0 }
-        })
-        .collect();
+    let bases: Vec<i64> =
+        months.iter().map(|m| due.get(m).copied().unwrap_or(0) + credited(simplified_vat, Some(m))).collect();
     let due = |tax: Surtax| -> i64 {
         (0..months.len())
             .filter(|&i| !(exempt[i] && tax.exempted_on_small_sales()))

@@ -290,7 +290,7 @@ pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str)
     let months = crate::costs::months(&from, &to)?;
     let payable = months.iter().filter_map(|m| filed.due.get(m)).sum();
     let closing: i64 = balances.iter().map(|r| -r.2).sum();
-    let surtaxes = surtaxes::rows(conn, company, template, &months, filed.untransferred, &sales).await?;
+    let surtaxes = surtaxes::rows(conn, company, template, &months, &filed.due, &sales).await?;
     // Credit positive, as the VAT accounts are liabilities.
     let earlier: Vec<(String, String, i64)> = balances.iter().filter(|(_, p, _)| *p < from).cloned().collect();
     let opening: i64 = earlier.iter().map(|r| -r.2).sum();
@@ -448,12 +448,14 @@ pub async fn transfer_unpaid(tx: &mut Tx, principal: &Principal, period: &str) -
     // transfer at the same moment waits, then finds nothing left to transfer.
     service::claim_open_period(tx, company, &period).await?;
     let template = chart::template(tx.conn(), company).await?;
-    let unpaid = filed_monthly(&vat_balances(tx.conn(), company, template, &period).await?, template).untransferred;
+    let filed = filed_monthly(&vat_balances(tx.conn(), company, template, &period).await?, template);
+    let unpaid = filed.untransferred;
     let transfer = if unpaid > 0 { Some(post_transfer(tx, company, template, &period, unpaid).await?) } else { None };
-    // Whatever the month held is in 未交增值税 now (nothing is left to transfer), where the
-    // surtaxes' base is read.
+    // The surtaxes are levied on the month's tax as filed, whatever of it was transferred or
+    // paid within the month.
     let sales = surtaxes::monthly_sales(tx.conn(), company, &period, &period).await?;
-    let surtaxes = surtaxes::rows(tx.conn(), company, template, std::slice::from_ref(&period), 0, &sales).await?;
+    let surtaxes =
+        surtaxes::rows(tx.conn(), company, template, std::slice::from_ref(&period), &filed.due, &sales).await?;
     let surtaxes = surtaxes::accrue(tx, company, template, &period, &surtaxes.rows).await?;
     Ok(MonthEnd { transfer, surtaxes })
 }

@@ -729,6 +729,9 @@ async fn vat_paid_twice_over_is_paid_ahead_and_owed_again_when_the_payment_is_re
             .map(|k| january[k].as_str().unwrap_or("?").to_string()),
         ["1950.00", "0.00", "1050.00", "0.00"]
     );
+    // The surtaxes are on the 1,950.00 due, though it was paid within the month rather than
+    // transferred: 7 % is 136.50.
+    assert_eq!(surtaxes(&january)[0], "urban_construction 7%: due 136.50, accrued 0.00, to accrue 136.50");
 
     // In February the payment is reversed: January's 1,950.00 is owed again, to transfer at
     // February's end, and nothing is paid ahead any more.
