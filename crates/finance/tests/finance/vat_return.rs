@@ -694,6 +694,10 @@ async fn a_month_left_untransferred_is_owed_as_filed_and_a_later_credit_is_carri
     // account for April.
     let transferred = api.post("/api/v1/finance/periods/2026-03/vat-transfer", &json!({})).await;
     assert_eq!(transferred.json()["amount"], "650.00", "{}", transferred.body);
+    // January's month-end, run afterwards, finds its tax moved already and moves it no
+    // second time.
+    let late = api.post("/api/v1/finance/periods/2026-01/vat-transfer", &json!({})).await;
+    assert_eq!(late.json()["entry_id"], Value::Null, "{}", late.body);
     let after = vat(&api, "2026-03").await;
     assert_eq!((after["to_transfer"].as_str(), after["carried_forward"].as_str()), (Some("0.00"), Some("520.00")));
     let april = vat(&api, "2026-04").await;
