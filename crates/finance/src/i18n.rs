@@ -376,6 +376,8 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("finance.vat_input_reversed", "进项税额转出", "Input VAT reversed"),
     ("finance.vat_elsewhere", "其中：非发票（手工凭证）", "of which not from invoices (vouchers entered by hand)"),
     ("finance.vat_opening", "期初余额（贷方为正）", "Opening balance (credit positive)"),
+    ("finance.vat_input_share", "免税及简易计税销售额 {0}：进项税额无法划分时，按销售额比例应转出（参考）", "Sales of {0} exempt or under the simplified method: input VAT to take back in their share of sales, when none can be set apart for them (guide)"),
+    ("finance.vat_input_share_short", "免税及简易计税项目按比例应转出的进项税额（参考）", "Input VAT to take back for exempt and simplified-method sales (guide)"),
     ("finance.vat_credit_in", "其中：上期留抵税额", "of which input credit carried in"),
     ("finance.vat_untransferred_before", "其中：以前月份未结转税额", "of which earlier months' tax still to transfer"),
     ("finance.vat_paid_ahead", "期末多缴税额", "Paid beyond what was owed"),

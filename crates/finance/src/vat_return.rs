@@ -161,6 +161,27 @@ impl VatReturn {
     pub fn input_elsewhere(&self) -> i64 {
         self.input - self.purchases_total().tax
     }
+
+    /// The sales no input VAT may be set against: exempt (免税) and under the simplified
+    /// method (简易计税).
+    pub fn sales_without_deduction(&self) -> i64 {
+        let exempt: i64 = self.sales.iter().filter(|r| kernel::vat::is_exempt(r.rate_bp)).map(|r| r.net).sum();
+        exempt + self.sales_of(true).iter().map(|r| r.net).sum::<i64>()
+    }
+
+    /// The input VAT to take back (进项税额转出) for those sales when none of the months' input
+    /// can be set apart for them (当期无法划分的全部进项税额 × (简易计税销售额 + 免税销售额) ÷
+    /// 当期全部销售额), rounded half up to the fen; nothing without such sales.
+    pub fn input_share_to_take_back(&self) -> i64 {
+        let (share, all) = (self.sales_without_deduction(), self.sales_total().net);
+        if share <= 0 || all <= 0 || self.input <= 0 {
+            return 0;
+        }
+        let exact = rust_decimal::Decimal::from(self.input) * rust_decimal::Decimal::from(share)
+            / rust_decimal::Decimal::from(all);
+        let fen = exact.round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+        i64::try_from(fen).unwrap_or(0)
+    }
 }
 
 fn total(rows: &[RateRow]) -> RateRow {

@@ -1741,6 +1741,7 @@ pub async fn vat_return(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Jso
         "output": yuan(r.output), "input": yuan(r.input), "input_reversed": yuan(r.input_reversed), "opening": yuan(r.opening), "credit_carried_in": yuan(r.credit_carried_in), "untransferred_before": yuan(r.untransferred_before), "payable": yuan(r.payable),
         "simplified": yuan(r.simplified), "tax_due": yuan(r.tax_due()),
         "settled": yuan(r.settled), "to_transfer": yuan(r.to_transfer()), "carried_forward": yuan(r.carried_forward()), "paid_ahead": yuan(r.paid_ahead),
+        "sales_without_deduction": yuan(r.sales_without_deduction()), "input_share_to_take_back": yuan(r.input_share_to_take_back()),
         "surtax_base": yuan(r.surtax_base), "surtaxes": surtaxes, "education_exempt_months": r.surtax_exempt_months, "to_pay": owed_json(&owed),
     })))
 }

@@ -808,6 +808,21 @@ async fn a_clinics_exempt_medical_services_bear_no_tax_and_are_reported_apart_fr
     let return_page = browser.get("/finance/reports/vat?from=2026-03&to=2026-03").await;
     assert!(return_page.body.contains("Exempt") || return_page.body.contains("免税"), "{}", return_page.body);
 
+    // The clinic buys 1,000.00 of disposables at 13 %, used for both kinds of sale: 130.00 of
+    // input it cannot set apart. The exempt 300.00 of 500.00 sales is three fifths, so the
+    // return suggests taking back 78.00 of it (进项税额转出).
+    let supplier = party(&api, "苏州医疗用品有限公司", "supplier").await;
+    posted_invoice(&api, document("supplier", supplier, "2026-03-05", &[("一次性耗材", "1", "1000.00", "13")])).await;
+    let march = vat(&api, "2026-03").await;
+    assert_eq!(
+        (march["sales_without_deduction"].as_str(), march["input_share_to_take_back"].as_str()),
+        (Some("300.00"), Some("78.00")),
+        "{march}"
+    );
+    let return_page = browser.get("/finance/reports/vat?from=2026-03&to=2026-03").await;
+    let share = return_page.body.split("id=\"vat-input-share\"").nth(1).expect("the suggestion");
+    assert!(share[..share.find("</tr>").expect("row")].contains("78.00"), "{share}");
+
     // A rate that is none of the choices is refused beside its line.
     let wrong = api
         .post(
