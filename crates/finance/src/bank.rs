@@ -261,7 +261,7 @@ impl BankLine {
 
     /// The amount as the API sends it: `-1234.50`.
     pub fn amount_decimal(&self) -> String {
-        crate::fx::decimal_text(self.amount, Currency::from_code(&self.currency).unwrap_or(Currency::CNY))
+        crate::domain::decimal_text(self.amount, Currency::from_code(&self.currency).unwrap_or(Currency::CNY))
     }
 }
 
@@ -558,7 +558,7 @@ pub async fn reconcile(tx: &mut Tx, principal: &Principal, line_id: i64, payment
         || payment.try_get::<String, _>("bank_account")? != line.try_get::<String, _>("bank_account")?
     {
         let unit = Currency::from_code(&currency).unwrap_or(Currency::CNY);
-        let shown = format!("{currency} {}", crate::fx::decimal_text(amount, unit));
+        let shown = format!("{currency} {}", crate::domain::decimal_text(amount, unit));
         return Err(DomainError::invalid("payment_id", "error.bank.mismatch", shown).into());
     }
     let taken = sqlx::query("SELECT 1 FROM fin_bank_lines WHERE payment_id = $1")
@@ -636,7 +636,7 @@ pub async fn reconcile_voucher(tx: &mut Tx, principal: &Principal, line_id: i64,
     if !voucher_fits(tx, company, &line, entry_id).await? {
         let (bank, amount) = (line.try_get::<String, _>("bank_account")?, line.try_get::<i64, _>("amount")?);
         let currency = Currency::from_code(&line.try_get::<String, _>("currency")?).unwrap_or(Currency::CNY);
-        let shown = format!("{bank} {} {}", currency.code(), crate::fx::decimal_text(amount, currency));
+        let shown = format!("{bank} {} {}", currency.code(), crate::domain::decimal_text(amount, currency));
         return Err(DomainError::invalid("entry_id", "error.bank.voucher_mismatch", shown).into());
     }
     match_voucher(tx, line_id, entry_id).await

@@ -258,6 +258,12 @@ pub struct PostedVoucher {
     pub amount: i64,
 }
 
+/// An amount of `currency` as the API sends it and messages quote it: `1234.50`, `-8.00`,
+/// yen `100000`; CNY as [`yuan`] writes it.
+pub fn decimal_text(amount: i64, currency: Currency) -> String {
+    Money::from_minor(amount, currency).to_decimal().to_string()
+}
+
 /// Formats fen as the API's decimal string ("1234.50").
 pub fn yuan(fen: i64) -> String {
     let sign = if fen < 0 { "-" } else { "" };
@@ -277,7 +283,7 @@ impl LineForm {
         let (currency, foreign_amount, rate) = match &line.foreign {
             Some((code, amount, rate)) => {
                 let unit = Currency::from_code(code).unwrap_or(Currency::CNY);
-                (code.clone(), crate::fx::decimal_text(*amount, unit), rate.clone())
+                (code.clone(), decimal_text(*amount, unit), rate.clone())
             }
             None => Default::default(),
         };

@@ -306,12 +306,6 @@ fn table_rate(row: &sqlx::any::AnyRow) -> db::Result<TableRate> {
     Ok(TableRate { currency: row.try_get("currency")?, date: row.try_get("rate_date")?, rate: row.try_get("rate")? })
 }
 
-/// An amount of `currency` as the API sends it and messages quote it: `1234.50`, `-8.00`,
-/// yen `100000`; CNY as `domain::yuan` writes it.
-pub fn decimal_text(amount: i64, currency: Currency) -> String {
-    Money::from_minor(amount, currency).to_decimal().to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,7 +355,7 @@ mod tests {
         let yen = DocumentRate::read("JPY", "0.0478", &mut Problems::default()).unwrap();
         // ¥100,000 (yen) at 0.0478 is ¥4,780.00.
         assert_eq!(yen.in_cny(100_000).unwrap(), 478_000);
-        assert_eq!(decimal_text(100_000, yen.currency), "100000");
-        assert_eq!(decimal_text(-123_450, Currency::USD), "-1234.50");
+        assert_eq!(crate::domain::decimal_text(100_000, yen.currency), "100000");
+        assert_eq!(crate::domain::decimal_text(-123_450, Currency::USD), "-1234.50");
     }
 }

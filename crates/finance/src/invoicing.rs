@@ -349,7 +349,7 @@ pub async fn create_invoice(tx: &mut Tx, principal: &Principal, form: &InvoiceFo
         insert_foreign(tx, id, rate, document_totals).await?;
         audited["currency"] = json!([null, rate.code()]);
         audited["rate"] = json!([null, rate.rate_text()]);
-        audited["foreign_total"] = json!([null, crate::fx::decimal_text(document_totals.total, rate.currency)]);
+        audited["foreign_total"] = json!([null, crate::domain::decimal_text(document_totals.total, rate.currency)]);
     }
     tx.audit("create", "finance.invoice", Some(&id.to_string()), &audited).await?;
     Ok(id)
@@ -888,7 +888,7 @@ pub async fn credit_part(
         return Err(DomainError::invalid(
             "lines",
             "error.finance.over_credit",
-            crate::fx::decimal_text(document_total - credited_before.document_total, unit),
+            crate::domain::decimal_text(document_total - credited_before.document_total, unit),
         )
         .into());
     }
@@ -1065,7 +1065,7 @@ pub async fn record_payment(tx: &mut Tx, principal: &Principal, form: &PaymentFo
     let mut open = rows.iter().map(open_invoice).collect::<Result<Vec<_>>>()?;
     // (invoice, amount in the payment's currency, CNY cleared of the invoice)
     let mut allocations: Vec<(i64, i64, i64)> = Vec::new();
-    let amount_text = |minor: i64| crate::fx::decimal_text(minor, unit);
+    let amount_text = |minor: i64| crate::domain::decimal_text(minor, unit);
     match &form.allocations {
         Some(given) => {
             let mut problems = Problems::default();
@@ -1564,7 +1564,7 @@ fn amount_of_at_most(
         given => match Money::parse(given, currency) {
             Ok(m) if m.minor() > 0 && m.minor() <= most => m.minor(),
             Ok(_) => {
-                problems.add("amount", too_large, crate::fx::decimal_text(most, currency));
+                problems.add("amount", too_large, crate::domain::decimal_text(most, currency));
                 0
             }
             Err(mut e) => {
@@ -1726,7 +1726,7 @@ pub async fn refund(tx: &mut Tx, principal: &Principal, note_id: i64, form: &Ref
     if let Some(rate) = &paid_in {
         audited["currency"] = json!([null, rate.code()]);
         audited["rate"] = json!([null, rate.rate_text()]);
-        audited["foreign_amount"] = json!([null, crate::fx::decimal_text(amount, rate.currency)]);
+        audited["foreign_amount"] = json!([null, crate::domain::decimal_text(amount, rate.currency)]);
         audited["exchange_gain"] = json!([null, domain::yuan(exchange_gain)]);
     }
     tx.audit("create", "finance.payment", Some(&id.to_string()), &audited).await?;

@@ -25,6 +25,7 @@ pub mod chart;
 pub mod costs;
 pub mod dimensions;
 pub mod domain;
+pub mod drafts;
 pub mod fx;
 mod http;
 mod i18n;

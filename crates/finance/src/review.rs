@@ -145,13 +145,13 @@ impl Rules {
     /// other), and they may sign as cashier where that is asked for (the cashier may sign
     /// her own, as in 用友). Anyone else gets a draft.
     pub fn books_at_once(self, principal: &Principal) -> bool {
-        principal.may(crate::service::POST) && !self.review && (!self.cashier || principal.may(SIGN_CASH))
+        principal.may(crate::permissions::POST) && !self.review && (!self.cashier || principal.may(SIGN_CASH))
     }
 
     /// Whether `principal` may book a statement line or pay taxes at all: at once, or as a
     /// draft, which needs the right to enter vouchers. The pages offer the buttons by it.
     pub fn may_book(self, principal: &Principal) -> bool {
-        self.books_at_once(principal) || principal.may(crate::service::CREATE)
+        self.books_at_once(principal) || principal.may(crate::permissions::CREATE)
     }
 
     /// Whether any signature is asked for.

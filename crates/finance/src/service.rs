@@ -854,14 +854,12 @@ async fn record_posting(tx: &mut Tx, id: i64, number: &str, period: &str, amount
 
 /// Posts a draft: checks the period is open and the accounts usable, gives it the next
 /// gapless number of its word and period (记-0001 …), adds its lines to the balance rows,
-/// and emits `finance.EntryPosted`. A posted entry never changes again.
+/// and emits `finance.EntryPosted`. A posted entry never changes again. The pages and the API
+/// post through [`crate::drafts::post`], which also matches a statement line booked into it.
 pub async fn post_entry(tx: &mut Tx, principal: &Principal, id: i64) -> Result<String> {
     principal.authorize(POST)?;
     crate::review::require_signed(tx, principal.company_id.0, id).await?;
-    let number = post_unchecked(tx, principal.company_id.0, id, Tags::Check).await?;
-    // A draft booked from a statement line is matched with it now.
-    crate::bank::match_posted_draft(tx, principal.company_id.0, id).await?;
-    Ok(number)
+    post_unchecked(tx, principal.company_id.0, id, Tags::Check).await
 }
 
 /// Whether posting checks its lines' cost centres and projects against the lists (a draft's

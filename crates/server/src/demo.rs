@@ -1043,7 +1043,7 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
                     .fetch_one(tx.conn())
                     .await?
                     .try_get("open")?;
-            let dollars = finance::fx::decimal_text(open, kernel::Currency::USD);
+            let dollars = finance::domain::decimal_text(open, kernel::Currency::USD);
             let form = PaymentForm {
                 kind: "receipt".into(),
                 party_id: pacific,

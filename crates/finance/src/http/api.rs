@@ -245,7 +245,7 @@ fn line_json(l: &crate::domain::Line) -> Value {
     if let Some((code, amount, rate)) = &l.foreign {
         let currency = kernel::Currency::from_code(code).unwrap_or(kernel::Currency::CNY);
         line["currency"] = json!(code);
-        line["foreign_amount"] = json!(crate::fx::decimal_text(*amount, currency));
+        line["foreign_amount"] = json!(crate::domain::decimal_text(*amount, currency));
         line["rate"] = json!(rate);
     }
     line
@@ -607,7 +607,7 @@ async fn cancel_signature(ctx: Ctx, Path(id): Path<String>, signature: Signature
 pub async fn post_entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<Json<Value>> {
     let id = parse_id(&id)?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    service::post_entry(&mut tx, &ctx.principal, id).await?;
+    crate::drafts::post(&mut tx, &ctx.principal, id).await?;
     tx.commit().await?;
     let mut conn = conn(&ctx).await?;
     let entry = service::load_entry(&mut conn, ctx.company_id(), id).await?.ok_or(DomainError::NotFound("entry"))?;
@@ -816,7 +816,7 @@ pub async fn reopen(ctx: Ctx, Path(period): Path<String>) -> AppResult<Json<Valu
 /// written in (`currency`).
 fn invoice_json(invoice: &crate::invoicing::Invoice) -> Value {
     let unit = kernel::Currency::from_code(invoice.currency()).unwrap_or(kernel::Currency::CNY);
-    let amount = |minor: &i64| crate::fx::decimal_text(*minor, unit);
+    let amount = |minor: &i64| crate::domain::decimal_text(*minor, unit);
     json!({
         "currency": invoice.currency(),
         "foreign": invoice.foreign.as_ref().map(|f| json!({
@@ -978,7 +978,7 @@ pub async fn payments(ctx: Ctx, Query(q): Query<PaymentsQuery>) -> AppResult<Jso
             json!({"id": p.id, "number": p.number, "party_id": p.party_id, "party_name": p.party_name, "date": p.date,
             "amount": yuan(p.amount), "unallocated": yuan(p.unallocated), "entry_id": p.entry_id,
             "foreign": p.foreign.as_ref().map(|(code, amount)| json!({"currency": code,
-                "amount": crate::fx::decimal_text(*amount, kernel::Currency::from_code(code).unwrap_or(kernel::Currency::CNY))}))})
+                "amount": crate::domain::decimal_text(*amount, kernel::Currency::from_code(code).unwrap_or(kernel::Currency::CNY))}))})
         })
         .collect();
     Ok(Json(json!({"kind": kind, "month": month, "items": items})))
@@ -1078,7 +1078,7 @@ pub async fn invoices(ctx: Ctx, Query(q): Query<InvoiceQuery>) -> AppResult<Json
         .await?
         .iter()
         .map(|i| json!({"id": i.id, "number": i.number, "party_name": i.party_name, "date": i.date, "due_date": i.due_date, "status": i.status, "total": yuan(i.total), "settled": yuan(i.settled), "currency": i.currency,
-            "document_total": crate::fx::decimal_text(i.document_total, kernel::Currency::from_code(&i.currency).unwrap_or(kernel::Currency::CNY))}))
+            "document_total": crate::domain::decimal_text(i.document_total, kernel::Currency::from_code(&i.currency).unwrap_or(kernel::Currency::CNY))}))
         .collect();
     Ok(Json(json!({"items": items})))
 }
@@ -1158,7 +1158,7 @@ pub async fn record_payment(ctx: Ctx, ApiJson(form): ApiJson<crate::invoicing::P
         Some(code) => {
             let currency = kernel::Currency::from_code(&code).unwrap_or(kernel::Currency::CNY);
             json!({"currency": code, "rate": row.try_get::<String, _>("rate")?,
-                   "amount": crate::fx::decimal_text(row.try_get("foreign_amount")?, currency)})
+                   "amount": crate::domain::decimal_text(row.try_get("foreign_amount")?, currency)})
         }
         None => Value::Null,
     };
@@ -1506,7 +1506,7 @@ pub async fn bank_suggestions(ctx: Ctx, Path(id): Path<String>) -> AppResult<Jso
     let found = crate::bank::suggestions(&mut conn, ctx.company_id(), parse_id(&id)?).await?;
     let items: Vec<Value> = found
         .iter()
-        .map(|s| json!({"payment_id": s.payment_id, "entry_id": s.entry_id, "number": s.number, "party_name": s.party_name, "date": s.date, "amount": crate::fx::decimal_text(s.amount, kernel::Currency::from_code(&s.currency).unwrap_or(kernel::Currency::CNY)), "currency": s.currency, "days_apart": s.days_apart, "name_matches": s.name_matches}))
+        .map(|s| json!({"payment_id": s.payment_id, "entry_id": s.entry_id, "number": s.number, "party_name": s.party_name, "date": s.date, "amount": crate::domain::decimal_text(s.amount, kernel::Currency::from_code(&s.currency).unwrap_or(kernel::Currency::CNY)), "currency": s.currency, "days_apart": s.days_apart, "name_matches": s.name_matches}))
         .collect();
     Ok(Json(json!({"items": items})))
 }
@@ -1815,7 +1815,7 @@ pub async fn party_statement(ctx: Ctx, Query(q): Query<super::invoices::Statemen
     let (opening, lines) =
         crate::invoicing::party_statement(&mut conn, ctx.company_id(), party, &from, &to, currency).await?;
     let closing = lines.last().map(|l| l.balance).unwrap_or(opening);
-    let amount = |minor: i64| crate::fx::decimal_text(minor, currency);
+    let amount = |minor: i64| crate::domain::decimal_text(minor, currency);
     let items: Vec<Value> = lines
         .iter()
         .map(|l| json!({"date": l.date, "kind": l.kind, "number": l.number, "charge": amount(l.charge), "credit": amount(l.credit), "balance": amount(l.balance)}))

@@ -680,7 +680,7 @@ pub async fn party_statement(ctx: Ctx, Query(q): Query<StatementQuery>) -> AppRe
         Err(errors) => ((0, Vec::new()), errors),
     };
     let closing = lines.last().map(|l| l.balance).unwrap_or(opening);
-    let amount = |minor: i64| crate::fx::decimal_text(minor, currency);
+    let amount = |minor: i64| crate::domain::decimal_text(minor, currency);
     if let Some(format) = q.format.as_deref().filter(|f| errors.is_empty() && (*f == "csv" || *f == "xlsx")) {
         let header: Vec<String> =
             ["finance.date", "finance.invoice_number", "finance.charge", "finance.paid", "finance.balance"]

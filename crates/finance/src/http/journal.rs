@@ -193,7 +193,7 @@ pub async fn api(ctx: Ctx, Query(q): Query<JournalQuery>) -> AppResult<Json<Valu
             .map(|l| {
                 let foreign = l.foreign.as_ref().map(|(code, amount, rate)| {
                     let currency = kernel::Currency::from_code(code).unwrap_or(kernel::Currency::CNY);
-                    json!({"currency": code, "amount": crate::fx::decimal_text(*amount, currency), "rate": rate})
+                    json!({"currency": code, "amount": crate::domain::decimal_text(*amount, currency), "rate": rate})
                 });
                 json!({"entry_id": l.entry_id, "number": l.number, "memo": l.memo, "counter_accounts": l.counter,
                     "received": yuan(l.received), "paid": yuan(l.paid), "balance": yuan(l.balance), "foreign": foreign})

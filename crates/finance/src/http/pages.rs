@@ -452,7 +452,7 @@ pub async fn create_entry(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
     let post_now = pairs.get("post") == Some("true");
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let result = match service::create_draft(&mut tx, &ctx.principal, &form).await {
-        Ok(id) if post_now => service::post_entry(&mut tx, &ctx.principal, id).await.map(|_| id),
+        Ok(id) if post_now => crate::drafts::post(&mut tx, &ctx.principal, id).await.map(|_| id),
         other => other,
     };
     let flash = if post_now { "finance.posted_ok" } else { "common.created" };
@@ -490,7 +490,7 @@ pub async fn update_entry(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) ->
     let post_now = pairs.get("post") == Some("true");
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let result = match service::update_draft(&mut tx, &ctx.principal, id, &form).await {
-        Ok(()) if post_now => service::post_entry(&mut tx, &ctx.principal, id).await.map(|_| id),
+        Ok(()) if post_now => crate::drafts::post(&mut tx, &ctx.principal, id).await.map(|_| id),
         other => other.map(|()| id),
     };
     let flash = if post_now { "finance.posted_ok" } else { "common.saved" };
@@ -653,7 +653,7 @@ pub async fn remove_attachment(ctx: Ctx, Path((id, attachment)): Path<(String, S
 pub async fn post_entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
     let id = parse_id(&id)?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    let outcome = service::post_entry(&mut tx, &ctx.principal, id).await.map(|_| id);
+    let outcome = crate::drafts::post(&mut tx, &ctx.principal, id).await.map(|_| id);
     entry_changed(&ctx, tx, outcome, (id, "post"), FormPairs::default(), "finance.posted_ok").await
 }
 
