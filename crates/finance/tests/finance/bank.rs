@@ -8,6 +8,19 @@ use axum::http::StatusCode;
 use serde_json::{json, Value};
 use testkit::{spawn_app, ApiClient};
 
+/// Imports a statement of the bank (1002) with the columns 日期, 金额 and 摘要, and returns the
+/// lines left unmatched, newest first.
+pub(crate) async fn imported_lines(api: &ApiClient, csv: &str) -> Vec<Value> {
+    let imported = api
+        .post(
+            "/api/v1/finance/bank-statements",
+            &json!({"bank_account": "1002", "csv": csv, "mapping": {"date": "日期", "amount": "金额", "memo": "摘要"}}),
+        )
+        .await;
+    assert_eq!(imported.status, StatusCode::CREATED, "{}", imported.body);
+    unmatched(api).await
+}
+
 async fn unmatched(api: &ApiClient) -> Vec<Value> {
     api.get("/api/v1/finance/bank-lines?unmatched=true").await.json()["items"].as_array().cloned().unwrap_or_default()
 }
@@ -49,14 +62,7 @@ async fn statement_lines_are_matched_with_vouchers_or_booked_from_the_statement(
     let wages =
         post(&api, voucher("2026-04-10", "发放三月工资", &[("2211", "8000.00", ""), ("1002", "", "8000.00")])).await;
     let csv = "日期,金额,摘要\n2026-04-02,100000.00,投资款\n2026-04-10,-8000.00,代发工资\n2026-04-21,3.20,结息\n2026-04-30,-15.00,手续费\n";
-    let imported = api
-        .post(
-            "/api/v1/finance/bank-statements",
-            &json!({"bank_account": "1002", "csv": csv, "mapping": {"date": "日期", "amount": "金额", "memo": "摘要"}}),
-        )
-        .await;
-    assert_eq!(imported.status, StatusCode::CREATED, "{}", imported.body);
-    let lines = unmatched(&api).await;
+    let lines = imported_lines(&api, csv).await;
 
     // The wages line is offered the wages voucher, named by its month and number; the capital's
     // voucher moves the other way and another amount, so it is not offered, and is refused.
@@ -466,14 +472,7 @@ async fn the_cashiers_draft_from_a_statement_line_is_matched_when_posted_unless_
     app.user("wu.xia", &["cashier"], "", "finance").await;
     let cashier = app.api("wu.xia").await;
     let csv = "日期,金额,摘要\n2026-04-30,-30.00,网银年费\n2026-04-30,-12.00,回单箱费\n";
-    let imported = api
-        .post(
-            "/api/v1/finance/bank-statements",
-            &json!({"bank_account": "1002", "csv": csv, "mapping": {"date": "日期", "amount": "金额", "memo": "摘要"}}),
-        )
-        .await;
-    assert_eq!(imported.status, StatusCode::CREATED, "{}", imported.body);
-    let lines = unmatched(&api).await;
+    let lines = imported_lines(&api, csv).await;
     let (yearly, box_fee) = (line_of(&lines, "-30.00"), line_of(&lines, "-12.00"));
 
     // The cashier may not post, so each booking is a draft the list shows waiting; the

@@ -3,6 +3,7 @@
 //! from reviewing their own, a change taking the review away, and the signatures on the
 //! posted voucher.
 
+use crate::bank::imported_lines;
 use crate::invoicing::{party, posted_invoice};
 use crate::ledger::voucher;
 use crate::vat_return::document;
@@ -256,14 +257,7 @@ async fn a_reversal_made_while_review_is_on_waits_for_its_own_review_before_it_m
     chief.post(&format!("/api/v1/finance/entries/{id}/review"), &json!({})).await;
     let posted = clerk.post(&format!("/api/v1/finance/entries/{id}/post"), &json!({})).await;
     assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
-    let csv = "日期,金额,摘要\n2026-03-10,-48000.00,代发工资\n";
-    chief
-        .post(
-            "/api/v1/finance/bank-statements",
-            &json!({"bank_account": "1002", "csv": csv, "mapping": {"date": "日期", "amount": "金额", "memo": "摘要"}}),
-        )
-        .await;
-    let line = chief.get("/api/v1/finance/bank-lines?unmatched=true").await.json()["items"][0]["id"].clone();
+    let line = imported_lines(&chief, "日期,金额,摘要\n2026-03-10,-48000.00,代发工资\n").await[0]["id"].clone();
     let matched = chief.post(&format!("/api/v1/finance/bank-lines/{line}/match"), &json!({"entry_id": id})).await;
     assert_eq!(matched.status, StatusCode::OK, "{}", matched.body);
     let bank_balance = async || -> Value {
@@ -508,16 +502,8 @@ async fn a_voucher_that_moves_cash_is_posted_only_once_the_cashier_has_signed_it
     // accountant posts it, and the line is matched with it. The administrator, who may do all
     // of it, books the interest at once, signed as the cashier's.
     let csv = "日期,金额,摘要\n2026-03-31,-15.00,手续费\n2026-03-31,3.20,结息\n2026-03-31,-8.00,短信服务费\n";
-    chief
-        .post(
-            "/api/v1/finance/bank-statements",
-            &json!({"bank_account": "1002", "csv": csv, "mapping": {"date": "日期", "amount": "金额", "memo": "摘要"}}),
-        )
-        .await;
-    let lines = chief.get("/api/v1/finance/bank-lines?unmatched=true").await.json()["items"].clone();
-    let line_of = |amount: &str| {
-        lines.as_array().and_then(|l| l.iter().find(|l| l["amount"] == amount)).map(|l| l["id"].clone()).expect("line")
-    };
+    let lines = imported_lines(&chief, csv).await;
+    let line_of = |amount: &str| lines.iter().find(|l| l["amount"] == amount).map(|l| l["id"].clone()).expect("line");
     let (fee, interest, sms) = (line_of("-15.00"), line_of("3.20"), line_of("-8.00"));
     let booked = clerk.post(&format!("/api/v1/finance/bank-lines/{fee}/book"), &json!({"account": "6603"})).await;
     assert_eq!(booked.status, StatusCode::CREATED, "{}", booked.body);
@@ -627,14 +613,7 @@ async fn a_voucher_that_moves_cash_is_posted_only_once_the_cashier_has_signed_it
     // Under review, nobody books a statement line at once, not even the administrator who
     // holds every grant: no one reviews their own voucher, so the account fee waits as a
     // draft for a second person like any other.
-    let csv = "日期,金额,摘要\n2026-03-31,-2.00,账户管理费\n";
-    chief
-        .post(
-            "/api/v1/finance/bank-statements",
-            &json!({"bank_account": "1002", "csv": csv, "mapping": {"date": "日期", "amount": "金额", "memo": "摘要"}}),
-        )
-        .await;
-    let fee = chief.get("/api/v1/finance/bank-lines?unmatched=true").await.json()["items"][0]["id"].clone();
+    let fee = imported_lines(&chief, "日期,金额,摘要\n2026-03-31,-2.00,账户管理费\n").await[0]["id"].clone();
     let booked = admin.post(&format!("/api/v1/finance/bank-lines/{fee}/book"), &json!({"account": "6603"})).await;
     assert_eq!(
         (booked.status, booked.json()["status"].clone()),
