@@ -787,32 +787,23 @@ pub async fn book(tx: &mut Tx, principal: &Principal, line_id: i64, form: &BookF
     // The ledger names the voucher's lines; the clerk typed one account, so its refusals
     // (unknown, archived, a parent) go beside it, and the bank's beside nothing.
     let account_line = if amount < 0 { "lines[0]" } else { "lines[1]" };
-    if !at_once {
-        let form = crate::domain::EntryForm {
-            date,
-            word: word.into(),
-            memo,
-            lines: lines.iter().map(crate::domain::LineForm::of).collect(),
-        };
-        let drafted = crate::service::create_draft(tx, principal, &form).await;
-        let entry_id = crate::service::refusals_on_fields(drafted, &[(account_line, "account")])?;
-        if rules.cashier && principal.may(crate::review::SIGN_CASH) {
-            crate::review::sign(tx, principal, crate::review::Signature::Cashier, entry_id, None).await?;
-        }
-        tx.execute(
-            sqlx::query("UPDATE fin_bank_lines SET draft_entry_id = $1 WHERE id = $2").bind(entry_id).bind(line_id),
-        )
-        .await?;
-        let changes = json!({"draft_entry_id": [null, entry_id]});
-        tx.audit("state", "finance.bank_line", Some(&line_id.to_string()), &changes).await?;
-        return Ok(Booked::Drafted(entry_id));
-    }
     let entry = crate::domain::Entry { period: crate::domain::period_of(&date), date, word: word.into(), memo, lines };
-    let posted = crate::service::post_document_entry(tx, company, &entry, "bank").await;
-    let (entry_id, _) = crate::service::refusals_on_fields(posted, &[(account_line, "account")])?;
-    crate::review::sign_booked(tx, principal, rules, entry_id).await?;
-    match_voucher(tx, line_id, entry_id).await?;
-    Ok(Booked::Posted(entry_id))
+    let kept = crate::service::keep_built(tx, principal, rules, entry, ("bank", &[(account_line, "account")])).await?;
+    match kept {
+        (entry_id, Some(_)) => {
+            match_voucher(tx, line_id, entry_id).await?;
+            Ok(Booked::Posted(entry_id))
+        }
+        (entry_id, None) => {
+            tx.execute(
+                sqlx::query("UPDATE fin_bank_lines SET draft_entry_id = $1 WHERE id = $2").bind(entry_id).bind(line_id),
+            )
+            .await?;
+            let changes = json!({"draft_entry_id": [null, entry_id]});
+            tx.audit("state", "finance.bank_line", Some(&line_id.to_string()), &changes).await?;
+            Ok(Booked::Drafted(entry_id))
+        }
+    }
 }
 
 /// The receipt or payment a number names (`REC/2026/00001`), for matching a statement line by

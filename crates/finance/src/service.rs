@@ -1881,6 +1881,39 @@ async fn post_system_entry(
     post_entry_of(tx, company, &entry, "closing", None, no_writes, Tags::Undoing).await.map(|(_, number)| number)
 }
 
+/// Keeps a voucher the ledger built for what `principal` asked (a statement line booked, a
+/// month's taxes paid) under the books' signature rules: posted at once as `kind` by someone
+/// the rules let ([`crate::review::Rules::books_at_once`]), signed by them as cashier where the
+/// rule asks; for anyone else saved as a draft (kind `manual`) to be signed and posted, signed
+/// by them as cashier where the rule asks and they may. `refusals` renames the ledger's line
+/// fields to the form's ([`refusals_on_fields`]). Returns the voucher's id and its number,
+/// none for a draft.
+pub(crate) async fn keep_built(
+    tx: &mut Tx,
+    principal: &Principal,
+    rules: crate::review::Rules,
+    entry: Entry,
+    (kind, refusals): (&str, &[(&str, &str)]),
+) -> Result<(i64, Option<String>)> {
+    if rules.books_at_once(principal) {
+        let posted = post_document_entry(tx, principal.company_id.0, &entry, kind).await;
+        let (id, number) = refusals_on_fields(posted, refusals)?;
+        crate::review::sign_booked(tx, principal, rules, id).await?;
+        return Ok((id, Some(number)));
+    }
+    let form = EntryForm {
+        date: entry.date,
+        word: entry.word,
+        memo: entry.memo,
+        lines: entry.lines.iter().map(domain::LineForm::of).collect(),
+    };
+    let id = refusals_on_fields(create_draft(tx, principal, &form).await, refusals)?;
+    if rules.cashier && principal.may(crate::review::SIGN_CASH) {
+        crate::review::sign(tx, principal, crate::review::Signature::Cashier, id, None).await?;
+    }
+    Ok((id, None))
+}
+
 /// Posts an entry that a document produced: an invoice, a payment or a close of this module,
 /// or a stock move's value from the stock module above. The document's own permission was
 /// checked; the ledger's rules still hold here (open period, usable accounts, listed and

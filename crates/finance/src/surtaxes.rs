@@ -237,8 +237,8 @@ impl SurtaxRow {
 /// The surtaxes of a range of months, as the VAT return shows them.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Surtaxes {
-    /// The VAT they are levied on: what the months moved, or are still to move, to 未交增值税,
-    /// and the simplified method's VAT they credited.
+    /// The VAT they are levied on: the months' general-method tax as filed, and the
+    /// simplified method's VAT they credited.
     pub base: i64,
     /// The simplified method's VAT the months credited (简易计税), which is paid as it is, and
     /// the books' account of it.
@@ -268,7 +268,6 @@ pub async fn rows(
 ) -> Result<Surtaxes> {
     let settings = settings(&mut *conn, company).await?;
     let codes = Surtax::ALL.map(|t| template.code(t.role()));
-    let unpaid_vat = template.code(Role::UnpaidVat);
     let simplified_account = chart::simplified_vat_account(&mut *conn, company).await?;
     let simplified_vat = simplified_account.as_str();
     let output_vat = template.code(Role::OutputVat);
@@ -276,12 +275,11 @@ pub async fn rows(
     let movements = sqlx::query(
         "SELECT a.code, b.period, CAST(SUM(b.credit) AS BIGINT) AS credit, CAST(SUM(b.debit) AS BIGINT) AS debit \
          FROM fin_balances b JOIN fin_accounts a ON a.id = b.account_id WHERE b.company_id = $1 AND b.period >= $2 \
-         AND b.period <= $3 AND (a.code IN ($4, $5, $6, $7, $10) OR a.code = $8 OR a.code LIKE $9) GROUP BY a.code, b.period",
+         AND b.period <= $3 AND (a.code IN ($4, $5, $6, $9) OR a.code = $7 OR a.code LIKE $8) GROUP BY a.code, b.period",
     )
     .bind(company)
     .bind(from)
     .bind(to)
-    .bind(unpaid_vat)
     .bind(codes[0])
     .bind(codes[1])
     .bind(codes[2])
@@ -553,18 +551,10 @@ pub async fn pay(tx: &mut Tx, principal: &Principal, form: &PaymentForm) -> Resu
     // The ledger names the voucher's lines; of them the form has only the bank account.
     let bank_line = format!("lines[{}]", lines.len() - 1);
     let refusals = [(bank_line.as_str(), "bank_account")];
-    if !at_once {
-        let form = domain::EntryForm {
-            date,
-            word: "付".into(),
-            memo,
-            lines: lines.iter().map(domain::LineForm::of).collect(),
-        };
-        let drafted = service::create_draft(tx, principal, &form).await;
-        let entry_id = service::refusals_on_fields(drafted, &refusals)?;
-        if rules.cashier && principal.may(crate::review::SIGN_CASH) {
-            crate::review::sign(tx, principal, crate::review::Signature::Cashier, entry_id, None).await?;
-        }
+    let entry = Entry { period: domain::period_of(&date), date, word: "付".into(), memo, lines };
+    let (entry_id, number) = service::keep_built(tx, principal, rules, entry, ("tax_payment", &refusals)).await?;
+    if number.is_none() {
+        // The draft stands for the taxes it pays until it is posted or deleted.
         tx.execute(
             sqlx::query("INSERT INTO fin_tax_payment_drafts (entry_id, company_id, period) VALUES ($1, $2, $3)")
                 .bind(entry_id)
@@ -572,13 +562,8 @@ pub async fn pay(tx: &mut Tx, principal: &Principal, form: &PaymentForm) -> Resu
                 .bind(&period),
         )
         .await?;
-        return Ok(Some(Payment { entry_id, number: None, owed }));
     }
-    let entry = Entry { period: domain::period_of(&date), date, word: "付".into(), memo, lines };
-    let posted = service::post_document_entry(tx, company, &entry, "tax_payment").await;
-    let (entry_id, number) = service::refusals_on_fields(posted, &refusals)?;
-    crate::review::sign_booked(tx, principal, rules, entry_id).await?;
-    Ok(Some(Payment { entry_id, number: Some(number), owed }))
+    Ok(Some(Payment { entry_id, number, owed }))
 }
 
 /// The draft voucher paying taxes that waits to be posted, if one does, of whichever month: a

@@ -469,11 +469,12 @@ pub async fn transfer_unpaid(tx: &mut Tx, principal: &Principal, period: &str) -
     // transfer at the same moment waits, then finds nothing left to transfer.
     service::claim_open_period(tx, company, &period).await?;
     let template = chart::template(tx.conn(), company).await?;
-    let filed = filed_monthly(&vat_balances(tx.conn(), company, template, &period).await?, template);
     // A later month's transfer may have moved this month's tax already (January's, left
     // untransferred, goes with February's): no more is moved than the books still hold.
-    let since = filed_monthly(&vat_balances(tx.conn(), company, template, "9999-12").await?, template);
-    let unpaid = filed.untransferred.min(since.untransferred);
+    let balances = vat_balances(tx.conn(), company, template, "9999-12").await?;
+    let to_month: Vec<(String, String, i64)> = balances.iter().filter(|(_, p, _)| *p <= period).cloned().collect();
+    let filed = filed_monthly(&to_month, template);
+    let unpaid = filed.untransferred.min(filed_monthly(&balances, template).untransferred);
     let transfer = if unpaid > 0 { Some(post_transfer(tx, company, template, &period, unpaid).await?) } else { None };
     // The surtaxes are levied on the month's tax as filed, whatever of it was transferred or
     // paid within the month.

@@ -50,14 +50,8 @@ impl VatPage {
         ]
     }
 
-    /// A rate as the schedules show it: `13%`, and `5%（简易计税）` for sales under the
-    /// simplified method (a purchase at its rates is input VAT as any other).
     fn rate(&self, row: &RateRow, sales: bool) -> String {
-        let rate = self.page.vat_rate(&row.rate_bp);
-        match sales && kernel::vat::simplified_method(row.rate_bp) {
-            true => format!("{rate}（{}）", self.page.t("finance.simplified_method")),
-            false => rate,
-        }
+        rate_shown(row, sales, |key| self.page.t(key))
     }
 
     /// A surtax's name and rate as shown: `城市维护建设税 7%`.
@@ -87,6 +81,17 @@ impl VatPage {
         }
         lines.retain(|l| l.2 > 0);
         lines
+    }
+}
+
+/// A rate as the schedules show it, on the page and in the downloads: `13%`, 免税 (Exempt),
+/// and `5%（简易计税）` for sales under the simplified method (a purchase at its rates is input
+/// VAT as any other). `t` translates a message key.
+fn rate_shown(row: &RateRow, sales: bool, t: impl Fn(&str) -> String) -> String {
+    let rate = t(&web::page::vat_choice_label(&row.rate_text()));
+    match sales && kernel::vat::simplified_method(row.rate_bp) {
+        true => format!("{rate}（{}）", t("finance.simplified_method")),
+        false => rate,
     }
 }
 
@@ -144,13 +149,9 @@ fn download(ctx: &Ctx, format: &str, figures: &VatReturn) -> AppResult<Response>
     let mut rows = Vec::new();
     for (side, lines) in [("finance.vat_sales", &figures.sales), ("finance.vat_purchases", &figures.purchases)] {
         for r in lines.iter() {
-            let simplified = side == "finance.vat_sales" && kernel::vat::simplified_method(r.rate_bp);
             rows.push(vec![
                 ctx.t(side),
-                match simplified {
-                    true => format!("{}%（{}）", r.rate_text(), ctx.t("finance.simplified_method")),
-                    false => ctx.t(&web::page::vat_choice_label(&r.rate_text())),
-                },
+                rate_shown(r, side == "finance.vat_sales", |key| ctx.t(key)),
                 r.documents.to_string(),
                 yuan(r.net),
                 yuan(r.tax),

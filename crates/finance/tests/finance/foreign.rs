@@ -689,6 +689,8 @@ async fn a_dollar_accounts_fees_and_interest_are_booked_from_its_statement_in_do
         .post(&format!("/api/v1/finance/bank-lines/{interest}/book"), &json!({"account": "6603", "rate": "七点二"}))
         .await;
     assert_eq!(unreadable.json()["errors"][0]["field"], "rate", "{}", unreadable.body);
+    assert_eq!(app.count("fin_entries WHERE kind = 'bank'").await, 1, "only the wire fee is booked");
+    assert_eq!(app.count(&format!("fin_bank_lines WHERE id = {interest} AND entry_id IS NULL")).await, 1);
     let booked = api
         .post(&format!("/api/v1/finance/bank-lines/{interest}/book"), &json!({"account": "6603", "rate": "7.2"}))
         .await;

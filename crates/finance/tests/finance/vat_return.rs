@@ -836,4 +836,5 @@ async fn a_clinics_exempt_medical_services_bear_no_tax_and_are_reported_apart_fr
         (wrong.json()["errors"][0]["field"].clone(), wrong.json()["errors"][0]["code"].clone()),
         (json!("lines[0]"), json!("error.finance.vat_rate"))
     );
+    assert_eq!(app.count("fin_invoices WHERE invoice_date = '2026-03-17'").await, 0, "nothing stored");
 }
