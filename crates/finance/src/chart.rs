@@ -73,11 +73,15 @@ pub enum Role {
     FinancialExpense,
     /// 税金及附加: the expense the surtaxes are accrued to.
     TaxesAndSurcharges,
+    /// 营业外收入: where a small-scale taxpayer's VAT goes when a month of small sales is
+    /// exempted from it (小企业会计准则 names this account; under CAS it is the account the
+    /// chart has for such income).
+    NonOperatingIncome,
 }
 
 impl Role {
     /// Every role: the accounts other modules post to by role, which the chart must keep.
-    pub const ALL: [Role; 32] = [
+    pub const ALL: [Role; 33] = [
         Role::Cash,
         Role::Bank,
         Role::OtherMonetaryFunds,
@@ -110,6 +114,7 @@ impl Role {
         Role::AdministrativeExpense,
         Role::FinancialExpense,
         Role::TaxesAndSurcharges,
+        Role::NonOperatingIncome,
     ];
 }
 
@@ -173,6 +178,7 @@ impl Template {
             AdministrativeExpense => ("6602", "5602", "6100"),
             FinancialExpense => ("6603", "5603", "6200"),
             TaxesAndSurcharges => ("6403", "5403", "6300"),
+            NonOperatingIncome => ("6301", "5301", "4900"),
         };
         match self {
             Template::Cas => cas,

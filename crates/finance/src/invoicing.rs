@@ -13,7 +13,7 @@ use crate::chart::{self, Role, Template};
 use crate::domain::{self, Entry, Line};
 use crate::fx::{self, DocumentRate};
 use crate::service;
-use crate::vat::{self, InvoiceLine, InvoiceLineForm, VatRounding};
+use crate::vat::{self, InvoiceLine, InvoiceLineForm, Taxpayer, VatRounding};
 use db::{Result, RowExt, Tx};
 use kernel::error::Problems;
 use kernel::permission::Principal;
@@ -156,13 +156,13 @@ async fn party_and_chart(
     party_id: i64,
     kind: &str,
     problems: &mut Problems,
-) -> Result<(Option<String>, Template, VatRounding)> {
+) -> Result<(Option<String>, Template, VatRounding, Taxpayer)> {
     let role = if kind == "supplier" { "supplier" } else { "customer" };
     // One row whether or not the party exists: its name is null when it does not.
     let row = tx
         .fetch_one(
             sqlx::query(
-                "SELECT b.template, b.vat_rounding, p.name, \
+                "SELECT b.template, b.vat_rounding, b.taxpayer, p.name, \
                  EXISTS (SELECT 1 FROM party_roles r WHERE r.party_id = p.id AND r.role = $3) AS has_role \
                  FROM (SELECT 1 AS one) here LEFT JOIN fin_books b ON b.company_id = $1 \
                  LEFT JOIN parties p ON p.company_id = $1 AND p.id = $2 AND p.archived_at IS NULL",
@@ -174,6 +174,7 @@ async fn party_and_chart(
         .await?;
     let template = chart::stored_template(row.try_get("template")?)?;
     let rounding = VatRounding::from_key(&row.try_get::<Option<String>, _>("vat_rounding")?.unwrap_or_default());
+    let taxpayer = Taxpayer::from_key(&row.try_get::<Option<String>, _>("taxpayer")?.unwrap_or_default());
     let name: Option<String> = row.try_get("name")?;
     if name.is_none() {
         problems.add("party_id", "error.finance.party", party_id.to_string());
@@ -184,7 +185,46 @@ async fn party_and_chart(
             party_id.to_string(),
         );
     }
-    Ok((name, template, rounding))
+    Ok((name, template, rounding, taxpayer))
+}
+
+/// Whether the company is a general or a small-scale VAT taxpayer (general unless it said so).
+pub async fn taxpayer(conn: &mut db::Conn, company: i64) -> Result<Taxpayer> {
+    let row =
+        sqlx::query("SELECT taxpayer FROM fin_books WHERE company_id = $1").bind(company).fetch_optional(conn).await?;
+    Ok(match row {
+        Some(r) => Taxpayer::from_key(&r.try_get::<String, _>("taxpayer")?),
+        None => Taxpayer::General,
+    })
+}
+
+/// Sets whether the company is a general or a small-scale taxpayer, for the documents posted
+/// from now on: those posted keep the vouchers they have, and a credit note follows its
+/// invoice. Audited.
+pub async fn set_taxpayer(tx: &mut Tx, principal: &Principal, taxpayer: Taxpayer) -> Result<()> {
+    principal.authorize(crate::permissions::ACCOUNTS)?;
+    let company = principal.company_id.0;
+    let before = self::taxpayer(tx.conn(), company).await?;
+    if before == taxpayer {
+        return Ok(());
+    }
+    let changes = json!({"taxpayer": [before.key(), taxpayer.key()]});
+    chart::update_books(tx, company, "taxpayer = $1", vec![taxpayer.key().to_string().into()], "taxpayer", changes)
+        .await
+}
+
+/// Refuses, beside each line, a sale at a rate the company may not charge: a small-scale
+/// taxpayer charges the collection rates or sells exempt. Lines whose rate is no rate at all
+/// are refused by [`vat::compute`].
+fn check_rates_charged(taxpayer: Taxpayer, kind: &str, lines: &[InvoiceLineForm], problems: &mut Problems) {
+    if kind != "customer" {
+        return;
+    }
+    for (i, line) in lines.iter().enumerate() {
+        if vat::rate_typed(&line.vat_rate).is_some_and(|rate| !taxpayer.may_charge(rate)) {
+            problems.add(&format!("lines[{i}]"), "error.finance.small_scale_rate", &line.vat_rate);
+        }
+    }
 }
 
 /// The company's VAT rounding (per line unless it chose per document).
@@ -295,10 +335,11 @@ pub async fn create_invoice(tx: &mut Tx, principal: &Principal, form: &InvoiceFo
         problems.add("memo", "error.too_long", "200");
     }
     let written_in = fx::document_rate(tx.conn(), company, &form.currency, &form.rate, date, &mut problems).await?;
-    let (_, template, company_rounding) =
+    let (_, template, company_rounding, taxpayer) =
         party_and_chart(tx, company, form.party_id, &form.kind, &mut problems).await?;
     let rounding = form.vat_rounding.unwrap_or(company_rounding);
     let lines = with_products(tx, company, &form.kind, written_in.is_some(), &form.lines, &mut problems).await?;
+    check_rates_charged(taxpayer, &form.kind, &lines, &mut problems);
     let tags = lines.iter().map(|l| (l.cost_center.trim(), l.project.trim()));
     crate::dimensions::check_listed(tx, company, tags, &mut problems).await?;
     let unit = written_in.map_or(Currency::CNY, |r| r.currency);
@@ -414,22 +455,31 @@ async fn insert_lines(tx: &mut Tx, invoice: i64, lines: &[InvoiceLine]) -> Resul
 /// carries its total in that currency; the net per account is its share of the CNY net.
 /// `simplified_apart` is false for a credit note of an invoice posted before the simplified
 /// method's tax had an account of its own: the note takes back the tax where the invoice put it.
-fn invoice_voucher_lines(accounts: &VatAccounts, invoice: &Invoice, simplified_apart: bool) -> Result<Vec<Line>> {
+/// `input_costed` puts a bill's tax on its lines' accounts with their net, as a small-scale
+/// taxpayer deducts none ([`input_vat_costed`]).
+fn invoice_voucher_lines(
+    accounts: &VatAccounts,
+    invoice: &Invoice,
+    simplified_apart: bool,
+    input_costed: bool,
+) -> Result<Vec<Line>> {
     let template = accounts.template;
     let customer = invoice.kind == "customer";
     let written_in = invoice.document_rate()?;
     let mut by_account: Vec<((&str, &str, &str), i64)> = Vec::new();
     for l in &invoice.lines {
         let key = (l.account.as_str(), l.cost_center.as_str(), l.project.as_str());
+        let cost = if input_costed { l.net + l.tax } else { l.net };
         match by_account.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, net)) => *net += l.net,
-            None => by_account.push((key, l.net)),
+            Some((_, amount)) => *amount += cost,
+            None => by_account.push((key, cost)),
         }
     }
     if let Some(rate) = &written_in {
-        let parts: Vec<i64> = by_account.iter().map(|(_, net)| *net).collect();
-        for ((_, net), share) in by_account.iter_mut().zip(rate.split(&parts, invoice.net)?) {
-            *net = share;
+        let in_ledger = if input_costed { invoice.net + invoice.tax } else { invoice.net };
+        let parts: Vec<i64> = by_account.iter().map(|(_, amount)| *amount).collect();
+        for ((_, amount), share) in by_account.iter_mut().zip(rate.split(&parts, in_ledger)?) {
+            *amount = share;
         }
     }
     let side = |amount: i64, debit: bool| if debit { (amount, 0) } else { (0, amount) };
@@ -462,7 +512,8 @@ fn invoice_voucher_lines(accounts: &VatAccounts, invoice: &Invoice, simplified_a
     // those rates is input VAT as any other.
     let simplified = if customer && simplified_apart { simplified_tax(invoice, written_in.as_ref())? } else { 0 };
     let general = template.code(if customer { Role::OutputVat } else { Role::InputVat });
-    for (account, tax) in [(general, invoice.tax - simplified), (accounts.simplified.as_str(), simplified)] {
+    let general_tax = if input_costed { 0 } else { invoice.tax - simplified };
+    for (account, tax) in [(general, general_tax), (accounts.simplified.as_str(), simplified)] {
         if tax == 0 {
             continue;
         }
@@ -504,6 +555,24 @@ fn simplified_tax(invoice: &Invoice, written_in: Option<&DocumentRate>) -> Resul
     }
 }
 
+/// Whether a supplier bill's VAT is part of its cost ([`Taxpayer::costs_input_vat`]): a bill's
+/// when the company is a small-scale taxpayer; a credit note's when the bill it credits put no
+/// input VAT on the books, whatever the company is now.
+async fn input_vat_costed(tx: &mut Tx, accounts: &VatAccounts, invoice: &Invoice) -> Result<bool> {
+    let Some(original) = invoice.credit_of else { return Ok(accounts.taxpayer.costs_input_vat()) };
+    let row = tx
+        .fetch_optional(
+            sqlx::query(
+                "SELECT 1 AS found FROM fin_invoices o JOIN fin_entry_lines l ON l.entry_id = o.entry_id \
+                 JOIN fin_accounts a ON a.id = l.account_id WHERE o.id = $1 AND a.code = $2",
+            )
+            .bind(original)
+            .bind(accounts.template.code(Role::InputVat)),
+        )
+        .await?;
+    Ok(row.is_none() && invoice.tax != 0)
+}
+
 /// Whether the invoice a credit note credits put its simplified method's tax on that account;
 /// one posted before the account existed put it on output VAT.
 async fn credited_apart(tx: &mut Tx, accounts: &VatAccounts, invoice: &Invoice) -> Result<bool> {
@@ -535,6 +604,14 @@ pub async fn post_invoice(tx: &mut Tx, principal: &Principal, id: i64) -> Result
     if let Some(reason) = invoice.hold_reason {
         return Err(DomainError::invalid("status", "error.finance.invoice_on_hold", reason).into());
     }
+    // A draft saved before the company became a small-scale taxpayer; a credit note takes back
+    // what its invoice charged, whatever that was.
+    if invoice.kind == "customer" && invoice.credit_of.is_none() {
+        if let Some(line) = invoice.lines.iter().find(|l| !accounts.taxpayer.may_charge(l.vat_rate_bp)) {
+            let rate = kernel::vat::choice(line.vat_rate_bp);
+            return Err(DomainError::invalid("lines", "error.finance.small_scale_rate", rate).into());
+        }
+    }
     let year: i32 = invoice.date.get(..4).and_then(|y| y.parse().ok()).unwrap_or(0);
     let (code, prefix) =
         if invoice.kind == "customer" { ("invoice.customer", "INV") } else { ("invoice.supplier", "BILL") };
@@ -556,12 +633,13 @@ pub async fn post_invoice(tx: &mut Tx, principal: &Principal, id: i64) -> Result
     let simplified_sale =
         invoice.kind == "customer" && invoice.lines.iter().any(|l| kernel::vat::simplified_method(l.vat_rate_bp));
     let simplified_apart = !simplified_sale || credited_apart(tx, &accounts, &invoice).await?;
+    let input_costed = invoice.kind == "supplier" && input_vat_costed(tx, &accounts, &invoice).await?;
     let entry = Entry {
         date: invoice.date.clone(),
         period,
         word: "转".into(),
         memo: format!("{number} {}", invoice.party_name),
-        lines: invoice_voucher_lines(&accounts, &invoice, simplified_apart)?,
+        lines: invoice_voucher_lines(&accounts, &invoice, simplified_apart, input_costed)?,
     };
     let spend = match invoice.kind.as_str() {
         "customer" => {
@@ -1909,7 +1987,7 @@ pub async fn load(conn: &mut db::Conn, company: i64, id: i64) -> Result<Option<I
 /// needs: one call instead of three.
 async fn load_for_posting(tx: &mut Tx, company: i64, id: i64) -> Result<Option<(Invoice, VatAccounts)>> {
     let sql = load_sql(
-        ", b.template, b.simplified_vat_code",
+        ", b.template, b.simplified_vat_code, b.taxpayer",
         " LEFT JOIN fin_books b ON b.company_id = i.company_id",
         &tx.dialect().update_lock_of("i"),
     );
@@ -1918,14 +1996,16 @@ async fn load_for_posting(tx: &mut Tx, company: i64, id: i64) -> Result<Option<(
     let template = chart::stored_template(rows[0].try_get("template")?)?;
     let stored: Option<String> = rows[0].try_get("simplified_vat_code")?;
     let simplified = chart::simplified_vat_code(template, &stored.unwrap_or_default());
-    Ok(Some((invoice, VatAccounts { template, simplified })))
+    let taxpayer = Taxpayer::from_key(&rows[0].try_get::<Option<String>, _>("taxpayer")?.unwrap_or_default());
+    Ok(Some((invoice, VatAccounts { template, simplified, taxpayer })))
 }
 
 /// The chart an invoice's voucher is posted in, with the account of the simplified method's
-/// VAT in those books.
+/// VAT in those books, and whether the company is a small-scale taxpayer.
 struct VatAccounts {
     template: Template,
     simplified: String,
+    taxpayer: Taxpayer,
 }
 
 /// The invoice in the rows of [`load_sql`]; none without rows.

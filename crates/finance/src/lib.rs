@@ -286,6 +286,12 @@ pub fn module() -> Module {
                 name: "bank line drafts index",
                 sql: include_str!("../migrations/0040_bank_line_drafts_index.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 41,
+                name: "small-scale taxpayer",
+                sql: include_str!("../migrations/0041_small_scale_taxpayer.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,

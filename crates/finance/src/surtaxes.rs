@@ -247,6 +247,29 @@ pub struct Surtaxes {
     pub rows: Vec<SurtaxRow>,
     /// The months whose small sales exempted them from the education surcharges.
     pub exempt_months: Vec<String>,
+    /// A small-scale taxpayer's months, each with the VAT its small sales exempt it from and
+    /// what was moved off the simplified method's account for it already (see
+    /// [`crate::vat::Taxpayer`]); none for a general taxpayer.
+    pub vat_exempt: Vec<VatExemption>,
+}
+
+/// A small-scale taxpayer's month and its exemption from VAT (免征增值税).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VatExemption {
+    pub month: String,
+    /// The VAT its sales charged, when they stay within [`EXEMPTION_SALES_LIMIT`]; else
+    /// nothing.
+    pub exempt: i64,
+    /// What its exemption vouchers moved to non-operating income already, red ink taken off.
+    pub exempted: i64,
+}
+
+impl VatExemption {
+    /// What the month-end still has to move (negative: to take back, the month's sales having
+    /// outgrown the limit since).
+    pub fn to_move(&self) -> i64 {
+        self.exempt - self.exempted
+    }
 }
 
 /// The surtaxes of the months `from..=to` and the VAT they are levied on (the base), with
@@ -256,8 +279,9 @@ pub struct Surtaxes {
 ///
 /// The base of a month is the VAT due for it: its general-method tax, whether transferred to
 /// 未交增值税 at the month's end, paid within the month into 已交税金 or still to transfer, and
-/// the simplified method's VAT the month's sales credited, as it is paid with the month's
-/// taxes too.
+/// the simplified method's VAT the month's sales credited (credit notes' red ink taken off), as
+/// it is paid with the month's taxes too. A small-scale taxpayer's month of small
+/// sales owes no VAT, so no surtaxes either.
 pub async fn rows(
     conn: &mut db::Conn,
     company: i64,
@@ -267,6 +291,7 @@ pub async fn rows(
     sales: &[MonthSales],
 ) -> Result<Surtaxes> {
     let settings = settings(&mut *conn, company).await?;
+    let taxpayer = crate::invoicing::taxpayer(&mut *conn, company).await?;
     let codes = Surtax::ALL.map(|t| template.code(t.role()));
     let simplified_account = chart::simplified_vat_account(&mut *conn, company).await?;
     let simplified_vat = simplified_account.as_str();
@@ -301,12 +326,15 @@ pub async fn rows(
     let credited = |code: &str, month: Option<&str>| -> i64 {
         by_code.iter().filter(|(c, p, ..)| c == code && month.is_none_or(|m| p == m)).map(|r| r.2).sum()
     };
+    // The simplified method's VAT of a month's sales: its credits, credit notes' in red ink
+    // taken off (its debits are payments of earlier months and exemptions).
+    let simplified_of = |month: Option<&str>| credited(simplified_vat, month);
     // The invoices' tax of a month as the ledger booked it: output VAT, and the simplified
-    // method's credits (its debits are payments of earlier months).
+    // method's.
     let output_of = |month: &str| -> i64 {
         let output: i64 =
             by_code.iter().filter(|(c, p, ..)| c.starts_with(output_vat) && p == month).map(|r| r.2 - r.3).sum();
-        output + credited(simplified_vat, Some(month))
+        output + simplified_of(Some(month))
     };
     let exempt: Vec<bool> = months
         .iter()
@@ -315,8 +343,29 @@ pub async fn rows(
             net <= EXEMPTION_SALES_LIMIT && tax == output_of(m)
         })
         .collect();
-    let bases: Vec<i64> =
-        months.iter().map(|m| due.get(m).copied().unwrap_or(0) + credited(simplified_vat, Some(m))).collect();
+    let vat_exempt: Vec<VatExemption> = match taxpayer.exempt_on_small_sales() {
+        false => Vec::new(),
+        true => {
+            let exempted = exempted(&mut *conn, company, simplified_vat, from, to).await?;
+            months
+                .iter()
+                .zip(&exempt)
+                .map(|(m, exempt)| VatExemption {
+                    month: m.clone(),
+                    exempt: if *exempt { simplified_of(Some(m)) } else { 0 },
+                    exempted: exempted.iter().filter(|(month, _)| month == m).map(|(_, net)| net).sum(),
+                })
+                .collect()
+        }
+    };
+    let bases: Vec<i64> = months
+        .iter()
+        .enumerate()
+        .map(|(i, m)| match taxpayer.exempt_on_small_sales() && exempt[i] {
+            true => 0,
+            false => due.get(m).copied().unwrap_or(0) + simplified_of(Some(m)),
+        })
+        .collect();
     let due = |tax: Surtax| -> i64 {
         (0..months.len())
             .filter(|&i| !(exempt[i] && tax.exempted_on_small_sales()))
@@ -343,8 +392,39 @@ pub async fn rows(
         .filter(|((_, exempt), base)| **exempt && **base > 0)
         .map(|((m, _), _)| m.clone())
         .collect();
-    let simplified = credited(simplified_vat, None);
-    Ok(Surtaxes { base: bases.iter().sum(), simplified, simplified_account, rows, exempt_months })
+    let simplified = simplified_of(None);
+    Ok(Surtaxes { base: bases.iter().sum(), simplified, simplified_account, rows, exempt_months, vat_exempt })
+}
+
+/// What the exemption vouchers (`vat_exemption`) of `from..=to` and their reversals moved off
+/// the simplified method's account, per month as (month, debits less credits). Read from the
+/// vouchers of those kinds alone (index `fin_entries_kind`), few beside the months' invoices.
+async fn exempted(
+    conn: &mut db::Conn,
+    company: i64,
+    simplified_vat: &str,
+    from: &str,
+    to: &str,
+) -> Result<Vec<(String, i64)>> {
+    let rows = sqlx::query(
+        "SELECT e.period, CAST(SUM(l.debit - l.credit) AS BIGINT) AS net \
+         FROM fin_entries e JOIN fin_entry_lines l ON l.entry_id = e.id JOIN fin_accounts a ON a.id = l.account_id \
+         LEFT JOIN fin_entries r ON r.id = e.reversal_of \
+         WHERE e.company_id = $1 AND e.kind IN ('vat_exemption', 'reversal') AND e.period >= $2 AND e.period <= $3 \
+         AND e.status = 'posted' AND a.code = $4 AND (e.kind = 'vat_exemption' OR r.kind = 'vat_exemption') \
+         GROUP BY e.period",
+    )
+    .bind(company)
+    .bind(from)
+    .bind(to)
+    .bind(simplified_vat)
+    .fetch_all(conn)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        out.push((r.try_get("period")?, r.try_get::<Option<i64>, _>("net")?.unwrap_or(0)));
+    }
+    Ok(out)
 }
 
 /// A month's sales on the VAT return's schedules, in yuan: the net and the tax of the customer

@@ -94,6 +94,60 @@ impl VatRounding {
     }
 }
 
+/// Whether the company is a general VAT taxpayer (一般纳税人) or a small-scale one (小规模纳税人),
+/// a setting of its books ([`crate::invoicing::taxpayer`]).
+///
+/// A small-scale taxpayer charges the collection rates only (征收率: 3 %, 1 % through 2027, 5 %
+/// for property) or sells exempt; its tax stands on the simplified method's account and is
+/// paid as it is. It deducts no input VAT: the tax on the bills it receives is part of what
+/// it bought, so its bills put it on their lines' accounts. A month whose sales stay within
+/// 100,000.00 owes no VAT (财政部 税务总局公告2023年第19号), and the month-end moves its tax
+/// to non-operating income (`vat_return::transfer_unpaid`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Taxpayer {
+    #[default]
+    General,
+    SmallScale,
+}
+
+impl Taxpayer {
+    pub const ALL: [Taxpayer; 2] = [Taxpayer::General, Taxpayer::SmallScale];
+
+    /// As stored and sent: `general` or `small_scale`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Taxpayer::General => "general",
+            Taxpayer::SmallScale => "small_scale",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<Taxpayer> {
+        Taxpayer::ALL.into_iter().find(|t| t.key() == key.trim())
+    }
+
+    /// The stored key; anything but `small_scale` is a general taxpayer.
+    pub fn from_key(key: &str) -> Taxpayer {
+        Taxpayer::parse(key).unwrap_or_default()
+    }
+
+    /// Whether it may charge `rate_bp` on a sale: a small-scale taxpayer only the collection
+    /// rates or exemption.
+    pub fn may_charge(self, rate_bp: i64) -> bool {
+        self == Taxpayer::General || kernel::vat::simplified_method(rate_bp) || kernel::vat::is_exempt(rate_bp)
+    }
+
+    /// Whether a month whose sales stay within 100,000.00 owes no VAT at all.
+    pub fn exempt_on_small_sales(self) -> bool {
+        self == Taxpayer::SmallScale
+    }
+
+    /// Whether the VAT on its bills is part of their cost rather than input VAT to deduct.
+    pub fn costs_input_vat(self) -> bool {
+        self == Taxpayer::SmallScale
+    }
+}
+
 /// A decimal amount in minor units of `currency`, rounded half up.
 fn minor(value: Decimal, currency: Currency) -> i64 {
     Money::from_decimal(value, currency, Rounding::HalfUp).map(|m| m.minor()).unwrap_or(i64::MAX)
@@ -109,6 +163,13 @@ fn percent_bp(field: &str, text: &str, key: &'static str) -> Result<i64, FieldEr
         return Err(FieldError::new(field, key, text));
     }
     Ok(bp.trunc().try_into().unwrap_or(0))
+}
+
+/// The rate a line's VAT field names, in basis points: one of the choices
+/// ([`kernel::vat::RATE_CHOICES`]), where `13.00` is 13 as well.
+pub fn rate_typed(text: &str) -> Option<i64> {
+    kernel::vat::parse_rate(text)
+        .or_else(|| percent_bp("vat_rate", text, "error.finance.vat_rate").ok().filter(|r| RATES_BP.contains(r)))
 }
 
 /// Computes every line and the totals, in `currency` (CNY but for a document written in a
@@ -146,10 +207,7 @@ pub fn compute(
             e
         }));
         let discount = problems.check(percent_bp(&field, &form.discount, "error.finance.discount"));
-        // A rate is one of the choices; `13.00` is 13 as well.
-        let rate = kernel::vat::parse_rate(&form.vat_rate).or_else(|| {
-            percent_bp(&field, &form.vat_rate, "error.finance.vat_rate").ok().filter(|r| RATES_BP.contains(r))
-        });
+        let rate = rate_typed(&form.vat_rate);
         if rate.is_none() {
             problems.add(&field, "error.finance.vat_rate", &form.vat_rate);
         }

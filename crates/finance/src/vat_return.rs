@@ -21,7 +21,8 @@ use crate::chart::{self, Role};
 use crate::domain::{self, Entry, PostedVoucher};
 use crate::fx::DocumentRate;
 use crate::service;
-use crate::surtaxes::{self, SurtaxRow};
+use crate::surtaxes::{self, SurtaxRow, VatExemption};
+use crate::vat::Taxpayer;
 use db::{Result, Tx};
 use kernel::permission::Principal;
 use kernel::DomainError;
@@ -80,6 +81,11 @@ pub struct VatReturn {
     pub surtaxes: Vec<SurtaxRow>,
     /// The months exempted from the education surcharges by their small sales.
     pub surtax_exempt_months: Vec<String>,
+    /// Whether the company files as a general or a small-scale taxpayer.
+    pub taxpayer: Taxpayer,
+    /// A small-scale taxpayer's months and the VAT their small sales exempt them from
+    /// (免税额), with what the month-end moved for it already; none for a general taxpayer.
+    pub vat_exempt: Vec<VatExemption>,
     /// Transferred out as unpaid or paid within the months (the VAT accounts' other debits).
     pub settled: i64,
     /// The documents of each schedule, each counted once whatever its rates.
@@ -125,7 +131,24 @@ impl VatReturn {
 
     /// Whether the month-end button has something to post.
     pub fn month_end_pending(&self) -> bool {
-        self.to_transfer() > 0 || self.surtaxes.iter().any(|s| s.to_accrue() != 0)
+        self.to_transfer() > 0
+            || self.surtaxes.iter().any(|s| s.to_accrue() != 0)
+            || self.vat_exempt.iter().any(|e| e.to_move() != 0)
+    }
+
+    /// The VAT a small-scale taxpayer's months of small sales are exempted from (本期免税额).
+    pub fn exempt_total(&self) -> i64 {
+        self.vat_exempt.iter().map(|e| e.exempt).sum()
+    }
+
+    /// The months of small sales, exempted from VAT, with their exempt tax.
+    pub fn exempt_months(&self) -> Vec<&VatExemption> {
+        self.vat_exempt.iter().filter(|e| e.exempt != 0).collect()
+    }
+
+    /// Whether the return is a small-scale taxpayer's.
+    pub fn small_scale(&self) -> bool {
+        self.taxpayer == Taxpayer::SmallScale
     }
 
     pub fn sales_total(&self) -> RateRow {
@@ -137,9 +160,9 @@ impl VatReturn {
         self.sales.iter().filter(|r| kernel::vat::simplified_method(r.rate_bp) == simplified).collect()
     }
 
-    /// The tax to pay for the months under both methods.
+    /// The tax to pay for the months under both methods, less what small sales exempt.
     pub fn tax_due(&self) -> i64 {
-        self.payable + self.simplified
+        self.payable + self.simplified - self.exempt_total()
     }
 
     pub fn purchases_total(&self) -> RateRow {
@@ -332,6 +355,8 @@ pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str)
         surtax_base: surtaxes.base,
         surtaxes: surtaxes.rows,
         surtax_exempt_months: surtaxes.exempt_months,
+        taxpayer: crate::invoicing::taxpayer(&mut *conn, company).await?,
+        vat_exempt: surtaxes.vat_exempt,
         // What moved in the months beside output and input: transfers and payments (debits).
         settled: output + input_reversed - input - moved,
         closing,
@@ -439,18 +464,20 @@ async fn vat_balances(
     Ok(out)
 }
 
-/// What a month's end posted for its VAT: the transfer of the unpaid VAT and the accrual of
-/// its surtaxes, each when there was something to post.
+/// What a month's end posted for its VAT: the transfer of the unpaid VAT, a small-scale
+/// taxpayer's exemption of a month of small sales and the accrual of its surtaxes, each when
+/// there was something to post.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MonthEnd {
     pub transfer: Option<PostedVoucher>,
+    pub exemption: Option<PostedVoucher>,
     pub surtaxes: Option<PostedVoucher>,
 }
 
 impl MonthEnd {
     /// Whether nothing was posted: the month was done already, or owes no VAT.
     pub fn is_empty(&self) -> bool {
-        self.transfer.is_none() && self.surtaxes.is_none()
+        self.transfer.is_none() && self.exemption.is_none() && self.surtaxes.is_none()
     }
 }
 
@@ -458,7 +485,10 @@ impl MonthEnd {
 /// of `period`, as the months filed it ([`filed_monthly`]), goes to 未交增值税 with one voucher
 /// (转) on the month's last day, Dr 转出未交增值税, Cr 未交增值税, so the tax to pay next month
 /// stands on its own account; then accrues the surtaxes on the month's tax payable not accrued
-/// yet (see [`surtaxes`]), or takes back what was accrued too much. Nothing is posted when
+/// yet (see [`surtaxes`]), or takes back what was accrued too much. A small-scale taxpayer's
+/// month of small sales owes no VAT: its tax goes from the simplified method's account to
+/// non-operating income (Dr 简易计税, Cr 营业外收入), and back in red ink if later invoices of
+/// the month took its sales past the limit. Nothing is posted when
 /// nothing is left to transfer and the surtaxes are accrued, as after an earlier transfer; a
 /// closed month is refused, beside the button.
 pub async fn transfer_unpaid(tx: &mut Tx, principal: &Principal, period: &str) -> Result<MonthEnd> {
@@ -481,8 +511,37 @@ pub async fn transfer_unpaid(tx: &mut Tx, principal: &Principal, period: &str) -
     let sales = surtaxes::monthly_sales(tx.conn(), company, &period, &period).await?;
     let surtaxes =
         surtaxes::rows(tx.conn(), company, template, std::slice::from_ref(&period), &filed.due, &sales).await?;
+    let exemption = match surtaxes.vat_exempt.first().map(VatExemption::to_move) {
+        Some(amount) if amount != 0 => {
+            Some(post_exemption(tx, company, template, &surtaxes.simplified_account, &period, amount).await?)
+        }
+        _ => None,
+    };
     let surtaxes = surtaxes::accrue(tx, company, template, &period, &surtaxes.rows).await?;
-    Ok(MonthEnd { transfer, surtaxes })
+    Ok(MonthEnd { transfer, exemption, surtaxes })
+}
+
+/// Moves `amount` of a small-scale taxpayer's VAT for `period`, exempted, from the simplified
+/// method's account to non-operating income (red ink when negative).
+async fn post_exemption(
+    tx: &mut Tx,
+    company: i64,
+    template: chart::Template,
+    simplified_account: &str,
+    period: &str,
+    amount: i64,
+) -> Result<PostedVoucher> {
+    let memo = format!("免征 {period} 增值税");
+    let mut lines = vec![
+        domain::Line::cny(simplified_account, amount, 0),
+        domain::Line::cny(template.code(Role::NonOperatingIncome), 0, amount),
+    ];
+    for line in &mut lines {
+        line.memo = memo.clone();
+    }
+    let entry = Entry { date: service::last_day(period), period: period.to_string(), word: "转".into(), memo, lines };
+    let (entry_id, number) = service::post_document_entry(tx, company, &entry, "vat_exemption").await?;
+    Ok(PostedVoucher { entry_id, number, amount })
 }
 
 /// Posts the transfer of `unpaid` VAT at the end of `period`.

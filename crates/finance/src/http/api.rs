@@ -314,10 +314,11 @@ pub async fn settings(ctx: Ctx) -> AppResult<Json<Value>> {
     let mut conn = conn(&ctx).await?;
     let template = crate::chart::template(&mut conn, ctx.company_id()).await?;
     let rounding = crate::invoicing::vat_rounding(&mut conn, ctx.company_id()).await?;
+    let taxpayer = crate::invoicing::taxpayer(&mut conn, ctx.company_id()).await?;
     let surtaxes = crate::surtaxes::settings(&mut conn, ctx.company_id()).await?;
     let rules = crate::review::rules(&mut conn, ctx.company_id()).await?;
     Ok(Json(json!({
-        "template": template.key(), "vat_rounding": rounding.key(),
+        "template": template.key(), "vat_rounding": rounding.key(), "taxpayer": taxpayer.key(),
         "urban_tax_rate": rust_decimal::Decimal::new(surtaxes.urban_rate_bp, 2).normalize().to_string(),
         "surtax_relief": surtaxes.relief.key(),
         "review_vouchers": rules.review,
@@ -330,6 +331,8 @@ pub async fn settings(ctx: Ctx) -> AppResult<Json<Value>> {
 pub struct SettingsBody {
     #[serde(default)]
     vat_rounding: Option<crate::vat::VatRounding>,
+    #[serde(default)]
+    taxpayer: Option<String>,
     #[serde(default)]
     urban_tax_rate: Option<String>,
     #[serde(default)]
@@ -349,7 +352,7 @@ pub async fn change_settings(ctx: Ctx, ApiJson(body): ApiJson<SettingsBody>) -> 
         .into_iter()
         .filter_map(|(signature, on)| on.map(|on| (signature, on)))
         .collect();
-    let changed = super::BooksSettings { vat_rounding: body.vat_rounding, surtaxes, rules };
+    let changed = super::BooksSettings { vat_rounding: body.vat_rounding, taxpayer: body.taxpayer, surtaxes, rules };
     super::change_settings(&mut tx, &ctx.principal, &changed, Default::default()).await?;
     tx.commit().await?;
     settings(ctx).await
@@ -930,7 +933,7 @@ fn review_schema() -> Value {
 
 fn settings_schema() -> Value {
     json!({"type": "object", "properties": {
-        "vat_rounding": {"enum": ["line", "document"]}, "urban_tax_rate": {"enum": ["7", "5", "1"]},
+        "vat_rounding": {"enum": ["line", "document"]}, "taxpayer": {"enum": ["general", "small_scale"]}, "urban_tax_rate": {"enum": ["7", "5", "1"]},
         "surtax_relief": {"enum": ["none", "half"]}, "review_vouchers": {"type": "boolean"},
         "cashier_signs": {"type": "boolean"}}})
 }
@@ -1743,6 +1746,8 @@ pub async fn vat_return(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Jso
         "settled": yuan(r.settled), "to_transfer": yuan(r.to_transfer()), "carried_forward": yuan(r.carried_forward()), "paid_ahead": yuan(r.paid_ahead),
         "sales_without_deduction": yuan(r.sales_without_deduction()), "input_share_to_take_back": yuan(r.input_share_to_take_back()),
         "surtax_base": yuan(r.surtax_base), "surtaxes": surtaxes, "education_exempt_months": r.surtax_exempt_months, "to_pay": owed_json(&owed),
+        "taxpayer": r.taxpayer.key(), "vat_exempt": yuan(r.exempt_total()),
+        "vat_exempt_months": r.vat_exempt.iter().map(|e| json!({"month": e.month, "exempt": yuan(e.exempt), "exempted": yuan(e.exempted)})).collect::<Vec<_>>(),
     })))
 }
 
@@ -1759,6 +1764,7 @@ pub async fn vat_transfer(ctx: Ctx, Path(period): Path<String>) -> AppResult<Res
     let mut body = voucher(&posted.transfer);
     body["period"] = json!(period);
     body["surtaxes"] = voucher(&posted.surtaxes);
+    body["exemption"] = voucher(&posted.exemption);
     Ok((status, Json(body)).into_response())
 }
 

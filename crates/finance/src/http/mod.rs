@@ -160,8 +160,8 @@ fn typed(value: &Option<String>) -> String {
     value.clone().unwrap_or_default()
 }
 
-/// Changes the books' settings from the page's form or the API: the VAT rounding, the
-/// surtaxes' and the voucher review, each left as stored when not given. `problems` holds what the caller refused
+/// Changes the books' settings from the page's form or the API: the VAT rounding, the kind of
+/// taxpayer, the surtaxes' and the voucher review, each left as stored when not given. `problems` holds what the caller refused
 /// already, so that every bad field is named at once; nothing is stored then.
 pub(crate) async fn change_settings(
     tx: &mut db::Tx,
@@ -173,9 +173,19 @@ pub(crate) async fn change_settings(
     let company = principal.company_id.0;
     let stored = crate::surtaxes::settings(tx.conn(), company).await?;
     let changed = settings.surtaxes.applied_to(stored, &mut problems);
+    let taxpayer = settings.taxpayer.as_deref().and_then(|key| {
+        let taxpayer = crate::vat::Taxpayer::parse(key);
+        if taxpayer.is_none() {
+            problems.add("taxpayer", "error.finance.taxpayer", key);
+        }
+        taxpayer
+    });
     problems.finish()?;
     if let Some(rounding) = settings.vat_rounding {
         crate::invoicing::set_vat_rounding(tx, principal, rounding).await?;
+    }
+    if let Some(taxpayer) = taxpayer {
+        crate::invoicing::set_taxpayer(tx, principal, taxpayer).await?;
     }
     for (signature, on) in &settings.rules {
         crate::review::set_rule(tx, principal, *signature, *on).await?;
@@ -188,6 +198,8 @@ pub(crate) async fn change_settings(
 #[derive(Debug, Default)]
 pub(crate) struct BooksSettings {
     pub vat_rounding: Option<crate::vat::VatRounding>,
+    /// `general` or `small_scale`.
+    pub taxpayer: Option<String>,
     pub surtaxes: crate::surtaxes::SettingsForm,
     /// The signature rules to turn on or off.
     pub rules: Vec<(crate::review::Signature, bool)>,

@@ -46,6 +46,8 @@ struct AccountsPage {
     templates: Vec<&'static str>,
     /// The company's VAT rounding, `line` or `document`.
     vat_rounding: &'static str,
+    /// `general` or `small_scale`.
+    taxpayer: &'static str,
     /// The company's surtax settings.
     surtaxes: crate::surtaxes::Settings,
     /// The signatures hand-made vouchers need before posting, each as its setting's name
@@ -69,6 +71,7 @@ impl AccountsPage {
             "name_zh",
             "name_en",
             "vat_rounding",
+            "taxpayer",
             "urban_tax_rate",
             "surtax_relief",
         ];
@@ -109,6 +112,7 @@ async fn accounts_page(ctx: &Ctx, refused: Refused) -> AppResult<AccountsPage> {
         template: chart::template(&mut conn, ctx.company_id()).await?.key(),
         templates: chart::TEMPLATES.iter().map(|t| t.key()).collect(),
         vat_rounding: crate::invoicing::vat_rounding(&mut conn, ctx.company_id()).await?.key(),
+        taxpayer: crate::invoicing::taxpayer(&mut conn, ctx.company_id()).await?.key(),
         surtaxes: crate::surtaxes::settings(&mut conn, ctx.company_id()).await?,
         rules: {
             let rules = crate::review::rules(&mut conn, ctx.company_id()).await?;
@@ -196,7 +200,8 @@ pub async fn settings(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         urban_tax_rate: pairs.get("urban_tax_rate").map(str::to_string),
         surtax_relief: pairs.get("surtax_relief").map(str::to_string),
     };
-    let settings = super::BooksSettings { vat_rounding: rounding, surtaxes, rules };
+    let taxpayer = pairs.get("taxpayer").map(str::to_string);
+    let settings = super::BooksSettings { vat_rounding: rounding, taxpayer, surtaxes, rules };
     let outcome = super::change_settings(&mut tx, &ctx.principal, &settings, problems).await;
     finish_form(
         &ctx,

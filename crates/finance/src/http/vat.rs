@@ -59,6 +59,13 @@ impl VatPage {
         format!("{} {}%", self.page.t(&format!("finance.surtax.{}", row.tax.key())), row.rate_text())
     }
 
+    /// A small-scale taxpayer's months exempted from VAT, each with its tax: `2026-03 (500.00)`.
+    fn exempt_months(&self, figures: &VatReturn) -> String {
+        let months: Vec<String> =
+            figures.exempt_months().iter().map(|e| format!("{} ({})", e.month, self.page.money(&e.exempt))).collect();
+        months.join("、")
+    }
+
     /// The payment's refusals that name no field of its form (the month, say).
     fn payment_errors(&self) -> Vec<&str> {
         let beside = ["pay:date", "pay:bank_account"];
@@ -168,6 +175,7 @@ fn download(ctx: &Ctx, format: &str, figures: &VatReturn) -> AppResult<Response>
         ("finance.vat_untransferred_before", figures.untransferred_before),
         ("finance.vat_payable", figures.payable),
         ("finance.vat_simplified", figures.simplified),
+        ("finance.vat_exempt", figures.exempt_total()),
         ("finance.vat_tax_due", figures.tax_due()),
         ("finance.vat_settled", figures.settled),
         ("finance.vat_to_transfer", figures.to_transfer()),

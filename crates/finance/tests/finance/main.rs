@@ -9,4 +9,5 @@ mod invoicing;
 mod ledger;
 mod pages;
 mod review;
+mod small_scale;
 mod vat_return;
