@@ -634,10 +634,22 @@ fn receipt_lines<'a>(
     Ok(out)
 }
 
+/// What a receipt values a stock unit of an order line at, in millionths of a yuan: the order
+/// price, which is per line unit, per stock unit; with its VAT added (`costs_vat`) for a
+/// small-scale taxpayer, who deducts none, so that the receipt moves out of 1402 在途物资 what
+/// the bill put there.
+fn receipt_unit_cost(line: &OrderLine, costs_vat: bool) -> i64 {
+    let net = line.line_unit().stock_unit_cost(line.unit_price);
+    let rate_bp = if costs_vat && !kernel::vat::is_exempt(line.vat_rate_bp) { line.vat_rate_bp } else { 0 };
+    let exact = i128::from(net) * i128::from(10_000 + rate_bp);
+    i64::try_from((exact + 5_000) / 10_000).unwrap_or(i64::MAX)
+}
+
 /// Receives goods against a confirmed order: one stock move per line from the supplier into
 /// the order's warehouse, valued at the order price (which posts Dr 1405 / Cr 1402 when the
-/// books are kept). What is still to come stays open as the backorder; when nothing is, the
-/// order is `received`. Returns the move numbers.
+/// books are kept), with its VAT for a small-scale taxpayer, whose bill puts the VAT into
+/// 1402 too ([`receipt_unit_cost`]). What is still to come stays open as the backorder; when
+/// nothing is, the order is `received`. Returns the move numbers.
 pub async fn receive(tx: &mut Tx, principal: &Principal, id: i64, form: &ReceiptForm) -> Result<Vec<String>> {
     principal.authorize(MANAGE)?;
     let order = lock_order(tx, principal, id).await?;
@@ -662,6 +674,7 @@ pub async fn receive(tx: &mut Tx, principal: &Principal, id: i64, form: &Receipt
         return Err(DomainError::invalid("lines", "error.purchase.nothing_to_receive", &order.number).into());
     }
     let lines = receipt_lines(&order, &form, OrderLine::to_receive, "error.purchase.over_receipt")?;
+    let costs_vat = finance::invoicing::taxpayer(tx.conn(), principal.company_id.0).await?.costs_input_vat();
     let mut numbers = Vec::new();
     for (i, (line, qty, lot)) in lines.iter().enumerate() {
         for (lot, part) in line.parts(i, lot, *qty)? {
@@ -673,8 +686,7 @@ pub async fn receive(tx: &mut Tx, principal: &Principal, id: i64, form: &Receipt
                 lot,
                 reference: order.number.clone(),
                 date: form.date.clone(),
-                // The order price is per line unit; stock values per stock unit.
-                unit_cost: Qty::from_scaled(line.line_unit().stock_unit_cost(line.unit_price)).to_string(),
+                unit_cost: Qty::from_scaled(receipt_unit_cost(line, costs_vat)).to_string(),
                 // The checked lines keep the form's order, so the i-th is the form's i-th.
                 expiry: form.lines[i].expiry.clone(),
                 tags: Default::default(),

@@ -681,6 +681,39 @@ async fn three_notebooks_sent_back_after_the_bill_are_taken_back_by_a_debit_note
     assert_eq!((original["status"].as_str(), original["settled"].as_str()), (Some("partial"), Some("33.90")));
 }
 
+/// A small-scale taxpayer deducts no input VAT, so its notebooks are stock at what they cost
+/// with the VAT: the receipt, the bill and the debit note all move 11.30 a piece, and 1402
+/// clears each time.
+#[tokio::test]
+async fn a_small_scale_shop_stocks_its_notebooks_at_their_price_with_the_vat() {
+    let Shop { app, api, supplier, notebook } = shop().await;
+    let set = api.patch("/api/v1/finance/settings", &json!({"taxpayer": "small_scale"})).await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+    let po = confirmed(&api, supplier, json!([{"product_id": notebook, "quantity": "10"}])).await;
+    let (id, line) = (po["id"].as_i64().expect("id"), po["lines"][0]["id"].as_i64().expect("line"));
+    api.post(&format!("/api/v1/purchase/orders/{id}/receive"), &json!({"date": "2026-03-05"})).await;
+    assert_eq!((balance(&app, "1405").await, balance(&app, "1402").await), (11_300, -11_300));
+    let billed = api.post(&format!("/api/v1/purchase/orders/{id}/bill"), &json!({"date": "2026-03-06"})).await;
+    assert_eq!(billed.json()["status"], "posted", "{}", billed.body);
+    assert_eq!(
+        (balance(&app, "1402").await, balance(&app, "22210101").await, balance(&app, "2202").await),
+        (0, 0, -11_300)
+    );
+
+    // Three go back at 11.30 and the supplier's red-ink bill takes back 33.90 from 1402.
+    let back = json!({"date": "2026-03-09", "lines": [{"line_id": line, "quantity": "3"}]});
+    assert_eq!(api.post(&format!("/api/v1/purchase/orders/{id}/return"), &back).await.status, StatusCode::CREATED);
+    api.post(&format!("/api/v1/purchase/orders/{id}/cancel"), &json!({})).await;
+    let debited = api.post(&format!("/api/v1/purchase/orders/{id}/debit"), &json!({"date": "2026-03-10"})).await;
+    assert_eq!(debited.status, StatusCode::CREATED, "{}", debited.body);
+    assert_eq!(
+        (balance(&app, "1405").await, balance(&app, "1402").await, balance(&app, "2202").await),
+        (7_910, 0, -7_910)
+    );
+    let valuation = api.get("/api/v1/stock/valuation").await.json();
+    assert_eq!(valuation["ledger_balance"], valuation["total"]);
+}
+
 #[tokio::test]
 async fn three_servers_arrive_each_under_its_own_serial_number() {
     let Shop { app, api, supplier, .. } = shop().await;

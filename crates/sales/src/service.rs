@@ -88,6 +88,7 @@ pub async fn create_quotation(tx: &mut Tx, principal: &Principal, form: &OrderFo
     let mut invoice_lines = Vec::with_capacity(form.lines.len());
     let mut lines = Vec::with_capacity(form.lines.len());
     let units = catalog::service::Units::load(tx.conn(), company).await?;
+    let taxpayer = finance::invoicing::taxpayer(tx.conn(), company).await?;
     for (i, line) in form.lines.iter().enumerate() {
         let field = |name: &str| format!("lines[{i}].{name}");
         let product =
@@ -138,6 +139,11 @@ pub async fn create_quotation(tx: &mut Tx, principal: &Principal, form: &OrderFo
             (p.amount(&field("unit_price"), &line.unit_price), String::new())
         };
         let vat: i64 = product.try_get("vat_rate_bp")?;
+        // Refused now rather than when the order is invoiced: a small-scale taxpayer sells at
+        // the collection rates only.
+        if !taxpayer.may_charge(vat) {
+            p.add(&field("product_id"), "error.finance.small_scale_rate", kernel::vat::choice(vat));
+        }
         let stocked = product.try_get::<String, _>("kind")? != "service";
         // The product's policy, kept on the line: changing the product later does not change
         // what an order already written invoices.
