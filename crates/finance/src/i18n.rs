@@ -151,11 +151,11 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("finance.journal_next_page", "过次页：本页已满，止于 {0} 前一日，下一页从 {0} 起", "Continued: this page is full and ends the day before {0}; the next starts on {0}"),
     ("finance.vat_simplified", "简易计税应纳税额", "Tax under the simplified method"),
     ("finance.vat_tax_due", "应纳税额合计（一般计税 + 简易计税）", "Tax due under both methods"),
-    ("finance.vat_exempt", "本期免税额（小规模纳税人月销售额未超过 10 万元）", "Tax exempted (a small-scale taxpayer's months of sales within 100,000.00)"),
+    ("finance.vat_exempt", "本期免税额（小规模纳税人销售额未超过月 10 万元、季 30 万元）", "Tax exempted (a small-scale taxpayer's sales within 100,000.00 a month, 300,000.00 a quarter)"),
     (
         "finance.vat_exempt_months",
-        "{0} 销售额未超过 10 万元，免征增值税：月末结转将该月税额转入营业外收入。",
-        "{0}: sales within 100,000.00, so no VAT is due; the month-end moves the month's tax to non-operating income.",
+        "{0} 销售额未超过 10 万元（按季申报为季度 30 万元），免征增值税：月末结转将其税额转入营业外收入。",
+        "{0}: sales within 100,000.00 a month (300,000.00 a quarter), so no VAT is due; the month-end moves the tax to non-operating income.",
     ),
     (
         "finance.small_scale_hint",
@@ -164,13 +164,23 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ),
     ("finance.taxpayer", "增值税纳税人类型", "VAT taxpayer"),
     ("finance.taxpayer.general", "一般纳税人", "General taxpayer"),
-    ("finance.taxpayer.small_scale", "小规模纳税人", "Small-scale taxpayer"),
+    ("finance.taxpayer.small_scale", "小规模纳税人（按月申报）", "Small-scale taxpayer, filing monthly"),
+    ("finance.taxpayer.small_scale_quarterly", "小规模纳税人（按季申报）", "Small-scale taxpayer, filing quarterly"),
+    (
+        "error.finance.paid_by_quarter",
+        "按季申报的纳税人按季度缴纳税款：请在季末 {0} 之后缴纳本季度税款",
+        "A quarterly filer pays a quarter's taxes once it has ended: pay them for the quarter ending {0}",
+    ),
     (
         "finance.taxpayer_hint",
         "纳税人类型自此后过账的单据起生效：小规模纳税人的采购发票税额计入成本，销售只能按征收率或免税开票。",
         "The kind of taxpayer applies to documents posted from now on: a small-scale taxpayer's bills put their VAT into cost, and its sales are charged at the collection rates or exempt.",
     ),
-    ("error.finance.taxpayer", "纳税人类型应为 general 或 small_scale：{0}", "The taxpayer is general or small_scale: {0}"),
+    (
+        "error.finance.taxpayer",
+        "纳税人类型应为 general、small_scale 或 small_scale_quarterly：{0}",
+        "The taxpayer is general, small_scale or small_scale_quarterly: {0}",
+    ),
     (
         "error.finance.small_scale_rate",
         "小规模纳税人只能按征收率 3%、1%、5% 或免税开票，不能按 {0}% 开票",

@@ -297,13 +297,25 @@ pub async fn rows(
     let simplified_vat = simplified_account.as_str();
     let output_vat = template.code(Role::OutputVat);
     let (Some(from), Some(to)) = (months.first(), months.last()) else { return Ok(Surtaxes::default()) };
+    // The return filed at the end of each month, if one is: a quarterly filer's covers the
+    // quarter, whose first months may lie before `from`, so the figures are read from there.
+    let returns: Vec<Option<Vec<String>>> = months.iter().map(|m| taxpayer.return_months(m)).collect();
+    let read_from = returns.iter().flatten().flatten().min().unwrap_or(from).min(from).clone();
+    let read_sales;
+    let sales = match read_from < *from {
+        true => {
+            read_sales = monthly_sales(&mut *conn, company, &read_from, to).await?;
+            read_sales.as_slice()
+        }
+        false => sales,
+    };
     let movements = sqlx::query(
         "SELECT a.code, b.period, CAST(SUM(b.credit) AS BIGINT) AS credit, CAST(SUM(b.debit) AS BIGINT) AS debit \
          FROM fin_balances b JOIN fin_accounts a ON a.id = b.account_id WHERE b.company_id = $1 AND b.period >= $2 \
          AND b.period <= $3 AND (a.code IN ($4, $5, $6, $9) OR a.code = $7 OR a.code LIKE $8) GROUP BY a.code, b.period",
     )
     .bind(company)
-    .bind(from)
+    .bind(&read_from)
     .bind(to)
     .bind(codes[0])
     .bind(codes[1])
@@ -323,8 +335,9 @@ pub async fn rows(
             r.try_get::<Option<i64>, _>("debit")?.unwrap_or(0),
         ));
     }
+    // An account's credits in a month, or over the months asked.
     let credited = |code: &str, month: Option<&str>| -> i64 {
-        by_code.iter().filter(|(c, p, ..)| c == code && month.is_none_or(|m| p == m)).map(|r| r.2).sum()
+        by_code.iter().filter(|(c, p, ..)| c == code && month.map_or(p >= from, |m| p == m)).map(|r| r.2).sum()
     };
     // The simplified method's VAT of a month's sales: its credits, credit notes' in red ink
     // taken off (its debits are payments of earlier months and exemptions).
@@ -336,23 +349,33 @@ pub async fn rows(
             by_code.iter().filter(|(c, p, ..)| c.starts_with(output_vat) && p == month).map(|r| r.2 - r.3).sum();
         output + simplified_of(Some(month))
     };
-    let exempt: Vec<bool> = months
+    // Whether a return's sales stay within the limit, each of its months at most 100,000.00
+    // on average, and its output VAT is all its invoices'.
+    let exempt: Vec<bool> = returns
         .iter()
-        .map(|m| {
-            let (net, tax) = sales.iter().find(|s| &s.month == m).map(|s| (s.net, s.tax)).unwrap_or((0, 0));
-            net <= EXEMPTION_SALES_LIMIT && tax == output_of(m)
+        .map(|filed| {
+            let Some(filed) = filed else { return false };
+            let of_return = sales.iter().filter(|s| filed.contains(&s.month));
+            let (net, tax) = of_return.fold((0, 0), |(net, tax), s| (net + s.net, tax + s.tax));
+            let limit = EXEMPTION_SALES_LIMIT * i64::try_from(filed.len()).unwrap_or(1);
+            net <= limit && tax == filed.iter().map(|m| output_of(m)).sum::<i64>()
         })
         .collect();
+    let simplified_of_return = |filed: &[String]| -> i64 { filed.iter().map(|m| simplified_of(Some(m))).sum() };
     let vat_exempt: Vec<VatExemption> = match taxpayer.exempt_on_small_sales() {
         false => Vec::new(),
         true => {
             let exempted = exempted(&mut *conn, company, simplified_vat, from, to).await?;
             months
                 .iter()
+                .zip(&returns)
                 .zip(&exempt)
-                .map(|(m, exempt)| VatExemption {
+                .map(|((m, filed), exempt)| VatExemption {
                     month: m.clone(),
-                    exempt: if *exempt { simplified_of(Some(m)) } else { 0 },
+                    exempt: match filed {
+                        Some(filed) if *exempt => simplified_of_return(filed),
+                        _ => 0,
+                    },
                     exempted: exempted.iter().filter(|(month, _)| month == m).map(|(_, net)| net).sum(),
                 })
                 .collect()
@@ -360,10 +383,12 @@ pub async fn rows(
     };
     let bases: Vec<i64> = months
         .iter()
+        .zip(&returns)
         .enumerate()
-        .map(|(i, m)| match taxpayer.exempt_on_small_sales() && exempt[i] {
-            true => 0,
-            false => due.get(m).copied().unwrap_or(0) + simplified_of(Some(m)),
+        .map(|(i, (m, filed))| match filed {
+            Some(_) if taxpayer.exempt_on_small_sales() && exempt[i] => 0,
+            Some(filed) => due.get(m).copied().unwrap_or(0) + simplified_of_return(filed),
+            None => 0,
         })
         .collect();
     let due = |tax: Surtax| -> i64 {
@@ -601,6 +626,14 @@ pub async fn pay(tx: &mut Tx, principal: &Principal, form: &PaymentForm) -> Resu
     if let (Some(period), Some(date)) = (&period, date) {
         if date.to_string() <= service::last_day(period) {
             problems.add("date", "error.finance.tax_paid_within_month", date.to_string());
+        }
+    }
+    // A quarterly filer pays a quarter's taxes once it has ended, never a month's on its own.
+    if let Some(period) = &period {
+        let taxpayer = crate::invoicing::taxpayer(tx.conn(), company).await?;
+        if taxpayer.return_months(period).is_none() {
+            let (_, quarter_end) = taxpayer.whole_returns(period, period);
+            problems.add("period", "error.finance.paid_by_quarter", quarter_end);
         }
     }
     problems.finish()?;

@@ -94,31 +94,36 @@ impl VatRounding {
     }
 }
 
-/// Whether the company is a general VAT taxpayer (一般纳税人) or a small-scale one (小规模纳税人),
-/// a setting of its books ([`crate::invoicing::taxpayer`]).
+/// Whether the company is a general VAT taxpayer (一般纳税人) or a small-scale one (小规模纳税人)
+/// filing monthly or quarterly (按月 / 按季申报), a setting of its books
+/// ([`crate::invoicing::taxpayer`]).
 ///
 /// A small-scale taxpayer charges the collection rates only (征收率: 3 %, 1 % through 2027, 5 %
 /// for property) or sells exempt; its tax stands on the simplified method's account and is
 /// paid as it is. It deducts no input VAT: the tax on the bills it receives is part of what
-/// it bought, so its bills put it on their lines' accounts. A month whose sales stay within
-/// 100,000.00 owes no VAT (财政部 税务总局公告2023年第19号), and the month-end moves its tax
-/// to non-operating income (`vat_return::transfer_unpaid`).
+/// it bought, so its bills put it on their lines' accounts. A return whose sales stay within
+/// 100,000.00 a month (300,000.00 a quarter) owes no VAT (财政部 税务总局公告2023年第19号), and
+/// the month-end of its last month moves its tax to non-operating income
+/// (`vat_return::transfer_unpaid`). A quarterly filer's VAT and surtaxes are reckoned for the
+/// quarter at its end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Taxpayer {
     #[default]
     General,
     SmallScale,
+    SmallScaleQuarterly,
 }
 
 impl Taxpayer {
-    pub const ALL: [Taxpayer; 2] = [Taxpayer::General, Taxpayer::SmallScale];
+    pub const ALL: [Taxpayer; 3] = [Taxpayer::General, Taxpayer::SmallScale, Taxpayer::SmallScaleQuarterly];
 
-    /// As stored and sent: `general` or `small_scale`.
+    /// As stored and sent: `general`, `small_scale` or `small_scale_quarterly`.
     pub fn key(self) -> &'static str {
         match self {
             Taxpayer::General => "general",
             Taxpayer::SmallScale => "small_scale",
+            Taxpayer::SmallScaleQuarterly => "small_scale_quarterly",
         }
     }
 
@@ -126,25 +131,53 @@ impl Taxpayer {
         Taxpayer::ALL.into_iter().find(|t| t.key() == key.trim())
     }
 
-    /// The stored key; anything but `small_scale` is a general taxpayer.
+    /// The stored key; anything unknown is a general taxpayer.
     pub fn from_key(key: &str) -> Taxpayer {
         Taxpayer::parse(key).unwrap_or_default()
+    }
+
+    fn small_scale(self) -> bool {
+        self != Taxpayer::General
     }
 
     /// Whether it may charge `rate_bp` on a sale: a small-scale taxpayer only the collection
     /// rates or exemption.
     pub fn may_charge(self, rate_bp: i64) -> bool {
-        self == Taxpayer::General || kernel::vat::simplified_method(rate_bp) || kernel::vat::is_exempt(rate_bp)
+        !self.small_scale() || kernel::vat::simplified_method(rate_bp) || kernel::vat::is_exempt(rate_bp)
     }
 
-    /// Whether a month whose sales stay within 100,000.00 owes no VAT at all.
+    /// Whether a return whose sales stay within the limit owes no VAT at all.
     pub fn exempt_on_small_sales(self) -> bool {
-        self == Taxpayer::SmallScale
+        self.small_scale()
     }
 
     /// Whether the VAT on its bills is part of their cost rather than input VAT to deduct.
     pub fn costs_input_vat(self) -> bool {
-        self == Taxpayer::SmallScale
+        self.small_scale()
+    }
+
+    /// The months `from..=to` widened to whole returns: a quarterly filer's to whole quarters.
+    pub fn whole_returns(self, from: &str, to: &str) -> (String, String) {
+        if self != Taxpayer::SmallScaleQuarterly {
+            return (from.to_string(), to.to_string());
+        }
+        let quarter = |month: &str, last: bool| -> String {
+            let number: u32 = month.get(5..7).and_then(|m| m.parse().ok()).unwrap_or(1);
+            let first = (number - 1) / 3 * 3 + 1;
+            format!("{}-{:02}", &month[..4.min(month.len())], if last { first + 2 } else { first })
+        };
+        (quarter(from, false), quarter(to, true))
+    }
+
+    /// The months of the return filed at the end of `month` (`YYYY-MM`): the month itself, or
+    /// for a quarterly filer the quarter it ends; none for a quarterly filer's first and second
+    /// months, which file nothing of their own.
+    pub fn return_months(self, month: &str) -> Option<Vec<String>> {
+        if self != Taxpayer::SmallScaleQuarterly {
+            return Some(vec![month.to_string()]);
+        }
+        let number: u32 = month.get(5..7)?.parse().ok()?;
+        number.is_multiple_of(3).then(|| (number - 2..=number).map(|m| format!("{}-{m:02}", &month[..4])).collect())
     }
 }
 
@@ -288,6 +321,24 @@ pub fn compute(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_quarterly_filer_files_at_each_quarters_end_for_the_whole_quarter() {
+        let quarterly = Taxpayer::SmallScaleQuarterly;
+        assert_eq!(quarterly.return_months("2026-02"), None);
+        assert_eq!(
+            quarterly.return_months("2026-12"),
+            Some(vec!["2026-10".into(), "2026-11".into(), "2026-12".into()])
+        );
+        assert_eq!(Taxpayer::SmallScale.return_months("2026-02"), Some(vec!["2026-02".to_string()]));
+        assert_eq!(quarterly.whole_returns("2026-02", "2026-04"), ("2026-01".to_string(), "2026-06".to_string()));
+        assert_eq!(
+            Taxpayer::General.whole_returns("2026-02", "2026-04"),
+            ("2026-02".to_string(), "2026-04".to_string())
+        );
+        assert!(Taxpayer::parse("small_scale_quarterly").is_some_and(|t| t.costs_input_vat() && !t.may_charge(1300)));
+        assert!(Taxpayer::General.may_charge(1300) && !Taxpayer::General.costs_input_vat());
+    }
 
     fn line(qty: &str, price: &str, rate: &str) -> InvoiceLineForm {
         InvoiceLineForm {

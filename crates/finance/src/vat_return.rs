@@ -216,9 +216,13 @@ fn total(rows: &[RateRow]) -> RateRow {
     })
 }
 
-/// Reads the VAT return of the months `from..=to`.
+/// Reads the VAT return of the months `from..=to`, for a quarterly filer of the quarters they
+/// fall in.
 pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str) -> Result<VatReturn> {
     let (from, to) = domain::period_range(from, to)?;
+    // A quarterly filer's return is the quarter's, whatever months of it were asked for.
+    let taxpayer = crate::invoicing::taxpayer(&mut *conn, company).await?;
+    let (from, to) = taxpayer.whole_returns(&from, &to);
     let template = chart::template(&mut *conn, company).await?;
     let mut sides: BTreeMap<(String, i64), RateRow> = BTreeMap::new();
     // Documents in yuan: their lines add up as stored.
@@ -355,7 +359,7 @@ pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str)
         surtax_base: surtaxes.base,
         surtaxes: surtaxes.rows,
         surtax_exempt_months: surtaxes.exempt_months,
-        taxpayer: crate::invoicing::taxpayer(&mut *conn, company).await?,
+        taxpayer,
         vat_exempt: surtaxes.vat_exempt,
         // What moved in the months beside output and input: transfers and payments (debits).
         settled: output + input_reversed - input - moved,

@@ -933,7 +933,7 @@ fn review_schema() -> Value {
 
 fn settings_schema() -> Value {
     json!({"type": "object", "properties": {
-        "vat_rounding": {"enum": ["line", "document"]}, "taxpayer": {"enum": ["general", "small_scale"]}, "urban_tax_rate": {"enum": ["7", "5", "1"]},
+        "vat_rounding": {"enum": ["line", "document"]}, "taxpayer": {"enum": ["general", "small_scale", "small_scale_quarterly"]}, "urban_tax_rate": {"enum": ["7", "5", "1"]},
         "surtax_relief": {"enum": ["none", "half"]}, "review_vouchers": {"type": "boolean"},
         "cashier_signs": {"type": "boolean"}}})
 }

@@ -1,7 +1,8 @@
 //! A Hangzhou tea shop that is a small-scale VAT taxpayer (小规模纳税人), in March 2026: it
 //! buys tea from a general taxpayer and deducts none of the VAT, sells at the reduced 1 %
 //! collection rate, and its month of small sales owes no VAT until a late invoice takes the
-//! month past 100,000.00; then the tax and the halved surtaxes are owed and paid in April.
+//! month past 100,000.00; then the tax and the halved surtaxes are owed and paid in April. The
+//! same shop filing quarterly, whose limit is the quarter's 300,000.00.
 
 use crate::invoicing::{party, posted_invoice};
 use crate::vat_return::document;
@@ -200,13 +201,90 @@ async fn the_accountant_chooses_the_kind_of_taxpayer_on_the_chart_page() {
     let wrong = browser.post_form("/finance/accounts", "/finance/settings", &[("taxpayer", "tiny")]).await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", wrong.body);
     let beside = wrong.body.split("id=\"taxpayer\"").nth(1).expect("the field");
-    assert!(beside[..beside.find("</div>").expect("field")].contains("纳税人类型应为 general 或 small_scale：tiny"));
-    let saved = browser.post_form("/finance/accounts", "/finance/settings", &[("taxpayer", "small_scale")]).await;
+    assert!(beside[..beside.find("</div>").expect("field")]
+        .contains("纳税人类型应为 general、small_scale 或 small_scale_quarterly：tiny"));
+    let saved =
+        browser.post_form("/finance/accounts", "/finance/settings", &[("taxpayer", "small_scale_quarterly")]).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
-    assert!(browser.get("/finance/accounts").await.body.contains("<option value=\"small_scale\" selected"));
+    assert!(browser.get("/finance/accounts").await.body.contains("<option value=\"small_scale_quarterly\" selected"));
     assert_eq!(
         app.count("audit_log WHERE resource = 'finance.books' AND action = 'update' AND changes LIKE '%small_scale%'")
             .await,
         1
+    );
+}
+
+/// The same shop filing quarterly (按季申报): its first quarter's 270,000.00 of sales stays
+/// within 300,000.00 though January alone passed 100,000.00, so the quarter owes no VAT; the
+/// second quarter's 350,000.00 does not, and owes its VAT and halved surtaxes at June's end.
+#[tokio::test]
+async fn a_quarterly_filer_is_exempted_by_the_quarters_sales_and_pays_after_the_quarter() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let teahouse = party(&api, "西湖茶馆", "customer").await;
+    let set = api
+        .patch("/api/v1/finance/settings", &json!({"taxpayer": "small_scale_quarterly", "surtax_relief": "half"}))
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+    for (date, quantity) in [("2026-01-20", "1200"), ("2026-02-20", "900"), ("2026-03-20", "600")] {
+        posted_invoice(&api, document("customer", teahouse, date, &[("西湖龙井", quantity, "100.00", "1")])).await;
+    }
+
+    // Asked for February, the return is the quarter's: 2,700.00 of tax, all of it exempted at
+    // March's end.
+    let report = api.get("/api/v1/finance/reports/vat?from=2026-02&to=2026-02").await.json();
+    assert_eq!((report["from"].as_str(), report["to"].as_str()), (Some("2026-01"), Some("2026-03")));
+    assert_eq!(
+        figures(&report, &["simplified", "vat_exempt", "tax_due", "surtax_base"]),
+        ["2700.00", "2700.00", "0.00", "0.00"]
+    );
+    let exempt: Vec<&str> =
+        report["vat_exempt_months"].as_array().expect("months").iter().filter_map(|m| m["exempt"].as_str()).collect();
+    assert_eq!(exempt, ["0.00", "0.00", "2700.00"]);
+    assert_eq!(api.post("/api/v1/finance/periods/2026-01/vat-transfer", &json!({})).await.status, StatusCode::OK);
+    let quarter_end = api.post("/api/v1/finance/periods/2026-03/vat-transfer", &json!({})).await;
+    assert_eq!(quarter_end.status, StatusCode::CREATED, "{}", quarter_end.body);
+    assert_eq!(
+        voucher_lines(&api, &quarter_end.json()["exemption"]["entry_id"]).await,
+        vec![line("222107", "2700.00", "0.00"), line("6301", "0.00", "2700.00")]
+    );
+
+    // The second quarter: 200,000.00 in April and 150,000.00 in May. Its taxes are paid after
+    // June, not after a month of it.
+    for (date, quantity) in [("2026-04-20", "2000"), ("2026-05-20", "1500")] {
+        posted_invoice(&api, document("customer", teahouse, date, &[("西湖龙井", quantity, "100.00", "1")])).await;
+    }
+    let june = api.post("/api/v1/finance/periods/2026-06/vat-transfer", &json!({})).await;
+    assert_eq!(june.status, StatusCode::CREATED, "{}", june.body);
+    let june = june.json();
+    assert_eq!(june["exemption"]["entry_id"], Value::Null);
+    assert_eq!(
+        voucher_lines(&api, &june["surtaxes"]["entry_id"]).await,
+        vec![
+            line("6403", "210.00", "0.00"),
+            line("222104", "0.00", "122.50"),
+            line("222105", "0.00", "52.50"),
+            line("222106", "0.00", "35.00")
+        ]
+    );
+    let early = api.post("/api/v1/finance/periods/2026-05/tax-payment", &json!({"date": "2026-06-15"})).await;
+    assert_eq!(early.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", early.body);
+    let error = &early.json()["errors"][0];
+    assert_eq!(
+        (error["field"].as_str(), error["code"].as_str()),
+        (Some("period"), Some("error.finance.paid_by_quarter"))
+    );
+    let paid = api.post("/api/v1/finance/periods/2026-06/tax-payment", &json!({"date": "2026-07-15"})).await;
+    assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.body);
+    assert_eq!(
+        voucher_lines(&api, &paid.json()["entry_id"]).await,
+        vec![
+            line("222107", "3500.00", "0.00"),
+            line("222104", "122.50", "0.00"),
+            line("222105", "52.50", "0.00"),
+            line("222106", "35.00", "0.00"),
+            line("1002", "0.00", "3710.00")
+        ]
     );
 }
