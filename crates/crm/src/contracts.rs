@@ -132,6 +132,10 @@ pub async fn create(tx: &mut Tx, principal: &Principal, form: &ContractForm) -> 
         p.add("vat_rate", "error.finance.vat_rate", form.vat_rate.trim());
         0
     });
+    // Refused now rather than when an instalment is invoiced.
+    if let Some(rate) = kernel::vat::parse_rate(&form.vat_rate) {
+        finance::invoicing::taxpayer(tx.conn(), company).await?.check_charged("vat_rate", rate, &mut p);
+    }
     let start = p.check(kernel::dates::parse("start_date", &form.start_date));
     let end = p.check(kernel::dates::parse("end_date", &form.end_date));
     if let (Some(s), Some(e)) = (start, end) {

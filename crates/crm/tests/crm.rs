@@ -1037,6 +1037,33 @@ async fn a_ticket_breaches_its_sla_is_resolved_and_the_answer_counts_for_its_age
     assert_eq!(hostile.status, StatusCode::UNPROCESSABLE_ENTITY, "only the form's own fields are taken");
 }
 
+/// A small-scale taxpayer's support contract is charged at its collection rate: 6 % is refused
+/// beside the rate when the contract is written, not months later when it is invoiced.
+#[tokio::test]
+async fn a_small_scale_taxpayers_contract_is_charged_at_its_collection_rate() {
+    let Shop { app, api, .. } = shop().await;
+    api.patch("/api/v1/finance/settings", &json!({"taxpayer": "small_scale"})).await;
+    let customer = api
+        .post("/api/v1/parties", &json!({"kind": "organization", "name": "厦门华信科技有限公司", "roles": ["customer"], "confirm_duplicates": true}))
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    let contract = |rate: &str| {
+        json!({"party_id": customer, "title": "年度运维服务", "value": "12000.00", "vat_rate": rate,
+        "start_date": "2026-03-01", "end_date": "2027-02-28", "instalments": [{"due_date": "2026-03-20", "amount": "12000.00"}]})
+    };
+    let refused = api.post("/api/v1/crm/contracts", &contract("6")).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    let error = &refused.json()["errors"][0];
+    assert_eq!(
+        (error["field"].as_str(), error["code"].as_str()),
+        (Some("vat_rate"), Some("error.finance.small_scale_rate"))
+    );
+    assert_eq!(app.count("crm_contracts").await, 0);
+    assert_eq!(api.post("/api/v1/crm/contracts", &contract("3")).await.status, StatusCode::CREATED);
+}
+
 #[tokio::test]
 async fn a_contract_is_collected_in_two_instalments_one_of_them_late_and_reminded() {
     let Shop { app, api, .. } = shop().await;

@@ -164,6 +164,11 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ),
     ("finance.taxpayer", "增值税纳税人类型", "VAT taxpayer"),
     ("finance.taxpayer.general", "一般纳税人", "General taxpayer"),
+    (
+        "error.finance.taxpayer_open_month",
+        "{0} 尚未结账且已有过账的发票或增值税凭证：请先结账，纳税人类型从之后的月份起更改",
+        "{0} is open and holds posted invoices or VAT vouchers: close it first, and the kind of taxpayer changes for the months after",
+    ),
     ("finance.taxpayer.small_scale", "小规模纳税人（按月申报）", "Small-scale taxpayer, filing monthly"),
     ("finance.taxpayer.small_scale_quarterly", "小规模纳税人（按季申报）", "Small-scale taxpayer, filing quarterly"),
     (
@@ -173,8 +178,8 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ),
     (
         "finance.taxpayer_hint",
-        "纳税人类型自此后过账的单据起生效：小规模纳税人的采购发票税额计入成本，销售只能按征收率或免税开票。",
-        "The kind of taxpayer applies to documents posted from now on: a small-scale taxpayer's bills put their VAT into cost, and its sales are charged at the collection rates or exempt.",
+        "纳税人类型自此后过账的单据起生效，须先将已有发票的月份结账：小规模纳税人的采购发票税额计入成本，销售按征收率或免税开票。",
+        "The kind of taxpayer applies to documents posted from now on, once the months holding invoices are closed: a small-scale taxpayer's bills put their VAT into cost, and its sales are charged at the collection rates or exempt.",
     ),
     (
         "error.finance.taxpayer",
@@ -424,6 +429,7 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("finance.vat_nothing_to_transfer", "没有需要结转的未交增值税或计提的附加税费（已结转，或为留抵）。", "Nothing to transfer or accrue: done already, or a credit carried forward."),
     ("finance.vat_hint", "销项、进项按所选月份入账的发票汇总；税款计算按应交增值税科目的余额，手工凭证也计入。月末结转：借 应交税费—应交增值税（转出未交增值税），贷 应交税费—未交增值税；下月缴纳时借记未交增值税。按 5%、3%、1% 征收率开具的销售适用简易计税：税额贷记 应交税费—简易计税，不抵扣进项税额，随当月税款一并缴纳。", "Sales and purchases add up the invoices booked in the months chosen; the computation reads the VAT accounts, so vouchers entered by hand count too. The month-end transfer debits VAT payable (unpaid VAT transferred out) and credits unpaid VAT, which the payment next month debits. Sales at the 5 %, 3 % and 1 % rates are taxed under the simplified method: their tax is credited to 简易计税, no input VAT is set against it, and it is paid with the month's taxes."),
     ("finance.kind.vat_transfer", "结转未交增值税", "Unpaid VAT transfer"),
+    ("finance.kind.vat_exemption", "小规模纳税人免征增值税", "Small-scale VAT exemption"),
     ("finance.kind.surtax_accrual", "计提附加税费", "Surtax accrual"),
     ("finance.kind.tax_payment", "缴纳税款", "Tax payment"),
     ("finance.kind.bank", "银行对账生成", "Booked from the bank statement"),

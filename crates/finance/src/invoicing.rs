@@ -188,25 +188,43 @@ async fn party_and_chart(
     Ok((name, template, rounding, taxpayer))
 }
 
+/// A text setting of the company's books (`column` of `fin_books`, named by this crate); none
+/// before the books are set up.
+async fn books_setting(conn: &mut db::Conn, company: i64, column: &'static str) -> Result<String> {
+    let sql = format!("SELECT {column} AS setting FROM fin_books WHERE company_id = $1");
+    let row = sqlx::query(&sql).bind(company).fetch_optional(conn).await?;
+    Ok(row.map(|r| r.try_get::<String, _>("setting")).transpose()?.unwrap_or_default())
+}
+
 /// Whether the company is a general or a small-scale VAT taxpayer (general unless it said so).
 pub async fn taxpayer(conn: &mut db::Conn, company: i64) -> Result<Taxpayer> {
-    let row =
-        sqlx::query("SELECT taxpayer FROM fin_books WHERE company_id = $1").bind(company).fetch_optional(conn).await?;
-    Ok(match row {
-        Some(r) => Taxpayer::from_key(&r.try_get::<String, _>("taxpayer")?),
-        None => Taxpayer::General,
-    })
+    Ok(Taxpayer::from_key(&books_setting(conn, company, "taxpayer").await?))
 }
 
 /// Sets whether the company is a general or a small-scale taxpayer, for the documents posted
 /// from now on: those posted keep the vouchers they have, and a credit note follows its
-/// invoice. Audited.
+/// invoice. The VAT of the months still open is reckoned by the kind of taxpayer as it is now,
+/// so the change is refused, beside it, while an open month holds posted invoices, bills or
+/// VAT vouchers: the accountant closes those months first. Audited.
 pub async fn set_taxpayer(tx: &mut Tx, principal: &Principal, taxpayer: Taxpayer) -> Result<()> {
     principal.authorize(crate::permissions::ACCOUNTS)?;
     let company = principal.company_id.0;
     let before = self::taxpayer(tx.conn(), company).await?;
     if before == taxpayer {
         return Ok(());
+    }
+    let open = tx
+        .fetch_one(
+            sqlx::query(
+                "SELECT MIN(e.period) AS period FROM fin_entries e JOIN fin_periods p ON p.company_id = e.company_id \
+                 AND p.period = e.period WHERE e.company_id = $1 AND p.status = 'open' AND e.status = 'posted' \
+                 AND e.kind IN ('invoice', 'credit_note', 'vat_transfer', 'vat_exemption', 'surtax_accrual', 'tax_payment')",
+            )
+            .bind(company),
+        )
+        .await?;
+    if let Some(period) = open.try_get::<Option<String>, _>("period")? {
+        return Err(DomainError::invalid("taxpayer", "error.finance.taxpayer_open_month", period).into());
     }
     let changes = json!({"taxpayer": [before.key(), taxpayer.key()]});
     chart::update_books(tx, company, "taxpayer = $1", vec![taxpayer.key().to_string().into()], "taxpayer", changes)
@@ -221,22 +239,15 @@ fn check_rates_charged(taxpayer: Taxpayer, kind: &str, lines: &[InvoiceLineForm]
         return;
     }
     for (i, line) in lines.iter().enumerate() {
-        if vat::rate_typed(&line.vat_rate).is_some_and(|rate| !taxpayer.may_charge(rate)) {
-            problems.add(&format!("lines[{i}]"), "error.finance.small_scale_rate", &line.vat_rate);
+        if let Some(rate) = vat::rate_typed(&line.vat_rate) {
+            taxpayer.check_charged(&format!("lines[{i}]"), rate, problems);
         }
     }
 }
 
 /// The company's VAT rounding (per line unless it chose per document).
 pub async fn vat_rounding(conn: &mut db::Conn, company: i64) -> Result<VatRounding> {
-    let row = sqlx::query("SELECT vat_rounding FROM fin_books WHERE company_id = $1")
-        .bind(company)
-        .fetch_optional(conn)
-        .await?;
-    Ok(match row {
-        Some(r) => VatRounding::from_key(&r.try_get::<String, _>("vat_rounding")?),
-        None => VatRounding::Line,
-    })
+    Ok(VatRounding::from_key(&books_setting(conn, company, "vat_rounding").await?))
 }
 
 /// Sets the company's VAT rounding for the documents it issues from now on (those already
@@ -258,7 +269,8 @@ pub async fn set_vat_rounding(tx: &mut Tx, principal: &Principal, rounding: VatR
 }
 
 /// The lines with what their catalog products fill in where a line left it empty: the
-/// description (code and name), the VAT rate and, on a customer invoice, the sale price. A
+/// description (code and name), the VAT rate (on a customer invoice the rate the company
+/// charges for it, `sold_at`) and, on a customer invoice, the sale price. A
 /// product that is unknown or archived is refused on its line. Lines without a product, as
 /// every line of a form before products were offered, cost no query.
 async fn with_products(
@@ -267,6 +279,7 @@ async fn with_products(
     kind: &str,
     foreign: bool,
     lines: &[InvoiceLineForm],
+    sold_at: &(dyn Fn(i64) -> i64 + Sync),
     problems: &mut Problems,
 ) -> Result<Vec<InvoiceLineForm>> {
     let wanted: Vec<i64> = lines.iter().filter_map(|l| l.product_id).collect();
@@ -294,7 +307,9 @@ async fn with_products(
             line.description = name.clone();
         }
         if line.vat_rate.trim().is_empty() {
-            line.vat_rate = kernel::vat::choice(*vat_bp);
+            // A sale at the rate the company charges for it (a small-scale taxpayer's
+            // collection rate for goods kept at 13 %); a purchase at the product's.
+            line.vat_rate = kernel::vat::choice(if kind == "customer" { sold_at(*vat_bp) } else { *vat_bp });
         }
         // A sale price is in yuan: an invoice in another currency names its own.
         if line.unit_price.trim().is_empty() && kind == "customer" {
@@ -338,7 +353,9 @@ pub async fn create_invoice(tx: &mut Tx, principal: &Principal, form: &InvoiceFo
     let (_, template, company_rounding, taxpayer) =
         party_and_chart(tx, company, form.party_id, &form.kind, &mut problems).await?;
     let rounding = form.vat_rounding.unwrap_or(company_rounding);
-    let lines = with_products(tx, company, &form.kind, written_in.is_some(), &form.lines, &mut problems).await?;
+    let sold_at = |rate_bp: i64| taxpayer.rate_charged(rate_bp, &form.date);
+    let lines =
+        with_products(tx, company, &form.kind, written_in.is_some(), &form.lines, &sold_at, &mut problems).await?;
     check_rates_charged(taxpayer, &form.kind, &lines, &mut problems);
     let tags = lines.iter().map(|l| (l.cost_center.trim(), l.project.trim()));
     crate::dimensions::check_listed(tx, company, tags, &mut problems).await?;
@@ -607,10 +624,11 @@ pub async fn post_invoice(tx: &mut Tx, principal: &Principal, id: i64) -> Result
     // A draft saved before the company became a small-scale taxpayer; a credit note takes back
     // what its invoice charged, whatever that was.
     if invoice.kind == "customer" && invoice.credit_of.is_none() {
-        if let Some(line) = invoice.lines.iter().find(|l| !accounts.taxpayer.may_charge(l.vat_rate_bp)) {
-            let rate = kernel::vat::choice(line.vat_rate_bp);
-            return Err(DomainError::invalid("lines", "error.finance.small_scale_rate", rate).into());
+        let mut problems = Problems::default();
+        for (i, line) in invoice.lines.iter().enumerate() {
+            accounts.taxpayer.check_charged(&format!("lines[{i}]"), line.vat_rate_bp, &mut problems);
         }
+        problems.finish()?;
     }
     let year: i32 = invoice.date.get(..4).and_then(|y| y.parse().ok()).unwrap_or(0);
     let (code, prefix) =

@@ -1097,7 +1097,8 @@ async fn unmatch_reversed(tx: &mut Tx, original: i64) -> Result<()> {
 /// The kinds of voucher that stand on their own, with no document behind them, and so are
 /// reversed as themselves: entered by hand, booked from a bank statement line, and the VAT's
 /// month-end transfer, surtax accrual and tax payment.
-pub const STANDALONE_KINDS: [&str; 5] = ["manual", "bank", "vat_transfer", "surtax_accrual", "tax_payment"];
+pub const STANDALONE_KINDS: [&str; 6] =
+    ["manual", "bank", "vat_transfer", "vat_exemption", "surtax_accrual", "tax_payment"];
 
 /// A ledger refusal of a voucher a form made, its lines' fields (`lines[1]`) renamed to the
 /// form's own (`bank_account`) where the form has one, and to none (the form as a whole)

@@ -72,7 +72,8 @@ pub const URBAN_RATES_BP: [i64; 3] = [700, 500, 100];
 /// the next one a company with the relief pays in full until a new rule says otherwise.
 pub const HALVING_UNTIL: &str = "2027-12";
 
-/// The monthly sales, in fen, up to which a company owes no education surcharges: 100,000.00.
+/// The monthly sales, in fen, up to which a company owes no education surcharges, and a
+/// small-scale taxpayer no VAT (three times that for a quarter): 100,000.00.
 pub const EXEMPTION_SALES_LIMIT: i64 = 10_000_000;
 
 impl Surtax {
@@ -365,18 +366,27 @@ pub async fn rows(
     let vat_exempt: Vec<VatExemption> = match taxpayer.exempt_on_small_sales() {
         false => Vec::new(),
         true => {
-            let exempted = exempted(&mut *conn, company, simplified_vat, from, to).await?;
+            // What was exempted in any month of the return (a month filed monthly before the
+            // company filed by the quarter), so that nothing is exempted twice.
+            let exempted = exempted(&mut *conn, company, simplified_vat, &read_from, to).await?;
             months
                 .iter()
                 .zip(&returns)
                 .zip(&exempt)
-                .map(|((m, filed), exempt)| VatExemption {
-                    month: m.clone(),
-                    exempt: match filed {
-                        Some(filed) if *exempt => simplified_of_return(filed),
-                        _ => 0,
-                    },
-                    exempted: exempted.iter().filter(|(month, _)| month == m).map(|(_, net)| net).sum(),
+                .map(|((m, filed), exempt)| {
+                    let counted = filed.clone().unwrap_or_else(|| vec![m.clone()]);
+                    VatExemption {
+                        month: m.clone(),
+                        exempt: match filed {
+                            Some(filed) if *exempt => simplified_of_return(filed),
+                            _ => 0,
+                        },
+                        exempted: exempted
+                            .iter()
+                            .filter(|(month, _)| counted.contains(month))
+                            .map(|(_, net)| net)
+                            .sum(),
+                    }
                 })
                 .collect()
         }
@@ -385,9 +395,14 @@ pub async fn rows(
         .iter()
         .zip(&returns)
         .enumerate()
-        .map(|(i, (m, filed))| match filed {
-            Some(_) if taxpayer.exempt_on_small_sales() && exempt[i] => 0,
-            Some(filed) => due.get(m).copied().unwrap_or(0) + simplified_of_return(filed),
+        .map(|(i, (_, filed))| match filed {
+            Some(filed) => {
+                let general: i64 = filed.iter().filter_map(|m| due.get(m)).sum();
+                match taxpayer.exempt_on_small_sales() && exempt[i] {
+                    true => general,
+                    false => general + simplified_of_return(filed),
+                }
+            }
             None => 0,
         })
         .collect();

@@ -136,7 +136,8 @@ impl Taxpayer {
         Taxpayer::parse(key).unwrap_or_default()
     }
 
-    fn small_scale(self) -> bool {
+    /// Whether it is a small-scale taxpayer, filing monthly or quarterly.
+    pub fn small_scale(self) -> bool {
         self != Taxpayer::General
     }
 
@@ -144,6 +145,25 @@ impl Taxpayer {
     /// rates or exemption.
     pub fn may_charge(self, rate_bp: i64) -> bool {
         !self.small_scale() || kernel::vat::simplified_method(rate_bp) || kernel::vat::is_exempt(rate_bp)
+    }
+
+    /// Refuses, on `field`, a sale at a rate it may not charge ([`Taxpayer::may_charge`]).
+    pub fn check_charged(self, field: &str, rate_bp: i64, problems: &mut Problems) {
+        if !self.may_charge(rate_bp) {
+            problems.add(field, "error.finance.small_scale_rate", kernel::vat::choice(rate_bp));
+        }
+    }
+
+    /// The rate a sale on `date` (`YYYY-MM-DD`) of a product kept at `rate_bp` is charged at:
+    /// the product's, unless it may not charge it; a small-scale taxpayer's goods and services
+    /// bought at 13 % are sold at its collection rate, 3 %, reduced to 1 % through
+    /// [`REDUCED_RATE_UNTIL`].
+    pub fn rate_charged(self, rate_bp: i64, date: &str) -> i64 {
+        match self.may_charge(rate_bp) {
+            true => rate_bp,
+            false if date <= REDUCED_RATE_UNTIL => 100,
+            false => 300,
+        }
     }
 
     /// Whether a return whose sales stay within the limit owes no VAT at all.
@@ -156,29 +176,35 @@ impl Taxpayer {
         self.small_scale()
     }
 
-    /// The months `from..=to` widened to whole returns: a quarterly filer's to whole quarters.
+    /// The months `from..=to` (valid `YYYY-MM`) widened to whole returns: a quarterly filer's
+    /// to whole quarters.
     pub fn whole_returns(self, from: &str, to: &str) -> (String, String) {
-        if self != Taxpayer::SmallScaleQuarterly {
-            return (from.to_string(), to.to_string());
+        match self {
+            Taxpayer::SmallScaleQuarterly => (quarter_of(from)[0].clone(), quarter_of(to)[2].clone()),
+            _ => (from.to_string(), to.to_string()),
         }
-        let quarter = |month: &str, last: bool| -> String {
-            let number: u32 = month.get(5..7).and_then(|m| m.parse().ok()).unwrap_or(1);
-            let first = (number - 1) / 3 * 3 + 1;
-            format!("{}-{:02}", &month[..4.min(month.len())], if last { first + 2 } else { first })
-        };
-        (quarter(from, false), quarter(to, true))
     }
 
-    /// The months of the return filed at the end of `month` (`YYYY-MM`): the month itself, or
-    /// for a quarterly filer the quarter it ends; none for a quarterly filer's first and second
-    /// months, which file nothing of their own.
+    /// The months of the return filed at the end of `month` (valid `YYYY-MM`): the month
+    /// itself, or for a quarterly filer the quarter it ends; none for a quarterly filer's first
+    /// and second months, which file nothing of their own.
     pub fn return_months(self, month: &str) -> Option<Vec<String>> {
-        if self != Taxpayer::SmallScaleQuarterly {
-            return Some(vec![month.to_string()]);
+        match self {
+            Taxpayer::SmallScaleQuarterly => Some(quarter_of(month)).filter(|q| q[2] == month).map(Vec::from),
+            _ => Some(vec![month.to_string()]),
         }
-        let number: u32 = month.get(5..7)?.parse().ok()?;
-        number.is_multiple_of(3).then(|| (number - 2..=number).map(|m| format!("{}-{m:02}", &month[..4])).collect())
     }
+}
+
+/// The last day small-scale taxpayers' 3 % is reduced to 1 % (财政部 税务总局公告2023年第19号).
+pub const REDUCED_RATE_UNTIL: &str = "2027-12-31";
+
+/// The three months of the quarter `month` (`YYYY-MM`) falls in.
+fn quarter_of(month: &str) -> [String; 3] {
+    let (year, number) = month.split_at(4.min(month.len()));
+    let number: u32 = number.trim_start_matches('-').parse().unwrap_or(1).clamp(1, 12);
+    let first = (number - 1) / 3 * 3 + 1;
+    [first, first + 1, first + 2].map(|m| format!("{year}-{m:02}"))
 }
 
 /// A decimal amount in minor units of `currency`, rounded half up.
@@ -338,6 +364,12 @@ mod tests {
         );
         assert!(Taxpayer::parse("small_scale_quarterly").is_some_and(|t| t.costs_input_vat() && !t.may_charge(1300)));
         assert!(Taxpayer::General.may_charge(1300) && !Taxpayer::General.costs_input_vat());
+        let small = Taxpayer::SmallScale;
+        assert_eq!((small.rate_charged(1300, "2027-12-31"), small.rate_charged(1300, "2028-01-01")), (100, 300));
+        assert_eq!(
+            (small.rate_charged(500, "2026-03-01"), Taxpayer::General.rate_charged(1300, "2026-03-01")),
+            (500, 1300)
+        );
     }
 
     fn line(qty: &str, price: &str, rate: &str) -> InvoiceLineForm {

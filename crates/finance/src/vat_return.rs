@@ -1,4 +1,6 @@
-//! The VAT return (增值税申报) a general taxpayer files each month, as the ledger shows it:
+//! The VAT return (增值税申报) a general taxpayer files each month, as the ledger shows it (a
+//! small-scale taxpayer's, monthly or quarterly, is the simplified method's part of it, with
+//! the exemption of small sales; see `vat::Taxpayer`):
 //! its sales under the general method (13, 9, 6, 0 %) and under the simplified method (简易计税,
 //! 5, 3, 1 %), whose tax stands on its own account and is paid as it is, and exempt sales (免税);
 //! sales and purchases of the posted invoices, bills and credit notes by VAT rate (the
@@ -146,9 +148,9 @@ impl VatReturn {
         self.vat_exempt.iter().filter(|e| e.exempt != 0).collect()
     }
 
-    /// Whether the return is a small-scale taxpayer's.
+    /// Whether the return is a small-scale taxpayer's, filed monthly or quarterly.
     pub fn small_scale(&self) -> bool {
-        self.taxpayer == Taxpayer::SmallScale
+        self.taxpayer.small_scale()
     }
 
     pub fn sales_total(&self) -> RateRow {
@@ -180,9 +182,13 @@ impl VatReturn {
         self.simplified - self.sales_of(true).iter().map(|r| r.tax).sum::<i64>()
     }
 
-    /// Input VAT booked other than through bills.
+    /// Input VAT booked other than through bills: all of it for a small-scale taxpayer, whose
+    /// bills put their VAT into cost.
     pub fn input_elsewhere(&self) -> i64 {
-        self.input - self.purchases_total().tax
+        match self.taxpayer.costs_input_vat() {
+            true => self.input,
+            false => self.input - self.purchases_total().tax,
+        }
     }
 
     /// The sales no input VAT may be set against: exempt (免税) and under the simplified

@@ -138,12 +138,9 @@ pub async fn create_quotation(tx: &mut Tx, principal: &Principal, form: &OrderFo
         } else {
             (p.amount(&field("unit_price"), &line.unit_price), String::new())
         };
-        let vat: i64 = product.try_get("vat_rate_bp")?;
-        // Refused now rather than when the order is invoiced: a small-scale taxpayer sells at
-        // the collection rates only.
-        if !taxpayer.may_charge(vat) {
-            p.add(&field("product_id"), "error.finance.small_scale_rate", kernel::vat::choice(vat));
-        }
+        // The rate the company charges for the product: a small-scale taxpayer sells what it
+        // keeps at 13 % at its collection rate.
+        let vat = taxpayer.rate_charged(product.try_get("vat_rate_bp")?, &date_text);
         let stocked = product.try_get::<String, _>("kind")? != "service";
         // The product's policy, kept on the line: changing the product later does not change
         // what an order already written invoices.

@@ -198,7 +198,7 @@ pub(crate) async fn change_settings(
 #[derive(Debug, Default)]
 pub(crate) struct BooksSettings {
     pub vat_rounding: Option<crate::vat::VatRounding>,
-    /// `general` or `small_scale`.
+    /// `general`, `small_scale` or `small_scale_quarterly`.
     pub taxpayer: Option<String>,
     pub surtaxes: crate::surtaxes::SettingsForm,
     /// The signature rules to turn on or off.

@@ -46,7 +46,7 @@ struct AccountsPage {
     templates: Vec<&'static str>,
     /// The company's VAT rounding, `line` or `document`.
     vat_rounding: &'static str,
-    /// `general` or `small_scale`.
+    /// `general`, `small_scale` or `small_scale_quarterly`.
     taxpayer: &'static str,
     /// The company's surtax settings.
     surtaxes: crate::surtaxes::Settings,

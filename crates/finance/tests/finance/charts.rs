@@ -9,7 +9,8 @@ use axum::http::StatusCode;
 use serde_json::{json, Value};
 use testkit::{spawn_app, ApiClient};
 
-async fn voucher_lines(api: &ApiClient, entry_id: &Value) -> Vec<(String, String, String)> {
+/// A voucher's lines as (account, debit, credit).
+pub(crate) async fn voucher_lines(api: &ApiClient, entry_id: &Value) -> Vec<(String, String, String)> {
     let entry = api.get(&format!("/api/v1/finance/entries/{entry_id}")).await.json();
     entry["lines"]
         .as_array()

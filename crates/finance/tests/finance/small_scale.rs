@@ -4,25 +4,12 @@
 //! month past 100,000.00; then the tax and the halved surtaxes are owed and paid in April. The
 //! same shop filing quarterly, whose limit is the quarter's 300,000.00.
 
+use crate::charts::voucher_lines;
 use crate::invoicing::{party, posted_invoice};
 use crate::vat_return::document;
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 use testkit::{spawn_app, ApiClient};
-
-/// A voucher's lines as (account, debit, credit).
-async fn voucher_lines(api: &ApiClient, entry_id: &Value) -> Vec<(String, String, String)> {
-    let entry = api.get(&format!("/api/v1/finance/entries/{entry_id}")).await.json();
-    entry["lines"]
-        .as_array()
-        .expect("lines")
-        .iter()
-        .map(|l| {
-            let text = |key: &str| l[key].as_str().unwrap_or("?").to_string();
-            (text("account"), text("debit"), text("credit"))
-        })
-        .collect()
-}
 
 fn line(account: &str, debit: &str, credit: &str) -> (String, String, String) {
     (account.into(), debit.into(), credit.into())
@@ -108,9 +95,18 @@ async fn a_small_scale_tea_shop_costs_its_input_vat_and_owes_no_vat_on_a_month_o
     );
 
     // Sales at 1 %: 45,000.00 and 20,000.00, tax 450.00 and 200.00 on 简易计税; a sale of
-    // 1,000.00 is credited in full.
-    let first =
-        posted_invoice(&api, document("customer", teahouse, "2026-03-10", &[("西湖龙井", "300", "150.00", "1")])).await;
+    // 1,000.00 is credited in full. The first is of tea kept in the catalogue at 13 %, as it is
+    // bought: the invoice charges the shop's 1 %.
+    let longjing = json!({"code": "LJ-250", "name": "西湖龙井 250g", "kind": "goods", "uom": "pc", "purchase_uom": "pc",
+        "sales_uom": "pc", "vat_rate": "13", "costing": "moving_average", "sale_price": "150.00"});
+    let longjing = api.post("/api/v1/catalog/products", &longjing).await.json()["id"].as_i64().expect("product");
+    let first = posted_invoice(
+        &api,
+        json!({"kind": "customer", "party_id": teahouse, "date": "2026-03-10", "lines": [
+            {"product_id": longjing, "quantity": "300", "description": "", "unit_price": "", "vat_rate": ""}]}),
+    )
+    .await;
+    assert_eq!(first["lines"][0]["vat_rate"], "1", "{first}");
     assert_eq!(
         voucher_lines(&api, &first["entry_id"]).await,
         vec![line("1122", "45450.00", "0.00"), line("6001", "0.00", "45000.00"), line("222107", "0.00", "450.00")]
@@ -207,6 +203,19 @@ async fn the_accountant_chooses_the_kind_of_taxpayer_on_the_chart_page() {
         browser.post_form("/finance/accounts", "/finance/settings", &[("taxpayer", "small_scale_quarterly")]).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
     assert!(browser.get("/finance/accounts").await.body.contains("<option value=\"small_scale_quarterly\" selected"));
+
+    // Once March holds a posted invoice, the kind of taxpayer changes only after March is closed:
+    // its VAT is reckoned as the kind is now.
+    let teahouse = party(&api, "西湖茶馆", "customer").await;
+    posted_invoice(&api, document("customer", teahouse, "2026-03-10", &[("西湖龙井", "10", "150.00", "1")])).await;
+    let refused = api.patch("/api/v1/finance/settings", &json!({"taxpayer": "general"})).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    let error = &refused.json()["errors"][0];
+    assert_eq!(
+        (error["field"].as_str(), error["code"].as_str(), error["message"].as_str().map(|m| m.starts_with("2026-03"))),
+        (Some("taxpayer"), Some("error.finance.taxpayer_open_month"), Some(true))
+    );
+    assert_eq!(api.get("/api/v1/finance/settings").await.json()["taxpayer"], "small_scale_quarterly");
     assert_eq!(
         app.count("audit_log WHERE resource = 'finance.books' AND action = 'update' AND changes LIKE '%small_scale%'")
             .await,
