@@ -74,6 +74,9 @@ struct FormPage {
     /// The active cost centres and projects a line may name, offered as the field is typed.
     cost_centers: Vec<crate::dimensions::Tag>,
     projects: Vec<crate::dimensions::Tag>,
+    /// The VAT rates a line offers ([`kernel::vat::RATE_CHOICES`]): on a small-scale
+    /// taxpayer's invoice only those it may charge.
+    rates: Vec<&'static str>,
 }
 
 impl FormPage {
@@ -143,12 +146,21 @@ async fn form_page(
     mut form: InvoiceForm,
     errors: Vec<FieldError>,
 ) -> AppResult<FormPage> {
+    let mut conn = ctx.db().read_conn().await?;
+    // A sale offers the rates the company may charge, starting from what it charges on goods
+    // (13 %, or a small-scale taxpayer's collection rate); a bill every rate, from 13 %.
+    let taxpayer = invoicing::taxpayer(&mut conn, ctx.company_id()).await?;
+    let sale = form.kind == "customer";
+    let rates: Vec<&'static str> = kernel::vat::RATE_CHOICES
+        .into_iter()
+        .filter(|choice| !sale || kernel::vat::parse_rate(choice).is_some_and(|rate| taxpayer.may_charge(rate)))
+        .collect();
+    let usual = if sale { taxpayer.rate_charged(1300, &form.date) } else { 1300 };
     while form.lines.len() < FORM_LINES {
-        form.lines.push(InvoiceLineForm { vat_rate: "13".into(), ..Default::default() });
+        form.lines.push(InvoiceLineForm { vat_rate: kernel::vat::choice(usual), ..Default::default() });
     }
     let title = if form.kind == "supplier" { "finance.bill_new" } else { "finance.invoice_new" };
     let errors = field_messages(ctx, &errors);
-    let mut conn = ctx.db().read_conn().await?;
     let offered =
         async |conn: &mut db::Conn, dimension| crate::dimensions::offered(conn, ctx.company_id(), dimension).await;
     Ok(FormPage {
@@ -160,6 +172,7 @@ async fn form_page(
         projects: offered(&mut conn, Dimension::Project).await?,
         form,
         errors,
+        rates,
     })
 }
 

@@ -203,6 +203,10 @@ async fn the_accountant_chooses_the_kind_of_taxpayer_on_the_chart_page() {
         browser.post_form("/finance/accounts", "/finance/settings", &[("taxpayer", "small_scale_quarterly")]).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
     assert!(browser.get("/finance/accounts").await.body.contains("<option value=\"small_scale_quarterly\" selected"));
+    // Its invoice form offers the rates it may charge, from 1 %; its bill form every rate.
+    let invoice_form = browser.get("/finance/invoices/new").await.body;
+    assert!(invoice_form.contains("<option value=\"1\" selected") && !invoice_form.contains("<option value=\"13\""));
+    assert!(browser.get("/finance/bills/new").await.body.contains("<option value=\"13\" selected"));
 
     // Once March holds a posted invoice, the kind of taxpayer changes only after March is closed:
     // its VAT is reckoned as the kind is now.
