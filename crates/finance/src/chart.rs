@@ -51,6 +51,14 @@ pub enum Role {
     /// 进项税额转出: input VAT taken back (goods lost, bought for tax-exempt or staff use),
     /// which adds to the month's tax.
     InputVatReversed,
+    /// 减免税款: VAT the law lets the company take off the month's tax (the tax-control
+    /// equipment and its service fee, 增值税税控系统专用设备和技术维护费用抵减): a debit
+    /// that lowers the month's tax.
+    VatReduction,
+    /// 销项税额抵减: output VAT taken off under the difference method (差额征税: a travel
+    /// agency's payments to the hotels and carriers it resells): a debit that lowers the
+    /// month's tax.
+    OutputVatDeduction,
     /// 未交增值税: the VAT to pay, after the month-end transfer.
     UnpaidVat,
     /// 简易计税: the VAT on sales taxed under the simplified method (5 %, 3 %, 1 %), credited
@@ -81,7 +89,7 @@ pub enum Role {
 
 impl Role {
     /// Every role: the accounts other modules post to by role, which the chart must keep.
-    pub const ALL: [Role; 33] = [
+    pub const ALL: [Role; 35] = [
         Role::Cash,
         Role::Bank,
         Role::OtherMonetaryFunds,
@@ -98,6 +106,8 @@ impl Role {
         Role::OutputVat,
         Role::VatTransferredOut,
         Role::InputVatReversed,
+        Role::VatReduction,
+        Role::OutputVatDeduction,
         Role::UnpaidVat,
         Role::SimplifiedVat,
         Role::IncomeTaxWithheld,
@@ -162,6 +172,8 @@ impl Template {
             OutputVat => ("22210102", "22210102", "230002"),
             VatTransferredOut => ("22210104", "22210104", "230005"),
             InputVatReversed => ("22210105", "22210105", "230009"),
+            VatReduction => ("22210106", "22210106", "230020"),
+            OutputVatDeduction => ("22210107", "22210107", "230021"),
             UnpaidVat => ("222102", "222102", "230003"),
             SimplifiedVat => ("222107", "222107", "230010"),
             IncomeTaxWithheld => ("222103", "222103", "230004"),
@@ -193,7 +205,7 @@ impl Template {
     pub fn vat_accounts(self) -> &'static [&'static str] {
         match self {
             Template::Cas | Template::SmallEnterprise => &["222101"],
-            Template::GenericEnglish => &["230001", "230002", "230005", "230009"],
+            Template::GenericEnglish => &["230001", "230002", "230005", "230009", "230020", "230021"],
         }
     }
 
@@ -392,6 +404,8 @@ fn with_vat_sub_accounts(mut accounts: Vec<TemplateAccount>) -> Vec<TemplateAcco
         ("22210103", "已交税金", "VAT paid", "222101"),
         ("22210104", "转出未交增值税", "Unpaid VAT transferred out", "222101"),
         ("22210105", "进项税额转出", "Input VAT reversed", "222101"),
+        ("22210106", "减免税款", "VAT reduction", "222101"),
+        ("22210107", "销项税额抵减", "Output VAT deduction", "222101"),
         ("222102", "未交增值税", "Unpaid VAT", "2221"),
         // Withheld from wages by payroll (hr) and paid over to the tax office.
         ("222103", "应交个人所得税", "Individual income tax payable", "2221"),

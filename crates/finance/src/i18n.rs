@@ -150,6 +150,8 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("error.finance.journal_lines", "每页行数应为 1 到 {0} 的整数", "Lines a page is a whole number from 1 to {0}"),
     ("finance.journal_next_page", "过次页：本页已满，止于 {0} 前一日，下一页从 {0} 起", "Continued: this page is full and ends the day before {0}; the next starts on {0}"),
     ("finance.vat_simplified", "简易计税应纳税额", "Tax under the simplified method"),
+    ("finance.vat_reduction", "减免税款（应纳税额减征额）", "VAT reduction (taken off the tax)"),
+    ("finance.vat_output_deduction", "销项税额抵减（差额征税）", "Output VAT deduction (difference method)"),
     ("finance.vat_tax_due", "应纳税额合计（一般计税 + 简易计税）", "Tax due under both methods"),
     ("finance.vat_exempt", "本期免税额（小规模纳税人销售额未超过月 10 万元、季 30 万元）", "Tax exempted (a small-scale taxpayer's sales within 100,000.00 a month, 300,000.00 a quarter)"),
     (

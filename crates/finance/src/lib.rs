@@ -292,6 +292,12 @@ pub fn module() -> Module {
                 name: "small-scale taxpayer",
                 sql: include_str!("../migrations/0041_small_scale_taxpayer.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 42,
+                name: "VAT reduction columns",
+                sql: include_str!("../migrations/0042_vat_reduction_columns.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,

@@ -64,6 +64,10 @@ pub struct VatReturn {
     pub input: i64,
     /// Input VAT taken back (进项税额转出), credit positive: it adds to the tax.
     pub input_reversed: i64,
+    /// VAT taken off the tax by law (减免税款) and output VAT taken off under the difference
+    /// method (销项税额抵减), debit positive: they lower the tax.
+    pub reduction: i64,
+    pub output_deduction: i64,
     /// What the VAT accounts held before `from`, credit positive …
     pub opening: i64,
     /// … of it, as the months before filed it ([`filed_monthly`]): the input credit carried
@@ -71,7 +75,8 @@ pub struct VatReturn {
     pub credit_carried_in: i64,
     pub untransferred_before: i64,
     /// The tax payable, month by month added up: each month's output plus input taken back
-    /// less input less the credit it carried in, never below zero ([`filed_monthly`]).
+    /// less input, reductions and output deductions, less the credit it carried in, never
+    /// below zero ([`filed_monthly`]).
     pub payable: i64,
     /// The simplified method's VAT the months' sales credited (简易计税应纳税额): paid as it is,
     /// beside the general method's tax, never reduced by input VAT.
@@ -107,6 +112,8 @@ pub struct VatReturn {
     pub output_account: &'static str,
     pub input_account: &'static str,
     pub reversed_account: &'static str,
+    pub reduction_account: &'static str,
+    pub deduction_account: &'static str,
     pub simplified_account: String,
 }
 
@@ -340,6 +347,9 @@ pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str)
     let output = credit(output_account);
     let input = -credit(input_account);
     let input_reversed = credit(reversed_account);
+    let (reduction_account, deduction_account) =
+        (template.code(Role::VatReduction), template.code(Role::OutputVatDeduction));
+    let (reduction, output_deduction) = (-credit(reduction_account), -credit(deduction_account));
     let filed = filed_monthly(&balances, template);
     let months = crate::costs::months(&from, &to)?;
     let payable = months.iter().filter_map(|m| filed.due.get(m)).sum();
@@ -367,8 +377,8 @@ pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str)
         surtax_exempt_months: surtaxes.exempt_months,
         taxpayer,
         vat_exempt: surtaxes.vat_exempt,
-        // What moved in the months beside output and input: transfers and payments (debits).
-        settled: output + input_reversed - input - moved,
+        // What moved in the months beside the tax's own columns: transfers and payments (debits).
+        settled: output + input_reversed - input - reduction - output_deduction - moved,
         closing,
         untransferred: filed.untransferred,
         credit_carried: filed.credit,
@@ -378,6 +388,10 @@ pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str)
         reversed_account,
         simplified_account: surtaxes.simplified_account,
         input_reversed,
+        reduction,
+        output_deduction,
+        reduction_account,
+        deduction_account,
         from,
         to,
     })
@@ -396,7 +410,8 @@ struct ForeignDocument {
 /// The VAT accounts' movements up to `to` per account and month, as (code, period, debit less
 /// credit), read from the balance rows.
 /// The VAT accounts' months as returns filed month by month see them: each month's tax due
-/// (its output and input taken back, less its input and the credit carried into it, never
+/// (its output and input taken back, less its input, reductions and output deductions and the
+/// credit carried into it, never
 /// below zero), and at the end what of it is still to be transferred to 未交增值税, the input
 /// credit carried forward (留抵) and what was paid beyond what was owed (多缴). A month's tax
 /// left untransferred is owed as it was filed: a later month's excess input does not pay it
@@ -412,7 +427,9 @@ pub(crate) struct Filed {
 /// Splits the VAT accounts' balance rows (code, period, debit less credit), from the first
 /// month, as [`Filed`] says.
 pub(crate) fn filed_monthly(balances: &[(String, String, i64)], template: chart::Template) -> Filed {
-    let tax_accounts = [Role::OutputVat, Role::InputVat, Role::InputVatReversed].map(|r| template.code(r));
+    let tax_accounts =
+        [Role::OutputVat, Role::InputVat, Role::InputVatReversed, Role::VatReduction, Role::OutputVatDeduction]
+            .map(|r| template.code(r));
     // Per month, credit positive: the tax, and what settled it (transfers out, payments).
     let mut months: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
     for (code, period, net) in balances {

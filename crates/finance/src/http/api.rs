@@ -1741,7 +1741,7 @@ pub async fn vat_return(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Jso
     Ok(Json(json!({
         "from": r.from, "to": r.to, "sales": rows(&r.sales, true), "purchases": rows(&r.purchases, false),
         "sales_documents": r.sales_documents, "purchase_documents": r.purchase_documents,
-        "output": yuan(r.output), "input": yuan(r.input), "input_reversed": yuan(r.input_reversed), "opening": yuan(r.opening), "credit_carried_in": yuan(r.credit_carried_in), "untransferred_before": yuan(r.untransferred_before), "payable": yuan(r.payable),
+        "output": yuan(r.output), "input": yuan(r.input), "input_reversed": yuan(r.input_reversed), "reduction": yuan(r.reduction), "output_deduction": yuan(r.output_deduction), "opening": yuan(r.opening), "credit_carried_in": yuan(r.credit_carried_in), "untransferred_before": yuan(r.untransferred_before), "payable": yuan(r.payable),
         "simplified": yuan(r.simplified), "tax_due": yuan(r.tax_due()),
         "settled": yuan(r.settled), "to_transfer": yuan(r.to_transfer()), "carried_forward": yuan(r.carried_forward()), "paid_ahead": yuan(r.paid_ahead),
         "sales_without_deduction": yuan(r.sales_without_deduction()), "input_share_to_take_back": yuan(r.input_share_to_take_back()),

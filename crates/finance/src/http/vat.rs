@@ -169,6 +169,8 @@ fn download(ctx: &Ctx, format: &str, figures: &VatReturn) -> AppResult<Response>
         ("finance.vat_output", figures.output),
         ("finance.vat_input", figures.input),
         ("finance.vat_input_reversed", figures.input_reversed),
+        ("finance.vat_reduction", figures.reduction),
+        ("finance.vat_output_deduction", figures.output_deduction),
         ("finance.vat_input_share_short", figures.input_share_to_take_back()),
         ("finance.vat_opening", figures.opening),
         ("finance.vat_credit_in", figures.credit_carried_in),

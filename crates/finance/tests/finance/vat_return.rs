@@ -353,6 +353,55 @@ async fn a_small_county_company_pays_half_surtaxes_on_the_generic_chart() {
 }
 
 #[tokio::test]
+async fn the_tax_control_service_fee_and_a_travel_agencys_deduction_lower_the_months_tax() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let shop = party(&api, "苏州观前百货有限公司", "customer").await;
+    let maker = party(&api, "宁波灯具制造有限公司", "supplier").await;
+    // March: lamps sold for 100,000.00 (13,000.00 output) and bought for 20,000.00 (2,600.00
+    // input). The year's service fee of the tax-control system, 280.00, is taken off the tax
+    // in full (减免税款); and 600.00 of output VAT is taken off for tickets resold at their
+    // cost under the difference method (销项税额抵减).
+    posted_invoice(&api, document("customer", shop, "2026-03-05", &[("台灯", "1000", "100.00", "13")])).await;
+    posted_invoice(&api, document("supplier", maker, "2026-03-06", &[("台灯", "200", "100.00", "13")])).await;
+    post(&api, voucher("2026-03-10", "税控系统技术维护费", &[("6602", "280.00", ""), ("1002", "", "280.00")])).await;
+    post(&api, voucher("2026-03-10", "技术维护费全额抵减", &[("22210106", "280.00", ""), ("6602", "", "280.00")]))
+        .await;
+    post(&api, voucher("2026-03-20", "差额征税抵减销项税额", &[("22210107", "600.00", ""), ("6401", "", "600.00")]))
+        .await;
+
+    // 13,000.00 − 2,600.00 − 280.00 − 600.00 = 9,520.00, and the surtaxes are on that.
+    let march = vat(&api, "2026-03").await;
+    for (figure, amount) in [
+        ("output", "13000.00"),
+        ("input", "2600.00"),
+        ("reduction", "280.00"),
+        ("output_deduction", "600.00"),
+        ("payable", "9520.00"),
+        ("to_transfer", "9520.00"),
+        ("settled", "0.00"),
+        ("surtax_base", "9520.00"),
+    ] {
+        assert_eq!(march[figure], amount, "{figure}: {march}");
+    }
+    assert_eq!(surtaxes(&march)[0], "urban_construction 7%: due 666.40, accrued 0.00, to accrue 666.40");
+    let transferred = api.post("/api/v1/finance/periods/2026-03/vat-transfer", &json!({})).await;
+    assert_eq!(transferred.json()["amount"], "9520.00", "{}", transferred.body);
+    let after = vat(&api, "2026-03").await;
+    assert_eq!(
+        (after["to_transfer"].as_str(), after["carried_forward"].as_str()),
+        (Some("0.00"), Some("0.00")),
+        "{after}"
+    );
+    let page = app.signed_in("admin").await.get("/finance/reports/vat?from=2026-03&to=2026-03").await;
+    for (row, amount) in [("vat-reduction", "280.00"), ("vat-output-deduction", "600.00")] {
+        let cell = page.body.split(&format!("id=\"{row}\"")).nth(1).expect("the row");
+        assert!(cell[..cell.find("</tr>").expect("row end")].contains(amount), "{row}");
+    }
+}
+
+#[tokio::test]
 async fn input_vat_taken_back_for_lost_goods_adds_to_the_months_tax() {
     let app = spawn_app().await;
     let api = app.api("admin").await;
