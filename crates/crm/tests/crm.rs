@@ -42,6 +42,14 @@ async fn shop() -> Shop {
 
 /// Someone fills in the company's web form (JSON), from `address` (as the proxy in front
 /// reports it).
+/// A company the shop sells to; returns its id.
+async fn customer(api: &ApiClient, name: &str) -> i64 {
+    let body = json!({"kind": "organization", "name": name, "roles": ["customer"], "confirm_duplicates": true});
+    let made = api.post("/api/v1/parties", &body).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    made.json()["id"].as_i64().expect("id")
+}
+
 async fn web_lead(app: &TestApp, form: &str, body: Value, address: &str) -> testkit::TestResponse {
     app.anonymous_api()
         .raw_with(form, "application/json", &body.to_string(), &[("x-forwarded-for", address.to_string())])
@@ -521,12 +529,7 @@ async fn a_rep_sees_only_their_own_leads_and_opportunities_and_the_manager_the_t
 #[tokio::test]
 async fn the_weighted_forecast_equals_a_direct_count_and_the_board_moves_without_javascript() {
     let Shop { app, api, .. } = shop().await;
-    let customer = api
-        .post("/api/v1/parties", &json!({"kind": "organization", "name": "福州金桥电子有限公司", "roles": ["customer"], "confirm_duplicates": true}))
-        .await
-        .json()["id"]
-        .as_i64()
-        .unwrap();
+    let customer = customer(&api, "福州金桥电子有限公司").await;
     let stages = api.get("/api/v1/crm/stages").await.json();
     let stage = |i: usize| stages["items"][i]["id"].as_i64().unwrap();
     // 120,000.00 at 60 % (72,000.00), 33,333.33 at 30 % (10,000.00, half up), 8,000.00 at 10 %.
@@ -1043,12 +1046,7 @@ async fn a_ticket_breaches_its_sla_is_resolved_and_the_answer_counts_for_its_age
 async fn a_small_scale_taxpayers_contract_is_charged_at_its_collection_rate() {
     let Shop { app, api, .. } = shop().await;
     api.patch("/api/v1/finance/settings", &json!({"taxpayer": "small_scale"})).await;
-    let customer = api
-        .post("/api/v1/parties", &json!({"kind": "organization", "name": "厦门华信科技有限公司", "roles": ["customer"], "confirm_duplicates": true}))
-        .await
-        .json()["id"]
-        .as_i64()
-        .unwrap();
+    let customer = customer(&api, "厦门华信科技有限公司").await;
     let contract = |rate: &str| {
         json!({"party_id": customer, "title": "年度运维服务", "value": "12000.00", "vat_rate": rate,
         "start_date": "2026-03-01", "end_date": "2027-02-28", "instalments": [{"due_date": "2026-03-20", "amount": "12000.00"}]})
@@ -1067,12 +1065,7 @@ async fn a_small_scale_taxpayers_contract_is_charged_at_its_collection_rate() {
 #[tokio::test]
 async fn a_contract_is_collected_in_two_instalments_one_of_them_late_and_reminded() {
     let Shop { app, api, .. } = shop().await;
-    let customer = api
-        .post("/api/v1/parties", &json!({"kind": "organization", "name": "厦门华信科技有限公司", "roles": ["customer"], "confirm_duplicates": true}))
-        .await
-        .json()["id"]
-        .as_i64()
-        .unwrap();
+    let customer = customer(&api, "厦门华信科技有限公司").await;
     // 100,000.00 for a year of support, in two instalments; a plan that does not add up is refused.
     let contract = |plan: Value| {
         json!({"party_id": customer, "title": "年度运维服务", "value": "100000.00", "vat_rate": "6",

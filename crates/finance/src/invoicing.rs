@@ -577,31 +577,26 @@ fn simplified_tax(invoice: &Invoice, written_in: Option<&DocumentRate>) -> Resul
 /// input VAT on the books, whatever the company is now.
 async fn input_vat_costed(tx: &mut Tx, accounts: &VatAccounts, invoice: &Invoice) -> Result<bool> {
     let Some(original) = invoice.credit_of else { return Ok(accounts.taxpayer.costs_input_vat()) };
-    let row = tx
-        .fetch_optional(
-            sqlx::query(
-                "SELECT 1 AS found FROM fin_invoices o JOIN fin_entry_lines l ON l.entry_id = o.entry_id \
-                 JOIN fin_accounts a ON a.id = l.account_id WHERE o.id = $1 AND a.code = $2",
-            )
-            .bind(original)
-            .bind(accounts.template.code(Role::InputVat)),
-        )
-        .await?;
-    Ok(row.is_none() && invoice.tax != 0)
+    Ok(invoice.tax != 0 && !posted_to(tx, original, accounts.template.code(Role::InputVat)).await?)
 }
 
 /// Whether the invoice a credit note credits put its simplified method's tax on that account;
 /// one posted before the account existed put it on output VAT.
 async fn credited_apart(tx: &mut Tx, accounts: &VatAccounts, invoice: &Invoice) -> Result<bool> {
     let Some(original) = invoice.credit_of else { return Ok(true) };
+    posted_to(tx, original, &accounts.simplified).await
+}
+
+/// Whether the voucher of the posted invoice `id` has a line on the account `code`.
+async fn posted_to(tx: &mut Tx, id: i64, code: &str) -> Result<bool> {
     let row = tx
         .fetch_optional(
             sqlx::query(
                 "SELECT 1 AS found FROM fin_invoices o JOIN fin_entry_lines l ON l.entry_id = o.entry_id \
                  JOIN fin_accounts a ON a.id = l.account_id WHERE o.id = $1 AND a.code = $2",
             )
-            .bind(original)
-            .bind(&accounts.simplified),
+            .bind(id)
+            .bind(code),
         )
         .await?;
     Ok(row.is_some())
