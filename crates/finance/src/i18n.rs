@@ -142,6 +142,7 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("finance.tax_payment_draft", "已生成缴纳税款的凭证草稿：待签字、审核后过账。", "A draft voucher paying the taxes was made: it is paid once signed, reviewed and posted."),
     ("finance.line_draft_waits", "凭证草稿 #{0} 待签字、过账，过账后自动匹配", "Draft voucher #{0} waits to be signed and posted; posting it matches the line"),
     ("finance.booked_draft", "已按对账单行生成凭证草稿：待审核、签字后过账，过账时自动与该行匹配。", "A draft voucher was made from the statement line: once it is signed and posted, it is matched with the line."),
+    ("finance.foreign_balance", "原币余额", "Balance in its currency"),
     ("finance.from_day", "起始日期", "From"),
     ("finance.to_day", "截止日期", "To"),
     ("finance.cash_journal_hint", "按日逐笔列示库存现金、银行存款或其他货币资金科目已过账的收支，含对方科目与每笔后的余额；期初余额为所选起始日之前的余额。", "The posted money in and out of a cash, bank or other cash funds account, line by line and day by day, with the counter accounts and the balance after each line; the opening balance is the balance before the first day chosen."),

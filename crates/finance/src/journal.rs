@@ -4,6 +4,9 @@
 //! each month with its own and the year's to date (本月合计, 本年累计), as the printed journal
 //! has them.
 //!
+//! An account kept in a foreign currency (a dollar account) also shows each line's amount in
+//! it and the balance in it after the line (外币日记账).
+//!
 //! The balance the range opens with is the account's balance rows before its first month plus
 //! that month's lines dated before its first day, summed in the database; the lines shown are
 //! read up to [`MAX_LINES`], so a journal never reads more than it may show, and a longer range
@@ -39,6 +42,9 @@ pub struct JournalLine {
     /// On an account kept in a foreign currency: the line's amount in it and the rate, as
     /// (currency, amount in its minor units, rate).
     pub foreign: Option<(String, i64, String)>,
+    /// On an account kept in one foreign currency ([`Journal::currency`]): the balance in it
+    /// after the line (原币余额), in its minor units.
+    pub foreign_balance: Option<i64>,
 }
 
 impl JournalLine {
@@ -89,6 +95,12 @@ pub struct Journal {
     /// When the range asked for held more lines than a page: the day the next page
     /// starts with. This one then ends (`to`) with the last whole day that fitted.
     pub continues_from: Option<String>,
+    /// The foreign currency the account is kept in, when all its lines in a foreign currency,
+    /// before and within the range, are in one (a dollar account's `USD`), with the balance in
+    /// it the range opens and closes with (外币日记账); none for a yuan account.
+    pub currency: Option<String>,
+    pub foreign_opening: i64,
+    pub foreign_closing: i64,
 }
 
 /// The journal of the cash or bank account `account` (or one of its sub-accounts, with its
@@ -180,6 +192,24 @@ pub async fn journal(
     let before_first_month: i64 =
         by_month.range(..first_month.clone()).map(|(_, (debit, credit))| debit - credit).sum::<i64>();
     let opening = before_year + before_first_month + early.0 - early.1;
+    // The balance in each foreign currency before the range, from the lines in one (the index
+    // `fin_entry_lines_foreign` holds them alone, few beside the yuan ones).
+    let foreign_before = sqlx::query(
+        "SELECT l.currency, CAST(SUM(CASE WHEN l.debit <> 0 THEN l.foreign_amount ELSE -l.foreign_amount END) AS BIGINT) AS amount \
+         FROM fin_entry_lines l JOIN fin_entries e ON e.id = l.entry_id JOIN fin_accounts a ON a.id = l.account_id \
+         WHERE e.company_id = $1 AND e.status = 'posted' AND a.code LIKE $2 AND l.currency <> 'CNY' AND l.currency <> '' \
+         AND (e.period < $3 OR (e.period = $3 AND e.entry_date < $4)) GROUP BY l.currency",
+    )
+    .bind(company)
+    .bind(&pattern)
+    .bind(&first_month)
+    .bind(&from)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut foreign_opening: BTreeMap<String, i64> = BTreeMap::new();
+    for r in &foreign_before {
+        foreign_opening.insert(r.try_get("currency")?, r.try_get::<Option<i64>, _>("amount")?.unwrap_or(0));
+    }
     let rows = sqlx::query(&format!(
         "SELECT e.id, e.entry_date, e.number, e.memo AS entry_memo, l.line_no, l.memo, l.debit, l.credit, \
          l.currency, l.foreign_amount, l.rate \
@@ -212,6 +242,20 @@ pub async fn journal(
         continues_from = Some(cut);
     }
     let counter = counter_accounts(conn, company, &pattern, &from, &to, &first_month, &last_month).await?;
+    // The one foreign currency of the account's lines, if there is just one.
+    let mut currencies: Vec<String> = foreign_opening.keys().cloned().collect();
+    for r in &rows {
+        let currency: String = r.try_get("currency")?;
+        if !matches!(currency.as_str(), "" | "CNY") && !currencies.contains(&currency) {
+            currencies.push(currency);
+        }
+    }
+    let currency = match currencies.as_slice() {
+        [one] => Some(one.clone()),
+        _ => None,
+    };
+    let foreign_start = currency.as_ref().and_then(|c| foreign_opening.get(c)).copied().unwrap_or(0);
+    let mut foreign_balance = foreign_start;
     let mut balance = opening;
     // Every month of the range closes with its totals, one that moved nothing too; the first
     // counts its days before the range as well.
@@ -232,6 +276,13 @@ pub async fn journal(
         let date: String = r.try_get("entry_date")?;
         let (received, paid) = (r.try_get::<i64, _>("debit")?, r.try_get::<i64, _>("credit")?);
         balance += received - paid;
+        let foreign = match r.try_get::<String, _>("currency")?.as_str() {
+            "" | "CNY" => None,
+            currency => Some((currency.to_string(), r.try_get::<i64, _>("foreign_amount")?, r.try_get("rate")?)),
+        };
+        if let Some((_, amount, _)) = &foreign {
+            foreign_balance += if received != 0 { *amount } else { -*amount };
+        }
         let entry_id: i64 = r.try_get("id")?;
         let memo: String = r.try_get("memo")?;
         let line = JournalLine {
@@ -242,10 +293,8 @@ pub async fn journal(
             received,
             paid,
             balance,
-            foreign: match r.try_get::<String, _>("currency")?.as_str() {
-                "" | "CNY" => None,
-                currency => Some((currency.to_string(), r.try_get("foreign_amount")?, r.try_get("rate")?)),
-            },
+            foreign,
+            foreign_balance: currency.as_ref().map(|_| foreign_balance),
         };
         // The lines come in date order, so their months come in the range's order.
         let month = crate::domain::period_of(&date);
@@ -288,6 +337,9 @@ pub async fn journal(
         paid,
         closing: balance,
         continues_from,
+        currency,
+        foreign_opening: foreign_start,
+        foreign_closing: foreign_balance,
     })
 }
 
@@ -295,7 +347,25 @@ impl Journal {
     /// Whether any line shown is in a foreign currency (a dollar account's), so the journal
     /// shows the foreign amounts beside the yuan.
     pub fn has_foreign(&self) -> bool {
-        self.months.iter().flat_map(|m| &m.days).flat_map(|d| &d.lines).any(|l| l.foreign.is_some())
+        self.currency.is_some()
+            || self.months.iter().flat_map(|m| &m.days).flat_map(|d| &d.lines).any(|l| l.foreign.is_some())
+    }
+
+    /// An amount in the account's foreign currency as shown: `USD 1,000.00`; empty for a yuan
+    /// account.
+    pub fn in_currency(&self, amount: &i64) -> String {
+        match &self.currency {
+            Some(code) => {
+                let currency = kernel::Currency::from_code(code).unwrap_or(kernel::Currency::CNY);
+                format!("{code} {}", kernel::Money::from_minor(*amount, currency))
+            }
+            None => String::new(),
+        }
+    }
+
+    /// [`Journal::in_currency`] of a line's balance after it.
+    pub fn balance_in_currency(&self, line: &JournalLine) -> String {
+        line.foreign_balance.map(|b| self.in_currency(&b)).unwrap_or_default()
     }
 }
 

@@ -116,6 +116,7 @@ fn download(ctx: &Ctx, format: &str, journal: &Journal) -> AppResult<Response> {
         "finance.paid",
         "finance.balance",
         "finance.foreign_amount",
+        "finance.foreign_balance",
     ]
     .iter()
     .map(|k| ctx.t(k))
@@ -129,6 +130,8 @@ fn download(ctx: &Ctx, format: &str, journal: &Journal) -> AppResult<Response> {
         blank(),
         blank(),
         yuan(journal.opening),
+        blank(),
+        journal.in_currency(&journal.foreign_opening),
     ]];
     for month in &journal.months {
         for day in &month.days {
@@ -142,6 +145,7 @@ fn download(ctx: &Ctx, format: &str, journal: &Journal) -> AppResult<Response> {
                     yuan(l.paid),
                     yuan(l.balance),
                     l.foreign_text(),
+                    journal.balance_in_currency(l),
                 ]);
             }
             let total = ctx.t("finance.day_total");
@@ -169,8 +173,11 @@ fn download(ctx: &Ctx, format: &str, journal: &Journal) -> AppResult<Response> {
         yuan(journal.received),
         yuan(journal.paid),
         yuan(journal.closing),
+        blank(),
+        journal.in_currency(&journal.foreign_closing),
     ]);
-    // Only the lines carry a foreign amount; the balance and totals rows leave it blank.
+    // Only the lines carry a foreign amount, and the lines, the opening and the total a
+    // foreign balance; the day's and month's totals leave them blank.
     for row in &mut rows {
         row.resize(header.len(), String::new());
     }
@@ -186,6 +193,11 @@ pub async fn api(ctx: Ctx, Query(q): Query<JournalQuery>) -> AppResult<Json<Valu
     let j =
         journal::journal(&mut conn, ctx.company_id(), &account, (&from, &to), q.lines.as_deref().unwrap_or_default())
             .await?;
+    // An amount in the account's foreign currency as the API sends amounts; none for yuan.
+    let in_currency = |amount: i64| -> Option<String> {
+        let currency = kernel::Currency::from_code(j.currency.as_deref()?)?;
+        Some(crate::domain::decimal_text(amount, currency))
+    };
     let day = |d: &journal::JournalDay| -> Value {
         let lines: Vec<Value> = d
             .lines
@@ -196,7 +208,8 @@ pub async fn api(ctx: Ctx, Query(q): Query<JournalQuery>) -> AppResult<Json<Valu
                     json!({"currency": code, "amount": crate::domain::decimal_text(*amount, currency), "rate": rate})
                 });
                 json!({"entry_id": l.entry_id, "number": l.number, "memo": l.memo, "counter_accounts": l.counter,
-                    "received": yuan(l.received), "paid": yuan(l.paid), "balance": yuan(l.balance), "foreign": foreign})
+                    "received": yuan(l.received), "paid": yuan(l.paid), "balance": yuan(l.balance), "foreign": foreign,
+                    "foreign_balance": l.foreign_balance.and_then(in_currency)})
             })
             .collect();
         json!({"date": d.date, "lines": lines, "received": yuan(d.received), "paid": yuan(d.paid), "balance": yuan(d.balance)})
@@ -213,7 +226,8 @@ pub async fn api(ctx: Ctx, Query(q): Query<JournalQuery>) -> AppResult<Json<Valu
     Ok(Json(json!({
         "account": j.account, "name_zh": j.name_zh, "name_en": j.name_en, "from": j.from, "to": j.to,
         "opening": yuan(j.opening), "months": months, "received": yuan(j.received), "paid": yuan(j.paid), "closing": yuan(j.closing),
-        "continues_from": j.continues_from,
+        "continues_from": j.continues_from, "currency": j.currency,
+        "foreign_opening": in_currency(j.foreign_opening), "foreign_closing": in_currency(j.foreign_closing),
     })))
 }
 

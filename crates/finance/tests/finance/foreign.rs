@@ -4,6 +4,7 @@
 //! a yen bill from a Japanese supplier; and the same in the browser.
 
 use crate::invoicing::{account_closing, party, posted_invoice};
+use crate::ledger::post;
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 use testkit::{spawn_app, ApiClient};
@@ -715,4 +716,33 @@ async fn a_dollar_accounts_fees_and_interest_are_booked_from_its_statement_in_do
     let posted = api.post(&format!("/api/v1/finance/entries/{draft}/post"), &json!({})).await;
     assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
     assert_eq!(app.count("fin_bank_lines WHERE entry_id IS NULL").await, 0, "every line matched");
+
+    // The account held 1,000.00 dollars from February; March's journal keeps its balance in
+    // dollars beside the yuan (外币日记账): 1,000.00 − 15.00 − 20.00 + 2.30 = 967.30.
+    let deposit = json!({"date": "2026-02-27", "word": "收", "memo": "美元存入", "lines": [
+        {"account": "1002", "debit": "7000.00", "currency": "USD", "foreign_amount": "1000.00", "rate": "7"},
+        {"account": "4001", "credit": "7000.00"}]});
+    post(&api, deposit).await;
+    let journal = cashier.get("/api/v1/finance/reports/cash-journal?account=1002&from=2026-03-01&to=2026-03-31").await;
+    assert_eq!(journal.status, StatusCode::OK, "{}", journal.body);
+    let journal = journal.json();
+    assert_eq!(
+        (journal["currency"].as_str(), journal["foreign_opening"].as_str(), journal["foreign_closing"].as_str()),
+        (Some("USD"), Some("1000.00"), Some("967.30"))
+    );
+    let balances: Vec<&str> = journal["months"][0]["days"]
+        .as_array()
+        .expect("days")
+        .iter()
+        .flat_map(|d| d["lines"].as_array().expect("lines").iter().filter_map(|l| l["foreign_balance"].as_str()))
+        .collect();
+    assert_eq!(balances, ["985.00", "965.00", "967.30"]);
+    assert_eq!(journal["opening"], "7000.00");
+    let page = app
+        .signed_in("wu.xia")
+        .await
+        .get("/finance/reports/cash-journal?account=1002&from=2026-03-01&to=2026-03-31")
+        .await;
+    let total = page.body.split("id=\"journal-total\"").nth(1).expect("the total row");
+    assert!(total[..total.find("</tr>").expect("row")].contains("USD 967.30"), "{total}");
 }
