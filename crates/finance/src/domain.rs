@@ -66,6 +66,16 @@ pub fn next_month(period: &str) -> String {
     }
 }
 
+/// The month before `period` (`2026-01` → `2025-12`).
+pub fn previous_month(period: &str) -> String {
+    let (year, month): (i32, u32) = (period[..4].parse().unwrap_or(0), period[5..7].parse().unwrap_or(1));
+    if month == 1 {
+        format!("{:04}-12", year - 1)
+    } else {
+        format!("{year:04}-{:02}", month - 1)
+    }
+}
+
 /// The months `from..=to` (`YYYY-MM`), none when `to` comes first.
 pub fn months_between(from: &str, to: &str) -> Vec<String> {
     let mut months = Vec::new();

@@ -394,8 +394,14 @@ async fn not_open(tx: &mut Tx, company: i64, period: &str) -> db::Error {
 
 /// Checks that the entry's period is open, holding the shared lock of [`require_open`], and
 /// resolves its account codes to ids, refusing unknown, archived and non-leaf accounts. One
-/// query does both: each account row carries the period's status.
+/// query does both: each account row carries the period's status. Opening balances
+/// ([`post_opening`]) go to the month before the books' first, which is no period of theirs:
+/// `check_period` is false for them alone.
 async fn open_accounts(tx: &mut Tx, company: i64, entry: &Entry) -> Result<Vec<i64>> {
+    accounts_in_period(tx, company, entry, true).await
+}
+
+async fn accounts_in_period(tx: &mut Tx, company: i64, entry: &Entry, check_period: bool) -> Result<Vec<i64>> {
     let mut codes: Vec<&str> = entry.lines.iter().map(|l| l.account.as_str()).collect();
     codes.sort_unstable();
     codes.dedup();
@@ -408,6 +414,7 @@ async fn open_accounts(tx: &mut Tx, company: i64, entry: &Entry) -> Result<Vec<i
     q.bind(company).push(" AND a.code IN ").bind_list(codes.iter().copied());
     let rows = tx.fetch_all(q.build()).await?;
     match rows.first() {
+        _ if !check_period => {}
         Some(row) if row.try_get::<Option<String>, _>("period_status")?.is_some() => {}
         Some(_) => return Err(not_open(tx, company, &entry.period).await),
         // No account known: the period's state decides which refusal comes first.
@@ -731,13 +738,74 @@ fn named_balance_upsert<K: Ord + Into<db::query::Value>>(
 }
 
 /// The source of the cash flow rows of a voucher of `kind`: `exchange` for the month-end
-/// revaluation of foreign currency, none for the rest.
+/// revaluation of foreign currency, `opening` for opening balances (cash the books start
+/// with, no flow), none for the rest.
 pub fn cash_flow_source(kind: &str) -> &'static str {
-    if kind == "revaluation" {
-        "exchange"
-    } else {
-        ""
+    match kind {
+        "revaluation" => "exchange",
+        OPENING => "opening",
+        _ => "",
     }
+}
+
+/// The kind of the vouchers that enter opening balances ([`post_opening`]).
+pub const OPENING: &str = "opening";
+
+/// Enters opening balances (期初余额): what the accounts held before the books' first month,
+/// as one voucher (转) on the last day of the month before it, which is no period of the books,
+/// so the trial balance and the statements from the first month show it as what they open
+/// with. Balance-sheet accounts only: an income or expense account is refused on its line
+/// (the income statement's year to date starts with the books). Lines may name a customer or
+/// supplier, whose balance then opens with it, and a foreign amount. The voucher must
+/// balance, the difference shown; it is refused once the first month is closed. A mistake is
+/// put right by another opening voucher; there may be several. Audited and announced as any
+/// posting. Returns the voucher and the month it stands in.
+pub async fn post_opening(
+    tx: &mut Tx,
+    principal: &Principal,
+    form: &EntryForm,
+) -> Result<(domain::PostedVoucher, String)> {
+    principal.authorize(ACCOUNTS)?;
+    principal.authorize(POST)?;
+    let company = principal.company_id.0;
+    let first = tx
+        .fetch_one(sqlx::query("SELECT MIN(period) AS first FROM fin_periods WHERE company_id = $1").bind(company))
+        .await?;
+    let Some(first) = first.try_get::<Option<String>, _>("first")? else {
+        return Err(DomainError::invalid("lines", "error.finance.no_books", "").into());
+    };
+    let period = domain::previous_month(&first);
+    let mut form = form.clone();
+    form.date = last_day(&period);
+    form.word = "转".into();
+    if form.memo.trim().is_empty() {
+        form.memo = "期初余额".into();
+    }
+    let mut entry = domain::validate(&form)?;
+    // The first month is held open for this transaction, so it cannot be closed meanwhile.
+    let sql =
+        format!("SELECT status FROM fin_periods WHERE company_id = $1 AND period = $2{}", tx.dialect().share_lock());
+    let status: String = tx.fetch_one(sqlx::query(&sql).bind(company).bind(&first)).await?.try_get("status")?;
+    if status != "open" {
+        return Err(DomainError::invalid("lines", "error.finance.opening_closed", first).into());
+    }
+    name_parties(tx, company, &form, &mut entry).await?;
+    let codes: Vec<&str> = entry.lines.iter().map(|l| l.account.as_str()).collect();
+    let mut q =
+        db::SqlBuilder::new("SELECT code FROM fin_accounts WHERE class IN ('income', 'expense') AND company_id = ");
+    q.bind(company).push(" AND code IN ").bind_list(codes.iter().copied());
+    let of_the_year: Vec<String> =
+        tx.fetch_all(q.build()).await?.iter().map(|r| r.try_get("code")).collect::<std::result::Result<_, _>>()?;
+    let mut problems = kernel::error::Problems::default();
+    for (row, line) in form.rows().into_iter().zip(&entry.lines) {
+        if of_the_year.contains(&line.account) {
+            problems.add(&format!("lines[{row}]"), "error.finance.opening_account", &line.account);
+        }
+    }
+    problems.finish()?;
+    let (entry_id, number) = post_document_entry(tx, company, &entry, OPENING).await?;
+    let amount = entry.lines.iter().map(|l| l.debit).sum();
+    Ok((domain::PostedVoucher { entry_id, number, amount }, period))
 }
 
 /// The statement that adds a posted entry's other lines to the cash flow rows, when the entry
@@ -1962,7 +2030,7 @@ pub(crate) async fn post_entry_of(
     // The entry is whole in hand, so it is checked here and stored posted: no draft row is
     // written, read back and changed, which takes four statements fewer than a draft's posting.
     let amount = require_balanced(entry.lines.iter().map(|l| (l.debit, l.credit)))?;
-    let account_ids = open_accounts(tx, company, entry).await?;
+    let account_ids = accounts_in_period(tx, company, entry, kind != OPENING).await?;
     if tags == Tags::Check {
         crate::dimensions::require_usable(tx, company, entry).await?;
     }

@@ -509,6 +509,26 @@ pub async fn entries(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Json<V
     Ok(Json(json!({"items": items})))
 }
 
+/// Opening balances as sent: the voucher's memo and lines; its day and word are the ledger's.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpeningBody {
+    #[serde(default)]
+    memo: String,
+    lines: Vec<crate::domain::LineForm>,
+}
+
+/// `POST /api/v1/finance/opening-balances`: posts opening balances (`service::post_opening`).
+pub async fn post_opening(ctx: Ctx, ApiJson(body): ApiJson<OpeningBody>) -> AppResult<Response> {
+    let form = EntryForm { date: String::new(), word: String::new(), memo: body.memo, lines: body.lines };
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let (posted, period) = service::post_opening(&mut tx, &ctx.principal, &form).await?;
+    tx.commit().await?;
+    let body =
+        json!({"entry_id": posted.entry_id, "number": posted.number, "period": period, "amount": yuan(posted.amount)});
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
 pub async fn create_entry(ctx: Ctx, ApiJson(form): ApiJson<EntryForm>) -> AppResult<Response> {
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let id = service::create_draft(&mut tx, &ctx.principal, &form).await?;

@@ -305,6 +305,15 @@ struct EntryFormPage {
     /// Whether a voucher may need a signature before it is posted (a review, or the cashier's
     /// when it moves cash), so "save and post" is not offered.
     signatures_required: bool,
+    /// Set when the form enters opening balances.
+    opening: Option<OpeningMode>,
+}
+
+/// The opening balances' form: the month they stand in and the opening vouchers posted so
+/// far, as (id, number, total).
+struct OpeningMode {
+    period: String,
+    vouchers: Vec<(i64, String, i64)>,
 }
 
 impl EntryFormPage {
@@ -364,7 +373,60 @@ async fn entry_form_page(
         cost_centers,
         projects,
         signatures_required: crate::review::rules(&mut conn, ctx.company_id()).await?.any(),
+        opening: None,
     })
+}
+
+/// The opening balances' form (期初余额): the voucher form without its day and word, which the
+/// ledger sets, and the opening vouchers posted so far.
+async fn opening_page(ctx: &Ctx, form: EntryForm, errors: Vec<(String, String)>) -> AppResult<EntryFormPage> {
+    let mut page = entry_form_page(ctx, None, form, errors).await?;
+    let mut conn = conn(ctx).await?;
+    let first = sqlx::query("SELECT MIN(period) AS first FROM fin_periods WHERE company_id = $1")
+        .bind(ctx.company_id())
+        .fetch_one(&mut conn)
+        .await?;
+    let period = sqlx::Row::try_get::<Option<String>, _>(&first, "first")?
+        .map(|first| crate::domain::previous_month(&first))
+        .unwrap_or_default();
+    let vouchers = sqlx::query(
+        "SELECT e.id, e.number, CAST(SUM(l.debit) AS BIGINT) AS total FROM fin_entries e \
+         JOIN fin_entry_lines l ON l.entry_id = e.id WHERE e.company_id = $1 AND e.kind = $2 AND e.status = 'posted' \
+         GROUP BY e.id, e.number ORDER BY e.id",
+    )
+    .bind(ctx.company_id())
+    .bind(service::OPENING)
+    .fetch_all(&mut conn)
+    .await?
+    .iter()
+    .map(|r| Ok((sqlx::Row::try_get(r, "id")?, sqlx::Row::try_get(r, "number")?, sqlx::Row::try_get(r, "total")?)))
+    .collect::<Result<Vec<(i64, String, i64)>, sqlx::Error>>()?;
+    page.page = PageCtx::new(ctx, "finance.opening_balances", "/finance/opening").await?;
+    page.action = "/finance/opening".into();
+    page.opening = Some(OpeningMode { period, vouchers });
+    Ok(page)
+}
+
+pub async fn opening(ctx: Ctx) -> AppResult<Response> {
+    ctx.require(service::ACCOUNTS)?;
+    let form = EntryForm { date: String::new(), word: "转".into(), memo: String::new(), lines: Vec::new() };
+    render(&opening_page(&ctx, form, Vec::new()).await?)
+}
+
+/// Posts the opening balances typed, going to their voucher, or shows the form again with each
+/// refusal beside its line.
+pub async fn post_opening(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let form = entry_form_from(&pairs);
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let result = service::post_opening(&mut tx, &ctx.principal, &form).await;
+    finish_form(
+        &ctx,
+        tx,
+        result,
+        |(posted, _)| (format!("/finance/entries/{}", posted.entry_id), "finance.posted_ok"),
+        async |errors| opening_page(&ctx, form, field_messages(&ctx, &errors)).await,
+    )
+    .await
 }
 
 /// The new-voucher form: empty, or a copy of voucher `copy` (复制凭证) dated today, to save as

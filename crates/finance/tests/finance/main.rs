@@ -7,6 +7,7 @@ mod charts;
 mod foreign;
 mod invoicing;
 mod ledger;
+mod opening;
 mod pages;
 mod review;
 mod small_scale;
