@@ -450,26 +450,18 @@ async fn figures(
             None => accounts.push((code.to_string(), amount)),
         }
     };
-    // Cash the books opened with inside the range (opening balances entered in its months):
-    // part of the cash the range starts with, no flow.
-    let mut opened_with = 0;
     for r in &rows {
         let code: String = r.try_get("code")?;
         let (debit, credit): (i64, i64) = (r.try_get("debit")?, r.try_get("credit")?);
-        let source: String = r.try_get("source")?;
-        if source == crate::service::cash_flow_source("revaluation") {
+        if r.try_get::<String, _>("source")? == crate::service::cash_flow_source("revaluation") {
             add("exchange", &code, credit - debit);
-            continue;
-        }
-        if source == crate::service::cash_flow_source(crate::service::OPENING) {
-            opened_with += credit - debit;
             continue;
         }
         let (received, paid) = classify(template, &simplified, &code);
         add(received, &code, if is_inflow(received) { credit } else { -credit });
         add(paid, &code, if is_inflow(paid) { -debit } else { debit });
     }
-    let opening = cash_before(conn, company, template, from).await? + opened_with;
+    let opening = cash_before(conn, company, template, from).await?;
     out.insert("opening".into(), opening);
     Ok((out, behind))
 }

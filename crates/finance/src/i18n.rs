@@ -146,10 +146,11 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("finance.opening_balances", "期初余额", "Opening balances"),
     (
         "finance.opening_hint",
-        "期初余额记入账簿首月之前的 {0}，作为一张转账凭证过账，须借贷平衡；只录资产、负债、所有者权益和成本类科目，往来科目可填往来单位。首月结账后不能再录入；录错时再录一张调整的期初凭证。",
-        "Opening balances stand in {0}, the month before the books' first, as one voucher that must balance; balance-sheet accounts only, a receivable or payable line may name its party. They are entered until the first month is closed; a mistake is put right by another opening voucher.",
+        "期初余额记入期初期间 {0}（账簿首月之前，不计入本年累计），作为一张转账凭证过账，须借贷平衡；只录资产、负债、所有者权益和成本类科目，不填部门和项目，往来科目可填往来单位。首月结账后不能再录入；录错时再录一张调整的期初凭证。",
+        "Opening balances stand in {0}, before the books' first month and outside the year to date, as one voucher that must balance; balance-sheet accounts only, no cost centre or project, a receivable or payable line may name its party. They are entered until the first month is closed; a mistake is put right by another opening voucher.",
     ),
     ("error.finance.opening_account", "期初余额只录资产负债表科目，损益类科目不能录入：{0}", "Opening balances are for balance-sheet accounts; not the income or expense account {0}"),
+    ("error.finance.opening_tags", "期初余额不填部门和项目", "Opening balances name no cost centre or project"),
     ("error.finance.opening_closed", "账簿首月 {0} 已结账，不能再录入期初余额", "The books' first month, {0}, is closed: opening balances can no longer be entered"),
     ("finance.from_day", "起始日期", "From"),
     ("finance.to_day", "截止日期", "To"),

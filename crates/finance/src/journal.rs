@@ -96,8 +96,9 @@ pub struct Journal {
     /// starts with. This one then ends (`to`) with the last whole day that fitted.
     pub continues_from: Option<String>,
     /// The foreign currency the account is kept in, when all its lines in a foreign currency,
-    /// before and within the range, are in one (a dollar account's `USD`), with the balance in
-    /// it the range opens and closes with (外币日记账); none for a yuan account.
+    /// before and within the range, are in one (a dollar account's `USD`) and the range has no
+    /// line in yuan but the month-end revaluation's, with the balance in it the range opens
+    /// and closes with (外币日记账); none for a yuan account.
     pub currency: Option<String>,
     pub foreign_opening: i64,
     pub foreign_closing: i64,
@@ -211,7 +212,7 @@ pub async fn journal(
         foreign_opening.insert(r.try_get("currency")?, r.try_get::<Option<i64>, _>("amount")?.unwrap_or(0));
     }
     let rows = sqlx::query(&format!(
-        "SELECT e.id, e.entry_date, e.number, e.memo AS entry_memo, l.line_no, l.memo, l.debit, l.credit, \
+        "SELECT e.id, e.entry_date, e.number, e.memo AS entry_memo, e.kind, l.line_no, l.memo, l.debit, l.credit, \
          l.currency, l.foreign_amount, l.rate \
          FROM fin_entries e JOIN fin_entry_lines l ON l.entry_id = e.id JOIN fin_accounts a ON a.id = l.account_id \
          WHERE e.company_id = $1 AND e.status = 'posted' AND e.period >= $2 AND e.period <= $3 \
@@ -242,16 +243,21 @@ pub async fn journal(
         continues_from = Some(cut);
     }
     let counter = counter_accounts(conn, company, &pattern, &from, &to, &first_month, &last_month).await?;
-    // The one foreign currency of the account's lines, if there is just one.
+    // The one foreign currency the account is kept in: that of all its foreign lines, when the
+    // range has no line in yuan but the month-end revaluation's (a yuan account paid once in
+    // dollars keeps its journal in yuan).
     let mut currencies: Vec<String> = foreign_opening.keys().cloned().collect();
+    let mut in_yuan = false;
     for r in &rows {
         let currency: String = r.try_get("currency")?;
-        if !matches!(currency.as_str(), "" | "CNY") && !currencies.contains(&currency) {
+        if matches!(currency.as_str(), "" | "CNY") {
+            in_yuan |= r.try_get::<String, _>("kind")? != "revaluation";
+        } else if !currencies.contains(&currency) {
             currencies.push(currency);
         }
     }
     let currency = match currencies.as_slice() {
-        [one] => Some(one.clone()),
+        [one] if !in_yuan => Some(one.clone()),
         _ => None,
     };
     let foreign_start = currency.as_ref().and_then(|c| foreign_opening.get(c)).copied().unwrap_or(0);

@@ -451,7 +451,16 @@ async fn accounts_in_period(tx: &mut Tx, company: i64, entry: &Entry, check_peri
 /// [`crate::dimensions::require_usable`]), each refusal on the row of the form it concerns.
 /// Returns the lines' account ids.
 async fn usable_lines(tx: &mut Tx, company: i64, form: &EntryForm, entry: &Entry) -> Result<Vec<i64>> {
-    let on_form_rows = |error: db::Error| match error {
+    let on_form_rows = |error| on_form_row(form, error);
+    let account_ids = open_accounts(tx, company, entry).await.map_err(on_form_rows)?;
+    crate::dimensions::require_usable(tx, company, entry).await.map_err(on_form_rows)?;
+    Ok(account_ids)
+}
+
+/// A refusal of a checked entry's lines (`lines[k]`) moved to the rows of the form they came
+/// from, which may hold blank rows between them ([`EntryForm::rows`]).
+fn on_form_row(form: &EntryForm, error: db::Error) -> db::Error {
+    match error {
         db::Error::Domain(DomainError::Invalid(errors)) => {
             let rows = form.rows();
             let moved = errors.into_iter().map(|mut e| {
@@ -464,10 +473,7 @@ async fn usable_lines(tx: &mut Tx, company: i64, form: &EntryForm, entry: &Entry
             db::Error::Domain(DomainError::Invalid(moved.collect()))
         }
         other => other,
-    };
-    let account_ids = open_accounts(tx, company, entry).await.map_err(on_form_rows)?;
-    crate::dimensions::require_usable(tx, company, entry).await.map_err(on_form_rows)?;
-    Ok(account_ids)
+    }
 }
 
 /// Gives each line of a voucher that names a customer or supplier by its number that party's
@@ -738,13 +744,13 @@ fn named_balance_upsert<K: Ord + Into<db::query::Value>>(
 }
 
 /// The source of the cash flow rows of a voucher of `kind`: `exchange` for the month-end
-/// revaluation of foreign currency, `opening` for opening balances (cash the books start
-/// with, no flow), none for the rest.
+/// revaluation of foreign currency, none for the rest. (Opening balances stand in month `00`,
+/// which no statement's range reaches: their cash is the cash the statement opens with.)
 pub fn cash_flow_source(kind: &str) -> &'static str {
-    match kind {
-        "revaluation" => "exchange",
-        OPENING => "opening",
-        _ => "",
+    if kind == "revaluation" {
+        "exchange"
+    } else {
+        ""
     }
 }
 
@@ -752,14 +758,16 @@ pub fn cash_flow_source(kind: &str) -> &'static str {
 pub const OPENING: &str = "opening";
 
 /// Enters opening balances (期初余额): what the accounts held before the books' first month,
-/// as one voucher (转) on the last day of the month before it, which is no period of the books,
-/// so the trial balance and the statements from the first month show it as what they open
-/// with. Balance-sheet accounts only: an income or expense account is refused on its line
-/// (the income statement's year to date starts with the books). Lines may name a customer or
-/// supplier, whose balance then opens with it, and a foreign amount. The voucher must
-/// balance, the difference shown; it is refused once the first month is closed. A mistake is
-/// put right by another opening voucher; there may be several. Audited and announced as any
-/// posting. Returns the voucher and the month it stands in.
+/// as one voucher (转) dated the day before it, in the year's month `00` (`2026-00`), which is
+/// no period of the books and sorts before every month of the year: the trial balance, the
+/// statements and the VAT return from the first month open with it, and no year-to-date
+/// figure (本年累计) or range of the year's months counts it as a movement. Balance-sheet
+/// accounts only: an income or expense account is refused on its line (the income
+/// statement's year to date starts with the books), as is a cost centre or project (no
+/// month's costs). Lines may name a customer or supplier, whose balance then opens with it,
+/// and a foreign amount. The voucher must balance, the difference shown; it is refused once
+/// the first month is closed. A mistake is put right by another opening voucher; there may be
+/// several. Audited and announced as any posting. Returns the voucher and its period.
 pub async fn post_opening(
     tx: &mut Tx,
     principal: &Principal,
@@ -774,14 +782,15 @@ pub async fn post_opening(
     let Some(first) = first.try_get::<Option<String>, _>("first")? else {
         return Err(DomainError::invalid("lines", "error.finance.no_books", "").into());
     };
-    let period = domain::previous_month(&first);
+    let period = format!("{}-00", &first[..4]);
     let mut form = form.clone();
-    form.date = last_day(&period);
+    form.date = last_day(&domain::previous_month(&first));
     form.word = "转".into();
     if form.memo.trim().is_empty() {
         form.memo = "期初余额".into();
     }
     let mut entry = domain::validate(&form)?;
+    entry.period = period.clone();
     // The first month is held open for this transaction, so it cannot be closed meanwhile.
     let sql =
         format!("SELECT status FROM fin_periods WHERE company_id = $1 AND period = $2{}", tx.dialect().share_lock());
@@ -801,9 +810,13 @@ pub async fn post_opening(
         if of_the_year.contains(&line.account) {
             problems.add(&format!("lines[{row}]"), "error.finance.opening_account", &line.account);
         }
+        if !line.cost_center.is_empty() || !line.project.is_empty() {
+            problems.add(&format!("lines[{row}]"), "error.finance.opening_tags", "");
+        }
     }
     problems.finish()?;
-    let (entry_id, number) = post_document_entry(tx, company, &entry, OPENING).await?;
+    let (entry_id, number) =
+        post_document_entry(tx, company, &entry, OPENING).await.map_err(|error| on_form_row(&form, error))?;
     let amount = entry.lines.iter().map(|l| l.debit).sum();
     Ok((domain::PostedVoucher { entry_id, number, amount }, period))
 }

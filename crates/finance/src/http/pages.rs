@@ -387,7 +387,7 @@ async fn opening_page(ctx: &Ctx, form: EntryForm, errors: Vec<(String, String)>)
         .fetch_one(&mut conn)
         .await?;
     let period = sqlx::Row::try_get::<Option<String>, _>(&first, "first")?
-        .map(|first| crate::domain::previous_month(&first))
+        .map(|first| format!("{}-00", &first[..4]))
         .unwrap_or_default();
     let vouchers = sqlx::query(
         "SELECT e.id, e.number, CAST(SUM(l.debit) AS BIGINT) AS total FROM fin_entries e \

@@ -1,6 +1,7 @@
 //! A trading company moving its books to Zhongshu from July 2026 enters what its accounts held
 //! at the end of June (期初余额): the trial balance, the balance sheet, the cash flow statement
-//! and the VAT return of July open with it, and once July is closed no more can be entered.
+//! and the VAT return of July open with it, no year-to-date figure counts it as a movement,
+//! and once July is closed no more can be entered.
 
 use crate::invoicing::party;
 use axum::http::StatusCode;
@@ -71,7 +72,7 @@ async fn a_company_starting_its_books_in_july_opens_them_with_what_its_accounts_
     let opened = opened.json();
     assert_eq!(
         (opened["period"].as_str(), opened["number"].as_str(), opened["amount"].as_str()),
-        (Some("2026-06"), Some("转-0001"), Some("285000.00"))
+        (Some("2026-00"), Some("转-0001"), Some("285000.00"))
     );
 
     // July's trial balance opens with it and moved nothing; the balance sheet balances.
@@ -92,6 +93,15 @@ async fn a_company_starting_its_books_in_july_opens_them_with_what_its_accounts_
             "{range}: {flows}"
         );
     }
+    // The bank journal of July opens with the 200,000.00, and its year to date (本年累计) does
+    // not count them as received.
+    let journal =
+        api.get("/api/v1/finance/reports/cash-journal?account=1002&from=2026-07-01&to=2026-07-31").await.json();
+    assert_eq!(
+        (journal["opening"].as_str(), journal["months"][0]["year_received"].as_str()),
+        (Some("200000.00"), Some("0.00")),
+        "{journal}"
+    );
     // July's VAT return carries in the 5,000.00 of input VAT.
     let vat = api.get("/api/v1/finance/reports/vat?from=2026-07&to=2026-07").await.json();
     assert_eq!(vat["credit_carried_in"], "5000.00", "{vat}");
@@ -99,7 +109,7 @@ async fn a_company_starting_its_books_in_july_opens_them_with_what_its_accounts_
     // The page lists the opening voucher; once July is closed, none can be added.
     let page = app.signed_in("admin").await.get("/finance/opening").await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.contains("2026-06 转-0001") && page.body.contains("285,000.00"), "{}", page.body);
+    assert!(page.body.contains("2026-00 转-0001") && page.body.contains("285,000.00"), "{}", page.body);
     let closed = api.post("/api/v1/finance/periods/2026-07/close", &json!({})).await;
     assert!(closed.status.is_success(), "{}", closed.body);
     let late = api
@@ -148,6 +158,9 @@ async fn the_accountant_enters_opening_balances_on_their_page_and_a_refusal_show
         )
         .await;
     assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.body);
-    // Books from January open in the December before.
-    assert_eq!(app.count("fin_entries WHERE kind = 'opening' AND period = '2025-12' AND status = 'posted'").await, 1);
+    // Books from January open on the last day of the year before, in the year's month 00.
+    assert_eq!(
+        app.count("fin_entries WHERE kind = 'opening' AND period = '2026-00' AND entry_date = '2025-12-31'").await,
+        1
+    );
 }
