@@ -757,6 +757,21 @@ pub fn cash_flow_source(kind: &str) -> &'static str {
 /// The kind of the vouchers that enter opening balances ([`post_opening`]).
 pub const OPENING: &str = "opening";
 
+/// The books' first month, none before they are set up.
+pub async fn first_period(conn: &mut db::Conn, company: i64) -> Result<Option<String>> {
+    let row = sqlx::query("SELECT MIN(period) AS first FROM fin_periods WHERE company_id = $1")
+        .bind(company)
+        .fetch_one(conn)
+        .await?;
+    Ok(row.try_get("first")?)
+}
+
+/// The period opening balances stand in for books whose first month is `first`: its year's
+/// month `00` (`2026-00`), before every month of the year.
+pub fn opening_period(first: &str) -> String {
+    format!("{}-00", &first[..4.min(first.len())])
+}
+
 /// Enters opening balances (期初余额): what the accounts held before the books' first month,
 /// as one voucher (转) dated the day before it, in the year's month `00` (`2026-00`), which is
 /// no period of the books and sorts before every month of the year: the trial balance, the
@@ -776,13 +791,10 @@ pub async fn post_opening(
     principal.authorize(ACCOUNTS)?;
     principal.authorize(POST)?;
     let company = principal.company_id.0;
-    let first = tx
-        .fetch_one(sqlx::query("SELECT MIN(period) AS first FROM fin_periods WHERE company_id = $1").bind(company))
-        .await?;
-    let Some(first) = first.try_get::<Option<String>, _>("first")? else {
+    let Some(first) = first_period(tx.conn(), company).await? else {
         return Err(DomainError::invalid("lines", "error.finance.no_books", "").into());
     };
-    let period = format!("{}-00", &first[..4]);
+    let period = opening_period(&first);
     let mut form = form.clone();
     form.date = last_day(&domain::previous_month(&first));
     form.word = "转".into();

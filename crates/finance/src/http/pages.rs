@@ -382,13 +382,8 @@ async fn entry_form_page(
 async fn opening_page(ctx: &Ctx, form: EntryForm, errors: Vec<(String, String)>) -> AppResult<EntryFormPage> {
     let mut page = entry_form_page(ctx, None, form, errors).await?;
     let mut conn = conn(ctx).await?;
-    let first = sqlx::query("SELECT MIN(period) AS first FROM fin_periods WHERE company_id = $1")
-        .bind(ctx.company_id())
-        .fetch_one(&mut conn)
-        .await?;
-    let period = sqlx::Row::try_get::<Option<String>, _>(&first, "first")?
-        .map(|first| format!("{}-00", &first[..4]))
-        .unwrap_or_default();
+    let first = service::first_period(&mut conn, ctx.company_id()).await?;
+    let period = first.as_deref().map(service::opening_period).unwrap_or_default();
     let vouchers = sqlx::query(
         "SELECT e.id, e.number, CAST(SUM(l.debit) AS BIGINT) AS total FROM fin_entries e \
          JOIN fin_entry_lines l ON l.entry_id = e.id WHERE e.company_id = $1 AND e.kind = $2 AND e.status = 'posted' \
