@@ -637,7 +637,7 @@ const ENGLISH_BALANCE_SHEET: &[StatementLine] = &[
     acc("prepayments", "预付账款", "Advances to suppliers", &[("1150+", 1), ("2100+", 1)]),
     acc("other_receivables", "其他应收款", "Other receivables", &[("1190", 1)]),
     acc("inventories", "存货", "Inventories", &[("1200", 1), ("1210", 1), ("5100", 1)]),
-    acc("other_current_assets", "其他流动资产", "Other current assets", &[("1900", 1)]),
+    acc("other_current_assets", "其他流动资产", "Other current assets", &[("1900", 1), ("2300V", 1)]),
     sum(
         "current_assets",
         "流动资产合计",
@@ -659,7 +659,7 @@ const ENGLISH_BALANCE_SHEET: &[StatementLine] = &[
     acc("payables", "应付账款", "Trade payables", &[("2100-", -1), ("1150-", -1)]),
     acc("advances", "预收账款", "Advances from customers", &[("2150-", -1), ("1100-", -1)]),
     acc("payroll", "应付职工薪酬", "Wages and benefits payable", &[("2200", -1)]),
-    acc("taxes", "应交税费", "Taxes payable", &[("2300", -1)]),
+    acc("taxes", "应交税费", "Taxes payable", &[("2300", -1), ("2300V", 1)]),
     acc("other_payables", "其他应付款", "Other payables", &[("2400", -1)]),
     sum(
         "current_liabilities",
@@ -773,8 +773,7 @@ mod tests {
             for line in template.balance_sheet().iter().chain(template.income_statement()) {
                 for (code, _) in line.accounts {
                     // 研发费用 reads research sub-accounts of 6602 under the key `6602R`.
-                    let code = crate::domain::split_key(code)
-                        .map_or(code.strip_suffix(crate::domain::RESEARCH_SUFFIX).unwrap_or(code), |(c, _)| c);
+                    let code = crate::domain::key_account(code);
                     assert!(first_level(template).iter().any(|a| a.code == code), "{template:?}: {code}");
                 }
             }

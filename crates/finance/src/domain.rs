@@ -445,7 +445,7 @@ pub const BALANCE_SHEET: &[StatementLine] = &[
             ("1471", 1),
         ],
     ),
-    acc("other_current_assets", "其他流动资产", "Other current assets", &[("1901", 1)]),
+    acc("other_current_assets", "其他流动资产", "Other current assets", &[("1901", 1), ("2221V", 1)]),
     sum(
         "current_assets",
         "流动资产合计",
@@ -488,7 +488,7 @@ pub const BALANCE_SHEET: &[StatementLine] = &[
     acc("payables", "应付账款", "Accounts payable", &[("2202-", -1), ("1123-", -1)]),
     acc("advances", "预收款项", "Advances from customers", &[("2203-", -1), ("1122-", -1)]),
     acc("payroll", "应付职工薪酬", "Employee benefits payable", &[("2211", -1)]),
-    acc("taxes", "应交税费", "Taxes payable", &[("2221", -1)]),
+    acc("taxes", "应交税费", "Taxes payable", &[("2221", -1), ("2221V", 1)]),
     acc("other_payables", "其他应付款", "Other payables", &[("2241", -1), ("2231", -1), ("2232", -1)]),
     sum(
         "current_liabilities",
@@ -621,6 +621,21 @@ pub fn split_key(key: &str) -> Option<(&str, bool)> {
 
 /// What marks the research sub-accounts of 管理费用 in an income-statement key (`6602R`).
 pub const RESEARCH_SUFFIX: &str = "R";
+
+/// What marks, in a balance-sheet key (`2221V`), the debit balances of the VAT columns of
+/// 应交税费 (应交增值税 and 未交增值税: input VAT carried forward, tax paid ahead), which CAS
+/// shows under 其他流动资产 rather than as less tax payable (财会〔2016〕22号).
+pub const VAT_DEBIT_SUFFIX: &str = "V";
+
+/// The first-level account a statement key reads: the key itself, or the account a side
+/// (`1122+`), its research sub-accounts (`6602R`) or its VAT debit balances (`2221V`) are
+/// part of.
+pub fn key_account(key: &str) -> &str {
+    match split_key(key) {
+        Some((code, _)) => code,
+        None => key.strip_suffix(RESEARCH_SUFFIX).or_else(|| key.strip_suffix(VAT_DEBIT_SUFFIX)).unwrap_or(key),
+    }
+}
 
 /// The key an account's movement counts under on the income statement: its first-level code,
 /// except the research sub-accounts of 管理费用 (a sub-account of 6602 whose name has 研发 in

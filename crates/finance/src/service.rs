@@ -1571,23 +1571,34 @@ pub(crate) fn statement_rows(
 
 /// 资产负债表 at the end of `period`, compared with the end of the previous year.
 pub async fn balance_sheet(conn: &mut db::Conn, company: i64, period: &str) -> Result<Vec<StatementRow>> {
-    let lines = chart::template(conn, company).await?.balance_sheet();
-    let current = balances_at(conn, company, lines, period).await?;
+    let template = chart::template(conn, company).await?;
+    let lines = template.balance_sheet();
+    let current = balances_at(conn, company, template, lines, period).await?;
     let year: i32 = period[..4].parse().unwrap_or(0);
-    let last_year_end = balances_at(conn, company, lines, &format!("{}-12", year - 1)).await?;
+    let last_year_end = balances_at(conn, company, template, lines, &format!("{}-12", year - 1)).await?;
     Ok(statement_rows(lines, &current, &last_year_end))
 }
 
 /// The balances a balance sheet reads at the end of `period`: debit minus credit per
-/// first-level account, and for each account the sheet splits by side (`1122+` / `1122-`),
-/// the sum of its parties' debit balances and of their credit balances.
+/// first-level account, for each account the sheet splits by side (`1122+` / `1122-`) the
+/// sum of its parties' debit balances and of their credit balances, and for a sheet that
+/// shows them apart (`2221V`) the VAT columns' debit balances ([`vat_debit_balances`]).
 async fn balances_at(
     conn: &mut db::Conn,
     company: i64,
+    template: chart::Template,
     lines: &[domain::StatementLine],
     period: &str,
 ) -> Result<BTreeMap<String, i64>> {
     let mut nets = net_by_first_level(conn, company, None, period).await?;
+    let vat_key = lines
+        .iter()
+        .flat_map(|l| l.accounts.iter())
+        .map(|(key, _)| *key)
+        .find(|key| key.ends_with(domain::VAT_DEBIT_SUFFIX) && domain::split_key(key).is_none());
+    if let Some(key) = vat_key {
+        nets.insert(key.to_string(), vat_debit_balances(conn, company, template, period).await?);
+    }
     let split: std::collections::BTreeSet<&str> = lines
         .iter()
         .flat_map(|l| l.accounts.iter())
@@ -1633,6 +1644,34 @@ async fn balances_at(
         nets.insert(format!("{code}{}", domain::CREDIT_SIDE), credit_side);
     }
     Ok(nets)
+}
+
+/// The debit balances of the VAT columns of 应交税费 at the end of `period`: 应交增值税 and its
+/// columns as one (input VAT carried forward), and 未交增值税 (tax paid ahead), each counted
+/// when it is in debit. CAS shows them under 其他流动资产 (财会〔2016〕22号).
+async fn vat_debit_balances(conn: &mut db::Conn, company: i64, template: chart::Template, period: &str) -> Result<i64> {
+    let unpaid = template.code(chart::Role::UnpaidVat);
+    let rows = sqlx::query(
+        "SELECT a.code, CAST(SUM(b.debit - b.credit) AS BIGINT) AS net FROM fin_balances b \
+         JOIN fin_accounts a ON a.id = b.account_id WHERE b.company_id = $1 AND b.period <= $2 AND a.code LIKE $3 \
+         GROUP BY a.code",
+    )
+    .bind(company)
+    .bind(period)
+    .bind(format!("{}%", &unpaid[..4]))
+    .fetch_all(conn)
+    .await?;
+    let (mut columns, mut unpaid_net) = (0i64, 0i64);
+    for r in &rows {
+        let code: String = r.try_get("code")?;
+        let net: i64 = r.try_get::<Option<i64>, _>("net")?.unwrap_or(0);
+        if template.vat_accounts().iter().any(|prefix| code.starts_with(prefix)) {
+            columns += net;
+        } else if code.starts_with(unpaid) {
+            unpaid_net += net;
+        }
+    }
+    Ok(columns.max(0) + unpaid_net.max(0))
 }
 
 /// 利润表 for `from..=to`, compared with the same months a year earlier. Closing vouchers
@@ -1717,7 +1756,7 @@ pub async fn statement_line(
     let template = chart::template(conn, company).await?;
     let (lines, nets) = match statement {
         Statement::BalanceSheet => {
-            (template.balance_sheet(), balances_at(conn, company, template.balance_sheet(), to).await?)
+            (template.balance_sheet(), balances_at(conn, company, template, template.balance_sheet(), to).await?)
         }
         Statement::IncomeStatement => {
             (template.income_statement(), movements_without_closing(conn, company, from, to, slice).await?)
@@ -1741,8 +1780,7 @@ pub async fn statement_line(
         .filter_map(|(code, sign)| {
             // A key that is not an account (研发费用's research sub-accounts of 6602, one side
             // of a receivable account's parties) opens the account it is part of.
-            let account =
-                domain::split_key(code).map_or(code.strip_suffix(domain::RESEARCH_SUFFIX).unwrap_or(code), |(c, _)| c);
+            let account = domain::key_account(code);
             names.get(account).map(|(name_zh, name_en)| LineAccount {
                 code: account.to_string(),
                 name_zh: name_zh.clone(),

@@ -80,8 +80,11 @@ async fn a_company_starting_its_books_in_july_opens_them_with_what_its_accounts_
     let bank = tb["items"].as_array().expect("items").iter().find(|r| r["code"] == "1002").cloned().expect("1002");
     assert_eq!((bank["opening"].as_str(), bank["debit"].as_str()), (Some("200000.00"), Some("0.00")));
     let sheet = api.get("/api/v1/finance/reports/balance-sheet?period=2026-07").await.json();
-    // The VAT carried forward stands within 应交税费 (−5,000.00), as the statement nets it.
-    assert_eq!((figure(&sheet, "total_assets"), figure(&sheet, "taxes")), ("280000.00".into(), "-5000.00".into()));
+    // The input VAT carried forward is an asset (其他流动资产), not less tax payable.
+    assert_eq!(
+        [figure(&sheet, "total_assets"), figure(&sheet, "other_current_assets"), figure(&sheet, "taxes")],
+        ["285000.00", "5000.00", "0.00"]
+    );
     assert_eq!(figure(&sheet, "total_assets"), figure(&sheet, "total_liabilities_and_equity"));
     // The cash flow statement opens with the bank's 200,000.00, whether it starts in July or in
     // January: the cash the books start with is no flow.
