@@ -395,7 +395,7 @@ async fn not_open(tx: &mut Tx, company: i64, period: &str) -> db::Error {
 /// Checks that the entry's period is open, holding the shared lock of [`require_open`], and
 /// resolves its account codes to ids, refusing unknown, archived and non-leaf accounts. One
 /// query does both: each account row carries the period's status. Opening balances
-/// ([`post_opening`]) go to the month before the books' first, which is no period of theirs:
+/// ([`post_opening`]) go to the year's month `00`, which is no period of the books:
 /// `check_period` is false for them alone.
 async fn open_accounts(tx: &mut Tx, company: i64, entry: &Entry) -> Result<Vec<i64>> {
     accounts_in_period(tx, company, entry, true).await
@@ -829,6 +829,14 @@ pub async fn post_opening(
     problems.finish()?;
     let (entry_id, number) =
         post_document_entry(tx, company, &entry, OPENING).await.map_err(|error| on_form_row(&form, error))?;
+    // Typed by hand, so its lines are audited as a draft's are (posting audits the number).
+    tx.audit(
+        "create",
+        "finance.entry",
+        Some(&entry_id.to_string()),
+        &json!({"kind": [null, OPENING], "entry": [null, entry]}),
+    )
+    .await?;
     let amount = entry.lines.iter().map(|l| l.debit).sum();
     Ok((domain::PostedVoucher { entry_id, number, amount }, period))
 }

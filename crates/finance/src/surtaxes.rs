@@ -276,7 +276,7 @@ impl VatExemption {
 /// The surtaxes of the months `from..=to` and the VAT they are levied on (the base), with
 /// `due` each month's general-method tax as filed (`vat_return::filed_monthly`); `sales` are
 /// the months' sales on the schedules, as [`monthly_sales`] reads them (the VAT return reads
-/// them with its schedules).
+/// them with its schedules), from the first month of the quarter for a quarterly `taxpayer`.
 ///
 /// The base of a month is the VAT due for it: its general-method tax, whether transferred to
 /// 未交增值税 at the month's end, paid within the month into 已交税金 or still to transfer, and
@@ -290,9 +290,9 @@ pub async fn rows(
     months: &[String],
     due: &std::collections::BTreeMap<String, i64>,
     sales: &[MonthSales],
+    taxpayer: crate::vat::Taxpayer,
 ) -> Result<Surtaxes> {
     let settings = settings(&mut *conn, company).await?;
-    let taxpayer = crate::invoicing::taxpayer(&mut *conn, company).await?;
     let codes = Surtax::ALL.map(|t| template.code(t.role()));
     let simplified_account = chart::simplified_vat_account(&mut *conn, company).await?;
     let simplified_vat = simplified_account.as_str();
@@ -302,14 +302,6 @@ pub async fn rows(
     // quarter, whose first months may lie before `from`, so the figures are read from there.
     let returns: Vec<Option<Vec<String>>> = months.iter().map(|m| taxpayer.return_months(m)).collect();
     let read_from = returns.iter().flatten().flatten().min().unwrap_or(from).min(from).clone();
-    let read_sales;
-    let sales = match read_from < *from {
-        true => {
-            read_sales = monthly_sales(&mut *conn, company, &read_from, to).await?;
-            read_sales.as_slice()
-        }
-        false => sales,
-    };
     let movements = sqlx::query(
         "SELECT a.code, b.period, CAST(SUM(b.credit) AS BIGINT) AS credit, CAST(SUM(b.debit) AS BIGINT) AS debit \
          FROM fin_balances b JOIN fin_accounts a ON a.id = b.account_id WHERE b.company_id = $1 AND b.period >= $2 \

@@ -354,7 +354,7 @@ pub async fn vat_return(conn: &mut db::Conn, company: i64, from: &str, to: &str)
     let months = crate::costs::months(&from, &to)?;
     let payable = months.iter().filter_map(|m| filed.due.get(m)).sum();
     let closing: i64 = balances.iter().map(|r| -r.2).sum();
-    let surtaxes = surtaxes::rows(conn, company, template, &months, &filed.due, &sales).await?;
+    let surtaxes = surtaxes::rows(conn, company, template, &months, &filed.due, &sales, taxpayer).await?;
     // Credit positive, as the VAT accounts are liabilities.
     let earlier: Vec<(String, String, i64)> = balances.iter().filter(|(_, p, _)| *p < from).cloned().collect();
     let opening: i64 = earlier.iter().map(|r| -r.2).sum();
@@ -535,9 +535,12 @@ pub async fn transfer_unpaid(tx: &mut Tx, principal: &Principal, period: &str) -
     let transfer = if unpaid > 0 { Some(post_transfer(tx, company, template, &period, unpaid).await?) } else { None };
     // The surtaxes are levied on the month's tax as filed, whatever of it was transferred or
     // paid within the month.
-    let sales = surtaxes::monthly_sales(tx.conn(), company, &period, &period).await?;
-    let surtaxes =
-        surtaxes::rows(tx.conn(), company, template, std::slice::from_ref(&period), &filed.due, &sales).await?;
+    // A quarterly filer's sales from the quarter's first month, as its return reads them.
+    let taxpayer = crate::invoicing::taxpayer(tx.conn(), company).await?;
+    let (first, _) = taxpayer.whole_returns(&period, &period);
+    let sales = surtaxes::monthly_sales(tx.conn(), company, &first, &period).await?;
+    let months = std::slice::from_ref(&period);
+    let surtaxes = surtaxes::rows(tx.conn(), company, template, months, &filed.due, &sales, taxpayer).await?;
     let exemption = match surtaxes.vat_exempt.first().map(VatExemption::to_move) {
         Some(amount) if amount != 0 => {
             Some(post_exemption(tx, company, template, &surtaxes.simplified_account, &period, amount).await?)

@@ -74,6 +74,11 @@ async fn a_company_starting_its_books_in_july_opens_them_with_what_its_accounts_
         (opened["period"].as_str(), opened["number"].as_str(), opened["amount"].as_str()),
         (Some("2026-00"), Some("转-0001"), Some("285000.00"))
     );
+    let audited = format!(
+        "audit_log WHERE resource = 'finance.entry' AND action = 'create' AND resource_id = '{}'",
+        opened["entry_id"]
+    );
+    assert_eq!(app.count(&audited).await, 1, "the lines typed are in the audit trail");
 
     // July's trial balance opens with it and moved nothing; the balance sheet balances.
     let tb = api.get("/api/v1/finance/reports/trial-balance?from=2026-07&to=2026-07").await.json();
