@@ -76,6 +76,9 @@ pub struct Invoice {
     pub memo: String,
     /// Why the draft may not be posted yet (a bill that does not match its order), if held.
     pub hold_reason: Option<String>,
+    /// Carried over open from the books kept before these, with the opening balances: it has
+    /// no lines, its voucher is the opening one, and it cannot be credited here.
+    pub opening: bool,
     /// For an invoice written in a foreign currency: its figures in it. Its lines are in it
     /// too; `net`, `tax`, `total` and `settled` above are the ledger's CNY.
     pub foreign: Option<ForeignFigures>,
@@ -466,6 +469,211 @@ async fn insert_lines(tx: &mut Tx, invoice: i64, lines: &[InvoiceLine]) -> Resul
     tx.execute(q.build()).await?;
     Ok(())
 }
+/// An open invoice or bill of the books kept before these, carried over with the opening
+/// balances (期初未清单据) on the receivable or payable line that holds it: its number, date
+/// and due date as the earlier books had them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct OpeningDocumentForm {
+    #[serde(default)]
+    pub number: String,
+    /// `YYYY-MM-DD`, on or before the day the opening balances stand on.
+    #[serde(default)]
+    pub date: String,
+    /// `YYYY-MM-DD`; the document's date when left empty.
+    #[serde(default)]
+    pub due_date: String,
+}
+
+impl OpeningDocumentForm {
+    pub fn is_blank(&self) -> bool {
+        self.number.trim().is_empty() && self.date.trim().is_empty() && self.due_date.trim().is_empty()
+    }
+}
+
+/// An open document checked, ready to be written once its opening voucher is posted.
+pub(crate) struct CarriedDocument {
+    kind: &'static str,
+    party_id: i64,
+    number: String,
+    date: String,
+    due_date: String,
+    /// What is open of it, in CNY, and in its currency for one written in a foreign one.
+    amount: i64,
+    foreign: Option<(DocumentRate, i64)>,
+    memo: String,
+}
+
+/// Checks the open documents carried over on an opening voucher's lines (`carried`: the form
+/// row, the checked line, the party's number as typed and the document typed on it), each
+/// refusal on its row: a customer's
+/// invoice is a debit of the receivable account (1122), a supplier's bill a credit of the
+/// payable one (2202), naming a party of that role; its number is new among the company's
+/// invoices (or bills) and in the voucher; its date is on or before `opening_day`, its due
+/// date not before its date.
+pub(crate) async fn check_carried(
+    tx: &mut Tx,
+    company: i64,
+    opening_day: &str,
+    carried: &[(usize, &Line, &str, &OpeningDocumentForm)],
+    problems: &mut Problems,
+) -> Result<Vec<CarriedDocument>> {
+    if carried.is_empty() {
+        return Ok(Vec::new());
+    }
+    let template = chart::template(tx.conn(), company).await?;
+    let (receivable, payable) = (template.code(Role::Receivable), template.code(Role::Payable));
+    let mut q = db::SqlBuilder::new(
+        "SELECT party_id, role FROM party_roles WHERE role IN ('customer', 'supplier') AND party_id IN ",
+    );
+    q.bind_list(carried.iter().filter_map(|(_, line, _, _)| line.party));
+    let roles: Vec<(i64, String)> = tx
+        .fetch_all(q.build())
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("party_id")?, r.try_get("role")?)))
+        .collect::<std::result::Result<_, sqlx::Error>>()?;
+    let mut q = db::SqlBuilder::new("SELECT kind, number FROM fin_invoices WHERE company_id = ");
+    q.bind(company).push(" AND number IN ").bind_list(carried.iter().map(|(_, _, _, d)| d.number.trim().to_string()));
+    let mut taken: Vec<(String, String)> = tx
+        .fetch_all(q.build())
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("kind")?, r.try_get("number")?)))
+        .collect::<std::result::Result<_, sqlx::Error>>()?;
+    let mut documents = Vec::with_capacity(carried.len());
+    for (row, line, party_number, document) in carried {
+        let field = format!("lines[{row}]");
+        let before = problems.0.len();
+        let kind = if line.account == receivable && line.debit > 0 {
+            "customer"
+        } else if line.account == payable && line.credit > 0 {
+            "supplier"
+        } else if line.account == receivable || line.account == payable {
+            problems.add(&field, "error.finance.opening_document_side", &line.account);
+            continue;
+        } else {
+            problems.add(&field, "error.finance.opening_document_account", format!("{receivable} / {payable}"));
+            continue;
+        };
+        let party_id = match line.party {
+            None => {
+                problems.add(&field, "error.finance.opening_document_party", "");
+                0
+            }
+            Some(party) if !roles.iter().any(|(p, role)| *p == party && role == kind) => {
+                let refusal =
+                    if kind == "supplier" { "error.finance.not_supplier" } else { "error.finance.not_customer" };
+                problems.add(&field, refusal, *party_number);
+                0
+            }
+            Some(party) => party,
+        };
+        let number = document.number.trim().to_string();
+        if number.is_empty() {
+            problems.add(&field, "error.finance.opening_document_number", "");
+        } else if number.chars().count() > 40 {
+            problems.add(&field, "error.finance.opening_document_number_long", &number);
+        } else if taken.iter().any(|(k, n)| k == kind && *n == number) {
+            problems.add(&field, "error.finance.document_number_taken", &number);
+        } else {
+            taken.push((kind.to_string(), number.clone()));
+        }
+        let date = match kernel::dates::parse(&field, document.date.trim()) {
+            Ok(day) if day.to_string().as_str() > opening_day => {
+                problems.add(&field, "error.finance.opening_document_date", opening_day);
+                None
+            }
+            Ok(day) => Some(day),
+            Err(_) => {
+                problems.add(&field, "error.finance.opening_document_date", opening_day);
+                None
+            }
+        };
+        let due_date = match (date, document.due_date.trim()) {
+            (date, "") => date,
+            (date, due) => match kernel::dates::parse(&field, due) {
+                Ok(due) if date.is_some_and(|d| due < d) => {
+                    problems.add(&field, "error.finance.due_before_date", due.to_string());
+                    None
+                }
+                Ok(due) => Some(due),
+                Err(_) => {
+                    problems.add(&field, "error.finance.opening_document_due", due);
+                    None
+                }
+            },
+        };
+        let foreign = match &line.foreign {
+            Some((code, amount, rate)) => Some((DocumentRate::stored(code, rate)?, *amount)),
+            None => None,
+        };
+        if problems.0.len() > before {
+            continue;
+        }
+        let (Some(date), Some(due_date)) = (date, due_date) else { continue };
+        documents.push(CarriedDocument {
+            kind,
+            party_id,
+            number,
+            date: date.to_string(),
+            due_date: due_date.to_string(),
+            amount: line.debit + line.credit,
+            foreign,
+            memo: line.memo.clone(),
+        });
+    }
+    Ok(documents)
+}
+
+/// Writes the open documents carried over by the opening voucher `entry_id`: each open as the
+/// earlier books left it, settled by receipts and payments from then on as any other, and
+/// audited. Returns their ids.
+pub(crate) async fn insert_carried(
+    tx: &mut Tx,
+    company: i64,
+    entry_id: i64,
+    documents: &[CarriedDocument],
+) -> Result<Vec<i64>> {
+    let now = tx.now().to_string();
+    let user = tx.actor().user_id;
+    let rounding = vat_rounding(tx.conn(), company).await?.key();
+    let mut ids = Vec::with_capacity(documents.len());
+    for d in documents {
+        let id: i64 = tx.fetch_one(
+            sqlx::query(
+                "INSERT INTO fin_invoices (company_id, kind, party_id, number, status, invoice_date, due_date, tax_inclusive, vat_rounding, \
+                 net, tax, total, entry_id, memo, created_at, created_by, posted_at, opening) \
+                 VALUES ($1, $2, $3, $4, 'open', $5, $6, 1, $7, $8, 0, $8, $9, $10, $11, $12, $11, 1) RETURNING id",
+            )
+            .bind(company)
+            .bind(d.kind)
+            .bind(d.party_id)
+            .bind(&d.number)
+            .bind(&d.date)
+            .bind(&d.due_date)
+            .bind(rounding)
+            .bind(d.amount)
+            .bind(entry_id)
+            .bind(&d.memo)
+            .bind(&now)
+            .bind(user),
+        )
+        .await?
+        .try_get("id")?;
+        let mut audited = json!({"kind": [null, d.kind], "opening": [null, true], "number": [null, d.number], "party_id": [null, d.party_id],
+            "date": [null, d.date], "due_date": [null, d.due_date], "total": [null, domain::yuan(d.amount)]});
+        if let Some((rate, amount)) = &d.foreign {
+            insert_foreign(tx, id, rate, vat::Totals { net: *amount, tax: 0, total: *amount }).await?;
+            audited["currency"] = json!([null, rate.code()]);
+            audited["rate"] = json!([null, rate.rate_text()]);
+            audited["foreign_total"] = json!([null, crate::domain::decimal_text(*amount, rate.currency)]);
+        }
+        tx.audit("create", "finance.invoice", Some(&id.to_string()), &audited).await?;
+        ids.push(id);
+    }
+    Ok(ids)
+}
 
 /// The voucher lines of an invoice: net per account, cost centre and project, tax, and the
 /// receivable or payable. Of an invoice in a foreign currency, the receivable (payable) line
@@ -728,12 +936,22 @@ pub async fn release(tx: &mut Tx, company: i64, id: i64) -> Result<()> {
     Ok(())
 }
 
+/// A document carried over with the opening balances has no lines of this ledger to undo
+/// (what it sold was booked in the earlier books), so it is not credited here.
+fn refuse_opening_credit(invoice: &Invoice) -> Result<()> {
+    if invoice.opening {
+        return Err(DomainError::invalid("date", "error.finance.opening_document_credit", "").into());
+    }
+    Ok(())
+}
+
 /// Issues a credit note for the whole of an unpaid invoice: a new document with the lines
 /// negated, posted in red ink on `date`, settling the invoice.
 pub async fn credit_note(tx: &mut Tx, principal: &Principal, id: i64, date: &str) -> Result<i64> {
     principal.authorize(MANAGE)?;
     let company = principal.company_id.0;
     let invoice = load(tx.conn(), company, id).await?.ok_or(DomainError::NotFound("invoice"))?;
+    refuse_opening_credit(&invoice)?;
     if invoice.status != "open"
         || invoice.settled != 0
         || invoice.document_open() != invoice.document_figures().2
@@ -925,6 +1143,7 @@ pub async fn credit_part(
     if !["open", "partial", "paid"].contains(&invoice.status.as_str()) || invoice.credit_of.is_some() {
         return Err(db::document::wrong_status(&invoice.status));
     }
+    refuse_opening_credit(&invoice)?;
     let mut p = Problems::default();
     p.check(kernel::dates::parse("date", date));
     if lines.is_empty() {
@@ -1980,7 +2199,7 @@ pub async fn set_off_candidates(conn: &mut db::Conn, company: i64, note: &Invoic
 fn load_sql(more: &str, joins: &str, lock: &str) -> String {
     format!(
         "SELECT i.kind, i.party_id, p.name AS party_name, i.number, i.status, i.credit_of, i.invoice_date, i.due_date, i.tax_inclusive, i.vat_rounding, \
-         i.net, i.tax, i.total, i.settled, i.entry_id, i.memo, i.hold_reason, l.line_no, l.description, l.quantity, l.unit_price, \
+         i.net, i.tax, i.total, i.settled, i.entry_id, i.memo, i.hold_reason, i.opening, l.line_no, l.description, l.quantity, l.unit_price, \
          l.discount_bp, l.vat_rate_bp, l.account, l.product_id, l.cost_center, l.project, l.net AS line_net, l.tax AS line_tax, l.total AS line_total, \
          c.currency, c.rate, c.net AS doc_net, c.tax AS doc_tax, c.total AS doc_total, c.settled AS doc_settled{more} \
          FROM fin_invoices i JOIN parties p ON p.id = i.party_id LEFT JOIN fin_invoice_lines l ON l.invoice_id = i.id \
@@ -2063,6 +2282,7 @@ fn invoice_from_rows(id: i64, rows: &[db::Row]) -> Result<Option<Invoice>> {
         entry_id: r.try_get("entry_id")?,
         memo: r.try_get("memo")?,
         hold_reason: r.try_get("hold_reason")?,
+        opening: r.try_get::<i64, _>("opening")? == 1,
         foreign: match r.try_get::<Option<String>, _>("currency")? {
             Some(currency) => Some(ForeignFigures {
                 currency,
@@ -2094,6 +2314,8 @@ pub struct InvoiceSummary {
     pub currency: String,
     pub document_total: i64,
     pub document_settled: i64,
+    /// Carried over with the opening balances.
+    pub opening: bool,
 }
 
 impl InvoiceSummary {
@@ -2108,7 +2330,7 @@ impl InvoiceSummary {
 const SUMMARY_COLUMNS: &str =
     "i.id, i.number, p.name AS party_name, i.invoice_date, i.due_date, i.status, i.total, i.settled, \
      COALESCE(c.currency, 'CNY') AS currency, COALESCE(c.total, i.total) AS document_total, \
-     COALESCE(c.settled, i.settled) AS document_settled";
+     COALESCE(c.settled, i.settled) AS document_settled, i.opening";
 
 /// Invoices of a kind, newest first (at most 500; filter by status).
 pub async fn list(conn: &mut db::Conn, company: i64, kind: &str, status: Option<&str>) -> Result<Vec<InvoiceSummary>> {
@@ -2139,6 +2361,7 @@ fn summary(r: &sqlx::any::AnyRow) -> std::result::Result<InvoiceSummary, sqlx::E
         currency: r.try_get("currency")?,
         document_total: r.try_get("document_total")?,
         document_settled: r.try_get("document_settled")?,
+        opening: r.try_get::<i64, _>("opening")? == 1,
     })
 }
 

@@ -298,6 +298,12 @@ pub fn module() -> Module {
                 name: "VAT reduction columns",
                 sql: include_str!("../migrations/0042_vat_reduction_columns.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 43,
+                name: "opening documents",
+                sql: include_str!("../migrations/0043_opening_documents.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,

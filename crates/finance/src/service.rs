@@ -782,12 +782,18 @@ pub fn opening_period(first: &str) -> String {
 /// month's costs). Lines may name a customer or supplier, whose balance then opens with it,
 /// and a foreign amount. The voucher must balance, the difference shown; it is refused once
 /// the first month is closed. A mistake is put right by another opening voucher; there may be
-/// several. Audited and announced as any posting. Returns the voucher and its period.
+/// several. Audited and announced as any posting.
+///
+/// A receivable or payable line may carry an open invoice or bill of the earlier books
+/// (`documents`, by form row; see [`crate::invoicing::check_carried`]): it is written open
+/// with the voucher, so receipts and payments settle it and the ageing and statements of
+/// account show it.
 pub async fn post_opening(
     tx: &mut Tx,
     principal: &Principal,
     form: &EntryForm,
-) -> Result<(domain::PostedVoucher, String)> {
+    documents: &[crate::invoicing::OpeningDocumentForm],
+) -> Result<Opened> {
     principal.authorize(ACCOUNTS)?;
     principal.authorize(POST)?;
     let company = principal.company_id.0;
@@ -826,6 +832,15 @@ pub async fn post_opening(
             problems.add(&format!("lines[{row}]"), "error.finance.opening_tags", "");
         }
     }
+    let carried: Vec<_> = form
+        .rows()
+        .into_iter()
+        .zip(&entry.lines)
+        .filter_map(|(row, line)| {
+            documents.get(row).filter(|d| !d.is_blank()).map(|d| (row, line, form.lines[row].party.trim(), d))
+        })
+        .collect();
+    let carried = crate::invoicing::check_carried(tx, company, &form.date, &carried, &mut problems).await?;
     problems.finish()?;
     let (entry_id, number) =
         post_document_entry(tx, company, &entry, OPENING).await.map_err(|error| on_form_row(&form, error))?;
@@ -837,8 +852,17 @@ pub async fn post_opening(
         &json!({"kind": [null, OPENING], "entry": [null, entry]}),
     )
     .await?;
+    let documents = crate::invoicing::insert_carried(tx, company, entry_id, &carried).await?;
     let amount = entry.lines.iter().map(|l| l.debit).sum();
-    Ok((domain::PostedVoucher { entry_id, number, amount }, period))
+    Ok(Opened { voucher: domain::PostedVoucher { entry_id, number, amount }, period, documents })
+}
+
+/// What [`post_opening`] entered: the voucher, the period it stands in (`2026-00`) and the
+/// open documents carried over on its lines.
+pub struct Opened {
+    pub voucher: domain::PostedVoucher,
+    pub period: String,
+    pub documents: Vec<i64>,
 }
 
 /// The statement that adds a posted entry's other lines to the cash flow rows, when the entry

@@ -515,17 +515,31 @@ pub async fn entries(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Json<V
 pub struct OpeningBody {
     #[serde(default)]
     memo: String,
-    lines: Vec<crate::domain::LineForm>,
+    lines: Vec<OpeningLineBody>,
 }
 
-/// `POST /api/v1/finance/opening-balances`: posts opening balances (`service::post_opening`).
+/// A line of opening balances: a voucher line, and on a receivable or payable line the open
+/// invoice or bill of the earlier books it holds (`{"number", "date", "due_date"}`).
+#[derive(Deserialize)]
+pub struct OpeningLineBody {
+    #[serde(flatten)]
+    line: crate::domain::LineForm,
+    #[serde(default)]
+    document: Option<crate::invoicing::OpeningDocumentForm>,
+}
+
+/// `POST /api/v1/finance/opening-balances`: posts opening balances (`service::post_opening`),
+/// answering with the voucher and the ids of the documents carried over.
 pub async fn post_opening(ctx: Ctx, ApiJson(body): ApiJson<OpeningBody>) -> AppResult<Response> {
-    let form = EntryForm { date: String::new(), word: String::new(), memo: body.memo, lines: body.lines };
+    let documents: Vec<_> = body.lines.iter().map(|l| l.document.clone().unwrap_or_default()).collect();
+    let lines = body.lines.into_iter().map(|l| l.line).collect();
+    let form = EntryForm { date: String::new(), word: String::new(), memo: body.memo, lines };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    let (posted, period) = service::post_opening(&mut tx, &ctx.principal, &form).await?;
+    let opened = service::post_opening(&mut tx, &ctx.principal, &form, &documents).await?;
     tx.commit().await?;
-    let body =
-        json!({"entry_id": posted.entry_id, "number": posted.number, "period": period, "amount": yuan(posted.amount)});
+    let posted = opened.voucher;
+    let body = json!({"entry_id": posted.entry_id, "number": posted.number, "period": opened.period,
+        "amount": yuan(posted.amount), "documents": opened.documents});
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
@@ -850,7 +864,7 @@ fn invoice_json(invoice: &crate::invoicing::Invoice) -> Value {
         "number": invoice.number, "status": invoice.status, "credit_of": invoice.credit_of, "date": invoice.date,
         "due_date": invoice.due_date, "tax_inclusive": invoice.tax_inclusive, "net": yuan(invoice.net), "tax": yuan(invoice.tax),
         "total": yuan(invoice.total), "settled": yuan(invoice.settled), "open": yuan(invoice.open_amount()),
-        "entry_id": invoice.entry_id, "memo": invoice.memo,
+        "entry_id": invoice.entry_id, "memo": invoice.memo, "opening": invoice.opening,
         "lines": invoice.lines.iter().map(|l| json!({
             "description": l.description, "quantity": kernel::Qty::from_scaled(l.quantity).to_string(), "unit_price": amount(&l.unit_price),
             "discount": format!("{}", rust_decimal::Decimal::new(l.discount_bp, 2).normalize()), "vat_rate": kernel::vat::choice(l.vat_rate_bp),
@@ -1100,7 +1114,7 @@ pub async fn invoices(ctx: Ctx, Query(q): Query<InvoiceQuery>) -> AppResult<Json
     let items: Vec<Value> = crate::invoicing::list(&mut conn, ctx.company_id(), &kind, q.status.as_deref().filter(|s| !s.is_empty()))
         .await?
         .iter()
-        .map(|i| json!({"id": i.id, "number": i.number, "party_name": i.party_name, "date": i.date, "due_date": i.due_date, "status": i.status, "total": yuan(i.total), "settled": yuan(i.settled), "currency": i.currency,
+        .map(|i| json!({"id": i.id, "number": i.number, "party_name": i.party_name, "date": i.date, "due_date": i.due_date, "status": i.status, "total": yuan(i.total), "settled": yuan(i.settled), "currency": i.currency, "opening": i.opening,
             "document_total": crate::domain::decimal_text(i.document_total, kernel::Currency::from_code(&i.currency).unwrap_or(kernel::Currency::CNY))}))
         .collect();
     Ok(Json(json!({"items": items})))

@@ -8,6 +8,7 @@ use crate::chart;
 use crate::costs::{self, CostReport};
 use crate::dimensions::{self, Dimension};
 use crate::domain::{self, yuan, EntryForm, LineForm, WORDS};
+use crate::invoicing;
 use crate::review::{Rules, Signature, SIGNATURES};
 use crate::service::{self, Account, EntrySummary, StatementRow, StoredEntry, TrialBalanceRow};
 use askama::Template;
@@ -111,8 +112,8 @@ async fn accounts_page(ctx: &Ctx, refused: Refused) -> AppResult<AccountsPage> {
         page: PageCtx::new(ctx, "finance.accounts", "/finance/accounts").await?,
         template: chart::template(&mut conn, ctx.company_id()).await?.key(),
         templates: chart::TEMPLATES.iter().map(|t| t.key()).collect(),
-        vat_rounding: crate::invoicing::vat_rounding(&mut conn, ctx.company_id()).await?.key(),
-        taxpayer: crate::invoicing::taxpayer(&mut conn, ctx.company_id()).await?.key(),
+        vat_rounding: invoicing::vat_rounding(&mut conn, ctx.company_id()).await?.key(),
+        taxpayer: invoicing::taxpayer(&mut conn, ctx.company_id()).await?.key(),
         surtaxes: crate::surtaxes::settings(&mut conn, ctx.company_id()).await?,
         rules: {
             let rules = crate::review::rules(&mut conn, ctx.company_id()).await?;
@@ -309,11 +310,20 @@ struct EntryFormPage {
     opening: Option<OpeningMode>,
 }
 
-/// The opening balances' form: the month they stand in and the opening vouchers posted so
-/// far, as (id, number, total).
+/// The opening balances' form: the month they stand in, the opening vouchers posted so far,
+/// as (id, number, total), and the open document typed on each line (in place of its cost
+/// centre and project, which opening balances do not take).
 struct OpeningMode {
     period: String,
     vouchers: Vec<(i64, String, i64)>,
+    documents: Vec<invoicing::OpeningDocumentForm>,
+}
+
+impl OpeningMode {
+    /// The document typed on line `i`, blank if none.
+    fn document(&self, i: &usize) -> invoicing::OpeningDocumentForm {
+        self.documents.get(*i).cloned().unwrap_or_default()
+    }
 }
 
 impl EntryFormPage {
@@ -379,7 +389,12 @@ async fn entry_form_page(
 
 /// The opening balances' form (期初余额): the voucher form without its day and word, which the
 /// ledger sets, and the opening vouchers posted so far.
-async fn opening_page(ctx: &Ctx, form: EntryForm, errors: Vec<(String, String)>) -> AppResult<EntryFormPage> {
+async fn opening_page(
+    ctx: &Ctx,
+    form: EntryForm,
+    documents: Vec<invoicing::OpeningDocumentForm>,
+    errors: Vec<(String, String)>,
+) -> AppResult<EntryFormPage> {
     let mut page = entry_form_page(ctx, None, form, errors).await?;
     let mut conn = conn(ctx).await?;
     let first = service::first_period(&mut conn, ctx.company_id()).await?;
@@ -398,28 +413,36 @@ async fn opening_page(ctx: &Ctx, form: EntryForm, errors: Vec<(String, String)>)
     .collect::<Result<Vec<(i64, String, i64)>, sqlx::Error>>()?;
     page.page = PageCtx::new(ctx, "finance.opening_balances", "/finance/opening").await?;
     page.action = "/finance/opening".into();
-    page.opening = Some(OpeningMode { period, vouchers });
+    page.opening = Some(OpeningMode { period, vouchers, documents });
     Ok(page)
 }
 
 pub async fn opening(ctx: Ctx) -> AppResult<Response> {
     ctx.require(service::ACCOUNTS)?;
     let form = EntryForm { date: String::new(), word: "转".into(), memo: String::new(), lines: Vec::new() };
-    render(&opening_page(&ctx, form, Vec::new()).await?)
+    render(&opening_page(&ctx, form, Vec::new(), Vec::new()).await?)
 }
 
 /// Posts the opening balances typed, going to their voucher, or shows the form again with each
 /// refusal beside its line.
 pub async fn post_opening(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
     let form = entry_form_from(&pairs);
+    let (numbers, dates, due_dates) = (pairs.all("document_number"), pairs.all("document_date"), pairs.all("due_date"));
+    let documents: Vec<_> = (0..form.lines.len())
+        .map(|i| invoicing::OpeningDocumentForm {
+            number: numbers.get(i).cloned().unwrap_or_default(),
+            date: dates.get(i).cloned().unwrap_or_default(),
+            due_date: due_dates.get(i).cloned().unwrap_or_default(),
+        })
+        .collect();
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    let result = service::post_opening(&mut tx, &ctx.principal, &form).await;
+    let result = service::post_opening(&mut tx, &ctx.principal, &form, &documents).await;
     finish_form(
         &ctx,
         tx,
         result,
-        |(posted, _)| (format!("/finance/entries/{}", posted.entry_id), "finance.posted_ok"),
-        async |errors| opening_page(&ctx, form, field_messages(&ctx, &errors)).await,
+        |opened| (format!("/finance/entries/{}", opened.voucher.entry_id), "finance.posted_ok"),
+        async |errors| opening_page(&ctx, form, documents, field_messages(&ctx, &errors)).await,
     )
     .await
 }

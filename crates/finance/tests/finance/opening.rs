@@ -172,3 +172,212 @@ async fn the_accountant_enters_opening_balances_on_their_page_and_a_refusal_show
         1
     );
 }
+
+/// A line of opening balances with an open document of the earlier books on it.
+fn carried(account: &str, debit: &str, credit: &str, party: &str, document: (&str, &str, &str)) -> Value {
+    let (number, date, due_date) = document;
+    json!({"account": account, "debit": debit, "credit": credit, "party": party,
+           "document": {"number": number, "date": date, "due_date": due_date}})
+}
+
+async fn party_number(api: &testkit::ApiClient, id: i64) -> String {
+    api.get(&format!("/api/v1/parties/{id}")).await.json()["number"].as_str().expect("number").to_string()
+}
+
+#[tokio::test]
+async fn the_open_invoices_and_bills_of_the_earlier_books_are_carried_over_and_settled_here() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026, "first_month": 7})).await;
+    let ruifeng = party(&api, "上海瑞丰贸易有限公司", "customer").await;
+    let pacific = party(&api, "Pacific Trading LLC", "customer").await;
+    let paper = party(&api, "华东纸业有限公司", "supplier").await;
+    let (ruifeng_no, pacific_no, paper_no) =
+        (party_number(&api, ruifeng).await, party_number(&api, pacific).await, party_number(&api, paper).await);
+
+    // Refused beside each line, storing nothing: a document on the bank line, one on the credit
+    // side of receivables, one without its customer, one dated after 30 June (the day the
+    // opening balances stand on), one due before its date, and a number typed twice.
+    let refused = api
+        .post(
+            "/api/v1/finance/opening-balances",
+            &json!({"lines": [
+                carried("1002", "1000.00", "", "", ("B-1", "2026-06-01", "")),
+                carried("1122", "", "500.00", &ruifeng_no, ("XS-1", "2026-06-01", "")),
+                carried("1122", "500.00", "", "", ("XS-2", "2026-06-01", "")),
+                carried("1122", "300.00", "", &ruifeng_no, ("XS-3", "2026-07-02", "")),
+                carried("1122", "200.00", "", &ruifeng_no, ("XS-4", "2026-06-10", "2026-06-01")),
+                carried("2202", "", "100.00", &paper_no, ("CG-1", "2026-06-01", "")),
+                carried("2202", "", "1400.00", &paper_no, ("CG-1", "2026-06-02", "")),
+            ]}),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    let errors: Vec<(String, String)> = refused.json()["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap_or_default().into(), e["code"].as_str().unwrap_or_default().into()))
+        .collect();
+    let expected = [
+        ("lines[0]", "error.finance.opening_document_account"),
+        ("lines[1]", "error.finance.opening_document_side"),
+        ("lines[2]", "error.finance.opening_document_party"),
+        ("lines[3]", "error.finance.opening_document_date"),
+        ("lines[4]", "error.finance.due_before_date"),
+        ("lines[6]", "error.finance.document_number_taken"),
+    ];
+    assert_eq!(errors, expected.map(|(f, c)| (f.to_string(), c.to_string())), "{}", refused.body);
+    assert_eq!((app.count("fin_entries").await, app.count("fin_invoices").await), (0, 0));
+
+    // What the earlier books left open at the end of June: 瑞丰 owes two invoices, 30,000.00
+    // due 19 June and 20,000.00 due 18 July; Pacific owes USD 1,000.00 booked at 7.10, due 30
+    // June; 华东纸业 is owed a bill of 40,000.00 due 10 July.
+    let opened = api
+        .post(
+            "/api/v1/finance/opening-balances",
+            &json!({"lines": [
+                {"account": "1002", "debit": "200000.00"},
+                carried("1122", "30000.00", "", &ruifeng_no, ("XS-0412", "2026-05-20", "2026-06-19")),
+                carried("1122", "20000.00", "", &ruifeng_no, ("XS-0466", "2026-06-18", "2026-07-18")),
+                {"account": "1122", "debit": "7100.00", "party": pacific_no, "currency": "USD", "foreign_amount": "1000.00", "rate": "7.10",
+                 "document": {"number": "EX-0088", "date": "2026-05-31", "due_date": "2026-06-30"}},
+                carried("2202", "", "40000.00", &paper_no, ("CG-0201", "2026-06-10", "2026-07-10")),
+                {"account": "4001", "credit": "217100.00"},
+            ]}),
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.body);
+    let opened = opened.json();
+    assert_eq!(opened["documents"].as_array().map(Vec::len), Some(4), "{opened}");
+    assert_eq!(app.count("audit_log WHERE resource = 'finance.invoice' AND action = 'create'").await, 4);
+    let invoices = api.get("/api/v1/finance/invoices?kind=customer").await.json();
+    let xs0412 = invoices["items"].as_array().expect("items").iter().find(|i| i["number"] == "XS-0412").cloned();
+    let xs0412 = xs0412.expect("XS-0412 is listed among the invoices");
+    assert_eq!((xs0412["status"].as_str(), xs0412["opening"].as_bool()), (Some("open"), Some(true)));
+
+    // On 31 July: 瑞丰's first invoice is 42 days past due, its second 13; Pacific's 31.
+    let ageing = api.get("/api/v1/finance/reports/ageing?kind=receivable&date=2026-07-31").await.json();
+    let row = |name: &str| ageing["items"].as_array().expect("items").iter().find(|r| r["party_name"] == name).cloned();
+    let ruifeng_row = row("上海瑞丰贸易有限公司").expect("瑞丰 is aged");
+    assert_eq!((ruifeng_row["0_30"].as_str(), ruifeng_row["31_60"].as_str()), (Some("20000.00"), Some("30000.00")));
+    assert_eq!(row("Pacific Trading LLC").expect("Pacific is aged")["31_60"], "7100.00");
+
+    // 瑞丰 pays 35,000.00 on 10 July: the oldest invoice is paid, 5,000.00 of the next, and
+    // nothing is left over as an advance.
+    let receipt = api
+        .post(
+            "/api/v1/finance/payments",
+            &json!({"kind": "receipt", "party_id": ruifeng, "date": "2026-07-10", "amount": "35000.00"}),
+        )
+        .await;
+    assert_eq!(receipt.status, StatusCode::CREATED, "{}", receipt.body);
+    assert_eq!(receipt.json()["unallocated"], "0.00", "{}", receipt.body);
+    let status = |number: &'static str| {
+        let api = &api;
+        async move {
+            let items = api.get("/api/v1/finance/invoices?kind=customer").await.json();
+            let found = items["items"].as_array().expect("items").iter().find(|i| i["number"] == number).cloned();
+            found.expect("listed")["status"].as_str().unwrap_or_default().to_string()
+        }
+    };
+    assert_eq!((status("XS-0412").await, status("XS-0466").await), ("paid".to_string(), "partial".to_string()));
+    // Pacific pays its dollars at 7.20: the invoice is cleared at its 7.10, ¥100.00 gained.
+    let dollars = api
+        .post(
+            "/api/v1/finance/payments",
+            &json!({"kind": "receipt", "party_id": pacific, "date": "2026-07-20", "amount": "1000.00", "currency": "USD", "rate": "7.20"}),
+        )
+        .await;
+    assert_eq!(dollars.status, StatusCode::CREATED, "{}", dollars.body);
+    assert_eq!(status("EX-0088").await, "paid");
+    // 华东纸业's bill is paid on 10 July.
+    let paid = api
+        .post(
+            "/api/v1/finance/payments",
+            &json!({"kind": "payment", "party_id": paper, "date": "2026-07-10", "amount": "40000.00"}),
+        )
+        .await;
+    assert_eq!(
+        (paid.status, paid.json()["unallocated"].as_str()),
+        (StatusCode::CREATED, Some("0.00")),
+        "{}",
+        paid.body
+    );
+
+    // The ledger agrees with the documents: 1122 holds 瑞丰's 15,000.00 still open, 2202 and
+    // the advance accounts nothing, and the dollar receipt's gain is in 6603.
+    let tb = api.get("/api/v1/finance/reports/trial-balance?from=2026-07&to=2026-07").await.json();
+    let closing = |code: &str| {
+        let items = tb["items"].as_array().expect("items");
+        items.iter().find(|r| r["code"] == code).and_then(|r| r["closing"].as_str()).unwrap_or("0.00").to_string()
+    };
+    assert_eq!(
+        [closing("1122"), closing("2202"), closing("2203"), closing("1123"), closing("6603")],
+        ["15000.00", "0.00", "0.00", "0.00", "-100.00"],
+        "{tb}"
+    );
+
+    // 瑞丰's statement of July opens with the 50,000.00 carried over and ends with 15,000.00.
+    let statement = api
+        .get(&format!("/api/v1/finance/reports/party-statement?party_id={ruifeng}&from=2026-07-01&to=2026-07-31"))
+        .await
+        .json();
+    assert_eq!((statement["opening"].as_str(), statement["closing"].as_str()), (Some("50000.00"), Some("15000.00")));
+
+    // It has no lines here to credit: a credit note is refused, and its page offers none.
+    let id = xs0412["id"].as_i64().expect("id");
+    let second = invoices["items"].as_array().expect("items").iter().find(|i| i["number"] == "XS-0466").cloned();
+    let second = second.expect("XS-0466")["id"].as_i64().expect("id");
+    let credit =
+        api.post(&format!("/api/v1/finance/invoices/{second}/credit-note"), &json!({"date": "2026-07-25"})).await;
+    assert_eq!(credit.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", credit.body);
+    assert_eq!(credit.json()["errors"][0]["code"], "error.finance.opening_document_credit");
+    let page = app.signed_in("admin").await.get(&format!("/finance/invoices/{id}")).await;
+    assert!(page.body.contains("id=\"opening-document\"") && !page.body.contains("/credit-note"), "{}", page.body);
+}
+
+#[tokio::test]
+async fn an_open_invoice_is_typed_beside_its_line_on_the_opening_balances_page() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026, "first_month": 7})).await;
+    let customer = party(&api, "杭州明远电子有限公司", "customer").await;
+    let number = party_number(&api, customer).await;
+    let browser = app.signed_in("admin").await;
+    let form = |date: &'static str| {
+        vec![
+            ("account", "1122".to_string()),
+            ("debit", "8800.00".to_string()),
+            ("credit", String::new()),
+            ("party", number.clone()),
+            ("document_number", "MY-2026-031".to_string()),
+            ("document_date", date.to_string()),
+            ("due_date", "2026-07-15".to_string()),
+            ("account", "4001".to_string()),
+            ("debit", String::new()),
+            ("credit", "8800.00".to_string()),
+            ("party", String::new()),
+            ("document_number", String::new()),
+            ("document_date", String::new()),
+            ("due_date", String::new()),
+        ]
+    };
+    let typed = form("2026-07-05");
+    let pairs: Vec<(&str, &str)> = typed.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let refused = browser.post_form("/finance/opening", "/finance/opening", &pairs).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert!(refused.body.contains("未清单据的日期须为 YYYY-MM-DD 格式，且不晚于期初日 2026-06-30"), "{}", refused.body);
+    assert!(refused.body.contains("value=\"MY-2026-031\""), "the document comes back as typed");
+    let typed = form("2026-06-15");
+    let pairs: Vec<(&str, &str)> = typed.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let posted = browser.post_form("/finance/opening", "/finance/opening", &pairs).await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.body);
+    assert_eq!(
+        app.count("fin_invoices WHERE number = 'MY-2026-031' AND opening = 1 AND status = 'open' AND total = 880000")
+            .await,
+        1
+    );
+    let list = browser.get("/finance/invoices").await;
+    assert!(list.body.contains("MY-2026-031") && list.body.contains("期初单据"), "{}", list.body);
+}
