@@ -469,9 +469,10 @@ async fn insert_lines(tx: &mut Tx, invoice: i64, lines: &[InvoiceLine]) -> Resul
     tx.execute(q.build()).await?;
     Ok(())
 }
-/// An open invoice or bill of the books kept before these, carried over with the opening
-/// balances (期初未清单据) on the receivable or payable line that holds it: its number, date
-/// and due date as the earlier books had them.
+/// An open document of the books kept before these, carried over with the opening balances
+/// (期初未清单据) on the line that holds it: an invoice or bill not yet settled, or money
+/// received or paid in advance not yet applied; its number, date and due date as the earlier
+/// books had them.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct OpeningDocumentForm {
@@ -480,7 +481,8 @@ pub struct OpeningDocumentForm {
     /// `YYYY-MM-DD`, on or before the day the opening balances stand on.
     #[serde(default)]
     pub date: String,
-    /// `YYYY-MM-DD`; the document's date when left empty.
+    /// `YYYY-MM-DD` for an invoice or bill, the document's date when left empty; none for an
+    /// advance.
     #[serde(default)]
     pub due_date: String,
 }
@@ -491,9 +493,46 @@ impl OpeningDocumentForm {
     }
 }
 
+/// What an opening line carries: an invoice (`customer`) or bill (`supplier`), or an advance
+/// received (`receipt`) or paid (`payment`). The kind is the one the document's own table
+/// (`fin_invoices` or `fin_payments`) gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Carried {
+    Invoice(&'static str),
+    Advance(&'static str),
+}
+
+impl Carried {
+    /// The kind of document a line on `account`, on the debit side or not, carries.
+    fn of(template: Template, account: &str, debit: bool) -> Option<Carried> {
+        let is = |role: Role| template.code(role) == account;
+        match debit {
+            true if is(Role::Receivable) => Some(Carried::Invoice("customer")),
+            false if is(Role::Payable) => Some(Carried::Invoice("supplier")),
+            false if is(Role::CustomerAdvance) => Some(Carried::Advance("receipt")),
+            true if is(Role::SupplierAdvance) => Some(Carried::Advance("payment")),
+            _ => None,
+        }
+    }
+
+    fn kind(self) -> &'static str {
+        match self {
+            Carried::Invoice(kind) | Carried::Advance(kind) => kind,
+        }
+    }
+
+    /// The role the line's party must have.
+    fn party_role(self) -> &'static str {
+        match self.kind() {
+            "customer" | "receipt" => "customer",
+            _ => "supplier",
+        }
+    }
+}
+
 /// An open document checked, ready to be written once its opening voucher is posted.
 pub(crate) struct CarriedDocument {
-    kind: &'static str,
+    carried: Carried,
     party_id: i64,
     number: String,
     date: String,
@@ -506,11 +545,11 @@ pub(crate) struct CarriedDocument {
 
 /// Checks the open documents carried over on an opening voucher's lines (`carried`: the form
 /// row, the checked line, the party's number as typed and the document typed on it), each
-/// refusal on its row: a customer's
-/// invoice is a debit of the receivable account (1122), a supplier's bill a credit of the
-/// payable one (2202), naming a party of that role; its number is new among the company's
-/// invoices (or bills) and in the voucher; its date is on or before `opening_day`, its due
-/// date not before its date.
+/// refusal on its row: a customer's invoice is a debit of the receivable account (1122), a
+/// supplier's bill a credit of the payable one (2202), an advance received a credit of 2203
+/// and one paid a debit of 1123 (in yuan, as advances are kept); each names a party of its
+/// role; its number is new among the company's documents of its kind and in the voucher; its
+/// date is on or before `opening_day`, an invoice's due date not before its date.
 pub(crate) async fn check_carried(
     tx: &mut Tx,
     company: i64,
@@ -522,19 +561,22 @@ pub(crate) async fn check_carried(
         return Ok(Vec::new());
     }
     let template = chart::template(tx.conn(), company).await?;
-    let (receivable, payable) = (template.code(Role::Receivable), template.code(Role::Payable));
-    let mut q = db::SqlBuilder::new(
-        "SELECT party_id, role FROM party_roles WHERE role IN ('customer', 'supplier') AND party_id IN ",
-    );
-    q.bind_list(carried.iter().filter_map(|(_, line, _, _)| line.party));
-    let roles: Vec<(i64, String)> = tx
-        .fetch_all(q.build())
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get("party_id")?, r.try_get("role")?)))
-        .collect::<std::result::Result<_, sqlx::Error>>()?;
+    let named: Vec<i64> = carried.iter().filter_map(|(_, line, _, _)| line.party).collect();
+    let mut roles: Vec<(i64, String)> = Vec::new();
+    if !named.is_empty() {
+        let mut q = db::SqlBuilder::new(
+            "SELECT party_id, role FROM party_roles WHERE role IN ('customer', 'supplier') AND party_id IN ",
+        );
+        q.bind_list(named);
+        for r in tx.fetch_all(q.build()).await? {
+            roles.push((r.try_get("party_id")?, r.try_get("role")?));
+        }
+    }
+    let numbers = || carried.iter().map(|(_, _, _, d)| d.number.trim().to_string());
     let mut q = db::SqlBuilder::new("SELECT kind, number FROM fin_invoices WHERE company_id = ");
-    q.bind(company).push(" AND number IN ").bind_list(carried.iter().map(|(_, _, _, d)| d.number.trim().to_string()));
+    q.bind(company).push(" AND number IN ").bind_list(numbers());
+    q.push(" UNION ALL SELECT kind, number FROM fin_payments WHERE company_id = ").bind(company);
+    q.push(" AND number IN ").bind_list(numbers());
     let mut taken: Vec<(String, String)> = tx
         .fetch_all(q.build())
         .await?
@@ -545,15 +587,14 @@ pub(crate) async fn check_carried(
     for (row, line, party_number, document) in carried {
         let field = format!("lines[{row}]");
         let before = problems.0.len();
-        let kind = if line.account == receivable && line.debit > 0 {
-            "customer"
-        } else if line.account == payable && line.credit > 0 {
-            "supplier"
-        } else if line.account == receivable || line.account == payable {
-            problems.add(&field, "error.finance.opening_document_side", &line.account);
-            continue;
-        } else {
-            problems.add(&field, "error.finance.opening_document_account", format!("{receivable} / {payable}"));
+        let Some(kind) = Carried::of(template, &line.account, line.debit > 0) else {
+            let holders = [Role::Receivable, Role::Payable, Role::CustomerAdvance, Role::SupplierAdvance];
+            if holders.iter().any(|role| template.code(*role) == line.account) {
+                problems.add(&field, "error.finance.opening_document_side", &line.account);
+            } else {
+                let codes: Vec<&str> = holders.iter().map(|role| template.code(*role)).collect();
+                problems.add(&field, "error.finance.opening_document_account", codes.join(" / "));
+            }
             continue;
         };
         let party_id = match line.party {
@@ -561,9 +602,12 @@ pub(crate) async fn check_carried(
                 problems.add(&field, "error.finance.opening_document_party", "");
                 0
             }
-            Some(party) if !roles.iter().any(|(p, role)| *p == party && role == kind) => {
-                let refusal =
-                    if kind == "supplier" { "error.finance.not_supplier" } else { "error.finance.not_customer" };
+            Some(party) if !roles.iter().any(|(p, role)| *p == party && role == kind.party_role()) => {
+                let refusal = if kind.party_role() == "supplier" {
+                    "error.finance.not_supplier"
+                } else {
+                    "error.finance.not_customer"
+                };
                 problems.add(&field, refusal, *party_number);
                 0
             }
@@ -574,26 +618,27 @@ pub(crate) async fn check_carried(
             problems.add(&field, "error.finance.opening_document_number", "");
         } else if number.chars().count() > 40 {
             problems.add(&field, "error.finance.opening_document_number_long", &number);
-        } else if taken.iter().any(|(k, n)| k == kind && *n == number) {
+        } else if taken.iter().any(|(k, n)| k == kind.kind() && *n == number) {
             problems.add(&field, "error.finance.document_number_taken", &number);
         } else {
-            taken.push((kind.to_string(), number.clone()));
+            taken.push((kind.kind().to_string(), number.clone()));
         }
         let date = match kernel::dates::parse(&field, document.date.trim()) {
-            Ok(day) if day.to_string().as_str() > opening_day => {
-                problems.add(&field, "error.finance.opening_document_date", opening_day);
-                None
-            }
-            Ok(day) => Some(day),
-            Err(_) => {
+            Ok(day) if day.to_string().as_str() <= opening_day => Some(day),
+            _ => {
                 problems.add(&field, "error.finance.opening_document_date", opening_day);
                 None
             }
         };
-        let due_date = match (date, document.due_date.trim()) {
-            (date, "") => date,
-            (date, due) => match kernel::dates::parse(&field, due) {
-                Ok(due) if date.is_some_and(|d| due < d) => {
+        let due_date = match (kind, date, document.due_date.trim()) {
+            (Carried::Advance(_), _, "") | (Carried::Invoice(_), None, _) => date,
+            (Carried::Advance(_), _, _) => {
+                problems.add(&field, "error.finance.opening_advance_due", "");
+                None
+            }
+            (Carried::Invoice(_), Some(date), "") => Some(date),
+            (Carried::Invoice(_), Some(date), due) => match kernel::dates::parse(&field, due) {
+                Ok(due) if due < date => {
                     problems.add(&field, "error.finance.due_before_date", due.to_string());
                     None
                 }
@@ -604,16 +649,20 @@ pub(crate) async fn check_carried(
                 }
             },
         };
-        let foreign = match &line.foreign {
-            Some((code, amount, rate)) => Some((DocumentRate::stored(code, rate)?, *amount)),
-            None => None,
+        let foreign = match (&line.foreign, kind) {
+            (Some(_), Carried::Advance(_)) => {
+                problems.add(&field, "error.finance.opening_advance_foreign", "");
+                None
+            }
+            (Some((code, amount, rate)), _) => Some((DocumentRate::stored(code, rate)?, *amount)),
+            (None, _) => None,
         };
         if problems.0.len() > before {
             continue;
         }
         let (Some(date), Some(due_date)) = (date, due_date) else { continue };
         documents.push(CarriedDocument {
-            kind,
+            carried: kind,
             party_id,
             number,
             date: date.to_string(),
@@ -626,9 +675,10 @@ pub(crate) async fn check_carried(
     Ok(documents)
 }
 
-/// Writes the open documents carried over by the opening voucher `entry_id`: each open as the
-/// earlier books left it, settled by receipts and payments from then on as any other, and
-/// audited. Returns their ids.
+/// Writes the open documents carried over by the opening voucher `entry_id`, each audited:
+/// an invoice or bill open as the earlier books left it, settled by receipts and payments
+/// from then on as any other; an advance unapplied, through no bank, applied to invoices as
+/// any other. Returns their ids (of invoices and of payments).
 pub(crate) async fn insert_carried(
     tx: &mut Tx,
     company: i64,
@@ -640,36 +690,64 @@ pub(crate) async fn insert_carried(
     let rounding = vat_rounding(tx.conn(), company).await?.key();
     let mut ids = Vec::with_capacity(documents.len());
     for d in documents {
-        let id: i64 = tx.fetch_one(
-            sqlx::query(
-                "INSERT INTO fin_invoices (company_id, kind, party_id, number, status, invoice_date, due_date, tax_inclusive, vat_rounding, \
-                 net, tax, total, entry_id, memo, created_at, created_by, posted_at, opening) \
-                 VALUES ($1, $2, $3, $4, 'open', $5, $6, 1, $7, $8, 0, $8, $9, $10, $11, $12, $11, 1) RETURNING id",
-            )
-            .bind(company)
-            .bind(d.kind)
-            .bind(d.party_id)
-            .bind(&d.number)
-            .bind(&d.date)
-            .bind(&d.due_date)
-            .bind(rounding)
-            .bind(d.amount)
-            .bind(entry_id)
-            .bind(&d.memo)
-            .bind(&now)
-            .bind(user),
-        )
-        .await?
-        .try_get("id")?;
-        let mut audited = json!({"kind": [null, d.kind], "opening": [null, true], "number": [null, d.number], "party_id": [null, d.party_id],
-            "date": [null, d.date], "due_date": [null, d.due_date], "total": [null, domain::yuan(d.amount)]});
-        if let Some((rate, amount)) = &d.foreign {
-            insert_foreign(tx, id, rate, vat::Totals { net: *amount, tax: 0, total: *amount }).await?;
-            audited["currency"] = json!([null, rate.code()]);
-            audited["rate"] = json!([null, rate.rate_text()]);
-            audited["foreign_total"] = json!([null, crate::domain::decimal_text(*amount, rate.currency)]);
-        }
-        tx.audit("create", "finance.invoice", Some(&id.to_string()), &audited).await?;
+        let mut audited = json!({"kind": [null, d.carried.kind()], "opening": [null, true], "number": [null, d.number],
+            "party_id": [null, d.party_id], "date": [null, d.date], "amount": [null, domain::yuan(d.amount)]});
+        let (id, resource): (i64, &str) = match d.carried {
+            Carried::Invoice(kind) => {
+                let id = tx.fetch_one(
+                    sqlx::query(
+                        "INSERT INTO fin_invoices (company_id, kind, party_id, number, status, invoice_date, due_date, tax_inclusive, vat_rounding, \
+                         net, tax, total, entry_id, memo, created_at, created_by, posted_at, opening) \
+                         VALUES ($1, $2, $3, $4, 'open', $5, $6, 1, $7, $8, 0, $8, $9, $10, $11, $12, $11, 1) RETURNING id",
+                    )
+                    .bind(company)
+                    .bind(kind)
+                    .bind(d.party_id)
+                    .bind(&d.number)
+                    .bind(&d.date)
+                    .bind(&d.due_date)
+                    .bind(rounding)
+                    .bind(d.amount)
+                    .bind(entry_id)
+                    .bind(&d.memo)
+                    .bind(&now)
+                    .bind(user),
+                )
+                .await?
+                .try_get("id")?;
+                audited["due_date"] = json!([null, d.due_date]);
+                if let Some((rate, amount)) = &d.foreign {
+                    insert_foreign(tx, id, rate, vat::Totals { net: *amount, tax: 0, total: *amount }).await?;
+                    audited["currency"] = json!([null, rate.code()]);
+                    audited["rate"] = json!([null, rate.rate_text()]);
+                    audited["foreign_amount"] = json!([null, crate::domain::decimal_text(*amount, rate.currency)]);
+                }
+                (id, "finance.invoice")
+            }
+            Carried::Advance(kind) => {
+                let id = tx.fetch_one(
+                    sqlx::query(
+                        "INSERT INTO fin_payments (company_id, kind, party_id, number, payment_date, amount, bank_account, unallocated, \
+                         entry_id, memo, created_at, created_by, opening) \
+                         VALUES ($1, $2, $3, $4, $5, $6, '', $6, $7, $8, $9, $10, 1) RETURNING id",
+                    )
+                    .bind(company)
+                    .bind(kind)
+                    .bind(d.party_id)
+                    .bind(&d.number)
+                    .bind(&d.date)
+                    .bind(d.amount)
+                    .bind(entry_id)
+                    .bind(&d.memo)
+                    .bind(&now)
+                    .bind(user),
+                )
+                .await?
+                .try_get("id")?;
+                (id, "finance.payment")
+            }
+        };
+        tx.audit("create", resource, Some(&id.to_string()), &audited).await?;
         ids.push(id);
     }
     Ok(ids)
@@ -2380,6 +2458,8 @@ pub struct PaymentSummary {
     pub entry_id: i64,
     /// For one made in a foreign currency: the currency and the amount in it.
     pub foreign: Option<(String, i64)>,
+    /// An advance carried over with the opening balances.
+    pub opening: bool,
 }
 
 impl PaymentSummary {
@@ -2398,7 +2478,7 @@ impl PaymentSummary {
 /// credit notes are listed with their notes, not here.
 pub async fn payments(conn: &mut db::Conn, company: i64, kind: &str, month: &str) -> Result<Vec<PaymentSummary>> {
     let rows = sqlx::query(
-        "SELECT f.id, f.number, f.party_id, p.name AS party_name, f.payment_date, f.amount, f.unallocated, f.entry_id, \
+        "SELECT f.id, f.number, f.party_id, p.name AS party_name, f.payment_date, f.amount, f.unallocated, f.entry_id, f.opening, \
          c.currency, c.amount AS foreign_amount \
          FROM fin_payments f JOIN parties p ON p.id = f.party_id LEFT JOIN fin_payment_currency c ON c.payment_id = f.id \
          WHERE f.company_id = $1 AND f.kind = $2 \
@@ -2425,6 +2505,7 @@ pub async fn payments(conn: &mut db::Conn, company: i64, kind: &str, month: &str
                     Some(code) => Some((code, r.try_get("foreign_amount")?)),
                     None => None,
                 },
+                opening: r.try_get::<i64, _>("opening")? == 1,
             })
         })
         .collect::<std::result::Result<_, sqlx::Error>>()

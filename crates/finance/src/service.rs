@@ -784,10 +784,10 @@ pub fn opening_period(first: &str) -> String {
 /// the first month is closed. A mistake is put right by another opening voucher; there may be
 /// several. Audited and announced as any posting.
 ///
-/// A receivable or payable line may carry an open invoice or bill of the earlier books
-/// (`documents`, by form row; see [`crate::invoicing::check_carried`]): it is written open
-/// with the voucher, so receipts and payments settle it and the ageing and statements of
-/// account show it.
+/// A receivable, payable or advance line may carry an open document of the earlier books
+/// (`documents`, by form row; see [`crate::invoicing::check_carried`]): an invoice or bill is
+/// written open with the voucher, so receipts and payments settle it and the ageing and
+/// statements of account show it; an advance is written unapplied, to be applied to invoices.
 pub async fn post_opening(
     tx: &mut Tx,
     principal: &Principal,

@@ -3,7 +3,7 @@
 //! and the VAT return of July open with it, no year-to-date figure counts it as a movement,
 //! and once July is closed no more can be entered.
 
-use crate::invoicing::party;
+use crate::invoicing::{party, posted_invoice};
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 use testkit::spawn_app;
@@ -192,12 +192,15 @@ async fn the_open_invoices_and_bills_of_the_earlier_books_are_carried_over_and_s
     let ruifeng = party(&api, "上海瑞丰贸易有限公司", "customer").await;
     let pacific = party(&api, "Pacific Trading LLC", "customer").await;
     let paper = party(&api, "华东纸业有限公司", "supplier").await;
+    let mingyuan = party(&api, "杭州明远电子有限公司", "customer").await;
     let (ruifeng_no, pacific_no, paper_no) =
         (party_number(&api, ruifeng).await, party_number(&api, pacific).await, party_number(&api, paper).await);
+    let mingyuan_no = party_number(&api, mingyuan).await;
 
     // Refused beside each line, storing nothing: a document on the bank line, one on the credit
     // side of receivables, one without its customer, one dated after 30 June (the day the
-    // opening balances stand on), one due before its date, and a number typed twice.
+    // opening balances stand on), one due before its date, a number typed twice, an advance
+    // received on the debit side, and one given a due date.
     let refused = api
         .post(
             "/api/v1/finance/opening-balances",
@@ -209,6 +212,8 @@ async fn the_open_invoices_and_bills_of_the_earlier_books_are_carried_over_and_s
                 carried("1122", "200.00", "", &ruifeng_no, ("XS-4", "2026-06-10", "2026-06-01")),
                 carried("2202", "", "100.00", &paper_no, ("CG-1", "2026-06-01", "")),
                 carried("2202", "", "1400.00", &paper_no, ("CG-1", "2026-06-02", "")),
+                carried("2203", "60.00", "", &ruifeng_no, ("YS-1", "2026-06-01", "")),
+                carried("2203", "", "60.00", &ruifeng_no, ("YS-2", "2026-06-01", "2026-07-01")),
             ]}),
         )
         .await;
@@ -226,13 +231,16 @@ async fn the_open_invoices_and_bills_of_the_earlier_books_are_carried_over_and_s
         ("lines[3]", "error.finance.opening_document_date"),
         ("lines[4]", "error.finance.due_before_date"),
         ("lines[6]", "error.finance.document_number_taken"),
+        ("lines[7]", "error.finance.opening_document_side"),
+        ("lines[8]", "error.finance.opening_advance_due"),
     ];
     assert_eq!(errors, expected.map(|(f, c)| (f.to_string(), c.to_string())), "{}", refused.body);
     assert_eq!((app.count("fin_entries").await, app.count("fin_invoices").await), (0, 0));
 
     // What the earlier books left open at the end of June: 瑞丰 owes two invoices, 30,000.00
     // due 19 June and 20,000.00 due 18 July; Pacific owes USD 1,000.00 booked at 7.10, due 30
-    // June; 华东纸业 is owed a bill of 40,000.00 due 10 July.
+    // June; 华东纸业 is owed a bill of 40,000.00 due 10 July; 明远 paid 6,000.00 in advance
+    // on 25 June for goods not yet invoiced.
     let opened = api
         .post(
             "/api/v1/finance/opening-balances",
@@ -243,14 +251,16 @@ async fn the_open_invoices_and_bills_of_the_earlier_books_are_carried_over_and_s
                 {"account": "1122", "debit": "7100.00", "party": pacific_no, "currency": "USD", "foreign_amount": "1000.00", "rate": "7.10",
                  "document": {"number": "EX-0088", "date": "2026-05-31", "due_date": "2026-06-30"}},
                 carried("2202", "", "40000.00", &paper_no, ("CG-0201", "2026-06-10", "2026-07-10")),
-                {"account": "4001", "credit": "217100.00"},
+                carried("2203", "", "6000.00", &mingyuan_no, ("YS-0007", "2026-06-25", "")),
+                {"account": "4001", "credit": "211100.00"},
             ]}),
         )
         .await;
     assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.body);
     let opened = opened.json();
-    assert_eq!(opened["documents"].as_array().map(Vec::len), Some(4), "{opened}");
+    assert_eq!(opened["documents"].as_array().map(Vec::len), Some(5), "{opened}");
     assert_eq!(app.count("audit_log WHERE resource = 'finance.invoice' AND action = 'create'").await, 4);
+    assert_eq!(app.count("fin_payments WHERE opening = 1 AND unallocated = 600000 AND bank_account = ''").await, 1);
     let invoices = api.get("/api/v1/finance/invoices?kind=customer").await.json();
     let xs0412 = invoices["items"].as_array().expect("items").iter().find(|i| i["number"] == "XS-0412").cloned();
     let xs0412 = xs0412.expect("XS-0412 is listed among the invoices");
@@ -304,9 +314,23 @@ async fn the_open_invoices_and_bills_of_the_earlier_books_are_carried_over_and_s
         "{}",
         paid.body
     );
+    // 明远 is invoiced 11,300.00 in July, and its advance of June is applied to it.
+    let invoice = posted_invoice(
+        &api,
+        json!({"kind": "customer", "party_id": mingyuan, "date": "2026-07-22",
+               "lines": [{"description": "电源模块", "quantity": "100", "unit_price": "100.00", "vat_rate": "13"}]}),
+    )
+    .await;
+    let invoice_id = invoice["id"].as_i64().expect("id");
+    let applied =
+        api.post(&format!("/api/v1/finance/invoices/{invoice_id}/apply-advance"), &json!({"date": "2026-07-22"})).await;
+    assert!(applied.status.is_success(), "{}", applied.body);
+    let invoice = api.get(&format!("/api/v1/finance/invoices/{invoice_id}")).await.json();
+    assert_eq!((invoice["status"].as_str(), invoice["open"].as_str()), (Some("partial"), Some("5300.00")));
 
-    // The ledger agrees with the documents: 1122 holds 瑞丰's 15,000.00 still open, 2202 and
-    // the advance accounts nothing, and the dollar receipt's gain is in 6603.
+    // The ledger agrees with the documents: 1122 holds 瑞丰's 15,000.00 and 明远's 5,300.00
+    // still open, 2202 and the advance accounts nothing, and the dollar receipt's gain is in
+    // 6603.
     let tb = api.get("/api/v1/finance/reports/trial-balance?from=2026-07&to=2026-07").await.json();
     let closing = |code: &str| {
         let items = tb["items"].as_array().expect("items");
@@ -314,7 +338,7 @@ async fn the_open_invoices_and_bills_of_the_earlier_books_are_carried_over_and_s
     };
     assert_eq!(
         [closing("1122"), closing("2202"), closing("2203"), closing("1123"), closing("6603")],
-        ["15000.00", "0.00", "0.00", "0.00", "-100.00"],
+        ["20300.00", "0.00", "0.00", "0.00", "-100.00"],
         "{tb}"
     );
 
@@ -333,8 +357,12 @@ async fn the_open_invoices_and_bills_of_the_earlier_books_are_carried_over_and_s
         api.post(&format!("/api/v1/finance/invoices/{second}/credit-note"), &json!({"date": "2026-07-25"})).await;
     assert_eq!(credit.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", credit.body);
     assert_eq!(credit.json()["errors"][0]["code"], "error.finance.opening_document_credit");
-    let page = app.signed_in("admin").await.get(&format!("/finance/invoices/{id}")).await;
+    let browser = app.signed_in("admin").await;
+    let page = browser.get(&format!("/finance/invoices/{id}")).await;
     assert!(page.body.contains("id=\"opening-document\"") && !page.body.contains("/credit-note"), "{}", page.body);
+    // 明远's advance is listed among June's receipts, marked as carried over.
+    let receipts = browser.get("/finance/payments?kind=receipt&month=2026-06").await;
+    assert!(receipts.body.contains("YS-0007") && receipts.body.contains("期初单据"), "{}", receipts.body);
 }
 
 #[tokio::test]
