@@ -304,6 +304,12 @@ pub fn module() -> Module {
                 name: "opening documents",
                 sql: include_str!("../migrations/0043_opening_documents.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 44,
+                name: "opening year to date",
+                sql: include_str!("../migrations/0044_opening_year_to_date.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,

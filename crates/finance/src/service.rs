@@ -8,7 +8,7 @@ use crate::domain::{self, Entry, EntryForm};
 use db::{Result, RowExt, Tx};
 use kernel::permission::Principal;
 use kernel::DomainError;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -855,6 +855,148 @@ pub async fn post_opening(
     let documents = crate::invoicing::insert_carried(tx, company, entry_id, &carried).await?;
     let amount = entry.lines.iter().map(|l| l.debit).sum();
     Ok(Opened { voucher: domain::PostedVoucher { entry_id, number, amount }, period, documents })
+}
+
+/// A year-to-date figure typed for an income or expense account (损益类科目本年累计发生额): what
+/// the year's months before the books' first one moved it, as the earlier books' income
+/// statement counts it (without the monthly closing transfers), on its debit or credit side.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct YearToDateLine {
+    pub account: String,
+    #[serde(default)]
+    pub debit: String,
+    #[serde(default)]
+    pub credit: String,
+}
+
+impl YearToDateLine {
+    fn is_blank(&self) -> bool {
+        self.account.trim().is_empty() && self.debit.trim().is_empty() && self.credit.trim().is_empty()
+    }
+}
+
+/// A stored year-to-date figure: the account, its names, and its debit and credit in fen.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct YearToDate {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub debit: i64,
+    pub credit: i64,
+}
+
+/// The year-to-date figures of the months before the books' first one, by account code.
+pub async fn year_to_date(conn: &mut db::Conn, company: i64) -> Result<Vec<YearToDate>> {
+    let rows = sqlx::query(
+        "SELECT a.code, a.name_zh, a.name_en, y.debit, y.credit FROM fin_opening_year_to_date y \
+         JOIN fin_accounts a ON a.id = y.account_id WHERE y.company_id = $1 ORDER BY a.code",
+    )
+    .bind(company)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(YearToDate {
+                code: r.try_get("code")?,
+                name_zh: r.try_get("name_zh")?,
+                name_en: r.try_get("name_en")?,
+                debit: r.try_get("debit")?,
+                credit: r.try_get("credit")?,
+            })
+        })
+        .collect::<std::result::Result<_, sqlx::Error>>()
+        .map_err(Into::into)
+}
+
+/// Sets the year-to-date figures of books started after January (期初损益累计): what each
+/// income and expense account moved in the year's months before the books' first, replacing
+/// those set before. They are no balances (those months' profit is in the opening balance of
+/// 本年利润 or 利润分配) but figures the income statement adds to a range that starts in
+/// January and runs past them, so the year's statement, and next year's comparison column,
+/// are whole. Income and expense accounts only, each once, on one side; refused for books
+/// from January (no earlier months) and once the first month is closed, as opening balances
+/// are. Audited with the figures before and after.
+pub async fn set_year_to_date(tx: &mut Tx, principal: &Principal, lines: &[YearToDateLine]) -> Result<Vec<YearToDate>> {
+    principal.authorize(ACCOUNTS)?;
+    principal.authorize(POST)?;
+    let company = principal.company_id.0;
+    let Some(first) = first_period(tx.conn(), company).await? else {
+        return Err(DomainError::invalid("lines", "error.finance.no_books", "").into());
+    };
+    if first.ends_with("-01") {
+        return Err(DomainError::invalid("lines", "error.finance.year_to_date_january", &first).into());
+    }
+    let sql =
+        format!("SELECT status FROM fin_periods WHERE company_id = $1 AND period = $2{}", tx.dialect().share_lock());
+    let status: String = tx.fetch_one(sqlx::query(&sql).bind(company).bind(&first)).await?.try_get("status")?;
+    if status != "open" {
+        return Err(DomainError::invalid("lines", "error.finance.opening_closed", first).into());
+    }
+    let typed: Vec<(usize, &YearToDateLine)> = lines.iter().enumerate().filter(|(_, l)| !l.is_blank()).collect();
+    let mut accounts: BTreeMap<String, i64> = BTreeMap::new();
+    if !typed.is_empty() {
+        let mut q = db::SqlBuilder::new(
+            "SELECT id, code FROM fin_accounts WHERE class IN ('income', 'expense') AND archived_at IS NULL AND company_id = ",
+        );
+        q.bind(company).push(" AND code IN ").bind_list(typed.iter().map(|(_, l)| l.account.trim().to_string()));
+        for r in tx.fetch_all(q.build()).await? {
+            accounts.insert(r.try_get("code")?, r.try_get("id")?);
+        }
+    }
+    let mut problems = kernel::error::Problems::default();
+    let mut figures: Vec<(i64, i64, i64)> = Vec::new();
+    for (row, line) in &typed {
+        let field = format!("lines[{row}]");
+        let code = line.account.trim();
+        let Some(id) = accounts.get(code).copied() else {
+            problems.add(&field, "error.finance.year_to_date_account", code);
+            continue;
+        };
+        let refused = problems.0.len();
+        let mut amount = |text: &str| match text.trim() {
+            "" => 0,
+            text => problems.amount(&field, text),
+        };
+        let (debit, credit) = (amount(&line.debit), amount(&line.credit));
+        if problems.0.len() > refused {
+            continue;
+        }
+        if (debit == 0) == (credit == 0) {
+            problems.add(&field, "error.finance.one_side", "");
+        } else if figures.iter().any(|(account, _, _)| *account == id) {
+            problems.add(&field, "error.finance.year_to_date_twice", code);
+        } else {
+            figures.push((id, debit, credit));
+        }
+    }
+    problems.finish()?;
+    let before = year_to_date(tx.conn(), company).await?;
+    tx.execute(sqlx::query("DELETE FROM fin_opening_year_to_date WHERE company_id = $1").bind(company)).await?;
+    let through = domain::previous_month(&first);
+    for (account, debit, credit) in &figures {
+        tx.execute(
+            sqlx::query(
+                "INSERT INTO fin_opening_year_to_date (company_id, account_id, through, debit, credit) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(company)
+            .bind(account)
+            .bind(&through)
+            .bind(debit)
+            .bind(credit),
+        )
+        .await?;
+    }
+    let after = year_to_date(tx.conn(), company).await?;
+    let shown = |figures: &[YearToDate]| -> Vec<serde_json::Value> {
+        figures
+            .iter()
+            .map(|f| json!({"account": f.code, "debit": domain::yuan(f.debit), "credit": domain::yuan(f.credit)}))
+            .collect()
+    };
+    tx.audit("update", "finance.opening_year_to_date", None, &json!({"lines": [shown(&before), shown(&after)]}))
+        .await?;
+    Ok(after)
 }
 
 /// What [`post_opening`] entered: the voucher, the period it stands in (`2026-00`) and the
@@ -1886,6 +2028,24 @@ async fn movements_without_closing(
             }
         }
         *map.entry(domain::income_statement_key(&c.code, &c.name_zh)).or_insert(0) -= c.net;
+    }
+    // Books started after January: the year's months before them, typed as figures, count in
+    // a range from January that runs through them (`set_year_to_date`). They name no cost
+    // centre or project.
+    if matches!(slice, LedgerSlice::All) && from.ends_with("-01") {
+        let earlier = sqlx::query(
+            "SELECT a.code, a.name_zh, y.debit - y.credit AS net FROM fin_opening_year_to_date y \
+             JOIN fin_accounts a ON a.id = y.account_id WHERE y.company_id = $1 AND y.through >= $2 AND y.through <= $3",
+        )
+        .bind(company)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&mut *conn)
+        .await?;
+        for r in &earlier {
+            let (code, name): (String, String) = (r.try_get("code")?, r.try_get("name_zh")?);
+            *map.entry(domain::income_statement_key(&code, &name)).or_insert(0) += r.try_get::<i64, _>("net")?;
+        }
     }
     Ok(map)
 }

@@ -471,4 +471,8 @@ impl ApiClient {
     pub async fn patch(&self, path: &str, body: &Value) -> TestResponse {
         self.call(Method::PATCH, path, Some(body)).await
     }
+
+    pub async fn put(&self, path: &str, body: &Value) -> TestResponse {
+        self.call(Method::PUT, path, Some(body)).await
+    }
 }

@@ -543,6 +543,38 @@ pub async fn post_opening(ctx: Ctx, ApiJson(body): ApiJson<OpeningBody>) -> AppR
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
+/// The year-to-date figures of the months before the books' first, as JSON.
+fn year_to_date_json(figures: &[service::YearToDate]) -> Value {
+    let items: Vec<Value> = figures
+        .iter()
+        .map(|f| json!({"account": f.code, "name_zh": f.name_zh, "name_en": f.name_en, "debit": yuan(f.debit), "credit": yuan(f.credit)}))
+        .collect();
+    json!({"items": items})
+}
+
+/// `GET /api/v1/finance/opening-balances/year-to-date`: the income and expense figures of the
+/// year's months before the books' first (`service::year_to_date`).
+pub async fn year_to_date(ctx: Ctx) -> AppResult<Response> {
+    ctx.require(service::READ)?;
+    let mut conn = conn(&ctx).await?;
+    Ok(Json(year_to_date_json(&service::year_to_date(&mut conn, ctx.company_id()).await?)).into_response())
+}
+
+/// The year-to-date figures as sent: every line, replacing those set before.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct YearToDateBody {
+    lines: Vec<service::YearToDateLine>,
+}
+
+/// `PUT /api/v1/finance/opening-balances/year-to-date`: sets them (`service::set_year_to_date`).
+pub async fn set_year_to_date(ctx: Ctx, ApiJson(body): ApiJson<YearToDateBody>) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let figures = service::set_year_to_date(&mut tx, &ctx.principal, &body.lines).await?;
+    tx.commit().await?;
+    Ok(Json(year_to_date_json(&figures)).into_response())
+}
+
 pub async fn create_entry(ctx: Ctx, ApiJson(form): ApiJson<EntryForm>) -> AppResult<Response> {
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let id = service::create_draft(&mut tx, &ctx.principal, &form).await?;

@@ -317,6 +317,22 @@ struct OpeningMode {
     period: String,
     vouchers: Vec<(i64, String, i64)>,
     documents: Vec<invoicing::OpeningDocumentForm>,
+    /// For books started after January, the year-to-date figures of the months before them
+    /// (stored, or as typed when refused), the last of those months, and the refusals.
+    year_to_date: Option<YearToDateForm>,
+}
+
+/// The form of the income and expense figures of the year's months before the books' first.
+struct YearToDateForm {
+    through: String,
+    lines: Vec<service::YearToDateLine>,
+    errors: Vec<(String, String)>,
+}
+
+impl YearToDateForm {
+    fn errors_for(&self, field: &str) -> Vec<&str> {
+        messages_for(&self.errors, field)
+    }
 }
 
 impl OpeningMode {
@@ -394,11 +410,35 @@ async fn opening_page(
     form: EntryForm,
     documents: Vec<invoicing::OpeningDocumentForm>,
     errors: Vec<(String, String)>,
+    typed_year_to_date: Option<YearToDateForm>,
 ) -> AppResult<EntryFormPage> {
     let mut page = entry_form_page(ctx, None, form, errors).await?;
     let mut conn = conn(ctx).await?;
     let first = service::first_period(&mut conn, ctx.company_id()).await?;
     let period = first.as_deref().map(service::opening_period).unwrap_or_default();
+    let year_to_date = match first.as_deref() {
+        Some(first) if !first.ends_with("-01") => {
+            let (mut lines, errors) = match typed_year_to_date {
+                Some(typed) => (typed.lines, typed.errors),
+                None => {
+                    let stored = service::year_to_date(&mut conn, ctx.company_id()).await?;
+                    let text = |fen: i64| if fen == 0 { String::new() } else { domain::yuan(fen) };
+                    let lines = stored
+                        .iter()
+                        .map(|f| service::YearToDateLine {
+                            account: f.code.clone(),
+                            debit: text(f.debit),
+                            credit: text(f.credit),
+                        })
+                        .collect();
+                    (lines, Vec::new())
+                }
+            };
+            lines.resize(FORM_LINES.max(lines.len() + 2), service::YearToDateLine::default());
+            Some(YearToDateForm { through: domain::previous_month(first), lines, errors })
+        }
+        _ => None,
+    };
     let vouchers = sqlx::query(
         "SELECT e.id, e.number, CAST(SUM(l.debit) AS BIGINT) AS total FROM fin_entries e \
          JOIN fin_entry_lines l ON l.entry_id = e.id WHERE e.company_id = $1 AND e.kind = $2 AND e.status = 'posted' \
@@ -413,14 +453,41 @@ async fn opening_page(
     .collect::<Result<Vec<(i64, String, i64)>, sqlx::Error>>()?;
     page.page = PageCtx::new(ctx, "finance.opening_balances", "/finance/opening").await?;
     page.action = "/finance/opening".into();
-    page.opening = Some(OpeningMode { period, vouchers, documents });
+    page.opening = Some(OpeningMode { period, vouchers, documents, year_to_date });
     Ok(page)
 }
 
 pub async fn opening(ctx: Ctx) -> AppResult<Response> {
     ctx.require(service::ACCOUNTS)?;
     let form = EntryForm { date: String::new(), word: "转".into(), memo: String::new(), lines: Vec::new() };
-    render(&opening_page(&ctx, form, Vec::new(), Vec::new()).await?)
+    render(&opening_page(&ctx, form, Vec::new(), Vec::new(), None).await?)
+}
+
+/// Sets the year-to-date figures of the months before the books' first, going back to the
+/// opening balances' page, or shows it again with each refusal beside its line.
+pub async fn set_year_to_date(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
+    let (accounts, debits, credits) = (pairs.all("ytd_account"), pairs.all("ytd_debit"), pairs.all("ytd_credit"));
+    let lines: Vec<_> = (0..accounts.len())
+        .map(|i| service::YearToDateLine {
+            account: accounts[i].clone(),
+            debit: debits.get(i).cloned().unwrap_or_default(),
+            credit: credits.get(i).cloned().unwrap_or_default(),
+        })
+        .collect();
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let result = service::set_year_to_date(&mut tx, &ctx.principal, &lines).await;
+    finish_form(
+        &ctx,
+        tx,
+        result,
+        |_| ("/finance/opening#year-to-date".to_string(), "common.saved"),
+        async |errors| {
+            let blank = EntryForm { date: String::new(), word: "转".into(), memo: String::new(), lines: Vec::new() };
+            let typed = YearToDateForm { through: String::new(), lines, errors: field_messages(&ctx, &errors) };
+            opening_page(&ctx, blank, Vec::new(), Vec::new(), Some(typed)).await
+        },
+    )
+    .await
 }
 
 /// Posts the opening balances typed, going to their voucher, or shows the form again with each
@@ -442,7 +509,7 @@ pub async fn post_opening(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         tx,
         result,
         |opened| (format!("/finance/entries/{}", opened.voucher.entry_id), "finance.posted_ok"),
-        async |errors| opening_page(&ctx, form, documents, field_messages(&ctx, &errors)).await,
+        async |errors| opening_page(&ctx, form, documents, field_messages(&ctx, &errors), None).await,
     )
     .await
 }

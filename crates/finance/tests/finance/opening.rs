@@ -409,3 +409,141 @@ async fn an_open_invoice_is_typed_beside_its_line_on_the_opening_balances_page()
     let list = browser.get("/finance/invoices").await;
     assert!(list.body.contains("MY-2026-031") && list.body.contains("期初单据"), "{}", list.body);
 }
+
+#[tokio::test]
+async fn a_company_starting_in_july_enters_the_first_half_years_income_and_its_year_is_whole() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026, "first_month": 7})).await;
+    let customer = party(&api, "上海瑞丰贸易有限公司", "customer").await;
+
+    // January to June under the earlier books: 500,000.00 of sales, 350,000.00 of cost of sales
+    // and 80,000.00 of administrative expenses; their 70,000.00 of profit stands in 本年利润.
+    let refused = api
+        .put(
+            "/api/v1/finance/opening-balances/year-to-date",
+            &json!({"lines": [
+                {"account": "6001", "credit": "500000.00"},
+                {"account": "1002", "debit": "10.00"},
+                {"account": "6602", "debit": "80000.00", "credit": "1.00"},
+                {"account": "6001", "credit": "5.00"},
+            ]}),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    let codes: Vec<(String, String)> = refused.json()["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap_or_default().into(), e["code"].as_str().unwrap_or_default().into()))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ("lines[1]", "error.finance.year_to_date_account"),
+            ("lines[2]", "error.finance.one_side"),
+            ("lines[3]", "error.finance.year_to_date_twice")
+        ]
+        .map(|(f, c)| (f.to_string(), c.to_string()))
+    );
+    assert_eq!(app.count("fin_opening_year_to_date").await, 0);
+    let set = api
+        .put(
+            "/api/v1/finance/opening-balances/year-to-date",
+            &json!({"lines": [
+                {"account": "6001", "credit": "500000.00"},
+                {"account": "6401", "debit": "350000.00"},
+                {"account": "6602", "debit": "80000.00"},
+            ]}),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+    assert_eq!(set.json()["items"].as_array().map(Vec::len), Some(3));
+    assert_eq!(app.count("audit_log WHERE resource = 'finance.opening_year_to_date'").await, 1);
+    let opened = api
+        .post("/api/v1/finance/opening-balances", &lines(&[("1002", "70000.00", "", ""), ("4103", "", "70000.00", "")]))
+        .await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.body);
+
+    // July: 100,000.00 sold (plus 13,000.00 of VAT), and the month closed.
+    crate::invoicing::posted_invoice(
+        &api,
+        json!({"kind": "customer", "party_id": customer, "date": "2026-07-15",
+               "lines": [{"description": "办公家具", "quantity": "10", "unit_price": "10000.00", "vat_rate": "13"}]}),
+    )
+    .await;
+    let closed = api.post("/api/v1/finance/periods/2026-07/close", &json!({})).await;
+    assert!(closed.status.is_success(), "{}", closed.body);
+
+    // The year to July has all seven months; July alone, and a range starting in March (which
+    // the six months' figures cannot be split into), only the books' own.
+    let year = api.get("/api/v1/finance/reports/income-statement?from=2026-01&to=2026-07").await.json();
+    assert_eq!(
+        [
+            figure(&year, "revenue"),
+            figure(&year, "cost_of_sales"),
+            figure(&year, "administrative"),
+            figure(&year, "net_profit")
+        ],
+        ["600000.00", "350000.00", "80000.00", "170000.00"],
+        "{year}"
+    );
+    let july = api.get("/api/v1/finance/reports/income-statement?from=2026-07&to=2026-07").await.json();
+    assert_eq!(figure(&july, "revenue"), "100000.00");
+    let spring = api.get("/api/v1/finance/reports/income-statement?from=2026-03&to=2026-07").await.json();
+    assert_eq!(figure(&spring, "revenue"), "100000.00");
+    // The year's profit ties out with the balance sheet's 未分配利润 (本年利润 holds both halves).
+    let sheet = api.get("/api/v1/finance/reports/balance-sheet?period=2026-07").await.json();
+    assert_eq!(figure(&sheet, "retained_earnings"), "170000.00");
+
+    // Once July is closed, the figures are kept as they are.
+    let late = api
+        .put(
+            "/api/v1/finance/opening-balances/year-to-date",
+            &json!({"lines": [{"account": "6001", "credit": "1.00"}]}),
+        )
+        .await;
+    assert_eq!(late.json()["errors"][0]["code"], "error.finance.opening_closed", "{}", late.body);
+}
+
+#[tokio::test]
+async fn the_year_to_date_figures_are_typed_on_the_opening_page_and_books_from_january_have_none() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026, "first_month": 4})).await;
+    let browser = app.signed_in("admin").await;
+    let page = browser.get("/finance/opening").await;
+    assert!(page.body.contains("id=\"year-to-date\"") && page.body.contains("2026-03"), "{}", page.body);
+    let refused = browser
+        .post_form(
+            "/finance/opening",
+            "/finance/opening/year-to-date",
+            &[("ytd_account", "1122"), ("ytd_debit", "100.00"), ("ytd_credit", "")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert!(refused.body.contains("只能录入未停用的损益类科目：1122"), "{}", refused.body);
+    let saved = browser
+        .post_form(
+            "/finance/opening",
+            "/finance/opening/year-to-date",
+            &[("ytd_account", "6601"), ("ytd_debit", "12,000.00"), ("ytd_credit", "")],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let page = browser.get("/finance/opening").await;
+    assert!(page.body.contains("value=\"12000.00\""), "the figure is shown to change: {}", page.body);
+
+    let january = spawn_app().await;
+    let api = january.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let page = january.signed_in("admin").await.get("/finance/opening").await;
+    assert!(!page.body.contains("id=\"year-to-date\""));
+    let refused = api
+        .put(
+            "/api/v1/finance/opening-balances/year-to-date",
+            &json!({"lines": [{"account": "6001", "credit": "1.00"}]}),
+        )
+        .await;
+    assert_eq!(refused.json()["errors"][0]["code"], "error.finance.year_to_date_january", "{}", refused.body);
+}
