@@ -528,6 +528,41 @@ impl Carried {
             _ => "supplier",
         }
     }
+
+    /// The document's table.
+    fn table(self) -> &'static str {
+        match self {
+            Carried::Invoice(_) => "fin_invoices",
+            Carried::Advance(_) => "fin_payments",
+        }
+    }
+
+    /// Whether a document of this kind numbered `number` for `party` would take the number of
+    /// one already stored or typed (`other`: its table, kind, party and number). Invoices are
+    /// numbered by the company, so their numbers are its own; a bill keeps its supplier's
+    /// number, which another supplier may use too; receipts and payments are looked up by
+    /// number alone (a bank line names one), so one number is one payment of either kind.
+    fn clashes(self, party: i64, number: &str, other: &(String, String, i64, String)) -> bool {
+        let (table, kind, other_party, other_number) = other;
+        table == self.table()
+            && other_number == number
+            && match self {
+                Carried::Invoice("supplier") => kind == "supplier" && *other_party == party,
+                Carried::Invoice(mine) => kind == mine,
+                Carried::Advance(_) => true,
+            }
+    }
+}
+
+/// Whether `number` is shaped like the numbers this ledger gives its own documents
+/// (`INV/2026/00001`, `BILL/…`, `REC/…`, `PAY/…`, `RFD/…`): a document carried over under such
+/// a number would meet one of them later.
+fn own_number(number: &str) -> bool {
+    let parts: Vec<&str> = number.split('/').collect();
+    matches!(parts.as_slice(), [prefix, year, seq]
+        if ["INV", "BILL", "REC", "PAY", "RFD"].contains(prefix)
+            && year.len() == 4 && year.chars().all(|c| c.is_ascii_digit())
+            && !seq.is_empty() && seq.chars().all(|c| c.is_ascii_digit()))
 }
 
 /// An open document checked, ready to be written once its opening voucher is posted.
@@ -548,11 +583,15 @@ pub(crate) struct CarriedDocument {
 /// refusal on its row: a customer's invoice is a debit of the receivable account (1122), a
 /// supplier's bill a credit of the payable one (2202), an advance received a credit of 2203
 /// and one paid a debit of 1123 (in yuan, as advances are kept); each names a party of its
-/// role; its number is new among the company's documents of its kind and in the voucher; its
-/// date is on or before `opening_day`, an invoice's due date not before its date.
+/// role, not archived; its number is not shaped like this ledger's own and is new among the
+/// company's documents of its kind and in the voucher ([`Carried::clashes`]); its date is on or
+/// before `opening_day`, an invoice's due date not before its date. Carrying invoices or bills
+/// needs the grant to manage them, carrying advances the grant to record payments. The books'
+/// row is taken for the transaction, so two opening vouchers carrying the same number one
+/// after the other see each other's.
 pub(crate) async fn check_carried(
     tx: &mut Tx,
-    company: i64,
+    principal: &Principal,
     opening_day: &str,
     carried: &[(usize, &Line, &str, &OpeningDocumentForm)],
     problems: &mut Problems,
@@ -560,12 +599,25 @@ pub(crate) async fn check_carried(
     if carried.is_empty() {
         return Ok(Vec::new());
     }
+    let company = principal.company_id.0;
     let template = chart::template(tx.conn(), company).await?;
+    let kinds: Vec<Option<Carried>> =
+        carried.iter().map(|(_, line, _, _)| Carried::of(template, &line.account, line.debit > 0)).collect();
+    if kinds.iter().any(|k| matches!(k, Some(Carried::Invoice(_)))) {
+        principal.authorize(MANAGE)?;
+    }
+    if kinds.iter().any(|k| matches!(k, Some(Carried::Advance(_)))) {
+        principal.authorize(PAYMENTS)?;
+    }
+    let lock =
+        format!("SELECT company_id FROM fin_books WHERE company_id = $1{}", tx.dialect().update_lock_of("fin_books"));
+    tx.fetch_optional(sqlx::query(&lock).bind(company)).await?;
     let named: Vec<i64> = carried.iter().filter_map(|(_, line, _, _)| line.party).collect();
     let mut roles: Vec<(i64, String)> = Vec::new();
     if !named.is_empty() {
         let mut q = db::SqlBuilder::new(
-            "SELECT party_id, role FROM party_roles WHERE role IN ('customer', 'supplier') AND party_id IN ",
+            "SELECT r.party_id, r.role FROM party_roles r JOIN parties p ON p.id = r.party_id \
+             WHERE p.archived_at IS NULL AND r.role IN ('customer', 'supplier') AND r.party_id IN ",
         );
         q.bind_list(named);
         for r in tx.fetch_all(q.build()).await? {
@@ -573,21 +625,24 @@ pub(crate) async fn check_carried(
         }
     }
     let numbers = || carried.iter().map(|(_, _, _, d)| d.number.trim().to_string());
-    let mut q = db::SqlBuilder::new("SELECT kind, number FROM fin_invoices WHERE company_id = ");
+    let mut q = db::SqlBuilder::new(
+        "SELECT 'fin_invoices' AS stored_in, kind, party_id, number FROM fin_invoices WHERE company_id = ",
+    );
     q.bind(company).push(" AND number IN ").bind_list(numbers());
-    q.push(" UNION ALL SELECT kind, number FROM fin_payments WHERE company_id = ").bind(company);
+    q.push(" UNION ALL SELECT 'fin_payments', kind, party_id, number FROM fin_payments WHERE company_id = ")
+        .bind(company);
     q.push(" AND number IN ").bind_list(numbers());
-    let mut taken: Vec<(String, String)> = tx
+    let mut taken: Vec<(String, String, i64, String)> = tx
         .fetch_all(q.build())
         .await?
         .iter()
-        .map(|r| Ok((r.try_get("kind")?, r.try_get("number")?)))
+        .map(|r| Ok((r.try_get("stored_in")?, r.try_get("kind")?, r.try_get("party_id")?, r.try_get("number")?)))
         .collect::<std::result::Result<_, sqlx::Error>>()?;
     let mut documents = Vec::with_capacity(carried.len());
-    for (row, line, party_number, document) in carried {
+    for ((row, line, party_number, document), kind) in carried.iter().zip(kinds) {
         let field = format!("lines[{row}]");
         let before = problems.0.len();
-        let Some(kind) = Carried::of(template, &line.account, line.debit > 0) else {
+        let Some(kind) = kind else {
             let holders = [Role::Receivable, Role::Payable, Role::CustomerAdvance, Role::SupplierAdvance];
             if holders.iter().any(|role| template.code(*role) == line.account) {
                 problems.add(&field, "error.finance.opening_document_side", &line.account);
@@ -618,10 +673,12 @@ pub(crate) async fn check_carried(
             problems.add(&field, "error.finance.opening_document_number", "");
         } else if number.chars().count() > 40 {
             problems.add(&field, "error.finance.opening_document_number_long", &number);
-        } else if taken.iter().any(|(k, n)| k == kind.kind() && *n == number) {
+        } else if own_number(&number) {
+            problems.add(&field, "error.finance.opening_document_own_number", &number);
+        } else if taken.iter().any(|other| kind.clashes(party_id, &number, other)) {
             problems.add(&field, "error.finance.document_number_taken", &number);
         } else {
-            taken.push((kind.kind().to_string(), number.clone()));
+            taken.push((kind.table().to_string(), kind.kind().to_string(), party_id, number.clone()));
         }
         let date = match kernel::dates::parse(&field, document.date.trim()) {
             Ok(day) if day.to_string().as_str() <= opening_day => Some(day),
@@ -675,16 +732,20 @@ pub(crate) async fn check_carried(
     Ok(documents)
 }
 
-/// Writes the open documents carried over by the opening voucher `entry_id`, each audited:
-/// an invoice or bill open as the earlier books left it, settled by receipts and payments
-/// from then on as any other; an advance unapplied, through no bank, applied to invoices as
-/// any other. Returns their ids (of invoices and of payments).
+/// Writes the open documents carried over by the opening voucher `entry_id` (posted in the
+/// opening `period`), each audited: an invoice or bill open as the earlier books left it,
+/// settled by receipts and payments from then on as any other (a customer's invoice counts in
+/// its twelve-month spend, as a posted one does); an advance unapplied, through no bank,
+/// applied to invoices as any other. Refused, on the voucher as a whole, when a party's
+/// carried documents of a kind come to more than its opening balance on their account: the
+/// documents say what makes up the balance, so they cannot exceed it. Returns them.
 pub(crate) async fn insert_carried(
     tx: &mut Tx,
     company: i64,
     entry_id: i64,
+    period: &str,
     documents: &[CarriedDocument],
-) -> Result<Vec<i64>> {
+) -> Result<Vec<CarriedId>> {
     let now = tx.now().to_string();
     let user = tx.actor().user_id;
     let rounding = vat_rounding(tx.conn(), company).await?.key();
@@ -716,6 +777,10 @@ pub(crate) async fn insert_carried(
                 .await?
                 .try_get("id")?;
                 audited["due_date"] = json!([null, d.due_date]);
+                if kind == "customer" {
+                    let spend = crate::spend::addition(tx.dialect(), company, d.party_id, &d.date, d.amount)?;
+                    tx.execute(spend.build()).await?;
+                }
                 if let Some((rate, amount)) = &d.foreign {
                     insert_foreign(tx, id, rate, vat::Totals { net: *amount, tax: 0, total: *amount }).await?;
                     audited["currency"] = json!([null, rate.code()]);
@@ -748,9 +813,119 @@ pub(crate) async fn insert_carried(
             }
         };
         tx.audit("create", resource, Some(&id.to_string()), &audited).await?;
-        ids.push(id);
+        ids.push(CarriedId { id, kind: d.carried.kind(), number: d.number.clone() });
+    }
+    let mut checked: Vec<(Carried, i64)> = Vec::new();
+    for d in documents {
+        if checked.contains(&(d.carried, d.party_id)) {
+            continue;
+        }
+        checked.push((d.carried, d.party_id));
+        within_opening_balance(tx, company, period, d.carried, d.party_id).await?;
     }
     Ok(ids)
+}
+
+/// Takes back a document carried over by mistake (a wrong amount, party, number or date)
+/// while the books' first month is open and nothing has settled it: the invoice or bill
+/// (`fin_invoices`) or the advance (`fin_payments`, per `advance`) is deleted, audited with
+/// what it was. The opening voucher that carried it stays as posted, the line then an opening
+/// balance without a document; the accountant corrects it with another opening voucher, which
+/// may carry the right document. Needs the grant to manage invoices (to record payments, for
+/// an advance).
+pub async fn withdraw_carried(tx: &mut Tx, principal: &Principal, id: i64, advance: bool) -> Result<()> {
+    principal.authorize(if advance { PAYMENTS } else { MANAGE })?;
+    let company = principal.company_id.0;
+    let first = service::first_period(tx.conn(), company).await?.unwrap_or_default();
+    let sql =
+        format!("SELECT status FROM fin_periods WHERE company_id = $1 AND period = $2{}", tx.dialect().share_lock());
+    let open = tx.fetch_optional(sqlx::query(&sql).bind(company).bind(&first)).await?;
+    if open.map(|r| r.try_get::<String, _>("status")).transpose()?.as_deref() != Some("open") {
+        return Err(DomainError::invalid("withdraw", "error.finance.opening_closed", first).into());
+    }
+    let (select, untouched, delete) = if advance {
+        (
+            "SELECT kind, party_id, number, payment_date AS day, amount FROM fin_payments WHERE company_id = $1 AND id = $2 AND opening = 1",
+            "DELETE FROM fin_payments WHERE id = $1 AND unallocated = amount \
+             AND NOT EXISTS (SELECT 1 FROM fin_advance_applications a WHERE a.payment_id = fin_payments.id)",
+            "",
+        )
+    } else {
+        (
+            "SELECT kind, party_id, number, invoice_date AS day, total AS amount FROM fin_invoices WHERE company_id = $1 AND id = $2 AND opening = 1",
+            "DELETE FROM fin_invoices WHERE id = $1 AND settled = 0 AND status = 'open' \
+             AND NOT EXISTS (SELECT 1 FROM fin_invoices n WHERE n.credit_of = fin_invoices.id) \
+             AND NOT EXISTS (SELECT 1 FROM fin_setoffs s WHERE s.invoice_id = fin_invoices.id)",
+            "DELETE FROM fin_invoice_currency WHERE invoice_id = $1",
+        )
+    };
+    let row = tx
+        .fetch_optional(sqlx::query(select).bind(company).bind(id))
+        .await?
+        .ok_or(DomainError::NotFound("document"))?;
+    let (kind, party, amount, day): (String, i64, i64, String) =
+        (row.try_get("kind")?, row.try_get("party_id")?, row.try_get("amount")?, row.try_get("day")?);
+    if !delete.is_empty() {
+        tx.execute(sqlx::query(delete).bind(id)).await?;
+    }
+    if tx.execute(sqlx::query(untouched).bind(id)).await? != 1 {
+        return Err(DomainError::invalid("withdraw", "error.finance.opening_document_settled", "").into());
+    }
+    if kind == "customer" {
+        let spend = crate::spend::addition(tx.dialect(), company, party, &day, -amount)?;
+        tx.execute(spend.build()).await?;
+    }
+    let resource = if advance { "finance.payment" } else { "finance.invoice" };
+    let audited = json!({"kind": [kind, null], "opening": [true, null], "number": [row.try_get::<String, _>("number")?, null],
+        "party_id": [party, null], "date": [day, null], "amount": [domain::yuan(amount), null]});
+    tx.audit("delete", resource, Some(&id.to_string()), &audited).await?;
+    Ok(())
+}
+
+/// A document carried over, as [`insert_carried`] wrote it: its id in its table (`fin_invoices`
+/// for the kinds `customer` and `supplier`, `fin_payments` for `receipt` and `payment`).
+#[derive(Debug, Clone, Serialize)]
+pub struct CarriedId {
+    pub id: i64,
+    pub kind: &'static str,
+    pub number: String,
+}
+
+/// Refuses when the party's carried documents of a kind come to more than its opening balance
+/// on their account, on that account's side (a receivable's debit, an advance received's
+/// credit …), across every opening voucher.
+async fn within_opening_balance(tx: &mut Tx, company: i64, period: &str, kind: Carried, party: i64) -> Result<()> {
+    let template = chart::template(tx.conn(), company).await?;
+    let (role, debit_side, documents) = match kind {
+        Carried::Invoice("customer") => (Role::Receivable, true, "SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT) AS carried FROM fin_invoices WHERE company_id = $1 AND party_id = $2 AND kind = $3 AND opening = 1"),
+        Carried::Invoice(_) => (Role::Payable, false, "SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT) AS carried FROM fin_invoices WHERE company_id = $1 AND party_id = $2 AND kind = $3 AND opening = 1"),
+        Carried::Advance("receipt") => (Role::CustomerAdvance, false, "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS carried FROM fin_payments WHERE company_id = $1 AND party_id = $2 AND kind = $3 AND opening = 1"),
+        Carried::Advance(_) => (Role::SupplierAdvance, true, "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS carried FROM fin_payments WHERE company_id = $1 AND party_id = $2 AND kind = $3 AND opening = 1"),
+    };
+    let carried: i64 =
+        tx.fetch_one(sqlx::query(documents).bind(company).bind(party).bind(kind.kind())).await?.try_get("carried")?;
+    let row = tx
+        .fetch_one(
+            sqlx::query(
+                "SELECT CAST(COALESCE(SUM(b.debit - b.credit), 0) AS BIGINT) AS net, MIN(p.name) AS name FROM parties p \
+                 LEFT JOIN fin_accounts a ON a.company_id = $1 AND a.code = $4 \
+                 LEFT JOIN fin_party_balances b ON b.company_id = $1 AND b.party_id = p.id AND b.period = $3 AND b.account_id = a.id \
+                 WHERE p.id = $2",
+            )
+            .bind(company)
+            .bind(party)
+            .bind(period)
+            .bind(template.code(role)),
+        )
+        .await?;
+    let net: i64 = row.try_get("net")?;
+    let balance = if debit_side { net } else { -net };
+    if carried > balance {
+        let name: String = row.try_get::<Option<String>, _>("name")?.unwrap_or_default();
+        let detail = format!("{name} {} {} > {}", template.code(role), domain::yuan(carried), domain::yuan(balance));
+        return Err(DomainError::invalid("lines", "error.finance.opening_documents_exceed", detail).into());
+    }
+    Ok(())
 }
 
 /// The voucher lines of an invoice: net per account, cost centre and project, tax, and the

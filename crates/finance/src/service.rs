@@ -832,15 +832,21 @@ pub async fn post_opening(
             problems.add(&format!("lines[{row}]"), "error.finance.opening_tags", "");
         }
     }
-    let carried: Vec<_> = form
-        .rows()
+    // A document typed on a row left without account or amount would carry nothing.
+    let rows = form.rows();
+    for (row, document) in documents.iter().enumerate() {
+        if !document.is_blank() && !rows.contains(&row) {
+            problems.add(&format!("lines[{row}]"), "error.finance.opening_document_blank_line", document.number.trim());
+        }
+    }
+    let carried: Vec<_> = rows
         .into_iter()
         .zip(&entry.lines)
         .filter_map(|(row, line)| {
             documents.get(row).filter(|d| !d.is_blank()).map(|d| (row, line, form.lines[row].party.trim(), d))
         })
         .collect();
-    let carried = crate::invoicing::check_carried(tx, company, &form.date, &carried, &mut problems).await?;
+    let carried = crate::invoicing::check_carried(tx, principal, &form.date, &carried, &mut problems).await?;
     problems.finish()?;
     let (entry_id, number) =
         post_document_entry(tx, company, &entry, OPENING).await.map_err(|error| on_form_row(&form, error))?;
@@ -852,7 +858,7 @@ pub async fn post_opening(
         &json!({"kind": [null, OPENING], "entry": [null, entry]}),
     )
     .await?;
-    let documents = crate::invoicing::insert_carried(tx, company, entry_id, &carried).await?;
+    let documents = crate::invoicing::insert_carried(tx, company, entry_id, &period, &carried).await?;
     let amount = entry.lines.iter().map(|l| l.debit).sum();
     Ok(Opened { voucher: domain::PostedVoucher { entry_id, number, amount }, period, documents })
 }
@@ -1004,7 +1010,7 @@ pub async fn set_year_to_date(tx: &mut Tx, principal: &Principal, lines: &[YearT
 pub struct Opened {
     pub voucher: domain::PostedVoucher,
     pub period: String,
-    pub documents: Vec<i64>,
+    pub documents: Vec<crate::invoicing::CarriedId>,
 }
 
 /// The statement that adds a posted entry's other lines to the cash flow rows, when the entry

@@ -236,10 +236,6 @@ fn reverse_schema() -> Value {
     json!({"type": "object", "required": ["date"], "properties": {"date": {"type": "string", "format": "date"}}})
 }
 
-fn parse_id(id: &str) -> Result<i64, AppError> {
-    id.parse().map_err(|_| AppError::Domain(DomainError::NotFound("entry")))
-}
-
 fn line_json(l: &crate::domain::Line) -> Value {
     let mut line = json!({"account": l.account, "debit": yuan(l.debit), "credit": yuan(l.credit), "cost_center": l.cost_center, "project": l.project, "memo": l.memo, "party_id": l.party});
     if let Some((code, amount, rate)) = &l.foreign {
@@ -364,7 +360,7 @@ pub async fn update_entry(
     Path(id): Path<String>,
     ApiJson(form): ApiJson<EntryForm>,
 ) -> AppResult<Json<Value>> {
-    let id = parse_id(&id)?;
+    let id = super::path_id(&id, "entry")?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     service::update_draft(&mut tx, &ctx.principal, id, &form).await?;
     tx.commit().await?;
@@ -375,7 +371,7 @@ pub async fn update_entry(
 
 /// Deletes a draft voucher.
 pub async fn delete_entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<StatusCode> {
-    let id = parse_id(&id)?;
+    let id = super::path_id(&id, "entry")?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     service::delete_draft(&mut tx, &ctx.principal, id).await?;
     tx.commit().await?;
@@ -575,6 +571,24 @@ pub async fn set_year_to_date(ctx: Ctx, ApiJson(body): ApiJson<YearToDateBody>) 
     Ok(Json(year_to_date_json(&figures)).into_response())
 }
 
+/// `POST /api/v1/finance/invoices/{id}/withdraw`: takes back an invoice or bill carried over
+/// with the opening balances by mistake (`invoicing::withdraw_carried`).
+pub async fn withdraw_invoice(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
+    withdraw_carried(ctx, super::path_id(&id, "invoice")?, false).await
+}
+
+/// `POST /api/v1/finance/payments/{id}/withdraw`: the same for an advance carried over.
+pub async fn withdraw_payment(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
+    withdraw_carried(ctx, super::path_id(&id, "payment")?, true).await
+}
+
+async fn withdraw_carried(ctx: Ctx, id: i64, advance: bool) -> AppResult<Response> {
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    crate::invoicing::withdraw_carried(&mut tx, &ctx.principal, id, advance).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 pub async fn create_entry(ctx: Ctx, ApiJson(form): ApiJson<EntryForm>) -> AppResult<Response> {
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let id = service::create_draft(&mut tx, &ctx.principal, &form).await?;
@@ -586,7 +600,7 @@ pub async fn create_entry(ctx: Ctx, ApiJson(form): ApiJson<EntryForm>) -> AppRes
 
 pub async fn entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<Json<Value>> {
     ctx.require(service::READ)?;
-    let id = parse_id(&id)?;
+    let id = super::path_id(&id, "entry")?;
     let mut conn = conn(&ctx).await?;
     let entry = service::load_entry(&mut conn, ctx.company_id(), id).await?.ok_or(DomainError::NotFound("entry"))?;
     let mut body = entry_json(&entry);
@@ -609,7 +623,7 @@ pub struct AttachBody {
 /// Attaches a document to a voucher (JSON, the content base64).
 pub async fn attach(ctx: Ctx, Path(id): Path<String>, ApiJson(body): ApiJson<AttachBody>) -> AppResult<Response> {
     use base64::Engine as _;
-    let id = parse_id(&id)?;
+    let id = super::path_id(&id, "entry")?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(body.content_base64.trim())
         .map_err(|e| DomainError::invalid("content_base64", "error.finance.base64", e.to_string()))?;
@@ -648,7 +662,7 @@ async fn sign_entry(
     ApiJson(body): ApiJson<ReviewBody>,
     signature: Signature,
 ) -> AppResult<Json<Value>> {
-    let id = parse_id(&id)?;
+    let id = super::path_id(&id, "entry")?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     crate::review::sign(&mut tx, &ctx.principal, signature, id, body.version).await?;
     tx.commit().await?;
@@ -666,7 +680,7 @@ pub async fn cancel_cashier(ctx: Ctx, id: Path<String>) -> AppResult<Json<Value>
 }
 
 async fn cancel_signature(ctx: Ctx, Path(id): Path<String>, signature: Signature) -> AppResult<Json<Value>> {
-    let id = parse_id(&id)?;
+    let id = super::path_id(&id, "entry")?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     crate::review::cancel(&mut tx, &ctx.principal, signature, id).await?;
     tx.commit().await?;
@@ -674,7 +688,7 @@ async fn cancel_signature(ctx: Ctx, Path(id): Path<String>, signature: Signature
 }
 
 pub async fn post_entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<Json<Value>> {
-    let id = parse_id(&id)?;
+    let id = super::path_id(&id, "entry")?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     crate::drafts::post(&mut tx, &ctx.principal, id).await?;
     tx.commit().await?;
@@ -693,7 +707,7 @@ pub async fn reverse_entry(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ReverseBody>,
 ) -> AppResult<Response> {
-    let id = parse_id(&id)?;
+    let id = super::path_id(&id, "entry")?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let reversal = service::reverse_entry(&mut tx, &ctx.principal, id, &body.date).await?;
     tx.commit().await?;
@@ -1015,7 +1029,7 @@ pub async fn apply_advance(
     Path(id): Path<String>,
     ApiJson(form): ApiJson<crate::invoicing::ApplyAdvanceForm>,
 ) -> AppResult<Response> {
-    let id = parse_id(&id)?;
+    let id = super::path_id(&id, "entry")?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let voucher = crate::invoicing::apply_advance(&mut tx, &ctx.principal, id, &form).await?;
     tx.commit().await?;
@@ -1045,7 +1059,7 @@ pub async fn payments(ctx: Ctx, Query(q): Query<PaymentsQuery>) -> AppResult<Jso
         .iter()
         .map(|p| {
             json!({"id": p.id, "number": p.number, "party_id": p.party_id, "party_name": p.party_name, "date": p.date,
-            "amount": yuan(p.amount), "unallocated": yuan(p.unallocated), "entry_id": p.entry_id,
+            "amount": yuan(p.amount), "unallocated": yuan(p.unallocated), "entry_id": p.entry_id, "opening": p.opening,
             "foreign": p.foreign.as_ref().map(|(code, amount)| json!({"currency": code,
                 "amount": crate::domain::decimal_text(*amount, kernel::Currency::from_code(code).unwrap_or(kernel::Currency::CNY))}))})
         })
@@ -1165,14 +1179,14 @@ pub async fn create_invoice(ctx: Ctx, ApiJson(form): ApiJson<crate::invoicing::I
 pub async fn invoice(ctx: Ctx, Path(id): Path<String>) -> AppResult<Json<Value>> {
     ctx.require(crate::invoicing::READ)?;
     let mut conn = conn(&ctx).await?;
-    let invoice = crate::invoicing::load(&mut conn, ctx.company_id(), parse_id(&id)?)
+    let invoice = crate::invoicing::load(&mut conn, ctx.company_id(), super::path_id(&id, "entry")?)
         .await?
         .ok_or(DomainError::NotFound("invoice"))?;
     Ok(Json(invoice_json(&invoice)))
 }
 
 pub async fn post_invoice(ctx: Ctx, Path(id): Path<String>) -> AppResult<Json<Value>> {
-    let id = parse_id(&id)?;
+    let id = super::path_id(&id, "entry")?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     crate::invoicing::post_invoice(&mut tx, &ctx.principal, id).await?;
     tx.commit().await?;
@@ -1195,7 +1209,7 @@ pub struct CreditBody {
 
 /// Credits an invoice: in full (red ink, only while nothing is paid), or the lines given.
 pub async fn credit_note(ctx: Ctx, Path(id): Path<String>, ApiJson(body): ApiJson<CreditBody>) -> AppResult<Response> {
-    let id = parse_id(&id)?;
+    let id = super::path_id(&id, "entry")?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let note = if body.lines.is_empty() {
         crate::invoicing::credit_note(&mut tx, &ctx.principal, id, &body.date).await?
@@ -1572,7 +1586,7 @@ pub async fn bank_lines(ctx: Ctx, Query(q): Query<BankQuery>) -> AppResult<Json<
 pub async fn bank_suggestions(ctx: Ctx, Path(id): Path<String>) -> AppResult<Json<Value>> {
     ctx.require(crate::invoicing::PAYMENTS)?;
     let mut conn = conn(&ctx).await?;
-    let found = crate::bank::suggestions(&mut conn, ctx.company_id(), parse_id(&id)?).await?;
+    let found = crate::bank::suggestions(&mut conn, ctx.company_id(), super::path_id(&id, "entry")?).await?;
     let items: Vec<Value> = found
         .iter()
         .map(|s| json!({"payment_id": s.payment_id, "entry_id": s.entry_id, "number": s.number, "party_name": s.party_name, "date": s.date, "amount": crate::domain::decimal_text(s.amount, kernel::Currency::from_code(&s.currency).unwrap_or(kernel::Currency::CNY)), "currency": s.currency, "days_apart": s.days_apart, "name_matches": s.name_matches}))
@@ -1591,7 +1605,7 @@ pub struct MatchBody {
 }
 
 pub async fn bank_match(ctx: Ctx, Path(id): Path<String>, ApiJson(body): ApiJson<MatchBody>) -> AppResult<Json<Value>> {
-    let id = parse_id(&id)?;
+    let id = super::path_id(&id, "entry")?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     match (body.payment_id, body.entry_id) {
         (Some(payment), None) => crate::bank::reconcile(&mut tx, &ctx.principal, id, payment).await?,
@@ -1608,7 +1622,7 @@ pub async fn bank_book(
     Path(id): Path<String>,
     ApiJson(form): ApiJson<crate::bank::BookForm>,
 ) -> AppResult<Response> {
-    let id = parse_id(&id)?;
+    let id = super::path_id(&id, "entry")?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let booked = crate::bank::book(&mut tx, &ctx.principal, id, &form).await?;
     tx.commit().await?;

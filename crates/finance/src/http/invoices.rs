@@ -280,12 +280,8 @@ impl DetailPage {
     }
 }
 
-fn parse_id(id: &str) -> Result<i64, AppError> {
-    id.parse().map_err(|_| AppError::Domain(DomainError::NotFound("invoice")))
-}
-
 pub async fn detail(ctx: Ctx, Path((which, id)): Path<(String, String)>) -> AppResult<Response> {
-    render(&detail_page(&ctx, &which, parse_id(&id)?, Refused::default()).await?)
+    render(&detail_page(&ctx, &which, super::path_id(&id, "invoice")?, Refused::default()).await?)
 }
 
 async fn detail_page(ctx: &Ctx, which: &str, id: i64, refused: Refused) -> AppResult<DetailPage> {
@@ -349,20 +345,31 @@ async fn detail_page(ctx: &Ctx, which: &str, id: i64, refused: Refused) -> AppRe
 /// beside the button.
 pub async fn post(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: FormPairs) -> AppResult<Response> {
     let (_, base, _) = kind_of(&which)?;
-    let id = parse_id(&id)?;
+    let id = super::path_id(&id, "invoice")?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let outcome = invoicing::post_invoice(&mut tx, &ctx.principal, id).await.map(|_| id);
     let saved = |_| (format!("{base}/{id}"), "finance.posted_ok");
     document_form(&ctx, tx, outcome, (&which, id, "post"), pairs, saved).await
 }
 
-/// Issues a credit note for the whole invoice and goes to the note.
+/// Takes back an invoice or bill carried over by mistake ([`invoicing::withdraw_carried`]),
+/// going to the opening balances' page, where the voucher is corrected; or shows the
+/// document again with the refusal beside the button.
+pub async fn withdraw(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: FormPairs) -> AppResult<Response> {
+    kind_of(&which)?;
+    let id = super::path_id(&id, "invoice")?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let outcome = invoicing::withdraw_carried(&mut tx, &ctx.principal, id, false).await;
+    let saved = |_| ("/finance/opening".to_string(), "finance.withdrawn_ok");
+    document_form(&ctx, tx, outcome, (&which, id, "withdraw"), pairs, saved).await
+}
+
 /// Issues a credit note from the invoice's page: for the quantities typed against its lines
 /// (goods returned), or, with none typed, for the whole invoice (in red ink when nothing was
 /// paid yet; what was paid then stays on the note as money owed back).
 pub async fn credit(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: FormPairs) -> AppResult<Response> {
     let (_, base, _) = kind_of(&which)?;
-    let id = parse_id(&id)?;
+    let id = super::path_id(&id, "invoice")?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let date = pairs.text("date");
     let outcome = match invoicing::load(tx.conn(), ctx.company_id(), id).await? {
@@ -409,7 +416,7 @@ fn note_line_field(field: &str, rows: &[usize]) -> Option<String> {
 /// Refunds what a credit note owes, from its page.
 pub async fn refund(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: FormPairs) -> AppResult<Response> {
     kind_of(&which)?;
-    let id = parse_id(&id)?;
+    let id = super::path_id(&id, "invoice")?;
     let form = invoicing::RefundForm {
         date: pairs.text("date"),
         amount: pairs.text("amount"),
@@ -455,7 +462,7 @@ async fn document_form<T>(
 /// Sets what a credit note owes off against an open invoice, from the note's page.
 pub async fn set_off(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: FormPairs) -> AppResult<Response> {
     kind_of(&which)?;
-    let id = parse_id(&id)?;
+    let id = super::path_id(&id, "invoice")?;
     let form = invoicing::SetOffForm {
         invoice_id: pairs.get("invoice_id").and_then(|p| p.parse().ok()).unwrap_or(0),
         date: pairs.text("date"),
@@ -471,7 +478,7 @@ pub async fn set_off(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs:
 /// pays a round sum expects (in CNY; a foreign-currency receipt is refused for it).
 pub async fn pay(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: FormPairs) -> AppResult<Response> {
     let (kind, _, _) = kind_of(&which)?;
-    let id = parse_id(&id)?;
+    let id = super::path_id(&id, "invoice")?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let invoice = invoicing::load(tx.conn(), ctx.company_id(), id).await?;
     let (open, currency) = invoice.as_ref().map_or((0, "CNY"), |i| (i.document_open(), i.currency()));
@@ -503,7 +510,7 @@ pub async fn apply_advance(
     pairs: FormPairs,
 ) -> AppResult<Response> {
     kind_of(&which)?;
-    let id = parse_id(&id)?;
+    let id = super::path_id(&id, "invoice")?;
     let form = invoicing::ApplyAdvanceForm { date: pairs.text("date"), amount: pairs.text("amount") };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let outcome = invoicing::apply_advance(&mut tx, &ctx.principal, id, &form).await;

@@ -100,6 +100,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/finance/exchange-rates/{currency}/{date}", delete(api::remove_exchange_rate))
         .route("/finance/payments", get(payments::list).post(payments::create))
         .route("/finance/payments/new", get(payments::new))
+        .route("/finance/payments/{id}/withdraw", post(payments::withdraw))
         .route("/finance/{which}", get(invoices::list).post(invoices::create))
         .route("/finance/{which}/new", get(invoices::new))
         .route("/finance/{which}/{id}", get(invoices::detail))
@@ -109,6 +110,9 @@ pub fn routes() -> Router<AppState> {
         .route("/finance/{which}/{id}/apply-advance", post(invoices::apply_advance))
         .route("/finance/{which}/{id}/refund", post(invoices::refund))
         .route("/finance/{which}/{id}/set-off", post(invoices::set_off))
+        .route("/finance/{which}/{id}/withdraw", post(invoices::withdraw))
+        .route("/api/v1/finance/invoices/{id}/withdraw", post(api::withdraw_invoice))
+        .route("/api/v1/finance/payments/{id}/withdraw", post(api::withdraw_payment))
         .route("/api/v1/finance/invoices/{id}/refund", post(api::refund))
         .route("/api/v1/finance/invoices/{id}/set-off", post(api::set_off))
         .route("/api/v1/finance/setup", post(api::setup))
@@ -160,6 +164,11 @@ fn figures_or_refusal<T>(
 }
 
 /// What was typed into a query field, for showing it again when refused.
+/// The id in a page's or call's path; one that is not a number names no `what` there.
+fn path_id(id: &str, what: &'static str) -> Result<i64, web::AppError> {
+    id.parse().map_err(|_| web::AppError::Domain(kernel::DomainError::NotFound(what)))
+}
+
 fn typed(value: &Option<String>) -> String {
     value.clone().unwrap_or_default()
 }

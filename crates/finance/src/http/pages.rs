@@ -522,7 +522,7 @@ pub async fn new_entry(ctx: Ctx, Query(q): Query<NewEntryQuery>) -> AppResult<Re
         None => EntryForm { date: ctx.today().to_string(), word: "记".into(), memo: String::new(), lines: Vec::new() },
         Some(id) => {
             let mut conn = conn(&ctx).await?;
-            let entry = service::load_entry(&mut conn, ctx.company_id(), parse_id(id)?)
+            let entry = service::load_entry(&mut conn, ctx.company_id(), super::path_id(id, "entry")?)
                 .await?
                 .ok_or(DomainError::NotFound("entry"))?;
             EntryForm { date: ctx.today().to_string(), ..as_form(entry) }
@@ -621,7 +621,7 @@ pub async fn create_entry(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
 /// The form of a draft voucher, filled with what it holds.
 pub async fn edit_entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
     ctx.require(service::CREATE)?;
-    let id = parse_id(&id)?;
+    let id = super::path_id(&id, "entry")?;
     let mut conn = conn(&ctx).await?;
     let entry = service::load_entry(&mut conn, ctx.company_id(), id).await?.ok_or(DomainError::NotFound("entry"))?;
     drop(conn);
@@ -637,7 +637,7 @@ pub async fn edit_entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response>
 /// Saves the changed draft (and posts it, when asked), or shows the form again with each
 /// refusal beside its line.
 pub async fn update_entry(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) -> AppResult<Response> {
-    let id = parse_id(&id)?;
+    let id = super::path_id(&id, "entry")?;
     let form = entry_form_from(&pairs);
     let post_now = pairs.get("post") == Some("true");
     let mut tx = ctx.db().begin(ctx.actor()).await?;
@@ -658,7 +658,7 @@ pub async fn update_entry(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) ->
 
 /// Deletes a draft voucher from its page.
 pub async fn delete_entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
-    let id = parse_id(&id)?;
+    let id = super::path_id(&id, "entry")?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let outcome = service::delete_draft(&mut tx, &ctx.principal, id).await;
     finish_form(
@@ -722,12 +722,8 @@ impl EntryPage {
     }
 }
 
-fn parse_id(id: &str) -> Result<i64, AppError> {
-    id.parse().map_err(|_| AppError::Domain(DomainError::NotFound("entry")))
-}
-
 pub async fn entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
-    render(&entry_view(&ctx, parse_id(&id)?, Refused::default()).await?)
+    render(&entry_view(&ctx, super::path_id(&id, "entry")?, Refused::default()).await?)
 }
 
 async fn entry_view(ctx: &Ctx, id: i64, refused: Refused) -> AppResult<EntryPage> {
@@ -757,7 +753,7 @@ async fn entry_view(ctx: &Ctx, id: i64, refused: Refused) -> AppResult<EntryPage
 
 /// Attaches the uploaded document to the voucher; a refusal shows at the file field.
 pub async fn attach(ctx: Ctx, Path(id): Path<String>, upload: web::Upload) -> AppResult<Response> {
-    let id = parse_id(&id)?;
+    let id = super::path_id(&id, "entry")?;
     let (name, bytes) = upload.file.map(|f| (f.name, f.bytes)).unwrap_or_default();
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let file = crate::attachments::NewAttachment { file_name: &name, bytes: &bytes };
@@ -788,22 +784,27 @@ async fn entry_changed(
 
 pub async fn attachment(ctx: Ctx, Path((id, attachment)): Path<(String, String)>) -> AppResult<Response> {
     let mut conn = conn(&ctx).await?;
-    let (name, kind, bytes) =
-        crate::attachments::content(&mut conn, &ctx.principal, parse_id(&id)?, parse_id(&attachment)?).await?;
+    let (name, kind, bytes) = crate::attachments::content(
+        &mut conn,
+        &ctx.principal,
+        super::path_id(&id, "entry")?,
+        super::path_id(&attachment, "entry")?,
+    )
+    .await?;
     Ok(web::page::file_download(&name, &kind, bytes))
 }
 
 pub async fn remove_attachment(ctx: Ctx, Path((id, attachment)): Path<(String, String)>) -> AppResult<Response> {
-    let id = parse_id(&id)?;
+    let id = super::path_id(&id, "entry")?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    crate::attachments::remove(&mut tx, &ctx.principal, id, parse_id(&attachment)?).await?;
+    crate::attachments::remove(&mut tx, &ctx.principal, id, super::path_id(&attachment, "entry")?).await?;
     tx.commit().await?;
     Ok(flash_redirect(&ctx, &format!("/finance/entries/{id}"), "common.saved"))
 }
 
 /// Posts a draft voucher from its page; a refusal (the month is closed) shows beside the button.
 pub async fn post_entry(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
-    let id = parse_id(&id)?;
+    let id = super::path_id(&id, "entry")?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let outcome = crate::drafts::post(&mut tx, &ctx.principal, id).await.map(|_| id);
     entry_changed(&ctx, tx, outcome, (id, "post"), FormPairs::default(), "finance.posted_ok").await
@@ -820,7 +821,7 @@ pub async fn sign_for_cashier(ctx: Ctx, id: Path<String>, pairs: FormPairs) -> A
 }
 
 async fn sign_entry(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs, signature: Signature) -> AppResult<Response> {
-    let id = parse_id(&id)?;
+    let id = super::path_id(&id, "entry")?;
     // The page sends the version it showed, so what is signed is what was read.
     let version = pairs.get("version").and_then(|v| v.trim().parse().ok());
     let mut tx = ctx.db().begin(ctx.actor()).await?;
@@ -843,7 +844,7 @@ pub async fn cancel_cashier(ctx: Ctx, id: Path<String>) -> AppResult<Response> {
 }
 
 async fn cancel_signature(ctx: Ctx, Path(id): Path<String>, signature: Signature) -> AppResult<Response> {
-    let id = parse_id(&id)?;
+    let id = super::path_id(&id, "entry")?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let outcome = crate::review::cancel(&mut tx, &ctx.principal, signature, id).await.map(|()| id);
     entry_changed(&ctx, tx, outcome, (id, signature.field()), FormPairs::default(), "common.saved").await
@@ -851,7 +852,7 @@ async fn cancel_signature(ctx: Ctx, Path(id): Path<String>, signature: Signature
 
 /// Reverses a posted voucher in red ink on the date given, and shows the reversal.
 pub async fn reverse_entry(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) -> AppResult<Response> {
-    let id = parse_id(&id)?;
+    let id = super::path_id(&id, "entry")?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let outcome = service::reverse_entry(&mut tx, &ctx.principal, id, &pairs.text("date")).await;
     entry_changed(&ctx, tx, outcome, (id, "reverse"), pairs, "finance.reversed_ok").await

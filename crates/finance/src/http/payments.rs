@@ -4,7 +4,7 @@
 use super::{figures_or_refusal, typed};
 use crate::invoicing::{self, AllocationForm, InvoiceSummary, PaymentForm, PaymentSummary};
 use askama::Template;
-use axum::extract::Query;
+use axum::extract::{Path, Query};
 use axum::response::Response;
 use serde::Deserialize;
 use web::page::{finish_form, render, Refused};
@@ -34,13 +34,22 @@ struct ListPage {
     can_pay: bool,
     /// A month that could not be read, shown beside its field.
     errors: Vec<(String, String)>,
+    /// Why an advance carried over could not be taken back, shown above the list.
+    refused: Vec<String>,
 }
 
 pub async fn list(ctx: Ctx, Query(q): Query<ListQuery>) -> AppResult<Response> {
+    let page = list_page(&ctx, q.kind.as_deref(), q.month.as_deref(), Vec::new()).await?;
+    let refused = !page.errors.is_empty();
+    web::page::render_answer(&page, refused)
+}
+
+/// The receipts (payments) of a month, with `refused` shown above them.
+async fn list_page(ctx: &Ctx, kind: Option<&str>, month: Option<&str>, refused: Vec<String>) -> AppResult<ListPage> {
     ctx.require(invoicing::READ)?;
-    let (kind, _, title) = kind_of(q.kind.as_deref());
+    let (kind, _, title) = kind_of(kind);
     let read: AppResult<_> = async {
-        let month = match q.month.as_deref().filter(|m| !m.is_empty()) {
+        let month = match month.filter(|m| !m.is_empty()) {
             Some(m) => crate::domain::parse_period("month", m).map_err(|e| kernel::DomainError::Invalid(vec![e]))?,
             None => ctx.today().format("%Y-%m").to_string(),
         };
@@ -48,14 +57,46 @@ pub async fn list(ctx: Ctx, Query(q): Query<ListQuery>) -> AppResult<Response> {
         Ok((invoicing::payments(&mut conn, ctx.company_id(), kind, &month).await?, month))
     }
     .await;
-    let ((items, month), errors) = match figures_or_refusal(&ctx, read)? {
+    let ((items, month), errors) = match figures_or_refusal(ctx, read)? {
         Ok(figures) => (figures, Vec::new()),
-        Err(errors) => ((Vec::new(), typed(&q.month)), errors),
+        Err(errors) => ((Vec::new(), typed(&month.map(str::to_string))), errors),
     };
-    let page = PageCtx::new(&ctx, title, "/finance/payments").await?;
+    let page = PageCtx::new(ctx, title, "/finance/payments").await?;
     let can_pay = ctx.principal.may(invoicing::PAYMENTS);
-    let refused = !errors.is_empty();
-    web::page::render_answer(&ListPage { page, kind, month, items, can_pay, errors }, refused)
+    Ok(ListPage { page, kind, month, items, can_pay, errors, refused })
+}
+
+/// Takes back an advance carried over by mistake ([`invoicing::withdraw_carried`]), going to
+/// the opening balances' page, where the voucher is corrected; or shows the advance's month
+/// again with the refusal above it.
+pub async fn withdraw(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
+    let id = super::path_id(&id, "payment")?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let outcome = invoicing::withdraw_carried(&mut tx, &ctx.principal, id, true).await;
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |_| ("/finance/opening".into(), "finance.withdrawn_ok"),
+        async |errors| {
+            let mut conn = ctx.db().read_conn().await?;
+            let row = sqlx::query("SELECT kind, payment_date FROM fin_payments WHERE company_id = $1 AND id = $2")
+                .bind(ctx.company_id())
+                .bind(id)
+                .fetch_optional(&mut conn)
+                .await?;
+            let (kind, month) = match row {
+                Some(r) => (
+                    sqlx::Row::try_get::<String, _>(&r, "kind")?,
+                    sqlx::Row::try_get::<String, _>(&r, "payment_date")?[..7].to_string(),
+                ),
+                None => (String::from("receipt"), String::new()),
+            };
+            let refused = web::page::field_messages(&ctx, &errors).into_iter().map(|(_, m)| m).collect();
+            list_page(&ctx, Some(&kind), Some(&month), refused).await
+        },
+    )
+    .await
 }
 
 #[derive(Deserialize)]

@@ -547,3 +547,134 @@ async fn the_year_to_date_figures_are_typed_on_the_opening_page_and_books_from_j
         .await;
     assert_eq!(refused.json()["errors"][0]["code"], "error.finance.year_to_date_january", "{}", refused.body);
 }
+
+#[tokio::test]
+async fn a_document_carried_by_mistake_is_taken_back_and_carried_again_as_it_should_have_been() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026, "first_month": 7})).await;
+    let ruifeng = party(&api, "上海瑞丰贸易有限公司", "customer").await;
+    let paper = party(&api, "华东纸业有限公司", "supplier").await;
+    let ink = party(&api, "江南油墨有限公司", "supplier").await;
+    let (ruifeng_no, paper_no, ink_no) =
+        (party_number(&api, ruifeng).await, party_number(&api, paper).await, party_number(&api, ink).await);
+    let refusals = |body: &str| -> Vec<(String, String)> {
+        let body: Value = serde_json::from_str(body).expect("json");
+        body["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .map(|e| (e["field"].as_str().unwrap_or_default().into(), e["code"].as_str().unwrap_or_default().into()))
+            .collect()
+    };
+
+    // Refused: a number shaped like this ledger's own, a document on a row without account or
+    // amount, and documents that come to more than the customer's opening balance (a debit
+    // carrying one invoice, undone by a credit carrying none).
+    let own = api
+        .post(
+            "/api/v1/finance/opening-balances",
+            &json!({"lines": [
+                carried("1122", "100.00", "", &ruifeng_no, ("INV/2026/00001", "2026-06-01", "")),
+                {"account": "", "document": {"number": "XS-9", "date": "2026-06-01"}},
+                {"account": "4001", "credit": "100.00"},
+            ]}),
+        )
+        .await;
+    assert_eq!(
+        refusals(&own.body),
+        [
+            ("lines[1]", "error.finance.opening_document_blank_line"),
+            ("lines[0]", "error.finance.opening_document_own_number")
+        ]
+        .map(|(f, c)| (f.to_string(), c.to_string()))
+    );
+    let beyond = api
+        .post(
+            "/api/v1/finance/opening-balances",
+            &json!({"lines": [
+                carried("1122", "50000.00", "", &ruifeng_no, ("XS-0400", "2026-06-01", "")),
+                {"account": "1122", "credit": "50000.00", "party": ruifeng_no},
+            ]}),
+        )
+        .await;
+    assert_eq!(refusals(&beyond.body), [("lines".to_string(), "error.finance.opening_documents_exceed".to_string())]);
+    assert!(beyond.body.contains("50000.00 > 0.00"), "{}", beyond.body);
+    assert_eq!((app.count("fin_entries").await, app.count("fin_invoices").await), (0, 0));
+
+    // 瑞丰's invoice of 30,000.00 is typed as 300,000.00; two suppliers' bills share the
+    // number F-100, which is theirs, not ours.
+    let typo = api
+        .post(
+            "/api/v1/finance/opening-balances",
+            &json!({"lines": [
+                carried("1122", "300000.00", "", &ruifeng_no, ("XS-0412", "2026-05-20", "2026-06-19")),
+                carried("2202", "", "8000.00", &paper_no, ("F-100", "2026-06-05", "")),
+                carried("2202", "", "2000.00", &ink_no, ("F-100", "2026-06-06", "")),
+                {"account": "4001", "credit": "290000.00"},
+            ]}),
+        )
+        .await;
+    assert_eq!(typo.status, StatusCode::CREATED, "{}", typo.body);
+    let documents = typo.json()["documents"].clone();
+    assert_eq!((documents[0]["kind"].as_str(), documents[0]["number"].as_str()), (Some("customer"), Some("XS-0412")));
+    let wrong = documents[0]["id"].as_i64().expect("id");
+
+    // Taken back: the invoice is gone (the audit trail keeps it); 1122 still holds the
+    // 300,000.00, now without a document, and another opening voucher puts it right, carrying
+    // the invoice as it should have been.
+    let browser = app.signed_in("admin").await;
+    assert!(browser.get(&format!("/finance/invoices/{wrong}")).await.body.contains("/withdraw"));
+    let taken = browser
+        .post_form(&format!("/finance/invoices/{wrong}"), &format!("/finance/invoices/{wrong}/withdraw"), &[])
+        .await;
+    assert_eq!(taken.status, StatusCode::SEE_OTHER, "{}", taken.body);
+    assert_eq!(app.count(&format!("fin_invoices WHERE id = {wrong}")).await, 0);
+    assert_eq!(
+        app.count(&format!(
+            "audit_log WHERE resource = 'finance.invoice' AND action = 'delete' AND resource_id = '{wrong}'"
+        ))
+        .await,
+        1
+    );
+    let corrected = api
+        .post(
+            "/api/v1/finance/opening-balances",
+            &json!({"lines": [
+                {"account": "1122", "credit": "300000.00", "party": ruifeng_no},
+                carried("1122", "30000.00", "", &ruifeng_no, ("XS-0412", "2026-05-20", "2026-06-19")),
+                {"account": "4001", "debit": "270000.00"},
+            ]}),
+        )
+        .await;
+    assert_eq!(corrected.status, StatusCode::CREATED, "{}", corrected.body);
+    let ageing = api.get("/api/v1/finance/reports/ageing?kind=receivable&date=2026-07-31").await.json();
+    assert_eq!(ageing["items"][0]["total"], "30000.00", "{ageing}");
+
+    // Once money has settled part of it, it stays.
+    let right = corrected.json()["documents"][0]["id"].as_i64().expect("id");
+    api.post(
+        "/api/v1/finance/payments",
+        &json!({"kind": "receipt", "party_id": ruifeng, "date": "2026-07-08", "amount": "10000.00"}),
+    )
+    .await;
+    let kept = api.post(&format!("/api/v1/finance/invoices/{right}/withdraw"), &json!({})).await;
+    assert_eq!(refusals(&kept.body), [("withdraw".to_string(), "error.finance.opening_document_settled".to_string())]);
+
+    // An advance carried over by mistake is taken back from June's receipts.
+    let advance = api
+        .post(
+            "/api/v1/finance/opening-balances",
+            &json!({"lines": [
+                {"account": "1002", "debit": "500.00"},
+                carried("2203", "", "500.00", &ruifeng_no, ("YS-0009", "2026-06-28", "")),
+            ]}),
+        )
+        .await;
+    let id = advance.json()["documents"][0]["id"].as_i64().expect("id");
+    let june = "/finance/payments?kind=receipt&month=2026-06";
+    assert!(browser.get(june).await.body.contains(&format!("/finance/payments/{id}/withdraw")));
+    let taken = browser.post_form(june, &format!("/finance/payments/{id}/withdraw"), &[]).await;
+    assert_eq!(taken.status, StatusCode::SEE_OTHER, "{}", taken.body);
+    assert_eq!(app.count("fin_payments WHERE opening = 1").await, 0);
+}
