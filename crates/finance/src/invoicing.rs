@@ -896,14 +896,20 @@ pub struct CarriedId {
 /// credit …), across every opening voucher.
 async fn within_opening_balance(tx: &mut Tx, company: i64, period: &str, kind: Carried, party: i64) -> Result<()> {
     let template = chart::template(tx.conn(), company).await?;
-    let (role, debit_side, documents) = match kind {
-        Carried::Invoice("customer") => (Role::Receivable, true, "SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT) AS carried FROM fin_invoices WHERE company_id = $1 AND party_id = $2 AND kind = $3 AND opening = 1"),
-        Carried::Invoice(_) => (Role::Payable, false, "SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT) AS carried FROM fin_invoices WHERE company_id = $1 AND party_id = $2 AND kind = $3 AND opening = 1"),
-        Carried::Advance("receipt") => (Role::CustomerAdvance, false, "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS carried FROM fin_payments WHERE company_id = $1 AND party_id = $2 AND kind = $3 AND opening = 1"),
-        Carried::Advance(_) => (Role::SupplierAdvance, true, "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS carried FROM fin_payments WHERE company_id = $1 AND party_id = $2 AND kind = $3 AND opening = 1"),
+    let (role, debit_side) = match kind {
+        Carried::Invoice("customer") => (Role::Receivable, true),
+        Carried::Invoice(_) => (Role::Payable, false),
+        Carried::Advance("receipt") => (Role::CustomerAdvance, false),
+        Carried::Advance(_) => (Role::SupplierAdvance, true),
     };
+    let amount = if matches!(kind, Carried::Invoice(_)) { "total" } else { "amount" };
+    let documents = format!(
+        "SELECT CAST(COALESCE(SUM({amount}), 0) AS BIGINT) AS carried FROM {} \
+         WHERE company_id = $1 AND party_id = $2 AND kind = $3 AND opening = 1",
+        kind.table()
+    );
     let carried: i64 =
-        tx.fetch_one(sqlx::query(documents).bind(company).bind(party).bind(kind.kind())).await?.try_get("carried")?;
+        tx.fetch_one(sqlx::query(&documents).bind(company).bind(party).bind(kind.kind())).await?.try_get("carried")?;
     let row = tx
         .fetch_one(
             sqlx::query(
@@ -1037,15 +1043,29 @@ fn simplified_tax(invoice: &Invoice, written_in: Option<&DocumentRate>) -> Resul
 /// when the company is a small-scale taxpayer; a credit note's when the bill it credits put no
 /// input VAT on the books, whatever the company is now.
 async fn input_vat_costed(tx: &mut Tx, accounts: &VatAccounts, invoice: &Invoice) -> Result<bool> {
-    let Some(original) = invoice.credit_of else { return Ok(accounts.taxpayer.costs_input_vat()) };
-    Ok(invoice.tax != 0 && !posted_to(tx, original, accounts.template.code(Role::InputVat)).await?)
+    match invoice.credit_of {
+        Some(original) if !carried_over(tx, original).await? => {
+            Ok(invoice.tax != 0 && !posted_to(tx, original, accounts.template.code(Role::InputVat)).await?)
+        }
+        _ => Ok(accounts.taxpayer.costs_input_vat()),
+    }
 }
 
 /// Whether the invoice a credit note credits put its simplified method's tax on that account;
 /// one posted before the account existed put it on output VAT.
 async fn credited_apart(tx: &mut Tx, accounts: &VatAccounts, invoice: &Invoice) -> Result<bool> {
-    let Some(original) = invoice.credit_of else { return Ok(true) };
-    posted_to(tx, original, &accounts.simplified).await
+    match invoice.credit_of {
+        Some(original) if !carried_over(tx, original).await? => posted_to(tx, original, &accounts.simplified).await,
+        _ => Ok(true),
+    }
+}
+
+/// Whether the invoice `id` was carried over with the opening balances: its voucher is the
+/// opening one, which says nothing of where its tax went, so its credit notes book their tax
+/// as a new document of the company would.
+async fn carried_over(tx: &mut Tx, id: i64) -> Result<bool> {
+    let row = tx.fetch_optional(sqlx::query("SELECT opening FROM fin_invoices WHERE id = $1").bind(id)).await?;
+    Ok(row.map(|r| r.try_get::<i64, _>("opening")).transpose()?.unwrap_or(0) == 1)
 }
 
 /// Whether the voucher of the posted invoice `id` has a line on the account `code`.
@@ -1190,7 +1210,8 @@ pub async fn release(tx: &mut Tx, company: i64, id: i64) -> Result<()> {
 }
 
 /// A document carried over with the opening balances has no lines of this ledger to undo
-/// (what it sold was booked in the earlier books), so it is not credited here.
+/// (what it sold was booked in the earlier books), so it is not credited whole: its credit
+/// notes are typed line by line ([`credit_part`]).
 fn refuse_opening_credit(invoice: &Invoice) -> Result<()> {
     if invoice.opening {
         return Err(DomainError::invalid("date", "error.finance.opening_document_credit", "").into());
@@ -1396,7 +1417,6 @@ pub async fn credit_part(
     if !["open", "partial", "paid"].contains(&invoice.status.as_str()) || invoice.credit_of.is_some() {
         return Err(db::document::wrong_status(&invoice.status));
     }
-    refuse_opening_credit(&invoice)?;
     let mut p = Problems::default();
     p.check(kernel::dates::parse("date", date));
     if lines.is_empty() {
@@ -1405,8 +1425,10 @@ pub async fn credit_part(
     let template = chart::template(tx.conn(), company).await?;
     // The note undoes lines of its invoice, so each of its lines names the account, cost
     // centre and project of one of them (the codes may have been archived since), no other.
+    // A document carried over has none here: its note's lines are as typed (what was sold is
+    // in the earlier books), on the revenue (stock) account unless another is named.
     let default = default_account(template, &invoice.kind);
-    for (i, line) in lines.iter().enumerate() {
+    for (i, line) in lines.iter().enumerate().filter(|_| !invoice.opening) {
         let account = Some(line.account.trim()).filter(|a| !a.is_empty()).unwrap_or(default);
         let undoes = (account, line.cost_center.trim(), line.project.trim());
         if !invoice.lines.iter().any(|l| (l.account.as_str(), l.cost_center.as_str(), l.project.as_str()) == undoes) {

@@ -345,6 +345,7 @@ pub fn module() -> Module {
             MenuItem { label_key: "finance.rates", href: "/finance/rates", permission: invoicing::READ },
             MenuItem { label_key: "finance.entries", href: "/finance/entries", permission: service::READ },
             MenuItem { label_key: "finance.accounts", href: "/finance/accounts", permission: service::READ },
+            MenuItem { label_key: "finance.opening_balances", href: "/finance/opening", permission: service::ACCOUNTS },
             MenuItem {
                 label_key: "finance.trial_balance",
                 href: "/finance/reports/trial-balance",

@@ -147,14 +147,9 @@ async fn form_page(
     errors: Vec<FieldError>,
 ) -> AppResult<FormPage> {
     let mut conn = ctx.db().read_conn().await?;
-    // A sale offers the rates the company may charge, starting from what it charges on goods
-    // (13 %, or a small-scale taxpayer's collection rate); a bill every rate, from 13 %.
     let taxpayer = invoicing::taxpayer(&mut conn, ctx.company_id()).await?;
     let sale = form.kind == "customer";
-    let rates: Vec<&'static str> = kernel::vat::RATE_CHOICES
-        .into_iter()
-        .filter(|choice| !sale || kernel::vat::parse_rate(choice).is_some_and(|rate| taxpayer.may_charge(rate)))
-        .collect();
+    let rates = offered_rates(taxpayer, sale);
     let usual = if sale { taxpayer.rate_charged(1300, &form.date) } else { 1300 };
     while form.lines.len() < FORM_LINES {
         form.lines.push(InvoiceLineForm { vat_rate: kernel::vat::choice(usual), ..Default::default() });
@@ -260,9 +255,24 @@ struct DetailPage {
     /// For a document in a foreign currency: the rate its payment and refund forms start from,
     /// the exchange-rate table's in force today, or the document's own when the table has none.
     day_rate: String,
-    /// The form just refused, if any: `post`, `pay`, `advance`, `credit`, `refund` or `set_off`.
+    /// The form just refused, if any: `post`, `pay`, `advance`, `credit`, `refund`, `set_off`
+    /// or `withdraw`.
     refused: Refused,
+    /// For a document carried over, the VAT rates its credit note's typed lines offer.
+    credit_rates: Vec<&'static str>,
 }
+
+/// The VAT rates a line offers: on a sale those the company may charge (a small-scale
+/// taxpayer its collection rates), on a bill every rate.
+fn offered_rates(taxpayer: crate::vat::Taxpayer, sale: bool) -> Vec<&'static str> {
+    kernel::vat::RATE_CHOICES
+        .into_iter()
+        .filter(|choice| !sale || kernel::vat::parse_rate(choice).is_some_and(|rate| taxpayer.may_charge(rate)))
+        .collect()
+}
+
+/// Rows of the credit note form of a document carried over, whose lines are typed.
+const CREDIT_LINES: usize = 3;
 
 impl DetailPage {
     /// The credit note form's refusals that are not about one line's quantity (those show
@@ -274,6 +284,7 @@ impl DetailPage {
             .filter(|(field, _)| {
                 field.strip_prefix("credit").is_some_and(|rest| rest.starts_with(':'))
                     && !field.starts_with("credit:credit_qty_")
+                    && !field.starts_with("credit:credit_line_")
             })
             .map(|(_, message)| message.as_str())
             .collect()
@@ -322,6 +333,11 @@ async fn detail_page(ctx: &Ctx, which: &str, id: i64, refused: Refused) -> AppRe
             .to_string(),
         None => String::new(),
     };
+    let credit_rates = if invoice.opening {
+        offered_rates(invoicing::taxpayer(&mut conn, ctx.company_id()).await?, invoice.kind == "customer")
+    } else {
+        Vec::new()
+    };
     drop(conn);
     let heading = invoice.number.clone().unwrap_or_else(|| ctx.t("finance.status.draft"));
     Ok(DetailPage {
@@ -338,6 +354,7 @@ async fn detail_page(ctx: &Ctx, which: &str, id: i64, refused: Refused) -> AppRe
         advance,
         day_rate,
         refused,
+        credit_rates,
     })
 }
 
@@ -373,6 +390,26 @@ pub async fn credit(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: 
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let date = pairs.text("date");
     let outcome = match invoicing::load(tx.conn(), ctx.company_id(), id).await? {
+        // A document carried over: the lines typed, each refusal on its row.
+        Some(invoice) if invoice.opening => {
+            let (rows, typed): (Vec<usize>, Vec<InvoiceLineForm>) = (0..CREDIT_LINES)
+                .map(|i| {
+                    let field = |name: &str| pairs.text(&format!("credit_{name}_{i}")).trim().to_string();
+                    let line = InvoiceLineForm {
+                        description: field("description"),
+                        quantity: field("quantity"),
+                        unit_price: field("price"),
+                        vat_rate: field("vat"),
+                        ..Default::default()
+                    };
+                    (i, line)
+                })
+                .filter(|(_, l)| !(l.description.is_empty() && l.quantity.is_empty() && l.unit_price.is_empty()))
+                .unzip();
+            invoicing::credit_part(&mut tx, &ctx.principal, id, &date, &typed, "")
+                .await
+                .map_err(|e| e.on_fields(|field| note_line_field(field, &rows, "credit_line_")))
+        }
         Some(invoice) => {
             // The invoice lines a quantity was typed against, in order: the note's k-th line is
             // the invoice's `rows[k]`-th, which is where its refusal shows.
@@ -388,7 +425,7 @@ pub async fn credit(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: 
             if !typed.is_empty() {
                 invoicing::credit_part(&mut tx, &ctx.principal, id, &date, &typed, "")
                     .await
-                    .map_err(|e| e.on_fields(|field| note_line_field(field, &rows)))
+                    .map_err(|e| e.on_fields(|field| note_line_field(field, &rows, "credit_qty_")))
             } else if invoice.document_figures().3 == 0 {
                 invoicing::credit_note(&mut tx, &ctx.principal, id, &date).await
             } else {
@@ -407,10 +444,11 @@ pub async fn credit(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: 
 }
 
 /// The field of the invoice's page a refusal of the credit note's k-th line belongs to: the
-/// quantity typed against the invoice line it came from.
-fn note_line_field(field: &str, rows: &[usize]) -> Option<String> {
+/// form row it came from (`rows[k]`), named `{prefix}{row}`: the quantity typed against an
+/// invoice line (`credit_qty_`), or a typed line of a document carried over (`credit_line_`).
+fn note_line_field(field: &str, rows: &[usize], prefix: &str) -> Option<String> {
     let k: usize = field.strip_prefix("lines[")?.split(']').next()?.parse().ok()?;
-    rows.get(k).map(|i| format!("credit_qty_{i}"))
+    rows.get(k).map(|i| format!("{prefix}{i}"))
 }
 
 /// Refunds what a credit note owes, from its page.

@@ -134,6 +134,7 @@ async fn the_accountant_enters_opening_balances_on_their_page_and_a_refusal_show
     api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
     let browser = app.signed_in("admin").await;
     assert!(browser.get("/finance/accounts").await.body.contains("href=\"/finance/opening\""));
+    assert!(browser.get("/finance/entries").await.body.contains("href=\"/finance/opening\""), "the menu has it");
     let refused = browser
         .post_form(
             "/finance/opening",
@@ -349,17 +350,48 @@ async fn the_open_invoices_and_bills_of_the_earlier_books_are_carried_over_and_s
         .json();
     assert_eq!((statement["opening"].as_str(), statement["closing"].as_str()), (Some("50000.00"), Some("15000.00")));
 
-    // It has no lines here to credit: a credit note is refused, and its page offers none.
+    // It has no lines here to credit in full: a credit note of it is typed line by line.
     let id = xs0412["id"].as_i64().expect("id");
     let second = invoices["items"].as_array().expect("items").iter().find(|i| i["number"] == "XS-0466").cloned();
     let second = second.expect("XS-0466")["id"].as_i64().expect("id");
-    let credit =
+    let whole =
         api.post(&format!("/api/v1/finance/invoices/{second}/credit-note"), &json!({"date": "2026-07-25"})).await;
-    assert_eq!(credit.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", credit.body);
-    assert_eq!(credit.json()["errors"][0]["code"], "error.finance.opening_document_credit");
+    assert_eq!(whole.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", whole.body);
+    assert_eq!(whole.json()["errors"][0]["code"], "error.finance.opening_document_credit");
     let browser = app.signed_in("admin").await;
     let page = browser.get(&format!("/finance/invoices/{id}")).await;
-    assert!(page.body.contains("id=\"opening-document\"") && !page.body.contains("/credit-note"), "{}", page.body);
+    assert!(page.body.contains("id=\"opening-document\""), "{}", page.body);
+    // 瑞丰 sends back ten of the components XS-0466 sold, at 565.00 each with 13 % VAT: the
+    // note takes 5,000.00 off July's sales and 650.00 off its output VAT, and 5,650.00 off
+    // what 瑞丰 owes on the invoice. A quantity that is not one is refused on its row.
+    let from = format!("/finance/invoices/{second}");
+    let to = format!("/finance/invoices/{second}/credit-note");
+    let typed = |quantity: &'static str| {
+        [
+            ("date", "2026-07-25"),
+            ("credit_description_0", "退货 电子元件"),
+            ("credit_quantity_0", quantity),
+            ("credit_price_0", "565.00"),
+            ("credit_vat_0", "13"),
+        ]
+    };
+    let refused = browser.post_form(&from, &to, &typed("ten")).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert!(refused.body.contains("value=\"退货 电子元件\""), "the line comes back as typed");
+    assert!(
+        refused.body.contains("<tr class=\"line-errors\"><td colspan=\"4\">"),
+        "refused on its row: {}",
+        refused.body
+    );
+    let credited = browser.post_form(&from, &to, &typed("10")).await;
+    assert_eq!(credited.status, StatusCode::SEE_OTHER, "{}", credited.body);
+    let invoice = api.get(&format!("/api/v1/finance/invoices/{second}")).await.json();
+    assert_eq!(invoice["open"], "9350.00", "{invoice}");
+    let vat = api.get("/api/v1/finance/reports/vat?from=2026-07&to=2026-07").await.json();
+    assert_eq!(vat["output"], "650.00", "明远's 1,300.00 less the note's 650.00: {vat}");
+    let tb = api.get("/api/v1/finance/reports/trial-balance?from=2026-07&to=2026-07").await.json();
+    let row = |code: &str| tb["items"].as_array().expect("items").iter().find(|r| r["code"] == code).cloned();
+    assert_eq!(row("1122").expect("1122")["closing"], "14650.00");
     // 明远's advance is listed among June's receipts, marked as carried over.
     let receipts = browser.get("/finance/payments?kind=receipt&month=2026-06").await;
     assert!(receipts.body.contains("YS-0007") && receipts.body.contains("期初单据"), "{}", receipts.body);
