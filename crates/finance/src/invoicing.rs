@@ -836,13 +836,7 @@ pub(crate) async fn insert_carried(
 pub async fn withdraw_carried(tx: &mut Tx, principal: &Principal, id: i64, advance: bool) -> Result<()> {
     principal.authorize(if advance { PAYMENTS } else { MANAGE })?;
     let company = principal.company_id.0;
-    let first = service::first_period(tx.conn(), company).await?.unwrap_or_default();
-    let sql =
-        format!("SELECT status FROM fin_periods WHERE company_id = $1 AND period = $2{}", tx.dialect().share_lock());
-    let open = tx.fetch_optional(sqlx::query(&sql).bind(company).bind(&first)).await?;
-    if open.map(|r| r.try_get::<String, _>("status")).transpose()?.as_deref() != Some("open") {
-        return Err(DomainError::invalid("withdraw", "error.finance.opening_closed", first).into());
-    }
+    service::open_first_month(tx, company, "withdraw").await?;
     let (select, untouched, delete) = if advance {
         (
             "SELECT kind, party_id, number, payment_date AS day, amount FROM fin_payments WHERE company_id = $1 AND id = $2 AND opening = 1",

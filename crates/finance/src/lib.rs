@@ -2,7 +2,8 @@
 //!
 //! The crate owns the chart of accounts (CAS, small-enterprise or generic English template,
 //! with the accounts other modules post to named by role in `chart`), monthly
-//! periods, vouchers (凭证) with gapless numbers per word and period, posting that keeps
+//! periods, opening balances of books started mid-way with the open documents of the earlier
+//! books (`opening`), vouchers (凭证) with gapless numbers per word and period, posting that keeps
 //! balance rows per (company, account, period, cost centre), per party and per project in the
 //! same transaction, the cost centre and project lists (`dimensions`) and costs by them per
 //! month (`costs`), budgets against them (`budgets`), red-ink reversal, the trial balance, the
@@ -31,6 +32,7 @@ mod http;
 mod i18n;
 pub mod invoicing;
 pub mod journal;
+pub mod opening;
 pub mod permissions;
 pub mod review;
 pub mod service;

@@ -524,14 +524,14 @@ pub struct OpeningLineBody {
     document: Option<crate::invoicing::OpeningDocumentForm>,
 }
 
-/// `POST /api/v1/finance/opening-balances`: posts opening balances (`service::post_opening`),
-/// answering with the voucher and the ids of the documents carried over.
+/// `POST /api/v1/finance/opening-balances`: posts opening balances (`crate::opening::post_opening`),
+/// answering with the voucher and the documents carried over (`id`, `kind`, `number`).
 pub async fn post_opening(ctx: Ctx, ApiJson(body): ApiJson<OpeningBody>) -> AppResult<Response> {
     let documents: Vec<_> = body.lines.iter().map(|l| l.document.clone().unwrap_or_default()).collect();
     let lines = body.lines.into_iter().map(|l| l.line).collect();
     let form = EntryForm { date: String::new(), word: String::new(), memo: body.memo, lines };
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    let opened = service::post_opening(&mut tx, &ctx.principal, &form, &documents).await?;
+    let opened = crate::opening::post_opening(&mut tx, &ctx.principal, &form, &documents).await?;
     tx.commit().await?;
     let posted = opened.voucher;
     let body = json!({"entry_id": posted.entry_id, "number": posted.number, "period": opened.period,
@@ -540,7 +540,7 @@ pub async fn post_opening(ctx: Ctx, ApiJson(body): ApiJson<OpeningBody>) -> AppR
 }
 
 /// The year-to-date figures of the months before the books' first, as JSON.
-fn year_to_date_json(figures: &[service::YearToDate]) -> Value {
+fn year_to_date_json(figures: &[crate::opening::YearToDate]) -> Value {
     let items: Vec<Value> = figures
         .iter()
         .map(|f| json!({"account": f.code, "name_zh": f.name_zh, "name_en": f.name_en, "debit": yuan(f.debit), "credit": yuan(f.credit)}))
@@ -549,24 +549,24 @@ fn year_to_date_json(figures: &[service::YearToDate]) -> Value {
 }
 
 /// `GET /api/v1/finance/opening-balances/year-to-date`: the income and expense figures of the
-/// year's months before the books' first (`service::year_to_date`).
+/// year's months before the books' first (`crate::opening::year_to_date`).
 pub async fn year_to_date(ctx: Ctx) -> AppResult<Response> {
     ctx.require(service::READ)?;
     let mut conn = conn(&ctx).await?;
-    Ok(Json(year_to_date_json(&service::year_to_date(&mut conn, ctx.company_id()).await?)).into_response())
+    Ok(Json(year_to_date_json(&crate::opening::year_to_date(&mut conn, ctx.company_id()).await?)).into_response())
 }
 
 /// The year-to-date figures as sent: every line, replacing those set before.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct YearToDateBody {
-    lines: Vec<service::YearToDateLine>,
+    lines: Vec<crate::opening::YearToDateLine>,
 }
 
-/// `PUT /api/v1/finance/opening-balances/year-to-date`: sets them (`service::set_year_to_date`).
+/// `PUT /api/v1/finance/opening-balances/year-to-date`: sets them (`crate::opening::set_year_to_date`).
 pub async fn set_year_to_date(ctx: Ctx, ApiJson(body): ApiJson<YearToDateBody>) -> AppResult<Response> {
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    let figures = service::set_year_to_date(&mut tx, &ctx.principal, &body.lines).await?;
+    let figures = crate::opening::set_year_to_date(&mut tx, &ctx.principal, &body.lines).await?;
     tx.commit().await?;
     Ok(Json(year_to_date_json(&figures)).into_response())
 }

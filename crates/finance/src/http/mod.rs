@@ -163,12 +163,12 @@ fn figures_or_refusal<T>(
     }
 }
 
-/// What was typed into a query field, for showing it again when refused.
 /// The id in a page's or call's path; one that is not a number names no `what` there.
 fn path_id(id: &str, what: &'static str) -> Result<i64, web::AppError> {
     id.parse().map_err(|_| web::AppError::Domain(kernel::DomainError::NotFound(what)))
 }
 
+/// What was typed into a query field, for showing it again when refused.
 fn typed(value: &Option<String>) -> String {
     value.clone().unwrap_or_default()
 }

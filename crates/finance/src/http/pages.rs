@@ -325,7 +325,7 @@ struct OpeningMode {
 /// The form of the income and expense figures of the year's months before the books' first.
 struct YearToDateForm {
     through: String,
-    lines: Vec<service::YearToDateLine>,
+    lines: Vec<crate::opening::YearToDateLine>,
     errors: Vec<(String, String)>,
 }
 
@@ -421,11 +421,11 @@ async fn opening_page(
             let (mut lines, errors) = match typed_year_to_date {
                 Some(typed) => (typed.lines, typed.errors),
                 None => {
-                    let stored = service::year_to_date(&mut conn, ctx.company_id()).await?;
+                    let stored = crate::opening::year_to_date(&mut conn, ctx.company_id()).await?;
                     let text = |fen: i64| if fen == 0 { String::new() } else { domain::yuan(fen) };
                     let lines = stored
                         .iter()
-                        .map(|f| service::YearToDateLine {
+                        .map(|f| crate::opening::YearToDateLine {
                             account: f.code.clone(),
                             debit: text(f.debit),
                             credit: text(f.credit),
@@ -434,7 +434,7 @@ async fn opening_page(
                     (lines, Vec::new())
                 }
             };
-            lines.resize(FORM_LINES.max(lines.len() + 2), service::YearToDateLine::default());
+            lines.resize(FORM_LINES.max(lines.len() + 2), crate::opening::YearToDateLine::default());
             Some(YearToDateForm { through: domain::previous_month(first), lines, errors })
         }
         _ => None,
@@ -468,14 +468,14 @@ pub async fn opening(ctx: Ctx) -> AppResult<Response> {
 pub async fn set_year_to_date(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
     let (accounts, debits, credits) = (pairs.all("ytd_account"), pairs.all("ytd_debit"), pairs.all("ytd_credit"));
     let lines: Vec<_> = (0..accounts.len())
-        .map(|i| service::YearToDateLine {
+        .map(|i| crate::opening::YearToDateLine {
             account: accounts[i].clone(),
             debit: debits.get(i).cloned().unwrap_or_default(),
             credit: credits.get(i).cloned().unwrap_or_default(),
         })
         .collect();
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    let result = service::set_year_to_date(&mut tx, &ctx.principal, &lines).await;
+    let result = crate::opening::set_year_to_date(&mut tx, &ctx.principal, &lines).await;
     finish_form(
         &ctx,
         tx,
@@ -503,7 +503,7 @@ pub async fn post_opening(ctx: Ctx, pairs: FormPairs) -> AppResult<Response> {
         })
         .collect();
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    let result = service::post_opening(&mut tx, &ctx.principal, &form, &documents).await;
+    let result = crate::opening::post_opening(&mut tx, &ctx.principal, &form, &documents).await;
     finish_form(
         &ctx,
         tx,
