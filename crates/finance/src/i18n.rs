@@ -94,7 +94,7 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("finance.year_opened", "已开启新年度的 12 个会计期间", "The next year's twelve months are open"),
     ("error.finance.not_active", "没有在用的科目 {0}", "No account {0} in use"),
     ("error.finance.not_archived", "科目 {0} 未停用", "The account {0} is not archived"),
-    ("error.finance.delete_used", "科目 {0} 已有凭证，不能删除，只能停用", "The account {0} has entries: archive it instead"),
+    ("error.finance.delete_used", "科目 {0} 已有凭证或期初数据，不能删除，只能停用", "The account {0} has entries or opening figures: archive it instead"),
     ("error.finance.delete_parent", "科目 {0} 有下级科目，不能删除", "The account {0} has sub-accounts and cannot be deleted"),
     (
         "error.finance.delete_role",

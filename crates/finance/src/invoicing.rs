@@ -732,18 +732,15 @@ pub(crate) async fn check_carried(
     Ok(documents)
 }
 
-/// Writes the open documents carried over by the opening voucher `entry_id` (posted in the
-/// opening `period`), each audited: an invoice or bill open as the earlier books left it,
-/// settled by receipts and payments from then on as any other (a customer's invoice counts in
-/// its twelve-month spend, as a posted one does); an advance unapplied, through no bank,
-/// applied to invoices as any other. Refused, on the voucher as a whole, when a party's
-/// carried documents of a kind come to more than its opening balance on their account: the
-/// documents say what makes up the balance, so they cannot exceed it. Returns them.
+/// Writes the open documents carried over by the opening voucher `entry_id`, each audited: an
+/// invoice or bill open as the earlier books left it, settled by receipts and payments from
+/// then on as any other (a customer's invoice counts in its twelve-month spend, as a posted
+/// one does); an advance unapplied, through no bank, applied to invoices as any other.
+/// Returns them.
 pub(crate) async fn insert_carried(
     tx: &mut Tx,
     company: i64,
     entry_id: i64,
-    period: &str,
     documents: &[CarriedDocument],
 ) -> Result<Vec<CarriedId>> {
     let now = tx.now().to_string();
@@ -815,15 +812,24 @@ pub(crate) async fn insert_carried(
         tx.audit("create", resource, Some(&id.to_string()), &audited).await?;
         ids.push(CarriedId { id, kind: d.carried.kind(), number: d.number.clone() });
     }
-    let mut checked: Vec<(Carried, i64)> = Vec::new();
-    for d in documents {
-        if checked.contains(&(d.carried, d.party_id)) {
-            continue;
-        }
-        checked.push((d.carried, d.party_id));
-        within_opening_balance(tx, company, period, d.carried, d.party_id).await?;
-    }
     Ok(ids)
+}
+
+/// Refuses an opening voucher after which a party's carried documents of a kind come to more
+/// than its opening balance on their account ([`within_opening_balance`]): checked for every
+/// party a line of a receivable, payable or advance account names, whether the line carries a
+/// document or lowers a balance others carry.
+pub(crate) async fn within_opening_balances(tx: &mut Tx, company: i64, period: &str, lines: &[Line]) -> Result<()> {
+    let template = chart::template(tx.conn(), company).await?;
+    let mut checked: Vec<(Carried, i64)> = Vec::new();
+    for line in lines {
+        let Some(party) = line.party else { continue };
+        let kind = Carried::of(template, &line.account, true).or(Carried::of(template, &line.account, false));
+        let Some(kind) = kind.filter(|k| !checked.contains(&(*k, party))) else { continue };
+        checked.push((kind, party));
+        within_opening_balance(tx, company, period, kind, party).await?;
+    }
+    Ok(())
 }
 
 /// Takes back a document carried over by mistake (a wrong amount, party, number or date)
@@ -831,9 +837,12 @@ pub(crate) async fn insert_carried(
 /// (`fin_invoices`) or the advance (`fin_payments`, per `advance`) is deleted, audited with
 /// what it was. The opening voucher that carried it stays as posted, the line then an opening
 /// balance without a document; the accountant corrects it with another opening voucher, which
-/// may carry the right document. Needs the grant to manage invoices (to record payments, for
-/// an advance).
+/// may carry the right document. Needs the grants carrying it needed: to manage the books, to
+/// post, and to manage invoices (to record payments, for an advance).
 pub async fn withdraw_carried(tx: &mut Tx, principal: &Principal, id: i64, advance: bool) -> Result<()> {
+    // As carrying it did: the books' grants, and the documents'.
+    principal.authorize(service::ACCOUNTS)?;
+    principal.authorize(service::POST)?;
     principal.authorize(if advance { PAYMENTS } else { MANAGE })?;
     let company = principal.company_id.0;
     service::open_first_month(tx, company, "withdraw").await?;
@@ -887,7 +896,8 @@ pub struct CarriedId {
 
 /// Refuses when the party's carried documents of a kind come to more than its opening balance
 /// on their account, on that account's side (a receivable's debit, an advance received's
-/// credit …), across every opening voucher.
+/// credit …), across every opening voucher: the documents say what makes up the balance, so
+/// they cannot exceed it.
 async fn within_opening_balance(tx: &mut Tx, company: i64, period: &str, kind: Carried, party: i64) -> Result<()> {
     let template = chart::template(tx.conn(), company).await?;
     let (role, debit_side) = match kind {
@@ -1420,7 +1430,21 @@ pub async fn credit_part(
     // The note undoes lines of its invoice, so each of its lines names the account, cost
     // centre and project of one of them (the codes may have been archived since), no other.
     // A document carried over has none here: its note's lines are as typed (what was sold is
-    // in the earlier books), on the revenue (stock) account unless another is named.
+    // in the earlier books), on the revenue (stock) account unless another is named, and are
+    // checked as a new invoice's are (products, listed tags, the rates the company charges).
+    let typed;
+    let lines = if invoice.opening {
+        let taxpayer = taxpayer(tx.conn(), company).await?;
+        let sold_at = |rate_bp: i64| taxpayer.rate_charged(rate_bp, date);
+        let foreign = invoice.foreign.is_some();
+        typed = with_products(tx, company, &invoice.kind, foreign, lines, &sold_at, &mut p).await?;
+        check_rates_charged(taxpayer, &invoice.kind, &typed, &mut p);
+        let tags = typed.iter().map(|l| (l.cost_center.trim(), l.project.trim()));
+        crate::dimensions::check_listed(tx, company, tags, &mut p).await?;
+        &typed[..]
+    } else {
+        lines
+    };
     let default = default_account(template, &invoice.kind);
     for (i, line) in lines.iter().enumerate().filter(|_| !invoice.opening) {
         let account = Some(line.account.trim()).filter(|a| !a.is_empty()).unwrap_or(default);
@@ -1471,7 +1495,10 @@ pub async fn credit_part(
         )
         .into());
     }
+    // A document carried over holds no tax of its own to share: its note's yuan are its
+    // figures at the document's rate, as a new document's would be.
     let totals = match &written_in {
+        Some(rate) if invoice.opening => in_ledger(rate, document_totals)?,
         Some(rate) => credit_in_ledger(rate, &invoice, &credited_before, document_totals)?,
         None => document_totals,
     };

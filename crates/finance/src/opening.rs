@@ -93,7 +93,8 @@ pub async fn post_opening(
         &json!({"kind": [null, service::OPENING], "entry": [null, entry]}),
     )
     .await?;
-    let documents = invoicing::insert_carried(tx, company, entry_id, &period, &carried).await?;
+    let documents = invoicing::insert_carried(tx, company, entry_id, &carried).await?;
+    invoicing::within_opening_balances(tx, company, &period, &entry.lines).await?;
     let amount = entry.lines.iter().map(|l| l.debit).sum();
     Ok(Opened { voucher: domain::PostedVoucher { entry_id, number, amount }, period, documents })
 }
@@ -167,14 +168,22 @@ pub async fn set_year_to_date(tx: &mut Tx, principal: &Principal, lines: &[YearT
         return Err(DomainError::invalid("lines", "error.finance.year_to_date_january", &first).into());
     }
     let typed: Vec<(usize, &YearToDateLine)> = lines.iter().enumerate().filter(|(_, l)| !l.is_blank()).collect();
-    let mut accounts: BTreeMap<String, i64> = BTreeMap::new();
+    // Each account with whether it has sub-accounts: a figure goes on a leaf, as postings do,
+    // so a parent and its child cannot both count (and 研发费用's sub-accounts of 6602 stay
+    // apart from 管理费用).
+    let mut accounts: BTreeMap<String, (i64, bool)> = BTreeMap::new();
+    // Taken for this transaction: two saves at once replace the figures one after the other.
+    let lock =
+        format!("SELECT company_id FROM fin_books WHERE company_id = $1{}", tx.dialect().update_lock_of("fin_books"));
+    tx.fetch_optional(sqlx::query(&lock).bind(company)).await?;
     if !typed.is_empty() {
         let mut q = db::SqlBuilder::new(
-            "SELECT id, code FROM fin_accounts WHERE class IN ('income', 'expense') AND archived_at IS NULL AND company_id = ",
+            "SELECT a.id, a.code, EXISTS (SELECT 1 FROM fin_accounts c WHERE c.parent_id = a.id) AS parent \
+             FROM fin_accounts a WHERE a.class IN ('income', 'expense') AND a.archived_at IS NULL AND a.company_id = ",
         );
-        q.bind(company).push(" AND code IN ").bind_list(typed.iter().map(|(_, l)| l.account.trim().to_string()));
+        q.bind(company).push(" AND a.code IN ").bind_list(typed.iter().map(|(_, l)| l.account.trim().to_string()));
         for r in tx.fetch_all(q.build()).await? {
-            accounts.insert(r.try_get("code")?, r.try_get("id")?);
+            accounts.insert(r.try_get("code")?, (r.try_get("id")?, db::flag(&r, "parent")?));
         }
     }
     let mut problems = kernel::error::Problems::default();
@@ -182,9 +191,16 @@ pub async fn set_year_to_date(tx: &mut Tx, principal: &Principal, lines: &[YearT
     for (row, line) in &typed {
         let field = format!("lines[{row}]");
         let code = line.account.trim();
-        let Some(id) = accounts.get(code).copied() else {
-            problems.add(&field, "error.finance.year_to_date_account", code);
-            continue;
+        let id = match accounts.get(code).copied() {
+            None => {
+                problems.add(&field, "error.finance.year_to_date_account", code);
+                continue;
+            }
+            Some((_, true)) => {
+                problems.add(&field, "error.finance.parent_account", code);
+                continue;
+            }
+            Some((id, false)) => id,
         };
         let refused = problems.0.len();
         let mut amount = |text: &str| match text.trim() {

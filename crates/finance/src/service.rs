@@ -240,7 +240,8 @@ async fn set_archived(tx: &mut Tx, principal: &Principal, code: &str, archive: b
 }
 
 /// Deletes an account entered by mistake. Only an account nothing refers to may go: no entry
-/// line (posted or draft), no sub-account, and not one the other modules post to; any other is
+/// line (posted or draft) or year-to-date figure of the months before the books, no
+/// sub-account, and not one the other modules post to; any other is
 /// archived instead, so no history ever loses its account.
 pub async fn delete_account(tx: &mut Tx, principal: &Principal, code: &str) -> Result<()> {
     principal.authorize(ACCOUNTS)?;
@@ -249,7 +250,8 @@ pub async fn delete_account(tx: &mut Tx, principal: &Principal, code: &str) -> R
         .fetch_optional(
             sqlx::query(
                 "SELECT a.id, a.name_zh, \
-                 EXISTS (SELECT 1 FROM fin_entry_lines l WHERE l.account_id = a.id) AS has_lines, \
+                 (EXISTS (SELECT 1 FROM fin_entry_lines l WHERE l.account_id = a.id) \
+                  OR EXISTS (SELECT 1 FROM fin_opening_year_to_date y WHERE y.account_id = a.id)) AS has_lines, \
                  EXISTS (SELECT 1 FROM fin_accounts c WHERE c.parent_id = a.id) AS has_children, \
                  EXISTS (SELECT 1 FROM fin_budgets b WHERE b.account_id = a.id) AS has_budget \
                  FROM fin_accounts a WHERE a.company_id = $1 AND a.code = $2",

@@ -437,7 +437,11 @@ async fn opening_page(
             lines.resize(FORM_LINES.max(lines.len() + 2), crate::opening::YearToDateLine::default());
             Some(YearToDateForm { through: domain::previous_month(first), lines, errors })
         }
-        _ => None,
+        // Books from January have no such form: a refusal of figures sent anyway shows above.
+        _ => {
+            page.errors.extend(typed_year_to_date.map(|typed| typed.errors).unwrap_or_default());
+            None
+        }
     };
     let vouchers = sqlx::query(
         "SELECT e.id, e.number, CAST(SUM(l.debit) AS BIGINT) AS total FROM fin_entries e \

@@ -451,6 +451,10 @@ async fn a_company_starting_in_july_enters_the_first_half_years_income_and_its_y
 
     // January to June under the earlier books: 500,000.00 of sales, 350,000.00 of cost of sales
     // and 80,000.00 of administrative expenses; their 70,000.00 of profit stands in 本年利润.
+    // Selling expenses are kept by sub-account, so 6601 itself takes no figure.
+    let added =
+        api.post("/api/v1/finance/accounts", &json!({"parent": "6601", "code": "660101", "name_zh": "广告费"})).await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
     let refused = api
         .put(
             "/api/v1/finance/opening-balances/year-to-date",
@@ -459,6 +463,7 @@ async fn a_company_starting_in_july_enters_the_first_half_years_income_and_its_y
                 {"account": "1002", "debit": "10.00"},
                 {"account": "6602", "debit": "80000.00", "credit": "1.00"},
                 {"account": "6001", "credit": "5.00"},
+                {"account": "6601", "debit": "9.00"},
             ]}),
         )
         .await;
@@ -474,7 +479,8 @@ async fn a_company_starting_in_july_enters_the_first_half_years_income_and_its_y
         [
             ("lines[1]", "error.finance.year_to_date_account"),
             ("lines[2]", "error.finance.one_side"),
-            ("lines[3]", "error.finance.year_to_date_twice")
+            ("lines[3]", "error.finance.year_to_date_twice"),
+            ("lines[4]", "error.finance.parent_account")
         ]
         .map(|(f, c)| (f.to_string(), c.to_string()))
     );
@@ -682,6 +688,14 @@ async fn a_document_carried_by_mistake_is_taken_back_and_carried_again_as_it_sho
     assert_eq!(corrected.status, StatusCode::CREATED, "{}", corrected.body);
     let ageing = api.get("/api/v1/finance/reports/ageing?kind=receivable&date=2026-07-31").await.json();
     assert_eq!(ageing["items"][0]["total"], "30000.00", "{ageing}");
+    // A later voucher may not take the balance below the documents that make it up.
+    let below = api
+        .post(
+            "/api/v1/finance/opening-balances",
+            &json!({"lines": [{"account": "1122", "credit": "400.00", "party": ruifeng_no}, {"account": "4001", "debit": "400.00"}]}),
+        )
+        .await;
+    assert_eq!(refusals(&below.body), [("lines".to_string(), "error.finance.opening_documents_exceed".to_string())]);
 
     // Once money has settled part of it, it stays.
     let right = corrected.json()["documents"][0]["id"].as_i64().expect("id");
@@ -709,4 +723,40 @@ async fn a_document_carried_by_mistake_is_taken_back_and_carried_again_as_it_sho
     let taken = browser.post_form(june, &format!("/finance/payments/{id}/withdraw"), &[]).await;
     assert_eq!(taken.status, StatusCode::SEE_OTHER, "{}", taken.body);
     assert_eq!(app.count("fin_payments WHERE opening = 1").await, 0);
+}
+
+#[tokio::test]
+async fn a_dollar_invoice_carried_over_is_credited_with_its_vat_at_its_rate() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026, "first_month": 7})).await;
+    let pacific = party(&api, "Pacific Trading LLC", "customer").await;
+    let pacific_no = party_number(&api, pacific).await;
+    let opened = api
+        .post(
+            "/api/v1/finance/opening-balances",
+            &json!({"lines": [
+                {"account": "1122", "debit": "14200.00", "party": pacific_no, "currency": "USD", "foreign_amount": "2000.00", "rate": "7.10",
+                 "document": {"number": "EX-0090", "date": "2026-06-10", "due_date": "2026-07-10"}},
+                {"account": "4001", "credit": "14200.00"},
+            ]}),
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.body);
+    let id = opened.json()["documents"][0]["id"].as_i64().expect("id");
+    // One carton of the USD 113.00 (with 13 % VAT) comes back: USD 100.00 + 13.00, booked at
+    // the invoice's 7.10 as ¥710.00 + ¥92.30, the tax taken off July's output VAT.
+    let note = api
+        .post(
+            &format!("/api/v1/finance/invoices/{id}/credit-note"),
+            &json!({"date": "2026-07-12", "lines": [{"description": "退货 木制托盘", "quantity": "1", "unit_price": "113.00", "vat_rate": "13"}]}),
+        )
+        .await;
+    assert_eq!(note.status, StatusCode::CREATED, "{}", note.body);
+    let note = note.json();
+    assert_eq!((note["net"].as_str(), note["tax"].as_str()), (Some("-710.00"), Some("-92.30")), "{note}");
+    let vat = api.get("/api/v1/finance/reports/vat?from=2026-07&to=2026-07").await.json();
+    assert_eq!(vat["output"], "-92.30", "{vat}");
+    let invoice = api.get(&format!("/api/v1/finance/invoices/{id}")).await.json();
+    assert_eq!(invoice["foreign"]["open"], "1887.00", "{invoice}");
 }

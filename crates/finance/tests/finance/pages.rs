@@ -234,7 +234,8 @@ async fn an_account_entered_by_mistake_is_deleted_one_with_entries_only_archived
     let used = browser.post_form("/finance/accounts", "/finance/accounts/100201/delete", &[]).await;
     assert_eq!(used.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", used.body);
     assert!(
-        row(&used, "id=\"account-100201\"").contains("role=\"alert\">科目 100201 已有凭证，不能删除，只能停用"),
+        row(&used, "id=\"account-100201\"")
+            .contains("role=\"alert\">科目 100201 已有凭证或期初数据，不能删除，只能停用"),
         "{}",
         used.body
     );
