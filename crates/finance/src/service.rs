@@ -1814,12 +1814,14 @@ async fn movements_without_closing(
         *map.entry(domain::income_statement_key(&c.code, &c.name_zh)).or_insert(0) -= c.net;
     }
     // Books started after January: the year's months before them, typed as figures, count in
-    // a range from January that runs through them (`opening::set_year_to_date`). They name no cost
-    // centre or project.
-    if matches!(slice, LedgerSlice::All) && from.ends_with("-01") {
+    // a range that covers them all, from their January (or before) through their last month
+    // (`opening::set_year_to_date`); a range covering part of them cannot split them. They name
+    // no cost centre or project.
+    if matches!(slice, LedgerSlice::All) {
         let earlier = sqlx::query(
             "SELECT a.code, a.name_zh, y.debit - y.credit AS net FROM fin_opening_year_to_date y \
-             JOIN fin_accounts a ON a.id = y.account_id WHERE y.company_id = $1 AND y.through >= $2 AND y.through <= $3",
+             JOIN fin_accounts a ON a.id = y.account_id \
+             WHERE y.company_id = $1 AND substr(y.through, 1, 4) || '-01' >= $2 AND y.through <= $3",
         )
         .bind(company)
         .bind(from)

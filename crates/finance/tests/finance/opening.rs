@@ -530,6 +530,11 @@ async fn a_company_starting_in_july_enters_the_first_half_years_income_and_its_y
     assert_eq!(figure(&july, "revenue"), "100000.00");
     let spring = api.get("/api/v1/finance/reports/income-statement?from=2026-03&to=2026-07").await.json();
     assert_eq!(figure(&spring, "revenue"), "100000.00");
+    // Thirteen months from December 2025 cover them all; a range ending in May, none.
+    let rolling = api.get("/api/v1/finance/reports/income-statement?from=2025-12&to=2026-07").await.json();
+    assert_eq!(figure(&rolling, "revenue"), "600000.00");
+    let may = api.get("/api/v1/finance/reports/income-statement?from=2026-01&to=2026-05").await.json();
+    assert_eq!(figure(&may, "revenue"), "0.00");
     // The year's profit ties out with the balance sheet's 未分配利润 (本年利润 holds both halves).
     let sheet = api.get("/api/v1/finance/reports/balance-sheet?period=2026-07").await.json();
     assert_eq!(figure(&sheet, "retained_earnings"), "170000.00");
