@@ -343,8 +343,7 @@ pub async fn invoice(tx: &mut Tx, principal: &Principal, id: i64, seq: i64, date
             unit_price: yuan(instalment.amount),
             discount: String::new(),
             vat_rate: kernel::vat::choice(contract.vat_rate_bp),
-            account: "6001".into(),
-            product_id: None,
+            // The chart's revenue account: 6001 under CAS, 5001 for small enterprises.
             ..Default::default()
         }],
         ..Default::default()

@@ -1172,3 +1172,25 @@ async fn a_contract_is_collected_in_two_instalments_one_of_them_late_and_reminde
         .unwrap();
     assert_eq!(direct, 6_000_000);
 }
+
+/// A company keeping the small-enterprise chart, whose main operating revenue is 5001, not
+/// CAS's 6001, invoices a contract's instalment: the revenue lands on its own chart's account.
+#[tokio::test]
+async fn a_contract_instalment_of_a_small_enterprise_is_booked_to_its_charts_revenue() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    let setup = api.post("/api/v1/finance/setup", &json!({"year": 2026, "template": "small_enterprise"})).await;
+    assert_eq!(setup.status, StatusCode::CREATED, "{}", setup.body);
+    let customer = customer(&api, "温州瓯海五金商行").await;
+    let contract = json!({"party_id": customer, "title": "门店收银系统年度维护", "value": "10600.00", "vat_rate": "6",
+        "start_date": "2026-03-01", "end_date": "2027-02-28", "instalments": [{"due_date": "2026-03-20", "amount": "10600.00"}]});
+    let made = api.post("/api/v1/crm/contracts", &contract).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    let id = made.json()["id"].as_i64().expect("id");
+    let invoiced =
+        api.post(&format!("/api/v1/crm/contracts/{id}/instalments/1/invoice"), &json!({"date": "2026-03-15"})).await;
+    assert_eq!(invoiced.status, StatusCode::CREATED, "{}", invoiced.body);
+    let tb = api.get("/api/v1/finance/reports/trial-balance?from=2026-03&to=2026-03").await.json();
+    let revenue = tb["items"].as_array().expect("items").iter().find(|r| r["code"] == "5001").cloned();
+    assert_eq!(revenue.map(|r| r["credit"].clone()), Some(json!("10000.00")), "10,600.00 with 6 % VAT in it: {tb}");
+}

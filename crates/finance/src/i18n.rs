@@ -179,7 +179,7 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("error.finance.opening_document_date", "未清单据的日期须为 YYYY-MM-DD 格式，且不晚于期初日 {0}", "The open document's date is a date (YYYY-MM-DD) on or before {0}, the day the opening balances stand on"),
     ("error.finance.opening_document_due", "到期日格式应为 YYYY-MM-DD：{0}", "The due date is not a date (YYYY-MM-DD): {0}"),
     ("error.finance.opening_document_credit", "期初结转的单据在本账簿中没有明细：红字发票须逐行填写品名、数量、含税单价和税率", "A document carried over with the opening balances has no lines in these books: its credit note is typed line by line (description, quantity, price with VAT, rate)"),
-    ("finance.opening_credit_hint", "此单据随期初余额结转，没有明细。退货或折让时逐行填写红字发票：品名、数量、含税单价、税率；税额在开具当月冲减。", "Carried over with the opening balances, it has no lines here. For goods returned or an allowance, type the credit note's lines: description, quantity, price with VAT and rate; the tax is taken back in the month it is issued."),
+    ("finance.opening_credit_hint", "此单据随期初余额结转，没有明细。退货或折让时逐行填写红字发票：品名、数量、含税单价、税率，以及冲减的科目（不填则为收入或存货科目）；税额在开具当月冲减。", "Carried over with the opening balances, it has no lines here. For goods returned or an allowance, type the credit note's lines: description, quantity, price with VAT, rate, and the account it takes back (revenue or stock when left empty); the tax is taken back in the month it is issued."),
     ("error.finance.opening_account", "期初余额只录资产负债表科目，损益类科目不能录入：{0}", "Opening balances are for balance-sheet accounts; not the income or expense account {0}"),
     ("error.finance.opening_tags", "期初余额不填部门和项目", "Opening balances name no cost centre or project"),
     ("error.finance.opening_closed", "账簿首月 {0} 已结账，不能再录入期初余额", "The books' first month, {0}, is closed: opening balances can no longer be entered"),
@@ -264,6 +264,16 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("error.finance.unbalanced", "借贷不平衡：借方 / 贷方 = {0}", "Debits and credits differ: debit / credit = {0}"),
     ("error.finance.unknown_account", "科目不存在：{0}", "No such account: {0}"),
     ("error.finance.archived_account", "科目已停用：{0}", "The account is archived: {0}"),
+    (
+        "error.finance.sale_line_account",
+        "销售发票行只能记入收入类科目（如主营业务收入、其他业务收入），不能记入 {0}",
+        "A sales invoice line goes to an income account (such as main or other operating revenue), not {0}",
+    ),
+    (
+        "error.finance.bill_line_account",
+        "采购发票行记入所购之物的科目（存货、固定资产、成本或费用），不能记入 {0}",
+        "A bill line goes to the account of what was bought (stock, fixed assets, costs or expenses), not {0}",
+    ),
     (
         "error.finance.parent_account",
         "只能记入末级科目：{0} 有明细科目",

@@ -140,6 +140,11 @@ fn default_account(template: Template, kind: &str) -> &'static str {
     template.code(if kind == "customer" { Role::Revenue } else { Role::Inventory })
 }
 
+/// The account a line of a document of `kind` naming none goes to, in the company's chart.
+pub async fn default_line_account(conn: &mut db::Conn, company: i64, kind: &str) -> Result<String> {
+    Ok(default_account(chart::template(conn, company).await?, kind).to_string())
+}
+
 /// Checks that the party of a document exists, is not archived and is a customer (a supplier
 /// for a bill `kind`), adding a problem otherwise; returns its name.
 pub async fn check_party(
@@ -246,6 +251,80 @@ fn check_rates_charged(taxpayer: Taxpayer, kind: &str, lines: &[InvoiceLineForm]
             taxpayer.check_charged(&format!("lines[{i}]"), rate, problems);
         }
     }
+}
+
+/// Checks the accounts a document's lines name (a line naming none goes to the revenue or
+/// stock account): each must exist, be in use and have no sub-accounts, and fit the document.
+/// A sale's lines are income (主营业务收入, 其他业务收入, …); a bill's are what was bought:
+/// stock, fixed assets, costs or expenses, but never an account the document itself settles
+/// through (money, receivables, advances to suppliers), which would put a debt in two places
+/// and leave the party's balance wrong. Each refusal is on its line (`lines[i]`).
+async fn check_line_accounts(
+    tx: &mut Tx,
+    company: i64,
+    template: Template,
+    kind: &str,
+    lines: &[InvoiceLineForm],
+    problems: &mut Problems,
+) -> Result<()> {
+    let named: Vec<(usize, &str)> =
+        lines.iter().enumerate().map(|(i, l)| (i, l.account.trim())).filter(|(_, code)| !code.is_empty()).collect();
+    if named.is_empty() {
+        return Ok(());
+    }
+    let mut q = db::SqlBuilder::new(
+        "SELECT a.code, a.class, a.archived_at, EXISTS (SELECT 1 FROM fin_accounts c WHERE c.parent_id = a.id) AS has_children \
+         FROM fin_accounts a WHERE a.company_id = ",
+    );
+    q.bind(company).push(" AND a.code IN ").bind_list(named.iter().map(|(_, code)| *code));
+    let mut found = std::collections::BTreeMap::new();
+    for r in tx.fetch_all(q.build()).await? {
+        let archived = r.try_get::<Option<String>, _>("archived_at")?.is_some();
+        found.insert(
+            r.try_get::<String, _>("code")?,
+            (r.try_get::<String, _>("class")?, archived, db::flag(&r, "has_children")?),
+        );
+    }
+    for (i, code) in named {
+        let field = format!("lines[{i}]");
+        match found.get(code) {
+            None => problems.add(&field, "error.finance.unknown_account", code),
+            Some((_, true, _)) => problems.add(&field, "error.finance.archived_account", code),
+            Some((_, _, true)) => problems.add(&field, "error.finance.parent_account", code),
+            Some((class, _, _)) if !fits_line(template, kind, code, class) => {
+                let message = if kind == "customer" {
+                    "error.finance.sale_line_account"
+                } else {
+                    "error.finance.bill_line_account"
+                };
+                problems.add(&field, message, code)
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Whether an account of `class` may take a line of a document of `kind` (see
+/// [`check_line_accounts`]).
+fn fits_line(template: Template, kind: &str, code: &str, class: &str) -> bool {
+    if kind == "customer" {
+        return class == "income";
+    }
+    let settled_through = [Role::Cash, Role::Bank, Role::OtherMonetaryFunds, Role::Receivable, Role::SupplierAdvance];
+    ["asset", "cost", "expense"].contains(&class) && !settled_through.iter().any(|role| template.code(*role) == code)
+}
+
+/// The accounts a line of a document of `kind` may name, for its form to offer: in use,
+/// without sub-accounts, fitting the document.
+pub async fn line_accounts(conn: &mut db::Conn, company: i64, kind: &str) -> Result<Vec<service::Account>> {
+    let template = chart::template(conn, company).await?;
+    let accounts = service::accounts(conn, company).await?;
+    let parents: std::collections::BTreeSet<&str> = accounts.iter().filter_map(|a| a.parent_code.as_deref()).collect();
+    let usable = |a: &&service::Account| {
+        !a.archived && !parents.contains(a.code.as_str()) && fits_line(template, kind, &a.code, &a.class)
+    };
+    Ok(accounts.iter().filter(usable).cloned().collect())
 }
 
 /// The company's VAT rounding (per line unless it chose per document).
@@ -360,6 +439,7 @@ pub async fn create_invoice(tx: &mut Tx, principal: &Principal, form: &InvoiceFo
     let lines =
         with_products(tx, company, &form.kind, written_in.is_some(), &form.lines, &sold_at, &mut problems).await?;
     check_rates_charged(taxpayer, &form.kind, &lines, &mut problems);
+    check_line_accounts(tx, company, template, &form.kind, &lines, &mut problems).await?;
     let tags = lines.iter().map(|l| (l.cost_center.trim(), l.project.trim()));
     crate::dimensions::check_listed(tx, company, tags, &mut problems).await?;
     let unit = written_in.map_or(Currency::CNY, |r| r.currency);
@@ -1439,6 +1519,7 @@ pub async fn credit_part(
         let foreign = invoice.foreign.is_some();
         typed = with_products(tx, company, &invoice.kind, foreign, lines, &sold_at, &mut p).await?;
         check_rates_charged(taxpayer, &invoice.kind, &typed, &mut p);
+        check_line_accounts(tx, company, template, &invoice.kind, &typed, &mut p).await?;
         let tags = typed.iter().map(|l| (l.cost_center.trim(), l.project.trim()));
         crate::dimensions::check_listed(tx, company, tags, &mut p).await?;
         &typed[..]

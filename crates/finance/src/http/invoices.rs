@@ -77,6 +77,10 @@ struct FormPage {
     /// The VAT rates a line offers ([`kernel::vat::RATE_CHOICES`]): on a small-scale
     /// taxpayer's invoice only those it may charge.
     rates: Vec<&'static str>,
+    /// The accounts a line may name ([`invoicing::line_accounts`]), and the one a line naming
+    /// none goes to (revenue on an invoice, stock on a bill).
+    accounts: Vec<crate::service::Account>,
+    default_account: String,
 }
 
 impl FormPage {
@@ -156,6 +160,8 @@ async fn form_page(
     }
     let title = if form.kind == "supplier" { "finance.bill_new" } else { "finance.invoice_new" };
     let errors = field_messages(ctx, &errors);
+    let accounts = invoicing::line_accounts(&mut conn, ctx.company_id(), &form.kind).await?;
+    let default_account = invoicing::default_line_account(&mut conn, ctx.company_id(), &form.kind).await?;
     let offered =
         async |conn: &mut db::Conn, dimension| crate::dimensions::offered(conn, ctx.company_id(), dimension).await;
     Ok(FormPage {
@@ -168,6 +174,8 @@ async fn form_page(
         form,
         errors,
         rates,
+        accounts,
+        default_account,
     })
 }
 
@@ -191,7 +199,7 @@ pub async fn create(ctx: Ctx, Path(which): Path<String>, pairs: FormPairs) -> Ap
     let (descriptions, quantities, prices, discounts, rates) =
         (column("description"), column("quantity"), column("unit_price"), column("discount"), column("vat_rate"));
     let products = column("product_id");
-    let (centres, projects) = (column("cost_center"), column("project"));
+    let (centres, projects, accounts) = (column("cost_center"), column("project"), column("account"));
     let lines = (0..descriptions.len())
         .map(|i| InvoiceLineForm {
             description: descriptions[i].clone(),
@@ -199,7 +207,7 @@ pub async fn create(ctx: Ctx, Path(which): Path<String>, pairs: FormPairs) -> Ap
             unit_price: prices.get(i).cloned().unwrap_or_default(),
             discount: discounts.get(i).cloned().unwrap_or_default(),
             vat_rate: rates.get(i).cloned().unwrap_or_default(),
-            account: String::new(),
+            account: accounts.get(i).cloned().unwrap_or_default(),
             product_id: products.get(i).and_then(|p| p.trim().parse().ok()),
             cost_center: centres.get(i).cloned().unwrap_or_default(),
             project: projects.get(i).cloned().unwrap_or_default(),
@@ -258,8 +266,11 @@ struct DetailPage {
     /// The form just refused, if any: `post`, `pay`, `advance`, `credit`, `refund`, `set_off`
     /// or `withdraw`.
     refused: Refused,
-    /// For a document carried over, the VAT rates its credit note's typed lines offer.
+    /// For a document carried over, the VAT rates its credit note's typed lines offer, the
+    /// accounts they may name and the one they go to when they name none.
     credit_rates: Vec<&'static str>,
+    credit_accounts: Vec<crate::service::Account>,
+    default_account: String,
 }
 
 /// The VAT rates a line offers: on a sale those the company may charge (a small-scale
@@ -333,10 +344,14 @@ async fn detail_page(ctx: &Ctx, which: &str, id: i64, refused: Refused) -> AppRe
             .to_string(),
         None => String::new(),
     };
-    let credit_rates = if invoice.opening {
-        offered_rates(invoicing::taxpayer(&mut conn, ctx.company_id()).await?, invoice.kind == "customer")
+    let (credit_rates, credit_accounts, default_account) = if invoice.opening {
+        (
+            offered_rates(invoicing::taxpayer(&mut conn, ctx.company_id()).await?, invoice.kind == "customer"),
+            invoicing::line_accounts(&mut conn, ctx.company_id(), &invoice.kind).await?,
+            invoicing::default_line_account(&mut conn, ctx.company_id(), &invoice.kind).await?,
+        )
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new(), String::new())
     };
     drop(conn);
     let heading = invoice.number.clone().unwrap_or_else(|| ctx.t("finance.status.draft"));
@@ -355,6 +370,8 @@ async fn detail_page(ctx: &Ctx, which: &str, id: i64, refused: Refused) -> AppRe
         day_rate,
         refused,
         credit_rates,
+        credit_accounts,
+        default_account,
     })
 }
 
@@ -400,11 +417,17 @@ pub async fn credit(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: 
                         quantity: field("quantity"),
                         unit_price: field("price"),
                         vat_rate: field("vat"),
+                        account: field("account"),
                         ..Default::default()
                     };
                     (i, line)
                 })
-                .filter(|(_, l)| !(l.description.is_empty() && l.quantity.is_empty() && l.unit_price.is_empty()))
+                .filter(|(_, l)| {
+                    !(l.description.is_empty()
+                        && l.quantity.is_empty()
+                        && l.unit_price.is_empty()
+                        && l.account.is_empty())
+                })
                 .unzip();
             invoicing::credit_part(&mut tx, &ctx.principal, id, &date, &typed, "")
                 .await

@@ -1616,3 +1616,56 @@ async fn a_bills_lines_carry_their_cost_centre_and_project_to_the_ledger_and_its
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(refused.body.contains("项目 EXPO-2026 已停用"), "the refusal stands under its line: {}", refused.body);
 }
+
+#[tokio::test]
+async fn a_bill_line_names_the_account_of_what_was_bought_and_never_one_the_bill_settles_through() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let supplier = party(&api, "苏州精工机械有限公司", "supplier").await;
+    let added =
+        api.post("/api/v1/finance/accounts", &json!({"parent": "6602", "code": "660201", "name_zh": "办公费"})).await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    let bill = |account: &str| {
+        json!({"kind": "supplier", "party_id": supplier, "date": "2026-04-08", "lines": [
+            {"description": "数控车床 CK6140", "quantity": "1", "unit_price": "86000.00", "vat_rate": "13", "account": account}]})
+    };
+    // The prepayment account, the bank, the payable itself, an account the chart lacks and one
+    // with sub-accounts are each refused on the line, and no bill is stored.
+    for (account, code) in [
+        ("1123", "error.finance.bill_line_account"),
+        ("1002", "error.finance.bill_line_account"),
+        ("2202", "error.finance.bill_line_account"),
+        ("9999", "error.finance.unknown_account"),
+        ("6602", "error.finance.parent_account"),
+    ] {
+        let refused = api.post("/api/v1/finance/invoices", &bill(account)).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{account}: {}", refused.body);
+        assert!(
+            refused.header("content-type").unwrap_or_default().starts_with("application/problem+json"),
+            "{account}"
+        );
+        let problem = refused.json();
+        assert_eq!(
+            (problem["errors"][0]["field"].as_str(), problem["errors"][0]["code"].as_str()),
+            (Some("lines[0]"), Some(code))
+        );
+    }
+    assert_eq!(app.count("fin_invoices").await, 0, "nothing stored");
+    // A lathe is a fixed asset: 86,000.00 on 1601 and 11,180.00 of input VAT, owed to the supplier.
+    posted_invoice(&api, bill("1601")).await;
+    assert_eq!(account_closing(&api, "1601").await, "86000.00");
+    assert_eq!(account_closing(&api, "2202").await, "-97180.00");
+    // Office paper goes to the office expenses sub-account.
+    let paper = json!({"kind": "supplier", "party_id": supplier, "date": "2026-04-09", "lines": [
+        {"description": "A4 复印纸", "quantity": "20", "unit_price": "25.00", "vat_rate": "13", "account": "660201"}]});
+    posted_invoice(&api, paper).await;
+    assert_eq!(account_closing(&api, "660201").await, "500.00");
+    // A sale goes to income only: the same bank account on an invoice line is refused too.
+    let customer = party(&api, "宁波海曙文具批发部", "customer").await;
+    let sale = json!({"kind": "customer", "party_id": customer, "date": "2026-04-10", "lines": [
+        {"description": "技术服务费", "quantity": "1", "unit_price": "3000.00", "vat_rate": "6", "account": "1002"}]});
+    let refused = api.post("/api/v1/finance/invoices", &sale).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert_eq!(refused.json()["errors"][0]["code"], "error.finance.sale_line_account");
+}

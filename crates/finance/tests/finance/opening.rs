@@ -363,27 +363,31 @@ async fn the_open_invoices_and_bills_of_the_earlier_books_are_carried_over_and_s
     assert!(page.body.contains("id=\"opening-document\""), "{}", page.body);
     // 瑞丰 sends back ten of the components XS-0466 sold, at 565.00 each with 13 % VAT: the
     // note takes 5,000.00 off July's sales and 650.00 off its output VAT, and 5,650.00 off
-    // what 瑞丰 owes on the invoice. A quantity that is not one is refused on its row.
+    // what 瑞丰 owes on the invoice. A quantity that is not one is refused on its row, and so
+    // is an account a sale's revenue cannot be taken back from (the bank's).
     let from = format!("/finance/invoices/{second}");
     let to = format!("/finance/invoices/{second}/credit-note");
-    let typed = |quantity: &'static str| {
+    let typed = |quantity: &'static str, account: &'static str| {
         [
             ("date", "2026-07-25"),
             ("credit_description_0", "退货 电子元件"),
             ("credit_quantity_0", quantity),
             ("credit_price_0", "565.00"),
             ("credit_vat_0", "13"),
+            ("credit_account_0", account),
         ]
     };
-    let refused = browser.post_form(&from, &to, &typed("ten")).await;
-    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
-    assert!(refused.body.contains("value=\"退货 电子元件\""), "the line comes back as typed");
-    assert!(
-        refused.body.contains("<tr class=\"line-errors\"><td colspan=\"4\">"),
-        "refused on its row: {}",
-        refused.body
-    );
-    let credited = browser.post_form(&from, &to, &typed("10")).await;
+    for (quantity, account) in [("ten", ""), ("10", "1002")] {
+        let refused = browser.post_form(&from, &to, &typed(quantity, account)).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+        assert!(refused.body.contains("value=\"退货 电子元件\""), "the line comes back as typed");
+        let errors = refused.body.split("<tr class=\"line-errors\"><td colspan=\"5\">").nth(1).unwrap_or_default();
+        assert!(errors.starts_with("<p class=\"error\""), "refused on its row: {}", refused.body);
+        if account == "1002" {
+            assert!(errors.contains("收入类科目"), "{errors}");
+        }
+    }
+    let credited = browser.post_form(&from, &to, &typed("10", "6001")).await;
     assert_eq!(credited.status, StatusCode::SEE_OTHER, "{}", credited.body);
     let invoice = api.get(&format!("/api/v1/finance/invoices/{second}")).await.json();
     assert_eq!(invoice["open"], "9350.00", "{invoice}");

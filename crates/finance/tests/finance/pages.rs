@@ -573,3 +573,53 @@ async fn the_rate_table_page_enters_a_rate_keeps_a_refused_one_as_typed_and_remo
     assert_eq!(removed.status, StatusCode::SEE_OTHER, "{}", removed.body);
     assert_eq!(app.count("fin_exchange_rates").await, 0);
 }
+
+#[tokio::test]
+async fn an_invoice_line_is_booked_to_the_account_chosen_on_the_form_and_a_wrong_one_is_refused_beside_it() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let tenant = party(&api, "宁波海曙文具批发部", "customer").await.to_string();
+    let browser = app.signed_in("admin").await;
+    // The form offers the income accounts for a line, main operating revenue when none is chosen.
+    let form = browser.get("/finance/invoices/new").await;
+    assert!(form.body.contains("<option value=\"6051\">"), "other operating revenue offered: {}", form.body);
+    assert!(!form.body.contains("<option value=\"1002\">"), "the bank is no sale's account");
+    assert!(form.body.contains("placeholder=\"6001\""), "revenue when left empty");
+    // March's rent of a warehouse let to the stationer, 10,000.00 with 9 % VAT, is other
+    // operating revenue; typed on the bank's account by mistake, it is refused on its line.
+    let fields = |account: &'static str| {
+        [
+            ("party_id", tenant.as_str()),
+            ("date", "2026-03-31"),
+            ("due_date", ""),
+            ("description", "仓库出租（三月）"),
+            ("quantity", "1"),
+            ("unit_price", "10000.00"),
+            ("discount", ""),
+            ("vat_rate", "9"),
+            ("account", account),
+            ("cost_center", ""),
+            ("project", ""),
+            ("post", "true"),
+        ]
+    };
+    let refused = browser.post_form("/finance/invoices/new", "/finance/invoices", &fields("1002")).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    let line = refused.body.split("value=\"仓库出租（三月）\"").nth(1).unwrap_or_default();
+    assert!(line.contains("name=\"account\" list=\"line-accounts\" value=\"1002\""), "the account as typed: {line}");
+    let errors = line.split("<tr class=\"line-errors\">").nth(1).unwrap_or_default();
+    assert!(errors.contains("收入类科目") && errors.contains("1002"), "the reason on the line: {errors}");
+    assert_eq!(app.count("fin_invoices").await, 0, "nothing stored");
+    let posted = browser.post_form("/finance/invoices/new", "/finance/invoices", &fields("6051")).await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.body);
+    let tb = api.get("/api/v1/finance/reports/trial-balance?from=2026-03&to=2026-03").await.json();
+    let credit = |code: &str| {
+        tb["items"].as_array().expect("items").iter().find(|r| r["code"] == code).map(|r| r["credit"].clone())
+    };
+    assert_eq!(credit("6051"), Some(json!("10000.00")), "{tb}");
+    assert_eq!(credit("6001").unwrap_or(json!("0.00")), json!("0.00"), "nothing on main revenue: {tb}");
+    // The invoice's page shows the account beside the line.
+    let invoice = browser.get(posted.header("location").as_deref().unwrap_or_default()).await;
+    assert!(invoice.body.contains("title=\"科目\">6051</span>"), "{}", invoice.body);
+}
