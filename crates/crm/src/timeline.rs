@@ -156,10 +156,12 @@ pub async fn customer(
         db::rules::push_filter(&mut q, &filter, "s.company_id", "s.created_by");
     }
     if invoices {
-        next_branch(&mut q, cursor.as_ref(), limit, &mut branches, "SELECT i.posted_at AS at, CASE WHEN i.credit_of IS NULL THEN 60 ELSE 65 END AS step, CASE WHEN i.credit_of IS NULL THEN 'invoice' ELSE 'credit_note' END AS kind, i.id AS id, i.number AS title, i.status AS detail, i.total AS amount FROM fin_invoices i");
+        // A document carried over from the books kept before these was typed with the opening
+        // balances, long after it was issued: it stands on the timeline at its own date.
+        next_branch(&mut q, cursor.as_ref(), limit, &mut branches, "SELECT CASE WHEN i.opening <> 0 THEN i.invoice_date ELSE i.posted_at END AS at, CASE WHEN i.credit_of IS NULL THEN 60 ELSE 65 END AS step, CASE WHEN i.credit_of IS NULL THEN 'invoice' ELSE 'credit_note' END AS kind, i.id AS id, i.number AS title, i.status AS detail, i.total AS amount FROM fin_invoices i");
         scope(&mut q, "i.company_id", "i.party_id", company, party);
         q.push(" AND i.kind = 'customer' AND i.number IS NOT NULL");
-        next_branch(&mut q, cursor.as_ref(), limit, &mut branches, "SELECT p.created_at AS at, 70 AS step, 'receipt' AS kind, p.id AS id, p.number AS title, p.memo AS detail, p.amount AS amount FROM fin_payments p");
+        next_branch(&mut q, cursor.as_ref(), limit, &mut branches, "SELECT CASE WHEN p.opening <> 0 THEN p.payment_date ELSE p.created_at END AS at, 70 AS step, 'receipt' AS kind, p.id AS id, p.number AS title, p.memo AS detail, p.amount AS amount FROM fin_payments p");
         scope(&mut q, "p.company_id", "p.party_id", company, party);
         q.push(" AND p.kind = 'receipt'");
     }

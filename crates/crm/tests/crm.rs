@@ -1194,3 +1194,53 @@ async fn a_contract_instalment_of_a_small_enterprise_is_booked_to_its_charts_rev
     let revenue = tb["items"].as_array().expect("items").iter().find(|r| r["code"] == "5001").cloned();
     assert_eq!(revenue.map(|r| r["credit"].clone()), Some(json!("10000.00")), "10,600.00 with 6 % VAT in it: {tb}");
 }
+
+/// A company whose books start in July carries over what its customer owed and had paid ahead
+/// under the earlier books: on the customer's timeline those documents stand at their own
+/// dates in May and June, not at the moment the opening balances were typed.
+#[tokio::test]
+async fn documents_carried_over_stand_on_the_timeline_at_their_own_dates() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026, "first_month": 7})).await;
+    let customer = customer(&api, "宁波瑞丰电子有限公司").await;
+    let number =
+        api.get(&format!("/api/v1/parties/{customer}")).await.json()["number"].as_str().expect("number").to_string();
+    let carried = |account: &str, debit: &str, credit: &str, document: Value| json!({"account": account, "debit": debit, "credit": credit, "party": number, "document": document});
+    let opened = api
+        .post(
+            "/api/v1/finance/opening-balances",
+            &json!({"lines": [
+                carried("1122", "30000.00", "", json!({"number": "XS-0412", "date": "2026-05-20", "due_date": "2026-06-19"})),
+                carried("2203", "", "6000.00", json!({"number": "YS-0007", "date": "2026-06-25"})),
+                {"account": "4001", "credit": "24000.00"},
+            ]}),
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.body);
+    let july = api
+        .post(
+            "/api/v1/finance/invoices",
+            &json!({"kind": "customer", "party_id": customer, "date": "2026-07-08", "lines": [
+                {"description": "贴片电容 0805", "quantity": "1000", "unit_price": "2.00", "vat_rate": "13"}]}),
+        )
+        .await;
+    let id = july.json()["id"].as_i64().expect("id");
+    assert_eq!(api.post(&format!("/api/v1/finance/invoices/{id}/post"), &json!({})).await.status, StatusCode::OK);
+    let timeline = api.get(&format!("/api/v1/crm/customers/{customer}/timeline")).await.json();
+    let items: Vec<(String, String)> = timeline["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| (i["kind"].as_str().unwrap_or_default().into(), i["at"].as_str().unwrap_or_default().into()))
+        .collect();
+    // July's invoice stands at the moment it was posted (the test clock's); the carried
+    // documents at their dates, newest first.
+    assert_eq!(items.len(), 3, "{timeline}");
+    let carried: Vec<&(String, String)> = items.iter().filter(|(_, at)| at.len() == 10).collect();
+    assert_eq!(
+        carried,
+        [&("receipt".to_string(), "2026-06-25".to_string()), &("invoice".to_string(), "2026-05-20".to_string())],
+        "{timeline}"
+    );
+}
