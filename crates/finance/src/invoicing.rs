@@ -2428,6 +2428,153 @@ pub async fn refund(tx: &mut Tx, principal: &Principal, note_id: i64, form: &Ref
     Ok(id)
 }
 
+/// What is left of an advance given back, as entered: the date, how much (empty: all that is
+/// left), the bank account the money leaves (or, from a supplier, comes back) through, a memo.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdvanceRefundForm {
+    pub date: String,
+    #[serde(default)]
+    pub amount: String,
+    #[serde(default)]
+    pub bank_account: String,
+    #[serde(default)]
+    pub memo: String,
+}
+
+/// Gives back money paid ahead and not applied: to a customer whose order fell through
+/// (Dr 2203 预收账款 / Cr bank), or from a supplier returning a prepayment for goods it will not
+/// deliver (Dr bank / Cr 1123 预付账款). Recorded as a payment in the money's direction
+/// (`RFD/…`, numbered with the refunds of credit notes) that names the advance
+/// (`refunds_advance`), which then keeps less to apply to invoices. Refused for an advance
+/// received in a foreign currency, whose unapplied part the books keep in yuan only. Emits
+/// `finance.PaymentMade` or `finance.PaymentReceived`. Returns the refund's id.
+pub async fn refund_advance(
+    tx: &mut Tx,
+    principal: &Principal,
+    advance_id: i64,
+    form: &AdvanceRefundForm,
+) -> Result<i64> {
+    principal.authorize(PAYMENTS)?;
+    let company = principal.company_id.0;
+    let advance = tx
+        .fetch_optional(
+            sqlx::query(
+                "SELECT p.kind, p.party_id, pa.name, p.number, p.payment_date, p.unallocated, \
+                 CASE WHEN p.refund_of IS NULL AND p.refunds_advance IS NULL THEN 0 ELSE 1 END AS is_refund, \
+                 EXISTS (SELECT 1 FROM fin_payment_currency c WHERE c.payment_id = p.id) AS in_foreign \
+                 FROM fin_payments p JOIN parties pa ON pa.id = p.party_id WHERE p.company_id = $1 AND p.id = $2",
+            )
+            .bind(company)
+            .bind(advance_id),
+        )
+        .await?
+        .ok_or(DomainError::NotFound("payment"))?;
+    let customer = advance.try_get::<String, _>("kind")? == "receipt";
+    let (party_id, party_name): (i64, String) = (advance.try_get("party_id")?, advance.try_get("name")?);
+    let (advance_number, advance_date): (String, String) =
+        (advance.try_get("number")?, advance.try_get("payment_date")?);
+    let left: i64 = advance.try_get("unallocated")?;
+    if advance.try_get::<i64, _>("is_refund")? != 0 || left <= 0 {
+        return Err(DomainError::Conflict(format!("{advance_number} holds no advance to refund")).into());
+    }
+    if db::flag(&advance, "in_foreign")? {
+        return Err(DomainError::invalid("amount", "error.finance.foreign_advance_refund", &advance_number).into());
+    }
+    let template = chart::template(tx.conn(), company).await?;
+    let mut problems = Problems::default();
+    let date = problems.check(kernel::dates::parse("date", &form.date)).map(|d| d.to_string());
+    if date.as_ref().is_some_and(|d| *d < advance_date) {
+        problems.add("date", "error.finance.refund_before_advance", &advance_date);
+    }
+    let amount = amount_at_most(&mut problems, &form.amount, left, "error.finance.refund_too_large");
+    let bank = template.bank_account(&form.bank_account, &mut problems);
+    if form.memo.chars().count() > 200 {
+        problems.add("memo", "error.too_long", "200");
+    }
+    problems.finish()?;
+    let date = date.unwrap_or_default();
+    let year: i32 = date[..4].parse().unwrap_or(0);
+    let number = tx.next_number(company, "payment.refund", year, "RFD/{year}/{seq:05}").await?;
+    let held = template.code(if customer { Role::CustomerAdvance } else { Role::SupplierAdvance });
+    let line = |account: &str, debit: i64, credit: i64| Line {
+        account: account.into(),
+        debit,
+        credit,
+        cost_center: String::new(),
+        project: String::new(),
+        memo: party_name.clone(),
+        foreign: None,
+        party: (account == held).then_some(party_id),
+    };
+    let lines = if customer {
+        vec![line(held, amount, 0), line(&bank, 0, amount)]
+    } else {
+        vec![line(&bank, amount, 0), line(held, 0, amount)]
+    };
+    let entry = Entry {
+        date: date.clone(),
+        period: domain::period_of(&date),
+        word: if customer { "付" } else { "收" }.into(),
+        memo: format!("{number} {party_name} 退还 {advance_number}"),
+        lines,
+    };
+    let (entry_id, _) = service::post_document_entry(tx, company, &entry, "payment").await?;
+    // Guarded like an application: two refunds (or a refund and an application) at once
+    // cannot give back more than the advance holds.
+    let taken = tx
+        .execute(
+            sqlx::query("UPDATE fin_payments SET unallocated = unallocated - $1 WHERE id = $2 AND unallocated >= $1")
+                .bind(amount)
+                .bind(advance_id),
+        )
+        .await?;
+    if taken != 1 {
+        return Err(DomainError::Conflict(format!("{advance_number} was applied or refunded meanwhile")).into());
+    }
+    let kind = if customer { "payment" } else { "receipt" };
+    let now = tx.now().to_string();
+    let user = tx.actor().user_id;
+    let id: i64 = tx.fetch_one(
+        sqlx::query(
+            "INSERT INTO fin_payments (company_id, kind, party_id, number, payment_date, amount, bank_account, unallocated, entry_id, memo, created_at, created_by, refunds_advance) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $12) RETURNING id",
+        )
+        .bind(company)
+        .bind(kind)
+        .bind(party_id)
+        .bind(&number)
+        .bind(&date)
+        .bind(amount)
+        .bind(&bank)
+        .bind(entry_id)
+        .bind(form.memo.trim())
+        .bind(&now)
+        .bind(user)
+        .bind(advance_id),
+    )
+    .await?
+    .try_get("id")?;
+    let audited = json!({"kind": [null, kind], "number": [null, number], "amount": [null, domain::yuan(amount)], "refunds_advance": [null, advance_id]});
+    tx.audit("create", "finance.payment", Some(&id.to_string()), &audited).await?;
+    tx.audit(
+        "update",
+        "finance.payment",
+        Some(&advance_id.to_string()),
+        &json!({"unallocated": [domain::yuan(left), domain::yuan(left - amount)]}),
+    )
+    .await?;
+    let event = if customer { "finance.PaymentMade" } else { "finance.PaymentReceived" };
+    tx.emit(
+        "finance.payment",
+        &id.to_string(),
+        event,
+        &json!({"id": id, "number": number, "party_id": party_id, "amount": domain::yuan(amount), "refunds_advance": advance_id}),
+    )
+    .await?;
+    Ok(id)
+}
+
 /// A set-off as entered: the open invoice that a credit note's owed amount goes to, the date,
 /// and how much (empty: as much as both allow).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -2759,6 +2906,8 @@ pub struct PaymentSummary {
     pub foreign: Option<(String, i64)>,
     /// An advance carried over with the opening balances.
     pub opening: bool,
+    /// How much of it was given back ([`refund_advance`]).
+    pub refunded: i64,
 }
 
 impl PaymentSummary {
@@ -2774,14 +2923,16 @@ impl PaymentSummary {
 }
 
 /// Receipts (`receipt`) or payments (`payment`) dated in a month, newest first; refunds of
-/// credit notes are listed with their notes, not here.
+/// credit notes are listed with their notes, refunds of advances with their advances
+/// (`refunded`), not here.
 pub async fn payments(conn: &mut db::Conn, company: i64, kind: &str, month: &str) -> Result<Vec<PaymentSummary>> {
     let rows = sqlx::query(
         "SELECT f.id, f.number, f.party_id, p.name AS party_name, f.payment_date, f.amount, f.unallocated, f.entry_id, f.opening, \
-         c.currency, c.amount AS foreign_amount \
+         c.currency, c.amount AS foreign_amount, \
+         (SELECT CAST(COALESCE(SUM(r.amount), 0) AS BIGINT) FROM fin_payments r WHERE r.refunds_advance = f.id) AS refunded \
          FROM fin_payments f JOIN parties p ON p.id = f.party_id LEFT JOIN fin_payment_currency c ON c.payment_id = f.id \
          WHERE f.company_id = $1 AND f.kind = $2 \
-         AND f.refund_of IS NULL AND f.payment_date >= $3 AND f.payment_date < $4 ORDER BY f.payment_date DESC, f.id DESC",
+         AND f.refund_of IS NULL AND f.refunds_advance IS NULL AND f.payment_date >= $3 AND f.payment_date < $4 ORDER BY f.payment_date DESC, f.id DESC",
     )
     .bind(company)
     .bind(kind)
@@ -2805,6 +2956,7 @@ pub async fn payments(conn: &mut db::Conn, company: i64, kind: &str, month: &str
                     None => None,
                 },
                 opening: r.try_get::<i64, _>("opening")? == 1,
+                refunded: r.try_get("refunded")?,
             })
         })
         .collect::<std::result::Result<_, sqlx::Error>>()
@@ -3110,8 +3262,8 @@ pub async fn party_statement(
            kind AS document, id AS target \
          FROM fin_invoices WHERE company_id = $1 AND party_id = $2 AND status <> 'draft' AND invoice_date <= $3 \
          UNION ALL \
-         SELECT p.payment_date AS day, CASE WHEN p.refund_of IS NULL THEN p.kind ELSE 'refund' END AS kind, p.number, \
-           CASE WHEN p.refund_of IS NULL THEN -1 ELSE 1 END * COALESCE(f.cleared, p.amount) AS amount, p.id, 'payment' AS document, p.entry_id AS target \
+         SELECT p.payment_date AS day, CASE WHEN p.refund_of IS NULL AND p.refunds_advance IS NULL THEN p.kind ELSE 'refund' END AS kind, p.number, \
+           CASE WHEN p.refund_of IS NULL AND p.refunds_advance IS NULL THEN -1 ELSE 1 END * COALESCE(f.cleared, p.amount) AS amount, p.id, 'payment' AS document, p.entry_id AS target \
          FROM fin_payments p LEFT JOIN (SELECT a.payment_id, CAST(SUM(a.amount) AS BIGINT) AS cleared FROM fin_allocations a \
            JOIN fin_payment_currency c ON c.payment_id = a.payment_id GROUP BY a.payment_id) f ON f.payment_id = p.id \
          WHERE p.company_id = $1 AND p.party_id = $2 AND p.payment_date <= $3 \
@@ -3122,8 +3274,8 @@ pub async fn party_statement(
          FROM fin_invoices i JOIN fin_invoice_currency c ON c.invoice_id = i.id \
          WHERE i.company_id = $1 AND i.party_id = $2 AND i.status <> 'draft' AND i.invoice_date <= $3 AND c.currency = $4 \
          UNION ALL \
-         SELECT p.payment_date AS day, CASE WHEN p.refund_of IS NULL THEN p.kind ELSE 'refund' END AS kind, p.number, \
-           CASE WHEN p.refund_of IS NULL THEN -1 ELSE 1 END * c.amount AS amount, p.id, 'payment' AS document, p.entry_id AS target \
+         SELECT p.payment_date AS day, CASE WHEN p.refund_of IS NULL AND p.refunds_advance IS NULL THEN p.kind ELSE 'refund' END AS kind, p.number, \
+           CASE WHEN p.refund_of IS NULL AND p.refunds_advance IS NULL THEN -1 ELSE 1 END * c.amount AS amount, p.id, 'payment' AS document, p.entry_id AS target \
          FROM fin_payments p JOIN fin_payment_currency c ON c.payment_id = p.id \
          WHERE p.company_id = $1 AND p.party_id = $2 AND p.payment_date <= $3 AND c.currency = $4 \
          ORDER BY day, kind, id"

@@ -312,6 +312,12 @@ pub fn module() -> Module {
                 name: "opening year to date",
                 sql: include_str!("../migrations/0044_opening_year_to_date.sql"),
             },
+            db::migrate::Migration {
+                module: "finance",
+                version: 45,
+                name: "advance refunds",
+                sql: include_str!("../migrations/0045_advance_refunds.sql"),
+            },
         ],
         permissions: &[
             service::ACCOUNTS,

@@ -990,6 +990,13 @@ pub fn invoice_docs() -> Vec<ApiRoute> {
         payments,
         route(
             "POST",
+            "/api/v1/finance/payments/{id}/refund",
+            "Give back what is left of an advance (退还预收/预付款), all of it unless an amount is given",
+            PAYMENTS,
+            Some(refund_schema),
+        ),
+        route(
+            "POST",
             "/api/v1/finance/invoices/{id}/apply-advance",
             "Apply the party's advance (预收/预付) to an open invoice, oldest advance first",
             PAYMENTS,
@@ -1059,7 +1066,7 @@ pub async fn payments(ctx: Ctx, Query(q): Query<PaymentsQuery>) -> AppResult<Jso
         .iter()
         .map(|p| {
             json!({"id": p.id, "number": p.number, "party_id": p.party_id, "party_name": p.party_name, "date": p.date,
-            "amount": yuan(p.amount), "unallocated": yuan(p.unallocated), "entry_id": p.entry_id, "opening": p.opening,
+            "amount": yuan(p.amount), "unallocated": yuan(p.unallocated), "refunded": yuan(p.refunded), "entry_id": p.entry_id, "opening": p.opening,
             "foreign": p.foreign.as_ref().map(|(code, amount)| json!({"currency": code,
                 "amount": crate::domain::decimal_text(*amount, kernel::Currency::from_code(code).unwrap_or(kernel::Currency::CNY))}))})
         })
@@ -1119,6 +1126,29 @@ pub async fn refund(
         StatusCode::CREATED,
         Json(json!({"id": id, "number": row.try_get::<String, _>("number")?, "amount": yuan(row.try_get("amount")?),
             "entry_id": row.try_get::<i64, _>("entry_id")?, "refund_of": note})),
+    )
+        .into_response())
+}
+
+/// `POST /api/v1/finance/payments/{id}/refund`: gives back what is left of an advance.
+pub async fn refund_advance(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    ApiJson(form): ApiJson<crate::invoicing::AdvanceRefundForm>,
+) -> AppResult<Response> {
+    let advance = super::path_id(&id, "payment")?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let id = crate::invoicing::refund_advance(&mut tx, &ctx.principal, advance, &form).await?;
+    tx.commit().await?;
+    let row = sqlx::query("SELECT number, amount, entry_id FROM fin_payments WHERE id = $1")
+        .bind(id)
+        .fetch_one(ctx.db().reader())
+        .await?;
+    use db::RowExt;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": id, "number": row.try_get::<String, _>("number")?, "amount": yuan(row.try_get("amount")?),
+            "entry_id": row.try_get::<i64, _>("entry_id")?, "refunds_advance": advance})),
     )
         .into_response())
 }

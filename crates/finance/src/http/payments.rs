@@ -36,16 +36,58 @@ struct ListPage {
     errors: Vec<(String, String)>,
     /// Why an advance carried over could not be taken back, shown above the list.
     refused: Vec<String>,
+    /// The refund form of one advance just refused (named `refund-{id}`), shown open on its
+    /// row with each message beside its field.
+    refund: Refused,
+    /// The account a refund goes through unless another is typed.
+    bank: &'static str,
+    today: String,
+}
+
+impl ListPage {
+    /// Whether the refund form of advance `id` is the one just refused.
+    fn refund_refused(&self, id: &i64) -> bool {
+        !self.refund.messages_of(&format!("refund-{id}")).is_empty()
+    }
+
+    /// What the refund form of advance `id` held in `field` when it was refused, else `usual`.
+    fn refund_typed(&self, id: &i64, field: &str, usual: &str) -> String {
+        self.refund.typed(&format!("refund-{id}:{field}"), usual)
+    }
+
+    /// The refusal of `field` of advance `id`'s refund form.
+    fn refund_error(&self, id: &i64, field: &str) -> Option<&str> {
+        self.refund.message(&format!("refund-{id}:{field}"))
+    }
+
+    /// Refusals of advance `id`'s refund that name no field of its form.
+    fn refund_other_errors(&self, id: &i64) -> Vec<&str> {
+        let form = format!("refund-{id}");
+        let own = ["date", "amount", "bank_account"].map(|f| format!("{form}:{f}"));
+        self.refund
+            .errors
+            .iter()
+            .filter(|(field, _)| field.split(':').next() == Some(form.as_str()) && !own.contains(field))
+            .map(|(_, message)| message.as_str())
+            .collect()
+    }
 }
 
 pub async fn list(ctx: Ctx, Query(q): Query<ListQuery>) -> AppResult<Response> {
-    let page = list_page(&ctx, q.kind.as_deref(), q.month.as_deref(), Vec::new()).await?;
+    let page = list_page(&ctx, q.kind.as_deref(), q.month.as_deref(), Vec::new(), Refused::default()).await?;
     let refused = !page.errors.is_empty();
     web::page::render_answer(&page, refused)
 }
 
-/// The receipts (payments) of a month, with `refused` shown above them.
-async fn list_page(ctx: &Ctx, kind: Option<&str>, month: Option<&str>, refused: Vec<String>) -> AppResult<ListPage> {
+/// The receipts (payments) of a month, with `refused` shown above them and a refused `refund`
+/// form on its advance's row.
+async fn list_page(
+    ctx: &Ctx,
+    kind: Option<&str>,
+    month: Option<&str>,
+    refused: Vec<String>,
+    refund: Refused,
+) -> AppResult<ListPage> {
     ctx.require(invoicing::READ)?;
     let (kind, _, title) = kind_of(kind);
     let read: AppResult<_> = async {
@@ -61,9 +103,55 @@ async fn list_page(ctx: &Ctx, kind: Option<&str>, month: Option<&str>, refused: 
         Ok(figures) => (figures, Vec::new()),
         Err(errors) => ((Vec::new(), typed(&month.map(str::to_string))), errors),
     };
+    let bank = crate::chart::code(&mut ctx.db().read_conn().await?, ctx.company_id(), crate::chart::Role::Bank).await?;
     let page = PageCtx::new(ctx, title, "/finance/payments").await?;
     let can_pay = ctx.principal.may(invoicing::PAYMENTS);
-    Ok(ListPage { page, kind, month, items, can_pay, errors, refused })
+    let today = ctx.today().to_string();
+    Ok(ListPage { page, kind, month, items, can_pay, errors, refused, refund, bank, today })
+}
+
+/// The kind and month of a receipt or payment, for showing its list again after a refusal.
+async fn kind_and_month(ctx: &Ctx, id: i64) -> AppResult<(String, String)> {
+    let mut conn = ctx.db().read_conn().await?;
+    let row = sqlx::query("SELECT kind, payment_date FROM fin_payments WHERE company_id = $1 AND id = $2")
+        .bind(ctx.company_id())
+        .bind(id)
+        .fetch_optional(&mut conn)
+        .await?;
+    Ok(match row {
+        Some(r) => (
+            sqlx::Row::try_get::<String, _>(&r, "kind")?,
+            sqlx::Row::try_get::<String, _>(&r, "payment_date")?[..7].to_string(),
+        ),
+        None => (String::from("receipt"), String::new()),
+    })
+}
+
+/// Gives back what is left of an advance from its row ([`invoicing::refund_advance`]), going
+/// back to its month with the refund listed beside it; or shows the month again with the form
+/// open on the advance's row, as typed, each refusal beside its field.
+pub async fn refund(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) -> AppResult<Response> {
+    let id = super::path_id(&id, "payment")?;
+    let form = invoicing::AdvanceRefundForm {
+        date: pairs.text("date"),
+        amount: pairs.text("amount"),
+        bank_account: pairs.text("bank_account"),
+        memo: pairs.text("memo"),
+    };
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let outcome = invoicing::refund_advance(&mut tx, &ctx.principal, id, &form).await;
+    let (kind, month) = kind_and_month(&ctx, id).await?;
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |_| (format!("/finance/payments?kind={kind}&month={month}"), "finance.advance_refunded_ok"),
+        async |errors| {
+            let refused = Refused::new(&ctx, &format!("refund-{id}"), errors, pairs);
+            list_page(&ctx, Some(&kind), Some(&month), Vec::new(), refused).await
+        },
+    )
+    .await
 }
 
 /// Takes back an advance carried over by mistake ([`invoicing::withdraw_carried`]), going to
@@ -79,21 +167,9 @@ pub async fn withdraw(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
         outcome,
         |_| ("/finance/opening".into(), "finance.withdrawn_ok"),
         async |errors| {
-            let mut conn = ctx.db().read_conn().await?;
-            let row = sqlx::query("SELECT kind, payment_date FROM fin_payments WHERE company_id = $1 AND id = $2")
-                .bind(ctx.company_id())
-                .bind(id)
-                .fetch_optional(&mut conn)
-                .await?;
-            let (kind, month) = match row {
-                Some(r) => (
-                    sqlx::Row::try_get::<String, _>(&r, "kind")?,
-                    sqlx::Row::try_get::<String, _>(&r, "payment_date")?[..7].to_string(),
-                ),
-                None => (String::from("receipt"), String::new()),
-            };
+            let (kind, month) = kind_and_month(&ctx, id).await?;
             let refused = web::page::field_messages(&ctx, &errors).into_iter().map(|(_, m)| m).collect();
-            list_page(&ctx, Some(&kind), Some(&month), refused).await
+            list_page(&ctx, Some(&kind), Some(&month), refused, Refused::default()).await
         },
     )
     .await

@@ -1669,3 +1669,140 @@ async fn a_bill_line_names_the_account_of_what_was_bought_and_never_one_the_bill
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
     assert_eq!(refused.json()["errors"][0]["code"], "error.finance.sale_line_account");
 }
+
+#[tokio::test]
+async fn an_advance_is_given_back_when_the_order_falls_through() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let customer = party(&api, "杭州明远电子有限公司", "customer").await;
+    // 明远 pays 10,000.00 ahead on 2 March for an order of sensors.
+    let paid = api
+        .post(
+            "/api/v1/finance/payments",
+            &json!({"kind": "receipt", "party_id": customer, "date": "2026-03-02", "amount": "10000.00", "allocations": []}),
+        )
+        .await;
+    assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.body);
+    let advance = paid.json()["id"].as_i64().expect("id");
+    let refund = |body: Value| {
+        let api = &api;
+        async move { api.post(&format!("/api/v1/finance/payments/{advance}/refund"), &body).await }
+    };
+    // A refund dated before the advance, of more than it holds, through the revenue account:
+    // each refused beside its field, and nothing changes.
+    let refused = refund(json!({"date": "2026-03-01", "amount": "12000.00", "bank_account": "6001"})).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    let fields: Vec<String> = refused.json()["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| format!("{} {}", e["field"].as_str().unwrap_or_default(), e["code"].as_str().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "date error.finance.refund_before_advance",
+            "amount error.finance.refund_too_large",
+            "bank_account error.finance.bank_account"
+        ]
+    );
+    assert_eq!((app.count("fin_payments").await, app.count("fin_entries").await), (1, 1), "nothing stored");
+    // Part of the order is cancelled: 4,000.00 goes back on 20 March (Dr 2203 / Cr 1002).
+    let given = refund(json!({"date": "2026-03-20", "amount": "4000.00"})).await;
+    assert_eq!(given.status, StatusCode::CREATED, "{}", given.body);
+    assert_eq!(given.json()["number"], "RFD/2026/00001");
+    assert_eq!(account_closing(&api, "2203").await, "-6000.00");
+    assert_eq!(account_closing(&api, "1002").await, "6000.00");
+    let receipts = api.get("/api/v1/finance/payments?kind=receipt&month=2026-03").await.json();
+    let items = receipts["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "the refund is listed with its advance, not as a receipt: {receipts}");
+    assert_eq!((items[0]["unallocated"].as_str(), items[0]["refunded"].as_str()), (Some("6000.00"), Some("4000.00")));
+    // The statement of account shows the money going back: 明远 is owed 6,000.00 at the end.
+    let statement = api
+        .get(&format!("/api/v1/finance/reports/party-statement?party_id={customer}&from=2026-03-01&to=2026-03-31"))
+        .await
+        .json();
+    let lines = statement["items"].as_array().expect("items");
+    assert_eq!(
+        (lines[1]["kind"].as_str(), lines[1]["balance"].as_str()),
+        (Some("refund"), Some("-6000.00")),
+        "{statement}"
+    );
+    assert_eq!(statement["closing"], "-6000.00");
+    // The rest of the order ships: 5,650.00 is invoiced and settled from the advance; what is
+    // left, 350.00, goes back with no amount typed, and then there is nothing left to refund.
+    let invoice = posted_invoice(
+        &api,
+        json!({"kind": "customer", "party_id": customer, "date": "2026-03-25", "lines": [
+            {"description": "温湿度传感器", "quantity": "50", "unit_price": "100.00", "vat_rate": "13"}]}),
+    )
+    .await;
+    let id = invoice["id"].as_i64().expect("id");
+    let applied =
+        api.post(&format!("/api/v1/finance/invoices/{id}/apply-advance"), &json!({"date": "2026-03-25"})).await;
+    assert_eq!(applied.status, StatusCode::OK, "{}", applied.body);
+    let rest = refund(json!({"date": "2026-03-31"})).await;
+    assert_eq!(rest.status, StatusCode::CREATED, "{}", rest.body);
+    assert_eq!(rest.json()["amount"], "350.00");
+    assert_eq!(account_closing(&api, "2203").await, "0.00");
+    let again = refund(json!({"date": "2026-03-31"})).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    // A refund cannot itself be refunded.
+    let refund_id = rest.json()["id"].as_i64().expect("id");
+    let of_refund =
+        api.post(&format!("/api/v1/finance/payments/{refund_id}/refund"), &json!({"date": "2026-03-31"})).await;
+    assert_eq!(of_refund.status, StatusCode::CONFLICT, "{}", of_refund.body);
+}
+
+#[tokio::test]
+async fn a_suppliers_prepayment_comes_back_from_the_payments_page() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let supplier = party(&api, "苏州精工机械有限公司", "supplier").await;
+    let paid = api
+        .post(
+            "/api/v1/finance/payments",
+            &json!({"kind": "payment", "party_id": supplier, "date": "2026-03-05", "amount": "20000.00", "allocations": []}),
+        )
+        .await;
+    assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.body);
+    let advance = paid.json()["id"].as_i64().expect("id");
+    assert_eq!(account_closing(&api, "1123").await, "20000.00");
+    // The lathe will not be built: the supplier sends the 20,000.00 back. The refund form sits
+    // on the prepayment's row; an amount that is not one comes back beside the field, as typed.
+    let browser = app.signed_in("admin").await;
+    let list = browser.get("/finance/payments?kind=payment&month=2026-03").await;
+    assert!(list.body.contains(&format!("action=\"/finance/payments/{advance}/refund\"")), "{}", list.body);
+    let to = format!("/finance/payments/{advance}/refund");
+    let from = "/finance/payments?kind=payment&month=2026-03";
+    let refused =
+        browser.post_form(from, &to, &[("date", "2026-03-18"), ("amount", "两万"), ("bank_account", "1002")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert!(refused.body.contains(&format!("<details id=\"refund-{advance}\" open>")), "the form stays open");
+    let amount = refused.body.split(&format!("id=\"ramount-{advance}\"")).nth(1).unwrap_or_default();
+    assert!(amount.starts_with(" name=\"amount\" value=\"两万\""), "as typed: {amount}");
+    assert!(amount.split("</div>").next().unwrap_or_default().contains("role=\"alert\""), "beside it: {amount}");
+    assert_eq!(app.count("fin_entries").await, 1, "nothing stored");
+    let given =
+        browser.post_form(from, &to, &[("date", "2026-03-18"), ("amount", "20000.00"), ("bank_account", "1002")]).await;
+    assert_eq!(given.status, StatusCode::SEE_OTHER, "{}", given.body);
+    assert_eq!(account_closing(&api, "1123").await, "0.00");
+    assert_eq!(account_closing(&api, "1002").await, "0.00");
+    let list = browser.get("/finance/payments?kind=payment&month=2026-03").await;
+    assert!(list.body.contains(&format!("id=\"refunded-{advance}\">已退 20,000.00")), "{}", list.body);
+    assert!(!list.body.contains(&format!("<details id=\"refund-{advance}\"")), "nothing left to refund");
+    // Money that came back is a receipt of the bank: a 收 voucher of 20,000.00 beside the 付
+    // one that paid it.
+    let vouchers = api.get("/api/v1/finance/entries?period=2026-03").await.json();
+    let mut words: Vec<(String, String)> = vouchers["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| (e["number"].as_str().unwrap_or_default().into(), e["total"].as_str().unwrap_or_default().into()))
+        .collect();
+    words.sort();
+    let expected = [("付-0001", "20000.00"), ("收-0001", "20000.00")].map(|(n, t)| (n.to_string(), t.to_string()));
+    assert_eq!(words, expected, "{vouchers}");
+}
