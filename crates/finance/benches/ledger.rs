@@ -390,7 +390,9 @@ fn reports_at(c: &mut Criterion, lines: Option<u64>, name: &str) {
     group.bench_function("ageing", |b| {
         b.to_async(&runtime).iter(|| async {
             let mut conn = books.app.db.read_conn().await.expect("conn");
-            finance::invoicing::ageing(&mut conn, company, "receivable", "2026-12-31").await.expect("ageing")
+            finance::invoicing::ageing(&mut conn, company, "receivable", "2026-12-31", kernel::Currency::CNY)
+                .await
+                .expect("ageing")
         })
     });
     // The worst case of the suggestions: every padding voucher made a voucher entered by hand

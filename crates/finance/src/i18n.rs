@@ -35,6 +35,11 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("finance.attachments", "附件（原始凭证）", "Attached documents"),
     ("finance.refund", "退款", "Refund"),
     ("finance.owed_back", "应退金额", "Owed back"),
+    (
+        "finance.ageing_currency_hint",
+        "人民币：全部单据按记账金额；外币：只列以该币种开具的单据，按原币金额",
+        "CNY: every document at the ledger's figures; a foreign currency: only the documents written in it, in it",
+    ),
     ("finance.refund_advance", "退还预收（预付）款", "Refund the advance"),
     ("finance.advance_refunded", "已退", "Refunded"),
     ("finance.advance_refunded_ok", "预收（预付）款已退还", "The advance was refunded"),

@@ -2996,16 +2996,71 @@ pub struct AgeingRow {
 /// lure the planner away (one did: the report read every invoice row through the spend index,
 /// 8 times slower).
 pub fn ageing_sql() -> String {
-    let open = "i.total - i.settled";
+    open_ageing_sql(Currency::CNY)
+}
+
+/// [`ageing_sql`] of the ageing in `currency`: in yuan every document at the ledger's figures;
+/// in a foreign currency only the documents written in it (`$7`), at their figures in it.
+fn open_ageing_sql(currency: Currency) -> String {
+    let figures = AgeingFigures::of(currency);
+    let (open, join, only) = (figures.open, figures.join, figures.only(7));
     format!(
         "SELECT a.party_id, p.name, a.b0, a.b1, a.b2, a.b3 FROM (SELECT i.party_id, \
          CAST(SUM(CASE WHEN i.due_date >= $4 THEN {open} ELSE 0 END) AS BIGINT) AS b0, \
          CAST(SUM(CASE WHEN i.due_date < $4 AND i.due_date >= $5 THEN {open} ELSE 0 END) AS BIGINT) AS b1, \
          CAST(SUM(CASE WHEN i.due_date < $5 AND i.due_date >= $6 THEN {open} ELSE 0 END) AS BIGINT) AS b2, \
          CAST(SUM(CASE WHEN i.due_date < $6 THEN {open} ELSE 0 END) AS BIGINT) AS b3 \
-         FROM fin_invoices i WHERE i.company_id = $1 AND i.kind = $2 AND i.status IN ('open', 'partial') AND i.invoice_date <= $3 \
+         FROM fin_invoices i{join} WHERE i.company_id = $1 AND i.kind = $2 AND i.status IN ('open', 'partial') AND i.invoice_date <= $3{only} \
          GROUP BY i.party_id) a JOIN parties p ON p.id = a.party_id ORDER BY p.name, a.party_id"
     )
+}
+
+/// What differs between the ageing in yuan and the ageing in a foreign currency: where a
+/// document's open amount is read, and what settled it after the report's date.
+struct AgeingFigures {
+    /// A document `i`'s open amount now.
+    open: &'static str,
+    /// Joined to `fin_invoices i` for the figures in a foreign currency.
+    join: &'static str,
+    /// The later settlements: (company, kind, date) and, in a foreign currency, the currency
+    /// as `$4`.
+    later: &'static str,
+    foreign: Option<Currency>,
+}
+
+impl AgeingFigures {
+    fn of(currency: Currency) -> Self {
+        if currency == Currency::CNY {
+            Self { open: "i.total - i.settled", join: "", later: AGEING_LATER_SETTLEMENTS, foreign: None }
+        } else {
+            Self {
+                open: "c.total - c.settled",
+                join: " JOIN fin_invoice_currency c ON c.invoice_id = i.id",
+                later: AGEING_LATER_SETTLEMENTS_FOREIGN,
+                foreign: Some(currency),
+            }
+        }
+    }
+
+    /// The condition keeping the documents of the foreign currency bound as `$n`.
+    fn only(&self, n: usize) -> String {
+        if self.foreign.is_some() {
+            format!(" AND c.currency = ${n}")
+        } else {
+            String::new()
+        }
+    }
+
+    /// Binds the foreign currency, if any, as the next parameter.
+    fn bind<'q>(
+        &self,
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        match self.foreign {
+            Some(currency) => query.bind(currency.code().to_string()),
+            None => query,
+        }
+    }
 }
 
 /// What settled the documents of the ageing report after its date, which was open on it:
@@ -3032,9 +3087,34 @@ const AGEING_LATER_SETTLEMENTS: &str = "SELECT o.document_id, o.party_id, p.name
      AND note.status <> 'draft' AND inv.invoice_date <= $3 \
      ) o JOIN parties p ON p.id = o.party_id";
 
+/// [`AGEING_LATER_SETTLEMENTS`] of the documents written in a foreign currency (`$4`), in it:
+/// receipts and payments in it (a refund, for a credit note) and credit notes dated later.
+/// Set-offs and advances move yuan only, so none settled such a document. What a later note
+/// took off its invoice is what it settled of itself less what was refunded of it.
+const AGEING_LATER_SETTLEMENTS_FOREIGN: &str = "SELECT o.document_id, o.party_id, p.name, o.due_date, o.amount FROM ( \
+     SELECT inv.id AS document_id, inv.party_id, inv.due_date, \
+     CAST(CASE WHEN inv.credit_of IS NULL THEN al.foreign_amount ELSE -al.foreign_amount END AS BIGINT) AS amount \
+     FROM fin_payments pay JOIN fin_allocations al ON al.payment_id = pay.id JOIN fin_invoices inv ON inv.id = al.invoice_id \
+     JOIN fin_invoice_currency c ON c.invoice_id = inv.id \
+     WHERE pay.company_id = $1 AND pay.payment_date > $3 AND inv.kind = $2 AND inv.invoice_date <= $3 AND c.currency = $4 \
+     UNION ALL SELECT inv.id, inv.party_id, inv.due_date, \
+     CAST(-nc.settled - COALESCE((SELECT SUM(r.foreign_amount) FROM fin_allocations r WHERE r.invoice_id = note.id), 0) AS BIGINT) \
+     FROM fin_invoices note JOIN fin_invoice_currency nc ON nc.invoice_id = note.id JOIN fin_invoices inv ON inv.id = note.credit_of \
+     WHERE note.company_id = $1 AND note.credit_of IS NOT NULL AND note.invoice_date > $3 AND note.kind = $2 \
+     AND note.status <> 'draft' AND inv.invoice_date <= $3 AND nc.currency = $4 \
+     ) o JOIN parties p ON p.id = o.party_id";
+
 /// Open amounts per party on `date`, as they were on that date: what is open now
 /// ([`ageing_sql`]) plus whatever settled it after the date ([`AGEING_LATER_SETTLEMENTS`]).
-pub async fn ageing(conn: &mut db::Conn, company: i64, kind: &str, date: &str) -> Result<Vec<AgeingRow>> {
+/// In yuan it counts every document at the ledger's figures; in a foreign currency only the
+/// documents written in it, in it.
+pub async fn ageing(
+    conn: &mut db::Conn,
+    company: i64,
+    kind: &str,
+    date: &str,
+    currency: Currency,
+) -> Result<Vec<AgeingRow>> {
     let invoice_kind = if kind == "payable" { "supplier" } else { "customer" };
     let on = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
         .map_err(|_| DomainError::invalid("date", "error.date.format", date))?;
@@ -3045,15 +3125,10 @@ pub async fn ageing(conn: &mut db::Conn, company: i64, kind: &str, date: &str) -
     // million open invoices come back as one row a customer.
     let since = |days: i64| (on - chrono::Duration::days(days)).to_string();
     let (d30, d60, d90) = (since(30), since(60), since(90));
-    let rows = sqlx::query(&ageing_sql())
-        .bind(company)
-        .bind(invoice_kind)
-        .bind(date)
-        .bind(&d30)
-        .bind(&d60)
-        .bind(&d90)
-        .fetch_all(&mut *conn)
-        .await?;
+    let figures = AgeingFigures::of(currency);
+    let open = open_ageing_sql(currency);
+    let query = sqlx::query(&open).bind(company).bind(invoice_kind).bind(date).bind(&d30).bind(&d60).bind(&d90);
+    let rows = figures.bind(query).fetch_all(&mut *conn).await?;
     let mut by_party: std::collections::BTreeMap<i64, AgeingRow> = std::collections::BTreeMap::new();
     for r in &rows {
         let buckets: [i64; 4] = [r.try_get("b0")?, r.try_get("b1")?, r.try_get("b2")?, r.try_get("b3")?];
@@ -3061,7 +3136,7 @@ pub async fn ageing(conn: &mut db::Conn, company: i64, kind: &str, date: &str) -
         by_party.insert(party_id, AgeingRow { party_id, party_name: r.try_get("name")?, buckets, total: 0 });
     }
     let later =
-        sqlx::query(AGEING_LATER_SETTLEMENTS).bind(company).bind(invoice_kind).bind(date).fetch_all(conn).await?;
+        figures.bind(sqlx::query(figures.later).bind(company).bind(invoice_kind).bind(date)).fetch_all(conn).await?;
     for r in &later {
         let party_id: i64 = r.try_get("party_id")?;
         let due: String = r.try_get("due_date")?;
@@ -3111,7 +3186,8 @@ pub struct AgeingDocument {
     pub days_past_due: i64,
     /// 0–3, as the report's columns.
     pub bucket: usize,
-    /// Open on the report's date, in CNY as the ledger carries it.
+    /// Open on the report's date: in CNY as the ledger carries it, or in the report's foreign
+    /// currency.
     pub open: i64,
 }
 
@@ -3125,35 +3201,34 @@ pub async fn ageing_documents(
     kind: &str,
     date: &str,
     party_id: i64,
+    currency: Currency,
 ) -> Result<Vec<AgeingDocument>> {
     let invoice_kind = if kind == "payable" { "supplier" } else { "customer" };
     let on = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
         .map_err(|_| DomainError::invalid("date", "error.date.format", date))?;
     let date = &on.to_string();
-    let open_now = sqlx::query(
-        "SELECT id, number, invoice_date, due_date, total - settled AS open FROM fin_invoices \
-         WHERE company_id = $1 AND kind = $2 AND party_id = $3 AND status IN ('open', 'partial') AND invoice_date <= $4",
-    )
-    .bind(company)
-    .bind(invoice_kind)
-    .bind(party_id)
-    .bind(date)
-    .fetch_all(&mut *conn)
-    .await?;
+    let figures = AgeingFigures::of(currency);
+    let (open, join, only) = (figures.open, figures.join, figures.only(5));
+    let open_now = format!(
+        "SELECT i.id, i.number, i.invoice_date, i.due_date, {open} AS open FROM fin_invoices i{join} \
+         WHERE i.company_id = $1 AND i.kind = $2 AND i.party_id = $3 AND i.status IN ('open', 'partial') AND i.invoice_date <= $4{only}"
+    );
+    let query = sqlx::query(&open_now).bind(company).bind(invoice_kind).bind(party_id).bind(date);
+    let open_now = figures.bind(query).fetch_all(&mut *conn).await?;
     // Open amounts by document; the rows of documents settled in full since the date are
     // read when they turn up among the later settlements.
     let mut open: std::collections::BTreeMap<i64, (i64, Option<sqlx::any::AnyRow>)> = std::collections::BTreeMap::new();
     for r in open_now {
         open.insert(r.try_get("id")?, (r.try_get("open")?, Some(r)));
     }
-    let later =
-        sqlx::query(&format!("SELECT document_id, amount FROM ({AGEING_LATER_SETTLEMENTS}) later WHERE party_id = $4"))
-            .bind(company)
-            .bind(invoice_kind)
-            .bind(date)
-            .bind(party_id)
-            .fetch_all(&mut *conn)
-            .await?;
+    // The party is the last parameter: after the currency, when there is one.
+    let party = if figures.foreign.is_some() { 5 } else { 4 };
+    let later = format!("SELECT document_id, amount FROM ({}) later WHERE party_id = ${party}", figures.later);
+    let later = figures
+        .bind(sqlx::query(&later).bind(company).bind(invoice_kind).bind(date))
+        .bind(party_id)
+        .fetch_all(&mut *conn)
+        .await?;
     for r in &later {
         open.entry(r.try_get("document_id")?).or_insert((0, None)).0 += r.try_get::<i64, _>("amount")?;
     }

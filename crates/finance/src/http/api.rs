@@ -945,6 +945,10 @@ pub fn invoice_docs() -> Vec<ApiRoute> {
         ("kind", "receivable or payable"),
         ("date", "YYYY-MM-DD"),
         ("party_id", "one party's row, with the documents behind its figures (documents: open on the date, bucket)"),
+        (
+            "currency",
+            "USD, EUR, HKD or JPY: only the documents written in it, in it (default CNY: every document in yuan)",
+        ),
     ];
     let mut payments = route("GET", "/api/v1/finance/payments", "Receipts or payments of a month", READ, None);
     payments.query = &[("kind", "receipt or payment"), ("month", "YYYY-MM")];
@@ -1295,6 +1299,8 @@ pub struct AgeingQuery {
     date: Option<String>,
     /// One party's row, with the documents behind its figures.
     party_id: Option<i64>,
+    /// A foreign currency: the documents written in it, in it.
+    currency: Option<String>,
 }
 
 pub async fn ageing(ctx: Ctx, Query(q): Query<AgeingQuery>) -> AppResult<Json<Value>> {
@@ -1304,32 +1310,35 @@ pub async fn ageing(ctx: Ctx, Query(q): Query<AgeingQuery>) -> AppResult<Json<Va
         return Err(AppError::BadListParam { key: "error.unknown_filter", detail: kind });
     }
     let date = q.date.unwrap_or_default();
+    let currency = super::asked_currency(q.currency.as_deref())?;
+    let amount = |minor: i64| crate::domain::decimal_text(minor, currency);
     let mut conn = conn(&ctx).await?;
-    let mut rows = crate::invoicing::ageing(&mut conn, ctx.company_id(), &kind, &date).await?;
-    let mut body = json!({"kind": kind, "date": date});
+    let mut rows = crate::invoicing::ageing(&mut conn, ctx.company_id(), &kind, &date, currency).await?;
+    let mut body = json!({"kind": kind, "date": date, "currency": currency.code()});
     if let Some(party_id) = q.party_id {
         rows.retain(|r| r.party_id == party_id);
-        let documents = crate::invoicing::ageing_documents(&mut conn, ctx.company_id(), &kind, &date, party_id).await?;
+        let documents =
+            crate::invoicing::ageing_documents(&mut conn, ctx.company_id(), &kind, &date, party_id, currency).await?;
         body["party_id"] = json!(party_id);
         body["documents"] = documents
             .iter()
             .map(|d| {
                 json!({"id": d.id, "number": d.number, "date": d.date, "due_date": d.due_date,
-                "days_past_due": d.days_past_due, "bucket": AGEING_BUCKETS[d.bucket], "open": yuan(d.open)})
+                "days_past_due": d.days_past_due, "bucket": AGEING_BUCKETS[d.bucket], "open": amount(d.open)})
             })
             .collect();
     }
     body["items"] = rows
         .iter()
         .map(|r| {
-            let mut row = json!({"party_id": r.party_id, "party_name": r.party_name, "total": yuan(r.total)});
-            for (bucket, amount) in AGEING_BUCKETS.iter().zip(r.buckets) {
-                row[*bucket] = json!(yuan(amount));
+            let mut row = json!({"party_id": r.party_id, "party_name": r.party_name, "total": amount(r.total)});
+            for (bucket, figure) in AGEING_BUCKETS.iter().zip(r.buckets) {
+                row[*bucket] = json!(amount(figure));
             }
             row
         })
         .collect();
-    body["total"] = json!(yuan(rows.iter().map(|r| r.total).sum()));
+    body["total"] = json!(amount(rows.iter().map(|r| r.total).sum()));
     Ok(Json(body))
 }
 

@@ -4,7 +4,6 @@
 
 use super::figures_or_refusal;
 use crate::dimensions::Dimension;
-use crate::domain::yuan;
 use crate::invoicing::{self, AgeingRow, Invoice, InvoiceForm, InvoiceSummary, PaymentForm};
 use crate::vat::{InvoiceLineForm, VatRounding};
 use askama::Template;
@@ -591,6 +590,39 @@ struct AgeingPage {
     /// The party whose figure was opened, with the documents behind it: those of one bucket,
     /// or (its total opened) all.
     opened: Option<Opened>,
+    /// The currency the report is in: CNY for every document at the ledger's figures, or a
+    /// foreign one for the documents written in it.
+    currency: kernel::Currency,
+}
+
+impl AgeingPage {
+    /// An amount of the report's currency as shown; blank for zero, as money columns are.
+    fn amount(&self, minor: &i64) -> String {
+        if *minor == 0 {
+            String::new()
+        } else {
+            kernel::Money::from_minor(*minor, self.currency).to_string()
+        }
+    }
+
+    /// The report's currency as its links carry it: nothing for CNY.
+    fn currency_param(&self) -> String {
+        if self.is_in("CNY") {
+            String::new()
+        } else {
+            format!("&currency={}", self.currency.code())
+        }
+    }
+
+    /// Whether the report is in `code`.
+    fn is_in(&self, code: &str) -> bool {
+        self.currency.code() == code
+    }
+
+    /// The currencies the report may be asked in.
+    fn currencies(&self) -> [&'static str; 5] {
+        ["CNY", "USD", "EUR", "HKD", "JPY"]
+    }
 }
 
 /// One party's figure of the ageing taken apart.
@@ -617,6 +649,8 @@ pub struct AgeingQuery {
     /// A figure opened: its party, and its bucket (0–3; none for the party's total).
     party_id: Option<String>,
     bucket: Option<String>,
+    /// A foreign currency: the documents written in it, in it.
+    currency: Option<String>,
 }
 
 pub async fn ageing(ctx: Ctx, Query(q): Query<AgeingQuery>) -> AppResult<Response> {
@@ -625,13 +659,17 @@ pub async fn ageing(ctx: Ctx, Query(q): Query<AgeingQuery>) -> AppResult<Respons
     let date = q.date.clone().filter(|d| !d.is_empty()).unwrap_or_else(|| ctx.today().to_string());
     let party_id = q.party_id.as_deref().and_then(|p| p.parse::<i64>().ok());
     let bucket = q.bucket.as_deref().and_then(|b| b.parse::<usize>().ok()).filter(|b| *b < 4);
+    let asked = super::asked_currency(q.currency.as_deref());
+    let currency = *asked.as_ref().unwrap_or(&kernel::Currency::CNY);
     let read: AppResult<_> = async {
+        let currency = asked?;
         let mut conn = ctx.db().read_conn().await?;
-        let rows = invoicing::ageing(&mut conn, ctx.company_id(), &kind, &date).await?;
+        let rows = invoicing::ageing(&mut conn, ctx.company_id(), &kind, &date, currency).await?;
         let opened = match party_id.and_then(|id| rows.iter().find(|r| r.party_id == id)) {
             Some(row) => {
                 let mut documents =
-                    invoicing::ageing_documents(&mut conn, ctx.company_id(), &kind, &date, row.party_id).await?;
+                    invoicing::ageing_documents(&mut conn, ctx.company_id(), &kind, &date, row.party_id, currency)
+                        .await?;
                 documents.retain(|d| bucket.is_none_or(|b| d.bucket == b));
                 let base = if kind == "payable" { "/finance/bills" } else { "/finance/invoices" };
                 Some(Opened { name: row.party_name.clone(), bucket, documents, base })
@@ -664,24 +702,24 @@ pub async fn ageing(ctx: Ctx, Query(q): Query<AgeingQuery>) -> AppResult<Respons
         .iter()
         .map(|k| ctx.t(k))
         .collect();
+        let amount = |minor: i64| crate::domain::decimal_text(minor, currency);
         let data: Vec<Vec<String>> = rows
             .iter()
             .map(|r| {
-                vec![
-                    r.party_name.clone(),
-                    yuan(r.buckets[0]),
-                    yuan(r.buckets[1]),
-                    yuan(r.buckets[2]),
-                    yuan(r.buckets[3]),
-                    yuan(r.total),
-                ]
+                let mut row = vec![r.party_name.clone()];
+                row.extend(r.buckets.iter().chain([&r.total]).map(|b| amount(*b)));
+                row
             })
             .collect();
-        return web::page::download(format, &format!("ageing-{kind}-{date}"), &header, &data);
+        let name = match currency {
+            kernel::Currency::CNY => format!("ageing-{kind}-{date}"),
+            foreign => format!("ageing-{kind}-{date}-{}", foreign.code()),
+        };
+        return web::page::download(format, &name, &header, &data);
     }
     let page = PageCtx::new(&ctx, "finance.ageing", "/finance/reports/ageing").await?.as_report(date.clone(), "");
     let refused = !errors.is_empty();
-    web::page::render_answer(&AgeingPage { page, kind, date, rows, totals, errors, opened }, refused)
+    web::page::render_answer(&AgeingPage { page, kind, date, rows, totals, errors, opened, currency }, refused)
 }
 
 #[derive(Template)]
@@ -727,11 +765,7 @@ pub struct StatementQuery {
 impl StatementQuery {
     /// The currency asked for: CNY unless a known foreign one is named.
     pub fn currency(&self) -> Result<kernel::Currency, AppError> {
-        match self.currency.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-            None => Ok(kernel::Currency::CNY),
-            Some(code) => kernel::Currency::from_code(code)
-                .ok_or_else(|| AppError::Domain(DomainError::invalid("currency", "error.finance.currency", code))),
-        }
+        super::asked_currency(self.currency.as_deref())
     }
 }
 

@@ -170,6 +170,17 @@ fn path_id(id: &str, what: &'static str) -> Result<i64, web::AppError> {
     id.parse().map_err(|_| web::AppError::Domain(kernel::DomainError::NotFound(what)))
 }
 
+/// The currency a report is asked in (`currency=`): CNY unless a known foreign one is named,
+/// refused beside the field otherwise.
+fn asked_currency(typed: Option<&str>) -> Result<kernel::Currency, web::AppError> {
+    match typed.map(str::trim).filter(|c| !c.is_empty()) {
+        None => Ok(kernel::Currency::CNY),
+        Some(code) => kernel::Currency::from_code(code).ok_or_else(|| {
+            web::AppError::Domain(kernel::DomainError::invalid("currency", "error.finance.currency", code))
+        }),
+    }
+}
+
 /// What was typed into a query field, for showing it again when refused.
 fn typed(value: &Option<String>) -> String {
     value.clone().unwrap_or_default()

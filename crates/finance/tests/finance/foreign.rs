@@ -746,3 +746,88 @@ async fn a_dollar_accounts_fees_and_interest_are_booked_from_its_statement_in_do
     let total = page.body.split("id=\"journal-total\"").nth(1).expect("the total row");
     assert!(total[..total.find("</tr>").expect("row")].contains("USD 967.30"), "{total}");
 }
+
+#[tokio::test]
+async fn a_dollar_customers_ageing_reads_in_dollars_on_any_date() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let pacific = party(&api, "Pacific Home Goods Inc.", "customer").await;
+    let lamps = |date: &str, quantity: &str, rate: &str| {
+        json!({"kind": "customer", "party_id": pacific, "date": date, "currency": "USD", "rate": rate,
+               "lines": [{"description": "LED desk lamp DL-20", "quantity": quantity, "unit_price": "10.00", "vat_rate": "0"}]})
+    };
+    // January: USD 1,000.00 at 7.10, due 9 February. March: USD 2,000.00 at 7.20, due 31 March.
+    // And one yuan invoice, ¥5,650.00, which the dollar ageing leaves out.
+    let january = posted_invoice(&api, lamps("2026-01-10", "100", "7.10")).await["id"].as_i64().expect("id");
+    let march = posted_invoice(&api, lamps("2026-03-01", "200", "7.20")).await["id"].as_i64().expect("id");
+    posted_invoice(
+        &api,
+        json!({"kind": "customer", "party_id": pacific, "date": "2026-03-01", "lines": [
+            {"description": "样品费", "quantity": "1", "unit_price": "5000.00", "vat_rate": "13"}]}),
+    )
+    .await;
+    // In April USD 400.00 comes in for January's invoice and twenty lamps of March's go back.
+    let paid = api
+        .post(
+            "/api/v1/finance/payments",
+            &json!({"kind": "receipt", "party_id": pacific, "date": "2026-04-05", "amount": "400.00", "currency": "USD",
+                    "rate": "7.15", "allocations": [{"invoice_id": january, "amount": "400.00"}]}),
+        )
+        .await;
+    assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.body);
+    let note = api
+        .post(
+            &format!("/api/v1/finance/invoices/{march}/credit-note"),
+            &json!({"date": "2026-04-10", "lines": [{"description": "LED desk lamp DL-20", "quantity": "20", "unit_price": "10.00", "vat_rate": "0"}]}),
+        )
+        .await;
+    assert_eq!(note.status, StatusCode::CREATED, "{}", note.body);
+    let ageing = |date: &str, currency: &str| {
+        let api = &api;
+        let path = format!("/api/v1/finance/reports/ageing?kind=receivable&date={date}&currency={currency}");
+        async move { api.get(&path).await }
+    };
+    let buckets = |report: &Value| {
+        let row = &report["items"][0];
+        ["0_30", "31_60", "61_90", "over_90", "total"].map(|b| row[b].as_str().unwrap_or_default().to_string())
+    };
+    // On 31 March, before either: January's USD 1,000.00 is 50 days late, March's 2,000.00 due.
+    let end_of_march = ageing("2026-03-31", "USD").await.json();
+    assert_eq!(end_of_march["currency"], "USD");
+    assert_eq!(buckets(&end_of_march), ["2000.00", "1000.00", "0.00", "0.00", "3000.00"], "{end_of_march}");
+    // On 30 April: USD 600.00 of January's, 80 days late; USD 1,800.00 of March's, 30 days.
+    let end_of_april = ageing("2026-04-30", "USD").await.json();
+    assert_eq!(buckets(&end_of_april), ["1800.00", "0.00", "600.00", "0.00", "2400.00"], "{end_of_april}");
+    // In yuan every document counts at the ledger's figures: ¥7,100.00 + ¥14,400.00 + ¥5,650.00.
+    let in_yuan = ageing("2026-03-31", "").await.json();
+    assert_eq!((in_yuan["currency"].as_str(), in_yuan["total"].as_str()), (Some("CNY"), Some("27150.00")), "{in_yuan}");
+    // The documents behind the dollar figure, in dollars.
+    let opened = api
+        .get(&format!("/api/v1/finance/reports/ageing?kind=receivable&date=2026-03-31&currency=USD&party_id={pacific}"))
+        .await
+        .json();
+    let documents: Vec<(i64, String)> = opened["documents"]
+        .as_array()
+        .expect("documents")
+        .iter()
+        .map(|d| (d["id"].as_i64().unwrap_or_default(), d["open"].as_str().unwrap_or_default().to_string()))
+        .collect();
+    assert_eq!(documents, [(january, "1000.00".to_string()), (march, "2000.00".to_string())]);
+    // No euro documents: an empty report. A currency the books do not keep is refused.
+    assert_eq!(ageing("2026-04-30", "EUR").await.json()["items"], json!([]));
+    let refused = ageing("2026-04-30", "XAU").await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert_eq!(refused.json()["errors"][0]["field"], "currency");
+    // The page: the currency chosen, the figures in it, the refusal beside the field.
+    let browser = app.signed_in("admin").await;
+    let page = browser.get("/finance/reports/ageing?kind=receivable&date=2026-04-30&currency=USD").await;
+    assert!(page.body.contains("<option value=\"USD\" selected>"), "{}", page.body);
+    assert!(page.body.contains(">2,400.00</a>") && !page.body.contains("5,650.00"), "{}", page.body);
+    let csv = browser.get("/finance/reports/ageing?kind=receivable&date=2026-04-30&currency=USD&format=csv").await;
+    assert!(csv.body.contains("1800.00") && csv.body.contains("2400.00"), "{}", csv.body);
+    let refused = browser.get("/finance/reports/ageing?kind=receivable&date=2026-04-30&currency=XAU").await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let field = refused.body.split("id=\"currency\"").nth(1).unwrap_or_default();
+    assert!(field.split("</div>").next().unwrap_or_default().contains("role=\"alert\""), "{field}");
+}
