@@ -280,6 +280,7 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("crm.timeline.invoice", "发票", "Invoice"),
     ("crm.timeline.credit_note", "红字发票", "Credit note"),
     ("crm.timeline.receipt", "收款", "Receipt"),
+    ("crm.timeline.refund", "退款", "Refund"),
     ("crm.timeline.activity.call", "电话", "Call"),
     ("crm.timeline.activity.meeting", "会面", "Meeting"),
     ("crm.timeline.activity.email", "邮件", "E-mail"),

@@ -157,13 +157,19 @@ pub async fn customer(
     }
     if invoices {
         // A document carried over from the books kept before these was typed with the opening
-        // balances, long after it was issued: it stands on the timeline at its own date.
-        next_branch(&mut q, cursor.as_ref(), limit, &mut branches, "SELECT CASE WHEN i.opening <> 0 THEN i.invoice_date ELSE i.posted_at END AS at, CASE WHEN i.credit_of IS NULL THEN 60 ELSE 65 END AS step, CASE WHEN i.credit_of IS NULL THEN 'invoice' ELSE 'credit_note' END AS kind, i.id AS id, i.number AS title, i.status AS detail, i.total AS amount FROM fin_invoices i");
+        // balances, long after it was issued: it stands on the timeline at the start of its own
+        // date (an instant, as every item's time is).
+        next_branch(&mut q, cursor.as_ref(), limit, &mut branches, "SELECT CASE WHEN i.opening <> 0 THEN i.invoice_date || 'T00:00:00.000000Z' ELSE i.posted_at END AS at, CASE WHEN i.credit_of IS NULL THEN 60 ELSE 65 END AS step, CASE WHEN i.credit_of IS NULL THEN 'invoice' ELSE 'credit_note' END AS kind, i.id AS id, i.number AS title, i.status AS detail, i.total AS amount FROM fin_invoices i");
         scope(&mut q, "i.company_id", "i.party_id", company, party);
         q.push(" AND i.kind = 'customer' AND i.number IS NOT NULL");
-        next_branch(&mut q, cursor.as_ref(), limit, &mut branches, "SELECT CASE WHEN p.opening <> 0 THEN p.payment_date ELSE p.created_at END AS at, 70 AS step, 'receipt' AS kind, p.id AS id, p.number AS title, p.memo AS detail, p.amount AS amount FROM fin_payments p");
+        next_branch(&mut q, cursor.as_ref(), limit, &mut branches, "SELECT CASE WHEN p.opening <> 0 THEN p.payment_date || 'T00:00:00.000000Z' ELSE p.created_at END AS at, 70 AS step, 'receipt' AS kind, p.id AS id, p.number AS title, p.memo AS detail, p.amount AS amount FROM fin_payments p");
         scope(&mut q, "p.company_id", "p.party_id", company, party);
-        q.push(" AND p.kind = 'receipt'");
+        // Money a supplier sends back is a receipt of the books but no payment by a customer.
+        q.push(" AND p.kind = 'receipt' AND p.refund_of IS NULL AND p.refunds_advance IS NULL");
+        // Money given back to the customer: what a credit note owed, or an advance returned.
+        next_branch(&mut q, cursor.as_ref(), limit, &mut branches, "SELECT p.created_at AS at, 75 AS step, 'refund' AS kind, p.id AS id, p.number AS title, p.memo AS detail, p.amount AS amount FROM fin_payments p");
+        scope(&mut q, "p.company_id", "p.party_id", company, party);
+        q.push(" AND p.kind = 'payment' AND (p.refund_of IS NOT NULL OR p.refunds_advance IS NOT NULL)");
     }
     if principal.may(crate::service_desk::TICKET_READ) {
         next_branch(&mut q, cursor.as_ref(), limit, &mut branches, "SELECT k.created_at AS at, 80 AS step, 'ticket' AS kind, k.id AS id, k.number || ' ' || k.subject AS title, k.status AS detail, CAST(NULL AS BIGINT) AS amount FROM crm_tickets k");

@@ -1237,10 +1237,26 @@ async fn documents_carried_over_stand_on_the_timeline_at_their_own_dates() {
     // July's invoice stands at the moment it was posted (the test clock's); the carried
     // documents at their dates, newest first.
     assert_eq!(items.len(), 3, "{timeline}");
-    let carried: Vec<&(String, String)> = items.iter().filter(|(_, at)| at.len() == 10).collect();
+    let carried: Vec<&(String, String)> = items.iter().filter(|(_, at)| at.contains("T00:00:00")).collect();
     assert_eq!(
         carried,
-        [&("receipt".to_string(), "2026-06-25".to_string()), &("invoice".to_string(), "2026-05-20".to_string())],
+        [
+            &("receipt".to_string(), "2026-06-25T00:00:00.000000Z".to_string()),
+            &("invoice".to_string(), "2026-05-20T00:00:00.000000Z".to_string())
+        ],
         "{timeline}"
     );
+    // Part of the advance goes back: the refund stands on the timeline too.
+    let advance = timeline["items"].as_array().expect("items").iter().find(|i| i["kind"] == "receipt").cloned();
+    let advance = advance.expect("the advance")["id"].as_i64().expect("id");
+    let refunded = api
+        .post(
+            &format!("/api/v1/finance/payments/{advance}/refund"),
+            &json!({"date": "2026-07-10", "amount": "1000.00"}),
+        )
+        .await;
+    assert_eq!(refunded.status, StatusCode::CREATED, "{}", refunded.body);
+    let timeline = api.get(&format!("/api/v1/crm/customers/{customer}/timeline")).await.json();
+    let refund = timeline["items"].as_array().expect("items").iter().find(|i| i["kind"] == "refund").cloned();
+    assert_eq!(refund.map(|r| r["amount"].clone()), Some(json!("1000.00")), "{timeline}");
 }

@@ -211,6 +211,15 @@ impl Template {
 
     /// Whether `code` is a cash or bank account (or one of their sub-accounts): what a
     /// receipt, a payment or a bank statement may use.
+    /// 固定资产清理, which the sale of a used fixed asset is credited to: 1606 in the CAS and
+    /// small-enterprise charts; the short English chart has no such account.
+    pub fn fixed_asset_disposal(self) -> Option<&'static str> {
+        match self {
+            Template::Cas | Template::SmallEnterprise => Some("1606"),
+            Template::GenericEnglish => None,
+        }
+    }
+
     pub fn is_cash_or_bank(self, code: &str) -> bool {
         [Role::Cash, Role::Bank, Role::OtherMonetaryFunds].iter().any(|r| code.starts_with(self.code(*r)))
     }

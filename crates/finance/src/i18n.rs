@@ -66,6 +66,7 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("error.finance.setoff_date", "冲抵日期不能早于 {0}", "The date is {0} or later"),
     ("error.finance.setoff_too_large", "冲抵金额须大于零且不超过 {0}", "The amount is more than zero and at most {0}"),
     ("finance.doc.refund", "退款", "Refund"),
+    ("error.finance.no_advance_left", "{0} 已无未核销的预收（预付）款可退", "{0} holds nothing left to refund"),
     ("error.finance.refund_before_advance", "退款日期不能早于预收（预付）款的日期 {0}", "A refund is dated on or after its advance's date, {0}"),
     (
         "error.finance.foreign_advance_refund",
@@ -280,8 +281,8 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("error.finance.archived_account", "科目已停用：{0}", "The account is archived: {0}"),
     (
         "error.finance.sale_line_account",
-        "销售发票行只能记入收入类科目（如主营业务收入、其他业务收入），不能记入 {0}",
-        "A sales invoice line goes to an income account (such as main or other operating revenue), not {0}",
+        "销售发票行只能记入收入类科目（如主营业务收入、其他业务收入）或固定资产清理，不能记入 {0}",
+        "A sales invoice line goes to an income account (such as main or other operating revenue) or fixed asset disposal, not {0}",
     ),
     (
         "error.finance.bill_line_account",

@@ -254,11 +254,9 @@ fn check_rates_charged(taxpayer: Taxpayer, kind: &str, lines: &[InvoiceLineForm]
 }
 
 /// Checks the accounts a document's lines name (a line naming none goes to the revenue or
-/// stock account): each must exist, be in use and have no sub-accounts, and fit the document.
-/// A sale's lines are income (主营业务收入, 其他业务收入, …); a bill's are what was bought:
-/// stock, fixed assets, costs or expenses, but never an account the document itself settles
-/// through (money, receivables, advances to suppliers), which would put a debt in two places
-/// and leave the party's balance wrong. Each refusal is on its line (`lines[i]`).
+/// stock account; a blank line, which [`vat::compute`] skips, is not checked): each must
+/// exist, be in use and have no sub-accounts, and fit the document ([`fits_line`]). Each
+/// refusal is on its line (`lines[i]`).
 async fn check_line_accounts(
     tx: &mut Tx,
     company: i64,
@@ -267,13 +265,21 @@ async fn check_line_accounts(
     lines: &[InvoiceLineForm],
     problems: &mut Problems,
 ) -> Result<()> {
-    let named: Vec<(usize, &str)> =
-        lines.iter().enumerate().map(|(i, l)| (i, l.account.trim())).filter(|(_, code)| !code.is_empty()).collect();
+    let blank = |l: &InvoiceLineForm| {
+        l.description.trim().is_empty() && l.quantity.trim().is_empty() && l.unit_price.trim().is_empty()
+    };
+    let named: Vec<(usize, &str)> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| !blank(l))
+        .map(|(i, l)| (i, l.account.trim()))
+        .filter(|(_, code)| !code.is_empty())
+        .collect();
     if named.is_empty() {
         return Ok(());
     }
     let mut q = db::SqlBuilder::new(
-        "SELECT a.code, a.class, a.archived_at, EXISTS (SELECT 1 FROM fin_accounts c WHERE c.parent_id = a.id) AS has_children \
+        "SELECT a.code, a.class, a.normal_side, a.archived_at, EXISTS (SELECT 1 FROM fin_accounts c WHERE c.parent_id = a.id) AS has_children \
          FROM fin_accounts a WHERE a.company_id = ",
     );
     q.bind(company).push(" AND a.code IN ").bind_list(named.iter().map(|(_, code)| *code));
@@ -282,7 +288,11 @@ async fn check_line_accounts(
         let archived = r.try_get::<Option<String>, _>("archived_at")?.is_some();
         found.insert(
             r.try_get::<String, _>("code")?,
-            (r.try_get::<String, _>("class")?, archived, db::flag(&r, "has_children")?),
+            (
+                (r.try_get::<String, _>("class")?, r.try_get::<String, _>("normal_side")?),
+                archived,
+                db::flag(&r, "has_children")?,
+            ),
         );
     }
     for (i, code) in named {
@@ -291,7 +301,7 @@ async fn check_line_accounts(
             None => problems.add(&field, "error.finance.unknown_account", code),
             Some((_, true, _)) => problems.add(&field, "error.finance.archived_account", code),
             Some((_, _, true)) => problems.add(&field, "error.finance.parent_account", code),
-            Some((class, _, _)) if !fits_line(template, kind, code, class) => {
+            Some(((class, side), _, _)) if !fits_line(template, kind, code, class, side) => {
                 let message = if kind == "customer" {
                     "error.finance.sale_line_account"
                 } else {
@@ -305,14 +315,20 @@ async fn check_line_accounts(
     Ok(())
 }
 
-/// Whether an account of `class` may take a line of a document of `kind` (see
-/// [`check_line_accounts`]).
-fn fits_line(template: Template, kind: &str, code: &str, class: &str) -> bool {
+/// Whether an account of `class`, normally on `side`, may take a line of a document of `kind`.
+/// A sale's lines are income (主营业务收入, 其他业务收入, …), or 固定资产清理 when a used
+/// machine is sold. A bill's are what was bought: stock, fixed assets, costs or expenses, on
+/// the debit side (never a contra account such as 累计折旧 or 坏账准备), and never under an
+/// account the document itself settles through (money, receivables, prepayments, with their
+/// sub-accounts), which would put a debt in two places and leave the party's balance wrong.
+fn fits_line(template: Template, kind: &str, code: &str, class: &str, side: &str) -> bool {
     if kind == "customer" {
-        return class == "income";
+        return class == "income" || template.fixed_asset_disposal().is_some_and(|disposal| code.starts_with(disposal));
     }
     let settled_through = [Role::Cash, Role::Bank, Role::OtherMonetaryFunds, Role::Receivable, Role::SupplierAdvance];
-    ["asset", "cost", "expense"].contains(&class) && !settled_through.iter().any(|role| template.code(*role) == code)
+    ["asset", "cost", "expense"].contains(&class)
+        && side == "debit"
+        && !settled_through.iter().any(|role| code.starts_with(template.code(*role)))
 }
 
 /// The accounts a line of a document of `kind` may name, for its form to offer: in use,
@@ -322,7 +338,9 @@ pub async fn line_accounts(conn: &mut db::Conn, company: i64, kind: &str) -> Res
     let accounts = service::accounts(conn, company).await?;
     let parents: std::collections::BTreeSet<&str> = accounts.iter().filter_map(|a| a.parent_code.as_deref()).collect();
     let usable = |a: &&service::Account| {
-        !a.archived && !parents.contains(a.code.as_str()) && fits_line(template, kind, &a.code, &a.class)
+        !a.archived
+            && !parents.contains(a.code.as_str())
+            && fits_line(template, kind, &a.code, &a.class, &a.normal_side)
     };
     Ok(accounts.iter().filter(usable).cloned().collect())
 }
@@ -2446,8 +2464,10 @@ pub struct AdvanceRefundForm {
 /// (Dr 2203 预收账款 / Cr bank), or from a supplier returning a prepayment for goods it will not
 /// deliver (Dr bank / Cr 1123 预付账款). Recorded as a payment in the money's direction
 /// (`RFD/…`, numbered with the refunds of credit notes) that names the advance
-/// (`refunds_advance`), which then keeps less to apply to invoices. Refused for an advance
-/// received in a foreign currency, whose unapplied part the books keep in yuan only. Emits
+/// (`refunds_advance`), which then keeps less to apply to invoices; through the account the
+/// advance came in by unless another is named. An advance received in a foreign currency is
+/// refused (none exists today, as such a receipt is applied in full, but the check keeps the
+/// yuan-only unapplied part from being paid out in yuan should that change). Emits
 /// `finance.PaymentMade` or `finance.PaymentReceived`. Returns the refund's id.
 pub async fn refund_advance(
     tx: &mut Tx,
@@ -2460,7 +2480,7 @@ pub async fn refund_advance(
     let advance = tx
         .fetch_optional(
             sqlx::query(
-                "SELECT p.kind, p.party_id, pa.name, p.number, p.payment_date, p.unallocated, \
+                "SELECT p.kind, p.party_id, pa.name, p.number, p.payment_date, p.unallocated, p.bank_account, \
                  CASE WHEN p.refund_of IS NULL AND p.refunds_advance IS NULL THEN 0 ELSE 1 END AS is_refund, \
                  EXISTS (SELECT 1 FROM fin_payment_currency c WHERE c.payment_id = p.id) AS in_foreign \
                  FROM fin_payments p JOIN parties pa ON pa.id = p.party_id WHERE p.company_id = $1 AND p.id = $2",
@@ -2476,7 +2496,7 @@ pub async fn refund_advance(
         (advance.try_get("number")?, advance.try_get("payment_date")?);
     let left: i64 = advance.try_get("unallocated")?;
     if advance.try_get::<i64, _>("is_refund")? != 0 || left <= 0 {
-        return Err(DomainError::Conflict(format!("{advance_number} holds no advance to refund")).into());
+        return Err(DomainError::invalid("refund", "error.finance.no_advance_left", &advance_number).into());
     }
     if db::flag(&advance, "in_foreign")? {
         return Err(DomainError::invalid("amount", "error.finance.foreign_advance_refund", &advance_number).into());
@@ -2488,7 +2508,11 @@ pub async fn refund_advance(
         problems.add("date", "error.finance.refund_before_advance", &advance_date);
     }
     let amount = amount_at_most(&mut problems, &form.amount, left, "error.finance.refund_too_large");
-    let bank = template.bank_account(&form.bank_account, &mut problems);
+    // Unless another is named, the money goes back through the account it came in by (an
+    // advance carried over came through none: the chart's bank).
+    let came_through: String = advance.try_get("bank_account")?;
+    let typed = if form.bank_account.trim().is_empty() { came_through.as_str() } else { form.bank_account.as_str() };
+    let bank = template.bank_account(typed, &mut problems);
     if form.memo.chars().count() > 200 {
         problems.add("memo", "error.too_long", "200");
     }
@@ -2908,6 +2932,8 @@ pub struct PaymentSummary {
     pub opening: bool,
     /// How much of it was given back ([`refund_advance`]).
     pub refunded: i64,
+    /// The cash or bank account the money moved through; empty for an advance carried over.
+    pub bank_account: String,
 }
 
 impl PaymentSummary {
@@ -2927,7 +2953,7 @@ impl PaymentSummary {
 /// (`refunded`), not here.
 pub async fn payments(conn: &mut db::Conn, company: i64, kind: &str, month: &str) -> Result<Vec<PaymentSummary>> {
     let rows = sqlx::query(
-        "SELECT f.id, f.number, f.party_id, p.name AS party_name, f.payment_date, f.amount, f.unallocated, f.entry_id, f.opening, \
+        "SELECT f.id, f.number, f.party_id, p.name AS party_name, f.payment_date, f.amount, f.unallocated, f.entry_id, f.opening, f.bank_account, \
          c.currency, c.amount AS foreign_amount, \
          (SELECT CAST(COALESCE(SUM(r.amount), 0) AS BIGINT) FROM fin_payments r WHERE r.refunds_advance = f.id) AS refunded \
          FROM fin_payments f JOIN parties p ON p.id = f.party_id LEFT JOIN fin_payment_currency c ON c.payment_id = f.id \
@@ -2957,6 +2983,7 @@ pub async fn payments(conn: &mut db::Conn, company: i64, kind: &str, month: &str
                 },
                 opening: r.try_get::<i64, _>("opening")? == 1,
                 refunded: r.try_get("refunded")?,
+                bank_account: r.try_get("bank_account")?,
             })
         })
         .collect::<std::result::Result<_, sqlx::Error>>()

@@ -421,12 +421,7 @@ pub async fn credit(ctx: Ctx, Path((which, id)): Path<(String, String)>, pairs: 
                     };
                     (i, line)
                 })
-                .filter(|(_, l)| {
-                    !(l.description.is_empty()
-                        && l.quantity.is_empty()
-                        && l.unit_price.is_empty()
-                        && l.account.is_empty())
-                })
+                .filter(|(_, l)| !(l.description.is_empty() && l.quantity.is_empty() && l.unit_price.is_empty()))
                 .unzip();
             invoicing::credit_part(&mut tx, &ctx.principal, id, &date, &typed, "")
                 .await

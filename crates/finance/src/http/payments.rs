@@ -60,10 +60,20 @@ impl ListPage {
         self.refund.message(&format!("refund-{id}:{field}"))
     }
 
+    /// The account a refund of `p` goes through unless another is typed: the one its money
+    /// came in by, or the chart's bank for an advance carried over.
+    fn refund_bank<'a>(&'a self, p: &'a PaymentSummary) -> &'a str {
+        if p.bank_account.is_empty() {
+            self.bank
+        } else {
+            &p.bank_account
+        }
+    }
+
     /// Refusals of advance `id`'s refund that name no field of its form.
     fn refund_other_errors(&self, id: &i64) -> Vec<&str> {
         let form = format!("refund-{id}");
-        let own = ["date", "amount", "bank_account"].map(|f| format!("{form}:{f}"));
+        let own = ["date", "amount", "bank_account", "memo"].map(|f| format!("{form}:{f}"));
         self.refund
             .errors
             .iter()
@@ -138,9 +148,10 @@ pub async fn refund(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) -> AppRe
         bank_account: pairs.text("bank_account"),
         memo: pairs.text("memo"),
     };
+    // Read before the transaction, which on SQLite holds the only writer.
+    let (kind, month) = kind_and_month(&ctx, id).await?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let outcome = invoicing::refund_advance(&mut tx, &ctx.principal, id, &form).await;
-    let (kind, month) = kind_and_month(&ctx, id).await?;
     finish_form(
         &ctx,
         tx,

@@ -1623,18 +1623,22 @@ async fn a_bill_line_names_the_account_of_what_was_bought_and_never_one_the_bill
     let api = app.api("admin").await;
     api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
     let supplier = party(&api, "苏州精工机械有限公司", "supplier").await;
-    let added =
-        api.post("/api/v1/finance/accounts", &json!({"parent": "6602", "code": "660201", "name_zh": "办公费"})).await;
-    assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    for (parent, code, name) in [("6602", "660201", "办公费"), ("1002", "100201", "工商银行宁波分行")] {
+        let added =
+            api.post("/api/v1/finance/accounts", &json!({"parent": parent, "code": code, "name_zh": name})).await;
+        assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    }
     let bill = |account: &str| {
         json!({"kind": "supplier", "party_id": supplier, "date": "2026-04-08", "lines": [
             {"description": "数控车床 CK6140", "quantity": "1", "unit_price": "86000.00", "vat_rate": "13", "account": account}]})
     };
-    // The prepayment account, the bank, the payable itself, an account the chart lacks and one
-    // with sub-accounts are each refused on the line, and no bill is stored.
+    // The prepayment account, a bank's sub-account, accumulated depreciation (a contra
+    // account), the payable itself, an account the chart lacks and one with sub-accounts are
+    // each refused on the line, and no bill is stored.
     for (account, code) in [
         ("1123", "error.finance.bill_line_account"),
-        ("1002", "error.finance.bill_line_account"),
+        ("100201", "error.finance.bill_line_account"),
+        ("1602", "error.finance.bill_line_account"),
         ("2202", "error.finance.bill_line_account"),
         ("9999", "error.finance.unknown_account"),
         ("6602", "error.finance.parent_account"),
@@ -1664,10 +1668,15 @@ async fn a_bill_line_names_the_account_of_what_was_bought_and_never_one_the_bill
     // A sale goes to income only: the same bank account on an invoice line is refused too.
     let customer = party(&api, "宁波海曙文具批发部", "customer").await;
     let sale = json!({"kind": "customer", "party_id": customer, "date": "2026-04-10", "lines": [
-        {"description": "技术服务费", "quantity": "1", "unit_price": "3000.00", "vat_rate": "6", "account": "1002"}]});
+        {"description": "技术服务费", "quantity": "1", "unit_price": "3000.00", "vat_rate": "6", "account": "100201"}]});
     let refused = api.post("/api/v1/finance/invoices", &sale).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
     assert_eq!(refused.json()["errors"][0]["code"], "error.finance.sale_line_account");
+    // Selling an old forklift is no revenue: it goes to 固定资产清理.
+    let forklift = json!({"kind": "customer", "party_id": customer, "date": "2026-04-12", "lines": [
+        {"description": "旧叉车一台", "quantity": "1", "unit_price": "20000.00", "vat_rate": "13", "account": "1606"}]});
+    posted_invoice(&api, forklift).await;
+    assert_eq!(account_closing(&api, "1606").await, "-20000.00");
 }
 
 #[tokio::test]
@@ -1747,12 +1756,18 @@ async fn an_advance_is_given_back_when_the_order_falls_through() {
     assert_eq!(rest.json()["amount"], "350.00");
     assert_eq!(account_closing(&api, "2203").await, "0.00");
     let again = refund(json!({"date": "2026-03-31"})).await;
-    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", again.body);
+    assert_eq!(again.json()["errors"][0]["code"], "error.finance.no_advance_left");
     // A refund cannot itself be refunded.
     let refund_id = rest.json()["id"].as_i64().expect("id");
     let of_refund =
         api.post(&format!("/api/v1/finance/payments/{refund_id}/refund"), &json!({"date": "2026-03-31"})).await;
-    assert_eq!(of_refund.status, StatusCode::CONFLICT, "{}", of_refund.body);
+    assert_eq!(of_refund.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", of_refund.body);
+    assert_eq!(
+        app.count("fin_payments").await,
+        3,
+        "the advance and its two refunds (applying it is no payment): none more"
+    );
 }
 
 #[tokio::test]
