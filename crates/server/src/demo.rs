@@ -1100,6 +1100,28 @@ pub async fn seed_year(db: &Db, company_id: i64, monthly: (usize, usize)) -> Res
         invoicing::post_invoice(&mut tx, &principal, id).await?;
         open_invoices.push((id, customers[0]));
         vouchers += 1;
+        // Two months before the last, a customer pays 20,000.00 ahead for a project, cuts it
+        // down later in the month and is sent 8,000.00 back; the rest waits as its advance.
+        if index + 3 == months.len() && customers.len() > 1 {
+            let ahead = PaymentForm {
+                kind: "receipt".into(),
+                party_id: customers[1],
+                date: day(6),
+                amount: "20000.00".into(),
+                allocations: Some(Vec::new()),
+                memo: "项目预付款".into(),
+                ..Default::default()
+            };
+            let advance = invoicing::record_payment(&mut tx, &principal, &ahead).await?;
+            let back = invoicing::AdvanceRefundForm {
+                date: day(24),
+                amount: "8000.00".into(),
+                memo: "项目缩减，退还部分预收款".into(),
+                ..Default::default()
+            };
+            invoicing::refund_advance(&mut tx, &principal, advance, &back).await?;
+            vouchers += 2;
+        }
         for (memo, lines) in [
             ("计提本月工资", vec![("6602", 18_000_000, 0), ("6601", 9_600_000, 0), ("2211", 0, 27_600_000)]),
             ("发放上月工资", vec![("2211", 27_600_000, 0), ("1002", 0, 27_600_000)]),

@@ -281,6 +281,12 @@ async fn the_demo_company_has_users_in_several_roles_and_valid_parties() {
         app.count("fin_bank_lines WHERE amount IN (-3750, 1234) AND payment_id IS NULL AND entry_id IS NULL").await,
         2
     );
+    // January's project prepayment of 20,000.00, cut down: 8,000.00 went back, 12,000.00 waits.
+    assert_eq!(app.count("fin_payments WHERE refunds_advance IS NOT NULL AND amount = 800000").await, 1);
+    assert_eq!(
+        app.count("fin_payments WHERE kind = 'receipt' AND amount = 2000000 AND unallocated = 1200000").await,
+        1
+    );
     // Hand-made vouchers are reviewed, and those that move cash signed by the cashier, from
     // now on: this month's depreciation and a travel claim paid from petty cash wait for
     // their review, the claim for the cashier's signature too.
