@@ -35,6 +35,12 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("finance.attachments", "附件（原始凭证）", "Attached documents"),
     ("finance.refund", "退款", "Refund"),
     ("finance.owed_back", "应退金额", "Owed back"),
+    ("finance.earlier_months", "建账前本年累计，至", "The year before the books, through"),
+    (
+        "finance.earlier_months_hint",
+        "（期初录入，计入利润表，不在本账簿的凭证和余额中）",
+        "(typed with the opening balances; counted by the income statement, not among these books' vouchers and balances)",
+    ),
     (
         "finance.ageing_currency_hint",
         "人民币：全部单据按记账金额；外币：只列以该币种开具的单据，按原币金额",

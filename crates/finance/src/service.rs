@@ -1818,11 +1818,10 @@ async fn movements_without_closing(
     // (`opening::set_year_to_date`); a range covering part of them cannot split them. They name
     // no cost centre or project.
     if matches!(slice, LedgerSlice::All) {
-        let earlier = sqlx::query(
+        let earlier = sqlx::query(&format!(
             "SELECT a.code, a.name_zh, y.debit - y.credit AS net FROM fin_opening_year_to_date y \
-             JOIN fin_accounts a ON a.id = y.account_id \
-             WHERE y.company_id = $1 AND substr(y.through, 1, 4) || '-01' >= $2 AND y.through <= $3",
-        )
+             JOIN fin_accounts a ON a.id = y.account_id WHERE y.company_id = $1 AND {EARLIER_MONTHS_COVERED}"
+        ))
         .bind(company)
         .bind(from)
         .bind(to)
@@ -1834,6 +1833,48 @@ async fn movements_without_closing(
         }
     }
     Ok(map)
+}
+
+/// Whether a range of months (`$2` to `$3`) covers all the earlier months a year-to-date
+/// figure `y` stands for: from their January (or before) through their last month.
+const EARLIER_MONTHS_COVERED: &str = "substr(y.through, 1, 4) || '-01' >= $2 AND y.through <= $3";
+
+/// What the year's months before the books moved an account (its sub-accounts included), as
+/// typed with the opening balances: the last of those months and the debit and credit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EarlierMonths {
+    pub through: String,
+    pub debit: i64,
+    pub credit: i64,
+}
+
+/// The year-to-date figures of `code` and its sub-accounts that a range of months counts, as
+/// the income statement does (see [`EARLIER_MONTHS_COVERED`]): shown beside the account's
+/// ledger, whose lines are the books' own, so the statement's figure can be traced to both.
+/// None when the range covers none.
+pub async fn earlier_months(
+    conn: &mut db::Conn,
+    company: i64,
+    code: &str,
+    from: &str,
+    to: &str,
+) -> Result<Option<EarlierMonths>> {
+    let pattern = format!("{}%", code.replace(['%', '_'], ""));
+    let row = sqlx::query(&format!(
+        "SELECT MAX(y.through) AS through, CAST(COALESCE(SUM(y.debit), 0) AS BIGINT) AS debit, \
+         CAST(COALESCE(SUM(y.credit), 0) AS BIGINT) AS credit FROM fin_opening_year_to_date y \
+         JOIN fin_accounts a ON a.id = y.account_id WHERE y.company_id = $1 AND {EARLIER_MONTHS_COVERED} AND a.code LIKE $4"
+    ))
+    .bind(company)
+    .bind(from)
+    .bind(to)
+    .bind(&pattern)
+    .fetch_one(conn)
+    .await?;
+    Ok(match row.try_get::<Option<String>, _>("through")? {
+        Some(through) => Some(EarlierMonths { through, debit: row.try_get("debit")?, credit: row.try_get("credit")? }),
+        None => None,
+    })
 }
 
 /// Closes a month (结账): refused while drafts exist or an earlier month is open; carries

@@ -1464,12 +1464,20 @@ pub async fn account_ledger(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult
     let (from, to) = months(q.from.as_deref(), q.to.as_deref())?;
     let code = q.code.clone().unwrap_or_default();
     let mut conn = conn(&ctx).await?;
-    let (opening, lines) = service::account_ledger(&mut conn, ctx.company_id(), &code, &from, &to, q.slice()).await?;
+    let slice = q.slice();
+    let (opening, lines) = service::account_ledger(&mut conn, ctx.company_id(), &code, &from, &to, slice).await?;
     let items: Vec<Value> = lines
         .iter()
         .map(|l| json!({"entry_id": l.entry_id, "date": l.date, "number": l.number, "account": l.account, "memo": l.memo, "debit": yuan(l.debit), "credit": yuan(l.credit), "balance": yuan(l.balance)}))
         .collect();
-    Ok(Json(json!({"code": code, "from": from, "to": to, "opening": yuan(opening), "items": items})))
+    let earlier = match slice {
+        service::LedgerSlice::All => service::earlier_months(&mut conn, ctx.company_id(), &code, &from, &to).await?,
+        _ => None,
+    };
+    let earlier = earlier.map(|e| json!({"through": e.through, "debit": yuan(e.debit), "credit": yuan(e.credit)}));
+    Ok(Json(
+        json!({"code": code, "from": from, "to": to, "opening": yuan(opening), "items": items, "earlier_months": earlier}),
+    ))
 }
 
 /// Costs and expenses by cost centre or project, account and month.

@@ -1436,6 +1436,9 @@ struct LedgerPage {
     lines: Vec<service::LedgerLine>,
     /// Months that could not be read, by field, shown beside them.
     errors: Vec<(String, String)>,
+    /// What the year's months before the books moved the account, when the range covers
+    /// them: the income statement counts it, the ledger's lines do not hold it.
+    earlier: Option<service::EarlierMonths>,
 }
 
 /// The months a report asked for, `to` defaulting to this month and `from` to January of
@@ -1480,12 +1483,20 @@ pub async fn account_ledger(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult
     let read: AppResult<_> = async {
         let (from, to) = asked?;
         let mut conn = conn(&ctx).await?;
-        Ok(service::account_ledger(&mut conn, ctx.company_id(), &code, &from, &to, q.slice()).await?)
+        let (opening, lines) =
+            service::account_ledger(&mut conn, ctx.company_id(), &code, &from, &to, q.slice()).await?;
+        let earlier = match q.slice() {
+            service::LedgerSlice::All => {
+                service::earlier_months(&mut conn, ctx.company_id(), &code, &from, &to).await?
+            }
+            _ => None,
+        };
+        Ok((opening, lines, earlier))
     }
     .await;
-    let ((opening, lines), errors) = match figures_or_refusal(&ctx, read)? {
+    let ((opening, lines, earlier), errors) = match figures_or_refusal(&ctx, read)? {
         Ok(figures) => (figures, Vec::new()),
-        Err(errors) => ((0, Vec::new()), errors),
+        Err(errors) => ((0, Vec::new(), None), errors),
     };
     if let Some(format) = export(&q).filter(|_| errors.is_empty()) {
         let header: Vec<String> = [
@@ -1500,20 +1511,24 @@ pub async fn account_ledger(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult
         .iter()
         .map(|k| ctx.t(k))
         .collect();
-        let data: Vec<Vec<String>> = lines
+        let mut data: Vec<Vec<String>> = earlier
             .iter()
-            .map(|l| {
-                vec![
-                    l.date.clone(),
-                    l.number.clone().unwrap_or_default(),
-                    l.account.clone(),
-                    l.memo.clone(),
-                    yuan(l.debit),
-                    yuan(l.credit),
-                    yuan(l.balance),
-                ]
+            .map(|e| {
+                let label = format!("{} {}", ctx.t("finance.earlier_months"), e.through);
+                vec![String::new(), String::new(), code.clone(), label, yuan(e.debit), yuan(e.credit), String::new()]
             })
             .collect();
+        data.extend(lines.iter().map(|l| {
+            vec![
+                l.date.clone(),
+                l.number.clone().unwrap_or_default(),
+                l.account.clone(),
+                l.memo.clone(),
+                yuan(l.debit),
+                yuan(l.credit),
+                yuan(l.balance),
+            ]
+        }));
         return download(format, &format!("account-{code}-{from}-{to}"), &header, &data);
     }
     let title = format!("{} {code}", ctx.t("finance.account_ledger"));
@@ -1523,7 +1538,7 @@ pub async fn account_ledger(ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult
         .as_report(format!("{from} — {to}"), "");
     let slice = q.slice().param().map(|(key, value)| (key, value.to_string()));
     let refused = !errors.is_empty();
-    web::page::render_answer(&LedgerPage { page, code, slice, from, to, opening, lines, errors }, refused)
+    web::page::render_answer(&LedgerPage { page, code, slice, from, to, opening, lines, errors, earlier }, refused)
 }
 
 #[derive(Template)]

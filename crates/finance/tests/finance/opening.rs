@@ -539,6 +539,20 @@ async fn a_company_starting_in_july_enters_the_first_half_years_income_and_its_y
     assert_eq!(figure(&rolling, "revenue"), "600000.00");
     let may = api.get("/api/v1/finance/reports/income-statement?from=2026-01&to=2026-05").await.json();
     assert_eq!(figure(&may, "revenue"), "0.00");
+    // The revenue figure of the year traces to its account: the ledger shows the 500,000.00 of
+    // January to June beside July's own lines, and July alone leaves it out.
+    let ledger = api.get("/api/v1/finance/reports/account-ledger?code=6001&from=2026-01&to=2026-07").await.json();
+    assert_eq!(
+        ledger["earlier_months"],
+        json!({"through": "2026-06", "debit": "0.00", "credit": "500000.00"}),
+        "{ledger}"
+    );
+    let july_only = api.get("/api/v1/finance/reports/account-ledger?code=6001&from=2026-07&to=2026-07").await.json();
+    assert_eq!(july_only["earlier_months"], Value::Null);
+    let page = app.signed_in("admin").await.get("/finance/reports/account?code=6001&from=2026-01&to=2026-07").await;
+    let row = page.body.split("id=\"earlier-months\"").nth(1).unwrap_or_default();
+    let row = row.split("</tr>").next().unwrap_or_default();
+    assert!(row.contains("2026-06") && row.contains("500,000.00"), "{}", page.body);
     // The year's profit ties out with the balance sheet's 未分配利润 (本年利润 holds both halves).
     let sheet = api.get("/api/v1/finance/reports/balance-sheet?period=2026-07").await.json();
     assert_eq!(figure(&sheet, "retained_earnings"), "170000.00");
