@@ -377,6 +377,11 @@ async fn the_open_invoices_and_bills_of_the_earlier_books_are_carried_over_and_s
             ("credit_account_0", account),
         ]
     };
+    let stored = async || {
+        let invoice = api.get(&format!("/api/v1/finance/invoices/{second}")).await.body;
+        (invoice, app.count("fin_invoices").await, app.count("fin_entries").await, app.count("audit_log").await)
+    };
+    let before = stored().await;
     for (quantity, account) in [("ten", ""), ("10", "1002")] {
         let refused = browser.post_form(&from, &to, &typed(quantity, account)).await;
         assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
@@ -386,6 +391,7 @@ async fn the_open_invoices_and_bills_of_the_earlier_books_are_carried_over_and_s
         if account == "1002" {
             assert!(errors.contains("收入类科目"), "{errors}");
         }
+        assert_eq!(stored().await, before, "the invoice, the notes, the vouchers and the audit trail as they were");
     }
     let credited = browser.post_form(&from, &to, &typed("10", "6001")).await;
     assert_eq!(credited.status, StatusCode::SEE_OTHER, "{}", credited.body);
@@ -727,8 +733,12 @@ async fn a_document_carried_by_mistake_is_taken_back_and_carried_again_as_it_sho
         &json!({"kind": "receipt", "party_id": ruifeng, "date": "2026-07-08", "amount": "10000.00"}),
     )
     .await;
+    let before = api.get(&format!("/api/v1/finance/invoices/{right}")).await.body;
+    let audited = app.count("audit_log").await;
     let kept = api.post(&format!("/api/v1/finance/invoices/{right}/withdraw"), &json!({})).await;
     assert_eq!(refusals(&kept.body), [("withdraw".to_string(), "error.finance.opening_document_settled".to_string())]);
+    assert_eq!(api.get(&format!("/api/v1/finance/invoices/{right}")).await.body, before, "the document as it was");
+    assert_eq!(app.count("audit_log").await, audited, "nothing audited, as nothing happened");
 
     // An advance carried over by mistake is taken back from June's receipts.
     let advance = api
