@@ -47,6 +47,14 @@ pub const MESSAGES: web::i18n::MessageTable = &[
         "CNY: every document at the ledger's figures; a foreign currency: only the documents written in it, in it",
     ),
     ("finance.refund_advance", "退还预收（预付）款", "Refund the advance"),
+    ("finance.cancel_payment", "撤销", "Undo"),
+    ("finance.settled_by", "收付款记录", "Settled by"),
+    (
+        "finance.cancel_payment_hint",
+        "录错时撤销：凭证在原日期红字冲销，所核销的发票恢复未收",
+        "Undo one recorded by mistake: its voucher is reversed on its own date and the invoices it settled are open again",
+    ),
+    ("finance.payment_cancelled_ok", "已撤销", "Undone"),
     ("finance.advance_refunded", "已退", "Refunded"),
     ("finance.advance_refunded_ok", "预收（预付）款已退还", "The advance was refunded"),
     ("finance.set_off", "冲抵", "Set off"),
@@ -72,6 +80,13 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("error.finance.setoff_date", "冲抵日期不能早于 {0}", "The date is {0} or later"),
     ("error.finance.setoff_too_large", "冲抵金额须大于零且不超过 {0}", "The amount is more than zero and at most {0}"),
     ("finance.doc.refund", "退款", "Refund"),
+    ("error.finance.cancel_carried", "{0} 随期初余额结转，请用“撤销期初单据”取回", "{0} was carried over with the opening balances: take it back instead"),
+    ("error.finance.cancel_matched", "{0} 已与银行对账单行核对，请先取消核对再撤销", "{0} is matched with a bank statement line: unmatch it first"),
+    (
+        "error.finance.cancel_advance_used",
+        "{0} 留下的预收（预付）款已核销或退还，请先撤销那些操作",
+        "What {0} left as an advance has been applied or given back since: undo that first",
+    ),
     ("error.finance.no_advance_left", "{0} 已无未核销的预收（预付）款可退", "{0} holds nothing left to refund"),
     ("error.finance.refund_before_advance", "退款日期不能早于预收（预付）款的日期 {0}", "A refund is dated on or after its advance's date, {0}"),
     (

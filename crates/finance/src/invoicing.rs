@@ -2599,6 +2599,116 @@ pub async fn refund_advance(
     Ok(id)
 }
 
+/// Undoes a receipt or payment recorded by mistake (撤销收付款), a refund of a credit note or of
+/// an advance among them: its voucher is reversed in red ink on its own date, so the month it
+/// was booked in must still be open; the invoices it settled are open again for what it paid
+/// (in their currency too), the credit note it refunded owes again, the advance it gave back
+/// holds it again; and it is deleted, audited with what it was. Refused while a bank
+/// statement line is matched with it (unmatch that first), when what it left as an advance
+/// has been applied or given back since, and for an advance carried over with the opening
+/// balances (taken back with [`withdraw_carried`]). Emits `finance.PaymentCancelled`.
+pub async fn cancel_payment(tx: &mut Tx, principal: &Principal, id: i64) -> Result<()> {
+    principal.authorize(PAYMENTS)?;
+    let company = principal.company_id.0;
+    // Taken for the transaction, so an advance applied or a statement line matched meanwhile
+    // waits for this and then finds it gone.
+    let read = format!(
+        "SELECT p.kind, p.party_id, p.number, p.payment_date, p.amount, p.unallocated, p.entry_id, p.opening, \
+         p.refund_of, p.refunds_advance, \
+         EXISTS (SELECT 1 FROM fin_bank_lines b WHERE b.payment_id = p.id) AS matched, \
+         EXISTS (SELECT 1 FROM fin_advance_applications a WHERE a.payment_id = p.id) \
+         OR EXISTS (SELECT 1 FROM fin_payments r WHERE r.refunds_advance = p.id) AS advance_used \
+         FROM fin_payments p WHERE p.company_id = $1 AND p.id = $2{}",
+        tx.dialect().update_lock_of("p")
+    );
+    let payment =
+        tx.fetch_optional(sqlx::query(&read).bind(company).bind(id)).await?.ok_or(DomainError::NotFound("payment"))?;
+    let number: String = payment.try_get("number")?;
+    if payment.try_get::<i64, _>("opening")? != 0 {
+        return Err(DomainError::invalid("cancel", "error.finance.cancel_carried", &number).into());
+    }
+    if db::flag(&payment, "matched")? {
+        return Err(DomainError::invalid("cancel", "error.finance.cancel_matched", &number).into());
+    }
+    if db::flag(&payment, "advance_used")? {
+        return Err(DomainError::invalid("cancel", "error.finance.cancel_advance_used", &number).into());
+    }
+    let entry_id: i64 = payment.try_get("entry_id")?;
+    service::reverse_document_entry(tx, company, entry_id).await.map_err(|e| match e {
+        // The month is closed (or an account archived since): said of the payment as a whole,
+        // not of the voucher's date or lines.
+        db::Error::Domain(DomainError::Invalid(mut errors)) => {
+            errors.iter_mut().for_each(|e| e.field = "cancel".into());
+            DomainError::Invalid(errors).into()
+        }
+        other => other,
+    })?;
+    // What it settled comes back open, in the document's currency too: an invoice (bill) is
+    // open for more, a credit note it refunded owes again.
+    let allocations = tx
+        .fetch_all(
+            sqlx::query(
+                "SELECT al.invoice_id, al.amount, al.foreign_amount, i.credit_of IS NOT NULL AS is_note \
+                 FROM fin_allocations al JOIN fin_invoices i ON i.id = al.invoice_id WHERE al.payment_id = $1",
+            )
+            .bind(id),
+        )
+        .await?;
+    for a in &allocations {
+        let (document, clears): (i64, i64) = (a.try_get("invoice_id")?, a.try_get("amount")?);
+        let note = db::flag(a, "is_note")?;
+        if let Some(paid) = a.try_get::<Option<i64>, _>("foreign_amount")? {
+            let paid = if note { -paid } else { paid };
+            tx.execute(
+                sqlx::query("UPDATE fin_invoice_currency SET settled = settled - $1 WHERE invoice_id = $2")
+                    .bind(paid)
+                    .bind(document),
+            )
+            .await?;
+        }
+        let clears = if note { -clears } else { clears };
+        tx.execute(
+            sqlx::query(
+                "UPDATE fin_invoices SET settled = settled - $1, \
+                 status = CASE WHEN credit_of IS NOT NULL THEN 'open' WHEN settled - $1 = 0 THEN 'open' ELSE 'partial' END, \
+                 version = version + 1 WHERE id = $2",
+            )
+            .bind(clears)
+            .bind(document),
+        )
+        .await?;
+    }
+    let amount: i64 = payment.try_get("amount")?;
+    if let Some(advance) = payment.try_get::<Option<i64>, _>("refunds_advance")? {
+        tx.execute(
+            sqlx::query("UPDATE fin_payments SET unallocated = unallocated + $1 WHERE id = $2")
+                .bind(amount)
+                .bind(advance),
+        )
+        .await?;
+        tx.audit("update", "finance.payment", Some(&advance.to_string()), &json!({"refund_cancelled": [number, null]}))
+            .await?;
+    }
+    tx.execute(sqlx::query("DELETE FROM fin_allocations WHERE payment_id = $1").bind(id)).await?;
+    tx.execute(sqlx::query("DELETE FROM fin_payment_currency WHERE payment_id = $1").bind(id)).await?;
+    tx.execute(sqlx::query("DELETE FROM fin_payments WHERE id = $1").bind(id)).await?;
+    let party_id: i64 = payment.try_get("party_id")?;
+    let settled: Vec<i64> =
+        allocations.iter().map(|a| a.try_get("invoice_id")).collect::<std::result::Result<_, _>>()?;
+    let was = json!({"kind": [payment.try_get::<String, _>("kind")?, null], "number": [number, null],
+        "date": [payment.try_get::<String, _>("payment_date")?, null], "amount": [domain::yuan(amount), null],
+        "party_id": [party_id, null], "settled": [settled, null], "entry_id": [entry_id, null]});
+    tx.audit("delete", "finance.payment", Some(&id.to_string()), &was).await?;
+    tx.emit(
+        "finance.payment",
+        &id.to_string(),
+        "finance.PaymentCancelled",
+        &json!({"id": id, "number": number, "party_id": party_id, "amount": domain::yuan(amount)}),
+    )
+    .await?;
+    Ok(())
+}
+
 /// A set-off as entered: the open invoice that a credit note's owed amount goes to, the date,
 /// and how much (empty: as much as both allow).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -2717,6 +2827,42 @@ pub async fn set_offs(conn: &mut db::Conn, company: i64, document: i64) -> Resul
                 other_number: r.try_get::<Option<String>, _>("other_number")?.unwrap_or_default(),
                 date: r.try_get("setoff_date")?,
                 amount: r.try_get("amount")?,
+            })
+        })
+        .collect()
+}
+
+/// A receipt, payment or refund that settled part of a document, for its page.
+#[derive(Debug, Clone, Serialize)]
+pub struct SettledBy {
+    pub payment_id: i64,
+    pub number: String,
+    pub date: String,
+    /// What it cleared of the document, in CNY as the ledger carries it.
+    pub amount: i64,
+    /// The voucher it posted.
+    pub entry_id: i64,
+}
+
+/// The receipts, payments and refunds that settled a document, oldest first.
+pub async fn settled_by(conn: &mut db::Conn, company: i64, document: i64) -> Result<Vec<SettledBy>> {
+    let rows = sqlx::query(
+        "SELECT p.id, p.number, p.payment_date, al.amount, p.entry_id FROM fin_allocations al \
+         JOIN fin_payments p ON p.id = al.payment_id WHERE p.company_id = $1 AND al.invoice_id = $2 \
+         ORDER BY p.payment_date, p.id",
+    )
+    .bind(company)
+    .bind(document)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(SettledBy {
+                payment_id: r.try_get("id")?,
+                number: r.try_get("number")?,
+                date: r.try_get("payment_date")?,
+                amount: r.try_get("amount")?,
+                entry_id: r.try_get("entry_id")?,
             })
         })
         .collect()
@@ -2930,8 +3076,10 @@ pub struct PaymentSummary {
     pub foreign: Option<(String, i64)>,
     /// An advance carried over with the opening balances.
     pub opening: bool,
-    /// How much of it was given back ([`refund_advance`]).
+    /// How much of it was given back ([`refund_advance`]), and by which refunds: (id, number,
+    /// date, amount).
     pub refunded: i64,
+    pub refunds: Vec<(i64, String, String, i64)>,
     /// The cash or bank account the money moved through; empty for an advance carried over.
     pub bank_account: String,
 }
@@ -2964,9 +3112,10 @@ pub async fn payments(conn: &mut db::Conn, company: i64, kind: &str, month: &str
     .bind(kind)
     .bind(format!("{month}-01"))
     .bind(format!("{month}-32"))
-    .fetch_all(conn)
+    .fetch_all(&mut *conn)
     .await?;
-    rows.iter()
+    let mut summaries = rows
+        .iter()
         .map(|r| {
             Ok(PaymentSummary {
                 id: r.try_get("id")?,
@@ -2983,11 +3132,30 @@ pub async fn payments(conn: &mut db::Conn, company: i64, kind: &str, month: &str
                 },
                 opening: r.try_get::<i64, _>("opening")? == 1,
                 refunded: r.try_get("refunded")?,
+                refunds: Vec::new(),
                 bank_account: r.try_get("bank_account")?,
             })
         })
-        .collect::<std::result::Result<_, sqlx::Error>>()
-        .map_err(Into::into)
+        .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
+    let refunded: Vec<i64> = summaries.iter().filter(|p| p.refunded != 0).map(|p| p.id).collect();
+    if !refunded.is_empty() {
+        let mut q = db::SqlBuilder::new(
+            "SELECT id, number, payment_date, amount, refunds_advance FROM fin_payments WHERE refunds_advance IN ",
+        );
+        q.bind_list(refunded.iter().copied()).push(" ORDER BY payment_date, id");
+        for r in q.build().fetch_all(&mut *conn).await? {
+            let advance: i64 = r.try_get("refunds_advance")?;
+            if let Some(p) = summaries.iter_mut().find(|p| p.id == advance) {
+                p.refunds.push((
+                    r.try_get("id")?,
+                    r.try_get("number")?,
+                    r.try_get("payment_date")?,
+                    r.try_get("amount")?,
+                ));
+            }
+        }
+    }
+    Ok(summaries)
 }
 
 /// A party's open invoices (bills) a receipt (payment) can settle, oldest due first.

@@ -1083,26 +1083,7 @@ pub async fn reverse_entry(tx: &mut Tx, principal: &Principal, id: i64, date: &s
     if chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_err() {
         return Err(DomainError::invalid("date", "error.date.format", date).into());
     }
-    let entry = Entry {
-        date: date.to_string(),
-        period: domain::period_of(date),
-        word: original.word.clone(),
-        memo: format!("冲销 {} {}", original.number.clone().unwrap_or_default(), original.memo),
-        lines: original
-            .lines
-            .iter()
-            .map(|l| domain::Line {
-                account: l.account.clone(),
-                debit: -l.debit,
-                credit: -l.credit,
-                cost_center: l.cost_center.clone(),
-                project: l.project.clone(),
-                memo: l.memo.clone(),
-                foreign: l.foreign.clone().map(|(code, amount, rate)| (code, -amount, rate)),
-                party: l.party,
-            })
-            .collect(),
-    };
+    let entry = red_ink(&original, date);
     let account_ids = open_accounts(tx, company, &entry).await?;
     let moves_cash = original.lines.iter().any(|l| crate::chart::is_cash_account(&l.account));
     let waits = crate::review::reversal_waits(tx, company, &original.kind, moves_cash).await?;
@@ -1126,6 +1107,53 @@ pub async fn reverse_entry(tx: &mut Tx, principal: &Principal, id: i64, date: &s
     if !waits {
         post_unchecked(tx, company, reversal, Tags::Undoing).await?;
     }
+    Ok(reversal)
+}
+
+/// The reversal of a voucher in red ink, dated `date`: every line's amounts negated, on the
+/// same accounts, cost centres, projects and parties.
+fn red_ink(original: &StoredEntry, date: &str) -> Entry {
+    Entry {
+        date: date.to_string(),
+        period: domain::period_of(date),
+        word: original.word.clone(),
+        memo: format!("冲销 {} {}", original.number.clone().unwrap_or_default(), original.memo),
+        lines: original
+            .lines
+            .iter()
+            .map(|l| domain::Line {
+                account: l.account.clone(),
+                debit: -l.debit,
+                credit: -l.credit,
+                cost_center: l.cost_center.clone(),
+                project: l.project.clone(),
+                memo: l.memo.clone(),
+                foreign: l.foreign.clone().map(|(code, amount, rate)| (code, -amount, rate)),
+                party: l.party,
+            })
+            .collect(),
+    }
+}
+
+/// Reverses the voucher of a document being undone (a receipt recorded by mistake) on the
+/// voucher's own date, posted at once: the document's own function has checked that it may
+/// be undone, so no review waits. Refused when the voucher's month is closed or the voucher
+/// was reversed already. Returns the reversal's id.
+pub(crate) async fn reverse_document_entry(tx: &mut Tx, company: i64, id: i64) -> Result<i64> {
+    let original = load_entry(tx.conn(), company, id).await?.ok_or(DomainError::NotFound("entry"))?;
+    if original.status != "posted" || original.reversed_by.is_some() {
+        return Err(DomainError::Conflict("the voucher was reversed already".into()).into());
+    }
+    let entry = red_ink(&original, &original.date);
+    let account_ids = open_accounts(tx, company, &entry).await?;
+    let reversal = match insert_entry(tx, company, &entry, &account_ids, "reversal", Some(id), Stored::Draft).await {
+        Err(e) if e.is_unique_violation() => {
+            return Err(DomainError::Conflict("the voucher was reversed already".into()).into())
+        }
+        other => other?,
+    };
+    tx.audit("create", "finance.entry", Some(&reversal.to_string()), &json!({"reversal_of": [null, id]})).await?;
+    post_unchecked(tx, company, reversal, Tags::Undoing).await?;
     Ok(reversal)
 }
 

@@ -994,6 +994,13 @@ pub fn invoice_docs() -> Vec<ApiRoute> {
         payments,
         route(
             "POST",
+            "/api/v1/finance/payments/{id}/cancel",
+            "Undo a receipt or payment (a refund too) recorded by mistake: its voucher reversed on its own date, what it settled open again (撤销收付款)",
+            PAYMENTS,
+            None,
+        ),
+        route(
+            "POST",
             "/api/v1/finance/payments/{id}/refund",
             "Give back what is left of an advance (退还预收/预付款), all of it unless an amount is given",
             PAYMENTS,
@@ -1132,6 +1139,16 @@ pub async fn refund(
             "entry_id": row.try_get::<i64, _>("entry_id")?, "refund_of": note})),
     )
         .into_response())
+}
+
+/// `POST /api/v1/finance/payments/{id}/cancel`: undoes a receipt or payment recorded by
+/// mistake (`invoicing::cancel_payment`).
+pub async fn cancel_payment(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
+    let id = super::path_id(&id, "payment")?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    crate::invoicing::cancel_payment(&mut tx, &ctx.principal, id).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `POST /api/v1/finance/payments/{id}/refund`: gives back what is left of an advance.

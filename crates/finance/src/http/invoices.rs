@@ -255,6 +255,8 @@ struct DetailPage {
     bank: &'static str,
     /// Set-offs this document took part in.
     set_offs: Vec<invoicing::SetOffLine>,
+    /// The receipts, payments and refunds that settled it.
+    settled_by: Vec<invoicing::SettledBy>,
     /// For a credit note that owes money: the party's open invoices it can be set off against.
     set_off_candidates: Vec<(i64, String, i64)>,
     /// What the party paid in advance and has not applied yet (for an open invoice).
@@ -320,6 +322,7 @@ async fn detail_page(ctx: &Ctx, which: &str, id: i64, refused: Refused) -> AppRe
         .try_get("legal_name")?;
     let bank = crate::chart::code(&mut conn, ctx.company_id(), crate::chart::Role::Bank).await?;
     let set_offs = invoicing::set_offs(&mut conn, ctx.company_id(), invoice.id).await?;
+    let settled_by = invoicing::settled_by(&mut conn, ctx.company_id(), invoice.id).await?;
     let owes = invoice.status == "open" && invoice.credit_of.is_some() && invoice.open_amount() < 0;
     let set_off_candidates = if owes && ctx.principal.may(invoicing::PAYMENTS) {
         invoicing::set_off_candidates(&mut conn, ctx.company_id(), &invoice).await?
@@ -364,6 +367,7 @@ async fn detail_page(ctx: &Ctx, which: &str, id: i64, refused: Refused) -> AppRe
         company,
         bank,
         set_offs,
+        settled_by,
         set_off_candidates,
         advance,
         day_rate,
@@ -512,6 +516,23 @@ async fn document_form<T>(
         detail_page(ctx, which, id, Refused::new(ctx, form, errors, pairs)).await
     })
     .await
+}
+
+/// Undoes a receipt, payment or refund that settled this document ([`invoicing::cancel_payment`])
+/// from the document's page, which shows it open again; a refusal shows beside the list of
+/// what settled it.
+pub async fn cancel_payment(
+    ctx: Ctx,
+    Path((which, id, payment)): Path<(String, String, String)>,
+    pairs: FormPairs,
+) -> AppResult<Response> {
+    let (_, base, _) = kind_of(&which)?;
+    let id = super::path_id(&id, "invoice")?;
+    let payment = super::path_id(&payment, "payment")?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let outcome = invoicing::cancel_payment(&mut tx, &ctx.principal, payment).await;
+    let saved = |_| (format!("{base}/{id}"), "finance.payment_cancelled_ok");
+    document_form(&ctx, tx, outcome, (&which, id, "cancel"), pairs, saved).await
 }
 
 /// Sets what a credit note owes off against an open invoice, from the note's page.

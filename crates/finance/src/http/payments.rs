@@ -120,10 +120,14 @@ async fn list_page(
     Ok(ListPage { page, kind, month, items, can_pay, errors, refused, refund, bank, today })
 }
 
-/// The kind and month of a receipt or payment, for showing its list again after a refusal.
+/// The kind and month of the list a receipt or payment is shown in, to go back to it.
 async fn kind_and_month(ctx: &Ctx, id: i64) -> AppResult<(String, String)> {
     let mut conn = ctx.db().read_conn().await?;
-    let row = sqlx::query("SELECT kind, payment_date FROM fin_payments WHERE company_id = $1 AND id = $2")
+    // A refund of an advance is listed with its advance: its kind and month are the advance's.
+    let row = sqlx::query(
+        "SELECT COALESCE(a.kind, p.kind) AS kind, COALESCE(a.payment_date, p.payment_date) AS payment_date \
+         FROM fin_payments p LEFT JOIN fin_payments a ON a.id = p.refunds_advance WHERE p.company_id = $1 AND p.id = $2",
+    )
         .bind(ctx.company_id())
         .bind(id)
         .fetch_optional(&mut conn)
@@ -135,6 +139,27 @@ async fn kind_and_month(ctx: &Ctx, id: i64) -> AppResult<(String, String)> {
         ),
         None => (String::from("receipt"), String::new()),
     })
+}
+
+/// Undoes a receipt or payment recorded by mistake from its row ([`invoicing::cancel_payment`]),
+/// going back to its month; or shows the month again with the refusal above the list.
+pub async fn cancel(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
+    let id = super::path_id(&id, "payment")?;
+    // Read before the transaction, which on SQLite holds the only writer.
+    let (kind, month) = kind_and_month(&ctx, id).await?;
+    let mut tx = ctx.db().begin(ctx.actor()).await?;
+    let outcome = invoicing::cancel_payment(&mut tx, &ctx.principal, id).await;
+    finish_form(
+        &ctx,
+        tx,
+        outcome,
+        |_| (format!("/finance/payments?kind={kind}&month={month}"), "finance.payment_cancelled_ok"),
+        async |errors| {
+            let refused = web::page::field_messages(&ctx, &errors).into_iter().map(|(_, m)| m).collect();
+            list_page(&ctx, Some(&kind), Some(&month), refused, Refused::default()).await
+        },
+    )
+    .await
 }
 
 /// Gives back what is left of an advance from its row ([`invoicing::refund_advance`]), going
@@ -170,6 +195,7 @@ pub async fn refund(ctx: Ctx, Path(id): Path<String>, pairs: FormPairs) -> AppRe
 /// again with the refusal above it.
 pub async fn withdraw(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
     let id = super::path_id(&id, "payment")?;
+    let (kind, month) = kind_and_month(&ctx, id).await?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let outcome = invoicing::withdraw_carried(&mut tx, &ctx.principal, id, true).await;
     finish_form(
@@ -178,7 +204,6 @@ pub async fn withdraw(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
         outcome,
         |_| ("/finance/opening".into(), "finance.withdrawn_ok"),
         async |errors| {
-            let (kind, month) = kind_and_month(&ctx, id).await?;
             let refused = web::page::field_messages(&ctx, &errors).into_iter().map(|(_, m)| m).collect();
             list_page(&ctx, Some(&kind), Some(&month), refused, Refused::default()).await
         },

@@ -1821,3 +1821,171 @@ async fn a_suppliers_prepayment_comes_back_from_the_payments_page() {
     let expected = [("付-0001", "20000.00"), ("收-0001", "20000.00")].map(|(n, t)| (n.to_string(), t.to_string()));
     assert_eq!(words, expected, "{vouchers}");
 }
+
+#[tokio::test]
+async fn a_receipt_recorded_by_mistake_is_undone_and_the_invoice_is_open_again() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let customer = party(&api, "宁波海曙文具批发部", "customer").await;
+    let invoice = posted_invoice(
+        &api,
+        json!({"kind": "customer", "party_id": customer, "date": "2026-03-02", "lines": [
+            {"description": "中性笔（盒）", "quantity": "100", "unit_price": "100.00", "vat_rate": "13"}]}),
+    )
+    .await;
+    let id = invoice["id"].as_i64().expect("id");
+    // The clerk books 11,300.00 received on 12 March against the wrong customer's invoice, and
+    // again 12,000.00 of which 700.00 stays an advance that is then applied.
+    let receipt = |amount: &str| {
+        json!({"kind": "receipt", "party_id": customer, "date": "2026-03-12", "amount": amount,
+               "allocations": [{"invoice_id": id, "amount": "11300.00"}]})
+    };
+    let first = api.post("/api/v1/finance/payments", &receipt("11300.00")).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    let first = first.json()["id"].as_i64().expect("id");
+    assert_eq!(api.get(&format!("/api/v1/finance/invoices/{id}")).await.json()["status"], "paid");
+    // From the invoice's page: the receipt is listed, and undone with its button.
+    let browser = app.signed_in("admin").await;
+    let page = browser.get(&format!("/finance/invoices/{id}")).await;
+    let cancel = format!("/finance/invoices/{id}/payments/{first}/cancel");
+    assert!(page.body.contains("id=\"settled-by\"") && page.body.contains(&cancel), "{}", page.body);
+    let undone = browser.post_form(&format!("/finance/invoices/{id}"), &cancel, &[]).await;
+    assert_eq!(undone.status, StatusCode::SEE_OTHER, "{}", undone.body);
+    let now = api.get(&format!("/api/v1/finance/invoices/{id}")).await.json();
+    assert_eq!((now["status"].as_str(), now["open"].as_str()), (Some("open"), Some("11300.00")), "{now}");
+    assert_eq!(account_closing(&api, "1002").await, "0.00");
+    assert_eq!(account_closing(&api, "1122").await, "11300.00");
+    // The ledger keeps both vouchers, the second in red ink on the same day; the receipt is gone,
+    // audited with what it was.
+    let vouchers = api.get("/api/v1/finance/entries?period=2026-03").await.json();
+    let receipts: Vec<(String, String)> = vouchers["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|e| e["kind"] != "invoice")
+        .map(|e| (e["date"].as_str().unwrap_or_default().into(), e["total"].as_str().unwrap_or_default().into()))
+        .collect();
+    assert_eq!(receipts.len(), 2, "{vouchers}");
+    assert!(receipts.iter().all(|(date, _)| date == "2026-03-12"), "{vouchers}");
+    assert_eq!(app.count("fin_payments").await, 0);
+    assert_eq!(app.count("audit_log WHERE action = 'delete' AND resource = 'finance.payment'").await, 1);
+
+    // A receipt whose advance was applied since stays until that is undone.
+    let second = api.post("/api/v1/finance/payments", &receipt("12000.00")).await.json()["id"].as_i64().expect("id");
+    let later = posted_invoice(
+        &api,
+        json!({"kind": "customer", "party_id": customer, "date": "2026-03-20", "lines": [
+            {"description": "订书机", "quantity": "10", "unit_price": "50.00", "vat_rate": "13"}]}),
+    )
+    .await;
+    let later = later["id"].as_i64().expect("id");
+    api.post(&format!("/api/v1/finance/invoices/{later}/apply-advance"), &json!({"date": "2026-03-20"})).await;
+    let kept = api.post(&format!("/api/v1/finance/payments/{second}/cancel"), &json!({})).await;
+    assert_eq!(kept.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", kept.body);
+    assert_eq!(kept.json()["errors"][0]["code"], "error.finance.cancel_advance_used");
+
+    // One matched with a line of the bank's statement stays until it is unmatched.
+    let third = api
+        .post(
+            "/api/v1/finance/payments",
+            &json!({"kind": "receipt", "party_id": customer, "date": "2026-03-25", "amount": "300.00"}),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .expect("id");
+    let lines = crate::bank::imported_lines(&api, "日期,金额,摘要\n2026-03-25,300.00,货款\n").await;
+    let line = lines[0]["id"].as_i64().expect("line");
+    let matched = api.post(&format!("/api/v1/finance/bank-lines/{line}/match"), &json!({"payment_id": third})).await;
+    assert_eq!(matched.status, StatusCode::OK, "{}", matched.body);
+    let kept = api.post(&format!("/api/v1/finance/payments/{third}/cancel"), &json!({})).await;
+    assert_eq!(kept.json()["errors"][0]["code"], "error.finance.cancel_matched", "{}", kept.body);
+
+    // Once March is closed, nothing of it is undone: the refusal is shown on the page.
+    api.post(&format!("/api/v1/finance/bank-lines/{line}/unmatch"), &json!({})).await;
+    for month in ["2026-01", "2026-02", "2026-03"] {
+        let closed = api.post(&format!("/api/v1/finance/periods/{month}/close"), &json!({})).await;
+        assert!(closed.status.is_success(), "{}", closed.body);
+    }
+    let month = "/finance/payments?kind=receipt&month=2026-03";
+    let refused = browser.post_form(month, &format!("/finance/payments/{third}/cancel"), &[]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert!(refused.body.contains("2026-03") && refused.body.contains("role=\"alert\""), "{}", refused.body);
+    assert_eq!(app.count("fin_payments").await, 2, "both receipts kept");
+}
+
+#[tokio::test]
+async fn an_advance_refund_and_a_dollar_receipt_are_undone_in_full() {
+    let app = spawn_app().await;
+    let api = app.api("admin").await;
+    api.post("/api/v1/finance/setup", &json!({"year": 2026})).await;
+    let customer = party(&api, "杭州明远电子有限公司", "customer").await;
+    let advance = api
+        .post(
+            "/api/v1/finance/payments",
+            &json!({"kind": "receipt", "party_id": customer, "date": "2026-03-02", "amount": "10000.00", "allocations": []}),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .expect("id");
+    let refund = api
+        .post(
+            &format!("/api/v1/finance/payments/{advance}/refund"),
+            &json!({"date": "2026-03-20", "amount": "4000.00"}),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .expect("id");
+    // The refund is listed under its advance with its own button; undone, the advance holds
+    // the whole 10,000.00 again.
+    let browser = app.signed_in("admin").await;
+    let month = "/finance/payments?kind=receipt&month=2026-03";
+    assert!(browser.get(month).await.body.contains(&format!("/finance/payments/{refund}/cancel")));
+    let undone = browser.post_form(month, &format!("/finance/payments/{refund}/cancel"), &[]).await;
+    assert_eq!(undone.status, StatusCode::SEE_OTHER, "{}", undone.body);
+    assert_eq!(undone.header("location").as_deref(), Some(month), "back to the advance's month");
+    let receipts = api.get("/api/v1/finance/payments?kind=receipt&month=2026-03").await.json();
+    assert_eq!(
+        (receipts["items"][0]["unallocated"].as_str(), receipts["items"][0]["refunded"].as_str()),
+        (Some("10000.00"), Some("0.00"))
+    );
+    assert_eq!(account_closing(&api, "2203").await, "-10000.00");
+    // Now nothing was used of it, the advance itself is undone too.
+    let gone = api.post(&format!("/api/v1/finance/payments/{advance}/cancel"), &json!({})).await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT, "{}", gone.body);
+    assert_eq!(account_closing(&api, "2203").await, "0.00");
+    assert_eq!(account_closing(&api, "1002").await, "0.00");
+
+    // USD 400.00 received at 7.15 on an invoice of USD 1,000.00 at 7.10, undone: the invoice is
+    // open for USD 1,000.00 (¥7,100.00) again and the exchange gain is gone.
+    let pacific = party(&api, "Pacific Home Goods Inc.", "customer").await;
+    let dollar = posted_invoice(
+        &api,
+        json!({"kind": "customer", "party_id": pacific, "date": "2026-03-05", "currency": "USD", "rate": "7.10",
+               "lines": [{"description": "LED desk lamp DL-20", "quantity": "100", "unit_price": "10.00", "vat_rate": "0"}]}),
+    )
+    .await;
+    let dollar = dollar["id"].as_i64().expect("id");
+    let paid = api
+        .post(
+            "/api/v1/finance/payments",
+            &json!({"kind": "receipt", "party_id": pacific, "date": "2026-03-25", "amount": "400.00", "currency": "USD",
+                    "rate": "7.15", "allocations": [{"invoice_id": dollar, "amount": "400.00"}]}),
+        )
+        .await;
+    assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.body);
+    assert_eq!(account_closing(&api, "6603").await, "-20.00");
+    let undone = api.post(&format!("/api/v1/finance/payments/{}/cancel", paid.json()["id"]), &json!({})).await;
+    assert_eq!(undone.status, StatusCode::NO_CONTENT, "{}", undone.body);
+    let invoice = api.get(&format!("/api/v1/finance/invoices/{dollar}")).await.json();
+    assert_eq!(
+        (invoice["status"].as_str(), invoice["open"].as_str(), invoice["foreign"]["settled"].as_str()),
+        (Some("open"), Some("7100.00"), Some("0.00")),
+        "{invoice}"
+    );
+    assert_eq!(account_closing(&api, "6603").await, "0.00");
+    assert_eq!(account_closing(&api, "1122").await, "7100.00");
+}
