@@ -2376,29 +2376,19 @@ pub async fn refund(tx: &mut Tx, principal: &Principal, note_id: i64, form: &Ref
         lines,
     };
     let (entry_id, _) = service::post_document_entry(tx, company, &entry, "payment").await?;
-    let kind = if customer { "payment" } else { "receipt" };
-    let now = tx.now().to_string();
-    let user = tx.actor().user_id;
-    let id: i64 = tx.fetch_one(
-        sqlx::query(
-            "INSERT INTO fin_payments (company_id, kind, party_id, number, payment_date, amount, bank_account, unallocated, entry_id, memo, created_at, created_by, refund_of) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $12) RETURNING id",
-        )
-        .bind(company)
-        .bind(kind)
-        .bind(note.party_id)
-        .bind(&number)
-        .bind(date)
-        .bind(in_ledger)
-        .bind(&bank)
-        .bind(entry_id)
-        .bind(form.memo.trim())
-        .bind(&now)
-        .bind(user)
-        .bind(note_id),
-    )
-    .await?
-    .try_get("id")?;
+    let refund = RefundRow {
+        company,
+        customer,
+        party_id: note.party_id,
+        number: &number,
+        date,
+        amount: in_ledger,
+        bank: &bank,
+        entry_id,
+        memo: form.memo.trim(),
+        gives_back: GivesBack::Note(note_id),
+    };
+    let id = refund.insert(tx).await?;
     if let Some(rate) = &paid_in {
         tx.execute(
             sqlx::query(
@@ -2427,7 +2417,7 @@ pub async fn refund(tx: &mut Tx, principal: &Principal, note_id: i64, form: &Ref
         Some(_) => settle_foreign(tx, note_id, -clears, -amount, "open").await?,
         None => settle_note(tx, note_id, amount, "refund it again").await?,
     }
-    let mut audited = json!({"kind": [null, kind], "number": [null, number], "amount": [null, domain::yuan(in_ledger)], "refund_of": [null, note_id]});
+    let mut audited = refund.audited();
     if let Some(rate) = &paid_in {
         audited["currency"] = json!([null, rate.code()]);
         audited["rate"] = json!([null, rate.rate_text()]);
@@ -2435,15 +2425,91 @@ pub async fn refund(tx: &mut Tx, principal: &Principal, note_id: i64, form: &Ref
         audited["exchange_gain"] = json!([null, domain::yuan(exchange_gain)]);
     }
     tx.audit("create", "finance.payment", Some(&id.to_string()), &audited).await?;
-    let event = if customer { "finance.PaymentMade" } else { "finance.PaymentReceived" };
-    tx.emit(
-        "finance.payment",
-        &id.to_string(),
-        event,
-        &json!({"id": id, "number": number, "party_id": note.party_id, "amount": domain::yuan(in_ledger), "refund_of": note_id}),
-    )
-    .await?;
+    refund.emit(tx, id).await?;
     Ok(id)
+}
+
+/// What a refund gives back: what a credit note owes, or what is left of an advance.
+#[derive(Debug, Clone, Copy)]
+enum GivesBack {
+    Note(i64),
+    Advance(i64),
+}
+
+/// A refund as stored (a payment in the money's direction), shared by [`refund`] and
+/// [`refund_advance`].
+struct RefundRow<'a> {
+    company: i64,
+    /// To a customer (money out), or from a supplier (money in).
+    customer: bool,
+    party_id: i64,
+    number: &'a str,
+    date: &'a str,
+    /// In CNY, as the ledger booked it.
+    amount: i64,
+    bank: &'a str,
+    entry_id: i64,
+    memo: &'a str,
+    gives_back: GivesBack,
+}
+
+impl RefundRow<'_> {
+    fn kind(&self) -> &'static str {
+        if self.customer {
+            "payment"
+        } else {
+            "receipt"
+        }
+    }
+
+    /// The column naming what it gives back, and its id.
+    fn gives_back(&self) -> (&'static str, i64) {
+        match self.gives_back {
+            GivesBack::Note(id) => ("refund_of", id),
+            GivesBack::Advance(id) => ("refunds_advance", id),
+        }
+    }
+
+    async fn insert(&self, tx: &mut Tx) -> Result<i64> {
+        let (column, of) = self.gives_back();
+        let (now, user) = (tx.now().to_string(), tx.actor().user_id);
+        let row = tx
+            .fetch_one(
+                sqlx::query(&format!(
+                    "INSERT INTO fin_payments (company_id, kind, party_id, number, payment_date, amount, bank_account, unallocated, entry_id, memo, created_at, created_by, {column}) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $12) RETURNING id"
+                ))
+                .bind(self.company)
+                .bind(self.kind())
+                .bind(self.party_id)
+                .bind(self.number)
+                .bind(self.date)
+                .bind(self.amount)
+                .bind(self.bank)
+                .bind(self.entry_id)
+                .bind(self.memo)
+                .bind(&now)
+                .bind(user)
+                .bind(of),
+            )
+            .await?;
+        Ok(row.try_get("id")?)
+    }
+
+    /// The audit record of its creation (a foreign refund adds its currency's figures).
+    fn audited(&self) -> serde_json::Value {
+        let (column, of) = self.gives_back();
+        json!({"kind": [null, self.kind()], "number": [null, self.number], "amount": [null, domain::yuan(self.amount)], column: [null, of]})
+    }
+
+    /// `finance.PaymentMade` to a customer, `finance.PaymentReceived` from a supplier, naming
+    /// what it gives back.
+    async fn emit(&self, tx: &mut Tx, id: i64) -> Result<()> {
+        let (column, of) = self.gives_back();
+        let event = if self.customer { "finance.PaymentMade" } else { "finance.PaymentReceived" };
+        let payload = json!({"id": id, "number": self.number, "party_id": self.party_id, "amount": domain::yuan(self.amount), column: of});
+        tx.emit("finance.payment", &id.to_string(), event, &payload).await
+    }
 }
 
 /// What is left of an advance given back, as entered: the date, how much (empty: all that is
@@ -2556,31 +2622,20 @@ pub async fn refund_advance(
     if taken != 1 {
         return Err(DomainError::Conflict(format!("{advance_number} was applied or refunded meanwhile")).into());
     }
-    let kind = if customer { "payment" } else { "receipt" };
-    let now = tx.now().to_string();
-    let user = tx.actor().user_id;
-    let id: i64 = tx.fetch_one(
-        sqlx::query(
-            "INSERT INTO fin_payments (company_id, kind, party_id, number, payment_date, amount, bank_account, unallocated, entry_id, memo, created_at, created_by, refunds_advance) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $12) RETURNING id",
-        )
-        .bind(company)
-        .bind(kind)
-        .bind(party_id)
-        .bind(&number)
-        .bind(&date)
-        .bind(amount)
-        .bind(&bank)
-        .bind(entry_id)
-        .bind(form.memo.trim())
-        .bind(&now)
-        .bind(user)
-        .bind(advance_id),
-    )
-    .await?
-    .try_get("id")?;
-    let audited = json!({"kind": [null, kind], "number": [null, number], "amount": [null, domain::yuan(amount)], "refunds_advance": [null, advance_id]});
-    tx.audit("create", "finance.payment", Some(&id.to_string()), &audited).await?;
+    let refund = RefundRow {
+        company,
+        customer,
+        party_id,
+        number: &number,
+        date: &date,
+        amount,
+        bank: &bank,
+        entry_id,
+        memo: form.memo.trim(),
+        gives_back: GivesBack::Advance(advance_id),
+    };
+    let id = refund.insert(tx).await?;
+    tx.audit("create", "finance.payment", Some(&id.to_string()), &refund.audited()).await?;
     tx.audit(
         "update",
         "finance.payment",
@@ -2588,14 +2643,7 @@ pub async fn refund_advance(
         &json!({"unallocated": [domain::yuan(left), domain::yuan(left - amount)]}),
     )
     .await?;
-    let event = if customer { "finance.PaymentMade" } else { "finance.PaymentReceived" };
-    tx.emit(
-        "finance.payment",
-        &id.to_string(),
-        event,
-        &json!({"id": id, "number": number, "party_id": party_id, "amount": domain::yuan(amount), "refunds_advance": advance_id}),
-    )
-    .await?;
+    refund.emit(tx, id).await?;
     Ok(id)
 }
 

@@ -1128,6 +1128,11 @@ pub async fn refund(
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let id = crate::invoicing::refund(&mut tx, &ctx.principal, note, &form).await?;
     tx.commit().await?;
+    refund_created(&ctx, id, ("refund_of", note)).await
+}
+
+/// The answer to a refund made: its id, number, amount and voucher, and what it gave back.
+async fn refund_created(ctx: &Ctx, id: i64, (gives_back, of): (&str, i64)) -> AppResult<Response> {
     let row = sqlx::query("SELECT number, amount, entry_id FROM fin_payments WHERE id = $1")
         .bind(id)
         .fetch_one(ctx.db().reader())
@@ -1136,7 +1141,7 @@ pub async fn refund(
     Ok((
         StatusCode::CREATED,
         Json(json!({"id": id, "number": row.try_get::<String, _>("number")?, "amount": yuan(row.try_get("amount")?),
-            "entry_id": row.try_get::<i64, _>("entry_id")?, "refund_of": note})),
+            "entry_id": row.try_get::<i64, _>("entry_id")?, gives_back: of})),
     )
         .into_response())
 }
@@ -1161,17 +1166,7 @@ pub async fn refund_advance(
     let mut tx = ctx.db().begin(ctx.actor()).await?;
     let id = crate::invoicing::refund_advance(&mut tx, &ctx.principal, advance, &form).await?;
     tx.commit().await?;
-    let row = sqlx::query("SELECT number, amount, entry_id FROM fin_payments WHERE id = $1")
-        .bind(id)
-        .fetch_one(ctx.db().reader())
-        .await?;
-    use db::RowExt;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"id": id, "number": row.try_get::<String, _>("number")?, "amount": yuan(row.try_get("amount")?),
-            "entry_id": row.try_get::<i64, _>("entry_id")?, "refunds_advance": advance})),
-    )
-        .into_response())
+    refund_created(&ctx, id, ("refunds_advance", advance)).await
 }
 
 fn invoice_schema() -> Value {
