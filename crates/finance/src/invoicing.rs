@@ -2340,18 +2340,10 @@ pub async fn refund(tx: &mut Tx, principal: &Principal, note_id: i64, form: &Ref
     // supplier is one too.
     let exchange_gain = if customer { clears - in_ledger } else { in_ledger - clears };
     let date = form.date.trim();
-    let year: i32 = date[..4].parse().unwrap_or(0);
-    let number = tx.next_number(company, "payment.refund", year, "RFD/{year}/{seq:05}").await?;
+    let number = next_refund_number(tx, company, date).await?;
     let counter = template.code(if customer { Role::Receivable } else { Role::Payable });
-    let line = |account: &str, debit: i64, credit: i64| Line {
-        account: account.into(),
-        debit,
-        credit,
-        cost_center: String::new(),
-        project: String::new(),
-        memo: note.party_name.clone(),
-        foreign: None,
-        party: (account != bank).then_some(note.party_id),
+    let line = |account: &str, debit: i64, credit: i64| {
+        party_line(account, (debit, credit), &note.party_name, (account != bank).then_some(note.party_id))
     };
     let (mut counter_line, mut bank_line) = if customer {
         (line(counter, clears, 0), line(&bank, 0, in_ledger))
@@ -2427,6 +2419,28 @@ pub async fn refund(tx: &mut Tx, principal: &Principal, note_id: i64, form: &Ref
     tx.audit("create", "finance.payment", Some(&id.to_string()), &audited).await?;
     refund.emit(tx, id).await?;
     Ok(id)
+}
+
+/// The next refund's number, `RFD/{year}/…`, one sequence for the refunds of credit notes and
+/// of advances.
+async fn next_refund_number(tx: &mut Tx, company: i64, date: &str) -> Result<String> {
+    let year: i32 = date.get(..4).and_then(|y| y.parse().ok()).unwrap_or(0);
+    tx.next_number(company, "payment.refund", year, "RFD/{year}/{seq:05}").await
+}
+
+/// A voucher line in yuan of a payment's, its memo the party's name, naming the party where
+/// it is a line of the party's account (not the bank's).
+fn party_line(account: &str, (debit, credit): (i64, i64), party_name: &str, party: Option<i64>) -> Line {
+    Line {
+        account: account.into(),
+        debit,
+        credit,
+        cost_center: String::new(),
+        project: String::new(),
+        memo: party_name.to_string(),
+        foreign: None,
+        party,
+    }
 }
 
 /// What a refund gives back: what a credit note owes, or what is left of an advance.
@@ -2584,18 +2598,10 @@ pub async fn refund_advance(
     }
     problems.finish()?;
     let date = date.unwrap_or_default();
-    let year: i32 = date[..4].parse().unwrap_or(0);
-    let number = tx.next_number(company, "payment.refund", year, "RFD/{year}/{seq:05}").await?;
+    let number = next_refund_number(tx, company, &date).await?;
     let held = template.code(if customer { Role::CustomerAdvance } else { Role::SupplierAdvance });
-    let line = |account: &str, debit: i64, credit: i64| Line {
-        account: account.into(),
-        debit,
-        credit,
-        cost_center: String::new(),
-        project: String::new(),
-        memo: party_name.clone(),
-        foreign: None,
-        party: (account == held).then_some(party_id),
+    let line = |account: &str, debit: i64, credit: i64| {
+        party_line(account, (debit, credit), &party_name, (account == held).then_some(party_id))
     };
     let lines = if customer {
         vec![line(held, amount, 0), line(&bank, 0, amount)]
