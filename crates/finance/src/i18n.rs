@@ -51,8 +51,8 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("finance.settled_by", "收付款记录", "Settled by"),
     (
         "finance.cancel_payment_hint",
-        "录错时撤销：凭证在原日期红字冲销，所核销的发票恢复未收",
-        "Undo one recorded by mistake: its voucher is reversed on its own date and the invoices it settled are open again",
+        "录错时撤销：凭证在原日期红字冲销，它核销的全部发票恢复未收",
+        "Undo one recorded by mistake: its voucher is reversed on its own date and every invoice it settled is open again",
     ),
     ("finance.payment_cancelled_ok", "已撤销", "Undone"),
     ("finance.advance_refunded", "已退", "Refunded"),
@@ -83,10 +83,21 @@ pub const MESSAGES: web::i18n::MessageTable = &[
     ("error.finance.cancel_carried", "{0} 随期初余额结转，请用“撤销期初单据”取回", "{0} was carried over with the opening balances: take it back instead"),
     ("error.finance.cancel_matched", "{0} 已与银行对账单行核对，请先取消核对再撤销", "{0} is matched with a bank statement line: unmatch it first"),
     (
-        "error.finance.cancel_advance_used",
-        "{0} 留下的预收（预付）款已核销或退还，请先撤销那些操作",
-        "What {0} left as an advance has been applied or given back since: undo that first",
+        "error.finance.cancel_advance_applied",
+        "{0} 留下的预收（预付）款已冲抵发票，不能撤销；请另行登记红字收付款",
+        "What {0} left as an advance has been applied to an invoice since, which is not undone: record the correction as a new receipt or payment",
     ),
+    (
+        "error.finance.cancel_advance_refunded",
+        "{0} 留下的预收（预付）款已部分退还，请先撤销退款",
+        "Part of what {0} left as an advance has been given back since: undo that refund first",
+    ),
+    (
+        "error.finance.cancel_credited",
+        "{0} 核销的发票此后已开红字发票或冲抵，撤销会使其重复冲减；请另行登记更正",
+        "An invoice {0} settled has been credited or set off since, so undoing it would take that invoice down twice: record the correction instead",
+    ),
+    ("error.finance.payment_gone", "该收付款已不存在（可能已被撤销）", "That receipt or payment no longer exists (it may have been undone already)"),
     ("error.finance.no_advance_left", "{0} 已无未核销的预收（预付）款可退", "{0} holds nothing left to refund"),
     ("error.finance.refund_before_advance", "退款日期不能早于预收（预付）款的日期 {0}", "A refund is dated on or after its advance's date, {0}"),
     (

@@ -2664,15 +2664,12 @@ pub async fn refund_advance(
 pub async fn cancel_payment(tx: &mut Tx, principal: &Principal, id: i64) -> Result<()> {
     principal.authorize(PAYMENTS)?;
     let company = principal.company_id.0;
-    // Taken for the transaction, so an advance applied or a statement line matched meanwhile
-    // waits for this and then finds it gone.
+    // Taken for the transaction first, so an advance applied or a statement line matched
+    // meanwhile waits for this and then finds it gone; what uses it is read after, by a
+    // statement of its own, which on PostgreSQL sees what committed while the lock was awaited.
     let read = format!(
         "SELECT p.kind, p.party_id, p.number, p.payment_date, p.amount, p.unallocated, p.entry_id, p.opening, \
-         p.refund_of, p.refunds_advance, \
-         EXISTS (SELECT 1 FROM fin_bank_lines b WHERE b.payment_id = p.id) AS matched, \
-         EXISTS (SELECT 1 FROM fin_advance_applications a WHERE a.payment_id = p.id) \
-         OR EXISTS (SELECT 1 FROM fin_payments r WHERE r.refunds_advance = p.id) AS advance_used \
-         FROM fin_payments p WHERE p.company_id = $1 AND p.id = $2{}",
+         p.refund_of, p.refunds_advance, p.bank_account, p.memo FROM fin_payments p WHERE p.company_id = $1 AND p.id = $2{}",
         tx.dialect().update_lock_of("p")
     );
     let payment =
@@ -2681,11 +2678,31 @@ pub async fn cancel_payment(tx: &mut Tx, principal: &Principal, id: i64) -> Resu
     if payment.try_get::<i64, _>("opening")? != 0 {
         return Err(DomainError::invalid("cancel", "error.finance.cancel_carried", &number).into());
     }
-    if db::flag(&payment, "matched")? {
-        return Err(DomainError::invalid("cancel", "error.finance.cancel_matched", &number).into());
-    }
-    if db::flag(&payment, "advance_used")? {
-        return Err(DomainError::invalid("cancel", "error.finance.cancel_advance_used", &number).into());
+    // A credit note or a set-off of an invoice it settled has taken part of that invoice since:
+    // reopening the invoice for all it paid would let it be credited or paid twice.
+    let uses = tx
+        .fetch_one(
+            sqlx::query(
+                "SELECT EXISTS (SELECT 1 FROM fin_bank_lines b WHERE b.payment_id = $1) AS matched, \
+                 EXISTS (SELECT 1 FROM fin_advance_applications a WHERE a.payment_id = $1) AS applied, \
+                 EXISTS (SELECT 1 FROM fin_payments r WHERE r.refunds_advance = $1) AS refunded, \
+                 EXISTS (SELECT 1 FROM fin_allocations al JOIN fin_invoices i ON i.id = al.invoice_id \
+                   WHERE al.payment_id = $1 AND i.credit_of IS NULL \
+                   AND (EXISTS (SELECT 1 FROM fin_invoices n WHERE n.credit_of = i.id AND n.status <> 'draft') \
+                        OR EXISTS (SELECT 1 FROM fin_setoffs so WHERE so.invoice_id = i.id))) AS credited",
+            )
+            .bind(id),
+        )
+        .await?;
+    for (what, refusal) in [
+        ("matched", "error.finance.cancel_matched"),
+        ("applied", "error.finance.cancel_advance_applied"),
+        ("refunded", "error.finance.cancel_advance_refunded"),
+        ("credited", "error.finance.cancel_credited"),
+    ] {
+        if db::flag(&uses, what)? {
+            return Err(DomainError::invalid("cancel", refusal, &number).into());
+        }
     }
     let entry_id: i64 = payment.try_get("entry_id")?;
     service::reverse_document_entry(tx, company, entry_id).await.map_err(|e| match e {
@@ -2740,24 +2757,38 @@ pub async fn cancel_payment(tx: &mut Tx, principal: &Principal, id: i64) -> Resu
                 .bind(advance),
         )
         .await?;
-        tx.audit("update", "finance.payment", Some(&advance.to_string()), &json!({"refund_cancelled": [number, null]}))
-            .await?;
+        tx.audit(
+            "update",
+            "finance.payment",
+            Some(&advance.to_string()),
+            &json!({"refund_cancelled": [number, null], "unallocated_added": domain::yuan(amount)}),
+        )
+        .await?;
     }
     tx.execute(sqlx::query("DELETE FROM fin_allocations WHERE payment_id = $1").bind(id)).await?;
     tx.execute(sqlx::query("DELETE FROM fin_payment_currency WHERE payment_id = $1").bind(id)).await?;
     tx.execute(sqlx::query("DELETE FROM fin_payments WHERE id = $1").bind(id)).await?;
     let party_id: i64 = payment.try_get("party_id")?;
-    let settled: Vec<i64> =
-        allocations.iter().map(|a| a.try_get("invoice_id")).collect::<std::result::Result<_, _>>()?;
-    let was = json!({"kind": [payment.try_get::<String, _>("kind")?, null], "number": [number, null],
+    let settled = allocations
+        .iter()
+        .map(|a| Ok(json!([a.try_get::<i64, _>("invoice_id")?, domain::yuan(a.try_get("amount")?)])))
+        .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
+    let kind: String = payment.try_get("kind")?;
+    let (refund_of, refunds_advance): (Option<i64>, Option<i64>) =
+        (payment.try_get("refund_of")?, payment.try_get("refunds_advance")?);
+    let was = json!({"kind": [kind, null], "number": [number, null],
         "date": [payment.try_get::<String, _>("payment_date")?, null], "amount": [domain::yuan(amount), null],
-        "party_id": [party_id, null], "settled": [settled, null], "entry_id": [entry_id, null]});
+        "party_id": [party_id, null], "settled": [settled, null], "entry_id": [entry_id, null],
+        "unallocated": [domain::yuan(payment.try_get("unallocated")?), null],
+        "bank_account": [payment.try_get::<String, _>("bank_account")?, null], "memo": [payment.try_get::<String, _>("memo")?, null],
+        "refund_of": [refund_of, null], "refunds_advance": [refunds_advance, null]});
     tx.audit("delete", "finance.payment", Some(&id.to_string()), &was).await?;
     tx.emit(
         "finance.payment",
         &id.to_string(),
         "finance.PaymentCancelled",
-        &json!({"id": id, "number": number, "party_id": party_id, "amount": domain::yuan(amount)}),
+        &json!({"id": id, "kind": kind, "number": number, "party_id": party_id, "amount": domain::yuan(amount),
+            "refund_of": refund_of, "refunds_advance": refunds_advance}),
     )
     .await?;
     Ok(())

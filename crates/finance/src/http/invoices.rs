@@ -530,7 +530,20 @@ pub async fn cancel_payment(
     let id = super::path_id(&id, "invoice")?;
     let payment = super::path_id(&payment, "payment")?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    let outcome = invoicing::cancel_payment(&mut tx, &ctx.principal, payment).await;
+    // Only one that settled this document is undone from its page.
+    let settled_it = tx
+        .fetch_optional(
+            sqlx::query("SELECT 1 AS one FROM fin_allocations WHERE payment_id = $1 AND invoice_id = $2")
+                .bind(payment)
+                .bind(id),
+        )
+        .await?
+        .is_some();
+    let outcome = match settled_it {
+        true => invoicing::cancel_payment(&mut tx, &ctx.principal, payment).await,
+        false => Err(DomainError::NotFound("payment").into()),
+    };
+    let outcome = super::payments::gone_as_refusal(outcome);
     let saved = |_| (format!("{base}/{id}"), "finance.payment_cancelled_ok");
     document_form(&ctx, tx, outcome, (&which, id, "cancel"), pairs, saved).await
 }

@@ -1883,7 +1883,40 @@ async fn a_receipt_recorded_by_mistake_is_undone_and_the_invoice_is_open_again()
     api.post(&format!("/api/v1/finance/invoices/{later}/apply-advance"), &json!({"date": "2026-03-20"})).await;
     let kept = api.post(&format!("/api/v1/finance/payments/{second}/cancel"), &json!({})).await;
     assert_eq!(kept.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", kept.body);
-    assert_eq!(kept.json()["errors"][0]["code"], "error.finance.cancel_advance_used");
+    assert_eq!(kept.json()["errors"][0]["code"], "error.finance.cancel_advance_applied");
+    // Nor is one whose invoice was credited since: undone, the invoice would be open for all it
+    // paid while the note took part of it already. Pressed twice, the button says it is gone.
+    let staplers = posted_invoice(
+        &api,
+        json!({"kind": "customer", "party_id": customer, "date": "2026-03-21", "lines": [
+            {"description": "订书机", "quantity": "10", "unit_price": "100.00", "vat_rate": "13"}]}),
+    )
+    .await;
+    let staplers = staplers["id"].as_i64().expect("id");
+    let paid_later = api
+        .post(
+            "/api/v1/finance/payments",
+            &json!({"kind": "receipt", "party_id": customer, "date": "2026-03-22", "amount": "1130.00",
+                    "allocations": [{"invoice_id": staplers, "amount": "1130.00"}]}),
+        )
+        .await;
+    assert_eq!(paid_later.status, StatusCode::CREATED, "{}", paid_later.body);
+    let paid_later = paid_later.json()["id"].as_i64().expect("id");
+    let credited = api
+        .post(
+            &format!("/api/v1/finance/invoices/{staplers}/credit-note"),
+            &json!({"date": "2026-03-23", "lines": [{"description": "订书机", "quantity": "2", "unit_price": "100.00", "vat_rate": "13"}]}),
+        )
+        .await;
+    assert_eq!(credited.status, StatusCode::CREATED, "{}", credited.body);
+    let page = format!("/finance/invoices/{staplers}");
+    let refused = browser.post_form(&page, &format!("{page}/payments/{paid_later}/cancel"), &[]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    let beside = refused.body.split("id=\"settled-by\"").nth(1).unwrap_or_default();
+    assert!(beside.contains("红字发票"), "the reason beside the list: {}", refused.body);
+    let twice = browser.post_form(&page, &format!("{page}/payments/{first}/cancel"), &[]).await;
+    assert_eq!(twice.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", twice.body);
+    assert!(twice.body.contains("已不存在"), "{}", twice.body);
 
     // One matched with a line of the bank's statement stays until it is unmatched.
     let third = api
@@ -1912,7 +1945,7 @@ async fn a_receipt_recorded_by_mistake_is_undone_and_the_invoice_is_open_again()
     let refused = browser.post_form(month, &format!("/finance/payments/{third}/cancel"), &[]).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
     assert!(refused.body.contains("2026-03") && refused.body.contains("role=\"alert\""), "{}", refused.body);
-    assert_eq!(app.count("fin_payments").await, 2, "both receipts kept");
+    assert_eq!(app.count("fin_payments").await, 3, "the three receipts kept");
 }
 
 #[tokio::test]
