@@ -543,7 +543,7 @@ pub async fn cancel_payment(
         true => invoicing::cancel_payment(&mut tx, &ctx.principal, payment).await,
         false => Err(DomainError::NotFound("payment").into()),
     };
-    let outcome = super::payments::gone_as_refusal(outcome);
+    let outcome = super::gone_as_refusal(outcome);
     let saved = |_| (format!("{base}/{id}"), "finance.payment_cancelled_ok");
     document_form(&ctx, tx, outcome, (&which, id, "cancel"), pairs, saved).await
 }

@@ -184,6 +184,17 @@ fn asked_currency(typed: Option<&str>) -> Result<kernel::Currency, web::AppError
     }
 }
 
+/// A payment undone meanwhile (the button pressed twice) is said so on the page it was undone
+/// from, not answered with a page of its own.
+fn gone_as_refusal(outcome: db::Result<()>) -> db::Result<()> {
+    match outcome {
+        Err(db::Error::Domain(kernel::DomainError::NotFound("payment"))) => {
+            Err(kernel::DomainError::invalid("cancel", "error.finance.payment_gone", "").into())
+        }
+        other => other,
+    }
+}
+
 /// What was typed into a query field, for showing it again when refused.
 fn typed(value: &Option<String>) -> String {
     value.clone().unwrap_or_default()

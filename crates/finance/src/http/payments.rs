@@ -148,7 +148,7 @@ pub async fn cancel(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
     // Read before the transaction, which on SQLite holds the only writer.
     let (kind, month) = kind_and_month(&ctx, id).await?;
     let mut tx = ctx.db().begin(ctx.actor()).await?;
-    let outcome = gone_as_refusal(invoicing::cancel_payment(&mut tx, &ctx.principal, id).await);
+    let outcome = super::gone_as_refusal(invoicing::cancel_payment(&mut tx, &ctx.principal, id).await);
     finish_form(
         &ctx,
         tx,
@@ -160,17 +160,6 @@ pub async fn cancel(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
         },
     )
     .await
-}
-
-/// A payment undone meanwhile (the button pressed twice) is said so on the page it was undone
-/// from, not answered with a page of its own.
-pub(super) fn gone_as_refusal(outcome: db::Result<()>) -> db::Result<()> {
-    match outcome {
-        Err(db::Error::Domain(kernel::DomainError::NotFound("payment"))) => {
-            Err(kernel::DomainError::invalid("cancel", "error.finance.payment_gone", "").into())
-        }
-        other => other,
-    }
 }
 
 /// Gives back what is left of an advance from its row ([`invoicing::refund_advance`]), going
