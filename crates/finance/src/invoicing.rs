@@ -1337,6 +1337,19 @@ pub async fn credit_note(tx: &mut Tx, principal: &Principal, id: i64, date: &str
             DomainError::Conflict("only a posted invoice without receipts can be credited in full".into()).into()
         );
     }
+    // A note issued before took part of it: the rest is credited line by line (`credit_part`,
+    // which counts what earlier notes took), never the whole again.
+    let earlier = tx
+        .fetch_optional(
+            sqlx::query("SELECT id FROM fin_invoices WHERE credit_of = $1 AND status <> 'draft' LIMIT 1").bind(id),
+        )
+        .await?;
+    if earlier.is_some() {
+        return Err(DomainError::Conflict(
+            "the invoice was credited in part already; credit the rest by its lines".into(),
+        )
+        .into());
+    }
     kernel::dates::parse("date", date).map_err(|e| DomainError::Invalid(vec![e]))?;
     let lines = invoice.lines.clone();
     let totals = vat::Totals { net: invoice.net, tax: invoice.tax, total: invoice.total };
