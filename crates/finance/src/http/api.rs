@@ -1078,6 +1078,7 @@ pub async fn payments(ctx: Ctx, Query(q): Query<PaymentsQuery>) -> AppResult<Jso
         .map(|p| {
             json!({"id": p.id, "number": p.number, "party_id": p.party_id, "party_name": p.party_name, "date": p.date,
             "amount": yuan(p.amount), "unallocated": yuan(p.unallocated), "refunded": yuan(p.refunded), "entry_id": p.entry_id, "opening": p.opening,
+            "refunds": p.refunds.iter().map(|(id, number, date, amount)| json!({"id": id, "number": number, "date": date, "amount": yuan(*amount)})).collect::<Vec<_>>(),
             "foreign": p.foreign.as_ref().map(|(code, amount)| json!({"currency": code,
                 "amount": crate::domain::decimal_text(*amount, kernel::Currency::from_code(code).unwrap_or(kernel::Currency::CNY))}))})
         })

@@ -1727,6 +1727,7 @@ async fn an_advance_is_given_back_when_the_order_falls_through() {
     let items = receipts["items"].as_array().expect("items");
     assert_eq!(items.len(), 1, "the refund is listed with its advance, not as a receipt: {receipts}");
     assert_eq!((items[0]["unallocated"].as_str(), items[0]["refunded"].as_str()), (Some("6000.00"), Some("4000.00")));
+    assert_eq!(items[0]["refunds"][0]["number"], "RFD/2026/00001", "the refund named beside its advance");
     // The statement of account shows the money going back: 明远 is owed 6,000.00 at the end.
     let statement = api
         .get(&format!("/api/v1/finance/reports/party-statement?party_id={customer}&from=2026-03-01&to=2026-03-31"))
