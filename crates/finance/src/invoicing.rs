@@ -2177,6 +2177,10 @@ pub async fn apply_advance(
         memo: format!("{number} {} 预收预付冲抵", invoice.party_name),
         lines,
     };
+    // The advances are taken for the transaction before the voucher is posted: in the order an
+    // undo or a refund takes them (the payment's row, then the ledger's balances), so on
+    // PostgreSQL they wait for each other instead of deadlocking.
+    lock_payments(tx, advances.iter().map(|(id, _, _)| *id)).await?;
     let (entry_id, voucher) = service::post_document_entry(tx, company, &entry, "advance").await?;
     let mut left = amount;
     let mut applied = Vec::new();
@@ -2434,6 +2438,23 @@ pub async fn refund(tx: &mut Tx, principal: &Principal, note_id: i64, form: &Ref
     Ok(id)
 }
 
+/// Takes receipts or payments for the transaction, in id order (a no-op on SQLite, whose one
+/// writer runs a write transaction alone).
+async fn lock_payments(tx: &mut Tx, ids: impl Iterator<Item = i64>) -> Result<()> {
+    let lock = tx.dialect().update_lock_of("fin_payments");
+    if lock.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = ids.collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let mut q = db::SqlBuilder::new("SELECT id FROM fin_payments WHERE id IN ");
+    q.bind_list(ids).push(" ORDER BY id").push(&lock);
+    tx.fetch_all(q.build()).await?;
+    Ok(())
+}
+
 /// The next refund's number, `RFD/{year}/…`, one sequence for the refunds of credit notes and
 /// of advances.
 async fn next_refund_number(tx: &mut Tx, company: i64, date: &str) -> Result<String> {
@@ -2570,6 +2591,9 @@ pub async fn refund_advance(
 ) -> Result<i64> {
     principal.authorize(PAYMENTS)?;
     let company = principal.company_id.0;
+    // Taken first, so what it holds is read after any application or undo of it committed,
+    // and in the order those take it (see `lock_payments`).
+    lock_payments(tx, std::iter::once(advance_id)).await?;
     let advance = tx
         .fetch_optional(
             sqlx::query(
