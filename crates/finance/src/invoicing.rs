@@ -2465,16 +2465,7 @@ async fn next_refund_number(tx: &mut Tx, company: i64, date: &str) -> Result<Str
 /// A voucher line in yuan of a payment's, its memo the party's name, naming the party where
 /// it is a line of the party's account (not the bank's).
 fn party_line(account: &str, (debit, credit): (i64, i64), party_name: &str, party: Option<i64>) -> Line {
-    Line {
-        account: account.into(),
-        debit,
-        credit,
-        cost_center: String::new(),
-        project: String::new(),
-        memo: party_name.to_string(),
-        foreign: None,
-        party,
-    }
+    Line { memo: party_name.to_string(), party, ..Line::cny(account, debit, credit) }
 }
 
 /// What a refund gives back: what a credit note owes, or what is left of an advance.
