@@ -265,13 +265,10 @@ async fn check_line_accounts(
     lines: &[InvoiceLineForm],
     problems: &mut Problems,
 ) -> Result<()> {
-    let blank = |l: &InvoiceLineForm| {
-        l.description.trim().is_empty() && l.quantity.trim().is_empty() && l.unit_price.trim().is_empty()
-    };
     let named: Vec<(usize, &str)> = lines
         .iter()
         .enumerate()
-        .filter(|(_, l)| !blank(l))
+        .filter(|(_, l)| !l.is_blank())
         .map(|(i, l)| (i, l.account.trim()))
         .filter(|(_, code)| !code.is_empty())
         .collect();

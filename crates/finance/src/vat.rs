@@ -40,6 +40,13 @@ pub struct InvoiceLineForm {
     pub project: String,
 }
 
+impl InvoiceLineForm {
+    /// A row of the form left empty (no description, quantity or price), which is skipped.
+    pub fn is_blank(&self) -> bool {
+        self.description.trim().is_empty() && self.quantity.trim().is_empty() && self.unit_price.trim().is_empty()
+    }
+}
+
 /// A computed line, amounts in minor units of the document's currency (fen for CNY).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InvoiceLine {
@@ -247,7 +254,7 @@ pub fn compute(
     // Unrounded tax per rate, for per-document rounding.
     let mut exact_tax_by_rate: Vec<(i64, Decimal)> = Vec::new();
     for (i, form) in lines.iter().enumerate() {
-        if form.description.trim().is_empty() && form.quantity.trim().is_empty() && form.unit_price.trim().is_empty() {
+        if form.is_blank() {
             continue;
         }
         let field = format!("lines[{i}]");
